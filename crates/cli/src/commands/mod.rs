@@ -1,0 +1,6 @@
+//! One module per subcommand.
+
+pub mod generate;
+pub mod inspect;
+pub mod logits;
+pub mod tokenize;
