@@ -227,8 +227,12 @@ ggml_types! {
     TQ1_0 = 34, "TQ1_0", 256, 54;
     /// Ternary type.
     TQ2_0 = 35, "TQ2_0", 256, 66;
-    /// Microscaling FP4.
+    /// Microscaling FP4 (e8m0 shared exponent).
     MXFP4 = 39, "MXFP4", 32, 17;
+    /// NVIDIA FP4 with per-16 scales.
+    NVFP4 = 40, "NVFP4", 64, 36;
+    /// 1-bit type.
+    Q1_0 = 41, "Q1_0", 128, 18;
 }
 
 impl GgmlType {
