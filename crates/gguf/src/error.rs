@@ -300,3 +300,16 @@ pub enum GgufError {
         value: u64,
     },
 }
+
+impl GgufError {
+    /// The innermost error: the cause inside [`GgufError::InMetadata`] and
+    /// [`GgufError::InTensorInfo`] context wrappers, or `self`.
+    pub fn root_cause(&self) -> &GgufError {
+        match self {
+            GgufError::InMetadata { source, .. } | GgufError::InTensorInfo { source, .. } => {
+                source.root_cause()
+            }
+            other => other,
+        }
+    }
+}

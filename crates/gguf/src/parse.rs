@@ -324,6 +324,14 @@ fn validate_tensor(
 /// Parses and validates the header of a GGUF file held in `bytes`.
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, GgufError> {
     let mut c = Cursor::new(bytes);
+    if bytes.len() < 4 && GGUF_MAGIC.starts_with(bytes) {
+        return Err(GgufError::Truncated {
+            what: "magic",
+            offset: 0,
+            needed: 4,
+            available: bytes.len() as u64,
+        });
+    }
     if bytes.len() < 4 || bytes[..4] != GGUF_MAGIC {
         return Err(GgufError::BadMagic {
             found: bytes.iter().take(4).copied().collect(),
