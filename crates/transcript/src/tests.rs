@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
 use super::*;
 use proptest::prelude::*;
 
