@@ -1,0 +1,107 @@
+//! Gadgets shared by the ops: the range-check relation and claim merging.
+
+use zkinfer_field::{EF, F, PrimeCharacteristicRing};
+use zkinfer_poly::{Mle, eq_eval, eq_evals_scaled};
+use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim};
+use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
+
+use crate::context::{Accumulators, Claim, evaluate_column};
+use crate::error::ProofError;
+use crate::witness::{LIMB_BITS, RangeCheckDecl, WitnessBuilder, WitnessPlan};
+
+/// `2^(16 j)` in the extension field (`j ≤ 3` since ranges are at most 63 bits).
+fn limb_weight(j: usize) -> EF {
+    EF::from(F::from_u64(1u64 << (LIMB_BITS as usize * j)))
+}
+
+/// Largest number of variables among the range-checked columns (the length of the shared point).
+fn range_point_len(plan: &WitnessPlan) -> usize {
+    plan.range_checks().iter().filter(|d| !d.limbs.is_empty()).map(|d| plan.num_vars(d.column)).max().unwrap_or(0)
+}
+
+/// `column(z) = Σ_j 2^(16 j)·limb_j(z) − offset`.
+fn recombine(decl: &RangeCheckDecl, limb_values: &[EF]) -> EF {
+    let sum: EF = limb_values.iter().enumerate().map(|(j, &v)| limb_weight(j) * v).sum();
+    sum - EF::from(F::from_u64(decl.offset()))
+}
+
+/// Prover: for every limb-decomposed range check, sends the limbs' evaluations at a shared random
+/// point `z` (truncated to each column's size) and records claims on the limbs and on the column
+/// (whose value follows from the limbs).
+pub fn prove_range_relations(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) {
+    let plan = w.plan();
+    let z = t.challenge_exts(range_point_len(plan));
+    for decl in plan.range_checks().iter().filter(|d| !d.limbs.is_empty()) {
+        let zc = &z[..plan.num_vars(decl.column)];
+        let limb_values: Vec<EF> = decl.limbs.iter().map(|l| evaluate_column(w.values(*l), zc)).collect();
+        t.send_exts(&limb_values);
+        for (l, &v) in decl.limbs.iter().zip(&limb_values) {
+            acc.witness.push(l.0, zc.to_vec(), v);
+        }
+        acc.witness.push(decl.column.0, zc.to_vec(), recombine(decl, &limb_values));
+    }
+}
+
+/// Verifier side of [`prove_range_relations`].
+pub fn verify_range_relations(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &mut Accumulators) -> Result<(), ProofError> {
+    let z = t.challenge_exts(range_point_len(plan));
+    for decl in plan.range_checks().iter().filter(|d| !d.limbs.is_empty()) {
+        let zc = &z[..plan.num_vars(decl.column)];
+        let limb_values = t.receive_exts(decl.limbs.len())?;
+        for (l, &v) in decl.limbs.iter().zip(&limb_values) {
+            acc.witness.push(l.0, zc.to_vec(), v);
+        }
+        acc.witness.push(decl.column.0, zc.to_vec(), recombine(decl, &limb_values));
+    }
+    Ok(())
+}
+
+/// Prover: merges several claims `V(p_i) = v_i` on one polynomial `V` (given by its full table)
+/// into one claim `V(r) = V(r)` (the value is sent).
+///
+/// With random `α_i`: `Σ_i α_i v_i = Σ_x (Σ_i α_i eq(p_i, x))·V(x)`, a degree-2 sumcheck over
+/// `x` that ends at a random `r`; the verifier recomputes `Σ_i α_i eq(p_i, r)` and checks the
+/// final value against the sent `V(r)`. Soundness error `≤ (k−1)/|EF| + 2n/|EF|`. Claims that are
+/// all at the same point are merged without a sumcheck (their values must agree).
+pub fn prove_merge(values: &[F], mut claims: Vec<Claim>, t: &mut ProverTranscript) -> Option<Claim> {
+    if claims.len() <= 1 || claims.iter().all(|c| c.point == claims[0].point) {
+        return if claims.is_empty() { None } else { Some(claims.swap_remove(0)) };
+    }
+    let alphas = t.challenge_exts(claims.len());
+    let n = claims[0].point.len();
+    let mut weights = vec![EF::ZERO; 1 << n];
+    for (c, &a) in claims.iter().zip(&alphas) {
+        for (w, e) in weights.iter_mut().zip(eq_evals_scaled(&c.point, a)) {
+            *w += e;
+        }
+    }
+    let lifted = Mle::new(values.iter().map(|&x| EF::from(x)).collect());
+    let mut inst = ProductSumcheck::new(vec![Mle::new(weights), lifted], vec![(EF::ONE, vec![0, 1])], None);
+    let out = zkinfer_sumcheck::prove(&mut inst, t);
+    let value = out.final_evals[0][1];
+    t.send_ext(value);
+    Some(Claim::new(out.point, value))
+}
+
+/// Verifier side of [`prove_merge`]: `num_vars` is the polynomial's number of variables.
+pub fn verify_merge(num_vars: usize, claims: Vec<Claim>, t: &mut VerifierTranscript<'_>) -> Result<Option<Claim>, ProofError> {
+    if claims.iter().any(|c| c.point.len() != num_vars) {
+        return Err(ProofError::shape("merge", "claim point of wrong dimension"));
+    }
+    if claims.len() <= 1 || claims.iter().all(|c| c.point == claims[0].point) {
+        if claims.iter().any(|c| c.value != claims[0].value) {
+            return Err(ProofError::check("merge", "two claims at one point disagree"));
+        }
+        return Ok(claims.into_iter().next());
+    }
+    let alphas = t.challenge_exts(claims.len());
+    let claimed_sum: EF = claims.iter().zip(&alphas).map(|(c, &a)| a * c.value).sum();
+    let (r, expected) = zkinfer_sumcheck::verify(&SumcheckClaim { num_vars, degree: 2, claimed_sum }, t)
+        .map_err(|e| ProofError::sumcheck("merge", e.to_string()))?;
+    let value = t.receive_ext()?;
+    let weight: EF = claims.iter().zip(&alphas).map(|(c, &a)| a * eq_eval(&c.point, &r)).sum();
+    if weight * value != expected {
+        return Err(ProofError::check("merge", "final evaluation does not match"));
+    }
+    Ok(Some(Claim::new(r, value)))
+}

@@ -1,0 +1,24 @@
+//! Proving the integer graph op by op.
+//!
+//! * [`protocol`]: the [`OpProtocol`] trait every op implements (witness / layout / prove /
+//!   verify) and the tensor roles.
+//! * [`witness`]: committed columns, lookups, range checks; [`layout`]: the padded-MLE layout.
+//! * [`context`]: what an op sees while proving/verifying, claims and accumulators.
+//! * [`gadgets`], [`lookups`]: the range-check relation, claim merging, logUp-GKR hook-up.
+//! * [`ops`]: one module per op.
+
+pub mod context;
+pub mod error;
+pub mod gadgets;
+pub mod layout;
+pub mod lookups;
+pub mod ops;
+pub mod protocol;
+pub mod util;
+pub mod witness;
+
+pub use context::{Accumulators, Claim, ClaimAccumulator, PolyClaim, ProverCtx, VerifierCtx};
+pub use error::ProofError;
+pub use layout::TensorLayout;
+pub use protocol::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole};
+pub use witness::{ColumnId, WitnessBuilder, WitnessLayout, WitnessPlan};

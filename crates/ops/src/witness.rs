@@ -1,0 +1,383 @@
+//! The witness: every committed column, the lookups into shared tables, and the range checks.
+//!
+//! Prover ([`WitnessBuilder`]) and verifier ([`WitnessLayout`]) build the same [`WitnessPlan`] —
+//! the list of columns with their sizes, the lookups and the range checks — by walking the graph
+//! in the same (topological) order and letting each op register the same things in the same
+//! order; the prover additionally holds the values. Column ids are indices in that list, so both
+//! sides agree on them by construction, and a column is found again in the proving phase by
+//! `(node, name)`.
+//!
+//! **Lookups.** An op declares `(table, columns)`: every row of the columns (one column for a
+//! range table, two for an `(x, f(x))` function table) must be a row of the table. Tables are
+//! shared by name: all columns looking into one table share one multiplicity column, which the
+//! framework appends to the witness after the last op (so it is committed together with the
+//! rest, before any challenge).
+//!
+//! **Range checks.** [`WitnessBuilder::range_check`] proves `v ∈ [0, 2^bits)` (or
+//! `[−2^(bits−1), 2^(bits−1))` if signed) for every entry of a column, padding included. Values up
+//! to 16 bits, unsigned, are looked up directly in `Range{bits}`. Otherwise `v + offset`
+//! (`offset = 2^(bits−1)` if signed, else 0) is split into 16-bit limbs `l_j` (the top one
+//! `bits − 16·j` wide), each limb is committed and looked up in its range table, and the framework
+//! checks the linear relation `v(z) + offset = Σ_j 2^(16 j) · l_j(z)` at a random point `z`
+//! (see [`crate::gadgets::prove_range_relations`]). Since `Σ_j 2^(16 j) l_j < 2^bits ≤ 2^63 < p`,
+//! the relation over `F` implies it over the integers except with probability `n/|EF|`.
+
+use std::collections::HashMap;
+
+use zkinfer_field::{F, PrimeCharacteristicRing, to_i64};
+use zkinfer_lookup::Table;
+
+use crate::error::ProofError;
+use crate::layout::TensorLayout;
+
+/// Index of a committed column in the witness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ColumnId(pub usize);
+
+/// Index of a table in the witness's table registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TableId(pub usize);
+
+/// Widest limb of a range decomposition.
+pub const LIMB_BITS: u32 = 16;
+/// Widest value a range check accepts (limbs must sum below `p`).
+pub const MAX_RANGE_CHECK_BITS: u32 = 63;
+
+/// Who registered a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner {
+    /// The op of a graph node.
+    Node(usize),
+    /// The framework (multiplicities).
+    Framework,
+}
+
+/// Size and name of one committed column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnInfo {
+    /// Who registered it.
+    pub owner: Owner,
+    /// Its name within its owner.
+    pub name: String,
+    /// Number of variables (`2^num_vars` entries).
+    pub num_vars: usize,
+}
+
+/// One declared lookup: every row of `columns` is a row of `table`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupDecl {
+    /// The table.
+    pub table: TableId,
+    /// The looked-up columns (`table.arity()` of them, equal sizes).
+    pub columns: Vec<ColumnId>,
+}
+
+/// One range check: `column + offset = Σ_j 2^(16 j)·limbs[j]`, or a direct lookup if `limbs` is empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeCheckDecl {
+    /// The checked column.
+    pub column: ColumnId,
+    /// Width of the range.
+    pub bits: u32,
+    /// Whether the range is centred on zero.
+    pub signed: bool,
+    /// Limb columns, least significant first (empty: the column itself is looked up).
+    pub limbs: Vec<ColumnId>,
+}
+
+impl RangeCheckDecl {
+    /// `2^(bits−1)` if signed, else 0.
+    pub fn offset(&self) -> u64 {
+        if self.signed { 1u64 << (self.bits - 1) } else { 0 }
+    }
+}
+
+/// The shape-level content of the witness, identical on both sides.
+#[derive(Debug, Clone, Default)]
+pub struct WitnessPlan {
+    columns: Vec<ColumnInfo>,
+    by_name: HashMap<(Owner, String), ColumnId>,
+    tables: Vec<Table>,
+    table_ids: HashMap<String, TableId>,
+    lookups: Vec<LookupDecl>,
+    range_checks: Vec<RangeCheckDecl>,
+    multiplicities: Vec<(TableId, ColumnId)>,
+    owner: Option<Owner>,
+    sealed: bool,
+}
+
+/// The registry key of a table.
+pub fn table_key(table: &Table) -> String {
+    match table {
+        Table::Range { bits } => format!("range{bits}"),
+        Table::Function(f) => format!("fn:{}", f.name()),
+    }
+}
+
+impl WitnessPlan {
+    /// Columns in commitment order.
+    pub fn columns(&self) -> &[ColumnInfo] {
+        &self.columns
+    }
+    /// Registered tables.
+    pub fn tables(&self) -> &[Table] {
+        &self.tables
+    }
+    /// The table with id `id`.
+    pub fn table(&self, id: TableId) -> &Table {
+        &self.tables[id.0]
+    }
+    /// Declared lookups, in registration order.
+    pub fn lookups(&self) -> &[LookupDecl] {
+        &self.lookups
+    }
+    /// Declared range checks, in registration order.
+    pub fn range_checks(&self) -> &[RangeCheckDecl] {
+        &self.range_checks
+    }
+    /// `(table, multiplicity column)` for every table with at least one lookup (after sealing).
+    pub fn multiplicities(&self) -> &[(TableId, ColumnId)] {
+        &self.multiplicities
+    }
+    /// Number of variables of a column.
+    pub fn num_vars(&self, col: ColumnId) -> usize {
+        self.columns[col.0].num_vars
+    }
+    /// The column registered by `owner` under `name`.
+    pub fn find(&self, owner: Owner, name: &str) -> Option<ColumnId> {
+        self.by_name.get(&(owner, name.to_string())).copied()
+    }
+
+    pub(crate) fn set_owner(&mut self, owner: Owner) {
+        self.owner = Some(owner);
+    }
+
+    fn add_column(&mut self, name: &str, num_vars: usize) -> Result<ColumnId, ProofError> {
+        if self.sealed {
+            return Err(ProofError::shape("witness", format!("column {name} registered after sealing")));
+        }
+        let owner = self.owner.unwrap_or(Owner::Framework);
+        let id = ColumnId(self.columns.len());
+        if self.by_name.insert((owner, name.to_string()), id).is_some() {
+            return Err(ProofError::shape("witness", format!("column {name} registered twice by {owner:?}")));
+        }
+        self.columns.push(ColumnInfo { owner, name: name.to_string(), num_vars });
+        Ok(id)
+    }
+
+    /// Registers `table` (once per key) and returns its id.
+    pub fn register_table(&mut self, table: &Table) -> TableId {
+        let key = table_key(table);
+        if let Some(&id) = self.table_ids.get(&key) {
+            return id;
+        }
+        let id = TableId(self.tables.len());
+        self.tables.push(table.clone());
+        self.table_ids.insert(key, id);
+        id
+    }
+
+    fn lookup(&mut self, table: &Table, columns: &[ColumnId]) -> Result<(), ProofError> {
+        let id = self.register_table(table);
+        if columns.len() != table.arity() {
+            return Err(ProofError::shape(
+                "lookup",
+                format!("table {} has arity {}, given {} columns", table_key(table), table.arity(), columns.len()),
+            ));
+        }
+        let n = self.num_vars(columns[0]);
+        if columns.iter().any(|c| self.num_vars(*c) != n) {
+            return Err(ProofError::shape("lookup", "columns of one lookup must have equal sizes"));
+        }
+        self.lookups.push(LookupDecl { table: id, columns: columns.to_vec() });
+        Ok(())
+    }
+
+    /// Registers the limbs of a range check (shape only).
+    fn range_check_plan(&mut self, column: ColumnId, bits: u32, signed: bool) -> Result<RangeCheckDecl, ProofError> {
+        if bits == 0 || bits > MAX_RANGE_CHECK_BITS {
+            return Err(ProofError::shape("range_check", format!("{bits} bits not in 1..={MAX_RANGE_CHECK_BITS}")));
+        }
+        let n = self.num_vars(column);
+        let mut decl = RangeCheckDecl { column, bits, signed, limbs: Vec::new() };
+        if !signed && bits <= LIMB_BITS {
+            self.lookup(&Table::range(bits), &[column])?;
+        } else {
+            let name = &self.columns[column.0].name.clone();
+            let count = bits.div_ceil(LIMB_BITS);
+            for j in 0..count {
+                let width = (bits - j * LIMB_BITS).min(LIMB_BITS);
+                let limb = self.add_column(&format!("{name}#limb{j}"), n)?;
+                self.lookup(&Table::range(width), &[limb])?;
+                decl.limbs.push(limb);
+            }
+        }
+        self.range_checks.push(decl.clone());
+        Ok(decl)
+    }
+
+    /// Appends one multiplicity column per used table; no column may be registered afterwards.
+    pub(crate) fn seal(&mut self) -> Result<(), ProofError> {
+        self.owner = Some(Owner::Framework);
+        let mut used: Vec<TableId> = self.lookups.iter().map(|l| l.table).collect();
+        used.sort_by_key(|t| t.0);
+        used.dedup();
+        for t in used {
+            let nv = self.tables[t.0].num_vars();
+            let name = format!("mult:{}", table_key(&self.tables[t.0]));
+            let col = self.add_column(&name, nv)?;
+            self.multiplicities.push((t, col));
+        }
+        self.sealed = true;
+        Ok(())
+    }
+}
+
+/// The verifier's view of the witness phase: sizes only.
+#[derive(Debug, Clone, Default)]
+pub struct WitnessLayout {
+    pub(crate) plan: WitnessPlan,
+}
+
+impl WitnessLayout {
+    /// An empty layout.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Registers a committed column of `num_vars` variables under `name`.
+    pub fn commit(&mut self, name: &str, num_vars: usize) -> Result<ColumnId, ProofError> {
+        self.plan.add_column(name, num_vars)
+    }
+    /// Registers a committed tensor (zero-padded layout) under `name`.
+    pub fn commit_tensor(&mut self, name: &str, layout: &TensorLayout) -> Result<ColumnId, ProofError> {
+        self.plan.add_column(name, layout.num_vars())
+    }
+    /// Declares that every row of `columns` is a row of `table`.
+    pub fn lookup(&mut self, table: &Table, columns: &[ColumnId]) -> Result<(), ProofError> {
+        self.plan.lookup(table, columns)
+    }
+    /// Declares a range check (see the module docs).
+    pub fn range_check(&mut self, column: ColumnId, bits: u32, signed: bool) -> Result<(), ProofError> {
+        self.plan.range_check_plan(column, bits, signed).map(|_| ())
+    }
+    /// The plan built so far.
+    pub fn plan(&self) -> &WitnessPlan {
+        &self.plan
+    }
+    /// Number of variables of a column.
+    pub fn num_vars(&self, col: ColumnId) -> usize {
+        self.plan.num_vars(col)
+    }
+}
+
+/// The prover's witness: the plan plus every column's values.
+#[derive(Debug, Clone, Default)]
+pub struct WitnessBuilder {
+    pub(crate) plan: WitnessPlan,
+    pub(crate) values: Vec<Vec<F>>,
+}
+
+impl WitnessBuilder {
+    /// An empty witness.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Commits a column given by its full table (length must be a power of two).
+    pub fn commit(&mut self, name: &str, values: Vec<F>) -> Result<ColumnId, ProofError> {
+        if !values.len().is_power_of_two() {
+            return Err(ProofError::shape("witness", format!("column {name} of length {}", values.len())));
+        }
+        let id = self.plan.add_column(name, values.len().trailing_zeros() as usize)?;
+        self.values.push(values);
+        Ok(id)
+    }
+
+    /// Commits a tensor in its zero-padded layout under `name`.
+    pub fn commit_tensor(&mut self, name: &str, layout: &TensorLayout, values: &[i64]) -> Result<ColumnId, ProofError> {
+        if values.len() != layout.len() {
+            return Err(ProofError::shape("witness", format!("tensor {name}: {} values for {:?}", values.len(), layout.dims())));
+        }
+        self.commit(name, layout.pad_i64(values))
+    }
+
+    /// Declares that every row of `columns` is a row of `table`.
+    pub fn lookup(&mut self, table: &Table, columns: &[ColumnId]) -> Result<(), ProofError> {
+        self.plan.lookup(table, columns)
+    }
+
+    /// Declares a range check on `column` and commits its limbs (see the module docs). Fails if
+    /// some entry (padding included) is outside the range.
+    pub fn range_check(&mut self, column: ColumnId, bits: u32, signed: bool) -> Result<(), ProofError> {
+        // Validate the values first so that no half-registered check is left behind.
+        let decl_bits = bits;
+        if decl_bits == 0 || decl_bits > MAX_RANGE_CHECK_BITS {
+            return Err(ProofError::shape("range_check", format!("{bits} bits not in 1..={MAX_RANGE_CHECK_BITS}")));
+        }
+        let offset: i128 = if signed { 1i128 << (bits - 1) } else { 0 };
+        let limit: i128 = 1i128 << bits;
+        let shifted: Vec<u64> = {
+            let col = &self.values[column.0];
+            let mut out = Vec::with_capacity(col.len());
+            for (i, x) in col.iter().enumerate() {
+                // The centred representative decides membership: the range is far below p/2.
+                let v = to_i64(*x) as i128 + offset;
+                if !(0..limit).contains(&v) {
+                    return Err(ProofError::witness(
+                        "range_check",
+                        format!(
+                            "column {} entry {i} = {} outside the {}{bits}-bit range",
+                            self.plan.columns[column.0].name,
+                            to_i64(*x),
+                            if signed { "signed " } else { "" }
+                        ),
+                    ));
+                }
+                out.push(v as u64);
+            }
+            out
+        };
+        let decl = self.plan.range_check_plan(column, bits, signed)?;
+        for (j, _) in decl.limbs.iter().enumerate() {
+            let shift = LIMB_BITS * j as u32;
+            let mask = (1u64 << LIMB_BITS) - 1;
+            self.values.push(shifted.iter().map(|v| F::from_u64((v >> shift) & mask)).collect());
+        }
+        Ok(())
+    }
+
+    /// The values of a column.
+    pub fn values(&self, col: ColumnId) -> &[F] {
+        &self.values[col.0]
+    }
+
+    /// The plan built so far.
+    pub fn plan(&self) -> &WitnessPlan {
+        &self.plan
+    }
+
+    /// Number of variables of a column.
+    pub fn num_vars(&self, col: ColumnId) -> usize {
+        self.plan.num_vars(col)
+    }
+
+    /// Computes and appends one multiplicity column per used table; fails if some looked-up row
+    /// is not in its table.
+    pub(crate) fn seal(&mut self) -> Result<(), ProofError> {
+        self.plan.seal()?;
+        let mults = self.plan.multiplicities.clone();
+        for (table_id, _col) in mults {
+            let table = self.plan.tables[table_id.0].clone();
+            let columns: Vec<Vec<&[F]>> = self
+                .plan
+                .lookups
+                .iter()
+                .filter(|l| l.table == table_id)
+                .map(|l| l.columns.iter().map(|c| self.values[c.0].as_slice()).collect())
+                .collect();
+            let m = crate::lookups::multiplicities(&table, &columns)?;
+            self.values.push(m);
+        }
+        Ok(())
+    }
+}
