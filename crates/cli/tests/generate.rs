@@ -1,0 +1,129 @@
+//! `zkinfer generate` and `zkinfer logits` on the tiny GPT-2 fixture.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
+}
+
+fn zkinfer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkinfer")).args(args).output().expect("binary runs")
+}
+
+fn model() -> String {
+    testdata("gpt2-tiny-random.gguf").to_string_lossy().into_owned()
+}
+
+const PROMPT: &str = "The quick brown fox jumps over the lazy dog. Once upon a time,";
+
+/// Prompt ids, greedy ids and per-position (input, argmax, top-5) of a reference file.
+fn reference() -> (Vec<u64>, Vec<u64>, Vec<(u64, u64, Vec<(u64, f64)>)>) {
+    let text = std::fs::read_to_string(testdata("gpt2-tiny-random.ref.transformers.json")).expect("reference");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let ids = |x: &serde_json::Value| x.as_array().expect("array").iter().map(|i| i.as_u64().expect("id")).collect();
+    let pos = v["positions"]
+        .as_array()
+        .expect("positions")
+        .iter()
+        .map(|p| {
+            let top = p["top"].as_array().expect("top").iter().map(|e| (e[0].as_u64().expect("id"), e[1].as_f64().expect("v"))).collect();
+            (p["input_id"].as_u64().expect("in"), p["argmax"].as_u64().expect("argmax"), top)
+        })
+        .collect();
+    (ids(&v["prompt"]["ids"]), ids(&v["greedy"]["ids"]), pos)
+}
+
+fn json_ids(v: &serde_json::Value) -> Vec<u64> {
+    v.as_array().expect("array").iter().map(|i| i.as_u64().expect("id")).collect()
+}
+
+#[test]
+fn generate_json_matches_the_reference_greedy_continuation() {
+    let (prompt_ids, greedy, _) = reference();
+    for float in [true, false] {
+        let m = model();
+        let mut args = vec!["generate", "--model", &m, "--prompt", PROMPT, "-n", "16", "--json"];
+        if float {
+            args.push("--float");
+        }
+        let out = zkinfer(&args);
+        assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(json_ids(&v["prompt_ids"]), prompt_ids);
+        // The integer model agrees with the float reference on this continuation.
+        assert_eq!(json_ids(&v["completion_ids"]), greedy, "float = {float}");
+        assert_eq!(v["text"].as_str().expect("text"), " Harvest".repeat(16));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("tokens/s"));
+    }
+}
+
+#[test]
+fn generate_streams_text() {
+    let m = model();
+    let out = zkinfer(&["generate", "--model", &m, "--prompt", PROMPT, "-n", "3"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), " Harvest Harvest Harvest");
+}
+
+fn read_f32(path: &std::path::Path) -> Vec<f32> {
+    let bytes = std::fs::read(path).expect("output file");
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+#[test]
+fn logits_float_and_integer_match_the_reference() {
+    let (_, _, positions) = reference();
+    let ids: Vec<String> = positions.iter().map(|p| p.0.to_string()).collect();
+    let ids = ids.join(",");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = model();
+    for (float, tol) in [(true, 1e-3), (false, 2e-2)] {
+        let out_path = dir.path().join(if float { "f.bin" } else { "i.bin" });
+        let out_s = out_path.to_string_lossy().into_owned();
+        let mut args = vec!["logits", "--model", &m, "--ids", &ids, "--out", &out_s];
+        if float {
+            args.push("--float");
+        }
+        let out = zkinfer(&args);
+        assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        let values = read_f32(&out_path);
+        let vocab = 50257;
+        assert_eq!(values.len(), positions.len() * vocab);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for (i, (_, argmax, top)) in positions.iter().enumerate() {
+            for &(id, want) in top {
+                let got = values[i * vocab + id as usize] as f64;
+                assert!((got - want).abs() <= tol, "float={float} pos {i} id {id}: {got} vs {want}");
+            }
+            assert!(stdout.contains(&format!("position {i}: input {} -> argmax {argmax} ", positions[i].0)), "{stdout}");
+        }
+    }
+}
+
+#[test]
+fn errors_exit_one_with_a_message_and_write_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_path = dir.path().join("never.bin");
+    let out_s = out_path.to_string_lossy().into_owned();
+    let m = model();
+    let too_many = vec!["1"; 129].join(",");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["logits", "--model", &m, "--ids", "1,x,3", "--out", &out_s], "bad token id"),
+        (vec!["logits", "--model", &m, "--ids", "1,50257", "--out", &out_s], "out of range"),
+        (vec!["logits", "--model", &m, "--ids", &too_many, "--out", &out_s], "context length"),
+        (vec!["logits", "--model", "/nonexistent/model.gguf", "--ids", "1", "--out", &out_s], "cannot load model"),
+        (vec!["generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi", "-n", "2"], "cannot load model"),
+        (vec!["generate", "--model", &m, "--prompt", "hi", "-n", "500"], "context length"),
+        (vec!["generate", "--model", &m, "--prompt", "", "-n", "2"], "no tokens"),
+    ];
+    for (args, msg) in cases {
+        let out = zkinfer(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(msg), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    assert!(!out_path.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "no temporary file left behind");
+}
