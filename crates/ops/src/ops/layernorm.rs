@@ -1,0 +1,429 @@
+//! LayerNorm with integer statistics (semantics: `zkinfer_model::ops::layernorm`). Per row `t`
+//! of `n` entries, with `N = 2^(2K)` and `V = var + eps`:
+//!
+//! ```text
+//! Σ_c x = n·mean + r₁,  Σ_c d² = n·var + r₂  (d = x − mean, 0 ≤ r₁, r₂ < n)
+//! inv²·V ≤ N < (inv + 1)²·V,   y = floor((d·inv·γ + 2^(s−1)) / 2^s) + β
+//! ```
+//!
+//! **Committed** per row (`[T]`): `mean`, `r₁` and `n−1−r₁`, `var`, `r₂` and `n−1−r₂`, `inv`, the
+//! slacks `s₁ = N − inv²V`, `s₂ = (inv+1)²V − N − 1`, `σ = isqrt(V)` with `t₁ = V − σ²`,
+//! `t₂ = (σ+1)² − 1 − V`, and `g = 2^K − inv·σ`; per entry (`[T, n]`): `y` (`out`) and the
+//! rounding remainder `r₃` (`rem`). Every one is range-checked (bits in [`LayerNormProof`]).
+//! **Why σ.** `inv²·V` could wrap modulo p for a forged `inv`. `g ≥ 0` gives `inv·σ ≤ 2^K`, and
+//! with `V < (σ+1)²`, `inv²·V < (inv·σ + inv)² ≤ 2^(2K+2) < p`: the first inequality is then an
+//! integer one. The second is sound as is: a too small `inv` has `(inv+1)²V ≤ N`, no wrap, and
+//! `s₂ < 0` fails its range check.
+//!
+//! **Cube sumcheck** (degree 4, random `z = (z_t, z_c)`, `λ`; `E_t = eq(z_t, t)` broadcast,
+//! `d = x − mean·[c < n]`, `V` the validity mask):
+//!
+//! ```text
+//! Σ_{t,c} E_t·x + λ E_t·d² + λ² eq(z,·)·d·inv·γ
+//!   = n·mean(z_t) + r₁(z_t) + λ(n·var(z_t) + r₂(z_t)) + λ²(2^s·y(z) + r₃(z) − 2^(s−1)·V(z) − 2^s·β(z_c)·[t<T](z_t))
+//! ```
+//!
+//! ends at `ρ` with claims on `x(ρ)` (input), `mean(ρ_t)`, `inv(ρ_t)`, `γ(ρ_c)`, and `β(z_c)`.
+//! **Row zero-check** (degree 4, random `z₂`, powers of `μ`) of the seven row identities
+//! `inv²V + s₁ = N`, `(inv+1)²V = N + 1 + s₂`, `σ² + t₁ = V`, `σ² + 2σ = V + t₂`, `inv·σ + g = 2^K`,
+//! `r₁ + r₁' = n − 1`, `r₂ + r₂' = n − 1` (each times `[t < T]`, so padding rows are all-zero).
+//! Every value is below `2^62` (`2b + 2 + log n ≤ 62` for `|x| < 2^b`, `K ≤ 29`), so the field
+//! identities are integer ones. Soundness error `(4·(n_t + n_c) + 4·n_t + 10)/|EF|` plus the
+//! range checks'.
+
+use zkinfer_field::{EF, F, PrimeCharacteristicRing};
+use zkinfer_poly::{Mle, eq_eval, eq_evals};
+use zkinfer_sumcheck::Term;
+
+use super::nl_sumcheck::{
+    broadcast_cols, broadcast_rows, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products,
+};
+use super::public_mle::{less_than_mle, valid_mask_mle};
+use crate::context::{Claim, ProverCtx, VerifierCtx};
+use crate::error::ProofError;
+use crate::layout::TensorLayout;
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
+
+const OP: &str = "LayerNorm";
+const COL_REM: &str = "rem";
+
+/// Row columns in commitment order.
+const ROW_COLUMNS: [&str; 13] =
+    ["mean", "mean_rem", "mean_rem_c", "var", "var_rem", "var_rem_c", "inv", "inv_lo", "inv_hi", "sigma", "sigma_lo", "sigma_hi", "inv_sigma_gap"];
+// Indices into ROW_COLUMNS (also the tables of the row zero-check, with VR appended).
+const MEAN: usize = 0;
+const RM: usize = 1;
+const RMC: usize = 2;
+const VAR: usize = 3;
+const RV: usize = 4;
+const RVC: usize = 5;
+const INV: usize = 6;
+const S1: usize = 7;
+const S2: usize = 8;
+const SIG: usize = 9;
+const T1: usize = 10;
+const T2: usize = 11;
+const GS: usize = 12;
+const VR: usize = 13;
+
+// Tables of the cube sumcheck.
+const CX: usize = 0;
+const CD: usize = 1;
+const CER: usize = 2;
+const CEQ: usize = 3;
+const CINV: usize = 4;
+const CG: usize = 5;
+
+/// The proof of an integer LayerNorm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerNormProof {
+    /// Epsilon in units of `x²` (`1 ≤ eps < 2^40`).
+    pub eps: i64,
+    /// `K`: `inv ≈ 2^K/σ` (`≤ 29`).
+    pub k: u32,
+    /// Final rounding shift `s ≥ 1`.
+    pub shift: u32,
+    /// Input bound `|x| < 2^in_bits`.
+    pub in_bits: u32,
+    /// Output bound `|y| < 2^out_bits`.
+    pub out_bits: u32,
+}
+
+/// Range-check widths of one node.
+struct Widths {
+    mean: u32,
+    rem_n: u32,
+    var: u32,
+    inv: u32,
+    s1: u32,
+    s2: u32,
+    sig: u32,
+    t: u32,
+    gs: u32,
+}
+
+struct Dims {
+    rows: usize,
+    n: usize,
+    cube: TensorLayout,
+    row: TensorLayout,
+}
+
+/// `floor(sqrt(floor(2^(2k) / v)))` (`v ≥ 1`): the largest `inv` with `inv²·v ≤ 2^(2k)`.
+pub fn inv_sqrt(v: u64, k: u32) -> u64 {
+    let q = (1u128 << (2 * k)) / u128::from(v.max(1));
+    (q as u64).isqrt()
+}
+
+impl LayerNormProof {
+    /// The proof for the given parameters and bounds.
+    pub fn new(eps: i64, k: u32, shift: u32, in_bits: u32, out_bits: u32) -> Self {
+        Self { eps, k, shift, in_bits, out_bits }
+    }
+
+    fn dims(node: &NodeShape<'_>) -> Result<Dims, ProofError> {
+        node.expect_inputs(OP, 3)?;
+        match (node.inputs[0].dims.as_slice(), node.inputs[1].dims.as_slice(), node.inputs[2].dims.as_slice()) {
+            (&[t, n], &[g], &[b]) if g == n && b == n && n >= 2 && t > 0 && node.output.dims == node.inputs[0].dims => {
+                Ok(Dims { rows: t, n, cube: TensorLayout::new(&[t, n]), row: TensorLayout::new(&[t]) })
+            }
+            _ => Err(ProofError::shape(OP, "need x: [T, n ≥ 2], gamma: [n], beta: [n]")),
+        }
+    }
+
+    fn widths(&self, n: usize) -> Result<Widths, ProofError> {
+        let l = zkinfer_poly::next_pow2_vars(n) as u32;
+        let var = 62 - l;
+        let sig = (63 - l).div_ceil(2);
+        let ok = self.eps >= 1
+            && self.eps < 1 << 40
+            && self.k <= 29
+            && self.shift >= 1
+            && self.shift <= 62
+            && 2 * self.in_bits + 2 + l <= 62
+            && var >= 41
+            && 2 * ((self.k + 1).max(sig) + 2) <= 62
+            && self.out_bits + 1 <= 63;
+        if !ok {
+            return Err(ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")));
+        }
+        Ok(Widths { mean: self.in_bits + 1, rem_n: l.max(1), var, inv: self.k + 1, s1: 2 * self.k + 1, s2: 62, sig, t: sig + 2, gs: self.k + 1 })
+    }
+
+    fn row_bits(w: &Widths) -> [(u32, bool); 13] {
+        [
+            (w.mean, true),
+            (w.rem_n, false),
+            (w.rem_n, false),
+            (w.var, false),
+            (w.rem_n, false),
+            (w.rem_n, false),
+            (w.inv, false),
+            (w.s1, false),
+            (w.s2, false),
+            (w.sig, false),
+            (w.t, false),
+            (w.t, false),
+            (w.gs, false),
+        ]
+    }
+
+    /// The row statistics and slacks of one row.
+    fn row_values(&self, row: &[i64]) -> Result<[i64; 13], ProofError> {
+        let n = row.len() as i64;
+        let sum: i64 = row.iter().sum();
+        let mean = sum.div_euclid(n);
+        let sq: i64 = row.iter().map(|&x| (x - mean) * (x - mean)).sum();
+        let var = sq.div_euclid(n);
+        let v = var + self.eps;
+        let inv = inv_sqrt(v as u64, self.k) as i64;
+        let big = 1i128 << (2 * self.k);
+        let sig = (v as u64).isqrt() as i64;
+        let (inv_w, v_w) = (inv as i128, v as i128);
+        let s1 = big - inv_w * inv_w * v_w;
+        let s2 = (inv_w + 1) * (inv_w + 1) * v_w - big - 1;
+        let conv = |x: i128| i64::try_from(x).map_err(|_| ProofError::witness(OP, "row slack out of range"));
+        Ok([
+            mean,
+            sum - n * mean,
+            n - 1 - (sum - n * mean),
+            var,
+            sq - n * var,
+            n - 1 - (sq - n * var),
+            inv,
+            conv(s1)?,
+            conv(s2)?,
+            sig,
+            v - sig * sig,
+            (sig + 1) * (sig + 1) - 1 - v,
+            (1i64 << self.k) - inv * sig,
+        ])
+    }
+
+    /// Row zero-check terms over `[ROW_COLUMNS…, VR]` (see the module docs).
+    fn row_terms(&self, mu: EF, n: usize) -> Vec<Term> {
+        let m: Vec<EF> = mu.powers().take(7).collect();
+        let eps = ef_i64(self.eps);
+        let big = pow2(2 * self.k);
+        let one = EF::ONE;
+        let two = EF::TWO;
+        let nm1 = ef_i64(n as i64 - 1);
+        vec![
+            (m[0], vec![INV, INV, VAR]),
+            (m[0] * eps, vec![INV, INV]),
+            (m[0], vec![S1]),
+            (-m[0] * big, vec![VR]),
+            (m[1], vec![INV, INV, VAR]),
+            (m[1] * eps, vec![INV, INV]),
+            (m[1] * two, vec![INV, VAR]),
+            (m[1] * two * eps, vec![INV]),
+            (m[1], vec![VAR]),
+            (m[1] * (eps - big - one), vec![VR]),
+            (-m[1], vec![S2]),
+            (m[2], vec![SIG, SIG]),
+            (m[2], vec![T1]),
+            (-m[2], vec![VAR]),
+            (-m[2] * eps, vec![VR]),
+            (m[3], vec![SIG, SIG]),
+            (m[3] * two, vec![SIG]),
+            (-m[3], vec![VAR]),
+            (-m[3] * eps, vec![VR]),
+            (-m[3], vec![T2]),
+            (m[4], vec![INV, SIG]),
+            (m[4], vec![GS]),
+            (-m[4] * pow2(self.k), vec![VR]),
+            (m[5], vec![RM]),
+            (m[5], vec![RMC]),
+            (-m[5] * nm1, vec![VR]),
+            (m[6], vec![RV]),
+            (m[6], vec![RVC]),
+            (-m[6] * nm1, vec![VR]),
+        ]
+    }
+
+    /// Cube sumcheck terms over `[x, d, E_t, eq, inv, γ]`.
+    fn cube_terms(lambda: EF) -> Vec<Term> {
+        vec![(EF::ONE, vec![CER, CX]), (lambda, vec![CER, CD, CD]), (lambda * lambda, vec![CEQ, CD, CINV, CG])]
+    }
+
+    fn register(&self, w: &mut WitnessLayout, d: &Dims, node: usize) -> Result<(), ProofError> {
+        let widths = self.widths(d.n)?;
+        let out = w.plan().find(Owner::Node(node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let mut ids = Vec::with_capacity(13);
+        for name in ROW_COLUMNS {
+            ids.push(w.commit(name, d.row.num_vars())?);
+        }
+        let rem = w.commit(COL_REM, d.cube.num_vars())?;
+        for (id, (bits, signed)) in ids.iter().zip(Self::row_bits(&widths)) {
+            w.range_check(*id, bits, signed)?;
+        }
+        w.range_check(rem, self.shift, false)?;
+        w.range_check(out, self.out_bits + 1, true)
+    }
+}
+
+fn row_ids(names: &[&str], find: impl Fn(&str) -> Result<ColumnId, ProofError>) -> Result<Vec<ColumnId>, ProofError> {
+    names.iter().map(|n| find(n)).collect()
+}
+
+impl OpProtocol for LayerNormProof {
+    fn name(&self) -> &'static str {
+        OP
+    }
+
+    fn output_role(&self) -> TensorRole {
+        TensorRole::Committed
+    }
+
+    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let widths = self.widths(d.n)?;
+        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let (x, gamma, beta, y) = (node.inputs[0], node.inputs[1], node.inputs[2], node.output);
+        if x.len() != d.rows * d.n || y.len() != x.len() || gamma.len() != d.n || beta.len() != d.n {
+            return Err(ProofError::shape(OP, "trace lengths"));
+        }
+        let mut stats: Vec<Vec<i64>> = vec![Vec::with_capacity(d.rows); 13];
+        let mut rem = Vec::with_capacity(x.len());
+        let half = 1i128 << (self.shift - 1);
+        for (t, row) in x.chunks(d.n).enumerate() {
+            let v = self.row_values(row)?;
+            for (col, &val) in stats.iter_mut().zip(&v) {
+                col.push(val);
+            }
+            for c in 0..d.n {
+                let acc = (row[c] - v[MEAN]) as i128 * v[INV] as i128 * gamma[c] as i128 + half;
+                let r = acc - (((y[t * d.n + c] - beta[c]) as i128) << self.shift);
+                rem.push(i64::try_from(r).map_err(|_| ProofError::witness(OP, "rounding remainder out of range"))?);
+            }
+        }
+        let mut ids = Vec::with_capacity(13);
+        for (name, values) in ROW_COLUMNS.iter().zip(&stats) {
+            ids.push(w.commit_tensor(name, &d.row, values)?);
+        }
+        let rem_col = w.commit_tensor(COL_REM, &d.cube, &rem)?;
+        for (id, (bits, signed)) in ids.iter().zip(Self::row_bits(&widths)) {
+            w.range_check(*id, bits, signed)?;
+        }
+        w.range_check(rem_col, self.shift, false)?;
+        w.range_check(out, self.out_bits + 1, true)
+    }
+
+    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
+        let d = Self::dims(node)?;
+        self.register(w, &d, node.node)
+    }
+
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let ids = row_ids(&ROW_COLUMNS, |n| ctx.column(n))?;
+        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
+        let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
+        // Cube sumcheck.
+        let z = ctx.challenges(tv + cv);
+        let lambda = ctx.challenge();
+        let (z_t, z_c) = z.split_at(tv);
+        for idx in [MEAN, RM, VAR, RV] {
+            let _ = ctx.claim_column(ids[idx], z_t);
+        }
+        let _ = ctx.claim_column(out, &z);
+        let _ = ctx.claim_column(rem, &z);
+        let beta = TensorLayout::new(&[d.n]).pad_i64(node.inputs[2]);
+        let beta_z = ctx.send_eval(crate::util::evaluate_slice(&beta, z_c));
+        let x = d.cube.pad_i64(node.inputs[0]);
+        let mean = ctx.values(ids[MEAN]).to_vec();
+        let valid_col: Vec<F> = (0..1usize << cv).map(|c| F::from_bool(c < d.n)).collect();
+        let dev: Vec<EF> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| EF::from(v - mean[i >> cv] * valid_col[i & ((1 << cv) - 1)]))
+            .collect();
+        let gamma = TensorLayout::new(&[d.n]).pad_i64(node.inputs[1]);
+        let mles = vec![
+            Mle::new(x.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>()),
+            Mle::new(dev),
+            Mle::new(broadcast_rows(&eq_evals(z_t), cv)),
+            Mle::new(eq_evals(&z)),
+            Mle::new(broadcast_rows(ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
+            Mle::new(broadcast_cols(&gamma, tv).into_iter().map(EF::from).collect()),
+        ];
+        let (rho, finals) = prove_products(ctx, mles, Self::cube_terms(lambda), None);
+        let (rho_t, rho_c) = rho.split_at(tv);
+        let x_rho = ctx.send_eval(finals[CX]);
+        let _ = ctx.claim_column(ids[MEAN], rho_t);
+        let _ = send_column_value(ctx, ids[INV], rho_t, finals[CINV]);
+        let gamma_rho = ctx.send_eval(finals[CG]);
+        // Row zero-check.
+        let z2 = ctx.challenges(tv);
+        let mu = ctx.challenge();
+        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(ctx.values(c))).collect();
+        row_mles.push(Mle::new((0..1usize << tv).map(|t| EF::from_bool(t < d.rows)).collect()));
+        let (rho2, finals2) = prove_products(ctx, row_mles, self.row_terms(mu, d.n), Some(z2));
+        for (&c, &v) in ids.iter().zip(&finals2) {
+            let _ = send_column_value(ctx, c, &rho2, v);
+        }
+        Ok(vec![
+            vec![Claim::new(rho.clone(), x_rho)],
+            vec![Claim::new(rho_c.to_vec(), gamma_rho)],
+            vec![Claim::new(z_c.to_vec(), beta_z)],
+        ])
+    }
+
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(node)?;
+        self.widths(d.n)?;
+        let ids = row_ids(&ROW_COLUMNS, |n| ctx.column(n))?;
+        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
+        let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
+        let z = ctx.challenges(tv + cv);
+        let lambda = ctx.challenge();
+        let (z_t, z_c) = z.split_at(tv);
+        let mut at_zt = [EF::ZERO; 4];
+        for (slot, idx) in at_zt.iter_mut().zip([MEAN, RM, VAR, RV]) {
+            *slot = ctx.claim_column(ids[idx], z_t)?;
+        }
+        let [mean_z, rm_z, var_z, rv_z] = at_zt;
+        let y_z = ctx.claim_column(out, &z)?;
+        let rem_z = ctx.claim_column(rem, &z)?;
+        let beta_z = ctx.receive_eval()?;
+        let n = ef_i64(d.n as i64);
+        let rows_z = less_than_mle(d.rows, z_t);
+        let s = self.shift;
+        let valid_z = valid_mask_mle(d.cube.dims(), d.cube.dim_vars(), &z);
+        let claimed = n * mean_z + rm_z
+            + lambda * (n * var_z + rv_z)
+            + lambda * lambda * (pow2(s) * y_z + rem_z - pow2(s - 1) * valid_z - pow2(s) * beta_z * rows_z);
+        let terms = Self::cube_terms(lambda);
+        let (rho, expected) = verify_products(OP, ctx, tv + cv, &terms, false, claimed)?;
+        let (rho_t, rho_c) = rho.split_at(tv);
+        let x_rho = ctx.receive_eval()?;
+        let mean_rho = ctx.claim_column(ids[MEAN], rho_t)?;
+        let inv_rho = ctx.claim_column(ids[INV], rho_t)?;
+        let gamma_rho = ctx.receive_eval()?;
+        let mut v = vec![EF::ZERO; 6];
+        v[CX] = x_rho;
+        v[CD] = x_rho - mean_rho * less_than_mle(d.n, rho_c);
+        v[CER] = eq_eval(z_t, rho_t);
+        v[CEQ] = eq_eval(&z, &rho);
+        v[CINV] = inv_rho;
+        v[CG] = gamma_rho;
+        check_final(OP, &terms, None, &rho, &v, expected)?;
+        // Row zero-check.
+        let z2 = ctx.challenges(tv);
+        let mu = ctx.challenge();
+        let row_terms = self.row_terms(mu, d.n);
+        let (rho2, expected2) = verify_products(OP, ctx, tv, &row_terms, true, EF::ZERO)?;
+        let mut v2 = Vec::with_capacity(14);
+        for &c in &ids {
+            v2.push(ctx.claim_column(c, &rho2)?);
+        }
+        v2.push(less_than_mle(d.rows, &rho2));
+        check_final(OP, &row_terms, Some(&z2), &rho2, &v2, expected2)?;
+        Ok(vec![
+            vec![Claim::new(rho.clone(), x_rho)],
+            vec![Claim::new(rho_c.to_vec(), gamma_rho)],
+            vec![Claim::new(z_c.to_vec(), beta_z)],
+        ])
+    }
+}

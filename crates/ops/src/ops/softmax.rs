@@ -1,0 +1,402 @@
+//! Causal softmax (semantics: `zkinfer_model::ops::softmax`, query offset 0): per head `h` and
+//! query row `i`, over the allowed keys `j ≤ i`,
+//!
+//! ```text
+//! m = max_j x_j,  δ_j = min(m − x_j, 2^16 − 1),  e_j = EXP[δ_j],  Z = Σ_j e_j,
+//! p_j = floor(e_j·2^P / Z)  (p_j = 0 for masked j > i)
+//! ```
+//!
+//! **Committed** (all over the padded `[H, T, T]` cube, row quantities over `[H, T]`): `m` (`max`),
+//! a one-hot selector `s` of one maximal key (`onehot`), `δ` (`delta`), the overflow
+//! `o = (m − x) − δ ≥ 0` (`overflow`), `e = EXP[δ]` on the whole cube (`exp`), `Z` (`sum`), `p`
+//! (`out`), the remainder `r` (`rem`) and `c = Z − 1 − r` on real rows (`slack`).
+//! **Lookups / range checks**: `(δ, e) ∈ {(t, EXP[t]) : t < 2^16}` (also `0 ≤ δ < 2^16`);
+//! `o < 2^(b+2)`, `p < 2^(P+1)`, `r, c < 2^(E + log T + 1)`.
+//! **Public**: `M(h, i, j) = [h < H][i < T][j ≤ i]` (causal mask; its MLE costs `O(log T)`, see
+//! `public_mle`) and `R(h, i) = [h < H][i < T]`.
+//! **One sumcheck** (degree 3) over the cube proves, with powers of a random `λ` and a random `z`:
+//!
+//! ```text
+//! Σ eq(z,·)·[ δ + o − M·m + M·x                 (δ + o = m − x on allowed keys, 0 elsewhere)
+//!           + λ (s² − s) + λ² s·(δ + o) + λ³ (s − s·M)   (s one-hot on an allowed key with x = m)
+//!           + λ⁴ (δ − cap)·o                           (o > 0 ⇒ δ = cap: δ = min(m − x, cap))
+//!           + λ⁵ (2^P·M·e − p·Z − r) + λ⁶ (p − p·M)    (e·2^P = p·Z + r, p = 0 when masked)
+//!           + λ⁷ (c + r − Z + R) ]                     (c = Z − 1 − r ≥ 0 ⇒ r < Z)
+//! + λ⁸ Σ eq(z₁,(h,i))·M·e + λ⁹ Σ eq(z₁,(h,i))·s   =   λ⁸ Z̃(z₁) + λ⁹ R̃(z₁)
+//! ```
+//!
+//! (`m`, `Z` broadcast along `j`). The last two sums give `Z = Σ_j M·e` and `Σ_j s = 1` on real
+//! rows (0 on padding). At the final point `ρ` the prover sends the committed columns' values
+//! (claims to the accumulator) and `x̃(ρ)` (the claim on the input); the verifier evaluates
+//! `M`, `R`, the eq factors itself. All quantities stay below `2^62` (`E + P ≤ 40`, `|x| < 2^61`)
+//! so each field identity is the integer one; `s ∈ {0,1}` with `Σ_j s = 1 < p` picks exactly one
+//! key. Soundness error `(3·n + 10)/|EF|` plus the lookup and range checks'.
+
+use std::sync::Arc;
+
+use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
+use zkinfer_lookup::Table;
+use zkinfer_poly::{Mle, eq_eval, eq_evals};
+use zkinfer_sumcheck::Term;
+
+use super::nl_sumcheck::{broadcast_rows, check_final, lift, pow2, prove_products, send_column_value, verify_products};
+use super::public_mle::{causal_mask_mle, less_than_mle};
+use crate::context::{Claim, ProverCtx, VerifierCtx};
+use crate::error::ProofError;
+use crate::layout::TensorLayout;
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
+
+const OP: &str = "CausalSoftmax";
+/// Rows of the exp table.
+pub const EXP_TABLE_ROWS: usize = 1 << 16;
+/// `min(m − x, CAP)` is the table index.
+const CAP: i64 = EXP_TABLE_ROWS as i64 - 1;
+
+const COL_MAX: &str = "max";
+const COL_ONEHOT: &str = "onehot";
+const COL_DELTA: &str = "delta";
+const COL_OVERFLOW: &str = "overflow";
+const COL_EXP: &str = "exp";
+const COL_SUM: &str = "sum";
+const COL_REM: &str = "rem";
+const COL_SLACK: &str = "slack";
+
+// Indices of the sumcheck tables.
+const X: usize = 0;
+const MB: usize = 1;
+const S: usize = 2;
+const D: usize = 3;
+const O: usize = 4;
+const E: usize = 5;
+const P: usize = 6;
+const ZB: usize = 7;
+const R: usize = 8;
+const C: usize = 9;
+const MASK: usize = 10;
+const ROWS: usize = 11;
+const E1: usize = 12;
+const EQ: usize = 13;
+const NUM_TABLES: usize = 14;
+
+/// The proof of a causal softmax over `[H, T, T]` scores.
+#[derive(Debug, Clone)]
+pub struct SoftmaxProof {
+    /// Input bound: `|x| < 2^in_bits` (`≤ 60`).
+    pub in_bits: u32,
+    /// `E`: `EXP[0] = 2^E`.
+    pub exp_frac: u32,
+    /// `P`: fractional bits of the probabilities.
+    pub out_frac: u32,
+    exp_values: Arc<[i64]>,
+    table: Table,
+}
+
+/// Shapes of one node.
+struct Dims {
+    heads: usize,
+    len: usize,
+    cube: TensorLayout,
+    rows: TensorLayout,
+}
+
+impl Dims {
+    fn head_vars(&self) -> usize {
+        self.cube.dim_vars()[0]
+    }
+    fn len_vars(&self) -> usize {
+        self.cube.dim_vars()[1]
+    }
+}
+
+/// Per-node witness columns (padded tables, in commitment order).
+struct Columns {
+    max: Vec<i64>,
+    onehot: Vec<i64>,
+    delta: Vec<i64>,
+    overflow: Vec<i64>,
+    exp: Vec<F>,
+    sum: Vec<i64>,
+    rem: Vec<i64>,
+    slack: Vec<F>,
+}
+
+impl SoftmaxProof {
+    /// The proof for scores with `|x| < 2^in_bits` and the exp table `EXP[t]`, `t < 2^16`
+    /// (`EXP[0] = 2^exp_frac`). `name` must identify the table's content.
+    pub fn new(name: &str, in_bits: u32, exp_frac: u32, out_frac: u32, exp_values: Arc<[i64]>) -> Result<Self, ProofError> {
+        if exp_values.len() != EXP_TABLE_ROWS
+            || exp_frac + out_frac > 40
+            || in_bits > 60
+            || exp_values.first() != Some(&(1i64 << exp_frac))
+            || exp_values.iter().any(|&v| !(0..=1i64 << exp_frac).contains(&v))
+        {
+            return Err(ProofError::shape(OP, "unsupported parameters or exp table"));
+        }
+        let inputs: Vec<i64> = (0..EXP_TABLE_ROWS as i64).collect();
+        let table = Table::function(format!("exp:{name}"), &inputs, &exp_values).map_err(|e| ProofError::shape(OP, e.to_string()))?;
+        Ok(Self { in_bits, exp_frac, out_frac, exp_values, table })
+    }
+
+    /// The proof of the model's op (query offset 0 only) for scores with `|x| < 2^in_bits`.
+    pub fn from_model(op: &zkinfer_model::ops::softmax::CausalSoftmax, in_bits: u32) -> Result<Self, ProofError> {
+        if op.offset != 0 {
+            return Err(ProofError::shape(OP, "only query offset 0 (one causal pass) is proven"));
+        }
+        let name = format!("{}_{}", op.in_frac, op.exp_frac);
+        Self::new(&name, in_bits, op.exp_frac, op.out_frac, op.table.clone())
+    }
+
+    fn dims(node: &NodeShape<'_>) -> Result<Dims, ProofError> {
+        node.expect_inputs(OP, 1)?;
+        match node.inputs[0].dims.as_slice() {
+            &[h, m, n] if m == n && h > 0 && n > 0 && node.output.dims == node.inputs[0].dims => {
+                Ok(Dims { heads: h, len: n, cube: TensorLayout::new(&[h, n, n]), rows: TensorLayout::new(&[h, n]) })
+            }
+            d => Err(ProofError::shape(OP, format!("scores of shape {d:?} (need [H, T, T], query offset 0)"))),
+        }
+    }
+
+    /// Bits of `Z`, `r`, `c`.
+    fn sum_bits(&self, len: usize) -> u32 {
+        self.exp_frac + zkinfer_poly::next_pow2_vars(len) as u32 + 1
+    }
+
+    fn columns(&self, d: &Dims, x: &[i64], p: &[i64]) -> Result<Columns, ProofError> {
+        let (h_n, t_n) = (d.heads, d.len);
+        let tv = d.len_vars();
+        let tp = 1usize << tv;
+        let cube_len = d.cube.padded_len();
+        let rows_len = d.rows.padded_len();
+        let mut c = Columns {
+            max: vec![0; rows_len],
+            onehot: vec![0; cube_len],
+            delta: vec![0; cube_len],
+            overflow: vec![0; cube_len],
+            exp: vec![F::from_u64(self.exp_values[0] as u64); cube_len],
+            sum: vec![0; rows_len],
+            rem: vec![0; cube_len],
+            slack: vec![F::ZERO; cube_len],
+        };
+        if x.len() != h_n * t_n * t_n || p.len() != x.len() {
+            return Err(ProofError::shape(OP, "trace length"));
+        }
+        for h in 0..h_n {
+            for i in 0..t_n {
+                let row = &x[(h * t_n + i) * t_n..][..t_n];
+                let prow = &p[(h * t_n + i) * t_n..][..t_n];
+                let keys = &row[..=i];
+                let m = keys.iter().copied().max().unwrap_or(0);
+                let star = keys.iter().position(|&v| v == m).unwrap_or(0);
+                let ri = (h << tv) | i;
+                c.max[ri] = m;
+                let base = ri * tp;
+                let mut z = 0i64;
+                for (j, &v) in keys.iter().enumerate() {
+                    let diff = m.checked_sub(v).ok_or_else(|| ProofError::witness(OP, "score difference overflows"))?;
+                    let delta = diff.min(CAP);
+                    c.delta[base + j] = delta;
+                    c.overflow[base + j] = diff - delta;
+                    let e = self.exp_values[delta as usize];
+                    c.exp[base + j] = F::from_u64(e as u64);
+                    z += e;
+                }
+                c.onehot[base + star] = 1;
+                c.sum[ri] = z;
+                for j in 0..tp {
+                    let e = if j <= i { self.exp_values[c.delta[base + j] as usize] } else { 0 };
+                    let pj = if j < t_n { prow[j] } else { 0 };
+                    let r = (e << self.out_frac) - pj * z;
+                    c.rem[base + j] = r;
+                    c.slack[base + j] = from_i64_unchecked(z - 1 - r);
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    fn register(&self, w: &mut WitnessLayout, d: &Dims, node: usize) -> Result<(), ProofError> {
+        let out = w.plan().find(Owner::Node(node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let (nc, nr) = (d.cube.num_vars(), d.rows.num_vars());
+        w.commit(COL_MAX, nr)?;
+        w.commit(COL_ONEHOT, nc)?;
+        let delta = w.commit(COL_DELTA, nc)?;
+        let overflow = w.commit(COL_OVERFLOW, nc)?;
+        let exp = w.commit(COL_EXP, nc)?;
+        w.commit(COL_SUM, nr)?;
+        let rem = w.commit(COL_REM, nc)?;
+        let slack = w.commit(COL_SLACK, nc)?;
+        w.lookup(&self.table, &[delta, exp])?;
+        w.range_check(overflow, self.in_bits + 2, false)?;
+        w.range_check(out, self.out_frac + 1, false)?;
+        w.range_check(rem, self.sum_bits(d.len), false)?;
+        w.range_check(slack, self.sum_bits(d.len), false)
+    }
+
+    /// The constraint terms over the 14 tables (see the module docs).
+    fn terms(lambda: EF) -> Vec<Term> {
+        let one = EF::ONE;
+        let cap = EF::from(F::from_u64(CAP as u64));
+        let l: Vec<EF> = lambda.powers().take(10).collect();
+        let mut t: Vec<Term> = vec![
+            (one, vec![EQ, D]),
+            (one, vec![EQ, O]),
+            (-one, vec![EQ, MASK, MB]),
+            (one, vec![EQ, MASK, X]),
+        ];
+        t.extend([(l[1], vec![EQ, S, S]), (-l[1], vec![EQ, S])]);
+        t.extend([(l[2], vec![EQ, S, D]), (l[2], vec![EQ, S, O])]);
+        t.extend([(l[3], vec![EQ, S]), (-l[3], vec![EQ, S, MASK])]);
+        t.extend([(l[4], vec![EQ, D, O]), (-l[4] * cap, vec![EQ, O])]);
+        // 2^P is folded into the coefficient by the caller through `scale_p`.
+        t.extend([(l[5], vec![EQ, MASK, E]), (-l[5], vec![EQ, P, ZB]), (-l[5], vec![EQ, R])]);
+        t.extend([(l[6], vec![EQ, P]), (-l[6], vec![EQ, P, MASK])]);
+        t.extend([(l[7], vec![EQ, C]), (l[7], vec![EQ, R]), (-l[7], vec![EQ, ZB]), (l[7], vec![EQ, ROWS])]);
+        t.extend([(l[8], vec![E1, MASK, E]), (l[9], vec![E1, S])]);
+        t
+    }
+
+    fn terms_scaled(&self, lambda: EF) -> Vec<Term> {
+        let mut t = Self::terms(lambda);
+        // The term λ⁵·EQ·MASK·E carries the factor 2^P.
+        if let Some(term) = t.iter_mut().find(|(_, idx)| idx == &vec![EQ, MASK, E]) {
+            term.0 *= pow2(self.out_frac);
+        }
+        t
+    }
+}
+
+/// The public tables at the final point: `(M(ρ), R(ρ), E1(ρ), EQ(ρ))`.
+fn public_at(d: &Dims, rho: &[EF], z: &[EF], z1: &[EF]) -> (EF, EF, EF, EF) {
+    let (hv, tv) = (d.head_vars(), d.len_vars());
+    let (rh, rest) = rho.split_at(hv);
+    let (ri, rj) = rest.split_at(tv);
+    let heads = less_than_mle(d.heads, rh);
+    let mask = heads * causal_mask_mle(d.len, ri, rj);
+    let rows = heads * less_than_mle(d.len, ri);
+    (mask, rows, eq_eval(z1, &rho[..hv + tv]), eq_eval(z, rho))
+}
+
+/// The public tables on the cube, for the prover.
+fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, Vec<EF>) {
+    let tv = d.len_vars();
+    let tp = 1usize << tv;
+    let n = d.cube.padded_len();
+    let mut mask = EF::zero_vec(n);
+    let mut rows = EF::zero_vec(n);
+    for h in 0..d.heads {
+        for i in 0..d.len {
+            let base = ((h << tv) | i) * tp;
+            for j in 0..tp {
+                rows[base + j] = EF::ONE;
+                if j <= i {
+                    mask[base + j] = EF::ONE;
+                }
+            }
+        }
+    }
+    let e1 = broadcast_rows(&eq_evals(z1), tv);
+    (mask, rows, e1, eq_evals(z))
+}
+
+impl OpProtocol for SoftmaxProof {
+    fn name(&self) -> &'static str {
+        OP
+    }
+
+    fn output_role(&self) -> TensorRole {
+        TensorRole::Committed
+    }
+
+    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let c = self.columns(&d, node.inputs[0], node.output)?;
+        let to_f = |v: &[i64]| v.iter().map(|&a| from_i64_unchecked(a)).collect::<Vec<F>>();
+        w.commit(COL_MAX, to_f(&c.max))?;
+        w.commit(COL_ONEHOT, to_f(&c.onehot))?;
+        let delta = w.commit(COL_DELTA, to_f(&c.delta))?;
+        let overflow = w.commit(COL_OVERFLOW, to_f(&c.overflow))?;
+        let exp = w.commit(COL_EXP, c.exp)?;
+        w.commit(COL_SUM, to_f(&c.sum))?;
+        let rem = w.commit(COL_REM, to_f(&c.rem))?;
+        let slack = w.commit(COL_SLACK, c.slack)?;
+        w.lookup(&self.table, &[delta, exp])?;
+        w.range_check(overflow, self.in_bits + 2, false)?;
+        w.range_check(out, self.out_frac + 1, false)?;
+        w.range_check(rem, self.sum_bits(d.len), false)?;
+        w.range_check(slack, self.sum_bits(d.len), false)
+    }
+
+    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
+        let d = Self::dims(node)?;
+        self.register(w, &d, node.node)
+    }
+
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let names = [COL_MAX, COL_ONEHOT, COL_DELTA, COL_OVERFLOW, COL_EXP, COL_SUM, COL_REM, COL_SLACK, OUTPUT_COLUMN];
+        let ids: Vec<ColumnId> = names.iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
+        let [max, onehot, delta, overflow, exp, sum, rem, slack, out] = ids[..] else {
+            return Err(ProofError::shape(OP, "columns"));
+        };
+        let (nc, nr, tv) = (d.cube.num_vars(), d.rows.num_vars(), d.len_vars());
+        let z = ctx.challenges(nc);
+        let z1 = ctx.challenges(nr);
+        let lambda = ctx.challenge();
+        let _ = ctx.claim_column(sum, &z1);
+        let (mask, rows, e1, eq) = public_tables(&d, &z, &z1);
+        let mut mles: Vec<Mle<EF>> = Vec::with_capacity(NUM_TABLES);
+        mles.push(Mle::new(d.cube.pad_i64(node.inputs[0]).into_iter().map(EF::from).collect()));
+        mles.push(Mle::new(broadcast_rows(ctx.values(max), tv).into_iter().map(EF::from).collect()));
+        for col in [onehot, delta, overflow, exp, out] {
+            mles.push(lift(ctx.values(col)));
+        }
+        mles.push(Mle::new(broadcast_rows(ctx.values(sum), tv).into_iter().map(EF::from).collect()));
+        mles.push(lift(ctx.values(rem)));
+        mles.push(lift(ctx.values(slack)));
+        for t in [mask, rows, e1, eq] {
+            mles.push(Mle::new(t));
+        }
+        let (rho, finals) = prove_products(ctx, mles, self.terms_scaled(lambda), None);
+        let x_rho = ctx.send_eval(finals[X]);
+        let rho_rows = rho[..nr].to_vec();
+        let _ = send_column_value(ctx, max, &rho_rows, finals[MB]);
+        let _ = send_column_value(ctx, sum, &rho_rows, finals[ZB]);
+        for (col, idx) in [(onehot, S), (delta, D), (overflow, O), (exp, E), (out, P), (rem, R), (slack, C)] {
+            let _ = send_column_value(ctx, col, &rho, finals[idx]);
+        }
+        Ok(vec![vec![Claim::new(rho, x_rho)]])
+    }
+
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(node)?;
+        let names = [COL_MAX, COL_ONEHOT, COL_DELTA, COL_OVERFLOW, COL_EXP, COL_SUM, COL_REM, COL_SLACK, OUTPUT_COLUMN];
+        let ids: Vec<ColumnId> = names.iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
+        let [max, onehot, delta, overflow, exp, sum, rem, slack, out] = ids[..] else {
+            return Err(ProofError::shape(OP, "columns"));
+        };
+        let (nc, nr) = (d.cube.num_vars(), d.rows.num_vars());
+        let z = ctx.challenges(nc);
+        let z1 = ctx.challenges(nr);
+        let lambda = ctx.challenge();
+        let sum_z1 = ctx.claim_column(sum, &z1)?;
+        let (hv, tv) = (d.head_vars(), d.len_vars());
+        let rows_z1 = less_than_mle(d.heads, &z1[..hv]) * less_than_mle(d.len, &z1[hv..hv + tv]);
+        let l: Vec<EF> = lambda.powers().take(10).collect();
+        let terms = self.terms_scaled(lambda);
+        let claimed = l[8] * sum_z1 + l[9] * rows_z1;
+        let (rho, expected) = verify_products(OP, ctx, nc, &terms, false, claimed)?;
+        let mut v = vec![EF::ZERO; NUM_TABLES];
+        v[X] = ctx.receive_eval()?;
+        let rho_rows = rho[..nr].to_vec();
+        v[MB] = ctx.claim_column(max, &rho_rows)?;
+        v[ZB] = ctx.claim_column(sum, &rho_rows)?;
+        for (col, idx) in [(onehot, S), (delta, D), (overflow, O), (exp, E), (out, P), (rem, R), (slack, C)] {
+            v[idx] = ctx.claim_column(col, &rho)?;
+        }
+        (v[MASK], v[ROWS], v[E1], v[EQ]) = public_at(&d, &rho, &z, &z1);
+        check_final(OP, &terms, None, &rho, &v, expected)?;
+        Ok(vec![vec![Claim::new(rho, v[X])]])
+    }
+}
