@@ -180,3 +180,88 @@ impl OpProtocol for ArgmaxProof {
         Ok(vec![vec![Claim::new(z, l_z), Claim::new(rho, l_rho)]])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    use zkinfer_model::ops::argmax::argmax_row;
+
+    use super::*;
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+
+    fn case(rows: usize, vocab: usize, logits: Vec<i64>) -> Case {
+        let ids: Vec<i64> = logits.chunks(vocab).map(|r| argmax_row(r) as i64).collect();
+        Case {
+            inputs: vec![Operand { dims: vec![rows, vocab], role: TensorRole::Virtual, values: logits }],
+            output_dims: vec![rows],
+            output: ids.clone(),
+            public_output: Some(ids),
+        }
+    }
+
+    /// Logits with many ties at the maximum (small range), so the first-index rule matters.
+    fn random_logits(seed: u64, rows: usize, vocab: usize, spread: i64) -> Vec<i64> {
+        let mut r = rng(seed);
+        (0..rows * vocab).map(|_| r.random_range(-spread..spread)).collect()
+    }
+
+    #[test]
+    fn honest_argmax_verifies_with_ties() {
+        for (seed, rows, vocab, spread) in [(1u64, 5usize, 50usize, 4i64), (2, 3, 257, 1 << 20), (3, 1, 7, 1)] {
+            let c = case(rows, vocab, random_logits(seed, rows, vocab, spread));
+            assert_accepts(&ArgmaxProof::new(21), &c);
+        }
+    }
+
+    #[test]
+    fn full_vocabulary_row_verifies() {
+        let (rows, vocab) = (2, 50257);
+        let c = case(rows, vocab, random_logits(4, rows, vocab, 1 << 24));
+        assert_accepts(&ArgmaxProof::new(25), &c);
+    }
+
+    #[test]
+    fn wrong_ids_and_perturbations_are_rejected() {
+        let (rows, vocab) = (4, 50);
+        let c = case(rows, vocab, random_logits(5, rows, vocab, 3));
+        let op = ArgmaxProof::new(21);
+        // A later tied maximum or any non-maximal id: some gap is negative, no range proof exists.
+        for t in 0..rows {
+            let row = &c.inputs[0].values[t * vocab..(t + 1) * vocab];
+            let a = c.output[t] as usize;
+            let other = (0..vocab).rev().find(|&j| j != a).expect("another index");
+            let mut ids = c.output.clone();
+            ids[t] = other as i64;
+            let wrong = Case {
+                inputs: vec![Operand { dims: vec![rows, vocab], role: TensorRole::Virtual, values: c.inputs[0].values.clone() }],
+                output_dims: vec![rows],
+                output: ids.clone(),
+                public_output: Some(ids),
+            };
+            let _ = row;
+            assert_rejects(&op, &wrong, &Attack::default());
+        }
+        // A prover that proves other logits in which a wrong id is the argmax: the claims on L fail.
+        let mut logits = c.inputs[0].values.clone();
+        let a = c.output[1] as usize;
+        let j = (a + 1) % vocab;
+        logits[vocab + j] = logits[vocab + a] + 1;
+        let mut ids = c.output.clone();
+        ids[1] = j as i64;
+        let forged = Case {
+            inputs: vec![Operand { dims: vec![rows, vocab], role: TensorRole::Virtual, values: c.inputs[0].values.clone() }],
+            output_dims: vec![rows],
+            output: ids.clone(),
+            public_output: Some(ids),
+        };
+        let err = assert_rejects(&op, &forged, &Attack { inputs: Some(vec![logits]), ..Default::default() });
+        assert!(err.starts_with("operand"), "{err}");
+        // Editing one gap (limbs kept consistent) breaks the gap/logit link.
+        for (t, j, delta) in [(0usize, 3usize, 1i64), (2, 49, -1), (3, 0, 2)] {
+            let at = padded_index(&[rows, vocab], &[t, j]);
+            let tamper = move |w: &mut WitnessBuilder| bump(w, GAP_COLUMN, at, delta);
+            let err = assert_rejects(&op, &c, &Attack { tamper: Some(&tamper), ..Default::default() });
+            assert!(err.starts_with("verify"), "{err}");
+        }
+    }
+}

@@ -162,3 +162,78 @@ impl OpProtocol for ClampProof {
         Ok(vec![vec![Claim::new(rho, y + finals[3] - finals[2])]])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+
+    use super::*;
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+
+    fn case(dims: &[usize], x: Vec<i64>, lo: i64, hi: i64) -> Case {
+        let y = x.iter().map(|&v| v.clamp(lo, hi)).collect();
+        Case { inputs: vec![Operand { dims: dims.to_vec(), role: TensorRole::Virtual, values: x }], output_dims: dims.to_vec(), output: y, public_output: None }
+    }
+
+    fn random_case(seed: u64, dims: &[usize], lo: i64, hi: i64) -> Case {
+        let mut r = rng(seed);
+        let n = dims.iter().product();
+        let x = (0..n).map(|_| r.random_range(-(1i64 << 20)..1i64 << 20) >> r.random_range(0..12)).collect();
+        case(dims, x, lo, hi)
+    }
+
+    #[test]
+    fn honest_clamps_verify() {
+        for (seed, dims, lo, hi) in [(1u64, vec![5usize, 9], -(1i64 << 15), (1 << 15) - 1), (2, vec![3, 40], -100, 7), (3, vec![7, 3], 0, 0)] {
+            assert_accepts(&ClampProof::new(lo, hi, 20), &random_case(seed, &dims, lo, hi));
+        }
+    }
+
+    #[test]
+    fn perturbations_are_rejected() {
+        let dims = [5usize, 9];
+        let (lo, hi) = (-300, 250);
+        let c = random_case(4, &dims, lo, hi);
+        let op = ClampProof::new(lo, hi, 20);
+        // An entry inside the range, one below, one above.
+        let inside = c.inputs[0].values.iter().position(|&v| v > lo && v < hi).expect("an inside entry");
+        let below = c.inputs[0].values.iter().position(|&v| v < lo).expect("an entry below");
+        let above = c.inputs[0].values.iter().position(|&v| v > hi).expect("an entry above");
+        let idx = |i: usize| padded_index(&dims, &[i / 9, i % 9]);
+        let cases: Vec<(&str, usize, i64)> = vec![
+            (OUTPUT_COLUMN, idx(inside), 1),
+            (OUTPUT_COLUMN, idx(below), 1),
+            (OUTPUT_COLUMN, idx(above), -1),
+            (COL_LO_GAP, idx(inside), 1),
+            (COL_HI_GAP, idx(inside), -1),
+            (COL_BELOW, idx(below), 1),
+            (COL_ABOVE, idx(above), -1),
+            (COL_BELOW, idx(inside), 1),
+        ];
+        for (col, at, delta) in cases {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.starts_with("prover"), "{col}: {err}");
+        }
+        // Saturating at the bound while the input is inside: output lo with compensating overshoot.
+        let t = move |w: &mut WitnessBuilder| {
+            let at = idx(inside);
+            let y = c_out(w, at);
+            bump(w, OUTPUT_COLUMN, at, lo - y);
+            bump(w, COL_LO_GAP, at, lo - y);
+            bump(w, COL_HI_GAP, at, y - lo);
+            bump(w, COL_ABOVE, at, y - lo);
+        };
+        assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        // A different input proven consistently.
+        let mut x = c.inputs[0].values.clone();
+        x[inside] += 1;
+        let y = x.iter().map(|&v| v.clamp(lo, hi)).collect();
+        assert_rejects(&op, &c, &Attack { inputs: Some(vec![x]), output: Some(y), tamper: None });
+    }
+
+    fn c_out(w: &WitnessBuilder, at: usize) -> i64 {
+        let col = w.plan().find(Owner::Node(0), OUTPUT_COLUMN).expect("out");
+        zkinfer_field::to_i64(w.values(col)[at])
+    }
+}

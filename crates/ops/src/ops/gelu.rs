@@ -90,3 +90,59 @@ impl OpProtocol for GeluProof {
         Ok(vec![vec![Claim::new(z, v)]])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    use zkinfer_model::ops::gelu::Gelu;
+
+    use super::*;
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+
+    fn setup(seed: u64, dims: &[usize]) -> (GeluProof, Case, Gelu) {
+        let model = Gelu::new(10, 12);
+        let op = GeluProof::new("10_12", &model.table).expect("table");
+        let mut r = rng(seed);
+        let n = dims.iter().product();
+        let x: Vec<i64> = (0..n).map(|_| r.random_range(GELU_TABLE_MIN..-GELU_TABLE_MIN) >> r.random_range(0..6)).collect();
+        let y = x.iter().map(|&v| model.table[(v - GELU_TABLE_MIN) as usize]).collect();
+        let case = Case { inputs: vec![Operand { dims: dims.to_vec(), role: TensorRole::Committed, values: x }], output_dims: dims.to_vec(), output: y, public_output: None };
+        (op, case, model)
+    }
+
+    #[test]
+    fn honest_gelu_verifies() {
+        for (seed, dims) in [(1u64, vec![5usize, 30]), (2, vec![3, 7, 5])] {
+            let (op, case, _) = setup(seed, &dims);
+            assert_accepts(&op, &case);
+        }
+    }
+
+    #[test]
+    fn perturbed_output_or_input_is_rejected() {
+        let dims = [4usize, 50];
+        let (op, c, model) = setup(3, &dims);
+        let at = padded_index(&dims, &[2, 17]);
+        for (col, delta) in [(OUTPUT_COLUMN, 1i64), (INPUT_COPY_COLUMN, 1), (INPUT_COPY_COLUMN, -1)] {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        }
+        // Both input copy and output moved to another table row: the lookup holds, the link fails.
+        let table = model.table.clone();
+        let t = move |w: &mut WitnessBuilder| {
+            let xc = w.plan().find(Owner::Node(0), INPUT_COPY_COLUMN).expect("in");
+            let x = zkinfer_field::to_i64(w.values(xc)[at]);
+            let out = w.plan().find(Owner::Node(0), OUTPUT_COLUMN).expect("out");
+            let y = zkinfer_field::to_i64(w.values(out)[at]);
+            bump(w, INPUT_COPY_COLUMN, at, 1);
+            bump(w, OUTPUT_COLUMN, at, table[(x + 1 - GELU_TABLE_MIN) as usize] - y);
+        };
+        let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        assert!(err.starts_with("operand"), "{err}");
+        // The prover uses a wrong input consistently.
+        let mut x = c.inputs[0].values.clone();
+        x[5] += 1;
+        let y = x.iter().map(|&v| model.table[(v - GELU_TABLE_MIN) as usize]).collect();
+        assert_rejects(&op, &c, &Attack { inputs: Some(vec![x]), output: Some(y), tamper: None });
+    }
+}

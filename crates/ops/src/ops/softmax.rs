@@ -400,3 +400,117 @@ impl OpProtocol for SoftmaxProof {
         Ok(vec![vec![Claim::new(rho, v[X])]])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    use zkinfer_model::ops::softmax::{CausalSoftmax, exp_table};
+
+    use super::*;
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+
+    fn model(in_frac: u32) -> CausalSoftmax {
+        CausalSoftmax::new(0, in_frac, 20, 16, exp_table(in_frac, 20))
+    }
+
+    fn eval(m: &CausalSoftmax, dims: &[usize], x: &[i64]) -> Vec<i64> {
+        let t = dims[2];
+        let mut out = vec![0; x.len()];
+        for (r, (row, o)) in x.chunks(t).zip(out.chunks_mut(t)).enumerate() {
+            m.eval_row(row, r % t + 1, o);
+        }
+        out
+    }
+
+    fn case(seed: u64, dims: &[usize], in_frac: u32, spread: i64) -> (SoftmaxProof, Case, CausalSoftmax) {
+        let m = model(in_frac);
+        let mut r = rng(seed);
+        let n = dims.iter().product();
+        let x: Vec<i64> = (0..n).map(|_| r.random_range(-spread..spread)).collect();
+        let p = eval(&m, dims, &x);
+        let op = SoftmaxProof::from_model(&m, 64 - (spread as u64).leading_zeros()).expect("params");
+        let c = Case { inputs: vec![Operand { dims: dims.to_vec(), role: TensorRole::Virtual, values: x }], output_dims: dims.to_vec(), output: p, public_output: None };
+        (op, c, m)
+    }
+
+    #[test]
+    fn honest_softmax_verifies() {
+        // Ties, wide inputs whose differences exceed the table (overflow), odd sizes.
+        for (seed, dims, in_frac, spread) in [(1u64, [3usize, 5, 5], 12u32, 3i64), (2, [2, 7, 7], 4, 1 << 22), (3, [1, 1, 1], 12, 100), (4, [5, 12, 12], 12, 1 << 14)] {
+            let (op, c, _) = case(seed, &dims, in_frac, spread);
+            assert_accepts(&op, &c);
+        }
+    }
+
+    #[test]
+    fn perturbing_any_column_or_the_input_is_rejected() {
+        let dims = [2usize, 6, 6];
+        let (op, c, m) = case(5, &dims, 8, 1 << 12);
+        let at = padded_index(&dims, &[1, 4, 2]);
+        let masked = padded_index(&dims, &[1, 2, 4]);
+        let row = padded_index(&[2, 6], &[1, 4]);
+        let edits: Vec<(&str, usize, i64)> = vec![
+            (OUTPUT_COLUMN, at, 1),
+            (OUTPUT_COLUMN, at, -1),
+            (OUTPUT_COLUMN, masked, 1),
+            (COL_REM, at, 1),
+            (COL_SLACK, at, -1),
+            (COL_MAX, row, 1),
+            (COL_MAX, row, -1),
+            (COL_SUM, row, 1),
+            (COL_OVERFLOW, at, 1),
+            (COL_ONEHOT, at, 1),
+        ];
+        for (col, i, delta) in edits {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, i, delta);
+            let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+            eprintln!("{col}: {err}");
+        }
+        // (δ, e) moved together to the next table row: the lookup holds, the relations do not.
+        let table = m.table.clone();
+        let t = move |w: &mut WitnessBuilder| {
+            let dc = w.plan().find(Owner::Node(0), COL_DELTA).expect("delta");
+            let d = zkinfer_field::to_i64(w.values(dc)[at]);
+            let ec = w.plan().find(Owner::Node(0), COL_EXP).expect("exp");
+            let e = zkinfer_field::to_i64(w.values(ec)[at]);
+            bump(w, COL_DELTA, at, 1);
+            bump(w, COL_EXP, at, table[(d + 1) as usize] - e);
+        };
+        let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        assert!(err.starts_with("verify"), "{err}");
+        // The one-hot moved to another allowed key that is not a maximum.
+        let t = move |w: &mut WitnessBuilder| {
+            let oc = w.plan().find(Owner::Node(0), COL_ONEHOT).expect("onehot");
+            let base = padded_index(&dims, &[1, 4, 0]);
+            let star = (0..5).find(|&j| w.values(oc)[base + j] == F::ONE).expect("a selected key");
+            let other = (star + 1) % 5;
+            bump(w, COL_ONEHOT, base + star, -1);
+            bump(w, COL_ONEHOT, base + other, 1);
+        };
+        assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        // A different input proven consistently.
+        let mut x = c.inputs[0].values.clone();
+        x[7] += 5;
+        let p = eval(&m, &dims, &x);
+        let err = assert_rejects(&op, &c, &Attack { inputs: Some(vec![x]), output: Some(p), tamper: None });
+        assert!(err.starts_with("operand"), "{err}");
+    }
+
+    #[test]
+    fn out_of_range_division_remainder_is_rejected() {
+        // p − 1 with r + Z satisfies e·2^P = p·Z + r; only r < Z (the slack's range) stops it.
+        let dims = [1usize, 4, 4];
+        let (op, c, _) = case(6, &dims, 12, 1 << 10);
+        let at = padded_index(&dims, &[0, 3, 1]);
+        let row = padded_index(&[1, 4], &[0, 3]);
+        let t = move |w: &mut WitnessBuilder| {
+            let zc = w.plan().find(Owner::Node(0), COL_SUM).expect("sum");
+            let z = zkinfer_field::to_i64(w.values(zc)[row]);
+            bump(w, OUTPUT_COLUMN, at, -1);
+            bump(w, COL_REM, at, z);
+            bump(w, COL_SLACK, at, -z);
+        };
+        let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        assert!(!err.starts_with("verify"), "expected the range argument to fail, got {err}");
+    }
+}
