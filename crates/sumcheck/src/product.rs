@@ -1,0 +1,526 @@
+//! The standard instance `g(x) = [eq(w, x)·] Σ_k c_k Π_{j∈S_k} P_j(x)` and its round kernels.
+//!
+//! Round `j` needs, for every pair `(lo, hi)` of table halves, the lines `P(t) = lo + t·(hi − lo)`
+//! at the points `t = 0..=d_P` (`d_P` = longest term). Two savings over the textbook loop:
+//!
+//! * **Fused binding.** Binding `x_j = r` and computing round `j+1` happen in one pass: for a
+//!   next-round pair index `i` the pass folds the four quarters of the table
+//!   (`new[i] = T[i] + r·(T[i+h] − T[i])`, `new[i+q] = T[i+q] + r·(T[i+q+h] − T[i+q])`), writes
+//!   them, and immediately uses them as that pair's `(lo, hi)`. Each table is read once per round.
+//! * **Skipping `t = 1`.** The prover knows the running claim `C_j = s_{j−1}(r_{j−1})`, so
+//!   `s_j(1) = C_j − s_j(0)` needs no products (with the eq factor,
+//!   `q_j(1) = s_j(1) / (α_j·w_j)` when that is non-zero; otherwise it is computed).
+//!
+//! The first round reads base-field tables and accumulates in `F` when there is no eq factor; the
+//! first binding lifts the tables to `EF`.
+
+use super::*;
+
+/// Most multilinear factors in one product term.
+pub const MAX_TERM_LEN: usize = 4;
+/// Evaluation points of the product part (`MAX_TERM_LEN + 1`); with the eq factor the round
+/// polynomial has one more, obtained by interpolation.
+const MAX_POINTS: usize = MAX_TERM_LEN + 1;
+/// Pairs per rayon task in a round.
+const PAIRS_PER_TASK: usize = 1 << 12;
+/// Rounds over fewer pairs than this run on one thread.
+const PARALLEL_PAIRS: usize = 1 << 13;
+
+/// A product term: coefficient and indices of the multilinear factors (at most [`MAX_TERM_LEN`]).
+pub type Term = (EF, Vec<usize>);
+
+#[derive(Debug, Clone)]
+enum Tables {
+    Base(Vec<Mle<F>>),
+    Ext(Vec<Mle<EF>>),
+}
+
+/// The standard instance: `g(x) = [eq(w, x)·] Σ_k c_k · Π_{j∈S_k} P_j(x)`.
+///
+/// Its [`SumcheckInstance::final_evals`] are `P_j(point)` for every table `j`, in the order the
+/// tables were given; [`product_value`] turns them into `g(point)`.
+#[derive(Debug, Clone)]
+pub struct ProductSumcheck {
+    tables: Tables,
+    terms: Vec<Term>,
+    /// `w`, when there is an eq factor.
+    eq_point: Option<Vec<EF>>,
+    /// `eq(w_{>j}, ·)` over the variables after the current one (one weight per pair).
+    eq_rest: Vec<EF>,
+    /// `α_j = Π_{k<j} eq(w_k, r_k)`.
+    eq_scale: EF,
+    num_vars: usize,
+    round: usize,
+    degree: usize,
+    /// Points at which the product part is evaluated: longest term + 1.
+    product_points: usize,
+    claimed_sum: EF,
+    /// The claim of the current round, `s_j(0) + s_j(1)`.
+    claim: EF,
+    /// The current round polynomial (empty once every variable is bound).
+    current: Vec<EF>,
+}
+
+impl ProductSumcheck {
+    /// An instance over extension-field tables.
+    ///
+    /// # Panics
+    /// On programming errors: no tables, tables of different sizes, a term with more than
+    /// [`MAX_TERM_LEN`] factors or an index out of range, an eq point of the wrong length.
+    pub fn new(mles: Vec<Mle<EF>>, terms: Vec<Term>, eq_point: Option<Vec<EF>>) -> Self {
+        Self::build(Tables::Ext(mles), terms, eq_point)
+    }
+
+    /// An instance over base-field tables: the first round runs in `F`.
+    ///
+    /// # Panics
+    /// As [`ProductSumcheck::new`].
+    pub fn new_base(mles: Vec<Mle<F>>, terms: Vec<Term>, eq_point: Option<Vec<EF>>) -> Self {
+        Self::build(Tables::Base(mles), terms, eq_point)
+    }
+
+    fn build(tables: Tables, terms: Vec<Term>, eq_point: Option<Vec<EF>>) -> Self {
+        let sizes: Vec<usize> = match &tables {
+            Tables::Base(m) => m.iter().map(|t| t.num_vars).collect(),
+            Tables::Ext(m) => m.iter().map(|t| t.num_vars).collect(),
+        };
+        assert!(!sizes.is_empty(), "a product sumcheck needs at least one table");
+        let num_vars = sizes[0];
+        assert!(sizes.iter().all(|&s| s == num_vars), "tables have different numbers of variables: {sizes:?}");
+        for (_, idx) in &terms {
+            assert!(idx.len() <= MAX_TERM_LEN, "term with {} factors (max {MAX_TERM_LEN})", idx.len());
+            assert!(idx.iter().all(|&j| j < sizes.len()), "term index out of range");
+        }
+        let product_points = terms.iter().map(|(_, idx)| idx.len()).max().unwrap_or(0) + 1;
+        let (degree, eq_rest) = match &eq_point {
+            Some(w) => {
+                assert_eq!(w.len(), num_vars, "eq point length differs from the number of variables");
+                let rest = if num_vars == 0 { vec![EF::ONE] } else { eq_evals(&w[1..]) };
+                (product_points, rest)
+            }
+            None => (product_points - 1, Vec::new()),
+        };
+        let mut instance = Self {
+            tables,
+            terms,
+            eq_point,
+            eq_rest,
+            eq_scale: EF::ONE,
+            num_vars,
+            round: 0,
+            degree,
+            product_points,
+            claimed_sum: EF::ZERO,
+            claim: EF::ZERO,
+            current: Vec::new(),
+        };
+        if num_vars == 0 {
+            let values = instance.final_evals();
+            instance.claimed_sum = evaluate_terms(&instance.terms, &values).unwrap_or(EF::ZERO);
+        } else {
+            let q = instance.first_round_products();
+            instance.current = instance.round_from_products(q, false);
+            // s(0) + s(1); a degree-0 round polynomial is the constant s(0).
+            let at_one = instance.current.get(1).copied().unwrap_or(instance.current[0]);
+            instance.claimed_sum = instance.current[0] + at_one;
+        }
+        instance.claim = instance.claimed_sum;
+        instance
+    }
+
+    /// Variables not bound yet.
+    fn remaining(&self) -> usize {
+        self.num_vars - self.round
+    }
+
+    /// The product part `q_0(0..product_points)` of round 0, from the unbound tables.
+    fn first_round_products(&self) -> Vec<EF> {
+        let weights = self.eq_point.as_ref().map(|_| self.eq_rest.as_slice());
+        match &self.tables {
+            Tables::Base(m) => {
+                let slices: Vec<&[F]> = m.iter().map(|t| t.evals.as_slice()).collect();
+                round_sums(&slices, weights, &self.terms, self.product_points)
+            }
+            Tables::Ext(m) => {
+                let slices: Vec<&[EF]> = m.iter().map(|t| t.evals.as_slice()).collect();
+                round_sums(&slices, weights, &self.terms, self.product_points)
+            }
+        }
+    }
+
+    /// Whether round `self.round` may take `s(1)` from the claim instead of computing it.
+    fn can_skip_one(&self) -> bool {
+        self.product_points >= 2
+            && match &self.eq_point {
+                None => true,
+                Some(w) => !(self.eq_scale * w[self.round]).is_zero(),
+            }
+    }
+
+    /// The round polynomial `s_j(0..=degree)` from its product part `q_j(0..product_points)`.
+    /// When `skipped_one`, `q[1]` was not computed and is recovered from the claim.
+    fn round_from_products(&self, mut q: Vec<EF>, skipped_one: bool) -> Vec<EF> {
+        match &self.eq_point {
+            None => {
+                if skipped_one {
+                    q[1] = self.claim - q[0];
+                }
+                q
+            }
+            Some(w) => {
+                // s(t) = α · eq(w_j, t) · q(t).
+                let w_j = w[self.round];
+                let alpha = self.eq_scale;
+                if skipped_one {
+                    let s0 = alpha * (EF::ONE - w_j) * q[0];
+                    q[1] = (self.claim - s0) * (alpha * w_j).inverse();
+                }
+                (0..=self.degree)
+                    .map(|t| {
+                        let t_ef = EF::from_usize(t);
+                        let q_t = if t < q.len() { q[t] } else { interpolate_uni(&q, t_ef) };
+                        alpha * eq_eval(&[w_j], &[t_ef]) * q_t
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+impl SumcheckInstance for ProductSumcheck {
+    fn num_vars(&self) -> usize {
+        self.num_vars
+    }
+
+    fn degree(&self) -> usize {
+        self.degree
+    }
+
+    fn claimed_sum(&self) -> EF {
+        self.claimed_sum
+    }
+
+    fn round_evals(&self) -> Vec<EF> {
+        assert!(self.remaining() > 0, "round_evals called after the last round");
+        self.current.clone()
+    }
+
+    fn bind(&mut self, r: EF) {
+        assert!(self.remaining() > 0, "bind called after the last round");
+        let next_claim = interpolate_uni(&self.current, r);
+        if let Some(w) = &self.eq_point {
+            self.eq_scale *= eq_eval(&[w[self.round]], &[r]);
+        }
+        self.round += 1;
+        self.claim = next_claim;
+        if self.remaining() == 0 {
+            // Last binding: plain folds down to single values.
+            self.tables = match std::mem::replace(&mut self.tables, Tables::Ext(Vec::new())) {
+                Tables::Base(m) => Tables::Ext(m.iter().map(|t| t.fix_first(r)).collect()),
+                Tables::Ext(mut m) => {
+                    m.iter_mut().for_each(|t| t.fix_first_in_place(r));
+                    Tables::Ext(m)
+                }
+            };
+            self.current = Vec::new();
+            return;
+        }
+        let skip_one = self.can_skip_one();
+        let weights = if self.eq_point.is_some() { Some(&mut self.eq_rest) } else { None };
+        let q = fold_and_round(&mut self.tables, r, weights, &self.terms, self.product_points, skip_one);
+        self.current = self.round_from_products(q, skip_one);
+    }
+
+    fn final_evals(&self) -> Vec<EF> {
+        match &self.tables {
+            Tables::Base(m) => m.iter().map(|t| EF::from(t.evals[0])).collect(),
+            Tables::Ext(m) => m.iter().map(|t| t.evals[0]).collect(),
+        }
+    }
+}
+
+/// Round 0: `q(t) = Σ_i w_i · Σ_k c_k · Π_{j∈S_k} P_j(t; i)` for `t = 0..num_points`, where
+/// `P_j(t; i) = lo + t·(hi − lo)` on the pair `(tables[j][i], tables[j][i + half])` and `w_i = 1`
+/// without weights. Accumulates in `T` (the base field for base tables) when unweighted.
+fn round_sums<T>(tables: &[&[T]], weights: Option<&[EF]>, terms: &[Term], num_points: usize) -> Vec<EF>
+where
+    T: Field,
+    EF: ExtensionField<T>,
+{
+    let half = tables[0].len() / 2;
+    let num_tasks = half.div_ceil(PAIRS_PER_TASK);
+    let run = |task: usize| -> Vec<[EF; MAX_POINTS]> {
+        let range = task * PAIRS_PER_TASK..((task + 1) * PAIRS_PER_TASK).min(half);
+        let mut vals = vec![[T::ZERO; MAX_POINTS]; tables.len()];
+        match weights {
+            None => {
+                let mut acc = vec![[T::ZERO; MAX_POINTS]; terms.len()];
+                for i in range {
+                    line_values(tables, half, i, num_points, &mut vals);
+                    for ((_, idx), a) in terms.iter().zip(acc.iter_mut()) {
+                        for t in 0..num_points {
+                            a[t] += term_product(idx, &vals, t);
+                        }
+                    }
+                }
+                acc.into_iter().map(|a| a.map(EF::from)).collect()
+            }
+            Some(w) => {
+                let mut acc = vec![[EF::ZERO; MAX_POINTS]; terms.len()];
+                for i in range {
+                    line_values(tables, half, i, num_points, &mut vals);
+                    for ((_, idx), a) in terms.iter().zip(acc.iter_mut()) {
+                        for t in 0..num_points {
+                            a[t] += w[i] * term_product(idx, &vals, t);
+                        }
+                    }
+                }
+                acc
+            }
+        }
+    };
+    let per_term = if half >= PARALLEL_PAIRS {
+        (0..num_tasks).into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+    } else {
+        (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
+    };
+    combine_terms(terms, &per_term, num_points)
+}
+
+fn zero_acc(n: usize) -> Vec<[EF; MAX_POINTS]> {
+    vec![[EF::ZERO; MAX_POINTS]; n]
+}
+
+fn add_acc(mut a: Vec<[EF; MAX_POINTS]>, b: Vec<[EF; MAX_POINTS]>) -> Vec<[EF; MAX_POINTS]> {
+    for (x, y) in a.iter_mut().zip(&b) {
+        for t in 0..MAX_POINTS {
+            x[t] += y[t];
+        }
+    }
+    a
+}
+
+/// `Σ_k c_k · acc_k[t]` for `t = 0..num_points`.
+fn combine_terms(terms: &[Term], per_term: &[[EF; MAX_POINTS]], num_points: usize) -> Vec<EF> {
+    (0..num_points)
+        .map(|t| terms.iter().zip(per_term).map(|((c, _), acc)| *c * acc[t]).sum())
+        .collect()
+}
+
+/// Fills `vals[j][0..num_points]` with `P_j(t)` on pair `i`.
+#[inline(always)]
+fn line_values<T: Field>(tables: &[&[T]], half: usize, i: usize, num_points: usize, vals: &mut [[T; MAX_POINTS]]) {
+    for (v, tab) in vals.iter_mut().zip(tables) {
+        let lo = tab[i];
+        let diff = tab[i + half] - lo;
+        let mut x = lo;
+        v[0] = lo;
+        for slot in v.iter_mut().take(num_points).skip(1) {
+            x += diff;
+            *slot = x;
+        }
+    }
+}
+
+#[inline(always)]
+fn term_product<T: Field>(idx: &[usize], vals: &[[T; MAX_POINTS]], t: usize) -> T {
+    match idx {
+        [] => T::ONE,
+        [a] => vals[*a][t],
+        [a, b] => vals[*a][t] * vals[*b][t],
+        [a, b, c] => vals[*a][t] * vals[*b][t] * vals[*c][t],
+        [a, rest @ ..] => rest.iter().fold(vals[*a][t], |p, &j| p * vals[j][t]),
+    }
+}
+
+/// Where one table's folded values come from, for one chunk of next-round pair indices `i`:
+/// the quarters `T[i]`, `T[i+q]`, `T[i+h]`, `T[i+h+q]` of the table before binding.
+enum Source<'a> {
+    /// A base-field table (first binding); the output is a fresh extension-field table.
+    Base { a_lo: &'a [F], b_lo: &'a [F], a_hi: &'a [F], b_hi: &'a [F] },
+    /// An extension-field table folded in place: `T[i]`, `T[i+q]` are read from the output.
+    InPlace { a_hi: &'a [EF], b_hi: &'a [EF] },
+}
+
+/// One table's share of one task: outputs `new[i]` (into `out_a`) and `new[i+q]` (into `out_b`).
+struct TableChunk<'a> {
+    out_a: &'a mut [EF],
+    out_b: &'a mut [EF],
+    src: Source<'a>,
+}
+
+/// One task: a range of next-round pairs across every table, and the eq weights for it
+/// (`E'[i] = E[i] + E[i+q]`, written in place into the first).
+struct Task<'a> {
+    tables: Vec<TableChunk<'a>>,
+    weights: Option<(&'a mut [EF], &'a [EF])>,
+}
+
+/// Binds the current variable of every table to `r` and returns the product part of the next
+/// round, `q(0..num_points)` (with `q[1]` left zero when `skip_one`). Also sums the first variable
+/// out of `weights` (the eq table). Requires at least two variables before binding.
+fn fold_and_round(
+    tables: &mut Tables,
+    r: EF,
+    weights: Option<&mut Vec<EF>>,
+    terms: &[Term],
+    num_points: usize,
+    skip_one: bool,
+) -> Vec<EF> {
+    let (full, num_tables) = match &*tables {
+        Tables::Base(m) => (m[0].len(), m.len()),
+        Tables::Ext(m) => (m[0].len(), m.len()),
+    };
+    let half = full / 2;
+    let quarter = half / 2;
+    let chunk = if quarter >= PARALLEL_PAIRS { PAIRS_PER_TASK } else { quarter.max(1) };
+    let num_tasks = quarter.div_ceil(chunk);
+    let mut tasks: Vec<Task<'_>> = (0..num_tasks).map(|_| Task { tables: Vec::with_capacity(num_tables), weights: None }).collect();
+
+    let mut fresh: Vec<Vec<EF>> = Vec::new();
+    match tables {
+        Tables::Base(m) => {
+            fresh = (0..num_tables).map(|_| EF::zero_vec(half)).collect();
+            for (src, out) in m.iter().zip(fresh.iter_mut()) {
+                let (lo, hi) = src.evals.split_at(half);
+                let (a_lo, b_lo) = lo.split_at(quarter);
+                let (a_hi, b_hi) = hi.split_at(quarter);
+                let (out_a, out_b) = out.split_at_mut(quarter);
+                let parts = out_a
+                    .chunks_mut(chunk)
+                    .zip(out_b.chunks_mut(chunk))
+                    .zip(a_lo.chunks(chunk).zip(b_lo.chunks(chunk)))
+                    .zip(a_hi.chunks(chunk).zip(b_hi.chunks(chunk)));
+                for (task, (((out_a, out_b), (a_lo, b_lo)), (a_hi, b_hi))) in tasks.iter_mut().zip(parts) {
+                    task.tables.push(TableChunk { out_a, out_b, src: Source::Base { a_lo, b_lo, a_hi, b_hi } });
+                }
+            }
+        }
+        Tables::Ext(m) => {
+            for t in m.iter_mut() {
+                let (lo, hi) = t.evals.split_at_mut(half);
+                let (out_a, out_b) = lo.split_at_mut(quarter);
+                let (a_hi, b_hi) = hi.split_at(quarter);
+                let parts = out_a
+                    .chunks_mut(chunk)
+                    .zip(out_b.chunks_mut(chunk))
+                    .zip(a_hi.chunks(chunk).zip(b_hi.chunks(chunk)));
+                for (task, ((out_a, out_b), (a_hi, b_hi))) in tasks.iter_mut().zip(parts) {
+                    task.tables.push(TableChunk { out_a, out_b, src: Source::InPlace { a_hi, b_hi } });
+                }
+            }
+        }
+    }
+    let eq_len = weights.as_ref().map(|w| w.len());
+    let mut weights = weights;
+    if let Some(w) = weights.as_deref_mut() {
+        debug_assert_eq!(w.len(), half);
+        let (e_a, e_b) = w.split_at_mut(quarter);
+        for (task, (e_a, e_b)) in tasks.iter_mut().zip(e_a.chunks_mut(chunk).zip(e_b.chunks(chunk))) {
+            task.weights = Some((e_a, e_b));
+        }
+    }
+
+    let run = |mut task: Task<'_>| process_task(&mut task, r, terms, num_points, skip_one);
+    let per_term = if num_tasks > 1 {
+        tasks.into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+    } else {
+        tasks.into_iter().map(run).fold(zero_acc(terms.len()), add_acc)
+    };
+
+    // Shrink everything to the bound size.
+    match tables {
+        Tables::Base(_) => *tables = Tables::Ext(fresh.into_iter().map(Mle::new).collect()),
+        Tables::Ext(m) => {
+            for t in m.iter_mut() {
+                t.evals.truncate(half);
+                t.num_vars -= 1;
+            }
+        }
+    }
+    if let (Some(w), Some(_)) = (weights, eq_len) {
+        w.truncate(quarter);
+    }
+    combine_terms(terms, &per_term, num_points)
+}
+
+/// The fused kernel on one task: fold, then accumulate the next round's products.
+fn process_task(task: &mut Task<'_>, r: EF, terms: &[Term], num_points: usize, skip_one: bool) -> Vec<[EF; MAX_POINTS]> {
+    let len = task.tables.first().map_or(0, |t| t.out_a.len());
+    let mut vals = vec![[EF::ZERO; MAX_POINTS]; task.tables.len()];
+    let mut acc = zero_acc(terms.len());
+    for i in 0..len {
+        for (v, tc) in vals.iter_mut().zip(task.tables.iter_mut()) {
+            let (a, b) = match &tc.src {
+                Source::Base { a_lo, b_lo, a_hi, b_hi } => {
+                    (r * (a_hi[i] - a_lo[i]) + a_lo[i], r * (b_hi[i] - b_lo[i]) + b_lo[i])
+                }
+                Source::InPlace { a_hi, b_hi } => {
+                    let (a0, b0) = (tc.out_a[i], tc.out_b[i]);
+                    (a0 + r * (a_hi[i] - a0), b0 + r * (b_hi[i] - b0))
+                }
+            };
+            tc.out_a[i] = a;
+            tc.out_b[i] = b;
+            v[0] = a;
+            if num_points > 1 {
+                v[1] = b;
+                let diff = b - a;
+                let mut x = b;
+                for slot in v.iter_mut().take(num_points).skip(2) {
+                    x += diff;
+                    *slot = x;
+                }
+            }
+        }
+        let weight = match &mut task.weights {
+            Some((e_a, e_b)) => {
+                e_a[i] += e_b[i];
+                Some(e_a[i])
+            }
+            None => None,
+        };
+        for ((_, idx), a) in terms.iter().zip(acc.iter_mut()) {
+            for t in 0..num_points {
+                if skip_one && t == 1 {
+                    continue;
+                }
+                let p = term_product(idx, &vals, t);
+                a[t] += match weight {
+                    Some(w) => w * p,
+                    None => p,
+                };
+            }
+        }
+    }
+    acc
+}
+
+/// `Σ_k c_k Π_{j∈S_k} values[j]`: the product part of `g` from the final MLE evaluations.
+pub fn evaluate_terms(terms: &[Term], values: &[EF]) -> Result<EF, SumcheckError> {
+    let mut sum = EF::ZERO;
+    for (c, idx) in terms {
+        let mut p = *c;
+        for &j in idx {
+            let v = values
+                .get(j)
+                .ok_or(SumcheckError::WrongEvaluationCount { expected: j + 1, got: values.len() })?;
+            p *= *v;
+        }
+        sum += p;
+    }
+    Ok(sum)
+}
+
+/// `g(point)` for a [`ProductSumcheck`] from the MLE evaluations at `point`:
+/// `[eq(w, point)·] Σ_k c_k Π_{j∈S_k} values[j]`. The verifier compares it with the reduced claim.
+///
+/// # Panics
+/// If `eq_point` and `point` differ in length (a programming error).
+pub fn product_value(terms: &[Term], eq_point: Option<&[EF]>, point: &[EF], values: &[EF]) -> Result<EF, SumcheckError> {
+    let products = evaluate_terms(terms, values)?;
+    Ok(match eq_point {
+        Some(w) => eq_eval(w, point) * products,
+        None => products,
+    })
+}
