@@ -466,3 +466,37 @@ proptest! {
         prop_assert!(verify_problems(&claims, &problems, &bad).is_err());
     }
 }
+
+#[test]
+fn boolean_and_zero_eq_coordinates_fall_back_to_computing_s1() {
+    let mut rng = Rng(18);
+    for n in [3usize, 15] {
+        for pattern in [0u64, 1, 2] {
+            let mut p = Problem::random(&mut rng, n, 2, &[2, 1], true, false);
+            // Coordinates 0, 1 or alternating: eq(w_j, 1) = 0 makes s(1) unrecoverable from the claim.
+            p.eq_point = Some(
+                (0..n)
+                    .map(|k| match pattern {
+                        0 => EF::ZERO,
+                        1 => EF::ONE,
+                        _ => EF::from_usize(k % 2),
+                    })
+                    .collect(),
+            );
+            check_honest(&[p]);
+        }
+    }
+}
+
+#[test]
+fn constant_terms_and_degree_zero_instances_verify() {
+    let mut rng = Rng(19);
+    // g(x) = c (no factors): degree 0, sum 2^n·c.
+    let mut p = Problem::random(&mut rng, 3, 1, &[0], false, false);
+    check_honest(std::slice::from_ref(&p));
+    assert_eq!(p.claim().degree, 0);
+    assert_eq!(p.claim().claimed_sum, p.terms[0].0 * EF::from_usize(8));
+    // With an eq factor the constant becomes eq(w, x)·c: degree 1, sum c.
+    p.eq_point = Some((0..3).map(|_| rng.ef()).collect());
+    check_honest(&[p]);
+}
