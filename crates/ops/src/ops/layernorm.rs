@@ -27,8 +27,8 @@
 //! **Row zero-check** (degree 4, random `z₂`, powers of `μ`) of the seven row identities
 //! `inv²V + s₁ = N`, `(inv+1)²V = N + 1 + s₂`, `σ² + t₁ = V`, `σ² + 2σ = V + t₂`, `inv·σ + g = 2^K`,
 //! `r₁ + r₁' = n − 1`, `r₂ + r₂' = n − 1` (each times `[t < T]`, so padding rows are all-zero).
-//! Every value is below `2^62` (`2b + 2 + log n ≤ 62` for `|x| < 2^b`, `K ≤ 29`), so the field
-//! identities are integer ones. Soundness error `(4·(n_t + n_c) + 4·n_t + 10)/|EF|` plus the
+//! Every value is below `2^63` (`2b + 2 + log n ≤ 62` for `|x| < 2^b`, `K ≤ 30`; `s₂`'s width is
+//! computed from `K` and `n`), so the field identities are integer ones. Soundness error `(4·(n_t + n_c) + 4·n_t + 10)/|EF|` plus the
 //! range checks'.
 
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
@@ -80,7 +80,7 @@ const CG: usize = 5;
 pub struct LayerNormProof {
     /// Epsilon in units of `x²` (`1 ≤ eps < 2^40`).
     pub eps: i64,
-    /// `K`: `inv ≈ 2^K/σ` (`≤ 29`).
+    /// `K`: `inv ≈ 2^K/σ` (`≤ 30`).
     pub k: u32,
     /// Final rounding shift `s ≥ 1`.
     pub shift: u32,
@@ -134,21 +134,24 @@ impl LayerNormProof {
 
     fn widths(&self, n: usize) -> Result<Widths, ProofError> {
         let l = zkinfer_poly::next_pow2_vars(n) as u32;
-        let var = 62 - l;
-        let sig = (63 - l).div_ceil(2);
+        let var = 62u32.saturating_sub(l);
+        let sig = 63u32.saturating_sub(l).div_ceil(2);
+        // s₂ < ((inv+1)(σ+1))² ≤ (2^(K+1) + 2^sig + 1)².
+        let s2_bound = ((1u128 << (self.k + 1).min(40)) + (1u128 << sig) + 1).pow(2);
+        let s2 = 128 - s2_bound.leading_zeros();
         let ok = self.eps >= 1
             && self.eps < 1 << 40
-            && self.k <= 29
+            && self.k <= 30
             && self.shift >= 1
             && self.shift <= 62
             && 2 * self.in_bits + 2 + l <= 62
             && var >= 41
-            && 2 * ((self.k + 1).max(sig) + 2) <= 62
+            && s2 <= 63
             && self.out_bits + 1 <= 63;
         if !ok {
             return Err(ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")));
         }
-        Ok(Widths { mean: self.in_bits + 1, rem_n: l.max(1), var, inv: self.k + 1, s1: 2 * self.k + 1, s2: 62, sig, t: sig + 2, gs: self.k + 1 })
+        Ok(Widths { mean: self.in_bits + 1, rem_n: l.max(1), var, inv: self.k + 1, s1: 2 * self.k + 1, s2, sig, t: sig + 2, gs: self.k + 1 })
     }
 
     fn row_bits(w: &Widths) -> [(u32, bool); 13] {
@@ -425,5 +428,118 @@ impl OpProtocol for LayerNormProof {
             vec![Claim::new(rho_c.to_vec(), gamma_rho)],
             vec![Claim::new(z_c.to_vec(), beta_z)],
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    use zkinfer_model::ops::layernorm::LayerNorm;
+    use zkinfer_model::ops::rescale::rescale_value;
+
+    use super::*;
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+
+    struct Setup {
+        op: LayerNormProof,
+        case: Case,
+        model: LayerNorm,
+    }
+
+    fn forward(model: &LayerNorm, n: usize, x: &[i64], gamma: &[i64], beta: &[i64]) -> Vec<i64> {
+        let mut y = Vec::with_capacity(x.len());
+        for row in x.chunks(n) {
+            let st = model.row_stats(row);
+            for c in 0..n {
+                y.push(rescale_value((row[c] - st.mean) * st.inv * gamma[c], model.shift as i32) + beta[c]);
+            }
+        }
+        y
+    }
+
+    fn setup(seed: u64, rows: usize, n: usize, in_bits: u32, k: u32) -> Setup {
+        let model = LayerNorm { eps: 37, k, shift: k + 10 - 8 };
+        let mut r = rng(seed);
+        let x: Vec<i64> = (0..rows * n)
+            .map(|_| r.random_range(-(1i64 << in_bits) + 1..1i64 << in_bits) >> r.random_range(0..in_bits))
+            .collect();
+        let gamma: Vec<i64> = (0..n).map(|_| r.random_range(-(1i64 << 10)..1i64 << 10)).collect();
+        let beta: Vec<i64> = (0..n).map(|_| r.random_range(-(1i64 << 12)..1i64 << 12)).collect();
+        let y = forward(&model, n, &x, &gamma, &beta);
+        let out_bits = 64 - y.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0).leading_zeros();
+        let op = LayerNormProof::new(model.eps, model.k, model.shift, in_bits, out_bits);
+        let case = Case {
+            inputs: vec![
+                Operand { dims: vec![rows, n], role: TensorRole::Virtual, values: x },
+                Operand { dims: vec![n], role: TensorRole::Weight, values: gamma },
+                Operand { dims: vec![n], role: TensorRole::Weight, values: beta },
+            ],
+            output_dims: vec![rows, n],
+            output: y,
+            public_output: None,
+        };
+        Setup { op, case, model }
+    }
+
+    #[test]
+    fn honest_layernorm_verifies() {
+        for (seed, rows, n, in_bits, k) in [(1u64, 5usize, 40usize, 15u32, 12u32), (2, 3, 50, 20, 30), (3, 1, 2, 8, 16), (4, 6, 64, 24, 30)] {
+            let s = setup(seed, rows, n, in_bits, k);
+            assert_accepts(&s.op, &s.case);
+        }
+    }
+
+    #[test]
+    fn constant_rows_verify() {
+        // var = 0: inv = floor(2^K / sqrt(eps)).
+        let mut s = setup(5, 3, 40, 15, 30);
+        s.case.inputs[0].values = (0..120).map(|i| (i / 40) as i64 * 1000 - 700).collect();
+        let (x, g, b) = (s.case.inputs[0].values.clone(), s.case.inputs[1].values.clone(), s.case.inputs[2].values.clone());
+        s.case.output = forward(&s.model, 40, &x, &g, &b);
+        assert_accepts(&s.op, &s.case);
+    }
+
+    #[test]
+    fn perturbing_any_column_weight_or_input_is_rejected() {
+        let (rows, n) = (5usize, 40usize);
+        let s = setup(6, rows, n, 15, 30);
+        let cell = padded_index(&[rows, n], &[3, 17]);
+        let row = 3usize;
+        let mut edits: Vec<(&str, usize, i64)> = vec![(OUTPUT_COLUMN, cell, 1), (OUTPUT_COLUMN, cell, -1), (COL_REM, cell, 1)];
+        for name in ROW_COLUMNS {
+            edits.push((name, row, 1));
+            edits.push((name, row, -1));
+        }
+        for (col, at, delta) in edits {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            let err = assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.is_empty(), "{col}");
+        }
+        // inv one too large / too small, with every slack recomputed consistently.
+        for delta in [1i64, -1] {
+            let (model, op) = (s.model.clone(), s.op.clone());
+            let x = s.case.inputs[0].values[row * n..(row + 1) * n].to_vec();
+            let t = move |w: &mut WitnessBuilder| {
+                let v = op.row_values(&x).expect("row");
+                let inv = v[INV] + delta;
+                let big = 1i128 << (2 * model.k);
+                let vv = (v[VAR] + model.eps) as i128;
+                let s1 = big - (inv as i128) * (inv as i128) * vv;
+                let s2 = (inv as i128 + 1) * (inv as i128 + 1) * vv - big - 1;
+                bump(w, "inv", row, delta);
+                bump(w, "inv_lo", row, (s1 - v[S1] as i128) as i64);
+                bump(w, "inv_hi", row, (s2 - v[S2] as i128) as i64);
+                bump(w, "inv_sigma_gap", row, -delta * v[SIG]);
+            };
+            assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+        }
+        // Weights and input used by the prover differ from the committed/true ones.
+        for which in 0..3 {
+            let mut inputs: Vec<Vec<i64>> = s.case.inputs.iter().map(|o| o.values.clone()).collect();
+            inputs[which][7] += 3;
+            let y = forward(&s.model, n, &inputs[0], &inputs[1], &inputs[2]);
+            let err = assert_rejects(&s.op, &s.case, &Attack { inputs: Some(inputs), output: Some(y), tamper: None });
+            assert!(err.starts_with("operand"), "operand {which}: {err}");
+        }
     }
 }
