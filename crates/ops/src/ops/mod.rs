@@ -13,4 +13,5 @@ pub(crate) mod nl_sumcheck;
 pub(crate) mod nl_testkit;
 pub mod public_mle;
 pub mod rescale;
+pub mod single_node;
 pub mod softmax;

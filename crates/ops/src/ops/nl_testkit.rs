@@ -9,14 +9,11 @@
 //! its committed columns after the honest witness generation (`tamper`).
 
 use zkinfer_field::{F, PrimeCharacteristicRing, to_i64};
-use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
-
-use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx, evaluate_column};
-use crate::gadgets::{prove_range_relations, verify_range_relations};
-use crate::lookups::{prove_lookups, verify_lookups};
+use super::single_node::{prove_node, verify_node};
+use crate::context::evaluate_column;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
-use crate::witness::{LIMB_BITS, Owner, WitnessBuilder, WitnessLayout};
+use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole};
+use crate::witness::{LIMB_BITS, Owner, WitnessBuilder};
 
 /// One operand: shape, role and true values.
 pub(crate) struct Operand {
@@ -105,76 +102,24 @@ pub(crate) fn run(op: &dyn OpProtocol, case: &Case, attack: &Attack<'_>) -> Resu
     let prover_output: &[i64] = attack.output.as_deref().unwrap_or(&case.output);
     let i16_inputs = vec![None; prover_inputs.len()];
     let trace = NodeTrace { shape: shape.clone(), inputs: prover_inputs, i16_inputs, output: prover_output };
-    let out_layout = TensorLayout::new(&case.output_dims);
-    let committed = op.output_role() == TensorRole::Committed;
-
-    // ---- prover ----
-    let mut w = WitnessBuilder::new();
-    w.plan.set_owner(Owner::Node(0));
-    if committed {
-        w.commit_tensor(OUTPUT_COLUMN, &out_layout, prover_output).map_err(|e| format!("prover: {e}"))?;
-    }
-    op.witness(&trace, &mut w).map_err(|e| format!("prover: {e}"))?;
-    if let Some(t) = attack.tamper {
-        t(&mut w);
-    }
-    w.seal().map_err(|e| format!("prover: {e}"))?;
-    let ds = DomainSeparator::new("zkinfer/ops-test", 1);
-    let mut pt = ProverTranscript::new(&ds);
-    let mut pacc = Accumulators::default();
-    prove_lookups(&w, &mut pt, &mut pacc).map_err(|e| format!("prover: {e}"))?;
-    prove_range_relations(&w, &mut pt, &mut pacc);
-    let mut out_claims = Vec::new();
-    if op.output_role() == TensorRole::Virtual {
-        let z = pt.challenge_exts(out_layout.num_vars());
-        let v = out_layout.evaluate_i64(prover_output, &z);
-        pt.send_ext(v);
-        out_claims.push(Claim::new(z, v));
-    }
+    let proven = prove_node(op, &trace, attack.tamper).map_err(|e| format!("prover: {e}"))?;
+    let checked = verify_node(op, &shape, &proven.proof).map_err(|e| format!("verify: {e}"))?;
+    if let Some(c) = &checked.output_claim
+        && c.value != TensorLayout::new(&case.output_dims).evaluate_i64(&case.output, &c.point)
     {
-        let mut ctx = ProverCtx { transcript: &mut pt, witness: &w, acc: &mut pacc, node: 0 };
-        op.prove(&trace, &mut ctx, out_claims).map_err(|e| format!("prover: {e}"))?;
+        return Err("consumer: output claim does not match the true output".into());
     }
-    let proof = pt.into_proof();
-
-    // ---- verifier ----
-    let mut wl = WitnessLayout::new();
-    wl.plan.set_owner(Owner::Node(0));
-    if committed {
-        wl.commit_tensor(OUTPUT_COLUMN, &out_layout).map_err(|e| e.to_string())?;
-    }
-    op.layout(&shape, &mut wl).map_err(|e| e.to_string())?;
-    wl.plan.seal().map_err(|e| e.to_string())?;
-    let plan = wl.plan().clone();
-    let mut vt = VerifierTranscript::new(&ds, &proof);
-    let mut vacc = Accumulators::default();
-    verify_lookups(&plan, &mut vt, &mut vacc).map_err(|e| format!("lookup: {e}"))?;
-    verify_range_relations(&plan, &mut vt, &mut vacc).map_err(|e| format!("range: {e}"))?;
-    let mut out_claims = Vec::new();
-    if op.output_role() == TensorRole::Virtual {
-        let z = vt.challenge_exts(out_layout.num_vars());
-        let v = vt.receive_ext().map_err(|e| e.to_string())?;
-        if v != out_layout.evaluate_i64(&case.output, &z) {
-            return Err("consumer: output claim does not match the true output".into());
-        }
-        out_claims.push(Claim::new(z, v));
-    }
-    let in_claims = {
-        let mut ctx = VerifierCtx { transcript: &mut vt, plan: &plan, acc: &mut vacc, node: 0 };
-        op.verify(&shape, &mut ctx, out_claims).map_err(|e| format!("verify: {e}"))?
-    };
-    vt.finish().map_err(|e| format!("transcript: {e}"))?;
     // Simulated openings: the committed columns are the prover's.
-    for c in vacc.witness.claims() {
-        if evaluate_column(&w.values[c.poly], &c.point) != c.value {
-            return Err(format!("opening: claim on column {} is false", plan.columns()[c.poly].name));
+    for c in checked.accumulators.witness.claims() {
+        if evaluate_column(proven.witness.values(crate::witness::ColumnId(c.poly)), &c.point) != c.value {
+            return Err(format!("opening: claim on column {} is false", checked.plan.columns()[c.poly].name));
         }
     }
     // Operand claims are checked against the true operands.
-    if in_claims.len() != case.inputs.len() {
+    if checked.input_claims.len() != case.inputs.len() {
         return Err("verify: wrong number of operand claim lists".into());
     }
-    for (i, (claims, operand)) in in_claims.iter().zip(&case.inputs).enumerate() {
+    for (i, (claims, operand)) in checked.input_claims.iter().zip(&case.inputs).enumerate() {
         let layout = TensorLayout::new(&operand.dims);
         for c in claims {
             if c.point.len() != layout.num_vars() || layout.evaluate_i64(&operand.values, &c.point) != c.value {
