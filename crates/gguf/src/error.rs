@@ -225,6 +225,15 @@ pub enum GgufError {
         name: String,
     },
 
+    /// Two tensors share bytes of the data section.
+    #[error("tensors {first:?} and {second:?} have overlapping data")]
+    OverlappingTensors {
+        /// The tensor that starts first.
+        first: String,
+        /// The tensor that starts inside it.
+        second: String,
+    },
+
     /// A metadata key that was asked for is absent.
     #[error("metadata key {key:?} is missing")]
     MissingKey {

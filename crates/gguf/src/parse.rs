@@ -321,6 +321,27 @@ fn validate_tensor(
     })
 }
 
+/// Rejects tensors whose data ranges overlap: every tensor owns its bytes (writers lay them out
+/// one after another), so aliasing can only come from a crafted file.
+fn check_no_overlap(tensors: &[TensorInfo]) -> Result<(), GgufError> {
+    let mut ranges: Vec<(u64, u64, &str)> = tensors
+        .iter()
+        .filter(|t| t.n_bytes > 0)
+        .map(|t| (t.offset, t.offset + t.n_bytes, t.name.as_str()))
+        .collect();
+    ranges.sort_unstable();
+    for pair in ranges.windows(2) {
+        let ((_, end, first), (start, _, second)) = (pair[0], pair[1]);
+        if start < end {
+            return Err(GgufError::OverlappingTensors {
+                first: first.to_owned(),
+                second: second.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Parses and validates the header of a GGUF file held in `bytes`.
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, GgufError> {
     let mut c = Cursor::new(bytes);
@@ -408,6 +429,7 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header, GgufError> {
         }
         tensors.push(info);
     }
+    check_no_overlap(&tensors)?;
 
     Ok(Header {
         version,

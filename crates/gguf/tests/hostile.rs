@@ -306,6 +306,28 @@ fn tensor_data_out_of_bounds() {
 }
 
 #[test]
+fn overlapping_tensors() {
+    let infos = [tensor_info("a", &[16], 0, 0), tensor_info("b", &[8], 0, 32)];
+    let err = parse_err(&with_tensors(&infos, 64));
+    assert!(
+        matches!(&err, GgufError::OverlappingTensors { first, second } if first == "a" && second == "b"),
+        "{err}"
+    );
+    let infos = [tensor_info("a", &[8], 0, 0), tensor_info("b", &[8], 0, 0)];
+    assert!(matches!(
+        parse_err(&with_tensors(&infos, 64)),
+        GgufError::OverlappingTensors { .. }
+    ));
+    // Adjacent is fine, and zero-sized tensors own no bytes.
+    let infos = [
+        tensor_info("a", &[8], 0, 0),
+        tensor_info("b", &[8], 0, 32),
+        tensor_info("c", &[0], 0, 32),
+    ];
+    GgufFile::parse(&with_tensors(&infos, 64)).expect("adjacent tensors");
+}
+
+#[test]
 fn unknown_tensor_types() {
     for type_id in [4u32, 5, 31, 36, 1000, u32::MAX] {
         let err = parse_err(&with_tensors(&[tensor_info("t", &[32], type_id, 0)], 64));
