@@ -247,10 +247,11 @@ pub fn verify_batched(claims: &[SumcheckClaim], t: &mut VerifierTranscript<'_>) 
     let mut point = Vec::new();
     for round in 0..total_vars {
         let count = t.receive_u32()?;
-        if u64::from(count) != degree as u64 + 1 {
-            return Err(SumcheckError::WrongDegree { round, expected: degree + 1, got: u64::from(count) });
+        let expected = degree.saturating_add(1);
+        if u64::from(count) != expected as u64 {
+            return Err(SumcheckError::WrongDegree { round, expected, got: u64::from(count) });
         }
-        let evals = t.receive_exts(degree + 1)?;
+        let evals = t.receive_exts(expected)?;
         let at_one = evals.get(1).copied().unwrap_or(evals[0]);
         if evals[0] + at_one != claim {
             return Err(SumcheckError::RoundSumMismatch { round });
