@@ -1,0 +1,2 @@
+//! PCS benchmarks (filled in below).
+fn main() {}

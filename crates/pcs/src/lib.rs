@@ -1,0 +1,314 @@
+//! Polynomial commitments for zkinfer: the [`Pcs`] trait, its WHIR implementation
+//! ([`WhirPcs`]) and the [`OpeningAccumulator`] that batches every claim into one opening.
+//!
+//! # Protocol (one commitment, many claims)
+//!
+//! * **Commit.** A batch of multilinear polynomials `P_0..P_{K−1}` over Goldilocks (different
+//!   sizes allowed) is packed into ONE polynomial `P` in `n` variables, each `P_k` in an aligned
+//!   slot, so that `P_k(z) = P(s_k, z)` with `s_k` boolean selector bits ([`packing`]). `P` is
+//!   committed with WHIR: Reed–Solomon codeword, Blake3 Merkle root ([`whir`]).
+//! * **Open.** Claims `P_{k_j}(z_j) = v_j` (points in the cubic extension `EF`) are absorbed
+//!   into the transcript, combined with a random `ρ` and reduced by one degree-2 sumcheck on
+//!   `Σ_x W(x)·P(x)`, `W = Σ_j ρ^j eq((s_{k_j}, z_j), ·)`, to a single claim on `P(r)`
+//!   ([`batching`]); `P(r)` is proven by ONE WHIR opening. The verifier computes `W(r)` itself.
+//!
+//! Binding: [`Pcs::open`]/[`Pcs::verify`] absorb the commitment (root and layout) before
+//! drawing anything. The caller must also absorb the commitment *before* deriving the
+//! challenges its claim points depend on ([`Pcs::absorb_commitment`]) — otherwise a prover could
+//! commit after seeing the points.
+//!
+//! Zero knowledge: not provided. The trait keeps commitment, prover data and the opening step
+//! opaque, so a hiding variant (p3-whir's `HidingWhirPcs`: masked codewords plus a
+//! zero-knowledge base case) can implement it without changing callers; the batching sumcheck
+//! would then need masking too (see `docs/SECURITY.md`).
+
+pub mod accumulator;
+pub mod batching;
+pub mod packing;
+pub mod whir;
+
+use std::fmt::Debug;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use zkinfer_field::{EF, F};
+use zkinfer_poly::Mle;
+use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
+
+pub use accumulator::OpeningAccumulator;
+pub use packing::PackedLayout;
+pub use whir::{MerkleRoot, ProximityBound, WhirParams};
+
+/// Why a commitment, opening or verification failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PcsError {
+    /// Parameters or batch shapes the PCS cannot handle (a caller/configuration error).
+    #[error("invalid PCS configuration: {0}")]
+    Config(String),
+    /// A claim names a polynomial that is not in the batch or has a point of the wrong length.
+    #[error("invalid opening claim: {0}")]
+    BadClaim(String),
+    /// The proof bytes are truncated or do not decode.
+    #[error("malformed opening proof: {0}")]
+    Malformed(&'static str),
+    /// Reading the proof from the transcript failed.
+    #[error("transcript: {0}")]
+    Transcript(#[from] TranscriptError),
+    /// The WHIR proximity/opening proof was rejected.
+    #[error("WHIR verification failed: {0}")]
+    Whir(String),
+    /// The opened value is inconsistent with the claimed evaluations.
+    #[error("opened value does not match the batched claims")]
+    ClaimMismatch,
+}
+
+/// One claimed evaluation `P_poly(point) = value` of a committed polynomial.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpeningClaim {
+    /// Index of the polynomial within the committed batch.
+    pub poly: usize,
+    /// The evaluation point (`x_0` first, the workspace convention).
+    pub point: Vec<EF>,
+    /// The claimed value.
+    pub value: EF,
+}
+
+/// A polynomial commitment scheme for batches of multilinear polynomials over `F`, opened at
+/// points over `EF`.
+pub trait Pcs {
+    /// The public commitment (goes into verifying keys / proofs).
+    type Commitment: Clone + Serialize + DeserializeOwned + PartialEq + Debug;
+    /// What the prover keeps between commit and open.
+    type ProverData;
+
+    /// Commits to a batch of polynomials (sizes may differ). Fails on an empty batch or one too
+    /// large for the scheme.
+    fn commit(&self, polys: &[Mle<F>]) -> Result<(Self::Commitment, Self::ProverData), PcsError>;
+
+    /// Absorbs the commitment into a transcript. Call it (on both sides) before drawing any
+    /// challenge that claim points on the committed polynomials depend on.
+    fn absorb_commitment<T: Transcript>(&self, com: &Self::Commitment, t: &mut T);
+
+    /// Proves all `claims` (on polynomials of one commitment) at once.
+    fn open(
+        &self,
+        data: &Self::ProverData,
+        claims: &[OpeningClaim],
+        t: &mut ProverTranscript,
+    ) -> Result<(), PcsError>;
+
+    /// Like [`Pcs::open`] but consumes the prover data, which lets a backend avoid a copy.
+    fn open_consuming(
+        &self,
+        data: Self::ProverData,
+        claims: &[OpeningClaim],
+        t: &mut ProverTranscript,
+    ) -> Result<(), PcsError> {
+        self.open(&data, claims, t)
+    }
+
+    /// Verifies the opening of all `claims` against `com`.
+    fn verify(
+        &self,
+        com: &Self::Commitment,
+        claims: &[OpeningClaim],
+        t: &mut VerifierTranscript<'_>,
+    ) -> Result<(), PcsError>;
+}
+
+/// Commitment of [`WhirPcs`]: the WHIR Merkle root and the batch's shapes (which fix the
+/// packed layout).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhirCommitment {
+    /// Merkle root of the Reed–Solomon codeword of the packed polynomial.
+    pub root: MerkleRoot,
+    /// Number of variables of each committed polynomial, in batch order.
+    pub poly_num_vars: Vec<usize>,
+}
+
+impl WhirCommitment {
+    /// Canonical bytes (absorbed into transcripts).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(40 + 4 * self.poly_num_vars.len());
+        out.extend_from_slice(b"zkinfer-whir-commitment");
+        for digest in self.root.roots() {
+            out.extend_from_slice(digest);
+        }
+        out.extend_from_slice(&(self.poly_num_vars.len() as u64).to_le_bytes());
+        for &m in &self.poly_num_vars {
+            out.extend_from_slice(&(m as u64).to_le_bytes());
+        }
+        out
+    }
+}
+
+/// Prover data of [`WhirPcs`].
+pub struct WhirProverData {
+    commitment: WhirCommitment,
+    layout: PackedLayout,
+    whir: whir::WhirData,
+}
+
+impl Debug for WhirProverData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhirProverData")
+            .field("commitment", &self.commitment)
+            .field("layout", &self.layout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WhirProverData {
+    /// The commitment this data belongs to.
+    pub fn commitment(&self) -> &WhirCommitment {
+        &self.commitment
+    }
+
+    /// The packed layout.
+    pub fn layout(&self) -> &PackedLayout {
+        &self.layout
+    }
+}
+
+impl Clone for WhirProverData {
+    fn clone(&self) -> Self {
+        Self { commitment: self.commitment.clone(), layout: self.layout.clone(), whir: self.whir.clone() }
+    }
+}
+
+/// The WHIR-backed [`Pcs`]: Goldilocks, challenges in the cubic extension, Blake3 Merkle trees.
+#[derive(Clone, Debug)]
+pub struct WhirPcs {
+    engine: whir::WhirEngine,
+}
+
+impl Default for WhirPcs {
+    fn default() -> Self {
+        Self::new(WhirParams::default())
+    }
+}
+
+impl WhirPcs {
+    pub fn new(params: WhirParams) -> Self {
+        Self { engine: whir::WhirEngine::new(params) }
+    }
+
+    pub fn params(&self) -> &WhirParams {
+        self.engine.params()
+    }
+
+    /// The derived WHIR schedule for a packed polynomial in `num_vars` variables (for docs and
+    /// diagnostics): `(round, folding factor, queries, OOD samples, PoW bits)` per round.
+    pub fn schedule(&self, num_vars: usize) -> Result<String, PcsError> {
+        let config = self.engine.config(num_vars)?;
+        let mut s = format!(
+            "n={num_vars}: commitment OOD samples {}, starting folding PoW {} bits, folding schedule {:?}\n",
+            config.commitment_ood_samples(),
+            config.starting_folding_pow_bits(),
+            config.folding_schedule()
+        );
+        for (i, r) in config.round_parameters().iter().enumerate() {
+            s += &format!(
+                "  round {i}: vars {} log_inv_rate {} queries {} ood {} pow {} folding-pow {}\n",
+                r.num_variables, r.log_inv_rate, r.num_queries, r.ood_samples, r.pow_bits, r.folding_pow_bits
+            );
+        }
+        let term = config.terminal();
+        s += &format!(
+            "  final: queries {} pow {} final sumcheck rounds {} final folding pow {}\n",
+            term.num_queries,
+            term.pow_bits,
+            config.final_sumcheck_rounds(),
+            config.final_folding_pow_bits()
+        );
+        Ok(s)
+    }
+
+    /// Commits to polynomials given as evaluation slices (avoids building `Mle`s).
+    pub fn commit_slices(&self, polys: &[&[F]]) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+        let mut shapes = Vec::with_capacity(polys.len());
+        for (k, p) in polys.iter().enumerate() {
+            if !p.len().is_power_of_two() {
+                return Err(PcsError::Config(format!("polynomial {k} length is not a power of two")));
+            }
+            shapes.push(p.len().trailing_zeros() as usize);
+        }
+        let layout = PackedLayout::new(&shapes)?;
+        let packed = layout.pack(polys)?;
+        let (root, whir) = self.engine.commit(packed)?;
+        let commitment = WhirCommitment { root, poly_num_vars: shapes };
+        Ok((commitment.clone(), WhirProverData { commitment, layout, whir }))
+    }
+
+    /// Opens with owned prover data: the batching sumcheck reads the packed evaluations held
+    /// by the WHIR state, then the WHIR state is moved into the opening.
+    fn open_owned(
+        &self,
+        data: WhirProverData,
+        claims: &[OpeningClaim],
+        t: &mut ProverTranscript,
+    ) -> Result<(), PcsError> {
+        batching::check_claims(&data.layout, claims)?;
+        self.absorb_commitment(&data.commitment, t);
+        let packed = whir::WhirEngine::committed_evals(&data.whir);
+        let point = batching::prove(&data.layout, packed, claims, t);
+        // WHIR runs on a fork taken before the proof bytes are written (see `whir` docs).
+        let mut fork = t.challenger_mut().clone();
+        let proof = self.engine.open(&data.commitment.root, data.whir, &point, &mut fork)?;
+        t.send_bytes(&whir::encode_proof(&proof)?);
+        Ok(())
+    }
+}
+
+impl Pcs for WhirPcs {
+    type Commitment = WhirCommitment;
+    type ProverData = WhirProverData;
+
+    fn commit(&self, polys: &[Mle<F>]) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+        let slices: Vec<&[F]> = polys.iter().map(|p| p.evals.as_slice()).collect();
+        self.commit_slices(&slices)
+    }
+
+    fn absorb_commitment<T: Transcript>(&self, com: &WhirCommitment, t: &mut T) {
+        t.absorb_public_bytes("pcs/whir-commitment", &com.to_bytes());
+    }
+
+    /// Copies the prover data (codeword and Merkle tree included): use
+    /// [`Pcs::open_consuming`] when the data is not needed afterwards.
+    fn open(&self, data: &WhirProverData, claims: &[OpeningClaim], t: &mut ProverTranscript) -> Result<(), PcsError> {
+        batching::check_claims(&data.layout, claims)?;
+        self.open_owned(data.clone(), claims, t)
+    }
+
+    fn open_consuming(
+        &self,
+        data: WhirProverData,
+        claims: &[OpeningClaim],
+        t: &mut ProverTranscript,
+    ) -> Result<(), PcsError> {
+        self.open_owned(data, claims, t)
+    }
+
+    fn verify(
+        &self,
+        com: &WhirCommitment,
+        claims: &[OpeningClaim],
+        t: &mut VerifierTranscript<'_>,
+    ) -> Result<(), PcsError> {
+        if com.root.num_roots() != 1 {
+            return Err(PcsError::Config("commitment must hold exactly one Merkle root".into()));
+        }
+        let layout = PackedLayout::new(&com.poly_num_vars)?;
+        batching::check_claims(&layout, claims)?;
+        self.absorb_commitment(com, t);
+        let outcome = batching::verify(&layout, claims, t)?;
+        let mut fork = t.challenger_mut().clone();
+        let bytes = t.receive_bytes()?;
+        let proof = whir::decode_proof(bytes)?;
+        let opened = self.engine.verify(&com.root, &outcome.point, &proof, &mut fork)?;
+        if outcome.weight_at_point * opened != outcome.reduced_claim {
+            return Err(PcsError::ClaimMismatch);
+        }
+        Ok(())
+    }
+}

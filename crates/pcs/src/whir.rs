@@ -1,0 +1,323 @@
+//! The p3-whir 0.8 backend: commit one Goldilocks multilinear polynomial, prove and verify its
+//! value at ONE point of `EF^n`.
+//!
+//! WHIR (ePrint 2024/1586) commits to the Reed–Solomon encoding of the polynomial's coefficient
+//! vector (rate `2^-log_inv_rate`) with a Blake3 Merkle tree. An opening `P(z) = y` is proven by
+//! a sumcheck on `eq(z, x)·P(x)` interleaved with folding the codeword `k` variables at a time
+//! (`k` = folding factor); after each fold the prover commits the folded codeword, answers
+//! out-of-domain samples and opens `t` queried positions of the previous codeword, with a
+//! proof-of-work grind before each query phase.
+//!
+//! Everything here is single-polynomial and single-point: packing many polynomials and reducing
+//! many claims to one point is done above, in [`crate::packing`] and [`crate::batching`].
+//!
+//! Transcript binding: the WHIR run uses a *fork* of the caller's challenger taken just before
+//! the proof bytes are written/read. Prover: fork, run WHIR on the fork, `send_bytes(proof)`.
+//! Verifier: fork, `receive_bytes()`, verify WHIR on the fork. Both forks start from the same
+//! state (which already binds the commitment, the claims and every earlier message), and both
+//! main transcripts then absorb the same proof bytes, so the protocol continues in sync.
+
+use p3_blake3::Blake3;
+use p3_commit::{Mmcs, MultilinearPcs};
+use p3_dft::Radix2DFTSmallBatch;
+use p3_matrix::dense::RowMajorMatrix;
+use p3_merkle_tree::MerkleTreeMmcs;
+use p3_multilinear_util::point::Point;
+use p3_sumcheck::layout::{Layout, SuffixProver, Table};
+use p3_sumcheck::{OpeningBatch, OpeningProtocol, PrescribedPointPcs, TableShape, TableSpec};
+use p3_symmetric::{CompressionFunctionFromHasher, SerializingHasher};
+use p3_whir::parameters::{FoldingFactor, ProtocolParameters, SecurityAssumption, WhirConfig};
+use p3_whir::WhirProverData;
+use p3_whir::pcs::proof::PcsProof;
+use p3_whir::pcs::prover::WhirProver;
+use serde::{Deserialize, Serialize};
+use zkinfer_field::{EF, F};
+
+use crate::PcsError;
+
+/// The Fiat–Shamir challenger WHIR runs on: the transcript's own.
+pub type Challenger = zkinfer_transcript::Challenger;
+
+type LeafHash = SerializingHasher<Blake3>;
+type NodeCompress = CompressionFunctionFromHasher<Blake3, 2, 32>;
+/// Blake3 Merkle tree over Goldilocks rows (rows serialised to bytes, 32-byte digests).
+pub(crate) type ValMmcs = MerkleTreeMmcs<F, u8, LeafHash, NodeCompress, 2, 32>;
+type Dft = Radix2DFTSmallBatch<F>;
+/// Single table, single column: the stacked layout degenerates to the polynomial itself.
+type WhirLayout = SuffixProver<F, EF>;
+type Whir = WhirProver<EF, F, Dft, ValMmcs, Challenger, WhirLayout>;
+
+/// The Merkle root (cap of height 0) of the committed codeword.
+pub type MerkleRoot = <ValMmcs as Mmcs<F>>::Commitment;
+/// p3-whir's opening proof object (serialised with bincode into the proof bytes).
+pub(crate) type WhirOpeningProof = PcsProof<F, EF, ValMmcs>;
+/// Prover state kept between commit and open.
+pub(crate) type WhirData = WhirProverData<F, EF, ValMmcs, WhirLayout>;
+
+/// Which Reed–Solomon proximity bound the query counts are derived from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProximityBound {
+    /// Unique decoding radius `(1−ρ)/2`: proven, most queries.
+    UniqueDecoding,
+    /// Johnson bound `1−√ρ`: proven list-decoding regime.
+    JohnsonBound,
+    /// Up to capacity `1−ρ`: conjectured (WHIR's "capacity" conjecture), fewest queries.
+    CapacityBound,
+}
+
+impl ProximityBound {
+    fn to_p3(self) -> SecurityAssumption {
+        match self {
+            Self::UniqueDecoding => SecurityAssumption::UniqueDecoding,
+            Self::JohnsonBound => SecurityAssumption::JohnsonBound,
+            Self::CapacityBound => SecurityAssumption::CapacityBound,
+        }
+    }
+}
+
+/// User-facing WHIR parameters. See `docs/SECURITY.md` for the resulting soundness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhirParams {
+    /// Target bits per error term (p3-whir derives queries/OOD samples/PoW from it).
+    pub security_bits: usize,
+    /// Maximum proof-of-work bits any single grind may use.
+    pub max_pow_bits: usize,
+    /// `log2(1/rate)` of the first codeword.
+    pub log_inv_rate: usize,
+    /// Variables folded per WHIR round.
+    pub folding_factor: usize,
+    /// Proximity bound the query counts rely on.
+    pub bound: ProximityBound,
+}
+
+impl Default for WhirParams {
+    /// 128 bits, rate 1/2, folding factor 4, proven Johnson bound, ≤ 20 bits of grinding.
+    fn default() -> Self {
+        Self {
+            security_bits: 128,
+            max_pow_bits: 20,
+            log_inv_rate: 1,
+            folding_factor: 4,
+            bound: ProximityBound::JohnsonBound,
+        }
+    }
+}
+
+/// Smallest number of variables the packed polynomial is padded to, so that every folding
+/// schedule p3-whir derives is valid (tiny polynomials are padded with zeros).
+pub const MIN_NUM_VARS: usize = 8;
+/// Largest packed polynomial we accept (2^32 Goldilocks elements = 32 GiB, far above any model).
+pub const MAX_NUM_VARS: usize = 32;
+
+/// The WHIR engine: parameters plus the reusable DFT twiddle cache and Merkle hasher.
+#[derive(Clone, Debug)]
+pub struct WhirEngine {
+    params: WhirParams,
+    dft: Dft,
+    mmcs: ValMmcs,
+}
+
+impl WhirEngine {
+    pub fn new(params: WhirParams) -> Self {
+        let mmcs = ValMmcs::new(
+            LeafHash::new(Blake3 {}),
+            NodeCompress::new(Blake3 {}),
+            0,
+        );
+        Self { params, dft: Dft::default(), mmcs }
+    }
+
+    pub fn params(&self) -> &WhirParams {
+        &self.params
+    }
+
+    /// The per-round rate schedule: each round shrinks the domain by 2 while folding by
+    /// `2^k`, so `log_inv_rate` grows by `k − 1` per round (the standard WHIR schedule).
+    fn protocol_parameters(&self, num_vars: usize) -> Result<ProtocolParameters, PcsError> {
+        let folding = FoldingFactor::Constant(self.params.folding_factor);
+        let (num_rounds, _) = folding
+            .compute_number_of_rounds(num_vars)
+            .map_err(|e| PcsError::Config(e.to_string()))?;
+        let mut rate = self.params.log_inv_rate;
+        let mut round_log_inv_rates = Vec::with_capacity(num_rounds);
+        for round in 0..num_rounds {
+            rate += folding.at_round(round) - 1;
+            round_log_inv_rates.push(rate);
+        }
+        Ok(ProtocolParameters {
+            security_level: self.params.security_bits,
+            pow_bits: self.params.max_pow_bits,
+            folding_factor: folding,
+            soundness_type: self.params.bound.to_p3(),
+            starting_log_inv_rate: self.params.log_inv_rate,
+            round_log_inv_rates,
+        })
+    }
+
+    /// The derived p3-whir configuration for a polynomial in `num_vars` variables.
+    pub fn config(&self, num_vars: usize) -> Result<WhirConfig<EF, F, Challenger>, PcsError> {
+        if !(MIN_NUM_VARS..=MAX_NUM_VARS).contains(&num_vars) {
+            return Err(PcsError::Config(format!(
+                "packed polynomial has {num_vars} variables, outside [{MIN_NUM_VARS}, {MAX_NUM_VARS}]"
+            )));
+        }
+        let config = WhirConfig::<EF, F, Challenger>::new(num_vars, self.protocol_parameters(num_vars)?)
+            .map_err(|e| PcsError::Config(e.to_string()))?;
+        if !config.check_pow_bits() {
+            return Err(PcsError::Config(format!(
+                "WHIR needs {} proof-of-work bits, above the budget of {}",
+                config.max_pow_bits(),
+                self.params.max_pow_bits
+            )));
+        }
+        Ok(config)
+    }
+
+    fn prover(&self, num_vars: usize) -> Result<Whir, PcsError> {
+        Ok(Whir::new(self.config(num_vars)?, self.dft.clone(), self.mmcs.clone()))
+    }
+
+    fn protocol(num_vars: usize) -> OpeningProtocol {
+        OpeningProtocol::new(vec![TableSpec::new(
+            TableShape::new(num_vars, 1),
+            vec![OpeningBatch::new(vec![0], vec![])],
+        )])
+    }
+
+    /// Commits to the multilinear polynomial with hypercube evaluations `evals`
+    /// (length `2^n`, `MIN_NUM_VARS ≤ n ≤ MAX_NUM_VARS`).
+    pub fn commit(&self, evals: Vec<F>) -> Result<(MerkleRoot, WhirData), PcsError> {
+        if !evals.len().is_power_of_two() {
+            return Err(PcsError::Config("evaluation count is not a power of two".into()));
+        }
+        let num_vars = evals.len().trailing_zeros() as usize;
+        let whir = self.prover(num_vars)?;
+        let width = evals.len();
+        // One polynomial per matrix row.
+        let table = Table::new(RowMajorMatrix::new(evals, width));
+        let witness = WhirLayout::new_witness(vec![table], self.params.folding_factor);
+        // `commit` binds the root into a challenger; the real binding happens later in the
+        // caller's transcript, so a throwaway challenger is used here.
+        let mut scratch = fresh_challenger();
+        <Whir as MultilinearPcs<EF, Challenger>>::commit(&whir, witness, &mut scratch)
+            .map_err(|e| PcsError::Config(e.to_string()))
+    }
+
+    /// The committed evaluations (hypercube order), as retained by the WHIR prover data.
+    pub(crate) fn committed_evals(data: &WhirData) -> &[F] {
+        data.table(0).iter_polys().next().unwrap_or(&[])
+    }
+
+    /// Proves `P(point) = value` (value computed by WHIR) on `challenger`, returns the proof.
+    pub fn open(
+        &self,
+        root: &MerkleRoot,
+        data: WhirData,
+        point: &[EF],
+        challenger: &mut Challenger,
+    ) -> Result<WhirOpeningProof, PcsError> {
+        let whir = self.prover(point.len())?;
+        <Whir as MultilinearPcs<EF, Challenger>>::observe_commitment(&whir, root, challenger);
+        let protocol = Self::protocol(point.len());
+        whir.open_at(data, &protocol, &[Point::new(point.to_vec())], challenger)
+            .map_err(|e| PcsError::Config(e.to_string()))
+    }
+
+    /// Verifies a WHIR opening proof at `point` and returns the value it proves.
+    pub fn verify(
+        &self,
+        root: &MerkleRoot,
+        point: &[EF],
+        proof: &WhirOpeningProof,
+        challenger: &mut Challenger,
+    ) -> Result<EF, PcsError> {
+        let whir = self.prover(point.len())?;
+        <Whir as MultilinearPcs<EF, Challenger>>::observe_commitment(&whir, root, challenger);
+        let protocol = Self::protocol(point.len());
+        let evals = whir
+            .verify_at(root, proof, &protocol, &[Point::new(point.to_vec())], challenger)
+            .map_err(|e| PcsError::Whir(format!("{e:?}")))?;
+        match evals.as_slice() {
+            [batch] if batch.current().len() == 1 && batch.next().is_empty() => Ok(batch.current()[0]),
+            _ => Err(PcsError::Malformed("WHIR proof carries an unexpected evaluation shape")),
+        }
+    }
+}
+
+/// A challenger in its initial state (used only where p3's API demands one but the state is
+/// irrelevant).
+pub(crate) fn fresh_challenger() -> Challenger {
+    Challenger::from_hasher(vec![], Blake3 {})
+}
+
+/// Serialises a WHIR proof (fixed-width integers, field elements as 8 canonical LE bytes).
+pub(crate) fn encode_proof(proof: &WhirOpeningProof) -> Result<Vec<u8>, PcsError> {
+    use bincode::Options;
+    bincode_options()
+        .serialize(proof)
+        .map_err(|e| PcsError::Config(format!("cannot serialise WHIR proof: {e}")))
+}
+
+/// Deserialises untrusted proof bytes: the size limit is the input length (so no length
+/// prefix can make bincode allocate more than the bytes could describe), trailing bytes are
+/// rejected, non-canonical field elements are rejected by Goldilocks' own decoder.
+pub(crate) fn decode_proof(bytes: &[u8]) -> Result<WhirOpeningProof, PcsError> {
+    use bincode::Options;
+    bincode_options()
+        .with_limit(bytes.len() as u64)
+        .deserialize(bytes)
+        .map_err(|_| PcsError::Malformed("WHIR proof bytes do not decode"))
+}
+
+fn bincode_options() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new()
+        .with_fixint_encoding()
+        .with_little_endian()
+        .reject_trailing_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use rand::Rng;
+    use zkinfer_field::{PrimeCharacteristicRing, BasedVectorSpace};
+
+    /// Reference evaluation with x_0 = most significant bit of the hypercube index.
+    fn eval_msb(evals: &[F], point: &[EF]) -> EF {
+        let mut cur: Vec<EF> = evals.iter().map(|&v| EF::from(v)).collect();
+        for &r in point {
+            let half = cur.len() / 2;
+            let (lo, hi) = cur.split_at(half);
+            cur = lo.iter().zip(hi).map(|(&l, &h)| l + r * (h - l)).collect();
+        }
+        cur[0]
+    }
+
+    fn rand_ef(rng: &mut StdRng) -> EF {
+        EF::from_basis_coefficients_fn(|_| F::from_u64(rng.random::<u64>() >> 1))
+    }
+
+    #[test]
+    fn whir_opening_matches_msb_first_evaluation() {
+        let engine = WhirEngine::new(WhirParams::default());
+        let mut rng = StdRng::seed_from_u64(7);
+        for n in [MIN_NUM_VARS, 9, 12] {
+            let evals: Vec<F> = (0..1usize << n).map(|_| F::from_u64(rng.random::<u32>() as u64)).collect();
+            let point: Vec<EF> = (0..n).map(|_| rand_ef(&mut rng)).collect();
+            let expected = eval_msb(&evals, &point);
+            let (root, data) = engine.commit(evals.clone()).expect("commit");
+            assert_eq!(WhirEngine::committed_evals(&data), &evals[..]);
+            let mut pc = fresh_challenger();
+            let proof = engine.open(&root, data, &point, &mut pc).expect("open");
+            let bytes = encode_proof(&proof).expect("encode");
+            let decoded = decode_proof(&bytes).expect("decode");
+            let mut vc = fresh_challenger();
+            let value = engine.verify(&root, &point, &decoded, &mut vc).expect("verify");
+            assert_eq!(value, expected, "n = {n}");
+            eprintln!("n={n} proof bytes {}", bytes.len());
+        }
+    }
+}
