@@ -11,8 +11,11 @@
 //!   `s_j(1) = C_j − s_j(0)` needs no products (with the eq factor,
 //!   `q_j(1) = s_j(1) / (α_j·w_j)` when that is non-zero; otherwise it is computed).
 //!
-//! The first round reads base-field tables and accumulates in `F` when there is no eq factor; the
-//! first binding lifts the tables to `EF`.
+//! * **Base field first.** Round 0 reads base-field tables and accumulates in `F` when there is
+//!   no eq factor. Round 1 folds `x_0 = r_0` on the fly (`EF × F` products) without storing the
+//!   folded tables; binding `r_1` then writes quarter-size `EF` tables directly,
+//!   `new[k] = Σ_{a,b∈{0,1}} eq(r_0, a)·eq(r_1, b)·T[a·2^{n−1} + b·2^{n−2} + k]`, so no half-size
+//!   extension-field table is ever allocated.
 
 use super::*;
 
@@ -31,8 +34,32 @@ pub type Term = (EF, Vec<usize>);
 
 #[derive(Debug, Clone)]
 enum Tables {
+    /// Base-field tables, nothing bound.
     Base(Vec<Mle<F>>),
+    /// Base-field tables with `x_0 = r_0` bound lazily: the folded tables are never written;
+    /// the next binding folds two variables at once straight from the base field.
+    BaseBound(Vec<Mle<F>>, EF),
+    /// Extension-field tables, bound variables folded in.
     Ext(Vec<Mle<EF>>),
+}
+
+impl Tables {
+    /// Number of tables and the length of each *stored* table.
+    fn shape(&self) -> (usize, usize) {
+        match self {
+            Tables::Base(m) | Tables::BaseBound(m, _) => (m.len(), m[0].len()),
+            Tables::Ext(m) => (m.len(), m[0].len()),
+        }
+    }
+
+    /// The extension-field tables with every pending binding applied.
+    fn into_ext(self) -> Vec<Mle<EF>> {
+        match self {
+            Tables::Base(m) => m.iter().map(Mle::lift).collect(),
+            Tables::BaseBound(m, r0) => m.iter().map(|t| t.fix_first(r0)).collect(),
+            Tables::Ext(m) => m,
+        }
+    }
 }
 
 /// The standard instance: `g(x) = [eq(w, x)·] Σ_k c_k · Π_{j∈S_k} P_j(x)`.
@@ -81,7 +108,7 @@ impl ProductSumcheck {
 
     fn build(tables: Tables, terms: Vec<Term>, eq_point: Option<Vec<EF>>) -> Self {
         let sizes: Vec<usize> = match &tables {
-            Tables::Base(m) => m.iter().map(|t| t.num_vars).collect(),
+            Tables::Base(m) | Tables::BaseBound(m, _) => m.iter().map(|t| t.num_vars).collect(),
             Tables::Ext(m) => m.iter().map(|t| t.num_vars).collect(),
         };
         assert!(!sizes.is_empty(), "a product sumcheck needs at least one table");
@@ -145,6 +172,7 @@ impl ProductSumcheck {
                 let slices: Vec<&[EF]> = m.iter().map(|t| t.evals.as_slice()).collect();
                 round_sums(&slices, weights, &self.terms, self.product_points)
             }
+            Tables::BaseBound(..) => unreachable!("round 0 has no bound variable"),
         }
     }
 
@@ -215,13 +243,18 @@ impl SumcheckInstance for ProductSumcheck {
         self.claim = next_claim;
         if self.remaining() == 0 {
             // Last binding: plain folds down to single values.
-            self.tables = match std::mem::replace(&mut self.tables, Tables::Ext(Vec::new())) {
-                Tables::Base(m) => Tables::Ext(m.iter().map(|t| t.fix_first(r)).collect()),
-                Tables::Ext(mut m) => {
+            let tables = std::mem::replace(&mut self.tables, Tables::Ext(Vec::new()));
+            let mut m = match tables {
+                Tables::Base(m) => m.iter().map(|t| t.fix_first(r)).collect(),
+                other => {
+                    let mut m = other.into_ext();
                     m.iter_mut().for_each(|t| t.fix_first_in_place(r));
-                    Tables::Ext(m)
+                    m
                 }
             };
+            debug_assert!(m.iter().all(|t| t.num_vars == 0));
+            m.shrink_to_fit();
+            self.tables = Tables::Ext(m);
             self.current = Vec::new();
             return;
         }
@@ -235,6 +268,7 @@ impl SumcheckInstance for ProductSumcheck {
         match &self.tables {
             Tables::Base(m) => m.iter().map(|t| EF::from(t.evals[0])).collect(),
             Tables::Ext(m) => m.iter().map(|t| t.evals[0]).collect(),
+            Tables::BaseBound(m, r0) => m.iter().map(|t| t.fix_first(*r0).evals[0]).collect(),
         }
     }
 }
@@ -333,32 +367,68 @@ fn term_product<T: Field>(idx: &[usize], vals: &[[T; MAX_POINTS]], t: usize) -> 
     }
 }
 
-/// Where one table's folded values come from, for one chunk of next-round pair indices `i`:
-/// the quarters `T[i]`, `T[i+q]`, `T[i+h]`, `T[i+h+q]` of the table before binding.
+/// Where one table's next-round pair `(new[i], new[i+q])` comes from, for one chunk of pair
+/// indices `i` (`q` = half the bound table).
 enum Source<'a> {
-    /// A base-field table (first binding); the output is a fresh extension-field table.
-    Base { a_lo: &'a [F], b_lo: &'a [F], a_hi: &'a [F], b_hi: &'a [F] },
-    /// An extension-field table folded in place: `T[i]`, `T[i+q]` are read from the output.
-    InPlace { a_hi: &'a [EF], b_hi: &'a [EF] },
+    /// First binding, lazily: `new[i] = T[i] + r·(T[i+h] − T[i])` from the base table, not
+    /// written anywhere. `lo`/`hi` are the `(i, i+q)` slices of the low and high halves.
+    BaseLazy { lo: [&'a [F]; 2], hi: [&'a [F]; 2] },
+    /// Second binding straight from the base table: `new[k] = Σ_{a,b} W_ab · T[a·h + b·h/2 + k]`
+    /// with `W_ab = eq(r_0, a)·eq(r_1, b)`. `parts[s][2a + b]` is the slice for output `s`.
+    BaseTwice { parts: [[&'a [F]; 4]; 2], weights: [EF; 4] },
+    /// An extension-field table folded in place: `T[i]`, `T[i+q]` are read from the outputs,
+    /// `hi` holds `T[i+h]`, `T[i+h+q]`.
+    InPlace { hi: [&'a [EF]; 2] },
 }
 
-/// One table's share of one task: outputs `new[i]` (into `out_a`) and `new[i+q]` (into `out_b`).
+/// One table's share of one task: `new[i]` goes to `out[0]`, `new[i+q]` to `out[1]` (both empty
+/// for [`Source::BaseLazy`]).
 struct TableChunk<'a> {
-    out_a: &'a mut [EF],
-    out_b: &'a mut [EF],
+    out: [&'a mut [EF]; 2],
     src: Source<'a>,
+}
+
+impl TableChunk<'_> {
+    /// The pair `(new[i], new[i+q])`, written to the outputs when there are any.
+    #[inline(always)]
+    fn fold(&mut self, i: usize, r: EF) -> (EF, EF) {
+        match &self.src {
+            Source::BaseLazy { lo, hi } => (r * (hi[0][i] - lo[0][i]) + lo[0][i], r * (hi[1][i] - lo[1][i]) + lo[1][i]),
+            Source::BaseTwice { parts, weights } => {
+                let [w00, w01, w10, w11] = *weights;
+                let fold = |p: &[&[F]; 4]| w00 * p[0][i] + w01 * p[1][i] + w10 * p[2][i] + w11 * p[3][i];
+                let (a, b) = (fold(&parts[0]), fold(&parts[1]));
+                self.out[0][i] = a;
+                self.out[1][i] = b;
+                (a, b)
+            }
+            Source::InPlace { hi } => {
+                let (a0, b0) = (self.out[0][i], self.out[1][i]);
+                let (a, b) = (a0 + r * (hi[0][i] - a0), b0 + r * (hi[1][i] - b0));
+                self.out[0][i] = a;
+                self.out[1][i] = b;
+                (a, b)
+            }
+        }
+    }
 }
 
 /// One task: a range of next-round pairs across every table, and the eq weights for it
 /// (`E'[i] = E[i] + E[i+q]`, written in place into the first).
 struct Task<'a> {
+    len: usize,
     tables: Vec<TableChunk<'a>>,
     weights: Option<(&'a mut [EF], &'a [EF])>,
 }
 
+/// Splits `s` into `N` consecutive slices of length `len`.
+fn split_n<T, const N: usize>(s: &[T], len: usize) -> [&[T]; N] {
+    std::array::from_fn(|k| &s[k * len..(k + 1) * len])
+}
+
 /// Binds the current variable of every table to `r` and returns the product part of the next
 /// round, `q(0..num_points)` (with `q[1]` left zero when `skip_one`). Also sums the first variable
-/// out of `weights` (the eq table). Requires at least two variables before binding.
+/// out of `weights` (the eq table). Requires at least two unbound variables.
 fn fold_and_round(
     tables: &mut Tables,
     r: EF,
@@ -367,54 +437,71 @@ fn fold_and_round(
     num_points: usize,
     skip_one: bool,
 ) -> Vec<EF> {
-    let (full, num_tables) = match &*tables {
-        Tables::Base(m) => (m[0].len(), m.len()),
-        Tables::Ext(m) => (m[0].len(), m.len()),
+    let (num_tables, stored) = tables.shape();
+    // Length of each table once `r` is bound.
+    let bound_len = match tables {
+        Tables::BaseBound(..) => stored / 4,
+        _ => stored / 2,
     };
-    let half = full / 2;
-    let quarter = half / 2;
+    let quarter = bound_len / 2;
     let chunk = if quarter >= PARALLEL_PAIRS { PAIRS_PER_TASK } else { quarter.max(1) };
     let num_tasks = quarter.div_ceil(chunk);
-    let mut tasks: Vec<Task<'_>> = (0..num_tasks).map(|_| Task { tables: Vec::with_capacity(num_tables), weights: None }).collect();
+    let mut tasks: Vec<Task<'_>> = (0..num_tasks)
+        .map(|k| Task { len: chunk.min(quarter - k * chunk), tables: Vec::with_capacity(num_tables), weights: None })
+        .collect();
 
     let mut fresh: Vec<Vec<EF>> = Vec::new();
+    let mut next_state = None;
     match tables {
         Tables::Base(m) => {
-            fresh = (0..num_tables).map(|_| EF::zero_vec(half)).collect();
+            for src in m.iter() {
+                let lo: [&[F]; 2] = split_n(&src.evals[..bound_len], quarter);
+                let hi: [&[F]; 2] = split_n(&src.evals[bound_len..], quarter);
+                for (k, task) in tasks.iter_mut().enumerate() {
+                    let range = k * chunk..k * chunk + task.len;
+                    task.tables.push(TableChunk {
+                        out: [&mut [], &mut []],
+                        src: Source::BaseLazy {
+                            lo: lo.map(|s| &s[range.clone()]),
+                            hi: hi.map(|s| &s[range.clone()]),
+                        },
+                    });
+                }
+            }
+            next_state = Some(r);
+        }
+        Tables::BaseBound(m, r0) => {
+            let (r0, r1) = (*r0, r);
+            let weights = [(EF::ONE - r0) * (EF::ONE - r1), (EF::ONE - r0) * r1, r0 * (EF::ONE - r1), r0 * r1];
+            fresh = (0..num_tables).map(|_| EF::zero_vec(bound_len)).collect();
             for (src, out) in m.iter().zip(fresh.iter_mut()) {
-                let (lo, hi) = src.evals.split_at(half);
-                let (a_lo, b_lo) = lo.split_at(quarter);
-                let (a_hi, b_hi) = hi.split_at(quarter);
+                // Eight segments of length q: segment 4a + 2b + s feeds output s with weight W_ab.
+                let seg: [&[F]; 8] = split_n(&src.evals, quarter);
                 let (out_a, out_b) = out.split_at_mut(quarter);
-                let parts = out_a
-                    .chunks_mut(chunk)
-                    .zip(out_b.chunks_mut(chunk))
-                    .zip(a_lo.chunks(chunk).zip(b_lo.chunks(chunk)))
-                    .zip(a_hi.chunks(chunk).zip(b_hi.chunks(chunk)));
-                for (task, (((out_a, out_b), (a_lo, b_lo)), (a_hi, b_hi))) in tasks.iter_mut().zip(parts) {
-                    task.tables.push(TableChunk { out_a, out_b, src: Source::Base { a_lo, b_lo, a_hi, b_hi } });
+                let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
+                for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
+                    let range = k * chunk..k * chunk + task.len;
+                    let parts = [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
+                    task.tables.push(TableChunk { out: [oa, ob], src: Source::BaseTwice { parts, weights } });
                 }
             }
         }
         Tables::Ext(m) => {
             for t in m.iter_mut() {
-                let (lo, hi) = t.evals.split_at_mut(half);
+                let (lo, hi) = t.evals.split_at_mut(bound_len);
                 let (out_a, out_b) = lo.split_at_mut(quarter);
-                let (a_hi, b_hi) = hi.split_at(quarter);
-                let parts = out_a
-                    .chunks_mut(chunk)
-                    .zip(out_b.chunks_mut(chunk))
-                    .zip(a_hi.chunks(chunk).zip(b_hi.chunks(chunk)));
-                for (task, ((out_a, out_b), (a_hi, b_hi))) in tasks.iter_mut().zip(parts) {
-                    task.tables.push(TableChunk { out_a, out_b, src: Source::InPlace { a_hi, b_hi } });
+                let hi: [&[EF]; 2] = split_n(hi, quarter);
+                let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
+                for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
+                    let range = k * chunk..k * chunk + task.len;
+                    task.tables.push(TableChunk { out: [oa, ob], src: Source::InPlace { hi: hi.map(|s| &s[range.clone()]) } });
                 }
             }
         }
     }
-    let eq_len = weights.as_ref().map(|w| w.len());
     let mut weights = weights;
     if let Some(w) = weights.as_deref_mut() {
-        debug_assert_eq!(w.len(), half);
+        debug_assert_eq!(w.len(), bound_len);
         let (e_a, e_b) = w.split_at_mut(quarter);
         for (task, (e_a, e_b)) in tasks.iter_mut().zip(e_a.chunks_mut(chunk).zip(e_b.chunks(chunk))) {
             task.weights = Some((e_a, e_b));
@@ -428,17 +515,21 @@ fn fold_and_round(
         tasks.into_iter().map(run).fold(zero_acc(terms.len()), add_acc)
     };
 
-    // Shrink everything to the bound size.
-    match tables {
-        Tables::Base(_) => *tables = Tables::Ext(fresh.into_iter().map(Mle::new).collect()),
-        Tables::Ext(m) => {
+    // Move to the bound state.
+    let state = std::mem::replace(tables, Tables::Ext(Vec::new()));
+    *tables = match (state, next_state) {
+        (Tables::Base(m), Some(r0)) => Tables::BaseBound(m, r0),
+        (Tables::BaseBound(..), _) => Tables::Ext(fresh.into_iter().map(Mle::new).collect()),
+        (Tables::Ext(mut m), _) => {
             for t in m.iter_mut() {
-                t.evals.truncate(half);
+                t.evals.truncate(bound_len);
                 t.num_vars -= 1;
             }
+            Tables::Ext(m)
         }
-    }
-    if let (Some(w), Some(_)) = (weights, eq_len) {
+        (other, _) => other,
+    };
+    if let Some(w) = weights {
         w.truncate(quarter);
     }
     combine_terms(terms, &per_term, num_points)
@@ -446,22 +537,11 @@ fn fold_and_round(
 
 /// The fused kernel on one task: fold, then accumulate the next round's products.
 fn process_task(task: &mut Task<'_>, r: EF, terms: &[Term], num_points: usize, skip_one: bool) -> Vec<[EF; MAX_POINTS]> {
-    let len = task.tables.first().map_or(0, |t| t.out_a.len());
     let mut vals = vec![[EF::ZERO; MAX_POINTS]; task.tables.len()];
     let mut acc = zero_acc(terms.len());
-    for i in 0..len {
+    for i in 0..task.len {
         for (v, tc) in vals.iter_mut().zip(task.tables.iter_mut()) {
-            let (a, b) = match &tc.src {
-                Source::Base { a_lo, b_lo, a_hi, b_hi } => {
-                    (r * (a_hi[i] - a_lo[i]) + a_lo[i], r * (b_hi[i] - b_lo[i]) + b_lo[i])
-                }
-                Source::InPlace { a_hi, b_hi } => {
-                    let (a0, b0) = (tc.out_a[i], tc.out_b[i]);
-                    (a0 + r * (a_hi[i] - a0), b0 + r * (b_hi[i] - b0))
-                }
-            };
-            tc.out_a[i] = a;
-            tc.out_b[i] = b;
+            let (a, b) = tc.fold(i, r);
             v[0] = a;
             if num_points > 1 {
                 v[1] = b;
