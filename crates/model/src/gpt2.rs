@@ -215,7 +215,8 @@ impl std::fmt::Debug for GraphParts<'_> {
 impl GraphParts<'_> {
     fn w(&self, b: &mut GraphBuilder, name: &str) -> Result<(TensorId, i32), ModelError> {
         let t = self.weights.get(name).ok_or_else(|| ModelError::MissingTensor(name.into()))?;
-        Ok((b.weight(name, t), t.frac_bits))
+        let bits = self.weights.bits(name).unwrap_or_else(|| t.max_bits());
+        Ok((b.weight_with_bits(name, t, bits), t.frac_bits))
     }
 
     fn clamp_to(b: &mut GraphBuilder, x: TensorId, bits: u32, name: String) -> Result<TensorId, ModelError> {

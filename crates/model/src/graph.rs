@@ -183,27 +183,32 @@ impl Graph {
 /// The committed integer weights, by name.
 #[derive(Debug, Clone, Default)]
 pub struct Weights {
-    tensors: HashMap<String, WeightTensor>,
+    tensors: HashMap<String, (WeightTensor, u32)>,
 }
 
 impl Weights {
-    /// Adds (or replaces) a tensor.
+    /// Adds (or replaces) a tensor; its bound is computed once, here.
     pub fn insert(&mut self, name: impl Into<String>, t: WeightTensor) {
-        self.tensors.insert(name.into(), t);
+        let bits = t.max_bits();
+        self.tensors.insert(name.into(), (t, bits));
     }
     /// The tensor called `name`.
     pub fn get(&self, name: &str) -> Option<&WeightTensor> {
-        self.tensors.get(name)
+        self.tensors.get(name).map(|e| &e.0)
+    }
+    /// The bound `b` with `|w| < 2^b` of the tensor called `name`.
+    pub fn bits(&self, name: &str) -> Option<u32> {
+        self.tensors.get(name).map(|e| e.1)
     }
     /// Every tensor, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &WeightTensor)> {
-        let mut v: Vec<_> = self.tensors.iter().map(|(k, t)| (k.as_str(), t)).collect();
+        let mut v: Vec<_> = self.tensors.iter().map(|(k, t)| (k.as_str(), &t.0)).collect();
         v.sort_by(|a, b| a.0.cmp(b.0));
         v.into_iter()
     }
     /// Total number of weight elements.
     pub fn total_len(&self) -> usize {
-        self.tensors.values().map(|t| t.len()).sum()
+        self.tensors.values().map(|t| t.0.len()).sum()
     }
 }
 
@@ -239,11 +244,16 @@ impl GraphBuilder {
 
     /// Declares a committed weight (its bound is taken from its values).
     pub fn weight(&mut self, name: impl Into<String>, w: &WeightTensor) -> TensorId {
+        self.weight_with_bits(name, w, w.max_bits())
+    }
+
+    /// Declares a committed weight whose bound `bits` (`|w| < 2^bits`) is already known.
+    pub fn weight_with_bits(&mut self, name: impl Into<String>, w: &WeightTensor, bits: u32) -> TensorId {
         let name = name.into();
         if let Some(id) = self.graph.find(&name) {
             return id;
         }
-        self.push(TensorMeta { name, shape: w.shape.clone(), kind: TensorKind::Weight, frac_bits: w.frac_bits, bits: w.max_bits() })
+        self.push(TensorMeta { name, shape: w.shape.clone(), kind: TensorKind::Weight, frac_bits: w.frac_bits, bits })
     }
 
     /// The metadata of `id`.
@@ -307,8 +317,8 @@ pub fn execute(graph: &Graph, weights: &Weights, inputs: Vec<IntTensor>) -> Resu
     let mut weight_refs: HashMap<usize, &WeightTensor> = HashMap::new();
     for (i, t) in graph.tensors.iter().enumerate() {
         if t.kind == TensorKind::Weight {
-            let w = weights.get(&t.name).ok_or_else(|| GraphError::Invalid(format!("missing weight {}", t.name)))?;
-            if w.shape != t.shape || w.max_bits() > t.bits {
+            let (w, bits) = weights.tensors.get(&t.name).ok_or_else(|| GraphError::Invalid(format!("missing weight {}", t.name)))?;
+            if w.shape != t.shape || *bits > t.bits {
                 return Err(GraphError::Invalid(format!("weight {} does not match the graph", t.name)));
             }
             weight_refs.insert(i, w);
