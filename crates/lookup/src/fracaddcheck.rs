@@ -1,0 +1,792 @@
+//! fracaddcheck: a GKR proof of the sums of several lists of fractions.
+//!
+//! Each *tree* has `2^n` leaves `p_i/q_i` (numerators and denominators in `EF`). Layer `n` is the
+//! leaves; layer `j−1` adds the two halves of layer `j` pairwise:
+//!
+//! ```text
+//!   p_{j−1}(x) = p_j(0,x)·q_j(1,x) + p_j(1,x)·q_j(0,x),     q_{j−1}(x) = q_j(0,x)·q_j(1,x)
+//! ```
+//!
+//! so layer 0 is a single fraction `p_0/q_0 = Σ_i p_i/q_i` (never dividing). The first variable
+//! (most significant index bit) splits the halves, matching `zkinfer_poly`'s convention.
+//!
+//! **Protocol.** The prover sends every tree's root `(p_0, q_0)`. Going down, a claim
+//! `(p_j(r), q_j(r))` at a point `r ∈ EF^j` becomes a claim on layer `j+1`: with a random `γ`,
+//! one sumcheck (degree 3, [`LayerSumcheck`]) over all trees still active at that depth proves
+//!
+//! ```text
+//!   Σ_a γ^{2a}·(p_a(r) + γ·q_a(r)) = Σ_{x∈{0,1}^j} eq(r,x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)
+//! ```
+//!
+//! where `pL(x) = p_{j+1}(0,x)` etc. At its random point `s` the prover sends `pL, pR, qL, qR`
+//! per tree; the verifier checks the sumcheck's final value, draws `ρ`, and continues at
+//! `r' = (ρ, s)` with `p_{j+1}(r') = (1−ρ)·pL(s) + ρ·pR(s)` (same for `q`). For `j = 0` there is
+//! no sumcheck: the two children are sent and checked against the root directly. Trees of
+//! different depths share the points: a tree of depth `n` leaves the protocol after layer `n`
+//! with a claim on its leaves' MLEs at a point of `n` coordinates, which the caller checks.
+//!
+//! **Soundness.** Layer `j` costs `3j/|EF|` (sumcheck) + `2·#trees/|EF|` (batching with `γ`) +
+//! `1/|EF|` (the line through `ρ`); summed over a depth-`n` tree that is about `1.5·n²/|EF|`.
+//!
+//! **Prover cost.** Building the tree is 3 multiplications per node. The layer sumchecks use the
+//! eq-splitting of Gruen ("Some improvements for the PIOP for ZeroCheck"): the round polynomial is
+//! `eq(r_i, t)·h(t)` with `h` quadratic, `h(1)` follows from the running claim, so each round
+//! evaluates only `h(0)` and `h(2)`.
+
+use std::sync::Mutex;
+
+use p3_field::{Field, PrimeCharacteristicRing};
+use rayon::prelude::*;
+use zkinfer_field::EF;
+use zkinfer_poly::eq_eval;
+use zkinfer_sumcheck::{SumcheckClaim, SumcheckInstance};
+use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
+
+/// Largest tree depth the verifier accepts (2^40 leaves is far beyond anything we prove).
+pub const MAX_DEPTH: usize = 40;
+
+/// Work below this many pairs runs sequentially.
+const PAR_MIN: usize = 1 << 12;
+
+/// Errors of the fraction-sum GKR verifier.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FracAddError {
+    /// A transcript read failed (truncated or malformed proof).
+    #[error("transcript: {0}")]
+    Transcript(#[from] zkinfer_transcript::TranscriptError),
+    /// A layer sumcheck failed.
+    #[error("layer {layer} sumcheck: {msg}")]
+    Sumcheck {
+        /// Depth of the layer being reduced.
+        layer: usize,
+        /// The sumcheck verifier's error.
+        msg: String,
+    },
+    /// The children sent for a layer do not add up to the claim on that layer.
+    #[error("layer {layer}: children do not combine to the claimed parent")]
+    LayerMismatch {
+        /// Depth of the parent layer.
+        layer: usize,
+    },
+    /// The statement itself is malformed (depth too large, no trees).
+    #[error("invalid statement: {0}")]
+    InvalidStatement(String),
+}
+
+/// The numerators of a tree's leaves.
+#[derive(Debug, Clone)]
+pub enum Numerators {
+    /// Every numerator is 1 (the witness side of a lookup); nothing is stored.
+    Ones,
+    /// Explicit numerators, one per leaf.
+    Values(Vec<EF>),
+}
+
+/// The leaves of one tree: `2^n` fractions.
+#[derive(Debug, Clone)]
+pub struct FractionLeaves {
+    /// Numerators `p_i`.
+    pub numerators: Numerators,
+    /// Denominators `q_i`; the length must be a power of two.
+    pub denominators: Vec<EF>,
+}
+
+/// A claim on a tree's leaf MLEs, `p(point) = numerator`, `q(point) = denominator`, that the
+/// caller must check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafClaim {
+    /// The point, `n` coordinates for a tree with `2^n` leaves (MSB first).
+    pub point: Vec<EF>,
+    /// The claimed value of the numerator MLE at `point`.
+    pub numerator: EF,
+    /// The claimed value of the denominator MLE at `point`.
+    pub denominator: EF,
+}
+
+/// What both sides learn: every tree's root fraction and its leaf claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FracAddOutput {
+    /// `(p_0, q_0)` per tree: the root fraction, i.e. the sum of the leaves.
+    pub roots: Vec<(EF, EF)>,
+    /// Per tree, the claim on its leaves.
+    pub leaves: Vec<LeafClaim>,
+}
+
+/// One layer of a tree: numerators (`None` means all ones) and denominators.
+struct Layer {
+    p: Option<Vec<EF>>,
+    q: Vec<EF>,
+}
+
+impl Layer {
+    /// The layer above: pairwise sums of the two halves.
+    fn parent(&self) -> Layer {
+        let half = self.q.len() / 2;
+        let (ql, qr) = self.q.split_at(half);
+        let q: Vec<EF> = ql
+            .par_iter()
+            .with_min_len(PAR_MIN)
+            .zip(qr)
+            .map(|(&a, &b)| a * b)
+            .collect();
+        let p: Vec<EF> = match &self.p {
+            None => ql
+                .par_iter()
+                .with_min_len(PAR_MIN)
+                .zip(qr)
+                .map(|(&a, &b)| a + b)
+                .collect(),
+            Some(p) => {
+                let (pl, pr) = p.split_at(half);
+                (0..half)
+                    .into_par_iter()
+                    .with_min_len(PAR_MIN)
+                    .map(|i| pl[i] * qr[i] + pr[i] * ql[i])
+                    .collect()
+            }
+        };
+        Layer { p: Some(p), q }
+    }
+
+    fn numerator(&self, i: usize) -> EF {
+        self.p.as_ref().map_or(EF::ONE, |p| p[i])
+    }
+}
+
+/// `Σ_a γ^{2a}·(p_a + γ·q_a)`: the batched claim on one layer.
+fn batch_claims(claims: &[(EF, EF)], gamma: EF) -> EF {
+    let gamma_sq = gamma.square();
+    let mut weight = EF::ONE;
+    let mut acc = EF::ZERO;
+    for &(p, q) in claims {
+        acc += weight * (p + gamma * q);
+        weight *= gamma_sq;
+    }
+    acc
+}
+
+/// `Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)` over the children `[pL, pR, qL, qR]` of each tree.
+fn batch_children(children: &[[EF; 4]], gamma: EF) -> EF {
+    let gamma_sq = gamma.square();
+    let mut weight = EF::ONE;
+    let mut acc = EF::ZERO;
+    for &[pl, pr, ql, qr] in children {
+        acc += weight * (pl * qr + pr * ql + gamma * ql * qr);
+        weight *= gamma_sq;
+    }
+    acc
+}
+
+/// The verifier's view of a tree's children at a point: `(p, q)` on the line at `ρ`.
+fn fold_children(c: &[EF; 4], rho: EF) -> (EF, EF) {
+    let [pl, pr, ql, qr] = *c;
+    (pl + rho * (pr - pl), ql + rho * (qr - ql))
+}
+
+/// Proves the root of every tree. Tree `k` with `2^{n_k}` leaves ends with a claim on its leaf
+/// MLEs at a point of `n_k` coordinates; the returned claims are exactly what the verifier gets.
+///
+/// # Panics
+/// If a tree's length is not a power of two or its numerators have a different length
+/// (programming errors of the caller, which builds the leaves itself).
+pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOutput {
+    let depths: Vec<usize> = trees
+        .iter()
+        .map(|tree| {
+            let n = tree.denominators.len();
+            assert!(
+                n.is_power_of_two(),
+                "fracaddcheck: tree size {n} is not a power of two"
+            );
+            if let Numerators::Values(p) = &tree.numerators {
+                assert_eq!(
+                    p.len(),
+                    n,
+                    "fracaddcheck: numerators and denominators differ in length"
+                );
+            }
+            n.trailing_zeros() as usize
+        })
+        .collect();
+    // layers[k][j] is layer j of tree k (0 = root).
+    let mut layers: Vec<Vec<Option<Layer>>> = trees
+        .into_iter()
+        .zip(&depths)
+        .map(|(tree, &n)| {
+            let leaves = Layer {
+                p: match tree.numerators {
+                    Numerators::Ones => None,
+                    Numerators::Values(p) => Some(p),
+                },
+                q: tree.denominators,
+            };
+            let mut stack = vec![leaves];
+            for _ in 0..n {
+                let parent = stack.last().map(Layer::parent);
+                stack.extend(parent);
+            }
+            stack.reverse();
+            stack.into_iter().map(Some).collect()
+        })
+        .collect();
+
+    let roots: Vec<(EF, EF)> = layers
+        .iter()
+        .map(|tree| {
+            tree[0]
+                .as_ref()
+                .map_or((EF::ONE, EF::ONE), |l| (l.numerator(0), l.q[0]))
+        })
+        .collect();
+    for &(p, q) in &roots {
+        t.send_ext(p);
+        t.send_ext(q);
+    }
+
+    let mut claims = roots.clone();
+    let mut point: Vec<EF> = Vec::new();
+    let mut leaves: Vec<Option<LeafClaim>> = vec![None; depths.len()];
+    for (k, &n) in depths.iter().enumerate() {
+        if n == 0 {
+            leaves[k] = Some(LeafClaim {
+                point: vec![],
+                numerator: claims[k].0,
+                denominator: claims[k].1,
+            });
+        }
+    }
+    let max_depth = depths.iter().copied().max().unwrap_or(0);
+    for j in 0..max_depth {
+        let active: Vec<usize> = (0..depths.len()).filter(|&k| depths[k] > j).collect();
+        // Take layer j+1 of every active tree, split into its halves.
+        let halves: Vec<TreeHalves> = active
+            .iter()
+            .map(|&k| {
+                let layer = layers[k][j + 1]
+                    .take()
+                    .unwrap_or(Layer { p: None, q: vec![] });
+                TreeHalves::split(layer)
+            })
+            .collect();
+        let (s, children): (Vec<EF>, Vec<[EF; 4]>) = if j == 0 {
+            (vec![], halves.iter().map(|h| h.first_children()).collect())
+        } else {
+            let gamma = t.challenge_ext();
+            let active_claims: Vec<(EF, EF)> = active.iter().map(|&k| claims[k]).collect();
+            let mut inst = LayerSumcheck::new(point.clone(), gamma, &active_claims, halves);
+            let out = zkinfer_sumcheck::prove(&mut inst, t);
+            let children = inst.children();
+            (out.point, children)
+        };
+        for c in &children {
+            t.send_exts(c);
+        }
+        let rho = t.challenge_ext();
+        point = std::iter::once(rho).chain(s).collect();
+        for (c, &k) in children.iter().zip(&active) {
+            claims[k] = fold_children(c, rho);
+            if depths[k] == j + 1 {
+                leaves[k] = Some(LeafClaim {
+                    point: point.clone(),
+                    numerator: claims[k].0,
+                    denominator: claims[k].1,
+                });
+            }
+        }
+    }
+    let leaves = leaves
+        .into_iter()
+        .map(|l| {
+            l.unwrap_or(LeafClaim {
+                point: vec![],
+                numerator: EF::ZERO,
+                denominator: EF::ZERO,
+            })
+        })
+        .collect();
+    FracAddOutput { roots, leaves }
+}
+
+/// Verifies the GKR for trees of the given depths (`2^{depths[k]}` leaves each), reading the
+/// proof from `t`. Returns the roots (to be checked by the caller, e.g. that they cancel) and the
+/// leaf claims (to be checked by the caller against the leaves it can evaluate).
+pub fn verify(
+    depths: &[usize],
+    t: &mut VerifierTranscript<'_>,
+) -> Result<FracAddOutput, FracAddError> {
+    if depths.is_empty() {
+        return Err(FracAddError::InvalidStatement("no trees".into()));
+    }
+    if let Some(&d) = depths.iter().find(|&&d| d > MAX_DEPTH) {
+        return Err(FracAddError::InvalidStatement(format!(
+            "depth {d} > {MAX_DEPTH}"
+        )));
+    }
+    let mut roots = Vec::with_capacity(depths.len());
+    for _ in depths {
+        let p = t.receive_ext()?;
+        let q = t.receive_ext()?;
+        roots.push((p, q));
+    }
+    let mut claims = roots.clone();
+    let mut point: Vec<EF> = Vec::new();
+    let mut leaves: Vec<Option<LeafClaim>> = depths
+        .iter()
+        .zip(&claims)
+        .map(|(&n, &(p, q))| {
+            (n == 0).then(|| LeafClaim {
+                point: vec![],
+                numerator: p,
+                denominator: q,
+            })
+        })
+        .collect();
+    let max_depth = depths.iter().copied().max().unwrap_or(0);
+    for j in 0..max_depth {
+        let active: Vec<usize> = (0..depths.len()).filter(|&k| depths[k] > j).collect();
+        let s = if j == 0 {
+            let mut children = Vec::with_capacity(active.len());
+            for &k in &active {
+                let c = receive_children(t)?;
+                let [pl, pr, ql, qr] = c;
+                if claims[k] != (pl * qr + pr * ql, ql * qr) {
+                    return Err(FracAddError::LayerMismatch { layer: 0 });
+                }
+                children.push(c);
+            }
+            let rho = t.challenge_ext();
+            for (c, &k) in children.iter().zip(&active) {
+                claims[k] = fold_children(c, rho);
+            }
+            vec![rho]
+        } else {
+            let gamma = t.challenge_ext();
+            let active_claims: Vec<(EF, EF)> = active.iter().map(|&k| claims[k]).collect();
+            let claim = SumcheckClaim {
+                num_vars: j,
+                degree: 3,
+                claimed_sum: batch_claims(&active_claims, gamma),
+            };
+            let (s, expected) =
+                zkinfer_sumcheck::verify(&claim, t).map_err(|e| FracAddError::Sumcheck {
+                    layer: j,
+                    msg: e.to_string(),
+                })?;
+            if s.len() != j {
+                return Err(FracAddError::Sumcheck {
+                    layer: j,
+                    msg: "wrong point length".into(),
+                });
+            }
+            let mut children = Vec::with_capacity(active.len());
+            for _ in &active {
+                children.push(receive_children(t)?);
+            }
+            if eq_eval(&point, &s) * batch_children(&children, gamma) != expected {
+                return Err(FracAddError::LayerMismatch { layer: j });
+            }
+            let rho = t.challenge_ext();
+            for (c, &k) in children.iter().zip(&active) {
+                claims[k] = fold_children(c, rho);
+            }
+            std::iter::once(rho).chain(s).collect()
+        };
+        point = s;
+        for &k in &active {
+            if depths[k] == j + 1 {
+                leaves[k] = Some(LeafClaim {
+                    point: point.clone(),
+                    numerator: claims[k].0,
+                    denominator: claims[k].1,
+                });
+            }
+        }
+    }
+    let leaves = leaves
+        .into_iter()
+        .map(|l| l.ok_or_else(|| FracAddError::InvalidStatement("tree without leaf claim".into())))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(FracAddOutput { roots, leaves })
+}
+
+fn receive_children(t: &mut VerifierTranscript<'_>) -> Result<[EF; 4], FracAddError> {
+    Ok([
+        t.receive_ext()?,
+        t.receive_ext()?,
+        t.receive_ext()?,
+        t.receive_ext()?,
+    ])
+}
+
+/// The two halves of one tree's layer `j+1`, as MLEs over `j` variables.
+struct TreeHalves {
+    /// `(pL, pR)`, or `None` when all numerators are 1.
+    p: Option<(Vec<EF>, Vec<EF>)>,
+    ql: Vec<EF>,
+    qr: Vec<EF>,
+}
+
+impl TreeHalves {
+    fn split(layer: Layer) -> Self {
+        let half = layer.q.len() / 2;
+        let mut ql = layer.q;
+        let qr = ql.split_off(half);
+        let p = layer.p.map(|mut pl| {
+            let pr = pl.split_off(half);
+            (pl, pr)
+        });
+        TreeHalves { p, ql, qr }
+    }
+
+    /// `[pL, pR, qL, qR]` once every variable is bound (or for a 2-leaf layer).
+    fn first_children(&self) -> [EF; 4] {
+        let (pl, pr) = self
+            .p
+            .as_ref()
+            .map_or((EF::ONE, EF::ONE), |(l, r)| (l[0], r[0]));
+        [pl, pr, self.ql[0], self.qr[0]]
+    }
+
+    /// `Σ_x E[x]·g(t, x)` for `t = 0`, `t = 1` (only if `with_one`) and `t = 2`, where
+    /// `g = pL·qR + qL·(pR + γ·qR)` and `x` runs over the first `half` indices.
+    fn round_sums(&self, eq: &[EF], gamma: EF, with_one: bool) -> [EF; 3] {
+        let half = eq.len();
+        let g = |pl: EF, pr: EF, ql: EF, qr: EF| pl * qr + ql * (pr + gamma * qr);
+        let term = |x: usize| -> [EF; 3] {
+            let (ql0, ql1) = (self.ql[x], self.ql[x + half]);
+            let (qr0, qr1) = (self.qr[x], self.qr[x + half]);
+            let (pl0, pl1, pr0, pr1) = match &self.p {
+                Some((pl, pr)) => (pl[x], pl[x + half], pr[x], pr[x + half]),
+                None => (EF::ONE, EF::ONE, EF::ONE, EF::ONE),
+            };
+            let two = |a: EF, b: EF| b.double() - a;
+            let e = eq[x];
+            let at0 = g(pl0, pr0, ql0, qr0);
+            let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
+            let at1 = if with_one {
+                g(pl1, pr1, ql1, qr1)
+            } else {
+                EF::ZERO
+            };
+            [e * at0, e * at1, e * at2]
+        };
+        let add = |a: [EF; 3], b: [EF; 3]| [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+        let zero = [EF::ZERO; 3];
+        if half >= PAR_MIN {
+            (0..half)
+                .into_par_iter()
+                .with_min_len(PAR_MIN)
+                .map(term)
+                .reduce(|| zero, add)
+        } else {
+            (0..half).map(term).fold(zero, add)
+        }
+    }
+
+    fn bind(&mut self, r: EF) {
+        bind_first(&mut self.ql, r);
+        bind_first(&mut self.qr, r);
+        if let Some((pl, pr)) = &mut self.p {
+            bind_first(pl, r);
+            bind_first(pr, r);
+        }
+    }
+}
+
+/// `v ← v(r, ·)`: `v[i] = lo[i] + r·(hi[i] − lo[i])` over the two halves, then halve the length.
+fn bind_first(v: &mut Vec<EF>, r: EF) {
+    let half = v.len() / 2;
+    let (lo, hi) = v.split_at_mut(half);
+    if half >= PAR_MIN {
+        lo.par_iter_mut()
+            .with_min_len(PAR_MIN)
+            .zip(hi.par_iter())
+            .for_each(|(a, &b)| {
+                *a += r * (b - *a);
+            });
+    } else {
+        for (a, &b) in lo.iter_mut().zip(hi.iter()) {
+            *a += r * (b - *a);
+        }
+    }
+    v.truncate(half);
+}
+
+/// The sumcheck instance of one GKR layer, batching every active tree:
+/// `Σ_x eq(r, x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)` over `x ∈ {0,1}^j`.
+///
+/// Round `i` polynomial: `s_i(t) = eq_prefix·eq(r_i, t)·h_i(t)` with
+/// `h_i(t) = Σ_{x>i} eq(r_{>i}, x_{>i})·g(s_{<i}, t, x_{>i})` (quadratic in `t`), where
+/// `eq_prefix = Π_{k<i} eq(r_k, s_k)`. `h_i(1)` is recovered from the running claim
+/// `claim_i = eq_prefix·((1−r_i)·h_i(0) + r_i·h_i(1))` unless `r_i·eq_prefix = 0`.
+pub struct LayerSumcheck {
+    eq_point: Vec<EF>,
+    /// `suffix_eq[i]` = the eq table of `eq_point[i+1..]`.
+    suffix_eq: Vec<Vec<EF>>,
+    round: usize,
+    eq_prefix: EF,
+    claim: EF,
+    initial_claim: EF,
+    gamma: EF,
+    weights: Vec<EF>,
+    trees: Vec<TreeHalves>,
+    /// The round polynomial computed by the last `round_evals` call, for the claim update.
+    last_round: Mutex<Option<(usize, Vec<EF>)>>,
+}
+
+impl std::fmt::Debug for LayerSumcheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LayerSumcheck")
+            .field("num_vars", &self.eq_point.len())
+            .field("round", &self.round)
+            .field("trees", &self.trees.len())
+            .finish()
+    }
+}
+
+impl LayerSumcheck {
+    fn new(eq_point: Vec<EF>, gamma: EF, claims: &[(EF, EF)], trees: Vec<TreeHalves>) -> Self {
+        let j = eq_point.len();
+        // suffix_eq[j-1] = [1]; suffix_eq[i] prepends variable i+1 to suffix_eq[i+1].
+        let mut suffix_eq: Vec<Vec<EF>> = Vec::with_capacity(j);
+        let mut current = vec![EF::ONE];
+        for i in (0..j).rev() {
+            if i + 1 < j {
+                let r = eq_point[i + 1];
+                let next: Vec<EF> = current
+                    .iter()
+                    .map(|&e| e - e * r)
+                    .chain(current.iter().map(|&e| e * r))
+                    .collect();
+                suffix_eq.push(std::mem::replace(&mut current, next));
+            }
+        }
+        suffix_eq.push(current);
+        suffix_eq.reverse();
+        let gamma_sq = gamma.square();
+        let weights: Vec<EF> = std::iter::successors(Some(EF::ONE), |w| Some(*w * gamma_sq))
+            .take(trees.len())
+            .collect();
+        let claim = batch_claims(claims, gamma);
+        LayerSumcheck {
+            eq_point,
+            suffix_eq,
+            round: 0,
+            eq_prefix: EF::ONE,
+            claim,
+            initial_claim: claim,
+            gamma,
+            weights,
+            trees,
+            last_round: Mutex::new(None),
+        }
+    }
+
+    /// `[pL, pR, qL, qR]` of every tree at the sumcheck's point (after all rounds).
+    fn children(&self) -> Vec<[EF; 4]> {
+        self.trees.iter().map(TreeHalves::first_children).collect()
+    }
+
+    fn compute_round(&self) -> Vec<EF> {
+        let i = self.round;
+        let r_i = self.eq_point[i];
+        let eq = &self.suffix_eq[i];
+        let derive_one = r_i != EF::ZERO && self.eq_prefix != EF::ZERO;
+        let mut h = [EF::ZERO; 3];
+        for (tree, &w) in self.trees.iter().zip(&self.weights) {
+            let sums = tree.round_sums(eq, self.gamma, !derive_one);
+            for (acc, s) in h.iter_mut().zip(sums) {
+                *acc += w * s;
+            }
+        }
+        if derive_one {
+            // claim = eq_prefix·((1 − r_i)·h(0) + r_i·h(1)).
+            let scaled = self.claim * self.eq_prefix.inverse();
+            h[1] = (scaled - (EF::ONE - r_i) * h[0]) * r_i.inverse();
+        }
+        // h is quadratic: h(3) = h(0) − 3·h(1) + 3·h(2).
+        let h3 = h[0] + (h[2] - h[1]).double() + (h[2] - h[1]);
+        let eq_at = |t: u64| {
+            let t = EF::from_u64(t);
+            (EF::ONE - r_i) * (EF::ONE - t) + r_i * t
+        };
+        [h[0], h[1], h[2], h3]
+            .iter()
+            .enumerate()
+            .map(|(t, &ht)| self.eq_prefix * eq_at(t as u64) * ht)
+            .collect()
+    }
+}
+
+impl SumcheckInstance for LayerSumcheck {
+    fn num_vars(&self) -> usize {
+        self.eq_point.len()
+    }
+
+    fn degree(&self) -> usize {
+        3
+    }
+
+    fn claimed_sum(&self) -> EF {
+        self.initial_claim
+    }
+
+    fn round_evals(&self) -> Vec<EF> {
+        let evals = self.compute_round();
+        if let Ok(mut cache) = self.last_round.lock() {
+            *cache = Some((self.round, evals.clone()));
+        }
+        evals
+    }
+
+    fn bind(&mut self, r: EF) {
+        let cached = self.last_round.get_mut().ok().and_then(|c| c.take());
+        let evals = match cached {
+            Some((round, evals)) if round == self.round => evals,
+            _ => self.compute_round(),
+        };
+        self.claim = zkinfer_poly::interpolate_uni(&evals, r);
+        let r_i = self.eq_point[self.round];
+        self.eq_prefix *= (EF::ONE - r_i) * (EF::ONE - r) + r_i * r;
+        for tree in &mut self.trees {
+            tree.bind(r);
+        }
+        self.round += 1;
+    }
+
+    fn final_evals(&self) -> Vec<EF> {
+        self.children().into_iter().flatten().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p3_field::PrimeCharacteristicRing;
+    use zkinfer_field::F;
+    use zkinfer_poly::eq_evals;
+    use zkinfer_transcript::DomainSeparator;
+
+    /// A deterministic pseudo-random extension element.
+    fn ext(seed: u64) -> EF {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(12345);
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            EF::from(F::from_u64(s >> 1))
+        };
+        let (a, b, c) = (next(), next(), next());
+        a + b * EF::from(F::from_u64(7)).exp_u64(21) + c.square()
+    }
+
+    fn tree(depth: usize, ones: bool, seed: u64) -> FractionLeaves {
+        let n = 1usize << depth;
+        FractionLeaves {
+            numerators: if ones {
+                Numerators::Ones
+            } else {
+                Numerators::Values((0..n as u64).map(|i| ext(seed * 7919 + i)).collect())
+            },
+            denominators: (0..n as u64)
+                .map(|i| ext(seed * 104729 + i + 1_000_000))
+                .collect(),
+        }
+    }
+
+    fn mle(values: &[EF], point: &[EF]) -> EF {
+        eq_evals(point)
+            .iter()
+            .zip(values)
+            .map(|(&e, &v)| e * v)
+            .sum()
+    }
+
+    fn ds() -> DomainSeparator {
+        DomainSeparator::new("test/fracaddcheck", 1)
+    }
+
+    fn prove_trees(trees: &[FractionLeaves]) -> (FracAddOutput, Vec<u8>) {
+        let mut t = ProverTranscript::new(&ds());
+        let out = prove(trees.to_vec(), &mut t);
+        (out, t.into_proof())
+    }
+
+    fn sample_trees() -> Vec<FractionLeaves> {
+        vec![
+            tree(3, false, 1),
+            tree(0, true, 2),
+            tree(5, true, 3),
+            tree(1, false, 4),
+            tree(5, false, 5),
+        ]
+    }
+
+    #[test]
+    fn roots_and_leaf_claims_are_correct_and_verify() {
+        let trees = sample_trees();
+        let (out, proof) = prove_trees(&trees);
+        for (tree, (&(p, q), leaf)) in trees.iter().zip(out.roots.iter().zip(&out.leaves)) {
+            let nums: Vec<EF> = match &tree.numerators {
+                Numerators::Ones => vec![EF::ONE; tree.denominators.len()],
+                Numerators::Values(v) => v.clone(),
+            };
+            let sum: EF = nums
+                .iter()
+                .zip(&tree.denominators)
+                .map(|(&a, &b)| a * b.inverse())
+                .sum();
+            assert_eq!(p * q.inverse(), sum);
+            assert_eq!(
+                leaf.point.len(),
+                tree.denominators.len().trailing_zeros() as usize
+            );
+            assert_eq!(leaf.numerator, mle(&nums, &leaf.point));
+            assert_eq!(leaf.denominator, mle(&tree.denominators, &leaf.point));
+        }
+        let depths = [3, 0, 5, 1, 5];
+        let mut vt = VerifierTranscript::new(&ds(), &proof);
+        let verified = verify(&depths, &mut vt).expect("honest proof verifies");
+        vt.finish().expect("proof consumed exactly");
+        assert_eq!(verified, out);
+        // Trees of equal depth end at the same point.
+        assert_eq!(out.leaves[2].point, out.leaves[4].point);
+    }
+
+    #[test]
+    fn every_changed_proof_element_is_rejected() {
+        let trees = sample_trees();
+        let (_, proof) = prove_trees(&trees);
+        let depths = [3, 0, 5, 1, 5];
+        for pos in 0..proof.len() {
+            let mut bad = proof.clone();
+            bad[pos] ^= 1;
+            let mut vt = VerifierTranscript::new(&ds(), &bad);
+            assert!(
+                verify(&depths, &mut vt).is_err(),
+                "change at byte {pos} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn truncated_or_padded_proofs_fail_cleanly() {
+        let (_, proof) = prove_trees(&sample_trees());
+        let depths = [3, 0, 5, 1, 5];
+        for cut in [0, 1, 8, proof.len() / 2, proof.len() - 1] {
+            let mut vt = VerifierTranscript::new(&ds(), &proof[..cut]);
+            assert!(verify(&depths, &mut vt).is_err());
+        }
+        let mut long = proof.clone();
+        long.extend_from_slice(&[0; 8]);
+        let mut vt = VerifierTranscript::new(&ds(), &long);
+        verify(&depths, &mut vt).expect("prefix is the honest proof");
+        assert!(vt.finish().is_err());
+        // Wrong statement: other depths.
+        let mut vt = VerifierTranscript::new(&ds(), &proof);
+        assert!(verify(&[3, 0, 5, 1, 4], &mut vt).is_err());
+        let mut vt = VerifierTranscript::new(&ds(), &proof);
+        assert!(verify(&[MAX_DEPTH + 1], &mut vt).is_err());
+        assert!(verify(&[], &mut VerifierTranscript::new(&ds(), &proof)).is_err());
+    }
+}

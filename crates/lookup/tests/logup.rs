@@ -1,0 +1,435 @@
+//! End-to-end tests of the logUp-GKR lookup.
+//!
+//! Nothing is committed here, so the harness "commits" by sending the witness columns and the
+//! multiplicity column in the clear before the lookup (binding them into the transcript exactly
+//! as a commitment root would), and checks the returned claims by evaluating the MLEs itself —
+//! the job the opening accumulator does in the full system.
+
+use p3_field::PrimeCharacteristicRing;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use zkinfer_field::{EF, F, from_i64_unchecked, lift};
+use zkinfer_lookup::{
+    LookupClaims, LookupColumn, LookupError, Table, compute_multiplicities, prove_lookup,
+    verify_lookup,
+};
+use zkinfer_poly::eq_evals;
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
+
+fn ds() -> DomainSeparator {
+    DomainSeparator::new("test/logup", 1)
+}
+
+/// A witness column as owned components.
+type Column = Vec<Vec<F>>;
+
+fn as_lookup(columns: &[Column]) -> Vec<LookupColumn<'_>> {
+    columns
+        .iter()
+        .map(|c| LookupColumn {
+            components: c.iter().map(Vec::as_slice).collect(),
+        })
+        .collect()
+}
+
+/// The prover side of the harness: send ("commit") the columns and `m`, then prove the lookup.
+fn prove_with(table: &Table, columns: &[Column], m: &[F]) -> (Vec<u8>, LookupClaims) {
+    let mut t = ProverTranscript::new(&ds());
+    for col in columns {
+        for comp in col {
+            t.send_fields(comp);
+        }
+    }
+    t.send_fields(m);
+    let claims = prove_lookup(table, &as_lookup(columns), m, &mut t).expect("well-formed input");
+    (t.into_proof(), claims)
+}
+
+fn prove_honest(table: &Table, columns: &[Column]) -> (Vec<u8>, LookupClaims) {
+    let m = compute_multiplicities(table, &as_lookup(columns)).expect("all rows in the table");
+    prove_with(table, columns, &m)
+}
+
+/// MLE of `values` padded with zeros to `2^point.len()`.
+fn mle(values: &[F], point: &[EF]) -> EF {
+    eq_evals(point)
+        .iter()
+        .zip(values)
+        .map(|(&e, &v)| e * lift(v))
+        .sum()
+}
+
+#[derive(Debug)]
+enum Rejected {
+    Lookup(LookupError),
+    Transcript,
+    ClaimMismatch(&'static str),
+}
+
+/// The verifier side of the harness: read the columns and `m`, verify the lookup, then check the
+/// claims against the received columns.
+fn verify_with(table: &Table, shapes: &[usize], proof: &[u8]) -> Result<LookupClaims, Rejected> {
+    let mut t = VerifierTranscript::new(&ds(), proof);
+    let mut columns = Vec::new();
+    for &n in shapes {
+        let mut col = Vec::new();
+        for _ in 0..table.arity() {
+            col.push(t.receive_fields(n).map_err(|_| Rejected::Transcript)?);
+        }
+        columns.push(col);
+    }
+    let m = t
+        .receive_fields(table.padded_len())
+        .map_err(|_| Rejected::Transcript)?;
+    let claims = verify_lookup(table, shapes, &mut t).map_err(Rejected::Lookup)?;
+    t.finish().map_err(|_| Rejected::Transcript)?;
+    for (col, claim) in columns.iter().zip(&claims.columns) {
+        for (comp, &v) in col.iter().zip(&claim.values) {
+            if mle(comp, &claim.point) != v {
+                return Err(Rejected::ClaimMismatch("column"));
+            }
+        }
+    }
+    if mle(&m, &claims.multiplicities.point) != claims.multiplicities.value {
+        return Err(Rejected::ClaimMismatch("multiplicities"));
+    }
+    Ok(claims)
+}
+
+fn shapes(columns: &[Column]) -> Vec<usize> {
+    columns.iter().map(|c| c[0].len()).collect()
+}
+
+fn range_column(rng: &mut ChaCha8Rng, bits: u32, n: usize) -> Column {
+    vec![
+        (0..n)
+            .map(|_| F::from_u64(rng.random_range(0..1u64 << bits)))
+            .collect(),
+    ]
+}
+
+/// A GELU-like function table over inputs [-512, 512): a smooth integer curve.
+fn gelu_like_table() -> Table {
+    let inputs: Vec<i64> = (-512..512).collect();
+    let outputs: Vec<i64> = inputs
+        .iter()
+        .map(|&x| {
+            if x < 0 {
+                -(x * x) / 4096
+            } else {
+                x - (x * x) / 4096
+            }
+        })
+        .collect();
+    Table::function("gelu-like", &inputs, &outputs).expect("valid table")
+}
+
+fn function_column(rng: &mut ChaCha8Rng, inputs: &[i64], outputs: &[i64], n: usize) -> Column {
+    let rows: Vec<usize> = (0..n).map(|_| rng.random_range(0..inputs.len())).collect();
+    vec![
+        rows.iter()
+            .map(|&j| from_i64_unchecked(inputs[j]))
+            .collect(),
+        rows.iter()
+            .map(|&j| from_i64_unchecked(outputs[j]))
+            .collect(),
+    ]
+}
+
+fn gelu_columns(rng: &mut ChaCha8Rng, lens: &[usize]) -> (Table, Column, Vec<Column>) {
+    let table = gelu_like_table();
+    let Table::Function(ft) = &table else {
+        unreachable!("function table")
+    };
+    let inputs: Vec<i64> = ft
+        .inputs()
+        .iter()
+        .map(|&x| zkinfer_field::to_i64(x))
+        .collect();
+    let outputs: Vec<i64> = ft
+        .outputs()
+        .iter()
+        .map(|&x| zkinfer_field::to_i64(x))
+        .collect();
+    let cols = lens
+        .iter()
+        .map(|&n| function_column(rng, &inputs, &outputs, n))
+        .collect();
+    let first = vec![
+        vec![from_i64_unchecked(inputs[0])],
+        vec![from_i64_unchecked(outputs[0])],
+    ];
+    (table, first, cols)
+}
+
+#[test]
+fn range8_several_columns_of_odd_lengths() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let table = Table::range(8);
+    let columns: Vec<Column> = [1, 3, 100, 257, 64]
+        .iter()
+        .map(|&n| range_column(&mut rng, 8, n))
+        .collect();
+    let (proof, prover_claims) = prove_honest(&table, &columns);
+    let claims = verify_with(&table, &shapes(&columns), &proof).expect("honest proof verifies");
+    assert_eq!(claims, prover_claims);
+    // Column points have next_pow2(len) coordinates; equal padded sizes share a point.
+    let lens: Vec<usize> = claims.columns.iter().map(|c| c.point.len()).collect();
+    assert_eq!(lens, vec![0, 2, 7, 9, 6]);
+    assert_eq!(claims.multiplicities.point.len(), 8);
+}
+
+#[test]
+fn range16_with_boundary_values() {
+    let mut rng = ChaCha8Rng::seed_from_u64(16);
+    let table = Table::range(16);
+    let mut columns: Vec<Column> = [5000, 70_001, 3]
+        .iter()
+        .map(|&n| range_column(&mut rng, 16, n))
+        .collect();
+    columns[2][0] = vec![F::ZERO, F::from_u64(65_535), F::from_u64(1)];
+    let (proof, prover_claims) = prove_honest(&table, &columns);
+    let claims = verify_with(&table, &shapes(&columns), &proof).expect("honest proof verifies");
+    assert_eq!(claims, prover_claims);
+}
+
+#[test]
+fn function_table_columns_share_one_multiplicity_column() {
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let (table, _, columns) = gelu_columns(&mut rng, &[300, 77, 1024, 1]);
+    let m = compute_multiplicities(&table, &as_lookup(&columns)).expect("in table");
+    assert_eq!(m.len(), 1024);
+    // Every padded row is counted exactly once.
+    let total: u64 = m.iter().map(|x| zkinfer_field::to_i64(*x) as u64).sum();
+    assert_eq!(total, 512 + 128 + 1024 + 1);
+    let (proof, _) = prove_with(&table, &columns, &m);
+    verify_with(&table, &shapes(&columns), &proof).expect("honest proof verifies");
+}
+
+#[test]
+fn function_table_with_repeated_rows_and_padding() {
+    // 5 rows (padded to 8 with row 0), not contiguous, with a repeated row.
+    let table = Table::function("f", &[10, -3, 7, -3, 99], &[1, 2, 3, 2, -5]).expect("valid");
+    let f = from_i64_unchecked;
+    let columns = vec![
+        vec![vec![f(-3), f(99), f(10)], vec![f(2), f(-5), f(1)]],
+        vec![
+            vec![f(7), f(7), f(-3), f(-3), f(99)],
+            vec![f(3), f(3), f(2), f(2), f(-5)],
+        ],
+    ];
+    let m = compute_multiplicities(&table, &as_lookup(&columns)).expect("in table");
+    // Row 0 (10, 1): one real lookup + 1 padding (len 3→4) + 3 padding (len 5→8).
+    let want: Vec<F> = [5u64, 3, 2, 0, 2, 0, 0, 0]
+        .iter()
+        .map(|&x| F::from_u64(x))
+        .collect();
+    assert_eq!(m, want);
+    let (proof, _) = prove_with(&table, &columns, &m);
+    verify_with(&table, &shapes(&columns), &proof).expect("honest proof verifies");
+}
+
+#[test]
+fn element_outside_the_range_table_is_refused_by_the_honest_prover() {
+    let table = Table::range(8);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let mut columns: Vec<Column> =
+        vec![range_column(&mut rng, 8, 40), range_column(&mut rng, 8, 9)];
+    columns[1][0][4] = F::from_u64(256);
+    let err = compute_multiplicities(&table, &as_lookup(&columns)).expect_err("256 ∉ [0, 256)");
+    assert_eq!(err, LookupError::NotInTable { column: 1, row: 4 });
+    columns[1][0][4] = -F::ONE;
+    assert!(compute_multiplicities(&table, &as_lookup(&columns)).is_err());
+}
+
+/// A malicious prover with one out-of-table element forces a proof through with the
+/// multiplicities of the nearest honest witness (the element replaced by an in-table value):
+/// verification fails. So do the multiplicities that count the bad element at any table row.
+#[test]
+fn malicious_prover_with_element_outside_table_is_rejected() {
+    let table = Table::range(8);
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let mut columns: Vec<Column> =
+        vec![range_column(&mut rng, 8, 33), range_column(&mut rng, 8, 16)];
+    let honest = columns[0][0][7];
+    columns[0][0][7] = F::from_u64(300);
+    let mut substitute = columns.clone();
+    substitute[0][0][7] = honest;
+    let m = compute_multiplicities(&table, &as_lookup(&substitute)).expect("in table");
+    let (proof, _) = prove_with(&table, &columns, &m);
+    assert!(matches!(
+        verify_with(&table, &shapes(&columns), &proof),
+        Err(Rejected::Lookup(LookupError::SumsDiffer))
+    ));
+    // Counting the bad element at any other row fails as well.
+    for row in [0usize, 44, 255] {
+        let mut m2 = m.clone();
+        m2[zkinfer_field::to_i64(honest) as usize] -= F::ONE;
+        m2[row] += F::ONE;
+        let (proof, _) = prove_with(&table, &columns, &m2);
+        assert!(
+            verify_with(&table, &shapes(&columns), &proof).is_err(),
+            "row {row}"
+        );
+    }
+}
+
+/// A function-table lookup whose output is wrong for its input (the pair is not a row).
+#[test]
+fn wrong_function_output_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let (table, _, mut columns) = gelu_columns(&mut rng, &[50, 20]);
+    let m = compute_multiplicities(&table, &as_lookup(&columns)).expect("in table");
+    columns[1][1][5] += F::ONE;
+    assert!(matches!(
+        compute_multiplicities(&table, &as_lookup(&columns)),
+        Err(LookupError::NotInTable { column: 1, row: 5 })
+    ));
+    let (proof, _) = prove_with(&table, &columns, &m);
+    assert!(verify_with(&table, &shapes(&columns), &proof).is_err());
+}
+
+#[test]
+fn wrong_multiplicities_are_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let table = Table::range(8);
+    let columns: Vec<Column> = vec![
+        range_column(&mut rng, 8, 200),
+        range_column(&mut rng, 8, 31),
+    ];
+    let m = compute_multiplicities(&table, &as_lookup(&columns)).expect("in table");
+    let used = m.iter().position(|&x| x != F::ZERO).expect("some row used");
+    // Moving one count (same total), adding one, and zeroing a used row all fail.
+    let mut moved = m.clone();
+    moved[used] -= F::ONE;
+    moved[(used + 1) % 256] += F::ONE;
+    let mut extra = m.clone();
+    extra[used] += F::ONE;
+    let mut zeroed = m.clone();
+    zeroed[used] = F::ZERO;
+    for bad in [moved, extra, zeroed] {
+        let (proof, _) = prove_with(&table, &columns, &bad);
+        assert!(matches!(
+            verify_with(&table, &shapes(&columns), &proof),
+            Err(Rejected::Lookup(LookupError::SumsDiffer))
+        ));
+    }
+}
+
+/// A prover that commits to one column but runs the lookup on another (in-table) column: the
+/// lookup verifies, but its column claim does not match the committed column.
+#[test]
+fn proving_a_different_column_than_committed_is_caught_by_the_claims() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let table = Table::range(8);
+    let committed: Vec<Column> = vec![range_column(&mut rng, 8, 100)];
+    let mut proven = committed.clone();
+    proven[0][0][9] = F::from_u64((zkinfer_field::to_i64(proven[0][0][9]) as u64 + 1) % 256);
+    let m = compute_multiplicities(&table, &as_lookup(&proven)).expect("in table");
+    let mut t = ProverTranscript::new(&ds());
+    t.send_fields(&committed[0][0]);
+    t.send_fields(&m);
+    prove_lookup(&table, &as_lookup(&proven), &m, &mut t).expect("well-formed");
+    let proof = t.into_proof();
+    assert!(matches!(
+        verify_with(&table, &[100], &proof),
+        Err(Rejected::ClaimMismatch("column"))
+    ));
+}
+
+/// Changing any single byte of the lookup proof (roots, sumcheck rounds, children,
+/// final column and multiplicity values) makes verification fail.
+#[test]
+fn every_single_changed_proof_element_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    for table in [Table::range(4), gelu_columns(&mut rng, &[1]).0] {
+        let columns: Vec<Column> = if table.arity() == 1 {
+            vec![
+                range_column(&mut rng, 4, 5),
+                range_column(&mut rng, 4, 9),
+                range_column(&mut rng, 4, 1),
+            ]
+        } else {
+            gelu_columns(&mut rng, &[3, 17]).2
+        };
+        let (proof, _) = prove_honest(&table, &columns);
+        let shapes = shapes(&columns);
+        verify_with(&table, &shapes, &proof).expect("honest proof verifies");
+        // Skip the harness's plain columns and m; change every element of the lookup proof.
+        let committed_len = 8 * (shapes.iter().sum::<usize>() * table.arity() + table.padded_len());
+        let mut checked = 0;
+        for pos in committed_len..proof.len() {
+            let mut bad = proof.clone();
+            bad[pos] ^= 1;
+            assert!(
+                verify_with(&table, &shapes, &bad).is_err(),
+                "byte {pos} changed, accepted"
+            );
+            checked += 1;
+        }
+        assert!(checked > 400, "only {checked} elements in the proof");
+        // Changing a committed column or multiplicity value is caught too.
+        for pos in [0, committed_len - 8] {
+            let mut bad = proof.clone();
+            bad[pos] ^= 1;
+            assert!(
+                verify_with(&table, &shapes, &bad).is_err(),
+                "committed byte {pos}"
+            );
+        }
+    }
+}
+
+#[test]
+fn truncated_proof_and_wrong_shapes_are_errors_not_panics() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let table = Table::range(6);
+    let columns: Vec<Column> = vec![range_column(&mut rng, 6, 20), range_column(&mut rng, 6, 7)];
+    let (proof, _) = prove_honest(&table, &columns);
+    for cut in [0, 100, proof.len() / 2, proof.len() - 1] {
+        assert!(verify_with(&table, &shapes(&columns), &proof[..cut]).is_err());
+    }
+    // The statement's shapes are bound: other column lengths do not verify.
+    assert!(verify_with(&table, &[20, 8], &proof).is_err());
+    assert!(verify_with(&Table::range(7), &[20, 7], &proof).is_err());
+    // Malformed statements are refused up front.
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    assert!(matches!(
+        verify_lookup(&table, &[], &mut t),
+        Err(LookupError::InvalidColumns(_))
+    ));
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    assert!(matches!(
+        verify_lookup(&table, &[0], &mut t),
+        Err(LookupError::InvalidColumns(_))
+    ));
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    assert!(verify_lookup(&Table::range(40), &[3], &mut t).is_err());
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    assert!(verify_lookup(&table, &[usize::MAX], &mut t).is_err());
+}
+
+#[test]
+fn malformed_prover_inputs_are_errors() {
+    let table = Table::range(4);
+    let values = vec![F::ONE; 3];
+    let other = vec![F::ONE; 2];
+    let mut t = ProverTranscript::new(&ds());
+    let m = vec![F::ZERO; 16];
+    let col = [LookupColumn::single(&values)];
+    assert!(matches!(
+        prove_lookup(&table, &col, &m[..15], &mut t),
+        Err(LookupError::MultiplicityLength { got: 15, want: 16 })
+    ));
+    let pair = [LookupColumn::pair(&values, &other)];
+    assert!(matches!(
+        prove_lookup(&table, &pair, &m, &mut t),
+        Err(LookupError::InvalidColumns(_))
+    ));
+    let gelu = gelu_like_table();
+    assert!(matches!(
+        compute_multiplicities(&gelu, &[LookupColumn::pair(&values, &other)]),
+        Err(LookupError::InvalidColumns(_))
+    ));
+    assert!(compute_multiplicities(&table, &[]).is_err());
+}
