@@ -5,20 +5,23 @@
 //! * [`witness`]: committed columns, lookups, range checks; [`layout`]: the padded-MLE layout.
 //! * [`context`]: what an op sees while proving/verifying, claims and accumulators.
 //! * [`gadgets`], [`lookups`]: the range-check relation, claim merging, logUp-GKR hook-up.
-//! * [`ops`]: one module per op.
+//! * [`ops`]: one module per op; [`graph`]: the whole-graph prover/verifier walk.
 
 pub mod context;
 pub mod error;
 pub mod gadgets;
+pub mod graph;
 pub mod layout;
 pub mod lookups;
 pub mod ops;
 pub mod protocol;
+pub mod testing;
 pub mod util;
 pub mod witness;
 
 pub use context::{Accumulators, Claim, ClaimAccumulator, PolyClaim, ProverCtx, VerifierCtx};
 pub use error::ProofError;
+pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, verify_graph};
 pub use layout::TensorLayout;
-pub use protocol::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole};
+pub use protocol::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole, Values};
 pub use witness::{ColumnId, WitnessBuilder, WitnessLayout, WitnessPlan};

@@ -54,11 +54,13 @@ pub struct NodeShape<'a> {
     pub output: TensorMeta,
     /// Values of [`TensorRole::Public`] operands (`None` for the others).
     pub public_inputs: Vec<Option<&'a [i64]>>,
+    /// Values of the output if it is [`TensorRole::Public`] (e.g. argmax ids), else `None`.
+    pub public_output: Option<&'a [i64]>,
 }
 
-impl NodeShape<'_> {
+impl<'a> NodeShape<'a> {
     /// The values of public operand `i`, or a shape error.
-    pub fn public_input(&self, op: &'static str, i: usize) -> Result<&[i64], ProofError> {
+    pub fn public_input(&self, op: &'static str, i: usize) -> Result<&'a [i64], ProofError> {
         self.public_inputs
             .get(i)
             .copied()

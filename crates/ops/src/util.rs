@@ -49,3 +49,141 @@ pub fn evaluate_slice_ext(values: &[EF], point: &[EF]) -> EF {
 pub fn eq_zero(point: &[EF]) -> EF {
     point.iter().map(|&p| EF::ONE - p).product()
 }
+
+/// `Σ_{i < len} eq(point, i)`: the MLE of the indicator of the first `len` indices (MSB-first),
+/// in `O(point.len())`.
+pub fn prefix_indicator(point: &[EF], len: usize) -> EF {
+    let n = point.len();
+    if len >= (1usize << n) {
+        return EF::ONE;
+    }
+    if len == 0 {
+        return EF::ZERO;
+    }
+    let half = 1usize << (n - 1);
+    let (p0, rest) = (point[0], &point[1..]);
+    if len <= half {
+        (EF::ONE - p0) * prefix_indicator(rest, len)
+    } else {
+        (EF::ONE - p0) + p0 * prefix_indicator(rest, len - half)
+    }
+}
+
+/// `eq(point, bits(index))` for an index below `2^point.len()` (MSB-first), in `O(point.len())`.
+pub fn eq_at_index(point: &[EF], index: usize) -> EF {
+    let n = point.len();
+    point
+        .iter()
+        .enumerate()
+        .map(|(k, &p)| if (index >> (n - 1 - k)) & 1 == 1 { p } else { EF::ONE - p })
+        .product()
+}
+
+/// Rows of a row-major integer matrix folded against weights: `out[c] = Σ_{r<rows} w[r]·M[r, c]`,
+/// zero-padded to `2^out_vars`. `get(i)` reads element `i` of the matrix. Parallel over blocks of
+/// rows, base-field × extension products only.
+pub fn fold_rows(get: impl Fn(usize) -> F + Sync, rows: usize, cols: usize, w: &[EF], out_vars: usize) -> Vec<EF> {
+    const ROWS_PER_TASK: usize = 32;
+    let mut out = if rows * cols >= PARALLEL_MIN {
+        (0..rows.div_ceil(ROWS_PER_TASK))
+            .into_par_iter()
+            .map(|task| {
+                let mut acc = vec![EF::ZERO; cols];
+                for r in task * ROWS_PER_TASK..((task + 1) * ROWS_PER_TASK).min(rows) {
+                    let wr = w[r];
+                    let base = r * cols;
+                    for (c, a) in acc.iter_mut().enumerate() {
+                        *a += wr * get(base + c);
+                    }
+                }
+                acc
+            })
+            .reduce(
+                || vec![EF::ZERO; cols],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        *x += y;
+                    }
+                    a
+                },
+            )
+    } else {
+        let mut acc = vec![EF::ZERO; cols];
+        for r in 0..rows {
+            for (c, a) in acc.iter_mut().enumerate() {
+                *a += w[r] * get(r * cols + c);
+            }
+        }
+        acc
+    };
+    out.resize(1 << out_vars, EF::ZERO);
+    out
+}
+
+/// Columns of a row-major integer matrix folded against weights: `out[r] = Σ_{c<cols} M[r, c]·w[c]`,
+/// zero-padded to `2^out_vars`. Parallel over rows.
+pub fn fold_cols(get: impl Fn(usize) -> F + Sync, rows: usize, cols: usize, w: &[EF], out_vars: usize) -> Vec<EF> {
+    let row = |r: usize| -> EF {
+        let base = r * cols;
+        let mut acc = EF::ZERO;
+        for (c, &wc) in w[..cols].iter().enumerate() {
+            acc += wc * get(base + c);
+        }
+        acc
+    };
+    let mut out: Vec<EF> =
+        if rows * cols >= PARALLEL_MIN { (0..rows).into_par_iter().with_min_len(8).map(row).collect() } else { (0..rows).map(row).collect() };
+    out.resize(1 << out_vars, EF::ZERO);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkinfer_poly::eq_eval;
+
+    fn pt(n: usize, seed: u64) -> Vec<EF> {
+        (0..n).map(|i| EF::from(F::from_u64(seed * 1000 + i as u64 * 7 + 3))).collect()
+    }
+
+    #[test]
+    fn prefix_indicator_matches_sum_of_eqs() {
+        let p = pt(5, 1);
+        let eq = eq_evals(&p);
+        for len in 0..=32 {
+            let direct: EF = eq[..len].iter().copied().sum();
+            assert_eq!(prefix_indicator(&p, len), direct, "len {len}");
+        }
+    }
+
+    #[test]
+    fn eq_at_index_matches_table() {
+        let p = pt(4, 2);
+        let eq = eq_evals(&p);
+        for i in 0..16 {
+            assert_eq!(eq_at_index(&p, i), eq[i]);
+            let bits: Vec<EF> = (0..4).map(|k| EF::from(F::from_u64(((i >> (3 - k)) & 1) as u64))).collect();
+            assert_eq!(eq_eval(&p, &bits), eq[i]);
+        }
+    }
+
+    #[test]
+    fn folds_match_naive_products() {
+        let (rows, cols) = (150, 70);
+        let m: Vec<i64> = (0..rows * cols).map(|i| (i as i64 * 37) % 101 - 50).collect();
+        let get = |i: usize| zkinfer_field::from_i64_unchecked(m[i]);
+        let wr: Vec<EF> = (0..rows).map(|i| EF::from(F::from_u64(i as u64 + 5))).collect();
+        let wc: Vec<EF> = (0..cols).map(|i| EF::from(F::from_u64(3 * i as u64 + 1))).collect();
+        let fr = fold_rows(get, rows, cols, &wr, 7);
+        let fc = fold_cols(get, rows, cols, &wc, 8);
+        for c in 0..cols {
+            let naive: EF = (0..rows).map(|r| wr[r] * get(r * cols + c)).sum();
+            assert_eq!(fr[c], naive);
+        }
+        assert!(fr[cols..].iter().all(|x| *x == EF::ZERO));
+        for r in 0..rows {
+            let naive: EF = (0..cols).map(|c| wc[c] * get(r * cols + c)).sum();
+            assert_eq!(fc[r], naive);
+        }
+    }
+}

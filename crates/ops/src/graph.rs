@@ -1,0 +1,361 @@
+//! Proving and verifying a whole graph: witness → lookups → range relations → reverse walk.
+//!
+//! 1. **Witness.** Nodes in topological order: if a node's output is `Committed` the framework
+//!    commits it (column `"out"` of the node), then the op registers its own columns, lookups
+//!    and range checks. Multiplicity columns close the witness. The caller commits every column
+//!    (`commit` callback) and absorbs the commitment before any challenge is drawn.
+//! 2. **Lookups**: one logUp-GKR per table ([`crate::lookups`]). **Range relations**
+//!    ([`crate::gadgets::prove_range_relations`]).
+//! 3. **Walk**, nodes in reverse topological order. The claims gathered on a node's output (one
+//!    random claim is added if the output is `Public`) are merged into one
+//!    ([`crate::gadgets::prove_merge`]) if the output is `Virtual` or `Public`; a `Committed`
+//!    output gets none (its claims went to the witness accumulator). The op turns them into
+//!    claims on its operands, which are routed by role: `Committed` → witness accumulator (the
+//!    producer's `"out"` column), `Weight` → weight accumulator (poly = the weight's
+//!    [`TensorId`] index), `Public` → evaluated by the verifier at once, `Virtual` → kept for the
+//!    producer.
+//! 4. The accumulators are returned; the caller opens them against the two commitments.
+//!
+//! Nothing here depends on the model's architecture: [`protocol_for`] is the only place that
+//! knows op kinds.
+
+use std::collections::HashMap;
+
+use zkinfer_field::{EF, F, from_i64_unchecked};
+use zkinfer_model::graph::{Graph, IntTrace, TensorId, TensorKind, Weights};
+use zkinfer_model::ops::Op;
+use zkinfer_model::tensor::WeightValues;
+use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
+
+use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
+use crate::error::ProofError;
+use crate::gadgets::{prove_merge, prove_range_relations, verify_merge, verify_range_relations};
+use crate::layout::TensorLayout;
+use crate::lookups::{prove_lookups, verify_lookups};
+use crate::ops;
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
+use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout, WitnessPlan};
+
+/// The proof protocol of a graph node. The ONE place that maps model ops to protocols: adding an
+/// op means one module in [`crate::ops`] and one line here.
+pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtocol>, ProofError> {
+    let node = graph.nodes.get(node_index).ok_or_else(|| ProofError::shape("graph", "node index"))?;
+    let in_bits = |i: usize| node.inputs.get(i).map_or(0, |t| graph.meta(*t).bits);
+    let out_bits = graph.meta(node.output).bits;
+    Ok(match &node.op {
+        Op::Embedding(_) => Box::new(ops::embedding::EmbeddingProof),
+        Op::MatMul(m) => Box::new(ops::matmul::MatMulProof { has_bias: m.has_bias }),
+        Op::BatchedMatMul(b) => Box::new(ops::batched_matmul::BatchedMatMulProof { transpose_b: b.transpose_b }),
+        Op::Add(_) => Box::new(ops::add::AddProof),
+        Op::SliceCols(s) => Box::new(ops::reshape::SliceColsProof { start: s.start, len: s.len }),
+        Op::SplitHeads(s) => Box::new(ops::reshape::SplitHeadsProof { heads: s.heads }),
+        Op::MergeHeads(_) => Box::new(ops::reshape::MergeHeadsProof),
+        Op::Rescale(r) => Box::new(ops::rescale::RescaleProof::new(r.shift, out_bits)),
+        Op::Clamp(c) => Box::new(ops::clamp::ClampProof::new(c.lo, c.hi, in_bits(0))),
+        Op::Gelu(g) => Box::new(ops::gelu::GeluProof::new(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
+        Op::LayerNorm(l) => Box::new(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), out_bits)),
+        Op::Softmax(s) => Box::new(ops::softmax::SoftmaxProof::new(
+            &format!("exp{}_{}", s.in_frac, s.exp_frac),
+            in_bits(0),
+            s.exp_frac,
+            s.out_frac,
+            s.table.clone(),
+        )?),
+        Op::Argmax(_) => Box::new(ops::argmax::ArgmaxProof::new(in_bits(0))),
+        Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
+    })
+}
+
+/// The role of every tensor: inputs are public, weights are weights, activations take their
+/// producer's [`OpProtocol::output_role`].
+fn roles(graph: &Graph, protocols: &[Box<dyn OpProtocol>]) -> Vec<TensorRole> {
+    let mut roles: Vec<TensorRole> = graph
+        .tensors
+        .iter()
+        .map(|t| match t.kind {
+            TensorKind::Input => TensorRole::Public,
+            TensorKind::Weight => TensorRole::Weight,
+            TensorKind::Activation => TensorRole::Virtual,
+        })
+        .collect();
+    for (node, p) in graph.nodes.iter().zip(protocols) {
+        roles[node.output.0] = p.output_role();
+    }
+    roles
+}
+
+fn protocols(graph: &Graph) -> Result<Vec<Box<dyn OpProtocol>>, ProofError> {
+    (0..graph.nodes.len()).map(|n| protocol_for(graph, n)).collect()
+}
+
+/// Public values by tensor (graph inputs, and outputs of ops whose output is public).
+pub type PublicValues<'a> = HashMap<TensorId, &'a [i64]>;
+
+fn node_shape<'a>(graph: &Graph, roles: &[TensorRole], public: &PublicValues<'a>, n: usize) -> NodeShape<'a> {
+    let node = &graph.nodes[n];
+    let meta = |t: TensorId| TensorMeta::new(&graph.meta(t).shape, roles[t.0]);
+    NodeShape {
+        node: n,
+        inputs: node.inputs.iter().map(|&t| meta(t)).collect(),
+        output: meta(node.output),
+        public_inputs: node
+            .inputs
+            .iter()
+            .map(|t| if roles[t.0] == TensorRole::Public { public.get(t).copied() } else { None })
+            .collect(),
+        public_output: if roles[node.output.0] == TensorRole::Public { public.get(&node.output).copied() } else { None },
+    }
+}
+
+/// Absorbs the public values (both sides) in tensor order.
+fn absorb_public<T: Transcript>(t: &mut T, roles: &[TensorRole], public: &PublicValues<'_>) {
+    for (i, role) in roles.iter().enumerate() {
+        if *role == TensorRole::Public
+            && let Some(v) = public.get(&TensorId(i))
+        {
+            let xs: Vec<F> = v.iter().map(|&x| from_i64_unchecked(x)).collect();
+            t.absorb_public_fields("public tensor", &xs);
+        }
+    }
+}
+
+/// Which column holds each committed activation.
+fn committed_columns(graph: &Graph, roles: &[TensorRole], plan: &WitnessPlan) -> Result<HashMap<TensorId, ColumnId>, ProofError> {
+    let mut map = HashMap::new();
+    for (n, node) in graph.nodes.iter().enumerate() {
+        if roles[node.output.0] == TensorRole::Committed {
+            let col = plan
+                .find(Owner::Node(n), OUTPUT_COLUMN)
+                .ok_or_else(|| ProofError::shape("graph", format!("node {n}: committed output not registered")))?;
+            map.insert(node.output, col);
+        }
+    }
+    Ok(map)
+}
+
+/// What proving a graph leaves to the caller: the commitment data its callback returned, the
+/// accumulated claims to open, and the witness (to open against).
+#[derive(Debug)]
+pub struct GraphProverOutput<C> {
+    /// Returned by the commit callback.
+    pub commitment: C,
+    /// Claims on witness columns and on weights.
+    pub accumulators: Accumulators,
+    /// The committed witness columns.
+    pub witness: WitnessBuilder,
+}
+
+/// What verifying a graph leaves to the caller: claims to check by opening the commitments.
+#[derive(Debug)]
+pub struct GraphVerifierOutput<C> {
+    /// Returned by the commitment callback.
+    pub commitment: C,
+    /// Claims on witness columns and on weights.
+    pub accumulators: Accumulators,
+    /// The witness layout (column sizes, in commitment order).
+    pub plan: WitnessPlan,
+}
+
+/// Proves the trace of `graph`. `commit` must commit every witness column (in order) and absorb
+/// the commitment into the transcript; its result is returned for the openings.
+pub fn prove_graph<C>(
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    t: &mut ProverTranscript,
+    commit: impl FnOnce(&WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
+) -> Result<GraphProverOutput<C>, ProofError> {
+    let protocols = protocols(graph)?;
+    let roles = roles(graph, &protocols);
+    // Values of every tensor: activations from the trace, weights from `weights`.
+    let mut i64_values: HashMap<TensorId, &[i64]> = HashMap::new();
+    let mut i16_values: HashMap<TensorId, &[i16]> = HashMap::new();
+    for (i, meta) in graph.tensors.iter().enumerate() {
+        let id = TensorId(i);
+        match meta.kind {
+            TensorKind::Weight => {
+                let w = weights.get(&meta.name).ok_or_else(|| ProofError::witness("graph", format!("missing weight {}", meta.name)))?;
+                match &w.values {
+                    WeightValues::I16(v) => {
+                        i16_values.insert(id, v.as_slice());
+                    }
+                    WeightValues::I64(v) => {
+                        i64_values.insert(id, v.as_slice());
+                    }
+                }
+            }
+            _ => {
+                let v = trace.get(id).ok_or_else(|| ProofError::witness("graph", format!("no trace for {}", meta.name)))?;
+                i64_values.insert(id, v.data.as_slice());
+            }
+        }
+    }
+    let public: PublicValues<'_> = roles
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r == TensorRole::Public)
+        .filter_map(|(i, _)| i64_values.get(&TensorId(i)).map(|v| (TensorId(i), *v)))
+        .collect();
+    absorb_public(t, &roles, &public);
+    let node_trace = |n: usize| -> NodeTrace<'_> {
+        let node = &graph.nodes[n];
+        NodeTrace {
+            shape: node_shape(graph, &roles, &public, n),
+            inputs: node.inputs.iter().map(|t| i64_values.get(t).copied().unwrap_or(&[])).collect(),
+            i16_inputs: node.inputs.iter().map(|t| i16_values.get(t).copied()).collect(),
+            output: i64_values.get(&node.output).copied().unwrap_or(&[]),
+        }
+    };
+
+    // 1. Witness.
+    let mut w = WitnessBuilder::new();
+    for (n, p) in protocols.iter().enumerate() {
+        w.plan.set_owner(Owner::Node(n));
+        let nt = node_trace(n);
+        if p.output_role() == TensorRole::Committed {
+            w.commit_tensor(OUTPUT_COLUMN, &nt.shape.output.layout(), nt.output)?;
+        }
+        p.witness(&nt, &mut w)?;
+    }
+    w.seal()?;
+    let commitment = commit(&w, t)?;
+    let columns = committed_columns(graph, &roles, w.plan())?;
+
+    // 2. Lookups and range relations.
+    let mut acc = Accumulators::default();
+    prove_lookups(&w, t, &mut acc)?;
+    prove_range_relations(&w, t, &mut acc);
+
+    // 3. Reverse walk.
+    let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
+    for n in (0..graph.nodes.len()).rev() {
+        let node = &graph.nodes[n];
+        let nt = node_trace(n);
+        let out_layout = nt.shape.output.layout();
+        let mut claims = pending.remove(&node.output).unwrap_or_default();
+        let out_claims = match roles[node.output.0] {
+            TensorRole::Committed => Vec::new(),
+            role => {
+                if role == TensorRole::Public {
+                    let r = t.challenge_exts(out_layout.num_vars());
+                    let v = out_layout.evaluate_i64(nt.output, &r);
+                    claims.push(Claim::new(r, v));
+                }
+                let table = if claims.len() > 1 { out_layout.pad_i64(nt.output) } else { Vec::new() };
+                prove_merge(&table, claims, t).into_iter().collect()
+            }
+        };
+        let mut ctx = ProverCtx { transcript: t, witness: &w, acc: &mut acc, node: n };
+        let in_claims = protocols[n].prove(&nt, &mut ctx, out_claims)?;
+        route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |_, _, _| Ok(()))?;
+    }
+    Ok(GraphProverOutput { commitment, accumulators: acc, witness: w })
+}
+
+/// Routes an op's claims on its operands by role; `check_public(tensor, point, value)` handles
+/// claims on public tensors (the verifier evaluates them).
+fn route(
+    graph: &Graph,
+    roles: &[TensorRole],
+    columns: &HashMap<TensorId, ColumnId>,
+    n: usize,
+    in_claims: Vec<Vec<Claim>>,
+    pending: &mut HashMap<TensorId, Vec<Claim>>,
+    acc: &mut Accumulators,
+    mut check_public: impl FnMut(TensorId, &[EF], EF) -> Result<(), ProofError>,
+) -> Result<(), ProofError> {
+    let node = &graph.nodes[n];
+    if in_claims.len() != node.inputs.len() {
+        return Err(ProofError::shape("graph", format!("node {n} returned claims for {} of {} operands", in_claims.len(), node.inputs.len())));
+    }
+    for (&tensor, claims) in node.inputs.iter().zip(in_claims) {
+        let nv = TensorLayout::new(&graph.meta(tensor).shape).num_vars();
+        for c in claims {
+            if c.point.len() != nv {
+                return Err(ProofError::shape("graph", format!("node {n}: claim of wrong dimension")));
+            }
+            match roles[tensor.0] {
+                TensorRole::Virtual => pending.entry(tensor).or_default().push(c),
+                TensorRole::Committed => {
+                    let col = columns.get(&tensor).ok_or_else(|| ProofError::shape("graph", "committed tensor without column"))?;
+                    acc.witness.push(col.0, c.point, c.value);
+                }
+                TensorRole::Weight => acc.weights.push(tensor.0, c.point, c.value),
+                TensorRole::Public => check_public(tensor, &c.point, c.value)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Verifies a graph proof up to the openings. `public` holds the values of every public graph
+/// input and of every public op output (e.g. the argmax ids); `receive_commitment` reads the
+/// witness commitment from the transcript (absorbing it) given the witness layout.
+pub fn verify_graph<C>(
+    graph: &Graph,
+    public: &PublicValues<'_>,
+    t: &mut VerifierTranscript<'_>,
+    receive_commitment: impl FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>,
+) -> Result<GraphVerifierOutput<C>, ProofError> {
+    let protocols = protocols(graph)?;
+    let roles = roles(graph, &protocols);
+    for (i, role) in roles.iter().enumerate() {
+        if *role == TensorRole::Public {
+            let meta = graph.meta(TensorId(i));
+            let v = public.get(&TensorId(i)).ok_or_else(|| ProofError::shape("graph", format!("missing public values of {}", meta.name)))?;
+            if v.len() != meta.shape.iter().product::<usize>() {
+                return Err(ProofError::shape("graph", format!("public {}: {} values for {:?}", meta.name, v.len(), meta.shape)));
+            }
+        }
+    }
+    absorb_public(t, &roles, public);
+
+    let mut wl = WitnessLayout::new();
+    for (n, p) in protocols.iter().enumerate() {
+        wl.plan.set_owner(Owner::Node(n));
+        let ns = node_shape(graph, &roles, public, n);
+        if p.output_role() == TensorRole::Committed {
+            wl.commit_tensor(OUTPUT_COLUMN, &ns.output.layout())?;
+        }
+        p.layout(&ns, &mut wl)?;
+    }
+    wl.plan.seal()?;
+    let plan = wl.plan;
+    let commitment = receive_commitment(&plan, t)?;
+    let columns = committed_columns(graph, &roles, &plan)?;
+
+    let mut acc = Accumulators::default();
+    verify_lookups(&plan, t, &mut acc)?;
+    verify_range_relations(&plan, t, &mut acc)?;
+
+    let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
+    for n in (0..graph.nodes.len()).rev() {
+        let node = &graph.nodes[n];
+        let ns = node_shape(graph, &roles, public, n);
+        let out_layout = ns.output.layout();
+        let mut claims = pending.remove(&node.output).unwrap_or_default();
+        let out_claims = match roles[node.output.0] {
+            TensorRole::Committed => Vec::new(),
+            role => {
+                if role == TensorRole::Public {
+                    let r = t.challenge_exts(out_layout.num_vars());
+                    let values = public.get(&node.output).copied().unwrap_or(&[]);
+                    claims.push(Claim::new(r.clone(), out_layout.evaluate_i64(values, &r)));
+                }
+                verify_merge(out_layout.num_vars(), claims, t)?.into_iter().collect()
+            }
+        };
+        let mut ctx = VerifierCtx { transcript: t, plan: &plan, acc: &mut acc, node: n };
+        let in_claims = protocols[n].verify(&ns, &mut ctx, out_claims)?;
+        route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |tensor, point, value| {
+            let meta = graph.meta(tensor);
+            let values = public.get(&tensor).copied().unwrap_or(&[]);
+            if TensorLayout::new(&meta.shape).evaluate_i64(values, point) == value {
+                Ok(())
+            } else {
+                Err(ProofError::check("graph", format!("claim on public tensor {} is false", meta.name)))
+            }
+        })?;
+    }
+    Ok(GraphVerifierOutput { commitment, accumulators: acc, plan })
+}

@@ -1,0 +1,116 @@
+//! `Embedding`: rows of a committed table gathered by PUBLIC ids (tokens, positions).
+//!
+//! `ids: [T]` public, `E: [R, D]` weight, `y[t, c] = E[ids_t, c]` (virtual). For a claim
+//! `ỹ(r_t, r_c) = v`, with the public selector `S(j) = Σ_{t<T} eq(r_t, t)·[ids_t = j]`:
+//!
+//! ```text
+//! v = Σ_{j ∈ {0,1}^{log R̂}} S(j)·Ẽ(j, r_c)
+//! ```
+//!
+//! a degree-2 sumcheck over the row variables on `S` and the folded table
+//! `B[j] = Σ_c eq(r_c, c)·E[j, c]`. At the random `ρ` the prover sends `Ẽ(ρ, r_c)`; the verifier
+//! evaluates `S̃(ρ) = Σ_t eq(r_t, t)·eq(ρ, ids_t)` itself in `O(T·log R)` and checks the
+//! product. Claim out: `E` at `(ρ, r_c)`; none on the ids (the verifier knows them, and rejects
+//! ids outside `[0, R)`). Soundness error `2·log R̂/|EF|`; prover `O(R·D)` (one pass over the
+//! table), verifier `O(T·log R)`.
+
+use zkinfer_field::{EF, PrimeCharacteristicRing, from_i64_unchecked};
+use zkinfer_poly::eq_evals;
+
+use super::linear::{concat, ensure, prove_product, verify_product};
+use crate::context::{Claim, ProverCtx, VerifierCtx};
+use crate::error::ProofError;
+use crate::layout::TensorLayout;
+use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::util::{eq_at_index, fold_cols};
+use crate::witness::{WitnessBuilder, WitnessLayout};
+
+const OP: &str = "Embedding";
+
+/// The proof of [`zkinfer_model::ops::embedding::Embedding`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EmbeddingProof;
+
+struct Dims<'a> {
+    rows: usize,
+    d: usize,
+    ids: &'a [i64],
+    y: TensorLayout,
+    rv: usize,
+}
+
+fn dims<'a>(node: &NodeShape<'a>) -> Result<Dims<'a>, ProofError> {
+    node.expect_inputs(OP, 2)?;
+    let (&[t], &[rows, d]) = (node.inputs[0].dims.as_slice(), node.inputs[1].dims.as_slice()) else {
+        return Err(ProofError::shape(OP, "ids must be [T] and the table [R, D]"));
+    };
+    if node.output.dims != [t, d] || node.inputs[1].role != TensorRole::Weight {
+        return Err(ProofError::shape(OP, "output must be [T, D] and the table a weight"));
+    }
+    let ids = node.public_input(OP, 0)?;
+    if ids.len() != t {
+        return Err(ProofError::shape(OP, "number of ids"));
+    }
+    if let Some(bad) = ids.iter().find(|&&i| i < 0 || i as u64 >= rows as u64) {
+        return Err(ProofError::check(OP, format!("id {bad} outside the table of {rows} rows")));
+    }
+    let table = TensorLayout::new(&[rows, d]);
+    Ok(Dims { rows, d, ids, y: TensorLayout::new(&[t, d]), rv: table.dim_vars()[0] })
+}
+
+impl OpProtocol for EmbeddingProof {
+    fn name(&self) -> &'static str {
+        OP
+    }
+
+    fn output_role(&self) -> TensorRole {
+        TensorRole::Virtual
+    }
+
+    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        dims(&node.shape).map(|_| ())
+    }
+
+    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+        dims(node).map(|_| ())
+    }
+
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = dims(&node.shape)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new(); 2]);
+        };
+        let table = node.input_values(1);
+        if table.len() != d.rows * d.d {
+            return Err(ProofError::witness(OP, "table length"));
+        }
+        let split = d.y.split_point(&claim.point);
+        let (r_t, r_c) = (split[0], split[1]);
+        let eq_t = eq_evals(r_t);
+        let mut selector = vec![EF::ZERO; 1 << d.rv];
+        for (t, &id) in d.ids.iter().enumerate() {
+            selector[id as usize] += eq_t[t];
+        }
+        let folded = fold_cols(|i| from_i64_unchecked(table.get(i)), d.rows, d.d, &eq_evals(r_c), d.rv);
+        let (rho, finals) = prove_product(vec![selector, folded], ctx.transcript);
+        let e_eval = ctx.send_eval(finals[1]);
+        Ok(vec![Vec::new(), vec![Claim::new(concat(&[&rho, r_c]), e_eval)]])
+    }
+
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new(); 2]);
+        };
+        if claim.point.len() != d.y.num_vars() {
+            return Err(ProofError::shape(OP, "claim point dimension"));
+        }
+        let split = d.y.split_point(&claim.point);
+        let (r_t, r_c) = (split[0], split[1]);
+        let (rho, expected) = verify_product(OP, d.rv, 2, claim.value, ctx.transcript)?;
+        let e_eval = ctx.receive_eval()?;
+        let selector: EF = d.ids.iter().enumerate().map(|(t, &id)| eq_at_index(r_t, t) * eq_at_index(&rho, id as usize)).sum();
+        ensure(OP, selector * e_eval == expected, "S(ρ)·E(ρ, r_c) differs from the reduced claim")?;
+        Ok(vec![Vec::new(), vec![Claim::new(concat(&[&rho, r_c]), e_eval)]])
+    }
+}
