@@ -1,10 +1,19 @@
 //! One module per op kind, each implementing [`crate::OpProtocol`].
 //!
+//! Linear ops (owner: `engine`): [`matmul`], [`batched_matmul`], [`add`], [`embedding`],
+//! [`reshape`] (slice / split heads / merge heads), with shared helpers in `linear`.
+//!
 //! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`], [`softmax`],
 //! [`layernorm`], [`argmax`], with shared helpers [`public_mle`] (MLEs of public masks) and
 //! `nl_sumcheck`.
 
+pub mod add;
 pub mod argmax;
+pub mod batched_matmul;
+pub mod embedding;
+pub(crate) mod linear;
+pub mod matmul;
+pub mod reshape;
 pub mod clamp;
 pub mod gelu;
 pub mod layernorm;
