@@ -20,19 +20,21 @@
 //!   (`<|endoftext|>` decodes to the text `<|endoftext|>`), then replaces invalid UTF-8 — e.g. a
 //!   multi-byte character cut between two ids — by U+FFFD, as `String::from_utf8_lossy` does
 //!   (llama.cpp and tiktoken behave the same way). [`Tokenizer::decode_bytes`] gives the exact
-//!   bytes.
+//!   bytes, and [`StreamDecoder`] decodes one id at a time for streaming output.
 //! - A vocabulary string containing a character outside `φ`'s 256 characters (possible for added
 //!   tokens of other GPT-2-style models) stands for its own UTF-8 bytes.
 
 mod bpe;
 mod byte_map;
 mod pretokenize;
+mod stream;
 
 use std::sync::Mutex;
 
 use bpe::{Merge, MergeTable, MixMap, merge_word};
 use byte_map::ByteMap;
 pub use pretokenize::PreTokens;
+pub use stream::StreamDecoder;
 
 /// Words longer than this many bytes are not memoized.
 const MAX_CACHED_WORD_BYTES: usize = 64;
@@ -337,7 +339,8 @@ impl Tokenizer {
     }
 
     /// The bytes token `id` stands for (not necessarily valid UTF-8 on their own), or `None`
-    /// outside the vocabulary. For streaming output, buffer them until they form valid UTF-8.
+    /// outside the vocabulary. For streaming output, [`StreamDecoder`] buffers them until they
+    /// form whole characters.
     pub fn token_bytes(&self, id: u32) -> Option<Vec<u8>> {
         self.token_bytes.get(id as usize).map(|b| b.to_vec())
     }
@@ -357,7 +360,7 @@ impl Tokenizer {
         self.merges.len()
     }
 
-    fn token_bytes_ref(&self, id: u32) -> Result<&[u8], TokenizerError> {
+    pub(crate) fn token_bytes_ref(&self, id: u32) -> Result<&[u8], TokenizerError> {
         self.token_bytes
             .get(id as usize)
             .map(|b| &**b)
