@@ -37,7 +37,7 @@ use std::sync::Mutex;
 
 use p3_field::{Field, PrimeCharacteristicRing};
 use rayon::prelude::*;
-use zkinfer_field::EF;
+use zkinfer_field::{EF, F};
 use zkinfer_poly::eq_eval;
 use zkinfer_sumcheck::{SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
@@ -82,13 +82,56 @@ pub enum Numerators {
     Values(Vec<EF>),
 }
 
+/// The denominators of a tree's leaves.
+#[derive(Debug, Clone)]
+pub enum Denominators {
+    /// Explicit denominators, one per leaf.
+    Values(Vec<EF>),
+    /// `q_i = shift − values[i]` with base-field `values` (range lookups). With
+    /// [`Numerators::Ones`], the bottom layer and the first round of its sumcheck run on
+    /// base-field values.
+    Shifted {
+        /// The common shift (the lookup challenge `α`).
+        shift: EF,
+        /// The base-field values.
+        values: Vec<F>,
+    },
+}
+
+impl Denominators {
+    /// Number of leaves.
+    pub fn len(&self) -> usize {
+        match self {
+            Denominators::Values(v) => v.len(),
+            Denominators::Shifted { values, .. } => values.len(),
+        }
+    }
+
+    /// Whether there are no leaves.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The denominators as extension-field values.
+    pub fn into_ext(self) -> Vec<EF> {
+        match self {
+            Denominators::Values(v) => v,
+            Denominators::Shifted { shift, values } => values
+                .par_iter()
+                .with_min_len(PAR_MIN)
+                .map(|&w| shift - w)
+                .collect(),
+        }
+    }
+}
+
 /// The leaves of one tree: `2^n` fractions.
 #[derive(Debug, Clone)]
 pub struct FractionLeaves {
     /// Numerators `p_i`.
     pub numerators: Numerators,
     /// Denominators `q_i`; the length must be a power of two.
-    pub denominators: Vec<EF>,
+    pub denominators: Denominators,
 }
 
 /// A claim on a tree's leaf MLEs, `p(point) = numerator`, `q(point) = denominator`, that the
@@ -112,24 +155,61 @@ pub struct FracAddOutput {
     pub leaves: Vec<LeafClaim>,
 }
 
-/// One layer of a tree: numerators (`None` means all ones) and denominators.
-struct Layer {
-    p: Option<Vec<EF>>,
-    q: Vec<EF>,
+/// One layer of a tree.
+enum Layer {
+    /// Numerators (`None` means all ones) and denominators.
+    Ext { p: Option<Vec<EF>>, q: Vec<EF> },
+    /// Leaves `1/(shift − w_i)` with base-field `w`.
+    ShiftedOnes { shift: EF, w: Vec<F> },
 }
 
 impl Layer {
+    fn from_leaves(tree: FractionLeaves) -> Layer {
+        match (tree.numerators, tree.denominators) {
+            (Numerators::Ones, Denominators::Shifted { shift, values }) => {
+                Layer::ShiftedOnes { shift, w: values }
+            }
+            (Numerators::Ones, q) => Layer::Ext {
+                p: None,
+                q: q.into_ext(),
+            },
+            (Numerators::Values(p), q) => Layer::Ext {
+                p: Some(p),
+                q: q.into_ext(),
+            },
+        }
+    }
+
     /// The layer above: pairwise sums of the two halves.
     fn parent(&self) -> Layer {
-        let half = self.q.len() / 2;
-        let (ql, qr) = self.q.split_at(half);
+        let (p, q) = match self {
+            Layer::Ext { p, q } => (p, q),
+            Layer::ShiftedOnes { shift, w } => {
+                // 1/(a − x) + 1/(a − y) = (2a − (x + y)) / (a² − a·(x + y) + x·y).
+                let half = w.len() / 2;
+                let (wl, wr) = w.split_at(half);
+                let (a, a_sq, two_a) = (*shift, shift.square(), shift.double());
+                let (p, q): (Vec<EF>, Vec<EF>) = wl
+                    .par_iter()
+                    .with_min_len(PAR_MIN)
+                    .zip(wr)
+                    .map(|(&x, &y)| {
+                        let sum = x + y;
+                        (two_a - sum, a_sq - a * sum + x * y)
+                    })
+                    .unzip();
+                return Layer::Ext { p: Some(p), q };
+            }
+        };
+        let half = q.len() / 2;
+        let (ql, qr) = q.split_at(half);
         let q: Vec<EF> = ql
             .par_iter()
             .with_min_len(PAR_MIN)
             .zip(qr)
             .map(|(&a, &b)| a * b)
             .collect();
-        let p: Vec<EF> = match &self.p {
+        let p: Vec<EF> = match p {
             None => ql
                 .par_iter()
                 .with_min_len(PAR_MIN)
@@ -145,11 +225,15 @@ impl Layer {
                     .collect()
             }
         };
-        Layer { p: Some(p), q }
+        Layer::Ext { p: Some(p), q }
     }
 
-    fn numerator(&self, i: usize) -> EF {
-        self.p.as_ref().map_or(EF::ONE, |p| p[i])
+    /// The fraction at index 0 (the root, for a one-entry layer).
+    fn first(&self) -> (EF, EF) {
+        match self {
+            Layer::Ext { p, q } => (p.as_ref().map_or(EF::ONE, |p| p[0]), q[0]),
+            Layer::ShiftedOnes { shift, w } => (EF::ONE, *shift - w[0]),
+        }
     }
 }
 
@@ -213,14 +297,7 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         .into_iter()
         .zip(&depths)
         .map(|(tree, &n)| {
-            let leaves = Layer {
-                p: match tree.numerators {
-                    Numerators::Ones => None,
-                    Numerators::Values(p) => Some(p),
-                },
-                q: tree.denominators,
-            };
-            let mut stack = vec![leaves];
+            let mut stack = vec![Layer::from_leaves(tree)];
             for _ in 0..n {
                 let parent = stack.last().map(Layer::parent);
                 stack.extend(parent);
@@ -232,11 +309,7 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
 
     let roots: Vec<(EF, EF)> = layers
         .iter()
-        .map(|tree| {
-            tree[0]
-                .as_ref()
-                .map_or((EF::ONE, EF::ONE), |l| (l.numerator(0), l.q[0]))
-        })
+        .map(|tree| tree[0].as_ref().map_or((EF::ONE, EF::ONE), Layer::first))
         .collect();
     for &(p, q) in &roots {
         t.send_ext(p);
@@ -264,7 +337,7 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
             .map(|&k| {
                 let layer = layers[k][j + 1]
                     .take()
-                    .unwrap_or(Layer { p: None, q: vec![] });
+                    .unwrap_or(Layer::Ext { p: None, q: vec![] });
                 TreeHalves::split(layer)
             })
             .collect();
@@ -418,79 +491,230 @@ fn receive_children(t: &mut VerifierTranscript<'_>) -> Result<[EF; 4], FracAddEr
     ])
 }
 
-/// The two halves of one tree's layer `j+1`, as MLEs over `j` variables.
-struct TreeHalves {
-    /// `(pL, pR)`, or `None` when all numerators are 1.
-    p: Option<(Vec<EF>, Vec<EF>)>,
-    ql: Vec<EF>,
-    qr: Vec<EF>,
+/// A column that starts in the base field and moves to the extension field when first bound.
+enum Column {
+    Base(Vec<F>),
+    Ext(Vec<EF>),
 }
 
-impl TreeHalves {
-    fn split(layer: Layer) -> Self {
-        let half = layer.q.len() / 2;
-        let mut ql = layer.q;
-        let qr = ql.split_off(half);
-        let p = layer.p.map(|mut pl| {
-            let pr = pl.split_off(half);
-            (pl, pr)
-        });
-        TreeHalves { p, ql, qr }
-    }
-
-    /// `[pL, pR, qL, qR]` once every variable is bound (or for a 2-leaf layer).
-    fn first_children(&self) -> [EF; 4] {
-        let (pl, pr) = self
-            .p
-            .as_ref()
-            .map_or((EF::ONE, EF::ONE), |(l, r)| (l[0], r[0]));
-        [pl, pr, self.ql[0], self.qr[0]]
-    }
-
-    /// `Σ_x E[x]·g(t, x)` for `t = 0`, `t = 1` (only if `with_one`) and `t = 2`, where
-    /// `g = pL·qR + qL·(pR + γ·qR)` and `x` runs over the first `half` indices.
-    fn round_sums(&self, eq: &[EF], gamma: EF, with_one: bool) -> [EF; 3] {
-        let half = eq.len();
-        let g = |pl: EF, pr: EF, ql: EF, qr: EF| pl * qr + ql * (pr + gamma * qr);
-        let term = |x: usize| -> [EF; 3] {
-            let (ql0, ql1) = (self.ql[x], self.ql[x + half]);
-            let (qr0, qr1) = (self.qr[x], self.qr[x + half]);
-            let (pl0, pl1, pr0, pr1) = match &self.p {
-                Some((pl, pr)) => (pl[x], pl[x + half], pr[x], pr[x + half]),
-                None => (EF::ONE, EF::ONE, EF::ONE, EF::ONE),
-            };
-            let two = |a: EF, b: EF| b.double() - a;
-            let e = eq[x];
-            let at0 = g(pl0, pr0, ql0, qr0);
-            let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
-            let at1 = if with_one {
-                g(pl1, pr1, ql1, qr1)
-            } else {
-                EF::ZERO
-            };
-            [e * at0, e * at1, e * at2]
-        };
-        let add = |a: [EF; 3], b: [EF; 3]| [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
-        let zero = [EF::ZERO; 3];
-        if half >= PAR_MIN {
-            (0..half)
-                .into_par_iter()
-                .with_min_len(PAR_MIN)
-                .map(term)
-                .reduce(|| zero, add)
-        } else {
-            (0..half).map(term).fold(zero, add)
+impl Column {
+    fn first(&self) -> EF {
+        match self {
+            Column::Base(v) => EF::from(v[0]),
+            Column::Ext(v) => v[0],
         }
     }
 
     fn bind(&mut self, r: EF) {
-        bind_first(&mut self.ql, r);
-        bind_first(&mut self.qr, r);
-        if let Some((pl, pr)) = &mut self.p {
-            bind_first(pl, r);
-            bind_first(pr, r);
+        match self {
+            Column::Ext(v) => bind_first(v, r),
+            Column::Base(v) => {
+                let half = v.len() / 2;
+                let (lo, hi) = v.split_at(half);
+                let bound: Vec<EF> = lo
+                    .par_iter()
+                    .with_min_len(PAR_MIN)
+                    .zip(hi)
+                    .map(|(&a, &b)| r * (b - a) + a)
+                    .collect();
+                *self = Column::Ext(bound);
+            }
         }
     }
+}
+
+/// The two halves of one tree's layer `j+1`, as MLEs over `j` variables.
+enum TreeHalves {
+    /// `(pL, pR)` (`None` when all numerators are 1) and `qL`, `qR`.
+    Ext {
+        p: Option<(Vec<EF>, Vec<EF>)>,
+        ql: Vec<EF>,
+        qr: Vec<EF>,
+    },
+    /// Numerators 1, denominators `shift − wL`, `shift − wR`.
+    ShiftedOnes { shift: EF, wl: Column, wr: Column },
+}
+
+impl TreeHalves {
+    fn split(layer: Layer) -> Self {
+        match layer {
+            Layer::Ext { p, q } => {
+                let half = q.len() / 2;
+                let mut ql = q;
+                let qr = ql.split_off(half);
+                let p = p.map(|mut pl| {
+                    let pr = pl.split_off(half);
+                    (pl, pr)
+                });
+                TreeHalves::Ext { p, ql, qr }
+            }
+            Layer::ShiftedOnes { shift, w } => {
+                let half = w.len() / 2;
+                let mut wl = w;
+                let wr = wl.split_off(half);
+                TreeHalves::ShiftedOnes {
+                    shift,
+                    wl: Column::Base(wl),
+                    wr: Column::Base(wr),
+                }
+            }
+        }
+    }
+
+    /// `[pL, pR, qL, qR]` once every variable is bound (or for a 2-leaf layer).
+    fn first_children(&self) -> [EF; 4] {
+        match self {
+            TreeHalves::Ext { p, ql, qr } => {
+                let (pl, pr) = p.as_ref().map_or((EF::ONE, EF::ONE), |(l, r)| (l[0], r[0]));
+                [pl, pr, ql[0], qr[0]]
+            }
+            TreeHalves::ShiftedOnes { shift, wl, wr } => {
+                [EF::ONE, EF::ONE, *shift - wl.first(), *shift - wr.first()]
+            }
+        }
+    }
+
+    /// `Σ_x E[x]·g(t, x)` for `t = 0`, `t = 1` (only if `with_one`) and `t = 2`, where
+    /// `g = pL·qR + qL·(pR + γ·qR)` and `x` runs over the first `half = eq.len()` indices.
+    fn round_sums(&self, eq: &[EF], gamma: EF, with_one: bool) -> [EF; 3] {
+        match self {
+            TreeHalves::Ext { p, ql, qr } => {
+                ext_round_sums(p.as_ref(), ql, qr, eq, gamma, with_one)
+            }
+            TreeHalves::ShiftedOnes { shift, wl, wr } => {
+                // g = qL + qR + γ·qL·qR with q = a − w:
+                //   g = (2a + γa²) − (1 + γa)·(wL + wR) + γ·wL·wR,
+                // and Σ_x E[x] = 1, so Σ E·g = A − B·Σ E·(wL + wR) + γ·Σ E·wL·wR.
+                let sums = match (wl, wr) {
+                    (Column::Base(l), Column::Base(r)) => shifted_sums(l, r, eq, with_one),
+                    (Column::Ext(l), Column::Ext(r)) => shifted_sums(l, r, eq, with_one),
+                    (l, r) => {
+                        // Never happens: both halves are bound together. Stay correct anyway.
+                        let lift = |c: &Column| match c {
+                            Column::Base(v) => v.iter().map(|&x| EF::from(x)).collect(),
+                            Column::Ext(v) => v.clone(),
+                        };
+                        shifted_sums(&lift(l), &lift(r), eq, with_one)
+                    }
+                };
+                let a = *shift;
+                let big_a = a.double() + gamma * a.square();
+                let big_b = EF::ONE + gamma * a;
+                sums.map(|(sum, prod)| big_a - big_b * sum + gamma * prod)
+            }
+        }
+    }
+
+    fn bind(&mut self, r: EF) {
+        match self {
+            TreeHalves::Ext { p, ql, qr } => {
+                bind_first(ql, r);
+                bind_first(qr, r);
+                if let Some((pl, pr)) = p {
+                    bind_first(pl, r);
+                    bind_first(pr, r);
+                }
+            }
+            TreeHalves::ShiftedOnes { wl, wr, .. } => {
+                wl.bind(r);
+                wr.bind(r);
+            }
+        }
+    }
+}
+
+/// Adds two triples.
+fn add3(a: [EF; 3], b: [EF; 3]) -> [EF; 3] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+/// [`TreeHalves::round_sums`] for explicit extension-field halves.
+fn ext_round_sums(
+    p: Option<&(Vec<EF>, Vec<EF>)>,
+    ql: &[EF],
+    qr: &[EF],
+    eq: &[EF],
+    gamma: EF,
+    with_one: bool,
+) -> [EF; 3] {
+    let half = eq.len();
+    let g = |pl: EF, pr: EF, ql: EF, qr: EF| pl * qr + ql * (pr + gamma * qr);
+    let g_ones = |ql: EF, qr: EF| qr + ql * (EF::ONE + gamma * qr);
+    let two = |a: EF, b: EF| b.double() - a;
+    let term = |x: usize| -> [EF; 3] {
+        let (ql0, ql1) = (ql[x], ql[x + half]);
+        let (qr0, qr1) = (qr[x], qr[x + half]);
+        let e = eq[x];
+        match p {
+            Some((pl, pr)) => {
+                let (pl0, pl1, pr0, pr1) = (pl[x], pl[x + half], pr[x], pr[x + half]);
+                let at0 = g(pl0, pr0, ql0, qr0);
+                let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
+                let at1 = if with_one {
+                    g(pl1, pr1, ql1, qr1)
+                } else {
+                    EF::ZERO
+                };
+                [e * at0, e * at1, e * at2]
+            }
+            None => {
+                let at0 = g_ones(ql0, qr0);
+                let at2 = g_ones(two(ql0, ql1), two(qr0, qr1));
+                let at1 = if with_one { g_ones(ql1, qr1) } else { EF::ZERO };
+                [e * at0, e * at1, e * at2]
+            }
+        }
+    };
+    let zero = [EF::ZERO; 3];
+    if half >= PAR_MIN {
+        (0..half)
+            .into_par_iter()
+            .with_min_len(PAR_MIN)
+            .map(term)
+            .reduce(|| zero, add3)
+    } else {
+        (0..half).map(term).fold(zero, add3)
+    }
+}
+
+/// `(Σ_x E[x]·(wL + wR)(t, x), Σ_x E[x]·(wL·wR)(t, x))` for `t = 0, 1, 2` (`t = 1` only if
+/// `with_one`), with `T = F` (first round, cheap mixed products) or `T = EF`.
+fn shifted_sums<T>(wl: &[T], wr: &[T], eq: &[EF], with_one: bool) -> [(EF, EF); 3]
+where
+    T: PrimeCharacteristicRing + Copy + Send + Sync,
+    EF: std::ops::Mul<T, Output = EF>,
+{
+    let half = eq.len();
+    let term = |x: usize| -> [EF; 6] {
+        let (l0, l1, r0, r1) = (wl[x], wl[x + half], wr[x], wr[x + half]);
+        let (l2, r2) = (l1.double() - l0, r1.double() - r0);
+        let e = eq[x];
+        let (s1, p1) = if with_one {
+            (e * (l1 + r1), e * (l1 * r1))
+        } else {
+            (EF::ZERO, EF::ZERO)
+        };
+        [
+            e * (l0 + r0),
+            e * (l0 * r0),
+            s1,
+            p1,
+            e * (l2 + r2),
+            e * (l2 * r2),
+        ]
+    };
+    let add6 = |a: [EF; 6], b: [EF; 6]| std::array::from_fn(|i| a[i] + b[i]);
+    let zero = [EF::ZERO; 6];
+    let acc = if half >= PAR_MIN {
+        (0..half)
+            .into_par_iter()
+            .with_min_len(PAR_MIN)
+            .map(term)
+            .reduce(|| zero, add6)
+    } else {
+        (0..half).map(term).fold(zero, add6)
+    };
+    [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
 }
 
 /// `v ← v(r, ·)`: `v[i] = lo[i] + r·(hi[i] − lo[i])` over the two halves, then halve the length.
@@ -688,9 +912,23 @@ mod tests {
             } else {
                 Numerators::Values((0..n as u64).map(|i| ext(seed * 7919 + i)).collect())
             },
-            denominators: (0..n as u64)
-                .map(|i| ext(seed * 104729 + i + 1_000_000))
-                .collect(),
+            denominators: Denominators::Values(
+                (0..n as u64)
+                    .map(|i| ext(seed * 104729 + i + 1_000_000))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Leaves `1/(shift − w_i)` with base-field `w` (the range-lookup fast path).
+    fn shifted_tree(depth: usize, seed: u64) -> FractionLeaves {
+        let n = 1usize << depth;
+        FractionLeaves {
+            numerators: Numerators::Ones,
+            denominators: Denominators::Shifted {
+                shift: ext(seed),
+                values: (0..n as u64).map(|i| F::from_u64(i * i + seed)).collect(),
+            },
         }
     }
 
@@ -719,8 +957,14 @@ mod tests {
             tree(5, true, 3),
             tree(1, false, 4),
             tree(5, false, 5),
+            shifted_tree(4, 6),
+            shifted_tree(0, 7),
+            shifted_tree(1, 8),
+            shifted_tree(5, 9),
         ]
     }
+
+    const DEPTHS: [usize; 9] = [3, 0, 5, 1, 5, 4, 0, 1, 5];
 
     #[test]
     fn roots_and_leaf_claims_are_correct_and_verify() {
@@ -731,20 +975,17 @@ mod tests {
                 Numerators::Ones => vec![EF::ONE; tree.denominators.len()],
                 Numerators::Values(v) => v.clone(),
             };
-            let sum: EF = nums
-                .iter()
-                .zip(&tree.denominators)
-                .map(|(&a, &b)| a * b.inverse())
-                .sum();
+            let dens = tree.denominators.clone().into_ext();
+            let sum: EF = nums.iter().zip(&dens).map(|(&a, &b)| a * b.inverse()).sum();
             assert_eq!(p * q.inverse(), sum);
             assert_eq!(
                 leaf.point.len(),
                 tree.denominators.len().trailing_zeros() as usize
             );
             assert_eq!(leaf.numerator, mle(&nums, &leaf.point));
-            assert_eq!(leaf.denominator, mle(&tree.denominators, &leaf.point));
+            assert_eq!(leaf.denominator, mle(&dens, &leaf.point));
         }
-        let depths = [3, 0, 5, 1, 5];
+        let depths = DEPTHS;
         let mut vt = VerifierTranscript::new(&ds(), &proof);
         let verified = verify(&depths, &mut vt).expect("honest proof verifies");
         vt.finish().expect("proof consumed exactly");
@@ -757,7 +998,7 @@ mod tests {
     fn every_changed_proof_element_is_rejected() {
         let trees = sample_trees();
         let (_, proof) = prove_trees(&trees);
-        let depths = [3, 0, 5, 1, 5];
+        let depths = DEPTHS;
         for pos in 0..proof.len() {
             let mut bad = proof.clone();
             bad[pos] ^= 1;
@@ -772,7 +1013,7 @@ mod tests {
     #[test]
     fn truncated_or_padded_proofs_fail_cleanly() {
         let (_, proof) = prove_trees(&sample_trees());
-        let depths = [3, 0, 5, 1, 5];
+        let depths = DEPTHS;
         for cut in [0, 1, 8, proof.len() / 2, proof.len() - 1] {
             let mut vt = VerifierTranscript::new(&ds(), &proof[..cut]);
             assert!(verify(&depths, &mut vt).is_err());
@@ -784,7 +1025,7 @@ mod tests {
         assert!(vt.finish().is_err());
         // Wrong statement: other depths.
         let mut vt = VerifierTranscript::new(&ds(), &proof);
-        assert!(verify(&[3, 0, 5, 1, 4], &mut vt).is_err());
+        assert!(verify(&[3, 0, 5, 1, 4, 4, 0, 1, 5], &mut vt).is_err());
         let mut vt = VerifierTranscript::new(&ds(), &proof);
         assert!(verify(&[MAX_DEPTH + 1], &mut vt).is_err());
         assert!(verify(&[], &mut VerifierTranscript::new(&ds(), &proof)).is_err());

@@ -38,7 +38,9 @@ use zkinfer_field::{EF, F, lift};
 use zkinfer_poly::{eq_evals, next_pow2_vars};
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
 
-use crate::fracaddcheck::{self, FracAddError, FractionLeaves, MAX_DEPTH, Numerators};
+use crate::fracaddcheck::{
+    self, Denominators, FracAddError, FractionLeaves, MAX_DEPTH, Numerators,
+};
 use crate::table::{Table, tail_eq_sum};
 
 /// Label under which the statement (table descriptor and column lengths) is absorbed.
@@ -117,10 +119,6 @@ impl<'a> LookupColumn<'a> {
     /// Whether the column has no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    fn row(&self, i: usize) -> Vec<F> {
-        self.components.iter().map(|c| c[i]).collect()
     }
 }
 
@@ -210,8 +208,12 @@ pub fn compute_multiplicities(
             .into_par_iter()
             .with_min_len(1 << 12)
             .map(|i| {
-                table
-                    .row_index(&col.row(i))
+                let found = match col.components[..] {
+                    [x] => table.row_index(&[x[i]]),
+                    [x, y] => table.row_index(&[x[i], y[i]]),
+                    _ => None,
+                };
+                found
                     .map(|j| j as u32)
                     .ok_or(LookupError::NotInTable { column: k, row: i })
             })
@@ -283,15 +285,26 @@ pub fn prove_lookup(
         .iter()
         .map(|col| {
             let padded = 1usize << next_pow2_vars(col.len());
-            let mut q: Vec<EF> = (0..col.len())
-                .into_par_iter()
-                .with_min_len(1 << 12)
-                .map(|i| alpha - compress(beta, col.components.iter().map(|c| lift(c[i]))))
-                .collect();
-            q.resize(padded, alpha - pad_w);
+            let denominators = if let [values] = col.components[..] {
+                // One component: denominators α − w with w in the base field (fast path).
+                let mut values = values.to_vec();
+                values.resize(padded, first_row[0]);
+                Denominators::Shifted {
+                    shift: alpha,
+                    values,
+                }
+            } else {
+                let mut q: Vec<EF> = (0..col.len())
+                    .into_par_iter()
+                    .with_min_len(1 << 12)
+                    .map(|i| alpha - compress(beta, col.components.iter().map(|c| lift(c[i]))))
+                    .collect();
+                q.resize(padded, alpha - pad_w);
+                Denominators::Values(q)
+            };
             FractionLeaves {
                 numerators: Numerators::Ones,
-                denominators: q,
+                denominators,
             }
         })
         .collect();
@@ -305,40 +318,41 @@ pub fn prove_lookup(
         .collect();
     trees.push(FractionLeaves {
         numerators: Numerators::Values(multiplicities.iter().map(|&m| lift(m)).collect()),
-        denominators: table_q,
+        denominators: Denominators::Values(table_q),
     });
 
     let out = fracaddcheck::prove(trees, t);
 
-    let mut eq_cache: Vec<(Vec<EF>, Vec<EF>)> = Vec::new();
-    let mut eq_at = |point: &[EF]| -> Vec<EF> {
-        if let Some((_, eq)) = eq_cache.iter().find(|(p, _)| p == point) {
-            return eq.clone();
-        }
-        let eq = eq_evals(point);
-        eq_cache.push((point.to_vec(), eq.clone()));
-        eq
-    };
+    // The claimed column values. The GKR's leaf claim already gives the compressed padded row
+    // `w(r) = α − q(r)`, so only components 1.. are evaluated (one eq table per depth; trees
+    // of equal depth share their point) and component 0 follows from `w(r)`.
+    let mut eq_by_depth: Vec<Option<Vec<EF>>> = vec![None; MAX_DEPTH + 1];
     let mut column_claims = Vec::with_capacity(columns.len());
     for (col, leaf) in columns.iter().zip(&out.leaves) {
-        let eq = eq_at(&leaf.point);
-        let values: Vec<EF> = col
-            .components
-            .iter()
-            .map(|c| zero_padded_eval(&eq, c))
-            .collect();
+        let tail = tail_eq_sum(&leaf.point, col.len());
+        let mut values = vec![EF::ZERO; col.components.len()];
+        let mut rest = EF::ZERO; // Σ_{c ≥ 1} β^c·(padded component c)(r)
+        if col.components.len() > 1 {
+            let eq = eq_by_depth[leaf.point.len()].get_or_insert_with(|| eq_evals(&leaf.point));
+            let mut beta_pow = EF::ONE;
+            for c in 1..col.components.len() {
+                values[c] = zero_padded_eval(eq, col.components[c]);
+                beta_pow *= beta;
+                rest += beta_pow * (values[c] + tail * first_row[c]);
+            }
+        }
+        values[0] = alpha - leaf.denominator - rest - tail * first_row[0];
         t.send_exts(&values);
         column_claims.push(ColumnClaim {
             point: leaf.point.clone(),
             values,
         });
     }
-    let table_leaf = out
+    let (table_leaf, m_value) = out
         .leaves
         .last()
-        .map(|l| l.point.clone())
+        .map(|l| (l.point.clone(), l.numerator))
         .unwrap_or_default();
-    let m_value = zero_padded_eval(&eq_at(&table_leaf), multiplicities);
     t.send_ext(m_value);
     Ok(LookupClaims {
         columns: column_claims,
