@@ -20,6 +20,7 @@
 //! share a scale; the quants of consecutive sub-blocks are interleaved in the byte arrays as
 //! described next to each decoder.
 
+use half::slice::HalfFloatSliceExt as _;
 use half::{bf16, f16};
 
 use crate::error::GgufError;
@@ -71,7 +72,7 @@ pub fn dequantize_into(
     let blocks = bytes.chunks_exact(ty.type_size());
     match ty {
         GgmlType::F32 => out.extend(blocks.map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
-        GgmlType::F16 => out.extend(blocks.map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())),
+        GgmlType::F16 => f16_to_f32(bytes, out),
         GgmlType::BF16 => out.extend(blocks.map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())),
         GgmlType::F64 => {
             out.extend(blocks.map(|b| {
@@ -96,6 +97,22 @@ pub fn dequantize_into(
         other => return Err(GgufError::UnsupportedType(other)),
     }
     Ok(())
+}
+
+/// Widens little-endian f16 values in batches, so that `half` can use the CPU's conversion
+/// instructions (F16C) where available.
+fn f16_to_f32(bytes: &[u8], out: &mut Vec<f32>) {
+    const BATCH: usize = 256;
+    let mut halves = [f16::ZERO; BATCH];
+    for chunk in bytes.chunks(2 * BATCH) {
+        let k = chunk.len() / 2;
+        for (h, b) in halves.iter_mut().zip(chunk.chunks_exact(2)) {
+            *h = f16::from_le_bytes([b[0], b[1]]);
+        }
+        let start = out.len();
+        out.resize(start + k, 0.0);
+        halves[..k].convert_to_f32_slice(&mut out[start..]);
+    }
 }
 
 /// The f16 at byte `i` of `b`, widened.
