@@ -18,6 +18,14 @@
 //!   extension-field table is ever allocated.
 
 use super::*;
+use p3_field::{PackedFieldExtension, PackedValue};
+
+/// SIMD packing of the base field (8 lanes with AVX-512, 4 with AVX2, 1 without SIMD).
+type PackedF = <F as Field>::Packing;
+/// The matching packing of the extension field: `LANES` extension elements, coefficient-major.
+type PackedEF = <EF as ExtensionField<F>>::ExtensionPacking;
+/// Lanes per packed element.
+const LANES: usize = <PackedF as PackedValue>::WIDTH;
 
 /// Most multilinear factors in one product term.
 pub const MAX_TERM_LEN: usize = 4;
@@ -41,6 +49,9 @@ enum Tables {
     BaseBound(Vec<Mle<F>>, EF),
     /// Extension-field tables, bound variables folded in.
     Ext(Vec<Mle<EF>>),
+    /// Extension-field tables packed `LANES` consecutive entries per element, and the number of
+    /// variables (used while tables are large enough for SIMD).
+    Packed(Vec<Vec<PackedEF>>, usize),
 }
 
 impl Tables {
@@ -49,6 +60,7 @@ impl Tables {
         match self {
             Tables::Base(m) | Tables::BaseBound(m, _) => (m.len(), m[0].len()),
             Tables::Ext(m) => (m.len(), m[0].len()),
+            Tables::Packed(m, _) => (m.len(), m[0].len() * LANES),
         }
     }
 
@@ -58,6 +70,7 @@ impl Tables {
             Tables::Base(m) => m.iter().map(Mle::lift).collect(),
             Tables::BaseBound(m, r0) => m.iter().map(|t| t.fix_first(r0)).collect(),
             Tables::Ext(m) => m,
+            Tables::Packed(m, _) => m.iter().map(|t| Mle::new(<PackedEF as PackedFieldExtension<F, EF>>::to_ext_iter(t.iter().copied()).collect::<Vec<EF>>())).collect(),
         }
     }
 }
@@ -110,6 +123,7 @@ impl ProductSumcheck {
         let sizes: Vec<usize> = match &tables {
             Tables::Base(m) | Tables::BaseBound(m, _) => m.iter().map(|t| t.num_vars).collect(),
             Tables::Ext(m) => m.iter().map(|t| t.num_vars).collect(),
+            Tables::Packed(m, n) => vec![*n; m.len()],
         };
         assert!(!sizes.is_empty(), "a product sumcheck needs at least one table");
         let num_vars = sizes[0];
@@ -172,7 +186,7 @@ impl ProductSumcheck {
                 let slices: Vec<&[EF]> = m.iter().map(|t| t.evals.as_slice()).collect();
                 round_sums(&slices, weights, &self.terms, self.product_points)
             }
-            Tables::BaseBound(..) => unreachable!("round 0 has no bound variable"),
+            Tables::BaseBound(..) | Tables::Packed(..) => unreachable!("round 0 starts from unpacked, unbound tables"),
         }
     }
 
@@ -269,6 +283,7 @@ impl SumcheckInstance for ProductSumcheck {
             Tables::Base(m) => m.iter().map(|t| EF::from(t.evals[0])).collect(),
             Tables::Ext(m) => m.iter().map(|t| t.evals[0]).collect(),
             Tables::BaseBound(m, r0) => m.iter().map(|t| t.fix_first(*r0).evals[0]).collect(),
+            Tables::Packed(m, _) => m.iter().map(|t| t[0].extract(0)).collect(),
         }
     }
 }
@@ -357,7 +372,7 @@ fn line_values<T: Field>(tables: &[&[T]], half: usize, i: usize, num_points: usi
 }
 
 #[inline(always)]
-fn term_product<T: Field>(idx: &[usize], vals: &[[T; MAX_POINTS]], t: usize) -> T {
+fn term_product<T: PrimeCharacteristicRing + Copy>(idx: &[usize], vals: &[[T; MAX_POINTS]], t: usize) -> T {
     match idx {
         [] => T::ONE,
         [a] => vals[*a][t],
@@ -437,6 +452,16 @@ fn fold_and_round(
     num_points: usize,
     skip_one: bool,
 ) -> Vec<EF> {
+    let (_, stored) = tables.shape();
+    let packable = matches!(tables, Tables::BaseBound(..) | Tables::Packed(..));
+    let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
+    if packable && LANES > 1 && bound_len / 2 >= LANES {
+        return fold_and_round_packed(tables, r, weights, terms, num_points, skip_one);
+    }
+    if let Tables::Packed(..) = tables {
+        // Too small for SIMD: continue on plain tables.
+        *tables = Tables::Ext(std::mem::replace(tables, Tables::Ext(Vec::new())).into_ext());
+    }
     let (num_tables, stored) = tables.shape();
     // Length of each table once `r` is bound.
     let bound_len = match tables {
@@ -486,6 +511,7 @@ fn fold_and_round(
                 }
             }
         }
+        Tables::Packed(..) => unreachable!("packed tables were unpacked above"),
         Tables::Ext(m) => {
             for t in m.iter_mut() {
                 let (lo, hi) = t.evals.split_at_mut(bound_len);
@@ -574,6 +600,199 @@ fn process_task(task: &mut Task<'_>, r: EF, terms: &[Term], num_points: usize, s
         }
     }
     acc
+}
+
+/// [`Source`] for packed tables: each element holds `LANES` consecutive entries.
+enum PackedSource<'a> {
+    /// Second binding straight from the base table (see [`Source::BaseTwice`]); the slices hold
+    /// `LANES` base entries per output element.
+    BaseTwice { parts: [[&'a [F]; 4]; 2], weights: [PackedEF; 4] },
+    /// Packed extension table folded in place.
+    InPlace { hi: [&'a [PackedEF]; 2] },
+}
+
+struct PackedChunk<'a> {
+    out: [&'a mut [PackedEF]; 2],
+    src: PackedSource<'a>,
+}
+
+impl PackedChunk<'_> {
+    #[inline(always)]
+    fn fold(&mut self, k: usize, r: EF) -> (PackedEF, PackedEF) {
+        let (a, b) = match &self.src {
+            PackedSource::BaseTwice { parts, weights } => {
+                let lanes = k * LANES..(k + 1) * LANES;
+                let fold = |p: &[&[F]; 4]| {
+                    let mut acc = PackedEF::ZERO;
+                    for (w, part) in weights.iter().zip(p) {
+                        acc += *w * *PackedF::from_slice(&part[lanes.clone()]);
+                    }
+                    acc
+                };
+                (fold(&parts[0]), fold(&parts[1]))
+            }
+            PackedSource::InPlace { hi } => {
+                let (a0, b0) = (self.out[0][k], self.out[1][k]);
+                (a0 + (hi[0][k] - a0) * r, b0 + (hi[1][k] - b0) * r)
+            }
+        };
+        self.out[0][k] = a;
+        self.out[1][k] = b;
+        (a, b)
+    }
+}
+
+struct PackedTask<'a> {
+    /// Packed elements (`LANES` pairs each) in this task.
+    len: usize,
+    tables: Vec<PackedChunk<'a>>,
+    /// Scalar eq weights for the task's `len · LANES` pairs, as in [`Task`].
+    weights: Option<(&'a mut [EF], &'a [EF])>,
+}
+
+/// [`fold_and_round`] on SIMD-packed tables: the second binding of base tables writes packed
+/// extension tables, and later bindings fold them in place, `LANES` entries per operation.
+/// Requires `LANES` to divide the next round's number of pairs.
+fn fold_and_round_packed(
+    tables: &mut Tables,
+    r: EF,
+    weights: Option<&mut Vec<EF>>,
+    terms: &[Term],
+    num_points: usize,
+    skip_one: bool,
+) -> Vec<EF> {
+    let (num_tables, stored) = tables.shape();
+    let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
+    let quarter = bound_len / 2;
+    let packed_quarter = quarter / LANES;
+    let chunk = if quarter >= PARALLEL_PAIRS { (PAIRS_PER_TASK / LANES).max(1) } else { packed_quarter };
+    let num_tasks = packed_quarter.div_ceil(chunk);
+    let mut tasks: Vec<PackedTask<'_>> = (0..num_tasks)
+        .map(|k| PackedTask {
+            len: chunk.min(packed_quarter - k * chunk),
+            tables: Vec::with_capacity(num_tables),
+            weights: None,
+        })
+        .collect();
+    let mut fresh: Vec<Vec<PackedEF>> = Vec::new();
+    match tables {
+        Tables::BaseBound(m, r0) => {
+            let (r0, r1) = (*r0, r);
+            let weights = [(EF::ONE - r0) * (EF::ONE - r1), (EF::ONE - r0) * r1, r0 * (EF::ONE - r1), r0 * r1]
+                .map(PackedEF::from);
+            fresh = (0..num_tables).map(|_| vec![PackedEF::ZERO; bound_len / LANES]).collect();
+            for (src, out) in m.iter().zip(fresh.iter_mut()) {
+                let seg: [&[F]; 8] = split_n(&src.evals, quarter);
+                let (out_a, out_b) = out.split_at_mut(packed_quarter);
+                let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
+                for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
+                    let range = k * chunk * LANES..(k * chunk + task.len) * LANES;
+                    let parts = [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
+                    task.tables.push(PackedChunk { out: [oa, ob], src: PackedSource::BaseTwice { parts, weights } });
+                }
+            }
+        }
+        Tables::Packed(m, _) => {
+            for t in m.iter_mut() {
+                let (lo, hi) = t.split_at_mut(bound_len / LANES);
+                let (out_a, out_b) = lo.split_at_mut(packed_quarter);
+                let hi: [&[PackedEF]; 2] = split_n(hi, packed_quarter);
+                let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
+                for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
+                    let range = k * chunk..k * chunk + task.len;
+                    task.tables.push(PackedChunk {
+                        out: [oa, ob],
+                        src: PackedSource::InPlace { hi: hi.map(|s| &s[range.clone()]) },
+                    });
+                }
+            }
+        }
+        _ => unreachable!("only lazily bound base tables and packed tables take the SIMD path"),
+    }
+    let mut weights = weights;
+    if let Some(w) = weights.as_deref_mut() {
+        debug_assert_eq!(w.len(), bound_len);
+        let (e_a, e_b) = w.split_at_mut(quarter);
+        let scalar_chunk = chunk * LANES;
+        for (task, (e_a, e_b)) in tasks.iter_mut().zip(e_a.chunks_mut(scalar_chunk).zip(e_b.chunks(scalar_chunk))) {
+            task.weights = Some((e_a, e_b));
+        }
+    }
+
+    let run = |mut task: PackedTask<'_>| process_packed_task(&mut task, r, terms, num_points, skip_one);
+    let per_term = if num_tasks > 1 {
+        tasks.into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+    } else {
+        tasks.into_iter().map(run).fold(zero_acc(terms.len()), add_acc)
+    };
+
+    let state = std::mem::replace(tables, Tables::Ext(Vec::new()));
+    *tables = match state {
+        Tables::BaseBound(..) => Tables::Packed(fresh, bound_len.trailing_zeros() as usize),
+        Tables::Packed(mut m, num_vars) => {
+            for t in m.iter_mut() {
+                t.truncate(bound_len / LANES);
+            }
+            Tables::Packed(m, num_vars - 1)
+        }
+        other => other,
+    };
+    if let Some(w) = weights {
+        w.truncate(quarter);
+    }
+    combine_terms(terms, &per_term, num_points)
+}
+
+/// The fused kernel on packed tables; lanes are summed at the end of the task.
+fn process_packed_task(
+    task: &mut PackedTask<'_>,
+    r: EF,
+    terms: &[Term],
+    num_points: usize,
+    skip_one: bool,
+) -> Vec<[EF; MAX_POINTS]> {
+    let mut vals = vec![[PackedEF::ZERO; MAX_POINTS]; task.tables.len()];
+    let mut acc = vec![[PackedEF::ZERO; MAX_POINTS]; terms.len()];
+    for k in 0..task.len {
+        for (v, tc) in vals.iter_mut().zip(task.tables.iter_mut()) {
+            let (a, b) = tc.fold(k, r);
+            v[0] = a;
+            if num_points > 1 {
+                v[1] = b;
+                let diff = b - a;
+                let mut x = b;
+                for slot in v.iter_mut().take(num_points).skip(2) {
+                    x += diff;
+                    *slot = x;
+                }
+            }
+        }
+        let weight = match &mut task.weights {
+            Some((e_a, e_b)) => {
+                let lanes = k * LANES..(k + 1) * LANES;
+                for (x, &y) in e_a[lanes.clone()].iter_mut().zip(&e_b[lanes.clone()]) {
+                    *x += y;
+                }
+                Some(PackedEF::from_ext_slice(&e_a[lanes]))
+            }
+            None => None,
+        };
+        for ((_, idx), a) in terms.iter().zip(acc.iter_mut()) {
+            for t in 0..num_points {
+                if skip_one && t == 1 {
+                    continue;
+                }
+                let p = term_product(idx, &vals, t);
+                a[t] += match weight {
+                    Some(w) => w * p,
+                    None => p,
+                };
+            }
+        }
+    }
+    acc.iter()
+        .map(|a| a.map(|x| (0..LANES).map(|lane| x.extract(lane)).sum()))
+        .collect()
 }
 
 /// `Σ_k c_k Π_{j∈S_k} values[j]`: the product part of `g` from the final MLE evaluations.
