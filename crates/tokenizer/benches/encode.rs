@@ -101,6 +101,12 @@ fn benches(c: &mut Criterion) {
             criterion::BatchSize::LargeInput,
         )
     });
+    let long_word = "a".repeat(1 << 18);
+    group.throughput(Throughput::Bytes(long_word.len() as u64));
+    group.bench_function("encode_256KiB_single_word", |b| {
+        b.iter(|| tokenizer.encode(black_box(&long_word)))
+    });
+    group.throughput(Throughput::Bytes(text.len() as u64));
     group.bench_function("decode_1MB", |b| {
         b.iter(|| tokenizer.decode(black_box(&ids)))
     });

@@ -8,7 +8,8 @@
 //!
 //! Implementation: the symbols form a doubly linked list over the word's positions and the
 //! candidate pairs sit in a min-heap keyed by `(rank, left position)`. A popped candidate is
-//! stale when its left or right symbol changed since it was pushed; it is then skipped. Each
+//! stale when the pair now starting at its position has another rank (or none) — each rank names
+//! exactly one pair — and is then skipped. Each
 //! merge removes one symbol and pushes at most two pairs, so a word of `n` bytes costs
 //! `O(n log n)`, even for pathological megabyte-long words.
 
@@ -114,23 +115,24 @@ struct Symbol {
     next: usize,
 }
 
-/// A candidate merge in the heap: ordered by rank, then by position of the left symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Candidate {
-    rank: u32,
-    left_pos: usize,
-    left_id: u32,
-    right_id: u32,
-    merged: u32,
-}
-
 /// Encodes one word given the token ids of its bytes, appending the result to `out`.
+///
+/// Heap entries are `rank << 32 | left position` (smallest first). An entry is still valid when
+/// the pair now starting at that position has the same rank: a rank names exactly one pair.
 pub(crate) fn merge_word(initial: &[u32], merges: &MergeTable, out: &mut Vec<u32>) {
-    if initial.len() < 2 {
+    let n = initial.len();
+    // Positions must fit in the low 32 bits of a heap entry; a word of 4 GiB is split there
+    // (never reached in practice: the input would not fit in memory twice).
+    if n > u32::MAX as usize {
+        let (head, tail) = initial.split_at(u32::MAX as usize);
+        merge_word(head, merges, out);
+        merge_word(tail, merges, out);
+        return;
+    }
+    if n < 2 {
         out.extend_from_slice(initial);
         return;
     }
-    let n = initial.len();
     let mut symbols: Vec<Symbol> = initial
         .iter()
         .enumerate()
@@ -144,64 +146,49 @@ pub(crate) fn merge_word(initial: &[u32], merges: &MergeTable, out: &mut Vec<u32
         last.next = NONE;
     }
 
-    let mut heap = BinaryHeap::with_capacity(n);
-    let candidate_at = |symbols: &[Symbol], left_pos: usize| -> Option<Candidate> {
+    // The merge rule of the pair starting at `left_pos`, if it has a right neighbour and a rule.
+    let rule_at = |symbols: &[Symbol], left_pos: usize| -> Option<Merge> {
         let left = symbols.get(left_pos)?;
         let right = symbols.get(left.next)?;
-        let merge = merges.get(left.id, right.id)?;
-        Some(Candidate {
-            rank: merge.rank,
-            left_pos,
-            left_id: left.id,
-            right_id: right.id,
-            merged: merge.merged,
-        })
+        merges.get(left.id, right.id)
     };
-    for pos in 0..n - 1 {
-        if let Some(candidate) = candidate_at(&symbols, pos) {
-            heap.push(Reverse(candidate));
-        }
-    }
+    let entry = |rank: u32, pos: usize| Reverse((u64::from(rank) << 32) | pos as u64);
 
-    while let Some(Reverse(candidate)) = heap.pop() {
-        let left_pos = candidate.left_pos;
-        let Some(&left) = symbols.get(left_pos) else {
+    let mut heap: BinaryHeap<Reverse<u64>> = (0..n - 1)
+        .filter_map(|pos| rule_at(&symbols, pos).map(|m| entry(m.rank, pos)))
+        .collect();
+
+    while let Some(Reverse(key)) = heap.pop() {
+        let rank = (key >> 32) as u32;
+        let left_pos = (key & u64::from(u32::MAX)) as usize;
+        let Some(merge) = rule_at(&symbols, left_pos) else {
             continue;
         };
-        if left.id != candidate.left_id || left.next == NONE {
-            continue;
-        }
-        let right_pos = left.next;
-        let Some(&right) = symbols.get(right_pos) else {
-            continue;
-        };
-        if right.id != candidate.right_id {
+        if merge.rank != rank {
             continue;
         }
         // Merge: the left symbol becomes the merged token and the right one leaves the list.
-        symbols[left_pos].id = candidate.merged;
-        symbols[left_pos].next = right.next;
-        if let Some(after) = symbols.get_mut(right.next) {
+        let right_pos = symbols[left_pos].next;
+        let after = symbols[right_pos].next;
+        symbols[left_pos].id = merge.merged;
+        symbols[left_pos].next = after;
+        if let Some(after) = symbols.get_mut(after) {
             after.prev = left_pos;
         }
         symbols[right_pos].id = REMOVED;
         symbols[right_pos].next = NONE;
 
-        if left.prev != NONE
-            && let Some(c) = candidate_at(&symbols, left.prev)
-        {
-            heap.push(Reverse(c));
+        let before = symbols[left_pos].prev;
+        if let Some(m) = rule_at(&symbols, before) {
+            heap.push(entry(m.rank, before));
         }
-        if let Some(c) = candidate_at(&symbols, left_pos) {
-            heap.push(Reverse(c));
+        if let Some(m) = rule_at(&symbols, left_pos) {
+            heap.push(entry(m.rank, left_pos));
         }
     }
 
     let mut pos = 0;
-    while pos != NONE {
-        let Some(symbol) = symbols.get(pos) else {
-            break;
-        };
+    while let Some(symbol) = symbols.get(pos) {
         out.push(symbol.id);
         pos = symbol.next;
     }
