@@ -180,7 +180,11 @@ impl ProductSumcheck {
         match &self.tables {
             Tables::Base(m) => {
                 let slices: Vec<&[F]> = m.iter().map(|t| t.evals.as_slice()).collect();
-                round_sums(&slices, weights, &self.terms, self.product_points)
+                if LANES > 1 && m[0].len() / 2 >= LANES {
+                    round_sums_packed_base(&slices, weights, &self.terms, self.product_points)
+                } else {
+                    round_sums(&slices, weights, &self.terms, self.product_points)
+                }
             }
             Tables::Ext(m) => {
                 let slices: Vec<&[EF]> = m.iter().map(|t| t.evals.as_slice()).collect();
@@ -336,6 +340,56 @@ where
     combine_terms(terms, &per_term, num_points)
 }
 
+/// [`round_sums`] on base tables, `LANES` pairs per operation (`LANES` must divide half the
+/// table length). Unweighted sums accumulate in packed `F`; weighted ones in packed `EF`.
+fn round_sums_packed_base(tables: &[&[F]], weights: Option<&[EF]>, terms: &[Term], num_points: usize) -> Vec<EF> {
+    let packed: Vec<&[PackedF]> = tables.iter().map(|t| PackedF::pack_slice(t)).collect();
+    let half = packed[0].len() / 2;
+    let chunk = (PAIRS_PER_TASK / LANES).max(1);
+    let num_tasks = half.div_ceil(chunk);
+    let run = |task: usize| -> Vec<[EF; MAX_POINTS]> {
+        let range = task * chunk..((task + 1) * chunk).min(half);
+        let mut vals = vec![[PackedF::ZERO; MAX_POINTS]; packed.len()];
+        match weights {
+            None => {
+                let mut acc = vec![[PackedF::ZERO; MAX_POINTS]; terms.len()];
+                for k in range {
+                    line_values(&packed, half, k, num_points, &mut vals);
+                    for ((_, idx), a) in terms.iter().zip(acc.iter_mut()) {
+                        for t in 0..num_points {
+                            a[t] += term_product(idx, &vals, t);
+                        }
+                    }
+                }
+                acc.iter()
+                    .map(|a| a.map(|x| EF::from(x.as_slice().iter().copied().sum::<F>())))
+                    .collect()
+            }
+            Some(w) => {
+                let mut acc = vec![[PackedEF::ZERO; MAX_POINTS]; terms.len()];
+                for k in range {
+                    line_values(&packed, half, k, num_points, &mut vals);
+                    let weight = PackedEF::from_ext_slice(&w[k * LANES..(k + 1) * LANES]);
+                    for ((_, idx), a) in terms.iter().zip(acc.iter_mut()) {
+                        for t in 0..num_points {
+                            a[t] += weight * term_product(idx, &vals, t);
+                        }
+                    }
+                }
+                acc.iter()
+                    .map(|a| a.map(|x| (0..LANES).map(|lane| x.extract(lane)).sum()))
+                    .collect()
+            }
+        }
+    };
+    let per_term = if half * LANES >= PARALLEL_PAIRS {
+        (0..num_tasks).into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+    } else {
+        (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
+    };
+    combine_terms(terms, &per_term, num_points)
+}
+
 fn zero_acc(n: usize) -> Vec<[EF; MAX_POINTS]> {
     vec![[EF::ZERO; MAX_POINTS]; n]
 }
@@ -358,7 +412,7 @@ fn combine_terms(terms: &[Term], per_term: &[[EF; MAX_POINTS]], num_points: usiz
 
 /// Fills `vals[j][0..num_points]` with `P_j(t)` on pair `i`.
 #[inline(always)]
-fn line_values<T: Field>(tables: &[&[T]], half: usize, i: usize, num_points: usize, vals: &mut [[T; MAX_POINTS]]) {
+fn line_values<T: PrimeCharacteristicRing + Copy>(tables: &[&[T]], half: usize, i: usize, num_points: usize, vals: &mut [[T; MAX_POINTS]]) {
     for (v, tab) in vals.iter_mut().zip(tables) {
         let lo = tab[i];
         let diff = tab[i + half] - lo;
@@ -453,7 +507,7 @@ fn fold_and_round(
     skip_one: bool,
 ) -> Vec<EF> {
     let (_, stored) = tables.shape();
-    let packable = matches!(tables, Tables::BaseBound(..) | Tables::Packed(..));
+    let packable = !matches!(tables, Tables::Ext(..));
     let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
     if packable && LANES > 1 && bound_len / 2 >= LANES {
         return fold_and_round_packed(tables, r, weights, terms, num_points, skip_one);
@@ -604,9 +658,11 @@ fn process_task(task: &mut Task<'_>, r: EF, terms: &[Term], num_points: usize, s
 
 /// [`Source`] for packed tables: each element holds `LANES` consecutive entries.
 enum PackedSource<'a> {
+    /// First binding, lazily (see [`Source::BaseLazy`]); `r` is broadcast. Nothing is written.
+    BaseLazy { lo: [&'a [F]; 2], hi: [&'a [F]; 2], r: &'a PackedEF },
     /// Second binding straight from the base table (see [`Source::BaseTwice`]); the slices hold
     /// `LANES` base entries per output element.
-    BaseTwice { parts: [[&'a [F]; 4]; 2], weights: [PackedEF; 4] },
+    BaseTwice { parts: [[&'a [F]; 4]; 2], weights: &'a [PackedEF; 4] },
     /// Packed extension table folded in place.
     InPlace { hi: [&'a [PackedEF]; 2] },
 }
@@ -620,6 +676,15 @@ impl PackedChunk<'_> {
     #[inline(always)]
     fn fold(&mut self, k: usize, r: EF) -> (PackedEF, PackedEF) {
         let (a, b) = match &self.src {
+            PackedSource::BaseLazy { lo, hi, r } => {
+                let lanes = k * LANES..(k + 1) * LANES;
+                let line = |s: usize| {
+                    let l = *PackedF::from_slice(&lo[s][lanes.clone()]);
+                    let h = *PackedF::from_slice(&hi[s][lanes.clone()]);
+                    **r * (h - l) + l
+                };
+                return (line(0), line(1));
+            }
             PackedSource::BaseTwice { parts, weights } => {
                 let lanes = k * LANES..(k + 1) * LANES;
                 let fold = |p: &[&[F]; 4]| {
@@ -665,8 +730,17 @@ fn fold_and_round_packed(
     let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
     let quarter = bound_len / 2;
     let packed_quarter = quarter / LANES;
+    let r_packed = PackedEF::from(r);
     let chunk = if quarter >= PARALLEL_PAIRS { (PAIRS_PER_TASK / LANES).max(1) } else { packed_quarter };
     let num_tasks = packed_quarter.div_ceil(chunk);
+    // W_ab = eq(r_0, a)·eq(r_1, b) for the second binding of base tables.
+    let pair_weights: [PackedEF; 4] = match &*tables {
+        Tables::BaseBound(_, r0) => {
+            let (r0, r1) = (*r0, r);
+            [(EF::ONE - r0) * (EF::ONE - r1), (EF::ONE - r0) * r1, r0 * (EF::ONE - r1), r0 * r1].map(PackedEF::from)
+        }
+        _ => [PackedEF::ZERO; 4],
+    };
     let mut tasks: Vec<PackedTask<'_>> = (0..num_tasks)
         .map(|k| PackedTask {
             len: chunk.min(packed_quarter - k * chunk),
@@ -676,11 +750,25 @@ fn fold_and_round_packed(
         .collect();
     let mut fresh: Vec<Vec<PackedEF>> = Vec::new();
     match tables {
-        Tables::BaseBound(m, r0) => {
-            let (r0, r1) = (*r0, r);
-            let weights = [(EF::ONE - r0) * (EF::ONE - r1), (EF::ONE - r0) * r1, r0 * (EF::ONE - r1), r0 * r1]
-                .map(PackedEF::from);
-            fresh = (0..num_tables).map(|_| vec![PackedEF::ZERO; bound_len / LANES]).collect();
+        Tables::Base(m) => {
+            for src in m.iter() {
+                let lo: [&[F]; 2] = split_n(&src.evals[..bound_len], quarter);
+                let hi: [&[F]; 2] = split_n(&src.evals[bound_len..], quarter);
+                for (k, task) in tasks.iter_mut().enumerate() {
+                    let range = k * chunk * LANES..(k * chunk + task.len) * LANES;
+                    task.tables.push(PackedChunk {
+                        out: [&mut [], &mut []],
+                        src: PackedSource::BaseLazy {
+                            lo: lo.map(|s| &s[range.clone()]),
+                            hi: hi.map(|s| &s[range.clone()]),
+                            r: &r_packed,
+                        },
+                    });
+                }
+            }
+        }
+        Tables::BaseBound(m, _) => {
+            fresh = (0..num_tables).map(|_| PackedEF::zero_vec(bound_len / LANES)).collect();
             for (src, out) in m.iter().zip(fresh.iter_mut()) {
                 let seg: [&[F]; 8] = split_n(&src.evals, quarter);
                 let (out_a, out_b) = out.split_at_mut(packed_quarter);
@@ -688,7 +776,10 @@ fn fold_and_round_packed(
                 for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
                     let range = k * chunk * LANES..(k * chunk + task.len) * LANES;
                     let parts = [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
-                    task.tables.push(PackedChunk { out: [oa, ob], src: PackedSource::BaseTwice { parts, weights } });
+                    task.tables.push(PackedChunk {
+                        out: [oa, ob],
+                        src: PackedSource::BaseTwice { parts, weights: &pair_weights },
+                    });
                 }
             }
         }
@@ -707,7 +798,7 @@ fn fold_and_round_packed(
                 }
             }
         }
-        _ => unreachable!("only lazily bound base tables and packed tables take the SIMD path"),
+        Tables::Ext(_) => unreachable!("plain extension tables take the scalar path"),
     }
     let mut weights = weights;
     if let Some(w) = weights.as_deref_mut() {
@@ -728,6 +819,7 @@ fn fold_and_round_packed(
 
     let state = std::mem::replace(tables, Tables::Ext(Vec::new()));
     *tables = match state {
+        Tables::Base(m) => Tables::BaseBound(m, r),
         Tables::BaseBound(..) => Tables::Packed(fresh, bound_len.trailing_zeros() as usize),
         Tables::Packed(mut m, num_vars) => {
             for t in m.iter_mut() {
