@@ -15,11 +15,12 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, Hasher, RandomState};
 
-/// A small multiplicative hasher for integer and short byte-string keys (not DoS resistant; the
-/// keys are vocabulary ids and pre-token words whose table sizes are bounded).
-#[derive(Debug, Default, Clone, Copy)]
+/// A small multiplicative hasher for integer and short byte-string keys, started from a random
+/// per-map seed ([`MixState`]) so that a crafted vocabulary or text cannot aim for colliding
+/// buckets without knowing the seed.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct MixHasher(u64);
 
 const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -69,7 +70,29 @@ impl Hasher for MixHasher {
     }
 }
 
-pub(crate) type MixMap<K, V> = HashMap<K, V, BuildHasherDefault<MixHasher>>;
+/// Builds [`MixHasher`]s from a seed drawn from the standard library's random hash keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MixState {
+    seed: u64,
+}
+
+impl Default for MixState {
+    fn default() -> Self {
+        Self {
+            seed: RandomState::new().hash_one(0x5eed_u64),
+        }
+    }
+}
+
+impl BuildHasher for MixState {
+    type Hasher = MixHasher;
+
+    fn build_hasher(&self) -> MixHasher {
+        MixHasher(self.seed)
+    }
+}
+
+pub(crate) type MixMap<K, V> = HashMap<K, V, MixState>;
 
 /// One merge rule: the rank of the pair and the id of the merged token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

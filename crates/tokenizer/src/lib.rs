@@ -77,7 +77,7 @@ pub enum TokenizerError {
     InvalidMerge {
         /// Rank (line number, from 0) of the rule.
         index: usize,
-        /// The rule as written.
+        /// The rule as written (its first 80 characters).
         rule: String,
         /// What is wrong with it.
         reason: &'static str,
@@ -98,6 +98,16 @@ pub enum TokenizerError {
         /// Number of tokens in the vocabulary.
         vocab_size: usize,
     },
+}
+
+/// `text` cut to its first 80 characters (an error message should stay readable even when a
+/// hostile file holds a megabyte-long merge rule).
+fn shorten(text: &str) -> String {
+    const MAX_CHARS: usize = 80;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
 }
 
 /// A GPT-2 byte-level BPE tokenizer.
@@ -200,7 +210,7 @@ impl Tokenizer {
         for (rank, &rule) in (0u32..).zip(merges) {
             let invalid = |reason| TokenizerError::InvalidMerge {
                 index: rank as usize,
-                rule: rule.to_owned(),
+                rule: shorten(rule),
                 reason,
             };
             let (left, right) = rule
@@ -471,6 +481,11 @@ mod tests {
                 }
                 other => panic!("{rule}: expected InvalidMerge, got {other:?}"),
             }
+        }
+        let long_rule = format!("a {}", "b".repeat(10_000));
+        match Tokenizer::new(bytes.clone(), &[&long_rule], None) {
+            Err(e @ TokenizerError::InvalidMerge { .. }) => assert!(e.to_string().len() < 200),
+            other => panic!("expected InvalidMerge, got {other:?}"),
         }
         assert!(matches!(
             Tokenizer::new(bytes.clone(), &[], Some(256)),
