@@ -433,3 +433,25 @@ fn malformed_prover_inputs_are_errors() {
     ));
     assert!(compute_multiplicities(&table, &[]).is_err());
 }
+
+#[test]
+fn degenerate_one_row_tables() {
+    // Range [0, 1): every value must be 0; columns of one and three rows.
+    let table = Table::range(0);
+    let columns: Vec<Column> = vec![vec![vec![F::ZERO]], vec![vec![F::ZERO; 3]]];
+    let (proof, prover_claims) = prove_honest(&table, &columns);
+    let claims = verify_with(&table, &shapes(&columns), &proof).expect("honest proof verifies");
+    assert_eq!(claims, prover_claims);
+    assert!(claims.multiplicities.point.is_empty());
+    let bad: Vec<Column> = vec![vec![vec![F::ONE]]];
+    assert!(compute_multiplicities(&table, &as_lookup(&bad)).is_err());
+    let (proof, _) = prove_with(&table, &bad, &[F::ONE]);
+    assert!(verify_with(&table, &[1], &proof).is_err());
+
+    // A one-row function table.
+    let table = Table::function("const", &[5], &[-7]).expect("valid");
+    let f = from_i64_unchecked;
+    let columns: Vec<Column> = vec![vec![vec![f(5); 6], vec![f(-7); 6]]];
+    let (proof, _) = prove_honest(&table, &columns);
+    verify_with(&table, &[6], &proof).expect("honest proof verifies");
+}
