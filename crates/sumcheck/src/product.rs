@@ -34,6 +34,8 @@ pub const MAX_TERM_LEN: usize = 4;
 const MAX_POINTS: usize = MAX_TERM_LEN + 1;
 /// Pairs per rayon task in a round.
 const PAIRS_PER_TASK: usize = 1 << 12;
+/// Plain extension-field tables are repacked for SIMD when a round has at least this many pairs.
+const PACK_EXT_MIN_PAIRS: usize = 1 << 10;
 /// Rounds over fewer pairs than this run on one thread.
 const PARALLEL_PAIRS: usize = 1 << 13;
 
@@ -507,8 +509,18 @@ fn fold_and_round(
     skip_one: bool,
 ) -> Vec<EF> {
     let (_, stored) = tables.shape();
-    let packable = !matches!(tables, Tables::Ext(..));
     let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
+    if LANES > 1 && bound_len / 2 >= PACK_EXT_MIN_PAIRS {
+        if let Tables::Ext(m) = tables {
+            // Large plain extension tables: transpose into SIMD packing once.
+            let packed = m
+                .iter()
+                .map(|t| t.evals.par_chunks(LANES).map(PackedEF::from_ext_slice).collect())
+                .collect();
+            *tables = Tables::Packed(packed, m[0].num_vars);
+        }
+    }
+    let packable = !matches!(tables, Tables::Ext(..));
     if packable && LANES > 1 && bound_len / 2 >= LANES {
         return fold_and_round_packed(tables, r, weights, terms, num_points, skip_one);
     }

@@ -188,6 +188,8 @@ fn large_instances_take_the_parallel_path() {
         check_honest(&[Problem::random(&mut rng, 15, 2, &[2], eq, false)]);
     }
     check_honest(&[Problem::random(&mut rng, 14, 3, &[3, 1], true, true)]);
+    // Extension tables large enough to be repacked for SIMD, without eq, with four factors.
+    check_honest(&[Problem::random(&mut rng, 13, 4, &[4, 2], false, true)]);
 }
 
 #[test]
