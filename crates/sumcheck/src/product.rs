@@ -510,15 +510,16 @@ fn fold_and_round(
 ) -> Vec<EF> {
     let (_, stored) = tables.shape();
     let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
-    if LANES > 1 && bound_len / 2 >= PACK_EXT_MIN_PAIRS {
-        if let Tables::Ext(m) = tables {
-            // Large plain extension tables: transpose into SIMD packing once.
-            let packed = m
-                .iter()
-                .map(|t| t.evals.par_chunks(LANES).map(PackedEF::from_ext_slice).collect())
-                .collect();
-            *tables = Tables::Packed(packed, m[0].num_vars);
-        }
+    if let Tables::Ext(m) = tables
+        && LANES > 1
+        && bound_len / 2 >= PACK_EXT_MIN_PAIRS
+    {
+        // Large plain extension tables: transpose into SIMD packing once.
+        let packed = m
+            .iter()
+            .map(|t| t.evals.par_chunks(LANES).map(PackedEF::from_ext_slice).collect())
+            .collect();
+        *tables = Tables::Packed(packed, m[0].num_vars);
     }
     let packable = !matches!(tables, Tables::Ext(..));
     if packable && LANES > 1 && bound_len / 2 >= LANES {
