@@ -49,6 +49,9 @@ fn tokenize_text_prints_ids_on_one_line() {
         None,
     );
     assert_eq!(stdout(&out), "18435 11 995 0\n");
+    // Text that starts with a hyphen is text, not an option.
+    let out = zkinfer(&["tokenize", "--model", &model, "--text", "-1"], None);
+    assert_eq!(stdout(&out), "12 16\n");
     let out = zkinfer(&["tokenize", "--model", &model, "--text", ""], None);
     assert_eq!(stdout(&out), "\n");
 }

@@ -27,7 +27,7 @@ pub struct TokenizeArgs {
     #[arg(long)]
     pub model: PathBuf,
     /// The text to encode; standard input is read when absent.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub text: Option<String>,
     /// Print a JSON array instead of space-separated ids.
     #[arg(long)]
