@@ -22,20 +22,9 @@ const ROWS_PER_TASK: usize = 16;
 /// `Σ_k x[k]·w[k]`, exact in `i64` (`|x| < 2^31`, `|w| < 2^15`, `K < 2^16` keeps it below 2^62).
 #[inline]
 pub fn dot_i32_i16(x: &[i32], w: &[i16]) -> i64 {
-    let mut acc = [0i64; 8];
-    let xc = x.chunks_exact(8);
-    let wc = w.chunks_exact(8);
-    let (xr, wr) = (xc.remainder(), wc.remainder());
-    for (xs, ws) in xc.zip(wc) {
-        for i in 0..8 {
-            acc[i] += xs[i] as i64 * ws[i] as i64;
-        }
-    }
-    let mut s: i64 = acc.iter().sum();
-    for (a, b) in xr.iter().zip(wr) {
-        s += *a as i64 * *b as i64;
-    }
-    s
+    // The plain form vectorizes best (sign-extend, 64-bit multiply-add lanes); measured faster
+    // than hand-split accumulators or 16-bit limb variants.
+    x.iter().zip(w).map(|(a, b)| *a as i64 * *b as i64).sum()
 }
 
 /// `y[t, n] = Σ_k x[t, k]·w[n, k] + bias[n]` over `i64`, rows of `w` in parallel.
