@@ -294,8 +294,8 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         .collect();
     // layers[k][j] is layer j of tree k (0 = root).
     let mut layers: Vec<Vec<Option<Layer>>> = trees
-        .into_iter()
-        .zip(&depths)
+        .into_par_iter()
+        .zip(depths.par_iter())
         .map(|(tree, &n)| {
             let mut stack = vec![Layer::from_leaves(tree)];
             for _ in 0..n {
@@ -816,13 +816,16 @@ impl LayerSumcheck {
         let r_i = self.eq_point[i];
         let eq = &self.suffix_eq[i];
         let derive_one = r_i != EF::ZERO && self.eq_prefix != EF::ZERO;
-        let mut h = [EF::ZERO; 3];
-        for (tree, &w) in self.trees.iter().zip(&self.weights) {
-            let sums = tree.round_sums(eq, self.gamma, !derive_one);
-            for (acc, s) in h.iter_mut().zip(sums) {
-                *acc += w * s;
-            }
-        }
+        // Trees in parallel (many small columns), and each large tree in parallel inside.
+        let per_tree = |(tree, &w): (&TreeHalves, &EF)| {
+            tree.round_sums(eq, self.gamma, !derive_one).map(|s| w * s)
+        };
+        let h_sums = self
+            .trees
+            .par_iter()
+            .zip(self.weights.par_iter())
+            .map(per_tree);
+        let mut h = h_sums.reduce(|| [EF::ZERO; 3], add3);
         if derive_one {
             // claim = eq_prefix·((1 − r_i)·h(0) + r_i·h(1)).
             let scaled = self.claim * self.eq_prefix.inverse();
@@ -872,9 +875,7 @@ impl SumcheckInstance for LayerSumcheck {
         self.claim = zkinfer_poly::interpolate_uni(&evals, r);
         let r_i = self.eq_point[self.round];
         self.eq_prefix *= (EF::ONE - r_i) * (EF::ONE - r) + r_i * r;
-        for tree in &mut self.trees {
-            tree.bind(r);
-        }
+        self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
         self.round += 1;
     }
 
