@@ -16,6 +16,12 @@
 //!   folded tables; binding `r_1` then writes quarter-size `EF` tables directly,
 //!   `new[k] = Σ_{a,b∈{0,1}} eq(r_0, a)·eq(r_1, b)·T[a·2^{n−1} + b·2^{n−2} + k]`, so no half-size
 //!   extension-field table is ever allocated.
+//! * **SIMD.** Tables large enough are processed `LANES` entries at a time with p3's packed
+//!   fields (`F::Packing`, `EF::ExtensionPacking`: 8 lanes with AVX-512, 4 with AVX2): round 0
+//!   and the lazy round 1 read the base tables as packed `F`, the two-variable fold writes packed
+//!   `EF` tables, and later rounds fold those in place until fewer than `LANES` pairs remain,
+//!   when they are unpacked. Large plain `EF` tables (from [`ProductSumcheck::new`]) are repacked
+//!   once. Lanes are summed only at the end of each rayon task.
 
 use super::*;
 use p3_field::{PackedFieldExtension, PackedValue};
