@@ -149,6 +149,18 @@ fn errors_exit_with_status_one_and_a_message() {
         assert!(stderr.contains(message), "{args:?}: stderr {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}: printed {:?}", out.stdout);
     }
+    // A valid GGUF without tokenizer metadata: the missing key is named, once.
+    let no_tokenizer =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gguf/f32.gguf");
+    let no_tokenizer = no_tokenizer.to_str().expect("UTF-8 path");
+    let out = zkinfer(&["tokenize", "--model", no_tokenizer, "--text", "x"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("tokenizer.ggml.model").count(),
+        1,
+        "{stderr}"
+    );
     // Standard input that is not UTF-8.
     let out = zkinfer(&["tokenize", "--model", &model], Some(b"ok \xff\xfe"));
     assert_eq!(out.status.code(), Some(1));

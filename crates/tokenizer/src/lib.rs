@@ -85,9 +85,11 @@ pub enum TokenizerError {
     /// The GGUF file declares a tokenizer other than GPT-2's byte-level BPE.
     #[error("unsupported tokenizer model {0:?}: only \"gpt2\" (byte-level BPE) is supported")]
     UnsupportedModel(String),
-    /// A tokenizer key of the GGUF file is missing or has the wrong type.
+    /// A tokenizer key of the GGUF file is missing or has the wrong type. (The message includes
+    /// the GGUF error's, so it is deliberately not exposed as `source()` too: error-chain
+    /// printers would repeat it.)
     #[error("GGUF tokenizer metadata: {0}")]
-    Gguf(#[from] zkinfer_gguf::GgufError),
+    Gguf(zkinfer_gguf::GgufError),
     /// A special-token id (EOS, BOS) is not in the vocabulary.
     #[error("the {which} token id {id} is out of range (the vocabulary has {vocab_size} tokens)")]
     SpecialTokenOutOfRange {
@@ -98,6 +100,12 @@ pub enum TokenizerError {
         /// Number of tokens in the vocabulary.
         vocab_size: usize,
     },
+}
+
+impl From<zkinfer_gguf::GgufError> for TokenizerError {
+    fn from(e: zkinfer_gguf::GgufError) -> Self {
+        TokenizerError::Gguf(e)
+    }
 }
 
 /// `text` cut to its first 80 characters (an error message should stay readable even when a

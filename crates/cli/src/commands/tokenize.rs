@@ -47,8 +47,10 @@ pub struct DetokenizeArgs {
 
 /// Reads the tokenizer of the GGUF file at `path`.
 fn load_tokenizer(path: &Path) -> anyhow::Result<Tokenizer> {
+    // The GGUF error's message already includes its cause; formatting it (instead of chaining
+    // it) keeps `main`'s `{:#}` from printing the cause twice.
     let file = GgufFile::open(path)
-        .with_context(|| format!("cannot load the model {}", path.display()))?;
+        .map_err(|e| anyhow::anyhow!("cannot load the model {}: {e}", path.display()))?;
     Tokenizer::from_gguf(&file)
         .with_context(|| format!("cannot read the tokenizer of {}", path.display()))
 }
