@@ -1,7 +1,298 @@
-//! End-to-end proofs that a committed GPT-2 model produced a completion.
+//! End-to-end proofs that a committed GPT-2 model produced a greedy completion.
 //!
-//! * [`codec`] — the strict binary codec of key and proof files.
-//! * [`fsio`] — atomic file output (no half-written files).
+//! * [`keys`] — setup: commit every weight once; the verifying key and the model commitment.
+//! * [`file`] — the proof file format (`docs/PROOF_FORMAT.md`).
+//! * [`prove`] / [`verify`] — one causal forward pass over prompt + completion is proven with
+//!   the graph prover of `zkinfer-ops`; the argmax at prompt position `P−1+i` must equal
+//!   completion token `i`. The witness and the weights are each opened once (batched).
+//! * [`codec`], [`fsio`] — strict decoding, atomic file output.
+//!
+//! Fiat–Shamir binds, before any challenge: the protocol id and version, the model commitment
+//! (digest of the verifying key, which contains the weight commitment), the prompt ids, the
+//! completion ids and the prompt predictions; then the witness commitment.
 
 pub mod codec;
+pub mod file;
 pub mod fsio;
+pub mod keys;
+
+use std::time::Instant;
+
+pub use file::ProofFile;
+pub use keys::{ProvingKey, VerifyingKey, pcs, setup};
+use zkinfer_field::F;
+use zkinfer_model::{IntTrace, Model, TensorId};
+use zkinfer_ops::{ColumnId, PublicValues, WitnessBuilder};
+use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
+
+/// Protocol identifier bound into every transcript.
+pub const PROTOCOL_ID: &str = "zkinfer/gpt2-greedy-generation";
+/// Protocol version bound into every transcript.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Everything that can go wrong in setup, proving or verification.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofSystemError {
+    /// The model could not be built or run.
+    #[error("model: {0}")]
+    Model(#[from] zkinfer_model::ModelError),
+    /// The graph proof failed (prover) or was rejected (verifier).
+    #[error("{0}")]
+    Graph(#[from] zkinfer_ops::ProofError),
+    /// A polynomial commitment or opening failed or was rejected.
+    #[error("commitment opening: {0}")]
+    Pcs(#[from] zkinfer_pcs::PcsError),
+    /// The transcript is malformed.
+    #[error("transcript: {0}")]
+    Transcript(#[from] zkinfer_transcript::TranscriptError),
+    /// A key or proof file does not decode.
+    #[error("{0}")]
+    Decode(#[from] codec::DecodeError),
+    /// The request is not one the model can serve.
+    #[error("invalid request: {0}")]
+    Request(String),
+    /// The proof is for another model.
+    #[error("the proof was made for model {proof}, but the verifying key is for model {key}")]
+    WrongModel {
+        /// Commitment in the proof.
+        proof: String,
+        /// Commitment of the key.
+        key: String,
+    },
+    /// The statement is inconsistent (e.g. a completion token is not the model's argmax).
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+/// Where proving is, for progress reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Greedy generation with the KV cache.
+    Generate,
+    /// The integer forward pass over prompt + completion.
+    Trace,
+    /// Committing the witness and proving the graph.
+    ProveGraph,
+    /// Opening the witness and weight commitments.
+    Open,
+}
+
+/// Wall-clock seconds of each proving stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ProveTimings {
+    /// Generation with the KV cache.
+    pub generate_s: f64,
+    /// Full forward pass producing the trace.
+    pub trace_s: f64,
+    /// Witness commitment and graph proof.
+    pub prove_graph_s: f64,
+    /// Batched openings.
+    pub open_s: f64,
+}
+
+impl ProveTimings {
+    /// Proving time proper (everything but generation).
+    pub fn prove_s(&self) -> f64 {
+        self.trace_s + self.prove_graph_s + self.open_s
+    }
+}
+
+/// A verified statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Model commitment (hex).
+    pub model_commitment: String,
+    /// Prompt ids.
+    pub prompt_ids: Vec<u32>,
+    /// Completion ids.
+    pub completion_ids: Vec<u32>,
+    /// Completion text.
+    pub text: String,
+}
+
+fn domain_separator(model_commitment: &[u8; 32], proof: &ProofFile) -> DomainSeparator {
+    let ids = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    DomainSeparator::new(PROTOCOL_ID, PROTOCOL_VERSION)
+        .with_public("model commitment", model_commitment)
+        .with_public("prompt ids", &ids(&proof.prompt_ids))
+        .with_public("completion ids", &ids(&proof.completion_ids))
+        .with_public("prompt predictions", &ids(&proof.prompt_predictions))
+}
+
+/// The ids of the proven pass: prompt followed by all but the last completion token.
+fn pass_ids(prompt: &[u32], completion: &[u32]) -> Vec<u32> {
+    let mut ids = prompt.to_vec();
+    ids.extend_from_slice(&completion[..completion.len().saturating_sub(1)]);
+    ids
+}
+
+fn check_request(vk: &VerifyingKey, prompt: &[u32], n: usize) -> Result<(), ProofSystemError> {
+    if prompt.is_empty() {
+        return Err(ProofSystemError::Request("the prompt is empty".into()));
+    }
+    if n == 0 {
+        return Err(ProofSystemError::Request("nothing to prove: generate at least one token".into()));
+    }
+    if let Some(id) = prompt.iter().find(|&&id| id as usize >= vk.config.n_vocab) {
+        return Err(ProofSystemError::Request(format!("token id {id} is outside the vocabulary ({})", vk.config.n_vocab)));
+    }
+    if prompt.len() + n - 1 > vk.config.n_ctx {
+        return Err(ProofSystemError::Request(format!(
+            "prompt ({}) + completion ({n}) − 1 exceeds the context length {}",
+            prompt.len(),
+            vk.config.n_ctx
+        )));
+    }
+    Ok(())
+}
+
+/// Generates `n` tokens after `prompt` and proves it. `tamper` may change the trace before it
+/// is proven (tests use it to play a malicious prover; pass `|_, _| {}` otherwise).
+pub fn prove(
+    model: &Model,
+    pk: &ProvingKey,
+    prompt: &[u32],
+    n: usize,
+    mut progress: impl FnMut(Stage),
+    tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
+) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
+    let vk = &pk.vk;
+    check_request(vk, prompt, n)?;
+    let mut timings = ProveTimings::default();
+
+    progress(Stage::Generate);
+    let start = Instant::now();
+    let completion = model.generate_int(prompt, n, |_| {})?;
+    timings.generate_s = start.elapsed().as_secs_f64();
+
+    progress(Stage::Trace);
+    let start = Instant::now();
+    let ids = pass_ids(prompt, &completion);
+    let mut fwd = model.forward_int(&ids)?;
+    let predictions = fwd.next_tokens()?;
+    if predictions[prompt.len() - 1..] != completion[..] {
+        return Err(ProofSystemError::Rejected("the full forward pass disagrees with KV-cache generation".into()));
+    }
+    tamper(&fwd.graph, &mut fwd.trace);
+    timings.trace_s = start.elapsed().as_secs_f64();
+
+    let proof_stub = ProofFile {
+        model_commitment: vk.digest(),
+        prompt_ids: prompt.to_vec(),
+        completion_ids: completion,
+        prompt_predictions: predictions[..prompt.len() - 1].to_vec(),
+        transcript: Vec::new(),
+    };
+    let mut t = ProverTranscript::new(&domain_separator(&proof_stub.model_commitment, &proof_stub));
+
+    progress(Stage::ProveGraph);
+    let start = Instant::now();
+    let pcs = pcs();
+    let out = zkinfer_ops::prove_graph(&fwd.graph, model.weights(), &fwd.trace, &mut t, |w: &WitnessBuilder, t| {
+        let cols: Vec<&[F]> = (0..w.plan().columns().len()).map(|i| w.values(ColumnId(i))).collect();
+        let (com, data) = pcs.commit_slices(&cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
+        t.send_bytes(&keys::encode_commitment(&com));
+        Ok(data)
+    })?;
+    timings.prove_graph_s = start.elapsed().as_secs_f64();
+
+    progress(Stage::Open);
+    let start = Instant::now();
+    let weight_index = vk.weight_index();
+    let mut witness_acc = OpeningAccumulator::new();
+    for c in out.accumulators.witness.into_claims() {
+        witness_acc.push(c.poly, c.point, c.value);
+    }
+    let mut weight_acc = OpeningAccumulator::new();
+    for c in out.accumulators.weights.into_claims() {
+        let name = &fwd.graph.meta(TensorId(c.poly)).name;
+        let idx = *weight_index
+            .get(name.as_str())
+            .ok_or_else(|| ProofSystemError::Request(format!("weight {name} is not in the proving key")))?;
+        weight_acc.push(idx, c.point, c.value);
+    }
+    drop(out.witness);
+    witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
+    weight_acc.prove(&pcs, &pk.weight_data, &mut t)?;
+    timings.open_s = start.elapsed().as_secs_f64();
+
+    let proof = ProofFile { transcript: t.into_proof(), ..proof_stub };
+    Ok((proof, timings))
+}
+
+/// Verifies `proof` against `vk`: the verifier never sees or runs the weights.
+pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSystemError> {
+    let digest = vk.digest();
+    if proof.model_commitment != digest {
+        return Err(ProofSystemError::WrongModel {
+            proof: hex::encode(proof.model_commitment),
+            key: hex::encode(digest),
+        });
+    }
+    let (prompt, completion) = (&proof.prompt_ids, &proof.completion_ids);
+    check_request(vk, prompt, completion.len())?;
+    if let Some(id) = completion.iter().chain(&proof.prompt_predictions).find(|&&id| id as usize >= vk.config.n_vocab) {
+        return Err(ProofSystemError::Rejected(format!("token id {id} is outside the vocabulary")));
+    }
+    if proof.prompt_predictions.len() != prompt.len() - 1 {
+        return Err(ProofSystemError::Rejected(format!(
+            "{} prompt predictions for a prompt of {} tokens",
+            proof.prompt_predictions.len(),
+            prompt.len()
+        )));
+    }
+    let ids = pass_ids(prompt, completion);
+    let graph = vk.graph(ids.len())?;
+    let tokens: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
+    let positions: Vec<i64> = (0..ids.len() as i64).collect();
+    let next: Vec<i64> = proof.prompt_predictions.iter().chain(completion).map(|&x| x as i64).collect();
+    let find = |name: &str| {
+        graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))
+    };
+    let mut public: PublicValues<'_> = PublicValues::new();
+    public.insert(find("tokens")?, &tokens);
+    public.insert(find("positions")?, &positions);
+    public.insert(find("next_token")?, &next);
+
+    let mut t = VerifierTranscript::new(&domain_separator(&digest, proof), &proof.transcript);
+    let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
+        let com = keys::decode_commitment(t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?)
+            .map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
+        let expected: Vec<usize> = (0..plan.columns().len()).map(|i| plan.num_vars(ColumnId(i))).collect();
+        if com.poly_num_vars != expected {
+            return Err(zkinfer_ops::ProofError::check("commit", "witness commitment does not match the witness layout"));
+        }
+        Ok(com)
+    })?;
+    let witness_com: WhirCommitment = out.commitment;
+    let weight_index = vk.weight_index();
+    let mut witness_acc = OpeningAccumulator::new();
+    for c in out.accumulators.witness.into_claims() {
+        witness_acc.push(c.poly, c.point, c.value);
+    }
+    let mut weight_acc = OpeningAccumulator::new();
+    for c in out.accumulators.weights.into_claims() {
+        let name = &graph.meta(TensorId(c.poly)).name;
+        let idx = *weight_index
+            .get(name.as_str())
+            .ok_or_else(|| ProofSystemError::Rejected(format!("weight {name} is not in the verifying key")))?;
+        weight_acc.push(idx, c.point, c.value);
+    }
+    let pcs = pcs();
+    witness_acc.verify(&pcs, &witness_com, &mut t)?;
+    weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
+    t.finish()?;
+    Ok(Verified {
+        model_commitment: hex::encode(digest),
+        prompt_ids: prompt.clone(),
+        completion_ids: completion.clone(),
+        text: vk.detokenize(completion).unwrap_or_default(),
+    })
+}
+
+/// Vocabulary bytes of a tokenizer, for the verifying key.
+pub fn vocab_bytes(tok: &zkinfer_tokenizer::Tokenizer) -> Vec<Vec<u8>> {
+    (0..tok.vocab_size() as u32).map(|id| tok.token_bytes(id).unwrap_or_default()).collect()
+}
+

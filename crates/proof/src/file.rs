@@ -1,0 +1,81 @@
+//! The proof file (`docs/PROOF_FORMAT.md`).
+//!
+//! ```text
+//! magic "ZKINFPRF" | version u32 | model commitment [32] |
+//! prompt ids (u32 count, u32 each) | completion ids (u32 count, u32 each) |
+//! prompt predictions (u32 count, u32 each: the argmax at prompt positions 0..P−2) |
+//! transcript (u64 length, bytes)
+//! ```
+//! All integers little-endian. Nothing may follow the transcript.
+
+use crate::codec::{DecodeError, Reader, Writer};
+
+/// Magic bytes of a proof file.
+pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
+/// Format version of proof files this build reads and writes.
+pub const PROOF_VERSION: u32 = 1;
+
+/// A proof of one generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofFile {
+    /// The model commitment (digest of the verifying key) the proof is for.
+    pub model_commitment: [u8; 32],
+    /// Prompt token ids.
+    pub prompt_ids: Vec<u32>,
+    /// Generated token ids.
+    pub completion_ids: Vec<u32>,
+    /// The model's argmax at prompt positions `0..P−1` (public outputs of the proven pass that are
+    /// not part of the completion).
+    pub prompt_predictions: Vec<u32>,
+    /// The Fiat–Shamir transcript: every prover message.
+    pub transcript: Vec<u8>,
+}
+
+impl ProofFile {
+    /// Encodes the file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(PROOF_MAGIC);
+        w.u32(PROOF_VERSION);
+        w.raw(&self.model_commitment);
+        w.u32s(&self.prompt_ids);
+        w.u32s(&self.completion_ids);
+        w.u32s(&self.prompt_predictions);
+        w.bytes(&self.transcript);
+        w.into_bytes()
+    }
+
+    /// Decodes a file, rejecting truncation, trailing bytes, and bad headers.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        r.header(PROOF_MAGIC, PROOF_VERSION, "zkinfer proof")?;
+        let model_commitment = r.array::<32>("model commitment")?;
+        let prompt_ids = r.u32s("prompt ids")?;
+        let completion_ids = r.u32s("completion ids")?;
+        let prompt_predictions = r.u32s("prompt predictions")?;
+        let transcript = r.bytes("transcript")?.to_vec();
+        r.finish()?;
+        Ok(Self { model_commitment, prompt_ids, completion_ids, prompt_predictions, transcript })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_truncations() {
+        let p = ProofFile {
+            model_commitment: [7; 32],
+            prompt_ids: vec![1, 2, 3],
+            completion_ids: vec![4, 5],
+            prompt_predictions: vec![9, 9],
+            transcript: vec![0xab; 100],
+        };
+        let b = p.to_bytes();
+        assert_eq!(ProofFile::from_bytes(&b).unwrap(), p);
+        for n in 0..b.len() {
+            assert!(ProofFile::from_bytes(&b[..n]).is_err());
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Setup and the verifying key.
+//!
+//! Setup quantizes the model's weights (deterministically, from the GGUF alone), pads every weight
+//! tensor to its multilinear layout, and commits all of them in ONE packed WHIR commitment, in the
+//! order of their names. The verifying key holds what the verifier needs and nothing it must not
+//! see: the hyperparameters and fixed-point choices (from which it rebuilds the graph), every
+//! weight's name, shape, fixed-point position and magnitude bound, the weight commitment, and the
+//! vocabulary (to print text). Its BLAKE3 digest is the *model commitment*: anyone holding the
+//! same `.gguf` recomputes it bit for bit.
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::ProofSystemError;
+use std::collections::HashMap;
+use std::sync::Arc;
+use zkinfer_field::F;
+use zkinfer_model::gpt2::GraphParts;
+use zkinfer_model::ops::gelu::Gelu;
+use zkinfer_model::{Graph, Gpt2Config, Model, QuantConfig, WeightTensor, WeightValues, Weights};
+use zkinfer_ops::TensorLayout;
+use zkinfer_pcs::{WhirCommitment, WhirPcs, WhirProverData};
+
+/// Magic bytes of a verifying-key file.
+pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
+/// Format version of verifying-key files this build reads and writes.
+pub const VK_VERSION: u32 = 1;
+/// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
+const MAX_VOCAB: usize = 1 << 20;
+
+/// Static description of one committed weight tensor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightMeta {
+    /// GGUF name.
+    pub name: String,
+    /// Extent of every axis, outermost first.
+    pub shape: Vec<usize>,
+    /// Fixed-point position of the integers.
+    pub frac_bits: i32,
+    /// Magnitude bound: `|w| < 2^bits`.
+    pub bits: u32,
+}
+
+/// What the verifier holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifyingKey {
+    /// SHA-256 of the GGUF file the key was made from (informational).
+    pub model_sha256: [u8; 32],
+    /// Hyperparameters.
+    pub config: Gpt2Config,
+    /// Fixed-point choices.
+    pub quant: QuantConfig,
+    /// Every committed weight, in commitment order (sorted by name).
+    pub weights: Vec<WeightMeta>,
+    /// The packed WHIR commitment to all weights.
+    pub commitment: WhirCommitment,
+    /// Each token's bytes, to print text.
+    pub vocab: Vec<Vec<u8>>,
+}
+
+/// What the prover keeps: the key and the weight commitment's prover data.
+#[derive(Debug)]
+pub struct ProvingKey {
+    /// The verifying key.
+    pub vk: VerifyingKey,
+    /// Merkle trees and codeword of the weight commitment.
+    pub weight_data: WhirProverData,
+}
+
+/// The PCS every zkinfer proof uses (parameters in `docs/SECURITY.md`).
+pub fn pcs() -> WhirPcs {
+    WhirPcs::default()
+}
+
+/// Weight values padded to their multilinear layout.
+fn padded_weight(t: &WeightTensor) -> Vec<F> {
+    let layout = TensorLayout::new(&t.shape);
+    match &t.values {
+        WeightValues::I16(v) => layout.pad_with(v, |x| zkinfer_field::from_i64_unchecked(x as i64)),
+        WeightValues::I64(v) => layout.pad_i64(v),
+    }
+}
+
+/// Commits every weight of `model`, producing the proving key (with its verifying key).
+pub fn setup(
+    model: &Model,
+    vocab: Vec<Vec<u8>>,
+    model_sha256: [u8; 32],
+) -> Result<ProvingKey, ProofSystemError> {
+    let mut metas = Vec::new();
+    let mut padded = Vec::new();
+    for (name, t) in model.weights().iter() {
+        metas.push(WeightMeta { name: name.to_owned(), shape: t.shape.clone(), frac_bits: t.frac_bits, bits: t.max_bits() });
+        padded.push(t);
+    }
+    let columns: Vec<Vec<F>> = {
+        use rayon::prelude::*;
+        padded.par_iter().map(|t| padded_weight(t)).collect()
+    };
+    let slices: Vec<&[F]> = columns.iter().map(Vec::as_slice).collect();
+    let (commitment, weight_data) = pcs().commit_slices(&slices)?;
+    drop(columns);
+    let vk = VerifyingKey {
+        model_sha256,
+        config: *model.config(),
+        quant: *model.quant(),
+        weights: metas,
+        commitment,
+        vocab,
+    };
+    Ok(ProvingKey { vk, weight_data })
+}
+
+impl VerifyingKey {
+    /// Canonical bytes of the key.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(VK_MAGIC);
+        w.u32(VK_VERSION);
+        w.raw(&self.model_sha256);
+        let c = &self.config;
+        for v in [c.n_layer, c.n_embd, c.n_head, c.n_ctx, c.n_ff, c.n_vocab] {
+            w.u64(v as u64);
+        }
+        w.u32(c.eps.to_bits());
+        w.u32(c.tied_output as u32);
+        let q = &self.quant;
+        for v in [
+            q.act_frac,
+            q.gelu_in_frac,
+            q.score_frac,
+            q.exp_frac,
+            q.prob_frac,
+            q.ln_k,
+            q.matmul_in_bits,
+            q.gamma_bits,
+            q.weight_bits,
+        ] {
+            w.u32(v);
+        }
+        w.u32(self.weights.len() as u32);
+        for m in &self.weights {
+            w.str(&m.name);
+            w.u32(m.shape.len() as u32);
+            for &d in &m.shape {
+                w.u64(d as u64);
+            }
+            w.u32(m.frac_bits as u32);
+            w.u32(m.bits);
+        }
+        w.bytes(&encode_commitment(&self.commitment));
+        w.u32(self.vocab.len() as u32);
+        for t in &self.vocab {
+            w.bytes(t);
+        }
+        w.into_bytes()
+    }
+
+    /// Decodes a key, rejecting anything malformed.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        r.header(VK_MAGIC, VK_VERSION, "zkinfer verifying key")?;
+        let model_sha256 = r.array::<32>("model SHA-256")?;
+        let mut dims = [0usize; 6];
+        for d in &mut dims {
+            *d = small(r.u64("hyperparameter")?, 1 << 32, "hyperparameter")?;
+        }
+        let eps = f32::from_bits(r.u32("epsilon")?);
+        let tied = match r.u32("tied output flag")? {
+            0 => false,
+            1 => true,
+            v => return Err(invalid("tied output flag", format!("{v}"))),
+        };
+        let config = Gpt2Config {
+            n_layer: dims[0],
+            n_embd: dims[1],
+            n_head: dims[2],
+            n_ctx: dims[3],
+            n_ff: dims[4],
+            n_vocab: dims[5],
+            eps,
+            tied_output: tied,
+        };
+        let mut q = [0u32; 9];
+        for v in &mut q {
+            *v = r.u32("quantization parameter")?;
+            if *v > 64 {
+                return Err(invalid("quantization parameter", format!("{v} > 64")));
+            }
+        }
+        let quant = QuantConfig {
+            act_frac: q[0],
+            gelu_in_frac: q[1],
+            score_frac: q[2],
+            exp_frac: q[3],
+            prob_frac: q[4],
+            ln_k: q[5],
+            matmul_in_bits: q[6],
+            gamma_bits: q[7],
+            weight_bits: q[8],
+        };
+        let n_weights = r.u32("weight count")? as usize;
+        // Each weight takes at least 16 bytes, so this bound is checked before allocating.
+        if n_weights > r.remaining() / 16 {
+            return Err(invalid("weight count", format!("{n_weights} weights cannot fit")));
+        }
+        let mut weights = Vec::with_capacity(n_weights);
+        for _ in 0..n_weights {
+            let name = r.str("weight name")?.to_owned();
+            let rank = r.u32("weight rank")? as usize;
+            if rank > 4 {
+                return Err(invalid("weight rank", format!("{rank}")));
+            }
+            let mut shape = Vec::with_capacity(rank);
+            for _ in 0..rank {
+                shape.push(small(r.u64("weight dimension")?, 1 << 32, "weight dimension")?);
+            }
+            let frac_bits = r.u32("weight fractional bits")? as i32;
+            let bits = r.u32("weight bits")?;
+            if bits > 62 {
+                return Err(invalid("weight bits", format!("{bits}")));
+            }
+            weights.push(WeightMeta { name, shape, frac_bits, bits });
+        }
+        let commitment = decode_commitment(r.bytes("weight commitment")?)?;
+        let n_vocab = r.u32("vocabulary size")? as usize;
+        if n_vocab > MAX_VOCAB || n_vocab > r.remaining() / 8 {
+            return Err(invalid("vocabulary size", format!("{n_vocab}")));
+        }
+        let mut vocab = Vec::with_capacity(n_vocab);
+        for _ in 0..n_vocab {
+            vocab.push(r.bytes("token")?.to_vec());
+        }
+        r.finish()?;
+        if vocab.len() != config.n_vocab {
+            return Err(invalid("vocabulary", format!("{} tokens for n_vocab = {}", vocab.len(), config.n_vocab)));
+        }
+        if commitment.poly_num_vars.len() != weights.len() {
+            return Err(invalid("weight commitment", "does not cover every weight".into()));
+        }
+        for (m, &nv) in weights.iter().zip(&commitment.poly_num_vars) {
+            if TensorLayout::new(&m.shape).num_vars() != nv {
+                return Err(invalid("weight commitment", format!("size of {} does not match its shape", m.name)));
+            }
+        }
+        Ok(VerifyingKey { model_sha256, config, quant, weights, commitment, vocab })
+    }
+
+    /// The model commitment: BLAKE3 of the key's canonical bytes.
+    pub fn digest(&self) -> [u8; 32] {
+        *blake3::hash(&self.to_bytes()).as_bytes()
+    }
+
+    /// The model commitment in hex.
+    pub fn model_commitment_hex(&self) -> String {
+        hex::encode(self.digest())
+    }
+
+    /// Index of each weight in the commitment, by name.
+    pub fn weight_index(&self) -> HashMap<&str, usize> {
+        self.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect()
+    }
+
+    /// Rebuilds the integer graph of the causal forward pass over `seq_len` positions from the
+    /// key alone (no weight values).
+    pub fn graph(&self, seq_len: usize) -> Result<Graph, ProofSystemError> {
+        let mut weights = Weights::default();
+        for m in &self.weights {
+            weights.insert(m.name.clone(), bound_witness(m));
+        }
+        let gelu = Gelu::new(self.quant.gelu_in_frac, self.quant.act_frac);
+        let exp_table: Arc<[i64]> = zkinfer_model::ops::softmax::exp_table(self.quant.score_frac, self.quant.exp_frac);
+        let parts = GraphParts { cfg: &self.config, quant: &self.quant, weights: &weights, gelu: &gelu, exp_table: &exp_table };
+        Ok(parts.build(seq_len, 0)?)
+    }
+
+    /// Text of `ids` (lossy UTF-8), `None` if an id is outside the vocabulary.
+    pub fn detokenize(&self, ids: &[u32]) -> Option<String> {
+        let mut bytes = Vec::new();
+        for &id in ids {
+            bytes.extend_from_slice(self.vocab.get(id as usize)?);
+        }
+        Some(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+/// A stand-in weight for graph building on the verifier's side: the graph builder reads a
+/// weight's shape, fixed-point position and magnitude bound, never its values, so one value of
+/// magnitude `2^bits − 1` stands for the whole tensor.
+fn bound_witness(m: &WeightMeta) -> WeightTensor {
+    let values = if m.bits == 0 { Vec::new() } else { vec![(1i64 << m.bits) - 1] };
+    WeightTensor { shape: m.shape.clone(), frac_bits: m.frac_bits, values: WeightValues::I64(values) }
+}
+
+fn small(v: u64, max: u64, what: &'static str) -> Result<usize, DecodeError> {
+    if v > max {
+        return Err(invalid(what, format!("{v} is too large")));
+    }
+    Ok(v as usize)
+}
+
+fn invalid(what: &'static str, why: String) -> DecodeError {
+    DecodeError::Invalid { what, why }
+}
+
+fn bincode_options() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new().with_limit(1 << 20).with_fixint_encoding().reject_trailing_bytes()
+}
+
+/// Serializes a WHIR commitment.
+pub fn encode_commitment(c: &WhirCommitment) -> Vec<u8> {
+    use bincode::Options;
+    bincode_options().serialize(c).unwrap_or_default()
+}
+
+/// Deserializes a WHIR commitment (bounded, no trailing bytes).
+pub fn decode_commitment(b: &[u8]) -> Result<WhirCommitment, DecodeError> {
+    use bincode::Options;
+    let c: WhirCommitment = bincode_options()
+        .deserialize(b)
+        .map_err(|e| invalid("commitment", e.to_string()))?;
+    if c.poly_num_vars.iter().any(|&v| v > 40) {
+        return Err(invalid("commitment", "polynomial size out of range".into()));
+    }
+    Ok(c)
+}
