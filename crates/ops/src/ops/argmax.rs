@@ -3,7 +3,7 @@
 //! op proves that they are the argmaxes of the logits `L: [T, V]`.
 //!
 //! **Committed**: the gaps `g[t, j] = L[t, a_t] − L[t, j] − [j < a_t]` on real entries, 0 on
-//! padding (column `gap`), range-checked to `[0, 2^(b+2))` (`|L| < 2^b`). `g ≥ 0` says
+//! padding (column `gap`), range-checked to `[0, 2^(b+1))` (`|L| < 2^b`, so `g ≤ 2^(b+1) − 2`). `g ≥ 0` says
 //! `L[t, a_t] ≥ L[t, j]` for every `j` and `>` for `j < a_t`: exactly "a_t is the first maximum".
 //! **Link to L** at a random `z = (z_t, z_j)`, with `V(t, j) = [t < T][j < V]`:
 //!
@@ -17,8 +17,8 @@
 //! `L̃(z)` and `S`; a sumcheck of degree 2 reduces `S` to `L̃(ρ)` at a random `ρ`, where the
 //! verifier evaluates `W̃(ρ) = Σ_t eq(z_t, t)·eq(ρ_t, t)·eq(ρ_j, a_t)` itself. Verifier work
 //! `O(T·log V)` beyond the polylog sumcheck; two claims on `L` go back to its producer.
-//! Soundness: the field identities are integer identities because `|L| < 2^b`, `g < 2^(b+2)`
-//! and `b + 2 ≤ 62`; error `(2·n + 1)/|EF|` plus the range check's.
+//! Soundness: the field identities are integer identities because `|L| < 2^b`, `g < 2^(b+1)`
+//! and `b + 1 ≤ 62`; error `(2·n + 1)/|EF|` plus the range check's.
 //!
 //! **Public ids.** The ids are the node's public output (`NodeShape::public_output`).
 
@@ -41,7 +41,7 @@ pub const GAP_COLUMN: &str = "gap";
 /// The proof of a row argmax with public results.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArgmaxProof {
-    /// Input bound: `|L| < 2^in_bits` (`≤ 60`).
+    /// Input bound: `|L| < 2^in_bits` (`≤ 61`).
     pub in_bits: u32,
 }
 
@@ -60,10 +60,10 @@ impl ArgmaxProof {
     }
 
     fn gap_bits(&self) -> Result<u32, ProofError> {
-        if self.in_bits > 60 {
-            return Err(ProofError::shape(OP, format!("logit bound 2^{} above 2^60", self.in_bits)));
+        if self.in_bits > 61 {
+            return Err(ProofError::shape(OP, format!("logit bound 2^{} above 2^61", self.in_bits)));
         }
-        Ok(self.in_bits + 2)
+        Ok(self.in_bits + 1)
     }
 
     fn shape<'a>(node: &NodeShape<'a>) -> Result<Shape<'a>, ProofError> {

@@ -147,7 +147,7 @@ impl LayerNormProof {
             && 2 * self.in_bits + 2 + l <= 62
             && var >= 41
             && s2 <= 63
-            && self.out_bits + 1 <= 63;
+            && self.out_bits < 63;
         if !ok {
             return Err(ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")));
         }
@@ -287,7 +287,7 @@ impl OpProtocol for LayerNormProof {
         if x.len() != d.rows * d.n || y.len() != x.len() || gamma.len() != d.n || beta.len() != d.n {
             return Err(ProofError::shape(OP, "trace lengths"));
         }
-        let mut stats: Vec<Vec<i64>> = vec![Vec::with_capacity(d.rows); 13];
+        let mut stats: Vec<Vec<i64>> = (0..13).map(|_| Vec::with_capacity(d.rows)).collect();
         let mut rem = Vec::with_capacity(x.len());
         let half = 1i128 << (self.shift - 1);
         for (t, row) in x.chunks(d.n).enumerate() {

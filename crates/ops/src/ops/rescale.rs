@@ -12,8 +12,9 @@
 //! The relation is linear, so at a random point `z` it reads
 //! `x̃(z) = 2^s·ỹ(z) + r̃(z) − 2^(s−1)·Ṽ(z)`: the prover sends `ỹ(z)`, `r̃(z)` (claims on committed
 //! columns) and the claim on the input `x` follows. Because `y` and `r` are range-checked,
-//! `2^s·y + r` lies in `(−2^(s+b), 2^(s+b))` and cannot wrap modulo p, so the field identity is the
-//! integer identity (soundness error `n/|EF|` for the random point, plus the range checks').
+//! `|2^s·y + r| ≤ 2^(s+b) + 2^s` with `s + b ≤ 63`, while `|x + 2^(s−1)| < 2^62 + 2^61`: the two
+//! sides differ by less than `p`, so the field identity is the integer identity (soundness error
+//! `n/|EF|` for the random point, plus the range checks').
 //!
 //! For `s ≤ 0` the output is virtual: `x̃(z) = ỹ(z) / 2^(−s)`.
 
@@ -46,7 +47,7 @@ impl RescaleProof {
     }
 
     fn check_params(&self) -> Result<(), ProofError> {
-        if self.shift > 0 && (self.shift > 62 || self.out_bits + 1 > crate::witness::MAX_RANGE_CHECK_BITS || self.shift as u32 + self.out_bits > 62) {
+        if self.shift > 0 && (self.shift > 62 || self.out_bits + 1 > crate::witness::MAX_RANGE_CHECK_BITS || self.shift as u32 + self.out_bits > 63) {
             return Err(ProofError::shape(OP, format!("unsupported shift {} with output bound 2^{}", self.shift, self.out_bits)));
         }
         if self.shift < -40 {

@@ -11,7 +11,7 @@
 //! `o = (m − x) − δ ≥ 0` (`overflow`), `e = EXP[δ]` on the whole cube (`exp`), `Z` (`sum`), `p`
 //! (`out`), the remainder `r` (`rem`) and `c = Z − 1 − r` on real rows (`slack`).
 //! **Lookups / range checks**: `(δ, e) ∈ {(t, EXP[t]) : t < 2^16}` (also `0 ≤ δ < 2^16`);
-//! `o < 2^(b+2)`, `p < 2^(P+1)`, `r, c < 2^(E + log T + 1)`.
+//! `o < 2^(b+1)` (`o ≤ m − x ≤ 2^(b+1) − 2`), `p < 2^(P+1)`, `r, c < 2^(E + log T + 1)`.
 //! **Public**: `M(h, i, j) = [h < H][i < T][j ≤ i]` (causal mask; its MLE costs `O(log T)`, see
 //! `public_mle`) and `R(h, i) = [h < H][i < T]`.
 //! **One sumcheck** (degree 3) over the cube proves, with powers of a random `λ` and a random `z`:
@@ -82,7 +82,7 @@ const NUM_TABLES: usize = 14;
 /// The proof of a causal softmax over `[H, T, T]` scores.
 #[derive(Debug, Clone)]
 pub struct SoftmaxProof {
-    /// Input bound: `|x| < 2^in_bits` (`≤ 60`).
+    /// Input bound: `|x| < 2^in_bits` (`≤ 61`, the model's limit).
     pub in_bits: u32,
     /// `E`: `EXP[0] = 2^E`.
     pub exp_frac: u32,
@@ -127,7 +127,7 @@ impl SoftmaxProof {
     pub fn new(name: &str, in_bits: u32, exp_frac: u32, out_frac: u32, exp_values: Arc<[i64]>) -> Result<Self, ProofError> {
         if exp_values.len() != EXP_TABLE_ROWS
             || exp_frac + out_frac > 40
-            || in_bits > 60
+            || in_bits > 61
             || exp_values.first() != Some(&(1i64 << exp_frac))
             || exp_values.iter().any(|&v| !(0..=1i64 << exp_frac).contains(&v))
         {
@@ -227,7 +227,7 @@ impl SoftmaxProof {
         let rem = w.commit(COL_REM, nc)?;
         let slack = w.commit(COL_SLACK, nc)?;
         w.lookup(&self.table, &[delta, exp])?;
-        w.range_check(overflow, self.in_bits + 2, false)?;
+        w.range_check(overflow, self.in_bits + 1, false)?;
         w.range_check(out, self.out_frac + 1, false)?;
         w.range_check(rem, self.sum_bits(d.len), false)?;
         w.range_check(slack, self.sum_bits(d.len), false)
@@ -322,7 +322,7 @@ impl OpProtocol for SoftmaxProof {
         let rem = w.commit(COL_REM, to_f(&c.rem))?;
         let slack = w.commit(COL_SLACK, c.slack)?;
         w.lookup(&self.table, &[delta, exp])?;
-        w.range_check(overflow, self.in_bits + 2, false)?;
+        w.range_check(overflow, self.in_bits + 1, false)?;
         w.range_check(out, self.out_frac + 1, false)?;
         w.range_check(rem, self.sum_bits(d.len), false)?;
         w.range_check(slack, self.sum_bits(d.len), false)
