@@ -35,7 +35,7 @@
 
 use std::sync::Mutex;
 
-use p3_field::{Field, PrimeCharacteristicRing};
+use p3_field::{ExtensionField, Field, PackedFieldExtension, PackedValue, PrimeCharacteristicRing};
 use rayon::prelude::*;
 use zkinfer_field::{EF, F};
 use zkinfer_poly::eq_eval;
@@ -45,8 +45,13 @@ use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 /// Largest tree depth the verifier accepts (2^40 leaves is far beyond anything we prove).
 pub const MAX_DEPTH: usize = 40;
 
-/// Work below this many pairs runs sequentially.
+/// Work below this many pairs runs sequentially (and unpacked).
 const PAR_MIN: usize = 1 << 12;
+
+/// SIMD packing of the extension field (AVX2/AVX-512 lanes of Goldilocks).
+type PackedEF = <EF as ExtensionField<F>>::ExtensionPacking;
+/// Extension elements per SIMD packing.
+const LANES: usize = <<F as Field>::Packing as PackedValue>::WIDTH;
 
 /// Errors of the fraction-sum GKR verifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -667,11 +672,49 @@ fn ext_round_sums(
     };
     let zero = [EF::ZERO; 3];
     if half >= PAR_MIN {
-        (0..half)
+        // The same sums, LANES pairs at a time in SIMD registers.
+        let ld = |v: &[EF], x: usize| PackedEF::from_ext_slice(&v[x..x + LANES]);
+        let g = |pl: PackedEF, pr: PackedEF, ql: PackedEF, qr: PackedEF| {
+            pl * qr + ql * (pr + qr * gamma)
+        };
+        let g_ones = |ql: PackedEF, qr: PackedEF| qr + ql * (qr * gamma + PackedEF::ONE);
+        let two = |a: PackedEF, b: PackedEF| b.double() - a;
+        let packed_term = |x: usize| -> [PackedEF; 3] {
+            let (ql0, ql1) = (ld(ql, x), ld(ql, x + half));
+            let (qr0, qr1) = (ld(qr, x), ld(qr, x + half));
+            let e = ld(eq, x);
+            let zero = PackedEF::ZERO;
+            match p {
+                Some((pl, pr)) => {
+                    let (pl0, pl1) = (ld(pl, x), ld(pl, x + half));
+                    let (pr0, pr1) = (ld(pr, x), ld(pr, x + half));
+                    let at0 = g(pl0, pr0, ql0, qr0);
+                    let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
+                    let at1 = if with_one {
+                        g(pl1, pr1, ql1, qr1)
+                    } else {
+                        zero
+                    };
+                    [e * at0, e * at1, e * at2]
+                }
+                None => {
+                    let at0 = g_ones(ql0, qr0);
+                    let at2 = g_ones(two(ql0, ql1), two(qr0, qr1));
+                    let at1 = if with_one { g_ones(ql1, qr1) } else { zero };
+                    [e * at0, e * at1, e * at2]
+                }
+            }
+        };
+        let packed_zero = [PackedEF::ZERO; 3];
+        let acc = (0..half / LANES)
             .into_par_iter()
-            .with_min_len(PAR_MIN)
-            .map(term)
-            .reduce(|| zero, add3)
+            .with_min_len(PAR_MIN / LANES)
+            .map(|c| packed_term(c * LANES))
+            .reduce(
+                || packed_zero,
+                |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]],
+            );
+        acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum())
     } else {
         (0..half).map(term).fold(zero, add3)
     }
@@ -722,11 +765,14 @@ fn bind_first(v: &mut Vec<EF>, r: EF) {
     let half = v.len() / 2;
     let (lo, hi) = v.split_at_mut(half);
     if half >= PAR_MIN {
-        lo.par_iter_mut()
-            .with_min_len(PAR_MIN)
-            .zip(hi.par_iter())
-            .for_each(|(a, &b)| {
-                *a += r * (b - *a);
+        // SIMD: LANES entries at a time (`half` is a power of two ≥ PAR_MIN ≥ LANES).
+        lo.par_chunks_mut(LANES)
+            .zip(hi.par_chunks(LANES))
+            .with_min_len(PAR_MIN / LANES)
+            .for_each(|(a, b)| {
+                let pa = PackedEF::from_ext_slice(a);
+                let pb = PackedEF::from_ext_slice(b);
+                (pa + (pb - pa) * r).to_ext_slice(a);
             });
     } else {
         for (a, &b) in lo.iter_mut().zip(hi.iter()) {
@@ -993,6 +1039,34 @@ mod tests {
         assert_eq!(verified, out);
         // Trees of equal depth end at the same point.
         assert_eq!(out.leaves[2].point, out.leaves[4].point);
+    }
+
+    /// Trees large enough for the parallel SIMD paths (half-layers of ≥ 2^12 entries), with and
+    /// without explicit numerators: roots and leaf claims are the true sums and MLE values.
+    #[test]
+    fn large_trees_use_the_packed_paths_correctly() {
+        let trees = vec![
+            tree(14, true, 11),
+            tree(13, false, 12),
+            shifted_tree(14, 13),
+        ];
+        let (out, proof) = prove_trees(&trees);
+        for (tree, (&(p, q), leaf)) in trees.iter().zip(out.roots.iter().zip(&out.leaves)) {
+            let nums: Vec<EF> = match &tree.numerators {
+                Numerators::Ones => vec![EF::ONE; tree.denominators.len()],
+                Numerators::Values(v) => v.clone(),
+            };
+            let dens = tree.denominators.clone().into_ext();
+            let sum: EF = nums.iter().zip(&dens).map(|(&a, &b)| a * b.inverse()).sum();
+            assert_eq!(p * q.inverse(), sum);
+            assert_eq!(leaf.numerator, mle(&nums, &leaf.point));
+            assert_eq!(leaf.denominator, mle(&dens, &leaf.point));
+        }
+        let mut vt = VerifierTranscript::new(&ds(), &proof);
+        assert_eq!(
+            verify(&[14, 13, 14], &mut vt).expect("honest proof verifies"),
+            out
+        );
     }
 
     #[test]

@@ -28,8 +28,8 @@
 //! before calling [`prove_lookup`] / [`verify_lookup`]**.
 //!
 //! **Soundness error.** `(N + 2^κ)/|EF|` for `α` (N = total padded lookups),
-//! `N·2^κ/|EF|` for `β` (function tables), plus the GKR's `≈ 1.5·v²·/|EF|` per layer budget
-//! ([`crate::fracaddcheck`]), with `|EF| ≈ 2^192`. The field characteristic must exceed the
+//! `N·2^κ/|EF|` for `β` (function tables), plus the GKR's `≈ 1.5·v²/|EF|` (`v` the deepest
+//! tree's depth, [`crate::fracaddcheck`]), with `|EF| ≈ 2^192`. The field characteristic must exceed the
 //! number of lookups (multiplicities are counted mod p); `N < 2^40` is enforced.
 
 use p3_field::{Field, PrimeCharacteristicRing};
