@@ -77,11 +77,11 @@ impl Gpt2Config {
         if cfg.n_embd == 0 || cfg.n_embd > 1 << 15 || cfg.n_ff == 0 || cfg.n_ff > 1 << 16 {
             return bad(format!("embedding_length {} / feed_forward_length {} out of range", cfg.n_embd, cfg.n_ff));
         }
-        if cfg.n_head == 0 || cfg.n_embd % cfg.n_head != 0 {
+        if cfg.n_head == 0 || !cfg.n_embd.is_multiple_of(cfg.n_head) {
             return bad(format!("embedding_length {} not divisible by head_count {}", cfg.n_embd, cfg.n_head));
         }
         let hd = cfg.head_dim();
-        if !hd.is_power_of_two() || hd.trailing_zeros() % 2 != 0 {
+        if !hd.is_power_of_two() || !hd.trailing_zeros().is_multiple_of(2) {
             return bad(format!("head dimension {hd} is not a power of 4 (1/sqrt(d) must be an exact shift)"));
         }
         if cfg.n_ctx == 0 || cfg.n_ctx > 1 << 16 {

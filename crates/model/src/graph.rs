@@ -56,7 +56,7 @@ pub struct Node {
 }
 
 /// A validated DAG.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Graph {
     /// Every tensor.
     pub tensors: Vec<TensorMeta>,
@@ -216,12 +216,6 @@ impl Weights {
 #[derive(Debug, Default)]
 pub struct GraphBuilder {
     graph: Graph,
-}
-
-impl Default for Graph {
-    fn default() -> Self {
-        Self { tensors: Vec::new(), nodes: Vec::new(), inputs: Vec::new(), outputs: Vec::new() }
-    }
 }
 
 impl GraphBuilder {

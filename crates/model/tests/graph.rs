@@ -98,7 +98,7 @@ fn tied_and_separate_heads_both_load_and_agree_with_the_float() {
 fn load_rejects_foreign_or_malformed_models() {
     let mut s = tiny(true);
     s.arch = "llama".into();
-    let e = Model::from_source(&s, QuantConfig::default()).unwrap_err();
+    let e = Model::from_source(&s, QuantConfig::default()).expect_err("must fail");
     assert_eq!(e.to_string(), "unsupported architecture \"llama\" (supported: gpt2)");
 
     let mut s = tiny(true);
