@@ -111,9 +111,31 @@ fn absorb_columns<T: Transcript>(t: &mut T, cols: &[Vec<F>]) {
     }
 }
 
-/// Proves and verifies `op` on `case`; returns the proof size in bytes on success.
-pub fn run_op(op: &dyn OpProtocol, case: &OpCase) -> Result<usize, CaseError> {
-    let ds = DomainSeparator::new("zkinfer-ops/test", 1);
+/// The prover's side of a case: proof bytes and committed columns.
+#[derive(Debug)]
+pub struct CaseProof {
+    /// The proof.
+    pub proof: Vec<u8>,
+    /// The committed columns (what the verifier's ideal openings evaluate).
+    pub columns: Vec<Vec<F>>,
+}
+
+/// What the verifier of a case ends with (before the ideal openings).
+#[derive(Debug)]
+pub struct CaseVerification {
+    /// Claims on committed columns.
+    pub accumulators: Accumulators,
+    /// Claims on each operand.
+    pub input_claims: Vec<Vec<Claim>>,
+    /// Names of the committed columns.
+    pub column_names: Vec<String>,
+}
+
+fn domain() -> DomainSeparator {
+    DomainSeparator::new("zkinfer-ops/test", 1)
+}
+
+fn shapes<'c>(op: &dyn OpProtocol, case: &'c OpCase) -> (NodeShape<'c>, NodeTrace<'c>) {
     let role = op.output_role();
     let output_meta = TensorMeta::new(&case.output_dims, role);
     let public_inputs: Vec<Option<&[i64]>> = case
@@ -123,86 +145,91 @@ pub fn run_op(op: &dyn OpProtocol, case: &OpCase) -> Result<usize, CaseError> {
         .map(|(m, v)| (m.role == TensorRole::Public).then(|| v.as_i64_slice()))
         .collect();
     let public_output = (role == TensorRole::Public).then_some(case.trace_output.as_slice());
-    let shape = NodeShape { node: 0, inputs: case.inputs.clone(), output: output_meta.clone(), public_inputs, public_output };
+    let shape = NodeShape { node: 0, inputs: case.inputs.clone(), output: output_meta, public_inputs, public_output };
     let trace = NodeTrace {
         shape: shape.clone(),
         inputs: case.trace_inputs.iter().map(|v| v.as_i64_slice()).collect(),
         i16_inputs: case.trace_inputs.iter().map(|v| v.as_i16()).collect(),
         output: &case.trace_output,
     };
+    (shape, trace)
+}
 
-    // ---- prover
-    let mut pt = ProverTranscript::new(&ds);
+/// Runs the prover of `op` on the case's trace.
+pub fn prove_case(op: &dyn OpProtocol, case: &OpCase) -> Result<CaseProof, ProofError> {
+    let (_, trace) = shapes(op, case);
+    let role = op.output_role();
+    let output_meta = &trace.shape.output;
+    let mut pt = ProverTranscript::new(&domain());
     let mut w = WitnessBuilder::new();
     w.plan.set_owner(Owner::Node(0));
-    let prover = |pt: &mut ProverTranscript, w: &mut WitnessBuilder| -> Result<Accumulators, ProofError> {
-        if role == TensorRole::Committed {
-            w.commit_tensor(OUTPUT_COLUMN, &output_meta.layout(), &case.trace_output)?;
-        }
-        op.witness(&trace, w)?;
-        w.seal()?;
-        absorb_columns(pt, &w.values);
-        let mut acc = Accumulators::default();
-        prove_lookups(w, pt, &mut acc)?;
-        prove_range_relations(w, pt, &mut acc);
-        let out_claims = match role {
-            TensorRole::Committed => Vec::new(),
-            _ => {
-                let r = pt.challenge_exts(output_meta.num_vars());
-                let v = output_meta.layout().evaluate_i64(&case.trace_output, &r);
-                if role != TensorRole::Public {
-                    pt.send_ext(v);
-                }
-                vec![Claim::new(r, v)]
+    if role == TensorRole::Committed {
+        w.commit_tensor(OUTPUT_COLUMN, &output_meta.layout(), &case.trace_output)?;
+    }
+    op.witness(&trace, &mut w)?;
+    w.seal()?;
+    absorb_columns(&mut pt, &w.values);
+    let mut acc = Accumulators::default();
+    prove_lookups(&w, &mut pt, &mut acc)?;
+    prove_range_relations(&w, &mut pt, &mut acc);
+    let out_claims = match role {
+        TensorRole::Committed => Vec::new(),
+        _ => {
+            let r = pt.challenge_exts(output_meta.num_vars());
+            let v = output_meta.layout().evaluate_i64(&case.trace_output, &r);
+            if role != TensorRole::Public {
+                pt.send_ext(v);
             }
-        };
-        let mut ctx = ProverCtx { transcript: pt, witness: w, acc: &mut acc, node: 0 };
-        let _ = op.prove(&trace, &mut ctx, out_claims)?;
-        Ok(acc)
+            vec![Claim::new(r, v)]
+        }
     };
-    prover(&mut pt, &mut w).map_err(CaseError::Prover)?;
-    let proof = pt.into_proof();
+    let mut ctx = ProverCtx { transcript: &mut pt, witness: &w, acc: &mut acc, node: 0 };
+    let _ = op.prove(&trace, &mut ctx, out_claims)?;
+    Ok(CaseProof { proof: pt.into_proof(), columns: w.values })
+}
 
-    // ---- verifier (sees the committed columns only through the absorbed "commitment" and the
-    // ideal openings)
-    let mut vt = VerifierTranscript::new(&ds, &proof);
+/// Runs the verifier of `op` on a proof; `columns` stand for the witness commitment (absorbed
+/// like a commitment root would be).
+pub fn verify_case(op: &dyn OpProtocol, case: &OpCase, proof: &[u8], columns: &[Vec<F>]) -> Result<CaseVerification, ProofError> {
+    let (shape, _) = shapes(op, case);
+    let role = op.output_role();
+    let output_meta = &shape.output;
+    let mut vt = VerifierTranscript::new(&domain(), proof);
     let mut wl = WitnessLayout::new();
     wl.plan.set_owner(Owner::Node(0));
-    let verifier = |vt: &mut VerifierTranscript<'_>, wl: &mut WitnessLayout| -> Result<(Accumulators, Vec<Vec<Claim>>), ProofError> {
-        if role == TensorRole::Committed {
-            wl.commit_tensor(OUTPUT_COLUMN, &output_meta.layout())?;
+    if role == TensorRole::Committed {
+        wl.commit_tensor(OUTPUT_COLUMN, &output_meta.layout())?;
+    }
+    op.layout(&shape, &mut wl)?;
+    wl.plan.seal()?;
+    if wl.plan.columns().len() != columns.len() || wl.plan.columns().iter().zip(columns).any(|(c, v)| 1usize << c.num_vars != v.len()) {
+        return Err(ProofError::shape("harness", "prover and verifier witness layouts differ"));
+    }
+    absorb_columns(&mut vt, columns);
+    let mut acc = Accumulators::default();
+    verify_lookups(&wl.plan, &mut vt, &mut acc)?;
+    verify_range_relations(&wl.plan, &mut vt, &mut acc)?;
+    let out_claims = match role {
+        TensorRole::Committed => Vec::new(),
+        _ => {
+            let r = vt.challenge_exts(output_meta.num_vars());
+            let v = if role == TensorRole::Public { output_meta.layout().evaluate_i64(&case.trace_output, &r) } else { vt.receive_ext()? };
+            vec![Claim::new(r, v)]
         }
-        op.layout(&shape, wl)?;
-        wl.plan.seal()?;
-        if wl.plan.columns().len() != w.values.len()
-            || wl.plan.columns().iter().zip(&w.values).any(|(c, v)| 1usize << c.num_vars != v.len())
-        {
-            return Err(ProofError::shape("harness", "prover and verifier witness layouts differ"));
-        }
-        absorb_columns(vt, &w.values);
-        let mut acc = Accumulators::default();
-        verify_lookups(&wl.plan, vt, &mut acc)?;
-        verify_range_relations(&wl.plan, vt, &mut acc)?;
-        let out_claims = match role {
-            TensorRole::Committed => Vec::new(),
-            _ => {
-                let r = vt.challenge_exts(output_meta.num_vars());
-                let v = if role == TensorRole::Public {
-                    output_meta.layout().evaluate_i64(&case.trace_output, &r)
-                } else {
-                    vt.receive_ext()?
-                };
-                vec![Claim::new(r, v)]
-            }
-        };
-        let mut ctx = VerifierCtx { transcript: vt, plan: &wl.plan, acc: &mut acc, node: 0 };
-        let in_claims = op.verify(&shape, &mut ctx, out_claims)?;
-        Ok((acc, in_claims))
     };
-    let (acc, in_claims) = verifier(&mut vt, &mut wl).map_err(CaseError::Verifier)?;
-    vt.finish().map_err(|e| CaseError::Verifier(e.into()))?;
+    let mut ctx = VerifierCtx { transcript: &mut vt, plan: &wl.plan, acc: &mut acc, node: 0 };
+    let input_claims = op.verify(&shape, &mut ctx, out_claims)?;
+    vt.finish()?;
+    let column_names = wl.plan.columns().iter().map(|c| c.name.clone()).collect();
+    Ok(CaseVerification { accumulators: acc, input_claims, column_names })
+}
 
-    // ---- ideal openings
+/// Proves and verifies `op` on `case`, then checks every final claim with ideal openings; returns
+/// the proof size in bytes on success.
+pub fn run_op(op: &dyn OpProtocol, case: &OpCase) -> Result<usize, CaseError> {
+    let p = prove_case(op, case).map_err(CaseError::Prover)?;
+    let v = verify_case(op, case, &p.proof, &p.columns).map_err(CaseError::Verifier)?;
+    let in_claims = v.input_claims;
     if in_claims.len() != case.inputs.len() {
         return Err(CaseError::Verifier(ProofError::shape("harness", "claims for a wrong number of operands")));
     }
@@ -216,14 +243,14 @@ pub fn run_op(op: &dyn OpProtocol, case: &OpCase) -> Result<usize, CaseError> {
             }
         }
     }
-    for c in acc.witness.claims() {
-        let col = &w.values[c.poly];
+    for c in v.accumulators.witness.claims() {
+        let col = &p.columns[c.poly];
         if c.point.len() != col.len().trailing_zeros() as usize || evaluate_column(col, &c.point) != c.value {
-            return Err(CaseError::Opening(format!("claim on witness column {} is false", wl.plan.columns()[c.poly].name)));
+            return Err(CaseError::Opening(format!("claim on witness column {} is false", v.column_names[c.poly])));
         }
     }
-    if !acc.weights.is_empty() {
+    if !v.accumulators.weights.is_empty() {
         return Err(CaseError::Opening("unexpected weight claims in a single-op run".into()));
     }
-    Ok(proof.len())
+    Ok(p.proof.len())
 }
