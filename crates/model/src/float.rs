@@ -97,10 +97,11 @@ fn gelu(v: f32) -> f32 {
 }
 
 impl FloatModel {
-    /// Builds the float model from the named tensors (already shape-checked).
-    pub fn new(cfg: Gpt2Config, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<Self, ModelError> {
-        let map: HashMap<&str, &Vec<f32>> = tensors.iter().map(|(n, _, v)| (n.as_str(), v)).collect();
-        let get = |n: &str| map.get(n).map(|v| (*v).clone()).ok_or_else(|| ModelError::MissingTensor(n.into()));
+    /// Builds the float model from the named tensors (already shape-checked), taking ownership
+    /// so that loading never holds two float copies of the weights.
+    pub fn new(cfg: Gpt2Config, tensors: Vec<(String, Vec<usize>, Vec<f32>)>) -> Result<Self, ModelError> {
+        let map: std::cell::RefCell<HashMap<String, Vec<f32>>> = std::cell::RefCell::new(tensors.into_iter().map(|(n, _, v)| (n, v)).collect());
+        let get = |n: &str| map.borrow_mut().remove(n).ok_or_else(|| ModelError::MissingTensor(n.into()));
         let pair = |p: &str| -> Result<(Vec<f32>, Vec<f32>), ModelError> { Ok((get(&format!("{p}.weight"))?, get(&format!("{p}.bias"))?)) };
         let blocks = (0..cfg.n_layer)
             .map(|l| {

@@ -10,6 +10,16 @@
 //! The integer forward pass over prompt + completion ([`Model::forward_int`]) is the computation
 //! the prover proves; [`Model::generate_int`] produces the same tokens with a KV cache, using the
 //! same ops on step graphs whose attention reads the cached keys/values.
+//!
+//! # For provers
+//!
+//! `let fwd = model.forward_int(&ids)?` gives `fwd.graph` (inputs `tokens`, `positions`; outputs
+//! `logits`, `next_token`) and `fwd.trace` (every activation by [`TensorId`]); weights come from
+//! [`Model::weights`] by tensor name. Each node's relation is documented in its op module, and
+//! the per-row witnesses that are not graph tensors are recomputed with the op's own helpers:
+//! [`ops::rescale::rescale_value`], [`ops::layernorm::LayerNorm::row_stats`] (mean, var, inv),
+//! [`ops::softmax::CausalSoftmax::row_parts`] (max, exps, sum), [`ops::argmax::argmax_row`].
+//! [`MemorySource::random_gpt2`] builds small deterministic models for tests.
 
 pub mod float;
 pub mod gpt2;
@@ -159,8 +169,7 @@ impl Model {
         let config = Gpt2Config::from_source(src)?;
         let tensors = gpt2::load_float_tensors(&config, src)?;
         let weights = gpt2::quantize_weights(&quant, &tensors);
-        let float = FloatModel::new(config, &tensors)?;
-        drop(tensors);
+        let float = FloatModel::new(config, tensors)?;
         let model = Model {
             config,
             quant,
