@@ -79,7 +79,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(e).context("cannot write to stdout");
     }
     if args.json {
-        let text = tokenizer.decode(&completion).context("cannot decode the completion")?;
+        // A completion may stop inside a multi-byte character: decode lossily (U+FFFD).
+        let bytes = tokenizer.decode_bytes(&completion).context("cannot decode the completion")?;
+        let text = String::from_utf8_lossy(&bytes);
         let obj = serde_json::json!({ "prompt_ids": prompt_ids, "completion_ids": completion, "text": text });
         writeln!(out, "{obj}")?;
     } else {
