@@ -490,6 +490,18 @@ mod tests {
     }
 
     #[test]
+    fn honest_layernorm_verifies_on_random_shapes() {
+        let mut r = rng(78);
+        for seed in 0..6u64 {
+            let (rows, n) = (r.random_range(1..9usize), r.random_range(2..70usize));
+            let in_bits = r.random_range(2..24u32);
+            let k = r.random_range(8..31u32);
+            let s = setup(200 + seed, rows, n, in_bits, k);
+            assert_accepts(&s.op, &s.case);
+        }
+    }
+
+    #[test]
     fn constant_rows_verify() {
         // var = 0: inv = floor(2^K / sqrt(eps)).
         let mut s = setup(5, 3, 40, 15, 30);

@@ -443,6 +443,19 @@ mod tests {
     }
 
     #[test]
+    fn honest_softmax_verifies_on_random_shapes() {
+        let mut r = rng(77);
+        for seed in 0..6u64 {
+            let dims = [r.random_range(1..4usize), 0, 0];
+            let t = r.random_range(1..20usize);
+            let dims = [dims[0], t, t];
+            let spread = 1i64 << r.random_range(1..30u32);
+            let (op, c, _) = case(100 + seed, &dims, r.random_range(0..16u32), spread);
+            assert_accepts(&op, &c);
+        }
+    }
+
+    #[test]
     fn perturbing_any_column_or_the_input_is_rejected() {
         let dims = [2usize, 6, 6];
         let (op, c, m) = case(5, &dims, 8, 1 << 12);
