@@ -124,6 +124,13 @@ impl Values<'_> {
             Values::I16(v) => v[i] as i64,
         }
     }
+    /// The values as an integer matrix view (for the folds).
+    pub fn matrix(&self) -> crate::util::IntMatrix<'_> {
+        match self {
+            Values::I64(v) => crate::util::IntMatrix::I64(v),
+            Values::I16(v) => crate::util::IntMatrix::I16(v),
+        }
+    }
     /// The zero-padded MLE table in `layout`.
     pub fn pad(&self, layout: &TensorLayout) -> Vec<zkinfer_field::F> {
         match self {

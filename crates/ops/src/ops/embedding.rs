@@ -14,7 +14,7 @@
 //! ids outside `[0, R)`). Soundness error `2·log R̂/|EF|`; prover `O(R·D)` (one pass over the
 //! table), verifier `O(T·log R)`.
 
-use zkinfer_field::{EF, PrimeCharacteristicRing, from_i64_unchecked};
+use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::eq_evals;
 
 use super::linear::{concat, ensure, prove_product, verify_product};
@@ -22,7 +22,7 @@ use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
-use crate::util::{eq_at_index, fold_cols};
+use crate::util::{eq_at_index, fold_cols_int};
 use crate::witness::{WitnessBuilder, WitnessLayout};
 
 const OP: &str = "Embedding";
@@ -91,7 +91,7 @@ impl OpProtocol for EmbeddingProof {
         for (t, &id) in d.ids.iter().enumerate() {
             selector[id as usize] += eq_t[t];
         }
-        let folded = fold_cols(|i| from_i64_unchecked(table.get(i)), d.rows, d.d, &eq_evals(r_c), d.rv);
+        let folded = fold_cols_int(table.matrix(), d.rows, d.d, &eq_evals(r_c), d.rv);
         let (rho, finals) = prove_product(vec![selector, folded], ctx.transcript);
         let e_eval = ctx.send_eval(finals[1]);
         Ok(vec![Vec::new(), vec![Claim::new(concat(&[&rho, r_c]), e_eval)]])

@@ -14,7 +14,6 @@
 //! `r_n`. Soundness error `2·log K̂ / |EF|`. Prover work `O(N·K + T·K)` field products (the
 //! weight fold dominates), verifier `O(log K + log T)`.
 
-use zkinfer_field::from_i64_unchecked;
 use zkinfer_poly::eq_evals;
 
 use super::linear::{concat, ensure, prove_product, verify_product};
@@ -22,7 +21,7 @@ use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
-use crate::util::{evaluate_slice, fold_rows, prefix_indicator};
+use crate::util::{evaluate_slice, fold_rows_int, prefix_indicator};
 use crate::witness::{WitnessBuilder, WitnessLayout};
 
 const OP: &str = "MatMul";
@@ -97,8 +96,8 @@ impl OpProtocol for MatMulProof {
             claims[2].push(Claim::new(r_n.to_vec(), b_val));
         }
         let kv = d.x.dim_vars()[1];
-        let a = fold_rows(|i| from_i64_unchecked(x_vals.get(i)), d.t, d.k, &eq_evals(r_t), kv);
-        let b = fold_rows(|i| from_i64_unchecked(w_vals.get(i)), d.n, d.k, &eq_evals(r_n), kv);
+        let a = fold_rows_int(x_vals.matrix(), d.t, d.k, &eq_evals(r_t), kv);
+        let b = fold_rows_int(w_vals.matrix(), d.n, d.k, &eq_evals(r_n), kv);
         let (rho, finals) = prove_product(vec![a, b], ctx.transcript);
         let (x_eval, w_eval) = (ctx.send_eval(finals[0]), ctx.send_eval(finals[1]));
         claims[0].push(Claim::new(concat(&[r_t, &rho]), x_eval));

@@ -100,7 +100,7 @@ impl SliceColsProof {
 
     /// Whether the slice is an aligned power-of-two block (a relabelling).
     fn aligned(&self) -> bool {
-        self.len.is_power_of_two() && self.start % self.len == 0
+        self.len.is_power_of_two() && self.start.is_multiple_of(self.len)
     }
 
     /// Input point of the relabelling: `(r_t, bits(start/L), r_c)`.
