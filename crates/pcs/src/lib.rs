@@ -213,6 +213,8 @@ impl WhirPcs {
                 r.num_variables, r.log_inv_rate, r.num_queries, r.ood_samples, r.pow_bits, r.folding_pow_bits
             );
         }
+        let (bits, list) = self.engine.composed_security(num_vars)?;
+        s += &format!("  composed WHIR soundness: {bits:.1} bits (list size 2^{list:.1})\n");
         let term = config.terminal();
         s += &format!(
             "  final: queries {} pow {} final sumcheck rounds {} final folding pow {}\n",
