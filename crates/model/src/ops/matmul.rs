@@ -35,9 +35,11 @@ pub fn matmul_kernel(x: &[i32], t: usize, k: usize, w: &[i16], n: usize, bias: O
     if t == 0 || n == 0 {
         return out_t;
     }
-    out_t.par_chunks_mut(ROWS_PER_TASK * t).enumerate().for_each(|(task, chunk)| {
+    // At least ROWS_PER_TASK rows per task, and no more than ~64 tasks for large matrices.
+    let rows = ROWS_PER_TASK.max(n / 64);
+    out_t.par_chunks_mut(rows * t).enumerate().for_each(|(task, chunk)| {
         for (jj, row_out) in chunk.chunks_mut(t).enumerate() {
-            let j = task * ROWS_PER_TASK + jj;
+            let j = task * rows + jj;
             let wrow = &w[j * k..(j + 1) * k];
             let b = bias.map_or(0, |b| b[j]);
             for (ti, o) in row_out.iter_mut().enumerate() {
