@@ -127,3 +127,37 @@ fn errors_exit_one_with_a_message_and_write_nothing() {
     assert!(!out_path.exists());
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0, "no temporary file left behind");
 }
+
+/// A minimal valid GGUF v3 file: no tensors, only `general.architecture = arch`.
+fn gguf_with_arch(arch: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"GGUF");
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes()); // tensors
+    b.extend_from_slice(&1u64.to_le_bytes()); // metadata entries
+    let key = b"general.architecture";
+    b.extend_from_slice(&(key.len() as u64).to_le_bytes());
+    b.extend_from_slice(key);
+    b.extend_from_slice(&8u32.to_le_bytes()); // string
+    b.extend_from_slice(&(arch.len() as u64).to_le_bytes());
+    b.extend_from_slice(arch.as_bytes());
+    while b.len() % 32 != 0 {
+        b.push(0);
+    }
+    b
+}
+
+#[test]
+fn other_architectures_are_rejected_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("llama.gguf");
+    std::fs::write(&path, gguf_with_arch("llama")).expect("write");
+    let p = path.to_string_lossy().into_owned();
+    let out_s = dir.path().join("o.bin").to_string_lossy().into_owned();
+    for args in [vec!["logits", "--model", &p, "--ids", "1", "--out", &out_s], vec!["generate", "--model", &p, "--prompt", "hi", "-n", "1"]] {
+        let out = zkinfer(&args);
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("unsupported architecture \"llama\" (supported: gpt2)"), "{err}");
+    }
+}
