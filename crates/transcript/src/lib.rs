@@ -18,7 +18,8 @@
 //!
 //! **Encoding of proof messages.** A base-field element is 8 bytes little-endian and must be
 //! canonical (`< p`): the verifier rejects any other value, so every field element has exactly one
-//! encoding. An extension element is its 3 base coefficients. A byte string is a `u32`
+//! encoding. An extension element is its 3 base coefficients. A `u32` (e.g. a count the verifier
+//! checks) is 4 bytes little-endian, absorbed as a field element. A byte string is a `u32`
 //! little-endian length followed by the bytes; the verifier checks the length against the bytes
 //! remaining before it allocates anything. [`VerifierTranscript::finish`] rejects a proof with
 //! bytes left over, and every read past the end is an error, so a proof is accepted only if it is
