@@ -26,7 +26,7 @@ use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_final, ef_i64, prove_products, verify_products};
+use super::nl_sumcheck::{check_bound, check_final, ef_i64, prove_products, verify_products};
 use super::public_mle::{less_than_mle, point_indicator_mle};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
@@ -124,6 +124,7 @@ impl OpProtocol for ArgmaxProof {
         if logits.len() != s.rows * s.vocab {
             return Err(ProofError::shape(OP, "logits length"));
         }
+        check_bound(OP, logits, self.in_bits)?;
         let mut gaps = Vec::with_capacity(logits.len());
         for (t, row) in logits.chunks(s.vocab).enumerate() {
             let a = s.ids[t] as usize;

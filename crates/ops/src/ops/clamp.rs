@@ -20,7 +20,7 @@
 use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_final, ef_i64, lift, prove_products, send_column_value, verify_products};
+use super::nl_sumcheck::{check_bound, check_final, ef_i64, lift, prove_products, send_column_value, verify_products};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
@@ -99,6 +99,7 @@ impl OpProtocol for ClampProof {
         if x.len() != y.len() || x.len() != layout.len() {
             return Err(ProofError::shape(OP, "input and output lengths differ"));
         }
+        check_bound(OP, x, self.in_bits)?;
         let n = layout.padded_len();
         // a = y − lo and b = hi − y over the whole padded table (y = 0 on padding).
         let padded_y = layout.pad_i64(y);

@@ -36,7 +36,7 @@ use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
 use super::nl_sumcheck::{
-    broadcast_cols, broadcast_rows, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products,
+    broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products,
 };
 use super::public_mle::{less_than_mle, valid_mask_mle};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
@@ -287,6 +287,7 @@ impl OpProtocol for LayerNormProof {
         if x.len() != d.rows * d.n || y.len() != x.len() || gamma.len() != d.n || beta.len() != d.n {
             return Err(ProofError::shape(OP, "trace lengths"));
         }
+        check_bound(OP, x, self.in_bits)?;
         let mut stats: Vec<Vec<i64>> = (0..13).map(|_| Vec::with_capacity(d.rows)).collect();
         let mut rem = Vec::with_capacity(x.len());
         let half = 1i128 << (self.shift - 1);

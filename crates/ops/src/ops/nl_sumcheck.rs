@@ -104,3 +104,12 @@ pub(crate) fn pow2(k: u32) -> EF {
 pub(crate) fn ef_i64(v: i64) -> EF {
     EF::from(zkinfer_field::from_i64_unchecked(v))
 }
+
+/// Prover: fails unless every value satisfies `|v| < 2^bits` (the bound the op's widths assume).
+pub(crate) fn check_bound(op: &'static str, values: &[i64], bits: u32) -> Result<(), ProofError> {
+    let limit = 1u64.checked_shl(bits).unwrap_or(u64::MAX);
+    match values.iter().position(|v| v.unsigned_abs() >= limit) {
+        None => Ok(()),
+        Some(i) => Err(ProofError::witness(op, format!("input entry {i} = {} outside ±2^{bits}", values[i]))),
+    }
+}

@@ -39,7 +39,7 @@ use zkinfer_lookup::Table;
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{broadcast_rows, check_final, lift, pow2, prove_products, send_column_value, verify_products};
+use super::nl_sumcheck::{broadcast_rows, check_bound, check_final, lift, pow2, prove_products, send_column_value, verify_products};
 use super::public_mle::{causal_mask_mle, less_than_mle};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
@@ -206,7 +206,8 @@ impl SoftmaxProof {
                 for j in 0..tp {
                     let e = if j <= i { self.exp_values[c.delta[base + j] as usize] } else { 0 };
                     let pj = if j < t_n { prow[j] } else { 0 };
-                    let r = (e << self.out_frac) - pj * z;
+                    let r = (i128::from(e) << self.out_frac) - i128::from(pj) * i128::from(z);
+                    let r = i64::try_from(r).map_err(|_| ProofError::witness(OP, "division remainder out of range"))?;
                     c.rem[base + j] = r;
                     c.slack[base + j] = from_i64_unchecked(z - 1 - r);
                 }
@@ -311,6 +312,7 @@ impl OpProtocol for SoftmaxProof {
     fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
         let d = Self::dims(&node.shape)?;
         let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        check_bound(OP, node.inputs[0], self.in_bits)?;
         let c = self.columns(&d, node.inputs[0], node.output)?;
         let to_f = |v: &[i64]| v.iter().map(|&a| from_i64_unchecked(a)).collect::<Vec<F>>();
         w.commit(COL_MAX, to_f(&c.max))?;
