@@ -439,7 +439,7 @@ mod tests {
     use zkinfer_model::ops::rescale::rescale_value;
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
 
     struct Setup {
         op: LayerNormProof,
@@ -528,10 +528,13 @@ mod tests {
             let err = assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
             assert!(!err.is_empty(), "{col}");
         }
-        // inv one too large / too small, with every slack recomputed consistently.
+        // inv one too large / too small, with the slacks, the outputs and the rounding remainders
+        // of the row recomputed consistently: every identity holds, only a range check (a slack
+        // turning negative) can catch it.
         for delta in [1i64, -1] {
             let (model, op) = (s.model.clone(), s.op.clone());
             let x = s.case.inputs[0].values[row * n..(row + 1) * n].to_vec();
+            let (gamma, beta) = (s.case.inputs[1].values.clone(), s.case.inputs[2].values.clone());
             let t = move |w: &mut WitnessBuilder| {
                 let v = op.row_values(&x).expect("row");
                 let inv = v[INV] + delta;
@@ -543,8 +546,17 @@ mod tests {
                 bump(w, "inv_lo", row, (s1 - v[S1] as i128) as i64);
                 bump(w, "inv_hi", row, (s2 - v[S2] as i128) as i64);
                 bump(w, "inv_sigma_gap", row, -delta * v[SIG]);
+                for c in 0..n {
+                    let acc = (x[c] - v[MEAN]) * inv * gamma[c];
+                    let y = rescale_value(acc, model.shift as i32) + beta[c];
+                    let r = acc + (1i64 << (model.shift - 1)) - ((y - beta[c]) << model.shift);
+                    let at = padded_index(&[rows, n], &[row, c]);
+                    set_entry(w, OUTPUT_COLUMN, at, zkinfer_field::from_i64_unchecked(y));
+                    set_entry(w, COL_REM, at, zkinfer_field::from_i64_unchecked(r));
+                }
             };
-            assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+            let err = assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.starts_with("verify: LayerNorm"), "inv {delta:+}: expected a range failure, got {err}");
         }
         // Weights and input used by the prover differ from the committed/true ones.
         for which in 0..3 {
