@@ -44,7 +44,11 @@ impl<T> Mle<T> {
     /// # Panics
     /// If the length is not a power of two (a programming error: pad first).
     pub fn new(evals: Vec<T>) -> Self {
-        assert!(evals.len().is_power_of_two(), "MLE table length {} is not a power of two", evals.len());
+        assert!(
+            evals.len().is_power_of_two(),
+            "MLE table length {} is not a power of two",
+            evals.len()
+        );
         let num_vars = evals.len().trailing_zeros() as usize;
         Self { evals, num_vars }
     }
@@ -72,9 +76,16 @@ impl<T: Copy + Send + Sync + PrimeCharacteristicRing> Mle<T> {
     /// If `values` has more than `2^num_vars` entries.
     pub fn padded(mut values: Vec<T>, num_vars: usize) -> Self {
         let n = 1usize << num_vars;
-        assert!(values.len() <= n, "{} values do not fit in {num_vars} variables", values.len());
+        assert!(
+            values.len() <= n,
+            "{} values do not fit in {num_vars} variables",
+            values.len()
+        );
         values.resize(n, T::ZERO);
-        Self { evals: values, num_vars }
+        Self {
+            evals: values,
+            num_vars,
+        }
     }
 }
 
@@ -97,11 +108,18 @@ impl Mle<F> {
         let (lo, hi) = self.evals.split_at(half);
         let fold = |(&l, &h): (&F, &F)| r * (h - l) + l;
         let evals: Vec<EF> = if half >= PARALLEL_THRESHOLD {
-            lo.par_iter().zip(hi.par_iter()).with_min_len(CHUNK).map(fold).collect()
+            lo.par_iter()
+                .zip(hi.par_iter())
+                .with_min_len(CHUNK)
+                .map(fold)
+                .collect()
         } else {
             lo.iter().zip(hi).map(fold).collect()
         };
-        Mle { evals, num_vars: self.num_vars - 1 }
+        Mle {
+            evals,
+            num_vars: self.num_vars - 1,
+        }
     }
 
     /// Embeds signed integers (each must satisfy `|v| ≤ (p−1)/2`, e.g. any `i32`; larger values
@@ -110,17 +128,27 @@ impl Mle<F> {
     /// # Panics
     /// If `values` has more than `2^num_vars` entries.
     pub fn from_i64_padded(values: &[i64], num_vars: usize) -> Mle<F> {
-        Self::padded(values.iter().map(|&v| from_i64_unchecked(v)).collect(), num_vars)
+        Self::padded(
+            values.iter().map(|&v| from_i64_unchecked(v)).collect(),
+            num_vars,
+        )
     }
 
     /// The same polynomial over the extension field.
     pub fn lift(&self) -> Mle<EF> {
         let evals = if self.evals.len() >= PARALLEL_THRESHOLD {
-            self.evals.par_iter().with_min_len(CHUNK).map(|&x| EF::from(x)).collect()
+            self.evals
+                .par_iter()
+                .with_min_len(CHUNK)
+                .map(|&x| EF::from(x))
+                .collect()
         } else {
             self.evals.iter().map(|&x| EF::from(x)).collect()
         };
-        Mle { evals, num_vars: self.num_vars }
+        Mle {
+            evals,
+            num_vars: self.num_vars,
+        }
     }
 }
 
@@ -143,7 +171,10 @@ impl Mle<EF> {
         let (lo, hi) = self.evals.split_at_mut(half);
         let fold = |(l, &h): (&mut EF, &EF)| *l += r * (h - *l);
         if half >= PARALLEL_THRESHOLD {
-            lo.par_iter_mut().zip(hi.par_iter()).with_min_len(CHUNK).for_each(fold);
+            lo.par_iter_mut()
+                .zip(hi.par_iter())
+                .with_min_len(CHUNK)
+                .for_each(fold);
         } else {
             lo.iter_mut().zip(hi.iter()).for_each(fold);
         }
@@ -153,7 +184,10 @@ impl Mle<EF> {
 
     /// Fixes `x_0 = r`, returning a new table.
     pub fn fix_first(&self, r: EF) -> Mle<EF> {
-        let mut out = Mle { evals: self.evals[..].to_vec(), num_vars: self.num_vars };
+        let mut out = Mle {
+            evals: self.evals[..].to_vec(),
+            num_vars: self.num_vars,
+        };
         out.fix_first_in_place(r);
         out
     }
@@ -167,7 +201,12 @@ where
     EF: Mul<T, Output = EF>,
 {
     let n = point.len();
-    assert_eq!(table.len(), 1usize << n, "point has {n} coordinates, table has {} entries", table.len());
+    assert_eq!(
+        table.len(),
+        1usize << n,
+        "point has {n} coordinates, table has {} entries",
+        table.len()
+    );
     let (hi_point, lo_point) = point.split_at(n / 2);
     let eq_hi = eq_evals(hi_point);
     let eq_lo = eq_evals(lo_point);
@@ -202,11 +241,13 @@ pub fn eq_evals_scaled(point: &[EF], scale: EF) -> Vec<EF> {
     let eq_hi = eq_evals_sequential(hi_point, scale);
     let eq_lo = eq_evals_sequential(lo_point, EF::ONE);
     let mut out = EF::zero_vec(1 << n);
-    out.par_chunks_mut(eq_lo.len()).zip(eq_hi.par_iter()).for_each(|(row, &w)| {
-        for (o, &e) in row.iter_mut().zip(&eq_lo) {
-            *o = w * e;
-        }
-    });
+    out.par_chunks_mut(eq_lo.len())
+        .zip(eq_hi.par_iter())
+        .for_each(|(row, &w)| {
+            for (o, &e) in row.iter_mut().zip(&eq_lo) {
+                *o = w * e;
+            }
+        });
     out
 }
 
@@ -249,7 +290,11 @@ where
 /// `ceil(log2(n))`, and `0` for `n ≤ 1`: the number of variables of a table padded from `n`
 /// entries.
 pub fn next_pow2_vars(n: usize) -> usize {
-    if n <= 1 { 0 } else { (usize::BITS - (n - 1).leading_zeros()) as usize }
+    if n <= 1 {
+        0
+    } else {
+        (usize::BITS - (n - 1).leading_zeros()) as usize
+    }
 }
 
 /// Evaluates the univariate polynomial of degree `< values.len()` that takes `values[t]` at

@@ -32,13 +32,25 @@ impl Rng {
 
 /// `x` as a Boolean point, `x_0` = most significant bit.
 fn bits(x: usize, n: usize) -> Vec<EF> {
-    (0..n).map(|k| if (x >> (n - 1 - k)) & 1 == 1 { EF::ONE } else { EF::ZERO }).collect()
+    (0..n)
+        .map(|k| {
+            if (x >> (n - 1 - k)) & 1 == 1 {
+                EF::ONE
+            } else {
+                EF::ZERO
+            }
+        })
+        .collect()
 }
 
 /// Σ_x eq(point, x) f(x) with eq evaluated directly: the definition of the MLE.
 fn naive_evaluate(table: &[F], point: &[EF]) -> EF {
     let n = point.len();
-    table.iter().enumerate().map(|(x, &v)| eq_eval(point, &bits(x, n)) * v).sum()
+    table
+        .iter()
+        .enumerate()
+        .map(|(x, &v)| eq_eval(point, &bits(x, n)) * v)
+        .sum()
 }
 
 #[test]
@@ -112,9 +124,19 @@ fn eq_tables_match_eq_eval_and_sum_to_scale() {
         assert_eq!(table.len(), 1 << n);
         assert_eq!(table.iter().copied().sum::<EF>(), scale);
         for x in [0, (1 << n) - 1, (1 << n) / 3, (1 << n) / 2] {
-            assert_eq!(table[x], scale * eq_eval(&point, &bits(x, n)), "n = {n}, x = {x}");
+            assert_eq!(
+                table[x],
+                scale * eq_eval(&point, &bits(x, n)),
+                "n = {n}, x = {x}"
+            );
         }
-        assert_eq!(eq_evals(&point).iter().map(|&e| e * scale).collect::<Vec<_>>(), table);
+        assert_eq!(
+            eq_evals(&point)
+                .iter()
+                .map(|&e| e * scale)
+                .collect::<Vec<_>>(),
+            table
+        );
     }
 }
 
@@ -133,7 +155,16 @@ fn eq_eval_is_the_boolean_indicator_and_symmetric() {
 
 #[test]
 fn next_pow2_vars_values() {
-    let cases = [(0, 0), (1, 0), (2, 1), (3, 2), (4, 2), (5, 3), (1024, 10), (1025, 11)];
+    let cases = [
+        (0, 0),
+        (1, 0),
+        (2, 1),
+        (3, 2),
+        (4, 2),
+        (5, 3),
+        (1024, 10),
+        (1025, 11),
+    ];
     for (n, v) in cases {
         assert_eq!(next_pow2_vars(n), v, "n = {n}");
     }

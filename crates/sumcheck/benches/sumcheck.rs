@@ -13,7 +13,9 @@ fn table(n: usize, seed: u64) -> Vec<F> {
     let mut s = seed;
     (0..1usize << n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             F::from_u64(s >> 1)
         })
         .collect()
@@ -30,7 +32,8 @@ fn bench_product(c: &mut Criterion) {
             b.iter_batched(
                 || (Mle::new(p.clone()), Mle::new(q.clone())),
                 |(p, q)| {
-                    let mut inst = ProductSumcheck::new_base(vec![p, q], vec![(EF::ONE, vec![0, 1])], None);
+                    let mut inst =
+                        ProductSumcheck::new_base(vec![p, q], vec![(EF::ONE, vec![0, 1])], None);
                     let mut t = ProverTranscript::new(&ds);
                     black_box(prove(&mut inst, &mut t))
                 },
@@ -42,8 +45,11 @@ fn bench_product(c: &mut Criterion) {
             b.iter_batched(
                 || (Mle::new(p.clone()), Mle::new(q.clone())),
                 |(p, q)| {
-                    let mut inst =
-                        ProductSumcheck::new_base(vec![p, q], vec![(EF::ONE, vec![0, 1])], Some(w.clone()));
+                    let mut inst = ProductSumcheck::new_base(
+                        vec![p, q],
+                        vec![(EF::ONE, vec![0, 1])],
+                        Some(w.clone()),
+                    );
                     let mut t = ProverTranscript::new(&ds);
                     black_box(prove(&mut inst, &mut t))
                 },

@@ -24,7 +24,9 @@ fn table(n: usize, seed: u64) -> Vec<F> {
     let mut s = seed;
     (0..1usize << n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             F::from_u64(s >> 1)
         })
         .collect()
@@ -35,16 +37,25 @@ fn report(what: &str, wall: Instant, cpu: Option<f64>) {
         (Some(a), Some(b)) => format!("{:.2}s", b - a),
         _ => "n/a".to_owned(),
     };
-    println!("{what:<28} wall {:>7.3}s  cpu {cpu}", wall.elapsed().as_secs_f64());
+    println!(
+        "{what:<28} wall {:>7.3}s  cpu {cpu}",
+        wall.elapsed().as_secs_f64()
+    );
 }
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(24);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(24);
     let with_eq = std::env::args().nth(2).is_some_and(|a| a == "eq");
     let p = Mle::new(table(n, 1));
     let q = Mle::new(table(n, 2));
     let w: Option<Vec<EF>> = with_eq.then(|| (0..n).map(|i| EF::from_u64(i as u64 + 7)).collect());
-    println!("2^{n} entries, {} threads, eq factor: {with_eq}", rayon::current_num_threads());
+    println!(
+        "2^{n} entries, {} threads, eq factor: {with_eq}",
+        rayon::current_num_threads()
+    );
     let (start, start_cpu) = (Instant::now(), cpu_seconds());
     let mut instance = ProductSumcheck::new_base(vec![p, q], vec![(EF::ONE, vec![0, 1])], w);
     report("construct (round 0)", start, start_cpu);

@@ -36,7 +36,6 @@ use zkinfer_field::{EF, ExtensionField, F, Field, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals, interpolate_uni};
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
 
-
 /// Why a sumcheck proof was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SumcheckError {
@@ -149,8 +148,17 @@ impl VerifiedSumcheck {
                 got: instance_values.len(),
             });
         }
-        let combined: EF = self.batching_coeffs.iter().zip(instance_values).map(|(&b, &v)| b * v).sum();
-        if combined == self.final_claim { Ok(()) } else { Err(SumcheckError::FinalMismatch) }
+        let combined: EF = self
+            .batching_coeffs
+            .iter()
+            .zip(instance_values)
+            .map(|(&b, &v)| b * v)
+            .sum();
+        if combined == self.final_claim {
+            Ok(())
+        } else {
+            Err(SumcheckError::FinalMismatch)
+        }
     }
 }
 
@@ -163,7 +171,11 @@ fn absorb_claims_and_draw_coeffs<T: Transcript>(t: &mut T, claims: &[SumcheckCla
     t.absorb_public_fields("sumcheck/shape", &shape);
     let sums: Vec<EF> = claims.iter().map(|c| c.claimed_sum).collect();
     t.absorb_public_exts("sumcheck/claims", &sums);
-    if claims.len() == 1 { vec![EF::ONE] } else { t.challenge_exts(claims.len()) }
+    if claims.len() == 1 {
+        vec![EF::ONE]
+    } else {
+        t.challenge_exts(claims.len())
+    }
 }
 
 /// `2^k` in the field.
@@ -177,19 +189,28 @@ fn pow2(k: usize) -> EF {
 /// # Panics
 /// If `instances` is empty or an instance returns a round polynomial of the wrong length
 /// (programming errors).
-pub fn prove_batched(instances: &mut [&mut dyn SumcheckInstance], t: &mut ProverTranscript) -> SumcheckOutput {
+pub fn prove_batched(
+    instances: &mut [&mut dyn SumcheckInstance],
+    t: &mut ProverTranscript,
+) -> SumcheckOutput {
     assert!(!instances.is_empty(), "no sumcheck instances");
     let claims: Vec<SumcheckClaim> = instances
         .iter()
-        .map(|i| SumcheckClaim { num_vars: i.num_vars(), degree: i.degree(), claimed_sum: i.claimed_sum() })
+        .map(|i| SumcheckClaim {
+            num_vars: i.num_vars(),
+            degree: i.degree(),
+            claimed_sum: i.claimed_sum(),
+        })
         .collect();
     let coeffs = absorb_claims_and_draw_coeffs(t, &claims);
     let total_vars = claims.iter().map(|c| c.num_vars).max().unwrap_or(0);
     let degree = claims.iter().map(|c| c.degree).max().unwrap_or(0);
     let half = EF::TWO.inverse();
     // Running claims of instances still in their leading (dummy) rounds.
-    let mut dummy_claims: Vec<EF> =
-        claims.iter().map(|c| c.claimed_sum * pow2(total_vars - c.num_vars)).collect();
+    let mut dummy_claims: Vec<EF> = claims
+        .iter()
+        .map(|c| c.claimed_sum * pow2(total_vars - c.num_vars))
+        .collect();
     let mut point = Vec::with_capacity(total_vars);
     for round in 0..total_vars {
         let mut combined = vec![EF::ZERO; degree + 1];
@@ -197,9 +218,17 @@ pub fn prove_batched(instances: &mut [&mut dyn SumcheckInstance], t: &mut Prover
             let active = round >= total_vars - claims[i].num_vars;
             if active {
                 let evals = inst.round_evals();
-                assert_eq!(evals.len(), claims[i].degree + 1, "instance {i} returned a round polynomial of the wrong degree");
+                assert_eq!(
+                    evals.len(),
+                    claims[i].degree + 1,
+                    "instance {i} returned a round polynomial of the wrong degree"
+                );
                 for (t_idx, c) in combined.iter_mut().enumerate() {
-                    let v = if t_idx < evals.len() { evals[t_idx] } else { interpolate_uni(&evals, EF::from_usize(t_idx)) };
+                    let v = if t_idx < evals.len() {
+                        evals[t_idx]
+                    } else {
+                        interpolate_uni(&evals, EF::from_usize(t_idx))
+                    };
                     *c += coeffs[i] * v;
                 }
             } else {
@@ -232,7 +261,10 @@ pub fn prove(instance: &mut dyn SumcheckInstance, t: &mut ProverTranscript) -> S
 
 /// Verifies the rounds of a batch. The caller must then call [`VerifiedSumcheck::check_final`]
 /// with the instances' values at their points.
-pub fn verify_batched(claims: &[SumcheckClaim], t: &mut VerifierTranscript<'_>) -> Result<VerifiedSumcheck, SumcheckError> {
+pub fn verify_batched(
+    claims: &[SumcheckClaim],
+    t: &mut VerifierTranscript<'_>,
+) -> Result<VerifiedSumcheck, SumcheckError> {
     if claims.is_empty() {
         return Err(SumcheckError::NoInstances);
     }
@@ -249,7 +281,11 @@ pub fn verify_batched(claims: &[SumcheckClaim], t: &mut VerifierTranscript<'_>) 
         let count = t.receive_u32()?;
         let expected = degree.saturating_add(1);
         if u64::from(count) != expected as u64 {
-            return Err(SumcheckError::WrongDegree { round, expected, got: u64::from(count) });
+            return Err(SumcheckError::WrongDegree {
+                round,
+                expected,
+                got: u64::from(count),
+            });
         }
         let evals = t.receive_exts(expected)?;
         let at_one = evals.get(1).copied().unwrap_or(evals[0]);
@@ -270,7 +306,10 @@ pub fn verify_batched(claims: &[SumcheckClaim], t: &mut VerifierTranscript<'_>) 
 
 /// Verifies one instance; returns the point and the value `g(point)` must have (the caller
 /// checks it).
-pub fn verify(claim: &SumcheckClaim, t: &mut VerifierTranscript<'_>) -> Result<(Vec<EF>, EF), SumcheckError> {
+pub fn verify(
+    claim: &SumcheckClaim,
+    t: &mut VerifierTranscript<'_>,
+) -> Result<(Vec<EF>, EF), SumcheckError> {
     let v = verify_batched(std::slice::from_ref(claim), t)?;
     Ok((v.point, v.final_claim))
 }

@@ -78,7 +78,15 @@ impl Tables {
             Tables::Base(m) => m.iter().map(Mle::lift).collect(),
             Tables::BaseBound(m, r0) => m.iter().map(|t| t.fix_first(r0)).collect(),
             Tables::Ext(m) => m,
-            Tables::Packed(m, _) => m.iter().map(|t| Mle::new(<PackedEF as PackedFieldExtension<F, EF>>::to_ext_iter(t.iter().copied()).collect::<Vec<EF>>())).collect(),
+            Tables::Packed(m, _) => m
+                .iter()
+                .map(|t| {
+                    Mle::new(
+                        <PackedEF as PackedFieldExtension<F, EF>>::to_ext_iter(t.iter().copied())
+                            .collect::<Vec<EF>>(),
+                    )
+                })
+                .collect(),
         }
     }
 }
@@ -133,18 +141,39 @@ impl ProductSumcheck {
             Tables::Ext(m) => m.iter().map(|t| t.num_vars).collect(),
             Tables::Packed(m, n) => vec![*n; m.len()],
         };
-        assert!(!sizes.is_empty(), "a product sumcheck needs at least one table");
+        assert!(
+            !sizes.is_empty(),
+            "a product sumcheck needs at least one table"
+        );
         let num_vars = sizes[0];
-        assert!(sizes.iter().all(|&s| s == num_vars), "tables have different numbers of variables: {sizes:?}");
+        assert!(
+            sizes.iter().all(|&s| s == num_vars),
+            "tables have different numbers of variables: {sizes:?}"
+        );
         for (_, idx) in &terms {
-            assert!(idx.len() <= MAX_TERM_LEN, "term with {} factors (max {MAX_TERM_LEN})", idx.len());
-            assert!(idx.iter().all(|&j| j < sizes.len()), "term index out of range");
+            assert!(
+                idx.len() <= MAX_TERM_LEN,
+                "term with {} factors (max {MAX_TERM_LEN})",
+                idx.len()
+            );
+            assert!(
+                idx.iter().all(|&j| j < sizes.len()),
+                "term index out of range"
+            );
         }
         let product_points = terms.iter().map(|(_, idx)| idx.len()).max().unwrap_or(0) + 1;
         let (degree, eq_rest) = match &eq_point {
             Some(w) => {
-                assert_eq!(w.len(), num_vars, "eq point length differs from the number of variables");
-                let rest = if num_vars == 0 { vec![EF::ONE] } else { eq_evals(&w[1..]) };
+                assert_eq!(
+                    w.len(),
+                    num_vars,
+                    "eq point length differs from the number of variables"
+                );
+                let rest = if num_vars == 0 {
+                    vec![EF::ONE]
+                } else {
+                    eq_evals(&w[1..])
+                };
                 (product_points, rest)
             }
             None => (product_points - 1, Vec::new()),
@@ -170,7 +199,11 @@ impl ProductSumcheck {
             let q = instance.first_round_products();
             instance.current = instance.round_from_products(q, false);
             // s(0) + s(1); a degree-0 round polynomial is the constant s(0).
-            let at_one = instance.current.get(1).copied().unwrap_or(instance.current[0]);
+            let at_one = instance
+                .current
+                .get(1)
+                .copied()
+                .unwrap_or(instance.current[0]);
             instance.claimed_sum = instance.current[0] + at_one;
         }
         instance.claim = instance.claimed_sum;
@@ -198,7 +231,9 @@ impl ProductSumcheck {
                 let slices: Vec<&[EF]> = m.iter().map(|t| t.evals.as_slice()).collect();
                 round_sums(&slices, weights, &self.terms, self.product_points)
             }
-            Tables::BaseBound(..) | Tables::Packed(..) => unreachable!("round 0 starts from unpacked, unbound tables"),
+            Tables::BaseBound(..) | Tables::Packed(..) => {
+                unreachable!("round 0 starts from unpacked, unbound tables")
+            }
         }
     }
 
@@ -232,7 +267,11 @@ impl ProductSumcheck {
                 (0..=self.degree)
                     .map(|t| {
                         let t_ef = EF::from_usize(t);
-                        let q_t = if t < q.len() { q[t] } else { interpolate_uni(&q, t_ef) };
+                        let q_t = if t < q.len() {
+                            q[t]
+                        } else {
+                            interpolate_uni(&q, t_ef)
+                        };
                         alpha * eq_eval(&[w_j], &[t_ef]) * q_t
                     })
                     .collect()
@@ -255,7 +294,10 @@ impl SumcheckInstance for ProductSumcheck {
     }
 
     fn round_evals(&self) -> Vec<EF> {
-        assert!(self.remaining() > 0, "round_evals called after the last round");
+        assert!(
+            self.remaining() > 0,
+            "round_evals called after the last round"
+        );
         self.current.clone()
     }
 
@@ -285,8 +327,19 @@ impl SumcheckInstance for ProductSumcheck {
             return;
         }
         let skip_one = self.can_skip_one();
-        let weights = if self.eq_point.is_some() { Some(&mut self.eq_rest) } else { None };
-        let q = fold_and_round(&mut self.tables, r, weights, &self.terms, self.product_points, skip_one);
+        let weights = if self.eq_point.is_some() {
+            Some(&mut self.eq_rest)
+        } else {
+            None
+        };
+        let q = fold_and_round(
+            &mut self.tables,
+            r,
+            weights,
+            &self.terms,
+            self.product_points,
+            skip_one,
+        );
         self.current = self.round_from_products(q, skip_one);
     }
 
@@ -303,7 +356,12 @@ impl SumcheckInstance for ProductSumcheck {
 /// Round 0: `q(t) = Σ_i w_i · Σ_k c_k · Π_{j∈S_k} P_j(t; i)` for `t = 0..num_points`, where
 /// `P_j(t; i) = lo + t·(hi − lo)` on the pair `(tables[j][i], tables[j][i + half])` and `w_i = 1`
 /// without weights. Accumulates in `T` (the base field for base tables) when unweighted.
-fn round_sums<T>(tables: &[&[T]], weights: Option<&[EF]>, terms: &[Term], num_points: usize) -> Vec<EF>
+fn round_sums<T>(
+    tables: &[&[T]],
+    weights: Option<&[EF]>,
+    terms: &[Term],
+    num_points: usize,
+) -> Vec<EF>
 where
     T: Field,
     EF: ExtensionField<T>,
@@ -341,7 +399,10 @@ where
         }
     };
     let per_term = if half >= PARALLEL_PAIRS {
-        (0..num_tasks).into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+        (0..num_tasks)
+            .into_par_iter()
+            .map(run)
+            .reduce(|| zero_acc(terms.len()), add_acc)
     } else {
         (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
     };
@@ -350,7 +411,12 @@ where
 
 /// [`round_sums`] on base tables, `LANES` pairs per operation (`LANES` must divide half the
 /// table length). Unweighted sums accumulate in packed `F`; weighted ones in packed `EF`.
-fn round_sums_packed_base(tables: &[&[F]], weights: Option<&[EF]>, terms: &[Term], num_points: usize) -> Vec<EF> {
+fn round_sums_packed_base(
+    tables: &[&[F]],
+    weights: Option<&[EF]>,
+    terms: &[Term],
+    num_points: usize,
+) -> Vec<EF> {
     let packed: Vec<&[PackedF]> = tables.iter().map(|t| PackedF::pack_slice(t)).collect();
     let half = packed[0].len() / 2;
     let chunk = (PAIRS_PER_TASK / LANES).max(1);
@@ -391,7 +457,10 @@ fn round_sums_packed_base(tables: &[&[F]], weights: Option<&[EF]>, terms: &[Term
         }
     };
     let per_term = if half * LANES >= PARALLEL_PAIRS {
-        (0..num_tasks).into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+        (0..num_tasks)
+            .into_par_iter()
+            .map(run)
+            .reduce(|| zero_acc(terms.len()), add_acc)
     } else {
         (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
     };
@@ -414,13 +483,25 @@ fn add_acc(mut a: Vec<[EF; MAX_POINTS]>, b: Vec<[EF; MAX_POINTS]>) -> Vec<[EF; M
 /// `Σ_k c_k · acc_k[t]` for `t = 0..num_points`.
 fn combine_terms(terms: &[Term], per_term: &[[EF; MAX_POINTS]], num_points: usize) -> Vec<EF> {
     (0..num_points)
-        .map(|t| terms.iter().zip(per_term).map(|((c, _), acc)| *c * acc[t]).sum())
+        .map(|t| {
+            terms
+                .iter()
+                .zip(per_term)
+                .map(|((c, _), acc)| *c * acc[t])
+                .sum()
+        })
         .collect()
 }
 
 /// Fills `vals[j][0..num_points]` with `P_j(t)` on pair `i`.
 #[inline(always)]
-fn line_values<T: PrimeCharacteristicRing + Copy>(tables: &[&[T]], half: usize, i: usize, num_points: usize, vals: &mut [[T; MAX_POINTS]]) {
+fn line_values<T: PrimeCharacteristicRing + Copy>(
+    tables: &[&[T]],
+    half: usize,
+    i: usize,
+    num_points: usize,
+    vals: &mut [[T; MAX_POINTS]],
+) {
     for (v, tab) in vals.iter_mut().zip(tables) {
         let lo = tab[i];
         let diff = tab[i + half] - lo;
@@ -434,7 +515,11 @@ fn line_values<T: PrimeCharacteristicRing + Copy>(tables: &[&[T]], half: usize, 
 }
 
 #[inline(always)]
-fn term_product<T: PrimeCharacteristicRing + Copy>(idx: &[usize], vals: &[[T; MAX_POINTS]], t: usize) -> T {
+fn term_product<T: PrimeCharacteristicRing + Copy>(
+    idx: &[usize],
+    vals: &[[T; MAX_POINTS]],
+    t: usize,
+) -> T {
     match idx {
         [] => T::ONE,
         [a] => vals[*a][t],
@@ -452,7 +537,10 @@ enum Source<'a> {
     BaseLazy { lo: [&'a [F]; 2], hi: [&'a [F]; 2] },
     /// Second binding straight from the base table: `new[k] = Σ_{a,b} W_ab · T[a·h + b·h/2 + k]`
     /// with `W_ab = eq(r_0, a)·eq(r_1, b)`. `parts[s][2a + b]` is the slice for output `s`.
-    BaseTwice { parts: [[&'a [F]; 4]; 2], weights: [EF; 4] },
+    BaseTwice {
+        parts: [[&'a [F]; 4]; 2],
+        weights: [EF; 4],
+    },
     /// An extension-field table folded in place: `T[i]`, `T[i+q]` are read from the outputs,
     /// `hi` holds `T[i+h]`, `T[i+h+q]`.
     InPlace { hi: [&'a [EF]; 2] },
@@ -470,10 +558,14 @@ impl TableChunk<'_> {
     #[inline(always)]
     fn fold(&mut self, i: usize, r: EF) -> (EF, EF) {
         match &self.src {
-            Source::BaseLazy { lo, hi } => (r * (hi[0][i] - lo[0][i]) + lo[0][i], r * (hi[1][i] - lo[1][i]) + lo[1][i]),
+            Source::BaseLazy { lo, hi } => (
+                r * (hi[0][i] - lo[0][i]) + lo[0][i],
+                r * (hi[1][i] - lo[1][i]) + lo[1][i],
+            ),
             Source::BaseTwice { parts, weights } => {
                 let [w00, w01, w10, w11] = *weights;
-                let fold = |p: &[&[F]; 4]| w00 * p[0][i] + w01 * p[1][i] + w10 * p[2][i] + w11 * p[3][i];
+                let fold =
+                    |p: &[&[F]; 4]| w00 * p[0][i] + w01 * p[1][i] + w10 * p[2][i] + w11 * p[3][i];
                 let (a, b) = (fold(&parts[0]), fold(&parts[1]));
                 self.out[0][i] = a;
                 self.out[1][i] = b;
@@ -515,7 +607,11 @@ fn fold_and_round(
     skip_one: bool,
 ) -> Vec<EF> {
     let (_, stored) = tables.shape();
-    let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
+    let bound_len = if matches!(tables, Tables::BaseBound(..)) {
+        stored / 4
+    } else {
+        stored / 2
+    };
     if let Tables::Ext(m) = tables
         && LANES > 1
         && bound_len / 2 >= PACK_EXT_MIN_PAIRS
@@ -523,7 +619,12 @@ fn fold_and_round(
         // Large plain extension tables: transpose into SIMD packing once.
         let packed = m
             .iter()
-            .map(|t| t.evals.par_chunks(LANES).map(PackedEF::from_ext_slice).collect())
+            .map(|t| {
+                t.evals
+                    .par_chunks(LANES)
+                    .map(PackedEF::from_ext_slice)
+                    .collect()
+            })
             .collect();
         *tables = Tables::Packed(packed, m[0].num_vars);
     }
@@ -542,10 +643,18 @@ fn fold_and_round(
         _ => stored / 2,
     };
     let quarter = bound_len / 2;
-    let chunk = if quarter >= PARALLEL_PAIRS { PAIRS_PER_TASK } else { quarter.max(1) };
+    let chunk = if quarter >= PARALLEL_PAIRS {
+        PAIRS_PER_TASK
+    } else {
+        quarter.max(1)
+    };
     let num_tasks = quarter.div_ceil(chunk);
     let mut tasks: Vec<Task<'_>> = (0..num_tasks)
-        .map(|k| Task { len: chunk.min(quarter - k * chunk), tables: Vec::with_capacity(num_tables), weights: None })
+        .map(|k| Task {
+            len: chunk.min(quarter - k * chunk),
+            tables: Vec::with_capacity(num_tables),
+            weights: None,
+        })
         .collect();
 
     let mut fresh: Vec<Vec<EF>> = Vec::new();
@@ -570,7 +679,12 @@ fn fold_and_round(
         }
         Tables::BaseBound(m, r0) => {
             let (r0, r1) = (*r0, r);
-            let weights = [(EF::ONE - r0) * (EF::ONE - r1), (EF::ONE - r0) * r1, r0 * (EF::ONE - r1), r0 * r1];
+            let weights = [
+                (EF::ONE - r0) * (EF::ONE - r1),
+                (EF::ONE - r0) * r1,
+                r0 * (EF::ONE - r1),
+                r0 * r1,
+            ];
             fresh = (0..num_tables).map(|_| EF::zero_vec(bound_len)).collect();
             for (src, out) in m.iter().zip(fresh.iter_mut()) {
                 // Eight segments of length q: segment 4a + 2b + s feeds output s with weight W_ab.
@@ -579,8 +693,12 @@ fn fold_and_round(
                 let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
                 for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
                     let range = k * chunk..k * chunk + task.len;
-                    let parts = [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
-                    task.tables.push(TableChunk { out: [oa, ob], src: Source::BaseTwice { parts, weights } });
+                    let parts =
+                        [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
+                    task.tables.push(TableChunk {
+                        out: [oa, ob],
+                        src: Source::BaseTwice { parts, weights },
+                    });
                 }
             }
         }
@@ -593,7 +711,12 @@ fn fold_and_round(
                 let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
                 for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
                     let range = k * chunk..k * chunk + task.len;
-                    task.tables.push(TableChunk { out: [oa, ob], src: Source::InPlace { hi: hi.map(|s| &s[range.clone()]) } });
+                    task.tables.push(TableChunk {
+                        out: [oa, ob],
+                        src: Source::InPlace {
+                            hi: hi.map(|s| &s[range.clone()]),
+                        },
+                    });
                 }
             }
         }
@@ -602,16 +725,25 @@ fn fold_and_round(
     if let Some(w) = weights.as_deref_mut() {
         debug_assert_eq!(w.len(), bound_len);
         let (e_a, e_b) = w.split_at_mut(quarter);
-        for (task, (e_a, e_b)) in tasks.iter_mut().zip(e_a.chunks_mut(chunk).zip(e_b.chunks(chunk))) {
+        for (task, (e_a, e_b)) in tasks
+            .iter_mut()
+            .zip(e_a.chunks_mut(chunk).zip(e_b.chunks(chunk)))
+        {
             task.weights = Some((e_a, e_b));
         }
     }
 
     let run = |mut task: Task<'_>| process_task(&mut task, r, terms, num_points, skip_one);
     let per_term = if num_tasks > 1 {
-        tasks.into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+        tasks
+            .into_par_iter()
+            .map(run)
+            .reduce(|| zero_acc(terms.len()), add_acc)
     } else {
-        tasks.into_iter().map(run).fold(zero_acc(terms.len()), add_acc)
+        tasks
+            .into_iter()
+            .map(run)
+            .fold(zero_acc(terms.len()), add_acc)
     };
 
     // Move to the bound state.
@@ -635,7 +767,13 @@ fn fold_and_round(
 }
 
 /// The fused kernel on one task: fold, then accumulate the next round's products.
-fn process_task(task: &mut Task<'_>, r: EF, terms: &[Term], num_points: usize, skip_one: bool) -> Vec<[EF; MAX_POINTS]> {
+fn process_task(
+    task: &mut Task<'_>,
+    r: EF,
+    terms: &[Term],
+    num_points: usize,
+    skip_one: bool,
+) -> Vec<[EF; MAX_POINTS]> {
     let mut vals = vec![[EF::ZERO; MAX_POINTS]; task.tables.len()];
     let mut acc = zero_acc(terms.len());
     for i in 0..task.len {
@@ -678,10 +816,17 @@ fn process_task(task: &mut Task<'_>, r: EF, terms: &[Term], num_points: usize, s
 /// [`Source`] for packed tables: each element holds `LANES` consecutive entries.
 enum PackedSource<'a> {
     /// First binding, lazily (see [`Source::BaseLazy`]); `r` is broadcast. Nothing is written.
-    BaseLazy { lo: [&'a [F]; 2], hi: [&'a [F]; 2], r: &'a PackedEF },
+    BaseLazy {
+        lo: [&'a [F]; 2],
+        hi: [&'a [F]; 2],
+        r: &'a PackedEF,
+    },
     /// Second binding straight from the base table (see [`Source::BaseTwice`]); the slices hold
     /// `LANES` base entries per output element.
-    BaseTwice { parts: [[&'a [F]; 4]; 2], weights: &'a [PackedEF; 4] },
+    BaseTwice {
+        parts: [[&'a [F]; 4]; 2],
+        weights: &'a [PackedEF; 4],
+    },
     /// Packed extension table folded in place.
     InPlace { hi: [&'a [PackedEF]; 2] },
 }
@@ -746,17 +891,31 @@ fn fold_and_round_packed(
     skip_one: bool,
 ) -> Vec<EF> {
     let (num_tables, stored) = tables.shape();
-    let bound_len = if matches!(tables, Tables::BaseBound(..)) { stored / 4 } else { stored / 2 };
+    let bound_len = if matches!(tables, Tables::BaseBound(..)) {
+        stored / 4
+    } else {
+        stored / 2
+    };
     let quarter = bound_len / 2;
     let packed_quarter = quarter / LANES;
     let r_packed = PackedEF::from(r);
-    let chunk = if quarter >= PARALLEL_PAIRS { (PAIRS_PER_TASK / LANES).max(1) } else { packed_quarter };
+    let chunk = if quarter >= PARALLEL_PAIRS {
+        (PAIRS_PER_TASK / LANES).max(1)
+    } else {
+        packed_quarter
+    };
     let num_tasks = packed_quarter.div_ceil(chunk);
     // W_ab = eq(r_0, a)·eq(r_1, b) for the second binding of base tables.
     let pair_weights: [PackedEF; 4] = match &*tables {
         Tables::BaseBound(_, r0) => {
             let (r0, r1) = (*r0, r);
-            [(EF::ONE - r0) * (EF::ONE - r1), (EF::ONE - r0) * r1, r0 * (EF::ONE - r1), r0 * r1].map(PackedEF::from)
+            [
+                (EF::ONE - r0) * (EF::ONE - r1),
+                (EF::ONE - r0) * r1,
+                r0 * (EF::ONE - r1),
+                r0 * r1,
+            ]
+            .map(PackedEF::from)
         }
         _ => [PackedEF::ZERO; 4],
     };
@@ -787,17 +946,23 @@ fn fold_and_round_packed(
             }
         }
         Tables::BaseBound(m, _) => {
-            fresh = (0..num_tables).map(|_| PackedEF::zero_vec(bound_len / LANES)).collect();
+            fresh = (0..num_tables)
+                .map(|_| PackedEF::zero_vec(bound_len / LANES))
+                .collect();
             for (src, out) in m.iter().zip(fresh.iter_mut()) {
                 let seg: [&[F]; 8] = split_n(&src.evals, quarter);
                 let (out_a, out_b) = out.split_at_mut(packed_quarter);
                 let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
                 for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
                     let range = k * chunk * LANES..(k * chunk + task.len) * LANES;
-                    let parts = [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
+                    let parts =
+                        [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
                     task.tables.push(PackedChunk {
                         out: [oa, ob],
-                        src: PackedSource::BaseTwice { parts, weights: &pair_weights },
+                        src: PackedSource::BaseTwice {
+                            parts,
+                            weights: &pair_weights,
+                        },
                     });
                 }
             }
@@ -812,7 +977,9 @@ fn fold_and_round_packed(
                     let range = k * chunk..k * chunk + task.len;
                     task.tables.push(PackedChunk {
                         out: [oa, ob],
-                        src: PackedSource::InPlace { hi: hi.map(|s| &s[range.clone()]) },
+                        src: PackedSource::InPlace {
+                            hi: hi.map(|s| &s[range.clone()]),
+                        },
                     });
                 }
             }
@@ -824,16 +991,26 @@ fn fold_and_round_packed(
         debug_assert_eq!(w.len(), bound_len);
         let (e_a, e_b) = w.split_at_mut(quarter);
         let scalar_chunk = chunk * LANES;
-        for (task, (e_a, e_b)) in tasks.iter_mut().zip(e_a.chunks_mut(scalar_chunk).zip(e_b.chunks(scalar_chunk))) {
+        for (task, (e_a, e_b)) in tasks
+            .iter_mut()
+            .zip(e_a.chunks_mut(scalar_chunk).zip(e_b.chunks(scalar_chunk)))
+        {
             task.weights = Some((e_a, e_b));
         }
     }
 
-    let run = |mut task: PackedTask<'_>| process_packed_task(&mut task, r, terms, num_points, skip_one);
+    let run =
+        |mut task: PackedTask<'_>| process_packed_task(&mut task, r, terms, num_points, skip_one);
     let per_term = if num_tasks > 1 {
-        tasks.into_par_iter().map(run).reduce(|| zero_acc(terms.len()), add_acc)
+        tasks
+            .into_par_iter()
+            .map(run)
+            .reduce(|| zero_acc(terms.len()), add_acc)
     } else {
-        tasks.into_iter().map(run).fold(zero_acc(terms.len()), add_acc)
+        tasks
+            .into_iter()
+            .map(run)
+            .fold(zero_acc(terms.len()), add_acc)
     };
 
     let state = std::mem::replace(tables, Tables::Ext(Vec::new()));
@@ -912,9 +1089,10 @@ pub fn evaluate_terms(terms: &[Term], values: &[EF]) -> Result<EF, SumcheckError
     for (c, idx) in terms {
         let mut p = *c;
         for &j in idx {
-            let v = values
-                .get(j)
-                .ok_or(SumcheckError::WrongEvaluationCount { expected: j + 1, got: values.len() })?;
+            let v = values.get(j).ok_or(SumcheckError::WrongEvaluationCount {
+                expected: j + 1,
+                got: values.len(),
+            })?;
             p *= *v;
         }
         sum += p;
@@ -927,7 +1105,12 @@ pub fn evaluate_terms(terms: &[Term], values: &[EF]) -> Result<EF, SumcheckError
 ///
 /// # Panics
 /// If `eq_point` and `point` differ in length (a programming error).
-pub fn product_value(terms: &[Term], eq_point: Option<&[EF]>, point: &[EF], values: &[EF]) -> Result<EF, SumcheckError> {
+pub fn product_value(
+    terms: &[Term],
+    eq_point: Option<&[EF]>,
+    point: &[EF],
+    values: &[EF],
+) -> Result<EF, SumcheckError> {
     let products = evaluate_terms(terms, values)?;
     Ok(match eq_point {
         Some(w) => eq_eval(w, point) * products,

@@ -41,16 +41,35 @@ struct Problem {
 }
 
 impl Problem {
-    fn random(rng: &mut Rng, num_vars: usize, num_tables: usize, term_lens: &[usize], eq: bool, ext: bool) -> Self {
+    fn random(
+        rng: &mut Rng,
+        num_vars: usize,
+        num_tables: usize,
+        term_lens: &[usize],
+        eq: bool,
+        ext: bool,
+    ) -> Self {
         let n = 1 << num_vars;
-        let tables: Vec<Vec<F>> = (0..num_tables).map(|_| (0..n).map(|_| rng.f()).collect()).collect();
-        let ext_tables = ext.then(|| (0..num_tables).map(|_| (0..n).map(|_| rng.ef()).collect()).collect());
+        let tables: Vec<Vec<F>> = (0..num_tables)
+            .map(|_| (0..n).map(|_| rng.f()).collect())
+            .collect();
+        let ext_tables = ext.then(|| {
+            (0..num_tables)
+                .map(|_| (0..n).map(|_| rng.ef()).collect())
+                .collect()
+        });
         let terms = term_lens
             .iter()
             .map(|&len| (rng.ef(), (0..len).map(|_| rng.below(num_tables)).collect()))
             .collect();
         let eq_point = eq.then(|| (0..num_vars).map(|_| rng.ef()).collect());
-        Self { tables, ext_tables, terms, eq_point, num_vars }
+        Self {
+            tables,
+            ext_tables,
+            terms,
+            eq_point,
+            num_vars,
+        }
     }
 
     fn instance(&self) -> ProductSumcheck {
@@ -80,8 +99,13 @@ impl Problem {
         let n = self.num_vars;
         (0..1usize << n)
             .map(|x| {
-                let bits: Vec<EF> = (0..n).map(|k| EF::from_usize((x >> (n - 1 - k)) & 1)).collect();
-                let eq = self.eq_point.as_ref().map_or(EF::ONE, |w| eq_eval(w, &bits));
+                let bits: Vec<EF> = (0..n)
+                    .map(|k| EF::from_usize((x >> (n - 1 - k)) & 1))
+                    .collect();
+                let eq = self
+                    .eq_point
+                    .as_ref()
+                    .map_or(EF::ONE, |w| eq_eval(w, &bits));
                 let prod: EF = self
                     .terms
                     .iter()
@@ -95,15 +119,23 @@ impl Problem {
     /// Each table's MLE at `point`, evaluated directly.
     fn mle_evals(&self, point: &[EF]) -> Vec<EF> {
         match &self.ext_tables {
-            Some(t) => t.iter().map(|v| Mle::new(v.clone()).evaluate(point)).collect(),
-            None => self.tables.iter().map(|v| Mle::new(v.clone()).evaluate(point)).collect(),
+            Some(t) => t
+                .iter()
+                .map(|v| Mle::new(v.clone()).evaluate(point))
+                .collect(),
+            None => self
+                .tables
+                .iter()
+                .map(|v| Mle::new(v.clone()).evaluate(point))
+                .collect(),
         }
     }
 
     fn claim(&self) -> SumcheckClaim {
         SumcheckClaim {
             num_vars: self.num_vars,
-            degree: self.terms.iter().map(|(_, i)| i.len()).max().unwrap_or(0) + usize::from(self.eq_point.is_some()),
+            degree: self.terms.iter().map(|(_, i)| i.len()).max().unwrap_or(0)
+                + usize::from(self.eq_point.is_some()),
             claimed_sum: self.brute_force_sum(),
         }
     }
@@ -117,7 +149,10 @@ impl Problem {
 fn prove_problems(problems: &[Problem]) -> (Vec<u8>, SumcheckOutput) {
     let mut instances: Vec<ProductSumcheck> = problems.iter().map(Problem::instance).collect();
     let mut t = ProverTranscript::new(&ds());
-    let mut refs: Vec<&mut dyn SumcheckInstance> = instances.iter_mut().map(|i| i as &mut dyn SumcheckInstance).collect();
+    let mut refs: Vec<&mut dyn SumcheckInstance> = instances
+        .iter_mut()
+        .map(|i| i as &mut dyn SumcheckInstance)
+        .collect();
     let out = prove_batched(&mut refs, &mut t);
     for evals in &out.final_evals {
         t.send_exts(evals);
@@ -126,7 +161,11 @@ fn prove_problems(problems: &[Problem]) -> (Vec<u8>, SumcheckOutput) {
 }
 
 /// Verifier: rounds, then the final evaluations, then the final check and the end of the proof.
-fn verify_problems(claims: &[SumcheckClaim], problems: &[Problem], proof: &[u8]) -> Result<Vec<EF>, SumcheckError> {
+fn verify_problems(
+    claims: &[SumcheckClaim],
+    problems: &[Problem],
+    proof: &[u8],
+) -> Result<Vec<EF>, SumcheckError> {
     let mut t = VerifierTranscript::new(&ds(), proof);
     let verified = verify_batched(claims, &mut t)?;
     let mut values = Vec::new();
@@ -143,7 +182,11 @@ fn check_honest(problems: &[Problem]) {
     let claims: Vec<SumcheckClaim> = problems.iter().map(Problem::claim).collect();
     for (p, c) in problems.iter().zip(&claims) {
         let inst = p.instance();
-        assert_eq!(inst.claimed_sum(), c.claimed_sum, "prover's claimed sum differs from brute force");
+        assert_eq!(
+            inst.claimed_sum(),
+            c.claimed_sum,
+            "prover's claimed sum differs from brute force"
+        );
         assert_eq!(inst.degree(), c.degree);
     }
     let (proof, out) = prove_problems(problems);
@@ -151,7 +194,11 @@ fn check_honest(problems: &[Problem]) {
     assert_eq!(out.point.len(), total);
     for (p, evals) in problems.iter().zip(&out.final_evals) {
         let suffix = &out.point[total - p.num_vars..];
-        assert_eq!(evals, &p.mle_evals(suffix), "final evaluations are not the MLEs at the point");
+        assert_eq!(
+            evals,
+            &p.mle_evals(suffix),
+            "final evaluations are not the MLEs at the point"
+        );
     }
     let point = verify_problems(&claims, problems, &proof).expect("honest proof rejected");
     assert_eq!(point, out.point);
@@ -216,7 +263,10 @@ fn round_polynomials_have_the_declared_degree() {
         // The evaluation at 5 points of a degree-4 polynomial: the 4th finite difference is not
         // identically zero for random data, and the 5th would be zero (checked via interpolation).
         let extrapolated = interpolate_uni(&evals[..4], EF::from_usize(4));
-        assert_ne!(extrapolated, evals[4], "round polynomial has lower degree than declared");
+        assert_ne!(
+            extrapolated, evals[4],
+            "round polynomial has lower degree than declared"
+        );
         inst.bind(rng.ef());
     }
 }
@@ -225,7 +275,9 @@ fn round_polynomials_have_the_declared_degree() {
 /// `points` evaluations each.
 fn round_eval_offsets(rounds: usize, points: usize) -> Vec<usize> {
     let per_round = 4 + points * 24;
-    (0..rounds).flat_map(|r| (0..points).map(move |k| r * per_round + 4 + k * 24)).collect()
+    (0..rounds)
+        .flat_map(|r| (0..points).map(move |k| r * per_round + 4 + k * 24))
+        .collect()
 }
 
 /// Adds one to the base-field coefficient encoded at `offset` (staying canonical).
@@ -264,7 +316,10 @@ fn changing_any_round_evaluation_is_rejected() {
         for coeff in 0..3 {
             let mut bad = proof.clone();
             bump(&mut bad, offset + 8 * coeff);
-            assert!(verify_problems(&claims, &problems, &bad).is_err(), "perturbed evaluation at byte {offset} accepted");
+            assert!(
+                verify_problems(&claims, &problems, &bad).is_err(),
+                "perturbed evaluation at byte {offset} accepted"
+            );
         }
     }
 }
@@ -275,7 +330,10 @@ fn changing_a_claimed_sum_is_rejected() {
     for i in 0..claims.len() {
         let mut bad = claims.clone();
         bad[i].claimed_sum += EF::ONE;
-        assert!(verify_problems(&bad, &problems, &proof).is_err(), "wrong claim {i} accepted");
+        assert!(
+            verify_problems(&bad, &problems, &proof).is_err(),
+            "wrong claim {i} accepted"
+        );
     }
 }
 
@@ -322,7 +380,10 @@ fn wrong_number_of_evaluations_is_rejected() {
     let mut lower = claims.clone();
     lower[0].degree = 2;
     lower[1].degree = 2;
-    assert!(matches!(verify_problems(&lower, &problems, &proof), Err(SumcheckError::WrongDegree { .. })));
+    assert!(matches!(
+        verify_problems(&lower, &problems, &proof),
+        Err(SumcheckError::WrongDegree { .. })
+    ));
 }
 
 #[test]
@@ -355,8 +416,14 @@ fn check_final_needs_one_value_per_instance() {
     assert_eq!(v.instance_point(1), &v.point[2..]);
     let e0 = t.receive_exts(2).expect("evals");
     let g0 = problems[0].g_at(v.instance_point(0), &e0).expect("g0");
-    assert!(matches!(v.check_final(&[g0]), Err(SumcheckError::WrongEvaluationCount { .. })));
-    assert!(matches!(evaluate_terms(&problems[1].terms, &[]), Err(SumcheckError::WrongEvaluationCount { .. })));
+    assert!(matches!(
+        v.check_final(&[g0]),
+        Err(SumcheckError::WrongEvaluationCount { .. })
+    ));
+    assert!(matches!(
+        evaluate_terms(&problems[1].terms, &[]),
+        Err(SumcheckError::WrongEvaluationCount { .. })
+    ));
 }
 
 /// A hand-written instance (`Σ_x P(x)^2 · Q(x)` without table products in the kernel), to show
@@ -405,23 +472,39 @@ fn custom_instances_batch_with_product_instances() {
     let p: Vec<EF> = (0..8).map(|_| rng.ef()).collect();
     let q: Vec<EF> = (0..8).map(|_| rng.ef()).collect();
     let claim = p.iter().zip(&q).map(|(&a, &b)| a * a * b).sum();
-    let mut custom = SquareTimes { p: Mle::new(p.clone()), q: Mle::new(q.clone()), claim };
+    let mut custom = SquareTimes {
+        p: Mle::new(p.clone()),
+        q: Mle::new(q.clone()),
+        claim,
+    };
     let other = Problem::random(&mut rng, 5, 2, &[2], true, false);
     let mut standard = other.instance();
     let mut t = ProverTranscript::new(&ds());
     let out = prove_batched(&mut [&mut custom, &mut standard], &mut t);
     let proof = t.into_proof();
 
-    let claims = [SumcheckClaim { num_vars: 3, degree: 3, claimed_sum: claim }, other.claim()];
+    let claims = [
+        SumcheckClaim {
+            num_vars: 3,
+            degree: 3,
+            claimed_sum: claim,
+        },
+        other.claim(),
+    ];
     let mut vt = VerifierTranscript::new(&ds(), &proof);
     let v = verify_batched(&claims, &mut vt).expect("rounds verify");
     assert_eq!(v.point, out.point);
     let pt0 = v.instance_point(0);
     let (pe, qe) = (Mle::new(p).evaluate(pt0), Mle::new(q).evaluate(pt0));
     assert_eq!(out.final_evals[0], vec![pe, qe]);
-    let g1 = other.g_at(v.instance_point(1), &other.mle_evals(v.instance_point(1))).expect("g1");
+    let g1 = other
+        .g_at(v.instance_point(1), &other.mle_evals(v.instance_point(1)))
+        .expect("g1");
     v.check_final(&[pe * pe * qe, g1]).expect("final check");
-    assert_eq!(v.check_final(&[pe * qe, g1]), Err(SumcheckError::FinalMismatch));
+    assert_eq!(
+        v.check_final(&[pe * qe, g1]),
+        Err(SumcheckError::FinalMismatch)
+    );
     vt.finish().expect("proof consumed");
 }
 
@@ -505,7 +588,12 @@ fn constant_terms_and_degree_zero_instances_verify() {
 
 /// Reference round polynomial: fold the tables with `Mle::fix_first_in_place` (zkinfer-poly)
 /// and sum `g(r_<j, t, x')` over `x'` directly, with the full eq table folded alongside.
-fn reference_round(tables: &[Mle<EF>], eq: Option<&Mle<EF>>, terms: &[Term], degree: usize) -> Vec<EF> {
+fn reference_round(
+    tables: &[Mle<EF>],
+    eq: Option<&Mle<EF>>,
+    terms: &[Term],
+    degree: usize,
+) -> Vec<EF> {
     let half = tables[0].len() / 2;
     (0..=degree)
         .map(|t| {
@@ -514,7 +602,10 @@ fn reference_round(tables: &[Mle<EF>], eq: Option<&Mle<EF>>, terms: &[Term], deg
             (0..half)
                 .map(|i| {
                     let e = eq.map_or(EF::ONE, |m| at(m, i));
-                    let g: EF = terms.iter().map(|(c, idx)| idx.iter().fold(*c, |p, &j| p * at(&tables[j], i))).sum();
+                    let g: EF = terms
+                        .iter()
+                        .map(|(c, idx)| idx.iter().fold(*c, |p, &j| p * at(&tables[j], i)))
+                        .sum();
                     e * g
                 })
                 .sum()
@@ -525,17 +616,34 @@ fn reference_round(tables: &[Mle<EF>], eq: Option<&Mle<EF>>, terms: &[Term], deg
 #[test]
 fn every_round_polynomial_matches_the_reference_on_simd_and_scalar_paths() {
     let mut rng = Rng(20);
-    for (n, ext, eq) in [(12, false, false), (12, false, true), (12, true, false), (12, true, true), (5, false, true)] {
+    for (n, ext, eq) in [
+        (12, false, false),
+        (12, false, true),
+        (12, true, false),
+        (12, true, true),
+        (5, false, true),
+    ] {
         let p = Problem::random(&mut rng, n, 3, &[2, 3, 1], eq, ext);
         let mut inst = p.instance();
         let mut tables: Vec<Mle<EF>> = match &p.ext_tables {
             Some(t) => t.iter().map(|v| Mle::new(v.clone())).collect(),
-            None => p.tables.iter().map(|v| Mle::new(v.clone()).lift()).collect(),
+            None => p
+                .tables
+                .iter()
+                .map(|v| Mle::new(v.clone()).lift())
+                .collect(),
         };
-        let mut eq_table = p.eq_point.as_ref().map(|w| Mle::new(zkinfer_poly::eq_evals(w)));
+        let mut eq_table = p
+            .eq_point
+            .as_ref()
+            .map(|w| Mle::new(zkinfer_poly::eq_evals(w)));
         for round in 0..n {
             let expected = reference_round(&tables, eq_table.as_ref(), &p.terms, inst.degree());
-            assert_eq!(inst.round_evals(), expected, "n = {n}, ext = {ext}, eq = {eq}, round {round}");
+            assert_eq!(
+                inst.round_evals(),
+                expected,
+                "n = {n}, ext = {ext}, eq = {eq}, round {round}"
+            );
             let r = rng.ef();
             inst.bind(r);
             tables.iter_mut().for_each(|t| t.fix_first_in_place(r));

@@ -36,7 +36,8 @@ use p3_field::{BasedVectorSpace, PrimeField64};
 use zkinfer_field::{EF, F, P, PrimeCharacteristicRing};
 
 /// The Fiat–Shamir sponge: Blake3 over bytes, sampling Goldilocks elements without modulo bias.
-pub type Challenger = p3_challenger::SerializingChallenger64<F, HashChallenger<u8, p3_blake3::Blake3, 32>>;
+pub type Challenger =
+    p3_challenger::SerializingChallenger64<F, HashChallenger<u8, p3_blake3::Blake3, 32>>;
 
 /// Bytes of one encoded base-field element.
 pub const FIELD_BYTES: usize = 8;
@@ -80,7 +81,11 @@ pub struct DomainSeparator {
 impl DomainSeparator {
     /// A separator for `protocol` at `version` with no public inputs yet.
     pub fn new(protocol: &'static str, version: u32) -> Self {
-        Self { protocol, version, public: Vec::new() }
+        Self {
+            protocol,
+            version,
+            public: Vec::new(),
+        }
     }
 
     /// Appends a labelled public input given as bytes.
@@ -201,19 +206,25 @@ pub struct ProverTranscript {
 
 impl std::fmt::Debug for ProverTranscript {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProverTranscript").field("proof_len", &self.proof.len()).finish()
+        f.debug_struct("ProverTranscript")
+            .field("proof_len", &self.proof.len())
+            .finish()
     }
 }
 
 impl ProverTranscript {
     /// Starts a transcript for the protocol and public inputs in `ds`.
     pub fn new(ds: &DomainSeparator) -> Self {
-        Self { challenger: ds.challenger(), proof: Vec::new() }
+        Self {
+            challenger: ds.challenger(),
+            proof: Vec::new(),
+        }
     }
 
     /// Writes and absorbs one base-field element.
     pub fn send_field(&mut self, x: F) {
-        self.proof.extend_from_slice(&x.as_canonical_u64().to_le_bytes());
+        self.proof
+            .extend_from_slice(&x.as_canonical_u64().to_le_bytes());
         self.challenger.observe(x);
     }
 
@@ -292,7 +303,11 @@ impl std::fmt::Debug for VerifierTranscript<'_> {
 impl<'a> VerifierTranscript<'a> {
     /// Starts reading `proof` for the protocol and public inputs in `ds`.
     pub fn new(ds: &DomainSeparator, proof: &'a [u8]) -> Self {
-        Self { challenger: ds.challenger(), proof, position: 0 }
+        Self {
+            challenger: ds.challenger(),
+            proof,
+            position: 0,
+        }
     }
 
     /// Bytes not read yet.
@@ -304,7 +319,10 @@ impl<'a> VerifierTranscript<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], TranscriptError> {
         let remaining = self.remaining();
         if n > remaining {
-            return Err(TranscriptError::UnexpectedEnd { needed: n, remaining });
+            return Err(TranscriptError::UnexpectedEnd {
+                needed: n,
+                remaining,
+            });
         }
         let out = &self.proof[self.position..self.position + n];
         self.position += n;
@@ -317,7 +335,10 @@ impl<'a> VerifierTranscript<'a> {
         match count.checked_mul(size) {
             Some(needed) if needed <= remaining => Ok(()),
             Some(needed) => Err(TranscriptError::UnexpectedEnd { needed, remaining }),
-            None => Err(TranscriptError::UnexpectedEnd { needed: usize::MAX, remaining }),
+            None => Err(TranscriptError::UnexpectedEnd {
+                needed: usize::MAX,
+                remaining,
+            }),
         }
     }
 

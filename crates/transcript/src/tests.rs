@@ -176,7 +176,10 @@ fn truncated_proofs_are_rejected_at_every_length() {
     let s = script();
     let (proof, _) = prove(&ds(), &s);
     for len in 0..proof.len() {
-        assert!(verify(&ds(), &proof[..len], &s).is_err(), "truncation to {len} accepted");
+        assert!(
+            verify(&ds(), &proof[..len], &s).is_err(),
+            "truncation to {len} accepted"
+        );
     }
 }
 
@@ -203,7 +206,11 @@ fn every_flipped_byte_changes_challenges_or_errors() {
             let mut bad = proof.clone();
             bad[i] ^= mask;
             if let Ok(c) = verify(&ds(), &bad, &s) {
-                assert_ne!(c.last(), honest.last(), "flip {mask:#x} at byte {i} undetected");
+                assert_ne!(
+                    c.last(),
+                    honest.last(),
+                    "flip {mask:#x} at byte {i} undetected"
+                );
             }
         }
     }
@@ -231,15 +238,30 @@ fn non_canonical_field_encodings_are_rejected() {
 fn huge_counts_and_lengths_fail_without_allocating() {
     let proof = [0u8; 16];
     let mut t = VerifierTranscript::new(&ds(), &proof);
-    assert!(matches!(t.receive_fields(usize::MAX), Err(TranscriptError::UnexpectedEnd { .. })));
-    assert!(matches!(t.receive_exts(usize::MAX / 2), Err(TranscriptError::UnexpectedEnd { .. })));
-    assert!(matches!(t.receive_fields(3), Err(TranscriptError::UnexpectedEnd { needed: 24, remaining: 16 })));
+    assert!(matches!(
+        t.receive_fields(usize::MAX),
+        Err(TranscriptError::UnexpectedEnd { .. })
+    ));
+    assert!(matches!(
+        t.receive_exts(usize::MAX / 2),
+        Err(TranscriptError::UnexpectedEnd { .. })
+    ));
+    assert!(matches!(
+        t.receive_fields(3),
+        Err(TranscriptError::UnexpectedEnd {
+            needed: 24,
+            remaining: 16
+        })
+    ));
     // Failed reads consumed nothing.
     assert_eq!(t.remaining(), 16);
     let mut lying = u32::MAX.to_le_bytes().to_vec();
     lying.extend_from_slice(&[7; 10]);
     let mut t = VerifierTranscript::new(&ds(), &lying);
-    assert!(matches!(t.receive_bytes(), Err(TranscriptError::UnexpectedEnd { .. })));
+    assert!(matches!(
+        t.receive_bytes(),
+        Err(TranscriptError::UnexpectedEnd { .. })
+    ));
     assert_eq!(t.remaining(), 14);
 }
 
