@@ -30,6 +30,38 @@
 //! and the batched degree `D = max d_i`. At the end, instance `i` is bound at the **suffix**
 //! `point[N−n_i..]` of the batch point, and the final claim must equal
 //! `Σ_i β_i · g_i(point[N−n_i..])` ([`VerifiedSumcheck::check_final`]).
+//!
+//! **Usage.** Prove `Σ_x eq(w, x)·P(x)·Q(x) = C`; the caller sends the final evaluations (here in
+//! the clear; in a real protocol they are PCS openings or claims handed to the next layer):
+//!
+//! ```
+//! use zkinfer_field::{EF, F, PrimeCharacteristicRing};
+//! use zkinfer_poly::Mle;
+//! use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim, SumcheckInstance, product_value, prove, verify};
+//! use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
+//!
+//! let p = Mle::new((0..8).map(F::from_u64).collect());
+//! let q = Mle::new((0..8).map(|i| F::from_u64(i * i + 1)).collect());
+//! let w: Vec<EF> = [3, 5, 7].map(EF::from_u64).to_vec();
+//! let terms = vec![(EF::ONE, vec![0, 1])];
+//! let ds = DomainSeparator::new("example", 1);
+//!
+//! let mut instance = ProductSumcheck::new_base(vec![p, q], terms.clone(), Some(w.clone()));
+//! let claim = SumcheckClaim { num_vars: 3, degree: 3, claimed_sum: instance.claimed_sum() };
+//! let mut pt = ProverTranscript::new(&ds);
+//! let out = prove(&mut instance, &mut pt);
+//! pt.send_exts(&out.final_evals[0]); // P(r), Q(r)
+//! let proof = pt.into_proof();
+//!
+//! let mut vt = VerifierTranscript::new(&ds, &proof);
+//! let (point, expected) = verify(&claim, &mut vt)?;
+//! let evals = vt.receive_exts(2)?;
+//! if product_value(&terms, Some(&w), &point, &evals)? != expected {
+//!     return Err("final evaluations do not match the sumcheck".into());
+//! }
+//! vt.finish()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use rayon::prelude::*;
 use zkinfer_field::{EF, ExtensionField, F, Field, PrimeCharacteristicRing};
