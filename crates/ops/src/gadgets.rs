@@ -105,3 +105,114 @@ pub fn verify_merge(num_vars: usize, claims: Vec<Claim>, t: &mut VerifierTranscr
     }
     Ok(Some(Claim::new(r, value)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::evaluate_column;
+    use crate::lookups::{prove_lookups, verify_lookups};
+    use crate::witness::{ColumnId, Owner, WitnessLayout};
+    use zkinfer_field::from_i64_unchecked;
+    use zkinfer_transcript::DomainSeparator;
+
+    fn ds() -> DomainSeparator {
+        DomainSeparator::new("zkinfer-ops/gadgets-test", 1)
+    }
+
+    fn table(n: usize, seed: i64) -> Vec<F> {
+        (0..1i64 << n).map(|i| from_i64_unchecked((i * 7919 + seed) % 100_003 - 50_000)).collect()
+    }
+
+    fn point(n: usize, seed: u64) -> Vec<EF> {
+        (0..n).map(|i| EF::from(F::from_u64(seed * 31 + i as u64 * 17 + 5))).collect()
+    }
+
+    /// Merges `claims` on `values` and checks the merged claim against the table.
+    fn merge_round_trip(values: &[F], claims: Vec<Claim>) -> Result<(), String> {
+        let n = values.len().trailing_zeros() as usize;
+        let mut pt = ProverTranscript::new(&ds());
+        let _ = prove_merge(values, claims.clone(), &mut pt);
+        let proof = pt.into_proof();
+        let mut vt = VerifierTranscript::new(&ds(), &proof);
+        let merged = verify_merge(n, claims, &mut vt).map_err(|e| e.to_string())?;
+        vt.finish().map_err(|e| e.to_string())?;
+        let c = merged.ok_or("no claim")?;
+        if evaluate_column(values, &c.point) == c.value { Ok(()) } else { Err("merged claim is false".into()) }
+    }
+
+    #[test]
+    fn merge_of_true_claims_is_true_and_false_claims_are_caught() {
+        let v = table(6, 3);
+        let claims: Vec<Claim> = (0..4).map(|s| point(6, s)).map(|p| Claim::new(p.clone(), evaluate_column(&v, &p))).collect();
+        merge_round_trip(&v, claims.clone()).expect("honest merge");
+        for k in 0..claims.len() {
+            let mut bad = claims.clone();
+            bad[k].value += EF::ONE;
+            assert!(merge_round_trip(&v, bad).is_err(), "false claim {k} survived the merge");
+        }
+        // Two claims at one point must agree.
+        let p = point(6, 9);
+        let good = Claim::new(p.clone(), evaluate_column(&v, &p));
+        merge_round_trip(&v, vec![good.clone(), good.clone()]).expect("equal claims");
+        assert!(merge_round_trip(&v, vec![good.clone(), Claim::new(p, good.value + EF::ONE)]).is_err());
+    }
+
+    /// Runs the range-check phases over one column; `tamper` edits the witness after it is built.
+    fn range_round_trip(values: &[i64], bits: u32, signed: bool, tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        let col = w.commit("x", values.iter().map(|&v| from_i64_unchecked(v)).collect()).map_err(|e| e.to_string())?;
+        w.range_check(col, bits, signed).map_err(|e| e.to_string())?;
+        tamper(&mut w);
+        w.seal().map_err(|e| e.to_string())?;
+        let mut pt = ProverTranscript::new(&ds());
+        let mut acc = Accumulators::default();
+        prove_lookups(&w, &mut pt, &mut acc).map_err(|e| e.to_string())?;
+        prove_range_relations(&w, &mut pt, &mut acc);
+        let proof = pt.into_proof();
+
+        let mut l = WitnessLayout::new();
+        l.plan.set_owner(Owner::Node(0));
+        let lc = l.commit("x", values.len().trailing_zeros() as usize).map_err(|e| e.to_string())?;
+        l.range_check(lc, bits, signed).map_err(|e| e.to_string())?;
+        l.plan.seal().map_err(|e| e.to_string())?;
+        let mut vt = VerifierTranscript::new(&ds(), &proof);
+        let mut vacc = Accumulators::default();
+        verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
+        verify_range_relations(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
+        vt.finish().map_err(|e| e.to_string())?;
+        for c in vacc.witness.claims() {
+            if evaluate_column(w.values(ColumnId(c.poly)), &c.point) != c.value {
+                return Err(format!("false claim on column {}", c.poly));
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn range_checks_accept_ranges_and_reject_edited_limbs() {
+        let signed: Vec<i64> = (0..64).map(|i| (i * 40_503) % (1 << 20) - (1 << 19)).collect();
+        range_round_trip(&signed, 20, true, |_| ()).expect("signed 20-bit");
+        let unsigned: Vec<i64> = (0..32).map(|i| (i * 977) % 4096).collect();
+        range_round_trip(&unsigned, 12, false, |_| ()).expect("unsigned 12-bit (direct lookup)");
+        let wide: Vec<i64> = (0..16).map(|i| (i * 0x1234_5678_9ab) % (1 << 50)).collect();
+        range_round_trip(&wide, 50, false, |_| ()).expect("unsigned 50-bit");
+        // Out-of-range values are refused by the prover.
+        let mut over = signed.clone();
+        over[3] = 1 << 19;
+        assert!(range_round_trip(&over, 20, true, |_| ()).is_err());
+        // A limb edited after decomposition (still in range) breaks the linear relation.
+        for limb in [1usize, 2] {
+            assert!(
+                range_round_trip(&signed, 20, true, |w| {
+                    let v = &mut w.values[limb][5];
+                    *v = if *v == F::ZERO { F::ONE } else { *v - F::ONE };
+                })
+                .is_err(),
+                "edited limb column {limb} accepted"
+            );
+        }
+        // The column edited to a value the limbs do not represent.
+        assert!(range_round_trip(&signed, 20, true, |w| w.values[0][7] += F::ONE).is_err());
+    }
+}

@@ -228,3 +228,49 @@ fn wrong_public_tokens_are_rejected() {
     next[T - 1] = (next[T - 1] + 1) % D as i64;
     assert!(prove_and_verify(&fx, &trace, &fx.weights, &next).is_err());
 }
+
+#[test]
+fn corrupted_or_truncated_proofs_are_rejected_without_panics() {
+    let fx = fixture();
+    let trace = run(&fx);
+    let next = next_tokens(&fx, &trace);
+    let mut pt = ProverTranscript::new(&ds());
+    let out = prove_graph(&fx.graph, &fx.weights, &trace, &mut pt, |w, t| {
+        let cols: Vec<Vec<F>> = (0..w.plan().columns().len()).map(|i| w.values(zkinfer_ops::ColumnId(i)).to_vec()).collect();
+        for c in &cols {
+            t.absorb_public_fields("column", c);
+        }
+        Ok::<_, ProofError>(cols)
+    })
+    .expect("prove");
+    let proof = pt.into_proof();
+    let columns = out.commitment;
+    let ids_id = fx.graph.find("ids").expect("ids");
+    let next_id = fx.graph.find("next").expect("next");
+    let public: HashMap<TensorId, &[i64]> = [(ids_id, fx.ids.as_slice()), (next_id, next.as_slice())].into_iter().collect();
+    let verify = |bytes: &[u8]| -> Result<(), String> {
+        let mut vt = VerifierTranscript::new(&ds(), bytes);
+        let v = verify_graph(&fx.graph, &public, &mut vt, |_, t| {
+            for c in &columns {
+                t.absorb_public_fields("column", c);
+            }
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        vt.finish().map_err(|e| e.to_string())?;
+        ideal_openings(&fx.graph, &fx.weights, &columns, &v.accumulators)
+    };
+    verify(&proof).expect("honest proof");
+    let step = (proof.len() / 97).max(1);
+    for i in (0..proof.len()).step_by(step) {
+        let mut bad = proof.clone();
+        bad[i] ^= 0x01;
+        assert!(verify(&bad).is_err(), "flipped byte {i} accepted");
+    }
+    for len in [0, 1, proof.len() / 2, proof.len() - 1] {
+        assert!(verify(&proof[..len]).is_err(), "truncation to {len} accepted");
+    }
+    let mut longer = proof.clone();
+    longer.push(0);
+    assert!(verify(&longer).is_err(), "trailing byte accepted");
+}
