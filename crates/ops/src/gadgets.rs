@@ -195,7 +195,7 @@ mod tests {
         range_round_trip(&signed, 20, true, |_| ()).expect("signed 20-bit");
         let unsigned: Vec<i64> = (0..32).map(|i| (i * 977) % 4096).collect();
         range_round_trip(&unsigned, 12, false, |_| ()).expect("unsigned 12-bit (direct lookup)");
-        let wide: Vec<i64> = (0..16).map(|i| (i * 0x1234_5678_9ab) % (1 << 50)).collect();
+        let wide: Vec<i64> = (0..16).map(|i| (i * 0x123_4567_89ab) % (1 << 50)).collect();
         range_round_trip(&wide, 50, false, |_| ()).expect("unsigned 50-bit");
         // Out-of-range values are refused by the prover.
         let mut over = signed.clone();
