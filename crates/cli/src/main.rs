@@ -26,6 +26,16 @@ enum Command {
     Generate(commands::generate::Args),
     /// Write every position's logits for a list of token ids.
     Logits(commands::logits::Args),
+    /// Commit a model's weights: write its proving and verifying keys.
+    Setup(commands::setup::Args),
+    /// Generate a completion and prove it.
+    Prove(commands::prove::Args),
+    /// Verify a proof with a verifying key (no model file needed).
+    Verify(commands::verify::Args),
+    /// Measure inference, setup, proving and verification.
+    Bench(commands::bench::Args),
+    /// Generate, prove and verify on the tiny GPT-2 embedded in the binary.
+    Demo(commands::demo::Args),
 }
 
 fn main() {
@@ -36,6 +46,11 @@ fn main() {
         Command::Detokenize(a) => commands::tokenize::run_detokenize(a),
         Command::Generate(a) => commands::generate::run(a),
         Command::Logits(a) => commands::logits::run(a),
+        Command::Setup(a) => commands::setup::run(a),
+        Command::Prove(a) => commands::prove::run(a),
+        Command::Verify(a) => commands::verify::run(a),
+        Command::Bench(a) => commands::bench::run(a),
+        Command::Demo(a) => commands::demo::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

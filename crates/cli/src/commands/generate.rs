@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("the prompt encodes to no tokens; give a non-empty --prompt");
     }
     let ctx = model.config().n_ctx;
-    if prompt_ids.len() + args.n > ctx {
+    if prompt_ids.len().saturating_add(args.n) > ctx {
         anyhow::bail!(
             "prompt ({} tokens) + {} new tokens exceeds the context length {ctx}",
             prompt_ids.len(),

@@ -1,6 +1,12 @@
 //! One module per subcommand.
 
+pub mod bench;
+pub mod demo;
 pub mod generate;
 pub mod inspect;
 pub mod logits;
+pub mod prove;
+pub mod setup;
 pub mod tokenize;
+pub mod verify;
+pub mod zk;

@@ -1,0 +1,100 @@
+//! Shared plumbing of the proof commands: loading a model with its tokenizer, key files, progress.
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use zkinfer_gguf::GgufFile;
+use zkinfer_model::Model;
+use zkinfer_proof::{ProvingKey, Stage, VerifyingKey, fsio, setup, vocab_bytes};
+use zkinfer_tokenizer::Tokenizer;
+
+/// File name of the verifying key inside a keys directory.
+pub const VK_FILE: &str = "vk.bin";
+
+/// A loaded model with everything proving needs.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The integer (and float) model.
+    pub model: Model,
+    /// Its tokenizer.
+    pub tokenizer: Tokenizer,
+    /// SHA-256 of the GGUF file.
+    pub sha256: [u8; 32],
+}
+
+/// Loads a model, its tokenizer and its file hash from a parsed GGUF.
+pub fn load(gguf: &GgufFile, what: &str) -> anyhow::Result<Loaded> {
+    let model = Model::load(gguf).with_context(|| format!("cannot load model {what}"))?;
+    let tokenizer = Tokenizer::from_gguf(gguf).with_context(|| format!("cannot build the tokenizer of {what}"))?;
+    let sha256: [u8; 32] = hex::decode(gguf.sha256_hex())
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .context("file hash")?;
+    Ok(Loaded { model, tokenizer, sha256 })
+}
+
+/// Loads a model file.
+pub fn load_path(path: &Path) -> anyhow::Result<Loaded> {
+    let gguf = GgufFile::open(path).with_context(|| format!("cannot load model {}", path.display()))?;
+    load(&gguf, &path.display().to_string())
+}
+
+/// Runs setup with a spinner.
+pub fn run_setup(l: &Loaded, quiet: bool) -> anyhow::Result<ProvingKey> {
+    let bar = spinner(quiet, "setup: committing the weights");
+    let pk = setup(&l.model, vocab_bytes(&l.tokenizer), l.sha256).context("setup failed")?;
+    bar.finish_and_clear();
+    Ok(pk)
+}
+
+/// The verifying-key path given a key file or a keys directory.
+pub fn vk_path(p: &Path) -> PathBuf {
+    if p.is_dir() { p.join(VK_FILE) } else { p.to_path_buf() }
+}
+
+/// Reads a verifying key.
+pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
+    let path = vk_path(p);
+    let bytes = std::fs::read(&path).with_context(|| format!("cannot read verifying key {}", path.display()))?;
+    VerifyingKey::from_bytes(&bytes).with_context(|| format!("{} is not a valid verifying key", path.display()))
+}
+
+/// Writes a file atomically, with a clear error.
+pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    fsio::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// A spinner on stderr (hidden when `quiet` or when stderr is not a terminal).
+pub fn spinner(quiet: bool, msg: &str) -> ProgressBar {
+    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
+        bar.set_style(style);
+    }
+    bar.set_message(msg.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(120));
+    bar
+}
+
+/// Progress messages for the proving stages.
+pub fn stage_message(stage: Stage) -> &'static str {
+    match stage {
+        Stage::Generate => "generating (integer model, KV cache)",
+        Stage::Trace => "tracing the forward pass over prompt + completion",
+        Stage::ProveGraph => "committing the witness and proving the graph",
+        Stage::Open => "opening the witness and weight commitments",
+    }
+}
+
+/// Peak resident memory of this process in bytes (Linux `VmHWM`), 0 if unknown.
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
