@@ -115,6 +115,7 @@ fn errors_exit_one_with_a_message_and_write_nothing() {
         (vec!["logits", "--model", "/nonexistent/model.gguf", "--ids", "1", "--out", &out_s], "cannot load model"),
         (vec!["generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi", "-n", "2"], "cannot load model"),
         (vec!["generate", "--model", &m, "--prompt", "hi", "-n", "500"], "context length"),
+        (vec!["generate", "--model", &m, "--prompt", "hi", "-n", "18446744073709551615"], "context length"),
         (vec!["generate", "--model", &m, "--prompt", "", "-n", "2"], "no tokens"),
     ];
     for (args, msg) in cases {

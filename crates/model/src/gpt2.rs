@@ -265,7 +265,7 @@ impl GraphParts<'_> {
         let (cfg, q) = (self.cfg, self.quant);
         let a = q.act_frac as i32;
         let (d, h, hd) = (cfg.n_embd, cfg.n_head, cfg.head_dim());
-        let total = n_new + n_past;
+        let total = n_new.saturating_add(n_past);
         if n_new == 0 || total > cfg.n_ctx {
             return Err(ModelError::TooLong { len: total, ctx: cfg.n_ctx });
         }

@@ -303,8 +303,8 @@ impl Model {
     fn check_generation(&self, prompt: &[u32], n: usize) -> Result<(), ModelError> {
         self.check_ids(prompt, 0)?;
         // The proof covers one forward pass over prompt + completion.
-        if prompt.len() + n > self.config.n_ctx {
-            return Err(ModelError::TooLong { len: prompt.len() + n, ctx: self.config.n_ctx });
+        if prompt.len().saturating_add(n) > self.config.n_ctx {
+            return Err(ModelError::TooLong { len: prompt.len().saturating_add(n), ctx: self.config.n_ctx });
         }
         Ok(())
     }
