@@ -107,9 +107,44 @@ fn cases() -> Vec<(&'static str, Box<dyn OpProtocol>, OpCase)> {
     out
 }
 
+/// Claim merge (the fan-out gadget) on the largest virtual tensor of GPT-2 at 32 tokens, the
+/// logits `[32, 50257]` (2^21 padded entries), with the two claims argmax leaves on it.
+fn bench_merge(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    use zkinfer_field::{EF, F};
+    use zkinfer_ops::Claim;
+    use zkinfer_ops::gadgets::{prove_merge, verify_merge};
+    use zkinfer_ops::util::evaluate_slice;
+    use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
+    let mut r = ChaCha8Rng::seed_from_u64(2);
+    let n = 21;
+    let values: Vec<F> = (0..1usize << n).map(|_| zkinfer_field::from_i64_unchecked(r.random_range(-(1i64 << 30)..1 << 30))).collect();
+    let claims: Vec<Claim> = (0..2)
+        .map(|_| {
+            let p: Vec<EF> = (0..n).map(|_| EF::from(zkinfer_field::from_i64_unchecked(r.random_range(0..1i64 << 40)))).collect();
+            Claim::new(p.clone(), evaluate_slice(&values, &p))
+        })
+        .collect();
+    let ds = DomainSeparator::new("bench/merge", 1);
+    let prove = || {
+        let mut t = ProverTranscript::new(&ds);
+        let _ = prove_merge(&values, claims.clone(), &mut t);
+        t.into_proof()
+    };
+    let proof = prove();
+    eprintln!("merge 2 claims on 2^21: proof {} bytes", proof.len());
+    g.bench_function("merge 2 claims on logits 32x50257/prove", |b| b.iter(prove));
+    g.bench_function("merge 2 claims on logits 32x50257/verify", |b| {
+        b.iter(|| {
+            let mut t = VerifierTranscript::new(&ds, &proof);
+            verify_merge(n, claims.clone(), &mut t).expect("verify")
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("linear");
     g.sample_size(10);
+    bench_merge(&mut g);
     for (name, op, case) in cases() {
         let p = prove_case(op.as_ref(), &case).expect("prove");
         verify_case(op.as_ref(), &case, &p.proof, &p.columns).expect("verify");

@@ -1,8 +1,8 @@
 //! Gadgets shared by the ops: the range-check relation and claim merging.
 
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
-use zkinfer_poly::{Mle, eq_eval, eq_evals_scaled};
-use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim};
+use zkinfer_poly::{Mle, eq_eval};
+use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim, evaluate_column};
@@ -59,26 +59,23 @@ pub fn verify_range_relations(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>
 /// Prover: merges several claims `V(p_i) = v_i` on one polynomial `V` (given by its full table)
 /// into one claim `V(r) = V(r)` (the value is sent).
 ///
-/// With random `α_i`: `Σ_i α_i v_i = Σ_x (Σ_i α_i eq(p_i, x))·V(x)`, a degree-2 sumcheck over
-/// `x` that ends at a random `r`; the verifier recomputes `Σ_i α_i eq(p_i, r)` and checks the
-/// final value against the sent `V(r)`. Soundness error `≤ (k−1)/|EF| + 2n/|EF|`. Claims that are
-/// all at the same point are merged without a sumcheck (their values must agree).
+/// The instances `Σ_x eq(p_i, x)·V(x) = v_i` are batched with random coefficients `β_i` (one
+/// degree-2 sumcheck over the variables of `V`, i.e. `Σ_i β_i v_i = Σ_x (Σ_i β_i eq(p_i, x))·V(x)`)
+/// and end at one random `r`; the verifier checks the final value against
+/// `Σ_i β_i eq(p_i, r)·V(r)` with the sent `V(r)`. The first round runs over the base field and
+/// no combined eq table is materialised. Soundness error `≤ (k−1)/|EF| + 2n/|EF|`. Claims that
+/// are all at the same point are merged without a sumcheck (their values must agree).
 pub fn prove_merge(values: &[F], mut claims: Vec<Claim>, t: &mut ProverTranscript) -> Option<Claim> {
     if claims.len() <= 1 || claims.iter().all(|c| c.point == claims[0].point) {
         return if claims.is_empty() { None } else { Some(claims.swap_remove(0)) };
     }
-    let alphas = t.challenge_exts(claims.len());
-    let n = claims[0].point.len();
-    let mut weights = vec![EF::ZERO; 1 << n];
-    for (c, &a) in claims.iter().zip(&alphas) {
-        for (w, e) in weights.iter_mut().zip(eq_evals_scaled(&c.point, a)) {
-            *w += e;
-        }
-    }
-    let lifted = Mle::new(values.iter().map(|&x| EF::from(x)).collect());
-    let mut inst = ProductSumcheck::new(vec![Mle::new(weights), lifted], vec![(EF::ONE, vec![0, 1])], None);
-    let out = zkinfer_sumcheck::prove(&mut inst, t);
-    let value = out.final_evals[0][1];
+    let mut instances: Vec<ProductSumcheck> = claims
+        .iter()
+        .map(|c| ProductSumcheck::new_base(vec![Mle::new(values.to_vec())], vec![(EF::ONE, vec![0])], Some(c.point.clone())))
+        .collect();
+    let mut refs: Vec<&mut dyn SumcheckInstance> = instances.iter_mut().map(|i| i as &mut dyn SumcheckInstance).collect();
+    let out = zkinfer_sumcheck::prove_batched(&mut refs, t);
+    let value = out.final_evals.first().and_then(|e| e.first()).copied().unwrap_or(EF::ZERO);
     t.send_ext(value);
     Some(Claim::new(out.point, value))
 }
@@ -94,15 +91,12 @@ pub fn verify_merge(num_vars: usize, claims: Vec<Claim>, t: &mut VerifierTranscr
         }
         return Ok(claims.into_iter().next());
     }
-    let alphas = t.challenge_exts(claims.len());
-    let claimed_sum: EF = claims.iter().zip(&alphas).map(|(c, &a)| a * c.value).sum();
-    let (r, expected) = zkinfer_sumcheck::verify(&SumcheckClaim { num_vars, degree: 2, claimed_sum }, t)
-        .map_err(|e| ProofError::sumcheck("merge", e.to_string()))?;
+    let statements: Vec<SumcheckClaim> = claims.iter().map(|c| SumcheckClaim { num_vars, degree: 2, claimed_sum: c.value }).collect();
+    let verified = zkinfer_sumcheck::verify_batched(&statements, t).map_err(|e| ProofError::sumcheck("merge", e.to_string()))?;
     let value = t.receive_ext()?;
-    let weight: EF = claims.iter().zip(&alphas).map(|(c, &a)| a * eq_eval(&c.point, &r)).sum();
-    if weight * value != expected {
-        return Err(ProofError::check("merge", "final evaluation does not match"));
-    }
+    let r = verified.point.clone();
+    let finals: Vec<EF> = claims.iter().map(|c| eq_eval(&c.point, &r) * value).collect();
+    verified.check_final(&finals).map_err(|_| ProofError::check("merge", "final evaluation does not match"))?;
     Ok(Some(Claim::new(r, value)))
 }
 
