@@ -33,23 +33,6 @@ pub fn evaluate_slice(values: &[F], point: &[EF]) -> EF {
     }
 }
 
-/// `Σ_x eq(point, x)·values[x]` for an extension-field table.
-pub fn evaluate_slice_ext(values: &[EF], point: &[EF]) -> EF {
-    assert_eq!(values.len(), 1usize << point.len(), "table/point size mismatch");
-    let eq = eq_evals(point);
-    if values.len() >= PARALLEL_MIN {
-        values.par_iter().zip(eq.par_iter()).map(|(&v, &e)| v * e).sum()
-    } else {
-        values.iter().zip(&eq).map(|(&v, &e)| v * e).sum()
-    }
-}
-
-/// The MLE of the constant-one table is 1 everywhere; the MLE of `[1, 0, 0, …]` (the indicator of
-/// index 0) at `point` is `Π (1 − p_k)`.
-pub fn eq_zero(point: &[EF]) -> EF {
-    point.iter().map(|&p| EF::ONE - p).product()
-}
-
 /// `Σ_{i < len} eq(point, i)`: the MLE of the indicator of the first `len` indices (MSB-first),
 /// in `O(point.len())`.
 pub fn prefix_indicator(point: &[EF], len: usize) -> EF {

@@ -310,8 +310,7 @@ impl WitnessBuilder {
     /// some entry (padding included) is outside the range.
     pub fn range_check(&mut self, column: ColumnId, bits: u32, signed: bool) -> Result<(), ProofError> {
         // Validate the values first so that no half-registered check is left behind.
-        let decl_bits = bits;
-        if decl_bits == 0 || decl_bits > MAX_RANGE_CHECK_BITS {
+        if bits == 0 || bits > MAX_RANGE_CHECK_BITS {
             return Err(ProofError::shape("range_check", format!("{bits} bits not in 1..={MAX_RANGE_CHECK_BITS}")));
         }
         let offset: i128 = if signed { 1i128 << (bits - 1) } else { 0 };
