@@ -16,7 +16,7 @@ pub enum DecodeError {
         what: &'static str,
     },
     /// A length field claims more items than the file can hold.
-    #[error("{what}: length {len} exceeds what the remaining {remaining} bytes can hold")]
+    #[error("{what}: length {len} exceeds what the remaining {remaining} bytes can hold (truncated or corrupt file)")]
     LengthTooLarge {
         /// The field being read.
         what: &'static str,
