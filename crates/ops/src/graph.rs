@@ -143,6 +143,17 @@ pub struct GraphProverOutput<C> {
     pub accumulators: Accumulators,
     /// The committed witness columns.
     pub witness: WitnessBuilder,
+    /// Wall-clock seconds per phase (`witness`, `commit`, `lookups`, `range relations`, `merge`)
+    /// and per op kind (`prove <name>`), in first-seen order.
+    pub timings: Vec<(String, f64)>,
+}
+
+/// Adds `seconds` to the entry `name` of `timings`.
+fn add_timing(timings: &mut Vec<(String, f64)>, name: &str, seconds: f64) {
+    match timings.iter_mut().find(|(n, _)| n == name) {
+        Some((_, s)) => *s += seconds,
+        None => timings.push((name.to_string(), seconds)),
+    }
 }
 
 /// What verifying a graph leaves to the caller: claims to check by opening the commitments.
@@ -208,6 +219,12 @@ pub fn prove_graph<C>(
     };
 
     // 1. Witness.
+    let mut timings = Vec::new();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |timings: &mut Vec<(String, f64)>, name: &str| {
+        add_timing(timings, name, clock.elapsed().as_secs_f64());
+        clock = std::time::Instant::now();
+    };
     let mut w = WitnessBuilder::new();
     for (n, p) in protocols.iter().enumerate() {
         w.plan.set_owner(Owner::Node(n));
@@ -218,13 +235,17 @@ pub fn prove_graph<C>(
         p.witness(&nt, &mut w)?;
     }
     w.seal()?;
+    lap(&mut timings, "witness");
     let commitment = commit(&w, t)?;
+    lap(&mut timings, "commit");
     let columns = committed_columns(graph, &roles, w.plan())?;
 
     // 2. Lookups and range relations.
     let mut acc = Accumulators::default();
     prove_lookups(&w, t, &mut acc)?;
+    lap(&mut timings, "lookups");
     prove_range_relations(&w, t, &mut acc);
+    lap(&mut timings, "range relations");
 
     // 3. Reverse walk.
     let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
@@ -242,14 +263,17 @@ pub fn prove_graph<C>(
                     claims.push(Claim::new(r, v));
                 }
                 let table = if claims.len() > 1 { out_layout.pad_i64(nt.output) } else { Vec::new() };
-                prove_merge(&table, claims, t).into_iter().collect()
+                let merged = prove_merge(&table, claims, t).into_iter().collect();
+                lap(&mut timings, "merge");
+                merged
             }
         };
         let mut ctx = ProverCtx { transcript: t, witness: &w, acc: &mut acc, node: n };
         let in_claims = protocols[n].prove(&nt, &mut ctx, out_claims)?;
+        lap(&mut timings, &format!("prove {}", protocols[n].name()));
         route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |_, _, _| Ok(()))?;
     }
-    Ok(GraphProverOutput { commitment, accumulators: acc, witness: w })
+    Ok(GraphProverOutput { commitment, accumulators: acc, witness: w, timings })
 }
 
 /// Routes an op's claims on its operands by role; `check_public(tensor, point, value)` handles

@@ -1,0 +1,66 @@
+//! Times the graph walk (everything but the polynomial commitment) on a GGUF model:
+//! `cargo run --release -p zkinfer-ops --example walk_timing -- MODEL.gguf [TOKENS]`.
+//!
+//! The witness "commitment" here only absorbs the column sizes — this measures the op proofs,
+//! lookups and claim routing, not the WHIR commitment and openings (crate `zkinfer-proof`).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use zkinfer_field::F;
+use zkinfer_gguf::GgufFile;
+use zkinfer_model::Model;
+use zkinfer_model::graph::TensorId;
+use zkinfer_ops::{ProofError, TensorRole, protocol_for, prove_graph, verify_graph};
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().ok_or("usage: walk_timing MODEL.gguf [TOKENS]")?;
+    let tokens: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(32);
+    let model = Model::load(&GgufFile::open(&path)?)?;
+    let ids: Vec<u32> = (0..tokens as u32).map(|i| (i * 7919 + 13) % 50000).collect();
+    let t0 = Instant::now();
+    let fwd = model.forward_int(&ids)?;
+    let trace_s = t0.elapsed().as_secs_f64();
+    let graph = &fwd.graph;
+    let ds = DomainSeparator::new("walk-timing", 1);
+    let t0 = Instant::now();
+    let mut pt = ProverTranscript::new(&ds);
+    let out = prove_graph(graph, model.weights(), &fwd.trace, &mut pt, |w, t| {
+        let sizes: Vec<F> = w.plan().columns().iter().map(|c| zkinfer_field::from_i64_unchecked(c.num_vars as i64)).collect();
+        t.absorb_public_fields("column sizes", &sizes);
+        Ok::<_, ProofError>(())
+    })?;
+    let prove_s = t0.elapsed().as_secs_f64();
+    let proof = pt.into_proof();
+    let mut public: HashMap<TensorId, &[i64]> = graph.inputs.iter().map(|&i| (i, fwd.trace.get(i).map_or(&[][..], |v| v.data.as_slice()))).collect();
+    for (n, node) in graph.nodes.iter().enumerate() {
+        if protocol_for(graph, n)?.output_role() == TensorRole::Public {
+            public.insert(node.output, fwd.trace.get(node.output).map_or(&[][..], |v| v.data.as_slice()));
+        }
+    }
+    let t0 = Instant::now();
+    let mut vt = VerifierTranscript::new(&ds, &proof);
+    let v = verify_graph(graph, &public, &mut vt, |plan, t| {
+        let sizes: Vec<F> = plan.columns().iter().map(|c| zkinfer_field::from_i64_unchecked(c.num_vars as i64)).collect();
+        t.absorb_public_fields("column sizes", &sizes);
+        Ok(())
+    })?;
+    vt.finish()?;
+    let verify_s = t0.elapsed().as_secs_f64();
+    let committed: usize = out.witness.plan().columns().iter().map(|c| 1usize << c.num_vars).sum();
+    println!(
+        "{tokens} tokens, {} nodes: trace {trace_s:.2} s, prove walk {prove_s:.2} s, verify walk {verify_s:.3} s, \
+         walk proof {} bytes, {} committed columns ({committed} entries), {} witness claims, {} weight claims",
+        graph.nodes.len(),
+        proof.len(),
+        out.witness.plan().columns().len(),
+        v.accumulators.witness.len(),
+        v.accumulators.weights.len()
+    );
+    for (name, secs) in &out.timings {
+        println!("  {name:<22} {secs:8.3} s");
+    }
+    Ok(())
+}
