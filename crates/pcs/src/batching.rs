@@ -17,6 +17,10 @@
 //! Soundness: if some `v_j` is wrong, `Σ ρ^j v_j ≠ Σ ρ^j P_{k_j}(z_j)` except with probability
 //! `≤ J/|EF|` over `ρ`; the sumcheck then errs with probability `≤ 2n/|EF|` (degree 2 per round).
 //!
+//! A single claim needs no reduction: it is already one point, `(s_k, z)`, and WHIR opens it
+//! directly (`W = eq((s_k, z), ·)`, `W(r)·P(r)` becomes just `P(s_k, z) = v`). The claim is
+//! still absorbed; no `ρ` and no sumcheck round is sent.
+//!
 //! Wire format per round: `s(0), s(2)` (two `EF`); the verifier derives `s(1) = C − s(0)`, which
 //! is exactly the check `s(0) + s(1) = C`.
 
@@ -30,8 +34,8 @@ use crate::{OpeningClaim, PcsError};
 /// Rayon work granularity (elements per task) for the linear passes.
 const CHUNK: usize = 1 << 12;
 
-/// Absorbs the claims (both sides know them) and draws the batching challenge `ρ`.
-fn absorb_claims_and_draw_rho<T: Transcript>(claims: &[OpeningClaim], t: &mut T) -> EF {
+/// Absorbs the claims (both sides know them).
+fn absorb_claims<T: Transcript>(claims: &[OpeningClaim], t: &mut T) {
     t.absorb_public_fields("pcs/num-claims", &[F::from_u64(claims.len() as u64)]);
     for c in claims {
         t.absorb_public_fields(
@@ -41,7 +45,6 @@ fn absorb_claims_and_draw_rho<T: Transcript>(claims: &[OpeningClaim], t: &mut T)
         t.absorb_public_exts("pcs/claim-point", &c.point);
         t.absorb_public_exts("pcs/claim-value", &[c.value]);
     }
-    t.challenge_ext()
 }
 
 /// Checks every claim addresses an existing polynomial with a point of the right length.
@@ -149,7 +152,11 @@ pub(crate) fn prove(
 ) -> Vec<EF> {
     let n = layout.num_vars();
     debug_assert_eq!(packed.len(), 1usize << n);
-    let rho = absorb_claims_and_draw_rho(claims, t);
+    absorb_claims(claims, t);
+    if let [single] = claims {
+        return layout.lift_point(single.poly, &single.point);
+    }
+    let rho = t.challenge_ext();
     let mut weights = weight_table(layout, claims, rho);
     let mut point = Vec::with_capacity(n);
 
@@ -189,7 +196,15 @@ pub(crate) fn verify(
     t: &mut VerifierTranscript<'_>,
 ) -> Result<BatchingOutcome, PcsError> {
     let n = layout.num_vars();
-    let rho = absorb_claims_and_draw_rho(claims, t);
+    absorb_claims(claims, t);
+    if let [single] = claims {
+        return Ok(BatchingOutcome {
+            point: layout.lift_point(single.poly, &single.point),
+            reduced_claim: single.value,
+            weight_at_point: EF::ONE,
+        });
+    }
+    let rho = t.challenge_ext();
     let mut claim = EF::ZERO;
     let mut coeff = EF::ONE;
     for c in claims {

@@ -183,6 +183,26 @@ fn any_flipped_proof_byte_is_rejected_without_panic() {
 }
 
 #[test]
+fn single_claim_path_rejects_flipped_bytes_and_wrong_values() {
+    // One claim takes the direct path (no batching sumcheck): check it separately.
+    let fx = prove_fixture(13, &[9, 5], &[0, 1]);
+    assert_eq!(fx.claims.len(), 1);
+    assert!(verify_no_panic(&fx.pcs, &fx.com, &fx.claims, &fx.proof).is_ok());
+    let mut wrong = fx.claims.clone();
+    wrong[0].value += EF::ONE;
+    assert!(verify_no_panic(&fx.pcs, &fx.com, &wrong, &fx.proof).is_err());
+    let mut moved = fx.claims.clone();
+    moved[0].point[0] += EF::ONE;
+    assert!(verify_no_panic(&fx.pcs, &fx.com, &moved, &fx.proof).is_err());
+    let len = fx.proof.len();
+    for pos in (0..len.min(2048)).chain((2048..len).step_by(29)) {
+        let mut bad = fx.proof.clone();
+        bad[pos] ^= 0x04;
+        assert!(verify_no_panic(&fx.pcs, &fx.com, &fx.claims, &bad).is_err(), "flip at byte {pos} of {len} accepted");
+    }
+}
+
+#[test]
 fn truncated_or_extended_proof_is_rejected() {
     let fx = prove_fixture(9, &[8], &[2]);
     let len = fx.proof.len();
