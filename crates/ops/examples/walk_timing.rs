@@ -59,6 +59,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         v.accumulators.witness.len(),
         v.accumulators.weights.len()
     );
+    let plan = out.witness.plan();
+    let mut per_table: Vec<(String, usize, usize)> = Vec::new();
+    for l in plan.lookups() {
+        let key = zkinfer_ops::witness::table_key(plan.table(l.table));
+        let rows = 1usize << plan.num_vars(l.columns[0]);
+        match per_table.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, n, c)) => {
+                *n += rows;
+                *c += 1;
+            }
+            None => per_table.push((key, rows, 1)),
+        }
+    }
+    for (key, rows, cols) in &per_table {
+        println!("  lookup {key:<16} {cols:5} columns {rows:10} rows");
+    }
     for (name, secs) in &out.timings {
         println!("  {name:<22} {secs:8.3} s");
     }
