@@ -23,7 +23,7 @@ pub use keys::{ProvingKey, VerifyingKey, pcs, setup};
 use zkinfer_field::F;
 use zkinfer_model::{IntTrace, Model, TensorId};
 use zkinfer_ops::{ColumnId, PublicValues, WitnessBuilder};
-use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
+use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
 
 /// Protocol identifier bound into every transcript.
@@ -148,16 +148,30 @@ fn check_request(vk: &VerifyingKey, prompt: &[u32], n: usize) -> Result<(), Proo
 }
 
 /// Generates `n` tokens after `prompt` and proves it. `tamper` may change the trace before it
-/// is proven (tests use it to play a malicious prover; pass `|_, _| {}` otherwise).
+/// is proven (tests use it to play a malicious prover; pass `|_, _| {}` otherwise). Keeps the
+/// proving key (copying its weight commitment data); [`prove_consuming`] avoids the copy.
 pub fn prove(
     model: &Model,
     pk: &ProvingKey,
     prompt: &[u32],
     n: usize,
+    progress: impl FnMut(Stage),
+    tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
+) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
+    prove_consuming(model, &pk.vk, pk.weight_data.clone(), prompt, n, progress, tamper)
+}
+
+/// [`prove`], consuming the weight commitment's prover data (the opening needs it by value, and
+/// for large models a copy would double the prover's peak memory).
+pub fn prove_consuming(
+    model: &Model,
+    vk: &VerifyingKey,
+    weight_data: WhirProverData,
+    prompt: &[u32],
+    n: usize,
     mut progress: impl FnMut(Stage),
     tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
-    let vk = &pk.vk;
     check_request(vk, prompt, n)?;
     let mut timings = ProveTimings::default();
 
@@ -214,7 +228,7 @@ pub fn prove(
     }
     drop(out.witness);
     witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
-    weight_acc.prove(&pcs, &pk.weight_data, &mut t)?;
+    weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
     timings.open_s = start.elapsed().as_secs_f64();
 
     let proof = ProofFile { transcript: t.into_proof(), ..proof_stub };

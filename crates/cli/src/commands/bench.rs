@@ -45,16 +45,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pk = zk::run_setup(&loaded, args.json)?;
     let setup_s = start.elapsed().as_secs_f64();
 
+    let zkinfer_proof::ProvingKey { vk, weight_data } = pk;
     let bar = zk::spinner(args.json, "proving");
     let (proof, timings) =
-        zkinfer_proof::prove(&loaded.model, &pk, &prompt, n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
+        zkinfer_proof::prove_consuming(&loaded.model, &vk, weight_data, &prompt, n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
             .context("proving failed")?;
     bar.finish_and_clear();
     let bytes = proof.to_bytes();
 
     let start = Instant::now();
     let decoded = zkinfer_proof::ProofFile::from_bytes(&bytes).context("proof does not decode")?;
-    zkinfer_proof::verify(&pk.vk, &decoded).context("proof does not verify")?;
+    zkinfer_proof::verify(&vk, &decoded).context("proof does not verify")?;
     let verify_s = start.elapsed().as_secs_f64();
 
     let prove_s = timings.prove_s();
@@ -69,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "prove_open_s": timings.open_s,
         "verify_s": verify_s,
         "proof_bytes": bytes.len(),
-        "vk_bytes": pk.vk.to_bytes().len(),
+        "vk_bytes": vk.to_bytes().len(),
         "peak_rss_bytes": zk::peak_rss_bytes(),
         "prove_over_inference": prove_s / inference_s.max(1e-9),
     });

@@ -41,9 +41,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     println!("       verifying key: {} bytes", pk.vk.to_bytes().len());
 
+    let zkinfer_proof::ProvingKey { vk, weight_data } = pk;
     let prompt = loaded.tokenizer.encode(&args.prompt);
     let bar = zk::spinner(false, "proving");
-    let (proof, t) = zkinfer_proof::prove(&loaded.model, &pk, &prompt, args.n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
+    let (proof, t) = zkinfer_proof::prove_consuming(&loaded.model, &vk, weight_data, &prompt, args.n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
         .context("proving failed")?;
     bar.finish_and_clear();
     let text = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();
@@ -60,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
 
     let start = Instant::now();
-    let verified = zkinfer_proof::verify(&pk.vk, &ProofFile::from_bytes(&bytes)?).context("the honest proof was rejected")?;
+    let verified = zkinfer_proof::verify(&vk, &ProofFile::from_bytes(&bytes)?).context("the honest proof was rejected")?;
     println!(
         "verify: VALID in {:.3} s, without the weights: the committed model produced {:?}",
         start.elapsed().as_secs_f64(),
@@ -70,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut forged = proof.clone();
     let last = forged.completion_ids.len() - 1;
     forged.completion_ids[last] = (forged.completion_ids[last] + 1) % cfg.n_vocab as u32;
-    match zkinfer_proof::verify(&pk.vk, &forged) {
+    match zkinfer_proof::verify(&vk, &forged) {
         Err(e) => println!("forged completion ({:?}): REJECTED ({e})", loaded.tokenizer.decode(&forged.completion_ids).unwrap_or_default()),
         Ok(_) => anyhow::bail!("a forged completion was accepted"),
     }
@@ -79,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     flipped[i] ^= 1;
     let rejected = match ProofFile::from_bytes(&flipped) {
         Err(e) => format!("{e}"),
-        Ok(p) => match zkinfer_proof::verify(&pk.vk, &p) {
+        Ok(p) => match zkinfer_proof::verify(&vk, &p) {
             Err(e) => format!("{e}"),
             Ok(_) => anyhow::bail!("a proof with a flipped byte was accepted"),
         },

@@ -47,10 +47,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             );
         }
     }
+    let zkinfer_proof::ProvingKey { vk, weight_data } = pk;
     let bar = zk::spinner(args.json, "proving");
-    let (proof, timings) = zkinfer_proof::prove(
+    let (proof, timings) = zkinfer_proof::prove_consuming(
         &loaded.model,
-        &pk,
+        &vk,
+        weight_data,
         &prompt,
         args.n,
         |stage| bar.set_message(zk::stage_message(stage)),
@@ -63,7 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let text = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();
     if args.json {
         let v = serde_json::json!({
-            "model_commitment": pk.vk.model_commitment_hex(),
+            "model_commitment": vk.model_commitment_hex(),
             "prompt_ids": proof.prompt_ids,
             "completion_ids": proof.completion_ids,
             "text": text,
@@ -77,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         println!("prompt:      {:?}", args.prompt);
         println!("completion:  {text:?}");
-        println!("model:       {}", pk.vk.model_commitment_hex());
+        println!("model:       {}", vk.model_commitment_hex());
         println!(
             "timings:     commit weights {setup_s:.2} s, generate {:.2} s, trace {:.2} s, prove graph {:.2} s, open {:.2} s",
             timings.generate_s, timings.trace_s, timings.prove_graph_s, timings.open_s
