@@ -213,19 +213,7 @@ pub fn prove_consuming(
 
     progress(Stage::Open);
     let start = Instant::now();
-    let weight_index = vk.weight_index();
-    let mut witness_acc = OpeningAccumulator::new();
-    for c in out.accumulators.witness.into_claims() {
-        witness_acc.push(c.poly, c.point, c.value);
-    }
-    let mut weight_acc = OpeningAccumulator::new();
-    for c in out.accumulators.weights.into_claims() {
-        let name = &fwd.graph.meta(TensorId(c.poly)).name;
-        let idx = *weight_index
-            .get(name.as_str())
-            .ok_or_else(|| ProofSystemError::Request(format!("weight {name} is not in the proving key")))?;
-        weight_acc.push(idx, c.point, c.value);
-    }
+    let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, out.accumulators)?;
     drop(out.witness);
     witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
     weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
@@ -233,6 +221,30 @@ pub fn prove_consuming(
 
     let proof = ProofFile { transcript: t.into_proof(), ..proof_stub };
     Ok((proof, timings))
+}
+
+/// Moves the graph proof's claims into one opening accumulator per commitment: witness claims
+/// keep their column index; weight claims (keyed by graph tensor) get the weight's index in the
+/// verifying key's commitment.
+fn opening_accumulators(
+    vk: &VerifyingKey,
+    graph: &zkinfer_model::Graph,
+    claims: zkinfer_ops::Accumulators,
+) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
+    let weight_index = vk.weight_index();
+    let mut witness = OpeningAccumulator::new();
+    for c in claims.witness.into_claims() {
+        witness.push(c.poly, c.point, c.value);
+    }
+    let mut weights = OpeningAccumulator::new();
+    for c in claims.weights.into_claims() {
+        let name = &graph.meta(TensorId(c.poly)).name;
+        let idx = *weight_index
+            .get(name.as_str())
+            .ok_or_else(|| ProofSystemError::Rejected(format!("weight {name} is not in the verifying key")))?;
+        weights.push(idx, c.point, c.value);
+    }
+    Ok((witness, weights))
 }
 
 /// Verifies `proof` against `vk`: the verifier never sees or runs the weights.
@@ -280,19 +292,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
         Ok(com)
     })?;
     let witness_com: WhirCommitment = out.commitment;
-    let weight_index = vk.weight_index();
-    let mut witness_acc = OpeningAccumulator::new();
-    for c in out.accumulators.witness.into_claims() {
-        witness_acc.push(c.poly, c.point, c.value);
-    }
-    let mut weight_acc = OpeningAccumulator::new();
-    for c in out.accumulators.weights.into_claims() {
-        let name = &graph.meta(TensorId(c.poly)).name;
-        let idx = *weight_index
-            .get(name.as_str())
-            .ok_or_else(|| ProofSystemError::Rejected(format!("weight {name} is not in the verifying key")))?;
-        weight_acc.push(idx, c.point, c.value);
-    }
+    let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, out.accumulators)?;
     let pcs = pcs();
     witness_acc.verify(&pcs, &witness_com, &mut t)?;
     weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
