@@ -8,9 +8,12 @@
 //!   W(x) = Σ_j ρ^j · eq(s_{k_j}, x_{0..n−m_j}) · eq(z_j, x_{n−m_j..n})
 //! ```
 //!
-//! so that `Σ_{x∈{0,1}^n} W(x)·P(x) = Σ_j ρ^j v_j =: C`. A degree-2 sumcheck over `x` (binding
-//! `x_0` first, the workspace convention) reduces this to `W(r)·P(r) = C'` at a random
-//! `r ∈ EF^n`. The verifier computes `W(r)` itself in `O(Σ_j n)` — each term is a product of
+//! so that `Σ_{x∈{0,1}^n} W(x)·P(x) = Σ_j ρ^j v_j =: C`. A degree-2 sumcheck over `x` reduces
+//! this to `W(r)·P(r) = C'` at a random `r ∈ EF^n`. Its rounds bind the LEAST significant
+//! variable `x_{n−1}` first (the challenge of round `i` is `r_{n−1−i}`): every slot is an aligned
+//! block, so for the first `m_k` rounds slot `k` only pairs with itself and the prover works on
+//! each claimed slot alone, never materialising `W` (see [`prove`]); `W` vanishes off the
+//! claimed slots, so unclaimed data is read only once a fully bound slot meets it. The verifier computes `W(r)` itself in `O(Σ_j n)` — each term is a product of
 //! an eq over boolean selector bits and an eq over the claim point — and learns `P(r)` from one
 //! WHIR opening.
 //!
@@ -73,77 +76,134 @@ fn eval_quadratic(a: EF, b: EF, c: EF, r: EF) -> EF {
     (a * r1 * r2 - (b * r * r2).double() + c * r * r1) * two_inv
 }
 
-/// The dense weight table `W` (length `2^n`).
-fn weight_table(layout: &PackedLayout, claims: &[OpeningClaim], rho: EF) -> Vec<EF> {
-    let mut weights = vec![EF::ZERO; 1usize << layout.num_vars()];
-    let mut coeff = EF::ONE;
-    for c in claims {
-        let offset = layout.offset(c.poly);
-        let eq = zkinfer_poly::eq_evals_scaled(&c.point, coeff);
-        weights[offset..offset + eq.len()]
-            .par_chunks_mut(CHUNK)
-            .zip(eq.par_chunks(CHUNK))
-            .for_each(|(dst, src)| dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s));
-        coeff *= rho;
-    }
-    weights
-}
+/// Rounds whose challenges are applied lazily to a slot's base-field evaluations before its
+/// folded table is materialised in `EF` (at `2^{m−DEFERRED_ROUNDS}` entries instead of `2^{m−1}`).
+const DEFERRED_ROUNDS: usize = 2;
 
-/// Round polynomial `(s(0), s(2))` of `Σ W·P` for the current first variable.
-fn round_evals<P>(weights: &[EF], poly: &[P]) -> (EF, EF)
-where
-    P: Copy + Send + Sync + PrimeCharacteristicRing,
-    EF: core::ops::Mul<P, Output = EF>,
-{
-    let half = weights.len() / 2;
-    let (w_lo, w_hi) = weights.split_at(half);
-    let (p_lo, p_hi) = poly.split_at(half);
-    w_lo.par_chunks(CHUNK)
-        .zip(w_hi.par_chunks(CHUNK))
-        .zip(p_lo.par_chunks(CHUNK).zip(p_hi.par_chunks(CHUNK)))
-        .map(|((wl, wh), (pl, ph))| {
-            let mut s0 = EF::ZERO;
-            let mut s2 = EF::ZERO;
-            for i in 0..wl.len() {
-                s0 += wl[i] * pl[i];
-                let w2 = wh[i].double() - wl[i];
-                let p2 = ph[i].double() - pl[i];
-                s2 += w2 * p2;
+/// `Σ_{y∈{0,1}^k} eq(point, y)·(get(y).0, get(y).1)` (`point[0]` ↔ MSB of `y`), with the eq
+/// table split in two halves of `2^{k/2}` entries so that nothing of size `2^k` is allocated.
+fn eq_dot_pair(point: &[EF], get: impl Fn(usize) -> (EF, EF) + Sync) -> (EF, EF) {
+    let low = point.len() / 2;
+    let eq_hi = zkinfer_poly::eq_evals(&point[..point.len() - low]);
+    let eq_lo = zkinfer_poly::eq_evals(&point[point.len() - low..]);
+    eq_hi
+        .par_iter()
+        .enumerate()
+        .map(|(a, &e)| {
+            let base = a << low;
+            let (mut acc0, mut acc1) = (EF::ZERO, EF::ZERO);
+            for (b, &l) in eq_lo.iter().enumerate() {
+                let (v0, v1) = get(base + b);
+                acc0 += l * v0;
+                acc1 += l * v1;
             }
-            (s0, s2)
+            (e * acc0, e * acc1)
         })
-        .reduce(|| (EF::ZERO, EF::ZERO), |a, b| (a.0 + b.0, a.1 + b.1))
+        .reduce(|| (EF::ZERO, EF::ZERO), |x, y| (x.0 + y.0, x.1 + y.1))
 }
 
-/// `new[i] = lo[i] + r·(hi[i] − lo[i])` for a table in `EF`, in place (halves the length).
-fn fold_ext(table: &mut Vec<EF>, r: EF) {
-    let half = table.len() / 2;
-    let (lo, hi) = table.split_at_mut(half);
-    lo.par_chunks_mut(CHUNK).zip(hi.par_chunks(CHUNK)).for_each(|(l, h)| {
-        for i in 0..l.len() {
-            l[i] += r * (h[i] - l[i]);
+/// `eq(r, b)` for every `b ∈ {0,1}^k`, where bit `t` of `b` (LSB = bit 0) pairs with `r[t]`:
+/// the weights that fold a block of `2^k` consecutive entries with the first `k` challenges of
+/// the LSB-first sumcheck.
+fn lsb_fold_weights(r: &[EF]) -> Vec<EF> {
+    let mut reversed = r.to_vec();
+    reversed.reverse();
+    zkinfer_poly::eq_evals(&reversed)
+}
+
+/// The value of the packed polynomial, with its `k = log2(block.len())` lowest variables bound
+/// to `r[..k]` (`r[0]` binds the LSB), over one block of `2^k` base-field entries.
+fn fold_block(block: &[F], r: &[EF]) -> EF {
+    if block.iter().all(|x| *x == F::ZERO) {
+        return EF::ZERO;
+    }
+    let k = block.len().trailing_zeros() as usize;
+    let mut point = r[..k].to_vec();
+    point.reverse();
+    if point.is_empty() {
+        return EF::from(block[0]);
+    }
+    let last = point.pop().unwrap_or(EF::ZERO);
+    let (v0, v1) = eq_dot_pair(&point, |y| (EF::from(block[2 * y]), EF::from(block[2 * y + 1])));
+    v0 + last * (v1 - v0)
+}
+
+/// `new[v] = t[2v] + r·(t[2v+1] − t[2v])`: binds the lowest variable of an `EF` table.
+fn fold_lsb(table: &[EF], r: EF) -> Vec<EF> {
+    let mut out = vec![EF::ZERO; table.len() / 2];
+    out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, dst)| {
+        for (i, d) in dst.iter_mut().enumerate() {
+            let v = c * CHUNK + i;
+            *d = table[2 * v] + r * (table[2 * v + 1] - table[2 * v]);
         }
     });
-    table.truncate(half);
-}
-
-/// Folds a base-field table into a new extension-field table of half the length.
-fn fold_base(table: &[F], r: EF) -> Vec<EF> {
-    let half = table.len() / 2;
-    let (lo, hi) = table.split_at(half);
-    let mut out = vec![EF::ZERO; half];
-    out.par_chunks_mut(CHUNK)
-        .zip(lo.par_chunks(CHUNK).zip(hi.par_chunks(CHUNK)))
-        .for_each(|(o, (l, h))| {
-            for i in 0..o.len() {
-                o[i] = r * (h[i] - l[i]) + l[i];
-            }
-        });
     out
 }
 
-/// Prover: runs the batching sumcheck on the packed evaluations and returns the point `r`
-/// (`r_0` binds `x_0`) at which the packed polynomial must be opened.
+/// `ρ^j · eq(z_j, ·)` restricted to the variables of `z_j` not bound yet: the coefficient
+/// absorbs `eq(z_{j,t}, r)` as each variable is bound.
+struct ClaimTerm {
+    coeff: EF,
+    remaining: Vec<EF>,
+}
+
+/// A claimed slot's evaluations at the current level.
+enum SlotValues<'a> {
+    /// The committed base-field slot; the first `level` challenges are applied lazily.
+    Base(&'a [F]),
+    /// Materialised folded table.
+    Ext(Vec<EF>),
+}
+
+/// A claimed polynomial whose own variables are not all bound yet.
+struct LiveSlot<'a> {
+    /// Index of the slot's first entry at the current level.
+    index: usize,
+    /// Local variables left.
+    vars: usize,
+    values: SlotValues<'a>,
+    terms: Vec<ClaimTerm>,
+}
+
+impl LiveSlot<'_> {
+    /// The slot's contribution `(s(0), s(2))` to the round polynomial.
+    fn round_evals(&self, fold_weights: &[EF]) -> (EF, EF) {
+        let mut s0 = EF::ZERO;
+        let mut s2 = EF::ZERO;
+        let block = fold_weights.len();
+        for term in &self.terms {
+            let (rest, last) = term.remaining.split_at(self.vars - 1);
+            let z = last[0];
+            let (a0, a1) = match &self.values {
+                SlotValues::Base(base) => eq_dot_pair(rest, |y| {
+                    let at = |u: usize| {
+                        let mut acc = EF::ZERO;
+                        for (b, &w) in fold_weights.iter().enumerate() {
+                            acc += w * base[u * block + b];
+                        }
+                        acc
+                    };
+                    (at(2 * y), at(2 * y + 1))
+                }),
+                SlotValues::Ext(t) => eq_dot_pair(rest, |y| (t[2 * y], t[2 * y + 1])),
+            };
+            // eq(z, X) at X = 0 is 1 − z, at X = 2 it is 3z − 1; P(·, 2) = 2·P(·, 1) − P(·, 0).
+            s0 += term.coeff * (EF::ONE - z) * a0;
+            s2 += term.coeff * (EF::from_u64(3) * z - EF::ONE) * (a1.double() - a0);
+        }
+        (s0, s2)
+    }
+}
+
+/// Prover: runs the batching sumcheck on the packed evaluations and returns the point `r` (in
+/// the packed polynomial's variable order, `x_0` = MSB) at which it must be opened.
+///
+/// The rounds bind the LEAST significant variable first, so every claimed slot keeps its own
+/// aligned block: `W` is never materialised (each slot sums its claims' eq factors through
+/// split eq tables), a slot's evaluations are folded into `EF` only after
+/// [`DEFERRED_ROUNDS`] rounds, and unclaimed regions (`W = 0`) are only read once their block
+/// meets a claimed one. Once a slot's variables are all bound it is one pair `(W, P)` that
+/// merges with its neighbour each round.
 pub(crate) fn prove(
     layout: &PackedLayout,
     packed: &[F],
@@ -157,26 +217,103 @@ pub(crate) fn prove(
         return layout.lift_point(single.poly, &single.point);
     }
     let rho = t.challenge_ext();
-    let mut weights = weight_table(layout, claims, rho);
-    let mut point = Vec::with_capacity(n);
 
-    // Round 0 reads the committed base-field evaluations directly.
-    let (s0, s2) = round_evals(&weights, packed);
-    t.send_exts(&[s0, s2]);
-    let r = t.challenge_ext();
-    point.push(r);
-    let mut folded = fold_base(packed, r);
-    fold_ext(&mut weights, r);
+    // Group the claims by polynomial.
+    let mut by_poly: std::collections::BTreeMap<usize, Vec<ClaimTerm>> = std::collections::BTreeMap::new();
+    let mut coeff = EF::ONE;
+    for c in claims {
+        by_poly.entry(c.poly).or_default().push(ClaimTerm { coeff, remaining: c.point.clone() });
+        coeff *= rho;
+    }
+    let mut live: Vec<LiveSlot<'_>> = Vec::new();
+    // Fully bound regions at the current level: index → (W, P).
+    let mut nodes: std::collections::BTreeMap<usize, (EF, EF)> = std::collections::BTreeMap::new();
+    for (poly, terms) in by_poly {
+        let m = layout.poly_num_vars(poly).unwrap_or(0);
+        let offset = layout.offset(poly);
+        let base = &packed[offset..offset + (1usize << m)];
+        if m == 0 {
+            let w = terms.iter().map(|t| t.coeff).fold(EF::ZERO, |a, b| a + b);
+            nodes.insert(offset, (w, EF::from(base[0])));
+        } else {
+            live.push(LiveSlot { index: offset, vars: m, values: SlotValues::Base(base), terms });
+        }
+    }
 
-    for _ in 1..n {
-        let (s0, s2) = round_evals(&weights, &folded);
+    let mut challenges: Vec<EF> = Vec::with_capacity(n);
+    for level in 0..n {
+        let fold_weights = lsb_fold_weights(&challenges);
+        let (mut s0, mut s2) = live
+            .iter()
+            .map(|slot| slot.round_evals(&fold_weights))
+            .fold((EF::ZERO, EF::ZERO), |a, b| (a.0 + b.0, a.1 + b.1));
+        // Pairs of fully bound entries (a missing partner is unclaimed: W = 0, P read from the
+        // packed evaluations).
+        let block = 1usize << level;
+        let mut merged = std::collections::BTreeMap::new();
+        let mut parents: Vec<usize> = nodes.keys().map(|&i| i >> 1).collect();
+        parents.dedup();
+        let mut pairs = Vec::with_capacity(parents.len());
+        for u in parents {
+            let side = |i: usize| {
+                nodes.get(&i).copied().unwrap_or_else(|| {
+                    (EF::ZERO, fold_block(&packed[i * block..(i + 1) * block], &challenges))
+                })
+            };
+            let (a, b) = (side(2 * u), side(2 * u + 1));
+            s0 += a.0 * a.1;
+            s2 += (b.0.double() - a.0) * (b.1.double() - a.1);
+            pairs.push((u, a, b));
+        }
         t.send_exts(&[s0, s2]);
         let r = t.challenge_ext();
-        point.push(r);
-        fold_ext(&mut folded, r);
-        fold_ext(&mut weights, r);
+        challenges.push(r);
+        for (u, a, b) in pairs {
+            merged.insert(u, (a.0 + r * (b.0 - a.0), a.1 + r * (b.1 - a.1)));
+        }
+        nodes = merged;
+
+        // Bind the lowest variable of every live slot.
+        let mut still_live = Vec::with_capacity(live.len());
+        for mut slot in live {
+            for term in &mut slot.terms {
+                let z = term.remaining.pop().unwrap_or(EF::ZERO);
+                term.coeff *= z * r + (EF::ONE - z) * (EF::ONE - r);
+            }
+            slot.vars -= 1;
+            slot.index >>= 1;
+            slot.values = match slot.values {
+                SlotValues::Ext(table) => SlotValues::Ext(fold_lsb(&table, r)),
+                SlotValues::Base(base) if level + 1 < DEFERRED_ROUNDS && slot.vars > 0 => SlotValues::Base(base),
+                SlotValues::Base(base) => {
+                    let weights = lsb_fold_weights(&challenges);
+                    let width = weights.len();
+                    let mut table = vec![EF::ZERO; base.len() / width];
+                    table.par_chunks_mut(CHUNK).enumerate().for_each(|(c, dst)| {
+                        for (i, d) in dst.iter_mut().enumerate() {
+                            let u = c * CHUNK + i;
+                            let src = &base[u * width..(u + 1) * width];
+                            *d = weights.iter().zip(src).fold(EF::ZERO, |acc, (&w, &x)| acc + w * x);
+                        }
+                    });
+                    SlotValues::Ext(table)
+                }
+            };
+            if slot.vars == 0 {
+                let w = slot.terms.iter().map(|t| t.coeff).fold(EF::ZERO, |a, b| a + b);
+                let p = match &slot.values {
+                    SlotValues::Ext(table) => table[0],
+                    SlotValues::Base(base) => EF::from(base[0]),
+                };
+                nodes.insert(slot.index, (w, p));
+            } else {
+                still_live.push(slot);
+            }
+        }
+        live = still_live;
     }
-    point
+    challenges.reverse();
+    challenges
 }
 
 /// What the verifier is left with after the batching sumcheck.
@@ -220,6 +357,8 @@ pub(crate) fn verify(
         claim = eval_quadratic(s0, s1, s2, r);
         point.push(r);
     }
+    // The rounds bind the least significant variable first.
+    point.reverse();
     // W(r) = Σ_j ρ^j · eq(s_{k_j}, r_sel) · eq(z_j, r_local).
     let mut weight_at_point = EF::ZERO;
     let mut coeff = EF::ONE;

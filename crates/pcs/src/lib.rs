@@ -39,6 +39,19 @@ pub use accumulator::OpeningAccumulator;
 pub use packing::PackedLayout;
 pub use whir::{MerkleRoot, ProximityBound, WhirParams};
 
+/// Diagnostics: when the environment variable `ZKINFER_MEMTRACE` is set, prints `label` with
+/// the current and peak resident memory (Linux `/proc/self/status`) to stderr.
+pub fn mem_trace(label: &str) {
+    if std::env::var_os("ZKINFER_MEMTRACE").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).unwrap_or("?").to_string()
+    };
+    eprintln!("[mem] {label}: rss {} kB, peak {} kB", field("VmRSS:"), field("VmHWM:"));
+}
+
 /// Why a commitment, opening or verification failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PcsError {
@@ -237,7 +250,9 @@ impl WhirPcs {
         }
         let layout = PackedLayout::new(&shapes)?;
         let packed = layout.pack(polys)?;
+        mem_trace("commit: packed");
         let (root, whir) = self.engine.commit(packed)?;
+        mem_trace("commit: committed");
         let commitment = WhirCommitment { root, poly_num_vars: shapes };
         Ok((commitment.clone(), WhirProverData { commitment, layout, whir }))
     }
@@ -253,11 +268,14 @@ impl WhirPcs {
         batching::check_claims(&data.layout, claims)?;
         self.absorb_commitment(&data.commitment, t);
         let packed = whir::WhirEngine::committed_evals(&data.whir);
+        mem_trace("open: before batching");
         let point = batching::prove(&data.layout, packed, claims, t);
+        mem_trace("open: after batching");
         // WHIR runs on a fork taken before the proof bytes are written (see `whir` docs).
         let mut fork = t.challenger_mut().clone();
         let proof = self.engine.open(&data.commitment.root, data.whir, &point, &mut fork)?;
         t.send_bytes(&whir::encode_proof(&proof)?);
+        mem_trace("open: after WHIR opening");
         Ok(())
     }
 }

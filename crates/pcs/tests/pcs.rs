@@ -290,3 +290,25 @@ fn empty_claim_set_round_trips() {
     let fx = prove_fixture(12, &[8], &[0]);
     verify_no_panic(&fx.pcs, &fx.com, &fx.claims, &fx.proof).expect("verifies");
 }
+
+#[test]
+fn claims_on_some_polynomials_of_a_padded_batch_verify_and_tampering_is_rejected() {
+    // The batching prover binds the lowest variable first and reads unclaimed slots and the
+    // zero padding only when a claimed block meets them: claim a middle-sized, a constant and
+    // a small polynomial, leave the largest and two others unclaimed (sizes sum to 2^10 + 2^7
+    // + …, so the packed polynomial has padding), and put two claims on one slot.
+    let fx = prove_fixture(21, &[10, 7, 0, 3, 10, 1], &[0, 2, 1, 0, 0, 1]);
+    assert_eq!(fx.claims.len(), 4);
+    verify_no_panic(&fx.pcs, &fx.com, &fx.claims, &fx.proof).expect("honest proof verifies");
+    for j in 0..fx.claims.len() {
+        let mut wrong = fx.claims.clone();
+        wrong[j].value += EF::ONE;
+        assert!(verify_no_panic(&fx.pcs, &fx.com, &wrong, &fx.proof).is_err(), "claim {j}");
+    }
+    // Every byte of the batching rounds (they come first in the proof).
+    for pos in 0..fx.proof.len().min(1024) {
+        let mut bad = fx.proof.clone();
+        bad[pos] ^= 0x02;
+        assert!(verify_no_panic(&fx.pcs, &fx.com, &fx.claims, &bad).is_err(), "byte {pos}");
+    }
+}

@@ -201,6 +201,7 @@ pub fn prove_consuming(
     let mut t = ProverTranscript::new(&domain_separator(&proof_stub.model_commitment, &proof_stub));
 
     progress(Stage::ProveGraph);
+    zkinfer_pcs::mem_trace("prove: traced");
     let start = Instant::now();
     let pcs = pcs();
     let out = zkinfer_ops::prove_graph(&fwd.graph, model.weights(), &fwd.trace, &mut t, |w: &WitnessBuilder, t| {
@@ -212,9 +213,13 @@ pub fn prove_consuming(
     timings.prove_graph_s = start.elapsed().as_secs_f64();
 
     progress(Stage::Open);
+    zkinfer_pcs::mem_trace("prove: graph proven");
     let start = Instant::now();
     let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, out.accumulators)?;
+    // The trace and the witness values are not needed by the openings: free them first.
     drop(out.witness);
+    drop(fwd);
+    zkinfer_pcs::mem_trace("prove: trace dropped");
     witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
     weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
     timings.open_s = start.elapsed().as_secs_f64();
