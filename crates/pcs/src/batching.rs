@@ -102,6 +102,28 @@ fn eq_dot_pair(point: &[EF], get: impl Fn(usize) -> (EF, EF) + Sync) -> (EF, EF)
         .reduce(|| (EF::ZERO, EF::ZERO), |x, y| (x.0 + y.0, x.1 + y.1))
 }
 
+/// `sums[c] = Σ_{y∈{0,1}^k} eq(point, y)·base[y·width + c]` for every `c < width`, with base-field
+/// products only (split eq tables, as in [`eq_dot_pair`]).
+fn eq_dot_base(point: &[EF], base: &[F], width: usize) -> Vec<EF> {
+    let low = point.len() / 2;
+    let eq_hi = zkinfer_poly::eq_evals(&point[..point.len() - low]);
+    let eq_lo = zkinfer_poly::eq_evals(&point[point.len() - low..]);
+    eq_hi
+        .par_iter()
+        .enumerate()
+        .map(|(a, &e)| {
+            let mut acc = vec![EF::ZERO; width];
+            let rows = &base[(a << low) * width..((a + 1) << low) * width];
+            for (row, &l) in rows.chunks_exact(width).zip(&eq_lo) {
+                for (dst, &x) in acc.iter_mut().zip(row) {
+                    *dst += l * x;
+                }
+            }
+            acc.iter().map(|&v| e * v).collect::<Vec<EF>>()
+        })
+        .reduce(|| vec![EF::ZERO; width], |x, y| x.iter().zip(&y).map(|(&u, &v)| u + v).collect())
+}
+
 /// `eq(r, b)` for every `b ∈ {0,1}^k`, where bit `t` of `b` (LSB = bit 0) pairs with `r[t]`:
 /// the weights that fold a block of `2^k` consecutive entries with the first `k` challenges of
 /// the LSB-first sumcheck.
@@ -175,16 +197,14 @@ impl LiveSlot<'_> {
             let (rest, last) = term.remaining.split_at(self.vars - 1);
             let z = last[0];
             let (a0, a1) = match &self.values {
-                SlotValues::Base(base) => eq_dot_pair(rest, |y| {
-                    let at = |u: usize| {
-                        let mut acc = EF::ZERO;
-                        for (b, &w) in fold_weights.iter().enumerate() {
-                            acc += w * base[u * block + b];
-                        }
-                        acc
-                    };
-                    (at(2 * y), at(2 * y + 1))
-                }),
+                SlotValues::Base(base) => {
+                    // Entry u of the current level is Σ_b w_b·base[u·block + b]: sum the base
+                    // entries per offset first (base-field products), then apply the weights.
+                    let sums = eq_dot_base(rest, base, 2 * block);
+                    let (even, odd) = sums.split_at(block);
+                    let apply = |part: &[EF]| fold_weights.iter().zip(part).fold(EF::ZERO, |acc, (&w, &v)| acc + w * v);
+                    (apply(even), apply(odd))
+                }
                 SlotValues::Ext(t) => eq_dot_pair(rest, |y| (t[2 * y], t[2 * y + 1])),
             };
             // eq(z, X) at X = 0 is 1 − z, at X = 2 it is 3z − 1; P(·, 2) = 2·P(·, 1) − P(·, 0).
