@@ -75,8 +75,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (key, rows, cols) in &per_table {
         println!("  lookup {key:<16} {cols:5} columns {rows:10} rows");
     }
-    for (name, secs) in &out.timings {
-        println!("  {name:<22} {secs:8.3} s");
+    // Committed entries per op kind and column name (where the witness size comes from).
+    let mut per_kind: Vec<(String, usize, usize)> = Vec::new();
+    for c in plan.columns() {
+        let kind = match c.owner {
+            zkinfer_ops::witness::Owner::Node(n) => format!("{:?}", graph.nodes[n].op).split(['(', ' ', '{']).next().unwrap_or("?").to_string(),
+            zkinfer_ops::witness::Owner::Framework => "framework".to_string(),
+        };
+        let name = c.name.split(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']).next().unwrap_or("").to_string();
+        let key = format!("{kind}/{name}");
+        match per_kind.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, n, k)) => {
+                *n += 1usize << c.num_vars;
+                *k += 1;
+            }
+            None => per_kind.push((key, 1usize << c.num_vars, 1)),
+        }
+    }
+    per_kind.sort_by(|a, b| b.1.cmp(&a.1));
+    for (key, entries, cols) in per_kind.iter().take(25) {
+        println!("  committed {key:<36} {cols:5} columns {entries:10} entries");
+    }
+    for (name, secs, bytes) in &out.timings {
+        println!("  {name:<22} {secs:8.3} s {bytes:10} proof bytes");
     }
     Ok(())
 }

@@ -143,16 +143,19 @@ pub struct GraphProverOutput<C> {
     pub accumulators: Accumulators,
     /// The committed witness columns.
     pub witness: WitnessBuilder,
-    /// Wall-clock seconds per phase (`witness`, `commit`, `lookups`, `range relations`, `merge`)
-    /// and per op kind (`prove <name>`), in first-seen order.
-    pub timings: Vec<(String, f64)>,
+    /// Wall-clock seconds and proof bytes written per phase (`witness`, `commit`, `lookups`,
+    /// `range relations`, `merge`) and per op kind (`prove <name>`), in first-seen order.
+    pub timings: Vec<(String, f64, usize)>,
 }
 
-/// Adds `seconds` to the entry `name` of `timings`.
-fn add_timing(timings: &mut Vec<(String, f64)>, name: &str, seconds: f64) {
-    match timings.iter_mut().find(|(n, _)| n == name) {
-        Some((_, s)) => *s += seconds,
-        None => timings.push((name.to_string(), seconds)),
+/// Adds `seconds` and `bytes` to the entry `name` of `timings`.
+fn add_timing(timings: &mut Vec<(String, f64, usize)>, name: &str, seconds: f64, bytes: usize) {
+    match timings.iter_mut().find(|(n, _, _)| n == name) {
+        Some((_, s, b)) => {
+            *s += seconds;
+            *b += bytes;
+        }
+        None => timings.push((name.to_string(), seconds, bytes)),
     }
 }
 
@@ -221,9 +224,11 @@ pub fn prove_graph<C>(
     // 1. Witness.
     let mut timings = Vec::new();
     let mut clock = std::time::Instant::now();
-    let mut lap = |timings: &mut Vec<(String, f64)>, name: &str| {
-        add_timing(timings, name, clock.elapsed().as_secs_f64());
+    let mut written = t.proof_len();
+    let mut lap = |timings: &mut Vec<(String, f64, usize)>, name: &str, t: &ProverTranscript| {
+        add_timing(timings, name, clock.elapsed().as_secs_f64(), t.proof_len() - written);
         clock = std::time::Instant::now();
+        written = t.proof_len();
     };
     let mut w = WitnessBuilder::new();
     for (n, p) in protocols.iter().enumerate() {
@@ -235,17 +240,17 @@ pub fn prove_graph<C>(
         p.witness(&nt, &mut w)?;
     }
     w.seal()?;
-    lap(&mut timings, "witness");
+    lap(&mut timings, "witness", t);
     let commitment = commit(&w, t)?;
-    lap(&mut timings, "commit");
+    lap(&mut timings, "commit", t);
     let columns = committed_columns(graph, &roles, w.plan())?;
 
     // 2. Lookups and range relations.
     let mut acc = Accumulators::default();
     prove_lookups(&w, t, &mut acc)?;
-    lap(&mut timings, "lookups");
+    lap(&mut timings, "lookups", t);
     prove_range_relations(&w, t, &mut acc);
-    lap(&mut timings, "range relations");
+    lap(&mut timings, "range relations", t);
 
     // 3. Reverse walk.
     let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
@@ -264,13 +269,13 @@ pub fn prove_graph<C>(
                 }
                 let table = if claims.len() > 1 { out_layout.pad_i64(nt.output) } else { Vec::new() };
                 let merged = prove_merge(&table, claims, t).into_iter().collect();
-                lap(&mut timings, "merge");
+                lap(&mut timings, "merge", t);
                 merged
             }
         };
         let mut ctx = ProverCtx { transcript: t, witness: &w, acc: &mut acc, node: n };
         let in_claims = protocols[n].prove(&nt, &mut ctx, out_claims)?;
-        lap(&mut timings, &format!("prove {}", protocols[n].name()));
+        lap(&mut timings, &format!("prove {}", protocols[n].name()), t);
         route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |_, _, _| Ok(()))?;
     }
     Ok(GraphProverOutput { commitment, accumulators: acc, witness: w, timings })
