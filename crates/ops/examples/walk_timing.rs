@@ -28,7 +28,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t0 = Instant::now();
     let mut pt = ProverTranscript::new(&ds);
     let out = prove_graph(graph, model.weights(), &fwd.trace, &mut pt, |w, t| {
-        let sizes: Vec<F> = w.plan().columns().iter().map(|c| zkinfer_field::from_i64_unchecked(c.num_vars as i64)).collect();
+        let sizes: Vec<F> = w.plan().committed().iter().map(|&c| zkinfer_field::from_i64_unchecked(w.num_vars(c) as i64)).collect();
         t.absorb_public_fields("column sizes", &sizes);
         Ok::<_, ProofError>(())
     })?;
@@ -43,19 +43,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t0 = Instant::now();
     let mut vt = VerifierTranscript::new(&ds, &proof);
     let v = verify_graph(graph, &public, &mut vt, |plan, t| {
-        let sizes: Vec<F> = plan.columns().iter().map(|c| zkinfer_field::from_i64_unchecked(c.num_vars as i64)).collect();
+        let sizes: Vec<F> = plan.committed().iter().map(|&c| zkinfer_field::from_i64_unchecked(plan.num_vars(c) as i64)).collect();
         t.absorb_public_fields("column sizes", &sizes);
         Ok(())
     })?;
     vt.finish()?;
     let verify_s = t0.elapsed().as_secs_f64();
-    let committed: usize = out.witness.plan().columns().iter().map(|c| 1usize << c.num_vars).sum();
+    let committed: usize = out.witness.plan().committed().iter().map(|&c| 1usize << out.witness.num_vars(c)).sum();
     println!(
         "{tokens} tokens, {} nodes: trace {trace_s:.2} s, prove walk {prove_s:.2} s, verify walk {verify_s:.3} s, \
          walk proof {} bytes, {} committed columns ({committed} entries), {} witness claims, {} weight claims",
         graph.nodes.len(),
         proof.len(),
-        out.witness.plan().columns().len(),
+        out.witness.plan().committed().len(),
         v.accumulators.witness.len(),
         v.accumulators.weights.len()
     );
@@ -77,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // Committed entries per op kind and column name (where the witness size comes from).
     let mut per_kind: Vec<(String, usize, usize)> = Vec::new();
-    for c in plan.columns() {
+    for c in plan.columns().iter().filter(|c| c.definition.is_none()) {
         let kind = match c.owner {
             zkinfer_ops::witness::Owner::Node(n) => format!("{:?}", graph.nodes[n].op).split(['(', ' ', '{']).next().unwrap_or("?").to_string(),
             zkinfer_ops::witness::Owner::Framework => "framework".to_string(),

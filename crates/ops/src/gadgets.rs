@@ -1,13 +1,13 @@
 //! Gadgets shared by the ops: the range-check relation and claim merging.
 
-use zkinfer_field::{EF, F, PrimeCharacteristicRing};
+use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, from_i64_unchecked};
 use zkinfer_poly::{Mle, eq_eval};
 use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
-use crate::context::{Accumulators, Claim, evaluate_column};
+use crate::context::{Accumulators, Claim, PolyClaim, evaluate_column};
 use crate::error::ProofError;
-use crate::witness::{LIMB_BITS, RangeCheckDecl, WitnessBuilder, WitnessPlan};
+use crate::witness::{ColumnId, LIMB_BITS, RangeCheckDecl, WitnessBuilder, WitnessPlan};
 
 /// `2^(16 j)` in the extension field (`j ≤ 3` since ranges are at most 63 bits).
 fn limb_weight(j: usize) -> EF {
@@ -16,7 +16,12 @@ fn limb_weight(j: usize) -> EF {
 
 /// Largest number of variables among the range-checked columns (the length of the shared point).
 fn range_point_len(plan: &WitnessPlan) -> usize {
-    plan.range_checks().iter().filter(|d| !d.limbs.is_empty()).map(|d| plan.num_vars(d.column)).max().unwrap_or(0)
+    plan.range_checks().iter().filter(|d| needs_relation(d)).map(|d| plan.num_vars(d.column)).max().unwrap_or(0)
+}
+
+/// True for a limb decomposition of a column that was already virtual (its limbs do not define it).
+fn needs_relation(decl: &RangeCheckDecl) -> bool {
+    !decl.limbs.is_empty() && !decl.defines_column
 }
 
 /// `column(z) = Σ_j 2^(16 j)·limb_j(z) − offset`.
@@ -31,7 +36,7 @@ fn recombine(decl: &RangeCheckDecl, limb_values: &[EF]) -> EF {
 pub fn prove_range_relations(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) {
     let plan = w.plan();
     let z = t.challenge_exts(range_point_len(plan));
-    for decl in plan.range_checks().iter().filter(|d| !d.limbs.is_empty()) {
+    for decl in plan.range_checks().iter().filter(|d| needs_relation(d)) {
         let zc = &z[..plan.num_vars(decl.column)];
         let limb_values: Vec<EF> = decl.limbs.iter().map(|l| evaluate_column(w.values(*l), zc)).collect();
         t.send_exts(&limb_values);
@@ -45,13 +50,57 @@ pub fn prove_range_relations(w: &WitnessBuilder, t: &mut ProverTranscript, acc: 
 /// Verifier side of [`prove_range_relations`].
 pub fn verify_range_relations(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &mut Accumulators) -> Result<(), ProofError> {
     let z = t.challenge_exts(range_point_len(plan));
-    for decl in plan.range_checks().iter().filter(|d| !d.limbs.is_empty()) {
+    for decl in plan.range_checks().iter().filter(|d| needs_relation(d)) {
         let zc = &z[..plan.num_vars(decl.column)];
         let limb_values = t.receive_exts(decl.limbs.len())?;
         for (l, &v) in decl.limbs.iter().zip(&limb_values) {
             acc.witness.push(l.0, zc.to_vec(), v);
         }
         acc.witness.push(decl.column.0, zc.to_vec(), recombine(decl, &limb_values));
+    }
+    Ok(())
+}
+
+/// Prover: rewrites every claim on a virtual column into claims on its terms (recursively, until
+/// only committed columns are claimed). For `v = Σ_j c_j·u_j + c_0` and a claim `ṽ(z) = y`, the
+/// prover sends `ũ_j(z)` for every term but the last; the last term's value is
+/// `(y − c_0 − Σ_{j<last} c_j·ũ_j(z)) / c_last`. Claims keep their order, derived claims are
+/// appended, so both sides rewrite identically.
+pub fn prove_virtual_claims(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<(), ProofError> {
+    rewrite_virtual_claims(w.plan(), acc, |col, point| {
+        let v = evaluate_column(w.values(col), point);
+        t.send_ext(v);
+        Ok(v)
+    })
+}
+
+/// Verifier side of [`prove_virtual_claims`].
+pub fn verify_virtual_claims(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &mut Accumulators) -> Result<(), ProofError> {
+    rewrite_virtual_claims(plan, acc, |_, _| Ok(t.receive_ext()?))
+}
+
+fn rewrite_virtual_claims(
+    plan: &WitnessPlan,
+    acc: &mut Accumulators,
+    mut term_value: impl FnMut(ColumnId, &[EF]) -> Result<EF, ProofError>,
+) -> Result<(), ProofError> {
+    let mut queue: std::collections::VecDeque<_> = std::mem::take(&mut acc.witness).into_claims().into();
+    while let Some(c) = queue.pop_front() {
+        let Some(def) = plan.definition(ColumnId(c.poly)) else {
+            acc.witness.push(c.poly, c.point, c.value);
+            continue;
+        };
+        let Some((&(last, k_last), rest)) = def.terms.split_last() else {
+            return Err(ProofError::shape("witness", "virtual column without terms"));
+        };
+        let mut remainder = c.value - EF::from(from_i64_unchecked(def.constant));
+        for &(col, k) in rest {
+            let v = term_value(col, &c.point)?;
+            remainder -= EF::from(from_i64_unchecked(k)) * v;
+            queue.push_back(PolyClaim { poly: col.0, point: c.point.clone(), value: v });
+        }
+        let inv = from_i64_unchecked(k_last).try_inverse().ok_or_else(|| ProofError::shape("witness", "zero coefficient"))?;
+        queue.push_back(PolyClaim { poly: last.0, point: c.point, value: remainder * EF::from(inv) });
     }
     Ok(())
 }
@@ -151,11 +200,17 @@ mod tests {
         assert!(merge_round_trip(&v, vec![good.clone(), Claim::new(p, good.value + EF::ONE)]).is_err());
     }
 
-    /// Runs the range-check phases over one column; `tamper` edits the witness after it is built.
-    fn range_round_trip(values: &[i64], bits: u32, signed: bool, tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
+    /// Runs the range-check phases over one column and rewrites a claim on it (at a random point,
+    /// from the possibly tampered values) into claims on committed columns, which are then checked
+    /// against the committed values. With `shifted`, the range check is on a virtual column
+    /// `x + 5` (so the limbs do not define it and the relation is proven instead).
+    /// `tamper` edits the witness after it is built.
+    fn range_round_trip(values: &[i64], bits: u32, signed: bool, shifted: bool, tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
+        let n = values.len().trailing_zeros() as usize;
         let mut w = WitnessBuilder::new();
         w.plan.set_owner(Owner::Node(0));
-        let col = w.commit("x", values.iter().map(|&v| from_i64_unchecked(v)).collect()).map_err(|e| e.to_string())?;
+        let x = w.commit("x", values.iter().map(|&v| from_i64_unchecked(v - 5 * i64::from(shifted))).collect()).map_err(|e| e.to_string())?;
+        let col = if shifted { w.virtual_column("x+5", &[(x, 1)], 5).map_err(|e| e.to_string())? } else { x };
         w.range_check(col, bits, signed).map_err(|e| e.to_string())?;
         tamper(&mut w);
         w.seal().map_err(|e| e.to_string())?;
@@ -163,19 +218,32 @@ mod tests {
         let mut acc = Accumulators::default();
         prove_lookups(&w, &mut pt, &mut acc).map_err(|e| e.to_string())?;
         prove_range_relations(&w, &mut pt, &mut acc);
+        let z = pt.challenge_exts(n);
+        let claimed = evaluate_column(w.values(col), &z);
+        pt.send_ext(claimed);
+        acc.witness.push(col.0, z, claimed);
+        prove_virtual_claims(&w, &mut pt, &mut acc).map_err(|e| e.to_string())?;
         let proof = pt.into_proof();
 
         let mut l = WitnessLayout::new();
         l.plan.set_owner(Owner::Node(0));
-        let lc = l.commit("x", values.len().trailing_zeros() as usize).map_err(|e| e.to_string())?;
+        let lx = l.commit("x", n).map_err(|e| e.to_string())?;
+        let lc = if shifted { l.virtual_column("x+5", &[(lx, 1)], 5).map_err(|e| e.to_string())? } else { lx };
         l.range_check(lc, bits, signed).map_err(|e| e.to_string())?;
         l.plan.seal().map_err(|e| e.to_string())?;
         let mut vt = VerifierTranscript::new(&ds(), &proof);
         let mut vacc = Accumulators::default();
         verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         verify_range_relations(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
+        let z = vt.challenge_exts(n);
+        let claimed = vt.receive_ext().map_err(|e| e.to_string())?;
+        vacc.witness.push(lc.0, z, claimed);
+        verify_virtual_claims(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         vt.finish().map_err(|e| e.to_string())?;
         for c in vacc.witness.claims() {
+            if l.plan.definition(ColumnId(c.poly)).is_some() {
+                return Err(format!("claim on virtual column {} left", c.poly));
+            }
             if evaluate_column(w.values(ColumnId(c.poly)), &c.point) != c.value {
                 return Err(format!("false claim on column {}", c.poly));
             }
@@ -185,28 +253,33 @@ mod tests {
 
     #[test]
     fn range_checks_accept_ranges_and_reject_edited_limbs() {
-        let signed: Vec<i64> = (0..64).map(|i| (i * 40_503) % (1 << 20) - (1 << 19)).collect();
-        range_round_trip(&signed, 20, true, |_| ()).expect("signed 20-bit");
-        let unsigned: Vec<i64> = (0..32).map(|i| (i * 977) % 4096).collect();
-        range_round_trip(&unsigned, 12, false, |_| ()).expect("unsigned 12-bit (direct lookup)");
-        let wide: Vec<i64> = (0..16).map(|i| (i * 0x123_4567_89ab) % (1 << 50)).collect();
-        range_round_trip(&wide, 50, false, |_| ()).expect("unsigned 50-bit");
-        // Out-of-range values are refused by the prover.
-        let mut over = signed.clone();
-        over[3] = 1 << 19;
-        assert!(range_round_trip(&over, 20, true, |_| ()).is_err());
-        // A limb edited after decomposition (still in range) breaks the linear relation.
-        for limb in [1usize, 2] {
-            assert!(
-                range_round_trip(&signed, 20, true, |w| {
-                    let v = &mut w.values[limb][5];
-                    *v = if *v == F::ZERO { F::ONE } else { *v - F::ONE };
-                })
-                .is_err(),
-                "edited limb column {limb} accepted"
-            );
+        for shifted in [false, true] {
+            let signed: Vec<i64> = (0..64).map(|i| (i * 40_503) % (1 << 20) - (1 << 19)).collect();
+            range_round_trip(&signed, 20, true, shifted, |_| ()).expect("signed 20-bit");
+            let unsigned: Vec<i64> = (0..32).map(|i| (i * 977) % 4096).collect();
+            range_round_trip(&unsigned, 12, false, shifted, |_| ()).expect("unsigned 12-bit (direct lookup)");
+            let wide: Vec<i64> = (0..16).map(|i| (i * 0x123_4567_89ab) % (1 << 50)).collect();
+            range_round_trip(&wide, 50, false, shifted, |_| ()).expect("unsigned 50-bit");
+            // Out-of-range values are refused by the prover.
+            let mut over = signed.clone();
+            over[3] = 1 << 19;
+            assert!(range_round_trip(&over, 20, true, shifted, |_| ()).is_err());
+            // A limb edited after decomposition (still in range): the column no longer equals it.
+            // Column ids: x, [x+5,] limb0, limb1.
+            let first_limb = 1 + usize::from(shifted);
+            for limb in [first_limb, first_limb + 1] {
+                assert!(
+                    range_round_trip(&signed, 20, true, shifted, |w| {
+                        let v = &mut w.values[limb][5];
+                        *v = if *v == F::ZERO { F::ONE } else { *v - F::ONE };
+                    })
+                    .is_err(),
+                    "edited limb column {limb} accepted (shifted: {shifted})"
+                );
+            }
+            // The range-checked column edited to a value the limbs do not represent.
+            let col = usize::from(shifted);
+            assert!(range_round_trip(&signed, 20, true, shifted, |w| w.values[col][7] += F::ONE).is_err());
         }
-        // The column edited to a value the limbs do not represent.
-        assert!(range_round_trip(&signed, 20, true, |w| w.values[0][7] += F::ONE).is_err());
     }
 }

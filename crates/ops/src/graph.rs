@@ -2,8 +2,9 @@
 //!
 //! 1. **Witness.** Nodes in topological order: if a node's output is `Committed` the framework
 //!    commits it (column `"out"` of the node), then the op registers its own columns, lookups
-//!    and range checks. Multiplicity columns close the witness. The caller commits every column
-//!    (`commit` callback) and absorbs the commitment before any challenge is drawn.
+//!    and range checks. Multiplicity columns close the witness. The caller commits every
+//!    non-virtual column ([`WitnessPlan::committed`], `commit` callback) and absorbs the
+//!    commitment before any challenge is drawn.
 //! 2. **Lookups**: one logUp-GKR per table ([`crate::lookups`]). **Range relations**
 //!    ([`crate::gadgets::prove_range_relations`]).
 //! 3. **Walk**, nodes in reverse topological order. The claims gathered on a node's output (one
@@ -14,7 +15,10 @@
 //!    producer's `"out"` column), `Weight` → weight accumulator (poly = the weight's
 //!    [`TensorId`] index), `Public` → evaluated by the verifier at once, `Virtual` → kept for the
 //!    producer.
-//! 4. The accumulators are returned; the caller opens them against the two commitments.
+//! 4. Claims on virtual columns are rewritten into claims on committed columns
+//!    ([`crate::gadgets::prove_virtual_claims`]). The accumulators are returned (witness claims
+//!    keyed by [`crate::witness::ColumnId`]; [`WitnessPlan::commitment_slots`] maps them into the
+//!    commitment); the caller opens them against the two commitments.
 //!
 //! Nothing here depends on the model's architecture: [`protocol_for`] is the only place that
 //! knows op kinds.
@@ -29,7 +33,7 @@ use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::gadgets::{prove_merge, prove_range_relations, verify_merge, verify_range_relations};
+use crate::gadgets::{prove_merge, prove_range_relations, prove_virtual_claims, verify_merge, verify_range_relations, verify_virtual_claims};
 use crate::layout::TensorLayout;
 use crate::lookups::{prove_lookups, verify_lookups};
 use crate::ops;
@@ -278,6 +282,8 @@ pub fn prove_graph<C>(
         lap(&mut timings, &format!("prove {}", protocols[n].name()), t);
         route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |_, _, _| Ok(()))?;
     }
+    prove_virtual_claims(&w, t, &mut acc)?;
+    lap(&mut timings, "virtual columns", t);
     Ok(GraphProverOutput { commitment, accumulators: acc, witness: w, timings })
 }
 
@@ -386,5 +392,6 @@ pub fn verify_graph<C>(
             }
         })?;
     }
+    verify_virtual_claims(&plan, t, &mut acc)?;
     Ok(GraphVerifierOutput { commitment, accumulators: acc, plan })
 }

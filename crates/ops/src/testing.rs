@@ -15,7 +15,7 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx, evaluate_column};
 use crate::error::ProofError;
-use crate::gadgets::{prove_range_relations, verify_range_relations};
+use crate::gadgets::{prove_range_relations, prove_virtual_claims, verify_range_relations, verify_virtual_claims};
 use crate::lookups::{prove_lookups, verify_lookups};
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
@@ -185,6 +185,7 @@ pub fn prove_case(op: &dyn OpProtocol, case: &OpCase) -> Result<CaseProof, Proof
     };
     let mut ctx = ProverCtx { transcript: &mut pt, witness: &w, acc: &mut acc, node: 0 };
     let _ = op.prove(&trace, &mut ctx, out_claims)?;
+    prove_virtual_claims(&w, &mut pt, &mut acc)?;
     Ok(CaseProof { proof: pt.into_proof(), columns: w.values })
 }
 
@@ -219,6 +220,7 @@ pub fn verify_case(op: &dyn OpProtocol, case: &OpCase, proof: &[u8], columns: &[
     };
     let mut ctx = VerifierCtx { transcript: &mut vt, plan: &wl.plan, acc: &mut acc, node: 0 };
     let input_claims = op.verify(&shape, &mut ctx, out_claims)?;
+    verify_virtual_claims(&wl.plan, &mut vt, &mut acc)?;
     vt.finish()?;
     let column_names = wl.plan.columns().iter().map(|c| c.name.clone()).collect();
     Ok(CaseVerification { accumulators: acc, input_claims, column_names })

@@ -18,13 +18,22 @@
 //! to 16 bits, unsigned, are looked up directly in `Range{bits}`. Otherwise `v + offset`
 //! (`offset = 2^(bits−1)` if signed, else 0) is split into 16-bit limbs `l_j` (the top one
 //! `bits − 16·j` wide), each limb is committed and looked up in its range table, and the framework
-//! checks the linear relation `v(z) + offset = Σ_j 2^(16 j) · l_j(z)` at a random point `z`
-//! (see [`crate::gadgets::prove_range_relations`]). Since `Σ_j 2^(16 j) l_j < 2^bits ≤ 2^63 < p`,
-//! the relation over `F` implies it over the integers except with probability `n/|EF|`.
+//! makes `v` a *virtual* column defined by `v = Σ_j 2^(16 j) · l_j − offset` (below): `v` itself is
+//! not committed. Since `Σ_j 2^(16 j) l_j < 2^bits ≤ 2^63 < p`, the range follows over the
+//! integers. Only if `v` is already virtual is the relation checked instead, at a random point
+//! (see [`crate::gadgets::prove_range_relations`]; error `n/|EF|`).
+//!
+//! **Virtual columns.** A column may be declared an affine combination of other columns of the same
+//! size, `v = Σ_j c_j·u_j + c_0` entry-wise over the whole padded table ([`AffineDef`]). Ops use
+//! it like any column (its values are held by the prover), but it is not committed: since the MLE
+//! is linear, `ṽ(z) = Σ_j c_j·ũ_j(z) + c_0`, so at the end of the proof every claim on a virtual
+//! column is rewritten into claims on its terms ([`crate::gadgets::prove_virtual_claims`]: the
+//! prover sends `ũ_j(z)` for all terms but the last, whose value the verifier derives). The
+//! rewriting is an equivalence, so it costs no soundness.
 
 use std::collections::HashMap;
 
-use zkinfer_field::{F, PrimeCharacteristicRing, to_i64};
+use zkinfer_field::{F, PrimeCharacteristicRing, from_i64_unchecked, to_i64};
 use zkinfer_lookup::Table;
 
 use crate::error::ProofError;
@@ -61,6 +70,17 @@ pub struct ColumnInfo {
     pub name: String,
     /// Number of variables (`2^num_vars` entries).
     pub num_vars: usize,
+    /// `Some` for a virtual (uncommitted) column: its definition.
+    pub definition: Option<AffineDef>,
+}
+
+/// A virtual column's definition `v = Σ_j c_j·u_j + c_0` (entry-wise over the padded table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AffineDef {
+    /// `(u_j, c_j)`: columns of the same size as `v`, with their integer coefficients.
+    pub terms: Vec<(ColumnId, i64)>,
+    /// The constant `c_0`.
+    pub constant: i64,
 }
 
 /// One declared lookup: every row of `columns` is a row of `table`.
@@ -83,6 +103,9 @@ pub struct RangeCheckDecl {
     pub signed: bool,
     /// Limb columns, least significant first (empty: the column itself is looked up).
     pub limbs: Vec<ColumnId>,
+    /// True if the limbs define the (then virtual) column; false if the relation between an
+    /// already-virtual column and its limbs must be proven ([`crate::gadgets::prove_range_relations`]).
+    pub defines_column: bool,
 }
 
 impl RangeCheckDecl {
@@ -143,6 +166,27 @@ impl WitnessPlan {
     pub fn num_vars(&self, col: ColumnId) -> usize {
         self.columns[col.0].num_vars
     }
+    /// The definition of a virtual column (`None`: committed).
+    pub fn definition(&self, col: ColumnId) -> Option<&AffineDef> {
+        self.columns[col.0].definition.as_ref()
+    }
+    /// The committed (non-virtual) columns, in commitment order.
+    pub fn committed(&self) -> Vec<ColumnId> {
+        (0..self.columns.len()).map(ColumnId).filter(|&c| self.columns[c.0].definition.is_none()).collect()
+    }
+    /// Position of each column in the commitment (`None` for virtual columns).
+    pub fn commitment_slots(&self) -> Vec<Option<usize>> {
+        let mut next = 0;
+        self.columns
+            .iter()
+            .map(|c| {
+                c.definition.is_none().then(|| {
+                    next += 1;
+                    next - 1
+                })
+            })
+            .collect()
+    }
     /// The column registered by `owner` under `name`.
     pub fn find(&self, owner: Owner, name: &str) -> Option<ColumnId> {
         self.by_name.get(&(owner, name.to_string())).copied()
@@ -161,7 +205,21 @@ impl WitnessPlan {
         if self.by_name.insert((owner, name.to_string()), id).is_some() {
             return Err(ProofError::shape("witness", format!("column {name} registered twice by {owner:?}")));
         }
-        self.columns.push(ColumnInfo { owner, name: name.to_string(), num_vars });
+        self.columns.push(ColumnInfo { owner, name: name.to_string(), num_vars, definition: None });
+        Ok(id)
+    }
+
+    /// Registers a virtual column `Σ_j c_j·u_j + c_0` (terms of its size, at least one).
+    fn add_virtual(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
+        let Some(&(first, _)) = terms.first() else {
+            return Err(ProofError::shape("witness", format!("virtual column {name} without terms")));
+        };
+        let n = self.columns.get(first.0).map(|c| c.num_vars).ok_or_else(|| ProofError::shape("witness", format!("virtual column {name}: unknown term")))?;
+        if terms.iter().any(|(c, k)| *k == 0 || self.columns.get(c.0).is_none_or(|info| info.num_vars != n)) {
+            return Err(ProofError::shape("witness", format!("virtual column {name}: terms must be existing columns of one size, nonzero coefficients")));
+        }
+        let id = self.add_column(name, n)?;
+        self.columns[id.0].definition = Some(AffineDef { terms: terms.to_vec(), constant });
         Ok(id)
     }
 
@@ -199,7 +257,7 @@ impl WitnessPlan {
             return Err(ProofError::shape("range_check", format!("{bits} bits not in 1..={MAX_RANGE_CHECK_BITS}")));
         }
         let n = self.num_vars(column);
-        let mut decl = RangeCheckDecl { column, bits, signed, limbs: Vec::new() };
+        let mut decl = RangeCheckDecl { column, bits, signed, limbs: Vec::new(), defines_column: false };
         if !signed && bits <= LIMB_BITS {
             self.lookup(&Table::range(bits), &[column])?;
         } else {
@@ -210,6 +268,12 @@ impl WitnessPlan {
                 let limb = self.add_column(&format!("{name}#limb{j}"), n)?;
                 self.lookup(&Table::range(width), &[limb])?;
                 decl.limbs.push(limb);
+            }
+            // A committed column becomes virtual, defined by its limbs (offset < 2^62).
+            if self.columns[column.0].definition.is_none() {
+                let terms = decl.limbs.iter().enumerate().map(|(j, &l)| (l, 1i64 << (LIMB_BITS as usize * j))).collect();
+                self.columns[column.0].definition = Some(AffineDef { terms, constant: -(decl.offset() as i64) });
+                decl.defines_column = true;
             }
         }
         self.range_checks.push(decl.clone());
@@ -251,6 +315,10 @@ impl WitnessLayout {
     /// Registers a committed tensor (zero-padded layout) under `name`.
     pub fn commit_tensor(&mut self, name: &str, layout: &TensorLayout) -> Result<ColumnId, ProofError> {
         self.plan.add_column(name, layout.num_vars())
+    }
+    /// Registers the virtual column `Σ_j c_j·u_j + c_0` under `name` (see the module docs).
+    pub fn virtual_column(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
+        self.plan.add_virtual(name, terms, constant)
     }
     /// Declares that every row of `columns` is a row of `table`.
     pub fn lookup(&mut self, table: &Table, columns: &[ColumnId]) -> Result<(), ProofError> {
@@ -299,6 +367,22 @@ impl WitnessBuilder {
             return Err(ProofError::shape("witness", format!("tensor {name}: {} values for {:?}", values.len(), layout.dims())));
         }
         self.commit(name, layout.pad_i64(values))
+    }
+
+    /// Registers the virtual column `Σ_j c_j·u_j + c_0` under `name` and computes its values
+    /// (see the module docs).
+    pub fn virtual_column(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
+        let id = self.plan.add_virtual(name, terms, constant)?;
+        let n = 1usize << self.plan.num_vars(id);
+        let mut values = vec![from_i64_unchecked(constant); n];
+        for &(col, k) in terms {
+            let k = from_i64_unchecked(k);
+            for (v, &u) in values.iter_mut().zip(&self.values[col.0]) {
+                *v += k * u;
+            }
+        }
+        self.values.push(values);
+        Ok(id)
     }
 
     /// Declares that every row of `columns` is a row of `table`.

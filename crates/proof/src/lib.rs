@@ -22,7 +22,7 @@ pub use file::ProofFile;
 pub use keys::{ProvingKey, VerifyingKey, pcs, setup};
 use zkinfer_field::F;
 use zkinfer_model::{IntTrace, Model, TensorId};
-use zkinfer_ops::{ColumnId, PublicValues, WitnessBuilder};
+use zkinfer_ops::{PublicValues, WitnessBuilder};
 use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
 
@@ -205,7 +205,7 @@ pub fn prove_consuming(
     let start = Instant::now();
     let pcs = pcs();
     let out = zkinfer_ops::prove_graph(&fwd.graph, model.weights(), &fwd.trace, &mut t, |w: &WitnessBuilder, t| {
-        let cols: Vec<&[F]> = (0..w.plan().columns().len()).map(|i| w.values(ColumnId(i))).collect();
+        let cols: Vec<&[F]> = w.plan().committed().into_iter().map(|c| w.values(c)).collect();
         let (com, data) = pcs.commit_slices(&cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
         t.send_bytes(&keys::encode_commitment(&com));
         Ok(data)
@@ -215,7 +215,7 @@ pub fn prove_consuming(
     progress(Stage::Open);
     zkinfer_pcs::mem_trace("prove: graph proven");
     let start = Instant::now();
-    let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, out.accumulators)?;
+    let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, &out.witness.plan().commitment_slots(), out.accumulators)?;
     // The trace and the witness values are not needed by the openings: free them first.
     drop(out.witness);
     drop(fwd);
@@ -229,17 +229,24 @@ pub fn prove_consuming(
 }
 
 /// Moves the graph proof's claims into one opening accumulator per commitment: witness claims
-/// keep their column index; weight claims (keyed by graph tensor) get the weight's index in the
-/// verifying key's commitment.
+/// (keyed by column) get the column's slot in the witness commitment (`witness_slots`, `None` for
+/// virtual columns, which carry no claims any more); weight claims (keyed by graph tensor) get the
+/// weight's index in the verifying key's commitment.
 fn opening_accumulators(
     vk: &VerifyingKey,
     graph: &zkinfer_model::Graph,
+    witness_slots: &[Option<usize>],
     claims: zkinfer_ops::Accumulators,
 ) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
     let weight_index = vk.weight_index();
     let mut witness = OpeningAccumulator::new();
     for c in claims.witness.into_claims() {
-        witness.push(c.poly, c.point, c.value);
+        let slot = witness_slots
+            .get(c.poly)
+            .copied()
+            .flatten()
+            .ok_or_else(|| ProofSystemError::Rejected(format!("claim on witness column {} outside the commitment", c.poly)))?;
+        witness.push(slot, c.point, c.value);
     }
     let mut weights = OpeningAccumulator::new();
     for c in claims.weights.into_claims() {
@@ -290,14 +297,14 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
         let com = keys::decode_commitment(t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?)
             .map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
-        let expected: Vec<usize> = (0..plan.columns().len()).map(|i| plan.num_vars(ColumnId(i))).collect();
+        let expected: Vec<usize> = plan.committed().into_iter().map(|c| plan.num_vars(c)).collect();
         if com.poly_num_vars != expected {
             return Err(zkinfer_ops::ProofError::check("commit", "witness commitment does not match the witness layout"));
         }
         Ok(com)
     })?;
     let witness_com: WhirCommitment = out.commitment;
-    let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, out.accumulators)?;
+    let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, &out.plan.commitment_slots(), out.accumulators)?;
     let pcs = pcs();
     witness_acc.verify(&pcs, &witness_com, &mut t)?;
     weight_acc.verify(&pcs, &vk.commitment, &mut t)?;

@@ -1,26 +1,28 @@
 //! Clamp: `y = min(max(x, lo), hi)` with `lo ≤ 0 ≤ hi` (semantics: `zkinfer_model::ops::clamp`).
 //!
-//! **Committed**: `y` (column `out`), the gaps `a = y − lo`, `b = hi − y` (over the whole padded
-//! table, so `a = −lo`, `b = hi` on padding) and the overshoots `u = max(x − hi, 0)`,
-//! `l = max(lo − x, 0)` (zero on padding).
+//! **Committed**: `y` (column `out`) and the distance `s = |x − y|` (column `dist`, zero on
+//! padding). **Virtual** (not committed, see [`crate::witness`]): the gaps `a = y − lo`,
+//! `b = hi − y` over the whole padded table.
 //! **Range checks**: `a, b ∈ [0, 2^k)` with `k = bits(hi − lo)` — with `a + b = hi − lo` this is
-//! `lo ≤ y ≤ hi`; `u, l ∈ [0, 2^e)` with `e` one more than the bits of `max(|x|, |lo|, |hi|)`.
-//! **Relations** (`z` random, `ρ` the sumcheck point):
+//! `lo ≤ y ≤ hi`; `s ∈ [0, 2^e)` with `e` one more than the bits of `max(|x|, |lo|, |hi|)`.
+//! **Relation** (`z`, `λ` random, `d = x − y`, `ρ` the sumcheck point):
 //!
 //! ```text
-//! Σ_x eq(z, x)·(a·l + λ·b·u) = 0        (a zero-check: y ≠ lo ⇒ l = 0, y ≠ hi ⇒ u = 0)
-//! a(ρ) = y(ρ) − lo,  b(ρ) = hi − y(ρ),  x(ρ) = y(ρ) + u(ρ) − l(ρ)   (linear, at ρ)
+//! Σ_x eq(z, x)·[(s² − d²) + λ·a·(s − d) + λ²·b·(s + d)] = 0
 //! ```
 //!
-//! Then either `lo < y < hi` and `x = y`, or `y = lo` and `x = lo − l ≤ lo`, or `y = hi` and
-//! `x = hi + u ≥ hi`: exactly the clamp. All values are below `2^63` in magnitude, so the field
-//! identities are integer identities (products of two values `< p` vanish only if one factor is
-//! zero). Soundness error: `(3·n + 2)/|EF|` (zero-check, λ) plus the range checks'.
+//! expanded into products of the tables `[a, b, s, x, y]`; at `ρ` the prover sends `y(ρ)`,
+//! `s(ρ)`, `x(ρ)` (the last is the claim on the input), and `a(ρ) = y(ρ) − lo`,
+//! `b(ρ) = hi − y(ρ)` follow. Every value is below `2^62` in magnitude, so field identities are
+//! integer identities: `s² = d²` with `s ≥ 0` gives `s = |d|`; then `a·(s − d) = 0` says
+//! `d < 0 ⇒ y = lo` and `b·(s + d) = 0` says `d > 0 ⇒ y = hi`. So either `x = y ∈ [lo, hi]`, or
+//! `y = lo > x`, or `y = hi < x`: exactly the clamp. (Products of two values `< p` vanish only if
+//! a factor does.) Soundness error: `(3·n + 3)/|EF|` (zero-check, `λ`) plus the range checks'.
 
 use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_bound, check_final, ef_i64, lift, prove_products, send_column_value, verify_products};
+use super::nl_sumcheck::{check_bound, check_final, ef_i64, lift, prove_products, verify_products};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
@@ -29,8 +31,7 @@ use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
 const OP: &str = "Clamp";
 const COL_LO_GAP: &str = "lo_gap";
 const COL_HI_GAP: &str = "hi_gap";
-const COL_BELOW: &str = "below";
-const COL_ABOVE: &str = "above";
+const COL_DIST: &str = "dist";
 
 /// The proof of a clamp into `[lo, hi]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,13 +48,20 @@ fn bits_of(v: u64) -> u32 {
     64 - v.leading_zeros()
 }
 
+/// Tables of the zero-check, in this order.
+const A: usize = 0;
+const B: usize = 1;
+const S: usize = 2;
+const X: usize = 3;
+const Y: usize = 4;
+
 impl ClampProof {
     /// A clamp into `[lo, hi]` of inputs with `|x| < 2^in_bits`.
     pub fn new(lo: i64, hi: i64, in_bits: u32) -> Self {
         Self { lo, hi, in_bits }
     }
 
-    /// `(bits of the gaps, bits of the overshoots)`.
+    /// `(bits of the gaps, bits of the distance)`.
     fn widths(&self) -> Result<(u32, u32), ProofError> {
         if self.lo > 0 || self.hi < 0 || self.in_bits > 61 || self.lo < -(1 << 61) || self.hi >= 1 << 61 {
             return Err(ProofError::shape(OP, format!("unsupported clamp [{}, {}] of {}-bit inputs", self.lo, self.hi, self.in_bits)));
@@ -63,22 +71,27 @@ impl ClampProof {
         Ok((gap, over))
     }
 
-    fn layout_columns(&self, node: usize, w: &mut WitnessLayout, nv: usize) -> Result<(), ProofError> {
-        let (gap, over) = self.widths()?;
-        let _ = w.plan().find(Owner::Node(node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let a = w.commit(COL_LO_GAP, nv)?;
-        let b = w.commit(COL_HI_GAP, nv)?;
-        let l = w.commit(COL_BELOW, nv)?;
-        let u = w.commit(COL_ABOVE, nv)?;
-        w.range_check(a, gap, false)?;
-        w.range_check(b, gap, false)?;
-        w.range_check(l, over, false)?;
-        w.range_check(u, over, false)
+    /// `(s² − d²) + λ·a·(s − d) + λ²·b·(s + d)` with `d = x − y`, as products of the tables.
+    fn terms(lambda: EF) -> Vec<Term> {
+        let l2 = lambda * lambda;
+        let two = EF::TWO;
+        vec![
+            (EF::ONE, vec![S, S]),
+            (-EF::ONE, vec![X, X]),
+            (two, vec![X, Y]),
+            (-EF::ONE, vec![Y, Y]),
+            (lambda, vec![A, S]),
+            (-lambda, vec![A, X]),
+            (lambda, vec![A, Y]),
+            (l2, vec![B, S]),
+            (l2, vec![B, X]),
+            (-l2, vec![B, Y]),
+        ]
     }
 
-    /// Terms of `a·l + λ·b·u` over the tables `[a, b, l, u]`.
-    fn terms(lambda: EF) -> Vec<Term> {
-        vec![(EF::ONE, vec![0, 2]), (lambda, vec![1, 3])]
+    /// The tables' values at `ρ` from `y(ρ)`, `s(ρ)`, `x(ρ)`.
+    fn finals(&self, y: EF, s: EF, x: EF) -> Vec<EF> {
+        vec![y - ef_i64(self.lo), ef_i64(self.hi) - y, s, x, y]
     }
 }
 
@@ -100,67 +113,58 @@ impl OpProtocol for ClampProof {
             return Err(ProofError::shape(OP, "input and output lengths differ"));
         }
         check_bound(OP, x, self.in_bits)?;
-        let n = layout.padded_len();
-        // a = y − lo and b = hi − y over the whole padded table (y = 0 on padding).
-        let padded_y = layout.pad_i64(y);
-        let lo = zkinfer_field::from_i64_unchecked(self.lo);
-        let hi = zkinfer_field::from_i64_unchecked(self.hi);
-        let a: Vec<_> = padded_y.iter().map(|&v| v - lo).collect();
-        let b: Vec<_> = padded_y.iter().map(|&v| hi - v).collect();
-        let below: Vec<i64> = x.iter().map(|&v| (self.lo - v).max(0)).collect();
-        let above: Vec<i64> = x.iter().map(|&v| (v - self.hi).max(0)).collect();
-        debug_assert_eq!(a.len(), n);
-        let a = w.commit(COL_LO_GAP, a)?;
-        let b = w.commit(COL_HI_GAP, b)?;
-        let l = w.commit_tensor(COL_BELOW, &layout, &below)?;
-        let u = w.commit_tensor(COL_ABOVE, &layout, &above)?;
+        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let dist: Vec<i64> = x.iter().zip(y).map(|(&x, &y)| (x - y).abs()).collect();
+        let a = w.virtual_column(COL_LO_GAP, &[(out, 1)], -self.lo)?;
+        let b = w.virtual_column(COL_HI_GAP, &[(out, -1)], self.hi)?;
+        let s = w.commit_tensor(COL_DIST, &layout, &dist)?;
         w.range_check(a, gap, false)?;
         w.range_check(b, gap, false)?;
-        w.range_check(l, over, false)?;
-        w.range_check(u, over, false)
+        w.range_check(s, over, false)
     }
 
     fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
         node.expect_inputs(OP, 1)?;
-        self.layout_columns(node.node, w, node.output.num_vars())
+        let (gap, over) = self.widths()?;
+        let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let a = w.virtual_column(COL_LO_GAP, &[(out, 1)], -self.lo)?;
+        let b = w.virtual_column(COL_HI_GAP, &[(out, -1)], self.hi)?;
+        let s = w.commit(COL_DIST, node.output.num_vars())?;
+        w.range_check(a, gap, false)?;
+        w.range_check(b, gap, false)?;
+        w.range_check(s, over, false)
     }
 
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let nv = node.shape.output.num_vars();
-        let cols: Vec<ColumnId> =
-            [COL_LO_GAP, COL_HI_GAP, COL_BELOW, COL_ABOVE].iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
+        let layout = node.shape.output.layout();
+        let nv = layout.num_vars();
+        let cols: Vec<ColumnId> = [COL_LO_GAP, COL_HI_GAP, COL_DIST].iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
         let out = ctx.column(OUTPUT_COLUMN)?;
+        let x_table = layout.pad_i64(node.inputs[0]);
         let z = ctx.challenges(nv);
         let lambda = ctx.challenge();
-        let mles = cols.iter().map(|&c| lift(ctx.values(c))).collect();
+        let mles = vec![lift(ctx.values(cols[0])), lift(ctx.values(cols[1])), lift(ctx.values(cols[2])), lift(&x_table), lift(ctx.values(out))];
         let (rho, finals) = prove_products(ctx, mles, Self::terms(lambda), Some(z));
-        for (&c, &v) in cols.iter().zip(&finals) {
-            let _ = send_column_value(ctx, c, &rho, v);
-        }
         let y = ctx.claim_column(out, &rho);
-        let x = y + finals[3] - finals[2];
+        let s = ctx.claim_column(cols[2], &rho);
+        let x = ctx.send_eval(finals[X]);
+        debug_assert_eq!(self.finals(y, s, x), finals);
         Ok(vec![vec![Claim::new(rho, x)]])
     }
 
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let nv = node.output.num_vars();
-        let cols: Vec<ColumnId> =
-            [COL_LO_GAP, COL_HI_GAP, COL_BELOW, COL_ABOVE].iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
+        let dist = ctx.column(COL_DIST)?;
         let out = ctx.column(OUTPUT_COLUMN)?;
         let z = ctx.challenges(nv);
         let lambda = ctx.challenge();
         let terms = Self::terms(lambda);
         let (rho, expected) = verify_products(OP, ctx, nv, &terms, true, EF::ZERO)?;
-        let mut finals = Vec::with_capacity(4);
-        for &c in &cols {
-            finals.push(ctx.claim_column(c, &rho)?);
-        }
         let y = ctx.claim_column(out, &rho)?;
-        check_final(OP, &terms, Some(&z), &rho, &finals, expected)?;
-        if finals[0] != y - ef_i64(self.lo) || finals[1] != ef_i64(self.hi) - y {
-            return Err(ProofError::check(OP, "gap columns do not match the output"));
-        }
-        Ok(vec![vec![Claim::new(rho, y + finals[3] - finals[2])]])
+        let s = ctx.claim_column(dist, &rho)?;
+        let x = ctx.receive_eval()?;
+        check_final(OP, &terms, Some(&z), &rho, &self.finals(y, s, x), expected)?;
+        Ok(vec![vec![Claim::new(rho, x)]])
     }
 }
 
@@ -207,9 +211,9 @@ mod tests {
             (OUTPUT_COLUMN, idx(above), -1),
             (COL_LO_GAP, idx(inside), 1),
             (COL_HI_GAP, idx(inside), -1),
-            (COL_BELOW, idx(below), 1),
-            (COL_ABOVE, idx(above), -1),
-            (COL_BELOW, idx(inside), 1),
+            (COL_DIST, idx(below), 1),
+            (COL_DIST, idx(above), -1),
+            (COL_DIST, idx(inside), 1),
         ];
         for (col, at, delta) in cases {
             let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
@@ -223,7 +227,7 @@ mod tests {
             bump(w, OUTPUT_COLUMN, at, lo - y);
             bump(w, COL_LO_GAP, at, lo - y);
             bump(w, COL_HI_GAP, at, y - lo);
-            bump(w, COL_ABOVE, at, y - lo);
+            bump(w, COL_DIST, at, y - lo);
         };
         assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
         // A different input proven consistently.

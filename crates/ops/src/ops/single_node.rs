@@ -8,7 +8,7 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::gadgets::{prove_range_relations, verify_range_relations};
+use crate::gadgets::{prove_range_relations, prove_virtual_claims, verify_range_relations, verify_virtual_claims};
 use crate::layout::TensorLayout;
 use crate::lookups::{prove_lookups, verify_lookups};
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
@@ -79,6 +79,7 @@ pub fn prove_node(
         let mut ctx = ProverCtx { transcript: &mut t, witness: &w, acc: &mut acc, node: shape.node };
         op.prove(trace, &mut ctx, out_claims)?
     };
+    prove_virtual_claims(&w, &mut t, &mut acc)?;
     Ok(NodeProof { proof: t.into_proof(), witness: w, accumulators: acc, input_claims })
 }
 
@@ -108,6 +109,7 @@ pub fn verify_node(op: &dyn OpProtocol, shape: &NodeShape<'_>, proof: &[u8]) -> 
         let mut ctx = VerifierCtx { transcript: &mut t, plan: &plan, acc: &mut acc, node: shape.node };
         op.verify(shape, &mut ctx, out_claims)?
     };
+    verify_virtual_claims(&plan, &mut t, &mut acc)?;
     t.finish()?;
     Ok(NodeVerification { accumulators: acc, plan, input_claims, output_claim })
 }
