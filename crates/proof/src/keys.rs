@@ -1,8 +1,9 @@
 //! Setup and the verifying key.
 //!
-//! Setup quantizes the model's weights (deterministically, from the GGUF alone), pads every weight
-//! tensor to its multilinear layout, and commits all of them in ONE packed WHIR commitment, in the
-//! order of their names. The verifying key holds what the verifier needs and nothing it must not
+//! Setup quantizes the model's weights (deterministically, from the GGUF alone), cuts every weight
+//! tensor into power-of-two blocks (`weight_blocks`: no per-dimension padding is committed), and
+//! commits all blocks in ONE packed WHIR commitment, weights in the order of their names, each
+//! weight's blocks in block order. The verifying key holds what the verifier needs and nothing it must not
 //! see: the hyperparameters and fixed-point choices (from which it rebuilds the graph), every
 //! weight's name, shape, fixed-point position and magnitude bound, the weight commitment, and the
 //! vocabulary (to print text). Its BLAKE3 digest is the *model commitment*: anyone holding the
@@ -16,13 +17,13 @@ use zkinfer_field::F;
 use zkinfer_model::gpt2::GraphParts;
 use zkinfer_model::ops::gelu::Gelu;
 use zkinfer_model::{Graph, Gpt2Config, Model, QuantConfig, WeightTensor, WeightValues, Weights};
-use zkinfer_ops::TensorLayout;
+use crate::weight_blocks::{WeightBlockPlan, block_count};
 use zkinfer_pcs::{WhirCommitment, WhirPcs, WhirProverData};
 
 /// Magic bytes of a verifying-key file.
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
 /// Format version of verifying-key files this build reads and writes.
-pub const VK_VERSION: u32 = 1;
+pub const VK_VERSION: u32 = 2;
 /// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
 const MAX_VOCAB: usize = 1 << 20;
 
@@ -50,7 +51,8 @@ pub struct VerifyingKey {
     pub quant: QuantConfig,
     /// Every committed weight, in commitment order (sorted by name).
     pub weights: Vec<WeightMeta>,
-    /// The packed WHIR commitment to all weights.
+    /// The packed WHIR commitment to the blocks of all weights (one slice per block, see
+    /// [`WeightBlockPlan`]).
     pub commitment: WhirCommitment,
     /// Each token's bytes, to print text.
     pub vocab: Vec<Vec<u8>>,
@@ -70,15 +72,6 @@ pub fn pcs() -> WhirPcs {
     WhirPcs::default()
 }
 
-/// Weight values padded to their multilinear layout.
-fn padded_weight(t: &WeightTensor) -> Vec<F> {
-    let layout = TensorLayout::new(&t.shape);
-    match &t.values {
-        WeightValues::I16(v) => layout.pad_with(v, |x| zkinfer_field::from_i64_unchecked(x as i64)),
-        WeightValues::I64(v) => layout.pad_i64(v),
-    }
-}
-
 /// Commits every weight of `model`, producing the proving key (with its verifying key).
 pub fn setup(
     model: &Model,
@@ -86,18 +79,26 @@ pub fn setup(
     model_sha256: [u8; 32],
 ) -> Result<ProvingKey, ProofSystemError> {
     let mut metas = Vec::new();
-    let mut padded = Vec::new();
+    let mut tensors = Vec::new();
     for (name, t) in model.weights().iter() {
         metas.push(WeightMeta { name: name.to_owned(), shape: t.shape.clone(), frac_bits: t.frac_bits, bits: t.max_bits() });
-        padded.push(t);
+        tensors.push(t);
     }
-    let columns: Vec<Vec<F>> = {
-        use rayon::prelude::*;
-        padded.par_iter().map(|t| padded_weight(t)).collect()
-    };
-    let slices: Vec<&[F]> = columns.iter().map(Vec::as_slice).collect();
-    let (commitment, weight_data) = pcs().commit_slices(&slices)?;
-    drop(columns);
+    let plan = WeightBlockPlan::for_weights(&metas);
+    let mut slices: Vec<Vec<F>> = Vec::new();
+    for (w, t) in tensors.iter().enumerate() {
+        let blocks = plan.tensor(w).ok_or_else(|| ProofSystemError::Request(format!("weight {w} has no block plan")))?;
+        if t.len() != t.shape.iter().product::<usize>() {
+            return Err(ProofSystemError::Request(format!("weight {} holds {} values for shape {:?}", metas[w].name, t.len(), t.shape)));
+        }
+        for b in 0..blocks.blocks().len() {
+            slices.push(blocks.block_values(b, &t.values));
+        }
+    }
+    let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
+    let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
+    drop(slice_refs);
+    drop(slices);
     let vk = VerifyingKey {
         model_sha256,
         config: *model.config(),
@@ -233,13 +234,17 @@ impl VerifyingKey {
         if vocab.len() != config.n_vocab {
             return Err(invalid("vocabulary", format!("{} tokens for n_vocab = {}", vocab.len(), config.n_vocab)));
         }
-        if commitment.poly_num_vars.len() != weights.len() {
-            return Err(invalid("weight commitment", "does not cover every weight".into()));
-        }
-        for (m, &nv) in weights.iter().zip(&commitment.poly_num_vars) {
-            if TensorLayout::new(&m.shape).num_vars() != nv {
-                return Err(invalid("weight commitment", format!("size of {} does not match its shape", m.name)));
+        // The commitment holds one slice per block; count the blocks (without planning them) before
+        // planning, so that shapes with absurdly many blocks cannot make the decoder allocate.
+        let mut n_blocks = 0usize;
+        for m in &weights {
+            n_blocks = n_blocks.saturating_add(block_count(&m.shape));
+            if n_blocks > commitment.poly_num_vars.len() {
+                return Err(invalid("weight commitment", "does not cover every block of every weight".into()));
             }
+        }
+        if WeightBlockPlan::for_weights(&weights).slice_num_vars() != commitment.poly_num_vars {
+            return Err(invalid("weight commitment", "its slices are not the blocks of the weight shapes".into()));
         }
         Ok(VerifyingKey { model_sha256, config, quant, weights, commitment, vocab })
     }
@@ -254,7 +259,14 @@ impl VerifyingKey {
         hex::encode(self.digest())
     }
 
-    /// Index of each weight in the commitment, by name.
+    /// Number of variables of the packed weight polynomial the weight opening runs on, `None` if
+    /// the commitment's slices cannot be packed.
+    pub fn weight_packed_num_vars(&self) -> Option<usize> {
+        zkinfer_pcs::PackedLayout::new(&self.commitment.poly_num_vars).ok().map(|l| l.num_vars())
+    }
+
+    /// Index of each weight in the key's weight list, by name (the weight's blocks are the
+    /// commitment's slices listed by [`WeightBlockPlan`]).
     pub fn weight_index(&self) -> HashMap<&str, usize> {
         self.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect()
     }

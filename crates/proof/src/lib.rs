@@ -15,6 +15,7 @@ pub mod codec;
 pub mod file;
 pub mod fsio;
 pub mod keys;
+pub mod weight_blocks;
 
 use std::time::Instant;
 
@@ -220,6 +221,7 @@ pub fn prove_consuming(
     drop(out.witness);
     drop(fwd);
     zkinfer_pcs::mem_trace("prove: trace dropped");
+    let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_acc, &mut t)?;
     witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
     weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
     timings.open_s = start.elapsed().as_secs_f64();
@@ -305,6 +307,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     })?;
     let witness_com: WhirCommitment = out.commitment;
     let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, &out.plan.commitment_slots(), out.accumulators)?;
+    let weight_acc = weight_blocks::verify_block_claims(&vk.weights, weight_acc, &mut t)?;
     let pcs = pcs();
     witness_acc.verify(&pcs, &witness_com, &mut t)?;
     weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
