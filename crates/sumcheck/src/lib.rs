@@ -3,10 +3,11 @@
 //!
 //! **Protocol.** To prove `Σ_{x∈{0,1}^n} g(x) = C` for a polynomial `g` of degree ≤ `d` in each
 //! variable, in round `j = 0, …, n−1` the prover sends the univariate
-//! `s_j(t) = Σ_{x' ∈ {0,1}^{n−j−1}} g(r_0, …, r_{j−1}, t, x')` as its `d+1` evaluations at
-//! `t = 0, 1, …, d` (preceded by that count, which the verifier checks equals `d+1`). The verifier
-//! checks `s_j(0) + s_j(1) = C_j` (with `C_0 = C`), draws `r_j`, and sets `C_{j+1} = s_j(r_j)`
-//! (Lagrange interpolation). At the end it holds the claim `g(r) = C_n`, which the *caller*
+//! `s_j(t) = Σ_{x' ∈ {0,1}^{n−j−1}} g(r_0, …, r_{j−1}, t, x')` as its `d` evaluations at
+//! `t = 0, 2, 3, …, d` (`d` is fixed by the statement, so no count is sent). The verifier
+//! sets `s_j(1) = C_j − s_j(0)` (with `C_0 = C`) — which is the round check `s_j(0) + s_j(1) =
+//! C_j` — draws `r_j`, and sets `C_{j+1} = s_j(r_j)` (Lagrange interpolation over `0..=d`). For
+//! `d = 0` the single value `s_j(0)` is sent and `2·s_j(0) = C_j` is checked. At the end it holds the claim `g(r) = C_n`, which the *caller*
 //! checks against evaluations of the polynomials `g` is made of (committed, or computable).
 //! A cheating prover survives with probability ≤ `n·d/|EF|` (Schwartz–Zippel per round).
 //! Variables are bound in the order `x_0, x_1, …` (`x_0` = most significant index bit, the
@@ -74,15 +75,11 @@ pub enum SumcheckError {
     /// Reading the proof failed (truncated, non-canonical, …).
     #[error("transcript: {0}")]
     Transcript(#[from] TranscriptError),
-    /// A round polynomial came with the wrong number of evaluations.
-    #[error("round {round}: expected {expected} evaluations, proof announces {got}")]
-    WrongDegree {
-        /// Round index.
-        round: usize,
-        /// `degree + 1`.
-        expected: usize,
-        /// Count in the proof.
-        got: u64,
+    /// The statement's degree is above [`MAX_DEGREE`].
+    #[error("round polynomials of degree {degree} are not supported")]
+    DegreeTooLarge {
+        /// The largest degree of the batch.
+        degree: usize,
     },
     /// `s(0) + s(1)` differs from the running claim.
     #[error("round {round}: s(0) + s(1) does not match the claim")]
@@ -270,8 +267,7 @@ pub fn prove_batched(
                 }
             }
         }
-        t.send_u32(u32::try_from(degree + 1).expect("degree fits in u32"));
-        t.send_exts(&combined);
+        send_round(t, &combined);
         let r = t.challenge_ext();
         point.push(r);
         for (i, inst) in instances.iter_mut().enumerate() {
@@ -308,22 +304,12 @@ pub fn verify_batched(
         .zip(&coeffs)
         .map(|(c, &b)| b * c.claimed_sum * pow2(total_vars - c.num_vars))
         .sum();
+    if degree > MAX_DEGREE {
+        return Err(SumcheckError::DegreeTooLarge { degree });
+    }
     let mut point = Vec::new();
     for round in 0..total_vars {
-        let count = t.receive_u32()?;
-        let expected = degree.saturating_add(1);
-        if u64::from(count) != expected as u64 {
-            return Err(SumcheckError::WrongDegree {
-                round,
-                expected,
-                got: u64::from(count),
-            });
-        }
-        let evals = t.receive_exts(expected)?;
-        let at_one = evals.get(1).copied().unwrap_or(evals[0]);
-        if evals[0] + at_one != claim {
-            return Err(SumcheckError::RoundSumMismatch { round });
-        }
+        let evals = receive_round(t, degree, claim, round)?;
         let r = t.challenge_ext();
         claim = interpolate_uni(&evals, r);
         point.push(r);
@@ -334,6 +320,44 @@ pub fn verify_batched(
         num_vars: claims.iter().map(|c| c.num_vars).collect(),
         final_claim: claim,
     })
+}
+
+/// Largest round-polynomial degree a verifier accepts (products of at most 4 tables, eq, and
+/// the fraction-tree layers stay far below).
+pub const MAX_DEGREE: usize = 16;
+
+/// Sends a round polynomial given by its evaluations at `0..=d`: all but `s(1)` (for `d ≥ 1`).
+fn send_round(t: &mut ProverTranscript, evals: &[EF]) {
+    match evals {
+        [] => {}
+        [only] => t.send_ext(*only),
+        [at_zero, _, rest @ ..] => {
+            t.send_ext(*at_zero);
+            t.send_exts(rest);
+        }
+    }
+}
+
+/// Receives a round polynomial of degree `degree` whose values at 0 and 1 sum to `claim`;
+/// returns its evaluations at `0..=degree`.
+fn receive_round(
+    t: &mut VerifierTranscript<'_>,
+    degree: usize,
+    claim: EF,
+    round: usize,
+) -> Result<Vec<EF>, SumcheckError> {
+    let at_zero = t.receive_ext()?;
+    if degree == 0 {
+        if at_zero.double() != claim {
+            return Err(SumcheckError::RoundSumMismatch { round });
+        }
+        return Ok(vec![at_zero]);
+    }
+    let mut evals = Vec::with_capacity(degree + 1);
+    evals.push(at_zero);
+    evals.push(claim - at_zero);
+    evals.extend(t.receive_exts(degree - 1)?);
+    Ok(evals)
 }
 
 /// Verifies one instance; returns the point and the value `g(point)` must have (the caller
