@@ -6,8 +6,8 @@
 //! outside the logical extent. Committing that padded table wastes up to half of every dimension
 //! (50257 → 65536). Instead, each dimension is cut into aligned power-of-two *parts*: the binary
 //! digits of `d_j` from the most significant down to `2^MIN_PART_VARS`, then one part for the
-//! remaining `d_j mod 2^MIN_PART_VARS` rows padded to a power of two (50257 = 32768 + 16384 + 1024
-//! + 64 + 16 + a padded part of 1; 768 = 512 + 256). Parts are laid out largest first, so part
+//! remaining `d_j mod 2^MIN_PART_VARS` rows padded to a power of two (50257 is cut into 32768,
+//! 16384, 1024, 64, 16 and a padded part of 1; 768 into 512 and 256). Parts lie largest first, so part
 //! `(o, 2^k)` has `o ≡ 0 mod 2^k`: it is exactly the set of indices whose top `K_j − k` bits equal
 //! `o >> k`. A *block* is one choice of a part per dimension, a dense sub-tensor `B_b` of shape
 //! `(2^{k_0}, …)` committed as its own slice (its MLE in `Σ k_j` variables, row-major, MSB first).
@@ -413,7 +413,7 @@ mod tests {
                 assert_eq!(p.offset % (1 << p.vars), 0, "unaligned part of d = {d}");
                 next += 1 << p.vars;
             }
-            assert!(next >= d && next <= 1 << next_pow2_vars(d).max(0), "d = {d}: parts cover {next}");
+            assert!(next >= d && next <= 1 << next_pow2_vars(d), "d = {d}: parts cover {next}");
             assert!(next - d < 1 << MIN_PART_VARS, "d = {d}: padding {next} − {d} too large");
         }
         let sizes: Vec<usize> = dim_parts(50257).iter().map(|p| 1 << p.vars).collect();

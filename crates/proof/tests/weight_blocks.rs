@@ -110,6 +110,30 @@ fn vocabulary_sized_dimension_packs_into_half_the_padded_size() {
     assert_eq!(TensorLayout::new(&shape).padded_len(), 1 << 26);
 }
 
+/// The weight shapes of a GPT-2 with `n_layer` layers, width `e`, MLP width `f`, context `ctx`
+/// and vocabulary `v` (as the model builder lays them out: matrices `[out, in]`, tied output).
+fn gpt2_shapes(n_layer: usize, e: usize, f: usize, ctx: usize, v: usize) -> Vec<Vec<usize>> {
+    let mut shapes = Vec::new();
+    for _ in 0..n_layer {
+        shapes.extend([vec![e], vec![e], vec![e], vec![e, e], vec![3 * e], vec![3 * e, e]]);
+        shapes.extend([vec![e], vec![e, f], vec![e], vec![e], vec![f], vec![f, e]]);
+    }
+    shapes.extend([vec![e], vec![e], vec![ctx, e], vec![v, e]]);
+    shapes
+}
+
+#[test]
+fn gpt2_small_weights_pack_into_2_pow_27_instead_of_2_pow_28() {
+    let shapes = gpt2_shapes(12, 768, 3072, 1024, 50257);
+    let params: usize = shapes.iter().map(|s| s.iter().product::<usize>()).sum();
+    assert_eq!(params, 124_439_808);
+    let plan = WeightBlockPlan::new(shapes.iter().map(Vec::as_slice));
+    let blocks = zkinfer_pcs::PackedLayout::new(&plan.slice_num_vars()).unwrap();
+    let padded_vars: Vec<usize> = shapes.iter().map(|s| TensorLayout::new(s).num_vars()).collect();
+    let padded = zkinfer_pcs::PackedLayout::new(&padded_vars).unwrap();
+    assert_eq!((padded.num_vars(), blocks.num_vars()), (28, 27));
+}
+
 /// Commits the blocks of `weights` and returns a claim `T_w(point) = value` on each weight.
 struct Setting {
     plan: WeightBlockPlan,
@@ -239,6 +263,12 @@ fn key_whose_blocks_do_not_match_the_shapes_is_rejected() {
     let tensor_total: usize = vk.weights.iter().map(|m| TensorLayout::new(&m.shape).padded_len()).sum();
     assert!(padded < zkinfer_poly::next_pow2_vars(tensor_total), "blocks must pack smaller than padded tensors");
 
+    eprintln!(
+        "tiny model: {} weights, {} block slices; packed weight polynomial 2^{padded} (per-dimension padded tensors: 2^{})",
+        vk.weights.len(),
+        vk.commitment.poly_num_vars.len(),
+        zkinfer_poly::next_pow2_vars(tensor_total)
+    );
     let rejects = |vk: &VerifyingKey, what: &str| {
         let err = VerifyingKey::from_bytes(&vk.to_bytes()).expect_err(what);
         assert!(err.to_string().contains("weight commitment"), "{what}: {err}");
