@@ -22,9 +22,11 @@
 //! Each side is the root of a binary tree of fractions `p/q` combined by
 //! `p/q + p'/q' = (p·q' + p'·q)/(q·q')` — no inversions. The [`fracaddcheck`] module proves the
 //! roots of several such trees at once, one sumcheck per layer, and ends with claims on the
-//! leaves at random points. The [`logup`] module builds the trees (one per witness column, one
-//! for the table with numerators `m`), checks that the roots cancel, and turns the leaf claims
-//! into claims on the witness columns' and the multiplicity column's multilinear extensions.
+//! leaves at random points. The [`logup`] module builds the trees (the witness columns stacked
+//! as aligned blocks into at most 4 trees, one tree for the table with numerators `m`), checks
+//! that the roots cancel, and turns the leaf claims into claims on the witness columns' and the
+//! multiplicity column's multilinear extensions (one value per column component, so the proof
+//! grows with the number of trees' layers, not with the number of columns).
 //!
 //! # Using it (op provers)
 //!

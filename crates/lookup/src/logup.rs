@@ -11,26 +11,45 @@
 //!   Σ_k Σ_{i < 2^{v_k}} 1/(α − w_{k,i})  =  Σ_j m_j/(α − t_j)
 //! ```
 //!
-//! proven by [`crate::fracaddcheck`] over `K + 1` trees: tree `k` has leaves
-//! `1/(α − w_{k,i})`, the table tree has leaves `m_j/(α − t_j)`. The verifier checks that the
-//! roots cancel — `P_W·q_T = p_T·Q_W` with `P_W/Q_W` the sum of the witness roots and
-//! `Q_W ≠ 0 ≠ q_T` — and then the leaf claims at each tree's final point `r`:
+//! **Stacking.** The columns are stacked into at most `STACK_KEEP_BITS` = 4 witness trees
+//! (`stack_layout`, a deterministic function of the lengths): the blocks of `2^{v_k}` leaves are
+//! laid end to end, longest first, the total `S` is rounded up to its top `STACK_KEEP_BITS`
+//! bits, and the sequence is cut into one tree per set bit, largest first (every cut falls
+//! between blocks). In a tree of `2^D` leaves column `k` occupies the aligned block `b_k` (leaves
+//! `b_k·2^{v_k} + i`: the top `D − v_k` index bits select the block). The `u < S/8` leaves not
+//! covered by any block (end of the last tree) hold `t_0` as well but are **not** counted in
+//! `m`. So every witness leaf is `1/(α − w)` (numerators 1, base-field `w` for range tables:
+//! the GKR's fast path), and the uncovered leaves add the known `U/(α − w_0)` (`U = Σ u`,
+//! `w_0` = compressed `t_0`).
 //!
-//! * witness tree `k`: numerator `= 1`, denominator `= α − Σ_c β^c·(ĉ_{k,c}(r) + t_{0,c}·tail(r))`
-//!   where `ĉ_{k,c}(r)` is sent by the prover — the MLE of component `c` of column `k` padded
-//!   with **zeros** — and `tail(r) = Σ_{i ≥ n_k} eq(r, i)` converts it to the `t_0`-padding;
-//! * table tree: numerator `= m̂(r)` (sent), denominator `= α − Σ_c β^c·T̂_c(r)` (computed by the
-//!   verifier, [`Table::evaluate_mle`]).
+//! [`crate::fracaddcheck`] proves the roots of all witness trees and the table tree (leaves
+//! `m_j/(α − t_j)`). The verifier checks that the roots cancel —
+//! `(Σ_trees p/q) − U/(α − w_0) = p_T/q_T`, by cross-multiplication with non-zero denominators —
+//! and then the leaf claims. A witness tree of depth `D` ends at `r = (r_top, r_low)`; for each
+//! column the prover sends `ĉ_{k,c}(r_low)` (the last `v_k` coordinates, one value per component;
+//! the MLE of the component padded with **zeros**), and the verifier checks numerator `= 1` and
 //!
-//! The `ĉ_{k,c}(r)` and `m̂(r)` are returned as [`LookupClaims`]: the caller must check them
+//! ```text
+//!   q̂(r) = α − Σ_c β^c·( Σ_{k in tree} eq(r_top, b_k)·(ĉ_{k,c}(r_low) + t_{0,c}·tail_{n_k}(r_low))
+//!                        + t_{0,c}·tail_used(r) )
+//! ```
+//!
+//! with `tail_n(x) = Σ_{i ≥ n} eq(x, i)` ([`tail_eq_sum`]), which turns zero padding into
+//! `t_0`-padding. The table tree: numerator `= m̂(r)` (sent), denominator `= α − Σ_c β^c·T̂_c(r)`
+//! (computed by the verifier, [`Table::evaluate_mle`]). Columns of equal length share a point.
+//!
+//! The `ĉ_{k,c}(r_low)` and `m̂(r)` are returned as [`LookupClaims`]: the caller must check them
 //! against its commitments (opening accumulator). Soundness needs the columns and `m` fixed
 //! before `β, α` are drawn, so **the caller must absorb their commitments into the transcript
 //! before calling [`prove_lookup`] / [`verify_lookup`]**.
 //!
-//! **Soundness error.** `(N + 2^κ)/|EF|` for `α` (N = total padded lookups),
-//! `N·2^κ/|EF|` for `β` (function tables), plus the GKR's `≈ 1.5·v²/|EF|` (`v` the deepest
-//! tree's depth, [`crate::fracaddcheck`]), with `|EF| ≈ 2^192`. The field characteristic must exceed the
-//! number of lookups (multiplicities are counted mod p); `N < 2^40` is enforced.
+//! **Soundness error.** `(N + 2^κ)/|EF|` for `α` (N = total padded lookups; the uncovered leaves
+//! cancel exactly as rational functions of `α`), `N·2^κ/|EF|` for `β` (function tables), plus
+//! the GKR's `Σ_{j<D} (3j + 2(s+1) + 1)/|EF| ≈ 1.5·D²/|EF|` (`D` the deepest tree, `s ≤ 4` the
+//! number of witness trees, [`crate::fracaddcheck`]); the leaf claims are checked exactly (the
+//! stacking is an identity of multilinear extensions, no extra error). `|EF| ≈ 2^192`. The field
+//! characteristic must exceed the number of lookups (multiplicities are counted mod p);
+//! `N < 2^40` is enforced.
 
 use p3_field::{Field, PrimeCharacteristicRing};
 use rayon::prelude::*;
@@ -44,7 +63,7 @@ use crate::fracaddcheck::{
 use crate::table::{Table, tail_eq_sum};
 
 /// Label under which the statement (table descriptor and column lengths) is absorbed.
-const STATEMENT_LABEL: &str = "zkinfer/logup/v1";
+const STATEMENT_LABEL: &str = "zkinfer/logup/v2";
 
 /// Errors of the lookup prover and verifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -257,6 +276,153 @@ fn zero_padded_eval(eq: &[EF], values: &[F]) -> EF {
         .sum()
 }
 
+/// Where one column sits in a stacked tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Block {
+    /// Index of the column.
+    column: usize,
+    /// `log2` of the block size: the column's padded length is `2^vars`.
+    vars: usize,
+    /// First leaf of the block (a multiple of `2^vars`).
+    offset: usize,
+}
+
+/// One witness tree: aligned column blocks from leaf 0 on, then `2^depth − used` uncovered
+/// leaves (filled with the table's first row, not counted in `m`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StackedTree {
+    depth: usize,
+    used: usize,
+    blocks: Vec<Block>,
+}
+
+impl StackedTree {
+    fn uncovered(&self) -> usize {
+        (1usize << self.depth) - self.used
+    }
+}
+
+/// How many of the top bits of the total leaf count the layout keeps: at most this many witness
+/// trees, and fewer than `total/2^{STACK_KEEP_BITS − 1}` uncovered leaves.
+const STACK_KEEP_BITS: usize = 4;
+
+/// The stacking layout, a deterministic function of the column lengths (so the verifier derives
+/// the same one).
+///
+/// The blocks (`2^{v_k}` leaves per column) are laid end to end, longest first (equal lengths in
+/// column order), so every block starts at a multiple of its size. Their total `S` is rounded up
+/// to `S'`, a multiple of `2^m` with `m = ⌊log₂ S⌋ + 1 − STACK_KEEP_BITS`, and the sequence is cut
+/// into one tree per set bit of `S'`, largest first. Every cut falls between two blocks: a block
+/// of size `2^v` straddling the cut before a tree of `2^a` leaves would start at a multiple of
+/// `2^v > 2^a`, yet at most `S' − cut < 2^{a+1}` leaves remain. The `S' − S < 2^m` uncovered
+/// leaves are the end of the last tree.
+fn stack_layout(lens: &[usize]) -> Vec<StackedTree> {
+    let mut blocks: Vec<(usize, usize)> = lens
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| (next_pow2_vars(n), k))
+        .collect();
+    blocks.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let total: usize = blocks.iter().map(|&(v, _)| 1usize << v).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let top_bit = total.ilog2() as usize;
+    let granule = 1usize << (top_bit + 1).saturating_sub(STACK_KEEP_BITS);
+    let rounded = total.div_ceil(granule) * granule;
+    let mut trees: Vec<StackedTree> = (0..usize::BITS as usize)
+        .rev()
+        .filter(|&bit| (rounded >> bit) & 1 == 1)
+        .map(|depth| StackedTree {
+            depth,
+            used: 0,
+            blocks: Vec::new(),
+        })
+        .collect();
+    let mut tree_index = 0;
+    for (vars, column) in blocks {
+        // Move to the next tree once this one is full (cuts fall between blocks, see above).
+        while tree_index + 1 < trees.len() && trees[tree_index].uncovered() == 0 {
+            tree_index += 1;
+        }
+        let tree = &mut trees[tree_index];
+        tree.blocks.push(Block {
+            column,
+            vars,
+            offset: tree.used,
+        });
+        tree.used += 1 << vars;
+    }
+    trees
+}
+
+/// `eq(point, index)` for a boolean `index` of `point.len()` bits (MSB first).
+fn eq_at_index(point: &[EF], index: usize) -> EF {
+    let v = point.len();
+    point
+        .iter()
+        .enumerate()
+        .map(|(k, &x)| {
+            if (index >> (v - 1 - k)) & 1 == 1 {
+                x
+            } else {
+                EF::ONE - x
+            }
+        })
+        .product()
+}
+
+/// The leaves of one stacked witness tree: `α − w` with `w` the compressed row; each column is
+/// padded to its block with `pad_row` (the table's first row), and the uncovered leaves hold
+/// `uncovered_row` (also the table's first row, except in tests of a cheating prover).
+fn stacked_leaves(
+    tree: &StackedTree,
+    columns: &[LookupColumn<'_>],
+    pad_row: &[F],
+    uncovered_row: &[F],
+    beta: EF,
+    alpha: EF,
+) -> FractionLeaves {
+    let size = 1usize << tree.depth;
+    let denominators = if let ([pad], [fill]) = (pad_row, uncovered_row) {
+        // One component: denominators α − w with w in the base field (fast path).
+        let mut values = vec![*pad; size];
+        values[tree.used..].fill(*fill);
+        for b in &tree.blocks {
+            let col = columns[b.column].components[0];
+            values[b.offset..b.offset + col.len()].copy_from_slice(col);
+        }
+        Denominators::Shifted {
+            shift: alpha,
+            values,
+        }
+    } else {
+        let row_q = |row: &[F]| alpha - compress(beta, row.iter().map(|&x| lift(x)));
+        let mut q = vec![row_q(pad_row); size];
+        q[tree.used..].fill(row_q(uncovered_row));
+        for b in &tree.blocks {
+            let col = &columns[b.column];
+            q[b.offset..b.offset + col.len()]
+                .par_iter_mut()
+                .with_min_len(1 << 12)
+                .enumerate()
+                .for_each(|(i, out)| {
+                    *out = alpha - compress(beta, col.components.iter().map(|c| lift(c[i])));
+                });
+        }
+        Denominators::Values(q)
+    };
+    FractionLeaves {
+        numerators: Numerators::Ones,
+        denominators,
+    }
+}
+
+/// The last `vars` coordinates of a tree's leaf point: the point of a block of `2^vars` leaves.
+fn block_point(tree_point: &[EF], vars: usize) -> &[EF] {
+    &tree_point[tree_point.len() - vars..]
+}
+
 /// Proves that every row of `columns` is in `table`, given the multiplicity column (normally
 /// [`compute_multiplicities`]; any other `m` yields a proof that fails to verify).
 ///
@@ -269,6 +435,18 @@ pub fn prove_lookup(
     multiplicities: &[F],
     t: &mut ProverTranscript,
 ) -> Result<LookupClaims, LookupError> {
+    prove_lookup_filled(table, columns, multiplicities, &table.first_row(), t)
+}
+
+/// [`prove_lookup`] with the uncovered leaves of the stacked trees set to `uncovered_row`
+/// (the table's first row for the honest prover; tests use others to play a cheating prover).
+fn prove_lookup_filled(
+    table: &Table,
+    columns: &[LookupColumn<'_>],
+    multiplicities: &[F],
+    uncovered_row: &[F],
+    t: &mut ProverTranscript,
+) -> Result<LookupClaims, LookupError> {
     check_columns(table, columns)?;
     if multiplicities.len() != table.padded_len() {
         return Err(LookupError::MultiplicityLength {
@@ -279,34 +457,10 @@ pub fn prove_lookup(
     let lens: Vec<usize> = columns.iter().map(LookupColumn::len).collect();
     let (beta, alpha) = statement_challenges(t, table, &lens);
     let first_row = table.first_row();
-    let pad_w = compress(beta, first_row.iter().map(|&x| lift(x)));
-
-    let mut trees: Vec<FractionLeaves> = columns
+    let layout = stack_layout(&lens);
+    let mut trees: Vec<FractionLeaves> = layout
         .iter()
-        .map(|col| {
-            let padded = 1usize << next_pow2_vars(col.len());
-            let denominators = if let [values] = col.components[..] {
-                // One component: denominators α − w with w in the base field (fast path).
-                let mut values = values.to_vec();
-                values.resize(padded, first_row[0]);
-                Denominators::Shifted {
-                    shift: alpha,
-                    values,
-                }
-            } else {
-                let mut q: Vec<EF> = (0..col.len())
-                    .into_par_iter()
-                    .with_min_len(1 << 12)
-                    .map(|i| alpha - compress(beta, col.components.iter().map(|c| lift(c[i]))))
-                    .collect();
-                q.resize(padded, alpha - pad_w);
-                Denominators::Values(q)
-            };
-            FractionLeaves {
-                numerators: Numerators::Ones,
-                denominators,
-            }
-        })
+        .map(|tree| stacked_leaves(tree, columns, &first_row, uncovered_row, beta, alpha))
         .collect();
     let table_components: Vec<Vec<F>> = (0..table.arity())
         .map(|c| table.padded_component(c))
@@ -323,30 +477,28 @@ pub fn prove_lookup(
 
     let out = fracaddcheck::prove(trees, t);
 
-    // The claimed column values. The GKR's leaf claim already gives the compressed padded row
-    // `w(r) = α − q(r)`, so only components 1.. are evaluated (one eq table per depth; trees
-    // of equal depth share their point) and component 0 follows from `w(r)`.
-    let mut eq_by_depth: Vec<Option<Vec<EF>>> = vec![None; MAX_DEPTH + 1];
-    let mut column_claims = Vec::with_capacity(columns.len());
-    for (col, leaf) in columns.iter().zip(&out.leaves) {
-        let tail = tail_eq_sum(&leaf.point, col.len());
-        let mut values = vec![EF::ZERO; col.components.len()];
-        let mut rest = EF::ZERO; // Σ_{c ≥ 1} β^c·(padded component c)(r)
-        if col.components.len() > 1 {
-            let eq = eq_by_depth[leaf.point.len()].get_or_insert_with(|| eq_evals(&leaf.point));
-            let mut beta_pow = EF::ONE;
-            for c in 1..col.components.len() {
-                values[c] = zero_padded_eval(eq, col.components[c]);
-                beta_pow *= beta;
-                rest += beta_pow * (values[c] + tail * first_row[c]);
-            }
+    // Each column's components at its block's point (the low coordinates of its tree's point).
+    // Trees of equal depth end at the same point, so one eq table per (depth, block size).
+    let mut points: Vec<Vec<EF>> = vec![Vec::new(); columns.len()];
+    for (tree, leaf) in layout.iter().zip(&out.leaves) {
+        for b in &tree.blocks {
+            points[b.column] = block_point(&leaf.point, b.vars).to_vec();
         }
-        values[0] = alpha - leaf.denominator - rest - tail * first_row[0];
+    }
+    let mut eq_tables: std::collections::HashMap<Vec<EF>, Vec<EF>> =
+        std::collections::HashMap::new();
+    let mut column_claims = Vec::with_capacity(columns.len());
+    for (col, point) in columns.iter().zip(points) {
+        let eq = eq_tables
+            .entry(point.clone())
+            .or_insert_with(|| eq_evals(&point));
+        let values: Vec<EF> = col
+            .components
+            .iter()
+            .map(|c| zero_padded_eval(eq, c))
+            .collect();
         t.send_exts(&values);
-        column_claims.push(ColumnClaim {
-            point: leaf.point.clone(),
-            values,
-        });
+        column_claims.push(ColumnClaim { point, values });
     }
     let (table_leaf, m_value) = out
         .leaves
@@ -375,15 +527,27 @@ pub fn verify_lookup(
 ) -> Result<LookupClaims, LookupError> {
     check_shapes(table, column_lens)?;
     let (beta, alpha) = statement_challenges(t, table, column_lens);
-    let mut depths: Vec<usize> = column_lens.iter().map(|&n| next_pow2_vars(n)).collect();
+    let layout = stack_layout(column_lens);
+    let mut depths: Vec<usize> = layout.iter().map(|tree| tree.depth).collect();
     depths.push(table.num_vars());
     let out = fracaddcheck::verify(&depths, t)?;
+    let (tree_leaves, table_leaf) = out.leaves.split_at(layout.len());
+    let table_leaf = table_leaf.first().ok_or(LookupError::SumsDiffer)?;
 
-    // The roots: Σ_k p_k/q_k (witness) must equal p_T/q_T (table).
-    let (witness_roots, table_root) = out.roots.split_at(column_lens.len());
+    // The roots: Σ_trees p/q − uncovered/(α − w_0) (witness) must equal p_T/q_T (table).
+    let first_row: Vec<EF> = table.first_row().into_iter().map(lift).collect();
+    let pad_q = alpha - compress(beta, first_row.iter().copied());
+    let (witness_roots, table_root) = out.roots.split_at(layout.len());
     let (mut p_w, mut q_w) = (EF::ZERO, EF::ONE);
     for &(p, q) in witness_roots {
         (p_w, q_w) = (p_w * q + p * q_w, q_w * q);
+    }
+    let uncovered: u64 = layout.iter().map(|tree| tree.uncovered() as u64).sum();
+    if uncovered > 0 {
+        if pad_q.is_zero() {
+            return Err(LookupError::ZeroDenominator);
+        }
+        (p_w, q_w) = (p_w * pad_q - EF::from_u64(uncovered) * q_w, q_w * pad_q);
     }
     let &[(p_t, q_t)] = table_root else {
         return Err(LookupError::SumsDiffer);
@@ -395,28 +559,40 @@ pub fn verify_lookup(
         return Err(LookupError::SumsDiffer);
     }
 
-    // The witness leaves.
-    let first_row: Vec<EF> = table.first_row().into_iter().map(lift).collect();
-    let mut column_claims = Vec::with_capacity(column_lens.len());
-    for (k, (&n, leaf)) in column_lens.iter().zip(&out.leaves).enumerate() {
-        let values = t.receive_exts(table.arity())?;
-        let tail = tail_eq_sum(&leaf.point, n);
-        let padded = values
-            .iter()
-            .zip(&first_row)
-            .map(|(&v, &pad)| v + pad * tail);
-        let w: Vec<EF> = padded.collect();
-        if leaf.numerator != EF::ONE || leaf.denominator != alpha - compress(beta, w.into_iter()) {
-            return Err(LookupError::LeafMismatch(format!("column {k}")));
-        }
-        column_claims.push(ColumnClaim {
-            point: leaf.point.clone(),
-            values,
-        });
+    // The column values, in column order.
+    let mut values: Vec<Vec<EF>> = Vec::with_capacity(column_lens.len());
+    for _ in column_lens {
+        values.push(t.receive_exts(table.arity())?);
     }
 
+    // The witness leaves: numerator 1; denominator α − Σ_c β^c·ŵ_c(r) with
+    // ŵ_c(r) = Σ_blocks eq(r_top, block)·(ĉ_c(r_low) + t_{0,c}·tail(r_low, n)) + t_{0,c}·tail(r, used).
+    let mut points: Vec<Vec<EF>> = vec![Vec::new(); column_lens.len()];
+    for (i, (tree, leaf)) in layout.iter().zip(tree_leaves).enumerate() {
+        let mut w: Vec<EF> = first_row
+            .iter()
+            .map(|&pad| pad * tail_eq_sum(&leaf.point, tree.used))
+            .collect();
+        for b in &tree.blocks {
+            let (top, low) = leaf.point.split_at(tree.depth - b.vars);
+            let select = eq_at_index(top, b.offset >> b.vars);
+            let tail = tail_eq_sum(low, column_lens[b.column]);
+            for ((acc, &v), &pad) in w.iter_mut().zip(&values[b.column]).zip(&first_row) {
+                *acc += select * (v + pad * tail);
+            }
+            points[b.column] = low.to_vec();
+        }
+        if leaf.numerator != EF::ONE || leaf.denominator != alpha - compress(beta, w.into_iter()) {
+            return Err(LookupError::LeafMismatch(format!("witness tree {i}")));
+        }
+    }
+    let column_claims = points
+        .into_iter()
+        .zip(values)
+        .map(|(point, values)| ColumnClaim { point, values })
+        .collect();
+
     // The table leaves.
-    let table_leaf = out.leaves.last().ok_or(LookupError::SumsDiffer)?;
     let m_value = t.receive_ext()?;
     let t_values = table.evaluate_mle(&table_leaf.point)?;
     if table_leaf.numerator != m_value
@@ -431,4 +607,126 @@ pub fn verify_lookup(
             value: m_value,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkinfer_transcript::DomainSeparator;
+
+    /// A deterministic pseudo-random sequence (xorshift).
+    fn lengths(seed: u64, count: usize, max_vars: u32) -> Vec<usize> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..count)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let vars = (s % u64::from(max_vars + 1)) as u32;
+                1 + (s >> 20) as usize % (1usize << vars)
+            })
+            .collect()
+    }
+
+    /// Every column sits in exactly one tree, in an aligned block of its padded size, blocks do
+    /// not overlap, at most `STACK_KEEP_BITS` trees, and few uncovered leaves.
+    #[test]
+    fn layout_places_every_column_in_one_aligned_block() {
+        for seed in 0..300 {
+            let count = 1 + (seed as usize * 7) % 40;
+            let lens = lengths(seed, count, 12);
+            let layout = stack_layout(&lens);
+            let total: usize = lens.iter().map(|&n| 1usize << next_pow2_vars(n)).sum();
+            let leaves: usize = layout.iter().map(|t| 1usize << t.depth).sum();
+            let uncovered: usize = layout.iter().map(StackedTree::uncovered).sum();
+            assert_eq!(leaves - uncovered, total, "lens {lens:?}");
+            assert!(uncovered * (1 << (STACK_KEEP_BITS - 1)) < total.max(1) || uncovered == 0);
+            assert!(layout.len() <= STACK_KEEP_BITS.max(1), "lens {lens:?}");
+            // Only the last tree has uncovered leaves.
+            for tree in &layout[..layout.len() - 1] {
+                assert_eq!(tree.uncovered(), 0, "lens {lens:?}");
+            }
+            let mut seen = vec![0usize; lens.len()];
+            for tree in &layout {
+                let mut next = 0;
+                for b in &tree.blocks {
+                    assert_eq!(b.vars, next_pow2_vars(lens[b.column]));
+                    assert_eq!(b.offset, next, "blocks are contiguous");
+                    assert_eq!(b.offset % (1 << b.vars), 0, "aligned");
+                    next += 1 << b.vars;
+                    seen[b.column] += 1;
+                }
+                assert_eq!(next, tree.used);
+                assert!(tree.used <= 1 << tree.depth);
+            }
+            assert!(seen.iter().all(|&c| c == 1), "lens {lens:?}");
+        }
+        // A layout with uncovered leaves: blocks 64 + 16 + 4 + 2 + 1 = 87 → 88 leaves.
+        let layout = stack_layout(&[64, 16, 4, 2, 1]);
+        let depths: Vec<usize> = layout.iter().map(|t| t.depth).collect();
+        assert_eq!(depths, vec![6, 4, 3]);
+        assert_eq!(layout[2].uncovered(), 1);
+    }
+
+    fn range_setup() -> (Table, Vec<Vec<F>>) {
+        let table = Table::range(4);
+        let columns: Vec<Vec<F>> = [64usize, 16, 4, 2, 1]
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                (0..n)
+                    .map(|i| F::from_u64(((i * 5 + k) % 16) as u64))
+                    .collect()
+            })
+            .collect();
+        (table, columns)
+    }
+
+    fn prove_and_verify(
+        table: &Table,
+        columns: &[Vec<F>],
+        m: &[F],
+        uncovered_row: &[F],
+    ) -> Result<LookupClaims, LookupError> {
+        let ds = DomainSeparator::new("test/logup-stack", 1);
+        let lookup: Vec<LookupColumn<'_>> =
+            columns.iter().map(|c| LookupColumn::single(c)).collect();
+        let lens: Vec<usize> = columns.iter().map(Vec::len).collect();
+        let mut t = ProverTranscript::new(&ds);
+        prove_lookup_filled(table, &lookup, m, uncovered_row, &mut t)?;
+        let proof = t.into_proof();
+        let mut vt = VerifierTranscript::new(&ds, &proof);
+        let claims = verify_lookup(table, &lens, &mut vt)?;
+        vt.finish()?;
+        Ok(claims)
+    }
+
+    /// A cheating prover fills the uncovered leaf with another table row and shifts one count
+    /// of `m` from row 0 to that row: the sums balance (the verifier subtracts `1/(α − t_0)`),
+    /// but the verifier's own `t_0·tail_used(r)` term in the leaf check catches it. Counting
+    /// honest `t_0` fillers in `m_0` instead breaks the sums (the verifier subtracts them).
+    #[test]
+    fn uncovered_leaves_must_hold_the_first_row_and_stay_uncounted() {
+        let (table, columns) = range_setup();
+        let lookup: Vec<LookupColumn<'_>> =
+            columns.iter().map(|c| LookupColumn::single(c)).collect();
+        let m = compute_multiplicities(&table, &lookup).expect("in table");
+        let first = table.first_row();
+        prove_and_verify(&table, &columns, &m, &first).expect("honest proof verifies");
+
+        let mut counted = m.clone();
+        assert_ne!(counted[0], F::ZERO);
+        counted[5] += F::ONE;
+        counted[0] -= F::ONE;
+        assert!(matches!(
+            prove_and_verify(&table, &columns, &counted, &[F::from_u64(5)]),
+            Err(LookupError::LeafMismatch(_))
+        ));
+        let mut counted_first = m.clone();
+        counted_first[0] += F::ONE;
+        assert_eq!(
+            prove_and_verify(&table, &columns, &counted_first, &first),
+            Err(LookupError::SumsDiffer)
+        );
+    }
 }

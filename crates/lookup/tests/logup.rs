@@ -455,3 +455,189 @@ fn degenerate_one_row_tables() {
     let (proof, _) = prove_honest(&table, &columns);
     verify_with(&table, &[6], &proof).expect("honest proof verifies");
 }
+
+/// Bytes of one extension-field element in the proof.
+const EXT_BYTES: usize = 24;
+
+/// Columns are stacked into few trees; the prover sends every column's components at the low
+/// coordinates of its tree's point. Changing any one of those values breaks the leaf check.
+#[test]
+fn changed_column_value_at_the_block_point_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for table in [Table::range(6), gelu_like_table()] {
+        let columns: Vec<Column> = if table.arity() == 1 {
+            [16, 16, 16, 5, 5, 1]
+                .iter()
+                .map(|&n| range_column(&mut rng, 6, n))
+                .collect()
+        } else {
+            gelu_columns(&mut rng, &[16, 16, 16, 5, 5, 1]).2
+        };
+        let (proof, claims) = prove_honest(&table, &columns);
+        verify_with(&table, &shapes(&columns), &proof).expect("honest proof verifies");
+        // Equal lengths share a point; the point has the column's own number of variables.
+        assert_eq!(claims.columns[0].point, claims.columns[2].point);
+        assert_eq!(claims.columns[3].point.len(), 3);
+        // The column values are the last K·arity elements before m̂(r).
+        let sent = columns.len() * table.arity();
+        let start = proof.len() - (sent + 1) * EXT_BYTES;
+        for v in 0..sent {
+            let mut bad = proof.clone();
+            bad[start + v * EXT_BYTES] ^= 1;
+            assert!(
+                matches!(
+                    verify_with(&table, &shapes(&columns), &bad),
+                    Err(Rejected::Lookup(LookupError::LeafMismatch(_)))
+                ),
+                "value {v} changed, accepted"
+            );
+        }
+    }
+}
+
+/// One element outside the table in a column stacked with ≥ 3 others: with the multiplicities
+/// of the nearest honest witness, or with the bad element counted at any single table row,
+/// verification fails.
+#[test]
+fn element_outside_table_in_a_stacked_group_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let table = Table::range(5);
+    let mut columns: Vec<Column> = [32, 32, 32, 32, 32, 7]
+        .iter()
+        .map(|&n| range_column(&mut rng, 5, n))
+        .collect();
+    let honest = columns[2][0][17];
+    columns[2][0][17] = F::from_u64(32);
+    assert_eq!(
+        compute_multiplicities(&table, &as_lookup(&columns)),
+        Err(LookupError::NotInTable { column: 2, row: 17 })
+    );
+    let mut substitute = columns.clone();
+    substitute[2][0][17] = honest;
+    let m = compute_multiplicities(&table, &as_lookup(&substitute)).expect("in table");
+    let mut candidates = vec![m.clone()];
+    for j in 0..32 {
+        let mut moved = m.clone();
+        moved[zkinfer_field::to_i64(honest) as usize] -= F::ONE;
+        moved[j] += F::ONE;
+        candidates.push(moved);
+    }
+    for bad_m in candidates {
+        let (proof, _) = prove_with(&table, &columns, &bad_m);
+        assert!(matches!(
+            verify_with(&table, &shapes(&columns), &proof),
+            Err(Rejected::Lookup(LookupError::SumsDiffer))
+        ));
+    }
+}
+
+#[test]
+fn wrong_multiplicities_for_stacked_columns_are_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (table, _, columns) = gelu_columns(&mut rng, &[100, 100, 100, 64, 3]);
+    let m = compute_multiplicities(&table, &as_lookup(&columns)).expect("in table");
+    let used = m.iter().position(|&x| x != F::ZERO).expect("some row used");
+    let mut moved = m.clone();
+    moved[used] -= F::ONE;
+    moved[(used + 7) % m.len()] += F::ONE;
+    let mut extra = m.clone();
+    extra[used] += F::ONE;
+    let mut fewer_padding = m.clone();
+    fewer_padding[0] -= F::ONE;
+    for bad in [moved, extra, fewer_padding] {
+        let (proof, _) = prove_with(&table, &columns, &bad);
+        assert!(matches!(
+            verify_with(&table, &shapes(&columns), &proof),
+            Err(Rejected::Lookup(LookupError::SumsDiffer))
+        ));
+    }
+}
+
+/// Cutting the lookup proof anywhere (including inside the column values) is an error, never
+/// a panic.
+#[test]
+fn truncated_stacked_proof_fails_cleanly_at_every_length() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let table = Table::range(4);
+    let columns: Vec<Column> = [64, 16, 4, 2, 1, 9, 9, 9]
+        .iter()
+        .map(|&n| range_column(&mut rng, 4, n))
+        .collect();
+    let (proof, _) = prove_honest(&table, &columns);
+    let shapes = shapes(&columns);
+    verify_with(&table, &shapes, &proof).expect("honest proof verifies");
+    let committed_len = 8 * (shapes.iter().sum::<usize>() + table.padded_len());
+    for cut in (committed_len..proof.len()).step_by(8) {
+        assert!(
+            verify_with(&table, &shapes, &proof[..cut]).is_err(),
+            "cut at {cut}"
+        );
+    }
+}
+
+/// Random statements with groups of 1, 2, 3 and 5 columns of mixed lengths, some with one
+/// element outside the table: the lookup verifies (and its claims match the columns) exactly
+/// when the naive membership check passes; otherwise the honest prover refuses and a forced
+/// proof (multiplicities of the nearest honest witness) is rejected.
+#[test]
+fn stacked_lookups_agree_with_the_naive_check() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let gelu = gelu_like_table();
+    for round in 0..48 {
+        let arity2 = round % 3 == 2;
+        let table = if arity2 {
+            gelu.clone()
+        } else {
+            Table::range(6)
+        };
+        let mut lens = Vec::new();
+        for &g in &[1usize, 2, 3, 5] {
+            if rng.random_bool(0.7) {
+                let n = rng.random_range(1..300usize);
+                lens.extend(std::iter::repeat_n(n, g));
+            }
+        }
+        if lens.is_empty() {
+            lens.push(rng.random_range(1..40usize));
+        }
+        let mut columns: Vec<Column> = if arity2 {
+            gelu_columns(&mut rng, &lens).2
+        } else {
+            lens.iter().map(|&n| range_column(&mut rng, 6, n)).collect()
+        };
+        let honest = columns.clone();
+        let corrupt = rng.random_bool(0.5);
+        if corrupt {
+            let k = rng.random_range(0..columns.len());
+            let i = rng.random_range(0..columns[k][0].len());
+            // Out of the range table, or a wrong function output.
+            let c = table.arity() - 1;
+            columns[k][c][i] += F::from_u64(1 << 20);
+        }
+        let naive_ok = columns.iter().all(|col| {
+            (0..col[0].len()).all(|i| {
+                let row: Vec<F> = col.iter().map(|comp| comp[i]).collect();
+                table.row_index(&row).is_some()
+            })
+        });
+        assert_eq!(naive_ok, !corrupt);
+        let shapes = shapes(&columns);
+        if naive_ok {
+            let (proof, prover_claims) = prove_honest(&table, &columns);
+            let claims = verify_with(&table, &shapes, &proof)
+                .unwrap_or_else(|e| panic!("lens {lens:?}: honest proof rejected: {e:?}"));
+            assert_eq!(claims, prover_claims);
+        } else {
+            assert!(matches!(
+                compute_multiplicities(&table, &as_lookup(&columns)),
+                Err(LookupError::NotInTable { .. })
+            ));
+            let m = compute_multiplicities(&table, &as_lookup(&honest)).expect("in table");
+            let (proof, _) = prove_with(&table, &columns, &m);
+            assert!(
+                verify_with(&table, &shapes, &proof).is_err(),
+                "lens {lens:?}: bad column accepted"
+            );
+        }
+    }
+}
