@@ -1,5 +1,6 @@
 //! Times the graph walk (everything but the polynomial commitment) on a GGUF model:
-//! `cargo run --release -p zkinfer-ops --example walk_timing -- MODEL.gguf [TOKENS]`.
+//! `cargo run --release -p zkinfer-ops --example walk_timing -- MODEL.gguf [TOKENS] [--plan-only]`
+//! (`--plan-only`: print the committed witness size per op and column without proving).
 //!
 //! The witness "commitment" here only absorbs the column sizes — this measures the op proofs,
 //! lookups and claim routing, not the WHIR commitment and openings (crate `zkinfer-proof`).
@@ -20,10 +21,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tokens: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(32);
     let model = Model::load(&GgufFile::open(&path)?)?;
     let ids: Vec<u32> = (0..tokens as u32).map(|i| (i * 7919 + 13) % 50000).collect();
+    let plan_only = args.next().as_deref() == Some("--plan-only");
     let t0 = Instant::now();
     let fwd = model.forward_int(&ids)?;
     let trace_s = t0.elapsed().as_secs_f64();
     let graph = &fwd.graph;
+    if plan_only {
+        let mut public: HashMap<TensorId, &[i64]> = graph.inputs.iter().map(|&i| (i, fwd.trace.get(i).map_or(&[][..], |v| v.data.as_slice()))).collect();
+        for (n, node) in graph.nodes.iter().enumerate() {
+            if protocol_for(graph, n)?.output_role() == TensorRole::Public {
+                public.insert(node.output, fwd.trace.get(node.output).map_or(&[][..], |v| v.data.as_slice()));
+            }
+        }
+        let plan = zkinfer_ops::witness_plan(graph, &public)?;
+        let committed: usize = plan.committed().iter().map(|&c| 1usize << plan.num_vars(c)).sum();
+        println!("{tokens} tokens: {} committed columns, {committed} entries (packs into 2^{})", plan.committed().len(), committed.next_power_of_two().trailing_zeros());
+        print_committed(graph, &plan);
+        return Ok(());
+    }
     let ds = DomainSeparator::new("walk-timing", 1);
     let t0 = Instant::now();
     let mut pt = ProverTranscript::new(&ds);
@@ -75,7 +90,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (key, rows, cols) in &per_table {
         println!("  lookup {key:<16} {cols:5} columns {rows:10} rows");
     }
-    // Committed entries per op kind and column name (where the witness size comes from).
+    print_committed(graph, plan);
+    for (name, secs, bytes) in &out.timings {
+        println!("  {name:<22} {secs:8.3} s {bytes:10} proof bytes");
+    }
+    Ok(())
+}
+
+/// Committed entries per op kind and column name (where the witness size comes from).
+fn print_committed(graph: &zkinfer_model::Graph, plan: &zkinfer_ops::WitnessPlan) {
     let mut per_kind: Vec<(String, usize, usize)> = Vec::new();
     for c in plan.columns().iter().filter(|c| c.definition.is_none()) {
         let kind = match c.owner {
@@ -96,8 +119,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (key, entries, cols) in per_kind.iter().take(25) {
         println!("  committed {key:<36} {cols:5} columns {entries:10} entries");
     }
-    for (name, secs, bytes) in &out.timings {
-        println!("  {name:<22} {secs:8.3} s {bytes:10} proof bytes");
-    }
-    Ok(())
 }

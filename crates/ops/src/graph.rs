@@ -54,7 +54,13 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
         Op::SliceCols(s) => Box::new(ops::reshape::SliceColsProof { start: s.start, len: s.len }),
         Op::SplitHeads(s) => Box::new(ops::reshape::SplitHeadsProof { heads: s.heads }),
         Op::MergeHeads(_) => Box::new(ops::reshape::MergeHeadsProof),
-        Op::Rescale(r) => Box::new(ops::rescale::RescaleProof::new(r.shift, out_bits)),
+        Op::Rescale(r) => {
+            let proof = ops::rescale::RescaleProof::new(r.shift, out_bits);
+            match clamp_consumers_bound(graph, node.output)? {
+                Some(bound) if r.shift > 0 && r.shift as u32 + bound <= 62 => Box::new(proof.bounded_downstream(bound)),
+                _ => Box::new(proof),
+            }
+        }
         Op::Clamp(c) => Box::new(ops::clamp::ClampProof::new(c.lo, c.hi, in_bits(0))),
         Op::Gelu(g) => Box::new(ops::gelu::GeluProof::new(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
         Op::LayerNorm(l) => Box::new(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), out_bits)),
@@ -68,6 +74,22 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
         Op::Argmax(_) => Box::new(ops::argmax::ArgmaxProof::new(in_bits(0))),
         Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
     })
+}
+
+/// `Some(B)` if `tensor` is read only by clamps (at least one, and it is not a graph output):
+/// every one proves `|x| < 2^B_i` of its input, and `B = max B_i`.
+fn clamp_consumers_bound(graph: &Graph, tensor: TensorId) -> Result<Option<u32>, ProofError> {
+    if graph.outputs.contains(&tensor) {
+        return Ok(None);
+    }
+    let mut bound = None;
+    for consumer in graph.nodes.iter().filter(|n| n.inputs.contains(&tensor)) {
+        let Op::Clamp(c) = &consumer.op else { return Ok(None) };
+        let in_bits = graph.meta(tensor).bits;
+        let b = ops::clamp::ClampProof::new(c.lo, c.hi, in_bits).input_bound_bits()?;
+        bound = Some(bound.map_or(b, |x: u32| x.max(b)));
+    }
+    Ok(bound)
 }
 
 /// The role of every tensor: inputs are public, weights are weights, activations take their
@@ -323,6 +345,33 @@ fn route(
     Ok(())
 }
 
+/// The witness plan of `graph` (columns, lookups, range checks), from shapes and public values
+/// alone: what the verifier derives, and what a proof of `graph` will commit.
+pub fn witness_plan(graph: &Graph, public: &PublicValues<'_>) -> Result<WitnessPlan, ProofError> {
+    let protocols = protocols(graph)?;
+    let roles = roles(graph, &protocols);
+    layout_witness(graph, &protocols, &roles, public)
+}
+
+fn layout_witness(
+    graph: &Graph,
+    protocols: &[Box<dyn OpProtocol>],
+    roles: &[TensorRole],
+    public: &PublicValues<'_>,
+) -> Result<WitnessPlan, ProofError> {
+    let mut wl = WitnessLayout::new();
+    for (n, p) in protocols.iter().enumerate() {
+        wl.plan.set_owner(Owner::Node(n));
+        let ns = node_shape(graph, roles, public, n);
+        if p.output_role() == TensorRole::Committed {
+            wl.commit_tensor(OUTPUT_COLUMN, &ns.output.layout())?;
+        }
+        p.layout(&ns, &mut wl)?;
+    }
+    wl.plan.seal()?;
+    Ok(wl.plan)
+}
+
 /// Verifies a graph proof up to the openings. `public` holds the values of every public graph
 /// input and of every public op output (e.g. the argmax ids); `receive_commitment` reads the
 /// witness commitment from the transcript (absorbing it) given the witness layout.
@@ -345,17 +394,7 @@ pub fn verify_graph<C>(
     }
     absorb_public(t, &roles, public);
 
-    let mut wl = WitnessLayout::new();
-    for (n, p) in protocols.iter().enumerate() {
-        wl.plan.set_owner(Owner::Node(n));
-        let ns = node_shape(graph, &roles, public, n);
-        if p.output_role() == TensorRole::Committed {
-            wl.commit_tensor(OUTPUT_COLUMN, &ns.output.layout())?;
-        }
-        p.layout(&ns, &mut wl)?;
-    }
-    wl.plan.seal()?;
-    let plan = wl.plan;
+    let plan = layout_witness(graph, &protocols, &roles, public)?;
     let commitment = receive_commitment(&plan, t)?;
     let columns = committed_columns(graph, &roles, &plan)?;
 

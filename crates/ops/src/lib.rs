@@ -21,7 +21,7 @@ pub mod witness;
 
 pub use context::{Accumulators, Claim, ClaimAccumulator, PolyClaim, ProverCtx, VerifierCtx};
 pub use error::ProofError;
-pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, verify_graph};
+pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, verify_graph, witness_plan};
 pub use layout::TensorLayout;
 pub use protocol::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole, Values};
 pub use witness::{ColumnId, WitnessBuilder, WitnessLayout, WitnessPlan};

@@ -71,6 +71,12 @@ impl ClampProof {
         Ok((gap, over))
     }
 
+    /// What the clamp proves about its input: `|x| < 2^bits` with `bits = e + 1` (`x = y ± s`,
+    /// `|y| < 2^(e−1)`, `0 ≤ s < 2^e`), whether or not `x` is range-checked elsewhere.
+    pub fn input_bound_bits(&self) -> Result<u32, ProofError> {
+        Ok(self.widths()?.1 + 1)
+    }
+
     /// `(s² − d²) + λ·a·(s − d) + λ²·b·(s + d)` with `d = x − y`, as products of the tables.
     fn terms(lambda: EF) -> Vec<Term> {
         let l2 = lambda * lambda;

@@ -17,6 +17,12 @@
 //! `n/|EF|` for the random point, plus the range checks').
 //!
 //! For `s ≤ 0` the output is virtual: `x̃(z) = ỹ(z) / 2^(−s)`.
+//!
+//! **Bounded by its consumers.** When every consumer of `y` is a clamp, `y`'s own range check is
+//! dropped ([`RescaleProof::bounded_downstream`]): each clamp proves `y = c ± s` with its output
+//! `c` and distance `s` range-checked, so `|y| < 2^B` for the clamp's bound `B`
+//! ([`crate::ops::clamp::ClampProof::input_bound_bits`]), and `s + B ≤ 62` keeps the identity an
+//! integer one. `y` is then committed as a plain column instead of two limbs.
 
 use zkinfer_field::Field;
 
@@ -38,15 +44,28 @@ pub struct RescaleProof {
     pub shift: i32,
     /// Output bound: `|y| < 2^out_bits` (range-checked as a signed `out_bits + 1`-bit value).
     pub out_bits: u32,
+    /// `Some(B)`: the output is not range-checked here; every consumer proves `|y| < 2^B`.
+    pub downstream_bound: Option<u32>,
 }
 
 impl RescaleProof {
     /// A rescale by `shift` whose outputs satisfy `|y| < 2^out_bits`.
     pub fn new(shift: i32, out_bits: u32) -> Self {
-        Self { shift, out_bits }
+        Self { shift, out_bits, downstream_bound: None }
+    }
+
+    /// The same rescale whose output's range is proven by every consumer (`|y| < 2^bound_bits`),
+    /// so that it is not range-checked here (see the module docs).
+    pub fn bounded_downstream(self, bound_bits: u32) -> Self {
+        Self { downstream_bound: Some(bound_bits), ..self }
     }
 
     fn check_params(&self) -> Result<(), ProofError> {
+        if let Some(b) = self.downstream_bound {
+            if self.shift > 0 && self.shift as u32 + b > 62 {
+                return Err(ProofError::shape(OP, format!("shift {} with a downstream output bound 2^{b}", self.shift)));
+            }
+        }
         if self.shift > 0 && (self.shift > 62 || self.out_bits + 1 > crate::witness::MAX_RANGE_CHECK_BITS || self.shift as u32 + self.out_bits > 63) {
             return Err(ProofError::shape(OP, format!("unsupported shift {} with output bound 2^{}", self.shift, self.out_bits)));
         }
@@ -95,6 +114,9 @@ impl OpProtocol for RescaleProof {
         let rem = remainders(node.inputs[0], node.output, self.shift as u32)?;
         let rem_col = w.commit_tensor(REMAINDER_COLUMN, &layout, &rem)?;
         w.range_check(rem_col, self.shift as u32, false)?;
+        if self.downstream_bound.is_some() {
+            return Ok(());
+        }
         w.range_check(out, self.out_bits + 1, true)
     }
 
@@ -107,6 +129,9 @@ impl OpProtocol for RescaleProof {
         let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
         let rem_col = w.commit_tensor(REMAINDER_COLUMN, &node.output.layout())?;
         w.range_check(rem_col, self.shift as u32, false)?;
+        if self.downstream_bound.is_some() {
+            return Ok(());
+        }
         w.range_check(out, self.out_bits + 1, true)
     }
 
