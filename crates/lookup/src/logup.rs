@@ -418,6 +418,31 @@ fn stacked_leaves(
     }
 }
 
+/// `ŵ_c(r)` for every component `c` of a stacked tree's leaf MLE at its point `r`, from the
+/// columns' zero-padded component values at their block points:
+/// `Σ_blocks eq(r_top, b)·(ĉ_c(r_low) + t_{0,c}·tail_n(r_low)) + t_{0,c}·tail_used(r)`.
+fn stacked_row_mle(
+    tree: &StackedTree,
+    point: &[EF],
+    column_lens: &[usize],
+    values: &[Vec<EF>],
+    first_row: &[EF],
+) -> Vec<EF> {
+    let mut w: Vec<EF> = first_row
+        .iter()
+        .map(|&pad| pad * tail_eq_sum(point, tree.used))
+        .collect();
+    for b in &tree.blocks {
+        let (top, low) = point.split_at(tree.depth - b.vars);
+        let select = eq_at_index(top, b.offset >> b.vars);
+        let tail = tail_eq_sum(low, column_lens[b.column]);
+        for ((acc, &v), &pad) in w.iter_mut().zip(&values[b.column]).zip(first_row) {
+            *acc += select * (v + pad * tail);
+        }
+    }
+    w
+}
+
 /// The last `vars` coordinates of a tree's leaf point: the point of a block of `2^vars` leaves.
 fn block_point(tree_point: &[EF], vars: usize) -> &[EF] {
     &tree_point[tree_point.len() - vars..]
@@ -478,25 +503,65 @@ fn prove_lookup_filled(
     let out = fracaddcheck::prove(trees, t);
 
     // Each column's components at its block's point (the low coordinates of its tree's point).
-    // Trees of equal depth end at the same point, so one eq table per (depth, block size).
+    // Trees of equal depth end at the same point, so one eq table per distinct block point.
+    // Component 0 of each tree's first (largest) block follows from the leaf claim instead.
     let mut points: Vec<Vec<EF>> = vec![Vec::new(); columns.len()];
+    let mut derived = vec![false; columns.len()];
     for (tree, leaf) in layout.iter().zip(&out.leaves) {
         for b in &tree.blocks {
             points[b.column] = block_point(&leaf.point, b.vars).to_vec();
         }
+        if let Some(first) = tree.blocks.first() {
+            let top = &leaf.point[..tree.depth - first.vars];
+            derived[first.column] = !eq_at_index(top, first.offset >> first.vars).is_zero();
+        }
     }
     let mut eq_tables: std::collections::HashMap<Vec<EF>, Vec<EF>> =
         std::collections::HashMap::new();
-    let mut column_claims = Vec::with_capacity(columns.len());
-    for (col, point) in columns.iter().zip(points) {
+    let mut values: Vec<Vec<EF>> = Vec::with_capacity(columns.len());
+    for ((col, point), &skip_first) in columns.iter().zip(&points).zip(&derived) {
         let eq = eq_tables
             .entry(point.clone())
-            .or_insert_with(|| eq_evals(&point));
-        let values: Vec<EF> = col
+            .or_insert_with(|| eq_evals(point));
+        let mut col_values: Vec<EF> = col
             .components
             .iter()
-            .map(|c| zero_padded_eval(eq, c))
+            .enumerate()
+            .map(|(c, comp)| {
+                if c == 0 && skip_first {
+                    EF::ZERO
+                } else {
+                    zero_padded_eval(eq, comp)
+                }
+            })
             .collect();
+        if col_values.is_empty() {
+            col_values.push(EF::ZERO);
+        }
+        values.push(col_values);
+    }
+    drop(eq_tables);
+    let lifted_first: Vec<EF> = first_row.iter().map(|&x| lift(x)).collect();
+    for (tree, leaf) in layout.iter().zip(&out.leaves) {
+        let Some(first) = tree.blocks.first() else {
+            continue;
+        };
+        if !derived[first.column] {
+            continue;
+        }
+        // ŵ_0 is linear in the missing value with slope eq(r_top, b_first); the leaf claim
+        // gives ŵ_0 = α − q̂(r) − Σ_{c≥1} β^c·ŵ_c.
+        let select = eq_at_index(
+            &leaf.point[..tree.depth - first.vars],
+            first.offset >> first.vars,
+        );
+        let w = stacked_row_mle(tree, &leaf.point, &lens, &values, &lifted_first);
+        let rest = compress(beta, w.iter().copied()) - w[0];
+        let want_w0 = alpha - leaf.denominator - rest;
+        values[first.column][0] = (want_w0 - w[0]) * select.inverse();
+    }
+    let mut column_claims = Vec::with_capacity(columns.len());
+    for (point, values) in points.into_iter().zip(values) {
         t.send_exts(&values);
         column_claims.push(ColumnClaim { point, values });
     }
@@ -569,21 +634,12 @@ pub fn verify_lookup(
     // ŵ_c(r) = Σ_blocks eq(r_top, block)·(ĉ_c(r_low) + t_{0,c}·tail(r_low, n)) + t_{0,c}·tail(r, used).
     let mut points: Vec<Vec<EF>> = vec![Vec::new(); column_lens.len()];
     for (i, (tree, leaf)) in layout.iter().zip(tree_leaves).enumerate() {
-        let mut w: Vec<EF> = first_row
-            .iter()
-            .map(|&pad| pad * tail_eq_sum(&leaf.point, tree.used))
-            .collect();
-        for b in &tree.blocks {
-            let (top, low) = leaf.point.split_at(tree.depth - b.vars);
-            let select = eq_at_index(top, b.offset >> b.vars);
-            let tail = tail_eq_sum(low, column_lens[b.column]);
-            for ((acc, &v), &pad) in w.iter_mut().zip(&values[b.column]).zip(&first_row) {
-                *acc += select * (v + pad * tail);
-            }
-            points[b.column] = low.to_vec();
-        }
+        let w = stacked_row_mle(tree, &leaf.point, column_lens, &values, &first_row);
         if leaf.numerator != EF::ONE || leaf.denominator != alpha - compress(beta, w.into_iter()) {
             return Err(LookupError::LeafMismatch(format!("witness tree {i}")));
+        }
+        for b in &tree.blocks {
+            points[b.column] = block_point(&leaf.point, b.vars).to_vec();
         }
     }
     let column_claims = points
@@ -682,28 +738,41 @@ mod tests {
         (table, columns)
     }
 
+    /// Proves and verifies, then checks the column and `m` claims against the columns (the job
+    /// of the opening accumulator). Errors: `Err(Ok(lookup error))` or `Err(Err(claim name))`.
     fn prove_and_verify(
         table: &Table,
         columns: &[Vec<F>],
         m: &[F],
         uncovered_row: &[F],
-    ) -> Result<LookupClaims, LookupError> {
+    ) -> Result<(), Result<LookupError, &'static str>> {
         let ds = DomainSeparator::new("test/logup-stack", 1);
         let lookup: Vec<LookupColumn<'_>> =
             columns.iter().map(|c| LookupColumn::single(c)).collect();
         let lens: Vec<usize> = columns.iter().map(Vec::len).collect();
         let mut t = ProverTranscript::new(&ds);
-        prove_lookup_filled(table, &lookup, m, uncovered_row, &mut t)?;
+        prove_lookup_filled(table, &lookup, m, uncovered_row, &mut t).map_err(Ok)?;
         let proof = t.into_proof();
         let mut vt = VerifierTranscript::new(&ds, &proof);
-        let claims = verify_lookup(table, &lens, &mut vt)?;
-        vt.finish()?;
-        Ok(claims)
+        let claims = verify_lookup(table, &lens, &mut vt).map_err(Ok)?;
+        vt.finish().map_err(|e| Ok(e.into()))?;
+        let mle = |values: &[F], point: &[EF]| -> EF { zero_padded_eval(&eq_evals(point), values) };
+        for (col, claim) in columns.iter().zip(&claims.columns) {
+            if mle(col, &claim.point) != claim.values[0] {
+                return Err(Err("column"));
+            }
+        }
+        if mle(m, &claims.multiplicities.point) != claims.multiplicities.value {
+            return Err(Err("multiplicities"));
+        }
+        Ok(())
     }
 
     /// A cheating prover fills the uncovered leaf with another table row and shifts one count
     /// of `m` from row 0 to that row: the sums balance (the verifier subtracts `1/(α − t_0)`),
-    /// but the verifier's own `t_0·tail_used(r)` term in the leaf check catches it. Counting
+    /// but the verifier's own `t_0·tail_used(r)` term in the leaf check catches it: either the
+    /// leaf check fails or (the prover derives one column value from the leaf claim) that
+    /// column's claim contradicts the committed column. Counting
     /// honest `t_0` fillers in `m_0` instead breaks the sums (the verifier subtracts them).
     #[test]
     fn uncovered_leaves_must_hold_the_first_row_and_stay_uncounted() {
@@ -720,13 +789,13 @@ mod tests {
         counted[0] -= F::ONE;
         assert!(matches!(
             prove_and_verify(&table, &columns, &counted, &[F::from_u64(5)]),
-            Err(LookupError::LeafMismatch(_))
+            Err(Ok(LookupError::LeafMismatch(_)) | Err("column"))
         ));
         let mut counted_first = m.clone();
         counted_first[0] += F::ONE;
         assert_eq!(
             prove_and_verify(&table, &columns, &counted_first, &first),
-            Err(LookupError::SumsDiffer)
+            Err(Ok(LookupError::SumsDiffer))
         );
     }
 }
