@@ -208,27 +208,35 @@ impl Layer {
         };
         let half = q.len() / 2;
         let (ql, qr) = q.split_at(half);
-        let q: Vec<EF> = ql
-            .par_iter()
-            .with_min_len(PAR_MIN)
-            .zip(qr)
-            .map(|(&a, &b)| a * b)
-            .collect();
-        let p: Vec<EF> = match p {
-            None => ql
-                .par_iter()
-                .with_min_len(PAR_MIN)
-                .zip(qr)
-                .map(|(&a, &b)| a + b)
-                .collect(),
-            Some(p) => {
-                let (pl, pr) = p.split_at(half);
-                (0..half)
-                    .into_par_iter()
-                    .with_min_len(PAR_MIN)
-                    .map(|i| pl[i] * qr[i] + pr[i] * ql[i])
-                    .collect()
-            }
+        let pairs = p.as_ref().map(|p| p.split_at(half));
+        if half >= PAR_MIN {
+            // SIMD: LANES entries at a time (`half` is a power of two ≥ PAR_MIN ≥ LANES).
+            let ld = |v: &[EF], x: usize| PackedEF::from_ext_slice(&v[x..x + LANES]);
+            let mut p_out = EF::zero_vec(half);
+            let mut q_out = EF::zero_vec(half);
+            p_out
+                .par_chunks_mut(LANES)
+                .zip(q_out.par_chunks_mut(LANES))
+                .enumerate()
+                .with_min_len(PAR_MIN / LANES)
+                .for_each(|(chunk, (p_dst, q_dst))| {
+                    let x = chunk * LANES;
+                    let (a, b) = (ld(ql, x), ld(qr, x));
+                    (a * b).to_ext_slice(q_dst);
+                    match pairs {
+                        None => (a + b).to_ext_slice(p_dst),
+                        Some((pl, pr)) => (ld(pl, x) * b + ld(pr, x) * a).to_ext_slice(p_dst),
+                    }
+                });
+            return Layer::Ext {
+                p: Some(p_out),
+                q: q_out,
+            };
+        }
+        let q: Vec<EF> = ql.iter().zip(qr).map(|(&a, &b)| a * b).collect();
+        let p: Vec<EF> = match pairs {
+            None => ql.iter().zip(qr).map(|(&a, &b)| a + b).collect(),
+            Some((pl, pr)) => (0..half).map(|i| pl[i] * qr[i] + pr[i] * ql[i]).collect(),
         };
         Layer::Ext { p: Some(p), q }
     }
