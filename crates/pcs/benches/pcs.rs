@@ -16,7 +16,8 @@ fn log_size() -> usize {
 }
 
 /// `PCS_BENCH_LOG_INV_RATE` (default 1) and `PCS_BENCH_BOUND` (`johnson` default, `unique`,
-/// `capacity`) select other WHIR parameters.
+/// `capacity`) select other WHIR parameters; `PCS_BENCH_SCHEDULE=standard` replaces the default
+/// rate schedule by WHIR's standard one (fold 4 every round, halve the domain every round).
 fn params() -> WhirParams {
     let rate = std::env::var("PCS_BENCH_LOG_INV_RATE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
     let bound = match std::env::var("PCS_BENCH_BOUND").as_deref() {
@@ -24,7 +25,16 @@ fn params() -> WhirParams {
         Ok("capacity") => ProximityBound::CapacityBound,
         _ => ProximityBound::JohnsonBound,
     };
-    WhirParams { log_inv_rate: rate, bound, ..WhirParams::default() }
+    let default = WhirParams { log_inv_rate: rate, bound, ..WhirParams::default() };
+    match std::env::var("PCS_BENCH_SCHEDULE").as_deref() {
+        Ok("standard") => WhirParams {
+            first_folding_factor: default.folding_factor,
+            first_log_domain_shrink: 1,
+            log_domain_shrink: 1,
+            ..default
+        },
+        _ => default,
+    }
 }
 
 fn ds() -> DomainSeparator {
