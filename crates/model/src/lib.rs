@@ -44,6 +44,9 @@ use std::sync::Arc;
 /// Errors loading or running a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
+    /// Float inference was asked of a model whose float reference was dropped.
+    #[error("the float reference of this model was dropped (integer-only model)")]
+    NoFloatReference,
     /// The file declares another architecture.
     #[error("unsupported architecture \"{0}\" (supported: gpt2)")]
     UnsupportedArchitecture(String),
@@ -104,7 +107,8 @@ pub struct Model {
     config: Gpt2Config,
     quant: QuantConfig,
     weights: Weights,
-    float: FloatModel,
+    /// The float reference (`None` once dropped with [`Model::drop_float_reference`]).
+    float: Option<FloatModel>,
     gelu: Gelu,
     exp_table: Arc<[i64]>,
 }
@@ -174,7 +178,7 @@ impl Model {
             config,
             quant,
             weights,
-            float,
+            float: Some(float),
             gelu: Gelu::new(quant.gelu_in_frac, quant.act_frac),
             exp_table: ops::softmax::exp_table(quant.score_frac, quant.exp_frac),
         };
@@ -195,9 +199,15 @@ impl Model {
     pub fn weights(&self) -> &Weights {
         &self.weights
     }
-    /// The float reference.
-    pub fn float_model(&self) -> &FloatModel {
-        &self.float
+    /// The float reference (an error once it was dropped).
+    pub fn float_model(&self) -> Result<&FloatModel, ModelError> {
+        self.float.as_ref().ok_or(ModelError::NoFloatReference)
+    }
+
+    /// Frees the `f32` reference weights (4 bytes per parameter): proving needs only the
+    /// integer model. Float inference then fails with [`ModelError::NoFloatReference`].
+    pub fn drop_float_reference(&mut self) {
+        self.float = None;
     }
 
     fn parts(&self) -> GraphParts<'_> {
@@ -297,7 +307,8 @@ impl Model {
     /// Float logits of every position (`[ids.len()][vocab]`).
     pub fn logits_f32(&self, ids: &[u32]) -> Result<Vec<Vec<f32>>, ModelError> {
         self.check_ids(ids, 0)?;
-        self.float.forward(&mut self.float.new_cache(), ids)
+        let float = self.float_model()?;
+        float.forward(&mut float.new_cache(), ids)
     }
 
     fn check_generation(&self, prompt: &[u32], n: usize) -> Result<(), ModelError> {
@@ -331,11 +342,12 @@ impl Model {
     /// Greedy generation with the float reference and a KV cache.
     pub fn generate_f32(&self, prompt: &[u32], n: usize, mut on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
         self.check_generation(prompt, n)?;
-        let mut cache = self.float.new_cache();
+        let float = self.float_model()?;
+        let mut cache = float.new_cache();
         let mut out = Vec::with_capacity(n);
         let mut input = prompt.to_vec();
         while out.len() < n {
-            let logits = self.float.forward(&mut cache, &input)?;
+            let logits = float.forward(&mut cache, &input)?;
             let last = logits.last().ok_or(ModelError::Empty)?;
             let next = argmax_f32(last);
             on_token(next);

@@ -136,7 +136,7 @@ fn float_kv_cache_generation_equals_full_recompute() {
     for (i, &t) in completion.iter().enumerate() {
         assert_eq!(argmax_f32(&full[prompt.len() - 1 + i]), t);
     }
-    let fm = m.float_model();
+    let fm = m.float_model().expect("float reference");
     let mut cache = fm.new_cache();
     let mut rows = fm.forward(&mut cache, &prompt).expect("prompt");
     for &t in &completion {

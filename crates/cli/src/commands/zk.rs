@@ -15,7 +15,7 @@ pub const VK_FILE: &str = "vk.bin";
 /// A loaded model with everything proving needs.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The integer (and float) model.
+    /// The integer model (its float reference is dropped: proving never uses it).
     pub model: Model,
     /// Its tokenizer.
     pub tokenizer: Tokenizer,
@@ -25,7 +25,8 @@ pub struct Loaded {
 
 /// Loads a model, its tokenizer and its file hash from a parsed GGUF.
 pub fn load(gguf: &GgufFile, what: &str) -> anyhow::Result<Loaded> {
-    let model = Model::load(gguf).with_context(|| format!("cannot load model {what}"))?;
+    let mut model = Model::load(gguf).with_context(|| format!("cannot load model {what}"))?;
+    model.drop_float_reference();
     let tokenizer = Tokenizer::from_gguf(gguf).with_context(|| format!("cannot build the tokenizer of {what}"))?;
     let sha256: [u8; 32] = hex::decode(gguf.sha256_hex())
         .ok()
