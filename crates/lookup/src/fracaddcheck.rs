@@ -12,13 +12,18 @@
 //!
 //! **Protocol.** The prover sends every tree's root `(p_0, q_0)`. Going down, a claim
 //! `(p_j(r), q_j(r))` at a point `r ∈ EF^j` becomes a claim on layer `j+1`: with a random `γ`,
-//! one sumcheck (degree 3, [`LayerSumcheck`]) over all trees still active at that depth proves
+//! one sumcheck (degree 3, `LayerSumcheck`) over all trees still active at that depth proves
 //!
 //! ```text
 //!   Σ_a γ^{2a}·(p_a(r) + γ·q_a(r)) = Σ_{x∈{0,1}^j} eq(r,x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)
 //! ```
 //!
-//! where `pL(x) = p_{j+1}(0,x)` etc. At its random point `s` the prover sends `pL, pR, qL, qR`
+//! where `pL(x) = p_{j+1}(0,x)` etc. Round `i` of that sumcheck has the polynomial
+//! `s_i(t) = e_i·eq(r_i, t)·h_i(t)` (`e_i = Π_{k<i} eq(r_k, s_k)`, `h_i` quadratic) and the
+//! prover sends only `h_i(0), h_i(2)` (2 values, not 3): the verifier derives `h_i(1)` from the
+//! round equation `s_i(0) + s_i(1) = e_i·((1−r_i)·h_i(0) + r_i·h_i(1)) = claim_i`; if
+//! `r_i·e_i = 0` it cannot, and then `h_i(1)` is sent and the equation checked.
+//! At its random point `s` the prover sends `pL, pR, qL, qR`
 //! per tree; the verifier checks the sumcheck's final value, draws `ρ`, and continues at
 //! `r' = (ρ, s)` with `p_{j+1}(r') = (1−ρ)·pL(s) + ρ·pR(s)` (same for `q`). For `j = 0` there is
 //! no sumcheck: the two children are sent and checked against the root directly. Trees of
@@ -31,15 +36,13 @@
 //! **Prover cost.** Building the tree is 3 multiplications per node. The layer sumchecks use the
 //! eq-splitting of Gruen ("Some improvements for the PIOP for ZeroCheck"): the round polynomial is
 //! `eq(r_i, t)·h(t)` with `h` quadratic, `h(1)` follows from the running claim, so each round
-//! evaluates only `h(0)` and `h(2)`.
-
-use std::sync::Mutex;
+//! evaluates (and sends) only `h(0)` and `h(2)`. The layers above the leaves are built with
+//! packed SIMD products.
 
 use p3_field::{ExtensionField, Field, PackedFieldExtension, PackedValue, PrimeCharacteristicRing};
 use rayon::prelude::*;
 use zkinfer_field::{EF, F};
 use zkinfer_poly::eq_eval;
-use zkinfer_sumcheck::{SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 /// Largest tree depth the verifier accepts (2^40 leaves is far beyond anything we prove).
@@ -360,9 +363,8 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
             let gamma = t.challenge_ext();
             let active_claims: Vec<(EF, EF)> = active.iter().map(|&k| claims[k]).collect();
             let mut inst = LayerSumcheck::new(point.clone(), gamma, &active_claims, halves);
-            let out = zkinfer_sumcheck::prove(&mut inst, t);
-            let children = inst.children();
-            (out.point, children)
+            let s = inst.prove(t);
+            (s, inst.children())
         };
         for c in &children {
             t.send_exts(c);
@@ -448,22 +450,8 @@ pub fn verify(
         } else {
             let gamma = t.challenge_ext();
             let active_claims: Vec<(EF, EF)> = active.iter().map(|&k| claims[k]).collect();
-            let claim = SumcheckClaim {
-                num_vars: j,
-                degree: 3,
-                claimed_sum: batch_claims(&active_claims, gamma),
-            };
-            let (s, expected) =
-                zkinfer_sumcheck::verify(&claim, t).map_err(|e| FracAddError::Sumcheck {
-                    layer: j,
-                    msg: e.to_string(),
-                })?;
-            if s.len() != j {
-                return Err(FracAddError::Sumcheck {
-                    layer: j,
-                    msg: "wrong point length".into(),
-                });
-            }
+            let (s, expected) = verify_layer_rounds(&point, batch_claims(&active_claims, gamma), t)
+                .map_err(|msg| FracAddError::Sumcheck { layer: j, msg })?;
             let mut children = Vec::with_capacity(active.len());
             for _ in &active {
                 children.push(receive_children(t)?);
@@ -790,36 +778,50 @@ fn bind_first(v: &mut Vec<EF>, r: EF) {
     v.truncate(half);
 }
 
-/// The sumcheck instance of one GKR layer, batching every active tree:
+/// The sumcheck of one GKR layer, batching every active tree:
 /// `Σ_x eq(r, x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)` over `x ∈ {0,1}^j`.
 ///
 /// Round `i` polynomial: `s_i(t) = eq_prefix·eq(r_i, t)·h_i(t)` with
 /// `h_i(t) = Σ_{x>i} eq(r_{>i}, x_{>i})·g(s_{<i}, t, x_{>i})` (quadratic in `t`), where
-/// `eq_prefix = Π_{k<i} eq(r_k, s_k)`. `h_i(1)` is recovered from the running claim
-/// `claim_i = eq_prefix·((1−r_i)·h_i(0) + r_i·h_i(1))` unless `r_i·eq_prefix = 0`.
-pub struct LayerSumcheck {
+/// `eq_prefix = Π_{k<i} eq(r_k, s_k)`. The prover sends `h_i(0)` and `h_i(2)` only: `h_i(1)`
+/// follows from the running claim `claim_i = s_i(0) + s_i(1) = eq_prefix·((1−r_i)·h_i(0) +
+/// r_i·h_i(1))` — unless `r_i·eq_prefix = 0` (probability ≤ 2j/|EF|), when `h_i(1)` is sent too
+/// and that equation is checked. This is the degree-3 sumcheck with `s_i` given by 2 values
+/// instead of 3; its error stays `3/|EF|` per round. The next claim is
+/// `s_i(s_i') = eq_prefix·eq(r_i, s_i')·h_i(s_i')`.
+struct LayerSumcheck {
     eq_point: Vec<EF>,
     /// `suffix_eq[i]` = the eq table of `eq_point[i+1..]`.
     suffix_eq: Vec<Vec<EF>>,
     round: usize,
     eq_prefix: EF,
     claim: EF,
-    initial_claim: EF,
     gamma: EF,
     weights: Vec<EF>,
     trees: Vec<TreeHalves>,
-    /// The round polynomial computed by the last `round_evals` call, for the claim update.
-    last_round: Mutex<Option<(usize, Vec<EF>)>>,
 }
 
-impl std::fmt::Debug for LayerSumcheck {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LayerSumcheck")
-            .field("num_vars", &self.eq_point.len())
-            .field("round", &self.round)
-            .field("trees", &self.trees.len())
-            .finish()
-    }
+/// `eq(r, t) = (1 − r)(1 − t) + r·t`.
+fn eq_line(r: EF, t: EF) -> EF {
+    (EF::ONE - r) * (EF::ONE - t) + r * t
+}
+
+/// The quadratic through `(0, h0), (1, h1), (2, h2)` at `x`.
+fn quadratic_at(h: [EF; 3], x: EF) -> EF {
+    // Newton form: h0 + x·(h1 − h0) + x(x − 1)/2·(h2 − 2h1 + h0).
+    let d1 = h[1] - h[0];
+    let d2 = h[2] - h[1].double() + h[0];
+    h[0] + x * d1 + x * (x - EF::ONE) * d2.halve()
+}
+
+/// Whether `h_i(1)` is derived from the claim (`r_i·eq_prefix ≠ 0`) rather than sent.
+fn derives_one(r_i: EF, eq_prefix: EF) -> bool {
+    !r_i.is_zero() && !eq_prefix.is_zero()
+}
+
+/// `h_i(1)` from the running claim (requires [`derives_one`]).
+fn derive_one(claim: EF, eq_prefix: EF, r_i: EF, h0: EF) -> EF {
+    (claim * eq_prefix.inverse() - (EF::ONE - r_i) * h0) * r_i.inverse()
 }
 
 impl LayerSumcheck {
@@ -852,11 +854,9 @@ impl LayerSumcheck {
             round: 0,
             eq_prefix: EF::ONE,
             claim,
-            initial_claim: claim,
             gamma,
             weights,
             trees,
-            last_round: Mutex::new(None),
         }
     }
 
@@ -865,77 +865,79 @@ impl LayerSumcheck {
         self.trees.iter().map(TreeHalves::first_children).collect()
     }
 
-    fn compute_round(&self) -> Vec<EF> {
-        let i = self.round;
-        let r_i = self.eq_point[i];
-        let eq = &self.suffix_eq[i];
-        let derive_one = r_i != EF::ZERO && self.eq_prefix != EF::ZERO;
+    /// `[h(0), h(1), h(2)]` of the current round; `h(1)` is derived from the claim if possible.
+    fn round_h(&self) -> [EF; 3] {
+        let r_i = self.eq_point[self.round];
+        let eq = &self.suffix_eq[self.round];
+        let derive = derives_one(r_i, self.eq_prefix);
         // Trees in parallel (many small columns), and each large tree in parallel inside.
         let per_tree = |(tree, &w): (&TreeHalves, &EF)| {
-            tree.round_sums(eq, self.gamma, !derive_one).map(|s| w * s)
+            tree.round_sums(eq, self.gamma, !derive).map(|s| w * s)
         };
-        let h_sums = self
+        let mut h = self
             .trees
             .par_iter()
             .zip(self.weights.par_iter())
-            .map(per_tree);
-        let mut h = h_sums.reduce(|| [EF::ZERO; 3], add3);
-        if derive_one {
-            // claim = eq_prefix·((1 − r_i)·h(0) + r_i·h(1)).
-            let scaled = self.claim * self.eq_prefix.inverse();
-            h[1] = (scaled - (EF::ONE - r_i) * h[0]) * r_i.inverse();
+            .map(per_tree)
+            .reduce(|| [EF::ZERO; 3], add3);
+        if derive {
+            h[1] = derive_one(self.claim, self.eq_prefix, r_i, h[0]);
         }
-        // h is quadratic: h(3) = h(0) − 3·h(1) + 3·h(2).
-        let h3 = h[0] + (h[2] - h[1]).double() + (h[2] - h[1]);
-        let eq_at = |t: u64| {
-            let t = EF::from_u64(t);
-            (EF::ONE - r_i) * (EF::ONE - t) + r_i * t
-        };
-        [h[0], h[1], h[2], h3]
-            .iter()
-            .enumerate()
-            .map(|(t, &ht)| self.eq_prefix * eq_at(t as u64) * ht)
-            .collect()
+        h
+    }
+
+    /// Runs every round, sending `h(0), h(2)` (and `h(1)` when it cannot be derived); returns
+    /// the point.
+    fn prove(&mut self, t: &mut ProverTranscript) -> Vec<EF> {
+        let mut point = Vec::with_capacity(self.eq_point.len());
+        while self.round < self.eq_point.len() {
+            let r_i = self.eq_point[self.round];
+            let h = self.round_h();
+            t.send_ext(h[0]);
+            t.send_ext(h[2]);
+            if !derives_one(r_i, self.eq_prefix) {
+                t.send_ext(h[1]);
+            }
+            let r = t.challenge_ext();
+            let eq_r = eq_line(r_i, r);
+            self.claim = self.eq_prefix * eq_r * quadratic_at(h, r);
+            self.eq_prefix *= eq_r;
+            self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
+            self.round += 1;
+            point.push(r);
+        }
+        point
     }
 }
 
-impl SumcheckInstance for LayerSumcheck {
-    fn num_vars(&self) -> usize {
-        self.eq_point.len()
-    }
-
-    fn degree(&self) -> usize {
-        3
-    }
-
-    fn claimed_sum(&self) -> EF {
-        self.initial_claim
-    }
-
-    fn round_evals(&self) -> Vec<EF> {
-        let evals = self.compute_round();
-        if let Ok(mut cache) = self.last_round.lock() {
-            *cache = Some((self.round, evals.clone()));
-        }
-        evals
-    }
-
-    fn bind(&mut self, r: EF) {
-        let cached = self.last_round.get_mut().ok().and_then(|c| c.take());
-        let evals = match cached {
-            Some((round, evals)) if round == self.round => evals,
-            _ => self.compute_round(),
+/// The verifier of [`LayerSumcheck`]'s rounds for the claim `claim` with eq point `eq_point`:
+/// returns the point `s` and the value `eq(eq_point, s)·g(s)` must have.
+fn verify_layer_rounds(
+    eq_point: &[EF],
+    mut claim: EF,
+    t: &mut VerifierTranscript<'_>,
+) -> Result<(Vec<EF>, EF), String> {
+    let mut eq_prefix = EF::ONE;
+    let mut point = Vec::with_capacity(eq_point.len());
+    for (round, &r_i) in eq_point.iter().enumerate() {
+        let h0 = t.receive_ext().map_err(|e| e.to_string())?;
+        let h2 = t.receive_ext().map_err(|e| e.to_string())?;
+        let h1 = if derives_one(r_i, eq_prefix) {
+            derive_one(claim, eq_prefix, r_i, h0)
+        } else {
+            let h1 = t.receive_ext().map_err(|e| e.to_string())?;
+            if eq_prefix * ((EF::ONE - r_i) * h0 + r_i * h1) != claim {
+                return Err(format!("round {round}: s(0) + s(1) differs from the claim"));
+            }
+            h1
         };
-        self.claim = zkinfer_poly::interpolate_uni(&evals, r);
-        let r_i = self.eq_point[self.round];
-        self.eq_prefix *= (EF::ONE - r_i) * (EF::ONE - r) + r_i * r;
-        self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
-        self.round += 1;
+        let r = t.challenge_ext();
+        let eq_r = eq_line(r_i, r);
+        claim = eq_prefix * eq_r * quadratic_at([h0, h1, h2], r);
+        eq_prefix *= eq_r;
+        point.push(r);
     }
-
-    fn final_evals(&self) -> Vec<EF> {
-        self.children().into_iter().flatten().collect()
-    }
+    Ok((point, claim))
 }
 
 #[cfg(test)]
@@ -1112,5 +1114,60 @@ mod tests {
         let mut vt = VerifierTranscript::new(&ds(), &proof);
         assert!(verify(&[MAX_DEPTH + 1], &mut vt).is_err());
         assert!(verify(&[], &mut VerifierTranscript::new(&ds(), &proof)).is_err());
+    }
+    /// The true children `[pL, pR, qL, qR]` of a tree's leaf layer at `point`.
+    fn children_at(leaves: &FractionLeaves, point: &[EF]) -> [EF; 4] {
+        let mut halves = TreeHalves::split(Layer::from_leaves(leaves.clone()));
+        for &r in point {
+            halves.bind(r);
+        }
+        halves.first_children()
+    }
+
+    /// The layer sumcheck sends 2 values per round, plus `h(1)` exactly when a coordinate of the
+    /// eq point (or the eq prefix) is zero; then `s(0) + s(1) = claim` is checked explicitly.
+    /// Honest rounds end at the true value; any changed value fails the round check or the
+    /// final check against the true children.
+    #[test]
+    fn layer_sumcheck_rounds_with_and_without_derived_h1() {
+        for (eq_point, zeros) in [
+            (vec![EF::ZERO, ext(3)], 1),
+            (vec![ext(4), EF::ZERO], 1),
+            (vec![ext(5), ext(6)], 0),
+            (vec![EF::ZERO, EF::ZERO], 2),
+        ] {
+            let leaves = tree(3, false, 21);
+            let Layer::Ext { p: Some(pp), q: pq } = Layer::from_leaves(leaves.clone()).parent()
+            else {
+                panic!("explicit numerators give an explicit parent");
+            };
+            let claims = [(mle(&pp, &eq_point), mle(&pq, &eq_point))];
+            let gamma = ext(7);
+            let halves = vec![TreeHalves::split(Layer::from_leaves(leaves.clone()))];
+            let mut inst = LayerSumcheck::new(eq_point.clone(), gamma, &claims, halves);
+            let mut t = ProverTranscript::new(&ds());
+            let s = inst.prove(&mut t);
+            assert_eq!(inst.children()[0], children_at(&leaves, &s));
+            let proof = t.into_proof();
+            assert_eq!(proof.len(), 24 * (2 * eq_point.len() + zeros));
+            let final_ok = |proof: &[u8]| -> bool {
+                let mut vt = VerifierTranscript::new(&ds(), proof);
+                match verify_layer_rounds(&eq_point, batch_claims(&claims, gamma), &mut vt) {
+                    Err(_) => false,
+                    Ok((point, expected)) => {
+                        let children = [children_at(&leaves, &point)];
+                        eq_eval(&eq_point, &point) * batch_children(&children, gamma) == expected
+                    }
+                }
+            };
+            assert!(final_ok(&proof), "honest rounds");
+            for pos in (0..proof.len()).step_by(8) {
+                let mut bad = proof.clone();
+                bad[pos] ^= 1;
+                assert!(!final_ok(&bad), "changed byte {pos} accepted");
+            }
+            let mut vt = VerifierTranscript::new(&ds(), &proof[..proof.len() - 8]);
+            assert!(verify_layer_rounds(&eq_point, batch_claims(&claims, gamma), &mut vt).is_err());
+        }
     }
 }
