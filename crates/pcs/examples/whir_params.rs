@@ -6,7 +6,7 @@
 //! `cargo run --release -p zkinfer-pcs --example whir_params -- LOG REPS SPEC...`
 //! where each `SPEC` is `security_bits,max_pow_bits,log_inv_rate,first_folding,folding,shrink`
 //! or `...,first_shrink,shrink` (e.g. `131,20,1,4,4,1` is WHIR's standard schedule).
-//! `SPEC = default` means `WhirParams::default()`.
+//! `SPEC = default` means `WhirParams::default()`; `REPS = 0` prints the derived schedules only.
 
 use std::time::Instant;
 
@@ -69,6 +69,11 @@ fn min(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
+/// `REPS = 0` prints the schedules only.
+fn reps_arg_is_zero(args: &[String]) -> bool {
+    args.get(1).is_some_and(|a| a == "0")
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let log: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(24);
@@ -78,11 +83,6 @@ fn main() {
         .skip(2)
         .map(|s| (s.clone(), parse_spec(s).unwrap_or_else(|| panic!("bad spec {s}"))))
         .collect();
-    let mut rng = StdRng::seed_from_u64(1);
-    let poly = Mle::new((0..1usize << log).map(|_| F::from_u64(rng.random::<u64>() >> 1)).collect());
-    let ds = DomainSeparator::new("whir-params", 1);
-    let mut samples: Vec<Samples> = specs.iter().map(|_| Samples::default()).collect();
-
     for (name, params) in &specs {
         let pcs = WhirPcs::new(*params);
         match pcs.schedule(log) {
@@ -90,6 +90,13 @@ fn main() {
             Err(e) => println!("[{name}] {e}"),
         }
     }
+    if reps_arg_is_zero(&args) {
+        return;
+    }
+    let mut rng = StdRng::seed_from_u64(1);
+    let poly = Mle::new((0..1usize << log).map(|_| F::from_u64(rng.random::<u64>() >> 1)).collect());
+    let ds = DomainSeparator::new("whir-params", 1);
+    let mut samples: Vec<Samples> = specs.iter().map(|_| Samples::default()).collect();
     for rep in 0..reps {
         for ((name, params), stats) in specs.iter().zip(samples.iter_mut()) {
             let pcs = WhirPcs::new(*params);

@@ -8,6 +8,12 @@
 //! out-of-domain samples and opens `t` queried positions of the previous codeword, with a
 //! proof-of-work grind before each query phase.
 //!
+//! Rate schedule: round `i` folds `k_i` variables and shrinks the evaluation domain by `2^s_i`,
+//! so its codeword has `2^(n − Σ_{j≤i} k_j + ρ_i)` entries of EF with `ρ_i = ρ_{i−1} + k_i − s_i`
+//! (`ρ_{−1}` = the committed `log_inv_rate`). Queries to a codeword at rate `2^-ρ` number about
+//! `λ / (ρ/2)` (Johnson bound), so a larger `s_i` trades more queries for smaller codewords.
+//! The default folds `k_0 = 5` with `s_0 = 3`, then `k = 4` with `s = 1` (see [`WhirParams`]).
+//!
 //! Everything here is single-polynomial and single-point: packing many polynomials and reducing
 //! many claims to one point is done above, in [`crate::packing`] and [`crate::batching`].
 //!
