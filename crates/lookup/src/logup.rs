@@ -520,23 +520,20 @@ fn prove_lookup_filled(
         std::collections::HashMap::new();
     let mut values: Vec<Vec<EF>> = Vec::with_capacity(columns.len());
     for ((col, point), &skip_first) in columns.iter().zip(&points).zip(&derived) {
-        let eq = eq_tables
-            .entry(point.clone())
-            .or_insert_with(|| eq_evals(point));
-        let mut col_values: Vec<EF> = col
-            .components
-            .iter()
-            .enumerate()
-            .map(|(c, comp)| {
-                if c == 0 && skip_first {
-                    EF::ZERO
-                } else {
-                    zero_padded_eval(eq, comp)
-                }
-            })
-            .collect();
-        if col_values.is_empty() {
-            col_values.push(EF::ZERO);
+        // Component 0 of a derived column is filled in below; nothing to evaluate here for it.
+        let mut col_values = vec![EF::ZERO; col.components.len()];
+        let first_needed = usize::from(skip_first);
+        if col.components.len() > first_needed {
+            let eq = eq_tables
+                .entry(point.clone())
+                .or_insert_with(|| eq_evals(point));
+            for (value, comp) in col_values
+                .iter_mut()
+                .zip(&col.components)
+                .skip(first_needed)
+            {
+                *value = zero_padded_eval(eq, comp);
+            }
         }
         values.push(col_values);
     }
@@ -558,7 +555,9 @@ fn prove_lookup_filled(
         let w = stacked_row_mle(tree, &leaf.point, &lens, &values, &lifted_first);
         let rest = compress(beta, w.iter().copied()) - w[0];
         let want_w0 = alpha - leaf.denominator - rest;
-        values[first.column][0] = (want_w0 - w[0]) * select.inverse();
+        if let Some(v0) = values[first.column].first_mut() {
+            *v0 = (want_w0 - w[0]) * select.inverse();
+        }
     }
     let mut column_claims = Vec::with_capacity(columns.len());
     for (point, values) in points.into_iter().zip(values) {
