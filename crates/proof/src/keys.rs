@@ -78,6 +78,21 @@ pub fn setup(
     vocab: Vec<Vec<u8>>,
     model_sha256: [u8; 32],
 ) -> Result<ProvingKey, ProofSystemError> {
+    let (metas, commitment, weight_data) = commit_weights(model)?;
+    let vk = VerifyingKey {
+        model_sha256,
+        config: *model.config(),
+        quant: *model.quant(),
+        weights: metas,
+        commitment,
+        vocab,
+    };
+    Ok(ProvingKey { vk, weight_data })
+}
+
+/// Commits every weight of `model` (deterministically: the same model gives the same
+/// commitment), returning the weights' descriptions, the commitment and its prover data.
+pub fn commit_weights(model: &Model) -> Result<(Vec<WeightMeta>, WhirCommitment, WhirProverData), ProofSystemError> {
     let mut metas = Vec::new();
     let mut tensors = Vec::new();
     for (name, t) in model.weights().iter() {
@@ -97,17 +112,7 @@ pub fn setup(
     }
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
-    drop(slice_refs);
-    drop(slices);
-    let vk = VerifyingKey {
-        model_sha256,
-        config: *model.config(),
-        quant: *model.quant(),
-        weights: metas,
-        commitment,
-        vocab,
-    };
-    Ok(ProvingKey { vk, weight_data })
+    Ok((metas, commitment, weight_data))
 }
 
 impl VerifyingKey {

@@ -90,12 +90,14 @@ pub struct ProveTimings {
     pub prove_graph_s: f64,
     /// Batched openings.
     pub open_s: f64,
+    /// Recomputing the weight commitment ([`WeightCommitment::Recommit`]; 0 otherwise).
+    pub weight_commit_s: f64,
 }
 
 impl ProveTimings {
     /// Proving time proper (everything but generation).
     pub fn prove_s(&self) -> f64 {
-        self.trace_s + self.prove_graph_s + self.open_s
+        self.trace_s + self.prove_graph_s + self.open_s + self.weight_commit_s
     }
 }
 
@@ -159,7 +161,18 @@ pub fn prove(
     progress: impl FnMut(Stage),
     tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
-    prove_consuming(model, &pk.vk, pk.weight_data.clone(), prompt, n, progress, tamper)
+    prove_consuming(model, &pk.vk, WeightCommitment::Ready(pk.weight_data.clone()), prompt, n, progress, tamper)
+}
+
+/// Where the prover gets the weight commitment's prover data from.
+#[derive(Debug)]
+pub enum WeightCommitment {
+    /// Held since setup (fastest; it stays resident for the whole proof).
+    Ready(WhirProverData),
+    /// Recomputed from the model after the witness opening, and checked against the key: one more
+    /// weight commitment (a few seconds for GPT-2 small), but the weights' codeword and Merkle
+    /// tree are never resident together with the witness'.
+    Recommit,
 }
 
 /// [`prove`], consuming the weight commitment's prover data (the opening needs it by value, and
@@ -167,7 +180,7 @@ pub fn prove(
 pub fn prove_consuming(
     model: &Model,
     vk: &VerifyingKey,
-    weight_data: WhirProverData,
+    weights: WeightCommitment,
     prompt: &[u32],
     n: usize,
     mut progress: impl FnMut(Stage),
@@ -223,8 +236,21 @@ pub fn prove_consuming(
     zkinfer_pcs::mem_trace("prove: trace dropped");
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_acc, &mut t)?;
     witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
+    let weight_data = match weights {
+        WeightCommitment::Ready(data) => data,
+        WeightCommitment::Recommit => {
+            let recommit = Instant::now();
+            let (_, commitment, data) = keys::commit_weights(model)?;
+            timings.weight_commit_s = recommit.elapsed().as_secs_f64();
+            if commitment != vk.commitment {
+                return Err(ProofSystemError::Rejected("the model's weights do not match the verifying key's commitment".into()));
+            }
+            zkinfer_pcs::mem_trace("prove: weights recommitted");
+            data
+        }
+    };
     weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
-    timings.open_s = start.elapsed().as_secs_f64();
+    timings.open_s = start.elapsed().as_secs_f64() - timings.weight_commit_s;
 
     let proof = ProofFile { transcript: t.into_proof(), ..proof_stub };
     Ok((proof, timings))

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::ops::eval_int;
 use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorKind, Weights};
-use zkinfer_proof::{ProofFile, ProvingKey, VerifyingKey, prove, setup, verify, vocab_bytes};
+use zkinfer_proof::{ProofFile, ProvingKey, VerifyingKey, WeightCommitment, prove, prove_consuming, setup, verify, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
 
 fn testdata(name: &str) -> PathBuf {
@@ -172,4 +172,20 @@ fn proving_with_uncommitted_weights_is_caught() {
     let (other_model, _, _) = load("gpt2-tiny-random-q8_0.gguf");
     let (proof, _) = prove(&other_model, &f.pk, &f.prompt, 3, |_| {}, |_, _| {}).expect("the prover does not check weights");
     assert!(verify(&f.pk.vk, &proof).is_err(), "proof over uncommitted weights accepted");
+}
+
+/// The low-memory path: the weight commitment is recomputed after the witness opening. The
+/// proof is the same statement (it verifies), and a model whose weights differ from the key's
+/// commitment is refused by the prover itself.
+#[test]
+fn recommitting_the_weights_gives_a_valid_proof_and_checks_the_key() {
+    let f = fixture();
+    let (proof, timings) =
+        prove_consuming(&f.model, &f.pk.vk, WeightCommitment::Recommit, &f.prompt, 2, |_| {}, |_, _| {}).expect("prove");
+    assert!(timings.weight_commit_s > 0.0);
+    verify(&f.pk.vk, &proof).expect("proof with recommitted weights verifies");
+    let (other_model, _, _) = load("gpt2-tiny-random-q8_0.gguf");
+    let err = prove_consuming(&other_model, &f.pk.vk, WeightCommitment::Recommit, &f.prompt, 2, |_| {}, |_, _| {})
+        .expect_err("weights that do not match the key must be refused");
+    assert!(err.to_string().contains("do not match"), "{err}");
 }

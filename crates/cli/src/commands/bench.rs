@@ -45,10 +45,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let pk = zk::run_setup(&loaded, args.json)?;
     let setup_s = start.elapsed().as_secs_f64();
 
-    let zkinfer_proof::ProvingKey { vk, weight_data } = pk;
+    let (vk, weights) = zk::weight_commitment(pk);
     let bar = zk::spinner(args.json, "proving");
     let (proof, timings) =
-        zkinfer_proof::prove_consuming(&loaded.model, &vk, weight_data, &prompt, n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
+        zkinfer_proof::prove_consuming(&loaded.model, &vk, weights, &prompt, n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
             .context("proving failed")?;
     bar.finish_and_clear();
     let bytes = proof.to_bytes();
@@ -68,6 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "prove_trace_s": timings.trace_s,
         "prove_graph_s": timings.prove_graph_s,
         "prove_open_s": timings.open_s,
+        "prove_weight_recommit_s": timings.weight_commit_s,
         "verify_s": verify_s,
         "proof_bytes": bytes.len(),
         "vk_bytes": vk.to_bytes().len(),
@@ -82,8 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("inference (int, KV): {inference_s:.3} s");
         println!("setup:               {setup_s:.2} s");
         println!(
-            "prove:               {prove_s:.2} s (trace {:.2}, graph {:.2}, open {:.2})",
-            timings.trace_s, timings.prove_graph_s, timings.open_s
+            "prove:               {prove_s:.2} s (trace {:.2}, graph {:.2}, open {:.2}, weight recommit {:.2})",
+            timings.trace_s, timings.prove_graph_s, timings.open_s, timings.weight_commit_s
         );
         println!("verify:              {verify_s:.3} s");
         println!("proof:               {} bytes", bytes.len());

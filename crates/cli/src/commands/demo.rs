@@ -41,10 +41,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     );
     println!("       verifying key: {} bytes", pk.vk.to_bytes().len());
 
-    let zkinfer_proof::ProvingKey { vk, weight_data } = pk;
+    let (vk, weights) = zk::weight_commitment(pk);
     let prompt = loaded.tokenizer.encode(&args.prompt);
     let bar = zk::spinner(false, "proving");
-    let (proof, t) = zkinfer_proof::prove_consuming(&loaded.model, &vk, weight_data, &prompt, args.n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
+    let (proof, t) = zkinfer_proof::prove_consuming(&loaded.model, &vk, weights, &prompt, args.n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
         .context("proving failed")?;
     bar.finish_and_clear();
     let text = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();

@@ -35,24 +35,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let prompt = loaded.tokenizer.encode(&args.prompt);
     let expected = args.keys.as_deref().map(zk::read_vk).transpose()?;
     let start = Instant::now();
-    let pk = zk::run_setup(&loaded, args.json)?;
-    let setup_s = start.elapsed().as_secs_f64();
-    if let Some(vk) = expected {
-        if vk.digest() != pk.vk.digest() {
-            anyhow::bail!(
-                "the keys are for model {}, but {} commits to {}",
-                vk.model_commitment_hex(),
-                args.model.display(),
-                pk.vk.model_commitment_hex()
-            );
+    let (vk, weights) = match expected {
+        // Keys made from this very file, for a large model: no commitment now; the prover commits
+        // the weights after the witness opening and checks the result against the key.
+        Some(vk)
+            if vk.model_sha256 == loaded.sha256
+                && vk.quant == *loaded.model.quant()
+                && vk.weight_packed_num_vars().is_some_and(|n| n >= zk::RECOMMIT_FROM_VARS) =>
+        {
+            (vk, zkinfer_proof::WeightCommitment::Recommit)
         }
-    }
-    let zkinfer_proof::ProvingKey { vk, weight_data } = pk;
+        expected => {
+            let pk = zk::run_setup(&loaded, args.json)?;
+            if let Some(vk) = expected {
+                if vk.digest() != pk.vk.digest() {
+                    anyhow::bail!(
+                        "the keys are for model {}, but {} commits to {}",
+                        vk.model_commitment_hex(),
+                        args.model.display(),
+                        pk.vk.model_commitment_hex()
+                    );
+                }
+            }
+            zk::weight_commitment(pk)
+        }
+    };
+    let setup_s = start.elapsed().as_secs_f64();
     let bar = zk::spinner(args.json, "proving");
     let (proof, timings) = zkinfer_proof::prove_consuming(
         &loaded.model,
         &vk,
-        weight_data,
+        weights,
         &prompt,
         args.n,
         |stage| bar.set_message(zk::stage_message(stage)),
@@ -81,8 +94,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!("completion:  {text:?}");
         println!("model:       {}", vk.model_commitment_hex());
         println!(
-            "timings:     commit weights {setup_s:.2} s, generate {:.2} s, trace {:.2} s, prove graph {:.2} s, open {:.2} s",
-            timings.generate_s, timings.trace_s, timings.prove_graph_s, timings.open_s
+            "timings:     commit weights {setup_s:.2} s, generate {:.2} s, trace {:.2} s, prove graph {:.2} s, open {:.2} s, weight recommit {:.2} s",
+            timings.generate_s, timings.trace_s, timings.prove_graph_s, timings.open_s, timings.weight_commit_s
         );
         println!("proof:       {} ({} bytes)", args.out.display(), bytes.len());
     }

@@ -41,6 +41,23 @@ pub fn load_path(path: &Path) -> anyhow::Result<Loaded> {
     load(&gguf, &path.display().to_string())
 }
 
+/// Packed weight polynomials from this many variables on are recommitted after the witness
+/// opening instead of being held through the whole proof (GPT-2 small packs into 2^27).
+pub const RECOMMIT_FROM_VARS: usize = 24;
+
+/// How the prover gets the weight commitment: held from setup for small models; recomputed after
+/// the witness opening for large ones, so that the two commitments' data are never resident
+/// together (lower peak memory for one more weight commitment).
+pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, zkinfer_proof::WeightCommitment) {
+    let ProvingKey { vk, weight_data } = pk;
+    if vk.weight_packed_num_vars().is_some_and(|n| n >= RECOMMIT_FROM_VARS) {
+        drop(weight_data);
+        (vk, zkinfer_proof::WeightCommitment::Recommit)
+    } else {
+        (vk, zkinfer_proof::WeightCommitment::Ready(weight_data))
+    }
+}
+
 /// Runs setup with a spinner.
 pub fn run_setup(l: &Loaded, quiet: bool) -> anyhow::Result<ProvingKey> {
     let bar = spinner(quiet, "setup: committing the weights");
