@@ -24,7 +24,10 @@
 //! round equation `s_i(0) + s_i(1) = e_i·((1−r_i)·h_i(0) + r_i·h_i(1)) = claim_i`; if
 //! `r_i·e_i = 0` it cannot, and then `h_i(1)` is sent and the equation checked.
 //! At its random point `s` the prover sends `pL, pR, qL, qR`
-//! per tree; the verifier checks the sumcheck's final value, draws `ρ`, and continues at
+//! per tree, except the last tree's `qR`: the sumcheck's final equation
+//! `eq(r, s)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a = final value` is linear in it, so the
+//! verifier solves for it (it is sent, and the equation checked, only if its coefficient
+//! `eq(r, s)·γ^{2a}·(pL + γ·qL)` is zero). The verifier draws `ρ`, and continues at
 //! `r' = (ρ, s)` with `p_{j+1}(r') = (1−ρ)·pL(s) + ρ·pR(s)` (same for `q`). For `j = 0` there is
 //! no sumcheck: the two children are sent and checked against the root directly. Trees of
 //! different depths share the points: a tree of depth `n` leaves the protocol after layer `n`
@@ -277,6 +280,18 @@ fn batch_children(children: &[[EF; 4]], gamma: EF) -> EF {
     acc
 }
 
+/// `γ^{2(n−1)}`: the batching weight of the last of `n` active trees.
+fn last_weight(gamma: EF, active: usize) -> EF {
+    gamma.square().exp_u64(active.saturating_sub(1) as u64)
+}
+
+/// The coefficient of the last tree's `qR` in `eq(r, s)·Σ_a w_a·(pL·qR + pR·qL + γ·qL·qR)_a`:
+/// `eq(r, s)·w_last·(pL + γ·qL)`. When non-zero, that `qR` is not sent but solved for.
+fn last_qr_slope(eq_rs: EF, gamma: EF, active: usize, children: &[EF; 4]) -> EF {
+    let [pl, _, ql, _] = *children;
+    eq_rs * last_weight(gamma, active) * (pl + gamma * ql)
+}
+
 /// The verifier's view of a tree's children at a point: `(p, q)` on the line at `ρ`.
 fn fold_children(c: &[EF; 4], rho: EF) -> (EF, EF) {
     let [pl, pr, ql, qr] = *c;
@@ -358,17 +373,28 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
             })
             .collect();
         let (s, children): (Vec<EF>, Vec<[EF; 4]>) = if j == 0 {
-            (vec![], halves.iter().map(|h| h.first_children()).collect())
+            let children: Vec<[EF; 4]> = halves.iter().map(|h| h.first_children()).collect();
+            for c in &children {
+                t.send_exts(c);
+            }
+            (vec![], children)
         } else {
             let gamma = t.challenge_ext();
             let active_claims: Vec<(EF, EF)> = active.iter().map(|&k| claims[k]).collect();
             let mut inst = LayerSumcheck::new(point.clone(), gamma, &active_claims, halves);
             let s = inst.prove(t);
-            (s, inst.children())
+            let children = inst.children();
+            let eq_rs = eq_eval(&point, &s);
+            for (idx, c) in children.iter().enumerate() {
+                let last = idx + 1 == children.len();
+                if last && !last_qr_slope(eq_rs, gamma, children.len(), c).is_zero() {
+                    t.send_exts(&c[..3]);
+                } else {
+                    t.send_exts(c);
+                }
+            }
+            (s, children)
         };
-        for c in &children {
-            t.send_exts(c);
-        }
         let rho = t.challenge_ext();
         point = std::iter::once(rho).chain(s).collect();
         for (c, &k) in children.iter().zip(&active) {
@@ -453,11 +479,24 @@ pub fn verify(
             let (s, expected) = verify_layer_rounds(&point, batch_claims(&active_claims, gamma), t)
                 .map_err(|msg| FracAddError::Sumcheck { layer: j, msg })?;
             let mut children = Vec::with_capacity(active.len());
-            for _ in &active {
+            for _ in 1..active.len() {
                 children.push(receive_children(t)?);
             }
-            if eq_eval(&point, &s) * batch_children(&children, gamma) != expected {
-                return Err(FracAddError::LayerMismatch { layer: j });
+            // The last tree's qR follows from the sumcheck's final equation
+            // eq(r, s)·Σ_a w_a·(pL·qR + pR·qL + γ·qL·qR)_a = expected, linear in that qR.
+            let (pl, pr, ql) = (t.receive_ext()?, t.receive_ext()?, t.receive_ext()?);
+            let eq_rs = eq_eval(&point, &s);
+            let slope = last_qr_slope(eq_rs, gamma, active.len(), &[pl, pr, ql, EF::ZERO]);
+            if slope.is_zero() {
+                children.push([pl, pr, ql, t.receive_ext()?]);
+                if eq_rs * batch_children(&children, gamma) != expected {
+                    return Err(FracAddError::LayerMismatch { layer: j });
+                }
+            } else {
+                let with_zero_qr =
+                    batch_children(&children, gamma) + last_weight(gamma, active.len()) * pr * ql;
+                let qr = (expected - eq_rs * with_zero_qr) * slope.inverse();
+                children.push([pl, pr, ql, qr]);
             }
             let rho = t.challenge_ext();
             for (c, &k) in children.iter().zip(&active) {
@@ -1079,17 +1118,42 @@ mod tests {
         );
     }
 
+    /// What a caller accepts: the GKR verifies, the proof is consumed exactly, and every leaf
+    /// claim (the only thing the verifier leaves unchecked) is the true leaf MLE at its point.
+    fn accepted(trees: &[FractionLeaves], depths: &[usize], proof: &[u8]) -> bool {
+        let mut vt = VerifierTranscript::new(&ds(), proof);
+        let Ok(out) = verify(depths, &mut vt) else {
+            return false;
+        };
+        if vt.finish().is_err() || out.leaves.len() != trees.len() {
+            return false;
+        }
+        trees.iter().zip(&out.leaves).all(|(tree, leaf)| {
+            let nums: Vec<EF> = match &tree.numerators {
+                Numerators::Ones => vec![EF::ONE; tree.denominators.len()],
+                Numerators::Values(v) => v.clone(),
+            };
+            let dens = tree.denominators.clone().into_ext();
+            1usize << leaf.point.len() == dens.len()
+                && leaf.numerator == mle(&nums, &leaf.point)
+                && leaf.denominator == mle(&dens, &leaf.point)
+        })
+    }
+
+    /// Changing any byte (roots, round values, children) makes the verifier fail or leaves a
+    /// leaf claim that contradicts the true leaves (the last tree's `qR` is solved for, so a
+    /// change may only surface at the leaves).
     #[test]
     fn every_changed_proof_element_is_rejected() {
         let trees = sample_trees();
         let (_, proof) = prove_trees(&trees);
         let depths = DEPTHS;
+        assert!(accepted(&trees, &depths, &proof));
         for pos in 0..proof.len() {
             let mut bad = proof.clone();
             bad[pos] ^= 1;
-            let mut vt = VerifierTranscript::new(&ds(), &bad);
             assert!(
-                verify(&depths, &mut vt).is_err(),
+                !accepted(&trees, &depths, &bad),
                 "change at byte {pos} accepted"
             );
         }
@@ -1097,7 +1161,8 @@ mod tests {
 
     #[test]
     fn truncated_or_padded_proofs_fail_cleanly() {
-        let (_, proof) = prove_trees(&sample_trees());
+        let trees = sample_trees();
+        let (_, proof) = prove_trees(&trees);
         let depths = DEPTHS;
         for cut in [0, 1, 8, proof.len() / 2, proof.len() - 1] {
             let mut vt = VerifierTranscript::new(&ds(), &proof[..cut]);
@@ -1109,12 +1174,41 @@ mod tests {
         verify(&depths, &mut vt).expect("prefix is the honest proof");
         assert!(vt.finish().is_err());
         // Wrong statement: other depths.
-        let mut vt = VerifierTranscript::new(&ds(), &proof);
-        assert!(verify(&[3, 0, 5, 1, 4, 4, 0, 1, 5], &mut vt).is_err());
+        assert!(!accepted(&trees, &[3, 0, 5, 1, 4, 4, 0, 1, 5], &proof));
         let mut vt = VerifierTranscript::new(&ds(), &proof);
         assert!(verify(&[MAX_DEPTH + 1], &mut vt).is_err());
         assert!(verify(&[], &mut VerifierTranscript::new(&ds(), &proof)).is_err());
     }
+
+    /// When the last tree's `qR` has coefficient 0 (here `pL = qL = 0` at every layer: the left
+    /// half of every layer is `0/0`), it is sent and the final equation is checked instead; the
+    /// proof is one element per layer longer and still sound.
+    #[test]
+    fn unsolvable_last_qr_is_sent_and_checked() {
+        let mut zero_left = tree(3, false, 31);
+        if let (Numerators::Values(p), Denominators::Values(q)) =
+            (&mut zero_left.numerators, &mut zero_left.denominators)
+        {
+            p[..4].fill(EF::ZERO);
+            q[..4].fill(EF::ZERO);
+        }
+        let normal = vec![tree(3, false, 30), tree(3, false, 31)];
+        let special = vec![tree(3, false, 30), zero_left];
+        let (_, normal_proof) = prove_trees(&normal);
+        let (_, special_proof) = prove_trees(&special);
+        // Layers j = 1, 2 have a sumcheck; each sends the extra qR.
+        assert_eq!(special_proof.len(), normal_proof.len() + 2 * 24);
+        assert!(accepted(&special, &[3, 3], &special_proof));
+        for pos in 0..special_proof.len() {
+            let mut bad = special_proof.clone();
+            bad[pos] ^= 1;
+            assert!(
+                !accepted(&special, &[3, 3], &bad),
+                "change at byte {pos} accepted"
+            );
+        }
+    }
+
     /// The true children `[pL, pR, qL, qR]` of a tree's leaf layer at `point`.
     fn children_at(leaves: &FractionLeaves, point: &[EF]) -> [EF; 4] {
         let mut halves = TreeHalves::split(Layer::from_leaves(leaves.clone()));
