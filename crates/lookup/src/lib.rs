@@ -50,7 +50,7 @@ pub mod logup;
 pub mod table;
 
 pub use logup::{
-    ColumnClaim, LookupClaims, LookupColumn, LookupError, MultiplicityClaim,
-    compute_multiplicities, prove_lookup, verify_lookup,
+    ColumnClaim, LookupClaims, LookupColumn, LookupError, LookupInstance, MultiplicityClaim,
+    compute_multiplicities, prove_lookup, prove_lookups, verify_lookup, verify_lookups,
 };
 pub use table::{FunctionTable, Table};

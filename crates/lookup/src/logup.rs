@@ -58,8 +58,7 @@ use zkinfer_poly::{eq_evals, next_pow2_vars};
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
 
 use crate::fracaddcheck::{
-    self, Denominators, FracAddError, FractionLeaves, MAX_DEPTH, Numerators,
-};
+    self, Denominators, FracAddError, FractionLeaves, MAX_DEPTH, Numerators, LeafClaim};
 use crate::table::{Table, tail_eq_sum};
 
 /// Label under which the statement (table descriptor and column lengths) is absorbed.
@@ -448,6 +447,18 @@ fn block_point(tree_point: &[EF], vars: usize) -> &[EF] {
     &tree_point[tree_point.len() - vars..]
 }
 
+/// One lookup statement for [`prove_lookups`]: every row of `columns` is a row of `table`, with
+/// the multiplicity column `multiplicities`.
+#[derive(Debug, Clone)]
+pub struct LookupInstance<'a> {
+    /// The table.
+    pub table: &'a Table,
+    /// The looked-up columns.
+    pub columns: Vec<LookupColumn<'a>>,
+    /// `m`, of length [`Table::padded_len`] (normally [`compute_multiplicities`]).
+    pub multiplicities: &'a [F],
+}
+
 /// Proves that every row of `columns` is in `table`, given the multiplicity column (normally
 /// [`compute_multiplicities`]; any other `m` yields a proof that fails to verify).
 ///
@@ -463,6 +474,16 @@ pub fn prove_lookup(
     prove_lookup_filled(table, columns, multiplicities, &table.first_row(), t)
 }
 
+/// Proves several lookups (into different tables) with ONE fraction-sum GKR: every table's
+/// `(β, α)` is drawn first, then all their trees go through [`fracaddcheck`] together, so the
+/// layer sumchecks are paid once per depth instead of once per table. Each table's roots are
+/// still checked separately. Same precondition and claims as [`prove_lookup`], per instance.
+pub fn prove_lookups(instances: &[LookupInstance<'_>], t: &mut ProverTranscript) -> Result<Vec<LookupClaims>, LookupError> {
+    let rows: Vec<Vec<F>> = instances.iter().map(|i| i.table.first_row()).collect();
+    let filled: Vec<(&LookupInstance<'_>, &[F])> = instances.iter().zip(&rows).map(|(i, r)| (i, r.as_slice())).collect();
+    prove_filled(&filled, t)
+}
+
 /// [`prove_lookup`] with the uncovered leaves of the stacked trees set to `uncovered_row`
 /// (the table's first row for the honest prover; tests use others to play a cheating prover).
 fn prove_lookup_filled(
@@ -472,42 +493,76 @@ fn prove_lookup_filled(
     uncovered_row: &[F],
     t: &mut ProverTranscript,
 ) -> Result<LookupClaims, LookupError> {
-    check_columns(table, columns)?;
-    if multiplicities.len() != table.padded_len() {
-        return Err(LookupError::MultiplicityLength {
-            got: multiplicities.len(),
-            want: table.padded_len(),
-        });
+    let instance = LookupInstance { table, columns: columns.to_vec(), multiplicities };
+    let mut claims = prove_filled(&[(&instance, uncovered_row)], t)?;
+    claims.pop().ok_or(LookupError::SumsDiffer)
+}
+
+/// The prover's view of one statement between its challenges and the GKR.
+struct ProverStatement {
+    lens: Vec<usize>,
+    layout: Vec<StackedTree>,
+    alpha: EF,
+    beta: EF,
+}
+
+fn prove_filled(instances: &[(&LookupInstance<'_>, &[F])], t: &mut ProverTranscript) -> Result<Vec<LookupClaims>, LookupError> {
+    if instances.is_empty() {
+        return Ok(Vec::new());
     }
-    let lens: Vec<usize> = columns.iter().map(LookupColumn::len).collect();
-    let (beta, alpha) = statement_challenges(t, table, &lens);
-    let first_row = table.first_row();
-    let layout = stack_layout(&lens);
-    let mut trees: Vec<FractionLeaves> = layout
-        .iter()
-        .map(|tree| stacked_leaves(tree, columns, &first_row, uncovered_row, beta, alpha))
-        .collect();
-    let table_components: Vec<Vec<F>> = (0..table.arity())
-        .map(|c| table.padded_component(c))
-        .collect();
-    let table_q: Vec<EF> = (0..table.padded_len())
-        .into_par_iter()
-        .with_min_len(1 << 12)
-        .map(|j| alpha - compress(beta, table_components.iter().map(|c| lift(c[j]))))
-        .collect();
-    trees.push(FractionLeaves {
-        numerators: Numerators::Values(multiplicities.iter().map(|&m| lift(m)).collect()),
-        denominators: Denominators::Values(table_q),
-    });
+    let mut statements = Vec::with_capacity(instances.len());
+    let mut trees: Vec<FractionLeaves> = Vec::new();
+    for &(inst, uncovered_row) in instances {
+        let (table, columns) = (inst.table, inst.columns.as_slice());
+        check_columns(table, columns)?;
+        if inst.multiplicities.len() != table.padded_len() {
+            return Err(LookupError::MultiplicityLength {
+                got: inst.multiplicities.len(),
+                want: table.padded_len(),
+            });
+        }
+        let lens: Vec<usize> = columns.iter().map(LookupColumn::len).collect();
+        let (beta, alpha) = statement_challenges(t, table, &lens);
+        let first_row = table.first_row();
+        let layout = stack_layout(&lens);
+        trees.extend(layout.iter().map(|tree| stacked_leaves(tree, columns, &first_row, uncovered_row, beta, alpha)));
+        let table_components: Vec<Vec<F>> = (0..table.arity()).map(|c| table.padded_component(c)).collect();
+        let table_q: Vec<EF> = (0..table.padded_len())
+            .into_par_iter()
+            .with_min_len(1 << 12)
+            .map(|j| alpha - compress(beta, table_components.iter().map(|c| lift(c[j]))))
+            .collect();
+        trees.push(FractionLeaves {
+            numerators: Numerators::Values(inst.multiplicities.iter().map(|&m| lift(m)).collect()),
+            denominators: Denominators::Values(table_q),
+        });
+        statements.push(ProverStatement { lens, layout, alpha, beta });
+    }
 
     let out = fracaddcheck::prove(trees, t);
 
+    let mut claims = Vec::with_capacity(instances.len());
+    let mut leaves = out.leaves.as_slice();
+    for (&(inst, _), st) in instances.iter().zip(&statements) {
+        let (own, rest) = leaves.split_at(st.layout.len() + 1);
+        leaves = rest;
+        claims.push(finish_prover(inst, st, own, t));
+    }
+    Ok(claims)
+}
+
+/// After the GKR: sends each column's components at its block point (component 0 of each tree's
+/// largest column is derived from the leaf claim instead) and `m` at the table leaf's point.
+fn finish_prover(inst: &LookupInstance<'_>, st: &ProverStatement, leaves: &[LeafClaim], t: &mut ProverTranscript) -> LookupClaims {
+    let (columns, layout, lens) = (inst.columns.as_slice(), &st.layout, &st.lens);
+    let (alpha, beta) = (st.alpha, st.beta);
+    let first_row = inst.table.first_row();
     // Each column's components at its block's point (the low coordinates of its tree's point).
     // Trees of equal depth end at the same point, so one eq table per distinct block point.
     // Component 0 of each tree's first (largest) block follows from the leaf claim instead.
     let mut points: Vec<Vec<EF>> = vec![Vec::new(); columns.len()];
     let mut derived = vec![false; columns.len()];
-    for (tree, leaf) in layout.iter().zip(&out.leaves) {
+    for (tree, leaf) in layout.iter().zip(leaves) {
         for b in &tree.blocks {
             points[b.column] = block_point(&leaf.point, b.vars).to_vec();
         }
@@ -539,7 +594,7 @@ fn prove_lookup_filled(
     }
     drop(eq_tables);
     let lifted_first: Vec<EF> = first_row.iter().map(|&x| lift(x)).collect();
-    for (tree, leaf) in layout.iter().zip(&out.leaves) {
+    for (tree, leaf) in layout.iter().zip(leaves) {
         let Some(first) = tree.blocks.first() else {
             continue;
         };
@@ -552,7 +607,7 @@ fn prove_lookup_filled(
             &leaf.point[..tree.depth - first.vars],
             first.offset >> first.vars,
         );
-        let w = stacked_row_mle(tree, &leaf.point, &lens, &values, &lifted_first);
+        let w = stacked_row_mle(tree, &leaf.point, lens, &values, &lifted_first);
         let rest = compress(beta, w.iter().copied()) - w[0];
         let want_w0 = alpha - leaf.denominator - rest;
         if let Some(v0) = values[first.column].first_mut() {
@@ -564,19 +619,18 @@ fn prove_lookup_filled(
         t.send_exts(&values);
         column_claims.push(ColumnClaim { point, values });
     }
-    let (table_leaf, m_value) = out
-        .leaves
+    let (table_leaf, m_value) = leaves
         .last()
         .map(|l| (l.point.clone(), l.numerator))
         .unwrap_or_default();
     t.send_ext(m_value);
-    Ok(LookupClaims {
+    LookupClaims {
         columns: column_claims,
         multiplicities: MultiplicityClaim {
             point: table_leaf,
             value: m_value,
         },
-    })
+    }
 }
 
 /// Verifies a lookup of columns of lengths `column_lens` into `table`.
@@ -589,19 +643,61 @@ pub fn verify_lookup(
     column_lens: &[usize],
     t: &mut VerifierTranscript<'_>,
 ) -> Result<LookupClaims, LookupError> {
-    check_shapes(table, column_lens)?;
-    let (beta, alpha) = statement_challenges(t, table, column_lens);
-    let layout = stack_layout(column_lens);
-    let mut depths: Vec<usize> = layout.iter().map(|tree| tree.depth).collect();
-    depths.push(table.num_vars());
+    let mut claims = verify_lookups(&[(table, column_lens)], t)?;
+    claims.pop().ok_or(LookupError::SumsDiffer)
+}
+
+/// Verifier side of [`prove_lookups`]: `(table, column lengths)` per instance, in the prover's
+/// order.
+pub fn verify_lookups(statements: &[(&Table, &[usize])], t: &mut VerifierTranscript<'_>) -> Result<Vec<LookupClaims>, LookupError> {
+    if statements.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut prepared = Vec::with_capacity(statements.len());
+    let mut depths: Vec<usize> = Vec::new();
+    for &(table, column_lens) in statements {
+        check_shapes(table, column_lens)?;
+        let (beta, alpha) = statement_challenges(t, table, column_lens);
+        let layout = stack_layout(column_lens);
+        depths.extend(layout.iter().map(|tree| tree.depth));
+        depths.push(table.num_vars());
+        prepared.push((layout, alpha, beta));
+    }
     let out = fracaddcheck::verify(&depths, t)?;
-    let (tree_leaves, table_leaf) = out.leaves.split_at(layout.len());
+    let mut claims = Vec::with_capacity(statements.len());
+    let (mut roots, mut leaves) = (out.roots.as_slice(), out.leaves.as_slice());
+    for (&(table, column_lens), (layout, alpha, beta)) in statements.iter().zip(prepared) {
+        let n = layout.len() + 1;
+        if roots.len() < n || leaves.len() < n {
+            return Err(LookupError::SumsDiffer);
+        }
+        let (own_roots, rest_roots) = roots.split_at(n);
+        let (own_leaves, rest_leaves) = leaves.split_at(n);
+        (roots, leaves) = (rest_roots, rest_leaves);
+        claims.push(finish_verifier(table, column_lens, &layout, alpha, beta, own_roots, own_leaves, t)?);
+    }
+    Ok(claims)
+}
+
+/// One statement's checks after the GKR: roots, column values, leaves.
+#[allow(clippy::too_many_arguments)]
+fn finish_verifier(
+    table: &Table,
+    column_lens: &[usize],
+    layout: &[StackedTree],
+    alpha: EF,
+    beta: EF,
+    roots: &[(EF, EF)],
+    leaves: &[LeafClaim],
+    t: &mut VerifierTranscript<'_>,
+) -> Result<LookupClaims, LookupError> {
+    let (tree_leaves, table_leaf) = leaves.split_at(layout.len());
     let table_leaf = table_leaf.first().ok_or(LookupError::SumsDiffer)?;
 
     // The roots: Σ_trees p/q − uncovered/(α − w_0) (witness) must equal p_T/q_T (table).
     let first_row: Vec<EF> = table.first_row().into_iter().map(lift).collect();
     let pad_q = alpha - compress(beta, first_row.iter().copied());
-    let (witness_roots, table_root) = out.roots.split_at(layout.len());
+    let (witness_roots, table_root) = roots.split_at(layout.len());
     let (mut p_w, mut q_w) = (EF::ZERO, EF::ONE);
     for &(p, q) in witness_roots {
         (p_w, q_w) = (p_w * q + p * q_w, q_w * q);
