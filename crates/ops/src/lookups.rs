@@ -2,8 +2,9 @@
 //!
 //! After the witness commitment, every table with at least one lookup gets one logUp statement
 //! over all the columns looking into it and its shared multiplicity column (committed with the
-//! rest of the witness); all statements share ONE fraction-sum GKR
-//! ([`zkinfer_lookup::prove_lookups`]). The resulting claims on those columns — one point per column,
+//! rest of the witness); the statements share one fraction-sum GKR
+//! ([`zkinfer_lookup::prove_lookups`]) per group of tables of at most [`MAX_GKR_LEAVES`] leaves
+//! (memory bound; one group for GPT-2 small at 32 tokens). The resulting claims on those columns — one point per column,
 //! one value per component — and on the multiplicity column go to the witness accumulator.
 
 use zkinfer_field::F;
@@ -29,48 +30,104 @@ pub fn multiplicities(table: &Table, lookups: &[Vec<&[F]>]) -> Result<Vec<F>, Pr
     compute_multiplicities(table, &columns).map_err(|e| lookup_err(table, e))
 }
 
-/// Prover: one logUp-GKR over every used table (one statement per table, all trees in one
-/// fraction-sum GKR); claims go to the witness accumulator.
-pub fn prove_lookups(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<(), ProofError> {
-    let plan = w.plan();
-    let instances: Vec<LookupInstance<'_>> = plan
+/// Most fraction-tree leaves proven in one GKR: tables are grouped, in plan order, until the next
+/// one would pass this (a single larger table is a group of its own). Bounds the prover's memory
+/// (all trees of a group are resident together) while small and medium workloads — GPT-2 small
+/// at 32 tokens: 48.6M looked-up rows — get one GKR for every table.
+pub const MAX_GKR_LEAVES: usize = 1 << 26;
+
+/// The groups of `plan.multiplicities()` (index ranges) proven by one GKR each; a deterministic
+/// function of the plan, so both sides agree.
+fn gkr_groups(plan: &WitnessPlan) -> Vec<std::ops::Range<usize>> {
+    let leaves: Vec<usize> = plan
         .multiplicities()
         .iter()
-        .map(|&(table_id, mult_col)| LookupInstance {
-            table: plan.table(table_id),
-            columns: decls_of(plan, table_id)
-                .iter()
-                .map(|d| LookupColumn { components: d.columns.iter().map(|c| w.values(*c)).collect() })
-                .collect(),
-            multiplicities: w.values(mult_col),
+        .map(|&(table_id, _)| {
+            let columns: usize = decls_of(plan, table_id).iter().map(|d| 1usize << plan.num_vars(d.columns[0])).sum();
+            columns.saturating_add(plan.table(table_id).padded_len())
         })
         .collect();
-    let claims = zkinfer_lookup::prove_lookups(&instances, t).map_err(|e| lookups_err(plan, e))?;
-    for (&(table_id, mult_col), claims) in plan.multiplicities().iter().zip(claims) {
-        record(&decls_of(plan, table_id), mult_col.0, claims, acc);
+    group_by_budget(&leaves, MAX_GKR_LEAVES)
+}
+
+/// Consecutive groups of `sizes` whose sums stay within `budget` (an item above it alone).
+fn group_by_budget(sizes: &[usize], budget: usize) -> Vec<std::ops::Range<usize>> {
+    let mut groups = Vec::new();
+    let (mut start, mut total) = (0, 0usize);
+    for (i, &n) in sizes.iter().enumerate() {
+        if i > start && total.saturating_add(n) > budget {
+            groups.push(start..i);
+            (start, total) = (i, 0);
+        }
+        total = total.saturating_add(n);
+    }
+    if start < sizes.len() {
+        groups.push(start..sizes.len());
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_by_budget;
+
+    #[test]
+    fn groups_are_consecutive_within_budget_and_cover_everything() {
+        assert_eq!(group_by_budget(&[], 10), vec![]);
+        assert_eq!(group_by_budget(&[3, 4, 3], 10), vec![0..3]);
+        assert_eq!(group_by_budget(&[3, 4, 4, 2], 10), vec![0..2, 2..4]);
+        // An item above the budget is a group of its own.
+        assert_eq!(group_by_budget(&[2, 25, 1, 1], 10), vec![0..1, 1..2, 2..4]);
+        assert_eq!(group_by_budget(&[usize::MAX, usize::MAX], 10), vec![0..1, 1..2]);
+    }
+}
+
+/// Prover: the logUp statements of every used table (one per table), their fraction-sum GKRs
+/// batched per group ([`gkr_groups`]); claims go to the witness accumulator.
+pub fn prove_lookups(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<(), ProofError> {
+    let plan = w.plan();
+    let tables = plan.multiplicities();
+    for group in gkr_groups(plan) {
+        let instances: Vec<LookupInstance<'_>> = tables[group.clone()]
+            .iter()
+            .map(|&(table_id, mult_col)| LookupInstance {
+                table: plan.table(table_id),
+                columns: decls_of(plan, table_id)
+                    .iter()
+                    .map(|d| LookupColumn { components: d.columns.iter().map(|c| w.values(*c)).collect() })
+                    .collect(),
+                multiplicities: w.values(mult_col),
+            })
+            .collect();
+        let claims = zkinfer_lookup::prove_lookups(&instances, t).map_err(|e| lookups_err(plan, &tables[group.clone()], e))?;
+        for (&(table_id, mult_col), claims) in tables[group].iter().zip(claims) {
+            record(&decls_of(plan, table_id), mult_col.0, claims, acc);
+        }
     }
     Ok(())
 }
 
 /// Verifier side of [`prove_lookups`].
 pub fn verify_lookups(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &mut Accumulators) -> Result<(), ProofError> {
-    let lens: Vec<Vec<usize>> = plan
-        .multiplicities()
-        .iter()
-        .map(|&(table_id, _)| decls_of(plan, table_id).iter().map(|d| 1usize << plan.num_vars(d.columns[0])).collect())
-        .collect();
-    let statements: Vec<(&Table, &[usize])> =
-        plan.multiplicities().iter().zip(&lens).map(|(&(table_id, _), l)| (plan.table(table_id), l.as_slice())).collect();
-    let claims = zkinfer_lookup::verify_lookups(&statements, t).map_err(|e| lookups_err(plan, e))?;
-    for (&(table_id, mult_col), claims) in plan.multiplicities().iter().zip(claims) {
-        record(&decls_of(plan, table_id), mult_col.0, claims, acc);
+    let tables = plan.multiplicities();
+    for group in gkr_groups(plan) {
+        let lens: Vec<Vec<usize>> = tables[group.clone()]
+            .iter()
+            .map(|&(table_id, _)| decls_of(plan, table_id).iter().map(|d| 1usize << plan.num_vars(d.columns[0])).collect())
+            .collect();
+        let statements: Vec<(&Table, &[usize])> =
+            tables[group.clone()].iter().zip(&lens).map(|(&(table_id, _), l)| (plan.table(table_id), l.as_slice())).collect();
+        let claims = zkinfer_lookup::verify_lookups(&statements, t).map_err(|e| lookups_err(plan, &tables[group.clone()], e))?;
+        for (&(table_id, mult_col), claims) in tables[group].iter().zip(claims) {
+            record(&decls_of(plan, table_id), mult_col.0, claims, acc);
+        }
     }
     Ok(())
 }
 
-/// A failure of the batched lookup over every table of `plan`.
-fn lookups_err(plan: &WitnessPlan, e: impl std::fmt::Display) -> ProofError {
-    let tables: Vec<String> = plan.multiplicities().iter().map(|&(id, _)| table_key(plan.table(id))).collect();
+/// A failure of the batched lookup over the tables of one group.
+fn lookups_err(plan: &WitnessPlan, group: &[(TableId, crate::witness::ColumnId)], e: impl std::fmt::Display) -> ProofError {
+    let tables: Vec<String> = group.iter().map(|&(id, _)| table_key(plan.table(id))).collect();
     ProofError::Lookup { table: tables.join(","), msg: e.to_string() }
 }
 
