@@ -17,6 +17,9 @@ pub use p3_field::{
 };
 pub use p3_goldilocks::Goldilocks;
 
+mod test_rng;
+pub use test_rng::SplitMix64;
+
 /// The witness field.
 pub type F = Goldilocks;
 /// The challenge field: the cubic extension of [`F`].

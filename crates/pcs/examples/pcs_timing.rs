@@ -13,16 +13,7 @@ use zkinfer_pcs::{OpeningClaim, Pcs, WhirPcs};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
-/// Process CPU seconds (utime + stime) on Linux; 0 elsewhere.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let Some(rest) = stat.rsplit(')').next() else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|s| s.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
+use zkinfer_pcs::process_cpu_seconds as cpu_seconds;
 
 fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
     let (w, c) = (Instant::now(), cpu_seconds());

@@ -18,15 +18,7 @@ use zkinfer_pcs::{OpeningClaim, Pcs, ProximityBound, WhirParams, WhirPcs};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
-/// Process CPU seconds (utime + stime) on Linux; 0 elsewhere.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    let Some(rest) = stat.rsplit(')').next() else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|s| s.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
+use zkinfer_pcs::process_cpu_seconds as cpu_seconds;
 
 fn parse_spec(spec: &str) -> Option<WhirParams> {
     if spec == "default" {

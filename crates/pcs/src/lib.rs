@@ -52,6 +52,18 @@ pub fn mem_trace(label: &str) {
     eprintln!("[mem] {label}: rss {} kB, peak {} kB", field("VmRSS:"), field("VmHWM:"));
 }
 
+/// Diagnostics: CPU seconds (user + system) this process has used so far (Linux
+/// `/proc/self/stat`; 0 elsewhere). Examples report it next to wall time on a shared machine.
+pub fn process_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let Some(rest) = stat.rsplit(')').next() else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11).and_then(|s| s.parse().ok()).unwrap_or(0.0)
+        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
 /// Why a commitment, opening or verification failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PcsError {

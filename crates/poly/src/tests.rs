@@ -4,31 +4,8 @@ use super::*;
 use p3_multilinear_util::point::Point;
 use p3_multilinear_util::poly::Poly;
 use proptest::prelude::*;
-use zkinfer_field::BasedVectorSpace;
 
-/// SplitMix64: a small deterministic generator for test data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn f(&mut self) -> F {
-        F::from_u64(self.next())
-    }
-    fn ef(&mut self) -> EF {
-        EF::from_basis_coefficients_fn(|_| self.f())
-    }
-    fn fs(&mut self, n: usize) -> Vec<F> {
-        (0..n).map(|_| self.f()).collect()
-    }
-    fn efs(&mut self, n: usize) -> Vec<EF> {
-        (0..n).map(|_| self.ef()).collect()
-    }
-}
+use zkinfer_field::SplitMix64 as Rng;
 
 /// `x` as a Boolean point, `x_0` = most significant bit.
 fn bits(x: usize, n: usize) -> Vec<EF> {

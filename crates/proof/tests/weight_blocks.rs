@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use std::path::PathBuf;
-use zkinfer_field::{BasedVectorSpace, EF, F, Field, PrimeCharacteristicRing, lift};
+use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, lift};
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::{Model, WeightValues};
 use zkinfer_ops::TensorLayout;
@@ -16,26 +16,15 @@ use zkinfer_proof::{ProofSystemError, pcs, setup, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
 
-/// SplitMix64: deterministic test data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn ef(&mut self) -> EF {
-        EF::from_basis_coefficients_fn(|_| F::from_u64(self.next()))
-    }
-    fn weight(&mut self, shape: &[usize], wide: bool) -> WeightValues {
-        let n: usize = shape.iter().product();
-        if wide {
-            WeightValues::I64((0..n).map(|_| (self.next() % 2_000_001) as i64 - 1_000_000).collect())
-        } else {
-            WeightValues::I16((0..n).map(|_| (self.next() % 65535) as i16).collect())
-        }
+use zkinfer_field::SplitMix64 as Rng;
+
+/// Random weight values of `shape`: `i64` in ±10^6 if `wide`, else random `i16`.
+fn random_weight(rng: &mut Rng, shape: &[usize], wide: bool) -> WeightValues {
+    let n: usize = shape.iter().product();
+    if wide {
+        WeightValues::I64((0..n).map(|_| (rng.next_u64() % 2_000_001) as i64 - 1_000_000).collect())
+    } else {
+        WeightValues::I16((0..n).map(|_| (rng.next_u64() % 65535) as i16).collect())
     }
 }
 
@@ -65,7 +54,7 @@ const SHAPES: &[&[usize]] = &[
 fn blocks_recombine_to_the_padded_tensor_mle() {
     let mut rng = Rng(7);
     for (i, &shape) in SHAPES.iter().enumerate() {
-        let values = rng.weight(shape, i % 2 == 0);
+        let values = random_weight(&mut rng, shape, i % 2 == 0);
         let layout = TensorLayout::new(shape);
         let blocks = TensorBlocks::new(shape);
         // Blocks hold every logical value once, and commit less than the padded table (or the
@@ -146,7 +135,7 @@ struct Setting {
 fn setting() -> Setting {
     let shapes: Vec<Vec<usize>> = vec![vec![5], vec![37, 24], vec![100]];
     let mut rng = Rng(11);
-    let values: Vec<WeightValues> = shapes.iter().map(|s| rng.weight(s, false)).collect();
+    let values: Vec<WeightValues> = shapes.iter().map(|s| random_weight(&mut rng, s, false)).collect();
     let plan = WeightBlockPlan::new(shapes.iter().map(Vec::as_slice));
     let mut slices = Vec::new();
     for (w, v) in values.iter().enumerate() {

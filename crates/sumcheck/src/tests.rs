@@ -2,29 +2,9 @@
 
 use super::*;
 use proptest::prelude::*;
-use zkinfer_field::BasedVectorSpace;
 use zkinfer_transcript::DomainSeparator;
 
-/// SplitMix64: deterministic test data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn f(&mut self) -> F {
-        F::from_u64(self.next())
-    }
-    fn ef(&mut self) -> EF {
-        EF::from_basis_coefficients_fn(|_| self.f())
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use zkinfer_field::SplitMix64 as Rng;
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zkinfer-sumcheck-test", 1)
