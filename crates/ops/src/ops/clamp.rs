@@ -11,15 +11,15 @@
 //! Σ_x eq(z, x)·[(s² − d²) + λ·a·(s − d) + λ²·b·(s + d)] = 0
 //! ```
 //!
-//! expanded into products of the tables `[a, b, s, x, y]`; at `ρ` the prover sends `y(ρ)`,
-//! `s(ρ)`, `x(ρ)` (the last is the claim on the input), and `a(ρ) = y(ρ) − lo`,
-//! `b(ρ) = hi − y(ρ)` follow. Every value is below `2^62` in magnitude, so field identities are
+//! written as `u·v + λ·a·u + λ²·b·v` over the tables `[a, b, u, v]` with `u = s − d`,
+//! `v = s + d` (the prover's own tables); at `ρ` the prover sends `y(ρ)`, `s(ρ)`, `x(ρ)` (the
+//! last is the claim on the input), and `a, b, u, v` at `ρ` follow linearly. Every value is below `2^62` in magnitude, so field identities are
 //! integer identities: `s² = d²` with `s ≥ 0` gives `s = |d|`; then `a·(s − d) = 0` says
 //! `d < 0 ⇒ y = lo` and `b·(s + d) = 0` says `d > 0 ⇒ y = hi`. So either `x = y ∈ [lo, hi]`, or
 //! `y = lo > x`, or `y = hi < x`: exactly the clamp. (Products of two values `< p` vanish only if
 //! a factor does.) Soundness error: `(3·n + 3)/|EF|` (zero-check, `λ`) plus the range checks'.
 
-use zkinfer_field::{EF, PrimeCharacteristicRing};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_sumcheck::Term;
 
 use super::nl_sumcheck::{check_bound, check_final, ef_i64, lift, prove_products, verify_products};
@@ -48,12 +48,11 @@ fn bits_of(v: u64) -> u32 {
     64 - v.leading_zeros()
 }
 
-/// Tables of the zero-check, in this order.
+/// Tables of the zero-check, in this order: the gaps, then `u = s − d` and `v = s + d`.
 const A: usize = 0;
 const B: usize = 1;
-const S: usize = 2;
-const X: usize = 3;
-const Y: usize = 4;
+const U: usize = 2;
+const V: usize = 3;
 
 impl ClampProof {
     /// A clamp into `[lo, hi]` of inputs with `|x| < 2^in_bits`.
@@ -77,27 +76,15 @@ impl ClampProof {
         Ok(self.widths()?.1 + 1)
     }
 
-    /// `(s² − d²) + λ·a·(s − d) + λ²·b·(s + d)` with `d = x − y`, as products of the tables.
+    /// `(s² − d²) + λ·a·(s − d) + λ²·b·(s + d) = u·v + λ·a·u + λ²·b·v`.
     fn terms(lambda: EF) -> Vec<Term> {
-        let l2 = lambda * lambda;
-        let two = EF::TWO;
-        vec![
-            (EF::ONE, vec![S, S]),
-            (-EF::ONE, vec![X, X]),
-            (two, vec![X, Y]),
-            (-EF::ONE, vec![Y, Y]),
-            (lambda, vec![A, S]),
-            (-lambda, vec![A, X]),
-            (lambda, vec![A, Y]),
-            (l2, vec![B, S]),
-            (l2, vec![B, X]),
-            (-l2, vec![B, Y]),
-        ]
+        vec![(EF::ONE, vec![U, V]), (lambda, vec![A, U]), (lambda * lambda, vec![B, V])]
     }
 
     /// The tables' values at `ρ` from `y(ρ)`, `s(ρ)`, `x(ρ)`.
     fn finals(&self, y: EF, s: EF, x: EF) -> Vec<EF> {
-        vec![y - ef_i64(self.lo), ef_i64(self.hi) - y, s, x, y]
+        let d = x - y;
+        vec![y - ef_i64(self.lo), ef_i64(self.hi) - y, s - d, s + d]
     }
 }
 
@@ -147,13 +134,18 @@ impl OpProtocol for ClampProof {
         let cols: Vec<ColumnId> = [COL_LO_GAP, COL_HI_GAP, COL_DIST].iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
         let out = ctx.column(OUTPUT_COLUMN)?;
         let x_table = layout.pad_i64(node.inputs[0]);
+        let (s_col, y_col) = (ctx.values(cols[2]), ctx.values(out));
+        let d: Vec<F> = x_table.iter().zip(y_col).map(|(&x, &y)| x - y).collect();
+        let u: Vec<F> = s_col.iter().zip(&d).map(|(&s, &d)| s - d).collect();
+        let v: Vec<F> = s_col.iter().zip(&d).map(|(&s, &d)| s + d).collect();
+        let x_at = |rho: &[EF]| crate::context::evaluate_column(&x_table, rho);
         let z = ctx.challenges(nv);
         let lambda = ctx.challenge();
-        let mles = vec![lift(ctx.values(cols[0])), lift(ctx.values(cols[1])), lift(ctx.values(cols[2])), lift(&x_table), lift(ctx.values(out))];
+        let mles = vec![lift(ctx.values(cols[0])), lift(ctx.values(cols[1])), lift(&u), lift(&v)];
         let (rho, finals) = prove_products(ctx, mles, Self::terms(lambda), Some(z));
         let y = ctx.claim_column(out, &rho);
         let s = ctx.claim_column(cols[2], &rho);
-        let x = ctx.send_eval(finals[X]);
+        let x = ctx.send_eval(x_at(&rho));
         debug_assert_eq!(self.finals(y, s, x), finals);
         Ok(vec![vec![Claim::new(rho, x)]])
     }
