@@ -1,4 +1,5 @@
 //! `zkinfer setup` / `prove` / `verify` as a user runs them, on the tiny GPT-2 in testdata.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

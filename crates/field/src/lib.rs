@@ -92,6 +92,7 @@ pub fn lift(x: F) -> EF {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is a failure report
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -115,7 +115,7 @@ fn print_committed(graph: &zkinfer_model::Graph, plan: &zkinfer_ops::WitnessPlan
             None => per_kind.push((key, 1usize << c.num_vars, 1)),
         }
     }
-    per_kind.sort_by(|a, b| b.1.cmp(&a.1));
+    per_kind.sort_by_key(|k| std::cmp::Reverse(k.1));
     for (key, entries, cols) in per_kind.iter().take(25) {
         println!("  committed {key:<36} {cols:5} columns {entries:10} entries");
     }

@@ -67,20 +67,6 @@ fn group_by_budget(sizes: &[usize], budget: usize) -> Vec<std::ops::Range<usize>
     groups
 }
 
-#[cfg(test)]
-mod tests {
-    use super::group_by_budget;
-
-    #[test]
-    fn groups_are_consecutive_within_budget_and_cover_everything() {
-        assert_eq!(group_by_budget(&[], 10), vec![]);
-        assert_eq!(group_by_budget(&[3, 4, 3], 10), vec![0..3]);
-        assert_eq!(group_by_budget(&[3, 4, 4, 2], 10), vec![0..2, 2..4]);
-        // An item above the budget is a group of its own.
-        assert_eq!(group_by_budget(&[2, 25, 1, 1], 10), vec![0..1, 1..2, 2..4]);
-        assert_eq!(group_by_budget(&[usize::MAX, usize::MAX], 10), vec![0..1, 1..2]);
-    }
-}
 
 /// Prover: the logUp statements of every used table (one per table), their fraction-sum GKRs
 /// batched per group ([`gkr_groups`]); claims go to the witness accumulator.
@@ -138,4 +124,19 @@ fn record(decls: &[&LookupDecl], mult_col: usize, claims: zkinfer_lookup::Lookup
         }
     }
     acc.witness.push(mult_col, claims.multiplicities.point, claims.multiplicities.value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_by_budget;
+
+    #[test]
+    fn groups_are_consecutive_within_budget_and_cover_everything() {
+        assert_eq!(group_by_budget(&[], 10), vec![]);
+        assert_eq!(group_by_budget(&[3, 4, 3], 10), vec![0..3]);
+        assert_eq!(group_by_budget(&[3, 4, 4, 2], 10), vec![0..2, 2..4]);
+        // An item above the budget is a group of its own.
+        assert_eq!(group_by_budget(&[2, 25, 1, 1], 10), vec![0..1, 1..2, 2..4]);
+        assert_eq!(group_by_budget(&[usize::MAX, usize::MAX], 10), vec![0..1, 1..2]);
+    }
 }

@@ -161,14 +161,14 @@ pub fn prove(
     progress: impl FnMut(Stage),
     tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
-    prove_consuming(model, &pk.vk, WeightCommitment::Ready(pk.weight_data.clone()), prompt, n, progress, tamper)
+    prove_consuming(model, &pk.vk, WeightCommitment::Ready(Box::new(pk.weight_data.clone())), prompt, n, progress, tamper)
 }
 
 /// Where the prover gets the weight commitment's prover data from.
 #[derive(Debug)]
 pub enum WeightCommitment {
     /// Held since setup (fastest; it stays resident for the whole proof).
-    Ready(WhirProverData),
+    Ready(Box<WhirProverData>),
     /// Recomputed from the model after the witness opening, and checked against the key: one more
     /// weight commitment (a few seconds for GPT-2 small), but the weights' codeword and Merkle
     /// tree are never resident together with the witness'.
@@ -237,7 +237,7 @@ pub fn prove_consuming(
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_acc, &mut t)?;
     witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
     let weight_data = match weights {
-        WeightCommitment::Ready(data) => data,
+        WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {
             let recommit = Instant::now();
             let (_, commitment, data) = keys::commit_weights(model)?;

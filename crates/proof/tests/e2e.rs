@@ -1,5 +1,6 @@
 //! End-to-end: setup, prove and verify greedy generation on the tiny GPT-2 shipped in testdata,
 //! and the ways a malicious prover or a damaged file must fail.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

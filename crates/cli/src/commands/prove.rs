@@ -47,15 +47,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         expected => {
             let pk = zk::run_setup(&loaded, args.json)?;
-            if let Some(vk) = expected {
-                if vk.digest() != pk.vk.digest() {
-                    anyhow::bail!(
-                        "the keys are for model {}, but {} commits to {}",
-                        vk.model_commitment_hex(),
-                        args.model.display(),
-                        pk.vk.model_commitment_hex()
-                    );
-                }
+            if let Some(vk) = expected
+                && vk.digest() != pk.vk.digest()
+            {
+                anyhow::bail!(
+                    "the keys are for model {}, but {} commits to {}",
+                    vk.model_commitment_hex(),
+                    args.model.display(),
+                    pk.vk.model_commitment_hex()
+                );
             }
             zk::weight_commitment(pk)
         }

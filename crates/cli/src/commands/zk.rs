@@ -54,7 +54,7 @@ pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, zkinfer_proof::Weight
         drop(weight_data);
         (vk, zkinfer_proof::WeightCommitment::Recommit)
     } else {
-        (vk, zkinfer_proof::WeightCommitment::Ready(weight_data))
+        (vk, zkinfer_proof::WeightCommitment::Ready(Box::new(weight_data)))
     }
 }
 

@@ -61,10 +61,11 @@ impl RescaleProof {
     }
 
     fn check_params(&self) -> Result<(), ProofError> {
-        if let Some(b) = self.downstream_bound {
-            if self.shift > 0 && self.shift as u32 + b > 62 {
-                return Err(ProofError::shape(OP, format!("shift {} with a downstream output bound 2^{b}", self.shift)));
-            }
+        if let Some(b) = self.downstream_bound
+            && self.shift > 0
+            && self.shift as u32 + b > 62
+        {
+            return Err(ProofError::shape(OP, format!("shift {} with a downstream output bound 2^{b}", self.shift)));
         }
         if self.shift > 0 && (self.shift > 62 || self.out_bits + 1 > crate::witness::MAX_RANGE_CHECK_BITS || self.shift as u32 + self.out_bits > 63) {
             return Err(ProofError::shape(OP, format!("unsupported shift {} with output bound 2^{}", self.shift, self.out_bits)));
