@@ -6,7 +6,8 @@
 //!    non-virtual column ([`WitnessPlan::committed`], `commit` callback) and absorbs the
 //!    commitment before any challenge is drawn.
 //! 2. **Lookups**: one logUp-GKR per table ([`crate::lookups`]). **Range relations**
-//!    ([`crate::gadgets::prove_range_relations`]).
+//!    ([`crate::gadgets::prove_range_relations`]). **Zero-checks**: the self-contained
+//!    constraints of every op that has one, in one batched sumcheck ([`crate::zerocheck`]).
 //! 3. **Walk**, nodes in reverse topological order. The claims gathered on a node's output (one
 //!    random claim is added if the output is `Public`) are merged into one
 //!    ([`crate::gadgets::prove_merge`]) if the output is `Virtual` or `Public`; a `Committed`
@@ -39,6 +40,7 @@ use crate::lookups::{prove_lookups, verify_lookups};
 use crate::ops;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
 use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout, WitnessPlan};
+use crate::zerocheck::{prove_zero_checks, verify_zero_checks};
 
 /// The proof protocol of a graph node. The ONE place that maps model ops to protocols: adding an
 /// op means one module in [`crate::ops`] and one line here.
@@ -277,6 +279,10 @@ pub fn prove_graph<C>(
     lap(&mut timings, "lookups", t);
     prove_range_relations(&w, t, &mut acc);
     lap(&mut timings, "range relations", t);
+    let zc_nodes: Vec<(usize, &dyn OpProtocol, NodeTrace<'_>)> = (0..graph.nodes.len()).map(|n| (n, protocols[n].as_ref(), node_trace(n))).collect();
+    let mut zero_check_claims = prove_zero_checks(&zc_nodes, &w, t, &mut acc)?;
+    drop(zc_nodes);
+    lap(&mut timings, "zero-checks", t);
 
     // 3. Reverse walk.
     let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
@@ -299,8 +305,13 @@ pub fn prove_graph<C>(
                 merged
             }
         };
-        let mut ctx = ProverCtx { transcript: t, witness: &w, acc: &mut acc, node: n };
-        let in_claims = protocols[n].prove(&nt, &mut ctx, out_claims)?;
+        let in_claims = match zero_check_claims.remove(&n) {
+            Some(claims) => claims,
+            None => {
+                let mut ctx = ProverCtx { transcript: t, witness: &w, acc: &mut acc, node: n };
+                protocols[n].prove(&nt, &mut ctx, out_claims)?
+            }
+        };
         lap(&mut timings, &format!("prove {}", protocols[n].name()), t);
         route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |_, _, _| Ok(()))?;
     }
@@ -401,6 +412,10 @@ pub fn verify_graph<C>(
     let mut acc = Accumulators::default();
     verify_lookups(&plan, t, &mut acc)?;
     verify_range_relations(&plan, t, &mut acc)?;
+    let zc_nodes: Vec<(usize, &dyn OpProtocol, NodeShape<'_>)> =
+        (0..graph.nodes.len()).map(|n| (n, protocols[n].as_ref(), node_shape(graph, &roles, public, n))).collect();
+    let mut zero_check_claims = verify_zero_checks(&zc_nodes, &plan, t, &mut acc)?;
+    drop(zc_nodes);
 
     let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
     for n in (0..graph.nodes.len()).rev() {
@@ -419,8 +434,13 @@ pub fn verify_graph<C>(
                 verify_merge(out_layout.num_vars(), claims, t)?.into_iter().collect()
             }
         };
-        let mut ctx = VerifierCtx { transcript: t, plan: &plan, acc: &mut acc, node: n };
-        let in_claims = protocols[n].verify(&ns, &mut ctx, out_claims)?;
+        let in_claims = match zero_check_claims.remove(&n) {
+            Some(claims) => claims,
+            None => {
+                let mut ctx = VerifierCtx { transcript: t, plan: &plan, acc: &mut acc, node: n };
+                protocols[n].verify(&ns, &mut ctx, out_claims)?
+            }
+        };
         route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |tensor, point, value| {
             let meta = graph.meta(tensor);
             let values = public.get(&tensor).copied().unwrap_or(&[]);

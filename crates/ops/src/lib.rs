@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod testing;
 pub mod util;
 pub mod witness;
+pub mod zerocheck;
 
 pub use context::{Accumulators, Claim, ClaimAccumulator, PolyClaim, ProverCtx, VerifierCtx};
 pub use error::ProofError;

@@ -1,5 +1,6 @@
 //! The op-proof interface: one [`OpProtocol`] implementation per op kind.
 
+use zkinfer_field::EF;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
@@ -172,6 +173,37 @@ pub trait OpProtocol: std::fmt::Debug + Send + Sync {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError>;
     /// Verifier: mirrors [`OpProtocol::prove`], rejecting with an error.
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError>;
+
+    /// Prover: the op's constraints as a zero-check batched with every other op's
+    /// ([`crate::zerocheck`]), drawing its challenges from `ctx`; `None` (the default) if the op
+    /// proves everything in [`OpProtocol::prove`]. An op returning one must commit its output;
+    /// it is then not called in the walk.
+    fn zero_check(&self, _node: &NodeTrace<'_>, _ctx: &mut ProverCtx<'_>) -> Result<Option<crate::zerocheck::ZeroCheck>, ProofError> {
+        Ok(None)
+    }
+    /// Verifier: mirrors [`OpProtocol::zero_check`] (same challenges, same terms).
+    fn zero_check_statement(
+        &self,
+        _node: &NodeShape<'_>,
+        _ctx: &mut VerifierCtx<'_, '_>,
+    ) -> Result<Option<crate::zerocheck::ZeroCheckStatement>, ProofError> {
+        Ok(None)
+    }
+    /// Prover, after the batched sumcheck: at the instance's point `rho` (the tables' values are
+    /// `finals`) sends what the verifier needs and returns the claims on each operand.
+    fn finish_zero_check(&self, _node: &NodeTrace<'_>, _ctx: &mut ProverCtx<'_>, _rho: &[EF], _finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
+        Err(ProofError::shape(self.name(), "no zero-check"))
+    }
+    /// Verifier, after the batched sumcheck: reads what [`OpProtocol::finish_zero_check`] sent and
+    /// returns the tables' values at `rho` and the claims on each operand.
+    fn finish_zero_check_verify(
+        &self,
+        _node: &NodeShape<'_>,
+        _ctx: &mut VerifierCtx<'_, '_>,
+        _rho: &[EF],
+    ) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError> {
+        Err(ProofError::shape(self.name(), "no zero-check"))
+    }
 }
 
 /// Name of the column holding a committed output tensor.

@@ -16,6 +16,7 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx, evaluate_column};
 use crate::error::ProofError;
 use crate::gadgets::{prove_range_relations, prove_virtual_claims, verify_range_relations, verify_virtual_claims};
+use crate::zerocheck::{prove_zero_checks, verify_zero_checks};
 use crate::lookups::{prove_lookups, verify_lookups};
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
@@ -172,6 +173,7 @@ pub fn prove_case(op: &dyn OpProtocol, case: &OpCase) -> Result<CaseProof, Proof
     let mut acc = Accumulators::default();
     prove_lookups(&w, &mut pt, &mut acc)?;
     prove_range_relations(&w, &mut pt, &mut acc);
+    let mut zc = prove_zero_checks(&[(0, op, shapes(op, case).1)], &w, &mut pt, &mut acc)?;
     let out_claims = match role {
         TensorRole::Committed => Vec::new(),
         _ => {
@@ -183,8 +185,10 @@ pub fn prove_case(op: &dyn OpProtocol, case: &OpCase) -> Result<CaseProof, Proof
             vec![Claim::new(r, v)]
         }
     };
-    let mut ctx = ProverCtx { transcript: &mut pt, witness: &w, acc: &mut acc, node: 0 };
-    let _ = op.prove(&trace, &mut ctx, out_claims)?;
+    if zc.remove(&0).is_none() {
+        let mut ctx = ProverCtx { transcript: &mut pt, witness: &w, acc: &mut acc, node: 0 };
+        let _ = op.prove(&trace, &mut ctx, out_claims)?;
+    }
     prove_virtual_claims(&w, &mut pt, &mut acc)?;
     Ok(CaseProof { proof: pt.into_proof(), columns: w.values })
 }
@@ -210,6 +214,7 @@ pub fn verify_case(op: &dyn OpProtocol, case: &OpCase, proof: &[u8], columns: &[
     let mut acc = Accumulators::default();
     verify_lookups(&wl.plan, &mut vt, &mut acc)?;
     verify_range_relations(&wl.plan, &mut vt, &mut acc)?;
+    let mut zc = verify_zero_checks(&[(0, op, shapes(op, case).0)], &wl.plan, &mut vt, &mut acc)?;
     let out_claims = match role {
         TensorRole::Committed => Vec::new(),
         _ => {
@@ -218,8 +223,13 @@ pub fn verify_case(op: &dyn OpProtocol, case: &OpCase, proof: &[u8], columns: &[
             vec![Claim::new(r, v)]
         }
     };
-    let mut ctx = VerifierCtx { transcript: &mut vt, plan: &wl.plan, acc: &mut acc, node: 0 };
-    let input_claims = op.verify(&shape, &mut ctx, out_claims)?;
+    let input_claims = match zc.remove(&0) {
+        Some(claims) => claims,
+        None => {
+            let mut ctx = VerifierCtx { transcript: &mut vt, plan: &wl.plan, acc: &mut acc, node: 0 };
+            op.verify(&shape, &mut ctx, out_claims)?
+        }
+    };
     verify_virtual_claims(&wl.plan, &mut vt, &mut acc)?;
     vt.finish()?;
     let column_names = wl.plan.columns().iter().map(|c| c.name.clone()).collect();

@@ -17,16 +17,18 @@
 //! integer identities: `s² = d²` with `s ≥ 0` gives `s = |d|`; then `a·(s − d) = 0` says
 //! `d < 0 ⇒ y = lo` and `b·(s + d) = 0` says `d > 0 ⇒ y = hi`. So either `x = y ∈ [lo, hi]`, or
 //! `y = lo > x`, or `y = hi < x`: exactly the clamp. (Products of two values `< p` vanish only if
-//! a factor does.) Soundness error: `(3·n + 3)/|EF|` (zero-check, `λ`) plus the range checks'.
+//! a factor does.) The zero-check is proven in the graph's batched phase ([`crate::zerocheck`]).
+//! Soundness error: `(3·n + 3)/|EF|` (zero-check, `λ`) plus the range checks'.
 
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_bound, check_final, ef_i64, lift, prove_products, verify_products};
+use super::nl_sumcheck::{check_bound, ef_i64, lift};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
 use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
+use crate::zerocheck::{ZeroCheck, ZeroCheckStatement};
 
 const OP: &str = "Clamp";
 const COL_LO_GAP: &str = "lo_gap";
@@ -128,9 +130,16 @@ impl OpProtocol for ClampProof {
         w.range_check(s, over, false)
     }
 
-    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+    fn prove(&self, _node: &NodeTrace<'_>, _ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        Err(ProofError::shape(OP, "a clamp is proven in the batched zero-check phase"))
+    }
+
+    fn verify(&self, _node: &NodeShape<'_>, _ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        Err(ProofError::shape(OP, "a clamp is proven in the batched zero-check phase"))
+    }
+
+    fn zero_check(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>) -> Result<Option<ZeroCheck>, ProofError> {
         let layout = node.shape.output.layout();
-        let nv = layout.num_vars();
         let cols: Vec<ColumnId> = [COL_LO_GAP, COL_HI_GAP, COL_DIST].iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
         let out = ctx.column(OUTPUT_COLUMN)?;
         let x_table = layout.pad_i64(node.inputs[0]);
@@ -138,31 +147,36 @@ impl OpProtocol for ClampProof {
         let d: Vec<F> = x_table.iter().zip(y_col).map(|(&x, &y)| x - y).collect();
         let u: Vec<F> = s_col.iter().zip(&d).map(|(&s, &d)| s - d).collect();
         let v: Vec<F> = s_col.iter().zip(&d).map(|(&s, &d)| s + d).collect();
-        let x_at = |rho: &[EF]| crate::context::evaluate_column(&x_table, rho);
-        let z = ctx.challenges(nv);
+        let z = ctx.challenges(layout.num_vars());
         let lambda = ctx.challenge();
         let mles = vec![lift(ctx.values(cols[0])), lift(ctx.values(cols[1])), lift(&u), lift(&v)];
-        let (rho, finals) = prove_products(ctx, mles, Self::terms(lambda), Some(z));
-        let y = ctx.claim_column(out, &rho);
-        let s = ctx.claim_column(cols[2], &rho);
-        let x = ctx.send_eval(x_at(&rho));
-        debug_assert_eq!(self.finals(y, s, x), finals);
-        Ok(vec![vec![Claim::new(rho, x)]])
+        Ok(Some(ZeroCheck { mles, terms: Self::terms(lambda), z }))
     }
 
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let nv = node.output.num_vars();
-        let dist = ctx.column(COL_DIST)?;
-        let out = ctx.column(OUTPUT_COLUMN)?;
-        let z = ctx.challenges(nv);
+    fn zero_check_statement(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>) -> Result<Option<ZeroCheckStatement>, ProofError> {
+        let z = ctx.challenges(node.output.num_vars());
         let lambda = ctx.challenge();
-        let terms = Self::terms(lambda);
-        let (rho, expected) = verify_products(OP, ctx, nv, &terms, true, EF::ZERO)?;
-        let y = ctx.claim_column(out, &rho)?;
-        let s = ctx.claim_column(dist, &rho)?;
+        Ok(Some(ZeroCheckStatement { terms: Self::terms(lambda), z }))
+    }
+
+    fn finish_zero_check(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let x_table = node.shape.output.layout().pad_i64(node.inputs[0]);
+        let out = ctx.column(OUTPUT_COLUMN)?;
+        let dist = ctx.column(COL_DIST)?;
+        let y = ctx.claim_column(out, rho);
+        let s = ctx.claim_column(dist, rho);
+        let x = ctx.send_eval(crate::context::evaluate_column(&x_table, rho));
+        debug_assert_eq!(self.finals(y, s, x), finals);
+        Ok(vec![vec![Claim::new(rho.to_vec(), x)]])
+    }
+
+    fn finish_zero_check_verify(&self, _node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, rho: &[EF]) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError> {
+        let out = ctx.column(OUTPUT_COLUMN)?;
+        let dist = ctx.column(COL_DIST)?;
+        let y = ctx.claim_column(out, rho)?;
+        let s = ctx.claim_column(dist, rho)?;
         let x = ctx.receive_eval()?;
-        check_final(OP, &terms, Some(&z), &rho, &self.finals(y, s, x), expected)?;
-        Ok(vec![vec![Claim::new(rho, x)]])
+        Ok((self.finals(y, s, x), vec![vec![Claim::new(rho.to_vec(), x)]]))
     }
 }
 

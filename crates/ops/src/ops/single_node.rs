@@ -9,6 +9,7 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::gadgets::{prove_range_relations, prove_virtual_claims, verify_range_relations, verify_virtual_claims};
+use crate::zerocheck::{prove_zero_checks, verify_zero_checks};
 use crate::layout::TensorLayout;
 use crate::lookups::{prove_lookups, verify_lookups};
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
@@ -68,6 +69,7 @@ pub fn prove_node(
     let mut acc = Accumulators::default();
     prove_lookups(&w, &mut t, &mut acc)?;
     prove_range_relations(&w, &mut t, &mut acc);
+    let mut zc = prove_zero_checks(&[(shape.node, op, trace.clone())], &w, &mut t, &mut acc)?;
     let mut out_claims = Vec::new();
     if op.output_role() == TensorRole::Virtual {
         let z = t.challenge_exts(out_layout.num_vars());
@@ -75,9 +77,12 @@ pub fn prove_node(
         t.send_ext(v);
         out_claims.push(Claim::new(z, v));
     }
-    let input_claims = {
-        let mut ctx = ProverCtx { transcript: &mut t, witness: &w, acc: &mut acc, node: shape.node };
-        op.prove(trace, &mut ctx, out_claims)?
+    let input_claims = match zc.remove(&shape.node) {
+        Some(claims) => claims,
+        None => {
+            let mut ctx = ProverCtx { transcript: &mut t, witness: &w, acc: &mut acc, node: shape.node };
+            op.prove(trace, &mut ctx, out_claims)?
+        }
     };
     prove_virtual_claims(&w, &mut t, &mut acc)?;
     Ok(NodeProof { proof: t.into_proof(), witness: w, accumulators: acc, input_claims })
@@ -98,6 +103,7 @@ pub fn verify_node(op: &dyn OpProtocol, shape: &NodeShape<'_>, proof: &[u8]) -> 
     let mut acc = Accumulators::default();
     verify_lookups(&plan, &mut t, &mut acc)?;
     verify_range_relations(&plan, &mut t, &mut acc)?;
+    let mut zc = verify_zero_checks(&[(shape.node, op, shape.clone())], &plan, &mut t, &mut acc)?;
     let mut out_claims = Vec::new();
     if op.output_role() == TensorRole::Virtual {
         let z = t.challenge_exts(out_layout.num_vars());
@@ -105,9 +111,12 @@ pub fn verify_node(op: &dyn OpProtocol, shape: &NodeShape<'_>, proof: &[u8]) -> 
         out_claims.push(Claim::new(z, v));
     }
     let output_claim = out_claims.first().cloned();
-    let input_claims = {
-        let mut ctx = VerifierCtx { transcript: &mut t, plan: &plan, acc: &mut acc, node: shape.node };
-        op.verify(shape, &mut ctx, out_claims)?
+    let input_claims = match zc.remove(&shape.node) {
+        Some(claims) => claims,
+        None => {
+            let mut ctx = VerifierCtx { transcript: &mut t, plan: &plan, acc: &mut acc, node: shape.node };
+            op.verify(shape, &mut ctx, out_claims)?
+        }
     };
     verify_virtual_claims(&plan, &mut t, &mut acc)?;
     t.finish()?;
