@@ -168,3 +168,17 @@ fn bad_requests_are_errors() {
     assert!(m.forward_int(&long).expect_err("must fail").to_string().contains("context length"));
     assert!(m.generate_int(&[1, 2], m.config().n_ctx, |_| {}).is_err());
 }
+
+/// Dropping the float reference keeps the integer model intact and makes float inference a
+/// clear error, not a panic.
+#[test]
+fn dropping_the_float_reference_keeps_the_integer_model() {
+    let mut m = load("gpt2-tiny-random.gguf");
+    let ids = [464u32, 2068, 7586];
+    let before = m.generate_int(&ids, 3, |_| {}).expect("integer generation");
+    m.drop_float_reference();
+    assert_eq!(m.generate_int(&ids, 3, |_| {}).expect("integer generation"), before);
+    assert!(matches!(m.logits_f32(&ids), Err(zkinfer_model::ModelError::NoFloatReference)));
+    assert!(matches!(m.generate_f32(&ids, 1, |_| {}), Err(zkinfer_model::ModelError::NoFloatReference)));
+    assert!(m.float_model().is_err());
+}

@@ -127,3 +127,113 @@ pub fn verify_zero_checks(
     verified.check_final(&values).map_err(|_| ProofError::check("zerocheck", "the batched constraints do not hold"))?;
     Ok(claims)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is a failure report
+mod tests {
+    use super::*;
+    use crate::context::evaluate_column;
+    use crate::lookups::{prove_lookups, verify_lookups};
+    use crate::ops::clamp::ClampProof;
+    use crate::protocol::{OUTPUT_COLUMN, TensorMeta};
+    use crate::witness::{ColumnId, Owner, WitnessLayout};
+    use zkinfer_transcript::DomainSeparator;
+
+    fn shape(node: usize, dims: &[usize]) -> NodeShape<'static> {
+        NodeShape {
+            node,
+            inputs: vec![TensorMeta::new(dims, TensorRole::Virtual)],
+            output: TensorMeta::new(dims, TensorRole::Committed),
+            public_inputs: vec![None],
+            public_output: None,
+        }
+    }
+
+    /// Two clamps of different sizes batched in one zero-check; `tamper` edits the prover's
+    /// witness (after it is built) before anything is proven. Returns the verifier's verdict,
+    /// including the check of every claim against the committed columns and the true inputs.
+    fn round_trip(tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
+        let ops = [ClampProof::new(-100, 100, 12), ClampProof::new(-7, 7, 12)];
+        let dims = [vec![3usize, 5], vec![2usize, 9, 2]];
+        let xs: Vec<Vec<i64>> = dims
+            .iter()
+            .enumerate()
+            .map(|(k, d)| (0..d.iter().product::<usize>() as i64).map(|i| (i * 577 + k as i64 * 31) % 401 - 200).collect())
+            .collect();
+        let ys: Vec<Vec<i64>> = xs.iter().zip(&ops).map(|(x, op)| x.iter().map(|&v| v.clamp(op.lo, op.hi)).collect()).collect();
+        let shapes: Vec<NodeShape<'static>> = dims.iter().enumerate().map(|(n, d)| shape(n, d)).collect();
+        let traces: Vec<NodeTrace<'_>> = (0..2)
+            .map(|n| NodeTrace { shape: shapes[n].clone(), inputs: vec![&xs[n]], i16_inputs: vec![None], output: &ys[n] })
+            .collect();
+
+        let mut w = WitnessBuilder::new();
+        for n in 0..2 {
+            w.plan.set_owner(Owner::Node(n));
+            w.commit_tensor(OUTPUT_COLUMN, &shapes[n].output.layout(), &ys[n]).map_err(|e| e.to_string())?;
+            ops[n].witness(&traces[n], &mut w).map_err(|e| e.to_string())?;
+        }
+        tamper(&mut w);
+        w.seal().map_err(|e| e.to_string())?;
+        let ds = DomainSeparator::new("test/zerocheck", 1);
+        let mut t = ProverTranscript::new(&ds);
+        let mut acc = Accumulators::default();
+        prove_lookups(&w, &mut t, &mut acc).map_err(|e| e.to_string())?;
+        let nodes: Vec<(usize, &dyn OpProtocol, NodeTrace<'_>)> = (0..2).map(|n| (n, &ops[n] as &dyn OpProtocol, traces[n].clone())).collect();
+        let claims = prove_zero_checks(&nodes, &w, &mut t, &mut acc).map_err(|e| e.to_string())?;
+        assert_eq!(claims.len(), 2);
+        crate::gadgets::prove_virtual_claims(&w, &mut t, &mut acc).map_err(|e| e.to_string())?;
+        let proof = t.into_proof();
+
+        let mut l = WitnessLayout::new();
+        for n in 0..2 {
+            l.plan.set_owner(Owner::Node(n));
+            l.commit_tensor(OUTPUT_COLUMN, &shapes[n].output.layout()).map_err(|e| e.to_string())?;
+            ops[n].layout(&shapes[n], &mut l).map_err(|e| e.to_string())?;
+        }
+        l.plan.seal().map_err(|e| e.to_string())?;
+        let mut vt = VerifierTranscript::new(&ds, &proof);
+        let mut vacc = Accumulators::default();
+        verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
+        let vnodes: Vec<(usize, &dyn OpProtocol, NodeShape<'_>)> = (0..2).map(|n| (n, &ops[n] as &dyn OpProtocol, shapes[n].clone())).collect();
+        let vclaims = verify_zero_checks(&vnodes, &l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
+        crate::gadgets::verify_virtual_claims(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
+        vt.finish().map_err(|e| e.to_string())?;
+        // The openings, ideally: every witness claim against the committed columns...
+        for c in vacc.witness.claims() {
+            if evaluate_column(w.values(ColumnId(c.poly)), &c.point) != c.value {
+                return Err(format!("false claim on column {}", c.poly));
+            }
+        }
+        // ... and the claims on the inputs against the true inputs (the producer's job).
+        for n in 0..2 {
+            let layout = shapes[n].inputs[0].layout();
+            for c in &vclaims[&n][0] {
+                if layout.evaluate_i64(&xs[n], &c.point) != c.value {
+                    return Err(format!("false claim on the input of node {n}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn two_clamps_batched_verify_and_a_forged_one_is_rejected() {
+        round_trip(|_| {}).expect("honest batch verifies");
+        // The second clamp's output raised by one at an entry inside its range (x = y there),
+        // consistently: its virtual gaps follow, every range check still holds, but the distance
+        // column still says 0, so `s² = d²` fails at that entry and only the batched zero-check
+        // can catch it.
+        let err = round_trip(|w| {
+            let one = zkinfer_field::F::ONE;
+            let out = w.plan().find(Owner::Node(1), OUTPUT_COLUMN).unwrap();
+            let lo_gap = w.plan().find(Owner::Node(1), "lo_gap").unwrap();
+            let hi_gap = w.plan().find(Owner::Node(1), "hi_gap").unwrap();
+            let at = w.values(out).iter().position(|v| *v == zkinfer_field::F::ZERO).unwrap();
+            w.values[out.0][at] += one;
+            w.values[lo_gap.0][at] += one;
+            w.values[hi_gap.0][at] -= one;
+        })
+        .expect_err("a forged clamp output in a batch was accepted");
+        assert!(err.contains("zerocheck") || err.contains("sumcheck"), "rejected for another reason: {err}");
+    }
+}
