@@ -165,10 +165,20 @@ pub trait OpProtocol: std::fmt::Debug + Send + Sync {
     /// Role of the op's output: `Virtual` for linear ops, `Committed` for ops whose output the
     /// prover commits (the framework then commits the output tensor itself, as column `"out"`).
     fn output_role(&self) -> TensorRole;
+    /// Checks the node's operand and output shapes. Ops that commit nothing (the linear and
+    /// relabelling ops) implement only this: the default [`OpProtocol::witness`] and
+    /// [`OpProtocol::layout`] call it and register nothing.
+    fn check_shape(&self, _node: &NodeShape<'_>) -> Result<(), ProofError> {
+        Ok(())
+    }
     /// Prover: registers committed columns, lookups and range checks from the trace.
-    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError>;
+    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        self.check_shape(&node.shape)
+    }
     /// Verifier: registers the same columns (same order and sizes) from shapes only.
-    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError>;
+    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+        self.check_shape(node)
+    }
     /// Prover: turns the claims on the output into claims on each operand.
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError>;
     /// Verifier: mirrors [`OpProtocol::prove`], rejecting with an error.

@@ -9,7 +9,6 @@ use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
 use crate::util::evaluate_slice;
-use crate::witness::{WitnessBuilder, WitnessLayout};
 
 const OP: &str = "Add";
 
@@ -32,11 +31,7 @@ impl OpProtocol for AddProof {
         TensorRole::Virtual
     }
 
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        check(&node.shape)
-    }
-
-    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+    fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         check(node)
     }
 

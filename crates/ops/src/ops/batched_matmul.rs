@@ -24,7 +24,6 @@ use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
 use crate::util::{fold_cols, fold_rows};
-use crate::witness::{WitnessBuilder, WitnessLayout};
 
 const OP: &str = "BatchedMatMul";
 
@@ -75,11 +74,7 @@ impl OpProtocol for BatchedMatMulProof {
         TensorRole::Virtual
     }
 
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        self.dims(&node.shape).map(|_| ())
-    }
-
-    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+    fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
 

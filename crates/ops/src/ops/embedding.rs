@@ -23,7 +23,6 @@ use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
 use crate::util::{eq_at_index, fold_cols_int};
-use crate::witness::{WitnessBuilder, WitnessLayout};
 
 const OP: &str = "Embedding";
 
@@ -67,11 +66,7 @@ impl OpProtocol for EmbeddingProof {
         TensorRole::Virtual
     }
 
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        dims(&node.shape).map(|_| ())
-    }
-
-    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+    fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         dims(node).map(|_| ())
     }
 

@@ -22,7 +22,6 @@ use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
 use crate::util::{evaluate_slice, fold_rows_int, prefix_indicator};
-use crate::witness::{WitnessBuilder, WitnessLayout};
 
 const OP: &str = "MatMul";
 
@@ -67,11 +66,7 @@ impl OpProtocol for MatMulProof {
         TensorRole::Virtual
     }
 
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        self.dims(&node.shape).map(|_| ())
-    }
-
-    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+    fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
 

@@ -31,7 +31,6 @@ use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
 use crate::util::fold_rows;
-use crate::witness::{WitnessBuilder, WitnessLayout};
 
 /// `x̃(r_kept, ρ)` by the sumcheck `Σ_j A(j)·Sel(j)`; returns `(ρ, A(ρ))` (the value is sent).
 fn prove_moved(a: Vec<EF>, sel: Vec<EF>, ctx: &mut ProverCtx<'_>) -> (Vec<EF>, EF) {
@@ -119,10 +118,7 @@ impl OpProtocol for SliceColsProof {
     fn output_role(&self) -> TensorRole {
         TensorRole::Virtual
     }
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        self.dims(&node.shape).map(|_| ())
-    }
-    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+    fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
 
@@ -197,10 +193,7 @@ impl OpProtocol for SplitHeadsProof {
     fn output_role(&self) -> TensorRole {
         TensorRole::Virtual
     }
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        self.dims(&node.shape).map(|_| ())
-    }
-    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+    fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
 
@@ -275,10 +268,7 @@ impl OpProtocol for MergeHeadsProof {
     fn output_role(&self) -> TensorRole {
         TensorRole::Virtual
     }
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        self.dims(&node.shape).map(|_| ())
-    }
-    fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
+    fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
 
