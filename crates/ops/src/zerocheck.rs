@@ -24,6 +24,7 @@ use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
+use crate::ops::nl_sumcheck::product_degree;
 use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
 use crate::witness::{WitnessBuilder, WitnessPlan};
 
@@ -49,10 +50,6 @@ pub struct ZeroCheckStatement {
 
 /// Claims on the operands of every op proven here, by node index.
 pub type ZeroCheckClaims = HashMap<usize, Vec<Vec<Claim>>>;
-
-fn degree(terms: &[Term]) -> usize {
-    terms.iter().map(|(_, idx)| idx.len()).max().unwrap_or(0) + 1
-}
 
 /// Prover: collects the zero-checks of `nodes` (in order), proves them in one batch and finishes
 /// each; returns the claims on the operands of those nodes.
@@ -112,7 +109,7 @@ pub fn verify_zero_checks(
         return Ok(claims);
     }
     let statements: Vec<SumcheckClaim> =
-        members.iter().map(|(_, st)| SumcheckClaim { num_vars: st.z.len(), degree: degree(&st.terms), claimed_sum: EF::ZERO }).collect();
+        members.iter().map(|(_, st)| SumcheckClaim { num_vars: st.z.len(), degree: product_degree(&st.terms, true), claimed_sum: EF::ZERO }).collect();
     let verified = zkinfer_sumcheck::verify_batched(&statements, t).map_err(|e| ProofError::sumcheck("zerocheck", e.to_string()))?;
     let total = verified.point.len();
     let mut values = Vec::with_capacity(members.len());

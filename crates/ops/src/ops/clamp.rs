@@ -20,10 +20,10 @@
 //! a factor does.) The zero-check is proven in the graph's batched phase ([`crate::zerocheck`]).
 //! Soundness error: `(3·n + 3)/|EF|` (zero-check, `λ`) plus the range checks'.
 
-use zkinfer_field::{EF, F, PrimeCharacteristicRing};
+use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_bound, ef_i64, lift};
+use super::nl_sumcheck::{check_bound, ef_i64, lift, send_column_value};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
@@ -159,14 +159,20 @@ impl OpProtocol for ClampProof {
         Ok(Some(ZeroCheckStatement { terms: Self::terms(lambda), z }))
     }
 
-    fn finish_zero_check(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let x_table = node.shape.output.layout().pad_i64(node.inputs[0]);
+    fn finish_zero_check(&self, _node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
         let out = ctx.column(OUTPUT_COLUMN)?;
         let dist = ctx.column(COL_DIST)?;
-        let y = ctx.claim_column(out, rho);
-        let s = ctx.claim_column(dist, rho);
-        let x = ctx.send_eval(crate::context::evaluate_column(&x_table, rho));
-        debug_assert_eq!(self.finals(y, s, x), finals);
+        // Everything follows from the tables' values: y = a + lo, s = (u + v)/2, x = y + (v − u)/2.
+        let [a, _, u, v] = finals else {
+            return Err(ProofError::shape(OP, "zero-check tables"));
+        };
+        let half = EF::TWO.inverse();
+        let y = *a + ef_i64(self.lo);
+        let s = (*u + *v) * half;
+        let x = y + (*v - *u) * half;
+        let _ = send_column_value(ctx, out, rho, y);
+        let _ = send_column_value(ctx, dist, rho, s);
+        let _ = ctx.send_eval(x);
         Ok(vec![vec![Claim::new(rho.to_vec(), x)]])
     }
 

@@ -24,13 +24,14 @@
 //! ([`crate::ops::clamp::ClampProof::input_bound_bits`]), and `s + B ≤ 62` keeps the identity an
 //! integer one. `y` is then committed as a plain column instead of two limbs.
 
-use zkinfer_field::Field;
+use zkinfer_field::{EF, Field};
 
 use super::nl_sumcheck::pow2;
 use super::public_mle::valid_mask_mle;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::layout::TensorLayout;
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
 
 const OP: &str = "Rescale";
@@ -74,6 +75,22 @@ impl RescaleProof {
             return Err(ProofError::shape(OP, format!("shift {} below −40", self.shift)));
         }
         Ok(())
+    }
+}
+
+impl RescaleProof {
+    /// `s ≤ 0`: the output is the input times `2^(−s)`, so `x̃(z) = ỹ(z) / 2^(−s)`.
+    fn scaled_input_claims(&self, out_claims: Vec<Claim>) -> Vec<Vec<Claim>> {
+        let scale_inv = pow2((-self.shift) as u32).inverse();
+        vec![out_claims.into_iter().map(|c| Claim::new(c.point, c.value * scale_inv)).collect()]
+    }
+
+    /// `s > 0`: the claim on the input at `z` from `ỹ(z)`, `r̃(z)`: `x̃ = 2^s·ỹ + r̃ − 2^(s−1)·Ṽ`.
+    fn input_claim(&self, layout: &TensorLayout, z: Vec<EF>, y: EF, r: EF) -> Claim {
+        let valid = valid_mask_mle(layout.dims(), layout.dim_vars(), &z);
+        let s = self.shift as u32;
+        let value = pow2(s) * y + r - pow2(s - 1) * valid;
+        Claim::new(z, value)
     }
 }
 
@@ -139,34 +156,28 @@ impl OpProtocol for RescaleProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let layout = node.shape.output.layout();
         if self.shift <= 0 {
-            let scale_inv = pow2((-self.shift) as u32).inverse();
-            return Ok(vec![out_claims.into_iter().map(|c| Claim::new(c.point, c.value * scale_inv)).collect()]);
+            return Ok(self.scaled_input_claims(out_claims));
         }
         let out = ctx.column(OUTPUT_COLUMN)?;
         let rem = ctx.column(REMAINDER_COLUMN)?;
         let z = ctx.challenges(layout.num_vars());
         let y = ctx.claim_column(out, &z);
         let r = ctx.claim_column(rem, &z);
-        let valid = valid_mask_mle(layout.dims(), layout.dim_vars(), &z);
-        let s = self.shift as u32;
-        Ok(vec![vec![Claim::new(z, pow2(s) * y + r - pow2(s - 1) * valid)]])
+        Ok(vec![vec![self.input_claim(&layout, z, y, r)]])
     }
 
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         self.check_params()?;
         let layout = node.output.layout();
         if self.shift <= 0 {
-            let scale_inv = pow2((-self.shift) as u32).inverse();
-            return Ok(vec![out_claims.into_iter().map(|c| Claim::new(c.point, c.value * scale_inv)).collect()]);
+            return Ok(self.scaled_input_claims(out_claims));
         }
         let out = ctx.column(OUTPUT_COLUMN)?;
         let rem = ctx.column(REMAINDER_COLUMN)?;
         let z = ctx.challenges(layout.num_vars());
         let y = ctx.claim_column(out, &z)?;
         let r = ctx.claim_column(rem, &z)?;
-        let valid = valid_mask_mle(layout.dims(), layout.dim_vars(), &z);
-        let s = self.shift as u32;
-        Ok(vec![vec![Claim::new(z, pow2(s) * y + r - pow2(s - 1) * valid)]])
+        Ok(vec![vec![self.input_claim(&layout, z, y, r)]])
     }
 }
 
