@@ -27,12 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let trace_s = t0.elapsed().as_secs_f64();
     let graph = &fwd.graph;
     if plan_only {
-        let mut public: HashMap<TensorId, &[i64]> = graph.inputs.iter().map(|&i| (i, fwd.trace.get(i).map_or(&[][..], |v| v.data.as_slice()))).collect();
-        for (n, node) in graph.nodes.iter().enumerate() {
-            if protocol_for(graph, n)?.output_role() == TensorRole::Public {
-                public.insert(node.output, fwd.trace.get(node.output).map_or(&[][..], |v| v.data.as_slice()));
-            }
-        }
+        let public = public_values(&fwd)?;
         let plan = zkinfer_ops::witness_plan(graph, &public)?;
         let committed: usize = plan.committed().iter().map(|&c| 1usize << plan.num_vars(c)).sum();
         println!("{tokens} tokens: {} committed columns, {committed} entries (packs into 2^{})", plan.committed().len(), committed.next_power_of_two().trailing_zeros());
@@ -49,12 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let prove_s = t0.elapsed().as_secs_f64();
     let proof = pt.into_proof();
-    let mut public: HashMap<TensorId, &[i64]> = graph.inputs.iter().map(|&i| (i, fwd.trace.get(i).map_or(&[][..], |v| v.data.as_slice()))).collect();
-    for (n, node) in graph.nodes.iter().enumerate() {
-        if protocol_for(graph, n)?.output_role() == TensorRole::Public {
-            public.insert(node.output, fwd.trace.get(node.output).map_or(&[][..], |v| v.data.as_slice()));
-        }
-    }
+    let public = public_values(&fwd)?;
     let t0 = Instant::now();
     let mut vt = VerifierTranscript::new(&ds, &proof);
     let v = verify_graph(graph, &public, &mut vt, |plan, t| {
@@ -95,6 +85,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  {name:<22} {secs:8.3} s {bytes:10} proof bytes");
     }
     Ok(())
+}
+
+/// The values of the graph's inputs and of every public op output (what the verifier is given).
+fn public_values(fwd: &zkinfer_model::IntForward) -> Result<HashMap<TensorId, &[i64]>, ProofError> {
+    let graph = &fwd.graph;
+    let values = |t: TensorId| fwd.trace.get(t).map_or(&[][..], |v| v.data.as_slice());
+    let mut public: HashMap<TensorId, &[i64]> = graph.inputs.iter().map(|&i| (i, values(i))).collect();
+    for (n, node) in graph.nodes.iter().enumerate() {
+        if protocol_for(graph, n)?.output_role() == TensorRole::Public {
+            public.insert(node.output, values(node.output));
+        }
+    }
+    Ok(public)
 }
 
 /// Committed entries per op kind and column name (where the witness size comes from).

@@ -23,6 +23,11 @@ fn decls_of(plan: &WitnessPlan, table: TableId) -> Vec<&LookupDecl> {
     plan.lookups().iter().filter(|l| l.table == table).collect()
 }
 
+/// The (padded) lengths of the columns looking into `table`, in declaration order.
+fn column_lens(plan: &WitnessPlan, table: TableId) -> Vec<usize> {
+    decls_of(plan, table).iter().map(|d| 1usize << plan.num_vars(d.columns[0])).collect()
+}
+
 /// The multiplicity column of `table` over the given columns (each `arity` equal-length
 /// component slices). Fails if a row is not in the table.
 pub fn multiplicities(table: &Table, lookups: &[Vec<&[F]>]) -> Result<Vec<F>, ProofError> {
@@ -43,7 +48,7 @@ fn gkr_groups(plan: &WitnessPlan) -> Vec<std::ops::Range<usize>> {
         .multiplicities()
         .iter()
         .map(|&(table_id, _)| {
-            let columns: usize = decls_of(plan, table_id).iter().map(|d| 1usize << plan.num_vars(d.columns[0])).sum();
+            let columns: usize = column_lens(plan, table_id).iter().sum();
             columns.saturating_add(plan.table(table_id).padded_len())
         })
         .collect();
@@ -99,7 +104,7 @@ pub fn verify_lookups(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &
     for group in gkr_groups(plan) {
         let lens: Vec<Vec<usize>> = tables[group.clone()]
             .iter()
-            .map(|&(table_id, _)| decls_of(plan, table_id).iter().map(|d| 1usize << plan.num_vars(d.columns[0])).collect())
+            .map(|&(table_id, _)| column_lens(plan, table_id))
             .collect();
         let statements: Vec<(&Table, &[usize])> =
             tables[group.clone()].iter().zip(&lens).map(|(&(table_id, _), l)| (plan.table(table_id), l.as_slice())).collect();

@@ -41,7 +41,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(vk)
             if vk.model_sha256 == loaded.sha256
                 && vk.quant == *loaded.model.quant()
-                && vk.weight_packed_num_vars().is_some_and(|n| n >= zk::RECOMMIT_FROM_VARS) =>
+                && zk::recommits_weights(&vk) =>
         {
             (vk, zkinfer_proof::WeightCommitment::Recommit)
         }

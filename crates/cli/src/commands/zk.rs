@@ -45,12 +45,17 @@ pub fn load_path(path: &Path) -> anyhow::Result<Loaded> {
 /// opening instead of being held through the whole proof (GPT-2 small packs into 2^27).
 pub const RECOMMIT_FROM_VARS: usize = 24;
 
+/// True if the model behind `vk` is large enough for [`zkinfer_proof::WeightCommitment::Recommit`].
+pub fn recommits_weights(vk: &VerifyingKey) -> bool {
+    vk.weight_packed_num_vars().is_some_and(|n| n >= RECOMMIT_FROM_VARS)
+}
+
 /// How the prover gets the weight commitment: held from setup for small models; recomputed after
 /// the witness opening for large ones, so that the two commitments' data are never resident
 /// together (lower peak memory for one more weight commitment).
 pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, zkinfer_proof::WeightCommitment) {
     let ProvingKey { vk, weight_data } = pk;
-    if vk.weight_packed_num_vars().is_some_and(|n| n >= RECOMMIT_FROM_VARS) {
+    if recommits_weights(&vk) {
         drop(weight_data);
         (vk, zkinfer_proof::WeightCommitment::Recommit)
     } else {
