@@ -18,7 +18,7 @@ use crate::ops::matmul::MatMul;
 use crate::ops::rescale::Rescale;
 use crate::ops::slice::SliceCols;
 use crate::ops::softmax::CausalSoftmax;
-use crate::ops::Op;
+use crate::ops::{IntOp, Op};
 use crate::quant::{QuantConfig, choose_frac, quantize_matrix, quantize_vector_at};
 use crate::source::ModelSource;
 use crate::tensor::bits_of;
@@ -177,14 +177,48 @@ pub fn quantize_weights(q: &QuantConfig, tensors: &[(String, Vec<usize>, Vec<f32
             // A matmul bias lives in the accumulator's scale 2^-(A + f_w).
             quantize_vector_at(shape.clone(), values, a + m.frac_bits, 50)
         } else if name.ends_with("norm.weight") {
-            quantize_vector_at(shape.clone(), values, choose_frac(values, q.gamma_bits), q.gamma_bits)
+            continue;
         } else {
             // LayerNorm beta: added in the output scale.
             quantize_vector_at(shape.clone(), values, a, 40)
         };
         w.insert(name.clone(), t);
     }
+    // LayerNorm gains last: their position depends on the bias's bound.
+    for (name, shape, values) in tensors {
+        if let Some(base) = name.strip_suffix(".weight")
+            && name.ends_with("norm.weight")
+        {
+            let beta_bits = w.get(&format!("{base}.bias")).map_or(0, |b| b.max_bits());
+            w.insert(name.clone(), quantize_norm_gain(q, shape, values, beta_bits));
+        }
+    }
     w
+}
+
+/// A LayerNorm gain at the most precise position `g ≤ choose_frac(γ, gamma_bits)` whose rounding
+/// shift `s = K + g − A` fits the op's bound `s + out_bits ≤ 62` ([`LayerNorm::out_bits`]; the
+/// output's bound does not grow with `g`). Only tiny gains are affected (e.g. `|γ| ≈ 10^−9`, whose
+/// `g` would be 40): lowering `g` to `62 − out_bits − K + A` still resolves the gain far below one
+/// unit of the output (`|d·inv·γ·2^−s|`'s quantisation error is `≤ sqrt(n)·2^−(g+1)` in units of
+/// `2^−A`'s real value, i.e. below half an output unit whenever `g ≥ A + log2(n)/2`).
+fn quantize_norm_gain(q: &QuantConfig, shape: &[usize], values: &[f32], beta_bits: u32) -> crate::tensor::WeightTensor {
+    let a = q.act_frac as i32;
+    let n = values.len();
+    let mut frac = choose_frac(values, q.gamma_bits);
+    loop {
+        let t = quantize_vector_at(shape.to_vec(), values, frac, q.gamma_bits);
+        let shift = q.ln_k as i32 + frac - a;
+        let fits = (1..=62).contains(&shift)
+            && (LayerNorm { eps: 1, k: q.ln_k, shift: shift as u32 })
+                .out_bits(&[&[1, n][..], &[n][..], &[n][..]], &[max_input_bits(n), t.max_bits(), beta_bits])
+                .is_ok();
+        // Below shift 1 nothing fits: the graph builder reports it.
+        if fits || shift <= 1 {
+            return t;
+        }
+        frac -= 1;
+    }
 }
 
 /// Builds the integer graph of one forward step: `n_new` new positions after `n_past` cached ones.

@@ -34,7 +34,7 @@ pub use gpt2::Gpt2Config;
 pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorKind, TensorMeta, Weights, execute};
 pub use ops::{IntOp, Op, OpError, Operand};
 pub use quant::QuantConfig;
-pub use source::{MemorySource, ModelSource};
+pub use source::{MemorySource, ModelSource, ScaledTensor};
 pub use tensor::{IntTensor, WeightTensor, WeightValues};
 
 use gpt2::GraphParts;

@@ -122,3 +122,39 @@ impl ModelSource for MemorySource {
         self.tensors.get(name).map(|t| t.1.clone()).ok_or_else(|| ModelError::MissingTensor(name.into()))
     }
 }
+
+/// Another source with one tensor multiplied by a factor (tests and what-if experiments, e.g. a
+/// model whose LayerNorm gains are tiny).
+pub struct ScaledTensor<'a> {
+    /// The source read through.
+    pub inner: &'a dyn ModelSource,
+    /// The tensor changed.
+    pub name: String,
+    /// Its factor.
+    pub factor: f32,
+}
+
+impl std::fmt::Debug for ScaledTensor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScaledTensor").field("name", &self.name).field("factor", &self.factor).finish_non_exhaustive()
+    }
+}
+
+impl ModelSource for ScaledTensor<'_> {
+    fn architecture(&self) -> Result<String, ModelError> {
+        self.inner.architecture()
+    }
+    fn meta_u32(&self, key: &str) -> Result<u32, ModelError> {
+        self.inner.meta_u32(key)
+    }
+    fn meta_f32(&self, key: &str) -> Result<f32, ModelError> {
+        self.inner.meta_f32(key)
+    }
+    fn tensor_shape(&self, name: &str) -> Option<Vec<usize>> {
+        self.inner.tensor_shape(name)
+    }
+    fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError> {
+        let v = self.inner.tensor_f32(name)?;
+        Ok(if name == self.name { v.into_iter().map(|x| x * self.factor).collect() } else { v })
+    }
+}

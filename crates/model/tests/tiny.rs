@@ -182,3 +182,47 @@ fn dropping_the_float_reference_keeps_the_integer_model() {
     assert!(matches!(m.generate_f32(&ids, 1, |_| {}), Err(zkinfer_model::ModelError::NoFloatReference)));
     assert!(m.float_model().is_err());
 }
+
+/// LayerNorm gains keep their full precision on the shipped models (the cap of
+/// `quantize_norm_gain` binds only for tiny gains), and a model whose final gains are scaled by
+/// 1e-9 (issue 9: the final LayerNorm's shift was 58 with 10 output bits) now gets a gain position
+/// with `shift + out_bits ≤ 62`, and still tracks its float reference.
+#[test]
+fn norm_gain_positions_fit_the_rounding_bound() {
+    use zkinfer_model::ops::Op;
+    use zkinfer_model::quant::choose_frac;
+    use zkinfer_model::{QuantConfig, ScaledTensor};
+    let q = QuantConfig::default();
+    for name in ["gpt2-tiny-random.gguf", "gpt2-tiny-random-q8_0.gguf"] {
+        let gguf = GgufFile::open(testdata(name)).expect("fixture opens");
+        let m = Model::load(&gguf).expect("fixture loads");
+        for (tensor, w) in m.weights().iter() {
+            if tensor.ends_with("norm.weight") {
+                let values = gguf.dequantize(tensor).expect("floats");
+                assert_eq!(w.frac_bits, choose_frac(&values, q.gamma_bits), "{name}: {tensor} lost precision");
+            }
+        }
+    }
+    let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).expect("fixture opens");
+    let scaled = ScaledTensor { inner: &gguf, name: "output_norm.weight".into(), factor: 1e-9 };
+    let m = Model::from_source(&scaled, q).expect("scaled model loads");
+    let g = m.weights().get("output_norm.weight").expect("gain");
+    assert!(g.frac_bits < 40, "the gain's position must be capped, got {}", g.frac_bits);
+    let graph = m.graph(4).expect("graph");
+    let mut seen = 0;
+    for node in &graph.nodes {
+        if let Op::LayerNorm(ln) = &node.op {
+            let out = graph.meta(node.output).bits;
+            assert!(ln.shift + out <= 62, "{}: shift {} with {out} output bits", graph.meta(node.output).name, ln.shift);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3);
+    let ids = [464u32, 2068, 7586, 21831];
+    let fl = m.logits_f32(&ids).expect("float");
+    let il = m.logits_int(&ids).expect("int");
+    for (f, i) in fl.iter().zip(&il) {
+        assert!(cosine(f, i) >= 0.99, "cosine {}", cosine(f, i));
+        assert_eq!(argmax_f32(f), argmax_f32(i));
+    }
+}

@@ -96,7 +96,7 @@ fn nodes() -> Vec<Node> {
     let out_bits = 64 - y.iter().map(|v: &i64| v.unsigned_abs()).max().unwrap_or(0).leading_zeros();
     out.push(Node {
         name: "layernorm 32x768",
-        op: Box::new(LayerNormProof::new(ln.eps, ln.k, ln.shift, 21, out_bits)),
+        op: Box::new(LayerNormProof::new(ln.eps, ln.k, ln.shift, 21, 13, 13, out_bits)),
         inputs: vec![
             (vec![TOKENS, n], TensorRole::Virtual, x),
             (vec![n], TensorRole::Weight, gamma),

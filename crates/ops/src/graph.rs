@@ -57,7 +57,7 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
         Op::SplitHeads(s) => Box::new(ops::reshape::SplitHeadsProof { heads: s.heads }),
         Op::MergeHeads(_) => Box::new(ops::reshape::MergeHeadsProof),
         Op::Rescale(r) => {
-            let proof = ops::rescale::RescaleProof::new(r.shift, out_bits);
+            let proof = ops::rescale::RescaleProof::new(r.shift, out_bits).with_input_bits(in_bits(0));
             match clamp_consumers_bound(graph, node.output)? {
                 Some(bound) if r.shift > 0 && r.shift as u32 + bound <= 62 => Box::new(proof.bounded_downstream(bound)),
                 _ => Box::new(proof),
@@ -65,7 +65,7 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
         }
         Op::Clamp(c) => Box::new(ops::clamp::ClampProof::new(c.lo, c.hi, in_bits(0))),
         Op::Gelu(g) => Box::new(ops::gelu::GeluProof::new(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
-        Op::LayerNorm(l) => Box::new(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), out_bits)),
+        Op::LayerNorm(l) => Box::new(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), in_bits(1), in_bits(2), out_bits)),
         Op::Softmax(s) => Box::new(ops::softmax::SoftmaxProof::new(
             &format!("exp{}_{}", s.in_frac, s.exp_frac),
             in_bits(0),

@@ -4,9 +4,12 @@
 //!   verify) and the tensor roles.
 //! * [`witness`]: committed columns, lookups, range checks; [`layout`]: the padded-MLE layout.
 //! * [`context`]: what an op sees while proving/verifying, claims and accumulators.
+//! * [`bounds`]: the no-wrap argument (when a field identity is an integer one), shared by
+//!   every op relation.
 //! * [`gadgets`], [`lookups`]: the range-check relation, claim merging, logUp-GKR hook-up.
 //! * [`ops`]: one module per op; [`graph`]: the whole-graph prover/verifier walk.
 
+pub mod bounds;
 pub mod context;
 pub mod error;
 pub mod gadgets;

@@ -17,6 +17,13 @@
 //! `|d·inv| < sqrt(n)·2^K`, hence `bits(d·inv·gamma) ≤ K + ceil(ceil(log2 n)/2) + bits(gamma)`.
 //! The inverse square root is proven with two range checks (both differences are ≥ 0 and
 //! < 2^62 because `2K ≤ 60`).
+//!
+//! **Rounding bound.** The output is proven as `d·inv·gamma + 2^(s−1) = 2^s·(y − beta) + r` with
+//! `|y| < 2^out_bits` and `0 ≤ r < 2^s` range-checked; that identity, checked modulo `p`, has one
+//! solution only if `2^s·2^out_bits` stays well below `p`, so [`LayerNorm::out_bits`] refuses
+//! `s + out_bits > 62` (the proof's own check, `zkinfer_ops::bounds`, accepts every such graph).
+//! Setup keeps `s` small enough by capping the gain's fractional bits
+//! ([`crate::gpt2::quantize_weights`]): `s = K + g − f_out` grows with `g`, `out_bits` does not.
 
 use super::*;
 
@@ -103,7 +110,14 @@ impl IntOp for LayerNorm {
         }
         let acc = check_bits(self.name(), self.k + ceil_log2(n).div_ceil(2) + b[1])?;
         let scaled = (acc as i64 - self.shift as i64 + 1).max(1) as u32;
-        check_bits(self.name(), scaled.max(b[2]) + 1)
+        let out = check_bits(self.name(), scaled.max(b[2]) + 1)?;
+        if self.shift + out > MAX_BITS {
+            return Err(OpError::Range {
+                op: self.name(),
+                msg: format!("shift {} with outputs of {out} bits: the rounding needs shift + out_bits ≤ {MAX_BITS}", self.shift),
+            });
+        }
+        Ok(out)
     }
     fn eval_int(&self, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError> {
         let shape = self.output_shape(&shapes_of(inputs))?;

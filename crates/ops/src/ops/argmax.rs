@@ -17,8 +17,9 @@
 //! `L̃(z)` and `S`; a sumcheck of degree 2 reduces `S` to `L̃(ρ)` at a random `ρ`, where the
 //! verifier evaluates `W̃(ρ) = Σ_t eq(z_t, t)·eq(ρ_t, t)·eq(ρ_j, a_t)` itself. Verifier work
 //! `O(T·log V)` beyond the polylog sumcheck; two claims on `L` go back to its producer.
-//! Soundness: the field identities are integer identities because `|L| < 2^b`, `g < 2^(b+1)`
-//! and `b + 1 ≤ 62`; error `(2·n + 1)/|EF|` plus the range check's.
+//! Soundness: the field identities are integer identities because `|L| ≤ 2^b`, `g < 2^(b+1)`
+//! and `b + 1 ≤ 62` (checked by [`crate::bounds::check_relation`] on both sides); error
+//! `(2·n + 1)/|EF|` plus the range check's.
 //!
 //! **Public ids.** The ids are the node's public output (`NodeShape::public_output`).
 
@@ -28,6 +29,7 @@ use zkinfer_sumcheck::Term;
 
 use super::nl_sumcheck::{check_bound, check_final, ef_i64, prove_products, verify_products};
 use super::public_mle::{less_than_mle, point_indicator_mle};
+use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
@@ -63,6 +65,8 @@ impl ArgmaxProof {
         if self.in_bits > 61 {
             return Err(ProofError::shape(OP, format!("logit bound 2^{} above 2^61", self.in_bits)));
         }
+        let l = Interval::magnitude(self.in_bits);
+        check_relation(OP, "g = L[a] − L[j] − [j < a]", &[Interval::unsigned_range(self.in_bits + 1)], &[l, l.scale(-1), Interval::between(-1, 0)])?;
         Ok(self.in_bits + 1)
     }
 

@@ -14,7 +14,8 @@
 //! written as `u·v + λ·a·u + λ²·b·v` over the tables `[a, b, u, v]` with `u = s − d`,
 //! `v = s + d` (the prover's own tables); at `ρ` the prover sends `y(ρ)`, `s(ρ)`, `x(ρ)` (the
 //! last is the claim on the input), and `a, b, u, v` at `ρ` follow linearly. Every value is below `2^62` in magnitude, so field identities are
-//! integer identities: `s² = d²` with `s ≥ 0` gives `s = |d|`; then `a·(s − d) = 0` says
+//! integer identities ([`crate::bounds::check_relation`] on `s = ±(x − y)`, both sides): `s² = d²`
+//! gives `s = ±d` in the field, hence over the integers, and with `s ≥ 0`, `s = |d|`; then `a·(s − d) = 0` says
 //! `d < 0 ⇒ y = lo` and `b·(s + d) = 0` says `d > 0 ⇒ y = hi`. So either `x = y ∈ [lo, hi]`, or
 //! `y = lo > x`, or `y = hi < x`: exactly the clamp. (Products of two values `< p` vanish only if
 //! a factor does.) The zero-check is proven in the graph's batched phase ([`crate::zerocheck`]).
@@ -24,6 +25,7 @@ use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_sumcheck::Term;
 
 use super::nl_sumcheck::{check_bound, ef_i64, lift, send_column_value};
+use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
@@ -69,6 +71,11 @@ impl ClampProof {
         }
         let gap = bits_of((self.hi - self.lo) as u64).max(1);
         let over = self.in_bits.max(bits_of(self.lo.unsigned_abs())).max(bits_of(self.hi.unsigned_abs())) + 1;
+        // s = ±(x − y) in the field (from s² = d², a·u = 0, b·v = 0) is the integer identity.
+        let (s, x) = (Interval::unsigned_range(over), Interval::magnitude(self.in_bits));
+        let y = Interval::between(i128::from(self.lo), i128::from(self.hi));
+        check_relation(OP, "s = x − y", &[s], &[x, y.scale(-1)])?;
+        check_relation(OP, "s = y − x", &[s], &[y, x.scale(-1)])?;
         Ok((gap, over))
     }
 

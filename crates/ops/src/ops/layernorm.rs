@@ -39,6 +39,7 @@ use super::nl_sumcheck::{
     broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products,
 };
 use super::public_mle::{less_than_mle, valid_mask_mle};
+use crate::bounds::{Interval, check_relation, check_rounding};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
@@ -86,6 +87,10 @@ pub struct LayerNormProof {
     pub shift: u32,
     /// Input bound `|x| < 2^in_bits`.
     pub in_bits: u32,
+    /// Gain bound `|γ| < 2^gamma_bits` (the weight's declared bound).
+    pub gamma_bits: u32,
+    /// Bias bound `|β| < 2^beta_bits` (the weight's declared bound).
+    pub beta_bits: u32,
     /// Output bound `|y| < 2^out_bits`.
     pub out_bits: u32,
 }
@@ -117,9 +122,10 @@ pub fn inv_sqrt(v: u64, k: u32) -> u64 {
 }
 
 impl LayerNormProof {
-    /// The proof for the given parameters and bounds.
-    pub fn new(eps: i64, k: u32, shift: u32, in_bits: u32, out_bits: u32) -> Self {
-        Self { eps, k, shift, in_bits, out_bits }
+    /// The proof for the given parameters and bounds (`|x| < 2^in_bits`, `|γ| < 2^gamma_bits`,
+    /// `|β| < 2^beta_bits`, `|y| < 2^out_bits`).
+    pub fn new(eps: i64, k: u32, shift: u32, in_bits: u32, gamma_bits: u32, beta_bits: u32, out_bits: u32) -> Self {
+        Self { eps, k, shift, in_bits, gamma_bits, beta_bits, out_bits }
     }
 
     fn dims(node: &NodeShape<'_>) -> Result<Dims, ProofError> {
@@ -147,11 +153,45 @@ impl LayerNormProof {
             && 2 * self.in_bits + 2 + l <= 62
             && var >= 41
             && s2 <= 63
+            && self.gamma_bits <= 62
+            && self.beta_bits <= 62
             && self.out_bits < 63;
         if !ok {
             return Err(ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")));
         }
-        Ok(Widths { mean: self.in_bits + 1, rem_n: l.max(1), var, inv: self.k + 1, s1: 2 * self.k + 1, s2, sig, t: sig + 2, gs: self.k + 1 })
+        let w = Widths { mean: self.in_bits + 1, rem_n: l.max(1), var, inv: self.k + 1, s1: 2 * self.k + 1, s2, sig, t: sig + 2, gs: self.k + 1 };
+        self.check_relations(n, l, &w)?;
+        Ok(w)
+    }
+
+    /// The no-wrap argument ([`crate::bounds`]) for every relation of the module docs, in order.
+    /// Relations 4–6 are integer ones first; with them `σ ≥ 1` (`V ≥ eps ≥ 1`, `V ≤ σ² + 2σ`) and
+    /// `inv·σ ≤ 2^K` give `inv²·V ≤ (inv·σ)² + 2·inv·(inv·σ) ≤ 3·2^(2K)` for relation 7; relation
+    /// 8 is only needed for a too small `inv`, where `(inv+1)²·V ≤ N`. The rounding (9) uses
+    /// `|d·inv| < sqrt(n)·2^K ≤ 2^(K + ceil(l/2))`, from `d² ≤ Σd² < n·V` and `inv²·V ≤ N`.
+    fn check_relations(&self, n: usize, l: u32, w: &Widths) -> Result<(), ProofError> {
+        let (u, c) = (Interval::unsigned_range, |v: i128| Interval::constant(v));
+        let ni = n as i128;
+        let x = Interval::magnitude(self.in_bits);
+        let mean = Interval::signed_range(w.mean);
+        check_relation(OP, "Σx = n·mean + r₁", &[x.sum_of(n)], &[mean.scale(ni), u(w.rem_n)])?;
+        let dmax = x.plus(mean.scale(-1)).hi;
+        let d2 = Interval::between(0, dmax.saturating_mul(dmax));
+        check_relation(OP, "Σd² = n·var + r₂", &[d2.sum_of(n)], &[u(w.var).scale(ni), u(w.rem_n)])?;
+        check_relation(OP, "r + r' = n − 1", &[u(w.rem_n), u(w.rem_n)], &[c(ni - 1)])?;
+        let big = 1i128 << (2 * self.k);
+        let v = u(w.var).plus(c(i128::from(self.eps)));
+        let sig = u(w.sig);
+        let sig2 = Interval::between(0, sig.hi.saturating_mul(sig.hi));
+        check_relation(OP, "inv·σ + g = 2^K", &[u(w.inv).times(sig), u(w.gs)], &[c(1 << self.k)])?;
+        check_relation(OP, "σ² + t₁ = V", &[sig2, u(w.t)], &[v])?;
+        check_relation(OP, "σ² + 2σ = V + t₂", &[sig2, sig.scale(2)], &[v, u(w.t)])?;
+        check_relation(OP, "inv²·V + s₁ = N", &[Interval::between(0, 3 * big), u(w.s1)], &[c(big)])?;
+        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, big)], &[c(big + 1), u(w.s2)])?;
+        let half_l = l.div_ceil(2);
+        let product = Interval::magnitude(self.k + half_l).times(Interval::magnitude(self.gamma_bits));
+        let quotient = Interval::signed_range(self.out_bits + 1).plus(Interval::magnitude(self.beta_bits).scale(-1));
+        check_rounding(OP, "d·inv·γ + 2^(s−1) = 2^s·(y − β) + r₃", &[product], self.shift, quotient)
     }
 
     fn row_bits(w: &Widths) -> [(u32, bool); 13] {
@@ -440,6 +480,7 @@ mod tests {
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
+    use crate::protocol::TensorMeta;
 
     struct Setup {
         op: LayerNormProof,
@@ -468,7 +509,7 @@ mod tests {
         let beta: Vec<i64> = (0..n).map(|_| r.random_range(-(1i64 << 12)..1i64 << 12)).collect();
         let y = forward(&model, n, &x, &gamma, &beta);
         let out_bits = 64 - y.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0).leading_zeros();
-        let op = LayerNormProof::new(model.eps, model.k, model.shift, in_bits, out_bits);
+        let op = LayerNormProof::new(model.eps, model.k, model.shift, in_bits, 11, 13, out_bits);
         let case = Case {
             inputs: vec![
                 Operand { dims: vec![rows, n], role: TensorRole::Virtual, values: x },
@@ -500,6 +541,94 @@ mod tests {
             let s = setup(200 + seed, rows, n, in_bits, k);
             assert_accepts(&s.op, &s.case);
         }
+    }
+
+    /// Issue 9: a final LayerNorm with tiny gains had `s = 58`, `|y| ≤ 2^10`, and `y + 64` with
+    /// `r₃ − (2^32 − 1)` satisfied the rounding identity modulo p. Such parameters are now refused
+    /// by the prover (`witness`) and by the verifier (`layout`, `verify`).
+    #[test]
+    fn issue_9_parameters_are_refused_on_both_sides() {
+        let (rows, n) = (3usize, 40usize);
+        let mut s = setup(11, rows, n, 15, 30);
+        let model = LayerNorm { eps: 37, k: 30, shift: 58 };
+        s.case.inputs[1].values = (0..n as i64).map(|c| c % 7 - 3).collect();
+        let (x, g, b) = (s.case.inputs[0].values.clone(), s.case.inputs[1].values.clone(), s.case.inputs[2].values.clone());
+        s.case.output = forward(&model, n, &x, &g, &b);
+        let op = LayerNormProof::new(model.eps, model.k, model.shift, 15, 3, 13, 10);
+        let err = op.widths(n).err().expect("s = 58 with 10 output bits must be refused").to_string();
+        assert!(err.contains("wrap"), "{err}");
+        let err = assert_rejects(&op, &s.case, &Attack::default());
+        assert!(err.starts_with("prover") && err.contains("wrap"), "{err}");
+        let shape = NodeShape {
+            node: 0,
+            inputs: vec![TensorMeta::new(&[rows, n], TensorRole::Virtual), TensorMeta::new(&[n], TensorRole::Weight), TensorMeta::new(&[n], TensorRole::Weight)],
+            output: TensorMeta::new(&[rows, n], TensorRole::Committed),
+            public_inputs: vec![None; 3],
+            public_output: None,
+        };
+        let mut layout = WitnessLayout::new();
+        layout.plan.set_owner(crate::witness::Owner::Node(0));
+        layout.commit(OUTPUT_COLUMN, 8).expect("out");
+        let err = op.layout(&shape, &mut layout).err().expect("the verifier's layout must refuse").to_string();
+        assert!(err.contains("wrap"), "{err}");
+    }
+
+    /// The same forgery against accepted parameters (`s = 40`): moving a row's outputs by 64 and
+    /// the remainders by `−64·2^s` modulo p leaves no remainder in `[0, 2^s)`, so the committed
+    /// limbs cannot represent it and the verifier rejects.
+    #[test]
+    fn shifting_outputs_with_remainders_adjusted_modulo_p_is_rejected() {
+        let (rows, n) = (3usize, 40usize);
+        let mut s = setup(12, rows, n, 15, 30);
+        let model = LayerNorm { eps: 37, k: 30, shift: 40 };
+        let (x, g, b) = (s.case.inputs[0].values.clone(), s.case.inputs[1].values.clone(), s.case.inputs[2].values.clone());
+        s.case.output = forward(&model, n, &x, &g, &b);
+        let op = LayerNormProof::new(model.eps, model.k, model.shift, 15, 11, 13, 14);
+        assert_accepts(&op, &s.case);
+        let row = 1usize;
+        let t = move |w: &mut WitnessBuilder| {
+            for c in 0..n {
+                let at = padded_index(&[rows, n], &[row, c]);
+                bump(w, OUTPUT_COLUMN, at, 64);
+                let col = w.plan().find(crate::witness::Owner::Node(0), COL_REM).expect("rem");
+                let r = w.values(col)[at] - F::from_u64(64) * F::from_u64(1 << 40);
+                set_entry(w, COL_REM, at, r);
+            }
+        };
+        let err = assert_rejects(&op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+        assert!(!err.starts_with("prover"), "{err}");
+    }
+
+    /// Every LayerNorm the model accepts (`zkinfer_model`'s static bounds, with
+    /// `shift + out_bits ≤ 62`) has parameters the proof accepts: honest setups always prove.
+    #[test]
+    fn model_bounds_imply_the_proofs_bounds() {
+        use zkinfer_model::ops::IntOp;
+        let mut checked = 0;
+        for n in [2usize, 8, 13, 64, 768, 1600, 4096] {
+            let in_bits = zkinfer_model::ops::layernorm::max_input_bits(n);
+            for k in [8u32, 20, 30] {
+                for shift in 1u32..=62 {
+                    for gb in [1u32, 8, 16, 30] {
+                        for bb in [0u32, 12, 40] {
+                            let m = LayerNorm { eps: 1, k, shift };
+                            let Ok(ob) = m.out_bits(&[&[1, n][..], &[n][..], &[n][..]], &[in_bits, gb, bb]) else { continue };
+                            let op = LayerNormProof::new(1, k, shift, in_bits, gb, bb, ob);
+                            match op.widths(n) {
+                                Ok(_) => checked += 1,
+                                // Pre-existing width limits (s₂ for small rows at K = 30) are not
+                                // rounding bounds; no relation may be the reason.
+                                Err(e) => assert!(
+                                    !e.to_string().contains("wrap"),
+                                    "model accepts n {n}, K {k}, s {shift}, γ {gb}, β {bb} (out {ob}) but the proof refuses: {e}"
+                                ),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 
     #[test]

@@ -11,22 +11,26 @@
 //!
 //! The relation is linear, so at a random point `z` it reads
 //! `x̃(z) = 2^s·ỹ(z) + r̃(z) − 2^(s−1)·Ṽ(z)`: the prover sends `ỹ(z)`, `r̃(z)` (claims on committed
-//! columns) and the claim on the input `x` follows. Because `y` and `r` are range-checked,
-//! `|2^s·y + r| ≤ 2^(s+b) + 2^s` with `s + b ≤ 63`, while `|x + 2^(s−1)| < 2^62 + 2^61`: the two
-//! sides differ by less than `p`, so the field identity is the integer identity (soundness error
-//! `n/|EF|` for the random point, plus the range checks').
+//! columns) and the claim on the input `x` follows. **No wrap**: `y ∈ [−2^b, 2^b)` and
+//! `r ∈ [0, 2^s)` are range-checked and `|x| ≤ 2^in_bits` (the input's static bound, at most
+//! `2^62`); [`crate::bounds::check_rounding`] accepts the parameters only if the two sides then
+//! differ by less than `p` (e.g. `s + b ≤ 63` with `|x| ≤ 2^62`), so the field identity is the
+//! integer identity and `(y, r)` is the Euclidean division of `x + 2^(s−1)` by `2^s` — the only
+//! solution in the range-checked box. Checked on both sides (`witness`, `layout`, `verify`).
+//! Soundness error `n/|EF|` for the random point, plus the range checks'.
 //!
 //! For `s ≤ 0` the output is virtual: `x̃(z) = ỹ(z) / 2^(−s)`.
 //!
 //! **Bounded by its consumers.** When every consumer of `y` is a clamp, `y`'s own range check is
 //! dropped ([`RescaleProof::bounded_downstream`]): each clamp proves `y = c ± s` with its output
 //! `c` and distance `s` range-checked, so `|y| < 2^B` for the clamp's bound `B`
-//! ([`crate::ops::clamp::ClampProof::input_bound_bits`]), and `s + B ≤ 62` keeps the identity an
-//! integer one. `y` is then committed as a plain column instead of two limbs.
+//! ([`crate::ops::clamp::ClampProof::input_bound_bits`]), and the same check with `|y| ≤ 2^B`
+//! (`s + B ≤ 62` suffices) keeps the identity an integer one. `y` is then committed as a plain column instead of two limbs.
 
 use zkinfer_field::{EF, Field};
 
 use super::nl_sumcheck::pow2;
+use crate::bounds::{Interval, check_rounding};
 use super::public_mle::valid_mask_mle;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
@@ -47,12 +51,20 @@ pub struct RescaleProof {
     pub out_bits: u32,
     /// `Some(B)`: the output is not range-checked here; every consumer proves `|y| < 2^B`.
     pub downstream_bound: Option<u32>,
+    /// Input bound `|x| < 2^in_bits` (the graph's static bound; 62, every tensor's limit, unless
+    /// given with [`RescaleProof::with_input_bits`]).
+    pub in_bits: u32,
 }
 
 impl RescaleProof {
     /// A rescale by `shift` whose outputs satisfy `|y| < 2^out_bits`.
     pub fn new(shift: i32, out_bits: u32) -> Self {
-        Self { shift, out_bits, downstream_bound: None }
+        Self { shift, out_bits, downstream_bound: None, in_bits: zkinfer_model::ops::MAX_BITS }
+    }
+
+    /// The same rescale of inputs with `|x| < 2^in_bits`.
+    pub fn with_input_bits(self, in_bits: u32) -> Self {
+        Self { in_bits, ..self }
     }
 
     /// The same rescale whose output's range is proven by every consumer (`|y| < 2^bound_bits`),
@@ -62,17 +74,19 @@ impl RescaleProof {
     }
 
     fn check_params(&self) -> Result<(), ProofError> {
-        if let Some(b) = self.downstream_bound
-            && self.shift > 0
-            && self.shift as u32 + b > 62
-        {
-            return Err(ProofError::shape(OP, format!("shift {} with a downstream output bound 2^{b}", self.shift)));
-        }
-        if self.shift > 0 && (self.shift > 62 || self.out_bits + 1 > crate::witness::MAX_RANGE_CHECK_BITS || self.shift as u32 + self.out_bits > 63) {
+        if self.shift > 0 && (self.shift > 62 || self.out_bits + 1 > crate::witness::MAX_RANGE_CHECK_BITS || self.in_bits > 62) {
             return Err(ProofError::shape(OP, format!("unsupported shift {} with output bound 2^{}", self.shift, self.out_bits)));
         }
         if self.shift < -40 {
             return Err(ProofError::shape(OP, format!("shift {} below −40", self.shift)));
+        }
+        if self.shift > 0 {
+            // y is range-checked (signed, out_bits + 1 bits), or bounded by its clamps.
+            let y = match self.downstream_bound {
+                Some(b) => Interval::magnitude(b),
+                None => Interval::signed_range(self.out_bits + 1),
+            };
+            check_rounding(OP, "x + 2^(s−1) = 2^s·y + r", &[Interval::magnitude(self.in_bits)], self.shift as u32, y)?;
         }
         Ok(())
     }

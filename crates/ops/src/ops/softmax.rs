@@ -28,9 +28,19 @@
 //! (`m`, `Z` broadcast along `j`). The last two sums give `Z = Σ_j M·e` and `Σ_j s = 1` on real
 //! rows (0 on padding). At the final point `ρ` the prover sends the committed columns' values
 //! (claims to the accumulator) and `x̃(ρ)` (the claim on the input); the verifier evaluates
-//! `M`, `R`, the eq factors itself. All quantities stay below `2^62` (`E + P ≤ 40`, `|x| < 2^61`)
-//! so each field identity is the integer one; `s ∈ {0,1}` with `Σ_j s = 1 < p` picks exactly one
-//! key. Soundness error `(3·n + 10)/|EF|` plus the lookup and range checks'.
+//! `M`, `R`, the eq factors itself. **No wrap**: all quantities stay below `2^62` (`E + P ≤ 40`,
+//! `|x| ≤ 2^61`), and each relation's two sides are checked to differ by less than `p`
+//! ([`crate::bounds`], in `witness` and `layout`), so each field identity is the integer one;
+//! `s ∈ {0,1}` with `Σ_j s = 1 < p` picks exactly one key, and `e·2^P = p·Z + r` with `0 ≤ r < Z`
+//! is Euclidean division (the unique `(p, r)`). Soundness error `(3·n + 10)/|EF|` plus the
+//! lookup and range checks'.
+//!
+//! **Padding** (keys `j ≥ T`, rows `i ≥ T` or heads `h ≥ H`; also the masked keys `j > i`): the
+//! identities force `δ = o = s = p = 0` and `r = c = 0`, `Z = 0` on padding rows (`M = R = 0`
+//! there). `e` is only constrained by the lookup (`EXP[0]` honestly) and `m` on padding rows not
+//! at all: both appear only multiplied by `M`, which is 0 there, so no value they take changes
+//! any claim — the output `p` and every claim on `x` are those of the real entries. The test
+//! `padding_rows_are_zero_or_harmless` plants values there.
 
 use std::sync::Arc;
 
@@ -41,6 +51,7 @@ use zkinfer_sumcheck::Term;
 
 use super::nl_sumcheck::{broadcast_rows, check_bound, check_final, lift, pow2, prove_products, send_column_value, verify_products};
 use super::public_mle::{causal_mask_mle, less_than_mle};
+use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
@@ -162,6 +173,24 @@ impl SoftmaxProof {
         self.exp_frac + zkinfer_poly::next_pow2_vars(len) as u32 + 1
     }
 
+    /// The no-wrap argument ([`crate::bounds`]) for each relation of the module docs: `m` is
+    /// some allowed key's `x` (the one-hot key's `δ + o = 0`), `e ∈ [0, 2^E]` (the table),
+    /// `Z = Σ_j M·e ∈ [0, 2^(E + log T)]`, `s ∈ {0, 1}` (`s² = s`).
+    fn check_relations(&self, d: &Dims) -> Result<(), ProofError> {
+        let keys = 1usize << d.len_vars();
+        let u = Interval::unsigned_range;
+        let x = Interval::magnitude(self.in_bits);
+        let (delta, overflow) = (u(16), u(self.in_bits + 1));
+        check_relation(OP, "δ + o = m − x", &[delta, overflow], &[x, x.scale(-1)])?;
+        let e = Interval::between(0, 1i128 << self.exp_frac);
+        let z = e.sum_of(keys);
+        check_relation(OP, "Z = Σ_j M·e", &[z], &[e.sum_of(keys)])?;
+        let rem = u(self.sum_bits(d.len));
+        check_relation(OP, "e·2^P = p·Z + r", &[e.shl(self.out_frac)], &[u(self.out_frac + 1).times(z), rem])?;
+        check_relation(OP, "c + r = Z − 1", &[rem, rem], &[z, Interval::constant(-1)])?;
+        check_relation(OP, "Σ_j s = 1", &[Interval::between(0, 1).sum_of(keys)], &[Interval::constant(1)])
+    }
+
     fn columns(&self, d: &Dims, x: &[i64], p: &[i64]) -> Result<Columns, ProofError> {
         let (h_n, t_n) = (d.heads, d.len);
         let tv = d.len_vars();
@@ -217,6 +246,7 @@ impl SoftmaxProof {
     }
 
     fn register(&self, w: &mut WitnessLayout, d: &Dims, node: usize) -> Result<(), ProofError> {
+        self.check_relations(d)?;
         let out = w.plan().find(Owner::Node(node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
         let (nc, nr) = (d.cube.num_vars(), d.rows.num_vars());
         w.commit(COL_MAX, nr)?;
@@ -312,6 +342,7 @@ impl OpProtocol for SoftmaxProof {
     fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
         let d = Self::dims(&node.shape)?;
         let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        self.check_relations(&d)?;
         check_bound(OP, node.inputs[0], self.in_bits)?;
         let c = self.columns(&d, node.inputs[0], node.output)?;
         let to_f = |v: &[i64]| v.iter().map(|&a| from_i64_unchecked(a)).collect::<Vec<F>>();
