@@ -203,13 +203,16 @@ pub fn prove_consuming(
         return Err(ProofSystemError::Rejected("the full forward pass disagrees with KV-cache generation".into()));
     }
     tamper(&fwd.graph, &mut fwd.trace);
+    // The statement is what the proven trace's argmax says: the honest trace's ids (checked
+    // above), or whatever a tampering test made them.
+    let proven = fwd.next_tokens()?;
     timings.trace_s = start.elapsed().as_secs_f64();
 
     let proof_stub = ProofFile {
         model_commitment: vk.digest(),
         prompt_ids: prompt.to_vec(),
-        completion_ids: completion,
-        prompt_predictions: predictions[..prompt.len() - 1].to_vec(),
+        completion_ids: proven[prompt.len() - 1..].to_vec(),
+        prompt_predictions: proven[..prompt.len() - 1].to_vec(),
         transcript: Vec::new(),
     };
     let mut t = ProverTranscript::new(&domain_separator(&proof_stub.model_commitment, &proof_stub));

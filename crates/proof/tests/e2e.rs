@@ -190,3 +190,82 @@ fn recommitting_the_weights_gives_a_valid_proof_and_checks_the_key() {
         .expect_err("weights that do not match the key must be refused");
     assert!(err.to_string().contains("do not match"), "{err}");
 }
+
+/// Recomputes every node after `start` from the trace (a malicious prover re-deriving
+/// everything downstream of its edit).
+fn propagate_after(graph: &Graph, trace: &mut IntTrace, weights: &Weights, start: usize) {
+    for node in &graph.nodes[start + 1..] {
+        let operands: Vec<Operand<'_>> = node
+            .inputs
+            .iter()
+            .map(|id| match graph.meta(*id).kind {
+                TensorKind::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
+                _ => Operand::Act(trace.values[id.0].as_ref().unwrap()),
+            })
+            .collect();
+        trace.values[node.output.0] = Some(eval_int(&node.op, &operands).unwrap());
+    }
+}
+
+/// Issue 9's reproduction: `output_norm.weight` × 1e-9 gave the final LayerNorm the shift 58 with
+/// 10 output bits, and a prover moving a row of its output by 64 (remainders adjusted modulo p,
+/// since `2^58·64 ≡ 2^32 − 1`), re-deriving logits and argmax, got a false completion accepted.
+/// Now setup gives that LayerNorm a shift with `shift + out_bits ≤ 62`: the honest model proves
+/// and verifies, the forged trace (same edit, downstream re-derived, a different completion) has
+/// no remainder in range so no proof of it exists, and a key with the old gain position is
+/// refused by the verifier.
+#[test]
+fn issue_9_tiny_norm_gain_forgery_is_rejected() {
+    use zkinfer_model::ops::Op;
+    use zkinfer_model::{QuantConfig, ScaledTensor};
+    let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).unwrap();
+    let scaled = ScaledTensor { inner: &gguf, name: "output_norm.weight".into(), factor: 1e-9 };
+    let model = Model::from_source(&scaled, QuantConfig::default()).unwrap();
+    let tok = Tokenizer::from_gguf(&gguf).unwrap();
+    let pk = setup(&model, vocab_bytes(&tok), [7; 32]).unwrap();
+    let prompt = tok.encode("The quick brown fox");
+    let n = 2;
+    let honest = model.generate_int(&prompt, n, |_| {}).unwrap();
+    let (proof, _) = prove(&model, &pk, &prompt, n, |_| {}, |_, _| {}).unwrap();
+    assert_eq!(proof.completion_ids, honest);
+    verify(&pk.vk, &proof).expect("the honest model with tiny gains proves and verifies");
+
+    // The key's final LayerNorm fits the rounding bound.
+    let graph = pk.vk.graph(prompt.len() + n - 1).unwrap();
+    let ln = graph.nodes.iter().position(|node| graph.meta(node.output).name == "output_norm.out").unwrap();
+    let Op::LayerNorm(op) = &graph.nodes[ln].op else { panic!("output_norm.out is not a LayerNorm") };
+    let out_bits = graph.meta(graph.nodes[ln].output).bits;
+    assert!(op.shift + out_bits <= 62, "shift {} with {out_bits} output bits", op.shift);
+
+    // The forgery: the last row of the final LayerNorm's output moved by 64, everything after it
+    // re-derived. Its argmax differs from the honest completion's, and no proof of it exists.
+    let mut forged = None;
+    let result = prove(&model, &pk, &prompt, n, |_| {}, |graph, trace| {
+        let t = trace.values[graph.nodes[ln].output.0].as_mut().unwrap();
+        let d = t.shape[1];
+        let last = t.data.len() - d;
+        for v in &mut t.data[last..] {
+            *v += 64;
+        }
+        propagate_after(graph, trace, model.weights(), ln);
+        let ids: Vec<u32> = trace.values[graph.outputs[1].0].as_ref().unwrap().data.iter().map(|&v| v as u32).collect();
+        forged = Some(ids);
+    });
+    let forged = forged.unwrap();
+    assert_ne!(forged[prompt.len() - 1..], honest[..], "the edit must change the completion to be a forgery");
+    match result {
+        Ok((proof, _)) => assert!(verify(&pk.vk, &proof).is_err(), "forged completion {forged:?} accepted"),
+        Err(e) => {
+            eprintln!("forged completion {forged:?}: the prover has no witness: {e}");
+            assert!(e.to_string().contains("range") || e.to_string().contains("remainder"), "{e}");
+        }
+    }
+
+    // A key declaring the old gain position (40 fractional bits, shift 58) is refused.
+    let mut vk = pk.vk.clone();
+    let meta = vk.weights.iter_mut().find(|m| m.name == "output_norm.weight").unwrap();
+    meta.bits += (40 - meta.frac_bits) as u32;
+    meta.frac_bits = 40;
+    let err = vk.graph(prompt.len() + n - 1).expect_err("a key with the issue-9 parameters must be refused");
+    assert!(err.to_string().contains("shift"), "{err}");
+}
