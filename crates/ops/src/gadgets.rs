@@ -264,6 +264,21 @@ mod tests {
             let mut over = signed.clone();
             over[3] = 1 << 19;
             assert!(range_round_trip(&over, 20, true, shifted, |_| ()).is_err());
+            // The signed range is exactly [−2^19, 2^19): −2^19 is in it (every bound argument
+            // takes it into account, see `crate::bounds`), −2^19 − 1 is not.
+            over[3] = -(1 << 19);
+            range_round_trip(&over, 20, true, shifted, |_| ()).expect("−2^(b−1) is in the signed range");
+            over[3] = -(1 << 19) - 1;
+            assert!(range_round_trip(&over, 20, true, shifted, |_| ()).is_err());
+            // A limb decomposition of −2^19 − 1 (top limb past its 4-bit table) is refused by the
+            // lookup even if a prover commits it.
+            assert!(
+                range_round_trip(&signed, 20, true, shifted, |w| {
+                    let first = 1 + usize::from(shifted);
+                    w.values[first + 1][3] = F::from_u64(1 << 4);
+                })
+                .is_err()
+            );
             // A limb edited after decomposition (still in range): the column no longer equals it.
             // Column ids: x, [x+5,] limb0, limb1.
             let first_limb = 1 + usize::from(shifted);

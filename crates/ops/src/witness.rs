@@ -20,7 +20,12 @@
 //! `bits − 16·j` wide), each limb is committed and looked up in its range table, and the framework
 //! makes `v` a *virtual* column defined by `v = Σ_j 2^(16 j) · l_j − offset` (below): `v` itself is
 //! not committed. Since `Σ_j 2^(16 j) l_j < 2^bits ≤ 2^63 < p`, the range follows over the
-//! integers. Only if `v` is already virtual is the relation checked instead, at a random point
+//! integers. The signed range is `[−2^(bits−1), 2^(bits−1))`: it admits `−2^(bits−1)`, one value
+//! beyond the static bound `|v| < 2^(bits−1)` of the tensors it checks. Every no-wrap argument
+//! takes the range as it is ([`crate::bounds::Interval::signed_range`]) and static bounds
+//! inclusively, and since each relation then has exactly one solution in its range-checked box —
+//! the honest value, which satisfies the strict bound — no proven value is ever `−2^(bits−1)`
+//! unless the honest one is. Only if `v` is already virtual is the relation checked instead, at a random point
 //! (see [`crate::gadgets::prove_range_relations`]; error `n/|EF|`).
 //!
 //! **Virtual columns.** A column may be declared an affine combination of other columns of the same

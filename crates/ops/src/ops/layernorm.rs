@@ -26,7 +26,16 @@
 //! ends at `ρ` with claims on `x(ρ)` (input), `mean(ρ_t)`, `inv(ρ_t)`, `γ(ρ_c)`, and `β(z_c)`.
 //! **Row zero-check** (degree 4, random `z₂`, powers of `μ`) of the seven row identities
 //! `inv²V + s₁ = N`, `(inv+1)²V = N + 1 + s₂`, `σ² + t₁ = V`, `σ² + 2σ = V + t₂`, `inv·σ + g = 2^K`,
-//! `r₁ + r₁' = n − 1`, `r₂ + r₂' = n − 1` (each times `[t < T]`, so padding rows are all-zero).
+//! `r₁ + r₁' = n − 1`, `r₂ + r₂' = n − 1` (their constants times `[t < T]`).
+//!
+//! **Padding** (rows `t ≥ T`, columns `c ≥ n`): every committed value there is forced to 0. On a
+//! padding row `x = 0`, so the cube's first two identities give `n·mean + r₁ = 0` and
+//! `n·var + r₂ = 0`, hence (all non-negative, no wrap) `mean = r₁ = var = r₂ = 0`; the row
+//! identities without their constants then give `inv²·eps + s₁ = 0` (`inv = s₁ = 0`),
+//! `r' = 0`, `g = 0`, `σ² + t₁ = 0`, `σ² + 2σ = t₂` (`σ = t₁ = t₂ = 0`) and `s₂ = 0`. In the
+//! cube's rounding identity `d = 0` on padding rows and columns (`x` and the mask `[c < n]` are
+//! 0 there, `β`'s padding is 0), so `2^s·y + r₃ = 0` with the same no-wrap check: `y = r₃ = 0`.
+//! Consumers can therefore rely on the output's zero padding (test `padding_rows_are_zero`).
 //! Every value is below `2^63` (`2b + 2 + log n ≤ 62` for `|x| < 2^b`, `K ≤ 30`; `s₂`'s width is
 //! computed from `K` and `n`), so the field identities are integer ones. Soundness error `(4·(n_t + n_c) + 4·n_t + 10)/|EF|` plus the
 //! range checks'.
@@ -629,6 +638,36 @@ mod tests {
             }
         }
         assert!(checked > 1000, "{checked}");
+    }
+
+    /// Padding (rows `t ≥ T`, columns `c ≥ n`): every committed value there is forced to 0 (see
+    /// the module docs), so a value planted in any column's padding is rejected.
+    #[test]
+    fn padding_rows_are_zero() {
+        let (rows, n) = (5usize, 40usize);
+        let s = setup(13, rows, n, 15, 30);
+        let mut edits: Vec<(&str, usize, i64)> = Vec::new();
+        for name in ROW_COLUMNS {
+            edits.push((name, 6, 1));
+            edits.push((name, 7, 3));
+        }
+        for at in [padded_index(&[rows, n], &[6, 3]), padded_index(&[rows, n], &[2, 50])] {
+            edits.extend([(OUTPUT_COLUMN, at, 1), (OUTPUT_COLUMN, at, -1), (COL_REM, at, 1)]);
+        }
+        for (col, at, delta) in edits {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            let err = assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.starts_with("prover"), "{col}[{at}]: {err}");
+        }
+        // The same, consistently: a padding row given a variance (var = 4, σ = 2, t₂ = 4, s₂ = 4)
+        // that satisfies every row identity there; the cube's Σd² = n·var + r₂ (d = 0) rejects it.
+        let t = |w: &mut WitnessBuilder| {
+            for (col, v) in [("var", 4i64), ("sigma", 2), ("sigma_hi", 4), ("inv_hi", 4)] {
+                bump(w, col, 6, v);
+            }
+        };
+        let err = assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+        assert!(err.starts_with("verify"), "{err}");
     }
 
     #[test]

@@ -440,7 +440,7 @@ mod tests {
     use zkinfer_model::ops::softmax::{CausalSoftmax, exp_table};
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, run};
 
     fn model(in_frac: u32) -> CausalSoftmax {
         CausalSoftmax::new(0, in_frac, 20, 16, exp_table(in_frac, 20))
@@ -540,6 +540,31 @@ mod tests {
         let p = eval(&m, &dims, &x);
         let err = assert_rejects(&op, &c, &Attack { inputs: Some(vec![x]), output: Some(p), tamper: None });
         assert!(err.starts_with("operand"), "{err}");
+    }
+
+    /// Padding rows (`i ≥ T`) and masked keys: a value planted in any constrained column there
+    /// is rejected; the row maximum on a padding row is free but harmless (it only appears times
+    /// the mask): the proof still verifies with every claim equal to the true values'.
+    #[test]
+    fn padding_rows_are_zero_or_harmless() {
+        let dims = [2usize, 5, 5];
+        let (op, c, _) = case(8, &dims, 8, 1 << 12);
+        let pad = padded_index(&dims, &[1, 6, 2]);
+        let masked = padded_index(&dims, &[0, 1, 3]);
+        let pad_row = padded_index(&[2, 5], &[1, 6]);
+        let mut edits: Vec<(&str, usize, i64)> = vec![(COL_SUM, pad_row, 1)];
+        for at in [pad, masked] {
+            for col in [OUTPUT_COLUMN, COL_REM, COL_SLACK, COL_DELTA, COL_OVERFLOW, COL_ONEHOT] {
+                edits.push((col, at, 1));
+            }
+        }
+        for (col, at, delta) in edits {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.is_empty(), "{col}[{at}]");
+        }
+        let t = move |w: &mut WitnessBuilder| bump(w, COL_MAX, pad_row, 12345);
+        run(&op, &c, &Attack { tamper: Some(&t), ..Default::default() }).expect("a padding row's maximum is harmless");
     }
 
     #[test]
