@@ -91,7 +91,7 @@ impl Interval {
     }
 
     /// The interval of `2^s·v`.
-    pub fn shl(self, s: u32) -> Self {
+    pub fn times_pow2(self, s: u32) -> Self {
         self.scale(pow2(s))
     }
 
@@ -148,7 +148,7 @@ pub fn check_rounding(op: &'static str, relation: &str, a: &[Interval], shift: u
     }
     let mut lhs = a.to_vec();
     lhs.push(Interval::constant(pow2(shift - 1)));
-    check_relation(op, relation, &lhs, &[q.shl(shift), Interval::unsigned_range(shift)])
+    check_relation(op, relation, &lhs, &[q.times_pow2(shift), Interval::unsigned_range(shift)])
 }
 
 #[cfg(test)]
@@ -241,7 +241,7 @@ pub(crate) mod tests {
             let z_box = Interval::between(1, 1i128 << z_bits);
             let q_box = Interval::unsigned_range(p_bits + 1);
             let r_box = Interval::unsigned_range(z_bits + 1);
-            let lhs = [Interval::between(0, 1i128 << e_bits).shl(p_bits)];
+            let lhs = [Interval::between(0, 1i128 << e_bits).times_pow2(p_bits)];
             let accepted = check_relation("prop", "division", &lhs, &[q_box.times(z_box), r_box]).is_ok();
             if e_bits + p_bits <= 40 {
                 prop_assert!(accepted, "softmax's parameters (E + P ≤ 40) must be accepted");

@@ -578,7 +578,7 @@ mod tests {
         let mut layout = WitnessLayout::new();
         layout.plan.set_owner(crate::witness::Owner::Node(0));
         layout.commit(OUTPUT_COLUMN, 8).expect("out");
-        let err = op.layout(&shape, &mut layout).err().expect("the verifier's layout must refuse").to_string();
+        let err = op.layout(&shape, &mut layout).expect_err("the verifier's layout must refuse").to_string();
         assert!(err.contains("wrap"), "{err}");
     }
 

@@ -186,7 +186,7 @@ impl SoftmaxProof {
         let z = e.sum_of(keys);
         check_relation(OP, "Z = Σ_j M·e", &[z], &[e.sum_of(keys)])?;
         let rem = u(self.sum_bits(d.len));
-        check_relation(OP, "e·2^P = p·Z + r", &[e.shl(self.out_frac)], &[u(self.out_frac + 1).times(z), rem])?;
+        check_relation(OP, "e·2^P = p·Z + r", &[e.times_pow2(self.out_frac)], &[u(self.out_frac + 1).times(z), rem])?;
         check_relation(OP, "c + r = Z − 1", &[rem, rem], &[z, Interval::constant(-1)])?;
         check_relation(OP, "Σ_j s = 1", &[Interval::between(0, 1).sum_of(keys)], &[Interval::constant(1)])
     }
