@@ -237,6 +237,23 @@ fn issue_9_tiny_norm_gain_forgery_is_rejected() {
     let out_bits = graph.meta(graph.nodes[ln].output).bits;
     assert!(op.shift + out_bits <= 62, "shift {} with {out_bits} output bits", op.shift);
 
+    // A graph that skips the model's static-bound check (say, one stored in a key) with the old
+    // shift is refused by the verifier's own no-wrap check.
+    let mut bad = pk.vk.graph(prompt.len() + n - 1).unwrap();
+    let Op::LayerNorm(bad_op) = &mut bad.nodes[ln].op else { unreachable!() };
+    bad_op.shift = 58;
+    let ids: Vec<u32> = prompt.iter().chain(&honest[..n - 1]).copied().collect();
+    let tokens: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
+    let positions: Vec<i64> = (0..ids.len() as i64).collect();
+    let next: Vec<i64> = proof.prompt_predictions.iter().chain(&proof.completion_ids).map(|&x| x as i64).collect();
+    let mut public = zkinfer_ops::PublicValues::new();
+    public.insert(bad.find("tokens").unwrap(), &tokens);
+    public.insert(bad.find("positions").unwrap(), &positions);
+    public.insert(bad.find("next_token").unwrap(), &next);
+    zkinfer_ops::witness_plan(&graph, &public).expect("the key's own graph is accepted");
+    let err = zkinfer_ops::witness_plan(&bad, &public).expect_err("shift 58 must be refused by the verifier");
+    assert!(err.to_string().contains("wrap"), "{err}");
+
     // The forgery: the last row of the final LayerNorm's output moved by 64, everything after it
     // re-derived. Its argmax differs from the honest completion's, and no proof of it exists.
     let mut forged = None;
