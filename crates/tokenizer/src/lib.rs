@@ -1,9 +1,14 @@
-//! GPT-2 byte-level BPE tokenizer, built from a GGUF file's own vocabulary and merge list.
+//! Byte-level BPE tokenizer (llama.cpp's `gpt2` tokenizer model), built from a GGUF file's own
+//! vocabulary and merge list, with llama.cpp's pre-tokenizers, special-token parsing and
+//! (module [`chat`]) chat templates.
 //!
-//! Encoding text `s` works in three steps:
+//! Encoding text `s` works in four steps (llama.cpp's `llama_tokenize`):
 //!
-//! 1. **Pre-tokenize**: split `s` into words with GPT-2's pattern (see [`PreTokens`]); merges
-//!    never cross a word boundary.
+//! 0. **Special tokens** (see [`Tokenizer::encode_with`]): the text of user-defined tokens
+//!    always, and of control tokens when parsing specials is asked for, is cut out of `s`, longest
+//!    token text first; each occurrence becomes its token and the text between them goes on.
+//! 1. **Pre-tokenize**: split each remaining piece into words with the pattern the GGUF's
+//!    `tokenizer.ggml.pre` names (see [`PreTokenizer`]); merges never cross a word boundary.
 //! 2. **Bytes**: each word is its UTF-8 bytes, each byte the single-byte token `φ(b)` of the
 //!    vocabulary, where `φ` is GPT-2's byte ↔ printable-character map (`' '` is `Ġ`).
 //! 3. **Merge**: apply the ranked merge rules `a b` (line `r` of `tokenizer.ggml.merges` has
@@ -13,28 +18,40 @@
 //! Decoding is the inverse of step 2: concatenate `φ⁻¹` of each token's characters. Every token
 //! therefore stands for a byte string, and `decode_bytes(encode(s)) == s` for every `s`.
 //!
+//! With the Llama 3 pre-tokenizers a word that is itself a vocabulary token skips step 3
+//! (llama.cpp's `ignore_merges`).
+//!
 //! Conventions (the same as llama.cpp's test vectors and tiktoken's `encode_ordinary`):
-//! - [`Tokenizer::encode`] adds no BOS/EOS token and treats special-token text such as
-//!   `<|endoftext|>` as ordinary text.
+//! - [`Tokenizer::encode`] adds no BOS/EOS token and treats control-token text such as
+//!   `<|endoftext|>` as ordinary text (llama.cpp's `parse_special = false`; user-defined tokens
+//!   are still matched, as in llama.cpp). [`Tokenizer::encode_with`] does both on request.
 //! - [`Tokenizer::decode`] turns every token, special ones included, into its bytes
 //!   (`<|endoftext|>` decodes to the text `<|endoftext|>`), then replaces invalid UTF-8 — e.g. a
 //!   multi-byte character cut between two ids — by U+FFFD, as `String::from_utf8_lossy` does
 //!   (llama.cpp and tiktoken behave the same way). [`Tokenizer::decode_bytes`] gives the exact
 //!   bytes, and [`StreamDecoder`] decodes one id at a time for streaming output.
 //! - A vocabulary string containing a character outside `φ`'s 256 characters (possible for added
-//!   tokens of other GPT-2-style models) stands for its own UTF-8 bytes.
+//!   tokens of other GPT-2-style models) stands for its own UTF-8 bytes, and so does the string
+//!   of every control, user-defined or unknown token (llama.cpp prints those verbatim).
 
 mod bpe;
 mod byte_map;
+pub mod chat;
 mod pretokenize;
+mod special;
 mod stream;
 
 use std::sync::Mutex;
 
 use bpe::{Merge, MergeTable, MixMap, merge_word};
 use byte_map::ByteMap;
-pub use pretokenize::PreTokens;
+pub use pretokenize::{PreTokenizer, PreTokenizerConfig, PreTokens, Words};
+use special::Fragment;
+pub use special::TokenType;
 pub use stream::StreamDecoder;
+
+/// Marks a byte that has no single-byte token.
+const NO_TOKEN: u32 = u32::MAX;
 
 /// Words longer than this many bytes are not memoized.
 const MAX_CACHED_WORD_BYTES: usize = 64;
@@ -64,7 +81,8 @@ pub enum TokenizerError {
         /// Number of entries.
         len: usize,
     },
-    /// A byte has no single-byte token, so some texts could not be encoded.
+    /// A byte has no single-byte token. (No longer produced: such bytes are dropped when
+    /// encoding, as llama.cpp does; kept for API compatibility.)
     #[error("the vocabulary has no token for byte 0x{byte:02x} (the string {expected:?})")]
     MissingByteToken {
         /// The byte.
@@ -85,6 +103,37 @@ pub enum TokenizerError {
     /// The GGUF file declares a tokenizer other than GPT-2's byte-level BPE.
     #[error("unsupported tokenizer model {0:?}: only \"gpt2\" (byte-level BPE) is supported")]
     UnsupportedModel(String),
+    /// `tokenizer.ggml.pre` names a pre-tokenizer this crate does not implement.
+    #[error(
+        "unsupported pre-tokenizer tokenizer.ggml.pre = {name:?}; supported: {}",
+        PreTokenizerConfig::NAMES.join(", ")
+    )]
+    UnsupportedPreTokenizer {
+        /// The value in the file (its first 80 characters).
+        name: String,
+    },
+    /// `tokenizer.ggml.pre` is absent: llama.cpp would fall back to its "default" pattern set
+    /// with a warning that generation quality is degraded; this crate refuses instead.
+    #[error(
+        "the GGUF has no tokenizer.ggml.pre: the file predates pre-tokenizer metadata (llama.cpp \
+         would guess, warning that generation quality is degraded); regenerate it with a current \
+         converter"
+    )]
+    MissingPreTokenizer,
+    /// `tokenizer.ggml.token_type` does not have one entry per token.
+    #[error("tokenizer.ggml.token_type has {len} entries for {vocab_size} tokens")]
+    TokenTypeCount {
+        /// Number of entries.
+        len: usize,
+        /// Number of tokens.
+        vocab_size: usize,
+    },
+    /// `tokenizer.ggml.add_bos_token` (or `add_eos_token`) is true but the token id is absent.
+    #[error("tokenizer.ggml.add_{which}_token is true, but the file has no {which} token id")]
+    AddSpecialWithoutId {
+        /// `"bos"` or `"eos"`.
+        which: &'static str,
+    },
     /// A tokenizer key of the GGUF file is missing or has the wrong type. (The message includes
     /// the GGUF error's, so it is deliberately not exposed as `source()` too: error-chain
     /// printers would repeat it.)
@@ -118,13 +167,36 @@ fn shorten(text: &str) -> String {
     }
 }
 
+/// Options of [`Tokenizer::encode_with`] (llama.cpp's `add_special` and `parse_special`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EncodeOptions {
+    /// Add BOS (and EOS) when the model says so (`tokenizer.ggml.add_bos_token`, …).
+    pub add_special: bool,
+    /// Turn the text of control tokens (such as `<|im_start|>`) into those tokens.
+    pub parse_special: bool,
+}
+
 /// A GPT-2 byte-level BPE tokenizer.
 ///
 /// Cheap to share between threads (`Sync`); encoding memoizes the tokens of short words.
 pub struct Tokenizer {
     /// The bytes each token stands for, indexed by id.
     token_bytes: Vec<Box<[u8]>>,
-    /// The id of the single-byte token of each byte.
+    /// The id of each vocabulary string that is all byte characters, keyed by its bytes (first id
+    /// wins); used by `ignore_merges`.
+    word_ids: MixMap<Box<[u8]>, u32>,
+    /// Pre-tokenizer and its flags.
+    pre: PreTokenizerConfig,
+    /// Token types (all [`TokenType::Normal`] unless the file says otherwise).
+    token_types: Vec<TokenType>,
+    /// Control, user-defined and unknown tokens with a non-empty text: `(id, text)`, longest
+    /// text first (ties by id), the order llama.cpp matches them in.
+    special_texts: Vec<(u32, Box<str>)>,
+    /// Tokens that end generation (llama.cpp's EOG set).
+    eog_ids: Vec<u32>,
+    add_bos: bool,
+    add_eos: bool,
+    /// The id of the single-byte token of each byte ([`NO_TOKEN`] when it has none).
     byte_tokens: [u32; 256],
     merges: MergeTable,
     eos_token_id: Option<u32>,
@@ -140,6 +212,8 @@ impl std::fmt::Debug for Tokenizer {
             .field("merges", &self.merges.len())
             .field("eos_token_id", &self.eos_token_id)
             .field("bos_token_id", &self.bos_token_id)
+            .field("pre", &self.pre)
+            .field("add_bos", &self.add_bos)
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +222,13 @@ impl Clone for Tokenizer {
     fn clone(&self) -> Self {
         Self {
             token_bytes: self.token_bytes.clone(),
+            word_ids: self.word_ids.clone(),
+            pre: self.pre,
+            token_types: self.token_types.clone(),
+            special_texts: self.special_texts.clone(),
+            eog_ids: self.eog_ids.clone(),
+            add_bos: self.add_bos,
+            add_eos: self.add_eos,
             byte_tokens: self.byte_tokens,
             merges: self.merges.clone(),
             eos_token_id: self.eos_token_id,
@@ -159,11 +240,12 @@ impl Clone for Tokenizer {
 
 impl Tokenizer {
     /// Builds a tokenizer from GPT-2 vocabulary strings (id = index) and merge rules `"a b"`
-    /// (rank = index).
+    /// (rank = index), with GPT-2's pre-tokenizer, every token [`TokenType::Normal`] and no
+    /// BOS/EOS added (see the `with_*` methods for the rest).
     ///
-    /// Fails when the vocabulary is empty, lacks a single-byte token for some byte, or a merge
-    /// rule is not two vocabulary strings separated by one space whose concatenation is also in
-    /// the vocabulary. Repeated strings keep their first id; repeated rules their first rank.
+    /// Fails when the vocabulary is empty or a merge rule is not two vocabulary strings separated
+    /// by one space whose concatenation is also in the vocabulary. A byte without a single-byte
+    /// token is dropped when encoding (llama.cpp's behaviour). Repeated strings keep their first id; repeated rules their first rank.
     pub fn new(
         tokens: Vec<String>,
         merges: &[&str],
@@ -190,26 +272,28 @@ impl Tokenizer {
         let mut id_of_string: MixMap<&str, u32> = MixMap::default();
         id_of_string.reserve(vocab_size);
         let mut token_bytes = Vec::with_capacity(vocab_size);
+        let mut word_ids: MixMap<Box<[u8]>, u32> = MixMap::default();
+        word_ids.reserve(vocab_size);
         for (id, token) in (0u32..).zip(&tokens) {
             id_of_string.entry(token.as_str()).or_insert(id);
-            let bytes = byte_map
-                .decode_token(token)
-                .unwrap_or_else(|| token.as_bytes().to_vec());
+            let bytes = match byte_map.decode_token(token) {
+                Some(bytes) => {
+                    word_ids.entry(bytes.clone().into()).or_insert(id);
+                    bytes
+                }
+                None => token.as_bytes().to_vec(),
+            };
             token_bytes.push(bytes.into_boxed_slice());
         }
 
-        let mut byte_tokens = [0u32; 256];
+        // A byte without a token (SmolLM2 has none for a few control bytes and for bytes that
+        // never occur in UTF-8) is dropped when encoding, as llama.cpp drops it.
+        let mut byte_tokens = [NO_TOKEN; 256];
         let mut utf8_buf = [0u8; 4];
         for b in 0..=255u8 {
             let expected: &str = byte_map.char_of_byte(b).encode_utf8(&mut utf8_buf);
-            match id_of_string.get(expected) {
-                Some(&id) => byte_tokens[usize::from(b)] = id,
-                None => {
-                    return Err(TokenizerError::MissingByteToken {
-                        byte: b,
-                        expected: expected.to_owned(),
-                    });
-                }
+            if let Some(&id) = id_of_string.get(expected) {
+                byte_tokens[usize::from(b)] = id;
             }
         }
 
@@ -243,7 +327,18 @@ impl Tokenizer {
         }
 
         let tokenizer = Tokenizer {
+            token_types: vec![TokenType::Normal; token_bytes.len()],
             token_bytes,
+            word_ids,
+            pre: PreTokenizerConfig {
+                pre_tokenizer: PreTokenizer::Gpt2,
+                ignore_merges: false,
+                add_bos_default: false,
+            },
+            special_texts: Vec::new(),
+            eog_ids: Vec::new(),
+            add_bos: false,
+            add_eos: false,
             byte_tokens,
             merges: merge_table,
             eos_token_id: None,
@@ -253,19 +348,30 @@ impl Tokenizer {
         tokenizer.with_special_tokens(eos_token_id, None)
     }
 
-    /// Builds the tokenizer a GGUF file describes: `tokenizer.ggml.model` must be `"gpt2"`;
-    /// `tokenizer.ggml.tokens` and `tokenizer.ggml.merges` give the vocabulary and merge rules;
-    /// `tokenizer.ggml.eos_token_id` and `tokenizer.ggml.bos_token_id` are optional.
+    /// Builds the tokenizer a GGUF file describes, the way llama.cpp reads it:
+    /// `tokenizer.ggml.model` must be `"gpt2"`; `tokenizer.ggml.pre` must name a supported
+    /// pre-tokenizer ([`PreTokenizerConfig::from_name`]); `tokenizer.ggml.tokens` and
+    /// `tokenizer.ggml.merges` give the vocabulary and merge rules; `tokenizer.ggml.token_type`
+    /// (optional) the token types; `tokenizer.ggml.eos_token_id`, `tokenizer.ggml.bos_token_id`,
+    /// `tokenizer.ggml.add_bos_token` and `tokenizer.ggml.add_eos_token` are optional.
     pub fn from_gguf(file: &zkinfer_gguf::GgufFile) -> Result<Tokenizer, TokenizerError> {
         let model = file.get_str("tokenizer.ggml.model")?;
         if model != "gpt2" {
-            return Err(TokenizerError::UnsupportedModel(model.to_owned()));
+            return Err(TokenizerError::UnsupportedModel(shorten(model)));
         }
-        let tokens = file
-            .get_str_array("tokenizer.ggml.tokens")?
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let pre = match file.get("tokenizer.ggml.pre") {
+            None => return Err(TokenizerError::MissingPreTokenizer),
+            Some(_) => {
+                let name = file.get_str("tokenizer.ggml.pre")?;
+                PreTokenizerConfig::from_name(name).ok_or_else(|| {
+                    TokenizerError::UnsupportedPreTokenizer {
+                        name: shorten(name),
+                    }
+                })?
+            }
+        };
+        let strings = file.get_str_array("tokenizer.ggml.tokens")?;
+        let tokens: Vec<String> = strings.iter().map(|s| (*s).to_owned()).collect();
         let merges = file.get_str_array("tokenizer.ggml.merges")?;
         let optional_id = |key: &str| -> Result<Option<u32>, TokenizerError> {
             match file.get(key) {
@@ -273,9 +379,111 @@ impl Tokenizer {
                 Some(_) => Ok(Some(file.get_u32(key)?)),
             }
         };
+        let optional_bool = |key: &str, default: bool| -> Result<bool, TokenizerError> {
+            match file.get(key) {
+                None => Ok(default),
+                Some(_) => Ok(file.get_bool(key)?),
+            }
+        };
         let eos = optional_id("tokenizer.ggml.eos_token_id")?;
         let bos = optional_id("tokenizer.ggml.bos_token_id")?;
-        Tokenizer::new(tokens, &merges, None)?.with_special_tokens(eos, bos)
+        let add_bos = optional_bool("tokenizer.ggml.add_bos_token", pre.add_bos_default)?;
+        let add_eos = optional_bool("tokenizer.ggml.add_eos_token", false)?;
+        let types = match file.get("tokenizer.ggml.token_type") {
+            None => vec![TokenType::Normal; tokens.len()],
+            Some(_) => {
+                let raw = file.get_i64_array("tokenizer.ggml.token_type")?;
+                raw.into_iter().map(TokenType::from_gguf).collect()
+            }
+        };
+        Tokenizer::new(tokens, &merges, None)?
+            .with_special_tokens(eos, bos)?
+            .with_pre_tokenizer(pre)
+            .with_token_types(&types, &strings)?
+            .with_add_special(add_bos, add_eos)
+    }
+
+    /// Uses the pre-tokenizer (and its `ignore_merges` flag) of `config`.
+    pub fn with_pre_tokenizer(mut self, config: PreTokenizerConfig) -> Tokenizer {
+        self.pre = config;
+        self.clear_cache();
+        self
+    }
+
+    /// Sets the token types (one per token, as `tokenizer.ggml.token_type`) given the vocabulary
+    /// strings. As llama.cpp does, tokens whose text marks an end of turn (`<|im_end|>`,
+    /// `<|endoftext|>`, `<|eot_id|>`, …) become control tokens and form, with EOS, the
+    /// end-of-generation set ([`Tokenizer::is_eog`]); control, user-defined and unknown tokens
+    /// stand for their own text.
+    pub fn with_token_types(
+        mut self,
+        types: &[TokenType],
+        strings: &[&str],
+    ) -> Result<Tokenizer, TokenizerError> {
+        let vocab_size = self.vocab_size();
+        if types.len() < vocab_size || strings.len() != vocab_size {
+            return Err(TokenizerError::TokenTypeCount {
+                len: types.len(),
+                vocab_size,
+            });
+        }
+        let mut types = types[..vocab_size].to_vec();
+        let mut eog = Vec::new();
+        for (id, text) in (0u32..).zip(strings) {
+            if special::EOG_TEXTS.contains(text) {
+                types[id as usize] = TokenType::Control;
+                eog.push(id);
+            }
+        }
+        let mut specials = Vec::new();
+        for (id, (&kind, text)) in (0u32..).zip(types.iter().zip(strings)) {
+            if kind.is_special() {
+                self.token_bytes[id as usize] = text.as_bytes().into();
+                if !text.is_empty() {
+                    specials.push((id, Box::<str>::from(*text)));
+                }
+            }
+        }
+        specials.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        self.token_types = types;
+        self.special_texts = specials;
+        self.eog_ids = eog;
+        self.set_eos_in_eog();
+        self.clear_cache();
+        Ok(self)
+    }
+
+    /// Whether [`EncodeOptions::add_special`] adds BOS and EOS. Fails when one is asked for but
+    /// its id is not set.
+    pub fn with_add_special(
+        mut self,
+        add_bos: bool,
+        add_eos: bool,
+    ) -> Result<Tokenizer, TokenizerError> {
+        if add_bos && self.bos_token_id.is_none() {
+            return Err(TokenizerError::AddSpecialWithoutId { which: "bos" });
+        }
+        if add_eos && self.eos_token_id.is_none() {
+            return Err(TokenizerError::AddSpecialWithoutId { which: "eos" });
+        }
+        self.add_bos = add_bos;
+        self.add_eos = add_eos;
+        Ok(self)
+    }
+
+    fn set_eos_in_eog(&mut self) {
+        if let Some(eos) = self.eos_token_id
+            && !self.eog_ids.contains(&eos)
+        {
+            self.eog_ids.push(eos);
+        }
+        self.eog_ids.sort_unstable();
+    }
+
+    fn clear_cache(&mut self) {
+        if let Ok(cache) = self.word_cache.get_mut() {
+            cache.clear();
+        }
     }
 
     /// Sets the EOS and BOS token ids, checking that they are in the vocabulary.
@@ -297,19 +505,65 @@ impl Tokenizer {
         }
         self.eos_token_id = eos_token_id;
         self.bos_token_id = bos_token_id;
+        self.set_eos_in_eog();
         Ok(self)
     }
 
-    /// Encodes `text` into token ids, without BOS/EOS and without parsing special tokens.
+    /// Encodes `text` into token ids, without BOS/EOS and without parsing control tokens
+    /// (llama.cpp's `add_special = false, parse_special = false`).
     pub fn encode(&self, text: &str) -> Vec<u32> {
-        let mut out = Vec::with_capacity(text.len() / 3 + 1);
+        self.encode_with(text, EncodeOptions::default())
+    }
+
+    /// Encodes `text` as llama.cpp's `llama_tokenize(text, add_special, parse_special)` does:
+    /// BOS first when `add_special` and the model adds BOS; the text of user-defined tokens (and
+    /// of control tokens when `parse_special`) cut out and replaced by those tokens, longest text
+    /// first; the pieces between them pre-tokenized and merged; EOS last when `add_special` and
+    /// the model adds EOS.
+    pub fn encode_with(&self, text: &str, options: EncodeOptions) -> Vec<u32> {
+        let mut out = Vec::with_capacity(text.len() / 3 + 2);
+        if options.add_special
+            && self.add_bos
+            && let Some(bos) = self.bos_token_id
+        {
+            out.push(bos);
+        }
+        let fragments = special::partition(text, &self.special_texts, |id| {
+            options.parse_special || self.token_types[id as usize] == TokenType::UserDefined
+        });
+        for fragment in fragments {
+            match fragment {
+                Fragment::Text(piece) => self.encode_text(piece, &mut out),
+                Fragment::Token(id) => out.push(id),
+            }
+        }
+        if options.add_special
+            && self.add_eos
+            && let Some(eos) = self.eos_token_id
+        {
+            out.push(eos);
+        }
+        out
+    }
+
+    /// Pre-tokenizes and merges `text` (no special tokens), appending to `out`.
+    fn encode_text(&self, text: &str, out: &mut Vec<u32>) {
         // Another thread encoding at the same time just means this call runs without the cache.
         let mut cache = self.word_cache.try_lock().ok();
         let mut initial = Vec::new();
-        for word in PreTokens::new(text) {
+        for word in self.pre.pre_tokenizer.split(text) {
             let bytes = word.as_bytes();
             if let [b] = bytes {
-                out.push(self.byte_tokens[usize::from(*b)]);
+                let id = self.byte_tokens[usize::from(*b)];
+                if id != NO_TOKEN {
+                    out.push(id);
+                }
+                continue;
+            }
+            if self.pre.ignore_merges
+                && let Some(&id) = self.word_ids.get(bytes)
+            {
+                out.push(id);
                 continue;
             }
             if let Some(ids) = cache.as_ref().and_then(|c| c.get(bytes)) {
@@ -319,7 +573,17 @@ impl Tokenizer {
             initial.clear();
             initial.extend(bytes.iter().map(|&b| self.byte_tokens[usize::from(b)]));
             let start = out.len();
-            merge_word(&initial, &self.merges, &mut out);
+            merge_word(&initial, &self.merges, out);
+            if initial.contains(&NO_TOKEN) {
+                let mut kept = start;
+                for i in start..out.len() {
+                    if out[i] != NO_TOKEN {
+                        out[kept] = out[i];
+                        kept += 1;
+                    }
+                }
+                out.truncate(kept);
+            }
             if let Some(cache) = cache.as_mut()
                 && bytes.len() <= MAX_CACHED_WORD_BYTES
             {
@@ -329,7 +593,6 @@ impl Tokenizer {
                 cache.insert(bytes.into(), out[start..].into());
             }
         }
-        out
     }
 
     /// The bytes the ids stand for, concatenated. Fails on an id outside the vocabulary.
@@ -376,6 +639,44 @@ impl Tokenizer {
     /// Number of merge rules (distinct pairs).
     pub fn merge_count(&self) -> usize {
         self.merges.len()
+    }
+
+    /// The pre-tokenizer and its flags.
+    pub fn pre_tokenizer(&self) -> PreTokenizerConfig {
+        self.pre
+    }
+
+    /// The type of token `id`, or `None` outside the vocabulary.
+    pub fn token_type(&self, id: u32) -> Option<TokenType> {
+        self.token_types.get(id as usize).copied()
+    }
+
+    /// Whether [`EncodeOptions::add_special`] adds BOS (`tokenizer.ggml.add_bos_token`).
+    pub fn adds_bos(&self) -> bool {
+        self.add_bos
+    }
+
+    /// Whether [`EncodeOptions::add_special`] adds EOS (`tokenizer.ggml.add_eos_token`).
+    pub fn adds_eos(&self) -> bool {
+        self.add_eos
+    }
+
+    /// Whether `id` ends generation: EOS or a token whose text marks an end of turn
+    /// (llama.cpp's EOG set; for SmolLM2 `<|im_end|>` and `<|endoftext|>`).
+    pub fn is_eog(&self, id: u32) -> bool {
+        self.eog_ids.binary_search(&id).is_ok()
+    }
+
+    /// The end-of-generation ids, sorted.
+    pub fn eog_ids(&self) -> &[u32] {
+        &self.eog_ids
+    }
+
+    /// The text of token `id` (its bytes, invalid UTF-8 replaced), e.g. `"<|im_start|>"`.
+    pub fn token_text(&self, id: u32) -> Option<String> {
+        self.token_bytes
+            .get(id as usize)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
     pub(crate) fn token_bytes_ref(&self, id: u32) -> Result<&[u8], TokenizerError> {
@@ -467,11 +768,14 @@ mod tests {
             Tokenizer::new(vec![], &[], None),
             Err(TokenizerError::EmptyVocabulary)
         ));
+        // A byte without a token is dropped when encoding, as llama.cpp drops it.
         let missing = bytes[1..].to_vec();
-        assert!(matches!(
-            Tokenizer::new(missing, &[], None),
-            Err(TokenizerError::MissingByteToken { byte: 0, .. })
-        ));
+        let t = Tokenizer::new(missing, &[], None).expect("a missing byte token is allowed");
+        assert_eq!(
+            t.encode("a\0b\0"),
+            [u32::from(b'a') - 1, u32::from(b'b') - 1]
+        );
+        assert_eq!(t.encode("\0"), Vec::<u32>::new());
         for (rule, reason) in [
             ("ab", "not two tokens separated by a space"),
             ("a b c", "more than two tokens"),

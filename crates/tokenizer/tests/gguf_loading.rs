@@ -36,6 +36,7 @@ fn toy_entries(model: &str) -> Vec<(&'static str, Value<'_>)> {
             Value::StrArray(vec!["Ġ h".into(), "Ġh i".into()]),
         ),
         ("tokenizer.ggml.eos_token_id", Value::U32(258)),
+        ("tokenizer.ggml.pre", Value::Str("gpt-2")),
     ]
 }
 
@@ -113,5 +114,80 @@ fn out_of_range_special_tokens_and_bad_merges_are_errors() {
     assert!(matches!(
         load(&entries),
         Err(TokenizerError::InvalidMerge { index: 1, .. })
+    ));
+}
+
+#[test]
+fn pre_tokenizer_names_are_checked() {
+    // Unknown values are refused, naming the value and the supported ones.
+    let mut entries = toy_entries("gpt2");
+    entries[4].1 = Value::Str("tekken");
+    let err = load(&entries).expect_err("unknown pre-tokenizer");
+    assert!(
+        matches!(&err, TokenizerError::UnsupportedPreTokenizer { name } if name == "tekken"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("tekken") && message.contains("smollm"),
+        "{message}"
+    );
+    // A missing value is refused too (llama.cpp would guess).
+    let entries: Vec<_> = toy_entries("gpt2")
+        .into_iter()
+        .filter(|(k, _)| *k != "tokenizer.ggml.pre")
+        .collect();
+    assert!(matches!(
+        load(&entries),
+        Err(TokenizerError::MissingPreTokenizer)
+    ));
+    // Each supported family loads with its flags.
+    for (name, ignore_merges, adds_bos) in [
+        ("gpt-2", false, false),
+        ("smollm", false, false),
+        ("llama-bpe", true, true),
+        ("qwen2", false, false),
+    ] {
+        let mut entries = toy_entries("gpt2");
+        entries[4].1 = Value::Str(name);
+        entries.push(("tokenizer.ggml.bos_token_id", Value::U32(258)));
+        let t = load(&entries).expect(name);
+        assert_eq!(t.pre_tokenizer().ignore_merges, ignore_merges, "{name}");
+        assert_eq!(t.adds_bos(), adds_bos, "{name}");
+    }
+}
+
+#[test]
+fn token_types_and_add_bos_are_read() {
+    let mut entries = toy_entries("gpt2");
+    let mut types = vec![1i32; 258];
+    types.push(3);
+    entries.push(("tokenizer.ggml.token_type", Value::I32Array(types.clone())));
+    entries.push(("tokenizer.ggml.bos_token_id", Value::U32(258)));
+    entries.push(("tokenizer.ggml.add_bos_token", Value::Bool(true)));
+    let t = load(&entries).expect("valid");
+    assert!(t.adds_bos());
+    let special = zkinfer_tokenizer::EncodeOptions {
+        add_special: true,
+        parse_special: true,
+    };
+    assert_eq!(t.encode_with(" hi<|endoftext|>", special), [258, 257, 258]);
+    assert_eq!(t.encode_with(" hi", Default::default()), [257]);
+    // add_bos_token without a BOS id is an error, as in llama.cpp.
+    let mut entries = toy_entries("gpt2");
+    entries.push(("tokenizer.ggml.add_bos_token", Value::Bool(true)));
+    assert!(matches!(
+        load(&entries),
+        Err(TokenizerError::AddSpecialWithoutId { which: "bos" })
+    ));
+    // Too few token types.
+    let mut entries = toy_entries("gpt2");
+    entries.push(("tokenizer.ggml.token_type", Value::I32Array(vec![1; 10])));
+    assert!(matches!(
+        load(&entries),
+        Err(TokenizerError::TokenTypeCount {
+            len: 10,
+            vocab_size: 259
+        })
     ));
 }

@@ -27,6 +27,8 @@ pub fn gpt2() -> &'static Tokenizer {
 /// A GGUF metadata value for [`gguf_bytes`].
 pub enum Value<'a> {
     U32(u32),
+    Bool(bool),
+    I32Array(Vec<i32>),
     Str(&'a str),
     StrArray(Vec<String>),
 }
@@ -39,6 +41,8 @@ fn put_string(out: &mut Vec<u8>, s: &str) {
 /// A GGUF v3 file with the given metadata and no tensors.
 pub fn gguf_bytes(entries: &[(&str, Value<'_>)]) -> Vec<u8> {
     const TYPE_U32: u32 = 4;
+    const TYPE_I32: u32 = 5;
+    const TYPE_BOOL: u32 = 7;
     const TYPE_STRING: u32 = 8;
     const TYPE_ARRAY: u32 = 9;
     let mut out = b"GGUF".to_vec();
@@ -55,6 +59,18 @@ pub fn gguf_bytes(entries: &[(&str, Value<'_>)]) -> Vec<u8> {
             Value::Str(s) => {
                 out.extend_from_slice(&TYPE_STRING.to_le_bytes());
                 put_string(&mut out, s);
+            }
+            Value::Bool(v) => {
+                out.extend_from_slice(&TYPE_BOOL.to_le_bytes());
+                out.push(u8::from(*v));
+            }
+            Value::I32Array(items) => {
+                out.extend_from_slice(&TYPE_ARRAY.to_le_bytes());
+                out.extend_from_slice(&TYPE_I32.to_le_bytes());
+                out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+                for v in items {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
             }
             Value::StrArray(items) => {
                 out.extend_from_slice(&TYPE_ARRAY.to_le_bytes());
