@@ -181,3 +181,28 @@ fn a_file_that_is_not_gguf_is_rejected() {
         "{stderr}"
     );
 }
+
+#[test]
+fn tokenize_special_parses_control_tokens_of_the_llama_fixture() {
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/llama/llama-tiny-random-q8_0.gguf");
+    let model = model.to_str().expect("UTF-8 path");
+    let text = "<|im_start|>user\nHello!<|im_end|>\n";
+    // SmolLM2: <|im_start|> = 1, <|im_end|> = 2, no BOS added; ids as Hugging Face `tokenizers`.
+    let out = zkinfer(
+        &["tokenize", "--model", model, "--text", text, "--special"],
+        None,
+    );
+    assert_eq!(stdout(&out), "1 4093 198 19556 17 2 198\n");
+    // Without --special the control-token text is plain text.
+    let out = zkinfer(&["tokenize", "--model", model, "--text", text], None);
+    let plain = stdout(&out);
+    assert!(
+        plain.starts_with("44 108 306 79 3738 108 46 4093 198"),
+        "{plain}"
+    );
+    assert!(
+        !plain.split_whitespace().any(|id| id == "1" || id == "2"),
+        "{plain}"
+    );
+}

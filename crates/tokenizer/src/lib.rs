@@ -824,4 +824,28 @@ mod tests {
         let fresh = t.clone();
         assert_eq!(fresh.encode(text), first);
     }
+
+    #[test]
+    fn ignore_merges_takes_whole_word_tokens() {
+        // "the" is a token no merge rule reaches ("h e" is missing for it): only llama3's
+        // ignore_merges produces it.
+        let map = ByteMap::new();
+        let mut tokens: Vec<String> = (0..=255u8)
+            .map(|b| map.char_of_byte(b).to_string())
+            .collect();
+        tokens.extend(["th", "the"].map(String::from));
+        let plain = Tokenizer::new(tokens, &["t h"], None).expect("valid");
+        assert_eq!(plain.encode("the"), [256, u32::from(b'e')]);
+        let llama3 = plain
+            .clone()
+            .with_pre_tokenizer(PreTokenizerConfig::from_name("llama3").expect("known"));
+        assert_eq!(llama3.encode("the"), [257]);
+        assert_eq!(
+            llama3.encode("thethe"),
+            [256, u32::from(b'e'), 256, u32::from(b'e')]
+        );
+        let qwen2 =
+            plain.with_pre_tokenizer(PreTokenizerConfig::from_name("qwen2").expect("known"));
+        assert_eq!(qwen2.encode("the"), [256, u32::from(b'e')]);
+    }
 }

@@ -1,9 +1,12 @@
 //! `zkinfer tokenize` and `zkinfer detokenize`: text ↔ token ids with the model's own GPT-2
 //! tokenizer (read from the GGUF's `tokenizer.ggml.*` metadata).
 //!
-//! - `zkinfer tokenize --model MODEL [--text TEXT] [--json]` encodes `TEXT`, or all of standard
-//!   input byte for byte (a trailing newline included) when `--text` is absent, without BOS/EOS.
-//!   It prints the ids on one line separated by spaces, or a JSON array with `--json`.
+//! - `zkinfer tokenize --model MODEL [--text TEXT] [--json] [--special]` encodes `TEXT`, or all of
+//!   standard input byte for byte (a trailing newline included) when `--text` is absent, without
+//!   BOS/EOS and with control-token text (`<|im_start|>`) as plain text; `--special` parses
+//!   control tokens and adds BOS/EOS when the model asks for them (llama.cpp's
+//!   `parse_special = add_special = true`, what a chat prompt gets). It prints the ids on one
+//!   line separated by spaces, or a JSON array with `--json`.
 //! - `zkinfer detokenize --model MODEL ID...` prints the text of the ids. An argument may hold
 //!   several ids separated by spaces or commas, optionally in brackets, so the output of
 //!   `tokenize` (either form) can be passed back as one argument. Bytes that are not valid UTF-8
@@ -32,6 +35,9 @@ pub struct TokenizeArgs {
     /// Print a JSON array instead of space-separated ids.
     #[arg(long)]
     pub json: bool,
+    /// Parse control tokens such as `<|im_start|>` in the text and add BOS/EOS if the model does.
+    #[arg(long)]
+    pub special: bool,
 }
 
 /// Arguments of `zkinfer detokenize`.
@@ -99,7 +105,13 @@ pub fn run_tokenize(args: TokenizeArgs) -> anyhow::Result<()> {
             })?
         }
     };
-    let ids = tokenizer.encode(&text);
+    let ids = tokenizer.encode_with(
+        &text,
+        zkinfer_tokenizer::EncodeOptions {
+            add_special: args.special,
+            parse_special: args.special,
+        },
+    );
     let line = format_ids(&ids, args.json)?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{line}")?;
