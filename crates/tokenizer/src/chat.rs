@@ -132,6 +132,31 @@ pub fn render_for(
     Ok(out)
 }
 
+/// The prompt ids of a chat with one user message, as llama.cpp's chat mode feeds the model: the
+/// GGUF's own template rendered with [`render_for`] (generation prompt added), then encoded with
+/// special tokens parsed and BOS/EOS added as the model says. Returns the rendered text too.
+pub fn user_prompt(
+    file: &zkinfer_gguf::GgufFile,
+    tokenizer: &Tokenizer,
+    user_message: &str,
+) -> Result<(String, Vec<u32>), ChatError> {
+    let template = gguf_chat_template(file)?;
+    let text = render_for(
+        tokenizer,
+        template,
+        &[ChatMessage::user(user_message)],
+        true,
+    )?;
+    let ids = tokenizer.encode_with(
+        &text,
+        crate::EncodeOptions {
+            add_special: true,
+            parse_special: true,
+        },
+    );
+    Ok((text, ids))
+}
+
 /// The MiniJinja environment: Jinja2-compatible whitespace handling, llama.cpp's helper
 /// functions, Python methods, and a recursion limit (a template is untrusted input).
 fn environment() -> Environment<'static> {

@@ -182,9 +182,9 @@ pub struct EncodeOptions {
 pub struct Tokenizer {
     /// The bytes each token stands for, indexed by id.
     token_bytes: Vec<Box<[u8]>>,
-    /// The id of each vocabulary string that is all byte characters, keyed by its bytes (first id
-    /// wins); used by `ignore_merges`.
-    word_ids: MixMap<Box<[u8]>, u32>,
+    /// The ids of the vocabulary strings made only of byte characters, sorted by their bytes
+    /// (one id per byte string, the first); `ignore_merges` looks words up here.
+    word_index: Vec<u32>,
     /// Pre-tokenizer and its flags.
     pre: PreTokenizerConfig,
     /// Token types (all [`TokenType::Normal`] unless the file says otherwise).
@@ -222,7 +222,7 @@ impl Clone for Tokenizer {
     fn clone(&self) -> Self {
         Self {
             token_bytes: self.token_bytes.clone(),
-            word_ids: self.word_ids.clone(),
+            word_index: self.word_index.clone(),
             pre: self.pre,
             token_types: self.token_types.clone(),
             special_texts: self.special_texts.clone(),
@@ -272,19 +272,26 @@ impl Tokenizer {
         let mut id_of_string: MixMap<&str, u32> = MixMap::default();
         id_of_string.reserve(vocab_size);
         let mut token_bytes = Vec::with_capacity(vocab_size);
-        let mut word_ids: MixMap<Box<[u8]>, u32> = MixMap::default();
-        word_ids.reserve(vocab_size);
+        let mut word_index = Vec::with_capacity(vocab_size);
         for (id, token) in (0u32..).zip(&tokens) {
             id_of_string.entry(token.as_str()).or_insert(id);
             let bytes = match byte_map.decode_token(token) {
                 Some(bytes) => {
-                    word_ids.entry(bytes.clone().into()).or_insert(id);
+                    word_index.push(id);
                     bytes
                 }
                 None => token.as_bytes().to_vec(),
             };
             token_bytes.push(bytes.into_boxed_slice());
         }
+        // Sorted by bytes, then id; the first id of each byte string is kept.
+        word_index.sort_unstable_by(|&a, &b| {
+            token_bytes[a as usize]
+                .cmp(&token_bytes[b as usize])
+                .then(a.cmp(&b))
+        });
+        word_index
+            .dedup_by(|later, first| token_bytes[*later as usize] == token_bytes[*first as usize]);
 
         // A byte without a token (SmolLM2 has none for a few control bytes and for bytes that
         // never occur in UTF-8) is dropped when encoding, as llama.cpp drops it.
@@ -329,7 +336,7 @@ impl Tokenizer {
         let tokenizer = Tokenizer {
             token_types: vec![TokenType::Normal; token_bytes.len()],
             token_bytes,
-            word_ids,
+            word_index,
             pre: PreTokenizerConfig {
                 pre_tokenizer: PreTokenizer::Gpt2,
                 ignore_merges: false,
@@ -435,14 +442,32 @@ impl Tokenizer {
                 eog.push(id);
             }
         }
+        let byte_map = ByteMap::new();
         let mut specials = Vec::new();
+        let mut reindex = false;
         for (id, (&kind, text)) in (0u32..).zip(types.iter().zip(strings)) {
             if kind.is_special() {
+                // The bytes change from φ⁻¹(text) to the text itself; a token whose two readings
+                // differ leaves the ignore_merges index (llama.cpp compares the φ-encoded word
+                // with the vocabulary string).
+                if byte_map
+                    .decode_token(text)
+                    .is_some_and(|decoded| decoded != text.as_bytes())
+                {
+                    reindex = true;
+                }
                 self.token_bytes[id as usize] = text.as_bytes().into();
                 if !text.is_empty() {
                     specials.push((id, Box::<str>::from(*text)));
                 }
             }
+        }
+        if reindex {
+            self.word_index.retain(|&id| {
+                let text = strings[id as usize];
+                !types[id as usize].is_special()
+                    || byte_map.decode_token(text).as_deref() == Some(text.as_bytes())
+            });
         }
         specials.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         self.token_types = types;
@@ -561,9 +586,11 @@ impl Tokenizer {
                 continue;
             }
             if self.pre.ignore_merges
-                && let Some(&id) = self.word_ids.get(bytes)
+                && let Ok(at) = self
+                    .word_index
+                    .binary_search_by(|&id| (*self.token_bytes[id as usize]).cmp(bytes))
             {
-                out.push(id);
+                out.push(self.word_index[at]);
                 continue;
             }
             if let Some(ids) = cache.as_ref().and_then(|c| c.get(bytes)) {

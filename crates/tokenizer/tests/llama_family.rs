@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 use zkinfer_gguf::GgufFile;
-use zkinfer_tokenizer::chat::{ChatMessage, gguf_chat_template, render_for};
+use zkinfer_tokenizer::chat::{ChatMessage, gguf_chat_template, render_for, user_prompt};
 use zkinfer_tokenizer::{EncodeOptions, PreTokenizer, PreTokenizerConfig, TokenType, Tokenizer};
 
 fn repo(path: &str) -> PathBuf {
@@ -166,6 +166,10 @@ fn chat_template_renders_like_llama_cpp() {
     assert_eq!(ids[ids.len() - 4..], [198, 1, 520, 9531, 198][1..]);
     assert_eq!(ids.iter().filter(|&&id| id == 1).count(), 3);
     assert_eq!(ids.iter().filter(|&&id| id == 2).count(), 2);
+    // The one-call form gives the same text and ids.
+    let (text, one_call) =
+        user_prompt(&FIXTURE, &SMOL, "What is the capital of France?").expect("renders");
+    assert_eq!((text, one_call), (prompt, ids));
 }
 
 /// Opt-in: the real SmolLM2-135M-Instruct GGUF (`ZKINFER_SMOLLM2=path`, see
