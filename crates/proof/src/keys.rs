@@ -93,6 +93,15 @@ pub fn setup(
 /// Commits every weight of `model` (deterministically: the same model gives the same
 /// commitment), returning the weights' descriptions, the commitment and its prover data.
 pub fn commit_weights(model: &Model) -> Result<(Vec<WeightMeta>, WhirCommitment, WhirProverData), ProofSystemError> {
+    let (metas, slices) = weight_slices(model)?;
+    let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
+    let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
+    Ok((metas, commitment, weight_data))
+}
+
+/// The weights' descriptions and the committed slices (every block of every weight, zero-padded,
+/// in commitment order).
+pub fn weight_slices(model: &Model) -> Result<(Vec<WeightMeta>, Vec<Vec<F>>), ProofSystemError> {
     let mut metas = Vec::new();
     let mut tensors = Vec::new();
     for (name, t) in model.weights().iter() {
@@ -110,9 +119,24 @@ pub fn commit_weights(model: &Model) -> Result<(Vec<WeightMeta>, WhirCommitment,
             slices.push(blocks.block_values(b, &t.values));
         }
     }
+    Ok((metas, slices))
+}
+
+/// Setup with its setup proof ([`crate::setup_proof`]): the verifying key and the proof that its
+/// committed weights respect the declared bounds and zero padding. The weight commitment's
+/// prover data is consumed by the proof (provers recommit or rerun [`setup`]).
+pub fn setup_with_proof(
+    model: &Model,
+    vocab: Vec<Vec<u8>>,
+    model_sha256: [u8; 32],
+) -> Result<(VerifyingKey, crate::setup_proof::SetupProof), ProofSystemError> {
+    let (metas, slices) = weight_slices(model)?;
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
-    Ok((metas, commitment, weight_data))
+    drop(slice_refs);
+    let vk = VerifyingKey { model_sha256, config: *model.config(), quant: *model.quant(), weights: metas, commitment, vocab };
+    let proof = crate::setup_proof::prove_setup(&vk, &slices, weight_data)?;
+    Ok((vk, proof))
 }
 
 impl VerifyingKey {

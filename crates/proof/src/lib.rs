@@ -5,6 +5,8 @@
 //! * [`prove`] / [`verify`] — one causal forward pass over prompt + completion is proven with
 //!   the graph prover of `zkinfer-ops`; the argmax at prompt position `P−1+i` must equal
 //!   completion token `i`. The witness and the weights are each opened once (batched).
+//! * [`setup_proof`] — the one-time proof that the committed weights respect the key's declared
+//!   bounds and zero block padding (checked with the key alone).
 //! * [`codec`], [`fsio`] — strict decoding, atomic file output.
 //!
 //! Fiat–Shamir binds, before any challenge: the protocol id and version, the model commitment
@@ -15,12 +17,14 @@ pub mod codec;
 pub mod file;
 pub mod fsio;
 pub mod keys;
+pub mod setup_proof;
 pub mod weight_blocks;
 
 use std::time::Instant;
 
 pub use file::ProofFile;
-pub use keys::{ProvingKey, VerifyingKey, pcs, setup};
+pub use keys::{ProvingKey, VerifyingKey, pcs, setup, setup_with_proof};
+pub use setup_proof::{SetupProof, prove_setup, verify_setup};
 use zkinfer_field::F;
 use zkinfer_model::{IntTrace, Model, TensorId};
 use zkinfer_ops::{PublicValues, WitnessBuilder};
