@@ -32,6 +32,8 @@ enum Command {
     Prove(commands::prove::Args),
     /// Verify a proof with a verifying key (no model file needed).
     Verify(commands::verify::Args),
+    /// Check that a verifying key is the key of a GGUF model (or check its setup proof).
+    VkCheck(commands::vk_check::Args),
     /// Measure inference, setup, proving and verification.
     Bench(commands::bench::Args),
     /// Generate, prove and verify on the tiny GPT-2 embedded in the binary.
@@ -49,6 +51,7 @@ fn main() {
         Command::Setup(a) => commands::setup::run(a),
         Command::Prove(a) => commands::prove::run(a),
         Command::Verify(a) => commands::verify::run(a),
+        Command::VkCheck(a) => commands::vk_check::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };

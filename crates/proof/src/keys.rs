@@ -124,7 +124,8 @@ pub fn weight_slices(model: &Model) -> Result<(Vec<WeightMeta>, Vec<Vec<F>>), Pr
 
 /// Setup with its setup proof ([`crate::setup_proof`]): the verifying key and the proof that its
 /// committed weights respect the declared bounds and zero padding. The weight commitment's
-/// prover data is consumed by the proof (provers recommit or rerun [`setup`]).
+/// prover data is not kept (the setup proof recomputes it for its opening; provers recommit or
+/// rerun [`setup`]).
 pub fn setup_with_proof(
     model: &Model,
     vocab: Vec<Vec<u8>>,
@@ -134,8 +135,9 @@ pub fn setup_with_proof(
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
     drop(slice_refs);
+    drop(weight_data);
     let vk = VerifyingKey { model_sha256, config: *model.config(), quant: *model.quant(), weights: metas, commitment, vocab };
-    let proof = crate::setup_proof::prove_setup(&vk, &slices, weight_data)?;
+    let proof = crate::setup_proof::prove_setup(&vk, slices)?;
     Ok((vk, proof))
 }
 

@@ -61,7 +61,7 @@ use rayon::prelude::*;
 use p3_field::PrimeField64;
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, to_i64};
 use zkinfer_lookup::{LookupClaims, LookupColumn, LookupInstance, Table, compute_multiplicities, prove_lookups, verify_lookups};
-use zkinfer_pcs::{OpeningAccumulator, WhirProverData};
+use zkinfer_pcs::OpeningAccumulator;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::ProofSystemError;
@@ -430,57 +430,34 @@ fn check_values(layout: &Layout, slices: &[Vec<F>]) -> Result<(), ProofSystemErr
 }
 
 /// Proves the setup statement for `vk`, whose weight commitment holds `slices` (in commitment
-/// order, as [`crate::keys::weight_slices`] returns them) with prover data `weight_data`.
-pub fn prove_setup(vk: &VerifyingKey, slices: &[Vec<F>], weight_data: WhirProverData) -> Result<SetupProof, ProofSystemError> {
-    prove_setup_inner(vk, slices, weight_data, false)
+/// order, as [`crate::keys::weight_slices`] returns them). The weight commitment's prover data is
+/// recomputed from `slices` for the final opening (and checked against the key), so it is never
+/// resident together with the lookups' GKR: for GPT-2 small one more commitment (seconds) buys
+/// several GB of peak memory.
+pub fn prove_setup(vk: &VerifyingKey, slices: Vec<Vec<F>>) -> Result<SetupProof, ProofSystemError> {
+    prove_setup_inner(vk, slices, false)
 }
 
 /// A CHEATING prover, for negative tests only: skips the statement check, clamps narrow columns
 /// and truncates wide values into their tables so that a proof is produced whatever the weights.
 #[doc(hidden)]
-pub fn prove_setup_unchecked(vk: &VerifyingKey, slices: &[Vec<F>], weight_data: WhirProverData) -> Result<SetupProof, ProofSystemError> {
-    prove_setup_inner(vk, slices, weight_data, true)
+pub fn prove_setup_unchecked(vk: &VerifyingKey, slices: Vec<Vec<F>>) -> Result<SetupProof, ProofSystemError> {
+    prove_setup_inner(vk, slices, true)
 }
 
-fn prove_setup_inner(vk: &VerifyingKey, slices: &[Vec<F>], weight_data: WhirProverData, cheat: bool) -> Result<SetupProof, ProofSystemError> {
+fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool) -> Result<SetupProof, ProofSystemError> {
     let layout = Layout::new(vk)?;
     if slices.len() != layout.slices.len() || slices.iter().zip(&layout.slices).any(|(v, s)| v.len() != 1usize << s.num_vars) {
         return Err(ProofSystemError::Request("the weight slices do not match the key's blocks".into()));
     }
     if !cheat {
-        check_values(&layout, slices)?;
+        check_values(&layout, &slices)?;
     }
+    zkinfer_pcs::mem_trace("setup proof: start");
     let tables = layout.tables()?;
     let lookup_err = |e: zkinfer_lookup::LookupError| ProofSystemError::Request(format!("weight range lookup: {e}"));
-
-    // Narrow columns a = w + B (clamped into [0, 2B] by the cheating prover).
-    let narrow_cols: Vec<Vec<Vec<F>>> = layout
-        .narrow_bits
-        .iter()
-        .map(|&b| {
-            let bound = (1u64 << b) - 1;
-            layout
-                .narrow_slices(b)
-                .iter()
-                .map(|&k| {
-                    slices[k]
-                        .par_iter()
-                        .map(|&w| {
-                            let a = w + F::from_u64(bound);
-                            if cheat && a.as_canonical_u64() > 2 * bound {
-                                F::from_u64(if to_i64(w) < 0 { 0 } else { 2 * bound })
-                            } else {
-                                a
-                            }
-                        })
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    let max_narrow = narrow_cols.iter().flatten().map(Vec::len).max().unwrap_or(0);
-    let zeros = vec![F::ZERO; max_narrow];
-
+    // The cheating prover clamps columns in place: it keeps the committed values for the opening.
+    let original = if cheat { Some(slices.clone()) } else { None };
     // Wide columns: limbs of a = w + B and a' = B − w, each followed by its scaled top limb.
     let mut wide_cols: Vec<Vec<F>> = Vec::new();
     let mut limb_slices: Vec<Vec<F>> = Vec::new();
@@ -511,11 +488,22 @@ fn prove_setup_inner(vk: &VerifyingKey, slices: &[Vec<F>], weight_data: WhirProv
         }
     }
 
+    // Narrow columns a = w + B, in place (clamped into [0, 2B] by the cheating prover).
+    for &b in &layout.narrow_bits {
+        let bound = (1u64 << b) - 1;
+        for k in layout.narrow_slices(b) {
+            slices[k].par_iter_mut().for_each(|x| {
+                let a = *x + F::from_u64(bound);
+                *x = if cheat && a.as_canonical_u64() > 2 * bound { F::from_u64(if to_i64(*x) < 0 { 0 } else { 2 * bound }) } else { a };
+            });
+        }
+    }
+    let max_narrow = layout.slices.iter().filter(|s| s.bits <= NARROW_MAX_BITS).map(|s| 1usize << s.num_vars).max().unwrap_or(0);
+    let zeros = vec![F::ZERO; max_narrow];
     let mut column_sets: Vec<Vec<LookupColumn<'_>>> = layout
         .narrow_bits
         .iter()
-        .zip(&narrow_cols)
-        .map(|(_, cols)| cols.iter().map(|c| LookupColumn::pair(c, &zeros[..c.len()])).collect())
+        .map(|&b| layout.narrow_slices(b).into_iter().map(|k| LookupColumn::pair(&slices[k], &zeros[..slices[k].len()])).collect())
         .collect();
     if !layout.wide.is_empty() {
         column_sets.push(wide_cols.iter().map(|c| LookupColumn::single(c)).collect());
@@ -542,10 +530,24 @@ fn prove_setup_inner(vk: &VerifyingKey, slices: &[Vec<F>], weight_data: WhirProv
         .zip(&mults)
         .map(|((table, columns), m)| LookupInstance { table, columns, multiplicities: m })
         .collect();
+    zkinfer_pcs::mem_trace("setup proof: columns and aux commitment ready");
     let claims = prove_lookups(&instances, &mut t).map_err(lookup_err)?;
+    zkinfer_pcs::mem_trace("setup proof: lookups proven");
     drop(instances);
-    drop(narrow_cols);
     drop(wide_cols);
+    drop(zeros);
+    let slices = match original {
+        Some(o) => o,
+        None => {
+            for &b in &layout.narrow_bits {
+                let bound = F::from_u64((1u64 << b) - 1);
+                for k in layout.narrow_slices(b) {
+                    slices[k].par_iter_mut().for_each(|x| *x -= bound);
+                }
+            }
+            slices
+        }
+    };
     let (mut weight_acc, mut aux_acc) = reduce_claims(&layout, tables.len(), &claims, !cheat)?;
     let mut limbs = limb_slices.iter();
     for (&k, base) in layout.wide.iter().zip(limb_bases(&layout, tables.len())) {
@@ -556,6 +558,14 @@ fn prove_setup_inner(vk: &VerifyingKey, slices: &[Vec<F>], weight_data: WhirProv
     }
     drop(limb_slices);
     padding_claims(&layout, &mut t, &mut weight_acc);
+    let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
+    let (commitment, weight_data) = pcs.commit_slices(&refs)?;
+    drop(refs);
+    drop(slices);
+    if commitment != vk.commitment {
+        return Err(ProofSystemError::Request("the weight slices do not match the key's weight commitment".into()));
+    }
+    zkinfer_pcs::mem_trace("setup proof: weights recommitted");
     weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
     aux_acc.prove_consuming(&pcs, aux_data, &mut t)?;
     Ok(SetupProof { model_commitment: digest, transcript: t.into_proof() })

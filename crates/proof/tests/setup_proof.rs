@@ -51,7 +51,7 @@ fn values(meta: &WeightMeta) -> Vec<i64> {
     (0..n as i64).map(|i| if b == 0 { 0 } else { (i * 7919 % (2 * b + 1)) - b }).chain([b, -b]).take(n.max(1)).collect()
 }
 
-fn synthetic(edit: impl FnOnce(&WeightBlockPlan, &mut Vec<Vec<F>>)) -> (Synthetic, zkinfer_pcs::WhirProverData) {
+fn synthetic(edit: impl FnOnce(&WeightBlockPlan, &mut Vec<Vec<F>>)) -> Synthetic {
     let weights = metas();
     let plan = WeightBlockPlan::for_weights(&weights);
     let mut slices = Vec::new();
@@ -71,18 +71,18 @@ fn synthetic(edit: impl FnOnce(&WeightBlockPlan, &mut Vec<Vec<F>>)) -> (Syntheti
     }
     edit(&plan, &mut slices);
     let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
-    let (commitment, data) = pcs().commit_slices(&refs).unwrap();
+    let (commitment, _) = pcs().commit_slices(&refs).unwrap();
     let mut vk = tiny_fixture().0.clone();
     vk.weights = weights;
     vk.commitment = commitment;
-    (Synthetic { vk, slices }, data)
+    Synthetic { vk, slices }
 }
 
 /// A key maker who commits `edit`ed slices and proves with the cheating prover: must be rejected.
 fn malicious(edit: impl FnOnce(&WeightBlockPlan, &mut Vec<Vec<F>>)) -> ProofSystemError {
-    let (s, data) = synthetic(edit);
-    assert!(prove_setup(&s.vk, &s.slices, data.clone()).is_err(), "the honest prover must refuse");
-    let proof = prove_setup_unchecked(&s.vk, &s.slices, data).expect("the cheating prover produces a proof");
+    let s = synthetic(edit);
+    assert!(prove_setup(&s.vk, s.slices.clone()).is_err(), "the honest prover must refuse");
+    let proof = prove_setup_unchecked(&s.vk, s.slices).expect("the cheating prover produces a proof");
     verify_setup(&s.vk, &proof).expect_err("a key with out-of-range or padded weights must be rejected")
 }
 
@@ -100,8 +100,8 @@ fn honest_tiny_model_setup_proof_verifies() {
 
 #[test]
 fn honest_synthetic_key_verifies() {
-    let (s, data) = synthetic(|_, _| {});
-    let proof = prove_setup(&s.vk, &s.slices, data).expect("honest prove");
+    let s = synthetic(|_, _| {});
+    let proof = prove_setup(&s.vk, s.slices).expect("honest prove");
     verify_setup(&s.vk, &proof).expect("honest synthetic setup proof");
 }
 
@@ -175,7 +175,7 @@ fn flipped_bytes_and_another_models_proof_are_rejected() {
 
 #[test]
 fn keys_beyond_61_bits_are_refused() {
-    let (s, _) = synthetic(|_, _| {});
+    let s = synthetic(|_, _| {});
     let mut vk = s.vk.clone();
     vk.weights[4].bits = 62;
     let proof = SetupProof { model_commitment: vk.digest(), transcript: Vec::new() };

@@ -9,4 +9,5 @@ pub mod prove;
 pub mod setup;
 pub mod tokenize;
 pub mod verify;
+pub mod vk_check;
 pub mod zk;

@@ -1,5 +1,8 @@
 //! `zkinfer verify --vk VK PROOF [--json]`: checks a proof with the verifying key alone.
 //!
+//! The key's setup proof (`setup-proof.bin` beside it) is checked first: the committed weights
+//! respect the bounds the key declares.
+//!
 //! Exit 0 and the verified prompt and completion on success; otherwise a non-zero exit and the
 //! reason (with `--json`, `{"valid": false, "error": …}` on stdout as well).
 
@@ -11,7 +14,8 @@ use zkinfer_proof::ProofFile;
 /// Arguments of `zkinfer verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Verifying key file (or the keys directory from `zkinfer setup`).
+    /// Verifying key file (or the keys directory from `zkinfer setup`); the setup proof
+    /// `setup-proof.bin` must sit in the same directory.
     #[arg(long)]
     pub vk: PathBuf,
     /// The proof file.
@@ -23,6 +27,7 @@ pub struct Args {
 
 fn check(args: &Args) -> anyhow::Result<(zkinfer_proof::Verified, String, f64)> {
     let vk = zk::read_vk(&args.vk)?;
+    zk::check_setup_proof(&args.vk, &vk)?;
     let bytes = std::fs::read(&args.proof).map_err(|e| anyhow::anyhow!("cannot read proof {}: {e}", args.proof.display()))?;
     let start = Instant::now();
     let proof = ProofFile::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("malformed proof file: {e}"))?;

@@ -12,6 +12,28 @@ use zkinfer_tokenizer::Tokenizer;
 /// File name of the verifying key inside a keys directory.
 pub const VK_FILE: &str = "vk.bin";
 
+/// File name of the setup proof inside a keys directory (next to the verifying key).
+pub const SETUP_PROOF_FILE: &str = "setup-proof.bin";
+
+/// The setup-proof path of a key given as a file or a keys directory: the key's directory.
+pub fn setup_proof_path(p: &Path) -> PathBuf {
+    if p.is_dir() {
+        p.join(SETUP_PROOF_FILE)
+    } else {
+        p.parent().map_or_else(|| PathBuf::from(SETUP_PROOF_FILE), |d| d.join(SETUP_PROOF_FILE))
+    }
+}
+
+/// Reads the setup proof beside a key and checks it against `vk` (the key alone, no model).
+pub fn check_setup_proof(p: &Path, vk: &VerifyingKey) -> anyhow::Result<()> {
+    let path = setup_proof_path(p);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!("cannot read the setup proof {} (it proves the key's weight bounds; rerun `zkinfer setup`)", path.display())
+    })?;
+    let proof = zkinfer_proof::SetupProof::from_bytes(&bytes).with_context(|| format!("{} is not a valid setup proof", path.display()))?;
+    zkinfer_proof::verify_setup(vk, &proof).with_context(|| format!("the setup proof {} is invalid", path.display()))
+}
+
 /// A loaded model with everything proving needs.
 #[derive(Debug)]
 pub struct Loaded {

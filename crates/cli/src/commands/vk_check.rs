@@ -1,0 +1,124 @@
+//! `zkinfer vk-check --model MODEL.gguf --vk DIR_OR_VK [--json]`: recomputes the verifying key
+//! from the GGUF and checks that the given key is byte-identical to it.
+//!
+//! A verifier who holds the model file runs it once per key to know that the key (hence every
+//! proof verified with it) really commits to that model. `--proof-only` checks the key's setup
+//! proof instead (no model file needed): the committed weights respect the bounds the key declares
+//! and the block padding is zero — what a verifier without the weights can still know.
+//!
+//! Exit codes: 0 the key matches (or its setup proof is valid), 1 it does not (or the setup proof
+//! is invalid), 2 usage, 3 an input cannot be read or is malformed.
+
+use super::zk;
+use anyhow::Context;
+use std::path::PathBuf;
+use zkinfer_proof::VerifyingKey;
+
+/// Arguments of `zkinfer vk-check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// GGUF model file the key should commit to (not needed with --proof-only).
+    #[arg(long, required_unless_present = "proof_only")]
+    pub model: Option<PathBuf>,
+    /// Verifying key file or keys directory.
+    #[arg(long)]
+    pub vk: PathBuf,
+    /// Only check the key's setup proof (`setup-proof.bin` beside the key); no model needed.
+    #[arg(long)]
+    pub proof_only: bool,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Exit code when the key does not match (or its setup proof is invalid).
+const EXIT_MISMATCH: i32 = 1;
+/// Exit code when an input cannot be read or is malformed.
+const EXIT_INPUT: i32 = 3;
+
+fn fail(json: bool, code: i32, e: anyhow::Error) -> ! {
+    if json {
+        println!("{}", serde_json::json!({ "match": false, "error": format!("{e:#}") }));
+    }
+    eprintln!("error: {e:#}");
+    std::process::exit(code)
+}
+
+/// Runs the command (exits with the codes above).
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let path = zk::vk_path(&args.vk);
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("cannot read verifying key {}", path.display()))
+        .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let vk = VerifyingKey::from_bytes(&bytes)
+        .with_context(|| format!("{} is not a valid verifying key", path.display()))
+        .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let key_commitment = vk.model_commitment_hex();
+
+    if args.proof_only {
+        let proof_path = zk::setup_proof_path(&args.vk);
+        let proof_bytes = std::fs::read(&proof_path)
+            .with_context(|| format!("cannot read the setup proof {}", proof_path.display()))
+            .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+        let proof = zkinfer_proof::SetupProof::from_bytes(&proof_bytes)
+            .with_context(|| format!("{} is not a valid setup proof", proof_path.display()))
+            .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+        let start = std::time::Instant::now();
+        let verdict = zkinfer_proof::verify_setup(&vk, &proof);
+        let secs = start.elapsed().as_secs_f64();
+        let valid = verdict.is_ok();
+        if args.json {
+            let mut v = serde_json::json!({
+                "match": valid,
+                "setup_proof_valid": valid,
+                "model_commitment": key_commitment,
+                "verify_s": secs,
+            });
+            if let Err(e) = &verdict {
+                v["error"] = serde_json::Value::String(e.to_string());
+            }
+            println!("{v}");
+        }
+        return match verdict {
+            Ok(()) => {
+                if !args.json {
+                    println!("setup proof valid ({secs:.3} s): the weights committed by key {key_commitment} are within their declared bounds, padding zero");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                eprintln!("error: the setup proof {} is invalid: {e}", proof_path.display());
+                std::process::exit(EXIT_MISMATCH)
+            }
+        };
+    }
+
+    let model = args.model.as_ref().context("--model is required without --proof-only")?;
+    let loaded = zk::load_path(model).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let pk = zk::run_setup(&loaded, args.json).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let expected = pk.vk.to_bytes();
+    let matched = expected == bytes;
+    let model_commitment = pk.vk.model_commitment_hex();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "match": matched,
+                "model_commitment": model_commitment,
+                "vk_model_commitment": key_commitment,
+                "vk": path.display().to_string(),
+            })
+        );
+    } else if matched {
+        println!("the verifying key {} commits to {} (model commitment {model_commitment})", path.display(), model.display());
+    }
+    if !matched {
+        eprintln!(
+            "error: the verifying key {} (model commitment {key_commitment}) is NOT the key of {} (model commitment {model_commitment})",
+            path.display(),
+            model.display()
+        );
+        std::process::exit(EXIT_MISMATCH);
+    }
+    Ok(())
+}
