@@ -24,9 +24,11 @@
 //! **Range, wide slices (`16 ≤ bits ≤ 61`).** The prover commits (aux commitment) 16-bit limbs of
 //! `a = w + B` and `a' = B − w`: `a = Σ_{j<J} 2^{16j}·L_j`, `J = ⌈(bits+1)/16⌉`, top limb of
 //! `t = bits + 1 − 16(J−1)` bits, likewise `L'_j`. Looked up in `[0, 2^16)`: every limb, and
-//! the scaled top limb `2^{16−t}·L_{J−1}` (a virtual column: its claim must equal `2^{16−t}`
-//! times the top limb's claim). At the shared GKR point `r` the verifier checks
-//! `Σ 2^{16j}L̂_j(r) + Σ 2^{16j}L̂'_j(r) = 2B` and claims `ŵ_k(r) = Σ 2^{16j}L̂_j(r) − B`.
+//! the scaled top limb `2^{16−t}·L_{J−1}` (a virtual column: its claim `s` at its GKR point
+//! becomes the claim `L̂_{J−1} = s/2^{16−t}` there). Every limb claim goes to the aux commitment
+//! at its own GKR point (columns may end in different trees). Linking, at a fresh point `ρ`: the
+//! prover sends `L̂_j(ρ), L̂'_j(ρ)`; the verifier checks `Σ 2^{16j}(L̂_j + L̂'_j)(ρ) = 2B`, and
+//! records those aux claims and the weight claim `ŵ_k(ρ) = Σ 2^{16j}L̂_j(ρ) − B`.
 //! No-wrap argument: `L_j < 2^16` and `2^{16−t}·L_{J−1} < 2^16` (the product is below
 //! `2^32 < p`, so the field bound is the integer bound) give `L_{J−1} < 2^t`, hence
 //! `a, a' ∈ [0, 2^{bits+1})` as integers; `a + a' < 2^{bits+2} ≤ 2^63 < p`, so the field
@@ -43,6 +45,11 @@
 //! *packed* polynomial beyond the last slot is never read by any statement: the batched opening's
 //! weight `W` vanishes off the claimed slots (`zkinfer_pcs::batching`), so its content is
 //! irrelevant to soundness.
+//!
+//! **Grouping.** Instances hold at most `MAX_GKR_LEAVES` = 2^25 leaves (a bits class's slices
+//! are cut into several instances of the same table, each with its own multiplicities) and are
+//! proven by consecutive fraction-sum GKRs of at most that many leaves: the GKR's `EF` layers
+//! (≈ 70 bytes per leaf) bound the prover's memory. The grouping is a function of the key.
 //!
 //! **Openings.** All weight claims (range and padding) are discharged by ONE batched opening of
 //! the key's weight commitment; the multiplicities and limbs by one opening of the aux commitment.
@@ -79,6 +86,9 @@ pub const SETUP_PROTOCOL_ID: &str = "zkinfer/weight-range-setup";
 pub const MAX_SETUP_BITS: u32 = 61;
 /// Largest `bits` proven with one direct lookup of `w + B` (table of `2^{bits+1} − 1` rows).
 const NARROW_MAX_BITS: u32 = 15;
+/// Leaves of one lookup instance and of one fraction-sum GKR (bounds the GKR's memory: its leaf
+/// layer is in `EF`, ≈ 70 bytes per leaf with the layers above).
+const MAX_GKR_LEAVES: usize = 1 << 25;
 /// Bits of a limb of a wide slice.
 const LIMB_BITS: u32 = 16;
 
@@ -178,15 +188,20 @@ fn dyadic_cover(c: usize, v: usize) -> Vec<(usize, usize)> {
 #[derive(Debug)]
 struct Layout {
     slices: Vec<SliceInfo>,
-    /// Distinct narrow `bits`, ascending: one lookup instance each, in this order.
-    narrow_bits: Vec<u32>,
+    /// Narrow lookup instances, in this order: `(bits, slices)`, ascending `bits`, each bits
+    /// class's slices in commitment order, cut so that an instance holds at most
+    /// [`MAX_GKR_LEAVES`] leaves.
+    narrow: Vec<(u32, Vec<usize>)>,
+    /// Instance ranges proven by one fraction-sum GKR each (at most [`MAX_GKR_LEAVES`] leaves,
+    /// except a single larger instance), in order.
+    groups: Vec<std::ops::Range<usize>>,
     /// Indices of the wide slices, in commitment order (one `[0, 2^16)` instance, after the narrow
     /// ones, if non-empty).
     wide: Vec<usize>,
 }
 
 impl Layout {
-    fn new(vk: &VerifyingKey) -> Result<Self, ProofSystemError> {
+    fn new(vk: &VerifyingKey, max_leaves: usize) -> Result<Self, ProofSystemError> {
         let plan = WeightBlockPlan::for_weights(&vk.weights);
         let mut slices = Vec::new();
         for (w, meta) in vk.weights.iter().enumerate() {
@@ -218,17 +233,48 @@ impl Layout {
         let mut narrow_bits: Vec<u32> = slices.iter().map(|s| s.bits).filter(|&b| b <= NARROW_MAX_BITS).collect();
         narrow_bits.sort_unstable();
         narrow_bits.dedup();
-        let wide = (0..slices.len()).filter(|&k| slices[k].bits > NARROW_MAX_BITS).collect();
-        Ok(Self { slices, narrow_bits, wide })
+        let mut narrow: Vec<(u32, Vec<usize>)> = Vec::new();
+        for b in narrow_bits {
+            let mut current: (Vec<usize>, usize) = (Vec::new(), 0);
+            for k in (0..slices.len()).filter(|&k| slices[k].bits == b) {
+                let n = 1usize << slices[k].num_vars;
+                if !current.0.is_empty() && current.1 + n > max_leaves {
+                    narrow.push((b, std::mem::take(&mut current.0)));
+                    current.1 = 0;
+                }
+                current.0.push(k);
+                current.1 += n;
+            }
+            if !current.0.is_empty() {
+                narrow.push((b, current.0));
+            }
+        }
+        let wide: Vec<usize> = (0..slices.len()).filter(|&k| slices[k].bits > NARROW_MAX_BITS).collect();
+        // Leaves of every instance (narrow, then wide), grouped greedily into GKRs.
+        let mut leaves: Vec<usize> =
+            narrow.iter().map(|(_, ks)| ks.iter().map(|&k| 1usize << slices[k].num_vars).sum()).collect();
+        if !wide.is_empty() {
+            leaves.push(wide.iter().map(|&k| (2 * (slices[k].limbs() + 1)) << slices[k].num_vars).sum());
+        }
+        let mut groups = Vec::new();
+        let (mut start, mut total) = (0usize, 0usize);
+        for (i, &n) in leaves.iter().enumerate() {
+            if i > start && total + n > max_leaves {
+                groups.push(start..i);
+                (start, total) = (i, 0);
+            }
+            total += n;
+        }
+        if start < leaves.len() {
+            groups.push(start..leaves.len());
+        }
+        Ok(Self { slices, narrow, groups, wide })
     }
 
-    fn narrow_slices(&self, bits: u32) -> Vec<usize> {
-        (0..self.slices.len()).filter(|&k| self.slices[k].bits == bits).collect()
-    }
 
     fn tables(&self) -> Result<Vec<Table>, ProofSystemError> {
         let mut tables = Vec::new();
-        for &b in &self.narrow_bits {
+        for &(b, _) in &self.narrow {
             let n = (1i64 << (b + 1)) - 1;
             let inputs: Vec<i64> = (0..n).collect();
             let outputs = vec![0i64; inputs.len()];
@@ -246,7 +292,7 @@ impl Layout {
     /// Column lengths of every lookup instance (in instance order).
     fn column_lens(&self) -> Vec<Vec<usize>> {
         let mut out: Vec<Vec<usize>> =
-            self.narrow_bits.iter().map(|&b| self.narrow_slices(b).iter().map(|&k| 1usize << self.slices[k].num_vars).collect()).collect();
+            self.narrow.iter().map(|(_, ks)| ks.iter().map(|&k| 1usize << self.slices[k].num_vars).collect()).collect();
         if !self.wide.is_empty() {
             out.push(
                 self.wide
@@ -293,8 +339,8 @@ fn reduce_claims(
     for (i, c) in claims.iter().enumerate() {
         aux.push(i, c.multiplicities.point.clone(), c.multiplicities.value);
     }
-    for (i, &b) in layout.narrow_bits.iter().enumerate() {
-        let slices = layout.narrow_slices(b);
+    for (i, (b, slices)) in layout.narrow.iter().enumerate() {
+        let b = *b;
         let cols = &claims[i].columns;
         if cols.len() != slices.len() {
             return Err(reject("wrong number of column claims"));
@@ -312,7 +358,7 @@ fn reduce_claims(
         // Each limb column's claim is an aux claim at its own point (columns of one slice may sit
         // in different GKR trees, hence at different points); the scaled top limb's claim is a
         // claim `2^{16−t}·L̂_{J−1}(r) = v` on the top limb.
-        let cols = &claims[layout.narrow_bits.len()].columns;
+        let cols = &claims[layout.narrow.len()].columns;
         let mut next_col = 0usize;
         let mut next_aux = n_tables;
         for &k in &layout.wide {
@@ -435,18 +481,18 @@ fn check_values(layout: &Layout, slices: &[Vec<F>]) -> Result<(), ProofSystemErr
 /// resident together with the lookups' GKR: for GPT-2 small one more commitment (seconds) buys
 /// several GB of peak memory.
 pub fn prove_setup(vk: &VerifyingKey, slices: Vec<Vec<F>>) -> Result<SetupProof, ProofSystemError> {
-    prove_setup_inner(vk, slices, false)
+    prove_setup_inner(vk, slices, false, MAX_GKR_LEAVES)
 }
 
 /// A CHEATING prover, for negative tests only: skips the statement check, clamps narrow columns
 /// and truncates wide values into their tables so that a proof is produced whatever the weights.
 #[doc(hidden)]
 pub fn prove_setup_unchecked(vk: &VerifyingKey, slices: Vec<Vec<F>>) -> Result<SetupProof, ProofSystemError> {
-    prove_setup_inner(vk, slices, true)
+    prove_setup_inner(vk, slices, true, MAX_GKR_LEAVES)
 }
 
-fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool) -> Result<SetupProof, ProofSystemError> {
-    let layout = Layout::new(vk)?;
+fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool, max_leaves: usize) -> Result<SetupProof, ProofSystemError> {
+    let layout = Layout::new(vk, max_leaves)?;
     if slices.len() != layout.slices.len() || slices.iter().zip(&layout.slices).any(|(v, s)| v.len() != 1usize << s.num_vars) {
         return Err(ProofSystemError::Request("the weight slices do not match the key's blocks".into()));
     }
@@ -489,9 +535,9 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool) ->
     }
 
     // Narrow columns a = w + B, in place (clamped into [0, 2B] by the cheating prover).
-    for &b in &layout.narrow_bits {
+    for (b, ks) in &layout.narrow {
         let bound = (1u64 << b) - 1;
-        for k in layout.narrow_slices(b) {
+        for &k in ks {
             slices[k].par_iter_mut().for_each(|x| {
                 let a = *x + F::from_u64(bound);
                 *x = if cheat && a.as_canonical_u64() > 2 * bound { F::from_u64(if to_i64(*x) < 0 { 0 } else { 2 * bound }) } else { a };
@@ -501,9 +547,9 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool) ->
     let max_narrow = layout.slices.iter().filter(|s| s.bits <= NARROW_MAX_BITS).map(|s| 1usize << s.num_vars).max().unwrap_or(0);
     let zeros = vec![F::ZERO; max_narrow];
     let mut column_sets: Vec<Vec<LookupColumn<'_>>> = layout
-        .narrow_bits
+        .narrow
         .iter()
-        .map(|&b| layout.narrow_slices(b).into_iter().map(|k| LookupColumn::pair(&slices[k], &zeros[..slices[k].len()])).collect())
+        .map(|(_, ks)| ks.iter().map(|&k| LookupColumn::pair(&slices[k], &zeros[..slices[k].len()])).collect())
         .collect();
     if !layout.wide.is_empty() {
         column_sets.push(wide_cols.iter().map(|c| LookupColumn::single(c)).collect());
@@ -531,7 +577,10 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool) ->
         .map(|((table, columns), m)| LookupInstance { table, columns, multiplicities: m })
         .collect();
     zkinfer_pcs::mem_trace("setup proof: columns and aux commitment ready");
-    let claims = prove_lookups(&instances, &mut t).map_err(lookup_err)?;
+    let mut claims = Vec::with_capacity(instances.len());
+    for g in &layout.groups {
+        claims.extend(prove_lookups(&instances[g.clone()], &mut t).map_err(lookup_err)?);
+    }
     zkinfer_pcs::mem_trace("setup proof: lookups proven");
     drop(instances);
     drop(wide_cols);
@@ -539,9 +588,9 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool) ->
     let slices = match original {
         Some(o) => o,
         None => {
-            for &b in &layout.narrow_bits {
+            for (b, ks) in &layout.narrow {
                 let bound = F::from_u64((1u64 << b) - 1);
-                for k in layout.narrow_slices(b) {
+                for &k in ks {
                     slices[k].par_iter_mut().for_each(|x| *x -= bound);
                 }
             }
@@ -574,11 +623,15 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool) ->
 /// Verifies a setup proof against `vk` alone: every committed weight entry is within its
 /// declared bound and every block padding entry is zero.
 pub fn verify_setup(vk: &VerifyingKey, proof: &SetupProof) -> Result<(), ProofSystemError> {
+    verify_setup_inner(vk, proof, MAX_GKR_LEAVES)
+}
+
+fn verify_setup_inner(vk: &VerifyingKey, proof: &SetupProof, max_leaves: usize) -> Result<(), ProofSystemError> {
     let digest = vk.digest();
     if proof.model_commitment != digest {
         return Err(ProofSystemError::WrongModel { proof: hex::encode(proof.model_commitment), key: hex::encode(digest) });
     }
-    let layout = Layout::new(vk)?;
+    let layout = Layout::new(vk, max_leaves)?;
     let tables = layout.tables()?;
     let mut t = VerifierTranscript::new(&domain_separator(&digest), &proof.transcript);
     let aux_com = decode_commitment(t.receive_bytes()?)?;
@@ -587,7 +640,11 @@ pub fn verify_setup(vk: &VerifyingKey, proof: &SetupProof) -> Result<(), ProofSy
     }
     let lens = layout.column_lens();
     let statements: Vec<(&Table, &[usize])> = tables.iter().zip(&lens).map(|(t, l)| (t, l.as_slice())).collect();
-    let claims = verify_lookups(&statements, &mut t).map_err(|e| reject(format!("weight range lookup: {e}")))?;
+    let mut claims = Vec::with_capacity(statements.len());
+    for g in &layout.groups {
+        let group = statements.get(g.clone()).ok_or_else(|| reject("lookup groups out of range"))?;
+        claims.extend(verify_lookups(group, &mut t).map_err(|e| reject(format!("weight range lookup: {e}")))?);
+    }
     let (mut weight_acc, mut aux_acc) = reduce_claims(&layout, tables.len(), &claims, true)?;
     for (&k, base) in layout.wide.iter().zip(limb_bases(&layout, tables.len())) {
         let rho = t.challenge_exts(layout.slices[k].num_vars);
@@ -603,8 +660,34 @@ pub fn verify_setup(vk: &VerifyingKey, proof: &SetupProof) -> Result<(), ProofSy
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is a failure report
 mod tests {
     use super::*;
+
+    /// The tiny GPT-2 with GKR groups of at most 2^12 leaves: many instances per bits class and
+    /// many GKRs; the proof verifies with the same grouping and not with another.
+    #[test]
+    fn small_gkr_groups_prove_and_verify() {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gpt2-tiny-random.gguf");
+        let gguf = zkinfer_gguf::GgufFile::open(path).unwrap();
+        let model = zkinfer_model::Model::load(&gguf).unwrap();
+        let (metas, slices) = crate::keys::weight_slices(&model).unwrap();
+        let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
+        let (commitment, _) = pcs().commit_slices(&refs).unwrap();
+        let vk = VerifyingKey {
+            model_sha256: [0; 32],
+            config: *model.config(),
+            quant: *model.quant(),
+            weights: metas,
+            commitment,
+            vocab: vec![Vec::new(); model.config().n_vocab],
+        };
+        let layout = Layout::new(&vk, 1 << 12).unwrap();
+        assert!(layout.groups.len() > 4 && layout.narrow.len() > 4, "{} groups", layout.groups.len());
+        let proof = prove_setup_inner(&vk, slices, false, 1 << 12).unwrap();
+        verify_setup_inner(&vk, &proof, 1 << 12).unwrap();
+        assert!(verify_setup_inner(&vk, &proof, MAX_GKR_LEAVES).is_err());
+    }
 
     #[test]
     fn dyadic_cover_tiles_the_tail() {
