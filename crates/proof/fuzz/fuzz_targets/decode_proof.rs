@@ -1,4 +1,5 @@
-//! Fuzzes the proof and verifying-key decoders, and the verifier on every proof that decodes:
+//! Fuzzes the proof, verifying-key and setup-proof decoders, and the verifiers on every proof
+//! that decodes:
 //! nothing may panic, whatever the bytes. Run from `crates/proof`:
 //! `cargo +nightly fuzz run decode_proof -- -max_total_time=600`.
 #![no_main]
@@ -25,5 +26,9 @@ fuzz_target!(|data: &[u8]| {
         // Aim the proof at the real key so the verifier runs past the commitment check.
         proof.model_commitment = vk().digest();
         let _ = zkinfer_proof::verify(vk(), &proof);
+    }
+    if let Ok(mut setup_proof) = zkinfer_proof::SetupProof::from_bytes(data) {
+        setup_proof.model_commitment = vk().digest();
+        let _ = zkinfer_proof::verify_setup(vk(), &setup_proof);
     }
 });
