@@ -21,6 +21,13 @@
 //!    keyed by [`crate::witness::ColumnId`]; [`WitnessPlan::commitment_slots`] maps them into the
 //!    commitment); the caller opens them against the two commitments.
 //!
+//! The verifier enforces the invariants the walk rests on instead of trusting the graph: the
+//! graph must pass [`Graph::validate`] (every activation produced by exactly one node, before
+//! its first use — so each virtual tensor's claims reach its producer), public values may be
+//! given only for tensors the proof takes as public (others would be silently ignored), an op
+//! proven by its zero-check may not be handed output claims, and at the end of the walk no claim
+//! may be left pending and no zero-check claim unrouted.
+//!
 //! Nothing here depends on the model's architecture: [`protocol_for`] is the only place that
 //! knows op kinds.
 
@@ -112,8 +119,36 @@ fn roles(graph: &Graph, protocols: &[Box<dyn OpProtocol>]) -> Vec<TensorRole> {
     roles
 }
 
+/// The protocols of every node, after checking the graph's structure ([`Graph::validate`]: every
+/// activation produced by exactly one node before its first use, operand kinds, shapes and
+/// bounds). The walk relies on it: a claim on a virtual tensor is settled only by the tensor's
+/// producer, met later in the reverse walk; a tensor without one (or produced after its use)
+/// would leave its claims unchecked.
+///
+/// Only the verifier (and [`witness_plan`]) checks it: the prover proves the graph it is given,
+/// and whatever it proves of a malformed graph is rejected here.
+fn checked_protocols(graph: &Graph) -> Result<Vec<Box<dyn OpProtocol>>, ProofError> {
+    graph.validate().map_err(|e| ProofError::shape("graph", e.to_string()))?;
+    protocols(graph)
+}
+
+/// The protocols of every node (no structural check: see [`checked_protocols`]).
 fn protocols(graph: &Graph) -> Result<Vec<Box<dyn OpProtocol>>, ProofError> {
     (0..graph.nodes.len()).map(|n| protocol_for(graph, n)).collect()
+}
+
+/// After the walk: every claim gathered on a virtual tensor went to its producer and every
+/// zero-check's operand claims were routed. Anything left means a claim nobody checked, so the
+/// proof is rejected (unreachable for a validated graph; kept as the walk's own guard).
+fn check_walk_complete(graph: &Graph, pending: &HashMap<TensorId, Vec<Claim>>, zero_check_claims: &crate::zerocheck::ZeroCheckClaims) -> Result<(), ProofError> {
+    if let Some((tensor, claims)) = pending.iter().find(|(_, c)| !c.is_empty()) {
+        let name = graph.tensors.get(tensor.0).map_or("?", |m| m.name.as_str());
+        return Err(ProofError::check("graph", format!("{} claim(s) on {name} left pending: the tensor has no producer after its use", claims.len())));
+    }
+    if let Some(n) = zero_check_claims.keys().next() {
+        return Err(ProofError::check("graph", format!("zero-check claims of node {n} were not routed")));
+    }
+    Ok(())
 }
 
 /// Public values by tensor (graph inputs, and outputs of ops whose output is public).
@@ -306,6 +341,7 @@ pub fn prove_graph<C>(
             }
         };
         let in_claims = match zero_check_claims.remove(&n) {
+            Some(_) if !out_claims.is_empty() => return Err(unclaimed_output(graph, node.output)),
             Some(claims) => claims,
             None => {
                 let mut ctx = ProverCtx { transcript: t, witness: &w, acc: &mut acc, node: n };
@@ -318,6 +354,11 @@ pub fn prove_graph<C>(
     prove_virtual_claims(&w, t, &mut acc)?;
     lap(&mut timings, "virtual columns", t);
     Ok(GraphProverOutput { commitment, accumulators: acc, witness: w, timings })
+}
+
+/// A node proven by a zero-check was handed claims on its output: they would be dropped.
+fn unclaimed_output(graph: &Graph, tensor: TensorId) -> ProofError {
+    ProofError::check("graph", format!("claims on {} (output of an op proven by its zero-check) would be dropped", graph.meta(tensor).name))
 }
 
 /// Routes an op's claims on its operands by role; `check_public(tensor, point, value)` handles
@@ -359,7 +400,7 @@ fn route(
 /// The witness plan of `graph` (columns, lookups, range checks), from shapes and public values
 /// alone: what the verifier derives, and what a proof of `graph` will commit.
 pub fn witness_plan(graph: &Graph, public: &PublicValues<'_>) -> Result<WitnessPlan, ProofError> {
-    let protocols = protocols(graph)?;
+    let protocols = checked_protocols(graph)?;
     let roles = roles(graph, &protocols);
     layout_witness(graph, &protocols, &roles, public)
 }
@@ -392,7 +433,7 @@ pub fn verify_graph<C>(
     t: &mut VerifierTranscript<'_>,
     receive_commitment: impl FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>,
 ) -> Result<GraphVerifierOutput<C>, ProofError> {
-    let protocols = protocols(graph)?;
+    let protocols = checked_protocols(graph)?;
     let roles = roles(graph, &protocols);
     for (i, role) in roles.iter().enumerate() {
         if *role == TensorRole::Public {
@@ -401,6 +442,17 @@ pub fn verify_graph<C>(
             if v.len() != meta.shape.iter().product::<usize>() {
                 return Err(ProofError::shape("graph", format!("public {}: {} values for {:?}", meta.name, v.len(), meta.shape)));
             }
+        }
+    }
+    // Values given for a tensor the proof does not take as public would be ignored: the caller
+    // would believe them verified.
+    for id in public.keys() {
+        match roles.get(id.0) {
+            Some(TensorRole::Public) => {}
+            Some(_) => {
+                return Err(ProofError::shape("graph", format!("values given for {}, which the proof does not take as public", graph.meta(*id).name)));
+            }
+            None => return Err(ProofError::shape("graph", format!("values given for unknown tensor {}", id.0))),
         }
     }
     absorb_public(t, &roles, public);
@@ -435,6 +487,7 @@ pub fn verify_graph<C>(
             }
         };
         let in_claims = match zero_check_claims.remove(&n) {
+            Some(_) if !out_claims.is_empty() => return Err(unclaimed_output(graph, node.output)),
             Some(claims) => claims,
             None => {
                 let mut ctx = VerifierCtx { transcript: t, plan: &plan, acc: &mut acc, node: n };
@@ -451,6 +504,38 @@ pub fn verify_graph<C>(
             }
         })?;
     }
+    check_walk_complete(graph, &pending, &zero_check_claims)?;
     verify_virtual_claims(&plan, t, &mut acc)?;
     Ok(GraphVerifierOutput { commitment, accumulators: acc, plan })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zkinfer_field::PrimeCharacteristicRing;
+
+    #[test]
+    fn claims_left_pending_or_unrouted_are_rejected() {
+        let graph = Graph {
+            tensors: vec![zkinfer_model::graph::TensorMeta {
+                name: "orphan".into(),
+                shape: vec![4],
+                kind: TensorKind::Activation,
+                frac_bits: 0,
+                bits: 8,
+            }],
+            ..Graph::default()
+        };
+        let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
+        let mut zc = crate::zerocheck::ZeroCheckClaims::new();
+        assert!(check_walk_complete(&graph, &pending, &zc).is_ok());
+        pending.insert(TensorId(0), Vec::new());
+        assert!(check_walk_complete(&graph, &pending, &zc).is_ok(), "an emptied entry is not a pending claim");
+        pending.insert(TensorId(0), vec![Claim::new(vec![EF::from(F::ONE); 2], EF::from(F::TWO))]);
+        let err = check_walk_complete(&graph, &pending, &zc).expect_err("pending claim accepted");
+        assert!(err.to_string().contains("orphan"), "{err}");
+        pending.clear();
+        zc.insert(3, vec![Vec::new()]);
+        assert!(check_walk_complete(&graph, &pending, &zc).is_err(), "unrouted zero-check claims accepted");
+    }
 }

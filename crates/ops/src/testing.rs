@@ -224,12 +224,16 @@ pub fn verify_case(op: &dyn OpProtocol, case: &OpCase, proof: &[u8], columns: &[
         }
     };
     let input_claims = match zc.remove(&0) {
+        Some(_) if role != TensorRole::Committed => return Err(ProofError::check("harness", "output claim handed to an op proven by its zero-check")),
         Some(claims) => claims,
         None => {
             let mut ctx = VerifierCtx { transcript: &mut vt, plan: &wl.plan, acc: &mut acc, node: 0 };
             op.verify(&shape, &mut ctx, out_claims)?
         }
     };
+    if !zc.is_empty() {
+        return Err(ProofError::check("harness", "zero-check claims of another node were not routed"));
+    }
     verify_virtual_claims(&wl.plan, &mut vt, &mut acc)?;
     vt.finish()?;
     let column_names = wl.plan.columns().iter().map(|c| c.name.clone()).collect();

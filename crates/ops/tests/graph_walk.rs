@@ -274,3 +274,84 @@ fn corrupted_or_truncated_proofs_are_rejected_without_panics() {
     longer.push(0);
     assert!(verify(&longer).is_err(), "trailing byte accepted");
 }
+
+/// The honest trace with `y[pos] += delta` and everything downstream recomputed: a consistent
+/// lie that only the rescale producing `y` can catch.
+fn lie_on_y(fx: &Fixture, pos: usize, delta: i64) -> IntTrace {
+    let mut bad = run(fx);
+    let id = fx.graph.find("y").expect("y");
+    if let Some(Some(t)) = bad.values.get_mut(id.0) {
+        t.data[pos] += delta;
+    }
+    propagate(fx, &mut bad, 4);
+    bad
+}
+
+/// A lie that changes a public token (the verifier would certify a wrong completion).
+fn token_changing_lie(fx: &Fixture) -> (IntTrace, Vec<i64>) {
+    let honest = next_tokens(fx, &run(fx));
+    for pos in 0..T * D {
+        let bad = lie_on_y(fx, pos, 5000);
+        let next = next_tokens(fx, &bad);
+        if next != honest {
+            return (bad, next);
+        }
+    }
+    panic!("no lie on y changes the argmax");
+}
+
+#[test]
+fn a_virtual_tensor_without_producer_is_rejected() {
+    // The rescale producing `y` is dropped: `y` is a virtual tensor nobody produces, so the add's
+    // claims on it would stay pending forever and `y` could be anything.
+    let fx = fixture();
+    let (lie, lie_next) = token_changing_lie(&fx);
+    assert!(matches!(fx.graph.nodes[4].op, Op::Rescale(_)));
+    let mut graph = fx.graph.clone();
+    graph.nodes.remove(4);
+    let malformed = Fixture { graph, weights: fx.weights.clone(), ids: fx.ids.clone() };
+    let err = prove_and_verify(&malformed, &lie, &fx.weights, &lie_next).expect_err("forgery through an unproduced tensor accepted");
+    assert!(err.starts_with("verifier:") && err.contains("y"), "{err}");
+}
+
+#[test]
+fn a_claim_left_pending_by_misordered_nodes_is_rejected() {
+    // The add producing `h3` is moved after its consumer (the rescale): in the reverse walk the
+    // rescale's claims on `h3` arrive after the add was visited and would be left pending, so
+    // the committed `y` would be constrained by nothing.
+    let fx = fixture();
+    let (mut lie, lie_next) = token_changing_lie(&fx);
+    // The rescale's input moves with its output (so its remainder stays in range); the add that
+    // should tie `h3` to `h1 + h2` never sees a claim.
+    let (y, h3) = (fx.graph.find("y").expect("y"), fx.graph.find("h3").expect("h3"));
+    let honest = run(&fx);
+    let dy: Vec<i64> = lie.get(y).expect("y").data.iter().zip(&honest.get(y).expect("y").data).map(|(a, b)| a - b).collect();
+    if let Some(Some(t)) = lie.values.get_mut(h3.0) {
+        for (v, d) in t.data.iter_mut().zip(&dy) {
+            *v += d << 6;
+        }
+    }
+    assert!(matches!(fx.graph.nodes[3].op, Op::Add(_)) && matches!(fx.graph.nodes[4].op, Op::Rescale(Rescale { shift: 6 })));
+    let mut graph = fx.graph.clone();
+    graph.nodes.swap(3, 4);
+    let malformed = Fixture { graph, weights: fx.weights.clone(), ids: fx.ids.clone() };
+    let err = prove_and_verify(&malformed, &lie, &fx.weights, &lie_next).expect_err("forgery through a pending claim accepted");
+    assert!(err.starts_with("verifier:"), "{err}");
+}
+
+#[test]
+fn values_given_for_a_tensor_that_is_not_public_are_rejected() {
+    // A caller that passes values for the committed `y` must not believe them checked.
+    let fx = fixture();
+    let trace = run(&fx);
+    let next = next_tokens(&fx, &trace);
+    let mut pt = ProverTranscript::new(&ds());
+    prove_graph(&fx.graph, &fx.weights, &trace, &mut pt, |_, _| Ok::<_, ProofError>(())).expect("prove");
+    let proof = pt.into_proof();
+    let (ids_id, next_id, y_id) = (fx.graph.find("ids").expect("ids"), fx.graph.find("next").expect("next"), fx.graph.find("y").expect("y"));
+    let wrong_y = vec![7i64; T * D];
+    let public: HashMap<TensorId, &[i64]> = [(ids_id, fx.ids.as_slice()), (next_id, next.as_slice()), (y_id, wrong_y.as_slice())].into_iter().collect();
+    let mut vt = VerifierTranscript::new(&ds(), &proof);
+    let Err(err) = verify_graph(&fx.graph, &public, &mut vt, |_, _| Ok(())) else { panic!("values for a committed tensor accepted") };
+    assert!(err.to_string().contains("not take as public"), "{err}");
+}

@@ -112,12 +112,16 @@ pub fn verify_node(op: &dyn OpProtocol, shape: &NodeShape<'_>, proof: &[u8]) -> 
     }
     let output_claim = out_claims.first().cloned();
     let input_claims = match zc.remove(&shape.node) {
+        Some(_) if !out_claims.is_empty() => return Err(ProofError::check("single node", "output claim handed to an op proven by its zero-check")),
         Some(claims) => claims,
         None => {
             let mut ctx = VerifierCtx { transcript: &mut t, plan: &plan, acc: &mut acc, node: shape.node };
             op.verify(shape, &mut ctx, out_claims)?
         }
     };
+    if !zc.is_empty() {
+        return Err(ProofError::check("single node", "zero-check claims of another node were not routed"));
+    }
     verify_virtual_claims(&plan, &mut t, &mut acc)?;
     t.finish()?;
     Ok(NodeVerification { accumulators: acc, plan, input_claims, output_claim })
