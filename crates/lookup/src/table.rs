@@ -46,6 +46,8 @@ pub struct FunctionTable {
     name: String,
     inputs: Vec<F>,
     outputs: Vec<F>,
+    /// [`FunctionTable::digest`], computed once at construction.
+    digest: [u8; 32],
     /// `Some(s)` when `inputs[j] = s + j` for every row: rows are then found by subtraction.
     contiguous_start: Option<i64>,
     /// Row of the first occurrence of each `(input, output)`, built on first use by the prover.
@@ -56,6 +58,14 @@ impl FunctionTable {
     /// The table's name (it is absorbed into the transcript).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// BLAKE3 of the table's name and every row (canonical field values, little-endian), under
+    /// the domain `zkinfer/lookup-table/v1`. It is part of the table's [`Table::descriptor`], so
+    /// the transcript binds the table's contents, not only its name and length: two tables that
+    /// share a name but differ in one row have different identities.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
     }
 
     /// The input column (unpadded).
@@ -126,8 +136,10 @@ impl Table {
             .iter()
             .enumerate()
             .all(|(j, &x)| (x as i128) == (start as i128) + j as i128);
+        let digest = function_digest(&name, &in_f, &out_f);
         Ok(Table::Function(Arc::new(FunctionTable {
             name,
+            digest,
             inputs: in_f,
             outputs: out_f,
             contiguous_start: contiguous.then_some(start),
@@ -246,7 +258,17 @@ impl Table {
         }
     }
 
-    /// Bytes identifying the table, absorbed into the transcript.
+    /// The identity of the table's contents: for a function table its [`FunctionTable::digest`],
+    /// for a range table (whose rows follow from `bits`) BLAKE3 of its descriptor.
+    pub fn content_digest(&self) -> [u8; 32] {
+        match self {
+            Table::Range { .. } => *blake3::hash(&self.descriptor()).as_bytes(),
+            Table::Function(t) => t.digest,
+        }
+    }
+
+    /// Bytes identifying the table, absorbed into the transcript: the kind, the range width or
+    /// the function table's name, length and content digest.
     pub(crate) fn descriptor(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
@@ -259,10 +281,25 @@ impl Table {
                 out.extend_from_slice(&(t.name.len() as u64).to_le_bytes());
                 out.extend_from_slice(t.name.as_bytes());
                 out.extend_from_slice(&(t.inputs.len() as u64).to_le_bytes());
+                out.extend_from_slice(&t.digest);
             }
         }
         out
     }
+}
+
+/// See [`FunctionTable::digest`].
+fn function_digest(name: &str, inputs: &[F], outputs: &[F]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"zkinfer/lookup-table/v1");
+    h.update(&(name.len() as u64).to_le_bytes());
+    h.update(name.as_bytes());
+    h.update(&(inputs.len() as u64).to_le_bytes());
+    for (x, y) in inputs.iter().zip(outputs) {
+        h.update(&x.as_canonical_u64().to_le_bytes());
+        h.update(&y.as_canonical_u64().to_le_bytes());
+    }
+    *h.finalize().as_bytes()
 }
 
 /// `Σ_{i = len}^{2^v − 1} eq(point, i)` with `v = point.len()` and MSB-first indices: the weight
@@ -365,6 +402,19 @@ mod tests {
         assert_eq!(Table::range(4).row_index(&[f(15)]), Some(15));
         assert_eq!(Table::range(4).row_index(&[f(16)]), None);
         assert_eq!(Table::range(4).row_index(&[f(-1)]), None);
+    }
+
+    #[test]
+    fn tables_sharing_name_and_length_have_distinct_identities() {
+        let a = Table::function("t", &[0, 1, 2], &[5, 6, 7]).expect("ok");
+        let b = Table::function("t", &[0, 1, 2], &[5, 6, 8]).expect("ok");
+        let b_again = Table::function("t", &[0, 1, 2], &[5, 6, 8]).expect("ok");
+        let swapped = Table::function("t", &[0, 2, 1], &[5, 7, 6]).expect("ok");
+        assert_ne!(a.content_digest(), b.content_digest());
+        assert_ne!(a.descriptor(), b.descriptor());
+        assert_ne!(a.descriptor(), swapped.descriptor(), "row order is part of the identity");
+        assert_eq!(b.descriptor(), b_again.descriptor());
+        assert_ne!(Table::range(3).content_digest(), Table::range(4).content_digest());
     }
 
     #[test]

@@ -641,3 +641,20 @@ fn stacked_lookups_agree_with_the_naive_check() {
         }
     }
 }
+
+#[test]
+fn a_proof_against_one_table_fails_against_another_with_the_same_name_and_length() {
+    // B differs from A in rows the witness never looks up: the looked-up rows are rows of both.
+    let inputs: Vec<i64> = (0..64).collect();
+    let a_out: Vec<i64> = inputs.iter().map(|x| x * 3).collect();
+    let mut b_out = a_out.clone();
+    b_out[63] += 1;
+    let a = Table::function("same", &inputs, &a_out).expect("valid");
+    let b = Table::function("same", &inputs, &b_out).expect("valid");
+    assert_eq!((a.len(), a.arity()), (b.len(), b.arity()));
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    let columns = vec![function_column(&mut rng, &inputs[..32], &a_out[..32], 40)];
+    let (proof, _) = prove_honest(&a, &columns);
+    verify_with(&a, &shapes(&columns), &proof).expect("honest proof");
+    assert!(verify_with(&b, &shapes(&columns), &proof).is_err(), "proof against table A accepted for table B");
+}

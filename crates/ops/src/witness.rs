@@ -228,20 +228,25 @@ impl WitnessPlan {
         Ok(id)
     }
 
-    /// Registers `table` (once per key) and returns its id.
-    pub fn register_table(&mut self, table: &Table) -> TableId {
+    /// Registers `table` (once per key) and returns its id. A second table under the same key
+    /// must have the same contents ([`Table::content_digest`]): otherwise its lookups would be
+    /// proven against the first one, so it is refused.
+    pub fn register_table(&mut self, table: &Table) -> Result<TableId, ProofError> {
         let key = table_key(table);
         if let Some(&id) = self.table_ids.get(&key) {
-            return id;
+            if self.tables[id.0].content_digest() != table.content_digest() {
+                return Err(ProofError::shape("lookup", format!("two different tables are both called {key}")));
+            }
+            return Ok(id);
         }
         let id = TableId(self.tables.len());
         self.tables.push(table.clone());
         self.table_ids.insert(key, id);
-        id
+        Ok(id)
     }
 
     fn lookup(&mut self, table: &Table, columns: &[ColumnId]) -> Result<(), ProofError> {
-        let id = self.register_table(table);
+        let id = self.register_table(table)?;
         if columns.len() != table.arity() {
             return Err(ProofError::shape(
                 "lookup",

@@ -355,3 +355,48 @@ fn values_given_for_a_tensor_that_is_not_public_are_rejected() {
     let Err(err) = verify_graph(&fx.graph, &public, &mut vt, |_, _| Ok(())) else { panic!("values for a committed tensor accepted") };
     assert!(err.to_string().contains("not take as public"), "{err}");
 }
+
+/// `ids → Embedding → h0 → {Gelu(a) → g1, Gelu(b) → g2} → Add → s → Argmax → next`, both GELUs
+/// with the same fixed-point positions (so the same table name) but the given tables.
+fn two_gelu_fixture(a: &zkinfer_model::ops::gelu::Gelu, b: &zkinfer_model::ops::gelu::Gelu) -> Fixture {
+    let mut r = ChaCha8Rng::seed_from_u64(5);
+    let wte = w16(&[VOCAB, D], &mut r);
+    let mut gb = GraphBuilder::new();
+    let ids = gb.input("ids", vec![T], 0, 6);
+    let wte_id = gb.weight("wte", &wte);
+    let h0 = gb.node(Op::Embedding(Embedding), &[ids, wte_id], "h0", 0).expect("h0");
+    let g1 = gb.node(Op::Gelu(a.clone()), &[h0], "g1", 12).expect("g1");
+    let g2 = gb.node(Op::Gelu(b.clone()), &[h0], "g2", 12).expect("g2");
+    let s = gb.node(Op::Add(Add), &[g1, g2], "s", 12).expect("s");
+    let next = gb.node(Op::Argmax(Argmax), &[s], "next", 0).expect("next");
+    let graph = gb.finish(vec![next]).expect("graph");
+    let mut weights = Weights::default();
+    weights.insert("wte", wte);
+    let ids = (0..T).map(|_| r.random_range(0..VOCAB as i64)).collect();
+    Fixture { graph, weights, ids }
+}
+
+#[test]
+fn two_different_tables_under_one_name_are_refused() {
+    use zkinfer_model::ops::gelu::Gelu;
+    // Table B differs from A on every odd input. Tables are registered by name, so without a
+    // content check the lookups of the second GELU would be proven against A: a prover could
+    // then evaluate the graph with A in both places and have the completion certified.
+    let a = Gelu::new(10, 12);
+    let mut b = a.clone();
+    b.table = a.table.iter().enumerate().map(|(i, &v)| if i % 2 == 1 { v + 5000 } else { v }).collect();
+    let fx = two_gelu_fixture(&a, &b);
+    let honest_next = next_tokens(&fx, &run(&fx));
+    let lie_fx = two_gelu_fixture(&a, &a);
+    let lie = run(&lie_fx);
+    let lie_next = next_tokens(&lie_fx, &lie);
+    assert_ne!(honest_next, lie_next, "the lie must change the completion");
+    let err = prove_and_verify(&fx, &lie, &fx.weights, &lie_next).expect_err("a lie through a shared table name accepted");
+    assert!(err.contains("two different tables"), "{err}");
+    // The verifier refuses the graph before reading any proof byte.
+    let public: HashMap<TensorId, &[i64]> =
+        [(fx.graph.find("ids").expect("ids"), fx.ids.as_slice()), (fx.graph.find("next").expect("next"), honest_next.as_slice())].into_iter().collect();
+    let mut vt = VerifierTranscript::new(&ds(), &[]);
+    let Err(err) = verify_graph(&fx.graph, &public, &mut vt, |_, _| Ok(())) else { panic!("graph with two tables under one name accepted") };
+    assert!(err.to_string().contains("two different tables"), "{err}");
+}
