@@ -27,6 +27,7 @@ pub mod graph;
 pub mod ops;
 pub mod quant;
 pub mod source;
+pub mod tables;
 pub mod tensor;
 
 pub use float::{FloatCache, FloatModel};

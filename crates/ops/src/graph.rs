@@ -514,6 +514,42 @@ mod tests {
     use super::*;
     use zkinfer_field::PrimeCharacteristicRing;
 
+    /// The digests of the default GELU and exp tables, as bound into every proof's transcript.
+    /// A change of one table entry (e.g. a platform-dependent `exp`) changes them.
+    #[test]
+    fn default_table_digests_are_fixed() {
+        use zkinfer_model::ops::{Op, gelu::Gelu, softmax::CausalSoftmax};
+        let q = zkinfer_model::quant::QuantConfig::default();
+        let mut b = zkinfer_model::graph::GraphBuilder::new();
+        let x = b.input("x", vec![2, 2], 10, 15);
+        let s = b.input("s", vec![1, 2, 2], 12, 20);
+        let gelu = Op::Gelu(Gelu::new(q.gelu_in_frac, q.act_frac));
+        let softmax = Op::Softmax(CausalSoftmax::new(0, q.score_frac, q.exp_frac, q.prob_frac, zkinfer_model::ops::softmax::exp_table(q.score_frac, q.exp_frac)));
+        let g = b.node(gelu, &[x], "g", 12).expect("gelu");
+        let p = b.node(softmax, &[s], "p", 16).expect("softmax");
+        let graph = b.finish(vec![g, p]).expect("graph");
+        let plan = witness_plan(&graph, &[(x, &[0i64; 4][..]), (s, &[0i64; 4][..])].into_iter().collect()).expect("plan");
+        let digests: Vec<(String, String)> = plan
+            .tables()
+            .iter()
+            .filter_map(|t| match t {
+                zkinfer_lookup::Table::Function(f) => Some((f.name().to_string(), hex(&f.digest()))),
+                zkinfer_lookup::Table::Range { .. } => None,
+            })
+            .collect();
+        assert_eq!(
+            digests,
+            vec![
+                ("gelu:gelu10_12".to_string(), "ed94c13692d7cb8c86d5b0f118eba58ddd15cae840cb59900c33562af51b3a69".to_string()),
+                ("exp:exp12_20".to_string(), "78e707fdd9f8908ab28cf8324015ab3ff29087f197bf0b5b96692095d9fac5cf".to_string()),
+            ]
+        );
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     #[test]
     fn claims_left_pending_or_unrouted_are_rejected() {
         let graph = Graph {

@@ -3,8 +3,10 @@
 //! Input `x` with `f_in` fractional bits, already clamped into `[−2^15, 2^15)` (a
 //! [`Clamp`](super::clamp::Clamp) precedes it in the graph); output
 //! `y = TABLE[x + 2^15]` with `TABLE[i] = round(gelu((i − 2^15) / 2^f_in) · 2^f_out)`, where
-//! `gelu(v) = v/2 · (1 + tanh(sqrt(2/π)·(v + 0.044715 v³)))` in `f64`, rounded half away from
-//! zero. The table is built once at setup; evaluation is a lookup. Proven by a logUp lookup of
+//! `gelu(v) = v/2 · (1 + tanh(sqrt(2/π)·(v + 0.044715 v³)))`, rounded half away from zero and
+//! computed with integer arithmetic only ([`crate::tables`]: identical on every platform,
+//! correctly rounded for the default parameters). The table is built once at setup; evaluation
+//! is a lookup. Proven by a logUp lookup of
 //! `(x, y)` pairs into the table. Bound: `bits(y) = bits(max |TABLE|)`.
 
 use super::*;
@@ -33,7 +35,7 @@ impl std::fmt::Debug for Gelu {
     }
 }
 
-/// GPT-2's GELU (tanh approximation) in `f64`.
+/// GPT-2's GELU (tanh approximation) in `f64` (the float reference; the table does not use it).
 pub fn gelu_f64(v: f64) -> f64 {
     let c = (2.0 / std::f64::consts::PI).sqrt();
     0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
@@ -42,13 +44,7 @@ pub fn gelu_f64(v: f64) -> f64 {
 impl Gelu {
     /// Builds the op and its table.
     pub fn new(in_frac: u32, out_frac: u32) -> Self {
-        let table = (0..GELU_ROWS)
-            .map(|i| {
-                let v = (i as i64 + GELU_MIN) as f64 / (in_frac as f64).exp2();
-                (gelu_f64(v) * (out_frac as f64).exp2()).round() as i64
-            })
-            .collect();
-        Self { in_frac, out_frac, table }
+        Self { in_frac, out_frac, table: crate::tables::gelu_table(in_frac, out_frac) }
     }
 }
 

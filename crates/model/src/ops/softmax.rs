@@ -46,11 +46,10 @@ impl std::fmt::Debug for CausalSoftmax {
     }
 }
 
-/// The exp table `EXP[t] = round(2^E · exp(−t / 2^f_in))`.
+/// The exp table `EXP[t] = round(2^E · exp(−t / 2^f_in))`, `t ∈ [0, EXP_ROWS)`, computed with
+/// integer arithmetic only ([`crate::tables::exp_table`]: identical on every platform).
 pub fn exp_table(in_frac: u32, exp_frac: u32) -> Arc<[i64]> {
-    (0..EXP_ROWS)
-        .map(|t| ((exp_frac as f64).exp2() * (-(t as f64) / (in_frac as f64).exp2()).exp()).round() as i64)
-        .collect()
+    crate::tables::exp_table(in_frac, exp_frac)
 }
 
 /// The per-row witness of [`CausalSoftmax`].

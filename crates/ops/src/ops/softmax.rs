@@ -149,6 +149,11 @@ impl SoftmaxProof {
         Ok(Self { in_bits, exp_frac, out_frac, exp_values, table })
     }
 
+    /// The exp lookup table.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
     /// The proof of the model's op (query offset 0 only) for scores with `|x| < 2^in_bits`.
     pub fn from_model(op: &zkinfer_model::ops::softmax::CausalSoftmax, in_bits: u32) -> Result<Self, ProofError> {
         if op.offset != 0 {
