@@ -303,7 +303,7 @@ impl WhirEngine {
 /// A challenger in its initial state (used only where p3's API demands one but the state is
 /// irrelevant).
 pub(crate) fn fresh_challenger() -> Challenger {
-    Challenger::from_hasher(vec![], Blake3 {})
+    zkinfer_transcript::new_challenger(vec![])
 }
 
 /// Serialises a WHIR proof (fixed-width integers, field elements as 8 canonical LE bytes).

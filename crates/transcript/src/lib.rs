@@ -31,13 +31,28 @@
 //! Public values that are not part of the proof ([`Transcript::absorb_public_fields`] and
 //! friends) are absorbed behind a kind tag, their label and their count.
 
+mod grinding;
+
+pub use grinding::OrderedGrinding;
 use p3_challenger::{CanObserve, CanSample, FieldChallenger, HashChallenger};
 use p3_field::{BasedVectorSpace, PrimeField64};
 use zkinfer_field::{EF, F, P, PrimeCharacteristicRing};
 
 /// The Fiat–Shamir sponge: Blake3 over bytes, sampling Goldilocks elements without modulo bias.
-pub type Challenger =
-    p3_challenger::SerializingChallenger64<F, HashChallenger<u8, p3_blake3::Blake3, 32>>;
+/// Proof-of-work grinding finds the *smallest* valid nonce ([`OrderedGrinding`]), so a proof is
+/// a deterministic function of the statement and the key.
+pub type Challenger = p3_challenger::SerializingChallenger64<
+    F,
+    OrderedGrinding<HashChallenger<u8, p3_blake3::Blake3, 32>>,
+>;
+
+/// A [`Challenger`] whose sponge starts from `initial_state`.
+pub fn new_challenger(initial_state: Vec<u8>) -> Challenger {
+    p3_challenger::SerializingChallenger64::new(OrderedGrinding::new(HashChallenger::new(
+        initial_state,
+        p3_blake3::Blake3,
+    )))
+}
 
 /// Bytes of one encoded base-field element.
 pub const FIELD_BYTES: usize = 8;
@@ -122,7 +137,7 @@ impl DomainSeparator {
     }
 
     fn challenger(&self) -> Challenger {
-        Challenger::from_hasher(self.encode(), p3_blake3::Blake3)
+        new_challenger(self.encode())
     }
 }
 
