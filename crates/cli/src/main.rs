@@ -1,22 +1,34 @@
 //! `zkinfer`: prove and verify LLM inference from GGUF models.
 //!
-//! Each subcommand lives in its own module under `commands/`; this file only parses arguments and
-//! maps errors to a non-zero exit code.
+//! Each subcommand lives in its own module under `commands/`; this file parses arguments, sets
+//! the thread count and the Ctrl-C handler, and turns a failure into its message (or JSON object)
+//! and exit code (see [`ui`] and the README's "Exit codes").
 
 mod commands;
+mod ui;
 
 use clap::{Parser, Subcommand};
 
+/// The exit codes, as `--help` shows them.
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 proof rejected, 2 usage error, \
+3 input/output or format error (missing, unreadable or malformed model, key or proof), \
+4 request the model cannot serve (context length, vocabulary), 130 interrupted (Ctrl-C).\n\
+With --json, every outcome prints one JSON object on stdout; failures print \
+{\"ok\": false, \"error\": {\"kind\": …, \"message\": …}}.";
+
 #[derive(Debug, Parser)]
-#[command(name = "zkinfer", version, about = "Prove and verify LLM inference from GGUF models")]
+#[command(name = "zkinfer", version, about = "Prove and verify LLM inference from GGUF models", after_help = EXIT_CODES)]
 struct Cli {
+    /// Worker threads for inference and proving (default: one per core).
+    #[arg(short = 't', long, global = true, value_name = "N")]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Show a GGUF model's architecture, hyperparameters and tensors.
+    /// Show a GGUF model's architecture, hyperparameters and every tensor.
     Inspect(commands::inspect::Args),
     /// Turn text into token ids with the model's own tokenizer.
     Tokenize(commands::tokenize::TokenizeArgs),
@@ -26,7 +38,7 @@ enum Command {
     Generate(commands::generate::Args),
     /// Write every position's logits for a list of token ids.
     Logits(commands::logits::Args),
-    /// Commit a model's weights: write its proving and verifying keys.
+    /// Commit a model's weights: write its verifying key.
     Setup(commands::setup::Args),
     /// Generate a completion and prove it.
     Prove(commands::prove::Args),
@@ -40,8 +52,41 @@ enum Command {
     Demo(commands::demo::Args),
 }
 
+/// True if the arguments ask for JSON output (looked at before parsing, so that usage errors
+/// are reported as JSON too).
+fn wants_json(args: &[String]) -> bool {
+    args.iter().skip(1).take_while(|a| a.as_str() != "--").any(|a| a == "--json")
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let raw: Vec<String> = std::env::args().collect();
+    let json = wants_json(&raw);
+    ui::on_interrupt(json);
+    let cli = match Cli::try_parse_from(&raw) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            if json {
+                let msg = e.kind().to_string();
+                let detail = e.to_string();
+                let first = detail.lines().next().unwrap_or(&msg).trim_start_matches("error: ").to_owned();
+                let _ = ui::outln(ui::failure_json(ui::Kind::Usage, &first));
+            }
+            let _ = e.print();
+            std::process::exit(ui::Kind::Usage.exit_code());
+        }
+    };
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            finish(Err(ui::fail(ui::Kind::Usage, "--threads must be at least 1")), json);
+        }
+        // Fails only if a pool exists already, which cannot happen before the first parallel job.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
     let result = match cli.command {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Tokenize(a) => commands::tokenize::run_tokenize(a),
@@ -55,8 +100,21 @@ fn main() {
         Command::Bench(a) => commands::bench::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };
-    if let Err(e) = result {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    finish(result, json);
+}
+
+/// Exits with the result's code; a failure is printed on standard error (and as JSON on
+/// standard output with `--json`), except a closed standard output, which ends quietly with 0.
+fn finish(result: anyhow::Result<()>, json: bool) -> ! {
+    let Err(e) = result else { std::process::exit(0) };
+    if ui::is_broken_pipe(&e) {
+        std::process::exit(0);
     }
+    let kind = ui::kind_of(&e);
+    let message = ui::describe(&e);
+    if json {
+        let _ = ui::outln(ui::failure_json(kind, &message));
+    }
+    eprintln!("error: {message}");
+    std::process::exit(kind.exit_code());
 }

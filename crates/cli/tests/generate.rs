@@ -102,25 +102,26 @@ fn logits_float_and_integer_match_the_reference() {
 }
 
 #[test]
-fn errors_exit_one_with_a_message_and_write_nothing() {
+fn errors_exit_with_their_code_and_a_message_and_write_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out_path = dir.path().join("never.bin");
     let out_s = out_path.to_string_lossy().into_owned();
     let m = model();
     let too_many = vec!["1"; 129].join(",");
-    let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["logits", "--model", &m, "--ids", "1,x,3", "--out", &out_s], "bad token id"),
-        (vec!["logits", "--model", &m, "--ids", "1,50257", "--out", &out_s], "out of range"),
-        (vec!["logits", "--model", &m, "--ids", &too_many, "--out", &out_s], "context length"),
-        (vec!["logits", "--model", "/nonexistent/model.gguf", "--ids", "1", "--out", &out_s], "cannot load model"),
-        (vec!["generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi", "-n", "2"], "cannot load model"),
-        (vec!["generate", "--model", &m, "--prompt", "hi", "-n", "500"], "context length"),
-        (vec!["generate", "--model", &m, "--prompt", "hi", "-n", "18446744073709551615"], "context length"),
-        (vec!["generate", "--model", &m, "--prompt", "", "-n", "2"], "no tokens"),
+    // (arguments, exit code, message): 2 usage, 3 input/output or format, 4 request.
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec!["logits", "--model", &m, "--ids", "1,x,3", "--out", &out_s], 2, "invalid token id `x`"),
+        (vec!["logits", "--model", &m, "--ids", "1,50257", "--out", &out_s], 4, "outside the vocabulary"),
+        (vec!["logits", "--model", &m, "--ids", &too_many, "--out", &out_s], 4, "context length"),
+        (vec!["logits", "--model", "/nonexistent/model.gguf", "--ids", "1", "--out", &out_s], 3, "cannot read model /nonexistent/model.gguf: no such file"),
+        (vec!["generate", "--model", "/nonexistent/model.gguf", "--prompt", "hi", "-n", "2"], 3, "no such file"),
+        (vec!["generate", "--model", &m, "--prompt", "hi", "-n", "500"], 4, "context length"),
+        (vec!["generate", "--model", &m, "--prompt", "hi", "-n", "18446744073709551615"], 4, "context length"),
+        (vec!["generate", "--model", &m, "--prompt", "", "-n", "2"], 2, "no tokens"),
     ];
-    for (args, msg) in cases {
+    for (args, code, msg) in cases {
         let out = zkinfer(&args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(msg), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
@@ -157,7 +158,7 @@ fn other_architectures_are_rejected_by_name() {
     let out_s = dir.path().join("o.bin").to_string_lossy().into_owned();
     for args in [vec!["logits", "--model", &p, "--ids", "1", "--out", &out_s], vec!["generate", "--model", &p, "--prompt", "hi", "-n", "1"]] {
         let out = zkinfer(&args);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(3), "a model file this build cannot read is a format error");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("unsupported architecture \"llama\" (supported: gpt2)"), "{err}");
     }

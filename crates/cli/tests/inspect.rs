@@ -111,7 +111,7 @@ fn assert_fails_with(path: &std::path::Path, needle: &str) {
     let out = zkinfer(&["inspect", path.to_str().expect("utf-8 path")]);
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(3),
         "exit status for {}",
         path.display()
     );
@@ -128,7 +128,7 @@ fn assert_fails_with(path: &std::path::Path, needle: &str) {
 }
 
 #[test]
-fn bad_files_exit_1_with_a_clear_error() {
+fn bad_files_exit_3_with_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
 
     let not_gguf = dir.path().join("not.gguf");

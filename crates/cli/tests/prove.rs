@@ -42,40 +42,47 @@ fn setup_prove_verify_and_rejections() {
     assert!(out.status.success(), "verify failed: {}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
+    assert_eq!(v["ok"], true);
+    assert!(v["verify_s"].as_f64().unwrap() > 0.0, "verify --json reports the verification time");
     assert_eq!(v["model_commitment"].as_str().unwrap(), commitment);
     assert_eq!(v["completion_ids"], proved["completion_ids"]);
     assert_eq!(v["prompt_ids"], proved["prompt_ids"]);
     assert_eq!(v["text"], proved["text"]);
 
-    // A flipped byte in the proof file: non-zero exit with a reason, never a panic.
+    // A flipped byte in the proof file: exit 1 (rejected) if the file still decodes, 3 (format)
+    // if it does not; a reason in words, never a panic nor Rust debug output.
     let bytes = std::fs::read(&proof).unwrap();
-    for i in [3, 20, 60, bytes.len() / 3, bytes.len() - 2] {
+    for (i, code) in [(3, 3), (20, 1), (60, 1), (bytes.len() / 3, 1), (bytes.len() - 2, 1)] {
         let mut b = bytes.clone();
         b[i] ^= 0x10;
         let bad = dir.path().join("bad.zkproof");
         std::fs::write(&bad, &b).unwrap();
         let out = zkinfer(&["verify", "--vk", s(&keys), s(&bad), "--json"]);
-        assert_eq!(out.status.code(), Some(1), "flipped byte {i} accepted");
+        assert_eq!(out.status.code(), Some(code), "flipped byte {i}");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["valid"], false);
-        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+        assert_eq!(v["ok"], false);
+        assert_eq!(v["error"]["kind"], if code == 1 { "rejected" } else { "format" });
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(!stderr.contains(" { ") && !stderr.contains(": 0,"), "Rust debug output: {stderr}");
     }
-    // Truncated.
+    // Truncated: a format error.
     let cut = dir.path().join("cut.zkproof");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let out = zkinfer(&["verify", "--vk", s(&keys), s(&cut)]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
 
-    // Another model's key.
+    // Another model's key: rejected.
     let other = dir.path().join("other");
     assert!(zkinfer(&["setup", "--model", &model("gpt2-tiny-random-q8_0.gguf"), "--out", s(&other)]).status.success());
     let out = zkinfer(&["verify", "--vk", s(&other), s(&proof)]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("model"));
-    // Keys that do not match the model given to prove.
+    // Keys that do not match the model given to prove: a usage error, found before proving.
     let out = zkinfer(&["prove", "--model", &tiny, "--keys", s(&other), "--prompt", "Hi", "-n", "1", "--out", s(&dir.path().join("x"))]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(!dir.path().join("x").exists(), "no proof may be written on failure");
 }
 
@@ -85,11 +92,11 @@ fn bad_inputs_fail_cleanly() {
     let junk = dir.path().join("junk.bin");
     std::fs::write(&junk, b"not a key").unwrap();
     let out = zkinfer(&["verify", "--vk", s(&junk), s(&junk)]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid verifying key"));
     let out = zkinfer(&["setup", "--model", s(&junk), "--out", s(&dir.path().join("k"))]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let out = zkinfer(&["prove", "--model", &model("gpt2-tiny-random.gguf"), "--prompt", "Hi", "-n", "0", "--out", s(&dir.path().join("p"))]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }

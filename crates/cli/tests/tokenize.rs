@@ -57,7 +57,7 @@ fn tokenize_text_prints_ids_on_one_line() {
 }
 
 #[test]
-fn tokenize_json_prints_an_array() {
+fn tokenize_json_prints_one_object() {
     let model = model_arg();
     let out = zkinfer(
         &[
@@ -70,8 +70,13 @@ fn tokenize_json_prints_an_array() {
         ],
         None,
     );
-    let ids: Vec<u32> = serde_json::from_str(stdout(&out).trim()).expect("a JSON array");
-    assert_eq!(ids, [15496, 995]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("a JSON object");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["ids"], serde_json::json!([15496, 995]));
+    assert_eq!(v["count"], 2);
+    // The object reads back into detokenize.
+    let back = zkinfer(&["detokenize", "--model", &model, stdout(&out).trim()], None);
+    assert_eq!(stdout(&back), "Hello world");
 }
 
 #[test]
@@ -115,46 +120,38 @@ fn detokenize_of_half_a_character_is_lossy() {
 }
 
 #[test]
-fn errors_exit_with_status_one_and_a_message() {
+fn errors_exit_with_their_code_and_a_message() {
     let model = model_arg();
-    let cases: &[(&[&str], &str)] = &[
-        (&["detokenize", "--model", &model, "50257"], "out of range"),
-        (
-            &["detokenize", "--model", &model, "12", "abc"],
-            "invalid token id `abc`",
-        ),
-        (
-            &["detokenize", "--model", &model, "-1"],
-            "invalid token id `-1`",
-        ),
-        (
-            &[
-                "tokenize",
-                "--model",
-                "/nonexistent/model.gguf",
-                "--text",
-                "x",
-            ],
-            "/nonexistent/model.gguf",
-        ),
-        (
-            &["detokenize", "--model", "/nonexistent/model.gguf", "1"],
-            "/nonexistent/model.gguf",
-        ),
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["detokenize", "--model", &model, "50257"], 4, "out of range"),
+        (&["detokenize", "--model", &model, "12", "abc"], 2, "invalid token id `abc`"),
+        (&["detokenize", "--model", &model, "-1"], 2, "invalid token id `-1`"),
+        (&["tokenize", "--model", "/nonexistent/model.gguf", "--text", "x"], 3, "/nonexistent/model.gguf: no such file"),
+        (&["detokenize", "--model", "/nonexistent/model.gguf", "1"], 3, "/nonexistent/model.gguf"),
     ];
-    for (args, message) in cases {
+    for (args, code, message) in cases {
         let out = zkinfer(args, None);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(*code), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(message), "{args:?}: stderr {stderr}");
         assert!(out.stdout.is_empty(), "{args:?}: printed {:?}", out.stdout);
+        // With --json: one object on stdout with the same kind of failure.
+        let mut json_args = args.to_vec();
+        json_args.push("--json");
+        let out = zkinfer(&json_args, None);
+        assert_eq!(out.status.code(), Some(*code), "{json_args:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(v["ok"], false);
+        assert!(v["error"]["message"].as_str().expect("message").contains(message), "{v}");
+        let kind = v["error"]["kind"].as_str().expect("kind");
+        assert_eq!(code, &match kind { "usage" => 2, "io" | "format" => 3, "request" => 4, _ => 0 }, "{v}");
     }
     // A valid GGUF without tokenizer metadata: the missing key is named, once.
     let no_tokenizer =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gguf/f32.gguf");
     let no_tokenizer = no_tokenizer.to_str().expect("UTF-8 path");
     let out = zkinfer(&["tokenize", "--model", no_tokenizer, "--text", "x"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         stderr.matches("tokenizer.ggml.model").count(),
@@ -163,7 +160,7 @@ fn errors_exit_with_status_one_and_a_message() {
     );
     // Standard input that is not UTF-8.
     let out = zkinfer(&["tokenize", "--model", &model], Some(b"ok \xff\xfe"));
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not valid UTF-8"));
 }
 
@@ -174,7 +171,7 @@ fn a_file_that_is_not_gguf_is_rejected() {
     std::fs::write(&path, b"this is not a GGUF file at all").expect("write");
     let path = path.to_str().expect("UTF-8 path");
     let out = zkinfer(&["tokenize", "--model", path, "--text", "x"], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("not-a-model.gguf") && stderr.contains("GGUF"),

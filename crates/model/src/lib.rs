@@ -314,15 +314,18 @@ impl Model {
 
     fn check_generation(&self, prompt: &[u32], n: usize) -> Result<(), ModelError> {
         self.check_ids(prompt, 0)?;
-        // The proof covers one forward pass over prompt + completion.
-        if prompt.len().saturating_add(n) > self.config.n_ctx {
-            return Err(ModelError::TooLong { len: prompt.len().saturating_add(n), ctx: self.config.n_ctx });
+        // The proof covers one forward pass over prompt + completion − 1 positions: the last
+        // generated token is never fed back, so `prompt + n − 1 ≤ n_ctx` (the same count as the
+        // proof's request check and the CLI's).
+        let positions = prompt.len().saturating_add(n.max(1) - 1);
+        if positions > self.config.n_ctx {
+            return Err(ModelError::TooLong { len: positions, ctx: self.config.n_ctx });
         }
         Ok(())
     }
 
     /// Greedy generation of `n` tokens with the integer model and a KV cache; `on_token` sees
-    /// each token as soon as it is produced. `prompt.len() + n` must fit the context.
+    /// each token as soon as it is produced. `prompt.len() + n − 1` positions must fit the context.
     pub fn generate_int(&self, prompt: &[u32], n: usize, mut on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
         self.check_generation(prompt, n)?;
         let mut cache = self.new_int_cache();

@@ -167,6 +167,9 @@ fn bad_requests_are_errors() {
     let long = vec![1u32; m.config().n_ctx + 1];
     assert!(m.forward_int(&long).expect_err("must fail").to_string().contains("context length"));
     assert!(m.generate_int(&[1, 2], m.config().n_ctx, |_| {}).is_err());
+    // prompt + n − 1 positions: the full context is usable, one more position is not.
+    assert_eq!(m.generate_int(&[1, 2], m.config().n_ctx - 1, |_| {}).expect("fits").len(), m.config().n_ctx - 1);
+    assert!(m.generate_f32(&[1, 2], m.config().n_ctx, |_| {}).is_err());
 }
 
 /// Dropping the float reference keeps the integer model intact and makes float inference a

@@ -94,7 +94,6 @@ impl<C: ByteGrindingChallenger> ByteGrindingChallenger for OrderedGrinding<C> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests: a panic is a failure report
 mod tests {
-    use super::*;
     use crate::new_challenger;
     use p3_challenger::GrindingChallenger;
     use p3_field::PrimeField64;

@@ -1,12 +1,14 @@
-//! `zkinfer bench --model MODEL --tokens T [--json]`: one full run, timed stage by stage.
+//! `zkinfer bench -m MODEL -n T [--json]`: one full run, timed stage by stage.
 //!
 //! The proven pass covers `T` positions: a one-token prompt (`"The"`, falling back to id 0)
-//! and `T` greedily generated tokens (the last generated token is not an input of the pass).
+//! and `T` greedily generated tokens (the last generated token is not an input of the pass), so
+//! `T` may be the full context length.
 //! Reports integer inference (KV-cache generation) time, setup, prove and verify times, proof
 //! bytes, peak resident memory and prove ÷ inference.
 
+use super::prompt::DEFAULT_N_PREDICT;
 use super::zk;
-use anyhow::Context;
+use crate::ui::{self, Kind, Progress, Tag as _};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -14,11 +16,15 @@ use std::time::Instant;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// GGUF model file.
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: PathBuf,
-    /// Positions in the proven forward pass (= tokens generated after a one-token prompt).
-    #[arg(long, default_value_t = 32)]
+    /// Positions in the proven forward pass (= tokens generated after a one-token prompt; at
+    /// most the context length).
+    #[arg(short = 'n', long = "n-predict", visible_alias = "tokens", default_value_t = DEFAULT_N_PREDICT)]
     pub tokens: usize,
+    /// No progress on standard error.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -27,7 +33,7 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.tokens == 0 {
-        anyhow::bail!("--tokens must be at least 1");
+        return Err(ui::fail(Kind::Usage, "-n/--n-predict must be at least 1"));
     }
     let loaded = zk::load_path(&args.model)?;
     let mut prompt = loaded.tokenizer.encode("The");
@@ -36,27 +42,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         prompt.push(0);
     }
     let n = args.tokens;
+    let cfg = *loaded.model.config();
+    zk::check_request(&prompt, n, cfg.n_ctx, cfg.n_vocab)?;
 
+    let mut progress = Progress::new(args.quiet, 7);
+    progress.stage("inference (integer model, KV cache)");
     let start = Instant::now();
-    loaded.model.generate_int(&prompt, n, |_| {}).context("inference failed")?;
+    loaded.model.generate_int(&prompt, n, |_| {}).tag(Kind::Internal, || "inference failed".into())?;
     let inference_s = start.elapsed().as_secs_f64();
 
+    progress.stage("setup: committing the weights");
     let start = Instant::now();
-    let pk = zk::run_setup(&loaded, args.json)?;
+    let pk = zk::run_setup(&loaded)?;
     let setup_s = start.elapsed().as_secs_f64();
 
     let (vk, weights) = zk::weight_commitment(pk);
-    let bar = zk::spinner(args.json, "proving");
-    let (proof, timings) =
-        zkinfer_proof::prove_consuming(&loaded.model, &vk, weights, &prompt, n, |s| bar.set_message(zk::stage_message(s)), |_, _| {})
-            .context("proving failed")?;
-    bar.finish_and_clear();
+    let (proof, timings) = zkinfer_proof::prove_consuming(
+        &loaded.model,
+        &vk,
+        weights,
+        &prompt,
+        n,
+        |s| progress.stage(zk::stage_message(s)),
+        |_, _| {},
+    )
+    .map_err(|e| zk::proof_error(e, "proving failed"))?;
     let bytes = proof.to_bytes();
 
+    progress.stage("verifying");
     let start = Instant::now();
-    let decoded = zkinfer_proof::ProofFile::from_bytes(&bytes).context("proof does not decode")?;
-    zkinfer_proof::verify(&vk, &decoded).context("proof does not verify")?;
+    let decoded = zkinfer_proof::ProofFile::from_bytes(&bytes).tag(Kind::Internal, || "proof does not decode".into())?;
+    zkinfer_proof::verify(&vk, &decoded).map_err(|e| zk::proof_error(e, "verification failed"))?;
     let verify_s = start.elapsed().as_secs_f64();
+    progress.finish();
 
     let prove_s = timings.prove_s();
     let out = serde_json::json!({
@@ -76,20 +94,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "prove_over_inference": prove_s / inference_s.max(1e-9),
     });
     if args.json {
-        println!("{out}");
+        ui::out_json(out)
     } else {
-        println!("model:               {}", args.model.display());
-        println!("tokens proven:       {n}");
-        println!("inference (int, KV): {inference_s:.3} s");
-        println!("setup:               {setup_s:.2} s");
-        println!(
+        ui::outln(format_args!("model:               {}", args.model.display()))?;
+        ui::outln(format_args!("tokens proven:       {n}"))?;
+        ui::outln(format_args!("inference (int, KV): {inference_s:.3} s"))?;
+        ui::outln(format_args!("setup:               {setup_s:.2} s"))?;
+        ui::outln(format_args!(
             "prove:               {prove_s:.2} s (trace {:.2}, graph {:.2}, open {:.2}, weight recommit {:.2})",
             timings.trace_s, timings.prove_graph_s, timings.open_s, timings.weight_commit_s
-        );
-        println!("verify:              {verify_s:.3} s");
-        println!("proof:               {} bytes", bytes.len());
-        println!("peak memory:         {:.2} GiB", zk::peak_rss_bytes() as f64 / (1u64 << 30) as f64);
-        println!("prove / inference:   {:.0}×", prove_s / inference_s.max(1e-9));
+        ))?;
+        ui::outln(format_args!("verify:              {verify_s:.3} s"))?;
+        ui::outln(format_args!("proof:               {} bytes", bytes.len()))?;
+        ui::outln(format_args!("peak memory:         {:.2} GiB", zk::peak_rss_bytes() as f64 / (1u64 << 30) as f64))?;
+        ui::outln(format_args!("prove / inference:   {:.0}×", prove_s / inference_s.max(1e-9)))
     }
-    Ok(())
 }

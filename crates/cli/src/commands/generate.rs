@@ -5,7 +5,8 @@
 //! split across tokens come out whole); the speed goes to stderr. `--json` prints one object
 //! `{"prompt_ids":[…],"completion_ids":[…],"text":"…"}` instead.
 
-use anyhow::Context;
+use super::prompt::{DEFAULT_N_PREDICT, PromptArgs};
+use crate::ui::{self, Kind, Tag as _};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -17,13 +18,12 @@ use zkinfer_tokenizer::Tokenizer;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// GGUF model file.
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: PathBuf,
-    /// Prompt text.
-    #[arg(long)]
-    pub prompt: String,
+    #[command(flatten)]
+    pub prompt: PromptArgs,
     /// Number of tokens to generate.
-    #[arg(short = 'n', long = "n-tokens", default_value_t = 16)]
+    #[arg(short = 'n', long = "n-predict", visible_alias = "n-tokens", default_value_t = DEFAULT_N_PREDICT)]
     pub n: usize,
     /// Use the f32 reference instead of the integer model.
     #[arg(long)]
@@ -35,27 +35,19 @@ pub struct Args {
 
 /// Opens a model file and builds its tokenizer and model.
 pub fn open_model(path: &std::path::Path) -> anyhow::Result<(GgufFile, Model)> {
-    let gguf = GgufFile::open(path).with_context(|| format!("cannot load model {}", path.display()))?;
-    let model = Model::load(&gguf).with_context(|| format!("cannot load model {}", path.display()))?;
+    let gguf = super::zk::open_gguf(path)?;
+    let model = Model::load(&gguf).tag(Kind::Format, || format!("cannot load model {}", path.display()))?;
     Ok((gguf, model))
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let text = args.prompt.text(None)?;
     let (gguf, model) = open_model(&args.model)?;
-    let tokenizer = Tokenizer::from_gguf(&gguf).context("cannot build the tokenizer")?;
-    let prompt_ids = tokenizer.encode(&args.prompt);
-    if prompt_ids.is_empty() {
-        anyhow::bail!("the prompt encodes to no tokens; give a non-empty --prompt");
-    }
-    let ctx = model.config().n_ctx;
-    if prompt_ids.len().saturating_add(args.n) > ctx {
-        anyhow::bail!(
-            "prompt ({} tokens) + {} new tokens exceeds the context length {ctx}",
-            prompt_ids.len(),
-            args.n
-        );
-    }
+    let tokenizer = Tokenizer::from_gguf(&gguf).tag(Kind::Format, || "cannot build the tokenizer".into())?;
+    let prompt_ids = super::prompt::encode(&tokenizer, &text, args.prompt.special);
+    let cfg = *model.config();
+    super::zk::check_request(&prompt_ids, args.n, cfg.n_ctx, cfg.n_vocab)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err: Option<std::io::Error> = None;
@@ -70,30 +62,36 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let start = Instant::now();
     let completion = if args.float {
-        model.generate_f32(&prompt_ids, args.n, &mut stream)?
+        model.generate_f32(&prompt_ids, args.n, &mut stream)
     } else {
-        model.generate_int(&prompt_ids, args.n, &mut stream)?
-    };
+        model.generate_int(&prompt_ids, args.n, &mut stream)
+    }
+    .tag(Kind::Internal, || "generation failed".into())?;
     let secs = start.elapsed().as_secs_f64();
     if let Some(e) = write_err {
-        return Err(e).context("cannot write to stdout");
+        return Err(anyhow::Error::new(e).context("cannot write to stdout"));
     }
     if args.json {
         // A completion may stop inside a multi-byte character: decode lossily (U+FFFD).
-        let bytes = tokenizer.decode_bytes(&completion).context("cannot decode the completion")?;
+        let bytes = tokenizer.decode_bytes(&completion).tag(Kind::Internal, || "cannot decode the completion".into())?;
         let text = String::from_utf8_lossy(&bytes);
-        let obj = serde_json::json!({ "prompt_ids": prompt_ids, "completion_ids": completion, "text": text });
-        writeln!(out, "{obj}")?;
-    } else {
-        writeln!(out)?;
+        drop(out);
+        ui::out_json(serde_json::json!({ "prompt_ids": prompt_ids, "completion_ids": completion, "text": text }))?;
+        return report(&completion, secs, args.float, prompt_ids.len());
     }
+    writeln!(out)?;
     out.flush()?;
+    report(&completion, secs, args.float, prompt_ids.len())
+}
+
+/// The speed line on standard error.
+fn report(completion: &[u32], secs: f64, float: bool, prompt_len: usize) -> anyhow::Result<()> {
     eprintln!(
         "{} tokens in {secs:.3} s: {:.2} tokens/s ({} inference, prompt {} tokens)",
         completion.len(),
         completion.len() as f64 / secs.max(1e-9),
-        if args.float { "f32" } else { "integer" },
-        prompt_ids.len()
+        if float { "f32" } else { "integer" },
+        prompt_len
     );
     Ok(())
 }

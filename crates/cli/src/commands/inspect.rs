@@ -1,14 +1,15 @@
-//! `zkinfer inspect MODEL [--json]`: what a GGUF file holds — architecture, hyperparameters,
-//! tokenizer, tensors per type, parameter count and the file's SHA-256.
+//! `zkinfer inspect MODEL [--json]` (or `-m/--model MODEL`): what a GGUF file holds —
+//! architecture, hyperparameters, tokenizer, tensors per type, parameter count, the file's
+//! SHA-256, and every tensor (name, type, shape in ggml order, bytes, offset) like gguf-dump.
 //!
 //! The file is fully validated by the GGUF reader first, so a malformed file is reported as an
-//! error (exit status 1) instead of half-printed.
+//! error (exit status 3) instead of half-printed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
+use crate::ui::{self, Kind};
 use serde_json::{Value, json};
 use zkinfer_gguf::{GgufFile, MetaValue};
 
@@ -16,7 +17,11 @@ use zkinfer_gguf::{GgufFile, MetaValue};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The GGUF model file.
-    pub model: PathBuf,
+    #[arg(required_unless_present = "model_flag", conflicts_with = "model_flag")]
+    pub model: Option<PathBuf>,
+    /// The GGUF model file (the same as the positional MODEL, as in llama.cpp).
+    #[arg(short = 'm', long = "model", value_name = "MODEL")]
+    pub model_flag: Option<PathBuf>,
     /// Print one JSON object instead of a human-readable summary.
     #[arg(long)]
     pub json: bool,
@@ -44,6 +49,8 @@ struct Summary {
     tensor_types: BTreeMap<String, usize>,
     parameter_count: u64,
     tensor_bytes: u64,
+    /// `(name, type, ggml dims, bytes, offset)` of every tensor, in file order.
+    tensors: Vec<(String, String, Vec<u64>, u64, u64)>,
 }
 
 /// A metadata value as JSON; long arrays become `{"type": ..., "len": ...}`.
@@ -68,7 +75,7 @@ fn to_json(value: &MetaValue) -> Value {
     }
 }
 
-fn summarize(args: &Args, file: &GgufFile) -> Summary {
+fn summarize(path: &std::path::Path, file: &GgufFile) -> Summary {
     let architecture = file.architecture().ok().map(str::to_owned);
     let hyperparameters = match &architecture {
         Some(arch) => {
@@ -88,7 +95,7 @@ fn summarize(args: &Args, file: &GgufFile) -> Summary {
             .or_insert(0) += 1;
     }
     Summary {
-        path: args.model.display().to_string(),
+        path: path.display().to_string(),
         bytes: file.bytes().len() as u64,
         sha256: file.sha256_hex(),
         version: file.version(),
@@ -112,6 +119,11 @@ fn summarize(args: &Args, file: &GgufFile) -> Summary {
         // sizes is bounded by the file size, so these sums do not overflow.
         parameter_count: file.tensors().iter().map(|t| t.n_elements()).sum(),
         tensor_bytes: file.tensors().iter().map(|t| t.n_bytes).sum(),
+        tensors: file
+            .tensors()
+            .iter()
+            .map(|t| (t.name.clone(), t.ggml_type.name().to_owned(), t.dims.clone(), t.n_bytes, t.offset))
+            .collect(),
     }
 }
 
@@ -140,6 +152,13 @@ impl Summary {
             "tensor_types": self.tensor_types,
             "parameter_count": self.parameter_count,
             "tensor_bytes": self.tensor_bytes,
+            "tensors": self
+                .tensors
+                .iter()
+                .map(|(name, ty, dims, bytes, offset)| json!({
+                    "name": name, "type": ty, "shape": dims, "bytes": bytes, "offset": offset,
+                }))
+                .collect::<Vec<_>>(),
         })
     }
 
@@ -204,6 +223,16 @@ impl Summary {
             human_count(self.parameter_count)
         );
         let _ = writeln!(out, "tensor data:      {} bytes", self.tensor_bytes);
+        let _ = writeln!(out, "tensors (shape in ggml order, innermost first):");
+        let width = self.tensors.iter().map(|t| t.0.len()).max().unwrap_or(0);
+        for (i, (name, ty, dims, bytes, offset)) in self.tensors.iter().enumerate() {
+            let shape: Vec<String> = dims.iter().map(u64::to_string).collect();
+            let _ = writeln!(
+                out,
+                "  {i:>4}: {name:<width$}  {ty:<5}  [{:<16}]  {bytes:>10} bytes  @ {offset}",
+                shape.join(", ")
+            );
+        }
         out
     }
 }
@@ -221,13 +250,21 @@ fn human_count(n: u64) -> String {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let file = GgufFile::open(&args.model)
-        .with_context(|| format!("cannot inspect {}", args.model.display()))?;
-    let summary = summarize(&args, &file);
+    let path = args
+        .model
+        .clone()
+        .or(args.model_flag.clone())
+        .ok_or_else(|| ui::fail(Kind::Usage, "give the model file"))?;
+    let file = super::zk::open_gguf(&path)?;
+    let summary = summarize(&path, &file);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
+        let mut v = summary.to_json();
+        v["ok"] = Value::Bool(true);
+        ui::outln(serde_json::to_string_pretty(&v).map_err(|e| ui::fail(Kind::Internal, e.to_string()))?)
     } else {
-        print!("{}", summary.to_text());
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, summary.to_text().as_bytes())?;
+        std::io::Write::flush(&mut out)?;
+        Ok(())
     }
-    Ok(())
 }

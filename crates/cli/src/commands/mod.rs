@@ -5,6 +5,7 @@ pub mod demo;
 pub mod generate;
 pub mod inspect;
 pub mod logits;
+pub mod prompt;
 pub mod prove;
 pub mod setup;
 pub mod tokenize;

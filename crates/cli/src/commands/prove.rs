@@ -1,8 +1,13 @@
-//! `zkinfer prove --model MODEL [--keys DIR] --prompt TEXT -n N --out PROOF`: generates greedily
-//! with the KV cache, then proves the whole transcript as one causal forward pass.
+//! `zkinfer prove -m MODEL [--keys DIR] -p TEXT [-n N] -o PROOF`: generates greedily with the KV
+//! cache, then proves the whole transcript as one causal forward pass over prompt + n − 1
+//! positions (the last generated token is not an input), so `prompt + n − 1 ≤ n_ctx`.
+//!
+//! Before any heavy work it checks that the proof can be written and that the request fits the
+//! model (non-empty prompt, n ≥ 1, context). Same statement, same key: same proof bytes.
 
+use super::prompt::{DEFAULT_N_PREDICT, PromptArgs};
 use super::zk;
-use anyhow::Context;
+use crate::ui::{self, Kind, Progress};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -10,20 +15,23 @@ use std::time::Instant;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// GGUF model file.
-    #[arg(long)]
+    #[arg(short = 'm', long)]
     pub model: PathBuf,
     /// Keys directory (or verifying-key file) from `zkinfer setup`; the model must match it.
+    /// Without it the weights are committed here (the same commitment setup makes).
     #[arg(long)]
     pub keys: Option<PathBuf>,
-    /// Prompt text.
-    #[arg(long)]
-    pub prompt: String,
-    /// Number of tokens to generate.
-    #[arg(short = 'n', long = "n-tokens")]
+    #[command(flatten)]
+    pub prompt: PromptArgs,
+    /// Number of tokens to generate and prove.
+    #[arg(short = 'n', long = "n-predict", visible_alias = "n-tokens", default_value_t = DEFAULT_N_PREDICT)]
     pub n: usize,
     /// Where to write the proof.
-    #[arg(long)]
+    #[arg(short = 'o', long)]
     pub out: PathBuf,
+    /// No progress on standard error.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -31,73 +39,79 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let loaded = zk::load_path(&args.model)?;
-    let prompt = loaded.tokenizer.encode(&args.prompt);
+    let text = args.prompt.text(None)?;
+    ui::output_file(&args.out, "proof")?;
     let expected = args.keys.as_deref().map(zk::read_vk).transpose()?;
+    let loaded = zk::load_path(&args.model)?;
+    let prompt = super::prompt::encode(&loaded.tokenizer, &text, args.prompt.special);
+    let cfg = *loaded.model.config();
+    zk::check_request(&prompt, args.n, cfg.n_ctx, cfg.n_vocab)?;
+
+    let recommit = matches!(&expected, Some(vk) if vk.model_sha256 == loaded.sha256
+        && vk.quant == *loaded.model.quant()
+        && zk::recommits_weights(vk));
+    let mut progress = Progress::new(args.quiet, if recommit { 4 } else { 5 });
     let start = Instant::now();
     let (vk, weights) = match expected {
         // Keys made from this very file, for a large model: no commitment now; the prover commits
         // the weights after the witness opening and checks the result against the key.
-        Some(vk)
-            if vk.model_sha256 == loaded.sha256
-                && vk.quant == *loaded.model.quant()
-                && zk::recommits_weights(&vk) =>
-        {
-            (vk, zkinfer_proof::WeightCommitment::Recommit)
-        }
+        Some(vk) if recommit => (vk, zkinfer_proof::WeightCommitment::Recommit),
         expected => {
-            let pk = zk::run_setup(&loaded, args.json)?;
+            progress.stage("committing the weights");
+            let pk = zk::run_setup(&loaded)?;
             if let Some(vk) = expected
                 && vk.digest() != pk.vk.digest()
             {
-                anyhow::bail!(
-                    "the keys are for model {}, but {} commits to {}",
-                    vk.model_commitment_hex(),
-                    args.model.display(),
-                    pk.vk.model_commitment_hex()
-                );
+                return Err(ui::fail(
+                    Kind::Usage,
+                    format!(
+                        "the keys are for model {}, but {} commits to {}: give the keys made from this model",
+                        vk.model_commitment_hex(),
+                        args.model.display(),
+                        pk.vk.model_commitment_hex()
+                    ),
+                ));
             }
             zk::weight_commitment(pk)
         }
     };
     let setup_s = start.elapsed().as_secs_f64();
-    let bar = zk::spinner(args.json, "proving");
     let (proof, timings) = zkinfer_proof::prove_consuming(
         &loaded.model,
         &vk,
         weights,
         &prompt,
         args.n,
-        |stage| bar.set_message(zk::stage_message(stage)),
+        |stage| progress.stage(zk::stage_message(stage)),
         |_, _| {},
     )
-    .context("proving failed")?;
-    bar.finish_and_clear();
+    .map_err(|e| zk::proof_error(e, "proving failed"))?;
+    progress.finish();
     let bytes = proof.to_bytes();
-    zk::write_file(&args.out, &bytes)?;
-    let text = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();
+    ui::write_file(&args.out, &bytes, "proof")?;
+    let text_out = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();
+    let total_s = progress.elapsed_s();
     if args.json {
-        let v = serde_json::json!({
+        ui::out_json(serde_json::json!({
             "model_commitment": vk.model_commitment_hex(),
             "prompt_ids": proof.prompt_ids,
             "completion_ids": proof.completion_ids,
-            "text": text,
+            "text": text_out,
             "proof": args.out.display().to_string(),
             "proof_bytes": bytes.len(),
             "setup_s": setup_s,
             "generate_s": timings.generate_s,
             "prove_s": timings.prove_s(),
-        });
-        println!("{v}");
+            "total_s": total_s,
+        }))
     } else {
-        println!("prompt:      {:?}", args.prompt);
-        println!("completion:  {text:?}");
-        println!("model:       {}", vk.model_commitment_hex());
-        println!(
-            "timings:     commit weights {setup_s:.2} s, generate {:.2} s, trace {:.2} s, prove graph {:.2} s, open {:.2} s, weight recommit {:.2} s",
+        ui::outln(format_args!("prompt:      {text:?} ({} tokens)", prompt.len()))?;
+        ui::outln(format_args!("completion:  {text_out:?} ({} tokens)", proof.completion_ids.len()))?;
+        ui::outln(format_args!("model:       {}", vk.model_commitment_hex()))?;
+        ui::outln(format_args!(
+            "timings:     commit weights {setup_s:.2} s, generate {:.2} s, trace {:.2} s, prove graph {:.2} s, open {:.2} s, weight recommit {:.2} s; total {total_s:.2} s",
             timings.generate_s, timings.trace_s, timings.prove_graph_s, timings.open_s, timings.weight_commit_s
-        );
-        println!("proof:       {} ({} bytes)", args.out.display(), bytes.len());
+        ))?;
+        ui::outln(format_args!("wrote proof: {} ({} bytes)", args.out.display(), bytes.len()))
     }
-    Ok(())
 }

@@ -3,10 +3,13 @@
 //! The key's setup proof (`setup-proof.bin` beside it) is checked first: the committed weights
 //! respect the bounds the key declares.
 //!
-//! Exit 0 and the verified prompt and completion on success; otherwise a non-zero exit and the
-//! reason (with `--json`, `{"valid": false, "error": …}` on stdout as well).
+//! Exit 0 and the verified prompt and completion on success; exit 1 if the proof is rejected;
+//! exit 3 if the key or the proof file is missing, unreadable or malformed. With `--json`, one
+//! object in every case: `{"ok": true, "valid": true, …, "verify_s": …}` or
+//! `{"ok": false, "valid": false, "error": {"kind", "message"}}`.
 
 use super::zk;
+use crate::ui::{self, Kind, Tag as _};
 use std::path::PathBuf;
 use std::time::Instant;
 use zkinfer_proof::ProofFile;
@@ -28,10 +31,12 @@ pub struct Args {
 fn check(args: &Args) -> anyhow::Result<(zkinfer_proof::Verified, String, f64)> {
     let vk = zk::read_vk(&args.vk)?;
     zk::check_setup_proof(&args.vk, &vk)?;
-    let bytes = std::fs::read(&args.proof).map_err(|e| anyhow::anyhow!("cannot read proof {}: {e}", args.proof.display()))?;
+    ui::input_file(&args.proof, "proof")?;
+    let bytes = std::fs::read(&args.proof).tag(Kind::Io, || format!("cannot read proof {}", args.proof.display()))?;
     let start = Instant::now();
-    let proof = ProofFile::from_bytes(&bytes).map_err(|e| anyhow::anyhow!("malformed proof file: {e}"))?;
-    let verified = zkinfer_proof::verify(&vk, &proof).map_err(|e| anyhow::anyhow!("invalid proof: {e}"))?;
+    let proof = ProofFile::from_bytes(&bytes)
+        .map_err(|e| ui::fail(Kind::Format, format!("malformed proof file {}: {e}", args.proof.display())))?;
+    let verified = zkinfer_proof::verify(&vk, &proof).map_err(|e| zk::proof_error(e, "verification failed"))?;
     let secs = start.elapsed().as_secs_f64();
     let prompt = vk.detokenize(&verified.prompt_ids).unwrap_or_default();
     Ok((verified, prompt, secs))
@@ -42,25 +47,30 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match check(&args) {
         Ok((v, prompt, secs)) => {
             if args.json {
-                let out = serde_json::json!({
+                ui::out_json(serde_json::json!({
                     "valid": true,
                     "model_commitment": v.model_commitment,
                     "prompt_ids": v.prompt_ids,
                     "completion_ids": v.completion_ids,
+                    "prompt": prompt,
                     "text": v.text,
-                });
-                println!("{out}");
+                    "verify_s": secs,
+                }))
             } else {
-                println!("valid proof ({secs:.3} s)");
-                println!("model:      {}", v.model_commitment);
-                println!("prompt:     {prompt:?}");
-                println!("completion: {:?}", v.text);
+                ui::outln(format_args!("valid proof ({secs:.3} s)"))?;
+                ui::outln(format_args!("model:      {}", v.model_commitment))?;
+                ui::outln(format_args!("prompt:     {prompt:?}"))?;
+                ui::outln(format_args!("completion: {:?}", v.text))
             }
-            Ok(())
         }
         Err(e) => {
             if args.json {
-                println!("{}", serde_json::json!({ "valid": false, "error": format!("{e:#}") }));
+                let kind = ui::kind_of(&e);
+                let mut obj = ui::failure_json(kind, &ui::describe(&e));
+                obj["valid"] = serde_json::Value::Bool(false);
+                ui::outln(obj)?;
+                eprintln!("error: {}", ui::describe(&e));
+                std::process::exit(kind.exit_code());
             }
             Err(e)
         }

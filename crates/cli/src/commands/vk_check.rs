@@ -6,8 +6,10 @@
 //! proof instead (no model file needed): the committed weights respect the bounds the key declares
 //! and the block padding is zero — what a verifier without the weights can still know.
 //!
-//! Exit codes: 0 the key matches (or its setup proof is valid), 1 it does not (or the setup proof
-//! is invalid), 2 usage, 3 an input cannot be read or is malformed.
+//! Exit codes (the CLI's, `crate::ui`): 0 the key matches (or its setup proof is valid), 1 it
+//! does not (or the setup proof is invalid), 2 usage, 3 an input cannot be read or is malformed.
+//! With `--json`, one object in every outcome with `ok`, `match` and, on failure,
+//! `error: {kind, message}`.
 
 use super::zk;
 use anyhow::Context;
@@ -37,11 +39,15 @@ const EXIT_MISMATCH: i32 = 1;
 const EXIT_INPUT: i32 = 3;
 
 fn fail(json: bool, code: i32, e: anyhow::Error) -> ! {
+    let kind = if code == EXIT_MISMATCH { crate::ui::Kind::Rejected } else { crate::ui::kind_of(&e) };
+    let message = crate::ui::describe(&e);
     if json {
-        println!("{}", serde_json::json!({ "match": false, "error": format!("{e:#}") }));
+        let mut obj = crate::ui::failure_json(kind, &message);
+        obj["match"] = serde_json::Value::Bool(false);
+        println!("{obj}");
     }
-    eprintln!("error: {e:#}");
-    std::process::exit(code)
+    eprintln!("error: {message}");
+    std::process::exit(kind.exit_code())
 }
 
 /// Runs the command (exits with the codes above).
@@ -69,13 +75,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let valid = verdict.is_ok();
         if args.json {
             let mut v = serde_json::json!({
+                "ok": valid,
                 "match": valid,
                 "setup_proof_valid": valid,
                 "model_commitment": key_commitment,
                 "verify_s": secs,
             });
             if let Err(e) = &verdict {
-                v["error"] = serde_json::Value::String(e.to_string());
+                v["error"] = serde_json::json!({ "kind": "rejected", "message": e.to_string() });
             }
             println!("{v}");
         }
@@ -95,7 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     let model = args.model.as_ref().context("--model is required without --proof-only")?;
     let loaded = zk::load_path(model).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
-    let pk = zk::run_setup(&loaded, args.json).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let pk = zk::run_setup(&loaded).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
     let expected = pk.vk.to_bytes();
     let matched = expected == bytes;
     let model_commitment = pk.vk.model_commitment_hex();
@@ -103,6 +110,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({
+                "ok": matched,
+                "error": (!matched).then(|| serde_json::json!({
+                    "kind": "rejected",
+                    "message": format!("the verifying key is not the key of {}", model.display()),
+                })),
                 "match": matched,
                 "model_commitment": model_commitment,
                 "vk_model_commitment": key_commitment,

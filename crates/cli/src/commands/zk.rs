@@ -1,16 +1,17 @@
-//! Shared plumbing of the proof commands: loading a model with its tokenizer, key files, progress.
+//! Shared plumbing of the proof commands: loading a model with its tokenizer, key files,
+//! request checks, progress messages.
 
-use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
+use crate::ui::{self, Kind, Tag as _};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::Model;
-use zkinfer_proof::{ProvingKey, Stage, VerifyingKey, fsio, setup, vocab_bytes};
+use zkinfer_proof::{ProvingKey, Stage, VerifyingKey, setup, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
 
 /// File name of the verifying key inside a keys directory.
 pub const VK_FILE: &str = "vk.bin";
+/// File name of the manifest `setup` writes beside the key (model commitment, sizes, source).
+pub const MANIFEST_FILE: &str = "keys.json";
 
 /// File name of the setup proof inside a keys directory (next to the verifying key).
 pub const SETUP_PROOF_FILE: &str = "setup-proof.bin";
@@ -24,14 +25,17 @@ pub fn setup_proof_path(p: &Path) -> PathBuf {
     }
 }
 
-/// Reads the setup proof beside a key and checks it against `vk` (the key alone, no model).
+/// Reads the setup proof beside a key and checks it against `vk` (the key alone, no model): a
+/// missing or malformed setup proof is an input error (exit 3), an invalid one a rejection (1).
 pub fn check_setup_proof(p: &Path, vk: &VerifyingKey) -> anyhow::Result<()> {
     let path = setup_proof_path(p);
-    let bytes = std::fs::read(&path).with_context(|| {
-        format!("cannot read the setup proof {} (it proves the key's weight bounds; rerun `zkinfer setup`)", path.display())
+    ui::input_file(&path, "setup proof").map_err(|e| {
+        ui::fail(Kind::Io, format!("{} (it proves the key's weight bounds; rerun `zkinfer setup`)", ui::describe(&e)))
     })?;
-    let proof = zkinfer_proof::SetupProof::from_bytes(&bytes).with_context(|| format!("{} is not a valid setup proof", path.display()))?;
-    zkinfer_proof::verify_setup(vk, &proof).with_context(|| format!("the setup proof {} is invalid", path.display()))
+    let bytes = std::fs::read(&path).tag(Kind::Io, || format!("cannot read the setup proof {}", path.display()))?;
+    let proof = zkinfer_proof::SetupProof::from_bytes(&bytes)
+        .tag(Kind::Format, || format!("{} is not a valid setup proof", path.display()))?;
+    zkinfer_proof::verify_setup(vk, &proof).tag(Kind::Rejected, || format!("the setup proof {} is invalid", path.display()))
 }
 
 /// A loaded model with everything proving needs.
@@ -47,20 +51,61 @@ pub struct Loaded {
 
 /// Loads a model, its tokenizer and its file hash from a parsed GGUF.
 pub fn load(gguf: &GgufFile, what: &str) -> anyhow::Result<Loaded> {
-    let mut model = Model::load(gguf).with_context(|| format!("cannot load model {what}"))?;
+    let mut model = Model::load(gguf).tag(Kind::Format, || format!("cannot load model {what}"))?;
     model.drop_float_reference();
-    let tokenizer = Tokenizer::from_gguf(gguf).with_context(|| format!("cannot build the tokenizer of {what}"))?;
+    let tokenizer = Tokenizer::from_gguf(gguf).tag(Kind::Format, || format!("cannot build the tokenizer of {what}"))?;
     let sha256: [u8; 32] = hex::decode(gguf.sha256_hex())
         .ok()
         .and_then(|v| v.try_into().ok())
-        .context("file hash")?;
+        .ok_or_else(|| ui::fail(Kind::Internal, "file hash"))?;
     Ok(Loaded { model, tokenizer, sha256 })
+}
+
+/// Opens a GGUF file (a missing file, a directory or a malformed file is reported as such).
+pub fn open_gguf(path: &Path) -> anyhow::Result<GgufFile> {
+    ui::input_file(path, "model")?;
+    GgufFile::open(path).map_err(|e| {
+        let kind = if matches!(e, zkinfer_gguf::GgufError::Io { .. }) { Kind::Io } else { Kind::Format };
+        // The GGUF error's message names the file already when it is an I/O error.
+        match kind {
+            Kind::Io => ui::fail(kind, e.to_string()),
+            _ => ui::fail(kind, format!("cannot load model {}: {e}", path.display())),
+        }
+    })
 }
 
 /// Loads a model file.
 pub fn load_path(path: &Path) -> anyhow::Result<Loaded> {
-    let gguf = GgufFile::open(path).with_context(|| format!("cannot load model {}", path.display()))?;
+    let gguf = open_gguf(path)?;
     load(&gguf, &path.display().to_string())
+}
+
+/// Checks a generation request before any heavy work: a non-empty prompt inside the vocabulary,
+/// at least one token, and a proven pass (prompt + n − 1 positions: the last generated token is
+/// not an input) that fits the context.
+pub fn check_request(prompt: &[u32], n: usize, n_ctx: usize, n_vocab: usize) -> anyhow::Result<()> {
+    if prompt.is_empty() {
+        return Err(ui::fail(Kind::Usage, "the prompt encodes to no tokens; give a non-empty prompt"));
+    }
+    if n == 0 {
+        return Err(ui::fail(Kind::Usage, "-n/--n-predict must be at least 1"));
+    }
+    if let Some(id) = prompt.iter().find(|&&id| id as usize >= n_vocab) {
+        return Err(ui::fail(Kind::Request, format!("token id {id} is outside the vocabulary ({n_vocab} tokens)")));
+    }
+    let positions = prompt.len().saturating_add(n - 1);
+    if positions > n_ctx {
+        return Err(ui::fail(
+            Kind::Request,
+            format!(
+                "prompt ({} tokens) + {n} new tokens need {positions} positions (the last new token is not fed back), \
+                 more than the context length {n_ctx}; at most {} new tokens fit",
+                prompt.len(),
+                (n_ctx + 1).saturating_sub(prompt.len())
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Packed weight polynomials from this many variables on are recommitted after the witness
@@ -85,12 +130,9 @@ pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, zkinfer_proof::Weight
     }
 }
 
-/// Runs setup with a spinner.
-pub fn run_setup(l: &Loaded, quiet: bool) -> anyhow::Result<ProvingKey> {
-    let bar = spinner(quiet, "setup: committing the weights");
-    let pk = setup(&l.model, vocab_bytes(&l.tokenizer), l.sha256).context("setup failed")?;
-    bar.finish_and_clear();
-    Ok(pk)
+/// Commits the weights (setup).
+pub fn run_setup(l: &Loaded) -> anyhow::Result<ProvingKey> {
+    setup(&l.model, vocab_bytes(&l.tokenizer), l.sha256).tag(Kind::Internal, || "setup failed".into())
 }
 
 /// The verifying-key path given a key file or a keys directory.
@@ -98,27 +140,59 @@ pub fn vk_path(p: &Path) -> PathBuf {
     if p.is_dir() { p.join(VK_FILE) } else { p.to_path_buf() }
 }
 
-/// Reads a verifying key.
+/// The model commitment `setup` recorded beside the key at `vk` (in `keys.json`), if any.
+fn recorded_commitment(vk: &Path) -> Option<String> {
+    let dir = vk.parent()?;
+    let text = std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    if v["vk"].as_str()? != vk.file_name()?.to_str()? {
+        return None;
+    }
+    v["model_commitment"].as_str().map(str::to_owned)
+}
+
+/// Reads a verifying key. A key whose bytes no longer match the commitment `setup` recorded in
+/// `keys.json` is reported as damaged.
 pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
     let path = vk_path(p);
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read verifying key {}", path.display()))?;
-    VerifyingKey::from_bytes(&bytes).with_context(|| format!("{} is not a valid verifying key", path.display()))
-}
-
-/// Writes a file atomically, with a clear error.
-pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    fsio::write_atomic(path, bytes).with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// A spinner on stderr (hidden when `quiet` or when stderr is not a terminal).
-pub fn spinner(quiet: bool, msg: &str) -> ProgressBar {
-    let bar = if quiet { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} [{elapsed}]") {
-        bar.set_style(style);
+    ui::input_file(&path, "verifying key")?;
+    let bytes = std::fs::read(&path).tag(Kind::Io, || format!("cannot read verifying key {}", path.display()))?;
+    let recorded = recorded_commitment(&path);
+    let digest = hex::encode(blake3::hash(&bytes).as_bytes());
+    if let Some(r) = &recorded
+        && *r != digest
+    {
+        return Err(ui::fail(
+            Kind::Format,
+            format!(
+                "verifying key {} is damaged: its digest {digest} does not match the model commitment {r} \
+                 that setup recorded in {MANIFEST_FILE} (run setup again)",
+                path.display()
+            ),
+        ));
     }
-    bar.set_message(msg.to_owned());
-    bar.enable_steady_tick(Duration::from_millis(120));
-    bar
+    VerifyingKey::from_bytes(&bytes).tag(Kind::Format, || format!("{} is not a valid verifying key", path.display()))
+}
+
+/// A proof-system error as a failure: a request the model cannot serve (exit 4), a malformed
+/// key or proof (3), a rejection (1) or anything else.
+pub fn proof_error(e: zkinfer_proof::ProofSystemError, context: &str) -> anyhow::Error {
+    use zkinfer_proof::ProofSystemError as E;
+    let kind = match &e {
+        E::Request(_) | E::Model(zkinfer_model::ModelError::TooLong { .. }) => Kind::Request,
+        E::Decode(_) => Kind::Format,
+        E::Model(_) => Kind::Internal,
+        _ if context.starts_with("verif") => Kind::Rejected,
+        _ => Kind::Internal,
+    };
+    let message = match &e {
+        E::WrongModel { proof, key } => format!(
+            "the proof was made for model {proof}, but the verifying key's model commitment is {key} \
+             (another model's key, or a damaged one)"
+        ),
+        _ => ui::describe(&anyhow::Error::new(e)),
+    };
+    ui::fail(kind, format!("{context}: {message}"))
 }
 
 /// Progress messages for the proving stages.
@@ -129,6 +203,19 @@ pub fn stage_message(stage: Stage) -> &'static str {
         Stage::ProveGraph => "committing the witness and proving the graph",
         Stage::Open => "opening the witness and weight commitments",
     }
+}
+
+/// Writes the manifest of a keys directory.
+pub fn write_manifest(dir: &Path, vk: &VerifyingKey, vk_bytes: usize, model: &Path) -> anyhow::Result<()> {
+    let v = serde_json::json!({
+        "model_commitment": vk.model_commitment_hex(),
+        "vk": VK_FILE,
+        "vk_bytes": vk_bytes,
+        "model_sha256": hex::encode(vk.model_sha256),
+        "model": model.display().to_string(),
+    });
+    let text = serde_json::to_string_pretty(&v).tag(Kind::Internal, || "manifest".into())?;
+    ui::write_file(&dir.join(MANIFEST_FILE), format!("{text}\n").as_bytes(), "key manifest")
 }
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), 0 if unknown.
