@@ -71,10 +71,12 @@ fn main() {
                 std::process::exit(0);
             }
             if json {
-                let msg = e.kind().to_string();
-                let detail = e.to_string();
-                let first = detail.lines().next().unwrap_or(&msg).trim_start_matches("error: ").to_owned();
-                let _ = ui::outln(ui::failure_json(ui::Kind::Usage, &first));
+                // clap's message without its usage block, on one line.
+                let text = e.to_string();
+                let body = text.split("\n\nUsage:").next().unwrap_or(&text);
+                let body = body.split("\n\nFor more information").next().unwrap_or(body);
+                let message = body.trim_start_matches("error: ").split_whitespace().collect::<Vec<_>>().join(" ");
+                let _ = ui::outln(ui::failure_json(ui::Kind::Usage, &message));
             }
             let _ = e.print();
             std::process::exit(ui::Kind::Usage.exit_code());
