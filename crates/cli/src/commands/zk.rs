@@ -195,13 +195,14 @@ pub fn proof_error(e: zkinfer_proof::ProofSystemError, context: &str) -> anyhow:
     ui::fail(kind, format!("{context}: {message}"))
 }
 
-/// Progress messages for the proving stages.
-pub fn stage_message(stage: Stage) -> &'static str {
+/// Progress message for a proving stage of a request of `n` new tokens after `prompt` tokens.
+pub fn stage_message(stage: Stage, prompt: usize, n: usize) -> String {
+    let positions = prompt + n.max(1) - 1;
     match stage {
-        Stage::Generate => "generating (integer model, KV cache)",
-        Stage::Trace => "tracing the forward pass over prompt + completion",
-        Stage::ProveGraph => "committing the witness and proving the graph",
-        Stage::Open => "opening the witness and weight commitments",
+        Stage::Generate => format!("generating {n} tokens (integer model, KV cache)"),
+        Stage::Trace => format!("tracing the forward pass over {positions} positions"),
+        Stage::ProveGraph => format!("committing the witness and proving the graph ({positions} positions)"),
+        Stage::Open => "opening the witness and weight commitments".to_owned(),
     }
 }
 
