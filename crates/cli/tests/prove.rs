@@ -83,6 +83,8 @@ fn setup_prove_verify_and_rejections() {
     // Keys that do not match the model given to prove: a usage error, found before proving.
     let out = zkinfer(&["prove", "--model", &tiny, "--keys", s(&other), "--prompt", "Hi", "-n", "1", "--out", s(&dir.path().join("x"))]);
     assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the keys are for model") && !err.contains("committing"), "{err}");
     assert!(!dir.path().join("x").exists(), "no proof may be written on failure");
 }
 

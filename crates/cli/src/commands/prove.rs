@@ -47,6 +47,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = *loaded.model.config();
     zk::check_request(&prompt, args.n, cfg.n_ctx, cfg.n_vocab)?;
 
+    // The key holds the model file's SHA-256 and its digest covers it: keys made from another
+    // file can never match, so say so before committing anything.
+    if let Some(vk) = &expected
+        && vk.model_sha256 != loaded.sha256
+    {
+        return Err(ui::fail(
+            Kind::Usage,
+            format!(
+                "the keys are for model {} (made from a file with SHA-256 {}), not for {}: give the keys made from this model",
+                vk.model_commitment_hex(),
+                hex::encode(vk.model_sha256),
+                args.model.display()
+            ),
+        ));
+    }
     let recommit = matches!(&expected, Some(vk) if vk.model_sha256 == loaded.sha256
         && vk.quant == *loaded.model.quant()
         && zk::recommits_weights(vk));
