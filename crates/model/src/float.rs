@@ -51,7 +51,7 @@ impl FloatCache {
 }
 
 /// `y[t, n] = Σ_k x[t, k]·w[n, k] + b[n]`.
-fn linear(x: &[f32], k: usize, w: &[f32], b: Option<&[f32]>) -> Vec<f32> {
+pub(crate) fn linear(x: &[f32], k: usize, w: &[f32], b: Option<&[f32]>) -> Vec<f32> {
     let t = x.len() / k;
     let n = w.len() / k;
     let mut out_t = vec![0f32; n * t];

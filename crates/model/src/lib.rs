@@ -24,6 +24,7 @@
 pub mod float;
 pub mod gpt2;
 pub mod graph;
+pub mod llama;
 pub mod ops;
 pub mod quant;
 pub mod source;
@@ -32,6 +33,7 @@ pub mod tensor;
 
 pub use float::{FloatCache, FloatModel};
 pub use gpt2::Gpt2Config;
+pub use llama::{LlamaConfig, LlamaModel, LlamaQuant};
 pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorKind, TensorMeta, Weights, execute};
 pub use ops::{IntOp, Op, OpError, Operand};
 pub use quant::QuantConfig;

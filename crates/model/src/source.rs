@@ -15,6 +15,11 @@ pub trait ModelSource {
     fn tensor_shape(&self, name: &str) -> Option<Vec<usize>>;
     /// A tensor's values as `f32`, row-major.
     fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError>;
+    /// Whether a metadata key is present (optional keys: a present key of the wrong type is
+    /// then an error of `meta_u32`/`meta_f32`, not a silent default).
+    fn has_meta(&self, key: &str) -> bool {
+        self.meta_u32(key).is_ok() || self.meta_f32(key).is_ok()
+    }
 }
 
 impl ModelSource for zkinfer_gguf::GgufFile {
@@ -30,6 +35,9 @@ impl ModelSource for zkinfer_gguf::GgufFile {
     fn tensor_shape(&self, name: &str) -> Option<Vec<usize>> {
         let t = self.tensor(name)?;
         t.dims.iter().rev().map(|&d| usize::try_from(d).ok()).collect()
+    }
+    fn has_meta(&self, key: &str) -> bool {
+        self.get(key).is_some()
     }
     fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError> {
         self.dequantize(name).map_err(|e| ModelError::Source(format!("tensor {name}: {e}")))

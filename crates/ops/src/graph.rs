@@ -82,6 +82,9 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
         )?),
         Op::Argmax(_) => Box::new(ops::argmax::ArgmaxProof::new(in_bits(0))),
         Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
+        Op::RmsNorm(_) | Op::Rope(_) | Op::Mul(_) | Op::Silu(_) | Op::RepeatKv(_) => {
+            return Err(ProofError::shape("graph", "Llama ops (RmsNorm, Rope, Mul, Silu, RepeatKv) have no protocol yet"));
+        }
     })
 }
 

@@ -16,7 +16,12 @@ pub mod gelu;
 pub mod heads;
 pub mod layernorm;
 pub mod matmul;
+pub mod mul;
+pub mod repeat_kv;
 pub mod rescale;
+pub mod rmsnorm;
+pub mod rope;
+pub mod silu;
 pub mod slice;
 pub mod softmax;
 
@@ -128,6 +133,16 @@ pub enum Op {
     ConcatSeq(concat::ConcatSeq),
     /// Index of each row's maximum.
     Argmax(argmax::Argmax),
+    /// RMSNorm with integer statistics (Llama).
+    RmsNorm(rmsnorm::RmsNorm),
+    /// Rotary position embedding, llama.cpp's adjacent pairs.
+    Rope(rope::Rope),
+    /// Element-wise product of two activations.
+    Mul(mul::Mul),
+    /// SiLU by table.
+    Silu(silu::Silu),
+    /// GQA: each KV head serves `group` query heads.
+    RepeatKv(repeat_kv::RepeatKv),
 }
 
 impl Op {
@@ -148,6 +163,11 @@ impl Op {
             Op::MergeHeads(o) => o,
             Op::ConcatSeq(o) => o,
             Op::Argmax(o) => o,
+            Op::RmsNorm(o) => o,
+            Op::Rope(o) => o,
+            Op::Mul(o) => o,
+            Op::Silu(o) => o,
+            Op::RepeatKv(o) => o,
         }
     }
 }

@@ -1,0 +1,99 @@
+//! `Silu`: `x·sigmoid(x)` by a table of `2^in_bits` rows.
+//!
+//! Input `x` with `f_in` fractional bits, already clamped into `[−2^(in_bits−1), 2^(in_bits−1))`
+//! (a [`Clamp`](super::clamp::Clamp) precedes it in the graph); output
+//! `y = TABLE[x + 2^(in_bits−1)]` with `TABLE[i] = round(silu((i − 2^(in_bits−1)) / 2^f_in) · 2^f_out)`,
+//! `silu(v) = v / (1 + e^(−v))` in `f64`, rounded half away from zero, built once at setup like
+//! GELU's table. Proven by a logUp lookup of `(x, y)` pairs. Bound: `bits(max |TABLE|)`.
+
+use super::*;
+use crate::tensor::bits_of;
+use std::sync::Arc;
+
+/// Largest accepted `in_bits` (a table of 2^20 rows).
+pub const SILU_MAX_IN_BITS: u32 = 20;
+
+/// Table-driven SiLU.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Silu {
+    /// Fractional bits of the input.
+    pub in_frac: u32,
+    /// Fractional bits of the output.
+    pub out_frac: u32,
+    /// The table covers inputs `[−2^(in_bits−1), 2^(in_bits−1))`.
+    pub in_bits: u32,
+    /// `TABLE[i]` for input `i − 2^(in_bits−1)`.
+    pub table: Arc<[i64]>,
+}
+
+impl std::fmt::Debug for Silu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Silu {{ in_frac: {}, out_frac: {}, in_bits: {}, table: {} rows }}", self.in_frac, self.out_frac, self.in_bits, self.table.len())
+    }
+}
+
+/// SiLU in `f64`.
+pub fn silu_f64(v: f64) -> f64 {
+    v / (1.0 + (-v).exp())
+}
+
+impl Silu {
+    /// Builds the op and its table (`1 ≤ in_bits ≤ 20`, `in_frac, out_frac ≤ 30`; larger values
+    /// are clamped so that building never allocates more than 2^20 rows).
+    pub fn new(in_frac: u32, out_frac: u32, in_bits: u32) -> Self {
+        let in_bits = in_bits.clamp(1, SILU_MAX_IN_BITS);
+        let (in_frac, out_frac) = (in_frac.min(30), out_frac.min(30));
+        let min = -(1i64 << (in_bits - 1));
+        let table = (0..1i64 << in_bits)
+            .map(|i| {
+                let v = (i + min) as f64 / (in_frac as f64).exp2();
+                (silu_f64(v) * (out_frac as f64).exp2()).round() as i64
+            })
+            .collect();
+        Self { in_frac, out_frac, in_bits, table }
+    }
+
+    /// Smallest accepted input.
+    pub fn min_input(&self) -> i64 {
+        -(1i64 << (self.in_bits - 1))
+    }
+}
+
+impl IntOp for Silu {
+    fn name(&self) -> &'static str {
+        "Silu"
+    }
+    fn slots(&self) -> Vec<SlotKind> {
+        vec![SlotKind::Act]
+    }
+    fn output_shape(&self, s: &[&[usize]]) -> Result<Vec<usize>, OpError> {
+        want_len(self.name(), 1, s.len())?;
+        Ok(s[0].to_vec())
+    }
+    fn out_bits(&self, _s: &[&[usize]], b: &[u32]) -> Result<u32, OpError> {
+        want_len(self.name(), 1, b.len())?;
+        if !(1..=SILU_MAX_IN_BITS).contains(&self.in_bits) || self.table.len() != 1 << self.in_bits {
+            return Err(OpError::Range { op: self.name(), msg: format!("table of {} rows for in_bits {}", self.table.len(), self.in_bits) });
+        }
+        if b[0] > self.in_bits - 1 {
+            return Err(OpError::Range { op: self.name(), msg: format!("input bound 2^{} > 2^{} (clamp first)", b[0], self.in_bits - 1) });
+        }
+        Ok(bits_of(self.table.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)))
+    }
+    fn eval_int(&self, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError> {
+        want_len(self.name(), 1, inputs.len())?;
+        let x = act(self.name(), inputs, 0)?;
+        let min = self.min_input();
+        let data = x
+            .data
+            .iter()
+            .map(|&v| {
+                usize::try_from(v - min)
+                    .ok()
+                    .and_then(|i| self.table.get(i).copied())
+                    .ok_or_else(|| OpError::Range { op: "Silu", msg: format!("input {v} outside the table") })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(IntTensor { shape: x.shape.clone(), data })
+    }
+}

@@ -1,0 +1,141 @@
+//! The Llama architecture on the tiny random Llama GGUFs of `testdata/llama/` (F16 untied with
+//! GQA, Q8_0 tied): float reference vs transformers float32 logits and greedy tokens (and
+//! llama.cpp's), integer vs float agreement, KV-cache consistency, bad input.
+
+use std::path::PathBuf;
+use zkinfer_model::{LlamaModel, ModelError};
+
+fn testdata(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/llama").join(name)
+}
+
+fn load(name: &str) -> LlamaModel {
+    let gguf = zkinfer_gguf::GgufFile::open(testdata(name)).expect("open fixture");
+    LlamaModel::load(&gguf).expect("load llama")
+}
+
+struct Reference {
+    prompt_ids: Vec<u32>,
+    eval_ids: Vec<u32>,
+    greedy_transformers: Vec<u32>,
+    greedy_llamacpp: Vec<u32>,
+}
+
+fn reference(name: &str) -> Reference {
+    let text = std::fs::read_to_string(testdata(name)).expect("read ref");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("ref json");
+    let ids = |k: &str| v[k].as_array().expect(k).iter().map(|x| x.as_u64().expect("id") as u32).collect::<Vec<_>>();
+    Reference {
+        prompt_ids: ids("prompt_ids"),
+        eval_ids: ids("eval_ids"),
+        greedy_transformers: ids("greedy_transformers_f32"),
+        greedy_llamacpp: ids("greedy_llamacpp"),
+    }
+}
+
+/// A little-endian float32 `.npy` of two dimensions.
+fn read_npy(name: &str) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(testdata(name)).expect("read npy");
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + hlen]).expect("header");
+    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"), "{header}");
+    let shape_txt = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).expect("shape");
+    let shape: Vec<usize> = shape_txt.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().expect("dim")).collect();
+    let data: Vec<f32> = bytes[10 + hlen..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    assert_eq!(data.len(), shape.iter().product::<usize>());
+    (shape, data)
+}
+
+fn log_softmax(row: &[f32]) -> Vec<f64> {
+    let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64;
+    let z = row.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln() + m;
+    row.iter().map(|&v| v as f64 - z).collect()
+}
+
+/// Mean KL(p‖q) over rows and the fraction of rows with the same argmax.
+fn agreement(p: &[Vec<f32>], q: &[Vec<f32>]) -> (f64, f64) {
+    let mut kl = 0.0;
+    let mut same = 0;
+    for (a, b) in p.iter().zip(q) {
+        let (la, lb) = (log_softmax(a), log_softmax(b));
+        kl += la.iter().zip(&lb).map(|(x, y)| x.exp() * (x - y)).sum::<f64>();
+        same += usize::from(zkinfer_model::argmax_f32(a) == zkinfer_model::argmax_f32(b));
+    }
+    (kl / p.len() as f64, same as f64 / p.len() as f64)
+}
+
+#[test]
+fn config_from_metadata() {
+    let m = load("llama-tiny-random.gguf");
+    let c = m.config();
+    assert_eq!((c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab, c.n_ctx), (2, 64, 4, 2, 16, 176, 49152, 256));
+    assert_eq!((c.n_rot, c.rope_base, c.eps, c.tied_output), (16, 10000.0, 1e-5, false));
+    assert!(load("llama-tiny-random-q8_0.gguf").config().tied_output);
+}
+
+#[test]
+fn float_reference_matches_transformers_logits_and_greedy() {
+    let m = load("llama-tiny-random.gguf");
+    let r = reference("llama-tiny-random.ref.json");
+    let (shape, want) = read_npy("llama-tiny-random.logits.npy");
+    assert_eq!(shape, vec![r.eval_ids.len(), m.config().n_vocab]);
+    let got = m.logits_f32(&r.eval_ids).expect("float logits");
+    let max = got.iter().flatten().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    eprintln!("float vs transformers: max abs {max:.3e}");
+    assert!(max < 1e-2, "float vs transformers max abs {max}");
+    let n = r.greedy_transformers.len();
+    assert_eq!(m.generate_f32(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers);
+    assert_eq!(r.greedy_transformers, r.greedy_llamacpp);
+}
+
+#[test]
+fn integer_path_agrees_with_float_and_greedy_references() {
+    for (model, refname) in [("llama-tiny-random.gguf", "llama-tiny-random.ref.json"), ("llama-tiny-random-q8_0.gguf", "llama-tiny-random-q8_0.ref.json")] {
+        let m = load(model);
+        let r = reference(refname);
+        let f = m.logits_f32(&r.eval_ids).expect("float");
+        let i = m.logits_int(&r.eval_ids).expect("int");
+        let (kl, top1) = agreement(&f, &i);
+        eprintln!("{model}: integer vs float: top-1 {top1:.4}, mean KL {kl:.3e}");
+        assert!(top1 >= 0.97 && kl < 1e-3, "{model}: top-1 {top1}, KL {kl}");
+        let n = r.greedy_transformers.len();
+        assert_eq!(m.generate_int(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers, "{model}");
+        if model.contains("q8_0") {
+            assert_eq!(m.generate_f32(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers);
+        }
+    }
+}
+
+#[test]
+fn integer_kv_cache_steps_equal_the_full_pass() {
+    let m = load("llama-tiny-random-q8_0.gguf");
+    let ids = [1u32, 504, 303, 4130, 81, 365, 60, 9, 40000];
+    let full = m.forward_int(&ids).expect("full");
+    let full_logits = full.logits().expect("logits").clone();
+    let mut cache = m.new_int_cache();
+    let mut rows = m.step_int(&mut cache, &ids[..4]).expect("prefix").data;
+    for &id in &ids[4..] {
+        rows.extend(m.step_int(&mut cache, &[id]).expect("step").data);
+    }
+    assert_eq!(rows, full_logits.data);
+    assert_eq!(cache.len(), ids.len());
+    // Generation with a stop token stops right after it.
+    let all = m.generate_int(&ids, 6, &[], |_| ()).expect("gen");
+    let stopped = m.generate_int(&ids, 6, &[all[2]], |_| ()).expect("gen");
+    let first = all.iter().position(|&t| t == all[2]).expect("present");
+    assert_eq!(stopped, all[..=first].to_vec());
+}
+
+#[test]
+fn bad_requests_are_errors() {
+    let m = load("llama-tiny-random-q8_0.gguf");
+    assert!(matches!(m.forward_int(&[]), Err(ModelError::Empty)));
+    assert!(matches!(m.forward_int(&[49152]), Err(ModelError::TokenOutOfRange { .. })));
+    assert!(matches!(m.generate_int(&[1; 250], 10, &[], |_| ()), Err(ModelError::TooLong { .. })));
+    // A GPT-2 file is not a Llama (and vice versa).
+    let gpt2 = zkinfer_gguf::GgufFile::open(testdata("../gpt2-tiny-random.gguf")).expect("gpt2");
+    assert!(matches!(LlamaModel::load(&gpt2), Err(ModelError::UnsupportedArchitecture(_))));
+    let llama = zkinfer_gguf::GgufFile::open(testdata("llama-tiny-random.gguf")).expect("llama");
+    assert!(matches!(zkinfer_model::Model::load(&llama), Err(ModelError::UnsupportedArchitecture(_))));
+}
