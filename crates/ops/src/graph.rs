@@ -82,8 +82,10 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
         )?),
         Op::Argmax(_) => Box::new(ops::argmax::ArgmaxProof::new(in_bits(0))),
         Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
-        Op::RmsNorm(_) | Op::Rope(_) | Op::Mul(_) | Op::Silu(_) | Op::RepeatKv(_) => {
-            return Err(ProofError::shape("graph", "Llama ops (RmsNorm, Rope, Mul, Silu, RepeatKv) have no protocol yet"));
+        Op::Mul(_) => Box::new(ops::mul::MulProof),
+        Op::Silu(s) => Box::new(ops::silu::SiluProof::new(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
+        Op::RmsNorm(_) | Op::Rope(_) | Op::RepeatKv(_) => {
+            return Err(ProofError::shape("graph", "RmsNorm, Rope and RepeatKv have no protocol yet"));
         }
     })
 }

@@ -192,9 +192,9 @@ pub struct LlamaQuant {
 
 impl Default for LlamaQuant {
     fn default() -> Self {
-        // SiLU over [−64, 64) at 2^-10 (silu(v) = v within 2^-80 above 64, 0 within 2^-86 below −64:
-        // the clamp only matters beyond that, where silu is linear/zero to far below 2^-12).
-        Self { base: QuantConfig::default(), silu_in_frac: 10, silu_in_bits: 17, rope_frac: 16 }
+        // SiLU over [−32, 32) at 2^-10, like GELU's table (2^16 rows, the lookup limit): below −32
+        // silu is 0 to within 2^-40; above 32 the clamp saturates it at silu(32) ≈ 32.
+        Self { base: QuantConfig::default(), silu_in_frac: 10, silu_in_bits: 16, rope_frac: 16 }
     }
 }
 

@@ -10,8 +10,8 @@ use super::*;
 use crate::tensor::bits_of;
 use std::sync::Arc;
 
-/// Largest accepted `in_bits` (a table of 2^20 rows).
-pub const SILU_MAX_IN_BITS: u32 = 20;
+/// Largest accepted `in_bits` (a table of 2^16 rows, the lookup argument's limit).
+pub const SILU_MAX_IN_BITS: u32 = 16;
 
 /// Table-driven SiLU.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,8 +38,8 @@ pub fn silu_f64(v: f64) -> f64 {
 }
 
 impl Silu {
-    /// Builds the op and its table (`1 ≤ in_bits ≤ 20`, `in_frac, out_frac ≤ 30`; larger values
-    /// are clamped so that building never allocates more than 2^20 rows).
+    /// Builds the op and its table (`1 ≤ in_bits ≤ 16`, `in_frac, out_frac ≤ 30`; larger values
+    /// are clamped so that building never allocates more than 2^16 rows).
     pub fn new(in_frac: u32, out_frac: u32, in_bits: u32) -> Self {
         let in_bits = in_bits.clamp(1, SILU_MAX_IN_BITS);
         let (in_frac, out_frac) = (in_frac.min(30), out_frac.min(30));
