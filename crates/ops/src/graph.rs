@@ -84,8 +84,17 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
         Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
         Op::Mul(_) => Box::new(ops::mul::MulProof),
         Op::Silu(s) => Box::new(ops::silu::SiluProof::new(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
-        Op::RmsNorm(_) | Op::Rope(_) | Op::RepeatKv(_) => {
-            return Err(ProofError::shape("graph", "RmsNorm, Rope and RepeatKv have no protocol yet"));
+        Op::RepeatKv(r) => Box::new(ops::repeat_kv::RepeatKvProof { group: r.group }),
+        Op::Rope(r) => Box::new(ops::rope::RopeProof {
+            n_rot: r.n_rot,
+            frac: r.frac,
+            n_ctx: r.n_ctx,
+            table: r.table.clone(),
+            in_bits: in_bits(0),
+            out_bits,
+        }),
+        Op::RmsNorm(_) => {
+            return Err(ProofError::shape("graph", "RmsNorm has no protocol yet"));
         }
     })
 }

@@ -22,7 +22,9 @@ pub(crate) mod nl_sumcheck;
 #[cfg(test)]
 pub(crate) mod nl_testkit;
 pub mod public_mle;
+pub mod repeat_kv;
 pub mod rescale;
+pub mod rope;
 pub mod silu;
 pub mod single_node;
 pub mod softmax;
