@@ -93,9 +93,7 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
             in_bits: in_bits(0),
             out_bits,
         }),
-        Op::RmsNorm(_) => {
-            return Err(ProofError::shape("graph", "RmsNorm has no protocol yet"));
-        }
+        Op::RmsNorm(r) => Box::new(ops::rmsnorm::RmsNormProof::new(r.eps, r.k, r.shift, in_bits(0), in_bits(1), out_bits)),
     })
 }
 

@@ -24,6 +24,7 @@ pub(crate) mod nl_testkit;
 pub mod public_mle;
 pub mod repeat_kv;
 pub mod rescale;
+pub mod rmsnorm;
 pub mod rope;
 pub mod silu;
 pub mod single_node;

@@ -1,0 +1,526 @@
+//! RMSNorm with integer statistics (semantics: `zkinfer_model::ops::rmsnorm`): LayerNorm's
+//! protocol ([`super::layernorm`]) without the mean and without `β`. Per row `t` of `n` entries,
+//! with `N = 2^(2K)` and `V = ms + eps`:
+//!
+//! ```text
+//! Σ_c x² = n·ms + r₂   (0 ≤ r₂ < n)
+//! inv²·V ≤ N < (inv + 1)²·V,   y = floor((x·inv·γ + 2^(s−1)) / 2^s)
+//! ```
+//!
+//! **Committed** per row (`[T]`): `ms`, `r₂` and `n−1−r₂`, `inv`, the slacks `s₁ = N − inv²V`,
+//! `s₂ = (inv+1)²V − N − 1`, `σ = isqrt(V)` with `t₁ = V − σ²`, `t₂ = (σ+1)² − 1 − V`, and
+//! `g = 2^K − inv·σ`; per entry: `y` (`out`) and the rounding remainder `r₃` (`rem`). Every one
+//! is range-checked. `σ` plays the same role as in LayerNorm: `g ≥ 0` makes `inv²·V < 2^(2K+2)`,
+//! so the first inequality is an integer one.
+//!
+//! **Cube sumcheck** (degree 4, random `z = (z_t, z_c)`, `λ`; `E_t = eq(z_t, t)` broadcast):
+//!
+//! ```text
+//! Σ_{t,c} E_t·x² + λ·eq(z,·)·x·inv·γ = n·ms(z_t) + r₂(z_t) + λ(2^s·y(z) + r₃(z) − 2^(s−1)·V(z))
+//! ```
+//!
+//! ends at `ρ` with claims on `x(ρ)` (input), `inv(ρ_t)` (committed) and `γ(ρ_c)` (weight).
+//! **Row zero-check** (degree 4, random `z₂`, powers of `μ`) of the six row identities
+//! `inv²V + s₁ = N`, `(inv+1)²V = N + 1 + s₂`, `σ² + t₁ = V`, `σ² + 2σ = V + t₂`,
+//! `inv·σ + g = 2^K`, `r₂ + r₂' = n − 1` (constants times the row mask `[t < T]`).
+//!
+//! **Padding**: on a padding row `x = 0`, so `n·ms + r₂ = 0` gives `ms = r₂ = 0` (non-negative,
+//! no wrap), and the row identities without their constants force every other row value to 0
+//! (as in LayerNorm); on padding entries `x = 0` and the mask is 0, so `2^s·y + r₃ = 0`, i.e.
+//! `y = r₃ = 0`. **No wrap**: every relation is checked by [`crate::bounds`] from the parameter
+//! check both sides run ([`RmsNormProof::widths`]); `2b + l ≤ 60` for `|x| < 2^b` bounds `Σx²`.
+//! Soundness error `(4·(n_t + n_c) + 4·n_t + 8)/|EF|` plus the range checks'.
+
+use zkinfer_field::{EF, PrimeCharacteristicRing};
+use zkinfer_poly::{Mle, eq_eval, eq_evals};
+use zkinfer_sumcheck::Term;
+
+use super::layernorm::inv_sqrt;
+use super::nl_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products};
+use super::public_mle::{less_than_mle, valid_mask_mle};
+use crate::bounds::{Interval, check_relation, check_rounding};
+use crate::context::{Claim, ProverCtx, VerifierCtx};
+use crate::error::ProofError;
+use crate::layout::TensorLayout;
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
+
+const OP: &str = "RmsNorm";
+const COL_REM: &str = "rem";
+
+/// Row columns in commitment order.
+const ROW_COLUMNS: [&str; 10] = ["ms", "ms_rem", "ms_rem_c", "inv", "inv_lo", "inv_hi", "sigma", "sigma_lo", "sigma_hi", "inv_sigma_gap"];
+const MS: usize = 0;
+const RV: usize = 1;
+const RVC: usize = 2;
+const INV: usize = 3;
+const S1: usize = 4;
+const S2: usize = 5;
+const SIG: usize = 6;
+const T1: usize = 7;
+const T2: usize = 8;
+const GS: usize = 9;
+const VR: usize = 10;
+
+// Tables of the cube sumcheck.
+const CX: usize = 0;
+const CER: usize = 1;
+const CEQ: usize = 2;
+const CINV: usize = 3;
+const CG: usize = 4;
+
+/// The proof of an integer RMSNorm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RmsNormProof {
+    /// Epsilon in units of `x²` (`1 ≤ eps < 2^40`).
+    pub eps: i64,
+    /// `K`: `inv ≈ 2^K/rms` (`≤ 30`).
+    pub k: u32,
+    /// Final rounding shift `s ≥ 1`.
+    pub shift: u32,
+    /// Input bound `|x| < 2^in_bits`.
+    pub in_bits: u32,
+    /// Gain bound `|γ| < 2^gamma_bits`.
+    pub gamma_bits: u32,
+    /// Output bound `|y| < 2^out_bits`.
+    pub out_bits: u32,
+}
+
+struct Widths {
+    rem_n: u32,
+    ms: u32,
+    inv: u32,
+    s1: u32,
+    s2: u32,
+    sig: u32,
+    t: u32,
+    gs: u32,
+}
+
+struct Dims {
+    rows: usize,
+    n: usize,
+    cube: TensorLayout,
+    row: TensorLayout,
+}
+
+impl RmsNormProof {
+    /// The proof for the given parameters and bounds.
+    pub fn new(eps: i64, k: u32, shift: u32, in_bits: u32, gamma_bits: u32, out_bits: u32) -> Self {
+        Self { eps, k, shift, in_bits, gamma_bits, out_bits }
+    }
+
+    fn dims(node: &NodeShape<'_>) -> Result<Dims, ProofError> {
+        node.expect_inputs(OP, 2)?;
+        match (node.inputs[0].dims.as_slice(), node.inputs[1].dims.as_slice()) {
+            (&[t, n], &[g]) if g == n && n >= 2 && t > 0 && node.output.dims == node.inputs[0].dims => {
+                Ok(Dims { rows: t, n, cube: TensorLayout::new(&[t, n]), row: TensorLayout::new(&[t]) })
+            }
+            _ => Err(ProofError::shape(OP, "need x: [T, n ≥ 2], gamma: [n]")),
+        }
+    }
+
+    /// Range-check widths, after the no-wrap check of every relation.
+    fn widths(&self, n: usize) -> Result<Widths, ProofError> {
+        let l = zkinfer_poly::next_pow2_vars(n) as u32;
+        let ms = 62u32.saturating_sub(l);
+        let sig = 63u32.saturating_sub(l).div_ceil(2);
+        let s2_bound = ((1u128 << (self.k + 1).min(40)) + (1u128 << sig) + 1).pow(2);
+        let s2 = 128 - s2_bound.leading_zeros();
+        let ok = self.eps >= 1
+            && self.eps < 1 << 40
+            && self.k <= 30
+            && self.shift >= 1
+            && self.shift <= 62
+            && 2 * self.in_bits + 2 + l <= 62
+            && ms >= 41
+            && s2 <= 63
+            && self.gamma_bits <= 62
+            && self.out_bits < 63;
+        if !ok {
+            return Err(ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")));
+        }
+        let w = Widths { rem_n: l.max(1), ms, inv: self.k + 1, s1: 2 * self.k + 1, s2, sig, t: sig + 2, gs: self.k + 1 };
+        self.check_relations(n, l, &w)?;
+        Ok(w)
+    }
+
+    /// The no-wrap argument for every relation (see LayerNorm's for the reasoning on 4–8).
+    fn check_relations(&self, n: usize, l: u32, w: &Widths) -> Result<(), ProofError> {
+        let (u, c) = (Interval::unsigned_range, |v: i128| Interval::constant(v));
+        let ni = n as i128;
+        let x = Interval::magnitude(self.in_bits);
+        let x2 = Interval::between(0, x.hi.saturating_mul(x.hi));
+        check_relation(OP, "Σx² = n·ms + r₂", &[x2.sum_of(n)], &[u(w.ms).scale(ni), u(w.rem_n)])?;
+        check_relation(OP, "r + r' = n − 1", &[u(w.rem_n), u(w.rem_n)], &[c(ni - 1)])?;
+        let big = 1i128 << (2 * self.k);
+        let v = u(w.ms).plus(c(i128::from(self.eps)));
+        let sig = u(w.sig);
+        let sig2 = Interval::between(0, sig.hi.saturating_mul(sig.hi));
+        check_relation(OP, "inv·σ + g = 2^K", &[u(w.inv).times(sig), u(w.gs)], &[c(1 << self.k)])?;
+        check_relation(OP, "σ² + t₁ = V", &[sig2, u(w.t)], &[v])?;
+        check_relation(OP, "σ² + 2σ = V + t₂", &[sig2, sig.scale(2)], &[v, u(w.t)])?;
+        check_relation(OP, "inv²·V + s₁ = N", &[Interval::between(0, 3 * big), u(w.s1)], &[c(big)])?;
+        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, big)], &[c(big + 1), u(w.s2)])?;
+        let product = Interval::magnitude(self.k + l.div_ceil(2)).times(Interval::magnitude(self.gamma_bits));
+        check_rounding(OP, "x·inv·γ + 2^(s−1) = 2^s·y + r₃", &[product], self.shift, Interval::signed_range(self.out_bits + 1))
+    }
+
+    fn row_bits(w: &Widths) -> [u32; 10] {
+        [w.ms, w.rem_n, w.rem_n, w.inv, w.s1, w.s2, w.sig, w.t, w.t, w.gs]
+    }
+
+    fn row_values(&self, row: &[i64]) -> Result<[i64; 10], ProofError> {
+        let n = row.len() as i64;
+        let sq: i64 = row.iter().map(|&x| x * x).sum();
+        let ms = sq.div_euclid(n);
+        let v = ms + self.eps;
+        let inv = inv_sqrt(v as u64, self.k) as i64;
+        let big = 1i128 << (2 * self.k);
+        let sig = (v as u64).isqrt() as i64;
+        let (inv_w, v_w) = (inv as i128, v as i128);
+        let conv = |x: i128| i64::try_from(x).map_err(|_| ProofError::witness(OP, "row slack out of range"));
+        Ok([
+            ms,
+            sq - n * ms,
+            n - 1 - (sq - n * ms),
+            inv,
+            conv(big - inv_w * inv_w * v_w)?,
+            conv((inv_w + 1) * (inv_w + 1) * v_w - big - 1)?,
+            sig,
+            v - sig * sig,
+            (sig + 1) * (sig + 1) - 1 - v,
+            (1i64 << self.k) - inv * sig,
+        ])
+    }
+
+    /// Row zero-check terms over `[ROW_COLUMNS…, VR]`.
+    fn row_terms(&self, mu: EF, n: usize) -> Vec<Term> {
+        let m: Vec<EF> = mu.powers().take(6).collect();
+        let eps = ef_i64(self.eps);
+        let big = pow2(2 * self.k);
+        let (one, two) = (EF::ONE, EF::TWO);
+        let nm1 = ef_i64(n as i64 - 1);
+        vec![
+            (m[0], vec![INV, INV, MS]),
+            (m[0] * eps, vec![INV, INV]),
+            (m[0], vec![S1]),
+            (-m[0] * big, vec![VR]),
+            (m[1], vec![INV, INV, MS]),
+            (m[1] * eps, vec![INV, INV]),
+            (m[1] * two, vec![INV, MS]),
+            (m[1] * two * eps, vec![INV]),
+            (m[1], vec![MS]),
+            (m[1] * (eps - big - one), vec![VR]),
+            (-m[1], vec![S2]),
+            (m[2], vec![SIG, SIG]),
+            (m[2], vec![T1]),
+            (-m[2], vec![MS]),
+            (-m[2] * eps, vec![VR]),
+            (m[3], vec![SIG, SIG]),
+            (m[3] * two, vec![SIG]),
+            (-m[3], vec![MS]),
+            (-m[3] * eps, vec![VR]),
+            (-m[3], vec![T2]),
+            (m[4], vec![INV, SIG]),
+            (m[4], vec![GS]),
+            (-m[4] * pow2(self.k), vec![VR]),
+            (m[5], vec![RV]),
+            (m[5], vec![RVC]),
+            (-m[5] * nm1, vec![VR]),
+        ]
+    }
+
+    /// Cube sumcheck terms over `[x, E_t, eq, inv, γ]`.
+    fn cube_terms(lambda: EF) -> Vec<Term> {
+        vec![(EF::ONE, vec![CER, CX, CX]), (lambda, vec![CEQ, CX, CINV, CG])]
+    }
+}
+
+fn row_ids(find: impl Fn(&str) -> Result<ColumnId, ProofError>) -> Result<Vec<ColumnId>, ProofError> {
+    ROW_COLUMNS.iter().map(|n| find(n)).collect()
+}
+
+impl OpProtocol for RmsNormProof {
+    fn name(&self) -> &'static str {
+        OP
+    }
+
+    fn output_role(&self) -> TensorRole {
+        TensorRole::Committed
+    }
+
+    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let widths = self.widths(d.n)?;
+        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let (x, gamma, y) = (node.inputs[0], node.inputs[1], node.output);
+        if x.len() != d.rows * d.n || y.len() != x.len() || gamma.len() != d.n {
+            return Err(ProofError::shape(OP, "trace lengths"));
+        }
+        check_bound(OP, x, self.in_bits)?;
+        let mut stats: Vec<Vec<i64>> = (0..ROW_COLUMNS.len()).map(|_| Vec::with_capacity(d.rows)).collect();
+        let mut rem = Vec::with_capacity(x.len());
+        let half = 1i128 << (self.shift - 1);
+        for (t, row) in x.chunks(d.n).enumerate() {
+            let v = self.row_values(row)?;
+            for (col, &val) in stats.iter_mut().zip(&v) {
+                col.push(val);
+            }
+            for c in 0..d.n {
+                let acc = row[c] as i128 * v[INV] as i128 * gamma[c] as i128 + half;
+                let r = acc - ((y[t * d.n + c] as i128) << self.shift);
+                rem.push(i64::try_from(r).map_err(|_| ProofError::witness(OP, "rounding remainder out of range"))?);
+            }
+        }
+        let mut ids = Vec::with_capacity(ROW_COLUMNS.len());
+        for (name, values) in ROW_COLUMNS.iter().zip(&stats) {
+            ids.push(w.commit_tensor(name, &d.row, values)?);
+        }
+        let rem_col = w.commit_tensor(COL_REM, &d.cube, &rem)?;
+        for (id, bits) in ids.iter().zip(Self::row_bits(&widths)) {
+            w.range_check(*id, bits, false)?;
+        }
+        w.range_check(rem_col, self.shift, false)?;
+        w.range_check(out, self.out_bits + 1, true)
+    }
+
+    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
+        let d = Self::dims(node)?;
+        let widths = self.widths(d.n)?;
+        let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let mut ids = Vec::with_capacity(ROW_COLUMNS.len());
+        for name in ROW_COLUMNS {
+            ids.push(w.commit(name, d.row.num_vars())?);
+        }
+        let rem = w.commit(COL_REM, d.cube.num_vars())?;
+        for (id, bits) in ids.iter().zip(Self::row_bits(&widths)) {
+            w.range_check(*id, bits, false)?;
+        }
+        w.range_check(rem, self.shift, false)?;
+        w.range_check(out, self.out_bits + 1, true)
+    }
+
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let ids = row_ids(|n| ctx.column(n))?;
+        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
+        let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
+        // Cube sumcheck.
+        let z = ctx.challenges(tv + cv);
+        let lambda = ctx.challenge();
+        let z_t = &z[..tv];
+        let _ = ctx.claim_column(ids[MS], z_t);
+        let _ = ctx.claim_column(ids[RV], z_t);
+        let _ = ctx.claim_column(out, &z);
+        let _ = ctx.claim_column(rem, &z);
+        let x = d.cube.pad_i64(node.inputs[0]);
+        let gamma = TensorLayout::new(&[d.n]).pad_i64(node.inputs[1]);
+        let mles = vec![
+            Mle::new(x.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>()),
+            Mle::new(broadcast_rows(&eq_evals(z_t), cv)),
+            Mle::new(eq_evals(&z)),
+            Mle::new(broadcast_rows(ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
+            Mle::new(broadcast_cols(&gamma, tv).into_iter().map(EF::from).collect()),
+        ];
+        let (rho, finals) = prove_products(ctx, mles, Self::cube_terms(lambda), None);
+        let (rho_t, rho_c) = rho.split_at(tv);
+        let x_rho = ctx.send_eval(finals[CX]);
+        let _ = send_column_value(ctx, ids[INV], rho_t, finals[CINV]);
+        let gamma_rho = ctx.send_eval(finals[CG]);
+        // Row zero-check.
+        let z2 = ctx.challenges(tv);
+        let mu = ctx.challenge();
+        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(ctx.values(c))).collect();
+        row_mles.push(Mle::new((0..1usize << tv).map(|t| EF::from_bool(t < d.rows)).collect()));
+        let (rho2, finals2) = prove_products(ctx, row_mles, self.row_terms(mu, d.n), Some(z2));
+        for (&c, &v) in ids.iter().zip(&finals2) {
+            let _ = send_column_value(ctx, c, &rho2, v);
+        }
+        Ok(vec![vec![Claim::new(rho.clone(), x_rho)], vec![Claim::new(rho_c.to_vec(), gamma_rho)]])
+    }
+
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(node)?;
+        self.widths(d.n)?;
+        let ids = row_ids(|n| ctx.column(n))?;
+        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
+        let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
+        let z = ctx.challenges(tv + cv);
+        let lambda = ctx.challenge();
+        let z_t = &z[..tv];
+        let ms_z = ctx.claim_column(ids[MS], z_t)?;
+        let rv_z = ctx.claim_column(ids[RV], z_t)?;
+        let y_z = ctx.claim_column(out, &z)?;
+        let rem_z = ctx.claim_column(rem, &z)?;
+        let s = self.shift;
+        let valid_z = valid_mask_mle(d.cube.dims(), d.cube.dim_vars(), &z);
+        let claimed = ef_i64(d.n as i64) * ms_z + rv_z + lambda * (pow2(s) * y_z + rem_z - pow2(s - 1) * valid_z);
+        let terms = Self::cube_terms(lambda);
+        let (rho, expected) = verify_products(OP, ctx, tv + cv, &terms, false, claimed)?;
+        let (rho_t, rho_c) = rho.split_at(tv);
+        let x_rho = ctx.receive_eval()?;
+        let inv_rho = ctx.claim_column(ids[INV], rho_t)?;
+        let gamma_rho = ctx.receive_eval()?;
+        let mut v = vec![EF::ZERO; 5];
+        v[CX] = x_rho;
+        v[CER] = eq_eval(z_t, rho_t);
+        v[CEQ] = eq_eval(&z, &rho);
+        v[CINV] = inv_rho;
+        v[CG] = gamma_rho;
+        check_final(OP, &terms, None, &rho, &v, expected)?;
+        // Row zero-check.
+        let z2 = ctx.challenges(tv);
+        let mu = ctx.challenge();
+        let row_terms = self.row_terms(mu, d.n);
+        let (rho2, expected2) = verify_products(OP, ctx, tv, &row_terms, true, EF::ZERO)?;
+        let mut v2 = Vec::with_capacity(ROW_COLUMNS.len() + 1);
+        for &c in &ids {
+            v2.push(ctx.claim_column(c, &rho2)?);
+        }
+        v2.push(less_than_mle(d.rows, &rho2));
+        check_final(OP, &row_terms, Some(&z2), &rho2, &v2, expected2)?;
+        Ok(vec![vec![Claim::new(rho.clone(), x_rho)], vec![Claim::new(rho_c.to_vec(), gamma_rho)]])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::Rng;
+    use zkinfer_model::ops::IntOp;
+    use zkinfer_model::ops::rescale::rescale_value;
+    use zkinfer_model::ops::rmsnorm::RmsNorm;
+
+    use super::*;
+    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
+
+    struct Setup {
+        op: RmsNormProof,
+        case: Case,
+        model: RmsNorm,
+    }
+
+    fn forward(model: &RmsNorm, n: usize, x: &[i64], gamma: &[i64]) -> Vec<i64> {
+        let mut y = Vec::with_capacity(x.len());
+        for row in x.chunks(n) {
+            let st = model.row_stats(row);
+            y.extend((0..n).map(|c| rescale_value(row[c] * st.inv * gamma[c], model.shift as i32)));
+        }
+        y
+    }
+
+    fn setup(seed: u64, rows: usize, n: usize, in_bits: u32, k: u32) -> Setup {
+        let model = RmsNorm { eps: 37, k, shift: k + 10 - 8 };
+        let mut r = rng(seed);
+        let x: Vec<i64> = (0..rows * n).map(|_| r.random_range(-(1i64 << in_bits) + 1..1i64 << in_bits) >> r.random_range(0..in_bits)).collect();
+        let gamma: Vec<i64> = (0..n).map(|_| r.random_range(-(1i64 << 10)..1i64 << 10)).collect();
+        let y = forward(&model, n, &x, &gamma);
+        let out_bits = model.out_bits(&[&[rows, n][..], &[n][..]], &[in_bits, 11]).expect("model bounds");
+        assert!(y.iter().all(|v| v.unsigned_abs() < 1 << out_bits));
+        let op = RmsNormProof::new(model.eps, model.k, model.shift, in_bits, 11, out_bits);
+        let case = Case {
+            inputs: vec![
+                Operand { dims: vec![rows, n], role: TensorRole::Virtual, values: x },
+                Operand { dims: vec![n], role: TensorRole::Weight, values: gamma },
+            ],
+            output_dims: vec![rows, n],
+            output: y,
+            public_output: None,
+        };
+        Setup { op, case, model }
+    }
+
+    #[test]
+    fn honest_rmsnorm_verifies() {
+        for (seed, rows, n, in_bits, k) in [(1u64, 5usize, 40usize, 15u32, 12u32), (2, 3, 50, 20, 30), (3, 1, 2, 8, 16), (4, 6, 64, 24, 30), (5, 7, 13, 11, 20)] {
+            let s = setup(seed, rows, n, in_bits, k);
+            assert_accepts(&s.op, &s.case);
+        }
+    }
+
+    #[test]
+    fn perturbing_any_column_weight_or_input_is_rejected() {
+        let (rows, n) = (5usize, 40usize);
+        let s = setup(6, rows, n, 15, 30);
+        let cell = padded_index(&[rows, n], &[3, 17]);
+        let row = 3usize;
+        let mut edits: Vec<(&str, usize, i64)> = vec![(OUTPUT_COLUMN, cell, 1), (OUTPUT_COLUMN, cell, -1), (COL_REM, cell, 1)];
+        for name in ROW_COLUMNS {
+            edits.push((name, row, 1));
+            edits.push((name, row, -1));
+            // Padding rows.
+            edits.push((name, 6, 1));
+        }
+        edits.push((OUTPUT_COLUMN, padded_index(&[rows, n], &[2, 50]), 1));
+        for (col, at, delta) in edits {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            let err = assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.starts_with("prover"), "{col}[{at}]: {err}");
+        }
+        // inv off by one with slacks, outputs and remainders recomputed consistently: only a range
+        // check (a slack turning negative) can catch it.
+        for delta in [1i64, -1] {
+            let (model, op) = (s.model.clone(), s.op.clone());
+            let x = s.case.inputs[0].values[row * n..(row + 1) * n].to_vec();
+            let gamma = s.case.inputs[1].values.clone();
+            let t = move |w: &mut WitnessBuilder| {
+                let v = op.row_values(&x).expect("row");
+                let inv = v[INV] + delta;
+                let big = 1i128 << (2 * model.k);
+                let vv = (v[MS] + model.eps) as i128;
+                bump(w, "inv", row, delta);
+                bump(w, "inv_lo", row, (big - (inv as i128).pow(2) * vv - v[S1] as i128) as i64);
+                bump(w, "inv_hi", row, ((inv as i128 + 1).pow(2) * vv - big - 1 - v[S2] as i128) as i64);
+                bump(w, "inv_sigma_gap", row, -delta * v[SIG]);
+                for c in 0..n {
+                    let acc = x[c] * inv * gamma[c];
+                    let y = rescale_value(acc, model.shift as i32);
+                    let r = acc + (1i64 << (model.shift - 1)) - (y << model.shift);
+                    let at = padded_index(&[rows, n], &[row, c]);
+                    set_entry(w, OUTPUT_COLUMN, at, zkinfer_field::from_i64_unchecked(y));
+                    set_entry(w, COL_REM, at, zkinfer_field::from_i64_unchecked(r));
+                }
+            };
+            let err = assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.starts_with("verify: RmsNorm"), "inv {delta:+}: expected a range failure, got {err}");
+        }
+        // The prover uses other weights or inputs consistently.
+        for which in 0..2 {
+            let mut inputs: Vec<Vec<i64>> = s.case.inputs.iter().map(|o| o.values.clone()).collect();
+            inputs[which][7] += 3;
+            let y = forward(&s.model, n, &inputs[0], &inputs[1]);
+            let err = assert_rejects(&s.op, &s.case, &Attack { inputs: Some(inputs), output: Some(y), tamper: None });
+            assert!(err.starts_with("operand"), "operand {which}: {err}");
+        }
+    }
+
+    /// Every RMSNorm the model accepts has parameters the proof accepts.
+    #[test]
+    fn model_bounds_imply_the_proofs_bounds() {
+        let mut checked = 0;
+        for n in [2usize, 13, 64, 576, 2048] {
+            let in_bits = zkinfer_model::ops::layernorm::max_input_bits(n);
+            for k in [8u32, 20, 30] {
+                for shift in 1u32..=62 {
+                    for gb in [1u32, 8, 16, 30] {
+                        let m = RmsNorm { eps: 1, k, shift };
+                        let Ok(ob) = m.out_bits(&[&[1, n][..], &[n][..]], &[in_bits, gb]) else { continue };
+                        match RmsNormProof::new(1, k, shift, in_bits, gb, ob).widths(n) {
+                            Ok(_) => checked += 1,
+                            Err(e) => assert!(!e.to_string().contains("wrap"), "n {n}, K {k}, s {shift}, γ {gb}: {e}"),
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked}");
+    }
+
+    #[test]
+    fn zero_rows_verify() {
+        let mut s = setup(8, 3, 40, 15, 30);
+        s.case.inputs[0].values = (0..120).map(|i| if i / 40 == 1 { 0 } else { (i % 7) as i64 - 3 }).collect();
+        s.case.output = forward(&s.model, 40, &s.case.inputs[0].values, &s.case.inputs[1].values);
+        assert_accepts(&s.op, &s.case);
+    }
+}
