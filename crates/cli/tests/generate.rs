@@ -152,14 +152,57 @@ fn gguf_with_arch(arch: &str) -> Vec<u8> {
 #[test]
 fn other_architectures_are_rejected_by_name() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("llama.gguf");
-    std::fs::write(&path, gguf_with_arch("llama")).expect("write");
+    let path = dir.path().join("mamba.gguf");
+    std::fs::write(&path, gguf_with_arch("mamba")).expect("write");
     let p = path.to_string_lossy().into_owned();
     let out_s = dir.path().join("o.bin").to_string_lossy().into_owned();
     for args in [vec!["logits", "--model", &p, "--ids", "1", "--out", &out_s], vec!["generate", "--model", &p, "--prompt", "hi", "-n", "1"]] {
         let out = zkinfer(&args);
         assert_eq!(out.status.code(), Some(3), "a model file this build cannot read is a format error");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("unsupported architecture \"llama\" (supported: gpt2)"), "{err}");
+        assert!(err.contains("unsupported architecture \"mamba\" (supported: gpt2, llama)"), "{err}");
+    }
+}
+
+fn llama_fixture(name: &str) -> String {
+    testdata(&format!("llama/{name}")).to_string_lossy().into_owned()
+}
+
+/// The tiny Llama: `generate --float` equals transformers' greedy tokens, the integer path
+/// agrees, `--chat` renders the ChatML template (system message, `<|im_start|>` special ids),
+/// and `logits` runs both paths.
+#[test]
+fn llama_generate_chat_and_logits() {
+    let m = llama_fixture("llama-tiny-random.gguf");
+    let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(llama_fixture("llama-tiny-random.ref.json")).expect("ref")).expect("json");
+    let prompt = r["prompt"].as_str().expect("prompt");
+    let want = json_ids(&r["greedy_transformers_f32"]);
+    for float in [true, false] {
+        let mut args = vec!["generate", "--model", &m, "--prompt", prompt, "-n", "16", "--json"];
+        if float {
+            args.push("--float");
+        }
+        let out = zkinfer(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(json_ids(&v["prompt_ids"]), json_ids(&r["prompt_ids"]));
+        assert_eq!(json_ids(&v["completion_ids"]), want, "float {float}");
+    }
+    let out = zkinfer(&["generate", "--model", &m, "--prompt", "Hi", "--chat", "-n", "4", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let ids = json_ids(&v["prompt_ids"]);
+    // <|im_start|>system … <|im_end|> … <|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n
+    assert_eq!((ids[0], ids.iter().filter(|&&i| i == 1).count(), ids.iter().filter(|&&i| i == 2).count()), (1, 3, 2), "{ids:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_s = dir.path().join("l.bin").to_string_lossy().into_owned();
+    for float in [true, false] {
+        let mut args = vec!["logits", "--model", &m, "--ids", "1,504,303", "--out", &out_s];
+        if float {
+            args.push("--float");
+        }
+        let out = zkinfer(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(read_f32(std::path::Path::new(&out_s)).len(), 3 * 49152);
     }
 }

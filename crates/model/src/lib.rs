@@ -51,7 +51,7 @@ pub enum ModelError {
     #[error("the float reference of this model was dropped (integer-only model)")]
     NoFloatReference,
     /// The file declares another architecture.
-    #[error("unsupported architecture \"{0}\" (supported: gpt2)")]
+    #[error("unsupported architecture \"{0}\" (supported: gpt2, llama)")]
     UnsupportedArchitecture(String),
     /// A metadata key is missing or has the wrong type.
     #[error("metadata {key}: {msg}")]

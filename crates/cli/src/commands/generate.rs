@@ -3,15 +3,15 @@
 //!
 //! The completion streams to stdout token by token (raw token bytes, so multi-byte characters
 //! split across tokens come out whole); the speed goes to stderr. `--json` prints one object
-//! `{"prompt_ids":[…],"completion_ids":[…],"text":"…"}` instead.
+//! `{"prompt_ids":[…],"completion_ids":[…],"text":"…"}` instead. `--chat` wraps the prompt as one
+//! user message with the GGUF's own `tokenizer.chat_template` (as llama.cpp's chat mode does);
+//! Llama-family models stop after an end-of-generation token (`-n` is then the maximum).
 
 use super::prompt::{DEFAULT_N_PREDICT, PromptArgs};
 use crate::ui::{self, Kind, Tag as _};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
-use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
 use zkinfer_tokenizer::Tokenizer;
 
 /// Arguments of `zkinfer generate`.
@@ -31,28 +31,27 @@ pub struct Args {
     /// Print one JSON object instead of streaming text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Opens a model file and builds its tokenizer and model.
-pub fn open_model(path: &std::path::Path) -> anyhow::Result<(GgufFile, Model)> {
-    let gguf = super::zk::open_gguf(path)?;
-    let model = Model::load(&gguf).tag(Kind::Format, || format!("cannot load model {}", path.display()))?;
-    Ok((gguf, model))
+    /// Wrap the prompt as one user message with the model's chat template.
+    #[arg(long, conflicts_with = "special")]
+    pub chat: bool,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
-    let (gguf, model) = open_model(&args.model)?;
+    let (gguf, model) = super::arch::open_any(&args.model)?;
     let tokenizer = Tokenizer::from_gguf(&gguf).tag(Kind::Format, || "cannot build the tokenizer".into())?;
-    let prompt_ids = super::prompt::encode(&tokenizer, &text, args.prompt.special);
-    let cfg = *model.config();
-    super::zk::check_request(&prompt_ids, args.n, cfg.n_ctx, cfg.n_vocab)?;
+    let prompt_ids = if args.chat {
+        zkinfer_tokenizer::chat::user_prompt(&gguf, &tokenizer, &text).tag(Kind::Format, || "cannot apply the chat template".into())?.1
+    } else {
+        super::prompt::encode(&tokenizer, &text, args.prompt.special)
+    };
+    super::zk::check_request(&prompt_ids, args.n, model.n_ctx(), model.n_vocab())?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err: Option<std::io::Error> = None;
     let mut stream = |id: u32| {
-        if args.json || write_err.is_some() {
+        if args.json || write_err.is_some() || tokenizer.is_eog(id) {
             return;
         }
         let bytes = tokenizer.token_bytes(id).unwrap_or_default();
@@ -61,12 +60,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let start = Instant::now();
-    let completion = if args.float {
-        model.generate_f32(&prompt_ids, args.n, &mut stream)
-    } else {
-        model.generate_int(&prompt_ids, args.n, &mut stream)
-    }
-    .tag(Kind::Internal, || "generation failed".into())?;
+    let completion = model
+        .generate(&prompt_ids, args.n, args.float, tokenizer.eog_ids(), &mut stream)
+        .tag(Kind::Internal, || "generation failed".into())?;
     let secs = start.elapsed().as_secs_f64();
     if let Some(e) = write_err {
         return Err(anyhow::Error::new(e).context("cannot write to stdout"));

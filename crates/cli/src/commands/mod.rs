@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod arch;
 pub mod bench;
 pub mod demo;
 pub mod generate;
