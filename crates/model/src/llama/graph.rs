@@ -72,7 +72,9 @@ impl LlamaParts<'_> {
         if !(1..=62).contains(&shift) {
             return Err(ModelError::Hyperparameters(format!("{prefix}: RMSNorm shift {shift} out of range")));
         }
-        let eps = ((self.cfg.eps as f64) * ((2 * a) as f64).exp2()).round().max(1.0) as i64;
+        // eps in units of the input's x² (the residual stream's scale 2^-R).
+        let r = b.meta(x).frac_bits;
+        let eps = ((self.cfg.eps as f64) * ((2 * r) as f64).exp2()).round().max(1.0) as i64;
         let op = RmsNorm { eps, k: q.ln_k, shift: shift as u32 };
         let y = b.node(Op::RmsNorm(op), &[x, g], format!("{prefix}.out"), a)?;
         Self::clamp_to(b, y, q.matmul_in_bits, format!("{prefix}.out.clamped"))
@@ -94,10 +96,19 @@ impl LlamaParts<'_> {
         Self::clamp_to(b, y, self.quant.base.matmul_in_bits, format!("{prefix}.clamped"))
     }
 
+    /// `x · Wᵀ` rescaled to the residual stream's `2^-R` (not clamped: the residual add's clamp
+    /// bounds the sum).
+    fn dense_resid(&self, b: &mut GraphBuilder, x: TensorId, prefix: &str) -> Result<TensorId, ModelError> {
+        let (a, r) = (self.quant.base.act_frac as i32, self.quant.resid_frac as i32);
+        let (acc, wf) = self.dense_acc(b, x, prefix)?;
+        Ok(b.node(Op::Rescale(Rescale { shift: wf + a - r }), &[acc], format!("{prefix}.out"), r)?)
+    }
+
     /// The step graph.
     pub fn build(&self, n_new: usize, n_past: usize) -> Result<Graph, ModelError> {
         let (cfg, q) = (self.cfg, &self.quant.base);
         let a = q.act_frac as i32;
+        let r = self.quant.resid_frac as i32;
         let (hd, hkv) = (cfg.head_dim, cfg.n_head_kv);
         let total = n_new.saturating_add(n_past);
         if n_new == 0 || total > cfg.n_ctx {
@@ -110,7 +121,7 @@ impl LlamaParts<'_> {
 
         let (tok_w, tok_f) = self.w(&mut b, "token_embd.weight")?;
         let tok = b.node(Op::Embedding(Embedding), &[tokens, tok_w], "tok_embd", tok_f)?;
-        let x = b.node(Op::Rescale(Rescale { shift: tok_f - a }), &[tok], "tok_embd.rescaled", a)?;
+        let x = b.node(Op::Rescale(Rescale { shift: tok_f - r }), &[tok], "tok_embd.rescaled", r)?;
         let mut x = Self::clamp_to(&mut b, x, resid_bits, "embd.clamped".into())?;
 
         for l in 0..cfg.n_layer {
@@ -148,8 +159,8 @@ impl LlamaParts<'_> {
             let ctx = b.node(Op::Rescale(Rescale { shift: q.prob_frac as i32 }), &[ctx], p("attn_ctx.heads"), a)?;
             let ctx = b.node(Op::MergeHeads(MergeHeads), &[ctx], p("attn_ctx"), a)?;
             let ctx = Self::clamp_to(&mut b, ctx, q.matmul_in_bits, p("attn_ctx.clamped"))?;
-            let attn = self.dense(&mut b, ctx, &p("attn_output"))?;
-            let x1 = b.node(Op::Add(Add), &[x, attn], p("attn_resid"), a)?;
+            let attn = self.dense_resid(&mut b, ctx, &p("attn_output"))?;
+            let x1 = b.node(Op::Add(Add), &[x, attn], p("attn_resid"), r)?;
             x = Self::clamp_to(&mut b, x1, resid_bits, p("attn_resid.clamped"))?;
             // SwiGLU FFN.
             let hn = self.rmsnorm(&mut b, x, &p("ffn_norm"))?;
@@ -162,8 +173,8 @@ impl LlamaParts<'_> {
             let prod = b.node(Op::Mul(Mul), &[act, up], p("ffn_prod"), 2 * a)?;
             let prod = b.node(Op::Rescale(Rescale { shift: a }), &[prod], p("ffn_prod.out"), a)?;
             let prod = Self::clamp_to(&mut b, prod, q.matmul_in_bits, p("ffn_prod.clamped"))?;
-            let down = self.dense(&mut b, prod, &p("ffn_down"))?;
-            let x2 = b.node(Op::Add(Add), &[x, down], p("ffn_resid"), a)?;
+            let down = self.dense_resid(&mut b, prod, &p("ffn_down"))?;
+            let x2 = b.node(Op::Add(Add), &[x, down], p("ffn_resid"), r)?;
             x = Self::clamp_to(&mut b, x2, resid_bits, p("ffn_resid.clamped"))?;
         }
         let hn = self.rmsnorm(&mut b, x, "output_norm")?;

@@ -188,13 +188,16 @@ pub struct LlamaQuant {
     pub silu_in_bits: u32,
     /// Fractional bits of the RoPE cos/sin table.
     pub rope_frac: u32,
+    /// `R`: fractional bits of the residual stream (below `A` so that Llama's massive
+    /// activations, e.g. ≈ 18 500 in one SmolLM2 channel, fit RMSNorm's input bound).
+    pub resid_frac: u32,
 }
 
 impl Default for LlamaQuant {
     fn default() -> Self {
-        // SiLU over [−32, 32) at 2^-10, like GELU's table (2^16 rows, the lookup limit): below −32
-        // silu is 0 to within 2^-40; above 32 the clamp saturates it at silu(32) ≈ 32.
-        Self { base: QuantConfig::default(), silu_in_frac: 10, silu_in_bits: 16, rope_frac: 16 }
+        // SiLU over [−64, 64) at 2^-9 (2^16 rows, the lookup limit): below −64 silu is 0 to
+        // within 2^-80; above 64 the clamp saturates it at silu(64) ≈ 64.
+        Self { base: QuantConfig::default(), silu_in_frac: 9, silu_in_bits: 16, rope_frac: 16, resid_frac: 10 }
     }
 }
 
