@@ -74,16 +74,16 @@ pub fn rope_table(base: f32, n_rot: usize, frac: u32, n_ctx: usize) -> Arc<[i64]
 }
 
 impl Rope {
-    /// Builds the op and its table (`n_rot` even, `n_rot·n_ctx ≤ 2^26`, `frac ≤ 30`).
+    /// Builds the op and its table (`n_rot` even, `n_rot·n_ctx ≤ 2^22`, `frac ≤ 30`).
     pub fn new(n_rot: usize, base: f32, frac: u32, n_ctx: usize) -> Result<Self, OpError> {
         let op = Self { n_rot, base, frac, n_ctx, table: Arc::from(Vec::new()) };
         op.check_params()?;
         Ok(Self { table: rope_table(base, n_rot, frac, n_ctx), ..op })
     }
 
-    fn check_params(&self) -> Result<(), OpError> {
-        if self.n_rot == 0 || !self.n_rot.is_multiple_of(2) || self.n_ctx == 0 || self.n_rot.saturating_mul(self.n_ctx) > 1 << 26 {
-            return Err(OpError::Range { op: "Rope", msg: format!("need even n_rot ≥ 2, n_ctx ≥ 1, n_rot·n_ctx ≤ 2^26; got {self:?}") });
+    pub(crate) fn check_params(&self) -> Result<(), OpError> {
+        if self.n_rot == 0 || !self.n_rot.is_multiple_of(2) || self.n_ctx == 0 || self.n_rot.saturating_mul(self.n_ctx) > 1 << 22 {
+            return Err(OpError::Range { op: "Rope", msg: format!("need even n_rot ≥ 2, n_ctx ≥ 1, n_rot·n_ctx ≤ 2^22; got {self:?}") });
         }
         if self.frac == 0 || self.frac > ROPE_MAX_FRAC || !(self.base.is_finite() && self.base > 1.0) {
             return Err(OpError::Range { op: "Rope", msg: format!("need 1 ≤ frac ≤ {ROPE_MAX_FRAC} and a finite base > 1; got {self:?}") });
