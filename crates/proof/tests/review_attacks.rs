@@ -93,3 +93,38 @@ fn changed_prompt_prediction_is_rejected() {
         assert!(verify(&f.pk.vk, &p).is_err(), "changed prompt prediction {i} accepted");
     }
 }
+
+/// Statement shapes a proof file may claim: an empty prompt or completion, a pass longer than
+/// the context, ids outside the vocabulary, a wrong number of prompt predictions. Each is an
+/// error (never a panic) before any graph is built.
+#[test]
+fn hostile_statement_shapes_are_errors_not_panics() {
+    let f = fixture();
+    let vk = &f.pk.vk;
+    let n_ctx = vk.config.n_ctx;
+    let edits: Vec<(&str, Box<dyn Fn(&mut ProofFile)>)> = vec![
+        ("empty prompt", Box::new(|p| {
+            p.prompt_ids.clear();
+            p.prompt_predictions.clear();
+        })),
+        ("empty completion", Box::new(|p| p.completion_ids.clear())),
+        ("pass longer than the context", Box::new(move |p| {
+            let extra = n_ctx;
+            p.prompt_ids.extend(std::iter::repeat_n(0, extra));
+            p.prompt_predictions.extend(std::iter::repeat_n(0, extra));
+        })),
+        ("prompt id outside the vocabulary", Box::new(|p| p.prompt_ids[0] = u32::MAX)),
+        ("completion id outside the vocabulary", Box::new(|p| p.completion_ids[0] = u32::MAX)),
+        ("prediction outside the vocabulary", Box::new(|p| p.prompt_predictions[0] = u32::MAX)),
+        ("one prediction too many", Box::new(|p| p.prompt_predictions.push(0))),
+        ("one prediction too few", Box::new(|p| {
+            p.prompt_predictions.pop();
+        })),
+    ];
+    for (name, edit) in edits {
+        let mut p = f.proof.clone();
+        edit(&mut p);
+        let outcome = catch_unwind(AssertUnwindSafe(|| verify(vk, &p).is_ok()));
+        assert_eq!(outcome.ok(), Some(false), "{name}: accepted or panicked");
+    }
+}
