@@ -441,4 +441,102 @@ mod tests {
             assert!(other_value.map_or(true, |v| v != eval_msb(&evals, &other)), "n = {n}");
         }
     }
+
+    /// Structurally altered WHIR proofs (vectors shortened, lengthened or dropped — what bincode
+    /// decodes from a hostile proof file) are errors, never panics, and never prove a value.
+    #[test]
+    fn structurally_altered_proofs_are_errors_not_panics() {
+        use p3_whir::pcs::proof::QueryOpenings;
+        macro_rules! rows {
+            ($o:expr, $f:expr) => {
+                match $o {
+                    QueryOpenings::Base(x) => $f(&mut x.rows),
+                    QueryOpenings::Extension(x) => $f(&mut x.rows),
+                }
+            };
+        }
+        fn pop<T>(v: &mut Vec<T>) {
+            v.pop();
+        }
+        fn dup<T: Clone>(v: &mut Vec<T>) {
+            if let Some(x) = v.last().cloned() {
+                v.push(x);
+            }
+        }
+        fn pop_inner<T>(v: &mut [Vec<T>]) {
+            if let Some(r) = v.first_mut() {
+                r.pop();
+            }
+        }
+        fn dup_inner<T: Clone>(v: &mut [Vec<T>]) {
+            if let Some(r) = v.first_mut() {
+                dup(r);
+            }
+        }
+        let engine = WhirEngine::new(WhirParams::default());
+        let mut rng = StdRng::seed_from_u64(11);
+        let n = 18;
+        let evals: Vec<F> = (0..1usize << n).map(|_| F::from_u64(rng.random::<u32>() as u64)).collect();
+        let point: Vec<EF> = (0..n).map(|_| rand_ef(&mut rng)).collect();
+        let (root, data) = engine.commit(evals).expect("commit");
+        let proof = engine.open(&root, data, &point, &mut fresh_challenger()).expect("open");
+        type Edit = Box<dyn Fn(&mut WhirOpeningProof)>;
+        let mut edits: Vec<(&str, Edit)> = vec![
+            ("initial ood pop", Box::new(|p| pop(&mut p.whir.initial_ood_answers))),
+            ("initial ood dup", Box::new(|p| dup(&mut p.whir.initial_ood_answers))),
+            ("initial sumcheck evals pop", Box::new(|p| pop(&mut p.whir.initial_sumcheck.polynomial_evaluations))),
+            ("initial sumcheck evals dup", Box::new(|p| dup(&mut p.whir.initial_sumcheck.polynomial_evaluations))),
+            ("initial sumcheck pow pop", Box::new(|p| pop(&mut p.whir.initial_sumcheck.pow_witnesses))),
+            ("initial sumcheck pow dup", Box::new(|p| dup(&mut p.whir.initial_sumcheck.pow_witnesses))),
+            ("rounds pop", Box::new(|p| pop(&mut p.whir.rounds))),
+            ("rounds dup", Box::new(|p| dup(&mut p.whir.rounds))),
+            ("final poly dropped", Box::new(|p| p.whir.final_poly = None)),
+            ("final openings rows pop", Box::new(|p| rows!(&mut p.whir.final_openings, pop))),
+            ("final openings rows dup", Box::new(|p| rows!(&mut p.whir.final_openings, dup))),
+            ("final openings row shortened", Box::new(|p| rows!(&mut p.whir.final_openings, pop_inner))),
+            ("final openings row lengthened", Box::new(|p| rows!(&mut p.whir.final_openings, dup_inner))),
+            ("final sumcheck dropped", Box::new(|p| p.whir.final_sumcheck = None)),
+            ("final sumcheck emptied", Box::new(|p| p.whir.final_sumcheck = Some(Default::default()))),
+            ("evals cleared", Box::new(|p| p.evals.clear())),
+            ("evals dup", Box::new(|p| dup(&mut p.evals))),
+        ];
+        for r in 0..proof.whir.rounds.len() {
+            let e: Vec<(&str, Edit)> = vec![
+                ("round commitment dropped", Box::new(move |p| p.whir.rounds[r].commitment = None)),
+                ("round ood pop", Box::new(move |p| pop(&mut p.whir.rounds[r].ood_answers))),
+                ("round ood dup", Box::new(move |p| dup(&mut p.whir.rounds[r].ood_answers))),
+                ("round rows pop", Box::new(move |p| rows!(&mut p.whir.rounds[r].openings, pop))),
+                ("round rows dup", Box::new(move |p| rows!(&mut p.whir.rounds[r].openings, dup))),
+                ("round row shortened", Box::new(move |p| rows!(&mut p.whir.rounds[r].openings, pop_inner))),
+                ("round row lengthened", Box::new(move |p| rows!(&mut p.whir.rounds[r].openings, dup_inner))),
+                ("round sumcheck evals pop", Box::new(move |p| pop(&mut p.whir.rounds[r].sumcheck.polynomial_evaluations))),
+                ("round sumcheck evals dup", Box::new(move |p| dup(&mut p.whir.rounds[r].sumcheck.polynomial_evaluations))),
+                ("round sumcheck pow pop", Box::new(move |p| pop(&mut p.whir.rounds[r].sumcheck.pow_witnesses))),
+                ("round sumcheck pow dup", Box::new(move |p| dup(&mut p.whir.rounds[r].sumcheck.pow_witnesses))),
+            ];
+            edits.extend(e);
+        }
+        let mut failures = Vec::new();
+        let mut reached = 0;
+        for (name, edit) in &edits {
+            let mut bad = proof.clone();
+            edit(&mut bad);
+            // Through the wire format, as a verifier receives it.
+            let Ok(bytes) = encode_proof(&bad) else { continue };
+            let Ok(decoded) = decode_proof(&bytes) else { continue };
+            reached += 1;
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.verify(&root, &point, &decoded, &mut fresh_challenger()).is_ok()
+            }));
+            match outcome {
+                Err(_) => failures.push(format!("{name}: verifier panicked")),
+                Ok(true) if bytes != encode_proof(&proof).expect("encode") => failures.push(format!("{name}: accepted")),
+                Ok(_) => {}
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+        // Every edit is well-formed bincode: each one reached the WHIR verifier.
+        assert_eq!(reached, edits.len());
+        assert!(!proof.whir.rounds.is_empty(), "the fixture should have intermediate rounds");
+    }
 }

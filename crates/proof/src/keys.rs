@@ -201,6 +201,11 @@ impl VerifyingKey {
             1 => true,
             v => return Err(invalid("tied output flag", format!("{v}"))),
         };
+        // The graph builder divides by the head count (head dimension): refuse keys it cannot
+        // build from, rather than panic in `verify`.
+        if dims[2] == 0 || !dims[1].is_multiple_of(dims[2]) {
+            return Err(invalid("head count", format!("{} heads for an embedding of {}", dims[2], dims[1])));
+        }
         let config = Gpt2Config {
             n_layer: dims[0],
             n_embd: dims[1],
