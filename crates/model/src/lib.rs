@@ -21,6 +21,7 @@
 //! [`ops::softmax::CausalSoftmax::row_parts`] (max, exps, sum), [`ops::argmax::argmax_row`].
 //! [`MemorySource::random_gpt2`] builds small deterministic models for tests.
 
+pub mod codec;
 pub mod float;
 pub mod gpt2;
 pub mod graph;

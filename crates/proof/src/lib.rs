@@ -13,12 +13,14 @@
 //! (digest of the verifying key, which contains the weight commitment), the prompt ids, the
 //! completion ids and the prompt predictions; then the witness commitment.
 
-pub mod codec;
 pub mod file;
 pub mod fsio;
 pub mod keys;
 pub mod setup_proof;
 pub mod weight_blocks;
+
+/// The strict binary codec of key and proof files (it lives with the graph IR, which uses it too).
+pub use zkinfer_model::codec;
 
 use std::time::Instant;
 
