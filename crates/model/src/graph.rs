@@ -206,6 +206,18 @@ impl Weights {
         v.sort_by(|a, b| a.0.cmp(b.0));
         v.into_iter()
     }
+    /// Every tensor's description (name, shape, scale, bound), sorted by name: the order weights
+    /// are committed in and graph templates reference them by.
+    pub fn metas(&self) -> Vec<crate::template::WeightMeta> {
+        self.iter()
+            .map(|(name, t)| crate::template::WeightMeta {
+                name: name.to_owned(),
+                shape: t.shape.clone(),
+                frac_bits: t.frac_bits,
+                bits: self.bits(name).unwrap_or_else(|| t.max_bits()),
+            })
+            .collect()
+    }
     /// Total number of weight elements.
     pub fn total_len(&self) -> usize {
         self.tensors.values().map(|t| t.0.len()).sum()

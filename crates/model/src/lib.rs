@@ -30,6 +30,7 @@ pub mod ops;
 pub mod quant;
 pub mod source;
 pub mod tables;
+pub mod template;
 pub mod tensor;
 
 pub use float::{FloatCache, FloatModel};
@@ -39,6 +40,7 @@ pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, Tenso
 pub use ops::{IntOp, Op, OpError, Operand};
 pub use quant::QuantConfig;
 pub use source::{MemorySource, ModelSource, ScaledTensor};
+pub use template::{Dim, GraphTemplate, Symbol, WeightMeta};
 pub use tensor::{IntTensor, WeightTensor, WeightValues};
 
 use gpt2::GraphParts;
@@ -221,6 +223,25 @@ impl Model {
     /// The integer graph of the causal forward pass over `seq_len` positions (what is proven).
     pub fn graph(&self, seq_len: usize) -> Result<Graph, ModelError> {
         self.parts().build(seq_len, 0)
+    }
+
+    /// The graph of the proven forward pass as data: [`Model::graph`] with the sequence length
+    /// left as the symbol `T ∈ [1, n_ctx]` (inputs `tokens: [T]`, `positions: [T]`), its weights
+    /// referenced in [`Weights::metas`] order. Checked to reproduce [`Model::graph`] exactly at
+    /// `T = 1` and `T = n_ctx` (see [`template`] for why both ends suffice).
+    pub fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
+        let metas = self.weights.metas();
+        let symbols = vec![Symbol { name: "T".into(), min: 1, max: self.config.n_ctx }];
+        let seq = vec![Dim::Sym(0)];
+        let template = GraphTemplate::from_graph(&self.graph(1)?, symbols, &[seq.clone(), seq], &metas)?;
+        for t in [1, self.config.n_ctx] {
+            if template.instantiate(&[t], &metas)? != self.graph(t)? {
+                return Err(ModelError::Graph(GraphError::Invalid(format!(
+                    "the graph's structure changes with the sequence length (T = {t}); it cannot be one template"
+                ))));
+            }
+        }
+        Ok(template)
     }
 
     /// The graph of a KV-cache step: `n_new` positions after `n_past` cached ones.

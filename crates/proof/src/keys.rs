@@ -3,52 +3,40 @@
 //! Setup quantizes the model's weights (deterministically, from the GGUF alone), cuts every weight
 //! tensor into power-of-two blocks (`weight_blocks`: no per-dimension padding is committed), and
 //! commits all blocks in ONE packed WHIR commitment, weights in the order of their names, each
-//! weight's blocks in block order. The verifying key holds what the verifier needs and nothing it must not
-//! see: the hyperparameters and fixed-point choices (from which it rebuilds the graph), every
-//! weight's name, shape, fixed-point position and magnitude bound, the weight commitment, and the
-//! vocabulary (to print text). Its BLAKE3 digest is the *model commitment*: anyone holding the
+//! weight's blocks in block order. The verifying key holds what the verifier needs and nothing it
+//! must not see: the model's integer graph as data (a [`GraphTemplate`]: ops with their
+//! parameters, wiring, fixed-point scales and table descriptors, the sequence length left as the
+//! symbol `T`), every weight's name, shape, fixed-point position and magnitude bound, the weight
+//! commitment, and the vocabulary (to print text). The verifier instantiates the graph at the
+//! proof's `T` (re-deriving every shape and bound by the ops' own rules) and never runs an
+//! architecture's builder. The key's BLAKE3 digest is the *model commitment*: anyone holding the
 //! same `.gguf` recomputes it bit for bit.
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::ProofSystemError;
 use std::collections::HashMap;
-use std::sync::Arc;
 use zkinfer_field::F;
-use zkinfer_model::gpt2::GraphParts;
-use zkinfer_model::ops::gelu::Gelu;
-use zkinfer_model::{Graph, Gpt2Config, Model, QuantConfig, WeightTensor, WeightValues, Weights};
+pub use zkinfer_model::WeightMeta;
+use zkinfer_model::{Graph, GraphTemplate, Model};
 use crate::weight_blocks::{WeightBlockPlan, block_count};
 use zkinfer_pcs::{WhirCommitment, WhirPcs, WhirProverData};
 
 /// Magic bytes of a verifying-key file.
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
 /// Format version of verifying-key files this build reads and writes.
-pub const VK_VERSION: u32 = 2;
+pub const VK_VERSION: u32 = 3;
 /// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
 const MAX_VOCAB: usize = 1 << 20;
-
-/// Static description of one committed weight tensor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WeightMeta {
-    /// GGUF name.
-    pub name: String,
-    /// Extent of every axis, outermost first.
-    pub shape: Vec<usize>,
-    /// Fixed-point position of the integers.
-    pub frac_bits: i32,
-    /// Magnitude bound: `|w| < 2^bits`.
-    pub bits: u32,
-}
 
 /// What the verifier holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifyingKey {
     /// SHA-256 of the GGUF file the key was made from (informational).
     pub model_sha256: [u8; 32],
-    /// Hyperparameters.
-    pub config: Gpt2Config,
-    /// Fixed-point choices.
-    pub quant: QuantConfig,
+    /// The architecture's name (informational: verification reads only the graph).
+    pub architecture: String,
+    /// The integer graph with the sequence length as symbol `T`.
+    pub graph: GraphTemplate,
     /// Every committed weight, in commitment order (sorted by name).
     pub weights: Vec<WeightMeta>,
     /// The packed WHIR commitment to the blocks of all weights (one slice per block, see
@@ -78,11 +66,12 @@ pub fn setup(
     vocab: Vec<Vec<u8>>,
     model_sha256: [u8; 32],
 ) -> Result<ProvingKey, ProofSystemError> {
+    let graph = model.graph_template()?;
     let (metas, commitment, weight_data) = commit_weights(model)?;
     let vk = VerifyingKey {
         model_sha256,
-        config: *model.config(),
-        quant: *model.quant(),
+        architecture: "gpt2".into(),
+        graph,
         weights: metas,
         commitment,
         vocab,
@@ -102,12 +91,8 @@ pub fn commit_weights(model: &Model) -> Result<(Vec<WeightMeta>, WhirCommitment,
 /// The weights' descriptions and the committed slices (every block of every weight, zero-padded,
 /// in commitment order).
 pub fn weight_slices(model: &Model) -> Result<(Vec<WeightMeta>, Vec<Vec<F>>), ProofSystemError> {
-    let mut metas = Vec::new();
-    let mut tensors = Vec::new();
-    for (name, t) in model.weights().iter() {
-        metas.push(WeightMeta { name: name.to_owned(), shape: t.shape.clone(), frac_bits: t.frac_bits, bits: t.max_bits() });
-        tensors.push(t);
-    }
+    let metas = model.weights().metas();
+    let tensors: Vec<_> = model.weights().iter().map(|(_, t)| t).collect();
     let plan = WeightBlockPlan::for_weights(&metas);
     let mut slices: Vec<Vec<F>> = Vec::new();
     for (w, t) in tensors.iter().enumerate() {
@@ -131,12 +116,13 @@ pub fn setup_with_proof(
     vocab: Vec<Vec<u8>>,
     model_sha256: [u8; 32],
 ) -> Result<(VerifyingKey, crate::setup_proof::SetupProof), ProofSystemError> {
+    let graph = model.graph_template()?;
     let (metas, slices) = weight_slices(model)?;
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
     drop(slice_refs);
     drop(weight_data);
-    let vk = VerifyingKey { model_sha256, config: *model.config(), quant: *model.quant(), weights: metas, commitment, vocab };
+    let vk = VerifyingKey { model_sha256, architecture: "gpt2".into(), graph, weights: metas, commitment, vocab };
     let proof = crate::setup_proof::prove_setup(&vk, slices)?;
     Ok((vk, proof))
 }
@@ -148,26 +134,7 @@ impl VerifyingKey {
         w.raw(VK_MAGIC);
         w.u32(VK_VERSION);
         w.raw(&self.model_sha256);
-        let c = &self.config;
-        for v in [c.n_layer, c.n_embd, c.n_head, c.n_ctx, c.n_ff, c.n_vocab] {
-            w.u64(v as u64);
-        }
-        w.u32(c.eps.to_bits());
-        w.u32(c.tied_output as u32);
-        let q = &self.quant;
-        for v in [
-            q.act_frac,
-            q.gelu_in_frac,
-            q.score_frac,
-            q.exp_frac,
-            q.prob_frac,
-            q.ln_k,
-            q.matmul_in_bits,
-            q.gamma_bits,
-            q.weight_bits,
-        ] {
-            w.u32(v);
-        }
+        w.str(&self.architecture);
         w.u32(self.weights.len() as u32);
         for m in &self.weights {
             w.str(&m.name);
@@ -179,6 +146,7 @@ impl VerifyingKey {
             w.u32(m.bits);
         }
         w.bytes(&encode_commitment(&self.commitment));
+        self.graph.encode(&mut w);
         w.u32(self.vocab.len() as u32);
         for t in &self.vocab {
             w.bytes(t);
@@ -191,49 +159,10 @@ impl VerifyingKey {
         let mut r = Reader::new(bytes);
         r.header(VK_MAGIC, VK_VERSION, "zkinfer verifying key")?;
         let model_sha256 = r.array::<32>("model SHA-256")?;
-        let mut dims = [0usize; 6];
-        for d in &mut dims {
-            *d = small(r.u64("hyperparameter")?, 1 << 32, "hyperparameter")?;
+        let architecture = r.str("architecture")?.to_owned();
+        if architecture.len() > 64 {
+            return Err(invalid("architecture", format!("a name of {} bytes", architecture.len())));
         }
-        let eps = f32::from_bits(r.u32("epsilon")?);
-        let tied = match r.u32("tied output flag")? {
-            0 => false,
-            1 => true,
-            v => return Err(invalid("tied output flag", format!("{v}"))),
-        };
-        // The graph builder divides by the head count (head dimension): refuse keys it cannot
-        // build from, rather than panic in `verify`.
-        if dims[2] == 0 || !dims[1].is_multiple_of(dims[2]) {
-            return Err(invalid("head count", format!("{} heads for an embedding of {}", dims[2], dims[1])));
-        }
-        let config = Gpt2Config {
-            n_layer: dims[0],
-            n_embd: dims[1],
-            n_head: dims[2],
-            n_ctx: dims[3],
-            n_ff: dims[4],
-            n_vocab: dims[5],
-            eps,
-            tied_output: tied,
-        };
-        let mut q = [0u32; 9];
-        for v in &mut q {
-            *v = r.u32("quantization parameter")?;
-            if *v > 64 {
-                return Err(invalid("quantization parameter", format!("{v} > 64")));
-            }
-        }
-        let quant = QuantConfig {
-            act_frac: q[0],
-            gelu_in_frac: q[1],
-            score_frac: q[2],
-            exp_frac: q[3],
-            prob_frac: q[4],
-            ln_k: q[5],
-            matmul_in_bits: q[6],
-            gamma_bits: q[7],
-            weight_bits: q[8],
-        };
         let n_weights = r.u32("weight count")? as usize;
         // Each weight takes at least 16 bytes, so this bound is checked before allocating.
         if n_weights > r.remaining() / 16 {
@@ -258,6 +187,7 @@ impl VerifyingKey {
             weights.push(WeightMeta { name, shape, frac_bits, bits });
         }
         let commitment = decode_commitment(r.bytes("weight commitment")?)?;
+        let graph = GraphTemplate::decode(&mut r)?;
         let n_vocab = r.u32("vocabulary size")? as usize;
         if n_vocab > MAX_VOCAB || n_vocab > r.remaining() / 8 {
             return Err(invalid("vocabulary size", format!("{n_vocab}")));
@@ -267,9 +197,6 @@ impl VerifyingKey {
             vocab.push(r.bytes("token")?.to_vec());
         }
         r.finish()?;
-        if vocab.len() != config.n_vocab {
-            return Err(invalid("vocabulary", format!("{} tokens for n_vocab = {}", vocab.len(), config.n_vocab)));
-        }
         // The commitment holds one slice per block; count the blocks (without planning them) before
         // planning, so that shapes with absurdly many blocks cannot make the decoder allocate.
         let mut n_blocks = 0usize;
@@ -282,7 +209,10 @@ impl VerifyingKey {
         if WeightBlockPlan::for_weights(&weights).slice_num_vars() != commitment.poly_num_vars {
             return Err(invalid("weight commitment", "its slices are not the blocks of the weight shapes".into()));
         }
-        Ok(VerifyingKey { model_sha256, config, quant, weights, commitment, vocab })
+        // The graph, instantiated at both ends of every symbol's range: acyclic, shapes consistent
+        // by the ops' rules, every bound within the field's headroom, every size capped.
+        graph.check(&weights).map_err(|e| invalid("graph", e.to_string()))?;
+        Ok(VerifyingKey { model_sha256, architecture, graph, weights, commitment, vocab })
     }
 
     /// The model commitment: BLAKE3 of the key's canonical bytes.
@@ -307,17 +237,18 @@ impl VerifyingKey {
         self.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect()
     }
 
-    /// Rebuilds the integer graph of the causal forward pass over `seq_len` positions from the
-    /// key alone (no weight values).
+    /// The integer graph of the causal forward pass over `seq_len` positions: the key's graph
+    /// instantiated at `T = seq_len` (shapes and bounds derived and validated, no weight values).
     pub fn graph(&self, seq_len: usize) -> Result<Graph, ProofSystemError> {
-        let mut weights = Weights::default();
-        for m in &self.weights {
-            weights.insert(m.name.clone(), bound_witness(m));
-        }
-        let gelu = Gelu::new(self.quant.gelu_in_frac, self.quant.act_frac);
-        let exp_table: Arc<[i64]> = zkinfer_model::ops::softmax::exp_table(self.quant.score_frac, self.quant.exp_frac);
-        let parts = GraphParts { cfg: &self.config, quant: &self.quant, weights: &weights, gelu: &gelu, exp_table: &exp_table };
-        Ok(parts.build(seq_len, 0)?)
+        let t = self.graph.symbol("T").ok_or_else(|| ProofSystemError::Request("the key's graph has no sequence length T".into()))?;
+        let mut values: Vec<usize> = self.graph.symbols.iter().map(|s| s.min).collect();
+        values[t] = seq_len;
+        Ok(self.graph.instantiate(&values, &self.weights).map_err(zkinfer_model::ModelError::from)?)
+    }
+
+    /// The longest sequence the key's graph can be instantiated for (the range of `T`).
+    pub fn max_positions(&self) -> usize {
+        self.graph.symbol("T").map_or(0, |t| self.graph.symbols[t].max)
     }
 
     /// Text of `ids` (lossy UTF-8), `None` if an id is outside the vocabulary.
@@ -328,14 +259,6 @@ impl VerifyingKey {
         }
         Some(String::from_utf8_lossy(&bytes).into_owned())
     }
-}
-
-/// A stand-in weight for graph building on the verifier's side: the graph builder reads a
-/// weight's shape, fixed-point position and magnitude bound, never its values, so one value of
-/// magnitude `2^bits − 1` stands for the whole tensor.
-fn bound_witness(m: &WeightMeta) -> WeightTensor {
-    let values = if m.bits == 0 { Vec::new() } else { vec![(1i64 << m.bits) - 1] };
-    WeightTensor { shape: m.shape.clone(), frac_bits: m.frac_bits, values: WeightValues::I64(values) }
 }
 
 fn small(v: u64, max: u64, what: &'static str) -> Result<usize, DecodeError> {

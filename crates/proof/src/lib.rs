@@ -143,14 +143,14 @@ fn check_request(vk: &VerifyingKey, prompt: &[u32], n: usize) -> Result<(), Proo
     if n == 0 {
         return Err(ProofSystemError::Request("nothing to prove: generate at least one token".into()));
     }
-    if let Some(id) = prompt.iter().find(|&&id| id as usize >= vk.config.n_vocab) {
-        return Err(ProofSystemError::Request(format!("token id {id} is outside the vocabulary ({})", vk.config.n_vocab)));
+    if let Some(id) = prompt.iter().find(|&&id| id as usize >= vk.vocab.len()) {
+        return Err(ProofSystemError::Request(format!("token id {id} is outside the vocabulary ({})", vk.vocab.len())));
     }
-    if prompt.len() + n - 1 > vk.config.n_ctx {
+    if prompt.len() + n - 1 > vk.max_positions() {
         return Err(ProofSystemError::Request(format!(
             "prompt ({}) + completion ({n}) − 1 exceeds the context length {}",
             prompt.len(),
-            vk.config.n_ctx
+            vk.max_positions()
         )));
     }
     Ok(())
@@ -207,6 +207,10 @@ pub fn prove_consuming(
     let predictions = fwd.next_tokens()?;
     if predictions[prompt.len() - 1..] != completion[..] {
         return Err(ProofSystemError::Rejected("the full forward pass disagrees with KV-cache generation".into()));
+    }
+    // The key's graph is the statement: the model must have run exactly that graph.
+    if vk.graph(ids.len())? != fwd.graph {
+        return Err(ProofSystemError::Request("the model's graph differs from the verifying key's graph".into()));
     }
     tamper(&fwd.graph, &mut fwd.trace);
     // The statement is what the proven trace's argmax says: the honest trace's ids (checked
@@ -307,7 +311,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     }
     let (prompt, completion) = (&proof.prompt_ids, &proof.completion_ids);
     check_request(vk, prompt, completion.len())?;
-    if let Some(id) = completion.iter().chain(&proof.prompt_predictions).find(|&&id| id as usize >= vk.config.n_vocab) {
+    if let Some(id) = completion.iter().chain(&proof.prompt_predictions).find(|&&id| id as usize >= vk.vocab.len()) {
         return Err(ProofSystemError::Rejected(format!("token id {id} is outside the vocabulary")));
     }
     if proof.prompt_predictions.len() != prompt.len() - 1 {
@@ -325,10 +329,20 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     let find = |name: &str| {
         graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))
     };
+    // The generation statement's public tensors: inputs `tokens`, `positions` and the output
+    // `next_token`, each of shape [T]; public inputs must lie within their declared bounds.
     let mut public: PublicValues<'_> = PublicValues::new();
-    public.insert(find("tokens")?, &tokens);
-    public.insert(find("positions")?, &positions);
-    public.insert(find("next_token")?, &next);
+    for (name, values) in [("tokens", &tokens), ("positions", &positions), ("next_token", &next)] {
+        let id = find(name)?;
+        let meta = graph.meta(id);
+        if meta.shape != [ids.len()] {
+            return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, ids.len())));
+        }
+        if meta.kind == zkinfer_model::TensorKind::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
+            return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
+        }
+        public.insert(id, values);
+    }
 
     let mut t = VerifierTranscript::new(&domain_separator(&digest, proof), &proof.transcript);
     let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {

@@ -676,8 +676,8 @@ mod tests {
         let (commitment, _) = pcs().commit_slices(&refs).unwrap();
         let vk = VerifyingKey {
             model_sha256: [0; 32],
-            config: *model.config(),
-            quant: *model.quant(),
+            architecture: "gpt2".into(),
+            graph: model.graph_template().unwrap(),
             weights: metas,
             commitment,
             vocab: vec![Vec::new(); model.config().n_vocab],

@@ -52,6 +52,8 @@ fn honest_proof_verifies() {
     verify(&f.pk.vk, &decoded).expect("decoded proof verifies");
     let vk = VerifyingKey::from_bytes(&f.pk.vk.to_bytes()).unwrap();
     assert_eq!(vk, f.pk.vk);
+    // The decoded key (graph rebuilt from its bytes, tables from their descriptors) verifies.
+    verify(&vk, &f.proof).expect("proof verifies against the decoded key");
     assert!(f.pk.vk.to_bytes().len() < 1 << 20, "verifying key must be under 1 MB");
 }
 
@@ -288,3 +290,60 @@ fn issue_9_tiny_norm_gain_forgery_is_rejected() {
     let err = vk.graph(prompt.len() + n - 1).expect_err("a key with the issue-9 parameters must be refused");
     assert!(err.to_string().contains("shift"), "{err}");
 }
+
+#[test]
+fn malformed_graphs_in_a_key_are_refused() {
+    use zkinfer_model::Op;
+    use zkinfer_model::ops::rescale::Rescale;
+    use zkinfer_model::template::TensorDecl;
+    let f = fixture();
+    let vk = &f.pk.vk;
+    let node = |name: &str| {
+        let id = vk.graph.tensors.iter().position(|d| matches!(d, TensorDecl::Activation { name: n, .. } if n == name)).unwrap();
+        vk.graph.nodes.iter().position(|n| n.output.0 == id).unwrap()
+    };
+    let refused = |bad: VerifyingKey, what: &str| {
+        let e = VerifyingKey::from_bytes(&bad.to_bytes()).expect_err(what).to_string();
+        assert!(e.contains("graph") || e.contains("symbol"), "{what}: {e}");
+    };
+    // A cycle: the QKV accumulator's consumer placed before it.
+    let mut bad = vk.clone();
+    let p = node("blk.0.attn_qkv.acc");
+    let c = bad.graph.nodes.iter().position(|n| n.inputs.contains(&bad.graph.nodes[p].output)).unwrap();
+    bad.graph.nodes.swap(p, c);
+    refused(bad, "cycle");
+    // A shape mismatch: the QKV matmul reads the MLP's up-projection.
+    let mut bad = vk.clone();
+    let wid = bad.graph.nodes[p].inputs[1].0;
+    bad.graph.tensors[wid] = TensorDecl::Weight(vk.weights.iter().position(|m| m.name == "blk.0.ffn_up.weight").unwrap());
+    refused(bad, "shape mismatch");
+    // A bound over the headroom.
+    let mut bad = vk.clone();
+    bad.graph.nodes[node("blk.0.attn_qkv.out")].op = Op::Rescale(Rescale { shift: -40 });
+    refused(bad, "bound over 2^62");
+    // A sequence-length range past the size caps.
+    let mut bad = vk.clone();
+    bad.graph.symbols[0].max = 1 << 30;
+    refused(bad, "huge T");
+    // A huge tensor count inside the graph section: decoding stops before allocating.
+    let bytes = vk.to_bytes();
+    let mut w = zkinfer_model::codec::Writer::new();
+    vk.graph.encode(&mut w);
+    let graph_bytes = w.into_bytes();
+    let at = bytes.windows(graph_bytes.len()).position(|x| x == graph_bytes).unwrap();
+    let tensors_at = at + 4 + 4 + vk.graph.symbols[0].name.len() + 16;
+    let mut b = bytes.clone();
+    b[tensors_at..tensors_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(VerifyingKey::from_bytes(&b).is_err());
+    // A graph without the generation statement's output decodes, but no proof verifies with it.
+    let mut bad = vk.clone();
+    let next = node("next_token");
+    let out = bad.graph.nodes[next].output.0;
+    bad.graph.tensors[out] = TensorDecl::Activation { name: "renamed".into(), frac_bits: 0 };
+    let bad = VerifyingKey::from_bytes(&bad.to_bytes()).unwrap();
+    let mut proof = f.proof.clone();
+    proof.model_commitment = bad.digest();
+    let e = verify(&bad, &proof).unwrap_err().to_string();
+    assert!(e.contains("next_token"), "{e}");
+}
+

@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
     let recommit = matches!(&expected, Some(vk) if vk.model_sha256 == loaded.sha256
-        && vk.quant == *loaded.model.quant()
+        && loaded.model.graph_template().is_ok_and(|g| g == vk.graph)
         && zk::recommits_weights(vk));
     let mut progress = Progress::new(args.quiet, if recommit { 4 } else { 5 });
     let start = Instant::now();

@@ -84,3 +84,13 @@ impl IntOp for BatchedMatMul {
         Ok(IntTensor { shape: vec![h, m, n], data })
     }
 }
+
+/// Key fields: `transpose_b` (one byte, 0 or 1).
+impl OpParams for BatchedMatMul {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u8(self.transpose_b as u8);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(BatchedMatMul { transpose_b: read_bool(r, "BatchedMatMul transpose flag")? })
+    }
+}

@@ -55,3 +55,14 @@ impl IntOp for Clamp {
         Ok(IntTensor { shape: x.shape.clone(), data })
     }
 }
+
+/// Key fields: `lo`, `hi` (`i64`; `lo ≤ hi` is checked by [`IntOp::out_bits`]).
+impl OpParams for Clamp {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u64(self.lo as u64);
+        w.u64(self.hi as u64);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(Clamp { lo: r.u64("Clamp lo")? as i64, hi: r.u64("Clamp hi")? as i64 })
+    }
+}

@@ -82,3 +82,17 @@ impl IntOp for Gelu {
         Ok(IntTensor { shape: x.shape.clone(), data })
     }
 }
+
+/// Key fields: the table's descriptor `in_frac`, `out_frac` (`u32`, ≤ 62); the table is rebuilt
+/// by [`Gelu::new`].
+impl OpParams for Gelu {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u32(self.in_frac);
+        w.u32(self.out_frac);
+    }
+    fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError> {
+        let (in_frac, out_frac) = (read_frac(r, "Gelu input scale")?, read_frac(r, "Gelu output scale")?);
+        let table = tables.get("gelu", in_frac, out_frac, || Gelu::new(in_frac, out_frac).table);
+        Ok(Gelu { in_frac, out_frac, table })
+    }
+}

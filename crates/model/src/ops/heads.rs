@@ -81,3 +81,13 @@ impl IntOp for MergeHeads {
         Ok(IntTensor { shape, data })
     }
 }
+
+/// Key fields: `heads` (`u64`, ≤ 2^30).
+impl OpParams for SplitHeads {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u64(self.heads as u64);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(SplitHeads { heads: read_size(r, "head count")? })
+    }
+}

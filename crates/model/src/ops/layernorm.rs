@@ -141,3 +141,16 @@ impl IntOp for LayerNorm {
         Ok(IntTensor { shape, data })
     }
 }
+
+/// Key fields: `eps` (`i64`), `k`, `shift` (`u32`); their ranges are checked by
+/// [`IntOp::out_bits`].
+impl OpParams for LayerNorm {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u64(self.eps as u64);
+        w.u32(self.k);
+        w.u32(self.shift);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(LayerNorm { eps: r.u64("LayerNorm eps")? as i64, k: r.u32("LayerNorm K")?, shift: r.u32("LayerNorm shift")? })
+    }
+}

@@ -136,3 +136,13 @@ impl IntOp for MatMul {
         Ok(IntTensor { shape, data })
     }
 }
+
+/// Key fields: `has_bias` (one byte, 0 or 1).
+impl OpParams for MatMul {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u8(self.has_bias as u8);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(MatMul { has_bias: read_bool(r, "MatMul bias flag")? })
+    }
+}

@@ -25,7 +25,10 @@ pub mod silu;
 pub mod slice;
 pub mod softmax;
 
+use crate::codec::{DecodeError, Reader, Writer};
 use crate::tensor::{IntTensor, WeightTensor};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Largest bit bound any tensor or intermediate product may have (`|v| < 2^62`).
 pub const MAX_BITS: u32 = 62;
@@ -102,74 +105,154 @@ pub trait IntOp {
     fn eval_int(&self, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError>;
 }
 
-/// Every op kind of the graph.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    /// Row gather by public ids.
-    Embedding(embedding::Embedding),
-    /// Activation × committed weight matrix (+ bias).
-    MatMul(matmul::MatMul),
-    /// Activation × activation, per head.
-    BatchedMatMul(batched_matmul::BatchedMatMul),
-    /// Elementwise sum.
-    Add(add::Add),
-    /// Rounded shift.
-    Rescale(rescale::Rescale),
-    /// Saturation into `[lo, hi]`.
-    Clamp(clamp::Clamp),
-    /// LayerNorm with integer statistics.
-    LayerNorm(layernorm::LayerNorm),
-    /// GELU by table.
-    Gelu(gelu::Gelu),
-    /// Causal softmax by exp table and exact division.
-    Softmax(softmax::CausalSoftmax),
-    /// Column slice of a matrix.
-    SliceCols(slice::SliceCols),
-    /// `[T, H·d] → [H, T, d]`.
-    SplitHeads(heads::SplitHeads),
-    /// `[H, T, d] → [T, H·d]`.
-    MergeHeads(heads::MergeHeads),
-    /// Concatenation along the sequence axis of `[H, T, d]` (KV cache only).
-    ConcatSeq(concat::ConcatSeq),
-    /// Index of each row's maximum.
-    Argmax(argmax::Argmax),
-    /// RMSNorm with integer statistics (Llama).
-    RmsNorm(rmsnorm::RmsNorm),
-    /// Rotary position embedding, llama.cpp's adjacent pairs.
-    Rope(rope::Rope),
-    /// Element-wise product of two activations.
-    Mul(mul::Mul),
-    /// SiLU by table.
-    Silu(silu::Silu),
-    /// GQA: each KV head serves `group` query heads.
-    RepeatKv(repeat_kv::RepeatKv),
+/// The op registry: one line per op kind — its stable tag in key files, its variant and its type.
+/// Everything that dispatches on the kind (`as_int_op`, the key codec) is generated from it.
+macro_rules! op_registry {
+    ($( $(#[$doc:meta])* $tag:literal => $variant:ident($ty:ty), )*) => {
+        /// Every op kind of the graph.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Op {
+            $( $(#[$doc])* $variant($ty), )*
+        }
+
+        impl Op {
+            /// The op as a trait object.
+            pub fn as_int_op(&self) -> &dyn IntOp {
+                match self {
+                    $( Op::$variant(o) => o, )*
+                }
+            }
+
+            /// The op kind's stable tag in key files.
+            pub fn tag(&self) -> u8 {
+                match self {
+                    $( Op::$variant(_) => $tag, )*
+                }
+            }
+
+            /// Writes the tag and the parameters (see [`OpParams`]).
+            pub fn encode(&self, w: &mut Writer) {
+                w.u8(self.tag());
+                match self {
+                    $( Op::$variant(o) => o.encode_params(w), )*
+                }
+            }
+
+            /// Reads what [`Op::encode`] wrote, rejecting unknown tags and out-of-range
+            /// parameters; tables are rebuilt from their descriptors (shared through `tables`).
+            pub fn decode(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Op, DecodeError> {
+                match r.u8("op tag")? {
+                    $( $tag => Ok(Op::$variant(<$ty as OpParams>::decode_params(r, tables)?)), )*
+                    t => Err(DecodeError::Invalid { what: "op tag", why: format!("unknown op kind {t}") }),
+                }
+            }
+        }
+    };
 }
 
-impl Op {
-    /// The op as a trait object.
-    pub fn as_int_op(&self) -> &dyn IntOp {
-        match self {
-            Op::Embedding(o) => o,
-            Op::MatMul(o) => o,
-            Op::BatchedMatMul(o) => o,
-            Op::Add(o) => o,
-            Op::Rescale(o) => o,
-            Op::Clamp(o) => o,
-            Op::LayerNorm(o) => o,
-            Op::Gelu(o) => o,
-            Op::Softmax(o) => o,
-            Op::SliceCols(o) => o,
-            Op::SplitHeads(o) => o,
-            Op::MergeHeads(o) => o,
-            Op::ConcatSeq(o) => o,
-            Op::Argmax(o) => o,
-            Op::RmsNorm(o) => o,
-            Op::Rope(o) => o,
-            Op::Mul(o) => o,
-            Op::Silu(o) => o,
-            Op::RepeatKv(o) => o,
+op_registry! {
+    /// Row gather by public ids.
+    0 => Embedding(embedding::Embedding),
+    /// Activation × committed weight matrix (+ bias).
+    1 => MatMul(matmul::MatMul),
+    /// Activation × activation, per head.
+    2 => BatchedMatMul(batched_matmul::BatchedMatMul),
+    /// Elementwise sum.
+    3 => Add(add::Add),
+    /// Rounded shift.
+    4 => Rescale(rescale::Rescale),
+    /// Saturation into `[lo, hi]`.
+    5 => Clamp(clamp::Clamp),
+    /// LayerNorm with integer statistics.
+    6 => LayerNorm(layernorm::LayerNorm),
+    /// GELU by table.
+    7 => Gelu(gelu::Gelu),
+    /// Causal softmax by exp table and exact division.
+    8 => Softmax(softmax::CausalSoftmax),
+    /// Column slice of a matrix.
+    9 => SliceCols(slice::SliceCols),
+    /// `[T, H·d] → [H, T, d]`.
+    10 => SplitHeads(heads::SplitHeads),
+    /// `[H, T, d] → [T, H·d]`.
+    11 => MergeHeads(heads::MergeHeads),
+    /// Concatenation along the sequence axis of `[H, T, d]` (KV cache only).
+    12 => ConcatSeq(concat::ConcatSeq),
+    /// Index of each row's maximum.
+    13 => Argmax(argmax::Argmax),
+    /// RMSNorm with integer statistics (Llama).
+    14 => RmsNorm(rmsnorm::RmsNorm),
+    /// Rotary position embedding, llama.cpp's adjacent pairs.
+    15 => Rope(rope::Rope),
+    /// Element-wise product of two activations.
+    16 => Mul(mul::Mul),
+    /// SiLU by table.
+    17 => Silu(silu::Silu),
+    /// GQA: each KV head serves `group` query heads.
+    18 => RepeatKv(repeat_kv::RepeatKv),
+}
+
+/// Largest size parameter (a column offset, a head count) and largest tensor extent a key may
+/// declare; products of two such sizes stay far below `2^64`.
+pub const MAX_DIM: usize = 1 << 30;
+
+/// An op's parameters in key files: fixed-width little-endian fields, checked on decoding (each
+/// op module documents its fields). Table-driven ops store the table's descriptor (its
+/// fixed-point parameters), never the table: the decoder rebuilds it with the op's own builder.
+pub trait OpParams: Sized {
+    /// Writes the parameters.
+    fn encode_params(&self, w: &mut Writer);
+    /// Reads the parameters.
+    fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError>;
+}
+
+macro_rules! no_params {
+    ($($ty:path),*) => {$(
+        impl OpParams for $ty {
+            fn encode_params(&self, _w: &mut Writer) {}
+            fn decode_params(_r: &mut Reader<'_>, _tables: &mut TableCache) -> Result<Self, DecodeError> {
+                Ok($ty)
+            }
         }
+    )*};
+}
+no_params!(embedding::Embedding, add::Add, heads::MergeHeads, concat::ConcatSeq, argmax::Argmax, mul::Mul);
+
+/// Tables rebuilt while decoding, shared by every op with the same descriptor.
+#[derive(Debug, Default)]
+pub struct TableCache {
+    tables: HashMap<(&'static str, u32, u32), Arc<[i64]>>,
+}
+
+impl TableCache {
+    /// The table `kind(a, b)`, built by `build` the first time it is asked for.
+    pub fn get(&mut self, kind: &'static str, a: u32, b: u32, build: impl FnOnce() -> Arc<[i64]>) -> Arc<[i64]> {
+        self.tables.entry((kind, a, b)).or_insert_with(build).clone()
     }
+}
+
+pub(crate) fn read_bool(r: &mut Reader<'_>, what: &'static str) -> Result<bool, DecodeError> {
+    match r.u8(what)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        v => Err(DecodeError::Invalid { what, why: format!("{v} is not a flag") }),
+    }
+}
+
+pub(crate) fn read_size(r: &mut Reader<'_>, what: &'static str) -> Result<usize, DecodeError> {
+    let v = r.u64(what)?;
+    if v > MAX_DIM as u64 {
+        return Err(DecodeError::Invalid { what, why: format!("{v} > 2^30") });
+    }
+    Ok(v as usize)
+}
+
+/// A fixed-point parameter (a number of fractional bits), at most [`MAX_BITS`].
+pub(crate) fn read_frac(r: &mut Reader<'_>, what: &'static str) -> Result<u32, DecodeError> {
+    let v = r.u32(what)?;
+    if v > MAX_BITS {
+        return Err(DecodeError::Invalid { what, why: format!("{v} > {MAX_BITS}") });
+    }
+    Ok(v)
 }
 
 /// Evaluates `op` on `inputs` (the integer semantics documented in the op's module).

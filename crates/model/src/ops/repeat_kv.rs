@@ -43,3 +43,13 @@ impl IntOp for RepeatKv {
         Ok(IntTensor { shape, data })
     }
 }
+
+/// Key fields: `group` (`u64`, ≤ 2^30).
+impl OpParams for RepeatKv {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u64(self.group as u64);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(RepeatKv { group: read_size(r, "RepeatKv group")? })
+    }
+}

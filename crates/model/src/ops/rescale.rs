@@ -59,3 +59,13 @@ impl IntOp for Rescale {
         Ok(IntTensor { shape: x.shape.clone(), data })
     }
 }
+
+/// Key fields: `shift` (`i32`; its range is checked by [`IntOp::out_bits`]).
+impl OpParams for Rescale {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u32(self.shift as u32);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(Rescale { shift: r.u32("Rescale shift")? as i32 })
+    }
+}

@@ -114,6 +114,19 @@ impl IntOp for RmsNorm {
     }
 }
 
+/// Key fields: `eps` (`i64`), `k`, `shift` (`u32`); their ranges are checked by
+/// [`IntOp::out_bits`].
+impl OpParams for RmsNorm {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u64(self.eps as u64);
+        w.u32(self.k);
+        w.u32(self.shift);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(RmsNorm { eps: r.u64("RmsNorm eps")? as i64, k: r.u32("RmsNorm K")?, shift: r.u32("RmsNorm shift")? })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -150,6 +150,24 @@ impl IntOp for Rope {
     }
 }
 
+/// Key fields: the table's descriptor `n_rot`, `n_ctx` (`u64`, ≤ 2^30), `base` (`f32` bits),
+/// `frac` (`u32`, ≤ 62); the table is rebuilt by [`Rope::new`], which caps its size.
+impl OpParams for Rope {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u64(self.n_rot as u64);
+        w.u32(self.base.to_bits());
+        w.u32(self.frac);
+        w.u64(self.n_ctx as u64);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        let n_rot = read_size(r, "RoPE rotated dimensions")?;
+        let base = f32::from_bits(r.u32("RoPE base")?);
+        let frac = read_frac(r, "RoPE scale")?;
+        let n_ctx = read_size(r, "RoPE context")?;
+        Rope::new(n_rot, base, frac, n_ctx).map_err(|e| DecodeError::Invalid { what: "RoPE parameters", why: e.to_string() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

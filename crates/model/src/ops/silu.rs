@@ -97,3 +97,23 @@ impl IntOp for Silu {
         Ok(IntTensor { shape: x.shape.clone(), data })
     }
 }
+
+/// Key fields: the table's descriptor `in_frac`, `out_frac`, `in_bits` (`u32`, ≤ 62); the table
+/// is rebuilt by [`Silu::new`].
+impl OpParams for Silu {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u32(self.in_frac);
+        w.u32(self.out_frac);
+        w.u32(self.in_bits);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        let in_frac = read_frac(r, "SiLU input scale")?;
+        let out_frac = read_frac(r, "SiLU output scale")?;
+        let in_bits = read_frac(r, "SiLU input bound")?;
+        let op = Silu::new(in_frac, out_frac, in_bits);
+        if (op.in_frac, op.out_frac, op.in_bits) != (in_frac, out_frac, in_bits) {
+            return Err(DecodeError::Invalid { what: "SiLU parameters", why: format!("({in_frac}, {out_frac}, {in_bits}) outside the table builder's range") });
+        }
+        Ok(op)
+    }
+}

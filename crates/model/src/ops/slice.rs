@@ -41,3 +41,14 @@ impl IntOp for SliceCols {
         Ok(IntTensor { shape, data })
     }
 }
+
+/// Key fields: `start`, `len` (`u64`, ≤ 2^30).
+impl OpParams for SliceCols {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u64(self.start as u64);
+        w.u64(self.len as u64);
+    }
+    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+        Ok(SliceCols { start: read_size(r, "slice start")?, len: read_size(r, "slice length")? })
+    }
+}

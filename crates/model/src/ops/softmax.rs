@@ -137,3 +137,21 @@ impl IntOp for CausalSoftmax {
         Ok(IntTensor { shape, data })
     }
 }
+
+/// Key fields: `in_frac`, `exp_frac`, `out_frac` (`u32`, ≤ 62); the exp table is rebuilt by
+/// [`exp_table`]. The query offset is not stored: it is a size, fixed when a graph template is
+/// instantiated (`N − M` of the operand, see `template`).
+impl OpParams for CausalSoftmax {
+    fn encode_params(&self, w: &mut Writer) {
+        w.u32(self.in_frac);
+        w.u32(self.exp_frac);
+        w.u32(self.out_frac);
+    }
+    fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError> {
+        let in_frac = read_frac(r, "softmax input scale")?;
+        let exp_frac = read_frac(r, "softmax exp scale")?;
+        let out_frac = read_frac(r, "softmax output scale")?;
+        let table = tables.get("exp", in_frac, exp_frac, || exp_table(in_frac, exp_frac));
+        Ok(CausalSoftmax::new(0, in_frac, exp_frac, out_frac, table))
+    }
+}

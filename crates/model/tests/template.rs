@@ -1,0 +1,177 @@
+//! Graph templates: the graph as data. Round trips, instantiation at every length, and the
+//! malformed templates a key could carry (cycles, shape mismatches, bounds over the field's
+//! headroom, huge length fields, random corruption): each is refused with an error, never a panic.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
+use zkinfer_model::codec::{Reader, Writer};
+use zkinfer_model::ops::rescale::Rescale;
+use zkinfer_model::ops::slice::SliceCols;
+use zkinfer_model::template::TensorDecl;
+use zkinfer_model::{GraphTemplate, MemorySource, Model, Op, QuantConfig, WeightMeta};
+
+fn model() -> Model {
+    Model::from_source(&MemorySource::random_gpt2(2, 32, 2, 16, 97, 5, true), QuantConfig::default()).unwrap()
+}
+
+fn encode(t: &GraphTemplate) -> Vec<u8> {
+    let mut w = Writer::new();
+    t.encode(&mut w);
+    w.into_bytes()
+}
+
+fn decode(b: &[u8]) -> Result<GraphTemplate, String> {
+    let mut r = Reader::new(b);
+    let t = GraphTemplate::decode(&mut r).map_err(|e| e.to_string())?;
+    r.finish().map_err(|e| e.to_string())?;
+    Ok(t)
+}
+
+/// Decoding and the key's check together (what `VerifyingKey::from_bytes` runs).
+fn accept(b: &[u8], w: &[WeightMeta]) -> Result<GraphTemplate, String> {
+    let t = decode(b)?;
+    t.check(w).map_err(|e| e.to_string())?;
+    Ok(t)
+}
+
+fn node_of(t: &GraphTemplate, name: &str) -> usize {
+    let id = t.tensors.iter().position(|d| matches!(d, TensorDecl::Activation { name: n, .. } if n == name)).unwrap();
+    t.nodes.iter().position(|n| n.output.0 == id).unwrap()
+}
+
+#[test]
+fn template_round_trips_and_instantiates_to_the_builders_graph_at_every_length() {
+    let m = model();
+    let w = m.weights().metas();
+    let t = m.graph_template().unwrap();
+    let decoded = accept(&encode(&t), &w).unwrap();
+    assert_eq!(decoded, t);
+    for len in 1..=16 {
+        assert_eq!(decoded.instantiate(&[len], &w).unwrap(), m.graph(len).unwrap(), "T = {len}");
+    }
+    assert!(t.instantiate(&[0], &w).is_err(), "T below its range");
+    assert!(t.instantiate(&[17], &w).is_err(), "T above its range");
+    assert!(t.instantiate(&[1, 1], &w).is_err(), "too many symbol values");
+}
+
+#[test]
+fn cycles_and_out_of_order_nodes_are_refused() {
+    let m = model();
+    let w = m.weights().metas();
+    let t = m.graph_template().unwrap();
+    // A consumer moved before its producer.
+    let p = node_of(&t, "blk.0.attn_qkv.acc");
+    let c = t.nodes.iter().position(|n| n.inputs.contains(&t.nodes[p].output)).unwrap();
+    let mut bad = t.clone();
+    bad.nodes.swap(p, c);
+    let e = accept(&encode(&bad), &w).unwrap_err();
+    assert!(e.contains("not produced before"), "{e}");
+    // A node reading its own output (the smallest cycle).
+    let mut bad = t.clone();
+    let out = bad.nodes[p].output;
+    bad.nodes[p].inputs[0] = out;
+    assert!(accept(&encode(&bad), &w).unwrap_err().contains("not produced before"));
+    // Two producers of one activation.
+    let mut bad = t.clone();
+    let dup = bad.nodes[p].clone();
+    bad.nodes.insert(p + 1, dup);
+    assert!(accept(&encode(&bad), &w).unwrap_err().contains("fresh activation"));
+    // An activation nobody produces.
+    let mut bad = t.clone();
+    bad.tensors.push(TensorDecl::Activation { name: "orphan".into(), frac_bits: 0 });
+    assert!(accept(&encode(&bad), &w).unwrap_err().contains("never produced"));
+}
+
+#[test]
+fn shape_mismatches_are_refused_by_the_ops_rules() {
+    let m = model();
+    let w = m.weights().metas();
+    let t = m.graph_template().unwrap();
+    // The query columns sliced one column short: the head split no longer divides.
+    let mut bad = t.clone();
+    let n = node_of(&t, "blk.0.attn_q.cols");
+    bad.nodes[n].op = Op::SliceCols(SliceCols { start: 0, len: 31 });
+    let e = accept(&encode(&bad), &w).unwrap_err();
+    assert!(e.contains("shape"), "{e}");
+    // A matmul pointed at a weight of another shape.
+    let mut bad = t.clone();
+    let n = node_of(&t, "blk.0.attn_qkv.acc");
+    let other = w.iter().position(|m| m.name == "blk.0.ffn_up.weight").unwrap();
+    let wid = bad.nodes[n].inputs[1].0;
+    bad.tensors[wid] = TensorDecl::Weight(other);
+    assert!(accept(&encode(&bad), &w).is_err());
+    // A weight index outside the key's list.
+    let mut bad = t.clone();
+    bad.tensors[wid] = TensorDecl::Weight(w.len());
+    assert!(accept(&encode(&bad), &w).unwrap_err().contains("outside the key"));
+    // A weight where an activation is expected.
+    let mut bad = t.clone();
+    let n = node_of(&t, "blk.0.attn_resid");
+    bad.nodes[n].inputs[0] = bad.nodes[node_of(&t, "blk.0.attn_qkv.acc")].inputs[1];
+    assert!(accept(&encode(&bad), &w).unwrap_err().contains("wrong kind"));
+}
+
+#[test]
+fn bounds_over_the_fields_headroom_are_refused() {
+    let m = model();
+    let w = m.weights().metas();
+    let t = m.graph_template().unwrap();
+    // A rescale that multiplies by 2^40 instead of dividing.
+    let mut bad = t.clone();
+    let n = node_of(&t, "blk.0.attn_qkv.out");
+    bad.nodes[n].op = Op::Rescale(Rescale { shift: -40 });
+    let e = accept(&encode(&bad), &w).unwrap_err();
+    assert!(e.contains("2^62") || e.contains("exceeds") || e.contains("need"), "{e}");
+    // A weight declared wider than the matmul accepts.
+    let mut wide = w.clone();
+    let i = wide.iter().position(|m| m.name == "blk.0.attn_qkv.weight").unwrap();
+    wide[i].bits = 40;
+    assert!(t.check(&wide).is_err());
+    // A weight bound over 2^62.
+    wide[i].bits = 63;
+    assert!(t.check(&wide).unwrap_err().to_string().contains("2^62"));
+    // An input bound over 2^62 never decodes.
+    let mut bad = t.clone();
+    let TensorDecl::Input { bits, .. } = &mut bad.tensors[t.inputs[0].0] else { panic!("input") };
+    *bits = 63;
+    assert!(decode(&encode(&bad)).unwrap_err().contains("headroom"));
+    // A sequence length whose scores would exceed the size caps.
+    let mut bad = t.clone();
+    bad.symbols[0].max = 1 << 30;
+    assert!(accept(&encode(&bad), &w).is_err());
+}
+
+#[test]
+fn huge_length_fields_and_corruption_are_refused_without_panicking() {
+    let m = model();
+    let w = m.weights().metas();
+    let t = m.graph_template().unwrap();
+    let good = encode(&t);
+    // The first field is the symbol count; then (symbol) name, min, max; then the tensor count.
+    for (at, v) in [(0usize, u32::MAX), (0, 5)] {
+        let mut b = good.clone();
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        assert!(decode(&b).is_err());
+    }
+    let tensors_at = 4 + 4 + 1 + 16;
+    let mut b = good.clone();
+    b[tensors_at..tensors_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert!(decode(&b).unwrap_err().contains("exceeds what the remaining"));
+    let mut b = good.clone();
+    b[4 + 4 + 1 + 8..tensors_at].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(decode(&b).unwrap_err().contains("symbol range"));
+    for cut in (0..good.len()).step_by(7) {
+        assert!(decode(&good[..cut]).is_err(), "truncation to {cut} bytes accepted");
+    }
+    // Random byte corruption: decoded or refused, never a panic; whatever decodes and passes the
+    // check instantiates without panicking.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..3000 {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut b = good.clone();
+        let at = (state >> 33) as usize % b.len();
+        b[at] ^= (state >> 7) as u8 | 1;
+        if let Ok(t) = accept(&b, &w) {
+            let _ = t.instantiate(&[3], &w);
+        }
+    }
+}
