@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
+use zkinfer_model::{Model, Op};
 use zkinfer_proof::{ProofFile, ProvingKey, VerifyingKey, prove, setup, verify, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
 
@@ -45,25 +45,29 @@ fn verify_with_edited_key(edit: impl FnOnce(&mut VerifyingKey)) -> Result<Result
         .map_err(|_| "verify panicked".to_string())
 }
 
+/// Applies `f` to every op of the key's graph.
+fn ops(vk: &mut VerifyingKey, f: impl Fn(&mut Op)) {
+    vk.graph.nodes.iter_mut().for_each(|n| f(&mut n.op));
+}
+
 #[test]
 fn hostile_key_hyperparameters_are_errors_not_panics() {
     let edits: Vec<(&str, Box<dyn Fn(&mut VerifyingKey)>)> = vec![
-        ("n_head = 0", Box::new(|vk| vk.config.n_head = 0)),
-        ("n_head = 3", Box::new(|vk| vk.config.n_head = 3)),
-        ("n_embd = 0", Box::new(|vk| vk.config.n_embd = 0)),
-        ("n_layer = 0", Box::new(|vk| vk.config.n_layer = 0)),
-        ("n_ctx = 1", Box::new(|vk| vk.config.n_ctx = 1)),
-        ("act_frac = 64", Box::new(|vk| vk.quant.act_frac = 64)),
-        ("score_frac = 64", Box::new(|vk| vk.quant.score_frac = 64)),
-        ("exp_frac = 64", Box::new(|vk| vk.quant.exp_frac = 64)),
-        ("prob_frac = 64", Box::new(|vk| vk.quant.prob_frac = 64)),
-        ("gelu_in_frac = 64", Box::new(|vk| vk.quant.gelu_in_frac = 64)),
-        ("ln_k = 64", Box::new(|vk| vk.quant.ln_k = 64)),
-        ("ln_k = 0", Box::new(|vk| vk.quant.ln_k = 0)),
-        ("matmul_in_bits = 64", Box::new(|vk| vk.quant.matmul_in_bits = 64)),
-        ("gamma_bits = 64", Box::new(|vk| vk.quant.gamma_bits = 64)),
-        ("eps = NaN", Box::new(|vk| vk.config.eps = f32::NAN)),
-        ("eps = -1", Box::new(|vk| vk.config.eps = -1.0)),
+        // Key version 3 carries the graph, not GPT-2 hyperparameters: the same attacks on its ops.
+        ("heads = 0", Box::new(|vk| ops(vk, |op| if let Op::SplitHeads(h) = op { h.heads = 0 }))),
+        ("heads = 3", Box::new(|vk| ops(vk, |op| if let Op::SplitHeads(h) = op { h.heads = 3 }))),
+        ("no nodes", Box::new(|vk| vk.graph.nodes.clear())),
+        ("T ≤ 1", Box::new(|vk| vk.graph.symbols[0].max = 1)),
+        ("rescale shift = 64", Box::new(|vk| ops(vk, |op| if let Op::Rescale(r) = op { r.shift = 64 }))),
+        ("softmax in_frac = 62", Box::new(|vk| ops(vk, |op| if let Op::Softmax(x) = op { x.in_frac = 62 }))),
+        ("softmax exp_frac = 62", Box::new(|vk| ops(vk, |op| if let Op::Softmax(x) = op { x.exp_frac = 62 }))),
+        ("softmax out_frac = 62", Box::new(|vk| ops(vk, |op| if let Op::Softmax(x) = op { x.out_frac = 62 }))),
+        ("gelu in_frac = 62", Box::new(|vk| ops(vk, |op| if let Op::Gelu(g) = op { g.in_frac = 62 }))),
+        ("layernorm K = 64", Box::new(|vk| ops(vk, |op| if let Op::LayerNorm(l) = op { l.k = 64 }))),
+        ("layernorm K = 0", Box::new(|vk| ops(vk, |op| if let Op::LayerNorm(l) = op { l.k = 0 }))),
+        ("clamp to 2^62", Box::new(|vk| ops(vk, |op| if let Op::Clamp(c) = op { c.hi = i64::MAX; c.lo = i64::MIN }))),
+        ("layernorm eps = 0", Box::new(|vk| ops(vk, |op| if let Op::LayerNorm(l) = op { l.eps = 0 }))),
+        ("layernorm eps = -1", Box::new(|vk| ops(vk, |op| if let Op::LayerNorm(l) = op { l.eps = -1 }))),
         ("frac_bits = -2^31", Box::new(|vk| vk.weights[0].frac_bits = i32::MIN)),
         ("all frac_bits = 2^31 - 1", Box::new(|vk| vk.weights.iter_mut().for_each(|w| w.frac_bits = i32::MAX))),
         ("all frac_bits = 62", Box::new(|vk| vk.weights.iter_mut().for_each(|w| w.frac_bits = 62))),
@@ -89,7 +93,7 @@ fn changed_prompt_prediction_is_rejected() {
     verify(&f.pk.vk, &f.proof).expect("honest proof");
     for i in 0..f.proof.prompt_predictions.len() {
         let mut p = f.proof.clone();
-        p.prompt_predictions[i] = (p.prompt_predictions[i] + 1) % f.pk.vk.config.n_vocab as u32;
+        p.prompt_predictions[i] = (p.prompt_predictions[i] + 1) % f.pk.vk.vocab.len() as u32;
         assert!(verify(&f.pk.vk, &p).is_err(), "changed prompt prediction {i} accepted");
     }
 }
@@ -101,7 +105,7 @@ fn changed_prompt_prediction_is_rejected() {
 fn hostile_statement_shapes_are_errors_not_panics() {
     let f = fixture();
     let vk = &f.pk.vk;
-    let n_ctx = vk.config.n_ctx;
+    let n_ctx = vk.max_positions();
     let edits: Vec<(&str, Box<dyn Fn(&mut ProofFile)>)> = vec![
         ("empty prompt", Box::new(|p| {
             p.prompt_ids.clear();
