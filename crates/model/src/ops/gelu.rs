@@ -69,17 +69,7 @@ impl IntOp for Gelu {
     fn eval_int(&self, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError> {
         want_len(self.name(), 1, inputs.len())?;
         let x = act(self.name(), inputs, 0)?;
-        let data = x
-            .data
-            .iter()
-            .map(|&v| {
-                usize::try_from(v - GELU_MIN)
-                    .ok()
-                    .and_then(|i| self.table.get(i).copied())
-                    .ok_or_else(|| OpError::Range { op: "Gelu", msg: format!("input {v} outside [-2^15, 2^15)") })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(IntTensor { shape: x.shape.clone(), data })
+        lookup_table("Gelu", &self.table, GELU_MIN, "[-2^15, 2^15)", x)
     }
 }
 

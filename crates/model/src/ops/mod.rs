@@ -262,6 +262,22 @@ pub fn eval_int(op: &Op, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError> {
 
 // ---- helpers shared by the op modules ----
 
+/// Element-wise table lookup shared by the table ops (GELU, SiLU): entry `v` reads `table[v − min]`;
+/// an input outside the table is an [`OpError::Range`] naming `range` (the table's input domain).
+pub(crate) fn lookup_table(op: &'static str, table: &[i64], min: i64, range: &str, x: &IntTensor) -> Result<IntTensor, OpError> {
+    let data = x
+        .data
+        .iter()
+        .map(|&v| {
+            usize::try_from(v - min)
+                .ok()
+                .and_then(|i| table.get(i).copied())
+                .ok_or_else(|| OpError::Range { op, msg: format!("input {v} outside {range}") })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(IntTensor { shape: x.shape.clone(), data })
+}
+
 pub(crate) fn want_len(op: &'static str, n: usize, got: usize) -> Result<(), OpError> {
     if n == got {
         Ok(())

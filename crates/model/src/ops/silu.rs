@@ -83,18 +83,7 @@ impl IntOp for Silu {
     fn eval_int(&self, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError> {
         want_len(self.name(), 1, inputs.len())?;
         let x = act(self.name(), inputs, 0)?;
-        let min = self.min_input();
-        let data = x
-            .data
-            .iter()
-            .map(|&v| {
-                usize::try_from(v - min)
-                    .ok()
-                    .and_then(|i| self.table.get(i).copied())
-                    .ok_or_else(|| OpError::Range { op: "Silu", msg: format!("input {v} outside the table") })
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(IntTensor { shape: x.shape.clone(), data })
+        lookup_table("Silu", &self.table, self.min_input(), "the table", x)
     }
 }
 
