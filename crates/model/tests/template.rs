@@ -203,3 +203,52 @@ fn every_llama_op_round_trips_through_the_key_codec() {
     b[1..5].copy_from_slice(&40u32.to_le_bytes());
     assert!(Op::decode(&mut Reader::new(&b), &mut TableCache::default()).is_err());
 }
+
+/// Review: decoding rebuilds every table-driven op's table from its descriptor. A hostile key of a
+/// few hundred kilobytes listing many table ops with *distinct* descriptors (a RoPE table alone
+/// may have 2^22 entries, 32 MiB) made the decoder build them all (one per node, RoPE and SiLU
+/// were not even shared) before any other check: tens of gigabytes from a small file. Now tables
+/// are shared by descriptor and the distinct ones are capped in total, checked before building.
+#[test]
+fn hostile_table_descriptors_are_refused_before_building() {
+    use zkinfer_model::graph::{Node, TensorId};
+    use zkinfer_model::ops::rope::Rope;
+    use zkinfer_model::ops::{MAX_TABLE_ENTRIES, TableCache};
+    // Decoding alone (no wiring check yet): one input tensor, nodes reading and writing it.
+    let template = |ops: Vec<Op>| GraphTemplate {
+        symbols: Vec::new(),
+        tensors: vec![TensorDecl::Input { name: "x".into(), shape: Vec::new(), frac_bits: 0, bits: 1 }],
+        nodes: ops.into_iter().map(|op| Node { op, inputs: vec![TensorId(0), TensorId(0)], output: TensorId(0) }).collect(),
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+    };
+    // Small stand-in tables are encoded (only the descriptor is written); the decoder builds
+    // the real ones. 64 RoPE descriptors of 2^22 entries: 2 GiB if all were built.
+    let rope = |n_ctx: usize| Op::Rope(Rope { n_rot: 2, base: 10000.0, frac: 16, n_ctx, table: std::sync::Arc::from(Vec::new()) });
+    let hostile = template((0..64).map(|i| rope((1 << 21) - i)).collect());
+    let start = std::time::Instant::now();
+    let e = decode(&encode(&hostile)).unwrap_err();
+    assert!(e.contains("function tables"), "{e}");
+    assert!(start.elapsed().as_secs() < 5, "refused only after {:?}", start.elapsed());
+    // Distinct SiLU descriptors (2^16 entries each) hit the same cap.
+    let silu = |f: u32| Op::Silu(zkinfer_model::ops::silu::Silu { in_frac: f % 31, out_frac: f / 31, in_bits: 16, table: std::sync::Arc::from(Vec::new()) });
+    let n = MAX_TABLE_ENTRIES / (1 << 16) + 1;
+    assert!(decode(&encode(&template((0..n as u32).map(silu).collect()))).unwrap_err().contains("function tables"));
+    // Identical descriptors share one table: many RoPE nodes of one descriptor decode, and cost
+    // one table.
+    let honest = template(vec![rope(1 << 21); 200]);
+    let decoded = decode(&encode(&honest)).unwrap();
+    let tables: Vec<_> = decoded.nodes.iter().map(|n| match &n.op {
+        Op::Rope(r) => r.table.clone(),
+        _ => unreachable!(),
+    }).collect();
+    assert_eq!(tables[0].len(), 1 << 22);
+    assert!(tables.iter().all(|t| std::sync::Arc::ptr_eq(t, &tables[0])), "one table per descriptor");
+    let mut cache = TableCache::default();
+    let mut w = Writer::new();
+    rope(1 << 21).encode(&mut w);
+    let b = w.into_bytes();
+    Op::decode(&mut Reader::new(&b), &mut cache).unwrap();
+    Op::decode(&mut Reader::new(&b), &mut cache).unwrap();
+    assert_eq!(cache.entries(), 1 << 22);
+}

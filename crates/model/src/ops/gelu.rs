@@ -82,7 +82,7 @@ impl OpParams for Gelu {
     }
     fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError> {
         let (in_frac, out_frac) = (read_frac(r, "Gelu input scale")?, read_frac(r, "Gelu output scale")?);
-        let table = tables.get("gelu", in_frac, out_frac, || Gelu::new(in_frac, out_frac).table);
+        let table = tables.get("gelu", [in_frac.into(), out_frac.into(), 0, 0], GELU_ROWS, || Gelu::new(in_frac, out_frac).table)?;
         Ok(Gelu { in_frac, out_frac, table })
     }
 }

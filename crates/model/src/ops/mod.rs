@@ -217,16 +217,44 @@ macro_rules! no_params {
 }
 no_params!(embedding::Embedding, add::Add, heads::MergeHeads, concat::ConcatSeq, argmax::Argmax, mul::Mul);
 
-/// Tables rebuilt while decoding, shared by every op with the same descriptor.
+/// Most table entries (summed over the distinct tables) decoding one key may build: `2^23`
+/// (64 MiB of `i64`). Honest graphs build at most one exp, one GELU or SiLU and one RoPE table
+/// (`≤ 2^22 + 2^17` entries); without a cap, a hostile key of a few hundred kilobytes could list
+/// thousands of nodes with distinct descriptors (a RoPE table alone may have `2^22` entries) and
+/// make the verifier allocate tens of gigabytes before anything else is checked.
+pub const MAX_TABLE_ENTRIES: usize = 1 << 23;
+
+/// Tables rebuilt while decoding, shared by every op with the same descriptor, within a total
+/// budget of [`MAX_TABLE_ENTRIES`] entries checked *before* a table is built.
 #[derive(Debug, Default)]
 pub struct TableCache {
-    tables: HashMap<(&'static str, u32, u32), Arc<[i64]>>,
+    tables: HashMap<(&'static str, [u64; 4]), Arc<[i64]>>,
+    entries: usize,
 }
 
 impl TableCache {
-    /// The table `kind(a, b)`, built by `build` the first time it is asked for.
-    pub fn get(&mut self, kind: &'static str, a: u32, b: u32, build: impl FnOnce() -> Arc<[i64]>) -> Arc<[i64]> {
-        self.tables.entry((kind, a, b)).or_insert_with(build).clone()
+    /// The table `kind(params)` of `len` entries, built by `build` the first time it is asked for;
+    /// refused, without building it, if the distinct tables would pass [`MAX_TABLE_ENTRIES`].
+    pub fn get(&mut self, kind: &'static str, params: [u64; 4], len: usize, build: impl FnOnce() -> Arc<[i64]>) -> Result<Arc<[i64]>, DecodeError> {
+        if let Some(t) = self.tables.get(&(kind, params)) {
+            return Ok(t.clone());
+        }
+        let total = self.entries.saturating_add(len);
+        if total > MAX_TABLE_ENTRIES {
+            return Err(DecodeError::Invalid {
+                what: "function tables",
+                why: format!("{kind} table of {len} entries after {} entries of other tables exceeds the budget of {MAX_TABLE_ENTRIES}", self.entries),
+            });
+        }
+        let table = build();
+        self.entries = self.entries.saturating_add(table.len().max(len));
+        self.tables.insert((kind, params), table.clone());
+        Ok(table)
+    }
+
+    /// Entries of every table built so far.
+    pub fn entries(&self) -> usize {
+        self.entries
     }
 }
 

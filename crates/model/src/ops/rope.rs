@@ -151,7 +151,8 @@ impl IntOp for Rope {
 }
 
 /// Key fields: the table's descriptor `n_rot`, `n_ctx` (`u64`, ≤ 2^30), `base` (`f32` bits),
-/// `frac` (`u32`, ≤ 62); the table is rebuilt by [`Rope::new`], which caps its size.
+/// `frac` (`u32`, ≤ 62); the parameters are checked as by [`Rope::new`] (which caps the table's
+/// size) before the table is rebuilt through the decoder's [`TableCache`].
 impl OpParams for Rope {
     fn encode_params(&self, w: &mut Writer) {
         w.u64(self.n_rot as u64);
@@ -159,12 +160,18 @@ impl OpParams for Rope {
         w.u32(self.frac);
         w.u64(self.n_ctx as u64);
     }
-    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+    fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError> {
         let n_rot = read_size(r, "RoPE rotated dimensions")?;
         let base = f32::from_bits(r.u32("RoPE base")?);
         let frac = read_frac(r, "RoPE scale")?;
         let n_ctx = read_size(r, "RoPE context")?;
-        Rope::new(n_rot, base, frac, n_ctx).map_err(|e| DecodeError::Invalid { what: "RoPE parameters", why: e.to_string() })
+        let op = Rope { n_rot, base, frac, n_ctx, table: Arc::from(Vec::new()) };
+        op.check_params().map_err(|e| DecodeError::Invalid { what: "RoPE parameters", why: e.to_string() })?;
+        // Shared by every RoPE node with this descriptor (a Llama key has two per layer), within
+        // the key's table budget.
+        let params = [n_rot as u64, base.to_bits().into(), frac.into(), n_ctx as u64];
+        let table = tables.get("rope", params, n_rot * n_ctx, || rope_table(base, n_rot, frac, n_ctx))?;
+        Ok(Rope { table, ..op })
     }
 }
 

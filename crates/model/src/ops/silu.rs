@@ -95,14 +95,16 @@ impl OpParams for Silu {
         w.u32(self.out_frac);
         w.u32(self.in_bits);
     }
-    fn decode_params(r: &mut Reader<'_>, _: &mut TableCache) -> Result<Self, DecodeError> {
+    fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError> {
         let in_frac = read_frac(r, "SiLU input scale")?;
         let out_frac = read_frac(r, "SiLU output scale")?;
         let in_bits = read_frac(r, "SiLU input bound")?;
-        let op = Silu::new(in_frac, out_frac, in_bits);
-        if (op.in_frac, op.out_frac, op.in_bits) != (in_frac, out_frac, in_bits) {
+        // The builder's range, checked before anything is built (it would clamp, not refuse).
+        if !(1..=SILU_MAX_IN_BITS).contains(&in_bits) || in_frac > 30 || out_frac > 30 {
             return Err(DecodeError::Invalid { what: "SiLU parameters", why: format!("({in_frac}, {out_frac}, {in_bits}) outside the table builder's range") });
         }
-        Ok(op)
+        let params = [in_frac.into(), out_frac.into(), in_bits.into(), 0];
+        let table = tables.get("silu", params, 1 << in_bits, || Silu::new(in_frac, out_frac, in_bits).table)?;
+        Ok(Silu { in_frac, out_frac, in_bits, table })
     }
 }

@@ -151,7 +151,7 @@ impl OpParams for CausalSoftmax {
         let in_frac = read_frac(r, "softmax input scale")?;
         let exp_frac = read_frac(r, "softmax exp scale")?;
         let out_frac = read_frac(r, "softmax output scale")?;
-        let table = tables.get("exp", in_frac, exp_frac, || exp_table(in_frac, exp_frac));
+        let table = tables.get("exp", [in_frac.into(), exp_frac.into(), 0, 0], EXP_ROWS, || exp_table(in_frac, exp_frac))?;
         Ok(CausalSoftmax::new(0, in_frac, exp_frac, out_frac, table))
     }
 }
