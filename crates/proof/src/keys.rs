@@ -186,6 +186,11 @@ impl VerifyingKey {
             }
             weights.push(WeightMeta { name, shape, frac_bits, bits });
         }
+        // Setup commits weights sorted by name; a repeated or reordered name has no honest origin
+        // (and a repeated one once let a graph weight be opened against another entry's values).
+        if let Some(p) = weights.windows(2).find(|p| p[0].name >= p[1].name) {
+            return Err(invalid("weight names", format!("{} then {}: names must be strictly ascending", p[0].name, p[1].name)));
+        }
         let commitment = decode_commitment(r.bytes("weight commitment")?)?;
         let graph = GraphTemplate::decode(&mut r)?;
         let n_vocab = r.u32("vocabulary size")? as usize;
@@ -232,7 +237,8 @@ impl VerifyingKey {
     }
 
     /// Index of each weight in the key's weight list, by name (the weight's blocks are the
-    /// commitment's slices listed by [`WeightBlockPlan`]).
+    /// commitment's slices listed by [`WeightBlockPlan`]). Names are unique in a decoded key; the
+    /// proof routes weight claims by the graph template's index, not through this map.
     pub fn weight_index(&self) -> HashMap<&str, usize> {
         self.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect()
     }

@@ -28,7 +28,7 @@ pub use file::ProofFile;
 pub use keys::{ProvingKey, VerifyingKey, pcs, setup, setup_with_proof};
 pub use setup_proof::{SetupProof, prove_setup, verify_setup};
 use zkinfer_field::F;
-use zkinfer_model::{IntTrace, Model, TensorId};
+use zkinfer_model::{IntTrace, Model};
 use zkinfer_ops::{PublicValues, WitnessBuilder};
 use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
@@ -272,14 +272,13 @@ pub fn prove_consuming(
 /// Moves the graph proof's claims into one opening accumulator per commitment: witness claims
 /// (keyed by column) get the column's slot in the witness commitment (`witness_slots`, `None` for
 /// virtual columns, which carry no claims any more); weight claims (keyed by graph tensor) get the
-/// weight's index in the verifying key's commitment.
+/// index in the key's weight list that the key's graph template references for that tensor.
 fn opening_accumulators(
     vk: &VerifyingKey,
     graph: &zkinfer_model::Graph,
     witness_slots: &[Option<usize>],
     claims: zkinfer_ops::Accumulators,
 ) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
-    let weight_index = vk.weight_index();
     let mut witness = OpeningAccumulator::new();
     for c in claims.witness.into_claims() {
         let slot = witness_slots
@@ -291,10 +290,13 @@ fn opening_accumulators(
     }
     let mut weights = OpeningAccumulator::new();
     for c in claims.weights.into_claims() {
-        let name = &graph.meta(TensorId(c.poly)).name;
-        let idx = *weight_index
-            .get(name.as_str())
-            .ok_or_else(|| ProofSystemError::Rejected(format!("weight {name} is not in the verifying key")))?;
+        // The key's entry the template references (the one whose shape, scale and bound the graph
+        // was instantiated with), never a lookup by name: a claim must be opened against exactly
+        // the entry whose bound the graph's no-wrap arguments assumed.
+        let idx = match vk.graph.tensors.get(c.poly) {
+            Some(zkinfer_model::template::TensorDecl::Weight(w)) if graph.tensors.get(c.poly).is_some_and(|m| m.kind == zkinfer_model::TensorKind::Weight) => *w,
+            _ => return Err(ProofSystemError::Rejected(format!("claim on tensor {} of the graph, which is not a key weight", c.poly))),
+        };
         weights.push(idx, c.point, c.value);
     }
     Ok((witness, weights))

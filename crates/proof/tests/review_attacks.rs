@@ -132,3 +132,134 @@ fn hostile_statement_shapes_are_errors_not_panics() {
         assert_eq!(outcome.ok(), Some(false), "{name}: accepted or panicked");
     }
 }
+
+/// Review (second round): the key's weight list named one weight twice. The graph takes a weight's
+/// shape, scale and bound from the entry its template references (by index), but the graph
+/// proof's weight claims were routed to the key's weight *of that name* — the last entry with the
+/// name. A key maker could list `W` with its honest bound `2^b` (what the graph's no-wrap
+/// arguments assume) and again with a wider bound holding other values: the setup proof checks
+/// each entry against its own bound (both pass), and the graph proof was opened against the
+/// wide copy — a weight outside the bound every field-equals-integer argument rests on.
+/// Now the decoder refuses weight names that are not strictly ascending (setup commits weights
+/// sorted by name), and claims are routed by the template's index, never by name.
+#[test]
+fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
+    use zkinfer_field::F;
+    use zkinfer_model::graph::{IntTrace, TensorKind};
+    use zkinfer_model::ops::eval_int;
+    use zkinfer_model::template::TensorDecl;
+    use zkinfer_model::tensor::{IntTensor, WeightValues};
+    use zkinfer_model::{Operand, WeightMeta};
+    use zkinfer_pcs::OpeningAccumulator;
+    use zkinfer_proof::weight_blocks::{WeightBlockPlan, prove_block_claims};
+    use zkinfer_proof::{PROTOCOL_ID, PROTOCOL_VERSION, keys, pcs, prove_setup, verify_setup};
+    use zkinfer_transcript::{DomainSeparator, ProverTranscript};
+
+    let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).unwrap();
+    let model = Model::load(&gguf).unwrap();
+    let tok = Tokenizer::from_gguf(&gguf).unwrap();
+    let name = "blk.0.ffn_down.weight";
+    let honest_metas = model.weights().metas();
+    let pos = honest_metas.iter().position(|m| m.name == name).unwrap();
+    let b = honest_metas[pos].bits;
+    // The copy: one entry at 2^(b+1), outside the honest |w| < 2^b.
+    let mut copy = model.weights().get(name).unwrap().clone();
+    match &mut copy.values {
+        WeightValues::I16(v) => v[5] = 1 << (b + 1),
+        WeightValues::I64(v) => v[5] = 1 << (b + 1),
+    }
+    // The hostile key: the honest graph (its template references entry `pos`, bound 2^b), the
+    // weight listed twice (the second entry with a bound wide enough for the copy), indices after
+    // it shifted.
+    let mut metas = honest_metas.clone();
+    metas.insert(pos + 1, WeightMeta { bits: b + 3, ..honest_metas[pos].clone() });
+    let mut graph = model.graph_template().unwrap();
+    for t in &mut graph.tensors {
+        if let TensorDecl::Weight(i) = t
+            && *i > pos
+        {
+            *i += 1;
+        }
+    }
+    let plan = WeightBlockPlan::for_weights(&metas);
+    let mut slices: Vec<Vec<F>> = Vec::new();
+    for (w, m) in metas.iter().enumerate() {
+        let values = if w == pos + 1 { &copy } else { model.weights().get(&m.name).unwrap() };
+        let blocks = plan.tensor(w).unwrap();
+        for k in 0..blocks.blocks().len() {
+            slices.push(blocks.block_values(k, &values.values));
+        }
+    }
+    let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
+    let (commitment, weight_data) = pcs().commit_slices(&refs).unwrap();
+    drop(refs);
+    let vk = VerifyingKey { model_sha256: [1; 32], architecture: "gpt2".into(), graph, weights: metas, commitment, vocab: vocab_bytes(&tok) };
+    // Each entry respects its own bound: the setup proof holds.
+    let setup_proof = prove_setup(&vk, slices).unwrap();
+    verify_setup(&vk, &setup_proof).expect("every entry is within its own bound");
+
+    // The malicious prover runs the key's graph with the copy (no check of the graph's bound).
+    let mut weights = model.weights().clone();
+    weights.insert(name, copy);
+    let prompt = tok.encode("The quick brown fox");
+    let t_len = prompt.len();
+    let g = vk.graph(t_len).unwrap();
+    assert_eq!(g.meta(g.find(name).unwrap()).bits, b, "the graph assumes the honest bound");
+    let mut values: Vec<Option<IntTensor>> = vec![None; g.tensors.len()];
+    values[g.find("tokens").unwrap().0] = Some(IntTensor { shape: vec![t_len], data: prompt.iter().map(|&x| x as i64).collect() });
+    values[g.find("positions").unwrap().0] = Some(IntTensor { shape: vec![t_len], data: (0..t_len as i64).collect() });
+    for node in &g.nodes {
+        let operands: Vec<Operand<'_>> = node
+            .inputs
+            .iter()
+            .map(|id| match g.meta(*id).kind {
+                TensorKind::Weight => Operand::Weight(weights.get(&g.meta(*id).name).unwrap()),
+                _ => Operand::Act(values[id.0].as_ref().unwrap()),
+            })
+            .collect();
+        values[node.output.0] = Some(eval_int(&node.op, &operands).unwrap());
+    }
+    let next: Vec<u32> = values[g.find("next_token").unwrap().0].as_ref().unwrap().data.iter().map(|&v| v as u32).collect();
+    let trace = IntTrace { values };
+    let stub = ProofFile {
+        model_commitment: vk.digest(),
+        prompt_ids: prompt.clone(),
+        completion_ids: next[t_len - 1..].to_vec(),
+        prompt_predictions: next[..t_len - 1].to_vec(),
+        transcript: Vec::new(),
+    };
+    let ids = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let ds = DomainSeparator::new(PROTOCOL_ID, PROTOCOL_VERSION)
+        .with_public("model commitment", &stub.model_commitment)
+        .with_public("prompt ids", &ids(&stub.prompt_ids))
+        .with_public("completion ids", &ids(&stub.completion_ids))
+        .with_public("prompt predictions", &ids(&stub.prompt_predictions));
+    let mut t = ProverTranscript::new(&ds);
+    let pcs = pcs();
+    let out = zkinfer_ops::prove_graph(&g, &weights, &trace, &mut t, |w: &zkinfer_ops::WitnessBuilder, t| {
+        let cols: Vec<&[F]> = w.plan().committed().into_iter().map(|c| w.values(c)).collect();
+        let (com, data) = pcs.commit_slices(&cols).unwrap();
+        t.send_bytes(&keys::encode_commitment(&com));
+        Ok(data)
+    })
+    .expect("the graph proof goes through with the copy");
+    // Claims routed as the verifier used to: weight claims to the key's entry of that name.
+    let slots = out.witness.plan().commitment_slots();
+    let by_name: std::collections::HashMap<&str, usize> = vk.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
+    let (mut witness_acc, mut weight_acc) = (OpeningAccumulator::new(), OpeningAccumulator::new());
+    for c in out.accumulators.witness.into_claims() {
+        witness_acc.push(slots[c.poly].unwrap(), c.point, c.value);
+    }
+    for c in out.accumulators.weights.into_claims() {
+        weight_acc.push(by_name[g.meta(zkinfer_model::TensorId(c.poly)).name.as_str()], c.point, c.value);
+    }
+    drop(out.witness);
+    let weight_acc = prove_block_claims(&vk.weights, &weights, weight_acc, &mut t).unwrap();
+    witness_acc.prove_consuming(&pcs, out.commitment, &mut t).unwrap();
+    weight_acc.prove_consuming(&pcs, weight_data, &mut t).unwrap();
+    let proof = ProofFile { transcript: t.into_proof(), ..stub };
+
+    assert!(verify(&vk, &proof).is_err(), "a proof opened against the out-of-bound copy was accepted");
+    let err = VerifyingKey::from_bytes(&vk.to_bytes()).expect_err("a key naming a weight twice must not decode");
+    assert!(err.to_string().contains("ascending"), "{err}");
+}
