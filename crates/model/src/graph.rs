@@ -155,6 +155,9 @@ impl Graph {
             let op_err = |source| GraphError::Op { node: n, name: out.name.clone(), source };
             let shape = op.output_shape(&shapes).map_err(op_err)?;
             let out_bits = op.out_bits(&shapes, &bits).map_err(op_err)?;
+            if out_bits > crate::ops::MAX_BITS {
+                return invalid(format!("node {n} ({}): output bound 2^{out_bits} exceeds 2^{}", op.name(), crate::ops::MAX_BITS));
+            }
             if shape != out.shape || out_bits != out.bits {
                 return invalid(format!(
                     "node {n} ({}): output {} declared {:?}/2^{}, op gives {:?}/2^{}",

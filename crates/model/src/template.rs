@@ -257,6 +257,11 @@ impl GraphTemplate {
             }
             let shape = int_op.output_shape(&shapes).map_err(err)?;
             let out_bits = int_op.out_bits(&shapes, &bits).map_err(err)?;
+            // Every op's rule caps its bound, but the headroom is the graph's invariant: checked here
+            // once for all (a GELU table of 62 output bits saturates entries at 2^63 − 1).
+            if out_bits > MAX_BITS {
+                return Err(invalid(format!("node {n} ({}): output bound 2^{out_bits} exceeds 2^{MAX_BITS}", int_op.name())));
+            }
             check_size(&tensors[out].name, &shape)?;
             tensors[out].shape = shape;
             tensors[out].bits = out_bits;

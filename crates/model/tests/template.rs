@@ -252,3 +252,31 @@ fn hostile_table_descriptors_are_refused_before_building() {
     Op::decode(&mut Reader::new(&b), &mut cache).unwrap();
     assert_eq!(cache.entries(), 1 << 22);
 }
+
+/// Review: the template's invariant "every bound below 2^62" relied on each op's rule; GELU's
+/// (and SiLU's) returned the bits of its largest table entry unchecked, and a GELU table with 62
+/// output fractional bits saturates at 2^63 − 1, so a key's graph could carry a 63-bit tensor.
+/// (Every protocol that reads such a tensor refuses it today; the graph invariant is now checked
+/// by the op rule and once more at instantiation.)
+#[test]
+fn a_table_op_with_a_63_bit_output_is_refused() {
+    use zkinfer_model::graph::{Node, TensorId};
+    use zkinfer_model::ops::gelu::Gelu;
+    use zkinfer_model::template::{Dim, Symbol};
+    let t = GraphTemplate {
+        symbols: vec![Symbol { name: "T".into(), min: 1, max: 4 }],
+        tensors: vec![
+            TensorDecl::Input { name: "x".into(), shape: vec![Dim::Sym(0)], frac_bits: 0, bits: 15 },
+            TensorDecl::Activation { name: "y".into(), frac_bits: 62 },
+        ],
+        nodes: vec![Node { op: Op::Gelu(Gelu::new(0, 62)), inputs: vec![TensorId(0)], output: TensorId(1) }],
+        inputs: vec![TensorId(0)],
+        outputs: vec![TensorId(1)],
+    };
+    let e = accept(&encode(&t), &[]).unwrap_err();
+    assert!(e.contains("2^62"), "{e}");
+    // The same graph at 12 output bits is fine.
+    let mut ok = t.clone();
+    ok.nodes[0].op = Op::Gelu(Gelu::new(0, 12));
+    accept(&encode(&ok), &[]).unwrap();
+}

@@ -64,7 +64,7 @@ impl IntOp for Gelu {
         if b[0] > 15 || self.table.len() != GELU_ROWS {
             return Err(OpError::Range { op: self.name(), msg: format!("input bound 2^{} > 2^15 (clamp first)", b[0]) });
         }
-        Ok(bits_of(self.table.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)))
+        check_bits(self.name(), bits_of(self.table.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)))
     }
     fn eval_int(&self, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError> {
         want_len(self.name(), 1, inputs.len())?;
