@@ -66,44 +66,44 @@ fn w16(r: &mut ChaCha8Rng, n: usize) -> Vec<i16> {
     (0..n).map(|_| r.random_range(-127i16..=127)).collect()
 }
 
-fn cases() -> Vec<(&'static str, Box<dyn OpProtocol>, OpCase)> {
+fn cases() -> Vec<(&'static str, OpProtocol, OpCase)> {
     let mut r = ChaCha8Rng::seed_from_u64(1);
     let virt = TensorRole::Virtual;
     let com = TensorRole::Committed;
-    let mut out: Vec<(&'static str, Box<dyn OpProtocol>, OpCase)> = Vec::new();
+    let mut out: Vec<(&'static str, OpProtocol, OpCase)> = Vec::new();
     for (name, k, n) in [("matmul qkv 32x768x2304", D, 3 * D), ("matmul attn-out 32x768x768", D, D), ("matmul fc 32x768x3072", D, 4 * D), ("matmul proj 32x3072x768", 4 * D, D)] {
         let op = Op::MatMul(MatMul { has_bias: true });
         let c = build(&op, vec![Operand2::Act(vec![T, k], acts(&mut r, T * k, 1 << 12), com), Operand2::W16(vec![n, k], w16(&mut r, n * k)), Operand2::W64(vec![n], acts(&mut r, n, 1 << 20))]);
-        out.push((name, Box::new(MatMulProof { has_bias: true }), c));
+        out.push((name, OpProtocol::walk(MatMulProof { has_bias: true }), c));
     }
     let op = Op::MatMul(MatMul { has_bias: false });
     let c = build(&op, vec![Operand2::Act(vec![T, D], acts(&mut r, T * D, 1 << 12), com), Operand2::W16(vec![VOCAB, D], w16(&mut r, VOCAB * D))]);
-    out.push(("matmul lm-head 32x768x50257", Box::new(MatMulProof { has_bias: false }), c));
+    out.push(("matmul lm-head 32x768x50257", OpProtocol::walk(MatMulProof { has_bias: false }), c));
     let op = Op::BatchedMatMul(BatchedMatMul { transpose_b: true });
     let c = build(&op, vec![Operand2::Act(vec![H, T, 64], acts(&mut r, H * T * 64, 1 << 12), virt), Operand2::Act(vec![H, T, 64], acts(&mut r, H * T * 64, 1 << 12), virt)]);
-    out.push(("batched QK^T 12x32x64x32", Box::new(BatchedMatMulProof { transpose_b: true }), c));
+    out.push(("batched QK^T 12x32x64x32", OpProtocol::walk(BatchedMatMulProof { transpose_b: true }), c));
     let op = Op::BatchedMatMul(BatchedMatMul { transpose_b: false });
     let c = build(&op, vec![Operand2::Act(vec![H, T, T], acts(&mut r, H * T * T, 1 << 12), com), Operand2::Act(vec![H, T, 64], acts(&mut r, H * T * 64, 1 << 12), virt)]);
-    out.push(("batched PV 12x32x32x64", Box::new(BatchedMatMulProof { transpose_b: false }), c));
+    out.push(("batched PV 12x32x32x64", OpProtocol::walk(BatchedMatMulProof { transpose_b: false }), c));
     let op = Op::Add(Add);
     let c = build(&op, vec![Operand2::Act(vec![T, D], acts(&mut r, T * D, 1 << 20), virt), Operand2::Act(vec![T, D], acts(&mut r, T * D, 1 << 20), com)]);
-    out.push(("add 32x768", Box::new(AddProof), c));
+    out.push(("add 32x768", OpProtocol::walk(AddProof), c));
     let ids: Vec<i64> = (0..T).map(|_| r.random_range(0..VOCAB as i64)).collect();
     let op = Op::Embedding(Embedding);
     let c = build(&op, vec![Operand2::Act(vec![T], ids, TensorRole::Public), Operand2::W16(vec![VOCAB, D], w16(&mut r, VOCAB * D))]);
-    out.push(("embedding wte 50257x768", Box::new(EmbeddingProof), c));
+    out.push(("embedding wte 50257x768", OpProtocol::walk(EmbeddingProof), c));
     let op = Op::Embedding(Embedding);
     let c = build(&op, vec![Operand2::Act(vec![T], (0..T as i64).collect(), TensorRole::Public), Operand2::W64(vec![1024, D], acts(&mut r, 1024 * D, 1 << 10))]);
-    out.push(("embedding wpe 1024x768", Box::new(EmbeddingProof), c));
+    out.push(("embedding wpe 1024x768", OpProtocol::walk(EmbeddingProof), c));
     let op = Op::SliceCols(SliceCols { start: D, len: D });
     let c = build(&op, vec![Operand2::Act(vec![T, 3 * D], acts(&mut r, T * 3 * D, 1 << 20), virt)]);
-    out.push(("slice qkv 32x2304 -> 32x768", Box::new(SliceColsProof { start: D, len: D }), c));
+    out.push(("slice qkv 32x2304 -> 32x768", OpProtocol::walk(SliceColsProof { start: D, len: D }), c));
     let op = Op::SplitHeads(heads::SplitHeads { heads: H });
     let c = build(&op, vec![Operand2::Act(vec![T, D], acts(&mut r, T * D, 1 << 20), virt)]);
-    out.push(("split heads 32x768", Box::new(SplitHeadsProof { heads: H }), c));
+    out.push(("split heads 32x768", OpProtocol::walk(SplitHeadsProof { heads: H }), c));
     let op = Op::MergeHeads(heads::MergeHeads);
     let c = build(&op, vec![Operand2::Act(vec![H, T, 64], acts(&mut r, T * D, 1 << 20), virt)]);
-    out.push(("merge heads 12x32x64", Box::new(MergeHeadsProof), c));
+    out.push(("merge heads 12x32x64", OpProtocol::walk(MergeHeadsProof), c));
     out
 }
 

@@ -23,7 +23,7 @@ const TOKENS: usize = 32;
 
 struct Node {
     name: &'static str,
-    op: Box<dyn OpProtocol>,
+    op: OpProtocol,
     inputs: Vec<(Vec<usize>, TensorRole, Vec<i64>)>,
     out_dims: Vec<usize>,
     output: Vec<i64>,
@@ -62,7 +62,7 @@ fn nodes() -> Vec<Node> {
     let y = x.iter().map(|&v| rescale_value(v, 12)).collect();
     out.push(Node {
         name: "rescale 32x3072",
-        op: Box::new(RescaleProof::new(12, 29)),
+        op: OpProtocol::walk(RescaleProof::new(12, 29)),
         inputs: vec![(vec![TOKENS, 3072], TensorRole::Virtual, x)],
         out_dims: vec![TOKENS, 3072],
         output: y,
@@ -74,7 +74,7 @@ fn nodes() -> Vec<Node> {
     let y = x.iter().map(|&v| g.table[(v + (1 << 15)) as usize]).collect();
     out.push(Node {
         name: "gelu 32x3072",
-        op: Box::new(GeluProof::new("12_12", &g.table).expect("gelu")),
+        op: OpProtocol::walk(GeluProof::new("12_12", &g.table).expect("gelu")),
         inputs: vec![(vec![TOKENS, 3072], TensorRole::Committed, x)],
         out_dims: vec![TOKENS, 3072],
         output: y,
@@ -96,7 +96,7 @@ fn nodes() -> Vec<Node> {
     let out_bits = 64 - y.iter().map(|v: &i64| v.unsigned_abs()).max().unwrap_or(0).leading_zeros();
     out.push(Node {
         name: "layernorm 32x768",
-        op: Box::new(LayerNormProof::new(ln.eps, ln.k, ln.shift, 21, 13, 13, out_bits)),
+        op: OpProtocol::walk(LayerNormProof::new(ln.eps, ln.k, ln.shift, 21, 13, 13, out_bits)),
         inputs: vec![
             (vec![TOKENS, n], TensorRole::Virtual, x),
             (vec![n], TensorRole::Weight, gamma),
@@ -116,7 +116,7 @@ fn nodes() -> Vec<Node> {
     }
     out.push(Node {
         name: "softmax 12x32x32",
-        op: Box::new(SoftmaxProof::from_model(&sm, 17).expect("softmax")),
+        op: OpProtocol::walk(SoftmaxProof::from_model(&sm, 17).expect("softmax")),
         inputs: vec![(dims.clone(), TensorRole::Committed, x)],
         out_dims: dims,
         output: p,
@@ -128,7 +128,7 @@ fn nodes() -> Vec<Node> {
     let ids = logits.chunks(v).map(|row| argmax_row(row) as i64).collect();
     out.push(Node {
         name: "argmax 32x50257",
-        op: Box::new(ArgmaxProof::new(31)),
+        op: OpProtocol::walk(ArgmaxProof::new(31)),
         inputs: vec![(vec![TOKENS, v], TensorRole::Virtual, logits)],
         out_dims: vec![TOKENS],
         output: ids,

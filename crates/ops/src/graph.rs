@@ -1,5 +1,8 @@
 //! Proving and verifying a whole graph: witness → lookups → range relations → reverse walk.
 //!
+//! The phases themselves are [`crate::pipeline`]'s; this module supplies the graph's hooks
+//! (commitment callback, merging the claims on each output, routing the claims on operands).
+//!
 //! 1. **Witness.** Nodes in topological order: if a node's output is `Committed` the framework
 //!    commits it (column `"out"` of the node), then the op registers its own columns, lookups
 //!    and range checks. Multiplicity columns close the witness. The caller commits every
@@ -39,53 +42,52 @@ use zkinfer_model::ops::Op;
 use zkinfer_model::tensor::WeightValues;
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
-use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
+use crate::context::{Accumulators, Claim};
 use crate::error::ProofError;
-use crate::gadgets::{prove_merge, prove_range_relations, prove_virtual_claims, verify_merge, verify_range_relations, verify_virtual_claims};
+use crate::gadgets::{prove_merge, verify_merge};
 use crate::layout::TensorLayout;
-use crate::lookups::{prove_lookups, verify_lookups};
 use crate::ops;
+use crate::pipeline::{ProverHooks, ProverNode, VerifierHooks, VerifierNode, layout_nodes, prove_nodes, verify_nodes};
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
-use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout, WitnessPlan};
-use crate::zerocheck::{prove_zero_checks, verify_zero_checks};
+use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessPlan};
 
 /// The proof protocol of a graph node. The ONE place that maps model ops to protocols: adding an
 /// op means one module in [`crate::ops`] and one line here.
-pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtocol>, ProofError> {
+pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, ProofError> {
     let node = graph.nodes.get(node_index).ok_or_else(|| ProofError::shape("graph", "node index"))?;
     let in_bits = |i: usize| node.inputs.get(i).map_or(0, |t| graph.meta(*t).bits);
     let out_bits = graph.meta(node.output).bits;
     Ok(match &node.op {
-        Op::Embedding(_) => Box::new(ops::embedding::EmbeddingProof),
-        Op::MatMul(m) => Box::new(ops::matmul::MatMulProof { has_bias: m.has_bias }),
-        Op::BatchedMatMul(b) => Box::new(ops::batched_matmul::BatchedMatMulProof { transpose_b: b.transpose_b }),
-        Op::Add(_) => Box::new(ops::add::AddProof),
-        Op::SliceCols(s) => Box::new(ops::reshape::SliceColsProof { start: s.start, len: s.len }),
-        Op::SplitHeads(s) => Box::new(ops::reshape::SplitHeadsProof { heads: s.heads }),
-        Op::MergeHeads(_) => Box::new(ops::reshape::MergeHeadsProof),
+        Op::Embedding(_) => OpProtocol::walk(ops::embedding::EmbeddingProof),
+        Op::MatMul(m) => OpProtocol::walk(ops::matmul::MatMulProof { has_bias: m.has_bias }),
+        Op::BatchedMatMul(b) => OpProtocol::walk(ops::batched_matmul::BatchedMatMulProof { transpose_b: b.transpose_b }),
+        Op::Add(_) => OpProtocol::walk(ops::add::AddProof),
+        Op::SliceCols(s) => OpProtocol::walk(ops::reshape::SliceColsProof { start: s.start, len: s.len }),
+        Op::SplitHeads(s) => OpProtocol::walk(ops::reshape::SplitHeadsProof { heads: s.heads }),
+        Op::MergeHeads(_) => OpProtocol::walk(ops::reshape::MergeHeadsProof),
         Op::Rescale(r) => {
             let proof = ops::rescale::RescaleProof::new(r.shift, out_bits).with_input_bits(in_bits(0));
             match clamp_consumers_bound(graph, node.output)? {
-                Some(bound) if r.shift > 0 && r.shift as u32 + bound <= 62 => Box::new(proof.bounded_downstream(bound)),
-                _ => Box::new(proof),
+                Some(bound) if r.shift > 0 && r.shift as u32 + bound <= 62 => OpProtocol::walk(proof.bounded_downstream(bound)),
+                _ => OpProtocol::walk(proof),
             }
         }
-        Op::Clamp(c) => Box::new(ops::clamp::ClampProof::new(c.lo, c.hi, in_bits(0))),
-        Op::Gelu(g) => Box::new(ops::gelu::GeluProof::new(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
-        Op::LayerNorm(l) => Box::new(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), in_bits(1), in_bits(2), out_bits)),
-        Op::Softmax(s) => Box::new(ops::softmax::SoftmaxProof::new(
+        Op::Clamp(c) => OpProtocol::zero_check(ops::clamp::ClampProof::new(c.lo, c.hi, in_bits(0))),
+        Op::Gelu(g) => OpProtocol::walk(ops::gelu::GeluProof::new(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
+        Op::LayerNorm(l) => OpProtocol::walk(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), in_bits(1), in_bits(2), out_bits)),
+        Op::Softmax(s) => OpProtocol::walk(ops::softmax::SoftmaxProof::new(
             &format!("exp{}_{}", s.in_frac, s.exp_frac),
             in_bits(0),
             s.exp_frac,
             s.out_frac,
             s.table.clone(),
         )?),
-        Op::Argmax(_) => Box::new(ops::argmax::ArgmaxProof::new(in_bits(0))),
+        Op::Argmax(_) => OpProtocol::walk(ops::argmax::ArgmaxProof::new(in_bits(0))),
         Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
-        Op::Mul(_) => Box::new(ops::mul::MulProof),
-        Op::Silu(s) => Box::new(ops::silu::SiluProof::new(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
-        Op::RepeatKv(r) => Box::new(ops::repeat_kv::RepeatKvProof { group: r.group }),
-        Op::Rope(r) => Box::new(ops::rope::RopeProof {
+        Op::Mul(_) => OpProtocol::walk(ops::mul::MulProof),
+        Op::Silu(s) => OpProtocol::walk(ops::silu::SiluProof::new(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
+        Op::RepeatKv(r) => OpProtocol::walk(ops::repeat_kv::RepeatKvProof { group: r.group }),
+        Op::Rope(r) => OpProtocol::walk(ops::rope::RopeProof {
             n_rot: r.n_rot,
             frac: r.frac,
             n_ctx: r.n_ctx,
@@ -93,7 +95,7 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<Box<dyn OpProtoc
             in_bits: in_bits(0),
             out_bits,
         }),
-        Op::RmsNorm(r) => Box::new(ops::rmsnorm::RmsNormProof::new(r.eps, r.k, r.shift, in_bits(0), in_bits(1), out_bits)),
+        Op::RmsNorm(r) => OpProtocol::walk(ops::rmsnorm::RmsNormProof::new(r.eps, r.k, r.shift, in_bits(0), in_bits(1), out_bits)),
     })
 }
 
@@ -115,7 +117,7 @@ fn clamp_consumers_bound(graph: &Graph, tensor: TensorId) -> Result<Option<u32>,
 
 /// The role of every tensor: inputs are public, weights are weights, activations take their
 /// producer's [`OpProtocol::output_role`].
-fn roles(graph: &Graph, protocols: &[Box<dyn OpProtocol>]) -> Vec<TensorRole> {
+fn roles(graph: &Graph, protocols: &[OpProtocol]) -> Vec<TensorRole> {
     let mut roles: Vec<TensorRole> = graph
         .tensors
         .iter()
@@ -126,7 +128,7 @@ fn roles(graph: &Graph, protocols: &[Box<dyn OpProtocol>]) -> Vec<TensorRole> {
         })
         .collect();
     for (node, p) in graph.nodes.iter().zip(protocols) {
-        roles[node.output.0] = p.output_role();
+        roles[node.output.0] = p.op().output_role();
     }
     roles
 }
@@ -139,26 +141,23 @@ fn roles(graph: &Graph, protocols: &[Box<dyn OpProtocol>]) -> Vec<TensorRole> {
 ///
 /// Only the verifier (and [`witness_plan`]) checks it: the prover proves the graph it is given,
 /// and whatever it proves of a malformed graph is rejected here.
-fn checked_protocols(graph: &Graph) -> Result<Vec<Box<dyn OpProtocol>>, ProofError> {
+fn checked_protocols(graph: &Graph) -> Result<Vec<OpProtocol>, ProofError> {
     graph.validate().map_err(|e| ProofError::shape("graph", e.to_string()))?;
     protocols(graph)
 }
 
 /// The protocols of every node (no structural check: see [`checked_protocols`]).
-fn protocols(graph: &Graph) -> Result<Vec<Box<dyn OpProtocol>>, ProofError> {
+fn protocols(graph: &Graph) -> Result<Vec<OpProtocol>, ProofError> {
     (0..graph.nodes.len()).map(|n| protocol_for(graph, n)).collect()
 }
 
-/// After the walk: every claim gathered on a virtual tensor went to its producer and every
-/// zero-check's operand claims were routed. Anything left means a claim nobody checked, so the
-/// proof is rejected (unreachable for a validated graph; kept as the walk's own guard).
-fn check_walk_complete(graph: &Graph, pending: &HashMap<TensorId, Vec<Claim>>, zero_check_claims: &crate::zerocheck::ZeroCheckClaims) -> Result<(), ProofError> {
+/// After the walk: every claim gathered on a virtual tensor went to its producer. Anything left
+/// means a claim nobody checked, so the proof is rejected (unreachable for a validated graph;
+/// kept as the walk's own guard; the pipeline checks that every zero-check's claims were routed).
+fn check_walk_complete(graph: &Graph, pending: &HashMap<TensorId, Vec<Claim>>) -> Result<(), ProofError> {
     if let Some((tensor, claims)) = pending.iter().find(|(_, c)| !c.is_empty()) {
         let name = graph.tensors.get(tensor.0).map_or("?", |m| m.name.as_str());
         return Err(ProofError::check("graph", format!("{} claim(s) on {name} left pending: the tensor has no producer after its use", claims.len())));
-    }
-    if let Some(n) = zero_check_claims.keys().next() {
-        return Err(ProofError::check("graph", format!("zero-check claims of node {n} were not routed")));
     }
     Ok(())
 }
@@ -219,19 +218,9 @@ pub struct GraphProverOutput<C> {
     /// The committed witness columns.
     pub witness: WitnessBuilder,
     /// Wall-clock seconds and proof bytes written per phase (`witness`, `commit`, `lookups`,
-    /// `range relations`, `merge`) and per op kind (`prove <name>`), in first-seen order.
+    /// `range relations`, `zero-checks`, `merge`, `virtual columns`) and per op kind
+    /// (`prove <name>`), in first-seen order.
     pub timings: Vec<(String, f64, usize)>,
-}
-
-/// Adds `seconds` and `bytes` to the entry `name` of `timings`.
-fn add_timing(timings: &mut Vec<(String, f64, usize)>, name: &str, seconds: f64, bytes: usize) {
-    match timings.iter_mut().find(|(n, _, _)| n == name) {
-        Some((_, s, b)) => {
-            *s += seconds;
-            *b += bytes;
-        }
-        None => timings.push((name.to_string(), seconds, bytes)),
-    }
 }
 
 /// What verifying a graph leaves to the caller: claims to check by opening the commitments.
@@ -243,6 +232,146 @@ pub struct GraphVerifierOutput<C> {
     pub accumulators: Accumulators,
     /// The witness layout (column sizes, in commitment order).
     pub plan: WitnessPlan,
+}
+
+/// The walk's bookkeeping, shared by the graph's two hooks: roles, committed columns, the
+/// claims pending on virtual tensors.
+struct Walk<'g> {
+    graph: &'g Graph,
+    roles: Vec<TensorRole>,
+    columns: HashMap<TensorId, ColumnId>,
+    pending: HashMap<TensorId, Vec<Claim>>,
+}
+
+impl<'g> Walk<'g> {
+    fn new(graph: &'g Graph, roles: Vec<TensorRole>) -> Self {
+        Self { graph, roles, columns: HashMap::new(), pending: HashMap::new() }
+    }
+
+    /// The claims gathered on node `n`'s output and the role of the output.
+    fn take_output_claims(&mut self, n: usize) -> (TensorRole, Vec<Claim>) {
+        let out = self.graph.nodes[n].output;
+        (self.roles[out.0], self.pending.remove(&out).unwrap_or_default())
+    }
+
+    /// Routes an op's claims on its operands by role; `check_public(tensor, point, value)`
+    /// handles claims on public tensors (the verifier evaluates them).
+    fn route(
+        &mut self,
+        n: usize,
+        in_claims: Vec<Vec<Claim>>,
+        acc: &mut Accumulators,
+        mut check_public: impl FnMut(TensorId, &[EF], EF) -> Result<(), ProofError>,
+    ) -> Result<(), ProofError> {
+        let node = &self.graph.nodes[n];
+        if in_claims.len() != node.inputs.len() {
+            return Err(ProofError::shape("graph", format!("node {n} returned claims for {} of {} operands", in_claims.len(), node.inputs.len())));
+        }
+        for (&tensor, claims) in node.inputs.iter().zip(in_claims) {
+            let nv = TensorLayout::new(&self.graph.meta(tensor).shape).num_vars();
+            for c in claims {
+                if c.point.len() != nv {
+                    return Err(ProofError::shape("graph", format!("node {n}: claim of wrong dimension")));
+                }
+                match self.roles[tensor.0] {
+                    TensorRole::Virtual => self.pending.entry(tensor).or_default().push(c),
+                    TensorRole::Committed => {
+                        let col = self.columns.get(&tensor).ok_or_else(|| ProofError::shape("graph", "committed tensor without column"))?;
+                        acc.witness.push(col.0, c.point, c.value);
+                    }
+                    TensorRole::Weight => acc.weights.push(tensor.0, c.point, c.value),
+                    TensorRole::Public => check_public(tensor, &c.point, c.value)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The graph prover's hooks: commit through the caller's callback, merge the claims on each
+/// output, route the claims on operands.
+struct GraphProver<'g, F> {
+    walk: Walk<'g>,
+    commit: Option<F>,
+}
+
+impl<C, F: FnOnce(&WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>> ProverHooks for GraphProver<'_, F> {
+    type Commitment = C;
+
+    fn commit(&mut self, w: &WitnessBuilder, t: &mut ProverTranscript) -> Result<C, ProofError> {
+        let commit = self.commit.take().ok_or_else(|| ProofError::shape("graph", "committed twice"))?;
+        let c = commit(w, t)?;
+        self.walk.columns = committed_columns(self.walk.graph, &self.walk.roles, w.plan())?;
+        Ok(c)
+    }
+
+    fn output_claims(&mut self, n: usize, node: &NodeTrace<'_>, t: &mut ProverTranscript) -> Result<Vec<Claim>, ProofError> {
+        let (role, mut claims) = self.walk.take_output_claims(n);
+        if role == TensorRole::Committed {
+            return Ok(Vec::new());
+        }
+        let out_layout = node.shape.output.layout();
+        if role == TensorRole::Public {
+            let r = t.challenge_exts(out_layout.num_vars());
+            let v = out_layout.evaluate_i64(node.output, &r);
+            claims.push(Claim::new(r, v));
+        }
+        let table = if claims.len() > 1 { out_layout.pad_i64(node.output) } else { Vec::new() };
+        Ok(prove_merge(&table, claims, t).into_iter().collect())
+    }
+
+    fn operand_claims(&mut self, n: usize, claims: Vec<Vec<Claim>>, acc: &mut Accumulators) -> Result<(), ProofError> {
+        self.walk.route(n, claims, acc, |_, _, _| Ok(()))
+    }
+}
+
+/// The graph verifier's hooks (mirror [`GraphProver`]; claims on public tensors are evaluated).
+struct GraphVerifier<'g, 'p, F> {
+    walk: Walk<'g>,
+    public: &'g PublicValues<'p>,
+    receive: Option<F>,
+}
+
+impl<C, F: FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>> VerifierHooks for GraphVerifier<'_, '_, F> {
+    type Commitment = C;
+
+    fn receive_commitment(&mut self, plan: &WitnessPlan, t: &mut VerifierTranscript<'_>) -> Result<C, ProofError> {
+        let receive = self.receive.take().ok_or_else(|| ProofError::shape("graph", "commitment received twice"))?;
+        let c = receive(plan, t)?;
+        self.walk.columns = committed_columns(self.walk.graph, &self.walk.roles, plan)?;
+        Ok(c)
+    }
+
+    fn output_claims(&mut self, n: usize, node: &NodeShape<'_>, t: &mut VerifierTranscript<'_>) -> Result<Vec<Claim>, ProofError> {
+        let (role, mut claims) = self.walk.take_output_claims(n);
+        if role == TensorRole::Committed {
+            return Ok(Vec::new());
+        }
+        let out_layout = node.output.layout();
+        if role == TensorRole::Public {
+            let r = t.challenge_exts(out_layout.num_vars());
+            let values = node.public_output.unwrap_or(&[]);
+            claims.push(Claim::new(r.clone(), out_layout.evaluate_i64(values, &r)));
+        }
+        Ok(verify_merge(out_layout.num_vars(), claims, t)?.into_iter().collect())
+    }
+
+    fn operand_claims(&mut self, n: usize, claims: Vec<Vec<Claim>>, acc: &mut Accumulators) -> Result<(), ProofError> {
+        let (graph, public) = (self.walk.graph, self.public);
+        self.walk.route(n, claims, acc, |tensor, point, value| {
+            let meta = graph.meta(tensor);
+            let values = public.get(&tensor).copied().unwrap_or(&[]);
+            if TensorLayout::new(&meta.shape).evaluate_i64(values, point) == value {
+                Ok(())
+            } else {
+                Err(ProofError::check("graph", format!("claim on public tensor {} is false", meta.name)))
+            }
+        })
+    }
+
+    fn finish_walk(&mut self) -> Result<(), ProofError> {
+        check_walk_complete(self.walk.graph, &self.walk.pending)
+    }
 }
 
 /// Proves the trace of `graph`. `commit` must commit every witness column (in order) and absorb
@@ -286,127 +415,27 @@ pub fn prove_graph<C>(
         .filter_map(|(i, _)| i64_values.get(&TensorId(i)).map(|v| (TensorId(i), *v)))
         .collect();
     absorb_public(t, &roles, &public);
-    let node_trace = |n: usize| -> NodeTrace<'_> {
-        let node = &graph.nodes[n];
-        NodeTrace {
-            shape: node_shape(graph, &roles, &public, n),
-            inputs: node.inputs.iter().map(|t| i64_values.get(t).copied().unwrap_or(&[])).collect(),
-            i16_inputs: node.inputs.iter().map(|t| i16_values.get(t).copied()).collect(),
-            output: i64_values.get(&node.output).copied().unwrap_or(&[]),
-        }
-    };
-
-    // 1. Witness.
-    let mut timings = Vec::new();
-    let mut clock = std::time::Instant::now();
-    let mut written = t.proof_len();
-    let mut lap = |timings: &mut Vec<(String, f64, usize)>, name: &str, t: &ProverTranscript| {
-        add_timing(timings, name, clock.elapsed().as_secs_f64(), t.proof_len() - written);
-        clock = std::time::Instant::now();
-        written = t.proof_len();
-    };
-    let mut w = WitnessBuilder::new();
-    for (n, p) in protocols.iter().enumerate() {
-        w.plan.set_owner(Owner::Node(n));
-        let nt = node_trace(n);
-        if p.output_role() == TensorRole::Committed {
-            w.commit_tensor(OUTPUT_COLUMN, &nt.shape.output.layout(), nt.output)?;
-        }
-        p.witness(&nt, &mut w)?;
-    }
-    w.seal()?;
-    lap(&mut timings, "witness", t);
-    let commitment = commit(&w, t)?;
-    lap(&mut timings, "commit", t);
-    let columns = committed_columns(graph, &roles, w.plan())?;
-
-    // 2. Lookups and range relations.
-    let mut acc = Accumulators::default();
-    prove_lookups(&w, t, &mut acc)?;
-    lap(&mut timings, "lookups", t);
-    prove_range_relations(&w, t, &mut acc);
-    lap(&mut timings, "range relations", t);
-    let zc_nodes: Vec<(usize, &dyn OpProtocol, NodeTrace<'_>)> = (0..graph.nodes.len()).map(|n| (n, protocols[n].as_ref(), node_trace(n))).collect();
-    let mut zero_check_claims = prove_zero_checks(&zc_nodes, &w, t, &mut acc)?;
-    drop(zc_nodes);
-    lap(&mut timings, "zero-checks", t);
-
-    // 3. Reverse walk.
-    let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
-    for n in (0..graph.nodes.len()).rev() {
-        let node = &graph.nodes[n];
-        let nt = node_trace(n);
-        let out_layout = nt.shape.output.layout();
-        let mut claims = pending.remove(&node.output).unwrap_or_default();
-        let out_claims = match roles[node.output.0] {
-            TensorRole::Committed => Vec::new(),
-            role => {
-                if role == TensorRole::Public {
-                    let r = t.challenge_exts(out_layout.num_vars());
-                    let v = out_layout.evaluate_i64(nt.output, &r);
-                    claims.push(Claim::new(r, v));
-                }
-                let table = if claims.len() > 1 { out_layout.pad_i64(nt.output) } else { Vec::new() };
-                let merged = prove_merge(&table, claims, t).into_iter().collect();
-                lap(&mut timings, "merge", t);
-                merged
-            }
-        };
-        let in_claims = match zero_check_claims.remove(&n) {
-            Some(_) if !out_claims.is_empty() => return Err(unclaimed_output(graph, node.output)),
-            Some(claims) => claims,
-            None => {
-                let mut ctx = ProverCtx { transcript: t, witness: &w, acc: &mut acc, node: n };
-                protocols[n].prove(&nt, &mut ctx, out_claims)?
-            }
-        };
-        lap(&mut timings, &format!("prove {}", protocols[n].name()), t);
-        route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |_, _, _| Ok(()))?;
-    }
-    prove_virtual_claims(&w, t, &mut acc)?;
-    lap(&mut timings, "virtual columns", t);
-    Ok(GraphProverOutput { commitment, accumulators: acc, witness: w, timings })
+    let nodes: Vec<ProverNode<'_>> = graph
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| ProverNode {
+            op: protocols[n].as_ref(),
+            trace: NodeTrace {
+                shape: node_shape(graph, &roles, &public, n),
+                inputs: node.inputs.iter().map(|t| i64_values.get(t).copied().unwrap_or(&[])).collect(),
+                i16_inputs: node.inputs.iter().map(|t| i16_values.get(t).copied()).collect(),
+                output: i64_values.get(&node.output).copied().unwrap_or(&[]),
+            },
+        })
+        .collect();
+    let mut hooks = GraphProver { walk: Walk::new(graph, roles), commit: Some(commit) };
+    let run = prove_nodes(&nodes, t, &mut hooks)?;
+    Ok(GraphProverOutput { commitment: run.commitment, accumulators: run.accumulators, witness: run.witness, timings: run.timings })
 }
 
-/// A node proven by a zero-check was handed claims on its output: they would be dropped.
-fn unclaimed_output(graph: &Graph, tensor: TensorId) -> ProofError {
-    ProofError::check("graph", format!("claims on {} (output of an op proven by its zero-check) would be dropped", graph.meta(tensor).name))
-}
-
-/// Routes an op's claims on its operands by role; `check_public(tensor, point, value)` handles
-/// claims on public tensors (the verifier evaluates them).
-fn route(
-    graph: &Graph,
-    roles: &[TensorRole],
-    columns: &HashMap<TensorId, ColumnId>,
-    n: usize,
-    in_claims: Vec<Vec<Claim>>,
-    pending: &mut HashMap<TensorId, Vec<Claim>>,
-    acc: &mut Accumulators,
-    mut check_public: impl FnMut(TensorId, &[EF], EF) -> Result<(), ProofError>,
-) -> Result<(), ProofError> {
-    let node = &graph.nodes[n];
-    if in_claims.len() != node.inputs.len() {
-        return Err(ProofError::shape("graph", format!("node {n} returned claims for {} of {} operands", in_claims.len(), node.inputs.len())));
-    }
-    for (&tensor, claims) in node.inputs.iter().zip(in_claims) {
-        let nv = TensorLayout::new(&graph.meta(tensor).shape).num_vars();
-        for c in claims {
-            if c.point.len() != nv {
-                return Err(ProofError::shape("graph", format!("node {n}: claim of wrong dimension")));
-            }
-            match roles[tensor.0] {
-                TensorRole::Virtual => pending.entry(tensor).or_default().push(c),
-                TensorRole::Committed => {
-                    let col = columns.get(&tensor).ok_or_else(|| ProofError::shape("graph", "committed tensor without column"))?;
-                    acc.witness.push(col.0, c.point, c.value);
-                }
-                TensorRole::Weight => acc.weights.push(tensor.0, c.point, c.value),
-                TensorRole::Public => check_public(tensor, &c.point, c.value)?,
-            }
-        }
-    }
-    Ok(())
+fn verifier_nodes<'a>(graph: &Graph, protocols: &'a [OpProtocol], roles: &[TensorRole], public: &PublicValues<'a>) -> Vec<VerifierNode<'a>> {
+    (0..graph.nodes.len()).map(|n| VerifierNode { op: protocols[n].as_ref().verifier(), shape: node_shape(graph, roles, public, n) }).collect()
 }
 
 /// The witness plan of `graph` (columns, lookups, range checks), from shapes and public values
@@ -414,26 +443,7 @@ fn route(
 pub fn witness_plan(graph: &Graph, public: &PublicValues<'_>) -> Result<WitnessPlan, ProofError> {
     let protocols = checked_protocols(graph)?;
     let roles = roles(graph, &protocols);
-    layout_witness(graph, &protocols, &roles, public)
-}
-
-fn layout_witness(
-    graph: &Graph,
-    protocols: &[Box<dyn OpProtocol>],
-    roles: &[TensorRole],
-    public: &PublicValues<'_>,
-) -> Result<WitnessPlan, ProofError> {
-    let mut wl = WitnessLayout::new();
-    for (n, p) in protocols.iter().enumerate() {
-        wl.plan.set_owner(Owner::Node(n));
-        let ns = node_shape(graph, roles, public, n);
-        if p.output_role() == TensorRole::Committed {
-            wl.commit_tensor(OUTPUT_COLUMN, &ns.output.layout())?;
-        }
-        p.layout(&ns, &mut wl)?;
-    }
-    wl.plan.seal()?;
-    Ok(wl.plan)
+    layout_nodes(&verifier_nodes(graph, &protocols, &roles, public))
 }
 
 /// Verifies a graph proof up to the openings. `public` holds the values of every public graph
@@ -468,57 +478,10 @@ pub fn verify_graph<C>(
         }
     }
     absorb_public(t, &roles, public);
-
-    let plan = layout_witness(graph, &protocols, &roles, public)?;
-    let commitment = receive_commitment(&plan, t)?;
-    let columns = committed_columns(graph, &roles, &plan)?;
-
-    let mut acc = Accumulators::default();
-    verify_lookups(&plan, t, &mut acc)?;
-    verify_range_relations(&plan, t, &mut acc)?;
-    let zc_nodes: Vec<(usize, &dyn OpProtocol, NodeShape<'_>)> =
-        (0..graph.nodes.len()).map(|n| (n, protocols[n].as_ref(), node_shape(graph, &roles, public, n))).collect();
-    let mut zero_check_claims = verify_zero_checks(&zc_nodes, &plan, t, &mut acc)?;
-    drop(zc_nodes);
-
-    let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
-    for n in (0..graph.nodes.len()).rev() {
-        let node = &graph.nodes[n];
-        let ns = node_shape(graph, &roles, public, n);
-        let out_layout = ns.output.layout();
-        let mut claims = pending.remove(&node.output).unwrap_or_default();
-        let out_claims = match roles[node.output.0] {
-            TensorRole::Committed => Vec::new(),
-            role => {
-                if role == TensorRole::Public {
-                    let r = t.challenge_exts(out_layout.num_vars());
-                    let values = public.get(&node.output).copied().unwrap_or(&[]);
-                    claims.push(Claim::new(r.clone(), out_layout.evaluate_i64(values, &r)));
-                }
-                verify_merge(out_layout.num_vars(), claims, t)?.into_iter().collect()
-            }
-        };
-        let in_claims = match zero_check_claims.remove(&n) {
-            Some(_) if !out_claims.is_empty() => return Err(unclaimed_output(graph, node.output)),
-            Some(claims) => claims,
-            None => {
-                let mut ctx = VerifierCtx { transcript: t, plan: &plan, acc: &mut acc, node: n };
-                protocols[n].verify(&ns, &mut ctx, out_claims)?
-            }
-        };
-        route(graph, &roles, &columns, n, in_claims, &mut pending, &mut acc, |tensor, point, value| {
-            let meta = graph.meta(tensor);
-            let values = public.get(&tensor).copied().unwrap_or(&[]);
-            if TensorLayout::new(&meta.shape).evaluate_i64(values, point) == value {
-                Ok(())
-            } else {
-                Err(ProofError::check("graph", format!("claim on public tensor {} is false", meta.name)))
-            }
-        })?;
-    }
-    check_walk_complete(graph, &pending, &zero_check_claims)?;
-    verify_virtual_claims(&plan, t, &mut acc)?;
-    Ok(GraphVerifierOutput { commitment, accumulators: acc, plan })
+    let nodes = verifier_nodes(graph, &protocols, &roles, public);
+    let mut hooks = GraphVerifier { walk: Walk::new(graph, roles), public, receive: Some(receive_commitment) };
+    let run = verify_nodes(&nodes, t, &mut hooks)?;
+    Ok(GraphVerifierOutput { commitment: run.commitment, accumulators: run.accumulators, plan: run.plan })
 }
 
 #[cfg(test)]
@@ -576,14 +539,14 @@ mod tests {
         };
         let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
         let mut zc = crate::zerocheck::ZeroCheckClaims::new();
-        assert!(check_walk_complete(&graph, &pending, &zc).is_ok());
+        assert!(check_walk_complete(&graph, &pending).is_ok());
+        assert!(crate::pipeline::check_zero_checks_routed(&zc).is_ok());
         pending.insert(TensorId(0), Vec::new());
-        assert!(check_walk_complete(&graph, &pending, &zc).is_ok(), "an emptied entry is not a pending claim");
+        assert!(check_walk_complete(&graph, &pending).is_ok(), "an emptied entry is not a pending claim");
         pending.insert(TensorId(0), vec![Claim::new(vec![EF::from(F::ONE); 2], EF::from(F::TWO))]);
-        let err = check_walk_complete(&graph, &pending, &zc).expect_err("pending claim accepted");
+        let err = check_walk_complete(&graph, &pending).expect_err("pending claim accepted");
         assert!(err.to_string().contains("orphan"), "{err}");
-        pending.clear();
         zc.insert(3, vec![Vec::new()]);
-        assert!(check_walk_complete(&graph, &pending, &zc).is_err(), "unrouted zero-check claims accepted");
+        assert!(crate::pipeline::check_zero_checks_routed(&zc).is_err(), "unrouted zero-check claims accepted");
     }
 }

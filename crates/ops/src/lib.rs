@@ -1,7 +1,10 @@
 //! Proving the integer graph op by op.
 //!
-//! * [`protocol`]: the [`OpProtocol`] trait every op implements (witness / layout / prove /
-//!   verify) and the tensor roles.
+//! * [`protocol`]: the traits every op implements — the verifier half [`OpVerifier`] shared by
+//!   both sides (shapes, statement) and the prover half [`OpProver`] (witness), plus either the
+//!   walk pair [`WalkVerifier`]/[`WalkProver`] or the zero-check pair
+//!   [`ZeroCheckVerifier`]/[`ZeroCheckProver`] — and the tensor roles.
+//! * [`pipeline`]: the phase sequence of a proof, written once (graph, single node, tests).
 //! * [`witness`]: committed columns, lookups, range checks; [`layout`]: the padded-MLE layout.
 //! * [`context`]: what an op sees while proving/verifying, claims and accumulators.
 //! * [`bounds`]: the no-wrap argument (when a field identity is an integer one), shared by
@@ -17,6 +20,7 @@ pub mod graph;
 pub mod layout;
 pub mod lookups;
 pub mod ops;
+pub mod pipeline;
 pub mod protocol;
 pub mod testing;
 pub mod util;
@@ -27,5 +31,8 @@ pub use context::{Accumulators, Claim, ClaimAccumulator, PolyClaim, ProverCtx, V
 pub use error::ProofError;
 pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, verify_graph, witness_plan};
 pub use layout::TensorLayout;
-pub use protocol::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole, Values};
+pub use protocol::{
+    NodeShape, NodeTrace, OpProtocol, OpProver, OpVerifier, ProtocolRef, TensorMeta, TensorRole, Values, VerifierRef, WalkProver, WalkVerifier, ZeroCheckProver,
+    ZeroCheckVerifier,
+};
 pub use witness::{ColumnId, WitnessBuilder, WitnessLayout, WitnessPlan};

@@ -1,10 +1,13 @@
-//! The op-proof interface: one [`OpProtocol`] implementation per op kind.
+//! The op-proof interface: every op kind implements the shared verifier half [`OpVerifier`], the
+//! prover half [`OpProver`], and either the walk pair ([`WalkVerifier`], [`WalkProver`]) or the
+//! zero-check pair ([`ZeroCheckVerifier`], [`ZeroCheckProver`]).
 
 use zkinfer_field::EF;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::witness::{WitnessBuilder, WitnessLayout};
+use crate::zerocheck::{ZeroCheck, ZeroCheckStatement};
 
 /// The role of a tensor in the proof (see `docs/PROTOCOLS.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,68 +154,182 @@ impl<'a> NodeTrace<'a> {
     }
 }
 
-/// The proof protocol of one op kind.
+/// The verifier half of an op's protocol, shared by prover and verifier: the op's name, its
+/// output's role, and its statement — the shape checks and the columns, lookups and range
+/// checks it registers ([`OpVerifier::layout`]; the prover's [`OpProver::witness`] registers the
+/// same ones, in the same order, with values). How the op's relation is then checked is the
+/// job of exactly one of [`WalkVerifier`] (from the claims on its output, in the reverse walk)
+/// and [`ZeroCheckVerifier`] (in the batched zero-check phase, from nothing but its own columns);
+/// [`VerifierRef`] / [`ProtocolRef`] say which.
 ///
-/// Phases (see `docs/PROTOCOLS.md`): `witness`/`layout` register committed columns, lookups and
-/// range checks in the same order on both sides; after the witness commitment and the lookup
-/// arguments, `prove`/`verify` are called in reverse topological order with the claims on the
-/// op's output (exactly one claim if the output is [`TensorRole::Virtual`] and used, none if it is
-/// unused or [`TensorRole::Committed`]) and return, per operand, the claims on that operand, whose
-/// values are already bound into the transcript (see [`crate::context`]).
-pub trait OpProtocol: std::fmt::Debug + Send + Sync {
+/// Phases (see `docs/PROTOCOLS.md` and [`crate::pipeline`]): `witness`/`layout` register committed
+/// columns, lookups and range checks in the same order on both sides; after the witness
+/// commitment, the lookup arguments and the range relations, the zero-check ops are proven in one
+/// batch, then the walk ops in reverse topological order with the claims on the op's output
+/// (exactly one claim if the output is [`TensorRole::Virtual`] or [`TensorRole::Public`] and
+/// used, none if it is unused or [`TensorRole::Committed`]). Both return, per operand, the claims
+/// on that operand, whose values are already bound into the transcript (see [`crate::context`]).
+///
+/// The Jolt analogue: `SumcheckInstanceParams` (this trait) / the prover / the verifier.
+pub trait OpVerifier: std::fmt::Debug + Send + Sync {
     /// The op's name (errors, domain separation of its messages).
     fn name(&self) -> &'static str;
     /// Role of the op's output: `Virtual` for linear ops, `Committed` for ops whose output the
-    /// prover commits (the framework then commits the output tensor itself, as column `"out"`).
+    /// prover commits (the framework then commits the output tensor itself, as column `"out"`),
+    /// `Public` for an output the verifier knows (argmax ids).
     fn output_role(&self) -> TensorRole;
     /// Checks the node's operand and output shapes. Ops that commit nothing (the linear and
-    /// relabelling ops) implement only this: the default [`OpProtocol::witness`] and
-    /// [`OpProtocol::layout`] call it and register nothing.
+    /// relabelling ops) implement only this: the default [`OpVerifier::layout`] and
+    /// [`OpProver::witness`] call it and register nothing.
     fn check_shape(&self, _node: &NodeShape<'_>) -> Result<(), ProofError> {
         Ok(())
     }
-    /// Prover: registers committed columns, lookups and range checks from the trace.
-    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        self.check_shape(&node.shape)
-    }
-    /// Verifier: registers the same columns (same order and sizes) from shapes only.
+    /// Registers the op's columns, lookups and range checks (same order and sizes as
+    /// [`OpProver::witness`]) from shapes and public values only.
     fn layout(&self, node: &NodeShape<'_>, _w: &mut WitnessLayout) -> Result<(), ProofError> {
         self.check_shape(node)
     }
-    /// Prover: turns the claims on the output into claims on each operand.
-    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError>;
-    /// Verifier: mirrors [`OpProtocol::prove`], rejecting with an error.
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError>;
+}
 
-    /// Prover: the op's constraints as a zero-check batched with every other op's
-    /// ([`crate::zerocheck`]), drawing its challenges from `ctx`; `None` (the default) if the op
-    /// proves everything in [`OpProtocol::prove`]. An op returning one must commit its output;
-    /// it is then not called in the walk.
-    fn zero_check(&self, _node: &NodeTrace<'_>, _ctx: &mut ProverCtx<'_>) -> Result<Option<crate::zerocheck::ZeroCheck>, ProofError> {
-        Ok(None)
+/// The prover half shared by every op: the witness.
+pub trait OpProver: OpVerifier {
+    /// Registers committed columns, lookups and range checks from the trace (the same as
+    /// [`OpVerifier::layout`], with values).
+    fn witness(&self, node: &NodeTrace<'_>, _w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        self.check_shape(&node.shape)
     }
-    /// Verifier: mirrors [`OpProtocol::zero_check`] (same challenges, same terms).
-    fn zero_check_statement(
-        &self,
-        _node: &NodeShape<'_>,
-        _ctx: &mut VerifierCtx<'_, '_>,
-    ) -> Result<Option<crate::zerocheck::ZeroCheckStatement>, ProofError> {
-        Ok(None)
-    }
-    /// Prover, after the batched sumcheck: at the instance's point `rho` (the tables' values are
+}
+
+/// Verifier of an op proven in the reverse walk.
+pub trait WalkVerifier: OpVerifier {
+    /// Turns the claims on the output into claims on each operand, rejecting with an error.
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError>;
+}
+
+/// Prover of an op proven in the reverse walk (mirrored by [`WalkVerifier::verify`]).
+pub trait WalkProver: OpProver + WalkVerifier {
+    /// Turns the claims on the output into claims on each operand.
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError>;
+}
+
+/// Verifier of an op whose constraints are a zero-check batched with every other op's
+/// ([`crate::zerocheck`]). Such an op commits its output (checked by the framework) and is not
+/// called in the walk: the claims returned by [`ZeroCheckVerifier::read_finals`] are the claims on
+/// its operands.
+pub trait ZeroCheckVerifier: OpVerifier {
+    /// Draws the op's challenges (as [`ZeroCheckProver::zero_check`] does) and states its terms.
+    fn statement(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>) -> Result<ZeroCheckStatement, ProofError>;
+    /// After the batched sumcheck: reads what [`ZeroCheckProver::send_finals`] sent and returns the
+    /// tables' values at `rho` and the claims on each operand.
+    fn read_finals(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, rho: &[EF]) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError>;
+}
+
+/// Prover of a zero-check op (mirrored by [`ZeroCheckVerifier`]).
+pub trait ZeroCheckProver: OpProver + ZeroCheckVerifier {
+    /// The op's constraints as a zero-check, drawing its challenges from `ctx`.
+    fn zero_check(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>) -> Result<ZeroCheck, ProofError>;
+    /// After the batched sumcheck: at the instance's point `rho` (the tables' values are
     /// `finals`) sends what the verifier needs and returns the claims on each operand.
-    fn finish_zero_check(&self, _node: &NodeTrace<'_>, _ctx: &mut ProverCtx<'_>, _rho: &[EF], _finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
-        Err(ProofError::shape(self.name(), "no zero-check"))
+    fn send_finals(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError>;
+}
+
+/// An op's verifier: which of the two ways its relation is checked.
+#[derive(Debug, Clone, Copy)]
+pub enum VerifierRef<'a> {
+    /// In the reverse walk.
+    Walk(&'a dyn WalkVerifier),
+    /// In the batched zero-check phase.
+    ZeroCheck(&'a dyn ZeroCheckVerifier),
+}
+
+impl<'a> VerifierRef<'a> {
+    /// The shared half.
+    pub fn op(self) -> &'a dyn OpVerifier {
+        match self {
+            VerifierRef::Walk(p) => p,
+            VerifierRef::ZeroCheck(p) => p,
+        }
     }
-    /// Verifier, after the batched sumcheck: reads what [`OpProtocol::finish_zero_check`] sent and
-    /// returns the tables' values at `rho` and the claims on each operand.
-    fn finish_zero_check_verify(
-        &self,
-        _node: &NodeShape<'_>,
-        _ctx: &mut VerifierCtx<'_, '_>,
-        _rho: &[EF],
-    ) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError> {
-        Err(ProofError::shape(self.name(), "no zero-check"))
+}
+
+/// An op's prover (and, through [`ProtocolRef::verifier`], its verifier).
+#[derive(Debug, Clone, Copy)]
+pub enum ProtocolRef<'a> {
+    /// Proven in the reverse walk.
+    Walk(&'a dyn WalkProver),
+    /// Proven in the batched zero-check phase.
+    ZeroCheck(&'a dyn ZeroCheckProver),
+}
+
+impl<'a> ProtocolRef<'a> {
+    /// The shared prover half.
+    pub fn op(self) -> &'a dyn OpProver {
+        match self {
+            ProtocolRef::Walk(p) => p,
+            ProtocolRef::ZeroCheck(p) => p,
+        }
+    }
+    /// The op's name.
+    pub fn name(self) -> &'static str {
+        self.op().name()
+    }
+    /// The verifier half.
+    pub fn verifier(self) -> VerifierRef<'a> {
+        match self {
+            ProtocolRef::Walk(p) => VerifierRef::Walk(p),
+            ProtocolRef::ZeroCheck(p) => VerifierRef::ZeroCheck(p),
+        }
+    }
+}
+
+impl<'a, T: WalkProver> From<&'a T> for ProtocolRef<'a> {
+    fn from(p: &'a T) -> Self {
+        ProtocolRef::Walk(p)
+    }
+}
+
+impl<'a> From<&'a OpProtocol> for ProtocolRef<'a> {
+    fn from(p: &'a OpProtocol) -> Self {
+        p.as_ref()
+    }
+}
+
+/// The protocol of a graph node, as the registry ([`crate::graph::protocol_for`]) builds it.
+#[derive(Debug)]
+pub enum OpProtocol {
+    /// Proven in the reverse walk.
+    Walk(Box<dyn WalkProver>),
+    /// Proven in the batched zero-check phase.
+    ZeroCheck(Box<dyn ZeroCheckProver>),
+}
+
+impl OpProtocol {
+    /// A walk op.
+    pub fn walk(p: impl WalkProver + 'static) -> Self {
+        OpProtocol::Walk(Box::new(p))
+    }
+    /// A zero-check op.
+    pub fn zero_check(p: impl ZeroCheckProver + 'static) -> Self {
+        OpProtocol::ZeroCheck(Box::new(p))
+    }
+    /// Borrowed.
+    pub fn as_ref(&self) -> ProtocolRef<'_> {
+        match self {
+            OpProtocol::Walk(p) => ProtocolRef::Walk(p.as_ref()),
+            OpProtocol::ZeroCheck(p) => ProtocolRef::ZeroCheck(p.as_ref()),
+        }
+    }
+    /// The shared half.
+    pub fn op(&self) -> &dyn OpProver {
+        self.as_ref().op()
+    }
+    /// The op's name.
+    pub fn name(&self) -> &'static str {
+        self.op().name()
+    }
+    /// The role of the op's output.
+    pub fn output_role(&self) -> TensorRole {
+        self.op().output_role()
     }
 }
 

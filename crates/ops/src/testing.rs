@@ -1,7 +1,8 @@
 //! A harness that proves and verifies ONE op end to end, with ideal openings.
 //!
-//! Everything runs for real — witness, commitment absorption, logUp-GKR lookups, range relations,
-//! the op's prover and verifier over a Fiat–Shamir transcript — except the polynomial commitment:
+//! Everything runs for real, through the one phase sequence of [`crate::pipeline`] — witness,
+//! commitment absorption, logUp-GKR lookups, range relations, zero-checks, the op's prover and
+//! verifier over a Fiat–Shamir transcript — except the polynomial commitment:
 //! the claims the verifier ends with are checked by evaluating the polynomials directly ("ideal
 //! PCS"). Claims on the op's operands are checked against the *honest* operand values (what an
 //! upstream producer or the weight commitment would pin down); claims on witness columns against
@@ -11,15 +12,12 @@
 //! caught exactly when the op's protocol is sound.
 
 use zkinfer_field::{F, from_i64_unchecked};
-use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
+use zkinfer_transcript::DomainSeparator;
 
-use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx, evaluate_column};
+use crate::context::{Accumulators, Claim, evaluate_column};
 use crate::error::ProofError;
-use crate::gadgets::{prove_range_relations, prove_virtual_claims, verify_range_relations, verify_virtual_claims};
-use crate::zerocheck::{prove_zero_checks, verify_zero_checks};
-use crate::lookups::{prove_lookups, verify_lookups};
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
-use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
+use crate::ops::single_node::{Commitment, prove_node_with, verify_node_with};
+use crate::protocol::{NodeShape, NodeTrace, ProtocolRef, TensorMeta, TensorRole};
 
 /// Owned values of one operand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,12 +104,6 @@ pub enum CaseError {
     Opening(String),
 }
 
-fn absorb_columns<T: Transcript>(t: &mut T, cols: &[Vec<F>]) {
-    for c in cols {
-        t.absorb_public_fields("column", c);
-    }
-}
-
 /// The prover's side of a case: proof bytes and committed columns.
 #[derive(Debug)]
 pub struct CaseProof {
@@ -136,8 +128,8 @@ fn domain() -> DomainSeparator {
     DomainSeparator::new("zkinfer-ops/test", 1)
 }
 
-fn shapes<'c>(op: &dyn OpProtocol, case: &'c OpCase) -> (NodeShape<'c>, NodeTrace<'c>) {
-    let role = op.output_role();
+fn shapes<'c>(op: ProtocolRef<'_>, case: &'c OpCase) -> (NodeShape<'c>, NodeTrace<'c>) {
+    let role = op.op().output_role();
     let output_meta = TensorMeta::new(&case.output_dims, role);
     let public_inputs: Vec<Option<&[i64]>> = case
         .inputs
@@ -156,93 +148,29 @@ fn shapes<'c>(op: &dyn OpProtocol, case: &'c OpCase) -> (NodeShape<'c>, NodeTrac
     (shape, trace)
 }
 
-/// Runs the prover of `op` on the case's trace.
-pub fn prove_case(op: &dyn OpProtocol, case: &OpCase) -> Result<CaseProof, ProofError> {
+/// Runs the prover of `op` on the case's trace (the single-node pipeline, columns absorbed in
+/// place of a commitment).
+pub fn prove_case<'a>(op: impl Into<ProtocolRef<'a>>, case: &OpCase) -> Result<CaseProof, ProofError> {
+    let op = op.into();
     let (_, trace) = shapes(op, case);
-    let role = op.output_role();
-    let output_meta = &trace.shape.output;
-    let mut pt = ProverTranscript::new(&domain());
-    let mut w = WitnessBuilder::new();
-    w.plan.set_owner(Owner::Node(0));
-    if role == TensorRole::Committed {
-        w.commit_tensor(OUTPUT_COLUMN, &output_meta.layout(), &case.trace_output)?;
-    }
-    op.witness(&trace, &mut w)?;
-    w.seal()?;
-    absorb_columns(&mut pt, &w.values);
-    let mut acc = Accumulators::default();
-    prove_lookups(&w, &mut pt, &mut acc)?;
-    prove_range_relations(&w, &mut pt, &mut acc);
-    let mut zc = prove_zero_checks(&[(0, op, shapes(op, case).1)], &w, &mut pt, &mut acc)?;
-    let out_claims = match role {
-        TensorRole::Committed => Vec::new(),
-        _ => {
-            let r = pt.challenge_exts(output_meta.num_vars());
-            let v = output_meta.layout().evaluate_i64(&case.trace_output, &r);
-            if role != TensorRole::Public {
-                pt.send_ext(v);
-            }
-            vec![Claim::new(r, v)]
-        }
-    };
-    if zc.remove(&0).is_none() {
-        let mut ctx = ProverCtx { transcript: &mut pt, witness: &w, acc: &mut acc, node: 0 };
-        let _ = op.prove(&trace, &mut ctx, out_claims)?;
-    }
-    prove_virtual_claims(&w, &mut pt, &mut acc)?;
-    Ok(CaseProof { proof: pt.into_proof(), columns: w.values })
+    let p = prove_node_with(op, &trace, &domain(), Commitment::AbsorbColumns, None)?;
+    Ok(CaseProof { proof: p.proof, columns: p.witness.values })
 }
 
 /// Runs the verifier of `op` on a proof; `columns` stand for the witness commitment (absorbed
 /// like a commitment root would be).
-pub fn verify_case(op: &dyn OpProtocol, case: &OpCase, proof: &[u8], columns: &[Vec<F>]) -> Result<CaseVerification, ProofError> {
+pub fn verify_case<'a>(op: impl Into<ProtocolRef<'a>>, case: &OpCase, proof: &[u8], columns: &[Vec<F>]) -> Result<CaseVerification, ProofError> {
+    let op = op.into();
     let (shape, _) = shapes(op, case);
-    let role = op.output_role();
-    let output_meta = &shape.output;
-    let mut vt = VerifierTranscript::new(&domain(), proof);
-    let mut wl = WitnessLayout::new();
-    wl.plan.set_owner(Owner::Node(0));
-    if role == TensorRole::Committed {
-        wl.commit_tensor(OUTPUT_COLUMN, &output_meta.layout())?;
-    }
-    op.layout(&shape, &mut wl)?;
-    wl.plan.seal()?;
-    if wl.plan.columns().len() != columns.len() || wl.plan.columns().iter().zip(columns).any(|(c, v)| 1usize << c.num_vars != v.len()) {
-        return Err(ProofError::shape("harness", "prover and verifier witness layouts differ"));
-    }
-    absorb_columns(&mut vt, columns);
-    let mut acc = Accumulators::default();
-    verify_lookups(&wl.plan, &mut vt, &mut acc)?;
-    verify_range_relations(&wl.plan, &mut vt, &mut acc)?;
-    let mut zc = verify_zero_checks(&[(0, op, shapes(op, case).0)], &wl.plan, &mut vt, &mut acc)?;
-    let out_claims = match role {
-        TensorRole::Committed => Vec::new(),
-        _ => {
-            let r = vt.challenge_exts(output_meta.num_vars());
-            let v = if role == TensorRole::Public { output_meta.layout().evaluate_i64(&case.trace_output, &r) } else { vt.receive_ext()? };
-            vec![Claim::new(r, v)]
-        }
-    };
-    let input_claims = match zc.remove(&0) {
-        Some(_) if role != TensorRole::Committed => return Err(ProofError::check("harness", "output claim handed to an op proven by its zero-check")),
-        Some(claims) => claims,
-        None => {
-            let mut ctx = VerifierCtx { transcript: &mut vt, plan: &wl.plan, acc: &mut acc, node: 0 };
-            op.verify(&shape, &mut ctx, out_claims)?
-        }
-    };
-    if !zc.is_empty() {
-        return Err(ProofError::check("harness", "zero-check claims of another node were not routed"));
-    }
-    verify_virtual_claims(&wl.plan, &mut vt, &mut acc)?;
-    vt.finish()?;
-    let column_names = wl.plan.columns().iter().map(|c| c.name.clone()).collect();
-    Ok(CaseVerification { accumulators: acc, input_claims, column_names })
+    let v = verify_node_with(op.verifier(), &shape, proof, &domain(), Commitment::AbsorbColumns, columns)?;
+    let column_names = v.plan.columns().iter().map(|c| c.name.clone()).collect();
+    Ok(CaseVerification { accumulators: v.accumulators, input_claims: v.input_claims, column_names })
 }
 
 /// Proves and verifies `op` on `case`, then checks every final claim with ideal openings; returns
 /// the proof size in bytes on success.
-pub fn run_op(op: &dyn OpProtocol, case: &OpCase) -> Result<usize, CaseError> {
+pub fn run_op<'a>(op: impl Into<ProtocolRef<'a>>, case: &OpCase) -> Result<usize, CaseError> {
+    let op = op.into();
     let p = prove_case(op, case).map_err(CaseError::Prover)?;
     let v = verify_case(op, case, &p.proof, &p.columns).map_err(CaseError::Verifier)?;
     let in_claims = v.input_claims;

@@ -6,7 +6,7 @@
 //! Instead of one sumcheck per node, every such instance of the graph is batched with random
 //! coefficients `β_n` ([`zkinfer_sumcheck::prove_batched`]): instances of `n_k` variables are
 //! bound at the suffix of the common point. Then, node by node, the op sends the evaluations its
-//! verifier needs at its point ([`OpProtocol::finish_zero_check`]) and returns the claims on its
+//! verifier needs at its point ([`crate::ZeroCheckProver::send_finals`]) and returns the claims on its
 //! operands; the verifier recomputes each instance's value `eq(z_n, ρ_n)·C_n(ρ_n)` from them and
 //! checks the batch's final claim once. Soundness: the batched sumcheck's `d·N/|EF|` plus
 //! `(#instances)/|EF|` for the `β_n`, instead of one `d·n_k/|EF|` per node — and one set of round
@@ -25,7 +25,8 @@ use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::ops::nl_sumcheck::product_degree;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::pipeline::{ProverNode, VerifierNode};
+use crate::protocol::{ProtocolRef, TensorRole, VerifierRef};
 use crate::witness::{WitnessBuilder, WitnessPlan};
 
 /// Prover side of one op's zero-check: `Σ_x eq(z, x)·Σ_k c_k Π_{j∈S_k} mles[j](x) = 0`.
@@ -51,25 +52,20 @@ pub struct ZeroCheckStatement {
 /// Claims on the operands of every op proven here, by node index.
 pub type ZeroCheckClaims = HashMap<usize, Vec<Vec<Claim>>>;
 
-/// Prover: collects the zero-checks of `nodes` (in order), proves them in one batch and finishes
-/// each; returns the claims on the operands of those nodes.
-pub fn prove_zero_checks(
-    nodes: &[(usize, &dyn OpProtocol, NodeTrace<'_>)],
-    w: &WitnessBuilder,
-    t: &mut ProverTranscript,
-    acc: &mut Accumulators,
-) -> Result<ZeroCheckClaims, ProofError> {
+/// Prover: collects the zero-checks of the [`ProtocolRef::ZeroCheck`] ops among `nodes` (in
+/// order), proves them in one batch and finishes each; returns the claims on their operands.
+pub fn prove_zero_checks(nodes: &[ProverNode<'_>], w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<ZeroCheckClaims, ProofError> {
     let mut members = Vec::new();
     let mut instances = Vec::new();
-    for (i, (n, p, nt)) in nodes.iter().enumerate() {
-        let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: *n };
-        if let Some(zc) = p.zero_check(nt, &mut ctx)? {
-            if p.output_role() != TensorRole::Committed {
-                return Err(ProofError::shape(p.name(), "an op with a zero-check must commit its output"));
-            }
-            members.push((i, zc.z.len()));
-            instances.push(ProductSumcheck::new(zc.mles, zc.terms, Some(zc.z)));
+    for node in nodes {
+        let ProtocolRef::ZeroCheck(p) = node.op else { continue };
+        if p.output_role() != TensorRole::Committed {
+            return Err(ProofError::shape(p.name(), "an op with a zero-check must commit its output"));
         }
+        let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: node.trace.shape.node };
+        let zc = p.zero_check(&node.trace, &mut ctx)?;
+        members.push((p, node, zc.z.len()));
+        instances.push(ProductSumcheck::new(zc.mles, zc.terms, Some(zc.z)));
     }
     let mut claims = ZeroCheckClaims::new();
     if instances.is_empty() {
@@ -78,48 +74,43 @@ pub fn prove_zero_checks(
     let mut refs: Vec<&mut dyn SumcheckInstance> = instances.iter_mut().map(|i| i as &mut dyn SumcheckInstance).collect();
     let out = zkinfer_sumcheck::prove_batched(&mut refs, t);
     let total = out.point.len();
-    for ((i, nv), finals) in members.into_iter().zip(out.final_evals) {
-        let (n, p, nt) = &nodes[i];
+    for ((p, node, nv), finals) in members.into_iter().zip(out.final_evals) {
+        let n = node.trace.shape.node;
         let rho = &out.point[total - nv..];
-        let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: *n };
-        claims.insert(*n, p.finish_zero_check(nt, &mut ctx, rho, &finals)?);
+        let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: n };
+        claims.insert(n, p.send_finals(&node.trace, &mut ctx, rho, &finals)?);
     }
     Ok(claims)
 }
 
 /// Verifier side of [`prove_zero_checks`].
-pub fn verify_zero_checks(
-    nodes: &[(usize, &dyn OpProtocol, NodeShape<'_>)],
-    plan: &WitnessPlan,
-    t: &mut VerifierTranscript<'_>,
-    acc: &mut Accumulators,
-) -> Result<ZeroCheckClaims, ProofError> {
+pub fn verify_zero_checks(nodes: &[VerifierNode<'_>], plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &mut Accumulators) -> Result<ZeroCheckClaims, ProofError> {
     let mut members = Vec::new();
-    for (i, (n, p, shape)) in nodes.iter().enumerate() {
-        let mut ctx = VerifierCtx { transcript: t, plan, acc, node: *n };
-        if let Some(st) = p.zero_check_statement(shape, &mut ctx)? {
-            if p.output_role() != TensorRole::Committed {
-                return Err(ProofError::shape(p.name(), "an op with a zero-check must commit its output"));
-            }
-            members.push((i, st));
+    for node in nodes {
+        let VerifierRef::ZeroCheck(p) = node.op else { continue };
+        if p.output_role() != TensorRole::Committed {
+            return Err(ProofError::shape(p.name(), "an op with a zero-check must commit its output"));
         }
+        let mut ctx = VerifierCtx { transcript: t, plan, acc, node: node.shape.node };
+        let st = p.statement(&node.shape, &mut ctx)?;
+        members.push((p, node, st));
     }
     let mut claims = ZeroCheckClaims::new();
     if members.is_empty() {
         return Ok(claims);
     }
     let statements: Vec<SumcheckClaim> =
-        members.iter().map(|(_, st)| SumcheckClaim { num_vars: st.z.len(), degree: product_degree(&st.terms, true), claimed_sum: EF::ZERO }).collect();
+        members.iter().map(|(_, _, st)| SumcheckClaim { num_vars: st.z.len(), degree: product_degree(&st.terms, true), claimed_sum: EF::ZERO }).collect();
     let verified = zkinfer_sumcheck::verify_batched(&statements, t).map_err(|e| ProofError::sumcheck("zerocheck", e.to_string()))?;
     let total = verified.point.len();
     let mut values = Vec::with_capacity(members.len());
-    for (i, st) in &members {
-        let (n, p, shape) = &nodes[*i];
+    for (p, node, st) in &members {
+        let n = node.shape.node;
         let rho = &verified.point[total - st.z.len()..];
-        let mut ctx = VerifierCtx { transcript: t, plan, acc, node: *n };
-        let (tables, operand_claims) = p.finish_zero_check_verify(shape, &mut ctx, rho)?;
+        let mut ctx = VerifierCtx { transcript: t, plan, acc, node: n };
+        let (tables, operand_claims) = p.read_finals(&node.shape, &mut ctx, rho)?;
         values.push(product_value(&st.terms, Some(&st.z), rho, &tables).map_err(|e| ProofError::sumcheck(p.name(), e.to_string()))?);
-        claims.insert(*n, operand_claims);
+        claims.insert(n, operand_claims);
     }
     verified.check_final(&values).map_err(|_| ProofError::check("zerocheck", "the batched constraints do not hold"))?;
     Ok(claims)
@@ -132,7 +123,7 @@ mod tests {
     use crate::context::evaluate_column;
     use crate::lookups::{prove_lookups, verify_lookups};
     use crate::ops::clamp::ClampProof;
-    use crate::protocol::{OUTPUT_COLUMN, TensorMeta};
+    use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, TensorMeta};
     use crate::witness::{ColumnId, Owner, WitnessLayout};
     use zkinfer_transcript::DomainSeparator;
 
@@ -175,7 +166,7 @@ mod tests {
         let mut t = ProverTranscript::new(&ds);
         let mut acc = Accumulators::default();
         prove_lookups(&w, &mut t, &mut acc).map_err(|e| e.to_string())?;
-        let nodes: Vec<(usize, &dyn OpProtocol, NodeTrace<'_>)> = (0..2).map(|n| (n, &ops[n] as &dyn OpProtocol, traces[n].clone())).collect();
+        let nodes: Vec<ProverNode<'_>> = (0..2).map(|n| ProverNode { op: (&ops[n]).into(), trace: traces[n].clone() }).collect();
         let claims = prove_zero_checks(&nodes, &w, &mut t, &mut acc).map_err(|e| e.to_string())?;
         assert_eq!(claims.len(), 2);
         crate::gadgets::prove_virtual_claims(&w, &mut t, &mut acc).map_err(|e| e.to_string())?;
@@ -191,7 +182,7 @@ mod tests {
         let mut vt = VerifierTranscript::new(&ds, &proof);
         let mut vacc = Accumulators::default();
         verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
-        let vnodes: Vec<(usize, &dyn OpProtocol, NodeShape<'_>)> = (0..2).map(|n| (n, &ops[n] as &dyn OpProtocol, shapes[n].clone())).collect();
+        let vnodes: Vec<VerifierNode<'_>> = (0..2).map(|n| VerifierNode { op: ProtocolRef::from(&ops[n]).verifier(), shape: shapes[n].clone() }).collect();
         let vclaims = verify_zero_checks(&vnodes, &l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         crate::gadgets::verify_virtual_claims(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         vt.finish().map_err(|e| e.to_string())?;

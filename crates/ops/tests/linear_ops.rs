@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use zkinfer_model::ops::{Op, Operand, eval_int};
 use zkinfer_model::tensor::{IntTensor, WeightTensor, WeightValues};
-use zkinfer_ops::OpProtocol;
+use zkinfer_ops::ProtocolRef;
 use zkinfer_ops::ops::add::AddProof;
 use zkinfer_ops::ops::batched_matmul::BatchedMatMulProof;
 use zkinfer_ops::ops::embedding::EmbeddingProof;
@@ -99,7 +99,8 @@ fn recompute(op: &Op, c: &OpCase) -> Vec<i64> {
 /// proof does not depend on them and proves the honest statement), and of an operand with the
 /// output recomputed from it (a consistent malicious trace). `public` operands are held by the
 /// verifier and are not tampered.
-fn assert_sound(proof: &dyn OpProtocol, op: &Op, c: &OpCase, public: &[usize], unread: &[usize]) {
+fn assert_sound<'a>(proof: impl Into<ProtocolRef<'a>>, op: &Op, c: &OpCase, public: &[usize], unread: &[usize]) {
+    let proof = proof.into();
     run_op(proof, c).unwrap_or_else(|e| panic!("{}: honest proof rejected: {e}", proof.name()));
     for i in 0..c.inputs.len() {
         if public.contains(&i) {

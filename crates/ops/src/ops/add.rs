@@ -7,7 +7,7 @@
 use super::linear::ensure;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::util::evaluate_slice;
 
 const OP: &str = "Add";
@@ -22,7 +22,7 @@ fn check(node: &NodeShape<'_>) -> Result<(), ProofError> {
         .map_err(|_| ProofError::shape(OP, "operands and output must have one shape"))
 }
 
-impl OpProtocol for AddProof {
+impl OpVerifier for AddProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -34,7 +34,25 @@ impl OpProtocol for AddProof {
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         check(node)
     }
+}
 
+impl WalkVerifier for AddProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        check(node)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new(); 2]);
+        };
+        if claim.point.len() != node.output.num_vars() {
+            return Err(ProofError::shape(OP, "claim point dimension"));
+        }
+        let a_eval = ctx.receive_eval()?;
+        Ok(vec![vec![Claim::new(claim.point.clone(), a_eval)], vec![Claim::new(claim.point, claim.value - a_eval)]])
+    }
+}
+
+impl OpProver for AddProof {}
+
+impl WalkProver for AddProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         check(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else {
@@ -46,18 +64,6 @@ impl OpProtocol for AddProof {
             return Err(ProofError::witness(OP, "operand length"));
         }
         let a_eval = ctx.send_eval(evaluate_slice(&a.pad(&layout), &claim.point));
-        Ok(vec![vec![Claim::new(claim.point.clone(), a_eval)], vec![Claim::new(claim.point, claim.value - a_eval)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        check(node)?;
-        let Some(claim) = out_claims.into_iter().next() else {
-            return Ok(vec![Vec::new(); 2]);
-        };
-        if claim.point.len() != node.output.num_vars() {
-            return Err(ProofError::shape(OP, "claim point dimension"));
-        }
-        let a_eval = ctx.receive_eval()?;
         Ok(vec![vec![Claim::new(claim.point.clone(), a_eval)], vec![Claim::new(claim.point, claim.value - a_eval)]])
     }
 }

@@ -33,7 +33,7 @@ use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::witness::{WitnessBuilder, WitnessLayout};
 
 const OP: &str = "Argmax";
@@ -112,7 +112,7 @@ fn selector_at(s: &Shape<'_>, z_t: &[EF], rho_t: &[EF], rho_j: &[EF]) -> EF {
     s.ids.iter().enumerate().map(|(t, &a)| eq_z[t] * eq_r[t] * point_indicator_mle(a as usize, rho_j)).sum()
 }
 
-impl OpProtocol for ArgmaxProof {
+impl OpVerifier for ArgmaxProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -121,48 +121,14 @@ impl OpProtocol for ArgmaxProof {
         TensorRole::Public
     }
 
-    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        let s = Self::shape(&node.shape)?;
-        let bits = self.gap_bits()?;
-        let logits = node.inputs[0];
-        if logits.len() != s.rows * s.vocab {
-            return Err(ProofError::shape(OP, "logits length"));
-        }
-        check_bound(OP, logits, self.in_bits)?;
-        let mut gaps = Vec::with_capacity(logits.len());
-        for (t, row) in logits.chunks(s.vocab).enumerate() {
-            let a = s.ids[t] as usize;
-            let best = row[a];
-            gaps.extend(row.iter().enumerate().map(|(j, &l)| best - l - i64::from(j < a)));
-        }
-        let gap = w.commit_tensor(GAP_COLUMN, &s.layout, &gaps)?;
-        w.range_check(gap, bits, false)
-    }
-
     fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
         let s = Self::shape(node)?;
         let gap = w.commit_tensor(GAP_COLUMN, &s.layout)?;
         w.range_check(gap, self.gap_bits()?, false)
     }
+}
 
-    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let s = Self::shape(&node.shape)?;
-        let gap = ctx.column(GAP_COLUMN)?;
-        let tv = s.layout.dim_vars()[0];
-        let z = ctx.challenges(s.layout.num_vars());
-        let _ = ctx.claim_column(gap, &z);
-        let logits = s.layout.pad_i64(node.inputs[0]);
-        let l_z = ctx.send_eval(crate::util::evaluate_slice(&logits, &z));
-        let eq_t = eq_evals(&z[..tv]);
-        let sum: EF = s.ids.iter().enumerate().map(|(t, &a)| eq_t[t] * ef_i64(node.inputs[0][t * s.vocab + a as usize])).sum();
-        let _ = ctx.send_eval(sum);
-        let w_table = Mle::new(selector_table(&s, &z[..tv]));
-        let l_table = Mle::new(logits.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>());
-        let (rho, finals) = prove_products(ctx, vec![w_table, l_table], Self::terms(), None);
-        let l_rho = ctx.send_eval(finals[1]);
-        Ok(vec![vec![Claim::new(z, l_z), Claim::new(rho, l_rho)]])
-    }
-
+impl WalkVerifier for ArgmaxProof {
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let s = Self::shape(node)?;
         let gap = ctx.column(GAP_COLUMN)?;
@@ -182,6 +148,46 @@ impl OpProtocol for ArgmaxProof {
         let (rho_t, rho_j) = rho.split_at(tv);
         let w_rho = selector_at(&s, z_t, rho_t, rho_j);
         check_final(OP, &terms, None, &rho, &[w_rho, l_rho], expected)?;
+        Ok(vec![vec![Claim::new(z, l_z), Claim::new(rho, l_rho)]])
+    }
+}
+
+impl OpProver for ArgmaxProof {
+    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        let s = Self::shape(&node.shape)?;
+        let bits = self.gap_bits()?;
+        let logits = node.inputs[0];
+        if logits.len() != s.rows * s.vocab {
+            return Err(ProofError::shape(OP, "logits length"));
+        }
+        check_bound(OP, logits, self.in_bits)?;
+        let mut gaps = Vec::with_capacity(logits.len());
+        for (t, row) in logits.chunks(s.vocab).enumerate() {
+            let a = s.ids[t] as usize;
+            let best = row[a];
+            gaps.extend(row.iter().enumerate().map(|(j, &l)| best - l - i64::from(j < a)));
+        }
+        let gap = w.commit_tensor(GAP_COLUMN, &s.layout, &gaps)?;
+        w.range_check(gap, bits, false)
+    }
+}
+
+impl WalkProver for ArgmaxProof {
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let s = Self::shape(&node.shape)?;
+        let gap = ctx.column(GAP_COLUMN)?;
+        let tv = s.layout.dim_vars()[0];
+        let z = ctx.challenges(s.layout.num_vars());
+        let _ = ctx.claim_column(gap, &z);
+        let logits = s.layout.pad_i64(node.inputs[0]);
+        let l_z = ctx.send_eval(crate::util::evaluate_slice(&logits, &z));
+        let eq_t = eq_evals(&z[..tv]);
+        let sum: EF = s.ids.iter().enumerate().map(|(t, &a)| eq_t[t] * ef_i64(node.inputs[0][t * s.vocab + a as usize])).sum();
+        let _ = ctx.send_eval(sum);
+        let w_table = Mle::new(selector_table(&s, &z[..tv]));
+        let l_table = Mle::new(logits.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>());
+        let (rho, finals) = prove_products(ctx, vec![w_table, l_table], Self::terms(), None);
+        let l_rho = ctx.send_eval(finals[1]);
         Ok(vec![vec![Claim::new(z, l_z), Claim::new(rho, l_rho)]])
     }
 }

@@ -22,7 +22,7 @@ use super::linear::{concat, ensure, prove_product, verify_product};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::util::{fold_cols, fold_rows};
 
 const OP: &str = "BatchedMatMul";
@@ -65,7 +65,7 @@ impl BatchedMatMulProof {
     }
 }
 
-impl OpProtocol for BatchedMatMulProof {
+impl OpVerifier for BatchedMatMulProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -77,7 +77,33 @@ impl OpProtocol for BatchedMatMulProof {
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
+}
 
+impl WalkVerifier for BatchedMatMulProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = self.dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new(); 2]);
+        };
+        if claim.point.len() != d.y.num_vars() {
+            return Err(ProofError::shape(OP, "claim point dimension"));
+        }
+        let split = d.y.split_point(&claim.point);
+        let (r_h, r_m, r_n) = (split[0], split[1], split[2]);
+        let (rho, expected) = verify_product(OP, d.hv + d.kv, 3, claim.value, ctx.transcript)?;
+        let (rho_h, rho_k) = rho.split_at(d.hv);
+        let (a_eval, b_eval) = (ctx.receive_eval()?, ctx.receive_eval()?);
+        ensure(OP, a_eval * b_eval * eq_eval(r_h, rho_h) == expected, "a·b·eq differs from the reduced claim")?;
+        Ok(vec![
+            vec![Claim::new(concat(&[rho_h, r_m, rho_k]), a_eval)],
+            vec![Claim::new(self.b_point(rho_h, rho_k, r_n), b_eval)],
+        ])
+    }
+}
+
+impl OpProver for BatchedMatMulProof {}
+
+impl WalkProver for BatchedMatMulProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = self.dims(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else {
@@ -113,26 +139,6 @@ impl OpProtocol for BatchedMatMulProof {
         let (rho, finals) = prove_product(vec![ta, tb, te], ctx.transcript);
         let (rho_h, rho_k) = rho.split_at(d.hv);
         let (a_eval, b_eval) = (ctx.send_eval(finals[0]), ctx.send_eval(finals[1]));
-        Ok(vec![
-            vec![Claim::new(concat(&[rho_h, r_m, rho_k]), a_eval)],
-            vec![Claim::new(self.b_point(rho_h, rho_k, r_n), b_eval)],
-        ])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = self.dims(node)?;
-        let Some(claim) = out_claims.into_iter().next() else {
-            return Ok(vec![Vec::new(); 2]);
-        };
-        if claim.point.len() != d.y.num_vars() {
-            return Err(ProofError::shape(OP, "claim point dimension"));
-        }
-        let split = d.y.split_point(&claim.point);
-        let (r_h, r_m, r_n) = (split[0], split[1], split[2]);
-        let (rho, expected) = verify_product(OP, d.hv + d.kv, 3, claim.value, ctx.transcript)?;
-        let (rho_h, rho_k) = rho.split_at(d.hv);
-        let (a_eval, b_eval) = (ctx.receive_eval()?, ctx.receive_eval()?);
-        ensure(OP, a_eval * b_eval * eq_eval(r_h, rho_h) == expected, "a·b·eq differs from the reduced claim")?;
         Ok(vec![
             vec![Claim::new(concat(&[rho_h, r_m, rho_k]), a_eval)],
             vec![Claim::new(self.b_point(rho_h, rho_k, r_n), b_eval)],

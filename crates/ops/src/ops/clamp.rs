@@ -28,7 +28,7 @@ use super::nl_sumcheck::{check_bound, ef_i64, lift, send_column_value};
 use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, ProtocolRef, TensorRole, ZeroCheckProver, ZeroCheckVerifier};
 use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
 use crate::zerocheck::{ZeroCheck, ZeroCheckStatement};
 
@@ -97,7 +97,7 @@ impl ClampProof {
     }
 }
 
-impl OpProtocol for ClampProof {
+impl OpVerifier for ClampProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -106,6 +106,37 @@ impl OpProtocol for ClampProof {
         TensorRole::Committed
     }
 
+    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
+        node.expect_inputs(OP, 1)?;
+        let (gap, over) = self.widths()?;
+        let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let a = w.virtual_column(COL_LO_GAP, &[(out, 1)], -self.lo)?;
+        let b = w.virtual_column(COL_HI_GAP, &[(out, -1)], self.hi)?;
+        let s = w.commit(COL_DIST, node.output.num_vars())?;
+        w.range_check(a, gap, false)?;
+        w.range_check(b, gap, false)?;
+        w.range_check(s, over, false)
+    }
+}
+
+impl ZeroCheckVerifier for ClampProof {
+    fn statement(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>) -> Result<ZeroCheckStatement, ProofError> {
+        let z = ctx.challenges(node.output.num_vars());
+        let lambda = ctx.challenge();
+        Ok(ZeroCheckStatement { terms: Self::terms(lambda), z })
+    }
+
+    fn read_finals(&self, _node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, rho: &[EF]) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError> {
+        let out = ctx.column(OUTPUT_COLUMN)?;
+        let dist = ctx.column(COL_DIST)?;
+        let y = ctx.claim_column(out, rho)?;
+        let s = ctx.claim_column(dist, rho)?;
+        let x = ctx.receive_eval()?;
+        Ok((self.finals(y, s, x), vec![vec![Claim::new(rho.to_vec(), x)]]))
+    }
+}
+
+impl OpProver for ClampProof {
     fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
         node.shape.expect_inputs(OP, 1)?;
         let (gap, over) = self.widths()?;
@@ -124,28 +155,10 @@ impl OpProtocol for ClampProof {
         w.range_check(b, gap, false)?;
         w.range_check(s, over, false)
     }
+}
 
-    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
-        node.expect_inputs(OP, 1)?;
-        let (gap, over) = self.widths()?;
-        let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let a = w.virtual_column(COL_LO_GAP, &[(out, 1)], -self.lo)?;
-        let b = w.virtual_column(COL_HI_GAP, &[(out, -1)], self.hi)?;
-        let s = w.commit(COL_DIST, node.output.num_vars())?;
-        w.range_check(a, gap, false)?;
-        w.range_check(b, gap, false)?;
-        w.range_check(s, over, false)
-    }
-
-    fn prove(&self, _node: &NodeTrace<'_>, _ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        Err(ProofError::shape(OP, "a clamp is proven in the batched zero-check phase"))
-    }
-
-    fn verify(&self, _node: &NodeShape<'_>, _ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        Err(ProofError::shape(OP, "a clamp is proven in the batched zero-check phase"))
-    }
-
-    fn zero_check(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>) -> Result<Option<ZeroCheck>, ProofError> {
+impl ZeroCheckProver for ClampProof {
+    fn zero_check(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>) -> Result<ZeroCheck, ProofError> {
         let layout = node.shape.output.layout();
         let cols: Vec<ColumnId> = [COL_LO_GAP, COL_HI_GAP, COL_DIST].iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
         let out = ctx.column(OUTPUT_COLUMN)?;
@@ -157,16 +170,10 @@ impl OpProtocol for ClampProof {
         let z = ctx.challenges(layout.num_vars());
         let lambda = ctx.challenge();
         let mles = vec![lift(ctx.values(cols[0])), lift(ctx.values(cols[1])), lift(&u), lift(&v)];
-        Ok(Some(ZeroCheck { mles, terms: Self::terms(lambda), z }))
+        Ok(ZeroCheck { mles, terms: Self::terms(lambda), z })
     }
 
-    fn zero_check_statement(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>) -> Result<Option<ZeroCheckStatement>, ProofError> {
-        let z = ctx.challenges(node.output.num_vars());
-        let lambda = ctx.challenge();
-        Ok(Some(ZeroCheckStatement { terms: Self::terms(lambda), z }))
-    }
-
-    fn finish_zero_check(&self, _node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
+    fn send_finals(&self, _node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
         let out = ctx.column(OUTPUT_COLUMN)?;
         let dist = ctx.column(COL_DIST)?;
         // Everything follows from the tables' values: y = a + lo, s = (u + v)/2, x = y + (v − u)/2.
@@ -182,14 +189,11 @@ impl OpProtocol for ClampProof {
         let _ = ctx.send_eval(x);
         Ok(vec![vec![Claim::new(rho.to_vec(), x)]])
     }
+}
 
-    fn finish_zero_check_verify(&self, _node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, rho: &[EF]) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError> {
-        let out = ctx.column(OUTPUT_COLUMN)?;
-        let dist = ctx.column(COL_DIST)?;
-        let y = ctx.claim_column(out, rho)?;
-        let s = ctx.claim_column(dist, rho)?;
-        let x = ctx.receive_eval()?;
-        Ok((self.finals(y, s, x), vec![vec![Claim::new(rho.to_vec(), x)]]))
+impl<'a> From<&'a ClampProof> for ProtocolRef<'a> {
+    fn from(p: &'a ClampProof) -> Self {
+        ProtocolRef::ZeroCheck(p)
     }
 }
 

@@ -21,7 +21,7 @@ use super::linear::{concat, ensure, prove_product, verify_product};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::util::{eq_at_index, fold_cols_int};
 
 const OP: &str = "Embedding";
@@ -57,7 +57,7 @@ fn dims<'a>(node: &NodeShape<'a>) -> Result<Dims<'a>, ProofError> {
     Ok(Dims { rows, d, ids, y: TensorLayout::new(&[t, d]), rv: table.dim_vars()[0] })
 }
 
-impl OpProtocol for EmbeddingProof {
+impl OpVerifier for EmbeddingProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -69,7 +69,30 @@ impl OpProtocol for EmbeddingProof {
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         dims(node).map(|_| ())
     }
+}
 
+impl WalkVerifier for EmbeddingProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new(); 2]);
+        };
+        if claim.point.len() != d.y.num_vars() {
+            return Err(ProofError::shape(OP, "claim point dimension"));
+        }
+        let split = d.y.split_point(&claim.point);
+        let (r_t, r_c) = (split[0], split[1]);
+        let (rho, expected) = verify_product(OP, d.rv, 2, claim.value, ctx.transcript)?;
+        let e_eval = ctx.receive_eval()?;
+        let selector: EF = d.ids.iter().enumerate().map(|(t, &id)| eq_at_index(r_t, t) * eq_at_index(&rho, id as usize)).sum();
+        ensure(OP, selector * e_eval == expected, "S(ρ)·E(ρ, r_c) differs from the reduced claim")?;
+        Ok(vec![Vec::new(), vec![Claim::new(concat(&[&rho, r_c]), e_eval)]])
+    }
+}
+
+impl OpProver for EmbeddingProof {}
+
+impl WalkProver for EmbeddingProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = dims(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else {
@@ -89,23 +112,6 @@ impl OpProtocol for EmbeddingProof {
         let folded = fold_cols_int(table.matrix(), d.rows, d.d, &eq_evals(r_c), d.rv);
         let (rho, finals) = prove_product(vec![selector, folded], ctx.transcript);
         let e_eval = ctx.send_eval(finals[1]);
-        Ok(vec![Vec::new(), vec![Claim::new(concat(&[&rho, r_c]), e_eval)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = dims(node)?;
-        let Some(claim) = out_claims.into_iter().next() else {
-            return Ok(vec![Vec::new(); 2]);
-        };
-        if claim.point.len() != d.y.num_vars() {
-            return Err(ProofError::shape(OP, "claim point dimension"));
-        }
-        let split = d.y.split_point(&claim.point);
-        let (r_t, r_c) = (split[0], split[1]);
-        let (rho, expected) = verify_product(OP, d.rv, 2, claim.value, ctx.transcript)?;
-        let e_eval = ctx.receive_eval()?;
-        let selector: EF = d.ids.iter().enumerate().map(|(t, &id)| eq_at_index(r_t, t) * eq_at_index(&rho, id as usize)).sum();
-        ensure(OP, selector * e_eval == expected, "S(ρ)·E(ρ, r_c) differs from the reduced claim")?;
         Ok(vec![Vec::new(), vec![Claim::new(concat(&[&rho, r_c]), e_eval)]])
     }
 }

@@ -16,7 +16,7 @@ use zkinfer_lookup::Table;
 
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
 
 const OP: &str = "Gelu";
@@ -53,7 +53,7 @@ impl GeluProof {
     }
 }
 
-impl OpProtocol for GeluProof {
+impl OpVerifier for GeluProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -62,31 +62,37 @@ impl OpProtocol for GeluProof {
         TensorRole::Committed
     }
 
-    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        node.shape.expect_inputs(OP, 1)?;
-        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let copy = w.commit_tensor(INPUT_COPY_COLUMN, &node.shape.output.layout(), node.inputs[0])?;
-        w.lookup(&self.table, &[copy, out])
-    }
-
     fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
         node.expect_inputs(OP, 1)?;
         let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
         let copy = w.commit_tensor(INPUT_COPY_COLUMN, &node.output.layout())?;
         w.lookup(&self.table, &[copy, out])
     }
+}
 
-    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let copy = ctx.column(INPUT_COPY_COLUMN)?;
-        let z = ctx.challenges(node.shape.output.num_vars());
-        let v = ctx.claim_column(copy, &z);
-        Ok(vec![vec![Claim::new(z, v)]])
-    }
-
+impl WalkVerifier for GeluProof {
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let copy = ctx.column(INPUT_COPY_COLUMN)?;
         let z = ctx.challenges(node.output.num_vars());
         let v = ctx.claim_column(copy, &z)?;
+        Ok(vec![vec![Claim::new(z, v)]])
+    }
+}
+
+impl OpProver for GeluProof {
+    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        node.shape.expect_inputs(OP, 1)?;
+        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let copy = w.commit_tensor(INPUT_COPY_COLUMN, &node.shape.output.layout(), node.inputs[0])?;
+        w.lookup(&self.table, &[copy, out])
+    }
+}
+
+impl WalkProver for GeluProof {
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let copy = ctx.column(INPUT_COPY_COLUMN)?;
+        let z = ctx.challenges(node.shape.output.num_vars());
+        let v = ctx.claim_column(copy, &z);
         Ok(vec![vec![Claim::new(z, v)]])
     }
 }

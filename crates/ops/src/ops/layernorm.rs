@@ -52,7 +52,7 @@ use crate::bounds::{Interval, check_relation, check_rounding};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
 
 const OP: &str = "LayerNorm";
@@ -319,7 +319,7 @@ fn row_ids(names: &[&str], find: impl Fn(&str) -> Result<ColumnId, ProofError>) 
     names.iter().map(|n| find(n)).collect()
 }
 
-impl OpProtocol for LayerNormProof {
+impl OpVerifier for LayerNormProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -328,101 +328,13 @@ impl OpProtocol for LayerNormProof {
         TensorRole::Committed
     }
 
-    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        let d = Self::dims(&node.shape)?;
-        let widths = self.widths(d.n)?;
-        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let (x, gamma, beta, y) = (node.inputs[0], node.inputs[1], node.inputs[2], node.output);
-        if x.len() != d.rows * d.n || y.len() != x.len() || gamma.len() != d.n || beta.len() != d.n {
-            return Err(ProofError::shape(OP, "trace lengths"));
-        }
-        check_bound(OP, x, self.in_bits)?;
-        let mut stats: Vec<Vec<i64>> = (0..13).map(|_| Vec::with_capacity(d.rows)).collect();
-        let mut rem = Vec::with_capacity(x.len());
-        let half = 1i128 << (self.shift - 1);
-        for (t, row) in x.chunks(d.n).enumerate() {
-            let v = self.row_values(row)?;
-            for (col, &val) in stats.iter_mut().zip(&v) {
-                col.push(val);
-            }
-            for c in 0..d.n {
-                let acc = (row[c] - v[MEAN]) as i128 * v[INV] as i128 * gamma[c] as i128 + half;
-                let r = acc - (((y[t * d.n + c] - beta[c]) as i128) << self.shift);
-                rem.push(i64::try_from(r).map_err(|_| ProofError::witness(OP, "rounding remainder out of range"))?);
-            }
-        }
-        let mut ids = Vec::with_capacity(13);
-        for (name, values) in ROW_COLUMNS.iter().zip(&stats) {
-            ids.push(w.commit_tensor(name, &d.row, values)?);
-        }
-        let rem_col = w.commit_tensor(COL_REM, &d.cube, &rem)?;
-        for (id, (bits, signed)) in ids.iter().zip(Self::row_bits(&widths)) {
-            w.range_check(*id, bits, signed)?;
-        }
-        w.range_check(rem_col, self.shift, false)?;
-        w.range_check(out, self.out_bits + 1, true)
-    }
-
     fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
         let d = Self::dims(node)?;
         self.register(w, &d, node.node)
     }
+}
 
-    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = Self::dims(&node.shape)?;
-        let ids = row_ids(&ROW_COLUMNS, |n| ctx.column(n))?;
-        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
-        let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
-        // Cube sumcheck.
-        let z = ctx.challenges(tv + cv);
-        let lambda = ctx.challenge();
-        let (z_t, z_c) = z.split_at(tv);
-        for idx in [MEAN, RM, VAR, RV] {
-            let _ = ctx.claim_column(ids[idx], z_t);
-        }
-        let _ = ctx.claim_column(out, &z);
-        let _ = ctx.claim_column(rem, &z);
-        let beta = TensorLayout::new(&[d.n]).pad_i64(node.inputs[2]);
-        let beta_z = ctx.send_eval(crate::util::evaluate_slice(&beta, z_c));
-        let x = d.cube.pad_i64(node.inputs[0]);
-        let mean = ctx.values(ids[MEAN]).to_vec();
-        let valid_col: Vec<F> = (0..1usize << cv).map(|c| F::from_bool(c < d.n)).collect();
-        let dev: Vec<EF> = x
-            .iter()
-            .enumerate()
-            .map(|(i, &v)| EF::from(v - mean[i >> cv] * valid_col[i & ((1 << cv) - 1)]))
-            .collect();
-        let gamma = TensorLayout::new(&[d.n]).pad_i64(node.inputs[1]);
-        let mles = vec![
-            Mle::new(x.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>()),
-            Mle::new(dev),
-            Mle::new(broadcast_rows(&eq_evals(z_t), cv)),
-            Mle::new(eq_evals(&z)),
-            Mle::new(broadcast_rows(ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
-            Mle::new(broadcast_cols(&gamma, tv).into_iter().map(EF::from).collect()),
-        ];
-        let (rho, finals) = prove_products(ctx, mles, Self::cube_terms(lambda), None);
-        let (rho_t, rho_c) = rho.split_at(tv);
-        let x_rho = ctx.send_eval(finals[CX]);
-        let _ = ctx.claim_column(ids[MEAN], rho_t);
-        let _ = send_column_value(ctx, ids[INV], rho_t, finals[CINV]);
-        let gamma_rho = ctx.send_eval(finals[CG]);
-        // Row zero-check.
-        let z2 = ctx.challenges(tv);
-        let mu = ctx.challenge();
-        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(ctx.values(c))).collect();
-        row_mles.push(Mle::new((0..1usize << tv).map(|t| EF::from_bool(t < d.rows)).collect()));
-        let (rho2, finals2) = prove_products(ctx, row_mles, self.row_terms(mu, d.n), Some(z2));
-        for (&c, &v) in ids.iter().zip(&finals2) {
-            let _ = send_column_value(ctx, c, &rho2, v);
-        }
-        Ok(vec![
-            vec![Claim::new(rho.clone(), x_rho)],
-            vec![Claim::new(rho_c.to_vec(), gamma_rho)],
-            vec![Claim::new(z_c.to_vec(), beta_z)],
-        ])
-    }
-
+impl WalkVerifier for LayerNormProof {
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = Self::dims(node)?;
         self.widths(d.n)?;
@@ -473,6 +385,100 @@ impl OpProtocol for LayerNormProof {
         }
         v2.push(less_than_mle(d.rows, &rho2));
         check_final(OP, &row_terms, Some(&z2), &rho2, &v2, expected2)?;
+        Ok(vec![
+            vec![Claim::new(rho.clone(), x_rho)],
+            vec![Claim::new(rho_c.to_vec(), gamma_rho)],
+            vec![Claim::new(z_c.to_vec(), beta_z)],
+        ])
+    }
+}
+
+impl OpProver for LayerNormProof {
+    fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let widths = self.widths(d.n)?;
+        let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let (x, gamma, beta, y) = (node.inputs[0], node.inputs[1], node.inputs[2], node.output);
+        if x.len() != d.rows * d.n || y.len() != x.len() || gamma.len() != d.n || beta.len() != d.n {
+            return Err(ProofError::shape(OP, "trace lengths"));
+        }
+        check_bound(OP, x, self.in_bits)?;
+        let mut stats: Vec<Vec<i64>> = (0..13).map(|_| Vec::with_capacity(d.rows)).collect();
+        let mut rem = Vec::with_capacity(x.len());
+        let half = 1i128 << (self.shift - 1);
+        for (t, row) in x.chunks(d.n).enumerate() {
+            let v = self.row_values(row)?;
+            for (col, &val) in stats.iter_mut().zip(&v) {
+                col.push(val);
+            }
+            for c in 0..d.n {
+                let acc = (row[c] - v[MEAN]) as i128 * v[INV] as i128 * gamma[c] as i128 + half;
+                let r = acc - (((y[t * d.n + c] - beta[c]) as i128) << self.shift);
+                rem.push(i64::try_from(r).map_err(|_| ProofError::witness(OP, "rounding remainder out of range"))?);
+            }
+        }
+        let mut ids = Vec::with_capacity(13);
+        for (name, values) in ROW_COLUMNS.iter().zip(&stats) {
+            ids.push(w.commit_tensor(name, &d.row, values)?);
+        }
+        let rem_col = w.commit_tensor(COL_REM, &d.cube, &rem)?;
+        for (id, (bits, signed)) in ids.iter().zip(Self::row_bits(&widths)) {
+            w.range_check(*id, bits, signed)?;
+        }
+        w.range_check(rem_col, self.shift, false)?;
+        w.range_check(out, self.out_bits + 1, true)
+    }
+}
+
+impl WalkProver for LayerNormProof {
+    fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(&node.shape)?;
+        let ids = row_ids(&ROW_COLUMNS, |n| ctx.column(n))?;
+        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
+        let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
+        // Cube sumcheck.
+        let z = ctx.challenges(tv + cv);
+        let lambda = ctx.challenge();
+        let (z_t, z_c) = z.split_at(tv);
+        for idx in [MEAN, RM, VAR, RV] {
+            let _ = ctx.claim_column(ids[idx], z_t);
+        }
+        let _ = ctx.claim_column(out, &z);
+        let _ = ctx.claim_column(rem, &z);
+        let beta = TensorLayout::new(&[d.n]).pad_i64(node.inputs[2]);
+        let beta_z = ctx.send_eval(crate::util::evaluate_slice(&beta, z_c));
+        let x = d.cube.pad_i64(node.inputs[0]);
+        let mean = ctx.values(ids[MEAN]).to_vec();
+        let valid_col: Vec<F> = (0..1usize << cv).map(|c| F::from_bool(c < d.n)).collect();
+        let dev: Vec<EF> = x
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| EF::from(v - mean[i >> cv] * valid_col[i & ((1 << cv) - 1)]))
+            .collect();
+        let gamma = TensorLayout::new(&[d.n]).pad_i64(node.inputs[1]);
+        let mles = vec![
+            Mle::new(x.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>()),
+            Mle::new(dev),
+            Mle::new(broadcast_rows(&eq_evals(z_t), cv)),
+            Mle::new(eq_evals(&z)),
+            Mle::new(broadcast_rows(ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
+            Mle::new(broadcast_cols(&gamma, tv).into_iter().map(EF::from).collect()),
+        ];
+        let (rho, finals) = prove_products(ctx, mles, Self::cube_terms(lambda), None);
+        let (rho_t, rho_c) = rho.split_at(tv);
+        let x_rho = ctx.send_eval(finals[CX]);
+        let _ = ctx.claim_column(ids[MEAN], rho_t);
+        let _ = send_column_value(ctx, ids[INV], rho_t, finals[CINV]);
+        let gamma_rho = ctx.send_eval(finals[CG]);
+        // Row zero-check.
+        let z2 = ctx.challenges(tv);
+        let mu = ctx.challenge();
+        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(ctx.values(c))).collect();
+        row_mles.push(Mle::new((0..1usize << tv).map(|t| EF::from_bool(t < d.rows)).collect()));
+        let (rho2, finals2) = prove_products(ctx, row_mles, self.row_terms(mu, d.n), Some(z2));
+        for (&c, &v) in ids.iter().zip(&finals2) {
+            let _ = send_column_value(ctx, c, &rho2, v);
+        }
         Ok(vec![
             vec![Claim::new(rho.clone(), x_rho)],
             vec![Claim::new(rho_c.to_vec(), gamma_rho)],

@@ -20,7 +20,7 @@ use super::linear::{concat, ensure, prove_product, verify_product};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::util::{evaluate_slice, fold_rows_int, prefix_indicator};
 
 const OP: &str = "MatMul";
@@ -57,7 +57,7 @@ impl MatMulProof {
     }
 }
 
-impl OpProtocol for MatMulProof {
+impl OpVerifier for MatMulProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -69,7 +69,39 @@ impl OpProtocol for MatMulProof {
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
+}
 
+impl WalkVerifier for MatMulProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = self.dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new(); node.inputs.len()]);
+        };
+        if claim.point.len() != d.y.num_vars() {
+            return Err(ProofError::shape(OP, "claim point dimension"));
+        }
+        let split = d.y.split_point(&claim.point);
+        let (r_t, r_n) = (split[0], split[1]);
+        let mut claims = vec![Vec::new(); node.inputs.len()];
+        let mut sum = claim.value;
+        if self.has_bias {
+            let b_val = ctx.receive_eval()?;
+            sum -= b_val * prefix_indicator(r_t, d.t);
+            claims[2].push(Claim::new(r_n.to_vec(), b_val));
+        }
+        let kv = d.x.dim_vars()[1];
+        let (rho, expected) = verify_product(OP, kv, 2, sum, ctx.transcript)?;
+        let (x_eval, w_eval) = (ctx.receive_eval()?, ctx.receive_eval()?);
+        ensure(OP, x_eval * w_eval == expected, "x(r_t, ρ)·w(r_n, ρ) differs from the reduced claim")?;
+        claims[0].push(Claim::new(concat(&[r_t, &rho]), x_eval));
+        claims[1].push(Claim::new(concat(&[r_n, &rho]), w_eval));
+        Ok(claims)
+    }
+}
+
+impl OpProver for MatMulProof {}
+
+impl WalkProver for MatMulProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = self.dims(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else {
@@ -95,32 +127,6 @@ impl OpProtocol for MatMulProof {
         let b = fold_rows_int(w_vals.matrix(), d.n, d.k, &eq_evals(r_n), kv);
         let (rho, finals) = prove_product(vec![a, b], ctx.transcript);
         let (x_eval, w_eval) = (ctx.send_eval(finals[0]), ctx.send_eval(finals[1]));
-        claims[0].push(Claim::new(concat(&[r_t, &rho]), x_eval));
-        claims[1].push(Claim::new(concat(&[r_n, &rho]), w_eval));
-        Ok(claims)
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = self.dims(node)?;
-        let Some(claim) = out_claims.into_iter().next() else {
-            return Ok(vec![Vec::new(); node.inputs.len()]);
-        };
-        if claim.point.len() != d.y.num_vars() {
-            return Err(ProofError::shape(OP, "claim point dimension"));
-        }
-        let split = d.y.split_point(&claim.point);
-        let (r_t, r_n) = (split[0], split[1]);
-        let mut claims = vec![Vec::new(); node.inputs.len()];
-        let mut sum = claim.value;
-        if self.has_bias {
-            let b_val = ctx.receive_eval()?;
-            sum -= b_val * prefix_indicator(r_t, d.t);
-            claims[2].push(Claim::new(r_n.to_vec(), b_val));
-        }
-        let kv = d.x.dim_vars()[1];
-        let (rho, expected) = verify_product(OP, kv, 2, sum, ctx.transcript)?;
-        let (x_eval, w_eval) = (ctx.receive_eval()?, ctx.receive_eval()?);
-        ensure(OP, x_eval * w_eval == expected, "x(r_t, ρ)·w(r_n, ρ) differs from the reduced claim")?;
         claims[0].push(Claim::new(concat(&[r_t, &rho]), x_eval));
         claims[1].push(Claim::new(concat(&[r_n, &rho]), w_eval));
         Ok(claims)

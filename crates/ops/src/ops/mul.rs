@@ -22,7 +22,7 @@ use zkinfer_poly::{eq_eval, eq_evals};
 use super::linear::{ensure, prove_product, verify_product};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 
 const OP: &str = "Mul";
 
@@ -38,7 +38,7 @@ fn check(node: &NodeShape<'_>) -> Result<(), ProofError> {
     Ok(())
 }
 
-impl OpProtocol for MulProof {
+impl OpVerifier for MulProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -50,7 +50,28 @@ impl OpProtocol for MulProof {
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         check(node)
     }
+}
 
+impl WalkVerifier for MulProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        check(node)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new(); 2]);
+        };
+        let n = node.output.num_vars();
+        if claim.point.len() != n {
+            return Err(ProofError::shape(OP, "claim point dimension"));
+        }
+        let (rho, expected) = verify_product(OP, n, 3, claim.value, ctx.transcript)?;
+        let (a_eval, b_eval) = (ctx.receive_eval()?, ctx.receive_eval()?);
+        ensure(OP, a_eval * b_eval * eq_eval(&claim.point, &rho) == expected, "a·b·eq differs from the reduced claim")?;
+        Ok(vec![vec![Claim::new(rho.clone(), a_eval)], vec![Claim::new(rho, b_eval)]])
+    }
+}
+
+impl OpProver for MulProof {}
+
+impl WalkProver for MulProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         check(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else {
@@ -65,21 +86,6 @@ impl OpProtocol for MulProof {
         let tb: Vec<EF> = b.pad(&layout).into_iter().map(EF::from).collect();
         let (rho, finals) = prove_product(vec![ta, tb, eq_evals(&claim.point)], ctx.transcript);
         let (a_eval, b_eval) = (ctx.send_eval(finals[0]), ctx.send_eval(finals[1]));
-        Ok(vec![vec![Claim::new(rho.clone(), a_eval)], vec![Claim::new(rho, b_eval)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        check(node)?;
-        let Some(claim) = out_claims.into_iter().next() else {
-            return Ok(vec![Vec::new(); 2]);
-        };
-        let n = node.output.num_vars();
-        if claim.point.len() != n {
-            return Err(ProofError::shape(OP, "claim point dimension"));
-        }
-        let (rho, expected) = verify_product(OP, n, 3, claim.value, ctx.transcript)?;
-        let (a_eval, b_eval) = (ctx.receive_eval()?, ctx.receive_eval()?);
-        ensure(OP, a_eval * b_eval * eq_eval(&claim.point, &rho) == expected, "a·b·eq differs from the reduced claim")?;
         Ok(vec![vec![Claim::new(rho.clone(), a_eval)], vec![Claim::new(rho, b_eval)]])
     }
 }

@@ -1,7 +1,7 @@
 //! Test harness for single-node op proofs (tests only).
 //!
-//! Runs one node through every phase the graph prover runs — witness, multiplicities, logUp-GKR
-//! per table, range-limb relations, the op's `prove` — and mirrors it on the verifier side. The
+//! Runs one node through every phase the graph prover runs ([`crate::pipeline`], through
+//! [`super::single_node`]) and mirrors it on the verifier side. The
 //! polynomial commitment is simulated: every claim the verifier accumulates on a committed column
 //! is checked against the column the prover committed, and every claim returned on an operand is
 //! checked against the operand's TRUE values (what its producer, the weight opening or the public
@@ -12,7 +12,7 @@ use zkinfer_field::{F, PrimeCharacteristicRing, to_i64};
 use super::single_node::{prove_node, verify_node};
 use crate::context::evaluate_column;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, ProtocolRef, TensorMeta, TensorRole};
 use crate::witness::{LIMB_BITS, Owner, WitnessBuilder};
 
 /// One operand: shape, role and true values.
@@ -32,11 +32,11 @@ pub(crate) struct Case {
 }
 
 impl Case {
-    fn shape<'a>(&'a self, op: &dyn OpProtocol) -> NodeShape<'a> {
+    fn shape<'a>(&'a self, op: ProtocolRef<'_>) -> NodeShape<'a> {
         NodeShape {
             node: 0,
             inputs: self.inputs.iter().map(|o| TensorMeta::new(&o.dims, o.role)).collect(),
-            output: TensorMeta::new(&self.output_dims, op.output_role()),
+            output: TensorMeta::new(&self.output_dims, op.op().output_role()),
             public_inputs: self
                 .inputs
                 .iter()
@@ -92,7 +92,8 @@ pub(crate) fn padded_index(dims: &[usize], idx: &[usize]) -> usize {
 /// Runs prover and verifier; `Ok` iff the verifier accepts (and the simulated openings and
 /// operand checks pass). Prover-side failures (e.g. a row outside its table, so that no
 /// multiplicity column exists) are reported as `Err` too, prefixed `prover:`.
-pub(crate) fn run(op: &dyn OpProtocol, case: &Case, attack: &Attack<'_>) -> Result<(), String> {
+pub(crate) fn run<'o>(op: impl Into<ProtocolRef<'o>>, case: &Case, attack: &Attack<'_>) -> Result<(), String> {
+    let op = op.into();
     let shape = case.shape(op);
     let true_inputs: Vec<&[i64]> = case.inputs.iter().map(|o| o.values.as_slice()).collect();
     let prover_inputs: Vec<&[i64]> = match &attack.inputs {
@@ -131,7 +132,7 @@ pub(crate) fn run(op: &dyn OpProtocol, case: &Case, attack: &Attack<'_>) -> Resu
 }
 
 /// Asserts that the honest run verifies.
-pub(crate) fn assert_accepts(op: &dyn OpProtocol, case: &Case) {
+pub(crate) fn assert_accepts<'o>(op: impl Into<ProtocolRef<'o>>, case: &Case) {
     if let Err(e) = run(op, case, &Attack::default()) {
         panic!("honest proof rejected: {e}");
     }
@@ -139,7 +140,7 @@ pub(crate) fn assert_accepts(op: &dyn OpProtocol, case: &Case) {
 
 /// Asserts that the attacked run is rejected (by the verifier, an opening, or because the
 /// malicious prover could not even build a lookup multiplicity).
-pub(crate) fn assert_rejects(op: &dyn OpProtocol, case: &Case, attack: &Attack<'_>) -> String {
+pub(crate) fn assert_rejects<'o>(op: impl Into<ProtocolRef<'o>>, case: &Case, attack: &Attack<'_>) -> String {
     match run(op, case, attack) {
         Ok(()) => panic!("attacked proof accepted"),
         Err(e) => e,

@@ -23,7 +23,7 @@ use super::linear::{concat, ensure, prove_product, verify_product};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 
 const OP: &str = "RepeatKv";
 
@@ -65,7 +65,7 @@ impl RepeatKvProof {
     }
 }
 
-impl OpProtocol for RepeatKvProof {
+impl OpVerifier for RepeatKvProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -77,7 +77,37 @@ impl OpProtocol for RepeatKvProof {
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
+}
 
+impl WalkVerifier for RepeatKvProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = self.dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else {
+            return Ok(vec![Vec::new()]);
+        };
+        if claim.point.len() != d.y.num_vars() {
+            return Err(ProofError::shape(OP, "claim point dimension"));
+        }
+        let split = d.y.split_point(&claim.point);
+        let (r_h, r_tc) = (split[0], concat(&[split[1], split[2]]));
+        let w = self.weights(&d, r_h);
+        let a = d.x.dim_vars()[0];
+        if a == 0 {
+            let x_eval = ctx.receive_eval()?;
+            ensure(OP, w[0] * x_eval == claim.value, "W·x differs from the claim")?;
+            return Ok(vec![vec![Claim::new(r_tc, x_eval)]]);
+        }
+        let (rho, expected) = verify_product(OP, a, 2, claim.value, ctx.transcript)?;
+        let x_eval = ctx.receive_eval()?;
+        let w_rho: EF = eq_evals(&rho).iter().zip(&w).map(|(&e, &wk)| e * wk).sum();
+        ensure(OP, w_rho * x_eval == expected, "W·x differs from the reduced claim")?;
+        Ok(vec![vec![Claim::new(concat(&[&rho, &r_tc]), x_eval)]])
+    }
+}
+
+impl OpProver for RepeatKvProof {}
+
+impl WalkProver for RepeatKvProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = self.dims(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else {
@@ -103,30 +133,6 @@ impl OpProtocol for RepeatKvProof {
         }
         let (rho, finals) = prove_product(vec![w, xs], ctx.transcript);
         let x_eval = ctx.send_eval(finals[1]);
-        Ok(vec![vec![Claim::new(concat(&[&rho, &r_tc]), x_eval)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = self.dims(node)?;
-        let Some(claim) = out_claims.into_iter().next() else {
-            return Ok(vec![Vec::new()]);
-        };
-        if claim.point.len() != d.y.num_vars() {
-            return Err(ProofError::shape(OP, "claim point dimension"));
-        }
-        let split = d.y.split_point(&claim.point);
-        let (r_h, r_tc) = (split[0], concat(&[split[1], split[2]]));
-        let w = self.weights(&d, r_h);
-        let a = d.x.dim_vars()[0];
-        if a == 0 {
-            let x_eval = ctx.receive_eval()?;
-            ensure(OP, w[0] * x_eval == claim.value, "W·x differs from the claim")?;
-            return Ok(vec![vec![Claim::new(r_tc, x_eval)]]);
-        }
-        let (rho, expected) = verify_product(OP, a, 2, claim.value, ctx.transcript)?;
-        let x_eval = ctx.receive_eval()?;
-        let w_rho: EF = eq_evals(&rho).iter().zip(&w).map(|(&e, &wk)| e * wk).sum();
-        ensure(OP, w_rho * x_eval == expected, "W·x differs from the reduced claim")?;
         Ok(vec![vec![Claim::new(concat(&[&rho, &r_tc]), x_eval)]])
     }
 }

@@ -34,7 +34,7 @@ use crate::bounds::{Interval, check_rounding};
 use super::public_mle::valid_mask_mle;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::layout::TensorLayout;
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
 
@@ -123,7 +123,7 @@ fn remainders(x: &[i64], y: &[i64], shift: u32) -> Result<Vec<i64>, ProofError> 
         .collect()
 }
 
-impl OpProtocol for RescaleProof {
+impl OpVerifier for RescaleProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -132,6 +132,39 @@ impl OpProtocol for RescaleProof {
         if self.shift > 0 { TensorRole::Committed } else { TensorRole::Virtual }
     }
 
+    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
+        self.check_params()?;
+        node.expect_inputs(OP, 1)?;
+        if self.shift <= 0 {
+            return Ok(());
+        }
+        let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
+        let rem_col = w.commit_tensor(REMAINDER_COLUMN, &node.output.layout())?;
+        w.range_check(rem_col, self.shift as u32, false)?;
+        if self.downstream_bound.is_some() {
+            return Ok(());
+        }
+        w.range_check(out, self.out_bits + 1, true)
+    }
+}
+
+impl WalkVerifier for RescaleProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        self.check_params()?;
+        let layout = node.output.layout();
+        if self.shift <= 0 {
+            return Ok(self.scaled_input_claims(out_claims));
+        }
+        let out = ctx.column(OUTPUT_COLUMN)?;
+        let rem = ctx.column(REMAINDER_COLUMN)?;
+        let z = ctx.challenges(layout.num_vars());
+        let y = ctx.claim_column(out, &z)?;
+        let r = ctx.claim_column(rem, &z)?;
+        Ok(vec![vec![self.input_claim(&layout, z, y, r)]])
+    }
+}
+
+impl OpProver for RescaleProof {
     fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
         self.check_params()?;
         node.shape.expect_inputs(OP, 1)?;
@@ -151,22 +184,9 @@ impl OpProtocol for RescaleProof {
         }
         w.range_check(out, self.out_bits + 1, true)
     }
+}
 
-    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
-        self.check_params()?;
-        node.expect_inputs(OP, 1)?;
-        if self.shift <= 0 {
-            return Ok(());
-        }
-        let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let rem_col = w.commit_tensor(REMAINDER_COLUMN, &node.output.layout())?;
-        w.range_check(rem_col, self.shift as u32, false)?;
-        if self.downstream_bound.is_some() {
-            return Ok(());
-        }
-        w.range_check(out, self.out_bits + 1, true)
-    }
-
+impl WalkProver for RescaleProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let layout = node.shape.output.layout();
         if self.shift <= 0 {
@@ -177,20 +197,6 @@ impl OpProtocol for RescaleProof {
         let z = ctx.challenges(layout.num_vars());
         let y = ctx.claim_column(out, &z);
         let r = ctx.claim_column(rem, &z);
-        Ok(vec![vec![self.input_claim(&layout, z, y, r)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        self.check_params()?;
-        let layout = node.output.layout();
-        if self.shift <= 0 {
-            return Ok(self.scaled_input_claims(out_claims));
-        }
-        let out = ctx.column(OUTPUT_COLUMN)?;
-        let rem = ctx.column(REMAINDER_COLUMN)?;
-        let z = ctx.challenges(layout.num_vars());
-        let y = ctx.claim_column(out, &z)?;
-        let r = ctx.claim_column(rem, &z)?;
         Ok(vec![vec![self.input_claim(&layout, z, y, r)]])
     }
 }

@@ -29,7 +29,7 @@ use super::linear::{concat, ensure, prove_product, verify_product};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::util::fold_rows;
 
 /// `x̃(r_kept, ρ)` by the sumcheck `Σ_j A(j)·Sel(j)`; returns `(ρ, A(ρ))` (the value is sent).
@@ -111,17 +111,44 @@ impl SliceColsProof {
     }
 }
 
-impl OpProtocol for SliceColsProof {
+impl OpVerifier for SliceColsProof {
     fn name(&self) -> &'static str {
         SLICE
     }
+
     fn output_role(&self) -> TensorRole {
         TensorRole::Virtual
     }
+
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
+}
 
+impl WalkVerifier for SliceColsProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let (t, c) = self.dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
+        let (x_layout, y_layout) = (TensorLayout::new(&[t, c]), node.output.layout());
+        check_point(SLICE, &claim, &y_layout)?;
+        let split = y_layout.split_point(&claim.point);
+        let (r_t, r_c) = (split[0], split[1]);
+        let cv = x_layout.dim_vars()[1];
+        if self.aligned() {
+            return Ok(vec![vec![Claim::new(self.relabelled(r_t, r_c, cv), claim.value)]]);
+        }
+        let (start, len) = (self.start, self.len);
+        let (rho, a_eval) = verify_moved(SLICE, cv, claim.value, ctx, |rho| {
+            let (eq_c, eq_rho) = (eq_evals(r_c), eq_evals(rho));
+            selector_sum(len, |i| eq_c[i], &eq_rho, |i| start + i)
+        })?;
+        Ok(vec![vec![Claim::new(concat(&[r_t, &rho]), a_eval)]])
+    }
+}
+
+impl OpProver for SliceColsProof {}
+
+impl WalkProver for SliceColsProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let (t, c) = self.dims(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
@@ -141,25 +168,6 @@ impl OpProtocol for SliceColsProof {
         let mut sel = vec![EF::ZERO; 1 << cv];
         sel[self.start..self.start + self.len].copy_from_slice(&eq_c[..self.len]);
         let (rho, a_eval) = prove_moved(a, sel, ctx);
-        Ok(vec![vec![Claim::new(concat(&[r_t, &rho]), a_eval)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let (t, c) = self.dims(node)?;
-        let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
-        let (x_layout, y_layout) = (TensorLayout::new(&[t, c]), node.output.layout());
-        check_point(SLICE, &claim, &y_layout)?;
-        let split = y_layout.split_point(&claim.point);
-        let (r_t, r_c) = (split[0], split[1]);
-        let cv = x_layout.dim_vars()[1];
-        if self.aligned() {
-            return Ok(vec![vec![Claim::new(self.relabelled(r_t, r_c, cv), claim.value)]]);
-        }
-        let (start, len) = (self.start, self.len);
-        let (rho, a_eval) = verify_moved(SLICE, cv, claim.value, ctx, |rho| {
-            let (eq_c, eq_rho) = (eq_evals(r_c), eq_evals(rho));
-            selector_sum(len, |i| eq_c[i], &eq_rho, |i| start + i)
-        })?;
         Ok(vec![vec![Claim::new(concat(&[r_t, &rho]), a_eval)]])
     }
 }
@@ -186,17 +194,44 @@ impl SplitHeadsProof {
     }
 }
 
-impl OpProtocol for SplitHeadsProof {
+impl OpVerifier for SplitHeadsProof {
     fn name(&self) -> &'static str {
         SPLIT
     }
+
     fn output_role(&self) -> TensorRole {
         TensorRole::Virtual
     }
+
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
+}
 
+impl WalkVerifier for SplitHeadsProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let (t, d) = self.dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
+        let y_layout = node.output.layout();
+        check_point(SPLIT, &claim, &y_layout)?;
+        let split = y_layout.split_point(&claim.point);
+        let (r_h, r_t, r_c) = (split[0], split[1], split[2]);
+        if d.is_power_of_two() {
+            return Ok(vec![vec![Claim::new(concat(&[r_t, r_h, r_c]), claim.value)]]);
+        }
+        let c = self.heads * d;
+        let cv = TensorLayout::new(&[t, c]).dim_vars()[1];
+        let (rho, a_eval) = verify_moved(SPLIT, cv, claim.value, ctx, |rho| {
+            let (eq_h, eq_c, eq_rho) = (eq_evals(r_h), eq_evals(r_c), eq_evals(rho));
+            selector_sum(c, |j| eq_h[j / d] * eq_c[j % d], &eq_rho, |j| j)
+        })?;
+        Ok(vec![vec![Claim::new(concat(&[r_t, &rho]), a_eval)]])
+    }
+}
+
+impl OpProver for SplitHeadsProof {}
+
+impl WalkProver for SplitHeadsProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let (t, d) = self.dims(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
@@ -221,25 +256,6 @@ impl OpProtocol for SplitHeadsProof {
         let (rho, a_eval) = prove_moved(a, sel, ctx);
         Ok(vec![vec![Claim::new(concat(&[r_t, &rho]), a_eval)]])
     }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let (t, d) = self.dims(node)?;
-        let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
-        let y_layout = node.output.layout();
-        check_point(SPLIT, &claim, &y_layout)?;
-        let split = y_layout.split_point(&claim.point);
-        let (r_h, r_t, r_c) = (split[0], split[1], split[2]);
-        if d.is_power_of_two() {
-            return Ok(vec![vec![Claim::new(concat(&[r_t, r_h, r_c]), claim.value)]]);
-        }
-        let c = self.heads * d;
-        let cv = TensorLayout::new(&[t, c]).dim_vars()[1];
-        let (rho, a_eval) = verify_moved(SPLIT, cv, claim.value, ctx, |rho| {
-            let (eq_h, eq_c, eq_rho) = (eq_evals(r_h), eq_evals(r_c), eq_evals(rho));
-            selector_sum(c, |j| eq_h[j / d] * eq_c[j % d], &eq_rho, |j| j)
-        })?;
-        Ok(vec![vec![Claim::new(concat(&[r_t, &rho]), a_eval)]])
-    }
 }
 
 // ------------------------------------------------------------------------------------------ merge
@@ -261,17 +277,46 @@ impl MergeHeadsProof {
     }
 }
 
-impl OpProtocol for MergeHeadsProof {
+impl OpVerifier for MergeHeadsProof {
     fn name(&self) -> &'static str {
         MERGE
     }
+
     fn output_role(&self) -> TensorRole {
         TensorRole::Virtual
     }
+
     fn check_shape(&self, node: &NodeShape<'_>) -> Result<(), ProofError> {
         self.dims(node).map(|_| ())
     }
+}
 
+impl WalkVerifier for MergeHeadsProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let (h, t, d) = self.dims(node)?;
+        let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
+        let y_layout = node.output.layout();
+        check_point(MERGE, &claim, &y_layout)?;
+        let split = y_layout.split_point(&claim.point);
+        let (r_t, r_j) = (split[0], split[1]);
+        let x_layout = TensorLayout::new(&[h, t, d]);
+        let (hv, dv) = (x_layout.dim_vars()[0], x_layout.dim_vars()[2]);
+        if d.is_power_of_two() {
+            let (r_h, r_c) = r_j.split_at(hv);
+            return Ok(vec![vec![Claim::new(concat(&[r_h, r_t, r_c]), claim.value)]]);
+        }
+        let (rho, a_eval) = verify_moved(MERGE, hv + dv, claim.value, ctx, |rho| {
+            let (eq_rho, eq_j) = (eq_evals(rho), eq_evals(r_j));
+            selector_sum(h * d, |i| eq_j[i], &eq_rho, |i| ((i / d) << dv) | (i % d))
+        })?;
+        let (rho_h, rho_c) = rho.split_at(hv);
+        Ok(vec![vec![Claim::new(concat(&[rho_h, r_t, rho_c]), a_eval)]])
+    }
+}
+
+impl OpProver for MergeHeadsProof {}
+
+impl WalkProver for MergeHeadsProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let (h, t, d) = self.dims(&node.shape)?;
         let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
@@ -305,27 +350,6 @@ impl OpProtocol for MergeHeadsProof {
             }
         }
         let (rho, a_eval) = prove_moved(a, sel, ctx);
-        let (rho_h, rho_c) = rho.split_at(hv);
-        Ok(vec![vec![Claim::new(concat(&[rho_h, r_t, rho_c]), a_eval)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let (h, t, d) = self.dims(node)?;
-        let Some(claim) = out_claims.into_iter().next() else { return Ok(none(1)) };
-        let y_layout = node.output.layout();
-        check_point(MERGE, &claim, &y_layout)?;
-        let split = y_layout.split_point(&claim.point);
-        let (r_t, r_j) = (split[0], split[1]);
-        let x_layout = TensorLayout::new(&[h, t, d]);
-        let (hv, dv) = (x_layout.dim_vars()[0], x_layout.dim_vars()[2]);
-        if d.is_power_of_two() {
-            let (r_h, r_c) = r_j.split_at(hv);
-            return Ok(vec![vec![Claim::new(concat(&[r_h, r_t, r_c]), claim.value)]]);
-        }
-        let (rho, a_eval) = verify_moved(MERGE, hv + dv, claim.value, ctx, |rho| {
-            let (eq_rho, eq_j) = (eq_evals(rho), eq_evals(r_j));
-            selector_sum(h * d, |i| eq_j[i], &eq_rho, |i| ((i / d) << dv) | (i % d))
-        })?;
         let (rho_h, rho_c) = rho.split_at(hv);
         Ok(vec![vec![Claim::new(concat(&[rho_h, r_t, rho_c]), a_eval)]])
     }

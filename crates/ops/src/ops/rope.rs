@@ -43,7 +43,7 @@ use crate::bounds::{Interval, check_rounding};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::util::evaluate_slice;
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
 
@@ -147,7 +147,7 @@ fn broadcast_heads(table: &[F], heads: usize) -> Vec<EF> {
     out
 }
 
-impl OpProtocol for RopeProof {
+impl OpVerifier for RopeProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -156,6 +156,40 @@ impl OpProtocol for RopeProof {
         TensorRole::Committed
     }
 
+    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
+        let d = self.dims(node)?;
+        self.register(&d, node.node, w)
+    }
+}
+
+impl WalkVerifier for RopeProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = self.dims(node)?;
+        self.check_params()?;
+        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
+        let nv = d.cube.num_vars();
+        let z = ctx.challenges(nv);
+        let y_z = ctx.claim_column(out, &z)?;
+        let rem_z = ctx.claim_column(rem, &z)?;
+        let valid_z = valid_mask_mle(d.cube.dims(), d.cube.dim_vars(), &z);
+        let claimed = pow2(self.frac) * y_z + rem_z - pow2(self.frac - 1) * valid_z;
+        let terms = Self::terms();
+        let (rho, expected) = verify_products(OP, ctx, nv, &terms, true, claimed)?;
+        let x_rho = ctx.receive_eval()?;
+        let xs_rho = ctx.receive_eval()?;
+        let (a, b) = self.coeff_tables(&d, node.public_input(OP, 1)?)?;
+        let hv = d.cube.dim_vars()[0];
+        let (a_rho, b_rho) = (evaluate_slice(&a, &rho[hv..]), evaluate_slice(&b, &rho[hv..]));
+        check_final(OP, &terms, Some(&z), &rho, &[x_rho, xs_rho, a_rho, b_rho], expected)?;
+        let mut flipped = rho.clone();
+        if let Some(last) = flipped.last_mut() {
+            *last = EF::ONE - *last;
+        }
+        Ok(vec![vec![Claim::new(rho, x_rho), Claim::new(flipped, xs_rho)], Vec::new()])
+    }
+}
+
+impl OpProver for RopeProof {
     fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
         let d = self.dims(&node.shape)?;
         self.check_params()?;
@@ -181,12 +215,9 @@ impl OpProtocol for RopeProof {
         w.range_check(rem_col, self.frac, false)?;
         w.range_check(out, self.out_bits + 1, true)
     }
+}
 
-    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
-        let d = self.dims(node)?;
-        self.register(&d, node.node, w)
-    }
-
+impl WalkProver for RopeProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = self.dims(&node.shape)?;
         let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
@@ -207,31 +238,6 @@ impl OpProtocol for RopeProof {
         let (rho, finals) = prove_products(ctx, mles, Self::terms(), Some(z));
         let x_rho = ctx.send_eval(finals[0]);
         let xs_rho = ctx.send_eval(finals[1]);
-        let mut flipped = rho.clone();
-        if let Some(last) = flipped.last_mut() {
-            *last = EF::ONE - *last;
-        }
-        Ok(vec![vec![Claim::new(rho, x_rho), Claim::new(flipped, xs_rho)], Vec::new()])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = self.dims(node)?;
-        self.check_params()?;
-        let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
-        let nv = d.cube.num_vars();
-        let z = ctx.challenges(nv);
-        let y_z = ctx.claim_column(out, &z)?;
-        let rem_z = ctx.claim_column(rem, &z)?;
-        let valid_z = valid_mask_mle(d.cube.dims(), d.cube.dim_vars(), &z);
-        let claimed = pow2(self.frac) * y_z + rem_z - pow2(self.frac - 1) * valid_z;
-        let terms = Self::terms();
-        let (rho, expected) = verify_products(OP, ctx, nv, &terms, true, claimed)?;
-        let x_rho = ctx.receive_eval()?;
-        let xs_rho = ctx.receive_eval()?;
-        let (a, b) = self.coeff_tables(&d, node.public_input(OP, 1)?)?;
-        let hv = d.cube.dim_vars()[0];
-        let (a_rho, b_rho) = (evaluate_slice(&a, &rho[hv..]), evaluate_slice(&b, &rho[hv..]));
-        check_final(OP, &terms, Some(&z), &rho, &[x_rho, xs_rho, a_rho, b_rho], expected)?;
         let mut flipped = rho.clone();
         if let Some(last) = flipped.last_mut() {
             *last = EF::ONE - *last;

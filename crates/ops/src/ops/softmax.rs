@@ -55,7 +55,7 @@ use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
 use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
 
 const OP: &str = "CausalSoftmax";
@@ -335,7 +335,7 @@ fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, V
     (mask, rows, e1, eq_evals(z))
 }
 
-impl OpProtocol for SoftmaxProof {
+impl OpVerifier for SoftmaxProof {
     fn name(&self) -> &'static str {
         OP
     }
@@ -344,6 +344,46 @@ impl OpProtocol for SoftmaxProof {
         TensorRole::Committed
     }
 
+    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
+        let d = Self::dims(node)?;
+        self.register(w, &d, node.node)
+    }
+}
+
+impl WalkVerifier for SoftmaxProof {
+    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
+        let d = Self::dims(node)?;
+        let names = [COL_MAX, COL_ONEHOT, COL_DELTA, COL_OVERFLOW, COL_EXP, COL_SUM, COL_REM, COL_SLACK, OUTPUT_COLUMN];
+        let ids: Vec<ColumnId> = names.iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
+        let [max, onehot, delta, overflow, exp, sum, rem, slack, out] = ids[..] else {
+            return Err(ProofError::shape(OP, "columns"));
+        };
+        let (nc, nr) = (d.cube.num_vars(), d.rows.num_vars());
+        let z = ctx.challenges(nc);
+        let z1 = ctx.challenges(nr);
+        let lambda = ctx.challenge();
+        let sum_z1 = ctx.claim_column(sum, &z1)?;
+        let (hv, tv) = (d.head_vars(), d.len_vars());
+        let rows_z1 = less_than_mle(d.heads, &z1[..hv]) * less_than_mle(d.len, &z1[hv..hv + tv]);
+        let l: Vec<EF> = lambda.powers().take(10).collect();
+        let terms = self.terms_scaled(lambda);
+        let claimed = l[8] * sum_z1 + l[9] * rows_z1;
+        let (rho, expected) = verify_products(OP, ctx, nc, &terms, false, claimed)?;
+        let mut v = vec![EF::ZERO; NUM_TABLES];
+        v[X] = ctx.receive_eval()?;
+        let rho_rows = rho[..nr].to_vec();
+        v[MB] = ctx.claim_column(max, &rho_rows)?;
+        v[ZB] = ctx.claim_column(sum, &rho_rows)?;
+        for (col, idx) in [(onehot, S), (delta, D), (overflow, O), (exp, E), (out, P), (rem, R), (slack, C)] {
+            v[idx] = ctx.claim_column(col, &rho)?;
+        }
+        (v[MASK], v[ROWS], v[E1], v[EQ]) = public_at(&d, &rho, &z, &z1);
+        check_final(OP, &terms, None, &rho, &v, expected)?;
+        Ok(vec![vec![Claim::new(rho, v[X])]])
+    }
+}
+
+impl OpProver for SoftmaxProof {
     fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
         let d = Self::dims(&node.shape)?;
         let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
@@ -365,12 +405,9 @@ impl OpProtocol for SoftmaxProof {
         w.range_check(rem, self.sum_bits(d.len), false)?;
         w.range_check(slack, self.sum_bits(d.len), false)
     }
+}
 
-    fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
-        let d = Self::dims(node)?;
-        self.register(w, &d, node.node)
-    }
-
+impl WalkProver for SoftmaxProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = Self::dims(&node.shape)?;
         let names = [COL_MAX, COL_ONEHOT, COL_DELTA, COL_OVERFLOW, COL_EXP, COL_SUM, COL_REM, COL_SLACK, OUTPUT_COLUMN];
@@ -405,37 +442,6 @@ impl OpProtocol for SoftmaxProof {
             let _ = send_column_value(ctx, col, &rho, finals[idx]);
         }
         Ok(vec![vec![Claim::new(rho, x_rho)]])
-    }
-
-    fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = Self::dims(node)?;
-        let names = [COL_MAX, COL_ONEHOT, COL_DELTA, COL_OVERFLOW, COL_EXP, COL_SUM, COL_REM, COL_SLACK, OUTPUT_COLUMN];
-        let ids: Vec<ColumnId> = names.iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
-        let [max, onehot, delta, overflow, exp, sum, rem, slack, out] = ids[..] else {
-            return Err(ProofError::shape(OP, "columns"));
-        };
-        let (nc, nr) = (d.cube.num_vars(), d.rows.num_vars());
-        let z = ctx.challenges(nc);
-        let z1 = ctx.challenges(nr);
-        let lambda = ctx.challenge();
-        let sum_z1 = ctx.claim_column(sum, &z1)?;
-        let (hv, tv) = (d.head_vars(), d.len_vars());
-        let rows_z1 = less_than_mle(d.heads, &z1[..hv]) * less_than_mle(d.len, &z1[hv..hv + tv]);
-        let l: Vec<EF> = lambda.powers().take(10).collect();
-        let terms = self.terms_scaled(lambda);
-        let claimed = l[8] * sum_z1 + l[9] * rows_z1;
-        let (rho, expected) = verify_products(OP, ctx, nc, &terms, false, claimed)?;
-        let mut v = vec![EF::ZERO; NUM_TABLES];
-        v[X] = ctx.receive_eval()?;
-        let rho_rows = rho[..nr].to_vec();
-        v[MB] = ctx.claim_column(max, &rho_rows)?;
-        v[ZB] = ctx.claim_column(sum, &rho_rows)?;
-        for (col, idx) in [(onehot, S), (delta, D), (overflow, O), (exp, E), (out, P), (rem, R), (slack, C)] {
-            v[idx] = ctx.claim_column(col, &rho)?;
-        }
-        (v[MASK], v[ROWS], v[E1], v[EQ]) = public_at(&d, &rho, &z, &z1);
-        check_final(OP, &terms, None, &rho, &v, expected)?;
-        Ok(vec![vec![Claim::new(rho, v[X])]])
     }
 }
 
