@@ -306,8 +306,9 @@ pub fn on_interrupt(json: bool) {
     });
 }
 
-/// Progress on standard error: a spinner with the stage and the elapsed time on a terminal, one
-/// plain line per stage otherwise, nothing when quiet.
+/// Progress on standard error: a spinner with the stage, the elapsed time and, while tokens are
+/// generated, their live count and an estimate of the time left, on a terminal; one plain line
+/// per stage otherwise (plus one line with the generation's count and speed); nothing when quiet.
 #[derive(Debug)]
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -315,6 +316,11 @@ pub struct Progress {
     start: Instant,
     stages: usize,
     done: usize,
+    /// The current stage's message and start.
+    msg: String,
+    stage_start: Instant,
+    /// Tokens generated and requested in the current stage, if it generates.
+    tokens: Option<(usize, usize)>,
 }
 
 impl Progress {
@@ -330,12 +336,15 @@ impl Progress {
             bar
         });
         let now = Instant::now();
-        Self { bar, plain: !quiet && !tty, start: now, stages, done: 0 }
+        Self { bar, plain: !quiet && !tty, start: now, stages, done: 0, msg: String::new(), stage_start: now, tokens: None }
     }
 
     /// Starts the next stage.
     pub fn stage(&mut self, msg: &str) {
+        self.end_tokens();
         self.done += 1;
+        self.msg = msg.to_owned();
+        self.stage_start = Instant::now();
         if let Some(bar) = &self.bar {
             bar.set_position(self.done as u64);
             bar.set_message(msg.to_owned());
@@ -344,8 +353,35 @@ impl Progress {
         }
     }
 
+    /// `generated` of `total` tokens are generated in the current stage: on a terminal, the
+    /// stage's message shows the count, the speed and an estimate of the time left.
+    pub fn tokens(&mut self, generated: usize, total: usize) {
+        self.tokens = Some((generated, total));
+        if let Some(bar) = &self.bar {
+            let status = token_status(generated, total, self.stage_start.elapsed().as_secs_f64());
+            bar.set_message(format!("{}: {status}", self.msg));
+        }
+    }
+
+    /// After a generating stage: one line with the count and the speed (on a terminal above the
+    /// spinner, so that it stays).
+    fn end_tokens(&mut self) {
+        let Some((generated, total)) = self.tokens.take() else { return };
+        let secs = self.stage_start.elapsed().as_secs_f64();
+        let line = format!(
+            "generated {generated}/{total} tokens in {secs:.2} s ({:.1} tokens/s)",
+            generated as f64 / secs.max(1e-9)
+        );
+        if let Some(bar) = &self.bar {
+            bar.println(line);
+        } else if self.plain {
+            eprintln!("[{:>7.2} s] {line}", self.start.elapsed().as_secs_f64());
+        }
+    }
+
     /// Removes the spinner.
-    pub fn finish(&self) {
+    pub fn finish(&mut self) {
+        self.end_tokens();
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
@@ -355,6 +391,23 @@ impl Progress {
     pub fn elapsed_s(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
+}
+
+/// The live status of a generation: `"5/16 tokens, 12.5 tokens/s, ETA 1 s"` (the estimate is the
+/// tokens left at the speed so far; unknown before the first token).
+pub fn token_status(generated: usize, total: usize, elapsed_s: f64) -> String {
+    if generated == 0 || elapsed_s <= 0.0 {
+        return format!("{generated}/{total} tokens, ETA unknown");
+    }
+    let rate = generated as f64 / elapsed_s;
+    let left = total.saturating_sub(generated) as f64 / rate;
+    format!("{generated}/{total} tokens, {rate:.1} tokens/s, ETA {}", duration_words(left))
+}
+
+/// Seconds as `"42 s"` or `"3 min 05 s"`.
+fn duration_words(secs: f64) -> String {
+    let s = secs.ceil().max(0.0) as u64;
+    if s < 60 { format!("{s} s") } else { format!("{} min {:02} s", s / 60, s % 60) }
 }
 
 impl Drop for Progress {
@@ -375,6 +428,15 @@ mod tests {
         );
         assert_eq!(words("cannot read x: no such file"), "cannot read x: no such file");
         assert_eq!(words("WHIR verification failed: InvalidPow"), "WHIR verification failed: Invalid pow");
+    }
+
+    #[test]
+    fn token_status_counts_and_estimates() {
+        assert_eq!(token_status(0, 16, 0.0), "0/16 tokens, ETA unknown");
+        // 4 tokens in 2 s: 2 tokens/s, 12 left → 6 s.
+        assert_eq!(token_status(4, 16, 2.0), "4/16 tokens, 2.0 tokens/s, ETA 6 s");
+        assert_eq!(token_status(1, 200, 1.0), "1/200 tokens, 1.0 tokens/s, ETA 3 min 19 s");
+        assert_eq!(token_status(16, 16, 2.0), "16/16 tokens, 8.0 tokens/s, ETA 0 s");
     }
 
     #[test]

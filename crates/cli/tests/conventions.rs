@@ -63,6 +63,35 @@ fn assert_json_failure(args: &[&str], code: i32, needle: &str) -> Value {
 
 // 1. Progress.
 
+/// Runs `zkinfer args` with standard error (and output) on a pseudo-terminal, through util-linux
+/// `script`; `None` (the caller skips, saying why) if `script` is not installed.
+fn on_a_terminal(args: &[&str]) -> Option<(bool, String)> {
+    let quote = |a: &str| format!("'{}'", a.replace('\'', "'\\''"));
+    let line = std::iter::once(env!("CARGO_BIN_EXE_zkinfer")).chain(args.iter().copied()).map(quote).collect::<Vec<_>>().join(" ");
+    let out = Command::new("script").args(["-qec", &line, "/dev/null"]).stdin(Stdio::null()).output().ok()?;
+    Some((out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+#[test]
+fn prove_on_a_terminal_counts_tokens_with_an_estimate() {
+    let dir = tempfile::tempdir().unwrap();
+    let proof = dir.path().join("p.bin");
+    let Some((ok, screen)) = on_a_terminal(&["prove", "-m", &tiny(), "-p", "Hello", "-n", "6", "-o", s(&proof)]) else {
+        eprintln!("skipped: util-linux `script` is not installed (needed for a pseudo-terminal)");
+        return;
+    };
+    assert!(ok, "{screen}");
+    // The spinner: stage k/N, the live token count with speed and estimate, elapsed time.
+    for what in ["[2/5] generating 6 tokens", "1/6 tokens", "tokens/s, ETA", "[5/5] opening", "generated 6/6 tokens in"] {
+        assert!(screen.contains(what), "the terminal lacks {what:?}: {screen}");
+    }
+    assert!(screen.contains("wrote proof:"));
+    // --quiet: nothing but the summary, even on a terminal.
+    let (ok, screen) = on_a_terminal(&["prove", "-m", &tiny(), "-p", "Hello", "-n", "2", "-o", s(&proof), "-q"]).unwrap();
+    assert!(ok, "{screen}");
+    assert!(!screen.contains("tokens,") && !screen.contains("[1/5]"), "{screen}");
+}
+
 #[test]
 fn progress_is_a_line_per_stage_off_a_terminal_and_nothing_with_quiet() {
     let dir = tempfile::tempdir().unwrap();
@@ -276,6 +305,7 @@ fn the_full_context_is_usable_everywhere_and_one_more_position_is_not() {
     let n = (128 + 1 - p).to_string();
     let out = zkinfer(&["prove", "-m", &m, "-p", &long_prompt, "-n", &n, "-o", s(&proof), "--json", "-q"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "prove --quiet prints no progress");
     let keys = dir.path().join("k");
     assert!(zkinfer(&["setup", "-m", &m, "-o", s(&keys), "-q"]).status.success());
     let out = zkinfer(&["verify", "--vk", s(&keys), s(&proof), "--json"]);
@@ -378,6 +408,29 @@ fn a_closed_pipe_ends_quietly_with_exit_zero() {
     assert!(!err.contains("error") && !err.contains("panicked"), "{err}");
 }
 
+#[test]
+fn vk_check_success_output_survives_a_closed_pipe() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("k");
+    assert!(zkinfer(&["setup", "-m", &tiny(), "-o", s(&keys), "-q"]).status.success());
+    let m = tiny();
+    for extra in [None, Some("--json")] {
+        let mut args = vec!["vk-check", "--model", &m, "--vk", s(&keys)];
+        args.extend(extra);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_zkinfer"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // closed before vk-check writes its verdict (`| head -c 0`)
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(!err.contains("error") && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
 // 8. Reproducible proofs.
 
 #[test]
@@ -390,6 +443,8 @@ fn the_same_prove_twice_gives_the_same_bytes() {
         assert!(out.status.success(), "{}", stderr(&out));
         // Not quiet, not a terminal: one plain line per stage; the summary names the file.
         assert!(stderr(&out).contains("5/5 opening"), "{}", stderr(&out));
+        // The generation stage ends with its token count and speed.
+        assert!(stderr(&out).contains("generated 3/3 tokens in"), "{}", stderr(&out));
         assert!(String::from_utf8_lossy(&out.stdout).contains("wrote proof:"));
         proofs.push(std::fs::read(&path).unwrap());
     }

@@ -72,11 +72,19 @@ pub enum ProofSystemError {
     Rejected(String),
 }
 
-/// Where proving is, for progress reporting.
+/// Where proving is, for progress reporting: each stage once, in order, and within
+/// [`Stage::Generate`] one [`Stage::Token`] per generated token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
     /// Greedy generation with the KV cache.
     Generate,
+    /// A token was generated: `generated` of at most `total` so far (inside [`Stage::Generate`]).
+    Token {
+        /// Tokens generated so far (1 for the first call).
+        generated: usize,
+        /// Tokens requested.
+        total: usize,
+    },
     /// The integer forward pass over prompt + completion.
     Trace,
     /// Committing the witness and proving the graph.
@@ -183,6 +191,9 @@ pub enum WeightCommitment {
 
 /// [`prove`], consuming the weight commitment's prover data (the opening needs it by value, and
 /// for large models a copy would double the prover's peak memory).
+///
+/// `progress` is called at the start of each [`Stage`] and after every generated token
+/// ([`Stage::Token`]), on the calling thread, so a caller can show live counts and an estimate.
 pub fn prove_consuming(
     model: &Model,
     vk: &VerifyingKey,
@@ -197,7 +208,11 @@ pub fn prove_consuming(
 
     progress(Stage::Generate);
     let start = Instant::now();
-    let completion = model.generate_int(prompt, n, |_| {})?;
+    let mut generated = 0;
+    let completion = model.generate_int(prompt, n, |_| {
+        generated += 1;
+        progress(Stage::Token { generated, total: n });
+    })?;
     timings.generate_s = start.elapsed().as_secs_f64();
 
     progress(Stage::Trace);

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::ops::eval_int;
 use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorKind, Weights};
-use zkinfer_proof::{ProofFile, ProvingKey, VerifyingKey, WeightCommitment, prove, prove_consuming, setup, verify, vocab_bytes};
+use zkinfer_proof::{ProofFile, ProvingKey, Stage, VerifyingKey, WeightCommitment, prove, prove_consuming, setup, verify, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
 
 fn testdata(name: &str) -> PathBuf {
@@ -19,6 +19,8 @@ struct Fixture {
     pk: ProvingKey,
     prompt: Vec<u32>,
     proof: ProofFile,
+    /// The progress events of the fixture's proof, in order.
+    events: Vec<Stage>,
 }
 
 fn load(name: &str) -> (Model, ProvingKey, Tokenizer) {
@@ -35,8 +37,9 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let (model, pk, tok) = load("gpt2-tiny-random.gguf");
         let prompt = tok.encode("The quick brown fox");
-        let (proof, _) = prove(&model, &pk, &prompt, 3, |_| {}, |_, _| {}).expect("prove");
-        Fixture { model, pk, prompt, proof }
+        let mut events = Vec::new();
+        let (proof, _) = prove(&model, &pk, &prompt, 3, |s| events.push(s), |_, _| {}).expect("prove");
+        Fixture { model, pk, prompt, proof, events }
     })
 }
 
@@ -55,6 +58,13 @@ fn honest_proof_verifies() {
     // The decoded key (graph rebuilt from its bytes, tables from their descriptors) verifies.
     verify(&vk, &f.proof).expect("proof verifies against the decoded key");
     assert!(f.pk.vk.to_bytes().len() < 1 << 20, "verifying key must be under 1 MB");
+}
+
+#[test]
+fn progress_reports_each_stage_and_every_generated_token() {
+    let token = |generated| Stage::Token { generated, total: 3 };
+    let expected = [Stage::Generate, token(1), token(2), token(3), Stage::Trace, Stage::ProveGraph, Stage::Open];
+    assert_eq!(fixture().events, expected);
 }
 
 #[test]

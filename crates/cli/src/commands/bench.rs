@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         weights,
         &prompt,
         n,
-        |s| progress.stage(&zk::stage_message(s, prompt.len(), n)),
+        |s| zk::show_stage(&mut progress, s, prompt.len(), n),
         |_, _| {},
     )
     .map_err(|e| zk::proof_error(e, "proving failed"))?;

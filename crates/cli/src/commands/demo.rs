@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         weights,
         &prompt,
         args.n,
-        |s| progress.stage(&zk::stage_message(s, prompt.len(), args.n)),
+        |s| zk::show_stage(&mut progress, s, prompt.len(), args.n),
         |_, _| {},
     )
     .map_err(|e| zk::proof_error(e, "proving failed"))?;

@@ -97,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         weights,
         &prompt,
         args.n,
-        |stage| progress.stage(&zk::stage_message(stage, prompt.len(), args.n)),
+        |stage| zk::show_stage(&mut progress, stage, prompt.len(), args.n),
         |_, _| {},
     )
     .map_err(|e| zk::proof_error(e, "proving failed"))?;

@@ -68,7 +68,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 let kind = ui::kind_of(&e);
                 let mut obj = ui::failure_json(kind, &ui::describe(&e));
                 obj["valid"] = serde_json::Value::Bool(false);
-                ui::outln(obj)?;
+                // A closed standard output must not turn a rejection into exit 0.
+                let _ = ui::outln(obj);
                 eprintln!("error: {}", ui::describe(&e));
                 std::process::exit(kind.exit_code());
             }

@@ -44,7 +44,8 @@ fn fail(json: bool, code: i32, e: anyhow::Error) -> ! {
     if json {
         let mut obj = crate::ui::failure_json(kind, &message);
         obj["match"] = serde_json::Value::Bool(false);
-        println!("{obj}");
+        // A closed standard output must not turn a clean failure into a panic.
+        let _ = crate::ui::outln(obj);
     }
     eprintln!("error: {message}");
     std::process::exit(kind.exit_code())
@@ -84,12 +85,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if let Err(e) = &verdict {
                 v["error"] = serde_json::json!({ "kind": "rejected", "message": e.to_string() });
             }
-            println!("{v}");
+            // On failure the exit code matters more than a closed pipe.
+            let written = crate::ui::outln(v);
+            if valid {
+                written?;
+            }
         }
         return match verdict {
             Ok(()) => {
                 if !args.json {
-                    println!("setup proof valid ({secs:.3} s): the weights committed by key {key_commitment} are within their declared bounds, padding zero");
+                    crate::ui::outln(format_args!(
+                        "setup proof valid ({secs:.3} s): the weights committed by key {key_commitment} are within their declared bounds, padding zero"
+                    ))?;
                 }
                 Ok(())
             }
@@ -107,9 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let matched = expected == bytes;
     let model_commitment = pk.vk.model_commitment_hex();
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
+        let written = crate::ui::outln(serde_json::json!({
                 "ok": matched,
                 "error": (!matched).then(|| serde_json::json!({
                     "kind": "rejected",
@@ -119,10 +124,18 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "model_commitment": model_commitment,
                 "vk_model_commitment": key_commitment,
                 "vk": path.display().to_string(),
-            })
-        );
+        }));
+        // Success output goes through the closed-pipe-safe writer (`| head` ends with exit 0);
+        // on a mismatch the exit code below matters more.
+        if matched {
+            written?;
+        }
     } else if matched {
-        println!("the verifying key {} commits to {} (model commitment {model_commitment})", path.display(), model.display());
+        crate::ui::outln(format_args!(
+            "the verifying key {} commits to {} (model commitment {model_commitment})",
+            path.display(),
+            model.display()
+        ))?;
     }
     if !matched {
         eprintln!(

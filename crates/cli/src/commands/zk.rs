@@ -203,6 +203,15 @@ pub fn stage_message(stage: Stage, prompt: usize, n: usize) -> String {
         Stage::Trace => format!("tracing the forward pass over {positions} positions"),
         Stage::ProveGraph => format!("committing the witness and proving the graph ({positions} positions)"),
         Stage::Open => "opening the witness and weight commitments".to_owned(),
+        Stage::Token { generated, total } => ui::token_status(generated, total, 0.0),
+    }
+}
+
+/// Shows a proving event: a new stage, or one more generated token (live count and estimate).
+pub fn show_stage(progress: &mut ui::Progress, stage: Stage, prompt: usize, n: usize) {
+    match stage {
+        Stage::Token { generated, total } => progress.tokens(generated, total),
+        stage => progress.stage(&stage_message(stage, prompt, n)),
     }
 }
 
