@@ -34,6 +34,18 @@ fn main() {
             saturated += x.data.iter().filter(|&&v| v < c.lo || v > c.hi).count();
         }
     }
+    // SiLU's table covers [−2^(in_bits−1), 2^(in_bits−1)) at 2^-in_frac: how close the gates come.
+    let mut gate_max = 0f64;
+    for (id, meta) in fwd.graph.tensors.iter().enumerate() {
+        if meta.name.ends_with("ffn_gate.out")
+            && let Some(t) = fwd.trace.get(zkinfer_model::TensorId(id))
+        {
+            let mx = t.data.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0) as f64;
+            gate_max = gate_max.max(mx * (-f64::from(meta.frac_bits)).exp2());
+        }
+    }
+    let q = m.quant();
+    println!("max |SiLU input| {gate_max:.2} (table range ±{})", (1u64 << (q.silu_in_bits - 1)) as f64 / f64::from(q.silu_in_frac).exp2());
     let f = m.logits_f32(&ids).expect("float");
     let i = m.logits_int(&ids).expect("int");
     let (mut agree, mut kl, mut max_abs) = (0usize, 0f64, 0f32);

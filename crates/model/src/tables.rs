@@ -1,4 +1,5 @@
-//! The GELU and exp lookup tables, built with integer arithmetic only.
+//! The GELU, exp and SiLU lookup tables and the RoPE coefficient table, built with integer
+//! arithmetic only.
 //!
 //! Prover and verifier must build bit-identical tables (the verifier rebuilds them from the key's
 //! fixed-point parameters and the transcript binds their digest), so nothing here may depend on
@@ -22,6 +23,13 @@
 //! `< 2^14` units (products of operands `< 2^8` with one-unit errors), so `e` by `< 2^15`
 //! (`|d e/d w| = e ≤ 1`) and `g = 1/(1+e)` or `e/(1+e)` by `< 2^15 + 2` (derivatives `≤ 1`, one
 //! truncated division).
+//!
+//! **SiLU.** `silu(v) = v/(1 + e)` for `v ≥ 0` and `v·e/(1 + e)` for `v < 0`, `e = exp(−|v|)`
+//! (`e = 0` for `|v| ≥ 80`): GELU's split with `w = |v|` exact, so `g` is off by `< 2^13 + 2`.
+//!
+//! **RoPE.** See [`rope_table`]: `ln` of the `f32` base from its exact mantissa and exponent,
+//! `θ_i` through `exp_neg`, `cos`/`sin` by reduction modulo `2π` (Machin's `π`), quadrant and
+//! Taylor series; each coefficient is off by `< 2^-79` before rounding to `F ≤ 30` bits.
 //!
 //! **Rounding.** A table entry is `round(f · 2^out)` half away from zero (as `f64::round` did):
 //! the magnitude `|n|·g` (or `2^E·e`) is shifted right with round-half-up and the sign restored.
@@ -132,6 +140,14 @@ fn gelu_w(a: u128, in_frac: u32) -> u128 {
     2 * mul(SQRT_2_OVER_PI, mul(v, inner))
 }
 
+/// `|n|·g` with `g = 1/(1+e)` (`n > 0`) or `e/(1+e)` (`n < 0`) for `e ≤ 1`: the magnitude of
+/// `n·sigmoid(±w)` in fixed point (`e = exp(−w)`), shared by GELU and SiLU.
+fn logistic_weighted(n: i64, e: u128) -> u128 {
+    let a = n.unsigned_abs() as u128;
+    let g = if n > 0 { div(ONE, ONE + e) } else { div(e, ONE + e) };
+    a * g
+}
+
 /// `|n|·g` with `g = 1/(1+e)` (`n > 0`) or `e/(1+e)` (`n < 0`): `2^112·|gelu(n/2^in)|·2^in` —
 /// the entry's magnitude before the final shift by `112 + in − out`.
 fn gelu_scaled(n: i64, in_frac: u32) -> u128 {
@@ -140,8 +156,33 @@ fn gelu_scaled(n: i64, in_frac: u32) -> u128 {
         return 0;
     }
     let e = if in_frac < 64 && (a >> in_frac) >= 16 { 0 } else { exp_neg(gelu_w(a, in_frac)) };
-    let g = if n > 0 { div(ONE, ONE + e) } else { div(e, ONE + e) };
-    a * g
+    logistic_weighted(n, e)
+}
+
+/// `2^112·|silu(n/2^in)|·2^in` with `silu(v) = v/(1 + e^{−v})`: `e = exp(−|v|)` and the same
+/// split as GELU's (`|v| ≥ 80` takes `e = 0`, below `2^-115`).
+fn silu_scaled(n: i64, in_frac: u32) -> u128 {
+    let a = n.unsigned_abs() as u128;
+    if a == 0 {
+        return 0;
+    }
+    let e = if in_frac < 64 && (a >> in_frac) >= 80 { 0 } else { exp_neg(ratio(a, in_frac)) };
+    logistic_weighted(n, e)
+}
+
+/// `round(silu(n / 2^in_frac) · 2^out_frac)`, half away from zero, for `|n| ≤ 2^15`.
+pub fn silu_entry(n: i64, in_frac: u32, out_frac: u32) -> i64 {
+    let m = round_shift(silu_scaled(n, in_frac), i64::from(FRAC) + i64::from(in_frac) - i64::from(out_frac));
+    if n < 0 { -m } else { m }
+}
+
+/// The SiLU table of `2^in_bits` rows (`1 ≤ in_bits ≤ 16`): entry `i` is
+/// [`silu_entry`]`(i − 2^(in_bits−1))`.
+pub fn silu_table(in_frac: u32, out_frac: u32, in_bits: u32) -> Arc<[i64]> {
+    let in_bits = in_bits.clamp(1, 16);
+    let min = -(1i64 << (in_bits - 1));
+    let v: Vec<i64> = (0..1i64 << in_bits).into_par_iter().map(|i| silu_entry(i + min, in_frac, out_frac)).collect();
+    v.into()
 }
 
 /// `round(gelu(n / 2^in_frac) · 2^out_frac)`, half away from zero, for `|n| ≤ 2^15`.
@@ -171,24 +212,148 @@ pub fn exp_table(in_frac: u32, exp_frac: u32) -> Arc<[i64]> {
     v.into()
 }
 
+
+/// `⌊2^112·atanh(z)⌋`-ish: `Σ z^(2k+1)/(2k+1)` for a fixed-point `0 ≤ z ≤ 1/3` (error a few units:
+/// each term is off by at most two truncations and the tail after the first zero term is `< 1`).
+const fn atanh_small(z: u128) -> u128 {
+    let z2 = mul(z, z);
+    let (mut sum, mut p, mut k) = (0u128, z, 1u128);
+    while p > 0 {
+        sum += p / k;
+        p = mul(p, z2);
+        k += 2;
+    }
+    sum
+}
+
+/// `π·2^112` from Machin's formula `π = 16·atan(1/5) − 4·atan(1/239)` (error a few units).
+const fn machin_pi() -> u128 {
+    const fn atan_inv(k: u128) -> i128 {
+        let (mut sum, mut t, mut n) = (0i128, ONE / k, 0u128);
+        while t > 0 {
+            let term = (t / (2 * n + 1)) as i128;
+            sum += if n & 1 == 0 { term } else { -term };
+            t /= k * k;
+            n += 1;
+        }
+        sum
+    }
+    (16 * atan_inv(5) - 4 * atan_inv(239)) as u128
+}
+
+/// `≈ π·2^112`.
+const PI: u128 = machin_pi();
+/// `≈ ln(2)·2^112` (`2·atanh(1/3)`).
+const LN2: u128 = 2 * atanh_small(div(1, 3));
+
+/// `≈ 2^112·ln(base)` for a finite `f32` base `> 1`: `base = M·2^E` with `M ∈ [1, 2)` exact in
+/// fixed point, `ln M = 2·atanh((M−1)/(M+1))` (`(M−1)/(M+1) < 1/3`) plus `E·ln 2`. Error below
+/// `2^9` units (`E ≤ 127`). `None` for a base that is not a finite normal number above 1.
+fn ln_f32(base: f32) -> Option<u128> {
+    if !(base.is_finite() && base > 1.0) {
+        return None;
+    }
+    let bits = base.to_bits();
+    let e = ((bits >> 23) & 0xff) as i64 - 127;
+    let m = u128::from((bits & 0x7f_ffff) | 0x80_0000) << (FRAC - 23);
+    let e = u128::try_from(e).ok()?;
+    Some(2 * atanh_small(div(m - ONE, m + ONE)) + e * LN2)
+}
+
+/// `(cos a, sin a)·2^112` (signed) for a fixed-point angle `0 ≤ a < 2^128`: `a mod 2π`, then the
+/// quadrant, then the Taylor series on `y ∈ [0, π/2]` (terms `t_j = ⌊t_{j−1}·y⌋/j` until one is 0).
+/// Error: the reduction is off by `≤ q·|2π − 2π̂| < 2^16` units (`q = ⌊a/2π⌋ < 2^14`, π̂ off by a
+/// few units); each Taylor term by `< 8` (`y/j ≤ π/2` only at `j = 1`), `< 2^9` over the sum;
+/// `|cos′|, |sin′| ≤ 1`: the result is off by `< 2^17` units.
+fn cos_sin(a: u128) -> (i128, i128) {
+    let two_pi = 2 * PI;
+    let half_pi = PI / 2;
+    let r = a % two_pi;
+    let quad = (r / half_pi).min(3);
+    let y = r - quad * half_pi;
+    let (mut c, mut s, mut t) = (ONE as i128, 0i128, ONE);
+    let mut j = 1u128;
+    while j < 80 {
+        t = mul(t, y) / j;
+        if t == 0 {
+            break;
+        }
+        let v = t as i128;
+        match j % 4 {
+            1 => s += v,
+            2 => c -= v,
+            3 => s -= v,
+            _ => c += v,
+        }
+        j += 1;
+    }
+    match quad {
+        0 => (c, s),
+        1 => (-s, c),
+        2 => (-c, -s),
+        _ => (s, -c),
+    }
+}
+
+/// `⌊a·b/2^112⌋` on signed values (magnitudes below `2^126`), rounded toward zero.
+fn smul(a: i128, b: i128) -> i128 {
+    let m = mul(a.unsigned_abs(), b.unsigned_abs()) as i128;
+    if (a < 0) != (b < 0) { -m } else { m }
+}
+
+/// Positions per block of the two-level RoPE angle table (`p = hi·ROPE_BLOCK + lo`).
+const ROPE_BLOCK: usize = 256;
+
+/// The RoPE coefficient table `(C[p, i], S[p, i])` at index `2·(p·m + i)` (`m = n_rot/2`),
+/// `C = round(cos(p·θ_i)·2^frac)`, `S = round(sin(p·θ_i)·2^frac)` half away from zero,
+/// `θ_i = base^(−2i/n_rot)`, computed with integer arithmetic only:
+/// `θ_i = exp(−(ln(base)/n_rot)·2i)` (zero when the exponent reaches 80: then `p·θ_i < 2^-99`);
+/// `p = hi·256 + lo`, `cos/sin(p·θ) = cos/sin(hi·256·θ ⊕ lo·θ)` by the angle-addition formulas
+/// from the two direct evaluations ([`cos_sin`], each off by `< 2^17` units; `θ` by `< 2^14`,
+/// times `p < 2^16`: the angles by `< 2^31`), so each coefficient is off by `< 2^33` units of
+/// `2^-112`, i.e. `< 2^-79`; magnitudes are capped at `2^frac` (`|cos|, |sin| ≤ 1`). Requires
+/// `n_ctx ≤ 2^16`, `2 ≤ n_rot ≤ 2048` even, `frac ≤ 62` (the caller checks); a base that is not
+/// finite and above 1 gives an empty table.
+pub fn rope_table(base: f32, n_rot: usize, frac: u32, n_ctx: usize) -> Arc<[i64]> {
+    let Some(ln_base) = ln_f32(base) else { return Arc::from(Vec::new()) };
+    let m = n_rot / 2;
+    let n_hi = n_ctx.div_ceil(ROPE_BLOCK);
+    let step = ln_base / n_rot as u128;
+    // Per pair i: (cos, sin) of lo·θ_i for lo < 256 and of hi·256·θ_i for hi < n_hi.
+    let per_pair: Vec<(Vec<(i128, i128)>, Vec<(i128, i128)>)> = (0..m)
+        .into_par_iter()
+        .map(|i| {
+            let x = step * (2 * i as u128);
+            let theta = if (x >> FRAC) >= 80 { 0 } else { exp_neg(x) };
+            let lo = (0..ROPE_BLOCK.min(n_ctx) as u128).map(|k| cos_sin(k * theta)).collect();
+            let hi = (0..n_hi as u128).map(|k| cos_sin(k * ROPE_BLOCK as u128 * theta)).collect();
+            (lo, hi)
+        })
+        .collect();
+    let shift = i64::from(FRAC) - i64::from(frac);
+    let cap = 1i64 << frac.min(62);
+    let round = |v: i128| {
+        let r = round_shift(v.unsigned_abs(), shift).min(cap);
+        if v < 0 { -r } else { r }
+    };
+    let v: Vec<i64> = (0..n_ctx)
+        .into_par_iter()
+        .flat_map_iter(|p| {
+            let (hi, lo) = (p / ROPE_BLOCK, p % ROPE_BLOCK);
+            per_pair.iter().flat_map(move |(l, h)| {
+                let ((ca, sa), (cb, sb)) = (h[hi], l[lo]);
+                let c = smul(ca, cb) - smul(sa, sb);
+                let s = smul(sa, cb) + smul(ca, sb);
+                [round(c), round(s)]
+            })
+        })
+        .collect();
+    v.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// `π·2^112` from Machin's formula `π = 16·atan(1/5) − 4·atan(1/239)` (error a few units).
-    fn pi() -> u128 {
-        let atan_inv = |k: u128| {
-            let (mut sum, mut t, mut n) = (0i128, ONE / k, 0u128);
-            while t > 0 {
-                let term = (t / (2 * n + 1)) as i128;
-                sum += if n & 1 == 0 { term } else { -term };
-                t /= k * k;
-                n += 1;
-            }
-            sum
-        };
-        (16 * atan_inv(5) - 4 * atan_inv(239)) as u128
-    }
 
     #[test]
     fn fixed_point_primitives_are_exact_where_they_must_be() {
@@ -208,7 +373,7 @@ mod tests {
     #[test]
     fn constants_agree_with_independent_computations() {
         // c² · π = 2 within the constant's and π's few units of error.
-        let two = mul(mul(SQRT_2_OVER_PI, SQRT_2_OVER_PI), pi());
+        let two = mul(mul(SQRT_2_OVER_PI, SQRT_2_OVER_PI), PI);
         assert!((2 * ONE).abs_diff(two) < 1 << 6, "√(2/π)² · π = 2 + {}", two as i128 - (2 * ONE) as i128);
         // e^{-1}·e = 1, with e = Σ 1/k! computed separately.
         let (mut e, mut t) = (ONE, ONE);
@@ -281,5 +446,112 @@ mod tests {
             let frac = m & ((1u128 << s) - 1);
             assert!(frac.abs_diff(1u128 << (s - 1)) > 1 << 14, "exp entry {t} is within the error of a tie");
         }
+    }
+    #[test]
+    fn logarithm_and_trigonometry_agree_with_independent_computations() {
+        // ln 2 against the series Σ 1/(k·2^k); ln(base)/ln 2 = log2 for powers of two.
+        let (mut ln2, mut k) = (0u128, 1u128);
+        while (ONE >> k) / k > 0 {
+            ln2 += (ONE >> k) / k;
+            k += 1;
+        }
+        assert!(LN2.abs_diff(ln2) < 1 << 8, "ln 2");
+        assert!(ln_f32(1024.0).is_some_and(|l| l.abs_diff(10 * LN2) < 1 << 9));
+        assert!(ln_f32(1.0).is_none() && ln_f32(f32::NAN).is_none() && ln_f32(f32::INFINITY).is_none());
+        // cos² + sin² = 1, cos(0) = 1 exactly, and agreement with f64 across many turns.
+        assert_eq!(cos_sin(0), (ONE as i128, 0));
+        for i in 0..300u128 {
+            let a = i * (ONE / 3) + i * 987_654_321;
+            let (c, s) = cos_sin(a);
+            let one = smul(c, c) + smul(s, s);
+            assert!((one - ONE as i128).abs() < 1 << 20, "cos² + sin² at {i}");
+            let x = a as f64 / ONE as f64;
+            assert!((c as f64 / ONE as f64 - x.cos()).abs() < 1e-13 && (s as f64 / ONE as f64 - x.sin()).abs() < 1e-13, "angle {x}");
+        }
+    }
+
+    #[test]
+    fn silu_and_rope_entries_match_float_within_one_unit() {
+        let silu = |v: f64| v / (1.0 + (-v).exp());
+        for (inf, outf) in [(9u32, 12u32), (8, 12), (0, 4), (12, 20)] {
+            for n in (-(1i64 << 15)..1 << 15).step_by(83) {
+                let want = (silu(n as f64 / f64::from(inf).exp2()) * f64::from(outf).exp2()).round() as i64;
+                assert!((silu_entry(n, inf, outf) - want).abs() <= 1, "silu {n} at ({inf},{outf})");
+            }
+        }
+        assert_eq!(silu_entry(0, 9, 12), 0);
+        assert_eq!(silu_entry(1 << 14, 8, 12), 64 << 12, "silu(64) = 64 to far below 2^-12");
+        assert_eq!(silu_entry(-(1 << 14), 8, 12), 0);
+        for (base, n_rot, frac, n_ctx) in [(10000.0f32, 16usize, 16u32, 256usize), (100000.0, 64, 16, 700), (500000.0, 8, 30, 300)] {
+            let t = rope_table(base, n_rot, frac, n_ctx);
+            assert_eq!(t.len(), n_rot * n_ctx);
+            let m = n_rot / 2;
+            for p in 0..n_ctx {
+                for i in 0..m {
+                    let a = p as f64 * f64::from(base).powf(-2.0 * i as f64 / n_rot as f64);
+                    let scale = f64::from(frac).exp2();
+                    let k = 2 * (p * m + i);
+                    assert!((t[k] - (a.cos() * scale).round() as i64).abs() <= 1, "cos p={p} i={i}");
+                    assert!((t[k + 1] - (a.sin() * scale).round() as i64).abs() <= 1, "sin p={p} i={i}");
+                }
+            }
+            assert!(t.iter().all(|v| v.abs() <= 1 << frac));
+        }
+        assert!(rope_table(1.0, 4, 16, 8).is_empty());
+    }
+
+    /// The default SiLU table (inputs at 2^-8 over [−128, 128), outputs at 2^-12) and the RoPE
+    /// tables of the tiny fixtures and SmolLM2 are correctly rounded: no exact value is within
+    /// the computation's error bound of a rounding tie.
+    #[test]
+    fn default_silu_and_rope_tables_are_correctly_rounded() {
+        for (s_in, s_out) in [(8u32, 12u32), (9, 12)] {
+            let s = FRAC + s_in - s_out;
+            for n in -(1i64 << 15)..1 << 15 {
+                let m = silu_scaled(n, s_in);
+                let bound = (n.unsigned_abs() as u128) << 14; // |n| · (2^13 + 2) rounded up
+                let frac = m & ((1u128 << s) - 1);
+                assert!(m == 0 || frac.abs_diff(1u128 << (s - 1)) > bound, "silu entry {n} is within the error of a tie");
+            }
+        }
+        for (base, n_rot, frac, n_ctx) in [(10000.0f32, 16usize, 16u32, 256usize), (100000.0, 64, 16, 8192)] {
+            // The exact coefficients, recomputed at full precision, and their distance to a tie.
+            let ln_base = ln_f32(base).expect("base");
+            let s = FRAC - frac;
+            for i in 0..n_rot / 2 {
+                let x = ln_base / n_rot as u128 * (2 * i as u128);
+                let theta = exp_neg(x);
+                for p in 0..n_ctx as u128 {
+                    let (c, sn) = cos_sin(p * theta);
+                    for v in [c, sn] {
+                        let f = v.unsigned_abs() & ((1u128 << s) - 1);
+                        assert!(f.abs_diff(1u128 << (s - 1)) > 1 << 34, "rope entry p={p} i={i} is within the error of a tie");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Digests of the tables Llama proofs use (SiLU's default, the fixtures' and SmolLM2's RoPE):
+    /// a change of one entry changes them.
+    #[test]
+    fn llama_table_digests_are_fixed() {
+        let digest = |t: &[i64]| {
+            let bytes: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+            blake3::hash(&bytes).to_hex().to_string()
+        };
+        let got = [
+            digest(&silu_table(8, 12, 16)),
+            digest(&rope_table(10000.0, 16, 16, 256)),
+            digest(&rope_table(100000.0, 64, 16, 8192)),
+        ];
+        assert_eq!(
+            got,
+            [
+                "5e6471500ceddbddf4f1ce5cb2ea7cd81a305de7f58693f47a960dcbfd6d70fd",
+                "983f9792bad354377a89a2392caa6bac9c65bd83df430c9af9dd487f94a639cd",
+                "2b2af21c0f87d8c0a6a81ca3a01775d43726f0a6499126762a2d7fbd665140a6",
+            ]
+        );
     }
 }

@@ -195,9 +195,11 @@ pub struct LlamaQuant {
 
 impl Default for LlamaQuant {
     fn default() -> Self {
-        // SiLU over [−64, 64) at 2^-9 (2^16 rows, the lookup limit): below −64 silu is 0 to
-        // within 2^-80; above 64 the clamp saturates it at silu(64) ≈ 64.
-        Self { base: QuantConfig::default(), silu_in_frac: 9, silu_in_bits: 16, rope_frac: 16, resid_frac: 10 }
+        // SiLU over [−128, 128) at 2^-8 (2^16 rows, the lookup limit). SmolLM2's gate inputs
+        // reach ≈ 61 in chat use, too close to the ±64 a 2^-9 table covers; below −128 silu is 0
+        // to within 2^-170, above 128 the (proven) clamp saturates it at 128 — far beyond any
+        // gate observed (`examples/llama_accuracy` prints the maximum).
+        Self { base: QuantConfig::default(), silu_in_frac: 8, silu_in_bits: 16, rope_frac: 16, resid_frac: 10 }
     }
 }
 

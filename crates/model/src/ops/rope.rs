@@ -17,8 +17,9 @@
 //! adjacent pairs here are Hugging Face's `(i, i + d/2)` pairs. The output keeps the input's
 //! fractional bits.
 //!
-//! **The table** is built once at setup, deterministically: angles and `cos`/`sin` in `f64`,
-//! then rounded half away from zero to `F` bits (like the GELU and exp tables); `|C|, |S| ≤ 2^F`.
+//! **The table** is built with integer arithmetic only ([`crate::tables::rope_table`]: `ln`,
+//! `exp`, `cos`, `sin` in 112-bit fixed point, error `< 2^-79`, then rounded half away from zero
+//! to `F` bits), so prover and verifier build the same table on every platform; `|C|, |S| ≤ 2^F`.
 //!
 //! **No wrap.** `|x[2i]·C − x[2i+1]·S| ≤ 2·2^(b+F)`, so intermediates stay below
 //! `2^(b+F+2) ≤ 2^62` ([`Rope::out_bits`] refuses more), and the output bound is
@@ -53,24 +54,15 @@ impl std::fmt::Debug for Rope {
     }
 }
 
-/// `θ_i = base^(−2i/n_rot)` in `f64`.
+/// `θ_i = base^(−2i/n_rot)` in `f64` (the float reference's; the integer table does not use it).
 pub fn rope_theta(base: f32, n_rot: usize, i: usize) -> f64 {
     (base as f64).powf(-2.0 * i as f64 / n_rot as f64)
 }
 
-/// The table of [`Rope`]: `2·n_ctx·(n_rot/2)` entries (the caller bounds the sizes).
+/// The table of [`Rope`]: `2·n_ctx·(n_rot/2)` entries (the caller bounds the sizes); see
+/// [`crate::tables::rope_table`].
 pub fn rope_table(base: f32, n_rot: usize, frac: u32, n_ctx: usize) -> Arc<[i64]> {
-    let m = n_rot / 2;
-    let scale = (frac.min(ROPE_MAX_FRAC) as f64).exp2();
-    let mut t = Vec::with_capacity(2 * n_ctx * m);
-    for p in 0..n_ctx {
-        for i in 0..m {
-            let a = p as f64 * rope_theta(base, n_rot, i);
-            t.push((a.cos() * scale).round() as i64);
-            t.push((a.sin() * scale).round() as i64);
-        }
-    }
-    t.into()
+    crate::tables::rope_table(base, n_rot, frac.min(ROPE_MAX_FRAC), n_ctx)
 }
 
 impl Rope {

@@ -3,8 +3,9 @@
 //! Input `x` with `f_in` fractional bits, already clamped into `[−2^(in_bits−1), 2^(in_bits−1))`
 //! (a [`Clamp`](super::clamp::Clamp) precedes it in the graph); output
 //! `y = TABLE[x + 2^(in_bits−1)]` with `TABLE[i] = round(silu((i − 2^(in_bits−1)) / 2^f_in) · 2^f_out)`,
-//! `silu(v) = v / (1 + e^(−v))` in `f64`, rounded half away from zero, built once at setup like
-//! GELU's table. Proven by a logUp lookup of `(x, y)` pairs. Bound: `bits(max |TABLE|)`.
+//! `silu(v) = v / (1 + e^(−v))`, rounded half away from zero, built with integer arithmetic only
+//! like GELU's table ([`crate::tables::silu_table`]; the default table is correctly rounded,
+//! checked by a test). Proven by a logUp lookup of `(x, y)` pairs. Bound: `bits(max |TABLE|)`.
 
 use super::*;
 use crate::tensor::bits_of;
@@ -32,7 +33,7 @@ impl std::fmt::Debug for Silu {
     }
 }
 
-/// SiLU in `f64`.
+/// SiLU in `f64` (the float reference's; the integer table does not use it).
 pub fn silu_f64(v: f64) -> f64 {
     v / (1.0 + (-v).exp())
 }
@@ -43,14 +44,7 @@ impl Silu {
     pub fn new(in_frac: u32, out_frac: u32, in_bits: u32) -> Self {
         let in_bits = in_bits.clamp(1, SILU_MAX_IN_BITS);
         let (in_frac, out_frac) = (in_frac.min(30), out_frac.min(30));
-        let min = -(1i64 << (in_bits - 1));
-        let table = (0..1i64 << in_bits)
-            .map(|i| {
-                let v = (i + min) as f64 / (in_frac as f64).exp2();
-                (silu_f64(v) * (out_frac as f64).exp2()).round() as i64
-            })
-            .collect();
-        Self { in_frac, out_frac, in_bits, table }
+        Self { in_frac, out_frac, in_bits, table: crate::tables::silu_table(in_frac, out_frac, in_bits) }
     }
 
     /// Smallest accepted input.
