@@ -43,7 +43,8 @@
 //! packed SIMD products.
 
 use p3_field::{ExtensionField, Field, PackedFieldExtension, PackedValue, PrimeCharacteristicRing};
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
+use zkinfer_poly::ParReduce;
 use zkinfer_field::{EF, F};
 use zkinfer_poly::eq_eval;
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
@@ -745,7 +746,7 @@ fn ext_round_sums(
             .into_par_iter()
             .with_min_len(PAR_MIN / LANES)
             .map(|c| packed_term(c * LANES))
-            .reduce(
+            .par_reduce(
                 || packed_zero,
                 |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]],
             );
@@ -788,7 +789,7 @@ where
             .into_par_iter()
             .with_min_len(PAR_MIN)
             .map(term)
-            .reduce(|| zero, add6)
+            .par_reduce(|| zero, add6)
     } else {
         (0..half).map(term).fold(zero, add6)
     };
@@ -918,7 +919,7 @@ impl LayerSumcheck {
             .par_iter()
             .zip(self.weights.par_iter())
             .map(per_tree)
-            .reduce(|| [EF::ZERO; 3], add3);
+            .par_reduce(|| [EF::ZERO; 3], add3);
         if derive {
             h[1] = derive_one(self.claim, self.eq_prefix, r_i, h[0]);
         }

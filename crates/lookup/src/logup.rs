@@ -52,7 +52,7 @@
 //! `N < 2^40` is enforced.
 
 use p3_field::{Field, PrimeCharacteristicRing};
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 use zkinfer_field::{EF, F, lift};
 use zkinfer_poly::{eq_evals, next_pow2_vars};
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};

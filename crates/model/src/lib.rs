@@ -1,8 +1,9 @@
 //! GPT-2 as a graph of primitive integer ops, the exact integer inference that gets proven, a
 //! float reference, and KV-cache generation on both.
 //!
-//! * [`graph`]: the IR — a validated DAG of [`ops::Op`]s over named tensors with static bounds.
-//! * [`ops`]: one module per op, each a small pure integer function with its proof relation.
+//! * [`graph`], [`ops`], [`template`], [`tables`], [`codec`], [`tensor`]: the integer graph IR
+//!   (one module per op, each a small pure integer function with its proof relation), re-exported
+//!   from `zkinfer-graph`, which the verifier uses without this crate.
 //! * [`gpt2`]: hyperparameters, weight quantization, the graph builder.
 //! * [`float`]: the `f32` reference.
 //! * [`Model`]: loading from a GGUF file and the inference API.
@@ -21,17 +22,14 @@
 //! [`ops::softmax::CausalSoftmax::row_parts`] (max, exps, sum), [`ops::argmax::argmax_row`].
 //! [`MemorySource::random_gpt2`] builds small deterministic models for tests.
 
-pub mod codec;
 pub mod float;
 pub mod gpt2;
-pub mod graph;
 pub mod llama;
-pub mod ops;
 pub mod quant;
 pub mod source;
-pub mod tables;
-pub mod template;
-pub mod tensor;
+
+// The graph IR lives in `zkinfer-graph` (shared with the verifier); re-exported under its old paths.
+pub use zkinfer_graph::{codec, graph, ops, tables, template, tensor};
 
 pub use float::{FloatCache, FloatModel};
 pub use gpt2::Gpt2Config;

@@ -25,7 +25,7 @@
 //! **Term bounds.** A `b`-bit unsigned range check proves `v ∈ [0, 2^b)`
 //! ([`Interval::unsigned_range`]); a `b`-bit *signed* one proves `v ∈ [−2^(b−1), 2^(b−1))`, the
 //! value `−2^(b−1)` included ([`Interval::signed_range`]). The graph's static bounds
-//! (`|v| < 2^b`, from `zkinfer_model`) are taken inclusively, `[−2^b, 2^b]`
+//! (`|v| < 2^b`, from `zkinfer_graph`) are taken inclusively, `[−2^b, 2^b]`
 //! ([`Interval::magnitude`]), so every argument also covers the one extra value a signed range
 //! check admits. Why an operand's static bound may be assumed at all: by induction over the graph
 //! in topological order, every committed value is the unique solution of its relations in its

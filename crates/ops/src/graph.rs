@@ -37,9 +37,9 @@
 use std::collections::HashMap;
 
 use zkinfer_field::{EF, F, from_i64_unchecked};
-use zkinfer_model::graph::{Graph, IntTrace, TensorId, TensorKind, Weights};
-use zkinfer_model::ops::Op;
-use zkinfer_model::tensor::WeightValues;
+use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorKind, Weights};
+use zkinfer_graph::ops::Op;
+use zkinfer_graph::tensor::WeightValues;
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim};
@@ -493,13 +493,13 @@ mod tests {
     /// A change of one table entry (e.g. a platform-dependent `exp`) changes them.
     #[test]
     fn default_table_digests_are_fixed() {
-        use zkinfer_model::ops::{Op, gelu::Gelu, softmax::CausalSoftmax};
+        use zkinfer_graph::ops::{Op, gelu::Gelu, softmax::CausalSoftmax};
         let q = zkinfer_model::quant::QuantConfig::default();
-        let mut b = zkinfer_model::graph::GraphBuilder::new();
+        let mut b = zkinfer_graph::graph::GraphBuilder::new();
         let x = b.input("x", vec![2, 2], 10, 15);
         let s = b.input("s", vec![1, 2, 2], 12, 20);
         let gelu = Op::Gelu(Gelu::new(q.gelu_in_frac, q.act_frac));
-        let softmax = Op::Softmax(CausalSoftmax::new(0, q.score_frac, q.exp_frac, q.prob_frac, zkinfer_model::ops::softmax::exp_table(q.score_frac, q.exp_frac)));
+        let softmax = Op::Softmax(CausalSoftmax::new(0, q.score_frac, q.exp_frac, q.prob_frac, zkinfer_graph::ops::softmax::exp_table(q.score_frac, q.exp_frac)));
         let g = b.node(gelu, &[x], "g", 12).expect("gelu");
         let p = b.node(softmax, &[s], "p", 16).expect("softmax");
         let graph = b.finish(vec![g, p]).expect("graph");
@@ -528,7 +528,7 @@ mod tests {
     #[test]
     fn claims_left_pending_or_unrouted_are_rejected() {
         let graph = Graph {
-            tensors: vec![zkinfer_model::graph::TensorMeta {
+            tensors: vec![zkinfer_graph::graph::TensorMeta {
                 name: "orphan".into(),
                 shape: vec![4],
                 kind: TensorKind::Activation,

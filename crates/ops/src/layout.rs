@@ -7,7 +7,7 @@
 //! outermost first. Splitting or merging power-of-two dimensions is therefore a relabelling of
 //! variables.
 
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 use zkinfer_field::{EF, F, from_i64_unchecked};
 use zkinfer_poly::next_pow2_vars;
 

@@ -1,6 +1,7 @@
 //! Small numeric helpers on borrowed tables (no copies of large columns).
 
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
+use zkinfer_poly::ParReduce;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
 use zkinfer_poly::eq_evals;
 
@@ -81,7 +82,7 @@ pub fn fold_rows(get: impl Fn(usize) -> F + Sync, rows: usize, cols: usize, w: &
                 }
                 acc
             })
-            .reduce(
+            .par_reduce(
                 || vec![EF::ZERO; cols],
                 |mut a, b| {
                     for (x, y) in a.iter_mut().zip(b) {
@@ -269,7 +270,7 @@ pub fn fold_rows_int(m: IntMatrix<'_>, rows: usize, cols: usize, w: &[EF], out_v
         a
     };
     let acc = if rows * cols >= PARALLEL_MIN {
-        (0..tasks).into_par_iter().map(task).reduce(|| vec![[0i128; 3]; cols], sum)
+        (0..tasks).into_par_iter().map(task).par_reduce(|| vec![[0i128; 3]; cols], sum)
     } else {
         (0..tasks).map(task).fold(vec![[0i128; 3]; cols], sum)
     };

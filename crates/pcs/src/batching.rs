@@ -27,7 +27,8 @@
 //! Wire format per round: `s(0), s(2)` (two `EF`); the verifier derives `s(1) = C − s(0)`, which
 //! is exactly the check `s(0) + s(1) = C`.
 
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
+use zkinfer_poly::ParReduce;
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
@@ -99,7 +100,7 @@ fn eq_dot_pair(point: &[EF], get: impl Fn(usize) -> (EF, EF) + Sync) -> (EF, EF)
             }
             (e * acc0, e * acc1)
         })
-        .reduce(|| (EF::ZERO, EF::ZERO), |x, y| (x.0 + y.0, x.1 + y.1))
+        .par_reduce(|| (EF::ZERO, EF::ZERO), |x, y| (x.0 + y.0, x.1 + y.1))
 }
 
 /// `sums[c] = Σ_{y∈{0,1}^k} eq(point, y)·base[y·width + c]` for every `c < width`, with base-field
@@ -121,7 +122,7 @@ fn eq_dot_base(point: &[EF], base: &[F], width: usize) -> Vec<EF> {
             }
             acc.iter().map(|&v| e * v).collect::<Vec<EF>>()
         })
-        .reduce(|| vec![EF::ZERO; width], |x, y| x.iter().zip(&y).map(|(&u, &v)| u + v).collect())
+        .par_reduce(|| vec![EF::ZERO; width], |x, y| x.iter().zip(&y).map(|(&u, &v)| u + v).collect())
 }
 
 /// `eq(r, b)` for every `b ∈ {0,1}^k`, where bit `t` of `b` (LSB = bit 0) pairs with `r[t]`:

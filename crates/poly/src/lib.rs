@@ -17,9 +17,10 @@
 //! `eq(z, (x_hi, x_lo)) = eq(z_hi, x_hi) · eq(z_lo, x_lo)`, which [`eq_evals`] and
 //! [`Mle::evaluate`] use to work in `O(2^n)` with only `O(2^{n/2})` scratch for evaluation.
 //!
-//! Large tables are processed in parallel with rayon, in chunks.
+//! Large tables are processed in parallel with rayon, in chunks, when the `parallel` feature is on
+//! (`p3-maybe-rayon`; the provers turn it on, the verifier builds without it).
 
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 use std::ops::{Add, Mul, Sub};
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, from_i64_unchecked};
 
@@ -357,3 +358,23 @@ where
 
 #[cfg(test)]
 mod tests;
+
+/// `reduce(identity, op)` on a parallel iterator that builds with and without the `parallel`
+/// feature (`p3-maybe-rayon`): rayon's reduction with it, a serial fold without. `op` must be
+/// associative with `identity()` neutral (the number of partial results depends on the pool).
+pub trait ParReduce: p3_maybe_rayon::prelude::ParallelIterator + Sized
+where
+    Self::Item: Send,
+{
+    /// The reduction of every item with `op`, starting from `identity()`.
+    fn par_reduce<Id, Op>(self, identity: Id, op: Op) -> Self::Item
+    where
+        Id: Fn() -> Self::Item + Sync + Send,
+        Op: Fn(Self::Item, Self::Item) -> Self::Item + Sync + Send + Copy,
+    {
+        use p3_maybe_rayon::prelude::SharedExt;
+        self.par_fold_reduce(identity, op, op)
+    }
+}
+
+impl<I: p3_maybe_rayon::prelude::ParallelIterator> ParReduce for I where I::Item: Send {}

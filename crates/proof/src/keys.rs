@@ -1,50 +1,12 @@
-//! Setup and the verifying key.
-//!
-//! Setup quantizes the model's weights (deterministically, from the GGUF alone), cuts every weight
-//! tensor into power-of-two blocks (`weight_blocks`: no per-dimension padding is committed), and
-//! commits all blocks in ONE packed WHIR commitment, weights in the order of their names, each
-//! weight's blocks in block order. The verifying key holds what the verifier needs and nothing it
-//! must not see: the model's integer graph as data (a [`GraphTemplate`]: ops with their
-//! parameters, wiring, fixed-point scales and table descriptors, the sequence length left as the
-//! symbol `T`), every weight's name, shape, fixed-point position and magnitude bound, the weight
-//! commitment, and the vocabulary (to print text). The verifier instantiates the graph at the
-//! proof's `T` (re-deriving every shape and bound by the ops' own rules) and never runs an
-//! architecture's builder. The key's BLAKE3 digest is the *model commitment*: anyone holding the
-//! same `.gguf` recomputes it bit for bit.
+//! Setup: quantize and commit the model's weights, producing the proving key. The verifying key
+//! itself (its contents, encoding and checks) lives in `zkinfer-verifier` and is re-exported here.
 
-use crate::codec::{DecodeError, Reader, Writer};
-use crate::ProofSystemError;
-use std::collections::HashMap;
+use crate::{ProofSystemError, model_err};
 use zkinfer_field::F;
-pub use zkinfer_model::WeightMeta;
-use zkinfer_model::{Graph, GraphTemplate, Model};
-use crate::weight_blocks::{WeightBlockPlan, block_count};
-use zkinfer_pcs::{WhirCommitment, WhirPcs, WhirProverData};
-
-/// Magic bytes of a verifying-key file.
-pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
-/// Format version of verifying-key files this build reads and writes.
-pub const VK_VERSION: u32 = 3;
-/// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
-const MAX_VOCAB: usize = 1 << 20;
-
-/// What the verifier holds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct VerifyingKey {
-    /// SHA-256 of the GGUF file the key was made from (informational).
-    pub model_sha256: [u8; 32],
-    /// The architecture's name (informational: verification reads only the graph).
-    pub architecture: String,
-    /// The integer graph with the sequence length as symbol `T`.
-    pub graph: GraphTemplate,
-    /// Every committed weight, in commitment order (sorted by name).
-    pub weights: Vec<WeightMeta>,
-    /// The packed WHIR commitment to the blocks of all weights (one slice per block, see
-    /// [`WeightBlockPlan`]).
-    pub commitment: WhirCommitment,
-    /// Each token's bytes, to print text.
-    pub vocab: Vec<Vec<u8>>,
-}
+use zkinfer_model::Model;
+use zkinfer_pcs::{WhirCommitment, WhirProverData};
+pub use zkinfer_verifier::key::*;
+use zkinfer_verifier::weight_blocks::WeightBlockPlan;
 
 /// What the prover keeps: the key and the weight commitment's prover data.
 #[derive(Debug)]
@@ -55,18 +17,13 @@ pub struct ProvingKey {
     pub weight_data: WhirProverData,
 }
 
-/// The PCS every zkinfer proof uses (parameters in `docs/SECURITY.md`).
-pub fn pcs() -> WhirPcs {
-    WhirPcs::default()
-}
-
 /// Commits every weight of `model`, producing the proving key (with its verifying key).
 pub fn setup(
     model: &Model,
     vocab: Vec<Vec<u8>>,
     model_sha256: [u8; 32],
 ) -> Result<ProvingKey, ProofSystemError> {
-    let graph = model.graph_template()?;
+    let graph = model.graph_template().map_err(model_err)?;
     let (metas, commitment, weight_data) = commit_weights(model)?;
     let vk = VerifyingKey {
         model_sha256,
@@ -116,7 +73,7 @@ pub fn setup_with_proof(
     vocab: Vec<Vec<u8>>,
     model_sha256: [u8; 32],
 ) -> Result<(VerifyingKey, crate::setup_proof::SetupProof), ProofSystemError> {
-    let graph = model.graph_template()?;
+    let graph = model.graph_template().map_err(model_err)?;
     let (metas, slices) = weight_slices(model)?;
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
@@ -125,178 +82,4 @@ pub fn setup_with_proof(
     let vk = VerifyingKey { model_sha256, architecture: "gpt2".into(), graph, weights: metas, commitment, vocab };
     let proof = crate::setup_proof::prove_setup(&vk, slices)?;
     Ok((vk, proof))
-}
-
-impl VerifyingKey {
-    /// Canonical bytes of the key.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.raw(VK_MAGIC);
-        w.u32(VK_VERSION);
-        w.raw(&self.model_sha256);
-        w.str(&self.architecture);
-        w.u32(self.weights.len() as u32);
-        for m in &self.weights {
-            w.str(&m.name);
-            w.u32(m.shape.len() as u32);
-            for &d in &m.shape {
-                w.u64(d as u64);
-            }
-            w.u32(m.frac_bits as u32);
-            w.u32(m.bits);
-        }
-        w.bytes(&encode_commitment(&self.commitment));
-        self.graph.encode(&mut w);
-        w.u32(self.vocab.len() as u32);
-        for t in &self.vocab {
-            w.bytes(t);
-        }
-        w.into_bytes()
-    }
-
-    /// Decodes a key, rejecting anything malformed.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(bytes);
-        r.header(VK_MAGIC, VK_VERSION, "zkinfer verifying key")?;
-        let model_sha256 = r.array::<32>("model SHA-256")?;
-        let architecture = r.str("architecture")?.to_owned();
-        if architecture.len() > 64 {
-            return Err(invalid("architecture", format!("a name of {} bytes", architecture.len())));
-        }
-        let n_weights = r.u32("weight count")? as usize;
-        // Each weight takes at least 16 bytes, so this bound is checked before allocating.
-        if n_weights > r.remaining() / 16 {
-            return Err(invalid("weight count", format!("{n_weights} weights cannot fit")));
-        }
-        let mut weights = Vec::with_capacity(n_weights);
-        for _ in 0..n_weights {
-            let name = r.str("weight name")?.to_owned();
-            let rank = r.u32("weight rank")? as usize;
-            if rank > 4 {
-                return Err(invalid("weight rank", format!("{rank}")));
-            }
-            let mut shape = Vec::with_capacity(rank);
-            for _ in 0..rank {
-                shape.push(small(r.u64("weight dimension")?, 1 << 32, "weight dimension")?);
-            }
-            let frac_bits = r.u32("weight fractional bits")? as i32;
-            let bits = r.u32("weight bits")?;
-            if bits > 62 {
-                return Err(invalid("weight bits", format!("{bits}")));
-            }
-            weights.push(WeightMeta { name, shape, frac_bits, bits });
-        }
-        // Setup commits weights sorted by name; a repeated or reordered name has no honest origin
-        // (and a repeated one once let a graph weight be opened against another entry's values).
-        if let Some(p) = weights.windows(2).find(|p| p[0].name >= p[1].name) {
-            return Err(invalid("weight names", format!("{} then {}: names must be strictly ascending", p[0].name, p[1].name)));
-        }
-        let commitment = decode_commitment(r.bytes("weight commitment")?)?;
-        let graph = GraphTemplate::decode(&mut r)?;
-        let n_vocab = r.u32("vocabulary size")? as usize;
-        if n_vocab > MAX_VOCAB || n_vocab > r.remaining() / 8 {
-            return Err(invalid("vocabulary size", format!("{n_vocab}")));
-        }
-        let mut vocab = Vec::with_capacity(n_vocab);
-        for _ in 0..n_vocab {
-            vocab.push(r.bytes("token")?.to_vec());
-        }
-        r.finish()?;
-        // The commitment holds one slice per block; count the blocks (without planning them) before
-        // planning, so that shapes with absurdly many blocks cannot make the decoder allocate.
-        let mut n_blocks = 0usize;
-        for m in &weights {
-            n_blocks = n_blocks.saturating_add(block_count(&m.shape));
-            if n_blocks > commitment.poly_num_vars.len() {
-                return Err(invalid("weight commitment", "does not cover every block of every weight".into()));
-            }
-        }
-        if WeightBlockPlan::for_weights(&weights).slice_num_vars() != commitment.poly_num_vars {
-            return Err(invalid("weight commitment", "its slices are not the blocks of the weight shapes".into()));
-        }
-        // The graph, instantiated at both ends of every symbol's range: acyclic, shapes consistent
-        // by the ops' rules, every bound within the field's headroom, every size capped.
-        graph.check(&weights).map_err(|e| invalid("graph", e.to_string()))?;
-        Ok(VerifyingKey { model_sha256, architecture, graph, weights, commitment, vocab })
-    }
-
-    /// The model commitment: BLAKE3 of the key's canonical bytes.
-    pub fn digest(&self) -> [u8; 32] {
-        *blake3::hash(&self.to_bytes()).as_bytes()
-    }
-
-    /// The model commitment in hex.
-    pub fn model_commitment_hex(&self) -> String {
-        hex::encode(self.digest())
-    }
-
-    /// Number of variables of the packed weight polynomial the weight opening runs on, `None` if
-    /// the commitment's slices cannot be packed.
-    pub fn weight_packed_num_vars(&self) -> Option<usize> {
-        zkinfer_pcs::PackedLayout::new(&self.commitment.poly_num_vars).ok().map(|l| l.num_vars())
-    }
-
-    /// Index of each weight in the key's weight list, by name (the weight's blocks are the
-    /// commitment's slices listed by [`WeightBlockPlan`]). Names are unique in a decoded key; the
-    /// proof routes weight claims by the graph template's index, not through this map.
-    pub fn weight_index(&self) -> HashMap<&str, usize> {
-        self.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect()
-    }
-
-    /// The integer graph of the causal forward pass over `seq_len` positions: the key's graph
-    /// instantiated at `T = seq_len` (shapes and bounds derived and validated, no weight values).
-    pub fn graph(&self, seq_len: usize) -> Result<Graph, ProofSystemError> {
-        let t = self.graph.symbol("T").ok_or_else(|| ProofSystemError::Request("the key's graph has no sequence length T".into()))?;
-        let mut values: Vec<usize> = self.graph.symbols.iter().map(|s| s.min).collect();
-        values[t] = seq_len;
-        Ok(self.graph.instantiate(&values, &self.weights).map_err(zkinfer_model::ModelError::from)?)
-    }
-
-    /// The longest sequence the key's graph can be instantiated for (the range of `T`).
-    pub fn max_positions(&self) -> usize {
-        self.graph.symbol("T").map_or(0, |t| self.graph.symbols[t].max)
-    }
-
-    /// Text of `ids` (lossy UTF-8), `None` if an id is outside the vocabulary.
-    pub fn detokenize(&self, ids: &[u32]) -> Option<String> {
-        let mut bytes = Vec::new();
-        for &id in ids {
-            bytes.extend_from_slice(self.vocab.get(id as usize)?);
-        }
-        Some(String::from_utf8_lossy(&bytes).into_owned())
-    }
-}
-
-fn small(v: u64, max: u64, what: &'static str) -> Result<usize, DecodeError> {
-    if v > max {
-        return Err(invalid(what, format!("{v} is too large")));
-    }
-    Ok(v as usize)
-}
-
-fn invalid(what: &'static str, why: String) -> DecodeError {
-    DecodeError::Invalid { what, why }
-}
-
-fn bincode_options() -> impl bincode::Options {
-    use bincode::Options;
-    bincode::DefaultOptions::new().with_limit(1 << 20).with_fixint_encoding().reject_trailing_bytes()
-}
-
-/// Serializes a WHIR commitment.
-pub fn encode_commitment(c: &WhirCommitment) -> Vec<u8> {
-    use bincode::Options;
-    bincode_options().serialize(c).unwrap_or_default()
-}
-
-/// Deserializes a WHIR commitment (bounded, no trailing bytes).
-pub fn decode_commitment(b: &[u8]) -> Result<WhirCommitment, DecodeError> {
-    use bincode::Options;
-    let c: WhirCommitment = bincode_options()
-        .deserialize(b)
-        .map_err(|e| invalid("commitment", e.to_string()))?;
-    if c.poly_num_vars.iter().any(|&v| v > 40) {
-        return Err(invalid("commitment", "polynomial size out of range".into()));
-    }
-    Ok(c)
 }

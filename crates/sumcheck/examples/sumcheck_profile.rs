@@ -54,7 +54,7 @@ fn main() {
     let w: Option<Vec<EF>> = with_eq.then(|| (0..n).map(|i| EF::from_u64(i as u64 + 7)).collect());
     println!(
         "2^{n} entries, {} threads, eq factor: {with_eq}",
-        rayon::current_num_threads()
+        p3_maybe_rayon::prelude::current_num_threads()
     );
     let (start, start_cpu) = (Instant::now(), cpu_seconds());
     let mut instance = ProductSumcheck::new_base(vec![p, q], vec![(EF::ONE, vec![0, 1])], w);

@@ -64,7 +64,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 use zkinfer_field::{EF, ExtensionField, F, Field, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals, interpolate_uni};
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};

@@ -25,6 +25,7 @@
 
 use super::*;
 use p3_field::{PackedFieldExtension, PackedValue};
+use zkinfer_poly::ParReduce;
 
 /// SIMD packing of the base field (8 lanes with AVX-512, 4 with AVX2, 1 without SIMD).
 type PackedF = <F as Field>::Packing;
@@ -402,7 +403,7 @@ where
         (0..num_tasks)
             .into_par_iter()
             .map(run)
-            .reduce(|| zero_acc(terms.len()), add_acc)
+            .par_reduce(|| zero_acc(terms.len()), add_acc)
     } else {
         (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
     };
@@ -460,7 +461,7 @@ fn round_sums_packed_base(
         (0..num_tasks)
             .into_par_iter()
             .map(run)
-            .reduce(|| zero_acc(terms.len()), add_acc)
+            .par_reduce(|| zero_acc(terms.len()), add_acc)
     } else {
         (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
     };
@@ -738,7 +739,7 @@ fn fold_and_round(
         tasks
             .into_par_iter()
             .map(run)
-            .reduce(|| zero_acc(terms.len()), add_acc)
+            .par_reduce(|| zero_acc(terms.len()), add_acc)
     } else {
         tasks
             .into_iter()
@@ -1005,7 +1006,7 @@ fn fold_and_round_packed(
         tasks
             .into_par_iter()
             .map(run)
-            .reduce(|| zero_acc(terms.len()), add_acc)
+            .par_reduce(|| zero_acc(terms.len()), add_acc)
     } else {
         tasks
             .into_iter()

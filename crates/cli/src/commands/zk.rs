@@ -179,7 +179,8 @@ pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
 pub fn proof_error(e: zkinfer_proof::ProofSystemError, context: &str) -> anyhow::Error {
     use zkinfer_proof::ProofSystemError as E;
     let kind = match &e {
-        E::Request(_) | E::Model(zkinfer_model::ModelError::TooLong { .. }) => Kind::Request,
+        E::Request(_) => Kind::Request,
+        E::Model(m) if matches!(m.downcast_ref(), Some(zkinfer_model::ModelError::TooLong { .. })) => Kind::Request,
         E::Decode(_) => Kind::Format,
         E::Model(_) => Kind::Internal,
         _ if context.starts_with("verif") => Kind::Rejected,

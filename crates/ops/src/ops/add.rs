@@ -12,7 +12,7 @@ use crate::util::evaluate_slice;
 
 const OP: &str = "Add";
 
-/// The proof of [`zkinfer_model::ops::add::Add`].
+/// The proof of [`zkinfer_graph::ops::add::Add`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AddProof;
 

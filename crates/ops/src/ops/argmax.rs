@@ -1,4 +1,4 @@
-//! Argmax over the vocabulary with PUBLIC results (semantics: `zkinfer_model::ops::argmax`, the
+//! Argmax over the vocabulary with PUBLIC results (semantics: `zkinfer_graph::ops::argmax`, the
 //! smallest index among the maxima). The verifier knows the ids `a_t` (the completion), so the
 //! op proves that they are the argmaxes of the logits `L: [T, V]`.
 //!
@@ -195,7 +195,7 @@ impl WalkProver for ArgmaxProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::argmax::argmax_row;
+    use zkinfer_graph::ops::argmax::argmax_row;
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};

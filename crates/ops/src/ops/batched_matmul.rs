@@ -27,7 +27,7 @@ use crate::util::{fold_cols, fold_rows};
 
 const OP: &str = "BatchedMatMul";
 
-/// The proof of [`zkinfer_model::ops::batched_matmul::BatchedMatMul`].
+/// The proof of [`zkinfer_graph::ops::batched_matmul::BatchedMatMul`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchedMatMulProof {
     /// `b` is `[H, N, K]` (contract over the last axis of both) instead of `[H, K, N]`.

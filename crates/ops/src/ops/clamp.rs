@@ -1,4 +1,4 @@
-//! Clamp: `y = min(max(x, lo), hi)` with `lo ≤ 0 ≤ hi` (semantics: `zkinfer_model::ops::clamp`).
+//! Clamp: `y = min(max(x, lo), hi)` with `lo ≤ 0 ≤ hi` (semantics: `zkinfer_graph::ops::clamp`).
 //!
 //! **Committed**: `y` (column `out`) and the distance `s = |x − y|` (column `dist`, zero on
 //! padding). **Virtual** (not committed, see [`crate::witness`]): the gaps `a = y − lo`,

@@ -26,7 +26,7 @@ use crate::util::{eq_at_index, fold_cols_int};
 
 const OP: &str = "Embedding";
 
-/// The proof of [`zkinfer_model::ops::embedding::Embedding`].
+/// The proof of [`zkinfer_graph::ops::embedding::Embedding`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EmbeddingProof;
 

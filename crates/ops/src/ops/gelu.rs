@@ -1,4 +1,4 @@
-//! GELU by a function table (semantics: `zkinfer_model::ops::gelu`): `y = TABLE[x + 2^15]` for
+//! GELU by a function table (semantics: `zkinfer_graph::ops::gelu`): `y = TABLE[x + 2^15]` for
 //! `x ∈ [−2^15, 2^15)` (a clamp precedes the op in the graph).
 //!
 //! **Committed**: the output `y` (column `out`) and a copy `x'` of the input (column `in`).
@@ -100,7 +100,7 @@ impl WalkProver for GeluProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::gelu::Gelu;
+    use zkinfer_graph::ops::gelu::Gelu;
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};

@@ -1,4 +1,4 @@
-//! LayerNorm with integer statistics (semantics: `zkinfer_model::ops::layernorm`). Per row `t`
+//! LayerNorm with integer statistics (semantics: `zkinfer_graph::ops::layernorm`). Per row `t`
 //! of `n` entries, with `N = 2^(2K)` and `V = var + eps`:
 //!
 //! ```text
@@ -490,8 +490,8 @@ impl WalkProver for LayerNormProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::layernorm::LayerNorm;
-    use zkinfer_model::ops::rescale::rescale_value;
+    use zkinfer_graph::ops::layernorm::LayerNorm;
+    use zkinfer_graph::ops::rescale::rescale_value;
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
@@ -614,14 +614,14 @@ mod tests {
         assert!(!err.starts_with("prover"), "{err}");
     }
 
-    /// Every LayerNorm the model accepts (`zkinfer_model`'s static bounds, with
+    /// Every LayerNorm the model accepts (`zkinfer_graph`'s static bounds, with
     /// `shift + out_bits ≤ 62`) has parameters the proof accepts: honest setups always prove.
     #[test]
     fn model_bounds_imply_the_proofs_bounds() {
-        use zkinfer_model::ops::IntOp;
+        use zkinfer_graph::ops::IntOp;
         let mut checked = 0;
         for n in [2usize, 8, 13, 64, 768, 1600, 4096] {
-            let in_bits = zkinfer_model::ops::layernorm::max_input_bits(n);
+            let in_bits = zkinfer_graph::ops::layernorm::max_input_bits(n);
             for k in [8u32, 20, 30] {
                 for shift in 1u32..=62 {
                     for gb in [1u32, 8, 16, 30] {

@@ -25,7 +25,7 @@ use crate::util::{evaluate_slice, fold_rows_int, prefix_indicator};
 
 const OP: &str = "MatMul";
 
-/// The proof of [`zkinfer_model::ops::matmul::MatMul`].
+/// The proof of [`zkinfer_graph::ops::matmul::MatMul`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatMulProof {
     /// Whether operand 2 (the bias) is present.

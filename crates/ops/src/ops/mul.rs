@@ -1,4 +1,4 @@
-//! `Mul`: the element-wise product of two activations (semantics: `zkinfer_model::ops::mul`),
+//! `Mul`: the element-wise product of two activations (semantics: `zkinfer_graph::ops::mul`),
 //! SwiGLU's `silu(gate) ⊙ up`.
 //!
 //! The output is virtual. A claim `ỹ(r) = v` is, with zero-padded MLEs of one layout,
@@ -26,7 +26,7 @@ use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, Wa
 
 const OP: &str = "Mul";
 
-/// The proof of [`zkinfer_model::ops::mul::Mul`].
+/// The proof of [`zkinfer_graph::ops::mul::Mul`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MulProof;
 

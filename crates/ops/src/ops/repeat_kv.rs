@@ -1,5 +1,5 @@
 //! `RepeatKv { group }`: grouped-query attention's head sharing (semantics:
-//! `zkinfer_model::ops::repeat_kv`), `y[h, t, c] = x[⌊h/g⌋, t, c]` for `x: [H_kv, T, d]`,
+//! `zkinfer_graph::ops::repeat_kv`), `y[h, t, c] = x[⌊h/g⌋, t, c]` for `x: [H_kv, T, d]`,
 //! `y: [H_kv·g, T, d]`.
 //!
 //! The output is virtual and never materialised in the witness. A claim `ỹ(r_h, r_t, r_c) = v`
@@ -27,7 +27,7 @@ use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, Wa
 
 const OP: &str = "RepeatKv";
 
-/// The proof of [`zkinfer_model::ops::repeat_kv::RepeatKv`].
+/// The proof of [`zkinfer_graph::ops::repeat_kv::RepeatKv`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepeatKvProof {
     /// Query heads per KV head.
@@ -141,9 +141,9 @@ impl WalkProver for RepeatKvProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::IntOp;
-    use zkinfer_model::ops::repeat_kv::RepeatKv;
-    use zkinfer_model::{IntTensor, Operand as MOperand};
+    use zkinfer_graph::ops::IntOp;
+    use zkinfer_graph::ops::repeat_kv::RepeatKv;
+    use zkinfer_graph::{IntTensor, Operand as MOperand};
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, rng};

@@ -1,5 +1,5 @@
 //! Rescale (requantisation): `y = floor((x + 2^(s−1)) / 2^s)` for a shift `s > 0`; an exact
-//! `y = x·2^(−s)` for `s ≤ 0` (semantics: `zkinfer_model::ops::rescale`).
+//! `y = x·2^(−s)` for `s ≤ 0` (semantics: `zkinfer_graph::ops::rescale`).
 //!
 //! **Committed** (`s > 0`): the output `y` (column `out`) and the remainder `r` (column `rem`).
 //! **Relation**, on every entry of the padded tensor (`V` = the public validity mask, 1 on real
@@ -42,7 +42,7 @@ const OP: &str = "Rescale";
 /// Column of the remainders.
 pub const REMAINDER_COLUMN: &str = "rem";
 
-/// The proof of a rescale (`zkinfer_model::ops::rescale::Rescale`).
+/// The proof of a rescale (`zkinfer_graph::ops::rescale::Rescale`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RescaleProof {
     /// Bits dropped (`> 0`: rounded right shift; `≤ 0`: exact left shift by `−shift`).
@@ -59,7 +59,7 @@ pub struct RescaleProof {
 impl RescaleProof {
     /// A rescale by `shift` whose outputs satisfy `|y| < 2^out_bits`.
     pub fn new(shift: i32, out_bits: u32) -> Self {
-        Self { shift, out_bits, downstream_bound: None, in_bits: zkinfer_model::ops::MAX_BITS }
+        Self { shift, out_bits, downstream_bound: None, in_bits: zkinfer_graph::ops::MAX_BITS }
     }
 
     /// The same rescale of inputs with `|x| < 2^in_bits`.
@@ -204,7 +204,7 @@ impl WalkProver for RescaleProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::rescale::rescale_value;
+    use zkinfer_graph::ops::rescale::rescale_value;
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};

@@ -75,7 +75,7 @@ fn check_point(op: &'static str, claim: &Claim, layout: &TensorLayout) -> Result
 
 const SLICE: &str = "SliceCols";
 
-/// The proof of [`zkinfer_model::ops::slice::SliceCols`].
+/// The proof of [`zkinfer_graph::ops::slice::SliceCols`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SliceColsProof {
     /// First column taken.
@@ -176,7 +176,7 @@ impl WalkProver for SliceColsProof {
 
 const SPLIT: &str = "SplitHeads";
 
-/// The proof of [`zkinfer_model::ops::heads::SplitHeads`].
+/// The proof of [`zkinfer_graph::ops::heads::SplitHeads`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitHeadsProof {
     /// Number of heads.
@@ -262,7 +262,7 @@ impl WalkProver for SplitHeadsProof {
 
 const MERGE: &str = "MergeHeads";
 
-/// The proof of [`zkinfer_model::ops::heads::MergeHeads`].
+/// The proof of [`zkinfer_graph::ops::heads::MergeHeads`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MergeHeadsProof;
 

@@ -1,4 +1,4 @@
-//! RMSNorm with integer statistics (semantics: `zkinfer_model::ops::rmsnorm`): LayerNorm's
+//! RMSNorm with integer statistics (semantics: `zkinfer_graph::ops::rmsnorm`): LayerNorm's
 //! protocol ([`super::layernorm`]) without the mean and without `β`. Per row `t` of `n` entries,
 //! with `N = 2^(2K)` and `V = ms + eps`:
 //!
@@ -393,9 +393,9 @@ impl WalkProver for RmsNormProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::IntOp;
-    use zkinfer_model::ops::rescale::rescale_value;
-    use zkinfer_model::ops::rmsnorm::RmsNorm;
+    use zkinfer_graph::ops::IntOp;
+    use zkinfer_graph::ops::rescale::rescale_value;
+    use zkinfer_graph::ops::rmsnorm::RmsNorm;
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
@@ -505,7 +505,7 @@ mod tests {
     fn model_bounds_imply_the_proofs_bounds() {
         let mut checked = 0;
         for n in [2usize, 13, 64, 576, 2048] {
-            let in_bits = zkinfer_model::ops::layernorm::max_input_bits(n);
+            let in_bits = zkinfer_graph::ops::layernorm::max_input_bits(n);
             for k in [8u32, 20, 30] {
                 for shift in 1u32..=62 {
                     for gb in [1u32, 8, 16, 30] {

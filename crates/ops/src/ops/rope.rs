@@ -1,4 +1,4 @@
-//! RoPE (semantics: `zkinfer_model::ops::rope`): a linear map with public per-position
+//! RoPE (semantics: `zkinfer_graph::ops::rope`): a linear map with public per-position
 //! coefficients, then a rounding. For `x: [H, T, d]` (virtual operand, `|x| < 2^b`), public
 //! `positions: [T]` and the public table `(C[p, i], S[p, i])` at `F` fractional bits, define per
 //! row `t` and column `c` the public coefficients
@@ -249,9 +249,9 @@ impl WalkProver for RopeProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::IntOp;
-    use zkinfer_model::ops::rope::Rope;
-    use zkinfer_model::{IntTensor, Operand as MOperand};
+    use zkinfer_graph::ops::IntOp;
+    use zkinfer_graph::ops::rope::Rope;
+    use zkinfer_graph::{IntTensor, Operand as MOperand};
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};

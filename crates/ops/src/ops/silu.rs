@@ -1,4 +1,4 @@
-//! SiLU by a function table (semantics: `zkinfer_model::ops::silu`): `y = TABLE[x + 2^(b−1)]` for
+//! SiLU by a function table (semantics: `zkinfer_graph::ops::silu`): `y = TABLE[x + 2^(b−1)]` for
 //! `x ∈ [−2^(b−1), 2^(b−1))`, `b = in_bits` (a clamp precedes the op in the graph).
 //!
 //! The same protocol as GELU's ([`super::gelu`]): **committed** the output `y` (column `out`)
@@ -99,7 +99,7 @@ impl WalkProver for SiluProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::silu::Silu;
+    use zkinfer_graph::ops::silu::Silu;
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};

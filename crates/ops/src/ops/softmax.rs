@@ -1,4 +1,4 @@
-//! Causal softmax (semantics: `zkinfer_model::ops::softmax`, query offset 0): per head `h` and
+//! Causal softmax (semantics: `zkinfer_graph::ops::softmax`, query offset 0): per head `h` and
 //! query row `i`, over the allowed keys `j ≤ i`,
 //!
 //! ```text
@@ -155,7 +155,7 @@ impl SoftmaxProof {
     }
 
     /// The proof of the model's op (query offset 0 only) for scores with `|x| < 2^in_bits`.
-    pub fn from_model(op: &zkinfer_model::ops::softmax::CausalSoftmax, in_bits: u32) -> Result<Self, ProofError> {
+    pub fn from_model(op: &zkinfer_graph::ops::softmax::CausalSoftmax, in_bits: u32) -> Result<Self, ProofError> {
         if op.offset != 0 {
             return Err(ProofError::shape(OP, "only query offset 0 (one causal pass) is proven"));
         }
@@ -448,7 +448,7 @@ impl WalkProver for SoftmaxProof {
 #[cfg(test)]
 mod tests {
     use rand::Rng;
-    use zkinfer_model::ops::softmax::{CausalSoftmax, exp_table};
+    use zkinfer_graph::ops::softmax::{CausalSoftmax, exp_table};
 
     use super::*;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, run};

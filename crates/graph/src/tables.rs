@@ -40,7 +40,7 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 
 /// Fractional bits of the fixed-point arithmetic.
 const FRAC: u32 = 112;

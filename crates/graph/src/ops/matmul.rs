@@ -7,7 +7,7 @@
 //! Bound: `bits(y) = max(bits(x) + bits(w) + ceil(log2 K), bits(b)) + 1`, which must be ≤ 62.
 
 use super::*;
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 
 /// Dense layer `x · wᵀ + b`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,12 +24,14 @@
 //! records the claims `B_b(l) = ·` for the batched opening of the weight commitment. If the sent
 //! values are wrong, either the sum fails or (Schwartz–Zippel, over the batched opening) some
 //! block claim is false and the opening rejects.
+//!
+//! Both halves live here (the prover's block values and claims are a few lines over the same
+//! plan); the prover's loops run in parallel when `p3-maybe-rayon`'s `parallel` feature is on.
 
 use crate::ProofSystemError;
-use crate::keys::WeightMeta;
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
-use zkinfer_model::WeightValues;
+use zkinfer_graph::{WeightMeta, WeightValues};
 use zkinfer_pcs::OpeningAccumulator;
 use zkinfer_poly::{eq_evals, next_pow2_vars};
 use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
@@ -367,7 +369,7 @@ impl WeightBlockPlan {
 /// the weight's index in `weights`) into block claims, sending the block values.
 pub fn prove_block_claims(
     weights: &[WeightMeta],
-    values: &zkinfer_model::Weights,
+    values: &zkinfer_graph::Weights,
     tensor_claims: OpeningAccumulator,
     t: &mut ProverTranscript,
 ) -> Result<OpeningAccumulator, ProofSystemError> {

@@ -8,7 +8,7 @@
 //! Bound: `bits(y) = bits(a) + bits(b) + ceil(log2 K)`, which must be ≤ 62.
 
 use super::*;
-use rayon::prelude::*;
+use p3_maybe_rayon::prelude::*;
 
 /// Per-head product of two activations.
 #[derive(Debug, Clone, PartialEq, Eq)]

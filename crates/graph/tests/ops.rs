@@ -2,19 +2,19 @@
 
 use proptest::prelude::*;
 use std::sync::Arc;
-use zkinfer_model::ops::argmax::{Argmax, argmax_row};
-use zkinfer_model::ops::batched_matmul::BatchedMatMul;
-use zkinfer_model::ops::clamp::Clamp;
-use zkinfer_model::ops::concat::ConcatSeq;
-use zkinfer_model::ops::embedding::Embedding;
-use zkinfer_model::ops::gelu::{GELU_MIN, Gelu, gelu_f64};
-use zkinfer_model::ops::heads::{MergeHeads, SplitHeads};
-use zkinfer_model::ops::layernorm::{LayerNorm, inv_sqrt, max_input_bits};
-use zkinfer_model::ops::matmul::MatMul;
-use zkinfer_model::ops::rescale::{Rescale, rescale_value};
-use zkinfer_model::ops::slice::SliceCols;
-use zkinfer_model::ops::softmax::{CausalSoftmax, exp_table};
-use zkinfer_model::{IntOp, IntTensor, Operand, WeightTensor, WeightValues};
+use zkinfer_graph::ops::argmax::{Argmax, argmax_row};
+use zkinfer_graph::ops::batched_matmul::BatchedMatMul;
+use zkinfer_graph::ops::clamp::Clamp;
+use zkinfer_graph::ops::concat::ConcatSeq;
+use zkinfer_graph::ops::embedding::Embedding;
+use zkinfer_graph::ops::gelu::{GELU_MIN, Gelu, gelu_f64};
+use zkinfer_graph::ops::heads::{MergeHeads, SplitHeads};
+use zkinfer_graph::ops::layernorm::{LayerNorm, inv_sqrt, max_input_bits};
+use zkinfer_graph::ops::matmul::MatMul;
+use zkinfer_graph::ops::rescale::{Rescale, rescale_value};
+use zkinfer_graph::ops::slice::SliceCols;
+use zkinfer_graph::ops::softmax::{CausalSoftmax, exp_table};
+use zkinfer_graph::{IntOp, IntTensor, Operand, WeightTensor, WeightValues};
 
 fn t(shape: &[usize], data: Vec<i64>) -> IntTensor {
     IntTensor::new(shape.to_vec(), data).expect("consistent tensor")

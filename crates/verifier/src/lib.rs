@@ -1,0 +1,231 @@
+//! The zkinfer verifier: everything needed to check a proof, and nothing that proves.
+//!
+//! * [`key`] — the verifying key (the model's graph as data, weight shapes and bounds, the weight
+//!   commitment, the vocabulary), its encoding and its strict decoding.
+//! * [`file`] — the proof file format (`docs/PROOF_FORMAT.md`).
+//! * [`weight_blocks`] — how weights are cut into committed blocks, and the block claims.
+//! * [`setup_proof`] — the setup proof's statement and verifier (committed weights respect the
+//!   key's declared bounds and zero block padding; checked with the key alone).
+//! * [`verify`] — instantiate the key's graph at the proof's length, replay the graph proof
+//!   (`zkinfer-ops`' verifier halves), then the batched openings (`zkinfer-pcs`).
+//! * [`codec`] — strict decoding (from `zkinfer-graph`).
+//!
+//! Its normal dependency tree holds no thread pool, no memory mapping, no GGUF reader, no
+//! tokenizer and no model code (`cargo tree -p zkinfer-verifier -e normal`): the prover crates turn
+//! on the shared crates' `parallel` features themselves.
+//!
+//! Fiat–Shamir binds, before any challenge: the protocol id and version, the model commitment
+//! (digest of the verifying key, which contains the weight commitment and the graph), the prompt
+//! ids, the completion ids and the prompt predictions; then the witness commitment.
+
+pub mod file;
+pub mod key;
+pub mod setup_proof;
+pub mod weight_blocks;
+
+/// The strict binary codec of key and proof files (it lives with the graph IR, which uses it too).
+pub use zkinfer_graph::codec;
+
+pub use file::ProofFile;
+pub use key::{VerifyingKey, pcs};
+pub use setup_proof::{SetupProof, verify_setup};
+use zkinfer_graph::Graph;
+use zkinfer_ops::PublicValues;
+use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
+use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
+
+/// Protocol identifier bound into every transcript.
+pub const PROTOCOL_ID: &str = "zkinfer/gpt2-greedy-generation";
+/// Protocol version bound into every transcript.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Everything that can go wrong in setup, proving or verification.
+#[derive(Debug, thiserror::Error)]
+pub enum ProofSystemError {
+    /// The model could not be built or run (prover side; the model crate's error, boxed so that
+    /// this crate does not depend on it).
+    #[error("model: {0}")]
+    Model(Box<dyn std::error::Error + Send + Sync>),
+    /// The key's graph cannot be instantiated for the request.
+    #[error("graph: {0}")]
+    GraphIr(#[from] zkinfer_graph::GraphError),
+    /// The graph proof failed (prover) or was rejected (verifier).
+    #[error("{0}")]
+    Graph(#[from] zkinfer_ops::ProofError),
+    /// A polynomial commitment or opening failed or was rejected.
+    #[error("commitment opening: {0}")]
+    Pcs(#[from] zkinfer_pcs::PcsError),
+    /// The transcript is malformed.
+    #[error("transcript: {0}")]
+    Transcript(#[from] zkinfer_transcript::TranscriptError),
+    /// A key or proof file does not decode.
+    #[error("{0}")]
+    Decode(#[from] codec::DecodeError),
+    /// The request is not one the model can serve.
+    #[error("invalid request: {0}")]
+    Request(String),
+    /// The proof is for another model.
+    #[error("the proof was made for model {proof}, but the verifying key is for model {key}")]
+    WrongModel {
+        /// Commitment in the proof.
+        proof: String,
+        /// Commitment of the key.
+        key: String,
+    },
+    /// The statement is inconsistent (e.g. a completion token is not the model's argmax).
+    #[error("rejected: {0}")]
+    Rejected(String),
+}
+
+/// A verified statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Model commitment (hex).
+    pub model_commitment: String,
+    /// Prompt ids.
+    pub prompt_ids: Vec<u32>,
+    /// Completion ids.
+    pub completion_ids: Vec<u32>,
+    /// Completion text.
+    pub text: String,
+}
+
+/// The transcript domain of a generation proof: protocol id and version, then the statement.
+pub fn domain_separator(model_commitment: &[u8; 32], proof: &ProofFile) -> DomainSeparator {
+    let ids = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    DomainSeparator::new(PROTOCOL_ID, PROTOCOL_VERSION)
+        .with_public("model commitment", model_commitment)
+        .with_public("prompt ids", &ids(&proof.prompt_ids))
+        .with_public("completion ids", &ids(&proof.completion_ids))
+        .with_public("prompt predictions", &ids(&proof.prompt_predictions))
+}
+
+/// The ids of the proven pass: prompt followed by all but the last completion token.
+pub fn pass_ids(prompt: &[u32], completion: &[u32]) -> Vec<u32> {
+    let mut ids = prompt.to_vec();
+    ids.extend_from_slice(&completion[..completion.len().saturating_sub(1)]);
+    ids
+}
+
+/// Checks that a request (prompt and completion length) is one the key's model can serve.
+pub fn check_request(vk: &VerifyingKey, prompt: &[u32], n: usize) -> Result<(), ProofSystemError> {
+    if prompt.is_empty() {
+        return Err(ProofSystemError::Request("the prompt is empty".into()));
+    }
+    if n == 0 {
+        return Err(ProofSystemError::Request("nothing to prove: generate at least one token".into()));
+    }
+    if let Some(id) = prompt.iter().find(|&&id| id as usize >= vk.vocab.len()) {
+        return Err(ProofSystemError::Request(format!("token id {id} is outside the vocabulary ({})", vk.vocab.len())));
+    }
+    if prompt.len() + n - 1 > vk.max_positions() {
+        return Err(ProofSystemError::Request(format!(
+            "prompt ({}) + completion ({n}) − 1 exceeds the context length {}",
+            prompt.len(),
+            vk.max_positions()
+        )));
+    }
+    Ok(())
+}
+
+/// Moves the graph proof's claims into one opening accumulator per commitment: witness claims
+/// (keyed by column) get the column's slot in the witness commitment (`witness_slots`, `None` for
+/// virtual columns, which carry no claims any more); weight claims (keyed by graph tensor) get the
+/// index in the key's weight list that the key's graph template references for that tensor.
+pub fn opening_accumulators(
+    vk: &VerifyingKey,
+    graph: &Graph,
+    witness_slots: &[Option<usize>],
+    claims: zkinfer_ops::Accumulators,
+) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
+    let mut witness = OpeningAccumulator::new();
+    for c in claims.witness.into_claims() {
+        let slot = witness_slots
+            .get(c.poly)
+            .copied()
+            .flatten()
+            .ok_or_else(|| ProofSystemError::Rejected(format!("claim on witness column {} outside the commitment", c.poly)))?;
+        witness.push(slot, c.point, c.value);
+    }
+    let mut weights = OpeningAccumulator::new();
+    for c in claims.weights.into_claims() {
+        // The key's entry the template references (the one whose shape, scale and bound the graph
+        // was instantiated with), never a lookup by name: a claim must be opened against exactly
+        // the entry whose bound the graph's no-wrap arguments assumed.
+        let idx = match vk.graph.tensors.get(c.poly) {
+            Some(zkinfer_graph::template::TensorDecl::Weight(w)) if graph.tensors.get(c.poly).is_some_and(|m| m.kind == zkinfer_graph::TensorKind::Weight) => *w,
+            _ => return Err(ProofSystemError::Rejected(format!("claim on tensor {} of the graph, which is not a key weight", c.poly))),
+        };
+        weights.push(idx, c.point, c.value);
+    }
+    Ok((witness, weights))
+}
+
+/// Verifies `proof` against `vk`: the verifier never sees or runs the weights.
+pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSystemError> {
+    let digest = vk.digest();
+    if proof.model_commitment != digest {
+        return Err(ProofSystemError::WrongModel {
+            proof: hex::encode(proof.model_commitment),
+            key: hex::encode(digest),
+        });
+    }
+    let (prompt, completion) = (&proof.prompt_ids, &proof.completion_ids);
+    check_request(vk, prompt, completion.len())?;
+    if let Some(id) = completion.iter().chain(&proof.prompt_predictions).find(|&&id| id as usize >= vk.vocab.len()) {
+        return Err(ProofSystemError::Rejected(format!("token id {id} is outside the vocabulary")));
+    }
+    if proof.prompt_predictions.len() != prompt.len() - 1 {
+        return Err(ProofSystemError::Rejected(format!(
+            "{} prompt predictions for a prompt of {} tokens",
+            proof.prompt_predictions.len(),
+            prompt.len()
+        )));
+    }
+    let ids = pass_ids(prompt, completion);
+    let graph = vk.graph(ids.len())?;
+    let tokens: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
+    let positions: Vec<i64> = (0..ids.len() as i64).collect();
+    let next: Vec<i64> = proof.prompt_predictions.iter().chain(completion).map(|&x| x as i64).collect();
+    let find = |name: &str| {
+        graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))
+    };
+    // The generation statement's public tensors: inputs `tokens`, `positions` and the output
+    // `next_token`, each of shape [T]; public inputs must lie within their declared bounds.
+    let mut public: PublicValues<'_> = PublicValues::new();
+    for (name, values) in [("tokens", &tokens), ("positions", &positions), ("next_token", &next)] {
+        let id = find(name)?;
+        let meta = graph.meta(id);
+        if meta.shape != [ids.len()] {
+            return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, ids.len())));
+        }
+        if meta.kind == zkinfer_graph::TensorKind::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
+            return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
+        }
+        public.insert(id, values);
+    }
+
+    let mut t = VerifierTranscript::new(&domain_separator(&digest, proof), &proof.transcript);
+    let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
+        let com = key::decode_commitment(t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?)
+            .map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
+        let expected: Vec<usize> = plan.committed().into_iter().map(|c| plan.num_vars(c)).collect();
+        if com.poly_num_vars != expected {
+            return Err(zkinfer_ops::ProofError::check("commit", "witness commitment does not match the witness layout"));
+        }
+        Ok(com)
+    })?;
+    let witness_com: WhirCommitment = out.commitment;
+    let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, &out.plan.commitment_slots(), out.accumulators)?;
+    let weight_acc = weight_blocks::verify_block_claims(&vk.weights, weight_acc, &mut t)?;
+    let pcs = pcs();
+    witness_acc.verify(&pcs, &witness_com, &mut t)?;
+    weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
+    t.finish()?;
+    Ok(Verified {
+        model_commitment: hex::encode(digest),
+        prompt_ids: prompt.clone(),
+        completion_ids: completion.clone(),
+        text: vk.detokenize(completion).unwrap_or_default(),
+    })
+}
