@@ -263,3 +263,55 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     let err = VerifyingKey::from_bytes(&vk.to_bytes()).expect_err("a key naming a weight twice must not decode");
     assert!(err.to_string().contains("ascending"), "{err}");
 }
+
+/// Review (second round): hostile weight shapes whose commitment slice sizes are made to match
+/// (the key maker controls both; the first round's shape edits were refused by the slice-size
+/// check before reaching anything else). Zero, one, huge and swapped extents: the decoder, the
+/// graph proof's verifier and the setup proof's verifier return errors, never panic.
+#[test]
+fn hostile_weight_shapes_with_a_matching_commitment_are_errors_not_panics() {
+    use zkinfer_proof::weight_blocks::WeightBlockPlan;
+    let f = fixture();
+    let setup_proof = zkinfer_proof::SetupProof { model_commitment: [0; 32], transcript: vec![0; 64] };
+    let shapes: Vec<(&str, Box<dyn Fn(&[usize]) -> Vec<usize>>)> = vec![
+        ("zero first extent", Box::new(|s| [&[0][..], &s[1..]].concat())),
+        ("zero last extent", Box::new(|s| [&s[..s.len() - 1], &[0][..]].concat())),
+        ("extent 1", Box::new(|s| vec![1; s.len()])),
+        ("rank 0", Box::new(|_| Vec::new())),
+        ("rank 4", Box::new(|s| [s, &[1, 1][..]].concat())),
+        ("swapped", Box::new(|s| s.iter().rev().copied().collect())),
+        ("2^20 rows", Box::new(|s| [&[1 << 20][..], &s[1..]].concat())),
+    ];
+    let mut failures = Vec::new();
+    for (what, shape) in &shapes {
+        for target in ["token_embd.weight", "blk.0.attn_qkv.weight", "blk.0.attn_norm.weight", "output_norm.bias"] {
+            let mut vk = f.pk.vk.clone();
+            let w = vk.weights.iter_mut().find(|m| m.name == target).unwrap();
+            let reshaped = shape(&w.shape);
+            if reshaped == w.shape {
+                continue;
+            }
+            w.shape = reshaped;
+            vk.commitment.poly_num_vars = WeightBlockPlan::for_weights(&vk.weights).slice_num_vars();
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                let Ok(vk) = VerifyingKey::from_bytes(&vk.to_bytes()) else { return Ok(()) };
+                let mut proof = f.proof.clone();
+                proof.model_commitment = vk.digest();
+                let sp = zkinfer_proof::SetupProof { model_commitment: vk.digest(), ..setup_proof.clone() };
+                if zkinfer_proof::verify_setup(&vk, &sp).is_ok() {
+                    return Err("a junk setup proof verified");
+                }
+                match verify(&vk, &proof) {
+                    Ok(_) => Err("the honest proof verified against a reshaped key"),
+                    Err(_) => Ok(()),
+                }
+            }));
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => failures.push(format!("{what} on {target}: {e}")),
+                Err(_) => failures.push(format!("{what} on {target}: panicked")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}

@@ -105,6 +105,14 @@ pub struct LayerNormProof {
 }
 
 /// Range-check widths of one node.
+/// An upper bound of `(inv+1)²·V` given the integer identities proven before it (`σ = isqrt(V)`,
+/// so `V < (σ+1)²`; `inv·σ ≤ 2^K`, so `inv ≤ 2^K` as `σ ≥ 1`): `(inv+1)(σ+1) ≤ 2^K + inv + σ + 1
+/// ≤ 2^(K+1) + 2^sig + 1` for `σ < 2^sig`. (The relation's left side always exceeds `N`; the no-wrap
+/// check needs its true range, not `[0, N]`.) Shared with RMSNorm.
+pub(crate) fn upper_inv1_sq_v(k: u32, sig: u32) -> i128 {
+    ((1i128 << (k + 1).min(40)) + (1i128 << sig.min(40)) + 1).pow(2)
+}
+
 struct Widths {
     mean: u32,
     rem_n: u32,
@@ -152,7 +160,7 @@ impl LayerNormProof {
         let var = 62u32.saturating_sub(l);
         let sig = 63u32.saturating_sub(l).div_ceil(2);
         // s₂ < ((inv+1)(σ+1))² ≤ (2^(K+1) + 2^sig + 1)².
-        let s2_bound = ((1u128 << (self.k + 1).min(40)) + (1u128 << sig) + 1).pow(2);
+        let s2_bound = upper_inv1_sq_v(self.k, sig) as u128;
         let s2 = 128 - s2_bound.leading_zeros();
         let ok = self.eps >= 1
             && self.eps < 1 << 40
@@ -196,7 +204,7 @@ impl LayerNormProof {
         check_relation(OP, "σ² + t₁ = V", &[sig2, u(w.t)], &[v])?;
         check_relation(OP, "σ² + 2σ = V + t₂", &[sig2, sig.scale(2)], &[v, u(w.t)])?;
         check_relation(OP, "inv²·V + s₁ = N", &[Interval::between(0, 3 * big), u(w.s1)], &[c(big)])?;
-        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, big)], &[c(big + 1), u(w.s2)])?;
+        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, upper_inv1_sq_v(self.k, w.sig))], &[c(big + 1), u(w.s2)])?;
         let half_l = l.div_ceil(2);
         let product = Interval::magnitude(self.k + half_l).times(Interval::magnitude(self.gamma_bits));
         let quotient = Interval::signed_range(self.out_bits + 1).plus(Interval::magnitude(self.beta_bits).scale(-1));
@@ -489,6 +497,34 @@ impl WalkProver for LayerNormProof {
 
 #[cfg(test)]
 mod tests {
+
+    /// Review: the no-wrap check of `(inv+1)²·V = N + 1 + s₂` used the interval `[0, N]` for its
+    /// left side, which every honest row exceeds (`(inv+1)²·V > N` by definition of `inv`); the
+    /// argument held only by a margin nobody checked. The interval now used bounds the left side
+    /// for every `V` the row checks accept (small `σ`, powers of two, the largest `V`), and the
+    /// relation still passes the check for the parameters the model accepts (the other tests).
+    #[test]
+    fn inv_plus_one_squared_v_lies_in_the_checked_interval() {
+        for l in 1u32..=12 {
+            let (v_bits, sig_bits) = (62 - l, (63 - l).div_ceil(2));
+            for k in [4u32, 8, 16, 25, 30] {
+                let upper = upper_inv1_sq_v(k, sig_bits);
+                let mut vs: Vec<u64> = (1..=20).collect();
+                for j in 2..v_bits {
+                    vs.extend([(1u64 << j) - 1, 1 << j, (1 << j) + 1]);
+                }
+                vs.push((1u64 << v_bits) - 1 + (1 << 40) - 1);
+                for v in vs {
+                    let inv = u128::from(inv_sqrt(v, k));
+                    let sigma = v.isqrt();
+                    assert!(sigma < 1 << sig_bits, "σ width, l {l}");
+                    let lhs = (inv + 1).pow(2) * u128::from(v);
+                    assert!(lhs > 1u128 << (2 * k), "inv is not the floor (V {v}, K {k})");
+                    assert!(lhs as i128 <= upper, "(inv+1)²·V = {lhs} above the checked bound {upper} (V {v}, K {k}, l {l})");
+                }
+            }
+        }
+    }
     use rand::Rng;
     use zkinfer_graph::ops::layernorm::LayerNorm;
     use zkinfer_graph::ops::rescale::rescale_value;

@@ -35,7 +35,7 @@ use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::layernorm::inv_sqrt;
+use super::layernorm::{inv_sqrt, upper_inv1_sq_v};
 use super::nl_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products};
 use super::public_mle::{less_than_mle, valid_mask_mle};
 use crate::bounds::{Interval, check_relation, check_rounding};
@@ -125,7 +125,7 @@ impl RmsNormProof {
         let l = zkinfer_poly::next_pow2_vars(n) as u32;
         let ms = 62u32.saturating_sub(l);
         let sig = 63u32.saturating_sub(l).div_ceil(2);
-        let s2_bound = ((1u128 << (self.k + 1).min(40)) + (1u128 << sig) + 1).pow(2);
+        let s2_bound = upper_inv1_sq_v(self.k, sig) as u128;
         let s2 = 128 - s2_bound.leading_zeros();
         let ok = self.eps >= 1
             && self.eps < 1 << 40
@@ -161,7 +161,7 @@ impl RmsNormProof {
         check_relation(OP, "σ² + t₁ = V", &[sig2, u(w.t)], &[v])?;
         check_relation(OP, "σ² + 2σ = V + t₂", &[sig2, sig.scale(2)], &[v, u(w.t)])?;
         check_relation(OP, "inv²·V + s₁ = N", &[Interval::between(0, 3 * big), u(w.s1)], &[c(big)])?;
-        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, big)], &[c(big + 1), u(w.s2)])?;
+        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, upper_inv1_sq_v(self.k, w.sig))], &[c(big + 1), u(w.s2)])?;
         let product = Interval::magnitude(self.k + l.div_ceil(2)).times(Interval::magnitude(self.gamma_bits));
         check_rounding(OP, "x·inv·γ + 2^(s−1) = 2^s·y + r₃", &[product], self.shift, Interval::signed_range(self.out_bits + 1))
     }
