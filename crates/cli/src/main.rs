@@ -50,6 +50,10 @@ enum Command {
     Bench(commands::bench::Args),
     /// Generate, prove and verify on the tiny GPT-2 embedded in the binary.
     Demo(commands::demo::Args),
+    /// Serve an OpenAI-compatible API whose every completion is proven (durable proof queue).
+    Serve(commands::serve::ServeArgs),
+    /// Prove the jobs of a shared queue (Postgres) for `zkinfer serve`.
+    Worker(commands::serve::WorkerArgs),
 }
 
 /// True if the arguments ask for JSON output (looked at before parsing, so that usage errors
@@ -61,7 +65,6 @@ fn wants_json(args: &[String]) -> bool {
 fn main() {
     let raw: Vec<String> = std::env::args().collect();
     let json = wants_json(&raw);
-    ui::on_interrupt(json);
     let cli = match Cli::try_parse_from(&raw) {
         Ok(cli) => cli,
         Err(e) => {
@@ -82,6 +85,10 @@ fn main() {
             std::process::exit(ui::Kind::Usage.exit_code());
         }
     };
+    // serve and worker shut down gracefully on Ctrl-C themselves (queued jobs stay queued).
+    if !matches!(cli.command, Command::Serve(_) | Command::Worker(_)) {
+        ui::on_interrupt(json);
+    }
     if let Some(n) = cli.threads {
         if n == 0 {
             finish(Err(ui::fail(ui::Kind::Usage, "--threads must be at least 1")), json);
@@ -101,6 +108,8 @@ fn main() {
         Command::VkCheck(a) => commands::vk_check::run(a),
         Command::Bench(a) => commands::bench::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Serve(a) => commands::serve::run_serve(a),
+        Command::Worker(a) => commands::serve::run_worker(a),
     };
     finish(result, json);
 }

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod logits;
 pub mod prompt;
 pub mod prove;
+pub mod serve;
 pub mod setup;
 pub mod tokenize;
 pub mod verify;
