@@ -229,7 +229,8 @@ fn verify_download(addr: &str, id: &str, dir: &Path, auth: &[(&str, &str)]) -> V
 
 fn serve(dir: &Path, keys: &Path, extra: &[&str]) -> Proc {
     let queue = format!("sqlite:{}", dir.join("queue.db").display());
-    let mut args = vec!["serve", "-m", &tiny(), "--keys", s(keys), "--port", "0", "--queue", &queue];
+    let model = tiny();
+    let mut args = vec!["serve", "-m", &model, "--keys", s(keys), "--port", "0", "--queue", &queue];
     args.extend_from_slice(extra);
     let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
     Proc::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
@@ -337,15 +338,17 @@ fn bad_requests_get_json_errors_and_the_server_keeps_serving() {
     expect(call("/v1/completions", json!({ "prompt": [1, 99999] }).to_string().as_bytes()), 400, "invalid_prompt");
     expect(call("/v1/completions", json!({ "max_tokens": 1 }).to_string().as_bytes()), 400, "missing_prompt");
     expect(call("/v1/chat/completions", json!({ "messages": [{ "role": "user", "content": "Hi" }] }).to_string().as_bytes()), 400, "no_chat_template");
-    // A body over the limit (1 MiB by default), sent in full, and a 100 MB one announced.
-    expect(call("/v1/completions", &vec![b' '; 2 << 20]), 413, "request_too_large");
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(stream, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sesame\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\n").unwrap();
-    stream.write_all(&[b' '; 4096]).unwrap();
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    expect(parse_response(&raw), 413, "request_too_large");
+    // Bodies over the limit (1 MiB by default): 2 MiB announced with `Expect: 100-continue` (as
+    // curl sends large bodies) and 100 MB announced; both refused before any byte is read.
+    for (length, hundred_continue) in [(2usize << 20, true), (100_000_000, false)] {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let extra = if hundred_continue { "Expect: 100-continue\r\n" } else { "" };
+        write!(stream, "POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sesame\r\nContent-Length: {length}\r\n{extra}Connection: close\r\n\r\n").unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        expect(parse_response(&raw), 413, "request_too_large");
+    }
     // The API key: missing, wrong; /health needs none.
     let body = json!({ "prompt": "Hi", "max_tokens": 1 }).to_string();
     expect(http(addr, "POST", "/v1/completions", &[], body.as_bytes()), 401, "invalid_api_key");

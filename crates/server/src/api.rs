@@ -146,7 +146,24 @@ pub fn router(state: Arc<AppState>) -> Router {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this endpoint")
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(move |req: Request, next: Next| refuse_large(max_body, req, next)))
         .with_state(state)
+}
+
+/// A body announced (Content-Length) larger than the limit is refused before any of it is read;
+/// one without a length is cut at the limit while it is read (`parse_body`).
+async fn refuse_large(max_body: usize, req: Request, next: Next) -> Response {
+    let announced = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > max_body as u64) {
+        let mut r = too_large().into_response();
+        r.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return r;
+    }
+    next.run(req).await
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large", "the request body is larger than the server accepts")
 }
 
 /// Constant-time comparison (the key is not leaked through timing).
@@ -287,7 +304,7 @@ async fn proof_bytes(AxState(state): AxState<Arc<AppState>>, Path(id): Path<Stri
 fn parse_body(body: Result<Bytes, BytesRejection>) -> ApiResult<serde_json::Map<String, Value>> {
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large", "the request body is larger than the server accepts")
+            too_large()
         } else {
             ApiError::bad("invalid_body", format!("cannot read the request body: {e}"))
         }
