@@ -17,10 +17,11 @@ const RECOMMIT_FROM_VARS: usize = 24;
 
 /// Peak bytes one proof needs per weight parameter, plus a fixed part: measured on GPT-2 small
 /// (124 M parameters, 32 tokens: peak 7.0–7.3 GB, `docs/BENCHMARKS.md`), about 57 B per
-/// parameter; 64 B leaves a margin. Override with `--proof-memory`.
+/// parameter; 64 B leaves a margin. The fixed part covers small models (the tiny GPT-2, 3.3 M
+/// parameters: peak 0.4–1.0 GB at 8–32 positions). Override with `--proof-memory`.
 pub const PROOF_BYTES_PER_PARAM: u64 = 64;
 /// The fixed part of [`PROOF_BYTES_PER_PARAM`]'s estimate.
-pub const PROOF_BYTES_FIXED: u64 = 96 << 20;
+pub const PROOF_BYTES_FIXED: u64 = 512 << 20;
 
 /// A model ready to serve and prove.
 #[derive(Debug)]
