@@ -12,7 +12,7 @@ use zkinfer_model::ops::layernorm::LayerNorm;
 use zkinfer_model::ops::rescale::rescale_value;
 use zkinfer_model::ops::softmax::{CausalSoftmax, exp_table};
 use zkinfer_ops::ops::argmax::ArgmaxProof;
-use zkinfer_ops::ops::gelu::GeluProof;
+use zkinfer_ops::ops::table_op::TableOpProof;
 use zkinfer_ops::ops::layernorm::LayerNormProof;
 use zkinfer_ops::ops::rescale::RescaleProof;
 use zkinfer_ops::ops::single_node::{prove_node, verify_node};
@@ -74,7 +74,7 @@ fn nodes() -> Vec<Node> {
     let y = x.iter().map(|&v| g.table[(v + (1 << 15)) as usize]).collect();
     out.push(Node {
         name: "gelu 32x3072",
-        op: OpProtocol::walk(GeluProof::new("12_12", &g.table).expect("gelu")),
+        op: OpProtocol::walk(TableOpProof::gelu("12_12", &g.table).expect("gelu")),
         inputs: vec![(vec![TOKENS, 3072], TensorRole::Committed, x)],
         out_dims: vec![TOKENS, 3072],
         output: y,

@@ -73,7 +73,7 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, Proo
             }
         }
         Op::Clamp(c) => OpProtocol::zero_check(ops::clamp::ClampProof::new(c.lo, c.hi, in_bits(0))),
-        Op::Gelu(g) => OpProtocol::walk(ops::gelu::GeluProof::new(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
+        Op::Gelu(g) => OpProtocol::walk(ops::table_op::TableOpProof::gelu(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
         Op::LayerNorm(l) => OpProtocol::walk(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), in_bits(1), in_bits(2), out_bits)),
         Op::Softmax(s) => OpProtocol::walk(ops::softmax::SoftmaxProof::new(
             &format!("exp{}_{}", s.in_frac, s.exp_frac),
@@ -85,7 +85,7 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, Proo
         Op::Argmax(_) => OpProtocol::walk(ops::argmax::ArgmaxProof::new(in_bits(0))),
         Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
         Op::Mul(_) => OpProtocol::walk(ops::mul::MulProof),
-        Op::Silu(s) => OpProtocol::walk(ops::silu::SiluProof::new(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
+        Op::Silu(s) => OpProtocol::walk(ops::table_op::TableOpProof::silu(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
         Op::RepeatKv(r) => OpProtocol::walk(ops::repeat_kv::RepeatKvProof { group: r.group }),
         Op::Rope(r) => OpProtocol::walk(ops::rope::RopeProof {
             n_rot: r.n_rot,

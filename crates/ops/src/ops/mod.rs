@@ -1,11 +1,11 @@
-//! One module per op kind, each implementing [`crate::OpProtocol`].
+//! One module per op kind, each implementing the op traits of [`crate::protocol`].
 //!
 //! Linear ops (owner: `engine`): [`matmul`], [`batched_matmul`], [`add`], [`embedding`],
 //! [`reshape`] (slice / split heads / merge heads), with shared helpers in `linear`.
 //!
-//! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`], [`softmax`],
-//! [`layernorm`], [`argmax`], with shared helpers [`public_mle`] (MLEs of public masks) and
-//! `nl_sumcheck`.
+//! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`] and [`silu`] (both the
+//! table-op protocol [`table_op`]), [`softmax`], [`layernorm`], [`rmsnorm`], [`argmax`], with
+//! shared helpers [`public_mle`] (MLEs of public masks) and `nl_sumcheck`.
 
 pub mod add;
 pub mod argmax;
@@ -29,3 +29,4 @@ pub mod rope;
 pub mod silu;
 pub mod single_node;
 pub mod softmax;
+pub mod table_op;
