@@ -49,10 +49,11 @@ fn setup_prove_verify_and_rejections() {
     assert_eq!(v["prompt_ids"], proved["prompt_ids"]);
     assert_eq!(v["text"], proved["text"]);
 
-    // A flipped byte in the proof file: exit 1 (rejected) if the file still decodes, 3 (format)
+    // A flipped byte in the proof file (64: the first completion id of this 2-token prompt): exit
+    // 1 (rejected) if the file still decodes, 3 (format)
     // if it does not; a reason in words, never a panic nor Rust debug output.
     let bytes = std::fs::read(&proof).unwrap();
-    for (i, code) in [(3, 3), (20, 1), (60, 1), (bytes.len() / 3, 1), (bytes.len() - 2, 1)] {
+    for (i, code) in [(3, 3), (20, 1), (64, 1), (bytes.len() / 3, 1), (bytes.len() - 2, 1)] {
         let mut b = bytes.clone();
         b[i] ^= 0x10;
         let bad = dir.path().join("bad.zkproof");
@@ -101,4 +102,39 @@ fn bad_inputs_fail_cleanly() {
     let out = zkinfer(&["prove", "--model", &model("gpt2-tiny-random.gguf"), "--prompt", "Hi", "-n", "0", "--out", s(&dir.path().join("p"))]);
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+/// A Llama-architecture model end to end through the CLI (the tiny F16 fixture; its tokenizer
+/// has a chat template): `setup`, `prove --chat`, `verify --json` returns the architecture and
+/// exactly the text `generate --chat --json` printed.
+#[test]
+fn llama_setup_prove_chat_verify_matches_generate() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let proof = dir.path().join("out.zkproof");
+    let tiny = model("llama/llama-tiny-random.gguf");
+    let out = zkinfer(&["setup", "-m", &tiny, "-o", s(&keys), "--json"]);
+    assert!(out.status.success(), "setup failed: {}", String::from_utf8_lossy(&out.stderr));
+    let setup: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(setup["architecture"], "llama");
+    let prompt = "What is the capital of France?";
+    let out = zkinfer(&["prove", "-m", &tiny, "--keys", s(&keys), "--chat", "-p", prompt, "-n", "3", "-o", s(&proof), "--json"]);
+    assert!(out.status.success(), "prove failed: {}", String::from_utf8_lossy(&out.stderr));
+    let proved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = zkinfer(&["verify", "--vk", s(&keys), s(&proof), "--json"]);
+    assert!(out.status.success(), "verify failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["architecture"], "llama");
+    assert_eq!(v["max_new_tokens"], 3);
+    let out = zkinfer(&["generate", "-m", &tiny, "--chat", "-p", prompt, "-n", "3", "--json"]);
+    assert!(out.status.success());
+    let generated: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["prompt_ids"], generated["prompt_ids"], "prove --chat renders the prompt as generate --chat");
+    assert_eq!(v["completion_ids"], generated["completion_ids"]);
+    assert_eq!(v["text"], generated["text"]);
+    assert_eq!(v["text"], proved["text"]);
+    // The chat prompt holds the template's special tokens (parsed, not spelled out).
+    let ids: Vec<u64> = v["prompt_ids"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+    assert!(ids.len() > 8);
 }

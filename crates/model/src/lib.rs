@@ -228,18 +228,7 @@ impl Model {
     /// referenced in [`Weights::metas`] order. Checked to reproduce [`Model::graph`] exactly at
     /// `T = 1` and `T = n_ctx` (see [`template`] for why both ends suffice).
     pub fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
-        let metas = self.weights.metas();
-        let symbols = vec![Symbol { name: "T".into(), min: 1, max: self.config.n_ctx }];
-        let seq = vec![Dim::Sym(0)];
-        let template = GraphTemplate::from_graph(&self.graph(1)?, symbols, &[seq.clone(), seq], &metas)?;
-        for t in [1, self.config.n_ctx] {
-            if template.instantiate(&[t], &metas)? != self.graph(t)? {
-                return Err(ModelError::Graph(GraphError::Invalid(format!(
-                    "the graph's structure changes with the sequence length (T = {t}); it cannot be one template"
-                ))));
-            }
-        }
-        Ok(template)
+        graph_template_of(&self.weights, self.config.n_ctx, |t| self.graph(t))
     }
 
     /// The graph of a KV-cache step: `n_new` positions after `n_past` cached ones.
@@ -382,6 +371,25 @@ impl Model {
         }
         Ok(out)
     }
+}
+
+/// The graph of a causal forward pass as a [`GraphTemplate`] with the sequence length as the
+/// symbol `T ∈ [1, n_ctx]` (inputs `tokens: [T]`, `positions: [T]`), weights referenced in
+/// [`Weights::metas`] order; `graph(t)` builds the pass over `t` positions. Checked to reproduce
+/// `graph(t)` exactly at `T = 1` and `T = n_ctx` (see [`template`] for why both ends suffice).
+pub fn graph_template_of(weights: &Weights, n_ctx: usize, graph: impl Fn(usize) -> Result<Graph, ModelError>) -> Result<GraphTemplate, ModelError> {
+    let metas = weights.metas();
+    let symbols = vec![Symbol { name: "T".into(), min: 1, max: n_ctx }];
+    let seq = vec![Dim::Sym(0)];
+    let template = GraphTemplate::from_graph(&graph(1)?, symbols, &[seq.clone(), seq], &metas)?;
+    for t in [1, n_ctx] {
+        if template.instantiate(&[t], &metas)? != graph(t)? {
+            return Err(ModelError::Graph(GraphError::Invalid(format!(
+                "the graph's structure changes with the sequence length (T = {t}); it cannot be one template"
+            ))));
+        }
+    }
+    Ok(template)
 }
 
 /// Smallest index of the maximum (NaN never wins).

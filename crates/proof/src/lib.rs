@@ -1,4 +1,7 @@
-//! End-to-end proofs that a committed GPT-2 model produced a greedy completion.
+//! End-to-end proofs that a committed model (GPT-2 or a Llama-family model, any
+//! [`ProvableModel`]) produced a greedy completion, stopping at an end-of-generation token or
+//! after the requested number of tokens (the stopping rule `verify` checks: see
+//! `zkinfer-verifier`).
 //!
 //! * [`keys`] — setup: commit every weight once; the verifying key and the model commitment.
 //! * [`prove`] — one causal forward pass over prompt + completion is proven with
@@ -12,8 +15,9 @@
 //! [`verify`], [`verify_setup`], [`codec`] — lives in `zkinfer-verifier` (no prover, model or
 //! GGUF code) and is re-exported here under its old paths.
 //!
-//! Fiat–Shamir binds, before any challenge: the protocol id and version, the model commitment
-//! (digest of the verifying key, which contains the weight commitment), the prompt ids, the
+//! Fiat–Shamir binds, before any challenge: the protocol id and version, the architecture, the
+//! model commitment (digest of the verifying key, which contains the weight commitment, the graph,
+//! the vocabulary and the end-of-generation set), `max_new_tokens`, the prompt ids, the
 //! completion ids and the prompt predictions; then the witness commitment.
 
 pub mod fsio;
@@ -28,10 +32,10 @@ pub use zkinfer_verifier::{
 use std::time::Instant;
 
 pub use file::ProofFile;
-pub use keys::{ProvingKey, VerifyingKey, pcs, setup, setup_with_proof};
+pub use keys::{ProvingKey, VerifyingKey, Vocabulary, pcs, setup, setup_with_proof};
 pub use setup_proof::{SetupProof, prove_setup, verify_setup};
 use zkinfer_field::F;
-use zkinfer_model::{IntTrace, Model};
+use zkinfer_model::{GraphTemplate, IntForward, IntTrace, LlamaModel, Model, ModelError, Weights};
 use zkinfer_ops::WitnessBuilder;
 use zkinfer_pcs::WhirProverData;
 use zkinfer_transcript::ProverTranscript;
@@ -40,6 +44,62 @@ use zkinfer_verifier::{check_request, domain_separator, pass_ids};
 /// The model crate's error as a [`ProofSystemError`].
 pub fn model_err(e: zkinfer_model::ModelError) -> ProofSystemError {
     ProofSystemError::Model(Box::new(e))
+}
+
+/// What setup and proving need from a model, whatever its architecture (a small seam until the
+/// model crate's architecture trait subsumes it).
+pub trait ProvableModel {
+    /// The architecture's name as the key and the statement state it (`gpt2`, `llama`).
+    fn architecture(&self) -> &'static str;
+    /// The committed integer weights.
+    fn weights(&self) -> &Weights;
+    /// The proven pass's graph with the sequence length as symbol `T`.
+    fn graph_template(&self) -> Result<GraphTemplate, ModelError>;
+    /// The proven computation: the integer forward pass over `ids`.
+    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError>;
+    /// Greedy integer generation of up to `n` tokens, stopping after a token in `stop`;
+    /// `on_token` sees each token as it is produced.
+    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError>;
+}
+
+impl ProvableModel for Model {
+    fn architecture(&self) -> &'static str {
+        "gpt2"
+    }
+    fn weights(&self) -> &Weights {
+        Model::weights(self)
+    }
+    fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
+        Model::graph_template(self)
+    }
+    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
+        Model::forward_int(self, ids)
+    }
+    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+        let mut out = self.generate_int(prompt, n, on_token)?;
+        if let Some(i) = out.iter().position(|t| stop.contains(t)) {
+            out.truncate(i + 1);
+        }
+        Ok(out)
+    }
+}
+
+impl ProvableModel for LlamaModel {
+    fn architecture(&self) -> &'static str {
+        "llama"
+    }
+    fn weights(&self) -> &Weights {
+        LlamaModel::weights(self)
+    }
+    fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
+        LlamaModel::graph_template(self)
+    }
+    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
+        LlamaModel::forward_int(self, ids)
+    }
+    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+        self.generate_int(prompt, n, stop, on_token)
+    }
 }
 
 /// Where proving is, for progress reporting: each stage once, in order, and within
@@ -89,7 +149,7 @@ impl ProveTimings {
 /// is proven (tests use it to play a malicious prover; pass `|_, _| {}` otherwise). Keeps the
 /// proving key (copying its weight commitment data); [`prove_consuming`] avoids the copy.
 pub fn prove(
-    model: &Model,
+    model: &dyn ProvableModel,
     pk: &ProvingKey,
     prompt: &[u32],
     n: usize,
@@ -116,7 +176,7 @@ pub enum WeightCommitment {
 /// `progress` is called at the start of each [`Stage`] and after every generated token
 /// ([`Stage::Token`]), on the calling thread, so a caller can show live counts and an estimate.
 pub fn prove_consuming(
-    model: &Model,
+    model: &dyn ProvableModel,
     vk: &VerifyingKey,
     weights: WeightCommitment,
     prompt: &[u32],
@@ -125,13 +185,17 @@ pub fn prove_consuming(
     tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
     check_request(vk, prompt, n)?;
+    let max_new_tokens = u32::try_from(n).map_err(|_| ProofSystemError::Request(format!("{n} new tokens is too many")))?;
+    if model.architecture() != vk.architecture {
+        return Err(ProofSystemError::Request(format!("the model is a {} model, the key is for {}", model.architecture(), vk.architecture)));
+    }
     let mut timings = ProveTimings::default();
 
     progress(Stage::Generate);
     let start = Instant::now();
     let mut generated = 0;
     let completion = model
-        .generate_int(prompt, n, |_| {
+        .generate_until(prompt, n, &vk.eog_ids, &mut |_| {
             generated += 1;
             progress(Stage::Token { generated, total: n });
         })
@@ -158,12 +222,13 @@ pub fn prove_consuming(
 
     let proof_stub = ProofFile {
         model_commitment: vk.digest(),
+        max_new_tokens,
         prompt_ids: prompt.to_vec(),
         completion_ids: proven[prompt.len() - 1..].to_vec(),
         prompt_predictions: proven[..prompt.len() - 1].to_vec(),
         transcript: Vec::new(),
     };
-    let mut t = ProverTranscript::new(&domain_separator(&proof_stub.model_commitment, &proof_stub));
+    let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &proof_stub.model_commitment, &proof_stub));
 
     progress(Stage::ProveGraph);
     zkinfer_pcs::mem_trace("prove: traced");
@@ -212,3 +277,10 @@ pub fn vocab_bytes(tok: &zkinfer_tokenizer::Tokenizer) -> Vec<Vec<u8>> {
     (0..tok.vocab_size() as u32).map(|id| tok.token_bytes(id).unwrap_or_default()).collect()
 }
 
+/// The key's vocabulary for a model of `architecture`: every token's bytes and the set
+/// generation stops at — the tokenizer's end-of-generation set for Llama-family models (as
+/// llama.cpp), none for GPT-2 (which generates exactly `-n` tokens).
+pub fn vocabulary(tok: &zkinfer_tokenizer::Tokenizer, architecture: &str) -> Vocabulary {
+    let eog = if architecture == "gpt2" { Vec::new() } else { tok.eog_ids().to_vec() };
+    Vocabulary { tokens: vocab_bytes(tok), eog }
+}

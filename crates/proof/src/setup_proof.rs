@@ -203,6 +203,7 @@ mod tests {
             weights: metas,
             commitment,
             vocab: vec![Vec::new(); model.config().n_vocab],
+            eog_ids: Vec::new(),
         };
         let layout = Layout::new(&vk, 1 << 12).unwrap();
         assert!(layout.groups.len() > 4 && layout.narrow.len() > 4, "{} groups", layout.groups.len());

@@ -193,7 +193,7 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&refs).unwrap();
     drop(refs);
-    let vk = VerifyingKey { model_sha256: [1; 32], architecture: "gpt2".into(), graph, weights: metas, commitment, vocab: vocab_bytes(&tok) };
+    let vk = VerifyingKey { model_sha256: [1; 32], architecture: "gpt2".into(), graph, weights: metas, commitment, vocab: vocab_bytes(&tok), eog_ids: Vec::new() };
     // Each entry respects its own bound: the setup proof holds.
     let setup_proof = prove_setup(&vk, slices).unwrap();
     verify_setup(&vk, &setup_proof).expect("every entry is within its own bound");
@@ -223,6 +223,7 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     let trace = IntTrace { values };
     let stub = ProofFile {
         model_commitment: vk.digest(),
+        max_new_tokens: (next.len() - (t_len - 1)) as u32,
         prompt_ids: prompt.clone(),
         completion_ids: next[t_len - 1..].to_vec(),
         prompt_predictions: next[..t_len - 1].to_vec(),
@@ -230,7 +231,9 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     };
     let ids = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     let ds = DomainSeparator::new(PROTOCOL_ID, PROTOCOL_VERSION)
+        .with_public("architecture", vk.architecture.as_bytes())
         .with_public("model commitment", &stub.model_commitment)
+        .with_public("max new tokens", &stub.max_new_tokens.to_le_bytes())
         .with_public("prompt ids", &ids(&stub.prompt_ids))
         .with_public("completion ids", &ids(&stub.completion_ids))
         .with_public("prompt predictions", &ids(&stub.prompt_predictions));

@@ -1,7 +1,7 @@
 //! The proof file (`docs/PROOF_FORMAT.md`).
 //!
 //! ```text
-//! magic "ZKINFPRF" | version u32 | model commitment [32] |
+//! magic "ZKINFPRF" | version u32 | model commitment [32] | max new tokens u32 |
 //! prompt ids (u32 count, u32 each) | completion ids (u32 count, u32 each) |
 //! prompt predictions (u32 count, u32 each: the argmax at prompt positions 0..P−2) |
 //! transcript (u64 length, bytes)
@@ -13,13 +13,16 @@ use crate::codec::{DecodeError, Reader, Writer};
 /// Magic bytes of a proof file.
 pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
 /// Format version of proof files this build reads and writes.
-pub const PROOF_VERSION: u32 = 1;
+pub const PROOF_VERSION: u32 = 2;
 
 /// A proof of one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofFile {
     /// The model commitment (digest of the verifying key) the proof is for.
     pub model_commitment: [u8; 32],
+    /// The requested maximum of new tokens (`-n`): generation stopped after this many or at an
+    /// end-of-generation token (the verifier checks which).
+    pub max_new_tokens: u32,
     /// Prompt token ids.
     pub prompt_ids: Vec<u32>,
     /// Generated token ids.
@@ -38,6 +41,7 @@ impl ProofFile {
         w.raw(PROOF_MAGIC);
         w.u32(PROOF_VERSION);
         w.raw(&self.model_commitment);
+        w.u32(self.max_new_tokens);
         w.u32s(&self.prompt_ids);
         w.u32s(&self.completion_ids);
         w.u32s(&self.prompt_predictions);
@@ -50,12 +54,13 @@ impl ProofFile {
         let mut r = Reader::new(bytes);
         r.header(PROOF_MAGIC, PROOF_VERSION, "zkinfer proof")?;
         let model_commitment = r.array::<32>("model commitment")?;
+        let max_new_tokens = r.u32("max new tokens")?;
         let prompt_ids = r.u32s("prompt ids")?;
         let completion_ids = r.u32s("completion ids")?;
         let prompt_predictions = r.u32s("prompt predictions")?;
         let transcript = r.bytes("transcript")?.to_vec();
         r.finish()?;
-        Ok(Self { model_commitment, prompt_ids, completion_ids, prompt_predictions, transcript })
+        Ok(Self { model_commitment, max_new_tokens, prompt_ids, completion_ids, prompt_predictions, transcript })
     }
 }
 
@@ -68,6 +73,7 @@ mod tests {
     fn round_trip_and_truncations() {
         let p = ProofFile {
             model_commitment: [7; 32],
+            max_new_tokens: 2,
             prompt_ids: vec![1, 2, 3],
             completion_ids: vec![4, 5],
             prompt_predictions: vec![9, 9],

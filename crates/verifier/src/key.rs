@@ -7,7 +7,8 @@
 //! must not see: the model's integer graph as data (a [`GraphTemplate`]: ops with their
 //! parameters, wiring, fixed-point scales and table descriptors, the sequence length left as the
 //! symbol `T`), every weight's name, shape, fixed-point position and magnitude bound, the weight
-//! commitment, and the vocabulary (to print text). The verifier instantiates the graph at the
+//! commitment, the vocabulary (to print text) and the end-of-generation set (the stopping rule
+//! `verify` checks). The verifier instantiates the graph at the
 //! proof's `T` (re-deriving every shape and bound by the ops' own rules) and never runs an
 //! architecture's builder. The key's BLAKE3 digest is the *model commitment*: anyone holding the
 //! same `.gguf` recomputes it bit for bit.
@@ -23,7 +24,7 @@ use zkinfer_pcs::{WhirCommitment, WhirPcs};
 /// Magic bytes of a verifying-key file.
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
 /// Format version of verifying-key files this build reads and writes.
-pub const VK_VERSION: u32 = 3;
+pub const VK_VERSION: u32 = 4;
 /// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
 const MAX_VOCAB: usize = 1 << 20;
 
@@ -32,7 +33,8 @@ const MAX_VOCAB: usize = 1 << 20;
 pub struct VerifyingKey {
     /// SHA-256 of the GGUF file the key was made from (informational).
     pub model_sha256: [u8; 32],
-    /// The architecture's name (informational: verification reads only the graph).
+    /// The architecture's name (bound into every proof's transcript and reported by `verify`;
+    /// verification reads only the graph).
     pub architecture: String,
     /// The integer graph with the sequence length as symbol `T`.
     pub graph: GraphTemplate,
@@ -43,6 +45,39 @@ pub struct VerifyingKey {
     pub commitment: WhirCommitment,
     /// Each token's bytes, to print text.
     pub vocab: Vec<Vec<u8>>,
+    /// The end-of-generation set (sorted, distinct, inside the vocabulary): generation stops
+    /// after any of these tokens, which are not printed. Empty for GPT-2.
+    pub eog_ids: Vec<u32>,
+}
+
+/// The tokenizer side of a key: every token's bytes and the end-of-generation set
+/// (`zkinfer_proof::vocabulary` builds it from a tokenizer). A bare byte list has no stop tokens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vocabulary {
+    /// Each token's bytes.
+    pub tokens: Vec<Vec<u8>>,
+    /// End-of-generation token ids.
+    pub eog: Vec<u32>,
+}
+
+impl From<Vec<Vec<u8>>> for Vocabulary {
+    fn from(tokens: Vec<Vec<u8>>) -> Self {
+        Self { tokens, eog: Vec::new() }
+    }
+}
+
+impl Vocabulary {
+    /// The end-of-generation set as the key stores it: sorted, distinct, every id inside the
+    /// vocabulary (an id outside it is an error).
+    pub fn eog_set(&self) -> Result<Vec<u32>, ProofSystemError> {
+        let mut eog = self.eog.clone();
+        eog.sort_unstable();
+        eog.dedup();
+        if let Some(id) = eog.iter().find(|&&id| id as usize >= self.tokens.len()) {
+            return Err(ProofSystemError::Request(format!("end-of-generation token {id} is outside the vocabulary")));
+        }
+        Ok(eog)
+    }
 }
 
 /// The PCS every zkinfer proof uses (parameters in `docs/SECURITY.md`).
@@ -74,6 +109,7 @@ impl VerifyingKey {
         for t in &self.vocab {
             w.bytes(t);
         }
+        w.u32s(&self.eog_ids);
         w.into_bytes()
     }
 
@@ -124,6 +160,11 @@ impl VerifyingKey {
         for _ in 0..n_vocab {
             vocab.push(r.bytes("token")?.to_vec());
         }
+        // Bounded by the remaining bytes (the reader checks the count against them).
+        let eog_ids = r.u32s("end-of-generation ids")?;
+        if eog_ids.windows(2).any(|w| w[0] >= w[1]) || eog_ids.last().is_some_and(|&id| id as usize >= n_vocab) {
+            return Err(invalid("end-of-generation ids", "not distinct, sorted ids inside the vocabulary".into()));
+        }
         r.finish()?;
         // The commitment holds one slice per block; count the blocks (without planning them) before
         // planning, so that shapes with absurdly many blocks cannot make the decoder allocate.
@@ -140,7 +181,7 @@ impl VerifyingKey {
         // The graph, instantiated at both ends of every symbol's range: acyclic, shapes consistent
         // by the ops' rules, every bound within the field's headroom, every size capped.
         graph.check(&weights).map_err(|e| invalid("graph", e.to_string()))?;
-        Ok(VerifyingKey { model_sha256, architecture, graph, weights, commitment, vocab })
+        Ok(VerifyingKey { model_sha256, architecture, graph, weights, commitment, vocab, eog_ids })
     }
 
     /// The model commitment: BLAKE3 of the key's canonical bytes.

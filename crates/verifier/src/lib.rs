@@ -1,22 +1,27 @@
 //! The zkinfer verifier: everything needed to check a proof, and nothing that proves.
 //!
 //! * [`key`] — the verifying key (the model's graph as data, weight shapes and bounds, the weight
-//!   commitment, the vocabulary), its encoding and its strict decoding.
+//!   commitment, the vocabulary and end-of-generation set), its encoding and its strict decoding.
 //! * [`file`] — the proof file format (`docs/PROOF_FORMAT.md`).
 //! * [`weight_blocks`] — how weights are cut into committed blocks, and the block claims.
 //! * [`setup_proof`] — the setup proof's statement and verifier (committed weights respect the
 //!   key's declared bounds and zero block padding; checked with the key alone).
 //! * [`verify`] — instantiate the key's graph at the proof's length, replay the graph proof
 //!   (`zkinfer-ops`' verifier halves), then the batched openings (`zkinfer-pcs`).
+//!   **Stopping rule** (the key's end-of-generation set `E`, empty for GPT-2; the statement's
+//!   `max_new_tokens` N): `1 ≤ len ≤ N`, no completion token before the last is in `E`, and if
+//!   `len < N` the last one is — exactly the completions greedy generation with `-n N` stops
+//!   with, as llama.cpp stops at any end-of-generation token.
 //! * [`codec`] — strict decoding (from `zkinfer-graph`).
 //!
 //! Its normal dependency tree holds no thread pool, no memory mapping, no GGUF reader, no
 //! tokenizer and no model code (`cargo tree -p zkinfer-verifier -e normal`): the prover crates turn
 //! on the shared crates' `parallel` features themselves.
 //!
-//! Fiat–Shamir binds, before any challenge: the protocol id and version, the model commitment
-//! (digest of the verifying key, which contains the weight commitment and the graph), the prompt
-//! ids, the completion ids and the prompt predictions; then the witness commitment.
+//! Fiat–Shamir binds, before any challenge: the protocol id and version, the architecture, the
+//! model commitment (digest of the verifying key, which contains the weight commitment, the graph,
+//! the vocabulary and the end-of-generation set), `max_new_tokens`, the prompt ids, the completion
+//! ids and the prompt predictions; then the witness commitment.
 
 pub mod file;
 pub mod key;
@@ -27,7 +32,7 @@ pub mod weight_blocks;
 pub use zkinfer_graph::codec;
 
 pub use file::ProofFile;
-pub use key::{VerifyingKey, pcs};
+pub use key::{VerifyingKey, Vocabulary, pcs};
 pub use setup_proof::{SetupProof, verify_setup};
 use zkinfer_graph::Graph;
 use zkinfer_ops::PublicValues;
@@ -35,9 +40,9 @@ use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
 use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 
 /// Protocol identifier bound into every transcript.
-pub const PROTOCOL_ID: &str = "zkinfer/gpt2-greedy-generation";
-/// Protocol version bound into every transcript.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
+/// Protocol version bound into every transcript (2: architecture-generic, stopping rule).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]
@@ -80,21 +85,30 @@ pub enum ProofSystemError {
 /// A verified statement.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
+    /// The key's architecture.
+    pub architecture: String,
     /// Model commitment (hex).
     pub model_commitment: String,
+    /// The requested maximum of new tokens.
+    pub max_new_tokens: u32,
+    /// True if generation stopped at an end-of-generation token (the last completion token).
+    pub stopped_at_eog: bool,
     /// Prompt ids.
     pub prompt_ids: Vec<u32>,
     /// Completion ids.
     pub completion_ids: Vec<u32>,
-    /// Completion text.
+    /// Completion text: the completion's bytes without a final end-of-generation token (what
+    /// `generate` prints), lossy UTF-8.
     pub text: String,
 }
 
 /// The transcript domain of a generation proof: protocol id and version, then the statement.
-pub fn domain_separator(model_commitment: &[u8; 32], proof: &ProofFile) -> DomainSeparator {
+pub fn domain_separator(architecture: &str, model_commitment: &[u8; 32], proof: &ProofFile) -> DomainSeparator {
     let ids = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
     DomainSeparator::new(PROTOCOL_ID, PROTOCOL_VERSION)
+        .with_public("architecture", architecture.as_bytes())
         .with_public("model commitment", model_commitment)
+        .with_public("max new tokens", &proof.max_new_tokens.to_le_bytes())
         .with_public("prompt ids", &ids(&proof.prompt_ids))
         .with_public("completion ids", &ids(&proof.completion_ids))
         .with_public("prompt predictions", &ids(&proof.prompt_predictions))
@@ -175,6 +189,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     if let Some(id) = completion.iter().chain(&proof.prompt_predictions).find(|&&id| id as usize >= vk.vocab.len()) {
         return Err(ProofSystemError::Rejected(format!("token id {id} is outside the vocabulary")));
     }
+    let stopped_at_eog = check_stopping_rule(vk, proof)?;
     if proof.prompt_predictions.len() != prompt.len() - 1 {
         return Err(ProofSystemError::Rejected(format!(
             "{} prompt predictions for a prompt of {} tokens",
@@ -205,7 +220,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
         public.insert(id, values);
     }
 
-    let mut t = VerifierTranscript::new(&domain_separator(&digest, proof), &proof.transcript);
+    let mut t = VerifierTranscript::new(&domain_separator(&vk.architecture, &digest, proof), &proof.transcript);
     let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
         let com = key::decode_commitment(t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?)
             .map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
@@ -222,10 +237,47 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     witness_acc.verify(&pcs, &witness_com, &mut t)?;
     weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
     t.finish()?;
+    let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
     Ok(Verified {
+        architecture: vk.architecture.clone(),
         model_commitment: hex::encode(digest),
+        max_new_tokens: proof.max_new_tokens,
+        stopped_at_eog,
         prompt_ids: prompt.clone(),
         completion_ids: completion.clone(),
-        text: vk.detokenize(completion).unwrap_or_default(),
+        text: vk.detokenize(shown).unwrap_or_default(),
     })
+}
+
+/// The stopping rule (module docs): `1 ≤ len ≤ max_new_tokens` (the caller checked `len ≥ 1`),
+/// no end-of-generation token before the last completion token, and the last one is one if
+/// generation stopped before `max_new_tokens`. Returns whether it stopped at one.
+fn check_stopping_rule(vk: &VerifyingKey, proof: &ProofFile) -> Result<bool, ProofSystemError> {
+    let c = &proof.completion_ids;
+    let n = proof.max_new_tokens as usize;
+    if c.is_empty() || c.len() > n {
+        return Err(ProofSystemError::Rejected(format!("{} completion tokens for at most {n} new tokens", c.len())));
+    }
+    if proof.prompt_ids.len().saturating_add(n - 1) > vk.max_positions() {
+        return Err(ProofSystemError::Rejected(format!(
+            "a request of {n} new tokens after {} prompt tokens exceeds the context length {}",
+            proof.prompt_ids.len(),
+            vk.max_positions()
+        )));
+    }
+    let is_eog = |t: &u32| vk.eog_ids.binary_search(t).is_ok();
+    if let Some(i) = c[..c.len() - 1].iter().position(is_eog) {
+        return Err(ProofSystemError::Rejected(format!(
+            "completion token {i} ({}) ends generation, but the completion goes on",
+            c[i]
+        )));
+    }
+    let last_is_eog = c.last().is_some_and(is_eog);
+    if c.len() < n && !last_is_eog {
+        return Err(ProofSystemError::Rejected(format!(
+            "generation stopped after {} of {n} tokens without an end-of-generation token",
+            c.len()
+        )));
+    }
+    Ok(last_is_eog)
 }

@@ -1,12 +1,13 @@
 //! The architectures `generate` and `logits` run, chosen by the GGUF's `general.architecture`.
 //!
-//! GPT-2 (`gpt2`) generates exactly `-n` tokens (what `prove` proves); Llama-family models
-//! (`llama`) stop after an end-of-generation token (`-n` is then the maximum). Proving is GPT-2
-//! only for now: `setup`/`prove` refuse other architectures with a clear error.
+//! GPT-2 (`gpt2`) generates exactly `-n` tokens; Llama-family models (`llama`) stop after an
+//! end-of-generation token (`-n` is then the maximum). `setup`, `prove` and `bench` use the same
+//! dispatch ([`AnyModel`] is a [`ProvableModel`]); the key records the stop set.
 
 use crate::ui::{Kind, Tag as _};
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::{LlamaModel, Model, ModelError};
+use zkinfer_model::{GraphTemplate, IntForward, LlamaModel, Model, ModelError, Weights};
+use zkinfer_proof::ProvableModel;
 
 /// A loaded model of any supported architecture.
 #[derive(Debug)]
@@ -23,6 +24,22 @@ impl AnyModel {
         match gguf.architecture().unwrap_or_default() {
             "llama" => Ok(AnyModel::Llama(LlamaModel::load(gguf)?)),
             _ => Ok(AnyModel::Gpt2(Model::load(gguf)?)),
+        }
+    }
+
+    /// The model as the proof system sees it.
+    pub fn provable(&self) -> &dyn ProvableModel {
+        match self {
+            AnyModel::Gpt2(m) => m,
+            AnyModel::Llama(m) => m,
+        }
+    }
+
+    /// Frees the float reference (proving never uses it).
+    pub fn drop_float_reference(&mut self) {
+        match self {
+            AnyModel::Gpt2(m) => m.drop_float_reference(),
+            AnyModel::Llama(m) => m.drop_float_reference(),
         }
     }
 
@@ -68,4 +85,22 @@ pub fn open_any(path: &std::path::Path) -> anyhow::Result<(GgufFile, AnyModel)> 
     let gguf = super::zk::open_gguf(path)?;
     let model = AnyModel::load(&gguf).tag(Kind::Format, || format!("cannot load model {}", path.display()))?;
     Ok((gguf, model))
+}
+
+impl ProvableModel for AnyModel {
+    fn architecture(&self) -> &'static str {
+        self.provable().architecture()
+    }
+    fn weights(&self) -> &Weights {
+        self.provable().weights()
+    }
+    fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
+        self.provable().graph_template()
+    }
+    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
+        self.provable().forward_int(ids)
+    }
+    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+        self.provable().generate_until(prompt, n, stop, on_token)
+    }
 }

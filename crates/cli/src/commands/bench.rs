@@ -1,8 +1,10 @@
-//! `zkinfer bench -m MODEL -n T [--json]`: one full run, timed stage by stage.
+//! `zkinfer bench -m MODEL -n T [-p TEXT [--chat]] [--json]`: one full run, timed stage by stage.
 //!
-//! The proven pass covers `T` positions: a one-token prompt (`"The"`, falling back to id 0)
-//! and `T` greedily generated tokens (the last generated token is not an input of the pass), so
-//! `T` may be the full context length.
+//! Without a prompt the proven pass covers `T` positions: a one-token prompt (`"The"`, falling
+//! back to id 0) and `T` greedily generated tokens (the last generated token is not an input of
+//! the pass), so `T` may be the full context length. With `-p TEXT` (and `--chat` to render it
+//! with the model's chat template) the prompt is that text; Llama-family models may then stop
+//! early at an end-of-generation token (the report gives the tokens generated).
 //! Reports integer inference (KV-cache generation) time, setup, prove and verify times, proof
 //! bytes, peak resident memory and prove ÷ inference.
 
@@ -22,6 +24,12 @@ pub struct Args {
     /// most the context length).
     #[arg(short = 'n', long = "n-predict", visible_alias = "tokens", default_value_t = DEFAULT_N_PREDICT)]
     pub tokens: usize,
+    /// Prompt text (default: the one token "The").
+    #[arg(short = 'p', long, allow_hyphen_values = true, value_name = "TEXT")]
+    pub prompt: Option<String>,
+    /// Wrap the prompt as one user message with the model's chat template.
+    #[arg(long, requires = "prompt")]
+    pub chat: bool,
     /// No progress on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -35,20 +43,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.tokens == 0 {
         return Err(ui::fail(Kind::Usage, "-n/--n-predict must be at least 1"));
     }
-    let loaded = zk::load_path(&args.model)?;
-    let mut prompt = loaded.tokenizer.encode("The");
-    prompt.truncate(1);
-    if prompt.is_empty() {
-        prompt.push(0);
-    }
+    let gguf = zk::open_gguf(&args.model)?;
+    let loaded = zk::load(&gguf, &args.model.display().to_string())?;
+    let prompt = match &args.prompt {
+        Some(text) => zk::prompt_ids(&gguf, &loaded.tokenizer, text, args.chat, false)?,
+        None => {
+            let mut prompt = loaded.tokenizer.encode("The");
+            prompt.truncate(1);
+            if prompt.is_empty() {
+                prompt.push(0);
+            }
+            prompt
+        }
+    };
+    drop(gguf);
     let n = args.tokens;
-    let cfg = *loaded.model.config();
-    zk::check_request(&prompt, n, cfg.n_ctx, cfg.n_vocab)?;
+    zk::check_request(&prompt, n, loaded.model.n_ctx(), loaded.model.n_vocab())?;
+    let stop = loaded.vocabulary().eog;
 
     let mut progress = Progress::new(args.quiet, 7);
     progress.stage("inference (integer model, KV cache)");
     let start = Instant::now();
-    loaded.model.generate_int(&prompt, n, |_| {}).tag(Kind::Internal, || "inference failed".into())?;
+    zkinfer_proof::ProvableModel::generate_until(&loaded.model, &prompt, n, &stop, &mut |_| {}).tag(Kind::Internal, || "inference failed".into())?;
     let inference_s = start.elapsed().as_secs_f64();
 
     progress.stage("setup: committing the weights");
@@ -79,7 +95,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let prove_s = timings.prove_s();
     let out = serde_json::json!({
         "model": args.model.display().to_string(),
-        "tokens": n,
+        "architecture": vk.architecture,
+        "prompt_tokens": prompt.len(),
+        "max_new_tokens": n,
+        "tokens": proof.completion_ids.len(),
         "setup_s": setup_s,
         "inference_s": inference_s,
         "prove_s": prove_s,
@@ -97,7 +116,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ui::out_json(out)
     } else {
         ui::outln(format_args!("model:               {}", args.model.display()))?;
-        ui::outln(format_args!("tokens proven:       {n}"))?;
+        ui::outln(format_args!("prompt tokens:       {}", prompt.len()))?;
+        ui::outln(format_args!("tokens proven:       {} (at most {n})", proof.completion_ids.len()))?;
         ui::outln(format_args!("inference (int, KV): {inference_s:.3} s"))?;
         ui::outln(format_args!("setup:               {setup_s:.2} s"))?;
         ui::outln(format_args!(

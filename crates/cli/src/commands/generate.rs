@@ -41,17 +41,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
     let (gguf, model) = super::arch::open_any(&args.model)?;
     let tokenizer = Tokenizer::from_gguf(&gguf).tag(Kind::Format, || "cannot build the tokenizer".into())?;
-    let prompt_ids = if args.chat {
-        zkinfer_tokenizer::chat::user_prompt(&gguf, &tokenizer, &text).tag(Kind::Format, || "cannot apply the chat template".into())?.1
-    } else {
-        super::prompt::encode(&tokenizer, &text, args.prompt.special)
-    };
+    let prompt_ids = super::zk::prompt_ids(&gguf, &tokenizer, &text, args.chat, args.prompt.special)?;
     super::zk::check_request(&prompt_ids, args.n, model.n_ctx(), model.n_vocab())?;
+    // The tokens generation stops at (and does not print): the end-of-generation set for
+    // Llama-family models, none for GPT-2 — the set `setup` puts in the key, so `verify` reports
+    // the same text.
+    let stop = zkinfer_proof::vocabulary(&tokenizer, zkinfer_proof::ProvableModel::architecture(&model)).eog;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err: Option<std::io::Error> = None;
     let mut stream = |id: u32| {
-        if args.json || write_err.is_some() || tokenizer.is_eog(id) {
+        if args.json || write_err.is_some() || stop.contains(&id) {
             return;
         }
         let bytes = tokenizer.token_bytes(id).unwrap_or_default();
@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let start = Instant::now();
     let completion = model
-        .generate(&prompt_ids, args.n, args.float, tokenizer.eog_ids(), &mut stream)
+        .generate(&prompt_ids, args.n, args.float, &stop, &mut stream)
         .tag(Kind::Internal, || "generation failed".into())?;
     let secs = start.elapsed().as_secs_f64();
     if let Some(e) = write_err {
@@ -69,7 +69,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.json {
         // A completion may stop inside a multi-byte character: decode lossily (U+FFFD).
-        let bytes = tokenizer.decode_bytes(&completion).tag(Kind::Internal, || "cannot decode the completion".into())?;
+        let shown = match completion.split_last() {
+            Some((last, rest)) if stop.contains(last) => rest,
+            _ => &completion[..],
+        };
+        let bytes = tokenizer.decode_bytes(shown).tag(Kind::Internal, || "cannot decode the completion".into())?;
         let text = String::from_utf8_lossy(&bytes);
         drop(out);
         ui::out_json(serde_json::json!({ "prompt_ids": prompt_ids, "completion_ids": completion, "text": text }))?;

@@ -2,6 +2,10 @@
 //! cache, then proves the whole transcript as one causal forward pass over prompt + n − 1
 //! positions (the last generated token is not an input), so `prompt + n − 1 ≤ n_ctx`.
 //!
+//! `--chat` wraps the prompt as one user message with the GGUF's chat template (as `generate
+//! --chat`). Llama-family models stop at an end-of-generation token (then fewer than `-n` tokens
+//! are proven, and the proof shows the stop); GPT-2 generates exactly `-n`.
+//!
 //! Before any heavy work it checks that the proof can be written and that the request fits the
 //! model (non-empty prompt, n ≥ 1, context). Same statement, same key: same proof bytes.
 
@@ -26,6 +30,9 @@ pub struct Args {
     /// Number of tokens to generate and prove.
     #[arg(short = 'n', long = "n-predict", visible_alias = "n-tokens", default_value_t = DEFAULT_N_PREDICT)]
     pub n: usize,
+    /// Wrap the prompt as one user message with the model's chat template.
+    #[arg(long, conflicts_with = "special")]
+    pub chat: bool,
     /// Where to write the proof.
     #[arg(short = 'o', long)]
     pub out: PathBuf,
@@ -42,10 +49,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
     ui::output_file(&args.out, "proof")?;
     let expected = args.keys.as_deref().map(zk::read_vk).transpose()?;
-    let loaded = zk::load_path(&args.model)?;
-    let prompt = super::prompt::encode(&loaded.tokenizer, &text, args.prompt.special);
-    let cfg = *loaded.model.config();
-    zk::check_request(&prompt, args.n, cfg.n_ctx, cfg.n_vocab)?;
+    let gguf = zk::open_gguf(&args.model)?;
+    let loaded = zk::load(&gguf, &args.model.display().to_string())?;
+    let prompt = zk::prompt_ids(&gguf, &loaded.tokenizer, &text, args.chat, args.prompt.special)?;
+    drop(gguf);
+    zk::check_request(&prompt, args.n, loaded.model.n_ctx(), loaded.model.n_vocab())?;
 
     // The key holds the model file's SHA-256 and its digest covers it: keys made from another
     // file can never match, so say so before committing anything.
@@ -63,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
     let recommit = matches!(&expected, Some(vk) if vk.model_sha256 == loaded.sha256
-        && loaded.model.graph_template().is_ok_and(|g| g == vk.graph)
+        && zkinfer_proof::ProvableModel::graph_template(&loaded.model).is_ok_and(|g| g == vk.graph)
         && zk::recommits_weights(vk));
     let mut progress = Progress::new(args.quiet, if recommit { 4 } else { 5 });
     let start = Instant::now();
@@ -104,11 +112,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     progress.finish();
     let bytes = proof.to_bytes();
     ui::write_file(&args.out, &bytes, "proof")?;
-    let text_out = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();
+    let text_out = zk::completion_text(&loaded.tokenizer, &vk, &proof.completion_ids);
     let total_s = progress.elapsed_s();
     if args.json {
         ui::out_json(serde_json::json!({
+            "architecture": vk.architecture,
             "model_commitment": vk.model_commitment_hex(),
+            "max_new_tokens": proof.max_new_tokens,
             "prompt_ids": proof.prompt_ids,
             "completion_ids": proof.completion_ids,
             "text": text_out,

@@ -17,8 +17,8 @@ use zkinfer_proof::VerifyingKey;
 #[command(after_help = "Writes into DIR:\n  \
 setup-proof.bin  the setup proof: every committed weight is within the bound the key declares and \
 block padding is zero (checked by `verify` and `vk-check --proof-only`).\n  \
-vk.bin     the verifying key: hyperparameters, fixed-point choices, every weight's name and shape, \
-the weight commitment and the vocabulary (its BLAKE3 digest is the model commitment). Give it, or DIR, \
+vk.bin     the verifying key: the architecture, the integer graph, every weight's name and shape, \
+the weight commitment, the vocabulary and the end-of-generation tokens (its BLAKE3 digest is the model commitment). Give it, or DIR, \
 to `prove --keys` and `verify --vk`.\n  \
 keys.json  the model commitment, the key's size and the model file it was made from; a key whose \
 bytes no longer match it is reported as damaged.\n\
@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let mut progress = Progress::new(args.quiet, 1);
     progress.stage("committing the weights and proving their bounds");
-    let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&loaded.model, zkinfer_proof::vocab_bytes(&loaded.tokenizer), loaded.sha256)
+    let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&loaded.model, loaded.vocabulary(), loaded.sha256)
         .map_err(|e| zk::proof_error(e, "setup failed"))?;
     progress.finish();
     let vk_bytes = vk.to_bytes();
@@ -86,6 +86,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         ui::out_json(serde_json::json!({
             "model_commitment": commitment,
+            "architecture": vk.architecture,
             "vk": vk_path.display().to_string(),
             "vk_bytes": vk_bytes.len(),
             "manifest": args.out.join(zk::MANIFEST_FILE).display().to_string(),

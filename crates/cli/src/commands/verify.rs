@@ -49,7 +49,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             if args.json {
                 ui::out_json(serde_json::json!({
                     "valid": true,
+                    "architecture": v.architecture,
                     "model_commitment": v.model_commitment,
+                    "max_new_tokens": v.max_new_tokens,
+                    "stopped_at_eog": v.stopped_at_eog,
                     "prompt_ids": v.prompt_ids,
                     "completion_ids": v.completion_ids,
                     "prompt": prompt,
@@ -58,9 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 }))
             } else {
                 ui::outln(format_args!("valid proof ({secs:.3} s)"))?;
-                ui::outln(format_args!("model:      {}", v.model_commitment))?;
+                ui::outln(format_args!("model:      {} ({})", v.model_commitment, v.architecture))?;
                 ui::outln(format_args!("prompt:     {prompt:?}"))?;
-                ui::outln(format_args!("completion: {:?}", v.text))
+                let stop = if v.stopped_at_eog { "stopped at end of generation" } else { "stopped at -n" };
+                ui::outln(format_args!("completion: {:?} ({} tokens of at most {}, {stop})", v.text, v.completion_ids.len(), v.max_new_tokens))
             }
         }
         Err(e) => {

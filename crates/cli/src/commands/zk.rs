@@ -4,8 +4,8 @@
 use crate::ui::{self, Kind, Tag as _};
 use std::path::{Path, PathBuf};
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
-use zkinfer_proof::{ProvingKey, Stage, VerifyingKey, setup, vocab_bytes};
+use super::arch::AnyModel;
+use zkinfer_proof::{ProvableModel, ProvingKey, Stage, VerifyingKey, setup, vocabulary};
 use zkinfer_tokenizer::Tokenizer;
 
 /// File name of the verifying key inside a keys directory.
@@ -41,17 +41,25 @@ pub fn check_setup_proof(p: &Path, vk: &VerifyingKey) -> anyhow::Result<()> {
 /// A loaded model with everything proving needs.
 #[derive(Debug)]
 pub struct Loaded {
-    /// The integer model (its float reference is dropped: proving never uses it).
-    pub model: Model,
+    /// The integer model of the file's architecture (its float reference is dropped: proving
+    /// never uses it).
+    pub model: AnyModel,
     /// Its tokenizer.
     pub tokenizer: Tokenizer,
     /// SHA-256 of the GGUF file.
     pub sha256: [u8; 32],
 }
 
+impl Loaded {
+    /// The key's vocabulary: token bytes and the architecture's stop set.
+    pub fn vocabulary(&self) -> zkinfer_proof::Vocabulary {
+        vocabulary(&self.tokenizer, self.model.architecture())
+    }
+}
+
 /// Loads a model, its tokenizer and its file hash from a parsed GGUF.
 pub fn load(gguf: &GgufFile, what: &str) -> anyhow::Result<Loaded> {
-    let mut model = Model::load(gguf).tag(Kind::Format, || format!("cannot load model {what}"))?;
+    let mut model = AnyModel::load(gguf).tag(Kind::Format, || format!("cannot load model {what}"))?;
     model.drop_float_reference();
     let tokenizer = Tokenizer::from_gguf(gguf).tag(Kind::Format, || format!("cannot build the tokenizer of {what}"))?;
     let sha256: [u8; 32] = hex::decode(gguf.sha256_hex())
@@ -72,6 +80,27 @@ pub fn open_gguf(path: &Path) -> anyhow::Result<GgufFile> {
             _ => ui::fail(kind, format!("cannot load model {}: {e}", path.display())),
         }
     })
+}
+
+/// The prompt's token ids: with `chat`, the text as one user message rendered with the GGUF's
+/// chat template (special tokens parsed, as llama.cpp's chat mode); otherwise the text encoded
+/// as `--special` says.
+pub fn prompt_ids(gguf: &GgufFile, tok: &Tokenizer, text: &str, chat: bool, special: bool) -> anyhow::Result<Vec<u32>> {
+    if chat {
+        Ok(zkinfer_tokenizer::chat::user_prompt(gguf, tok, text).tag(Kind::Format, || "cannot apply the chat template".into())?.1)
+    } else {
+        Ok(super::prompt::encode(tok, text, special))
+    }
+}
+
+/// The text `generate` prints for `completion`: every token's bytes but a final
+/// end-of-generation token of the key's set, lossy UTF-8 (what `verify` reports too).
+pub fn completion_text(tok: &Tokenizer, vk: &VerifyingKey, completion: &[u32]) -> String {
+    let shown = match completion.split_last() {
+        Some((last, rest)) if vk.eog_ids.binary_search(last).is_ok() => rest,
+        _ => completion,
+    };
+    String::from_utf8_lossy(&tok.decode_bytes(shown).unwrap_or_default()).into_owned()
 }
 
 /// Loads a model file.
@@ -132,7 +161,7 @@ pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, zkinfer_proof::Weight
 
 /// Commits the weights (setup).
 pub fn run_setup(l: &Loaded) -> anyhow::Result<ProvingKey> {
-    setup(&l.model, vocab_bytes(&l.tokenizer), l.sha256).tag(Kind::Internal, || "setup failed".into())
+    setup(&l.model, l.vocabulary(), l.sha256).tag(Kind::Internal, || "setup failed".into())
 }
 
 /// The verifying-key path given a key file or a keys directory.

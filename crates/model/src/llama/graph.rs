@@ -158,7 +158,10 @@ impl LlamaParts<'_> {
             let ctx = b.node(Op::BatchedMatMul(BatchedMatMul { transpose_b: false }), &[probs, kvh[1]], p("attn_ctx.acc"), q.prob_frac as i32 + a)?;
             let ctx = b.node(Op::Rescale(Rescale { shift: q.prob_frac as i32 }), &[ctx], p("attn_ctx.heads"), a)?;
             let ctx = b.node(Op::MergeHeads(MergeHeads), &[ctx], p("attn_ctx"), a)?;
-            let ctx = Self::clamp_to(&mut b, ctx, q.matmul_in_bits, p("attn_ctx.clamped"))?;
+            // Always clamped: P·V's static bound grows with the number of keys, so whether the
+            // clamp is needed depends on T, and the proven graph must have one structure for every
+            // T (the key's template).
+            let ctx = b.node(Op::Clamp(Clamp::symmetric(q.matmul_in_bits)), &[ctx], p("attn_ctx.clamped"), a)?;
             let attn = self.dense_resid(&mut b, ctx, &p("attn_output"))?;
             let x1 = b.node(Op::Add(Add), &[x, attn], p("attn_resid"), r)?;
             x = Self::clamp_to(&mut b, x1, resid_bits, p("attn_resid.clamped"))?;

@@ -355,6 +355,12 @@ impl LlamaModel {
         self.parts().build(seq_len, 0)
     }
 
+    /// The graph of the proven forward pass as data, the sequence length as the symbol
+    /// `T ∈ [1, n_ctx]` (see [`crate::graph_template_of`]).
+    pub fn graph_template(&self) -> Result<crate::GraphTemplate, ModelError> {
+        crate::graph_template_of(&self.weights, self.config.n_ctx, |t| self.graph(t))
+    }
+
     /// The graph of a KV-cache step.
     pub fn step_graph(&self, n_new: usize, n_past: usize) -> Result<Graph, ModelError> {
         self.parts().build(n_new, n_past)
@@ -446,8 +452,11 @@ impl LlamaModel {
 
     fn check_generation(&self, prompt: &[u32], n: usize) -> Result<(), ModelError> {
         self.check_ids(prompt, 0)?;
-        if prompt.len().saturating_add(n) > self.config.n_ctx {
-            return Err(ModelError::TooLong { len: prompt.len().saturating_add(n), ctx: self.config.n_ctx });
+        // As GPT-2's: the last generated token is never fed back, so `prompt + n − 1 ≤ n_ctx`
+        // (the proven pass's length, the same count as the proof's and the CLI's checks).
+        let positions = prompt.len().saturating_add(n.max(1) - 1);
+        if positions > self.config.n_ctx {
+            return Err(ModelError::TooLong { len: positions, ctx: self.config.n_ctx });
         }
         Ok(())
     }
