@@ -24,6 +24,7 @@
 
 pub mod accumulator;
 pub mod batching;
+pub mod hiding;
 pub mod packing;
 pub mod whir;
 

@@ -202,6 +202,13 @@ impl SumcheckMask {
         self.coeffs[j].iter().rev().fold(EF::ZERO, |acc, &c| acc * t + c)
     }
 
+    /// The mask's part of round `j`'s polynomial at `t = 0..=D`, given
+    /// `A_j = Σ_{l<j} m_l(r_l)` (for callers running their own sumcheck rounds, e.g. the
+    /// hiding PCS's batching sumcheck).
+    pub fn round_evals(&self, j: usize, acc_before: EF) -> Vec<EF> {
+        mask_round(self, j, acc_before)
+    }
+
     /// `Γ = Σ_{x∈{0,1}^N} m(x)`.
     pub fn total_sum(&self) -> EF {
         let n = self.shape.num_rounds;
