@@ -156,6 +156,22 @@ impl HidingProverData {
         let mu = mask_vars(m);
         Ok(slot(poly).evaluate(point) + vanishing(point) * slot(k + poly).evaluate(&point[..mu]))
     }
+
+    /// `M_k(point_{<μ})`: the mask's value, so that `P̂_k(point) = P_k(point) +
+    /// point_{m−1}(1 − point_{m−1})·mask_value(k, point)`. A prover whose sumcheck runs over
+    /// `P̂_k` needs it (e.g. a sumcheck mask table committed in this batch: its round mask
+    /// becomes `m_j(X) + X(1 − X)·mask_value`).
+    pub fn mask_value(&self, poly: usize, point: &[EF]) -> Result<EF, PcsError> {
+        let k = self.commitment.poly_num_vars.len();
+        let m = self.layout.poly_num_vars(poly).filter(|_| poly < k).ok_or_else(|| PcsError::BadClaim(format!("no polynomial {poly}")))?;
+        if point.len() != m {
+            return Err(PcsError::BadClaim(format!("polynomial {poly} has {m} variables, point has {}", point.len())));
+        }
+        let off = self.layout.offset(k + poly);
+        let mu = mask_vars(m);
+        let slot = zkinfer_poly::Mle::new(self.zk.message.as_slice()[off..off + (1usize << mu)].to_vec());
+        Ok(slot.evaluate(&point[..mu]))
+    }
 }
 
 fn mask_vars(m: usize) -> usize {

@@ -202,6 +202,20 @@ impl SumcheckMask {
         self.coeffs[j].iter().rev().fold(EF::ZERO, |acc, &c| acc * t + c)
     }
 
+    /// Adds `c·X(1 − X)` to round mask `m_j`: the mask a verifier checks through a claim on the
+    /// table's *randomised extension* `Ĝ = G + z_last(1 − z_last)·M` (`zkinfer_pcs::hiding`),
+    /// whose last coordinate is the round's challenge, with `c` the extension's mask value at
+    /// the claim point (a constant per round: the other coordinates are fixed). `Γ` is
+    /// unchanged (the term vanishes at 0 and 1). Needs `D ≥ 2`.
+    pub fn add_vanishing_term(&mut self, j: usize, c: EF) -> Result<(), SumcheckError> {
+        if self.shape.degree < 2 || j >= self.shape.num_rounds {
+            return Err(SumcheckError::MaskShapeMismatch);
+        }
+        self.coeffs[j][1] += c;
+        self.coeffs[j][2] -= c;
+        Ok(())
+    }
+
     /// The mask's part of round `j`'s polynomial at `t = 0..=D`, given
     /// `A_j = Σ_{l<j} m_l(r_l)` (for callers running their own sumcheck rounds, e.g. the
     /// hiding PCS's batching sumcheck).
