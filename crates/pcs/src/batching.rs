@@ -39,7 +39,7 @@ use crate::{OpeningClaim, PcsError};
 const CHUNK: usize = 1 << 12;
 
 /// Absorbs the claims (both sides know them).
-fn absorb_claims<T: Transcript>(claims: &[OpeningClaim], t: &mut T) {
+pub(crate) fn absorb_claims<T: Transcript>(claims: &[OpeningClaim], t: &mut T) {
     t.absorb_public_fields("pcs/num-claims", &[F::from_u64(claims.len() as u64)]);
     for c in claims {
         t.absorb_public_fields(
@@ -238,13 +238,38 @@ pub(crate) fn prove(
         return layout.lift_point(single.poly, &single.point);
     }
     let rho = t.challenge_ext();
-
-    // Group the claims by polynomial.
-    let mut by_poly: std::collections::BTreeMap<usize, Vec<ClaimTerm>> = std::collections::BTreeMap::new();
+    let mut terms = Vec::with_capacity(claims.len());
     let mut coeff = EF::ONE;
     for c in claims {
-        by_poly.entry(c.poly).or_default().push(ClaimTerm { coeff, remaining: c.point.clone() });
+        terms.push(WeightTerm { poly: c.poly, point: c.point.clone(), coeff });
         coeff *= rho;
+    }
+    run_rounds(layout, packed, terms, t, None).0
+}
+
+/// One term `coeff · P_poly(point)` of the batching weight `W`.
+#[derive(Clone, Debug)]
+pub(crate) struct WeightTerm {
+    pub poly: usize,
+    pub point: Vec<EF>,
+    pub coeff: EF,
+}
+
+/// The rounds of the batching sumcheck on `Σ_x W(x)·P(x)` (plus `ρ'·m(x)` with a mask: the
+/// masked sumcheck of `zkinfer_sumcheck::zk`, whose `Γ` and `ρ'` the caller has handled).
+/// Returns the point (`x_0` first) and the mask values `m_j(r_j)` (empty without a mask).
+pub(crate) fn run_rounds(
+    layout: &PackedLayout,
+    packed: &[F],
+    terms: Vec<WeightTerm>,
+    t: &mut ProverTranscript,
+    mask: Option<(&zkinfer_sumcheck::zk::SumcheckMask, EF)>,
+) -> (Vec<EF>, Vec<EF>) {
+    let n = layout.num_vars();
+    // Group the terms by polynomial.
+    let mut by_poly: std::collections::BTreeMap<usize, Vec<ClaimTerm>> = std::collections::BTreeMap::new();
+    for term in terms {
+        by_poly.entry(term.poly).or_default().push(ClaimTerm { coeff: term.coeff, remaining: term.point });
     }
     let mut live: Vec<LiveSlot<'_>> = Vec::new();
     // Fully bound regions at the current level: index → (W, P).
@@ -262,6 +287,8 @@ pub(crate) fn prove(
     }
 
     let mut challenges: Vec<EF> = Vec::with_capacity(n);
+    let mut mask_acc = EF::ZERO;
+    let mut mask_values = Vec::new();
     for level in 0..n {
         let fold_weights = lsb_fold_weights(&challenges);
         let (mut s0, mut s2) = live
@@ -286,9 +313,19 @@ pub(crate) fn prove(
             s2 += (b.0.double() - a.0) * (b.1.double() - a.1);
             pairs.push((u, a, b));
         }
+        if let Some((m, rho_m)) = mask {
+            let part = m.round_evals(level, mask_acc);
+            s0 += rho_m * part[0];
+            s2 += rho_m * part[2];
+        }
         t.send_exts(&[s0, s2]);
         let r = t.challenge_ext();
         challenges.push(r);
+        if let Some((m, _)) = mask {
+            let e = m.eval_round(level, r);
+            mask_acc += e;
+            mask_values.push(e);
+        }
         for (u, a, b) in pairs {
             merged.insert(u, (a.0 + r * (b.0 - a.0), a.1 + r * (b.1 - a.1)));
         }
@@ -334,7 +371,7 @@ pub(crate) fn prove(
         live = still_live;
     }
     challenges.reverse();
-    challenges
+    (challenges, mask_values)
 }
 
 /// What the verifier is left with after the batching sumcheck.
@@ -364,11 +401,21 @@ pub(crate) fn verify(
     }
     let rho = t.challenge_ext();
     let mut claim = EF::ZERO;
+    let mut terms = Vec::with_capacity(claims.len());
     let mut coeff = EF::ONE;
     for c in claims {
         claim += coeff * c.value;
+        terms.push(WeightTerm { poly: c.poly, point: c.point.clone(), coeff });
         coeff *= rho;
     }
+    let (point, reduced_claim) = verify_rounds(n, claim, t)?;
+    let weight_at_point = weight_at(layout, &terms, &point);
+    Ok(BatchingOutcome { point, reduced_claim, weight_at_point })
+}
+
+/// Verifier side of [`run_rounds`]: replays `n` degree-2 rounds from `claim`; returns the point
+/// (`x_0` first) and the reduced claim.
+pub(crate) fn verify_rounds(n: usize, mut claim: EF, t: &mut VerifierTranscript<'_>) -> Result<(Vec<EF>, EF), PcsError> {
     let mut point = Vec::with_capacity(n);
     for _ in 0..n {
         let s = t.receive_exts(2)?;
@@ -380,17 +427,19 @@ pub(crate) fn verify(
     }
     // The rounds bind the least significant variable first.
     point.reverse();
-    // W(r) = Σ_j ρ^j · eq(s_{k_j}, r_sel) · eq(z_j, r_local).
-    let mut weight_at_point = EF::ZERO;
-    let mut coeff = EF::ONE;
-    for c in claims {
-        let m = c.point.len();
-        let sel = layout.selector_eq(c.poly, &point[..n - m]);
-        let local = zkinfer_poly::eq_eval(&c.point, &point[n - m..]);
-        weight_at_point += coeff * sel * local;
-        coeff *= rho;
-    }
-    Ok(BatchingOutcome { point, reduced_claim: claim, weight_at_point })
+    Ok((point, claim))
+}
+
+/// `W(r) = Σ_t coeff_t · eq(s_{k_t}, r_sel) · eq(z_t, r_local)`.
+pub(crate) fn weight_at(layout: &PackedLayout, terms: &[WeightTerm], point: &[EF]) -> EF {
+    let n = layout.num_vars();
+    terms
+        .iter()
+        .map(|term| {
+            let m = term.point.len();
+            term.coeff * layout.selector_eq(term.poly, &point[..n - m]) * zkinfer_poly::eq_eval(&term.point, &point[n - m..])
+        })
+        .sum()
 }
 
 #[cfg(test)]

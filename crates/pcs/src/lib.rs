@@ -17,13 +17,15 @@
 //! challenges its claim points depend on ([`Pcs::absorb_commitment`]) — otherwise a prover could
 //! commit after seeing the points.
 //!
-//! Zero knowledge: not provided. The trait keeps commitment, prover data and the opening step
-//! opaque, so a hiding variant (p3-whir's `HidingWhirPcs`: masked codewords plus a
-//! zero-knowledge base case) can implement it without changing callers; the batching sumcheck
-//! would then need masking too (see `docs/SECURITY.md`).
+//! Zero knowledge: [`WhirPcs`] is not hiding (openings reveal codeword entries and linear
+//! combinations of the committed values). [`hiding::HidingPcs`] is the hiding variant (p3-whir's
+//! `HidingWhirPcs` for the codeword, randomised extensions for the claimed values, a masked
+//! batching sumcheck, a blinding slot for the opened value); see its module docs and
+//! `docs/SECURITY.md`.
 
 pub mod accumulator;
 pub mod batching;
+pub mod hiding;
 pub mod packing;
 pub mod whir;
 

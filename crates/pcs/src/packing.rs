@@ -37,6 +37,12 @@ pub struct PackedLayout {
 impl PackedLayout {
     /// Plans the layout of polynomials with the given numbers of variables.
     pub fn new(poly_num_vars: &[usize]) -> Result<Self, PcsError> {
+        Self::with_min_vars(poly_num_vars, MIN_NUM_VARS)
+    }
+
+    /// As [`PackedLayout::new`], padding to at least `2^min_vars` entries (the hiding
+    /// commitment needs room for its encoding randomness).
+    pub fn with_min_vars(poly_num_vars: &[usize], min_vars: usize) -> Result<Self, PcsError> {
         if poly_num_vars.is_empty() {
             return Err(PcsError::Config("cannot commit to an empty batch".into()));
         }
@@ -53,7 +59,7 @@ impl PackedLayout {
             next += 1u128 << poly_num_vars[k];
         }
         let total_vars = if next <= 1 { 0 } else { (128 - (next - 1).leading_zeros()) as usize };
-        let num_vars = total_vars.max(MIN_NUM_VARS);
+        let num_vars = total_vars.max(min_vars).max(MIN_NUM_VARS);
         if num_vars > MAX_NUM_VARS {
             return Err(PcsError::Config(format!(
                 "packed polynomial needs 2^{num_vars} entries, above the 2^{MAX_NUM_VARS} limit"

@@ -93,6 +93,10 @@ pub enum SumcheckError {
     /// A batch with no instances.
     #[error("no sumcheck instances")]
     NoInstances,
+    /// A masked sumcheck's mask shape does not fit the batch (rounds ≠ variables, or degree
+    /// below an instance's).
+    #[error("mask shape does not fit the sumcheck batch")]
+    MaskShapeMismatch,
     /// Fewer values than instances, or an MLE index outside the evaluations given.
     #[error("expected {expected} values, got {got}")]
     WrongEvaluationCount {
@@ -122,6 +126,7 @@ pub trait SumcheckInstance: Send + Sync {
 }
 
 mod product;
+pub mod zk;
 pub use product::{MAX_TERM_LEN, ProductSumcheck, Term, evaluate_terms, product_value};
 
 /// What the prover ends with.

@@ -1,0 +1,457 @@
+//! Hiding commitments and zero-knowledge openings (the `--zk` path; issue 13).
+//!
+//! # What is hidden, and how
+//!
+//! * **The codeword.** A batch is packed as in [`crate::packing`] and committed with p3-whir
+//!   0.8's `HidingWhirPcs` (HVZK-WHIR, ePrint 2026/391): a zero-knowledge Reed–Solomon encoding
+//!   (`t_i` random coefficients per limb, at least the queries ever opened against it), masked
+//!   WHIR sumchecks, hidden out-of-domain answers and a masked base case. Opening it at a point
+//!   reveals exactly the evaluation at that point, nothing else (p3-whir's claim; see
+//!   `docs/SECURITY.md` for its parameters and the soundness its report certifies).
+//! * **The claimed evaluations (randomised extension).** Next to each committed `P_k` (`m_k ≥ 1`
+//!   variables) the commitment holds a random mask `M_k` in `μ_k = min(m_k, MASK_VARS)`
+//!   variables. Claims are on the *randomised extension*
+//!   `P̂_k(z) = P_k(z) + z_{m−1}(1 − z_{m−1})·M_k(z_0, …, z_{μ−1})`, which equals `P_k` on the
+//!   hypercube (so every sumcheck identity is unchanged) but whose value at a point with
+//!   `z_{m−1} ∉ {0, 1}` is uniformly random: up to `2^{μ_k}` claims at points whose
+//!   `eq(z_{<μ}, ·)` vectors are independent (random points, except with probability
+//!   `≤ 2^{μ}/|EF|`) get independent uniform values, whatever `P_k` is. [`HidingPcs::open`]
+//!   refuses more distinct claim points per polynomial than that.
+//! * **The batching sumcheck** reducing the claims to one point `r` of the packed polynomial is
+//!   the masked sumcheck of `zkinfer_sumcheck::zk` (degree 2; its mask table is committed with a
+//!   second, small hiding commitment before `Γ` and `ρ'`): given its final value
+//!   `W(r)·P(r)`, its transcript is uniform on an affine space fixed by public data.
+//! * **The opened value `P(r)`** is uniformly random: the packed batch also holds a random
+//!   *blinding slot* `B`, never claimed (`W = 0` on it), whose contribution
+//!   `eq(s_B, r)·B(r_low)` to `P(r)` is a fresh uniform value.
+//!
+//! # Relation and soundness
+//!
+//! `open` proves `∧_j P̂_{k_j}(z_j) = v_j` for the committed `P_k, M_k`. Errors: `ρ` combination
+//! `≤ J/|EF|`; masked batching sumcheck `≤ (1 + 3n)/|EF|` (degree 2, a committed mask of degree
+//! `≤ 3`, `Γ` before `ρ'`); the two hiding openings (p3-whir's error). As in the public PCS the
+//! batching terms are charged over the commitments' candidate lists (`docs/SECURITY.md`).
+//!
+//! # Zero knowledge (honest verifier), simulator
+//!
+//! Given the public shapes, the simulator: commits random tables (hiding: the roots are
+//! indistinguishable); samples the claimed values `v_j` uniformly (randomised extension);
+//! samples `P(r)` uniformly (blinding slot); simulates the masked batching rounds from
+//! `H = Σ ρ^j v_j` and `W(r)·P(r)` (`zkinfer_sumcheck::zk::simulate`); and runs p3-whir's
+//! simulators for the two openings at their revealed values. Every sent value is therefore
+//! fresh randomness; a test checks that two openings of the same polynomials at the same points
+//! share no 16-byte window and that no unmasked evaluation appears in the proof.
+
+use p3_blake3::Blake3;
+use p3_commit::MultilinearPcs;
+use p3_dft::Radix2DFTSmallBatch;
+use p3_multilinear_util::point::Point;
+use p3_multilinear_util::poly::Poly;
+use p3_symmetric::{CompressionFunctionFromHasher, SerializingHasher};
+use p3_whir::parameters::{FoldingFactor, ProtocolParameters, SecurityAssumption};
+use p3_whir::pcs::zk::{HidingWhirPcs, HidingWhirProverData, ZkParameters, ZkWhirConfig, ZkWhirProof};
+use rand10::rngs::StdRng;
+use rand10::{CryptoRng, RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing};
+use zkinfer_sumcheck::zk::{MaskShape, SumcheckMask};
+use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
+
+use crate::batching::{self, WeightTerm};
+use crate::packing::PackedLayout;
+use crate::whir::{Challenger, MerkleRoot, ValMmcs};
+use crate::{OpeningClaim, PcsError};
+
+/// Variables of each polynomial's mask `M_k` (at most): `2^MASK_VARS` claims per polynomial are
+/// hidden.
+pub const MASK_VARS: usize = 4;
+/// Smallest packed size of a hiding commitment: the ZK encoding needs room for its random
+/// coefficients (`t_0 ≈ 261` rows at 132 bits, rows of `2^5`, rate 1/2).
+pub const MIN_HIDING_VARS: usize = 14;
+
+type Dft = Radix2DFTSmallBatch<F>;
+type Zk = HidingWhirPcs<EF, F, Dft, ValMmcs, Challenger, StdRng>;
+type ZkData = HidingWhirProverData<F, EF, ValMmcs>;
+type ZkProof = ZkWhirProof<F, EF, ValMmcs>;
+
+/// Parameters of the hiding PCS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HidingParams {
+    /// Per-term target bits p3-whir derives queries from.
+    pub security_bits: usize,
+    /// Maximum grinding bits per phase.
+    pub max_pow_bits: usize,
+    /// Mask code message length of p3-whir's masked sumcheck (`ell_zk`).
+    pub ell_zk: usize,
+    /// `log2(1/rate)` of p3-whir's mask codewords.
+    pub mask_log_inv_rate: usize,
+}
+
+impl Default for HidingParams {
+    /// 132 bits per term under the unique-decoding bound (the only regime in which p3-whir's own
+    /// hiding report certifies the base case with a cubic extension: `docs/SECURITY.md`), ≤ 20
+    /// grinding bits, p3-whir's recommended masks (`ell_zk = 16`, rate 1/32).
+    fn default() -> Self {
+        Self { security_bits: 132, max_pow_bits: 20, ell_zk: 16, mask_log_inv_rate: 5 }
+    }
+}
+
+/// A hiding commitment: the Merkle root of the ZK codeword and the committed polynomials'
+/// shapes (masks and blinding slot are implied by the shapes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HidingCommitment {
+    /// Root of the ZK Reed–Solomon codeword of the packed batch.
+    pub root: MerkleRoot,
+    /// Number of variables of each committed polynomial, in batch order.
+    pub poly_num_vars: Vec<usize>,
+}
+
+impl HidingCommitment {
+    fn to_bytes(&self) -> Vec<u8> {
+        let mut out = b"zkinfer-hiding-whir-commitment".to_vec();
+        for digest in self.root.roots() {
+            out.extend_from_slice(digest);
+        }
+        out.extend_from_slice(&(self.poly_num_vars.len() as u64).to_le_bytes());
+        for &m in &self.poly_num_vars {
+            out.extend_from_slice(&(m as u64).to_le_bytes());
+        }
+        out
+    }
+}
+
+/// Prover data: the packed evaluations (secret) and p3-whir's state.
+pub struct HidingProverData {
+    commitment: HidingCommitment,
+    layout: PackedLayout,
+    zk: ZkData,
+}
+
+impl std::fmt::Debug for HidingProverData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HidingProverData").field("commitment", &self.commitment).finish_non_exhaustive()
+    }
+}
+
+impl HidingProverData {
+    /// The commitment.
+    pub fn commitment(&self) -> &HidingCommitment {
+        &self.commitment
+    }
+
+    /// The value of the randomised extension `P̂_k(point)` — what a zk protocol sends as the
+    /// claim on polynomial `k` at `point` (never `P_k(point)` itself).
+    pub fn evaluate(&self, poly: usize, point: &[EF]) -> Result<EF, PcsError> {
+        let k = self.commitment.poly_num_vars.len();
+        let m = self.layout.poly_num_vars(poly).filter(|_| poly < k).ok_or_else(|| PcsError::BadClaim(format!("no polynomial {poly}")))?;
+        if point.len() != m {
+            return Err(PcsError::BadClaim(format!("polynomial {poly} has {m} variables, point has {}", point.len())));
+        }
+        let packed = self.zk.message.as_slice();
+        let slot = |j: usize| {
+            let off = self.layout.offset(j);
+            let len = 1usize << self.layout.poly_num_vars(j).unwrap_or(0);
+            zkinfer_poly::Mle::new(packed[off..off + len].to_vec())
+        };
+        let mu = mask_vars(m);
+        Ok(slot(poly).evaluate(point) + vanishing(point) * slot(k + poly).evaluate(&point[..mu]))
+    }
+
+    /// `M_k(point_{<μ})`: the mask's value, so that `P̂_k(point) = P_k(point) +
+    /// point_{m−1}(1 − point_{m−1})·mask_value(k, point)`. A prover whose sumcheck runs over
+    /// `P̂_k` needs it (e.g. a sumcheck mask table committed in this batch: its round mask
+    /// becomes `m_j(X) + X(1 − X)·mask_value`).
+    pub fn mask_value(&self, poly: usize, point: &[EF]) -> Result<EF, PcsError> {
+        let k = self.commitment.poly_num_vars.len();
+        let m = self.layout.poly_num_vars(poly).filter(|_| poly < k).ok_or_else(|| PcsError::BadClaim(format!("no polynomial {poly}")))?;
+        if point.len() != m {
+            return Err(PcsError::BadClaim(format!("polynomial {poly} has {m} variables, point has {}", point.len())));
+        }
+        let off = self.layout.offset(k + poly);
+        let mu = mask_vars(m);
+        let slot = zkinfer_poly::Mle::new(self.zk.message.as_slice()[off..off + (1usize << mu)].to_vec());
+        Ok(slot.evaluate(&point[..mu]))
+    }
+}
+
+fn mask_vars(m: usize) -> usize {
+    m.min(MASK_VARS)
+}
+
+/// `z_{m−1}(1 − z_{m−1})`: vanishes on the hypercube.
+fn vanishing(point: &[EF]) -> EF {
+    point.last().map_or(EF::ZERO, |&z| z * (EF::ONE - z))
+}
+
+/// Shapes of the packed hiding batch: the polynomials, their masks, the blinding slot.
+fn hiding_layout(poly_num_vars: &[usize]) -> Result<PackedLayout, PcsError> {
+    if poly_num_vars.is_empty() {
+        return Err(PcsError::Config("cannot commit to an empty batch".into()));
+    }
+    if let Some(k) = poly_num_vars.iter().position(|&m| m == 0) {
+        return Err(PcsError::Config(format!("polynomial {k} has no variable: a constant cannot be hidden by a randomised extension")));
+    }
+    let mut shapes = poly_num_vars.to_vec();
+    shapes.extend(poly_num_vars.iter().map(|&m| mask_vars(m)));
+    shapes.push(1); // blinding slot
+    PackedLayout::with_min_vars(&shapes, MIN_HIDING_VARS)
+}
+
+/// The hiding PCS.
+#[derive(Clone, Debug, Default)]
+pub struct HidingPcs {
+    params: HidingParams,
+}
+
+fn mmcs() -> ValMmcs {
+    ValMmcs::new(SerializingHasher::new(Blake3 {}), CompressionFunctionFromHasher::new(Blake3 {}), 0)
+}
+
+impl HidingPcs {
+    pub fn new(params: HidingParams) -> Self {
+        Self { params }
+    }
+
+    pub fn params(&self) -> &HidingParams {
+        &self.params
+    }
+
+    /// p3-whir's hiding configuration for a packed polynomial in `num_vars` variables.
+    pub fn config(&self, num_vars: usize) -> Result<ZkWhirConfig<EF, F, Challenger>, PcsError> {
+        if !(MIN_HIDING_VARS..=crate::whir::MAX_NUM_VARS).contains(&num_vars) {
+            return Err(PcsError::Config(format!("hiding commitment of 2^{num_vars} entries is outside the supported range")));
+        }
+        ZkWhirConfig::new(
+            num_vars,
+            ProtocolParameters {
+                security_level: self.params.security_bits,
+                pow_bits: self.params.max_pow_bits,
+                folding_factor: FoldingFactor::ConstantFromSecondRound(5, 4),
+                soundness_type: SecurityAssumption::UniqueDecoding,
+                starting_log_inv_rate: 1,
+                round_log_inv_rates: vec![],
+            },
+            ZkParameters { ell_zk: self.params.ell_zk, mask_log_inv_rate: self.params.mask_log_inv_rate },
+        )
+        .map_err(|e| PcsError::Config(e.to_string()))
+    }
+
+    fn engine<R: CryptoRng + ?Sized>(&self, num_vars: usize, rng: &mut R) -> Result<Zk, PcsError> {
+        Ok(HidingWhirPcs::new(self.config(num_vars)?, Dft::default(), mmcs(), StdRng::from_rng(rng)))
+    }
+
+    /// Commits to a batch (every polynomial needs at least one variable). `rng` must be a
+    /// cryptographic generator seeded from unpredictable entropy (e.g.
+    /// `StdRng::from_rng(&mut rand::rngs::SysRng)`): it draws the masks, the blinding slot and
+    /// the encoding randomness.
+    pub fn commit<R: CryptoRng + ?Sized>(&self, polys: &[&[F]], rng: &mut R) -> Result<(HidingCommitment, HidingProverData), PcsError> {
+        let mut shapes = Vec::with_capacity(polys.len());
+        for (k, p) in polys.iter().enumerate() {
+            if !p.len().is_power_of_two() {
+                return Err(PcsError::Config(format!("polynomial {k} length is not a power of two")));
+            }
+            shapes.push(p.len().trailing_zeros() as usize);
+        }
+        let layout = hiding_layout(&shapes)?;
+        let masks: Vec<Vec<F>> = (0..layout.num_polys() - polys.len())
+            .map(|j| {
+                let len = 1usize << layout.poly_num_vars(polys.len() + j).unwrap_or(0);
+                (0..len).map(|_| rng.random::<F>()).collect()
+            })
+            .collect();
+        let mut all: Vec<&[F]> = polys.to_vec();
+        all.extend(masks.iter().map(|m| m.as_slice()));
+        let packed = layout.pack(&all)?;
+        let engine = self.engine(layout.num_vars(), rng)?;
+        let mut scratch = crate::whir::fresh_challenger();
+        let (root, zk) = engine.commit(Poly::new(packed), &mut scratch).map_err(|e| PcsError::Config(e.to_string()))?;
+        let commitment = HidingCommitment { root, poly_num_vars: shapes };
+        Ok((commitment.clone(), HidingProverData { commitment, layout, zk }))
+    }
+
+    /// Absorbs a commitment (both sides, before any challenge the claim points depend on).
+    pub fn absorb_commitment<T: Transcript>(&self, com: &HidingCommitment, t: &mut T) {
+        t.absorb_public_bytes("pcs/hiding-whir-commitment", &com.to_bytes());
+    }
+
+    /// Proves claims `P̂_k(z) = v` on the randomised extensions (values from
+    /// [`HidingProverData::evaluate`]), revealing nothing about the `P_k` beyond them.
+    pub fn open<R: CryptoRng + ?Sized>(
+        &self,
+        data: HidingProverData,
+        claims: &[OpeningClaim],
+        t: &mut ProverTranscript,
+        rng: &mut R,
+    ) -> Result<(), PcsError> {
+        check_hiding_claims(&data.layout, data.commitment.poly_num_vars.len(), claims)?;
+        self.absorb_commitment(&data.commitment, t);
+        let (terms, _) = begin(&data.layout, data.commitment.poly_num_vars.len(), claims, t);
+        let n = data.layout.num_vars();
+
+        // The batching mask: sampled, committed (hiding) and absorbed before Γ and ρ'.
+        let shape = MaskShape { num_rounds: n, degree: 2 };
+        let mask = SumcheckMask::sample(shape, rng).map_err(|e| PcsError::Config(e.to_string()))?;
+        let mut table = mask.table().to_vec();
+        table.resize(1usize << MIN_HIDING_VARS.max(shape.num_vars()), F::ZERO);
+        let mask_vars_total = table.len().trailing_zeros() as usize;
+        let mask_engine = self.engine(mask_vars_total, rng)?;
+        let (mask_root, mask_data) = mask_engine
+            .commit(Poly::new(table), &mut crate::whir::fresh_challenger())
+            .map_err(|e| PcsError::Config(e.to_string()))?;
+        t.send_bytes(&encode(&mask_root)?);
+        t.send_ext(mask.total_sum());
+        let rho_mask = t.challenge_ext();
+
+        let (point, mask_values) = batching::run_rounds(&data.layout, data.zk.message.as_slice(), terms, t, Some((&mask, rho_mask)));
+        t.send_exts(&mask_values);
+
+        // Opening of the packed batch at r (reveals only P(r), blinded).
+        let mut rounds = point.clone();
+        rounds.reverse();
+        let engine = self.engine(n, rng)?;
+        let mut fork = t.challenger_mut().clone();
+        engine.observe_commitment(&data.commitment.root, &mut fork);
+        let proof = engine.open(data.zk, vec![Point::new(point)], &mut fork).map_err(|e| PcsError::Config(e.to_string()))?;
+        t.send_bytes(&encode(&proof)?);
+
+        // Opening of the mask table at its claim points (reveals only the m_j(r_j) sent above).
+        let mask_points = mask_claim_points(shape, mask_vars_total, &rounds);
+        let mut fork = t.challenger_mut().clone();
+        mask_engine.observe_commitment(&mask_root, &mut fork);
+        let proof = mask_engine.open(mask_data, mask_points, &mut fork).map_err(|e| PcsError::Config(e.to_string()))?;
+        t.send_bytes(&encode(&proof)?);
+        Ok(())
+    }
+
+    /// Verifies claims on the randomised extensions against `com`.
+    pub fn verify(&self, com: &HidingCommitment, claims: &[OpeningClaim], t: &mut VerifierTranscript<'_>) -> Result<(), PcsError> {
+        if com.root.num_roots() != 1 {
+            return Err(PcsError::Config("commitment must hold exactly one Merkle root".into()));
+        }
+        let layout = hiding_layout(&com.poly_num_vars)?;
+        check_hiding_claims(&layout, com.poly_num_vars.len(), claims)?;
+        self.absorb_commitment(com, t);
+        let (terms, claim) = begin(&layout, com.poly_num_vars.len(), claims, t);
+        let n = layout.num_vars();
+        let shape = MaskShape { num_rounds: n, degree: 2 };
+        let mask_vars_total = MIN_HIDING_VARS.max(shape.num_vars());
+
+        let mask_root: MerkleRoot = decode(t.receive_bytes()?)?;
+        if mask_root.num_roots() != 1 {
+            return Err(PcsError::Malformed("mask commitment must hold one Merkle root"));
+        }
+        let mask_sum = t.receive_ext()?;
+        let rho_mask = t.challenge_ext();
+        let (point, reduced) = batching::verify_rounds(n, claim + rho_mask * mask_sum, t)?;
+        let mask_values = t.receive_exts(n)?;
+
+        let engine = self.engine(n, &mut StdRng::seed_from_u64(0))?;
+        let mut fork = t.challenger_mut().clone();
+        let proof: ZkProof = decode(t.receive_bytes()?)?;
+        engine
+            .verify(&com.root, &proof, &mut fork, vec![Point::new(point.clone())])
+            .map_err(|e| PcsError::Whir(format!("{e:?}")))?;
+        let opened = match proof.evals.as_slice() {
+            [v] => *v,
+            _ => return Err(PcsError::Malformed("hiding opening carries an unexpected evaluation count")),
+        };
+        let weight = batching::weight_at(&layout, &terms, &point);
+        let mask_total: EF = mask_values.iter().copied().sum();
+        if weight * opened + rho_mask * mask_total != reduced {
+            return Err(PcsError::ClaimMismatch);
+        }
+
+        // The round challenges, in round order, are the batching point reversed.
+        let mut rounds = point;
+        rounds.reverse();
+        let mask_points = mask_claim_points(shape, mask_vars_total, &rounds);
+        let mask_engine = self.engine(mask_vars_total, &mut StdRng::seed_from_u64(0))?;
+        let mut fork = t.challenger_mut().clone();
+        let proof: ZkProof = decode(t.receive_bytes()?)?;
+        mask_engine.verify(&mask_root, &proof, &mut fork, mask_points).map_err(|e| PcsError::Whir(format!("{e:?}")))?;
+        if proof.evals != mask_values {
+            return Err(PcsError::ClaimMismatch);
+        }
+        Ok(())
+    }
+}
+
+/// Lifts the mask's claim points (round `j` at challenge `r_j`) into the padded mask table.
+fn mask_claim_points(shape: MaskShape, total_vars: usize, round_challenges: &[EF]) -> Vec<Point<EF>> {
+    round_challenges
+        .iter()
+        .enumerate()
+        .map(|(j, &r)| {
+            let mut p = vec![EF::ZERO; total_vars - shape.num_vars()];
+            p.extend(shape.claim_point(j, r));
+            Point::new(p)
+        })
+        .collect()
+}
+
+/// Absorbs the claims, draws `ρ`, and returns the batching terms (claim `j` on `P̂_k`: `ρ^j` on
+/// `P_k` at `z`, `ρ^j·z_{m−1}(1 − z_{m−1})` on `M_k` at `z_{<μ}`) and `Σ ρ^j v_j`.
+fn begin<T: Transcript>(layout: &PackedLayout, num_polys: usize, claims: &[OpeningClaim], t: &mut T) -> (Vec<WeightTerm>, EF) {
+    batching::absorb_claims(claims, t);
+    let rho = t.challenge_ext();
+    let mut coeff = EF::ONE;
+    let mut sum = EF::ZERO;
+    let mut terms = Vec::with_capacity(2 * claims.len());
+    for c in claims {
+        sum += coeff * c.value;
+        terms.push(WeightTerm { poly: c.poly, point: c.point.clone(), coeff });
+        let mu = layout.poly_num_vars(num_polys + c.poly).unwrap_or(0);
+        terms.push(WeightTerm { poly: num_polys + c.poly, point: c.point[..mu].to_vec(), coeff: coeff * vanishing(&c.point) });
+        coeff *= rho;
+    }
+    (terms, sum)
+}
+
+/// Claims must name committed polynomials (not masks), with points of the right length, at
+/// most `2^{μ_k}` distinct points per polynomial, and a last coordinate outside `{0, 1}` (else
+/// the randomised extension equals `P_k` there and hides nothing).
+fn check_hiding_claims(layout: &PackedLayout, num_polys: usize, claims: &[OpeningClaim]) -> Result<(), PcsError> {
+    if claims.is_empty() {
+        return Err(PcsError::BadClaim("no claims".into()));
+    }
+    let mut points: std::collections::BTreeMap<usize, Vec<&[EF]>> = std::collections::BTreeMap::new();
+    for (j, c) in claims.iter().enumerate() {
+        if c.poly >= num_polys {
+            return Err(PcsError::BadClaim(format!("claim {j} names polynomial {} of a batch of {num_polys}", c.poly)));
+        }
+        let m = layout.poly_num_vars(c.poly).unwrap_or(0);
+        if c.point.len() != m {
+            return Err(PcsError::BadClaim(format!("claim {j}: polynomial {} has {m} variables, point has {}", c.poly, c.point.len())));
+        }
+        if vanishing(&c.point) == EF::ZERO {
+            return Err(PcsError::BadClaim(format!("claim {j}: last coordinate is 0 or 1, the value would not be hidden")));
+        }
+        let seen = points.entry(c.poly).or_default();
+        if !seen.contains(&c.point.as_slice()) {
+            seen.push(&c.point);
+        }
+        if seen.len() > 1usize << mask_vars(m) {
+            return Err(PcsError::BadClaim(format!("polynomial {} has more than 2^{} distinct claim points", c.poly, mask_vars(m))));
+        }
+    }
+    Ok(())
+}
+
+fn options() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new().with_fixint_encoding().with_little_endian().reject_trailing_bytes()
+}
+
+fn encode<T: Serialize>(x: &T) -> Result<Vec<u8>, PcsError> {
+    use bincode::Options;
+    options().serialize(x).map_err(|e| PcsError::Config(format!("cannot serialise: {e}")))
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, PcsError> {
+    use bincode::Options;
+    options().with_limit(bytes.len() as u64).deserialize(bytes).map_err(|_| PcsError::Malformed("hiding proof bytes do not decode"))
+}
+
+#[cfg(test)]
+#[path = "hiding_tests.rs"]
+mod tests;

@@ -1,0 +1,217 @@
+use std::collections::HashSet;
+
+use rand10::SeedableRng;
+use rand10::rngs::StdRng;
+use zkinfer_field::{BasedVectorSpace, EF, F, PrimeCharacteristicRing};
+use zkinfer_poly::Mle;
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
+
+use super::*;
+
+fn ds() -> DomainSeparator {
+    DomainSeparator::new("hiding-pcs-test", 1)
+}
+
+fn polys() -> Vec<Vec<F>> {
+    vec![
+        (0..1u64 << 10).map(|i| F::from_u64((i * 31 + 7) % 1000)).collect(),
+        (0..1u64 << 6).map(|i| F::from_u64(i * i)).collect(),
+        vec![F::from_u64(5), F::from_u64(9)],
+    ]
+}
+
+fn ext(a: u64, b: u64, c: u64) -> EF {
+    EF::from_basis_coefficients_fn(|i| F::from_u64([a, b, c][i]))
+}
+
+fn points() -> Vec<(usize, Vec<EF>)> {
+    vec![
+        (0, (0..10).map(|i| ext(i + 2, 3 * i + 1, 7)).collect()),
+        (0, (0..10).map(|i| ext(5 * i + 3, i, 11)).collect()),
+        (1, (0..6).map(|i| ext(i + 13, 2, i)).collect()),
+        (2, vec![ext(17, 1, 1)]),
+    ]
+}
+
+struct Run {
+    com: HidingCommitment,
+    claims: Vec<OpeningClaim>,
+    proof: Vec<u8>,
+}
+
+fn run(seed: u64) -> Run {
+    let pcs = HidingPcs::default();
+    let ps = polys();
+    let slices: Vec<&[F]> = ps.iter().map(|p| p.as_slice()).collect();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (com, data) = pcs.commit(&slices, &mut rng).expect("commit");
+    let claims: Vec<OpeningClaim> = points()
+        .into_iter()
+        .map(|(poly, point)| {
+            let value = data.evaluate(poly, &point).expect("evaluate");
+            OpeningClaim { poly, point, value }
+        })
+        .collect();
+    let mut t = ProverTranscript::new(&ds());
+    pcs.absorb_commitment(&com, &mut t);
+    pcs.open(data, &claims, &mut t, &mut rng).expect("open");
+    Run { com, claims, proof: t.into_proof() }
+}
+
+fn verify(com: &HidingCommitment, claims: &[OpeningClaim], proof: &[u8]) -> Result<(), PcsError> {
+    let pcs = HidingPcs::default();
+    let mut t = VerifierTranscript::new(&ds(), proof);
+    pcs.absorb_commitment(com, &mut t);
+    pcs.verify(com, claims, &mut t)?;
+    t.finish()?;
+    Ok(())
+}
+
+fn unmasked(poly: usize, point: &[EF]) -> EF {
+    Mle::new(polys()[poly].clone()).evaluate(point)
+}
+
+#[test]
+fn honest_hiding_opening_verifies() {
+    let r = run(1);
+    verify(&r.com, &r.claims, &r.proof).expect("honest opening verifies");
+}
+
+/// The claimed values are the randomised extension's, not the polynomials' own: the unmasked
+/// evaluations appear nowhere (claims, proof bytes), and a prover claiming them is rejected.
+#[test]
+fn claimed_evaluations_are_masked_and_unmasked_values_are_rejected() {
+    let r = run(2);
+    let bytes = |x: EF| -> Vec<u8> {
+        let limbs: &[F] = x.as_basis_coefficients_slice();
+        limbs.iter().flat_map(|l| p3_field::PrimeField64::as_canonical_u64(l).to_le_bytes()).collect()
+    };
+    for c in &r.claims {
+        let clear = unmasked(c.poly, &c.point);
+        assert_ne!(c.value, clear, "claim on polynomial {} is not masked", c.poly);
+        let needle = bytes(clear);
+        assert!(!r.proof.windows(16).any(|w| needle.windows(16).any(|n| n == w)), "unmasked value in the proof");
+        // Claiming the honest, unmasked value is a lie about the committed randomised extension.
+        let mut lie = r.claims.clone();
+        let j = r.claims.iter().position(|x| x == c).expect("claim");
+        lie[j].value = clear;
+        assert!(verify(&r.com, &lie, &r.proof).is_err());
+    }
+}
+
+/// Issue 13's bar for the opening: two commitments and openings of the same polynomials at the
+/// same points share no claimed value and no 16-byte window.
+#[test]
+fn two_hiding_runs_share_nothing() {
+    let (a, b) = (run(3), run(4));
+    for (x, y) in a.claims.iter().zip(&b.claims) {
+        assert_ne!(x.value, y.value);
+    }
+    assert_ne!(a.com.root, b.com.root);
+    let windows = |p: &[u8]| p.windows(16).map(|w| u128::from_le_bytes(w.try_into().expect("16"))).collect::<HashSet<u128>>();
+    let (wa, wb) = (windows(&a.proof), windows(&b.proof));
+    // The only common windows are the serialisation's public framing: bincode's length prefixes
+    // and counts (small little-endian integers, so at least 10 zero bytes in 16). A window with
+    // any part of a sent field element in it would need those bytes to coincide.
+    let common: Vec<_> = wa.intersection(&wb).collect();
+    let framing = |w: &u128| w.to_le_bytes().iter().filter(|&&b| b == 0).count() >= 10;
+    let values: Vec<_> = common.iter().filter(|w| !framing(w)).collect();
+    eprintln!("proof bytes: {} and {}; common framing windows: {}", a.proof.len(), b.proof.len(), common.len());
+    assert!(values.is_empty(), "{} common 16-byte windows outside the framing, e.g. {:?}", values.len(), values.first());
+    // The check can fail: a proof shares every window with itself.
+    assert!(wa.iter().filter(|w| !framing(w)).count() > 1000);
+}
+
+#[test]
+fn tampered_claims_and_proof_bytes_are_rejected() {
+    let r = run(5);
+    // Any claim value off by one.
+    for j in 0..r.claims.len() {
+        let mut bad = r.claims.clone();
+        bad[j].value += EF::ONE;
+        assert!(verify(&r.com, &bad, &r.proof).is_err(), "claim {j}");
+    }
+    // A claim moved to another point.
+    let mut bad = r.claims.clone();
+    bad[2].point[0] += EF::ONE;
+    assert!(verify(&r.com, &bad, &r.proof).is_err());
+    // Another commitment.
+    let other = run(6);
+    assert!(verify(&other.com, &r.claims, &r.proof).is_err());
+    // Proof bytes: every byte of the head (mask root, Γ, rounds, mask values, first bytes of the
+    // WHIR proof), then a spread over the rest and the last byte.
+    let head = 700.min(r.proof.len());
+    let step = (r.proof.len() / 150).max(1);
+    let positions: Vec<usize> = (0..head).chain((head..r.proof.len()).step_by(step)).chain([r.proof.len() - 1]).collect();
+    let mut accepted = Vec::new();
+    for &pos in &positions {
+        let mut bad = r.proof.clone();
+        bad[pos] ^= 0x01;
+        let outcome = std::panic::catch_unwind(|| verify(&r.com, &r.claims, &bad));
+        match outcome {
+            Err(_) => panic!("verifier panicked on a flipped byte at {pos}"),
+            Ok(Ok(())) => accepted.push(pos),
+            Ok(Err(_)) => {}
+        }
+    }
+    assert!(accepted.is_empty(), "flipped bytes accepted at {accepted:?}");
+    assert!(verify(&r.com, &r.claims, &r.proof[..r.proof.len() - 1]).is_err());
+}
+
+#[test]
+fn claims_that_would_not_be_hidden_are_refused() {
+    let pcs = HidingPcs::default();
+    let ps = polys();
+    let slices: Vec<&[F]> = ps.iter().map(|p| p.as_slice()).collect();
+    let mut rng = StdRng::seed_from_u64(7);
+    let (_, data) = pcs.commit(&slices, &mut rng).expect("commit");
+    let mut t = ProverTranscript::new(&ds());
+    // More distinct points on polynomial 1 than its mask hides (μ = 4: 16).
+    let many: Vec<OpeningClaim> = (0..17)
+        .map(|i| {
+            let point: Vec<EF> = (0..6).map(|k| ext(i + 2, k + 3, 5)).collect();
+            OpeningClaim { poly: 1, value: data.evaluate(1, &point).expect("eval"), point }
+        })
+        .collect();
+    assert!(matches!(check_hiding_claims(&data.layout, 3, &many), Err(PcsError::BadClaim(_))));
+    assert!(check_hiding_claims(&data.layout, 3, &many[..16]).is_ok());
+    // A boolean last coordinate: the extension equals the polynomial there.
+    let boolean_last: Vec<EF> = (0..6).map(|k| if k == 5 { EF::ZERO } else { ext(k + 2, 1, 1) }).collect();
+    let claim = OpeningClaim { poly: 1, value: EF::ZERO, point: boolean_last };
+    assert!(matches!(pcs.open(data, &[claim], &mut t, &mut rng), Err(PcsError::BadClaim(_))));
+    // Claims on a mask slot are not claims on the batch.
+    let (_, data) = pcs.commit(&slices, &mut rng).expect("commit");
+    let mask_claim = OpeningClaim { poly: 3, value: EF::ZERO, point: vec![ext(1, 1, 1); 4] };
+    assert!(pcs.open(data, &[mask_claim], &mut ProverTranscript::new(&ds()), &mut rng).is_err());
+    // A constant polynomial cannot be hidden by a randomised extension.
+    let constant = [F::ONE];
+    assert!(pcs.commit(&[&constant[..]], &mut rng).is_err());
+}
+
+#[test]
+fn hiding_configuration_exists_for_the_supported_sizes() {
+    let pcs = HidingPcs::default();
+    for n in [MIN_HIDING_VARS, 16, 20] {
+        pcs.config(n).unwrap_or_else(|e| panic!("n = {n}: {e}"));
+    }
+    assert!(pcs.config(MIN_HIDING_VARS - 1).is_err());
+}
+
+/// p3-whir's own hiding report for our default parameters: under unique decoding the
+/// shared-challenge (γ) round and the query round (credited with the shared grind, as every
+/// WHIR figure in docs/SECURITY.md is) reach the per-term target's neighbourhood; under the
+/// Johnson bound the γ round's candidate-list product exceeds |EF| (why we do not use it).
+#[test]
+fn p3_hiding_report_certifies_the_base_case_under_unique_decoding() {
+    let pcs = HidingPcs::default();
+    for n in [MIN_HIDING_VARS, 16, 20, 24] {
+        let report = pcs.config(n).expect("config").hiding_base_case_security_report();
+        let gamma = report.gamma_round.combined.bits.expect("gamma bits");
+        let with_pow = report.query_round.with_pow.bits.expect("query bits");
+        let before_pow = report.query_round.before_pow.bits.expect("query bits");
+        eprintln!("n = {n}: gamma round {gamma:.1} bits, query round {before_pow:.1} bits before / {with_pow:.1} after the shared grind");
+        assert!(!report.round_by_round.vacuous, "n = {n}");
+        assert!(gamma >= 132.0, "n = {n}: gamma round {gamma}");
+        assert!(with_pow >= 128.0, "n = {n}: query round {with_pow}");
+    }
+}
