@@ -168,7 +168,7 @@ pub struct FracAddOutput {
 }
 
 /// One layer of a tree.
-enum Layer {
+pub(crate) enum Layer {
     /// Numerators (`None` means all ones) and denominators.
     Ext { p: Option<Vec<EF>>, q: Vec<EF> },
     /// Leaves `1/(shift − w_i)` with base-field `w`.
@@ -176,7 +176,7 @@ enum Layer {
 }
 
 impl Layer {
-    fn from_leaves(tree: FractionLeaves) -> Layer {
+    pub(crate) fn from_leaves(tree: FractionLeaves) -> Layer {
         match (tree.numerators, tree.denominators) {
             (Numerators::Ones, Denominators::Shifted { shift, values }) => {
                 Layer::ShiftedOnes { shift, w: values }
@@ -193,7 +193,7 @@ impl Layer {
     }
 
     /// The layer above: pairwise sums of the two halves.
-    fn parent(&self) -> Layer {
+    pub(crate) fn parent(&self) -> Layer {
         let (p, q) = match self {
             Layer::Ext { p, q } => (p, q),
             Layer::ShiftedOnes { shift, w } => {
@@ -533,7 +533,7 @@ fn receive_children(t: &mut VerifierTranscript<'_>) -> Result<[EF; 4], FracAddEr
 }
 
 /// A column that starts in the base field and moves to the extension field when first bound.
-enum Column {
+pub(crate) enum Column {
     Base(Vec<F>),
     Ext(Vec<EF>),
 }
@@ -565,7 +565,7 @@ impl Column {
 }
 
 /// The two halves of one tree's layer `j+1`, as MLEs over `j` variables.
-enum TreeHalves {
+pub(crate) enum TreeHalves {
     /// `(pL, pR)` (`None` when all numerators are 1) and `qL`, `qR`.
     Ext {
         p: Option<(Vec<EF>, Vec<EF>)>,
@@ -577,7 +577,7 @@ enum TreeHalves {
 }
 
 impl TreeHalves {
-    fn split(layer: Layer) -> Self {
+    pub(crate) fn split(layer: Layer) -> Self {
         match layer {
             Layer::Ext { p, q } => {
                 let half = q.len() / 2;
@@ -603,7 +603,7 @@ impl TreeHalves {
     }
 
     /// `[pL, pR, qL, qR]` once every variable is bound (or for a 2-leaf layer).
-    fn first_children(&self) -> [EF; 4] {
+    pub(crate) fn first_children(&self) -> [EF; 4] {
         match self {
             TreeHalves::Ext { p, ql, qr } => {
                 let (pl, pr) = p.as_ref().map_or((EF::ONE, EF::ONE), |(l, r)| (l[0], r[0]));
@@ -617,7 +617,7 @@ impl TreeHalves {
 
     /// `Σ_x E[x]·g(t, x)` for `t = 0`, `t = 1` (only if `with_one`) and `t = 2`, where
     /// `g = pL·qR + qL·(pR + γ·qR)` and `x` runs over the first `half = eq.len()` indices.
-    fn round_sums(&self, eq: &[EF], gamma: EF, with_one: bool) -> [EF; 3] {
+    pub(crate) fn round_sums(&self, eq: &[EF], gamma: EF, with_one: bool) -> [EF; 3] {
         match self {
             TreeHalves::Ext { p, ql, qr } => {
                 ext_round_sums(p.as_ref(), ql, qr, eq, gamma, with_one)
@@ -646,7 +646,7 @@ impl TreeHalves {
         }
     }
 
-    fn bind(&mut self, r: EF) {
+    pub(crate) fn bind(&mut self, r: EF) {
         match self {
             TreeHalves::Ext { p, ql, qr } => {
                 bind_first(ql, r);
@@ -842,12 +842,12 @@ struct LayerSumcheck {
 }
 
 /// `eq(r, t) = (1 − r)(1 − t) + r·t`.
-fn eq_line(r: EF, t: EF) -> EF {
+pub(crate) fn eq_line(r: EF, t: EF) -> EF {
     (EF::ONE - r) * (EF::ONE - t) + r * t
 }
 
 /// The quadratic through `(0, h0), (1, h1), (2, h2)` at `x`.
-fn quadratic_at(h: [EF; 3], x: EF) -> EF {
+pub(crate) fn quadratic_at(h: [EF; 3], x: EF) -> EF {
     // Newton form: h0 + x·(h1 − h0) + x(x − 1)/2·(h2 − 2h1 + h0).
     let d1 = h[1] - h[0];
     let d2 = h[2] - h[1].double() + h[0];
@@ -864,25 +864,32 @@ fn derive_one(claim: EF, eq_prefix: EF, r_i: EF, h0: EF) -> EF {
     (claim * eq_prefix.inverse() - (EF::ONE - r_i) * h0) * r_i.inverse()
 }
 
+/// `suffix_eq[i]` = the eq table of `eq_point[i+1..]` (`suffix_eq[j−1] = [1]`), for
+/// `i < j = eq_point.len()`.
+pub(crate) fn suffix_eq_tables(eq_point: &[EF]) -> Vec<Vec<EF>> {
+    let j = eq_point.len();
+    // suffix_eq[j-1] = [1]; suffix_eq[i] prepends variable i+1 to suffix_eq[i+1].
+    let mut suffix_eq: Vec<Vec<EF>> = Vec::with_capacity(j);
+    let mut current = vec![EF::ONE];
+    for i in (0..j).rev() {
+        if i + 1 < j {
+            let r = eq_point[i + 1];
+            let next: Vec<EF> = current
+                .iter()
+                .map(|&e| e - e * r)
+                .chain(current.iter().map(|&e| e * r))
+                .collect();
+            suffix_eq.push(std::mem::replace(&mut current, next));
+        }
+    }
+    suffix_eq.push(current);
+    suffix_eq.reverse();
+    suffix_eq
+}
+
 impl LayerSumcheck {
     fn new(eq_point: Vec<EF>, gamma: EF, claims: &[(EF, EF)], trees: Vec<TreeHalves>) -> Self {
-        let j = eq_point.len();
-        // suffix_eq[j-1] = [1]; suffix_eq[i] prepends variable i+1 to suffix_eq[i+1].
-        let mut suffix_eq: Vec<Vec<EF>> = Vec::with_capacity(j);
-        let mut current = vec![EF::ONE];
-        for i in (0..j).rev() {
-            if i + 1 < j {
-                let r = eq_point[i + 1];
-                let next: Vec<EF> = current
-                    .iter()
-                    .map(|&e| e - e * r)
-                    .chain(current.iter().map(|&e| e * r))
-                    .collect();
-                suffix_eq.push(std::mem::replace(&mut current, next));
-            }
-        }
-        suffix_eq.push(current);
-        suffix_eq.reverse();
+        let suffix_eq = suffix_eq_tables(&eq_point);
         let gamma_sq = gamma.square();
         let weights: Vec<EF> = std::iter::successors(Some(EF::ONE), |w| Some(*w * gamma_sq))
             .take(trees.len())

@@ -48,6 +48,7 @@
 pub mod fracaddcheck;
 pub mod logup;
 pub mod table;
+pub mod zk;
 
 pub use logup::{
     ColumnClaim, LookupClaims, LookupColumn, LookupError, LookupInstance, MultiplicityClaim,
