@@ -11,6 +11,7 @@ use crate::ops::batched_matmul::BatchedMatMul;
 use crate::ops::clamp::Clamp;
 use crate::ops::concat::ConcatSeq;
 use crate::ops::embedding::Embedding;
+use crate::ops::gather::GatherRows;
 use crate::ops::gelu::Gelu;
 use crate::ops::heads::{MergeHeads, SplitHeads};
 use crate::ops::layernorm::{LayerNorm, max_input_bits};
@@ -294,8 +295,15 @@ impl GraphParts<'_> {
         Ok(b.node(Op::Rescale(Rescale { shift: wf }), &[acc], format!("{prefix}.out"), a)?)
     }
 
-    /// The step graph (see the type's docs).
+    /// The step graph (see the type's docs) with the LM head and argmax at every new position.
     pub fn build(&self, n_new: usize, n_past: usize) -> Result<Graph, ModelError> {
+        self.build_with_outputs(n_new, n_past, n_new)
+    }
+
+    /// The step graph with the LM head and argmax only at the rows given by the public input
+    /// `out_rows: [n_out]` (row indices among the `n_new` new positions): see
+    /// [`crate::ops::gather`].
+    pub fn build_with_outputs(&self, n_new: usize, n_past: usize, n_out: usize) -> Result<Graph, ModelError> {
         let (cfg, q) = (self.cfg, self.quant);
         let a = q.act_frac as i32;
         let (d, h, hd) = (cfg.n_embd, cfg.n_head, cfg.head_dim());
@@ -359,10 +367,22 @@ impl GraphParts<'_> {
             let x2 = b.node(Op::Add(Add), &[x, down], p("ffn_resid"), a)?;
             x = Self::clamp_to(&mut b, x2, resid_bits, p("ffn_resid.clamped"))?;
         }
+        let x = output_rows(&mut b, x, n_out, cfg.n_ctx, a)?;
         let hn = self.layernorm(&mut b, x, "output_norm")?;
         let (lm, lm_f) = self.w(&mut b, cfg.lm_head())?;
         let logits = b.node(Op::MatMul(MatMul { has_bias: false }), &[hn, lm], "logits", a + lm_f)?;
         let next = b.node(Op::Argmax(Argmax), &[logits], "next_token", 0)?;
         Ok(b.finish(vec![logits, next])?)
     }
+}
+
+/// The rows of the final residual stream `x: [n_new, D]` whose next token is predicted: the public
+/// input `out_rows: [n_out]` (indices in `[0, n_new)`, `n_out ∈ [1, n_ctx]`) gathers them
+/// ([`GatherRows`]). Shared by every architecture's builder.
+pub(crate) fn output_rows(b: &mut GraphBuilder, x: TensorId, n_out: usize, n_ctx: usize, frac: i32) -> Result<TensorId, ModelError> {
+    if n_out == 0 || n_out > n_ctx {
+        return Err(ModelError::TooLong { len: n_out, ctx: n_ctx });
+    }
+    let rows = b.input("out_rows", vec![n_out], 0, bits_of(n_ctx as u64 - 1));
+    Ok(b.node(Op::GatherRows(GatherRows), &[rows, x], "out_rows.hidden", frac)?)
 }

@@ -218,15 +218,25 @@ impl Model {
         GraphParts { cfg: &self.config, quant: &self.quant, weights: &self.weights, gelu: &self.gelu, exp_table: &self.exp_table }
     }
 
-    /// The integer graph of the causal forward pass over `seq_len` positions (what is proven).
+    /// The integer graph of the causal forward pass over `seq_len` positions, with the LM head
+    /// and argmax at every position.
     pub fn graph(&self, seq_len: usize) -> Result<Graph, ModelError> {
         self.parts().build(seq_len, 0)
     }
 
-    /// The graph of the proven forward pass as data: [`Model::graph`] with the sequence length
-    /// left as the symbol `T ∈ [1, n_ctx]` (inputs `tokens: [T]`, `positions: [T]`), its weights
-    /// referenced in [`Weights::metas`] order. Checked to reproduce [`Model::graph`] exactly at
-    /// `T = 1` and `T = n_ctx` (see [`template`] for why both ends suffice).
+    /// The graph that is proven: the causal forward pass over `seq_len` positions with the LM
+    /// head and argmax only at the `n_out` rows of the public input `out_rows` (the last
+    /// prompt position and the completion; see [`ops::gather`]).
+    pub fn graph_with_outputs(&self, seq_len: usize, n_out: usize) -> Result<Graph, ModelError> {
+        self.parts().build_with_outputs(seq_len, 0, n_out)
+    }
+
+    /// The graph of the proven forward pass as data: [`Model::graph_with_outputs`] with the
+    /// sequence length left as the symbol `T ∈ [1, n_ctx]` (inputs `tokens: [T]`,
+    /// `positions: [T]`) and the number of predicted positions as `N ∈ [1, n_ctx]` (input
+    /// `out_rows: [N]`), its weights referenced in [`Weights::metas`] order. Checked to reproduce
+    /// the graph exactly at `T = N = 1` and `T = N = n_ctx` (see [`template`] for why both ends
+    /// suffice).
     pub fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
         graph_template_of(&self.weights, self.config.n_ctx, |t| self.graph(t))
     }
@@ -249,15 +259,24 @@ impl Model {
         Ok(())
     }
 
-    /// The proven computation: the integer forward pass over `ids` (positions `0..len`).
+    /// The integer forward pass over `ids` (positions `0..len`), predictions at every position.
     pub fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
+        self.forward_int_outputs(ids, ids.len())
+    }
+
+    /// The proven computation: the integer forward pass over `ids` with the LM head and argmax at
+    /// the last `n_out` positions only ([`Model::graph_with_outputs`]).
+    pub fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
         self.check_ids(ids, 0)?;
-        let graph = self.graph(ids.len())?;
-        let trace = execute(&graph, &self.weights, self.step_inputs(ids, 0, None))?;
+        if n_out == 0 || n_out > ids.len() {
+            return Err(ModelError::Graph(GraphError::Invalid(format!("{n_out} predicted positions of {}", ids.len()))));
+        }
+        let graph = self.graph_with_outputs(ids.len(), n_out)?;
+        let trace = execute(&graph, &self.weights, self.step_inputs(ids, 0, None, n_out))?;
         Ok(IntForward { graph, trace })
     }
 
-    fn step_inputs(&self, ids: &[u32], past: usize, cache: Option<&IntCache>) -> Vec<IntTensor> {
+    fn step_inputs(&self, ids: &[u32], past: usize, cache: Option<&IntCache>, n_out: usize) -> Vec<IntTensor> {
         let n = ids.len();
         let mut inputs = vec![
             IntTensor { shape: vec![n], data: ids.iter().map(|&i| i as i64).collect() },
@@ -269,6 +288,7 @@ impl Model {
                 inputs.push(v.clone());
             }
         }
+        inputs.push(last_rows(n, n_out));
         inputs
     }
 
@@ -280,10 +300,15 @@ impl Model {
     /// Runs `ids` after the cached positions with the integer model; returns the logits
     /// accumulator rows `[ids.len(), vocab]` and updates the cache.
     pub fn step_int(&self, cache: &mut IntCache, ids: &[u32]) -> Result<IntTensor, ModelError> {
+        self.step_int_outputs(cache, ids, ids.len())
+    }
+
+    /// [`Model::step_int`] with the logits of the last `n_out` new positions only.
+    fn step_int_outputs(&self, cache: &mut IntCache, ids: &[u32], n_out: usize) -> Result<IntTensor, ModelError> {
         self.check_ids(ids, cache.len)?;
         let past = cache.len;
-        let graph = self.step_graph(ids.len(), past)?;
-        let inputs = self.step_inputs(ids, past, (past > 0).then_some(&*cache));
+        let graph = self.parts().build_with_outputs(ids.len(), past, n_out)?;
+        let inputs = self.step_inputs(ids, past, (past > 0).then_some(&*cache), n_out);
         let mut trace = execute(&graph, &self.weights, inputs)?;
         let mut kv = Vec::with_capacity(self.config.n_layer);
         for l in 0..self.config.n_layer {
@@ -343,7 +368,8 @@ impl Model {
         let mut out = Vec::with_capacity(n);
         let mut input = prompt.to_vec();
         while out.len() < n {
-            let logits = self.step_int(&mut cache, &input)?;
+            // Only the last position's prediction is needed.
+            let logits = self.step_int_outputs(&mut cache, &input, 1)?;
             let v = self.config.n_vocab;
             let last = &logits.data[logits.data.len() - v..];
             let next = ops::argmax::argmax_row(last) as u32;
@@ -374,22 +400,30 @@ impl Model {
 }
 
 /// The graph of a causal forward pass as a [`GraphTemplate`] with the sequence length as the
-/// symbol `T ∈ [1, n_ctx]` (inputs `tokens: [T]`, `positions: [T]`), weights referenced in
-/// [`Weights::metas`] order; `graph(t)` builds the pass over `t` positions. Checked to reproduce
-/// `graph(t)` exactly at `T = 1` and `T = n_ctx` (see [`template`] for why both ends suffice).
+/// symbol `T ∈ [1, n_ctx]` (inputs `tokens: [T]`, `positions: [T]`) and the number of predicted
+/// positions as `N ∈ [1, n_ctx]` (input `out_rows: [N]`), weights referenced in
+/// [`Weights::metas`] order; `graph(t)` builds the pass over `t` positions with predictions at
+/// every one. Checked to reproduce `graph(t)` exactly at `T = N = 1` and `T = N = n_ctx` (see
+/// [`template`] for why both ends suffice).
 pub fn graph_template_of(weights: &Weights, n_ctx: usize, graph: impl Fn(usize) -> Result<Graph, ModelError>) -> Result<GraphTemplate, ModelError> {
     let metas = weights.metas();
-    let symbols = vec![Symbol { name: "T".into(), min: 1, max: n_ctx }];
-    let seq = vec![Dim::Sym(0)];
-    let template = GraphTemplate::from_graph(&graph(1)?, symbols, &[seq.clone(), seq], &metas)?;
+    let symbols = vec![Symbol { name: "T".into(), min: 1, max: n_ctx }, Symbol { name: "N".into(), min: 1, max: n_ctx }];
+    let (seq, out) = (vec![Dim::Sym(0)], vec![Dim::Sym(1)]);
+    let template = GraphTemplate::from_graph(&graph(1)?, symbols, &[seq.clone(), seq, out], &metas)?;
     for t in [1, n_ctx] {
-        if template.instantiate(&[t], &metas)? != graph(t)? {
+        if template.instantiate(&[t, t], &metas)? != graph(t)? {
             return Err(ModelError::Graph(GraphError::Invalid(format!(
                 "the graph's structure changes with the sequence length (T = {t}); it cannot be one template"
             ))));
         }
     }
     Ok(template)
+}
+
+/// The public input `out_rows` selecting the last `n_out` of `n` positions.
+pub fn last_rows(n: usize, n_out: usize) -> IntTensor {
+    let n_out = n_out.min(n);
+    IntTensor { shape: vec![n_out], data: ((n - n_out) as i64..n as i64).collect() }
 }
 
 /// Smallest index of the maximum (NaN never wins).

@@ -46,11 +46,16 @@ fn template_round_trips_and_instantiates_to_the_builders_graph_at_every_length()
     let decoded = accept(&encode(&t), &w).unwrap();
     assert_eq!(decoded, t);
     for len in 1..=16 {
-        assert_eq!(decoded.instantiate(&[len], &w).unwrap(), m.graph(len).unwrap(), "T = {len}");
+        assert_eq!(decoded.instantiate(&[len, len], &w).unwrap(), m.graph(len).unwrap(), "T = {len}");
+        for n_out in [1, len / 2 + 1] {
+            assert_eq!(decoded.instantiate(&[len, n_out], &w).unwrap(), m.graph_with_outputs(len, n_out).unwrap(), "T = {len}, N = {n_out}");
+        }
     }
-    assert!(t.instantiate(&[0], &w).is_err(), "T below its range");
-    assert!(t.instantiate(&[17], &w).is_err(), "T above its range");
-    assert!(t.instantiate(&[1, 1], &w).is_err(), "too many symbol values");
+    assert!(t.instantiate(&[0, 1], &w).is_err(), "T below its range");
+    assert!(t.instantiate(&[17, 1], &w).is_err(), "T above its range");
+    assert!(t.instantiate(&[1, 0], &w).is_err(), "N below its range");
+    assert!(t.instantiate(&[1], &w).is_err(), "too few symbol values");
+    assert!(t.instantiate(&[1, 1, 1], &w).is_err(), "too many symbol values");
 }
 
 #[test]
@@ -146,18 +151,19 @@ fn huge_length_fields_and_corruption_are_refused_without_panicking() {
     let w = m.weights().metas();
     let t = m.graph_template().unwrap();
     let good = encode(&t);
-    // The first field is the symbol count; then (symbol) name, min, max; then the tensor count.
+    // The first field is the symbol count; then per symbol (T, N) name, min, max; then the
+    // tensor count.
     for (at, v) in [(0usize, u32::MAX), (0, 5)] {
         let mut b = good.clone();
         b[at..at + 4].copy_from_slice(&v.to_le_bytes());
         assert!(decode(&b).is_err());
     }
-    let tensors_at = 4 + 4 + 1 + 16;
+    let tensors_at = 4 + 2 * (4 + 1 + 16);
     let mut b = good.clone();
     b[tensors_at..tensors_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(decode(&b).unwrap_err().contains("exceeds what the remaining"));
     let mut b = good.clone();
-    b[4 + 4 + 1 + 8..tensors_at].copy_from_slice(&u64::MAX.to_le_bytes());
+    b[4 + 4 + 1 + 8..4 + 4 + 1 + 16].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(decode(&b).unwrap_err().contains("symbol range"));
     for cut in (0..good.len()).step_by(7) {
         assert!(decode(&good[..cut]).is_err(), "truncation to {cut} bytes accepted");
@@ -172,7 +178,7 @@ fn huge_length_fields_and_corruption_are_refused_without_panicking() {
         let at = (state >> 33) as usize % b.len();
         b[at] ^= (state >> 7) as u8 | 1;
         if let Ok(t) = accept(&b, &w) {
-            let _ = t.instantiate(&[3], &w);
+            let _ = t.instantiate(&[3, 2], &w);
         }
     }
 }

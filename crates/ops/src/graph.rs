@@ -59,6 +59,7 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, Proo
     let out_bits = graph.meta(node.output).bits;
     Ok(match &node.op {
         Op::Embedding(_) => OpProtocol::walk(ops::embedding::EmbeddingProof),
+        Op::GatherRows(_) => OpProtocol::walk(ops::embedding::GatherRowsProof),
         Op::MatMul(m) => OpProtocol::walk(ops::matmul::MatMulProof { has_bias: m.has_bias }),
         Op::BatchedMatMul(b) => OpProtocol::walk(ops::batched_matmul::BatchedMatMulProof { transpose_b: b.transpose_b }),
         Op::Add(_) => OpProtocol::walk(ops::add::AddProof),

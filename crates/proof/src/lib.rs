@@ -17,8 +17,9 @@
 //!
 //! Fiat–Shamir binds, before any challenge: the protocol id and version, the architecture, the
 //! model commitment (digest of the verifying key, which contains the weight commitment, the graph,
-//! the vocabulary and the end-of-generation set), `max_new_tokens`, the prompt ids, the
-//! completion ids and the prompt predictions; then the witness commitment.
+//! the vocabulary and the end-of-generation set), `max_new_tokens`, the prompt ids and the
+//! completion ids; then the witness commitment. Only the last prompt position and the completion
+//! positions get the LM head and argmax (`forward_int_outputs`).
 
 pub mod fsio;
 pub mod keys;
@@ -53,10 +54,12 @@ pub trait ProvableModel {
     fn architecture(&self) -> &'static str;
     /// The committed integer weights.
     fn weights(&self) -> &Weights;
-    /// The proven pass's graph with the sequence length as symbol `T`.
+    /// The proven pass's graph with the sequence length as symbol `T` and the number of
+    /// predicted positions as symbol `N`.
     fn graph_template(&self) -> Result<GraphTemplate, ModelError>;
-    /// The proven computation: the integer forward pass over `ids`.
-    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError>;
+    /// The proven computation: the integer forward pass over `ids` with the LM head and argmax at
+    /// the last `n_out` positions only.
+    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError>;
     /// Greedy integer generation of up to `n` tokens, stopping after a token in `stop`;
     /// `on_token` sees each token as it is produced.
     fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError>;
@@ -72,8 +75,8 @@ impl ProvableModel for Model {
     fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
         Model::graph_template(self)
     }
-    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
-        Model::forward_int(self, ids)
+    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
+        Model::forward_int_outputs(self, ids, n_out)
     }
     fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
         let mut out = self.generate_int(prompt, n, on_token)?;
@@ -94,8 +97,8 @@ impl ProvableModel for LlamaModel {
     fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
         LlamaModel::graph_template(self)
     }
-    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
-        LlamaModel::forward_int(self, ids)
+    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
+        LlamaModel::forward_int_outputs(self, ids, n_out)
     }
     fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
         self.generate_int(prompt, n, stop, on_token)
@@ -205,13 +208,15 @@ pub fn prove_consuming(
     progress(Stage::Trace);
     let start = Instant::now();
     let ids = pass_ids(prompt, &completion);
-    let mut fwd = model.forward_int(&ids).map_err(model_err)?;
+    // Predictions (LM head and argmax) only where the statement needs them: the last prompt
+    // position and every completion position but the last.
+    let mut fwd = model.forward_int_outputs(&ids, completion.len()).map_err(model_err)?;
     let predictions = fwd.next_tokens().map_err(model_err)?;
-    if predictions[prompt.len() - 1..] != completion[..] {
+    if predictions[..] != completion[..] {
         return Err(ProofSystemError::Rejected("the full forward pass disagrees with KV-cache generation".into()));
     }
     // The key's graph is the statement: the model must have run exactly that graph.
-    if vk.graph(ids.len())? != fwd.graph {
+    if vk.graph(ids.len(), completion.len())? != fwd.graph {
         return Err(ProofSystemError::Request("the model's graph differs from the verifying key's graph".into()));
     }
     tamper(&fwd.graph, &mut fwd.trace);
@@ -224,8 +229,7 @@ pub fn prove_consuming(
         model_commitment: vk.digest(),
         max_new_tokens,
         prompt_ids: prompt.to_vec(),
-        completion_ids: proven[prompt.len() - 1..].to_vec(),
-        prompt_predictions: proven[..prompt.len() - 1].to_vec(),
+        completion_ids: proven,
         transcript: Vec::new(),
     };
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &proof_stub.model_commitment, &proof_stub));

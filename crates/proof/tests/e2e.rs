@@ -243,7 +243,7 @@ fn issue_9_tiny_norm_gain_forgery_is_rejected() {
     verify(&pk.vk, &proof).expect("the honest model with tiny gains proves and verifies");
 
     // The key's final LayerNorm fits the rounding bound.
-    let graph = pk.vk.graph(prompt.len() + n - 1).unwrap();
+    let graph = pk.vk.graph(prompt.len() + n - 1, n).unwrap();
     let ln = graph.nodes.iter().position(|node| graph.meta(node.output).name == "output_norm.out").unwrap();
     let Op::LayerNorm(op) = &graph.nodes[ln].op else { panic!("output_norm.out is not a LayerNorm") };
     let out_bits = graph.meta(graph.nodes[ln].output).bits;
@@ -251,16 +251,18 @@ fn issue_9_tiny_norm_gain_forgery_is_rejected() {
 
     // A graph that skips the model's static-bound check (say, one stored in a key) with the old
     // shift is refused by the verifier's own no-wrap check.
-    let mut bad = pk.vk.graph(prompt.len() + n - 1).unwrap();
+    let mut bad = pk.vk.graph(prompt.len() + n - 1, n).unwrap();
     let Op::LayerNorm(bad_op) = &mut bad.nodes[ln].op else { unreachable!() };
     bad_op.shift = 58;
     let ids: Vec<u32> = prompt.iter().chain(&honest[..n - 1]).copied().collect();
     let tokens: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
     let positions: Vec<i64> = (0..ids.len() as i64).collect();
-    let next: Vec<i64> = proof.prompt_predictions.iter().chain(&proof.completion_ids).map(|&x| x as i64).collect();
+    let next: Vec<i64> = proof.completion_ids.iter().map(|&x| x as i64).collect();
+    let out_rows: Vec<i64> = (prompt.len() as i64 - 1..ids.len() as i64).collect();
     let mut public = zkinfer_ops::PublicValues::new();
     public.insert(bad.find("tokens").unwrap(), &tokens);
     public.insert(bad.find("positions").unwrap(), &positions);
+    public.insert(bad.find("out_rows").unwrap(), &out_rows);
     public.insert(bad.find("next_token").unwrap(), &next);
     zkinfer_ops::witness_plan(&graph, &public).expect("the key's own graph is accepted");
     let err = zkinfer_ops::witness_plan(&bad, &public).expect_err("shift 58 must be refused by the verifier");
@@ -283,7 +285,7 @@ fn issue_9_tiny_norm_gain_forgery_is_rejected() {
         forged = Some(ids);
     });
     let forged = forged.unwrap();
-    assert_ne!(forged[prompt.len() - 1..], honest[..], "the edit must change the completion to be a forgery");
+    assert_ne!(forged[..], honest[..], "the edit must change the completion to be a forgery");
     match result {
         Ok((proof, _)) => assert!(verify(&pk.vk, &proof).is_err(), "forged completion {forged:?} accepted"),
         Err(e) => {
@@ -301,7 +303,7 @@ fn issue_9_tiny_norm_gain_forgery_is_rejected() {
     // derived it from the gain's position): the issue-9 key states shift 58.
     let Op::LayerNorm(op) = &mut vk.graph.nodes[ln].op else { unreachable!() };
     op.shift = 58;
-    let err = vk.graph(prompt.len() + n - 1).expect_err("a key with the issue-9 parameters must be refused");
+    let err = vk.graph(prompt.len() + n - 1, n).expect_err("a key with the issue-9 parameters must be refused");
     assert!(err.to_string().contains("shift"), "{err}");
     let err = VerifyingKey::from_bytes(&vk.to_bytes()).expect_err("and it does not even decode");
     assert!(err.to_string().contains("shift"), "{err}");
@@ -347,7 +349,7 @@ fn malformed_graphs_in_a_key_are_refused() {
     vk.graph.encode(&mut w);
     let graph_bytes = w.into_bytes();
     let at = bytes.windows(graph_bytes.len()).position(|x| x == graph_bytes).unwrap();
-    let tensors_at = at + 4 + 4 + vk.graph.symbols[0].name.len() + 16;
+    let tensors_at = at + 4 + vk.graph.symbols.iter().map(|s| 4 + s.name.len() + 16).sum::<usize>();
     let mut b = bytes.clone();
     b[tensors_at..tensors_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     assert!(VerifyingKey::from_bytes(&b).is_err());
@@ -363,3 +365,76 @@ fn malformed_graphs_in_a_key_are_refused() {
     assert!(e.contains("next_token"), "{e}");
 }
 
+
+/// Only what is needed (issue 12): the proven graph computes the LM head and the argmax at the
+/// last prompt position and the completion positions only, and the proof carries no prompt
+/// predictions.
+#[test]
+fn prompt_positions_get_no_lm_head() {
+    let f = fixture();
+    let (p, n) = (f.prompt.len(), f.proof.completion_ids.len());
+    let graph = f.pk.vk.graph(p + n - 1, n).unwrap();
+    let logits = graph.find("logits").unwrap();
+    assert_eq!(graph.meta(logits).shape, [n, f.pk.vk.vocab.len()], "LM head rows");
+    assert_eq!(graph.meta(graph.find("next_token").unwrap()).shape, [n]);
+    assert_eq!(graph.meta(graph.find("tokens").unwrap()).shape, [p + n - 1]);
+}
+
+/// A malicious prover's forged prediction at the last prompt position (completion token 0: the
+/// argmax output changed, nothing else) and a forged completion token (the gathered hidden row
+/// of a completion position moved, LM head and argmax re-derived, so only the gather is false)
+/// are both rejected; so is a proof whose predictions are gathered at other rows than the last
+/// prompt position and the completion's.
+#[test]
+fn forged_predictions_at_the_output_rows_are_rejected() {
+    let f = fixture();
+    let n = 3;
+    let honest = f.model.generate_int(&f.prompt, n, |_| {}).unwrap();
+    // The argmax at the last prompt position.
+    let result = prove(&f.model, &f.pk, &f.prompt, n, |_| {}, |graph, trace| {
+        let next = trace.values[graph.find("next_token").unwrap().0].as_mut().unwrap();
+        next.data[0] = (next.data[0] + 1) % 50257;
+    });
+    match result {
+        Ok((proof, _)) => {
+            assert_ne!(proof.completion_ids, honest);
+            assert!(verify(&f.pk.vk, &proof).is_err(), "forged prediction at the last prompt position accepted");
+        }
+        // The argmax's gap column goes negative: no witness in range (the op-level tests force
+        // such proofs through and show the verifier rejects them).
+        Err(e) => eprintln!("the prover refused the forged argmax: {e}"),
+    }
+    // The same forgery in the statement of an honest proof.
+    let mut p = f.proof.clone();
+    p.completion_ids[0] = (p.completion_ids[0] + 1) % 50257;
+    assert!(verify(&f.pk.vk, &p).is_err(), "forged prediction at the last prompt position accepted");
+    // A completion position's hidden row, with the LM head and argmax re-derived.
+    let mut forged = Vec::new();
+    let result = prove(&f.model, &f.pk, &f.prompt, n, |_| {}, |graph, trace| {
+        let gathered = graph.find("out_rows.hidden").unwrap();
+        let node = graph.nodes.iter().position(|nd| nd.output == gathered).unwrap();
+        let t = trace.values[gathered.0].as_mut().unwrap();
+        let d = t.shape[1];
+        for v in &mut t.data[d..2 * d] {
+            *v = -*v;
+        }
+        propagate_after(graph, trace, f.model.weights(), node);
+        forged = trace.values[graph.find("next_token").unwrap().0].as_ref().unwrap().data.clone();
+    });
+    match result {
+        Ok((proof, _)) => assert!(verify(&f.pk.vk, &proof).is_err(), "forged completion {forged:?} accepted"),
+        Err(e) => eprintln!("the prover refused the forged hidden row: {e}"),
+    }
+    // Predictions gathered at the first rows (prompt positions) instead of the statement's.
+    let result = prove(&f.model, &f.pk, &f.prompt, n, |_| {}, |graph, trace| {
+        let rows = graph.find("out_rows").unwrap();
+        let r = trace.values[rows.0].as_mut().unwrap();
+        for (i, v) in r.data.iter_mut().enumerate() {
+            *v = i as i64;
+        }
+        let first = graph.nodes.iter().position(|nd| nd.inputs.contains(&rows)).unwrap();
+        propagate_after(graph, trace, f.model.weights(), first - 1);
+    });
+    let (proof, _) = result.expect("prove");
+    assert!(verify(&f.pk.vk, &proof).is_err(), "predictions at other rows accepted");
+}

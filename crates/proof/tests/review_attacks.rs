@@ -85,21 +85,8 @@ fn hostile_key_hyperparameters_are_errors_not_panics() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// The prompt predictions (argmax at prompt positions) are public outputs of the proven pass:
-/// changing one must be rejected.
-#[test]
-fn changed_prompt_prediction_is_rejected() {
-    let f = fixture();
-    verify(&f.pk.vk, &f.proof).expect("honest proof");
-    for i in 0..f.proof.prompt_predictions.len() {
-        let mut p = f.proof.clone();
-        p.prompt_predictions[i] = (p.prompt_predictions[i] + 1) % f.pk.vk.vocab.len() as u32;
-        assert!(verify(&f.pk.vk, &p).is_err(), "changed prompt prediction {i} accepted");
-    }
-}
-
 /// Statement shapes a proof file may claim: an empty prompt or completion, a pass longer than
-/// the context, ids outside the vocabulary, a wrong number of prompt predictions. Each is an
+/// the context, ids outside the vocabulary. Each is an
 /// error (never a panic) before any graph is built.
 #[test]
 fn hostile_statement_shapes_are_errors_not_panics() {
@@ -107,22 +94,18 @@ fn hostile_statement_shapes_are_errors_not_panics() {
     let vk = &f.pk.vk;
     let n_ctx = vk.max_positions();
     let edits: Vec<(&str, Box<dyn Fn(&mut ProofFile)>)> = vec![
-        ("empty prompt", Box::new(|p| {
-            p.prompt_ids.clear();
-            p.prompt_predictions.clear();
-        })),
+        ("empty prompt", Box::new(|p| p.prompt_ids.clear())),
         ("empty completion", Box::new(|p| p.completion_ids.clear())),
         ("pass longer than the context", Box::new(move |p| {
             let extra = n_ctx;
             p.prompt_ids.extend(std::iter::repeat_n(0, extra));
-            p.prompt_predictions.extend(std::iter::repeat_n(0, extra));
         })),
         ("prompt id outside the vocabulary", Box::new(|p| p.prompt_ids[0] = u32::MAX)),
         ("completion id outside the vocabulary", Box::new(|p| p.completion_ids[0] = u32::MAX)),
-        ("prediction outside the vocabulary", Box::new(|p| p.prompt_predictions[0] = u32::MAX)),
-        ("one prediction too many", Box::new(|p| p.prompt_predictions.push(0))),
-        ("one prediction too few", Box::new(|p| {
-            p.prompt_predictions.pop();
+        ("one completion token too many", Box::new(|p| p.completion_ids.push(0))),
+        ("completion moved into the prompt", Box::new(|p| {
+            let c = p.completion_ids.remove(0);
+            p.prompt_ids.push(c);
         })),
     ];
     for (name, edit) in edits {
@@ -203,11 +186,12 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     weights.insert(name, copy);
     let prompt = tok.encode("The quick brown fox");
     let t_len = prompt.len();
-    let g = vk.graph(t_len).unwrap();
+    let g = vk.graph(t_len, 1).unwrap();
     assert_eq!(g.meta(g.find(name).unwrap()).bits, b, "the graph assumes the honest bound");
     let mut values: Vec<Option<IntTensor>> = vec![None; g.tensors.len()];
     values[g.find("tokens").unwrap().0] = Some(IntTensor { shape: vec![t_len], data: prompt.iter().map(|&x| x as i64).collect() });
     values[g.find("positions").unwrap().0] = Some(IntTensor { shape: vec![t_len], data: (0..t_len as i64).collect() });
+    values[g.find("out_rows").unwrap().0] = Some(IntTensor { shape: vec![1], data: vec![t_len as i64 - 1] });
     for node in &g.nodes {
         let operands: Vec<Operand<'_>> = node
             .inputs
@@ -225,8 +209,7 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
         model_commitment: vk.digest(),
         max_new_tokens: (next.len() - (t_len - 1)) as u32,
         prompt_ids: prompt.clone(),
-        completion_ids: next[t_len - 1..].to_vec(),
-        prompt_predictions: next[..t_len - 1].to_vec(),
+        completion_ids: next,
         transcript: Vec::new(),
     };
     let ids = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
@@ -235,8 +218,7 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
         .with_public("model commitment", &stub.model_commitment)
         .with_public("max new tokens", &stub.max_new_tokens.to_le_bytes())
         .with_public("prompt ids", &ids(&stub.prompt_ids))
-        .with_public("completion ids", &ids(&stub.completion_ids))
-        .with_public("prompt predictions", &ids(&stub.prompt_predictions));
+        .with_public("completion ids", &ids(&stub.completion_ids));
     let mut t = ProverTranscript::new(&ds);
     let pcs = pcs();
     let out = zkinfer_ops::prove_graph(&g, &weights, &trace, &mut t, |w: &zkinfer_ops::WitnessBuilder, t| {

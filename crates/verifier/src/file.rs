@@ -3,7 +3,6 @@
 //! ```text
 //! magic "ZKINFPRF" | version u32 | model commitment [32] | max new tokens u32 |
 //! prompt ids (u32 count, u32 each) | completion ids (u32 count, u32 each) |
-//! prompt predictions (u32 count, u32 each: the argmax at prompt positions 0..P−2) |
 //! transcript (u64 length, bytes)
 //! ```
 //! All integers little-endian. Nothing may follow the transcript.
@@ -12,8 +11,9 @@ use crate::codec::{DecodeError, Reader, Writer};
 
 /// Magic bytes of a proof file.
 pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
-/// Format version of proof files this build reads and writes.
-pub const PROOF_VERSION: u32 = 2;
+/// Format version of proof files this build reads and writes (2: `max_new_tokens`; 3: no prompt
+/// predictions, the statement is the completion).
+pub const PROOF_VERSION: u32 = 3;
 
 /// A proof of one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,9 +27,6 @@ pub struct ProofFile {
     pub prompt_ids: Vec<u32>,
     /// Generated token ids.
     pub completion_ids: Vec<u32>,
-    /// The model's argmax at prompt positions `0..P−1` (public outputs of the proven pass that are
-    /// not part of the completion).
-    pub prompt_predictions: Vec<u32>,
     /// The Fiat–Shamir transcript: every prover message.
     pub transcript: Vec<u8>,
 }
@@ -44,7 +41,6 @@ impl ProofFile {
         w.u32(self.max_new_tokens);
         w.u32s(&self.prompt_ids);
         w.u32s(&self.completion_ids);
-        w.u32s(&self.prompt_predictions);
         w.bytes(&self.transcript);
         w.into_bytes()
     }
@@ -57,10 +53,9 @@ impl ProofFile {
         let max_new_tokens = r.u32("max new tokens")?;
         let prompt_ids = r.u32s("prompt ids")?;
         let completion_ids = r.u32s("completion ids")?;
-        let prompt_predictions = r.u32s("prompt predictions")?;
         let transcript = r.bytes("transcript")?.to_vec();
         r.finish()?;
-        Ok(Self { model_commitment, max_new_tokens, prompt_ids, completion_ids, prompt_predictions, transcript })
+        Ok(Self { model_commitment, max_new_tokens, prompt_ids, completion_ids, transcript })
     }
 }
 
@@ -76,7 +71,6 @@ mod tests {
             max_new_tokens: 2,
             prompt_ids: vec![1, 2, 3],
             completion_ids: vec![4, 5],
-            prompt_predictions: vec![9, 9],
             transcript: vec![0xab; 100],
         };
         let b = p.to_bytes();

@@ -23,8 +23,9 @@ use zkinfer_pcs::{WhirCommitment, WhirPcs};
 
 /// Magic bytes of a verifying-key file.
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
-/// Format version of verifying-key files this build reads and writes.
-pub const VK_VERSION: u32 = 4;
+/// Format version of verifying-key files this build reads and writes (5: the graph predicts only
+/// at the rows of its public input `out_rows: [N]`, op tag 19 `GatherRows`).
+pub const VK_VERSION: u32 = 5;
 /// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
 const MAX_VOCAB: usize = 1 << 20;
 
@@ -207,12 +208,17 @@ impl VerifyingKey {
         self.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect()
     }
 
-    /// The integer graph of the causal forward pass over `seq_len` positions: the key's graph
-    /// instantiated at `T = seq_len` (shapes and bounds derived and validated, no weight values).
-    pub fn graph(&self, seq_len: usize) -> Result<Graph, ProofSystemError> {
-        let t = self.graph.symbol("T").ok_or_else(|| ProofSystemError::Request("the key's graph has no sequence length T".into()))?;
+    /// The integer graph of the causal forward pass over `seq_len` positions with predictions at
+    /// the `n_out` rows of its input `out_rows`: the key's graph instantiated at `T = seq_len`,
+    /// `N = n_out` (shapes and bounds derived and validated, no weight values).
+    pub fn graph(&self, seq_len: usize, n_out: usize) -> Result<Graph, ProofSystemError> {
+        let symbol = |name: &str, what: &str| {
+            self.graph.symbol(name).ok_or_else(|| ProofSystemError::Request(format!("the key's graph has no {what} {name}")))
+        };
+        let (t, n) = (symbol("T", "sequence length")?, symbol("N", "number of predicted positions")?);
         let mut values: Vec<usize> = self.graph.symbols.iter().map(|s| s.min).collect();
         values[t] = seq_len;
+        values[n] = n_out;
         Ok(self.graph.instantiate(&values, &self.weights)?)
     }
 

@@ -20,8 +20,10 @@
 //!
 //! Fiat–Shamir binds, before any challenge: the protocol id and version, the architecture, the
 //! model commitment (digest of the verifying key, which contains the weight commitment, the graph,
-//! the vocabulary and the end-of-generation set), `max_new_tokens`, the prompt ids, the completion
-//! ids and the prompt predictions; then the witness commitment.
+//! the vocabulary and the end-of-generation set), `max_new_tokens`, the prompt ids and the
+//! completion ids; then the witness commitment. The statement is the completion: only the last
+//! prompt position and the completion positions get the LM head and argmax (the graph's
+//! `out_rows` gather).
 
 pub mod file;
 pub mod key;
@@ -41,8 +43,9 @@ use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 
 /// Protocol identifier bound into every transcript.
 pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
-/// Protocol version bound into every transcript (2: architecture-generic, stopping rule).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Protocol version bound into every transcript (2: architecture-generic, stopping rule; 3: the
+/// statement is the completion, no prompt predictions).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +114,6 @@ pub fn domain_separator(architecture: &str, model_commitment: &[u8; 32], proof: 
         .with_public("max new tokens", &proof.max_new_tokens.to_le_bytes())
         .with_public("prompt ids", &ids(&proof.prompt_ids))
         .with_public("completion ids", &ids(&proof.completion_ids))
-        .with_public("prompt predictions", &ids(&proof.prompt_predictions))
 }
 
 /// The ids of the proven pass: prompt followed by all but the last completion token.
@@ -186,33 +188,29 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     }
     let (prompt, completion) = (&proof.prompt_ids, &proof.completion_ids);
     check_request(vk, prompt, completion.len())?;
-    if let Some(id) = completion.iter().chain(&proof.prompt_predictions).find(|&&id| id as usize >= vk.vocab.len()) {
+    if let Some(id) = completion.iter().find(|&&id| id as usize >= vk.vocab.len()) {
         return Err(ProofSystemError::Rejected(format!("token id {id} is outside the vocabulary")));
     }
     let stopped_at_eog = check_stopping_rule(vk, proof)?;
-    if proof.prompt_predictions.len() != prompt.len() - 1 {
-        return Err(ProofSystemError::Rejected(format!(
-            "{} prompt predictions for a prompt of {} tokens",
-            proof.prompt_predictions.len(),
-            prompt.len()
-        )));
-    }
     let ids = pass_ids(prompt, completion);
-    let graph = vk.graph(ids.len())?;
+    let graph = vk.graph(ids.len(), completion.len())?;
     let tokens: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
     let positions: Vec<i64> = (0..ids.len() as i64).collect();
-    let next: Vec<i64> = proof.prompt_predictions.iter().chain(completion).map(|&x| x as i64).collect();
+    // The predicted positions: the last prompt position and every input completion position.
+    let out_rows: Vec<i64> = ((prompt.len() - 1) as i64..ids.len() as i64).collect();
+    let next: Vec<i64> = completion.iter().map(|&x| x as i64).collect();
     let find = |name: &str| {
         graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))
     };
-    // The generation statement's public tensors: inputs `tokens`, `positions` and the output
-    // `next_token`, each of shape [T]; public inputs must lie within their declared bounds.
+    // The generation statement's public tensors: inputs `tokens`, `positions` of shape [T],
+    // `out_rows` and the output `next_token` of shape [N]; public inputs must lie within their
+    // declared bounds.
     let mut public: PublicValues<'_> = PublicValues::new();
-    for (name, values) in [("tokens", &tokens), ("positions", &positions), ("next_token", &next)] {
+    for (name, values) in [("tokens", &tokens), ("positions", &positions), ("out_rows", &out_rows), ("next_token", &next)] {
         let id = find(name)?;
         let meta = graph.meta(id);
-        if meta.shape != [ids.len()] {
-            return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, ids.len())));
+        if meta.shape != [values.len()] {
+            return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, values.len())));
         }
         if meta.kind == zkinfer_graph::TensorKind::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
             return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));

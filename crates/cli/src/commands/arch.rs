@@ -97,8 +97,8 @@ impl ProvableModel for AnyModel {
     fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
         self.provable().graph_template()
     }
-    fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
-        self.provable().forward_int(ids)
+    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
+        self.provable().forward_int_outputs(ids, n_out)
     }
     fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
         self.provable().generate_until(prompt, n, stop, on_token)

@@ -1,10 +1,13 @@
-//! `zkinfer bench -m MODEL -n T [-p TEXT [--chat]] [--json]`: one full run, timed stage by stage.
+//! `zkinfer bench -m MODEL -n T [--prompt-tokens P | -p TEXT [--chat]] [--json]`: one full run, timed stage by stage.
 //!
-//! Without a prompt the proven pass covers `T` positions: a one-token prompt (`"The"`, falling
-//! back to id 0) and `T` greedily generated tokens (the last generated token is not an input of
-//! the pass), so `T` may be the full context length. With `-p TEXT` (and `--chat` to render it
-//! with the model's chat template) the prompt is that text; Llama-family models may then stop
-//! early at an end-of-generation token (the report gives the tokens generated).
+//! Without a prompt the proven pass covers `T` positions: a prompt of `P` tokens
+//! (`--prompt-tokens`, default 1: `"The"`; longer prompts repeat an English sentence, falling back
+//! to id 0) and `T − P + 1` greedily generated tokens (the last generated token is not an input of
+//! the pass), so `T` may be the full context length. Prompt positions other than the last get no
+//! LM head and no argmax in the proof, so a long prompt is cheaper to prove than as many generated
+//! tokens. With `-p TEXT` (and `--chat` to render it with the model's chat template) the prompt is
+//! that text and `T` tokens are generated. Llama-family models may stop early at an
+//! end-of-generation token (the report gives the tokens generated).
 //! Reports integer inference (KV-cache generation) time, setup, prove and verify times, proof
 //! bytes, peak resident memory and prove ÷ inference.
 
@@ -30,6 +33,10 @@ pub struct Args {
     /// Wrap the prompt as one user message with the model's chat template.
     #[arg(long, requires = "prompt")]
     pub chat: bool,
+    /// Without `-p`: how many of the `T` positions are prompt (1 ≤ P ≤ T); the other `T − P`
+    /// positions and one more token are generated.
+    #[arg(long = "prompt-tokens", default_value_t = 1, conflicts_with = "prompt")]
+    pub prompt_tokens: usize,
     /// No progress on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -43,21 +50,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.tokens == 0 {
         return Err(ui::fail(Kind::Usage, "-n/--n-predict must be at least 1"));
     }
+    if args.prompt_tokens == 0 || args.prompt_tokens > args.tokens {
+        return Err(ui::fail(Kind::Usage, format!("--prompt-tokens must be in [1, T = {}]", args.tokens)));
+    }
     let gguf = zk::open_gguf(&args.model)?;
     let loaded = zk::load(&gguf, &args.model.display().to_string())?;
-    let prompt = match &args.prompt {
-        Some(text) => zk::prompt_ids(&gguf, &loaded.tokenizer, text, args.chat, false)?,
+    let (prompt, n) = match &args.prompt {
+        Some(text) => (zk::prompt_ids(&gguf, &loaded.tokenizer, text, args.chat, false)?, args.tokens),
         None => {
-            let mut prompt = loaded.tokenizer.encode("The");
-            prompt.truncate(1);
-            if prompt.is_empty() {
-                prompt.push(0);
-            }
-            prompt
+            let p = args.prompt_tokens;
+            let text = if p == 1 { "The".to_string() } else { "The quick brown fox jumps over the lazy dog. ".repeat(p) };
+            let mut prompt = loaded.tokenizer.encode(&text);
+            prompt.truncate(p);
+            prompt.resize(p, 0);
+            (prompt, args.tokens - p + 1)
         }
     };
     drop(gguf);
-    let n = args.tokens;
     zk::check_request(&prompt, n, loaded.model.n_ctx(), loaded.model.n_vocab())?;
     let stop = loaded.vocabulary().eog;
 
@@ -99,6 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "prompt_tokens": prompt.len(),
         "max_new_tokens": n,
         "tokens": proof.completion_ids.len(),
+        "positions": prompt.len() + proof.completion_ids.len() - 1,
         "setup_s": setup_s,
         "inference_s": inference_s,
         "prove_s": prove_s,
@@ -118,6 +128,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ui::outln(format_args!("model:               {}", args.model.display()))?;
         ui::outln(format_args!("prompt tokens:       {}", prompt.len()))?;
         ui::outln(format_args!("tokens proven:       {} (at most {n})", proof.completion_ids.len()))?;
+        ui::outln(format_args!("positions proven:    {}", prompt.len() + proof.completion_ids.len() - 1))?;
         ui::outln(format_args!("inference (int, KV): {inference_s:.3} s"))?;
         ui::outln(format_args!("setup:               {setup_s:.2} s"))?;
         ui::outln(format_args!(

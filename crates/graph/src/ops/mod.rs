@@ -12,6 +12,7 @@ pub mod batched_matmul;
 pub mod clamp;
 pub mod concat;
 pub mod embedding;
+pub mod gather;
 pub mod gelu;
 pub mod heads;
 pub mod layernorm;
@@ -189,6 +190,8 @@ op_registry! {
     17 => Silu(silu::Silu),
     /// GQA: each KV head serves `group` query heads.
     18 => RepeatKv(repeat_kv::RepeatKv),
+    /// Rows of an activation by public indices (the positions whose prediction is proven).
+    19 => GatherRows(gather::GatherRows),
 }
 
 /// Largest size parameter (a column offset, a head count) and largest tensor extent a key may
@@ -215,7 +218,7 @@ macro_rules! no_params {
         }
     )*};
 }
-no_params!(embedding::Embedding, add::Add, heads::MergeHeads, concat::ConcatSeq, argmax::Argmax, mul::Mul);
+no_params!(embedding::Embedding, gather::GatherRows, add::Add, heads::MergeHeads, concat::ConcatSeq, argmax::Argmax, mul::Mul);
 
 /// Most table entries (summed over the distinct tables) decoding one key may build: `2^23`
 /// (64 MiB of `i64`). Honest graphs build at most one exp, one GELU or SiLU and one RoPE table

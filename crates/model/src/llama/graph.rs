@@ -104,8 +104,14 @@ impl LlamaParts<'_> {
         Ok(b.node(Op::Rescale(Rescale { shift: wf + a - r }), &[acc], format!("{prefix}.out"), r)?)
     }
 
-    /// The step graph.
+    /// The step graph, with the LM head and argmax at every new position.
     pub fn build(&self, n_new: usize, n_past: usize) -> Result<Graph, ModelError> {
+        self.build_with_outputs(n_new, n_past, n_new)
+    }
+
+    /// The step graph with the LM head and argmax only at the rows of the public input
+    /// `out_rows: [n_out]` (as GPT-2's, `crate::gpt2::output_rows`).
+    pub fn build_with_outputs(&self, n_new: usize, n_past: usize, n_out: usize) -> Result<Graph, ModelError> {
         let (cfg, q) = (self.cfg, &self.quant.base);
         let a = q.act_frac as i32;
         let r = self.quant.resid_frac as i32;
@@ -180,6 +186,7 @@ impl LlamaParts<'_> {
             let x2 = b.node(Op::Add(Add), &[x, down], p("ffn_resid"), r)?;
             x = Self::clamp_to(&mut b, x2, resid_bits, p("ffn_resid.clamped"))?;
         }
+        let x = crate::gpt2::output_rows(&mut b, x, n_out, cfg.n_ctx, r)?;
         let hn = self.rmsnorm(&mut b, x, "output_norm")?;
         let (lm, lm_f) = self.w(&mut b, cfg.lm_head())?;
         let logits = b.node(Op::MatMul(MatMul { has_bias: false }), &[hn, lm], "logits", a + lm_f)?;

@@ -379,7 +379,7 @@ impl LlamaModel {
         Ok(())
     }
 
-    fn step_inputs(ids: &[u32], past: usize, cache: Option<&LlamaIntCache>) -> Vec<IntTensor> {
+    fn step_inputs(ids: &[u32], past: usize, cache: Option<&LlamaIntCache>, n_out: usize) -> Vec<IntTensor> {
         let n = ids.len();
         let mut inputs = vec![
             IntTensor { shape: vec![n], data: ids.iter().map(|&i| i as i64).collect() },
@@ -391,14 +391,30 @@ impl LlamaModel {
                 inputs.push(v.clone());
             }
         }
+        inputs.push(crate::last_rows(n, n_out));
         inputs
     }
 
-    /// The proven computation: the integer forward pass over `ids`.
+    /// The integer forward pass over `ids`, predictions at every position.
     pub fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
+        self.forward_int_outputs(ids, ids.len())
+    }
+
+    /// The graph that is proven: the causal pass over `seq_len` positions with the LM head and
+    /// argmax at the `n_out` rows of the public input `out_rows`.
+    pub fn graph_with_outputs(&self, seq_len: usize, n_out: usize) -> Result<Graph, ModelError> {
+        self.parts().build_with_outputs(seq_len, 0, n_out)
+    }
+
+    /// The proven computation: the forward pass over `ids` with predictions at the last `n_out`
+    /// positions only.
+    pub fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
         self.check_ids(ids, 0)?;
-        let graph = self.graph(ids.len())?;
-        let trace: IntTrace = execute(&graph, &self.weights, Self::step_inputs(ids, 0, None))?;
+        if n_out == 0 || n_out > ids.len() {
+            return Err(ModelError::Graph(GraphError::Invalid(format!("{n_out} predicted positions of {}", ids.len()))));
+        }
+        let graph = self.graph_with_outputs(ids.len(), n_out)?;
+        let trace: IntTrace = execute(&graph, &self.weights, Self::step_inputs(ids, 0, None, n_out))?;
         Ok(IntForward { graph, trace })
     }
 
@@ -409,10 +425,15 @@ impl LlamaModel {
 
     /// Runs `ids` after the cached positions; returns the logits accumulator rows.
     pub fn step_int(&self, cache: &mut LlamaIntCache, ids: &[u32]) -> Result<IntTensor, ModelError> {
+        self.step_int_outputs(cache, ids, ids.len())
+    }
+
+    /// [`LlamaModel::step_int`] with the logits of the last `n_out` new positions only.
+    fn step_int_outputs(&self, cache: &mut LlamaIntCache, ids: &[u32], n_out: usize) -> Result<IntTensor, ModelError> {
         self.check_ids(ids, cache.len)?;
         let past = cache.len;
-        let graph = self.step_graph(ids.len(), past)?;
-        let mut trace = execute(&graph, &self.weights, Self::step_inputs(ids, past, (past > 0).then_some(&*cache)))?;
+        let graph = self.parts().build_with_outputs(ids.len(), past, n_out)?;
+        let mut trace = execute(&graph, &self.weights, Self::step_inputs(ids, past, (past > 0).then_some(&*cache), n_out))?;
         let mut kv = Vec::with_capacity(self.config.n_layer);
         let mut take = |n: String| {
             graph
@@ -469,7 +490,7 @@ impl LlamaModel {
         let mut out = Vec::with_capacity(n);
         let mut input = prompt.to_vec();
         while out.len() < n {
-            let logits = self.step_int(&mut cache, &input)?;
+            let logits = self.step_int_outputs(&mut cache, &input, 1)?;
             let v = self.config.n_vocab;
             let next = ops::argmax::argmax_row(&logits.data[logits.data.len() - v..]) as u32;
             on_token(next);
