@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use zkinfer_field::F;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
+use zkinfer_model::{LlamaModel, Model};
 use zkinfer_model::graph::TensorId;
 use zkinfer_ops::{ProofError, TensorRole, protocol_for, prove_graph, verify_graph};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
@@ -19,11 +19,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().ok_or("usage: walk_timing MODEL.gguf [TOKENS]")?;
     let tokens: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(32);
-    let model = Model::load(&GgufFile::open(&path)?)?;
-    let ids: Vec<u32> = (0..tokens as u32).map(|i| (i * 7919 + 13) % 50000).collect();
+    let gguf = GgufFile::open(&path)?;
+    // GPT-2 or a Llama-family model, by the file's architecture.
+    let (fwd_fn, weights): (Box<dyn Fn(&[u32]) -> Result<zkinfer_model::IntForward, zkinfer_model::ModelError>>, zkinfer_model::Weights) =
+        if gguf.architecture().unwrap_or_default() == "llama" {
+            let mut m = LlamaModel::load(&gguf)?;
+            m.drop_float_reference();
+            let w = m.weights().clone();
+            (Box::new(move |ids| m.forward_int(ids)), w)
+        } else {
+            let mut m = Model::load(&gguf)?;
+            m.drop_float_reference();
+            let w = m.weights().clone();
+            (Box::new(move |ids| m.forward_int(ids)), w)
+        };
+    drop(gguf);
+    let ids: Vec<u32> = (0..tokens as u32).map(|i| (i * 7919 + 13) % 40000).collect();
     let plan_only = args.next().as_deref() == Some("--plan-only");
     let t0 = Instant::now();
-    let fwd = model.forward_int(&ids)?;
+    let fwd = fwd_fn(&ids)?;
     let trace_s = t0.elapsed().as_secs_f64();
     let graph = &fwd.graph;
     if plan_only {
@@ -32,12 +46,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let committed: usize = plan.committed().iter().map(|&c| 1usize << plan.num_vars(c)).sum();
         println!("{tokens} tokens: {} committed columns, {committed} entries (packs into 2^{})", plan.committed().len(), committed.next_power_of_two().trailing_zeros());
         print_committed(graph, &plan);
+        // Range checks by width: entries checked and limb entries committed.
+        let mut by_bits: std::collections::BTreeMap<(u32, bool), (usize, usize, usize)> = Default::default();
+        for r in plan.range_checks() {
+            let e = by_bits.entry((r.bits, r.signed)).or_default();
+            e.0 += 1;
+            e.1 += 1usize << plan.num_vars(r.column);
+            e.2 += r.limbs.iter().map(|&l| 1usize << plan.num_vars(l)).sum::<usize>();
+        }
+        for ((bits, signed), (n, entries, limbs)) in by_bits {
+            println!("  range {bits:2} bits {} {n:5} checks {entries:10} entries {limbs:10} limb entries", if signed { "signed  " } else { "unsigned" });
+        }
+        // Entries if every committed column held only its node output's logical extent.
+        let mut logical = 0usize;
+        for c in plan.columns().iter().filter(|c| c.definition.is_none()) {
+            let n = 1usize << c.num_vars;
+            logical += match c.owner {
+                zkinfer_ops::witness::Owner::Node(k) => n.min(graph.tensors[graph.nodes[k].output.0].shape.iter().product()),
+                zkinfer_ops::witness::Owner::Framework => n,
+            };
+        }
+        println!("  logical (unpadded) entries of committed columns: {logical}");
         return Ok(());
     }
     let ds = DomainSeparator::new("walk-timing", 1);
     let t0 = Instant::now();
     let mut pt = ProverTranscript::new(&ds);
-    let out = prove_graph(graph, model.weights(), &fwd.trace, &mut pt, |w, t| {
+    let out = prove_graph(graph, &weights, &fwd.trace, &mut pt, |w, t| {
         let sizes: Vec<F> = w.plan().committed().iter().map(|&c| zkinfer_field::from_i64_unchecked(w.num_vars(c) as i64)).collect();
         t.absorb_public_fields("column sizes", &sizes);
         Ok::<_, ProofError>(())

@@ -93,7 +93,7 @@ fn bench_case(c: &mut Criterion, name: &str, sizes: &[usize], plan: &[usize]) {
     let (com, data) = pcs.commit(&polys).expect("commit");
     let claims = honest_claims(&polys, &com, &pcs, plan);
     let proof = prove(&pcs, &polys, &com, data.clone(), &claims);
-    let n = data.layout().num_vars();
+    let n = data.layouts()[0].num_vars();
     eprintln!("{name}: {:?}", pcs.params());
     eprintln!("{name}: packed 2^{n}, {} claims, proof {} bytes ({:.1} KiB)", plan.len(), proof.len(), proof.len() as f64 / 1024.0);
 

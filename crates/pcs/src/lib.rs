@@ -12,6 +12,17 @@
 //!   `Σ_x W(x)·P(x)`, `W = Σ_j ρ^j eq((s_{k_j}, z_j), ·)`, to a single claim on `P(r)`
 //!   ([`batching`]); `P(r)` is proven by ONE WHIR opening. The verifier computes `W(r)` itself.
 //!
+//! * **Groups.** A batch whose total size `S = Σ 2^{m_k}` is at least `2^24` and would waste more
+//!   than a third of its packed polynomial (`2^⌈log2 S⌉ > 1.5·S`) is committed as TWO packed
+//!   polynomials instead ([`commitment_groups`]): the largest polynomials filling exactly the
+//!   largest power of two `≤ S`, and the rest. Each group is its own WHIR commitment (the
+//!   commitment's Merkle cap holds one root per group, in group order); an opening runs the
+//!   batching sumcheck and one WHIR opening per group that has claims. The grouping is a function
+//!   of the shapes alone, so both sides derive it. A batch of 134.5M entries (SmolLM2-135M's
+//!   weights) commits 2^27 + 2^19 entries instead of 2^28: half the codeword, Merkle tree and
+//!   packed copy. Every smaller or well-filled batch is one group, encoded and proven exactly as
+//!   before.
+//!
 //! Binding: [`Pcs::open`]/[`Pcs::verify`] absorb the commitment (root and layout) before
 //! drawing anything. The caller must also absorb the commitment *before* deriving the
 //! challenges its claim points depend on ([`Pcs::absorb_commitment`]) — otherwise a prover could
@@ -147,7 +158,8 @@ pub trait Pcs {
 /// packed layout).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhirCommitment {
-    /// Merkle root of the Reed–Solomon codeword of the packed polynomial.
+    /// Merkle root of the Reed–Solomon codeword of each group's packed polynomial (one root per
+    /// group of [`commitment_groups`], in order; one for all but very large, badly filled batches).
     pub root: MerkleRoot,
     /// Number of variables of each committed polynomial, in batch order.
     pub poly_num_vars: Vec<usize>,
@@ -169,18 +181,65 @@ impl WhirCommitment {
     }
 }
 
+/// Batches from this total size on may be split into two groups ([`commitment_groups`]).
+pub const SPLIT_FROM_VARS: usize = 24;
+
+/// How a batch with polynomials of `poly_num_vars` variables is committed: the batch indices of
+/// each group, ascending within a group. One group (the whole batch) unless the total
+/// `S = Σ 2^{m_k}` is at least `2^SPLIT_FROM_VARS` and its power-of-two padding would exceed
+/// `1.5·S`; then two: the polynomials taken largest first (ties in batch order) until they fill
+/// exactly `2^⌊log2 S⌋` — a prefix of non-increasing powers of two, each no larger than that,
+/// reaches every multiple of its last element, so it hits the bound exactly — and the rest.
+pub fn commitment_groups(poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
+    commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS)
+}
+
+/// [`commitment_groups`] with the split threshold as a parameter (tests use small batches).
+fn commitment_groups_from(poly_num_vars: &[usize], split_from_vars: usize) -> Vec<Vec<usize>> {
+    let all: Vec<usize> = (0..poly_num_vars.len()).collect();
+    if poly_num_vars.iter().any(|&m| m > whir::MAX_NUM_VARS) {
+        return vec![all];
+    }
+    let total: u128 = poly_num_vars.iter().map(|&m| 1u128 << m).sum();
+    if total < 1u128 << split_from_vars || 2 * total.next_power_of_two() <= 3 * total {
+        return vec![all];
+    }
+    let head_size = 1u128 << (127 - total.leading_zeros());
+    let mut order = all;
+    order.sort_by_key(|&k| std::cmp::Reverse(poly_num_vars[k]));
+    let mut filled = 0u128;
+    let mut cut = 0;
+    while filled < head_size {
+        filled += 1u128 << poly_num_vars[order[cut]];
+        cut += 1;
+    }
+    debug_assert_eq!(filled, head_size);
+    let mut head = order[..cut].to_vec();
+    let mut tail = order[cut..].to_vec();
+    head.sort_unstable();
+    tail.sort_unstable();
+    vec![head, tail]
+}
+
+/// One group of a commitment: its polynomials (batch indices), packed layout and WHIR data.
+#[derive(Clone)]
+struct GroupData {
+    polys: Vec<usize>,
+    layout: PackedLayout,
+    whir: whir::WhirData,
+}
+
 /// Prover data of [`WhirPcs`].
 pub struct WhirProverData {
     commitment: WhirCommitment,
-    layout: PackedLayout,
-    whir: whir::WhirData,
+    groups: Vec<GroupData>,
 }
 
 impl Debug for WhirProverData {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WhirProverData")
             .field("commitment", &self.commitment)
-            .field("layout", &self.layout)
+            .field("layouts", &self.layouts())
             .finish_non_exhaustive()
     }
 }
@@ -191,22 +250,41 @@ impl WhirProverData {
         &self.commitment
     }
 
-    /// The packed layout.
-    pub fn layout(&self) -> &PackedLayout {
-        &self.layout
+    /// The packed layout of each group ([`commitment_groups`]).
+    pub fn layouts(&self) -> Vec<&PackedLayout> {
+        self.groups.iter().map(|g| &g.layout).collect()
     }
 }
 
 impl Clone for WhirProverData {
     fn clone(&self) -> Self {
-        Self { commitment: self.commitment.clone(), layout: self.layout.clone(), whir: self.whir.clone() }
+        Self { commitment: self.commitment.clone(), groups: self.groups.clone() }
     }
+}
+
+/// The claims on the polynomials of `group`, renumbered within the group (claim order kept).
+/// Fails on a claim naming no polynomial of the batch.
+fn group_claims(num_polys: usize, groups: &[Vec<usize>], claims: &[OpeningClaim]) -> Result<Vec<Vec<OpeningClaim>>, PcsError> {
+    let mut place = vec![(0usize, 0usize); num_polys];
+    for (g, polys) in groups.iter().enumerate() {
+        for (i, &k) in polys.iter().enumerate() {
+            place[k] = (g, i);
+        }
+    }
+    let mut out = vec![Vec::new(); groups.len()];
+    for c in claims {
+        let &(g, i) = place.get(c.poly).ok_or_else(|| PcsError::BadClaim(format!("polynomial {} is not in the batch", c.poly)))?;
+        out[g].push(OpeningClaim { poly: i, point: c.point.clone(), value: c.value });
+    }
+    Ok(out)
 }
 
 /// The WHIR-backed [`Pcs`]: Goldilocks, challenges in the cubic extension, Blake3 Merkle trees.
 #[derive(Clone, Debug)]
 pub struct WhirPcs {
     engine: whir::WhirEngine,
+    /// [`SPLIT_FROM_VARS`] except in tests ([`WhirPcs::with_split_from_vars`]).
+    split_from_vars: usize,
 }
 
 impl Default for WhirPcs {
@@ -217,7 +295,18 @@ impl Default for WhirPcs {
 
 impl WhirPcs {
     pub fn new(params: WhirParams) -> Self {
-        Self { engine: whir::WhirEngine::new(params) }
+        Self { engine: whir::WhirEngine::new(params), split_from_vars: SPLIT_FROM_VARS }
+    }
+
+    /// Test hook: splits batches into groups from `2^vars` entries on instead of
+    /// `2^SPLIT_FROM_VARS` (prover and verifier must use the same value).
+    pub fn with_split_from_vars(mut self, vars: usize) -> Self {
+        self.split_from_vars = vars;
+        self
+    }
+
+    fn groups(&self, poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
+        commitment_groups_from(poly_num_vars, self.split_from_vars)
     }
 
     pub fn params(&self) -> &WhirParams {
@@ -262,13 +351,20 @@ impl WhirPcs {
             }
             shapes.push(p.len().trailing_zeros() as usize);
         }
-        let layout = PackedLayout::new(&shapes)?;
-        let packed = layout.pack(polys)?;
-        mem_trace("commit: packed");
-        let (root, whir) = self.engine.commit(packed)?;
-        mem_trace("commit: committed");
+        let mut roots = Vec::new();
+        let mut groups = Vec::new();
+        for polys_of_group in self.groups(&shapes) {
+            let layout = PackedLayout::new(&polys_of_group.iter().map(|&k| shapes[k]).collect::<Vec<_>>())?;
+            let packed = layout.pack(&polys_of_group.iter().map(|&k| polys[k]).collect::<Vec<_>>())?;
+            mem_trace("commit: packed");
+            let (root, whir) = self.engine.commit(packed)?;
+            mem_trace("commit: committed");
+            roots.extend_from_slice(root.roots());
+            groups.push(GroupData { polys: polys_of_group, layout, whir });
+        }
+        let root = MerkleRoot::new(roots);
         let commitment = WhirCommitment { root, poly_num_vars: shapes };
-        Ok((commitment.clone(), WhirProverData { commitment, layout, whir }))
+        Ok((commitment.clone(), WhirProverData { commitment, groups }))
     }
 
     /// Opens with owned prover data: the batching sumcheck reads the packed evaluations held
@@ -279,17 +375,27 @@ impl WhirPcs {
         claims: &[OpeningClaim],
         t: &mut ProverTranscript,
     ) -> Result<(), PcsError> {
-        batching::check_claims(&data.layout, claims)?;
+        let polys: Vec<Vec<usize>> = data.groups.iter().map(|g| g.polys.clone()).collect();
+        let per_group = group_claims(data.commitment.poly_num_vars.len(), &polys, claims)?;
+        for (g, c) in data.groups.iter().zip(&per_group) {
+            batching::check_claims(&g.layout, c)?;
+        }
         self.absorb_commitment(&data.commitment, t);
-        let packed = whir::WhirEngine::committed_evals(&data.whir);
-        mem_trace("open: before batching");
-        let point = batching::prove(&data.layout, packed, claims, t);
-        mem_trace("open: after batching");
-        // WHIR runs on a fork taken before the proof bytes are written (see `whir` docs).
-        let mut fork = t.challenger_mut().clone();
-        let proof = self.engine.open(&data.commitment.root, data.whir, &point, &mut fork)?;
-        t.send_bytes(&whir::encode_proof(&proof)?);
-        mem_trace("open: after WHIR opening");
+        let roots = data.commitment.root.roots().to_vec();
+        for ((g, c), root) in data.groups.into_iter().zip(&per_group).zip(roots) {
+            if c.is_empty() {
+                continue;
+            }
+            let packed = whir::WhirEngine::committed_evals(&g.whir);
+            mem_trace("open: before batching");
+            let point = batching::prove(&g.layout, packed, c, t);
+            mem_trace("open: after batching");
+            // WHIR runs on a fork taken before the proof bytes are written (see `whir` docs).
+            let mut fork = t.challenger_mut().clone();
+            let proof = self.engine.open(&MerkleRoot::new(vec![root]), g.whir, &point, &mut fork)?;
+            t.send_bytes(&whir::encode_proof(&proof)?);
+            mem_trace("open: after WHIR opening");
+        }
         Ok(())
     }
 }
@@ -310,7 +416,10 @@ impl Pcs for WhirPcs {
     /// Copies the prover data (codeword and Merkle tree included): use
     /// [`Pcs::open_consuming`] when the data is not needed afterwards.
     fn open(&self, data: &WhirProverData, claims: &[OpeningClaim], t: &mut ProverTranscript) -> Result<(), PcsError> {
-        batching::check_claims(&data.layout, claims)?;
+        let polys: Vec<Vec<usize>> = data.groups.iter().map(|g| g.polys.clone()).collect();
+        for (g, c) in data.groups.iter().zip(group_claims(data.commitment.poly_num_vars.len(), &polys, claims)?) {
+            batching::check_claims(&g.layout, &c)?;
+        }
         self.open_owned(data.clone(), claims, t)
     }
 
@@ -329,19 +438,30 @@ impl Pcs for WhirPcs {
         claims: &[OpeningClaim],
         t: &mut VerifierTranscript<'_>,
     ) -> Result<(), PcsError> {
-        if com.root.num_roots() != 1 {
-            return Err(PcsError::Config("commitment must hold exactly one Merkle root".into()));
+        let groups = self.groups(&com.poly_num_vars);
+        if com.root.num_roots() != groups.len() {
+            return Err(PcsError::Config(format!("commitment must hold {} Merkle root(s), one per group", groups.len())));
         }
-        let layout = PackedLayout::new(&com.poly_num_vars)?;
-        batching::check_claims(&layout, claims)?;
+        let per_group = group_claims(com.poly_num_vars.len(), &groups, claims)?;
+        let mut layouts = Vec::with_capacity(groups.len());
+        for (polys, c) in groups.iter().zip(&per_group) {
+            let layout = PackedLayout::new(&polys.iter().map(|&k| com.poly_num_vars[k]).collect::<Vec<_>>())?;
+            batching::check_claims(&layout, c)?;
+            layouts.push(layout);
+        }
         self.absorb_commitment(com, t);
-        let outcome = batching::verify(&layout, claims, t)?;
-        let mut fork = t.challenger_mut().clone();
-        let bytes = t.receive_bytes()?;
-        let proof = whir::decode_proof(bytes)?;
-        let opened = self.engine.verify(&com.root, &outcome.point, &proof, &mut fork)?;
-        if outcome.weight_at_point * opened != outcome.reduced_claim {
-            return Err(PcsError::ClaimMismatch);
+        for ((layout, c), root) in layouts.iter().zip(&per_group).zip(com.root.roots()) {
+            if c.is_empty() {
+                continue;
+            }
+            let outcome = batching::verify(layout, c, t)?;
+            let mut fork = t.challenger_mut().clone();
+            let bytes = t.receive_bytes()?;
+            let proof = whir::decode_proof(bytes)?;
+            let opened = self.engine.verify(&MerkleRoot::new(vec![*root]), &outcome.point, &proof, &mut fork)?;
+            if outcome.weight_at_point * opened != outcome.reduced_claim {
+                return Err(PcsError::ClaimMismatch);
+            }
         }
         Ok(())
     }
