@@ -112,3 +112,26 @@ fn hostile_llama_key_fields_are_errors_not_panics() {
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// The smallest pass, `T = 1` (a one-token prompt and one new token): every row sumcheck of the
+/// Llama ops has zero variables. It verifies, and a changed completion token or budget is
+/// rejected.
+#[test]
+fn a_single_position_pass_proves_and_binds_its_statement() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/llama/llama-tiny-random.gguf");
+    let gguf = GgufFile::open(path).unwrap();
+    let model = LlamaModel::load(&gguf).unwrap();
+    let pk = &fixture().pk;
+    let prompt = vec![fixture().proof.prompt_ids[0]];
+    let (proof, _) = prove(&model, pk, &prompt, 1, |_| {}, |_, _| {}).unwrap();
+    assert_eq!(proof.prompt_ids.len() + proof.completion_ids.len() - 1, 1);
+    verify(&pk.vk, &proof).unwrap();
+    let mut bad = proof.clone();
+    bad.completion_ids[0] = (bad.completion_ids[0] + 1) % pk.vk.vocab.len() as u32;
+    if pk.vk.eog_ids.binary_search(&bad.completion_ids[0]).is_err() {
+        assert!(verify(&pk.vk, &bad).is_err(), "changed completion token accepted at T = 1");
+    }
+    let mut bad = proof.clone();
+    bad.max_new_tokens = 2;
+    assert!(verify(&pk.vk, &bad).is_err(), "budget 2 with one token and no end-of-generation accepted");
+}
