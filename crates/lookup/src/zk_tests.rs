@@ -482,3 +482,63 @@ fn wire_limbs_are_canonical_base_field_coordinates() {
     let want: Vec<u64> = BasedVectorSpace::<F>::as_basis_coefficients_slice(&x).iter().map(|c: &F| c.as_canonical_u64()).collect();
     assert_eq!(limbs, want);
 }
+
+/// Rank over `F` of a list of rows.
+fn rank_f(mut rows: Vec<Vec<F>>) -> usize {
+    let cols = rows.first().map_or(0, Vec::len);
+    let mut rank = 0;
+    for col in 0..cols {
+        if let Some(p) = (rank..rows.len()).find(|&i| rows[i][col] != F::ZERO) {
+            rows.swap(rank, p);
+            let inv = rows[rank][col].inverse();
+            let pivot = rows[rank].clone();
+            for (i, row) in rows.iter_mut().enumerate() {
+                if i != rank && row[col] != F::ZERO {
+                    let f = row[col] * inv;
+                    for k in 0..cols {
+                        row[k] -= f * pivot[k];
+                    }
+                }
+            }
+            rank += 1;
+        }
+    }
+    rank
+}
+
+fn coords(xs: &[EF]) -> Vec<F> {
+    xs.iter().flat_map(|x| BasedVectorSpace::<F>::as_basis_coefficients_slice(x).to_vec()).collect()
+}
+
+/// The simulator argument's linear algebra, on the real tables: what the verifier learns about
+/// one layer mask `R^{pq}_j` (the children's masks `Σ_w R(0, w)`, `Σ_w R(1, w)`, then
+/// `R̂(ρ, s'_0)`) is a map from its 16 base-field entries onto `EF^3` (rank 9 over `F`), so the
+/// three values are uniform and independent; likewise the leaves' two masks `M(0, s)`, `M(1, s)`
+/// (16 entries, μ = 4) onto `EF^2`. At `s'_0 = ½` the layer map loses rank (the excluded event).
+#[test]
+fn revealed_mask_values_are_uniform_and_independent() {
+    let (rho, s0) = (EF::from_u64(1234) + mask_gamma()[1], EF::from_u64(99) + mask_gamma()[0]);
+    let layer_rows = |s0: EF| -> Vec<Vec<F>> {
+        (0..16)
+            .map(|e| {
+                let mut masks = ZkGkrMasks::sample(3, &mut StdRng::seed_from_u64(1)).expect("masks");
+                let table = &mut masks.tables[layer_mask_index(1)];
+                table.fill(F::ZERO);
+                table[e] = F::ONE; // pq = 0 half
+                coords(&[masks.r_sum(1, 0, EF::ZERO), masks.r_sum(1, 0, EF::ONE), masks.r_value(1, 0, rho, s0)])
+            })
+            .collect()
+    };
+    assert_eq!(rank_f(layer_rows(s0)), 9);
+    assert!(rank_f(layer_rows(EF::TWO.inverse())) < 9);
+    let s: Vec<EF> = [5u64, 7, 11].iter().map(|&x| EF::from_u64(x) * mask_gamma()[0] + EF::from_u64(x * x)).collect();
+    let leaf_rows: Vec<Vec<F>> = (0..16)
+        .map(|e| {
+            let mut m = vec![F::ZERO; 16];
+            m[e] = F::ONE;
+            let at = |b: EF| mle_f(&m, &std::iter::once(b).chain(s.iter().copied()).collect::<Vec<EF>>());
+            coords(&[at(EF::ZERO), at(EF::ONE)])
+        })
+        .collect();
+    assert_eq!(rank_f(leaf_rows), 6);
+}
