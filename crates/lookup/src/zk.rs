@@ -21,7 +21,8 @@
 //! logUp a function of the multiplicities), per layer the sumcheck rounds (linear functions of
 //! the layer), and the children `p_{j+1}(b, s), q_{j+1}(b, s)` (evaluations of the layer's MLE).
 //!
-//! * **Root.** Only `q_0` is sent; `p_0 := S·q_0`. The caller includes one *blinding leaf*
+//! * **Root.** Only `q_0` is sent (one base-field element: the leaves are base-field values);
+//!   `p_0 := S·q_0`. The caller includes one *blinding leaf*
 //!   `0/b` with `b` uniform in `F*` (committed like every leaf): adding `0/b` multiplies the
 //!   root fraction by `b` (`(p·b + 0·q)/(q·b)`), so `q_0` is uniform in `F*`.
 //! * **Layer values.** Layer `j ≥ 1` is replaced by its randomised extension (Libra, Xie et
@@ -103,11 +104,12 @@
 //! # Cost
 //!
 //! Per layer `j ≥ 1`: mask tables `32·2^{max(2, ⌈log2 j⌉)}` + 32 base-field entries; wire
-//! `1 + 5j + j + 6` extension elements (`Γ`, five values per round, one mask value per round,
+//! (besides `q_0`, 8 bytes) `1 + 5j + j + 6` extension elements (`Γ`, five values per round, one mask value per round,
 //! four children, two `R̂`) against `2j + 3` in public mode. Layer 0: `1 + 4 + 1 + 4`.
 //! The hiding PCS tolerates `2^4` claims per committed polynomial, so the layer sumcheck masks
 //! (one claim per round) limit the depth to `n ≤ 17` ([`MAX_ZK_DEPTH`]).
 
+use p3_field::ExtensionField;
 use rand10::{Rng, RngExt};
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_poly::{eq_eval, eq_evals, next_pow2_vars};
@@ -585,7 +587,9 @@ pub(crate) fn prove_with(
     }
 
     absorb_statement(t, n, claimed_sum);
-    t.send_ext(q0);
+    // Base-field leaves have a base-field root: q_0 is sent as one base-field element.
+    let q0_base = q0.as_base().ok_or_else(|| FracAddError::InvalidStatement("root denominator outside F".into()))?;
+    t.send_field(q0_base);
     let mut mask_claims = Vec::new();
     let push_sumcheck_claims = |mask_claims: &mut Vec<MaskClaim>, j: usize, claims: &[(Vec<EF>, EF)], rounds: &[EF]| {
         for (round, ((_, value), &r)) in claims.iter().zip(rounds).enumerate() {
@@ -694,7 +698,7 @@ pub(crate) fn verify_traced(depth: usize, claimed_sum: EF, t: &mut VerifierTrans
     check_depth(depth)?;
     let mut trace = Vec::with_capacity(depth);
     absorb_statement(t, depth, claimed_sum);
-    let q0 = t.receive_ext()?;
+    let q0 = EF::from(t.receive_field()?);
     if q0.is_zero() {
         return Err(FracAddError::LayerMismatch { layer: 0 });
     }
@@ -799,10 +803,11 @@ pub fn simulate<R: Rng + ?Sized>(depth: usize, claimed_sum: EF, t: &mut ProverTr
     let q0 = loop {
         let x: F = rng.random();
         if !x.is_zero() {
-            break EF::from(x);
+            break x;
         }
     };
-    t.send_ext(q0);
+    t.send_field(q0);
+    let q0 = EF::from(q0);
     let gamma = t.challenge_ext();
     let mut inst = random_instance(1, TOP_DEGREE, (claimed_sum + gamma) * q0, rng);
     let mask = SumcheckMask::sample(sumcheck_shape(0), rng).map_err(|e| FracAddError::InvalidStatement(e.to_string()))?;

@@ -145,8 +145,8 @@ fn honest_proofs_verify_and_every_claim_opens() {
         assert_eq!(claims.masks.len(), 1 + (1..n).map(|j| j + 2).sum::<usize>());
         // The wire: q_0; layer 0: Γ, 4 round values, 1 mask value, 4 children; layer j:
         // Γ, 5 per round, 1 per round, 4 children, 2 R̂.
-        let values = 1 + 10 + (1..n).map(|j| 1 + 6 * j + 6).sum::<usize>();
-        assert_eq!(r.proof.len(), 24 * values, "depth {n}");
+        let values = 10 + (1..n).map(|j| 1 + 6 * j + 6).sum::<usize>();
+        assert_eq!(r.proof.len(), 8 + 24 * values, "depth {n}");
     }
 }
 
@@ -265,9 +265,11 @@ fn wrong_final_openings_are_rejected() {
     }
 }
 
-/// The proof as a list of extension elements.
+/// The proof as a list of sent values: `q_0` (8 bytes, zero-padded), then extension elements.
 fn values(proof: &[u8]) -> Vec<[u8; 24]> {
-    proof.chunks_exact(24).map(|c| c.try_into().expect("24 bytes")).collect()
+    let mut first = [0u8; 24];
+    first[..8].copy_from_slice(&proof[..8]);
+    std::iter::once(first).chain(proof[8..].chunks_exact(24).map(|c| c.try_into().expect("24 bytes"))).collect()
 }
 
 /// The true (unmasked) children of every layer at the points the verifier saw: what the public
@@ -308,10 +310,17 @@ fn traced(n: usize, sum: EF, proof: &[u8], commitment: &[F]) -> Trace {
 #[test]
 fn two_zk_runs_share_no_sent_value_two_public_runs_share_all() {
     let n = 5;
-    // Same statement and witness, same blinding leaf (the seed of the masks differs).
+    // Same statement (depth, S) and leaves; the blinding leaf `b` is the prover's randomness
+    // (fresh per proof, like the masks: it does not change S).
     let prove_once = |seed: u64| {
-        let (p, q, sum) = leaves(n, F::from_u64(1234567));
         let mut rng = StdRng::seed_from_u64(seed);
+        let b = loop {
+            let b: F = rng.random();
+            if b != F::ZERO {
+                break b;
+            }
+        };
+        let (p, q, sum) = leaves(n, b);
         let masks = ZkGkrMasks::sample(n, &mut rng).expect("masks");
         let fake = Fake::new(&p, &q, &masks, 4, &mut rng, true);
         let mut t = ProverTranscript::new(&ds());
@@ -320,17 +329,16 @@ fn two_zk_runs_share_no_sent_value_two_public_runs_share_all() {
         prove(ZkLeaves { numerators: &p, denominators: &q }, sum, &masks, &hidden, &mut t).expect("prove");
         let proof = t.into_proof();
         let trace = traced(n, sum, &proof, &fake.masks.concat());
-        (proof, witness_hits(n, &p, &q, &trace))
+        (proof, witness_hits(n, &p, &q, &trace), sum)
     };
-    let ((a, hits_a), (b, hits_b)) = (prove_once(20), prove_once(21));
+    let ((a, hits_a, sum_a), (b, hits_b, sum_b)) = (prove_once(20), prove_once(21));
+    assert_eq!(sum_a, sum_b, "same statement");
     assert_eq!((hits_a, hits_b), (0, 0), "an unmasked layer value was sent");
     let (va, vb) = (values(&a), values(&b));
     let shared = va.iter().filter(|x| vb.contains(x)).count();
-    // q_0 is shared here only because this test fixes the blinding leaf; the prover samples it
-    // per proof (`run`): the rest must be fresh.
-    assert!(shared <= 1, "zk runs share {shared} of {} values", va.len());
-    let q0_fresh = values(&run(n, 22, Tamper::default()).proof)[0] != values(&run(n, 23, Tamper::default()).proof)[0];
-    assert!(q0_fresh);
+    assert_eq!(shared, 0, "zk runs share {shared} of {} values", va.len());
+    let windows = |p: &[u8]| p.windows(16).map(|w| w.to_vec()).collect::<std::collections::HashSet<_>>();
+    assert!(windows(&a).is_disjoint(&windows(&b)), "zk runs share a 16-byte window");
 
     let public = || {
         let (p, q, _) = leaves(n, F::from_u64(1234567));
@@ -348,33 +356,27 @@ fn two_zk_runs_share_no_sent_value_two_public_runs_share_all() {
 
 /// Per-coordinate low-bit counts of every sent value's three limbs over a set of proofs.
 fn bit_counts(proofs: &[Vec<u8>]) -> Vec<usize> {
-    let width = proofs[0].len() / 24 * 3;
+    // Every sent base-field limb (q_0, then three per extension element).
+    let width = proofs[0].len() / 8;
     let mut ones = vec![0usize; width];
     for proof in proofs {
-        assert_eq!(proof.len() / 24 * 3, width, "same wire shape");
-        for (i, chunk) in proof.chunks_exact(24).enumerate() {
-            let limbs: Vec<u64> = chunk.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).collect();
-            for (k, l) in limbs.iter().enumerate() {
-                ones[i * 3 + k] += (l & 1) as usize;
-            }
+        assert_eq!(proof.len() / 8, width, "same wire shape");
+        for (i, limb) in proof.chunks_exact(8).enumerate() {
+            ones[i] += (u64::from_le_bytes(limb.try_into().expect("8 bytes")) & 1) as usize;
         }
     }
     ones
 }
 
-/// The statistical check: every coordinate's low bit is Bernoulli(½) in both samples (within
-/// 5σ; except the upper limbs of the base-field `q_0`, zero in both) and the two samples agree
-/// (within 5√2σ).
+/// The statistical check: every sent limb's low bit is Bernoulli(½) in both samples (within
+/// 5σ) and the two samples agree (within 5√2σ).
 fn same_distribution(a: &[Vec<u8>], b: &[Vec<u8>]) -> Result<(), String> {
     let (ca, cb) = (bit_counts(a), bit_counts(b));
     let runs = a.len() as f64;
     let sigma = runs.sqrt() / 2.0;
     for (i, (&x, &y)) in ca.iter().zip(&cb).enumerate() {
         let (x, y) = (x as f64, y as f64);
-        // The upper limbs of q_0 ∈ F are 0 in both (a public structural fact); every other
-        // coordinate must be Bernoulli(½).
-        let structural = x == 0.0 && y == 0.0 && (i == 1 || i == 2);
-        if !structural && ((x - runs / 2.0).abs() >= 5.0 * sigma || (y - runs / 2.0).abs() >= 5.0 * sigma) {
+        if (x - runs / 2.0).abs() >= 5.0 * sigma || (y - runs / 2.0).abs() >= 5.0 * sigma {
             return Err(format!("coordinate {i}: {x} / {y} ones of {runs}"));
         }
         if (x - y).abs() >= 5.0 * std::f64::consts::SQRT_2 * sigma {
