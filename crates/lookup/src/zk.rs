@@ -60,7 +60,8 @@
 //!   children are then `p̂_1(b, y*)`, masked by `R_1`.
 //!
 //! All masks — one sumcheck mask table per layer (`SumcheckMask`, padded so the hiding PCS's
-//! randomised extension leaves its round masks polynomials in the challenge) and one `R` table
+//! randomised extension leaves its round masks polynomials in the challenge; committed in pieces
+//! of 16 rounds beyond 16 rounds) and one `R` table
 //! per layer `j ≥ 1` (32 base-field entries: `(pq, c, a, w)`, `c ∈ {0,1}^2` combined by the
 //! public `γ = (X, X²)` of `zkinfer_sumcheck::zk` so the coefficients are uniform in `EF`) — are
 //! sampled before the proof and committed with the leaves in **one** hiding commitment
@@ -106,8 +107,9 @@
 //! Per layer `j ≥ 1`: mask tables `32·2^{max(2, ⌈log2 j⌉)}` + 32 base-field entries; wire
 //! (besides `q_0`, 8 bytes) `1 + 5j + j + 6` extension elements (`Γ`, five values per round, one mask value per round,
 //! four children, two `R̂`) against `2j + 3` in public mode. Layer 0: `1 + 4 + 1 + 4`.
-//! The hiding PCS tolerates `2^4` claims per committed polynomial, so the layer sumcheck masks
-//! (one claim per round) limit the depth to `n ≤ 17` ([`MAX_ZK_DEPTH`]).
+//! The hiding PCS tolerates `2^4` claims per committed polynomial and a layer sumcheck mask gets
+//! one claim per round, so a mask of more than 16 rounds is committed in pieces of 16 rounds
+//! ([`sumcheck_mask_pieces`]); every mask table then carries at most 16 claims.
 
 use p3_field::ExtensionField;
 use rand10::{Rng, RngExt};
@@ -125,9 +127,13 @@ use crate::fracaddcheck::{
 pub const LAYER_DEGREE: usize = 5;
 /// Wire degree of the top (layer 0) sumcheck over the dummy variable.
 pub const TOP_DEGREE: usize = 4;
-/// Largest depth: the layer sumcheck of the last layer has `n − 1` rounds, one mask claim each,
-/// and the hiding PCS hides `2^4` claims per committed polynomial.
-pub const MAX_ZK_DEPTH: usize = 17;
+/// Largest depth (that of the public protocol).
+pub const MAX_ZK_DEPTH: usize = crate::fracaddcheck::MAX_DEPTH;
+/// Round variables of one committed piece of a sumcheck mask: a layer sumcheck mask gets one
+/// claim per round and the hiding PCS hides `2^4` claims per committed polynomial, so a mask of
+/// more than 16 rounds is committed as `2^{⌈log2 j⌉ − 4}` pieces of 16 rounds (its table's
+/// top round bits select the piece).
+const PIECE_ROUND_VARS: usize = 4;
 /// Variables of a layer's `R` table: `(pq, c_0, c_1, a, w)`.
 const R_VARS: usize = 5;
 
@@ -142,19 +148,25 @@ pub enum Committed {
     Mask(usize),
 }
 
-/// Index in [`ZkGkrMasks::tables`] of layer `j`'s sumcheck mask.
+/// Number of committed pieces of layer `j`'s sumcheck mask.
+pub fn sumcheck_mask_pieces(j: usize) -> usize {
+    1usize << next_pow2_vars(sumcheck_shape(j).num_rounds).saturating_sub(PIECE_ROUND_VARS)
+}
+
+/// Index in [`ZkGkrMasks::tables`] of the first piece of layer `j`'s sumcheck mask (layer `i`
+/// owns its pieces, then, for `i ≥ 1`, its `R` table).
 pub fn sumcheck_mask_index(j: usize) -> usize {
-    if j == 0 { 0 } else { 2 * j - 1 }
+    (0..j).map(|i| sumcheck_mask_pieces(i) + usize::from(i >= 1)).sum()
 }
 
 /// Index in [`ZkGkrMasks::tables`] of layer `j`'s `R` table (`j ≥ 1`).
 pub fn layer_mask_index(j: usize) -> usize {
-    2 * j
+    sumcheck_mask_index(j) + sumcheck_mask_pieces(j)
 }
 
 /// Number of mask tables for a tree of depth `n`.
 pub fn num_mask_tables(depth: usize) -> usize {
-    2 * depth - 1
+    sumcheck_mask_index(depth)
 }
 
 /// The shape of layer `j`'s sumcheck mask.
@@ -173,12 +185,21 @@ fn sumcheck_pad(shape: MaskShape) -> usize {
     2 - next_pow2_vars(shape.num_rounds).min(2)
 }
 
-/// The point of the padded mask table of layer `j` at which it takes the value `m_i(r)`.
-fn sumcheck_claim_point(j: usize, round: usize, r: EF) -> Vec<EF> {
+/// Where the value `m_i(r)` of layer `j`'s sumcheck mask is claimed: the mask table (piece) and
+/// the point in it. One piece (`≤ 16` rounds): the table padded in front. Several: the piece
+/// selected by the round's top bits, at the point without them (its first four variables are
+/// the round's low bits).
+fn sumcheck_claim_location(j: usize, round: usize, r: EF) -> (usize, Vec<EF>) {
     let shape = sumcheck_shape(j);
-    let mut p = vec![EF::ZERO; sumcheck_pad(shape)];
-    p.extend(shape.claim_point(round, r));
-    p
+    let full = shape.claim_point(round, r);
+    let top = next_pow2_vars(shape.num_rounds).saturating_sub(PIECE_ROUND_VARS);
+    if top == 0 {
+        let mut p = vec![EF::ZERO; sumcheck_pad(shape)];
+        p.extend(full);
+        (sumcheck_mask_index(j), p)
+    } else {
+        (sumcheck_mask_index(j) + (round >> PIECE_ROUND_VARS), full[top..].to_vec())
+    }
 }
 
 /// The point of layer `j`'s `R` table for `R̂^{pq}(a, w)`.
@@ -241,9 +262,19 @@ impl ZkGkrMasks {
         for j in 0..depth {
             let shape = sumcheck_shape(j);
             let mask = SumcheckMask::sample(shape, rng).map_err(|e| FracAddError::InvalidStatement(e.to_string()))?;
-            let mut table = mask.table().to_vec();
-            table.resize(table.len() << sumcheck_pad(shape), F::ZERO);
-            tables[sumcheck_mask_index(j)] = table;
+            let pieces = sumcheck_mask_pieces(j);
+            if pieces == 1 {
+                let mut table = mask.table().to_vec();
+                table.resize(table.len() << sumcheck_pad(shape), F::ZERO);
+                tables[sumcheck_mask_index(j)] = table;
+            } else {
+                // The round index is the table's most significant part: piece h is the h-th
+                // contiguous slice.
+                let len = mask.table().len() / pieces;
+                for (h, piece) in mask.table().chunks_exact(len).enumerate() {
+                    tables[sumcheck_mask_index(j) + h] = piece.to_vec();
+                }
+            }
             sumcheck.push(mask);
             if j >= 1 {
                 tables[layer_mask_index(j)] = (0..1usize << R_VARS).map(|_| rng.random::<F>()).collect();
@@ -516,10 +547,11 @@ impl SumcheckInstance for LayerInstance<'_> {
 /// (its claims are on `Ĝ`, so each round mask gains `c·X(1 − X)`).
 fn extended_sumcheck_mask(masks: &ZkGkrMasks, j: usize, hidden: HiddenMasks<'_>) -> Result<SumcheckMask, FracAddError> {
     let mut mask = masks.sumcheck[j].clone();
-    let idx = Committed::Mask(sumcheck_mask_index(j));
     for round in 0..mask.shape().num_rounds {
-        let c = hidden(idx, &sumcheck_claim_point(j, round, EF::ZERO));
-        if hidden(idx, &sumcheck_claim_point(j, round, EF::from_u64(7))) != c {
+        let (idx, at_zero) = sumcheck_claim_location(j, round, EF::ZERO);
+        let idx = Committed::Mask(idx);
+        let c = hidden(idx, &at_zero);
+        if hidden(idx, &sumcheck_claim_location(j, round, EF::from_u64(7)).1) != c {
             return Err(FracAddError::InvalidStatement(
                 "the hiding commitment's masks involve a sumcheck mask's power variables".into(),
             ));
@@ -593,7 +625,8 @@ pub(crate) fn prove_with(
     let mut mask_claims = Vec::new();
     let push_sumcheck_claims = |mask_claims: &mut Vec<MaskClaim>, j: usize, claims: &[(Vec<EF>, EF)], rounds: &[EF]| {
         for (round, ((_, value), &r)) in claims.iter().zip(rounds).enumerate() {
-            mask_claims.push(MaskClaim { mask: sumcheck_mask_index(j), point: sumcheck_claim_point(j, round, r), value: *value });
+            let (mask, point) = sumcheck_claim_location(j, round, r);
+            mask_claims.push(MaskClaim { mask, point, value: *value });
         }
     };
     let tamper_child = |j: usize, c: &mut [EF; 4], gamma: EF| {
@@ -706,7 +739,8 @@ pub(crate) fn verify_traced(depth: usize, claimed_sum: EF, t: &mut VerifierTrans
     let mut mask_claims = Vec::new();
     let push_sumcheck_claims = |mask_claims: &mut Vec<MaskClaim>, j: usize, claims: &[(Vec<EF>, EF)], rounds: &[EF]| {
         for (round, ((_, value), &r)) in claims.iter().zip(rounds).enumerate() {
-            mask_claims.push(MaskClaim { mask: sumcheck_mask_index(j), point: sumcheck_claim_point(j, round, r), value: *value });
+            let (mask, point) = sumcheck_claim_location(j, round, r);
+            mask_claims.push(MaskClaim { mask, point, value: *value });
         }
     };
 

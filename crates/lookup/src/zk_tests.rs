@@ -136,10 +136,18 @@ fn check(n: usize, sum: EF, proof: &[u8], fake: &Fake) -> Result<ZkGkrClaims, St
 
 #[test]
 fn honest_proofs_verify_and_every_claim_opens() {
-    for (n, seed) in [(2, 1), (3, 2), (5, 3), (6, 4)] {
+    // Depth 18: the last layer's sumcheck has 17 rounds, its mask is committed in 2 pieces.
+    for (n, seed) in [(2, 1), (3, 2), (5, 3), (6, 4), (18, 12)] {
         let r = run(n, seed, Tamper::default());
         let claims = check(n, claimed_sum(n, seed), &r.proof, &r.fake).expect("honest proof");
         assert_eq!(claims, r.claims, "prover and verifier end with the same claims");
+        // The hiding PCS hides at most 16 claims per committed polynomial.
+        let mut per_table = vec![0usize; num_mask_tables(n)];
+        for c in &claims.masks {
+            per_table[c.mask] += 1;
+        }
+        assert!(per_table.iter().all(|&k| (1..=16).contains(&k)), "depth {n}: {per_table:?}");
+        assert_eq!(num_mask_tables(n), (0..n).map(|j| sumcheck_mask_pieces(j) + usize::from(j >= 1)).sum::<usize>());
         assert_eq!(claims.leaf.point.len(), n);
         // One claim per round of each layer's sumcheck (layer 0: one) + two R̂ per layer j ≥ 1.
         assert_eq!(claims.masks.len(), 1 + (1..n).map(|j| j + 2).sum::<usize>());
