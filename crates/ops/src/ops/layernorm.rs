@@ -28,11 +28,15 @@
 //! `inv²V + s₁ = N`, `(inv+1)²V = N + 1 + s₂`, `σ² + t₁ = V`, `σ² + 2σ = V + t₂`, `inv·σ + g = 2^K`,
 //! `r₁ + r₁' = n − 1`, `r₂ + r₂' = n − 1` (their constants times `[t < T]`).
 //!
-//! **Padding** (rows `t ≥ T`, columns `c ≥ n`): every committed value there is forced to 0. On a
+//! **Padding** (rows `t ≥ T`, columns `c ≥ n`): every committed value there is forced to 0 except
+//! `inv`, `s₁`, `s₂`, which are never read there. On a
 //! padding row `x = 0`, so the cube's first two identities give `n·mean + r₁ = 0` and
 //! `n·var + r₂ = 0`, hence (all non-negative, no wrap) `mean = r₁ = var = r₂ = 0`; the row
-//! identities without their constants then give `inv²·eps + s₁ = 0` (`inv = s₁ = 0`),
-//! `r' = 0`, `g = 0`, `σ² + t₁ = 0`, `σ² + 2σ = t₂` (`σ = t₁ = t₂ = 0`) and `s₂ = 0`. In the
+//! identities without their constants then give `r' = 0`, `σ² + t₁ = 0`, `σ² + 2σ = t₂`
+//! (`σ = t₁ = t₂ = 0`), `g = 0`, and `eps·inv² + s₁ ≡ 0`, `eps·inv² + 2·eps·inv ≡ s₂` — which
+//! do wrap: they have non-zero solutions mod p in the range-checked box (test
+//! `padding_row_statistics_are_free_but_padding_outputs_are_not`). Harmless: `inv` is read only
+//! through `d·inv·γ`, and `d = 0` on padding rows. In the
 //! cube's rounding identity `d = 0` on padding rows and columns (`x` and the mask `[c < n]` are
 //! 0 there, `β`'s padding is 0), so `2^s·y + r₃ = 0` with the same no-wrap check: `y = r₃ = 0`.
 //! Consumers can therefore rely on the output's zero padding (test `padding_rows_are_zero`).
@@ -682,8 +686,8 @@ mod tests {
         assert!(checked > 1000, "{checked}");
     }
 
-    /// Padding (rows `t ≥ T`, columns `c ≥ n`): every committed value there is forced to 0 (see
-    /// the module docs), so a value planted in any column's padding is rejected.
+    /// Padding (rows `t ≥ T`, columns `c ≥ n`): a value planted in any column's padding is
+    /// rejected (the wrapping solutions of `inv`, `s₁`, `s₂` aside: module docs).
     #[test]
     fn padding_rows_are_zero() {
         let (rows, n) = (5usize, 40usize);
@@ -776,5 +780,27 @@ mod tests {
             let err = assert_rejects(&s.op, &s.case, &Attack { inputs: Some(inputs), output: Some(y), tamper: None });
             assert!(err.starts_with("operand"), "operand {which}: {err}");
         }
+    }
+
+    /// Review: the padding-row statistics `inv`, `s₁`, `s₂` are not forced to zero (the same
+    /// wrapping solution as RMSNorm's, `eps = 37`, `K = 30`, is accepted); the output's padding is.
+    #[test]
+    fn padding_row_statistics_are_free_but_padding_outputs_are_not() {
+        let (rows, n) = (5usize, 40usize);
+        let s = setup(13, rows, n, 15, 30);
+        assert_eq!((s.op.eps, s.op.k), (37, 30));
+        let row = 6;
+        let free = move |w: &mut WitnessBuilder| {
+            set_entry(w, "inv", row, zkinfer_field::from_i64_unchecked(706_088_273));
+            set_entry(w, "inv_lo", row, zkinfer_field::from_i64_unchecked(46_494_050_748));
+            set_entry(w, "inv_hi", row, zkinfer_field::from_i64_unchecked(5_756_481_454));
+        };
+        crate::ops::nl_testkit::run(&s.op, &s.case, &Attack { tamper: Some(&free), ..Default::default() }).expect("planted padding-row statistics");
+        let at = padded_index(&[rows, n], &[row, 3]);
+        let forced = move |w: &mut WitnessBuilder| {
+            free(w);
+            bump(w, OUTPUT_COLUMN, at, 1);
+        };
+        assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&forced), ..Default::default() });
     }
 }

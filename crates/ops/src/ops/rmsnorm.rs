@@ -25,9 +25,12 @@
 //! `inv·σ + g = 2^K`, `r₂ + r₂' = n − 1` (constants times the row mask `[t < T]`).
 //!
 //! **Padding**: on a padding row `x = 0`, so `n·ms + r₂ = 0` gives `ms = r₂ = 0` (non-negative,
-//! no wrap), and the row identities without their constants force every other row value to 0
-//! (as in LayerNorm); on padding entries `x = 0` and the mask is 0, so `2^s·y + r₃ = 0`, i.e.
-//! `y = r₃ = 0`. **No wrap**: every relation is checked by [`crate::bounds`] from the parameter
+//! no wrap), and the row identities without their constants give `σ = t₁ = t₂ = g = r₂' = 0`, but
+//! NOT `inv = s₁ = s₂ = 0`: `eps·inv² + s₁ ≡ 0`, `eps·inv² + 2·eps·inv ≡ s₂` have non-zero
+//! solutions mod p inside the range-checked box (test
+//! `padding_row_statistics_are_free_but_padding_outputs_are_not`). Harmless: `inv` is read only
+//! through `x·inv·γ`, and `x = 0` there. On padding entries `x = 0` and the mask is 0, so
+//! `2^s·y + r₃ = 0`, i.e. `y = r₃ = 0`: the output's padding is zero. **No wrap**: every relation is checked by [`crate::bounds`] from the parameter
 //! check both sides run ([`RmsNormProof::widths`]); `2b + l ≤ 60` for `|x| < 2^b` bounds `Σx²`.
 //! Soundness error `(4·(n_t + n_c) + 4·n_t + 8)/|EF|` plus the range checks'.
 
@@ -528,5 +531,30 @@ mod tests {
         s.case.inputs[0].values = (0..120).map(|i| if i / 40 == 1 { 0 } else { (i % 7) as i64 - 3 }).collect();
         s.case.output = forward(&s.model, 40, &s.case.inputs[0].values, &s.case.inputs[1].values);
         assert_accepts(&s.op, &s.case);
+    }
+
+    /// Review: on a padding row the row identities lose their constants, and `eps·inv² + s₁ = 0`,
+    /// `eps·inv² + 2·eps·inv = s₂` have non-zero solutions mod p inside the range-checked box
+    /// (found by search for `eps = 37`, `K = 30`), so a proof with these planted is accepted.
+    /// Harmless: `inv` enters the relation for `y` only through `x·inv·γ` with `x = 0` on padding
+    /// rows, so the output's padding stays forced to zero.
+    #[test]
+    fn padding_row_statistics_are_free_but_padding_outputs_are_not() {
+        let (rows, n) = (5usize, 40usize);
+        let s = setup(6, rows, n, 15, 30);
+        assert_eq!((s.op.eps, s.op.k), (37, 30));
+        let row = 6;
+        let free = move |w: &mut WitnessBuilder| {
+            set_entry(w, "inv", row, zkinfer_field::from_i64_unchecked(706_088_273));
+            set_entry(w, "inv_lo", row, zkinfer_field::from_i64_unchecked(46_494_050_748));
+            set_entry(w, "inv_hi", row, zkinfer_field::from_i64_unchecked(5_756_481_454));
+        };
+        crate::ops::nl_testkit::run(&s.op, &s.case, &Attack { tamper: Some(&free), ..Default::default() }).expect("planted padding-row statistics");
+        let at = padded_index(&[rows, n], &[row, 3]);
+        let forced = move |w: &mut WitnessBuilder| {
+            free(w);
+            bump(w, OUTPUT_COLUMN, at, 1);
+        };
+        assert_rejects(&s.op, &s.case, &Attack { tamper: Some(&forced), ..Default::default() });
     }
 }
