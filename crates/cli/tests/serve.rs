@@ -40,6 +40,9 @@ struct Proc {
     child: Child,
     log: Arc<Mutex<String>>,
     addr: Option<String>,
+    /// The thread copying stderr into `log`; joined after a kill so the log holds every line the
+    /// process wrote before it died.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Proc {
@@ -56,7 +59,7 @@ impl Proc {
         let (tx, rx) = std::sync::mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(addr) = line.split("listening on http://").nth(1) {
                     let _ = tx.send(addr.trim().to_owned());
@@ -70,7 +73,7 @@ impl Proc {
             }
         });
         let addr = rx.recv_timeout(Duration::from_secs(60)).ok().filter(|a| !a.is_empty());
-        let mut p = Proc { child, log, addr };
+        let mut p = Proc { child, log, addr, reader: Some(reader) };
         if args[0] == "serve" {
             assert!(p.addr.is_some(), "serve did not start: {}", p.log());
         } else if p.child.try_wait().unwrap().is_some() {
@@ -95,6 +98,22 @@ impl Proc {
     fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+    }
+
+    /// Waits (up to `limit`) until the log contains `needle`: a job's state turns `done` in the
+    /// queue a moment before the prover logs it.
+    fn wait_log(&self, needle: &str, limit: Duration) -> bool {
+        let start = Instant::now();
+        while !self.log().contains(needle) {
+            if start.elapsed() > limit {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
     }
 
     /// SIGTERM, and the exit status.
@@ -403,6 +422,9 @@ fn a_server_killed_mid_proof_finishes_every_accepted_job_once_after_restart() {
         // A job finished by the first server before the kill was never claimed again.
         let done_before = first_log.contains(&format!("proved {id}"));
         assert_eq!(v["attempts"], if done_before { 1 } else { expected_attempts }, "{id}: {v}");
+        if !done_before {
+            assert!(second.wait_log(&format!("proved {id} in"), Duration::from_secs(10)), "{id} done but never logged: {}", second.log());
+        }
         let both = format!("{first_log}{}", second.log());
         assert_eq!(both.matches(&format!("proved {id} in")).count(), 1, "{id} completed once: {both}");
     }
@@ -469,7 +491,7 @@ fn two_workers_drain_a_postgres_queue_and_a_killed_workers_job_is_retaken() {
     for id in &ids {
         let v = wait_done(&addr, id, Duration::from_secs(300), &[]);
         let by_a = a_log.contains(&format!("proved {id} in"));
-        let by_b = b.log().contains(&format!("proved {id} in"));
+        let by_b = !by_a && b.wait_log(&format!("proved {id} in"), Duration::from_secs(10)) || b.log().contains(&format!("proved {id} in"));
         assert!(by_a ^ by_b, "{id} proven exactly once (A: {by_a}, B: {by_b})");
         if *id == taken {
             assert!(by_b && v["attempts"] == 2, "the killed worker's job is retaken after its lease: {v}");
