@@ -173,6 +173,6 @@ fn llama_fixtures_are_pinned() {
         )] {
         let gguf = zkinfer_gguf::GgufFile::open(testdata(name)).expect("fixture opens");
         let m = zkinfer_model::LlamaModel::load(&gguf).expect("fixture loads");
-        check(name, pins!(&m, &LLAMA_IDS, 10, |p, n| m.generate_int(p, n, &[], |_| {}).expect("generate")), want);
+        check(name, pins!(&m, &LLAMA_IDS, 10, |p, n| m.generate_int_until(p, n, &[], |_| {}).expect("generate")), want);
     }
 }
