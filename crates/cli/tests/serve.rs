@@ -1,4 +1,5 @@
-//! `zkinfer serve` and `zkinfer worker` as real processes on loopback, on the tiny GPT-2: answers
+//! `zkinfer serve` and `zkinfer worker` as real processes on loopback, on the tiny GPT-2 (and the
+//! tiny Llama, loaded through the same architecture registry): answers
 //! equal `zkinfer generate`'s, proofs fetched by id verify with `zkinfer verify` against
 //! `/v1/vk`, bad requests get JSON 4xx while the server keeps serving, a server killed with
 //! SIGKILL mid-proof finishes every accepted job exactly once after a restart, and two workers
@@ -27,10 +28,19 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+fn tiny_llama() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/llama/llama-tiny-random-q8_0.gguf").display().to_string()
+}
+
 /// Keys for the tiny model in `dir/keys`.
 fn keys(dir: &Path) -> PathBuf {
+    keys_of(dir, &tiny())
+}
+
+/// Keys for `model` in `dir/keys`.
+fn keys_of(dir: &Path, model: &str) -> PathBuf {
     let k = dir.join("keys");
-    let out = zkinfer(&["setup", "-m", &tiny(), "-o", s(&k), "-q"]);
+    let out = zkinfer(&["setup", "-m", model, "-o", s(&k), "-q"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     k
 }
@@ -247,9 +257,12 @@ fn verify_download(addr: &str, id: &str, dir: &Path, auth: &[(&str, &str)]) -> V
 }
 
 fn serve(dir: &Path, keys: &Path, extra: &[&str]) -> Proc {
+    serve_model(dir, &tiny(), keys, extra)
+}
+
+fn serve_model(dir: &Path, model: &str, keys: &Path, extra: &[&str]) -> Proc {
     let queue = format!("sqlite:{}", dir.join("queue.db").display());
-    let model = tiny();
-    let mut args = vec!["serve", "-m", &model, "--keys", s(keys), "--port", "0", "--queue", &queue];
+    let mut args = vec!["serve", "-m", model, "--keys", s(keys), "--port", "0", "--queue", &queue];
     args.extend_from_slice(extra);
     let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
     Proc::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
@@ -329,6 +342,31 @@ fn completions_equal_generate_and_their_proofs_verify() {
     // Unknown proof ids.
     assert_eq!(get(addr, "/v1/proofs/pf_00000000000000000000000000000000").status, 404);
     assert_eq!(get(addr, "/v1/proofs/nope/proof").status, 404);
+}
+
+/// The server loads any registered architecture the way `setup` does: a Llama model's answer
+/// equals `zkinfer generate`'s and its proof verifies as a Llama proof.
+#[test]
+fn a_llama_model_is_served_and_its_proofs_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = tiny_llama();
+    let k = keys_of(dir.path(), &model);
+    let server = serve_model(dir.path(), &model, &k, &[]);
+    let addr = server.addr();
+    let generated = zkinfer(&["generate", "-m", &model, "-p", "Hello world", "-n", "4", "--json"]);
+    assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+    let generated: Value = serde_json::from_slice(&generated.stdout).unwrap();
+    let r = post(addr, "/v1/completions", &json!({ "prompt": "Hello world", "max_tokens": 4 }));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["choices"][0]["text"], generated["text"]);
+    assert_eq!(v["zkinfer"]["completion_ids"], generated["completion_ids"]);
+    let id = v["zkinfer"]["proof_id"].as_str().unwrap().to_owned();
+    wait_done(addr, &id, Duration::from_secs(180), &[]);
+    let verified = verify_download(addr, &id, dir.path(), &[]);
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["architecture"], "llama");
+    assert_eq!(verified["completion_ids"], generated["completion_ids"]);
 }
 
 #[test]

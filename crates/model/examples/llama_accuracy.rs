@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p zkinfer-model --example llama_accuracy -- MODEL.gguf`
 
-use zkinfer_model::{LlamaModel, Op};
+use zkinfer_model::{Llama, Model, Op};
 
 const TEXT: &str = "The history of the bicycle is a story of small improvements. Early machines had no pedals: riders pushed \
 along the ground with their feet. Pedals on the front wheel came next, and the wheel grew larger to go faster, which made \
@@ -23,7 +23,7 @@ fn main() {
     let path = std::env::args().nth(1).expect("usage: llama_accuracy MODEL.gguf");
     let gguf = zkinfer_gguf::GgufFile::open(&path).expect("open");
     let tok = zkinfer_tokenizer::Tokenizer::from_gguf(&gguf).expect("tokenizer");
-    let m = LlamaModel::load(&gguf).expect("load");
+    let m = Model::load(&gguf).expect("load");
     let mut ids = tok.encode(TEXT);
     ids.truncate(m.config().n_ctx);
     let fwd = m.forward_int(&ids).expect("int");
@@ -44,7 +44,7 @@ fn main() {
             gate_max = gate_max.max(mx * (-f64::from(meta.frac_bits)).exp2());
         }
     }
-    let q = m.quant();
+    let q = m.architecture_as::<Llama>().expect("a llama").llama_quant();
     println!("max |SiLU input| {gate_max:.2} (table range ±{})", (1u64 << (q.silu_in_bits - 1)) as f64 / f64::from(q.silu_in_frac).exp2());
     let f = m.logits_f32(&ids).expect("float");
     let i = m.logits_int(&ids).expect("int");

@@ -1,42 +1,77 @@
-//! The float reference: GPT-2 in `f32` on the dequantized GGUF weights, with a KV cache.
+//! The float reference: the integer graph interpreted with float semantics per op, on the
+//! unquantized weights.
 //!
-//! This is the yardstick for the integer model (and is checked against Hugging Face
-//! transformers and llama.cpp logits); nothing here is proven. Every position's arithmetic is
-//! independent of how the sequence is batched, so cached and uncached runs agree bit for bit.
+//! Every architecture's float reference is this one interpreter running the graph its builder
+//! makes (there is no hand-written float forward pass to drift from the proven one). A tensor
+//! holds the *real* values its integer counterpart approximates (`v · 2^-frac_bits`); each op
+//! computes the real function its integer relation approximates:
+//!
+//! * `MatMul`, `BatchedMatMul`, `Add`, `Mul`, `Embedding`: the same arithmetic in `f32`;
+//! * `Rescale { shift }`: multiplication by `2^(f_in − f_out − shift)` — exactly 1 for a pure
+//!   change of fixed-point position, and the attention's `1/sqrt(d)` where the builder folds it
+//!   into a shift (powers of two, so exact);
+//! * `Clamp`: the identity (the clamps bound the integer model's ranges; the reference is the
+//!   unclamped function);
+//! * `LayerNorm`, `RmsNorm`: the textbook formulas with the architecture's real epsilon
+//!   ([`FloatSemantics`]; the integer op holds it rounded to its scale);
+//! * `Gelu` (tanh form), `Silu`, `CausalSoftmax` (rows attend to keys `≤ offset + row`), `Rope`
+//!   (angles in `f64`, llama.cpp's adjacent pairs): the functions their tables tabulate;
+//! * `GatherRows`: the selected rows (the row indices are a public input, exact small floats);
+//! * `SliceCols`, `SplitHeads`, `MergeHeads`, `ConcatSeq`, `RepeatKv`: pure data movement — the
+//!   integer op's own evaluation applied to the `f32` bit patterns, so there is one definition of
+//!   each layout;
+//! * `Argmax`: the smallest index of each row's maximum.
+//!
+//! This is the yardstick for the integer model (and is checked against Hugging Face transformers
+//! and llama.cpp logits); nothing here is proven. Every position's arithmetic is independent of how
+//! the sequence is batched, so cached and uncached runs agree bit for bit.
 
-use crate::gpt2::Gpt2Config;
+use crate::graph::{Graph, GraphError, TensorId, TensorKind};
+use crate::ops::rope::rope_theta;
+use crate::ops::{IntOp, Op, OpError, Operand};
+use crate::tensor::IntTensor;
 use crate::ModelError;
 use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// One transformer block's float weights.
-#[derive(Debug, Clone)]
-struct Block {
-    ln1: (Vec<f32>, Vec<f32>),
-    qkv: (Vec<f32>, Vec<f32>),
-    proj: (Vec<f32>, Vec<f32>),
-    ln2: (Vec<f32>, Vec<f32>),
-    up: (Vec<f32>, Vec<f32>),
-    down: (Vec<f32>, Vec<f32>),
+/// What the float semantics need beyond the graph.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FloatSemantics {
+    /// The real epsilon of every norm.
+    pub norm_eps: f32,
 }
 
-/// GPT-2's float weights.
-#[derive(Debug, Clone)]
-pub struct FloatModel {
-    cfg: Gpt2Config,
-    tok: Vec<f32>,
-    pos: Vec<f32>,
-    blocks: Vec<Block>,
-    lnf: (Vec<f32>, Vec<f32>),
-    head: Option<Vec<f32>>,
+/// A float tensor: shape (outermost first) and row-major values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloatTensor {
+    /// Extent of every axis.
+    pub shape: Vec<usize>,
+    /// Values.
+    pub data: Vec<f32>,
 }
 
-/// Cached keys and values: per layer, `[position][D]` rows.
+/// The real values of a model's weights, by name (see [`crate::Architecture::float_weights`]).
+#[derive(Debug, Clone, Default)]
+pub struct FloatWeights {
+    tensors: HashMap<String, Vec<f32>>,
+}
+
+impl FloatWeights {
+    /// Takes ownership of the named tensors (loading never holds two float copies).
+    pub fn new(tensors: Vec<crate::arch::NamedTensor>) -> Self {
+        Self { tensors: tensors.into_iter().map(|(n, _, v)| (n, v)).collect() }
+    }
+    /// The values of `name`.
+    pub fn get(&self, name: &str) -> Option<&[f32]> {
+        self.tensors.get(name).map(Vec::as_slice)
+    }
+}
+
+/// Cached tensors of a float KV-cache step (see [`crate::Architecture::cached_tensors`]).
 #[derive(Debug, Clone, Default)]
 pub struct FloatCache {
-    k: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    len: usize,
+    pub(crate) kv: Vec<FloatTensor>,
+    pub(crate) len: usize,
 }
 
 impl FloatCache {
@@ -55,7 +90,7 @@ pub(crate) fn linear(x: &[f32], k: usize, w: &[f32], b: Option<&[f32]>) -> Vec<f
     let t = x.len() / k;
     let n = w.len() / k;
     let mut out_t = vec![0f32; n * t];
-    out_t.par_chunks_mut(16 * t).enumerate().for_each(|(task, chunk)| {
+    out_t.par_chunks_mut(16 * t.max(1)).enumerate().for_each(|(task, chunk)| {
         for (jj, row) in chunk.chunks_mut(t).enumerate() {
             let j = task * 16 + jj;
             let wr = &w[j * k..(j + 1) * k];
@@ -80,115 +115,266 @@ pub(crate) fn linear(x: &[f32], k: usize, w: &[f32], b: Option<&[f32]>) -> Vec<f
     out
 }
 
-fn layernorm(x: &[f32], d: usize, g: &[f32], b: &[f32], eps: f32) -> Vec<f32> {
-    let mut y = Vec::with_capacity(x.len());
-    for row in x.chunks(d) {
-        let mean = row.iter().sum::<f32>() / d as f32;
-        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
-        let inv = 1.0 / (var + eps).sqrt();
-        y.extend(row.iter().enumerate().map(|(c, v)| (v - mean) * inv * g[c] + b[c]));
-    }
-    y
-}
-
 fn gelu(v: f32) -> f32 {
     let c = (2.0f32 / std::f32::consts::PI).sqrt();
     0.5 * v * (1.0 + (c * (v + 0.044715 * v * v * v)).tanh())
 }
 
-impl FloatModel {
-    /// Builds the float model from the named tensors (already shape-checked), taking ownership
-    /// so that loading never holds two float copies of the weights.
-    pub fn new(cfg: Gpt2Config, tensors: Vec<(String, Vec<usize>, Vec<f32>)>) -> Result<Self, ModelError> {
-        let map: std::cell::RefCell<HashMap<String, Vec<f32>>> = std::cell::RefCell::new(tensors.into_iter().map(|(n, _, v)| (n, v)).collect());
-        let get = |n: &str| map.borrow_mut().remove(n).ok_or_else(|| ModelError::MissingTensor(n.into()));
-        let pair = |p: &str| -> Result<(Vec<f32>, Vec<f32>), ModelError> { Ok((get(&format!("{p}.weight"))?, get(&format!("{p}.bias"))?)) };
-        let blocks = (0..cfg.n_layer)
-            .map(|l| {
-                Ok(Block {
-                    ln1: pair(&format!("blk.{l}.attn_norm"))?,
-                    qkv: pair(&format!("blk.{l}.attn_qkv"))?,
-                    proj: pair(&format!("blk.{l}.attn_output"))?,
-                    ln2: pair(&format!("blk.{l}.ffn_norm"))?,
-                    up: pair(&format!("blk.{l}.ffn_up"))?,
-                    down: pair(&format!("blk.{l}.ffn_down"))?,
-                })
-            })
-            .collect::<Result<_, ModelError>>()?;
-        Ok(Self {
-            cfg,
-            tok: get("token_embd.weight")?,
-            pos: get("position_embd.weight")?,
-            blocks,
-            lnf: pair("output_norm")?,
-            head: if cfg.tied_output { None } else { Some(get("output.weight")?) },
-        })
-    }
+fn silu(v: f32) -> f32 {
+    v / (1.0 + (-v).exp())
+}
 
-    /// An empty cache for this model.
-    pub fn new_cache(&self) -> FloatCache {
-        FloatCache { k: vec![Vec::new(); self.cfg.n_layer], v: vec![Vec::new(); self.cfg.n_layer], len: 0 }
+/// Smallest index of the maximum (NaN never wins).
+pub fn argmax_f32(row: &[f32]) -> u32 {
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = j;
+        }
     }
+    best as u32
+}
 
-    /// Runs `ids` after the cached positions and returns their logits (`[ids.len()][vocab]`).
-    pub fn forward(&self, cache: &mut FloatCache, ids: &[u32]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let cfg = &self.cfg;
-        let (d, h, hd) = (cfg.n_embd, cfg.n_head, cfg.head_dim());
-        let past = cache.len;
-        let m = ids.len();
-        if past + m > cfg.n_ctx {
-            return Err(ModelError::TooLong { len: past + m, ctx: cfg.n_ctx });
+/// One operand: an activation or a weight's values (with the graph's shape).
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    Act(&'a FloatTensor),
+    Weight(&'a [f32], &'a [usize]),
+}
+
+impl<'a> Arg<'a> {
+    fn shape(&self) -> &'a [usize] {
+        match self {
+            Arg::Act(t) => &t.shape,
+            Arg::Weight(_, s) => s,
         }
-        let mut x = Vec::with_capacity(m * d);
-        for (i, &id) in ids.iter().enumerate() {
-            let id = id as usize;
-            if id >= cfg.n_vocab {
-                return Err(ModelError::TokenOutOfRange { id: id as u64, vocab: cfg.n_vocab });
-            }
-            let p = past + i;
-            x.extend((0..d).map(|c| self.tok[id * d + c] + self.pos[p * d + c]));
+    }
+    fn data(&self) -> &'a [f32] {
+        match self {
+            Arg::Act(t) => &t.data,
+            Arg::Weight(d, _) => d,
         }
-        let scale = 1.0 / (hd as f32).sqrt();
-        for (l, blk) in self.blocks.iter().enumerate() {
-            let hn = layernorm(&x, d, &blk.ln1.0, &blk.ln1.1, cfg.eps);
-            let qkv = linear(&hn, d, &blk.qkv.0, Some(&blk.qkv.1));
-            for row in qkv.chunks(3 * d) {
-                cache.k[l].extend_from_slice(&row[d..2 * d]);
-                cache.v[l].extend_from_slice(&row[2 * d..]);
+    }
+}
+
+fn op_err(op: &dyn IntOp, msg: String) -> OpError {
+    OpError::Range { op: op.name(), msg }
+}
+
+/// A layout op on floats: the integer op's evaluation on the bit patterns.
+fn move_bits(op: &dyn IntOp, args: &[Arg<'_>], shape: Vec<usize>) -> Result<FloatTensor, OpError> {
+    let ints: Vec<IntTensor> =
+        args.iter().map(|a| IntTensor { shape: a.shape().to_vec(), data: a.data().iter().map(|v| v.to_bits() as i64).collect() }).collect();
+    let operands: Vec<Operand<'_>> = ints.iter().map(Operand::Act).collect();
+    let out = op.eval_int(&operands)?;
+    debug_assert_eq!(out.shape, shape);
+    Ok(FloatTensor { shape: out.shape, data: out.data.into_iter().map(|v| f32::from_bits(v as u32)).collect() })
+}
+
+/// Evaluates one node with float semantics (`fracs`: the operands' and the output's fractional
+/// bits, for `Rescale`).
+fn eval_node(op: &Op, args: &[Arg<'_>], in_frac: i32, out_frac: i32, sem: &FloatSemantics) -> Result<FloatTensor, OpError> {
+    let int_op = op.as_int_op();
+    let shapes: Vec<&[usize]> = args.iter().map(|a| a.shape()).collect();
+    let shape = int_op.output_shape(&shapes)?;
+    let x = args.first().map(|a| a.data()).unwrap_or(&[]);
+    let out = |data: Vec<f32>| Ok(FloatTensor { shape: shape.clone(), data });
+    match op {
+        Op::Embedding(_) => {
+            let (w, ws) = (args[1].data(), args[1].shape());
+            let (v, d) = (ws[0], ws[1]);
+            let mut data = Vec::with_capacity(x.len() * d);
+            for &id in x {
+                let i = id as usize;
+                if !(id >= 0.0 && i < v) {
+                    return Err(op_err(int_op, format!("index {id} outside [0, {v})")));
+                }
+                data.extend_from_slice(&w[i * d..(i + 1) * d]);
             }
-            let (kc, vc) = (&cache.k[l], &cache.v[l]);
-            let mut ctx = vec![0f32; m * d];
-            ctx.par_chunks_mut(d).enumerate().for_each(|(i, out)| {
-                let q = &qkv[i * 3 * d..i * 3 * d + d];
-                let n = past + i + 1;
-                for head in 0..h {
-                    let qh = &q[head * hd..(head + 1) * hd];
-                    let scores: Vec<f32> = (0..n)
-                        .map(|j| qh.iter().zip(&kc[j * d + head * hd..j * d + (head + 1) * hd]).map(|(a, b)| a * b).sum::<f32>() * scale)
-                        .collect();
-                    let mx = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let e: Vec<f32> = scores.iter().map(|s| (s - mx).exp()).collect();
-                    let z: f32 = e.iter().sum();
-                    let oh = &mut out[head * hd..(head + 1) * hd];
-                    for (j, ej) in e.iter().enumerate() {
-                        let p = ej / z;
-                        for (o, v) in oh.iter_mut().zip(&vc[j * d + head * hd..j * d + (head + 1) * hd]) {
-                            *o += p * v;
+            out(data)
+        }
+        Op::MatMul(m) => {
+            let k = shapes[0][1];
+            out(linear(x, k, args[1].data(), m.has_bias.then(|| args[2].data())))
+        }
+        Op::BatchedMatMul(bm) => {
+            let (a, b) = (x, args[1].data());
+            let (h, m, k) = (shapes[0][0], shapes[0][1], shapes[0][2]);
+            let n = shape[2];
+            let mut data = vec![0f32; h * m * n];
+            data.par_chunks_mut((m * n).max(1)).enumerate().for_each(|(head, o)| {
+                let ah = &a[head * m * k..(head + 1) * m * k];
+                let bh = &b[head * k * n..(head + 1) * k * n];
+                for i in 0..m {
+                    let arow = &ah[i * k..(i + 1) * k];
+                    let orow = &mut o[i * n..(i + 1) * n];
+                    if bm.transpose_b {
+                        for (j, o) in orow.iter_mut().enumerate() {
+                            *o = arow.iter().zip(&bh[j * k..(j + 1) * k]).map(|(x, y)| x * y).sum::<f32>();
+                        }
+                    } else {
+                        for (kk, &av) in arow.iter().enumerate() {
+                            for (o, &bv) in orow.iter_mut().zip(&bh[kk * n..(kk + 1) * n]) {
+                                *o += av * bv;
+                            }
                         }
                     }
                 }
             });
-            let attn = linear(&ctx, d, &blk.proj.0, Some(&blk.proj.1));
-            x.iter_mut().zip(&attn).for_each(|(a, b)| *a += b);
-            let hn = layernorm(&x, d, &blk.ln2.0, &blk.ln2.1, cfg.eps);
-            let mut up = linear(&hn, d, &blk.up.0, Some(&blk.up.1));
-            up.iter_mut().for_each(|v| *v = gelu(*v));
-            let down = linear(&up, cfg.n_ff, &blk.down.0, Some(&blk.down.1));
-            x.iter_mut().zip(&down).for_each(|(a, b)| *a += b);
+            out(data)
         }
-        cache.len += m;
-        let hn = layernorm(&x, d, &self.lnf.0, &self.lnf.1, cfg.eps);
-        let logits = linear(&hn, d, self.head.as_ref().unwrap_or(&self.tok), None);
-        Ok(logits.chunks(cfg.n_vocab).map(<[f32]>::to_vec).collect())
+        Op::Add(_) => out(x.iter().zip(args[1].data()).map(|(a, b)| a + b).collect()),
+        Op::Mul(_) => out(x.iter().zip(args[1].data()).map(|(a, b)| a * b).collect()),
+        Op::Rescale(r) => {
+            let e = in_frac - out_frac - r.shift;
+            if e == 0 {
+                out(x.to_vec())
+            } else {
+                let f = (e as f64).exp2() as f32;
+                out(x.iter().map(|v| v * f).collect())
+            }
+        }
+        Op::Clamp(_) => out(x.to_vec()),
+        Op::LayerNorm(_) => {
+            let (g, b) = (args[1].data(), args[2].data());
+            let d = g.len();
+            let mut y = Vec::with_capacity(x.len());
+            for row in x.chunks(d) {
+                let mean = row.iter().sum::<f32>() / d as f32;
+                let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
+                let inv = 1.0 / (var + sem.norm_eps).sqrt();
+                y.extend(row.iter().enumerate().map(|(c, v)| (v - mean) * inv * g[c] + b[c]));
+            }
+            out(y)
+        }
+        Op::RmsNorm(_) => {
+            let g = args[1].data();
+            let d = g.len();
+            let mut y = Vec::with_capacity(x.len());
+            for row in x.chunks(d) {
+                let ms = row.iter().map(|v| v * v).sum::<f32>() / d as f32;
+                let inv = 1.0 / (ms + sem.norm_eps).sqrt();
+                y.extend(row.iter().zip(g).map(|(v, g)| v * inv * g));
+            }
+            out(y)
+        }
+        Op::Gelu(_) => out(x.iter().map(|&v| gelu(v)).collect()),
+        Op::Silu(_) => out(x.iter().map(|&v| silu(v)).collect()),
+        Op::Softmax(s) => {
+            let (m, n) = (shape[1], shape[2]);
+            let mut data = vec![0f32; x.len()];
+            for (r, (row, o)) in x.chunks(n.max(1)).zip(data.chunks_mut(n.max(1))).enumerate() {
+                let len = (s.offset + r % m.max(1) + 1).min(n);
+                let mx = row[..len].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let e: Vec<f32> = row[..len].iter().map(|v| (v - mx).exp()).collect();
+                let z: f32 = e.iter().sum();
+                for (o, ej) in o.iter_mut().zip(&e) {
+                    *o = ej / z;
+                }
+            }
+            out(data)
+        }
+        Op::Rope(rope) => {
+            let pos = args[1].data();
+            let (t, d) = (shape[1], shape[2]);
+            if let Some(p) = pos.iter().find(|&&p| !(p >= 0.0 && (p as usize) < rope.n_ctx)) {
+                return Err(op_err(int_op, format!("position {p} outside [0, {})", rope.n_ctx)));
+            }
+            let mut data = x.to_vec();
+            for (r, row) in data.chunks_mut(d).enumerate() {
+                let p = pos[r % t] as f64;
+                for i in 0..rope.n_rot / 2 {
+                    let a = p * rope_theta(rope.base, rope.n_rot, i);
+                    let (c, s) = (a.cos() as f32, a.sin() as f32);
+                    let (x0, x1) = (row[2 * i], row[2 * i + 1]);
+                    row[2 * i] = x0 * c - x1 * s;
+                    row[2 * i + 1] = x0 * s + x1 * c;
+                }
+            }
+            out(data)
+        }
+        Op::GatherRows(_) => {
+            let (src, t, d) = (args[1].data(), shapes[1][0], shapes[1][1]);
+            let mut data = Vec::with_capacity(x.len() * d);
+            for &r in x {
+                let i = r as usize;
+                if !(r >= 0.0 && i < t) {
+                    return Err(op_err(int_op, format!("row {r} not in [0, {t})")));
+                }
+                data.extend_from_slice(&src[i * d..(i + 1) * d]);
+            }
+            out(data)
+        }
+        Op::Argmax(_) => {
+            let n = shapes[0][1];
+            out(x.chunks(n.max(1)).map(|r| argmax_f32(r) as f32).collect())
+        }
+        Op::SliceCols(_) | Op::SplitHeads(_) | Op::MergeHeads(_) | Op::ConcatSeq(_) | Op::RepeatKv(_) => move_bits(int_op, args, shape),
     }
+}
+
+/// Every tensor's values from one float execution (`None`: weights, and activations freed after
+/// their last use unless kept).
+#[derive(Debug, Clone)]
+pub struct FloatTrace {
+    /// Indexed by [`TensorId`].
+    pub values: Vec<Option<FloatTensor>>,
+}
+
+/// Executes `graph` with float semantics on the given public inputs (in `graph.inputs` order;
+/// token ids and positions as exact small floats). Activations are freed after their last use
+/// except the graph's outputs and `keep`.
+pub fn execute_f32(graph: &Graph, weights: &FloatWeights, sem: &FloatSemantics, inputs: Vec<FloatTensor>, keep: &[TensorId]) -> Result<FloatTrace, ModelError> {
+    if inputs.len() != graph.inputs.len() {
+        return Err(GraphError::Invalid(format!("{} inputs for {} graph inputs", inputs.len(), graph.inputs.len())).into());
+    }
+    let mut values: Vec<Option<FloatTensor>> = vec![None; graph.tensors.len()];
+    for (&id, value) in graph.inputs.iter().zip(inputs) {
+        let meta = graph.meta(id);
+        if value.shape != meta.shape || value.data.len() != value.shape.iter().product::<usize>() {
+            return Err(GraphError::BadInput { name: meta.name.clone(), msg: format!("shape {:?}, expected {:?}", value.shape, meta.shape) }.into());
+        }
+        values[id.0] = Some(value);
+    }
+    let mut weight_refs: HashMap<usize, &[f32]> = HashMap::new();
+    for (i, t) in graph.tensors.iter().enumerate() {
+        if t.kind == TensorKind::Weight {
+            let w = weights.get(&t.name).ok_or_else(|| GraphError::Invalid(format!("missing float weight {}", t.name)))?;
+            if w.len() != t.shape.iter().product::<usize>() {
+                return Err(GraphError::Invalid(format!("float weight {} does not match the graph", t.name)).into());
+            }
+            weight_refs.insert(i, w);
+        }
+    }
+    let mut last_use = vec![usize::MAX; graph.tensors.len()];
+    for (n, node) in graph.nodes.iter().enumerate() {
+        for i in &node.inputs {
+            last_use[i.0] = n;
+        }
+    }
+    for id in graph.outputs.iter().chain(keep) {
+        last_use[id.0] = usize::MAX;
+    }
+    for (n, node) in graph.nodes.iter().enumerate() {
+        let out = {
+            let args: Vec<Arg<'_>> = node
+                .inputs
+                .iter()
+                .map(|id| match weight_refs.get(&id.0) {
+                    Some(w) => Ok(Arg::Weight(w, &graph.meta(*id).shape)),
+                    None => values[id.0].as_ref().map(Arg::Act).ok_or_else(|| GraphError::Invalid(format!("node {n}: operand not computed"))),
+                })
+                .collect::<Result<_, _>>()?;
+            let in_frac = node.inputs.first().map_or(0, |i| graph.meta(*i).frac_bits);
+            eval_node(&node.op, &args, in_frac, graph.meta(node.output).frac_bits, sem)
+                .map_err(|source| GraphError::Op { node: n, name: graph.meta(node.output).name.clone(), source })?
+        };
+        values[node.output.0] = Some(out);
+        for i in &node.inputs {
+            if last_use[i.0] == n && graph.meta(*i).kind == TensorKind::Activation {
+                values[i.0] = None;
+            }
+        }
+    }
+    Ok(FloatTrace { values })
 }

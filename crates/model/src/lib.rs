@@ -1,12 +1,14 @@
-//! GPT-2 as a graph of primitive integer ops, the exact integer inference that gets proven, a
-//! float reference, and KV-cache generation on both.
+//! Models as graphs of primitive integer ops: the architectures, the exact integer inference that
+//! gets proven, a float reference, and KV-cache generation on both.
 //!
 //! * [`graph`], [`ops`], [`template`], [`tables`], [`codec`], [`tensor`]: the integer graph IR
 //!   (one module per op, each a small pure integer function with its proof relation), re-exported
 //!   from `zkinfer-graph`, which the verifier uses without this crate.
-//! * [`gpt2`]: hyperparameters, weight quantization, the graph builder.
-//! * [`float`]: the `f32` reference.
-//! * [`Model`]: loading from a GGUF file and the inference API.
+//! * [`arch`]: the [`Architecture`] trait and the registry [`ARCHITECTURES`] keyed by
+//!   `general.architecture`; [`gpt2`] and [`llama`] implement it with the shared builder steps of
+//!   [`build`].
+//! * [`float`]: the `f32` reference — the same graph interpreted with float semantics per op.
+//! * [`Model`]: loading any registered architecture from a GGUF file, and the inference API.
 //!
 //! The integer forward pass over prompt + completion ([`Model::forward_int`]) is the computation
 //! the prover proves; [`Model::generate_int`] produces the same tokens with a KV cache, using the
@@ -22,6 +24,8 @@
 //! [`ops::softmax::CausalSoftmax::row_parts`] (max, exps, sum), [`ops::argmax::argmax_row`].
 //! [`MemorySource::random_gpt2`] builds small deterministic models for tests.
 
+pub mod arch;
+pub mod build;
 pub mod float;
 pub mod gpt2;
 pub mod llama;
@@ -31,9 +35,10 @@ pub mod source;
 // The graph IR lives in `zkinfer-graph` (shared with the verifier); re-exported under its old paths.
 pub use zkinfer_graph::{codec, graph, ops, tables, template, tensor};
 
-pub use float::{FloatCache, FloatModel};
-pub use gpt2::Gpt2Config;
-pub use llama::{LlamaConfig, LlamaModel, LlamaQuant};
+pub use arch::{ARCHITECTURES, Architecture, ModelConfig, Registration, StepShape};
+pub use float::{FloatCache, FloatSemantics, FloatTensor, FloatWeights, argmax_f32};
+pub use gpt2::{Gpt2, Gpt2Config};
+pub use llama::{Llama, LlamaConfig, LlamaIntCache, LlamaModel, LlamaQuant};
 pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorKind, TensorMeta, Weights, execute};
 pub use ops::{IntOp, Op, OpError, Operand};
 pub use quant::QuantConfig;
@@ -41,19 +46,20 @@ pub use source::{MemorySource, ModelSource, ScaledTensor};
 pub use template::{Dim, GraphTemplate, Symbol, WeightMeta};
 pub use tensor::{IntTensor, WeightTensor, WeightValues};
 
-use gpt2::GraphParts;
-use ops::gelu::Gelu;
-use std::sync::Arc;
-
 /// Errors loading or running a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
     /// Float inference was asked of a model whose float reference was dropped.
     #[error("the float reference of this model was dropped (integer-only model)")]
     NoFloatReference,
-    /// The file declares another architecture.
-    #[error("unsupported architecture \"{0}\" (supported: gpt2, llama)")]
-    UnsupportedArchitecture(String),
+    /// The file declares an architecture outside the registry ([`ARCHITECTURES`]).
+    #[error("unsupported architecture \"{name}\" (supported: {supported})")]
+    UnsupportedArchitecture {
+        /// The file's `general.architecture`.
+        name: String,
+        /// The supported names, comma-separated.
+        supported: String,
+    },
     /// A metadata key is missing or has the wrong type.
     #[error("metadata {key}: {msg}")]
     Metadata {
@@ -105,16 +111,15 @@ pub enum ModelError {
     Graph(#[from] GraphError),
 }
 
-/// A loaded GPT-2: integer weights, float weights, and the lookup tables.
+/// A loaded model of any registered [`Architecture`]: integer weights, the float reference's
+/// weights, and the architecture (hyperparameters, tables, graph builder).
 #[derive(Debug)]
 pub struct Model {
-    config: Gpt2Config,
-    quant: QuantConfig,
+    arch: Box<dyn Architecture>,
+    config: ModelConfig,
     weights: Weights,
-    /// The float reference (`None` once dropped with [`Model::drop_float_reference`]).
-    float: Option<FloatModel>,
-    gelu: Gelu,
-    exp_table: Arc<[i64]>,
+    /// The float reference's weights (`None` once dropped with [`Model::drop_float_reference`]).
+    float: Option<FloatWeights>,
 }
 
 /// The integer forward pass over a whole sequence: the graph and every tensor's values.
@@ -148,10 +153,11 @@ impl IntForward {
     }
 }
 
-/// Integer KV-cache state: per layer the cached key and value heads `[H, n, d]`.
+/// Integer KV-cache state: the tensors [`Architecture::cached_tensors`] names (per layer the
+/// cached key and value heads `[H_kv, n, d]`).
 #[derive(Debug, Clone)]
 pub struct IntCache {
-    kv: Vec<(IntTensor, IntTensor)>,
+    kv: Vec<IntTensor>,
     len: usize,
 }
 
@@ -166,46 +172,83 @@ impl IntCache {
     }
 }
 
+/// The public inputs of a step: token ids, their positions, the cache, and the rows predicted
+/// (the last `n_out` new positions).
+fn step_inputs<T: Clone>(ids: &[u32], past: usize, cache: &[T], n_out: usize, make: impl Fn(Vec<usize>, Vec<i64>) -> T) -> Vec<T> {
+    let n = ids.len();
+    let mut inputs = vec![make(vec![n], ids.iter().map(|&i| i as i64).collect()), make(vec![n], (past..past + n).map(|p| p as i64).collect())];
+    if past > 0 {
+        inputs.extend(cache.iter().cloned());
+    }
+    let rows = last_rows(n, n_out);
+    inputs.push(make(rows.shape, rows.data));
+    inputs
+}
+
+/// The public input `out_rows` selecting the last `n_out` of `n` positions.
+pub fn last_rows(n: usize, n_out: usize) -> IntTensor {
+    let n_out = n_out.min(n);
+    IntTensor { shape: vec![n_out], data: ((n - n_out) as i64..n as i64).collect() }
+}
+
+/// The graph ids of `names` (the tensors a step carries to the next).
+fn find_all(graph: &Graph, names: &[String]) -> Result<Vec<TensorId>, ModelError> {
+    names.iter().map(|n| graph.find(n).ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {n}"))))).collect()
+}
+
 impl Model {
-    /// Loads a GPT-2 from a GGUF file with the default [`QuantConfig`].
+    /// Loads a model of any registered architecture from a GGUF file with the default
+    /// [`QuantConfig`].
     pub fn load(gguf: &zkinfer_gguf::GgufFile) -> Result<Model, ModelError> {
         Self::from_source(gguf, QuantConfig::default())
     }
 
-    /// Loads a GPT-2 from any source.
+    /// Loads a model from any source: the architecture its `general.architecture` names (an
+    /// unknown one is refused, naming the supported ones).
     pub fn from_source(src: &dyn ModelSource, quant: QuantConfig) -> Result<Model, ModelError> {
-        let config = Gpt2Config::from_source(src)?;
-        let tensors = gpt2::load_float_tensors(&config, src)?;
-        let weights = gpt2::quantize_weights(&quant, &tensors);
-        let float = FloatModel::new(config, tensors)?;
-        let model = Model {
-            config,
-            quant,
-            weights,
-            float: Some(float),
-            gelu: Gelu::new(quant.gelu_in_frac, quant.act_frac),
-            exp_table: ops::softmax::exp_table(quant.score_frac, quant.exp_frac),
-        };
+        Self::with_architecture(arch::read(src, quant)?, src)
+    }
+
+    /// Loads the tensors `arch` names from `src`, quantizes them, and keeps their real values for
+    /// the float reference.
+    pub fn with_architecture(arch: Box<dyn Architecture>, src: &dyn ModelSource) -> Result<Model, ModelError> {
+        let tensors = arch::load_float_tensors(arch.tensor_shapes(), src)?;
+        let weights = arch.quantize(&tensors);
+        let float = FloatWeights::new(arch.float_weights(tensors));
+        let model = Model { config: arch.config(), arch, weights, float: Some(float) };
         // Fail at load time, not at the first request, if the graph cannot be built.
         model.graph(1)?;
         Ok(model)
     }
 
-    /// Hyperparameters.
-    pub fn config(&self) -> &Gpt2Config {
+    /// The architecture (its name is the GGUF's `general.architecture`).
+    pub fn architecture(&self) -> &dyn Architecture {
+        &*self.arch
+    }
+    /// The hyperparameters every architecture has.
+    pub fn config(&self) -> &ModelConfig {
         &self.config
+    }
+    /// The architecture's own hyperparameters, if they are a `T` (e.g. [`Gpt2Config`],
+    /// [`LlamaConfig`]).
+    pub fn hyperparameters<T: 'static>(&self) -> Option<&T> {
+        self.arch.hyperparameters().downcast_ref()
+    }
+    /// The architecture, if it is a `T` (e.g. [`Gpt2`], [`Llama`]).
+    pub fn architecture_as<T: 'static>(&self) -> Option<&T> {
+        self.arch.as_any().downcast_ref()
     }
     /// Fixed-point choices.
     pub fn quant(&self) -> &QuantConfig {
-        &self.quant
+        self.arch.quant()
     }
     /// The committed integer weights.
     pub fn weights(&self) -> &Weights {
         &self.weights
     }
-    /// The float reference (an error once it was dropped).
-    pub fn float_model(&self) -> Result<&FloatModel, ModelError> {
-        self.float.as_ref().ok_or(ModelError::NoFloatReference)
+    /// Whether the float reference is loaded.
+    pub fn has_float_reference(&self) -> bool {
+        self.float.is_some()
     }
 
     /// Frees the `f32` reference weights (4 bytes per parameter): proving needs only the
@@ -214,21 +257,17 @@ impl Model {
         self.float = None;
     }
 
-    fn parts(&self) -> GraphParts<'_> {
-        GraphParts { cfg: &self.config, quant: &self.quant, weights: &self.weights, gelu: &self.gelu, exp_table: &self.exp_table }
-    }
-
     /// The integer graph of the causal forward pass over `seq_len` positions, with the LM head
     /// and argmax at every position.
     pub fn graph(&self, seq_len: usize) -> Result<Graph, ModelError> {
-        self.parts().build(seq_len, 0)
+        self.graph_with_outputs(seq_len, seq_len)
     }
 
     /// The graph that is proven: the causal forward pass over `seq_len` positions with the LM
-    /// head and argmax only at the `n_out` rows of the public input `out_rows` (the last
-    /// prompt position and the completion; see [`ops::gather`]).
+    /// head and argmax only at the `n_out` rows of the public input `out_rows` (the last prompt
+    /// position and the completion; see [`ops::gather`]).
     pub fn graph_with_outputs(&self, seq_len: usize, n_out: usize) -> Result<Graph, ModelError> {
-        self.parts().build_with_outputs(seq_len, 0, n_out)
+        self.arch.build(&self.weights, StepShape::pass(seq_len, n_out))
     }
 
     /// The graph of the proven forward pass as data: [`Model::graph_with_outputs`] with the
@@ -238,12 +277,25 @@ impl Model {
     /// the graph exactly at `T = N = 1` and `T = N = n_ctx` (see [`template`] for why both ends
     /// suffice).
     pub fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
-        graph_template_of(&self.weights, self.config.n_ctx, |t| self.graph(t))
+        let metas = self.weights.metas();
+        let n_ctx = self.config.n_ctx;
+        let symbols = vec![Symbol { name: "T".into(), min: 1, max: n_ctx }, Symbol { name: "N".into(), min: 1, max: n_ctx }];
+        let (seq, out) = (vec![Dim::Sym(0)], vec![Dim::Sym(1)]);
+        let template = GraphTemplate::from_graph(&self.graph(1)?, symbols, &[seq.clone(), seq, out], &metas)?;
+        for t in [1, n_ctx] {
+            if template.instantiate(&[t, t], &metas)? != self.graph(t)? {
+                return Err(ModelError::Graph(GraphError::Invalid(format!(
+                    "the graph's structure changes with the sequence length (T = {t}); it cannot be one template"
+                ))));
+            }
+        }
+        Ok(template)
     }
 
-    /// The graph of a KV-cache step: `n_new` positions after `n_past` cached ones.
+    /// The graph of a KV-cache step: `n_new` positions after `n_past` cached ones, predictions at
+    /// every new position.
     pub fn step_graph(&self, n_new: usize, n_past: usize) -> Result<Graph, ModelError> {
-        self.parts().build(n_new, n_past)
+        self.arch.build(&self.weights, StepShape { n_new, n_past, n_out: n_new })
     }
 
     fn check_ids(&self, ids: &[u32], past: usize) -> Result<(), ModelError> {
@@ -253,8 +305,8 @@ impl Model {
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.config.n_vocab) {
             return Err(ModelError::TokenOutOfRange { id: id as u64, vocab: self.config.n_vocab });
         }
-        if past + ids.len() > self.config.n_ctx {
-            return Err(ModelError::TooLong { len: past + ids.len(), ctx: self.config.n_ctx });
+        if past.saturating_add(ids.len()) > self.config.n_ctx {
+            return Err(ModelError::TooLong { len: past.saturating_add(ids.len()), ctx: self.config.n_ctx });
         }
         Ok(())
     }
@@ -272,24 +324,8 @@ impl Model {
             return Err(ModelError::Graph(GraphError::Invalid(format!("{n_out} predicted positions of {}", ids.len()))));
         }
         let graph = self.graph_with_outputs(ids.len(), n_out)?;
-        let trace = execute(&graph, &self.weights, self.step_inputs(ids, 0, None, n_out))?;
+        let trace = execute(&graph, &self.weights, step_inputs(ids, 0, &[], n_out, |shape, data| IntTensor { shape, data }))?;
         Ok(IntForward { graph, trace })
-    }
-
-    fn step_inputs(&self, ids: &[u32], past: usize, cache: Option<&IntCache>, n_out: usize) -> Vec<IntTensor> {
-        let n = ids.len();
-        let mut inputs = vec![
-            IntTensor { shape: vec![n], data: ids.iter().map(|&i| i as i64).collect() },
-            IntTensor { shape: vec![n], data: (past..past + n).map(|p| p as i64).collect() },
-        ];
-        if let Some(c) = cache {
-            for (k, v) in &c.kv {
-                inputs.push(k.clone());
-                inputs.push(v.clone());
-            }
-        }
-        inputs.push(last_rows(n, n_out));
-        inputs
     }
 
     /// An empty integer KV cache.
@@ -307,30 +343,53 @@ impl Model {
     fn step_int_outputs(&self, cache: &mut IntCache, ids: &[u32], n_out: usize) -> Result<IntTensor, ModelError> {
         self.check_ids(ids, cache.len)?;
         let past = cache.len;
-        let graph = self.parts().build_with_outputs(ids.len(), past, n_out)?;
-        let inputs = self.step_inputs(ids, past, (past > 0).then_some(&*cache), n_out);
+        let graph = self.arch.build(&self.weights, StepShape { n_new: ids.len(), n_past: past, n_out })?;
+        let inputs = step_inputs(ids, past, &cache.kv, n_out, |shape, data| IntTensor { shape, data });
         let mut trace = execute(&graph, &self.weights, inputs)?;
-        let mut kv = Vec::with_capacity(self.config.n_layer);
-        for l in 0..self.config.n_layer {
-            let mut take = |n: String| {
-                graph
-                    .find(&n)
-                    .and_then(|id| trace.values.get_mut(id.0).and_then(Option::take))
-                    .ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {n}"))))
-            };
-            kv.push((take(format!("blk.{l}.attn_k"))?, take(format!("blk.{l}.attn_v"))?));
-        }
-        let logits = graph.outputs.first().and_then(|&id| trace.values.get_mut(id.0).and_then(Option::take));
-        let logits = logits.ok_or_else(|| ModelError::Graph(GraphError::Invalid("missing logits".into())))?;
+        let mut take = |id: TensorId| {
+            trace.values.get_mut(id.0).and_then(Option::take).ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {}", graph.meta(id).name))))
+        };
+        let kv = find_all(&graph, &self.arch.cached_tensors())?.into_iter().map(&mut take).collect::<Result<_, _>>()?;
+        let logits = take(*graph.outputs.first().ok_or_else(|| ModelError::Graph(GraphError::Invalid("missing logits".into())))?)?;
         cache.kv = kv;
         cache.len += ids.len();
         Ok(logits)
     }
 
+    /// An empty float KV cache.
+    pub fn new_float_cache(&self) -> FloatCache {
+        FloatCache::default()
+    }
+
+    /// Runs `ids` after the cached positions with the float reference (the same step graph, float
+    /// semantics); returns their logits (`[ids.len()][vocab]`) and updates the cache.
+    pub fn step_f32(&self, cache: &mut FloatCache, ids: &[u32]) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.step_f32_outputs(cache, ids, ids.len())
+    }
+
+    /// [`Model::step_f32`] with the logits of the last `n_out` new positions only.
+    fn step_f32_outputs(&self, cache: &mut FloatCache, ids: &[u32], n_out: usize) -> Result<Vec<Vec<f32>>, ModelError> {
+        let float = self.float.as_ref().ok_or(ModelError::NoFloatReference)?;
+        self.check_ids(ids, cache.len)?;
+        let past = cache.len;
+        let graph = self.arch.build(&self.weights, StepShape { n_new: ids.len(), n_past: past, n_out })?;
+        let inputs = step_inputs(ids, past, &cache.kv, n_out, |shape, data| FloatTensor { shape, data: data.into_iter().map(|v| v as f32).collect() });
+        let keep = find_all(&graph, &self.arch.cached_tensors())?;
+        let mut trace = float::execute_f32(&graph, float, &self.arch.float_semantics(), inputs, &keep)?;
+        let mut take = |id: TensorId| {
+            trace.values.get_mut(id.0).and_then(Option::take).ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {}", graph.meta(id).name))))
+        };
+        let kv = keep.into_iter().map(&mut take).collect::<Result<_, _>>()?;
+        let logits = take(*graph.outputs.first().ok_or_else(|| ModelError::Graph(GraphError::Invalid("missing logits".into())))?)?;
+        cache.kv = kv;
+        cache.len += ids.len();
+        Ok(logits.data.chunks(self.config.n_vocab).map(<[f32]>::to_vec).collect())
+    }
+
     /// Fractional bits of the integer logits.
     pub fn logits_frac_bits(&self) -> i32 {
         let lm = self.weights.get(self.config.lm_head()).map_or(0, |w| w.frac_bits);
-        self.quant.act_frac as i32 + lm
+        self.quant().act_frac as i32 + lm
     }
 
     /// Dequantized integer logits of every position (`[ids.len()][vocab]`).
@@ -344,8 +403,7 @@ impl Model {
     /// Float logits of every position (`[ids.len()][vocab]`).
     pub fn logits_f32(&self, ids: &[u32]) -> Result<Vec<Vec<f32>>, ModelError> {
         self.check_ids(ids, 0)?;
-        let float = self.float_model()?;
-        float.forward(&mut float.new_cache(), ids)
+        self.step_f32(&mut self.new_float_cache(), ids)
     }
 
     fn check_generation(&self, prompt: &[u32], n: usize) -> Result<(), ModelError> {
@@ -362,77 +420,61 @@ impl Model {
 
     /// Greedy generation of `n` tokens with the integer model and a KV cache; `on_token` sees
     /// each token as soon as it is produced. `prompt.len() + n − 1` positions must fit the context.
-    pub fn generate_int(&self, prompt: &[u32], n: usize, mut on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+    pub fn generate_int(&self, prompt: &[u32], n: usize, on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+        self.generate_int_until(prompt, n, &[], on_token)
+    }
+
+    /// [`Model::generate_int`] stopping after a token in `stop` (included in the output; see
+    /// [`Architecture::stop_tokens`]).
+    pub fn generate_int_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
         self.check_generation(prompt, n)?;
         let mut cache = self.new_int_cache();
-        let mut out = Vec::with_capacity(n);
-        let mut input = prompt.to_vec();
-        while out.len() < n {
+        let v = self.config.n_vocab;
+        self.greedy(prompt, n, stop, on_token, |input| {
             // Only the last position's prediction is needed.
-            let logits = self.step_int_outputs(&mut cache, &input, 1)?;
-            let v = self.config.n_vocab;
-            let last = &logits.data[logits.data.len() - v..];
-            let next = ops::argmax::argmax_row(last) as u32;
-            on_token(next);
-            out.push(next);
-            input = vec![next];
-        }
-        Ok(out)
+            let logits = self.step_int_outputs(&mut cache, input, 1)?;
+            Ok(ops::argmax::argmax_row(&logits.data[logits.data.len() - v..]) as u32)
+        })
     }
 
     /// Greedy generation with the float reference and a KV cache.
-    pub fn generate_f32(&self, prompt: &[u32], n: usize, mut on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+    pub fn generate_f32(&self, prompt: &[u32], n: usize, on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+        self.generate_f32_until(prompt, n, &[], on_token)
+    }
+
+    /// [`Model::generate_f32`] stopping after a token in `stop`.
+    pub fn generate_f32_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
         self.check_generation(prompt, n)?;
-        let float = self.float_model()?;
-        let mut cache = float.new_cache();
+        if self.float.is_none() {
+            return Err(ModelError::NoFloatReference);
+        }
+        let mut cache = self.new_float_cache();
+        self.greedy(prompt, n, stop, on_token, |input| {
+            let logits = self.step_f32_outputs(&mut cache, input, 1)?;
+            Ok(argmax_f32(logits.last().ok_or(ModelError::Empty)?))
+        })
+    }
+
+    /// The greedy loop: `step` runs the new ids and returns the next token.
+    fn greedy(
+        &self,
+        prompt: &[u32],
+        n: usize,
+        stop: &[u32],
+        mut on_token: impl FnMut(u32),
+        mut step: impl FnMut(&[u32]) -> Result<u32, ModelError>,
+    ) -> Result<Vec<u32>, ModelError> {
         let mut out = Vec::with_capacity(n);
         let mut input = prompt.to_vec();
         while out.len() < n {
-            let logits = float.forward(&mut cache, &input)?;
-            let last = logits.last().ok_or(ModelError::Empty)?;
-            let next = argmax_f32(last);
+            let next = step(&input)?;
             on_token(next);
             out.push(next);
+            if stop.contains(&next) {
+                break;
+            }
             input = vec![next];
         }
         Ok(out)
     }
-}
-
-/// The graph of a causal forward pass as a [`GraphTemplate`] with the sequence length as the
-/// symbol `T ∈ [1, n_ctx]` (inputs `tokens: [T]`, `positions: [T]`) and the number of predicted
-/// positions as `N ∈ [1, n_ctx]` (input `out_rows: [N]`), weights referenced in
-/// [`Weights::metas`] order; `graph(t)` builds the pass over `t` positions with predictions at
-/// every one. Checked to reproduce `graph(t)` exactly at `T = N = 1` and `T = N = n_ctx` (see
-/// [`template`] for why both ends suffice).
-pub fn graph_template_of(weights: &Weights, n_ctx: usize, graph: impl Fn(usize) -> Result<Graph, ModelError>) -> Result<GraphTemplate, ModelError> {
-    let metas = weights.metas();
-    let symbols = vec![Symbol { name: "T".into(), min: 1, max: n_ctx }, Symbol { name: "N".into(), min: 1, max: n_ctx }];
-    let (seq, out) = (vec![Dim::Sym(0)], vec![Dim::Sym(1)]);
-    let template = GraphTemplate::from_graph(&graph(1)?, symbols, &[seq.clone(), seq, out], &metas)?;
-    for t in [1, n_ctx] {
-        if template.instantiate(&[t, t], &metas)? != graph(t)? {
-            return Err(ModelError::Graph(GraphError::Invalid(format!(
-                "the graph's structure changes with the sequence length (T = {t}); it cannot be one template"
-            ))));
-        }
-    }
-    Ok(template)
-}
-
-/// The public input `out_rows` selecting the last `n_out` of `n` positions.
-pub fn last_rows(n: usize, n_out: usize) -> IntTensor {
-    let n_out = n_out.min(n);
-    IntTensor { shape: vec![n_out], data: ((n - n_out) as i64..n as i64).collect() }
-}
-
-/// Smallest index of the maximum (NaN never wins).
-pub fn argmax_f32(row: &[f32]) -> u32 {
-    let mut best = 0;
-    for (j, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = j;
-        }
-    }
-    best as u32
 }

@@ -84,3 +84,23 @@ pub fn quantize_matrix(shape: Vec<usize>, values: &[f32], bits: u32) -> WeightTe
 pub fn quantize_vector_at(shape: Vec<usize>, values: &[f32], frac: i32, bits: u32) -> WeightTensor {
     WeightTensor { shape, frac_bits: frac, values: WeightValues::I64(quantize_at(values, frac, bits)) }
 }
+
+/// A norm gain (LayerNorm, RMSNorm) at the most precise position `g ≤ choose_frac(γ, gamma_bits)`
+/// whose rounding shift `s = K + g − A` satisfies `1 ≤ s` and `fits(s, gain)` (the op's bound
+/// `s + out_bits ≤ 62`; the output's bound does not grow with `g`). Only tiny gains are affected
+/// (e.g. `|γ| ≈ 10^−9`, whose `g` would be 40): lowering `g` to `62 − out_bits − K + A` still
+/// resolves the gain far below one unit of the output (`|d·inv·γ·2^−s|`'s quantisation error is
+/// `≤ sqrt(n)·2^−(g+1)` in units of `2^−A`'s real value, i.e. below half an output unit whenever
+/// `g ≥ A + log2(n)/2`). Below shift 1 nothing fits: the graph builder reports it.
+pub fn quantize_norm_gain(q: &QuantConfig, shape: &[usize], values: &[f32], fits: impl Fn(u32, &WeightTensor) -> bool) -> WeightTensor {
+    let a = q.act_frac as i32;
+    let mut frac = choose_frac(values, q.gamma_bits);
+    loop {
+        let t = quantize_vector_at(shape.to_vec(), values, frac, q.gamma_bits);
+        let shift = q.ln_k as i32 + frac - a;
+        if ((1..=62).contains(&shift) && fits(shift as u32, &t)) || shift <= 1 {
+            return t;
+        }
+        frac -= 1;
+    }
+}

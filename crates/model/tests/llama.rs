@@ -3,15 +3,17 @@
 //! llama.cpp's), integer vs float agreement, KV-cache consistency, bad input.
 
 use std::path::PathBuf;
-use zkinfer_model::{LlamaModel, ModelError};
+use zkinfer_model::{LlamaConfig, Model, ModelError};
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/llama").join(name)
 }
 
-fn load(name: &str) -> LlamaModel {
+fn load(name: &str) -> Model {
     let gguf = zkinfer_gguf::GgufFile::open(testdata(name)).expect("open fixture");
-    LlamaModel::load(&gguf).expect("load llama")
+    let m = Model::load(&gguf).expect("load llama");
+    assert_eq!(m.architecture().name(), "llama");
+    m
 }
 
 struct Reference {
@@ -68,10 +70,11 @@ fn agreement(p: &[Vec<f32>], q: &[Vec<f32>]) -> (f64, f64) {
 #[test]
 fn config_from_metadata() {
     let m = load("llama-tiny-random.gguf");
-    let c = m.config();
+    let c: &LlamaConfig = m.hyperparameters().expect("a llama");
     assert_eq!((c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab, c.n_ctx), (2, 64, 4, 2, 16, 176, 49152, 256));
     assert_eq!((c.n_rot, c.rope_base, c.eps, c.tied_output), (16, 10000.0, 1e-5, false));
     assert!(load("llama-tiny-random-q8_0.gguf").config().tied_output);
+    assert!(m.hyperparameters::<zkinfer_model::Gpt2Config>().is_none());
 }
 
 #[test]
@@ -85,7 +88,7 @@ fn float_reference_matches_transformers_logits_and_greedy() {
     eprintln!("float vs transformers: max abs {max:.3e}");
     assert!(max < 1e-2, "float vs transformers max abs {max}");
     let n = r.greedy_transformers.len();
-    assert_eq!(m.generate_f32(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers);
+    assert_eq!(m.generate_f32_until(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers);
     assert_eq!(r.greedy_transformers, r.greedy_llamacpp);
 }
 
@@ -100,9 +103,9 @@ fn integer_path_agrees_with_float_and_greedy_references() {
         eprintln!("{model}: integer vs float: top-1 {top1:.4}, mean KL {kl:.3e}");
         assert!(top1 >= 0.97 && kl < 1e-3, "{model}: top-1 {top1}, KL {kl}");
         let n = r.greedy_transformers.len();
-        assert_eq!(m.generate_int(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers, "{model}");
+        assert_eq!(m.generate_int_until(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers, "{model}");
         if model.contains("q8_0") {
-            assert_eq!(m.generate_f32(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers);
+            assert_eq!(m.generate_f32_until(&r.prompt_ids, n, &[], |_| ()).expect("generate"), r.greedy_transformers);
         }
     }
 }
@@ -121,8 +124,8 @@ fn integer_kv_cache_steps_equal_the_full_pass() {
     assert_eq!(rows, full_logits.data);
     assert_eq!(cache.len(), ids.len());
     // Generation with a stop token stops right after it.
-    let all = m.generate_int(&ids, 6, &[], |_| ()).expect("gen");
-    let stopped = m.generate_int(&ids, 6, &[all[2]], |_| ()).expect("gen");
+    let all = m.generate_int_until(&ids, 6, &[], |_| ()).expect("gen");
+    let stopped = m.generate_int_until(&ids, 6, &[all[2]], |_| ()).expect("gen");
     let first = all.iter().position(|&t| t == all[2]).expect("present");
     assert_eq!(stopped, all[..=first].to_vec());
 }
@@ -132,10 +135,11 @@ fn bad_requests_are_errors() {
     let m = load("llama-tiny-random-q8_0.gguf");
     assert!(matches!(m.forward_int(&[]), Err(ModelError::Empty)));
     assert!(matches!(m.forward_int(&[49152]), Err(ModelError::TokenOutOfRange { .. })));
-    assert!(matches!(m.generate_int(&[1; 250], 10, &[], |_| ()), Err(ModelError::TooLong { .. })));
-    // A GPT-2 file is not a Llama (and vice versa).
+    assert!(matches!(m.generate_int(&[1; 250], 10, |_| ()), Err(ModelError::TooLong { .. })));
+    // Each family's config reader refuses the other's file; the registry dispatches both.
     let gpt2 = zkinfer_gguf::GgufFile::open(testdata("../gpt2-tiny-random.gguf")).expect("gpt2");
-    assert!(matches!(LlamaModel::load(&gpt2), Err(ModelError::UnsupportedArchitecture(_))));
+    assert!(matches!(LlamaConfig::from_source(&gpt2), Err(ModelError::UnsupportedArchitecture { .. })));
     let llama = zkinfer_gguf::GgufFile::open(testdata("llama-tiny-random.gguf")).expect("llama");
-    assert!(matches!(zkinfer_model::Model::load(&llama), Err(ModelError::UnsupportedArchitecture(_))));
+    assert!(matches!(zkinfer_model::Gpt2Config::from_source(&llama), Err(ModelError::UnsupportedArchitecture { .. })));
+    assert_eq!(Model::load(&gpt2).expect("gpt2").architecture().name(), "gpt2");
 }

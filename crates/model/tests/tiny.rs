@@ -136,11 +136,10 @@ fn float_kv_cache_generation_equals_full_recompute() {
     for (i, &t) in completion.iter().enumerate() {
         assert_eq!(argmax_f32(&full[prompt.len() - 1 + i]), t);
     }
-    let fm = m.float_model().expect("float reference");
-    let mut cache = fm.new_cache();
-    let mut rows = fm.forward(&mut cache, &prompt).expect("prompt");
+    let mut cache = m.new_float_cache();
+    let mut rows = m.step_f32(&mut cache, &prompt).expect("prompt");
     for &t in &completion {
-        rows.extend(fm.forward(&mut cache, &[t]).expect("step"));
+        rows.extend(m.step_f32(&mut cache, &[t]).expect("step"));
     }
     for (a, b) in rows.iter().zip(&full) {
         assert_eq!(a, b);
@@ -183,7 +182,8 @@ fn dropping_the_float_reference_keeps_the_integer_model() {
     assert_eq!(m.generate_int(&ids, 3, |_| {}).expect("integer generation"), before);
     assert!(matches!(m.logits_f32(&ids), Err(zkinfer_model::ModelError::NoFloatReference)));
     assert!(matches!(m.generate_f32(&ids, 1, |_| {}), Err(zkinfer_model::ModelError::NoFloatReference)));
-    assert!(m.float_model().is_err());
+    assert!(!m.has_float_reference());
+    assert!(matches!(m.step_f32(&mut m.new_float_cache(), &ids), Err(zkinfer_model::ModelError::NoFloatReference)));
 }
 
 /// LayerNorm gains keep their full precision on the shipped models (the cap of

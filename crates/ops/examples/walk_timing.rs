@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use zkinfer_field::F;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::{LlamaModel, Model};
+use zkinfer_model::Model;
 use zkinfer_model::graph::TensorId;
 use zkinfer_ops::{ProofError, TensorRole, protocol_for, prove_graph, verify_graph};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
@@ -20,19 +20,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = args.next().ok_or("usage: walk_timing MODEL.gguf [TOKENS]")?;
     let tokens: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(32);
     let gguf = GgufFile::open(&path)?;
-    // GPT-2 or a Llama-family model, by the file's architecture.
-    let (fwd_fn, weights): (Box<dyn Fn(&[u32]) -> Result<zkinfer_model::IntForward, zkinfer_model::ModelError>>, zkinfer_model::Weights) =
-        if gguf.architecture().unwrap_or_default() == "llama" {
-            let mut m = LlamaModel::load(&gguf)?;
-            m.drop_float_reference();
-            let w = m.weights().clone();
-            (Box::new(move |ids| m.forward_int(ids)), w)
-        } else {
-            let mut m = Model::load(&gguf)?;
-            m.drop_float_reference();
-            let w = m.weights().clone();
-            (Box::new(move |ids| m.forward_int(ids)), w)
-        };
+    // Any registered architecture (GPT-2, Llama-family), by the file's `general.architecture`.
+    let mut m = Model::load(&gguf)?;
+    m.drop_float_reference();
+    let weights = m.weights().clone();
+    let fwd_fn = move |ids: &[u32]| m.forward_int(ids);
     drop(gguf);
     let ids: Vec<u32> = (0..tokens as u32).map(|i| (i * 7919 + 13) % 40000).collect();
     let plan_only = args.next().as_deref() == Some("--plan-only");

@@ -1,7 +1,8 @@
 //! Setup: quantize and commit the model's weights, producing the proving key. The verifying key
 //! itself (its contents, encoding and checks) lives in `zkinfer-verifier` and is re-exported here.
 
-use crate::{ProofSystemError, ProvableModel, model_err};
+use crate::{ProofSystemError, model_err};
+use zkinfer_model::Model;
 use zkinfer_field::F;
 use zkinfer_pcs::{WhirCommitment, WhirProverData};
 pub use zkinfer_verifier::key::*;
@@ -18,7 +19,7 @@ pub struct ProvingKey {
 
 /// Commits every weight of `model`, producing the proving key (with its verifying key).
 pub fn setup(
-    model: &dyn ProvableModel,
+    model: &Model,
     vocab: impl Into<Vocabulary>,
     model_sha256: [u8; 32],
 ) -> Result<ProvingKey, ProofSystemError> {
@@ -28,7 +29,7 @@ pub fn setup(
     let (metas, commitment, weight_data) = commit_weights(model)?;
     let vk = VerifyingKey {
         model_sha256,
-        architecture: model.architecture().into(),
+        architecture: model.architecture().name().into(),
         graph,
         weights: metas,
         commitment,
@@ -40,7 +41,7 @@ pub fn setup(
 
 /// Commits every weight of `model` (deterministically: the same model gives the same
 /// commitment), returning the weights' descriptions, the commitment and its prover data.
-pub fn commit_weights(model: &dyn ProvableModel) -> Result<(Vec<WeightMeta>, WhirCommitment, WhirProverData), ProofSystemError> {
+pub fn commit_weights(model: &Model) -> Result<(Vec<WeightMeta>, WhirCommitment, WhirProverData), ProofSystemError> {
     let (metas, slices) = weight_slices(model)?;
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
@@ -49,7 +50,7 @@ pub fn commit_weights(model: &dyn ProvableModel) -> Result<(Vec<WeightMeta>, Whi
 
 /// The weights' descriptions and the committed slices (every block of every weight, zero-padded,
 /// in commitment order).
-pub fn weight_slices(model: &dyn ProvableModel) -> Result<(Vec<WeightMeta>, Vec<Vec<F>>), ProofSystemError> {
+pub fn weight_slices(model: &Model) -> Result<(Vec<WeightMeta>, Vec<Vec<F>>), ProofSystemError> {
     let metas = model.weights().metas();
     let tensors: Vec<_> = model.weights().iter().map(|(_, t)| t).collect();
     let plan = WeightBlockPlan::for_weights(&metas);
@@ -71,7 +72,7 @@ pub fn weight_slices(model: &dyn ProvableModel) -> Result<(Vec<WeightMeta>, Vec<
 /// prover data is not kept (the setup proof recomputes it for its opening; provers recommit or
 /// rerun [`setup`]).
 pub fn setup_with_proof(
-    model: &dyn ProvableModel,
+    model: &Model,
     vocab: impl Into<Vocabulary>,
     model_sha256: [u8; 32],
 ) -> Result<(VerifyingKey, crate::setup_proof::SetupProof), ProofSystemError> {
@@ -85,7 +86,7 @@ pub fn setup_with_proof(
     drop(weight_data);
     let vk = VerifyingKey {
         model_sha256,
-        architecture: model.architecture().into(),
+        architecture: model.architecture().name().into(),
         graph,
         weights: metas,
         commitment,

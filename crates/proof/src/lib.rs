@@ -1,5 +1,5 @@
-//! End-to-end proofs that a committed model (GPT-2 or a Llama-family model, any
-//! [`ProvableModel`]) produced a greedy completion, stopping at an end-of-generation token or
+//! End-to-end proofs that a committed model (any architecture of `zkinfer_model`'s registry:
+//! a [`Model`]) produced a greedy completion, stopping at an end-of-generation token or
 //! after the requested number of tokens (the stopping rule `verify` checks: see
 //! `zkinfer-verifier`).
 //!
@@ -36,7 +36,7 @@ pub use file::ProofFile;
 pub use keys::{ProvingKey, VerifyingKey, Vocabulary, pcs, setup, setup_with_proof};
 pub use setup_proof::{SetupProof, prove_setup, verify_setup};
 use zkinfer_field::F;
-use zkinfer_model::{GraphTemplate, IntForward, IntTrace, LlamaModel, Model, ModelError, Weights};
+use zkinfer_model::{IntTrace, Model};
 use zkinfer_ops::WitnessBuilder;
 use zkinfer_pcs::WhirProverData;
 use zkinfer_transcript::ProverTranscript;
@@ -45,64 +45,6 @@ use zkinfer_verifier::{check_request, domain_separator, pass_ids};
 /// The model crate's error as a [`ProofSystemError`].
 pub fn model_err(e: zkinfer_model::ModelError) -> ProofSystemError {
     ProofSystemError::Model(Box::new(e))
-}
-
-/// What setup and proving need from a model, whatever its architecture (a small seam until the
-/// model crate's architecture trait subsumes it).
-pub trait ProvableModel {
-    /// The architecture's name as the key and the statement state it (`gpt2`, `llama`).
-    fn architecture(&self) -> &'static str;
-    /// The committed integer weights.
-    fn weights(&self) -> &Weights;
-    /// The proven pass's graph with the sequence length as symbol `T` and the number of
-    /// predicted positions as symbol `N`.
-    fn graph_template(&self) -> Result<GraphTemplate, ModelError>;
-    /// The proven computation: the integer forward pass over `ids` with the LM head and argmax at
-    /// the last `n_out` positions only.
-    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError>;
-    /// Greedy integer generation of up to `n` tokens, stopping after a token in `stop`;
-    /// `on_token` sees each token as it is produced.
-    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError>;
-}
-
-impl ProvableModel for Model {
-    fn architecture(&self) -> &'static str {
-        "gpt2"
-    }
-    fn weights(&self) -> &Weights {
-        Model::weights(self)
-    }
-    fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
-        Model::graph_template(self)
-    }
-    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
-        Model::forward_int_outputs(self, ids, n_out)
-    }
-    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
-        let mut out = self.generate_int(prompt, n, on_token)?;
-        if let Some(i) = out.iter().position(|t| stop.contains(t)) {
-            out.truncate(i + 1);
-        }
-        Ok(out)
-    }
-}
-
-impl ProvableModel for LlamaModel {
-    fn architecture(&self) -> &'static str {
-        "llama"
-    }
-    fn weights(&self) -> &Weights {
-        LlamaModel::weights(self)
-    }
-    fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
-        LlamaModel::graph_template(self)
-    }
-    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
-        LlamaModel::forward_int_outputs(self, ids, n_out)
-    }
-    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
-        self.generate_int(prompt, n, stop, on_token)
-    }
 }
 
 /// Where proving is, for progress reporting: each stage once, in order, and within
@@ -152,7 +94,7 @@ impl ProveTimings {
 /// is proven (tests use it to play a malicious prover; pass `|_, _| {}` otherwise). Keeps the
 /// proving key (copying its weight commitment data); [`prove_consuming`] avoids the copy.
 pub fn prove(
-    model: &dyn ProvableModel,
+    model: &Model,
     pk: &ProvingKey,
     prompt: &[u32],
     n: usize,
@@ -179,7 +121,7 @@ pub enum WeightCommitment {
 /// `progress` is called at the start of each [`Stage`] and after every generated token
 /// ([`Stage::Token`]), on the calling thread, so a caller can show live counts and an estimate.
 pub fn prove_consuming(
-    model: &dyn ProvableModel,
+    model: &Model,
     vk: &VerifyingKey,
     weights: WeightCommitment,
     prompt: &[u32],
@@ -189,8 +131,9 @@ pub fn prove_consuming(
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
     check_request(vk, prompt, n)?;
     let max_new_tokens = u32::try_from(n).map_err(|_| ProofSystemError::Request(format!("{n} new tokens is too many")))?;
-    if model.architecture() != vk.architecture {
-        return Err(ProofSystemError::Request(format!("the model is a {} model, the key is for {}", model.architecture(), vk.architecture)));
+    let architecture = model.architecture().name();
+    if architecture != vk.architecture {
+        return Err(ProofSystemError::Request(format!("the model is a {architecture} model, the key is for {}", vk.architecture)));
     }
     let mut timings = ProveTimings::default();
 
@@ -198,7 +141,7 @@ pub fn prove_consuming(
     let start = Instant::now();
     let mut generated = 0;
     let completion = model
-        .generate_until(prompt, n, &vk.eog_ids, &mut |_| {
+        .generate_int_until(prompt, n, &vk.eog_ids, |_| {
             generated += 1;
             progress(Stage::Token { generated, total: n });
         })
@@ -281,10 +224,9 @@ pub fn vocab_bytes(tok: &zkinfer_tokenizer::Tokenizer) -> Vec<Vec<u8>> {
     (0..tok.vocab_size() as u32).map(|id| tok.token_bytes(id).unwrap_or_default()).collect()
 }
 
-/// The key's vocabulary for a model of `architecture`: every token's bytes and the set
-/// generation stops at — the tokenizer's end-of-generation set for Llama-family models (as
-/// llama.cpp), none for GPT-2 (which generates exactly `-n` tokens).
-pub fn vocabulary(tok: &zkinfer_tokenizer::Tokenizer, architecture: &str) -> Vocabulary {
-    let eog = if architecture == "gpt2" { Vec::new() } else { tok.eog_ids().to_vec() };
-    Vocabulary { tokens: vocab_bytes(tok), eog }
+/// The key's vocabulary for `model`: every token's bytes and the set generation stops at (its
+/// architecture's [`zkinfer_model::Architecture::stop_tokens`]: the tokenizer's end-of-generation
+/// set for Llama-family models, as llama.cpp; none for GPT-2, which generates exactly `-n` tokens).
+pub fn vocabulary(tok: &zkinfer_tokenizer::Tokenizer, model: &Model) -> Vocabulary {
+    Vocabulary { tokens: vocab_bytes(tok), eog: model.architecture().stop_tokens(tok) }
 }

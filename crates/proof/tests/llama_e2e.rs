@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::ops::eval_int;
-use zkinfer_model::{Graph, IntTrace, LlamaModel, Operand, TensorKind, Weights};
+use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorKind, Weights};
 use zkinfer_proof::{
-    ProofFile, ProofSystemError, ProvableModel, ProvingKey, VerifyingKey, Vocabulary, WeightCommitment, prove, prove_consuming, setup,
+    ProofFile, ProofSystemError, ProvingKey, VerifyingKey, Vocabulary, WeightCommitment, prove, prove_consuming, setup,
     verify, vocab_bytes, vocabulary,
 };
 use zkinfer_tokenizer::Tokenizer;
@@ -24,24 +24,24 @@ const Q8: &str = "llama-tiny-random-q8_0.gguf";
 const N: usize = 4;
 
 struct Fixture {
-    model: LlamaModel,
+    model: Model,
     tok: Tokenizer,
     pk: ProvingKey,
     prompt: Vec<u32>,
     proof: ProofFile,
 }
 
-fn load(name: &str) -> (LlamaModel, Tokenizer, [u8; 32]) {
+fn load(name: &str) -> (Model, Tokenizer, [u8; 32]) {
     let gguf = GgufFile::open(testdata(name)).expect("tiny llama");
-    let model = LlamaModel::load(&gguf).expect("model");
+    let model = Model::load(&gguf).expect("model");
     let tok = Tokenizer::from_gguf(&gguf).expect("tokenizer");
     let sha: [u8; 32] = hex::decode(gguf.sha256_hex()).expect("hex").try_into().expect("32 bytes");
     (model, tok, sha)
 }
 
-fn load_with_key(name: &str) -> (LlamaModel, Tokenizer, ProvingKey) {
+fn load_with_key(name: &str) -> (Model, Tokenizer, ProvingKey) {
     let (model, tok, sha) = load(name);
-    let pk = setup(&model, vocabulary(&tok, "llama"), sha).expect("setup");
+    let pk = setup(&model, vocabulary(&tok, &model), sha).expect("setup");
     (model, tok, pk)
 }
 
@@ -62,7 +62,7 @@ fn honest_proofs_verify_on_both_fixtures() {
     assert_eq!(v.architecture, "llama");
     assert_eq!(f.pk.vk.architecture, "llama");
     assert_eq!(v.prompt_ids, f.prompt);
-    assert_eq!(v.completion_ids, f.model.generate_int(&f.prompt, N, f.tok.eog_ids(), |_| {}).unwrap());
+    assert_eq!(v.completion_ids, f.model.generate_int_until(&f.prompt, N, f.tok.eog_ids(), |_| {}).unwrap());
     assert_eq!(v.max_new_tokens as usize, N);
     assert!(!v.stopped_at_eog && v.completion_ids.len() == N);
     assert_eq!(v.text, f.tok.decode(&v.completion_ids).unwrap(), "the key's vocabulary detokenises like the tokenizer");
@@ -80,13 +80,13 @@ fn honest_proofs_verify_on_both_fixtures() {
     // opening), with the key made by setup's other entry point.
     let (model, tok, sha) = load(Q8);
     assert!(model.config().tied_output);
-    let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&model, vocabulary(&tok, "llama"), sha).unwrap();
+    let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&model, vocabulary(&tok, &model), sha).unwrap();
     zkinfer_proof::verify_setup(&vk, &setup_proof).expect("setup proof of the tied fixture");
     let prompt = tok.encode("Once upon a time");
     let (proof, t) = prove_consuming(&model, &vk, WeightCommitment::Recommit, &prompt, 3, |_| {}, |_, _| {}).unwrap();
     assert!(t.weight_commit_s > 0.0);
     let v = verify(&vk, &proof).expect("tied fixture verifies");
-    assert_eq!(v.completion_ids, model.generate_int(&prompt, 3, tok.eog_ids(), |_| {}).unwrap());
+    assert_eq!(v.completion_ids, model.generate_int_until(&prompt, 3, tok.eog_ids(), |_| {}).unwrap());
 }
 
 /// A key whose end-of-generation set is `{stop}` (otherwise the fixture's key).
@@ -105,7 +105,7 @@ fn key_stopping_at(stop: u32) -> ProvingKey {
 #[test]
 fn generation_stops_at_an_end_of_generation_token_and_the_proof_covers_it() {
     let f = fixture();
-    let free = f.model.generate_int(&f.prompt, 6, &[], |_| {}).unwrap();
+    let free = f.model.generate_int_until(&f.prompt, 6, &[], |_| {}).unwrap();
     let stop = free[2];
     assert!(!free[..2].contains(&stop), "pick a fixture prompt whose first tokens differ: {free:?}");
     let pk = key_stopping_at(stop);
@@ -283,7 +283,7 @@ fn proving_with_uncommitted_weights_is_caught() {
     let f = fixture();
     let gguf = GgufFile::open(testdata(F16)).unwrap();
     let scaled = zkinfer_model::ScaledTensor { inner: &gguf, name: "blk.0.ffn_up.weight".into(), factor: 1.5 };
-    let other = LlamaModel::from_source(&scaled, zkinfer_model::LlamaQuant::default()).unwrap();
+    let other = Model::from_source(&scaled, zkinfer_model::QuantConfig::default()).unwrap();
     assert_eq!(other.graph_template().unwrap(), f.model.graph_template().unwrap(), "same graph, other weights");
     let (proof, _) = prove(&other, &f.pk, &f.prompt, N, |_| {}, |_, _| {}).expect("the prover does not check weights");
     assert!(verify(&f.pk.vk, &proof).is_err(), "proof over uncommitted weights accepted");
@@ -385,5 +385,4 @@ fn a_full_context_generation_proves() {
     let (proof, _) = prove(&f.model, &f.pk, &prompt, 2, |_| {}, |_, _| {}).unwrap();
     verify(&f.pk.vk, &proof).expect("full-context proof verifies");
     assert!(prove(&f.model, &f.pk, &prompt, 3, |_| {}, |_, _| {}).is_err(), "one position past the context");
-    let _ = ProvableModel::architecture(&f.model);
 }

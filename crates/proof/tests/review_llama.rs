@@ -8,7 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::{LlamaModel, Op};
+use zkinfer_model::{Model, Op};
 use zkinfer_proof::{ProofFile, ProvingKey, VerifyingKey, prove, setup, verify, vocabulary};
 use zkinfer_tokenizer::Tokenizer;
 
@@ -22,9 +22,9 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/llama/llama-tiny-random.gguf");
         let gguf = GgufFile::open(path).unwrap();
-        let model = LlamaModel::load(&gguf).unwrap();
+        let model = Model::load(&gguf).unwrap();
         let tok = Tokenizer::from_gguf(&gguf).unwrap();
-        let pk = setup(&model, vocabulary(&tok, "llama"), [5; 32]).unwrap();
+        let pk = setup(&model, vocabulary(&tok, &model), [5; 32]).unwrap();
         let prompt = tok.encode("The quick brown fox");
         let (proof, _) = prove(&model, &pk, &prompt, 2, |_| {}, |_, _| {}).unwrap();
         verify(&pk.vk, &proof).unwrap();
@@ -120,7 +120,7 @@ fn hostile_llama_key_fields_are_errors_not_panics() {
 fn a_single_position_pass_proves_and_binds_its_statement() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/llama/llama-tiny-random.gguf");
     let gguf = GgufFile::open(path).unwrap();
-    let model = LlamaModel::load(&gguf).unwrap();
+    let model = Model::load(&gguf).unwrap();
     let pk = &fixture().pk;
     let prompt = vec![fixture().proof.prompt_ids[0]];
     let (proof, _) = prove(&model, pk, &prompt, 1, |_| {}, |_, _| {}).unwrap();

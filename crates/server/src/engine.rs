@@ -1,8 +1,9 @@
-//! The model a server or worker holds: the integer model, its tokenizer, its verifying key and
-//! setup proof (served at `/v1/vk`), and the two things it does — greedy generation for a request
-//! and the proof of a queued job. Both go through the proof crate's own entry points
-//! (`zkinfer_proof::setup` / `prove_consuming`), the same the CLI's `setup` and `prove` use, so the
-//! proofs are exactly what `zkinfer verify` checks.
+//! The model a server or worker holds: the integer model (any architecture of the model crate's
+//! registry, loaded as `zkinfer setup` loads it), its tokenizer, its verifying key and setup proof
+//! (served at `/v1/vk`), and the two things it does — greedy generation for a request (stopping
+//! at the key's end-of-generation set) and the proof of a queued job. Both go through the proof
+//! crate's own entry points (`zkinfer_proof::setup` / `prove_consuming`), the same the CLI's
+//! `setup` and `prove` use, so the proofs are exactly what `zkinfer verify` checks.
 
 use std::path::{Path, PathBuf};
 use zkinfer_gguf::GgufFile;
@@ -97,7 +98,7 @@ impl Engine {
         let gguf = GgufFile::open(model).map_err(|e| load_err(format!("cannot load model {}: {e}", model.display())))?;
         let mut m = Model::load(&gguf).map_err(|e| load_err(format!("cannot load model {}: {e}", model.display())))?;
         m.drop_float_reference();
-        let tokenizer = Tokenizer::from_gguf(&gguf).map_err(|e| load_err(format!("cannot build the tokenizer of {}: {e}", model.display())))?;
+        let tokenizer = m.architecture().tokenizer(&gguf).map_err(|e| load_err(format!("cannot build the tokenizer of {}: {e}", model.display())))?;
         let sha256 = gguf.sha256_hex();
         let (vk_path, proof_path) = key_paths(keys);
         let vk_bytes = std::fs::read(&vk_path).map_err(|e| load_err(format!("cannot read verifying key {}: {e}", vk_path.display())))?;
@@ -120,7 +121,7 @@ impl Engine {
         let pk = if recommit {
             None
         } else {
-            let pk = zkinfer_proof::setup(&m, zkinfer_proof::vocab_bytes(&tokenizer), vk.model_sha256)
+            let pk = zkinfer_proof::setup(&m, zkinfer_proof::vocabulary(&tokenizer, &m), vk.model_sha256)
                 .map_err(|e| load_err(format!("cannot commit the weights of {}: {e}", model.display())))?;
             if pk.vk.digest() != vk.digest() {
                 return Err(load_err(format!(
@@ -176,10 +177,11 @@ impl Engine {
         self.params.saturating_mul(PROOF_BYTES_PER_PARAM).saturating_add(PROOF_BYTES_FIXED)
     }
 
-    /// Greedy generation of `n` tokens (integer model, KV cache: the computation that is proven);
+    /// Greedy generation of up to `n` tokens (integer model, KV cache: the computation that is
+    /// proven), stopping after a token of the key's end-of-generation set (empty for GPT-2);
     /// `on_token` sees each id as it is generated.
     pub fn generate(&self, prompt: &[u32], n: usize, on_token: impl FnMut(u32)) -> Result<Vec<u32>, String> {
-        self.model.generate_int(prompt, n, on_token).map_err(|e| e.to_string())
+        self.model.generate_int_until(prompt, n, &self.vk.eog_ids, on_token).map_err(|e| e.to_string())
     }
 
     /// Proves that the committed model generates `completion` after `prompt`; returns the proof

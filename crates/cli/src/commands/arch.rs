@@ -1,106 +1,37 @@
-//! The architectures `generate` and `logits` run, chosen by the GGUF's `general.architecture`.
+//! Loading a model of any registered architecture (`zkinfer_model::ARCHITECTURES`, chosen by the
+//! GGUF's `general.architecture`) for `generate` and `logits`; `setup`, `prove` and `bench` load
+//! the same [`Model`] through `zk::load`. There is no per-architecture code here.
 //!
-//! GPT-2 (`gpt2`) generates exactly `-n` tokens; Llama-family models (`llama`) stop after an
-//! end-of-generation token (`-n` is then the maximum). `setup`, `prove` and `bench` use the same
-//! dispatch ([`AnyModel`] is a [`ProvableModel`]); the key records the stop set.
+//! The architecture decides the tokenizer and when greedy generation stops
+//! (`Architecture::stop_tokens`): GPT-2 generates exactly `-n` tokens; Llama-family models stop
+//! after an end-of-generation token (`-n` is then the maximum). `setup` puts the same stop set in
+//! the key, and `verify` checks the stopping rule against it.
 
 use crate::ui::{Kind, Tag as _};
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::{GraphTemplate, IntForward, LlamaModel, Model, ModelError, Weights};
-use zkinfer_proof::ProvableModel;
+use zkinfer_model::{Model, ModelError};
+use zkinfer_tokenizer::Tokenizer;
 
-/// A loaded model of any supported architecture.
-#[derive(Debug)]
-pub enum AnyModel {
-    /// `gpt2`.
-    Gpt2(Model),
-    /// `llama`.
-    Llama(LlamaModel),
+/// Logits of every position (float reference or dequantized integer model).
+pub fn logits(model: &Model, ids: &[u32], float: bool) -> Result<Vec<Vec<f32>>, ModelError> {
+    if float { model.logits_f32(ids) } else { model.logits_int(ids) }
 }
 
-impl AnyModel {
-    /// Loads the architecture the file declares.
-    pub fn load(gguf: &GgufFile) -> Result<Self, ModelError> {
-        match gguf.architecture().unwrap_or_default() {
-            "llama" => Ok(AnyModel::Llama(LlamaModel::load(gguf)?)),
-            _ => Ok(AnyModel::Gpt2(Model::load(gguf)?)),
-        }
-    }
-
-    /// The model as the proof system sees it.
-    pub fn provable(&self) -> &dyn ProvableModel {
-        match self {
-            AnyModel::Gpt2(m) => m,
-            AnyModel::Llama(m) => m,
-        }
-    }
-
-    /// Frees the float reference (proving never uses it).
-    pub fn drop_float_reference(&mut self) {
-        match self {
-            AnyModel::Gpt2(m) => m.drop_float_reference(),
-            AnyModel::Llama(m) => m.drop_float_reference(),
-        }
-    }
-
-    /// Vocabulary size.
-    pub fn n_vocab(&self) -> usize {
-        match self {
-            AnyModel::Gpt2(m) => m.config().n_vocab,
-            AnyModel::Llama(m) => m.config().n_vocab,
-        }
-    }
-
-    /// Context length.
-    pub fn n_ctx(&self) -> usize {
-        match self {
-            AnyModel::Gpt2(m) => m.config().n_ctx,
-            AnyModel::Llama(m) => m.config().n_ctx,
-        }
-    }
-
-    /// Logits of every position (float reference or dequantized integer model).
-    pub fn logits(&self, ids: &[u32], float: bool) -> Result<Vec<Vec<f32>>, ModelError> {
-        match (self, float) {
-            (AnyModel::Gpt2(m), true) => m.logits_f32(ids),
-            (AnyModel::Gpt2(m), false) => m.logits_int(ids),
-            (AnyModel::Llama(m), true) => m.logits_f32(ids),
-            (AnyModel::Llama(m), false) => m.logits_int(ids),
-        }
-    }
-
-    /// Greedy generation of up to `n` tokens; Llama stops after a token in `stop`.
-    pub fn generate(&self, prompt: &[u32], n: usize, float: bool, stop: &[u32], on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
-        match (self, float) {
-            (AnyModel::Gpt2(m), true) => m.generate_f32(prompt, n, on_token),
-            (AnyModel::Gpt2(m), false) => m.generate_int(prompt, n, on_token),
-            (AnyModel::Llama(m), true) => m.generate_f32(prompt, n, stop, on_token),
-            (AnyModel::Llama(m), false) => m.generate_int(prompt, n, stop, on_token),
-        }
-    }
+/// Greedy generation of up to `n` tokens, stopping after a token in `stop`.
+pub fn generate(model: &Model, prompt: &[u32], n: usize, float: bool, stop: &[u32], on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+    if float { model.generate_f32_until(prompt, n, stop, on_token) } else { model.generate_int_until(prompt, n, stop, on_token) }
 }
 
 /// Opens a model file of any supported architecture.
-pub fn open_any(path: &std::path::Path) -> anyhow::Result<(GgufFile, AnyModel)> {
+pub fn open_any(path: &std::path::Path) -> anyhow::Result<(GgufFile, Model)> {
     let gguf = super::zk::open_gguf(path)?;
-    let model = AnyModel::load(&gguf).tag(Kind::Format, || format!("cannot load model {}", path.display()))?;
+    let model = Model::load(&gguf).tag(Kind::Format, || format!("cannot load model {}", path.display()))?;
     Ok((gguf, model))
 }
 
-impl ProvableModel for AnyModel {
-    fn architecture(&self) -> &'static str {
-        self.provable().architecture()
-    }
-    fn weights(&self) -> &Weights {
-        self.provable().weights()
-    }
-    fn graph_template(&self) -> Result<GraphTemplate, ModelError> {
-        self.provable().graph_template()
-    }
-    fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
-        self.provable().forward_int_outputs(ids, n_out)
-    }
-    fn generate_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: &mut dyn FnMut(u32)) -> Result<Vec<u32>, ModelError> {
-        self.provable().generate_until(prompt, n, stop, on_token)
-    }
+/// The tokenizer the model's architecture chooses, and its stop tokens.
+pub fn tokenizer(gguf: &GgufFile, model: &Model) -> anyhow::Result<(Tokenizer, Vec<u32>)> {
+    let tokenizer = model.architecture().tokenizer(gguf).tag(Kind::Format, || "cannot build the tokenizer".into())?;
+    let stop = model.architecture().stop_tokens(&tokenizer);
+    Ok((tokenizer, stop))
 }

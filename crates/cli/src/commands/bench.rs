@@ -67,13 +67,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     drop(gguf);
-    zk::check_request(&prompt, n, loaded.model.n_ctx(), loaded.model.n_vocab())?;
+    zk::check_request(&prompt, n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
     let stop = loaded.vocabulary().eog;
 
     let mut progress = Progress::new(args.quiet, 7);
     progress.stage("inference (integer model, KV cache)");
     let start = Instant::now();
-    zkinfer_proof::ProvableModel::generate_until(&loaded.model, &prompt, n, &stop, &mut |_| {}).tag(Kind::Internal, || "inference failed".into())?;
+    loaded.model.generate_int_until(&prompt, n, &stop, |_| {}).tag(Kind::Internal, || "inference failed".into())?;
     let inference_s = start.elapsed().as_secs_f64();
 
     progress.stage("setup: committing the weights");

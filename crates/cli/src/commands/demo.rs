@@ -36,10 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let prompt_text = args.prompt.text(Some(DEFAULT_PROMPT))?;
     let gguf = GgufFile::from_bytes(TINY_GPT2.to_vec()).map_err(|e| ui::fail(Kind::Internal, format!("embedded model: {e}")))?;
     let loaded = zk::load(&gguf, "the embedded tiny GPT-2")?;
-    let super::arch::AnyModel::Gpt2(gpt2) = &loaded.model else {
-        return Err(ui::fail(Kind::Internal, "the embedded model is not a GPT-2"));
-    };
-    let cfg = *gpt2.config();
+    let cfg = *loaded.model.config();
     let prompt = super::prompt::encode(&loaded.tokenizer, &prompt_text, args.prompt.special);
     zk::check_request(&prompt, args.n, cfg.n_ctx, cfg.n_vocab)?;
     let say = |line: String| if args.json { Ok(()) } else { ui::outln(line) };

@@ -12,7 +12,6 @@ use crate::ui::{self, Kind, Tag as _};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
-use zkinfer_tokenizer::Tokenizer;
 
 /// Arguments of `zkinfer generate`.
 #[derive(Debug, clap::Args)]
@@ -40,13 +39,12 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
     let (gguf, model) = super::arch::open_any(&args.model)?;
-    let tokenizer = Tokenizer::from_gguf(&gguf).tag(Kind::Format, || "cannot build the tokenizer".into())?;
+    // The tokens generation stops at (and does not print): the architecture's stop set (the
+    // end-of-generation set for Llama-family models, none for GPT-2) — the set `setup` puts in
+    // the key, so `verify` reports the same text.
+    let (tokenizer, stop) = super::arch::tokenizer(&gguf, &model)?;
     let prompt_ids = super::zk::prompt_ids(&gguf, &tokenizer, &text, args.chat, args.prompt.special)?;
-    super::zk::check_request(&prompt_ids, args.n, model.n_ctx(), model.n_vocab())?;
-    // The tokens generation stops at (and does not print): the end-of-generation set for
-    // Llama-family models, none for GPT-2 — the set `setup` puts in the key, so `verify` reports
-    // the same text.
-    let stop = zkinfer_proof::vocabulary(&tokenizer, zkinfer_proof::ProvableModel::architecture(&model)).eog;
+    super::zk::check_request(&prompt_ids, args.n, model.config().n_ctx, model.config().n_vocab)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err: Option<std::io::Error> = None;
@@ -60,8 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let start = Instant::now();
-    let completion = model
-        .generate(&prompt_ids, args.n, args.float, &stop, &mut stream)
+    let completion = super::arch::generate(&model, &prompt_ids, args.n, args.float, &stop, &mut stream)
         .tag(Kind::Internal, || "generation failed".into())?;
     let secs = start.elapsed().as_secs_f64();
     if let Some(e) = write_err {

@@ -41,14 +41,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     ui::output_file(&args.out, "logits")?;
     let (_gguf, model) = super::arch::open_any(&args.model)?;
-    let vocab = model.n_vocab();
+    let vocab = model.config().n_vocab;
     if let Some(bad) = ids.iter().find(|&&i| i as usize >= vocab) {
         return Err(ui::fail(Kind::Request, format!("token id {bad} is outside the vocabulary ({vocab} tokens)")));
     }
-    if ids.len() > model.n_ctx() {
-        return Err(ui::fail(Kind::Request, format!("{} positions exceed the context length {}", ids.len(), model.n_ctx())));
+    if ids.len() > model.config().n_ctx {
+        return Err(ui::fail(Kind::Request, format!("{} positions exceed the context length {}", ids.len(), model.config().n_ctx)));
     }
-    let rows = model.logits(&ids, args.float).tag(Kind::Internal, || "inference failed".into())?;
+    let rows = super::arch::logits(&model, &ids, args.float).tag(Kind::Internal, || "inference failed".into())?;
     let mut bytes = Vec::with_capacity(rows.len() * vocab * 4);
     for row in &rows {
         for v in row {

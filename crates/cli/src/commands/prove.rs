@@ -53,7 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let loaded = zk::load(&gguf, &args.model.display().to_string())?;
     let prompt = zk::prompt_ids(&gguf, &loaded.tokenizer, &text, args.chat, args.prompt.special)?;
     drop(gguf);
-    zk::check_request(&prompt, args.n, loaded.model.n_ctx(), loaded.model.n_vocab())?;
+    zk::check_request(&prompt, args.n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
 
     // The key holds the model file's SHA-256 and its digest covers it: keys made from another
     // file can never match, so say so before committing anything.
@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ));
     }
     let recommit = matches!(&expected, Some(vk) if vk.model_sha256 == loaded.sha256
-        && zkinfer_proof::ProvableModel::graph_template(&loaded.model).is_ok_and(|g| g == vk.graph)
+        && loaded.model.graph_template().is_ok_and(|g| g == vk.graph)
         && zk::recommits_weights(vk));
     let mut progress = Progress::new(args.quiet, if recommit { 4 } else { 5 });
     let start = Instant::now();

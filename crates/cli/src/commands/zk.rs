@@ -4,8 +4,8 @@
 use crate::ui::{self, Kind, Tag as _};
 use std::path::{Path, PathBuf};
 use zkinfer_gguf::GgufFile;
-use super::arch::AnyModel;
-use zkinfer_proof::{ProvableModel, ProvingKey, Stage, VerifyingKey, setup, vocabulary};
+use zkinfer_model::Model;
+use zkinfer_proof::{ProvingKey, Stage, VerifyingKey, setup, vocabulary};
 use zkinfer_tokenizer::Tokenizer;
 
 /// File name of the verifying key inside a keys directory.
@@ -43,7 +43,7 @@ pub fn check_setup_proof(p: &Path, vk: &VerifyingKey) -> anyhow::Result<()> {
 pub struct Loaded {
     /// The integer model of the file's architecture (its float reference is dropped: proving
     /// never uses it).
-    pub model: AnyModel,
+    pub model: Model,
     /// Its tokenizer.
     pub tokenizer: Tokenizer,
     /// SHA-256 of the GGUF file.
@@ -53,15 +53,15 @@ pub struct Loaded {
 impl Loaded {
     /// The key's vocabulary: token bytes and the architecture's stop set.
     pub fn vocabulary(&self) -> zkinfer_proof::Vocabulary {
-        vocabulary(&self.tokenizer, self.model.architecture())
+        vocabulary(&self.tokenizer, &self.model)
     }
 }
 
 /// Loads a model, its tokenizer and its file hash from a parsed GGUF.
 pub fn load(gguf: &GgufFile, what: &str) -> anyhow::Result<Loaded> {
-    let mut model = AnyModel::load(gguf).tag(Kind::Format, || format!("cannot load model {what}"))?;
+    let mut model = Model::load(gguf).tag(Kind::Format, || format!("cannot load model {what}"))?;
     model.drop_float_reference();
-    let tokenizer = Tokenizer::from_gguf(gguf).tag(Kind::Format, || format!("cannot build the tokenizer of {what}"))?;
+    let tokenizer = model.architecture().tokenizer(gguf).tag(Kind::Format, || format!("cannot build the tokenizer of {what}"))?;
     let sha256: [u8; 32] = hex::decode(gguf.sha256_hex())
         .ok()
         .and_then(|v| v.try_into().ok())

@@ -15,22 +15,33 @@
 //! down → Add] → RmsNorm → MatMul head → Argmax`. The attention scale `1/sqrt(head_dim)` is
 //! folded into the quantized `attn_q` (exact in the integer graph for any head size).
 
-pub mod float;
-mod graph;
-
-pub use float::{LlamaFloat, LlamaFloatCache};
-pub use graph::LlamaParts;
-
-use crate::graph::{Graph, GraphError, IntTrace, Weights, execute};
+use crate::arch::{Architecture, ModelConfig, NamedTensor, StepShape, check_common, expect_architecture};
+use crate::build::{CtxClamp, Norm, StepBuilder};
+use crate::float::FloatSemantics;
+use crate::graph::{Graph, TensorId, Weights};
 use crate::ops;
 use crate::ops::IntOp;
+use crate::ops::add::Add;
+use crate::ops::clamp::Clamp;
+use crate::ops::heads::SplitHeads;
+use crate::ops::layernorm::max_input_bits;
+use crate::ops::mul::Mul;
+use crate::ops::repeat_kv::RepeatKv;
+use crate::ops::rmsnorm::RmsNorm;
 use crate::ops::rope::Rope;
 use crate::ops::silu::Silu;
-use crate::quant::{QuantConfig, choose_frac, quantize_matrix, quantize_vector_at};
+use crate::ops::Op;
+use crate::quant::{QuantConfig, quantize_matrix, quantize_norm_gain};
 use crate::source::ModelSource;
-use crate::tensor::{IntTensor, WeightTensor};
-use crate::{IntForward, ModelError};
+use crate::tensor::WeightTensor;
+use crate::ModelError;
 use std::sync::Arc;
+use zkinfer_tokenizer::Tokenizer;
+
+/// A loaded Llama is a [`crate::Model`] (the architecture is a value inside it).
+pub type LlamaModel = crate::Model;
+/// The integer KV cache of any architecture.
+pub type LlamaIntCache = crate::IntCache;
 
 /// Llama hyperparameters (from the `llama.*` metadata).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,10 +80,7 @@ impl LlamaConfig {
 
     /// Reads and checks the hyperparameters of a `llama` source.
     pub fn from_source(src: &dyn ModelSource) -> Result<Self, ModelError> {
-        let arch = src.architecture()?;
-        if arch != "llama" {
-            return Err(ModelError::UnsupportedArchitecture(arch));
-        }
+        expect_architecture(src, "llama")?;
         let u = |k: &str| src.meta_u32(&format!("llama.{k}")).map(|v| v as usize);
         let opt_u = |k: &str| -> Result<Option<usize>, ModelError> {
             let key = format!("llama.{k}");
@@ -116,34 +124,32 @@ impl LlamaConfig {
             n_rot: opt_u("rope.dimension_count")?.unwrap_or(head_dim),
             tied_output: src.tensor_shape("output.weight").is_none(),
         };
-        if cfg.n_layer == 0 || cfg.n_layer > 1024 {
-            return bad(format!("block_count {} not in [1, 1024]", cfg.n_layer));
-        }
-        if cfg.n_embd == 0 || cfg.n_embd > 1 << 15 || cfg.n_ff == 0 || cfg.n_ff > 1 << 16 {
-            return bad(format!("embedding_length {} / feed_forward_length {} out of range", cfg.n_embd, cfg.n_ff));
-        }
+        check_common(&cfg.common(), cfg.n_ff, cfg.eps, "layer_norm_rms_epsilon")?;
         if cfg.n_head_kv == 0 || !cfg.n_head.is_multiple_of(cfg.n_head_kv) {
             return bad(format!("head_count {} not a multiple of head_count_kv {}", cfg.n_head, cfg.n_head_kv));
         }
         if cfg.head_dim == 0 || cfg.head_dim > 1024 || cfg.n_rot == 0 || cfg.n_rot > cfg.head_dim || !cfg.n_rot.is_multiple_of(2) {
             return bad(format!("head dimension {} / rope dimension_count {} invalid", cfg.head_dim, cfg.n_rot));
         }
-        if cfg.n_ctx == 0 || cfg.n_ctx > 1 << 16 {
-            return bad(format!("context_length {} not in [1, 65536]", cfg.n_ctx));
-        }
-        if cfg.n_vocab == 0 || cfg.n_vocab > 1 << 24 {
-            return bad(format!("vocabulary size {} not in [1, 2^24]", cfg.n_vocab));
-        }
         if opt_u("vocab_size")?.is_some_and(|v| v != cfg.n_vocab) {
             return bad(format!("llama.vocab_size differs from token_embd's {} rows", cfg.n_vocab));
-        }
-        if !(cfg.eps.is_finite() && cfg.eps > 0.0) {
-            return bad(format!("layer_norm_rms_epsilon {} is not positive", cfg.eps));
         }
         if !(cfg.rope_base.is_finite() && cfg.rope_base > 1.0) {
             return bad(format!("rope.freq_base {} is not > 1", cfg.rope_base));
         }
         Ok(cfg)
+    }
+
+    /// The hyperparameters every architecture has.
+    pub fn common(&self) -> ModelConfig {
+        ModelConfig {
+            n_layer: self.n_layer,
+            n_embd: self.n_embd,
+            n_head: self.n_head,
+            n_ctx: self.n_ctx,
+            n_vocab: self.n_vocab,
+            tied_output: self.tied_output,
+        }
     }
 
     /// Every tensor the model needs, with its expected shape (outermost first).
@@ -203,38 +209,25 @@ impl Default for LlamaQuant {
     }
 }
 
-/// Reads every tensor as floats, checking its shape and finiteness.
-pub fn load_float_tensors(cfg: &LlamaConfig, src: &dyn ModelSource) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>, ModelError> {
-    cfg.tensor_shapes()
-        .into_iter()
-        .map(|(name, shape)| {
-            let got = src.tensor_shape(&name).ok_or_else(|| ModelError::MissingTensor(name.clone()))?;
-            if got != shape {
-                return Err(ModelError::TensorShape { name, expected: shape, got });
-            }
-            let values = src.tensor_f32(&name)?;
-            if values.len() != shape.iter().product::<usize>() {
-                return Err(ModelError::Source(format!("tensor {name}: {} values for shape {shape:?}", values.len())));
-            }
-            if values.iter().any(|v| !v.is_finite()) {
-                return Err(ModelError::Source(format!("tensor {name} holds a non-finite value")));
-            }
-            Ok((name, shape, values))
-        })
-        .collect()
+/// `attn_q` scaled by `1/sqrt(head_dim)` (in `f64`): the attention scale folded into the
+/// weight, exact in the integer graph for any head size. The float reference runs on these too.
+fn scale_q(cfg: &LlamaConfig, name: &str, values: Vec<f32>) -> Vec<f32> {
+    if !name.ends_with("attn_q.weight") {
+        return values;
+    }
+    let qscale = 1.0 / (cfg.head_dim as f64).sqrt();
+    values.into_iter().map(|v| (v as f64 * qscale) as f32).collect()
 }
 
 /// Quantizes the float tensors: matrices to `i16` with a per-tensor shift (`attn_q` scaled by
 /// `1/sqrt(head_dim)` first), RMSNorm gains at the most precise position whose rounding shift
 /// fits [`crate::ops::rmsnorm::RmsNorm::out_bits`].
-pub fn quantize_weights(cfg: &LlamaConfig, q: &QuantConfig, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Weights {
+pub fn quantize_weights(cfg: &LlamaConfig, q: &QuantConfig, tensors: &[NamedTensor]) -> Weights {
     let mut w = Weights::default();
-    let qscale = 1.0 / (cfg.head_dim as f64).sqrt();
     for (name, shape, values) in tensors {
         let t = if shape.len() == 2 {
             if name.ends_with("attn_q.weight") {
-                let scaled: Vec<f32> = values.iter().map(|&v| (v as f64 * qscale) as f32).collect();
-                quantize_matrix(shape.clone(), &scaled, q.weight_bits)
+                quantize_matrix(shape.clone(), &scale_q(cfg, name, values.clone()), q.weight_bits)
             } else {
                 quantize_matrix(shape.clone(), values, q.weight_bits)
             }
@@ -246,280 +239,161 @@ pub fn quantize_weights(cfg: &LlamaConfig, q: &QuantConfig, tensors: &[(String, 
     w
 }
 
-/// An RMSNorm gain at the most precise position `g ≤ choose_frac(γ, gamma_bits)` whose shift
-/// `s = K + g − A` satisfies `1 ≤ s` and `s + out_bits ≤ 62` (only tiny gains are affected; see
-/// GPT-2's LayerNorm gains for why precision is kept).
+/// An RMSNorm gain at the most precise position whose rounding shift fits
+/// [`RmsNorm::out_bits`] (see [`quantize_norm_gain`]).
 fn quantize_rms_gain(q: &QuantConfig, shape: &[usize], values: &[f32]) -> WeightTensor {
-    let a = q.act_frac as i32;
     let n = values.len();
-    let mut frac = choose_frac(values, q.gamma_bits);
-    loop {
-        let t = quantize_vector_at(shape.to_vec(), values, frac, q.gamma_bits);
-        let shift = q.ln_k as i32 + frac - a;
-        let fits = (1..=62).contains(&shift)
-            && (ops::rmsnorm::RmsNorm { eps: 1, k: q.ln_k, shift: shift as u32 })
-                .out_bits(&[&[1, n][..], &[n][..]], &[ops::layernorm::max_input_bits(n), t.max_bits()])
-                .is_ok();
-        if fits || shift <= 1 {
-            return t;
-        }
-        frac -= 1;
-    }
+    quantize_norm_gain(q, shape, values, |shift, gain| {
+        (RmsNorm { eps: 1, k: q.ln_k, shift }).out_bits(&[&[1, n][..], &[n][..]], &[max_input_bits(n), gain.max_bits()]).is_ok()
+    })
 }
 
-/// A loaded Llama: integer weights, float reference, tables.
+/// Llama as an [`Architecture`]: hyperparameters, fixed-point choices and tables.
 #[derive(Debug)]
-pub struct LlamaModel {
-    config: LlamaConfig,
+pub struct Llama {
+    cfg: LlamaConfig,
     quant: LlamaQuant,
-    weights: Weights,
-    float: Option<LlamaFloat>,
     silu: Silu,
     rope: Rope,
     exp_table: Arc<[i64]>,
 }
 
-/// Integer KV cache: per layer the cached (post-RoPE) key and value heads `[H_kv, n, d]`.
-#[derive(Debug, Clone)]
-pub struct LlamaIntCache {
-    kv: Vec<(IntTensor, IntTensor)>,
-    len: usize,
-}
-
-impl LlamaIntCache {
-    /// Number of cached positions.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-    /// True if nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-}
-
-impl LlamaModel {
-    /// Loads from a GGUF file with the default [`LlamaQuant`].
-    pub fn load(gguf: &zkinfer_gguf::GgufFile) -> Result<Self, ModelError> {
-        Self::from_source(gguf, LlamaQuant::default())
+impl Llama {
+    /// Reads the hyperparameters of `src` with the default Llama choices on top of `base` (the
+    /// registry's entry).
+    pub fn read(src: &dyn ModelSource, base: QuantConfig) -> Result<Box<dyn Architecture>, ModelError> {
+        Ok(Box::new(Self::new(LlamaConfig::from_source(src)?, LlamaQuant { base, ..LlamaQuant::default() })?))
     }
 
-    /// Loads from any source.
-    pub fn from_source(src: &dyn ModelSource, quant: LlamaQuant) -> Result<Self, ModelError> {
-        let config = LlamaConfig::from_source(src)?;
-        let tensors = load_float_tensors(&config, src)?;
-        let weights = quantize_weights(&config, &quant.base, &tensors);
-        let float = LlamaFloat::new(config, tensors)?;
-        let rope = Rope::new(config.n_rot, config.rope_base, quant.rope_frac, config.n_ctx)
-            .map_err(|e| ModelError::Hyperparameters(e.to_string()))?;
+    /// The architecture with explicit fixed-point choices (builds the SiLU, RoPE, exp tables).
+    pub fn new(cfg: LlamaConfig, quant: LlamaQuant) -> Result<Self, ModelError> {
         let b = &quant.base;
-        let model = Self {
-            config,
+        let rope = Rope::new(cfg.n_rot, cfg.rope_base, quant.rope_frac, cfg.n_ctx).map_err(|e| ModelError::Hyperparameters(e.to_string()))?;
+        Ok(Self {
+            cfg,
             quant,
-            weights,
-            float: Some(float),
             silu: Silu::new(quant.silu_in_frac, b.act_frac, quant.silu_in_bits),
             rope,
             exp_table: ops::softmax::exp_table(b.score_frac, b.exp_frac),
-        };
-        model.graph(1)?;
-        Ok(model)
+        })
     }
 
-    /// Hyperparameters.
-    pub fn config(&self) -> &LlamaConfig {
-        &self.config
-    }
-    /// Fixed-point choices.
-    pub fn quant(&self) -> &LlamaQuant {
+    /// The Llama-specific fixed-point choices.
+    pub fn llama_quant(&self) -> &LlamaQuant {
         &self.quant
     }
-    /// The committed integer weights.
-    pub fn weights(&self) -> &Weights {
-        &self.weights
-    }
-    /// The float reference.
-    pub fn float_model(&self) -> Result<&LlamaFloat, ModelError> {
-        self.float.as_ref().ok_or(ModelError::NoFloatReference)
-    }
-    /// Frees the float reference weights.
-    pub fn drop_float_reference(&mut self) {
-        self.float = None;
+
+    /// `x · Wᵀ` rescaled to `2^-A` (`{prefix}.out`) and clamped to the matmul input bound
+    /// (`{prefix}.clamped`).
+    fn dense(s: &mut StepBuilder<'_>, x: TensorId, prefix: &str) -> Result<TensorId, ModelError> {
+        let a = s.a();
+        let (acc, wf) = s.matmul_acc(x, prefix, false)?;
+        let y = s.rescale(acc, wf, format!("{prefix}.out"), a)?;
+        s.clamp_matmul_in(y, format!("{prefix}.clamped"))
     }
 
-    fn parts(&self) -> LlamaParts<'_> {
-        LlamaParts { cfg: &self.config, quant: &self.quant, weights: &self.weights, silu: &self.silu, rope: &self.rope, exp_table: &self.exp_table }
+    /// `x · Wᵀ` rescaled to the residual stream's `2^-R` (not clamped: the residual add's clamp
+    /// bounds the sum).
+    fn dense_resid(&self, s: &mut StepBuilder<'_>, x: TensorId, prefix: &str) -> Result<TensorId, ModelError> {
+        let (a, r) = (s.a(), self.quant.resid_frac as i32);
+        let (acc, wf) = s.matmul_acc(x, prefix, false)?;
+        s.rescale(acc, wf + a - r, format!("{prefix}.out"), r)
+    }
+}
+
+impl Architecture for Llama {
+    fn name(&self) -> &'static str {
+        "llama"
+    }
+    fn config(&self) -> ModelConfig {
+        self.cfg.common()
+    }
+    fn hyperparameters(&self) -> &dyn std::any::Any {
+        &self.cfg
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn quant(&self) -> &QuantConfig {
+        &self.quant.base
+    }
+    fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        self.cfg.tensor_shapes()
+    }
+    fn quantize(&self, tensors: &[NamedTensor]) -> Weights {
+        quantize_weights(&self.cfg, &self.quant.base, tensors)
+    }
+    fn float_weights(&self, tensors: Vec<NamedTensor>) -> Vec<NamedTensor> {
+        tensors.into_iter().map(|(name, shape, values)| (name.clone(), shape, scale_q(&self.cfg, &name, values))).collect()
+    }
+    fn float_semantics(&self) -> FloatSemantics {
+        FloatSemantics { norm_eps: self.cfg.eps }
+    }
+    /// Chat models end their turn with an end-of-generation token.
+    fn stop_tokens(&self, tokenizer: &Tokenizer) -> Vec<u32> {
+        tokenizer.eog_ids().to_vec()
     }
 
-    /// The integer graph of the causal forward pass over `seq_len` positions.
-    pub fn graph(&self, seq_len: usize) -> Result<Graph, ModelError> {
-        self.parts().build(seq_len, 0)
-    }
+    /// With `n_past > 0` the graph takes the cached (post-RoPE) keys/values as inputs
+    /// `blk.N.attn_k_past` / `blk.N.attn_v_past` (`[H_kv, n_past, d]`) and appends the new ones;
+    /// every other op acts row by row (RoPE reads each row's public position), so the new rows
+    /// equal those of the full pass exactly.
+    fn build(&self, weights: &Weights, step: StepShape) -> Result<Graph, ModelError> {
+        let (cfg, q) = (&self.cfg, &self.quant.base);
+        let mut s = StepBuilder::new(&cfg.common(), q, weights, step)?;
+        let a = s.a();
+        let r = self.quant.resid_frac as i32;
+        let resid_bits = max_input_bits(cfg.n_embd);
+        let positions = s.positions;
 
-    /// The graph of the proven forward pass as data, the sequence length as the symbol
-    /// `T ∈ [1, n_ctx]` (see [`crate::graph_template_of`]).
-    pub fn graph_template(&self) -> Result<crate::GraphTemplate, ModelError> {
-        crate::graph_template_of(&self.weights, self.config.n_ctx, |t| self.graph(t))
-    }
+        let x = s.token_embedding(r)?;
+        let mut x = s.clamp_to(x, resid_bits, "embd.clamped")?;
 
-    /// The graph of a KV-cache step.
-    pub fn step_graph(&self, n_new: usize, n_past: usize) -> Result<Graph, ModelError> {
-        self.parts().build(n_new, n_past)
-    }
-
-    fn check_ids(&self, ids: &[u32], past: usize) -> Result<(), ModelError> {
-        if ids.is_empty() {
-            return Err(ModelError::Empty);
-        }
-        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.config.n_vocab) {
-            return Err(ModelError::TokenOutOfRange { id: id as u64, vocab: self.config.n_vocab });
-        }
-        if past.saturating_add(ids.len()) > self.config.n_ctx {
-            return Err(ModelError::TooLong { len: past.saturating_add(ids.len()), ctx: self.config.n_ctx });
-        }
-        Ok(())
-    }
-
-    fn step_inputs(ids: &[u32], past: usize, cache: Option<&LlamaIntCache>, n_out: usize) -> Vec<IntTensor> {
-        let n = ids.len();
-        let mut inputs = vec![
-            IntTensor { shape: vec![n], data: ids.iter().map(|&i| i as i64).collect() },
-            IntTensor { shape: vec![n], data: (past..past + n).map(|p| p as i64).collect() },
-        ];
-        if let Some(c) = cache {
-            for (k, v) in &c.kv {
-                inputs.push(k.clone());
-                inputs.push(v.clone());
+        for l in 0..cfg.n_layer {
+            let p = |n: &str| format!("blk.{l}.{n}");
+            // Attention.
+            let hn = s.norm(Norm::Rms, x, &p("attn_norm"), cfg.eps)?;
+            let qm = Self::dense(&mut s, hn, &p("attn_q"))?;
+            let km = Self::dense(&mut s, hn, &p("attn_k"))?;
+            let vm = Self::dense(&mut s, hn, &p("attn_v"))?;
+            let qh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head }), &[qm], p("attn_q.heads"), a)?;
+            let qh = s.node(Op::Rope(self.rope.clone()), &[qh, positions], p("attn_q"), a)?;
+            let kh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head_kv }), &[km], p("attn_k.heads"), a)?;
+            let kh = s.node(Op::Rope(self.rope.clone()), &[kh, positions], s.kv_name(l, "k"), a)?;
+            let vh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head_kv }), &[vm], s.kv_name(l, "v"), a)?;
+            let mut kvh = Vec::new();
+            for (part, t) in [("k", kh), ("v", vh)] {
+                let mut t = s.with_past(t, l, part)?;
+                if cfg.group() > 1 {
+                    t = s.node(Op::RepeatKv(RepeatKv { group: cfg.group() }), &[t], p(&format!("attn_{part}.rep")), a)?;
+                }
+                kvh.push(t);
             }
+            // 1/sqrt(head_dim) is folded into attn_q: only the fixed-point shift remains. The
+            // context is always clamped: P·V's static bound grows with the number of keys, so
+            // whether the clamp is needed depends on T, and the proven graph must have one
+            // structure for every T (the key's template).
+            let ctx = s.attention(l, qh, kvh[0], kvh[1], 2 * a - q.score_frac as i32, &self.exp_table, CtxClamp::Always)?;
+            let attn = self.dense_resid(&mut s, ctx, &p("attn_output"))?;
+            let x1 = s.node(Op::Add(Add), &[x, attn], p("attn_resid"), r)?;
+            x = s.clamp_to(x1, resid_bits, p("attn_resid.clamped"))?;
+            // SwiGLU FFN.
+            let hn = s.norm(Norm::Rms, x, &p("ffn_norm"), cfg.eps)?;
+            let (gate, gf) = s.matmul_acc(hn, &p("ffn_gate"), false)?;
+            let si = self.quant.silu_in_frac as i32;
+            let gate = s.rescale(gate, gf + a - si, p("ffn_gate.out"), si)?;
+            let gate = s.node(Op::Clamp(Clamp::symmetric(self.silu.in_bits - 1)), &[gate], p("ffn_gate.clamped"), si)?;
+            let act = s.node(Op::Silu(self.silu.clone()), &[gate], p("ffn_silu"), a)?;
+            let up = Self::dense(&mut s, hn, &p("ffn_up"))?;
+            let prod = s.node(Op::Mul(Mul), &[act, up], p("ffn_prod"), 2 * a)?;
+            let prod = s.rescale(prod, a, p("ffn_prod.out"), a)?;
+            let prod = s.clamp_matmul_in(prod, p("ffn_prod.clamped"))?;
+            let down = self.dense_resid(&mut s, prod, &p("ffn_down"))?;
+            let x2 = s.node(Op::Add(Add), &[x, down], p("ffn_resid"), r)?;
+            x = s.clamp_to(x2, resid_bits, p("ffn_resid.clamped"))?;
         }
-        inputs.push(crate::last_rows(n, n_out));
-        inputs
-    }
-
-    /// The integer forward pass over `ids`, predictions at every position.
-    pub fn forward_int(&self, ids: &[u32]) -> Result<IntForward, ModelError> {
-        self.forward_int_outputs(ids, ids.len())
-    }
-
-    /// The graph that is proven: the causal pass over `seq_len` positions with the LM head and
-    /// argmax at the `n_out` rows of the public input `out_rows`.
-    pub fn graph_with_outputs(&self, seq_len: usize, n_out: usize) -> Result<Graph, ModelError> {
-        self.parts().build_with_outputs(seq_len, 0, n_out)
-    }
-
-    /// The proven computation: the forward pass over `ids` with predictions at the last `n_out`
-    /// positions only.
-    pub fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
-        self.check_ids(ids, 0)?;
-        if n_out == 0 || n_out > ids.len() {
-            return Err(ModelError::Graph(GraphError::Invalid(format!("{n_out} predicted positions of {}", ids.len()))));
-        }
-        let graph = self.graph_with_outputs(ids.len(), n_out)?;
-        let trace: IntTrace = execute(&graph, &self.weights, Self::step_inputs(ids, 0, None, n_out))?;
-        Ok(IntForward { graph, trace })
-    }
-
-    /// An empty integer KV cache.
-    pub fn new_int_cache(&self) -> LlamaIntCache {
-        LlamaIntCache { kv: Vec::new(), len: 0 }
-    }
-
-    /// Runs `ids` after the cached positions; returns the logits accumulator rows.
-    pub fn step_int(&self, cache: &mut LlamaIntCache, ids: &[u32]) -> Result<IntTensor, ModelError> {
-        self.step_int_outputs(cache, ids, ids.len())
-    }
-
-    /// [`LlamaModel::step_int`] with the logits of the last `n_out` new positions only.
-    fn step_int_outputs(&self, cache: &mut LlamaIntCache, ids: &[u32], n_out: usize) -> Result<IntTensor, ModelError> {
-        self.check_ids(ids, cache.len)?;
-        let past = cache.len;
-        let graph = self.parts().build_with_outputs(ids.len(), past, n_out)?;
-        let mut trace = execute(&graph, &self.weights, Self::step_inputs(ids, past, (past > 0).then_some(&*cache), n_out))?;
-        let mut kv = Vec::with_capacity(self.config.n_layer);
-        let mut take = |n: String| {
-            graph
-                .find(&n)
-                .and_then(|id| trace.values.get_mut(id.0).and_then(Option::take))
-                .ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {n}"))))
-        };
-        for l in 0..self.config.n_layer {
-            kv.push((take(format!("blk.{l}.attn_k"))?, take(format!("blk.{l}.attn_v"))?));
-        }
-        let logits = take("logits".into())?;
-        cache.kv = kv;
-        cache.len += ids.len();
-        Ok(logits)
-    }
-
-    /// Fractional bits of the integer logits.
-    pub fn logits_frac_bits(&self) -> i32 {
-        let lm = self.weights.get(self.config.lm_head()).map_or(0, |w| w.frac_bits);
-        self.quant.base.act_frac as i32 + lm
-    }
-
-    /// Dequantized integer logits of every position.
-    pub fn logits_int(&self, ids: &[u32]) -> Result<Vec<Vec<f32>>, ModelError> {
-        let fwd = self.forward_int(ids)?;
-        let f = fwd.logits_frac_bits();
-        let logits = fwd.logits()?;
-        Ok(logits.data.chunks(self.config.n_vocab).map(|r| r.iter().map(|&v| (v as f64 * (-f as f64).exp2()) as f32).collect()).collect())
-    }
-
-    /// Float logits of every position.
-    pub fn logits_f32(&self, ids: &[u32]) -> Result<Vec<Vec<f32>>, ModelError> {
-        self.check_ids(ids, 0)?;
-        let float = self.float_model()?;
-        float.forward(&mut float.new_cache(), ids)
-    }
-
-    fn check_generation(&self, prompt: &[u32], n: usize) -> Result<(), ModelError> {
-        self.check_ids(prompt, 0)?;
-        // As GPT-2's: the last generated token is never fed back, so `prompt + n − 1 ≤ n_ctx`
-        // (the proven pass's length, the same count as the proof's and the CLI's checks).
-        let positions = prompt.len().saturating_add(n.max(1) - 1);
-        if positions > self.config.n_ctx {
-            return Err(ModelError::TooLong { len: positions, ctx: self.config.n_ctx });
-        }
-        Ok(())
-    }
-
-    /// Greedy generation of up to `n` tokens with the integer model and a KV cache, stopping
-    /// after a token in `stop` (which is included in the output).
-    pub fn generate_int(&self, prompt: &[u32], n: usize, stop: &[u32], mut on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
-        self.check_generation(prompt, n)?;
-        let mut cache = self.new_int_cache();
-        let mut out = Vec::with_capacity(n);
-        let mut input = prompt.to_vec();
-        while out.len() < n {
-            let logits = self.step_int_outputs(&mut cache, &input, 1)?;
-            let v = self.config.n_vocab;
-            let next = ops::argmax::argmax_row(&logits.data[logits.data.len() - v..]) as u32;
-            on_token(next);
-            out.push(next);
-            if stop.contains(&next) {
-                break;
-            }
-            input = vec![next];
-        }
-        Ok(out)
-    }
-
-    /// Greedy generation with the float reference (same stopping rule).
-    pub fn generate_f32(&self, prompt: &[u32], n: usize, stop: &[u32], mut on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
-        self.check_generation(prompt, n)?;
-        let float = self.float_model()?;
-        let mut cache = float.new_cache();
-        let mut out = Vec::with_capacity(n);
-        let mut input = prompt.to_vec();
-        while out.len() < n {
-            let logits = float.forward(&mut cache, &input)?;
-            let next = crate::argmax_f32(logits.last().ok_or(ModelError::Empty)?);
-            on_token(next);
-            out.push(next);
-            if stop.contains(&next) {
-                break;
-            }
-            input = vec![next];
-        }
-        Ok(out)
+        let x = s.output_rows(x)?;
+        let hn = s.norm(Norm::Rms, x, "output_norm", cfg.eps)?;
+        s.finish_with_head(hn, cfg.lm_head())
     }
 }

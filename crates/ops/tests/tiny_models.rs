@@ -1,7 +1,9 @@
-//! The graph walk on the real GPT-2 graph of the tiny random fixture
-//! (`testdata/gpt2-tiny-random.gguf`): every op kind of the model, proven and verified together
-//! with ideal polynomial commitments (final claims checked by direct evaluation). A consistent
-//! lie anywhere in the trace (one value edited, everything downstream recomputed) is rejected.
+//! The graph walk on the real graphs of the tiny random fixtures of every architecture — GPT-2
+//! (`testdata/gpt2-tiny-random.gguf`) and Llama (`testdata/llama/llama-tiny-random-q8_0.gguf`:
+//! GQA, RoPE, RMSNorm, SwiGLU, tied head): every op kind of the model, proven and verified
+//! together with ideal polynomial commitments (final claims checked by direct evaluation). A
+//! consistent lie anywhere in the trace (one value edited, everything downstream recomputed) is
+//! rejected. One harness; each architecture is one fixture line.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,18 +13,28 @@ use zkinfer_gguf::GgufFile;
 use zkinfer_model::graph::{Graph, IntTrace, TensorId, TensorKind, Weights};
 use zkinfer_model::ops::{Operand, eval_int};
 use zkinfer_model::{IntForward, Model};
+
+/// A fixture: its file under `testdata/`, the ids of the proven pass, a label.
+struct Fixture {
+    file: &'static str,
+    ids: &'static [u32],
+    label: &'static str,
+}
+
+const GPT2: Fixture = Fixture { file: "gpt2-tiny-random.gguf", ids: &[5, 17, 3, 99, 42, 7], label: "GPT-2" };
+const LLAMA: Fixture = Fixture { file: "llama/llama-tiny-random-q8_0.gguf", ids: &[1, 504, 303, 4130, 81, 365, 60], label: "Llama" };
 use zkinfer_ops::context::evaluate_column;
 use zkinfer_ops::{ColumnId, ProofError, TensorLayout, TensorRole, protocol_for, prove_graph, verify_graph};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
-fn model() -> Model {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gpt2-tiny-random.gguf");
+fn model(f: &Fixture) -> Model {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(f.file);
     let gguf = GgufFile::open(path).expect("fixture opens");
     Model::load(&gguf).expect("fixture loads")
 }
 
 fn ds() -> DomainSeparator {
-    DomainSeparator::new("zkinfer-ops/gpt2-tiny-test", 1)
+    DomainSeparator::new("zkinfer-ops/tiny-models-test", 1)
 }
 
 /// Public tensors: graph inputs and outputs of ops with a public output (argmax).
@@ -106,26 +118,24 @@ fn propagate(graph: &Graph, weights: &Weights, trace: &mut IntTrace, from: usize
     }
 }
 
-fn forward(m: &Model) -> IntForward {
-    m.forward_int(&[5, 17, 3, 99, 42, 7]).expect("forward")
+fn forward(m: &Model, f: &Fixture) -> IntForward {
+    m.forward_int(f.ids).expect("forward")
 }
 
-#[test]
-fn tiny_gpt2_graph_proof_verifies() {
-    let m = model();
-    let fwd = forward(&m);
+fn honest_proof_verifies(f: &Fixture) {
+    let m = model(f);
+    let fwd = forward(&m, f);
     let public = public_values(&fwd.graph, &fwd.trace);
     let bytes = prove_and_verify(&fwd.graph, m.weights(), &fwd.trace, &public).expect("honest proof verifies");
-    eprintln!("tiny GPT-2, 6 tokens: {} nodes, graph proof {bytes} bytes (without openings)", fwd.graph.nodes.len());
+    eprintln!("tiny {}, {} tokens: {} nodes, graph proof {bytes} bytes (without openings)", f.label, f.ids.len(), fwd.graph.nodes.len());
 }
 
-#[test]
-fn tiny_gpt2_lies_are_rejected() {
-    let m = model();
-    let fwd = forward(&m);
+/// One edit per op kind present in the graph (the first node of each kind); returns the kinds.
+fn lies_are_rejected(f: &Fixture) -> std::collections::HashSet<&'static str> {
+    let m = model(f);
+    let fwd = forward(&m, f);
     let graph = &fwd.graph;
     let honest_public = public_values(graph, &fwd.trace);
-    // One edit per op kind present in the graph (the first node of each kind).
     let mut seen = std::collections::HashSet::new();
     for (n, node) in graph.nodes.iter().enumerate() {
         let kind = node.op.as_int_op().name();
@@ -138,9 +148,36 @@ fn tiny_gpt2_lies_are_rejected() {
             t.data[len / 2] += 1;
         }
         propagate(graph, m.weights(), &mut bad, n);
-        assert!(prove_and_verify(graph, m.weights(), &bad, &honest_public).is_err(), "lie at node {n} ({kind}) accepted with honest tokens");
+        let label = f.label;
+        assert!(prove_and_verify(graph, m.weights(), &bad, &honest_public).is_err(), "{label}: lie at node {n} ({kind}) accepted with honest tokens");
         let lie_public = public_values(graph, &bad);
-        assert!(prove_and_verify(graph, m.weights(), &bad, &lie_public).is_err(), "lie at node {n} ({kind}) accepted with its own tokens");
+        assert!(prove_and_verify(graph, m.weights(), &bad, &lie_public).is_err(), "{label}: lie at node {n} ({kind}) accepted with its own tokens");
     }
-    assert!(seen.len() >= 8, "expected every op kind of GPT-2, saw {seen:?}");
+    seen
+}
+
+#[test]
+fn tiny_gpt2_graph_proof_verifies() {
+    honest_proof_verifies(&GPT2);
+}
+
+#[test]
+fn tiny_gpt2_lies_are_rejected() {
+    let seen = lies_are_rejected(&GPT2);
+    for kind in ["LayerNorm", "Gelu", "SliceCols", "CausalSoftmax", "BatchedMatMul", "MatMul", "Embedding", "Add"] {
+        assert!(seen.contains(kind), "expected {kind} among {seen:?}");
+    }
+}
+
+#[test]
+fn tiny_llama_graph_proof_verifies() {
+    honest_proof_verifies(&LLAMA);
+}
+
+#[test]
+fn tiny_llama_lies_are_rejected() {
+    let seen = lies_are_rejected(&LLAMA);
+    for kind in ["RmsNorm", "Rope", "RepeatKv", "Silu", "Mul", "CausalSoftmax", "BatchedMatMul", "MatMul"] {
+        assert!(seen.contains(kind), "expected {kind} among {seen:?}");
+    }
 }
