@@ -296,10 +296,10 @@ struct GraphProver<'g, F> {
     commit: Option<F>,
 }
 
-impl<C, F: FnOnce(&WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>> ProverHooks for GraphProver<'_, F> {
+impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>> ProverHooks for GraphProver<'_, F> {
     type Commitment = C;
 
-    fn commit(&mut self, w: &WitnessBuilder, t: &mut ProverTranscript) -> Result<C, ProofError> {
+    fn commit(&mut self, w: &mut WitnessBuilder, t: &mut ProverTranscript) -> Result<C, ProofError> {
         let commit = self.commit.take().ok_or_else(|| ProofError::shape("graph", "committed twice"))?;
         let c = commit(w, t)?;
         self.walk.columns = committed_columns(self.walk.graph, &self.walk.roles, w.plan())?;
@@ -383,6 +383,19 @@ pub fn prove_graph<C>(
     trace: &IntTrace,
     t: &mut ProverTranscript,
     commit: impl FnOnce(&WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
+) -> Result<GraphProverOutput<C>, ProofError> {
+    prove_graph_with(graph, weights, trace, t, |w: &mut WitnessBuilder, t: &mut ProverTranscript| commit(w, t))
+}
+
+/// [`prove_graph`] with a commit hook that may move the committed columns into the commitment
+/// and share them back ([`WitnessBuilder::take_committed`], [`WitnessBuilder::share_committed`]),
+/// so that the witness is held once.
+pub fn prove_graph_with<C>(
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    t: &mut ProverTranscript,
+    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
 ) -> Result<GraphProverOutput<C>, ProofError> {
     let protocols = protocols(graph)?;
     let roles = roles(graph, &protocols);

@@ -29,7 +29,7 @@ pub mod zerocheck;
 
 pub use context::{Accumulators, Claim, ClaimAccumulator, PolyClaim, ProverCtx, VerifierCtx};
 pub use error::ProofError;
-pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, verify_graph, witness_plan};
+pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_with, verify_graph, witness_plan};
 pub use layout::TensorLayout;
 pub use protocol::{
     NodeShape, NodeTrace, OpProtocol, OpProver, OpVerifier, ProtocolRef, TensorMeta, TensorRole, Values, VerifierRef, WalkProver, WalkVerifier, ZeroCheckProver,

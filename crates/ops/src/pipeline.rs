@@ -54,7 +54,9 @@ pub trait ProverHooks {
     /// here); nothing by default.
     fn before_seal(&mut self, _w: &mut WitnessBuilder) {}
     /// Commits every committed column and binds the commitment into the transcript.
-    fn commit(&mut self, w: &WitnessBuilder, t: &mut ProverTranscript) -> Result<Self::Commitment, ProofError>;
+    /// May move the committed columns into the commitment and share them back
+    /// ([`WitnessBuilder::take_committed`], [`WitnessBuilder::share_committed`]).
+    fn commit(&mut self, w: &mut WitnessBuilder, t: &mut ProverTranscript) -> Result<Self::Commitment, ProofError>;
     /// The claims on the output of node `i` (index into the nodes), bound into the transcript.
     fn output_claims(&mut self, i: usize, node: &NodeTrace<'_>, t: &mut ProverTranscript) -> Result<Vec<Claim>, ProofError>;
     /// Takes node `i`'s claims on its operands.
@@ -156,7 +158,7 @@ pub fn prove_nodes<H: ProverHooks>(nodes: &[ProverNode<'_>], t: &mut ProverTrans
     hooks.before_seal(&mut w);
     w.seal()?;
     clock.lap("witness", t);
-    let commitment = hooks.commit(&w, t)?;
+    let commitment = hooks.commit(&mut w, t)?;
     clock.lap("commit", t);
 
     let mut acc = Accumulators::default();

@@ -11,7 +11,13 @@
 //! range table, two for an `(x, f(x))` function table) must be a row of the table. Tables are
 //! shared by name: all columns looking into one table share one multiplicity column, which the
 //! framework appends to the witness after the last op (so it is committed together with the
-//! rest, before any challenge).
+//! rest, before any challenge). A table looked up by more than
+//! [`crate::lookups::MAX_GKR_LEAVES`] rows in total is split into statements: its lookups, in
+//! registration order, are cut into consecutive chunks of at most that many rows (a larger
+//! lookup alone), and each chunk is its own logUp statement with its own multiplicity column
+//! (`mult:TABLE`, then `mult:TABLE:1`, …), so no fraction-sum GKR exceeds the bound. Each
+//! statement is sound on its own (every row of its columns is a table row), so the split costs
+//! nothing but one more multiplicity column per chunk.
 //!
 //! **Range checks.** [`WitnessBuilder::range_check`] proves `v ∈ [0, 2^bits)` (or
 //! `[−2^(bits−1), 2^(bits−1))` if signed) for every entry of a column, padding included. Values up
@@ -39,6 +45,8 @@
 use std::collections::HashMap;
 
 use zkinfer_field::{F, PrimeCharacteristicRing, from_i64_unchecked, to_i64};
+use std::sync::Arc;
+
 use zkinfer_lookup::Table;
 
 use crate::error::ProofError;
@@ -130,6 +138,10 @@ pub struct WitnessPlan {
     lookups: Vec<LookupDecl>,
     range_checks: Vec<RangeCheckDecl>,
     multiplicities: Vec<(TableId, ColumnId)>,
+    /// For each entry of `multiplicities`, the indices (into `lookups`) of its statement's lookups.
+    statement_lookups: Vec<Vec<usize>>,
+    /// Most looked-up rows per statement (`None`: [`crate::lookups::MAX_GKR_LEAVES`]; tests lower it).
+    pub(crate) statement_rows: Option<usize>,
     owner: Option<Owner>,
     sealed: bool,
 }
@@ -163,9 +175,14 @@ impl WitnessPlan {
     pub fn range_checks(&self) -> &[RangeCheckDecl] {
         &self.range_checks
     }
-    /// `(table, multiplicity column)` for every table with at least one lookup (after sealing).
+    /// `(table, multiplicity column)` of every logUp statement (after sealing): one per table
+    /// with at least one lookup, more for a table with very many looked-up rows (module docs).
     pub fn multiplicities(&self) -> &[(TableId, ColumnId)] {
         &self.multiplicities
+    }
+    /// The lookups of statement `i` of [`WitnessPlan::multiplicities`], in registration order.
+    pub fn statement_lookups(&self, i: usize) -> Vec<&LookupDecl> {
+        self.statement_lookups[i].iter().map(|&k| &self.lookups[k]).collect()
     }
     /// Number of variables of a column.
     pub fn num_vars(&self, col: ColumnId) -> usize {
@@ -290,7 +307,9 @@ impl WitnessPlan {
         Ok(decl)
     }
 
-    /// Appends one multiplicity column per used table; no column may be registered afterwards.
+    /// Appends one multiplicity column per logUp statement (one per used table, more for a table
+    /// with over [`crate::lookups::MAX_GKR_LEAVES`] looked-up rows); no column may be registered
+    /// afterwards.
     pub(crate) fn seal(&mut self) -> Result<(), ProofError> {
         self.owner = Some(Owner::Framework);
         let mut used: Vec<TableId> = self.lookups.iter().map(|l| l.table).collect();
@@ -298,9 +317,33 @@ impl WitnessPlan {
         used.dedup();
         for t in used {
             let nv = self.tables[t.0].num_vars();
-            let name = format!("mult:{}", table_key(&self.tables[t.0]));
-            let col = self.add_column(&name, nv)?;
-            self.multiplicities.push((t, col));
+            let key = table_key(&self.tables[t.0]);
+            let rows: Vec<(usize, usize)> = self
+                .lookups
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.table == t)
+                .map(|(k, l)| (k, 1usize << self.columns[l.columns[0].0].num_vars))
+                .collect();
+            let budget = self.statement_rows.unwrap_or(crate::lookups::MAX_GKR_LEAVES);
+            let mut chunks: Vec<Vec<usize>> = Vec::new();
+            let mut filled = 0usize;
+            for (k, n) in rows {
+                match chunks.last_mut() {
+                    Some(chunk) if filled.saturating_add(n) <= budget => chunk.push(k),
+                    _ => {
+                        chunks.push(vec![k]);
+                        filled = 0;
+                    }
+                }
+                filled = filled.saturating_add(n);
+            }
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let name = if i == 0 { format!("mult:{key}") } else { format!("mult:{key}:{i}") };
+                let col = self.add_column(&name, nv)?;
+                self.multiplicities.push((t, col));
+                self.statement_lookups.push(chunk);
+            }
         }
         self.sealed = true;
         Ok(())
@@ -348,11 +391,22 @@ impl WitnessLayout {
     }
 }
 
-/// The prover's witness: the plan plus every column's values.
+/// Where the committed columns are read from once shared with their commitment
+/// ([`WitnessBuilder::share_committed`]): the commitment's prover data, which holds them packed.
+pub trait CommittedColumns: Send + Sync + std::fmt::Debug {
+    /// The values of committed polynomial `k` (commitment order), if it exists.
+    fn column(&self, k: usize) -> Option<&[F]>;
+}
+
+/// The prover's witness: the plan plus every column's values. After
+/// [`WitnessBuilder::take_committed`] / [`WitnessBuilder::share_committed`] the committed
+/// columns are read from the commitment's prover data (one copy of the witness in memory, not two).
 #[derive(Debug, Clone, Default)]
 pub struct WitnessBuilder {
     pub(crate) plan: WitnessPlan,
     pub(crate) values: Vec<Vec<F>>,
+    /// The commitment's prover data and each column's slot in it, once shared.
+    shared: Option<(Arc<dyn CommittedColumns>, Vec<Option<usize>>)>,
 }
 
 impl WitnessBuilder {
@@ -441,7 +495,44 @@ impl WitnessBuilder {
 
     /// The values of a column.
     pub fn values(&self, col: ColumnId) -> &[F] {
+        if let Some((data, slots)) = &self.shared
+            && let Some(k) = slots[col.0]
+        {
+            // Sizes were checked when the data was shared.
+            return data.column(k).unwrap_or(&[]);
+        }
         &self.values[col.0]
+    }
+
+    /// Moves the committed columns out, in commitment order ([`WitnessPlan::committed`]), for a
+    /// commitment that takes them by value (`zkinfer_pcs::WhirPcs::commit_owned`). Their values
+    /// are unavailable until [`WitnessBuilder::share_committed`] hands the commitment's data back.
+    pub fn take_committed(&mut self) -> Result<Vec<Vec<F>>, ProofError> {
+        if !self.plan.sealed || self.shared.is_some() {
+            return Err(ProofError::shape("witness", "columns taken before sealing or twice"));
+        }
+        Ok(self.plan.committed().into_iter().map(|c| std::mem::take(&mut self.values[c.0])).collect())
+    }
+
+    /// From now on reads the committed columns from `data`, the prover data of their commitment
+    /// (polynomial `k` = the `k`-th committed column), and frees any copy still held. Fails if a
+    /// polynomial's size differs from its column's or a held copy differs from it.
+    pub fn share_committed(&mut self, data: Arc<dyn CommittedColumns>) -> Result<(), ProofError> {
+        let slots = self.plan.commitment_slots();
+        for (c, slot) in slots.iter().enumerate() {
+            let Some(k) = *slot else { continue };
+            let n = 1usize << self.plan.columns[c].num_vars;
+            let evals = data.column(k).filter(|v| v.len() == n);
+            let Some(evals) = evals else {
+                return Err(ProofError::witness("witness", format!("commitment polynomial {k} does not match column {}", self.plan.columns[c].name)));
+            };
+            if !self.values[c].is_empty() && self.values[c] != evals {
+                return Err(ProofError::witness("witness", format!("commitment polynomial {k} differs from column {}", self.plan.columns[c].name)));
+            }
+            self.values[c] = Vec::new();
+        }
+        self.shared = Some((data, slots));
+        Ok(())
     }
 
     /// The plan built so far.
@@ -454,23 +545,75 @@ impl WitnessBuilder {
         self.plan.num_vars(col)
     }
 
-    /// Computes and appends one multiplicity column per used table; fails if some looked-up row
-    /// is not in its table.
+    /// Computes and appends one multiplicity column per logUp statement; fails if some looked-up
+    /// row is not in its table.
     pub(crate) fn seal(&mut self) -> Result<(), ProofError> {
         self.plan.seal()?;
         let mults = self.plan.multiplicities.clone();
-        for (table_id, _col) in mults {
+        for (i, (table_id, _col)) in mults.into_iter().enumerate() {
             let table = self.plan.tables[table_id.0].clone();
             let columns: Vec<Vec<&[F]>> = self
                 .plan
-                .lookups
-                .iter()
-                .filter(|l| l.table == table_id)
+                .statement_lookups(i)
+                .into_iter()
                 .map(|l| l.columns.iter().map(|c| self.values[c.0].as_slice()).collect())
                 .collect();
             let m = crate::lookups::multiplicities(&table, &columns)?;
             self.values.push(m);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Committed columns held elsewhere (what the commitment's prover data does).
+    #[derive(Debug)]
+    struct Held(Vec<Vec<F>>);
+
+    impl CommittedColumns for Held {
+        fn column(&self, k: usize) -> Option<&[F]> {
+            self.0.get(k).map(Vec::as_slice)
+        }
+    }
+
+    fn witness() -> (WitnessBuilder, ColumnId, ColumnId) {
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        let x = w.commit("x", (0..8).map(F::from_u64).collect()).expect("x");
+        let v = w.virtual_column("x+1", &[(x, 1)], 1).expect("virtual");
+        w.seal().expect("seal");
+        (w, x, v)
+    }
+
+    #[test]
+    fn shared_columns_are_read_from_the_commitment_and_checked() {
+        // Taken, committed elsewhere, shared back: the values read are the commitment's.
+        let (mut w, x, v) = witness();
+        let expected = w.values(x).to_vec();
+        let taken = w.take_committed().expect("take");
+        assert_eq!(taken, vec![expected.clone()]);
+        assert!(w.take_committed().is_ok(), "a second take before sharing returns empty columns");
+        w.share_committed(Arc::new(Held(taken))).expect("share");
+        assert_eq!(w.values(x), expected.as_slice());
+        assert_eq!(w.values(v)[3], F::from_u64(4), "virtual columns stay with the builder");
+        assert!(w.take_committed().is_err(), "no take after sharing");
+        // Shared without taking: a held copy must equal the commitment's polynomial.
+        let (mut w, x, _) = witness();
+        let mut other = w.values(x).to_vec();
+        other[5] += F::ONE;
+        assert!(w.share_committed(Arc::new(Held(vec![other]))).is_err());
+        // A polynomial of the wrong size, or a missing one.
+        let (mut w, _, _) = witness();
+        assert!(w.share_committed(Arc::new(Held(vec![vec![F::ZERO; 4]]))).is_err());
+        let (mut w, _, _) = witness();
+        assert!(w.share_committed(Arc::new(Held(Vec::new()))).is_err());
+        // Before sealing nothing can be taken.
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        w.commit("x", vec![F::ZERO; 4]).expect("x");
+        assert!(w.take_committed().is_err());
     }
 }

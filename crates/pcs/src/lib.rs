@@ -44,7 +44,7 @@ use std::fmt::Debug;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use zkinfer_field::{EF, F};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
 
@@ -233,6 +233,8 @@ struct GroupData {
 pub struct WhirProverData {
     commitment: WhirCommitment,
     groups: Vec<GroupData>,
+    /// `(group, index in the group)` of each polynomial of the batch.
+    place: Vec<(usize, usize)>,
 }
 
 impl Debug for WhirProverData {
@@ -254,11 +256,22 @@ impl WhirProverData {
     pub fn layouts(&self) -> Vec<&PackedLayout> {
         self.groups.iter().map(|g| &g.layout).collect()
     }
+
+    /// The evaluations of committed polynomial `k` (batch order), read from the packed
+    /// polynomial the commitment holds: a caller that moved its columns into
+    /// [`WhirPcs::commit_owned`] reads them back here instead of keeping a copy.
+    pub fn poly_evals(&self, k: usize) -> Option<&[F]> {
+        let &(g, i) = self.place.get(k)?;
+        let group = &self.groups[g];
+        let offset = group.layout.offset(i);
+        let len = 1usize << group.layout.poly_num_vars(i)?;
+        whir::WhirEngine::committed_evals(&group.whir).get(offset..offset + len)
+    }
 }
 
 impl Clone for WhirProverData {
     fn clone(&self) -> Self {
-        Self { commitment: self.commitment.clone(), groups: self.groups.clone() }
+        Self { commitment: self.commitment.clone(), groups: self.groups.clone(), place: self.place.clone() }
     }
 }
 
@@ -344,18 +357,38 @@ impl WhirPcs {
 
     /// Commits to polynomials given as evaluation slices (avoids building `Mle`s).
     pub fn commit_slices(&self, polys: &[&[F]]) -> Result<(WhirCommitment, WhirProverData), PcsError> {
-        let mut shapes = Vec::with_capacity(polys.len());
-        for (k, p) in polys.iter().enumerate() {
-            if !p.len().is_power_of_two() {
+        let lens: Vec<usize> = polys.iter().map(|p| p.len()).collect();
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(polys[k]))
+    }
+
+    /// Commits to polynomials given by value, freeing each one as soon as it is copied into its
+    /// group's packed polynomial (the batch and the packed copy are never both whole in memory);
+    /// [`WhirProverData::poly_evals`] reads them back.
+    pub fn commit_owned(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+        let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])))
+    }
+
+    /// Commits polynomials of lengths `lens`; `fill(k, slot)` writes polynomial `k` into its slot.
+    fn commit_with(&self, lens: &[usize], mut fill: impl FnMut(usize, &mut [F])) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+        let mut shapes = Vec::with_capacity(lens.len());
+        for (k, &n) in lens.iter().enumerate() {
+            if !n.is_power_of_two() {
                 return Err(PcsError::Config(format!("polynomial {k} length is not a power of two")));
             }
-            shapes.push(p.len().trailing_zeros() as usize);
+            shapes.push(n.trailing_zeros() as usize);
         }
         let mut roots = Vec::new();
         let mut groups = Vec::new();
-        for polys_of_group in self.groups(&shapes) {
+        let mut place = vec![(0, 0); shapes.len()];
+        for (g, polys_of_group) in self.groups(&shapes).into_iter().enumerate() {
             let layout = PackedLayout::new(&polys_of_group.iter().map(|&k| shapes[k]).collect::<Vec<_>>())?;
-            let packed = layout.pack(&polys_of_group.iter().map(|&k| polys[k]).collect::<Vec<_>>())?;
+            let mut packed = vec![F::ZERO; 1usize << layout.num_vars()];
+            for (i, &k) in polys_of_group.iter().enumerate() {
+                let offset = layout.offset(i);
+                fill(k, &mut packed[offset..offset + lens[k]]);
+                place[k] = (g, i);
+            }
             mem_trace("commit: packed");
             let (root, whir) = self.engine.commit(packed)?;
             mem_trace("commit: committed");
@@ -364,7 +397,7 @@ impl WhirPcs {
         }
         let root = MerkleRoot::new(roots);
         let commitment = WhirCommitment { root, poly_num_vars: shapes };
-        Ok((commitment.clone(), WhirProverData { commitment, groups }))
+        Ok((commitment.clone(), WhirProverData { commitment, groups, place }))
     }
 
     /// Opens with owned prover data: the batching sumcheck reads the packed evaluations held

@@ -30,6 +30,7 @@ pub use zkinfer_verifier::{
     PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, codec, file, opening_accumulators, verify, weight_blocks,
 };
 
+use std::sync::Arc;
 use std::time::Instant;
 
 pub use file::ProofFile;
@@ -181,10 +182,14 @@ pub fn prove_consuming(
     zkinfer_pcs::mem_trace("prove: traced");
     let start = Instant::now();
     let pcs = pcs();
-    let out = zkinfer_ops::prove_graph(&fwd.graph, model.weights(), &fwd.trace, &mut t, |w: &WitnessBuilder, t| {
-        let cols: Vec<&[F]> = w.plan().committed().into_iter().map(|c| w.values(c)).collect();
-        let (com, data) = pcs.commit_slices(&cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
+    // The committed columns move into the commitment (freed as they are packed) and are read
+    // back from it: the witness is resident once, not twice.
+    let out = zkinfer_ops::prove_graph_with(&fwd.graph, model.weights(), &fwd.trace, &mut t, |w: &mut WitnessBuilder, t| {
+        let cols = w.take_committed()?;
+        let (com, data) = pcs.commit_owned(cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
         t.send_bytes(&keys::encode_commitment(&com));
+        let data = Arc::new(SharedWitness(data));
+        w.share_committed(data.clone())?;
         Ok(data)
     })?;
     timings.prove_graph_s = start.elapsed().as_secs_f64();
@@ -198,7 +203,10 @@ pub fn prove_consuming(
     drop(fwd);
     zkinfer_pcs::mem_trace("prove: trace dropped");
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_acc, &mut t)?;
-    witness_acc.prove_consuming(&pcs, out.commitment, &mut t)?;
+    let witness_data = Arc::try_unwrap(out.commitment)
+        .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
+        .0;
+    witness_acc.prove_consuming(&pcs, witness_data, &mut t)?;
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {
@@ -217,6 +225,17 @@ pub fn prove_consuming(
 
     let proof = ProofFile { transcript: t.into_proof(), ..proof_stub };
     Ok((proof, timings))
+}
+
+/// The witness commitment's prover data, from which the graph prover reads the committed columns
+/// (they were moved into it).
+#[derive(Debug)]
+struct SharedWitness(WhirProverData);
+
+impl zkinfer_ops::witness::CommittedColumns for SharedWitness {
+    fn column(&self, k: usize) -> Option<&[F]> {
+        self.0.poly_evals(k)
+    }
 }
 
 /// Vocabulary bytes of a tokenizer, for the verifying key.

@@ -87,7 +87,7 @@ impl ProverHooks for Harness<'_> {
         }
     }
 
-    fn commit(&mut self, w: &WitnessBuilder, t: &mut ProverTranscript) -> Result<(), ProofError> {
+    fn commit(&mut self, w: &mut WitnessBuilder, t: &mut ProverTranscript) -> Result<(), ProofError> {
         if self.commitment == Commitment::AbsorbColumns {
             absorb_columns(t, &w.values);
         }
