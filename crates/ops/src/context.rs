@@ -7,6 +7,7 @@
 //! producer of the tensor (Virtual).
 
 use zkinfer_field::{EF, F};
+use zkinfer_pcs::OpeningAccumulator;
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
@@ -29,53 +30,15 @@ impl Claim {
     }
 }
 
-/// A claim on a committed polynomial identified by its index in its commitment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolyClaim {
-    /// The polynomial: a witness [`ColumnId`] index, or a weight id.
-    pub poly: usize,
-    /// The evaluation point.
-    pub point: Vec<EF>,
-    /// The claimed value.
-    pub value: EF,
-}
-
-/// Claims on committed polynomials collected while proving or verifying, opened at the end.
-#[derive(Debug, Clone, Default)]
-pub struct ClaimAccumulator {
-    claims: Vec<PolyClaim>,
-}
-
-impl ClaimAccumulator {
-    /// Records `poly(point) = value`.
-    pub fn push(&mut self, poly: usize, point: Vec<EF>, value: EF) {
-        self.claims.push(PolyClaim { poly, point, value });
-    }
-    /// The recorded claims, in order.
-    pub fn claims(&self) -> &[PolyClaim] {
-        &self.claims
-    }
-    /// Takes the recorded claims.
-    pub fn into_claims(self) -> Vec<PolyClaim> {
-        self.claims
-    }
-    /// Number of claims.
-    pub fn len(&self) -> usize {
-        self.claims.len()
-    }
-    /// True if no claim was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.claims.is_empty()
-    }
-}
-
-/// The two accumulators of a proof: witness columns and weights.
+/// The two accumulators of a proof, one per commitment, of the PCS's own claim type
+/// ([`OpeningAccumulator`]): the caller re-keys them to commitment slots
+/// ([`OpeningAccumulator::rekey`]) and opens them.
 #[derive(Debug, Clone, Default)]
 pub struct Accumulators {
-    /// Claims on witness columns (poly = column index).
-    pub witness: ClaimAccumulator,
-    /// Claims on weight tensors (poly = weight id).
-    pub weights: ClaimAccumulator,
+    /// Claims on witness columns (poly = [`ColumnId`] index).
+    pub witness: OpeningAccumulator,
+    /// Claims on weight tensors (poly = the graph's tensor index).
+    pub weights: OpeningAccumulator,
 }
 
 /// What an op's prover sees.

@@ -5,7 +5,9 @@ use zkinfer_poly::{Mle, eq_eval};
 use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
-use crate::context::{Accumulators, Claim, PolyClaim, evaluate_column};
+use zkinfer_pcs::OpeningClaim;
+
+use crate::context::{Accumulators, Claim, evaluate_column};
 use crate::error::ProofError;
 use crate::witness::{ColumnId, LIMB_BITS, RangeCheckDecl, WitnessBuilder, WitnessPlan};
 
@@ -97,10 +99,10 @@ fn rewrite_virtual_claims(
         for &(col, k) in rest {
             let v = term_value(col, &c.point)?;
             remainder -= EF::from(from_i64_unchecked(k)) * v;
-            queue.push_back(PolyClaim { poly: col.0, point: c.point.clone(), value: v });
+            queue.push_back(OpeningClaim { poly: col.0, point: c.point.clone(), value: v });
         }
         let inv = from_i64_unchecked(k_last).try_inverse().ok_or_else(|| ProofError::shape("witness", "zero coefficient"))?;
-        queue.push_back(PolyClaim { poly: last.0, point: c.point, value: remainder * EF::from(inv) });
+        queue.push_back(OpeningClaim { poly: last.0, point: c.point, value: remainder * EF::from(inv) });
     }
     Ok(())
 }

@@ -27,7 +27,8 @@ pub mod util;
 pub mod witness;
 pub mod zerocheck;
 
-pub use context::{Accumulators, Claim, ClaimAccumulator, PolyClaim, ProverCtx, VerifierCtx};
+pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
+pub use zkinfer_pcs::{OpeningAccumulator, OpeningClaim};
 pub use error::ProofError;
 pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_with, verify_graph, witness_plan};
 pub use layout::TensorLayout;

@@ -154,26 +154,20 @@ pub fn opening_accumulators(
     witness_slots: &[Option<usize>],
     claims: zkinfer_ops::Accumulators,
 ) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
-    let mut witness = OpeningAccumulator::new();
-    for c in claims.witness.into_claims() {
-        let slot = witness_slots
-            .get(c.poly)
+    let witness = claims.witness.rekey(|poly| {
+        witness_slots
+            .get(poly)
             .copied()
             .flatten()
-            .ok_or_else(|| ProofSystemError::Rejected(format!("claim on witness column {} outside the commitment", c.poly)))?;
-        witness.push(slot, c.point, c.value);
-    }
-    let mut weights = OpeningAccumulator::new();
-    for c in claims.weights.into_claims() {
-        // The key's entry the template references (the one whose shape, scale and bound the graph
-        // was instantiated with), never a lookup by name: a claim must be opened against exactly
-        // the entry whose bound the graph's no-wrap arguments assumed.
-        let idx = match vk.graph.tensors.get(c.poly) {
-            Some(zkinfer_graph::template::TensorDecl::Weight(w)) if graph.tensors.get(c.poly).is_some_and(|m| m.kind == zkinfer_graph::TensorKind::Weight) => *w,
-            _ => return Err(ProofSystemError::Rejected(format!("claim on tensor {} of the graph, which is not a key weight", c.poly))),
-        };
-        weights.push(idx, c.point, c.value);
-    }
+            .ok_or_else(|| ProofSystemError::Rejected(format!("claim on witness column {poly} outside the commitment")))
+    })?;
+    // The key's entry the template references (the one whose shape, scale and bound the graph
+    // was instantiated with), never a lookup by name: a claim must be opened against exactly the
+    // entry whose bound the graph's no-wrap arguments assumed.
+    let weights = claims.weights.rekey(|poly| match vk.graph.tensors.get(poly) {
+        Some(zkinfer_graph::template::TensorDecl::Weight(w)) if graph.tensors.get(poly).is_some_and(|m| m.kind == zkinfer_graph::TensorKind::Weight) => Ok(*w),
+        _ => Err(ProofSystemError::Rejected(format!("claim on tensor {poly} of the graph, which is not a key weight"))),
+    })?;
     Ok((witness, weights))
 }
 

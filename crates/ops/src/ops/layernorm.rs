@@ -49,8 +49,9 @@ use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
 use super::nl_sumcheck::{
-    broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products,
+    broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products, send_column_value, verify_products,
 };
+use super::norm_rows::{self, NormRows, RowWidths};
 use super::public_mle::{less_than_mle, valid_mask_mle};
 use crate::bounds::{Interval, check_relation, check_rounding};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
@@ -62,24 +63,12 @@ use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
 const OP: &str = "LayerNorm";
 const COL_REM: &str = "rem";
 
-/// Row columns in commitment order.
-const ROW_COLUMNS: [&str; 13] =
-    ["mean", "mean_rem", "mean_rem_c", "var", "var_rem", "var_rem_c", "inv", "inv_lo", "inv_hi", "sigma", "sigma_lo", "sigma_hi", "inv_sigma_gap"];
-// Indices into ROW_COLUMNS (also the tables of the row zero-check, with VR appended).
-const MEAN: usize = 0;
+// Row columns used outside the row gadget ([`NormRows`]'s indices for LayerNorm).
+const MEAN: usize = norm_rows::MEAN;
 const RM: usize = 1;
-const RMC: usize = 2;
 const VAR: usize = 3;
 const RV: usize = 4;
-const RVC: usize = 5;
 const INV: usize = 6;
-const S1: usize = 7;
-const S2: usize = 8;
-const SIG: usize = 9;
-const T1: usize = 10;
-const T2: usize = 11;
-const GS: usize = 12;
-const VR: usize = 13;
 
 // Tables of the cube sumcheck.
 const CX: usize = 0;
@@ -108,38 +97,11 @@ pub struct LayerNormProof {
     pub out_bits: u32,
 }
 
-/// Range-check widths of one node.
-/// An upper bound of `(inv+1)²·V` given the integer identities proven before it (`σ = isqrt(V)`,
-/// so `V < (σ+1)²`; `inv·σ ≤ 2^K`, so `inv ≤ 2^K` as `σ ≥ 1`): `(inv+1)(σ+1) ≤ 2^K + inv + σ + 1
-/// ≤ 2^(K+1) + 2^sig + 1` for `σ < 2^sig`. (The relation's left side always exceeds `N`; the no-wrap
-/// check needs its true range, not `[0, N]`.) Shared with RMSNorm.
-pub(crate) fn upper_inv1_sq_v(k: u32, sig: u32) -> i128 {
-    ((1i128 << (k + 1).min(40)) + (1i128 << sig.min(40)) + 1).pow(2)
-}
-
-struct Widths {
-    mean: u32,
-    rem_n: u32,
-    var: u32,
-    inv: u32,
-    s1: u32,
-    s2: u32,
-    sig: u32,
-    t: u32,
-    gs: u32,
-}
-
 struct Dims {
     rows: usize,
     n: usize,
     cube: TensorLayout,
     row: TensorLayout,
-}
-
-/// `floor(sqrt(floor(2^(2k) / v)))` (`v ≥ 1`): the largest `inv` with `inv²·v ≤ 2^(2k)`.
-pub fn inv_sqrt(v: u64, k: u32) -> u64 {
-    let q = (1u128 << (2 * k)) / u128::from(v.max(1));
-    (q as u64).isqrt()
 }
 
 impl LayerNormProof {
@@ -159,151 +121,41 @@ impl LayerNormProof {
         }
     }
 
-    fn widths(&self, n: usize) -> Result<Widths, ProofError> {
+    /// The row gadget.
+    fn rows(&self) -> NormRows {
+        NormRows { has_mean: true, eps: self.eps, k: self.k }
+    }
+
+    /// Range-check widths, after the no-wrap check of every relation.
+    fn widths(&self, n: usize) -> Result<RowWidths, ProofError> {
         let l = zkinfer_poly::next_pow2_vars(n) as u32;
-        let var = 62u32.saturating_sub(l);
-        let sig = 63u32.saturating_sub(l).div_ceil(2);
-        // s₂ < ((inv+1)(σ+1))² ≤ (2^(K+1) + 2^sig + 1)².
-        let s2_bound = upper_inv1_sq_v(self.k, sig) as u128;
-        let s2 = 128 - s2_bound.leading_zeros();
-        let ok = self.eps >= 1
-            && self.eps < 1 << 40
-            && self.k <= 30
-            && self.shift >= 1
-            && self.shift <= 62
-            && 2 * self.in_bits + 2 + l <= 62
-            && var >= 41
-            && s2 <= 63
-            && self.gamma_bits <= 62
-            && self.beta_bits <= 62
-            && self.out_bits < 63;
-        if !ok {
-            return Err(ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")));
-        }
-        let w = Widths { mean: self.in_bits + 1, rem_n: l.max(1), var, inv: self.k + 1, s1: 2 * self.k + 1, s2, sig, t: sig + 2, gs: self.k + 1 };
+        let own = self.shift >= 1 && self.shift <= 62 && self.gamma_bits <= 62 && self.beta_bits <= 62 && self.out_bits < 63;
+        let w = self
+            .rows()
+            .widths(n, self.in_bits)
+            .filter(|_| own)
+            .ok_or_else(|| ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")))?;
         self.check_relations(n, l, &w)?;
         Ok(w)
     }
 
-    /// The no-wrap argument ([`crate::bounds`]) for every relation of the module docs, in order.
-    /// Relations 4–6 are integer ones first; with them `σ ≥ 1` (`V ≥ eps ≥ 1`, `V ≤ σ² + 2σ`) and
-    /// `inv·σ ≤ 2^K` give `inv²·V ≤ (inv·σ)² + 2·inv·(inv·σ) ≤ 3·2^(2K)` for relation 7; relation
-    /// 8 is only needed for a too small `inv`, where `(inv+1)²·V ≤ N`. The rounding (9) uses
+    /// The no-wrap argument ([`crate::bounds`]) for every relation of the module docs: the two
+    /// sums, the row identities ([`NormRows::check_relations`]), and the rounding, which uses
     /// `|d·inv| < sqrt(n)·2^K ≤ 2^(K + ceil(l/2))`, from `d² ≤ Σd² < n·V` and `inv²·V ≤ N`.
-    fn check_relations(&self, n: usize, l: u32, w: &Widths) -> Result<(), ProofError> {
-        let (u, c) = (Interval::unsigned_range, |v: i128| Interval::constant(v));
+    fn check_relations(&self, n: usize, l: u32, w: &RowWidths) -> Result<(), ProofError> {
+        let u = Interval::unsigned_range;
         let ni = n as i128;
         let x = Interval::magnitude(self.in_bits);
         let mean = Interval::signed_range(w.mean);
         check_relation(OP, "Σx = n·mean + r₁", &[x.sum_of(n)], &[mean.scale(ni), u(w.rem_n)])?;
         let dmax = x.plus(mean.scale(-1)).hi;
         let d2 = Interval::between(0, dmax.saturating_mul(dmax));
-        check_relation(OP, "Σd² = n·var + r₂", &[d2.sum_of(n)], &[u(w.var).scale(ni), u(w.rem_n)])?;
-        check_relation(OP, "r + r' = n − 1", &[u(w.rem_n), u(w.rem_n)], &[c(ni - 1)])?;
-        let big = 1i128 << (2 * self.k);
-        let v = u(w.var).plus(c(i128::from(self.eps)));
-        let sig = u(w.sig);
-        let sig2 = Interval::between(0, sig.hi.saturating_mul(sig.hi));
-        check_relation(OP, "inv·σ + g = 2^K", &[u(w.inv).times(sig), u(w.gs)], &[c(1 << self.k)])?;
-        check_relation(OP, "σ² + t₁ = V", &[sig2, u(w.t)], &[v])?;
-        check_relation(OP, "σ² + 2σ = V + t₂", &[sig2, sig.scale(2)], &[v, u(w.t)])?;
-        check_relation(OP, "inv²·V + s₁ = N", &[Interval::between(0, 3 * big), u(w.s1)], &[c(big)])?;
-        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, upper_inv1_sq_v(self.k, w.sig))], &[c(big + 1), u(w.s2)])?;
+        check_relation(OP, "Σd² = n·var + r₂", &[d2.sum_of(n)], &[u(w.stat).scale(ni), u(w.rem_n)])?;
+        self.rows().check_relations(OP, n, w)?;
         let half_l = l.div_ceil(2);
         let product = Interval::magnitude(self.k + half_l).times(Interval::magnitude(self.gamma_bits));
         let quotient = Interval::signed_range(self.out_bits + 1).plus(Interval::magnitude(self.beta_bits).scale(-1));
         check_rounding(OP, "d·inv·γ + 2^(s−1) = 2^s·(y − β) + r₃", &[product], self.shift, quotient)
-    }
-
-    fn row_bits(w: &Widths) -> [(u32, bool); 13] {
-        [
-            (w.mean, true),
-            (w.rem_n, false),
-            (w.rem_n, false),
-            (w.var, false),
-            (w.rem_n, false),
-            (w.rem_n, false),
-            (w.inv, false),
-            (w.s1, false),
-            (w.s2, false),
-            (w.sig, false),
-            (w.t, false),
-            (w.t, false),
-            (w.gs, false),
-        ]
-    }
-
-    /// The row statistics and slacks of one row.
-    fn row_values(&self, row: &[i64]) -> Result<[i64; 13], ProofError> {
-        let n = row.len() as i64;
-        let sum: i64 = row.iter().sum();
-        let mean = sum.div_euclid(n);
-        let sq: i64 = row.iter().map(|&x| (x - mean) * (x - mean)).sum();
-        let var = sq.div_euclid(n);
-        let v = var + self.eps;
-        let inv = inv_sqrt(v as u64, self.k) as i64;
-        let big = 1i128 << (2 * self.k);
-        let sig = (v as u64).isqrt() as i64;
-        let (inv_w, v_w) = (inv as i128, v as i128);
-        let s1 = big - inv_w * inv_w * v_w;
-        let s2 = (inv_w + 1) * (inv_w + 1) * v_w - big - 1;
-        let conv = |x: i128| i64::try_from(x).map_err(|_| ProofError::witness(OP, "row slack out of range"));
-        Ok([
-            mean,
-            sum - n * mean,
-            n - 1 - (sum - n * mean),
-            var,
-            sq - n * var,
-            n - 1 - (sq - n * var),
-            inv,
-            conv(s1)?,
-            conv(s2)?,
-            sig,
-            v - sig * sig,
-            (sig + 1) * (sig + 1) - 1 - v,
-            (1i64 << self.k) - inv * sig,
-        ])
-    }
-
-    /// Row zero-check terms over `[ROW_COLUMNS…, VR]` (see the module docs).
-    fn row_terms(&self, mu: EF, n: usize) -> Vec<Term> {
-        let m: Vec<EF> = mu.powers().take(7).collect();
-        let eps = ef_i64(self.eps);
-        let big = pow2(2 * self.k);
-        let one = EF::ONE;
-        let two = EF::TWO;
-        let nm1 = ef_i64(n as i64 - 1);
-        vec![
-            (m[0], vec![INV, INV, VAR]),
-            (m[0] * eps, vec![INV, INV]),
-            (m[0], vec![S1]),
-            (-m[0] * big, vec![VR]),
-            (m[1], vec![INV, INV, VAR]),
-            (m[1] * eps, vec![INV, INV]),
-            (m[1] * two, vec![INV, VAR]),
-            (m[1] * two * eps, vec![INV]),
-            (m[1], vec![VAR]),
-            (m[1] * (eps - big - one), vec![VR]),
-            (-m[1], vec![S2]),
-            (m[2], vec![SIG, SIG]),
-            (m[2], vec![T1]),
-            (-m[2], vec![VAR]),
-            (-m[2] * eps, vec![VR]),
-            (m[3], vec![SIG, SIG]),
-            (m[3] * two, vec![SIG]),
-            (-m[3], vec![VAR]),
-            (-m[3] * eps, vec![VR]),
-            (-m[3], vec![T2]),
-            (m[4], vec![INV, SIG]),
-            (m[4], vec![GS]),
-            (-m[4] * pow2(self.k), vec![VR]),
-            (m[5], vec![RM]),
-            (m[5], vec![RMC]),
-            (-m[5] * nm1, vec![VR]),
-            (m[6], vec![RV]),
-            (m[6], vec![RVC]),
-            (-m[6] * nm1, vec![VR]),
-        ]
     }
 
     /// Cube sumcheck terms over `[x, d, E_t, eq, inv, γ]`.
@@ -314,12 +166,13 @@ impl LayerNormProof {
     fn register(&self, w: &mut WitnessLayout, d: &Dims, node: usize) -> Result<(), ProofError> {
         let widths = self.widths(d.n)?;
         let out = w.plan().find(Owner::Node(node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let mut ids = Vec::with_capacity(13);
-        for name in ROW_COLUMNS {
+        let rows = self.rows();
+        let mut ids = Vec::with_capacity(rows.columns().len());
+        for name in rows.columns() {
             ids.push(w.commit(name, d.row.num_vars())?);
         }
         let rem = w.commit(COL_REM, d.cube.num_vars())?;
-        for (id, (bits, signed)) in ids.iter().zip(Self::row_bits(&widths)) {
+        for (id, (bits, signed)) in ids.iter().zip(rows.row_bits(&widths)) {
             w.range_check(*id, bits, signed)?;
         }
         w.range_check(rem, self.shift, false)?;
@@ -350,7 +203,7 @@ impl WalkVerifier for LayerNormProof {
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = Self::dims(node)?;
         self.widths(d.n)?;
-        let ids = row_ids(&ROW_COLUMNS, |n| ctx.column(n))?;
+        let ids = row_ids(self.rows().columns(), |n| ctx.column(n))?;
         let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
         let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
         let z = ctx.challenges(tv + cv);
@@ -386,17 +239,7 @@ impl WalkVerifier for LayerNormProof {
         v[CINV] = inv_rho;
         v[CG] = gamma_rho;
         check_final(OP, &terms, None, &rho, &v, expected)?;
-        // Row zero-check.
-        let z2 = ctx.challenges(tv);
-        let mu = ctx.challenge();
-        let row_terms = self.row_terms(mu, d.n);
-        let (rho2, expected2) = verify_products(OP, ctx, tv, &row_terms, true, EF::ZERO)?;
-        let mut v2 = Vec::with_capacity(14);
-        for &c in &ids {
-            v2.push(ctx.claim_column(c, &rho2)?);
-        }
-        v2.push(less_than_mle(d.rows, &rho2));
-        check_final(OP, &row_terms, Some(&z2), &rho2, &v2, expected2)?;
+        self.rows().verify_zero_check(OP, ctx, &ids, d.rows, tv, d.n)?;
         Ok(vec![
             vec![Claim::new(rho.clone(), x_rho)],
             vec![Claim::new(rho_c.to_vec(), gamma_rho)],
@@ -415,11 +258,12 @@ impl OpProver for LayerNormProof {
             return Err(ProofError::shape(OP, "trace lengths"));
         }
         check_bound(OP, x, self.in_bits)?;
-        let mut stats: Vec<Vec<i64>> = (0..13).map(|_| Vec::with_capacity(d.rows)).collect();
+        let rows = self.rows();
+        let mut stats: Vec<Vec<i64>> = rows.columns().iter().map(|_| Vec::with_capacity(d.rows)).collect();
         let mut rem = Vec::with_capacity(x.len());
         let half = 1i128 << (self.shift - 1);
         for (t, row) in x.chunks(d.n).enumerate() {
-            let v = self.row_values(row)?;
+            let v = rows.row_values(OP, row)?;
             for (col, &val) in stats.iter_mut().zip(&v) {
                 col.push(val);
             }
@@ -429,12 +273,12 @@ impl OpProver for LayerNormProof {
                 rem.push(i64::try_from(r).map_err(|_| ProofError::witness(OP, "rounding remainder out of range"))?);
             }
         }
-        let mut ids = Vec::with_capacity(13);
-        for (name, values) in ROW_COLUMNS.iter().zip(&stats) {
+        let mut ids = Vec::with_capacity(stats.len());
+        for (name, values) in rows.columns().iter().zip(&stats) {
             ids.push(w.commit_tensor(name, &d.row, values)?);
         }
         let rem_col = w.commit_tensor(COL_REM, &d.cube, &rem)?;
-        for (id, (bits, signed)) in ids.iter().zip(Self::row_bits(&widths)) {
+        for (id, (bits, signed)) in ids.iter().zip(rows.row_bits(&widths)) {
             w.range_check(*id, bits, signed)?;
         }
         w.range_check(rem_col, self.shift, false)?;
@@ -445,7 +289,7 @@ impl OpProver for LayerNormProof {
 impl WalkProver for LayerNormProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = Self::dims(&node.shape)?;
-        let ids = row_ids(&ROW_COLUMNS, |n| ctx.column(n))?;
+        let ids = row_ids(self.rows().columns(), |n| ctx.column(n))?;
         let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
         let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
         // Cube sumcheck.
@@ -482,15 +326,7 @@ impl WalkProver for LayerNormProof {
         let _ = ctx.claim_column(ids[MEAN], rho_t);
         let _ = send_column_value(ctx, ids[INV], rho_t, finals[CINV]);
         let gamma_rho = ctx.send_eval(finals[CG]);
-        // Row zero-check.
-        let z2 = ctx.challenges(tv);
-        let mu = ctx.challenge();
-        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(ctx.values(c))).collect();
-        row_mles.push(Mle::new((0..1usize << tv).map(|t| EF::from_bool(t < d.rows)).collect()));
-        let (rho2, finals2) = prove_products(ctx, row_mles, self.row_terms(mu, d.n), Some(z2));
-        for (&c, &v) in ids.iter().zip(&finals2) {
-            let _ = send_column_value(ctx, c, &rho2, v);
-        }
+        self.rows().prove_zero_check(ctx, &ids, d.rows, tv, d.n);
         Ok(vec![
             vec![Claim::new(rho.clone(), x_rho)],
             vec![Claim::new(rho_c.to_vec(), gamma_rho)],
@@ -501,39 +337,16 @@ impl WalkProver for LayerNormProof {
 
 #[cfg(test)]
 mod tests {
-
-    /// Review: the no-wrap check of `(inv+1)²·V = N + 1 + s₂` used the interval `[0, N]` for its
-    /// left side, which every honest row exceeds (`(inv+1)²·V > N` by definition of `inv`); the
-    /// argument held only by a margin nobody checked. The interval now used bounds the left side
-    /// for every `V` the row checks accept (small `σ`, powers of two, the largest `V`), and the
-    /// relation still passes the check for the parameters the model accepts (the other tests).
-    #[test]
-    fn inv_plus_one_squared_v_lies_in_the_checked_interval() {
-        for l in 1u32..=12 {
-            let (v_bits, sig_bits) = (62 - l, (63 - l).div_ceil(2));
-            for k in [4u32, 8, 16, 25, 30] {
-                let upper = upper_inv1_sq_v(k, sig_bits);
-                let mut vs: Vec<u64> = (1..=20).collect();
-                for j in 2..v_bits {
-                    vs.extend([(1u64 << j) - 1, 1 << j, (1 << j) + 1]);
-                }
-                vs.push((1u64 << v_bits) - 1 + (1 << 40) - 1);
-                for v in vs {
-                    let inv = u128::from(inv_sqrt(v, k));
-                    let sigma = v.isqrt();
-                    assert!(sigma < 1 << sig_bits, "σ width, l {l}");
-                    let lhs = (inv + 1).pow(2) * u128::from(v);
-                    assert!(lhs > 1u128 << (2 * k), "inv is not the floor (V {v}, K {k})");
-                    assert!(lhs as i128 <= upper, "(inv+1)²·V = {lhs} above the checked bound {upper} (V {v}, K {k}, l {l})");
-                }
-            }
-        }
-    }
     use rand::Rng;
     use zkinfer_graph::ops::layernorm::LayerNorm;
     use zkinfer_graph::ops::rescale::rescale_value;
 
     use super::*;
+
+    // Row columns of the `inv` slacks and of `σ`.
+    const S1: usize = 7;
+    const S2: usize = 8;
+    const SIG: usize = 9;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
     use crate::protocol::TensorMeta;
 
@@ -610,7 +423,7 @@ mod tests {
         let (x, g, b) = (s.case.inputs[0].values.clone(), s.case.inputs[1].values.clone(), s.case.inputs[2].values.clone());
         s.case.output = forward(&model, n, &x, &g, &b);
         let op = LayerNormProof::new(model.eps, model.k, model.shift, 15, 3, 13, 10);
-        let err = op.widths(n).err().expect("s = 58 with 10 output bits must be refused").to_string();
+        let err = op.widths(n).expect_err("s = 58 with 10 output bits must be refused").to_string();
         assert!(err.contains("wrap"), "{err}");
         let err = assert_rejects(&op, &s.case, &Attack::default());
         assert!(err.starts_with("prover") && err.contains("wrap"), "{err}");
@@ -693,7 +506,7 @@ mod tests {
         let (rows, n) = (5usize, 40usize);
         let s = setup(13, rows, n, 15, 30);
         let mut edits: Vec<(&str, usize, i64)> = Vec::new();
-        for name in ROW_COLUMNS {
+        for name in s.op.rows().columns() {
             edits.push((name, 6, 1));
             edits.push((name, 7, 3));
         }
@@ -733,7 +546,7 @@ mod tests {
         let cell = padded_index(&[rows, n], &[3, 17]);
         let row = 3usize;
         let mut edits: Vec<(&str, usize, i64)> = vec![(OUTPUT_COLUMN, cell, 1), (OUTPUT_COLUMN, cell, -1), (COL_REM, cell, 1)];
-        for name in ROW_COLUMNS {
+        for name in s.op.rows().columns() {
             edits.push((name, row, 1));
             edits.push((name, row, -1));
         }
@@ -750,7 +563,7 @@ mod tests {
             let x = s.case.inputs[0].values[row * n..(row + 1) * n].to_vec();
             let (gamma, beta) = (s.case.inputs[1].values.clone(), s.case.inputs[2].values.clone());
             let t = move |w: &mut WitnessBuilder| {
-                let v = op.row_values(&x).expect("row");
+                let v = op.rows().row_values(OP, &x).expect("row");
                 let inv = v[INV] + delta;
                 let big = 1i128 << (2 * model.k);
                 let vv = (v[VAR] + model.eps) as i128;

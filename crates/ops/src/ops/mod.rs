@@ -19,6 +19,7 @@ pub mod clamp;
 pub mod gelu;
 pub mod layernorm;
 pub(crate) mod nl_sumcheck;
+pub(crate) mod norm_rows;
 #[cfg(test)]
 pub(crate) mod nl_testkit;
 pub mod public_mle;

@@ -38,9 +38,9 @@ use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::layernorm::{inv_sqrt, upper_inv1_sq_v};
-use super::nl_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products};
-use super::public_mle::{less_than_mle, valid_mask_mle};
+use super::nl_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products, send_column_value, verify_products};
+use super::norm_rows::{NormRows, RowWidths};
+use super::public_mle::valid_mask_mle;
 use crate::bounds::{Interval, check_relation, check_rounding};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
@@ -51,19 +51,10 @@ use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
 const OP: &str = "RmsNorm";
 const COL_REM: &str = "rem";
 
-/// Row columns in commitment order.
-const ROW_COLUMNS: [&str; 10] = ["ms", "ms_rem", "ms_rem_c", "inv", "inv_lo", "inv_hi", "sigma", "sigma_lo", "sigma_hi", "inv_sigma_gap"];
+// Row columns used outside the row gadget ([`NormRows`]'s indices for RMSNorm).
 const MS: usize = 0;
 const RV: usize = 1;
-const RVC: usize = 2;
 const INV: usize = 3;
-const S1: usize = 4;
-const S2: usize = 5;
-const SIG: usize = 6;
-const T1: usize = 7;
-const T2: usize = 8;
-const GS: usize = 9;
-const VR: usize = 10;
 
 // Tables of the cube sumcheck.
 const CX: usize = 0;
@@ -89,17 +80,6 @@ pub struct RmsNormProof {
     pub out_bits: u32,
 }
 
-struct Widths {
-    rem_n: u32,
-    ms: u32,
-    inv: u32,
-    s1: u32,
-    s2: u32,
-    sig: u32,
-    t: u32,
-    gs: u32,
-}
-
 struct Dims {
     rows: usize,
     n: usize,
@@ -123,115 +103,34 @@ impl RmsNormProof {
         }
     }
 
+    /// The row gadget.
+    fn rows(&self) -> NormRows {
+        NormRows { has_mean: false, eps: self.eps, k: self.k }
+    }
+
     /// Range-check widths, after the no-wrap check of every relation.
-    fn widths(&self, n: usize) -> Result<Widths, ProofError> {
+    fn widths(&self, n: usize) -> Result<RowWidths, ProofError> {
         let l = zkinfer_poly::next_pow2_vars(n) as u32;
-        let ms = 62u32.saturating_sub(l);
-        let sig = 63u32.saturating_sub(l).div_ceil(2);
-        let s2_bound = upper_inv1_sq_v(self.k, sig) as u128;
-        let s2 = 128 - s2_bound.leading_zeros();
-        let ok = self.eps >= 1
-            && self.eps < 1 << 40
-            && self.k <= 30
-            && self.shift >= 1
-            && self.shift <= 62
-            && 2 * self.in_bits + 2 + l <= 62
-            && ms >= 41
-            && s2 <= 63
-            && self.gamma_bits <= 62
-            && self.out_bits < 63;
-        if !ok {
-            return Err(ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")));
-        }
-        let w = Widths { rem_n: l.max(1), ms, inv: self.k + 1, s1: 2 * self.k + 1, s2, sig, t: sig + 2, gs: self.k + 1 };
+        let own = self.shift >= 1 && self.shift <= 62 && self.gamma_bits <= 62 && self.out_bits < 63;
+        let w = self
+            .rows()
+            .widths(n, self.in_bits)
+            .filter(|_| own)
+            .ok_or_else(|| ProofError::shape(OP, format!("unsupported parameters {self:?} for rows of {n}")))?;
         self.check_relations(n, l, &w)?;
         Ok(w)
     }
 
-    /// The no-wrap argument for every relation (see LayerNorm's for the reasoning on 4–8).
-    fn check_relations(&self, n: usize, l: u32, w: &Widths) -> Result<(), ProofError> {
-        let (u, c) = (Interval::unsigned_range, |v: i128| Interval::constant(v));
-        let ni = n as i128;
+    /// The no-wrap argument for every relation: the sum of squares, the row identities
+    /// ([`NormRows::check_relations`]) and the rounding.
+    fn check_relations(&self, n: usize, l: u32, w: &RowWidths) -> Result<(), ProofError> {
+        let u = Interval::unsigned_range;
         let x = Interval::magnitude(self.in_bits);
         let x2 = Interval::between(0, x.hi.saturating_mul(x.hi));
-        check_relation(OP, "Σx² = n·ms + r₂", &[x2.sum_of(n)], &[u(w.ms).scale(ni), u(w.rem_n)])?;
-        check_relation(OP, "r + r' = n − 1", &[u(w.rem_n), u(w.rem_n)], &[c(ni - 1)])?;
-        let big = 1i128 << (2 * self.k);
-        let v = u(w.ms).plus(c(i128::from(self.eps)));
-        let sig = u(w.sig);
-        let sig2 = Interval::between(0, sig.hi.saturating_mul(sig.hi));
-        check_relation(OP, "inv·σ + g = 2^K", &[u(w.inv).times(sig), u(w.gs)], &[c(1 << self.k)])?;
-        check_relation(OP, "σ² + t₁ = V", &[sig2, u(w.t)], &[v])?;
-        check_relation(OP, "σ² + 2σ = V + t₂", &[sig2, sig.scale(2)], &[v, u(w.t)])?;
-        check_relation(OP, "inv²·V + s₁ = N", &[Interval::between(0, 3 * big), u(w.s1)], &[c(big)])?;
-        check_relation(OP, "(inv+1)²·V = N + 1 + s₂", &[Interval::between(0, upper_inv1_sq_v(self.k, w.sig))], &[c(big + 1), u(w.s2)])?;
+        check_relation(OP, "Σx² = n·ms + r₂", &[x2.sum_of(n)], &[u(w.stat).scale(n as i128), u(w.rem_n)])?;
+        self.rows().check_relations(OP, n, w)?;
         let product = Interval::magnitude(self.k + l.div_ceil(2)).times(Interval::magnitude(self.gamma_bits));
         check_rounding(OP, "x·inv·γ + 2^(s−1) = 2^s·y + r₃", &[product], self.shift, Interval::signed_range(self.out_bits + 1))
-    }
-
-    fn row_bits(w: &Widths) -> [u32; 10] {
-        [w.ms, w.rem_n, w.rem_n, w.inv, w.s1, w.s2, w.sig, w.t, w.t, w.gs]
-    }
-
-    fn row_values(&self, row: &[i64]) -> Result<[i64; 10], ProofError> {
-        let n = row.len() as i64;
-        let sq: i64 = row.iter().map(|&x| x * x).sum();
-        let ms = sq.div_euclid(n);
-        let v = ms + self.eps;
-        let inv = inv_sqrt(v as u64, self.k) as i64;
-        let big = 1i128 << (2 * self.k);
-        let sig = (v as u64).isqrt() as i64;
-        let (inv_w, v_w) = (inv as i128, v as i128);
-        let conv = |x: i128| i64::try_from(x).map_err(|_| ProofError::witness(OP, "row slack out of range"));
-        Ok([
-            ms,
-            sq - n * ms,
-            n - 1 - (sq - n * ms),
-            inv,
-            conv(big - inv_w * inv_w * v_w)?,
-            conv((inv_w + 1) * (inv_w + 1) * v_w - big - 1)?,
-            sig,
-            v - sig * sig,
-            (sig + 1) * (sig + 1) - 1 - v,
-            (1i64 << self.k) - inv * sig,
-        ])
-    }
-
-    /// Row zero-check terms over `[ROW_COLUMNS…, VR]`.
-    fn row_terms(&self, mu: EF, n: usize) -> Vec<Term> {
-        let m: Vec<EF> = mu.powers().take(6).collect();
-        let eps = ef_i64(self.eps);
-        let big = pow2(2 * self.k);
-        let (one, two) = (EF::ONE, EF::TWO);
-        let nm1 = ef_i64(n as i64 - 1);
-        vec![
-            (m[0], vec![INV, INV, MS]),
-            (m[0] * eps, vec![INV, INV]),
-            (m[0], vec![S1]),
-            (-m[0] * big, vec![VR]),
-            (m[1], vec![INV, INV, MS]),
-            (m[1] * eps, vec![INV, INV]),
-            (m[1] * two, vec![INV, MS]),
-            (m[1] * two * eps, vec![INV]),
-            (m[1], vec![MS]),
-            (m[1] * (eps - big - one), vec![VR]),
-            (-m[1], vec![S2]),
-            (m[2], vec![SIG, SIG]),
-            (m[2], vec![T1]),
-            (-m[2], vec![MS]),
-            (-m[2] * eps, vec![VR]),
-            (m[3], vec![SIG, SIG]),
-            (m[3] * two, vec![SIG]),
-            (-m[3], vec![MS]),
-            (-m[3] * eps, vec![VR]),
-            (-m[3], vec![T2]),
-            (m[4], vec![INV, SIG]),
-            (m[4], vec![GS]),
-            (-m[4] * pow2(self.k), vec![VR]),
-            (m[5], vec![RV]),
-            (m[5], vec![RVC]),
-            (-m[5] * nm1, vec![VR]),
-        ]
     }
 
     /// Cube sumcheck terms over `[x, E_t, eq, inv, γ]`.
@@ -240,8 +139,8 @@ impl RmsNormProof {
     }
 }
 
-fn row_ids(find: impl Fn(&str) -> Result<ColumnId, ProofError>) -> Result<Vec<ColumnId>, ProofError> {
-    ROW_COLUMNS.iter().map(|n| find(n)).collect()
+fn row_ids(names: &[&str], find: impl Fn(&str) -> Result<ColumnId, ProofError>) -> Result<Vec<ColumnId>, ProofError> {
+    names.iter().map(|n| find(n)).collect()
 }
 
 impl OpVerifier for RmsNormProof {
@@ -257,13 +156,14 @@ impl OpVerifier for RmsNormProof {
         let d = Self::dims(node)?;
         let widths = self.widths(d.n)?;
         let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let mut ids = Vec::with_capacity(ROW_COLUMNS.len());
-        for name in ROW_COLUMNS {
+        let rows = self.rows();
+        let mut ids = Vec::with_capacity(rows.columns().len());
+        for name in rows.columns() {
             ids.push(w.commit(name, d.row.num_vars())?);
         }
         let rem = w.commit(COL_REM, d.cube.num_vars())?;
-        for (id, bits) in ids.iter().zip(Self::row_bits(&widths)) {
-            w.range_check(*id, bits, false)?;
+        for (id, (bits, signed)) in ids.iter().zip(rows.row_bits(&widths)) {
+            w.range_check(*id, bits, signed)?;
         }
         w.range_check(rem, self.shift, false)?;
         w.range_check(out, self.out_bits + 1, true)
@@ -274,7 +174,7 @@ impl WalkVerifier for RmsNormProof {
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = Self::dims(node)?;
         self.widths(d.n)?;
-        let ids = row_ids(|n| ctx.column(n))?;
+        let ids = row_ids(self.rows().columns(), |n| ctx.column(n))?;
         let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
         let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
         let z = ctx.challenges(tv + cv);
@@ -300,17 +200,7 @@ impl WalkVerifier for RmsNormProof {
         v[CINV] = inv_rho;
         v[CG] = gamma_rho;
         check_final(OP, &terms, None, &rho, &v, expected)?;
-        // Row zero-check.
-        let z2 = ctx.challenges(tv);
-        let mu = ctx.challenge();
-        let row_terms = self.row_terms(mu, d.n);
-        let (rho2, expected2) = verify_products(OP, ctx, tv, &row_terms, true, EF::ZERO)?;
-        let mut v2 = Vec::with_capacity(ROW_COLUMNS.len() + 1);
-        for &c in &ids {
-            v2.push(ctx.claim_column(c, &rho2)?);
-        }
-        v2.push(less_than_mle(d.rows, &rho2));
-        check_final(OP, &row_terms, Some(&z2), &rho2, &v2, expected2)?;
+        self.rows().verify_zero_check(OP, ctx, &ids, d.rows, tv, d.n)?;
         Ok(vec![vec![Claim::new(rho.clone(), x_rho)], vec![Claim::new(rho_c.to_vec(), gamma_rho)]])
     }
 }
@@ -325,11 +215,12 @@ impl OpProver for RmsNormProof {
             return Err(ProofError::shape(OP, "trace lengths"));
         }
         check_bound(OP, x, self.in_bits)?;
-        let mut stats: Vec<Vec<i64>> = (0..ROW_COLUMNS.len()).map(|_| Vec::with_capacity(d.rows)).collect();
+        let rows = self.rows();
+        let mut stats: Vec<Vec<i64>> = rows.columns().iter().map(|_| Vec::with_capacity(d.rows)).collect();
         let mut rem = Vec::with_capacity(x.len());
         let half = 1i128 << (self.shift - 1);
         for (t, row) in x.chunks(d.n).enumerate() {
-            let v = self.row_values(row)?;
+            let v = rows.row_values(OP, row)?;
             for (col, &val) in stats.iter_mut().zip(&v) {
                 col.push(val);
             }
@@ -339,13 +230,13 @@ impl OpProver for RmsNormProof {
                 rem.push(i64::try_from(r).map_err(|_| ProofError::witness(OP, "rounding remainder out of range"))?);
             }
         }
-        let mut ids = Vec::with_capacity(ROW_COLUMNS.len());
-        for (name, values) in ROW_COLUMNS.iter().zip(&stats) {
+        let mut ids = Vec::with_capacity(stats.len());
+        for (name, values) in rows.columns().iter().zip(&stats) {
             ids.push(w.commit_tensor(name, &d.row, values)?);
         }
         let rem_col = w.commit_tensor(COL_REM, &d.cube, &rem)?;
-        for (id, bits) in ids.iter().zip(Self::row_bits(&widths)) {
-            w.range_check(*id, bits, false)?;
+        for (id, (bits, signed)) in ids.iter().zip(rows.row_bits(&widths)) {
+            w.range_check(*id, bits, signed)?;
         }
         w.range_check(rem_col, self.shift, false)?;
         w.range_check(out, self.out_bits + 1, true)
@@ -355,7 +246,7 @@ impl OpProver for RmsNormProof {
 impl WalkProver for RmsNormProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
         let d = Self::dims(&node.shape)?;
-        let ids = row_ids(|n| ctx.column(n))?;
+        let ids = row_ids(self.rows().columns(), |n| ctx.column(n))?;
         let (out, rem) = (ctx.column(OUTPUT_COLUMN)?, ctx.column(COL_REM)?);
         let (tv, cv) = (d.cube.dim_vars()[0], d.cube.dim_vars()[1]);
         // Cube sumcheck.
@@ -380,15 +271,7 @@ impl WalkProver for RmsNormProof {
         let x_rho = ctx.send_eval(finals[CX]);
         let _ = send_column_value(ctx, ids[INV], rho_t, finals[CINV]);
         let gamma_rho = ctx.send_eval(finals[CG]);
-        // Row zero-check.
-        let z2 = ctx.challenges(tv);
-        let mu = ctx.challenge();
-        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(ctx.values(c))).collect();
-        row_mles.push(Mle::new((0..1usize << tv).map(|t| EF::from_bool(t < d.rows)).collect()));
-        let (rho2, finals2) = prove_products(ctx, row_mles, self.row_terms(mu, d.n), Some(z2));
-        for (&c, &v) in ids.iter().zip(&finals2) {
-            let _ = send_column_value(ctx, c, &rho2, v);
-        }
+        self.rows().prove_zero_check(ctx, &ids, d.rows, tv, d.n);
         Ok(vec![vec![Claim::new(rho.clone(), x_rho)], vec![Claim::new(rho_c.to_vec(), gamma_rho)]])
     }
 }
@@ -401,6 +284,11 @@ mod tests {
     use zkinfer_graph::ops::rmsnorm::RmsNorm;
 
     use super::*;
+
+    // Row columns of the `inv` slacks and of `σ`.
+    const S1: usize = 4;
+    const S2: usize = 5;
+    const SIG: usize = 6;
     use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
 
     struct Setup {
@@ -454,7 +342,7 @@ mod tests {
         let cell = padded_index(&[rows, n], &[3, 17]);
         let row = 3usize;
         let mut edits: Vec<(&str, usize, i64)> = vec![(OUTPUT_COLUMN, cell, 1), (OUTPUT_COLUMN, cell, -1), (COL_REM, cell, 1)];
-        for name in ROW_COLUMNS {
+        for name in s.op.rows().columns() {
             edits.push((name, row, 1));
             edits.push((name, row, -1));
             // Padding rows.
@@ -473,7 +361,7 @@ mod tests {
             let x = s.case.inputs[0].values[row * n..(row + 1) * n].to_vec();
             let gamma = s.case.inputs[1].values.clone();
             let t = move |w: &mut WitnessBuilder| {
-                let v = op.row_values(&x).expect("row");
+                let v = op.rows().row_values(OP, &x).expect("row");
                 let inv = v[INV] + delta;
                 let big = 1i128 << (2 * model.k);
                 let vv = (v[MS] + model.eps) as i128;
