@@ -603,11 +603,7 @@ mod tests {
         let s = setup(13, rows, n, 15, 30);
         assert_eq!((s.op.eps, s.op.k), (37, 30));
         let row = 6;
-        let free = move |w: &mut WitnessBuilder| {
-            set_entry(w, "inv", row, zkinfer_field::from_i64_unchecked(706_088_273));
-            set_entry(w, "inv_lo", row, zkinfer_field::from_i64_unchecked(46_494_050_748));
-            set_entry(w, "inv_hi", row, zkinfer_field::from_i64_unchecked(5_756_481_454));
-        };
+        let free = move |w: &mut WitnessBuilder| crate::ops::norm_rows::plant_padding_row_statistics(w, row);
         crate::ops::nl_testkit::run(&s.op, &s.case, &Attack { tamper: Some(&free), ..Default::default() }).expect("planted padding-row statistics");
         let at = padded_index(&[rows, n], &[row, 3]);
         let forced = move |w: &mut WitnessBuilder| {
