@@ -4,7 +4,7 @@
 //! `/v1/vk`, bad requests get JSON 4xx while the server keeps serving, a server killed with
 //! SIGKILL mid-proof finishes every accepted job exactly once after a restart, and two workers
 //! drain a Postgres queue, one of them killed mid-job (skipped, saying why, when no Postgres
-//! server can be started here).
+//! server can be started here), and the official `openai` Python client gets what `generate` prints.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
@@ -542,4 +542,71 @@ fn two_workers_drain_a_postgres_queue_and_a_killed_workers_job_is_retaken() {
         }
     }
     verify_download(&addr, &taken, dir.path(), &[]);
+}
+
+/// Runs `scripts/openai_client.py` (the official `openai` Python client) against `addr`; `None`
+/// (the test skips, saying why) when python3 or the `openai` package is missing here. `.ci/run`
+/// installs the package, so CI runs this test.
+fn openai_client(addr: &str, prompt: &str, max_tokens: u32, chat: bool) -> Option<Value> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/openai_client.py");
+    let base = format!("http://{addr}/v1");
+    let n = max_tokens.to_string();
+    let mut args = vec![s(&script), &base, prompt, &n];
+    if chat {
+        args.push("--chat");
+    }
+    let out = match Command::new("python3").args(&args).output() {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("skipping: python3 cannot be run here ({e})");
+            return None;
+        }
+    };
+    if out.status.code() == Some(3) {
+        eprintln!("skipping: {}", String::from_utf8_lossy(&out.stderr).trim());
+        return None;
+    }
+    assert!(out.status.success(), "openai client: {}", String::from_utf8_lossy(&out.stderr));
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// The official `openai` Python client, pointed at `serve`: on the tiny GPT-2 (`/v1/completions`)
+/// and on the tiny Llama with its real SmolLM2 chat template (`/v1/chat/completions` too), the
+/// client gets the token ids and text `zkinfer generate` (with `--chat` for chat) prints, the
+/// streamed text is the same, and every proof fetched by id verifies against `/v1/vk`.
+#[test]
+fn the_official_openai_client_gets_what_generate_prints() {
+    for (model, chat) in [(tiny(), false), (tiny_llama(), true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let k = keys_of(dir.path(), &model);
+        let server = serve_model(dir.path(), &model, &k, &[]);
+        let addr = server.addr();
+        let Some(got) = openai_client(addr, "Hello world", 5, chat) else { return };
+
+        let generated = zkinfer(&["generate", "-m", &model, "-p", "Hello world", "-n", "5", "--json"]);
+        assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+        let generated: Value = serde_json::from_slice(&generated.stdout).unwrap();
+        assert_eq!(got["completion"]["text"], generated["text"], "{model}");
+        assert_eq!(got["completion"]["zkinfer"]["prompt_ids"], generated["prompt_ids"]);
+        assert_eq!(got["completion"]["zkinfer"]["completion_ids"], generated["completion_ids"]);
+        assert_eq!(got["completion_streamed"], generated["text"]);
+        let mut ids = vec![(got["completion"]["zkinfer"]["proof_id"].as_str().unwrap().to_owned(), generated["completion_ids"].clone())];
+
+        if chat {
+            let generated = zkinfer(&["generate", "-m", &model, "--chat", "-p", "Hello world", "-n", "5", "--json"]);
+            assert!(generated.status.success(), "{}", String::from_utf8_lossy(&generated.stderr));
+            let generated: Value = serde_json::from_slice(&generated.stdout).unwrap();
+            assert_eq!(got["chat"]["content"], generated["text"]);
+            assert_eq!(got["chat"]["zkinfer"]["prompt_ids"], generated["prompt_ids"], "the GGUF's chat template, rendered as `generate --chat` renders it");
+            assert_eq!(got["chat"]["zkinfer"]["completion_ids"], generated["completion_ids"]);
+            assert_eq!(got["chat_streamed"], generated["text"]);
+            ids.push((got["chat"]["zkinfer"]["proof_id"].as_str().unwrap().to_owned(), generated["completion_ids"].clone()));
+        }
+        for (id, completion) in ids {
+            wait_done(addr, &id, Duration::from_secs(180), &[]);
+            let verified = verify_download(addr, &id, dir.path(), &[]);
+            assert_eq!(verified["valid"], true);
+            assert_eq!(verified["completion_ids"], completion);
+        }
+    }
 }
