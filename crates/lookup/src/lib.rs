@@ -49,6 +49,7 @@ pub mod fracaddcheck;
 pub mod logup;
 pub mod table;
 pub mod zk;
+pub mod zk_logup;
 
 pub use logup::{
     ColumnClaim, LookupClaims, LookupColumn, LookupError, LookupInstance, MultiplicityClaim,

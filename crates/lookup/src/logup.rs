@@ -168,7 +168,7 @@ pub struct LookupClaims {
     pub multiplicities: MultiplicityClaim,
 }
 
-fn check_shapes(table: &Table, lens: &[usize]) -> Result<(), LookupError> {
+pub(crate) fn check_shapes(table: &Table, lens: &[usize]) -> Result<(), LookupError> {
     table.validate()?;
     if lens.is_empty() {
         return Err(LookupError::InvalidColumns("no columns".into()));
@@ -193,7 +193,7 @@ fn check_shapes(table: &Table, lens: &[usize]) -> Result<(), LookupError> {
     Ok(())
 }
 
-fn check_columns(table: &Table, columns: &[LookupColumn<'_>]) -> Result<(), LookupError> {
+pub(crate) fn check_columns(table: &Table, columns: &[LookupColumn<'_>]) -> Result<(), LookupError> {
     for (k, col) in columns.iter().enumerate() {
         if col.components.len() != table.arity() {
             return Err(LookupError::InvalidColumns(format!(
@@ -262,12 +262,12 @@ fn statement_challenges<T: Transcript>(t: &mut T, table: &Table, lens: &[usize])
 }
 
 /// `Σ_c β^c·x_c`.
-fn compress(beta: EF, xs: impl DoubleEndedIterator<Item = EF>) -> EF {
+pub(crate) fn compress(beta: EF, xs: impl DoubleEndedIterator<Item = EF>) -> EF {
     xs.rev().fold(EF::ZERO, |acc, x| acc * beta + x)
 }
 
 /// `Σ_{i < values.len()} eq[i]·values[i]`: the MLE of `values` padded with zeros.
-fn zero_padded_eval(eq: &[EF], values: &[F]) -> EF {
+pub(crate) fn zero_padded_eval(eq: &[EF], values: &[F]) -> EF {
     eq.par_iter()
         .with_min_len(1 << 14)
         .zip(values)
@@ -356,7 +356,7 @@ fn stack_layout(lens: &[usize]) -> Vec<StackedTree> {
 }
 
 /// `eq(point, index)` for a boolean `index` of `point.len()` bits (MSB first).
-fn eq_at_index(point: &[EF], index: usize) -> EF {
+pub(crate) fn eq_at_index(point: &[EF], index: usize) -> EF {
     let v = point.len();
     point
         .iter()

@@ -346,8 +346,21 @@ pub struct ZkLeaves<'a> {
     pub denominators: &'a [F],
 }
 
-fn absorb_statement<T: Transcript>(t: &mut T, depth: usize, claimed_sum: EF) {
-    t.absorb_public_fields("fracadd-zk/depth", &[F::from_usize(depth)]);
+/// The field the leaves (hence the root denominator `q_0`) live in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RootField {
+    /// Base-field leaves ([`prove`]): `q_0` is sent as one base-field element.
+    Base,
+    /// Extension-field leaves ([`prove_ext`], logUp's `α − w`): `q_0` is sent as one extension
+    /// element; the blinding leaf must then be uniform in `EF*`.
+    Ext,
+}
+
+fn absorb_statement<T: Transcript>(t: &mut T, depth: usize, claimed_sum: EF, root: RootField) {
+    match root {
+        RootField::Base => t.absorb_public_fields("fracadd-zk/depth", &[F::from_usize(depth)]),
+        RootField::Ext => t.absorb_public_fields("fracadd-zk-ext/depth", &[F::from_usize(depth)]),
+    }
     t.absorb_public_exts("fracadd-zk/claimed-sum", &[claimed_sum]);
 }
 
@@ -574,6 +587,22 @@ pub fn prove(
     prove_with(leaves, claimed_sum, masks, hidden, t, Tamper::default())
 }
 
+/// [`prove`] for extension-field leaves (logUp's `α − w`, `crate::zk_logup`): the same
+/// protocol, except that `q_0` is sent as an extension element (absorbed under its own label), so
+/// the caller's blinding leaf `0/b` must have `b` uniform in `EF*`. The leaves' randomised
+/// extensions are whatever `hidden(LeafNumerators | LeafDenominators, z)` describes (it must not
+/// depend on `z`'s last coordinate).
+pub fn prove_ext(
+    numerators: Vec<EF>,
+    denominators: Vec<EF>,
+    claimed_sum: EF,
+    masks: &ZkGkrMasks,
+    hidden: HiddenMasks<'_>,
+    t: &mut ProverTranscript,
+) -> Result<ZkGkrClaims, FracAddError> {
+    prove_inner(numerators, denominators, RootField::Ext, claimed_sum, masks, hidden, t, Tamper::default())
+}
+
 pub(crate) fn prove_with(
     leaves: ZkLeaves<'_>,
     claimed_sum: EF,
@@ -582,8 +611,23 @@ pub(crate) fn prove_with(
     t: &mut ProverTranscript,
     tamper: Tamper,
 ) -> Result<ZkGkrClaims, FracAddError> {
-    let len = leaves.denominators.len();
-    if !len.is_power_of_two() || leaves.numerators.len() != len {
+    let lift = |v: &[F]| v.iter().map(|&x| EF::from(x)).collect::<Vec<EF>>();
+    prove_inner(lift(leaves.numerators), lift(leaves.denominators), RootField::Base, claimed_sum, masks, hidden, t, tamper)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn prove_inner(
+    numerators: Vec<EF>,
+    denominators: Vec<EF>,
+    root: RootField,
+    claimed_sum: EF,
+    masks: &ZkGkrMasks,
+    hidden: HiddenMasks<'_>,
+    t: &mut ProverTranscript,
+    tamper: Tamper,
+) -> Result<ZkGkrClaims, FracAddError> {
+    let len = denominators.len();
+    if !len.is_power_of_two() || numerators.len() != len {
         return Err(FracAddError::InvalidStatement("leaf columns must have one power-of-two length".into()));
     }
     let n = len.trailing_zeros() as usize;
@@ -602,9 +646,8 @@ pub(crate) fn prove_with(
     }
 
     // Layers, leaves (n) to root (0).
-    let lift = |v: &[F]| v.iter().map(|&x| EF::from(x)).collect::<Vec<EF>>();
     let mut layers: Vec<Option<Layer>> = Vec::with_capacity(n + 1);
-    layers.push(Some(Layer::Ext { p: Some(lift(leaves.numerators)), q: lift(leaves.denominators) }));
+    layers.push(Some(Layer::Ext { p: Some(numerators), q: denominators }));
     for _ in 0..n {
         let parent = layers.last().and_then(|l| l.as_ref()).map(Layer::parent);
         layers.push(parent);
@@ -618,10 +661,15 @@ pub(crate) fn prove_with(
         return Err(FracAddError::InvalidStatement("the leaves do not sum to the claimed value (or a denominator is 0)".into()));
     }
 
-    absorb_statement(t, n, claimed_sum);
-    // Base-field leaves have a base-field root: q_0 is sent as one base-field element.
-    let q0_base = q0.as_base().ok_or_else(|| FracAddError::InvalidStatement("root denominator outside F".into()))?;
-    t.send_field(q0_base);
+    absorb_statement(t, n, claimed_sum, root);
+    match root {
+        RootField::Base => {
+            // Base-field leaves have a base-field root: q_0 is sent as one base-field element.
+            let q0_base = q0.as_base().ok_or_else(|| FracAddError::InvalidStatement("root denominator outside F".into()))?;
+            t.send_field(q0_base);
+        }
+        RootField::Ext => t.send_ext(q0),
+    }
     let mut mask_claims = Vec::new();
     let push_sumcheck_claims = |mask_claims: &mut Vec<MaskClaim>, j: usize, claims: &[(Vec<EF>, EF)], rounds: &[EF]| {
         for (round, ((_, value), &r)) in claims.iter().zip(rounds).enumerate() {
@@ -722,16 +770,28 @@ pub fn verify(depth: usize, claimed_sum: EF, t: &mut VerifierTranscript<'_>) -> 
     verify_traced(depth, claimed_sum, t).map(|(claims, _)| claims)
 }
 
+/// Verifier side of [`prove_ext`] (extension-field leaves, `q_0` an extension element).
+pub fn verify_ext(depth: usize, claimed_sum: EF, t: &mut VerifierTranscript<'_>) -> Result<ZkGkrClaims, FracAddError> {
+    verify_inner(depth, claimed_sum, RootField::Ext, t).map(|(claims, _)| claims)
+}
+
 /// Per layer `j`, the sumcheck point `s` (empty for layer 0) and the children received at it.
 pub(crate) type Trace = Vec<(Vec<EF>, [EF; 4])>;
 
 /// [`verify`], also returning what the verifier saw per layer (tests: a distinguisher that knows
 /// the witness compares the children with the true layer values).
 pub(crate) fn verify_traced(depth: usize, claimed_sum: EF, t: &mut VerifierTranscript<'_>) -> Result<(ZkGkrClaims, Trace), FracAddError> {
+    verify_inner(depth, claimed_sum, RootField::Base, t)
+}
+
+fn verify_inner(depth: usize, claimed_sum: EF, root: RootField, t: &mut VerifierTranscript<'_>) -> Result<(ZkGkrClaims, Trace), FracAddError> {
     check_depth(depth)?;
     let mut trace = Vec::with_capacity(depth);
-    absorb_statement(t, depth, claimed_sum);
-    let q0 = EF::from(t.receive_field()?);
+    absorb_statement(t, depth, claimed_sum, root);
+    let q0 = match root {
+        RootField::Base => EF::from(t.receive_field()?),
+        RootField::Ext => t.receive_ext()?,
+    };
     if q0.is_zero() {
         return Err(FracAddError::LayerMismatch { layer: 0 });
     }
@@ -825,23 +885,62 @@ fn random_instance<R: Rng + ?Sized>(num_vars: usize, degree: usize, claim: EF, r
 /// Fiat–Shamir order (module docs). [`verify`] accepts it; its claims are not openings of any
 /// commitment (the hiding PCS's simulator produces those).
 pub fn simulate<R: Rng + ?Sized>(depth: usize, claimed_sum: EF, t: &mut ProverTranscript, rng: &mut R) -> Result<(), FracAddError> {
+    simulate_inner(depth, claimed_sum, RootField::Base, t, rng, None)
+}
+
+/// The children of the leaf layer at the last sumcheck point `s` (`depth − 1` coordinates):
+/// `[P̂(0, s), P̂(1, s), Q̂(0, s), Q̂(1, s)]`, drawn by the caller's simulator.
+pub type LeafChildren<'a, R> = &'a mut dyn FnMut(&[EF], &mut R) -> [EF; 4];
+
+/// The simulator of [`prove_ext`]: as [`simulate`], with `q_0` uniform in `EF*` (the blinding
+/// leaf is uniform in `EF*`) and the leaf layer's children supplied by `leaf_children` (a caller
+/// whose leaves are virtual — logUp's `α − w` over committed columns — knows their distribution:
+/// functions of independently masked column values at `s`); the rest as in [`simulate`].
+pub fn simulate_ext<R: Rng + ?Sized>(
+    depth: usize,
+    claimed_sum: EF,
+    t: &mut ProverTranscript,
+    rng: &mut R,
+    leaf_children: LeafChildren<'_, R>,
+) -> Result<(), FracAddError> {
+    simulate_inner(depth, claimed_sum, RootField::Ext, t, rng, Some(leaf_children))
+}
+
+fn simulate_inner<R: Rng + ?Sized>(
+    depth: usize,
+    claimed_sum: EF,
+    root: RootField,
+    t: &mut ProverTranscript,
+    rng: &mut R,
+    mut leaf_children: Option<LeafChildren<'_, R>>,
+) -> Result<(), FracAddError> {
     check_depth(depth)?;
-    absorb_statement(t, depth, claimed_sum);
+    absorb_statement(t, depth, claimed_sum, root);
     let nonzero = |rng: &mut R| loop {
         let x: EF = rng.random();
         if !x.is_zero() {
             break x;
         }
     };
-    // Base-field leaves have a base-field root: q_0 = b·Π q_i is uniform in F* (blinding leaf).
-    let q0 = loop {
-        let x: F = rng.random();
-        if !x.is_zero() {
-            break x;
+    let q0 = match root {
+        // Base-field leaves have a base-field root: q_0 = b·Π q_i is uniform in F* (blinding leaf).
+        RootField::Base => {
+            let q0 = loop {
+                let x: F = rng.random();
+                if !x.is_zero() {
+                    break x;
+                }
+            };
+            t.send_field(q0);
+            EF::from(q0)
+        }
+        // Extension leaves: b uniform in EF*, so q_0 is uniform in EF*.
+        RootField::Ext => {
+            let q0 = nonzero(rng);
+            t.send_ext(q0);
+            q0
         }
     };
-    t.send_field(q0);
-    let q0 = EF::from(q0);
     let gamma = t.challenge_ext();
     let mut inst = random_instance(1, TOP_DEGREE, (claimed_sum + gamma) * q0, rng);
     let mask = SumcheckMask::sample(sumcheck_shape(0), rng).map_err(|e| FracAddError::InvalidStatement(e.to_string()))?;
@@ -864,7 +963,10 @@ pub fn simulate<R: Rng + ?Sized>(depth: usize, claimed_sum: EF, t: &mut ProverTr
         let out = prove_batched_zk(&mut [&mut inst], &mask, t);
         let f = out.inner.final_evals[0][0];
         let s = out.inner.point;
-        let children: [EF; 4] = std::array::from_fn(|_| rng.random());
+        let children: [EF; 4] = match leaf_children.as_mut() {
+            Some(leaf) if j + 1 == depth => leaf(&s, rng),
+            _ => std::array::from_fn(|_| rng.random()),
+        };
         let rq: EF = rng.random();
         let c = inv_pow2(j - 1) * vanish_t;
         let rp = (f - eq_eval(&point, &s) * combine(&children, gamma)) * c.try_inverse().ok_or(FracAddError::LayerMismatch { layer: j })? - gamma * rq;
