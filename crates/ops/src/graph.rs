@@ -82,9 +82,10 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, Proo
             s.exp_frac,
             s.out_frac,
             s.table.clone(),
-        )?),
+        )?
+        .with_offset(s.offset)),
         Op::Argmax(_) => OpProtocol::walk(ops::argmax::ArgmaxProof::new(in_bits(0))),
-        Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
+        Op::ConcatSeq(_) => OpProtocol::walk(ops::concat::ConcatSeqProof),
         Op::Mul(_) => OpProtocol::walk(ops::mul::MulProof),
         Op::Silu(s) => OpProtocol::walk(ops::table_op::TableOpProof::silu(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
         Op::RepeatKv(r) => OpProtocol::walk(ops::repeat_kv::RepeatKvProof { group: r.group }),
