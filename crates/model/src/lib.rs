@@ -122,10 +122,10 @@ pub struct Model {
     float: Option<FloatWeights>,
 }
 
-/// The integer forward pass over a whole sequence: the graph and every tensor's values.
+/// An integer forward step (a whole pass or a KV-cache step): the graph and every tensor's values.
 #[derive(Debug)]
 pub struct IntForward {
-    /// The graph (`n_past = 0`).
+    /// The step graph (`n_past = 0` for a whole pass).
     pub graph: Graph,
     /// Every tensor's values.
     pub trace: IntTrace,
@@ -319,13 +319,37 @@ impl Model {
     /// The proven computation: the integer forward pass over `ids` with the LM head and argmax at
     /// the last `n_out` positions only ([`Model::graph_with_outputs`]).
     pub fn forward_int_outputs(&self, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
-        self.check_ids(ids, 0)?;
+        self.run_step_int(&[], 0, ids, n_out)
+    }
+
+    /// The step graph of `ids` after `past` cached positions (`cache`: the tensors of
+    /// [`Architecture::cached_tensors`] over those positions) with predictions at the last `n_out`
+    /// new positions, and its trace.
+    fn run_step_int(&self, cache: &[IntTensor], past: usize, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
+        self.check_ids(ids, past)?;
         if n_out == 0 || n_out > ids.len() {
             return Err(ModelError::Graph(GraphError::Invalid(format!("{n_out} predicted positions of {}", ids.len()))));
         }
-        let graph = self.graph_with_outputs(ids.len(), n_out)?;
-        let trace = execute(&graph, &self.weights, step_inputs(ids, 0, &[], n_out, |shape, data| IntTensor { shape, data }))?;
+        let graph = self.arch.build(&self.weights, StepShape { n_new: ids.len(), n_past: past, n_out })?;
+        let trace = execute(&graph, &self.weights, step_inputs(ids, past, cache, n_out, |shape, data| IntTensor { shape, data }))?;
         Ok(IntForward { graph, trace })
+    }
+
+    /// One KV-cache step over `ids` as a provable pass, for every architecture: the step graph
+    /// of [`Architecture::build`] at `StepShape { n_new: ids.len(), n_past: cache.len(), n_out }`
+    /// (when the cache is not empty, the cached tensors are inputs `X_past`, prepended to the
+    /// new ones by `ConcatSeq`, and the causal softmax runs at query offset `cache.len()`) with
+    /// predictions at the last `n_out` new positions, and its trace. The cache is extended by
+    /// the step's keys and values. A chunk of the chunked prover is such a step.
+    pub fn step_forward_int(&self, cache: &mut IntCache, ids: &[u32], n_out: usize) -> Result<IntForward, ModelError> {
+        let step = self.run_step_int(&cache.kv, cache.len, ids, n_out)?;
+        let kv = find_all(&step.graph, &self.arch.cached_tensors())?
+            .into_iter()
+            .map(|id| step.trace.get(id).cloned().ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {}", step.graph.meta(id).name)))))
+            .collect::<Result<_, _>>()?;
+        cache.kv = kv;
+        cache.len += ids.len();
+        Ok(step)
     }
 
     /// An empty integer KV cache.
@@ -341,11 +365,7 @@ impl Model {
 
     /// [`Model::step_int`] with the logits of the last `n_out` new positions only.
     fn step_int_outputs(&self, cache: &mut IntCache, ids: &[u32], n_out: usize) -> Result<IntTensor, ModelError> {
-        self.check_ids(ids, cache.len)?;
-        let past = cache.len;
-        let graph = self.arch.build(&self.weights, StepShape { n_new: ids.len(), n_past: past, n_out })?;
-        let inputs = step_inputs(ids, past, &cache.kv, n_out, |shape, data| IntTensor { shape, data });
-        let mut trace = execute(&graph, &self.weights, inputs)?;
+        let IntForward { graph, mut trace } = self.run_step_int(&cache.kv, cache.len, ids, n_out)?;
         let mut take = |id: TensorId| {
             trace.values.get_mut(id.0).and_then(Option::take).ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {}", graph.meta(id).name))))
         };

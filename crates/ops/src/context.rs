@@ -39,6 +39,10 @@ pub struct Accumulators {
     pub witness: OpeningAccumulator,
     /// Claims on weight tensors (poly = the graph's tensor index).
     pub weights: OpeningAccumulator,
+    /// Claims on deferred inputs (poly = the graph's tensor index; see
+    /// [`crate::TensorRole::Deferred`]): the caller discharges them against the commitment that
+    /// holds those values.
+    pub deferred: OpeningAccumulator,
 }
 
 /// What an op's prover sees.

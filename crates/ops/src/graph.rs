@@ -82,9 +82,10 @@ pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, Proo
             s.exp_frac,
             s.out_frac,
             s.table.clone(),
-        )?),
+        )?
+        .with_offset(s.offset)),
         Op::Argmax(_) => OpProtocol::walk(ops::argmax::ArgmaxProof::new(in_bits(0))),
-        Op::ConcatSeq(_) => return Err(ProofError::shape("graph", "ConcatSeq (KV-cache step graphs) is not proven")),
+        Op::ConcatSeq(_) => OpProtocol::walk(ops::concat::ConcatSeqProof),
         Op::Mul(_) => OpProtocol::walk(ops::mul::MulProof),
         Op::Silu(s) => OpProtocol::walk(ops::table_op::TableOpProof::silu(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
         Op::RepeatKv(r) => OpProtocol::walk(ops::repeat_kv::RepeatKvProof { group: r.group }),
@@ -116,9 +117,9 @@ fn clamp_consumers_bound(graph: &Graph, tensor: TensorId) -> Result<Option<u32>,
     Ok(bound)
 }
 
-/// The role of every tensor: inputs are public, weights are weights, activations take their
-/// producer's [`OpProtocol::output_role`].
-fn roles(graph: &Graph, protocols: &[OpProtocol]) -> Vec<TensorRole> {
+/// The role of every tensor: inputs are public (or deferred if listed in `deferred`), weights are
+/// weights, activations take their producer's [`OpProtocol::output_role`].
+fn roles(graph: &Graph, protocols: &[OpProtocol], deferred: &[TensorId]) -> Result<Vec<TensorRole>, ProofError> {
     let mut roles: Vec<TensorRole> = graph
         .tensors
         .iter()
@@ -131,7 +132,41 @@ fn roles(graph: &Graph, protocols: &[OpProtocol]) -> Vec<TensorRole> {
     for (node, p) in graph.nodes.iter().zip(protocols) {
         roles[node.output.0] = p.op().output_role();
     }
-    roles
+    for &id in deferred {
+        match roles.get_mut(id.0) {
+            Some(r @ TensorRole::Public) if graph.inputs.contains(&id) => *r = TensorRole::Deferred,
+            _ => return Err(ProofError::shape("graph", format!("deferred tensor {} is not a graph input", id.0))),
+        }
+    }
+    Ok(roles)
+}
+
+/// What a chunk of a chunked proof adds to a graph proof (both sides pass the same): inputs whose
+/// claims are deferred to the caller instead of evaluated on public values, and claims on virtual
+/// tensors the caller injects into the walk (their values already bound into the transcript by
+/// the caller) — e.g. the link of a chunk's new keys to their separate commitment.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkIo {
+    /// Graph inputs with role [`TensorRole::Deferred`].
+    pub deferred: Vec<TensorId>,
+    /// Claims on virtual tensors, settled by the tensors' producers like any other.
+    pub injected: Vec<(TensorId, Claim)>,
+}
+
+/// The walk's starting claims: `io.injected`, each on a virtual tensor and of its dimension
+/// (a claim on a committed tensor would never be checked by the walk).
+fn injected_claims(graph: &Graph, roles: &[TensorRole], io: &ChunkIo) -> Result<HashMap<TensorId, Vec<Claim>>, ProofError> {
+    let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
+    for (id, claim) in &io.injected {
+        if roles.get(id.0) != Some(&TensorRole::Virtual) {
+            return Err(ProofError::shape("graph", format!("injected claim on tensor {}, which is not virtual", id.0)));
+        }
+        if claim.point.len() != TensorLayout::new(&graph.meta(*id).shape).num_vars() {
+            return Err(ProofError::shape("graph", "injected claim of wrong dimension"));
+        }
+        pending.entry(*id).or_default().push(claim.clone());
+    }
+    Ok(pending)
 }
 
 /// The protocols of every node, after checking the graph's structure ([`Graph::validate`]: every
@@ -282,6 +317,7 @@ impl<'g> Walk<'g> {
                     }
                     TensorRole::Weight => acc.weights.push(tensor.0, c.point, c.value),
                     TensorRole::Public => check_public(tensor, &c.point, c.value)?,
+                    TensorRole::Deferred => acc.deferred.push(tensor.0, c.point, c.value),
                 }
             }
         }
@@ -397,8 +433,21 @@ pub fn prove_graph_with<C>(
     t: &mut ProverTranscript,
     commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
 ) -> Result<GraphProverOutput<C>, ProofError> {
+    prove_graph_chunk(graph, weights, trace, &ChunkIo::default(), t, commit)
+}
+
+/// [`prove_graph_with`] with a chunk's deferred inputs and injected claims ([`ChunkIo`]).
+pub fn prove_graph_chunk<C>(
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    io: &ChunkIo,
+    t: &mut ProverTranscript,
+    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
+) -> Result<GraphProverOutput<C>, ProofError> {
     let protocols = protocols(graph)?;
-    let roles = roles(graph, &protocols);
+    let roles = roles(graph, &protocols, &io.deferred)?;
+    let pending = injected_claims(graph, &roles, io)?;
     // Values of every tensor: activations from the trace, weights from `weights`.
     let mut i64_values: HashMap<TensorId, &[i64]> = HashMap::new();
     let mut i16_values: HashMap<TensorId, &[i16]> = HashMap::new();
@@ -443,7 +492,9 @@ pub fn prove_graph_with<C>(
             },
         })
         .collect();
-    let mut hooks = GraphProver { walk: Walk::new(graph, roles), commit: Some(commit) };
+    let mut walk = Walk::new(graph, roles);
+    walk.pending = pending;
+    let mut hooks = GraphProver { walk, commit: Some(commit) };
     let run = prove_nodes(&nodes, t, &mut hooks)?;
     Ok(GraphProverOutput { commitment: run.commitment, accumulators: run.accumulators, witness: run.witness, timings: run.timings })
 }
@@ -456,7 +507,7 @@ fn verifier_nodes<'a>(graph: &Graph, protocols: &'a [OpProtocol], roles: &[Tenso
 /// alone: what the verifier derives, and what a proof of `graph` will commit.
 pub fn witness_plan(graph: &Graph, public: &PublicValues<'_>) -> Result<WitnessPlan, ProofError> {
     let protocols = checked_protocols(graph)?;
-    let roles = roles(graph, &protocols);
+    let roles = roles(graph, &protocols, &[])?;
     layout_nodes(&verifier_nodes(graph, &protocols, &roles, public))
 }
 
@@ -469,8 +520,21 @@ pub fn verify_graph<C>(
     t: &mut VerifierTranscript<'_>,
     receive_commitment: impl FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>,
 ) -> Result<GraphVerifierOutput<C>, ProofError> {
+    verify_graph_chunk(graph, public, &ChunkIo::default(), t, receive_commitment)
+}
+
+/// [`verify_graph`] with a chunk's deferred inputs and injected claims ([`ChunkIo`]): claims on
+/// the deferred inputs are returned in `accumulators.deferred` for the caller to discharge.
+pub fn verify_graph_chunk<C>(
+    graph: &Graph,
+    public: &PublicValues<'_>,
+    io: &ChunkIo,
+    t: &mut VerifierTranscript<'_>,
+    receive_commitment: impl FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>,
+) -> Result<GraphVerifierOutput<C>, ProofError> {
     let protocols = checked_protocols(graph)?;
-    let roles = roles(graph, &protocols);
+    let roles = roles(graph, &protocols, &io.deferred)?;
+    let pending = injected_claims(graph, &roles, io)?;
     for (i, role) in roles.iter().enumerate() {
         if *role == TensorRole::Public {
             let meta = graph.meta(TensorId(i));
@@ -493,7 +557,9 @@ pub fn verify_graph<C>(
     }
     absorb_public(t, &roles, public);
     let nodes = verifier_nodes(graph, &protocols, &roles, public);
-    let mut hooks = GraphVerifier { walk: Walk::new(graph, roles), public, receive: Some(receive_commitment) };
+    let mut walk = Walk::new(graph, roles);
+    walk.pending = pending;
+    let mut hooks = GraphVerifier { walk, public, receive: Some(receive_commitment) };
     let run = verify_nodes(&nodes, t, &mut hooks)?;
     Ok(GraphVerifierOutput { commitment: run.commitment, accumulators: run.accumulators, plan: run.plan })
 }

@@ -13,6 +13,7 @@
 //! * [`ops`]: one module per op; [`graph`]: the whole-graph prover/verifier walk.
 
 pub mod bounds;
+pub mod chunk;
 pub mod context;
 pub mod error;
 pub mod gadgets;
@@ -30,7 +31,10 @@ pub mod zerocheck;
 pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 pub use zkinfer_pcs::{OpeningAccumulator, OpeningClaim};
 pub use error::ProofError;
-pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_with, verify_graph, witness_plan};
+pub use graph::{
+    ChunkIo, GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_chunk, prove_graph_with, verify_graph,
+    verify_graph_chunk, witness_plan,
+};
 pub use layout::TensorLayout;
 pub use protocol::{
     NodeShape, NodeTrace, OpProtocol, OpProver, OpVerifier, ProtocolRef, TensorMeta, TensorRole, Values, VerifierRef, WalkProver, WalkVerifier, ZeroCheckProver,

@@ -20,6 +20,10 @@ pub enum TensorRole {
     Committed,
     /// Never committed: claims on it are passed to the op that produced it.
     Virtual,
+    /// A graph input committed elsewhere (a KV-cache chunk's cached keys/values, committed by the
+    /// earlier chunks): claims on it are handed to the caller ([`crate::context::Accumulators`]'s
+    /// `deferred`, poly = the tensor's index), who discharges them against that commitment.
+    Deferred,
 }
 
 /// Shape and role of one tensor.

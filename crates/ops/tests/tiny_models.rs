@@ -218,3 +218,65 @@ fn gather_rows_is_free_when_it_selects_every_row() {
         assert!(prove_and_verify(graph, m.weights(), &bad, &lie_public).is_err(), "{n_out} of {t} rows: lie accepted with its own tokens");
     }
 }
+
+/// A KV-cache chunk of every architecture: positions 4..8 after 4 cached ones, the cached
+/// keys/values as public inputs (`ConcatSeq`, the softmax at query offset 4; for Llama GQA and RoPE
+/// at the chunk's positions, the cache post-RoPE), the graph built by the shared builder at
+/// `StepShape { n_new: 4, n_past: 4, n_out: 4 }`. Its predictions equal the full pass's; it proves
+/// and verifies; a consistent lie at every op kind (ConcatSeq and the offset softmax included) is
+/// rejected, and so is a proof made over a forged cache when the verifier holds the true one.
+fn kv_chunk_proves_and_lies_are_rejected(f: &Fixture, ids: &[u32; 8]) -> std::collections::HashSet<&'static str> {
+    let label = f.label;
+    let m = model(f);
+    let full = m.forward_int(ids).expect("forward").next_tokens().expect("argmax");
+    let mut cache = m.new_int_cache();
+    let first = m.step_forward_int(&mut cache, &ids[..4], 1).expect("chunk 0");
+    assert_eq!(first.next_tokens().expect("argmax"), full[3..4]);
+    let chunk = m.step_forward_int(&mut cache, &ids[4..], 4).expect("chunk 1");
+    assert_eq!(chunk.next_tokens().expect("argmax"), full[4..], "{label}: the chunk predicts as the full pass");
+    assert_eq!(cache.len(), 8);
+    let graph = &chunk.graph;
+    let honest_public = public_values(graph, &chunk.trace);
+    prove_and_verify(graph, m.weights(), &chunk.trace, &honest_public).expect("honest chunk verifies");
+
+    let mut seen = std::collections::HashSet::new();
+    for (n, node) in graph.nodes.iter().enumerate() {
+        let kind = node.op.as_int_op().name();
+        if !seen.insert(kind) || kind == "Argmax" {
+            continue;
+        }
+        let mut bad = chunk.trace.clone();
+        let len = bad.get(node.output).expect("value").data.len();
+        if let Some(Some(t)) = bad.values.get_mut(node.output.0) {
+            t.data[len / 2] += 1;
+        }
+        propagate(graph, m.weights(), &mut bad, n);
+        assert!(prove_and_verify(graph, m.weights(), &bad, &honest_public).is_err(), "{label}: lie at node {n} ({kind}) accepted");
+    }
+    assert!(seen.contains("ConcatSeq") && seen.contains("CausalSoftmax"), "{label}: saw {seen:?}");
+
+    // A forged cached key, everything downstream recomputed: the verifier's cache differs.
+    let past = graph.find("blk.0.attn_k_past").expect("cached keys");
+    let mut bad = chunk.trace.clone();
+    if let Some(Some(t)) = bad.values.get_mut(past.0) {
+        t.data[3] += 1;
+    }
+    let first_user = graph.nodes.iter().position(|n| n.inputs.contains(&past)).expect("a reader");
+    assert!(first_user > 0);
+    propagate(graph, m.weights(), &mut bad, first_user - 1);
+    assert!(prove_and_verify(graph, m.weights(), &bad, &honest_public).is_err(), "{label}: forged cache accepted");
+    seen
+}
+
+#[test]
+fn tiny_gpt2_kv_chunk_proves_and_lies_are_rejected() {
+    kv_chunk_proves_and_lies_are_rejected(&GPT2, &[5, 17, 3, 99, 42, 7, 11, 64]);
+}
+
+#[test]
+fn tiny_llama_kv_chunk_proves_and_lies_are_rejected() {
+    let seen = kv_chunk_proves_and_lies_are_rejected(&LLAMA, &[1, 504, 303, 4130, 81, 365, 60, 77]);
+    for kind in ["RepeatKv", "Rope"] {
+        assert!(seen.contains(kind), "expected {kind} among {seen:?}");
+    }
+}

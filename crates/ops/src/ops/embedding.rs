@@ -66,7 +66,7 @@ fn dims<'a>(node: &NodeShape<'a>, table_weight: bool) -> Result<Dims<'a>, ProofE
     let role_ok = match node.inputs[1].role {
         TensorRole::Weight => table_weight,
         TensorRole::Virtual | TensorRole::Committed => !table_weight,
-        TensorRole::Public => false,
+        TensorRole::Public | TensorRole::Deferred => false,
     };
     if node.output.dims != [t, d] || !role_ok {
         return Err(ProofError::shape(op, "output must be [T, D] and the table a weight (Embedding) or an activation (GatherRows)"));

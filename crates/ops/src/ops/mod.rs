@@ -1,7 +1,8 @@
 //! One module per op kind, each implementing the op traits of [`crate::protocol`].
 //!
 //! Linear ops (owner: `engine`): [`matmul`], [`batched_matmul`], [`add`], [`embedding`],
-//! [`reshape`] (slice / split heads / merge heads), with shared helpers in `linear`.
+//! [`reshape`] (slice / split heads / merge heads), [`concat`] (cached ++ new keys/values), with
+//! shared helpers in `linear`.
 //!
 //! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`] and [`silu`] (both the
 //! table-op protocol [`table_op`]), [`softmax`], [`layernorm`], [`rmsnorm`], [`argmax`], with
@@ -10,6 +11,7 @@
 pub mod add;
 pub mod argmax;
 pub mod batched_matmul;
+pub mod concat;
 pub mod embedding;
 pub(crate) mod linear;
 pub mod matmul;

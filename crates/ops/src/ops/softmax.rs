@@ -1,19 +1,23 @@
-//! Causal softmax (semantics: `zkinfer_graph::ops::softmax`, query offset 0): per head `h` and
-//! query row `i`, over the allowed keys `j ≤ i`,
+//! Causal softmax (semantics: `zkinfer_graph::ops::softmax`): scores `[H, M, N]` with query offset
+//! `s = N − M` (0 for one causal pass over all positions; a KV-cache chunk's queries sit after `s`
+//! cached positions). Per head `h` and query row `i`, over the allowed keys `j ≤ s + i`,
 //!
 //! ```text
 //! m = max_j x_j,  δ_j = min(m − x_j, 2^16 − 1),  e_j = EXP[δ_j],  Z = Σ_j e_j,
-//! p_j = floor(e_j·2^P / Z)  (p_j = 0 for masked j > i)
+//! p_j = floor(e_j·2^P / Z)  (p_j = 0 for masked j > s + i)
 //! ```
 //!
-//! **Committed** (all over the padded `[H, T, T]` cube, row quantities over `[H, T]`): `m` (`max`),
+//! **Committed** (all over the padded `[H, M, N]` cube, row quantities over `[H, M]`): `m` (`max`),
 //! a one-hot selector `s` of one maximal key (`onehot`), `δ` (`delta`), the overflow
 //! `o = (m − x) − δ ≥ 0` (`overflow`), `e = EXP[δ]` on the whole cube (`exp`), `Z` (`sum`), `p`
 //! (`out`), the remainder `r` (`rem`) and `c = Z − 1 − r` on real rows (`slack`).
 //! **Lookups / range checks**: `(δ, e) ∈ {(t, EXP[t]) : t < 2^16}` (also `0 ≤ δ < 2^16`);
 //! `o < 2^(b+1)` (`o ≤ m − x ≤ 2^(b+1) − 2`), `p < 2^(P+1)`, `r, c < 2^(E + log T + 1)`.
-//! **Public**: `M(h, i, j) = [h < H][i < T][j ≤ i]` (causal mask; its MLE costs `O(log T)`, see
-//! `public_mle`) and `R(h, i) = [h < H][i < T]`.
+//! **Public**: `M(h, i, j) = [h < H][i < M][j ≤ s + i]` (causal mask) and `R(h, i) = [h < H][i < M]`.
+//! The offset must be a multiple of `2^m`, `m` the row variables (`M` padded): then with `j` read
+//! as `(j_hi, j_lo)`, `j_lo` its low `m` bits and `k = s / 2^m`,
+//! `[j ≤ s + i] = [j_hi < k] + [j_hi = k]·[j_lo ≤ i]` (exact for `i < 2^m`), so `M̃` costs
+//! `O(log N)` (`public_mle`); with `s = 0` it is the square causal mask.
 //! **One sumcheck** (degree 3) over the cube proves, with powers of a random `λ` and a random `z`:
 //!
 //! ```text
@@ -35,7 +39,7 @@
 //! is Euclidean division (the unique `(p, r)`). Soundness error `(3·n + 10)/|EF|` plus the
 //! lookup and range checks'.
 //!
-//! **Padding** (keys `j ≥ T`, rows `i ≥ T` or heads `h ≥ H`; also the masked keys `j > i`): the
+//! **Padding** (keys `j ≥ N`, rows `i ≥ M` or heads `h ≥ H`; also the masked keys `j > s + i`): the
 //! identities force `δ = o = s = p = 0` and `r = c = 0`, `Z = 0` on padding rows (`M = R = 0`
 //! there). `e` is only constrained by the lookup (`EXP[0]` honestly) and `m` on padding rows not
 //! at all: both appear only multiplied by `M`, which is 0 there, so no value they take changes
@@ -50,7 +54,7 @@ use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
 use super::nl_sumcheck::{broadcast_rows, check_bound, check_final, lift, pow2, prove_products, send_column_value, verify_products};
-use super::public_mle::{causal_mask_mle, less_than_mle};
+use super::public_mle::{causal_mask_mle, less_than_mle, point_indicator_mle};
 use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
@@ -90,7 +94,7 @@ const E1: usize = 12;
 const EQ: usize = 13;
 const NUM_TABLES: usize = 14;
 
-/// The proof of a causal softmax over `[H, T, T]` scores.
+/// The proof of a causal softmax over `[H, M, s + M]` scores (query offset `s`).
 #[derive(Debug, Clone)]
 pub struct SoftmaxProof {
     /// Input bound: `|x| < 2^in_bits` (`≤ 61`, the model's limit).
@@ -101,12 +105,18 @@ pub struct SoftmaxProof {
     pub out_frac: u32,
     exp_values: Arc<[i64]>,
     table: Table,
+    /// Query offset `s` (cached positions before the first query row).
+    offset: usize,
 }
 
 /// Shapes of one node.
 struct Dims {
     heads: usize,
+    /// Query rows `M`.
+    rows_n: usize,
+    /// Keys `N = s + M`.
     len: usize,
+    offset: usize,
     cube: TensorLayout,
     rows: TensorLayout,
 }
@@ -115,8 +125,12 @@ impl Dims {
     fn head_vars(&self) -> usize {
         self.cube.dim_vars()[0]
     }
-    fn len_vars(&self) -> usize {
+    fn row_vars(&self) -> usize {
         self.cube.dim_vars()[1]
+    }
+    /// Variables of the key axis.
+    fn len_vars(&self) -> usize {
+        self.cube.dim_vars()[2]
     }
 }
 
@@ -146,7 +160,14 @@ impl SoftmaxProof {
         }
         let inputs: Vec<i64> = (0..EXP_TABLE_ROWS as i64).collect();
         let table = Table::function(format!("exp:{name}"), &inputs, &exp_values).map_err(|e| ProofError::shape(OP, e.to_string()))?;
-        Ok(Self { in_bits, exp_frac, out_frac, exp_values, table })
+        Ok(Self { in_bits, exp_frac, out_frac, exp_values, table, offset: 0 })
+    }
+
+    /// The same proof for queries after `offset` cached positions (scores `[H, M, offset + M]`;
+    /// `offset` must be a multiple of `M` padded to a power of two, checked with the shape).
+    pub fn with_offset(mut self, offset: usize) -> Self {
+        self.offset = offset;
+        self
     }
 
     /// The exp lookup table.
@@ -154,22 +175,25 @@ impl SoftmaxProof {
         &self.table
     }
 
-    /// The proof of the model's op (query offset 0 only) for scores with `|x| < 2^in_bits`.
+    /// The proof of the model's op for scores with `|x| < 2^in_bits`.
     pub fn from_model(op: &zkinfer_graph::ops::softmax::CausalSoftmax, in_bits: u32) -> Result<Self, ProofError> {
-        if op.offset != 0 {
-            return Err(ProofError::shape(OP, "only query offset 0 (one causal pass) is proven"));
-        }
         let name = format!("{}_{}", op.in_frac, op.exp_frac);
-        Self::new(&name, in_bits, op.exp_frac, op.out_frac, op.table.clone())
+        Ok(Self::new(&name, in_bits, op.exp_frac, op.out_frac, op.table.clone())?.with_offset(op.offset))
     }
 
-    fn dims(node: &NodeShape<'_>) -> Result<Dims, ProofError> {
+    fn dims(&self, node: &NodeShape<'_>) -> Result<Dims, ProofError> {
         node.expect_inputs(OP, 1)?;
+        let s = self.offset;
         match node.inputs[0].dims.as_slice() {
-            &[h, m, n] if m == n && h > 0 && n > 0 && node.output.dims == node.inputs[0].dims => {
-                Ok(Dims { heads: h, len: n, cube: TensorLayout::new(&[h, n, n]), rows: TensorLayout::new(&[h, n]) })
+            &[h, m, n]
+                if h > 0 && m > 0 && m.checked_add(s) == Some(n) && s.is_multiple_of(m.next_power_of_two()) && node.output.dims == node.inputs[0].dims =>
+            {
+                Ok(Dims { heads: h, rows_n: m, len: n, offset: s, cube: TensorLayout::new(&[h, m, n]), rows: TensorLayout::new(&[h, m]) })
             }
-            d => Err(ProofError::shape(OP, format!("scores of shape {d:?} (need [H, T, T], query offset 0)"))),
+            d => Err(ProofError::shape(
+                OP,
+                format!("scores of shape {d:?} (need [H, M, {s} + M], the query offset {s} a multiple of M padded to a power of two)"),
+            )),
         }
     }
 
@@ -197,8 +221,8 @@ impl SoftmaxProof {
     }
 
     fn columns(&self, d: &Dims, x: &[i64], p: &[i64]) -> Result<Columns, ProofError> {
-        let (h_n, t_n) = (d.heads, d.len);
-        let tv = d.len_vars();
+        let (h_n, m_n, t_n, s) = (d.heads, d.rows_n, d.len, d.offset);
+        let (rv, tv) = (d.row_vars(), d.len_vars());
         let tp = 1usize << tv;
         let cube_len = d.cube.padded_len();
         let rows_len = d.rows.padded_len();
@@ -212,17 +236,17 @@ impl SoftmaxProof {
             rem: vec![0; cube_len],
             slack: vec![F::ZERO; cube_len],
         };
-        if x.len() != h_n * t_n * t_n || p.len() != x.len() {
+        if x.len() != h_n * m_n * t_n || p.len() != x.len() {
             return Err(ProofError::shape(OP, "trace length"));
         }
         for h in 0..h_n {
-            for i in 0..t_n {
-                let row = &x[(h * t_n + i) * t_n..][..t_n];
-                let prow = &p[(h * t_n + i) * t_n..][..t_n];
-                let keys = &row[..=i];
+            for i in 0..m_n {
+                let row = &x[(h * m_n + i) * t_n..][..t_n];
+                let prow = &p[(h * m_n + i) * t_n..][..t_n];
+                let keys = &row[..=s + i];
                 let m = keys.iter().copied().max().unwrap_or(0);
                 let star = keys.iter().position(|&v| v == m).unwrap_or(0);
-                let ri = (h << tv) | i;
+                let ri = (h << rv) | i;
                 c.max[ri] = m;
                 let base = ri * tp;
                 let mut z = 0i64;
@@ -238,7 +262,7 @@ impl SoftmaxProof {
                 c.onehot[base + star] = 1;
                 c.sum[ri] = z;
                 for j in 0..tp {
-                    let e = if j <= i { self.exp_values[c.delta[base + j] as usize] } else { 0 };
+                    let e = if j <= s + i { self.exp_values[c.delta[base + j] as usize] } else { 0 };
                     let pj = if j < t_n { prow[j] } else { 0 };
                     let r = (i128::from(e) << self.out_frac) - i128::from(pj) * i128::from(z);
                     let r = i64::try_from(r).map_err(|_| ProofError::witness(OP, "division remainder out of range"))?;
@@ -304,28 +328,31 @@ impl SoftmaxProof {
 
 /// The public tables at the final point: `(M(ρ), R(ρ), E1(ρ), EQ(ρ))`.
 fn public_at(d: &Dims, rho: &[EF], z: &[EF], z1: &[EF]) -> (EF, EF, EF, EF) {
-    let (hv, tv) = (d.head_vars(), d.len_vars());
+    let (hv, rv) = (d.head_vars(), d.row_vars());
     let (rh, rest) = rho.split_at(hv);
-    let (ri, rj) = rest.split_at(tv);
+    let (ri, rj) = rest.split_at(rv);
     let heads = less_than_mle(d.heads, rh);
-    let mask = heads * causal_mask_mle(d.len, ri, rj);
-    let rows = heads * less_than_mle(d.len, ri);
-    (mask, rows, eq_eval(z1, &rho[..hv + tv]), eq_eval(z, rho))
+    let rows = heads * less_than_mle(d.rows_n, ri);
+    // [j ≤ s + i] = [j_hi < k] + [j_hi = k]·[j_lo ≤ i], s = k·2^rv (module docs).
+    let (j_hi, j_lo) = rj.split_at(rj.len() - rv);
+    let k = d.offset >> rv;
+    let mask = rows * less_than_mle(k, j_hi) + heads * point_indicator_mle(k, j_hi) * causal_mask_mle(d.rows_n, ri, j_lo);
+    (mask, rows, eq_eval(z1, &rho[..hv + rv]), eq_eval(z, rho))
 }
 
 /// The public tables on the cube, for the prover.
 fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, Vec<EF>) {
-    let tv = d.len_vars();
+    let (rv, tv) = (d.row_vars(), d.len_vars());
     let tp = 1usize << tv;
     let n = d.cube.padded_len();
     let mut mask = EF::zero_vec(n);
     let mut rows = EF::zero_vec(n);
     for h in 0..d.heads {
-        for i in 0..d.len {
-            let base = ((h << tv) | i) * tp;
+        for i in 0..d.rows_n {
+            let base = ((h << rv) | i) * tp;
             for j in 0..tp {
                 rows[base + j] = EF::ONE;
-                if j <= i {
+                if j <= d.offset + i {
                     mask[base + j] = EF::ONE;
                 }
             }
@@ -345,14 +372,14 @@ impl OpVerifier for SoftmaxProof {
     }
 
     fn layout(&self, node: &NodeShape<'_>, w: &mut WitnessLayout) -> Result<(), ProofError> {
-        let d = Self::dims(node)?;
+        let d = self.dims(node)?;
         self.register(w, &d, node.node)
     }
 }
 
 impl WalkVerifier for SoftmaxProof {
     fn verify(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = Self::dims(node)?;
+        let d = self.dims(node)?;
         let names = [COL_MAX, COL_ONEHOT, COL_DELTA, COL_OVERFLOW, COL_EXP, COL_SUM, COL_REM, COL_SLACK, OUTPUT_COLUMN];
         let ids: Vec<ColumnId> = names.iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
         let [max, onehot, delta, overflow, exp, sum, rem, slack, out] = ids[..] else {
@@ -363,8 +390,8 @@ impl WalkVerifier for SoftmaxProof {
         let z1 = ctx.challenges(nr);
         let lambda = ctx.challenge();
         let sum_z1 = ctx.claim_column(sum, &z1)?;
-        let (hv, tv) = (d.head_vars(), d.len_vars());
-        let rows_z1 = less_than_mle(d.heads, &z1[..hv]) * less_than_mle(d.len, &z1[hv..hv + tv]);
+        let (hv, rv) = (d.head_vars(), d.row_vars());
+        let rows_z1 = less_than_mle(d.heads, &z1[..hv]) * less_than_mle(d.rows_n, &z1[hv..hv + rv]);
         let l: Vec<EF> = lambda.powers().take(10).collect();
         let terms = self.terms_scaled(lambda);
         let claimed = l[8] * sum_z1 + l[9] * rows_z1;
@@ -385,7 +412,7 @@ impl WalkVerifier for SoftmaxProof {
 
 impl OpProver for SoftmaxProof {
     fn witness(&self, node: &NodeTrace<'_>, w: &mut WitnessBuilder) -> Result<(), ProofError> {
-        let d = Self::dims(&node.shape)?;
+        let d = self.dims(&node.shape)?;
         let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
         self.check_relations(&d)?;
         check_bound(OP, node.inputs[0], self.in_bits)?;
@@ -409,7 +436,7 @@ impl OpProver for SoftmaxProof {
 
 impl WalkProver for SoftmaxProof {
     fn prove(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, _out_claims: Vec<Claim>) -> Result<Vec<Vec<Claim>>, ProofError> {
-        let d = Self::dims(&node.shape)?;
+        let d = self.dims(&node.shape)?;
         let names = [COL_MAX, COL_ONEHOT, COL_DELTA, COL_OVERFLOW, COL_EXP, COL_SUM, COL_REM, COL_SLACK, OUTPUT_COLUMN];
         let ids: Vec<ColumnId> = names.iter().map(|n| ctx.column(n)).collect::<Result<_, _>>()?;
         let [max, onehot, delta, overflow, exp, sum, rem, slack, out] = ids[..] else {
@@ -594,5 +621,62 @@ mod tests {
         };
         let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
         assert!(!err.starts_with("verify"), "expected the range argument to fail, got {err}");
+    }
+
+    /// Scores `[H, M, s + M]` of queries after `s` cached positions, with the true outputs.
+    fn offset_case(seed: u64, h: usize, m_rows: usize, s: usize, spread: i64) -> (SoftmaxProof, Case, CausalSoftmax) {
+        let m = CausalSoftmax::new(s, 12, 20, 16, exp_table(12, 20));
+        let mut r = rng(seed);
+        let n = s + m_rows;
+        let dims = vec![h, m_rows, n];
+        let x: Vec<i64> = (0..h * m_rows * n).map(|_| r.random_range(-spread..spread)).collect();
+        let mut p = vec![0; x.len()];
+        for (row, (xs, o)) in x.chunks(n).zip(p.chunks_mut(n)).enumerate() {
+            m.eval_row(xs, s + row % m_rows + 1, o);
+        }
+        let op = SoftmaxProof::from_model(&m, 64 - (spread as u64).leading_zeros()).expect("params");
+        let c = Case { inputs: vec![Operand { dims: dims.clone(), role: TensorRole::Virtual, values: x }], output_dims: dims, output: p, public_output: None };
+        (op, c, m)
+    }
+
+    /// Queries after cached positions (a KV-cache chunk): aligned offsets verify, including a
+    /// short last chunk (`M = 3` padded to 4 after 8 positions) and one key variable more than
+    /// the rows have.
+    #[test]
+    fn honest_softmax_with_query_offset_verifies() {
+        for (seed, h, m_rows, s) in [(11u64, 2usize, 4usize, 4usize), (12, 1, 3, 8), (13, 3, 2, 6), (14, 2, 1, 5), (15, 1, 8, 0)] {
+            let (op, c, _) = offset_case(seed, h, m_rows, s, 1 << 12);
+            assert_accepts(&op, &c);
+        }
+    }
+
+    /// With an offset, a lie in the output, in a cached key's probability (allowed, `j < s`), in
+    /// a masked key's, or a consistently recomputed input is rejected; a misaligned offset is
+    /// refused as a shape.
+    #[test]
+    fn softmax_with_query_offset_rejects_lies() {
+        let (h, m_rows, s) = (2usize, 4usize, 4usize);
+        let (op, c, m) = offset_case(21, h, m_rows, s, 1 << 12);
+        let dims = [h, m_rows, s + m_rows];
+        let cached = padded_index(&dims, &[1, 2, 1]);
+        let new_key = padded_index(&dims, &[1, 2, 6]);
+        let masked = padded_index(&dims, &[1, 2, 7]);
+        for (col, at, delta) in [(OUTPUT_COLUMN, cached, 1i64), (OUTPUT_COLUMN, new_key, -1), (OUTPUT_COLUMN, masked, 1), (COL_ONEHOT, masked, 1)] {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        }
+        let mut x = c.inputs[0].values.clone();
+        x[3] += 7;
+        let n = s + m_rows;
+        let mut p = vec![0; x.len()];
+        for (row, (xs, o)) in x.chunks(n).zip(p.chunks_mut(n)).enumerate() {
+            m.eval_row(xs, s + row % m_rows + 1, o);
+        }
+        let err = assert_rejects(&op, &c, &Attack { inputs: Some(vec![x]), output: Some(p), tamper: None });
+        assert!(err.starts_with("operand"), "{err}");
+        // Offset 2 with 4 query rows: not aligned, refused before anything is proven.
+        let (op, c, _) = offset_case(22, 1, 4, 2, 1 << 12);
+        let err = assert_rejects(&op, &c, &Attack::default());
+        assert!(err.contains("query offset"), "{err}");
     }
 }
