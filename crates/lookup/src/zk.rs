@@ -10,8 +10,10 @@
 //!     Σ_i p_i/q_i = S      with   Π_i q_i ≠ 0.
 //! ```
 //!
-//! For logUp the caller stacks the witness fractions `1/(α − w)`, the table's `−m/(α − t)` and
-//! the padding correction into one tree, so that `S = 0` (or the public correction). The verifier
+//! [`prove_ext`] / [`verify_ext`] / [`simulate_ext`] run the same protocol on extension-field
+//! leaves (`q_0` sent as one `EF` element, under its own label): [`crate::zk_logup`] stacks the
+//! witness fractions `1/(α − w)`, the table's `−m/(α − t)` and an `EF`-uniform blinding block
+//! into one tree of *virtual* leaves over its committed columns, so that `S = 0`. The verifier
 //! ends with one claim on the leaves' *randomised extensions* `P̂, Q̂` at a random point, and
 //! claims on the mask polynomials; the caller opens all of them with the hiding PCS.
 //!
