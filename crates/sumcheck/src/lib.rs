@@ -97,6 +97,10 @@ pub enum SumcheckError {
     /// below an instance's).
     #[error("mask shape does not fit the sumcheck batch")]
     MaskShapeMismatch,
+    /// An instance that does not fit a protocol's preconditions (the masked product sumcheck:
+    /// too few variables, a mask on the last variable).
+    #[error("invalid instance: {0}")]
+    Config(String),
     /// Fewer values than instances, or an MLE index outside the evaluations given.
     #[error("expected {expected} values, got {got}")]
     WrongEvaluationCount {
@@ -127,6 +131,7 @@ pub trait SumcheckInstance: Send + Sync {
 
 mod product;
 pub mod zk;
+pub mod zk_product;
 pub use product::{MAX_TERM_LEN, ProductSumcheck, Term, evaluate_terms, product_value};
 
 /// What the prover ends with.

@@ -128,6 +128,20 @@ impl ProductSumcheck {
         Self::build(Tables::Ext(mles), terms, eq_point)
     }
 
+    /// When exactly one variable is left unbound: every table's two remaining values
+    /// `(P_j(r, 0), P_j(r, 1))`, in table order (the masked product sumcheck,
+    /// [`crate::zk_product`], builds its last round from them). `None` in any other round.
+    pub fn last_round_lines(&self) -> Option<Vec<(EF, EF)>> {
+        if self.remaining() != 1 {
+            return None;
+        }
+        let tables = self.tables.clone().into_ext();
+        tables.iter().map(|t| match t.evals[..] {
+            [lo, hi] => Some((lo, hi)),
+            _ => None,
+        }).collect()
+    }
+
     /// An instance over base-field tables: the first round runs in `F`.
     ///
     /// # Panics
