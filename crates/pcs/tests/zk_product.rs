@@ -252,3 +252,55 @@ fn zk_product_rejects_lies() {
     bad[at..at + 48].copy_from_slice(&pt.into_proof());
     assert!(verify_zk(&run.com, h, &bad).is_err());
 }
+
+/// The same statement through the library's masked product sumcheck
+/// (`zkinfer_sumcheck::zk_product`, the building block for the ops' product sumchecks): `A`, `B`
+/// and its mask table in one hiding batch, the mask's own randomised extension folded in, every
+/// claim opened at once. Honest proofs verify; a wrong sum and another commitment are rejected;
+/// two runs share no 16-byte window outside the framing.
+#[test]
+fn library_zk_product_sumcheck_composes_with_the_hiding_pcs() {
+    use zkinfer_sumcheck::zk_product::{ZkProductSumcheck, base_instance, product_mask_shape, prove_product_zk, verify_product_zk};
+    let terms = vec![(EF::ONE, vec![0, 1])];
+    let shape = product_mask_shape(N, &terms, true);
+    assert_eq!(shape, SHAPE, "degree 5 = 2·2 + eq");
+    let prove = |seed: u64| {
+        let pcs = HidingPcs::default();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut mask = SumcheckMask::sample(shape, &mut rng).expect("mask");
+        let (com, data) = pcs.commit(&[&a(), &b(), mask.table()], &mut rng).expect("commit");
+        for j in 0..N {
+            mask.add_vanishing_term(j, data.mask_value(2, &shape.claim_point(j, EF::ZERO)).expect("mask value")).expect("fold");
+        }
+        let mut t = ProverTranscript::new(&ds());
+        pcs.absorb_commitment(&com, &mut t);
+        let hidden = |j: usize, z: &[EF]| data.mask_value(j, z).expect("mask value");
+        let inner = base_instance(vec![a(), b()], terms.clone(), Some(w()));
+        let mut inst = ZkProductSumcheck::new(inner, terms.clone(), Some(w()), 2, &hidden).expect("instance");
+        let out = prove_product_zk(&mut inst, &mask, &mut t);
+        let mut claims: Vec<OpeningClaim> = out.values.iter().enumerate().map(|(k, &v)| OpeningClaim { poly: k, point: out.point.clone(), value: v }).collect();
+        claims.extend(out.mask_claims.iter().map(|(p, v)| OpeningClaim { poly: 2, point: p.clone(), value: *v }));
+        drop(inst);
+        pcs.open(data, &claims, &mut t, &mut rng).expect("open");
+        (com, t.into_proof())
+    };
+    let verify = |com: &HidingCommitment, h: EF, proof: &[u8]| -> Result<(), String> {
+        let pcs = HidingPcs::default();
+        let mut t = VerifierTranscript::new(&ds(), proof);
+        pcs.absorb_commitment(com, &mut t);
+        let out = verify_product_zk(h, N, &terms, Some(&w()), 2, &mut t).map_err(|e| e.to_string())?;
+        let mut claims: Vec<OpeningClaim> = out.values.iter().enumerate().map(|(k, &v)| OpeningClaim { poly: k, point: out.point.clone(), value: v }).collect();
+        claims.extend(out.mask_claims.iter().map(|(p, v)| OpeningClaim { poly: 2, point: p.clone(), value: *v }));
+        pcs.verify(com, &claims, &mut t).map_err(|e| e.to_string())?;
+        t.finish().map_err(|e| e.to_string())
+    };
+    let h = claimed_sum();
+    let (cx, x) = prove(11);
+    let (cy, y) = prove(12);
+    verify(&cx, h, &x).expect("x verifies");
+    verify(&cy, h, &y).expect("y verifies");
+    assert!(verify(&cx, h + EF::ONE, &x).is_err(), "wrong sum");
+    assert!(verify(&cy, h, &x).is_err(), "another commitment");
+    let shared: Vec<_> = windows(&x).intersection(&windows(&y)).filter(|w| !framing(w)).copied().collect();
+    assert!(shared.is_empty(), "zk runs share {} windows", shared.len());
+}
