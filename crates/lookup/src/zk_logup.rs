@@ -27,6 +27,13 @@
 //!   factor makes it uniform in `EF*`;
 //! * the remaining (uncovered) leaves: `0/1`.
 //!
+//! Several statements (different tables, each with its own `β, α`, as [`crate::prove_lookups`]
+//! batches them) share the one tree ([`prove_lookups_zk`]): their blocks are laid out together
+//! and one blinding block serves all. The sum of every statement's fractions is 0; as rational
+//! functions of independent `α_i` the statements' sums can only cancel if each is 0 (a non-zero
+//! one is a non-constant function of its own `α_i`), so the error is the sum of the statements'
+//! `α` terms (Schwartz–Zippel on the cleared numerator).
+//!
 //! The fractions sum to `S = 0` exactly when the logUp identity holds, and the zk GKR proves
 //! `Σ p_i/q_i = 0` ([`zk::prove_ext`]). One tree, not the public mode's up to five: the zk GKR
 //! reveals only the root denominator of the whole sum; several trees would reveal each tree's
@@ -99,7 +106,7 @@ use zkinfer_sumcheck::zk::gamma as mask_gamma;
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::logup::{
-    LookupColumn, LookupError, check_columns, check_shapes, compress, compute_multiplicities, eq_at_index,
+    LookupColumn, LookupError, LookupInstance, check_columns, check_shapes, compress, compute_multiplicities, eq_at_index,
     zero_padded_eval,
 };
 use crate::table::{Table, tail_eq_sum};
@@ -121,17 +128,23 @@ const BLIND_VARS: usize = MIN_BLOCK_VARS;
 pub const BLINDING_TABLE_VARS: usize = 2 + BLIND_VARS;
 
 /// A polynomial of the caller's hiding commitment that the zk logUp makes claims on.
+/// `instance` is the statement's index in [`prove_lookups_zk`] (0 for [`prove_lookup_zk`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ZkLookupPoly {
     /// Component `component` of column `column`, zero-padded to `2^{zk_column_vars(len)}` rows.
     Column {
+        /// Index of the statement.
+        instance: usize,
         /// Index of the column.
         column: usize,
         /// Index of the component (0 for ranges; 0 = input, 1 = output for function tables).
         component: usize,
     },
-    /// The multiplicity column, `2^{zk_multiplicity_vars}` entries.
-    Multiplicities,
+    /// The statement's multiplicity column, `2^{zk_multiplicity_vars}` entries.
+    Multiplicities {
+        /// Index of the statement.
+        instance: usize,
+    },
     /// The blinding table ([`ZkLookupMasks::tables`]).
     Blinding,
     /// GKR mask table `k` ([`zk::ZkGkrMasks::tables`]).
@@ -157,7 +170,8 @@ pub struct ZkOpening {
 /// What prover and verifier end with: every claim the caller must open (equal on both sides).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZkLookupClaims {
-    /// Columns (in column then component order), `m`, the blinding table, then the GKR masks.
+    /// Per statement its columns (column then component order) and `m`; then the blinding table;
+    /// then the GKR masks.
     pub openings: Vec<ZkOpening>,
 }
 
@@ -191,8 +205,10 @@ pub fn compute_multiplicities_zk(table: &Table, columns: &[LookupColumn<'_>]) ->
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    Column(usize),
-    Table,
+    /// `(statement, column)`.
+    Column(usize, usize),
+    /// A statement's table.
+    Table(usize),
     Blinding,
 }
 
@@ -203,8 +219,8 @@ struct Block {
     offset: usize,
 }
 
-/// The tree: aligned blocks from leaf 0 (longest first, ties in column, table, blinding order),
-/// then `2^depth − used` uncovered `0/1` leaves.
+/// The tree: aligned blocks from leaf 0 (longest first; ties in statement order, columns before
+/// the table, the blinding block last), then `2^depth − used` uncovered `0/1` leaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Layout {
     depth: usize,
@@ -212,10 +228,19 @@ struct Layout {
     blocks: Vec<Block>,
 }
 
-fn layout(table: &Table, lens: &[usize]) -> Result<Layout, LookupError> {
-    check_shapes(table, lens)?;
-    let mut sized: Vec<(Kind, usize)> = lens.iter().enumerate().map(|(k, &n)| (Kind::Column(k), zk_column_vars(n))).collect();
-    sized.push((Kind::Table, zk_multiplicity_vars(table)));
+/// One statement: the table and its column lengths.
+type Statement<'s> = (&'s Table, &'s [usize]);
+
+fn layout(statements: &[Statement<'_>]) -> Result<Layout, LookupError> {
+    if statements.is_empty() {
+        return Err(LookupError::InvalidColumns("no lookup statement".into()));
+    }
+    let mut sized: Vec<(Kind, usize)> = Vec::new();
+    for (i, &(table, lens)) in statements.iter().enumerate() {
+        check_shapes(table, lens)?;
+        sized.extend(lens.iter().enumerate().map(|(k, &n)| (Kind::Column(i, k), zk_column_vars(n))));
+        sized.push((Kind::Table(i), zk_multiplicity_vars(table)));
+    }
     sized.push((Kind::Blinding, BLIND_VARS));
     sized.sort_by_key(|&(_, vars)| std::cmp::Reverse(vars));
     let total: u128 = sized.iter().map(|&(_, v)| 1u128 << v).sum();
@@ -231,7 +256,7 @@ fn layout(table: &Table, lens: &[usize]) -> Result<Layout, LookupError> {
     Ok(Layout { depth: next_pow2_vars(offset), used: offset, blocks })
 }
 
-/// Absorbs the statement and draws `(β, α)`.
+/// Absorbs one statement and draws its `(β, α)`.
 fn statement_challenges<T: Transcript>(t: &mut T, table: &Table, lens: &[usize]) -> (EF, EF) {
     let mut statement = table.descriptor();
     statement.extend_from_slice(&(lens.len() as u64).to_le_bytes());
@@ -257,25 +282,51 @@ fn blind_point(low: &[EF]) -> Vec<EF> {
     p
 }
 
-/// The public context both sides (and the simulator) evaluate the virtual leaves in.
-struct Ctx<'a> {
+/// One statement's public context.
+struct StatementCtx<'a> {
     table: &'a Table,
     lens: &'a [usize],
-    layout: Layout,
     alpha: EF,
     beta: EF,
     first_row: Vec<EF>,
 }
 
-/// The randomised-extension values the prover sends after the GKR.
+/// The public context both sides (and the simulator) evaluate the virtual leaves in.
+struct Ctx<'a> {
+    statements: Vec<StatementCtx<'a>>,
+    layout: Layout,
+}
+
+impl<'a> Ctx<'a> {
+    /// Checks the shapes, absorbs every statement and draws its challenges, in order.
+    fn new<T: Transcript>(statements: &[Statement<'a>], t: &mut T) -> Result<Self, LookupError> {
+        let layout = layout(statements)?;
+        let statements = statements
+            .iter()
+            .map(|&(table, lens)| {
+                let (beta, alpha) = statement_challenges(t, table, lens);
+                StatementCtx { table, lens, alpha, beta, first_row: table.first_row().into_iter().map(lift).collect() }
+            })
+            .collect();
+        Ok(Self { statements, layout })
+    }
+}
+
+/// One statement's randomised-extension values sent after the GKR.
 #[derive(Debug, Clone)]
-struct BlockValues {
+struct StatementValues {
     columns: Vec<Vec<EF>>,
     m: EF,
+}
+
+/// Everything the prover sends after the GKR.
+#[derive(Debug, Clone)]
+struct BlockValues {
+    statements: Vec<StatementValues>,
     blind: EF,
 }
 
-impl Ctx<'_> {
+impl StatementCtx<'_> {
     /// `T'_c(low)`: the table padded with `t_0` to `2^{v_T}` rows.
     fn table_row(&self, low: &[EF]) -> Result<Vec<EF>, LookupError> {
         let (pre, rest) = low.split_at(low.len() - self.table.num_vars());
@@ -283,7 +334,9 @@ impl Ctx<'_> {
         let t = self.table.evaluate_mle(rest)?;
         Ok(t.iter().zip(&self.first_row).map(|(&v, &t0)| inside * v + (EF::ONE - inside) * t0).collect())
     }
+}
 
+impl Ctx<'_> {
     /// `(P̂(z), Q̂(z))` of the virtual leaves from the block values at `z`'s block points.
     fn leaf_at(&self, z: &[EF], vals: &BlockValues) -> Result<(EF, EF), LookupError> {
         let depth = self.layout.depth;
@@ -292,15 +345,17 @@ impl Ctx<'_> {
             let (top, low) = z.split_at(depth - b.vars);
             let sel = eq_at_index(top, b.offset >> b.vars);
             match b.kind {
-                Kind::Column(k) => {
-                    let tail = tail_eq_sum(low, self.lens[k]);
-                    let w: Vec<EF> = vals.columns[k].iter().zip(&self.first_row).map(|(&v, &t0)| v + t0 * tail).collect();
+                Kind::Column(i, k) => {
+                    let st = &self.statements[i];
+                    let tail = tail_eq_sum(low, st.lens[k]);
+                    let w: Vec<EF> = vals.statements[i].columns[k].iter().zip(&st.first_row).map(|(&v, &t0)| v + t0 * tail).collect();
                     p += sel;
-                    q += sel * (self.alpha - compress(self.beta, w.into_iter()));
+                    q += sel * (st.alpha - compress(st.beta, w.into_iter()));
                 }
-                Kind::Table => {
-                    p -= sel * vals.m;
-                    q += sel * (self.alpha - compress(self.beta, self.table_row(low)?.into_iter()));
+                Kind::Table(i) => {
+                    let st = &self.statements[i];
+                    p -= sel * vals.statements[i].m;
+                    q += sel * (st.alpha - compress(st.beta, st.table_row(low)?.into_iter()));
                 }
                 Kind::Blinding => q += sel * vals.blind,
             }
@@ -316,11 +371,13 @@ impl Ctx<'_> {
             let (top, low) = z.split_at(depth - b.vars);
             let sel = eq_at_index(top, b.offset >> b.vars);
             match b.kind {
-                Kind::Column(column) => {
-                    let m: Vec<EF> = (0..self.table.arity()).map(|component| hidden(ZkLookupPoly::Column { column, component }, low)).collect();
-                    q -= sel * compress(self.beta, m.into_iter());
+                Kind::Column(instance, column) => {
+                    let st = &self.statements[instance];
+                    let m: Vec<EF> =
+                        (0..st.table.arity()).map(|component| hidden(ZkLookupPoly::Column { instance, column, component }, low)).collect();
+                    q -= sel * compress(st.beta, m.into_iter());
                 }
-                Kind::Table => p -= sel * hidden(ZkLookupPoly::Multiplicities, low),
+                Kind::Table(instance) => p -= sel * hidden(ZkLookupPoly::Multiplicities { instance }, low),
                 Kind::Blinding => q += sel * hidden(ZkLookupPoly::Blinding, &blind_point(low)),
             }
         }
@@ -334,13 +391,16 @@ impl Ctx<'_> {
 
     fn openings(&self, point: &[EF], vals: &BlockValues, gkr: &zk::ZkGkrClaims) -> ZkLookupClaims {
         let mut openings = Vec::new();
-        for (column, (values, &n)) in vals.columns.iter().zip(self.lens).enumerate() {
-            let low = self.low(point, zk_column_vars(n)).to_vec();
-            for (component, &value) in values.iter().enumerate() {
-                openings.push(ZkOpening { poly: ZkLookupPoly::Column { column, component }, point: low.clone(), value });
+        for (instance, (st, sv)) in self.statements.iter().zip(&vals.statements).enumerate() {
+            for (column, (values, &n)) in sv.columns.iter().zip(st.lens).enumerate() {
+                let low = self.low(point, zk_column_vars(n)).to_vec();
+                for (component, &value) in values.iter().enumerate() {
+                    openings.push(ZkOpening { poly: ZkLookupPoly::Column { instance, column, component }, point: low.clone(), value });
+                }
             }
+            let low = self.low(point, zk_multiplicity_vars(st.table)).to_vec();
+            openings.push(ZkOpening { poly: ZkLookupPoly::Multiplicities { instance }, point: low, value: sv.m });
         }
-        openings.push(ZkOpening { poly: ZkLookupPoly::Multiplicities, point: self.low(point, zk_multiplicity_vars(self.table)).to_vec(), value: vals.m });
         openings.push(ZkOpening { poly: ZkLookupPoly::Blinding, point: blind_point(self.low(point, BLIND_VARS)), value: vals.blind });
         openings.extend(gkr.masks.iter().map(|c| ZkOpening { poly: ZkLookupPoly::GkrMask(c.mask), point: c.point.clone(), value: c.value }));
         ZkLookupClaims { openings }
@@ -348,15 +408,18 @@ impl Ctx<'_> {
 }
 
 fn send_values(vals: &BlockValues, t: &mut ProverTranscript) {
-    for v in &vals.columns {
-        t.send_exts(v);
+    for sv in &vals.statements {
+        for v in &sv.columns {
+            t.send_exts(v);
+        }
+        t.send_ext(sv.m);
     }
-    t.send_ext(vals.m);
     t.send_ext(vals.blind);
 }
 
-/// The random masks of one zk lookup (prover secret): the GKR's mask tables and the blinding
-/// table. Commit [`ZkLookupMasks::tables`] with the columns and `m` in one hiding commitment.
+/// The random masks of one zk lookup proof (prover secret): the GKR's mask tables and the
+/// blinding table. Commit [`ZkLookupMasks::tables`] with the columns and `m` in one hiding
+/// commitment.
 #[derive(Clone)]
 pub struct ZkLookupMasks {
     gkr: ZkGkrMasks,
@@ -374,7 +437,12 @@ impl ZkLookupMasks {
     /// Samples the masks for a lookup of columns of lengths `lens` into `table`. `rng` must be a
     /// cryptographic generator seeded from unpredictable entropy for zero knowledge to hold.
     pub fn sample<R: Rng + ?Sized>(table: &Table, lens: &[usize], rng: &mut R) -> Result<Self, LookupError> {
-        let layout = layout(table, lens)?;
+        Self::sample_batch(&[(table, lens)], rng)
+    }
+
+    /// [`ZkLookupMasks::sample`] for several statements proven together ([`prove_lookups_zk`]).
+    pub fn sample_batch<R: Rng + ?Sized>(statements: &[(&Table, &[usize])], rng: &mut R) -> Result<Self, LookupError> {
+        let layout = layout(statements)?;
         let gkr = ZkGkrMasks::sample(layout.depth, rng)?;
         let blinding = (0..1usize << BLINDING_TABLE_VARS).map(|_| rng.random::<F>()).collect();
         Ok(Self { gkr, blinding })
@@ -407,12 +475,26 @@ pub fn prove_lookup_zk(
     hidden: ZkHidden<'_>,
     t: &mut ProverTranscript,
 ) -> Result<ZkLookupClaims, LookupError> {
-    prove_inner(table, columns, multiplicities, masks, hidden, t, &Cheat::default())
+    let instance = LookupInstance { table, columns: columns.to_vec(), multiplicities };
+    prove_inner(&[instance], masks, hidden, t, &Cheat::default())
 }
 
-/// Deviations of a malicious prover (tests): the leaves are built from `columns`/`m` given to
-/// the prover, while the values sent after the GKR come from these instead; `leaves` edits the
-/// leaf vectors before the GKR.
+/// Several lookup statements (different tables, each with its own `β, α`) in ONE zk tree and one
+/// masked GKR — the zk counterpart of [`crate::prove_lookups`]. Each statement's
+/// `multiplicities` is [`compute_multiplicities_zk`]'s. Same precondition and claims as
+/// [`prove_lookup_zk`]; statement `i`'s polynomials carry `instance: i`.
+pub fn prove_lookups_zk(
+    instances: &[LookupInstance<'_>],
+    masks: &ZkLookupMasks,
+    hidden: ZkHidden<'_>,
+    t: &mut ProverTranscript,
+) -> Result<ZkLookupClaims, LookupError> {
+    prove_inner(instances, masks, hidden, t, &Cheat::default())
+}
+
+/// Deviations of a malicious prover (tests): the leaves are built from the instances given to
+/// the prover, while the values sent after the GKR for statement 0 come from these instead;
+/// `leaves` edits the leaf vectors before the GKR.
 #[derive(Default)]
 pub(crate) struct Cheat<'a> {
     pub sent_columns: Option<&'a [Vec<F>]>,
@@ -422,64 +504,54 @@ pub(crate) struct Cheat<'a> {
 }
 
 pub(crate) fn prove_inner(
-    table: &Table,
-    columns: &[LookupColumn<'_>],
-    multiplicities: &[F],
+    instances: &[LookupInstance<'_>],
     masks: &ZkLookupMasks,
     hidden: ZkHidden<'_>,
     t: &mut ProverTranscript,
     cheat: &Cheat<'_>,
 ) -> Result<ZkLookupClaims, LookupError> {
-    check_columns(table, columns)?;
-    let lens: Vec<usize> = columns.iter().map(LookupColumn::len).collect();
-    let layout = layout(table, &lens)?;
-    let want = 1usize << zk_multiplicity_vars(table);
-    if multiplicities.len() != want {
-        return Err(LookupError::MultiplicityLength { got: multiplicities.len(), want });
+    let lens: Vec<Vec<usize>> = instances.iter().map(|inst| inst.columns.iter().map(LookupColumn::len).collect()).collect();
+    for (inst, lens) in instances.iter().zip(&lens) {
+        check_columns(inst.table, &inst.columns)?;
+        let want = 1usize << zk_multiplicity_vars(inst.table);
+        if inst.multiplicities.len() != want {
+            return Err(LookupError::MultiplicityLength { got: inst.multiplicities.len(), want });
+        }
+        debug_assert_eq!(lens.len(), inst.columns.len());
     }
-    if masks.depth() != layout.depth {
-        return Err(LookupError::InvalidColumns(format!("masks for depth {}, tree of depth {}", masks.depth(), layout.depth)));
+    let statements: Vec<Statement<'_>> = instances.iter().zip(&lens).map(|(inst, l)| (inst.table, l.as_slice())).collect();
+    let expected_depth = layout(&statements)?.depth;
+    if masks.depth() != expected_depth {
+        return Err(LookupError::InvalidColumns(format!("masks for depth {}, tree of depth {expected_depth}", masks.depth())));
     }
-    let (beta, alpha) = statement_challenges(t, table, &lens);
-    let first_row: Vec<EF> = table.first_row().into_iter().map(lift).collect();
-    let ctx = Ctx { table, lens: &lens, layout, alpha, beta, first_row };
+    let ctx = Ctx::new(&statements, t)?;
     let depth = ctx.layout.depth;
 
     // The leaves.
     let size = 1usize << depth;
     let mut p = vec![EF::ZERO; size];
     let mut q = vec![EF::ONE; size];
-    let pad_q = alpha - compress(beta, ctx.first_row.iter().copied());
     let gamma_eq = eq_evals(&mask_gamma());
     for b in &ctx.layout.blocks {
         let range = b.offset..b.offset + (1usize << b.vars);
         match b.kind {
-            Kind::Column(k) => {
-                let col = &columns[k];
+            Kind::Column(i, k) => {
+                let (st, col) = (&ctx.statements[i], &instances[i].columns[k]);
+                let pad_q = st.alpha - compress(st.beta, st.first_row.iter().copied());
                 p[range.clone()].fill(EF::ONE);
-                q[range]
-                    .par_iter_mut()
-                    .with_min_len(1 << 12)
-                    .enumerate()
-                    .for_each(|(i, out)| {
-                        *out = if i < col.len() { alpha - compress(beta, col.components.iter().map(|c| lift(c[i]))) } else { pad_q };
-                    });
+                q[range].par_iter_mut().with_min_len(1 << 12).enumerate().for_each(|(r, out)| {
+                    *out = if r < col.len() { st.alpha - compress(st.beta, col.components.iter().map(|c| lift(c[r]))) } else { pad_q };
+                });
             }
-            Kind::Table => {
+            Kind::Table(i) => {
+                let (st, table) = (&ctx.statements[i], instances[i].table);
+                let pad_q = st.alpha - compress(st.beta, st.first_row.iter().copied());
                 let comps: Vec<Vec<F>> = (0..table.arity()).map(|c| table.padded_component(c)).collect();
                 let t_len = table.padded_len();
-                p[range.clone()]
-                    .par_iter_mut()
-                    .zip(multiplicities)
-                    .with_min_len(1 << 12)
-                    .for_each(|(out, &m)| *out = -lift(m));
-                q[range]
-                    .par_iter_mut()
-                    .with_min_len(1 << 12)
-                    .enumerate()
-                    .for_each(|(j, out)| {
-                        *out = if j < t_len { alpha - compress(beta, comps.iter().map(|c| lift(c[j]))) } else { pad_q };
-                    });
+                p[range.clone()].par_iter_mut().zip(instances[i].multiplicities).with_min_len(1 << 12).for_each(|(out, &m)| *out = -lift(m));
+                q[range].par_iter_mut().with_min_len(1 << 12).enumerate().for_each(|(j, out)| {
+                    *out = if j < t_len { st.alpha - compress(st.beta, comps.iter().map(|c| lift(c[j]))) } else { pad_q };
+                });
             }
             Kind::Blinding => {
                 let n = 1usize << BLIND_VARS;
@@ -508,22 +580,25 @@ pub(crate) fn prove_inner(
     let r = &gkr.leaf.point;
     let v = vanish(*r.last().unwrap_or(&EF::ZERO));
     let mut eq_tables: std::collections::HashMap<usize, Vec<EF>> = std::collections::HashMap::new();
-    let mut eval = |poly: ZkLookupPoly, values: &[F], vars: usize, point: &[EF]| -> EF {
-        let eq = eq_tables.entry(vars).or_insert_with(|| eq_evals(point));
+    let mut eval = |poly: ZkLookupPoly, values: &[F], point: &[EF]| -> EF {
+        let eq = eq_tables.entry(point.len()).or_insert_with(|| eq_evals(point));
         zero_padded_eval(eq, values) + v * hidden(poly, point)
     };
-    let sent_columns: Vec<Vec<&[F]>> = match cheat.sent_columns {
-        Some(cols) => cols.chunks(table.arity()).map(|c| c.iter().map(Vec::as_slice).collect()).collect(),
-        None => columns.iter().map(|c| c.components.clone()).collect(),
-    };
-    let mut vals = BlockValues { columns: Vec::with_capacity(lens.len()), m: EF::ZERO, blind: EF::ZERO };
-    for (column, (comps, &n)) in sent_columns.iter().zip(&lens).enumerate() {
-        let vars = zk_column_vars(n);
-        let low = ctx.low(r, vars);
-        vals.columns.push(comps.iter().enumerate().map(|(component, c)| eval(ZkLookupPoly::Column { column, component }, c, vars, low)).collect());
+    let mut vals = BlockValues { statements: Vec::with_capacity(instances.len()), blind: EF::ZERO };
+    for (instance, (inst, lens)) in instances.iter().zip(&lens).enumerate() {
+        let sent_columns: Vec<Vec<&[F]>> = match cheat.sent_columns {
+            Some(cols) if instance == 0 => cols.chunks(inst.table.arity()).map(|c| c.iter().map(Vec::as_slice).collect()).collect(),
+            _ => inst.columns.iter().map(|c| c.components.clone()).collect(),
+        };
+        let mut columns = Vec::with_capacity(lens.len());
+        for (column, (comps, &n)) in sent_columns.iter().zip(lens).enumerate() {
+            let low = ctx.low(r, zk_column_vars(n));
+            columns.push(comps.iter().enumerate().map(|(component, c)| eval(ZkLookupPoly::Column { instance, column, component }, c, low)).collect());
+        }
+        let m_sent = if instance == 0 { cheat.sent_m.unwrap_or(inst.multiplicities) } else { inst.multiplicities };
+        let m = eval(ZkLookupPoly::Multiplicities { instance }, m_sent, ctx.low(r, zk_multiplicity_vars(inst.table)));
+        vals.statements.push(StatementValues { columns, m });
     }
-    let vars_t = zk_multiplicity_vars(table);
-    vals.m = eval(ZkLookupPoly::Multiplicities, cheat.sent_m.unwrap_or(multiplicities), vars_t, ctx.low(r, vars_t));
     let bp = blind_point(ctx.low(r, BLIND_VARS));
     vals.blind = zero_padded_eval(&eq_evals(&bp), &masks.blinding) + v * hidden(ZkLookupPoly::Blinding, &bp);
     send_values(&vals, t);
@@ -535,16 +610,23 @@ pub(crate) fn prove_inner(
 /// **Precondition:** the same hiding commitment the prover bound is absorbed into `t`. On success
 /// every returned claim must still be opened against it; until then nothing is proven.
 pub fn verify_lookup_zk(table: &Table, column_lens: &[usize], t: &mut VerifierTranscript<'_>) -> Result<ZkLookupClaims, LookupError> {
-    let layout = layout(table, column_lens)?;
-    let (beta, alpha) = statement_challenges(t, table, column_lens);
-    let first_row: Vec<EF> = table.first_row().into_iter().map(lift).collect();
-    let ctx = Ctx { table, lens: column_lens, layout, alpha, beta, first_row };
+    verify_lookups_zk(&[(table, column_lens)], t)
+}
+
+/// Verifier side of [`prove_lookups_zk`]: `(table, column lengths)` per statement, in the
+/// prover's order.
+pub fn verify_lookups_zk(statements: &[(&Table, &[usize])], t: &mut VerifierTranscript<'_>) -> Result<ZkLookupClaims, LookupError> {
+    let ctx = Ctx::new(statements, t)?;
     let gkr = zk::verify_ext(ctx.layout.depth, EF::ZERO, t)?;
-    let mut vals = BlockValues { columns: Vec::with_capacity(column_lens.len()), m: EF::ZERO, blind: EF::ZERO };
-    for _ in column_lens {
-        vals.columns.push(t.receive_exts(table.arity())?);
+    let mut vals = BlockValues { statements: Vec::with_capacity(statements.len()), blind: EF::ZERO };
+    for st in &ctx.statements {
+        let mut columns = Vec::with_capacity(st.lens.len());
+        for _ in st.lens {
+            columns.push(t.receive_exts(st.table.arity())?);
+        }
+        let m = t.receive_ext()?;
+        vals.statements.push(StatementValues { columns, m });
     }
-    vals.m = t.receive_ext()?;
     vals.blind = t.receive_ext()?;
     let (p, q) = ctx.leaf_at(&gkr.leaf.point, &vals)?;
     if p != gkr.leaf.numerator {
@@ -560,16 +642,24 @@ pub fn verify_lookup_zk(table: &Table, column_lens: &[usize], t: &mut VerifierTr
 /// Fiat–Shamir order (module docs). [`verify_lookup_zk`] accepts it; its claims open nothing
 /// (the hiding PCS's simulator is responsible for the openings).
 pub fn simulate_lookup_zk<R: Rng + ?Sized>(table: &Table, column_lens: &[usize], t: &mut ProverTranscript, rng: &mut R) -> Result<(), LookupError> {
-    let layout = layout(table, column_lens)?;
-    let (beta, alpha) = statement_challenges(t, table, column_lens);
-    let first_row: Vec<EF> = table.first_row().into_iter().map(lift).collect();
-    let ctx = Ctx { table, lens: column_lens, layout, alpha, beta, first_row };
+    simulate_lookups_zk(&[(table, column_lens)], t, rng)
+}
+
+/// [`simulate_lookup_zk`] for several statements ([`prove_lookups_zk`]).
+pub fn simulate_lookups_zk<R: Rng + ?Sized>(statements: &[(&Table, &[usize])], t: &mut ProverTranscript, rng: &mut R) -> Result<(), LookupError> {
+    let ctx = Ctx::new(statements, t)?;
     let mut sampled: Option<BlockValues> = None;
     {
         let mut leaf_children = |s: &[EF], rng: &mut R| -> [EF; 4] {
             let vals = BlockValues {
-                columns: column_lens.iter().map(|_| (0..table.arity()).map(|_| rng.random()).collect()).collect(),
-                m: rng.random(),
+                statements: ctx
+                    .statements
+                    .iter()
+                    .map(|st| StatementValues {
+                        columns: st.lens.iter().map(|_| (0..st.table.arity()).map(|_| rng.random()).collect()).collect(),
+                        m: rng.random(),
+                    })
+                    .collect(),
                 blind: rng.random(),
             };
             let at = |b: EF| {

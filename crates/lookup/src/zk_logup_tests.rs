@@ -29,17 +29,24 @@ struct Fake {
 impl Fake {
     /// Commits the columns (zero-padded), `m` and the masks, each with a random mask.
     fn new(table: &Table, columns: &[Vec<F>], m: &[F], masks: &ZkLookupMasks, rng: &mut StdRng) -> Self {
+        Self::new_batch(&[(table, columns, m)], masks, rng)
+    }
+
+    /// Several statements: `(table, columns, m)` per statement.
+    fn new_batch(statements: &[(&Table, &[Vec<F>], &[F])], masks: &ZkLookupMasks, rng: &mut StdRng) -> Self {
         let mut polys = HashMap::new();
         let mut add = |poly: ZkLookupPoly, values: Vec<F>, rng: &mut StdRng| {
             let mu = (values.len().trailing_zeros() as usize).min(4);
             let mask = (0..1usize << mu).map(|_| rng.random::<F>()).collect();
             polys.insert(poly, (values, mask));
         };
-        let arity = table.arity();
-        for (i, c) in columns.iter().enumerate() {
-            add(ZkLookupPoly::Column { column: i / arity, component: i % arity }, zk_committed_column(c), rng);
+        for (instance, &(table, columns, m)) in statements.iter().enumerate() {
+            let arity = table.arity();
+            for (i, c) in columns.iter().enumerate() {
+                add(ZkLookupPoly::Column { instance, column: i / arity, component: i % arity }, zk_committed_column(c), rng);
+            }
+            add(ZkLookupPoly::Multiplicities { instance }, m.to_vec(), rng);
         }
-        add(ZkLookupPoly::Multiplicities, m.to_vec(), rng);
         for (poly, t) in masks.tables() {
             add(poly, t.to_vec(), rng);
         }
@@ -121,7 +128,8 @@ fn run_full(table: &Table, committed: &[Vec<F>], committed_m: &[F], leaf_columns
     t.absorb_public_fields("test/commitment", &fake.binding());
     let hidden = |poly: ZkLookupPoly, z: &[EF]| fake.mask_value(poly, z);
     let cols = lookup_columns(table, leaf_columns);
-    let claims = prove_inner(table, &cols, leaf_m, &masks, &hidden, &mut t, cheat)?;
+    let instance = LookupInstance { table, columns: cols, multiplicities: leaf_m };
+    let claims = prove_inner(&[instance], &masks, &hidden, &mut t, cheat)?;
     Ok(Run { proof: t.into_proof(), fake, claims })
 }
 
@@ -147,7 +155,7 @@ fn lens_of(table: &Table, columns: &[Vec<F>]) -> Vec<usize> {
 #[test]
 fn layout_is_aligned_and_keeps_masks_off_the_last_variable() {
     let (table, columns) = range_statement();
-    let l = layout(&table, &lens_of(&table, &columns)).expect("layout");
+    let l = layout(&[(&table, lens_of(&table, &columns).as_slice())]).expect("layout");
     assert_eq!((l.depth, l.used), (8, 224));
     let mut next = 0;
     for b in &l.blocks {
@@ -157,7 +165,7 @@ fn layout_is_aligned_and_keeps_masks_off_the_last_variable() {
         next += 1 << b.vars;
     }
     // A single range column exactly filling 2^k: the table and blinding blocks push it to 2^{k+1}.
-    let l = layout(&Table::range(4), &[1 << 10]).expect("layout");
+    let l = layout(&[(&Table::range(4), &[1 << 10][..])]).expect("layout");
     assert_eq!((l.depth, l.used), (11, 1024 + 64));
 }
 
@@ -253,9 +261,9 @@ fn perturbed_leaves_are_rejected() {
     let (table, columns) = range_statement();
     let lens = lens_of(&table, &columns);
     let m = compute_multiplicities_zk(&table, &lookup_columns(&table, &columns)).expect("m");
-    let l = layout(&table, &lens).expect("layout");
+    let l = layout(&[(&table, lens.as_slice())]).expect("layout");
     let block = |kind: Kind| l.blocks.iter().find(|b| b.kind == kind).expect("block").offset;
-    let (w, tb, bl, u) = (block(Kind::Column(0)) + 5, block(Kind::Table) + 3, block(Kind::Blinding) + 1, l.used + 2);
+    let (w, tb, bl, u) = (block(Kind::Column(0, 0)) + 5, block(Kind::Table(0)) + 3, block(Kind::Blinding) + 1, l.used + 2);
     let witness = move |p: &mut Vec<EF>, q: &mut Vec<EF>| {
         let old = q[w];
         q[w] += EF::ONE;
@@ -315,8 +323,8 @@ fn two_zk_runs_share_nothing_two_public_runs_share_everything() {
         let m = compute_multiplicities_zk(&table, &lookup_columns(&table, &columns)).expect("m");
         for c in &r.claims.openings {
             let clear = match c.poly {
-                ZkLookupPoly::Column { column, component } => mle(&zk_committed_column(&columns[column * 2 + component]), &c.point),
-                ZkLookupPoly::Multiplicities => mle(&m, &c.point),
+                ZkLookupPoly::Column { column, component, .. } => mle(&zk_committed_column(&columns[column * 2 + component]), &c.point),
+                ZkLookupPoly::Multiplicities { .. } => mle(&m, &c.point),
                 _ => continue,
             };
             assert_ne!(clear, c.value);
@@ -416,4 +424,61 @@ fn simulated_proofs_pass_and_match_the_honest_distribution() {
     // are random-oracle inputs, so the challenge distributions agree.
     same_distribution(&real, &sim, &limbs).expect("honest and simulated proofs look alike");
     assert!(same_distribution(&real, &reused, &limbs).is_err(), "reused randomness must be detected");
+}
+
+/// Several statements (a range table and a function table, each with its own `β, α`) in one zk
+/// tree: honest proofs verify and open, the simulator's pass, a flipped limb and a changed
+/// statement order are rejected, and a value outside a table in the second statement is caught.
+#[test]
+fn batched_statements_verify_and_reject_lies() {
+    let (rt, rc) = range_statement();
+    let (ft, fc) = function_statement();
+    let prove_batch = |fc: &[Vec<F>], committed_fc: &[Vec<F>], seed: u64| {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let rm = compute_multiplicities_zk(&rt, &lookup_columns(&rt, &rc)).expect("m");
+        let fm = compute_multiplicities_zk(&ft, &lookup_columns(&ft, fc)).expect("m");
+        let (rl, fl) = (lens_of(&rt, &rc), lens_of(&ft, fc));
+        let masks = ZkLookupMasks::sample_batch(&[(&rt, &rl), (&ft, &fl)], &mut rng).expect("masks");
+        let fake = Fake::new_batch(&[(&rt, &rc, &rm), (&ft, committed_fc, &fm)], &masks, &mut rng);
+        let mut t = ProverTranscript::new(&ds());
+        t.absorb_public_fields("test/commitment", &fake.binding());
+        let hidden = |poly: ZkLookupPoly, z: &[EF]| fake.mask_value(poly, z);
+        let instances = [
+            LookupInstance { table: &rt, columns: lookup_columns(&rt, &rc), multiplicities: &rm },
+            LookupInstance { table: &ft, columns: lookup_columns(&ft, fc), multiplicities: &fm },
+        ];
+        let claims = prove_lookups_zk(&instances, &masks, &hidden, &mut t).expect("prove");
+        (t.into_proof(), fake, claims)
+    };
+    let check_batch = |order: &[(&Table, &[usize])], proof: &[u8], fake: &Fake| -> Result<ZkLookupClaims, String> {
+        let mut t = VerifierTranscript::new(&ds(), proof);
+        t.absorb_public_fields("test/commitment", &fake.binding());
+        let claims = verify_lookups_zk(order, &mut t).map_err(|e| e.to_string())?;
+        t.finish().map_err(|e| e.to_string())?;
+        fake.opens(&claims)?;
+        Ok(claims)
+    };
+    let (rl, fl) = (lens_of(&rt, &rc), lens_of(&ft, &fc));
+    let order: [(&Table, &[usize]); 2] = [(&rt, &rl), (&ft, &fl)];
+    let (proof, fake, claims) = prove_batch(&fc, &fc, 30);
+    assert_eq!(check_batch(&order, &proof, &fake).expect("honest batch"), claims);
+    assert!(check_batch(&[(&ft, &fl), (&rt, &rl)], &proof, &fake).is_err(), "statements swapped");
+    for k in (0..proof.len() / 24).step_by(7) {
+        let mut bad = proof.clone();
+        bad[24 * k] ^= 1;
+        assert!(check_batch(&order, &bad, &fake).is_err(), "value {k} flipped");
+    }
+    // Statement 1 commits a row outside its table; the prover's leaves use an in-table row.
+    let mut bad_fc = fc.clone();
+    bad_fc[1][2] += F::ONE;
+    let (proof, fake, _) = prove_batch(&fc, &bad_fc, 31);
+    assert!(check_batch(&order, &proof, &fake).expect_err("opening").contains("does not open"));
+    // The simulator for the batch.
+    let mut rng = StdRng::seed_from_u64(32);
+    let mut t = ProverTranscript::new(&ds());
+    simulate_lookups_zk(&order, &mut t, &mut rng).expect("simulate");
+    let proof = t.into_proof();
+    let mut vt = VerifierTranscript::new(&ds(), &proof);
+    verify_lookups_zk(&order, &mut vt).expect("a simulated batch passes");
+    vt.finish().expect("consumed");
 }

@@ -37,7 +37,7 @@ fn lens(columns: &[Vec<F>]) -> Vec<usize> {
 fn index(poly: ZkLookupPoly, columns: usize) -> usize {
     match poly {
         ZkLookupPoly::Column { column, .. } => column,
-        ZkLookupPoly::Multiplicities => columns,
+        ZkLookupPoly::Multiplicities { .. } => columns,
         ZkLookupPoly::Blinding => columns + 1,
         ZkLookupPoly::GkrMask(k) => columns + 2 + k,
     }
@@ -79,7 +79,7 @@ fn prove(seed: u64) -> Run {
         .iter()
         .filter_map(|c| match c.poly {
             ZkLookupPoly::Column { column, .. } => Some(Mle::new(padded[column].clone()).evaluate(&c.point)),
-            ZkLookupPoly::Multiplicities => Some(Mle::new(m.clone()).evaluate(&c.point)),
+            ZkLookupPoly::Multiplicities { .. } => Some(Mle::new(m.clone()).evaluate(&c.point)),
             _ => None,
         })
         .collect();
