@@ -8,7 +8,7 @@ use zkinfer_model::tensor::{IntTensor, WeightTensor, WeightValues};
 use zkinfer_ops::ProtocolRef;
 use zkinfer_ops::ops::add::AddProof;
 use zkinfer_ops::ops::batched_matmul::BatchedMatMulProof;
-use zkinfer_ops::ops::embedding::EmbeddingProof;
+use zkinfer_ops::ops::embedding::{EmbeddingProof, GatherRowsProof};
 use zkinfer_ops::ops::matmul::MatMulProof;
 use zkinfer_ops::ops::reshape::{MergeHeadsProof, SliceColsProof, SplitHeadsProof};
 use zkinfer_ops::testing::{OpCase, OwnedValues, run_op};
@@ -125,7 +125,7 @@ fn assert_sound<'a>(proof: impl Into<ProtocolRef<'a>>, op: &Op, c: &OpCase, publ
     }
 }
 
-use zkinfer_model::ops::{add::Add, batched_matmul::BatchedMatMul, embedding::Embedding, heads, matmul::MatMul, slice::SliceCols};
+use zkinfer_model::ops::{add::Add, batched_matmul::BatchedMatMul, embedding::Embedding, gather::GatherRows, heads, matmul::MatMul, slice::SliceCols};
 
 #[test]
 fn matmul_with_bias_odd_shapes() {
@@ -212,6 +212,52 @@ fn embedding_gather_by_public_ids() {
         bad.trace_inputs[1].perturb(ids[t - 1] as usize * d + d - 1, 1);
         assert!(run_op(&EmbeddingProof, &bad).is_err(), "tampered table row accepted");
         assert_sound(&EmbeddingProof, &op, &c, &[0], &[1]);
+    }
+}
+
+/// `GatherRows` over an activation: a strict selection (`out_rows = [P−1, T)`, P > 1), a
+/// permutation and a repeat run the row-selection sumcheck; every row in order (a one-token
+/// prompt, `out_rows = [0, T)`) passes the claim through to `x` and writes nothing, and is as
+/// sound: a tampered output, or a tampered `x` with the output recomputed, is rejected.
+#[test]
+fn gather_rows_selection_and_every_row() {
+    let mut r = rng(16);
+    let op = Op::GatherRows(GatherRows);
+    let roles = [TensorRole::Public, TensorRole::Virtual];
+    for &(t, d) in &[(7usize, 10usize), (8, 8), (1, 3), (5, 1)] {
+        let x = rand_i64(&mut r, t * d, 1 << 20);
+        let every: Vec<i64> = (0..t as i64).collect();
+        let c = case(&op, vec![act(&[t], every), act(&[t, d], x.clone())], &roles);
+        // The prover never reads `x` when every row is selected (operand 1 is "unread").
+        assert_sound(&GatherRowsProof, &op, &c, &[0], &[1]);
+        let pass_through = run_op(&GatherRowsProof, &c).expect("honest, every row");
+        let mut selections: Vec<Vec<i64>> = Vec::new();
+        if t > 1 {
+            selections.push((t as i64 / 2..t as i64).collect());
+            selections.push((0..t as i64).rev().collect());
+            selections.push(vec![t as i64 - 1; t]);
+        }
+        for rows in selections {
+            let c = case(&op, vec![act(&[rows.len()], rows.clone()), act(&[t, d], x.clone())], &roles);
+            let mut sorted = rows.clone();
+            sorted.sort_unstable();
+            if sorted == (0..t as i64).collect::<Vec<_>>() {
+                // A permutation reads every row of `x`.
+                assert_sound(&GatherRowsProof, &op, &c, &[0], &[]);
+            }
+            // A row the selection does not read does not enter the statement: tamper a selected one.
+            let row = rows[rows.len() - 1] as usize;
+            let mut bad = c.clone();
+            bad.trace_inputs[1].perturb(row * d + d - 1, 1);
+            assert!(run_op(&GatherRowsProof, &bad).is_err(), "rows {rows:?}: tampered selected row accepted");
+            bad.trace_output = recompute(&op, &bad);
+            assert!(run_op(&GatherRowsProof, &bad).is_err(), "rows {rows:?}: consistent cheat accepted");
+            let mut bad = c.clone();
+            bad.trace_output[0] += 1;
+            assert!(run_op(&GatherRowsProof, &bad).is_err(), "rows {rows:?}: tampered output accepted");
+            let selected = run_op(&GatherRowsProof, &c).expect("honest selection");
+            assert!(pass_through < selected, "rows {rows:?}: every-row proof ({pass_through} B) not smaller than a selection's ({selected} B)");
+        }
     }
 }
 

@@ -181,3 +181,40 @@ fn tiny_llama_lies_are_rejected() {
         assert!(seen.contains(kind), "expected {kind} among {seen:?}");
     }
 }
+
+/// Proof bytes the graph prover wrote for op kind `name` (its `prove <name>` phase).
+fn op_bytes(graph: &Graph, weights: &Weights, trace: &IntTrace, name: &str) -> usize {
+    let mut pt = ProverTranscript::new(&ds());
+    let out = prove_graph(graph, weights, trace, &mut pt, |_, _| Ok::<_, ProofError>(())).expect("honest proof");
+    out.timings.iter().find(|(phase, _, _)| phase == &format!("prove {name}")).map(|(_, _, bytes)| *bytes).expect("phase timed")
+}
+
+/// A one-token prompt predicts at every position (`out_rows = [0, T)`): the GatherRows node then
+/// selects every row in order and writes nothing to the proof (its claim passes to the residual
+/// stream unchanged); a longer prompt's strict selection runs its sumcheck. In both cases a
+/// consistent lie at the gathered rows (LM head and argmax recomputed) is rejected.
+#[test]
+fn gather_rows_is_free_when_it_selects_every_row() {
+    let f = &GPT2;
+    let m = model(f);
+    let t = f.ids.len();
+    for (n_out, free) in [(t, true), (t - 2, false), (1, false)] {
+        let fwd = m.forward_int_outputs(f.ids, n_out).expect("forward");
+        let graph = &fwd.graph;
+        let public = public_values(graph, &fwd.trace);
+        prove_and_verify(graph, m.weights(), &fwd.trace, &public).expect("honest proof verifies");
+        let bytes = op_bytes(graph, m.weights(), &fwd.trace, "GatherRows");
+        assert_eq!(bytes == 0, free, "{n_out} of {t} rows: GatherRows wrote {bytes} bytes");
+        let gathered = graph.find("out_rows.hidden").expect("gather output");
+        let node = graph.nodes.iter().position(|nd| nd.output == gathered).expect("gather node");
+        let mut bad = fwd.trace.clone();
+        if let Some(Some(v)) = bad.values.get_mut(gathered.0) {
+            let last = v.data.len() - 1;
+            v.data[last] += 1;
+        }
+        propagate(graph, m.weights(), &mut bad, node);
+        assert!(prove_and_verify(graph, m.weights(), &bad, &public).is_err(), "{n_out} of {t} rows: lie at the gathered rows accepted");
+        let lie_public = public_values(graph, &bad);
+        assert!(prove_and_verify(graph, m.weights(), &bad, &lie_public).is_err(), "{n_out} of {t} rows: lie accepted with its own tokens");
+    }
+}

@@ -17,6 +17,13 @@
 //! [`GatherRowsProof`] is the same protocol with an activation `x: [T, D]` as the table
 //! ([`zkinfer_model::ops::gather::GatherRows`]): the claim `x(ρ, r_c)` goes to `x`'s producer (or
 //! the witness accumulator) by the graph's routing, like any claim on an operand.
+//!
+//! **Every row, in order.** When the public rows are exactly `0, 1, …, T−1` of an `x: [T, D]`
+//! (a one-token prompt: `out_rows = [P−1, T) = [0, T)`), `y = x` as tensors of the same shape, so
+//! `ỹ(r) = x̃(r)` at every point: both sides pass the output claim on to `x` unchanged and the
+//! node writes nothing to the proof. Both decide it from the public rows and the shapes alone
+//! (`Dims::every_row`), so they agree; any other selection (a permutation, a repeat, a strict
+//! subset) runs the sumcheck above.
 
 use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::eq_evals;
@@ -45,6 +52,8 @@ struct Dims<'a> {
     ids: &'a [i64],
     y: TensorLayout,
     rv: usize,
+    /// GatherRows selecting every row of `x` in order (`ids = 0..T`, `R = T`): `y = x`.
+    every_row: bool,
 }
 
 /// `table_weight`: the table must be a weight (Embedding), else an activation (GatherRows).
@@ -70,7 +79,8 @@ fn dims<'a>(node: &NodeShape<'a>, table_weight: bool) -> Result<Dims<'a>, ProofE
         return Err(ProofError::check(op, format!("id {bad} outside the table of {rows} rows")));
     }
     let table = TensorLayout::new(&[rows, d]);
-    Ok(Dims { rows, d, ids, y: TensorLayout::new(&[t, d]), rv: table.dim_vars()[0] })
+    let every_row = !table_weight && rows == t && ids.iter().enumerate().all(|(i, &id)| id == i as i64);
+    Ok(Dims { rows, d, ids, y: TensorLayout::new(&[t, d]), rv: table.dim_vars()[0], every_row })
 }
 
 fn prove(node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>, table_weight: bool) -> Result<Vec<Vec<Claim>>, ProofError> {
@@ -78,6 +88,9 @@ fn prove(node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>, 
     let Some(claim) = out_claims.into_iter().next() else {
         return Ok(vec![Vec::new(); 2]);
     };
+    if d.every_row {
+        return Ok(vec![Vec::new(), vec![claim]]);
+    }
     let table = node.input_values(1);
     if table.len() != d.rows * d.d {
         return Err(ProofError::witness(OP, "table length"));
@@ -102,6 +115,9 @@ fn verify(node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<C
     };
     if claim.point.len() != d.y.num_vars() {
         return Err(ProofError::shape(OP, "claim point dimension"));
+    }
+    if d.every_row {
+        return Ok(vec![Vec::new(), vec![claim]]);
     }
     let split = d.y.split_point(&claim.point);
     let (r_t, r_c) = (split[0], split[1]);
