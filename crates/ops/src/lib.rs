@@ -31,6 +31,8 @@ pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 pub use zkinfer_pcs::{OpeningAccumulator, OpeningClaim};
 pub use error::ProofError;
 pub use graph::{GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_with, verify_graph, witness_plan};
+#[cfg(feature = "test-hooks")]
+pub use graph::prove_graph_forging;
 pub use layout::TensorLayout;
 pub use protocol::{
     NodeShape, NodeTrace, OpProtocol, OpProver, OpVerifier, ProtocolRef, TensorMeta, TensorRole, Values, VerifierRef, WalkProver, WalkVerifier, ZeroCheckProver,
