@@ -210,7 +210,7 @@ fn prove_impl(
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &proof_stub.model_commitment, &proof_stub));
 
     progress(Stage::ProveGraph);
-    zkinfer_pcs::mem_trace("prove: traced");
+    zkinfer_procfs::mem_trace("prove: traced");
     let start = Instant::now();
     let pcs = pcs();
     // The committed columns move into the commitment (freed as they are packed) and are read
@@ -237,13 +237,13 @@ fn prove_impl(
     timings.prove_graph_s = start.elapsed().as_secs_f64();
 
     progress(Stage::Open);
-    zkinfer_pcs::mem_trace("prove: graph proven");
+    zkinfer_procfs::mem_trace("prove: graph proven");
     let start = Instant::now();
     let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, &out.witness.plan().commitment_slots(), out.accumulators)?;
     // The trace and the witness values are not needed by the openings: free them first.
     drop(out.witness);
     drop(fwd);
-    zkinfer_pcs::mem_trace("prove: trace dropped");
+    zkinfer_procfs::mem_trace("prove: trace dropped");
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_acc, &mut t)?;
     let witness_data = Arc::try_unwrap(out.commitment)
         .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
@@ -258,7 +258,7 @@ fn prove_impl(
             if commitment != vk.commitment {
                 return Err(ProofSystemError::Rejected("the model's weights do not match the verifying key's commitment".into()));
             }
-            zkinfer_pcs::mem_trace("prove: weights recommitted");
+            zkinfer_procfs::mem_trace("prove: weights recommitted");
             data
         }
     };
