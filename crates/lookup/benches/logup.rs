@@ -45,27 +45,18 @@ fn bench_logup(c: &mut Criterion) {
     eprintln!("proof size: {} bytes", proof.len());
     // Wall-clock time on a shared machine mostly measures waiting for a core; report the
     // process CPU time (all threads) per proof as well.
-    if let Some(before) = process_cpu_seconds() {
+    if let Some(before) = zkinfer_procfs::cpu_seconds() {
         const RUNS: u32 = 5;
         for _ in 0..RUNS {
             prove();
         }
-        if let Some(after) = process_cpu_seconds() {
+        if let Some(after) = zkinfer_procfs::cpu_seconds() {
             eprintln!(
                 "prove CPU time (all threads): {:.3} s per proof",
                 (after - before) / f64::from(RUNS)
             );
         }
     }
-}
-
-/// User + system CPU time of this process (Linux `/proc/self/stat`, 10 ms ticks), if available.
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    Some((utime + stime) / 100.0)
 }
 
 criterion_group!(benches, bench_logup);

@@ -330,10 +330,16 @@ impl<'g> Walk<'g> {
 struct GraphProver<'g, F> {
     walk: Walk<'g>,
     commit: Option<F>,
+    /// A malicious prover's witness ([`prove_graph_forging`]).
+    forging: bool,
 }
 
 impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>> ProverHooks for GraphProver<'_, F> {
     type Commitment = C;
+
+    fn new_witness(&self) -> WitnessBuilder {
+        WitnessBuilder::with_forging(self.forging)
+    }
 
     fn commit(&mut self, w: &mut WitnessBuilder, t: &mut ProverTranscript) -> Result<C, ProofError> {
         let commit = self.commit.take().ok_or_else(|| ProofError::shape("graph", "committed twice"))?;
@@ -445,6 +451,32 @@ pub fn prove_graph_chunk<C>(
     t: &mut ProverTranscript,
     commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
 ) -> Result<GraphProverOutput<C>, ProofError> {
+    prove_graph_impl(graph, weights, trace, io, t, commit, false)
+}
+
+/// [`prove_graph_with`] as a malicious prover (feature `test-hooks`): the witness never refuses
+/// the trace ([`WitnessBuilder::forging`]), so a tampered trace is proven and it is the verifier
+/// that must reject the proof.
+#[cfg(feature = "test-hooks")]
+pub fn prove_graph_forging<C>(
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    t: &mut ProverTranscript,
+    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
+) -> Result<GraphProverOutput<C>, ProofError> {
+    prove_graph_impl(graph, weights, trace, &ChunkIo::default(), t, commit, true)
+}
+
+fn prove_graph_impl<C>(
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    io: &ChunkIo,
+    t: &mut ProverTranscript,
+    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
+    forging: bool,
+) -> Result<GraphProverOutput<C>, ProofError> {
     let protocols = protocols(graph)?;
     let roles = roles(graph, &protocols, &io.deferred)?;
     let pending = injected_claims(graph, &roles, io)?;
@@ -494,7 +526,7 @@ pub fn prove_graph_chunk<C>(
         .collect();
     let mut walk = Walk::new(graph, roles);
     walk.pending = pending;
-    let mut hooks = GraphProver { walk, commit: Some(commit) };
+    let mut hooks = GraphProver { walk, commit: Some(commit), forging };
     let run = prove_nodes(&nodes, t, &mut hooks)?;
     Ok(GraphProverOutput { commitment: run.commitment, accumulators: run.accumulators, witness: run.witness, timings: run.timings })
 }

@@ -35,6 +35,8 @@ pub use graph::{
     ChunkIo, GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_chunk, prove_graph_with, verify_graph,
     verify_graph_chunk, witness_plan,
 };
+#[cfg(feature = "test-hooks")]
+pub use graph::prove_graph_forging;
 pub use layout::TensorLayout;
 pub use protocol::{
     NodeShape, NodeTrace, OpProtocol, OpProver, OpVerifier, ProtocolRef, TensorMeta, TensorRole, Values, VerifierRef, WalkProver, WalkVerifier, ZeroCheckProver,

@@ -7,7 +7,7 @@
 //! (memory bound; one group for GPT-2 small at 32 tokens). The resulting claims on those columns — one point per column,
 //! one value per component — and on the multiplicity column go to the witness accumulator.
 
-use zkinfer_field::F;
+use zkinfer_field::{F, PrimeCharacteristicRing};
 use zkinfer_lookup::{LookupColumn, LookupInstance, Table, compute_multiplicities};
 use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
@@ -34,6 +34,23 @@ fn column_lens(plan: &WitnessPlan, i: usize) -> Vec<usize> {
 pub fn multiplicities(table: &Table, lookups: &[Vec<&[F]>]) -> Result<Vec<F>, ProofError> {
     let columns: Vec<LookupColumn<'_>> = lookups.iter().map(|c| LookupColumn { components: c.clone() }).collect();
     compute_multiplicities(table, &columns).map_err(|e| lookup_err(table, e))
+}
+
+/// [`multiplicities`] counting only the looked-up rows that are in the table (a malicious
+/// prover's: the others are left out, so the logUp sums differ and the verifier rejects).
+pub(crate) fn multiplicities_of_rows_in_table(table: &Table, lookups: &[Vec<&[F]>]) -> Vec<F> {
+    let mut counts = vec![0u64; table.padded_len()];
+    for col in lookups {
+        let len = col.first().map_or(0, |c| c.len());
+        for i in 0..len {
+            let row: Vec<F> = col.iter().map(|c| c[i]).collect();
+            if let Some(j) = table.row_index(&row) {
+                counts[j] += 1;
+            }
+        }
+        counts[0] += (len.next_power_of_two() - len) as u64;
+    }
+    counts.into_iter().map(F::from_u64).collect()
 }
 
 /// Most fraction-tree leaves proven in one GKR: tables are grouped, in plan order, until the next

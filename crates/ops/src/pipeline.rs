@@ -50,6 +50,11 @@ pub struct VerifierNode<'a> {
 pub trait ProverHooks {
     /// What [`ProverHooks::commit`] returns.
     type Commitment;
+    /// The empty witness the nodes fill: [`WitnessBuilder::new`], which refuses a trace that
+    /// violates a range or a table, unless a test's malicious prover supplies a forging one.
+    fn new_witness(&self) -> WitnessBuilder {
+        WitnessBuilder::new()
+    }
     /// Called on the generated witness before it is sealed (a test's malicious prover edits it
     /// here); nothing by default.
     fn before_seal(&mut self, _w: &mut WitnessBuilder) {}
@@ -146,7 +151,7 @@ pub fn check_zero_checks_routed(claims: &ZeroCheckClaims) -> Result<(), ProofErr
 /// The prover's phases over `nodes` (in topological order).
 pub fn prove_nodes<H: ProverHooks>(nodes: &[ProverNode<'_>], t: &mut ProverTranscript, hooks: &mut H) -> Result<ProverRun<H::Commitment>, ProofError> {
     let mut clock = Clock::new(t);
-    let mut w = WitnessBuilder::new();
+    let mut w = hooks.new_witness();
     for node in nodes {
         let (op, shape) = (node.op.op(), &node.trace.shape);
         w.plan.set_owner(Owner::Node(shape.node));

@@ -407,12 +407,29 @@ pub struct WitnessBuilder {
     pub(crate) values: Vec<Vec<F>>,
     /// The commitment's prover data and each column's slot in it, once shared.
     shared: Option<(Arc<dyn CommittedColumns>, Vec<Option<usize>>)>,
+    /// A malicious prover's witness (tests only, feature `test-hooks`): never refuses a trace.
+    forging: bool,
 }
 
 impl WitnessBuilder {
     /// An empty witness.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty witness that never refuses (feature `test-hooks`; a test's malicious prover): a
+    /// range-checked entry outside its range is decomposed modulo `2^bits` (the limbs are in range,
+    /// the relation `v = Σ 2^(16j)·l_j − offset` is false), and a looked-up row outside its table is
+    /// left out of the multiplicities (the logUp sums differ). The proof is then produced and
+    /// it is the VERIFIER that must reject it.
+    #[cfg(feature = "test-hooks")]
+    pub fn forging() -> Self {
+        Self::with_forging(true)
+    }
+
+    /// An empty witness, forging if `forging` ([`WitnessBuilder::forging`]; only tests pass `true`).
+    pub(crate) fn with_forging(forging: bool) -> Self {
+        Self { forging, ..Self::default() }
     }
 
     /// Commits a column given by its full table (length must be a power of two).
@@ -468,7 +485,10 @@ impl WitnessBuilder {
             let mut out = Vec::with_capacity(col.len());
             for (i, x) in col.iter().enumerate() {
                 // The centred representative decides membership: the range is far below p/2.
-                let v = to_i64(*x) as i128 + offset;
+                let mut v = to_i64(*x) as i128 + offset;
+                if self.forging {
+                    v = v.rem_euclid(limit);
+                }
                 if !(0..limit).contains(&v) {
                     return Err(ProofError::witness(
                         "range_check",
@@ -558,7 +578,11 @@ impl WitnessBuilder {
                 .into_iter()
                 .map(|l| l.columns.iter().map(|c| self.values[c.0].as_slice()).collect())
                 .collect();
-            let m = crate::lookups::multiplicities(&table, &columns)?;
+            let m = if self.forging {
+                crate::lookups::multiplicities_of_rows_in_table(&table, &columns)
+            } else {
+                crate::lookups::multiplicities(&table, &columns)?
+            };
             self.values.push(m);
         }
         Ok(())

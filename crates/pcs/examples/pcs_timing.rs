@@ -13,7 +13,10 @@ use zkinfer_pcs::{OpeningClaim, Pcs, WhirPcs};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
-use zkinfer_pcs::process_cpu_seconds as cpu_seconds;
+/// CPU seconds of this process (0 where unknown).
+fn cpu_seconds() -> f64 {
+    zkinfer_procfs::cpu_seconds().unwrap_or(0.0)
+}
 
 fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
     let (w, c) = (Instant::now(), cpu_seconds());

@@ -18,7 +18,10 @@ use zkinfer_pcs::{OpeningClaim, Pcs, ProximityBound, WhirParams, WhirPcs};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
-use zkinfer_pcs::process_cpu_seconds as cpu_seconds;
+/// CPU seconds of this process (0 where unknown).
+fn cpu_seconds() -> f64 {
+    zkinfer_procfs::cpu_seconds().unwrap_or(0.0)
+}
 
 fn parse_spec(spec: &str) -> Option<WhirParams> {
     if spec == "default" {

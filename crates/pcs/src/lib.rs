@@ -49,33 +49,10 @@ use zkinfer_poly::Mle;
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
 
 pub use accumulator::OpeningAccumulator;
+/// Memory tracing lives in `zkinfer-procfs` (the one `/proc` reader); re-exported under its old path.
+pub use zkinfer_procfs::mem_trace;
 pub use packing::PackedLayout;
 pub use whir::{MerkleRoot, ProximityBound, WhirParams};
-
-/// Diagnostics: when the environment variable `ZKINFER_MEMTRACE` is set, prints `label` with
-/// the current and peak resident memory (Linux `/proc/self/status`) to stderr.
-pub fn mem_trace(label: &str) {
-    if std::env::var_os("ZKINFER_MEMTRACE").is_none() {
-        return;
-    }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().nth(1)).unwrap_or("?").to_string()
-    };
-    eprintln!("[mem] {label}: rss {} kB, peak {} kB", field("VmRSS:"), field("VmHWM:"));
-}
-
-/// Diagnostics: CPU seconds (user + system) this process has used so far (Linux
-/// `/proc/self/stat`; 0 elsewhere). Examples report it next to wall time on a shared machine.
-pub fn process_cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let Some(rest) = stat.rsplit(')').next() else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|s| s.parse().ok()).unwrap_or(0.0)
-        + fields.get(12).and_then(|s| s.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
-}
 
 /// Why a commitment, opening or verification failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -91,18 +91,10 @@ impl ProveTimings {
     }
 }
 
-/// Generates `n` tokens after `prompt` and proves it. `tamper` may change the trace before it
-/// is proven (tests use it to play a malicious prover; pass `|_, _| {}` otherwise). Keeps the
-/// proving key (copying its weight commitment data); [`prove_consuming`] avoids the copy.
-pub fn prove(
-    model: &Model,
-    pk: &ProvingKey,
-    prompt: &[u32],
-    n: usize,
-    progress: impl FnMut(Stage),
-    tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
-) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
-    prove_consuming(model, &pk.vk, WeightCommitment::Ready(Box::new(pk.weight_data.clone())), prompt, n, progress, tamper)
+/// Generates `n` tokens after `prompt` and proves it. Keeps the proving key (copying its weight
+/// commitment data); [`prove_consuming`] avoids the copy.
+pub fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, progress: impl FnMut(Stage)) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
+    prove_consuming(model, &pk.vk, WeightCommitment::Ready(Box::new(pk.weight_data.clone())), prompt, n, progress)
 }
 
 /// Where the prover gets the weight commitment's prover data from.
@@ -127,8 +119,44 @@ pub fn prove_consuming(
     weights: WeightCommitment,
     prompt: &[u32],
     n: usize,
+    progress: impl FnMut(Stage),
+) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
+    prove_impl(model, vk, weights, prompt, n, progress, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>)
+}
+
+/// A malicious prover, for tests only (feature `test-hooks`; the crate's own tests turn it on):
+/// not part of the proving API.
+#[cfg(feature = "test-hooks")]
+pub mod testing {
+    use super::*;
+
+    /// [`prove`] as a malicious prover: `tamper` edits the trace of the proven forward pass
+    /// (after the honest one was checked against the key's graph), and the witness never
+    /// refuses it (a range-checked value outside its range, a looked-up row outside its table:
+    /// [`zkinfer_ops::WitnessBuilder::forging`]). The statement is what the tampered trace's argmax
+    /// says. So every lie reaches [`verify`], which must reject it.
+    pub fn prove_tampered(
+        model: &Model,
+        pk: &ProvingKey,
+        prompt: &[u32],
+        n: usize,
+        tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
+    ) -> Result<ProofFile, ProofSystemError> {
+        let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+        prove_impl(model, &pk.vk, weights, prompt, n, |_| {}, Some(tamper)).map(|(proof, _)| proof)
+    }
+}
+
+/// The prover; `tamper` (tests only, [`testing::prove_tampered`]) edits the trace and makes the
+/// witness forging.
+fn prove_impl(
+    model: &Model,
+    vk: &VerifyingKey,
+    weights: WeightCommitment,
+    prompt: &[u32],
+    n: usize,
     mut progress: impl FnMut(Stage),
-    tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
+    tamper: Option<impl FnOnce(&zkinfer_model::Graph, &mut IntTrace)>,
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
     check_request(vk, prompt, n)?;
     let max_new_tokens = u32::try_from(n).map_err(|_| ProofSystemError::Request(format!("{n} new tokens is too many")))?;
@@ -163,7 +191,10 @@ pub fn prove_consuming(
     if vk.graph(ids.len(), completion.len())? != fwd.graph {
         return Err(ProofSystemError::Request("the model's graph differs from the verifying key's graph".into()));
     }
-    tamper(&fwd.graph, &mut fwd.trace);
+    let forging = tamper.is_some();
+    if let Some(tamper) = tamper {
+        tamper(&fwd.graph, &mut fwd.trace);
+    }
     // The statement is what the proven trace's argmax says: the honest trace's ids (checked
     // above), or whatever a tampering test made them.
     let proven = fwd.next_tokens().map_err(model_err)?;
@@ -179,29 +210,40 @@ pub fn prove_consuming(
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &proof_stub.model_commitment, &proof_stub));
 
     progress(Stage::ProveGraph);
-    zkinfer_pcs::mem_trace("prove: traced");
+    zkinfer_procfs::mem_trace("prove: traced");
     let start = Instant::now();
     let pcs = pcs();
     // The committed columns move into the commitment (freed as they are packed) and are read
     // back from it: the witness is resident once, not twice.
-    let out = zkinfer_ops::prove_graph_with(&fwd.graph, model.weights(), &fwd.trace, &mut t, |w: &mut WitnessBuilder, t| {
+    let commit = |w: &mut WitnessBuilder, t: &mut ProverTranscript| {
         let cols = w.take_committed()?;
         let (com, data) = pcs.commit_owned(cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
         t.send_bytes(&keys::encode_commitment(&com));
         let data = Arc::new(SharedWitness(data));
         w.share_committed(data.clone())?;
         Ok(data)
-    })?;
+    };
+    #[cfg(feature = "test-hooks")]
+    let out = if forging {
+        zkinfer_ops::prove_graph_forging(&fwd.graph, model.weights(), &fwd.trace, &mut t, commit)?
+    } else {
+        zkinfer_ops::prove_graph_with(&fwd.graph, model.weights(), &fwd.trace, &mut t, commit)?
+    };
+    #[cfg(not(feature = "test-hooks"))]
+    let out = {
+        debug_assert!(!forging, "a tampered trace without the test-hooks feature");
+        zkinfer_ops::prove_graph_with(&fwd.graph, model.weights(), &fwd.trace, &mut t, commit)?
+    };
     timings.prove_graph_s = start.elapsed().as_secs_f64();
 
     progress(Stage::Open);
-    zkinfer_pcs::mem_trace("prove: graph proven");
+    zkinfer_procfs::mem_trace("prove: graph proven");
     let start = Instant::now();
     let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, &out.witness.plan().commitment_slots(), out.accumulators)?;
     // The trace and the witness values are not needed by the openings: free them first.
     drop(out.witness);
     drop(fwd);
-    zkinfer_pcs::mem_trace("prove: trace dropped");
+    zkinfer_procfs::mem_trace("prove: trace dropped");
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_acc, &mut t)?;
     let witness_data = Arc::try_unwrap(out.commitment)
         .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
@@ -216,7 +258,7 @@ pub fn prove_consuming(
             if commitment != vk.commitment {
                 return Err(ProofSystemError::Rejected("the model's weights do not match the verifying key's commitment".into()));
             }
-            zkinfer_pcs::mem_trace("prove: weights recommitted");
+            zkinfer_procfs::mem_trace("prove: weights recommitted");
             data
         }
     };

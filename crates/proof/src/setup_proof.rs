@@ -60,7 +60,7 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool, ma
     if !cheat {
         check_values(&layout, &slices)?;
     }
-    zkinfer_pcs::mem_trace("setup proof: start");
+    zkinfer_procfs::mem_trace("setup proof: start");
     let tables = layout.tables()?;
     let lookup_err = |e: zkinfer_lookup::LookupError| ProofSystemError::Request(format!("weight range lookup: {e}"));
     // The cheating prover clamps columns in place: it keeps the committed values for the opening.
@@ -137,12 +137,12 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool, ma
         .zip(&mults)
         .map(|((table, columns), m)| LookupInstance { table, columns, multiplicities: m })
         .collect();
-    zkinfer_pcs::mem_trace("setup proof: columns and aux commitment ready");
+    zkinfer_procfs::mem_trace("setup proof: columns and aux commitment ready");
     let mut claims = Vec::with_capacity(instances.len());
     for g in &layout.groups {
         claims.extend(prove_lookups(&instances[g.clone()], &mut t).map_err(lookup_err)?);
     }
-    zkinfer_pcs::mem_trace("setup proof: lookups proven");
+    zkinfer_procfs::mem_trace("setup proof: lookups proven");
     drop(instances);
     drop(wide_cols);
     drop(zeros);
@@ -175,7 +175,7 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool, ma
     if commitment != vk.commitment {
         return Err(ProofSystemError::Request("the weight slices do not match the key's weight commitment".into()));
     }
-    zkinfer_pcs::mem_trace("setup proof: weights recommitted");
+    zkinfer_procfs::mem_trace("setup proof: weights recommitted");
     weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
     aux_acc.prove_consuming(&pcs, aux_data, &mut t)?;
     Ok(SetupProof { model_commitment: digest, transcript: t.into_proof() })

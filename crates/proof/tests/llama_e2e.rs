@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::ops::eval_int;
 use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorKind, Weights};
+use zkinfer_proof::testing::prove_tampered;
 use zkinfer_proof::{
     ProofFile, ProofSystemError, ProvingKey, VerifyingKey, Vocabulary, WeightCommitment, prove, prove_consuming, setup,
     verify, vocab_bytes, vocabulary,
@@ -50,7 +51,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let (model, tok, pk) = load_with_key(F16);
         let prompt = tok.encode("The quick brown fox");
-        let (proof, _) = prove(&model, &pk, &prompt, N, |_| {}, |_, _| {}).expect("prove");
+        let (proof, _) = prove(&model, &pk, &prompt, N, |_| {}).expect("prove");
         Fixture { model, tok, pk, prompt, proof }
     })
 }
@@ -83,7 +84,7 @@ fn honest_proofs_verify_on_both_fixtures() {
     let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&model, vocabulary(&tok, &model), sha).unwrap();
     zkinfer_proof::verify_setup(&vk, &setup_proof).expect("setup proof of the tied fixture");
     let prompt = tok.encode("Once upon a time");
-    let (proof, t) = prove_consuming(&model, &vk, WeightCommitment::Recommit, &prompt, 3, |_| {}, |_, _| {}).unwrap();
+    let (proof, t) = prove_consuming(&model, &vk, WeightCommitment::Recommit, &prompt, 3, |_| {}).unwrap();
     assert!(t.weight_commit_s > 0.0);
     let v = verify(&vk, &proof).expect("tied fixture verifies");
     assert_eq!(v.completion_ids, model.generate_int_until(&prompt, 3, tok.eog_ids(), |_| {}).unwrap());
@@ -109,7 +110,7 @@ fn generation_stops_at_an_end_of_generation_token_and_the_proof_covers_it() {
     let stop = free[2];
     assert!(!free[..2].contains(&stop), "pick a fixture prompt whose first tokens differ: {free:?}");
     let pk = key_stopping_at(stop);
-    let (proof, _) = prove(&f.model, &pk, &f.prompt, 6, |_| {}, |_, _| {}).unwrap();
+    let (proof, _) = prove(&f.model, &pk, &f.prompt, 6, |_| {}).unwrap();
     assert_eq!(proof.completion_ids, free[..3]);
     assert_eq!(proof.max_new_tokens, 6);
     let v = verify(&pk.vk, &proof).expect("early stop verifies");
@@ -216,7 +217,7 @@ fn another_models_key_and_another_architectures_key_are_rejected() {
     let gpt2 = zkinfer_model::Model::load(&gguf).unwrap();
     let gpk = setup(&gpt2, vocab_bytes(&Tokenizer::from_gguf(&gguf).unwrap()), [0; 32]).unwrap();
     assert_eq!(gpk.vk.architecture, "gpt2");
-    let e = prove(&f.model, &gpk, &[1, 2], 2, |_| {}, |_, _| {}).unwrap_err();
+    let e = prove(&f.model, &gpk, &[1, 2], 2, |_| {}).unwrap_err();
     assert!(matches!(e, ProofSystemError::Request(_)), "{e}");
 }
 
@@ -264,14 +265,13 @@ fn tampering_with_any_op_output_is_caught() {
     }
     for (kind, tensor) in kinds {
         let mut propagated = true;
-        let result = prove(&f.model, &f.pk, &f.prompt, N, |_| {}, |graph, trace| {
+        let proof = prove_tampered(&f.model, &f.pk, &f.prompt, N, |graph, trace| {
             propagated = perturb_and_propagate(graph, trace, f.model.weights(), tensor);
-        });
+        })
+        .unwrap_or_else(|e| panic!("{kind}: the malicious prover must produce a proof: {e}"));
         assert!(propagated, "could not build the tampered trace for {kind}");
-        match result {
-            Ok((proof, _)) => assert!(verify(&f.pk.vk, &proof).is_err(), "tampered {kind} output accepted"),
-            Err(e) => eprintln!("{kind}: the prover refused the tampered trace: {e}"),
-        }
+        let err = verify(&f.pk.vk, &proof).expect_err(&format!("tampered {kind} output accepted by the verifier"));
+        eprintln!("{kind}: the verifier rejects: {err}");
     }
 }
 
@@ -285,9 +285,9 @@ fn proving_with_uncommitted_weights_is_caught() {
     let scaled = zkinfer_model::ScaledTensor { inner: &gguf, name: "blk.0.ffn_up.weight".into(), factor: 1.5 };
     let other = Model::from_source(&scaled, zkinfer_model::QuantConfig::default()).unwrap();
     assert_eq!(other.graph_template().unwrap(), f.model.graph_template().unwrap(), "same graph, other weights");
-    let (proof, _) = prove(&other, &f.pk, &f.prompt, N, |_| {}, |_, _| {}).expect("the prover does not check weights");
+    let (proof, _) = prove(&other, &f.pk, &f.prompt, N, |_| {}).expect("the prover does not check weights");
     assert!(verify(&f.pk.vk, &proof).is_err(), "proof over uncommitted weights accepted");
-    let e = prove_consuming(&other, &f.pk.vk, WeightCommitment::Recommit, &f.prompt, N, |_| {}, |_, _| {}).unwrap_err();
+    let e = prove_consuming(&other, &f.pk.vk, WeightCommitment::Recommit, &f.prompt, N, |_| {}).unwrap_err();
     assert!(e.to_string().contains("do not match"), "{e}");
 }
 
@@ -382,7 +382,7 @@ fn a_full_context_generation_proves() {
     let n_ctx = f.model.config().n_ctx;
     assert_eq!(f.pk.vk.max_positions(), n_ctx);
     let prompt: Vec<u32> = (0..n_ctx as u32 - 1).map(|i| 3 + i % 50).collect();
-    let (proof, _) = prove(&f.model, &f.pk, &prompt, 2, |_| {}, |_, _| {}).unwrap();
+    let (proof, _) = prove(&f.model, &f.pk, &prompt, 2, |_| {}).unwrap();
     verify(&f.pk.vk, &proof).expect("full-context proof verifies");
-    assert!(prove(&f.model, &f.pk, &prompt, 3, |_| {}, |_, _| {}).is_err(), "one position past the context");
+    assert!(prove(&f.model, &f.pk, &prompt, 3, |_| {}).is_err(), "one position past the context");
 }

@@ -26,7 +26,7 @@ fn fixture() -> &'static Fixture {
         let tok = Tokenizer::from_gguf(&gguf).unwrap();
         let pk = setup(&model, vocab_bytes(&tok), [3; 32]).unwrap();
         let prompt = tok.encode("The quick brown fox");
-        let (proof, _) = prove(&model, &pk, &prompt, 2, |_| {}, |_, _| {}).unwrap();
+        let (proof, _) = prove(&model, &pk, &prompt, 2, |_| {}).unwrap();
         Fixture { pk, proof }
     })
 }

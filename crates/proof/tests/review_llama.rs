@@ -26,7 +26,7 @@ fn fixture() -> &'static Fixture {
         let tok = Tokenizer::from_gguf(&gguf).unwrap();
         let pk = setup(&model, vocabulary(&tok, &model), [5; 32]).unwrap();
         let prompt = tok.encode("The quick brown fox");
-        let (proof, _) = prove(&model, &pk, &prompt, 2, |_| {}, |_, _| {}).unwrap();
+        let (proof, _) = prove(&model, &pk, &prompt, 2, |_| {}).unwrap();
         verify(&pk.vk, &proof).unwrap();
         Fixture { pk, proof }
     })
@@ -123,7 +123,7 @@ fn a_single_position_pass_proves_and_binds_its_statement() {
     let model = Model::load(&gguf).unwrap();
     let pk = &fixture().pk;
     let prompt = vec![fixture().proof.prompt_ids[0]];
-    let (proof, _) = prove(&model, pk, &prompt, 1, |_| {}, |_, _| {}).unwrap();
+    let (proof, _) = prove(&model, pk, &prompt, 1, |_| {}).unwrap();
     assert_eq!(proof.prompt_ids.len() + proof.completion_ids.len() - 1, 1);
     verify(&pk.vk, &proof).unwrap();
     let mut bad = proof.clone();

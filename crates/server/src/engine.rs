@@ -207,7 +207,6 @@ impl Engine {
                     Stage::Open => ProofProgress::Stage { name: "open", index: 4, of: stages },
                 })
             },
-            |_, _| {},
         )
         .map_err(|e| format!("proving failed: {e}"))?;
         if proof.prompt_ids != prompt || proof.completion_ids != completion {

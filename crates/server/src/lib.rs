@@ -78,11 +78,7 @@ fn log(msg: impl std::fmt::Display) {
 }
 
 /// Available memory (Linux `MemAvailable`), if known.
-pub fn available_memory() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = text.lines().find(|l| l.starts_with("MemAvailable:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
-}
+pub use zkinfer_procfs::available_memory;
 
 /// How many proofs may run at once: what 80 % of the available memory holds at `per_proof`
 /// bytes each, at most one per core, at least one; an explicit `requested` count is used as

@@ -71,7 +71,7 @@ pub struct Provers {
 
 /// A fresh worker id: host name, process id and a random suffix.
 pub fn worker_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_else(|_| "host".into());
+    let host = zkinfer_procfs::hostname().unwrap_or_else(|| "host".into());
     format!("{host}:{}:{:08x}", std::process::id(), rand::random::<u32>())
 }
 

@@ -11,15 +11,6 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::{ProductSumcheck, SumcheckInstance};
 
-/// User + system CPU seconds of this process, if `/proc` is available.
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some(ticks / 100.0)
-}
-
 fn table(n: usize, seed: u64) -> Vec<F> {
     let mut s = seed;
     (0..1usize << n)
@@ -33,7 +24,7 @@ fn table(n: usize, seed: u64) -> Vec<F> {
 }
 
 fn report(what: &str, wall: Instant, cpu: Option<f64>) {
-    let cpu = match (cpu, cpu_seconds()) {
+    let cpu = match (cpu, zkinfer_procfs::cpu_seconds()) {
         (Some(a), Some(b)) => format!("{:.2}s", b - a),
         _ => "n/a".to_owned(),
     };
@@ -56,11 +47,11 @@ fn main() {
         "2^{n} entries, {} threads, eq factor: {with_eq}",
         p3_maybe_rayon::prelude::current_num_threads()
     );
-    let (start, start_cpu) = (Instant::now(), cpu_seconds());
+    let (start, start_cpu) = (Instant::now(), zkinfer_procfs::cpu_seconds());
     let mut instance = ProductSumcheck::new_base(vec![p, q], vec![(EF::ONE, vec![0, 1])], w);
     report("construct (round 0)", start, start_cpu);
     for round in 0..n {
-        let (t, c) = (Instant::now(), cpu_seconds());
+        let (t, c) = (Instant::now(), zkinfer_procfs::cpu_seconds());
         let _ = instance.round_evals();
         instance.bind(EF::from_u64(round as u64 * 31 + 5));
         if round < 3 {

@@ -23,7 +23,7 @@ fn prove_tiny() -> Handover {
     let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&model, zkinfer_proof::vocab_bytes(&tok), [7; 32]).unwrap();
     let prompt = tok.encode("The quick brown fox");
     let weights = zkinfer_proof::WeightCommitment::Recommit;
-    let (proof, _) = zkinfer_proof::prove_consuming(&model, &vk, weights, &prompt, 2, |_| {}, |_, _| {}).unwrap();
+    let (proof, _) = zkinfer_proof::prove_consuming(&model, &vk, weights, &prompt, 2, |_| {}).unwrap();
     let completion = model.generate_int(&prompt, 2, |_| {}).unwrap();
     Handover { key: vk.to_bytes(), setup_proof: setup_proof.to_bytes(), proof: proof.to_bytes(), prompt, completion }
 }

@@ -89,7 +89,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &prompt,
         n,
         |s| zk::show_stage(&mut progress, s, prompt.len(), n),
-        |_, _| {},
     )
     .map_err(|e| zk::proof_error(e, "proving failed"))?;
     let bytes = proof.to_bytes();

@@ -63,7 +63,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &prompt,
         args.n,
         |s| zk::show_stage(&mut progress, s, prompt.len(), args.n),
-        |_, _| {},
     )
     .map_err(|e| zk::proof_error(e, "proving failed"))?;
     let text = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();

@@ -106,7 +106,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         &prompt,
         args.n,
         |stage| zk::show_stage(&mut progress, stage, prompt.len(), args.n),
-        |_, _| {},
     )
     .map_err(|e| zk::proof_error(e, "proving failed"))?;
     progress.finish();

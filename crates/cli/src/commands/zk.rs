@@ -260,13 +260,5 @@ pub fn write_manifest(dir: &Path, vk: &VerifyingKey, vk_bytes: usize, model: &Pa
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), 0 if unknown.
 pub fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+    zkinfer_procfs::peak_resident_bytes().unwrap_or(0)
 }

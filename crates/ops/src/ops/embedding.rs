@@ -93,7 +93,7 @@ fn prove(node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>, 
     }
     let table = node.input_values(1);
     if table.len() != d.rows * d.d {
-        return Err(ProofError::witness(OP, "table length"));
+        return Err(ProofError::witness(if table_weight { OP } else { GATHER }, "table length"));
     }
     let split = d.y.split_point(&claim.point);
     let (r_t, r_c) = (split[0], split[1]);
@@ -110,21 +110,25 @@ fn prove(node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, out_claims: Vec<Claim>, 
 
 fn verify(node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<Claim>, table_weight: bool) -> Result<Vec<Vec<Claim>>, ProofError> {
     let d = dims(node, table_weight)?;
+    let op = if table_weight { OP } else { GATHER };
     let Some(claim) = out_claims.into_iter().next() else {
         return Ok(vec![Vec::new(); 2]);
     };
     if claim.point.len() != d.y.num_vars() {
-        return Err(ProofError::shape(OP, "claim point dimension"));
+        return Err(ProofError::shape(op, "claim point dimension"));
+    }
+    if d.every_row {
+        return Ok(vec![Vec::new(), vec![claim]]);
     }
     if d.every_row {
         return Ok(vec![Vec::new(), vec![claim]]);
     }
     let split = d.y.split_point(&claim.point);
     let (r_t, r_c) = (split[0], split[1]);
-    let (rho, expected) = verify_product(OP, d.rv, 2, claim.value, ctx.transcript)?;
+    let (rho, expected) = verify_product(op, d.rv, 2, claim.value, ctx.transcript)?;
     let e_eval = ctx.receive_eval()?;
     let selector: EF = d.ids.iter().enumerate().map(|(t, &id)| eq_at_index(r_t, t) * eq_at_index(&rho, id as usize)).sum();
-    ensure(OP, selector * e_eval == expected, "S(ρ)·E(ρ, r_c) differs from the reduced claim")?;
+    ensure(op, selector * e_eval == expected, "S(ρ)·E(ρ, r_c) differs from the reduced claim")?;
     Ok(vec![Vec::new(), vec![Claim::new(concat(&[&rho, r_c]), e_eval)]])
 }
 

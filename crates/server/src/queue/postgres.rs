@@ -281,10 +281,7 @@ pub mod testing {
     }
 
     fn is_root() -> bool {
-        std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
-            .unwrap_or(false)
+        zkinfer_procfs::real_uid() == Some(0)
     }
 
     fn run(bin: &Path, as_postgres: bool, tool: &str, args: &[&str]) -> Result<(), String> {
