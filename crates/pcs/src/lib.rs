@@ -38,6 +38,7 @@ pub mod accumulator;
 pub mod batching;
 pub mod hiding;
 pub mod packing;
+pub mod sparse;
 pub mod whir;
 
 use std::fmt::Debug;
@@ -50,6 +51,7 @@ use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, Verifier
 
 pub use accumulator::OpeningAccumulator;
 pub use packing::PackedLayout;
+pub use sparse::{SparseLayout, SparsePoly};
 pub use whir::{MerkleRoot, ProximityBound, WhirParams};
 
 /// Diagnostics: when the environment variable `ZKINFER_MEMTRACE` is set, prints `label` with
@@ -428,6 +430,192 @@ impl WhirPcs {
             let proof = self.engine.open(&MerkleRoot::new(vec![root]), g.whir, &point, &mut fork)?;
             t.send_bytes(&whir::encode_proof(&proof)?);
             mem_trace("open: after WHIR opening");
+        }
+        Ok(())
+    }
+}
+
+/// Where each block of a sparse commitment lies: for claim `j`, the `(group, index in the
+/// group, selector, free point)` of each block of its polynomial. Fails on a claim naming no
+/// polynomial or with a point of the wrong length.
+type Expanded = Vec<Vec<(usize, usize, EF, Vec<EF>)>>;
+
+fn expand_sparse(sparse: &SparseLayout, groups: &[Vec<usize>], claims: &[OpeningClaim]) -> Result<Expanded, PcsError> {
+    let total: usize = sparse.polys().iter().map(|p| p.blocks().len()).sum();
+    let mut place = vec![(0usize, 0usize); total];
+    for (g, polys) in groups.iter().enumerate() {
+        for (i, &k) in polys.iter().enumerate() {
+            if k < total {
+                place[k] = (g, i);
+            }
+        }
+    }
+    claims
+        .iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let p = sparse.polys().get(c.poly).ok_or_else(|| PcsError::BadClaim(format!("claim {j} names polynomial {} of {}", c.poly, sparse.polys().len())))?;
+            if p.num_vars() != c.point.len() {
+                return Err(PcsError::BadClaim(format!("claim {j}: polynomial {} has {} variables, point has {}", c.poly, p.num_vars(), c.point.len())));
+            }
+            Ok(p.split_point(&c.point)
+                .into_iter()
+                .enumerate()
+                .map(|(b, (sel, free))| {
+                    let (g, i) = place[sparse.committed_index(c.poly, b)];
+                    (g, i, sel, free)
+                })
+                .collect())
+        })
+        .collect()
+}
+
+/// The groups the blocks of one claim lie in, ascending.
+fn claim_groups(blocks: &[(usize, usize, EF, Vec<EF>)]) -> Vec<usize> {
+    let mut gs: Vec<usize> = blocks.iter().map(|b| b.0).collect();
+    gs.sort_unstable();
+    gs.dedup();
+    gs
+}
+
+/// The batching weight terms and claimed sum of group `g` (module docs of [`sparse`]): claim `j`
+/// with part `parts[j][g]` contributes its blocks in `g`, each with `ρ^j'·sel_b(z_j)`, `j'` the
+/// claim's index among the claims touching `g`.
+fn group_terms(expanded: &Expanded, parts: &[Vec<(usize, EF)>], g: usize, rho: EF) -> (Vec<batching::WeightTerm>, EF) {
+    let mut terms = Vec::new();
+    let mut sum = EF::ZERO;
+    let mut coeff = EF::ONE;
+    for (blocks, part) in expanded.iter().zip(parts) {
+        let Some(&(_, v)) = part.iter().find(|(h, _)| *h == g) else { continue };
+        sum += coeff * v;
+        for (_, i, sel, free) in blocks.iter().filter(|b| b.0 == g) {
+            terms.push(batching::WeightTerm { poly: *i, point: free.clone(), coeff: coeff * *sel });
+        }
+        coeff *= rho;
+    }
+    (terms, sum)
+}
+
+impl WhirPcs {
+    /// Proves claims on the sparse polynomials of `sparse` (see [`sparse`]), whose blocks are the
+    /// committed batch of `data`; consumes the prover data.
+    pub fn open_sparse(&self, data: WhirProverData, sparse: &SparseLayout, claims: &[OpeningClaim], t: &mut ProverTranscript) -> Result<(), PcsError> {
+        self.open_sparse_shifted(data, sparse, claims, t, EF::ZERO)
+    }
+
+    /// [`WhirPcs::open_sparse`], adding `shift` to every part the prover sends (zero when honest;
+    /// the unit tests move value between groups with it).
+    pub(crate) fn open_sparse_shifted(
+        &self,
+        data: WhirProverData,
+        sparse: &SparseLayout,
+        claims: &[OpeningClaim],
+        t: &mut ProverTranscript,
+        shift: EF,
+    ) -> Result<(), PcsError> {
+        if sparse.committed_num_vars() != data.commitment.poly_num_vars {
+            return Err(PcsError::Config("the sparse layout does not match the commitment".into()));
+        }
+        let polys: Vec<Vec<usize>> = data.groups.iter().map(|g| g.polys.clone()).collect();
+        let expanded = expand_sparse(sparse, &polys, claims)?;
+        self.absorb_commitment(&data.commitment, t);
+        batching::absorb_claims(claims, t);
+        // Each claim's part per group; the parts of all groups but the last are sent.
+        let mut parts = Vec::with_capacity(claims.len());
+        for (c, blocks) in claims.iter().zip(&expanded) {
+            let gs = claim_groups(blocks);
+            let mut part = Vec::with_capacity(gs.len());
+            let mut rest = c.value;
+            for (n, &g) in gs.iter().enumerate() {
+                if n + 1 == gs.len() {
+                    part.push((g, rest));
+                    break;
+                }
+                let v: EF = blocks
+                    .iter()
+                    .filter(|b| b.0 == g)
+                    .map(|(_, i, sel, free)| {
+                        let group = &data.groups[g];
+                        let offset = group.layout.offset(*i);
+                        let len = 1usize << free.len();
+                        let evals = &whir::WhirEngine::committed_evals(&group.whir)[offset..offset + len];
+                        *sel * zkinfer_poly::Mle::new(evals.to_vec()).evaluate(free)
+                    })
+                    .sum::<EF>()
+                    + shift;
+                t.send_exts(&[v]);
+                rest -= v;
+                part.push((g, v));
+            }
+            parts.push(part);
+        }
+        let roots = data.commitment.root.roots().to_vec();
+        for (g, (group, root)) in data.groups.into_iter().zip(roots).enumerate() {
+            if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
+                continue;
+            }
+            let rho = t.challenge_ext();
+            let (terms, _) = group_terms(&expanded, &parts, g, rho);
+            let packed = whir::WhirEngine::committed_evals(&group.whir);
+            mem_trace("open: before batching");
+            let (point, _) = batching::run_rounds(&group.layout, packed, terms, t, None);
+            mem_trace("open: after batching");
+            let mut fork = t.challenger_mut().clone();
+            let proof = self.engine.open(&MerkleRoot::new(vec![root]), group.whir, &point, &mut fork)?;
+            t.send_bytes(&whir::encode_proof(&proof)?);
+            mem_trace("open: after WHIR opening");
+        }
+        Ok(())
+    }
+
+    /// Verifies claims on the sparse polynomials of `sparse` against `com`, whose batch must be
+    /// their blocks ([`SparseLayout::committed_num_vars`]).
+    pub fn verify_sparse(&self, com: &WhirCommitment, sparse: &SparseLayout, claims: &[OpeningClaim], t: &mut VerifierTranscript<'_>) -> Result<(), PcsError> {
+        if sparse.committed_num_vars() != com.poly_num_vars {
+            return Err(PcsError::Config("the sparse layout does not match the commitment".into()));
+        }
+        let groups = self.groups(&com.poly_num_vars);
+        if com.root.num_roots() != groups.len() {
+            return Err(PcsError::Config(format!("commitment must hold {} Merkle root(s), one per group", groups.len())));
+        }
+        let mut layouts = Vec::with_capacity(groups.len());
+        for polys in &groups {
+            layouts.push(PackedLayout::new(&polys.iter().map(|&k| com.poly_num_vars[k]).collect::<Vec<_>>())?);
+        }
+        let expanded = expand_sparse(sparse, &groups, claims)?;
+        self.absorb_commitment(com, t);
+        batching::absorb_claims(claims, t);
+        let mut parts = Vec::with_capacity(claims.len());
+        for (c, blocks) in claims.iter().zip(&expanded) {
+            let gs = claim_groups(blocks);
+            let mut part = Vec::with_capacity(gs.len());
+            let mut rest = c.value;
+            for (n, &g) in gs.iter().enumerate() {
+                if n + 1 == gs.len() {
+                    part.push((g, rest));
+                    break;
+                }
+                let v = t.receive_exts(1)?[0];
+                rest -= v;
+                part.push((g, v));
+            }
+            parts.push(part);
+        }
+        for (g, (layout, root)) in layouts.iter().zip(com.root.roots()).enumerate() {
+            if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
+                continue;
+            }
+            let rho = t.challenge_ext();
+            let (terms, sum) = group_terms(&expanded, &parts, g, rho);
+            let (point, reduced) = batching::verify_rounds(layout.num_vars(), sum, t)?;
+            let weight = batching::weight_at(layout, &terms, &point);
+            let mut fork = t.challenger_mut().clone();
+            let bytes = t.receive_bytes()?;
+            let proof = whir::decode_proof(bytes)?;
+            let opened = self.engine.verify(&MerkleRoot::new(vec![*root]), &point, &proof, &mut fork)?;
+            if weight * opened != reduced {
+                return Err(PcsError::ClaimMismatch);
+            }
         }
         Ok(())
     }
