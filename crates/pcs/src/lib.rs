@@ -13,9 +13,9 @@
 //!   ([`batching`]); `P(r)` is proven by ONE WHIR opening. The verifier computes `W(r)` itself.
 //!
 //! * **Groups.** A batch whose total size `S = Σ 2^{m_k}` is at least `2^24` and would waste more
-//!   than a third of its packed polynomial (`2^⌈log2 S⌉ > 1.5·S`) is committed as TWO packed
+//!   than a third of its packed polynomial (`2^⌈log2 S⌉ > 1.5·S`) is committed as several packed
 //!   polynomials instead ([`commitment_groups`]): the largest polynomials filling exactly the
-//!   largest power of two `≤ S`, and the rest. Each group is its own WHIR commitment (the
+//!   largest power of two `≤ S`, then the rest by the same rule. Each group is its own WHIR commitment (the
 //!   commitment's Merkle cap holds one root per group, in group order); an opening runs the
 //!   batching sumcheck and one WHIR opening per group that has claims. The grouping is a function
 //!   of the shapes alone, so both sides derive it. A batch of 134.5M entries (SmolLM2-135M's
@@ -183,15 +183,17 @@ impl WhirCommitment {
     }
 }
 
-/// Batches from this total size on may be split into two groups ([`commitment_groups`]).
+/// Batches from this total size on may be split into several groups ([`commitment_groups`]).
 pub const SPLIT_FROM_VARS: usize = 24;
 
 /// How a batch with polynomials of `poly_num_vars` variables is committed: the batch indices of
 /// each group, ascending within a group. One group (the whole batch) unless the total
 /// `S = Σ 2^{m_k}` is at least `2^SPLIT_FROM_VARS` and its power-of-two padding would exceed
-/// `1.5·S`; then two: the polynomials taken largest first (ties in batch order) until they fill
+/// `1.5·S`; then the polynomials taken largest first (ties in batch order) until they fill
 /// exactly `2^⌊log2 S⌋` — a prefix of non-increasing powers of two, each no larger than that,
-/// reaches every multiple of its last element, so it hits the bound exactly — and the rest.
+/// reaches every multiple of its last element, so it hits the bound exactly — form the first
+/// group, and the rest is grouped by the same rule (a batch of `2^28 + 2^26 + 2^24` entries is
+/// three groups of those sizes, not `2^28` and a `2^27`-entry packing of the rest).
 pub fn commitment_groups(poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
     commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS)
 }
@@ -202,25 +204,31 @@ fn commitment_groups_from(poly_num_vars: &[usize], split_from_vars: usize) -> Ve
     if poly_num_vars.iter().any(|&m| m > whir::MAX_NUM_VARS) {
         return vec![all];
     }
-    let total: u128 = poly_num_vars.iter().map(|&m| 1u128 << m).sum();
-    if total < 1u128 << split_from_vars || 2 * total.next_power_of_two() <= 3 * total {
-        return vec![all];
-    }
-    let head_size = 1u128 << (127 - total.leading_zeros());
     let mut order = all;
     order.sort_by_key(|&k| std::cmp::Reverse(poly_num_vars[k]));
-    let mut filled = 0u128;
-    let mut cut = 0;
-    while filled < head_size {
-        filled += 1u128 << poly_num_vars[order[cut]];
-        cut += 1;
+    let mut groups = Vec::new();
+    let mut rest: &[usize] = &order;
+    loop {
+        let total: u128 = rest.iter().map(|&k| 1u128 << poly_num_vars[k]).sum();
+        if total < 1u128 << split_from_vars || 2 * total.next_power_of_two() <= 3 * total {
+            let mut last = rest.to_vec();
+            last.sort_unstable();
+            groups.push(last);
+            return groups;
+        }
+        let head_size = 1u128 << (127 - total.leading_zeros());
+        let mut filled = 0u128;
+        let mut cut = 0;
+        while filled < head_size {
+            filled += 1u128 << poly_num_vars[rest[cut]];
+            cut += 1;
+        }
+        debug_assert_eq!(filled, head_size);
+        let mut head = rest[..cut].to_vec();
+        head.sort_unstable();
+        groups.push(head);
+        rest = &rest[cut..];
     }
-    debug_assert_eq!(filled, head_size);
-    let mut head = order[..cut].to_vec();
-    let mut tail = order[cut..].to_vec();
-    head.sort_unstable();
-    tail.sort_unstable();
-    vec![head, tail]
 }
 
 /// One group of a commitment: its polynomials (batch indices), packed layout and WHIR data.
