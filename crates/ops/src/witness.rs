@@ -255,12 +255,21 @@ impl WitnessPlan {
         zkinfer_pcs::SparseLayout::new(self.committed().into_iter().map(|c| self.sparse_poly(c)).collect())
     }
 
+    /// A tensor column is committed as blocks when they hold at most two thirds of its padded
+    /// table: the prover keeps the padded table for the op proofs and the commitment holds the
+    /// blocks (8 B per padded entry plus ≈ 24 B per committed one: packed copy and rate-½
+    /// codeword), against ≈ 24 B per padded entry for a column moved into the commitment whole.
     fn sparse_poly(&self, c: ColumnId) -> zkinfer_pcs::SparsePoly {
         let info = &self.columns[c.0];
         match &info.dims {
             Some(dims) if !dims.is_empty() => {
                 let p = zkinfer_pcs::SparsePoly::tensor(dims);
-                if p.num_vars() == info.num_vars { p } else { zkinfer_pcs::SparsePoly::dense(info.num_vars) }
+                let blocks: usize = p.block_num_vars().map(|m| 1usize << m).sum();
+                if p.num_vars() == info.num_vars && 3 * blocks <= 2usize << info.num_vars {
+                    p
+                } else {
+                    zkinfer_pcs::SparsePoly::dense(info.num_vars)
+                }
             }
             _ => zkinfer_pcs::SparsePoly::dense(info.num_vars),
         }
