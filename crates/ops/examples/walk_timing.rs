@@ -37,6 +37,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let plan = zkinfer_ops::witness_plan(graph, &public)?;
         let committed: usize = plan.committed().iter().map(|&c| 1usize << plan.num_vars(c)).sum();
         println!("{tokens} tokens: {} committed columns, {committed} entries (packs into 2^{})", plan.committed().len(), committed.next_power_of_two().trailing_zeros());
+        let blocks: usize = plan.sparse_layout().committed_num_vars().iter().map(|&m| 1usize << m).sum();
+        println!("  committed as blocks of the columns' extents: {blocks} entries (packs into 2^{})", blocks.next_power_of_two().trailing_zeros());
         print_committed(graph, &plan);
         // Range checks by width: entries checked and limb entries committed.
         let mut by_bits: std::collections::BTreeMap<(u32, bool), (usize, usize, usize)> = Default::default();
@@ -129,24 +131,28 @@ fn public_values(fwd: &zkinfer_model::IntForward) -> Result<HashMap<TensorId, &[
 
 /// Committed entries per op kind and column name (where the witness size comes from).
 fn print_committed(graph: &zkinfer_model::Graph, plan: &zkinfer_ops::WitnessPlan) {
-    let mut per_kind: Vec<(String, usize, usize)> = Vec::new();
-    for c in plan.columns().iter().filter(|c| c.definition.is_none()) {
+    // (key, padded entries, entries committed as blocks, columns)
+    let mut per_kind: Vec<(String, usize, usize, usize)> = Vec::new();
+    let sparse = plan.sparse_layout();
+    for (c, poly) in plan.columns().iter().filter(|c| c.definition.is_none()).zip(sparse.polys()) {
         let kind = match c.owner {
             zkinfer_ops::witness::Owner::Node(n) => format!("{:?}", graph.nodes[n].op).split(['(', ' ', '{']).next().unwrap_or("?").to_string(),
             zkinfer_ops::witness::Owner::Framework => "framework".to_string(),
         };
         let name = c.name.split(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']).next().unwrap_or("").to_string();
         let key = format!("{kind}/{name}");
-        match per_kind.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, n, k)) => {
+        let blocks: usize = poly.block_num_vars().map(|m| 1usize << m).sum();
+        match per_kind.iter_mut().find(|(k, ..)| *k == key) {
+            Some((_, n, b, k)) => {
                 *n += 1usize << c.num_vars;
+                *b += blocks;
                 *k += 1;
             }
-            None => per_kind.push((key, 1usize << c.num_vars, 1)),
+            None => per_kind.push((key, 1usize << c.num_vars, blocks, 1)),
         }
     }
-    per_kind.sort_by_key(|k| std::cmp::Reverse(k.1));
-    for (key, entries, cols) in per_kind.iter().take(25) {
-        println!("  committed {key:<36} {cols:5} columns {entries:10} entries");
+    per_kind.sort_by_key(|k| std::cmp::Reverse(k.2));
+    for (key, entries, blocks, cols) in per_kind.iter().take(25) {
+        println!("  committed {key:<36} {cols:5} columns {entries:10} padded entries {blocks:10} as blocks");
     }
 }

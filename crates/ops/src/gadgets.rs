@@ -95,7 +95,8 @@ fn rewrite_virtual_claims(
         let Some((&(last, k_last), rest)) = def.terms.split_last() else {
             return Err(ProofError::shape("witness", "virtual column without terms"));
         };
-        let mut remainder = c.value - EF::from(from_i64_unchecked(def.constant));
+        let chi = def.extent.as_ref().map_or(EF::ONE, |dims| crate::witness::extent_indicator(dims, &c.point));
+        let mut remainder = c.value - EF::from(from_i64_unchecked(def.constant)) * chi;
         for &(col, k) in rest {
             let v = term_value(col, &c.point)?;
             remainder -= EF::from(from_i64_unchecked(k)) * v;

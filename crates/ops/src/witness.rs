@@ -44,7 +44,7 @@
 
 use std::collections::HashMap;
 
-use zkinfer_field::{F, PrimeCharacteristicRing, from_i64_unchecked, to_i64};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked, to_i64};
 use std::sync::Arc;
 
 use zkinfer_lookup::Table;
@@ -85,15 +85,55 @@ pub struct ColumnInfo {
     pub num_vars: usize,
     /// `Some` for a virtual (uncommitted) column: its definition.
     pub definition: Option<AffineDef>,
+    /// `Some(shape)` for a column laid out as a zero-padded tensor of that logical shape: only
+    /// the blocks of its extent are committed ([`zkinfer_pcs::sparse`]), the rest of its table is
+    /// zero by definition. `None`: the whole table is committed.
+    pub dims: Option<Vec<usize>>,
 }
 
-/// A virtual column's definition `v = Σ_j c_j·u_j + c_0` (entry-wise over the padded table).
+/// A virtual column's definition `v = Σ_j c_j·u_j + c_0·χ` (entry-wise over the padded table),
+/// `χ = 1` everywhere, or with [`AffineDef::extent`] the indicator of a tensor's logical extent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AffineDef {
     /// `(u_j, c_j)`: columns of the same size as `v`, with their integer coefficients.
     pub terms: Vec<(ColumnId, i64)>,
     /// The constant `c_0`.
     pub constant: i64,
+    /// `Some(shape)`: the constant is added on the logical extent of a zero-padded tensor of that
+    /// shape only (`χ` = its indicator, whose multilinear extension [`extent_indicator`] the
+    /// verifier evaluates), so that `v` is zero on the padding wherever its terms are.
+    pub extent: Option<Vec<usize>>,
+}
+
+/// The multilinear extension at `z` of the indicator of the logical extent of a zero-padded
+/// tensor of shape `dims` (dimension `j` has `⌈log2 d_j⌉` variables, row-major, MSB first):
+/// `Π_j [i_j < d_j]`, each factor `Σ_{t: bit t of d_j is 1} Π_{s<t} eq(bit_s(d_j), z_s)·(1 − z_t)`
+/// (the indices below `d_j` agree with it above some bit `t` where they have 0 and `d_j` has 1).
+/// `z` must have `Σ_j ⌈log2 d_j⌉` coordinates.
+pub fn extent_indicator(dims: &[usize], z: &[EF]) -> EF {
+    let mut out = EF::ONE;
+    let mut rest = z;
+    for &d in dims {
+        let k = zkinfer_poly::next_pow2_vars(d);
+        let (zs, tail) = rest.split_at(k.min(rest.len()));
+        rest = tail;
+        if d >= 1usize << k {
+            continue;
+        }
+        let mut prefix = EF::ONE;
+        let mut lt = EF::ZERO;
+        for (t, &zt) in zs.iter().enumerate() {
+            let bit = (d >> (k - 1 - t)) & 1 == 1;
+            if bit {
+                lt += prefix * (EF::ONE - zt);
+                prefix *= zt;
+            } else {
+                prefix *= EF::ONE - zt;
+            }
+        }
+        out *= lt;
+    }
+    out
 }
 
 /// One declared lookup: every row of `columns` is a row of `table`.
@@ -209,6 +249,51 @@ impl WitnessPlan {
             })
             .collect()
     }
+    /// The committed columns as sparse polynomials, in commitment order: a tensor column's blocks
+    /// ([`ColumnInfo::dims`]), else the whole table. Their blocks, in order, are the committed batch.
+    pub fn sparse_layout(&self) -> zkinfer_pcs::SparseLayout {
+        zkinfer_pcs::SparseLayout::new(self.committed().into_iter().map(|c| self.sparse_poly(c)).collect())
+    }
+
+    /// A tensor column is committed as blocks when they hold at most two thirds of its padded
+    /// table: the prover keeps the padded table for the op proofs and the commitment holds the
+    /// blocks (8 B per padded entry plus ≈ 24 B per committed one: packed copy and rate-½
+    /// codeword), against ≈ 24 B per padded entry for a column moved into the commitment whole.
+    fn sparse_poly(&self, c: ColumnId) -> zkinfer_pcs::SparsePoly {
+        let info = &self.columns[c.0];
+        match &info.dims {
+            Some(dims) if !dims.is_empty() => {
+                let p = zkinfer_pcs::SparsePoly::tensor(dims);
+                let blocks: usize = p.block_num_vars().map(|m| 1usize << m).sum();
+                if p.num_vars() == info.num_vars && 3 * blocks <= 2usize << info.num_vars {
+                    p
+                } else {
+                    zkinfer_pcs::SparsePoly::dense(info.num_vars)
+                }
+            }
+            _ => zkinfer_pcs::SparsePoly::dense(info.num_vars),
+        }
+    }
+
+    /// For each column, its index in the committed batch if it is committed whole (one block);
+    /// `None` for virtual columns and columns committed as several blocks.
+    pub fn dense_slots(&self) -> Vec<Option<usize>> {
+        let mut next = 0;
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(c, info)| {
+                if info.definition.is_some() {
+                    return None;
+                }
+                let p = self.sparse_poly(ColumnId(c));
+                let slot = p.is_dense().then_some(next);
+                next += p.blocks().len();
+                slot
+            })
+            .collect()
+    }
+
     /// The column registered by `owner` under `name`.
     pub fn find(&self, owner: Owner, name: &str) -> Option<ColumnId> {
         self.by_name.get(&(owner, name.to_string())).copied()
@@ -227,12 +312,25 @@ impl WitnessPlan {
         if self.by_name.insert((owner, name.to_string()), id).is_some() {
             return Err(ProofError::shape("witness", format!("column {name} registered twice by {owner:?}")));
         }
-        self.columns.push(ColumnInfo { owner, name: name.to_string(), num_vars, definition: None });
+        self.columns.push(ColumnInfo { owner, name: name.to_string(), num_vars, definition: None, dims: None });
+        Ok(id)
+    }
+
+    /// Registers a column laid out as the zero-padded tensor `layout` (see [`ColumnInfo::dims`]).
+    fn add_tensor_column(&mut self, name: &str, layout: &TensorLayout) -> Result<ColumnId, ProofError> {
+        let id = self.add_column(name, layout.num_vars())?;
+        self.columns[id.0].dims = Some(layout.dims().to_vec());
         Ok(id)
     }
 
     /// Registers a virtual column `Σ_j c_j·u_j + c_0` (terms of its size, at least one).
     fn add_virtual(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
+        self.add_virtual_with(name, terms, constant, false)
+    }
+
+    /// [`WitnessPlan::add_virtual`]; with `on_extent` the constant is added on the logical extent
+    /// of the terms' (common) tensor shape only, and the column is a tensor column of that shape.
+    fn add_virtual_with(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64, on_extent: bool) -> Result<ColumnId, ProofError> {
         let Some(&(first, _)) = terms.first() else {
             return Err(ProofError::shape("witness", format!("virtual column {name} without terms")));
         };
@@ -241,7 +339,17 @@ impl WitnessPlan {
             return Err(ProofError::shape("witness", format!("virtual column {name}: terms must be existing columns of one size, nonzero coefficients")));
         }
         let id = self.add_column(name, n)?;
-        self.columns[id.0].definition = Some(AffineDef { terms: terms.to_vec(), constant });
+        // Zero outside a tensor extent if every term is (same shape) and there is no constant.
+        let dims = self.columns[first.0].dims.clone();
+        let same = dims.is_some() && terms.iter().all(|(c, _)| self.columns[c.0].dims == dims);
+        if on_extent && !same {
+            return Err(ProofError::shape("witness", format!("virtual column {name}: a constant on the extent needs tensor terms of one shape")));
+        }
+        if same && (constant == 0 || on_extent) {
+            self.columns[id.0].dims = dims.clone();
+        }
+        let extent = if on_extent { dims } else { None };
+        self.columns[id.0].definition = Some(AffineDef { terms: terms.to_vec(), constant, extent });
         Ok(id)
     }
 
@@ -290,16 +398,20 @@ impl WitnessPlan {
         } else {
             let name = &self.columns[column.0].name.clone();
             let count = bits.div_ceil(LIMB_BITS);
+            // Limbs of an unsigned check of a zero-padded tensor are zero on its padding too; a
+            // signed check's limbs hold the offset there, so they are committed whole.
+            let dims = if signed { None } else { self.columns[column.0].dims.clone() };
             for j in 0..count {
                 let width = (bits - j * LIMB_BITS).min(LIMB_BITS);
                 let limb = self.add_column(&format!("{name}#limb{j}"), n)?;
+                self.columns[limb.0].dims = dims.clone();
                 self.lookup(&Table::range(width), &[limb])?;
                 decl.limbs.push(limb);
             }
             // A committed column becomes virtual, defined by its limbs (offset < 2^62).
             if self.columns[column.0].definition.is_none() {
                 let terms = decl.limbs.iter().enumerate().map(|(j, &l)| (l, 1i64 << (LIMB_BITS as usize * j))).collect();
-                self.columns[column.0].definition = Some(AffineDef { terms, constant: -(decl.offset() as i64) });
+                self.columns[column.0].definition = Some(AffineDef { terms, constant: -(decl.offset() as i64), extent: None });
                 decl.defines_column = true;
             }
         }
@@ -367,11 +479,16 @@ impl WitnessLayout {
     }
     /// Registers a committed tensor (zero-padded layout) under `name`.
     pub fn commit_tensor(&mut self, name: &str, layout: &TensorLayout) -> Result<ColumnId, ProofError> {
-        self.plan.add_column(name, layout.num_vars())
+        self.plan.add_tensor_column(name, layout)
     }
     /// Registers the virtual column `Σ_j c_j·u_j + c_0` under `name` (see the module docs).
     pub fn virtual_column(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
         self.plan.add_virtual(name, terms, constant)
+    }
+    /// Registers `Σ_j c_j·u_j + c_0·χ` under `name`, `χ` the indicator of the logical extent of
+    /// the terms' common tensor shape ([`AffineDef::extent`]).
+    pub fn virtual_column_on_extent(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
+        self.plan.add_virtual_with(name, terms, constant, true)
     }
     /// Declares that every row of `columns` is a row of `table`.
     pub fn lookup(&mut self, table: &Table, columns: &[ColumnId]) -> Result<(), ProofError> {
@@ -447,23 +564,43 @@ impl WitnessBuilder {
         if values.len() != layout.len() {
             return Err(ProofError::shape("witness", format!("tensor {name}: {} values for {:?}", values.len(), layout.dims())));
         }
-        self.commit(name, layout.pad_i64(values))
+        let id = self.plan.add_tensor_column(name, layout)?;
+        self.values.push(layout.pad_i64(values));
+        Ok(id)
     }
 
     /// Registers the virtual column `Σ_j c_j·u_j + c_0` under `name` and computes its values
     /// (see the module docs).
     pub fn virtual_column(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
         let id = self.plan.add_virtual(name, terms, constant)?;
+        self.push_virtual_values(id);
+        Ok(id)
+    }
+
+    /// Registers `Σ_j c_j·u_j + c_0·χ` under `name`, `χ` the indicator of the logical extent of
+    /// the terms' common tensor shape ([`AffineDef::extent`]), and computes its values.
+    pub fn virtual_column_on_extent(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
+        let id = self.plan.add_virtual_with(name, terms, constant, true)?;
+        self.push_virtual_values(id);
+        Ok(id)
+    }
+
+    fn push_virtual_values(&mut self, id: ColumnId) {
+        let Some(def) = self.plan.columns[id.0].definition.clone() else { return };
         let n = 1usize << self.plan.num_vars(id);
-        let mut values = vec![from_i64_unchecked(constant); n];
-        for &(col, k) in terms {
+        let mut values = match &def.extent {
+            None => vec![from_i64_unchecked(def.constant); n],
+            Some(dims) => TensorLayout::new(dims).pad_i64(&vec![def.constant; dims.iter().product()]),
+        };
+        debug_assert_eq!(values.len(), n);
+        let terms = def.terms;
+        for (col, k) in terms {
             let k = from_i64_unchecked(k);
             for (v, &u) in values.iter_mut().zip(&self.values[col.0]) {
                 *v += k * u;
             }
         }
         self.values.push(values);
-        Ok(id)
     }
 
     /// Declares that every row of `columns` is a row of `table`.
@@ -524,21 +661,36 @@ impl WitnessBuilder {
         &self.values[col.0]
     }
 
-    /// Moves the committed columns out, in commitment order ([`WitnessPlan::committed`]), for a
-    /// commitment that takes them by value (`zkinfer_pcs::WhirPcs::commit_owned`). Their values
-    /// are unavailable until [`WitnessBuilder::share_committed`] hands the commitment's data back.
+    /// The committed batch ([`WitnessPlan::sparse_layout`]): every block of every committed
+    /// column, in commitment order, for a commitment that takes them by value
+    /// (`zkinfer_pcs::WhirPcs::commit_owned`). A column committed whole moves out (its values are
+    /// unavailable until [`WitnessBuilder::share_committed`] hands the commitment's data back); a
+    /// column committed as blocks stays, and its blocks are copied. Fails if such a column is not
+    /// zero outside its blocks (its uncommitted padding is zero by definition).
     pub fn take_committed(&mut self) -> Result<Vec<Vec<F>>, ProofError> {
         if !self.plan.sealed || self.shared.is_some() {
             return Err(ProofError::shape("witness", "columns taken before sealing or twice"));
         }
-        Ok(self.plan.committed().into_iter().map(|c| std::mem::take(&mut self.values[c.0])).collect())
+        let mut out = Vec::new();
+        for c in self.plan.committed() {
+            let p = self.plan.sparse_poly(c);
+            if p.is_dense() {
+                out.push(std::mem::take(&mut self.values[c.0]));
+                continue;
+            }
+            if !p.zero_outside(&self.values[c.0]) {
+                return Err(ProofError::witness("witness", format!("column {} is not zero on its padding", self.plan.columns[c.0].name)));
+            }
+            out.extend((0..p.blocks().len()).map(|b| p.extract(b, &self.values[c.0])));
+        }
+        Ok(out)
     }
 
     /// From now on reads the committed columns from `data`, the prover data of their commitment
     /// (polynomial `k` = the `k`-th committed column), and frees any copy still held. Fails if a
     /// polynomial's size differs from its column's or a held copy differs from it.
     pub fn share_committed(&mut self, data: Arc<dyn CommittedColumns>) -> Result<(), ProofError> {
-        let slots = self.plan.commitment_slots();
+        let slots = self.plan.dense_slots();
         for (c, slot) in slots.iter().enumerate() {
             let Some(k) = *slot else { continue };
             let n = 1usize << self.plan.columns[c].num_vars;
@@ -610,6 +762,30 @@ mod tests {
         let v = w.virtual_column("x+1", &[(x, 1)], 1).expect("virtual");
         w.seal().expect("seal");
         (w, x, v)
+    }
+
+    #[test]
+    fn extent_indicator_is_the_mle_of_the_extent() {
+        for dims in [vec![5usize, 3], vec![1, 7], vec![4, 8], vec![9, 1, 17], vec![1]] {
+            let layout = TensorLayout::new(&dims);
+            let table = layout.pad_i64(&vec![1; layout.len()]);
+            let z: Vec<EF> = (0..layout.num_vars()).map(|i| EF::from_u64(3 + 7 * i as u64)).collect();
+            assert_eq!(extent_indicator(&dims, &z), zkinfer_poly::Mle::new(table).evaluate(&z), "{dims:?}");
+        }
+    }
+
+    #[test]
+    fn a_column_with_non_zero_padding_is_not_committed_as_blocks() {
+        // 17 × 20 pads to 32 × 32; blocks 16×16, 16×4, 1×16, 1×4 (parts 16 + 1 and 16 + 4).
+        let layout = TensorLayout::new(&[17, 20]);
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        let x = w.commit_tensor("x", &layout, &[1; 340]).expect("x");
+        w.seal().expect("seal");
+        let mut bad = w.clone();
+        assert_eq!(w.take_committed().expect("take").iter().map(Vec::len).sum::<usize>(), 256 + 64 + 16 + 4);
+        bad.values[x.0][20 * 32] = F::ONE;
+        assert!(bad.take_committed().is_err());
     }
 
     #[test]

@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn two_clamps_batched_verify_and_a_forged_one_is_rejected() {
         round_trip(|_| {}).expect("honest batch verifies");
-        // The second clamp's output raised by one at an entry inside its range (x = y there),
+        // The second clamp's output raised by one at a logical entry strictly inside its range,
         // consistently: its virtual gaps follow, every range check still holds, but the distance
         // column still says 0, so `s² = d²` fails at that entry and only the batched zero-check
         // can catch it.
@@ -216,7 +216,9 @@ mod tests {
             let out = w.plan().find(Owner::Node(1), OUTPUT_COLUMN).unwrap();
             let lo_gap = w.plan().find(Owner::Node(1), "lo_gap").unwrap();
             let hi_gap = w.plan().find(Owner::Node(1), "hi_gap").unwrap();
-            let at = w.values(out).iter().position(|v| *v == zkinfer_field::F::ZERO).unwrap();
+            // A logical entry (the gaps are zero on the padding).
+            let gap = |c: ColumnId, i: usize| zkinfer_field::to_i64(w.values(c)[i]);
+            let at = (0..w.values(out).len()).position(|i| gap(lo_gap, i) > 0 && gap(hi_gap, i) > 0).unwrap();
             w.values[out.0][at] += one;
             w.values[lo_gap.0][at] += one;
             w.values[hi_gap.0][at] -= one;

@@ -13,9 +13,9 @@
 //!   ([`batching`]); `P(r)` is proven by ONE WHIR opening. The verifier computes `W(r)` itself.
 //!
 //! * **Groups.** A batch whose total size `S = Σ 2^{m_k}` is at least `2^24` and would waste more
-//!   than a third of its packed polynomial (`2^⌈log2 S⌉ > 1.5·S`) is committed as TWO packed
+//!   than a third of its packed polynomial (`2^⌈log2 S⌉ > 1.5·S`) is committed as several packed
 //!   polynomials instead ([`commitment_groups`]): the largest polynomials filling exactly the
-//!   largest power of two `≤ S`, and the rest. Each group is its own WHIR commitment (the
+//!   largest power of two `≤ S`, then the rest by the same rule. Each group is its own WHIR commitment (the
 //!   commitment's Merkle cap holds one root per group, in group order); an opening runs the
 //!   batching sumcheck and one WHIR opening per group that has claims. The grouping is a function
 //!   of the shapes alone, so both sides derive it. A batch of 134.5M entries (SmolLM2-135M's
@@ -38,6 +38,7 @@ pub mod accumulator;
 pub mod batching;
 pub mod hiding;
 pub mod packing;
+pub mod sparse;
 pub mod whir;
 
 use std::fmt::Debug;
@@ -52,6 +53,7 @@ pub use accumulator::OpeningAccumulator;
 /// Memory tracing lives in `zkinfer-procfs` (the one `/proc` reader); re-exported under its old path.
 pub use zkinfer_procfs::mem_trace;
 pub use packing::PackedLayout;
+pub use sparse::{SparseLayout, SparsePoly};
 pub use whir::{MerkleRoot, ProximityBound, WhirParams};
 
 /// Why a commitment, opening or verification failed.
@@ -158,15 +160,17 @@ impl WhirCommitment {
     }
 }
 
-/// Batches from this total size on may be split into two groups ([`commitment_groups`]).
+/// Batches from this total size on may be split into several groups ([`commitment_groups`]).
 pub const SPLIT_FROM_VARS: usize = 24;
 
 /// How a batch with polynomials of `poly_num_vars` variables is committed: the batch indices of
 /// each group, ascending within a group. One group (the whole batch) unless the total
 /// `S = Σ 2^{m_k}` is at least `2^SPLIT_FROM_VARS` and its power-of-two padding would exceed
-/// `1.5·S`; then two: the polynomials taken largest first (ties in batch order) until they fill
+/// `1.5·S`; then the polynomials taken largest first (ties in batch order) until they fill
 /// exactly `2^⌊log2 S⌋` — a prefix of non-increasing powers of two, each no larger than that,
-/// reaches every multiple of its last element, so it hits the bound exactly — and the rest.
+/// reaches every multiple of its last element, so it hits the bound exactly — form the first
+/// group, and the rest is grouped by the same rule (a batch of `2^28 + 2^26 + 2^24` entries is
+/// three groups of those sizes, not `2^28` and a `2^27`-entry packing of the rest).
 pub fn commitment_groups(poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
     commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS)
 }
@@ -177,25 +181,31 @@ fn commitment_groups_from(poly_num_vars: &[usize], split_from_vars: usize) -> Ve
     if poly_num_vars.iter().any(|&m| m > whir::MAX_NUM_VARS) {
         return vec![all];
     }
-    let total: u128 = poly_num_vars.iter().map(|&m| 1u128 << m).sum();
-    if total < 1u128 << split_from_vars || 2 * total.next_power_of_two() <= 3 * total {
-        return vec![all];
-    }
-    let head_size = 1u128 << (127 - total.leading_zeros());
     let mut order = all;
     order.sort_by_key(|&k| std::cmp::Reverse(poly_num_vars[k]));
-    let mut filled = 0u128;
-    let mut cut = 0;
-    while filled < head_size {
-        filled += 1u128 << poly_num_vars[order[cut]];
-        cut += 1;
+    let mut groups = Vec::new();
+    let mut rest: &[usize] = &order;
+    loop {
+        let total: u128 = rest.iter().map(|&k| 1u128 << poly_num_vars[k]).sum();
+        if total < 1u128 << split_from_vars || 2 * total.next_power_of_two() <= 3 * total {
+            let mut last = rest.to_vec();
+            last.sort_unstable();
+            groups.push(last);
+            return groups;
+        }
+        let head_size = 1u128 << (127 - total.leading_zeros());
+        let mut filled = 0u128;
+        let mut cut = 0;
+        while filled < head_size {
+            filled += 1u128 << poly_num_vars[rest[cut]];
+            cut += 1;
+        }
+        debug_assert_eq!(filled, head_size);
+        let mut head = rest[..cut].to_vec();
+        head.sort_unstable();
+        groups.push(head);
+        rest = &rest[cut..];
     }
-    debug_assert_eq!(filled, head_size);
-    let mut head = order[..cut].to_vec();
-    let mut tail = order[cut..].to_vec();
-    head.sort_unstable();
-    tail.sort_unstable();
-    vec![head, tail]
 }
 
 /// One group of a commitment: its polynomials (batch indices), packed layout and WHIR data.
@@ -405,6 +415,192 @@ impl WhirPcs {
             let proof = self.engine.open(&MerkleRoot::new(vec![root]), g.whir, &point, &mut fork)?;
             t.send_bytes(&whir::encode_proof(&proof)?);
             mem_trace("open: after WHIR opening");
+        }
+        Ok(())
+    }
+}
+
+/// Where each block of a sparse commitment lies: for claim `j`, the `(group, index in the
+/// group, selector, free point)` of each block of its polynomial. Fails on a claim naming no
+/// polynomial or with a point of the wrong length.
+type Expanded = Vec<Vec<(usize, usize, EF, Vec<EF>)>>;
+
+fn expand_sparse(sparse: &SparseLayout, groups: &[Vec<usize>], claims: &[OpeningClaim]) -> Result<Expanded, PcsError> {
+    let total: usize = sparse.polys().iter().map(|p| p.blocks().len()).sum();
+    let mut place = vec![(0usize, 0usize); total];
+    for (g, polys) in groups.iter().enumerate() {
+        for (i, &k) in polys.iter().enumerate() {
+            if k < total {
+                place[k] = (g, i);
+            }
+        }
+    }
+    claims
+        .iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let p = sparse.polys().get(c.poly).ok_or_else(|| PcsError::BadClaim(format!("claim {j} names polynomial {} of {}", c.poly, sparse.polys().len())))?;
+            if p.num_vars() != c.point.len() {
+                return Err(PcsError::BadClaim(format!("claim {j}: polynomial {} has {} variables, point has {}", c.poly, p.num_vars(), c.point.len())));
+            }
+            Ok(p.split_point(&c.point)
+                .into_iter()
+                .enumerate()
+                .map(|(b, (sel, free))| {
+                    let (g, i) = place[sparse.committed_index(c.poly, b)];
+                    (g, i, sel, free)
+                })
+                .collect())
+        })
+        .collect()
+}
+
+/// The groups the blocks of one claim lie in, ascending.
+fn claim_groups(blocks: &[(usize, usize, EF, Vec<EF>)]) -> Vec<usize> {
+    let mut gs: Vec<usize> = blocks.iter().map(|b| b.0).collect();
+    gs.sort_unstable();
+    gs.dedup();
+    gs
+}
+
+/// The batching weight terms and claimed sum of group `g` (module docs of [`sparse`]): claim `j`
+/// with part `parts[j][g]` contributes its blocks in `g`, each with `ρ^j'·sel_b(z_j)`, `j'` the
+/// claim's index among the claims touching `g`.
+fn group_terms(expanded: &Expanded, parts: &[Vec<(usize, EF)>], g: usize, rho: EF) -> (Vec<batching::WeightTerm>, EF) {
+    let mut terms = Vec::new();
+    let mut sum = EF::ZERO;
+    let mut coeff = EF::ONE;
+    for (blocks, part) in expanded.iter().zip(parts) {
+        let Some(&(_, v)) = part.iter().find(|(h, _)| *h == g) else { continue };
+        sum += coeff * v;
+        for (_, i, sel, free) in blocks.iter().filter(|b| b.0 == g) {
+            terms.push(batching::WeightTerm { poly: *i, point: free.clone(), coeff: coeff * *sel });
+        }
+        coeff *= rho;
+    }
+    (terms, sum)
+}
+
+impl WhirPcs {
+    /// Proves claims on the sparse polynomials of `sparse` (see [`sparse`]), whose blocks are the
+    /// committed batch of `data`; consumes the prover data.
+    pub fn open_sparse(&self, data: WhirProverData, sparse: &SparseLayout, claims: &[OpeningClaim], t: &mut ProverTranscript) -> Result<(), PcsError> {
+        self.open_sparse_shifted(data, sparse, claims, t, EF::ZERO)
+    }
+
+    /// [`WhirPcs::open_sparse`], adding `shift` to every part the prover sends (zero when honest;
+    /// the unit tests move value between groups with it).
+    pub(crate) fn open_sparse_shifted(
+        &self,
+        data: WhirProverData,
+        sparse: &SparseLayout,
+        claims: &[OpeningClaim],
+        t: &mut ProverTranscript,
+        shift: EF,
+    ) -> Result<(), PcsError> {
+        if sparse.committed_num_vars() != data.commitment.poly_num_vars {
+            return Err(PcsError::Config("the sparse layout does not match the commitment".into()));
+        }
+        let polys: Vec<Vec<usize>> = data.groups.iter().map(|g| g.polys.clone()).collect();
+        let expanded = expand_sparse(sparse, &polys, claims)?;
+        self.absorb_commitment(&data.commitment, t);
+        batching::absorb_claims(claims, t);
+        // Each claim's part per group; the parts of all groups but the last are sent.
+        let mut parts = Vec::with_capacity(claims.len());
+        for (c, blocks) in claims.iter().zip(&expanded) {
+            let gs = claim_groups(blocks);
+            let mut part = Vec::with_capacity(gs.len());
+            let mut rest = c.value;
+            for (n, &g) in gs.iter().enumerate() {
+                if n + 1 == gs.len() {
+                    part.push((g, rest));
+                    break;
+                }
+                let v: EF = blocks
+                    .iter()
+                    .filter(|b| b.0 == g)
+                    .map(|(_, i, sel, free)| {
+                        let group = &data.groups[g];
+                        let offset = group.layout.offset(*i);
+                        let len = 1usize << free.len();
+                        let evals = &whir::WhirEngine::committed_evals(&group.whir)[offset..offset + len];
+                        *sel * zkinfer_poly::Mle::new(evals.to_vec()).evaluate(free)
+                    })
+                    .sum::<EF>()
+                    + shift;
+                t.send_exts(&[v]);
+                rest -= v;
+                part.push((g, v));
+            }
+            parts.push(part);
+        }
+        let roots = data.commitment.root.roots().to_vec();
+        for (g, (group, root)) in data.groups.into_iter().zip(roots).enumerate() {
+            if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
+                continue;
+            }
+            let rho = t.challenge_ext();
+            let (terms, _) = group_terms(&expanded, &parts, g, rho);
+            let packed = whir::WhirEngine::committed_evals(&group.whir);
+            mem_trace("open: before batching");
+            let (point, _) = batching::run_rounds(&group.layout, packed, terms, t, None);
+            mem_trace("open: after batching");
+            let mut fork = t.challenger_mut().clone();
+            let proof = self.engine.open(&MerkleRoot::new(vec![root]), group.whir, &point, &mut fork)?;
+            t.send_bytes(&whir::encode_proof(&proof)?);
+            mem_trace("open: after WHIR opening");
+        }
+        Ok(())
+    }
+
+    /// Verifies claims on the sparse polynomials of `sparse` against `com`, whose batch must be
+    /// their blocks ([`SparseLayout::committed_num_vars`]).
+    pub fn verify_sparse(&self, com: &WhirCommitment, sparse: &SparseLayout, claims: &[OpeningClaim], t: &mut VerifierTranscript<'_>) -> Result<(), PcsError> {
+        if sparse.committed_num_vars() != com.poly_num_vars {
+            return Err(PcsError::Config("the sparse layout does not match the commitment".into()));
+        }
+        let groups = self.groups(&com.poly_num_vars);
+        if com.root.num_roots() != groups.len() {
+            return Err(PcsError::Config(format!("commitment must hold {} Merkle root(s), one per group", groups.len())));
+        }
+        let mut layouts = Vec::with_capacity(groups.len());
+        for polys in &groups {
+            layouts.push(PackedLayout::new(&polys.iter().map(|&k| com.poly_num_vars[k]).collect::<Vec<_>>())?);
+        }
+        let expanded = expand_sparse(sparse, &groups, claims)?;
+        self.absorb_commitment(com, t);
+        batching::absorb_claims(claims, t);
+        let mut parts = Vec::with_capacity(claims.len());
+        for (c, blocks) in claims.iter().zip(&expanded) {
+            let gs = claim_groups(blocks);
+            let mut part = Vec::with_capacity(gs.len());
+            let mut rest = c.value;
+            for (n, &g) in gs.iter().enumerate() {
+                if n + 1 == gs.len() {
+                    part.push((g, rest));
+                    break;
+                }
+                let v = t.receive_exts(1)?[0];
+                rest -= v;
+                part.push((g, v));
+            }
+            parts.push(part);
+        }
+        for (g, (layout, root)) in layouts.iter().zip(com.root.roots()).enumerate() {
+            if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
+                continue;
+            }
+            let rho = t.challenge_ext();
+            let (terms, sum) = group_terms(&expanded, &parts, g, rho);
+            let (point, reduced) = batching::verify_rounds(layout.num_vars(), sum, t)?;
+            let weight = batching::weight_at(layout, &terms, &point);
+            let mut fork = t.challenger_mut().clone();
+            let bytes = t.receive_bytes()?;
+            let proof = whir::decode_proof(bytes)?;
+            let opened = self.engine.verify(&MerkleRoot::new(vec![*root]), &point, &proof, &mut fork)?;
+            if weight * opened != reduced {
+                return Err(PcsError::ClaimMismatch);
+            }
         }
         Ok(())
     }

@@ -67,6 +67,9 @@ fn grouping_rule() {
     assert_eq!(commitment_groups(&[20, 24]), vec![vec![1], vec![0]]);
     assert_eq!(commitment_groups(&[10, 24, 3, 24]), vec![vec![1, 3], vec![0, 2]]);
     assert_eq!(commitment_groups(&[23, 22, 24, 22, 5]), vec![vec![0, 1, 2, 3], vec![4]]);
+    // The rest is grouped by the same rule: 2^28 + 2^26 + 2^24 + 8 is four groups.
+    assert_eq!(commitment_groups(&[28, 26, 24, 3]), vec![vec![0], vec![1], vec![2], vec![3]]);
+    assert_eq!(commitment_groups(&[24, 26, 3, 28, 0]), vec![vec![3], vec![1], vec![0], vec![2, 4]]);
     // SmolLM2-135M's weights shape: 2^27 + 297 280 entries.
     let mut sizes = vec![24; 8];
     sizes.extend([18, 16, 12, 6]);

@@ -240,6 +240,8 @@ fn prove_impl(
     zkinfer_procfs::mem_trace("prove: graph proven");
     let start = Instant::now();
     let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, &out.witness.plan().commitment_slots(), out.accumulators)?;
+    // The committed batch is the blocks of the witness columns' extents (zkinfer_pcs::sparse).
+    let witness_layout = out.witness.plan().sparse_layout();
     // The trace and the witness values are not needed by the openings: free them first.
     drop(out.witness);
     drop(fwd);
@@ -248,7 +250,7 @@ fn prove_impl(
     let witness_data = Arc::try_unwrap(out.commitment)
         .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
         .0;
-    witness_acc.prove_consuming(&pcs, witness_data, &mut t)?;
+    pcs.open_sparse(witness_data, &witness_layout, witness_acc.claims(), &mut t)?;
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {

@@ -12,8 +12,9 @@ use crate::codec::{DecodeError, Reader, Writer};
 /// Magic bytes of a proof file.
 pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
 /// Format version of proof files this build reads and writes (2: `max_new_tokens`; 3: no prompt
-/// predictions, the statement is the completion).
-pub const PROOF_VERSION: u32 = 3;
+/// predictions, the statement is the completion; 4: the witness commitment holds the blocks of
+/// the witness columns' extents).
+pub const PROOF_VERSION: u32 = 4;
 
 /// A proof of one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -44,8 +44,9 @@ use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 /// Protocol identifier bound into every transcript.
 pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
 /// Protocol version bound into every transcript (2: architecture-generic, stopping rule; 3: the
-/// statement is the completion, no prompt predictions).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// statement is the completion, no prompt predictions; 4: the witness is committed as the blocks
+/// of its columns' extents, `zkinfer_pcs::sparse`).
+pub const PROTOCOL_VERSION: u32 = 4;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]
@@ -216,7 +217,8 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
         let com = key::decode_commitment(t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?)
             .map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
-        let expected: Vec<usize> = plan.committed().into_iter().map(|c| plan.num_vars(c)).collect();
+        // The committed batch: every block of every committed column's extent.
+        let expected: Vec<usize> = plan.sparse_layout().committed_num_vars();
         if com.poly_num_vars != expected {
             return Err(zkinfer_ops::ProofError::check("commit", "witness commitment does not match the witness layout"));
         }
@@ -226,7 +228,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, &out.plan.commitment_slots(), out.accumulators)?;
     let weight_acc = weight_blocks::verify_block_claims(&vk.weights, weight_acc, &mut t)?;
     let pcs = pcs();
-    witness_acc.verify(&pcs, &witness_com, &mut t)?;
+    pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), witness_acc.claims(), &mut t)?;
     weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
     t.finish()?;
     let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];

@@ -36,38 +36,11 @@ use zkinfer_pcs::OpeningAccumulator;
 use zkinfer_poly::{eq_evals, next_pow2_vars};
 use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
-/// Parts smaller than `2^MIN_PART_VARS` are merged into one zero-padded part.
-pub const MIN_PART_VARS: usize = 4;
+/// The parts of a dimension are the ones the sparse witness commitment uses (one definition).
+pub use zkinfer_pcs::sparse::{DimPart, MIN_PART_VARS, dim_parts};
 
 /// Rows of a block from which evaluation and extraction run in parallel.
 const PARALLEL_ROWS: usize = 64;
-
-/// One aligned power-of-two part of a dimension: indices `offset .. offset + 2^vars`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DimPart {
-    /// First index (a multiple of `2^vars`).
-    pub offset: usize,
-    /// log2 of the part's length.
-    pub vars: usize,
-}
-
-/// The parts of a dimension of extent `d`, largest first (none if `d = 0`).
-pub fn dim_parts(d: usize) -> Vec<DimPart> {
-    let tail = d % (1 << MIN_PART_VARS);
-    let head = d - tail;
-    let mut parts = Vec::new();
-    let mut offset = 0;
-    for vars in (MIN_PART_VARS..usize::BITS as usize).rev() {
-        if (head >> vars) & 1 == 1 {
-            parts.push(DimPart { offset, vars });
-            offset += 1 << vars;
-        }
-    }
-    if tail > 0 {
-        parts.push(DimPart { offset, vars: next_pow2_vars(tail) });
-    }
-    parts
-}
 
 /// One block: a part of every dimension.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,14 @@
 //! Clamp: `y = min(max(x, lo), hi)` with `lo ≤ 0 ≤ hi` (semantics: `zkinfer_graph::ops::clamp`).
 //!
 //! **Committed**: `y` (column `out`) and the distance `s = |x − y|` (column `dist`, zero on
-//! padding). **Virtual** (not committed, see [`crate::witness`]): the gaps `a = y − lo`,
-//! `b = hi − y` over the whole padded table.
-//! **Range checks**: `a, b ∈ [0, 2^k)` with `k = bits(hi − lo)` — with `a + b = hi − lo` this is
-//! `lo ≤ y ≤ hi`; `s ∈ [0, 2^e)` with `e` one more than the bits of `max(|x|, |lo|, |hi|)`.
+//! padding). **Virtual** (not committed, see [`crate::witness`]): the gaps `a = y − lo·χ`,
+//! `b = hi·χ − y` over the whole padded table, `χ` the indicator of the logical extent (its
+//! multilinear extension is [`crate::witness::extent_indicator`]; so the gaps, like `y` and `s`,
+//! are zero on the padding and their limbs are committed as blocks of the extent only).
+//! **Range checks**: `a, b ∈ [0, 2^k)` with `k = bits(hi − lo)` — on the extent, with
+//! `a + b = hi − lo`, this is `lo ≤ y ≤ hi`; on the padding `a = y` and `b = −y` both in
+//! `[0, 2^k)`, `2^k < p/2`, force `y = 0`; `s ∈ [0, 2^e)` with `e` one more than the bits of
+//! `max(|x|, |lo|, |hi|)`.
 //! **Relation** (`z`, `λ` random, `d = x − y`, `ρ` the sumcheck point):
 //!
 //! ```text
@@ -13,7 +17,8 @@
 //!
 //! written as `u·v + λ·a·u + λ²·b·v` over the tables `[a, b, u, v]` with `u = s − d`,
 //! `v = s + d` (the prover's own tables); at `ρ` the prover sends `y(ρ)`, `s(ρ)`, `x(ρ)` (the
-//! last is the claim on the input), and `a, b, u, v` at `ρ` follow linearly. Every value is below `2^62` in magnitude, so field identities are
+//! last is the claim on the input), and `a, b, u, v` at `ρ` follow linearly (with `χ(ρ)`,
+//! which the verifier computes). Every value is below `2^62` in magnitude, so field identities are
 //! integer identities ([`crate::bounds::check_relation`] on `s = ±(x − y)`, both sides): `s² = d²`
 //! gives `s = ±d` in the field, hence over the integers, and with `s ≥ 0`, `s = |d|`; then `a·(s − d) = 0` says
 //! `d < 0 ⇒ y = lo` and `b·(s + d) = 0` says `d > 0 ⇒ y = hi`. So either `x = y ∈ [lo, hi]`, or
@@ -29,7 +34,7 @@ use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, ProtocolRef, TensorRole, ZeroCheckProver, ZeroCheckVerifier};
-use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout};
+use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessLayout, extent_indicator};
 use crate::zerocheck::{ZeroCheck, ZeroCheckStatement};
 
 const OP: &str = "Clamp";
@@ -90,10 +95,10 @@ impl ClampProof {
         vec![(EF::ONE, vec![U, V]), (lambda, vec![A, U]), (lambda * lambda, vec![B, V])]
     }
 
-    /// The tables' values at `ρ` from `y(ρ)`, `s(ρ)`, `x(ρ)`.
-    fn finals(&self, y: EF, s: EF, x: EF) -> Vec<EF> {
+    /// The tables' values at `ρ` from `y(ρ)`, `s(ρ)`, `x(ρ)` and the extent indicator `χ(ρ)`.
+    fn finals(&self, y: EF, s: EF, x: EF, chi: EF) -> Vec<EF> {
         let d = x - y;
-        vec![y - ef_i64(self.lo), ef_i64(self.hi) - y, s - d, s + d]
+        vec![y - ef_i64(self.lo) * chi, ef_i64(self.hi) * chi - y, s - d, s + d]
     }
 }
 
@@ -110,9 +115,9 @@ impl OpVerifier for ClampProof {
         node.expect_inputs(OP, 1)?;
         let (gap, over) = self.widths()?;
         let out = w.plan().find(Owner::Node(node.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let a = w.virtual_column(COL_LO_GAP, &[(out, 1)], -self.lo)?;
-        let b = w.virtual_column(COL_HI_GAP, &[(out, -1)], self.hi)?;
-        let s = w.commit(COL_DIST, node.output.num_vars())?;
+        let a = w.virtual_column_on_extent(COL_LO_GAP, &[(out, 1)], -self.lo)?;
+        let b = w.virtual_column_on_extent(COL_HI_GAP, &[(out, -1)], self.hi)?;
+        let s = w.commit_tensor(COL_DIST, &node.output.layout())?;
         w.range_check(a, gap, false)?;
         w.range_check(b, gap, false)?;
         w.range_check(s, over, false)
@@ -126,13 +131,14 @@ impl ZeroCheckVerifier for ClampProof {
         Ok(ZeroCheckStatement { terms: Self::terms(lambda), z })
     }
 
-    fn read_finals(&self, _node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, rho: &[EF]) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError> {
+    fn read_finals(&self, node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, rho: &[EF]) -> Result<(Vec<EF>, Vec<Vec<Claim>>), ProofError> {
         let out = ctx.column(OUTPUT_COLUMN)?;
         let dist = ctx.column(COL_DIST)?;
         let y = ctx.claim_column(out, rho)?;
         let s = ctx.claim_column(dist, rho)?;
         let x = ctx.receive_eval()?;
-        Ok((self.finals(y, s, x), vec![vec![Claim::new(rho.to_vec(), x)]]))
+        let chi = extent_indicator(node.output.layout().dims(), rho);
+        Ok((self.finals(y, s, x, chi), vec![vec![Claim::new(rho.to_vec(), x)]]))
     }
 }
 
@@ -148,8 +154,8 @@ impl OpProver for ClampProof {
         check_bound(OP, x, self.in_bits)?;
         let out = w.plan().find(Owner::Node(node.shape.node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
         let dist: Vec<i64> = x.iter().zip(y).map(|(&x, &y)| (x - y).abs()).collect();
-        let a = w.virtual_column(COL_LO_GAP, &[(out, 1)], -self.lo)?;
-        let b = w.virtual_column(COL_HI_GAP, &[(out, -1)], self.hi)?;
+        let a = w.virtual_column_on_extent(COL_LO_GAP, &[(out, 1)], -self.lo)?;
+        let b = w.virtual_column_on_extent(COL_HI_GAP, &[(out, -1)], self.hi)?;
         let s = w.commit_tensor(COL_DIST, &layout, &dist)?;
         w.range_check(a, gap, false)?;
         w.range_check(b, gap, false)?;
@@ -173,15 +179,15 @@ impl ZeroCheckProver for ClampProof {
         Ok(ZeroCheck { mles, terms: Self::terms(lambda), z })
     }
 
-    fn send_finals(&self, _node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
+    fn send_finals(&self, node: &NodeTrace<'_>, ctx: &mut ProverCtx<'_>, rho: &[EF], finals: &[EF]) -> Result<Vec<Vec<Claim>>, ProofError> {
         let out = ctx.column(OUTPUT_COLUMN)?;
         let dist = ctx.column(COL_DIST)?;
-        // Everything follows from the tables' values: y = a + lo, s = (u + v)/2, x = y + (v − u)/2.
+        // Everything follows from the tables' values: y = a + lo·χ, s = (u + v)/2, x = y + (v − u)/2.
         let [a, _, u, v] = finals else {
             return Err(ProofError::shape(OP, "zero-check tables"));
         };
         let half = EF::TWO.inverse();
-        let y = *a + ef_i64(self.lo);
+        let y = *a + ef_i64(self.lo) * extent_indicator(node.shape.output.layout().dims(), rho);
         let s = (*u + *v) * half;
         let x = y + (*v - *u) * half;
         let _ = send_column_value(ctx, out, rho, y);
@@ -264,6 +270,27 @@ mod tests {
         x[inside] += 1;
         let y = x.iter().map(|&v| v.clamp(lo, hi)).collect();
         assert_rejects(&op, &c, &Attack { inputs: Some(vec![x]), output: Some(y), tamper: None });
+    }
+
+    /// The gaps are `y − lo·χ`, `hi·χ − y`: on the padding they force `y = 0`. A padding output
+    /// raised (with its gaps and distance following, every relation kept) is rejected, at a
+    /// padding entry of a logical row (9 columns pad to 16) and of a padding row.
+    #[test]
+    fn a_non_zero_padding_output_is_rejected() {
+        let dims = [5usize, 9];
+        let (lo, hi) = (-300, 250);
+        let c = random_case(5, &dims, lo, hi);
+        let op = ClampProof::new(lo, hi, 20);
+        for at in [padded_index(&[5, 16], &[2, 12]), padded_index(&[8, 16], &[6, 3])] {
+            let t = move |w: &mut WitnessBuilder| {
+                bump(w, OUTPUT_COLUMN, at, 3);
+                bump(w, COL_LO_GAP, at, 3);
+                bump(w, COL_HI_GAP, at, -3);
+                bump(w, COL_DIST, at, 3);
+            };
+            let err = assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+            assert!(!err.is_empty());
+        }
     }
 
     fn c_out(w: &WitnessBuilder, at: usize) -> i64 {

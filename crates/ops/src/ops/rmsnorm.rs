@@ -159,9 +159,9 @@ impl OpVerifier for RmsNormProof {
         let rows = self.rows();
         let mut ids = Vec::with_capacity(rows.columns().len());
         for name in rows.columns() {
-            ids.push(w.commit(name, d.row.num_vars())?);
+            ids.push(w.commit_tensor(name, &d.row)?);
         }
-        let rem = w.commit(COL_REM, d.cube.num_vars())?;
+        let rem = w.commit_tensor(COL_REM, &d.cube)?;
         for (id, (bits, signed)) in ids.iter().zip(rows.row_bits(&widths)) {
             w.range_check(*id, bits, signed)?;
         }

@@ -132,7 +132,7 @@ impl RopeProof {
     fn register(&self, d: &Dims, node: usize, w: &mut WitnessLayout) -> Result<(), ProofError> {
         self.check_params()?;
         let out = w.plan().find(Owner::Node(node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
-        let rem = w.commit(COL_REM, d.cube.num_vars())?;
+        let rem = w.commit_tensor(COL_REM, &d.cube)?;
         w.range_check(rem, self.frac, false)?;
         w.range_check(out, self.out_bits + 1, true)
     }
