@@ -167,7 +167,20 @@ impl GraphTemplate {
                 TensorKind::Activation => TensorDecl::Activation { name: t.name.clone(), frac_bits: t.frac_bits },
             });
         }
-        Ok(GraphTemplate { symbols, tensors, nodes: graph.nodes.clone(), inputs: graph.inputs.clone(), outputs: graph.outputs.clone() })
+        // Sizes inside op parameters are derived at instantiation and not encoded: the template
+        // holds them at their canonical 0 (as decoding does), so a template equals its decoding.
+        let nodes = graph
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut n = n.clone();
+                if let Op::Softmax(s) = &mut n.op {
+                    s.offset = 0;
+                }
+                n
+            })
+            .collect();
+        Ok(GraphTemplate { symbols, tensors, nodes, inputs: graph.inputs.clone(), outputs: graph.outputs.clone() })
     }
 
     /// The index of the symbol called `name`.

@@ -170,6 +170,10 @@ impl IntCache {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// The cached tensors, in [`Architecture::cached_tensors`] order (`[H_kv, len, d]` each).
+    pub fn tensors(&self) -> &[IntTensor] {
+        &self.kv
+    }
 }
 
 /// The public inputs of a step: token ids, their positions, the cache, and the rows predicted
@@ -286,6 +290,43 @@ impl Model {
             if template.instantiate(&[t, t], &metas)? != self.graph(t)? {
                 return Err(ModelError::Graph(GraphError::Invalid(format!(
                     "the graph's structure changes with the sequence length (T = {t}); it cannot be one template"
+                ))));
+            }
+        }
+        Ok(template)
+    }
+
+    /// The graph of a KV-cache step as data: [`Architecture::build`] at
+    /// `StepShape { n_new: T, n_past: P, n_out: N }` with the symbols `T`, `P`, `N ∈ [1, n_ctx − 1]`
+    /// (inputs `tokens: [T]`, `positions: [T]`, every cached tensor `X_past: [·, P, ·]` in
+    /// [`Architecture::cached_tensors`] order, `out_rows: [N]`); the verifier of a chunked proof
+    /// instantiates it for every chunk after the first, and must itself refuse `T + P > n_ctx`.
+    /// Checked to reproduce the builder's graph at `T = P = N = 1` and at the largest binding the
+    /// context allows in each direction (`T = N = n_ctx − 1, P = 1` and `T = N = 1, P = n_ctx − 1`).
+    pub fn step_graph_template(&self) -> Result<GraphTemplate, ModelError> {
+        let metas = self.weights.metas();
+        let n_ctx = self.config.n_ctx;
+        if n_ctx < 2 {
+            return Err(ModelError::Graph(GraphError::Invalid("a context of one position has no KV-cache step".into())));
+        }
+        let sym = |name: &str| Symbol { name: name.into(), min: 1, max: n_ctx - 1 };
+        let symbols = vec![sym("T"), sym("P"), sym("N")];
+        let small = self.arch.build(&self.weights, StepShape { n_new: 1, n_past: 1, n_out: 1 })?;
+        let mut shapes: Vec<Vec<Dim>> = vec![vec![Dim::Sym(0)], vec![Dim::Sym(0)]];
+        for name in self.arch.cached_tensors() {
+            let id = small.find(&format!("{name}_past")).ok_or_else(|| ModelError::Graph(GraphError::Invalid(format!("missing {name}_past"))))?;
+            let shape = &small.meta(id).shape;
+            if shape.len() != 3 || small.inputs.get(shapes.len()) != Some(&id) {
+                return Err(ModelError::Graph(GraphError::Invalid(format!("cached input {name}_past is not [·, P, ·] in cache order"))));
+            }
+            shapes.push(vec![Dim::Const(shape[0]), Dim::Sym(1), Dim::Const(shape[2])]);
+        }
+        shapes.push(vec![Dim::Sym(2)]);
+        let template = GraphTemplate::from_graph(&small, symbols, &shapes, &metas)?;
+        for (t, p) in [(n_ctx - 1, 1), (1, n_ctx - 1)] {
+            if template.instantiate(&[t, p, t], &metas)? != self.arch.build(&self.weights, StepShape { n_new: t, n_past: p, n_out: t })? {
+                return Err(ModelError::Graph(GraphError::Invalid(format!(
+                    "the KV-cache step graph's structure changes with its sizes (T = {t}, P = {p}); it cannot be one template"
                 ))));
             }
         }

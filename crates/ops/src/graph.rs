@@ -142,31 +142,51 @@ fn roles(graph: &Graph, protocols: &[OpProtocol], deferred: &[TensorId]) -> Resu
 }
 
 /// What a chunk of a chunked proof adds to a graph proof (both sides pass the same): inputs whose
-/// claims are deferred to the caller instead of evaluated on public values, and claims on virtual
-/// tensors the caller injects into the walk (their values already bound into the transcript by
-/// the caller) — e.g. the link of a chunk's new keys to their separate commitment.
+/// claims are deferred to the caller instead of evaluated on public values. A chunk's commit hook
+/// may also return claims on virtual tensors to inject into the walk ([`Injected`]), drawn after
+/// the witness commitment — e.g. the link of a chunk's new keys to their separate commitment.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkIo {
     /// Graph inputs with role [`TensorRole::Deferred`].
     pub deferred: Vec<TensorId>,
-    /// Claims on virtual tensors, settled by the tensors' producers like any other.
-    pub injected: Vec<(TensorId, Claim)>,
 }
 
-/// The walk's starting claims: `io.injected`, each on a virtual tensor and of its dimension
-/// (a claim on a committed tensor would never be checked by the walk).
-fn injected_claims(graph: &Graph, roles: &[TensorRole], io: &ChunkIo) -> Result<HashMap<TensorId, Vec<Claim>>, ProofError> {
-    let mut pending: HashMap<TensorId, Vec<Claim>> = HashMap::new();
-    for (id, claim) in &io.injected {
-        if roles.get(id.0) != Some(&TensorRole::Virtual) {
-            return Err(ProofError::shape("graph", format!("injected claim on tensor {}, which is not virtual", id.0)));
+/// Claims on virtual tensors a chunk's commit hook injects into the walk (settled by the tensors'
+/// producers like any other; their values already bound into the transcript by the hook).
+pub type Injected = Vec<(TensorId, Claim)>;
+
+impl Walk<'_> {
+    /// Adds injected claims of the tensor's dimension: on a virtual tensor to the walk (its
+    /// producer settles it), on a committed one to the witness opening (its column); on any
+    /// other tensor it is refused (nothing would check it).
+    fn inject(&mut self, injected: Injected) -> Result<(), ProofError> {
+        for (id, claim) in injected {
+            let Some(meta) = self.graph.tensors.get(id.0) else {
+                return Err(ProofError::shape("graph", format!("injected claim on unknown tensor {}", id.0)));
+            };
+            if claim.point.len() != TensorLayout::new(&meta.shape).num_vars() {
+                return Err(ProofError::shape("graph", "injected claim of wrong dimension"));
+            }
+            match self.roles[id.0] {
+                TensorRole::Virtual => self.pending.entry(id).or_default().push(claim),
+                TensorRole::Committed => {
+                    let col = self.columns.get(&id).ok_or_else(|| ProofError::shape("graph", "committed tensor without column"))?;
+                    self.committed_injected.push((col.0, claim));
+                }
+                _ => return Err(ProofError::shape("graph", format!("injected claim on {}, which is neither virtual nor committed", meta.name))),
+            }
         }
-        if claim.point.len() != TensorLayout::new(&graph.meta(*id).shape).num_vars() {
-            return Err(ProofError::shape("graph", "injected claim of wrong dimension"));
-        }
-        pending.entry(*id).or_default().push(claim.clone());
+        Ok(())
     }
-    Ok(pending)
+
+    /// Moves the injected claims on committed tensors into the witness accumulator (before any
+    /// other claim, the same order on both sides; claims on a column defined by others are
+    /// rewritten with the rest at the end).
+    fn flush_injected(&mut self, acc: &mut Accumulators) {
+        for (col, c) in self.committed_injected.drain(..) {
+            acc.witness.push(col, c.point, c.value);
+        }
+    }
 }
 
 /// The protocols of every node, after checking the graph's structure ([`Graph::validate`]: every
@@ -277,11 +297,13 @@ struct Walk<'g> {
     roles: Vec<TensorRole>,
     columns: HashMap<TensorId, ColumnId>,
     pending: HashMap<TensorId, Vec<Claim>>,
+    /// Injected claims on committed tensors (column, claim), for the witness opening.
+    committed_injected: Vec<(usize, Claim)>,
 }
 
 impl<'g> Walk<'g> {
     fn new(graph: &'g Graph, roles: Vec<TensorRole>) -> Self {
-        Self { graph, roles, columns: HashMap::new(), pending: HashMap::new() }
+        Self { graph, roles, columns: HashMap::new(), pending: HashMap::new(), committed_injected: Vec::new() }
     }
 
     /// The claims gathered on node `n`'s output and the role of the output.
@@ -334,7 +356,7 @@ struct GraphProver<'g, F> {
     forging: bool,
 }
 
-impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>> ProverHooks for GraphProver<'_, F> {
+impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<(C, Injected), ProofError>> ProverHooks for GraphProver<'_, F> {
     type Commitment = C;
 
     fn new_witness(&self) -> WitnessBuilder {
@@ -343,9 +365,14 @@ impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, Proof
 
     fn commit(&mut self, w: &mut WitnessBuilder, t: &mut ProverTranscript) -> Result<C, ProofError> {
         let commit = self.commit.take().ok_or_else(|| ProofError::shape("graph", "committed twice"))?;
-        let c = commit(w, t)?;
+        let (c, injected) = commit(w, t)?;
         self.walk.columns = committed_columns(self.walk.graph, &self.walk.roles, w.plan())?;
+        self.walk.inject(injected)?;
         Ok(c)
+    }
+
+    fn start_claims(&mut self, acc: &mut Accumulators) {
+        self.walk.flush_injected(acc);
     }
 
     fn output_claims(&mut self, n: usize, node: &NodeTrace<'_>, t: &mut ProverTranscript) -> Result<Vec<Claim>, ProofError> {
@@ -375,14 +402,19 @@ struct GraphVerifier<'g, 'p, F> {
     receive: Option<F>,
 }
 
-impl<C, F: FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>> VerifierHooks for GraphVerifier<'_, '_, F> {
+impl<C, F: FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<(C, Injected), ProofError>> VerifierHooks for GraphVerifier<'_, '_, F> {
     type Commitment = C;
 
     fn receive_commitment(&mut self, plan: &WitnessPlan, t: &mut VerifierTranscript<'_>) -> Result<C, ProofError> {
         let receive = self.receive.take().ok_or_else(|| ProofError::shape("graph", "commitment received twice"))?;
-        let c = receive(plan, t)?;
+        let (c, injected) = receive(plan, t)?;
         self.walk.columns = committed_columns(self.walk.graph, &self.walk.roles, plan)?;
+        self.walk.inject(injected)?;
         Ok(c)
+    }
+
+    fn start_claims(&mut self, acc: &mut Accumulators) {
+        self.walk.flush_injected(acc);
     }
 
     fn output_claims(&mut self, n: usize, node: &NodeShape<'_>, t: &mut VerifierTranscript<'_>) -> Result<Vec<Claim>, ProofError> {
@@ -439,7 +471,7 @@ pub fn prove_graph_with<C>(
     t: &mut ProverTranscript,
     commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
 ) -> Result<GraphProverOutput<C>, ProofError> {
-    prove_graph_chunk(graph, weights, trace, &ChunkIo::default(), t, commit)
+    prove_graph_chunk(graph, weights, trace, &ChunkIo::default(), t, |w: &mut WitnessBuilder, t: &mut ProverTranscript| Ok((commit(w, t)?, Vec::new())))
 }
 
 /// [`prove_graph_with`] with a chunk's deferred inputs and injected claims ([`ChunkIo`]).
@@ -449,7 +481,7 @@ pub fn prove_graph_chunk<C>(
     trace: &IntTrace,
     io: &ChunkIo,
     t: &mut ProverTranscript,
-    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
+    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<(C, Injected), ProofError>,
 ) -> Result<GraphProverOutput<C>, ProofError> {
     prove_graph_impl(graph, weights, trace, io, t, commit, false)
 }
@@ -465,7 +497,7 @@ pub fn prove_graph_forging<C>(
     t: &mut ProverTranscript,
     commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
 ) -> Result<GraphProverOutput<C>, ProofError> {
-    prove_graph_impl(graph, weights, trace, &ChunkIo::default(), t, commit, true)
+    prove_graph_impl(graph, weights, trace, &ChunkIo::default(), t, |w: &mut WitnessBuilder, t: &mut ProverTranscript| Ok((commit(w, t)?, Vec::new())), true)
 }
 
 fn prove_graph_impl<C>(
@@ -474,12 +506,11 @@ fn prove_graph_impl<C>(
     trace: &IntTrace,
     io: &ChunkIo,
     t: &mut ProverTranscript,
-    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<C, ProofError>,
+    commit: impl FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<(C, Injected), ProofError>,
     forging: bool,
 ) -> Result<GraphProverOutput<C>, ProofError> {
     let protocols = protocols(graph)?;
     let roles = roles(graph, &protocols, &io.deferred)?;
-    let pending = injected_claims(graph, &roles, io)?;
     // Values of every tensor: activations from the trace, weights from `weights`.
     let mut i64_values: HashMap<TensorId, &[i64]> = HashMap::new();
     let mut i16_values: HashMap<TensorId, &[i16]> = HashMap::new();
@@ -524,8 +555,7 @@ fn prove_graph_impl<C>(
             },
         })
         .collect();
-    let mut walk = Walk::new(graph, roles);
-    walk.pending = pending;
+    let walk = Walk::new(graph, roles);
     let mut hooks = GraphProver { walk, commit: Some(commit), forging };
     let run = prove_nodes(&nodes, t, &mut hooks)?;
     Ok(GraphProverOutput { commitment: run.commitment, accumulators: run.accumulators, witness: run.witness, timings: run.timings })
@@ -552,7 +582,7 @@ pub fn verify_graph<C>(
     t: &mut VerifierTranscript<'_>,
     receive_commitment: impl FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>,
 ) -> Result<GraphVerifierOutput<C>, ProofError> {
-    verify_graph_chunk(graph, public, &ChunkIo::default(), t, receive_commitment)
+    verify_graph_chunk(graph, public, &ChunkIo::default(), t, |plan: &WitnessPlan, t: &mut VerifierTranscript<'_>| Ok((receive_commitment(plan, t)?, Vec::new())))
 }
 
 /// [`verify_graph`] with a chunk's deferred inputs and injected claims ([`ChunkIo`]): claims on
@@ -562,11 +592,10 @@ pub fn verify_graph_chunk<C>(
     public: &PublicValues<'_>,
     io: &ChunkIo,
     t: &mut VerifierTranscript<'_>,
-    receive_commitment: impl FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<C, ProofError>,
+    receive_commitment: impl FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<(C, Injected), ProofError>,
 ) -> Result<GraphVerifierOutput<C>, ProofError> {
     let protocols = checked_protocols(graph)?;
     let roles = roles(graph, &protocols, &io.deferred)?;
-    let pending = injected_claims(graph, &roles, io)?;
     for (i, role) in roles.iter().enumerate() {
         if *role == TensorRole::Public {
             let meta = graph.meta(TensorId(i));
@@ -589,8 +618,7 @@ pub fn verify_graph_chunk<C>(
     }
     absorb_public(t, &roles, public);
     let nodes = verifier_nodes(graph, &protocols, &roles, public);
-    let mut walk = Walk::new(graph, roles);
-    walk.pending = pending;
+    let walk = Walk::new(graph, roles);
     let mut hooks = GraphVerifier { walk, public, receive: Some(receive_commitment) };
     let run = verify_nodes(&nodes, t, &mut hooks)?;
     Ok(GraphVerifierOutput { commitment: run.commitment, accumulators: run.accumulators, plan: run.plan })

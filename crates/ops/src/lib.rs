@@ -32,7 +32,7 @@ pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 pub use zkinfer_pcs::{OpeningAccumulator, OpeningClaim};
 pub use error::ProofError;
 pub use graph::{
-    ChunkIo, GraphProverOutput, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_chunk, prove_graph_with, verify_graph,
+    ChunkIo, GraphProverOutput, Injected, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_chunk, prove_graph_with, verify_graph,
     verify_graph_chunk, witness_plan,
 };
 #[cfg(feature = "test-hooks")]

@@ -62,6 +62,9 @@ pub trait ProverHooks {
     /// May move the committed columns into the commitment and share them back
     /// ([`WitnessBuilder::take_committed`], [`WitnessBuilder::share_committed`]).
     fn commit(&mut self, w: &mut WitnessBuilder, t: &mut ProverTranscript) -> Result<Self::Commitment, ProofError>;
+    /// Called once after the commitment, before any claim is made: may record claims of its own
+    /// (e.g. claims a chunk's commit hook injected on committed columns); nothing by default.
+    fn start_claims(&mut self, _acc: &mut Accumulators) {}
     /// The claims on the output of node `i` (index into the nodes), bound into the transcript.
     fn output_claims(&mut self, i: usize, node: &NodeTrace<'_>, t: &mut ProverTranscript) -> Result<Vec<Claim>, ProofError>;
     /// Takes node `i`'s claims on its operands.
@@ -74,6 +77,8 @@ pub trait VerifierHooks {
     type Commitment;
     /// Reads the witness commitment (absorbing it) given the witness layout.
     fn receive_commitment(&mut self, plan: &WitnessPlan, t: &mut VerifierTranscript<'_>) -> Result<Self::Commitment, ProofError>;
+    /// Mirrors [`ProverHooks::start_claims`].
+    fn start_claims(&mut self, _acc: &mut Accumulators) {}
     /// The claims on the output of node `i`, as the prover's hook bound them.
     fn output_claims(&mut self, i: usize, node: &NodeShape<'_>, t: &mut VerifierTranscript<'_>) -> Result<Vec<Claim>, ProofError>;
     /// Takes node `i`'s claims on its operands (rejecting false claims on public operands).
@@ -167,6 +172,7 @@ pub fn prove_nodes<H: ProverHooks>(nodes: &[ProverNode<'_>], t: &mut ProverTrans
     clock.lap("commit", t);
 
     let mut acc = Accumulators::default();
+    hooks.start_claims(&mut acc);
     prove_lookups(&w, t, &mut acc)?;
     clock.lap("lookups", t);
     prove_range_relations(&w, t, &mut acc);
@@ -220,6 +226,7 @@ pub fn verify_nodes<H: VerifierHooks>(nodes: &[VerifierNode<'_>], t: &mut Verifi
     let commitment = hooks.receive_commitment(&plan, t)?;
 
     let mut acc = Accumulators::default();
+    hooks.start_claims(&mut acc);
     verify_lookups(&plan, t, &mut acc)?;
     verify_range_relations(&plan, t, &mut acc)?;
     let mut zero_check_claims = verify_zero_checks(nodes, &plan, t, &mut acc)?;

@@ -98,26 +98,26 @@ fn prove(m: &Model, chunks: &[Chunk], c_vars: usize) -> (Vec<u8>, Vec<usize>, Ve
         let graph = &ch.fwd.graph;
         let (new, past) = kv_tensors(graph, n_layer, k == 0);
         t.absorb_public_fields("chunk", &[F::from_u64(k as u64), F::from_u64((k << c_vars) as u64)]);
-        // KV_k: absorbed (ideal commitment), then the link points.
-        for v in &ch.kv {
-            let f: Vec<F> = v.iter().map(|&x| zkinfer_field::from_i64_unchecked(x)).collect();
-            t.absorb_public_fields("kv", &f);
-        }
-        let mut injected = Vec::new();
-        for (&id, kv) in new.iter().zip(&ch.kv) {
-            let dims = graph.meta(id).shape.clone();
-            let z = link_point(&mut t, &dims);
-            let v = TensorLayout::new(&dims).evaluate_i64(kv, &z);
-            t.send_ext(v);
-            injected.push((id, Claim::new(z, v)));
-        }
-        let io = ChunkIo { deferred: past.clone(), injected };
+        let io = ChunkIo { deferred: past.clone() };
         let out = prove_graph_chunk(graph, m.weights(), &ch.fwd.trace, &io, &mut t, |w, t| {
             let cols: Vec<Vec<F>> = (0..w.plan().columns().len()).map(|i| w.values(ColumnId(i)).to_vec()).collect();
             for c in &cols {
                 t.absorb_public_fields("column", c);
             }
-            Ok::<_, ProofError>(cols)
+            // KV_k absorbed (ideal commitment) after W_k, then the link points.
+            for v in &ch.kv {
+                let f: Vec<F> = v.iter().map(|&x| zkinfer_field::from_i64_unchecked(x)).collect();
+                t.absorb_public_fields("kv", &f);
+            }
+            let mut injected = Vec::new();
+            for (&id, kv) in new.iter().zip(&ch.kv) {
+                let dims = graph.meta(id).shape.clone();
+                let z = link_point(t, &dims);
+                let v = TensorLayout::new(&dims).evaluate_i64(kv, &z);
+                t.send_ext(v);
+                injected.push((id, Claim::new(z, v)));
+            }
+            Ok::<_, ProofError>((cols, injected))
         })
         .expect("chunk proves");
         for claim in out.accumulators.deferred.claims() {
@@ -154,20 +154,10 @@ fn verify(m: &Model, proof: &[u8], chunks: &[&ProvenChunk], c_vars: usize) -> Re
         if past.iter().any(|&p| graph.meta(p).shape[1] != ch.start) {
             return Err(fail("its cache does not hold exactly the earlier positions".into()));
         }
-        for v in &ch.kv {
-            let f: Vec<F> = v.iter().map(|&x| zkinfer_field::from_i64_unchecked(x)).collect();
-            t.absorb_public_fields("kv", &f);
-        }
-        let mut injected = Vec::new();
-        for (slot, &id) in new.iter().enumerate() {
-            let z = link_point(&mut t, &graph.meta(id).shape);
-            let v = t.receive_ext().map_err(|e| fail(e.to_string()))?;
-            kv_claims.push((k, slot, Claim::new(z.clone(), v)));
-            injected.push((id, Claim::new(z, v)));
-        }
-        let io = ChunkIo { deferred: past.clone(), injected };
+        let io = ChunkIo { deferred: past.clone() };
         let public: HashMap<TensorId, &[i64]> = ch.public.iter().map(|(k, v)| (*k, v.as_slice())).collect();
         let witness = &ch.witness;
+        let mut links = Vec::new();
         let out = verify_graph_chunk(graph, &public, &io, &mut t, |plan, t| {
             if plan.columns().len() != witness.len() {
                 return Err(ProofError::shape("test", "layout differs"));
@@ -175,9 +165,21 @@ fn verify(m: &Model, proof: &[u8], chunks: &[&ProvenChunk], c_vars: usize) -> Re
             for c in witness {
                 t.absorb_public_fields("column", c);
             }
-            Ok(())
+            for v in &ch.kv {
+                let f: Vec<F> = v.iter().map(|&x| zkinfer_field::from_i64_unchecked(x)).collect();
+                t.absorb_public_fields("kv", &f);
+            }
+            let mut injected = Vec::new();
+            for (slot, &id) in new.iter().enumerate() {
+                let z = link_point(t, &graph.meta(id).shape);
+                let v = t.receive_ext().map_err(|e| ProofError::check("link", e.to_string()))?;
+                links.push((k, slot, Claim::new(z.clone(), v)));
+                injected.push((id, Claim::new(z, v)));
+            }
+            Ok(((), injected))
         })
         .map_err(|e| fail(e.to_string()))?;
+        kv_claims.extend(links);
         for c in out.accumulators.witness.claims() {
             if evaluate_column(&witness[c.poly], &c.point) != c.value {
                 return Err(fail(format!("false claim on witness column {}", out.plan.columns()[c.poly].name)));

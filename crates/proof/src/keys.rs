@@ -26,11 +26,13 @@ pub fn setup(
     let vocab = vocab.into();
     let eog_ids = vocab.eog_set()?;
     let graph = model.graph_template().map_err(model_err)?;
+    let step_graph = model.step_graph_template().map_err(model_err)?;
     let (metas, commitment, weight_data) = commit_weights(model)?;
     let vk = VerifyingKey {
         model_sha256,
         architecture: model.architecture().name().into(),
         graph,
+        step_graph,
         weights: metas,
         commitment,
         vocab: vocab.tokens,
@@ -79,6 +81,7 @@ pub fn setup_with_proof(
     let vocab = vocab.into();
     let eog_ids = vocab.eog_set()?;
     let graph = model.graph_template().map_err(model_err)?;
+    let step_graph = model.step_graph_template().map_err(model_err)?;
     let (metas, slices) = weight_slices(model)?;
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
@@ -88,6 +91,7 @@ pub fn setup_with_proof(
         model_sha256,
         architecture: model.architecture().name().into(),
         graph,
+        step_graph,
         weights: metas,
         commitment,
         vocab: vocab.tokens,

@@ -21,6 +21,7 @@
 //! completion ids; then the witness commitment. Only the last prompt position and the completion
 //! positions get the LM head and argmax (`forward_int_outputs`).
 
+pub mod chunked;
 pub mod fsio;
 pub mod keys;
 pub mod setup_proof;

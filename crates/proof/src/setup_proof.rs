@@ -200,6 +200,7 @@ mod tests {
             model_sha256: [0; 32],
             architecture: "gpt2".into(),
             graph: model.graph_template().unwrap(),
+            step_graph: model.step_graph_template().unwrap(),
             weights: metas,
             commitment,
             vocab: vec![Vec::new(); model.config().n_vocab],

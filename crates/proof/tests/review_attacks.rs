@@ -157,7 +157,8 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     let mut metas = honest_metas.clone();
     metas.insert(pos + 1, WeightMeta { bits: b + 3, ..honest_metas[pos].clone() });
     let mut graph = model.graph_template().unwrap();
-    for t in &mut graph.tensors {
+    let mut step_graph = model.step_graph_template().unwrap();
+    for t in graph.tensors.iter_mut().chain(step_graph.tensors.iter_mut()) {
         if let TensorDecl::Weight(i) = t
             && *i > pos
         {
@@ -176,7 +177,7 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&refs).unwrap();
     drop(refs);
-    let vk = VerifyingKey { model_sha256: [1; 32], architecture: "gpt2".into(), graph, weights: metas, commitment, vocab: vocab_bytes(&tok), eog_ids: Vec::new() };
+    let vk = VerifyingKey { model_sha256: [1; 32], architecture: "gpt2".into(), graph, step_graph, weights: metas, commitment, vocab: vocab_bytes(&tok), eog_ids: Vec::new() };
     // Each entry respects its own bound: the setup proof holds.
     let setup_proof = prove_setup(&vk, slices).unwrap();
     verify_setup(&vk, &setup_proof).expect("every entry is within its own bound");

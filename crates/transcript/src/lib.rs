@@ -290,11 +290,29 @@ impl ProverTranscript {
     pub fn into_proof(self) -> Vec<u8> {
         self.proof
     }
+
+    /// Takes the bytes written since the last call (or the start) and keeps the sponge: the
+    /// transcript goes on, and its next bytes form the next *segment* (a record of a proof
+    /// stream, read back with [`VerifierTranscript::suspend`] and [`VerifierTranscript::resume`]).
+    pub fn take_segment(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.proof)
+    }
 }
 
 impl Transcript for ProverTranscript {
     fn challenger_mut(&mut self) -> &mut Challenger {
         &mut self.challenger
+    }
+}
+
+/// A verifier transcript between two segments of a proof ([`VerifierTranscript::suspend`]): the
+/// sponge, without the bytes.
+#[derive(Clone)]
+pub struct TranscriptState(Challenger);
+
+impl std::fmt::Debug for TranscriptState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TranscriptState")
     }
 }
 
@@ -421,6 +439,22 @@ impl<'a> VerifierTranscript<'a> {
         };
         observe_bytes(&mut self.challenger, bytes);
         Ok(bytes)
+    }
+
+    /// Ends this segment of the proof (written before a [`ProverTranscript::take_segment`]) and
+    /// keeps the sponge, to go on with [`VerifierTranscript::resume`] on the next segment; fails if
+    /// a byte of this segment was not read, so a segment's boundary is part of what is checked.
+    pub fn suspend(self) -> Result<TranscriptState, TranscriptError> {
+        match self.remaining() {
+            0 => Ok(TranscriptState(self.challenger)),
+            n => Err(TranscriptError::TrailingBytes(n)),
+        }
+    }
+
+    /// Continues a suspended transcript (the sponge and everything it absorbed) on the next
+    /// segment of the proof.
+    pub fn resume(state: TranscriptState, proof: &'a [u8]) -> Self {
+        Self { challenger: state.0, proof, position: 0 }
     }
 
     /// Ends verification of this proof: fails if any byte was not read.

@@ -309,3 +309,35 @@ proptest! {
         prop_assert_ne!(pa.challenge_ext(), pb.challenge_ext());
     }
 }
+
+/// A transcript cut into segments reads back segment by segment with the same challenges as in
+/// one piece; a segment boundary moved by one byte, segments swapped or a segment left unread
+/// are rejected.
+#[test]
+fn segments_continue_one_transcript() {
+    let mut t = ProverTranscript::new(&ds());
+    t.send_u32(7);
+    let c0 = t.challenge_ext();
+    let seg0 = t.take_segment();
+    t.send_ext(ext(1, 2, 3));
+    let c1 = t.challenge_ext();
+    let seg1 = t.take_segment();
+    assert!(t.into_proof().is_empty());
+    let mut v = VerifierTranscript::new(&ds(), &seg0);
+    assert_eq!(v.receive_u32().unwrap(), 7);
+    assert_eq!(v.challenge_ext(), c0);
+    let mut v = VerifierTranscript::resume(v.suspend().unwrap(), &seg1);
+    assert_eq!(v.receive_ext().unwrap(), ext(1, 2, 3));
+    assert_eq!(v.challenge_ext(), c1);
+    v.finish().unwrap();
+    // The first segment not fully read: the boundary is checked.
+    let mut joined = seg0.clone();
+    joined.extend_from_slice(&seg1);
+    let mut v = VerifierTranscript::new(&ds(), &joined);
+    v.receive_u32().unwrap();
+    assert!(matches!(v.suspend(), Err(TranscriptError::TrailingBytes(_))));
+    // Swapped segments: the values read differ, so do the challenges.
+    let mut v = VerifierTranscript::new(&ds(), &seg1);
+    assert!(v.receive_u32().is_ok());
+    assert_ne!(v.challenge_ext(), c0);
+}

@@ -24,8 +24,9 @@ use zkinfer_pcs::{WhirCommitment, WhirPcs};
 /// Magic bytes of a verifying-key file.
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
 /// Format version of verifying-key files this build reads and writes (5: the graph predicts only
-/// at the rows of its public input `out_rows: [N]`, op tag 19 `GatherRows`).
-pub const VK_VERSION: u32 = 5;
+/// at the rows of its public input `out_rows: [N]`, op tag 19 `GatherRows`; 6: the KV-cache step
+/// graph of chunked proofs).
+pub const VK_VERSION: u32 = 6;
 /// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
 const MAX_VOCAB: usize = 1 << 20;
 
@@ -39,6 +40,10 @@ pub struct VerifyingKey {
     pub architecture: String,
     /// The integer graph with the sequence length as symbol `T`.
     pub graph: GraphTemplate,
+    /// The graph of a KV-cache step (a chunk after the first of a chunked proof): symbols `T`
+    /// (new positions), `P` (cached positions), `N` (predicted positions); inputs `tokens`,
+    /// `positions`, the cached tensors `X_past: [·, P, ·]`, `out_rows`.
+    pub step_graph: GraphTemplate,
     /// Every committed weight, in commitment order (sorted by name).
     pub weights: Vec<WeightMeta>,
     /// The packed WHIR commitment to the blocks of all weights (one slice per block, see
@@ -106,6 +111,7 @@ impl VerifyingKey {
         }
         w.bytes(&encode_commitment(&self.commitment));
         self.graph.encode(&mut w);
+        self.step_graph.encode(&mut w);
         w.u32(self.vocab.len() as u32);
         for t in &self.vocab {
             w.bytes(t);
@@ -153,6 +159,7 @@ impl VerifyingKey {
         }
         let commitment = decode_commitment(r.bytes("weight commitment")?)?;
         let graph = GraphTemplate::decode(&mut r)?;
+        let step_graph = GraphTemplate::decode(&mut r)?;
         let n_vocab = r.u32("vocabulary size")? as usize;
         if n_vocab > MAX_VOCAB || n_vocab > r.remaining() / 8 {
             return Err(invalid("vocabulary size", format!("{n_vocab}")));
@@ -182,7 +189,13 @@ impl VerifyingKey {
         // The graph, instantiated at both ends of every symbol's range: acyclic, shapes consistent
         // by the ops' rules, every bound within the field's headroom, every size capped.
         graph.check(&weights).map_err(|e| invalid("graph", e.to_string()))?;
-        Ok(VerifyingKey { model_sha256, architecture, graph, weights, commitment, vocab, eog_ids })
+        for (g, what, names) in [(&graph, "graph", &["T", "N"][..]), (&step_graph, "step graph", &["T", "P", "N"][..])] {
+            if g.symbols.len() != names.len() || names.iter().any(|n| g.symbol(n).is_none()) {
+                return Err(invalid(what, format!("its symbols are not {names:?}")));
+            }
+        }
+        step_graph.check(&weights).map_err(|e| invalid("step graph", e.to_string()))?;
+        Ok(VerifyingKey { model_sha256, architecture, graph, step_graph, weights, commitment, vocab, eog_ids })
     }
 
     /// The model commitment: BLAKE3 of the key's canonical bytes.
@@ -220,6 +233,21 @@ impl VerifyingKey {
         values[t] = seq_len;
         values[n] = n_out;
         Ok(self.graph.instantiate(&values, &self.weights)?)
+    }
+
+    /// The graph of a KV-cache step: `n_new` positions after `n_past` cached ones, predictions at
+    /// the `n_out` rows of `out_rows` — the key's step graph instantiated at `T = n_new`,
+    /// `P = n_past`, `N = n_out` (refused past the context).
+    pub fn step_graph(&self, n_new: usize, n_past: usize, n_out: usize) -> Result<Graph, ProofSystemError> {
+        if n_new.saturating_add(n_past) > self.max_positions() {
+            return Err(ProofSystemError::Request(format!("{n_past} cached + {n_new} new positions exceed the context {}", self.max_positions())));
+        }
+        let symbol = |name: &str| self.step_graph.symbol(name).ok_or_else(|| ProofSystemError::Request(format!("the key's step graph has no symbol {name}")));
+        let mut values: Vec<usize> = self.step_graph.symbols.iter().map(|s| s.min).collect();
+        values[symbol("T")?] = n_new;
+        values[symbol("P")?] = n_past;
+        values[symbol("N")?] = n_out;
+        Ok(self.step_graph.instantiate(&values, &self.weights)?)
     }
 
     /// The longest sequence the key's graph can be instantiated for (the range of `T`).

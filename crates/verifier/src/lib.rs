@@ -25,6 +25,7 @@
 //! prompt position and the completion positions get the LM head and argmax (the graph's
 //! `out_rows` gather).
 
+pub mod chunked;
 pub mod file;
 pub mod key;
 pub mod setup_proof;
@@ -155,6 +156,20 @@ pub fn opening_accumulators(
     witness_slots: &[Option<usize>],
     claims: zkinfer_ops::Accumulators,
 ) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
+    opening_accumulators_in(&vk.graph, graph, witness_slots, claims)
+}
+
+/// [`opening_accumulators`] for a graph instantiated from `template` (the key's graph or its
+/// KV-cache step graph), whose weight references are the key's weight indices.
+pub fn opening_accumulators_in(
+    template: &zkinfer_graph::GraphTemplate,
+    graph: &Graph,
+    witness_slots: &[Option<usize>],
+    claims: zkinfer_ops::Accumulators,
+) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
+    if !claims.deferred.is_empty() {
+        return Err(ProofSystemError::Rejected("claims on deferred inputs left to the witness and weight openings".into()));
+    }
     let witness = claims.witness.rekey(|poly| {
         witness_slots
             .get(poly)
@@ -165,7 +180,7 @@ pub fn opening_accumulators(
     // The key's entry the template references (the one whose shape, scale and bound the graph
     // was instantiated with), never a lookup by name: a claim must be opened against exactly the
     // entry whose bound the graph's no-wrap arguments assumed.
-    let weights = claims.weights.rekey(|poly| match vk.graph.tensors.get(poly) {
+    let weights = claims.weights.rekey(|poly| match template.tensors.get(poly) {
         Some(zkinfer_graph::template::TensorDecl::Weight(w)) if graph.tensors.get(poly).is_some_and(|m| m.kind == zkinfer_graph::TensorKind::Weight) => Ok(*w),
         _ => Err(ProofSystemError::Rejected(format!("claim on tensor {poly} of the graph, which is not a key weight"))),
     })?;
@@ -246,7 +261,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
 /// The stopping rule (module docs): `1 ≤ len ≤ max_new_tokens` (the caller checked `len ≥ 1`),
 /// no end-of-generation token before the last completion token, and the last one is one if
 /// generation stopped before `max_new_tokens`. Returns whether it stopped at one.
-fn check_stopping_rule(vk: &VerifyingKey, proof: &ProofFile) -> Result<bool, ProofSystemError> {
+pub(crate) fn check_stopping_rule(vk: &VerifyingKey, proof: &ProofFile) -> Result<bool, ProofSystemError> {
     let c = &proof.completion_ids;
     let n = proof.max_new_tokens as usize;
     if c.is_empty() || c.len() > n {

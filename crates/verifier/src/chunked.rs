@@ -1,0 +1,472 @@
+//! Chunked (incremental) proofs: the proof stream and its verifier (issue 12). The argument is
+//! `docs/PROTOCOLS.md` ("Incremental (chunked) proving"), the format `docs/PROOF_FORMAT.md`
+//! ("Proof stream").
+//!
+//! The positions `[0, T)` of the proven pass (`T = P + len − 1`, as in the single pass) are proven
+//! in chunks of `C = 2^c` positions (the last may be shorter). Chunk `k` covers `[s_k, s_k + C_k)`,
+//! `s_k = k·C`; its graph is the key's graph at `T = C_k` for `k = 0` and the key's KV-cache step
+//! graph at `T = C_k, P = s_k` after that, with predictions at its rows in `[P−1, T)` (or at its
+//! last row if it has none: that prediction is proven but is not part of the statement). Per
+//! chunk, on ONE Fiat–Shamir transcript: the chunk's size and predictions, the witness commitment
+//! `W_k`, the commitment `KV_k` to its layers' new keys/values, the link of `KV_k` to the chunk's
+//! walk at a random point drawn after both commitments, the graph proof (cached keys/values are
+//! deferred inputs), the split of every claim on the cache over the earlier `KV_j`, and the
+//! opening of `W_k`. Weight claims and `KV_j` claims accumulate; the closing record opens each
+//! `KV_j` once and the weight commitment once.
+//!
+//! The verifier reads the stream record by record: its memory is one record plus the
+//! accumulators (per chunk a `KV_k` commitment and its claims; the weight claims) and the
+//! completion ids, never the whole stream.
+
+use std::io::Read;
+
+use zkinfer_graph::template::TensorDecl;
+use zkinfer_graph::{Graph, GraphTemplate, TensorId};
+use zkinfer_ops::chunk::verify_cache_split;
+use zkinfer_ops::{ChunkIo, Claim, PublicValues, TensorLayout};
+use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
+use zkinfer_transcript::{DomainSeparator, Transcript, TranscriptState, VerifierTranscript};
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::key::{self, VerifyingKey};
+use crate::{PROTOCOL_ID, ProofSystemError, Verified, opening_accumulators_in, weight_blocks};
+
+/// Magic bytes of a proof stream.
+pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
+/// Format version of proof streams this build reads and writes.
+pub const STREAM_VERSION: u32 = 1;
+/// Version of the chunked protocol bound into its transcript.
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 1;
+/// Largest record a reader accepts (checked before allocating).
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+/// Largest chunk size.
+pub const MAX_CHUNK: u32 = 1 << 16;
+/// Record kinds.
+const KIND_CHUNK: u8 = 1;
+const KIND_CLOSE: u8 = 2;
+
+/// The header record: the statement's fixed part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamHeader {
+    /// The model commitment (digest of the verifying key).
+    pub model_commitment: [u8; 32],
+    /// The requested maximum of new tokens.
+    pub max_new_tokens: u32,
+    /// Positions per chunk `C` (a power of two).
+    pub chunk_size: u32,
+    /// Prompt ids.
+    pub prompt_ids: Vec<u32>,
+}
+
+impl StreamHeader {
+    /// Encodes the header record.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(STREAM_MAGIC);
+        w.u32(STREAM_VERSION);
+        w.raw(&self.model_commitment);
+        w.u32(self.max_new_tokens);
+        w.u32(self.chunk_size);
+        w.u32s(&self.prompt_ids);
+        w.into_bytes()
+    }
+
+    /// Reads the header record from a stream; at most `max_prompt` prompt ids are accepted
+    /// (checked before allocating).
+    pub fn read(r: &mut impl Read, max_prompt: usize) -> Result<Self, DecodeError> {
+        let mut fixed = [0u8; 8 + 4 + 32 + 4 + 4 + 4];
+        read_exact(r, &mut fixed, "stream header")?;
+        let mut rd = Reader::new(&fixed);
+        rd.header(STREAM_MAGIC, STREAM_VERSION, "zkinfer proof stream")?;
+        let model_commitment = rd.array::<32>("model commitment")?;
+        let max_new_tokens = rd.u32("max new tokens")?;
+        let chunk_size = rd.u32("chunk size")?;
+        let n = rd.u32("prompt length")? as usize;
+        if n > max_prompt {
+            return Err(DecodeError::Invalid { what: "prompt length", why: format!("{n} ids, the key's context is {max_prompt}") });
+        }
+        let mut ids = vec![0u8; 4 * n];
+        read_exact(r, &mut ids, "prompt ids")?;
+        let prompt_ids = ids.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        Ok(Self { model_commitment, max_new_tokens, chunk_size, prompt_ids })
+    }
+}
+
+fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &'static str) -> Result<(), DecodeError> {
+    r.read_exact(buf).map_err(|_| DecodeError::Truncated { what })
+}
+
+/// A chunk record's bytes (kind, index, length, the chunk's transcript segment).
+pub fn chunk_record(index: u32, segment: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u8(KIND_CHUNK);
+    w.u32(index);
+    w.u64(segment.len() as u64);
+    w.raw(segment);
+    w.into_bytes()
+}
+
+/// The closing record's bytes (kind, length, the close's transcript segment).
+pub fn close_record(segment: &[u8]) -> Vec<u8> {
+    let mut w = Writer::new();
+    w.u8(KIND_CLOSE);
+    w.u64(segment.len() as u64);
+    w.raw(segment);
+    w.into_bytes()
+}
+
+/// One record read from a stream.
+enum Record {
+    Chunk { index: u32, segment: Vec<u8> },
+    Close { segment: Vec<u8> },
+}
+
+fn read_record(r: &mut impl Read) -> Result<Record, DecodeError> {
+    let mut kind = [0u8; 1];
+    read_exact(r, &mut kind, "record kind (the stream ends without a closing record)")?;
+    let index = match kind[0] {
+        KIND_CHUNK => {
+            let mut b = [0u8; 4];
+            read_exact(r, &mut b, "chunk index")?;
+            Some(u32::from_le_bytes(b))
+        }
+        KIND_CLOSE => None,
+        k => return Err(DecodeError::Invalid { what: "record kind", why: format!("{k}") }),
+    };
+    let mut b = [0u8; 8];
+    read_exact(r, &mut b, "record length")?;
+    let len = u64::from_le_bytes(b);
+    if len > MAX_RECORD_BYTES {
+        return Err(DecodeError::Invalid { what: "record length", why: format!("{len} bytes exceeds the cap of {MAX_RECORD_BYTES}") });
+    }
+    let mut segment = vec![0u8; len as usize];
+    read_exact(r, &mut segment, "record")?;
+    Ok(match index {
+        Some(index) => Record::Chunk { index, segment },
+        None => Record::Close { segment },
+    })
+}
+
+/// The transcript domain of a chunked proof: protocol id and version, then the header.
+pub fn domain_separator(architecture: &str, header: &StreamHeader) -> DomainSeparator {
+    let ids: Vec<u8> = header.prompt_ids.iter().flat_map(|x| x.to_le_bytes()).collect();
+    DomainSeparator::new(PROTOCOL_ID, 1000 + CHUNKED_PROTOCOL_VERSION)
+        .with_public("proof kind", b"chunked")
+        .with_public("architecture", architecture.as_bytes())
+        .with_public("model commitment", &header.model_commitment)
+        .with_public("max new tokens", &header.max_new_tokens.to_le_bytes())
+        .with_public("chunk size", &header.chunk_size.to_le_bytes())
+        .with_public("prompt ids", &ids)
+}
+
+/// The chunk layout: what chunk `k` covers and predicts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkShape {
+    /// First position `s_k`.
+    pub start: usize,
+    /// New positions `C_k`.
+    pub n_new: usize,
+    /// Predicted rows (the last `n_out` of the chunk).
+    pub n_out: usize,
+    /// Whether those predictions are completion tokens (false: a chunk inside the prompt, whose
+    /// one prediction at its last row is proven but not part of the statement).
+    pub in_statement: bool,
+}
+
+impl ChunkShape {
+    /// The shape of the chunk at `start` with `n_new` positions after a prompt of `prompt_len`.
+    pub fn new(start: usize, n_new: usize, prompt_len: usize) -> Self {
+        let end = start + n_new;
+        let first_pred = prompt_len.saturating_sub(1).max(start);
+        if first_pred < end {
+            ChunkShape { start, n_new, n_out: end - first_pred, in_statement: true }
+        } else {
+            ChunkShape { start, n_new, n_out: 1, in_statement: false }
+        }
+    }
+}
+
+/// The cached tensors' names (`X` for each step-graph input `X_past`), in input order.
+pub fn cache_names(step: &GraphTemplate) -> Vec<String> {
+    step.inputs
+        .iter()
+        .filter_map(|id| match step.tensors.get(id.0) {
+            Some(TensorDecl::Input { name, .. }) => name.strip_suffix("_past").map(str::to_owned),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A chunk graph's new keys/values (`X` in the first chunk, `X_new` after) and cached ones
+/// (`X_past`, none in the first chunk), per cached name. After the first chunk the graph must
+/// join them as `X = ConcatSeq(X_past, X_new)`, the tensor the attention reads.
+pub fn kv_tensors(graph: &Graph, names: &[String], first: bool) -> Result<(Vec<TensorId>, Vec<TensorId>), ProofSystemError> {
+    let find = |n: &str| graph.find(n).ok_or_else(|| ProofSystemError::Rejected(format!("the chunk graph has no tensor {n}")));
+    let (mut new, mut past) = (Vec::new(), Vec::new());
+    for name in names {
+        if first {
+            new.push(find(name)?);
+            continue;
+        }
+        let (p, n, all) = (find(&format!("{name}_past"))?, find(&format!("{name}_new"))?, find(name)?);
+        let joined = graph.nodes.iter().any(|node| node.output == all && node.inputs == [p, n] && node.op.as_int_op().name() == "ConcatSeq");
+        if !joined {
+            return Err(ProofSystemError::Rejected(format!("the chunk graph does not form {name} as ConcatSeq({name}_past, {name}_new)")));
+        }
+        new.push(n);
+        past.push(p);
+    }
+    Ok((new, past))
+}
+
+/// The `KV_k` commitment's polynomial sizes: one per new tensor.
+pub fn kv_num_vars(graph: &Graph, new: &[TensorId]) -> Vec<usize> {
+    new.iter().map(|&id| TensorLayout::new(&graph.meta(id).shape).num_vars()).collect()
+}
+
+/// The verifier's state between records.
+struct ChunkVerifier<'k> {
+    vk: &'k VerifyingKey,
+    header: StreamHeader,
+    names: Vec<String>,
+    c_vars: usize,
+    /// Positions proven so far.
+    pos: usize,
+    /// The last chunk was shorter than `C` (only the close may follow).
+    short: bool,
+    kv_coms: Vec<WhirCommitment>,
+    kv_accs: Vec<OpeningAccumulator>,
+    weights: OpeningAccumulator,
+    /// Predictions at rows `P−1 …` so far (the completion).
+    completion: Vec<u32>,
+    state: Option<TranscriptState>,
+}
+
+fn rejected(at: &str, e: impl std::fmt::Display) -> ProofSystemError {
+    ProofSystemError::Rejected(format!("{at}: {e}"))
+}
+
+impl<'k> ChunkVerifier<'k> {
+    fn new(vk: &'k VerifyingKey, header: StreamHeader) -> Result<Self, ProofSystemError> {
+        let digest = vk.digest();
+        if header.model_commitment != digest {
+            return Err(ProofSystemError::WrongModel { proof: hex::encode(header.model_commitment), key: hex::encode(digest) });
+        }
+        let c = header.chunk_size;
+        if c == 0 || !c.is_power_of_two() || c > MAX_CHUNK {
+            return Err(ProofSystemError::Rejected(format!("header: chunk size {c} is not a power of two in [1, {MAX_CHUNK}]")));
+        }
+        crate::check_request(vk, &header.prompt_ids, header.max_new_tokens as usize)?;
+        let names = cache_names(&vk.step_graph);
+        let state = Some(VerifierTranscript::new(&domain_separator(&vk.architecture, &header), &[]).suspend()?);
+        Ok(Self {
+            vk,
+            names,
+            c_vars: c.trailing_zeros() as usize,
+            header,
+            pos: 0,
+            short: false,
+            kv_coms: Vec::new(),
+            kv_accs: Vec::new(),
+            weights: OpeningAccumulator::new(),
+            completion: Vec::new(),
+            state,
+        })
+    }
+
+    fn transcript<'a>(&mut self, segment: &'a [u8]) -> Result<VerifierTranscript<'a>, ProofSystemError> {
+        let state = self.state.take().ok_or_else(|| ProofSystemError::Rejected("the transcript was abandoned after an error".into()))?;
+        Ok(VerifierTranscript::resume(state, segment))
+    }
+
+    fn chunk(&mut self, index: u32, segment: &[u8]) -> Result<(), ProofSystemError> {
+        let k = self.kv_coms.len();
+        let at = format!("chunk {k}");
+        if index as usize != k {
+            return Err(rejected(&at, format!("the record says it is chunk {index}")));
+        }
+        if self.short {
+            return Err(rejected(&at, "follows a short chunk (only the closing record may)"));
+        }
+        let mut t = self.transcript(segment)?;
+        self.chunk_inner(k, &mut t).map_err(|e| rejected(&at, e))?;
+        self.state = Some(t.suspend().map_err(|e| rejected(&at, e))?);
+        Ok(())
+    }
+
+    fn chunk_inner(&mut self, k: usize, t: &mut VerifierTranscript<'_>) -> Result<(), ProofSystemError> {
+        let vk = self.vk;
+        let c = self.header.chunk_size as usize;
+        let prompt = &self.header.prompt_ids;
+        let n_new = t.receive_u32()? as usize;
+        if n_new == 0 || n_new > c {
+            return Err(ProofSystemError::Rejected(format!("{n_new} new positions in a chunk of {c}")));
+        }
+        let s = self.pos;
+        let limit = prompt.len() + self.header.max_new_tokens as usize - 1;
+        if s + n_new > limit {
+            return Err(ProofSystemError::Rejected(format!("positions up to {} exceed the request's {limit}", s + n_new)));
+        }
+        let shape = ChunkShape::new(s, n_new, prompt.len());
+        let preds: Vec<u32> = (0..shape.n_out).map(|_| t.receive_u32()).collect::<Result<_, _>>()?;
+        if let Some(id) = preds.iter().find(|&&id| id as usize >= vk.vocab.len()) {
+            return Err(ProofSystemError::Rejected(format!("predicted token {id} is outside the vocabulary")));
+        }
+        // Inputs: prompt ids, then the prediction of the row before (this chunk's or the last
+        // completion token so far).
+        let first_pred_row = s + n_new - shape.n_out;
+        let mut tokens = Vec::with_capacity(n_new);
+        for p in s..s + n_new {
+            let id = if p < prompt.len() {
+                prompt[p]
+            } else if p > first_pred_row {
+                preds[p - 1 - first_pred_row]
+            } else {
+                *self.completion.last().ok_or_else(|| ProofSystemError::Rejected("a completion position without a prediction".into()))?
+            };
+            tokens.push(id as i64);
+        }
+        let first = k == 0;
+        let (graph, template) = if first {
+            (vk.graph(n_new, shape.n_out)?, &vk.graph)
+        } else {
+            (vk.step_graph(n_new, s, shape.n_out)?, &vk.step_graph)
+        };
+        let positions: Vec<i64> = (s as i64..(s + n_new) as i64).collect();
+        let out_rows: Vec<i64> = ((n_new - shape.n_out) as i64..n_new as i64).collect();
+        let next: Vec<i64> = preds.iter().map(|&x| x as i64).collect();
+        let mut public: PublicValues<'_> = PublicValues::new();
+        for (name, values) in [("tokens", &tokens), ("positions", &positions), ("out_rows", &out_rows), ("next_token", &next)] {
+            let id = graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))?;
+            let meta = graph.meta(id);
+            if meta.shape != [values.len()] {
+                return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, values.len())));
+            }
+            if meta.kind == zkinfer_graph::TensorKind::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
+                return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
+            }
+            public.insert(id, values);
+        }
+        let (new, past) = kv_tensors(&graph, &self.names, first)?;
+        let kv_vars = kv_num_vars(&graph, &new);
+        let pcs = key::pcs();
+        let mut link = OpeningAccumulator::new();
+        let io = ChunkIo { deferred: past.clone() };
+        let out = zkinfer_ops::verify_graph_chunk(&graph, &public, &io, t, |plan, t| {
+            let check = |e: String| zkinfer_ops::ProofError::check("commit", e);
+            let com = key::decode_commitment(t.receive_bytes().map_err(|e| check(e.to_string()))?).map_err(|e| check(e.to_string()))?;
+            let expected: Vec<usize> = plan.committed().into_iter().map(|c| plan.num_vars(c)).collect();
+            if com.poly_num_vars != expected {
+                return Err(check("witness commitment does not match the witness layout".into()));
+            }
+            let kv = key::decode_commitment(t.receive_bytes().map_err(|e| check(e.to_string()))?).map_err(|e| check(e.to_string()))?;
+            if kv.poly_num_vars != kv_vars {
+                return Err(check("keys/values commitment does not match the chunk's keys/values".into()));
+            }
+            // The link, drawn after both commitments: KV_k and the walk's new keys/values agree at z.
+            let mut injected = Vec::with_capacity(new.len());
+            for (slot, (&id, &nv)) in new.iter().zip(&kv_vars).enumerate() {
+                let z = t.challenge_exts(nv);
+                let v = t.receive_ext().map_err(|e| check(e.to_string()))?;
+                link.push(slot, z.clone(), v);
+                injected.push((id, Claim::new(z, v)));
+            }
+            Ok(((com, kv), injected))
+        })?;
+        let (witness_com, kv_com) = out.commitment;
+        let mut accs = out.accumulators;
+        let deferred = std::mem::take(&mut accs.deferred);
+        let (witness_acc, weight_acc) = opening_accumulators_in(template, &graph, &out.plan.commitment_slots(), accs)?;
+        for c in weight_acc.into_claims() {
+            self.weights.push_claim(c);
+        }
+        self.kv_coms.push(kv_com);
+        self.kv_accs.push(link);
+        for c in deferred.into_claims() {
+            let slot = past.iter().position(|p| p.0 == c.poly).ok_or_else(|| ProofSystemError::Rejected("claim on an unknown cache".into()))?;
+            let dims = graph.meta(past[slot]).shape.clone();
+            for (j, claim) in verify_cache_split(&Claim::new(c.point, c.value), &dims, self.c_vars, t)? {
+                let acc = self.kv_accs.get_mut(j).ok_or_else(|| ProofSystemError::Rejected(format!("cache claim on chunk {j}")))?;
+                acc.push(slot, claim.point, claim.value);
+            }
+        }
+        witness_acc.verify(&pcs, &witness_com, t)?;
+        if shape.in_statement {
+            self.completion.extend_from_slice(&preds);
+        }
+        self.pos = s + n_new;
+        self.short = n_new < c;
+        Ok(())
+    }
+
+    fn close(mut self, segment: &[u8]) -> Result<Verified, ProofSystemError> {
+        let vk = self.vk;
+        if self.kv_coms.is_empty() {
+            return Err(ProofSystemError::Rejected("close: the stream has no chunk".into()));
+        }
+        let prompt = self.header.prompt_ids.clone();
+        if self.pos < prompt.len() {
+            return Err(ProofSystemError::Rejected(format!("close: {} positions proven, the prompt has {}", self.pos, prompt.len())));
+        }
+        let completion = std::mem::take(&mut self.completion);
+        let proof_stub = crate::ProofFile {
+            model_commitment: self.header.model_commitment,
+            max_new_tokens: self.header.max_new_tokens,
+            prompt_ids: prompt.clone(),
+            completion_ids: completion.clone(),
+            transcript: Vec::new(),
+        };
+        let stopped_at_eog = crate::check_stopping_rule(vk, &proof_stub).map_err(|e| rejected("close", e))?;
+        let mut t = self.transcript(segment)?;
+        let pcs = key::pcs();
+        let close = |e: ProofSystemError| rejected("close", e);
+        for (j, (acc, com)) in std::mem::take(&mut self.kv_accs).into_iter().zip(&self.kv_coms).enumerate() {
+            acc.verify(&pcs, com, &mut t).map_err(|e| rejected("close", format!("keys/values opening of chunk {j}: {e}")))?;
+        }
+        let weights = weight_blocks::verify_block_claims(&vk.weights, std::mem::take(&mut self.weights), &mut t).map_err(close)?;
+        weights.verify(&pcs, &vk.commitment, &mut t).map_err(|e| rejected("close", format!("weight opening: {e}")))?;
+        t.finish().map_err(|e| rejected("close", e))?;
+        let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
+        Ok(Verified {
+            architecture: vk.architecture.clone(),
+            model_commitment: hex::encode(self.header.model_commitment),
+            max_new_tokens: self.header.max_new_tokens,
+            stopped_at_eog,
+            prompt_ids: prompt,
+            text: vk.detokenize(shown).unwrap_or_default(),
+            completion_ids: completion,
+        })
+    }
+}
+
+/// What a chunked proof's verification found, besides the statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// Chunk records read.
+    pub chunks: usize,
+    /// Positions proven.
+    pub positions: usize,
+}
+
+/// Verifies a proof stream read from `r` (header, chunk records, closing record, nothing after)
+/// against `vk`, one record in memory at a time. A rejection names the record (`chunk 3: …`,
+/// `close: …`); a malformed stream is a [`ProofSystemError::Decode`].
+pub fn verify_stream(vk: &VerifyingKey, r: &mut impl Read) -> Result<(Verified, StreamSummary), ProofSystemError> {
+    let header = StreamHeader::read(r, vk.max_positions())?;
+    let mut v = ChunkVerifier::new(vk, header)?;
+    loop {
+        let k = v.kv_coms.len();
+        match read_record(r).map_err(|e| ProofSystemError::Rejected(format!("record after {k} chunk(s): {e}")))? {
+            Record::Chunk { index, segment } => v.chunk(index, &segment)?,
+            Record::Close { segment } => {
+                let summary = StreamSummary { chunks: v.kv_coms.len(), positions: v.pos };
+                let verified = v.close(&segment)?;
+                let mut probe = [0u8; 1];
+                match r.read(&mut probe) {
+                    Ok(0) => return Ok((verified, summary)),
+                    _ => return Err(ProofSystemError::Rejected("close: bytes follow the closing record".into())),
+                }
+            }
+        }
+    }
+}
