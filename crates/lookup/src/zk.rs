@@ -117,7 +117,7 @@ use p3_field::ExtensionField;
 use rand10::{Rng, RngExt};
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_poly::{eq_eval, eq_evals, next_pow2_vars};
-use zkinfer_sumcheck::zk::{MaskShape, SumcheckMask, gamma as mask_gamma, prove_batched_zk, verify_batched_zk};
+use zkinfer_sumcheck::zk::{MaskShape, SumcheckMask, gamma as mask_gamma, prove_batched_zk, random_instance, verify_batched_zk};
 use zkinfer_sumcheck::{SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
@@ -838,49 +838,6 @@ fn verify_inner(depth: usize, claimed_sum: EF, root: RootField, t: &mut Verifier
         claim = fold(&children, rho);
     }
     Ok((ZkGkrClaims { leaf: LeafClaim { point, numerator: claim.0, denominator: claim.1 }, masks: mask_claims }, trace))
-}
-
-/// A random instance with a given sum (the simulator's stand-in for a layer): a uniformly random
-/// multilinear table adjusted to sum to `claim`; its final value is uniform.
-struct RandomInstance {
-    table: Vec<EF>,
-    degree: usize,
-    claim: EF,
-}
-
-impl SumcheckInstance for RandomInstance {
-    fn num_vars(&self) -> usize {
-        self.table.len().trailing_zeros() as usize
-    }
-    fn degree(&self) -> usize {
-        self.degree
-    }
-    fn claimed_sum(&self) -> EF {
-        self.claim
-    }
-    fn round_evals(&self) -> Vec<EF> {
-        let half = self.table.len() / 2;
-        (0..=self.degree)
-            .map(|t| {
-                let t = EF::from_usize(t);
-                (0..half).map(|i| self.table[i] + t * (self.table[i + half] - self.table[i])).sum()
-            })
-            .collect()
-    }
-    fn bind(&mut self, r: EF) {
-        let half = self.table.len() / 2;
-        self.table = (0..half).map(|i| self.table[i] + r * (self.table[i + half] - self.table[i])).collect();
-    }
-    fn final_evals(&self) -> Vec<EF> {
-        vec![self.table[0]]
-    }
-}
-
-fn random_instance<R: Rng + ?Sized>(num_vars: usize, degree: usize, claim: EF, rng: &mut R) -> RandomInstance {
-    let mut table: Vec<EF> = (0..1usize << num_vars).map(|_| rng.random()).collect();
-    let rest: EF = table[1..].iter().copied().sum();
-    table[0] = claim - rest;
-    RandomInstance { table, degree, claim }
 }
 
 /// The HVZK simulator: a proof for `(depth, claimed_sum)` made without the leaves, in

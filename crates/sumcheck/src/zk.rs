@@ -471,3 +471,49 @@ pub fn simulate<R: Rng + ?Sized>(
     mask_values[n - 1] = (claim - final_value) * rho.inverse() - others;
     ZkRounds { mask_sum, rounds, mask_values }
 }
+
+/// A uniformly random multilinear instance with a given sum: the HVZK simulators' stand-in for
+/// a sumcheck they cannot run (a masked product sumcheck, a fraction-sum GKR layer). Its table is
+/// uniform over `EF^{2^n}` subject to summing to `claim`, so its final value is uniform.
+#[derive(Debug)]
+pub struct RandomInstance {
+    table: Vec<EF>,
+    degree: usize,
+    claim: EF,
+}
+
+/// [`RandomInstance`] over `num_vars` variables with round polynomials of degree `degree`.
+pub fn random_instance<R: Rng + ?Sized>(num_vars: usize, degree: usize, claim: EF, rng: &mut R) -> RandomInstance {
+    let mut table: Vec<EF> = (0..1usize << num_vars).map(|_| rng.random()).collect();
+    let rest: EF = table[1..].iter().copied().sum();
+    table[0] = claim - rest;
+    RandomInstance { table, degree, claim }
+}
+
+impl SumcheckInstance for RandomInstance {
+    fn num_vars(&self) -> usize {
+        self.table.len().trailing_zeros() as usize
+    }
+    fn degree(&self) -> usize {
+        self.degree
+    }
+    fn claimed_sum(&self) -> EF {
+        self.claim
+    }
+    fn round_evals(&self) -> Vec<EF> {
+        let half = self.table.len() / 2;
+        (0..=self.degree)
+            .map(|t| {
+                let t = EF::from_usize(t);
+                (0..half).map(|i| self.table[i] + t * (self.table[i + half] - self.table[i])).sum()
+            })
+            .collect()
+    }
+    fn bind(&mut self, r: EF) {
+        let half = self.table.len() / 2;
+        self.table = (0..half).map(|i| self.table[i] + r * (self.table[i + half] - self.table[i])).collect();
+    }
+    fn final_evals(&self) -> Vec<EF> {
+        vec![self.table[0]]
+    }
+}

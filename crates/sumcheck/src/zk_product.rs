@@ -215,41 +215,6 @@ pub fn verify_product_zk(
     Ok(ZkProductClaims { point, values, mask_claims: v.mask_claims })
 }
 
-/// A uniformly random multilinear instance with a given sum (the simulator's stand-in).
-struct RandomInstance {
-    table: Vec<EF>,
-    degree: usize,
-    claim: EF,
-}
-
-impl SumcheckInstance for RandomInstance {
-    fn num_vars(&self) -> usize {
-        self.table.len().trailing_zeros() as usize
-    }
-    fn degree(&self) -> usize {
-        self.degree
-    }
-    fn claimed_sum(&self) -> EF {
-        self.claim
-    }
-    fn round_evals(&self) -> Vec<EF> {
-        let half = self.table.len() / 2;
-        (0..=self.degree)
-            .map(|t| {
-                let t = EF::from_usize(t);
-                (0..half).map(|i| self.table[i] + t * (self.table[i + half] - self.table[i])).sum()
-            })
-            .collect()
-    }
-    fn bind(&mut self, r: EF) {
-        let half = self.table.len() / 2;
-        self.table = (0..half).map(|i| self.table[i] + r * (self.table[i + half] - self.table[i])).collect();
-    }
-    fn final_evals(&self) -> Vec<EF> {
-        vec![self.table[0]]
-    }
-}
-
 /// The HVZK simulator (module docs): a proof of `Σ ĝ = claimed_sum` made without the tables, in
 /// Fiat–Shamir order. [`verify_product_zk`] accepts it; its claims open nothing (the hiding
 /// PCS's simulator produces the openings). Needs a table that appears in exactly one factor of
@@ -264,10 +229,7 @@ pub fn simulate_product_zk<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<(), SumcheckError> {
     let shape = product_mask_shape(num_vars, terms, eq_point.is_some());
-    let mut table: Vec<EF> = (0..1usize << num_vars).map(|_| rng.random()).collect();
-    let rest: EF = table[1..].iter().copied().sum();
-    table[0] = claimed_sum - rest;
-    let mut inst = RandomInstance { table, degree: shape.degree, claim: claimed_sum };
+    let mut inst = crate::zk::random_instance(num_vars, shape.degree, claimed_sum, rng);
     let mask = SumcheckMask::sample(shape, rng)?;
     let out = prove_batched_zk(&mut [&mut inst], &mask, t);
     let f = out.inner.final_evals[0][0];
