@@ -423,3 +423,25 @@ fn forged_predictions_at_the_output_rows_are_rejected() {
     let proof = result.expect("prove");
     assert!(verify(&f.pk.vk, &proof).is_err(), "predictions at other rows accepted");
 }
+
+/// At 17 positions (rows pad to 32: blocks of 16 + 1 rows) the witness columns are committed as
+/// blocks of their extents (`zkinfer_pcs::sparse`): the honest proof verifies, and a clamp output
+/// perturbed with everything downstream recomputed, proven by the malicious prover, is rejected.
+#[test]
+fn block_committed_witness_verifies_and_a_tampered_one_is_rejected() {
+    let (model, pk, tok) = load("gpt2-tiny-random.gguf");
+    let mut prompt = tok.encode("The quick brown fox jumps over the lazy dog, and then it runs far away into the dark green forest");
+    prompt.truncate(15);
+    assert_eq!(prompt.len(), 15);
+    let (proof, _) = prove(&model, &pk, &prompt, 3, |_| {}).expect("prove");
+    verify(&pk.vk, &proof).expect("honest block-committed proof verifies");
+    let graph = model.graph(prompt.len() + 2).unwrap();
+    let clamp = graph.nodes.iter().find(|n| n.op.as_int_op().name() == "Clamp").expect("a clamp").output.0;
+    let mut propagated = true;
+    let bad = prove_tampered(&model, &pk, &prompt, 3, |graph, trace| {
+        propagated = perturb_and_propagate(graph, trace, model.weights(), clamp);
+    })
+    .expect("the malicious prover produces a proof");
+    assert!(propagated, "could not build the tampered trace");
+    assert!(verify(&pk.vk, &bad).is_err(), "tampered clamp output accepted");
+}
