@@ -463,6 +463,33 @@ fn claim_groups(blocks: &[(usize, usize, EF, Vec<EF>)]) -> Vec<usize> {
     gs
 }
 
+/// Each claim's part per group it touches (groups ascending): `part_value(g, blocks)` gives the
+/// part in every group but the last (the prover computes and sends it, the verifier receives it),
+/// and the last group takes the claim's value minus the others, so the parts sum to the claim.
+fn claim_parts(
+    claims: &[OpeningClaim],
+    expanded: &Expanded,
+    mut part_value: impl FnMut(usize, &[(usize, usize, EF, Vec<EF>)]) -> Result<EF, PcsError>,
+) -> Result<Vec<Vec<(usize, EF)>>, PcsError> {
+    let mut parts = Vec::with_capacity(claims.len());
+    for (c, blocks) in claims.iter().zip(expanded) {
+        let gs = claim_groups(blocks);
+        let mut part = Vec::with_capacity(gs.len());
+        let mut rest = c.value;
+        for (n, &g) in gs.iter().enumerate() {
+            if n + 1 == gs.len() {
+                part.push((g, rest));
+                break;
+            }
+            let v = part_value(g, blocks)?;
+            rest -= v;
+            part.push((g, v));
+        }
+        parts.push(part);
+    }
+    Ok(parts)
+}
+
 /// The batching weight terms and claimed sum of group `g` (module docs of [`sparse`]): claim `j`
 /// with part `parts[j][g]` contributes its blocks in `g`, each with `ρ^j'·sel_b(z_j)`, `j'` the
 /// claim's index among the claims touching `g`.
@@ -506,34 +533,22 @@ impl WhirPcs {
         self.absorb_commitment(&data.commitment, t);
         batching::absorb_claims(claims, t);
         // Each claim's part per group; the parts of all groups but the last are sent.
-        let mut parts = Vec::with_capacity(claims.len());
-        for (c, blocks) in claims.iter().zip(&expanded) {
-            let gs = claim_groups(blocks);
-            let mut part = Vec::with_capacity(gs.len());
-            let mut rest = c.value;
-            for (n, &g) in gs.iter().enumerate() {
-                if n + 1 == gs.len() {
-                    part.push((g, rest));
-                    break;
-                }
-                let v: EF = blocks
-                    .iter()
-                    .filter(|b| b.0 == g)
-                    .map(|(_, i, sel, free)| {
-                        let group = &data.groups[g];
-                        let offset = group.layout.offset(*i);
-                        let len = 1usize << free.len();
-                        let evals = &whir::WhirEngine::committed_evals(&group.whir)[offset..offset + len];
-                        *sel * zkinfer_poly::Mle::new(evals.to_vec()).evaluate(free)
-                    })
-                    .sum::<EF>()
-                    + shift;
-                t.send_exts(&[v]);
-                rest -= v;
-                part.push((g, v));
-            }
-            parts.push(part);
-        }
+        let parts = claim_parts(claims, &expanded, |g, blocks| {
+            let v: EF = blocks
+                .iter()
+                .filter(|b| b.0 == g)
+                .map(|(_, i, sel, free)| {
+                    let group = &data.groups[g];
+                    let offset = group.layout.offset(*i);
+                    let len = 1usize << free.len();
+                    let evals = &whir::WhirEngine::committed_evals(&group.whir)[offset..offset + len];
+                    *sel * zkinfer_poly::Mle::new(evals.to_vec()).evaluate(free)
+                })
+                .sum::<EF>()
+                + shift;
+            t.send_exts(&[v]);
+            Ok(v)
+        })?;
         let roots = data.commitment.root.roots().to_vec();
         for (g, (group, root)) in data.groups.into_iter().zip(roots).enumerate() {
             if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
@@ -570,22 +585,7 @@ impl WhirPcs {
         let expanded = expand_sparse(sparse, &groups, claims)?;
         self.absorb_commitment(com, t);
         batching::absorb_claims(claims, t);
-        let mut parts = Vec::with_capacity(claims.len());
-        for (c, blocks) in claims.iter().zip(&expanded) {
-            let gs = claim_groups(blocks);
-            let mut part = Vec::with_capacity(gs.len());
-            let mut rest = c.value;
-            for (n, &g) in gs.iter().enumerate() {
-                if n + 1 == gs.len() {
-                    part.push((g, rest));
-                    break;
-                }
-                let v = t.receive_exts(1)?[0];
-                rest -= v;
-                part.push((g, v));
-            }
-            parts.push(part);
-        }
+        let parts = claim_parts(claims, &expanded, |_, _| Ok(t.receive_exts(1)?[0]))?;
         for (g, (layout, root)) in layouts.iter().zip(com.root.roots()).enumerate() {
             if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
                 continue;
