@@ -18,9 +18,11 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TensorId(pub usize);
 
-/// Where a tensor's values come from.
+/// Where the graph takes a tensor's values from. How a proof treats the tensor (public, weight,
+/// committed, virtual, deferred) is a separate notion, `zkinfer_ops::TensorRole`, derived from
+/// this and the producing op's protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TensorKind {
+pub enum TensorSource {
     /// A public input of the graph.
     Input,
     /// A committed weight (values in [`Weights`] under the same name).
@@ -37,7 +39,7 @@ pub struct TensorMeta {
     /// Extent of every axis, outermost first.
     pub shape: Vec<usize>,
     /// Input, weight or activation.
-    pub kind: TensorKind,
+    pub source: TensorSource,
     /// Fixed-point position: the integer `v` stands for `v · 2^-frac_bits`.
     pub frac_bits: i32,
     /// Static bound: `|v| < 2^bits` for every element.
@@ -115,22 +117,22 @@ impl Graph {
                 return invalid(format!("duplicate tensor name {}", t.name));
             }
         }
-        let mut available: Vec<bool> = self.tensors.iter().map(|t| t.kind != TensorKind::Activation).collect();
+        let mut available: Vec<bool> = self.tensors.iter().map(|t| t.source != TensorSource::Activation).collect();
         for &i in &self.inputs {
             match self.tensors.get(i.0) {
-                Some(t) if t.kind == TensorKind::Input => {}
+                Some(t) if t.source == TensorSource::Input => {}
                 _ => return invalid(format!("graph input {i:?} is not an Input tensor")),
             }
         }
         for (i, t) in self.tensors.iter().enumerate() {
-            if t.kind == TensorKind::Input && !self.inputs.contains(&TensorId(i)) {
+            if t.source == TensorSource::Input && !self.inputs.contains(&TensorId(i)) {
                 return invalid(format!("input tensor {} is not listed as a graph input", t.name));
             }
         }
         for (n, node) in self.nodes.iter().enumerate() {
             let op = node.op.as_int_op();
             let out = self.tensors.get(node.output.0).ok_or_else(|| GraphError::Invalid(format!("node {n}: bad output id")))?;
-            if out.kind != TensorKind::Activation || available[node.output.0] {
+            if out.source != TensorSource::Activation || available[node.output.0] {
                 return invalid(format!("node {n}: output {} is not a fresh activation", out.name));
             }
             let slots = op.slots();
@@ -143,8 +145,8 @@ impl Graph {
                     return invalid(format!("node {n}: input {} used before it is produced", t.name));
                 }
                 let ok = match slot {
-                    SlotKind::Weight => t.kind == TensorKind::Weight,
-                    SlotKind::Act => t.kind != TensorKind::Weight,
+                    SlotKind::Weight => t.source == TensorSource::Weight,
+                    SlotKind::Act => t.source != TensorSource::Weight,
                 };
                 if !ok {
                     return invalid(format!("node {n} ({}): operand {} has the wrong kind", op.name(), t.name));
@@ -246,7 +248,7 @@ impl GraphBuilder {
 
     /// Declares a public input.
     pub fn input(&mut self, name: impl Into<String>, shape: Vec<usize>, frac_bits: i32, bits: u32) -> TensorId {
-        let id = self.push(TensorMeta { name: name.into(), shape, kind: TensorKind::Input, frac_bits, bits });
+        let id = self.push(TensorMeta { name: name.into(), shape, source: TensorSource::Input, frac_bits, bits });
         self.graph.inputs.push(id);
         id
     }
@@ -262,7 +264,7 @@ impl GraphBuilder {
         if let Some(id) = self.graph.find(&name) {
             return id;
         }
-        self.push(TensorMeta { name, shape: w.shape.clone(), kind: TensorKind::Weight, frac_bits: w.frac_bits, bits })
+        self.push(TensorMeta { name, shape: w.shape.clone(), source: TensorSource::Weight, frac_bits: w.frac_bits, bits })
     }
 
     /// The metadata of `id`.
@@ -279,7 +281,7 @@ impl GraphBuilder {
         let err = |source| GraphError::Op { node: node_index, name: name.clone(), source };
         let shape = op.as_int_op().output_shape(&shapes).map_err(err)?;
         let out_bits = op.as_int_op().out_bits(&shapes, &bits).map_err(err)?;
-        let output = self.push(TensorMeta { name, shape, kind: TensorKind::Activation, frac_bits, bits: out_bits });
+        let output = self.push(TensorMeta { name, shape, source: TensorSource::Activation, frac_bits, bits: out_bits });
         self.graph.nodes.push(Node { op, inputs: inputs.to_vec(), output });
         Ok(output)
     }
@@ -325,7 +327,7 @@ pub fn execute(graph: &Graph, weights: &Weights, inputs: Vec<IntTensor>) -> Resu
     }
     let mut weight_refs: HashMap<usize, &WeightTensor> = HashMap::new();
     for (i, t) in graph.tensors.iter().enumerate() {
-        if t.kind == TensorKind::Weight {
+        if t.source == TensorSource::Weight {
             let (w, bits) = weights.tensors.get(&t.name).ok_or_else(|| GraphError::Invalid(format!("missing weight {}", t.name)))?;
             if w.shape != t.shape || *bits > t.bits {
                 return Err(GraphError::Invalid(format!("weight {} does not match the graph", t.name)));

@@ -20,7 +20,7 @@ pub mod tables;
 pub mod template;
 pub mod tensor;
 
-pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorKind, TensorMeta, Weights, execute};
+pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorSource, TensorMeta, Weights, execute};
 pub use ops::{IntOp, Op, OpError, Operand};
 pub use template::{Dim, GraphTemplate, Symbol, WeightMeta};
 pub use tensor::{IntTensor, WeightTensor, WeightValues};

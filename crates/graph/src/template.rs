@@ -50,7 +50,7 @@
 //! ```
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::graph::{Graph, GraphError, Node, TensorId, TensorKind, TensorMeta};
+use crate::graph::{Graph, GraphError, Node, TensorId, TensorSource, TensorMeta};
 use crate::ops::{MAX_BITS, MAX_DIM, Op, SlotKind, TableCache};
 
 /// Most symbols a template may declare.
@@ -151,12 +151,12 @@ impl GraphTemplate {
         }
         let mut tensors = Vec::with_capacity(graph.tensors.len());
         for (i, t) in graph.tensors.iter().enumerate() {
-            tensors.push(match t.kind {
-                TensorKind::Input => {
+            tensors.push(match t.source {
+                TensorSource::Input => {
                     let k = graph.inputs.iter().position(|&id| id.0 == i).ok_or_else(|| invalid(format!("input {} is not listed", t.name)))?;
                     TensorDecl::Input { name: t.name.clone(), shape: input_shapes[k].clone(), frac_bits: t.frac_bits, bits: t.bits }
                 }
-                TensorKind::Weight => {
+                TensorSource::Weight => {
                     let w = weights.iter().position(|w| w.name == t.name).ok_or_else(|| invalid(format!("weight {} is not in the weight list", t.name)))?;
                     let m = &weights[w];
                     if m.shape != t.shape || m.frac_bits != t.frac_bits || m.bits != t.bits {
@@ -164,7 +164,7 @@ impl GraphTemplate {
                     }
                     TensorDecl::Weight(w)
                 }
-                TensorKind::Activation => TensorDecl::Activation { name: t.name.clone(), frac_bits: t.frac_bits },
+                TensorSource::Activation => TensorDecl::Activation { name: t.name.clone(), frac_bits: t.frac_bits },
             });
         }
         // Sizes inside op parameters are derived at instantiation and not encoded: the template
@@ -213,22 +213,22 @@ impl GraphTemplate {
                     if *bits > MAX_BITS {
                         return Err(invalid(format!("input {name}: bound 2^{bits} exceeds 2^{MAX_BITS}")));
                     }
-                    TensorMeta { name: name.clone(), shape, kind: TensorKind::Input, frac_bits: *frac_bits, bits: *bits }
+                    TensorMeta { name: name.clone(), shape, source: TensorSource::Input, frac_bits: *frac_bits, bits: *bits }
                 }
                 TensorDecl::Weight(w) => {
                     let m = weights.get(*w).ok_or_else(|| invalid(format!("weight index {w} is outside the key's {} weights", weights.len())))?;
                     if m.bits > MAX_BITS {
                         return Err(invalid(format!("weight {}: bound 2^{} exceeds 2^{MAX_BITS}", m.name, m.bits)));
                     }
-                    TensorMeta { name: m.name.clone(), shape: m.shape.clone(), kind: TensorKind::Weight, frac_bits: m.frac_bits, bits: m.bits }
+                    TensorMeta { name: m.name.clone(), shape: m.shape.clone(), source: TensorSource::Weight, frac_bits: m.frac_bits, bits: m.bits }
                 }
                 TensorDecl::Activation { name, frac_bits } => {
-                    TensorMeta { name: name.clone(), shape: Vec::new(), kind: TensorKind::Activation, frac_bits: *frac_bits, bits: 0 }
+                    TensorMeta { name: name.clone(), shape: Vec::new(), source: TensorSource::Activation, frac_bits: *frac_bits, bits: 0 }
                 }
             });
         }
-        let mut produced: Vec<bool> = tensors.iter().map(|t| t.kind != TensorKind::Activation).collect();
-        for t in tensors.iter().filter(|t| t.kind != TensorKind::Activation) {
+        let mut produced: Vec<bool> = tensors.iter().map(|t| t.source != TensorSource::Activation).collect();
+        for t in tensors.iter().filter(|t| t.source != TensorSource::Activation) {
             check_size(&t.name, &t.shape)?;
         }
         let mut nodes = Vec::with_capacity(self.nodes.len());
@@ -236,7 +236,7 @@ impl GraphTemplate {
             let mut op = node.op.clone();
             let out = node.output.0;
             match tensors.get(out) {
-                Some(t) if t.kind == TensorKind::Activation && !produced[out] => {}
+                Some(t) if t.source == TensorSource::Activation && !produced[out] => {}
                 _ => return Err(invalid(format!("node {n}: output {out} is not a fresh activation"))),
             }
             if node.inputs.len() > MAX_OPERANDS {
@@ -263,7 +263,7 @@ impl GraphTemplate {
                 return Err(invalid(format!("node {n} ({}): {} operands for {} slots", int_op.name(), shapes.len(), slots.len())));
             }
             for (slot, id) in slots.iter().zip(&node.inputs) {
-                let is_weight = tensors[id.0].kind == TensorKind::Weight;
+                let is_weight = tensors[id.0].source == TensorSource::Weight;
                 if is_weight != (*slot == SlotKind::Weight) {
                     return Err(invalid(format!("node {n} ({}): operand {} has the wrong kind", int_op.name(), tensors[id.0].name)));
                 }

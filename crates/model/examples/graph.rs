@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t: usize = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(8);
     let model = Model::load(&GgufFile::open(path)?)?;
     let g = model.graph(t)?;
-    println!("{} tensors, {} nodes, {} weights ({} values)", g.tensors.len(), g.nodes.len(), g.tensors.iter().filter(|x| x.kind == zkinfer_model::TensorKind::Weight).count(), model.weights().total_len());
+    println!("{} tensors, {} nodes, {} weights ({} values)", g.tensors.len(), g.nodes.len(), g.tensors.iter().filter(|x| x.source == zkinfer_model::TensorSource::Weight).count(), model.weights().total_len());
     for (name, w) in model.weights().iter() {
         println!("weight {name:32} {:?} frac {} bits {}", w.shape, w.frac_bits, model.weights().bits(name).unwrap_or(0));
     }

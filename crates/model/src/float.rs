@@ -26,7 +26,7 @@
 //! and llama.cpp logits); nothing here is proven. Every position's arithmetic is independent of how
 //! the sequence is batched, so cached and uncached runs agree bit for bit.
 
-use crate::graph::{Graph, GraphError, TensorId, TensorKind};
+use crate::graph::{Graph, GraphError, TensorId, TensorSource};
 use crate::ops::rope::rope_theta;
 use crate::ops::{IntOp, Op, OpError, Operand};
 use crate::tensor::IntTensor;
@@ -338,7 +338,7 @@ pub fn execute_f32(graph: &Graph, weights: &FloatWeights, sem: &FloatSemantics, 
     }
     let mut weight_refs: HashMap<usize, &[f32]> = HashMap::new();
     for (i, t) in graph.tensors.iter().enumerate() {
-        if t.kind == TensorKind::Weight {
+        if t.source == TensorSource::Weight {
             let w = weights.get(&t.name).ok_or_else(|| GraphError::Invalid(format!("missing float weight {}", t.name)))?;
             if w.len() != t.shape.iter().product::<usize>() {
                 return Err(GraphError::Invalid(format!("float weight {} does not match the graph", t.name)).into());
@@ -371,7 +371,7 @@ pub fn execute_f32(graph: &Graph, weights: &FloatWeights, sem: &FloatSemantics, 
         };
         values[node.output.0] = Some(out);
         for i in &node.inputs {
-            if last_use[i.0] == n && graph.meta(*i).kind == TensorKind::Activation {
+            if last_use[i.0] == n && graph.meta(*i).source == TensorSource::Activation {
                 values[i.0] = None;
             }
         }

@@ -39,7 +39,7 @@ pub use arch::{ARCHITECTURES, Architecture, ModelConfig, Registration, StepShape
 pub use float::{FloatCache, FloatSemantics, FloatTensor, FloatWeights, argmax_f32};
 pub use gpt2::{Gpt2, Gpt2Config};
 pub use llama::{Llama, LlamaConfig, LlamaIntCache, LlamaModel, LlamaQuant};
-pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorKind, TensorMeta, Weights, execute};
+pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorSource, TensorMeta, Weights, execute};
 pub use ops::{IntOp, Op, OpError, Operand};
 pub use quant::QuantConfig;
 pub use source::{MemorySource, ModelSource, ScaledTensor};

@@ -2,7 +2,7 @@
 
 use zkinfer_model::ops::add::Add;
 use zkinfer_model::ops::matmul::MatMul;
-use zkinfer_model::{GraphBuilder, MemorySource, Model, ModelError, Op, QuantConfig, TensorKind, WeightTensor, WeightValues};
+use zkinfer_model::{GraphBuilder, MemorySource, Model, ModelError, Op, QuantConfig, TensorSource, WeightTensor, WeightValues};
 
 fn tiny(tied: bool) -> MemorySource {
     MemorySource::random_gpt2(2, 32, 2, 16, 97, 5, tied)
@@ -18,7 +18,7 @@ fn builder_graph_is_a_validated_dag_with_bounded_tensors() {
     let embd = g.find("embd").expect("embd");
     assert!(g.nodes.iter().filter(|n| n.inputs.contains(&embd)).count() >= 2);
     // Every weight the graph names exists in the store with the declared shape.
-    for t in g.tensors.iter().filter(|t| t.kind == TensorKind::Weight) {
+    for t in g.tensors.iter().filter(|t| t.source == TensorSource::Weight) {
         assert_eq!(m.weights().get(&t.name).expect("weight").shape, t.shape);
     }
     assert_eq!(g.meta(g.outputs[0]).shape, vec![7, 97]);

@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 use zkinfer_model::codec::Writer;
-use zkinfer_model::{Graph, MemorySource, Model, QuantConfig, TensorKind, WeightValues};
+use zkinfer_model::{Graph, MemorySource, Model, QuantConfig, TensorSource, WeightValues};
 
 /// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`).
 struct Fnv(u64);
@@ -45,10 +45,10 @@ fn graph_digest(g: &Graph) -> u64 {
     for t in &g.tensors {
         h.str(&t.name);
         h.i64s(&t.shape.iter().map(|&d| d as i64).collect::<Vec<_>>());
-        h.u64(match t.kind {
-            TensorKind::Input => 0,
-            TensorKind::Weight => 1,
-            TensorKind::Activation => 2,
+        h.u64(match t.source {
+            TensorSource::Input => 0,
+            TensorSource::Weight => 1,
+            TensorSource::Activation => 2,
         });
         h.u64(t.frac_bits as i64 as u64);
         h.u64(t.bits as u64);

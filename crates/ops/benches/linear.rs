@@ -17,7 +17,7 @@ use zkinfer_ops::ops::embedding::EmbeddingProof;
 use zkinfer_ops::ops::matmul::MatMulProof;
 use zkinfer_ops::ops::reshape::{MergeHeadsProof, SliceColsProof, SplitHeadsProof};
 use zkinfer_ops::testing::{OpCase, OwnedValues, prove_case, verify_case};
-use zkinfer_ops::{OpProtocol, TensorMeta, TensorRole};
+use zkinfer_ops::{OpProtocol, TensorShape, TensorRole};
 
 const T: usize = 32;
 const D: usize = 768;
@@ -50,9 +50,9 @@ fn build(op: &Op, operands: Vec<Operand2>) -> OpCase {
     let (metas, values) = operands
         .into_iter()
         .map(|o| match o {
-            Operand2::Act(s, v, r) => (TensorMeta::new(&s, r), OwnedValues::I64(v)),
-            Operand2::W16(s, v) => (TensorMeta::new(&s, TensorRole::Weight), OwnedValues::I16(v)),
-            Operand2::W64(s, v) => (TensorMeta::new(&s, TensorRole::Weight), OwnedValues::I64(v)),
+            Operand2::Act(s, v, r) => (TensorShape::new(&s, r), OwnedValues::I64(v)),
+            Operand2::W16(s, v) => (TensorShape::new(&s, TensorRole::Weight), OwnedValues::I16(v)),
+            Operand2::W64(s, v) => (TensorShape::new(&s, TensorRole::Weight), OwnedValues::I64(v)),
         })
         .unzip();
     OpCase::new(metas, values, out.shape, out.data)
@@ -112,8 +112,8 @@ fn cases() -> Vec<(&'static str, OpProtocol, OpCase)> {
 fn bench_merge(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     use zkinfer_field::{EF, F};
     use zkinfer_ops::Claim;
-    use zkinfer_ops::gadgets::{prove_merge, verify_merge};
-    use zkinfer_ops::util::evaluate_slice;
+    use zkinfer_ops::claim_reduction::{prove_merge, verify_merge};
+    use zkinfer_ops::mle_eval::evaluate_slice;
     use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
     let mut r = ChaCha8Rng::seed_from_u64(2);
     let n = 21;

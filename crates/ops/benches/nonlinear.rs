@@ -1,5 +1,5 @@
 //! Prove / verify time and proof size of the non-linear op proofs at GPT-2-small sizes for 32
-//! tokens (one node each, no commitment: `zkinfer_ops::ops::single_node`).
+//! tokens (one node each, no commitment: `zkinfer_ops::single_node`).
 //!
 //! `cargo bench -p zkinfer-ops --bench nonlinear`
 
@@ -15,9 +15,9 @@ use zkinfer_ops::ops::argmax::ArgmaxProof;
 use zkinfer_ops::ops::table_op::TableOpProof;
 use zkinfer_ops::ops::layernorm::LayerNormProof;
 use zkinfer_ops::ops::rescale::RescaleProof;
-use zkinfer_ops::ops::single_node::{prove_node, verify_node};
+use zkinfer_ops::single_node::{prove_node, verify_node};
 use zkinfer_ops::ops::softmax::SoftmaxProof;
-use zkinfer_ops::{NodeShape, NodeTrace, OpProtocol, TensorMeta, TensorRole};
+use zkinfer_ops::{NodeShape, NodeTrace, OpProtocol, TensorShape, TensorRole};
 
 const TOKENS: usize = 32;
 
@@ -34,8 +34,8 @@ impl Node {
     fn shape(&self) -> NodeShape<'_> {
         NodeShape {
             node: 0,
-            inputs: self.inputs.iter().map(|(d, r, _)| TensorMeta::new(d, *r)).collect(),
-            output: TensorMeta::new(&self.out_dims, if self.public_output { TensorRole::Public } else { self.op.output_role() }),
+            inputs: self.inputs.iter().map(|(d, r, _)| TensorShape::new(d, *r)).collect(),
+            output: TensorShape::new(&self.out_dims, if self.public_output { TensorRole::Public } else { self.op.output_role() }),
             public_inputs: self.inputs.iter().map(|(_, r, v)| (*r == TensorRole::Public).then_some(v.as_slice())).collect(),
             public_output: self.public_output.then_some(self.output.as_slice()),
         }

@@ -25,7 +25,7 @@ use crate::context::Claim;
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::ops::public_mle::point_indicator_mle;
-use crate::util::evaluate_slice;
+use crate::mle_eval::evaluate_slice;
 
 const OP: &str = "chunk";
 

@@ -139,7 +139,7 @@ fn find_column(plan: &WitnessPlan, node: usize, name: &str) -> Result<ColumnId, 
 
 /// Evaluates a full column table at `point`.
 pub fn evaluate_column(values: &[F], point: &[EF]) -> EF {
-    crate::util::evaluate_slice(values, point)
+    crate::mle_eval::evaluate_slice(values, point)
 }
 
 /// Lifts a column to the extension field.

@@ -9,18 +9,18 @@
 //!    non-virtual column ([`WitnessPlan::committed`], `commit` callback) and absorbs the
 //!    commitment before any challenge is drawn.
 //! 2. **Lookups**: one logUp-GKR per table ([`crate::lookups`]). **Range relations**
-//!    ([`crate::gadgets::prove_range_relations`]). **Zero-checks**: the self-contained
+//!    ([`crate::claim_reduction::prove_range_relations`]). **Zero-checks**: the self-contained
 //!    constraints of every op that has one, in one batched sumcheck ([`crate::zerocheck`]).
 //! 3. **Walk**, nodes in reverse topological order. The claims gathered on a node's output (one
 //!    random claim is added if the output is `Public`) are merged into one
-//!    ([`crate::gadgets::prove_merge`]) if the output is `Virtual` or `Public`; a `Committed`
+//!    ([`crate::claim_reduction::prove_merge`]) if the output is `Virtual` or `Public`; a `Committed`
 //!    output gets none (its claims went to the witness accumulator). The op turns them into
 //!    claims on its operands, which are routed by role: `Committed` → witness accumulator (the
 //!    producer's `"out"` column), `Weight` → weight accumulator (poly = the weight's
 //!    [`TensorId`] index), `Public` → evaluated by the verifier at once, `Virtual` → kept for the
 //!    producer.
 //! 4. Claims on virtual columns are rewritten into claims on committed columns
-//!    ([`crate::gadgets::prove_virtual_claims`]). The accumulators are returned (witness claims
+//!    ([`crate::claim_reduction::prove_virtual_claims`]). The accumulators are returned (witness claims
 //!    keyed by [`crate::witness::ColumnId`]; [`WitnessPlan::commitment_slots`] maps them into the
 //!    commitment); the caller opens them against the two commitments.
 //!
@@ -37,18 +37,18 @@
 use std::collections::HashMap;
 
 use zkinfer_field::{EF, F, from_i64_unchecked};
-use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorKind, Weights};
+use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorSource, Weights};
 use zkinfer_graph::ops::Op;
 use zkinfer_graph::tensor::WeightValues;
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim};
 use crate::error::ProofError;
-use crate::gadgets::{prove_merge, verify_merge};
+use crate::claim_reduction::{prove_merge, verify_merge};
 use crate::layout::TensorLayout;
 use crate::ops;
 use crate::pipeline::{ProverHooks, ProverNode, VerifierHooks, VerifierNode, layout_nodes, prove_nodes, verify_nodes};
-use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorMeta, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorShape, TensorRole};
 use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessPlan};
 
 /// The proof protocol of a graph node. The ONE place that maps model ops to protocols: adding an
@@ -123,10 +123,10 @@ fn roles(graph: &Graph, protocols: &[OpProtocol], deferred: &[TensorId]) -> Resu
     let mut roles: Vec<TensorRole> = graph
         .tensors
         .iter()
-        .map(|t| match t.kind {
-            TensorKind::Input => TensorRole::Public,
-            TensorKind::Weight => TensorRole::Weight,
-            TensorKind::Activation => TensorRole::Virtual,
+        .map(|t| match t.source {
+            TensorSource::Input => TensorRole::Public,
+            TensorSource::Weight => TensorRole::Weight,
+            TensorSource::Activation => TensorRole::Virtual,
         })
         .collect();
     for (node, p) in graph.nodes.iter().zip(protocols) {
@@ -223,7 +223,7 @@ pub type PublicValues<'a> = HashMap<TensorId, &'a [i64]>;
 
 fn node_shape<'a>(graph: &Graph, roles: &[TensorRole], public: &PublicValues<'a>, n: usize) -> NodeShape<'a> {
     let node = &graph.nodes[n];
-    let meta = |t: TensorId| TensorMeta::new(&graph.meta(t).shape, roles[t.0]);
+    let meta = |t: TensorId| TensorShape::new(&graph.meta(t).shape, roles[t.0]);
     NodeShape {
         node: n,
         inputs: node.inputs.iter().map(|&t| meta(t)).collect(),
@@ -516,8 +516,8 @@ fn prove_graph_impl<C>(
     let mut i16_values: HashMap<TensorId, &[i16]> = HashMap::new();
     for (i, meta) in graph.tensors.iter().enumerate() {
         let id = TensorId(i);
-        match meta.kind {
-            TensorKind::Weight => {
+        match meta.source {
+            TensorSource::Weight => {
                 let w = weights.get(&meta.name).ok_or_else(|| ProofError::witness("graph", format!("missing weight {}", meta.name)))?;
                 match &w.values {
                     WeightValues::I16(v) => {
@@ -671,7 +671,7 @@ mod tests {
             tensors: vec![zkinfer_graph::graph::TensorMeta {
                 name: "orphan".into(),
                 shape: vec![4],
-                kind: TensorKind::Activation,
+                source: TensorSource::Activation,
                 frac_bits: 0,
                 bits: 8,
             }],

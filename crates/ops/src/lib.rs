@@ -9,22 +9,23 @@
 //! * [`context`]: what an op sees while proving/verifying, claims and accumulators.
 //! * [`bounds`]: the no-wrap argument (when a field identity is an integer one), shared by
 //!   every op relation.
-//! * [`gadgets`], [`lookups`]: the range-check relation, claim merging, logUp-GKR hook-up.
+//! * [`claim_reduction`], [`lookups`]: the range-check relation, claim merging, logUp-GKR hook-up.
 //! * [`ops`]: one module per op; [`graph`]: the whole-graph prover/verifier walk.
 
 pub mod bounds;
 pub mod chunk;
+pub mod claim_reduction;
 pub mod context;
 pub mod error;
-pub mod gadgets;
 pub mod graph;
 pub mod layout;
 pub mod lookups;
+pub mod mle_eval;
 pub mod ops;
 pub mod pipeline;
 pub mod protocol;
+pub mod single_node;
 pub mod testing;
-pub mod util;
 pub mod witness;
 pub mod zerocheck;
 
@@ -39,7 +40,7 @@ pub use graph::{
 pub use graph::prove_graph_forging;
 pub use layout::TensorLayout;
 pub use protocol::{
-    NodeShape, NodeTrace, OpProtocol, OpProver, OpVerifier, ProtocolRef, TensorMeta, TensorRole, Values, VerifierRef, WalkProver, WalkVerifier, ZeroCheckProver,
+    NodeShape, NodeTrace, OpProtocol, OpProver, OpVerifier, ProtocolRef, TensorShape, TensorRole, Values, VerifierRef, WalkProver, WalkVerifier, ZeroCheckProver,
     ZeroCheckVerifier,
 };
 pub use witness::{ColumnId, WitnessBuilder, WitnessLayout, WitnessPlan};

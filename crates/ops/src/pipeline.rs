@@ -1,5 +1,5 @@
 //! The phase sequence of a proof, written once for the graph prover/verifier
-//! ([`crate::graph`]), the single-node harness ([`crate::ops::single_node`]) and the test
+//! ([`crate::graph`]), the single-node harness ([`crate::single_node`]) and the test
 //! harness ([`crate::testing`]):
 //!
 //! 1. **Witness.** Nodes in order: if a node's output is `Committed` the framework commits it
@@ -22,7 +22,7 @@ use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::gadgets::{prove_range_relations, prove_virtual_claims, verify_range_relations, verify_virtual_claims};
+use crate::claim_reduction::{prove_range_relations, prove_virtual_claims, verify_range_relations, verify_virtual_claims};
 use crate::lookups::{prove_lookups, verify_lookups};
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, ProtocolRef, TensorRole, VerifierRef};
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout, WitnessPlan};

@@ -9,7 +9,10 @@ use crate::layout::TensorLayout;
 use crate::witness::{WitnessBuilder, WitnessLayout};
 use crate::zerocheck::{ZeroCheck, ZeroCheckStatement};
 
-/// The role of a tensor in the proof (see `docs/PROTOCOLS.md`).
+/// How the proof treats a tensor (see `docs/PROTOCOLS.md`): who evaluates its MLE or which
+/// commitment opens it. Not to be confused with [`zkinfer_graph::graph::TensorSource`], where
+/// the graph takes a tensor's values from (input, weight, activation); `graph::roles`
+/// maps one to the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TensorRole {
     /// Known to the verifier (token ids, positions, completion ids): it evaluates the MLE itself.
@@ -26,16 +29,17 @@ pub enum TensorRole {
     Deferred,
 }
 
-/// Shape and role of one tensor.
+/// What a node's proof knows about one operand or output: its shape and its [`TensorRole`]
+/// (the graph's full description of a tensor is [`zkinfer_graph::graph::TensorMeta`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TensorMeta {
+pub struct TensorShape {
     /// Logical shape.
     pub dims: Vec<usize>,
     /// Role in the proof.
     pub role: TensorRole,
 }
 
-impl TensorMeta {
+impl TensorShape {
     /// A tensor of shape `dims` and role `role`.
     pub fn new(dims: &[usize], role: TensorRole) -> Self {
         Self { dims: dims.to_vec(), role }
@@ -57,9 +61,9 @@ pub struct NodeShape<'a> {
     /// Index of the node in the graph (scopes its witness columns).
     pub node: usize,
     /// Operands, in the op's slot order.
-    pub inputs: Vec<TensorMeta>,
+    pub inputs: Vec<TensorShape>,
     /// The output.
-    pub output: TensorMeta,
+    pub output: TensorShape,
     /// Values of [`TensorRole::Public`] operands (`None` for the others).
     pub public_inputs: Vec<Option<&'a [i64]>>,
     /// Values of the output if it is [`TensorRole::Public`] (e.g. argmax ids), else `None`.
@@ -133,10 +137,10 @@ impl Values<'_> {
         }
     }
     /// The values as an integer matrix view (for the folds).
-    pub fn matrix(&self) -> crate::util::IntMatrix<'_> {
+    pub fn matrix(&self) -> crate::mle_eval::IntMatrix<'_> {
         match self {
-            Values::I64(v) => crate::util::IntMatrix::I64(v),
-            Values::I16(v) => crate::util::IntMatrix::I16(v),
+            Values::I64(v) => crate::mle_eval::IntMatrix::I64(v),
+            Values::I16(v) => crate::mle_eval::IntMatrix::I16(v),
         }
     }
     /// The zero-padded MLE table in `layout`.

@@ -16,8 +16,8 @@ use zkinfer_transcript::DomainSeparator;
 
 use crate::context::{Accumulators, Claim, evaluate_column};
 use crate::error::ProofError;
-use crate::ops::single_node::{Commitment, prove_node_with, verify_node_with};
-use crate::protocol::{NodeShape, NodeTrace, ProtocolRef, TensorMeta, TensorRole};
+use crate::single_node::{Commitment, prove_node_with, verify_node_with};
+use crate::protocol::{NodeShape, NodeTrace, ProtocolRef, TensorShape, TensorRole};
 
 /// Owned values of one operand.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +72,7 @@ impl OwnedValues {
 #[derive(Debug, Clone)]
 pub struct OpCase {
     /// Operand shapes and roles.
-    pub inputs: Vec<TensorMeta>,
+    pub inputs: Vec<TensorShape>,
     /// Honest operand values (what the verifier's openings pin down).
     pub honest_inputs: Vec<OwnedValues>,
     /// The prover's operand values (equal to the honest ones unless tampered).
@@ -85,7 +85,7 @@ pub struct OpCase {
 
 impl OpCase {
     /// An honest case: trace = honest values.
-    pub fn new(inputs: Vec<TensorMeta>, values: Vec<OwnedValues>, output_dims: Vec<usize>, output: Vec<i64>) -> Self {
+    pub fn new(inputs: Vec<TensorShape>, values: Vec<OwnedValues>, output_dims: Vec<usize>, output: Vec<i64>) -> Self {
         Self { inputs, honest_inputs: values.clone(), trace_inputs: values, output_dims, trace_output: output }
     }
 }
@@ -130,7 +130,7 @@ fn domain() -> DomainSeparator {
 
 fn shapes<'c>(op: ProtocolRef<'_>, case: &'c OpCase) -> (NodeShape<'c>, NodeTrace<'c>) {
     let role = op.op().output_role();
-    let output_meta = TensorMeta::new(&case.output_dims, role);
+    let output_meta = TensorShape::new(&case.output_dims, role);
     let public_inputs: Vec<Option<&[i64]>> = case
         .inputs
         .iter()

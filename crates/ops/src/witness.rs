@@ -32,13 +32,13 @@
 //! inclusively, and since each relation then has exactly one solution in its range-checked box —
 //! the honest value, which satisfies the strict bound — no proven value is ever `−2^(bits−1)`
 //! unless the honest one is. Only if `v` is already virtual is the relation checked instead, at a random point
-//! (see [`crate::gadgets::prove_range_relations`]; error `n/|EF|`).
+//! (see [`crate::claim_reduction::prove_range_relations`]; error `n/|EF|`).
 //!
 //! **Virtual columns.** A column may be declared an affine combination of other columns of the same
 //! size, `v = Σ_j c_j·u_j + c_0` entry-wise over the whole padded table ([`AffineDef`]). Ops use
 //! it like any column (its values are held by the prover), but it is not committed: since the MLE
 //! is linear, `ṽ(z) = Σ_j c_j·ũ_j(z) + c_0`, so at the end of the proof every claim on a virtual
-//! column is rewritten into claims on its terms ([`crate::gadgets::prove_virtual_claims`]: the
+//! column is rewritten into claims on its terms ([`crate::claim_reduction::prove_virtual_claims`]: the
 //! prover sends `ũ_j(z)` for all terms but the last, whose value the verifier derives). The
 //! rewriting is an equivalence, so it costs no soundness.
 
@@ -157,7 +157,7 @@ pub struct RangeCheckDecl {
     /// Limb columns, least significant first (empty: the column itself is looked up).
     pub limbs: Vec<ColumnId>,
     /// True if the limbs define the (then virtual) column; false if the relation between an
-    /// already-virtual column and its limbs must be proven ([`crate::gadgets::prove_range_relations`]).
+    /// already-virtual column and its limbs must be proven ([`crate::claim_reduction::prove_range_relations`]).
     pub defines_column: bool,
 }
 

@@ -24,7 +24,7 @@ use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
-use crate::ops::nl_sumcheck::product_degree;
+use crate::ops::product_sumcheck::product_degree;
 use crate::pipeline::{ProverNode, VerifierNode};
 use crate::protocol::{ProtocolRef, TensorRole, VerifierRef};
 use crate::witness::{WitnessBuilder, WitnessPlan};
@@ -123,15 +123,15 @@ mod tests {
     use crate::context::evaluate_column;
     use crate::lookups::{prove_lookups, verify_lookups};
     use crate::ops::clamp::ClampProof;
-    use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, TensorMeta};
+    use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, TensorShape};
     use crate::witness::{ColumnId, Owner, WitnessLayout};
     use zkinfer_transcript::DomainSeparator;
 
     fn shape(node: usize, dims: &[usize]) -> NodeShape<'static> {
         NodeShape {
             node,
-            inputs: vec![TensorMeta::new(dims, TensorRole::Virtual)],
-            output: TensorMeta::new(dims, TensorRole::Committed),
+            inputs: vec![TensorShape::new(dims, TensorRole::Virtual)],
+            output: TensorShape::new(dims, TensorRole::Committed),
             public_inputs: vec![None],
             public_output: None,
         }
@@ -169,7 +169,7 @@ mod tests {
         let nodes: Vec<ProverNode<'_>> = (0..2).map(|n| ProverNode { op: (&ops[n]).into(), trace: traces[n].clone() }).collect();
         let claims = prove_zero_checks(&nodes, &w, &mut t, &mut acc).map_err(|e| e.to_string())?;
         assert_eq!(claims.len(), 2);
-        crate::gadgets::prove_virtual_claims(&w, &mut t, &mut acc).map_err(|e| e.to_string())?;
+        crate::claim_reduction::prove_virtual_claims(&w, &mut t, &mut acc).map_err(|e| e.to_string())?;
         let proof = t.into_proof();
 
         let mut l = WitnessLayout::new();
@@ -184,7 +184,7 @@ mod tests {
         verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         let vnodes: Vec<VerifierNode<'_>> = (0..2).map(|n| VerifierNode { op: ProtocolRef::from(&ops[n]).verifier(), shape: shapes[n].clone() }).collect();
         let vclaims = verify_zero_checks(&vnodes, &l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
-        crate::gadgets::verify_virtual_claims(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
+        crate::claim_reduction::verify_virtual_claims(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         vt.finish().map_err(|e| e.to_string())?;
         // The openings, ideally: every witness claim against the committed columns...
         for c in vacc.witness.claims() {

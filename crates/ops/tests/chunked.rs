@@ -286,7 +286,7 @@ fn chunked_proof_attacks_are_rejected() {
                 .iter()
                 .map(|&t| {
                     let meta = graph.meta(t);
-                    if meta.kind == zkinfer_model::graph::TensorKind::Weight {
+                    if meta.source == zkinfer_model::graph::TensorSource::Weight {
                         zkinfer_model::ops::Operand::Weight(m.weights().get(&meta.name).expect("weight"))
                     } else {
                         zkinfer_model::ops::Operand::Act(ch.fwd.trace.get(t).expect("value"))

@@ -142,7 +142,7 @@ fn honest_graph_proof_verifies() {
 
 /// Re-executes every node after `from` on the (tampered) trace: the prover's consistent lie.
 fn propagate(fx: &Fixture, trace: &mut IntTrace, from: usize) {
-    use zkinfer_model::graph::TensorKind;
+    use zkinfer_model::graph::TensorSource;
     use zkinfer_model::ops::{Operand, eval_int};
     for n in from + 1..fx.graph.nodes.len() {
         let node = &fx.graph.nodes[n];
@@ -152,7 +152,7 @@ fn propagate(fx: &Fixture, trace: &mut IntTrace, from: usize) {
                 .iter()
                 .map(|&t| {
                     let meta = fx.graph.meta(t);
-                    if meta.kind == TensorKind::Weight {
+                    if meta.source == TensorSource::Weight {
                         Operand::Weight(fx.weights.get(&meta.name).expect("weight"))
                     } else {
                         Operand::Act(trace.get(t).expect("value"))

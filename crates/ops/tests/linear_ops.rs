@@ -12,7 +12,7 @@ use zkinfer_ops::ops::embedding::{EmbeddingProof, GatherRowsProof};
 use zkinfer_ops::ops::matmul::MatMulProof;
 use zkinfer_ops::ops::reshape::{MergeHeadsProof, SliceColsProof, SplitHeadsProof};
 use zkinfer_ops::testing::{OpCase, OwnedValues, run_op};
-use zkinfer_ops::{TensorMeta, TensorRole};
+use zkinfer_ops::{TensorShape, TensorRole};
 
 fn rng(seed: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed)
@@ -62,11 +62,11 @@ fn case(op: &Op, operands: Vec<ModelOperand>, roles: &[TensorRole]) -> OpCase {
     for (o, &role) in operands.iter().zip(roles) {
         match o {
             ModelOperand::Act(t) => {
-                metas.push(TensorMeta::new(&t.shape, role));
+                metas.push(TensorShape::new(&t.shape, role));
                 values.push(OwnedValues::I64(t.data.clone()));
             }
             ModelOperand::Weight(w) => {
-                metas.push(TensorMeta::new(&w.shape, role));
+                metas.push(TensorShape::new(&w.shape, role));
                 values.push(match &w.values {
                     WeightValues::I16(v) => OwnedValues::I16(v.clone()),
                     WeightValues::I64(v) => OwnedValues::I64(v.clone()),

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use zkinfer_field::F;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::graph::{Graph, IntTrace, TensorId, TensorKind, Weights};
+use zkinfer_model::graph::{Graph, IntTrace, TensorId, TensorSource, Weights};
 use zkinfer_model::ops::{Operand, eval_int};
 use zkinfer_model::{IntForward, Model};
 
@@ -100,7 +100,7 @@ fn propagate(graph: &Graph, weights: &Weights, trace: &mut IntTrace, from: usize
                 .iter()
                 .map(|&t| {
                     let meta = graph.meta(t);
-                    if meta.kind == TensorKind::Weight {
+                    if meta.source == TensorSource::Weight {
                         Operand::Weight(weights.get(&meta.name).expect("weight"))
                     } else {
                         Operand::Act(trace.get(t).expect("value"))

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::ops::eval_int;
-use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorKind, Weights};
+use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorSource, Weights};
 use zkinfer_proof::testing::prove_tampered;
 use zkinfer_proof::{ProofFile, ProvingKey, Stage, VerifyingKey, WeightCommitment, prove, prove_consuming, setup, verify, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
@@ -135,8 +135,8 @@ fn perturb_and_propagate(graph: &Graph, trace: &mut IntTrace, weights: &Weights,
         let operands: Option<Vec<Operand<'_>>> = node
             .inputs
             .iter()
-            .map(|id| match graph.meta(*id).kind {
-                TensorKind::Weight => weights.get(&graph.meta(*id).name).map(Operand::Weight),
+            .map(|id| match graph.meta(*id).source {
+                TensorSource::Weight => weights.get(&graph.meta(*id).name).map(Operand::Weight),
                 _ => trace.values[id.0].as_ref().map(Operand::Act),
             })
             .collect();
@@ -208,8 +208,8 @@ fn propagate_after(graph: &Graph, trace: &mut IntTrace, weights: &Weights, start
         let operands: Vec<Operand<'_>> = node
             .inputs
             .iter()
-            .map(|id| match graph.meta(*id).kind {
-                TensorKind::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
+            .map(|id| match graph.meta(*id).source {
+                TensorSource::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
                 _ => Operand::Act(trace.values[id.0].as_ref().unwrap()),
             })
             .collect();

@@ -128,7 +128,7 @@ fn hostile_statement_shapes_are_errors_not_panics() {
 #[test]
 fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     use zkinfer_field::F;
-    use zkinfer_model::graph::{IntTrace, TensorKind};
+    use zkinfer_model::graph::{IntTrace, TensorSource};
     use zkinfer_model::ops::eval_int;
     use zkinfer_model::template::TensorDecl;
     use zkinfer_model::tensor::{IntTensor, WeightValues};
@@ -197,8 +197,8 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
         let operands: Vec<Operand<'_>> = node
             .inputs
             .iter()
-            .map(|id| match g.meta(*id).kind {
-                TensorKind::Weight => Operand::Weight(weights.get(&g.meta(*id).name).unwrap()),
+            .map(|id| match g.meta(*id).source {
+                TensorSource::Weight => Operand::Weight(weights.get(&g.meta(*id).name).unwrap()),
                 _ => Operand::Act(values[id.0].as_ref().unwrap()),
             })
             .collect();

@@ -342,7 +342,7 @@ impl<'k> ChunkVerifier<'k> {
             if meta.shape != [values.len()] {
                 return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, values.len())));
             }
-            if meta.kind == zkinfer_graph::TensorKind::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
+            if meta.source == zkinfer_graph::TensorSource::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
                 return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
             }
             public.insert(id, values);

@@ -181,7 +181,7 @@ pub fn opening_accumulators_in(
     // was instantiated with), never a lookup by name: a claim must be opened against exactly the
     // entry whose bound the graph's no-wrap arguments assumed.
     let weights = claims.weights.rekey(|poly| match template.tensors.get(poly) {
-        Some(zkinfer_graph::template::TensorDecl::Weight(w)) if graph.tensors.get(poly).is_some_and(|m| m.kind == zkinfer_graph::TensorKind::Weight) => Ok(*w),
+        Some(zkinfer_graph::template::TensorDecl::Weight(w)) if graph.tensors.get(poly).is_some_and(|m| m.source == zkinfer_graph::TensorSource::Weight) => Ok(*w),
         _ => Err(ProofSystemError::Rejected(format!("claim on tensor {poly} of the graph, which is not a key weight"))),
     })?;
     Ok((witness, weights))
@@ -222,7 +222,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
         if meta.shape != [values.len()] {
             return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, values.len())));
         }
-        if meta.kind == zkinfer_graph::TensorKind::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
+        if meta.source == zkinfer_graph::TensorSource::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
             return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
         }
         public.insert(id, values);

@@ -1,6 +1,6 @@
 //! Loading a model of any registered architecture (`zkinfer_model::ARCHITECTURES`, chosen by the
 //! GGUF's `general.architecture`) for `generate` and `logits`; `setup`, `prove` and `bench` load
-//! the same [`Model`] through `zk::load`. There is no per-architecture code here.
+//! the same [`Model`] through `proving::load`. There is no per-architecture code here.
 //!
 //! The architecture decides the tokenizer and when greedy generation stops
 //! (`Architecture::stop_tokens`): GPT-2 generates exactly `-n` tokens; Llama-family models stop
@@ -24,7 +24,7 @@ pub fn generate(model: &Model, prompt: &[u32], n: usize, float: bool, stop: &[u3
 
 /// Opens a model file of any supported architecture.
 pub fn open_any(path: &std::path::Path) -> anyhow::Result<(GgufFile, Model)> {
-    let gguf = super::zk::open_gguf(path)?;
+    let gguf = super::proving::open_gguf(path)?;
     let model = Model::load(&gguf).tag(Kind::Format, || format!("cannot load model {}", path.display()))?;
     Ok((gguf, model))
 }

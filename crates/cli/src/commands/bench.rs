@@ -12,7 +12,7 @@
 //! bytes, peak resident memory and prove ÷ inference.
 
 use super::prompt::DEFAULT_N_PREDICT;
-use super::zk;
+use super::proving;
 use crate::ui::{self, Kind, Progress, Tag as _};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -53,10 +53,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.prompt_tokens == 0 || args.prompt_tokens > args.tokens {
         return Err(ui::fail(Kind::Usage, format!("--prompt-tokens must be in [1, T = {}]", args.tokens)));
     }
-    let gguf = zk::open_gguf(&args.model)?;
-    let loaded = zk::load(&gguf, &args.model.display().to_string())?;
+    let gguf = proving::open_gguf(&args.model)?;
+    let loaded = proving::load(&gguf, &args.model.display().to_string())?;
     let (prompt, n) = match &args.prompt {
-        Some(text) => (zk::prompt_ids(&gguf, &loaded.tokenizer, text, args.chat, false)?, args.tokens),
+        Some(text) => (proving::prompt_ids(&gguf, &loaded.tokenizer, text, args.chat, false)?, args.tokens),
         None => {
             let p = args.prompt_tokens;
             let text = if p == 1 { "The".to_string() } else { "The quick brown fox jumps over the lazy dog. ".repeat(p) };
@@ -67,7 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     drop(gguf);
-    zk::check_request(&prompt, n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
+    proving::check_request(&prompt, n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
     let stop = loaded.vocabulary().eog;
 
     let mut progress = Progress::new(args.quiet, 7);
@@ -78,25 +78,25 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
     progress.stage("setup: committing the weights");
     let start = Instant::now();
-    let pk = zk::run_setup(&loaded)?;
+    let pk = proving::run_setup(&loaded)?;
     let setup_s = start.elapsed().as_secs_f64();
 
-    let (vk, weights) = zk::weight_commitment(pk);
+    let (vk, weights) = proving::weight_commitment(pk);
     let (proof, timings) = zkinfer_proof::prove_consuming(
         &loaded.model,
         &vk,
         weights,
         &prompt,
         n,
-        |s| zk::show_stage(&mut progress, s, prompt.len(), n),
+        |s| proving::show_stage(&mut progress, s, prompt.len(), n),
     )
-    .map_err(|e| zk::proof_error(e, "proving failed"))?;
+    .map_err(|e| proving::proof_error(e, "proving failed"))?;
     let bytes = proof.to_bytes();
 
     progress.stage("verifying");
     let start = Instant::now();
     let decoded = zkinfer_proof::ProofFile::from_bytes(&bytes).tag(Kind::Internal, || "proof does not decode".into())?;
-    zkinfer_proof::verify(&vk, &decoded).map_err(|e| zk::proof_error(e, "verification failed"))?;
+    zkinfer_proof::verify(&vk, &decoded).map_err(|e| proving::proof_error(e, "verification failed"))?;
     let verify_s = start.elapsed().as_secs_f64();
     progress.finish();
 
@@ -118,7 +118,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "verify_s": verify_s,
         "proof_bytes": bytes.len(),
         "vk_bytes": vk.to_bytes().len(),
-        "peak_rss_bytes": zk::peak_rss_bytes(),
+        "peak_rss_bytes": proving::peak_rss_bytes(),
         "prove_over_inference": prove_s / inference_s.max(1e-9),
     });
     if args.json {
@@ -136,7 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ))?;
         ui::outln(format_args!("verify:              {verify_s:.3} s"))?;
         ui::outln(format_args!("proof:               {} bytes", bytes.len()))?;
-        ui::outln(format_args!("peak memory:         {:.2} GiB", zk::peak_rss_bytes() as f64 / (1u64 << 30) as f64))?;
+        ui::outln(format_args!("peak memory:         {:.2} GiB", proving::peak_rss_bytes() as f64 / (1u64 << 30) as f64))?;
         ui::outln(format_args!("prove / inference:   {:.0}×", prove_s / inference_s.max(1e-9)))
     }
 }

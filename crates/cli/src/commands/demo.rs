@@ -3,7 +3,7 @@
 //! a tampered proof and a changed completion are rejected. Writes no file.
 
 use super::prompt::{DEFAULT_N_PREDICT, PromptArgs};
-use super::zk;
+use super::proving;
 use crate::ui::{self, Kind, Progress};
 use std::time::Instant;
 use zkinfer_gguf::GgufFile;
@@ -35,10 +35,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let prompt_text = args.prompt.text(Some(DEFAULT_PROMPT))?;
     let gguf = GgufFile::from_bytes(TINY_GPT2.to_vec()).map_err(|e| ui::fail(Kind::Internal, format!("embedded model: {e}")))?;
-    let loaded = zk::load(&gguf, "the embedded tiny GPT-2")?;
+    let loaded = proving::load(&gguf, "the embedded tiny GPT-2")?;
     let cfg = *loaded.model.config();
     let prompt = super::prompt::encode(&loaded.tokenizer, &prompt_text, args.prompt.special);
-    zk::check_request(&prompt, args.n, cfg.n_ctx, cfg.n_vocab)?;
+    proving::check_request(&prompt, args.n, cfg.n_ctx, cfg.n_vocab)?;
     let say = |line: String| if args.json { Ok(()) } else { ui::outln(line) };
     say(format!(
         "model: embedded tiny GPT-2 ({} layers, width {}, {} heads, vocabulary {}, context {}; random weights)",
@@ -48,23 +48,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut progress = Progress::new(args.quiet, 6);
     progress.stage("setup: committing the weights");
     let start = Instant::now();
-    let pk = zk::run_setup(&loaded)?;
+    let pk = proving::run_setup(&loaded)?;
     let setup_s = start.elapsed().as_secs_f64();
     let commitment = pk.vk.model_commitment_hex();
     let vk_bytes = pk.vk.to_bytes().len();
     say(format!("setup: committed every weight in {setup_s:.2} s; model commitment {commitment}"))?;
     say(format!("       verifying key: {vk_bytes} bytes"))?;
 
-    let (vk, weights) = zk::weight_commitment(pk);
+    let (vk, weights) = proving::weight_commitment(pk);
     let (proof, t) = zkinfer_proof::prove_consuming(
         &loaded.model,
         &vk,
         weights,
         &prompt,
         args.n,
-        |s| zk::show_stage(&mut progress, s, prompt.len(), args.n),
+        |s| proving::show_stage(&mut progress, s, prompt.len(), args.n),
     )
-    .map_err(|e| zk::proof_error(e, "proving failed"))?;
+    .map_err(|e| proving::proof_error(e, "proving failed"))?;
     let text = loaded.tokenizer.decode(&proof.completion_ids).unwrap_or_default();
     say(format!("prompt: {prompt_text:?} → {} tokens {prompt:?}", prompt.len()))?;
     say(format!("generated (integer model, KV cache): {text:?} {:?}", proof.completion_ids))?;
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     progress.stage("verifying, then checking that tampered proofs are rejected");
     let start = Instant::now();
     let decoded = ProofFile::from_bytes(&bytes).map_err(|e| ui::fail(Kind::Internal, format!("the proof does not decode: {e}")))?;
-    let verified = zkinfer_proof::verify(&vk, &decoded).map_err(|e| zk::proof_error(e, "verification failed"))?;
+    let verified = zkinfer_proof::verify(&vk, &decoded).map_err(|e| proving::proof_error(e, "verification failed"))?;
     let verify_s = start.elapsed().as_secs_f64();
     say(format!(
         "verify: VALID in {verify_s:.3} s, without the weights: the committed model produced {:?}",

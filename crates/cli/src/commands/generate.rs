@@ -43,8 +43,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // end-of-generation set for Llama-family models, none for GPT-2) — the set `setup` puts in
     // the key, so `verify` reports the same text.
     let (tokenizer, stop) = super::arch::tokenizer(&gguf, &model)?;
-    let prompt_ids = super::zk::prompt_ids(&gguf, &tokenizer, &text, args.chat, args.prompt.special)?;
-    super::zk::check_request(&prompt_ids, args.n, model.config().n_ctx, model.config().n_vocab)?;
+    let prompt_ids = super::proving::prompt_ids(&gguf, &tokenizer, &text, args.chat, args.prompt.special)?;
+    super::proving::check_request(&prompt_ids, args.n, model.config().n_ctx, model.config().n_vocab)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_err: Option<std::io::Error> = None;

@@ -255,7 +255,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .clone()
         .or(args.model_flag.clone())
         .ok_or_else(|| ui::fail(Kind::Usage, "give the model file"))?;
-    let file = super::zk::open_gguf(&path)?;
+    let file = super::proving::open_gguf(&path)?;
     let summary = summarize(&path, &file);
     if args.json {
         let mut v = summary.to_json();

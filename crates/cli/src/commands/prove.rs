@@ -10,7 +10,7 @@
 //! model (non-empty prompt, n ≥ 1, context). Same statement, same key: same proof bytes.
 
 use super::prompt::{DEFAULT_N_PREDICT, PromptArgs};
-use super::zk;
+use super::proving;
 use crate::ui::{self, Kind, Progress};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -48,12 +48,12 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
     ui::output_file(&args.out, "proof")?;
-    let expected = args.keys.as_deref().map(zk::read_vk).transpose()?;
-    let gguf = zk::open_gguf(&args.model)?;
-    let loaded = zk::load(&gguf, &args.model.display().to_string())?;
-    let prompt = zk::prompt_ids(&gguf, &loaded.tokenizer, &text, args.chat, args.prompt.special)?;
+    let expected = args.keys.as_deref().map(proving::read_vk).transpose()?;
+    let gguf = proving::open_gguf(&args.model)?;
+    let loaded = proving::load(&gguf, &args.model.display().to_string())?;
+    let prompt = proving::prompt_ids(&gguf, &loaded.tokenizer, &text, args.chat, args.prompt.special)?;
     drop(gguf);
-    zk::check_request(&prompt, args.n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
+    proving::check_request(&prompt, args.n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
 
     // The key holds the model file's SHA-256 and its digest covers it: keys made from another
     // file can never match, so say so before committing anything.
@@ -72,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let recommit = matches!(&expected, Some(vk) if vk.model_sha256 == loaded.sha256
         && loaded.model.graph_template().is_ok_and(|g| g == vk.graph)
-        && zk::recommits_weights(vk));
+        && proving::recommits_weights(vk));
     let mut progress = Progress::new(args.quiet, if recommit { 4 } else { 5 });
     let start = Instant::now();
     let (vk, weights) = match expected {
@@ -81,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Some(vk) if recommit => (vk, zkinfer_proof::WeightCommitment::Recommit),
         expected => {
             progress.stage("committing the weights");
-            let pk = zk::run_setup(&loaded)?;
+            let pk = proving::run_setup(&loaded)?;
             if let Some(vk) = expected
                 && vk.digest() != pk.vk.digest()
             {
@@ -95,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     ),
                 ));
             }
-            zk::weight_commitment(pk)
+            proving::weight_commitment(pk)
         }
     };
     let setup_s = start.elapsed().as_secs_f64();
@@ -105,13 +105,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         weights,
         &prompt,
         args.n,
-        |stage| zk::show_stage(&mut progress, stage, prompt.len(), args.n),
+        |stage| proving::show_stage(&mut progress, stage, prompt.len(), args.n),
     )
-    .map_err(|e| zk::proof_error(e, "proving failed"))?;
+    .map_err(|e| proving::proof_error(e, "proving failed"))?;
     progress.finish();
     let bytes = proof.to_bytes();
     ui::write_file(&args.out, &bytes, "proof")?;
-    let text_out = zk::completion_text(&loaded.tokenizer, &vk, &proof.completion_ids);
+    let text_out = proving::completion_text(&loaded.tokenizer, &vk, &proof.completion_ids);
     let total_s = progress.elapsed_s();
     if args.json {
         ui::out_json(serde_json::json!({

@@ -7,7 +7,7 @@
 //! needs no stored proving key: `prove` recomputes the weight commitment from the model file and
 //! checks it against the verifying key given with `--keys`.
 
-use super::zk;
+use super::proving;
 use crate::ui::{self, Kind, Progress};
 use std::path::PathBuf;
 use zkinfer_proof::VerifyingKey;
@@ -45,8 +45,8 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     ui::output_dir(&args.out, "keys")?;
-    let vk_path = args.out.join(zk::VK_FILE);
-    let loaded = zk::load_path(&args.model)?;
+    let vk_path = args.out.join(proving::VK_FILE);
+    let loaded = proving::load_path(&args.model)?;
     if vk_path.exists() && !args.force {
         let existing = std::fs::read(&vk_path).ok().and_then(|b| VerifyingKey::from_bytes(&b).ok());
         match existing {
@@ -72,15 +72,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut progress = Progress::new(args.quiet, 1);
     progress.stage("committing the weights and proving their bounds");
     let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&loaded.model, loaded.vocabulary(), loaded.sha256)
-        .map_err(|e| zk::proof_error(e, "setup failed"))?;
+        .map_err(|e| proving::proof_error(e, "setup failed"))?;
     progress.finish();
     let vk_bytes = vk.to_bytes();
     let proof_bytes = setup_proof.to_bytes();
     // The setup proof first: a key directory never holds a key without its proof.
-    let proof_path = args.out.join(zk::SETUP_PROOF_FILE);
+    let proof_path = args.out.join(proving::SETUP_PROOF_FILE);
     ui::write_file(&proof_path, &proof_bytes, "setup proof")?;
     ui::write_file(&vk_path, &vk_bytes, "verifying key")?;
-    zk::write_manifest(&args.out, &vk, vk_bytes.len(), &args.model)?;
+    proving::write_manifest(&args.out, &vk, vk_bytes.len(), &args.model)?;
     let secs = progress.elapsed_s();
     let commitment = vk.model_commitment_hex();
     if args.json {
@@ -89,14 +89,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "architecture": vk.architecture,
             "vk": vk_path.display().to_string(),
             "vk_bytes": vk_bytes.len(),
-            "manifest": args.out.join(zk::MANIFEST_FILE).display().to_string(),
+            "manifest": args.out.join(proving::MANIFEST_FILE).display().to_string(),
             "setup_proof": proof_path.display().to_string(),
             "setup_proof_bytes": proof_bytes.len(),
             "setup_s": secs,
         }))
     } else {
         ui::outln(format_args!("model commitment: {commitment}"))?;
-        ui::outln(format_args!("wrote:            {} ({} bytes), {}", vk_path.display(), vk_bytes.len(), zk::MANIFEST_FILE))?;
+        ui::outln(format_args!("wrote:            {} ({} bytes), {}", vk_path.display(), vk_bytes.len(), proving::MANIFEST_FILE))?;
         ui::outln(format_args!("setup proof:      {} ({} bytes)", proof_path.display(), proof_bytes.len()))?;
         ui::outln(format_args!("setup time:       {secs:.2} s"))
     }

@@ -59,7 +59,7 @@ pub struct DetokenizeArgs {
 
 /// Reads the tokenizer of the GGUF file at `path`.
 fn load_tokenizer(path: &Path) -> anyhow::Result<Tokenizer> {
-    let file = super::zk::open_gguf(path)?;
+    let file = super::proving::open_gguf(path)?;
     Tokenizer::from_gguf(&file).tag(Kind::Format, || format!("cannot read the tokenizer of {}", path.display()))
 }
 

@@ -8,7 +8,7 @@
 //! object in every case: `{"ok": true, "valid": true, …, "verify_s": …}` or
 //! `{"ok": false, "valid": false, "error": {"kind", "message"}}`.
 
-use super::zk;
+use super::proving;
 use crate::ui::{self, Kind, Tag as _};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -29,14 +29,14 @@ pub struct Args {
 }
 
 fn check(args: &Args) -> anyhow::Result<(zkinfer_proof::Verified, String, f64)> {
-    let vk = zk::read_vk(&args.vk)?;
-    zk::check_setup_proof(&args.vk, &vk)?;
+    let vk = proving::read_vk(&args.vk)?;
+    proving::check_setup_proof(&args.vk, &vk)?;
     ui::input_file(&args.proof, "proof")?;
     let bytes = std::fs::read(&args.proof).tag(Kind::Io, || format!("cannot read proof {}", args.proof.display()))?;
     let start = Instant::now();
     let proof = ProofFile::from_bytes(&bytes)
         .map_err(|e| ui::fail(Kind::Format, format!("malformed proof file {}: {e}", args.proof.display())))?;
-    let verified = zkinfer_proof::verify(&vk, &proof).map_err(|e| zk::proof_error(e, "verification failed"))?;
+    let verified = zkinfer_proof::verify(&vk, &proof).map_err(|e| proving::proof_error(e, "verification failed"))?;
     let secs = start.elapsed().as_secs_f64();
     let prompt = vk.detokenize(&verified.prompt_ids).unwrap_or_default();
     Ok((verified, prompt, secs))

@@ -11,7 +11,7 @@
 //! With `--json`, one object in every outcome with `ok`, `match` and, on failure,
 //! `error: {kind, message}`.
 
-use super::zk;
+use super::proving;
 use anyhow::Context;
 use std::path::PathBuf;
 use zkinfer_proof::VerifyingKey;
@@ -53,7 +53,7 @@ fn fail(json: bool, code: i32, e: anyhow::Error) -> ! {
 
 /// Runs the command (exits with the codes above).
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let path = zk::vk_path(&args.vk);
+    let path = proving::vk_path(&args.vk);
     let bytes = std::fs::read(&path)
         .with_context(|| format!("cannot read verifying key {}", path.display()))
         .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let key_commitment = vk.model_commitment_hex();
 
     if args.proof_only {
-        let proof_path = zk::setup_proof_path(&args.vk);
+        let proof_path = proving::setup_proof_path(&args.vk);
         let proof_bytes = std::fs::read(&proof_path)
             .with_context(|| format!("cannot read the setup proof {}", proof_path.display()))
             .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
@@ -108,8 +108,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
 
     let model = args.model.as_ref().context("--model is required without --proof-only")?;
-    let loaded = zk::load_path(model).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
-    let pk = zk::run_setup(&loaded).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let loaded = proving::load_path(model).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let pk = proving::run_setup(&loaded).unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
     let expected = pk.vk.to_bytes();
     let matched = expected == bytes;
     let model_commitment = pk.vk.model_commitment_hex();

@@ -8,7 +8,7 @@ use super::linear::ensure;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
-use crate::util::evaluate_slice;
+use crate::mle_eval::evaluate_slice;
 
 const OP: &str = "Add";
 

@@ -27,7 +27,7 @@ use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_bound, check_final, ef_i64, prove_products, verify_products};
+use super::product_sumcheck::{check_bound, check_final, ef_i64, prove_products, verify_products};
 use super::public_mle::{less_than_mle, point_indicator_mle};
 use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
@@ -180,7 +180,7 @@ impl WalkProver for ArgmaxProof {
         let z = ctx.challenges(s.layout.num_vars());
         let _ = ctx.claim_column(gap, &z);
         let logits = s.layout.pad_i64(node.inputs[0]);
-        let l_z = ctx.send_eval(crate::util::evaluate_slice(&logits, &z));
+        let l_z = ctx.send_eval(crate::mle_eval::evaluate_slice(&logits, &z));
         let eq_t = eq_evals(&z[..tv]);
         let sum: EF = s.ids.iter().enumerate().map(|(t, &a)| eq_t[t] * ef_i64(node.inputs[0][t * s.vocab + a as usize])).sum();
         let _ = ctx.send_eval(sum);
@@ -198,7 +198,7 @@ mod tests {
     use zkinfer_graph::ops::argmax::argmax_row;
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
 
     fn case(rows: usize, vocab: usize, logits: Vec<i64>) -> Case {
         let ids: Vec<i64> = logits.chunks(vocab).map(|r| argmax_row(r) as i64).collect();

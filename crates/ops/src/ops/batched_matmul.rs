@@ -23,7 +23,7 @@ use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
-use crate::util::{fold_cols, fold_rows};
+use crate::mle_eval::{fold_cols, fold_rows};
 
 const OP: &str = "BatchedMatMul";
 

@@ -29,7 +29,7 @@
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_bound, ef_i64, lift, send_column_value};
+use super::product_sumcheck::{check_bound, ef_i64, lift, send_column_value};
 use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
@@ -208,7 +208,7 @@ mod tests {
     use rand::Rng;
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
 
     fn case(dims: &[usize], x: Vec<i64>, lo: i64, hi: i64) -> Case {
         let y = x.iter().map(|&v| v.clamp(lo, hi)).collect();

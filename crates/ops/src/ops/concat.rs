@@ -25,7 +25,7 @@ use super::public_mle::point_indicator_mle;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
-use crate::util::evaluate_slice;
+use crate::mle_eval::evaluate_slice;
 
 const OP: &str = "ConcatSeq";
 
@@ -131,7 +131,7 @@ mod tests {
     use zkinfer_graph::tensor::IntTensor;
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, rng};
 
     fn case(seed: u64, h: usize, p: usize, m: usize, d: usize) -> Case {
         let mut r = rng(seed);

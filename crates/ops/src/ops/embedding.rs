@@ -33,7 +33,7 @@ use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, TensorRole, WalkProver, WalkVerifier};
-use crate::util::{eq_at_index, fold_cols_int};
+use crate::mle_eval::{eq_at_index, fold_cols_int};
 
 const OP: &str = "Embedding";
 const GATHER: &str = "GatherRows";

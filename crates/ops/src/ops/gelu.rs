@@ -34,7 +34,7 @@ mod tests {
     use super::*;
     use crate::protocol::{OUTPUT_COLUMN, TensorRole};
     use crate::witness::{Owner, WitnessBuilder};
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
 
     fn setup(seed: u64, dims: &[usize]) -> (TableOpProof, Case, Gelu) {
         let model = Gelu::new(10, 12);

@@ -48,7 +48,7 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{
+use super::product_sumcheck::{
     broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products, send_column_value, verify_products,
 };
 use super::norm_rows::{self, NormRows, RowWidths};
@@ -302,7 +302,7 @@ impl WalkProver for LayerNormProof {
         let _ = ctx.claim_column(out, &z);
         let _ = ctx.claim_column(rem, &z);
         let beta = TensorLayout::new(&[d.n]).pad_i64(node.inputs[2]);
-        let beta_z = ctx.send_eval(crate::util::evaluate_slice(&beta, z_c));
+        let beta_z = ctx.send_eval(crate::mle_eval::evaluate_slice(&beta, z_c));
         let x = d.cube.pad_i64(node.inputs[0]);
         let mean = ctx.values(ids[MEAN]).to_vec();
         let valid_col: Vec<F> = (0..1usize << cv).map(|c| F::from_bool(c < d.n)).collect();
@@ -347,8 +347,8 @@ mod tests {
     const S1: usize = 7;
     const S2: usize = 8;
     const SIG: usize = 9;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
-    use crate::protocol::TensorMeta;
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
+    use crate::protocol::TensorShape;
 
     struct Setup {
         op: LayerNormProof,
@@ -429,8 +429,8 @@ mod tests {
         assert!(err.starts_with("prover") && err.contains("wrap"), "{err}");
         let shape = NodeShape {
             node: 0,
-            inputs: vec![TensorMeta::new(&[rows, n], TensorRole::Virtual), TensorMeta::new(&[n], TensorRole::Weight), TensorMeta::new(&[n], TensorRole::Weight)],
-            output: TensorMeta::new(&[rows, n], TensorRole::Committed),
+            inputs: vec![TensorShape::new(&[rows, n], TensorRole::Virtual), TensorShape::new(&[n], TensorRole::Weight), TensorShape::new(&[n], TensorRole::Weight)],
+            output: TensorShape::new(&[rows, n], TensorRole::Committed),
             public_inputs: vec![None; 3],
             public_output: None,
         };
@@ -604,7 +604,7 @@ mod tests {
         assert_eq!((s.op.eps, s.op.k), (37, 30));
         let row = 6;
         let free = move |w: &mut WitnessBuilder| crate::ops::norm_rows::plant_padding_row_statistics(w, row);
-        crate::ops::nl_testkit::run(&s.op, &s.case, &Attack { tamper: Some(&free), ..Default::default() }).expect("planted padding-row statistics");
+        crate::single_node::testkit::run(&s.op, &s.case, &Attack { tamper: Some(&free), ..Default::default() }).expect("planted padding-row statistics");
         let at = padded_index(&[rows, n], &[row, 3]);
         let forced = move |w: &mut WitnessBuilder| {
             free(w);

@@ -21,7 +21,7 @@ use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
-use crate::util::{evaluate_slice, fold_rows_int, prefix_indicator};
+use crate::mle_eval::{evaluate_slice, fold_rows_int, prefix_indicator};
 
 const OP: &str = "MatMul";
 

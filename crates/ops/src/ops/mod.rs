@@ -6,7 +6,10 @@
 //!
 //! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`] and [`silu`] (both the
 //! table-op protocol [`table_op`]), [`softmax`], [`layernorm`], [`rmsnorm`], [`argmax`], with
-//! shared helpers [`public_mle`] (MLEs of public masks) and `nl_sumcheck`.
+//! shared helpers [`public_mle`] (MLEs of public masks) and `product_sumcheck` (one product
+//! sumcheck on either side).
+//!
+//! The harness that proves one node alone lives outside this directory: [`crate::single_node`].
 
 pub mod add;
 pub mod argmax;
@@ -20,16 +23,13 @@ pub mod reshape;
 pub mod clamp;
 pub mod gelu;
 pub mod layernorm;
-pub(crate) mod nl_sumcheck;
 pub(crate) mod norm_rows;
-#[cfg(test)]
-pub(crate) mod nl_testkit;
+pub(crate) mod product_sumcheck;
 pub mod public_mle;
 pub mod repeat_kv;
 pub mod rescale;
 pub mod rmsnorm;
 pub mod rope;
 pub mod silu;
-pub mod single_node;
 pub mod softmax;
 pub mod table_op;

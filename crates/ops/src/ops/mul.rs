@@ -95,7 +95,7 @@ mod tests {
     use rand::Rng;
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, rng};
 
     fn case(seed: u64, dims: &[usize]) -> Case {
         let mut r = rng(seed);

@@ -23,7 +23,7 @@ use zkinfer_graph::ops::layernorm::inv_sqrt;
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products};
+use super::product_sumcheck::{check_final, ef_i64, lift, pow2, prove_products, send_column_value, verify_products};
 use super::public_mle::less_than_mle;
 use crate::bounds::{Interval, check_relation};
 use crate::context::{ProverCtx, VerifierCtx};
@@ -247,7 +247,7 @@ impl NormRows {
 /// statistics are free) while their padding outputs stay forced to zero; their tests use it.
 #[cfg(test)]
 pub(crate) fn plant_padding_row_statistics(w: &mut crate::witness::WitnessBuilder, row: usize) {
-    use super::nl_testkit::set_entry;
+    use crate::single_node::testkit::set_entry;
     set_entry(w, "inv", row, zkinfer_field::from_i64_unchecked(706_088_273));
     set_entry(w, "inv_lo", row, zkinfer_field::from_i64_unchecked(46_494_050_748));
     set_entry(w, "inv_hi", row, zkinfer_field::from_i64_unchecked(5_756_481_454));

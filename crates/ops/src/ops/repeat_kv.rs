@@ -146,7 +146,7 @@ mod tests {
     use zkinfer_graph::{IntTensor, Operand as MOperand};
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, rng};
 
     fn case(seed: u64, hkv: usize, group: usize, t: usize, d: usize) -> Case {
         let mut r = rng(seed);

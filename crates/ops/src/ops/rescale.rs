@@ -29,7 +29,7 @@
 
 use zkinfer_field::{EF, Field};
 
-use super::nl_sumcheck::pow2;
+use super::product_sumcheck::pow2;
 use crate::bounds::{Interval, check_rounding};
 use super::public_mle::valid_mask_mle;
 use crate::context::{Claim, ProverCtx, VerifierCtx};
@@ -207,7 +207,7 @@ mod tests {
     use zkinfer_graph::ops::rescale::rescale_value;
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
     use zkinfer_field::from_i64_unchecked;
 
     fn case(dims: &[usize], x: Vec<i64>, shift: i32) -> Case {

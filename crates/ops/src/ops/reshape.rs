@@ -30,7 +30,7 @@ use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
-use crate::util::fold_rows;
+use crate::mle_eval::fold_rows;
 
 /// `x̃(r_kept, ρ)` by the sumcheck `Σ_j A(j)·Sel(j)`; returns `(ρ, A(ρ))` (the value is sent).
 fn prove_moved(a: Vec<EF>, sel: Vec<EF>, ctx: &mut ProverCtx<'_>) -> (Vec<EF>, EF) {

@@ -38,7 +38,7 @@ use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products, send_column_value, verify_products};
+use super::product_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products, send_column_value, verify_products};
 use super::norm_rows::{NormRows, RowWidths};
 use super::public_mle::valid_mask_mle;
 use crate::bounds::{Interval, check_relation, check_rounding};
@@ -289,7 +289,7 @@ mod tests {
     const S1: usize = 4;
     const S2: usize = 5;
     const SIG: usize = 6;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, set_entry};
 
     struct Setup {
         op: RmsNormProof,
@@ -433,7 +433,7 @@ mod tests {
         assert_eq!((s.op.eps, s.op.k), (37, 30));
         let row = 6;
         let free = move |w: &mut WitnessBuilder| crate::ops::norm_rows::plant_padding_row_statistics(w, row);
-        crate::ops::nl_testkit::run(&s.op, &s.case, &Attack { tamper: Some(&free), ..Default::default() }).expect("planted padding-row statistics");
+        crate::single_node::testkit::run(&s.op, &s.case, &Attack { tamper: Some(&free), ..Default::default() }).expect("planted padding-row statistics");
         let at = padded_index(&[rows, n], &[row, 3]);
         let forced = move |w: &mut WitnessBuilder| {
             free(w);

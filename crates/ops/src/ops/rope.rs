@@ -37,14 +37,14 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{check_bound, check_final, pow2, prove_products, verify_products};
+use super::product_sumcheck::{check_bound, check_final, pow2, prove_products, verify_products};
 use super::public_mle::valid_mask_mle;
 use crate::bounds::{Interval, check_rounding};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
 use crate::layout::TensorLayout;
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProver, OpVerifier, WalkProver, WalkVerifier, TensorRole};
-use crate::util::evaluate_slice;
+use crate::mle_eval::evaluate_slice;
 use crate::witness::{Owner, WitnessBuilder, WitnessLayout};
 
 const OP: &str = "Rope";
@@ -254,7 +254,7 @@ mod tests {
     use zkinfer_graph::{IntTensor, Operand as MOperand};
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
 
     fn setup(seed: u64, h: usize, t: usize, d: usize, n_rot: usize) -> (RopeProof, Case, Rope, Vec<i64>) {
         let model = Rope::new(n_rot, 10000.0, 16, 40).expect("rope");

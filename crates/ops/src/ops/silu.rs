@@ -31,7 +31,7 @@ mod tests {
     use super::*;
     use crate::protocol::{OUTPUT_COLUMN, TensorRole};
     use crate::witness::{Owner, WitnessBuilder};
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng};
 
     fn setup(seed: u64, dims: &[usize], in_bits: u32) -> (TableOpProof, Case, Silu) {
         let model = Silu::new(10, 12, in_bits);

@@ -53,7 +53,7 @@ use zkinfer_lookup::Table;
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
 use zkinfer_sumcheck::Term;
 
-use super::nl_sumcheck::{broadcast_rows, check_bound, check_final, lift, pow2, prove_products, send_column_value, verify_products};
+use super::product_sumcheck::{broadcast_rows, check_bound, check_final, lift, pow2, prove_products, send_column_value, verify_products};
 use super::public_mle::{causal_mask_mle, less_than_mle, point_indicator_mle};
 use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
@@ -478,7 +478,7 @@ mod tests {
     use zkinfer_graph::ops::softmax::{CausalSoftmax, exp_table};
 
     use super::*;
-    use crate::ops::nl_testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, run};
+    use crate::single_node::testkit::{Attack, Case, Operand, assert_accepts, assert_rejects, bump, padded_index, rng, run};
 
     fn model(in_frac: u32) -> CausalSoftmax {
         CausalSoftmax::new(0, in_frac, 20, 16, exp_table(in_frac, 20))

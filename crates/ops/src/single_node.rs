@@ -15,6 +15,9 @@ use crate::pipeline::{ProverHooks, ProverNode, VerifierHooks, VerifierNode, prov
 use crate::protocol::{NodeShape, NodeTrace, ProtocolRef, TensorRole, VerifierRef};
 use crate::witness::{WitnessBuilder, WitnessPlan};
 
+#[cfg(test)]
+pub(crate) mod testkit;
+
 /// Domain separator of single-node proofs.
 fn domain() -> DomainSeparator {
     DomainSeparator::new("zkinfer/single-node", 1)

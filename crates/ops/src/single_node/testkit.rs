@@ -1,7 +1,7 @@
 //! Test harness for single-node op proofs (tests only).
 //!
 //! Runs one node through every phase the graph prover runs ([`crate::pipeline`], through
-//! [`super::single_node`]) and mirrors it on the verifier side. The
+//! [`super`]) and mirrors it on the verifier side. The
 //! polynomial commitment is simulated: every claim the verifier accumulates on a committed column
 //! is checked against the column the prover committed, and every claim returned on an operand is
 //! checked against the operand's TRUE values (what its producer, the weight opening or the public
@@ -9,10 +9,10 @@
 //! its committed columns after the honest witness generation (`tamper`).
 
 use zkinfer_field::{F, PrimeCharacteristicRing, to_i64};
-use super::single_node::{prove_node, verify_node};
+use super::{prove_node, verify_node};
 use crate::context::evaluate_column;
 use crate::layout::TensorLayout;
-use crate::protocol::{NodeShape, NodeTrace, ProtocolRef, TensorMeta, TensorRole};
+use crate::protocol::{NodeShape, NodeTrace, ProtocolRef, TensorShape, TensorRole};
 use crate::witness::{LIMB_BITS, Owner, WitnessBuilder};
 
 /// One operand: shape, role and true values.
@@ -35,8 +35,8 @@ impl Case {
     fn shape<'a>(&'a self, op: ProtocolRef<'_>) -> NodeShape<'a> {
         NodeShape {
             node: 0,
-            inputs: self.inputs.iter().map(|o| TensorMeta::new(&o.dims, o.role)).collect(),
-            output: TensorMeta::new(&self.output_dims, op.op().output_role()),
+            inputs: self.inputs.iter().map(|o| TensorShape::new(&o.dims, o.role)).collect(),
+            output: TensorShape::new(&self.output_dims, op.op().output_role()),
             public_inputs: self
                 .inputs
                 .iter()

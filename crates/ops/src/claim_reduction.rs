@@ -1,4 +1,6 @@
-//! Gadgets shared by the ops: the range-check relation and claim merging.
+//! Claim reduction shared by every proof: the range-limb relation (a claim on a range-checked
+//! column from claims on its limbs), virtual columns rewritten into claims on their terms, and
+//! several claims on one polynomial merged into one.
 
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, from_i64_unchecked};
 use zkinfer_poly::{Mle, eq_eval};

@@ -1,4 +1,4 @@
-//! Small numeric helpers on borrowed tables (no copies of large columns).
+//! MLE evaluations and row/column folds of borrowed tables (no copies of large columns).
 
 use p3_maybe_rayon::prelude::*;
 use zkinfer_poly::ParReduce;
