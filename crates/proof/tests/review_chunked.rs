@@ -438,3 +438,70 @@ fn a_stream_cannot_stop_early_or_continue_after_a_short_chunk() {
     let more = [&bytes[..recs[3].1], &extra[..], &bytes[recs[4].0..]].concat();
     rejected_with(&pk, "chunk after a short chunk", &more, &["chunk 4: follows a short chunk"]);
 }
+
+/// Mutations all over a two-chunk stream (bit flips, 4-byte fields set to `u32::MAX`, 8 bytes
+/// zeroed, truncations): each is an error, never a panic.
+#[test]
+fn mutated_streams_are_errors_not_panics() {
+    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let bytes = prove(&model, &pk, &PROMPT, 3, 4).unwrap();
+    verify(&pk, &bytes).unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut outcomes = [0usize; 2];
+    for i in 0..120 {
+        let mut b = bytes.clone();
+        let at = (next() as usize) % b.len();
+        match i % 4 {
+            0 => b[at] ^= 1 << (next() % 8),
+            1 => {
+                let end = (at + 4).min(b.len());
+                b[at..end].fill(0xff);
+            }
+            2 => {
+                let end = (at + 8).min(b.len());
+                b[at..end].fill(0);
+            }
+            _ => b.truncate(at),
+        }
+        if b == bytes {
+            continue;
+        }
+        let r = std::panic::catch_unwind(|| verify(&pk, &b).map(|_| ()));
+        match r {
+            Ok(Ok(())) => panic!("mutation {i} at {at} accepted"),
+            Ok(Err(_)) => outcomes[0] += 1,
+            Err(_) => panic!("mutation {i} at byte {at} (kind {}) panicked", i % 4),
+        }
+        outcomes[1] += 1;
+    }
+    assert!(outcomes[0] >= 100, "{outcomes:?}");
+}
+
+/// The tiny Llama, whose new keys are the committed RoPE output (the link's claim goes to the
+/// witness opening, not through a virtual producer): the malicious prover is honest by default,
+/// and a forged `KV_0` carried consistently into chunk 1 is caught by the link at `KV_0`'s opening.
+#[test]
+fn llama_forged_keys_carried_consistently_are_caught_by_the_link() {
+    let (model, pk) = load("llama/llama-tiny-random-q8_0.gguf");
+    let prompt = [1u32, 504, 303];
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &Evil::default());
+    verify(&pk, &bytes).unwrap();
+    let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
+        if k == 0 && slot == 0 {
+            v[forged_index(dims)] += 1;
+        }
+    };
+    let forge = forge_cache(&pk);
+    let evil = Evil { trace: Some(&forge), kv: Some(&kv), ..Default::default() };
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    rejected_with(&pk, "llama: forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
+    let evil = Evil { shift_link: Some(1), ..Default::default() };
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    rejected_with(&pk, "llama: shifted link value", &bytes, &["chunk 1"]);
+}
