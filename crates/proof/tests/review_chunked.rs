@@ -90,8 +90,9 @@ struct Evil<'a> {
     split_from_trace: bool,
     /// `(k, j)`: chunk `k` sends `KV_j`'s commitment as its own and opens `KV_j`'s data for it.
     reuse_kv: Option<(usize, usize)>,
-    /// Chunk `k`'s link values `v` are shifted by one (the walk and `KV_k` both get the lie).
-    shift_link: Option<usize>,
+    /// `(k, slot)`: chunk `k`'s link value of that cached tensor is shifted by one (the walk and
+    /// `KV_k` both get the lie).
+    shift_link: Option<(usize, usize)>,
 }
 
 /// Recomputes every node of `graph` from the trace (a malicious prover re-deriving everything
@@ -173,7 +174,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                 let layout = TensorLayout::new(&graph.meta(id).shape);
                 let z = t.challenge_exts(layout.num_vars());
                 let mut value = layout.evaluate_i64(v, &z);
-                if evil.shift_link == Some(k) {
+                if evil.shift_link == Some((k, slot)) {
                     value += <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ONE;
                 }
                 t.send_ext(value);
@@ -313,9 +314,9 @@ fn a_reused_kv_commitment_is_rejected() {
 #[test]
 fn a_false_link_value_is_rejected_by_the_walk() {
     let (model, pk) = load("gpt2-tiny-random.gguf");
-    let evil = Evil { shift_link: Some(0), ..Default::default() };
+    let evil = Evil { shift_link: Some((0, 0)), ..Default::default() };
     let bytes = prove_evil(&model, &pk, &PROMPT, 6, 4, &evil);
-    rejected_with(&pk, "shifted link value", &bytes, &["chunk 0"]);
+    rejected_with(&pk, "shifted link value", &bytes, &["chunk 0", "merge"]);
 }
 
 /// A stream's records: `(start, end)` byte ranges after the header (kind, [index], length, segment).
@@ -501,7 +502,12 @@ fn llama_forged_keys_carried_consistently_are_caught_by_the_link() {
     let evil = Evil { trace: Some(&forge), kv: Some(&kv), ..Default::default() };
     let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
     rejected_with(&pk, "llama: forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
-    let evil = Evil { shift_link: Some(1), ..Default::default() };
+    // Slot 0 is layer 0's keys (the committed RoPE output: the claim is opened with W_1), slot 1
+    // its values (the virtual SplitHeads output: merged with the attention's claim in the walk).
+    let evil = Evil { shift_link: Some((1, 0)), ..Default::default() };
     let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
-    rejected_with(&pk, "llama: shifted link value", &bytes, &["chunk 1"]);
+    rejected_with(&pk, "llama: shifted key link value", &bytes, &["chunk 1", "commitment opening"]);
+    let evil = Evil { shift_link: Some((1, 1)), ..Default::default() };
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    rejected_with(&pk, "llama: shifted value link value", &bytes, &["chunk 1", "merge"]);
 }
