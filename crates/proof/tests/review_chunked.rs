@@ -20,6 +20,13 @@ fn load(file: &str) -> (Model, ProvingKey) {
     (model, pk)
 }
 
+/// The tiny GPT-2 and its key, set up once for the whole file.
+fn gpt2() -> (&'static Model, &'static ProvingKey) {
+    static F: std::sync::OnceLock<(Model, ProvingKey)> = std::sync::OnceLock::new();
+    let (m, pk) = F.get_or_init(|| load("gpt2-tiny-random.gguf"));
+    (m, pk)
+}
+
 fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> Result<Vec<u8>, ProofSystemError> {
     let mut out = Vec::new();
     let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
@@ -35,16 +42,16 @@ fn verify(pk: &ProvingKey, bytes: &[u8]) -> Result<(Verified, StreamSummary), Pr
 /// as blocks of their extents, as the single pass does: the honest stream must verify.
 #[test]
 fn a_chunk_whose_columns_commit_as_blocks_verifies() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     // First chunk of 17 positions (the key's graph).
     let prompt = [5u32, 17, 3];
-    let bytes = prove(&model, &pk, &prompt, 15, 32).unwrap();
-    let (v, s) = verify(&pk, &bytes).unwrap();
+    let bytes = prove(model, pk, &prompt, 15, 32).unwrap();
+    let (v, s) = verify(pk, &bytes).unwrap();
     assert_eq!((s.chunks, s.positions), (1, 17));
     assert_eq!(v.completion_ids, model.generate_int(&prompt, 15, |_| {}).unwrap());
     // A step chunk of 17 positions after a full one (the step graph at T = 17, P = 32).
-    let bytes = prove(&model, &pk, &prompt, 47, 32).unwrap();
-    let (v, s) = verify(&pk, &bytes).unwrap();
+    let bytes = prove(model, pk, &prompt, 47, 32).unwrap();
+    let (v, s) = verify(pk, &bytes).unwrap();
     assert_eq!((s.chunks, s.positions), (2, 49));
     assert_eq!(v.completion_ids, model.generate_int(&prompt, 47, |_| {}).unwrap());
 }
@@ -238,9 +245,9 @@ const PROMPT: [u32; 3] = [5, 17, 3];
 /// attack below fails because of its lie, not because of the harness).
 #[test]
 fn the_malicious_prover_is_honest_by_default() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
-    let bytes = prove_evil(&model, &pk, &PROMPT, 6, 4, &Evil::default());
-    let (v, s) = verify(&pk, &bytes).unwrap();
+    let (model, pk) = gpt2();
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &Evil::default());
+    let (v, s) = verify(pk, &bytes).unwrap();
     assert_eq!(s.chunks, 2);
     assert_eq!(v.completion_ids, model.generate_int(&PROMPT, 6, |_| {}).unwrap());
 }
@@ -271,16 +278,16 @@ fn forge_cache(pk: &ProvingKey) -> impl Fn(usize, &Graph, &mut IntTrace, &Weight
 /// the link `KV_0(z) = K̃_new(z)`, so the close's opening of `KV_0` rejects.
 #[test]
 fn forged_keys_carried_consistently_are_caught_by_the_link() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
         if k == 0 && slot == 0 {
             v[forged_index(dims)] += 1;
         }
     };
-    let forge = forge_cache(&pk);
+    let forge = forge_cache(pk);
     let evil = Evil { trace: Some(&forge), kv: Some(&kv), ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &PROMPT, 6, 4, &evil);
-    rejected_with(&pk, "forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
 }
 
 /// A forged cache read by chunk 1 against an honest `KV_0`: with the split's `u_0` from the honest
@@ -288,35 +295,35 @@ fn forged_keys_carried_consistently_are_caught_by_the_link() {
 /// the walk), the close's opening of `KV_0` rejects.
 #[test]
 fn a_forged_cache_is_caught_by_the_split_or_by_kv_0() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
-    let forge = forge_cache(&pk);
+    let (model, pk) = gpt2();
+    let forge = forge_cache(pk);
     let evil = Evil { trace: Some(&forge), ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &PROMPT, 6, 4, &evil);
-    rejected_with(&pk, "forged cache, honest split", &bytes, &["chunk 1", "do not sum to the claim on the cache"]);
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "forged cache, honest split", &bytes, &["chunk 1", "do not sum to the claim on the cache"]);
     let evil = Evil { trace: Some(&forge), split_from_trace: true, ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &PROMPT, 6, 4, &evil);
-    rejected_with(&pk, "forged cache, split from it", &bytes, &["close: keys/values opening of chunk 0"]);
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "forged cache, split from it", &bytes, &["close: keys/values opening of chunk 0"]);
 }
 
 /// Chunk 1 presents `KV_0`'s commitment (root and shapes) as its own `KV_1`, and opens `KV_0`'s
 /// data at the close: the link claims of chunk 1 are false on `KV_0`.
 #[test]
 fn a_reused_kv_commitment_is_rejected() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     // Prompt 3 + 9 − 1 = 11 positions: chunks of 4, 4, 3; chunk 1 (full) reuses KV_0.
     let evil = Evil { reuse_kv: Some((1, 0)), ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &PROMPT, 9, 4, &evil);
-    rejected_with(&pk, "KV_1 = KV_0", &bytes, &["close: keys/values opening of chunk 1"]);
+    let bytes = prove_evil(model, pk, &PROMPT, 9, 4, &evil);
+    rejected_with(pk, "KV_1 = KV_0", &bytes, &["close: keys/values opening of chunk 1"]);
 }
 
 /// The link value sent for chunk 0 is off by one, in the walk and in `KV_0`'s claim alike: the
 /// walk settles the injected claim through the keys' producer and rejects chunk 0.
 #[test]
 fn a_false_link_value_is_rejected_by_the_walk() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     let evil = Evil { shift_link: Some((0, 0)), ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &PROMPT, 6, 4, &evil);
-    rejected_with(&pk, "shifted link value", &bytes, &["chunk 0", "merge"]);
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "shifted link value", &bytes, &["chunk 0", "merge"]);
 }
 
 /// A stream's records: `(start, end)` byte ranges after the header (kind, [index], length, segment).
@@ -335,8 +342,8 @@ fn records(bytes: &[u8], header_len: usize) -> Vec<(usize, usize)> {
 /// Hostile headers: every field is checked before it is used or allocated for, with a clear error.
 #[test]
 fn hostile_headers_are_rejected_before_allocating() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
-    let bytes = prove(&model, &pk, &PROMPT, 2, 4).unwrap();
+    let (model, pk) = gpt2();
+    let bytes = prove(model, pk, &PROMPT, 2, 4).unwrap();
     let h = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: PROMPT.to_vec() }.to_bytes();
     assert_eq!(&bytes[..h.len()], &h[..]);
     let body = &bytes[h.len()..];
@@ -347,33 +354,33 @@ fn hostile_headers_are_rejected_before_allocating() {
     };
     // Prompt length u32::MAX (16 GiB of ids if believed): refused against the key's context.
     let huge = with(&|b| b[52..56].copy_from_slice(&u32::MAX.to_le_bytes()));
-    rejected_with(&pk, "prompt length 2^32 − 1", &huge, &["prompt length"]);
+    rejected_with(pk, "prompt length 2^32 − 1", &huge, &["prompt length"]);
     for c in [0u32, 3, 1 << 17, u32::MAX] {
         let b = with(&|b| b[48..52].copy_from_slice(&c.to_le_bytes()));
-        rejected_with(&pk, &format!("chunk size {c}"), &b, &["chunk size"]);
+        rejected_with(pk, &format!("chunk size {c}"), &b, &["chunk size"]);
     }
     let b = with(&|b| b[44..48].copy_from_slice(&0u32.to_le_bytes()));
-    rejected_with(&pk, "max new tokens 0", &b, &["nothing to prove"]);
+    rejected_with(pk, "max new tokens 0", &b, &["nothing to prove"]);
     let b = with(&|b| b[44..48].copy_from_slice(&u32::MAX.to_le_bytes()));
-    rejected_with(&pk, "max new tokens 2^32 − 1", &b, &["exceeds the context length"]);
+    rejected_with(pk, "max new tokens 2^32 − 1", &b, &["exceeds the context length"]);
     // A prompt id outside the vocabulary.
     let b = with(&|b| b[56..60].copy_from_slice(&u32::MAX.to_le_bytes()));
-    rejected_with(&pk, "prompt id 2^32 − 1", &b, &["outside the vocabulary"]);
+    rejected_with(pk, "prompt id 2^32 − 1", &b, &["outside the vocabulary"]);
     // An empty prompt.
     let empty = [StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: vec![] }.to_bytes(), body.to_vec()].concat();
-    rejected_with(&pk, "empty prompt", &empty, &["prompt is empty"]);
+    rejected_with(pk, "empty prompt", &empty, &["prompt is empty"]);
     // Another model's commitment.
     let b = with(&|b| b[12] ^= 1);
-    rejected_with(&pk, "another model commitment", &b, &["model"]);
+    rejected_with(pk, "another model commitment", &b, &["model"]);
 }
 
 /// Hostile records: lengths, kinds and the numbers a chunk's segment starts with are checked
 /// before use; a record cut short is a clear error.
 #[test]
 fn hostile_records_are_rejected() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     // C = 8, prompt 3, 2 new tokens: one chunk of 4 positions (limit 3 + 2 − 1 = 4), 2 predictions.
-    let bytes = prove(&model, &pk, &PROMPT, 2, 8).unwrap();
+    let bytes = prove(model, pk, &PROMPT, 2, 8).unwrap();
     let hl = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 8, prompt_ids: PROMPT.to_vec() }.to_bytes().len();
     let recs = records(&bytes, hl);
     assert_eq!(recs.len(), 2);
@@ -386,67 +393,67 @@ fn hostile_records_are_rejected() {
     // A record length of 2^64 − 1 and one just over the cap: refused before allocating.
     for len in [u64::MAX, (64 << 20) + 1] {
         let b = with(&|b| b[recs[0].0 + 5..recs[0].0 + 13].copy_from_slice(&len.to_le_bytes()));
-        rejected_with(&pk, &format!("record length {len}"), &b, &["record after 0 chunk(s)", "record length"]);
+        rejected_with(pk, &format!("record length {len}"), &b, &["record after 0 chunk(s)", "record length"]);
     }
     // A record whose length runs past the end of the stream.
     let b = with(&|b| b[recs[0].0 + 5..recs[0].0 + 13].copy_from_slice(&(1u64 << 20).to_le_bytes()));
-    rejected_with(&pk, "record longer than the stream", &b, &["truncated"]);
+    rejected_with(pk, "record longer than the stream", &b, &["truncated"]);
     let b = with(&|b| b[recs[0].0] = 9);
-    rejected_with(&pk, "record kind 9", &b, &["record kind"]);
+    rejected_with(pk, "record kind 9", &b, &["record kind"]);
     // The chunk's size: 0, over C, and past the request's positions.
     for (n, needle) in [(0u32, "0 new positions in a chunk of 8"), (9, "9 new positions in a chunk of 8"), (u32::MAX, "new positions in a chunk of 8"), (5, "positions up to 5 exceed the request's 4")] {
         let b = with(&|b| b[seg0..seg0 + 4].copy_from_slice(&n.to_le_bytes()));
-        rejected_with(&pk, &format!("chunk size field {n}"), &b, &["chunk 0", needle]);
+        rejected_with(pk, &format!("chunk size field {n}"), &b, &["chunk 0", needle]);
     }
     // A prediction outside the vocabulary.
     let b = with(&|b| b[seg0 + 4..seg0 + 8].copy_from_slice(&u32::MAX.to_le_bytes()));
-    rejected_with(&pk, "prediction 2^32 − 1", &b, &["chunk 0", "outside the vocabulary"]);
+    rejected_with(pk, "prediction 2^32 − 1", &b, &["chunk 0", "outside the vocabulary"]);
     // A prediction changed to another token: the proven argmax disagrees.
     let b = with(&|b| b[seg0 + 4] ^= 1);
-    rejected_with(&pk, "another prediction", &b, &["chunk 0"]);
+    rejected_with(pk, "another prediction", &b, &["chunk 0"]);
     // Cut inside the record's length field, inside the segment, and right before the close.
     for cut in [recs[0].0 + 7, seg0 + 100, recs[1].0] {
-        rejected_with(&pk, &format!("cut at {cut}"), &bytes[..cut], &["record after"]);
+        rejected_with(pk, &format!("cut at {cut}"), &bytes[..cut], &["record after"]);
     }
 }
 
 /// The stream may not end before the statement is covered, nor go on after a short chunk.
 #[test]
 fn a_stream_cannot_stop_early_or_continue_after_a_short_chunk() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     // Prompt 9, C = 4: chunk 0 is wholly inside the prompt. Its record and a close: the prompt is
     // not covered (checked before the close's transcript is read).
     let prompt = [5u32, 17, 3, 99, 42, 7, 11, 64, 8];
-    let bytes = prove(&model, &pk, &prompt, 2, 4).unwrap();
+    let bytes = prove(model, pk, &prompt, 2, 4).unwrap();
     let hl = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: prompt.to_vec() }.to_bytes().len();
     let recs = records(&bytes, hl);
     assert_eq!(recs.len(), 4);
     let cut = [&bytes[..recs[0].1], &bytes[recs[3].0..]].concat();
-    rejected_with(&pk, "close after a prompt chunk", &cut, &["close: 4 positions proven, the prompt has 9"]);
+    rejected_with(pk, "close after a prompt chunk", &cut, &["close: 4 positions proven, the prompt has 9"]);
 
     // Prompt 3, 12 new tokens, C = 4: chunks of 4, 4, 4, 2. Stopping after chunk 2 (10 of the 12
     // completion tokens, GPT-2 has no end-of-generation token) is refused by the stopping rule.
-    let bytes = prove(&model, &pk, &PROMPT, 12, 4).unwrap();
+    let bytes = prove(model, pk, &PROMPT, 12, 4).unwrap();
     let hl = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 12, chunk_size: 4, prompt_ids: PROMPT.to_vec() }.to_bytes().len();
     let recs = records(&bytes, hl);
     assert_eq!(recs.len(), 5);
     let early = [&bytes[..recs[2].1], &bytes[recs[4].0..]].concat();
-    rejected_with(&pk, "stopped after 10 of 12", &early, &["close", "generation stopped after 10 of 12 tokens without an end-of-generation token"]);
+    rejected_with(pk, "stopped after 10 of 12", &early, &["close", "generation stopped after 10 of 12 tokens without an end-of-generation token"]);
 
     // A chunk record after the short chunk 3 (its own bytes again, renumbered 4).
     let mut extra = bytes[recs[3].0..recs[3].1].to_vec();
     extra[1..5].copy_from_slice(&4u32.to_le_bytes());
     let more = [&bytes[..recs[3].1], &extra[..], &bytes[recs[4].0..]].concat();
-    rejected_with(&pk, "chunk after a short chunk", &more, &["chunk 4: follows a short chunk"]);
+    rejected_with(pk, "chunk after a short chunk", &more, &["chunk 4: follows a short chunk"]);
 }
 
 /// Mutations all over a two-chunk stream (bit flips, 4-byte fields set to `u32::MAX`, 8 bytes
 /// zeroed, truncations): each is an error, never a panic.
 #[test]
 fn mutated_streams_are_errors_not_panics() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
-    let bytes = prove(&model, &pk, &PROMPT, 3, 4).unwrap();
-    verify(&pk, &bytes).unwrap();
+    let (model, pk) = gpt2();
+    let bytes = prove(model, pk, &PROMPT, 3, 4).unwrap();
+    verify(pk, &bytes).unwrap();
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         seed ^= seed << 13;
@@ -473,7 +480,7 @@ fn mutated_streams_are_errors_not_panics() {
         if b == bytes {
             continue;
         }
-        let r = std::panic::catch_unwind(|| verify(&pk, &b).map(|_| ()));
+        let r = std::panic::catch_unwind(|| verify(pk, &b).map(|_| ()));
         match r {
             Ok(Ok(())) => panic!("mutation {i} at {at} accepted"),
             Ok(Err(_)) => outcomes[0] += 1,
