@@ -201,12 +201,14 @@ pub fn prove_chunked(
                 kv_accs[j].push(slot, claim.point, claim.value);
             }
         }
+        // The committed batch is the blocks of the witness columns' extents (zkinfer_pcs::sparse).
+        let witness_layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
         drop(fwd);
         let witness_data = Arc::try_unwrap(witness_data)
             .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
             .0;
-        witness_acc.prove_consuming(&pcs, witness_data, &mut t)?;
+        pcs.open_sparse(witness_data, &witness_layout, witness_acc.claims(), &mut t)?;
         let record = chunk_record(k as u32, &t.take_segment());
         out.write_all(&record).map_err(io_err)?;
         timings.bytes += record.len() as u64;

@@ -355,7 +355,10 @@ impl<'k> ChunkVerifier<'k> {
         let out = zkinfer_ops::verify_graph_chunk(&graph, &public, &io, t, |plan, t| {
             let check = |e: String| zkinfer_ops::ProofError::check("commit", e);
             let com = key::decode_commitment(t.receive_bytes().map_err(|e| check(e.to_string()))?).map_err(|e| check(e.to_string()))?;
-            let expected: Vec<usize> = plan.committed().into_iter().map(|c| plan.num_vars(c)).collect();
+            // The committed batch: every block of every committed column's extent, as in the
+            // single pass (`zkinfer_pcs::sparse`: the padding of a block-committed column is not
+            // committed, so it is zero by definition).
+            let expected: Vec<usize> = plan.sparse_layout().committed_num_vars();
             if com.poly_num_vars != expected {
                 return Err(check("witness commitment does not match the witness layout".into()));
             }
@@ -390,7 +393,7 @@ impl<'k> ChunkVerifier<'k> {
                 acc.push(slot, claim.point, claim.value);
             }
         }
-        witness_acc.verify(&pcs, &witness_com, t)?;
+        pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), witness_acc.claims(), t)?;
         if shape.in_statement {
             self.completion.extend_from_slice(&preds);
         }

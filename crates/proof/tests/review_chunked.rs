@@ -1,0 +1,520 @@
+//! Adversarial review of the chunked proof stream (issue 12): attacks a malicious prover or a
+//! hostile stream can mount against `verify_stream`, each shown to be rejected by the check it
+//! targets (error text asserted), never by a panic.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
+use std::path::PathBuf;
+
+use zkinfer_gguf::GgufFile;
+use zkinfer_model::Model;
+use zkinfer_proof::chunked::{StreamSummary, prove_chunked, verify_stream};
+use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment, setup, vocab_bytes};
+use zkinfer_tokenizer::Tokenizer;
+
+fn load(file: &str) -> (Model, ProvingKey) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(file);
+    let gguf = GgufFile::open(path).unwrap();
+    let model = Model::load(&gguf).unwrap();
+    let tok = Tokenizer::from_gguf(&gguf).unwrap();
+    let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
+    (model, pk)
+}
+
+/// The tiny GPT-2 and its key, set up once for the whole file.
+fn gpt2() -> (&'static Model, &'static ProvingKey) {
+    static F: std::sync::OnceLock<(Model, ProvingKey)> = std::sync::OnceLock::new();
+    let (m, pk) = F.get_or_init(|| load("gpt2-tiny-random.gguf"));
+    (m, pk)
+}
+
+fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> Result<Vec<u8>, ProofSystemError> {
+    let mut out = Vec::new();
+    let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+    prove_chunked(model, &pk.vk, weights, prompt, n, chunk, &mut out, |_| {})?;
+    Ok(out)
+}
+
+fn verify(pk: &ProvingKey, bytes: &[u8]) -> Result<(Verified, StreamSummary), ProofSystemError> {
+    verify_stream(&pk.vk, &mut &bytes[..])
+}
+
+/// A chunk of 17 positions (rows pad to 32: blocks of 16 + 1 rows) commits its witness columns
+/// as blocks of their extents, as the single pass does: the honest stream must verify.
+#[test]
+fn a_chunk_whose_columns_commit_as_blocks_verifies() {
+    let (model, pk) = gpt2();
+    // First chunk of 17 positions (the key's graph).
+    let prompt = [5u32, 17, 3];
+    let bytes = prove(model, pk, &prompt, 15, 32).unwrap();
+    let (v, s) = verify(pk, &bytes).unwrap();
+    assert_eq!((s.chunks, s.positions), (1, 17));
+    assert_eq!(v.completion_ids, model.generate_int(&prompt, 15, |_| {}).unwrap());
+    // A step chunk of 17 positions after a full one (the step graph at T = 17, P = 32).
+    let bytes = prove(model, pk, &prompt, 47, 32).unwrap();
+    let (v, s) = verify(pk, &bytes).unwrap();
+    assert_eq!((s.chunks, s.positions), (2, 49));
+    assert_eq!(v.completion_ids, model.generate_int(&prompt, 47, |_| {}).unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------
+// A malicious chunked prover: `prove_chunked`'s steps, written out here with knobs, so that a
+// lie is proven with everything else honest and consistent, and only the check under test can
+// catch it. With no knob turned its stream verifies (`the_malicious_prover_is_honest_by_default`).
+// ---------------------------------------------------------------------------------------------
+
+use std::sync::Arc;
+
+use zkinfer_field::F;
+use zkinfer_model::ops::eval_int;
+use zkinfer_model::{Graph, IntTensor, IntTrace, Operand, TensorKind, Weights};
+use zkinfer_ops::chunk::prove_cache_split;
+use zkinfer_ops::witness::CommittedColumns;
+use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
+use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
+use zkinfer_proof::chunked::{ChunkShape, StreamHeader, cache_names, chunk_record, close_record, domain_separator, kv_tensors};
+use zkinfer_proof::keys::encode_commitment;
+use zkinfer_proof::pcs;
+use zkinfer_proof::weight_blocks::prove_block_claims;
+use zkinfer_transcript::{ProverTranscript, Transcript};
+
+#[derive(Debug)]
+struct Shared(WhirProverData);
+impl CommittedColumns for Shared {
+    fn column(&self, k: usize) -> Option<&[F]> {
+        self.0.poly_evals(k)
+    }
+}
+
+/// The knobs of the malicious prover (all off: the honest prover).
+#[derive(Default)]
+struct Evil<'a> {
+    /// Edits chunk `k`'s trace before it is proven (the hook recomputes what it wants downstream).
+    trace: Option<&'a dyn Fn(usize, &Graph, &mut IntTrace, &Weights)>,
+    /// Edits the values committed as `KV_k` (slot, `[H, C_k, d]` row-major) — the walk is not told.
+    kv: Option<&'a dyn Fn(usize, usize, &[usize], &mut Vec<i64>)>,
+    /// The cache split's values `u_j` from the cache the chunk's walk read (its trace's `X_past`)
+    /// instead of from the committed `KV_j`.
+    split_from_trace: bool,
+    /// `(k, j)`: chunk `k` sends `KV_j`'s commitment as its own and opens `KV_j`'s data for it.
+    reuse_kv: Option<(usize, usize)>,
+    /// `(k, slot)`: chunk `k`'s link value of that cached tensor is shifted by one (the walk and
+    /// `KV_k` both get the lie).
+    shift_link: Option<(usize, usize)>,
+}
+
+/// Recomputes every node of `graph` from the trace (a malicious prover re-deriving everything
+/// downstream of an edit to an input).
+fn recompute(graph: &Graph, trace: &mut IntTrace, weights: &Weights) {
+    for node in &graph.nodes {
+        let operands: Vec<Operand<'_>> = node
+            .inputs
+            .iter()
+            .map(|id| match graph.meta(*id).kind {
+                TensorKind::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
+                _ => Operand::Act(trace.values[id.0].as_ref().unwrap()),
+            })
+            .collect();
+        trace.values[node.output.0] = Some(eval_int(&node.op, &operands).unwrap());
+    }
+}
+
+/// Rows `[start, start + len)` of a cached tensor `[H, n, d]`.
+fn rows(t: &IntTensor, start: usize, len: usize) -> Vec<i64> {
+    let [h, n, d] = t.shape[..] else { panic!("cache shape {:?}", t.shape) };
+    (0..h).flat_map(|hh| t.data[(hh * n + start) * d..(hh * n + start + len) * d].iter().copied()).collect()
+}
+
+/// `prove_chunked` with the knobs of `evil`. Returns the stream bytes.
+fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize, evil: &Evil<'_>) -> Vec<u8> {
+    let vk = &pk.vk;
+    let completion = model.generate_int_until(prompt, n, &vk.eog_ids, |_| {}).unwrap();
+    let ids = zkinfer_verifier::pass_ids(prompt, &completion);
+    let total = ids.len();
+    let header = StreamHeader { model_commitment: vk.digest(), max_new_tokens: n as u32, chunk_size: chunk as u32, prompt_ids: prompt.to_vec() };
+    let mut out = header.to_bytes();
+    let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &header));
+    let names = cache_names(&vk.step_graph);
+    let pcs = pcs();
+    let c_vars = chunk.trailing_zeros() as usize;
+    let mut cache = model.new_int_cache();
+    // Per chunk: the values committed as KV_k (per slot, unpadded) and their shapes.
+    let mut kv_values: Vec<Vec<(Vec<usize>, Vec<i64>)>> = Vec::new();
+    let mut kv_coms: Vec<WhirCommitment> = Vec::new();
+    let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
+    let mut weight_claims = OpeningAccumulator::new();
+    for (k, s) in (0..total).step_by(chunk).enumerate() {
+        let n_new = chunk.min(total - s);
+        let shape = ChunkShape::new(s, n_new, prompt.len());
+        let mut fwd = model.step_forward_int(&mut cache, &ids[s..s + n_new], shape.n_out).unwrap();
+        if let Some(f) = evil.trace {
+            f(k, &fwd.graph, &mut fwd.trace, model.weights());
+        }
+        let graph = &fwd.graph;
+        let preds = fwd.next_tokens().unwrap();
+        t.send_u32(n_new as u32);
+        for &p in &preds {
+            t.send_u32(p);
+        }
+        let first = k == 0;
+        let (new, past) = kv_tensors(graph, &names, first).unwrap();
+        let walk_kv: Vec<Vec<i64>> = new.iter().map(|&id| fwd.trace.get(id).unwrap().data.clone()).collect();
+        let mut committed: Vec<(Vec<usize>, Vec<i64>)> = new.iter().zip(&walk_kv).map(|(&id, v)| (graph.meta(id).shape.clone(), v.clone())).collect();
+        if let Some(f) = evil.kv {
+            for (slot, (dims, v)) in committed.iter_mut().enumerate() {
+                f(k, slot, dims, v);
+            }
+        }
+        let kv_polys = |c: &[(Vec<usize>, Vec<i64>)]| -> Vec<Vec<F>> { c.iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect() };
+        let mut link = OpeningAccumulator::new();
+        let io = ChunkIo { deferred: past.clone() };
+        let reused = evil.reuse_kv.filter(|&(kk, _)| kk == k).map(|(_, j)| kv_coms[j].clone());
+        let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
+            let cols = w.take_committed()?;
+            let (com, data) = pcs.commit_owned(cols).unwrap();
+            t.send_bytes(&encode_commitment(&com));
+            let data = Arc::new(Shared(data));
+            w.share_committed(data.clone())?;
+            let (kv_com, _) = pcs.commit_owned(kv_polys(&committed)).unwrap();
+            t.send_bytes(&encode_commitment(reused.as_ref().unwrap_or(&kv_com)));
+            let mut injected = Vec::new();
+            for (slot, (&id, v)) in new.iter().zip(&walk_kv).enumerate() {
+                let layout = TensorLayout::new(&graph.meta(id).shape);
+                let z = t.challenge_exts(layout.num_vars());
+                let mut value = layout.evaluate_i64(v, &z);
+                if evil.shift_link == Some((k, slot)) {
+                    value += <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ONE;
+                }
+                t.send_ext(value);
+                link.push(slot, z.clone(), value);
+                injected.push((id, Claim::new(z, value)));
+            }
+            Ok(((data, reused.clone().unwrap_or(kv_com)), injected))
+        })
+        .unwrap();
+        let (witness_data, kv_com) = proven.commitment;
+        let mut accs = proven.accumulators;
+        let deferred = std::mem::take(&mut accs.deferred);
+        let template = if first { &vk.graph } else { &vk.step_graph };
+        let (witness_acc, weight_acc) = zkinfer_verifier::opening_accumulators_in(template, graph, &proven.witness.plan().commitment_slots(), accs).unwrap();
+        for c in weight_acc.into_claims() {
+            weight_claims.push_claim(c);
+        }
+        kv_coms.push(kv_com);
+        kv_accs.push(link);
+        for c in deferred.into_claims() {
+            let slot = past.iter().position(|p| p.0 == c.poly).unwrap();
+            let dims = graph.meta(past[slot]).shape.clone();
+            let chunks: Vec<Vec<i64>> = (0..k)
+                .map(|j| if evil.split_from_trace { rows(fwd.trace.get(past[slot]).unwrap(), j * chunk, chunk) } else { kv_values[j][slot].1.clone() })
+                .collect();
+            let refs: Vec<&[i64]> = chunks.iter().map(Vec::as_slice).collect();
+            for (j, claim) in prove_cache_split(&Claim::new(c.point, c.value), &dims, c_vars, &refs, &mut t).unwrap() {
+                kv_accs[j].push(slot, claim.point, claim.value);
+            }
+        }
+        let layout = proven.witness.plan().sparse_layout();
+        drop(proven.witness);
+        let witness_data = Arc::try_unwrap(witness_data).unwrap().0;
+        pcs.open_sparse(witness_data, &layout, witness_acc.claims(), &mut t).unwrap();
+        kv_values.push(committed);
+        out.extend_from_slice(&chunk_record(k as u32, &t.take_segment()));
+    }
+    for (j, acc) in kv_accs.into_iter().enumerate() {
+        let opened = evil.reuse_kv.filter(|&(k, _)| k == j).map_or(j, |(_, jj)| jj);
+        let polys = kv_values[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
+        let (_, data) = pcs.commit_owned(polys).unwrap();
+        acc.prove_consuming(&pcs, data, &mut t).unwrap();
+    }
+    let weight_acc = prove_block_claims(&vk.weights, model.weights(), weight_claims, &mut t).unwrap();
+    weight_acc.prove_consuming(&pcs, pk.weight_data.clone(), &mut t).unwrap();
+    out.extend_from_slice(&close_record(&t.take_segment()));
+    out
+}
+
+fn rejected_with(pk: &ProvingKey, what: &str, bytes: &[u8], needles: &[&str]) {
+    let e = verify(pk, bytes).err().unwrap_or_else(|| panic!("{what} accepted")).to_string();
+    eprintln!("{what}: {e}");
+    for n in needles {
+        assert!(e.contains(n), "{what}: expected {n:?} in {e:?}");
+    }
+}
+
+const PROMPT: [u32; 3] = [5, 17, 3];
+
+/// The malicious prover with no knob turned is the honest prover: its stream verifies (so each
+/// attack below fails because of its lie, not because of the harness).
+#[test]
+fn the_malicious_prover_is_honest_by_default() {
+    let (model, pk) = gpt2();
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &Evil::default());
+    let (v, s) = verify(pk, &bytes).unwrap();
+    assert_eq!(s.chunks, 2);
+    assert_eq!(v.completion_ids, model.generate_int(&PROMPT, 6, |_| {}).unwrap());
+}
+
+/// The element of the first cached tensor that the attacks forge (layer 0's keys, head 1, row 2).
+fn forged_index(dims: &[usize]) -> usize {
+    (dims[1] + 2) * dims[2] + 3
+}
+
+/// Adds one to element `at` of chunk 1's first cached tensor `X_past` and recomputes the chunk.
+fn forge_cache(pk: &ProvingKey) -> impl Fn(usize, &Graph, &mut IntTrace, &Weights) + '_ {
+    move |k, graph, trace, weights| {
+        if k != 1 {
+            return;
+        }
+        let name = format!("{}_past", cache_names(&pk.vk.step_graph)[0]);
+        let id = graph.find(&name).unwrap();
+        let t = trace.values[id.0].as_mut().unwrap();
+        let at = forged_index(&t.shape);
+        t.data[at] += 1;
+        recompute(graph, trace, weights);
+    }
+}
+
+/// Forged keys carried between chunks, everything else consistent: `KV_0` commits a forged key
+/// (chunk 0's walk honest), chunk 1's walk reads that forged cache (recomputed downstream), and
+/// the cache split's `u_0` are the forged `KV_0`'s. Every chunk verifies; the only false claim is
+/// the link `KV_0(z) = K̃_new(z)`, so the close's opening of `KV_0` rejects.
+#[test]
+fn forged_keys_carried_consistently_are_caught_by_the_link() {
+    let (model, pk) = gpt2();
+    let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
+        if k == 0 && slot == 0 {
+            v[forged_index(dims)] += 1;
+        }
+    };
+    let forge = forge_cache(pk);
+    let evil = Evil { trace: Some(&forge), kv: Some(&kv), ..Default::default() };
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
+}
+
+/// A forged cache read by chunk 1 against an honest `KV_0`: with the split's `u_0` from the honest
+/// `KV_0`, the split's sum check rejects chunk 1; with `u_0` from the forged cache (consistent with
+/// the walk), the close's opening of `KV_0` rejects.
+#[test]
+fn a_forged_cache_is_caught_by_the_split_or_by_kv_0() {
+    let (model, pk) = gpt2();
+    let forge = forge_cache(pk);
+    let evil = Evil { trace: Some(&forge), ..Default::default() };
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "forged cache, honest split", &bytes, &["chunk 1", "do not sum to the claim on the cache"]);
+    let evil = Evil { trace: Some(&forge), split_from_trace: true, ..Default::default() };
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "forged cache, split from it", &bytes, &["close: keys/values opening of chunk 0"]);
+}
+
+/// Chunk 1 presents `KV_0`'s commitment (root and shapes) as its own `KV_1`, and opens `KV_0`'s
+/// data at the close: the link claims of chunk 1 are false on `KV_0`.
+#[test]
+fn a_reused_kv_commitment_is_rejected() {
+    let (model, pk) = gpt2();
+    // Prompt 3 + 9 − 1 = 11 positions: chunks of 4, 4, 3; chunk 1 (full) reuses KV_0.
+    let evil = Evil { reuse_kv: Some((1, 0)), ..Default::default() };
+    let bytes = prove_evil(model, pk, &PROMPT, 9, 4, &evil);
+    rejected_with(pk, "KV_1 = KV_0", &bytes, &["close: keys/values opening of chunk 1"]);
+}
+
+/// The link value sent for chunk 0 is off by one, in the walk and in `KV_0`'s claim alike: the
+/// walk settles the injected claim through the keys' producer and rejects chunk 0.
+#[test]
+fn a_false_link_value_is_rejected_by_the_walk() {
+    let (model, pk) = gpt2();
+    let evil = Evil { shift_link: Some((0, 0)), ..Default::default() };
+    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    rejected_with(pk, "shifted link value", &bytes, &["chunk 0", "merge"]);
+}
+
+/// A stream's records: `(start, end)` byte ranges after the header (kind, [index], length, segment).
+fn records(bytes: &[u8], header_len: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut at = header_len;
+    while at < bytes.len() {
+        let start = at;
+        at += 1 + if bytes[at] == 1 { 4 } else { 0 };
+        at += 8 + u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+        out.push((start, at));
+    }
+    out
+}
+
+/// Hostile headers: every field is checked before it is used or allocated for, with a clear error.
+#[test]
+fn hostile_headers_are_rejected_before_allocating() {
+    let (model, pk) = gpt2();
+    let bytes = prove(model, pk, &PROMPT, 2, 4).unwrap();
+    let h = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: PROMPT.to_vec() }.to_bytes();
+    assert_eq!(&bytes[..h.len()], &h[..]);
+    let body = &bytes[h.len()..];
+    let with = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        b
+    };
+    // Prompt length u32::MAX (16 GiB of ids if believed): refused against the key's context.
+    let huge = with(&|b| b[52..56].copy_from_slice(&u32::MAX.to_le_bytes()));
+    rejected_with(pk, "prompt length 2^32 − 1", &huge, &["prompt length"]);
+    for c in [0u32, 3, 1 << 17, u32::MAX] {
+        let b = with(&|b| b[48..52].copy_from_slice(&c.to_le_bytes()));
+        rejected_with(pk, &format!("chunk size {c}"), &b, &["chunk size"]);
+    }
+    let b = with(&|b| b[44..48].copy_from_slice(&0u32.to_le_bytes()));
+    rejected_with(pk, "max new tokens 0", &b, &["nothing to prove"]);
+    let b = with(&|b| b[44..48].copy_from_slice(&u32::MAX.to_le_bytes()));
+    rejected_with(pk, "max new tokens 2^32 − 1", &b, &["exceeds the context length"]);
+    // A prompt id outside the vocabulary.
+    let b = with(&|b| b[56..60].copy_from_slice(&u32::MAX.to_le_bytes()));
+    rejected_with(pk, "prompt id 2^32 − 1", &b, &["outside the vocabulary"]);
+    // An empty prompt.
+    let empty = [StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: vec![] }.to_bytes(), body.to_vec()].concat();
+    rejected_with(pk, "empty prompt", &empty, &["prompt is empty"]);
+    // Another model's commitment.
+    let b = with(&|b| b[12] ^= 1);
+    rejected_with(pk, "another model commitment", &b, &["model"]);
+}
+
+/// Hostile records: lengths, kinds and the numbers a chunk's segment starts with are checked
+/// before use; a record cut short is a clear error.
+#[test]
+fn hostile_records_are_rejected() {
+    let (model, pk) = gpt2();
+    // C = 8, prompt 3, 2 new tokens: one chunk of 4 positions (limit 3 + 2 − 1 = 4), 2 predictions.
+    let bytes = prove(model, pk, &PROMPT, 2, 8).unwrap();
+    let hl = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 8, prompt_ids: PROMPT.to_vec() }.to_bytes().len();
+    let recs = records(&bytes, hl);
+    assert_eq!(recs.len(), 2);
+    let seg0 = recs[0].0 + 13;
+    let with = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        b
+    };
+    // A record length of 2^64 − 1 and one just over the cap: refused before allocating.
+    for len in [u64::MAX, (64 << 20) + 1] {
+        let b = with(&|b| b[recs[0].0 + 5..recs[0].0 + 13].copy_from_slice(&len.to_le_bytes()));
+        rejected_with(pk, &format!("record length {len}"), &b, &["record after 0 chunk(s)", "record length"]);
+    }
+    // A record whose length runs past the end of the stream.
+    let b = with(&|b| b[recs[0].0 + 5..recs[0].0 + 13].copy_from_slice(&(1u64 << 20).to_le_bytes()));
+    rejected_with(pk, "record longer than the stream", &b, &["truncated"]);
+    let b = with(&|b| b[recs[0].0] = 9);
+    rejected_with(pk, "record kind 9", &b, &["record kind"]);
+    // The chunk's size: 0, over C, and past the request's positions.
+    for (n, needle) in [(0u32, "0 new positions in a chunk of 8"), (9, "9 new positions in a chunk of 8"), (u32::MAX, "new positions in a chunk of 8"), (5, "positions up to 5 exceed the request's 4")] {
+        let b = with(&|b| b[seg0..seg0 + 4].copy_from_slice(&n.to_le_bytes()));
+        rejected_with(pk, &format!("chunk size field {n}"), &b, &["chunk 0", needle]);
+    }
+    // A prediction outside the vocabulary.
+    let b = with(&|b| b[seg0 + 4..seg0 + 8].copy_from_slice(&u32::MAX.to_le_bytes()));
+    rejected_with(pk, "prediction 2^32 − 1", &b, &["chunk 0", "outside the vocabulary"]);
+    // A prediction changed to another token: the proven argmax disagrees.
+    let b = with(&|b| b[seg0 + 4] ^= 1);
+    rejected_with(pk, "another prediction", &b, &["chunk 0"]);
+    // Cut inside the record's length field, inside the segment, and right before the close.
+    for cut in [recs[0].0 + 7, seg0 + 100, recs[1].0] {
+        rejected_with(pk, &format!("cut at {cut}"), &bytes[..cut], &["record after"]);
+    }
+}
+
+/// The stream may not end before the statement is covered, nor go on after a short chunk.
+#[test]
+fn a_stream_cannot_stop_early_or_continue_after_a_short_chunk() {
+    let (model, pk) = gpt2();
+    // Prompt 9, C = 4: chunk 0 is wholly inside the prompt. Its record and a close: the prompt is
+    // not covered (checked before the close's transcript is read).
+    let prompt = [5u32, 17, 3, 99, 42, 7, 11, 64, 8];
+    let bytes = prove(model, pk, &prompt, 2, 4).unwrap();
+    let hl = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: prompt.to_vec() }.to_bytes().len();
+    let recs = records(&bytes, hl);
+    assert_eq!(recs.len(), 4);
+    let cut = [&bytes[..recs[0].1], &bytes[recs[3].0..]].concat();
+    rejected_with(pk, "close after a prompt chunk", &cut, &["close: 4 positions proven, the prompt has 9"]);
+
+    // Prompt 3, 12 new tokens, C = 4: chunks of 4, 4, 4, 2. Stopping after chunk 2 (10 of the 12
+    // completion tokens, GPT-2 has no end-of-generation token) is refused by the stopping rule.
+    let bytes = prove(model, pk, &PROMPT, 12, 4).unwrap();
+    let hl = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 12, chunk_size: 4, prompt_ids: PROMPT.to_vec() }.to_bytes().len();
+    let recs = records(&bytes, hl);
+    assert_eq!(recs.len(), 5);
+    let early = [&bytes[..recs[2].1], &bytes[recs[4].0..]].concat();
+    rejected_with(pk, "stopped after 10 of 12", &early, &["close", "generation stopped after 10 of 12 tokens without an end-of-generation token"]);
+
+    // A chunk record after the short chunk 3 (its own bytes again, renumbered 4).
+    let mut extra = bytes[recs[3].0..recs[3].1].to_vec();
+    extra[1..5].copy_from_slice(&4u32.to_le_bytes());
+    let more = [&bytes[..recs[3].1], &extra[..], &bytes[recs[4].0..]].concat();
+    rejected_with(pk, "chunk after a short chunk", &more, &["chunk 4: follows a short chunk"]);
+}
+
+/// Mutations all over a two-chunk stream (bit flips, 4-byte fields set to `u32::MAX`, 8 bytes
+/// zeroed, truncations): each is an error, never a panic.
+#[test]
+fn mutated_streams_are_errors_not_panics() {
+    let (model, pk) = gpt2();
+    let bytes = prove(model, pk, &PROMPT, 3, 4).unwrap();
+    verify(pk, &bytes).unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut outcomes = [0usize; 2];
+    for i in 0..120 {
+        let mut b = bytes.clone();
+        let at = (next() as usize) % b.len();
+        match i % 4 {
+            0 => b[at] ^= 1 << (next() % 8),
+            1 => {
+                let end = (at + 4).min(b.len());
+                b[at..end].fill(0xff);
+            }
+            2 => {
+                let end = (at + 8).min(b.len());
+                b[at..end].fill(0);
+            }
+            _ => b.truncate(at),
+        }
+        if b == bytes {
+            continue;
+        }
+        let r = std::panic::catch_unwind(|| verify(pk, &b).map(|_| ()));
+        match r {
+            Ok(Ok(())) => panic!("mutation {i} at {at} accepted"),
+            Ok(Err(_)) => outcomes[0] += 1,
+            Err(_) => panic!("mutation {i} at byte {at} (kind {}) panicked", i % 4),
+        }
+        outcomes[1] += 1;
+    }
+    assert!(outcomes[0] >= 100, "{outcomes:?}");
+}
+
+/// The tiny Llama, whose new keys are the committed RoPE output (the link's claim goes to the
+/// witness opening, not through a virtual producer): the malicious prover is honest by default,
+/// and a forged `KV_0` carried consistently into chunk 1 is caught by the link at `KV_0`'s opening.
+#[test]
+fn llama_forged_keys_carried_consistently_are_caught_by_the_link() {
+    let (model, pk) = load("llama/llama-tiny-random-q8_0.gguf");
+    let prompt = [1u32, 504, 303];
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &Evil::default());
+    verify(&pk, &bytes).unwrap();
+    let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
+        if k == 0 && slot == 0 {
+            v[forged_index(dims)] += 1;
+        }
+    };
+    let forge = forge_cache(&pk);
+    let evil = Evil { trace: Some(&forge), kv: Some(&kv), ..Default::default() };
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    rejected_with(&pk, "llama: forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
+    // Slot 0 is layer 0's keys (the committed RoPE output: the claim is opened with W_1), slot 1
+    // its values (the virtual SplitHeads output: merged with the attention's claim in the walk).
+    let evil = Evil { shift_link: Some((1, 0)), ..Default::default() };
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    rejected_with(&pk, "llama: shifted key link value", &bytes, &["chunk 1", "commitment opening"]);
+    let evil = Evil { shift_link: Some((1, 1)), ..Default::default() };
+    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    rejected_with(&pk, "llama: shifted value link value", &bytes, &["chunk 1", "merge"]);
+}
