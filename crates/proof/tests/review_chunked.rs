@@ -66,7 +66,7 @@ use std::sync::Arc;
 
 use zkinfer_field::F;
 use zkinfer_model::ops::eval_int;
-use zkinfer_model::{Graph, IntTensor, IntTrace, Operand, TensorKind, Weights};
+use zkinfer_model::{Graph, IntTensor, IntTrace, Operand, TensorSource, Weights};
 use zkinfer_ops::chunk::prove_cache_split;
 use zkinfer_ops::witness::CommittedColumns;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
@@ -109,8 +109,8 @@ fn recompute(graph: &Graph, trace: &mut IntTrace, weights: &Weights) {
         let operands: Vec<Operand<'_>> = node
             .inputs
             .iter()
-            .map(|id| match graph.meta(*id).kind {
-                TensorKind::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
+            .map(|id| match graph.meta(*id).source {
+                TensorSource::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
                 _ => Operand::Act(trace.values[id.0].as_ref().unwrap()),
             })
             .collect();
