@@ -187,6 +187,9 @@ pub struct WitnessPlan {
     statement_lookups: Vec<Vec<usize>>,
     /// Most looked-up rows per statement (`None`: [`crate::lookups::MAX_GKR_LEAVES`]; tests lower it).
     pub(crate) statement_rows: Option<usize>,
+    /// Most table rows per batched zero-check (`None`: [`crate::zerocheck::MAX_ZERO_CHECK_ROWS`];
+    /// tests lower it).
+    pub(crate) zero_check_rows: Option<usize>,
     owner: Option<Owner>,
     sealed: bool,
 }
@@ -888,6 +891,43 @@ mod tests {
         assert_eq!(w.take_committed().expect("take").iter().map(Vec::len).sum::<usize>(), 256 + 64 + 16 + 4);
         bad.values[x.0][20 * 32] = F::ONE;
         assert!(bad.take_committed().is_err());
+    }
+
+    #[test]
+    fn compacted_columns_read_back_identically_and_bad_ones_are_refused() {
+        // 17 × 20 pads to 32 × 32: committed as blocks; `x + 3` on the extent is virtual.
+        let layout = TensorLayout::new(&[17, 20]);
+        let data: Vec<i64> = (0..340).map(|i| i * 7 % 23 - 11).collect();
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        let x = w.commit_tensor("x", &layout, &data).expect("x");
+        let v = w.virtual_column_on_extent("x+3", &[(x, 1)], 3).expect("virtual");
+        w.seal().expect("seal");
+        let (want_x, want_v) = (w.values(x).to_vec(), w.values(v).to_vec());
+        let mut c = w.clone();
+        c.compact_since(0).expect("compact");
+        assert!(c.values[x.0].is_empty() && c.values[v.0].is_empty(), "padded tables freed");
+        assert_eq!(c.values(x), want_x.as_slice());
+        assert_eq!(c.values(v), want_v.as_slice());
+        // Taken and shared back: rebuilt from the commitment's blocks.
+        let taken = c.take_committed().expect("take");
+        assert_eq!(taken.iter().map(Vec::len).sum::<usize>(), 256 + 64 + 16 + 4);
+        c.share_committed(Arc::new(Held(taken))).expect("share");
+        assert_eq!(c.values(x), want_x.as_slice());
+        assert_eq!(c.values(v), want_v.as_slice());
+        // A non-zero padding entry, or a virtual column that is not its definition: refused.
+        let mut bad = w.clone();
+        bad.values[x.0][20] = F::ONE;
+        assert!(bad.compact_since(0).is_err());
+        let mut bad = w.clone();
+        bad.values[v.0][0] += F::ONE;
+        assert!(bad.compact_since(0).is_err());
+        // A forging witness keeps its virtual columns' own values.
+        let mut forged = w.clone();
+        forged.forging = true;
+        forged.values[v.0][0] += F::ONE;
+        forged.compact_since(0).expect("forging compacts");
+        assert_eq!(forged.values(v)[0], want_v[0] + F::ONE);
     }
 
     #[test]

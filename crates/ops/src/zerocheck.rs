@@ -60,9 +60,11 @@ pub type ZeroCheckClaims = HashMap<usize, Vec<Vec<Claim>>>;
 /// each batch is sound on its own (the soundness error adds up over the batches).
 pub const MAX_ZERO_CHECK_ROWS: usize = 1 << 23;
 
-/// The batches of zero-check instances of `num_vars` variables ([`MAX_ZERO_CHECK_ROWS`]).
-fn zero_check_batches(num_vars: &[usize]) -> Vec<std::ops::Range<usize>> {
-    crate::lookups::group_by_budget(&num_vars.iter().map(|&n| 1usize << n).collect::<Vec<_>>(), MAX_ZERO_CHECK_ROWS)
+/// The batches of zero-check instances of `num_vars` variables ([`MAX_ZERO_CHECK_ROWS`], or the
+/// plan's test override).
+fn zero_check_batches(plan: &WitnessPlan, num_vars: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let budget = plan.zero_check_rows.unwrap_or(MAX_ZERO_CHECK_ROWS);
+    crate::lookups::group_by_budget(&num_vars.iter().map(|&n| 1usize << n).collect::<Vec<_>>(), budget)
 }
 
 /// Prover: collects the zero-checks of the [`ProtocolRef::ZeroCheck`] ops among `nodes` (in
@@ -80,7 +82,7 @@ pub fn prove_zero_checks(nodes: &[ProverNode<'_>], w: &WitnessBuilder, t: &mut P
     }
     let mut claims = ZeroCheckClaims::new();
     let sizes: Vec<usize> = members.iter().map(|m| m.2).collect();
-    for batch in zero_check_batches(&sizes) {
+    for batch in zero_check_batches(w.plan(), &sizes) {
         let mut instances = Vec::with_capacity(batch.len());
         for &(p, node, nv) in &members[batch.clone()] {
             let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: node.trace.shape.node };
@@ -116,7 +118,7 @@ pub fn verify_zero_checks(nodes: &[VerifierNode<'_>], plan: &WitnessPlan, t: &mu
     }
     let mut claims = ZeroCheckClaims::new();
     let sizes: Vec<usize> = members.iter().map(|(_, node)| node.shape.output.num_vars()).collect();
-    for batch in zero_check_batches(&sizes) {
+    for batch in zero_check_batches(plan, &sizes) {
         let mut statements = Vec::with_capacity(batch.len());
         for &(p, node) in &members[batch.clone()] {
             let mut ctx = VerifierCtx { transcript: t, plan, acc, node: node.shape.node };
@@ -169,6 +171,12 @@ mod tests {
     /// witness (after it is built) before anything is proven. Returns the verifier's verdict,
     /// including the check of every claim against the committed columns and the true inputs.
     fn round_trip(tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
+        round_trip_in_batches(None, tamper)
+    }
+
+    /// [`round_trip`] with the zero-check batch budget `rows` on both sides (`Some(16)`: each
+    /// clamp, of 16 and 64 padded rows, is a batch of its own).
+    fn round_trip_in_batches(rows: Option<usize>, tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
         let ops = [ClampProof::new(-100, 100, 12), ClampProof::new(-7, 7, 12)];
         let dims = [vec![3usize, 5], vec![2usize, 9, 2]];
         let xs: Vec<Vec<i64>> = dims
@@ -190,6 +198,7 @@ mod tests {
         }
         tamper(&mut w);
         w.seal().map_err(|e| e.to_string())?;
+        w.plan.zero_check_rows = rows;
         let ds = DomainSeparator::new("test/zerocheck", 1);
         let mut t = ProverTranscript::new(&ds);
         let mut acc = Accumulators::default();
@@ -207,6 +216,7 @@ mod tests {
             ops[n].layout(&shapes[n], &mut l).map_err(|e| e.to_string())?;
         }
         l.plan.seal().map_err(|e| e.to_string())?;
+        l.plan.zero_check_rows = rows;
         let mut vt = VerifierTranscript::new(&ds, &proof);
         let mut vacc = Accumulators::default();
         verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
@@ -230,6 +240,30 @@ mod tests {
             }
         }
         Ok(())
+    }
+
+    /// A forged clamp output (see below) in the second of two batches, and in one batch.
+    fn forge_second_clamp(w: &mut WitnessBuilder) {
+        let one = zkinfer_field::F::ONE;
+        let out = w.plan().find(Owner::Node(1), OUTPUT_COLUMN).unwrap();
+        let lo_gap = w.plan().find(Owner::Node(1), "lo_gap").unwrap();
+        let hi_gap = w.plan().find(Owner::Node(1), "hi_gap").unwrap();
+        let gap = |c: ColumnId, i: usize| zkinfer_field::to_i64(w.values(c)[i]);
+        let at = (0..w.values(out).len()).position(|i| gap(lo_gap, i) > 0 && gap(hi_gap, i) > 0).unwrap();
+        w.values[out.0][at] += one;
+        w.values[lo_gap.0][at] += one;
+        w.values[hi_gap.0][at] -= one;
+    }
+
+    #[test]
+    fn clamps_in_separate_batches_verify_and_a_forged_one_is_rejected() {
+        let mut small = WitnessPlan::default();
+        small.zero_check_rows = Some(16);
+        assert_eq!(zero_check_batches(&small, &[4, 6]), vec![0..1, 1..2]);
+        assert_eq!(zero_check_batches(&WitnessPlan::default(), &[4, 6]), vec![0..2]);
+        round_trip_in_batches(Some(16), |_| {}).expect("honest batches verify");
+        let err = round_trip_in_batches(Some(16), forge_second_clamp).expect_err("a forged clamp output in the second batch was accepted");
+        assert!(err.contains("zerocheck") || err.contains("sumcheck"), "rejected for another reason: {err}");
     }
 
     #[test]
