@@ -701,21 +701,21 @@ impl WitnessBuilder {
             }
             return Cow::Owned(out);
         }
-        if let Some((data, slots)) = &self.shared {
-            if let Some(first) = slots[col.0] {
-                let p = self.plan.sparse_poly(col);
-                if p.is_dense() {
-                    // Sizes were checked when the data was shared.
-                    return Cow::Borrowed(data.column(first).unwrap_or(&[]));
-                }
-                let mut out = vec![F::ZERO; 1usize << p.num_vars()];
-                for b in 0..p.blocks().len() {
-                    if let Some(block) = data.column(first + b) {
-                        p.scatter(b, block, &mut out);
-                    }
-                }
-                return Cow::Owned(out);
+        if let Some((data, slots)) = &self.shared
+            && let Some(first) = slots[col.0]
+        {
+            let p = self.plan.sparse_poly(col);
+            if p.is_dense() {
+                // Sizes were checked when the data was shared.
+                return Cow::Borrowed(data.column(first).unwrap_or(&[]));
             }
+            let mut out = vec![F::ZERO; 1usize << p.num_vars()];
+            for b in 0..p.blocks().len() {
+                if let Some(block) = data.column(first + b) {
+                    p.scatter(b, block, &mut out);
+                }
+            }
+            return Cow::Owned(out);
         }
         if self.plan.definition(col).is_some() {
             return Cow::Owned(self.virtual_values(col));
