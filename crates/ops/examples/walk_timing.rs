@@ -1,6 +1,8 @@
 //! Times the graph walk (everything but the polynomial commitment) on a GGUF model:
-//! `cargo run --release -p zkinfer-ops --example walk_timing -- MODEL.gguf [TOKENS] [--plan-only]`
-//! (`--plan-only`: print the committed witness size per op and column without proving).
+//! `cargo run --release -p zkinfer-ops --example walk_timing -- MODEL.gguf [TOKENS] [--plan-only] [--outputs K]`
+//! (`--plan-only`: print the committed witness size per op and column without proving;
+//! `--outputs K`: LM head and argmax at the last `K` positions only, as a proof of `K − 1`
+//! generated tokens has them; default every position).
 //!
 //! The witness "commitment" here only absorbs the column sizes — this measures the op proofs,
 //! lookups and claim routing, not the WHIR commitment and openings (crate `zkinfer-proof`).
@@ -24,10 +26,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut m = Model::load(&gguf)?;
     m.drop_float_reference();
     let weights = m.weights().clone();
-    let fwd_fn = move |ids: &[u32]| m.forward_int(ids);
     drop(gguf);
     let ids: Vec<u32> = (0..tokens as u32).map(|i| (i * 7919 + 13) % 40000).collect();
-    let plan_only = args.next().as_deref() == Some("--plan-only");
+    let rest: Vec<String> = args.collect();
+    let plan_only = rest.iter().any(|a| a == "--plan-only");
+    let outputs = match rest.iter().position(|a| a == "--outputs") {
+        Some(i) => rest.get(i + 1).ok_or("--outputs K")?.parse()?,
+        None => tokens,
+    };
+    let fwd_fn = move |ids: &[u32]| m.forward_int_outputs(ids, outputs);
     let t0 = Instant::now();
     let fwd = fwd_fn(&ids)?;
     let trace_s = t0.elapsed().as_secs_f64();
@@ -61,6 +68,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             };
         }
         println!("  logical (unpadded) entries of committed columns: {logical}");
+        // What the prover holds besides the commitment: virtual columns, padded.
+        let virt: usize = plan.columns().iter().filter(|c| c.definition.is_some()).map(|c| 1usize << c.num_vars).sum();
+        println!("  virtual columns (held by the prover, padded): {virt} entries");
         return Ok(());
     }
     let ds = DomainSeparator::new("walk-timing", 1);

@@ -42,7 +42,7 @@ pub fn prove_range_relations(w: &WitnessBuilder, t: &mut ProverTranscript, acc: 
     let z = t.challenge_exts(range_point_len(plan));
     for decl in plan.range_checks().iter().filter(|d| needs_relation(d)) {
         let zc = &z[..plan.num_vars(decl.column)];
-        let limb_values: Vec<EF> = decl.limbs.iter().map(|l| evaluate_column(w.values(*l), zc)).collect();
+        let limb_values: Vec<EF> = decl.limbs.iter().map(|l| evaluate_column(&w.values(*l), zc)).collect();
         t.send_exts(&limb_values);
         for (l, &v) in decl.limbs.iter().zip(&limb_values) {
             acc.witness.push(l.0, zc.to_vec(), v);
@@ -71,8 +71,16 @@ pub fn verify_range_relations(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>
 /// `(y − c_0 − Σ_{j<last} c_j·ũ_j(z)) / c_last`. Claims keep their order, derived claims are
 /// appended, so both sides rewrite identically.
 pub fn prove_virtual_claims(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<(), ProofError> {
+    // The last column's values, kept for the next claim on it (a committed column may be rebuilt
+    // from its blocks, a virtual one from its terms: [`WitnessBuilder::values`]).
+    let mut last: Option<(ColumnId, std::borrow::Cow<'_, [F]>)> = None;
     rewrite_virtual_claims(w.plan(), acc, |col, point| {
-        let v = evaluate_column(w.values(col), point);
+        let values = match last.take() {
+            Some((c, values)) if c == col => values,
+            _ => w.values(col),
+        };
+        let v = evaluate_column(&values, point);
+        last = Some((col, values));
         t.send_ext(v);
         Ok(v)
     })
@@ -224,7 +232,7 @@ mod tests {
         prove_lookups(&w, &mut pt, &mut acc).map_err(|e| e.to_string())?;
         prove_range_relations(&w, &mut pt, &mut acc);
         let z = pt.challenge_exts(n);
-        let claimed = evaluate_column(w.values(col), &z);
+        let claimed = evaluate_column(&w.values(col), &z);
         pt.send_ext(claimed);
         acc.witness.push(col.0, z, claimed);
         prove_virtual_claims(&w, &mut pt, &mut acc).map_err(|e| e.to_string())?;
@@ -249,7 +257,7 @@ mod tests {
             if l.plan.definition(ColumnId(c.poly)).is_some() {
                 return Err(format!("claim on virtual column {} left", c.poly));
             }
-            if evaluate_column(w.values(ColumnId(c.poly)), &c.point) != c.value {
+            if evaluate_column(&w.values(ColumnId(c.poly)), &c.point) != c.value {
                 return Err(format!("false claim on column {}", c.poly));
             }
         }

@@ -64,13 +64,13 @@ impl ProverCtx<'_> {
         find_column(self.witness.plan(), self.node, name)
     }
     /// The values of a column.
-    pub fn values(&self, col: ColumnId) -> &[F] {
+    pub fn values(&self, col: ColumnId) -> std::borrow::Cow<'_, [F]> {
         self.witness.values(col)
     }
     /// Evaluates column `col` at `point`, sends the value, records the claim in the witness
     /// accumulator and returns the value.
     pub fn claim_column(&mut self, col: ColumnId, point: &[EF]) -> EF {
-        let value = evaluate_column(self.witness.values(col), point);
+        let value = evaluate_column(&self.witness.values(col), point);
         self.transcript.send_ext(value);
         self.acc.witness.push(col.0, point.to_vec(), value);
         value

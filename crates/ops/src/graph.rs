@@ -359,6 +359,10 @@ struct GraphProver<'g, F> {
 impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<(C, Injected), ProofError>> ProverHooks for GraphProver<'_, F> {
     type Commitment = C;
 
+    fn compact_witness(&self) -> bool {
+        true
+    }
+
     fn new_witness(&self) -> WitnessBuilder {
         WitnessBuilder::with_forging(self.forging)
     }

@@ -56,9 +56,10 @@ pub(crate) fn multiplicities_of_rows_in_table(table: &Table, lookups: &[Vec<&[F]
 /// Most fraction-tree leaves proven in one GKR: tables are grouped, in plan order, until the next
 /// one would pass this (a single larger statement is a group of its own); a table looked up by
 /// more rows than this is split into several statements first ([`crate::witness`]). Bounds the prover's memory
-/// (all trees of a group are resident together) while small and medium workloads — GPT-2 small
-/// at 32 tokens: 48.6M looked-up rows — get one GKR for every table.
-pub const MAX_GKR_LEAVES: usize = 1 << 26;
+/// (all trees of a group are resident together, ≈ 48 B per leaf: ≈ 0.8 GB at 2^24) while small
+/// workloads — the tiny fixtures — get one GKR for every table. (GPT-2 small at 32 tokens,
+/// 48.6M looked-up rows, takes a few GKRs; SmolLM2 at 69 positions a few dozen.)
+pub const MAX_GKR_LEAVES: usize = 1 << 24;
 
 /// The groups of `plan.multiplicities()` (index ranges) proven by one GKR each; a deterministic
 /// function of the plan, so both sides agree.
@@ -76,7 +77,7 @@ fn gkr_groups(plan: &WitnessPlan) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Consecutive groups of `sizes` whose sums stay within `budget` (an item above it alone).
-fn group_by_budget(sizes: &[usize], budget: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn group_by_budget(sizes: &[usize], budget: usize) -> Vec<std::ops::Range<usize>> {
     let mut groups = Vec::new();
     let (mut start, mut total) = (0, 0usize);
     for (i, &n) in sizes.iter().enumerate() {
@@ -99,16 +100,22 @@ pub fn prove_lookups(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Acc
     let plan = w.plan();
     let tables = plan.multiplicities();
     for group in gkr_groups(plan) {
+        // The group's columns, rebuilt from the commitment where it holds them (only one
+        // group's columns are resident at a time).
+        let values: Vec<(Vec<Vec<std::borrow::Cow<'_, [F]>>>, std::borrow::Cow<'_, [F]>)> = group
+            .clone()
+            .map(|i| {
+                let columns = decls_of(plan, i).iter().map(|d| d.columns.iter().map(|c| w.values(*c)).collect()).collect();
+                (columns, w.values(tables[i].1))
+            })
+            .collect();
         let instances: Vec<LookupInstance<'_>> = group
             .clone()
-            .map(|i| (i, tables[i]))
-            .map(|(i, (table_id, mult_col))| LookupInstance {
-                table: plan.table(table_id),
-                columns: decls_of(plan, i)
-                    .iter()
-                    .map(|d| LookupColumn { components: d.columns.iter().map(|c| w.values(*c)).collect() })
-                    .collect(),
-                multiplicities: w.values(mult_col),
+            .zip(&values)
+            .map(|(i, (columns, mult))| LookupInstance {
+                table: plan.table(tables[i].0),
+                columns: columns.iter().map(|c| LookupColumn { components: c.iter().map(|v| &**v).collect() }).collect(),
+                multiplicities: mult,
             })
             .collect();
         let claims = zkinfer_lookup::prove_lookups(&instances, t).map_err(|e| lookups_err(plan, &tables[group.clone()], e))?;
@@ -194,7 +201,7 @@ mod tests {
         verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         vt.finish().map_err(|e| e.to_string())?;
         for c in vacc.witness.claims() {
-            if evaluate_column(w.values(ColumnId(c.poly)), &c.point) != c.value {
+            if evaluate_column(&w.values(ColumnId(c.poly)), &c.point) != c.value {
                 return Err(format!("false claim on column {}", c.poly));
             }
         }

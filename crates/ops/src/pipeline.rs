@@ -58,6 +58,12 @@ pub trait ProverHooks {
     /// Called on the generated witness before it is sealed (a test's malicious prover edits it
     /// here); nothing by default.
     fn before_seal(&mut self, _w: &mut WitnessBuilder) {}
+    /// Whether each node's padded tables are freed once its witness is built
+    /// ([`WitnessBuilder::compact_since`]; the committing provers). A harness that edits the
+    /// padded tables before sealing ([`ProverHooks::before_seal`]) keeps them (the default).
+    fn compact_witness(&self) -> bool {
+        false
+    }
     /// Commits every committed column and binds the commitment into the transcript.
     /// May move the committed columns into the commitment and share them back
     /// ([`WitnessBuilder::take_committed`], [`WitnessBuilder::share_committed`]).
@@ -126,6 +132,9 @@ impl Clock {
         Self { start: std::time::Instant::now(), written: t.proof_len(), timings: Vec::new() }
     }
     fn lap(&mut self, name: &str, t: &ProverTranscript) {
+        if !name.starts_with("prove ") && name != "merge" {
+            zkinfer_pcs::mem_trace(&format!("graph: {name} done"));
+        }
         let (seconds, bytes) = (self.start.elapsed().as_secs_f64(), t.proof_len() - self.written);
         match self.timings.iter_mut().find(|(n, _, _)| n == name) {
             Some((_, s, b)) => {
@@ -160,10 +169,14 @@ pub fn prove_nodes<H: ProverHooks>(nodes: &[ProverNode<'_>], t: &mut ProverTrans
     for node in nodes {
         let (op, shape) = (node.op.op(), &node.trace.shape);
         w.plan.set_owner(Owner::Node(shape.node));
+        let first = w.plan.columns().len();
         if op.output_role() == TensorRole::Committed {
             w.commit_tensor(OUTPUT_COLUMN, &shape.output.layout(), node.trace.output)?;
         }
         op.witness(&node.trace, &mut w)?;
+        if hooks.compact_witness() {
+            w.compact_since(first)?;
+        }
     }
     hooks.before_seal(&mut w);
     w.seal()?;

@@ -36,13 +36,18 @@
 //!
 //! **Virtual columns.** A column may be declared an affine combination of other columns of the same
 //! size, `v = Σ_j c_j·u_j + c_0` entry-wise over the whole padded table ([`AffineDef`]). Ops use
-//! it like any column (its values are held by the prover), but it is not committed: since the MLE
+//! it like any column (the prover computes its values from its terms: held while the witness is
+//! built, recomputed on demand once it is committed, [`WitnessBuilder::values`]), but it is not
+//! committed: since the MLE
 //! is linear, `ṽ(z) = Σ_j c_j·ũ_j(z) + c_0`, so at the end of the proof every claim on a virtual
 //! column is rewritten into claims on its terms ([`crate::claim_reduction::prove_virtual_claims`]: the
 //! prover sends `ũ_j(z)` for all terms but the last, whose value the verifier derives). The
 //! rewriting is an equivalence, so it costs no soundness.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+
+use p3_maybe_rayon::prelude::*;
 
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked, to_i64};
 use std::sync::Arc;
@@ -182,6 +187,9 @@ pub struct WitnessPlan {
     statement_lookups: Vec<Vec<usize>>,
     /// Most looked-up rows per statement (`None`: [`crate::lookups::MAX_GKR_LEAVES`]; tests lower it).
     pub(crate) statement_rows: Option<usize>,
+    /// Most table rows per batched zero-check (`None`: [`crate::zerocheck::MAX_ZERO_CHECK_ROWS`];
+    /// tests lower it).
+    pub(crate) zero_check_rows: Option<usize>,
     owner: Option<Owner>,
     sealed: bool,
 }
@@ -273,6 +281,23 @@ impl WitnessPlan {
             }
             _ => zkinfer_pcs::SparsePoly::dense(info.num_vars),
         }
+    }
+
+    /// For each column, the index in the committed batch of its first block (of its whole table
+    /// if it is committed whole); `None` for virtual columns.
+    pub fn first_slots(&self) -> Vec<Option<usize>> {
+        let mut next = 0;
+        self.columns
+            .iter()
+            .enumerate()
+            .map(|(c, info)| {
+                info.definition.is_none().then(|| {
+                    let slot = next;
+                    next += self.sparse_poly(ColumnId(c)).blocks().len();
+                    slot
+                })
+            })
+            .collect()
     }
 
     /// For each column, its index in the committed batch if it is committed whole (one block);
@@ -522,6 +547,9 @@ pub trait CommittedColumns: Send + Sync + std::fmt::Debug {
 pub struct WitnessBuilder {
     pub(crate) plan: WitnessPlan,
     pub(crate) values: Vec<Vec<F>>,
+    /// Columns held as the blocks of their extent instead of their padded table (column index →
+    /// blocks, [`WitnessBuilder::compact_since`]).
+    blocks: HashMap<usize, Vec<Vec<F>>>,
     /// The commitment's prover data and each column's slot in it, once shared.
     shared: Option<(Arc<dyn CommittedColumns>, Vec<Option<usize>>)>,
     /// A malicious prover's witness (tests only, feature `test-hooks`): never refuses a trace.
@@ -586,21 +614,26 @@ impl WitnessBuilder {
     }
 
     fn push_virtual_values(&mut self, id: ColumnId) {
-        let Some(def) = self.plan.columns[id.0].definition.clone() else { return };
+        let values = self.virtual_values(id);
+        self.values.push(values);
+    }
+
+    /// The values of virtual column `id` computed from its definition (its terms' values); empty
+    /// for a committed column.
+    fn virtual_values(&self, id: ColumnId) -> Vec<F> {
+        let Some(def) = &self.plan.columns[id.0].definition else { return Vec::new() };
         let n = 1usize << self.plan.num_vars(id);
         let mut values = match &def.extent {
             None => vec![from_i64_unchecked(def.constant); n],
             Some(dims) => TensorLayout::new(dims).pad_i64(&vec![def.constant; dims.iter().product()]),
         };
         debug_assert_eq!(values.len(), n);
-        let terms = def.terms;
-        for (col, k) in terms {
+        for &(col, k) in &def.terms {
             let k = from_i64_unchecked(k);
-            for (v, &u) in values.iter_mut().zip(&self.values[col.0]) {
-                *v += k * u;
-            }
+            let u = self.values(col);
+            values.par_iter_mut().zip(u.par_iter()).for_each(|(v, &u)| *v += k * u);
         }
-        self.values.push(values);
+        values
     }
 
     /// Declares that every row of `columns` is a row of `table`.
@@ -618,7 +651,7 @@ impl WitnessBuilder {
         let offset: i128 = if signed { 1i128 << (bits - 1) } else { 0 };
         let limit: i128 = 1i128 << bits;
         let shifted: Vec<u64> = {
-            let col = &self.values[column.0];
+            let col = self.values(column);
             let mut out = Vec::with_capacity(col.len());
             for (i, x) in col.iter().enumerate() {
                 // The centred representative decides membership: the range is far below p/2.
@@ -650,56 +683,131 @@ impl WitnessBuilder {
         Ok(())
     }
 
-    /// The values of a column.
-    pub fn values(&self, col: ColumnId) -> &[F] {
-        if let Some((data, slots)) = &self.shared
-            && let Some(k) = slots[col.0]
-        {
-            // Sizes were checked when the data was shared.
-            return data.column(k).unwrap_or(&[]);
+    /// The values of a column (its whole zero-padded table). Held by the builder until the
+    /// witness is committed; then a column committed whole is read from the commitment's prover
+    /// data, a column committed as blocks is rebuilt from its blocks there, and a virtual column
+    /// is computed from its definition — each time it is asked for, so that no padded copy of the
+    /// witness stays resident next to the commitment ([`WitnessBuilder::take_committed`]).
+    pub fn values(&self, col: ColumnId) -> Cow<'_, [F]> {
+        let held = &self.values[col.0];
+        if !held.is_empty() {
+            return Cow::Borrowed(held);
         }
-        &self.values[col.0]
+        if let Some(blocks) = self.blocks.get(&col.0) {
+            let p = self.plan.sparse_poly(col);
+            let mut out = vec![F::ZERO; 1usize << p.num_vars()];
+            for (b, block) in blocks.iter().enumerate() {
+                p.scatter(b, block, &mut out);
+            }
+            return Cow::Owned(out);
+        }
+        if let Some((data, slots)) = &self.shared
+            && let Some(first) = slots[col.0]
+        {
+            let p = self.plan.sparse_poly(col);
+            if p.is_dense() {
+                // Sizes were checked when the data was shared.
+                return Cow::Borrowed(data.column(first).unwrap_or(&[]));
+            }
+            let mut out = vec![F::ZERO; 1usize << p.num_vars()];
+            for b in 0..p.blocks().len() {
+                if let Some(block) = data.column(first + b) {
+                    p.scatter(b, block, &mut out);
+                }
+            }
+            return Cow::Owned(out);
+        }
+        if self.plan.definition(col).is_some() {
+            return Cow::Owned(self.virtual_values(col));
+        }
+        Cow::Borrowed(held)
     }
 
     /// The committed batch ([`WitnessPlan::sparse_layout`]): every block of every committed
     /// column, in commitment order, for a commitment that takes them by value
-    /// (`zkinfer_pcs::WhirPcs::commit_owned`). A column committed whole moves out (its values are
-    /// unavailable until [`WitnessBuilder::share_committed`] hands the commitment's data back); a
-    /// column committed as blocks stays, and its blocks are copied. Fails if such a column is not
-    /// zero outside its blocks (its uncommitted padding is zero by definition).
+    /// (`zkinfer_pcs::WhirPcs::commit_owned`). A column committed whole moves out; a column
+    /// committed as blocks has its blocks copied out and its padded table freed; the values of
+    /// virtual columns are freed too. None of them is readable until
+    /// [`WitnessBuilder::share_committed`] hands the commitment's data back, after which
+    /// [`WitnessBuilder::values`] rebuilds them from it on demand. Fails if a column committed as
+    /// blocks is not zero outside them (its uncommitted padding is zero by definition), or if a
+    /// virtual column's held values differ from its definition (they are recomputed from it).
     pub fn take_committed(&mut self) -> Result<Vec<Vec<F>>, ProofError> {
         if !self.plan.sealed || self.shared.is_some() {
             return Err(ProofError::shape("witness", "columns taken before sealing or twice"));
         }
+        self.compact_since(0)?;
         let mut out = Vec::new();
         for c in self.plan.committed() {
-            let p = self.plan.sparse_poly(c);
-            if p.is_dense() {
+            if self.plan.sparse_poly(c).is_dense() {
                 out.push(std::mem::take(&mut self.values[c.0]));
-                continue;
+            } else {
+                out.extend(self.blocks.remove(&c.0).unwrap_or_default());
             }
-            if !p.zero_outside(&self.values[c.0]) {
-                return Err(ProofError::witness("witness", format!("column {} is not zero on its padding", self.plan.columns[c.0].name)));
-            }
-            out.extend((0..p.blocks().len()).map(|b| p.extract(b, &self.values[c.0])));
+        }
+        // Virtual columns are recomputed from the commitment from now on (a column committed
+        // when it was compacted and made virtual since by a range check's limbs leaves blocks).
+        if !self.forging {
+            self.blocks.clear();
         }
         Ok(out)
+    }
+
+    /// Frees the padded tables of columns `first..` that need not be held (the prover calls it
+    /// after each node's witness, so that no more than one node's padded tables are resident at a
+    /// time): a committed column whose blocks are committed ([`WitnessPlan::sparse_layout`]) is
+    /// kept as those blocks, and a virtual column's values are dropped — [`WitnessBuilder::values`]
+    /// rebuilds either on demand, identically. Fails if such a column is not zero outside its
+    /// blocks (its uncommitted padding is zero by definition) or if a virtual column's values
+    /// differ from its definition. A forging test witness keeps its virtual columns' own values
+    /// (its limbs split an out-of-range value modulo the range: recomputing the column from them
+    /// would hide the lie it is meant to carry to the verifier).
+    pub fn compact_since(&mut self, first: usize) -> Result<(), ProofError> {
+        for c in first..self.plan.columns.len() {
+            if self.values[c].is_empty() {
+                continue;
+            }
+            let name = || self.plan.columns[c].name.clone();
+            if self.plan.columns[c].definition.is_some() {
+                if self.forging {
+                    continue;
+                }
+                if self.virtual_values(ColumnId(c)) != self.values[c] {
+                    return Err(ProofError::witness("witness", format!("virtual column {} differs from its definition", name())));
+                }
+                self.values[c] = Vec::new();
+                continue;
+            }
+            let p = self.plan.sparse_poly(ColumnId(c));
+            if p.is_dense() {
+                continue;
+            }
+            if !p.zero_outside(&self.values[c]) {
+                return Err(ProofError::witness("witness", format!("column {} is not zero on its padding", name())));
+            }
+            let blocks = (0..p.blocks().len()).map(|b| p.extract(b, &self.values[c])).collect();
+            self.blocks.insert(c, blocks);
+            self.values[c] = Vec::new();
+        }
+        Ok(())
     }
 
     /// From now on reads the committed columns from `data`, the prover data of their commitment
     /// (polynomial `k` = the `k`-th committed column), and frees any copy still held. Fails if a
     /// polynomial's size differs from its column's or a held copy differs from it.
     pub fn share_committed(&mut self, data: Arc<dyn CommittedColumns>) -> Result<(), ProofError> {
-        let slots = self.plan.dense_slots();
+        let slots = self.plan.first_slots();
         for (c, slot) in slots.iter().enumerate() {
-            let Some(k) = *slot else { continue };
-            let n = 1usize << self.plan.columns[c].num_vars;
-            let evals = data.column(k).filter(|v| v.len() == n);
-            let Some(evals) = evals else {
-                return Err(ProofError::witness("witness", format!("commitment polynomial {k} does not match column {}", self.plan.columns[c].name)));
-            };
-            if !self.values[c].is_empty() && self.values[c] != evals {
-                return Err(ProofError::witness("witness", format!("commitment polynomial {k} differs from column {}", self.plan.columns[c].name)));
+            let Some(first) = *slot else { continue };
+            let p = self.plan.sparse_poly(ColumnId(c));
+            for (b, m) in p.block_num_vars().enumerate() {
+                let k = first + b;
+                let Some(evals) = data.column(k).filter(|v| v.len() == 1usize << m) else {
+                    return Err(ProofError::witness("witness", format!("commitment polynomial {k} does not match column {}", self.plan.columns[c].name)));
+                };
+                if !self.values[c].is_empty() && p.extract(b, &self.values[c]) != evals {
+                    return Err(ProofError::witness("witness", format!("commitment polynomial {k} differs from column {}", self.plan.columns[c].name)));
+                }
             }
             self.values[c] = Vec::new();
         }
@@ -724,12 +832,9 @@ impl WitnessBuilder {
         let mults = self.plan.multiplicities.clone();
         for (i, (table_id, _col)) in mults.into_iter().enumerate() {
             let table = self.plan.tables[table_id.0].clone();
-            let columns: Vec<Vec<&[F]>> = self
-                .plan
-                .statement_lookups(i)
-                .into_iter()
-                .map(|l| l.columns.iter().map(|c| self.values[c.0].as_slice()).collect())
-                .collect();
+            let held: Vec<Vec<Cow<'_, [F]>>> =
+                self.plan.statement_lookups(i).into_iter().map(|l| l.columns.iter().map(|c| self.values(*c)).collect()).collect();
+            let columns: Vec<Vec<&[F]>> = held.iter().map(|l| l.iter().map(|v| &**v).collect()).collect();
             let m = if self.forging {
                 crate::lookups::multiplicities_of_rows_in_table(&table, &columns)
             } else {
@@ -786,6 +891,43 @@ mod tests {
         assert_eq!(w.take_committed().expect("take").iter().map(Vec::len).sum::<usize>(), 256 + 64 + 16 + 4);
         bad.values[x.0][20 * 32] = F::ONE;
         assert!(bad.take_committed().is_err());
+    }
+
+    #[test]
+    fn compacted_columns_read_back_identically_and_bad_ones_are_refused() {
+        // 17 × 20 pads to 32 × 32: committed as blocks; `x + 3` on the extent is virtual.
+        let layout = TensorLayout::new(&[17, 20]);
+        let data: Vec<i64> = (0..340).map(|i| i * 7 % 23 - 11).collect();
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        let x = w.commit_tensor("x", &layout, &data).expect("x");
+        let v = w.virtual_column_on_extent("x+3", &[(x, 1)], 3).expect("virtual");
+        w.seal().expect("seal");
+        let (want_x, want_v) = (w.values(x).to_vec(), w.values(v).to_vec());
+        let mut c = w.clone();
+        c.compact_since(0).expect("compact");
+        assert!(c.values[x.0].is_empty() && c.values[v.0].is_empty(), "padded tables freed");
+        assert_eq!(c.values(x), want_x.as_slice());
+        assert_eq!(c.values(v), want_v.as_slice());
+        // Taken and shared back: rebuilt from the commitment's blocks.
+        let taken = c.take_committed().expect("take");
+        assert_eq!(taken.iter().map(Vec::len).sum::<usize>(), 256 + 64 + 16 + 4);
+        c.share_committed(Arc::new(Held(taken))).expect("share");
+        assert_eq!(c.values(x), want_x.as_slice());
+        assert_eq!(c.values(v), want_v.as_slice());
+        // A non-zero padding entry, or a virtual column that is not its definition: refused.
+        let mut bad = w.clone();
+        bad.values[x.0][20] = F::ONE;
+        assert!(bad.compact_since(0).is_err());
+        let mut bad = w.clone();
+        bad.values[v.0][0] += F::ONE;
+        assert!(bad.compact_since(0).is_err());
+        // A forging witness keeps its virtual columns' own values.
+        let mut forged = w.clone();
+        forged.forging = true;
+        forged.values[v.0][0] += F::ONE;
+        forged.compact_since(0).expect("forging compacts");
+        assert_eq!(forged.values(v)[0], want_v[0] + F::ONE);
     }
 
     #[test]

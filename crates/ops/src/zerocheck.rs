@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use zkinfer_field::{EF, PrimeCharacteristicRing};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim, SumcheckInstance, Term, product_value};
 use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
@@ -32,8 +32,8 @@ use crate::witness::{WitnessBuilder, WitnessPlan};
 /// Prover side of one op's zero-check: `Σ_x eq(z, x)·Σ_k c_k Π_{j∈S_k} mles[j](x) = 0`.
 #[derive(Debug)]
 pub struct ZeroCheck {
-    /// The tables.
-    pub mles: Vec<Mle<EF>>,
+    /// The tables (base-field: the first round runs in `F`, and they take half the memory).
+    pub mles: Vec<Mle<F>>,
     /// The terms over the tables.
     pub terms: Vec<Term>,
     /// The eq point `z` (its length is the number of variables).
@@ -52,33 +52,56 @@ pub struct ZeroCheckStatement {
 /// Claims on the operands of every op proven here, by node index.
 pub type ZeroCheckClaims = HashMap<usize, Vec<Vec<Claim>>>;
 
+/// Most table rows (`Σ 2^{n_k}` over its instances) of one batched zero-check: the zero-check
+/// ops are cut, in node order, into consecutive batches within this (a larger instance alone),
+/// each proven by its own batched sumcheck. Bounds the prover's memory — every table of a batch
+/// is resident together — while a small graph (the tiny fixtures) keeps one batch, proven exactly
+/// as before batches existed. A deterministic function of the shapes, so both sides cut alike;
+/// each batch is sound on its own (the soundness error adds up over the batches).
+pub const MAX_ZERO_CHECK_ROWS: usize = 1 << 23;
+
+/// The batches of zero-check instances of `num_vars` variables ([`MAX_ZERO_CHECK_ROWS`], or the
+/// plan's test override).
+fn zero_check_batches(plan: &WitnessPlan, num_vars: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let budget = plan.zero_check_rows.unwrap_or(MAX_ZERO_CHECK_ROWS);
+    crate::lookups::group_by_budget(&num_vars.iter().map(|&n| 1usize << n).collect::<Vec<_>>(), budget)
+}
+
 /// Prover: collects the zero-checks of the [`ProtocolRef::ZeroCheck`] ops among `nodes` (in
-/// order), proves them in one batch and finishes each; returns the claims on their operands.
+/// order), proves them in batches ([`MAX_ZERO_CHECK_ROWS`]; each batch: every member's
+/// challenges and tables, one batched sumcheck, then every member's finals) and returns the
+/// claims on their operands.
 pub fn prove_zero_checks(nodes: &[ProverNode<'_>], w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<ZeroCheckClaims, ProofError> {
     let mut members = Vec::new();
-    let mut instances = Vec::new();
     for node in nodes {
         let ProtocolRef::ZeroCheck(p) = node.op else { continue };
         if p.output_role() != TensorRole::Committed {
             return Err(ProofError::shape(p.name(), "an op with a zero-check must commit its output"));
         }
-        let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: node.trace.shape.node };
-        let zc = p.zero_check(&node.trace, &mut ctx)?;
-        members.push((p, node, zc.z.len()));
-        instances.push(ProductSumcheck::new(zc.mles, zc.terms, Some(zc.z)));
+        members.push((p, node, node.trace.shape.output.num_vars()));
     }
     let mut claims = ZeroCheckClaims::new();
-    if instances.is_empty() {
-        return Ok(claims);
-    }
-    let mut refs: Vec<&mut dyn SumcheckInstance> = instances.iter_mut().map(|i| i as &mut dyn SumcheckInstance).collect();
-    let out = zkinfer_sumcheck::prove_batched(&mut refs, t);
-    let total = out.point.len();
-    for ((p, node, nv), finals) in members.into_iter().zip(out.final_evals) {
-        let n = node.trace.shape.node;
-        let rho = &out.point[total - nv..];
-        let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: n };
-        claims.insert(n, p.send_finals(&node.trace, &mut ctx, rho, &finals)?);
+    let sizes: Vec<usize> = members.iter().map(|m| m.2).collect();
+    for batch in zero_check_batches(w.plan(), &sizes) {
+        let mut instances = Vec::with_capacity(batch.len());
+        for &(p, node, nv) in &members[batch.clone()] {
+            let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: node.trace.shape.node };
+            let zc = p.zero_check(&node.trace, &mut ctx)?;
+            if zc.z.len() != nv {
+                return Err(ProofError::shape(p.name(), "a zero-check over other than its output's variables"));
+            }
+            instances.push(ProductSumcheck::new_base(zc.mles, zc.terms, Some(zc.z)));
+        }
+        let mut refs: Vec<&mut dyn SumcheckInstance> = instances.iter_mut().map(|i| i as &mut dyn SumcheckInstance).collect();
+        let out = zkinfer_sumcheck::prove_batched(&mut refs, t);
+        drop(instances);
+        let total = out.point.len();
+        for (&(p, node, nv), finals) in members[batch].iter().zip(out.final_evals) {
+            let n = node.trace.shape.node;
+            let rho = &out.point[total - nv..];
+            let mut ctx = ProverCtx { transcript: t, witness: w, acc, node: n };
+            claims.insert(n, p.send_finals(&node.trace, &mut ctx, rho, &finals)?);
+        }
     }
     Ok(claims)
 }
@@ -91,28 +114,35 @@ pub fn verify_zero_checks(nodes: &[VerifierNode<'_>], plan: &WitnessPlan, t: &mu
         if p.output_role() != TensorRole::Committed {
             return Err(ProofError::shape(p.name(), "an op with a zero-check must commit its output"));
         }
-        let mut ctx = VerifierCtx { transcript: t, plan, acc, node: node.shape.node };
-        let st = p.statement(&node.shape, &mut ctx)?;
-        members.push((p, node, st));
+        members.push((p, node));
     }
     let mut claims = ZeroCheckClaims::new();
-    if members.is_empty() {
-        return Ok(claims);
+    let sizes: Vec<usize> = members.iter().map(|(_, node)| node.shape.output.num_vars()).collect();
+    for batch in zero_check_batches(plan, &sizes) {
+        let mut statements = Vec::with_capacity(batch.len());
+        for &(p, node) in &members[batch.clone()] {
+            let mut ctx = VerifierCtx { transcript: t, plan, acc, node: node.shape.node };
+            let st = p.statement(&node.shape, &mut ctx)?;
+            if st.z.len() != node.shape.output.num_vars() {
+                return Err(ProofError::shape(p.name(), "a zero-check over other than its output's variables"));
+            }
+            statements.push(st);
+        }
+        let claimed: Vec<SumcheckClaim> =
+            statements.iter().map(|st| SumcheckClaim { num_vars: st.z.len(), degree: product_degree(&st.terms, true), claimed_sum: EF::ZERO }).collect();
+        let verified = zkinfer_sumcheck::verify_batched(&claimed, t).map_err(|e| ProofError::sumcheck("zerocheck", e.to_string()))?;
+        let total = verified.point.len();
+        let mut values = Vec::with_capacity(statements.len());
+        for (&(p, node), st) in members[batch].iter().zip(&statements) {
+            let n = node.shape.node;
+            let rho = &verified.point[total - st.z.len()..];
+            let mut ctx = VerifierCtx { transcript: t, plan, acc, node: n };
+            let (tables, operand_claims) = p.read_finals(&node.shape, &mut ctx, rho)?;
+            values.push(product_value(&st.terms, Some(&st.z), rho, &tables).map_err(|e| ProofError::sumcheck(p.name(), e.to_string()))?);
+            claims.insert(n, operand_claims);
+        }
+        verified.check_final(&values).map_err(|_| ProofError::check("zerocheck", "the batched constraints do not hold"))?;
     }
-    let statements: Vec<SumcheckClaim> =
-        members.iter().map(|(_, _, st)| SumcheckClaim { num_vars: st.z.len(), degree: product_degree(&st.terms, true), claimed_sum: EF::ZERO }).collect();
-    let verified = zkinfer_sumcheck::verify_batched(&statements, t).map_err(|e| ProofError::sumcheck("zerocheck", e.to_string()))?;
-    let total = verified.point.len();
-    let mut values = Vec::with_capacity(members.len());
-    for (p, node, st) in &members {
-        let n = node.shape.node;
-        let rho = &verified.point[total - st.z.len()..];
-        let mut ctx = VerifierCtx { transcript: t, plan, acc, node: n };
-        let (tables, operand_claims) = p.read_finals(&node.shape, &mut ctx, rho)?;
-        values.push(product_value(&st.terms, Some(&st.z), rho, &tables).map_err(|e| ProofError::sumcheck(p.name(), e.to_string()))?);
-        claims.insert(n, operand_claims);
-    }
-    verified.check_final(&values).map_err(|_| ProofError::check("zerocheck", "the batched constraints do not hold"))?;
     Ok(claims)
 }
 
@@ -141,6 +171,12 @@ mod tests {
     /// witness (after it is built) before anything is proven. Returns the verifier's verdict,
     /// including the check of every claim against the committed columns and the true inputs.
     fn round_trip(tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
+        round_trip_in_batches(None, tamper)
+    }
+
+    /// [`round_trip`] with the zero-check batch budget `rows` on both sides (`Some(16)`: each
+    /// clamp, of 16 and 64 padded rows, is a batch of its own).
+    fn round_trip_in_batches(rows: Option<usize>, tamper: impl Fn(&mut WitnessBuilder)) -> Result<(), String> {
         let ops = [ClampProof::new(-100, 100, 12), ClampProof::new(-7, 7, 12)];
         let dims = [vec![3usize, 5], vec![2usize, 9, 2]];
         let xs: Vec<Vec<i64>> = dims
@@ -162,6 +198,7 @@ mod tests {
         }
         tamper(&mut w);
         w.seal().map_err(|e| e.to_string())?;
+        w.plan.zero_check_rows = rows;
         let ds = DomainSeparator::new("test/zerocheck", 1);
         let mut t = ProverTranscript::new(&ds);
         let mut acc = Accumulators::default();
@@ -179,6 +216,7 @@ mod tests {
             ops[n].layout(&shapes[n], &mut l).map_err(|e| e.to_string())?;
         }
         l.plan.seal().map_err(|e| e.to_string())?;
+        l.plan.zero_check_rows = rows;
         let mut vt = VerifierTranscript::new(&ds, &proof);
         let mut vacc = Accumulators::default();
         verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
@@ -188,7 +226,7 @@ mod tests {
         vt.finish().map_err(|e| e.to_string())?;
         // The openings, ideally: every witness claim against the committed columns...
         for c in vacc.witness.claims() {
-            if evaluate_column(w.values(ColumnId(c.poly)), &c.point) != c.value {
+            if evaluate_column(&w.values(ColumnId(c.poly)), &c.point) != c.value {
                 return Err(format!("false claim on column {}", c.poly));
             }
         }
@@ -202,6 +240,30 @@ mod tests {
             }
         }
         Ok(())
+    }
+
+    /// A forged clamp output (see below) in the second of two batches, and in one batch.
+    fn forge_second_clamp(w: &mut WitnessBuilder) {
+        let one = zkinfer_field::F::ONE;
+        let out = w.plan().find(Owner::Node(1), OUTPUT_COLUMN).unwrap();
+        let lo_gap = w.plan().find(Owner::Node(1), "lo_gap").unwrap();
+        let hi_gap = w.plan().find(Owner::Node(1), "hi_gap").unwrap();
+        let gap = |c: ColumnId, i: usize| zkinfer_field::to_i64(w.values(c)[i]);
+        let at = (0..w.values(out).len()).position(|i| gap(lo_gap, i) > 0 && gap(hi_gap, i) > 0).unwrap();
+        w.values[out.0][at] += one;
+        w.values[lo_gap.0][at] += one;
+        w.values[hi_gap.0][at] -= one;
+    }
+
+    #[test]
+    fn clamps_in_separate_batches_verify_and_a_forged_one_is_rejected() {
+        let mut small = WitnessPlan::default();
+        small.zero_check_rows = Some(16);
+        assert_eq!(zero_check_batches(&small, &[4, 6]), vec![0..1, 1..2]);
+        assert_eq!(zero_check_batches(&WitnessPlan::default(), &[4, 6]), vec![0..2]);
+        round_trip_in_batches(Some(16), |_| {}).expect("honest batches verify");
+        let err = round_trip_in_batches(Some(16), forge_second_clamp).expect_err("a forged clamp output in the second batch was accepted");
+        assert!(err.contains("zerocheck") || err.contains("sumcheck"), "rejected for another reason: {err}");
     }
 
     #[test]

@@ -205,6 +205,21 @@ impl SparsePoly {
         out
     }
 
+    /// Writes block `b` (`block`, as [`SparsePoly::extract`] returns it) back into the full table
+    /// `out` (`2^num_vars` entries): the inverse of [`SparsePoly::extract`] on the block's indices.
+    pub fn scatter(&self, b: usize, block: &[F], out: &mut [F]) {
+        let pattern = &self.blocks[b];
+        let m = self.num_vars;
+        let run = pattern.iter().rev().take_while(|p| p.is_none()).count();
+        let fixed_base: usize = pattern.iter().enumerate().filter(|(_, p)| **p == Some(true)).map(|(i, _)| 1usize << (m - 1 - i)).sum();
+        let others: Vec<usize> = (0..m - run).rev().filter(|&i| pattern[i].is_none()).map(|i| 1usize << (m - 1 - i)).collect();
+        let chunk = 1usize << run;
+        for (c, src) in block.chunks(chunk).enumerate() {
+            let start = fixed_base + others.iter().enumerate().filter(|(t, _)| (c >> t) & 1 == 1).map(|(_, w)| w).sum::<usize>();
+            out[start..start + chunk].copy_from_slice(src);
+        }
+    }
+
     /// Whether `values` is zero at every index outside the blocks (the honest table).
     pub fn zero_outside(&self, values: &[F]) -> bool {
         let inside: usize = (0..self.blocks.len()).map(|b| self.extract(b, values).iter().filter(|x| **x != F::ZERO).count()).sum();
@@ -278,6 +293,12 @@ mod tests {
             assert!(p.zero_outside(&table));
             let copied: usize = (0..p.blocks().len()).map(|b| p.extract(b, &table).iter().filter(|x| **x != F::ZERO).count()).sum();
             assert_eq!(copied, count, "{dims:?}");
+            // Scattering the blocks into a zero table gives the table back.
+            let mut back = vec![F::ZERO; n];
+            for b in 0..p.blocks().len() {
+                p.scatter(b, &p.extract(b, &table), &mut back);
+            }
+            assert_eq!(back, table, "{dims:?}");
             // A value outside every block is detected.
             if let Some(i) = (0..n).find(|&i| table[i] == F::ZERO && (0..p.blocks().len()).all(|b| {
                 let pat = &p.blocks()[b];

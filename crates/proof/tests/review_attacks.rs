@@ -223,7 +223,8 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     let mut t = ProverTranscript::new(&ds);
     let pcs = pcs();
     let out = zkinfer_ops::prove_graph(&g, &weights, &trace, &mut t, |w: &zkinfer_ops::WitnessBuilder, t| {
-        let cols: Vec<&[F]> = w.plan().committed().into_iter().map(|c| w.values(c)).collect();
+        let held: Vec<_> = w.plan().committed().into_iter().map(|c| w.values(c)).collect();
+        let cols: Vec<&[F]> = held.iter().map(|v| &**v).collect();
         let (com, data) = pcs.commit_slices(&cols).unwrap();
         t.send_bytes(&keys::encode_commitment(&com));
         Ok(data)

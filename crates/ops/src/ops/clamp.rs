@@ -27,9 +27,10 @@
 //! Soundness error: `(3·n + 3)/|EF|` (zero-check, `λ`) plus the range checks'.
 
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
+use zkinfer_poly::Mle;
 use zkinfer_sumcheck::Term;
 
-use super::product_sumcheck::{check_bound, ef_i64, lift, send_column_value};
+use super::product_sumcheck::{check_bound, ef_i64, send_column_value};
 use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
 use crate::error::ProofError;
@@ -170,12 +171,12 @@ impl ZeroCheckProver for ClampProof {
         let out = ctx.column(OUTPUT_COLUMN)?;
         let x_table = layout.pad_i64(node.inputs[0]);
         let (s_col, y_col) = (ctx.values(cols[2]), ctx.values(out));
-        let d: Vec<F> = x_table.iter().zip(y_col).map(|(&x, &y)| x - y).collect();
+        let d: Vec<F> = x_table.iter().zip(y_col.iter()).map(|(&x, &y)| x - y).collect();
         let u: Vec<F> = s_col.iter().zip(&d).map(|(&s, &d)| s - d).collect();
         let v: Vec<F> = s_col.iter().zip(&d).map(|(&s, &d)| s + d).collect();
         let z = ctx.challenges(layout.num_vars());
         let lambda = ctx.challenge();
-        let mles = vec![lift(ctx.values(cols[0])), lift(ctx.values(cols[1])), lift(&u), lift(&v)];
+        let mles = vec![Mle::new(ctx.values(cols[0]).into_owned()), Mle::new(ctx.values(cols[1]).into_owned()), Mle::new(u), Mle::new(v)];
         Ok(ZeroCheck { mles, terms: Self::terms(lambda), z })
     }
 

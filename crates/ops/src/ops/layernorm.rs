@@ -317,7 +317,7 @@ impl WalkProver for LayerNormProof {
             Mle::new(dev),
             Mle::new(broadcast_rows(&eq_evals(z_t), cv)),
             Mle::new(eq_evals(&z)),
-            Mle::new(broadcast_rows(ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
+            Mle::new(broadcast_rows(&ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
             Mle::new(broadcast_cols(&gamma, tv).into_iter().map(EF::from).collect()),
         ];
         let (rho, finals) = prove_products(ctx, mles, Self::cube_terms(lambda), None);

@@ -218,7 +218,7 @@ impl NormRows {
     pub fn prove_zero_check(&self, ctx: &mut ProverCtx<'_>, ids: &[ColumnId], rows: usize, tv: usize, n: usize) {
         let z2 = ctx.challenges(tv);
         let mu = ctx.challenge();
-        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(ctx.values(c))).collect();
+        let mut row_mles: Vec<Mle<EF>> = ids.iter().map(|&c| lift(&ctx.values(c))).collect();
         row_mles.push(Mle::new((0..1usize << tv).map(|t| EF::from_bool(t < rows)).collect()));
         let (rho2, finals2) = prove_products(ctx, row_mles, self.row_terms(mu, n), Some(z2));
         for (&c, &v) in ids.iter().zip(&finals2) {

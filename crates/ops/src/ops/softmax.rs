@@ -450,13 +450,13 @@ impl WalkProver for SoftmaxProof {
         let (mask, rows, e1, eq) = public_tables(&d, &z, &z1);
         let mut mles: Vec<Mle<EF>> = Vec::with_capacity(NUM_TABLES);
         mles.push(Mle::new(d.cube.pad_i64(node.inputs[0]).into_iter().map(EF::from).collect()));
-        mles.push(Mle::new(broadcast_rows(ctx.values(max), tv).into_iter().map(EF::from).collect()));
+        mles.push(Mle::new(broadcast_rows(&ctx.values(max), tv).into_iter().map(EF::from).collect()));
         for col in [onehot, delta, overflow, exp, out] {
-            mles.push(lift(ctx.values(col)));
+            mles.push(lift(&ctx.values(col)));
         }
-        mles.push(Mle::new(broadcast_rows(ctx.values(sum), tv).into_iter().map(EF::from).collect()));
-        mles.push(lift(ctx.values(rem)));
-        mles.push(lift(ctx.values(slack)));
+        mles.push(Mle::new(broadcast_rows(&ctx.values(sum), tv).into_iter().map(EF::from).collect()));
+        mles.push(lift(&ctx.values(rem)));
+        mles.push(lift(&ctx.values(slack)));
         for t in [mask, rows, e1, eq] {
             mles.push(Mle::new(t));
         }
