@@ -61,10 +61,11 @@ fn gpt2_chunked_prove_verify_and_damaged_streams() {
     let tiny = model("gpt2-tiny-random.gguf");
     json(&zkinfer(&["setup", "-m", &tiny, "-o", s(&keys), "--json"]), "setup");
 
-    // 2 prompt tokens + 10 new = 11 positions in chunks of 4: 3 chunk records.
+    // 2 prompt tokens + 8 new = 9 positions in chunks of 4: 3 chunk records (the last one's
+    // attention spans 9 positions, committed as blocks 8 + 1).
     let stream = dir.path().join("stream.zkproof");
     let proved = json(
-        &zkinfer(&["prove", "-m", &tiny, "--keys", s(&keys), "-p", "Hello world", "-n", "10", "--chunk", "4", "-o", s(&stream), "--json"]),
+        &zkinfer(&["prove", "-m", &tiny, "--keys", s(&keys), "-p", "Hello world", "-n", "8", "--chunk", "4", "-o", s(&stream), "--json"]),
         "prove --chunk 4",
     );
     assert_eq!(proved["chunks"], 3);
@@ -80,14 +81,14 @@ fn gpt2_chunked_prove_verify_and_damaged_streams() {
     let v = json(&zkinfer(&["verify", "--vk", s(&keys), s(&stream), "--json"]), "verify the stream");
     assert_eq!(v["valid"], true);
     assert_eq!(v["chunks"], 3);
-    assert_eq!(v["positions"], 11);
+    assert_eq!(v["positions"], 9);
     assert_eq!(v["completion_ids"], proved["completion_ids"]);
 
     // The same request with a chunk that holds it: the ordinary one-pass proof, same statement,
     // and its verify --json has the same fields (the stream's has `chunks` and `positions` more).
     let single = dir.path().join("single.zkproof");
     let one = json(
-        &zkinfer(&["prove", "-m", &tiny, "--keys", s(&keys), "-p", "Hello world", "-n", "10", "--chunk", "16", "-o", s(&single), "--json"]),
+        &zkinfer(&["prove", "-m", &tiny, "--keys", s(&keys), "-p", "Hello world", "-n", "8", "--chunk", "16", "-o", s(&single), "--json"]),
         "prove --chunk 16",
     );
     assert!(one.get("chunks").is_none());

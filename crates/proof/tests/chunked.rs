@@ -74,11 +74,14 @@ fn rejected(pk: &ProvingKey, what: &str, bytes: &[u8]) -> String {
 }
 
 /// Honest chunked proofs of the tiny GPT-2 verify for several chunk sizes (a prompt that fills
-/// whole chunks, one that does not, one chunk only), with the completion of generation.
+/// whole chunks, one that does not, one chunk only, a chunk whose witness columns commit as
+/// blocks of their extents), with the completion of generation.
 #[test]
 fn gpt2_chunked_proofs_verify() {
     let (model, pk) = load("gpt2-tiny-random.gguf");
-    for (prompt, n, chunk, chunks) in [(&[5u32, 17, 3][..], 9usize, 4usize, 3usize), (&[5, 17, 3, 99, 42, 7, 11, 64, 8][..], 3, 4, 3), (&[1, 2][..], 2, 8, 1)] {
+    // (3 prompt + 7 new: the last chunk's attention spans 9 positions, a [H, 1, 9] score tensor
+    // committed as blocks 8 + 1 of its extent, pcs::sparse.)
+    for (prompt, n, chunk, chunks) in [(&[5u32, 17, 3][..], 9usize, 4usize, 3usize), (&[5, 17, 3][..], 7, 4, 3), (&[5, 17, 3, 99, 42, 7, 11, 64, 8][..], 3, 4, 3), (&[1, 2][..], 2, 8, 1)] {
         let expected = model.generate_int(prompt, n, |_| {}).unwrap();
         let (stream, completion) = prove(&model, &pk, prompt, n, chunk);
         assert_eq!(completion, expected);
