@@ -169,16 +169,20 @@ struct Tamper {
 }
 
 impl Tamper {
-    /// Adds `delta` to the first element of row `start + row` of every head of `t` (`[H, n, d]`).
-    fn perturb(&self, t: &mut IntTensor, start: usize) {
-        if let [h, n, d] = t.shape[..] {
-            let p = start + self.row;
-            if p < n {
-                for hh in 0..h {
-                    t.data[(hh * n + p) * d] += self.delta;
-                }
-            }
+    /// Adds `delta` to the first element of row `start + row` of every head of cached tensor
+    /// `slot` (`[H, n, d]`); an edit outside the cache is an error (a test must not pass vacuously).
+    fn perturb(&self, cache: &mut zkinfer_model::IntCache, start: usize) -> Result<(), ProofSystemError> {
+        let missing = || ProofSystemError::Request(format!("no cached row {} of tensor {}", start + self.row, self.slot));
+        let t = cache.tensors_mut().get_mut(self.slot).ok_or_else(missing)?;
+        let [h, n, d] = t.shape[..] else { return Err(missing()) };
+        let p = start + self.row;
+        if p >= n || d == 0 {
+            return Err(missing());
         }
+        for hh in 0..h {
+            t.data[(hh * n + p) * d] += self.delta;
+        }
+        Ok(())
     }
 }
 
@@ -340,9 +344,7 @@ fn prove_stream(
         let perturbed_rows: Vec<Vec<i64>>;
         if let Some(tm) = tamper.filter(|tm| tm.at == k) {
             honest_kv = Some((k, kv_polys_k.clone()));
-            if let Some(c) = cache.tensors_mut().get_mut(tm.slot) {
-                tm.perturb(c, s);
-            }
+            tm.perturb(&mut cache, s)?;
             if tm.commit_perturbed {
                 perturbed_rows = cache.tensors().iter().map(|c| chunk_rows(c, s, n_new)).collect::<Result<_, _>>()?;
                 kv_values = perturbed_rows.iter().map(Vec::as_slice).collect();

@@ -163,3 +163,27 @@ fn gpt2_chunked_stream_attacks_are_rejected() {
     let e = rejected(&pk, "another proof's close", &closed.bytes(&closed.all()));
     assert!(e.contains("close"), "{e}");
 }
+
+/// A malicious prover carries a perturbed key or value of chunk 0 into chunk 1 (the later chunks
+/// are traced, proven and opened from the perturbed cache, consistently): either `KV_0` commits
+/// the honest values (then the cache claims of chunk 1 and 2, split onto `KV_0`, disagree with it
+/// and the close's `KV_0` opening fails), or `KV_0` commits (and links) the perturbed ones (then
+/// chunk 0's walk receives a false claim on its own keys/values). Both are rejected.
+#[test]
+fn gpt2_forged_kv_carried_between_chunks_is_rejected() {
+    use zkinfer_proof::chunked::{KvTamper, prove_chunked_tampered};
+    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let prompt = [5u32, 17, 3];
+    let slots = zkinfer_proof::chunked::cache_names(&pk.vk.step_graph).len();
+    assert_eq!(slots, 4, "two layers' keys and values");
+    for (slot, commit_perturbed) in [(0, false), (1, false), (slots - 1, false), (0, true), (slots - 1, true)] {
+        let tamper = KvTamper { chunk: 0, slot, row: 1, delta: 1, commit_perturbed };
+        let mut out = Vec::new();
+        let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+        let (header, _, _) = prove_chunked_tampered(&model, &pk.vk, weights, &prompt, 9, 4, &mut out, tamper).unwrap();
+        assert_eq!(split(&out, header.to_bytes().len()).records.len(), 4, "the malicious prover completes the stream");
+        let e = rejected(&pk, &format!("{tamper:?}"), &out);
+        let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunk 0" };
+        assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
+    }
+}

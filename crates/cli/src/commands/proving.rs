@@ -267,12 +267,16 @@ pub fn peak_rss_bytes() -> u64 {
 /// estimated peak stays below this or 3/4 of the available memory, whichever is smaller.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 15 << 29; // 7.5 GiB
 
-/// Resident bytes per activation entry of the proven graph (the trace's `i64`, the witness
-/// columns, their WHIR codeword at rate 1/2 and Merkle tree, the provers' tables), fitted on
-/// GPT-2 small and the tiny GPT-2 (docs/BENCHMARKS.md, "Chunk size by memory").
-pub const BYTES_PER_ACTIVATION: u64 = 96;
-/// Resident bytes per weight entry (the integer weights, and their recommitment at the end).
-pub const BYTES_PER_WEIGHT: u64 = 24;
+/// Resident bytes per activation entry of a chunk's graph while it is proven (the trace's `i64`,
+/// the witness columns, their WHIR codeword at rate 1/2 and Merkle tree, the provers' tables),
+/// fitted on GPT-2 small (docs/BENCHMARKS.md, "Chunked proving").
+pub const BYTES_PER_ACTIVATION: u64 = 225;
+/// Resident bytes per weight entry while chunks are proven (the integer model).
+pub const BYTES_PER_WEIGHT: u64 = 15;
+/// Resident bytes per weight entry at the weight opening (the model, the recommitted weights'
+/// packed polynomial, codeword and Merkle tree, the batching tables): the one-pass proof's and the
+/// closing record's peak.
+pub const OPENING_BYTES_PER_WEIGHT: u64 = 60;
 
 /// Entries of a graph's activations and public inputs (everything but its weights).
 fn activation_entries(g: &zkinfer_model::Graph) -> u64 {
@@ -280,25 +284,25 @@ fn activation_entries(g: &zkinfer_model::Graph) -> u64 {
 }
 
 /// Estimated peak resident bytes of proving `positions` positions in chunks of `chunk` (one pass
-/// if `chunk ≥ positions`), every position predicted (the worst case): weights plus the largest
-/// chunk's activations, the last chunk's (its attention reads every earlier position).
+/// if `chunk ≥ positions`), every position predicted (the worst case): the larger of the weight
+/// opening's (`OPENING_BYTES_PER_WEIGHT` per weight entry) and the largest chunk's (the model
+/// plus `BYTES_PER_ACTIVATION` per activation entry of the last chunk's graph, whose attention
+/// reads every earlier position, or of the full chunk before it).
 pub fn estimated_peak_bytes(vk: &VerifyingKey, chunk: usize, positions: usize) -> u64 {
     let weights: u64 = vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum();
-    let graph = if chunk >= positions {
-        vk.graph(positions, positions)
+    let activations = if chunk >= positions {
+        vk.graph(positions, positions).as_ref().map_or(0, activation_entries)
     } else {
         let last = match positions % chunk {
             0 => chunk,
             r => r,
         };
-        // The last chunk, or a full one just before it if that is larger.
         let before = positions - last - chunk;
         let full = if before == 0 { vk.graph(chunk, chunk) } else { vk.step_graph(chunk, before, chunk) };
         let tail = vk.step_graph(last, positions - last, last);
-        return weights * BYTES_PER_WEIGHT
-            + [full, tail].iter().filter_map(|g| g.as_ref().ok()).map(activation_entries).max().unwrap_or(0) * BYTES_PER_ACTIVATION;
+        [full, tail].iter().filter_map(|g| g.as_ref().ok()).map(activation_entries).max().unwrap_or(0)
     };
-    weights * BYTES_PER_WEIGHT + graph.as_ref().map_or(0, activation_entries) * BYTES_PER_ACTIVATION
+    (weights * BYTES_PER_WEIGHT + activations * BYTES_PER_ACTIVATION).max(weights * OPENING_BYTES_PER_WEIGHT)
 }
 
 /// The default chunk size for `positions` positions: the largest power of two whose estimated
