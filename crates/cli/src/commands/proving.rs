@@ -280,7 +280,7 @@ pub const OPENING_BYTES_PER_WEIGHT: u64 = 60;
 
 /// Entries of a graph's activations and public inputs (everything but its weights).
 fn activation_entries(g: &zkinfer_model::Graph) -> u64 {
-    g.tensors.iter().filter(|m| m.kind != zkinfer_model::TensorKind::Weight).map(|m| m.shape.iter().product::<usize>() as u64).sum()
+    g.tensors.iter().filter(|m| m.source != zkinfer_model::TensorSource::Weight).map(|m| m.shape.iter().product::<usize>() as u64).sum()
 }
 
 /// Estimated peak resident bytes of proving `positions` positions in chunks of `chunk` (one pass
