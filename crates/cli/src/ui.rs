@@ -289,6 +289,37 @@ pub fn write_file(path: &Path, bytes: &[u8], what: &str) -> anyhow::Result<()> {
     result.map_err(|e| fail(Kind::Io, format!("cannot write {what} {}: {e}", path.display())))
 }
 
+/// Writes `path` atomically as a stream: `write` fills a buffered temporary file beside it, which
+/// is flushed, synced and renamed into place only if `write` succeeds; on any failure (or Ctrl-C)
+/// the temporary file is removed, so no half-written output ever appears at `path`.
+pub fn write_streaming<T>(
+    path: &Path,
+    what: &str,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let tmp = temp_of(path).ok_or_else(|| fail(Kind::Usage, format!("{what} path {} has no file name", path.display())))?;
+    if let Ok(mut w) = WRITING.lock() {
+        w.push(path.to_path_buf());
+    }
+    let io = |e: std::io::Error| fail(Kind::Io, format!("cannot write {what} {}: {e}", path.display()));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let mut w = std::io::BufWriter::new(file);
+        let value = write(&mut w)?;
+        let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    if let Ok(mut w) = WRITING.lock() {
+        w.retain(|p| p != path);
+    }
+    result
+}
+
 /// Installs the Ctrl-C handler: remove the temporary files of outputs being written, print
 /// "interrupted" (a JSON failure on standard output too with `--json`), exit 130.
 pub fn on_interrupt(json: bool) {
@@ -359,6 +390,14 @@ impl Progress {
         self.tokens = Some((generated, total));
         if let Some(bar) = &self.bar {
             let status = token_status(generated, total, self.stage_start.elapsed().as_secs_f64());
+            bar.set_message(format!("{}: {status}", self.msg));
+        }
+    }
+
+    /// A live status after the current stage's message (on a terminal only; no line is printed
+    /// when the stage ends).
+    pub fn status(&mut self, status: &str) {
+        if let Some(bar) = &self.bar {
             bar.set_message(format!("{}: {status}", self.msg));
         }
     }

@@ -174,6 +174,10 @@ impl IntCache {
     pub fn tensors(&self) -> &[IntTensor] {
         &self.kv
     }
+    /// The cached tensors, mutable (a malicious prover's tests perturb a cached key or value).
+    pub fn tensors_mut(&mut self) -> &mut [IntTensor] {
+        &mut self.kv
+    }
 }
 
 /// The public inputs of a step: token ids, their positions, the cache, and the rows predicted

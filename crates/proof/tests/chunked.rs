@@ -74,11 +74,14 @@ fn rejected(pk: &ProvingKey, what: &str, bytes: &[u8]) -> String {
 }
 
 /// Honest chunked proofs of the tiny GPT-2 verify for several chunk sizes (a prompt that fills
-/// whole chunks, one that does not, one chunk only), with the completion of generation.
+/// whole chunks, one that does not, one chunk only, a chunk whose witness columns commit as
+/// blocks of their extents), with the completion of generation.
 #[test]
 fn gpt2_chunked_proofs_verify() {
     let (model, pk) = load("gpt2-tiny-random.gguf");
-    for (prompt, n, chunk, chunks) in [(&[5u32, 17, 3][..], 9usize, 4usize, 3usize), (&[5, 17, 3, 99, 42, 7, 11, 64, 8][..], 3, 4, 3), (&[1, 2][..], 2, 8, 1)] {
+    // (3 prompt + 7 new: the last chunk's attention spans 9 positions, a [H, 1, 9] score tensor
+    // committed as blocks 8 + 1 of its extent, pcs::sparse.)
+    for (prompt, n, chunk, chunks) in [(&[5u32, 17, 3][..], 9usize, 4usize, 3usize), (&[5, 17, 3][..], 7, 4, 3), (&[5, 17, 3, 99, 42, 7, 11, 64, 8][..], 3, 4, 3), (&[1, 2][..], 2, 8, 1)] {
         let expected = model.generate_int(prompt, n, |_| {}).unwrap();
         let (stream, completion) = prove(&model, &pk, prompt, n, chunk);
         assert_eq!(completion, expected);
@@ -159,4 +162,28 @@ fn gpt2_chunked_stream_attacks_are_rejected() {
     let closed = Stream { header: s.header.clone(), records: vec![s.records[0].clone(), s.records[1].clone(), s.records[2].clone(), other.records[3].clone()] };
     let e = rejected(&pk, "another proof's close", &closed.bytes(&closed.all()));
     assert!(e.contains("close"), "{e}");
+}
+
+/// A malicious prover carries a perturbed key or value of chunk 0 into chunk 1 (the later chunks
+/// are traced, proven and opened from the perturbed cache, consistently): either `KV_0` commits
+/// the honest values (then the cache claims of chunk 1 and 2, split onto `KV_0`, disagree with it
+/// and the close's `KV_0` opening fails), or `KV_0` commits (and links) the perturbed ones (then
+/// chunk 0's walk receives a false claim on its own keys/values). Both are rejected.
+#[test]
+fn gpt2_forged_kv_carried_between_chunks_is_rejected() {
+    use zkinfer_proof::chunked::{KvTamper, prove_chunked_tampered};
+    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let prompt = [5u32, 17, 3];
+    let slots = zkinfer_proof::chunked::cache_names(&pk.vk.step_graph).len();
+    assert_eq!(slots, 4, "two layers' keys and values");
+    for (slot, commit_perturbed) in [(0, false), (1, false), (slots - 1, false), (0, true), (slots - 1, true)] {
+        let tamper = KvTamper { chunk: 0, slot, row: 1, delta: 1, commit_perturbed };
+        let mut out = Vec::new();
+        let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+        let (header, _, _) = prove_chunked_tampered(&model, &pk.vk, weights, &prompt, 9, 4, &mut out, tamper).unwrap();
+        assert_eq!(split(&out, header.to_bytes().len()).records.len(), 4, "the malicious prover completes the stream");
+        let e = rejected(&pk, &format!("{tamper:?}"), &out);
+        let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunk 0" };
+        assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
+    }
 }

@@ -8,6 +8,8 @@
 //! tokens. With `-p TEXT` (and `--chat` to render it with the model's chat template) the prompt is
 //! that text and `T` tokens are generated. Llama-family models may stop early at an
 //! end-of-generation token (the report gives the tokens generated).
+//! With more positions than the chunk size (`--chunk C`, default chosen by memory as `prove`
+//! does) the chunked prover runs and the proof stream is verified record by record.
 //! Reports integer inference (KV-cache generation) time, setup, prove and verify times, proof
 //! bytes, peak resident memory and prove ÷ inference.
 
@@ -37,6 +39,10 @@ pub struct Args {
     /// positions and one more token are generated.
     #[arg(long = "prompt-tokens", default_value_t = 1, conflicts_with = "prompt")]
     pub prompt_tokens: usize,
+    /// Prove in chunks of C positions (a power of two; docs/PROOF_FORMAT.md, "Proof stream");
+    /// default: chosen by memory as `prove` does. `T ≤ C` is one pass.
+    #[arg(long, value_name = "C")]
+    pub chunk: Option<usize>,
     /// No progress on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -82,6 +88,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let setup_s = start.elapsed().as_secs_f64();
 
     let (vk, weights) = proving::weight_commitment(pk);
+    let positions = prompt.len() + n - 1;
+    if let Some(c) = args.chunk
+        && (c == 0 || !c.is_power_of_two() || c > zkinfer_proof::chunked::MAX_CHUNK as usize)
+    {
+        return Err(ui::fail(Kind::Usage, format!("--chunk {c} is not a power of two in [1, {}]", zkinfer_proof::chunked::MAX_CHUNK)));
+    }
+    let chunk = args.chunk.unwrap_or_else(|| proving::default_chunk(&vk, positions));
+    let estimated = proving::estimated_peak_bytes(&vk, chunk, positions);
+    if chunk < positions {
+        return bench_chunked(&args, &loaded, &vk, weights, &prompt, n, chunk, estimated, (inference_s, setup_s), progress);
+    }
     let (proof, timings) = zkinfer_proof::prove_consuming(
         &loaded.model,
         &vk,
@@ -119,6 +136,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "proof_bytes": bytes.len(),
         "vk_bytes": vk.to_bytes().len(),
         "peak_rss_bytes": proving::peak_rss_bytes(),
+        "estimated_peak_bytes": estimated,
+        "chunk": chunk,
+        "chunks": 1,
         "prove_over_inference": prove_s / inference_s.max(1e-9),
     });
     if args.json {
@@ -133,6 +153,86 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ui::outln(format_args!(
             "prove:               {prove_s:.2} s (trace {:.2}, graph {:.2}, open {:.2}, weight recommit {:.2})",
             timings.trace_s, timings.prove_graph_s, timings.open_s, timings.weight_commit_s
+        ))?;
+        ui::outln(format_args!("verify:              {verify_s:.3} s"))?;
+        ui::outln(format_args!("proof:               {} bytes", bytes.len()))?;
+        ui::outln(format_args!("peak memory:         {:.2} GiB", proving::peak_rss_bytes() as f64 / (1u64 << 30) as f64))?;
+        ui::outln(format_args!("prove / inference:   {:.0}×", prove_s / inference_s.max(1e-9)))
+    }
+}
+
+/// The chunked run: the proof stream into memory, then verified as a stream.
+#[allow(clippy::too_many_arguments)]
+fn bench_chunked(
+    args: &Args,
+    loaded: &proving::Loaded,
+    vk: &zkinfer_proof::VerifyingKey,
+    weights: zkinfer_proof::WeightCommitment,
+    prompt: &[u32],
+    n: usize,
+    chunk: usize,
+    estimated: u64,
+    (inference_s, setup_s): (f64, f64),
+    progress: Progress,
+) -> anyhow::Result<()> {
+    let progress = std::sync::Mutex::new(progress);
+    let generated = std::sync::atomic::AtomicUsize::new(0);
+    let chunks = (prompt.len() + n - 1).div_ceil(chunk);
+    let mut bytes = Vec::new();
+    let (_, completion, timings) = zkinfer_proof::chunked::prove_chunked(&loaded.model, vk, weights, prompt, n, chunk, &mut bytes, |stage| {
+        if let zkinfer_proof::chunked::ChunkStage::Token { generated: g, .. } = stage {
+            generated.store(g, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Ok(mut p) = progress.lock() {
+            proving::show_chunk_stage(&mut p, stage, chunks, generated.load(std::sync::atomic::Ordering::Relaxed), n);
+        }
+    })
+    .map_err(|e| proving::proof_error(e, "proving failed"))?;
+    let mut progress = progress.into_inner().map_err(|_| ui::fail(Kind::Internal, "progress"))?;
+    progress.stage("verifying the proof stream");
+    let start = Instant::now();
+    let (_, summary) = zkinfer_proof::chunked::verify_stream(vk, &mut bytes.as_slice()).map_err(|e| proving::proof_error(e, "verification failed"))?;
+    let verify_s = start.elapsed().as_secs_f64();
+    progress.finish();
+    let prove_s = timings.prove_s();
+    let positions = prompt.len() + completion.len() - 1;
+    let out = serde_json::json!({
+        "model": args.model.display().to_string(),
+        "architecture": vk.architecture,
+        "prompt_tokens": prompt.len(),
+        "max_new_tokens": n,
+        "tokens": completion.len(),
+        "positions": positions,
+        "setup_s": setup_s,
+        "inference_s": inference_s,
+        "prove_s": prove_s,
+        "prove_chunks_s": timings.chunks_s,
+        "prove_waits_s": timings.waits_s,
+        "prove_close_s": timings.close_s,
+        "generate_overlapped_s": timings.generate_s,
+        "verify_s": verify_s,
+        "proof_bytes": bytes.len(),
+        "vk_bytes": vk.to_bytes().len(),
+        "peak_rss_bytes": proving::peak_rss_bytes(),
+        "estimated_peak_bytes": estimated,
+        "chunk": chunk,
+        "chunks": summary.chunks,
+        "prove_over_inference": prove_s / inference_s.max(1e-9),
+    });
+    if args.json {
+        ui::out_json(out)
+    } else {
+        ui::outln(format_args!("model:               {}", args.model.display()))?;
+        ui::outln(format_args!("prompt tokens:       {}", prompt.len()))?;
+        ui::outln(format_args!("tokens proven:       {} (at most {n})", completion.len()))?;
+        ui::outln(format_args!("positions proven:    {positions} in {} chunks of {chunk}", summary.chunks))?;
+        ui::outln(format_args!("inference (int, KV): {inference_s:.3} s"))?;
+        ui::outln(format_args!("setup:               {setup_s:.2} s"))?;
+        ui::outln(format_args!(
+            "prove:               {prove_s:.2} s (chunks {:.2}, close {:.2}; generation overlapped {:.2})",
+            timings.chunks_s.iter().sum::<f64>(),
+            timings.close_s,
+            timings.generate_s
         ))?;
         ui::outln(format_args!("verify:              {verify_s:.3} s"))?;
         ui::outln(format_args!("proof:               {} bytes", bytes.len()))?;

@@ -6,6 +6,11 @@
 //! --chat`). Llama-family models stop at an end-of-generation token (then fewer than `-n` tokens
 //! are proven, and the proof shows the stop); GPT-2 generates exactly `-n`.
 //!
+//! With more positions than the chunk size (`--chunk C`, default chosen by memory:
+//! [`proving::default_chunk`]) the transcript is proven chunk by chunk as it is generated and the
+//! proof is a stream (docs/PROOF_FORMAT.md), written to a temporary file and renamed into place
+//! once complete; otherwise the one-pass proof as before.
+//!
 //! Before any heavy work it checks that the proof can be written and that the request fits the
 //! model (non-empty prompt, n ≥ 1, context). Same statement, same key: same proof bytes.
 
@@ -36,6 +41,17 @@ pub struct Args {
     /// Where to write the proof.
     #[arg(short = 'o', long)]
     pub out: PathBuf,
+    /// Prove in chunks of C positions (a power of two) and write a proof stream
+    /// (docs/PROOF_FORMAT.md, "Proof stream"): memory bounded by one chunk, chunk k proven as
+    /// soon as its tokens exist. A transcript of at most C positions gets the ordinary one-pass
+    /// proof. Default: the largest C whose estimated peak memory fits 7.5 GiB (or 3/4 of the
+    /// available memory if less), so long transcripts are chunked automatically.
+    #[arg(long, value_name = "C")]
+    pub chunk: Option<usize>,
+    /// Progress on standard error: tokens generated and chunks proven (the default; a live bar on
+    /// a terminal, one line per stage otherwise).
+    #[arg(long, conflicts_with = "quiet")]
+    pub progress: bool,
     /// No progress on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -70,10 +86,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
         ));
     }
+    if let Some(c) = args.chunk
+        && (c == 0 || !c.is_power_of_two() || c > zkinfer_proof::chunked::MAX_CHUNK as usize)
+    {
+        return Err(ui::fail(Kind::Usage, format!("--chunk {c} is not a power of two in [1, {}]", zkinfer_proof::chunked::MAX_CHUNK)));
+    }
+    let positions = prompt.len() + args.n - 1;
     let recommit = matches!(&expected, Some(vk) if vk.model_sha256 == loaded.sha256
         && loaded.model.graph_template().is_ok_and(|g| g == vk.graph)
         && proving::recommits_weights(vk));
-    let mut progress = Progress::new(args.quiet, if recommit { 4 } else { 5 });
+    // The chunk size is known before the commitment only with --chunk or a key; otherwise it
+    // is decided after setup (the estimate reads the key's graphs).
+    let planned = args.chunk.or_else(|| expected.as_ref().map(|vk| proving::default_chunk(vk, positions)));
+    let stages = match planned {
+        Some(c) if c < positions => positions.div_ceil(c) + 1,
+        _ => 4,
+    };
+    let mut progress = Progress::new(args.quiet, stages + usize::from(!recommit));
     let start = Instant::now();
     let (vk, weights) = match expected {
         // Keys made from this very file, for a large model: no commitment now; the prover commits
@@ -99,6 +128,42 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
     };
     let setup_s = start.elapsed().as_secs_f64();
+    let chunk = planned.unwrap_or_else(|| proving::default_chunk(&vk, positions));
+    if chunk < positions {
+        let (completion, timings) = proving::prove_stream_file(&loaded, &vk, weights, &prompt, args.n, chunk, &args.out, progress)?;
+        let text_out = proving::completion_text(&loaded.tokenizer, &vk, &completion);
+        return if args.json {
+            ui::out_json(serde_json::json!({
+                "architecture": vk.architecture,
+                "model_commitment": vk.model_commitment_hex(),
+                "max_new_tokens": args.n,
+                "prompt_ids": prompt,
+                "completion_ids": completion,
+                "text": text_out,
+                "proof": args.out.display().to_string(),
+                "proof_bytes": timings.bytes,
+                "chunk": chunk,
+                "chunks": timings.chunks_s.len(),
+                "setup_s": setup_s,
+                "generate_s": timings.generate_s,
+                "prove_s": timings.prove_s(),
+                "total_s": start.elapsed().as_secs_f64(),
+            }))
+        } else {
+            ui::outln(format_args!("prompt:      {text:?} ({} tokens)", prompt.len()))?;
+            ui::outln(format_args!("completion:  {text_out:?} ({} tokens)", completion.len()))?;
+            ui::outln(format_args!("model:       {}", vk.model_commitment_hex()))?;
+            ui::outln(format_args!(
+                "timings:     commit weights {setup_s:.2} s, generate {:.2} s (overlapped), {} chunks of {chunk} positions {:.2} s, close {:.2} s; total {:.2} s",
+                timings.generate_s,
+                timings.chunks_s.len(),
+                timings.chunks_s.iter().sum::<f64>(),
+                timings.close_s,
+                start.elapsed().as_secs_f64()
+            ))?;
+            ui::outln(format_args!("wrote proof stream: {} ({} bytes, {} chunks)", args.out.display(), timings.bytes, timings.chunks_s.len()))
+        };
+    }
     let (proof, timings) = zkinfer_proof::prove_consuming(
         &loaded.model,
         &vk,

@@ -1,5 +1,10 @@
 //! `zkinfer verify --vk VK PROOF [--json]`: checks a proof with the verifying key alone.
 //!
+//! A proof stream (`zkinfer prove` with more positions than the chunk size; magic `ZKINFSTR`) is
+//! verified as it is read, one record in memory at a time; a rejection names the record
+//! (`chunk 3: …`, `close: …`). `--json` gives the same fields as for a one-pass proof, plus
+//! `chunks` and `positions`.
+//!
 //! The key's setup proof (`setup-proof.bin` beside it) is checked first: the committed weights
 //! respect the bounds the key declares.
 //!
@@ -28,10 +33,30 @@ pub struct Args {
     pub json: bool,
 }
 
-fn check(args: &Args) -> anyhow::Result<(zkinfer_proof::Verified, String, f64)> {
+/// The verified statement, the prompt's text, the verification time and, for a proof stream,
+/// its chunks and positions.
+type Checked = (zkinfer_proof::Verified, String, f64, Option<zkinfer_proof::chunked::StreamSummary>);
+
+fn check(args: &Args) -> anyhow::Result<Checked> {
     let vk = proving::read_vk(&args.vk)?;
     proving::check_setup_proof(&args.vk, &vk)?;
     ui::input_file(&args.proof, "proof")?;
+    let open = || std::fs::File::open(&args.proof).tag(Kind::Io, || format!("cannot read proof {}", args.proof.display()));
+    let mut magic = [0u8; 8];
+    let is_stream = {
+        use std::io::Read as _;
+        open()?.read_exact(&mut magic).is_ok() && &magic == zkinfer_proof::chunked::STREAM_MAGIC
+    };
+    if is_stream {
+        // A proof stream: read record by record, never whole.
+        let mut reader = std::io::BufReader::new(open()?);
+        let start = Instant::now();
+        let (verified, summary) =
+            zkinfer_proof::chunked::verify_stream(&vk, &mut reader).map_err(|e| proving::proof_error(e, "verification failed"))?;
+        let secs = start.elapsed().as_secs_f64();
+        let prompt = vk.detokenize(&verified.prompt_ids).unwrap_or_default();
+        return Ok((verified, prompt, secs, Some(summary)));
+    }
     let bytes = std::fs::read(&args.proof).tag(Kind::Io, || format!("cannot read proof {}", args.proof.display()))?;
     let start = Instant::now();
     let proof = ProofFile::from_bytes(&bytes)
@@ -39,15 +64,15 @@ fn check(args: &Args) -> anyhow::Result<(zkinfer_proof::Verified, String, f64)> 
     let verified = zkinfer_proof::verify(&vk, &proof).map_err(|e| proving::proof_error(e, "verification failed"))?;
     let secs = start.elapsed().as_secs_f64();
     let prompt = vk.detokenize(&verified.prompt_ids).unwrap_or_default();
-    Ok((verified, prompt, secs))
+    Ok((verified, prompt, secs, None))
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     match check(&args) {
-        Ok((v, prompt, secs)) => {
+        Ok((v, prompt, secs, stream)) => {
             if args.json {
-                ui::out_json(serde_json::json!({
+                let mut obj = serde_json::json!({
                     "valid": true,
                     "architecture": v.architecture,
                     "model_commitment": v.model_commitment,
@@ -58,9 +83,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     "prompt": prompt,
                     "text": v.text,
                     "verify_s": secs,
-                }))
+                });
+                if let Some(sum) = &stream {
+                    obj["chunks"] = sum.chunks.into();
+                    obj["positions"] = sum.positions.into();
+                }
+                ui::out_json(obj)
             } else {
-                ui::outln(format_args!("valid proof ({secs:.3} s)"))?;
+                match &stream {
+                    Some(sum) => ui::outln(format_args!("valid proof stream ({secs:.3} s, {} chunks, {} positions)", sum.chunks, sum.positions))?,
+                    None => ui::outln(format_args!("valid proof ({secs:.3} s)"))?,
+                }
                 ui::outln(format_args!("model:      {} ({})", v.model_commitment, v.architecture))?;
                 ui::outln(format_args!("prompt:     {prompt:?}"))?;
                 let stop = if v.stopped_at_eog { "stopped at end of generation" } else { "stopped at -n" };
