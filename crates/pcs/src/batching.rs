@@ -290,7 +290,11 @@ pub(crate) fn run_rounds(
     let mut mask_acc = EF::ZERO;
     let mut mask_values = Vec::new();
     for level in 0..n {
-        let fold_weights = lsb_fold_weights(&challenges);
+        // Only slots still holding base-field values (the first DEFERRED_ROUNDS rounds) read the
+        // weights of the bound variables; later rounds need none (a table of 2^level weights —
+        // 3 GiB at level 27 — would otherwise be built every round).
+        let base_slots = live.iter().any(|slot| matches!(slot.values, SlotValues::Base(_)));
+        let fold_weights = if base_slots { lsb_fold_weights(&challenges) } else { Vec::new() };
         let (mut s0, mut s2) = live
             .iter()
             .map(|slot| slot.round_evals(&fold_weights))
