@@ -160,6 +160,18 @@ impl WhirCommitment {
     }
 }
 
+/// Length of one Merkle root in [`WhirCommitment::roots_bytes`].
+pub const ROOT_BYTES: usize = 32;
+
+impl WhirCommitment {
+    /// The Merkle roots alone, concatenated in group order: what a prover sends for a batch whose
+    /// shapes the verifier derives itself (it rebuilds the commitment with
+    /// [`WhirPcs::commitment_from_roots`]; the shapes are then not part of the proof).
+    pub fn roots_bytes(&self) -> Vec<u8> {
+        self.root.roots().iter().flat_map(|d| d.iter().copied()).collect()
+    }
+}
+
 /// Batches from this total size on may be split into several groups ([`commitment_groups`]).
 pub const SPLIT_FROM_VARS: usize = 24;
 
@@ -307,6 +319,28 @@ impl WhirPcs {
 
     fn groups(&self, poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
         commitment_groups_from(poly_num_vars, self.split_from_vars)
+    }
+
+    /// The commitment to a batch of the given shapes from the roots a prover sent
+    /// ([`WhirCommitment::roots_bytes`]): exactly one [`ROOT_BYTES`]-byte root per group of the
+    /// batch ([`commitment_groups`]); any other length is an error, never a panic.
+    pub fn commitment_from_roots(&self, poly_num_vars: Vec<usize>, bytes: &[u8]) -> Result<WhirCommitment, PcsError> {
+        let groups = self.groups(&poly_num_vars).len();
+        if bytes.len() != groups * ROOT_BYTES {
+            return Err(PcsError::Malformed("commitment roots: not one 32-byte root per group of the batch"));
+        }
+        if !groups.is_power_of_two() {
+            return Err(PcsError::Config(format!("a batch of {groups} groups has no Merkle cap")));
+        }
+        let roots = bytes
+            .chunks_exact(ROOT_BYTES)
+            .map(|c| {
+                let mut d = [0u8; ROOT_BYTES];
+                d.copy_from_slice(c);
+                d
+            })
+            .collect();
+        Ok(WhirCommitment { root: MerkleRoot::new(roots), poly_num_vars })
     }
 
     pub fn params(&self) -> &WhirParams {

@@ -219,7 +219,8 @@ fn prove_impl(
     let commit = |w: &mut WitnessBuilder, t: &mut ProverTranscript| {
         let cols = w.take_committed()?;
         let (com, data) = pcs.commit_owned(cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
-        t.send_bytes(&keys::encode_commitment(&com));
+        // The roots alone: the verifier derives the batch's shapes from the witness plan.
+        t.send_bytes(&com.roots_bytes());
         let data = Arc::new(SharedWitness(data));
         w.share_committed(data.clone())?;
         Ok(data)

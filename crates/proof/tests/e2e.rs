@@ -111,6 +111,37 @@ fn flipped_and_truncated_proof_bytes_are_rejected() {
     assert!(verify(&f.pk.vk, &p).is_err(), "trailing transcript byte accepted");
 }
 
+/// The witness commitment is the transcript's first message and carries its Merkle roots alone
+/// (one 32-byte root per group; the verifier derives the batch's sizes from the graph). A changed
+/// root, a message of any other length (an extra root, none, a half root, or version 4's encoding
+/// with the sizes) is rejected, and the wrong lengths with an error naming the commitment.
+#[test]
+fn witness_commitment_roots_are_checked() {
+    let f = fixture();
+    let tr = &f.proof.transcript;
+    let len = u32::from_le_bytes(tr[..4].try_into().unwrap()) as usize;
+    assert_eq!(len, 32, "the tiny model's witness is one group: one root");
+    let (root, rest) = (&tr[4..4 + len], &tr[4 + len..]);
+    let with_message = |msg: &[u8]| {
+        let mut p = f.proof.clone();
+        p.transcript = [&(msg.len() as u32).to_le_bytes()[..], msg, rest].concat();
+        p
+    };
+    for i in [0, 17, 31] {
+        let mut r = root.to_vec();
+        r[i] ^= 0x80;
+        assert!(verify(&f.pk.vk, &with_message(&r)).is_err(), "changed root byte {i} accepted");
+    }
+    let mut old_v4 = root.to_vec();
+    old_v4.extend_from_slice(&[0u8; 16]);
+    for msg in [[root, root].concat(), Vec::new(), root[..16].to_vec(), old_v4] {
+        let err = verify(&f.pk.vk, &with_message(&msg)).expect_err("a malformed commitment message accepted").to_string();
+        assert!(err.contains("witness commitment"), "{} bytes: {err}", msg.len());
+    }
+    // The honest message, re-spliced, still verifies (the splice itself is sound).
+    verify(&f.pk.vk, &with_message(root)).expect("honest roots verify");
+}
+
 #[test]
 fn another_models_key_is_rejected() {
     let f = fixture();

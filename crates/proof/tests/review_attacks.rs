@@ -135,7 +135,7 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     use zkinfer_model::{Operand, WeightMeta};
     use zkinfer_pcs::OpeningAccumulator;
     use zkinfer_proof::weight_blocks::{WeightBlockPlan, prove_block_claims};
-    use zkinfer_proof::{PROTOCOL_ID, PROTOCOL_VERSION, keys, pcs, prove_setup, verify_setup};
+    use zkinfer_proof::{PROTOCOL_ID, PROTOCOL_VERSION, pcs, prove_setup, verify_setup};
     use zkinfer_transcript::{DomainSeparator, ProverTranscript};
 
     let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).unwrap();
@@ -226,7 +226,7 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
         let held: Vec<_> = w.plan().committed().into_iter().map(|c| w.values(c)).collect();
         let cols: Vec<&[F]> = held.iter().map(|v| &**v).collect();
         let (com, data) = pcs.commit_slices(&cols).unwrap();
-        t.send_bytes(&keys::encode_commitment(&com));
+        t.send_bytes(&com.roots_bytes());
         Ok(data)
     })
     .expect("the graph proof goes through with the copy");

@@ -46,8 +46,9 @@ use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
 /// Protocol version bound into every transcript (2: architecture-generic, stopping rule; 3: the
 /// statement is the completion, no prompt predictions; 4: the witness is committed as the blocks
-/// of its columns' extents, `zkinfer_pcs::sparse`).
-pub const PROTOCOL_VERSION: u32 = 4;
+/// of its columns' extents, `zkinfer_pcs::sparse`; 5: the witness commitment message is its
+/// Merkle roots alone).
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]
@@ -230,14 +231,12 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
 
     let mut t = VerifierTranscript::new(&domain_separator(&vk.architecture, &digest, proof), &proof.transcript);
     let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
-        let com = key::decode_commitment(t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?)
-            .map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
-        // The committed batch: every block of every committed column's extent.
-        let expected: Vec<usize> = plan.sparse_layout().committed_num_vars();
-        if com.poly_num_vars != expected {
-            return Err(zkinfer_ops::ProofError::check("commit", "witness commitment does not match the witness layout"));
-        }
-        Ok(com)
+        // The committed batch is every block of every committed column's extent, which the plan
+        // fixes; the proof carries only its Merkle roots (one per group of that batch).
+        let roots = t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
+        pcs()
+            .commitment_from_roots(plan.sparse_layout().committed_num_vars(), roots)
+            .map_err(|e| zkinfer_ops::ProofError::check("commit", format!("witness commitment: {e}")))
     })?;
     let witness_com: WhirCommitment = out.commitment;
     let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, &out.plan.commitment_slots(), out.accumulators)?;
