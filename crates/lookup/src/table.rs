@@ -61,7 +61,7 @@ impl FunctionTable {
     }
 
     /// BLAKE3 of the table's name and every row (canonical field values, little-endian), under
-    /// the domain `zkinfer/lookup-table/v1`. It is part of the table's [`Table::descriptor`], so
+    /// the domain `zkinfer/lookup-table/v1`. It is part of the table's descriptor, so
     /// the transcript binds the table's contents, not only its name and length: two tables that
     /// share a name but differ in one row have different identities.
     pub fn digest(&self) -> [u8; 32] {

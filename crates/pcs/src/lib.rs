@@ -182,13 +182,32 @@ pub const SPLIT_FROM_VARS: usize = 24;
 /// exactly `2^⌊log2 S⌋` — a prefix of non-increasing powers of two, each no larger than that,
 /// reaches every multiple of its last element, so it hits the bound exactly — form the first
 /// group, and the rest is grouped by the same rule (a batch of `2^28 + 2^26 + 2^24` entries is
-/// three groups of those sizes, not `2^28` and a `2^27`-entry packing of the rest).
+/// three groups of those sizes, not `2^28` and a `2^27`-entry packing of the rest). The
+/// commitment's Merkle cap holds a power-of-two number of roots, so while the count is not a
+/// power of two the last two groups are merged (those three groups become `2^28` and
+/// `2^26 + 2^24`; four stay four).
 pub fn commitment_groups(poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
     commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS)
 }
 
 /// [`commitment_groups`] with the split threshold as a parameter (tests use small batches).
 fn commitment_groups_from(poly_num_vars: &[usize], split_from_vars: usize) -> Vec<Vec<usize>> {
+    let mut groups = split_groups(poly_num_vars, split_from_vars);
+    // A cap of 3, 5, 6 or 7 roots does not exist (`MerkleRoot::new` would panic): merge the last
+    // two groups until the count is a power of two (at least one group always remains).
+    while groups.len() > 1 && !groups.len().is_power_of_two() {
+        if let Some(last) = groups.pop()
+            && let Some(prev) = groups.last_mut()
+        {
+            prev.extend(last);
+            prev.sort_unstable();
+        }
+    }
+    groups
+}
+
+/// The splitting rule of [`commitment_groups`] before the group count is made a power of two.
+fn split_groups(poly_num_vars: &[usize], split_from_vars: usize) -> Vec<Vec<usize>> {
     let all: Vec<usize> = (0..poly_num_vars.len()).collect();
     if poly_num_vars.iter().any(|&m| m > whir::MAX_NUM_VARS) {
         return vec![all];

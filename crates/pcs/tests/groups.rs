@@ -57,6 +57,21 @@ fn verify(pcs: &WhirPcs, com: &WhirCommitment, claims: &[OpeningClaim], proof: &
     .expect("verifier panicked")
 }
 
+/// A batch the splitting rule would cut into three groups commits (no panic on a cap of three
+/// roots), opens and verifies, and a changed value is still rejected.
+#[test]
+fn a_batch_split_three_ways_commits_as_two_groups() {
+    let pcs = split_pcs();
+    // 2^12 + 2^10 + 2^8 entries at a split threshold of 2^10: three groups before the merge.
+    let sizes = [12, 10, 8];
+    let (_, com, claims, proof) = prove(&pcs, &sizes, &[1, 1, 1]);
+    assert_eq!(com.root.num_roots(), 2, "three groups are merged into two");
+    verify(&pcs, &com, &claims, &proof).expect("honest opening verifies");
+    let mut bad = claims.clone();
+    bad[2].value += zkinfer_field::EF::ONE;
+    assert!(verify(&pcs, &com, &bad, &proof).is_err(), "a changed value is rejected");
+}
+
 #[test]
 fn grouping_rule() {
     // Small or well-filled batches: one group, batch order.
@@ -70,6 +85,13 @@ fn grouping_rule() {
     // The rest is grouped by the same rule: 2^28 + 2^26 + 2^24 + 8 is four groups.
     assert_eq!(commitment_groups(&[28, 26, 24, 3]), vec![vec![0], vec![1], vec![2], vec![3]]);
     assert_eq!(commitment_groups(&[24, 26, 3, 28, 0]), vec![vec![3], vec![1], vec![0], vec![2, 4]]);
+    // Three groups would need a Merkle cap of three roots, which does not exist: the last two
+    // merge (2^28 + 2^26 + 2^24 is 2^28 and 2^26 + 2^24).
+    assert_eq!(commitment_groups(&[28, 26, 24]), vec![vec![0], vec![1, 2]]);
+    assert_eq!(commitment_groups(&[24, 28, 26]), vec![vec![1], vec![0, 2]]);
+    for sizes in [vec![28, 26, 24], vec![30, 28, 26, 24, 22], vec![29, 27, 25, 23, 21, 19, 3]] {
+        assert!(commitment_groups(&sizes).len().is_power_of_two(), "{sizes:?}");
+    }
     // SmolLM2-135M's weights shape: 2^27 + 297 280 entries.
     let mut sizes = vec![24; 8];
     sizes.extend([18, 16, 12, 6]);
