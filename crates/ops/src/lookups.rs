@@ -3,7 +3,7 @@
 //! After the witness commitment, every table with at least one lookup gets one logUp statement
 //! over all the columns looking into it and its shared multiplicity column (committed with the
 //! rest of the witness); the statements share one fraction-sum GKR
-//! ([`zkinfer_lookup::prove_lookups`]) per group of tables of at most [`MAX_GKR_LEAVES`] leaves
+//! ([`zkinfer_lookup::prove_lookups`]) per group of tables of at most [`gkr_leaf_budget`] leaves
 //! (memory bound; one group for GPT-2 small at 32 tokens). The resulting claims on those columns — one point per column,
 //! one value per component — and on the multiplicity column go to the witness accumulator.
 
@@ -53,13 +53,28 @@ pub(crate) fn multiplicities_of_rows_in_table(table: &Table, lookups: &[Vec<&[F]
     counts.into_iter().map(F::from_u64).collect()
 }
 
-/// Most fraction-tree leaves proven in one GKR: tables are grouped, in plan order, until the next
-/// one would pass this (a single larger statement is a group of its own); a table looked up by
-/// more rows than this is split into several statements first ([`crate::witness`]). Bounds the prover's memory
-/// (all trees of a group are resident together, ≈ 48 B per leaf: ≈ 0.8 GB at 2^24) while small
-/// workloads — the tiny fixtures — get one GKR for every table. (GPT-2 small at 32 tokens,
-/// 48.6M looked-up rows, takes a few GKRs; SmolLM2 at 69 positions a few dozen.)
+/// Most fraction-tree leaves proven in one GKR for a large witness (more than
+/// [`LARGE_LOOKUP_ROWS`] looked-up rows): tables are grouped, in plan order, until the next one
+/// would pass the budget (a single larger statement is a group of its own); a table looked up by
+/// more rows than the budget is split into several statements first ([`crate::witness`]). Bounds
+/// the prover's memory (all trees of a group are resident together, ≈ 48 B per leaf: ≈ 0.8 GB at
+/// 2^24). SmolLM2 at 69 positions takes a few dozen GKRs.
 pub const MAX_GKR_LEAVES: usize = 1 << 24;
+
+/// The budget for a witness of at most [`LARGE_LOOKUP_ROWS`] looked-up rows: fewer GKRs, so fewer
+/// statements and a smaller proof, for ≈ 3 GB transient at most (GPT-2 small at 32 tokens, 48.6M
+/// looked-up rows, takes a few GKRs; the tiny fixtures one for every table).
+pub const SMALL_WITNESS_GKR_LEAVES: usize = 1 << 26;
+
+/// Witnesses with more looked-up rows than this use [`MAX_GKR_LEAVES`], smaller ones
+/// [`SMALL_WITNESS_GKR_LEAVES`].
+pub const LARGE_LOOKUP_ROWS: usize = 1 << 27;
+
+/// The GKR leaf budget of a witness with `looked_up_rows` rows looked up in total (padded column
+/// lengths): a deterministic function of the plan, so both sides agree.
+pub fn gkr_leaf_budget(looked_up_rows: usize) -> usize {
+    if looked_up_rows > LARGE_LOOKUP_ROWS { MAX_GKR_LEAVES } else { SMALL_WITNESS_GKR_LEAVES }
+}
 
 /// The groups of `plan.multiplicities()` (index ranges) proven by one GKR each; a deterministic
 /// function of the plan, so both sides agree.
@@ -73,7 +88,7 @@ fn gkr_groups(plan: &WitnessPlan) -> Vec<std::ops::Range<usize>> {
             columns.saturating_add(plan.table(table_id).padded_len())
         })
         .collect();
-    group_by_budget(&leaves, MAX_GKR_LEAVES)
+    group_by_budget(&leaves, plan.gkr_budget())
 }
 
 /// Consecutive groups of `sizes` whose sums stay within `budget` (an item above it alone).

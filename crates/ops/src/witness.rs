@@ -11,8 +11,8 @@
 //! range table, two for an `(x, f(x))` function table) must be a row of the table. Tables are
 //! shared by name: all columns looking into one table share one multiplicity column, which the
 //! framework appends to the witness after the last op (so it is committed together with the
-//! rest, before any challenge). A table looked up by more than
-//! [`crate::lookups::MAX_GKR_LEAVES`] rows in total is split into statements: its lookups, in
+//! rest, before any challenge). A table looked up by more than the plan's GKR budget
+//! ([`crate::lookups::gkr_leaf_budget`] of all looked-up rows) in total is split into statements: its lookups, in
 //! registration order, are cut into consecutive chunks of at most that many rows (a larger
 //! lookup alone), and each chunk is its own logUp statement with its own multiplicity column
 //! (`mult:TABLE`, then `mult:TABLE:1`, …), so no fraction-sum GKR exceeds the bound. Each
@@ -185,7 +185,8 @@ pub struct WitnessPlan {
     multiplicities: Vec<(TableId, ColumnId)>,
     /// For each entry of `multiplicities`, the indices (into `lookups`) of its statement's lookups.
     statement_lookups: Vec<Vec<usize>>,
-    /// Most looked-up rows per statement (`None`: [`crate::lookups::MAX_GKR_LEAVES`]; tests lower it).
+    /// Most looked-up rows per statement (`None`: the plan's GKR budget, [`WitnessPlan::gkr_budget`];
+    /// tests lower it).
     pub(crate) statement_rows: Option<usize>,
     /// Most table rows per batched zero-check (`None`: [`crate::zerocheck::MAX_ZERO_CHECK_ROWS`];
     /// tests lower it).
@@ -203,6 +204,18 @@ pub fn table_key(table: &Table) -> String {
 }
 
 impl WitnessPlan {
+    /// Most fraction-tree leaves in one lookup GKR (and looked-up rows in one logUp statement):
+    /// [`crate::lookups::gkr_leaf_budget`] of the rows looked up by all declared lookups (padded
+    /// column lengths), so a deterministic function of the shapes, equal on both sides.
+    pub fn gkr_budget(&self) -> usize {
+        let rows = self
+            .lookups
+            .iter()
+            .map(|l| l.columns.first().map_or(0, |c| 1usize << self.columns[c.0].num_vars))
+            .fold(0usize, usize::saturating_add);
+        crate::lookups::gkr_leaf_budget(rows)
+    }
+
     /// Columns in commitment order.
     pub fn columns(&self) -> &[ColumnInfo] {
         &self.columns
@@ -445,7 +458,7 @@ impl WitnessPlan {
     }
 
     /// Appends one multiplicity column per logUp statement (one per used table, more for a table
-    /// with over [`crate::lookups::MAX_GKR_LEAVES`] looked-up rows); no column may be registered
+    /// with over [`WitnessPlan::gkr_budget`] looked-up rows); no column may be registered
     /// afterwards.
     pub(crate) fn seal(&mut self) -> Result<(), ProofError> {
         self.owner = Some(Owner::Framework);
@@ -462,7 +475,7 @@ impl WitnessPlan {
                 .filter(|(_, l)| l.table == t)
                 .map(|(k, l)| (k, 1usize << self.columns[l.columns[0].0].num_vars))
                 .collect();
-            let budget = self.statement_rows.unwrap_or(crate::lookups::MAX_GKR_LEAVES);
+            let budget = self.statement_rows.unwrap_or_else(|| self.gkr_budget());
             let mut chunks: Vec<Vec<usize>> = Vec::new();
             let mut filled = 0usize;
             for (k, n) in rows {
