@@ -189,34 +189,35 @@ impl SparsePoly {
 
     /// Copies block `b` out of the full table `values` (`2^num_vars` entries).
     pub fn extract(&self, b: usize, values: &[F]) -> Vec<F> {
+        let runs = self.runs(b);
+        let mut out = vec![F::ZERO; runs.chunk << runs.others.len()];
+        out.par_chunks_mut(runs.chunk).enumerate().for_each(|(c, dst)| {
+            let start = runs.start(c);
+            dst.copy_from_slice(&values[start..start + runs.chunk]);
+        });
+        out
+    }
+
+    /// Where block `b`'s entries stand in the full table: its lowest free run of variables is
+    /// contiguous, so the block is `2^{others}` chunks of `chunk` consecutive entries
+    /// ([`BlockRuns::start`]); shared by [`SparsePoly::extract`] and [`SparsePoly::scatter`].
+    fn runs(&self, b: usize) -> BlockRuns {
         let pattern = &self.blocks[b];
         let m = self.num_vars;
-        // The lowest free run is contiguous in the table: copy it in chunks.
         let run = pattern.iter().rev().take_while(|p| p.is_none()).count();
         let fixed_base: usize = pattern.iter().enumerate().filter(|(_, p)| **p == Some(true)).map(|(i, _)| 1usize << (m - 1 - i)).sum();
         // Bit positions (weights) of the other free variables, least significant first.
         let others: Vec<usize> = (0..m - run).rev().filter(|&i| pattern[i].is_none()).map(|i| 1usize << (m - 1 - i)).collect();
-        let chunk = 1usize << run;
-        let mut out = vec![F::ZERO; chunk << others.len()];
-        out.par_chunks_mut(chunk).enumerate().for_each(|(c, dst)| {
-            let start = fixed_base + others.iter().enumerate().filter(|(t, _)| (c >> t) & 1 == 1).map(|(_, w)| w).sum::<usize>();
-            dst.copy_from_slice(&values[start..start + chunk]);
-        });
-        out
+        BlockRuns { chunk: 1usize << run, fixed_base, others }
     }
 
     /// Writes block `b` (`block`, as [`SparsePoly::extract`] returns it) back into the full table
     /// `out` (`2^num_vars` entries): the inverse of [`SparsePoly::extract`] on the block's indices.
     pub fn scatter(&self, b: usize, block: &[F], out: &mut [F]) {
-        let pattern = &self.blocks[b];
-        let m = self.num_vars;
-        let run = pattern.iter().rev().take_while(|p| p.is_none()).count();
-        let fixed_base: usize = pattern.iter().enumerate().filter(|(_, p)| **p == Some(true)).map(|(i, _)| 1usize << (m - 1 - i)).sum();
-        let others: Vec<usize> = (0..m - run).rev().filter(|&i| pattern[i].is_none()).map(|i| 1usize << (m - 1 - i)).collect();
-        let chunk = 1usize << run;
-        for (c, src) in block.chunks(chunk).enumerate() {
-            let start = fixed_base + others.iter().enumerate().filter(|(t, _)| (c >> t) & 1 == 1).map(|(_, w)| w).sum::<usize>();
-            out[start..start + chunk].copy_from_slice(src);
+        let runs = self.runs(b);
+        for (c, src) in block.chunks(runs.chunk).enumerate() {
+            let start = runs.start(c);
+            out[start..start + runs.chunk].copy_from_slice(src);
         }
     }
 
@@ -261,6 +262,23 @@ impl SparseLayout {
     /// Number of variables of every committed polynomial (every block), in batch order.
     pub fn committed_num_vars(&self) -> Vec<usize> {
         self.polys.iter().flat_map(|p| p.block_num_vars()).collect()
+    }
+}
+
+/// A block's placement in the full table ([`SparsePoly::runs`]).
+struct BlockRuns {
+    /// Entries per contiguous chunk: `2^{length of the lowest free run}`.
+    chunk: usize,
+    /// Table index of the block's first entry (its fixed variables set to one).
+    fixed_base: usize,
+    /// Weights of the other free variables, least significant first.
+    others: Vec<usize>,
+}
+
+impl BlockRuns {
+    /// Table index of the block's chunk `c`.
+    fn start(&self, c: usize) -> usize {
+        self.fixed_base + self.others.iter().enumerate().filter(|(t, _)| (c >> t) & 1 == 1).map(|(_, w)| w).sum::<usize>()
     }
 }
 
