@@ -9,6 +9,8 @@
 //!   completion token `i`. The witness and the weights are each opened once (batched).
 //! * [`setup_proof`] — the one-time proof that the committed weights respect the key's declared
 //!   bounds and zero block padding (checked with the key alone).
+//! * [`memory`] — the memory policy: hold the weight commitment or recommit it, the default
+//!   chunk size and the peak estimate behind it (one definition for the CLI, server and benches).
 //! * [`fsio`] — atomic file output.
 //!
 //! Everything the verifier needs — the verifying key, the proof file ([`file`]), weight blocks,
@@ -24,6 +26,7 @@
 pub mod chunked;
 pub mod fsio;
 pub mod keys;
+pub mod memory;
 pub mod setup_proof;
 
 // The verifying side lives in `zkinfer-verifier`; re-exported under the old paths.

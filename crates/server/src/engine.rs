@@ -11,11 +11,6 @@ use zkinfer_model::Model;
 use zkinfer_proof::{ProofFile, Stage, VerifyingKey, WeightCommitment};
 use zkinfer_tokenizer::Tokenizer;
 
-/// Packed weight polynomials from this many variables on are recommitted per proof instead of
-/// held in memory between proofs (the CLI's `prove` uses the same threshold; GPT-2 small packs
-/// into 2^27).
-const RECOMMIT_FROM_VARS: usize = 24;
-
 /// Peak bytes one proof needs per weight parameter, plus a fixed part: measured on GPT-2 small
 /// (124 M parameters, 32 tokens: peak 7.0–7.3 GB, `docs/BENCHMARKS.md`), about 57 B per
 /// parameter; 64 B leaves a margin. The fixed part covers small models (the tiny GPT-2, 3.3 M
@@ -117,7 +112,8 @@ impl Engine {
         let setup_proof = zkinfer_proof::SetupProof::from_bytes(&setup_proof_bytes)
             .map_err(|e| load_err(format!("{} is not a valid setup proof: {e}", proof_path.display())))?;
         zkinfer_proof::verify_setup(&vk, &setup_proof).map_err(|e| load_err(format!("the setup proof {} is invalid: {e}", proof_path.display())))?;
-        let recommit = vk.weight_packed_num_vars().is_some_and(|n| n >= RECOMMIT_FROM_VARS);
+        // The proof crate's memory policy (the CLI's): large models recommit the weights per proof.
+        let recommit = zkinfer_proof::memory::recommits_weights(&vk);
         let pk = if recommit {
             None
         } else {
