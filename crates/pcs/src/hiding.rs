@@ -17,6 +17,14 @@
 //!   `eq(z_{<μ}, ·)` vectors are independent (random points, except with probability
 //!   `≤ 2^{μ}/|EF|`) get independent uniform values, whatever `P_k` is. [`HidingPcs::open`]
 //!   refuses more distinct claim points per polynomial than that.
+//! * **Which coordinates vanish ([`Vanishing`]).** The factor `z_{m−1}(1 − z_{m−1})` above is
+//!   [`Vanishing::Last`] (the default: mask tables, GKR leaves). A table that protocols read
+//!   through *views* — some coordinates fixed at random points, the others summed, as an op's
+//!   sumcheck reads `w̃(k, r_n)` — is committed with [`Vanishing::All`], Libra's
+//!   `Z(z) = Π_i z_i(1 − z_i)`: `P̂_k = P_k + Z·M_k` then equals the plain partial evaluation on
+//!   the summed cube whatever coordinates are fixed (any summed boolean coordinate kills `Z`),
+//!   whereas with `Last` a view that fixes `z_{m−1}` adds `v(r)·M_k` to every summed entry and
+//!   changes the sum. Claims on an `All` polynomial must have no coordinate in `{0, 1}`.
 //! * **The batching sumcheck** reducing the claims to one point `r` of the packed polynomial is
 //!   the masked sumcheck of `zkinfer_sumcheck::zk` (degree 2; its mask table is committed with a
 //!   second, small hiding commitment before `Γ` and `ρ'`): given its final value
@@ -96,14 +104,52 @@ impl Default for HidingParams {
     }
 }
 
+/// Which coordinates carry the vanishing factor of a polynomial's randomised extension
+/// `P̂(z) = P(z) + Z(z)·M(z_{<μ})` (module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Vanishing {
+    /// `Z(z) = z_{m−1}(1 − z_{m−1})`: only claims whose last coordinate is summed last, or
+    /// random, keep `P̂ = P` on the cubes a protocol sums over.
+    #[default]
+    Last,
+    /// `Z(z) = Π_i z_i(1 − z_i)` (Libra): `P̂` equals `P`'s partial evaluation on the summed cube
+    /// of any view (any subset of coordinates fixed), for tables read through views.
+    All,
+}
+
+impl Vanishing {
+    /// `Z(point)`.
+    pub fn at(self, point: &[EF]) -> EF {
+        match self {
+            Self::Last => point.last().map_or(EF::ZERO, |&z| v(z)),
+            Self::All => point.iter().map(|&z| v(z)).product(),
+        }
+    }
+
+    /// `Z(point) / v(point_var)` as a polynomial: the factor multiplying `v(z_var)` in `Z`
+    /// (`Last`: 1 for the last variable, and no other variable carries a factor).
+    fn cofactor(self, point: &[EF], var: usize) -> Option<EF> {
+        match self {
+            Self::Last => (var + 1 == point.len()).then_some(EF::ONE),
+            Self::All => (var < point.len()).then(|| point.iter().enumerate().filter(|&(i, _)| i != var).map(|(_, &z)| v(z)).product()),
+        }
+    }
+}
+
+fn v(z: EF) -> EF {
+    z * (EF::ONE - z)
+}
+
 /// A hiding commitment: the Merkle root of the ZK codeword and the committed polynomials'
-/// shapes (masks and blinding slot are implied by the shapes).
+/// shapes (masks and blinding slot are implied by the shapes) and vanishing kinds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HidingCommitment {
     /// Root of the ZK Reed–Solomon codeword of the packed batch.
     pub root: MerkleRoot,
     /// Number of variables of each committed polynomial, in batch order.
     pub poly_num_vars: Vec<usize>,
+    /// The vanishing kind of each committed polynomial (same length as `poly_num_vars`).
+    pub vanishing: Vec<Vanishing>,
 }
 
 impl HidingCommitment {
@@ -116,7 +162,16 @@ impl HidingCommitment {
         for &m in &self.poly_num_vars {
             out.extend_from_slice(&(m as u64).to_le_bytes());
         }
+        out.extend(self.vanishing.iter().map(|&k| match k {
+            Vanishing::Last => 0u8,
+            Vanishing::All => 1u8,
+        }));
         out
+    }
+
+    /// The vanishing kind of polynomial `k` (`Last` for a commitment that lists fewer).
+    pub fn vanishing_of(&self, k: usize) -> Vanishing {
+        self.vanishing.get(k).copied().unwrap_or_default()
     }
 }
 
@@ -154,14 +209,26 @@ impl HidingProverData {
             zkinfer_poly::Mle::new(packed[off..off + len].to_vec())
         };
         let mu = mask_vars(m);
-        Ok(slot(poly).evaluate(point) + vanishing(point) * slot(k + poly).evaluate(&point[..mu]))
+        Ok(slot(poly).evaluate(point) + self.commitment.vanishing_of(poly).at(point) * slot(k + poly).evaluate(&point[..mu]))
     }
 
-    /// `M_k(point_{<μ})`: the mask's value, so that `P̂_k(point) = P_k(point) +
-    /// point_{m−1}(1 − point_{m−1})·mask_value(k, point)`. A prover whose sumcheck runs over
-    /// `P̂_k` needs it (e.g. a sumcheck mask table committed in this batch: its round mask
-    /// becomes `m_j(X) + X(1 − X)·mask_value`).
+    /// The factor of `v(point_{m−1})` in `P̂_k(point) − P_k(point)`, so that `P̂_k(point) =
+    /// P_k(point) + point_{m−1}(1 − point_{m−1})·mask_value(k, point)`: `M_k(point_{<μ})` for
+    /// [`Vanishing::Last`], `Π_{i<m−1} v(point_i)·M_k(point_{<μ})` for [`Vanishing::All`]. A
+    /// prover whose sumcheck runs over `P̂_k` with the polynomial's last variable summed last
+    /// needs it (e.g. a sumcheck mask table committed in this batch: its round mask becomes
+    /// `m_j(X) + X(1 − X)·mask_value`); [`HidingProverData::mask_cofactor`] for other variables.
     pub fn mask_value(&self, poly: usize, point: &[EF]) -> Result<EF, PcsError> {
+        let m = point.len();
+        self.mask_cofactor(poly, point, m.saturating_sub(1))
+    }
+
+    /// The factor of `v(point_var)` in `P̂_k(point) − P_k(point)`, for a sumcheck over a view of
+    /// `P_k` whose last round binds coordinate `var`: `Z(point)/v(point_var)·M_k(point_{<μ})`.
+    /// Refused for `Last` when `var` is not the last coordinate (no factor there). The caller
+    /// checks that `var` is not a mask variable (`var ≥ min(m, 4)`, as the masked product
+    /// sumcheck does): `M_k` would then depend on it and the round have a higher degree.
+    pub fn mask_cofactor(&self, poly: usize, point: &[EF], var: usize) -> Result<EF, PcsError> {
         let k = self.commitment.poly_num_vars.len();
         let m = self.layout.poly_num_vars(poly).filter(|_| poly < k).ok_or_else(|| PcsError::BadClaim(format!("no polynomial {poly}")))?;
         if point.len() != m {
@@ -169,18 +236,18 @@ impl HidingProverData {
         }
         let off = self.layout.offset(k + poly);
         let mu = mask_vars(m);
+        let cofactor = self
+            .commitment
+            .vanishing_of(poly)
+            .cofactor(point, var)
+            .ok_or_else(|| PcsError::BadClaim(format!("polynomial {poly}: variable {var} carries no vanishing factor")))?;
         let slot = zkinfer_poly::Mle::new(self.zk.message.as_slice()[off..off + (1usize << mu)].to_vec());
-        Ok(slot.evaluate(&point[..mu]))
+        Ok(cofactor * slot.evaluate(&point[..mu]))
     }
 }
 
 fn mask_vars(m: usize) -> usize {
     m.min(MASK_VARS)
-}
-
-/// `z_{m−1}(1 − z_{m−1})`: vanishes on the hypercube.
-fn vanishing(point: &[EF]) -> EF {
-    point.last().map_or(EF::ZERO, |&z| z * (EF::ONE - z))
 }
 
 /// Shapes of the packed hiding batch: the polynomials, their masks, the blinding slot.
@@ -245,6 +312,19 @@ impl HidingPcs {
     /// `StdRng::from_rng(&mut rand::rngs::SysRng)`): it draws the masks, the blinding slot and
     /// the encoding randomness.
     pub fn commit<R: CryptoRng + ?Sized>(&self, polys: &[&[F]], rng: &mut R) -> Result<(HidingCommitment, HidingProverData), PcsError> {
+        self.commit_with(polys, &vec![Vanishing::Last; polys.len()], rng)
+    }
+
+    /// [`HidingPcs::commit`] with a [`Vanishing`] kind per polynomial.
+    pub fn commit_with<R: CryptoRng + ?Sized>(
+        &self,
+        polys: &[&[F]],
+        vanishing: &[Vanishing],
+        rng: &mut R,
+    ) -> Result<(HidingCommitment, HidingProverData), PcsError> {
+        if vanishing.len() != polys.len() {
+            return Err(PcsError::Config(format!("{} vanishing kinds for {} polynomials", vanishing.len(), polys.len())));
+        }
         let mut shapes = Vec::with_capacity(polys.len());
         for (k, p) in polys.iter().enumerate() {
             if !p.len().is_power_of_two() {
@@ -265,7 +345,7 @@ impl HidingPcs {
         let engine = self.engine(layout.num_vars(), rng)?;
         let mut scratch = crate::whir::fresh_challenger();
         let (root, zk) = engine.commit(Poly::new(packed), &mut scratch).map_err(|e| PcsError::Config(e.to_string()))?;
-        let commitment = HidingCommitment { root, poly_num_vars: shapes };
+        let commitment = HidingCommitment { root, poly_num_vars: shapes, vanishing: vanishing.to_vec() };
         Ok((commitment.clone(), HidingProverData { commitment, layout, zk }))
     }
 
@@ -283,9 +363,9 @@ impl HidingPcs {
         t: &mut ProverTranscript,
         rng: &mut R,
     ) -> Result<(), PcsError> {
-        check_hiding_claims(&data.layout, data.commitment.poly_num_vars.len(), claims)?;
+        check_hiding_claims(&data.layout, &data.commitment, claims)?;
         self.absorb_commitment(&data.commitment, t);
-        let (terms, _) = begin(&data.layout, data.commitment.poly_num_vars.len(), claims, t);
+        let (terms, _) = begin(&data.layout, &data.commitment, claims, t);
         let n = data.layout.num_vars();
 
         // The batching mask: sampled, committed (hiding) and absorbed before Γ and ρ'.
@@ -328,10 +408,13 @@ impl HidingPcs {
         if com.root.num_roots() != 1 {
             return Err(PcsError::Config("commitment must hold exactly one Merkle root".into()));
         }
+        if com.vanishing.len() != com.poly_num_vars.len() {
+            return Err(PcsError::Config("commitment lists a vanishing kind per polynomial".into()));
+        }
         let layout = hiding_layout(&com.poly_num_vars)?;
-        check_hiding_claims(&layout, com.poly_num_vars.len(), claims)?;
+        check_hiding_claims(&layout, com, claims)?;
         self.absorb_commitment(com, t);
-        let (terms, claim) = begin(&layout, com.poly_num_vars.len(), claims, t);
+        let (terms, claim) = begin(&layout, com, claims, t);
         let n = layout.num_vars();
         let shape = MaskShape { num_rounds: n, degree: 2 };
         let mask_vars_total = MIN_HIDING_VARS.max(shape.num_vars());
@@ -390,8 +473,9 @@ fn mask_claim_points(shape: MaskShape, total_vars: usize, round_challenges: &[EF
 }
 
 /// Absorbs the claims, draws `ρ`, and returns the batching terms (claim `j` on `P̂_k`: `ρ^j` on
-/// `P_k` at `z`, `ρ^j·z_{m−1}(1 − z_{m−1})` on `M_k` at `z_{<μ}`) and `Σ ρ^j v_j`.
-fn begin<T: Transcript>(layout: &PackedLayout, num_polys: usize, claims: &[OpeningClaim], t: &mut T) -> (Vec<WeightTerm>, EF) {
+/// `P_k` at `z`, `ρ^j·Z_k(z)` on `M_k` at `z_{<μ}`) and `Σ ρ^j v_j`.
+fn begin<T: Transcript>(layout: &PackedLayout, com: &HidingCommitment, claims: &[OpeningClaim], t: &mut T) -> (Vec<WeightTerm>, EF) {
+    let num_polys = com.poly_num_vars.len();
     batching::absorb_claims(claims, t);
     let rho = t.challenge_ext();
     let mut coeff = EF::ONE;
@@ -401,16 +485,18 @@ fn begin<T: Transcript>(layout: &PackedLayout, num_polys: usize, claims: &[Openi
         sum += coeff * c.value;
         terms.push(WeightTerm { poly: c.poly, point: c.point.clone(), coeff });
         let mu = layout.poly_num_vars(num_polys + c.poly).unwrap_or(0);
-        terms.push(WeightTerm { poly: num_polys + c.poly, point: c.point[..mu].to_vec(), coeff: coeff * vanishing(&c.point) });
+        terms.push(WeightTerm { poly: num_polys + c.poly, point: c.point[..mu].to_vec(), coeff: coeff * com.vanishing_of(c.poly).at(&c.point) });
         coeff *= rho;
     }
     (terms, sum)
 }
 
 /// Claims must name committed polynomials (not masks), with points of the right length, at
-/// most `2^{μ_k}` distinct points per polynomial, and a last coordinate outside `{0, 1}` (else
-/// the randomised extension equals `P_k` there and hides nothing).
-fn check_hiding_claims(layout: &PackedLayout, num_polys: usize, claims: &[OpeningClaim]) -> Result<(), PcsError> {
+/// most `2^{μ_k}` distinct points per polynomial, and `Z_k(z) ≠ 0` (a last coordinate, or for
+/// [`Vanishing::All`] every coordinate, outside `{0, 1}`; else the randomised extension equals
+/// `P_k` there and hides nothing).
+fn check_hiding_claims(layout: &PackedLayout, com: &HidingCommitment, claims: &[OpeningClaim]) -> Result<(), PcsError> {
+    let num_polys = com.poly_num_vars.len();
     if claims.is_empty() {
         return Err(PcsError::BadClaim("no claims".into()));
     }
@@ -423,8 +509,12 @@ fn check_hiding_claims(layout: &PackedLayout, num_polys: usize, claims: &[Openin
         if c.point.len() != m {
             return Err(PcsError::BadClaim(format!("claim {j}: polynomial {} has {m} variables, point has {}", c.poly, c.point.len())));
         }
-        if vanishing(&c.point) == EF::ZERO {
-            return Err(PcsError::BadClaim(format!("claim {j}: last coordinate is 0 or 1, the value would not be hidden")));
+        if com.vanishing_of(c.poly).at(&c.point) == EF::ZERO {
+            let which = match com.vanishing_of(c.poly) {
+                Vanishing::Last => "last coordinate",
+                Vanishing::All => "a coordinate",
+            };
+            return Err(PcsError::BadClaim(format!("claim {j}: {which} is 0 or 1, the value would not be hidden")));
         }
         let seen = points.entry(c.poly).or_default();
         if !seen.contains(&c.point.as_slice()) {

@@ -173,8 +173,8 @@ fn claims_that_would_not_be_hidden_are_refused() {
             OpeningClaim { poly: 1, value: data.evaluate(1, &point).expect("eval"), point }
         })
         .collect();
-    assert!(matches!(check_hiding_claims(&data.layout, 3, &many), Err(PcsError::BadClaim(_))));
-    assert!(check_hiding_claims(&data.layout, 3, &many[..16]).is_ok());
+    assert!(matches!(check_hiding_claims(&data.layout, &data.commitment, &many), Err(PcsError::BadClaim(_))));
+    assert!(check_hiding_claims(&data.layout, &data.commitment, &many[..16]).is_ok());
     // A boolean last coordinate: the extension equals the polynomial there.
     let boolean_last: Vec<EF> = (0..6).map(|k| if k == 5 { EF::ZERO } else { ext(k + 2, 1, 1) }).collect();
     let claim = OpeningClaim { poly: 1, value: EF::ZERO, point: boolean_last };
