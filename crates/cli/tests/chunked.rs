@@ -54,6 +54,11 @@ fn rejected(keys: &Path, file: &Path, record: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+/// The exit code of verifying `file`.
+fn exit_code(keys: &Path, file: &Path) -> Option<i32> {
+    zkinfer(&["verify", "--vk", s(keys), s(file), "--json"]).status.code()
+}
+
 #[test]
 fn gpt2_chunked_prove_verify_and_damaged_streams() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,8 +119,14 @@ fn gpt2_chunked_prove_verify_and_damaged_streams() {
     let (_, c2, c2_end) = recs[3].clone();
     std::fs::write(&bad, &bytes[..(c2 + c2_end) / 2]).unwrap();
     rejected(&keys, &bad, "truncated");
+    assert_eq!(exit_code(&keys, &bad), Some(3), "a truncated chunk record is a malformed file");
     std::fs::write(&bad, &bytes[..c2_end]).unwrap();
     rejected(&keys, &bad, "closing record");
+    assert_eq!(exit_code(&keys, &bad), Some(3), "a stream without its close is a malformed file");
+    std::fs::write(&bad, &bytes[..20]).unwrap();
+    assert_eq!(exit_code(&keys, &bad), Some(3), "a truncated header is a malformed file");
+    std::fs::write(&bad, [&bytes[..], &[0u8]].concat()).unwrap();
+    assert_eq!(exit_code(&keys, &bad), Some(3), "bytes after the close make a malformed file");
     // Chunks 1 and 2 swapped.
     let (_, c1, _) = recs[2].clone();
     let mut swapped = bytes[..c1].to_vec();

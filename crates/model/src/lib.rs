@@ -408,6 +408,12 @@ impl Model {
         self.step_int_outputs(cache, ids, ids.len())
     }
 
+    /// Extends the cache by `ids` (the step's keys and values), computing the logits of the last
+    /// position only: what the chunked prover runs ahead to commit an epoch's keys/values.
+    pub fn advance_int_cache(&self, cache: &mut IntCache, ids: &[u32]) -> Result<(), ModelError> {
+        self.step_int_outputs(cache, ids, 1).map(|_| ())
+    }
+
     /// [`Model::step_int`] with the logits of the last `n_out` new positions only.
     fn step_int_outputs(&self, cache: &mut IntCache, ids: &[u32], n_out: usize) -> Result<IntTensor, ModelError> {
         let IntForward { graph, mut trace } = self.run_step_int(&cache.kv, cache.len, ids, n_out)?;
@@ -491,15 +497,32 @@ impl Model {
 
     /// [`Model::generate_int`] stopping after a token in `stop` (included in the output; see
     /// [`Architecture::stop_tokens`]).
-    pub fn generate_int_until(&self, prompt: &[u32], n: usize, stop: &[u32], on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+    pub fn generate_int_until(&self, prompt: &[u32], n: usize, stop: &[u32], mut on_token: impl FnMut(u32)) -> Result<Vec<u32>, ModelError> {
+        self.generate_int_while(prompt, n, stop, |tok| {
+            on_token(tok);
+            true
+        })
+    }
+
+    /// [`Model::generate_int_until`] that also stops, returning the tokens so far, after a token
+    /// for which `on_token` returns false (a consumer that went away cancels the generation).
+    pub fn generate_int_while(&self, prompt: &[u32], n: usize, stop: &[u32], mut on_token: impl FnMut(u32) -> bool) -> Result<Vec<u32>, ModelError> {
         self.check_generation(prompt, n)?;
         let mut cache = self.new_int_cache();
         let v = self.config.n_vocab;
-        self.greedy(prompt, n, stop, on_token, |input| {
+        let mut out = Vec::with_capacity(n);
+        let mut input = prompt.to_vec();
+        while out.len() < n {
             // Only the last position's prediction is needed.
-            let logits = self.step_int_outputs(&mut cache, input, 1)?;
-            Ok(ops::argmax::argmax_row(&logits.data[logits.data.len() - v..]) as u32)
-        })
+            let logits = self.step_int_outputs(&mut cache, &input, 1)?;
+            let next = ops::argmax::argmax_row(&logits.data[logits.data.len() - v..]) as u32;
+            out.push(next);
+            if !on_token(next) || stop.contains(&next) {
+                break;
+            }
+            input = vec![next];
+        }
+        Ok(out)
     }
 
     /// Greedy generation with the float reference and a KV cache.

@@ -1,8 +1,9 @@
 //! The chunked (incremental) prover (issue 12): proves a greedy generation chunk by chunk on one
 //! Fiat–Shamir transcript and writes the proof stream record by record (the protocol and the
 //! format are `zkinfer_verifier::chunked`'s). Per chunk it holds one chunk's trace, witness and
-//! commitment data; across chunks only the KV cache (the generator's own state), the weight
-//! claims and the `KV_j` claims and commitments.
+//! commitment data; across chunks only the KV cache (the generator's own state), the current
+//! keys/values epoch's rows (computed ahead, committed in the epoch's first chunk), the weight
+//! claims and the `KV_e` claims and commitments.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -10,7 +11,6 @@ use std::time::Instant;
 
 use zkinfer_field::F;
 use zkinfer_model::{IntCache, IntTensor, Model};
-use zkinfer_ops::chunk::prove_cache_split;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
 use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
 use zkinfer_transcript::{ProverTranscript, Transcript};
@@ -33,12 +33,53 @@ pub struct ChunkedTimings {
     pub close_s: f64,
     /// Bytes written, header and records.
     pub bytes: u64,
+    /// Per chunk: its record's bytes by phase (`statement`, `commitments` (the `W_k` and `KV_k`
+    /// commitment messages and the link values), the graph pipeline's phases (`lookups`,
+    /// `range relations`, `zero-checks`, `prove <op>`, `merge`, `virtual columns`), `cache split`,
+    /// `witness opening`), in first-seen order.
+    pub chunk_bytes: Vec<Vec<(String, usize)>>,
+    /// The closing record's bytes by phase (`keys/values openings`, `weight blocks`,
+    /// `weight opening`).
+    pub close_bytes: Vec<(String, usize)>,
 }
 
 impl ChunkedTimings {
     /// Proving time proper (everything but generation and waiting for it).
     pub fn prove_s(&self) -> f64 {
         self.chunks_s.iter().sum::<f64>() + self.close_s
+    }
+}
+
+/// Proof bytes written per phase of a record (the transcript's length between laps).
+struct ByteClock {
+    written: usize,
+    phases: Vec<(String, usize)>,
+}
+
+impl ByteClock {
+    fn new(t: &ProverTranscript) -> Self {
+        Self { written: t.proof_len(), phases: Vec::new() }
+    }
+    /// Adds `bytes` to phase `name`.
+    fn add(&mut self, name: &str, bytes: usize) {
+        match self.phases.iter_mut().find(|(n, _)| n == name) {
+            Some((_, b)) => *b += bytes,
+            None => self.phases.push((name.to_string(), bytes)),
+        }
+    }
+    /// Everything written since the last lap is phase `name`.
+    fn lap(&mut self, name: &str, t: &ProverTranscript) {
+        self.add(name, t.proof_len() - self.written);
+        self.written = t.proof_len();
+    }
+    /// `attributed` bytes since the last lap were attributed by [`ByteClock::add`]; the rest
+    /// goes to phase `rest`.
+    fn sync(&mut self, attributed: usize, rest: &str, t: &ProverTranscript) {
+        let rest_bytes = (t.proof_len() - self.written).saturating_sub(attributed);
+        if rest_bytes > 0 {
+            self.add(rest, rest_bytes);
+        }
+        self.written = t.proof_len();
     }
 }
 
@@ -84,18 +125,6 @@ fn chunk_rows(t: &IntTensor, start: usize, len: usize) -> Result<Vec<i64>, Proof
         out.extend_from_slice(&t.data[(hh * n + start) * d..(hh * n + start + len) * d]);
     }
     Ok(out)
-}
-
-/// The `KV_j` polynomials of chunk `j` (positions `[start, start + len)`), padded per layout.
-fn kv_polys(cache: &IntCache, start: usize, len: usize) -> Result<Vec<Vec<F>>, ProofSystemError> {
-    cache
-        .tensors()
-        .iter()
-        .map(|t| {
-            let dims = [t.shape[0], len, t.shape[2]];
-            Ok(TensorLayout::new(&dims).pad_i64(&chunk_rows(t, start, len)?))
-        })
-        .collect()
 }
 
 /// Generates up to `n` tokens after `prompt` and writes a chunked proof of it to `out` (header,
@@ -217,11 +246,11 @@ fn prove_chunked_impl(
         let generator = scope.spawn(move || {
             let start = Instant::now();
             let mut generated = 0;
-            let result = model.generate_int_until(prompt, n, &vk.eog_ids, |tok| {
+            let result = model.generate_int_while(prompt, n, &vk.eog_ids, |tok| {
                 generated += 1;
                 progress(ChunkStage::Token { generated, total: n });
-                // A closed channel means the prover failed; the rest is not needed.
-                let _ = tx.send(tok);
+                // A closed channel means the prover failed: stop generating.
+                tx.send(tok).is_ok()
             });
             (result, start.elapsed().as_secs_f64())
         });
@@ -287,23 +316,30 @@ fn prove_stream(
     let pcs = pcs();
     let c_vars = chunk.trailing_zeros() as usize;
     let mut cache = model.new_int_cache();
+    // Per keys/values epoch (`epoch_of`): its commitment and the claims on it.
     let mut kv_coms: Vec<WhirCommitment> = Vec::new();
     let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
     let mut weight_claims = OpeningAccumulator::new();
     let mut predicted: Vec<u32> = Vec::new();
-    // The honest keys/values of a tampered chunk (what KV_k commits unless `commit_perturbed`).
+    // The current epoch's committed keys/values: per cached tensor `[H, 2^b·C, d]` row-major.
+    let mut epoch_rows: Vec<Vec<i64>> = Vec::new();
+    // The honest keys/values of a tampered epoch (what KV_e commits unless `commit_perturbed`).
     let mut honest_kv: Option<(usize, Vec<Vec<F>>)> = None;
     let p_len = prompt.len();
 
     let mut s = 0;
     for k in 0.. {
+        let (epoch, (first_chunk, b)) = (epoch_of(k), epoch_range(epoch_of(k)));
+        let starts_epoch = k == first_chunk;
         // Chunk k covers [s, s + C) and needs the tokens at those positions plus the prediction
-        // after its last row: a completion of s + C + 1 − P tokens, or the whole generation.
+        // after its last row; the first chunk of an epoch commits the keys/values of the whole
+        // epoch, so it needs the tokens of [s, s + 2^b·C) (or the whole generation).
+        let horizon = s + if starts_epoch { chunk << b } else { chunk };
         let waited = Instant::now();
-        let done = tokens.wait_for((s + chunk + 1).saturating_sub(p_len))?;
+        let done = tokens.wait_for((horizon + 1).saturating_sub(p_len))?;
         timings.waits_s.push(waited.elapsed().as_secs_f64());
         let completion = &tokens.completion;
-        let total = if done { p_len + completion.len().max(1) - 1 } else { s + chunk };
+        let total = if done { p_len + completion.len().max(1) - 1 } else { horizon };
         if s >= total {
             timings.waits_s.pop();
             break;
@@ -311,7 +347,12 @@ fn prove_stream(
         let started = Instant::now();
         let n_new = chunk.min(total - s);
         progress(ChunkStage::Chunk { index: k, start: s, len: n_new });
-        let ids: Vec<u32> = (s..s + n_new).map(|p| if p < p_len { prompt[p] } else { completion[p - p_len] }).collect();
+        let id_at = |p: usize| if p < p_len { prompt[p] } else { completion[p - p_len] };
+        if starts_epoch {
+            // Run ahead over the epoch's chunks (same chunk boundaries) for their keys/values.
+            epoch_rows = rows_ahead(model, &cache, s, total.min(s + (chunk << b)), chunk, b, &id_at)?;
+        }
+        let ids: Vec<u32> = (s..s + n_new).map(id_at).collect();
         let shape = ChunkShape::new(s, n_new, p_len);
         let fwd = model.step_forward_int(&mut cache, &ids, shape.n_out).map_err(model_err)?;
         let first = k == 0;
@@ -329,66 +370,135 @@ fn prove_stream(
             }
             predicted.extend_from_slice(&preds);
         }
+        let mut bytes_at = ByteClock::new(&t);
         t.send_u32(n_new as u32);
         for &p in &preds {
             t.send_u32(p);
         }
+        bytes_at.lap("statement", &t);
         let (new, past) = kv_tensors(graph, &names, first)?;
-        let mut link = OpeningAccumulator::new();
         let io = ChunkIo { deferred: past.clone() };
+        let local = k - first_chunk;
+        if tamper.is_none() && (0..new.len()).any(|slot| epoch_chunk_rows(&epoch_rows[slot], &cache.tensors()[slot], local, chunk, b, s, n_new) == Some(false)) {
+            return Err(ProofSystemError::Rejected(format!("chunk {k}: the keys/values computed ahead differ from the chunk's")));
+        }
         let mut kv_values: Vec<&[i64]> =
             new.iter().map(|&id| fwd.trace.get(id).map(|v| v.data.as_slice()).ok_or_else(|| ProofSystemError::Request("missing keys/values".into()))).collect::<Result<_, _>>()?;
-        let mut kv_polys_k: Vec<Vec<F>> = new.iter().zip(&kv_values).map(|(&id, v)| TensorLayout::new(&graph.meta(id).shape).pad_i64(v)).collect();
         // A tampered chunk: the cache carried out of it is perturbed now (the step appended this
         // chunk's rows), so the later chunks read the perturbed values.
         let perturbed_rows: Vec<Vec<i64>>;
         if let Some(tm) = tamper.filter(|tm| tm.at == k) {
-            honest_kv = Some((k, kv_polys_k.clone()));
+            let dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
+            honest_kv = Some((epoch, epoch_polys(&epoch_rows, &dims, chunk, b)?));
             tm.perturb(&mut cache, s)?;
             if tm.commit_perturbed {
+                if !starts_epoch {
+                    return Err(ProofSystemError::Request("a committed perturbation must be at the first chunk of an epoch".into()));
+                }
                 perturbed_rows = cache.tensors().iter().map(|c| chunk_rows(c, s, n_new)).collect::<Result<_, _>>()?;
                 kv_values = perturbed_rows.iter().map(Vec::as_slice).collect();
-                kv_polys_k = kv_polys(&cache, s, n_new)?;
+                // The epoch commits the perturbed rows and what the later chunks compute from them.
+                let mut ahead = cache.clone();
+                let end = total.min(s + (chunk << b));
+                let mut p = s + n_new;
+                while p < end {
+                    let q = (p + chunk).min(end);
+                    model.advance_int_cache(&mut ahead, &(p..q).map(id_at).collect::<Vec<_>>()).map_err(model_err)?;
+                    p = q;
+                }
+                epoch_rows = epoch_rows_of(&ahead, s, end, chunk << b)?;
             }
         }
+        let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
+        let kv_polys_e = if starts_epoch { Some(epoch_polys(&epoch_rows, &new_dims, chunk, b)?) } else { None };
+        let mut link: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::with_capacity(new.len());
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let witness_err = |e: zkinfer_pcs::PcsError| zkinfer_ops::ProofError::witness("commit", e.to_string());
             let cols = w.take_committed()?;
             let (com, data) = pcs.commit_owned(cols).map_err(witness_err)?;
-            t.send_bytes(&keys::encode_commitment(&com));
+            // Roots only: the verifier derives both batches' shapes from the chunk graph.
+            t.send_bytes(&com.roots_bytes());
             let data = Arc::new(SharedWitness(data));
             w.share_committed(data.clone())?;
-            let (kv_com, _) = pcs.commit_owned(kv_polys_k).map_err(witness_err)?;
-            t.send_bytes(&keys::encode_commitment(&kv_com));
+            let kv_com = match kv_polys_e {
+                Some(polys) => {
+                    let (kv_com, _) = pcs.commit_owned(polys).map_err(witness_err)?;
+                    t.send_bytes(&kv_com.roots_bytes());
+                    Some(kv_com)
+                }
+                None => None,
+            };
             let mut injected = Vec::with_capacity(new.len());
-            for (slot, (&id, v)) in new.iter().zip(&kv_values).enumerate() {
-                let layout = TensorLayout::new(&graph.meta(id).shape);
+            for (slot, ((&id, v), dims)) in new.iter().zip(&kv_values).zip(&new_dims).enumerate() {
+                let layout = TensorLayout::new(dims);
                 let z = t.challenge_exts(layout.num_vars());
                 let value = layout.evaluate_i64(v, &z);
                 t.send_ext(value);
-                link.push(slot, z.clone(), value);
+                let on_epoch = link_point_on_epoch(dims, &z, local, b, c_vars).map_err(|e| zkinfer_ops::ProofError::witness("link", e.to_string()))?;
+                link.push((slot, on_epoch, value));
                 injected.push((id, Claim::new(z, value)));
             }
             Ok(((data, kv_com), injected))
         })?;
         let (witness_data, kv_com) = proven.commitment;
+        // The pipeline's phases (their bytes include the commit hook's messages as `commit`).
+        let mut attributed = 0;
+        for (name, _, b) in &proven.timings {
+            let name = if name == "commit" { "commitments" } else { name.as_str() };
+            bytes_at.add(name, *b);
+            attributed += b;
+        }
+        bytes_at.sync(attributed, "graph (other)", &t);
         let mut accs = proven.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
         let (witness_acc, weight_acc) = opening_accumulators_in(template, graph, &proven.witness.plan().commitment_slots(), accs)?;
         for c in weight_acc.into_claims() {
             weight_claims.push_claim(c);
         }
-        kv_coms.push(kv_com);
-        kv_accs.push(link);
+        if let Some(kv_com) = kv_com {
+            kv_coms.push(kv_com);
+            kv_accs.push(OpeningAccumulator::new());
+        }
+        for (slot, point, value) in link {
+            kv_accs[epoch].push(slot, point, value);
+        }
         for c in deferred.into_claims() {
             let slot = past.iter().position(|p| p.0 == c.poly).ok_or_else(|| ProofSystemError::Request("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
-            let chunks: Vec<Vec<i64>> = (0..k).map(|j| chunk_rows(&cache.tensors()[slot], j * chunk, chunk)).collect::<Result<_, _>>()?;
-            let refs: Vec<&[i64]> = chunks.iter().map(Vec::as_slice).collect();
-            for (j, claim) in prove_cache_split(&Claim::new(c.point, c.value), &dims, c_vars, &refs, &mut t)? {
-                kv_accs[j].push(slot, claim.point, claim.value);
+            let cached = &cache.tensors()[slot];
+            for part in epoch_split(&dims, c_vars, &c.point)? {
+                match part {
+                    EpochPart::Full { epoch: e, point, .. } => {
+                        let (f, be) = epoch_range(e);
+                        let rows = epoch_rows_of_tensor(cached, f * chunk, (f + (1 << be)) * chunk, chunk << be)?;
+                        let w = TensorLayout::new(&epoch_dims(&dims, be, chunk)?).evaluate_i64(&rows, &point);
+                        t.send_ext(w);
+                        kv_accs[e].push(slot, point, w);
+                    }
+                    EpochPart::Partial { epoch: e, b: be, head, tail, .. } => {
+                        let (f, _) = epoch_range(e);
+                        let layout = TensorLayout::new(&[dims[0], chunk, dims[2]]);
+                        let point: Vec<zkinfer_field::EF> = [&head[..], &tail[..]].concat();
+                        let mut u = Vec::with_capacity(1 << be);
+                        for i in 0..1usize << be {
+                            // Chunks before this one from the cache it read; the rest as committed.
+                            let rows = if f + i < k {
+                                chunk_rows(cached, (f + i) * chunk, chunk)?
+                            } else {
+                                epoch_local_rows(&epoch_rows[slot], dims[0], dims[2], i, chunk, chunk << be)
+                            };
+                            let v = layout.evaluate_i64(&rows, &point);
+                            t.send_ext(v);
+                            u.push(v);
+                        }
+                        let rho = t.challenge_exts(be);
+                        let value = eq_weights(&rho).iter().zip(&u).map(|(w, u)| *w * *u).sum();
+                        kv_accs[e].push(slot, EpochPart::partial_point(&head, &rho, &tail), value);
+                    }
+                }
             }
         }
+        bytes_at.lap("cache split", &t);
         // The committed batch is the blocks of the witness columns' extents (zkinfer_pcs::sparse).
         let witness_layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
@@ -397,6 +507,8 @@ fn prove_stream(
             .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
             .0;
         pcs.open_sparse(witness_data, &witness_layout, witness_acc.claims(), &mut t)?;
+        bytes_at.lap("witness opening", &t);
+        timings.chunk_bytes.push(bytes_at.phases);
         let record = chunk_record(k as u32, &t.take_segment());
         out.write_all(&record).map_err(io_err)?;
         timings.bytes += record.len() as u64;
@@ -404,27 +516,35 @@ fn prove_stream(
         progress(ChunkStage::Proven { index: k });
         s += n_new;
     }
+    drop(epoch_rows);
     tokens.join()?;
     timings.generate_s = tokens.generate_s;
     let completion = std::mem::take(&mut tokens.completion);
 
     progress(ChunkStage::Close);
     let started = Instant::now();
-    for (j, (acc, com)) in kv_accs.into_iter().zip(&kv_coms).enumerate() {
-        let len = chunk.min(s - j * chunk);
-        let polys = match honest_kv.take_if(|(at, _)| *at == j) {
-            // The tampered chunk's KV_j as committed (honest, or perturbed as the cache is).
+    let mut bytes_at = ByteClock::new(&t);
+    for (e, (acc, com)) in kv_accs.into_iter().zip(&kv_coms).enumerate() {
+        let (f, b) = epoch_range(e);
+        let polys = match honest_kv.take_if(|(at, _)| *at == e) {
+            // The tampered epoch as committed (honest, or perturbed as the cache is).
             Some((_, honest)) if !tamper.is_some_and(|tm| tm.commit_perturbed) => honest,
-            _ => kv_polys(&cache, j * chunk, len)?,
+            _ => {
+                let dims: Vec<Vec<usize>> = cache.tensors().iter().map(|c| c.shape.clone()).collect();
+                let rows = epoch_rows_of(&cache, f * chunk, s.min((f + (1 << b)) * chunk), chunk << b)?;
+                epoch_polys(&rows, &dims, chunk, b)?
+            }
         };
         let (again, data): (WhirCommitment, WhirProverData) = pcs.commit_owned(polys)?;
         if &again != com {
-            return Err(ProofSystemError::Rejected(format!("chunk {j}: the keys/values recommitted differ from the committed ones")));
+            return Err(ProofSystemError::Rejected(format!("{}: the keys/values recommitted differ from the committed ones", epoch_name(e))));
         }
         acc.prove_consuming(&pcs, data, &mut t)?;
+        bytes_at.lap("keys/values openings", &t);
     }
     drop(cache);
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_claims, &mut t)?;
+    bytes_at.lap("weight blocks", &t);
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {
@@ -436,6 +556,8 @@ fn prove_stream(
         }
     };
     weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
+    bytes_at.lap("weight opening", &t);
+    timings.close_bytes = bytes_at.phases;
     let record = close_record(&t.take_segment());
     out.write_all(&record).map_err(io_err)?;
     out.flush().map_err(io_err)?;
@@ -445,4 +567,63 @@ fn prove_stream(
         return Err(ProofSystemError::Rejected("the chunks' predictions differ from the generation".into()));
     }
     Ok((header, if tamper.is_some() { predicted } else { completion }, timings))
+}
+
+/// Rows `[start, end)` of a cached tensor `[H, n, d]` as an epoch tensor `[H, rows, d]`
+/// (row-major, zero rows after `end − start`).
+fn epoch_rows_of_tensor(t: &IntTensor, start: usize, end: usize, rows: usize) -> Result<Vec<i64>, ProofSystemError> {
+    let [h, n, d] = t.shape[..] else {
+        return Err(ProofSystemError::Request(format!("cached tensor of shape {:?}", t.shape)));
+    };
+    if end > n || end < start || end - start > rows {
+        return Err(ProofSystemError::Request("cached tensor shorter than its epoch".into()));
+    }
+    let mut out = vec![0i64; h * rows * d];
+    for hh in 0..h {
+        out[hh * rows * d..hh * rows * d + (end - start) * d].copy_from_slice(&t.data[(hh * n + start) * d..(hh * n + end) * d]);
+    }
+    Ok(out)
+}
+
+/// [`epoch_rows_of_tensor`] of every cached tensor.
+fn epoch_rows_of(cache: &IntCache, start: usize, end: usize, rows: usize) -> Result<Vec<Vec<i64>>, ProofSystemError> {
+    cache.tensors().iter().map(|t| epoch_rows_of_tensor(t, start, end, rows)).collect()
+}
+
+/// The keys/values of positions `[s, end)` (an epoch of `2^b` chunks from `s`), computed ahead of
+/// the chunks' proofs by extending a copy of `cache` (which holds `[0, s)`) chunk by chunk, as
+/// epoch tensors `[H, 2^b·C, d]`.
+fn rows_ahead(model: &Model, cache: &IntCache, s: usize, end: usize, chunk: usize, b: usize, id_at: &impl Fn(usize) -> u32) -> Result<Vec<Vec<i64>>, ProofSystemError> {
+    let mut ahead = cache.clone();
+    let mut p = s;
+    while p < end {
+        let q = (p + chunk).min(end);
+        model.advance_int_cache(&mut ahead, &(p..q).map(id_at).collect::<Vec<_>>()).map_err(model_err)?;
+        p = q;
+    }
+    epoch_rows_of(&ahead, s, end, chunk << b)
+}
+
+/// Local chunk `i`'s rows `[H, C, d]` of an epoch tensor `[H, rows, d]`.
+fn epoch_local_rows(epoch: &[i64], h: usize, d: usize, i: usize, chunk: usize, rows: usize) -> Vec<i64> {
+    (0..h).flat_map(|hh| epoch[(hh * rows + i * chunk) * d..(hh * rows + (i + 1) * chunk) * d].iter().copied()).collect()
+}
+
+/// Whether local chunk `local`'s committed rows (`n_new` of them) equal the cache's rows
+/// `[s, s + n_new)`; `None` if the shapes do not fit.
+fn epoch_chunk_rows(epoch: &[i64], cached: &IntTensor, local: usize, chunk: usize, b: usize, s: usize, n_new: usize) -> Option<bool> {
+    let [h, n, d] = cached.shape[..] else { return None };
+    let rows = chunk << b;
+    if s + n_new > n || epoch.len() != h * rows * d {
+        return None;
+    }
+    Some((0..h).all(|hh| {
+        epoch[(hh * rows + local * chunk) * d..(hh * rows + local * chunk + n_new) * d] == cached.data[(hh * n + s) * d..(hh * n + s + n_new) * d]
+    }))
+}
+
+/// The `KV_e` polynomials: each epoch tensor padded per its layout (`[H, 2^b·C, d]`, the `H` and
+/// `d` of `dims`).
+fn epoch_polys(rows: &[Vec<i64>], dims: &[Vec<usize>], chunk: usize, b: usize) -> Result<Vec<Vec<F>>, ProofSystemError> {
+    rows.iter().zip(dims).map(|(r, d)| Ok(TensorLayout::new(&epoch_dims(d, b, chunk)?).pad_i64(r))).collect()
 }

@@ -187,3 +187,36 @@ fn gpt2_forged_kv_carried_between_chunks_is_rejected() {
         assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
     }
 }
+
+/// A writer that fails at once (a full disk, a closed pipe).
+struct FailingWriter;
+
+impl std::io::Write for FailingWriter {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("no space left"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// When proving fails (here: the proof cannot be written), the generation thread stops at its
+/// next token instead of generating the whole request for nobody.
+#[test]
+fn a_failed_proof_cancels_generation() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use zkinfer_proof::chunked::ChunkStage;
+    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let n = 120;
+    let generated = AtomicUsize::new(0);
+    let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+    let e = prove_chunked(&model, &pk.vk, weights, &[5, 17, 3], n, 4, &mut FailingWriter, |stage| {
+        if let ChunkStage::Token { generated: g, .. } = stage {
+            generated.store(g, Ordering::Relaxed);
+        }
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("no space left"), "{e}");
+    let g = generated.load(Ordering::Relaxed);
+    assert!(g < n / 2, "generation ran on after the prover failed: {g} of {n} tokens");
+}

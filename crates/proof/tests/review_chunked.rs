@@ -67,12 +67,13 @@ use std::sync::Arc;
 use zkinfer_field::F;
 use zkinfer_model::ops::eval_int;
 use zkinfer_model::{Graph, IntTensor, IntTrace, Operand, TensorSource, Weights};
-use zkinfer_ops::chunk::prove_cache_split;
 use zkinfer_ops::witness::CommittedColumns;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
 use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
-use zkinfer_proof::chunked::{ChunkShape, StreamHeader, cache_names, chunk_record, close_record, domain_separator, kv_tensors};
-use zkinfer_proof::keys::encode_commitment;
+use zkinfer_proof::chunked::{
+    ChunkShape, EpochPart, StreamHeader, cache_names, chunk_record, close_record, domain_separator, epoch_of, epoch_range, epoch_split, eq_weights, kv_tensors,
+    link_point_on_epoch,
+};
 use zkinfer_proof::pcs;
 use zkinfer_proof::weight_blocks::prove_block_claims;
 use zkinfer_transcript::{ProverTranscript, Transcript};
@@ -95,11 +96,15 @@ struct Evil<'a> {
     /// The cache split's values `u_j` from the cache the chunk's walk read (its trace's `X_past`)
     /// instead of from the committed `KV_j`.
     split_from_trace: bool,
-    /// `(k, j)`: chunk `k` sends `KV_j`'s commitment as its own and opens `KV_j`'s data for it.
+    /// `(e, j)`: epoch `e`'s first chunk sends epoch `j`'s commitment as `KV_e` and the close
+    /// opens `KV_j`'s data for it.
     reuse_kv: Option<(usize, usize)>,
     /// `(k, slot)`: chunk `k`'s link value of that cached tensor is shifted by one (the walk and
     /// `KV_k` both get the lie).
     shift_link: Option<(usize, usize)>,
+    /// In the cache split of a multi-chunk epoch that holds the chunk being proven, the values
+    /// `u_i` of the epoch's chunks at or after it (outside the split's sum) are shifted by one.
+    shift_future_u: bool,
 }
 
 /// Recomputes every node of `graph` from the trace (a malicious prover re-deriving everything
@@ -124,7 +129,30 @@ fn rows(t: &IntTensor, start: usize, len: usize) -> Vec<i64> {
     (0..h).flat_map(|hh| t.data[(hh * n + start) * d..(hh * n + start + len) * d].iter().copied()).collect()
 }
 
-/// `prove_chunked` with the knobs of `evil`. Returns the stream bytes.
+/// Rows `[start, end)` of a cached tensor `[H, n, d]` as an epoch tensor `[H, rows, d]` (zero rows
+/// after `end − start`).
+fn epoch_tensor(t: &IntTensor, start: usize, end: usize, rows_n: usize) -> Vec<i64> {
+    let [h, n, d] = t.shape[..] else { panic!("cache shape {:?}", t.shape) };
+    let mut out = vec![0; h * rows_n * d];
+    for hh in 0..h {
+        out[hh * rows_n * d..hh * rows_n * d + (end - start) * d].copy_from_slice(&t.data[(hh * n + start) * d..(hh * n + end) * d]);
+    }
+    out
+}
+
+/// Local chunk `i` (`len` rows) of an epoch tensor `[h, rows_n, d]`, and writing it back.
+fn local_rows(e: &[i64], h: usize, d: usize, rows_n: usize, i: usize, chunk: usize, len: usize) -> Vec<i64> {
+    (0..h).flat_map(|hh| e[(hh * rows_n + i * chunk) * d..(hh * rows_n + i * chunk + len) * d].iter().copied()).collect()
+}
+fn set_local_rows(e: &mut [i64], h: usize, d: usize, rows_n: usize, i: usize, chunk: usize, len: usize, v: &[i64]) {
+    for hh in 0..h {
+        e[(hh * rows_n + i * chunk) * d..(hh * rows_n + i * chunk + len) * d].copy_from_slice(&v[hh * len * d..(hh + 1) * len * d]);
+    }
+}
+
+/// `prove_chunked` with the knobs of `evil`. Returns the stream bytes. Keys/values are committed
+/// per epoch (`epoch_of`): the epoch's first chunk commits the rows of all its chunks, computed
+/// ahead (with `evil.kv` applied to each chunk's rows).
 fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize, evil: &Evil<'_>) -> Vec<u8> {
     let vk = &pk.vk;
     let completion = model.generate_int_until(prompt, n, &vk.eog_ids, |_| {}).unwrap();
@@ -137,13 +165,40 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
     let pcs = pcs();
     let c_vars = chunk.trailing_zeros() as usize;
     let mut cache = model.new_int_cache();
-    // Per chunk: the values committed as KV_k (per slot, unpadded) and their shapes.
-    let mut kv_values: Vec<Vec<(Vec<usize>, Vec<i64>)>> = Vec::new();
+    // Per epoch: the values committed as KV_e (per slot, epoch tensors [H, 2^b·C, d]) and shapes.
+    let mut epochs: Vec<Vec<(Vec<usize>, Vec<i64>)>> = Vec::new();
     let mut kv_coms: Vec<WhirCommitment> = Vec::new();
     let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
     let mut weight_claims = OpeningAccumulator::new();
     for (k, s) in (0..total).step_by(chunk).enumerate() {
         let n_new = chunk.min(total - s);
+        let (epoch, (first_chunk, b)) = (epoch_of(k), epoch_range(epoch_of(k)));
+        let rows_n = chunk << b;
+        if k == first_chunk {
+            // Ahead: the epoch's keys/values, honest, then edited chunk by chunk by `evil.kv`.
+            let end = total.min(s + rows_n);
+            let mut ahead = cache.clone();
+            let mut p = s;
+            while p < end {
+                let q = (p + chunk).min(end);
+                model.advance_int_cache(&mut ahead, &ids[p..q]).unwrap();
+                p = q;
+            }
+            let mut committed: Vec<(Vec<usize>, Vec<i64>)> =
+                ahead.tensors().iter().map(|tt| (vec![tt.shape[0], rows_n, tt.shape[2]], epoch_tensor(tt, s, end, rows_n))).collect();
+            if let Some(f) = evil.kv {
+                for (slot, (dims, v)) in committed.iter_mut().enumerate() {
+                    let (h, d) = (dims[0], dims[2]);
+                    for (i, cs) in (s..end).step_by(chunk).enumerate() {
+                        let len = chunk.min(end - cs);
+                        let mut rows = local_rows(v, h, d, rows_n, i, chunk, len);
+                        f(first_chunk + i, slot, &[h, len, d], &mut rows);
+                        set_local_rows(v, h, d, rows_n, i, chunk, len, &rows);
+                    }
+                }
+            }
+            epochs.push(committed);
+        }
         let shape = ChunkShape::new(s, n_new, prompt.len());
         let mut fwd = model.step_forward_int(&mut cache, &ids[s..s + n_new], shape.n_out).unwrap();
         if let Some(f) = evil.trace {
@@ -158,37 +213,40 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let first = k == 0;
         let (new, past) = kv_tensors(graph, &names, first).unwrap();
         let walk_kv: Vec<Vec<i64>> = new.iter().map(|&id| fwd.trace.get(id).unwrap().data.clone()).collect();
-        let mut committed: Vec<(Vec<usize>, Vec<i64>)> = new.iter().zip(&walk_kv).map(|(&id, v)| (graph.meta(id).shape.clone(), v.clone())).collect();
-        if let Some(f) = evil.kv {
-            for (slot, (dims, v)) in committed.iter_mut().enumerate() {
-                f(k, slot, dims, v);
-            }
-        }
-        let kv_polys = |c: &[(Vec<usize>, Vec<i64>)]| -> Vec<Vec<F>> { c.iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect() };
-        let mut link = OpeningAccumulator::new();
+        let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
+        let epoch_polys = |c: &[(Vec<usize>, Vec<i64>)]| -> Vec<Vec<F>> { c.iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect() };
+        let mut link = Vec::new();
         let io = ChunkIo { deferred: past.clone() };
-        let reused = evil.reuse_kv.filter(|&(kk, _)| kk == k).map(|(_, j)| kv_coms[j].clone());
+        let starts = k == first_chunk;
+        let reused = evil.reuse_kv.filter(|&(e, _)| e == epoch && starts).map(|(_, j)| kv_coms[j].clone());
+        let local = k - first_chunk;
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let cols = w.take_committed()?;
             let (com, data) = pcs.commit_owned(cols).unwrap();
-            t.send_bytes(&encode_commitment(&com));
+            t.send_bytes(&com.roots_bytes());
             let data = Arc::new(Shared(data));
             w.share_committed(data.clone())?;
-            let (kv_com, _) = pcs.commit_owned(kv_polys(&committed)).unwrap();
-            t.send_bytes(&encode_commitment(reused.as_ref().unwrap_or(&kv_com)));
+            let kv_com = if starts {
+                let (kv_com, _) = pcs.commit_owned(epoch_polys(&epochs[epoch])).unwrap();
+                let kv_com = reused.clone().unwrap_or(kv_com);
+                t.send_bytes(&kv_com.roots_bytes());
+                Some(kv_com)
+            } else {
+                None
+            };
             let mut injected = Vec::new();
-            for (slot, (&id, v)) in new.iter().zip(&walk_kv).enumerate() {
-                let layout = TensorLayout::new(&graph.meta(id).shape);
+            for (slot, ((&id, v), dims)) in new.iter().zip(&walk_kv).zip(&new_dims).enumerate() {
+                let layout = TensorLayout::new(dims);
                 let z = t.challenge_exts(layout.num_vars());
                 let mut value = layout.evaluate_i64(v, &z);
                 if evil.shift_link == Some((k, slot)) {
                     value += <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ONE;
                 }
                 t.send_ext(value);
-                link.push(slot, z.clone(), value);
+                link.push((slot, link_point_on_epoch(dims, &z, local, b, c_vars).unwrap(), value));
                 injected.push((id, Claim::new(z, value)));
             }
-            Ok(((data, reused.clone().unwrap_or(kv_com)), injected))
+            Ok(((data, kv_com), injected))
         })
         .unwrap();
         let (witness_data, kv_com) = proven.commitment;
@@ -199,29 +257,67 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         for c in weight_acc.into_claims() {
             weight_claims.push_claim(c);
         }
-        kv_coms.push(kv_com);
-        kv_accs.push(link);
+        if let Some(kv_com) = kv_com {
+            kv_coms.push(kv_com);
+            kv_accs.push(OpeningAccumulator::new());
+        }
+        for (slot, point, value) in link {
+            kv_accs[epoch].push(slot, point, value);
+        }
         for c in deferred.into_claims() {
             let slot = past.iter().position(|p| p.0 == c.poly).unwrap();
             let dims = graph.meta(past[slot]).shape.clone();
-            let chunks: Vec<Vec<i64>> = (0..k)
-                .map(|j| if evil.split_from_trace { rows(fwd.trace.get(past[slot]).unwrap(), j * chunk, chunk) } else { kv_values[j][slot].1.clone() })
-                .collect();
-            let refs: Vec<&[i64]> = chunks.iter().map(Vec::as_slice).collect();
-            for (j, claim) in prove_cache_split(&Claim::new(c.point, c.value), &dims, c_vars, &refs, &mut t).unwrap() {
-                kv_accs[j].push(slot, claim.point, claim.value);
+            let (h, d) = (dims[0], dims[2]);
+            // Local chunk `i` of epoch `e`: from the trace's cache (`split_from_trace`) or as committed.
+            let chunk_values = |e: usize, i: usize| -> Vec<i64> {
+                let (f, be) = epoch_range(e);
+                if evil.split_from_trace && f + i < k {
+                    rows(fwd.trace.get(past[slot]).unwrap(), (f + i) * chunk, chunk)
+                } else {
+                    local_rows(&epochs[e][slot].1, h, d, chunk << be, i, chunk, chunk)
+                }
+            };
+            for part in epoch_split(&dims, c_vars, &c.point).unwrap() {
+                match part {
+                    EpochPart::Full { epoch: e, point, .. } => {
+                        let (_, be) = epoch_range(e);
+                        let mut all = vec![0i64; h * (chunk << be) * d];
+                        for i in 0..1usize << be {
+                            set_local_rows(&mut all, h, d, chunk << be, i, chunk, chunk, &chunk_values(e, i));
+                        }
+                        let w = TensorLayout::new(&[h, chunk << be, d]).evaluate_i64(&all, &point);
+                        t.send_ext(w);
+                        kv_accs[e].push(slot, point, w);
+                    }
+                    EpochPart::Partial { epoch: e, b: be, head, tail, .. } => {
+                        let point = [&head[..], &tail[..]].concat();
+                        let (f, _) = epoch_range(e);
+                        let u: Vec<_> = (0..1usize << be)
+                            .map(|i| {
+                                let mut v = TensorLayout::new(&[h, chunk, d]).evaluate_i64(&chunk_values(e, i), &point);
+                                if evil.shift_future_u && f + i >= k {
+                                    v += <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ONE;
+                                }
+                                t.send_ext(v);
+                                v
+                            })
+                            .collect();
+                        let rho = t.challenge_exts(be);
+                        let value = eq_weights(&rho).iter().zip(&u).map(|(w, u)| *w * *u).sum();
+                        kv_accs[e].push(slot, EpochPart::partial_point(&head, &rho, &tail), value);
+                    }
+                }
             }
         }
         let layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
         let witness_data = Arc::try_unwrap(witness_data).unwrap().0;
         pcs.open_sparse(witness_data, &layout, witness_acc.claims(), &mut t).unwrap();
-        kv_values.push(committed);
         out.extend_from_slice(&chunk_record(k as u32, &t.take_segment()));
     }
-    for (j, acc) in kv_accs.into_iter().enumerate() {
-        let opened = evil.reuse_kv.filter(|&(k, _)| k == j).map_or(j, |(_, jj)| jj);
-        let polys = kv_values[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
+    for (e, acc) in kv_accs.into_iter().enumerate() {
+        let opened = evil.reuse_kv.filter(|&(ee, _)| ee == e).map_or(e, |(_, j)| j);
+        let polys = epochs[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
         let (_, data) = pcs.commit_owned(polys).unwrap();
         acc.prove_consuming(&pcs, data, &mut t).unwrap();
     }
@@ -303,6 +399,62 @@ fn a_forged_cache_is_caught_by_the_split_or_by_kv_0() {
     let evil = Evil { trace: Some(&forge), split_from_trace: true, ..Default::default() };
     let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
     rejected_with(pk, "forged cache, split from it", &bytes, &["close: keys/values opening of chunk 0"]);
+}
+
+/// Forges element `(head 1, position pos, column 3)` of the first cached tensor `X_past` of the
+/// chunks in `at` and recomputes them.
+fn forge_cache_at<'a>(pk: &'a ProvingKey, at: &'static [usize], pos: usize) -> impl Fn(usize, &Graph, &mut IntTrace, &Weights) + 'a {
+    move |k, graph, trace, weights| {
+        if !at.contains(&k) {
+            return;
+        }
+        let name = format!("{}_past", cache_names(&pk.vk.step_graph)[0]);
+        let id = graph.find(&name).unwrap();
+        let t = trace.values[id.0].as_mut().unwrap();
+        let at = (t.shape[1] + pos) * t.shape[2] + 3;
+        t.data[at] += 1;
+        recompute(graph, trace, weights);
+    }
+}
+
+/// Five chunks of 4 (prompt 3, 18 new tokens: 20 positions): keys/values epochs `{0}`, `{1}`,
+/// `{2, 3}`, `{4, 5, 6, 7}` (the last holds chunk 4 and three chunks of zeros). Attacks on the
+/// multi-chunk epochs, each with everything else consistent:
+/// - `KV_{2,3}` commits a forged key of chunk 2 and chunks 3 and 4 read it (their splits consistent
+///   with the commitment): only chunk 2's link is false, and the epoch's opening rejects;
+/// - chunk 3 reads a forged key of chunk 2 against the honest `KV_{2,3}`, its split's value for
+///   chunk 2 taken from the forged cache (inside the epoch that holds chunk 3: the values of the
+///   whole epoch are sent and folded at a random `ρ`): the epoch's opening rejects;
+/// - chunk 4 reads the same forged key (epoch `{2, 3}` now lies wholly before it: ONE value for the
+///   whole epoch): the epoch's opening rejects;
+/// - the values a split sends for chunks at or after the one proven (outside the sum) are false:
+///   the fold at `ρ` makes them count, and the epoch's opening rejects.
+#[test]
+fn attacks_on_multi_chunk_epochs_are_rejected() {
+    let (model, pk) = gpt2();
+    let n = 18;
+    let honest = prove_evil(model, pk, &PROMPT, n, 4, &Evil::default());
+    let (_, s) = verify(pk, &honest).unwrap();
+    assert_eq!(s.chunks, 5);
+    // Head 1, row 1 of chunk 2 (position 9).
+    let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
+        if k == 2 && slot == 0 {
+            v[(dims[1] + 1) * dims[2] + 3] += 1;
+        }
+    };
+    let forge34 = forge_cache_at(pk, &[3, 4], 9);
+    let evil = Evil { trace: Some(&forge34), kv: Some(&kv), ..Default::default() };
+    rejected_with(pk, "forged KV_{2,3} carried consistently", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    let forge3 = forge_cache_at(pk, &[3], 9);
+    let evil = Evil { trace: Some(&forge3), split_from_trace: true, ..Default::default() };
+    rejected_with(pk, "forged cache in the epoch being proven", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    let evil = Evil { trace: Some(&forge3), ..Default::default() };
+    rejected_with(pk, "forged cache, honest split", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["chunk 3", "do not sum to the claim on the cache"]);
+    let forge4 = forge_cache_at(pk, &[4], 9);
+    let evil = Evil { trace: Some(&forge4), split_from_trace: true, ..Default::default() };
+    rejected_with(pk, "forged cache in an earlier whole epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    let evil = Evil { shift_future_u: true, ..Default::default() };
+    rejected_with(pk, "false values for later chunks of the epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
 }
 
 /// Chunk 1 presents `KV_0`'s commitment (root and shapes) as its own `KV_1`, and opens `KV_0`'s

@@ -7,22 +7,25 @@
 //! `s_k = k·C`; its graph is the key's graph at `T = C_k` for `k = 0` and the key's KV-cache step
 //! graph at `T = C_k, P = s_k` after that, with predictions at its rows in `[P−1, T)` (or at its
 //! last row if it has none: that prediction is proven but is not part of the statement). Per
-//! chunk, on ONE Fiat–Shamir transcript: the chunk's size and predictions, the witness commitment
-//! `W_k`, the commitment `KV_k` to its layers' new keys/values, the link of `KV_k` to the chunk's
-//! walk at a random point drawn after both commitments, the graph proof (cached keys/values are
-//! deferred inputs), the split of every claim on the cache over the earlier `KV_j`, and the
-//! opening of `W_k`. Weight claims and `KV_j` claims accumulate; the closing record opens each
-//! `KV_j` once and the weight commitment once.
+//! chunk, on ONE Fiat–Shamir transcript: the chunk's size and predictions, the roots of the
+//! witness commitment `W_k` and — in the first chunk of a keys/values epoch ([`epoch_of`]: chunk
+//! 0, then chunks `[2^(e−1), 2^e)`) — of `KV_e`, the keys/values of all the epoch's chunks, the
+//! link of `KV_e` (at this chunk's rows) to the chunk's walk at a random point drawn after both
+//! commitments, the graph proof (cached keys/values are deferred inputs), the split of every
+//! claim on the cache over the earlier epochs ([`epoch_split`]: one value per whole epoch, the
+//! values of the current epoch folded at a random `ρ`), and the opening of `W_k`. Weight claims
+//! and `KV_e` claims accumulate; the closing record opens each `KV_e` once and the weight
+//! commitment once.
 //!
 //! The verifier reads the stream record by record: its memory is one record plus the
-//! accumulators (per chunk a `KV_k` commitment and its claims; the weight claims) and the
-//! completion ids, never the whole stream.
+//! accumulators (per epoch a `KV_e` commitment and its claims, `O(K·L·log K)` in all; the weight
+//! claims) and the completion ids, never the whole stream.
 
 use std::io::Read;
 
 use zkinfer_graph::template::TensorDecl;
 use zkinfer_graph::{Graph, GraphTemplate, TensorId};
-use zkinfer_ops::chunk::verify_cache_split;
+use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_ops::{ChunkIo, Claim, PublicValues, TensorLayout};
 use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
 use zkinfer_transcript::{DomainSeparator, Transcript, TranscriptState, VerifierTranscript};
@@ -34,9 +37,9 @@ use crate::{PROTOCOL_ID, ProofSystemError, Verified, opening_accumulators_in, we
 /// Magic bytes of a proof stream.
 pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// Format version of proof streams this build reads and writes.
-pub const STREAM_VERSION: u32 = 1;
+pub const STREAM_VERSION: u32 = 2;
 /// Version of the chunked protocol bound into its transcript.
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 1;
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 2;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
@@ -219,9 +222,139 @@ pub fn kv_tensors(graph: &Graph, names: &[String], first: bool) -> Result<(Vec<T
     Ok((new, past))
 }
 
-/// The `KV_k` commitment's polynomial sizes: one per new tensor.
-pub fn kv_num_vars(graph: &Graph, new: &[TensorId]) -> Vec<usize> {
-    new.iter().map(|&id| TensorLayout::new(&graph.meta(id).shape).num_vars()).collect()
+/// The keys/values epoch of chunk `k`: epoch 0 is chunk 0, epoch `e ≥ 1` is chunks
+/// `[2^(e−1), 2^e)` (aligned: `1, 1, 2, 4, 8, …` chunks). One commitment `KV_e` holds the new
+/// keys/values of every chunk of epoch `e`; it is made in the record of the epoch's first chunk.
+pub fn epoch_of(k: usize) -> usize {
+    (usize::BITS - k.leading_zeros()) as usize
+}
+
+/// The first chunk of epoch `e` and `b = log2` of its number of chunks.
+pub fn epoch_range(e: usize) -> (usize, usize) {
+    if e == 0 { (0, 0) } else { (1 << (e - 1), e - 1) }
+}
+
+/// The shape of one cached tensor of epoch `KV_e`'s batch: `[H, 2^b·C, d]` for a chunk's new
+/// tensor of shape `[H, C_k, d]` (chunk-major: local chunk `i` holds positions `[iC, iC + C)`).
+pub fn epoch_dims(new_dims: &[usize], b: usize, chunk: usize) -> Result<Vec<usize>, ProofSystemError> {
+    match new_dims {
+        [h, _, d] => Ok(vec![*h, chunk << b, *d]),
+        _ => Err(ProofSystemError::Rejected(format!("a cached tensor of shape {new_dims:?}"))),
+    }
+}
+
+/// The `KV_e` commitment's polynomial sizes: one per cached tensor, `[H, 2^b·C, d]` padded.
+pub fn kv_num_vars(graph: &Graph, new: &[TensorId], b: usize, chunk: usize) -> Result<Vec<usize>, ProofSystemError> {
+    new.iter().map(|&id| Ok(TensorLayout::new(&epoch_dims(&graph.meta(id).shape, b, chunk)?).num_vars())).collect()
+}
+
+/// `n` boolean coordinates of `i`, most significant first.
+fn bits(i: usize, n: usize) -> impl Iterator<Item = EF> {
+    (0..n).rev().map(move |l| if (i >> l) & 1 == 1 { EF::ONE } else { EF::ZERO })
+}
+
+/// The point on `KV_e`'s tensor of a link point `z` on chunk `k`'s new tensor `[H, C_k, d]`:
+/// `(z_h, bits_b(k − f), 0^(c − a), z_t, z_d)` (local chunk `k − f` of the epoch, rows `[0, 2^a)`
+/// of its `C = 2^c` rows, `a = ⌈log2 C_k⌉`: the padding rows of a short last chunk are rows of
+/// the epoch's tensor that the link then pins to zero).
+pub fn link_point_on_epoch(new_dims: &[usize], z: &[EF], local: usize, b: usize, c_vars: usize) -> Result<Vec<EF>, ProofSystemError> {
+    let layout = TensorLayout::new(new_dims);
+    if new_dims.len() != 3 || z.len() != layout.num_vars() {
+        return Err(ProofSystemError::Rejected("a link point of the wrong dimension".into()));
+    }
+    let parts = layout.split_point(z);
+    let (z_h, z_t, z_d) = (parts[0], parts[1], parts[2]);
+    let pad = c_vars.checked_sub(z_t.len()).ok_or_else(|| ProofSystemError::Rejected("a chunk longer than the chunk size".into()))?;
+    Ok(z_h.iter().copied().chain(bits(local, b)).chain(std::iter::repeat_n(EF::ZERO, pad)).chain(z_t.iter().copied()).chain(z_d.iter().copied()).collect())
+}
+
+/// How a claim on chunk `k`'s cache `X_past : [H, kC, d]` at `(r_h, r_t, r_d)` splits over the
+/// epochs before `k` (`r_t = (r_hi, r_lo)`, `|r_lo| = c`; the cache is chunk-major, so
+/// `X̃_past(r) = Σ_{j<k} eq(r_hi, j)·K̃_j(r_h, r_lo, r_d)`, exactly).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EpochPart {
+    /// Epoch `e` lies wholly before `k`: its chunks `j = f + i` (`f = 2^b` or `0`, aligned) have
+    /// `eq(r_hi, j) = eq(r_hi_top, f >> b)·eq(r_hi_low, i)`, so their terms sum to
+    /// `factor · KV_e(point)` with `point = (r_h, r_hi_low, r_lo, r_d)`: the prover sends one value.
+    Full {
+        /// The epoch.
+        epoch: usize,
+        /// `eq(r_hi_top, f >> b)`.
+        factor: EF,
+        /// The point on the epoch's tensor.
+        point: Vec<EF>,
+    },
+    /// Epoch `e` holds chunk `k` (and `k − f ≥ 1` chunks before it): the prover sends
+    /// `u_i = KV_e(r_h, bits(i), r_lo, r_d)` for EVERY local chunk `i < 2^b` (those at or after
+    /// `k` too); the verifier sums `eq(r_hi, f + i)·u_i` over `i < k − f`, then draws `ρ ∈ EF^b`
+    /// and defers `KV_e(r_h, ρ, r_lo, r_d) = Σ_i eq(ρ, i)·u_i` (the `u_i` are the restriction of
+    /// `KV_e` to `(r_h, ·, r_lo, r_d)`, a multilinear polynomial in `b` variables, at the boolean
+    /// points: false values make it differ from the true one, which agrees at `ρ` with probability
+    /// at most `b/|EF|`).
+    Partial {
+        /// The epoch.
+        epoch: usize,
+        /// `eq(r_hi, f + i)` for `i < k − f`.
+        factors: Vec<EF>,
+        /// `b`: the epoch has `2^b` chunks.
+        b: usize,
+        /// `r_h`.
+        head: Vec<EF>,
+        /// `(r_lo, r_d)`.
+        tail: Vec<EF>,
+    },
+}
+
+impl EpochPart {
+    /// The point on the epoch's tensor of a partial part's claim at `rho`.
+    pub fn partial_point(head: &[EF], rho: &[EF], tail: &[EF]) -> Vec<EF> {
+        [head, rho, tail].concat()
+    }
+}
+
+/// The split of a claim on chunk `k`'s cache (`cache_dims = [H, kC, d]`, `C = 2^c_vars`) over the
+/// epochs before `k`, in epoch order ([`EpochPart`]).
+pub fn epoch_split(cache_dims: &[usize], c_vars: usize, point: &[EF]) -> Result<Vec<EpochPart>, ProofSystemError> {
+    let bad = |why: &str| ProofSystemError::Rejected(format!("cache claim: {why}"));
+    let [_, s, _] = cache_dims else { return Err(bad("not a cache of rank 3")) };
+    let c = 1usize << c_vars;
+    if *s == 0 || s % c != 0 {
+        return Err(bad("the cached positions are not whole chunks"));
+    }
+    let k = s / c;
+    let layout = TensorLayout::new(cache_dims);
+    if point.len() != layout.num_vars() {
+        return Err(bad("a point of the wrong dimension"));
+    }
+    let parts = layout.split_point(point);
+    let (r_h, r_t, r_d) = (parts[0], parts[1], parts[2]);
+    let hi_len = r_t.len().checked_sub(c_vars).ok_or_else(|| bad("fewer positions than a chunk"))?;
+    let (r_hi, r_lo) = r_t.split_at(hi_len);
+    let tail: Vec<EF> = r_lo.iter().chain(r_d).copied().collect();
+    let mut out = Vec::new();
+    for e in 0..=epoch_of(k - 1) {
+        let (f, b) = epoch_range(e);
+        if f + (1 << b) <= k {
+            let (top, low) = r_hi.split_at(hi_len - b);
+            let factor = zkinfer_ops::ops::public_mle::point_indicator_mle(f >> b, top);
+            out.push(EpochPart::Full { epoch: e, factor, point: [r_h, low, &tail].concat() });
+        } else {
+            let factors = (f..k).map(|j| zkinfer_ops::ops::public_mle::point_indicator_mle(j, r_hi)).collect();
+            out.push(EpochPart::Partial { epoch: e, factors, b, head: r_h.to_vec(), tail: tail.clone() });
+        }
+    }
+    Ok(out)
+}
+
+/// `eq(ρ, bits(i))` for every `i < 2^|ρ|`.
+pub fn eq_weights(rho: &[EF]) -> Vec<EF> {
+    (0..1usize << rho.len()).map(|i| zkinfer_ops::ops::public_mle::point_indicator_mle(i, rho)).collect()
+}
+
+/// How errors name epoch `e`: `chunk f` for a one-chunk epoch, `chunks f–l` otherwise.
+pub fn epoch_name(e: usize) -> String {
+    let (f, b) = epoch_range(e);
+    if b == 0 { format!("chunk {f}") } else { format!("chunks {f}–{}", f + (1 << b) - 1) }
 }
 
 /// The verifier's state between records.
@@ -230,10 +363,13 @@ struct ChunkVerifier<'k> {
     header: StreamHeader,
     names: Vec<String>,
     c_vars: usize,
+    /// Chunk records read so far.
+    chunks: usize,
     /// Positions proven so far.
     pos: usize,
     /// The last chunk was shorter than `C` (only the close may follow).
     short: bool,
+    /// Per keys/values epoch ([`epoch_of`]) its commitment and the claims on it.
     kv_coms: Vec<WhirCommitment>,
     kv_accs: Vec<OpeningAccumulator>,
     weights: OpeningAccumulator,
@@ -263,6 +399,7 @@ impl<'k> ChunkVerifier<'k> {
             vk,
             names,
             c_vars: c.trailing_zeros() as usize,
+            chunks: 0,
             header,
             pos: 0,
             short: false,
@@ -280,7 +417,7 @@ impl<'k> ChunkVerifier<'k> {
     }
 
     fn chunk(&mut self, index: u32, segment: &[u8]) -> Result<(), ProofSystemError> {
-        let k = self.kv_coms.len();
+        let k = self.chunks;
         let at = format!("chunk {k}");
         if index as usize != k {
             return Err(rejected(&at, format!("the record says it is chunk {index}")));
@@ -348,30 +485,40 @@ impl<'k> ChunkVerifier<'k> {
             public.insert(id, values);
         }
         let (new, past) = kv_tensors(&graph, &self.names, first)?;
-        let kv_vars = kv_num_vars(&graph, &new);
+        let (epoch, (first_chunk, b)) = (epoch_of(k), epoch_range(epoch_of(k)));
+        let starts_epoch = k == first_chunk;
+        if self.kv_coms.len() != epoch + usize::from(!starts_epoch) {
+            return Err(ProofSystemError::Rejected(format!("chunk {k}: keys/values epochs out of step")));
+        }
+        let kv_vars = kv_num_vars(&graph, &new, b, c)?;
+        let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
+        let c_vars = self.c_vars;
         let pcs = key::pcs();
-        let mut link = OpeningAccumulator::new();
+        let mut link = Vec::with_capacity(new.len());
         let io = ChunkIo { deferred: past.clone() };
         let out = zkinfer_ops::verify_graph_chunk(&graph, &public, &io, t, |plan, t| {
             let check = |e: String| zkinfer_ops::ProofError::check("commit", e);
-            let com = key::decode_commitment(t.receive_bytes().map_err(|e| check(e.to_string()))?).map_err(|e| check(e.to_string()))?;
             // The committed batch: every block of every committed column's extent, as in the
             // single pass (`zkinfer_pcs::sparse`: the padding of a block-committed column is not
-            // committed, so it is zero by definition).
-            let expected: Vec<usize> = plan.sparse_layout().committed_num_vars();
-            if com.poly_num_vars != expected {
-                return Err(check("witness commitment does not match the witness layout".into()));
-            }
-            let kv = key::decode_commitment(t.receive_bytes().map_err(|e| check(e.to_string()))?).map_err(|e| check(e.to_string()))?;
-            if kv.poly_num_vars != kv_vars {
-                return Err(check("keys/values commitment does not match the chunk's keys/values".into()));
-            }
-            // The link, drawn after both commitments: KV_k and the walk's new keys/values agree at z.
+            // committed, so it is zero by definition). Its shapes come from the plan; the record
+            // carries the Merkle roots only (one per group of the batch).
+            let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
+            let com = pcs.commitment_from_roots(plan.sparse_layout().committed_num_vars(), roots).map_err(|e| check(format!("witness commitment: {e}")))?;
+            // The epoch's first chunk commits the keys/values of all its chunks.
+            let kv = if starts_epoch {
+                let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
+                Some(pcs.commitment_from_roots(kv_vars.clone(), roots).map_err(|e| check(format!("keys/values commitment: {e}")))?)
+            } else {
+                None
+            };
+            // The link, drawn after both commitments: KV_e at this chunk's rows and the walk's new
+            // keys/values agree at z.
             let mut injected = Vec::with_capacity(new.len());
-            for (slot, (&id, &nv)) in new.iter().zip(&kv_vars).enumerate() {
-                let z = t.challenge_exts(nv);
+            for (slot, (&id, dims)) in new.iter().zip(&new_dims).enumerate() {
+                let z = t.challenge_exts(TensorLayout::new(dims).num_vars());
                 let v = t.receive_ext().map_err(|e| check(e.to_string()))?;
-                link.push(slot, z.clone(), v);
+                let on_epoch = link_point_on_epoch(dims, &z, k - first_chunk, b, c_vars).map_err(|e| check(e.to_string()))?;
+                link.push((slot, on_epoch, v));
                 injected.push((id, Claim::new(z, v)));
             }
             Ok(((com, kv), injected))
@@ -383,14 +530,40 @@ impl<'k> ChunkVerifier<'k> {
         for c in weight_acc.into_claims() {
             self.weights.push_claim(c);
         }
-        self.kv_coms.push(kv_com);
-        self.kv_accs.push(link);
+        if let Some(kv_com) = kv_com {
+            self.kv_coms.push(kv_com);
+            self.kv_accs.push(OpeningAccumulator::new());
+        }
+        let acc = self.kv_accs.get_mut(epoch).ok_or_else(|| ProofSystemError::Rejected("no keys/values epoch".into()))?;
+        for (slot, point, v) in link {
+            acc.push(slot, point, v);
+        }
         for c in deferred.into_claims() {
             let slot = past.iter().position(|p| p.0 == c.poly).ok_or_else(|| ProofSystemError::Rejected("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
-            for (j, claim) in verify_cache_split(&Claim::new(c.point, c.value), &dims, self.c_vars, t)? {
-                let acc = self.kv_accs.get_mut(j).ok_or_else(|| ProofSystemError::Rejected(format!("cache claim on chunk {j}")))?;
-                acc.push(slot, claim.point, claim.value);
+            let mut sum = EF::ZERO;
+            let mut claims = Vec::new();
+            for part in epoch_split(&dims, self.c_vars, &c.point)? {
+                match part {
+                    EpochPart::Full { epoch, factor, point } => {
+                        let w = t.receive_ext()?;
+                        sum += factor * w;
+                        claims.push((epoch, point, w));
+                    }
+                    EpochPart::Partial { epoch, factors, b, head, tail } => {
+                        let u: Vec<EF> = (0..1usize << b).map(|_| t.receive_ext()).collect::<Result<_, _>>()?;
+                        sum += factors.iter().zip(&u).map(|(f, u)| *f * *u).sum::<EF>();
+                        let rho = t.challenge_exts(b);
+                        let value = eq_weights(&rho).iter().zip(&u).map(|(w, u)| *w * *u).sum();
+                        claims.push((epoch, EpochPart::partial_point(&head, &rho, &tail), value));
+                    }
+                }
+            }
+            if sum != c.value {
+                return Err(ProofSystemError::Rejected("cache: the earlier chunks' keys/values do not sum to the claim on the cache".into()));
+            }
+            for (epoch, point, value) in claims {
+                self.kv_accs.get_mut(epoch).ok_or_else(|| ProofSystemError::Rejected(format!("cache claim on epoch {epoch}")))?.push(slot, point, value);
             }
         }
         pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), witness_acc.claims(), t)?;
@@ -399,12 +572,13 @@ impl<'k> ChunkVerifier<'k> {
         }
         self.pos = s + n_new;
         self.short = n_new < c;
+        self.chunks += 1;
         Ok(())
     }
 
     fn close(mut self, segment: &[u8]) -> Result<Verified, ProofSystemError> {
         let vk = self.vk;
-        if self.kv_coms.is_empty() {
+        if self.chunks == 0 {
             return Err(ProofSystemError::Rejected("close: the stream has no chunk".into()));
         }
         let prompt = self.header.prompt_ids.clone();
@@ -423,8 +597,8 @@ impl<'k> ChunkVerifier<'k> {
         let mut t = self.transcript(segment)?;
         let pcs = key::pcs();
         let close = |e: ProofSystemError| rejected("close", e);
-        for (j, (acc, com)) in std::mem::take(&mut self.kv_accs).into_iter().zip(&self.kv_coms).enumerate() {
-            acc.verify(&pcs, com, &mut t).map_err(|e| rejected("close", format!("keys/values opening of chunk {j}: {e}")))?;
+        for (e, (acc, com)) in std::mem::take(&mut self.kv_accs).into_iter().zip(&self.kv_coms).enumerate() {
+            acc.verify(&pcs, com, &mut t).map_err(|err| rejected("close", format!("keys/values opening of {}: {err}", epoch_name(e))))?;
         }
         let weights = weight_blocks::verify_block_claims(&vk.weights, std::mem::take(&mut self.weights), &mut t).map_err(close)?;
         weights.verify(&pcs, &vk.commitment, &mut t).map_err(|e| rejected("close", format!("weight opening: {e}")))?;
@@ -453,21 +627,25 @@ pub struct StreamSummary {
 
 /// Verifies a proof stream read from `r` (header, chunk records, closing record, nothing after)
 /// against `vk`, one record in memory at a time. A rejection names the record (`chunk 3: …`,
-/// `close: …`); a malformed stream is a [`ProofSystemError::Decode`].
+/// `close: …`); a malformed stream (a bad header, a truncated or badly framed record, bytes after
+/// the close) is a [`ProofSystemError::Decode`], as a malformed one-pass proof file is.
 pub fn verify_stream(vk: &VerifyingKey, r: &mut impl Read) -> Result<(Verified, StreamSummary), ProofSystemError> {
     let header = StreamHeader::read(r, vk.max_positions())?;
     let mut v = ChunkVerifier::new(vk, header)?;
     loop {
-        let k = v.kv_coms.len();
-        match read_record(r).map_err(|e| ProofSystemError::Rejected(format!("record after {k} chunk(s): {e}")))? {
+        let k = v.chunks;
+        // A stream that is cut short or badly framed is a malformed file (as a truncated one-pass
+        // proof or header is), not a rejected proof.
+        let framing = |why: String| ProofSystemError::Decode(DecodeError::Invalid { what: "proof stream", why });
+        match read_record(r).map_err(|e| framing(format!("record after {k} chunk(s): {e}")))? {
             Record::Chunk { index, segment } => v.chunk(index, &segment)?,
             Record::Close { segment } => {
-                let summary = StreamSummary { chunks: v.kv_coms.len(), positions: v.pos };
+                let summary = StreamSummary { chunks: v.chunks, positions: v.pos };
                 let verified = v.close(&segment)?;
                 let mut probe = [0u8; 1];
                 match r.read(&mut probe) {
                     Ok(0) => return Ok((verified, summary)),
-                    _ => return Err(ProofSystemError::Rejected("close: bytes follow the closing record".into())),
+                    _ => return Err(framing("close: bytes follow the closing record".into())),
                 }
             }
         }

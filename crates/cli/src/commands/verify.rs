@@ -9,7 +9,8 @@
 //! respect the bounds the key declares.
 //!
 //! Exit 0 and the verified prompt and completion on success; exit 1 if the proof is rejected;
-//! exit 3 if the key or the proof file is missing, unreadable or malformed. With `--json`, one
+//! exit 3 if the key or the proof file is missing, unreadable or malformed (for a stream: a bad
+//! header, a record cut short or badly framed, bytes after the close). With `--json`, one
 //! object in every case: `{"ok": true, "valid": true, …, "verify_s": …}` or
 //! `{"ok": false, "valid": false, "error": {"kind", "message"}}`.
 
