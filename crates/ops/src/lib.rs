@@ -28,6 +28,7 @@ pub mod single_node;
 pub mod testing;
 pub mod witness;
 pub mod zerocheck;
+pub mod zk_lookups;
 
 pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 pub use zkinfer_pcs::{OpeningAccumulator, OpeningClaim};

@@ -20,12 +20,12 @@ fn lookup_err(table: &Table, e: impl std::fmt::Display) -> ProofError {
 }
 
 /// The lookups of logUp statement `i` ([`WitnessPlan::multiplicities`]).
-fn decls_of(plan: &WitnessPlan, i: usize) -> Vec<&LookupDecl> {
+pub(crate) fn decls_of(plan: &WitnessPlan, i: usize) -> Vec<&LookupDecl> {
     plan.statement_lookups(i)
 }
 
 /// The (padded) lengths of the columns of statement `i`, in declaration order.
-fn column_lens(plan: &WitnessPlan, i: usize) -> Vec<usize> {
+pub(crate) fn column_lens(plan: &WitnessPlan, i: usize) -> Vec<usize> {
     decls_of(plan, i).iter().map(|d| 1usize << plan.num_vars(d.columns[0])).collect()
 }
 
@@ -78,7 +78,7 @@ pub fn gkr_leaf_budget(looked_up_rows: usize) -> usize {
 
 /// The groups of `plan.multiplicities()` (index ranges) proven by one GKR each; a deterministic
 /// function of the plan, so both sides agree.
-fn gkr_groups(plan: &WitnessPlan) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn gkr_groups(plan: &WitnessPlan) -> Vec<std::ops::Range<usize>> {
     let leaves: Vec<usize> = plan
         .multiplicities()
         .iter()
