@@ -16,13 +16,15 @@
 //!    ([`crate::claim_reduction::prove_merge`]) if the output is `Virtual` or `Public`; a `Committed`
 //!    output gets none (its claims went to the witness accumulator). The op turns them into
 //!    claims on its operands, which are routed by role: `Committed` → witness accumulator (the
-//!    producer's `"out"` column), `Weight` → weight accumulator (poly = the weight's
-//!    [`TensorId`] index), `Public` → evaluated by the verifier at once, `Virtual` → kept for the
-//!    producer.
+//!    producer's `"out"` column, [`PolyId::Column`]), `Weight` → weight accumulator
+//!    ([`PolyId::Tensor`] of the weight's [`TensorId`]), `Public` → evaluated by the verifier at
+//!    once, `Virtual` → kept for the producer. Every claim is keyed by `(polynomial, origin)`
+//!    where it is made (the origin of a routed claim is [`Origin::Node`] of the op that made it).
 //! 4. Claims on virtual columns are rewritten into claims on committed columns
-//!    ([`crate::claim_reduction::prove_virtual_claims`]). The accumulators are returned (witness claims
-//!    keyed by [`crate::witness::ColumnId`]; [`WitnessPlan::commitment_slots`] maps them into the
-//!    commitment); the caller opens them against the two commitments.
+//!    ([`crate::claim_reduction::prove_virtual_claims`]). The accumulators are returned; the
+//!    caller opens the witness claims against the witness commitment, whose polynomials are
+//!    [`WitnessPlan::commitment_ids`], and reduces the weight claims to the weight commitment's
+//!    blocks.
 //!
 //! The verifier enforces the invariants the walk rests on instead of trusting the graph: the
 //! graph must pass [`Graph::validate`] (every activation produced by exactly one node, before
@@ -40,6 +42,7 @@ use zkinfer_field::{EF, F, from_i64_unchecked};
 use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorSource, Weights};
 use zkinfer_graph::ops::Op;
 use zkinfer_graph::tensor::WeightValues;
+use zkinfer_pcs::{Origin, PolyId};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim};
@@ -184,7 +187,7 @@ impl Walk<'_> {
     /// rewritten with the rest at the end).
     fn flush_injected(&mut self, acc: &mut Accumulators) {
         for (col, c) in self.committed_injected.drain(..) {
-            acc.witness.push(col, c.point, c.value);
+            acc.witness.push(zkinfer_pcs::PolyId::Column(col), zkinfer_pcs::Origin::External, c.point, c.value);
         }
     }
 }
@@ -335,11 +338,11 @@ impl<'g> Walk<'g> {
                     TensorRole::Virtual => self.pending.entry(tensor).or_default().push(c),
                     TensorRole::Committed => {
                         let col = self.columns.get(&tensor).ok_or_else(|| ProofError::shape("graph", "committed tensor without column"))?;
-                        acc.witness.push(col.0, c.point, c.value);
+                        acc.witness.push(PolyId::Column(col.0), Origin::Node(n), c.point, c.value);
                     }
-                    TensorRole::Weight => acc.weights.push(tensor.0, c.point, c.value),
+                    TensorRole::Weight => acc.weights.push(PolyId::Tensor(tensor.0), Origin::Node(n), c.point, c.value),
                     TensorRole::Public => check_public(tensor, &c.point, c.value)?,
-                    TensorRole::Deferred => acc.deferred.push(tensor.0, c.point, c.value),
+                    TensorRole::Deferred => acc.deferred.push(PolyId::Tensor(tensor.0), Origin::Node(n), c.point, c.value),
                 }
             }
         }

@@ -12,10 +12,10 @@ use zkinfer_field::F;
 use zkinfer_model::{IntCache, IntTensor, Model};
 use zkinfer_ops::chunk::prove_cache_split;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
-use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment, WhirProverData};
 use zkinfer_transcript::{ProverTranscript, Transcript};
 pub use zkinfer_verifier::chunked::*;
-use zkinfer_verifier::{check_request, opening_accumulators_in};
+use zkinfer_verifier::check_request;
 
 use crate::keys::{self, VerifyingKey, pcs};
 use crate::{ProofSystemError, SharedWitness, WeightCommitment, model_err, weight_blocks};
@@ -289,7 +289,7 @@ fn prove_stream(
     let mut cache = model.new_int_cache();
     let mut kv_coms: Vec<WhirCommitment> = Vec::new();
     let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
-    let mut weight_claims = OpeningAccumulator::new();
+    let mut weight_claims = weight_blocks::WeightClaims::new();
     let mut predicted: Vec<u32> = Vec::new();
     // The honest keys/values of a tampered chunk (what KV_k commits unless `commit_perturbed`).
     let mut honest_kv: Option<(usize, Vec<Vec<F>>)> = None;
@@ -366,7 +366,7 @@ fn prove_stream(
                 let z = t.challenge_exts(layout.num_vars());
                 let value = layout.evaluate_i64(v, &z);
                 t.send_ext(value);
-                link.push(slot, z.clone(), value);
+                link.push(PolyId::Slot(slot), Origin::External, z.clone(), value);
                 injected.push((id, Claim::new(z, value)));
             }
             Ok(((data, kv_com), injected))
@@ -374,19 +374,17 @@ fn prove_stream(
         let (witness_data, kv_com) = proven.commitment;
         let mut accs = proven.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
-        let (witness_acc, weight_acc) = opening_accumulators_in(template, graph, &proven.witness.plan().commitment_slots(), accs)?;
-        for c in weight_acc.into_claims() {
-            weight_claims.push_claim(c);
-        }
+        weight_claims.add(template, graph, std::mem::take(&mut accs.weights));
+        let witness_claims = accs.witness.opening_claims(&proven.witness.plan().commitment_ids())?;
         kv_coms.push(kv_com);
         kv_accs.push(link);
         for c in deferred.into_claims() {
-            let slot = past.iter().position(|p| p.0 == c.poly).ok_or_else(|| ProofSystemError::Request("claim on an unknown cache".into()))?;
+            let slot = past.iter().position(|p| PolyId::Tensor(p.0) == c.poly).ok_or_else(|| ProofSystemError::Request("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
             let chunks: Vec<Vec<i64>> = (0..k).map(|j| chunk_rows(&cache.tensors()[slot], j * chunk, chunk)).collect::<Result<_, _>>()?;
             let refs: Vec<&[i64]> = chunks.iter().map(Vec::as_slice).collect();
             for (j, claim) in prove_cache_split(&Claim::new(c.point, c.value), &dims, c_vars, &refs, &mut t)? {
-                kv_accs[j].push(slot, claim.point, claim.value);
+                kv_accs[j].push(PolyId::Slot(slot), Origin::External, claim.point, claim.value);
             }
         }
         // The committed batch is the blocks of the witness columns' extents (zkinfer_pcs::sparse).
@@ -396,7 +394,7 @@ fn prove_stream(
         let witness_data = Arc::try_unwrap(witness_data)
             .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
             .0;
-        pcs.open_sparse(witness_data, &witness_layout, witness_acc.claims(), &mut t)?;
+        pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
         let record = chunk_record(k as u32, &t.take_segment());
         out.write_all(&record).map_err(io_err)?;
         timings.bytes += record.len() as u64;
@@ -421,10 +419,10 @@ fn prove_stream(
         if &again != com {
             return Err(ProofSystemError::Rejected(format!("chunk {j}: the keys/values recommitted differ from the committed ones")));
         }
-        acc.prove_consuming(&pcs, data, &mut t)?;
+        acc.prove_consuming(&pcs, data, &PolyId::slots(com.poly_num_vars.len()), &mut t)?;
     }
     drop(cache);
-    let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_claims, &mut t)?;
+    let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {
@@ -435,7 +433,7 @@ fn prove_stream(
             data
         }
     };
-    weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
+    weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     let record = close_record(&t.take_segment());
     out.write_all(&record).map_err(io_err)?;
     out.flush().map_err(io_err)?;

@@ -70,7 +70,7 @@ use zkinfer_model::{Graph, IntTensor, IntTrace, Operand, TensorSource, Weights};
 use zkinfer_ops::chunk::prove_cache_split;
 use zkinfer_ops::witness::CommittedColumns;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
-use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment, WhirProverData};
 use zkinfer_proof::chunked::{ChunkShape, StreamHeader, cache_names, chunk_record, close_record, domain_separator, kv_tensors};
 use zkinfer_proof::keys::encode_commitment;
 use zkinfer_proof::pcs;
@@ -141,7 +141,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
     let mut kv_values: Vec<Vec<(Vec<usize>, Vec<i64>)>> = Vec::new();
     let mut kv_coms: Vec<WhirCommitment> = Vec::new();
     let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
-    let mut weight_claims = OpeningAccumulator::new();
+    let mut weight_claims = zkinfer_proof::weight_blocks::WeightClaims::new();
     for (k, s) in (0..total).step_by(chunk).enumerate() {
         let n_new = chunk.min(total - s);
         let shape = ChunkShape::new(s, n_new, prompt.len());
@@ -185,7 +185,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                     value += <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ONE;
                 }
                 t.send_ext(value);
-                link.push(slot, z.clone(), value);
+                link.push(PolyId::Slot(slot), Origin::External, z.clone(), value);
                 injected.push((id, Claim::new(z, value)));
             }
             Ok(((data, reused.clone().unwrap_or(kv_com)), injected))
@@ -195,38 +195,37 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let mut accs = proven.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
         let template = if first { &vk.graph } else { &vk.step_graph };
-        let (witness_acc, weight_acc) = zkinfer_verifier::opening_accumulators_in(template, graph, &proven.witness.plan().commitment_slots(), accs).unwrap();
-        for c in weight_acc.into_claims() {
-            weight_claims.push_claim(c);
-        }
+        weight_claims.add(template, graph, std::mem::take(&mut accs.weights));
+        let witness_claims = accs.witness.opening_claims(&proven.witness.plan().commitment_ids()).unwrap();
         kv_coms.push(kv_com);
         kv_accs.push(link);
         for c in deferred.into_claims() {
-            let slot = past.iter().position(|p| p.0 == c.poly).unwrap();
+            let slot = past.iter().position(|p| PolyId::Tensor(p.0) == c.poly).unwrap();
             let dims = graph.meta(past[slot]).shape.clone();
             let chunks: Vec<Vec<i64>> = (0..k)
                 .map(|j| if evil.split_from_trace { rows(fwd.trace.get(past[slot]).unwrap(), j * chunk, chunk) } else { kv_values[j][slot].1.clone() })
                 .collect();
             let refs: Vec<&[i64]> = chunks.iter().map(Vec::as_slice).collect();
             for (j, claim) in prove_cache_split(&Claim::new(c.point, c.value), &dims, c_vars, &refs, &mut t).unwrap() {
-                kv_accs[j].push(slot, claim.point, claim.value);
+                kv_accs[j].push(PolyId::Slot(slot), Origin::External, claim.point, claim.value);
             }
         }
         let layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
         let witness_data = Arc::try_unwrap(witness_data).unwrap().0;
-        pcs.open_sparse(witness_data, &layout, witness_acc.claims(), &mut t).unwrap();
+        pcs.open_sparse(witness_data, &layout, &witness_claims, &mut t).unwrap();
         kv_values.push(committed);
         out.extend_from_slice(&chunk_record(k as u32, &t.take_segment()));
     }
     for (j, acc) in kv_accs.into_iter().enumerate() {
         let opened = evil.reuse_kv.filter(|&(k, _)| k == j).map_or(j, |(_, jj)| jj);
         let polys = kv_values[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
-        let (_, data) = pcs.commit_owned(polys).unwrap();
-        acc.prove_consuming(&pcs, data, &mut t).unwrap();
+        let (com, data): (WhirCommitment, _) = pcs.commit_owned(polys).unwrap();
+        acc.prove_consuming(&pcs, data, &PolyId::slots(com.poly_num_vars.len()), &mut t).unwrap();
     }
-    let weight_acc = prove_block_claims(&vk.weights, model.weights(), weight_claims, &mut t).unwrap();
-    weight_acc.prove_consuming(&pcs, pk.weight_data.clone(), &mut t).unwrap();
+    let weight_acc = prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t).unwrap();
+    let weight_ids = zkinfer_proof::weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids();
+    weight_acc.prove_consuming(&pcs, pk.weight_data.clone(), &weight_ids, &mut t).unwrap();
     out.extend_from_slice(&close_record(&t.take_segment()));
     out
 }

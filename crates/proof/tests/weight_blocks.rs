@@ -171,7 +171,7 @@ fn verify(s: &Setting, proof: &[u8]) -> Result<(), ProofSystemError> {
     for (w, point, value) in &s.claims {
         s.plan.verify_claim(*w, point, *value, &mut t, &mut acc)?;
     }
-    acc.verify(&pcs(), &s.com, &mut t)?;
+    acc.verify(&pcs(), &s.com, &s.plan.poly_ids(), &mut t)?;
     t.finish()?;
     Ok(())
 }
@@ -181,7 +181,6 @@ fn verify(s: &Setting, proof: &[u8]) -> Result<(), ProofSystemError> {
 fn prove(s: &Setting, lie: impl Fn(&[(EF, Vec<EF>)], &mut Vec<EF>)) -> Vec<u8> {
     let mut t = ProverTranscript::new(&ds());
     let mut acc = OpeningAccumulator::new();
-    let mut first_slice = 0;
     for (w, point, _) in &s.claims {
         let tensor = s.plan.tensor(*w).unwrap();
         let split = tensor.selectors_and_sub_points(point).unwrap();
@@ -191,11 +190,10 @@ fn prove(s: &Setting, lie: impl Fn(&[(EF, Vec<EF>)], &mut Vec<EF>)) -> Vec<u8> {
         }
         t.send_exts(&evals);
         for (k, ((_, sub), e)) in split.into_iter().zip(evals).enumerate() {
-            acc.push(first_slice + k, sub, e);
+            acc.push(zkinfer_pcs::PolyId::WeightBlock { weight: *w, block: k }, zkinfer_pcs::Origin::WeightBlocks, sub, e);
         }
-        first_slice += tensor.blocks().len();
     }
-    acc.prove(&pcs(), &s.data, &mut t).unwrap();
+    acc.prove(&pcs(), &s.data, &s.plan.poly_ids(), &mut t).unwrap();
     t.into_proof()
 }
 
@@ -210,7 +208,7 @@ fn honest_block_claims_verify_and_lies_are_caught() {
     for (w, point, _) in &s.claims {
         s.plan.prove_claim(*w, &s.values[*w], point, &mut t, &mut acc).unwrap();
     }
-    acc.prove(&pcs(), &s.data, &mut t).unwrap();
+    acc.prove(&pcs(), &s.data, &s.plan.poly_ids(), &mut t).unwrap();
     assert_eq!(t.into_proof(), honest);
 
     // One block value changed: the recombination check rejects.

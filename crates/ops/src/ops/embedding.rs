@@ -120,9 +120,6 @@ fn verify(node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<C
     if d.every_row {
         return Ok(vec![Vec::new(), vec![claim]]);
     }
-    if d.every_row {
-        return Ok(vec![Vec::new(), vec![claim]]);
-    }
     let split = d.y.split_point(&claim.point);
     let (r_t, r_c) = (split[0], split[1]);
     let (rho, expected) = verify_product(op, d.rv, 2, claim.value, ctx.transcript)?;
