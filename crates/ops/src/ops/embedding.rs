@@ -163,3 +163,15 @@ macro_rules! row_select_protocol {
 
 row_select_protocol!(EmbeddingProof, OP, true);
 row_select_protocol!(GatherRowsProof, GATHER, false);
+
+impl crate::graph::Provable for zkinfer_graph::ops::embedding::Embedding {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(EmbeddingProof))
+    }
+}
+
+impl crate::graph::Provable for zkinfer_graph::ops::gather::GatherRows {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(GatherRowsProof))
+    }
+}
