@@ -7,7 +7,7 @@ use zkinfer_poly::{Mle, eq_eval};
 use zkinfer_sumcheck::{ProductSumcheck, SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
-use zkinfer_pcs::OpeningClaim;
+use zkinfer_pcs::{Opening, Origin, PolyId};
 
 use crate::context::{Accumulators, Claim, evaluate_column};
 use crate::error::ProofError;
@@ -40,27 +40,27 @@ fn recombine(decl: &RangeCheckDecl, limb_values: &[EF]) -> EF {
 pub fn prove_range_relations(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) {
     let plan = w.plan();
     let z = t.challenge_exts(range_point_len(plan));
-    for decl in plan.range_checks().iter().filter(|d| needs_relation(d)) {
+    for (i, decl) in plan.range_checks().iter().enumerate().filter(|(_, d)| needs_relation(d)) {
         let zc = &z[..plan.num_vars(decl.column)];
         let limb_values: Vec<EF> = decl.limbs.iter().map(|l| evaluate_column(&w.values(*l), zc)).collect();
         t.send_exts(&limb_values);
         for (l, &v) in decl.limbs.iter().zip(&limb_values) {
-            acc.witness.push(l.0, zc.to_vec(), v);
+            acc.witness.push(PolyId::Column(l.0), Origin::Range(i), zc.to_vec(), v);
         }
-        acc.witness.push(decl.column.0, zc.to_vec(), recombine(decl, &limb_values));
+        acc.witness.push(PolyId::Column(decl.column.0), Origin::Range(i), zc.to_vec(), recombine(decl, &limb_values));
     }
 }
 
 /// Verifier side of [`prove_range_relations`].
 pub fn verify_range_relations(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &mut Accumulators) -> Result<(), ProofError> {
     let z = t.challenge_exts(range_point_len(plan));
-    for decl in plan.range_checks().iter().filter(|d| needs_relation(d)) {
+    for (i, decl) in plan.range_checks().iter().enumerate().filter(|(_, d)| needs_relation(d)) {
         let zc = &z[..plan.num_vars(decl.column)];
         let limb_values = t.receive_exts(decl.limbs.len())?;
         for (l, &v) in decl.limbs.iter().zip(&limb_values) {
-            acc.witness.push(l.0, zc.to_vec(), v);
+            acc.witness.push(PolyId::Column(l.0), Origin::Range(i), zc.to_vec(), v);
         }
-        acc.witness.push(decl.column.0, zc.to_vec(), recombine(decl, &limb_values));
+        acc.witness.push(PolyId::Column(decl.column.0), Origin::Range(i), zc.to_vec(), recombine(decl, &limb_values));
     }
     Ok(())
 }
@@ -98,8 +98,11 @@ fn rewrite_virtual_claims(
 ) -> Result<(), ProofError> {
     let mut queue: std::collections::VecDeque<_> = std::mem::take(&mut acc.witness).into_claims().into();
     while let Some(c) = queue.pop_front() {
-        let Some(def) = plan.definition(ColumnId(c.poly)) else {
-            acc.witness.push(c.poly, c.point, c.value);
+        let PolyId::Column(col) = c.poly else {
+            return Err(ProofError::shape("witness", format!("witness claim on {:?}, which is not a column", c.poly)));
+        };
+        let Some(def) = plan.definition(ColumnId(col)) else {
+            acc.witness.push_claim(c);
             continue;
         };
         let Some((&(last, k_last), rest)) = def.terms.split_last() else {
@@ -110,10 +113,10 @@ fn rewrite_virtual_claims(
         for &(col, k) in rest {
             let v = term_value(col, &c.point)?;
             remainder -= EF::from(from_i64_unchecked(k)) * v;
-            queue.push_back(OpeningClaim { poly: col.0, point: c.point.clone(), value: v });
+            queue.push_back(Opening { poly: PolyId::Column(col.0), origin: Origin::Virtual, point: c.point.clone(), value: v });
         }
         let inv = from_i64_unchecked(k_last).try_inverse().ok_or_else(|| ProofError::shape("witness", "zero coefficient"))?;
-        queue.push_back(OpeningClaim { poly: last.0, point: c.point, value: remainder * EF::from(inv) });
+        queue.push_back(Opening { poly: PolyId::Column(last.0), origin: Origin::Virtual, point: c.point, value: remainder * EF::from(inv) });
     }
     Ok(())
 }
@@ -234,7 +237,7 @@ mod tests {
         let z = pt.challenge_exts(n);
         let claimed = evaluate_column(&w.values(col), &z);
         pt.send_ext(claimed);
-        acc.witness.push(col.0, z, claimed);
+        acc.witness.push(PolyId::Column(col.0), Origin::External, z, claimed);
         prove_virtual_claims(&w, &mut pt, &mut acc).map_err(|e| e.to_string())?;
         let proof = pt.into_proof();
 
@@ -250,15 +253,15 @@ mod tests {
         verify_range_relations(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         let z = vt.challenge_exts(n);
         let claimed = vt.receive_ext().map_err(|e| e.to_string())?;
-        vacc.witness.push(lc.0, z, claimed);
+        vacc.witness.push(PolyId::Column(lc.0), Origin::External, z, claimed);
         verify_virtual_claims(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         vt.finish().map_err(|e| e.to_string())?;
         for c in vacc.witness.claims() {
-            if l.plan.definition(ColumnId(c.poly)).is_some() {
-                return Err(format!("claim on virtual column {} left", c.poly));
+            if l.plan.definition(ColumnId(c.poly.index())).is_some() {
+                return Err(format!("claim on virtual column {:?} left", c.poly));
             }
-            if evaluate_column(&w.values(ColumnId(c.poly)), &c.point) != c.value {
-                return Err(format!("false claim on column {}", c.poly));
+            if evaluate_column(&w.values(ColumnId(c.poly.index())), &c.point) != c.value {
+                return Err(format!("false claim on column {:?}", c.poly));
             }
         }
         Ok(())

@@ -7,7 +7,7 @@
 //! producer of the tensor (Virtual).
 
 use zkinfer_field::{EF, F};
-use zkinfer_pcs::OpeningAccumulator;
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
@@ -30,16 +30,18 @@ impl Claim {
     }
 }
 
-/// The two accumulators of a proof, one per commitment, of the PCS's own claim type
-/// ([`OpeningAccumulator`]): the caller re-keys them to commitment slots
-/// ([`OpeningAccumulator::rekey`]) and opens them.
+/// The accumulators of a proof, one per commitment, of the PCS's own claim type
+/// ([`OpeningAccumulator`]), every claim keyed by `(polynomial, origin)` where it is made
+/// ([`PolyId`], [`Origin`]): the caller opens them against the commitments, which list the ids of
+/// the polynomials they hold (nothing re-keys a claim).
 #[derive(Debug, Clone, Default)]
 pub struct Accumulators {
-    /// Claims on witness columns (poly = [`ColumnId`] index).
+    /// Claims on witness columns ([`PolyId::Column`]).
     pub witness: OpeningAccumulator,
-    /// Claims on weight tensors (poly = the graph's tensor index).
+    /// Claims on weight tensors ([`PolyId::Tensor`]: the graph's tensor; the weight-block
+    /// reduction finds the key's weight through the graph's template).
     pub weights: OpeningAccumulator,
-    /// Claims on deferred inputs (poly = the graph's tensor index; see
+    /// Claims on deferred inputs ([`PolyId::Tensor`]: the graph's tensor; see
     /// [`crate::TensorRole::Deferred`]): the caller discharges them against the commitment that
     /// holds those values.
     pub deferred: OpeningAccumulator,
@@ -72,7 +74,7 @@ impl ProverCtx<'_> {
     pub fn claim_column(&mut self, col: ColumnId, point: &[EF]) -> EF {
         let value = evaluate_column(&self.witness.values(col), point);
         self.transcript.send_ext(value);
-        self.acc.witness.push(col.0, point.to_vec(), value);
+        self.acc.witness.push(PolyId::Column(col.0), Origin::Node(self.node), point.to_vec(), value);
         value
     }
     /// Sends an evaluation (e.g. of a virtual operand) and returns it.
@@ -115,7 +117,7 @@ impl VerifierCtx<'_, '_> {
             return Err(ProofError::shape("claim_column", "point of wrong dimension"));
         }
         let value = self.transcript.receive_ext()?;
-        self.acc.witness.push(col.0, point.to_vec(), value);
+        self.acc.witness.push(PolyId::Column(col.0), Origin::Node(self.node), point.to_vec(), value);
         Ok(value)
     }
     /// Receives an evaluation sent with [`ProverCtx::send_eval`].

@@ -16,13 +16,15 @@
 //!    ([`crate::claim_reduction::prove_merge`]) if the output is `Virtual` or `Public`; a `Committed`
 //!    output gets none (its claims went to the witness accumulator). The op turns them into
 //!    claims on its operands, which are routed by role: `Committed` → witness accumulator (the
-//!    producer's `"out"` column), `Weight` → weight accumulator (poly = the weight's
-//!    [`TensorId`] index), `Public` → evaluated by the verifier at once, `Virtual` → kept for the
-//!    producer.
+//!    producer's `"out"` column, [`PolyId::Column`]), `Weight` → weight accumulator
+//!    ([`PolyId::Tensor`] of the weight's [`TensorId`]), `Public` → evaluated by the verifier at
+//!    once, `Virtual` → kept for the producer. Every claim is keyed by `(polynomial, origin)`
+//!    where it is made (the origin of a routed claim is [`Origin::Node`] of the op that made it).
 //! 4. Claims on virtual columns are rewritten into claims on committed columns
-//!    ([`crate::claim_reduction::prove_virtual_claims`]). The accumulators are returned (witness claims
-//!    keyed by [`crate::witness::ColumnId`]; [`WitnessPlan::commitment_slots`] maps them into the
-//!    commitment); the caller opens them against the two commitments.
+//!    ([`crate::claim_reduction::prove_virtual_claims`]). The accumulators are returned; the
+//!    caller opens the witness claims against the witness commitment, whose polynomials are
+//!    [`WitnessPlan::commitment_ids`], and reduces the weight claims to the weight commitment's
+//!    blocks.
 //!
 //! The verifier enforces the invariants the walk rests on instead of trusting the graph: the
 //! graph must pass [`Graph::validate`] (every activation produced by exactly one node, before
@@ -40,81 +42,84 @@ use zkinfer_field::{EF, F, from_i64_unchecked};
 use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorSource, Weights};
 use zkinfer_graph::ops::Op;
 use zkinfer_graph::tensor::WeightValues;
+use zkinfer_pcs::{Origin, PolyId};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::{Accumulators, Claim};
 use crate::error::ProofError;
 use crate::claim_reduction::{prove_merge, verify_merge};
 use crate::layout::TensorLayout;
-use crate::ops;
 use crate::pipeline::{ProverHooks, ProverNode, VerifierHooks, VerifierNode, layout_nodes, prove_nodes, verify_nodes};
 use crate::protocol::{NodeShape, NodeTrace, OUTPUT_COLUMN, OpProtocol, TensorShape, TensorRole};
 use crate::witness::{ColumnId, Owner, WitnessBuilder, WitnessPlan};
 
-/// The proof protocol of a graph node. The ONE place that maps model ops to protocols: adding an
-/// op means one module in [`crate::ops`] and one line here.
-pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, ProofError> {
-    let node = graph.nodes.get(node_index).ok_or_else(|| ProofError::shape("graph", "node index"))?;
-    let in_bits = |i: usize| node.inputs.get(i).map_or(0, |t| graph.meta(*t).bits);
-    let out_bits = graph.meta(node.output).bits;
-    Ok(match &node.op {
-        Op::Embedding(_) => OpProtocol::walk(ops::embedding::EmbeddingProof),
-        Op::GatherRows(_) => OpProtocol::walk(ops::embedding::GatherRowsProof),
-        Op::MatMul(m) => OpProtocol::walk(ops::matmul::MatMulProof { has_bias: m.has_bias }),
-        Op::BatchedMatMul(b) => OpProtocol::walk(ops::batched_matmul::BatchedMatMulProof { transpose_b: b.transpose_b }),
-        Op::Add(_) => OpProtocol::walk(ops::add::AddProof),
-        Op::SliceCols(s) => OpProtocol::walk(ops::reshape::SliceColsProof { start: s.start, len: s.len }),
-        Op::SplitHeads(s) => OpProtocol::walk(ops::reshape::SplitHeadsProof { heads: s.heads }),
-        Op::MergeHeads(_) => OpProtocol::walk(ops::reshape::MergeHeadsProof),
-        Op::Rescale(r) => {
-            let proof = ops::rescale::RescaleProof::new(r.shift, out_bits).with_input_bits(in_bits(0));
-            match clamp_consumers_bound(graph, node.output)? {
-                Some(bound) if r.shift > 0 && r.shift as u32 + bound <= 62 => OpProtocol::walk(proof.bounded_downstream(bound)),
-                _ => OpProtocol::walk(proof),
-            }
-        }
-        Op::Clamp(c) => OpProtocol::zero_check(ops::clamp::ClampProof::new(c.lo, c.hi, in_bits(0))),
-        Op::Gelu(g) => OpProtocol::walk(ops::table_op::TableOpProof::gelu(&format!("gelu{}_{}", g.in_frac, g.out_frac), &g.table)?),
-        Op::LayerNorm(l) => OpProtocol::walk(ops::layernorm::LayerNormProof::new(l.eps, l.k, l.shift, in_bits(0), in_bits(1), in_bits(2), out_bits)),
-        Op::Softmax(s) => OpProtocol::walk(ops::softmax::SoftmaxProof::new(
-            &format!("exp{}_{}", s.in_frac, s.exp_frac),
-            in_bits(0),
-            s.exp_frac,
-            s.out_frac,
-            s.table.clone(),
-        )?
-        .with_offset(s.offset)),
-        Op::Argmax(_) => OpProtocol::walk(ops::argmax::ArgmaxProof::new(in_bits(0))),
-        Op::ConcatSeq(_) => OpProtocol::walk(ops::concat::ConcatSeqProof),
-        Op::Mul(_) => OpProtocol::walk(ops::mul::MulProof),
-        Op::Silu(s) => OpProtocol::walk(ops::table_op::TableOpProof::silu(&format!("silu{}_{}_{}", s.in_frac, s.out_frac, s.in_bits), s.in_bits, &s.table)?),
-        Op::RepeatKv(r) => OpProtocol::walk(ops::repeat_kv::RepeatKvProof { group: r.group }),
-        Op::Rope(r) => OpProtocol::walk(ops::rope::RopeProof {
-            n_rot: r.n_rot,
-            frac: r.frac,
-            n_ctx: r.n_ctx,
-            table: r.table.clone(),
-            in_bits: in_bits(0),
-            out_bits,
-        }),
-        Op::RmsNorm(r) => OpProtocol::walk(ops::rmsnorm::RmsNormProof::new(r.eps, r.k, r.shift, in_bits(0), in_bits(1), out_bits)),
-    })
+/// What building a node's protocol may read: the graph (consumers of a tensor), the node and
+/// the static bounds the graph derived with each op's own rule (`IntOp::out_bits`, applied once
+/// by the graph; a protocol never recomputes them).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeContext<'g> {
+    /// The graph.
+    pub graph: &'g Graph,
+    /// The node.
+    pub node: &'g zkinfer_graph::graph::Node,
 }
 
-/// `Some(B)` if `tensor` is read only by clamps (at least one, and it is not a graph output):
-/// every one proves `|x| < 2^B_i` of its input, and `B = max B_i`.
-fn clamp_consumers_bound(graph: &Graph, tensor: TensorId) -> Result<Option<u32>, ProofError> {
-    if graph.outputs.contains(&tensor) {
-        return Ok(None);
+impl NodeContext<'_> {
+    /// The bound `2^b` of operand `i` (0 if there is none).
+    pub fn in_bits(&self, i: usize) -> u32 {
+        self.node.inputs.get(i).map_or(0, |t| self.graph.meta(*t).bits)
     }
-    let mut bound = None;
-    for consumer in graph.nodes.iter().filter(|n| n.inputs.contains(&tensor)) {
-        let Op::Clamp(c) = &consumer.op else { return Ok(None) };
-        let in_bits = graph.meta(tensor).bits;
-        let b = ops::clamp::ClampProof::new(c.lo, c.hi, in_bits).input_bound_bits()?;
-        bound = Some(bound.map_or(b, |x: u32| x.max(b)));
+    /// The bound of the output.
+    pub fn out_bits(&self) -> u32 {
+        self.graph.meta(self.node.output).bits
     }
-    Ok(bound)
+}
+
+/// A graph op kind with its proof protocol: implemented for the op's parameter type (from
+/// `zkinfer_graph::ops`) in the op's protocol module ([`crate::ops`]), reading the op's
+/// parameters and the node's bounds.
+pub trait Provable {
+    /// The protocol of a node applying this op.
+    fn protocol(&self, node: &NodeContext<'_>) -> Result<OpProtocol, ProofError>;
+}
+
+/// The protocol registry: one line per op kind (the [`Op`] variant, whose parameter type
+/// implements [`Provable`]). Generates [`protocol_for`], the ONE place that maps graph ops to
+/// protocols; a missing line is a compile error (the match is exhaustive).
+macro_rules! protocol_registry {
+    ($($variant:ident,)*) => {
+        /// The proof protocol of a graph node (see [`protocol_registry!`]).
+        pub fn protocol_for(graph: &Graph, node_index: usize) -> Result<OpProtocol, ProofError> {
+            let node = graph.nodes.get(node_index).ok_or_else(|| ProofError::shape("graph", "node index"))?;
+            let cx = NodeContext { graph, node };
+            match &node.op {
+                $( Op::$variant(op) => Provable::protocol(op, &cx), )*
+            }
+        }
+    };
+}
+
+protocol_registry! {
+    Embedding,
+    GatherRows,
+    MatMul,
+    BatchedMatMul,
+    Add,
+    SliceCols,
+    SplitHeads,
+    MergeHeads,
+    Rescale,
+    Clamp,
+    Gelu,
+    LayerNorm,
+    Softmax,
+    Argmax,
+    ConcatSeq,
+    Mul,
+    Silu,
+    RepeatKv,
+    Rope,
+    RmsNorm,
 }
 
 /// The role of every tensor: inputs are public (or deferred if listed in `deferred`), weights are
@@ -184,7 +189,7 @@ impl Walk<'_> {
     /// rewritten with the rest at the end).
     fn flush_injected(&mut self, acc: &mut Accumulators) {
         for (col, c) in self.committed_injected.drain(..) {
-            acc.witness.push(col, c.point, c.value);
+            acc.witness.push(zkinfer_pcs::PolyId::Column(col), zkinfer_pcs::Origin::External, c.point, c.value);
         }
     }
 }
@@ -335,11 +340,11 @@ impl<'g> Walk<'g> {
                     TensorRole::Virtual => self.pending.entry(tensor).or_default().push(c),
                     TensorRole::Committed => {
                         let col = self.columns.get(&tensor).ok_or_else(|| ProofError::shape("graph", "committed tensor without column"))?;
-                        acc.witness.push(col.0, c.point, c.value);
+                        acc.witness.push(PolyId::Column(col.0), Origin::Node(n), c.point, c.value);
                     }
-                    TensorRole::Weight => acc.weights.push(tensor.0, c.point, c.value),
+                    TensorRole::Weight => acc.weights.push(PolyId::Tensor(tensor.0), Origin::Node(n), c.point, c.value),
                     TensorRole::Public => check_public(tensor, &c.point, c.value)?,
-                    TensorRole::Deferred => acc.deferred.push(tensor.0, c.point, c.value),
+                    TensorRole::Deferred => acc.deferred.push(PolyId::Tensor(tensor.0), Origin::Node(n), c.point, c.value),
                 }
             }
         }

@@ -31,7 +31,7 @@ pub mod zerocheck;
 pub mod zk_lookups;
 
 pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
-pub use zkinfer_pcs::{OpeningAccumulator, OpeningClaim};
+pub use zkinfer_pcs::{Opening, OpeningAccumulator, OpeningClaim, Origin, PolyId};
 pub use error::ProofError;
 pub use graph::{
     ChunkIo, GraphProverOutput, Injected, GraphVerifierOutput, PublicValues, protocol_for, prove_graph, prove_graph_chunk, prove_graph_with, verify_graph,

@@ -135,7 +135,7 @@ pub fn prove_lookups(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Acc
             .collect();
         let claims = zkinfer_lookup::prove_lookups(&instances, t).map_err(|e| lookups_err(plan, &tables[group.clone()], e))?;
         for (i, claims) in group.zip(claims) {
-            record(&decls_of(plan, i), tables[i].1.0, claims, acc);
+            record(i, &decls_of(plan, i), tables[i].1.0, claims, acc);
         }
     }
     Ok(())
@@ -150,7 +150,7 @@ pub fn verify_lookups(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>, acc: &
             tables[group.clone()].iter().zip(&lens).map(|(&(table_id, _), l)| (plan.table(table_id), l.as_slice())).collect();
         let claims = zkinfer_lookup::verify_lookups(&statements, t).map_err(|e| lookups_err(plan, &tables[group.clone()], e))?;
         for (i, claims) in group.zip(claims) {
-            record(&decls_of(plan, i), tables[i].1.0, claims, acc);
+            record(i, &decls_of(plan, i), tables[i].1.0, claims, acc);
         }
     }
     Ok(())
@@ -162,13 +162,15 @@ fn lookups_err(plan: &WitnessPlan, group: &[(TableId, crate::witness::ColumnId)]
     ProofError::Lookup { table: tables.join(","), msg: e.to_string() }
 }
 
-fn record(decls: &[&LookupDecl], mult_col: usize, claims: zkinfer_lookup::LookupClaims, acc: &mut Accumulators) {
+/// Records the claims of logUp statement `i` (on its looked-up columns and its multiplicities).
+fn record(i: usize, decls: &[&LookupDecl], mult_col: usize, claims: zkinfer_lookup::LookupClaims, acc: &mut Accumulators) {
+    use zkinfer_pcs::{Origin, PolyId};
     for (d, c) in decls.iter().zip(claims.columns) {
         for (col, value) in d.columns.iter().zip(c.values) {
-            acc.witness.push(col.0, c.point.clone(), value);
+            acc.witness.push(PolyId::Column(col.0), Origin::Lookup(i), c.point.clone(), value);
         }
     }
-    acc.witness.push(mult_col, claims.multiplicities.point, claims.multiplicities.value);
+    acc.witness.push(PolyId::Column(mult_col), Origin::Lookup(i), claims.multiplicities.point, claims.multiplicities.value);
 }
 
 #[cfg(test)]
@@ -216,8 +218,8 @@ mod tests {
         verify_lookups(&l.plan, &mut vt, &mut vacc).map_err(|e| e.to_string())?;
         vt.finish().map_err(|e| e.to_string())?;
         for c in vacc.witness.claims() {
-            if evaluate_column(&w.values(ColumnId(c.poly)), &c.point) != c.value {
-                return Err(format!("false claim on column {}", c.poly));
+            if evaluate_column(&w.values(ColumnId(c.poly.index())), &c.point) != c.value {
+                return Err(format!("false claim on column {:?}", c.poly));
             }
         }
         Ok(())

@@ -188,9 +188,12 @@ pub fn run_op<'a>(op: impl Into<ProtocolRef<'a>>, case: &OpCase) -> Result<usize
         }
     }
     for c in v.accumulators.witness.claims() {
-        let col = &p.columns[c.poly];
+        let zkinfer_pcs::PolyId::Column(k) = c.poly else {
+            return Err(CaseError::Opening(format!("witness claim on {:?}, which is not a column", c.poly)));
+        };
+        let col = p.columns.get(k).ok_or_else(|| CaseError::Opening(format!("claim on unknown witness column {k}")))?;
         if c.point.len() != col.len().trailing_zeros() as usize || evaluate_column(col, &c.point) != c.value {
-            return Err(CaseError::Opening(format!("claim on witness column {} is false", v.column_names[c.poly])));
+            return Err(CaseError::Opening(format!("claim on witness column {} is false", v.column_names[k])));
         }
     }
     if !v.accumulators.weights.is_empty() {

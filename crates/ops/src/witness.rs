@@ -257,18 +257,11 @@ impl WitnessPlan {
     pub fn committed(&self) -> Vec<ColumnId> {
         (0..self.columns.len()).map(ColumnId).filter(|&c| self.columns[c.0].definition.is_none()).collect()
     }
-    /// Position of each column in the commitment (`None` for virtual columns).
-    pub fn commitment_slots(&self) -> Vec<Option<usize>> {
-        let mut next = 0;
-        self.columns
-            .iter()
-            .map(|c| {
-                c.definition.is_none().then(|| {
-                    next += 1;
-                    next - 1
-                })
-            })
-            .collect()
+    /// The ids of the witness commitment's polynomials, in commitment order: the committed
+    /// columns ([`zkinfer_pcs::PolyId::Column`]); a claim on any other id (a virtual column) is
+    /// refused by the opening.
+    pub fn commitment_ids(&self) -> Vec<zkinfer_pcs::PolyId> {
+        self.committed().into_iter().map(|c| zkinfer_pcs::PolyId::Column(c.0)).collect()
     }
     /// The committed columns as sparse polynomials, in commitment order: a tensor column's blocks
     /// ([`ColumnInfo::dims`]), else the whole table. Their blocks, in order, are the committed batch.

@@ -226,8 +226,8 @@ mod tests {
         vt.finish().map_err(|e| e.to_string())?;
         // The openings, ideally: every witness claim against the committed columns...
         for c in vacc.witness.claims() {
-            if evaluate_column(&w.values(ColumnId(c.poly)), &c.point) != c.value {
-                return Err(format!("false claim on column {}", c.poly));
+            if evaluate_column(&w.values(ColumnId(c.poly.index())), &c.point) != c.value {
+                return Err(format!("false claim on column {:?}", c.poly));
             }
         }
         // ... and the claims on the inputs against the true inputs (the producer's job).
@@ -243,11 +243,16 @@ mod tests {
     }
 
     /// A forged clamp output (see below) in the second of two batches, and in one batch.
+    /// The second clamp's output raised by one at a logical entry strictly inside its range,
+    /// consistently: its virtual gaps follow, every range check still holds, but the distance
+    /// column still says 0, so `s² = d²` fails at that entry and only the batched zero-check can
+    /// catch it.
     fn forge_second_clamp(w: &mut WitnessBuilder) {
         let one = zkinfer_field::F::ONE;
         let out = w.plan().find(Owner::Node(1), OUTPUT_COLUMN).unwrap();
         let lo_gap = w.plan().find(Owner::Node(1), "lo_gap").unwrap();
         let hi_gap = w.plan().find(Owner::Node(1), "hi_gap").unwrap();
+        // A logical entry (the gaps are zero on the padding).
         let gap = |c: ColumnId, i: usize| zkinfer_field::to_i64(w.values(c)[i]);
         let at = (0..w.values(out).len()).position(|i| gap(lo_gap, i) > 0 && gap(hi_gap, i) > 0).unwrap();
         w.values[out.0][at] += one;
@@ -269,23 +274,7 @@ mod tests {
     #[test]
     fn two_clamps_batched_verify_and_a_forged_one_is_rejected() {
         round_trip(|_| {}).expect("honest batch verifies");
-        // The second clamp's output raised by one at a logical entry strictly inside its range,
-        // consistently: its virtual gaps follow, every range check still holds, but the distance
-        // column still says 0, so `s² = d²` fails at that entry and only the batched zero-check
-        // can catch it.
-        let err = round_trip(|w| {
-            let one = zkinfer_field::F::ONE;
-            let out = w.plan().find(Owner::Node(1), OUTPUT_COLUMN).unwrap();
-            let lo_gap = w.plan().find(Owner::Node(1), "lo_gap").unwrap();
-            let hi_gap = w.plan().find(Owner::Node(1), "hi_gap").unwrap();
-            // A logical entry (the gaps are zero on the padding).
-            let gap = |c: ColumnId, i: usize| zkinfer_field::to_i64(w.values(c)[i]);
-            let at = (0..w.values(out).len()).position(|i| gap(lo_gap, i) > 0 && gap(hi_gap, i) > 0).unwrap();
-            w.values[out.0][at] += one;
-            w.values[lo_gap.0][at] += one;
-            w.values[hi_gap.0][at] -= one;
-        })
-        .expect_err("a forged clamp output in a batch was accepted");
+        let err = round_trip(forge_second_clamp).expect_err("a forged clamp output in a batch was accepted");
         assert!(err.contains("zerocheck") || err.contains("sumcheck"), "rejected for another reason: {err}");
     }
 }

@@ -121,7 +121,7 @@ fn prove(m: &Model, chunks: &[Chunk], c_vars: usize) -> (Vec<u8>, Vec<usize>, Ve
         })
         .expect("chunk proves");
         for claim in out.accumulators.deferred.claims() {
-            let slot = past.iter().position(|&p| p.0 == claim.poly).expect("a cached tensor");
+            let slot = past.iter().position(|&p| p.0 == claim.poly.index()).expect("a cached tensor");
             let cached: Vec<&[i64]> = committed.iter().map(|kv| kv[slot].as_slice()).collect();
             let dims = graph.meta(past[slot]).shape.clone();
             prove_cache_split(&Claim::new(claim.point.clone(), claim.value), &dims, c_vars, &cached, &mut t).expect("split");
@@ -181,15 +181,15 @@ fn verify(m: &Model, proof: &[u8], chunks: &[&ProvenChunk], c_vars: usize) -> Re
         .map_err(|e| fail(e.to_string()))?;
         kv_claims.extend(links);
         for c in out.accumulators.witness.claims() {
-            if evaluate_column(&witness[c.poly], &c.point) != c.value {
-                return Err(fail(format!("false claim on witness column {}", out.plan.columns()[c.poly].name)));
+            if evaluate_column(&witness[c.poly.index()], &c.point) != c.value {
+                return Err(fail(format!("false claim on witness column {}", out.plan.columns()[c.poly.index()].name)));
             }
         }
         for c in out.accumulators.weights.claims() {
-            weight_claims.push((graph.meta(TensorId(c.poly)).name.clone(), Claim::new(c.point.clone(), c.value)));
+            weight_claims.push((graph.meta(TensorId(c.poly.index())).name.clone(), Claim::new(c.point.clone(), c.value)));
         }
         for c in out.accumulators.deferred.claims() {
-            let slot = past.iter().position(|&p| p.0 == c.poly).ok_or_else(|| fail("claim on an unknown cache".into()))?;
+            let slot = past.iter().position(|&p| p.0 == c.poly.index()).ok_or_else(|| fail("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
             for (j, claim) in verify_cache_split(&Claim::new(c.point.clone(), c.value), &dims, c_vars, &mut t).map_err(|e| fail(e.to_string()))? {
                 kv_claims.push((j, slot, claim));

@@ -74,12 +74,12 @@ fn ds() -> DomainSeparator {
 /// Checks every accumulated claim against the committed columns and the honest weights.
 fn ideal_openings(graph: &Graph, honest: &Weights, columns: &[Vec<F>], acc: &Accumulators) -> Result<(), String> {
     for c in acc.witness.claims() {
-        if evaluate_column(&columns[c.poly], &c.point) != c.value {
-            return Err(format!("witness column {} claim false", c.poly));
+        if evaluate_column(&columns[c.poly.index()], &c.point) != c.value {
+            return Err(format!("witness column {:?} claim false", c.poly));
         }
     }
     for c in acc.weights.claims() {
-        let meta = graph.meta(TensorId(c.poly));
+        let meta = graph.meta(TensorId(c.poly.index()));
         let w = honest.get(&meta.name).ok_or("no weight")?;
         let padded = TensorLayout::new(&w.shape).pad_i64(&w.to_i64_vec());
         if evaluate_column(&padded, &c.point) != c.value {

@@ -75,12 +75,12 @@ fn prove_and_verify(graph: &Graph, weights: &Weights, trace: &IntTrace, public: 
     .map_err(|e| format!("verifier: {e}"))?;
     vt.finish().map_err(|e| format!("leftover bytes: {e}"))?;
     for c in v.accumulators.witness.claims() {
-        if evaluate_column(&columns[c.poly], &c.point) != c.value {
-            return Err(format!("false claim on witness column {}", v.plan.columns()[c.poly].name));
+        if evaluate_column(&columns[c.poly.index()], &c.point) != c.value {
+            return Err(format!("false claim on witness column {}", v.plan.columns()[c.poly.index()].name));
         }
     }
     for c in v.accumulators.weights.claims() {
-        let meta = graph.meta(TensorId(c.poly));
+        let meta = graph.meta(TensorId(c.poly.index()));
         let w = weights.get(&meta.name).ok_or("missing weight")?;
         let padded = TensorLayout::new(&w.shape).pad_i64(&w.to_i64_vec());
         if evaluate_column(&padded, &c.point) != c.value {

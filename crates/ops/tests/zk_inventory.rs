@@ -59,7 +59,7 @@ struct Run {
 }
 
 fn max_points(acc: &zkinfer_pcs::OpeningAccumulator) -> usize {
-    let mut per_poly: std::collections::HashMap<usize, HashSet<Vec<EF>>> = std::collections::HashMap::new();
+    let mut per_poly: std::collections::HashMap<zkinfer_pcs::PolyId, HashSet<Vec<EF>>> = std::collections::HashMap::new();
     for c in acc.claims() {
         per_poly.entry(c.poly).or_default().insert(c.point.clone());
     }

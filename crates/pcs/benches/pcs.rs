@@ -7,7 +7,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
-use zkinfer_pcs::{OpeningAccumulator, OpeningClaim, Pcs, ProximityBound, WhirCommitment, WhirParams, WhirPcs, WhirProverData};
+use zkinfer_pcs::{OpeningAccumulator, OpeningClaim, Origin, Pcs, PolyId, ProximityBound, WhirCommitment, WhirParams, WhirPcs, WhirProverData};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
@@ -68,9 +68,9 @@ fn prove(pcs: &WhirPcs, polys: &[Mle<F>], com: &WhirCommitment, data: WhirProver
     let points = draw_points(polys, com, pcs, &plan, &mut t);
     let mut acc = OpeningAccumulator::new();
     for (c, point) in claims.iter().zip(points) {
-        acc.push(c.poly, point, c.value);
+        acc.push(PolyId::Slot(c.poly), Origin::External, point, c.value);
     }
-    acc.prove_consuming(pcs, data, &mut t).expect("open");
+    acc.prove_consuming(pcs, data, &PolyId::slots(polys.len()), &mut t).expect("open");
     t.into_proof()
 }
 
@@ -80,9 +80,9 @@ fn verify(pcs: &WhirPcs, polys: &[Mle<F>], com: &WhirCommitment, claims: &[Openi
     let points = draw_points(polys, com, pcs, &plan, &mut t);
     let mut acc = OpeningAccumulator::new();
     for (c, point) in claims.iter().zip(points) {
-        acc.push(c.poly, point, c.value);
+        acc.push(PolyId::Slot(c.poly), Origin::External, point, c.value);
     }
-    acc.verify(pcs, com, &mut t).expect("verifies");
+    acc.verify(pcs, com, &PolyId::slots(polys.len()), &mut t).expect("verifies");
     t.finish().expect("no trailing bytes");
 }
 

@@ -49,7 +49,7 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
 
-pub use accumulator::OpeningAccumulator;
+pub use accumulator::{Opening, OpeningAccumulator, Origin, PolyId};
 /// Memory tracing lives in `zkinfer-procfs` (the one `/proc` reader); re-exported under its old path.
 pub use zkinfer_procfs::mem_trace;
 pub use packing::PackedLayout;

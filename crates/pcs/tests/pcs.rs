@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
-use zkinfer_pcs::{OpeningAccumulator, OpeningClaim, Pcs, PcsError, WhirCommitment, WhirPcs};
+use zkinfer_pcs::{OpeningAccumulator, OpeningClaim, Origin, Pcs, PcsError, PolyId, WhirCommitment, WhirPcs};
 use zkinfer_poly::Mle;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
@@ -250,12 +250,12 @@ fn accumulator_batches_many_claims_on_two_commitments() {
         let point = t.challenge_exts(poly.num_vars);
         let value = poly.evaluate(&point);
         t.send_ext(value);
-        if which == 0 { w_acc.push(k, point, value) } else { x_acc.push(k, point, value) }
+        if which == 0 { w_acc.push(PolyId::Slot(k), Origin::External, point, value) } else { x_acc.push(PolyId::Slot(k), Origin::External, point, value) }
         script.push((which, k));
     }
     assert_eq!(w_acc.len() + x_acc.len(), 100);
-    w_acc.prove_consuming(&pcs, w_data, &mut t).expect("open weights");
-    x_acc.prove(&pcs, &x_data, &mut t).expect("open witness");
+    w_acc.prove_consuming(&pcs, w_data, &PolyId::slots(weights.len()), &mut t).expect("open weights");
+    x_acc.prove(&pcs, &x_data, &PolyId::slots(witness.len()), &mut t).expect("open witness");
     let proof = t.into_proof();
 
     let run_verifier = |proof: &[u8], tamper: Option<usize>| -> Result<(), PcsError> {
@@ -271,10 +271,10 @@ fn accumulator_batches_many_claims_on_two_commitments() {
             if tamper == Some(j) {
                 value += EF::ONE;
             }
-            if which == 0 { w_acc.push(k, point, value) } else { x_acc.push(k, point, value) }
+            if which == 0 { w_acc.push(PolyId::Slot(k), Origin::External, point, value) } else { x_acc.push(PolyId::Slot(k), Origin::External, point, value) }
         }
-        w_acc.verify(&pcs, &w_com, &mut t)?;
-        x_acc.verify(&pcs, &x_com, &mut t)?;
+        w_acc.verify(&pcs, &w_com, &PolyId::slots(weights.len()), &mut t)?;
+        x_acc.verify(&pcs, &x_com, &PolyId::slots(witness.len()), &mut t)?;
         t.finish()?;
         Ok(())
     };

@@ -12,10 +12,10 @@ use std::time::Instant;
 use zkinfer_field::F;
 use zkinfer_model::{IntCache, IntTensor, Model};
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
-use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment, WhirProverData};
 use zkinfer_transcript::{ProverTranscript, Transcript};
 pub use zkinfer_verifier::chunked::*;
-use zkinfer_verifier::{check_request, opening_accumulators_in};
+use zkinfer_verifier::check_request;
 
 use crate::keys::{self, VerifyingKey, pcs};
 use crate::{ProofSystemError, SharedWitness, WeightCommitment, model_err, weight_blocks};
@@ -319,7 +319,7 @@ fn prove_stream(
     // Per keys/values epoch (`epoch_of`): its commitment and the claims on it.
     let mut kv_coms: Vec<WhirCommitment> = Vec::new();
     let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
-    let mut weight_claims = OpeningAccumulator::new();
+    let mut weight_claims = weight_blocks::WeightClaims::new();
     let mut predicted: Vec<u32> = Vec::new();
     // The current epoch's committed keys/values: per cached tensor `[H, 2^b·C, d]` row-major.
     let mut epoch_rows: Vec<Vec<i64>> = Vec::new();
@@ -451,19 +451,17 @@ fn prove_stream(
         bytes_at.sync(attributed, "graph (other)", &t);
         let mut accs = proven.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
-        let (witness_acc, weight_acc) = opening_accumulators_in(template, graph, &proven.witness.plan().commitment_slots(), accs)?;
-        for c in weight_acc.into_claims() {
-            weight_claims.push_claim(c);
-        }
+                weight_claims.add(template, graph, std::mem::take(&mut accs.weights));
+        let witness_claims = accs.witness.opening_claims(&proven.witness.plan().commitment_ids())?;
         if let Some(kv_com) = kv_com {
             kv_coms.push(kv_com);
             kv_accs.push(OpeningAccumulator::new());
         }
         for (slot, point, value) in link {
-            kv_accs[epoch].push(slot, point, value);
+            kv_accs[epoch].push(PolyId::Slot(slot), Origin::External, point, value);
         }
         for c in deferred.into_claims() {
-            let slot = past.iter().position(|p| p.0 == c.poly).ok_or_else(|| ProofSystemError::Request("claim on an unknown cache".into()))?;
+            let slot = past.iter().position(|p| PolyId::Tensor(p.0) == c.poly).ok_or_else(|| ProofSystemError::Request("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
             let cached = &cache.tensors()[slot];
             for part in epoch_split(&dims, c_vars, &c.point)? {
@@ -473,7 +471,7 @@ fn prove_stream(
                         let rows = epoch_rows_of_tensor(cached, f * chunk, (f + (1 << be)) * chunk, chunk << be)?;
                         let w = TensorLayout::new(&epoch_dims(&dims, be, chunk)?).evaluate_i64(&rows, &point);
                         t.send_ext(w);
-                        kv_accs[e].push(slot, point, w);
+                        kv_accs[e].push(PolyId::Slot(slot), Origin::External, point, w);
                     }
                     EpochPart::Partial { epoch: e, b: be, head, tail, .. } => {
                         let (f, _) = epoch_range(e);
@@ -493,7 +491,7 @@ fn prove_stream(
                         }
                         let rho = t.challenge_exts(be);
                         let value = eq_weights(&rho).iter().zip(&u).map(|(w, u)| *w * *u).sum();
-                        kv_accs[e].push(slot, EpochPart::partial_point(&head, &rho, &tail), value);
+                        kv_accs[e].push(PolyId::Slot(slot), Origin::External, EpochPart::partial_point(&head, &rho, &tail), value);
                     }
                 }
             }
@@ -506,7 +504,7 @@ fn prove_stream(
         let witness_data = Arc::try_unwrap(witness_data)
             .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
             .0;
-        pcs.open_sparse(witness_data, &witness_layout, witness_acc.claims(), &mut t)?;
+        pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
         bytes_at.lap("witness opening", &t);
         timings.chunk_bytes.push(bytes_at.phases);
         let record = chunk_record(k as u32, &t.take_segment());
@@ -539,11 +537,11 @@ fn prove_stream(
         if &again != com {
             return Err(ProofSystemError::Rejected(format!("{}: the keys/values recommitted differ from the committed ones", epoch_name(e))));
         }
-        acc.prove_consuming(&pcs, data, &mut t)?;
+        acc.prove_consuming(&pcs, data, &PolyId::slots(com.poly_num_vars.len()), &mut t)?;
         bytes_at.lap("keys/values openings", &t);
     }
     drop(cache);
-    let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_claims, &mut t)?;
+    let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;
     bytes_at.lap("weight blocks", &t);
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
@@ -555,7 +553,7 @@ fn prove_stream(
             data
         }
     };
-    weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
+    weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     bytes_at.lap("weight opening", &t);
     timings.close_bytes = bytes_at.phases;
     let record = close_record(&t.take_segment());

@@ -31,7 +31,7 @@ pub mod setup_proof;
 
 // The verifying side lives in `zkinfer-verifier`; re-exported under the old paths.
 pub use zkinfer_verifier::{
-    PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, codec, file, opening_accumulators, verify, weight_blocks,
+    PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, codec, file, verify, weight_blocks, weight_claims,
 };
 
 use std::sync::Arc;
@@ -244,18 +244,20 @@ fn prove_impl(
     progress(Stage::Open);
     zkinfer_procfs::mem_trace("prove: graph proven");
     let start = Instant::now();
-    let (witness_acc, weight_acc) = opening_accumulators(vk, &fwd.graph, &out.witness.plan().commitment_slots(), out.accumulators)?;
+    let mut accs = out.accumulators;
+    let weight_claims = weight_claims(&vk.graph, &fwd.graph, &mut accs)?;
+    let witness_claims = accs.witness.opening_claims(&out.witness.plan().commitment_ids())?;
     // The committed batch is the blocks of the witness columns' extents (zkinfer_pcs::sparse).
     let witness_layout = out.witness.plan().sparse_layout();
     // The trace and the witness values are not needed by the openings: free them first.
     drop(out.witness);
     drop(fwd);
     zkinfer_procfs::mem_trace("prove: trace dropped");
-    let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), weight_acc, &mut t)?;
+    let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;
     let witness_data = Arc::try_unwrap(out.commitment)
         .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
         .0;
-    pcs.open_sparse(witness_data, &witness_layout, witness_acc.claims(), &mut t)?;
+    pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {
@@ -269,7 +271,7 @@ fn prove_impl(
             data
         }
     };
-    weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
+    weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     timings.open_s = start.elapsed().as_secs_f64() - timings.weight_commit_s;
 
     let proof = ProofFile { transcript: t.into_proof(), ..proof_stub };

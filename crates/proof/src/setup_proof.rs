@@ -6,6 +6,7 @@ use p3_field::PrimeField64;
 use rayon::prelude::*;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, to_i64};
 use zkinfer_lookup::{LookupColumn, LookupInstance, compute_multiplicities, prove_lookups};
+use zkinfer_pcs::PolyId;
 use zkinfer_transcript::{ProverTranscript, Transcript};
 
 use crate::ProofSystemError;
@@ -176,8 +177,9 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool, ma
         return Err(ProofSystemError::Request("the weight slices do not match the key's weight commitment".into()));
     }
     zkinfer_procfs::mem_trace("setup proof: weights recommitted");
-    weight_acc.prove_consuming(&pcs, weight_data, &mut t)?;
-    aux_acc.prove_consuming(&pcs, aux_data, &mut t)?;
+    let (weight_ids, aux_ids) = (PolyId::slots(vk.commitment.poly_num_vars.len()), PolyId::slots(aux_data.commitment().poly_num_vars.len()));
+    weight_acc.prove_consuming(&pcs, weight_data, &weight_ids, &mut t)?;
+    aux_acc.prove_consuming(&pcs, aux_data, &aux_ids, &mut t)?;
     Ok(SetupProof { model_commitment: digest, transcript: t.into_proof() })
 }
 

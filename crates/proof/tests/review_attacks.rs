@@ -133,7 +133,6 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     use zkinfer_model::template::TensorDecl;
     use zkinfer_model::tensor::{IntTensor, WeightValues};
     use zkinfer_model::{Operand, WeightMeta};
-    use zkinfer_pcs::OpeningAccumulator;
     use zkinfer_proof::weight_blocks::{WeightBlockPlan, prove_block_claims};
     use zkinfer_proof::{PROTOCOL_ID, PROTOCOL_VERSION, pcs, prove_setup, verify_setup};
     use zkinfer_transcript::{DomainSeparator, ProverTranscript};
@@ -231,19 +230,26 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     })
     .expect("the graph proof goes through with the copy");
     // Claims routed as the verifier used to: weight claims to the key's entry of that name.
-    let slots = out.witness.plan().commitment_slots();
+    let ids = out.witness.plan().commitment_ids();
     let by_name: std::collections::HashMap<&str, usize> = vk.weights.iter().enumerate().map(|(i, m)| (m.name.as_str(), i)).collect();
-    let (mut witness_acc, mut weight_acc) = (OpeningAccumulator::new(), OpeningAccumulator::new());
-    for c in out.accumulators.witness.into_claims() {
-        witness_acc.push(slots[c.poly].unwrap(), c.point, c.value);
-    }
-    for c in out.accumulators.weights.into_claims() {
-        weight_acc.push(by_name[g.meta(zkinfer_model::TensorId(c.poly)).name.as_str()], c.point, c.value);
-    }
+    // The weight claims named by key weight through the name (the entry `by_name` maps it to).
+    let template = zkinfer_model::template::GraphTemplate {
+        tensors: g
+            .tensors
+            .iter()
+            .map(|m| match m.source {
+                TensorSource::Weight => TensorDecl::Weight(by_name[m.name.as_str()]),
+                _ => TensorDecl::Activation { name: m.name.clone(), frac_bits: m.frac_bits },
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut weight_claims = zkinfer_proof::weight_blocks::WeightClaims::new();
+    weight_claims.add(&template, &g, out.accumulators.weights);
     drop(out.witness);
-    let weight_acc = prove_block_claims(&vk.weights, &weights, weight_acc, &mut t).unwrap();
-    witness_acc.prove_consuming(&pcs, out.commitment, &mut t).unwrap();
-    weight_acc.prove_consuming(&pcs, weight_data, &mut t).unwrap();
+    let weight_acc = prove_block_claims(&vk.weights, &weights, &weight_claims, &mut t).unwrap();
+    out.accumulators.witness.prove_consuming(&pcs, out.commitment, &ids, &mut t).unwrap();
+    weight_acc.prove_consuming(&pcs, weight_data, &WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t).unwrap();
     let proof = ProofFile { transcript: t.into_proof(), ..stub };
 
     assert!(verify(&vk, &proof).is_err(), "a proof opened against the out-of-bound copy was accepted");

@@ -69,7 +69,7 @@ use zkinfer_model::ops::eval_int;
 use zkinfer_model::{Graph, IntTensor, IntTrace, Operand, TensorSource, Weights};
 use zkinfer_ops::witness::CommittedColumns;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
-use zkinfer_pcs::{OpeningAccumulator, WhirCommitment, WhirProverData};
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment, WhirProverData};
 use zkinfer_proof::chunked::{
     ChunkShape, EpochPart, StreamHeader, cache_names, chunk_record, close_record, domain_separator, epoch_of, epoch_range, epoch_split, eq_weights, kv_tensors,
     link_point_on_epoch,
@@ -169,7 +169,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
     let mut epochs: Vec<Vec<(Vec<usize>, Vec<i64>)>> = Vec::new();
     let mut kv_coms: Vec<WhirCommitment> = Vec::new();
     let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
-    let mut weight_claims = OpeningAccumulator::new();
+    let mut weight_claims = zkinfer_proof::weight_blocks::WeightClaims::new();
     for (k, s) in (0..total).step_by(chunk).enumerate() {
         let n_new = chunk.min(total - s);
         let (epoch, (first_chunk, b)) = (epoch_of(k), epoch_range(epoch_of(k)));
@@ -253,19 +253,17 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let mut accs = proven.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
         let template = if first { &vk.graph } else { &vk.step_graph };
-        let (witness_acc, weight_acc) = zkinfer_verifier::opening_accumulators_in(template, graph, &proven.witness.plan().commitment_slots(), accs).unwrap();
-        for c in weight_acc.into_claims() {
-            weight_claims.push_claim(c);
-        }
+                weight_claims.add(template, graph, std::mem::take(&mut accs.weights));
+        let witness_claims = accs.witness.opening_claims(&proven.witness.plan().commitment_ids()).unwrap();
         if let Some(kv_com) = kv_com {
             kv_coms.push(kv_com);
             kv_accs.push(OpeningAccumulator::new());
         }
         for (slot, point, value) in link {
-            kv_accs[epoch].push(slot, point, value);
+            kv_accs[epoch].push(PolyId::Slot(slot), Origin::External, point, value);
         }
         for c in deferred.into_claims() {
-            let slot = past.iter().position(|p| p.0 == c.poly).unwrap();
+            let slot = past.iter().position(|p| PolyId::Tensor(p.0) == c.poly).unwrap();
             let dims = graph.meta(past[slot]).shape.clone();
             let (h, d) = (dims[0], dims[2]);
             // Local chunk `i` of epoch `e`: from the trace's cache (`split_from_trace`) or as committed.
@@ -287,7 +285,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                         }
                         let w = TensorLayout::new(&[h, chunk << be, d]).evaluate_i64(&all, &point);
                         t.send_ext(w);
-                        kv_accs[e].push(slot, point, w);
+                        kv_accs[e].push(PolyId::Slot(slot), Origin::External, point, w);
                     }
                     EpochPart::Partial { epoch: e, b: be, head, tail, .. } => {
                         let point = [&head[..], &tail[..]].concat();
@@ -304,7 +302,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                             .collect();
                         let rho = t.challenge_exts(be);
                         let value = eq_weights(&rho).iter().zip(&u).map(|(w, u)| *w * *u).sum();
-                        kv_accs[e].push(slot, EpochPart::partial_point(&head, &rho, &tail), value);
+                        kv_accs[e].push(PolyId::Slot(slot), Origin::External, EpochPart::partial_point(&head, &rho, &tail), value);
                     }
                 }
             }
@@ -312,17 +310,19 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
         let witness_data = Arc::try_unwrap(witness_data).unwrap().0;
-        pcs.open_sparse(witness_data, &layout, witness_acc.claims(), &mut t).unwrap();
+        pcs.open_sparse(witness_data, &layout, &witness_claims, &mut t).unwrap();
         out.extend_from_slice(&chunk_record(k as u32, &t.take_segment()));
     }
     for (e, acc) in kv_accs.into_iter().enumerate() {
         let opened = evil.reuse_kv.filter(|&(ee, _)| ee == e).map_or(e, |(_, j)| j);
-        let polys = epochs[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
+        let polys: Vec<_> = epochs[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
+        let ids = PolyId::slots(polys.len());
         let (_, data) = pcs.commit_owned(polys).unwrap();
-        acc.prove_consuming(&pcs, data, &mut t).unwrap();
+        acc.prove_consuming(&pcs, data, &ids, &mut t).unwrap();
     }
-    let weight_acc = prove_block_claims(&vk.weights, model.weights(), weight_claims, &mut t).unwrap();
-    weight_acc.prove_consuming(&pcs, pk.weight_data.clone(), &mut t).unwrap();
+    let weight_acc = prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t).unwrap();
+    let weight_ids = zkinfer_proof::weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids();
+    weight_acc.prove_consuming(&pcs, pk.weight_data.clone(), &weight_ids, &mut t).unwrap();
     out.extend_from_slice(&close_record(&t.take_segment()));
     out
 }

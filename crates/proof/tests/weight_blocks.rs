@@ -171,7 +171,7 @@ fn verify(s: &Setting, proof: &[u8]) -> Result<(), ProofSystemError> {
     for (w, point, value) in &s.claims {
         s.plan.verify_claim(*w, point, *value, &mut t, &mut acc)?;
     }
-    acc.verify(&pcs(), &s.com, &mut t)?;
+    acc.verify(&pcs(), &s.com, &s.plan.poly_ids(), &mut t)?;
     t.finish()?;
     Ok(())
 }
@@ -181,7 +181,6 @@ fn verify(s: &Setting, proof: &[u8]) -> Result<(), ProofSystemError> {
 fn prove(s: &Setting, lie: impl Fn(&[(EF, Vec<EF>)], &mut Vec<EF>)) -> Vec<u8> {
     let mut t = ProverTranscript::new(&ds());
     let mut acc = OpeningAccumulator::new();
-    let mut first_slice = 0;
     for (w, point, _) in &s.claims {
         let tensor = s.plan.tensor(*w).unwrap();
         let split = tensor.selectors_and_sub_points(point).unwrap();
@@ -191,11 +190,10 @@ fn prove(s: &Setting, lie: impl Fn(&[(EF, Vec<EF>)], &mut Vec<EF>)) -> Vec<u8> {
         }
         t.send_exts(&evals);
         for (k, ((_, sub), e)) in split.into_iter().zip(evals).enumerate() {
-            acc.push(first_slice + k, sub, e);
+            acc.push(zkinfer_pcs::PolyId::WeightBlock { weight: *w, block: k }, zkinfer_pcs::Origin::WeightBlocks, sub, e);
         }
-        first_slice += tensor.blocks().len();
     }
-    acc.prove(&pcs(), &s.data, &mut t).unwrap();
+    acc.prove(&pcs(), &s.data, &s.plan.poly_ids(), &mut t).unwrap();
     t.into_proof()
 }
 
@@ -210,7 +208,7 @@ fn honest_block_claims_verify_and_lies_are_caught() {
     for (w, point, _) in &s.claims {
         s.plan.prove_claim(*w, &s.values[*w], point, &mut t, &mut acc).unwrap();
     }
-    acc.prove(&pcs(), &s.data, &mut t).unwrap();
+    acc.prove(&pcs(), &s.data, &s.plan.poly_ids(), &mut t).unwrap();
     assert_eq!(t.into_proof(), honest);
 
     // One block value changed: the recombination check rejects.
@@ -286,4 +284,67 @@ fn key_whose_blocks_do_not_match_the_shapes_is_rejected() {
     let mut huge = vk.clone();
     huge.weights[w].shape = vec![(1 << 32) - 1; 4];
     rejects(&huge, "absurd shape accepted");
+}
+
+/// The op proofs' weight claims are keyed by graph tensor; the block reduction finds the key
+/// weight through the graph's template (`WeightClaims`) and the blocks are opened against the
+/// weight commitment's ids. A claim named by any other polynomial — an input tensor, a witness
+/// column — is refused by both sides, and a wrong value is rejected.
+#[test]
+fn weight_claims_are_named_through_the_template_and_other_names_are_refused() {
+    use zkinfer_model::TensorSource;
+    use zkinfer_pcs::{Origin, PolyId};
+    use zkinfer_proof::weight_blocks::{WeightClaims, prove_block_claims, verify_block_claims};
+    let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).unwrap();
+    let model = Model::load(&gguf).unwrap();
+    let tok = Tokenizer::from_gguf(&gguf).unwrap();
+    let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
+    let vk = &pk.vk;
+    let graph = vk.graph(3, 1).unwrap();
+    let w_id = graph.tensors.iter().position(|m| m.source == TensorSource::Weight && m.shape.len() == 2).unwrap();
+    let meta = graph.tensors[w_id].clone();
+    let layout = TensorLayout::new(&meta.shape);
+    let point: Vec<EF> = (0..layout.num_vars()).map(|i| EF::from_u64(7 + 3 * i as u64)).collect();
+    let ints: Vec<i64> = match &model.weights().get(&meta.name).unwrap().values {
+        WeightValues::I16(v) => v.iter().map(|&x| i64::from(x)).collect(),
+        WeightValues::I64(v) => v.clone(),
+    };
+    let value = layout.evaluate_i64(&ints, &point);
+    let claims = |poly: PolyId, value: EF| {
+        let mut acc = OpeningAccumulator::new();
+        acc.push(poly, Origin::Node(0), point.clone(), value);
+        let mut c = WeightClaims::new();
+        c.add(&vk.graph, &graph, acc);
+        c
+    };
+    let ids = WeightBlockPlan::for_weights(&vk.weights).poly_ids();
+    let prove = |c: &WeightClaims| -> Result<Vec<u8>, ProofSystemError> {
+        let mut t = ProverTranscript::new(&ds());
+        let blocks = prove_block_claims(&vk.weights, model.weights(), c, &mut t)?;
+        blocks.prove(&pcs(), &pk.weight_data, &ids, &mut t)?;
+        Ok(t.into_proof())
+    };
+    let check = |c: &WeightClaims, proof: &[u8]| -> Result<(), ProofSystemError> {
+        let mut t = VerifierTranscript::new(&ds(), proof);
+        let blocks = verify_block_claims(&vk.weights, c, &mut t)?;
+        blocks.verify(&pcs(), &vk.commitment, &ids, &mut t)?;
+        t.finish()?;
+        Ok(())
+    };
+    let honest = claims(PolyId::Tensor(w_id), value);
+    let proof = prove(&honest).unwrap();
+    check(&honest, &proof).expect("an honest weight claim verifies");
+    // A wrong value: the block values no longer recombine to it.
+    assert!(matches!(check(&claims(PolyId::Tensor(w_id), value + EF::ONE), &proof), Err(ProofSystemError::Rejected(_))));
+    // The same claim named by an input tensor, or as a witness column: refused by both sides.
+    let tokens = graph.find("tokens").unwrap().0;
+    for other in [PolyId::Tensor(tokens), PolyId::Column(w_id), PolyId::WeightBlock { weight: 0, block: 0 }] {
+        let err = check(&claims(other, value), &proof).expect_err("a weight claim under another name was accepted");
+        assert!(matches!(err, ProofSystemError::Rejected(_)), "{other:?}: {err}");
+        assert!(prove(&claims(other, value)).is_err(), "{other:?}: the prover reduced it");
+    }
+    // Block claims opened under ids the weight commitment does not list: refused by the opening.
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    let blocks = verify_block_claims(&vk.weights, &honest, &mut t).unwrap();
+    assert!(blocks.verify(&pcs(), &vk.commitment, &PolyId::slots(ids.len()), &mut t).is_err());
 }

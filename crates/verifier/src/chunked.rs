@@ -27,12 +27,12 @@ use zkinfer_graph::template::TensorDecl;
 use zkinfer_graph::{Graph, GraphTemplate, TensorId};
 use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_ops::{ChunkIo, Claim, PublicValues, TensorLayout};
-use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment};
 use zkinfer_transcript::{DomainSeparator, Transcript, TranscriptState, VerifierTranscript};
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::key::{self, VerifyingKey};
-use crate::{PROTOCOL_ID, ProofSystemError, Verified, opening_accumulators_in, weight_blocks};
+use crate::{PROTOCOL_ID, ProofSystemError, Verified, weight_blocks};
 
 /// Magic bytes of a proof stream.
 pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
@@ -372,7 +372,7 @@ struct ChunkVerifier<'k> {
     /// Per keys/values epoch ([`epoch_of`]) its commitment and the claims on it.
     kv_coms: Vec<WhirCommitment>,
     kv_accs: Vec<OpeningAccumulator>,
-    weights: OpeningAccumulator,
+    weights: weight_blocks::WeightClaims,
     /// Predictions at rows `P−1 …` so far (the completion).
     completion: Vec<u32>,
     state: Option<TranscriptState>,
@@ -405,7 +405,7 @@ impl<'k> ChunkVerifier<'k> {
             short: false,
             kv_coms: Vec::new(),
             kv_accs: Vec::new(),
-            weights: OpeningAccumulator::new(),
+            weights: weight_blocks::WeightClaims::new(),
             completion: Vec::new(),
             state,
         })
@@ -526,20 +526,17 @@ impl<'k> ChunkVerifier<'k> {
         let (witness_com, kv_com) = out.commitment;
         let mut accs = out.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
-        let (witness_acc, weight_acc) = opening_accumulators_in(template, &graph, &out.plan.commitment_slots(), accs)?;
-        for c in weight_acc.into_claims() {
-            self.weights.push_claim(c);
-        }
+                self.weights.add(template, &graph, std::mem::take(&mut accs.weights));
         if let Some(kv_com) = kv_com {
             self.kv_coms.push(kv_com);
             self.kv_accs.push(OpeningAccumulator::new());
         }
         let acc = self.kv_accs.get_mut(epoch).ok_or_else(|| ProofSystemError::Rejected("no keys/values epoch".into()))?;
         for (slot, point, v) in link {
-            acc.push(slot, point, v);
+            acc.push(PolyId::Slot(slot), Origin::External, point, v);
         }
         for c in deferred.into_claims() {
-            let slot = past.iter().position(|p| p.0 == c.poly).ok_or_else(|| ProofSystemError::Rejected("claim on an unknown cache".into()))?;
+            let slot = past.iter().position(|p| PolyId::Tensor(p.0) == c.poly).ok_or_else(|| ProofSystemError::Rejected("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
             let mut sum = EF::ZERO;
             let mut claims = Vec::new();
@@ -563,10 +560,11 @@ impl<'k> ChunkVerifier<'k> {
                 return Err(ProofSystemError::Rejected("cache: the earlier chunks' keys/values do not sum to the claim on the cache".into()));
             }
             for (epoch, point, value) in claims {
-                self.kv_accs.get_mut(epoch).ok_or_else(|| ProofSystemError::Rejected(format!("cache claim on epoch {epoch}")))?.push(slot, point, value);
+                self.kv_accs.get_mut(epoch).ok_or_else(|| ProofSystemError::Rejected(format!("cache claim on epoch {epoch}")))?.push(PolyId::Slot(slot), Origin::External, point, value);
             }
         }
-        pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), witness_acc.claims(), t)?;
+        let witness_claims = accs.witness.opening_claims(&out.plan.commitment_ids())?;
+        pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, t)?;
         if shape.in_statement {
             self.completion.extend_from_slice(&preds);
         }
@@ -598,10 +596,10 @@ impl<'k> ChunkVerifier<'k> {
         let pcs = key::pcs();
         let close = |e: ProofSystemError| rejected("close", e);
         for (e, (acc, com)) in std::mem::take(&mut self.kv_accs).into_iter().zip(&self.kv_coms).enumerate() {
-            acc.verify(&pcs, com, &mut t).map_err(|err| rejected("close", format!("keys/values opening of {}: {err}", epoch_name(e))))?;
+            acc.verify(&pcs, com, &PolyId::slots(com.poly_num_vars.len()), &mut t).map_err(|err| rejected("close", format!("keys/values opening of {}: {err}", epoch_name(e))))?;
         }
-        let weights = weight_blocks::verify_block_claims(&vk.weights, std::mem::take(&mut self.weights), &mut t).map_err(close)?;
-        weights.verify(&pcs, &vk.commitment, &mut t).map_err(|e| rejected("close", format!("weight opening: {e}")))?;
+        let weights = weight_blocks::verify_block_claims(&vk.weights, &std::mem::take(&mut self.weights), &mut t).map_err(close)?;
+        weights.verify(&pcs, &vk.commitment, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t).map_err(|e| rejected("close", format!("weight opening: {e}")))?;
         t.finish().map_err(|e| rejected("close", e))?;
         let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
         Ok(Verified {

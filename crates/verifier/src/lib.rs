@@ -39,7 +39,7 @@ pub use key::{VerifyingKey, Vocabulary, pcs};
 pub use setup_proof::{SetupProof, verify_setup};
 use zkinfer_graph::Graph;
 use zkinfer_ops::PublicValues;
-use zkinfer_pcs::{OpeningAccumulator, WhirCommitment};
+use zkinfer_pcs::WhirCommitment;
 use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 
 /// Protocol identifier bound into every transcript.
@@ -147,45 +147,15 @@ pub fn check_request(vk: &VerifyingKey, prompt: &[u32], n: usize) -> Result<(), 
     Ok(())
 }
 
-/// Moves the graph proof's claims into one opening accumulator per commitment: witness claims
-/// (keyed by column) get the column's slot in the witness commitment (`witness_slots`, `None` for
-/// virtual columns, which carry no claims any more); weight claims (keyed by graph tensor) get the
-/// index in the key's weight list that the key's graph template references for that tensor.
-pub fn opening_accumulators(
-    vk: &VerifyingKey,
-    graph: &Graph,
-    witness_slots: &[Option<usize>],
-    claims: zkinfer_ops::Accumulators,
-) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
-    opening_accumulators_in(&vk.graph, graph, witness_slots, claims)
-}
-
-/// [`opening_accumulators`] for a graph instantiated from `template` (the key's graph or its
-/// KV-cache step graph), whose weight references are the key's weight indices.
-pub fn opening_accumulators_in(
-    template: &zkinfer_graph::GraphTemplate,
-    graph: &Graph,
-    witness_slots: &[Option<usize>],
-    claims: zkinfer_ops::Accumulators,
-) -> Result<(OpeningAccumulator, OpeningAccumulator), ProofSystemError> {
+/// The graph proof's claims on weights ([`weight_blocks::WeightClaims`]), after checking that no
+/// claim on a deferred input is left (a one-pass proof has none).
+pub fn weight_claims(template: &zkinfer_graph::GraphTemplate, graph: &Graph, claims: &mut zkinfer_ops::Accumulators) -> Result<weight_blocks::WeightClaims, ProofSystemError> {
     if !claims.deferred.is_empty() {
         return Err(ProofSystemError::Rejected("claims on deferred inputs left to the witness and weight openings".into()));
     }
-    let witness = claims.witness.rekey(|poly| {
-        witness_slots
-            .get(poly)
-            .copied()
-            .flatten()
-            .ok_or_else(|| ProofSystemError::Rejected(format!("claim on witness column {poly} outside the commitment")))
-    })?;
-    // The key's entry the template references (the one whose shape, scale and bound the graph
-    // was instantiated with), never a lookup by name: a claim must be opened against exactly the
-    // entry whose bound the graph's no-wrap arguments assumed.
-    let weights = claims.weights.rekey(|poly| match template.tensors.get(poly) {
-        Some(zkinfer_graph::template::TensorDecl::Weight(w)) if graph.tensors.get(poly).is_some_and(|m| m.source == zkinfer_graph::TensorSource::Weight) => Ok(*w),
-        _ => Err(ProofSystemError::Rejected(format!("claim on tensor {poly} of the graph, which is not a key weight"))),
-    })?;
-    Ok((witness, weights))
+    let mut out = weight_blocks::WeightClaims::new();
+    out.add(template, graph, std::mem::take(&mut claims.weights));
+    Ok(out)
 }
 
 /// Verifies `proof` against `vk`: the verifier never sees or runs the weights.
@@ -239,11 +209,13 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
             .map_err(|e| zkinfer_ops::ProofError::check("commit", format!("witness commitment: {e}")))
     })?;
     let witness_com: WhirCommitment = out.commitment;
-    let (witness_acc, weight_acc) = opening_accumulators(vk, &graph, &out.plan.commitment_slots(), out.accumulators)?;
-    let weight_acc = weight_blocks::verify_block_claims(&vk.weights, weight_acc, &mut t)?;
+    let mut accs = out.accumulators;
+    let weight_claims = weight_claims(&vk.graph, &graph, &mut accs)?;
+    let weight_acc = weight_blocks::verify_block_claims(&vk.weights, &weight_claims, &mut t)?;
     let pcs = pcs();
-    pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), witness_acc.claims(), &mut t)?;
-    weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
+    let witness_claims = accs.witness.opening_claims(&out.plan.commitment_ids())?;
+    pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, &mut t)?;
+    weight_acc.verify(&pcs, &vk.commitment, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     t.finish()?;
     let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
     Ok(Verified {

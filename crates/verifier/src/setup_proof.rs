@@ -66,7 +66,7 @@
 
 use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_lookup::{LookupClaims, Table, verify_lookups};
-use zkinfer_pcs::OpeningAccumulator;
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId};
 use zkinfer_transcript::{DomainSeparator, Transcript, VerifierTranscript};
 
 use crate::ProofSystemError;
@@ -349,7 +349,7 @@ pub fn reduce_claims(
         return Err(reject("wrong number of lookup claims"));
     }
     for (i, c) in claims.iter().enumerate() {
-        aux.push(i, c.multiplicities.point.clone(), c.multiplicities.value);
+        aux.push(PolyId::Slot(i), Origin::Setup, c.multiplicities.point.clone(), c.multiplicities.value);
     }
     for (i, (b, slices)) in layout.narrow.iter().enumerate() {
         let b = *b;
@@ -363,7 +363,7 @@ pub fn reduce_claims(
             if strict && zero != EF::ZERO {
                 return Err(reject(format!("weight slice {k}: the public zero column's claim is not zero")));
             }
-            weights.push(k, c.point.clone(), a - shift);
+            weights.push(PolyId::Slot(k), Origin::Setup, c.point.clone(), a - shift);
         }
     }
     if !layout.wide.is_empty() {
@@ -385,9 +385,9 @@ pub fn reduce_claims(
                     return Err(reject("limb claim of the wrong arity"));
                 }
                 for (l, claim) in c[..j].iter().enumerate() {
-                    aux.push(next_aux + half * j + l, claim.point.clone(), claim.values[0]);
+                    aux.push(PolyId::Slot(next_aux + half * j + l), Origin::Setup, claim.point.clone(), claim.values[0]);
                 }
-                aux.push(next_aux + half * j + j - 1, c[j].point.clone(), c[j].values[0] * inv_scale);
+                aux.push(PolyId::Slot(next_aux + half * j + j - 1), Origin::Setup, c[j].point.clone(), c[j].values[0] * inv_scale);
             }
             next_aux += 2 * j;
         }
@@ -436,9 +436,9 @@ pub fn link_wide(
         return Err(reject(format!("weight slice {k}: (w + B) + (B − w) ≠ 2B: a weight is out of range")));
     }
     for (l, &e) in evals.iter().enumerate() {
-        aux.push(base + l, rho.to_vec(), e);
+        aux.push(PolyId::Slot(base + l), Origin::Setup, rho.to_vec(), e);
     }
-    weights.push(k, rho.to_vec(), a - bound);
+    weights.push(PolyId::Slot(k), Origin::Setup, rho.to_vec(), a - bound);
     Ok(())
 }
 
@@ -458,7 +458,7 @@ pub fn padding_claims<T: Transcript>(layout: &Layout, t: &mut T, acc: &mut Openi
                     point.extend(t.challenge_exts(p.vars));
                 }
             }
-            acc.push(k, point, EF::ZERO);
+            acc.push(PolyId::Slot(k), Origin::Setup, point, EF::ZERO);
         }
     }
 }
@@ -498,8 +498,8 @@ pub fn verify_setup_inner(vk: &VerifyingKey, proof: &SetupProof, max_leaves: usi
     }
     padding_claims(&layout, &mut t, &mut weight_acc);
     let pcs = pcs();
-    weight_acc.verify(&pcs, &vk.commitment, &mut t)?;
-    aux_acc.verify(&pcs, &aux_com, &mut t)?;
+    weight_acc.verify(&pcs, &vk.commitment, &PolyId::slots(vk.commitment.poly_num_vars.len()), &mut t)?;
+    aux_acc.verify(&pcs, &aux_com, &PolyId::slots(aux_com.poly_num_vars.len()), &mut t)?;
     t.finish()?;
     Ok(())
 }

@@ -31,8 +31,9 @@
 use crate::ProofSystemError;
 use p3_maybe_rayon::prelude::*;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
-use zkinfer_graph::{WeightMeta, WeightValues};
-use zkinfer_pcs::OpeningAccumulator;
+use zkinfer_graph::template::{GraphTemplate, TensorDecl};
+use zkinfer_graph::{Graph, TensorSource, WeightMeta, WeightValues};
+use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId};
 use zkinfer_poly::{eq_evals, next_pow2_vars};
 use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
@@ -290,6 +291,12 @@ impl WeightBlockPlan {
         self.tensors.iter().flat_map(|t| t.blocks.iter().map(Block::num_vars)).collect()
     }
 
+    /// The ids of the weight commitment's polynomials, in commitment order: every block of every
+    /// weight ([`PolyId::WeightBlock`]).
+    pub fn poly_ids(&self) -> Vec<PolyId> {
+        self.tensors.iter().enumerate().flat_map(|(w, t)| (0..t.blocks.len()).map(move |block| PolyId::WeightBlock { weight: w, block })).collect()
+    }
+
     fn tensor_or_reject(&self, w: usize) -> Result<&TensorBlocks, ProofSystemError> {
         self.tensor(w).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {w}, which is not committed")))
     }
@@ -309,7 +316,7 @@ impl WeightBlockPlan {
         t.send_exts(&evals);
         let split = tensor.selectors_and_sub_points(point)?;
         for (k, ((_, sub), e)) in split.into_iter().zip(evals).enumerate() {
-            acc.push(self.first_slice[w] + k, sub, e);
+            acc.push(PolyId::WeightBlock { weight: w, block: k }, Origin::WeightBlocks, sub, e);
         }
         Ok(())
     }
@@ -332,44 +339,83 @@ impl WeightBlockPlan {
             return Err(ProofSystemError::Rejected(format!("the block values of weight {w} do not add up to its claim")));
         }
         for (k, ((_, sub), e)) in split.into_iter().zip(evals).enumerate() {
-            acc.push(self.first_slice[w] + k, sub, e);
+            acc.push(PolyId::WeightBlock { weight: w, block: k }, Origin::WeightBlocks, sub, e);
         }
         Ok(())
     }
 }
 
-/// Prover: rewrites every claim of `tensor_claims` (claims on padded weight tensors, keyed by
-/// the weight's index in `weights`) into block claims, sending the block values.
+/// The op proofs' claims on weights, keyed by graph tensor ([`PolyId::Tensor`]), with the key
+/// weight each tensor of their graph is: the entry of the key's weight list the graph's template
+/// references (the one whose shape, scale and bound the graph was instantiated with), never a
+/// lookup by name, so a claim is opened against exactly the entry whose bound the graph's no-wrap
+/// arguments assumed. A chunked proof adds one part per chunk (each chunk has its own graph).
+#[derive(Debug, Clone, Default)]
+pub struct WeightClaims {
+    parts: Vec<(Vec<Option<usize>>, OpeningAccumulator)>,
+}
+
+impl WeightClaims {
+    /// No claims.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the claims on weights of a graph proof over `graph`, instantiated from `template`.
+    pub fn add(&mut self, template: &GraphTemplate, graph: &Graph, claims: OpeningAccumulator) {
+        let key_weight = graph
+            .tensors
+            .iter()
+            .enumerate()
+            .map(|(t, meta)| match template.tensors.get(t) {
+                Some(TensorDecl::Weight(w)) if meta.source == TensorSource::Weight => Some(*w),
+                _ => None,
+            })
+            .collect();
+        self.parts.push((key_weight, claims));
+    }
+
+    /// Every claim with the key weight it is on, in order; a claim on anything but a key weight of
+    /// its graph is refused.
+    fn claims(&self) -> impl Iterator<Item = Result<(usize, &zkinfer_pcs::Opening), ProofSystemError>> {
+        self.parts.iter().flat_map(|(key_weight, acc)| {
+            acc.claims().iter().map(move |c| match c.poly {
+                PolyId::Tensor(t) => {
+                    key_weight.get(t).copied().flatten().map(|w| (w, c)).ok_or_else(|| ProofSystemError::Rejected(format!("claim on tensor {t} of the graph, which is not a key weight")))
+                }
+                other => Err(ProofSystemError::Rejected(format!("weight claim on {other:?}, which is not a graph tensor"))),
+            })
+        })
+    }
+}
+
+/// Prover: rewrites every claim of `tensor_claims` (claims on padded weight tensors) into block
+/// claims, sending the block values. The result is opened against the weight commitment, whose
+/// polynomials are [`WeightBlockPlan::poly_ids`].
 pub fn prove_block_claims(
     weights: &[WeightMeta],
     values: &zkinfer_graph::Weights,
-    tensor_claims: OpeningAccumulator,
+    tensor_claims: &WeightClaims,
     t: &mut ProverTranscript,
 ) -> Result<OpeningAccumulator, ProofSystemError> {
     let plan = WeightBlockPlan::for_weights(weights);
     let mut acc = OpeningAccumulator::new();
-    for c in tensor_claims.claims() {
-        let meta = weights
-            .get(c.poly)
-            .ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {}, which is not committed", c.poly)))?;
-        let w = values
-            .get(&meta.name)
-            .ok_or_else(|| ProofSystemError::Request(format!("the model has no weight {}", meta.name)))?;
-        plan.prove_claim(c.poly, &w.values, &c.point, t, &mut acc)?;
+    for claim in tensor_claims.claims() {
+        let (w, c) = claim?;
+        let meta = weights.get(w).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {w}, which is not committed")))?;
+        let values = values.get(&meta.name).ok_or_else(|| ProofSystemError::Request(format!("the model has no weight {}", meta.name)))?;
+        plan.prove_claim(w, &values.values, &c.point, t, &mut acc)?;
     }
     Ok(acc)
 }
 
 /// Verifier: the counterpart of [`prove_block_claims`].
-pub fn verify_block_claims(
-    weights: &[WeightMeta],
-    tensor_claims: OpeningAccumulator,
-    t: &mut VerifierTranscript<'_>,
-) -> Result<OpeningAccumulator, ProofSystemError> {
+pub fn verify_block_claims(weights: &[WeightMeta], tensor_claims: &WeightClaims, t: &mut VerifierTranscript<'_>) -> Result<OpeningAccumulator, ProofSystemError> {
     let plan = WeightBlockPlan::for_weights(weights);
     let mut acc = OpeningAccumulator::new();
-    for c in tensor_claims.claims() {
-        plan.verify_claim(c.poly, &c.point, c.value, t, &mut acc)?;
+    for claim in tensor_claims.claims() {
+        let (w, c) = claim?;
+        plan.verify_claim(w, &c.point, c.value, t, &mut acc)?;
     }
     Ok(acc)
 }

@@ -67,3 +67,9 @@ impl WalkProver for AddProof {
         Ok(vec![vec![Claim::new(claim.point.clone(), a_eval)], vec![Claim::new(claim.point, claim.value - a_eval)]])
     }
 }
+
+impl crate::graph::Provable for zkinfer_graph::ops::add::Add {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(AddProof))
+    }
+}

@@ -192,6 +192,12 @@ impl WalkProver for ArgmaxProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::argmax::Argmax {
+    fn protocol(&self, node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(ArgmaxProof::new(node.in_bits(0))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

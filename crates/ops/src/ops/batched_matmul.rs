@@ -145,3 +145,9 @@ impl WalkProver for BatchedMatMulProof {
         ])
     }
 }
+
+impl crate::graph::Provable for zkinfer_graph::ops::batched_matmul::BatchedMatMul {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(BatchedMatMulProof { transpose_b: self.transpose_b }))
+    }
+}

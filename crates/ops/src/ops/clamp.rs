@@ -204,6 +204,12 @@ impl<'a> From<&'a ClampProof> for ProtocolRef<'a> {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::clamp::Clamp {
+    fn protocol(&self, node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::zero_check(ClampProof::new(self.lo, self.hi, node.in_bits(0))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

@@ -123,6 +123,12 @@ impl WalkProver for ConcatSeqProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::concat::ConcatSeq {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(ConcatSeqProof))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

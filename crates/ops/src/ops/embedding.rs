@@ -120,9 +120,6 @@ fn verify(node: &NodeShape<'_>, ctx: &mut VerifierCtx<'_, '_>, out_claims: Vec<C
     if d.every_row {
         return Ok(vec![Vec::new(), vec![claim]]);
     }
-    if d.every_row {
-        return Ok(vec![Vec::new(), vec![claim]]);
-    }
     let split = d.y.split_point(&claim.point);
     let (r_t, r_c) = (split[0], split[1]);
     let (rho, expected) = verify_product(op, d.rv, 2, claim.value, ctx.transcript)?;
@@ -166,3 +163,15 @@ macro_rules! row_select_protocol {
 
 row_select_protocol!(EmbeddingProof, OP, true);
 row_select_protocol!(GatherRowsProof, GATHER, false);
+
+impl crate::graph::Provable for zkinfer_graph::ops::embedding::Embedding {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(EmbeddingProof))
+    }
+}
+
+impl crate::graph::Provable for zkinfer_graph::ops::gather::GatherRows {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(GatherRowsProof))
+    }
+}

@@ -335,6 +335,12 @@ impl WalkProver for LayerNormProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::layernorm::LayerNorm {
+    fn protocol(&self, node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(LayerNormProof::new(self.eps, self.k, self.shift, node.in_bits(0), node.in_bits(1), node.in_bits(2), node.out_bits())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

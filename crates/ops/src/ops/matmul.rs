@@ -132,3 +132,9 @@ impl WalkProver for MatMulProof {
         Ok(claims)
     }
 }
+
+impl crate::graph::Provable for zkinfer_graph::ops::matmul::MatMul {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(MatMulProof { has_bias: self.has_bias }))
+    }
+}

@@ -90,6 +90,12 @@ impl WalkProver for MulProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::mul::Mul {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(MulProof))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

@@ -61,7 +61,7 @@ pub(crate) fn check_final(
 /// the claim in the witness accumulator.
 pub(crate) fn send_column_value(ctx: &mut ProverCtx<'_>, col: ColumnId, point: &[EF], value: EF) -> EF {
     ctx.transcript.send_ext(value);
-    ctx.acc.witness.push(col.0, point.to_vec(), value);
+    ctx.acc.witness.push(zkinfer_pcs::PolyId::Column(col.0), zkinfer_pcs::Origin::Node(ctx.node), point.to_vec(), value);
     value
 }
 

@@ -138,6 +138,12 @@ impl WalkProver for RepeatKvProof {
 }
 
 
+impl crate::graph::Provable for zkinfer_graph::ops::repeat_kv::RepeatKv {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(RepeatKvProof { group: self.group }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

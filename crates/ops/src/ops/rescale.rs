@@ -201,6 +201,32 @@ impl WalkProver for RescaleProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::rescale::Rescale {
+    fn protocol(&self, node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        let proof = RescaleProof::new(self.shift, node.out_bits()).with_input_bits(node.in_bits(0));
+        Ok(crate::protocol::OpProtocol::walk(match clamp_consumers_bound(node.graph, node.node.output)? {
+            Some(bound) if self.shift > 0 && self.shift as u32 + bound <= 62 => proof.bounded_downstream(bound),
+            _ => proof,
+        }))
+    }
+}
+
+/// `Some(B)` if `tensor` is read only by clamps (at least one, and it is not a graph output):
+/// every one proves `|x| < 2^B_i` of its input, and `B = max B_i`.
+fn clamp_consumers_bound(graph: &zkinfer_graph::graph::Graph, tensor: zkinfer_graph::graph::TensorId) -> Result<Option<u32>, ProofError> {
+    if graph.outputs.contains(&tensor) {
+        return Ok(None);
+    }
+    let mut bound = None;
+    for consumer in graph.nodes.iter().filter(|n| n.inputs.contains(&tensor)) {
+        let zkinfer_graph::ops::Op::Clamp(c) = &consumer.op else { return Ok(None) };
+        let in_bits = graph.meta(tensor).bits;
+        let b = super::clamp::ClampProof::new(c.lo, c.hi, in_bits).input_bound_bits()?;
+        bound = Some(bound.map_or(b, |x: u32| x.max(b)));
+    }
+    Ok(bound)
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

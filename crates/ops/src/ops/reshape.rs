@@ -354,3 +354,21 @@ impl WalkProver for MergeHeadsProof {
         Ok(vec![vec![Claim::new(concat(&[rho_h, r_t, rho_c]), a_eval)]])
     }
 }
+
+impl crate::graph::Provable for zkinfer_graph::ops::slice::SliceCols {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(SliceColsProof { start: self.start, len: self.len }))
+    }
+}
+
+impl crate::graph::Provable for zkinfer_graph::ops::heads::SplitHeads {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(SplitHeadsProof { heads: self.heads }))
+    }
+}
+
+impl crate::graph::Provable for zkinfer_graph::ops::heads::MergeHeads {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(MergeHeadsProof))
+    }
+}

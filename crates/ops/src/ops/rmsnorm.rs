@@ -276,6 +276,12 @@ impl WalkProver for RmsNormProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::rmsnorm::RmsNorm {
+    fn protocol(&self, node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(RmsNormProof::new(self.eps, self.k, self.shift, node.in_bits(0), node.in_bits(1), node.out_bits())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

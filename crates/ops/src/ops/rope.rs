@@ -246,6 +246,12 @@ impl WalkProver for RopeProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::rope::Rope {
+    fn protocol(&self, node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(RopeProof { n_rot: self.n_rot, frac: self.frac, n_ctx: self.n_ctx, table: self.table.clone(), in_bits: node.in_bits(0), out_bits: node.out_bits() }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

@@ -472,6 +472,12 @@ impl WalkProver for SoftmaxProof {
     }
 }
 
+impl crate::graph::Provable for zkinfer_graph::ops::softmax::CausalSoftmax {
+    fn protocol(&self, node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(SoftmaxProof::new(&format!("exp{}_{}", self.in_frac, self.exp_frac), node.in_bits(0), self.exp_frac, self.out_frac, self.table.clone())?.with_offset(self.offset)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::Rng;

@@ -101,3 +101,15 @@ impl WalkProver for TableOpProof {
         Ok(vec![vec![Claim::new(z, v)]])
     }
 }
+
+impl crate::graph::Provable for zkinfer_graph::ops::gelu::Gelu {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(TableOpProof::gelu(&format!("gelu{}_{}", self.in_frac, self.out_frac), &self.table)?))
+    }
+}
+
+impl crate::graph::Provable for zkinfer_graph::ops::silu::Silu {
+    fn protocol(&self, _node: &crate::graph::NodeContext<'_>) -> Result<crate::protocol::OpProtocol, ProofError> {
+        Ok(crate::protocol::OpProtocol::walk(TableOpProof::silu(&format!("silu{}_{}_{}", self.in_frac, self.out_frac, self.in_bits), self.in_bits, &self.table)?))
+    }
+}

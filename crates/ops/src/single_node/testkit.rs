@@ -112,8 +112,8 @@ pub(crate) fn run<'o>(op: impl Into<ProtocolRef<'o>>, case: &Case, attack: &Atta
     }
     // Simulated openings: the committed columns are the prover's.
     for c in checked.accumulators.witness.claims() {
-        if evaluate_column(&proven.witness.values(crate::witness::ColumnId(c.poly)), &c.point) != c.value {
-            return Err(format!("opening: claim on column {} is false", checked.plan.columns()[c.poly].name));
+        if evaluate_column(&proven.witness.values(crate::witness::ColumnId(c.poly.index())), &c.point) != c.value {
+            return Err(format!("opening: claim on column {} is false", checked.plan.columns()[c.poly.index()].name));
         }
     }
     // Operand claims are checked against the true operands.
