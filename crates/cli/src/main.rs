@@ -9,6 +9,14 @@ mod ui;
 
 use clap::{Parser, Subcommand};
 
+/// The process allocator: mimalloc instead of glibc's malloc. The prover allocates and frees
+/// hundreds of thousands of 0.1–1 MiB tables; glibc kept them in its arenas (13.4 GB resident
+/// after the SmolLM2 trace was dropped, see docs/BENCHMARKS.md), mimalloc returns freed pages to
+/// the system. Declaring it needs no `unsafe` in this crate (the `GlobalAlloc` impl is the
+/// mimalloc crate's).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The exit codes, as `--help` shows them.
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 proof rejected, 2 usage error, \
 3 input/output or format error (missing, unreadable or malformed model, key or proof), \

@@ -28,10 +28,12 @@ fn needs_relation(decl: &RangeCheckDecl) -> bool {
     !decl.limbs.is_empty() && !decl.defines_column
 }
 
-/// `column(z) = Σ_j 2^(16 j)·limb_j(z) − offset`.
-fn recombine(decl: &RangeCheckDecl, limb_values: &[EF]) -> EF {
+/// `column(z) = Σ_j 2^(16 j)·limb_j(z) − offset·χ(z)`, `χ = 1` or the indicator of the check's
+/// extent ([`RangeCheckDecl::extent`]).
+fn recombine(decl: &RangeCheckDecl, limb_values: &[EF], z: &[EF]) -> EF {
     let sum: EF = limb_values.iter().enumerate().map(|(j, &v)| limb_weight(j) * v).sum();
-    sum - EF::from(F::from_u64(decl.offset()))
+    let chi = decl.extent.as_ref().map_or(EF::ONE, |dims| crate::witness::extent_indicator(dims, z));
+    sum - EF::from(F::from_u64(decl.offset())) * chi
 }
 
 /// Prover: for every limb-decomposed range check, sends the limbs' evaluations at a shared random
@@ -47,7 +49,7 @@ pub fn prove_range_relations(w: &WitnessBuilder, t: &mut ProverTranscript, acc: 
         for (l, &v) in decl.limbs.iter().zip(&limb_values) {
             acc.witness.push(PolyId::Column(l.0), Origin::Range(i), zc.to_vec(), v);
         }
-        acc.witness.push(PolyId::Column(decl.column.0), Origin::Range(i), zc.to_vec(), recombine(decl, &limb_values));
+        acc.witness.push(PolyId::Column(decl.column.0), Origin::Range(i), zc.to_vec(), recombine(decl, &limb_values, zc));
     }
 }
 
@@ -60,7 +62,7 @@ pub fn verify_range_relations(plan: &WitnessPlan, t: &mut VerifierTranscript<'_>
         for (l, &v) in decl.limbs.iter().zip(&limb_values) {
             acc.witness.push(PolyId::Column(l.0), Origin::Range(i), zc.to_vec(), v);
         }
-        acc.witness.push(PolyId::Column(decl.column.0), Origin::Range(i), zc.to_vec(), recombine(decl, &limb_values));
+        acc.witness.push(PolyId::Column(decl.column.0), Origin::Range(i), zc.to_vec(), recombine(decl, &limb_values, zc));
     }
     Ok(())
 }

@@ -83,6 +83,18 @@ impl TensorLayout {
         idx.iter().zip(&self.vars).fold(0usize, |acc, (&i, &v)| (acc << v) | i)
     }
 
+    /// True if entry `padded` of the padded table lies in the logical extent (every coordinate
+    /// below its dimension), false on the padding.
+    pub fn in_extent(&self, mut padded: usize) -> bool {
+        for (&d, &v) in self.dims.iter().zip(&self.vars).rev() {
+            if padded & ((1usize << v) - 1) >= d {
+                return false;
+            }
+            padded >>= v;
+        }
+        true
+    }
+
     /// The logical row (row-major over all but the last dimension) stored in padded block `block`
     /// (blocks of `2^v_last` entries), or `None` if the block is padding.
     fn logical_row_of_block(&self, mut block: usize) -> Option<usize> {

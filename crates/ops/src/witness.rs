@@ -26,7 +26,13 @@
 //! `bits − 16·j` wide), each limb is committed and looked up in its range table, and the framework
 //! makes `v` a *virtual* column defined by `v = Σ_j 2^(16 j) · l_j − offset` (below): `v` itself is
 //! not committed. Since `Σ_j 2^(16 j) l_j < 2^bits ≤ 2^63 < p`, the range follows over the
-//! integers. The signed range is `[−2^(bits−1), 2^(bits−1))`: it admits `−2^(bits−1)`, one value
+//! integers. A signed check of a zero-padded tensor whose limbs are committed as blocks of its
+//! extent ([`WitnessPlan::sparse_layout`]) adds the offset on the extent only
+//! (`v + offset·χ = Σ_j 2^(16 j)·l_j`, `χ` the extent's indicator, [`RangeCheckDecl::extent`]):
+//! the limbs are then zero on the padding by the commitment itself, so `v` is zero there — a
+//! stronger statement on the padding than the range, the same one on the extent — and the limbs
+//! cost the extent's entries instead of the padded table's.
+//! The signed range is `[−2^(bits−1), 2^(bits−1))`: it admits `−2^(bits−1)`, one value
 //! beyond the static bound `|v| < 2^(bits−1)` of the tensors it checks. Every no-wrap argument
 //! takes the range as it is ([`crate::bounds::Interval::signed_range`]) and static bounds
 //! inclusively, and since each relation then has exactly one solution in its range-checked box —
@@ -164,12 +170,26 @@ pub struct RangeCheckDecl {
     /// True if the limbs define the (then virtual) column; false if the relation between an
     /// already-virtual column and its limbs must be proven ([`crate::claim_reduction::prove_range_relations`]).
     pub defines_column: bool,
+    /// `Some(shape)` for a signed check of a zero-padded tensor whose limbs are committed as
+    /// blocks of its extent: the offset is added on the logical extent only
+    /// (`column + offset·χ = Σ_j 2^(16 j)·limbs[j]`, `χ` its indicator, [`extent_indicator`]), so
+    /// the limbs are zero on the padding like the column. `None`: the offset is added everywhere.
+    pub extent: Option<Vec<usize>>,
 }
 
 impl RangeCheckDecl {
     /// `2^(bits−1)` if signed, else 0.
     pub fn offset(&self) -> u64 {
         if self.signed { 1u64 << (self.bits - 1) } else { 0 }
+    }
+
+    /// The offset added at entry `index` of the padded table: [`RangeCheckDecl::offset`], or 0
+    /// on the padding of a check with an [`RangeCheckDecl::extent`].
+    pub fn offset_at(&self, index: usize) -> u64 {
+        match &self.extent {
+            Some(dims) if !TensorLayout::new(dims).in_extent(index) => 0,
+            _ => self.offset(),
+        }
     }
 }
 
@@ -193,6 +213,18 @@ pub struct WitnessPlan {
     pub(crate) zero_check_rows: Option<usize>,
     owner: Option<Owner>,
     sealed: bool,
+}
+
+/// The blocks of a column of `num_vars` variables laid out as a zero-padded tensor of shape
+/// `dims`, if it is committed as blocks ([`WitnessPlan::sparse_layout`]'s rule): they must hold at
+/// most two thirds of its padded table.
+fn tensor_blocks(dims: &[usize], num_vars: usize) -> Option<zkinfer_pcs::SparsePoly> {
+    if dims.is_empty() {
+        return None;
+    }
+    let p = zkinfer_pcs::SparsePoly::tensor(dims);
+    let blocks: usize = p.block_num_vars().map(|m| 1usize << m).sum();
+    (p.num_vars() == num_vars && 3 * blocks <= 2usize << num_vars).then_some(p)
 }
 
 /// The registry key of a table.
@@ -275,18 +307,7 @@ impl WitnessPlan {
     /// codeword), against ≈ 24 B per padded entry for a column moved into the commitment whole.
     fn sparse_poly(&self, c: ColumnId) -> zkinfer_pcs::SparsePoly {
         let info = &self.columns[c.0];
-        match &info.dims {
-            Some(dims) if !dims.is_empty() => {
-                let p = zkinfer_pcs::SparsePoly::tensor(dims);
-                let blocks: usize = p.block_num_vars().map(|m| 1usize << m).sum();
-                if p.num_vars() == info.num_vars && 3 * blocks <= 2usize << info.num_vars {
-                    p
-                } else {
-                    zkinfer_pcs::SparsePoly::dense(info.num_vars)
-                }
-            }
-            _ => zkinfer_pcs::SparsePoly::dense(info.num_vars),
-        }
+        info.dims.as_deref().and_then(|dims| tensor_blocks(dims, info.num_vars)).unwrap_or_else(|| zkinfer_pcs::SparsePoly::dense(info.num_vars))
     }
 
     /// For each column, the index in the committed batch of its first block (of its whole table
@@ -423,15 +444,17 @@ impl WitnessPlan {
             return Err(ProofError::shape("range_check", format!("{bits} bits not in 1..={MAX_RANGE_CHECK_BITS}")));
         }
         let n = self.num_vars(column);
-        let mut decl = RangeCheckDecl { column, bits, signed, limbs: Vec::new(), defines_column: false };
+        let extent = self.signed_extent(column, signed);
+        let mut decl = RangeCheckDecl { column, bits, signed, limbs: Vec::new(), defines_column: false, extent };
         if !signed && bits <= LIMB_BITS {
             self.lookup(&Table::range(bits), &[column])?;
         } else {
             let name = &self.columns[column.0].name.clone();
             let count = bits.div_ceil(LIMB_BITS);
-            // Limbs of an unsigned check of a zero-padded tensor are zero on its padding too; a
-            // signed check's limbs hold the offset there, so they are committed whole.
-            let dims = if signed { None } else { self.columns[column.0].dims.clone() };
+            // Limbs of an unsigned check of a zero-padded tensor are zero on its padding too, and
+            // so are a signed check's when its offset is added on the extent only; otherwise they
+            // hold the offset there and are committed whole.
+            let dims = if signed { decl.extent.clone() } else { self.columns[column.0].dims.clone() };
             for j in 0..count {
                 let width = (bits - j * LIMB_BITS).min(LIMB_BITS);
                 let limb = self.add_column(&format!("{name}#limb{j}"), n)?;
@@ -442,12 +465,22 @@ impl WitnessPlan {
             // A committed column becomes virtual, defined by its limbs (offset < 2^62).
             if self.columns[column.0].definition.is_none() {
                 let terms = decl.limbs.iter().enumerate().map(|(j, &l)| (l, 1i64 << (LIMB_BITS as usize * j))).collect();
-                self.columns[column.0].definition = Some(AffineDef { terms, constant: -(decl.offset() as i64), extent: None });
+                self.columns[column.0].definition = Some(AffineDef { terms, constant: -(decl.offset() as i64), extent: decl.extent.clone() });
                 decl.defines_column = true;
             }
         }
         self.range_checks.push(decl.clone());
         Ok(decl)
+    }
+
+    /// The extent on which a range check of `column` adds its offset ([`RangeCheckDecl::extent`]):
+    /// its tensor shape if the check is signed and its limbs, laid out like it, are committed as
+    /// blocks — then they are zero on the padding by the commitment itself, which makes the column
+    /// zero there; `None` otherwise (the offset everywhere, limbs committed whole).
+    fn signed_extent(&self, column: ColumnId, signed: bool) -> Option<Vec<usize>> {
+        let info = &self.columns[column.0];
+        let dims = info.dims.as_ref().filter(|_| signed)?;
+        tensor_blocks(dims, info.num_vars).map(|_| dims.clone())
     }
 
     /// Appends one multiplicity column per logUp statement (one per used table, more for a table
@@ -603,6 +636,17 @@ impl WitnessBuilder {
         Ok(id)
     }
 
+    /// Commits a tensor given by its zero-padded table (`values.len()` must be the layout's
+    /// padded length; its padding must be zero, which committing it as blocks checks).
+    pub fn commit_padded_tensor(&mut self, name: &str, layout: &TensorLayout, values: Vec<F>) -> Result<ColumnId, ProofError> {
+        if values.len() != layout.padded_len() {
+            return Err(ProofError::shape("witness", format!("tensor {name}: {} padded values for {:?}", values.len(), layout.dims())));
+        }
+        let id = self.plan.add_tensor_column(name, layout)?;
+        self.values.push(values);
+        Ok(id)
+    }
+
     /// Registers the virtual column `Σ_j c_j·u_j + c_0` under `name` and computes its values
     /// (see the module docs).
     pub fn virtual_column(&mut self, name: &str, terms: &[(ColumnId, i64)], constant: i64) -> Result<ColumnId, ProofError> {
@@ -656,12 +700,15 @@ impl WitnessBuilder {
         }
         let offset: i128 = if signed { 1i128 << (bits - 1) } else { 0 };
         let limit: i128 = 1i128 << bits;
+        // The offset is added on the extent only for a signed check of a tensor committed as blocks.
+        let extent = self.plan.signed_extent(column, signed).map(|d| TensorLayout::new(&d));
         let shifted: Vec<u64> = {
             let col = self.values(column);
             let mut out = Vec::with_capacity(col.len());
             for (i, x) in col.iter().enumerate() {
                 // The centred representative decides membership: the range is far below p/2.
-                let mut v = to_i64(*x) as i128 + offset;
+                let here = if extent.as_ref().is_none_or(|e| e.in_extent(i)) { offset } else { 0 };
+                let mut v = to_i64(*x) as i128 + here;
                 if self.forging {
                     v = v.rem_euclid(limit);
                 }
@@ -934,6 +981,52 @@ mod tests {
         forged.values[v.0][0] += F::ONE;
         forged.compact_since(0).expect("forging compacts");
         assert_eq!(forged.values(v)[0], want_v[0] + F::ONE);
+    }
+
+    /// A signed range check of a tensor whose limbs are committed as blocks adds its offset on
+    /// the extent only: the limbs are zero on the padding (committed as blocks), the column is
+    /// recomputed from them exactly, and a non-zero padding entry is refused before committing
+    /// (the commitment could not hold it). Without blocks (a shape failing the ⅔ rule) the
+    /// offset is added everywhere and the limbs are committed whole, as before.
+    #[test]
+    fn signed_limbs_of_a_tensor_are_blocks_with_the_offset_on_the_extent() {
+        // 3 × 40 pads to 4 × 64; its blocks (4 × (32 + 8) = 160 entries) are under 2/3 of 256.
+        let layout = TensorLayout::new(&[3, 40]);
+        let data: Vec<i64> = (0..120).map(|i| (i * 37 % 101) - 50).collect();
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        let x = w.commit_tensor("x", &layout, &data).expect("x");
+        w.range_check(x, 18, true).expect("range");
+        w.seal().expect("seal");
+        let decl = w.plan().range_checks()[0].clone();
+        assert_eq!(decl.extent.as_deref(), Some(&[3usize, 40][..]));
+        assert_eq!(decl.offset_at(layout.padded_index(&[2, 39])), 1 << 17);
+        assert_eq!(decl.offset_at(layout.padded_index(&[2, 40])), 0);
+        assert_eq!(decl.offset_at(layout.padded_index(&[3, 0])), 0);
+        for &l in &decl.limbs {
+            assert!(!w.plan().sparse_poly(l).is_dense(), "limbs committed as blocks");
+            assert!(w.plan().sparse_poly(l).zero_outside(&w.values(l)));
+        }
+        let want = layout.pad_i64(&data);
+        let mut c = w.clone();
+        c.compact_since(0).expect("compact");
+        assert_eq!(c.values(x), want.as_slice(), "the column is its limbs minus the offset on the extent");
+        // A padding entry of the column, limbs following, is refused.
+        let mut bad = w.clone();
+        let at = layout.padded_index(&[1, 50]);
+        bad.values[x.0][at] = F::from_u64(3);
+        bad.values[decl.limbs[0].0][at] = F::from_u64(3);
+        assert!(bad.compact_since(0).is_err());
+        // 5 × 9 pads to 8 × 16, which is its one block: committed whole, offset everywhere.
+        let whole = TensorLayout::new(&[5, 9]);
+        let mut w = WitnessBuilder::new();
+        w.plan.set_owner(Owner::Node(0));
+        let y = w.commit_tensor("y", &whole, &[-7; 45]).expect("y");
+        w.range_check(y, 18, true).expect("range");
+        let decl = w.plan().range_checks()[0].clone();
+        assert_eq!(decl.extent, None);
+        assert!(w.plan().sparse_poly(decl.limbs[0]).is_dense());
+        assert_eq!(decl.offset_at(whole.padded_index(&[5, 0])), 1 << 17);
     }
 
     #[test]

@@ -36,10 +36,12 @@ use crate::{PROTOCOL_ID, ProofSystemError, Verified, weight_blocks};
 
 /// Magic bytes of a proof stream.
 pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
-/// Format version of proof streams this build reads and writes.
-pub const STREAM_VERSION: u32 = 2;
-/// Version of the chunked protocol bound into its transcript.
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 2;
+/// Format version of proof streams this build reads and writes (2: keys/values committed per
+/// epoch, roots-only records; 3: the chunks' witness commitments as proof format 6 has them).
+pub const STREAM_VERSION: u32 = 3;
+/// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
+/// [`crate::PROTOCOL_VERSION`] 6).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 3;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.

@@ -14,8 +14,9 @@ pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
 /// Format version of proof files this build reads and writes (2: `max_new_tokens`; 3: no prompt
 /// predictions, the statement is the completion; 4: the witness commitment holds the blocks of
 /// the witness columns' extents; 5: the witness commitment is sent as its Merkle roots alone,
-/// the verifier derives the sizes).
-pub const PROOF_VERSION: u32 = 5;
+/// the verifier derives the sizes; 6: the limbs of signed range checks and most softmax columns
+/// are committed as blocks of their extents, the softmax slack is zero off its extent).
+pub const PROOF_VERSION: u32 = 6;
 
 /// A proof of one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]

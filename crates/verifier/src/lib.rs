@@ -47,8 +47,9 @@ pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
 /// Protocol version bound into every transcript (2: architecture-generic, stopping rule; 3: the
 /// statement is the completion, no prompt predictions; 4: the witness is committed as the blocks
 /// of its columns' extents, `zkinfer_pcs::sparse`; 5: the witness commitment message is its
-/// Merkle roots alone).
-pub const PROTOCOL_VERSION: u32 = 5;
+/// Merkle roots alone; 6: signed range limbs and softmax's zero-padded columns committed as
+/// blocks, the softmax slack zero off the cube's extent).
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]

@@ -274,9 +274,16 @@ mod tests {
 
     #[test]
     fn perturbing_output_remainder_or_input_is_rejected() {
-        let dims = [5usize, 7];
+        // 5 × 7: the output's signed limbs committed whole (offset everywhere); 5 × 40: as blocks
+        // of the extent (offset on the extent only).
+        for dims in [[5usize, 7], [5, 40]] {
+            perturbations_are_rejected(dims);
+        }
+    }
+
+    fn perturbations_are_rejected(dims: [usize; 2]) {
         let shift = 12;
-        let c = case(&dims, random_x(5, 35, 30), shift);
+        let c = case(&dims, random_x(5, dims[0] * dims[1], 30), shift);
         let op = RescaleProof::new(shift, 30 - shift as u32 + 1);
         let at = padded_index(&dims, &[3, 4]);
         for (col, delta) in [(OUTPUT_COLUMN, 1i64), (OUTPUT_COLUMN, -1), (REMAINDER_COLUMN, 1), (REMAINDER_COLUMN, -1)] {

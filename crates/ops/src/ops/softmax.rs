@@ -10,10 +10,15 @@
 //! **Committed** (all over the padded `[H, M, N]` cube, row quantities over `[H, M]`): `m` (`max`),
 //! a one-hot selector `s` of one maximal key (`onehot`), `δ` (`delta`), the overflow
 //! `o = (m − x) − δ ≥ 0` (`overflow`), `e = EXP[δ]` on the whole cube (`exp`), `Z` (`sum`), `p`
-//! (`out`), the remainder `r` (`rem`) and `c = Z − 1 − r` on real rows (`slack`).
+//! (`out`), the remainder `r` (`rem`) and `c = Z − 1 − r` on the extent (`slack`). `s`, `δ`, `o`,
+//! `r`, `c` (and the range limbs of `o`, `r`, `c`) are zero on the cube's padding, which the
+//! identities force anyway (below): they are committed as the blocks of the cube's extent
+//! ([`crate::witness`], "committed as blocks"), the padding zero by definition; `e` (`EXP[0]`
+//! there) is committed whole.
 //! **Lookups / range checks**: `(δ, e) ∈ {(t, EXP[t]) : t < 2^16}` (also `0 ≤ δ < 2^16`);
 //! `o < 2^(b+1)` (`o ≤ m − x ≤ 2^(b+1) − 2`), `p < 2^(P+1)`, `r, c < 2^(E + log T + 1)`.
-//! **Public**: `M(h, i, j) = [h < H][i < M][j ≤ s + i]` (causal mask) and `R(h, i) = [h < H][i < M]`.
+//! **Public**: `M(h, i, j) = [h < H][i < M][j ≤ s + i]` (causal mask), `R(h, i) = [h < H][i < M]`
+//! and the cube's extent `χ(h, i, j) = R(h, i)·[j < N]`.
 //! The offset must be a multiple of `2^m`, `m` the row variables (`M` padded): then with `j` read
 //! as `(j_hi, j_lo)`, `j_lo` its low `m` bits and `k = s / 2^m`,
 //! `[j ≤ s + i] = [j_hi < k] + [j_hi = k]·[j_lo ≤ i]` (exact for `i < 2^m`), so `M̃` costs
@@ -25,14 +30,14 @@
 //!           + λ (s² − s) + λ² s·(δ + o) + λ³ (s − s·M)   (s one-hot on an allowed key with x = m)
 //!           + λ⁴ (δ − cap)·o                           (o > 0 ⇒ δ = cap: δ = min(m − x, cap))
 //!           + λ⁵ (2^P·M·e − p·Z − r) + λ⁶ (p − p·M)    (e·2^P = p·Z + r, p = 0 when masked)
-//!           + λ⁷ (c + r − Z + R) ]                     (c = Z − 1 − r ≥ 0 ⇒ r < Z)
+//!           + λ⁷ (c + r − χ·Z + χ) ]                   (c = Z − 1 − r ≥ 0 ⇒ r < Z; c = −r off χ)
 //! + λ⁸ Σ eq(z₁,(h,i))·M·e + λ⁹ Σ eq(z₁,(h,i))·s   =   λ⁸ Z̃(z₁) + λ⁹ R̃(z₁)
 //! ```
 //!
 //! (`m`, `Z` broadcast along `j`). The last two sums give `Z = Σ_j M·e` and `Σ_j s = 1` on real
 //! rows (0 on padding). At the final point `ρ` the prover sends the committed columns' values
 //! (claims to the accumulator) and `x̃(ρ)` (the claim on the input); the verifier evaluates
-//! `M`, `R`, the eq factors itself. **No wrap**: all quantities stay below `2^62` (`E + P ≤ 40`,
+//! `M`, `χ`, `R`, the eq factors itself. **No wrap**: all quantities stay below `2^62` (`E + P ≤ 40`,
 //! `|x| ≤ 2^61`), and each relation's two sides are checked to differ by less than `p`
 //! ([`crate::bounds`], in `witness` and `layout`), so each field identity is the integer one;
 //! `s ∈ {0,1}` with `Σ_j s = 1 < p` picks exactly one key, and `e·2^P = p·Z + r` with `0 ≤ r < Z`
@@ -40,9 +45,10 @@
 //! lookup and range checks'.
 //!
 //! **Padding** (keys `j ≥ N`, rows `i ≥ M` or heads `h ≥ H`; also the masked keys `j > s + i`): the
-//! identities force `δ = o = s = p = 0` and `r = c = 0`, `Z = 0` on padding rows (`M = R = 0`
-//! there). `e` is only constrained by the lookup (`EXP[0]` honestly) and `m` on padding rows not
-//! at all: both appear only multiplied by `M`, which is 0 there, so no value they take changes
+//! identities force `δ = o = s = p = 0` and `r = 0` (`M = 0`), `c = 0` off the extent
+//! (`c + r = 0` where `χ = 0`, both range checked; `c = Z − 1` on masked keys), `Z = 0` on padding
+//! rows (`M = R = 0` there). `e` is only constrained by the lookup (`EXP[0]` honestly) and `m` on
+//! padding rows not at all: both appear only multiplied by `M`, which is 0 there, so no value they take changes
 //! any claim — the output `p` and every claim on `x` are those of the real entries. The test
 //! `padding_rows_are_zero_or_harmless` plants values there.
 
@@ -267,7 +273,9 @@ impl SoftmaxProof {
                     let r = (i128::from(e) << self.out_frac) - i128::from(pj) * i128::from(z);
                     let r = i64::try_from(r).map_err(|_| ProofError::witness(OP, "division remainder out of range"))?;
                     c.rem[base + j] = r;
-                    c.slack[base + j] = from_i64_unchecked(z - 1 - r);
+                    if j < t_n {
+                        c.slack[base + j] = from_i64_unchecked(z - 1 - r);
+                    }
                 }
             }
         }
@@ -279,13 +287,13 @@ impl SoftmaxProof {
         let out = w.plan().find(Owner::Node(node), OUTPUT_COLUMN).ok_or_else(|| ProofError::shape(OP, "output column not committed"))?;
         let (nc, nr) = (d.cube.num_vars(), d.rows.num_vars());
         w.commit(COL_MAX, nr)?;
-        w.commit(COL_ONEHOT, nc)?;
-        let delta = w.commit(COL_DELTA, nc)?;
-        let overflow = w.commit(COL_OVERFLOW, nc)?;
+        w.commit_tensor(COL_ONEHOT, &d.cube)?;
+        let delta = w.commit_tensor(COL_DELTA, &d.cube)?;
+        let overflow = w.commit_tensor(COL_OVERFLOW, &d.cube)?;
         let exp = w.commit(COL_EXP, nc)?;
         w.commit(COL_SUM, nr)?;
-        let rem = w.commit(COL_REM, nc)?;
-        let slack = w.commit(COL_SLACK, nc)?;
+        let rem = w.commit_tensor(COL_REM, &d.cube)?;
+        let slack = w.commit_tensor(COL_SLACK, &d.cube)?;
         w.lookup(&self.table, &[delta, exp])?;
         w.range_check(overflow, self.in_bits + 1, false)?;
         w.range_check(out, self.out_frac + 1, false)?;
@@ -311,7 +319,7 @@ impl SoftmaxProof {
         // 2^P is folded into the coefficient by the caller through `scale_p`.
         t.extend([(l[5], vec![EQ, MASK, E]), (-l[5], vec![EQ, P, ZB]), (-l[5], vec![EQ, R])]);
         t.extend([(l[6], vec![EQ, P]), (-l[6], vec![EQ, P, MASK])]);
-        t.extend([(l[7], vec![EQ, C]), (l[7], vec![EQ, R]), (-l[7], vec![EQ, ZB]), (l[7], vec![EQ, ROWS])]);
+        t.extend([(l[7], vec![EQ, C]), (l[7], vec![EQ, R]), (-l[7], vec![EQ, ZB, ROWS]), (l[7], vec![EQ, ROWS])]);
         t.extend([(l[8], vec![E1, MASK, E]), (l[9], vec![E1, S])]);
         t
     }
@@ -333,14 +341,17 @@ fn public_at(d: &Dims, rho: &[EF], z: &[EF], z1: &[EF]) -> (EF, EF, EF, EF) {
     let (ri, rj) = rest.split_at(rv);
     let heads = less_than_mle(d.heads, rh);
     let rows = heads * less_than_mle(d.rows_n, ri);
+    // The cube's extent: real rows, keys below N.
+    let extent = rows * less_than_mle(d.len, rj);
     // [j ≤ s + i] = [j_hi < k] + [j_hi = k]·[j_lo ≤ i], s = k·2^rv (module docs).
     let (j_hi, j_lo) = rj.split_at(rj.len() - rv);
     let k = d.offset >> rv;
     let mask = rows * less_than_mle(k, j_hi) + heads * point_indicator_mle(k, j_hi) * causal_mask_mle(d.rows_n, ri, j_lo);
-    (mask, rows, eq_eval(z1, &rho[..hv + rv]), eq_eval(z, rho))
+    (mask, extent, eq_eval(z1, &rho[..hv + rv]), eq_eval(z, rho))
 }
 
-/// The public tables on the cube, for the prover.
+/// The public tables on the cube, for the prover: the causal mask `M`, the extent `χ`, `eq(z₁, ·)`
+/// broadcast along the keys, `eq(z, ·)`.
 fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, Vec<EF>) {
     let (rv, tv) = (d.row_vars(), d.len_vars());
     let tp = 1usize << tv;
@@ -351,7 +362,9 @@ fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, V
         for i in 0..d.rows_n {
             let base = ((h << rv) | i) * tp;
             for j in 0..tp {
-                rows[base + j] = EF::ONE;
+                if j < d.len {
+                    rows[base + j] = EF::ONE;
+                }
                 if j <= d.offset + i {
                     mask[base + j] = EF::ONE;
                 }
@@ -419,13 +432,13 @@ impl OpProver for SoftmaxProof {
         let c = self.columns(&d, node.inputs[0], node.output)?;
         let to_f = |v: &[i64]| v.iter().map(|&a| from_i64_unchecked(a)).collect::<Vec<F>>();
         w.commit(COL_MAX, to_f(&c.max))?;
-        w.commit(COL_ONEHOT, to_f(&c.onehot))?;
-        let delta = w.commit(COL_DELTA, to_f(&c.delta))?;
-        let overflow = w.commit(COL_OVERFLOW, to_f(&c.overflow))?;
+        w.commit_padded_tensor(COL_ONEHOT, &d.cube, to_f(&c.onehot))?;
+        let delta = w.commit_padded_tensor(COL_DELTA, &d.cube, to_f(&c.delta))?;
+        let overflow = w.commit_padded_tensor(COL_OVERFLOW, &d.cube, to_f(&c.overflow))?;
         let exp = w.commit(COL_EXP, c.exp)?;
         w.commit(COL_SUM, to_f(&c.sum))?;
-        let rem = w.commit(COL_REM, to_f(&c.rem))?;
-        let slack = w.commit(COL_SLACK, c.slack)?;
+        let rem = w.commit_padded_tensor(COL_REM, &d.cube, to_f(&c.rem))?;
+        let slack = w.commit_padded_tensor(COL_SLACK, &d.cube, c.slack)?;
         w.lookup(&self.table, &[delta, exp])?;
         w.range_check(overflow, self.in_bits + 1, false)?;
         w.range_check(out, self.out_frac + 1, false)?;
@@ -513,7 +526,7 @@ mod tests {
     #[test]
     fn honest_softmax_verifies() {
         // Ties, wide inputs whose differences exceed the table (overflow), odd sizes.
-        for (seed, dims, in_frac, spread) in [(1u64, [3usize, 5, 5], 12u32, 3i64), (2, [2, 7, 7], 4, 1 << 22), (3, [1, 1, 1], 12, 100), (4, [5, 12, 12], 12, 1 << 14)] {
+        for (seed, dims, in_frac, spread) in [(1u64, [3usize, 5, 5], 12u32, 3i64), (2, [2, 7, 7], 4, 1 << 22), (3, [1, 1, 1], 12, 100), (4, [5, 12, 12], 12, 1 << 14), (5, [3, 21, 21], 8, 1 << 12)] {
             let (op, c, _) = case(seed, &dims, in_frac, spread);
             assert_accepts(&op, &c);
         }
@@ -534,7 +547,13 @@ mod tests {
 
     #[test]
     fn perturbing_any_column_or_the_input_is_rejected() {
-        let dims = [2usize, 6, 6];
+        // 6 keys: every column committed whole; 20 keys: `s, δ, o, r, c` as blocks of the extent.
+        for dims in [[2usize, 6, 6], [2, 20, 20]] {
+            perturbations_are_rejected(dims);
+        }
+    }
+
+    fn perturbations_are_rejected(dims: [usize; 3]) {
         let (op, c, m) = case(5, &dims, 8, 1 << 12);
         let at = padded_index(&dims, &[1, 4, 2]);
         let masked = padded_index(&dims, &[1, 2, 4]);
@@ -586,18 +605,27 @@ mod tests {
         assert!(err.starts_with("operand"), "{err}");
     }
 
-    /// Padding rows (`i ≥ T`) and masked keys: a value planted in any constrained column there
-    /// is rejected; the row maximum on a padding row is free but harmless (it only appears times
-    /// the mask): the proof still verifies with every claim equal to the true values'.
+    /// Padding rows (`i ≥ T`), padded keys and masked keys: a value planted in any constrained
+    /// column there is rejected; the row maximum on a padding row is free but harmless (it only
+    /// appears times the mask): the proof still verifies with every claim equal to the true
+    /// values'. With 5 keys every column is committed whole (the verifier rejects); with 20 the
+    /// zero-padded ones are blocks of the extent (the prover cannot commit a padding value).
     #[test]
     fn padding_rows_are_zero_or_harmless() {
-        let dims = [2usize, 5, 5];
+        for (n, pad_row_i, pad_key) in [(5usize, 6usize, 6usize), (20, 21, 25)] {
+            padding_is_zero_or_harmless(n, pad_row_i, pad_key);
+        }
+    }
+
+    fn padding_is_zero_or_harmless(n: usize, pad_row_i: usize, pad_key: usize) {
+        let dims = [2usize, n, n];
         let (op, c, _) = case(8, &dims, 8, 1 << 12);
-        let pad = padded_index(&dims, &[1, 6, 2]);
+        let pad = padded_index(&dims, &[1, pad_row_i, 2]);
+        let pad_key = padded_index(&dims, &[0, 3, pad_key]);
         let masked = padded_index(&dims, &[0, 1, 3]);
-        let pad_row = padded_index(&[2, 5], &[1, 6]);
+        let pad_row = padded_index(&[2, n], &[1, pad_row_i]);
         let mut edits: Vec<(&str, usize, i64)> = vec![(COL_SUM, pad_row, 1)];
-        for at in [pad, masked] {
+        for at in [pad, pad_key, masked] {
             for col in [OUTPUT_COLUMN, COL_REM, COL_SLACK, COL_DELTA, COL_OVERFLOW, COL_ONEHOT] {
                 edits.push((col, at, 1));
             }
@@ -613,11 +641,18 @@ mod tests {
 
     #[test]
     fn out_of_range_division_remainder_is_rejected() {
+        // Slack committed whole (4 keys) and as blocks of the extent (20 keys).
+        for n in [4usize, 20] {
+            division_remainder_out_of_range_is_rejected(n);
+        }
+    }
+
+    fn division_remainder_out_of_range_is_rejected(n: usize) {
         // p − 1 with r + Z satisfies e·2^P = p·Z + r; only r < Z (the slack's range) stops it.
-        let dims = [1usize, 4, 4];
+        let dims = [1usize, n, n];
         let (op, c, _) = case(6, &dims, 12, 1 << 10);
         let at = padded_index(&dims, &[0, 3, 1]);
-        let row = padded_index(&[1, 4], &[0, 3]);
+        let row = padded_index(&[1, n], &[0, 3]);
         let t = move |w: &mut WitnessBuilder| {
             let zc = w.plan().find(Owner::Node(0), COL_SUM).expect("sum");
             let z = zkinfer_field::to_i64(w.values(zc)[row]);

@@ -65,7 +65,7 @@ pub(crate) fn set_entry(w: &mut WitnessBuilder, name: &str, index: usize, value:
     w.values[col.0][index] = value;
     let decls: Vec<_> = w.plan().range_checks().iter().filter(|d| d.column == col && !d.limbs.is_empty()).cloned().collect();
     for d in decls {
-        let shifted = to_i64(value) as i128 + i128::from(d.offset());
+        let shifted = to_i64(value) as i128 + i128::from(d.offset_at(index));
         if !(0..1i128 << d.bits).contains(&shifted) {
             continue;
         }
