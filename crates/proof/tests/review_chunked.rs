@@ -93,6 +93,11 @@ struct Evil<'a> {
     trace: Option<&'a dyn Fn(usize, &Graph, &mut IntTrace, &Weights)>,
     /// Edits the values committed as `KV_k` (slot, `[H, C_k, d]` row-major) — the walk is not told.
     kv: Option<&'a dyn Fn(usize, usize, &[usize], &mut Vec<i64>)>,
+    /// Edits the whole epoch tensor committed as `KV_e` (epoch, slot, `[H, 2^b·C, d]` row-major),
+    /// after `kv`: rows no chunk of the transcript produces (a short last chunk's rows after its
+    /// own, the epoch's chunks after the transcript's end) included. The splits read the edited
+    /// values as committed.
+    epoch_kv: Option<&'a dyn Fn(usize, usize, &[usize], &mut Vec<i64>)>,
     /// The cache split's values `u_j` from the cache the chunk's walk read (its trace's `X_past`)
     /// instead of from the committed `KV_j`.
     split_from_trace: bool,
@@ -105,6 +110,10 @@ struct Evil<'a> {
     /// In the cache split of a multi-chunk epoch that holds the chunk being proven, the values
     /// `u_i` of the epoch's chunks at or after it (outside the split's sum) are shifted by one.
     shift_future_u: bool,
+    /// `m`: in the cache split of a multi-chunk epoch that holds the chunk being proven, the
+    /// values `u_i` of the epoch's chunks `f + i ≥ m` are shifted by one (with `m` the stream's
+    /// chunk count: only the values of chunks the transcript never proves).
+    shift_u_from: Option<usize>,
 }
 
 /// Recomputes every node of `graph` from the trace (a malicious prover re-deriving everything
@@ -195,6 +204,11 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                         f(first_chunk + i, slot, &[h, len, d], &mut rows);
                         set_local_rows(v, h, d, rows_n, i, chunk, len, &rows);
                     }
+                }
+            }
+            if let Some(f) = evil.epoch_kv {
+                for (slot, (dims, v)) in committed.iter_mut().enumerate() {
+                    f(epoch, slot, dims, v);
                 }
             }
             epochs.push(committed);
@@ -293,7 +307,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                         let u: Vec<_> = (0..1usize << be)
                             .map(|i| {
                                 let mut v = TensorLayout::new(&[h, chunk, d]).evaluate_i64(&chunk_values(e, i), &point);
-                                if evil.shift_future_u && f + i >= k {
+                                if (evil.shift_future_u && f + i >= k) || evil.shift_u_from.is_some_and(|m| f + i >= m) {
                                     v += <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ONE;
                                 }
                                 t.send_ext(v);
@@ -669,4 +683,149 @@ fn llama_forged_keys_carried_consistently_are_caught_by_the_link() {
     let evil = Evil { shift_link: Some((1, 1)), ..Default::default() };
     let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
     rejected_with(&pk, "llama: shifted value link value", &bytes, &["chunk 1", "merge"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review 5: the keys/values epochs of stream version 2, attacked where the epoch layout differs
+// from one commitment per chunk (a later chunk of an epoch linked against rows committed before
+// it existed, rows after the transcript's end, the fold over an epoch of four chunks, a whole
+// epoch of four chunks read as one value, streams of different epoch layouts spliced).
+// ---------------------------------------------------------------------------------------------
+
+/// Adds one to `(head 1, row, column 3)` of local chunk `local` of slot 0 of epoch `epoch`'s
+/// committed tensor `[H, 2^b·C, d]` (chunks of `C = 4`).
+fn forge_epoch_row(epoch: usize, local: usize, row: usize) -> impl Fn(usize, usize, &[usize], &mut Vec<i64>) {
+    move |e, slot, dims, v| {
+        if e == epoch && slot == 0 {
+            v[(dims[1] + local * 4 + row) * dims[2] + 3] += 1;
+        }
+    }
+}
+
+/// `KV_{2,3}` is committed in chunk 2's record, before chunk 3 exists: a malicious prover commits a
+/// forged key for chunk 3 there (chunk 3's own walk honest), and chunk 4 reads the forged key, its
+/// walk recomputed from it and its split's one value for the whole epoch `{2, 3}` consistent with
+/// the commitment. Every chunk verifies; the only false claim is chunk 3's link (its rows of an
+/// epoch committed a record earlier), and the epoch's opening rejects.
+#[test]
+fn a_forged_key_of_a_later_chunk_of_an_epoch_is_caught_by_its_link() {
+    let (model, pk) = gpt2();
+    // Prompt 3 + 18 − 1 = 20 positions: five chunks of 4; head 1, row 1 of chunk 3 = position 13.
+    let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
+        if k == 3 && slot == 0 {
+            v[(dims[1] + 1) * dims[2] + 3] += 1;
+        }
+    };
+    let forge4 = forge_cache_at(pk, &[4], 13);
+    let evil = Evil { trace: Some(&forge4), kv: Some(&kv), split_from_trace: true, ..Default::default() };
+    let bytes = prove_evil(model, pk, &PROMPT, 18, 4, &evil);
+    rejected_with(pk, "forged key of chunk 3 committed in chunk 2's record", &bytes, &["close: keys/values opening of chunks 2–3"]);
+}
+
+/// Rows of an epoch that no chunk of the transcript produces — the rows of a short last chunk after
+/// its padded length, and the epoch's chunks after the transcript's end — are bound by nothing and
+/// read by nothing: a prover that commits garbage there (and folds it into its splits as
+/// committed) proves the honest statement, no other (`PROTOCOLS.md`: "rows after the transcript's
+/// end are zero" is the honest prover's choice, not a check). What IS bound: a short last chunk's
+/// padding rows inside its padded length are pinned to zero by its link, and the values a split
+/// sends for the never-proven chunks count through the fold at `ρ`.
+#[test]
+fn rows_after_the_transcripts_end_are_free_and_unread() {
+    let (model, pk) = gpt2();
+    // Prompt 3 + 20 − 1 = 22 positions: chunks 0–4 of 4 and chunk 5 of 2 (a = 1). Epoch 3 =
+    // chunks {4…7}: chunk 5 is its local chunk 1 (rows 0–1 linked, rows 2–3 not), chunks 6 and 7
+    // are never proven; chunk 5's cache split folds all four local chunks of the epoch.
+    let garbage = |e: usize, _slot: usize, dims: &[usize], v: &mut Vec<i64>| {
+        if e != 3 {
+            return;
+        }
+        let (h, rows_n, d) = (dims[0], dims[1], dims[2]);
+        for hh in 0..h {
+            for r in (4 + 2..4 + 4).chain(8..16) {
+                for c in 0..d {
+                    v[(hh * rows_n + r) * d + c] = 7 + (hh + r + c) as i64 % 5;
+                }
+            }
+        }
+    };
+    let evil = Evil { epoch_kv: Some(&garbage), ..Default::default() };
+    let (v, s) = verify(pk, &prove_evil(model, pk, &PROMPT, 20, 4, &evil)).unwrap();
+    assert_eq!((s.chunks, s.positions), (6, 22));
+    assert_eq!(v.completion_ids, model.generate_int(&PROMPT, 20, |_| {}).unwrap());
+
+    // The split's values for chunks 6 and 7 (never proven) shifted: the fold at ρ makes them count.
+    let evil = Evil { shift_u_from: Some(6), ..Default::default() };
+    rejected_with(pk, "false values for never-proven chunks", &prove_evil(model, pk, &PROMPT, 20, 4, &evil), &["close: keys/values opening of chunks 4–7"]);
+
+    // Prompt 3 + 21 − 1 = 23 positions: chunk 5 has 3 rows (a = 2), its row 3 is padding inside its
+    // padded length, which the link pins to zero: a non-zero committed there is rejected.
+    let forged = forge_epoch_row(3, 1, 3);
+    let evil = Evil { epoch_kv: Some(&forged), ..Default::default() };
+    rejected_with(pk, "non-zero padding row of a short last chunk", &prove_evil(model, pk, &PROMPT, 21, 4, &evil), &["close: keys/values opening of chunks 4–7"]);
+}
+
+/// The epoch of four chunks `{4…7}` (`b = 2`): a forged key of chunk 5 read by chunk 6 (the
+/// epoch holding it: four values `u_0…u_3`, `u_1` from the forged cache, `u_3` of a chunk never
+/// proven, folded at `ρ ∈ EF^2`), and read by chunk 8 (the epoch lies wholly before it: one value,
+/// `eq(r_hi_top, 1)·KV_3(r_h, r_hi_low, r_lo, r_d)` with two low coordinates), each with the
+/// chunk's walk recomputed from the forged cache and the split consistent with it: only the
+/// epoch's opening can catch them, and it does (which also shows that chunk 8's split of an honest
+/// four-chunk epoch sums to its cache claim: the error is the opening's, not the sum's).
+#[test]
+fn a_forged_cache_over_an_epoch_of_four_chunks_is_rejected() {
+    let (model, pk) = gpt2();
+    // Head 1, row 1 of chunk 5 = position 21.
+    // Prompt 3 + 26 − 1 = 28 positions: chunks 0–6.
+    let forge6 = forge_cache_at(pk, &[6], 21);
+    let evil = Evil { trace: Some(&forge6), split_from_trace: true, ..Default::default() };
+    rejected_with(pk, "forged cache folded in an epoch of four", &prove_evil(model, pk, &PROMPT, 26, 4, &evil), &["close: keys/values opening of chunks 4–7"]);
+    // Prompt 3 + 34 − 1 = 36 positions: chunks 0–8.
+    let forge8 = forge_cache_at(pk, &[8], 21);
+    let evil = Evil { trace: Some(&forge8), split_from_trace: true, ..Default::default() };
+    rejected_with(pk, "forged cache from a whole epoch of four", &prove_evil(model, pk, &PROMPT, 34, 4, &evil), &["close: keys/values opening of chunks 4–7"]);
+}
+
+/// Streams of the same request with different epoch layouts (`C = 4`: five chunks, epochs
+/// `{0}, {1}, {2,3}, {4…7}`; `C = 8`: three chunks, epochs `{0}, {1}, {2}`) spliced: each header
+/// with the other's records, a close taken from the other layout, a close with no chunk before it.
+#[test]
+fn streams_of_different_epoch_layouts_do_not_splice() {
+    let (model, pk) = gpt2();
+    let n = 18;
+    let (a, b) = (prove(model, pk, &PROMPT, n, 4).unwrap(), prove(model, pk, &PROMPT, n, 8).unwrap());
+    let header = |c: u32| StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: n as u32, chunk_size: c, prompt_ids: PROMPT.to_vec() }.to_bytes();
+    let (ha, hb) = (header(4), header(8));
+    let (ra, rb) = (records(&a, ha.len()), records(&b, hb.len()));
+    assert_eq!((ra.len(), rb.len()), (6, 4));
+    verify(pk, &a).unwrap();
+    verify(pk, &b).unwrap();
+    rejected_with(pk, "C = 8 header, C = 4 records", &[&hb[..], &a[ha.len()..]].concat(), &["chunk 0"]);
+    rejected_with(pk, "C = 4 header, C = 8 records", &[&ha[..], &b[hb.len()..]].concat(), &["chunk 0", "8 new positions in a chunk of 4"]);
+    // The C = 4 chunks 0–4 and the C = 8 close (the same statement, other epochs).
+    rejected_with(pk, "another layout's close", &[&a[..ra[5].0], &b[rb[3].0..]].concat(), &["close: keys/values opening of chunk 0"]);
+    rejected_with(pk, "a close with no chunk", &[&ha[..], &a[ra[5].0..]].concat(), &["close: the stream has no chunk"]);
+}
+
+/// The tiny Llama (keys are the committed RoPE output, opened with the chunk's `W_k`; GQA: two KV
+/// heads) over five chunks (epochs `{0}, {1}, {2,3}, {4…7}`): the malicious prover is honest by
+/// default; a forged key of chunk 3, committed in `KV_{2,3}` in chunk 2's record and read by chunk
+/// 4 consistently, is caught by chunk 3's link at the epoch's opening; a false link value of chunk
+/// 3 (a later chunk of the epoch) is caught by `W_3`'s opening.
+#[test]
+fn llama_attacks_on_a_later_chunk_of_an_epoch_are_rejected() {
+    let (model, pk) = load("llama/llama-tiny-random-q8_0.gguf");
+    let prompt = [1u32, 504, 303];
+    let n = 18;
+    let (_, s) = verify(&pk, &prove_evil(&model, &pk, &prompt, n, 4, &Evil::default())).unwrap();
+    assert_eq!(s.chunks, 5);
+    let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
+        if k == 3 && slot == 0 {
+            v[(dims[1] + 1) * dims[2] + 3] += 1;
+        }
+    };
+    let forge4 = forge_cache_at(&pk, &[4], 13);
+    let evil = Evil { trace: Some(&forge4), kv: Some(&kv), split_from_trace: true, ..Default::default() };
+    rejected_with(&pk, "llama: forged key of chunk 3 carried into chunk 4", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    let evil = Evil { shift_link: Some((3, 0)), ..Default::default() };
+    rejected_with(&pk, "llama: shifted key link value of chunk 3", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["chunk 3", "commitment opening"]);
 }
