@@ -75,7 +75,18 @@ pub fn estimated_peak_bytes(vk: &VerifyingKey, chunk: usize, positions: usize) -
 /// available memory if that is less); a transcript that fits one chunk is proven in one pass.
 pub fn default_chunk(vk: &VerifyingKey, positions: usize) -> usize {
     let available = zkinfer_procfs::available_memory().map_or(u64::MAX, |a| a / 4 * 3);
-    let budget = DEFAULT_MEMORY_BUDGET.min(available);
+    chunk_for_budget(vk, positions, DEFAULT_MEMORY_BUDGET.min(available))
+}
+
+/// The largest power of two `C` (at most the transcript, at most
+/// [`crate::chunked::MAX_CHUNK`]) whose estimated peak fits `budget`. The weight opening's part of
+/// the estimate does not depend on `C`: when it alone is over the budget, smaller chunks cannot
+/// lower the peak and only multiply the proof (SmolLM2-135M: 8.07 GB, just over 7.5 GiB, used to
+/// give `C = 1`, 69 chunks and an 83.5 MB proof), so the chunks are then allowed as much as the
+/// weight opening takes.
+pub fn chunk_for_budget(vk: &VerifyingKey, positions: usize, budget: u64) -> usize {
+    let weights: u64 = vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum();
+    let budget = budget.max(weights * OPENING_BYTES_PER_WEIGHT);
     let mut c = positions.max(1).next_power_of_two().min(crate::chunked::MAX_CHUNK as usize);
     while c > 1 && estimated_peak_bytes(vk, c, positions) > budget {
         c /= 2;

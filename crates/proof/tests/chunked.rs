@@ -220,3 +220,33 @@ fn a_failed_proof_cancels_generation() {
     let g = generated.load(Ordering::Relaxed);
     assert!(g < n / 2, "generation ran on after the prover failed: {g} of {n} tokens");
 }
+
+/// The default chunk size never shrinks below what the budget allows the chunks because the
+/// weight opening (which no chunk size changes) is over the budget: a budget below the weight
+/// opening's estimate picks the same `C` as a budget equal to it, not `C = 1`; and a larger
+/// budget never picks a smaller `C`.
+#[test]
+fn the_chunk_size_is_not_driven_down_by_the_weight_opening() {
+    use zkinfer_proof::memory::{OPENING_BYTES_PER_WEIGHT, chunk_for_budget, estimated_peak_bytes};
+    let (_, pk) = load("gpt2-tiny-random.gguf");
+    let vk = &pk.vk;
+    let weights: u64 = vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum();
+    let opening = weights * OPENING_BYTES_PER_WEIGHT;
+    let positions = 24;
+    let at_opening = chunk_for_budget(vk, positions, opening);
+    assert_eq!(chunk_for_budget(vk, positions, 1), at_opening);
+    assert_eq!(chunk_for_budget(vk, positions, opening / 2), at_opening);
+    // What the budget equal to the weight opening allows is a real constraint on the chunks: the
+    // chosen C fits it, and the next power of two (if any) does not.
+    assert!(estimated_peak_bytes(vk, at_opening, positions) <= opening);
+    if at_opening < positions.next_power_of_two() {
+        assert!(estimated_peak_bytes(vk, at_opening * 2, positions) > opening);
+    }
+    let mut last = 0;
+    for budget in [opening, opening * 2, opening * 4, opening * 16, u64::MAX] {
+        let c = chunk_for_budget(vk, positions, budget);
+        assert!(c >= last, "budget {budget}: C = {c} after {last}");
+        last = c;
+    }
+    assert_eq!(chunk_for_budget(vk, positions, u64::MAX), positions.next_power_of_two());
+}
