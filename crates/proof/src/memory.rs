@@ -43,6 +43,11 @@ pub const BYTES_PER_WEIGHT: u64 = 15;
 /// closing record's peak.
 pub const OPENING_BYTES_PER_WEIGHT: u64 = 60;
 
+/// Entries of the model's weights (every weight tensor of the key).
+pub fn weight_entries(vk: &VerifyingKey) -> u64 {
+    vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum()
+}
+
 /// Entries of a graph's activations and public inputs (everything but its weights).
 fn activation_entries(g: &zkinfer_model::Graph) -> u64 {
     g.tensors.iter().filter(|m| m.source != zkinfer_model::TensorSource::Weight).map(|m| m.shape.iter().product::<usize>() as u64).sum()
@@ -54,7 +59,7 @@ fn activation_entries(g: &zkinfer_model::Graph) -> u64 {
 /// plus `BYTES_PER_ACTIVATION` per activation entry of the last chunk's graph, whose attention
 /// reads every earlier position, or of the full chunk before it).
 pub fn estimated_peak_bytes(vk: &VerifyingKey, chunk: usize, positions: usize) -> u64 {
-    let weights: u64 = vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum();
+    let weights = weight_entries(vk);
     let activations = if chunk >= positions {
         vk.graph(positions, positions).as_ref().map_or(0, activation_entries)
     } else {
@@ -85,7 +90,7 @@ pub fn default_chunk(vk: &VerifyingKey, positions: usize) -> usize {
 /// give `C = 1`, 69 chunks and an 83.5 MB proof), so the chunks are then allowed as much as the
 /// weight opening takes.
 pub fn chunk_for_budget(vk: &VerifyingKey, positions: usize, budget: u64) -> usize {
-    let weights: u64 = vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum();
+    let weights = weight_entries(vk);
     let budget = budget.max(weights * OPENING_BYTES_PER_WEIGHT);
     let mut c = positions.max(1).next_power_of_two().min(crate::chunked::MAX_CHUNK as usize);
     while c > 1 && estimated_peak_bytes(vk, c, positions) > budget {

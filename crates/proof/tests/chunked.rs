@@ -227,11 +227,10 @@ fn a_failed_proof_cancels_generation() {
 /// budget never picks a smaller `C`.
 #[test]
 fn the_chunk_size_is_not_driven_down_by_the_weight_opening() {
-    use zkinfer_proof::memory::{OPENING_BYTES_PER_WEIGHT, chunk_for_budget, estimated_peak_bytes};
+    use zkinfer_proof::memory::{OPENING_BYTES_PER_WEIGHT, chunk_for_budget, estimated_peak_bytes, weight_entries};
     let (_, pk) = load("gpt2-tiny-random.gguf");
     let vk = &pk.vk;
-    let weights: u64 = vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum();
-    let opening = weights * OPENING_BYTES_PER_WEIGHT;
+    let opening = weight_entries(vk) * OPENING_BYTES_PER_WEIGHT;
     let positions = 24;
     let at_opening = chunk_for_budget(vk, positions, opening);
     assert_eq!(chunk_for_budget(vk, positions, 1), at_opening);
