@@ -154,6 +154,9 @@ fn roles(graph: &Graph, protocols: &[OpProtocol], deferred: &[TensorId]) -> Resu
 pub struct ChunkIo {
     /// Graph inputs with role [`TensorRole::Deferred`].
     pub deferred: Vec<TensorId>,
+    /// At most this many leaves per lookup GKR ([`WitnessPlan::set_gkr_cap`]; `None`: the plan's
+    /// rule alone). Both sides must use the same value: it decides the multiplicity columns.
+    pub gkr_leaves: Option<usize>,
 }
 
 /// Claims on virtual tensors a chunk's commit hook injects into the walk (settled by the tensors'
@@ -359,6 +362,8 @@ struct GraphProver<'g, F> {
     commit: Option<F>,
     /// A malicious prover's witness ([`prove_graph_forging`]).
     forging: bool,
+    /// [`ChunkIo::gkr_leaves`].
+    gkr_cap: Option<usize>,
 }
 
 impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<(C, Injected), ProofError>> ProverHooks for GraphProver<'_, F> {
@@ -369,7 +374,10 @@ impl<C, F: FnOnce(&mut WitnessBuilder, &mut ProverTranscript) -> Result<(C, Inje
     }
 
     fn new_witness(&self) -> WitnessBuilder {
-        WitnessBuilder::with_forging(self.forging)
+        let mut w = WitnessBuilder::with_forging(self.forging);
+        // A fresh plan is not sealed: the cap cannot be refused.
+        let _ = w.plan.set_gkr_cap(self.gkr_cap);
+        w
     }
 
     fn commit(&mut self, w: &mut WitnessBuilder, t: &mut ProverTranscript) -> Result<C, ProofError> {
@@ -409,10 +417,16 @@ struct GraphVerifier<'g, 'p, F> {
     walk: Walk<'g>,
     public: &'g PublicValues<'p>,
     receive: Option<F>,
+    /// [`ChunkIo::gkr_leaves`].
+    gkr_cap: Option<usize>,
 }
 
 impl<C, F: FnOnce(&WitnessPlan, &mut VerifierTranscript<'_>) -> Result<(C, Injected), ProofError>> VerifierHooks for GraphVerifier<'_, '_, F> {
     type Commitment = C;
+
+    fn gkr_cap(&self) -> Option<usize> {
+        self.gkr_cap
+    }
 
     fn receive_commitment(&mut self, plan: &WitnessPlan, t: &mut VerifierTranscript<'_>) -> Result<C, ProofError> {
         let receive = self.receive.take().ok_or_else(|| ProofError::shape("graph", "commitment received twice"))?;
@@ -565,7 +579,7 @@ fn prove_graph_impl<C>(
         })
         .collect();
     let walk = Walk::new(graph, roles);
-    let mut hooks = GraphProver { walk, commit: Some(commit), forging };
+    let mut hooks = GraphProver { walk, commit: Some(commit), forging, gkr_cap: io.gkr_leaves };
     let run = prove_nodes(&nodes, t, &mut hooks)?;
     Ok(GraphProverOutput { commitment: run.commitment, accumulators: run.accumulators, witness: run.witness, timings: run.timings })
 }
@@ -628,7 +642,7 @@ pub fn verify_graph_chunk<C>(
     absorb_public(t, &roles, public);
     let nodes = verifier_nodes(graph, &protocols, &roles, public);
     let walk = Walk::new(graph, roles);
-    let mut hooks = GraphVerifier { walk, public, receive: Some(receive_commitment) };
+    let mut hooks = GraphVerifier { walk, public, receive: Some(receive_commitment), gkr_cap: io.gkr_leaves };
     let run = verify_nodes(&nodes, t, &mut hooks)?;
     Ok(GraphVerifierOutput { commitment: run.commitment, accumulators: run.accumulators, plan: run.plan })
 }

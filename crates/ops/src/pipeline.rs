@@ -83,6 +83,11 @@ pub trait VerifierHooks {
     type Commitment;
     /// Reads the witness commitment (absorbing it) given the witness layout.
     fn receive_commitment(&mut self, plan: &WitnessPlan, t: &mut VerifierTranscript<'_>) -> Result<Self::Commitment, ProofError>;
+    /// The cap on the lookup GKRs' leaves the prover's witness was sealed with
+    /// ([`WitnessPlan::set_gkr_cap`]); none by default.
+    fn gkr_cap(&self) -> Option<usize> {
+        None
+    }
     /// Mirrors [`ProverHooks::start_claims`].
     fn start_claims(&mut self, _acc: &mut Accumulators) {}
     /// The claims on the output of node `i`, as the prover's hook bound them.
@@ -220,7 +225,13 @@ pub fn prove_nodes<H: ProverHooks>(nodes: &[ProverNode<'_>], t: &mut ProverTrans
 
 /// The witness layout of `nodes`: what [`prove_nodes`] commits, from shapes and public values.
 pub fn layout_nodes(nodes: &[VerifierNode<'_>]) -> Result<WitnessPlan, ProofError> {
+    layout_nodes_capped(nodes, None)
+}
+
+/// [`layout_nodes`] with the lookup GKRs capped at `gkr_cap` leaves ([`WitnessPlan::set_gkr_cap`]).
+pub fn layout_nodes_capped(nodes: &[VerifierNode<'_>], gkr_cap: Option<usize>) -> Result<WitnessPlan, ProofError> {
     let mut wl = WitnessLayout::new();
+    wl.plan.set_gkr_cap(gkr_cap)?;
     for node in nodes {
         let (op, shape) = (node.op.op(), &node.shape);
         wl.plan.set_owner(Owner::Node(shape.node));
@@ -235,7 +246,7 @@ pub fn layout_nodes(nodes: &[VerifierNode<'_>]) -> Result<WitnessPlan, ProofErro
 
 /// The verifier's phases over `nodes` (mirrors [`prove_nodes`]).
 pub fn verify_nodes<H: VerifierHooks>(nodes: &[VerifierNode<'_>], t: &mut VerifierTranscript<'_>, hooks: &mut H) -> Result<VerifierRun<H::Commitment>, ProofError> {
-    let plan = layout_nodes(nodes)?;
+    let plan = layout_nodes_capped(nodes, hooks.gkr_cap())?;
     let commitment = hooks.receive_commitment(&plan, t)?;
 
     let mut acc = Accumulators::default();

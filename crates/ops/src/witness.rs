@@ -208,6 +208,9 @@ pub struct WitnessPlan {
     /// Most looked-up rows per statement (`None`: the plan's GKR budget, [`WitnessPlan::gkr_budget`];
     /// tests lower it).
     pub(crate) statement_rows: Option<usize>,
+    /// At most this many leaves per lookup GKR whatever the plan's rule gives (a chunk of a
+    /// chunked proof: [`crate::ChunkIo::gkr_leaves`]); set before sealing, on both sides.
+    gkr_cap: Option<usize>,
     /// Most table rows per batched zero-check (`None`: [`crate::zerocheck::MAX_ZERO_CHECK_ROWS`];
     /// tests lower it).
     pub(crate) zero_check_rows: Option<usize>,
@@ -245,7 +248,18 @@ impl WitnessPlan {
             .iter()
             .map(|l| l.columns.first().map_or(0, |c| 1usize << self.columns[c.0].num_vars))
             .fold(0usize, usize::saturating_add);
-        crate::lookups::gkr_leaf_budget(rows)
+        let budget = crate::lookups::gkr_leaf_budget(rows);
+        self.gkr_cap.map_or(budget, |cap| budget.min(cap.max(1)))
+    }
+
+    /// Caps [`WitnessPlan::gkr_budget`] at `cap` leaves (`None`: the plan's rule alone). Only
+    /// before sealing: the multiplicity columns are split by the budget then.
+    pub fn set_gkr_cap(&mut self, cap: Option<usize>) -> Result<(), ProofError> {
+        if self.sealed {
+            return Err(ProofError::shape("witness", "the GKR budget is capped after sealing"));
+        }
+        self.gkr_cap = cap;
+        Ok(())
     }
 
     /// Columns in commitment order.

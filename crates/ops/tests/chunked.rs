@@ -98,7 +98,7 @@ fn prove(m: &Model, chunks: &[Chunk], c_vars: usize) -> (Vec<u8>, Vec<usize>, Ve
         let graph = &ch.fwd.graph;
         let (new, past) = kv_tensors(graph, n_layer, k == 0);
         t.absorb_public_fields("chunk", &[F::from_u64(k as u64), F::from_u64((k << c_vars) as u64)]);
-        let io = ChunkIo { deferred: past.clone() };
+        let io = ChunkIo { deferred: past.clone(), ..Default::default() };
         let out = prove_graph_chunk(graph, m.weights(), &ch.fwd.trace, &io, &mut t, |w, t| {
             let cols: Vec<Vec<F>> = (0..w.plan().columns().len()).map(|i| w.values(ColumnId(i)).to_vec()).collect();
             for c in &cols {
@@ -154,7 +154,7 @@ fn verify(m: &Model, proof: &[u8], chunks: &[&ProvenChunk], c_vars: usize) -> Re
         if past.iter().any(|&p| graph.meta(p).shape[1] != ch.start) {
             return Err(fail("its cache does not hold exactly the earlier positions".into()));
         }
-        let io = ChunkIo { deferred: past.clone() };
+        let io = ChunkIo { deferred: past.clone(), ..Default::default() };
         let public: HashMap<TensorId, &[i64]> = ch.public.iter().map(|(k, v)| (*k, v.as_slice())).collect();
         let witness = &ch.witness;
         let mut links = Vec::new();
@@ -332,4 +332,62 @@ fn chunked_proof_attacks_are_rejected() {
         p[at] ^= 1;
         expect_err(&format!("flipped byte in chunk {k}"), verify(&m, &p, &all, c_vars));
     }
+}
+
+/// A chunk's GKR cap (`ChunkIo::gkr_leaves`) decides its lookups' multiplicity columns and GKR
+/// groups, on both sides: a chunk proven under a cap verifies under the same cap (more
+/// multiplicity columns than without it, every witness claim true), and a verifier that derives
+/// the plan without the cap rejects it (and the reverse).
+#[test]
+fn a_chunks_gkr_cap_is_derived_alike_on_both_sides() {
+    let m = model();
+    let ids = [5u32, 17, 3, 99];
+    let mut cache = m.new_int_cache();
+    let fwd = m.step_forward_int(&mut cache, &ids, ids.len()).expect("chunk");
+    let graph = &fwd.graph;
+    let public = public_of(graph, &fwd.trace, &[]);
+    let prove_with = |cap: Option<usize>| {
+        let mut t = ProverTranscript::new(&ds());
+        let io = ChunkIo { deferred: Vec::new(), gkr_leaves: cap };
+        let out = prove_graph_chunk(graph, m.weights(), &fwd.trace, &io, &mut t, |w, t| {
+            let cols: Vec<Vec<F>> = (0..w.plan().columns().len()).map(|i| w.values(ColumnId(i)).to_vec()).collect();
+            for c in &cols {
+                t.absorb_public_fields("column", c);
+            }
+            Ok::<_, ProofError>((cols, Vec::new()))
+        })
+        .expect("chunk proves");
+        let mults = out.witness.plan().multiplicities().len();
+        (t.into_proof(), out.commitment, mults)
+    };
+    let verify_with = |cap: Option<usize>, proof: &[u8], witness: &[Vec<F>]| -> Result<(), String> {
+        let mut t = VerifierTranscript::new(&ds(), proof);
+        let io = ChunkIo { deferred: Vec::new(), gkr_leaves: cap };
+        let out = verify_graph_chunk(graph, &public, &io, &mut t, |plan, t| {
+            if plan.columns().len() != witness.len() {
+                return Err(ProofError::shape("test", format!("the plan has {} columns, the commitment {}", plan.columns().len(), witness.len())));
+            }
+            for c in witness {
+                t.absorb_public_fields("column", c);
+            }
+            Ok(((), Vec::new()))
+        })
+        .map_err(|e| e.to_string())?;
+        for c in out.accumulators.witness.claims() {
+            if evaluate_column(&witness[c.poly.index()], &c.point) != c.value {
+                return Err(format!("false claim on witness column {}", out.plan.columns()[c.poly.index()].name));
+            }
+        }
+        t.finish().map_err(|e| e.to_string())
+    };
+    let (plain, plain_w, plain_m) = prove_with(None);
+    verify_with(None, &plain, &plain_w).expect("uncapped");
+    let cap = Some(1 << 12);
+    let (capped, capped_w, capped_m) = prove_with(cap);
+    assert!(capped_m > plain_m, "the cap splits statements: {capped_m} multiplicity columns against {plain_m}");
+    verify_with(cap, &capped, &capped_w).expect("capped");
+    let e = verify_with(None, &capped, &capped_w).expect_err("a capped proof without the cap");
+    eprintln!("capped proof, uncapped verifier: {e}");
+    let e = verify_with(cap, &plain, &plain_w).expect_err("an uncapped proof under a cap");
+    eprintln!("uncapped proof, capped verifier: {e}");
 }

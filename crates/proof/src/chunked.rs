@@ -355,6 +355,7 @@ fn prove_stream(
         let ids: Vec<u32> = (s..s + n_new).map(id_at).collect();
         let shape = ChunkShape::new(s, n_new, p_len);
         let fwd = model.step_forward_int(&mut cache, &ids, shape.n_out).map_err(model_err)?;
+        zkinfer_procfs::mem_trace(&format!("chunk {k} (positions {s}..{}): traced", s + n_new));
         let first = k == 0;
         let (key_graph, template) =
             if first { (vk.graph(n_new, shape.n_out)?, &vk.graph) } else { (vk.step_graph(n_new, s, shape.n_out)?, &vk.step_graph) };
@@ -377,7 +378,7 @@ fn prove_stream(
         }
         bytes_at.lap("statement", &t);
         let (new, past) = kv_tensors(graph, &names, first)?;
-        let io = ChunkIo { deferred: past.clone() };
+        let io = ChunkIo { deferred: past.clone(), gkr_leaves: Some(CHUNK_GKR_LEAVES) };
         let local = k - first_chunk;
         if tamper.is_none() && (0..new.len()).any(|slot| epoch_chunk_rows(&epoch_rows[slot], &cache.tensors()[slot], local, chunk, b, s, n_new) == Some(false)) {
             return Err(ProofSystemError::Rejected(format!("chunk {k}: the keys/values computed ahead differ from the chunk's")));
@@ -506,6 +507,7 @@ fn prove_stream(
             .0;
         pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
         bytes_at.lap("witness opening", &t);
+        zkinfer_procfs::mem_trace(&format!("chunk {k}: proven"));
         timings.chunk_bytes.push(bytes_at.phases);
         let record = chunk_record(k as u32, &t.take_segment());
         out.write_all(&record).map_err(io_err)?;
@@ -539,6 +541,7 @@ fn prove_stream(
         }
         acc.prove_consuming(&pcs, data, &PolyId::slots(com.poly_num_vars.len()), &mut t)?;
         bytes_at.lap("keys/values openings", &t);
+        zkinfer_procfs::mem_trace(&format!("close: {} opened", epoch_name(e)));
     }
     drop(cache);
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;
@@ -555,6 +558,7 @@ fn prove_stream(
     };
     weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     bytes_at.lap("weight opening", &t);
+    zkinfer_procfs::mem_trace("close: weights opened");
     timings.close_bytes = bytes_at.phases;
     let record = close_record(&t.take_segment());
     out.write_all(&record).map_err(io_err)?;

@@ -249,3 +249,143 @@ fn the_chunk_size_is_not_driven_down_by_the_weight_opening() {
     }
     assert_eq!(chunk_for_budget(vk, positions, u64::MAX), positions.next_power_of_two());
 }
+
+/// One GGUF metadata value's type id and bytes.
+fn meta_bytes(v: &zkinfer_gguf::MetaValue, out: &mut Vec<u8>) -> u32 {
+    use zkinfer_gguf::MetaValue as M;
+    let (ty, bytes): (u32, Vec<u8>) = match v {
+        M::U8(x) => (0, vec![*x]),
+        M::I8(x) => (1, x.to_le_bytes().to_vec()),
+        M::U16(x) => (2, x.to_le_bytes().to_vec()),
+        M::I16(x) => (3, x.to_le_bytes().to_vec()),
+        M::U32(x) => (4, x.to_le_bytes().to_vec()),
+        M::I32(x) => (5, x.to_le_bytes().to_vec()),
+        M::F32(x) => (6, x.to_le_bytes().to_vec()),
+        M::Bool(x) => (7, vec![u8::from(*x)]),
+        M::Str(s) => (8, [&(s.len() as u64).to_le_bytes()[..], s.as_bytes()].concat()),
+        M::Array(items) => {
+            let mut body = Vec::new();
+            let mut elem = 4;
+            for item in items {
+                elem = meta_bytes(item, &mut body);
+            }
+            (9, [&elem.to_le_bytes()[..], &(items.len() as u64).to_le_bytes()[..], &body[..]].concat())
+        }
+        M::U64(x) => (10, x.to_le_bytes().to_vec()),
+        M::I64(x) => (11, x.to_le_bytes().to_vec()),
+        M::F64(x) => (12, x.to_le_bytes().to_vec()),
+    };
+    out.extend_from_slice(&bytes);
+    ty
+}
+
+/// The tiny GPT-2 narrowed to width `3·16 = 48` with THREE heads (a head count that is not a
+/// power of two, so the graphs pad the heads to 4): every dimension of 64 keeps its first 48
+/// entries, the fused QKV dimension (192) keeps the first 48 of each of Q, K and V, the others
+/// (FFN 256, context, vocabulary) stay. All tensors F32; the tokenizer and the rest of the
+/// metadata are the original's.
+fn three_head_gpt2() -> GgufFile {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gpt2-tiny-random.gguf");
+    let src = GgufFile::open(path).unwrap();
+    let (width, heads) = (48usize, 3u32);
+    let keep = |n: u64| -> Vec<usize> {
+        match n {
+            64 => (0..width).collect(),
+            192 => (0..3).flat_map(|s| s * 64..s * 64 + width).collect(),
+            n => (0..n as usize).collect(),
+        }
+    };
+    let string = |s: &str| [&(s.len() as u64).to_le_bytes()[..], s.as_bytes()].concat();
+    let mut kv = Vec::new();
+    for (key, value) in src.metadata() {
+        let value = match key.as_str() {
+            "gpt2.embedding_length" => zkinfer_gguf::MetaValue::U32(width as u32),
+            "gpt2.attention.head_count" => zkinfer_gguf::MetaValue::U32(heads),
+            "general.file_type" => zkinfer_gguf::MetaValue::U32(0),
+            _ => value.clone(),
+        };
+        kv.extend_from_slice(&string(key));
+        let mut body = Vec::new();
+        let ty = meta_bytes(&value, &mut body);
+        kv.extend_from_slice(&ty.to_le_bytes());
+        kv.extend_from_slice(&body);
+    }
+    let (mut infos, mut data) = (Vec::new(), Vec::new());
+    for t in src.tensors() {
+        let values = src.dequantize(&t.name).unwrap();
+        let [inner, outer] = match t.dims[..] {
+            [a] => [a, 1],
+            [a, b] => [a, b],
+            _ => panic!("tensor {} of rank {}", t.name, t.dims.len()),
+        };
+        let (cols, rows) = (keep(inner), keep(outer));
+        let mut dims = vec![cols.len() as u64];
+        if t.dims.len() == 2 {
+            dims.push(rows.len() as u64);
+        }
+        infos.extend_from_slice(&string(&t.name));
+        infos.extend_from_slice(&(dims.len() as u32).to_le_bytes());
+        for d in &dims {
+            infos.extend_from_slice(&d.to_le_bytes());
+        }
+        infos.extend_from_slice(&0u32.to_le_bytes()); // F32
+        infos.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        for &r in &rows {
+            for &c in &cols {
+                data.extend_from_slice(&values[r * inner as usize + c].to_le_bytes());
+            }
+        }
+        while data.len() % 32 != 0 {
+            data.push(0);
+        }
+    }
+    let mut out = b"GGUF".to_vec();
+    out.extend_from_slice(&3u32.to_le_bytes());
+    out.extend_from_slice(&(src.tensors().len() as u64).to_le_bytes());
+    out.extend_from_slice(&(src.metadata().len() as u64).to_le_bytes());
+    out.extend_from_slice(&kv);
+    out.extend_from_slice(&infos);
+    while out.len() % 32 != 0 {
+        out.push(0);
+    }
+    out.extend_from_slice(&data);
+    GgufFile::from_bytes(out).unwrap()
+}
+
+/// Chunked proofs of a model whose head count (3) is not a power of two: the attention tensors,
+/// the cached keys/values and their epoch commitments are padded to 4 heads. An honest 3-chunk
+/// proof verifies with the completion of KV-cache generation; a perturbed key or value carried
+/// out of chunk 0 (committed honestly, or committed and linked as perturbed) is rejected, as for
+/// the power-of-two fixtures.
+#[test]
+fn chunked_proof_with_padded_heads() {
+    use zkinfer_proof::chunked::{KvTamper, prove_chunked_tampered};
+    let gguf = three_head_gpt2();
+    let model = Model::load(&gguf).unwrap();
+    let tok = Tokenizer::from_gguf(&gguf).unwrap();
+    let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
+    // The cached keys/values are [3, T, 16]: three heads, padded to four in every layout.
+    let names = zkinfer_proof::chunked::cache_names(&pk.vk.step_graph);
+    let graph = pk.vk.graph(4, 4).unwrap();
+    for name in &names {
+        let shape = &graph.meta(graph.find(name).unwrap()).shape;
+        assert_eq!((shape[0], shape[2]), (3, 16), "{name}: {shape:?}");
+    }
+    let prompt = [5u32, 17, 3];
+    let expected = model.generate_int(&prompt, 9, |_| {}).unwrap();
+    let (s, completion) = prove(&model, &pk, &prompt, 9, 4);
+    assert_eq!(completion, expected);
+    let (v, summary) = verify(&pk, &s.bytes(&s.all())).unwrap();
+    assert_eq!(v.completion_ids, expected);
+    assert_eq!(summary.chunks, 3);
+    let slots = names.len();
+    for (slot, commit_perturbed) in [(0, false), (slots - 1, true)] {
+        let tamper = KvTamper { chunk: 0, slot, row: 2, delta: 1, commit_perturbed };
+        let mut out = Vec::new();
+        let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+        prove_chunked_tampered(&model, &pk.vk, weights, &prompt, 9, 4, &mut out, tamper).unwrap();
+        let e = rejected(&pk, &format!("{tamper:?}"), &out);
+        let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunk 0" };
+        assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
+    }
+}

@@ -230,7 +230,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
         let epoch_polys = |c: &[(Vec<usize>, Vec<i64>)]| -> Vec<Vec<F>> { c.iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect() };
         let mut link = Vec::new();
-        let io = ChunkIo { deferred: past.clone() };
+        let io = ChunkIo { deferred: past.clone(), ..Default::default() };
         let starts = k == first_chunk;
         let reused = evil.reuse_kv.filter(|&(e, _)| e == epoch && starts).map(|(_, j)| kv_coms[j].clone());
         let local = k - first_chunk;

@@ -37,15 +37,21 @@ use crate::{PROTOCOL_ID, ProofSystemError, Verified, weight_blocks};
 /// Magic bytes of a proof stream.
 pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// Format version of proof streams this build reads and writes (2: keys/values committed per
-/// epoch, roots-only records; 3: the chunks' witness commitments as proof format 6 has them).
-pub const STREAM_VERSION: u32 = 3;
+/// epoch, roots-only records; 3: the chunks' witness commitments as proof format 6 has them; 4:
+/// a chunk's lookup GKRs hold at most [`CHUNK_GKR_LEAVES`] leaves).
+pub const STREAM_VERSION: u32 = 4;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
-/// [`crate::PROTOCOL_VERSION`] 6).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 3;
+/// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 4;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
 pub const MAX_CHUNK: u32 = 1 << 16;
+/// Most leaves of one lookup GKR in a chunk's graph proof ([`zkinfer_ops::ChunkIo::gkr_leaves`]),
+/// whatever the one-pass rule (`zkinfer_ops::lookups::gkr_leaf_budget`) gives for the chunk's
+/// plan: a chunk is proven to bound memory, and a GKR's extension-field layers are its largest
+/// transient (GPT-2 small, `C = 64`: 2^26 leaves take the chunk from 4.5 GB to 8.5 GB resident).
+pub const CHUNK_GKR_LEAVES: usize = 1 << 24;
 /// Record kinds.
 const KIND_CHUNK: u8 = 1;
 const KIND_CLOSE: u8 = 2;
@@ -497,7 +503,7 @@ impl<'k> ChunkVerifier<'k> {
         let c_vars = self.c_vars;
         let pcs = key::pcs();
         let mut link = Vec::with_capacity(new.len());
-        let io = ChunkIo { deferred: past.clone() };
+        let io = ChunkIo { deferred: past.clone(), gkr_leaves: Some(CHUNK_GKR_LEAVES) };
         let out = zkinfer_ops::verify_graph_chunk(&graph, &public, &io, t, |plan, t| {
             let check = |e: String| zkinfer_ops::ProofError::check("commit", e);
             // The committed batch: every block of every committed column's extent, as in the
