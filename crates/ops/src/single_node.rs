@@ -17,6 +17,8 @@ use crate::witness::{WitnessBuilder, WitnessPlan};
 
 #[cfg(test)]
 pub(crate) mod testkit;
+#[cfg(test)]
+mod review_tests;
 
 /// Domain separator of single-node proofs.
 fn domain() -> DomainSeparator {

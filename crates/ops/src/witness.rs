@@ -27,11 +27,15 @@
 //! makes `v` a *virtual* column defined by `v = Σ_j 2^(16 j) · l_j − offset` (below): `v` itself is
 //! not committed. Since `Σ_j 2^(16 j) l_j < 2^bits ≤ 2^63 < p`, the range follows over the
 //! integers. A signed check of a zero-padded tensor whose limbs are committed as blocks of its
-//! extent ([`WitnessPlan::sparse_layout`]) adds the offset on the extent only
-//! (`v + offset·χ = Σ_j 2^(16 j)·l_j`, `χ` the extent's indicator, [`RangeCheckDecl::extent`]):
-//! the limbs are then zero on the padding by the commitment itself, so `v` is zero there — a
-//! stronger statement on the padding than the range, the same one on the extent — and the limbs
-//! cost the extent's entries instead of the padded table's.
+//! extent ([`WitnessPlan::sparse_layout`]) adds the offset on the box its blocks cover only
+//! (`v + offset·χ = Σ_j 2^(16 j)·l_j`, `χ` the indicator of that box, [`RangeCheckDecl::extent`],
+//! [`block_cover`]): outside the blocks the limbs are zero by the commitment itself, so `v` is zero
+//! there — a stronger statement than the range —, inside them `v` is in the signed range, and the
+//! limbs cost the extent's entries instead of the padded table's. The box is the blocks' cover,
+//! not the logical extent: a dimension's last part is padded to a power of two (`3 → 4`,
+//! `41 → 48`), so the blocks hold padding entries, where with `χ` the logical extent `v` would be
+//! `Σ_j 2^(16 j)·l_j ∈ [0, 2^bits)` — outside the signed range every no-wrap argument assumes
+//! (review 6: a rescale with `s + b = 63` then took `y = (p − 1)/2^s`, `r = 1` on such an entry).
 //! The signed range is `[−2^(bits−1), 2^(bits−1))`: it admits `−2^(bits−1)`, one value
 //! beyond the static bound `|v| < 2^(bits−1)` of the tensors it checks. Every no-wrap argument
 //! takes the range as it is ([`crate::bounds::Interval::signed_range`]) and static bounds
@@ -170,10 +174,11 @@ pub struct RangeCheckDecl {
     /// True if the limbs define the (then virtual) column; false if the relation between an
     /// already-virtual column and its limbs must be proven ([`crate::claim_reduction::prove_range_relations`]).
     pub defines_column: bool,
-    /// `Some(shape)` for a signed check of a zero-padded tensor whose limbs are committed as
-    /// blocks of its extent: the offset is added on the logical extent only
-    /// (`column + offset·χ = Σ_j 2^(16 j)·limbs[j]`, `χ` its indicator, [`extent_indicator`]), so
-    /// the limbs are zero on the padding like the column. `None`: the offset is added everywhere.
+    /// `Some(box)` for a signed check of a zero-padded tensor whose limbs are committed as
+    /// blocks of its extent: the box its blocks cover ([`block_cover`]), on which alone the offset
+    /// is added (`column + offset·χ = Σ_j 2^(16 j)·limbs[j]`, `χ` the box's indicator,
+    /// [`extent_indicator`]), so the limbs are zero outside the blocks like the column and the
+    /// column is in the signed range on them. `None`: the offset is added everywhere.
     pub extent: Option<Vec<usize>>,
 }
 
@@ -184,7 +189,7 @@ impl RangeCheckDecl {
     }
 
     /// The offset added at entry `index` of the padded table: [`RangeCheckDecl::offset`], or 0
-    /// on the padding of a check with an [`RangeCheckDecl::extent`].
+    /// outside the box of a check with an [`RangeCheckDecl::extent`].
     pub fn offset_at(&self, index: usize) -> u64 {
         match &self.extent {
             Some(dims) if !TensorLayout::new(dims).in_extent(index) => 0,
@@ -228,6 +233,14 @@ fn tensor_blocks(dims: &[usize], num_vars: usize) -> Option<zkinfer_pcs::SparseP
     let p = zkinfer_pcs::SparsePoly::tensor(dims);
     let blocks: usize = p.block_num_vars().map(|m| 1usize << m).sum();
     (p.num_vars() == num_vars && 3 * blocks <= 2usize << num_vars).then_some(p)
+}
+
+/// The box the blocks of a zero-padded tensor of shape `dims` cover
+/// ([`zkinfer_pcs::sparse::dim_parts`]): per dimension, the end of its last part — the extent
+/// itself, except that the part of the last `d mod 16` indices is padded to a power of two
+/// (`3 → 4`, `41 → 48`). Same variables per dimension as `dims`.
+pub fn block_cover(dims: &[usize]) -> Vec<usize> {
+    dims.iter().map(|&d| zkinfer_pcs::sparse::dim_parts(d).last().map_or(d, |p| p.offset + (1usize << p.vars))).collect()
 }
 
 /// The registry key of a table.
@@ -468,7 +481,8 @@ impl WitnessPlan {
             // Limbs of an unsigned check of a zero-padded tensor are zero on its padding too, and
             // so are a signed check's when its offset is added on the extent only; otherwise they
             // hold the offset there and are committed whole.
-            let dims = if signed { decl.extent.clone() } else { self.columns[column.0].dims.clone() };
+            // (laid out like the column: its blocks, whose cover is the extent of the offset).
+            let dims = if signed { decl.extent.as_ref().and(self.columns[column.0].dims.clone()) } else { self.columns[column.0].dims.clone() };
             for j in 0..count {
                 let width = (bits - j * LIMB_BITS).min(LIMB_BITS);
                 let limb = self.add_column(&format!("{name}#limb{j}"), n)?;
@@ -487,14 +501,15 @@ impl WitnessPlan {
         Ok(decl)
     }
 
-    /// The extent on which a range check of `column` adds its offset ([`RangeCheckDecl::extent`]):
-    /// its tensor shape if the check is signed and its limbs, laid out like it, are committed as
-    /// blocks — then they are zero on the padding by the commitment itself, which makes the column
-    /// zero there; `None` otherwise (the offset everywhere, limbs committed whole).
+    /// The box on which a range check of `column` adds its offset ([`RangeCheckDecl::extent`]):
+    /// the cover of its tensor's blocks ([`block_cover`]) if the check is signed and its limbs,
+    /// laid out like it, are committed as blocks — then they are zero outside the blocks by the
+    /// commitment itself, which makes the column zero there; `None` otherwise (the offset
+    /// everywhere, limbs committed whole).
     fn signed_extent(&self, column: ColumnId, signed: bool) -> Option<Vec<usize>> {
         let info = &self.columns[column.0];
         let dims = info.dims.as_ref().filter(|_| signed)?;
-        tensor_blocks(dims, info.num_vars).map(|_| dims.clone())
+        tensor_blocks(dims, info.num_vars).map(|_| block_cover(dims))
     }
 
     /// Appends one multiplicity column per logUp statement (one per used table, more for a table
@@ -1013,10 +1028,12 @@ mod tests {
         w.range_check(x, 18, true).expect("range");
         w.seal().expect("seal");
         let decl = w.plan().range_checks()[0].clone();
-        assert_eq!(decl.extent.as_deref(), Some(&[3usize, 40][..]));
+        // The offset on the blocks' cover: row 3 is padding inside the blocks (3 → 4).
+        assert_eq!(decl.extent.as_deref(), Some(&[4usize, 40][..]));
         assert_eq!(decl.offset_at(layout.padded_index(&[2, 39])), 1 << 17);
         assert_eq!(decl.offset_at(layout.padded_index(&[2, 40])), 0);
-        assert_eq!(decl.offset_at(layout.padded_index(&[3, 0])), 0);
+        assert_eq!(decl.offset_at(layout.padded_index(&[3, 0])), 1 << 17);
+        assert_eq!(decl.offset_at(layout.padded_index(&[3, 40])), 0);
         for &l in &decl.limbs {
             assert!(!w.plan().sparse_poly(l).is_dense(), "limbs committed as blocks");
             assert!(w.plan().sparse_poly(l).zero_outside(&w.values(l)));
