@@ -47,3 +47,42 @@ fn a_signed_column_cannot_wrap_on_the_padding_its_blocks_cover() {
     // sparse opening reads them as zero, so `y = 0` there. This harness's ideal opening evaluates
     // the prover's whole padded table instead, so that case is `zkinfer_pcs::sparse`'s to test.)
 }
+
+/// Softmax's `s, δ, o, r, c` are committed as the blocks of the cube's extent; with 21 keys and
+/// 21 rows the blocks cover 24 of each (`21 = 16 + 5`, the last part padded to 8). A value
+/// planted on that padding inside the blocks — a padded key of a real row, a padded row, both;
+/// `(δ, e)` moved together along the exp table — is refused by the identities over the whole cube
+/// (`χ` is the logical extent there, so `c + r = 0` off it, both range-checked).
+#[test]
+fn softmax_columns_are_zero_on_the_padding_their_blocks_cover() {
+    use zkinfer_graph::ops::softmax::{CausalSoftmax, exp_table};
+
+    use crate::ops::softmax::SoftmaxProof;
+    use crate::single_node::testkit::{assert_rejects, bump};
+
+    let n = 21usize;
+    let dims = [2usize, n, n];
+    let m = CausalSoftmax::new(0, 8, 20, 16, exp_table(8, 20));
+    let x: Vec<i64> = (0..2 * n * n).map(|i| ((i as i64 * 7919) % 8001) - 4000).collect();
+    let mut p = vec![0; x.len()];
+    for (row, (xs, o)) in x.chunks(n).zip(p.chunks_mut(n)).enumerate() {
+        m.eval_row(xs, row % n + 1, o);
+    }
+    let op = SoftmaxProof::from_model(&m, 13).expect("params");
+    let c = Case { inputs: vec![Operand { dims: dims.to_vec(), role: TensorRole::Virtual, values: x }], output_dims: dims.to_vec(), output: p, public_output: None };
+    assert_accepts(&op, &c);
+    let cover = [2usize, 24, 24];
+    for at in [padded_index(&cover, &[1, 5, 22]), padded_index(&cover, &[0, 22, 3]), padded_index(&cover, &[1, 23, 23])] {
+        for col in ["onehot", "delta", "overflow", "rem", "slack", OUTPUT_COLUMN] {
+            let t = move |w: &mut WitnessBuilder| bump(w, col, at, 1);
+            assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+        }
+        // (δ, e) moved together to the exp table's next row: the lookup holds, `δ + o = 0` fails.
+        let table = m.table.clone();
+        let t = move |w: &mut WitnessBuilder| {
+            bump(w, "delta", at, 1);
+            bump(w, "exp", at, table[1] - table[0]);
+        };
+        assert_rejects(&op, &c, &Attack { tamper: Some(&t), ..Default::default() });
+    }
+}
