@@ -59,7 +59,7 @@ pub(crate) fn multiplicities_of_rows_in_table(table: &Table, lookups: &[Vec<&[F]
 /// more rows than the budget is split into several statements first ([`crate::witness`]). Bounds
 /// the prover's memory (all trees of a group are resident together: ≈ 32 B per base-field leaf
 /// since the layer above the leaves is rebuilt instead of held, plus the group's columns read
-/// back from the commitment, ≈ 1.3 GB at 2^25). SmolLM2 at 69 positions takes 19 GKRs (36 at
+/// back from the commitment, ≈ 1.3 GB at 2^25). SmolLM2 at 69 positions takes 18 GKRs (36 at
 /// 2^24, whose layer sumchecks cost ≈ 13 KB of proof each).
 pub const MAX_GKR_LEAVES: usize = 1 << 25;
 
