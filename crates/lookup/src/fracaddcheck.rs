@@ -248,6 +248,47 @@ impl Layer {
         Layer::Ext { p: Some(p), q }
     }
 
+    /// The layer two above a [`Layer::ShiftedOnes`] leaf layer of at least 4 leaves, computed
+    /// without holding the layer in between (`None` for any other layer): the prover drops that
+    /// layer (24 bytes per leaf, the largest of the tree) and recomputes it from the leaves when
+    /// its sumcheck comes ([`prove`]). Same values as `self.parent().parent()`.
+    pub(crate) fn grandparent_of_shifted(&self) -> Option<Layer> {
+        let Layer::ShiftedOnes { shift, w } = self else {
+            return None;
+        };
+        let quarter = w.len() / 4;
+        if quarter < LANES || quarter % LANES != 0 {
+            return None;
+        }
+        let (a, a_sq, two_a) = (*shift, shift.square(), shift.double());
+        let half = 2 * quarter;
+        // Layer-above node i (i < half): 1/(a − w_i) + 1/(a − w_{i+half}).
+        let pair = |i: usize| -> (EF, EF) {
+            let (x, y) = (w[i], w[i + half]);
+            let sum = x + y;
+            (two_a - sum, a_sq - a * sum + x * y)
+        };
+        let mut p_out = EF::zero_vec(quarter);
+        let mut q_out = EF::zero_vec(quarter);
+        p_out
+            .par_chunks_mut(LANES)
+            .zip(q_out.par_chunks_mut(LANES))
+            .enumerate()
+            .with_min_len((PAR_MIN / LANES).max(1))
+            .for_each(|(chunk, (p_dst, q_dst))| {
+                let k = chunk * LANES;
+                let mut buf = [[EF::ZERO; LANES]; 4];
+                for l in 0..LANES {
+                    let ((pl, ql), (pr, qr)) = (pair(k + l), pair(k + l + quarter));
+                    (buf[0][l], buf[1][l], buf[2][l], buf[3][l]) = (pl, ql, pr, qr);
+                }
+                let [pl, ql, pr, qr] = buf.map(|v| PackedEF::from_ext_slice(&v));
+                (ql * qr).to_ext_slice(q_dst);
+                (pl * qr + pr * ql).to_ext_slice(p_dst);
+            });
+        Some(Layer::Ext { p: Some(p_out), q: q_out })
+    }
+
     /// The fraction at index 0 (the root, for a one-entry layer).
     fn first(&self) -> (EF, EF) {
         match self {
@@ -329,13 +370,19 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         .into_par_iter()
         .zip(depths.par_iter())
         .map(|(tree, &n)| {
-            let mut stack = vec![Layer::from_leaves(tree)];
-            for _ in 0..n {
-                let parent = stack.last().map(Layer::parent);
-                stack.extend(parent);
+            let leaves = Layer::from_leaves(tree);
+            // Base-field leaves: the layer above them is not kept (see
+            // `Layer::grandparent_of_shifted`), it is rebuilt from the leaves when needed.
+            let mut stack: Vec<Option<Layer>> = match leaves.grandparent_of_shifted() {
+                Some(grand) => vec![Some(leaves), None, Some(grand)],
+                None => vec![Some(leaves)],
+            };
+            while stack.len() < n + 1 {
+                let parent = stack.last().and_then(|l| l.as_ref()).map(Layer::parent);
+                stack.push(parent);
             }
             stack.reverse();
-            stack.into_iter().map(Some).collect()
+            stack
         })
         .collect();
 
@@ -367,9 +414,14 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         let halves: Vec<TreeHalves> = active
             .iter()
             .map(|&k| {
-                let layer = layers[k][j + 1]
-                    .take()
-                    .unwrap_or(Layer::Ext { p: None, q: vec![] });
+                let layer = match layers[k][j + 1].take() {
+                    Some(layer) => layer,
+                    // The layer above base-field leaves, dropped after the build: rebuilt now.
+                    None => layers[k]
+                        .get(j + 2)
+                        .and_then(|l| l.as_ref())
+                        .map_or(Layer::Ext { p: None, q: vec![] }, Layer::parent),
+                };
                 TreeHalves::split(layer)
             })
             .collect();
@@ -1100,6 +1152,31 @@ mod tests {
 
     /// Trees large enough for the parallel SIMD paths (half-layers of ≥ 2^12 entries), with and
     /// without explicit numerators: roots and leaf claims are the true sums and MLE values.
+    #[test]
+    fn the_dropped_layer_above_base_field_leaves_is_rebuilt_exactly() {
+        fn ext_layer(l: &Layer) -> (Vec<EF>, Vec<EF>) {
+            match l {
+                Layer::Ext { p, q } => (p.clone().unwrap_or_else(|| vec![EF::ONE; q.len()]), q.clone()),
+                Layer::ShiftedOnes { .. } => panic!("expected an extension layer"),
+            }
+        }
+        for depth in [1, 2, 3, 6, 13, 15] {
+            let leaves = Layer::from_leaves(shifted_tree(depth, 21));
+            match leaves.grandparent_of_shifted() {
+                Some(grand) => assert_eq!(ext_layer(&grand), ext_layer(&leaves.parent().parent()), "depth {depth}"),
+                // Too small for the packed path: the tree keeps every layer.
+                None => assert!(depth < 2 || (1usize << (depth - 2)) < LANES, "depth {depth}"),
+            }
+        }
+        // Not base-field leaves: nothing to drop.
+        assert!(Layer::from_leaves(tree(6, true, 3)).grandparent_of_shifted().is_none());
+        // Proofs over such trees (every depth around the cut-off) still verify.
+        let trees: Vec<FractionLeaves> = (1..=7).map(|d| shifted_tree(d, 30 + d as u64)).collect();
+        let depths: Vec<usize> = (1..=7).collect();
+        let (_, proof) = prove_trees(&trees);
+        assert!(accepted(&trees, &depths, &proof));
+    }
+
     #[test]
     fn large_trees_use_the_packed_paths_correctly() {
         let trees = vec![

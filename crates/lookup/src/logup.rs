@@ -355,6 +355,11 @@ fn stack_layout(lens: &[usize]) -> Vec<StackedTree> {
     trees
 }
 
+/// The depths of the witness trees [`prove_lookup`] stacks columns of these lengths into.
+pub fn stacked_tree_depths(lens: &[usize]) -> Vec<usize> {
+    stack_layout(lens).iter().map(|t| t.depth).collect()
+}
+
 /// `eq(point, index)` for a boolean `index` of `point.len()` bits (MSB first).
 pub(crate) fn eq_at_index(point: &[EF], index: usize) -> EF {
     let v = point.len();

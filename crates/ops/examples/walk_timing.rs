@@ -71,6 +71,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // What the prover holds besides the commitment: virtual columns, padded.
         let virt: usize = plan.columns().iter().filter(|c| c.definition.is_some()).map(|c| 1usize << c.num_vars).sum();
         println!("  virtual columns (held by the prover, padded): {virt} entries");
+        // The lookups' GKRs: per group, statements, trees and an estimate of their proof bytes
+        // (24 B per extension element: roots 2/tree, per layer j 2j sumcheck values + 4 children
+        // per active tree, then arity values per column and one m value per statement).
+        let mut total_bytes = 0usize;
+        for (g, group) in zkinfer_ops::lookups::gkr_statements(&plan).iter().enumerate() {
+            let mut depths = Vec::new();
+            let (mut cols, mut vals, mut leaves) = (0, 0, 0usize);
+            for (table, lens) in group {
+                depths.extend(zkinfer_lookup::logup::stacked_tree_depths(lens));
+                depths.push(table.num_vars());
+                cols += lens.len();
+                vals += lens.len() * table.arity() + 1;
+                leaves += lens.iter().sum::<usize>() + table.padded_len();
+            }
+            let d = depths.iter().copied().max().unwrap_or(0);
+            let rounds: usize = (1..d).map(|j| 2 * j).sum();
+            let children: usize = (0..d).map(|j| 4 * depths.iter().filter(|&&n| n > j).count()).sum();
+            let bytes = 24 * (2 * depths.len() + rounds + children + vals);
+            total_bytes += bytes;
+            println!("  gkr group {g:3}: {} statements, {cols:4} columns, {leaves:10} leaves, {} trees, depth {d}, ≈{bytes} B (rounds {}, children {}, values {})", group.len(), depths.len(), 24 * rounds, 24 * children, 24 * vals);
+        }
+        println!("  lookups ≈{total_bytes} B");
         return Ok(());
     }
     let ds = DomainSeparator::new("walk-timing", 1);

@@ -57,9 +57,11 @@ pub(crate) fn multiplicities_of_rows_in_table(table: &Table, lookups: &[Vec<&[F]
 /// [`LARGE_LOOKUP_ROWS`] looked-up rows): tables are grouped, in plan order, until the next one
 /// would pass the budget (a single larger statement is a group of its own); a table looked up by
 /// more rows than the budget is split into several statements first ([`crate::witness`]). Bounds
-/// the prover's memory (all trees of a group are resident together, ≈ 48 B per leaf: ≈ 0.8 GB at
-/// 2^24). SmolLM2 at 69 positions takes a few dozen GKRs.
-pub const MAX_GKR_LEAVES: usize = 1 << 24;
+/// the prover's memory (all trees of a group are resident together: ≈ 32 B per base-field leaf
+/// since the layer above the leaves is rebuilt instead of held, plus the group's columns read
+/// back from the commitment, ≈ 1.3 GB at 2^25). SmolLM2 at 69 positions takes 18 GKRs (36 at
+/// 2^24, whose layer sumchecks cost ≈ 13 KB of proof each).
+pub const MAX_GKR_LEAVES: usize = 1 << 25;
 
 /// The budget for a witness of at most [`LARGE_LOOKUP_ROWS`] looked-up rows: fewer GKRs, so fewer
 /// statements and a smaller proof, for ≈ 3 GB transient at most (GPT-2 small at 32 tokens, 48.6M
@@ -89,6 +91,13 @@ pub(crate) fn gkr_groups(plan: &WitnessPlan) -> Vec<std::ops::Range<usize>> {
         })
         .collect();
     group_by_budget(&leaves, plan.gkr_budget())
+}
+
+/// The logUp statements per GKR group ([`gkr_groups`]): each statement's table and padded
+/// column lengths (for cost estimates and examples).
+pub fn gkr_statements(plan: &WitnessPlan) -> Vec<Vec<(&Table, Vec<usize>)>> {
+    let tables = plan.multiplicities();
+    gkr_groups(plan).into_iter().map(|g| g.map(|i| (plan.table(tables[i].0), column_lens(plan, i))).collect()).collect()
 }
 
 /// Consecutive groups of `sizes` whose sums stay within `budget` (an item above it alone).

@@ -42,6 +42,8 @@ fn parse_spec(spec: &str) -> Option<WhirParams> {
         first_log_domain_shrink,
         log_domain_shrink,
         bound: ProximityBound::JohnsonBound,
+        // The spec's rate for every size.
+        small_codeword_vars: 0,
     })
 }
 

@@ -104,6 +104,25 @@ pub struct WhirParams {
     pub log_domain_shrink: usize,
     /// Proximity bound the query counts rely on.
     pub bound: ProximityBound,
+    /// Small polynomials are encoded at a lower rate, so that their first codeword has about
+    /// `2^small_codeword_vars` entries: a polynomial of `n` variables starts at `log_inv_rate`
+    /// [`WhirParams::starting_log_inv_rate`] `= max(log_inv_rate, min(small_codeword_vars − n,
+    /// MAX_SMALL_LOG_INV_RATE))`. Fewer queries at a lower rate (Johnson: `≈ λ/(ρ/2)`), so a
+    /// much smaller proof (2^19 entries: 192 KB at rate 1/2, 84 KB at rate 1/16) for a codeword
+    /// that is still small (`0` turns this off).
+    pub small_codeword_vars: usize,
+}
+
+/// Largest `log_inv_rate` [`WhirParams::small_codeword_vars`] raises a small polynomial's rate to
+/// (beyond 1/16 the proof hardly shrinks: queries fall as `1/ρ` but each opens a longer path).
+pub const MAX_SMALL_LOG_INV_RATE: usize = 4;
+
+impl WhirParams {
+    /// `log2(1/rate)` of the committed codeword of a polynomial in `num_vars` variables (see
+    /// [`WhirParams::small_codeword_vars`]).
+    pub fn starting_log_inv_rate(&self, num_vars: usize) -> usize {
+        self.log_inv_rate.max(self.small_codeword_vars.saturating_sub(num_vars).min(MAX_SMALL_LOG_INV_RATE))
+    }
 }
 
 impl Default for WhirParams {
@@ -117,7 +136,8 @@ impl Default for WhirParams {
     /// test). Compared with WHIR's
     /// standard schedule (fold 4, halve the domain every round) this opens 2^24 in ~40 % of the
     /// CPU time, and the first folded codeword at 2^27 takes 0.75 GiB instead of 3 GiB, for a
-    /// proof ~15 % larger (`docs/BENCHMARKS.md`).
+    /// proof ~15 % larger (`docs/BENCHMARKS.md`). Polynomials of fewer than 2^22 entries start at
+    /// a lower rate ([`WhirParams::small_codeword_vars`] = 23: rate 1/16 up to 2^19 entries).
     fn default() -> Self {
         Self {
             security_bits: 132,
@@ -128,6 +148,7 @@ impl Default for WhirParams {
             first_log_domain_shrink: 3,
             log_domain_shrink: 1,
             bound: ProximityBound::JohnsonBound,
+            small_codeword_vars: 23,
         }
     }
 }
@@ -175,7 +196,8 @@ impl WhirEngine {
             .map_err(|e| PcsError::Config(e.to_string()))?;
         // The last scheduled fold leads into the final (direct-send) round: no codeword after it.
         let num_rounds = schedule.len() - 1;
-        let mut rate = self.params.log_inv_rate;
+        let starting_log_inv_rate = self.params.starting_log_inv_rate(num_vars);
+        let mut rate = starting_log_inv_rate;
         let mut round_log_inv_rates = Vec::with_capacity(num_rounds);
         for (round, &k) in schedule.iter().take(num_rounds).enumerate() {
             let shrink = if round == 0 { self.params.first_log_domain_shrink } else { self.params.log_domain_shrink };
@@ -193,7 +215,7 @@ impl WhirEngine {
             pow_bits: self.params.max_pow_bits,
             folding_factor: folding,
             soundness_type: self.params.bound.to_p3(),
-            starting_log_inv_rate: self.params.log_inv_rate,
+            starting_log_inv_rate,
             round_log_inv_rates,
         })
     }
@@ -382,13 +404,26 @@ mod tests {
             let engine = WhirEngine::new(params);
             for n in [MIN_NUM_VARS, 16, 24, 27] {
                 let config = engine.config(n).expect("config");
-                let mut expected_log_size = n + params.log_inv_rate - params.first_log_domain_shrink;
+                let mut expected_log_size = n + params.starting_log_inv_rate(n) - params.first_log_domain_shrink;
                 for (round, r) in config.round_parameters().iter().enumerate() {
                     assert_eq!(r.num_variables + r.log_inv_rate, expected_log_size, "n = {n}, round {round}");
                     expected_log_size -= params.log_domain_shrink;
                 }
             }
         }
+    }
+
+    #[test]
+    fn small_polynomials_are_encoded_at_a_lower_rate() {
+        let params = WhirParams::default();
+        let rates: Vec<usize> = [MIN_NUM_VARS, 19, 20, 21, 22, 23, 28].iter().map(|&n| params.starting_log_inv_rate(n)).collect();
+        assert_eq!(rates, [4, 4, 3, 2, 1, 1, 1]);
+        let engine = WhirEngine::new(params);
+        let config = engine.config(19).expect("config");
+        // The first folded codeword: 2^(19 + 4 − 3) entries.
+        assert_eq!(config.round_parameters()[0].num_variables + config.round_parameters()[0].log_inv_rate, 20);
+        // Off: the configured rate everywhere.
+        assert_eq!(WhirParams { small_codeword_vars: 0, ..params }.starting_log_inv_rate(MIN_NUM_VARS), 1);
     }
 
     #[test]
@@ -400,7 +435,7 @@ mod tests {
         let first_too_much = WhirParams { first_log_domain_shrink: base.first_folding_factor + 1, ..base };
         assert!(WhirEngine::new(first_too_much).config(20).is_err());
         // Rate 1 (no redundancy) has no proximity test at all.
-        let rate_one = WhirParams { log_inv_rate: 0, ..base };
+        let rate_one = WhirParams { log_inv_rate: 0, small_codeword_vars: 0, ..base };
         assert!(WhirEngine::new(rate_one).config(20).is_err());
         let zero_first_fold = WhirParams { first_folding_factor: 0, ..base };
         assert!(WhirEngine::new(zero_first_fold).config(20).is_err());

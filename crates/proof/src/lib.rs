@@ -74,7 +74,7 @@ pub enum Stage {
 }
 
 /// Wall-clock seconds of each proving stage.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProveTimings {
     /// Generation with the KV cache.
     pub generate_s: f64,
@@ -86,6 +86,9 @@ pub struct ProveTimings {
     pub open_s: f64,
     /// Recomputing the weight commitment ([`WeightCommitment::Recommit`]; 0 otherwise).
     pub weight_commit_s: f64,
+    /// Seconds and proof bytes per phase: the graph prover's (`commit`, `lookups`, `prove <op>`,
+    /// ...), then `weight blocks`, `witness opening` and `weight opening`.
+    pub phases: Vec<(String, f64, usize)>,
 }
 
 impl ProveTimings {
@@ -244,6 +247,12 @@ fn prove_impl(
     progress(Stage::Open);
     zkinfer_procfs::mem_trace("prove: graph proven");
     let start = Instant::now();
+    timings.phases = out.timings.clone();
+    let mut lap = (Instant::now(), t.proof_len());
+    let mut phase = |name: &str, t: &ProverTranscript, phases: &mut Vec<(String, f64, usize)>| {
+        phases.push((name.to_string(), lap.0.elapsed().as_secs_f64(), t.proof_len() - lap.1));
+        lap = (Instant::now(), t.proof_len());
+    };
     let mut accs = out.accumulators;
     let weight_claims = weight_claims(&vk.graph, &fwd.graph, &mut accs)?;
     let witness_claims = accs.witness.opening_claims(&out.witness.plan().commitment_ids())?;
@@ -254,10 +263,12 @@ fn prove_impl(
     drop(fwd);
     zkinfer_procfs::mem_trace("prove: trace dropped");
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;
+    phase("weight blocks", &t, &mut timings.phases);
     let witness_data = Arc::try_unwrap(out.commitment)
         .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
         .0;
     pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
+    phase("witness opening", &t, &mut timings.phases);
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {
@@ -272,6 +283,7 @@ fn prove_impl(
         }
     };
     weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
+    phase("weight opening (incl. recommit)", &t, &mut timings.phases);
     timings.open_s = start.elapsed().as_secs_f64() - timings.weight_commit_s;
 
     let proof = ProofFile { transcript: t.into_proof(), ..proof_stub };

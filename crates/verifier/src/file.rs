@@ -16,7 +16,7 @@ pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
 /// the witness columns' extents; 5: the witness commitment is sent as its Merkle roots alone,
 /// the verifier derives the sizes; 6: the limbs of signed range checks and most softmax columns
 /// are committed as blocks of their extents, the softmax slack is zero off its extent).
-pub const PROOF_VERSION: u32 = 6;
+pub const PROOF_VERSION: u32 = 7;
 
 /// A proof of one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]

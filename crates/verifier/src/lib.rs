@@ -49,7 +49,7 @@ pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
 /// of its columns' extents, `zkinfer_pcs::sparse`; 5: the witness commitment message is its
 /// Merkle roots alone; 6: signed range limbs and softmax's zero-padded columns committed as
 /// blocks, the softmax slack zero off the cube's extent).
-pub const PROTOCOL_VERSION: u32 = 6;
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]

@@ -77,7 +77,7 @@ use crate::weight_blocks::{DimPart, WeightBlockPlan};
 /// Magic bytes of a setup-proof file.
 pub const SETUP_PROOF_MAGIC: &[u8; 8] = b"ZKINFSPF";
 /// Format version of setup-proof files.
-pub const SETUP_PROOF_VERSION: u32 = 1;
+pub const SETUP_PROOF_VERSION: u32 = 2;
 /// Protocol id bound into the setup proof's transcript.
 pub const SETUP_PROTOCOL_ID: &str = "zkinfer/weight-range-setup";
 /// Largest `bits` the setup proof supports (`a + a' < 2^{bits+2}` must stay below `p`).

@@ -132,6 +132,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "prove_graph_s": timings.prove_graph_s,
         "prove_open_s": timings.open_s,
         "prove_weight_recommit_s": timings.weight_commit_s,
+        "prove_phases": timings.phases.iter().map(|(n, s, b)| serde_json::json!({"phase": n, "s": s, "bytes": b})).collect::<Vec<_>>(),
         "verify_s": verify_s,
         "proof_bytes": bytes.len(),
         "vk_bytes": vk.to_bytes().len(),
