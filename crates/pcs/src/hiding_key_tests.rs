@@ -202,3 +202,58 @@ fn tickets_reveal_no_plain_value_and_share_nothing() {
 fn framing(w: &[u8]) -> bool {
     w.iter().filter(|&&b| b == 0).count() >= 10
 }
+
+/// The masks' capacity: the values a key reveals on one polynomial are `v_j = P(z_j) +
+/// Z(z_j)·M(pow(z_j))`, affine in the mask table. With `a` power bits in `μ` variables the map from
+/// the `2^{aμ}` mask entries to `n` revealed values has rank `n` for `n ≤ 2^{aμ}` random points
+/// (so the values are uniform and independent whatever `P` is) and stops growing beyond: the
+/// budget's refusal is needed. Checked on the link and claim points' shape (`Z ≠ 0`).
+#[test]
+fn the_masks_hide_exactly_their_capacity() {
+    use zkinfer_field::Field;
+    for (mu, a) in [(1usize, 4usize), (2, 2), (4, 1), (3, 2)] {
+        let cap = 1usize << (a * mu);
+        let mut rng = StdRng::seed_from_u64(mu as u64 * 10 + a as u64);
+        let points: Vec<Vec<EF>> = (0..cap + 3)
+            .map(|_| (0..mu).map(|_| ext(rand10::RngExt::random::<u64>(&mut rng) >> 2, rand10::RngExt::random::<u64>(&mut rng) >> 2, 5)).collect())
+            .collect();
+        // Row of the linear map M ↦ M(pow_a(z)) (the factor Z(z) ≠ 0 scales the row only).
+        let rows_for = |a: usize| -> Vec<Vec<EF>> {
+            let n = 1usize << (a * mu);
+            points
+                .iter()
+                .map(|z| {
+                    let p = crate::hiding::mask_point(z, a);
+                    (0..n).map(|e| Mle::new((0..n).map(|i| if i == e { F::ONE } else { F::ZERO }).collect()).evaluate(&p)).collect()
+                })
+                .collect()
+        };
+        let rows = rows_for(a);
+        let rank = |m: &[Vec<EF>]| {
+            let mut m = m.to_vec();
+            let mut r = 0;
+            for c in 0..m[0].len() {
+                let Some(p) = (r..m.len()).find(|&i| m[i][c] != EF::ZERO) else { continue };
+                m.swap(r, p);
+                let inv = m[r][c].inverse();
+                let pivot = m[r].clone();
+                for (i, row) in m.iter_mut().enumerate() {
+                    if i != r && row[c] != EF::ZERO {
+                        let f = row[c] * inv;
+                        for (x, y) in row.iter_mut().zip(&pivot) {
+                            *x -= f * *y;
+                        }
+                    }
+                }
+                r += 1;
+            }
+            r
+        };
+        assert_eq!(rank(&rows[..cap]), cap, "μ = {mu}, a = {a}: {cap} points are not independent");
+        assert_eq!(rank(&rows), cap, "μ = {mu}, a = {a}: more than the capacity");
+        // The check can fail: multilinear masks (a = 1) over the same μ hide only 2^μ points.
+        if a > 1 {
+            assert_eq!(rank(&rows_for(1)), 1 << mu);
+        }
+    }
+}
