@@ -150,6 +150,13 @@ pub struct HidingCommitment {
     pub poly_num_vars: Vec<usize>,
     /// The vanishing kind of each committed polynomial (same length as `poly_num_vars`).
     pub vanishing: Vec<Vanishing>,
+    /// `a_k` per polynomial: mask `M_k` has degree `< 2^{a_k}` in each of its `μ_k` variables
+    /// (committed as a multilinear table in `a_k·μ_k` power variables, [`mask_point`]), so
+    /// `2^{a_k·μ_k}` claim points of polynomial `k` are hidden. Empty means every `a_k = 1`
+    /// (multilinear masks), the default; larger only for a commitment that must survive many
+    /// openings (the zk weight key, [`crate::hiding_key`]).
+    #[serde(default)]
+    pub mask_degree_bits: Vec<usize>,
 }
 
 impl HidingCommitment {
@@ -166,13 +173,41 @@ impl HidingCommitment {
             Vanishing::Last => 0u8,
             Vanishing::All => 1u8,
         }));
+        // Absent for multilinear masks: those commitments keep their bytes.
+        if !self.mask_degree_bits.is_empty() {
+            out.extend_from_slice(b"mask-degree-bits");
+            out.extend_from_slice(&(self.mask_degree_bits.len() as u64).to_le_bytes());
+            out.extend(self.mask_degree_bits.iter().map(|&a| a as u8));
+        }
         out
+    }
+
+    /// `a_k` of polynomial `k` (see [`HidingCommitment::mask_degree_bits`]).
+    pub fn degree_bits(&self, k: usize) -> usize {
+        self.mask_degree_bits.get(k).copied().unwrap_or(1)
+    }
+
+    /// Distinct claim points of polynomial `k` the randomised extension hides:
+    /// `2^{a_k·min(m_k, MASK_VARS)}`.
+    pub fn hidden_points(&self, k: usize) -> usize {
+        self.poly_num_vars.get(k).map_or(0, |&m| 1usize << (self.degree_bits(k) * mask_vars(m)))
     }
 
     /// The vanishing kind of polynomial `k` (`Last` for a commitment that lists fewer).
     pub fn vanishing_of(&self, k: usize) -> Vanishing {
         self.vanishing.get(k).copied().unwrap_or_default()
     }
+}
+
+fn shapes_of(polys: &[&[F]]) -> Result<Vec<usize>, PcsError> {
+    let mut shapes = Vec::with_capacity(polys.len());
+    for (k, p) in polys.iter().enumerate() {
+        if !p.len().is_power_of_two() {
+            return Err(PcsError::Config(format!("polynomial {k} length is not a power of two")));
+        }
+        shapes.push(p.len().trailing_zeros() as usize);
+    }
+    Ok(shapes)
 }
 
 /// Prover data: the packed evaluations (secret) and p3-whir's state.
@@ -209,7 +244,8 @@ impl HidingProverData {
             zkinfer_poly::Mle::new(packed[off..off + len].to_vec())
         };
         let mu = mask_vars(m);
-        Ok(slot(poly).evaluate(point) + self.commitment.vanishing_of(poly).at(point) * slot(k + poly).evaluate(&point[..mu]))
+        let mask = slot(k + poly).evaluate(&mask_point(&point[..mu], self.commitment.degree_bits(poly)));
+        Ok(slot(poly).evaluate(point) + self.commitment.vanishing_of(poly).at(point) * mask)
     }
 
     /// The factor of `v(point_{m−1})` in `P̂_k(point) − P_k(point)`, so that `P̂_k(point) =
@@ -241,8 +277,9 @@ impl HidingProverData {
             .vanishing_of(poly)
             .cofactor(point, var)
             .ok_or_else(|| PcsError::BadClaim(format!("polynomial {poly}: variable {var} carries no vanishing factor")))?;
-        let slot = zkinfer_poly::Mle::new(self.zk.message.as_slice()[off..off + (1usize << mu)].to_vec());
-        Ok(cofactor * slot.evaluate(&point[..mu]))
+        let a = self.commitment.degree_bits(poly);
+        let slot = zkinfer_poly::Mle::new(self.zk.message.as_slice()[off..off + (1usize << (a * mu))].to_vec());
+        Ok(cofactor * slot.evaluate(&mask_point(&point[..mu], a)))
     }
 }
 
@@ -250,8 +287,35 @@ fn mask_vars(m: usize) -> usize {
     m.min(MASK_VARS)
 }
 
+/// Largest `a` of [`HidingCommitment::mask_degree_bits`] (masks of degree `< 2^8` per variable:
+/// `2^32` hidden points per polynomial).
+pub const MAX_MASK_DEGREE_BITS: usize = 8;
+
+/// The point of a mask's power-variable table at which it is evaluated for `z_{<μ}`:
+/// `(z_0, z_0^2, z_0^4, …, z_0^{2^{a−1}}, z_1, …)`. The multilinear table in these `a·μ` variables
+/// is exactly a polynomial of degree `< 2^a` in each `z_i` (monomial `Π z_i^{e_i}` ↔ the bits of
+/// the `e_i`), so `2^{a·μ}` points with independent monomial vectors get independent values.
+pub fn mask_point(z: &[EF], a: usize) -> Vec<EF> {
+    let mut out = Vec::with_capacity(a * z.len());
+    for &zi in z {
+        let mut p = zi;
+        for _ in 0..a {
+            out.push(p);
+            p = p.square();
+        }
+    }
+    out
+}
+
 /// Shapes of the packed hiding batch: the polynomials, their masks, the blinding slot.
-fn hiding_layout(poly_num_vars: &[usize]) -> Result<PackedLayout, PcsError> {
+fn hiding_layout(poly_num_vars: &[usize], a: &[usize]) -> Result<PackedLayout, PcsError> {
+    if !a.is_empty() && a.len() != poly_num_vars.len() {
+        return Err(PcsError::Config(format!("{} mask degrees for {} polynomials", a.len(), poly_num_vars.len())));
+    }
+    if let Some(bad) = a.iter().find(|&&a| !(1..=MAX_MASK_DEGREE_BITS).contains(&a)) {
+        return Err(PcsError::Config(format!("mask degree bits {bad} outside 1..={MAX_MASK_DEGREE_BITS}")));
+    }
+    let a_of = |k: usize| a.get(k).copied().unwrap_or(1);
     if poly_num_vars.is_empty() {
         return Err(PcsError::Config("cannot commit to an empty batch".into()));
     }
@@ -259,7 +323,7 @@ fn hiding_layout(poly_num_vars: &[usize]) -> Result<PackedLayout, PcsError> {
         return Err(PcsError::Config(format!("polynomial {k} has no variable: a constant cannot be hidden by a randomised extension")));
     }
     let mut shapes = poly_num_vars.to_vec();
-    shapes.extend(poly_num_vars.iter().map(|&m| mask_vars(m)));
+    shapes.extend(poly_num_vars.iter().enumerate().map(|(k, &m)| a_of(k) * mask_vars(m)));
     shapes.push(1); // blinding slot
     PackedLayout::with_min_vars(&shapes, MIN_HIDING_VARS)
 }
@@ -322,30 +386,54 @@ impl HidingPcs {
         vanishing: &[Vanishing],
         rng: &mut R,
     ) -> Result<(HidingCommitment, HidingProverData), PcsError> {
-        if vanishing.len() != polys.len() {
-            return Err(PcsError::Config(format!("{} vanishing kinds for {} polynomials", vanishing.len(), polys.len())));
-        }
-        let mut shapes = Vec::with_capacity(polys.len());
-        for (k, p) in polys.iter().enumerate() {
-            if !p.len().is_power_of_two() {
-                return Err(PcsError::Config(format!("polynomial {k} length is not a power of two")));
-            }
-            shapes.push(p.len().trailing_zeros() as usize);
-        }
-        let layout = hiding_layout(&shapes)?;
-        let masks: Vec<Vec<F>> = (0..layout.num_polys() - polys.len())
+        let shapes = shapes_of(polys)?;
+        let layout = hiding_layout(&shapes, &[])?;
+        let masks: Vec<Vec<F>> = (0..polys.len())
             .map(|j| {
                 let len = 1usize << layout.poly_num_vars(polys.len() + j).unwrap_or(0);
                 (0..len).map(|_| rng.random::<F>()).collect()
             })
             .collect();
+        let mask_refs: Vec<&[F]> = masks.iter().map(Vec::as_slice).collect();
+        self.commit_with_masks(polys, vanishing, &mask_refs, &[], rng)
+    }
+
+    /// [`HidingPcs::commit_with`] with the masks given (`masks[k]`: `2^{a_k·min(m_k, MASK_VARS)}`
+    /// uniformly random entries, the table of [`mask_point`]) of degree `< 2^{a_k}` per variable
+    /// (`a` empty: every `a_k = 1`): several commitments of the same polynomials may share their masks (the zk weight
+    /// key's tickets); `rng` draws the blinding slot and the encoding randomness.
+    pub fn commit_with_masks<R: CryptoRng + ?Sized>(
+        &self,
+        polys: &[&[F]],
+        vanishing: &[Vanishing],
+        masks: &[&[F]],
+        a: &[usize],
+        rng: &mut R,
+    ) -> Result<(HidingCommitment, HidingProverData), PcsError> {
+        if vanishing.len() != polys.len() || masks.len() != polys.len() {
+            return Err(PcsError::Config(format!(
+                "{} vanishing kinds and {} masks for {} polynomials",
+                vanishing.len(),
+                masks.len(),
+                polys.len()
+            )));
+        }
+        let shapes = shapes_of(polys)?;
+        let layout = hiding_layout(&shapes, a)?;
+        for (k, m) in masks.iter().enumerate() {
+            if Some(m.len()) != layout.poly_num_vars(polys.len() + k).map(|v| 1usize << v) {
+                return Err(PcsError::Config(format!("mask {k} has {} entries, not 2^(a·min(m, {MASK_VARS}))", m.len())));
+            }
+        }
+        let blinding: Vec<F> = (0..2).map(|_| rng.random::<F>()).collect();
         let mut all: Vec<&[F]> = polys.to_vec();
-        all.extend(masks.iter().map(|m| m.as_slice()));
+        all.extend_from_slice(masks);
+        all.push(&blinding);
         let packed = layout.pack(&all)?;
         let engine = self.engine(layout.num_vars(), rng)?;
         let mut scratch = crate::whir::fresh_challenger();
         let (root, zk) = engine.commit(Poly::new(packed), &mut scratch).map_err(|e| PcsError::Config(e.to_string()))?;
-        let commitment = HidingCommitment { root, poly_num_vars: shapes, vanishing: vanishing.to_vec() };
+        let commitment = HidingCommitment { root, poly_num_vars: shapes, vanishing: vanishing.to_vec(), mask_degree_bits: a.to_vec() };
         Ok((commitment.clone(), HidingProverData { commitment, layout, zk }))
     }
 
@@ -365,7 +453,7 @@ impl HidingPcs {
     ) -> Result<(), PcsError> {
         check_hiding_claims(&data.layout, &data.commitment, claims)?;
         self.absorb_commitment(&data.commitment, t);
-        let (terms, _) = begin(&data.layout, &data.commitment, claims, t);
+        let (terms, _) = begin(&data.commitment, claims, t);
         let n = data.layout.num_vars();
 
         // The batching mask: sampled, committed (hiding) and absorbed before Γ and ρ'.
@@ -411,10 +499,10 @@ impl HidingPcs {
         if com.vanishing.len() != com.poly_num_vars.len() {
             return Err(PcsError::Config("commitment lists a vanishing kind per polynomial".into()));
         }
-        let layout = hiding_layout(&com.poly_num_vars)?;
+        let layout = hiding_layout(&com.poly_num_vars, &com.mask_degree_bits)?;
         check_hiding_claims(&layout, com, claims)?;
         self.absorb_commitment(com, t);
-        let (terms, claim) = begin(&layout, com, claims, t);
+        let (terms, claim) = begin(com, claims, t);
         let n = layout.num_vars();
         let shape = MaskShape { num_rounds: n, degree: 2 };
         let mask_vars_total = MIN_HIDING_VARS.max(shape.num_vars());
@@ -474,7 +562,7 @@ fn mask_claim_points(shape: MaskShape, total_vars: usize, round_challenges: &[EF
 
 /// Absorbs the claims, draws `ρ`, and returns the batching terms (claim `j` on `P̂_k`: `ρ^j` on
 /// `P_k` at `z`, `ρ^j·Z_k(z)` on `M_k` at `z_{<μ}`) and `Σ ρ^j v_j`.
-fn begin<T: Transcript>(layout: &PackedLayout, com: &HidingCommitment, claims: &[OpeningClaim], t: &mut T) -> (Vec<WeightTerm>, EF) {
+fn begin<T: Transcript>(com: &HidingCommitment, claims: &[OpeningClaim], t: &mut T) -> (Vec<WeightTerm>, EF) {
     let num_polys = com.poly_num_vars.len();
     batching::absorb_claims(claims, t);
     let rho = t.challenge_ext();
@@ -484,8 +572,12 @@ fn begin<T: Transcript>(layout: &PackedLayout, com: &HidingCommitment, claims: &
     for c in claims {
         sum += coeff * c.value;
         terms.push(WeightTerm { poly: c.poly, point: c.point.clone(), coeff });
-        let mu = layout.poly_num_vars(num_polys + c.poly).unwrap_or(0);
-        terms.push(WeightTerm { poly: num_polys + c.poly, point: c.point[..mu].to_vec(), coeff: coeff * com.vanishing_of(c.poly).at(&c.point) });
+        let mu = mask_vars(c.point.len());
+        terms.push(WeightTerm {
+            poly: num_polys + c.poly,
+            point: mask_point(&c.point[..mu], com.degree_bits(c.poly)),
+            coeff: coeff * com.vanishing_of(c.poly).at(&c.point),
+        });
         coeff *= rho;
     }
     (terms, sum)
@@ -520,8 +612,8 @@ fn check_hiding_claims(layout: &PackedLayout, com: &HidingCommitment, claims: &[
         if !seen.contains(&c.point.as_slice()) {
             seen.push(&c.point);
         }
-        if seen.len() > 1usize << mask_vars(m) {
-            return Err(PcsError::BadClaim(format!("polynomial {} has more than 2^{} distinct claim points", c.poly, mask_vars(m))));
+        if seen.len() > com.hidden_points(c.poly) {
+            return Err(PcsError::BadClaim(format!("polynomial {} has more than {} distinct claim points", c.poly, com.hidden_points(c.poly))));
         }
     }
     Ok(())

@@ -37,6 +37,7 @@
 pub mod accumulator;
 pub mod batching;
 pub mod hiding;
+pub mod hiding_key;
 pub mod packing;
 pub mod sparse;
 pub mod whir;

@@ -28,10 +28,11 @@ pub mod fsio;
 pub mod keys;
 pub mod memory;
 pub mod setup_proof;
+pub mod zk;
 
 // The verifying side lives in `zkinfer-verifier`; re-exported under the old paths.
 pub use zkinfer_verifier::{
-    PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, codec, file, verify, weight_blocks, weight_claims,
+    PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, codec, file, verify, weight_blocks, weight_claims, zk_key,
 };
 
 use std::sync::Arc;

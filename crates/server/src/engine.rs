@@ -97,6 +97,9 @@ impl Engine {
         let sha256 = gguf.sha256_hex();
         let (vk_path, proof_path) = key_paths(keys);
         let vk_bytes = std::fs::read(&vk_path).map_err(|e| load_err(format!("cannot read verifying key {}: {e}", vk_path.display())))?;
+        if zkinfer_proof::zk_key::is_zk_key(&vk_bytes) {
+            return Err(load_err(zkinfer_proof::zk_key::refusal(&vk_path)));
+        }
         let vk = VerifyingKey::from_bytes(&vk_bytes).map_err(|e| load_err(format!("{} is not a valid verifying key: {e}", vk_path.display())))?;
         if hex::encode(vk.model_sha256) != sha256 {
             return Err(load_err(format!(

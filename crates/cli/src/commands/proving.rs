@@ -182,6 +182,9 @@ pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
             ),
         ));
     }
+    if zkinfer_proof::zk_key::is_zk_key(&bytes) {
+        return Err(ui::fail(Kind::Usage, zkinfer_proof::zk_key::refusal(&path)));
+    }
     VerifyingKey::from_bytes(&bytes).tag(Kind::Format, || format!("{} is not a valid verifying key", path.display()))
 }
 

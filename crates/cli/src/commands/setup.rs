@@ -23,7 +23,11 @@ to `prove --keys` and `verify --vk`.\n  \
 keys.json  the model commitment, the key's size and the model file it was made from; a key whose \
 bytes no longer match it is reported as damaged.\n\
 No proving key is written: `prove` recomputes the weight commitment from the model file.\n\
-An existing vk.bin made from another model is not replaced without --force.")]
+With --zk (zero knowledge, hidden weights): vk.bin is a zero-knowledge key (the graph, shapes and \
+vocabulary, and a hiding weight commitment good for --zk-budget proofs; random, so vk-check does not \
+apply) and pk.bin is its SECRET proving key (mode 0600; it counts the proofs made). No setup proof \
+yet, and zero-knowledge proving is not built yet (docs/SECURITY.md).\n\
+An existing vk.bin made from another model, or any zero-knowledge key, is not replaced without --force.")]
 pub struct Args {
     /// GGUF model file.
     #[arg(short = 'm', long)]
@@ -31,9 +35,16 @@ pub struct Args {
     /// Directory to write the keys into (created if missing).
     #[arg(short = 'o', long, value_name = "DIR")]
     pub out: PathBuf,
-    /// Replace a key made from another model.
+    /// Replace a key made from another model (or a zero-knowledge key).
     #[arg(long)]
     pub force: bool,
+    /// Zero knowledge: a hiding weight commitment and a secret proving key (pk.bin).
+    #[arg(long)]
+    pub zk: bool,
+    /// With --zk: the number of proofs the key can hide (each proof uses one ticket; setup
+    /// commits the weights once per ticket).
+    #[arg(long, value_name = "K", default_value_t = 16, requires = "zk", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub zk_budget: u32,
     /// No progress on standard error.
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -48,7 +59,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let vk_path = args.out.join(proving::VK_FILE);
     let loaded = proving::load_path(&args.model)?;
     if vk_path.exists() && !args.force {
-        let existing = std::fs::read(&vk_path).ok().and_then(|b| VerifyingKey::from_bytes(&b).ok());
+        let bytes = std::fs::read(&vk_path).unwrap_or_default();
+        if zkinfer_proof::zk_key::is_zk_key(&bytes) {
+            return Err(ui::fail(
+                Kind::Usage,
+                format!("{} holds a zero-knowledge key; replacing it discards its proving key: give --force to replace it", vk_path.display()),
+            ));
+        }
+        if args.zk && args.out.join(ZK_PK_FILE).exists() {
+            return Err(ui::fail(Kind::Usage, format!("{} exists; give --force to replace it", args.out.join(ZK_PK_FILE).display())));
+        }
+        let existing = VerifyingKey::from_bytes(&bytes).ok();
         match existing {
             Some(vk) if vk.model_sha256 == loaded.sha256 => {}
             Some(vk) => {
@@ -69,6 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
         }
     }
+    if args.zk {
+        return run_zk(&args, &loaded, &vk_path);
+    }
     let mut progress = Progress::new(args.quiet, 1);
     progress.stage("committing the weights and proving their bounds");
     let (vk, setup_proof) = zkinfer_proof::setup_with_proof(&loaded.model, loaded.vocabulary(), loaded.sha256)
@@ -81,6 +105,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     ui::write_file(&proof_path, &proof_bytes, "setup proof")?;
     ui::write_file(&vk_path, &vk_bytes, "verifying key")?;
     proving::write_manifest(&args.out, &vk, vk_bytes.len(), &args.model)?;
+    // A zero-knowledge key replaced with --force: its secret proving key belongs to no key now.
+    let old_pk = args.out.join(ZK_PK_FILE);
+    if old_pk.exists() {
+        std::fs::remove_file(&old_pk).map_err(|e| ui::fail(Kind::Io, format!("cannot remove the old proving key {}: {e}", old_pk.display())))?;
+    }
     let secs = progress.elapsed_s();
     let commitment = vk.model_commitment_hex();
     if args.json {
@@ -100,4 +129,62 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ui::outln(format_args!("setup proof:      {} ({} bytes)", proof_path.display(), proof_bytes.len()))?;
         ui::outln(format_args!("setup time:       {secs:.2} s"))
     }
+}
+
+/// The secret proving key of a zero-knowledge key directory.
+pub const ZK_PK_FILE: &str = "pk.bin";
+
+/// `setup --zk`: writes pk.bin (secret, first), vk.bin (zk) and keys.json; removes a setup proof
+/// left by a public key in the same directory (it belongs to another key).
+fn run_zk(args: &Args, loaded: &proving::Loaded, vk_path: &std::path::Path) -> anyhow::Result<()> {
+    let budget = zkinfer_pcs_budget(args.zk_budget as usize);
+    let mut progress = Progress::new(args.quiet, 1);
+    progress.stage(&format!("committing the weights {} times (hiding, one ticket per proof)", budget.tickets));
+    let (vk, pk) = zkinfer_proof::zk::setup_zk(&loaded.model, loaded.vocabulary(), loaded.sha256, budget)
+        .map_err(|e| proving::proof_error(e, "setup failed"))?;
+    progress.finish();
+    let vk_bytes = vk.to_bytes();
+    let pk_path = args.out.join(ZK_PK_FILE);
+    let stale = args.out.join(proving::SETUP_PROOF_FILE);
+    if stale.exists() {
+        std::fs::remove_file(&stale).map_err(|e| ui::fail(Kind::Io, format!("cannot remove the old setup proof {}: {e}", stale.display())))?;
+    }
+    zkinfer_proof::fsio::write_atomic_private(&pk_path, &pk.to_bytes())
+        .map_err(|e| ui::fail(Kind::Io, format!("cannot write proving key {}: {e}", pk_path.display())))?;
+    ui::write_file(vk_path, &vk_bytes, "verifying key")?;
+    let commitment = vk.model_commitment_hex();
+    let manifest = serde_json::json!({
+        "model_commitment": commitment,
+        "vk": proving::VK_FILE,
+        "vk_bytes": vk_bytes.len(),
+        "zk": true,
+        "zk_budget": budget.tickets,
+        "model_sha256": hex::encode(vk.public.model_sha256),
+        "model": args.model.display().to_string(),
+    });
+    let text = serde_json::to_string_pretty(&manifest).map_err(|e| ui::fail(Kind::Internal, format!("manifest: {e}")))?;
+    ui::write_file(&args.out.join(proving::MANIFEST_FILE), format!("{text}\n").as_bytes(), "key manifest")?;
+    let secs = progress.elapsed_s();
+    if args.json {
+        ui::out_json(serde_json::json!({
+            "model_commitment": commitment,
+            "architecture": vk.public.architecture,
+            "zk": true,
+            "zk_budget": budget.tickets,
+            "vk": vk_path.display().to_string(),
+            "vk_bytes": vk_bytes.len(),
+            "pk": pk_path.display().to_string(),
+            "manifest": args.out.join(proving::MANIFEST_FILE).display().to_string(),
+            "setup_s": secs,
+        }))
+    } else {
+        ui::outln(format_args!("model commitment: {commitment} (zero knowledge, {} proofs)", budget.tickets))?;
+        ui::outln(format_args!("wrote:            {} ({} bytes), {}", vk_path.display(), vk_bytes.len(), proving::MANIFEST_FILE))?;
+        ui::outln(format_args!("proving key:      {} (SECRET: keep it private; it counts the proofs made)", pk_path.display()))?;
+        ui::outln(format_args!("setup time:       {secs:.2} s"))
+    }
+}
+
+fn zkinfer_pcs_budget(tickets: usize) -> zkinfer_proof::zk::KeyBudget {
+    zkinfer_proof::zk::KeyBudget { tickets, ..Default::default() }
 }

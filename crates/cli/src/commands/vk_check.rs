@@ -57,6 +57,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let bytes = std::fs::read(&path)
         .with_context(|| format!("cannot read verifying key {}", path.display()))
         .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    if zkinfer_proof::zk_key::is_zk_key(&bytes) {
+        let e = anyhow::anyhow!(
+            "{} is a zero-knowledge key (setup --zk): it is random (hiding), so it cannot be recomputed from the model; vk-check checks public keys",
+            path.display()
+        );
+        fail(args.json, EXIT_INPUT, e);
+    }
     let vk = VerifyingKey::from_bytes(&bytes)
         .with_context(|| format!("{} is not a valid verifying key", path.display()))
         .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));

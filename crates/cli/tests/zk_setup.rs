@@ -1,0 +1,85 @@
+//! `zkinfer setup --zk` on the tiny GPT-2: a zero-knowledge key (vk.bin) and its secret proving
+//! key (pk.bin, mode 0600); every command that needs a public key refuses it clearly (no panic);
+//! it is not replaced without --force; a public setup over it (with --force) removes the secret and
+//! writes the same public key as ever.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failure report
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn zkinfer(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkinfer")).args(args).output().expect("run zkinfer")
+}
+
+fn model(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name).display().to_string()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn stderr(out: &Output) -> String {
+    let e = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!e.contains("panicked"), "{e}");
+    e
+}
+
+#[test]
+fn setup_zk_writes_a_hiding_key_and_a_secret_that_public_commands_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = model("gpt2-tiny-random.gguf");
+    let zk = dir.path().join("zk");
+    let out = zkinfer(&["setup", "--zk", "--zk-budget", "2", "-m", &tiny, "-o", s(&zk), "--json"]);
+    assert!(out.status.success(), "setup --zk failed: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["zk"], true);
+    assert_eq!(v["zk_budget"], 2);
+    let vk = std::fs::read(zk.join("vk.bin")).unwrap();
+    assert!(vk.starts_with(b"ZKINFZK\0"));
+    assert_eq!(v["model_commitment"].as_str().unwrap(), hex::encode(blake3::hash(&vk).as_bytes()));
+    assert!(!zk.join("setup-proof.bin").exists());
+    let pk = zk.join("pk.bin");
+    assert!(std::fs::read(&pk).unwrap().starts_with(b"ZKINFZP\0"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&pk).unwrap().permissions().mode() & 0o777, 0o600, "the secret is readable by others");
+    }
+
+    // Public commands refuse it, with a clear message and their usage/input exit codes.
+    let proof = dir.path().join("x.proof");
+    std::fs::write(&proof, b"not a proof").unwrap();
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&proof)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("zero-knowledge key"), "{}", stderr(&out));
+    let out = zkinfer(&["prove", "-m", &tiny, "--keys", s(&zk), "-p", "Hello", "-n", "1", "-o", s(&dir.path().join("p.proof"))]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("zero-knowledge key"));
+    assert!(!dir.path().join("p.proof").exists());
+    let out = zkinfer(&["vk-check", "--model", &tiny, "--vk", s(&zk)]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("cannot be recomputed"));
+
+    // Not replaced without --force (its secret would be lost), by either kind of setup.
+    for extra in [&["--zk"][..], &[][..]] {
+        let mut args = vec!["setup", "-m", &tiny, "-o", s(&zk), "-q"];
+        args.extend_from_slice(extra);
+        let out = zkinfer(&args);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(std::fs::read(zk.join("vk.bin")).unwrap(), vk);
+    }
+
+    // --force with a public setup: the secret goes, the public key is the usual one.
+    let out = zkinfer(&["setup", "-m", &tiny, "-o", s(&zk), "-q", "--force"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!pk.exists());
+    let public = dir.path().join("public");
+    assert!(zkinfer(&["setup", "-m", &tiny, "-o", s(&public), "-q"]).status.success());
+    assert_eq!(std::fs::read(zk.join("vk.bin")).unwrap(), std::fs::read(public.join("vk.bin")).unwrap());
+    assert!(zkinfer(&["vk-check", "--model", &tiny, "--vk", s(&zk)]).status.success());
+
+    // --zk-budget needs --zk, and 0 is refused.
+    assert_eq!(zkinfer(&["setup", "--zk-budget", "2", "-m", &tiny, "-o", s(&dir.path().join("b"))]).status.code(), Some(2));
+    assert_eq!(zkinfer(&["setup", "--zk", "--zk-budget", "0", "-m", &tiny, "-o", s(&dir.path().join("c"))]).status.code(), Some(2));
+}

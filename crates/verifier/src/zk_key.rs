@@ -1,0 +1,124 @@
+//! The zero-knowledge verifying key (`setup --zk`, issue 13).
+//!
+//! It carries everything a public key carries except anything derived from weight values: the
+//! graph, the weights' names, shapes and bounds, the vocabulary, the end-of-generation set — and
+//! instead of the deterministic weight commitment, a hiding weight key
+//! ([`zkinfer_pcs::hiding_key::HidingKey`]: `K` ticket roots, one per proof it can hide, and one
+//! link value per weight block, a value of the blocks' randomised extensions, uniformly random).
+//! The key is random (a fresh secret per setup), so it is not recomputable from the GGUF:
+//! `vk-check` applies to public keys only. Its secret (`pk.bin`, `zkinfer_proof::zk`) is the
+//! prover's.
+//!
+//! ```text
+//! magic "ZKINFZK\0" | version u32 | hiding weight key (u64 length, bincode) |
+//! public part (u64 length, a public key's encoding whose weight commitment is the
+//! no-commitment marker: one all-zero Merkle root)
+//! ```
+//!
+//! The public part reuses the public key's encoding and checks (shapes, graph, vocabulary); its
+//! commitment root is all zero, which no codeword hashes to, so no public proof verifies against
+//! it even if it were cut out. A public key does not decode as a zk key and vice versa (magic).
+
+use crate::ProofSystemError;
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::key::VerifyingKey;
+use crate::weight_blocks::WeightBlockPlan;
+use zkinfer_pcs::WhirCommitment;
+use zkinfer_pcs::hiding_key::HidingKey;
+use zkinfer_pcs::whir::MerkleRoot;
+
+/// Magic bytes of a zero-knowledge verifying-key file.
+pub const ZK_VK_MAGIC: &[u8; 8] = b"ZKINFZK\0";
+/// Format version of zk verifying-key files.
+pub const ZK_VK_VERSION: u32 = 1;
+/// Largest encoded hiding weight key accepted (`MAX_TICKETS` roots and a link value per block).
+const MAX_HIDING_KEY_BYTES: u64 = 1 << 24;
+
+/// A zero-knowledge verifying key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZkVerifyingKey {
+    /// The public part: graph, weight shapes, vocabulary. Its `commitment` is
+    /// [`no_commitment`] (shapes only).
+    pub public: VerifyingKey,
+    /// The hiding weight key over the same blocks.
+    pub weights: HidingKey,
+}
+
+/// The no-commitment marker of a zk key's public part: the weight blocks' shapes under an
+/// all-zero root (no codeword's Merkle tree has it).
+pub fn no_commitment(poly_num_vars: Vec<usize>) -> WhirCommitment {
+    WhirCommitment { root: MerkleRoot::new(vec![[0u8; 32]]), poly_num_vars }
+}
+
+/// Whether `bytes` start like a zk verifying key (to tell the user which kind of key a file is).
+pub fn is_zk_key(bytes: &[u8]) -> bool {
+    bytes.starts_with(ZK_VK_MAGIC)
+}
+
+/// Why a zk key cannot serve where a public key is expected (`verify`, `prove`, `vk-check`,
+/// the server), for the file at `path`.
+pub fn refusal(path: &std::path::Path) -> String {
+    format!(
+        "{} is a zero-knowledge key (setup --zk): it cannot check or make public proofs, and \
+         zero-knowledge proving (prove --zk) is not built yet",
+        path.display()
+    )
+}
+
+fn bincode_options() -> impl bincode::Options {
+    use bincode::Options;
+    bincode::DefaultOptions::new().with_limit(MAX_HIDING_KEY_BYTES).with_fixint_encoding().with_little_endian().reject_trailing_bytes()
+}
+
+fn invalid(what: &'static str, why: String) -> DecodeError {
+    DecodeError::Invalid { what, why }
+}
+
+impl ZkVerifyingKey {
+    /// Assembles a key, checking that the hiding key commits exactly the weights' blocks.
+    pub fn new(mut public: VerifyingKey, weights: HidingKey) -> Result<Self, ProofSystemError> {
+        let shapes = WeightBlockPlan::for_weights(&public.weights).slice_num_vars();
+        if shapes != weights.poly_num_vars {
+            return Err(ProofSystemError::Request("the hiding weight key does not commit the weights' blocks".into()));
+        }
+        public.commitment = no_commitment(shapes);
+        Ok(Self { public, weights })
+    }
+
+    /// Canonical bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        use bincode::Options;
+        let mut w = Writer::new();
+        w.raw(ZK_VK_MAGIC);
+        w.u32(ZK_VK_VERSION);
+        w.bytes(&bincode_options().serialize(&self.weights).unwrap_or_default());
+        w.bytes(&self.public.to_bytes());
+        w.into_bytes()
+    }
+
+    /// Decodes a key, rejecting anything malformed.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        use bincode::Options;
+        let mut r = Reader::new(bytes);
+        r.header(ZK_VK_MAGIC, ZK_VK_VERSION, "zkinfer zero-knowledge verifying key")?;
+        let hk = r.bytes("hiding weight key")?;
+        let weights: HidingKey = bincode_options().deserialize(hk).map_err(|e| invalid("hiding weight key", e.to_string()))?;
+        weights.validate().map_err(|e| invalid("hiding weight key", e.to_string()))?;
+        let public = VerifyingKey::from_bytes(r.bytes("public part")?)?;
+        r.finish()?;
+        if public.commitment != no_commitment(weights.poly_num_vars.clone()) {
+            return Err(invalid("public part", "its weight commitment is not the no-commitment marker over the hiding key's blocks".into()));
+        }
+        Ok(Self { public, weights })
+    }
+
+    /// The model commitment: BLAKE3 of the key's canonical bytes.
+    pub fn digest(&self) -> [u8; 32] {
+        *blake3::hash(&self.to_bytes()).as_bytes()
+    }
+
+    /// The model commitment in hex.
+    pub fn model_commitment_hex(&self) -> String {
+        hex::encode(self.digest())
+    }
+}
