@@ -608,8 +608,18 @@ fn check_hiding_claims(layout: &PackedLayout, com: &HidingCommitment, claims: &[
             };
             return Err(PcsError::BadClaim(format!("claim {j}: {which} is 0 or 1, the value would not be hidden")));
         }
+        // The mask reads only the first `μ = min(m, MASK_VARS)` coordinates, so two different
+        // points on one μ-prefix see the same mask value and `Z(z₂)·v₁ − Z(z₁)·v₂` would be a
+        // plain linear functional of the polynomial (review 7): refused; distinct prefixes count.
+        let mu = mask_vars(m);
         let seen = points.entry(c.poly).or_default();
         if !seen.contains(&c.point.as_slice()) {
+            if seen.iter().any(|p| p[..mu] == c.point[..mu]) {
+                return Err(PcsError::BadClaim(format!(
+                    "claim {j}: polynomial {} is claimed at two points with the same first {mu} coordinates, which the mask would not hide",
+                    c.poly
+                )));
+            }
             seen.push(&c.point);
         }
         if seen.len() > com.hidden_points(c.poly) {

@@ -29,7 +29,7 @@ const BUDGET: KeyBudget = KeyBudget { tickets: 3, points_per_ticket: 16 };
 
 fn check_fixture(name: &str) {
     let (model, vocab) = load(name);
-    let (vk, mut pk) = setup_zk(&model, vocab.clone(), [1; 32], BUDGET).expect("zk setup");
+    let (vk, mut pk) = setup_zk(&model, vocab.clone(), BUDGET).expect("zk setup");
     let public = setup(&model, vocab.clone(), [1; 32]).expect("public setup").vk;
 
     // The public part is the public key with the commitment replaced by the marker.
@@ -65,7 +65,7 @@ fn check_fixture(name: &str) {
 
     // Another secret (another setup): different roots and link values, and its proving key does
     // not recommit this key's tickets.
-    let (vk2, pk2) = setup_zk(&model, vocab, [1; 32], BUDGET).expect("second zk setup");
+    let (vk2, pk2) = setup_zk(&model, vocab, BUDGET).expect("second zk setup");
     assert_eq!(vk2.public, vk.public);
     assert!(vk2.weights.tickets.iter().all(|r| !vk.weights.tickets.contains(r)));
     assert!(vk2.weights.link_values.iter().all(|v| !vk.weights.link_values.contains(v)));
@@ -89,7 +89,7 @@ fn zk_setup_of_the_tiny_llama() {
 #[test]
 fn zk_keys_decode_strictly() {
     let (model, vocab) = load("gpt2-tiny-random.gguf");
-    let (vk, pk) = setup_zk(&model, vocab, [0; 32], KeyBudget { tickets: 1, points_per_ticket: 2 }).expect("zk setup");
+    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: 1, points_per_ticket: 2 }).expect("zk setup");
     let bytes = vk.to_bytes();
     let step = (bytes.len() / 997).max(1);
     for n in (0..bytes.len()).step_by(step) {

@@ -81,6 +81,9 @@ impl ZkVerifyingKey {
         if shapes != weights.poly_num_vars {
             return Err(ProofSystemError::Request("the hiding weight key does not commit the weights' blocks".into()));
         }
+        if public.model_sha256 != [0; 32] {
+            return Err(ProofSystemError::Request("a zero-knowledge key carries no model file hash (it would identify the hidden model)".into()));
+        }
         public.commitment = no_commitment(shapes);
         Ok(Self { public, weights })
     }
@@ -108,6 +111,9 @@ impl ZkVerifyingKey {
         r.finish()?;
         if public.commitment != no_commitment(weights.poly_num_vars.clone()) {
             return Err(invalid("public part", "its weight commitment is not the no-commitment marker over the hiding key's blocks".into()));
+        }
+        if public.model_sha256 != [0; 32] {
+            return Err(invalid("public part", "a zero-knowledge key carries no model file hash".into()));
         }
         Ok(Self { public, weights })
     }

@@ -140,7 +140,7 @@ fn run_zk(args: &Args, loaded: &proving::Loaded, vk_path: &std::path::Path) -> a
     let budget = zkinfer_pcs_budget(args.zk_budget as usize);
     let mut progress = Progress::new(args.quiet, 1);
     progress.stage(&format!("committing the weights {} times (hiding, one ticket per proof)", budget.tickets));
-    let (vk, pk) = zkinfer_proof::zk::setup_zk(&loaded.model, loaded.vocabulary(), loaded.sha256, budget)
+    let (vk, pk) = zkinfer_proof::zk::setup_zk(&loaded.model, loaded.vocabulary(), budget)
         .map_err(|e| proving::proof_error(e, "setup failed"))?;
     progress.finish();
     let vk_bytes = vk.to_bytes();
@@ -159,7 +159,6 @@ fn run_zk(args: &Args, loaded: &proving::Loaded, vk_path: &std::path::Path) -> a
         "vk_bytes": vk_bytes.len(),
         "zk": true,
         "zk_budget": budget.tickets,
-        "model_sha256": hex::encode(vk.public.model_sha256),
         "model": args.model.display().to_string(),
     });
     let text = serde_json::to_string_pretty(&manifest).map_err(|e| ui::fail(Kind::Internal, format!("manifest: {e}")))?;
