@@ -4,7 +4,7 @@
 //! peak of a proof that chooses the default chunk size ([`estimated_peak_bytes`],
 //! [`default_chunk`]).
 
-use crate::{ProvingKey, VerifyingKey, WeightCommitment};
+use crate::{ProofSystemError, ProvingKey, VerifyingKey, WeightCommitment};
 
 /// Packed weight polynomials from this many variables on are recommitted after the witness
 /// opening instead of being held through the whole proof (GPT-2 small packs into 2^27).
@@ -32,47 +32,93 @@ pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, WeightCommitment) {
 /// estimated peak stays below this or 3/4 of the available memory, whichever is smaller.
 pub const DEFAULT_MEMORY_BUDGET: u64 = 15 << 29; // 7.5 GiB
 
-/// Resident bytes per activation entry of a chunk's graph while it is proven (the trace's `i64`,
-/// the witness columns, their WHIR codeword at rate 1/2 and Merkle tree, the provers' tables),
-/// fitted on GPT-2 small (docs/BENCHMARKS.md, "Chunked proving").
-pub const BYTES_PER_ACTIVATION: u64 = 225;
-/// Resident bytes per weight entry while chunks are proven (the integer model).
-pub const BYTES_PER_WEIGHT: u64 = 15;
 /// Resident bytes per weight entry at the weight opening (the model, the recommitted weights'
 /// packed polynomial, codeword and Merkle tree, the batching tables): the one-pass proof's and the
-/// closing record's peak.
-pub const OPENING_BYTES_PER_WEIGHT: u64 = 60;
+/// closing record's peak, which no chunk size changes. Fitted with mimalloc (docs/BENCHMARKS.md,
+/// "Chunked proving, stream version 4"): GPT-2 small 5.65 GB one pass at `T = 32` (45 B), SmolLM2
+/// 6.56 GB with chunks (49 B).
+pub const OPENING_BYTES_PER_WEIGHT: u64 = 50;
+/// Resident bytes per weight entry while chunks are proven (the integer model, the resident
+/// baseline between chunks: GPT-2 small 0.7–1.2 GB).
+pub const BYTES_PER_WEIGHT: u64 = 10;
+/// Committed witness entries per activation entry of a chunk's graph, as a ratio
+/// `(numerator, denominator)` (limbs, softmax and range columns; GPT-2 small: a 64-position chunk
+/// commits a 2^28-padded batch from about 47.7M activation entries on, so at least 3.75, and not
+/// at 44.8M, so below 4.0).
+pub const COMMITTED_PER_ACTIVATION: (u64, u64) = (19, 5);
+/// Resident bytes per entry of a chunk's committed witness batch as `pcs::commitment_groups` pads
+/// it ([`padded_commitment`]): the witness columns, their WHIR codewords at rate 1/2 and Merkle
+/// trees, the trace and the lookup GKRs of at most `CHUNK_GKR_LEAVES` leaves that run beside them.
+pub const BYTES_PER_COMMITTED_ENTRY: u64 = 35;
+/// Resident bytes per activation entry of a one-pass proof's graph (its lookup GKRs are grouped by
+/// the single pass's rule, up to 2^26 leaves, not capped as a chunk's: GPT-2 small 5.65 GB at
+/// `T = 32`, 8.5 GB for a 64-position graph under that rule).
+pub const ONE_PASS_BYTES_PER_ACTIVATION: u64 = 290;
 
 /// Entries of the model's weights (every weight tensor of the key).
 pub fn weight_entries(vk: &VerifyingKey) -> u64 {
     vk.weights.iter().map(|w| w.shape.iter().product::<usize>() as u64).sum()
 }
 
-/// Entries of a graph's activations and public inputs (everything but its weights).
+/// Entries of a graph's activations (node outputs: not its weights, not its inputs, among which a
+/// chunk's cached keys/values, which are deferred, not committed).
 fn activation_entries(g: &zkinfer_model::Graph) -> u64 {
-    g.tensors.iter().filter(|m| m.source != zkinfer_model::TensorSource::Weight).map(|m| m.shape.iter().product::<usize>() as u64).sum()
+    g.tensors.iter().filter(|m| m.source == zkinfer_model::TensorSource::Activation).map(|m| m.shape.iter().product::<usize>() as u64).sum()
+}
+
+/// The weight opening's estimated peak (`OPENING_BYTES_PER_WEIGHT` per weight entry): the one-pass
+/// proof's and the closing record's, the same for every chunk size.
+pub fn weight_opening_bytes(weights: u64) -> u64 {
+    weights * OPENING_BYTES_PER_WEIGHT
+}
+
+/// The entries a batch of `entries` committed entries takes once `pcs::commitment_groups` has
+/// grouped it: below `2^SPLIT_FROM_VARS`, or when the next power of two is at most 1.5 times the
+/// batch, one group of that power of two; otherwise about the batch itself (groups of exact powers
+/// of two). So the padded size jumps to `2^(k+1)` when the batch reaches `(4/3)·2^k`.
+pub fn padded_commitment(entries: u64) -> u64 {
+    let p = entries.max(1).next_power_of_two();
+    if entries < 1 << zkinfer_pcs::SPLIT_FROM_VARS || 2 * p <= 3 * entries { p } else { entries }
+}
+
+/// A chunk's estimated peak from the model's weight entries and the activation entries of the
+/// chunk's graph: the resident model plus its witness batch as committed ([`padded_commitment`]
+/// of `COMMITTED_PER_ACTIVATION` entries per activation entry) at `BYTES_PER_COMMITTED_ENTRY`.
+pub fn chunk_bytes(weights: u64, activations: u64) -> u64 {
+    let (num, den) = COMMITTED_PER_ACTIVATION;
+    weights * BYTES_PER_WEIGHT + padded_commitment(activations * num / den) * BYTES_PER_COMMITTED_ENTRY
+}
+
+/// A one-pass proof's estimated peak before its weight opening, from the model's weight entries
+/// and its graph's activation entries.
+pub fn one_pass_bytes(weights: u64, activations: u64) -> u64 {
+    weights * BYTES_PER_WEIGHT + activations * ONE_PASS_BYTES_PER_ACTIVATION
+}
+
+/// The largest chunk's estimated peak for `positions` positions in chunks of `chunk` (one pass if
+/// `chunk ≥ positions`), every position predicted (the worst case): the last chunk's, whose
+/// attention reads every earlier position, or the full chunk before it's.
+pub fn chunk_peak_bytes(vk: &VerifyingKey, chunk: usize, positions: usize) -> u64 {
+    let weights = weight_entries(vk);
+    let act = |g: Result<zkinfer_model::Graph, ProofSystemError>| g.as_ref().map_or(0, activation_entries);
+    if chunk >= positions {
+        return one_pass_bytes(weights, act(vk.graph(positions, positions)));
+    }
+    let last = match positions % chunk {
+        0 => chunk,
+        r => r,
+    };
+    let before = positions - last - chunk;
+    let full = if before == 0 { act(vk.graph(chunk, chunk)) } else { act(vk.step_graph(chunk, before, chunk)) };
+    let tail = act(vk.step_graph(last, positions - last, last));
+    chunk_bytes(weights, full.max(tail))
 }
 
 /// Estimated peak resident bytes of proving `positions` positions in chunks of `chunk` (one pass
-/// if `chunk ≥ positions`), every position predicted (the worst case): the larger of the weight
-/// opening's (`OPENING_BYTES_PER_WEIGHT` per weight entry) and the largest chunk's (the model
-/// plus `BYTES_PER_ACTIVATION` per activation entry of the last chunk's graph, whose attention
-/// reads every earlier position, or of the full chunk before it).
+/// if `chunk ≥ positions`): the larger of the weight opening's ([`weight_opening_bytes`]) and the
+/// largest chunk's ([`chunk_peak_bytes`]).
 pub fn estimated_peak_bytes(vk: &VerifyingKey, chunk: usize, positions: usize) -> u64 {
-    let weights = weight_entries(vk);
-    let activations = if chunk >= positions {
-        vk.graph(positions, positions).as_ref().map_or(0, activation_entries)
-    } else {
-        let last = match positions % chunk {
-            0 => chunk,
-            r => r,
-        };
-        let before = positions - last - chunk;
-        let full = if before == 0 { vk.graph(chunk, chunk) } else { vk.step_graph(chunk, before, chunk) };
-        let tail = vk.step_graph(last, positions - last, last);
-        [full, tail].iter().filter_map(|g| g.as_ref().ok()).map(activation_entries).max().unwrap_or(0)
-    };
-    (weights * BYTES_PER_WEIGHT + activations * BYTES_PER_ACTIVATION).max(weights * OPENING_BYTES_PER_WEIGHT)
+    weight_opening_bytes(weight_entries(vk)).max(chunk_peak_bytes(vk, chunk, positions))
 }
 
 /// The default chunk size for `positions` positions: the largest power of two whose estimated
@@ -84,17 +130,103 @@ pub fn default_chunk(vk: &VerifyingKey, positions: usize) -> usize {
 }
 
 /// The largest power of two `C` (at most the transcript, at most
-/// [`crate::chunked::MAX_CHUNK`]) whose estimated peak fits `budget`. The weight opening's part of
-/// the estimate does not depend on `C`: when it alone is over the budget, smaller chunks cannot
-/// lower the peak and only multiply the proof (SmolLM2-135M: 8.07 GB, just over 7.5 GiB, used to
-/// give `C = 1`, 69 chunks and an 83.5 MB proof), so the chunks are then allowed as much as the
-/// weight opening takes.
+/// [`crate::chunked::MAX_CHUNK`]) whose largest chunk ([`chunk_peak_bytes`]) fits `budget`, or
+/// fits the weight opening's peak if that alone is over the budget: the weight opening does not
+/// depend on `C`, so smaller chunks could not lower the peak and would only multiply the proof
+/// (SmolLM2-135M used to get `C = 1`, 69 chunks and an 83.5 MB proof).
 pub fn chunk_for_budget(vk: &VerifyingKey, positions: usize, budget: u64) -> usize {
-    let weights = weight_entries(vk);
-    let budget = budget.max(weights * OPENING_BYTES_PER_WEIGHT);
+    chunk_for(positions, budget.max(weight_opening_bytes(weight_entries(vk))), |c| chunk_peak_bytes(vk, c, positions))
+}
+
+/// The largest power of two `C ≤ max(positions, 1)` (rounded up to a power of two, at most
+/// [`crate::chunked::MAX_CHUNK`]) with `chunk_peak(C) ≤ budget`; 1 if none.
+pub fn chunk_for(positions: usize, budget: u64, chunk_peak: impl Fn(usize) -> u64) -> usize {
     let mut c = positions.max(1).next_power_of_two().min(crate::chunked::MAX_CHUNK as usize);
-    while c > 1 && estimated_peak_bytes(vk, c, positions) > budget {
+    while c > 1 && chunk_peak(c) > budget {
         c /= 2;
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// GPT-2 small: weight entries, and per `(T, C)` the activation entries of the graphs the rule
+    /// reads (`Model::graph` / `Model::step_graph`, every row predicted): `(T, C, base, full,
+    /// tail)` — for `C ≥ T` the one-pass graph's in `base`; else the graph at `T = C`, the full
+    /// chunk before the last (`s = T − 2C`) and the last (`s = T − C`).
+    const GPT2_WEIGHTS: u64 = 124_439_808;
+    #[rustfmt::skip]
+    const GPT2_GRAPHS: &[(usize, usize, u64, u64, u64)] = &[
+        (32, 32, 15469120, 0, 0), (32, 16, 7623968, 7623968, 8324384), (32, 8, 3784336, 4282000, 4457104),
+        (64, 64, 31822976, 0, 0), (64, 32, 15469120, 15469120, 17091136), (64, 16, 7623968, 8729888, 9135392),
+        (64, 8, 3784336, 4982416, 5157520), (128, 128, 67184896, 0, 0), (128, 64, 31822976, 31822976, 35951744),
+        (128, 32, 15469120, 18123328, 19155520), (128, 16, 7623968, 10351904, 10757408), (128, 8, 3784336, 6383248, 6558352),
+        (256, 256, 148525568, 0, 0), (256, 128, 67184896, 67184896, 78981376), (256, 64, 31822976, 38900864, 41849984),
+        (256, 32, 15469120, 22252096, 23284288), (256, 16, 7623968, 13595936, 14001440), (256, 8, 3784336, 9184912, 9360016),
+        (512, 512, 353674240, 0, 0), (512, 256, 148525568, 148525568, 186274304), (512, 128, 67184896, 88418560, 97855744),
+        (512, 64, 31822976, 50697344, 53646464), (512, 32, 15469120, 30509632, 31541824), (512, 16, 7623968, 20084000, 20489504),
+        (512, 8, 3784336, 14788240, 14963344), (1024, 1024, 933840896, 0, 0), (1024, 512, 353674240, 353674240, 485794816),
+        (1024, 256, 148525568, 219304448, 252334592), (1024, 128, 67184896, 126167296, 135604480), (1024, 64, 31822976, 74290304, 77239424),
+        (1024, 32, 15469120, 47024704, 48056896), (1024, 16, 7623968, 33060128, 33465632), (1024, 8, 3784336, 25994896, 26170000),
+    ];
+
+    fn gpt2_graphs(t: usize, c: usize) -> (u64, u64, u64) {
+        let &(_, _, base, full, tail) = GPT2_GRAPHS.iter().find(|g| g.0 == t && g.1 == c).unwrap_or_else(|| panic!("no GPT-2 small graph for T = {t}, C = {c}"));
+        (base, full, tail)
+    }
+
+    /// [`chunk_peak_bytes`] of GPT-2 small from the table.
+    fn gpt2_chunk_peak(t: usize, c: usize) -> u64 {
+        let (base, full, tail) = gpt2_graphs(t, c);
+        if c >= t {
+            return one_pass_bytes(GPT2_WEIGHTS, base);
+        }
+        chunk_bytes(GPT2_WEIGHTS, full.max(tail))
+    }
+
+    /// The rule as it was before stream version 4 (glibc-era constants, one activation constant,
+    /// the weights' 15 B in every chunk).
+    fn old_gpt2_chunk_peak(t: usize, c: usize) -> u64 {
+        if c < 8 {
+            return 0; // below the table: the old rule stops at C ≤ 4
+        }
+        let (base, full, tail) = gpt2_graphs(t, c);
+        let act = if c >= t { base } else { full.max(tail) };
+        GPT2_WEIGHTS * 15 + act * 225
+    }
+
+    /// Measured with mimalloc and the capped chunk GKRs (docs/BENCHMARKS.md, "Chunked proving,
+    /// stream version 4"): `(T, C, peak_rss_bytes)`.
+    const GPT2_PEAKS: &[(usize, usize, u64)] = &[
+        (32, 32, 5_654_011_904),
+        // Chunks 0–3 (s ≤ 192) of the `T = 512, C = 64` run.
+        (256, 64, 6_108_852_224),
+        // Chunk 5 of that run (s = 320): the witness batch is padded to 2^28.
+        (512, 64, 9_839_702_016),
+    ];
+
+    /// The refit rule gives GPT-2 small the largest chunk it estimates under the 8 GiB bar at every
+    /// `T` up to its context — one pass at 32 positions, `C = 32` at 64, `C = 64` at 128 and 256
+    /// (measured 6.11 GB), `C = 32` at 512 (`C = 64` measured 9.84 GB there: its witness batch is
+    /// padded to 2^28), `C = 16` at 1024 — where the old rule gave at most 16 at `T = 512` (so
+    /// this test fails on it); the estimate is above every measured peak, by at most a quarter.
+    #[test]
+    fn gpt2_small_gets_the_largest_chunk_that_fits() {
+        let budget = DEFAULT_MEMORY_BUDGET.max(weight_opening_bytes(GPT2_WEIGHTS));
+        let bar = 8u64 << 30;
+        for (t, want) in [(32, 32), (64, 32), (128, 64), (256, 64), (512, 32), (1024, 16)] {
+            let c = chunk_for(t, budget, |c| gpt2_chunk_peak(t, c));
+            assert_eq!(c, want, "T = {t}");
+            assert!(gpt2_chunk_peak(t, c).max(weight_opening_bytes(GPT2_WEIGHTS)) <= bar, "T = {t}: the chosen C = {c} is estimated over the bar");
+        }
+        let old = chunk_for(512, (15u64 << 29).max(GPT2_WEIGHTS * 60), |c| old_gpt2_chunk_peak(512, c));
+        assert!(old <= 16, "the old rule gave C = {old} at T = 512");
+        for &(t, c, measured) in GPT2_PEAKS {
+            let estimate = gpt2_chunk_peak(t, c).max(weight_opening_bytes(GPT2_WEIGHTS));
+            assert!(estimate >= measured, "T = {t}, C = {c}: estimate {estimate} below the measured {measured}");
+            assert!(estimate <= measured + measured / 4, "T = {t}, C = {c}: estimate {estimate} over 1.25 × the measured {measured}");
+        }
+    }
 }

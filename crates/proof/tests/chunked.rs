@@ -335,7 +335,7 @@ fn three_head_gpt2() -> GgufFile {
                 data.extend_from_slice(&values[r * inner as usize + c].to_le_bytes());
             }
         }
-        while data.len() % 32 != 0 {
+        while !data.len().is_multiple_of(32) {
             data.push(0);
         }
     }
@@ -345,7 +345,7 @@ fn three_head_gpt2() -> GgufFile {
     out.extend_from_slice(&(src.metadata().len() as u64).to_le_bytes());
     out.extend_from_slice(&kv);
     out.extend_from_slice(&infos);
-    while out.len() % 32 != 0 {
+    while !out.len().is_multiple_of(32) {
         out.push(0);
     }
     out.extend_from_slice(&data);
