@@ -4,20 +4,10 @@
 //! writes the same public key as ever.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn zkinfer(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkinfer")).args(args).output().expect("run zkinfer")
-}
-
-fn model(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name).display().to_string()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use common::{model, s, zkinfer};
+use std::process::Output;
 
 fn stderr(out: &Output) -> String {
     let e = String::from_utf8_lossy(&out.stderr).into_owned();
