@@ -195,6 +195,7 @@ impl VerifyingKey {
             }
         }
         step_graph.check(&weights).map_err(|e| invalid("step graph", e.to_string()))?;
+        check_cache_bounds(&graph, &step_graph, &weights)?;
         Ok(VerifyingKey { model_sha256, architecture, graph, step_graph, weights, commitment, vocab, eog_ids })
     }
 
@@ -263,6 +264,52 @@ impl VerifyingKey {
         }
         Some(String::from_utf8_lossy(&bytes).into_owned())
     }
+}
+
+/// The cached inputs of the step graph are as wide as the tensors they cache.
+///
+/// A chunked proof takes the step graph's cached input `X_past` as a *deferred* input: the
+/// verifier never sees its values (unlike the public inputs, which it checks against their
+/// declared bounds), it only links them to the keys/values earlier chunks proved — the graph's
+/// `X` in chunk 0, the step graph's `X_new` after. Every no-wrap argument downstream of `X_past`
+/// (`zkinfer_ops::bounds`) assumes its *declared* bound `|v| < 2^bits`, so that bound must hold
+/// for the values it links to: it must be at least the derived bound of `X` and of `X_new`.
+/// Otherwise a key could declare a cache narrower than what chunk 0 proved (say by a graph whose
+/// `X` is rescaled less than the step graph's `X_new`), and the step graph's relations would be
+/// checked for no wrap against bounds the cached values exceed. Honest keys declare exactly the
+/// bound of `X`. Bounds are derived by the ops' rules, which never shrink as sizes grow, so both
+/// ends of every symbol's range cover every instantiation (a declared bound is a constant).
+fn check_cache_bounds(graph: &GraphTemplate, step: &GraphTemplate, weights: &[zkinfer_graph::WeightMeta]) -> Result<(), DecodeError> {
+    let names = crate::chunked::cache_names(step);
+    if names.is_empty() {
+        return Ok(());
+    }
+    let ends = |g: &GraphTemplate, what: &'static str| -> Result<Vec<Graph>, DecodeError> {
+        let lo: Vec<usize> = g.symbols.iter().map(|s| s.min).collect();
+        let hi: Vec<usize> = g.symbols.iter().map(|s| s.max).collect();
+        [lo, hi].iter().map(|v| g.instantiate(v, weights).map_err(|e| invalid(what, e.to_string()))).collect()
+    };
+    let (full, steps) = (ends(graph, "graph")?, ends(step, "step graph")?);
+    let bits = |gs: &[Graph], name: &str| -> Vec<(u32, Vec<usize>)> {
+        gs.iter().filter_map(|g| g.find(name).map(|id| (g.meta(id).bits, g.meta(id).shape.clone()))).collect()
+    };
+    for name in &names {
+        let past = bits(&steps, &format!("{name}_past"));
+        let produced: Vec<(u32, Vec<usize>)> = bits(&full, name).into_iter().chain(bits(&steps, &format!("{name}_new"))).collect();
+        let declared = past.iter().map(|(b, _)| *b).min().unwrap_or(0);
+        if let Some((b, _)) = produced.iter().find(|(b, _)| *b > declared) {
+            return Err(invalid(
+                "step graph",
+                format!("the cached input {name}_past declares |v| < 2^{declared}, but the keys/values it caches are bounded by 2^{b}"),
+            ));
+        }
+        // Heads and width: a cache holds the rows of the tensors it caches.
+        let outer = |shape: &[usize]| (shape.first().copied(), shape.last().copied());
+        if let Some((_, s)) = produced.iter().find(|(_, s)| past.iter().any(|(_, p)| outer(p) != outer(s) || p.len() != s.len())) {
+            return Err(invalid("step graph", format!("the cached input {name}_past is not shaped like {name} ({s:?})")));
+        }
+    }
+    Ok(())
 }
 
 fn small(v: u64, max: u64, what: &'static str) -> Result<usize, DecodeError> {
