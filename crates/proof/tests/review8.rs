@@ -77,7 +77,7 @@ fn a_step_graph_cache_narrower_than_the_keys_it_caches_is_refused() {
     // 1. The cached inputs declared 1 bit wide.
     let mut bare = vk.clone();
     declare_past_bits(&mut bare.step_graph, |_| 1);
-    let err = VerifyingKey::from_bytes(&bare.to_bytes()).err().expect("a 1-bit cache accepted");
+    let Err(err) = VerifyingKey::from_bytes(&bare.to_bytes()) else { panic!("a 1-bit cache accepted") };
     assert!(err.to_string().contains("_past"), "{err}");
 
     // 2. A self-consistent step graph whose layer-0 keys are 3 bits narrower than the graph's.
@@ -102,7 +102,7 @@ fn a_step_graph_cache_narrower_than_the_keys_it_caches_is_refused() {
     let old = full.meta(full.find("blk.0.attn_k").unwrap()).bits;
     assert!(new_bits("blk.0.attn_k") < old, "the edit narrows the step graph's keys");
     declare_past_bits(step, new_bits);
-    let err = VerifyingKey::from_bytes(&narrow.to_bytes()).err().expect("a cache narrower than chunk 0's keys accepted");
+    let Err(err) = VerifyingKey::from_bytes(&narrow.to_bytes()) else { panic!("a cache narrower than chunk 0's keys accepted") };
     assert!(err.to_string().contains("blk.0.attn_k_past"), "{err}");
 }
 
