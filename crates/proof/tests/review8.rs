@@ -191,3 +191,40 @@ fn a_query_head_reading_another_kv_head_is_refused() {
     .expect_err("a query head reading another KV head accepted");
     assert!(err.contains("RepeatKv") || err.contains("operand") || err.contains("consumer"), "{err}");
 }
+
+/// Chunks inside the prompt: with `C = 4` and a prompt of 9 tokens, chunks 0 and 1 lie wholly in
+/// the prompt, and each proves one prediction at its last row that is not part of the statement
+/// (chunk 2 holds the last prompt position and the completion). The stream verifies with exactly
+/// the completion of generation (the prompt-only predictions are not in it), and those
+/// predictions are still bound: one changed to another token, or to an end-of-generation token
+/// (which must not stop anything), is refused at its record.
+#[test]
+fn prompt_only_chunks_prove_a_prediction_outside_the_statement_that_cannot_be_changed() {
+    use zkinfer_proof::WeightCommitment;
+    use zkinfer_proof::chunked::{prove_chunked, verify_stream};
+    let f = fixture();
+    let prompt: Vec<u32> = f.prompt.iter().copied().cycle().take(9).collect();
+    let n = 2;
+    let want = f.model.generate_int_until(&prompt, n, &f.pk.vk.eog_ids, |_| {}).unwrap();
+    let mut out = Vec::new();
+    let weights = WeightCommitment::Ready(Box::new(f.pk.weight_data.clone()));
+    let (header, completion, _) = prove_chunked(&f.model, &f.pk.vk, weights, &prompt, n, 4, &mut out, |_| {}).unwrap();
+    assert_eq!(completion, want);
+    let (v, summary) = verify_stream(&f.pk.vk, &mut &out[..]).expect("control: the honest stream verifies");
+    assert_eq!((summary.chunks, summary.positions), (3, 9 + n - 1));
+    assert_eq!(v.completion_ids, want, "the prompt-only predictions are not part of the completion");
+    // Record 0 starts after the header: kind (1), index (4), length (8), then the segment, whose
+    // first values are the chunk's size (u32) and its one prediction (u32).
+    let at = header.to_bytes().len() + 1 + 4 + 8;
+    assert_eq!(u32::from_le_bytes(out[at..at + 4].try_into().unwrap()), 4, "chunk 0 has 4 positions");
+    let pred = u32::from_le_bytes(out[at + 4..at + 8].try_into().unwrap());
+    for other in [(pred + 1) % f.pk.vk.vocab.len() as u32, f.pk.vk.eog_ids[0]] {
+        if other == pred {
+            continue;
+        }
+        let mut bad = out.clone();
+        bad[at + 4..at + 8].copy_from_slice(&other.to_le_bytes());
+        let err = verify_stream(&f.pk.vk, &mut &bad[..]).err().map(|e| e.to_string()).unwrap_or_else(|| panic!("prediction {other} accepted"));
+        assert!(err.starts_with("rejected: chunk 0"), "{err}");
+    }
+}
