@@ -191,3 +191,76 @@ fn tickets_are_persisted_before_use_and_the_key_is_locked_while_proving() {
     let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(names.len(), 3, "temporary files left behind: {names:?}");
 }
+
+/// Child mode of [`a_crashed_prover_never_gets_its_ticket_back`]: reserve a ticket on the key
+/// named by the environment, print it, and die without unwinding (a crash mid-proof).
+#[test]
+fn crash_child() {
+    let (Ok(vk), Ok(pk)) = (std::env::var("ZK7_CRASH_VK"), std::env::var("ZK7_CRASH_PK")) else { return };
+    let vk = ZkVerifyingKey::from_bytes(&std::fs::read(vk).unwrap()).unwrap();
+    let lease = reserve_ticket(std::path::Path::new(&pk), &vk).unwrap();
+    println!("TICKET {}", lease.ticket);
+    std::process::abort();
+}
+
+/// A prover process that dies (abort, no unwinding, no destructor) after reserving a ticket:
+/// its lock goes with it, the counter it persisted stays, and the next prover gets the next
+/// ticket, never the crashed one's.
+#[test]
+fn a_crashed_prover_never_gets_its_ticket_back() {
+    let (model, vocab) = load("gpt2-tiny-random.gguf");
+    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: 3, points_per_ticket: 2 }).expect("zk setup");
+    let dir = tempfile::tempdir().unwrap();
+    let pk_path = dir.path().join("pk.bin");
+    let vk_path = dir.path().join("vk.bin");
+    zkinfer_proof::fsio::write_atomic_private(&pk_path, &pk.to_bytes()).unwrap();
+    std::fs::write(&vk_path, vk.to_bytes().unwrap()).unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
+        .env("ZK7_CRASH_VK", &vk_path)
+        .env("ZK7_CRASH_PK", &pk_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the child was meant to crash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TICKET 1"), "child output: {stdout} / {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ZkProvingKey::from_bytes(&std::fs::read(&pk_path).unwrap()).unwrap().next_ticket, 2);
+    let lease = reserve_ticket(&pk_path, &vk).expect("after the crash");
+    assert_eq!(lease.ticket, 2, "the crashed prover's ticket was handed out again");
+}
+
+/// Provers racing on one `pk.bin` (threads: `flock` locks are per open file, so they exclude
+/// each other as processes do): every ticket is handed out exactly once, none twice, and the
+/// budget is never exceeded.
+#[test]
+fn racing_provers_never_share_a_ticket() {
+    let (model, vocab) = load("gpt2-tiny-random.gguf");
+    const K: usize = 5;
+    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: K, points_per_ticket: 2 }).expect("zk setup");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pk.bin");
+    zkinfer_proof::fsio::write_atomic_private(&path, &pk.to_bytes()).unwrap();
+    let got = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                loop {
+                    match reserve_ticket(&path, &vk) {
+                        Ok(lease) => {
+                            got.lock().unwrap().push(lease.ticket);
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                        Err(e) if e.to_string().contains("in use") || e.to_string().contains("keeps being replaced") => std::thread::yield_now(),
+                        Err(e) if e.to_string().contains("budget") => break,
+                        Err(e) => panic!("unexpected: {e}"),
+                    }
+                }
+            });
+        }
+    });
+    let mut got = got.into_inner().unwrap();
+    got.sort_unstable();
+    assert_eq!(got, (1..=K).collect::<Vec<_>>(), "tickets handed out: {got:?}");
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, vec!["pk.bin".to_string()], "temporary files left behind");
+}
