@@ -37,7 +37,10 @@ use crate::keys::weight_slices;
 use crate::{ProofSystemError, model_err};
 use zkinfer_field::F;
 use zkinfer_model::Model;
+use zkinfer_field::EF;
+use zkinfer_pcs::OpeningClaim;
 use zkinfer_pcs::hiding::{HidingPcs, HidingProverData};
+use zkinfer_transcript::ProverTranscript;
 use zkinfer_pcs::hiding_key::{HidingKey, KeySecret};
 pub use zkinfer_pcs::hiding_key::KeyBudget;
 use zkinfer_verifier::key::{VerifyingKey, Vocabulary};
@@ -230,3 +233,55 @@ pub fn ticket_data(vk: &ZkVerifyingKey, pk: &ZkProvingKey, model: &Model, ticket
     let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     Ok(vk.weights.ticket(&HidingPcs::default(), &refs, &pk.secret, ticket)?)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Choke point 8: the proof's weight claims on its ticket (`zkinfer_verifier::zk_weights`).
+
+pub use zkinfer_verifier::zk_weights::{WeightClaim, verify_weight_claims_zk, weight_claims};
+
+/// The value of `Ŵ_w(point)` (`zkinfer_verifier::zk_weights`) from a ticket's prover data: what a zk op sends as
+/// its claim on a weight.
+pub fn randomised_weight_value(vk: &ZkVerifyingKey, data: &HidingProverData, weight: usize, point: &[EF]) -> Result<EF, ProofSystemError> {
+    let (plan, offsets) = zkinfer_verifier::zk_weights::plan_of(&vk.public.weights)?;
+    let tensor = plan.tensor(weight).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {weight}, which is not committed")))?;
+    let mut sum = <EF as zkinfer_field::PrimeCharacteristicRing>::ZERO;
+    for (k, (sel, sub)) in tensor.selectors_and_sub_points(point)?.into_iter().enumerate() {
+        sum += sel * data.evaluate(offsets[weight] + k, &sub)?;
+    }
+    Ok(sum)
+}
+
+/// The honest block value for [`prove_weight_claims_zk`]: the ticket's randomised extension.
+pub fn honest_block_value(data: &HidingProverData, poly: usize, point: &[EF]) -> Result<EF, ProofSystemError> {
+    Ok(data.evaluate(poly, point)?)
+}
+
+/// Prover (choke point 8): sends every claim's block values (`block_value(data, poly,
+/// sub_point)`, honestly [`honest_block_value`] — a parameter so tests can play a malicious
+/// prover) and opens ticket `data` at the block claims and the key's link claims.
+pub fn prove_weight_claims_zk<R: rand10::CryptoRng + ?Sized>(
+    vk: &ZkVerifyingKey,
+    data: HidingProverData,
+    claims: &[WeightClaim],
+    block_value: &dyn Fn(&HidingProverData, usize, &[EF]) -> Result<EF, ProofSystemError>,
+    t: &mut ProverTranscript,
+    rng: &mut R,
+) -> Result<(), ProofSystemError> {
+    let (plan, offsets) = zkinfer_verifier::zk_weights::plan_of(&vk.public.weights)?;
+    let mut opening = Vec::new();
+    for c in claims {
+        let tensor = plan.tensor(c.weight).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {}, which is not committed", c.weight)))?;
+        let split = tensor.selectors_and_sub_points(&c.point)?;
+        let mut evals = Vec::with_capacity(split.len());
+        for (k, (_, sub)) in split.into_iter().enumerate() {
+            let poly = offsets[c.weight] + k;
+            let value = block_value(&data, poly, &sub)?;
+            evals.push(value);
+            opening.push(OpeningClaim { poly, point: sub, value });
+        }
+        t.send_exts(&evals);
+    }
+    vk.weights.open_ticket(&HidingPcs::default(), data, &opening, t, rng)?;
+    Ok(())
+}
+
