@@ -43,10 +43,68 @@ fn setup_zk_writes_a_hiding_key_and_a_secret_that_public_commands_refuse() {
     let out = zkinfer(&["verify", "--vk", s(&zk), s(&proof)]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("zero-knowledge key"), "{}", stderr(&out));
+    // A public proof under a zk key: refused as not a zk proof.
+    let public_keys = dir.path().join("pub");
+    assert!(zkinfer(&["setup", "-m", &tiny, "-o", s(&public_keys), "-q"]).status.success());
+    let public_proof = dir.path().join("public.proof");
+    let out = zkinfer(&["prove", "-m", &tiny, "--keys", s(&public_keys), "-p", "Hello", "-n", "1", "-q", "-o", s(&public_proof)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&public_proof)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a zero-knowledge proof"), "{}", stderr(&out));
+    // prove --zk with a public key: refused.
+    let out = zkinfer(&["prove", "--zk", "-m", &tiny, "--keys", s(&public_keys), "-p", "Hello", "-n", "1", "-o", s(&dir.path().join("q.proof"))]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("is a public key"), "{}", stderr(&out));
     let out = zkinfer(&["prove", "-m", &tiny, "--keys", s(&zk), "-p", "Hello", "-n", "1", "-o", s(&dir.path().join("p.proof"))]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("zero-knowledge key"));
     assert!(!dir.path().join("p.proof").exists());
+
+    // prove --zk: required with a zk key, refused without one or with a public key, and refused
+    // (clearly, taking no ticket, writing no proof) until the graph proof is hidden.
+    let pk_before = std::fs::read(&pk).unwrap();
+    let p_out = dir.path().join("z.proof");
+    let out = zkinfer(&["prove", "--zk", "-m", &tiny, "--keys", s(&zk), "-p", "Hello", "-n", "1", "-o", s(&p_out)]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not complete") && stderr(&out).contains("No ticket was taken"), "{}", stderr(&out));
+    assert!(!p_out.exists());
+    assert_eq!(std::fs::read(&pk).unwrap(), pk_before, "a refused prove --zk changed pk.bin");
+    let out = zkinfer(&["prove", "--zk", "-m", &tiny, "-p", "Hello", "-n", "1", "-o", s(&p_out)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("setup --zk"), "{}", stderr(&out));
+    let out = zkinfer(&["bench", "--zk", "-m", &tiny, "-n", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not complete"), "{}", stderr(&out));
+    // verify with a zk key: a file that is not a zk proof is refused as such; a zk proof header
+    // for another key is rejected; none is accepted.
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&proof)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a zero-knowledge proof"), "{}", stderr(&out));
+    let zp = zkinfer_proof::zk_proof::ZkProofFile {
+        model_commitment: *blake3::hash(&vk).as_bytes(),
+        ticket: 1,
+        max_new_tokens: 1,
+        prompt_ids: vec![1],
+        completion_ids: vec![2],
+        transcript: vec![0; 64],
+    };
+    std::fs::write(&proof, zp.to_bytes()).unwrap();
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&proof)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not built"), "{}", stderr(&out));
+    let other = zkinfer_proof::zk_proof::ZkProofFile { model_commitment: [9; 32], ..zp.clone() };
+    std::fs::write(&proof, other.to_bytes()).unwrap();
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&proof)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("was made for model"), "{}", stderr(&out));
+    // Ticket 3 does not exist under a budget of 2 (tickets 0, 1, 2).
+    let beyond = zkinfer_proof::zk_proof::ZkProofFile { ticket: 3, ..zp };
+    std::fs::write(&proof, beyond.to_bytes()).unwrap();
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&proof)]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ticket 3"), "{}", stderr(&out));
+
     let out = zkinfer(&["vk-check", "--model", &tiny, "--vk", s(&zk)]);
     assert_eq!(out.status.code(), Some(3));
     assert!(stderr(&out).contains("cannot be recomputed"));

@@ -40,11 +40,23 @@ fn recombine(decl: &RangeCheckDecl, limb_values: &[EF], z: &[EF]) -> EF {
 /// point `z` (truncated to each column's size) and records claims on the limbs and on the column
 /// (whose value follows from the limbs).
 pub fn prove_range_relations(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) {
+    prove_range_relations_with(w, &mut |col, z| evaluate_column(&w.values(col), z), t, acc);
+}
+
+/// [`prove_range_relations`] with the limbs' values at `z` given by `eval` — the plain
+/// evaluation in public mode; in zero-knowledge mode (issue 13, choke point 5) the value of each
+/// limb's randomised extension `P̂_limb(z) = P_limb(z) + Z(z)·M_limb(z_{<μ})` (`Vanishing::All`).
+/// The verifier is [`verify_range_relations`] in both modes: the column's claim is derived from
+/// the sent limb values, so in zero-knowledge mode it is a claim on the column's randomised
+/// extension `Σ_j 2^{16j}·P̂_limb_j − offset·χ`, i.e. the column must be committed with the mask
+/// `Σ_j 2^{16j}·M_limb_j` (the same `Z`: a limb has the column's variables). That mask adds no
+/// freedom and needs none — the column is a function of its limbs, whose values are masked.
+pub fn prove_range_relations_with(w: &WitnessBuilder, eval: &mut dyn FnMut(ColumnId, &[EF]) -> EF, t: &mut ProverTranscript, acc: &mut Accumulators) {
     let plan = w.plan();
     let z = t.challenge_exts(range_point_len(plan));
     for (i, decl) in plan.range_checks().iter().enumerate().filter(|(_, d)| needs_relation(d)) {
         let zc = &z[..plan.num_vars(decl.column)];
-        let limb_values: Vec<EF> = decl.limbs.iter().map(|l| evaluate_column(&w.values(*l), zc)).collect();
+        let limb_values: Vec<EF> = decl.limbs.iter().map(|l| eval(*l, zc)).collect();
         t.send_exts(&limb_values);
         for (l, &v) in decl.limbs.iter().zip(&limb_values) {
             acc.witness.push(PolyId::Column(l.0), Origin::Range(i), zc.to_vec(), v);
@@ -83,6 +95,24 @@ pub fn prove_virtual_claims(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &
         };
         let v = evaluate_column(&values, point);
         last = Some((col, values));
+        t.send_ext(v);
+        Ok(v)
+    })
+}
+
+/// [`prove_virtual_claims`] with the terms' values given by `eval` — in zero-knowledge mode
+/// (issue 13, choke point 6, its affine half) the value of each term's randomised extension. A
+/// virtual affine column's randomised extension IS the same combination of its terms'
+/// (`v̂ = c_0·χ + Σ_j c_j·û_j`: no mask of its own), so the rewriting is unchanged and the
+/// verifier is [`verify_virtual_claims`] in both modes.
+pub fn prove_virtual_claims_with(
+    w: &WitnessBuilder,
+    eval: &mut dyn FnMut(ColumnId, &[EF]) -> EF,
+    t: &mut ProverTranscript,
+    acc: &mut Accumulators,
+) -> Result<(), ProofError> {
+    rewrite_virtual_claims(w.plan(), acc, |col, point| {
+        let v = eval(col, point);
         t.send_ext(v);
         Ok(v)
     })
@@ -166,6 +196,10 @@ pub fn verify_merge(num_vars: usize, claims: Vec<Claim>, t: &mut VerifierTranscr
     verified.check_final(&finals).map_err(|_| ProofError::check("merge", "final evaluation does not match"))?;
     Ok(Some(Claim::new(r, value)))
 }
+
+#[cfg(test)]
+#[path = "claim_reduction_zk_tests.rs"]
+mod zk_tests;
 
 #[cfg(test)]
 mod tests {

@@ -32,7 +32,7 @@ pub mod zk;
 
 // The verifying side lives in `zkinfer-verifier`; re-exported under the old paths.
 pub use zkinfer_verifier::{
-    PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, codec, file, verify, weight_blocks, weight_claims, zk_key,
+    PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, codec, file, verify, weight_blocks, weight_claims, zk_key, zk_proof,
 };
 
 use std::sync::Arc;

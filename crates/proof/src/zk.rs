@@ -3,32 +3,54 @@
 //! [`setup_zk`] commits the weight blocks (the same blocks as the public key's,
 //! [`crate::keys::weight_slices`]) in a [`HidingKey`] of `K` tickets and returns the
 //! [`ZkVerifyingKey`] (public) and the [`ZkProvingKey`] (secret: the seed every mask and every
-//! ticket's randomness derives from, and the next unused ticket). A zk proof uses ticket
-//! [`ZkProvingKey::take_ticket`] and recommits it from the seed ([`ticket_data`]); a ticket used
-//! twice would open its codeword twice and leak weight rows, so the proving key counts, refuses
-//! past the budget, and must be saved after every proof (an operator obligation: a copied
-//! `pk.bin` used by two provers reuses tickets).
+//! ticket's randomness derives from, and the next unused ticket). A budget of `K` proofs commits
+//! `K + 1` tickets: ticket [`SETUP_TICKET`] (0) is reserved for the hiding setup range proof (not
+//! built yet; reserving it now means no key in circulation has its ticket 0 opened by a graph
+//! proof when that proof lands), graph proofs use tickets `1..=K`.
+//!
+//! A zk proof takes its ticket with [`reserve_ticket`] and recommits it from the seed
+//! ([`ticket_data`]). A ticket used twice would open its codeword twice and leak weight rows, so:
+//! * `pk.bin` is locked (`flock`, exclusive, non-blocking: a second prover on the same file is
+//!   refused, not queued) from before it is read until the [`TicketLease`] is dropped, i.e. for
+//!   the whole proof; the lock moves with the file (the new `pk.bin` is locked before it is
+//!   renamed into place, and a prover that locked a file that was replaced meanwhile re-opens);
+//! * the advanced counter is written and flushed to disk (temporary file created with
+//!   `create_new`, `fsync`, rename, `fsync` of the directory: [`crate::fsio`]) BEFORE the ticket
+//!   index is returned, so before any of its data is computed: a crash at any point wastes at most
+//!   one ticket and never reuses one;
+//! * past the budget, or for another key, the key is refused and left unchanged.
+//!
+//! A `pk.bin` copied and used by two provers on different files still reuses tickets: an operator
+//! obligation (`setup --zk`'s help says so).
 //!
 //! ```text
 //! pk.bin: magic "ZKINFZP\0" | version u32 | model commitment of the zk key [32] |
-//!         secret [32] | next ticket u32
+//!         secret [32] | next ticket u32 (≥ 1)
 //! ```
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::keys::weight_slices;
 use crate::{ProofSystemError, model_err};
 use zkinfer_field::F;
 use zkinfer_model::Model;
+use zkinfer_field::EF;
+use zkinfer_pcs::OpeningClaim;
 use zkinfer_pcs::hiding::{HidingPcs, HidingProverData};
+use zkinfer_transcript::ProverTranscript;
 use zkinfer_pcs::hiding_key::{HidingKey, KeySecret};
 pub use zkinfer_pcs::hiding_key::KeyBudget;
 use zkinfer_verifier::key::{VerifyingKey, Vocabulary};
 use zkinfer_verifier::zk_key::{ZkVerifyingKey, no_commitment};
+pub use zkinfer_verifier::zk_proof::{FIRST_PROOF_TICKET, SETUP_TICKET};
 
 /// Magic bytes of a zk proving-key file.
 pub const ZK_PK_MAGIC: &[u8; 8] = b"ZKINFZP\0";
-/// Format version of zk proving-key files.
-pub const ZK_PK_VERSION: u32 = 1;
+/// Format version of zk proving-key files (2: ticket 0 is reserved, the counter starts at 1).
+pub const ZK_PK_VERSION: u32 = 2;
 
 /// The secret proving key of a zk key.
 #[derive(Clone, PartialEq, Eq)]
@@ -66,26 +88,92 @@ impl ZkProvingKey {
         let vk_digest = r.array::<32>("model commitment")?;
         let secret = KeySecret(r.array::<32>("secret")?);
         let next_ticket = r.u32("next ticket")?;
+        if next_ticket < FIRST_PROOF_TICKET {
+            return Err(DecodeError::Invalid { what: "next ticket", why: format!("ticket {next_ticket} is reserved for the setup proof") });
+        }
         r.finish()?;
         Ok(Self { vk_digest, secret, next_ticket })
     }
 
-    /// Reserves the next ticket for a proof under `vk` (the caller saves the key before the
-    /// proof leaves the machine); refused past the budget or for another key.
+    /// Advances the in-memory counter and returns the ticket for a proof under `vk`; refused
+    /// past the budget or for another key. Provers use [`reserve_ticket`], which persists the
+    /// counter before the ticket is used.
     pub fn take_ticket(&mut self, vk: &ZkVerifyingKey) -> Result<usize, ProofSystemError> {
-        if vk.digest() != self.vk_digest {
+        if vk.digest()? != self.vk_digest {
             return Err(ProofSystemError::Request("the proving key belongs to another zk verifying key".into()));
         }
-        let i = self.next_ticket as usize;
+        let i = self.next_ticket.max(FIRST_PROOF_TICKET) as usize;
         if i >= vk.weights.tickets.len() {
             return Err(ProofSystemError::Request(format!(
-                "the zk key's proof budget is spent: all {} tickets are used (run setup --zk again)",
-                vk.weights.tickets.len()
+                "the zk key's proof budget is spent: all {} proof tickets are used (run setup --zk again)",
+                vk.weights.tickets.len().saturating_sub(FIRST_PROOF_TICKET as usize)
             )));
         }
-        self.next_ticket += 1;
+        self.next_ticket = i as u32 + 1;
         Ok(i)
     }
+}
+
+/// A ticket reserved for one proof: the proving key's advanced counter is on disk, and `pk.bin`
+/// stays locked until this is dropped (after the proof is written).
+#[derive(Debug)]
+pub struct TicketLease {
+    /// The ticket the proof opens.
+    pub ticket: usize,
+    /// The proving key (its counter already past `ticket`).
+    pub pk: ZkProvingKey,
+    _lock: File,
+}
+
+fn io_err(what: &str, path: &Path, e: std::io::Error) -> ProofSystemError {
+    ProofSystemError::Request(format!("cannot {what} the zero-knowledge proving key {}: {e}", path.display()))
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// Reserves the next ticket of the proving key at `pk_path` for a proof under `vk`: locks the
+/// file, reads it, advances its counter, writes and flushes the advanced key (locked) in its
+/// place, and only then returns the ticket. Refused, leaving the file unchanged, if another
+/// prover holds the lock, the budget is spent or the key belongs to another verifying key.
+pub fn reserve_ticket(pk_path: &Path, vk: &ZkVerifyingKey) -> Result<TicketLease, ProofSystemError> {
+    for _ in 0..8 {
+        let mut f = File::open(pk_path).map_err(|e| io_err("open", pk_path, e))?;
+        match f.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ProofSystemError::Request(format!(
+                    "the zero-knowledge proving key {} is in use by another prover (locked); retry when it has finished",
+                    pk_path.display()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err("lock", pk_path, e)),
+        }
+        // The file may have been replaced between our open and our lock (by a prover that then
+        // released it): lock the current one instead.
+        let opened = f.metadata().map_err(|e| io_err("inspect", pk_path, e))?;
+        let current = std::fs::metadata(pk_path).map_err(|e| io_err("inspect", pk_path, e))?;
+        if !same_file(&opened, &current) {
+            continue;
+        }
+        let mut bytes = Vec::new();
+        // A proving key is 80 bytes: read at most a little more, so a huge file is no allocation.
+        (&mut f).take(4096).read_to_end(&mut bytes).map_err(|e| io_err("read", pk_path, e))?;
+        let mut pk = ZkProvingKey::from_bytes(&bytes)?;
+        let ticket = pk.take_ticket(vk)?;
+        let lock = crate::fsio::write_atomic_private_locked(pk_path, &pk.to_bytes()).map_err(|e| io_err("update", pk_path, e))?;
+        drop(f);
+        return Ok(TicketLease { ticket, pk, _lock: lock });
+    }
+    Err(ProofSystemError::Request(format!("the zero-knowledge proving key {} keeps being replaced; retry", pk_path.display())))
 }
 
 /// The weight blocks as the key commits them.
@@ -94,8 +182,9 @@ fn slices(model: &Model) -> Result<(Vec<crate::keys::WeightMeta>, Vec<Vec<F>>), 
 }
 
 /// Zero-knowledge setup: the zk verifying key (graph, shapes, vocabulary, hiding weight key of
-/// `budget.tickets` tickets) and its secret proving key. No setup range proof yet: the hiding one
-/// is not built, so zk keys are not accepted by `verify` (`docs/SECURITY.md`).
+/// `budget.tickets + 1` tickets: [`SETUP_TICKET`] and one per proof) and its secret proving key
+/// (counter at [`FIRST_PROOF_TICKET`]). No setup range proof yet: the hiding one is not built,
+/// so zk keys are not accepted by `verify` (`docs/SECURITY.md`).
 pub fn setup_zk(
     model: &Model,
     vocab: impl Into<Vocabulary>,
@@ -108,7 +197,15 @@ pub fn setup_zk(
     let (metas, slices) = slices(model)?;
     let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let secret = KeySecret::generate()?;
-    let weights = HidingKey::setup(&HidingPcs::default(), &refs, budget, &secret)?;
+    if budget.tickets == 0 || budget.tickets >= zkinfer_pcs::hiding_key::MAX_TICKETS {
+        return Err(ProofSystemError::Request(format!(
+            "a zero-knowledge key hides 1 to {} proofs, not {}",
+            zkinfer_pcs::hiding_key::MAX_TICKETS - 1,
+            budget.tickets
+        )));
+    }
+    let tickets = KeyBudget { tickets: budget.tickets + FIRST_PROOF_TICKET as usize, ..budget };
+    let weights = HidingKey::setup(&HidingPcs::default(), &refs, tickets, &secret)?;
     // No file hash: a hash of the GGUF would let anyone holding a candidate file test whether it
     // is the hidden model (review 7); the zk key's `model_sha256` is all zeros.
     let public = VerifyingKey {
@@ -122,17 +219,69 @@ pub fn setup_zk(
         eog_ids,
     };
     let vk = ZkVerifyingKey::new(public, weights)?;
-    let pk = ZkProvingKey { vk_digest: vk.digest(), secret, next_ticket: 0 };
+    let pk = ZkProvingKey { vk_digest: vk.digest()?, secret, next_ticket: FIRST_PROOF_TICKET };
     Ok((vk, pk))
 }
 
 /// Ticket `ticket`'s prover data, recommitted from `model`'s weights and the secret and checked
 /// against the key (a model or secret other than the key's is refused).
 pub fn ticket_data(vk: &ZkVerifyingKey, pk: &ZkProvingKey, model: &Model, ticket: usize) -> Result<HidingProverData, ProofSystemError> {
-    if vk.digest() != pk.vk_digest {
+    if vk.digest()? != pk.vk_digest {
         return Err(ProofSystemError::Request("the proving key belongs to another zk verifying key".into()));
     }
     let (_, slices) = slices(model)?;
     let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     Ok(vk.weights.ticket(&HidingPcs::default(), &refs, &pk.secret, ticket)?)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Choke point 8: the proof's weight claims on its ticket (`zkinfer_verifier::zk_weights`).
+
+pub use zkinfer_verifier::zk_weights::{WeightClaim, verify_weight_claims_zk, weight_claims};
+
+/// The value of `Ŵ_w(point)` (`zkinfer_verifier::zk_weights`) from a ticket's prover data: what a zk op sends as
+/// its claim on a weight.
+pub fn randomised_weight_value(vk: &ZkVerifyingKey, data: &HidingProverData, weight: usize, point: &[EF]) -> Result<EF, ProofSystemError> {
+    let (plan, offsets) = zkinfer_verifier::zk_weights::plan_of(&vk.public.weights)?;
+    let tensor = plan.tensor(weight).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {weight}, which is not committed")))?;
+    let mut sum = <EF as zkinfer_field::PrimeCharacteristicRing>::ZERO;
+    for (k, (sel, sub)) in tensor.selectors_and_sub_points(point)?.into_iter().enumerate() {
+        sum += sel * data.evaluate(offsets[weight] + k, &sub)?;
+    }
+    Ok(sum)
+}
+
+/// The honest block value for [`prove_weight_claims_zk`]: the ticket's randomised extension.
+pub fn honest_block_value(data: &HidingProverData, poly: usize, point: &[EF]) -> Result<EF, ProofSystemError> {
+    Ok(data.evaluate(poly, point)?)
+}
+
+/// Prover (choke point 8): sends every claim's block values (`block_value(data, poly,
+/// sub_point)`, honestly [`honest_block_value`] — a parameter so tests can play a malicious
+/// prover) and opens ticket `data` at the block claims and the key's link claims.
+pub fn prove_weight_claims_zk<R: rand10::CryptoRng + ?Sized>(
+    vk: &ZkVerifyingKey,
+    data: HidingProverData,
+    claims: &[WeightClaim],
+    block_value: &dyn Fn(&HidingProverData, usize, &[EF]) -> Result<EF, ProofSystemError>,
+    t: &mut ProverTranscript,
+    rng: &mut R,
+) -> Result<(), ProofSystemError> {
+    let (plan, offsets) = zkinfer_verifier::zk_weights::plan_of(&vk.public.weights)?;
+    let mut opening = Vec::new();
+    for c in claims {
+        let tensor = plan.tensor(c.weight).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {}, which is not committed", c.weight)))?;
+        let split = tensor.selectors_and_sub_points(&c.point)?;
+        let mut evals = Vec::with_capacity(split.len());
+        for (k, (_, sub)) in split.into_iter().enumerate() {
+            let poly = offsets[c.weight] + k;
+            let value = block_value(&data, poly, &sub)?;
+            evals.push(value);
+            opening.push(OpeningClaim { poly, point: sub, value });
+        }
+        t.send_exts(&evals);
+    }
+    vk.weights.open_ticket(&HidingPcs::default(), data, &opening, t, rng)?;
+    Ok(())
+}
+

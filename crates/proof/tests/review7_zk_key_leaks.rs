@@ -25,7 +25,7 @@ fn a_zk_key_does_not_carry_the_model_files_hash() {
     // What the CLI passes (`proving::load_path`: the GGUF's SHA-256).
     let sha: [u8; 32] = hex::decode(gguf.sha256_hex()).unwrap().try_into().unwrap();
     let (vk, _pk) = setup_zk(&model, vocab_bytes(&tok), KeyBudget { tickets: 1, points_per_ticket: 2 }).expect("zk setup");
-    let bytes = vk.to_bytes();
+    let bytes = vk.to_bytes().unwrap();
     // The check can fail: the public key of the same model does carry it.
     let public = zkinfer_proof::setup(&model, vocab_bytes(&tok), sha).expect("public setup").vk.to_bytes();
     assert!(public.windows(32).any(|w| w == sha), "the public key carries the file hash (control)");
@@ -36,6 +36,6 @@ fn a_zk_key_does_not_carry_the_model_files_hash() {
     // A key whose public part carries a hash is refused by the decoder and by the constructor.
     let mut tampered = vk.clone();
     tampered.public.model_sha256 = sha;
-    assert!(zkinfer_verifier::zk_key::ZkVerifyingKey::from_bytes(&tampered.to_bytes()).is_err(), "a zk key with a file hash decodes");
+    assert!(zkinfer_verifier::zk_key::ZkVerifyingKey::from_bytes(&tampered.to_bytes().unwrap()).is_err(), "a zk key with a file hash decodes");
     assert!(zkinfer_verifier::zk_key::ZkVerifyingKey::new(tampered.public.clone(), tampered.weights.clone()).is_err());
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::Model;
 use zkinfer_proof::keys::VerifyingKey;
-use zkinfer_proof::zk::{KeyBudget, ZkProvingKey, setup_zk, ticket_data};
+use zkinfer_proof::zk::{FIRST_PROOF_TICKET, KeyBudget, ZkProvingKey, reserve_ticket, setup_zk, ticket_data};
 use zkinfer_proof::zk_key::{ZkVerifyingKey, is_zk_key, no_commitment};
 use zkinfer_proof::{setup, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
@@ -38,23 +38,28 @@ fn check_fixture(name: &str) {
     expected.commitment = no_commitment(public.commitment.poly_num_vars.clone());
     assert_eq!(vk.public, expected);
     assert_eq!(vk.weights.poly_num_vars, public.commitment.poly_num_vars);
-    assert_eq!(vk.weights.tickets.len(), 3);
+    // Three proofs: the setup ticket 0 and three proof tickets.
+    assert_eq!(vk.weights.tickets.len(), 4);
+    assert_eq!(pk.next_ticket, FIRST_PROOF_TICKET);
 
     // Round trips; kinds do not mix.
-    let bytes = vk.to_bytes();
+    let bytes = vk.to_bytes().unwrap();
     assert!(is_zk_key(&bytes));
     assert_eq!(ZkVerifyingKey::from_bytes(&bytes).unwrap(), vk);
     assert!(VerifyingKey::from_bytes(&bytes).is_err(), "a zk key decodes as a public key");
     assert!(ZkVerifyingKey::from_bytes(&public.to_bytes()).is_err(), "a public key decodes as a zk key");
     assert!(!is_zk_key(&public.to_bytes()));
     assert_eq!(ZkProvingKey::from_bytes(&pk.to_bytes()).unwrap(), pk);
-    assert_eq!(pk.vk_digest, vk.digest());
+    assert_eq!(pk.vk_digest, vk.digest().unwrap());
 
-    // Every ticket recommits to the key's root and its randomised extensions take the key's link
-    // values (the link a ticket's opening proves); past the budget, refused.
+    // Every ticket (the setup ticket too) recommits to the key's root and its randomised
+    // extensions take the key's link values (the link a ticket's opening proves); proofs take
+    // tickets 1..=3, never 0; past the budget, refused.
     let points = vk.weights.link_points().unwrap();
-    for i in 0..3 {
-        assert_eq!(pk.take_ticket(&vk).unwrap(), i);
+    for i in 0..4 {
+        if i > 0 {
+            assert_eq!(pk.take_ticket(&vk).unwrap(), i);
+        }
         let data = ticket_data(&vk, &pk, &model, i).expect("ticket");
         assert_eq!(data.commitment().root, vk.weights.tickets[i]);
         for (k, z) in points.iter().enumerate() {
@@ -62,7 +67,7 @@ fn check_fixture(name: &str) {
         }
     }
     assert!(pk.take_ticket(&vk).is_err(), "the budget is spent");
-    assert!(ticket_data(&vk, &pk, &model, 3).is_err());
+    assert!(ticket_data(&vk, &pk, &model, 4).is_err());
 
     // Another secret (another setup): different roots and link values, and its proving key does
     // not recommit this key's tickets.
@@ -71,7 +76,7 @@ fn check_fixture(name: &str) {
     assert!(vk2.weights.tickets.iter().all(|r| !vk.weights.tickets.contains(r)));
     assert!(vk2.weights.link_values.iter().all(|v| !vk.weights.link_values.contains(v)));
     assert!(ticket_data(&vk, &pk2, &model, 0).is_err(), "another key's secret");
-    let forged = ZkProvingKey { vk_digest: vk.digest(), ..pk2 };
+    let forged = ZkProvingKey { vk_digest: vk.digest().unwrap(), ..pk2 };
     assert!(ticket_data(&vk, &forged, &model, 0).is_err(), "another secret under this key's digest");
 }
 
@@ -91,7 +96,7 @@ fn zk_setup_of_the_tiny_llama() {
 fn zk_keys_decode_strictly() {
     let (model, vocab) = load("gpt2-tiny-random.gguf");
     let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: 1, points_per_ticket: 2 }).expect("zk setup");
-    let bytes = vk.to_bytes();
+    let bytes = vk.to_bytes().unwrap();
     let step = (bytes.len() / 997).max(1);
     for n in (0..bytes.len()).step_by(step) {
         assert!(ZkVerifyingKey::from_bytes(&bytes[..n]).is_err(), "prefix {n}");
@@ -113,9 +118,149 @@ fn zk_keys_decode_strictly() {
     }
     let mut bad = vk.clone();
     bad.public.commitment.root = zkinfer_pcs::whir::MerkleRoot::new(vec![[1u8; 32]]);
-    assert!(ZkVerifyingKey::from_bytes(&bad.to_bytes()).is_err(), "a commitment in the public part");
+    assert!(ZkVerifyingKey::from_bytes(&bad.to_bytes().unwrap()).is_err(), "a commitment in the public part");
     let pkb = pk.to_bytes();
     for n in 0..pkb.len() {
         assert!(ZkProvingKey::from_bytes(&pkb[..n]).is_err());
     }
+    // A key whose hiding part does not encode within the decoder's limit: an error from
+    // `to_bytes` and `digest` (never an empty encoding and the digest of nothing).
+    let mut huge = vk.clone();
+    huge.weights.link_values = vec![huge.weights.link_values[0]; (1 << 24) / 24 + 1];
+    assert!(huge.to_bytes().is_err());
+    assert!(huge.digest().is_err());
+    // A proving key whose counter points at the setup ticket does not decode.
+    let at_setup = ZkProvingKey { next_ticket: 0, ..pk.clone() }.to_bytes();
+    assert!(ZkProvingKey::from_bytes(&at_setup).is_err(), "a proving key at the setup ticket");
+    // A key with only the setup ticket (no proof ticket) is refused by the constructor and the
+    // decoder.
+    let mut lone = vk.clone();
+    lone.weights.tickets.truncate(1);
+    lone.weights.budget.tickets = 1;
+    assert!(ZkVerifyingKey::new(lone.public.clone(), lone.weights.clone()).is_err());
+}
+
+/// `reserve_ticket`: the advanced counter is on disk before the ticket is returned; the file is
+/// locked while the lease lives (a second prover is refused and the file is unchanged); the lock
+/// follows the replaced file; dropping a lease without a proof (a crash) wastes the ticket and
+/// never hands it out again; past the budget or with another key's proving key, refused with the
+/// file unchanged; no temporary file is left behind.
+#[test]
+fn tickets_are_persisted_before_use_and_the_key_is_locked_while_proving() {
+    let (model, vocab) = load("gpt2-tiny-random.gguf");
+    let (vk, pk) = setup_zk(&model, vocab.clone(), KeyBudget { tickets: 2, points_per_ticket: 2 }).expect("zk setup");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pk.bin");
+    zkinfer_proof::fsio::write_atomic_private(&path, &pk.to_bytes()).unwrap();
+    let on_disk = || ZkProvingKey::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+
+    let lease = reserve_ticket(&path, &vk).expect("first ticket");
+    assert_eq!(lease.ticket, 1, "ticket 0 is the setup proof's");
+    assert_eq!(on_disk().next_ticket, 2, "the counter is not persisted before the ticket is used");
+    assert_eq!(lease.pk, on_disk());
+    let before = std::fs::read(&path).unwrap();
+    let err = reserve_ticket(&path, &vk).expect_err("a second prover while the first holds the lock");
+    assert!(err.to_string().contains("in use"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before, "a refused reservation changed the key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // The lease is dropped without a proof (a crash mid-proof): its ticket is spent.
+    drop(lease);
+    let lease = reserve_ticket(&path, &vk).expect("second ticket");
+    assert_eq!(lease.ticket, 2);
+    drop(lease);
+    let before = std::fs::read(&path).unwrap();
+    let err = reserve_ticket(&path, &vk).expect_err("the budget is spent");
+    assert!(err.to_string().contains("budget"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+
+    // Another key's proving key under this key: refused, unchanged.
+    let (_, other) = setup_zk(&model, vocab, KeyBudget { tickets: 2, points_per_ticket: 2 }).expect("second zk setup");
+    let other_path = dir.path().join("other.bin");
+    zkinfer_proof::fsio::write_atomic_private(&other_path, &other.to_bytes()).unwrap();
+    assert!(reserve_ticket(&other_path, &vk).is_err());
+    assert_eq!(ZkProvingKey::from_bytes(&std::fs::read(&other_path).unwrap()).unwrap(), other);
+    // A file that is not a proving key: an error, never a panic.
+    std::fs::write(dir.path().join("junk.bin"), vec![0xff; 1 << 16]).unwrap();
+    assert!(reserve_ticket(&dir.path().join("junk.bin"), &vk).is_err());
+    assert!(reserve_ticket(&dir.path().join("missing.bin"), &vk).is_err());
+
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 3, "temporary files left behind: {names:?}");
+}
+
+/// Child mode of [`a_crashed_prover_never_gets_its_ticket_back`]: reserve a ticket on the key
+/// named by the environment, print it, and die without unwinding (a crash mid-proof).
+#[test]
+fn crash_child() {
+    let (Ok(vk), Ok(pk)) = (std::env::var("ZK7_CRASH_VK"), std::env::var("ZK7_CRASH_PK")) else { return };
+    let vk = ZkVerifyingKey::from_bytes(&std::fs::read(vk).unwrap()).unwrap();
+    let lease = reserve_ticket(std::path::Path::new(&pk), &vk).unwrap();
+    println!("TICKET {}", lease.ticket);
+    std::process::abort();
+}
+
+/// A prover process that dies (abort, no unwinding, no destructor) after reserving a ticket:
+/// its lock goes with it, the counter it persisted stays, and the next prover gets the next
+/// ticket, never the crashed one's.
+#[test]
+fn a_crashed_prover_never_gets_its_ticket_back() {
+    let (model, vocab) = load("gpt2-tiny-random.gguf");
+    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: 3, points_per_ticket: 2 }).expect("zk setup");
+    let dir = tempfile::tempdir().unwrap();
+    let pk_path = dir.path().join("pk.bin");
+    let vk_path = dir.path().join("vk.bin");
+    zkinfer_proof::fsio::write_atomic_private(&pk_path, &pk.to_bytes()).unwrap();
+    std::fs::write(&vk_path, vk.to_bytes().unwrap()).unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
+        .env("ZK7_CRASH_VK", &vk_path)
+        .env("ZK7_CRASH_PK", &pk_path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the child was meant to crash");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TICKET 1"), "child output: {stdout} / {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ZkProvingKey::from_bytes(&std::fs::read(&pk_path).unwrap()).unwrap().next_ticket, 2);
+    let lease = reserve_ticket(&pk_path, &vk).expect("after the crash");
+    assert_eq!(lease.ticket, 2, "the crashed prover's ticket was handed out again");
+}
+
+/// Provers racing on one `pk.bin` (threads: `flock` locks are per open file, so they exclude
+/// each other as processes do): every ticket is handed out exactly once, none twice, and the
+/// budget is never exceeded.
+#[test]
+fn racing_provers_never_share_a_ticket() {
+    let (model, vocab) = load("gpt2-tiny-random.gguf");
+    const K: usize = 5;
+    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: K, points_per_ticket: 2 }).expect("zk setup");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pk.bin");
+    zkinfer_proof::fsio::write_atomic_private(&path, &pk.to_bytes()).unwrap();
+    let got = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                loop {
+                    match reserve_ticket(&path, &vk) {
+                        Ok(lease) => {
+                            got.lock().unwrap().push(lease.ticket);
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                        Err(e) if e.to_string().contains("in use") || e.to_string().contains("keeps being replaced") => std::thread::yield_now(),
+                        Err(e) if e.to_string().contains("budget") => break,
+                        Err(e) => panic!("unexpected: {e}"),
+                    }
+                }
+            });
+        }
+    });
+    let mut got = got.into_inner().unwrap();
+    got.sort_unstable();
+    assert_eq!(got, (1..=K).collect::<Vec<_>>(), "tickets handed out: {got:?}");
+    let names: Vec<String> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names, vec!["pk.bin".to_string()], "temporary files left behind");
 }

@@ -377,7 +377,7 @@ impl WeightClaims {
 
     /// Every claim with the key weight it is on, in order; a claim on anything but a key weight of
     /// its graph is refused.
-    fn claims(&self) -> impl Iterator<Item = Result<(usize, &zkinfer_pcs::Opening), ProofSystemError>> {
+    pub(crate) fn claims(&self) -> impl Iterator<Item = Result<(usize, &zkinfer_pcs::Opening), ProofSystemError>> {
         self.parts.iter().flat_map(|(key_weight, acc)| {
             acc.claims().iter().map(move |c| match c.poly {
                 PolyId::Tensor(t) => {

@@ -29,8 +29,8 @@ use zkinfer_pcs::whir::MerkleRoot;
 
 /// Magic bytes of a zero-knowledge verifying-key file.
 pub const ZK_VK_MAGIC: &[u8; 8] = b"ZKINFZK\0";
-/// Format version of zk verifying-key files.
-pub const ZK_VK_VERSION: u32 = 1;
+/// Format version of zk verifying-key files (2: ticket 0 is reserved for the setup proof).
+pub const ZK_VK_VERSION: u32 = 2;
 /// Largest encoded hiding weight key accepted (`MAX_TICKETS` roots and a link value per block).
 const MAX_HIDING_KEY_BYTES: u64 = 1 << 24;
 
@@ -60,7 +60,7 @@ pub fn is_zk_key(bytes: &[u8]) -> bool {
 pub fn refusal(path: &std::path::Path) -> String {
     format!(
         "{} is a zero-knowledge key (setup --zk): it cannot check or make public proofs, and \
-         zero-knowledge proving (prove --zk) is not built yet",
+         zero-knowledge proving (prove --zk) is not complete yet (the graph proof is not hidden)",
         path.display()
     )
 }
@@ -68,6 +68,15 @@ pub fn refusal(path: &std::path::Path) -> String {
 fn bincode_options() -> impl bincode::Options {
     use bincode::Options;
     bincode::DefaultOptions::new().with_limit(MAX_HIDING_KEY_BYTES).with_fixint_encoding().with_little_endian().reject_trailing_bytes()
+}
+
+/// A zk key holds the setup ticket and at least one proof ticket
+/// ([`crate::zk_proof::FIRST_PROOF_TICKET`]).
+fn check_ticket_count(weights: &HidingKey) -> Result<(), String> {
+    if weights.tickets.len() <= crate::zk_proof::FIRST_PROOF_TICKET as usize {
+        return Err(format!("{} tickets: a zk key holds the setup ticket and at least one proof ticket", weights.tickets.len()));
+    }
+    Ok(())
 }
 
 fn invalid(what: &'static str, why: String) -> DecodeError {
@@ -84,19 +93,29 @@ impl ZkVerifyingKey {
         if public.model_sha256 != [0; 32] {
             return Err(ProofSystemError::Request("a zero-knowledge key carries no model file hash (it would identify the hidden model)".into()));
         }
+        weights.validate()?;
+        check_ticket_count(&weights).map_err(ProofSystemError::Request)?;
         public.commitment = no_commitment(shapes);
-        Ok(Self { public, weights })
+        let key = Self { public, weights };
+        // Surface an encoding failure here, not when the key is written.
+        key.to_bytes()?;
+        Ok(key)
     }
 
-    /// Canonical bytes.
-    pub fn to_bytes(&self) -> Vec<u8> {
+    /// Canonical bytes. An error (never an empty or partial encoding) if the hiding weight key
+    /// does not serialise within the decoder's limit, so no key is written that would not read
+    /// back and no digest is taken of a truncated encoding.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, ProofSystemError> {
         use bincode::Options;
+        let hk = bincode_options()
+            .serialize(&self.weights)
+            .map_err(|e| ProofSystemError::Request(format!("the hiding weight key does not serialise: {e}")))?;
         let mut w = Writer::new();
         w.raw(ZK_VK_MAGIC);
         w.u32(ZK_VK_VERSION);
-        w.bytes(&bincode_options().serialize(&self.weights).unwrap_or_default());
+        w.bytes(&hk);
         w.bytes(&self.public.to_bytes());
-        w.into_bytes()
+        Ok(w.into_bytes())
     }
 
     /// Decodes a key, rejecting anything malformed.
@@ -107,6 +126,7 @@ impl ZkVerifyingKey {
         let hk = r.bytes("hiding weight key")?;
         let weights: HidingKey = bincode_options().deserialize(hk).map_err(|e| invalid("hiding weight key", e.to_string()))?;
         weights.validate().map_err(|e| invalid("hiding weight key", e.to_string()))?;
+        check_ticket_count(&weights).map_err(|e| invalid("hiding weight key", e))?;
         let public = VerifyingKey::from_bytes(r.bytes("public part")?)?;
         r.finish()?;
         if public.commitment != no_commitment(weights.poly_num_vars.clone()) {
@@ -118,13 +138,14 @@ impl ZkVerifyingKey {
         Ok(Self { public, weights })
     }
 
-    /// The model commitment: BLAKE3 of the key's canonical bytes.
-    pub fn digest(&self) -> [u8; 32] {
-        *blake3::hash(&self.to_bytes()).as_bytes()
+    /// The model commitment: BLAKE3 of the key's canonical bytes (an error if they cannot be
+    /// encoded, [`Self::to_bytes`]).
+    pub fn digest(&self) -> Result<[u8; 32], ProofSystemError> {
+        Ok(*blake3::hash(&self.to_bytes()?).as_bytes())
     }
 
     /// The model commitment in hex.
-    pub fn model_commitment_hex(&self) -> String {
-        hex::encode(self.digest())
+    pub fn model_commitment_hex(&self) -> Result<String, ProofSystemError> {
+        Ok(hex::encode(self.digest()?))
     }
 }

@@ -58,12 +58,20 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+    /// Zero knowledge: prove with the keys of `setup --zk` (required with such keys). Not
+    /// complete yet: refused, without taking a ticket, until the whole graph proof is hidden
+    /// (docs/SECURITY.md).
+    #[arg(long)]
+    pub zk: bool,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
     ui::output_file(&args.out, "proof")?;
+    if args.zk {
+        return Err(proving::zk_proving_refusal(args.keys.as_deref()));
+    }
     let expected = args.keys.as_deref().map(proving::read_vk).transpose()?;
     let gguf = proving::open_gguf(&args.model)?;
     let loaded = proving::load(&gguf, &args.model.display().to_string())?;

@@ -162,9 +162,17 @@ fn recorded_commitment(vk: &Path) -> Option<String> {
     v["model_commitment"].as_str().map(str::to_owned)
 }
 
-/// Reads a verifying key. A key whose bytes no longer match the commitment `setup` recorded in
-/// `keys.json` is reported as damaged.
-pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
+/// A verifying key of either kind.
+pub enum AnyKey {
+    /// A public key (`setup`).
+    Public(Box<VerifyingKey>),
+    /// A zero-knowledge key (`setup --zk`).
+    Zk(Box<zkinfer_proof::zk_key::ZkVerifyingKey>),
+}
+
+/// The bytes of the key at `p`. A key whose bytes no longer match the commitment `setup`
+/// recorded in `keys.json` is reported as damaged.
+fn read_key_bytes(p: &Path) -> anyhow::Result<(PathBuf, Vec<u8>)> {
     let path = vk_path(p);
     ui::input_file(&path, "verifying key")?;
     let bytes = std::fs::read(&path).tag(Kind::Io, || format!("cannot read verifying key {}", path.display()))?;
@@ -182,10 +190,53 @@ pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
             ),
         ));
     }
+    Ok((path, bytes))
+}
+
+/// Reads a verifying key of either kind ([`read_key_bytes`]'s damage check first).
+pub fn read_any_vk(p: &Path) -> anyhow::Result<AnyKey> {
+    let (path, bytes) = read_key_bytes(p)?;
+    if zkinfer_proof::zk_key::is_zk_key(&bytes) {
+        let vk = zkinfer_proof::zk_key::ZkVerifyingKey::from_bytes(&bytes)
+            .tag(Kind::Format, || format!("{} is not a valid zero-knowledge verifying key", path.display()))?;
+        return Ok(AnyKey::Zk(Box::new(vk)));
+    }
+    Ok(AnyKey::Public(Box::new(
+        VerifyingKey::from_bytes(&bytes).tag(Kind::Format, || format!("{} is not a valid verifying key", path.display()))?,
+    )))
+}
+
+/// Reads a public verifying key; a zero-knowledge key is refused with a clear message.
+pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
+    let (path, bytes) = read_key_bytes(p)?;
     if zkinfer_proof::zk_key::is_zk_key(&bytes) {
         return Err(ui::fail(Kind::Usage, zkinfer_proof::zk_key::refusal(&path)));
     }
     VerifyingKey::from_bytes(&bytes).tag(Kind::Format, || format!("{} is not a valid verifying key", path.display()))
+}
+
+/// Why `prove --zk` and `bench --zk` refuse today, with the key at `keys` (if any): they never
+/// make a proof that leaks, and they never take a ticket from `pk.bin` for a proof they cannot
+/// make.
+pub fn zk_proving_refusal(keys: Option<&Path>) -> anyhow::Error {
+    let Some(keys) = keys else {
+        return ui::fail(Kind::Usage, "--zk needs the keys of `setup --zk` (--keys DIR: vk.bin and the secret pk.bin)");
+    };
+    match read_any_vk(keys) {
+        Err(e) => e,
+        Ok(AnyKey::Public(_)) => ui::fail(
+            Kind::Usage,
+            format!("--zk needs a zero-knowledge key, but {} is a public key (make one with `setup --zk`)", vk_path(keys).display()),
+        ),
+        Ok(AnyKey::Zk(_)) => ui::fail(
+            Kind::Usage,
+            format!(
+                "zero-knowledge proving is not complete, so --zk makes no proof (a partial one would leak): {} \
+                 No ticket was taken; the proving key is unchanged.",
+                zkinfer_proof::zk_proof::NOT_BUILT
+            ),
+        ),
+    }
 }
 
 /// A proof-system error as a failure: a request the model cannot serve (exit 4), a malformed

@@ -25,8 +25,9 @@ bytes no longer match it is reported as damaged.\n\
 No proving key is written: `prove` recomputes the weight commitment from the model file.\n\
 With --zk (zero knowledge, hidden weights): vk.bin is a zero-knowledge key (the graph, shapes and \
 vocabulary, and a hiding weight commitment good for --zk-budget proofs; random, so vk-check does not \
-apply) and pk.bin is its SECRET proving key (mode 0600; it counts the proofs made). No setup proof \
-yet, and zero-knowledge proving is not built yet (docs/SECURITY.md).\n\
+apply) and pk.bin is its SECRET proving key (mode 0600; it counts the proofs made: never copy it to \
+a second prover, two copies would reuse tickets and leak weights). No setup proof yet, and \
+zero-knowledge proving is not complete yet (docs/SECURITY.md).\n\
 An existing vk.bin made from another model, or any zero-knowledge key, is not replaced without --force.")]
 pub struct Args {
     /// GGUF model file.
@@ -42,8 +43,8 @@ pub struct Args {
     #[arg(long)]
     pub zk: bool,
     /// With --zk: the number of proofs the key can hide (each proof uses one ticket; setup
-    /// commits the weights once per ticket).
-    #[arg(long, value_name = "K", default_value_t = 16, requires = "zk", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    /// commits the weights once per ticket, plus ticket 0, reserved for the setup proof).
+    #[arg(long, value_name = "K", default_value_t = 16, requires = "zk", value_parser = clap::value_parser!(u32).range(1..=65535))]
     pub zk_budget: u32,
     /// No progress on standard error.
     #[arg(short = 'q', long)]
@@ -143,7 +144,7 @@ fn run_zk(args: &Args, loaded: &proving::Loaded, vk_path: &std::path::Path) -> a
     let (vk, pk) = zkinfer_proof::zk::setup_zk(&loaded.model, loaded.vocabulary(), budget)
         .map_err(|e| proving::proof_error(e, "setup failed"))?;
     progress.finish();
-    let vk_bytes = vk.to_bytes();
+    let vk_bytes = vk.to_bytes().map_err(|e| proving::proof_error(e, "setup failed"))?;
     let pk_path = args.out.join(ZK_PK_FILE);
     let stale = args.out.join(proving::SETUP_PROOF_FILE);
     if stale.exists() {
@@ -152,7 +153,7 @@ fn run_zk(args: &Args, loaded: &proving::Loaded, vk_path: &std::path::Path) -> a
     zkinfer_proof::fsio::write_atomic_private(&pk_path, &pk.to_bytes())
         .map_err(|e| ui::fail(Kind::Io, format!("cannot write proving key {}: {e}", pk_path.display())))?;
     ui::write_file(vk_path, &vk_bytes, "verifying key")?;
-    let commitment = vk.model_commitment_hex();
+    let commitment = hex::encode(blake3::hash(&vk_bytes).as_bytes());
     let manifest = serde_json::json!({
         "model_commitment": commitment,
         "vk": proving::VK_FILE,

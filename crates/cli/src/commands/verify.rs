@@ -38,8 +38,33 @@ pub struct Args {
 /// its chunks and positions.
 type Checked = (zkinfer_proof::Verified, String, f64, Option<zkinfer_proof::chunked::StreamSummary>);
 
+/// A zero-knowledge key: the proof must be a zero-knowledge proof for it; its header is checked
+/// ([`zkinfer_proof::zk_proof::verify_zk`]), then it is refused (no zk proof is accepted until the
+/// hiding graph proof exists).
+fn check_zk(args: &Args, vk: &zkinfer_proof::zk_key::ZkVerifyingKey) -> anyhow::Result<Checked> {
+    use zkinfer_proof::zk_proof::{ZkProofFile, is_zk_proof, verify_zk};
+    ui::input_file(&args.proof, "proof")?;
+    let bytes = std::fs::read(&args.proof).tag(Kind::Io, || format!("cannot read proof {}", args.proof.display()))?;
+    if !is_zk_proof(&bytes) {
+        return Err(ui::fail(
+            Kind::Usage,
+            format!("{} is a zero-knowledge key, but {} is not a zero-knowledge proof", args.vk.display(), args.proof.display()),
+        ));
+    }
+    let proof = ZkProofFile::from_bytes(&bytes)
+        .map_err(|e| ui::fail(Kind::Format, format!("malformed zero-knowledge proof file {}: {e}", args.proof.display())))?;
+    let start = Instant::now();
+    let verified = verify_zk(vk, &proof).map_err(|e| proving::proof_error(e, "verification failed"))?;
+    let secs = start.elapsed().as_secs_f64();
+    let prompt = vk.public.detokenize(&verified.prompt_ids).unwrap_or_default();
+    Ok((verified, prompt, secs, None))
+}
+
 fn check(args: &Args) -> anyhow::Result<Checked> {
-    let vk = proving::read_vk(&args.vk)?;
+    let vk = match proving::read_any_vk(&args.vk)? {
+        proving::AnyKey::Public(vk) => *vk,
+        proving::AnyKey::Zk(vk) => return check_zk(args, &vk),
+    };
     proving::check_setup_proof(&args.vk, &vk)?;
     ui::input_file(&args.proof, "proof")?;
     let open = || std::fs::File::open(&args.proof).tag(Kind::Io, || format!("cannot read proof {}", args.proof.display()));

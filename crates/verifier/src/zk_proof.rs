@@ -1,0 +1,188 @@
+//! The zero-knowledge proof file (`prove --zk`, issue 13): its header and the checks a verifier
+//! makes on it before any protocol message.
+//!
+//! ```text
+//! magic "ZKINFZPF" | version u32 | model commitment [32] (digest of the zk verifying key) |
+//! ticket u32 | max new tokens u32 | prompt ids (u32 count, u32 each) |
+//! completion ids (u32 count, u32 each) | transcript (u64 length, bytes)
+//! ```
+//! All integers little-endian; nothing may follow the transcript. A public proof (`ZKINFPRF`)
+//! does not decode as a zk proof and vice versa (magic), so the zk flag is the file's kind and the
+//! public format is unchanged byte for byte.
+//!
+//! **The ticket.** A zk key (`ZKINFZK`) holds `K + 1` hiding commitments of the weights
+//! ([`zkinfer_pcs::hiding_key::HidingKey`]), each opened by exactly one proof. Ticket
+//! [`SETUP_TICKET`] (0) is reserved for the hiding setup range proof (not built: it is the ticket
+//! that proof will open, so no graph proof may ever open it); graph proofs use tickets
+//! `FIRST_PROOF_TICKET ..= K`. The ticket index is part of the public statement: the transcript
+//! absorbs it with the model commitment ([`domain_separator`]), and the verifier checks the
+//! weight opening against that ticket's root.
+//!
+//! **Verification.** [`verify_zk`] checks the header against the key (commitment, ticket range,
+//! request) and then refuses: the hiding graph proof is not built yet (`docs/SECURITY.md`, "The
+//! graph proof in zero knowledge"), so no zk proof is accepted.
+
+use crate::codec::{DecodeError, Reader, Writer};
+use crate::zk_key::ZkVerifyingKey;
+use crate::{PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, check_request};
+use zkinfer_transcript::DomainSeparator;
+
+/// Magic bytes of a zero-knowledge proof file.
+pub const ZK_PROOF_MAGIC: &[u8; 8] = b"ZKINFZPF";
+/// Format version of zk proof files.
+pub const ZK_PROOF_VERSION: u32 = 1;
+/// The ticket reserved for the hiding setup range proof; no graph proof opens it.
+pub const SETUP_TICKET: u32 = 0;
+/// The first ticket a graph proof may open.
+pub const FIRST_PROOF_TICKET: u32 = 1;
+
+/// Whether `bytes` start like a zk proof.
+pub fn is_zk_proof(bytes: &[u8]) -> bool {
+    bytes.starts_with(ZK_PROOF_MAGIC)
+}
+
+/// A zero-knowledge proof of one generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkProofFile {
+    /// The digest of the zk verifying key the proof is for.
+    pub model_commitment: [u8; 32],
+    /// The key's ticket the proof opens (at least [`FIRST_PROOF_TICKET`]).
+    pub ticket: u32,
+    /// The requested maximum of new tokens.
+    pub max_new_tokens: u32,
+    /// Prompt token ids.
+    pub prompt_ids: Vec<u32>,
+    /// Generated token ids.
+    pub completion_ids: Vec<u32>,
+    /// The Fiat–Shamir transcript: every prover message.
+    pub transcript: Vec<u8>,
+}
+
+impl ZkProofFile {
+    /// Encodes the file.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        w.raw(ZK_PROOF_MAGIC);
+        w.u32(ZK_PROOF_VERSION);
+        w.raw(&self.model_commitment);
+        w.u32(self.ticket);
+        w.u32(self.max_new_tokens);
+        w.u32s(&self.prompt_ids);
+        w.u32s(&self.completion_ids);
+        w.bytes(&self.transcript);
+        w.into_bytes()
+    }
+
+    /// Decodes a file, rejecting truncation, trailing bytes, bad headers and the setup ticket.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes);
+        r.header(ZK_PROOF_MAGIC, ZK_PROOF_VERSION, "zkinfer zero-knowledge proof")?;
+        let model_commitment = r.array::<32>("model commitment")?;
+        let ticket = r.u32("ticket")?;
+        if ticket < FIRST_PROOF_TICKET {
+            return Err(DecodeError::Invalid { what: "ticket", why: format!("ticket {ticket} is reserved for the setup proof") });
+        }
+        let max_new_tokens = r.u32("max new tokens")?;
+        let prompt_ids = r.u32s("prompt ids")?;
+        let completion_ids = r.u32s("completion ids")?;
+        let transcript = r.bytes("transcript")?.to_vec();
+        r.finish()?;
+        Ok(Self { model_commitment, ticket, max_new_tokens, prompt_ids, completion_ids, transcript })
+    }
+
+    /// The header checks a verifier makes before reading any protocol message: the proof is
+    /// for this key, its ticket is one the key holds and not the setup ticket, the request is one
+    /// the model serves.
+    pub fn check_header(&self, vk: &ZkVerifyingKey) -> Result<(), ProofSystemError> {
+        let key = vk.digest()?;
+        if self.model_commitment != key {
+            return Err(ProofSystemError::WrongModel { proof: hex::encode(self.model_commitment), key: hex::encode(key) });
+        }
+        let tickets = vk.weights.tickets.len();
+        if self.ticket < FIRST_PROOF_TICKET || self.ticket as usize >= tickets {
+            return Err(ProofSystemError::Rejected(format!(
+                "the proof opens ticket {}, but the key's proof tickets are {FIRST_PROOF_TICKET}..{}",
+                self.ticket,
+                tickets.saturating_sub(1)
+            )));
+        }
+        check_request(&vk.public, &self.prompt_ids, self.completion_ids.len())
+    }
+}
+
+/// The transcript domain of a zk generation proof: the public one's, with the mode and the
+/// ticket bound before any message.
+pub fn domain_separator(vk: &ZkVerifyingKey, proof: &ZkProofFile) -> Result<DomainSeparator, ProofSystemError> {
+    let ids = |v: &[u32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    Ok(DomainSeparator::new(PROTOCOL_ID, PROTOCOL_VERSION)
+        .with_public("mode", b"zero knowledge")
+        .with_public("architecture", vk.public.architecture.as_bytes())
+        .with_public("model commitment", &vk.digest()?)
+        .with_public("ticket", &proof.ticket.to_le_bytes())
+        .with_public("max new tokens", &proof.max_new_tokens.to_le_bytes())
+        .with_public("prompt ids", &ids(&proof.prompt_ids))
+        .with_public("completion ids", &ids(&proof.completion_ids)))
+}
+
+/// Why zk proofs are not accepted yet (`verify` with a zk key).
+pub const NOT_BUILT: &str = "zero-knowledge graph proofs are not built yet: the masked op sumchecks, \
+     zero-check batch, range relations and merges, the wired zk lookups, the hiding witness opening \
+     and the weight opening on the proof's ticket are missing (docs/SECURITY.md, \"The graph proof in \
+     zero knowledge\"), so no zk proof is accepted";
+
+/// Verifies a zk proof: header checks, then a refusal until the hiding graph proof exists.
+pub fn verify_zk(vk: &ZkVerifyingKey, proof: &ZkProofFile) -> Result<Verified, ProofSystemError> {
+    proof.check_header(vk)?;
+    Err(ProofSystemError::Rejected(NOT_BUILT.into()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests: a panic is a failure report
+mod tests {
+    use super::*;
+
+    fn sample() -> ZkProofFile {
+        ZkProofFile {
+            model_commitment: [7; 32],
+            ticket: 3,
+            max_new_tokens: 2,
+            prompt_ids: vec![1, 2, 3],
+            completion_ids: vec![4, 5],
+            transcript: vec![0xab; 100],
+        }
+    }
+
+    #[test]
+    fn round_trip_truncations_and_kinds() {
+        let p = sample();
+        let b = p.to_bytes();
+        assert!(is_zk_proof(&b));
+        assert_eq!(ZkProofFile::from_bytes(&b).unwrap(), p);
+        for n in 0..b.len() {
+            assert!(ZkProofFile::from_bytes(&b[..n]).is_err(), "prefix {n}");
+        }
+        let mut long = b.clone();
+        long.push(0);
+        assert!(ZkProofFile::from_bytes(&long).is_err());
+        // The kinds do not mix: a zk proof is not a public proof and vice versa.
+        assert!(crate::ProofFile::from_bytes(&b).is_err());
+        let public = crate::ProofFile {
+            model_commitment: p.model_commitment,
+            max_new_tokens: p.max_new_tokens,
+            prompt_ids: p.prompt_ids.clone(),
+            completion_ids: p.completion_ids.clone(),
+            transcript: p.transcript.clone(),
+        }
+        .to_bytes();
+        assert!(!is_zk_proof(&public));
+        assert!(ZkProofFile::from_bytes(&public).is_err());
+    }
+
+    #[test]
+    fn the_setup_ticket_is_refused_by_the_decoder() {
+        let p = ZkProofFile { ticket: SETUP_TICKET, ..sample() };
+        assert!(matches!(ZkProofFile::from_bytes(&p.to_bytes()), Err(DecodeError::Invalid { what: "ticket", .. })));
+        let p = ZkProofFile { ticket: FIRST_PROOF_TICKET, ..sample() };
+        assert!(ZkProofFile::from_bytes(&p.to_bytes()).is_ok());
+    }
+}
