@@ -188,12 +188,53 @@ pub const SPLIT_FROM_VARS: usize = 24;
 /// power of two the last two groups are merged (those three groups become `2^28` and
 /// `2^26 + 2^24`; four stay four).
 pub fn commitment_groups(poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
-    commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS)
+    commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS, None)
 }
 
-/// [`commitment_groups`] with the split threshold as a parameter (tests use small batches).
-fn commitment_groups_from(poly_num_vars: &[usize], split_from_vars: usize) -> Vec<Vec<usize>> {
-    let mut groups = split_groups(poly_num_vars, split_from_vars);
+/// The groups of [`commitment_groups`] when no group may pad beyond `2^max_group_vars` entries
+/// (a chunk's witness, [`WhirPcs::with_max_group_vars`]): a rest whose padding would exceed that
+/// is cut like one that wastes more than a third (its largest polynomials fill exactly
+/// `min(2^⌊log2 S⌋, max(2^max_group_vars, largest))` first), and groups are NOT merged: the
+/// Merkle cap is padded with [`EMPTY_ROOT`]s up to a power of two instead. So a batch of
+/// `(4/3)·2^27` entries is `2^27 + 2^25 + …` rather than one group of `2^28`.
+pub fn commitment_groups_capped(poly_num_vars: &[usize], max_group_vars: usize) -> Vec<Vec<usize>> {
+    commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS, Some(max_group_vars))
+}
+
+/// The entries a batch of `entries` committed entries (in polynomials of at most
+/// `2^max_group_vars` entries each, if given) takes once grouped by [`commitment_groups`] or
+/// [`commitment_groups_capped`] — computed from the total alone, as if the batch were made of
+/// polynomials small enough to fill every group exactly (the memory estimate's model).
+pub fn grouped_entries(entries: u64, max_group_vars: Option<usize>) -> u64 {
+    let max = max_group_vars.map_or(u64::MAX, |m| 1u64 << m);
+    let mut rest = entries.max(1);
+    let mut out = 0u64;
+    loop {
+        let p = rest.next_power_of_two();
+        if rest < 1 << SPLIT_FROM_VARS || (2 * p <= 3 * rest && p <= max) {
+            return out + p;
+        }
+        let head = (1u64 << (63 - rest.leading_zeros())).min(max);
+        out += head;
+        rest -= head;
+        if rest == 0 {
+            return out;
+        }
+    }
+}
+
+/// The padding of a Merkle cap beyond the groups' roots ([`commitment_groups_capped`]): a fixed
+/// value both sides use, never a hash of a codeword (a group's root equal to it would be a Blake3
+/// preimage of zero); the verifier rejects a commitment whose padding differs.
+pub const EMPTY_ROOT: [u8; 32] = [0u8; 32];
+
+/// [`commitment_groups`] with the split threshold and the group bound as parameters (tests use
+/// small batches).
+fn commitment_groups_from(poly_num_vars: &[usize], split_from_vars: usize, max_group_vars: Option<usize>) -> Vec<Vec<usize>> {
+    let mut groups = split_groups(poly_num_vars, split_from_vars, max_group_vars);
+    if max_group_vars.is_some() {
+        return groups;
+    }
     // A cap of 3, 5, 6 or 7 roots does not exist (`MerkleRoot::new` would panic): merge the last
     // two groups until the count is a power of two (at least one group always remains).
     while groups.len() > 1 && !groups.len().is_power_of_two() {
@@ -208,24 +249,28 @@ fn commitment_groups_from(poly_num_vars: &[usize], split_from_vars: usize) -> Ve
 }
 
 /// The splitting rule of [`commitment_groups`] before the group count is made a power of two.
-fn split_groups(poly_num_vars: &[usize], split_from_vars: usize) -> Vec<Vec<usize>> {
+fn split_groups(poly_num_vars: &[usize], split_from_vars: usize, max_group_vars: Option<usize>) -> Vec<Vec<usize>> {
     let all: Vec<usize> = (0..poly_num_vars.len()).collect();
     if poly_num_vars.iter().any(|&m| m > whir::MAX_NUM_VARS) {
         return vec![all];
     }
+    let max_size = max_group_vars.map_or(u128::MAX, |m| 1u128 << m.min(whir::MAX_NUM_VARS));
     let mut order = all;
     order.sort_by_key(|&k| std::cmp::Reverse(poly_num_vars[k]));
     let mut groups = Vec::new();
     let mut rest: &[usize] = &order;
     loop {
         let total: u128 = rest.iter().map(|&k| 1u128 << poly_num_vars[k]).sum();
-        if total < 1u128 << split_from_vars || 2 * total.next_power_of_two() <= 3 * total {
+        let padded = total.next_power_of_two();
+        if total < 1u128 << split_from_vars || (2 * padded <= 3 * total && padded <= max_size) {
             let mut last = rest.to_vec();
             last.sort_unstable();
             groups.push(last);
             return groups;
         }
-        let head_size = 1u128 << (127 - total.leading_zeros());
+        // `rest` is sorted largest first; a polynomial larger than the bound is a group alone.
+        let largest = rest.first().map_or(1u128, |&k| 1u128 << poly_num_vars[k]);
+        let head_size = (1u128 << (127 - total.leading_zeros())).min(max_size.max(largest));
         let mut filled = 0u128;
         let mut cut = 0;
         while filled < head_size {
@@ -237,6 +282,9 @@ fn split_groups(poly_num_vars: &[usize], split_from_vars: usize) -> Vec<Vec<usiz
         head.sort_unstable();
         groups.push(head);
         rest = &rest[cut..];
+        if rest.is_empty() {
+            return groups;
+        }
     }
 }
 
@@ -317,6 +365,8 @@ pub struct WhirPcs {
     engine: whir::WhirEngine,
     /// [`SPLIT_FROM_VARS`] except in tests ([`WhirPcs::with_split_from_vars`]).
     split_from_vars: usize,
+    /// No group pads beyond `2^this` ([`WhirPcs::with_max_group_vars`]); `None`: [`commitment_groups`].
+    max_group_vars: Option<usize>,
 }
 
 impl Default for WhirPcs {
@@ -327,7 +377,7 @@ impl Default for WhirPcs {
 
 impl WhirPcs {
     pub fn new(params: WhirParams) -> Self {
-        Self { engine: whir::WhirEngine::new(params), split_from_vars: SPLIT_FROM_VARS }
+        Self { engine: whir::WhirEngine::new(params), split_from_vars: SPLIT_FROM_VARS, max_group_vars: None }
     }
 
     /// Test hook: splits batches into groups from `2^vars` entries on instead of
@@ -337,20 +387,45 @@ impl WhirPcs {
         self
     }
 
+    /// Groups batches by [`commitment_groups_capped`] (no group padded beyond `2^vars` entries,
+    /// the Merkle cap padded with [`EMPTY_ROOT`]s) instead of [`commitment_groups`]: a different
+    /// commitment of the same batch, so prover and verifier must agree on it (a chunk's witness,
+    /// `zkinfer_verifier::chunked`).
+    pub fn with_max_group_vars(mut self, vars: usize) -> Self {
+        self.max_group_vars = Some(vars);
+        self
+    }
+
     fn groups(&self, poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
-        commitment_groups_from(poly_num_vars, self.split_from_vars)
+        commitment_groups_from(poly_num_vars, self.split_from_vars, self.max_group_vars)
+    }
+
+    /// Checks that `com`'s Merkle cap holds one root per group of its batch, then
+    /// [`EMPTY_ROOT`]s up to the next power of two, and returns the groups.
+    fn checked_groups(&self, com: &WhirCommitment) -> Result<Vec<Vec<usize>>, PcsError> {
+        let groups = self.groups(&com.poly_num_vars);
+        let cap = groups.len().next_power_of_two();
+        if com.root.num_roots() != cap {
+            return Err(PcsError::Config(format!("commitment must hold {cap} Merkle root(s): one per group ({}), then empty roots", groups.len())));
+        }
+        if com.root.roots()[groups.len()..].iter().any(|r| *r != EMPTY_ROOT) {
+            return Err(PcsError::Config("a Merkle cap's padding is not the empty root".into()));
+        }
+        Ok(groups)
     }
 
     /// The commitment to a batch of the given shapes from the roots a prover sent
     /// ([`WhirCommitment::roots_bytes`]): exactly one [`ROOT_BYTES`]-byte root per group of the
-    /// batch ([`commitment_groups`]); any other length is an error, never a panic.
+    /// batch ([`commitment_groups`]), then [`EMPTY_ROOT`]s up to a power of two (only with
+    /// [`WhirPcs::with_max_group_vars`]); any other length or padding is an error, never a panic.
     pub fn commitment_from_roots(&self, poly_num_vars: Vec<usize>, bytes: &[u8]) -> Result<WhirCommitment, PcsError> {
         let groups = self.groups(&poly_num_vars).len();
-        if bytes.len() != groups * ROOT_BYTES {
-            return Err(PcsError::Malformed("commitment roots: not one 32-byte root per group of the batch"));
+        let cap = groups.next_power_of_two();
+        if bytes.len() != cap * ROOT_BYTES {
+            return Err(PcsError::Malformed("commitment roots: not one 32-byte root per group of the batch (and empty roots to a power of two)"));
         }
-        if !groups.is_power_of_two() {
-            return Err(PcsError::Config(format!("a batch of {groups} groups has no Merkle cap")));
+        if bytes[groups * ROOT_BYTES..].iter().any(|&b| b != 0) {
+            return Err(PcsError::Config("a Merkle cap's padding is not the empty root".into()));
         }
         let roots = bytes
             .chunks_exact(ROOT_BYTES)
@@ -436,6 +511,7 @@ impl WhirPcs {
             roots.extend_from_slice(root.roots());
             groups.push(GroupData { polys: polys_of_group, layout, whir });
         }
+        roots.resize(groups.len().next_power_of_two(), EMPTY_ROOT);
         let root = MerkleRoot::new(roots);
         let commitment = WhirCommitment { root, poly_num_vars: shapes };
         Ok((commitment.clone(), WhirProverData { commitment, groups, place }))
@@ -628,10 +704,7 @@ impl WhirPcs {
         if sparse.committed_num_vars() != com.poly_num_vars {
             return Err(PcsError::Config("the sparse layout does not match the commitment".into()));
         }
-        let groups = self.groups(&com.poly_num_vars);
-        if com.root.num_roots() != groups.len() {
-            return Err(PcsError::Config(format!("commitment must hold {} Merkle root(s), one per group", groups.len())));
-        }
+        let groups = self.checked_groups(com)?;
         let mut layouts = Vec::with_capacity(groups.len());
         for polys in &groups {
             layouts.push(PackedLayout::new(&polys.iter().map(|&k| com.poly_num_vars[k]).collect::<Vec<_>>())?);
@@ -698,10 +771,7 @@ impl Pcs for WhirPcs {
         claims: &[OpeningClaim],
         t: &mut VerifierTranscript<'_>,
     ) -> Result<(), PcsError> {
-        let groups = self.groups(&com.poly_num_vars);
-        if com.root.num_roots() != groups.len() {
-            return Err(PcsError::Config(format!("commitment must hold {} Merkle root(s), one per group", groups.len())));
-        }
+        let groups = self.checked_groups(com)?;
         let per_group = group_claims(com.poly_num_vars.len(), &groups, claims)?;
         let mut layouts = Vec::with_capacity(groups.len());
         for (polys, c) in groups.iter().zip(&per_group) {

@@ -350,13 +350,12 @@ mod tests {
         assert_eq!(got, want);
     }
 
-    /// A claim whose blocks lie in two groups: moving value from one group's part to the other's
-    /// (the parts still sum to the claim) is rejected; unshifted, the same claims verify.
+    /// A claim whose blocks lie in two groups (more under a group bound): moving value from one group's part to another's (the parts still sum
+    /// to the claim) is rejected; unshifted, the same claims verify.
     #[test]
     fn a_claim_value_moved_between_groups_is_rejected() {
         use crate::{OpeningClaim, Pcs, WhirPcs};
         use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
-        let pcs = WhirPcs::default().with_split_from_vars(10);
         let dims = [69usize, 36];
         let p = SparsePoly::tensor(&dims);
         let mut table = vec![F::ZERO; 1 << p.num_vars()];
@@ -366,24 +365,29 @@ mod tests {
             }
         }
         let layout = SparseLayout::new(vec![p.clone()]);
-        let groups = crate::commitment_groups_from(&layout.committed_num_vars(), 10);
+        let groups = crate::commitment_groups_from(&layout.committed_num_vars(), 10, None);
         assert_eq!(groups.len(), 2, "the blocks must span two groups");
+        let capped = crate::commitment_groups_from(&layout.committed_num_vars(), 6, Some(8));
+        assert!(capped.len() > 2, "under the bound the blocks span more groups");
         let ds = DomainSeparator::new("zkinfer-pcs-sparse-unit", 1);
-        for shift in [EF::ZERO, EF::from_u64(5)] {
-            let blocks: Vec<Vec<F>> = (0..p.blocks().len()).map(|b| p.extract(b, &table)).collect();
-            let (com, data) = pcs.commit_owned(blocks).expect("commit");
-            let mut t = ProverTranscript::new(&ds);
-            pcs.absorb_commitment(&com, &mut t);
-            let point = t.challenge_exts(p.num_vars());
-            let value = zkinfer_poly::Mle::new(table.clone()).evaluate(&point);
-            let claims = vec![OpeningClaim { poly: 0, point, value }];
-            pcs.open_sparse_shifted(data, &layout, &claims, &mut t, shift).expect("open");
-            let proof = t.into_proof();
-            let mut vt = VerifierTranscript::new(&ds, &proof);
-            pcs.absorb_commitment(&com, &mut vt);
-            let _ = vt.challenge_exts(p.num_vars());
-            let ok = pcs.verify_sparse(&com, &layout, &claims, &mut vt).is_ok() && vt.finish().is_ok();
-            assert_eq!(ok, shift == EF::ZERO);
+        for (pcs, roots) in [(WhirPcs::default().with_split_from_vars(10), 2), (WhirPcs::default().with_split_from_vars(6).with_max_group_vars(8), capped.len().next_power_of_two())] {
+            for shift in [EF::ZERO, EF::from_u64(5)] {
+                let blocks: Vec<Vec<F>> = (0..p.blocks().len()).map(|b| p.extract(b, &table)).collect();
+                let (com, data) = pcs.commit_owned(blocks).expect("commit");
+                assert_eq!(com.root.num_roots(), roots);
+                let mut t = ProverTranscript::new(&ds);
+                pcs.absorb_commitment(&com, &mut t);
+                let point = t.challenge_exts(p.num_vars());
+                let value = zkinfer_poly::Mle::new(table.clone()).evaluate(&point);
+                let claims = vec![OpeningClaim { poly: 0, point, value }];
+                pcs.open_sparse_shifted(data, &layout, &claims, &mut t, shift).expect("open");
+                let proof = t.into_proof();
+                let mut vt = VerifierTranscript::new(&ds, &proof);
+                pcs.absorb_commitment(&com, &mut vt);
+                let _ = vt.challenge_exts(p.num_vars());
+                let ok = pcs.verify_sparse(&com, &layout, &claims, &mut vt).is_ok() && vt.finish().is_ok();
+                assert_eq!(ok, shift == EF::ZERO);
+            }
         }
     }
 }

@@ -161,3 +161,81 @@ fn unsplit_batches_keep_one_root_and_their_bytes() {
     assert_eq!(proof_a, proof_b);
     verify(&WhirPcs::default(), &com_a, &claims, &proof_a).expect("verifies");
 }
+
+fn capped_pcs() -> WhirPcs {
+    WhirPcs::default().with_split_from_vars(10).with_max_group_vars(10)
+}
+
+#[test]
+fn capped_grouping_rule() {
+    use zkinfer_pcs::{commitment_groups_capped, grouped_entries};
+    // Below a power of two by less than a third, or at most the bound: as before.
+    assert_eq!(commitment_groups_capped(&[26, 25, 25], 27), vec![vec![0, 1, 2]]);
+    assert_eq!(commitment_groups_capped(&[10, 24, 3, 24], 27), commitment_groups(&[10, 24, 3, 24]));
+    // (4/3)·2^27 (4 × 2^25 + 2^25 + 2^24 + 2^24): one group of 2^28 uncapped, 2^27 + the rest
+    // capped — and the rest (2^26 = 2^25 + 2 × 2^24) is one well-filled group.
+    let sizes = [25, 25, 25, 25, 25, 24, 24];
+    assert_eq!(commitment_groups(&sizes), vec![vec![0, 1, 2, 3, 4, 5, 6]]);
+    assert_eq!(commitment_groups_capped(&sizes, 27), vec![vec![0, 1, 2, 3], vec![4, 5, 6]]);
+    // A well-filled rest is one group: 2^27 + (2^25 + 2^24 + 8).
+    assert_eq!(commitment_groups_capped(&[27, 25, 24, 3], 27), vec![vec![0], vec![1, 2, 3]]);
+    // Three groups are not merged (the cap is padded instead): 2^27 + 2^25 + (2^23 + 8).
+    assert_eq!(commitment_groups_capped(&[27, 25, 23, 3], 27), vec![vec![0], vec![1], vec![2, 3]]);
+    // A polynomial above the bound is a group alone; a batch of one such polynomial is one group.
+    assert_eq!(commitment_groups_capped(&[28, 26, 26], 27), vec![vec![0], vec![1, 2]]);
+    assert_eq!(commitment_groups_capped(&[29], 27), vec![vec![0]]);
+    // Twice the bound, exactly: two full groups.
+    assert_eq!(commitment_groups_capped(&[27, 27], 27), vec![vec![0], vec![1]]);
+    // The estimate's model of the padded size.
+    assert_eq!(grouped_entries((1 << 27) + (1 << 25) + (1 << 24), None), 1 << 28);
+    assert_eq!(grouped_entries((1 << 27) + (1 << 25) + (1 << 24), Some(27)), (1 << 27) + (1 << 26));
+    assert_eq!(grouped_entries((1 << 27) + 1000, None), (1 << 27) + (1 << 10));
+    assert_eq!(grouped_entries(3 << 27, Some(27)), 3 << 27);
+    assert_eq!(grouped_entries(1000, Some(27)), 1024);
+}
+
+/// Three groups under a cap of four roots (the fourth the empty root): commits, opens on every
+/// group, verifies; the padding root changed, the cap cut to three roots or merged groups, and a
+/// verifier that derives the uncapped groups are all rejected, never a panic.
+#[test]
+fn capped_groups_pad_the_cap_with_the_empty_root() {
+    let pcs = capped_pcs();
+    // 2^10 + 2^10 + 2^9 + 2^8 at a bound of 2^10: {0}, {1}, {2, 3} (the rest, 768 entries, is
+    // below the split threshold); uncapped it would be one group of 2^12.
+    let sizes = [10, 10, 9, 8];
+    let (polys, com, claims, proof) = prove(&pcs, &sizes, &[1, 1, 1, 1]);
+    assert_eq!(com.root.num_roots(), 4, "three groups and one empty root");
+    assert_eq!(com.root.roots()[3], zkinfer_pcs::EMPTY_ROOT);
+    verify(&pcs, &com, &claims, &proof).expect("honest opening verifies");
+    for c in &claims {
+        assert_eq!(polys[c.poly].evaluate(&c.point), c.value);
+    }
+    // The roots as a chunk record sends them rebuild the same commitment; a non-empty padding,
+    // a missing root or a spare one is refused.
+    let bytes = com.roots_bytes();
+    assert_eq!(pcs.commitment_from_roots(sizes.to_vec(), &bytes).expect("roots"), com);
+    let mut bad = bytes.clone();
+    bad[3 * 32 + 5] = 1;
+    assert!(pcs.commitment_from_roots(sizes.to_vec(), &bad).is_err());
+    assert!(pcs.commitment_from_roots(sizes.to_vec(), &bytes[..3 * 32]).is_err());
+    assert!(pcs.commitment_from_roots(sizes.to_vec(), &[bytes.clone(), vec![0; 32]].concat()).is_err());
+    // The padding root replaced by a copy of a real one.
+    let roots = com.root.roots().to_vec();
+    let copied = WhirCommitment { root: MerkleRoot::new(vec![roots[0], roots[1], roots[2], roots[2]]), ..com.clone() };
+    assert!(matches!(verify(&pcs, &copied, &claims, &proof), Err(PcsError::Config(_))));
+    // Groups two and three swapped with the padding.
+    let swapped = WhirCommitment { root: MerkleRoot::new(vec![roots[0], roots[1], roots[3], roots[2]]), ..com.clone() };
+    assert!(verify(&pcs, &swapped, &claims, &proof).is_err());
+    // A verifier that groups without the bound (one group: one root) rejects.
+    assert!(verify(&WhirPcs::default().with_split_from_vars(10), &com, &claims, &proof).is_err());
+    // And a capped verifier rejects the uncapped commitment and proof of the same batch.
+    let (_, com_u, claims_u, proof_u) = prove(&WhirPcs::default().with_split_from_vars(10), &sizes, &[1, 1, 1, 1]);
+    assert_eq!(com_u.root.num_roots(), 1);
+    assert!(verify(&pcs, &com_u, &claims_u, &proof_u).is_err());
+    // A wrong value in each group.
+    for i in 0..claims.len() {
+        let mut bad = claims.clone();
+        bad[i].value += EF::ONE;
+        assert!(verify(&pcs, &com, &bad, &proof).is_err(), "wrong value of claim {i} accepted");
+    }
+}

@@ -314,6 +314,7 @@ fn prove_stream(
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &header));
     let names = cache_names(&vk.step_graph);
     let pcs = pcs();
+    let witness_pcs = chunk_witness_pcs();
     let c_vars = chunk.trailing_zeros() as usize;
     let mut cache = model.new_int_cache();
     // Per keys/values epoch (`epoch_of`): its commitment and the claims on it.
@@ -416,7 +417,7 @@ fn prove_stream(
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let witness_err = |e: zkinfer_pcs::PcsError| zkinfer_ops::ProofError::witness("commit", e.to_string());
             let cols = w.take_committed()?;
-            let (com, data) = pcs.commit_owned(cols).map_err(witness_err)?;
+            let (com, data) = witness_pcs.commit_owned(cols).map_err(witness_err)?;
             // Roots only: the verifier derives both batches' shapes from the chunk graph.
             t.send_bytes(&com.roots_bytes());
             let data = Arc::new(SharedWitness(data));
@@ -505,7 +506,7 @@ fn prove_stream(
         let witness_data = Arc::try_unwrap(witness_data)
             .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
             .0;
-        pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
+        witness_pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
         bytes_at.lap("witness opening", &t);
         zkinfer_procfs::mem_trace(&format!("chunk {k}: proven"));
         timings.chunk_bytes.push(bytes_at.phases);

@@ -38,11 +38,12 @@ use crate::{PROTOCOL_ID, ProofSystemError, Verified, weight_blocks};
 pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// Format version of proof streams this build reads and writes (2: keys/values committed per
 /// epoch, roots-only records; 3: the chunks' witness commitments as proof format 6 has them; 4:
-/// a chunk's lookup GKRs hold at most [`CHUNK_GKR_LEAVES`] leaves).
-pub const STREAM_VERSION: u32 = 4;
+/// a chunk's lookup GKRs hold at most [`CHUNK_GKR_LEAVES`] leaves; 5: a chunk's witness is
+/// committed in groups of at most 2^[`CHUNK_MAX_GROUP_VARS`] entries, [`chunk_witness_pcs`]).
+pub const STREAM_VERSION: u32 = 5;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
-/// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 4;
+/// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 5;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
@@ -52,6 +53,19 @@ pub const MAX_CHUNK: u32 = 1 << 16;
 /// plan: a chunk is proven to bound memory, and a GKR's extension-field layers are its largest
 /// transient (GPT-2 small, `C = 64`: 2^26 leaves take the chunk from 4.5 GB to 8.5 GB resident).
 pub const CHUNK_GKR_LEAVES: usize = 1 << 24;
+/// No group of a chunk's witness commitment is padded beyond 2^this entries
+/// (`zkinfer_pcs::commitment_groups_capped`): the one-pass rule pads a batch of `(4/3)·2^27` to
+/// ONE group of 2^28 (GPT-2 small, `C = 64` from 320 cached positions: 8.56 GB resident after the
+/// commitment), where groups of exact powers of two take what the batch needs, at one WHIR
+/// opening per group.
+pub const CHUNK_MAX_GROUP_VARS: usize = 27;
+
+/// The PCS of a chunk's witness `W_k` ([`key::pcs`] with groups of at most
+/// 2^[`CHUNK_MAX_GROUP_VARS`] entries, the Merkle cap padded with empty roots); the keys/values
+/// epochs, the weights and the one-pass proof use [`key::pcs`].
+pub fn chunk_witness_pcs() -> zkinfer_pcs::WhirPcs {
+    key::pcs().with_max_group_vars(CHUNK_MAX_GROUP_VARS)
+}
 /// Record kinds.
 const KIND_CHUNK: u8 = 1;
 const KIND_CLOSE: u8 = 2;
@@ -502,6 +516,7 @@ impl<'k> ChunkVerifier<'k> {
         let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
         let c_vars = self.c_vars;
         let pcs = key::pcs();
+        let witness_pcs = chunk_witness_pcs();
         let mut link = Vec::with_capacity(new.len());
         let io = ChunkIo { deferred: past.clone(), gkr_leaves: Some(CHUNK_GKR_LEAVES) };
         let out = zkinfer_ops::verify_graph_chunk(&graph, &public, &io, t, |plan, t| {
@@ -511,7 +526,7 @@ impl<'k> ChunkVerifier<'k> {
             // committed, so it is zero by definition). Its shapes come from the plan; the record
             // carries the Merkle roots only (one per group of the batch).
             let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
-            let com = pcs.commitment_from_roots(plan.sparse_layout().committed_num_vars(), roots).map_err(|e| check(format!("witness commitment: {e}")))?;
+            let com = witness_pcs.commitment_from_roots(plan.sparse_layout().committed_num_vars(), roots).map_err(|e| check(format!("witness commitment: {e}")))?;
             // The epoch's first chunk commits the keys/values of all its chunks.
             let kv = if starts_epoch {
                 let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
@@ -572,7 +587,7 @@ impl<'k> ChunkVerifier<'k> {
             }
         }
         let witness_claims = accs.witness.opening_claims(&out.plan.commitment_ids())?;
-        pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, t)?;
+        witness_pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, t)?;
         if shape.in_statement {
             self.completion.extend_from_slice(&preds);
         }

@@ -44,7 +44,7 @@ pub struct Args {
     /// Prove in chunks of C positions (a power of two) and write a proof stream
     /// (docs/PROOF_FORMAT.md, "Proof stream"): memory bounded by one chunk, chunk k proven as
     /// soon as its tokens exist. A transcript of at most C positions gets the ordinary one-pass
-    /// proof. Default: the largest C whose estimated peak memory fits 7.5 GiB (or 3/4 of the
+    /// proof. Default: the largest C whose estimated peak memory fits 8 GiB (or 3/4 of the
     /// available memory if less), so long transcripts are chunked automatically.
     #[arg(long, value_name = "C")]
     pub chunk: Option<usize>,
