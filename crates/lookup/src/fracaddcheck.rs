@@ -289,6 +289,40 @@ impl Layer {
         Some(Layer::Ext { p: Some(p_out), q: q_out })
     }
 
+    /// The two halves of the layer above a [`Layer::ShiftedOnes`] leaf layer of at least 4
+    /// leaves, computed from the leaves straight into separate halves (`None` for any other
+    /// layer): the same values as `TreeHalves::split(self.parent())`, without the whole layer and
+    /// the copy of its right half being resident together ([`prove`] rebuilds the dropped layer
+    /// this way when its sumcheck comes).
+    pub(crate) fn parent_halves_of_shifted(&self) -> Option<TreeHalves> {
+        let Layer::ShiftedOnes { shift, w } = self else {
+            return None;
+        };
+        let half = w.len() / 2;
+        let quarter = half / 2;
+        if quarter == 0 {
+            return None;
+        }
+        let (a, a_sq, two_a) = (*shift, shift.square(), shift.double());
+        // Layer-above node i (i < half): 1/(a − w_i) + 1/(a − w_{i+half}).
+        let pair = |i: usize| -> (EF, EF) {
+            let (x, y) = (w[i], w[i + half]);
+            let sum = x + y;
+            (two_a - sum, a_sq - a * sum + x * y)
+        };
+        let (mut pl, mut ql, mut pr, mut qr) = (EF::zero_vec(quarter), EF::zero_vec(quarter), EF::zero_vec(quarter), EF::zero_vec(quarter));
+        pl.par_iter_mut()
+            .zip(ql.par_iter_mut())
+            .zip(pr.par_iter_mut().zip(qr.par_iter_mut()))
+            .enumerate()
+            .with_min_len(PAR_MIN)
+            .for_each(|(i, ((pl, ql), (pr, qr)))| {
+                (*pl, *ql) = pair(i);
+                (*pr, *qr) = pair(i + quarter);
+            });
+        Some(TreeHalves::Ext { p: Some((pl, pr)), ql, qr })
+    }
+
     /// The fraction at index 0 (the root, for a one-entry layer).
     fn first(&self) -> (EF, EF) {
         match self {
@@ -413,16 +447,16 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         // Take layer j+1 of every active tree, split into its halves.
         let halves: Vec<TreeHalves> = active
             .iter()
-            .map(|&k| {
-                let layer = match layers[k][j + 1].take() {
-                    Some(layer) => layer,
-                    // The layer above base-field leaves, dropped after the build: rebuilt now.
-                    None => layers[k]
-                        .get(j + 2)
-                        .and_then(|l| l.as_ref())
-                        .map_or(Layer::Ext { p: None, q: vec![] }, Layer::parent),
-                };
-                TreeHalves::split(layer)
+            .map(|&k| match layers[k][j + 1].take() {
+                Some(layer) => TreeHalves::split(layer),
+                // The layer above base-field leaves, dropped after the build: rebuilt now, as
+                // its two halves.
+                None => {
+                    let below = layers[k].get(j + 2).and_then(|l| l.as_ref());
+                    below.and_then(Layer::parent_halves_of_shifted).unwrap_or_else(|| {
+                        TreeHalves::split(below.map_or(Layer::Ext { p: None, q: vec![] }, Layer::parent))
+                    })
+                }
             })
             .collect();
         let (s, children): (Vec<EF>, Vec<[EF; 4]>) = if j == 0 {
@@ -1217,6 +1251,18 @@ mod tests {
                 None => assert!(depth < 2 || (1usize << (depth - 2)) < LANES, "depth {depth}"),
             }
         }
+        // Its halves, built straight from the leaves, are the split of the layer above.
+        for depth in [2, 3, 6, 13, 15] {
+            let leaves = Layer::from_leaves(shifted_tree(depth, 22));
+            let direct = leaves.parent_halves_of_shifted().expect("at least 4 leaves");
+            let (TreeHalves::Ext { p: Some((pl, pr)), ql, qr }, TreeHalves::Ext { p: Some((pl2, pr2)), ql: ql2, qr: qr2 }) =
+                (direct, TreeHalves::split(leaves.parent()))
+            else {
+                panic!("expected extension halves with numerators");
+            };
+            assert_eq!((pl, pr, ql, qr), (pl2, pr2, ql2, qr2), "depth {depth}");
+        }
+        assert!(Layer::from_leaves(shifted_tree(1, 22)).parent_halves_of_shifted().is_none());
         // Not base-field leaves: nothing to drop.
         assert!(Layer::from_leaves(tree(6, true, 3)).grandparent_of_shifted().is_none());
         // Proofs over such trees (every depth around the cut-off) still verify.

@@ -123,7 +123,7 @@ pub(crate) fn group_by_budget(sizes: &[usize], budget: usize) -> Vec<std::ops::R
 pub fn prove_lookups(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<(), ProofError> {
     let plan = w.plan();
     let tables = plan.multiplicities();
-    for group in gkr_groups(plan) {
+    for (g, group) in gkr_groups(plan).into_iter().enumerate() {
         // The group's columns, rebuilt from the commitment where it holds them (only one
         // group's columns are resident at a time).
         let values: Vec<(Vec<Vec<std::borrow::Cow<'_, [F]>>>, std::borrow::Cow<'_, [F]>)> = group
@@ -146,6 +146,7 @@ pub fn prove_lookups(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Acc
         for (i, claims) in group.zip(claims) {
             record(i, &decls_of(plan, i), tables[i].1.0, claims, acc);
         }
+        zkinfer_pcs::mem_trace(&format!("lookups: GKR group {g} done"));
     }
     Ok(())
 }
