@@ -289,6 +289,40 @@ impl Layer {
         Some(Layer::Ext { p: Some(p_out), q: q_out })
     }
 
+    /// The two halves of the layer above a [`Layer::ShiftedOnes`] leaf layer of at least 4
+    /// leaves, computed from the leaves straight into separate halves (`None` for any other
+    /// layer): the same values as `TreeHalves::split(self.parent())`, without the whole layer and
+    /// the copy of its right half being resident together ([`prove`] rebuilds the dropped layer
+    /// this way when its sumcheck comes).
+    pub(crate) fn parent_halves_of_shifted(&self) -> Option<TreeHalves> {
+        let Layer::ShiftedOnes { shift, w } = self else {
+            return None;
+        };
+        let half = w.len() / 2;
+        let quarter = half / 2;
+        if quarter == 0 {
+            return None;
+        }
+        let (a, a_sq, two_a) = (*shift, shift.square(), shift.double());
+        // Layer-above node i (i < half): 1/(a − w_i) + 1/(a − w_{i+half}).
+        let pair = |i: usize| -> (EF, EF) {
+            let (x, y) = (w[i], w[i + half]);
+            let sum = x + y;
+            (two_a - sum, a_sq - a * sum + x * y)
+        };
+        let (mut pl, mut ql, mut pr, mut qr) = (EF::zero_vec(quarter), EF::zero_vec(quarter), EF::zero_vec(quarter), EF::zero_vec(quarter));
+        pl.par_iter_mut()
+            .zip(ql.par_iter_mut())
+            .zip(pr.par_iter_mut().zip(qr.par_iter_mut()))
+            .enumerate()
+            .with_min_len(PAR_MIN)
+            .for_each(|(i, ((pl, ql), (pr, qr)))| {
+                (*pl, *ql) = pair(i);
+                (*pr, *qr) = pair(i + quarter);
+            });
+        Some(TreeHalves::Ext { p: Some((pl, pr)), ql, qr })
+    }
+
     /// The fraction at index 0 (the root, for a one-entry layer).
     fn first(&self) -> (EF, EF) {
         match self {
@@ -413,16 +447,16 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         // Take layer j+1 of every active tree, split into its halves.
         let halves: Vec<TreeHalves> = active
             .iter()
-            .map(|&k| {
-                let layer = match layers[k][j + 1].take() {
-                    Some(layer) => layer,
-                    // The layer above base-field leaves, dropped after the build: rebuilt now.
-                    None => layers[k]
-                        .get(j + 2)
-                        .and_then(|l| l.as_ref())
-                        .map_or(Layer::Ext { p: None, q: vec![] }, Layer::parent),
-                };
-                TreeHalves::split(layer)
+            .map(|&k| match layers[k][j + 1].take() {
+                Some(layer) => TreeHalves::split(layer),
+                // The layer above base-field leaves, dropped after the build: rebuilt now, as
+                // its two halves.
+                None => {
+                    let below = layers[k].get(j + 2).and_then(|l| l.as_ref());
+                    below.and_then(Layer::parent_halves_of_shifted).unwrap_or_else(|| {
+                        TreeHalves::split(below.map_or(Layer::Ext { p: None, q: vec![] }, Layer::parent))
+                    })
+                }
             })
             .collect();
         let (s, children): (Vec<EF>, Vec<[EF; 4]>) = if j == 0 {
@@ -680,6 +714,7 @@ impl TreeHalves {
                 // and Σ_x E[x] = 1, so Σ E·g = A − B·Σ E·(wL + wR) + γ·Σ E·wL·wR.
                 let sums = match (wl, wr) {
                     (Column::Base(l), Column::Base(r)) => shifted_sums(l, r, eq, with_one),
+                    (Column::Ext(l), Column::Ext(r)) if eq.len() >= PAR_MIN => shifted_sums_packed(l, r, eq, with_one),
                     (Column::Ext(l), Column::Ext(r)) => shifted_sums(l, r, eq, with_one),
                     (l, r) => {
                         // Never happens: both halves are bound together. Stay correct anyway.
@@ -848,6 +883,29 @@ where
     [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
 }
 
+/// [`shifted_sums`] for extension-field halves, `LANES` pairs per operation (`eq.len()` must be
+/// a multiple of `LANES`, as every power of two `≥ PAR_MIN` is).
+fn shifted_sums_packed(wl: &[EF], wr: &[EF], eq: &[EF], with_one: bool) -> [(EF, EF); 3] {
+    let half = eq.len();
+    let ld = |v: &[EF], x: usize| PackedEF::from_ext_slice(&v[x..x + LANES]);
+    let term = |c: usize| -> [PackedEF; 6] {
+        let x = c * LANES;
+        let (l0, l1, r0, r1) = (ld(wl, x), ld(wl, x + half), ld(wr, x), ld(wr, x + half));
+        let (l2, r2) = (l1.double() - l0, r1.double() - r0);
+        let e = ld(eq, x);
+        let (s1, p1) = if with_one { (e * (l1 + r1), e * (l1 * r1)) } else { (PackedEF::ZERO, PackedEF::ZERO) };
+        [e * (l0 + r0), e * (l0 * r0), s1, p1, e * (l2 + r2), e * (l2 * r2)]
+    };
+    let add6 = |a: [PackedEF; 6], b: [PackedEF; 6]| std::array::from_fn(|i| a[i] + b[i]);
+    let acc = (0..half / LANES)
+        .into_par_iter()
+        .with_min_len(PAR_MIN / LANES)
+        .map(term)
+        .par_reduce(|| [PackedEF::ZERO; 6], add6);
+    let acc: [EF; 6] = acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum());
+    [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
+}
+
 /// `v ← v(r, ·)`: `v[i] = lo[i] + r·(hi[i] − lo[i])` over the two halves, then halve the length.
 fn bind_first(v: &mut Vec<EF>, r: EF) {
     let half = v.len() / 2;
@@ -870,6 +928,29 @@ fn bind_first(v: &mut Vec<EF>, r: EF) {
     v.truncate(half);
 }
 
+/// The eq table of `(r_{i+1}, r_{i+2}, …)` becomes that of `(r_{i+2}, …)`: the sum of its two
+/// halves, since `eq(r_{i+1}, 0) + eq(r_{i+1}, 1) = 1` (an identity of field elements, so the
+/// result equals the table built directly, [`suffix_eq_tables`]).
+fn fold_suffix_eq(table: &mut Vec<EF>) {
+    let half = table.len() / 2;
+    if half == 0 {
+        table.clear();
+        return;
+    }
+    let (lo, hi) = table.split_at_mut(half);
+    if half >= PAR_MIN {
+        lo.par_chunks_mut(LANES).zip(hi.par_chunks(LANES)).with_min_len(PAR_MIN / LANES).for_each(|(a, b)| {
+            (PackedEF::from_ext_slice(a) + PackedEF::from_ext_slice(b)).to_ext_slice(a);
+        });
+    } else {
+        for (a, &b) in lo.iter_mut().zip(hi.iter()) {
+            *a += b;
+        }
+    }
+    table.truncate(half);
+    table.shrink_to_fit();
+}
+
 /// The sumcheck of one GKR layer, batching every active tree:
 /// `Σ_x eq(r, x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)` over `x ∈ {0,1}^j`.
 ///
@@ -883,8 +964,9 @@ fn bind_first(v: &mut Vec<EF>, r: EF) {
 /// `s_i(s_i') = eq_prefix·eq(r_i, s_i')·h_i(s_i')`.
 struct LayerSumcheck {
     eq_point: Vec<EF>,
-    /// `suffix_eq[i]` = the eq table of `eq_point[i+1..]`.
-    suffix_eq: Vec<Vec<EF>>,
+    /// The eq table of `eq_point[round+1..]` (the current round's; halved after each round,
+    /// see [`fold_suffix_eq`]): one table resident instead of all of them.
+    suffix_eq: Vec<EF>,
     round: usize,
     eq_prefix: EF,
     claim: EF,
@@ -941,7 +1023,7 @@ pub(crate) fn suffix_eq_tables(eq_point: &[EF]) -> Vec<Vec<EF>> {
 
 impl LayerSumcheck {
     fn new(eq_point: Vec<EF>, gamma: EF, claims: &[(EF, EF)], trees: Vec<TreeHalves>) -> Self {
-        let suffix_eq = suffix_eq_tables(&eq_point);
+        let suffix_eq = if eq_point.is_empty() { Vec::new() } else { zkinfer_poly::eq_evals(&eq_point[1..]) };
         let gamma_sq = gamma.square();
         let weights: Vec<EF> = std::iter::successors(Some(EF::ONE), |w| Some(*w * gamma_sq))
             .take(trees.len())
@@ -967,7 +1049,7 @@ impl LayerSumcheck {
     /// `[h(0), h(1), h(2)]` of the current round; `h(1)` is derived from the claim if possible.
     fn round_h(&self) -> [EF; 3] {
         let r_i = self.eq_point[self.round];
-        let eq = &self.suffix_eq[self.round];
+        let eq = &self.suffix_eq;
         let derive = derives_one(r_i, self.eq_prefix);
         // Trees in parallel (many small columns), and each large tree in parallel inside.
         let per_tree = |(tree, &w): (&TreeHalves, &EF)| {
@@ -1002,6 +1084,7 @@ impl LayerSumcheck {
             self.claim = self.eq_prefix * eq_r * quadratic_at(h, r);
             self.eq_prefix *= eq_r;
             self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
+            fold_suffix_eq(&mut self.suffix_eq);
             self.round += 1;
             point.push(r);
         }
@@ -1168,6 +1251,18 @@ mod tests {
                 None => assert!(depth < 2 || (1usize << (depth - 2)) < LANES, "depth {depth}"),
             }
         }
+        // Its halves, built straight from the leaves, are the split of the layer above.
+        for depth in [2, 3, 6, 13, 15] {
+            let leaves = Layer::from_leaves(shifted_tree(depth, 22));
+            let direct = leaves.parent_halves_of_shifted().expect("at least 4 leaves");
+            let (TreeHalves::Ext { p: Some((pl, pr)), ql, qr }, TreeHalves::Ext { p: Some((pl2, pr2)), ql: ql2, qr: qr2 }) =
+                (direct, TreeHalves::split(leaves.parent()))
+            else {
+                panic!("expected extension halves with numerators");
+            };
+            assert_eq!((pl, pr, ql, qr), (pl2, pr2, ql2, qr2), "depth {depth}");
+        }
+        assert!(Layer::from_leaves(shifted_tree(1, 22)).parent_halves_of_shifted().is_none());
         // Not base-field leaves: nothing to drop.
         assert!(Layer::from_leaves(tree(6, true, 3)).grandparent_of_shifted().is_none());
         // Proofs over such trees (every depth around the cut-off) still verify.
@@ -1175,6 +1270,26 @@ mod tests {
         let depths: Vec<usize> = (1..=7).collect();
         let (_, proof) = prove_trees(&trees);
         assert!(accepted(&trees, &depths, &proof));
+    }
+
+    /// The packed extension-field sums equal the scalar ones, and the folded eq tables equal
+    /// the tables built directly (both are prover-side only: the proof must not change).
+    #[test]
+    fn packed_shifted_sums_and_folded_eq_tables_match_the_direct_ones() {
+        let n = PAR_MIN * 2;
+        let (l, r, eq): (Vec<EF>, Vec<EF>, Vec<EF>) =
+            ((0..2 * n as u64).map(ext).collect(), (0..2 * n as u64).map(|i| ext(i + 99_999)).collect(), (0..n as u64).map(|i| ext(i + 7_777_777)).collect());
+        for with_one in [false, true] {
+            assert_eq!(shifted_sums_packed(&l, &r, &eq, with_one), shifted_sums(&l, &r, &eq, with_one));
+        }
+        let point: Vec<EF> = (0..16u64).map(|i| ext(i + 31)).collect();
+        let direct = suffix_eq_tables(&point);
+        let mut table = eq_evals(&point[1..]);
+        for (round, want) in direct.iter().enumerate() {
+            assert_eq!(&table, want, "round {round}");
+            fold_suffix_eq(&mut table);
+        }
+        assert!(table.is_empty());
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub mod zk;
 pub mod zk_logup;
 
 pub use logup::{
-    ColumnClaim, LookupClaims, LookupColumn, LookupError, LookupInstance, MultiplicityClaim,
-    compute_multiplicities, prove_lookup, prove_lookups, verify_lookup, verify_lookups,
+    ColumnClaim, LoadedLookup, LookupClaims, LookupColumn, LookupError, LookupInstance, MultiplicityClaim,
+    compute_multiplicities, prove_lookup, prove_lookups, prove_lookups_reloading, verify_lookup, verify_lookups,
 };
 pub use table::{FunctionTable, Table};

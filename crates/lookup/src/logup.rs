@@ -51,6 +51,8 @@
 //! characteristic must exceed the number of lookups (multiplicities are counted mod p);
 //! `N < 2^40` is enforced.
 
+use std::borrow::Cow;
+
 use p3_field::{Field, PrimeCharacteristicRing};
 use p3_maybe_rayon::prelude::*;
 use zkinfer_field::{EF, F, lift};
@@ -486,7 +488,7 @@ pub fn prove_lookup(
 pub fn prove_lookups(instances: &[LookupInstance<'_>], t: &mut ProverTranscript) -> Result<Vec<LookupClaims>, LookupError> {
     let rows: Vec<Vec<F>> = instances.iter().map(|i| i.table.first_row()).collect();
     let filled: Vec<(&LookupInstance<'_>, &[F])> = instances.iter().zip(&rows).map(|(i, r)| (i, r.as_slice())).collect();
-    prove_filled(&filled, t)
+    prove_filled(filled.as_slice(), t)
 }
 
 /// [`prove_lookup`] with the uncovered leaves of the stacked trees set to `uncovered_row`
@@ -499,7 +501,7 @@ fn prove_lookup_filled(
     t: &mut ProverTranscript,
 ) -> Result<LookupClaims, LookupError> {
     let instance = LookupInstance { table, columns: columns.to_vec(), multiplicities };
-    let mut claims = prove_filled(&[(&instance, uncovered_row)], t)?;
+    let mut claims = prove_filled(&[(&instance, uncovered_row)][..], t)?;
     claims.pop().ok_or(LookupError::SumsDiffer)
 }
 
@@ -511,47 +513,119 @@ struct ProverStatement {
     beta: EF,
 }
 
-fn prove_filled(instances: &[(&LookupInstance<'_>, &[F])], t: &mut ProverTranscript) -> Result<Vec<LookupClaims>, LookupError> {
-    if instances.is_empty() {
+/// The statements of one batched proof, each handed to `f` on demand: held ones (a slice) or
+/// ones loaded each time they are needed ([`prove_lookups_reloading`]).
+trait Statements {
+    fn count(&self) -> usize;
+    /// Calls `f` with statement `i` and the row its uncovered leaves hold.
+    fn with<R>(&self, i: usize, f: impl FnOnce(&LookupInstance<'_>, &[F]) -> R) -> R;
+}
+
+impl Statements for [(&LookupInstance<'_>, &[F])] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn with<R>(&self, i: usize, f: impl FnOnce(&LookupInstance<'_>, &[F]) -> R) -> R {
+        f(self[i].0, self[i].1)
+    }
+}
+
+/// One statement's columns and multiplicities, as [`prove_lookups_reloading`] loads them.
+#[derive(Debug, Clone)]
+pub struct LoadedLookup<'a> {
+    /// The looked-up columns, each its components.
+    pub columns: Vec<Vec<Cow<'a, [F]>>>,
+    /// `m`, of length [`Table::padded_len`].
+    pub multiplicities: Cow<'a, [F]>,
+}
+
+struct Reloading<'t, L> {
+    tables: &'t [&'t Table],
+    load: L,
+}
+
+impl<'a, L: Fn(usize) -> LoadedLookup<'a>> Statements for Reloading<'_, L> {
+    fn count(&self) -> usize {
+        self.tables.len()
+    }
+
+    fn with<R>(&self, i: usize, f: impl FnOnce(&LookupInstance<'_>, &[F]) -> R) -> R {
+        let loaded = (self.load)(i);
+        let table = self.tables[i];
+        let instance = LookupInstance {
+            table,
+            columns: loaded.columns.iter().map(|c| LookupColumn { components: c.iter().map(|v| &**v).collect() }).collect(),
+            multiplicities: &loaded.multiplicities,
+        };
+        f(&instance, &table.first_row())
+    }
+}
+
+/// [`prove_lookups`] over statement `i` of `tables[i]`, whose columns and multiplicities
+/// `load(i)` returns each time they are needed: once to build the fraction trees and once, after
+/// the GKR, to evaluate the columns at their points. Nothing of them is resident during the GKR
+/// (for columns the caller rebuilds, e.g. from a commitment). Same proof and claims as
+/// [`prove_lookups`] over the loaded instances; `load` must return the same values both times.
+pub fn prove_lookups_reloading<'a>(
+    tables: &[&Table],
+    load: impl Fn(usize) -> LoadedLookup<'a>,
+    t: &mut ProverTranscript,
+) -> Result<Vec<LookupClaims>, LookupError> {
+    prove_filled(&Reloading { tables, load }, t)
+}
+
+fn prove_filled<S: Statements + ?Sized>(instances: &S, t: &mut ProverTranscript) -> Result<Vec<LookupClaims>, LookupError> {
+    if instances.count() == 0 {
         return Ok(Vec::new());
     }
-    let mut statements = Vec::with_capacity(instances.len());
+    let mut statements = Vec::with_capacity(instances.count());
     let mut trees: Vec<FractionLeaves> = Vec::new();
-    for &(inst, uncovered_row) in instances {
-        let (table, columns) = (inst.table, inst.columns.as_slice());
-        check_columns(table, columns)?;
-        if inst.multiplicities.len() != table.padded_len() {
-            return Err(LookupError::MultiplicityLength {
-                got: inst.multiplicities.len(),
-                want: table.padded_len(),
+    for i in 0..instances.count() {
+        let st = instances.with(i, |inst, uncovered_row| -> Result<ProverStatement, LookupError> {
+            let (table, columns) = (inst.table, inst.columns.as_slice());
+            check_columns(table, columns)?;
+            if inst.multiplicities.len() != table.padded_len() {
+                return Err(LookupError::MultiplicityLength {
+                    got: inst.multiplicities.len(),
+                    want: table.padded_len(),
+                });
+            }
+            let lens: Vec<usize> = columns.iter().map(LookupColumn::len).collect();
+            let (beta, alpha) = statement_challenges(t, table, &lens);
+            let first_row = table.first_row();
+            let layout = stack_layout(&lens);
+            trees.extend(layout.iter().map(|tree| stacked_leaves(tree, columns, &first_row, uncovered_row, beta, alpha)));
+            let table_components: Vec<Vec<F>> = (0..table.arity()).map(|c| table.padded_component(c)).collect();
+            let table_q: Vec<EF> = (0..table.padded_len())
+                .into_par_iter()
+                .with_min_len(1 << 12)
+                .map(|j| alpha - compress(beta, table_components.iter().map(|c| lift(c[j]))))
+                .collect();
+            trees.push(FractionLeaves {
+                numerators: Numerators::Values(inst.multiplicities.iter().map(|&m| lift(m)).collect()),
+                denominators: Denominators::Values(table_q),
             });
-        }
-        let lens: Vec<usize> = columns.iter().map(LookupColumn::len).collect();
-        let (beta, alpha) = statement_challenges(t, table, &lens);
-        let first_row = table.first_row();
-        let layout = stack_layout(&lens);
-        trees.extend(layout.iter().map(|tree| stacked_leaves(tree, columns, &first_row, uncovered_row, beta, alpha)));
-        let table_components: Vec<Vec<F>> = (0..table.arity()).map(|c| table.padded_component(c)).collect();
-        let table_q: Vec<EF> = (0..table.padded_len())
-            .into_par_iter()
-            .with_min_len(1 << 12)
-            .map(|j| alpha - compress(beta, table_components.iter().map(|c| lift(c[j]))))
-            .collect();
-        trees.push(FractionLeaves {
-            numerators: Numerators::Values(inst.multiplicities.iter().map(|&m| lift(m)).collect()),
-            denominators: Denominators::Values(table_q),
-        });
-        statements.push(ProverStatement { lens, layout, alpha, beta });
+            Ok(ProverStatement { lens, layout, alpha, beta })
+        })?;
+        statements.push(st);
     }
 
     let out = fracaddcheck::prove(trees, t);
 
-    let mut claims = Vec::with_capacity(instances.len());
+    let mut claims = Vec::with_capacity(statements.len());
     let mut leaves = out.leaves.as_slice();
-    for (&(inst, _), st) in instances.iter().zip(&statements) {
+    for (i, st) in statements.iter().enumerate() {
         let (own, rest) = leaves.split_at(st.layout.len() + 1);
         leaves = rest;
-        claims.push(finish_prover(inst, st, own, t));
+        let claim = instances.with(i, |inst, _| -> Result<LookupClaims, LookupError> {
+            check_columns(inst.table, &inst.columns)?;
+            if inst.columns.iter().map(LookupColumn::len).ne(st.lens.iter().copied()) {
+                return Err(LookupError::InvalidColumns("a statement's columns changed between loads".into()));
+            }
+            Ok(finish_prover(inst, st, own, t))
+        })?;
+        claims.push(claim);
     }
     Ok(claims)
 }
@@ -866,6 +940,54 @@ mod tests {
             return Err(Err("multiplicities"));
         }
         Ok(())
+    }
+
+    /// Loading the columns on demand gives the same proof and claims as holding them; columns
+    /// that change length between the two loads are refused.
+    #[test]
+    fn reloading_columns_gives_the_same_proof() {
+        let (range, range_cols) = range_setup();
+        let func = Table::function("sq", &(0..8).collect::<Vec<i64>>(), &(0..8).map(|x| x * x).collect::<Vec<i64>>()).expect("table");
+        let xs: Vec<F> = (0..37u64).map(|i| F::from_u64(i % 8)).collect();
+        let ys: Vec<F> = (0..37u64).map(|i| F::from_u64((i % 8) * (i % 8))).collect();
+        let range_lookup: Vec<LookupColumn<'_>> = range_cols.iter().map(|c| LookupColumn::single(c)).collect();
+        let func_lookup = vec![LookupColumn::pair(&xs, &ys)];
+        let (rm, fm) = (compute_multiplicities(&range, &range_lookup).expect("in"), compute_multiplicities(&func, &func_lookup).expect("in"));
+        let instances = [
+            LookupInstance { table: &range, columns: range_lookup, multiplicities: &rm },
+            LookupInstance { table: &func, columns: func_lookup, multiplicities: &fm },
+        ];
+        let ds = DomainSeparator::new("test/logup-reload", 1);
+        let mut held = ProverTranscript::new(&ds);
+        let held_claims = prove_lookups(&instances, &mut held).expect("honest");
+        let tables = [&range, &func];
+        let loads = std::cell::Cell::new(0);
+        let load = |i: usize| {
+            loads.set(loads.get() + 1);
+            LoadedLookup {
+                columns: instances[i].columns.iter().map(|c| c.components.iter().map(|v| Cow::Borrowed(*v)).collect()).collect(),
+                multiplicities: Cow::Borrowed(instances[i].multiplicities),
+            }
+        };
+        let mut reloaded = ProverTranscript::new(&ds);
+        let reloaded_claims = prove_lookups_reloading(&tables, load, &mut reloaded).expect("honest");
+        assert_eq!(loads.get(), 4, "each statement loaded twice");
+        assert_eq!(reloaded_claims, held_claims);
+        assert_eq!(reloaded.into_proof(), held.into_proof());
+
+        // The second load of statement 0 drops a column: refused, not proven.
+        let shrinking = |i: usize| {
+            loads.set(loads.get() + 1);
+            let mut columns: Vec<Vec<Cow<'_, [F]>>> =
+                instances[i].columns.iter().map(|c| c.components.iter().map(|v| Cow::Borrowed(*v)).collect()).collect();
+            if loads.get() > 2 && i == 0 {
+                columns.pop();
+            }
+            LoadedLookup { columns, multiplicities: Cow::Borrowed(instances[i].multiplicities) }
+        };
+        loads.set(0);
+        let mut t = ProverTranscript::new(&ds);
+        assert!(matches!(prove_lookups_reloading(&tables, shrinking, &mut t), Err(LookupError::InvalidColumns(_))));
     }
 
     /// A cheating prover fills the uncovered leaf with another table row and shifts one count

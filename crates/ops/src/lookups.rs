@@ -8,7 +8,7 @@
 //! one value per component — and on the multiplicity column go to the witness accumulator.
 
 use zkinfer_field::{F, PrimeCharacteristicRing};
-use zkinfer_lookup::{LookupColumn, LookupInstance, Table, compute_multiplicities};
+use zkinfer_lookup::{LookupColumn, Table, compute_multiplicities};
 use zkinfer_transcript::{ProverTranscript, VerifierTranscript};
 
 use crate::context::Accumulators;
@@ -58,8 +58,9 @@ pub(crate) fn multiplicities_of_rows_in_table(table: &Table, lookups: &[Vec<&[F]
 /// would pass the budget (a single larger statement is a group of its own); a table looked up by
 /// more rows than the budget is split into several statements first ([`crate::witness`]). Bounds
 /// the prover's memory (all trees of a group are resident together: ≈ 32 B per base-field leaf
-/// since the layer above the leaves is rebuilt instead of held, plus the group's columns read
-/// back from the commitment, ≈ 1.3 GB at 2^25). SmolLM2 at 69 positions takes 18 GKRs (36 at
+/// at the GKR's largest step, the leaves and the layer above them, rebuilt as its two halves; the
+/// group's columns are read back from the commitment to build the trees and again after the GKR,
+/// not held through it: ≈ 1.1 GB at 2^25). SmolLM2 at 69 positions takes 18 GKRs (36 at
 /// 2^24, whose layer sumchecks cost ≈ 13 KB of proof each).
 pub const MAX_GKR_LEAVES: usize = 1 << 25;
 
@@ -123,29 +124,23 @@ pub(crate) fn group_by_budget(sizes: &[usize], budget: usize) -> Vec<std::ops::R
 pub fn prove_lookups(w: &WitnessBuilder, t: &mut ProverTranscript, acc: &mut Accumulators) -> Result<(), ProofError> {
     let plan = w.plan();
     let tables = plan.multiplicities();
-    for group in gkr_groups(plan) {
-        // The group's columns, rebuilt from the commitment where it holds them (only one
-        // group's columns are resident at a time).
-        let values: Vec<(Vec<Vec<std::borrow::Cow<'_, [F]>>>, std::borrow::Cow<'_, [F]>)> = group
-            .clone()
-            .map(|i| {
-                let columns = decls_of(plan, i).iter().map(|d| d.columns.iter().map(|c| w.values(*c)).collect()).collect();
-                (columns, w.values(tables[i].1))
-            })
-            .collect();
-        let instances: Vec<LookupInstance<'_>> = group
-            .clone()
-            .zip(&values)
-            .map(|(i, (columns, mult))| LookupInstance {
-                table: plan.table(tables[i].0),
-                columns: columns.iter().map(|c| LookupColumn { components: c.iter().map(|v| &**v).collect() }).collect(),
-                multiplicities: mult,
-            })
-            .collect();
-        let claims = zkinfer_lookup::prove_lookups(&instances, t).map_err(|e| lookups_err(plan, &tables[group.clone()], e))?;
+    for (g, group) in gkr_groups(plan).into_iter().enumerate() {
+        // The group's columns, rebuilt from the commitment where it holds them, each time the
+        // GKR needs them (to build its trees, then to evaluate them at their points): none is
+        // resident during the GKR itself.
+        let group_tables: Vec<&Table> = group.clone().map(|i| plan.table(tables[i].0)).collect();
+        let load = |k: usize| {
+            let i = group.start + k;
+            zkinfer_lookup::LoadedLookup {
+                columns: decls_of(plan, i).iter().map(|d| d.columns.iter().map(|c| w.values(*c)).collect()).collect(),
+                multiplicities: w.values(tables[i].1),
+            }
+        };
+        let claims = zkinfer_lookup::prove_lookups_reloading(&group_tables, load, t).map_err(|e| lookups_err(plan, &tables[group.clone()], e))?;
         for (i, claims) in group.zip(claims) {
             record(i, &decls_of(plan, i), tables[i].1.0, claims, acc);
         }
+        zkinfer_pcs::mem_trace(&format!("lookups: GKR group {g} done"));
     }
     Ok(())
 }
