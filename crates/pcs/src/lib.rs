@@ -191,12 +191,15 @@ pub fn commitment_groups(poly_num_vars: &[usize]) -> Vec<Vec<usize>> {
     commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS, None)
 }
 
-/// The groups of [`commitment_groups`] when no group may pad beyond `2^max_group_vars` entries
-/// (a chunk's witness, [`WhirPcs::with_max_group_vars`]): a rest whose padding would exceed that
-/// is cut like one that wastes more than a third (its largest polynomials fill exactly
-/// `min(2^⌊log2 S⌋, max(2^max_group_vars, largest))` first), and groups are NOT merged: the
-/// Merkle cap is padded with [`EMPTY_ROOT`]s up to a power of two instead. So a batch of
-/// `(4/3)·2^27` entries is `2^27 + 2^25 + …` rather than one group of `2^28`.
+/// The groups of a batch when no group may pad beyond `2^max_group_vars` entries (a chunk's
+/// witness, [`WhirPcs::with_max_group_vars`]): a batch whose power of two is at most that bound
+/// is ONE group, however much it wastes (a split would cost one more opening to save memory
+/// below the bound); a larger batch is cut as [`commitment_groups`] cuts a badly filled one —
+/// its largest polynomials fill exactly `min(2^⌊log2 S⌋, max(2^max_group_vars, largest))`
+/// first — and so is every rest whose padding wastes more than a third or exceeds the bound.
+/// Groups are NOT merged: the Merkle cap is padded with [`EMPTY_ROOT`]s up to a power of two
+/// instead. So at a bound of 2^27 a batch of `(4/3)·2^27` entries is `2^27 + 2^25 + …` rather
+/// than one group of `2^28`, and one of `2^26 + 2^20` is one group of 2^27, not two.
 pub fn commitment_groups_capped(poly_num_vars: &[usize], max_group_vars: usize) -> Vec<Vec<usize>> {
     commitment_groups_from(poly_num_vars, SPLIT_FROM_VARS, Some(max_group_vars))
 }
@@ -211,7 +214,8 @@ pub fn grouped_entries(entries: u64, max_group_vars: Option<usize>) -> u64 {
     let mut out = 0u64;
     loop {
         let p = rest.next_power_of_two();
-        if rest < 1 << SPLIT_FROM_VARS || (2 * p <= 3 * rest && p <= max) {
+        let whole_fits = out == 0 && p <= max && max_group_vars.is_some();
+        if rest < 1 << SPLIT_FROM_VARS || whole_fits || (2 * p <= 3 * rest && p <= max) {
             return out + p;
         }
         let head = (1u64 << (63 - rest.leading_zeros())).min(max);
@@ -262,7 +266,10 @@ fn split_groups(poly_num_vars: &[usize], split_from_vars: usize, max_group_vars:
     loop {
         let total: u128 = rest.iter().map(|&k| 1u128 << poly_num_vars[k]).sum();
         let padded = total.next_power_of_two();
-        if total < 1u128 << split_from_vars || (2 * padded <= 3 * total && padded <= max_size) {
+        // Under a bound, a whole batch that pads to at most the bound is one group whatever it
+        // wastes (splitting it would cost an opening and save memory below the bound only).
+        let whole_fits = groups.is_empty() && padded <= max_size && max_group_vars.is_some();
+        if total < 1u128 << split_from_vars || whole_fits || (2 * padded <= 3 * total && padded <= max_size) {
             let mut last = rest.to_vec();
             last.sort_unstable();
             groups.push(last);

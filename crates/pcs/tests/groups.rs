@@ -169,9 +169,11 @@ fn capped_pcs() -> WhirPcs {
 #[test]
 fn capped_grouping_rule() {
     use zkinfer_pcs::{commitment_groups_capped, grouped_entries};
-    // Below a power of two by less than a third, or at most the bound: as before.
+    // A batch whose power of two is at most the bound: one group, however badly filled.
     assert_eq!(commitment_groups_capped(&[26, 25, 25], 27), vec![vec![0, 1, 2]]);
-    assert_eq!(commitment_groups_capped(&[10, 24, 3, 24], 27), commitment_groups(&[10, 24, 3, 24]));
+    assert_eq!(commitment_groups(&[10, 24, 3, 24]), vec![vec![1, 3], vec![0, 2]]);
+    assert_eq!(commitment_groups_capped(&[10, 24, 3, 24], 27), vec![vec![0, 1, 2, 3]]);
+    assert_eq!(commitment_groups_capped(&[20, 26], 27), vec![vec![0, 1]]);
     // (4/3)·2^27 (4 × 2^25 + 2^25 + 2^24 + 2^24): one group of 2^28 uncapped, 2^27 + the rest
     // capped — and the rest (2^26 = 2^25 + 2 × 2^24) is one well-filled group.
     let sizes = [25, 25, 25, 25, 25, 24, 24];
@@ -192,6 +194,8 @@ fn capped_grouping_rule() {
     assert_eq!(grouped_entries((1 << 27) + 1000, None), (1 << 27) + (1 << 10));
     assert_eq!(grouped_entries(3 << 27, Some(27)), 3 << 27);
     assert_eq!(grouped_entries(1000, Some(27)), 1024);
+    assert_eq!(grouped_entries((1 << 26) + (1 << 20), Some(27)), 1 << 27);
+    assert_eq!(grouped_entries((1 << 26) + (1 << 20), None), (1 << 26) + (1 << 20));
 }
 
 /// Three groups under a cap of four roots (the fourth the empty root): commits, opens on every
