@@ -407,6 +407,12 @@ impl WhirPcs {
         commitment_groups_from(poly_num_vars, self.split_from_vars, self.max_group_vars)
     }
 
+    /// How many groups (WHIR commitments, each with its own candidate list and opening) a batch
+    /// of these shapes is committed as: computed from the shapes alone, the same on both sides.
+    pub fn num_groups(&self, poly_num_vars: &[usize]) -> usize {
+        self.groups(poly_num_vars).len()
+    }
+
     /// Checks that `com`'s Merkle cap holds one root per group of its batch, then
     /// [`EMPTY_ROOT`]s up to the next power of two, and returns the groups.
     fn checked_groups(&self, com: &WhirCommitment) -> Result<Vec<Vec<usize>>, PcsError> {

@@ -66,6 +66,26 @@ pub const CHUNK_MAX_GROUP_VARS: usize = 27;
 pub fn chunk_witness_pcs() -> zkinfer_pcs::WhirPcs {
     key::pcs().with_max_group_vars(CHUNK_MAX_GROUP_VARS)
 }
+
+/// Most groups a chunk's witness commitment may have. Each group is a WHIR commitment with its
+/// own candidate list, and every list still unopened multiplies a chunk's graph error
+/// (`docs/PROTOCOLS.md`, chunked Soundness: `20^(G_k + E + 1)·2^32/|EF|` with `E ≤ 11`
+/// keys/values epochs): the stream's figure of `2^-90.9` per chunk holds for `G_k ≤ 4`, so the
+/// verifier refuses a chunk whose witness shapes would need more groups (the chunk size is the
+/// prover's choice; GPT-2 small needs at most four up to `C = 128`), and so does the prover.
+pub const MAX_CHUNK_WITNESS_GROUPS: usize = 4;
+
+/// Refuses a chunk witness whose shapes [`chunk_witness_pcs`] commits as more than
+/// [`MAX_CHUNK_WITNESS_GROUPS`] groups; returns the group count.
+pub fn check_chunk_witness_groups(poly_num_vars: &[usize]) -> Result<usize, String> {
+    let groups = chunk_witness_pcs().num_groups(poly_num_vars);
+    if groups > MAX_CHUNK_WITNESS_GROUPS {
+        return Err(format!(
+            "the chunk's witness needs {groups} commitment groups, more than the {MAX_CHUNK_WITNESS_GROUPS} its soundness bound allows: use a smaller chunk size"
+        ));
+    }
+    Ok(groups)
+}
 /// Record kinds.
 const KIND_CHUNK: u8 = 1;
 const KIND_CLOSE: u8 = 2;
@@ -526,7 +546,9 @@ impl<'k> ChunkVerifier<'k> {
             // committed, so it is zero by definition). Its shapes come from the plan; the record
             // carries the Merkle roots only (one per group of the batch).
             let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
-            let com = witness_pcs.commitment_from_roots(plan.sparse_layout().committed_num_vars(), roots).map_err(|e| check(format!("witness commitment: {e}")))?;
+            let witness_vars = plan.sparse_layout().committed_num_vars();
+            check_chunk_witness_groups(&witness_vars).map_err(check)?;
+            let com = witness_pcs.commitment_from_roots(witness_vars, roots).map_err(|e| check(format!("witness commitment: {e}")))?;
             // The epoch's first chunk commits the keys/values of all its chunks.
             let kv = if starts_epoch {
                 let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
@@ -670,5 +692,25 @@ pub fn verify_stream(vk: &VerifyingKey, r: &mut impl Read) -> Result<(Verified, 
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunk_witness_of_more_than_four_groups_is_refused() {
+        // Exact powers of two of at most 2^27 each: four groups pass, a fifth is refused.
+        assert_eq!(check_chunk_witness_groups(&[27, 27, 27, 27]), Ok(4));
+        assert!(check_chunk_witness_groups(&[27, 27, 27, 27, 27]).unwrap_err().contains("5 commitment groups"));
+        // (4/3)·2^27 entries: two groups (2^27 and 2^25), accepted.
+        assert_eq!(check_chunk_witness_groups(&[26, 26, 25]), Ok(2));
+        // A large chunk's batch of many small columns: 2^29 + 2^20 entries split into five groups.
+        let mut many = vec![20; 1 << 9];
+        many.push(20);
+        assert!(check_chunk_witness_groups(&many).is_err());
+        // Below the cap one group, however many columns.
+        assert_eq!(check_chunk_witness_groups(&vec![10; 1000]), Ok(1));
     }
 }
