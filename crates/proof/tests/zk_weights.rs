@@ -161,6 +161,11 @@ fn check(name: &str) {
     verify(&f, 1, 1, &p1).expect("honest proof on ticket 1");
     assert!(verify(&f, 2, 1, &p1).is_err(), "a ticket-1 opening verified against ticket 2's root");
     assert!(verify(&f, 0, 1, &p1).is_err(), "a ticket-1 opening verified against the setup ticket");
+    // An honest opening of the setup ticket itself is refused by the verifier's own check (not
+    // only by the proof header's).
+    let (p0, _, _) = prove(&f, 0, Tamper::None);
+    let e = verify(&f, 0, 0, &p0).expect_err("an opening of the setup ticket");
+    assert!(e.contains("reserved for the setup proof"), "{e}");
     let (p2, claims2, plains2) = prove(&f, 2, Tamper::None);
     verify(&f, 2, 2, &p2).expect("honest proof on ticket 2");
 

@@ -79,6 +79,11 @@ pub fn plan_of(weights: &[WeightMeta]) -> Result<(WeightBlockPlan, Vec<usize>), 
 
 /// Verifier: the counterpart of `zkinfer_proof::zk::prove_weight_claims_zk` against ticket `ticket` of `vk`.
 pub fn verify_weight_claims_zk(vk: &ZkVerifyingKey, ticket: usize, claims: &[WeightClaim], t: &mut VerifierTranscript<'_>) -> Result<(), ProofSystemError> {
+    // Ticket 0 belongs to the setup proof (`crate::zk_proof::FIRST_PROOF_TICKET`): refused here
+    // too, not only by the proof header, so a caller that skips the header cannot open it.
+    if ticket < crate::zk_proof::FIRST_PROOF_TICKET as usize {
+        return Err(ProofSystemError::Rejected(format!("ticket {ticket} is reserved for the setup proof")));
+    }
     let (plan, offsets) = plan_of(&vk.public.weights)?;
     let mut opening = Vec::new();
     for c in claims {
