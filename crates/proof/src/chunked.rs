@@ -416,11 +416,11 @@ fn prove_stream(
         let mut link: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::with_capacity(new.len());
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let witness_err = |e: zkinfer_pcs::PcsError| zkinfer_ops::ProofError::witness("commit", e.to_string());
-            let cols = w.take_committed()?;
             // The verifier refuses a chunk whose witness needs more groups than the stream's
-            // soundness bound allows; refuse it here first, before any work is sent.
-            let vars: Vec<usize> = cols.iter().map(|c| c.len().next_power_of_two().trailing_zeros() as usize).collect();
-            zkinfer_verifier::chunked::check_chunk_witness_groups(&vars).map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
+            // soundness bound allows; refuse it here first, from the same shapes it derives.
+            zkinfer_verifier::chunked::check_chunk_witness_groups(&w.plan().sparse_layout().committed_num_vars())
+                .map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
+            let cols = w.take_committed()?;
             let (com, data) = witness_pcs.commit_owned(cols).map_err(witness_err)?;
             // Roots only: the verifier derives both batches' shapes from the chunk graph.
             t.send_bytes(&com.roots_bytes());
