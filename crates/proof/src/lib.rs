@@ -224,6 +224,9 @@ fn prove_impl(
     // The committed columns move into the commitment (freed as they are packed) and are read
     // back from it: the witness is resident once, not twice.
     let commit = |w: &mut WitnessBuilder, t: &mut ProverTranscript| {
+        // The verifier's group bound, checked from the plan's shapes before the columns are taken.
+        zkinfer_verifier::check_one_pass_groups(&w.plan().sparse_layout().committed_num_vars(), &vk.commitment)
+            .map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
         let cols = w.take_committed()?;
         let (com, data) = pcs.commit_owned(cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
         // The roots alone: the verifier derives the batch's shapes from the witness plan.

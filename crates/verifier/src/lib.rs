@@ -162,6 +162,29 @@ pub fn weight_claims(template: &zkinfer_graph::GraphTemplate, graph: &Graph, cla
     Ok(out)
 }
 
+/// The most commitment groups a one-pass proof may open, witness and weights together
+/// (`docs/SECURITY.md`, "Several groups, several lists"): every group adds one WHIR opening term
+/// (at most `2^-129.9` each) and one candidate list to the graph term, so `G_x + G_w ≤ 3` keeps the
+/// proof at 128 bits or more (`3·2^-129.9 + 2^(3·4.32 + 32 − 191.9) ≈ 2^-128.3`) and four do not
+/// (`4·2^-129.9 ≈ 2^-127.9`). The prover length `T` is the prover's choice, so the verifier derives
+/// both counts from the shapes (the witness plan's and the key's) and refuses more.
+pub const MAX_ONE_PASS_GROUPS: usize = 3;
+
+/// Refuses a one-pass proof whose witness (shapes `witness_vars`) and weights (the key's
+/// commitment) are committed in more than [`MAX_ONE_PASS_GROUPS`] groups together; returns the
+/// witness's group count. Both sides call it: the prover before committing, the verifier before
+/// reading the roots.
+pub fn check_one_pass_groups(witness_vars: &[usize], weights: &WhirCommitment) -> Result<usize, String> {
+    let pcs = pcs();
+    let (gx, gw) = (pcs.num_groups(witness_vars), pcs.num_groups(&weights.poly_num_vars));
+    if gx + gw > MAX_ONE_PASS_GROUPS {
+        return Err(format!(
+            "the witness needs {gx} commitment groups and the weights {gw}: more than the {MAX_ONE_PASS_GROUPS} a one-pass proof's soundness bound allows; prove this transcript in chunks (a smaller --chunk)"
+        ));
+    }
+    Ok(gx)
+}
+
 /// Verifies `proof` against `vk`: the verifier never sees or runs the weights.
 pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSystemError> {
     let digest = vk.digest();
@@ -207,9 +230,11 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
         // The committed batch is every block of every committed column's extent, which the plan
         // fixes; the proof carries only its Merkle roots (one per group of that batch).
+        let witness_vars = plan.sparse_layout().committed_num_vars();
+        check_one_pass_groups(&witness_vars, &vk.commitment).map_err(|e| zkinfer_ops::ProofError::check("commit", e))?;
         let roots = t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
         pcs()
-            .commitment_from_roots(plan.sparse_layout().committed_num_vars(), roots)
+            .commitment_from_roots(witness_vars, roots)
             .map_err(|e| zkinfer_ops::ProofError::check("commit", format!("witness commitment: {e}")))
     })?;
     let witness_com: WhirCommitment = out.commitment;
@@ -264,4 +289,38 @@ pub(crate) fn check_stopping_rule(vk: &VerifyingKey, proof: &ProofFile) -> Resul
         )));
     }
     Ok(last_is_eog)
+}
+
+#[cfg(test)]
+mod one_pass_group_tests {
+    use super::*;
+
+    /// A weight commitment of the given shapes (the roots are placeholders: only the group count
+    /// derived from the shapes matters to the bound).
+    fn weights(vars: &[usize]) -> WhirCommitment {
+        let groups = pcs().num_groups(vars);
+        pcs().commitment_from_roots(vars.to_vec(), &vec![7u8; 32 * groups]).expect("weight commitment")
+    }
+
+    #[test]
+    fn one_pass_proofs_open_at_most_three_groups_in_all() {
+        // GPT-2 small at T = 32: one witness group, one weight group (2^27).
+        let gpt2 = weights(&[26, 26]);
+        assert_eq!(pcs().num_groups(&gpt2.poly_num_vars), 1);
+        assert_eq!(check_one_pass_groups(&[27], &gpt2), Ok(1));
+        // Two witness groups beside one weight group: three in all, allowed.
+        let two = [28, 26, 24];
+        assert_eq!(pcs().num_groups(&two), 2);
+        assert_eq!(check_one_pass_groups(&two, &gpt2), Ok(2));
+        // SmolLM2-like weights in two groups: one witness group is fine, two are refused.
+        let smol = weights(&[20, 24]);
+        assert_eq!(pcs().num_groups(&smol.poly_num_vars), 2);
+        assert_eq!(check_one_pass_groups(&[27], &smol), Ok(1));
+        let refused = check_one_pass_groups(&two, &smol);
+        assert!(matches!(&refused, Err(e) if e.contains("2 commitment groups and the weights 2")), "{refused:?}");
+        // Four witness groups are refused whatever the weights.
+        let four = [28, 26, 24, 3];
+        assert_eq!(pcs().num_groups(&four), 4);
+        assert!(check_one_pass_groups(&four, &gpt2).is_err());
+    }
 }
