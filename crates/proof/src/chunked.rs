@@ -38,9 +38,18 @@ pub struct ChunkedTimings {
     /// `range relations`, `zero-checks`, `prove <op>`, `merge`, `virtual columns`), `cache split`,
     /// `witness opening`), in first-seen order.
     pub chunk_bytes: Vec<Vec<(String, usize)>>,
+    /// Per chunk: its wall-clock seconds by phase, the phases of [`ChunkedTimings::chunk_bytes`]
+    /// and those that write nothing (`keys/values ahead`, `trace`, `graph check`, `witness`,
+    /// `keys/values commitment` (the epoch's `KV_e`, split out of the pipeline's `commit`),
+    /// `claims`), in first-seen order; they sum to the chunk's entry of
+    /// [`ChunkedTimings::chunks_s`] up to the record's writing.
+    pub chunk_seconds: Vec<Vec<(String, f64)>>,
     /// The closing record's bytes by phase (`keys/values openings`, `weight blocks`,
     /// `weight opening`).
     pub close_bytes: Vec<(String, usize)>,
+    /// The closing record's seconds by phase (`keys/values recommit`, `keys/values openings`,
+    /// `weight blocks`, `weight recommit`, `weight opening`).
+    pub close_seconds: Vec<(String, f64)>,
 }
 
 impl ChunkedTimings {
@@ -50,15 +59,18 @@ impl ChunkedTimings {
     }
 }
 
-/// Proof bytes written per phase of a record (the transcript's length between laps).
-struct ByteClock {
+/// Proof bytes written and wall-clock seconds per phase of a record (the transcript's length and
+/// the clock between laps).
+struct PhaseClock {
     written: usize,
+    at: Instant,
     phases: Vec<(String, usize)>,
+    seconds: Vec<(String, f64)>,
 }
 
-impl ByteClock {
+impl PhaseClock {
     fn new(t: &ProverTranscript) -> Self {
-        Self { written: t.proof_len(), phases: Vec::new() }
+        Self { written: t.proof_len(), at: Instant::now(), phases: Vec::new(), seconds: Vec::new() }
     }
     /// Adds `bytes` to phase `name`.
     fn add(&mut self, name: &str, bytes: usize) {
@@ -67,19 +79,37 @@ impl ByteClock {
             None => self.phases.push((name.to_string(), bytes)),
         }
     }
-    /// Everything written since the last lap is phase `name`.
+    /// Adds `seconds` to phase `name`.
+    fn add_s(&mut self, name: &str, seconds: f64) {
+        match self.seconds.iter_mut().find(|(n, _)| n == name) {
+            Some((_, s)) => *s += seconds,
+            None => self.seconds.push((name.to_string(), seconds)),
+        }
+    }
+    /// Everything written and spent since the last lap is phase `name`.
     fn lap(&mut self, name: &str, t: &ProverTranscript) {
         self.add(name, t.proof_len() - self.written);
         self.written = t.proof_len();
+        self.lap_s(name);
     }
-    /// `attributed` bytes since the last lap were attributed by [`ByteClock::add`]; the rest
-    /// goes to phase `rest`.
-    fn sync(&mut self, attributed: usize, rest: &str, t: &ProverTranscript) {
+    /// The time since the last lap is phase `name` (a phase that writes nothing).
+    fn lap_s(&mut self, name: &str) {
+        self.add_s(name, self.at.elapsed().as_secs_f64());
+        self.at = Instant::now();
+    }
+    /// `attributed` bytes and `attributed_s` seconds since the last lap were attributed by
+    /// [`PhaseClock::add`] and [`PhaseClock::add_s`]; the rest goes to phase `rest`.
+    fn sync(&mut self, attributed: usize, attributed_s: f64, rest: &str, t: &ProverTranscript) {
         let rest_bytes = (t.proof_len() - self.written).saturating_sub(attributed);
         if rest_bytes > 0 {
             self.add(rest, rest_bytes);
         }
         self.written = t.proof_len();
+        let rest_s = self.at.elapsed().as_secs_f64() - attributed_s;
+        if rest_s > 0.0 {
+            self.add_s(rest, rest_s);
+        }
+        self.at = Instant::now();
     }
 }
 
@@ -346,17 +376,20 @@ fn prove_stream(
             break;
         }
         let started = Instant::now();
+        let mut clock = PhaseClock::new(&t);
         let n_new = chunk.min(total - s);
         progress(ChunkStage::Chunk { index: k, start: s, len: n_new });
         let id_at = |p: usize| if p < p_len { prompt[p] } else { completion[p - p_len] };
         if starts_epoch {
             // Run ahead over the epoch's chunks (same chunk boundaries) for their keys/values.
             epoch_rows = rows_ahead(model, &cache, s, total.min(s + (chunk << b)), chunk, b, &id_at)?;
+            clock.lap_s("keys/values ahead");
         }
         let ids: Vec<u32> = (s..s + n_new).map(id_at).collect();
         let shape = ChunkShape::new(s, n_new, p_len);
         let fwd = model.step_forward_int(&mut cache, &ids, shape.n_out).map_err(model_err)?;
         zkinfer_procfs::mem_trace(&format!("chunk {k} (positions {s}..{}): traced", s + n_new));
+        clock.lap_s("trace");
         let first = k == 0;
         let (key_graph, template) =
             if first { (vk.graph(n_new, shape.n_out)?, &vk.graph) } else { (vk.step_graph(n_new, s, shape.n_out)?, &vk.step_graph) };
@@ -372,12 +405,12 @@ fn prove_stream(
             }
             predicted.extend_from_slice(&preds);
         }
-        let mut bytes_at = ByteClock::new(&t);
+        clock.lap_s("graph check");
         t.send_u32(n_new as u32);
         for &p in &preds {
             t.send_u32(p);
         }
-        bytes_at.lap("statement", &t);
+        clock.lap("statement", &t);
         let (new, past) = kv_tensors(graph, &names, first)?;
         let io = ChunkIo { deferred: past.clone(), gkr_leaves: Some(CHUNK_GKR_LEAVES) };
         let local = k - first_chunk;
@@ -414,6 +447,7 @@ fn prove_stream(
         let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
         let kv_polys_e = if starts_epoch { Some(epoch_polys(&epoch_rows, &new_dims, chunk, b)?) } else { None };
         let mut link: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::with_capacity(new.len());
+        let mut kv_commit_s = 0.0;
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let witness_err = |e: zkinfer_pcs::PcsError| zkinfer_ops::ProofError::witness("commit", e.to_string());
             // The verifier refuses a chunk whose witness needs more groups than the stream's
@@ -426,6 +460,7 @@ fn prove_stream(
             t.send_bytes(&com.roots_bytes());
             let data = Arc::new(SharedWitness(data));
             w.share_committed(data.clone())?;
+            let kv_started = Instant::now();
             let kv_com = match kv_polys_e {
                 Some(polys) => {
                     let (kv_com, _) = pcs.commit_owned(polys).map_err(witness_err)?;
@@ -434,6 +469,7 @@ fn prove_stream(
                 }
                 None => None,
             };
+            kv_commit_s = kv_started.elapsed().as_secs_f64();
             let mut injected = Vec::with_capacity(new.len());
             for (slot, ((&id, v), dims)) in new.iter().zip(&kv_values).zip(&new_dims).enumerate() {
                 let layout = TensorLayout::new(dims);
@@ -448,13 +484,21 @@ fn prove_stream(
         })?;
         let (witness_data, kv_com) = proven.commitment;
         // The pipeline's phases (their bytes include the commit hook's messages as `commit`).
-        let mut attributed = 0;
-        for (name, _, b) in &proven.timings {
-            let name = if name == "commit" { "commitments" } else { name.as_str() };
-            bytes_at.add(name, *b);
+        let (mut attributed, mut attributed_s) = (0, 0.0);
+        for (name, secs, b) in &proven.timings {
+            let (name, secs) = if name == "commit" {
+                // The hook's `KV_e` commitment is its own phase.
+                clock.add_s("keys/values commitment", kv_commit_s);
+                ("commitments", secs - kv_commit_s)
+            } else {
+                (name.as_str(), *secs)
+            };
+            clock.add(name, *b);
+            clock.add_s(name, secs);
             attributed += b;
+            attributed_s += secs;
         }
-        bytes_at.sync(attributed, "graph (other)", &t);
+        clock.sync(attributed, attributed_s + kv_commit_s, "graph (other)", &t);
         let mut accs = proven.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
                 weight_claims.add(template, graph, std::mem::take(&mut accs.weights));
@@ -466,6 +510,7 @@ fn prove_stream(
         for (slot, point, value) in link {
             kv_accs[epoch].push(PolyId::Slot(slot), Origin::External, point, value);
         }
+        clock.lap_s("claims");
         for c in deferred.into_claims() {
             let slot = past.iter().position(|p| PolyId::Tensor(p.0) == c.poly).ok_or_else(|| ProofSystemError::Request("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
@@ -502,7 +547,7 @@ fn prove_stream(
                 }
             }
         }
-        bytes_at.lap("cache split", &t);
+        clock.lap("cache split", &t);
         // The committed batch is the blocks of the witness columns' extents (zkinfer_pcs::sparse).
         let witness_layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
@@ -511,9 +556,10 @@ fn prove_stream(
             .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
             .0;
         witness_pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
-        bytes_at.lap("witness opening", &t);
+        clock.lap("witness opening", &t);
         zkinfer_procfs::mem_trace(&format!("chunk {k}: proven"));
-        timings.chunk_bytes.push(bytes_at.phases);
+        timings.chunk_bytes.push(clock.phases);
+        timings.chunk_seconds.push(clock.seconds);
         let record = chunk_record(k as u32, &t.take_segment());
         out.write_all(&record).map_err(io_err)?;
         timings.bytes += record.len() as u64;
@@ -528,7 +574,7 @@ fn prove_stream(
 
     progress(ChunkStage::Close);
     let started = Instant::now();
-    let mut bytes_at = ByteClock::new(&t);
+    let mut clock = PhaseClock::new(&t);
     for (e, (acc, com)) in kv_accs.into_iter().zip(&kv_coms).enumerate() {
         let (f, b) = epoch_range(e);
         let polys = match honest_kv.take_if(|(at, _)| *at == e) {
@@ -541,16 +587,17 @@ fn prove_stream(
             }
         };
         let (again, data): (WhirCommitment, WhirProverData) = pcs.commit_owned(polys)?;
+        clock.lap_s("keys/values recommit");
         if &again != com {
             return Err(ProofSystemError::Rejected(format!("{}: the keys/values recommitted differ from the committed ones", epoch_name(e))));
         }
         acc.prove_consuming(&pcs, data, &PolyId::slots(com.poly_num_vars.len()), &mut t)?;
-        bytes_at.lap("keys/values openings", &t);
+        clock.lap("keys/values openings", &t);
         zkinfer_procfs::mem_trace(&format!("close: {} opened", epoch_name(e)));
     }
     drop(cache);
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;
-    bytes_at.lap("weight blocks", &t);
+    clock.lap("weight blocks", &t);
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {
@@ -561,10 +608,12 @@ fn prove_stream(
             data
         }
     };
+    clock.lap_s("weight recommit");
     weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
-    bytes_at.lap("weight opening", &t);
+    clock.lap("weight opening", &t);
     zkinfer_procfs::mem_trace("close: weights opened");
-    timings.close_bytes = bytes_at.phases;
+    timings.close_bytes = clock.phases;
+    timings.close_seconds = clock.seconds;
     let record = close_record(&t.take_segment());
     out.write_all(&record).map_err(io_err)?;
     out.flush().map_err(io_err)?;

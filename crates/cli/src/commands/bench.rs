@@ -222,6 +222,8 @@ fn bench_chunked(
         "prove_close_s": timings.close_s,
         "chunk_bytes": timings.chunk_bytes.iter().map(|phases| phases.iter().map(|(n, b)| (n.clone(), serde_json::Value::from(*b))).collect::<serde_json::Map<_, _>>()).collect::<Vec<_>>(),
         "close_bytes": timings.close_bytes.iter().map(|(n, b)| (n.clone(), serde_json::Value::from(*b))).collect::<serde_json::Map<_, _>>(),
+        "chunk_seconds": timings.chunk_seconds.iter().map(|phases| phases.iter().map(|(n, s)| (n.clone(), serde_json::Value::from(*s))).collect::<serde_json::Map<_, _>>()).collect::<Vec<_>>(),
+        "close_seconds": timings.close_seconds.iter().map(|(n, s)| (n.clone(), serde_json::Value::from(*s))).collect::<serde_json::Map<_, _>>(),
         "generate_overlapped_s": timings.generate_s,
         "verify_s": verify_s,
         "proof_bytes": bytes.len(),
