@@ -41,6 +41,8 @@ pub mod hiding_key;
 pub mod packing;
 pub mod sparse;
 pub mod whir;
+#[cfg(test)]
+mod release_tests;
 
 use std::fmt::Debug;
 
@@ -300,7 +302,46 @@ fn split_groups(poly_num_vars: &[usize], split_from_vars: usize, max_group_vars:
 struct GroupData {
     polys: Vec<usize>,
     layout: PackedLayout,
-    whir: whir::WhirData,
+    whir: GroupState,
+}
+
+/// What a group keeps between commit and opening.
+#[derive(Clone)]
+enum GroupState {
+    /// p3-whir's prover data: the packed polynomial, its codeword and the codeword's Merkle tree.
+    Held(whir::WhirData),
+    /// The packed polynomial and its root only ([`WhirPcs::commit_owned_releasing`]): the codeword
+    /// and the tree (about 2.5× the packed polynomial at rate 1/2) were dropped once the root was
+    /// computed and are rebuilt by the opening.
+    Released { packed: Vec<F>, root: MerkleRoot },
+}
+
+impl GroupState {
+    /// The packed polynomial's evaluations.
+    fn packed(&self) -> &[F] {
+        match self {
+            Self::Held(data) => whir::WhirEngine::committed_evals(data),
+            Self::Released { packed, .. } => packed,
+        }
+    }
+
+    /// p3-whir's prover data for the opening: held, or rebuilt from the packed polynomial (the
+    /// same DFT and Merkle tree as at commit time: deterministic, so the opening is the one the
+    /// held data would give; a different root is an internal error, never a proof against it).
+    fn into_whir(self, engine: &whir::WhirEngine) -> Result<whir::WhirData, PcsError> {
+        match self {
+            Self::Held(data) => Ok(data),
+            Self::Released { packed, root } => {
+                mem_trace("open: recomputing the codeword");
+                let (again, data) = engine.commit(packed)?;
+                mem_trace("open: codeword recomputed");
+                if again != root {
+                    return Err(PcsError::Config("the recomputed codeword's Merkle root differs from the committed one".into()));
+                }
+                Ok(data)
+            }
+        }
+    }
 }
 
 /// Prover data of [`WhirPcs`].
@@ -339,7 +380,7 @@ impl WhirProverData {
         let group = &self.groups[g];
         let offset = group.layout.offset(i);
         let len = 1usize << group.layout.poly_num_vars(i)?;
-        whir::WhirEngine::committed_evals(&group.whir).get(offset..offset + len)
+        group.whir.packed().get(offset..offset + len)
     }
 }
 
@@ -487,7 +528,7 @@ impl WhirPcs {
     /// Commits to polynomials given as evaluation slices (avoids building `Mle`s).
     pub fn commit_slices(&self, polys: &[&[F]]) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(|p| p.len()).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(polys[k]))
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(polys[k]), false)
     }
 
     /// Commits to polynomials given by value, freeing each one as soon as it is copied into its
@@ -495,11 +536,22 @@ impl WhirPcs {
     /// [`WhirProverData::poly_evals`] reads them back.
     pub fn commit_owned(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])))
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), false)
     }
 
-    /// Commits polynomials of lengths `lens`; `fill(k, slot)` writes polynomial `k` into its slot.
-    fn commit_with(&self, lens: &[usize], mut fill: impl FnMut(usize, &mut [F])) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+    /// [`WhirPcs::commit_owned`] that keeps only each group's packed polynomial and Merkle root
+    /// between commit and opening: the codeword and Merkle tree (about 2.5× the packed
+    /// polynomial's bytes at rate 1/2) are dropped once the root is computed, and the opening
+    /// recomputes them (one more DFT and Merkle tree per opened group: prove time for memory).
+    /// Same commitment, same transcript, byte for byte, as [`WhirPcs::commit_owned`].
+    pub fn commit_owned_releasing(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+        let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), true)
+    }
+
+    /// Commits polynomials of lengths `lens`; `fill(k, slot)` writes polynomial `k` into its slot;
+    /// `release`: keep each group's packed polynomial and root only ([`GroupState::Released`]).
+    fn commit_with(&self, lens: &[usize], mut fill: impl FnMut(usize, &mut [F]), release: bool) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let mut shapes = Vec::with_capacity(lens.len());
         for (k, &n) in lens.iter().enumerate() {
             if !n.is_power_of_two() {
@@ -519,7 +571,13 @@ impl WhirPcs {
                 place[k] = (g, i);
             }
             mem_trace("commit: packed");
-            let (root, whir) = self.engine.commit(packed)?;
+            let (root, whir) = if release {
+                let root = self.engine.commit_root(&packed)?;
+                (root.clone(), GroupState::Released { packed, root })
+            } else {
+                let (root, data) = self.engine.commit(packed)?;
+                (root, GroupState::Held(data))
+            };
             mem_trace("commit: committed");
             roots.extend_from_slice(root.roots());
             groups.push(GroupData { polys: polys_of_group, layout, whir });
@@ -549,13 +607,14 @@ impl WhirPcs {
             if c.is_empty() {
                 continue;
             }
-            let packed = whir::WhirEngine::committed_evals(&g.whir);
+            let packed = g.whir.packed();
             mem_trace("open: before batching");
             let point = batching::prove(&g.layout, packed, c, t);
             mem_trace("open: after batching");
             // WHIR runs on a fork taken before the proof bytes are written (see `whir` docs).
             let mut fork = t.challenger_mut().clone();
-            let proof = self.engine.open(&MerkleRoot::new(vec![root]), g.whir, &point, &mut fork)?;
+            let whir = g.whir.into_whir(&self.engine)?;
+            let proof = self.engine.open(&MerkleRoot::new(vec![root]), whir, &point, &mut fork)?;
             t.send_bytes(&whir::encode_proof(&proof)?);
             mem_trace("open: after WHIR opening");
         }
@@ -684,7 +743,7 @@ impl WhirPcs {
                     let group = &data.groups[g];
                     let offset = group.layout.offset(*i);
                     let len = 1usize << free.len();
-                    let evals = &whir::WhirEngine::committed_evals(&group.whir)[offset..offset + len];
+                    let evals = &group.whir.packed()[offset..offset + len];
                     *sel * zkinfer_poly::Mle::new(evals.to_vec()).evaluate(free)
                 })
                 .sum::<EF>()
@@ -699,12 +758,13 @@ impl WhirPcs {
             }
             let rho = t.challenge_ext();
             let (terms, _) = group_terms(&expanded, &parts, g, rho);
-            let packed = whir::WhirEngine::committed_evals(&group.whir);
+            let packed = group.whir.packed();
             mem_trace("open: before batching");
             let (point, _) = batching::run_rounds(&group.layout, packed, terms, t, None);
             mem_trace("open: after batching");
             let mut fork = t.challenger_mut().clone();
-            let proof = self.engine.open(&MerkleRoot::new(vec![root]), group.whir, &point, &mut fork)?;
+            let whir = group.whir.into_whir(&self.engine)?;
+            let proof = self.engine.open(&MerkleRoot::new(vec![root]), whir, &point, &mut fork)?;
             t.send_bytes(&whir::encode_proof(&proof)?);
             mem_trace("open: after WHIR opening");
         }

@@ -281,6 +281,31 @@ impl WhirEngine {
             .map_err(|e| PcsError::Config(e.to_string()))
     }
 
+    /// The Merkle root [`WhirEngine::commit`] gives `evals`, computed without keeping anything:
+    /// the codeword and its Merkle tree are built exactly as p3-whir's commit builds them (the
+    /// same `commit_base` call: the evaluations are the single-column suffix layout's message,
+    /// encoded by the same DFT at the same rate and folding) and dropped once the root is read.
+    /// [`WhirEngine::commit`] on the same evaluations later rebuilds the prover data (tests check
+    /// that the roots agree; [`crate::WhirPcs::commit_owned_releasing`] checks it at every opening).
+    pub fn commit_root(&self, evals: &[F]) -> Result<MerkleRoot, PcsError> {
+        if !evals.len().is_power_of_two() {
+            return Err(PcsError::Config("evaluation count is not a power of two".into()));
+        }
+        let num_vars = evals.len().trailing_zeros() as usize;
+        let config = self.config(num_vars)?;
+        let folding = config.round_folding_factor(0);
+        let (root, tree) = p3_sumcheck::commit::commit_base(
+            &self.dft,
+            &self.mmcs,
+            num_vars,
+            folding,
+            config.starting_log_inv_rate,
+            |message: &mut [F]| message.copy_from_slice(evals),
+        );
+        drop(tree);
+        Ok(root)
+    }
+
     /// The committed evaluations (hypercube order), as retained by the WHIR prover data.
     pub(crate) fn committed_evals(data: &WhirData) -> &[F] {
         data.table(0).iter_polys().next().unwrap_or(&[])
@@ -424,6 +449,28 @@ mod tests {
         assert_eq!(config.round_parameters()[0].num_variables + config.round_parameters()[0].log_inv_rate, 20);
         // Off: the configured rate everywhere.
         assert_eq!(WhirParams { small_codeword_vars: 0, ..params }.starting_log_inv_rate(MIN_NUM_VARS), 1);
+    }
+
+    /// `commit_root` builds the root p3-whir's commit builds, at every starting rate the small
+    /// polynomial rule gives (rate 1/16 up to 2^19, then 1/8, 1/4, 1/2) and for both schedules;
+    /// a changed entry changes it (so the comparison can fail).
+    #[test]
+    fn commit_root_is_the_committed_root() {
+        let mut rng = StdRng::seed_from_u64(13);
+        for params in [WhirParams::default(), standard_schedule()] {
+            let engine = WhirEngine::new(params);
+            for n in [MIN_NUM_VARS, 11, 19, 20, 21, 22] {
+                let evals: Vec<F> = (0..1usize << n).map(|_| F::from_u64(rng.random::<u64>() >> 1)).collect();
+                let root = engine.commit_root(&evals).expect("root");
+                let mut other = evals.clone();
+                other[1 << (n - 1)] += F::ONE;
+                assert_ne!(engine.commit_root(&other).expect("root"), root, "n = {n}");
+                let (committed, data) = engine.commit(evals.clone()).expect("commit");
+                assert_eq!(root, committed, "n = {n}");
+                assert_eq!(WhirEngine::committed_evals(&data), &evals[..]);
+            }
+        }
+        assert!(WhirEngine::new(WhirParams::default()).commit_root(&[F::ONE; 3]).is_err());
     }
 
     #[test]
@@ -573,5 +620,84 @@ mod tests {
         // Every edit is well-formed bincode: each one reached the WHIR verifier.
         assert_eq!(reached, edits.len());
         assert!(!proof.whir.rounds.is_empty(), "the fixture should have intermediate rounds");
+    }
+}
+
+/// Byte breakdown of one opening (diagnostics: `ZKINFER_WHIR_BREAKDOWN_VARS=27 cargo test --release
+/// -p zkinfer-pcs --lib whir_breakdown -- --ignored --nocapture`).
+#[cfg(test)]
+mod breakdown {
+    use super::*;
+    use p3_whir::pcs::proof::QueryOpenings;
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    use std::collections::HashMap;
+    use zkinfer_field::{BasedVectorSpace, PrimeCharacteristicRing};
+
+    fn size<T: Serialize>(x: &T) -> usize {
+        use bincode::Options;
+        bincode_options().serialize(x).map(|b| b.len()).unwrap_or(0)
+    }
+
+    #[test]
+    #[ignore]
+    fn whir_breakdown() {
+        let n: usize = std::env::var("ZKINFER_WHIR_BREAKDOWN_VARS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
+        let engine = WhirEngine::new(WhirParams::default());
+        let mut rng = StdRng::seed_from_u64(5);
+        let evals: Vec<F> = (0..1usize << n).map(|_| F::from_u64(rng.random::<u64>() >> 1)).collect();
+        let point: Vec<EF> = (0..n).map(|_| EF::from_basis_coefficients_fn(|_| F::from_u64(rng.random::<u64>() >> 1))).collect();
+        let t = std::time::Instant::now();
+        let (root, data) = engine.commit(evals).expect("commit");
+        eprintln!("commit 2^{n}: {:.2} s", t.elapsed().as_secs_f64());
+        let t = std::time::Instant::now();
+        let proof = engine.open(&root, data, &point, &mut fresh_challenger()).expect("open");
+        eprintln!("open: {:.2} s", t.elapsed().as_secs_f64());
+        let total = encode_proof(&proof).expect("encode").len();
+        let mut digests: HashMap<[u8; 32], usize> = HashMap::new();
+        let mut lines = Vec::new();
+        let mut open = |name: String, o: &QueryOpenings<F, EF, <ValMmcs as Mmcs<F>>::MultiProof>, lines: &mut Vec<String>| {
+            let (rows, nrows, width, distinct, proof) = match o {
+                QueryOpenings::Base(x) => {
+                    let d: std::collections::HashSet<_> = x.rows.iter().collect();
+                    (size(&x.rows), x.rows.len(), x.rows.first().map_or(0, Vec::len), d.len(), &x.proof)
+                }
+                QueryOpenings::Extension(x) => {
+                    let d: std::collections::HashSet<_> = x.rows.iter().collect();
+                    (size(&x.rows), x.rows.len(), x.rows.first().map_or(0, Vec::len), d.len(), &x.proof)
+                }
+            };
+            for d in &proof.sibling_hashes {
+                *digests.entry(*d).or_default() += 1;
+            }
+            lines.push(format!(
+                "{name}: {nrows} rows ({distinct} distinct) of {width}: {rows} B; {} path digests: {} B",
+                proof.sibling_hashes.len(),
+                size(proof)
+            ));
+        };
+        lines.push(format!("initial ood: {} B, initial sumcheck: {} B", size(&proof.whir.initial_ood_answers), size(&proof.whir.initial_sumcheck)));
+        for (i, r) in proof.whir.rounds.iter().enumerate() {
+            lines.push(format!(
+                "round {i}: commitment {} B, ood {} B, pow {} B, sumcheck {} B",
+                size(&r.commitment),
+                size(&r.ood_answers),
+                size(&r.pow_witness),
+                size(&r.sumcheck)
+            ));
+            open(format!("round {i} openings"), &r.openings, &mut lines);
+        }
+        open("final openings".into(), &proof.whir.final_openings, &mut lines);
+        lines.push(format!(
+            "final poly {} B, final pow {} B, final sumcheck {} B, evals {} B",
+            size(&proof.whir.final_poly),
+            size(&proof.whir.final_pow_witness),
+            size(&proof.whir.final_sumcheck),
+            size(&proof.evals)
+        ));
+        let repeated: usize = digests.values().filter(|&&c| c > 1).map(|&c| c - 1).sum();
+        lines.push(format!("total {total} B; digests {} distinct, {repeated} repeats", digests.len()));
+        eprintln!("n = {n}\n{}", lines.join("\n"));
+        eprintln!("{}", engine.config(n).map(|c| format!("{:?}", c.round_parameters().iter().map(|r| (r.num_variables, r.log_inv_rate, r.num_queries)).collect::<Vec<_>>())).expect("config"));
     }
 }

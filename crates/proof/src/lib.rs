@@ -129,7 +129,7 @@ pub fn prove_consuming(
     n: usize,
     progress: impl FnMut(Stage),
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
-    prove_impl(model, vk, weights, prompt, n, progress, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>)
+    prove_impl(model, vk, weights, prompt, n, progress, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, None)
 }
 
 /// A malicious prover, for tests only (feature `test-hooks`; the crate's own tests turn it on):
@@ -151,12 +151,21 @@ pub mod testing {
         tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
     ) -> Result<ProofFile, ProofSystemError> {
         let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
-        prove_impl(model, &pk.vk, weights, prompt, n, |_| {}, Some(tamper)).map(|(proof, _)| proof)
+        prove_impl(model, &pk.vk, weights, prompt, n, |_| {}, Some(tamper), None).map(|(proof, _)| proof)
+    }
+
+    /// [`prove`] (honest) with the witness codewords released through the graph proof or held,
+    /// whatever [`memory::one_pass_releases_codewords`] says: the proof must not depend on it.
+    pub fn prove_releasing(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, release: bool) -> Result<ProofFile, ProofSystemError> {
+        let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+        prove_impl(model, &pk.vk, weights, prompt, n, |_| {}, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, Some(release)).map(|(proof, _)| proof)
     }
 }
 
 /// The prover; `tamper` (tests only, [`testing::prove_tampered`]) edits the trace and makes the
-/// witness forging.
+/// witness forging; `release` (tests only, [`testing::prove_releasing`]) overrides
+/// [`memory::one_pass_releases_codewords`].
+#[allow(clippy::too_many_arguments)]
 fn prove_impl(
     model: &Model,
     vk: &VerifyingKey,
@@ -165,6 +174,7 @@ fn prove_impl(
     n: usize,
     mut progress: impl FnMut(Stage),
     tamper: Option<impl FnOnce(&zkinfer_model::Graph, &mut IntTrace)>,
+    release: Option<bool>,
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
     check_request(vk, prompt, n)?;
     let max_new_tokens = u32::try_from(n).map_err(|_| ProofSystemError::Request(format!("{n} new tokens is too many")))?;
@@ -221,6 +231,9 @@ fn prove_impl(
     zkinfer_procfs::mem_trace("prove: traced");
     let start = Instant::now();
     let pcs = pcs();
+    // A witness too large for the budget keeps its packed polynomials only, not their codewords
+    // and Merkle trees, until the opening (same proof bytes; memory::one_pass_releases_codewords).
+    let release = release.unwrap_or_else(|| memory::one_pass_releases_codewords(vk, &fwd.graph));
     // The committed columns move into the commitment (freed as they are packed) and are read
     // back from it: the witness is resident once, not twice.
     let commit = |w: &mut WitnessBuilder, t: &mut ProverTranscript| {
@@ -228,7 +241,8 @@ fn prove_impl(
         zkinfer_verifier::check_one_pass_groups(&w.plan().sparse_layout().committed_num_vars(), &vk.commitment)
             .map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
         let cols = w.take_committed()?;
-        let (com, data) = pcs.commit_owned(cols).map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
+        let committed = if release { pcs.commit_owned_releasing(cols) } else { pcs.commit_owned(cols) };
+        let (com, data) = committed.map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
         // The roots alone: the verifier derives the batch's shapes from the witness plan.
         t.send_bytes(&com.roots_bytes());
         let data = Arc::new(SharedWitness(data));

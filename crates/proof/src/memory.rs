@@ -28,6 +28,19 @@ pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, WeightCommitment) {
     }
 }
 
+/// Whether a one-pass proof of `graph` commits its witness releasing the codewords
+/// (`zkinfer_pcs::WhirPcs::commit_owned_releasing`: each group keeps its packed polynomial and
+/// Merkle root through the graph proof, and the opening recomputes the codeword and tree — about
+/// 2.5× the packed witness's bytes not resident for most of the proof, one more DFT and Merkle
+/// tree at the opening): only when the plain one pass is estimated ([`one_pass_bytes`]) over the
+/// budget ([`DEFAULT_MEMORY_BUDGET`], or 3/4 of the available memory if that is less), so a proof
+/// that fits keeps its prove time (GPT-2 small at 32 positions: 5.7 GB estimated, held; SmolLM2
+/// one pass: 21.0 GB estimated, released). Same proof bytes either way.
+pub fn one_pass_releases_codewords(vk: &VerifyingKey, graph: &zkinfer_model::Graph) -> bool {
+    let available = zkinfer_procfs::available_memory().map_or(u64::MAX, |a| a / 4 * 3);
+    one_pass_bytes(weight_entries(vk), activation_entries(graph)) > DEFAULT_MEMORY_BUDGET.min(available)
+}
+
 /// Memory budget of a default `prove`/`bench` (bytes): the chunk size is chosen so that the
 /// estimated peak stays below this or 3/4 of the available memory, whichever is smaller. The
 /// estimate is fitted to lie above the measured peaks (the unit test below), so the budget is the
