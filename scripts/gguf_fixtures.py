@@ -11,7 +11,7 @@ For every tensor type the crate dequantizes, one small GGUF file `<type>.gguf` h
 * `quantized`: seeded random floats quantized by `gguf.quants.quantize` (for the types gguf-py
   can quantize: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0);
 * `random_blocks`: random block bytes (every bit pattern of the quants and scales, with the f16
-  scale fields set to finite values), for every type, including the k-quants that gguf-py can only
+  scale fields set to finite values), for every type, including the k-quants and IQ4_NL/IQ4_XS that gguf-py can only
   dequantize.
 
 Next to each tensor, `<type>.<tensor>.f32.bin` holds the values `gguf.quants.dequantize` gives for
@@ -50,9 +50,11 @@ F16_FIELDS = {
     T.Q4_K: [0, 2],
     T.Q5_K: [0, 2],
     T.Q6_K: [208],
+    T.IQ4_NL: [0],
+    T.IQ4_XS: [0],
 }
 QUANTIZABLE = [T.F32, T.F16, T.BF16, T.Q8_0, T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1]
-ALL_TYPES = QUANTIZABLE + [T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K]
+ALL_TYPES = QUANTIZABLE + [T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.IQ4_NL, T.IQ4_XS]
 ROWS = 3
 
 

@@ -94,6 +94,8 @@ pub fn dequantize_into(
         GgmlType::Q4_K => blocks.for_each(|b| q4_k(b, out)),
         GgmlType::Q5_K => blocks.for_each(|b| q5_k(b, out)),
         GgmlType::Q6_K => blocks.for_each(|b| q6_k(b, out)),
+        GgmlType::IQ4_NL => blocks.for_each(|b| iq4_nl(b, out)),
+        GgmlType::IQ4_XS => blocks.for_each(|b| iq4_xs(b, out)),
         other => return Err(GgufError::UnsupportedType(other)),
     }
     Ok(())
@@ -334,4 +336,41 @@ fn q6_k(b: &[u8], out: &mut Vec<f32>) {
         }
     }
     out.extend_from_slice(&values);
+}
+
+/// The sixteen levels of the non-linear 4-bit types (`IQ4_NL`, `IQ4_XS`): a 4-bit quant `q`
+/// stands for `IQ4_LEVELS[q]` times the block's scale.
+const IQ4_LEVELS: [i8; 16] = [
+    -127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113,
+];
+
+/// Sixteen bytes of nibbles scaled by `d`: element `j` is the level of the low nibble of byte
+/// `j`, element `j + 16` the level of its high nibble (the order of `Q4_0`).
+fn iq4_nibbles(d: f32, qs: &[u8], out: &mut Vec<f32>) {
+    let level = |q: u8| f32::from(IQ4_LEVELS[usize::from(q & 0x0F)]);
+    out.extend(qs.iter().map(|&q| d * level(q)));
+    out.extend(qs.iter().map(|&q| d * level(q >> 4)));
+}
+
+/// `IQ4_NL`: `d: f16`, 16 bytes of nibbles; value `d·IQ4_LEVELS[q]`. llama.cpp's quantizer uses
+/// it where a K-quant does not fit a row (rows that are not a multiple of 256, such as
+/// SmolLM2-135M's 576 in its Q2_K, Q3_K and IQ4_XS files).
+fn iq4_nl(b: &[u8], out: &mut Vec<f32>) {
+    iq4_nibbles(f16_at(b, 0), &b[2..18], out);
+}
+
+/// `IQ4_XS`: `d: f16`, `scales_h: u16`, `scales_l[4]`, `qs[128]`: eight sub-blocks of 32
+/// elements. Sub-block `i` has the 6-bit scale `s` whose low four bits are nibble `i % 2` of
+/// `scales_l[i / 2]` and whose top two are bits `2i, 2i + 1` of `scales_h`; its elements are
+/// `d·(s − 32)·IQ4_LEVELS[q]` with the nibbles of `qs[16i..16i + 16]` as in `IQ4_NL`.
+fn iq4_xs(b: &[u8], out: &mut Vec<f32>) {
+    let d = f16_at(b, 0);
+    let scales_h = u16::from_le_bytes([b[2], b[3]]);
+    let scales_l = &b[4..8];
+    for (i, qs) in b[8..136].chunks_exact(16).enumerate() {
+        let low = (scales_l[i / 2] >> (4 * (i % 2))) & 0x0F;
+        let high = ((scales_h >> (2 * i)) & 3) as u8;
+        let scale = i16::from(low | (high << 4)) - 32;
+        iq4_nibbles(d * f32::from(scale), qs, out);
+    }
 }

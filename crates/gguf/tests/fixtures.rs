@@ -131,6 +131,8 @@ fn every_bit_position_of_a_block_matters() {
         GgmlType::Q4_K,
         GgmlType::Q5_K,
         GgmlType::Q6_K,
+        GgmlType::IQ4_NL,
+        GgmlType::IQ4_XS,
     ] {
         let file = GgufFile::open(fixture_dir().join(format!("{}.gguf", ty.name().to_lowercase())))
             .expect("fixture opens");

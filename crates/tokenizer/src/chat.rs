@@ -9,7 +9,9 @@
 //! today's date). Blocks are trimmed as in Hugging Face's and llama.cpp's renderers
 //! (`trim_blocks`, `lstrip_blocks`, no trailing newline kept). Python string and dict methods
 //! that chat templates commonly call (`strip`, `split`, `startswith`, `items`, `get`, …) are
-//! provided.
+//! provided; `strip`, `split()` and the `trim` filter use Python's whitespace (`str.isspace`:
+//! Unicode `White_Space` and U+001C–U+001F), as Jinja2 does. `crates/tokenizer/tests/chat_references.rs`
+//! checks the rendering against transformers' on six real-world-style templates.
 //!
 //! Whatever the template itself does is what comes out: SmolLM2's template, for example, inserts
 //! its own default system message when the conversation has none.
@@ -181,7 +183,20 @@ fn environment() -> Environment<'static> {
         Ok(Value::from(strftime_utc(&format, unix_now())))
     });
     env.set_unknown_method_callback(python_method);
+    // Jinja2's `trim` is Python's `str.strip`, whose whitespace is wider than Rust's.
+    env.add_filter("trim", |s: String, chars: Option<String>| -> String {
+        match chars {
+            None => s.trim_matches(python_is_space).to_owned(),
+            Some(set) => s.trim_matches(|c| set.contains(c)).to_owned(),
+        }
+    });
     env
+}
+
+/// Python's `str.isspace` for one character: Unicode `White_Space` (Rust's `char::is_whitespace`)
+/// plus the four information separators U+001C–U+001F, which Python also strips and splits at.
+fn python_is_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
 fn unix_now() -> i64 {
@@ -296,7 +311,7 @@ fn python_method(
             let s = value.as_str().unwrap_or_default();
             let strip_set = |i: usize| -> Result<Box<dyn Fn(char) -> bool>, Error> {
                 Ok(match str_arg(i)? {
-                    None => Box::new(char::is_whitespace),
+                    None => Box::new(python_is_space),
                     Some(set) => {
                         let set: Vec<char> = set.chars().collect();
                         Box::new(move |c| set.contains(&c))
@@ -324,7 +339,11 @@ fn python_method(
                     Value::from(s.replace(from, to))
                 }
                 "split" => match str_arg(0)? {
-                    None => s.split_whitespace().map(Value::from).collect(),
+                    None => s
+                        .split(python_is_space)
+                        .filter(|word| !word.is_empty())
+                        .map(Value::from)
+                        .collect(),
                     Some("") => return Err(bad_args("empty separator")),
                     Some(sep) => s.split(sep).map(Value::from).collect(),
                 },
