@@ -71,7 +71,7 @@ const R: usize = 3;
 
 /// The randomised extension of the committed `R` table along `w` at `a`.
 fn r_hat(vm: &VirtualMask, fake: &Fake, a: EF, w: EF) -> EF {
-    vm.value(a, w) + vanish(w) * fake.mask_value(R, &VirtualMask::point(a, w))
+    vm.value(a, w) + vanish(w) * fake.mask_value(R, &vm.point(a, w))
 }
 
 /// How a test's producer misbehaves.
@@ -102,6 +102,7 @@ fn produce(a: &[F], b: &[F], seed: u64, how: Producer) -> ProducerRun {
     let mut mask = SumcheckMask::sample(shape, &mut rng).expect("mask");
     let vm = VirtualMask::sample(&mut rng);
     let fake = Fake::new(vec![a.to_vec(), b.to_vec(), mask.table().to_vec(), vm.table().to_vec()], &mut rng);
+    assert_eq!(vm.degree_bits(), MIN_VIRTUAL_MASK_DEGREE_BITS);
     for j in 0..N {
         mask.add_vanishing_term(j, fake.mask_value(MASK, &shape.claim_point(j, EF::ZERO))).expect("fold");
     }
@@ -149,7 +150,7 @@ fn check_producer(proof: &[u8], fake: &Fake, delta: EF) -> Result<ZkProductClaim
         }
     }
     let e = c.output_mask_value.ok_or("no output mask value")?;
-    if fake.eval(R, &VirtualMask::point(r[0], c.point[0])) != Some(e) {
+    if fake.eval(R, &r_point(MIN_VIRTUAL_MASK_DEGREE_BITS, r[0], c.point[0])) != Some(e) {
         return Err("the R claim does not open".into());
     }
     Ok(c)
@@ -196,17 +197,18 @@ fn tampered_producers_are_rejected() {
     assert!(check_producer(&run.proof[..run.proof.len() - 24], &run.fake, EF::ZERO).is_err(), "truncated");
 }
 
-/// What `R` hides (its PCS mask set to zero: the conservative case): the map from the `R` table
-/// to `(ŷ(r) − y(r), R_y(r_0, s_0))` has rank 6 over `F` (both values uniform and independent in
-/// `EF`) for `s_0 ≠ 1/2`, and loses rank at `s_0 = 1/2` (the check can fail). Capacity: two
-/// (claim, discharge) pairs at distinct first coordinates still have full rank 12; a third claim
-/// exceeds `R`'s four `EF` coefficients (rank 12 < 15).
+/// What `R` hides (its PCS mask set to zero: the conservative case), on the default table
+/// (`d = 2`, four powers of `a`): the map from the table to `(ŷ(r) − y(r), R_y(r_0, s_0))` has
+/// rank 6 over `F` (both values uniform and independent in `EF`) for `s_0 ≠ 1/2` and rank 3 at
+/// `s_0 = 1/2` (the check can fail); pairs at four distinct first coordinates have full rank 24
+/// (a merge of three claims: three pairs and the merged claim's); a ninth value at a fifth first
+/// coordinate exceeds the capacity (rank 24 < 27).
 #[test]
-fn one_claim_and_its_discharge_are_uniform() {
-    let r: Vec<EF> = (0..N as u64).map(|i| EF::from_u64(3 * i + 7) * crate::zk::gamma()[0] + EF::from_u64(i + 2)).collect();
-    let r2: Vec<EF> = r.iter().map(|&x| x + EF::from_u64(5)).collect();
-    let rank_of = |functionals: &[&dyn Fn(&VirtualMask) -> EF]| {
-        let size = 1usize << VIRTUAL_MASK_VARS;
+fn claims_and_discharges_are_uniform_up_to_capacity() {
+    let g = crate::zk::gamma();
+    let pt = |k: u64| -> Vec<EF> { (0..N as u64).map(|i| EF::from_u64(3 * i + 7 + 11 * k) * g[0] + EF::from_u64(i + 2 + k * k)).collect() };
+    let size = 1usize << (3 + MIN_VIRTUAL_MASK_DEGREE_BITS);
+    let rank_of = |functionals: &[Box<dyn Fn(&VirtualMask) -> EF + '_>]| {
         let rows: Vec<Vec<F>> = (0..size)
             .map(|i| {
                 let mut tab = vec![F::ZERO; size];
@@ -217,20 +219,29 @@ fn one_claim_and_its_discharge_are_uniform() {
             .collect();
         rank(rows)
     };
-    let claim = |vm: &VirtualMask| vm.hat(EF::ZERO, &r);
-    let s0 = EF::from_u64(9) + crate::zk::gamma()[1];
-    let discharge = |vm: &VirtualMask| vm.value(r[0], s0);
-    assert_eq!(rank_of(&[&claim, &discharge]), 6);
+    type Fx<'a> = Box<dyn Fn(&VirtualMask) -> EF + 'a>;
+    let claim = |r: Vec<EF>| -> Fx<'static> { Box::new(move |vm: &VirtualMask| vm.hat(EF::ZERO, &r)) };
+    let discharge = |a: EF, s0: EF| -> Fx<'static> { Box::new(move |vm: &VirtualMask| vm.value(a, s0)) };
+    let s0 = EF::from_u64(9) + g[1];
+    let r = pt(0);
+    assert_eq!(rank_of(&[claim(r.clone()), discharge(r[0], s0)]), 6);
     let half = EF::TWO.inverse();
-    let at_half = |vm: &VirtualMask| vm.value(r[0], half);
-    assert_eq!(rank_of(&[&claim, &at_half]), 3, "s_0 = 1/2 is the degenerate case");
-    let second = |vm: &VirtualMask| vm.hat(EF::ZERO, &r2);
-    let s1 = EF::from_u64(4) + crate::zk::gamma()[0];
-    let discharge2 = |vm: &VirtualMask| vm.value(r2[0], s1);
-    assert_eq!(rank_of(&[&claim, &discharge, &second, &discharge2]), 12, "two pairs fit");
-    let r3: Vec<EF> = r.iter().map(|&x| x * EF::from_u64(3)).collect();
-    let third = |vm: &VirtualMask| vm.hat(EF::ZERO, &r3);
-    assert_eq!(rank_of(&[&claim, &discharge, &second, &discharge2, &third]), 12, "a fifth functional exceeds R");
+    assert_eq!(rank_of(&[claim(r.clone()), discharge(r[0], half)]), 3, "s_0 = 1/2 is the degenerate case");
+    let mut fs = Vec::new();
+    for k in 0..4u64 {
+        let p = pt(k);
+        fs.push(claim(p.clone()));
+        fs.push(discharge(p[0], s0 + EF::from_u64(k)));
+    }
+    assert_eq!(rank_of(&fs), 24, "four pairs fit");
+    fs.push(claim(pt(4)));
+    assert_eq!(rank_of(&fs), 24, "a ninth value exceeds R");
+    assert_eq!(VirtualMask::bits_for(1).unwrap(), 2);
+    assert_eq!(VirtualMask::bits_for(3).unwrap(), 2);
+    assert_eq!(VirtualMask::bits_for(4).unwrap(), 3);
+    assert!(VirtualMask::bits_for(300).is_err());
+    assert!(VirtualMask::from_table(vec![F::ZERO; 16]).is_err() && VirtualMask::from_table(vec![F::ZERO; 48]).is_err());
+    assert_eq!(VirtualMask::for_claims(4, &mut StdRng::seed_from_u64(0)).unwrap().table().len(), 64);
 }
 
 /// Rank over `F` of the rows (Gaussian elimination).
@@ -301,7 +312,7 @@ fn chain(a: &[F], b: &[F], c: &[F], seed: u64, drop_cofactor: bool) -> Result<Ch
     let r1 = cc.point.clone();
     // Producer of ŷ(r') = cc.values[0].
     let prod_hidden = |j: usize, z: &[EF]| fake.mask_value([ia, ib][j], z);
-    let rh = |w: EF| vm.value(r1[0], w) + vanish(w) * fake.mask_value(ir, &VirtualMask::point(r1[0], w));
+    let rh = |w: EF| vm.value(r1[0], w) + vanish(w) * fake.mask_value(ir, &vm.point(r1[0], w));
     let inner = base_instance(vec![a.to_vec(), b.to_vec()], PRODUCER_TERMS(), Some(r1.clone()));
     let mut inst = ZkProductSumcheck::new(inner, PRODUCER_TERMS(), Some(r1.clone()), 2, &prod_hidden)
         .and_then(|i| i.with_output_mask(OutputMask { coeff: output_coeff(&r1, N), r_hat: &rh }))
@@ -329,7 +340,7 @@ fn chain(a: &[F], b: &[F], c: &[F], seed: u64, drop_cofactor: bool) -> Result<Ch
     for (p, v) in &vp.mask_claims {
         open(m2, p, *v)?;
     }
-    open(ir, &VirtualMask::point(vc.point[0], vp.point[0]), vp.output_mask_value.ok_or("no R value")?)?;
+    open(ir, &vm.point(vc.point[0], vp.point[0]), vp.output_mask_value.ok_or("no R value")?)?;
     let plain = vec![mle(&y, &r1), mle(c, &r1), mle(a, &pc.point), mle(b, &pc.point)];
     let mut sent = cc.values.clone();
     sent.extend(&pc.values);
@@ -474,4 +485,230 @@ fn output_masks_are_refused_where_they_do_not_fit() {
 
 fn bits(i: usize) -> Vec<EF> {
     (0..N).map(|k| if (i >> (N - 1 - k)) & 1 == 1 { EF::ONE } else { EF::ZERO }).collect()
+}
+
+// ---- The masked merge ----
+
+/// Indices of the merge's commitment.
+const M_MASK: usize = 0;
+const M_R: usize = 1;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Merger {
+    Honest,
+    /// Merges with an `R` other than the committed one (everything else consistent with it).
+    OtherR,
+    /// The `i`-th claim's value sent off by one (the rest honest).
+    ClaimOff(usize),
+}
+
+struct MergeRun {
+    proof: Vec<u8>,
+    fake: Fake,
+    vm: VirtualMask,
+    /// The plain `y(p_i)` and `y(s)`: what a public proof would reveal.
+    plain: Vec<EF>,
+}
+
+/// `k` claims on `ŷ` (sent first, as consumers' final values would be), then the masked merge.
+fn merge_run(y: &[F], k: usize, seed: u64, how: Merger) -> Result<MergeRun, String> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let shape = merge_mask_shape(N);
+    let mut mask = SumcheckMask::sample(shape, &mut rng).map_err(|e| e.to_string())?;
+    let vm = VirtualMask::for_claims(k, &mut rng).map_err(|e| e.to_string())?;
+    let fake = Fake::new(vec![mask.table().to_vec(), vm.table().to_vec()], &mut rng);
+    for j in 0..N {
+        mask.add_vanishing_term(j, fake.mask_value(M_MASK, &shape.claim_point(j, EF::ZERO))).map_err(|e| e.to_string())?;
+    }
+    let run_vm = if how == Merger::OtherR { VirtualMask::for_claims(k, &mut rng).map_err(|e| e.to_string())? } else { vm.clone() };
+    let mut t = ProverTranscript::new(&ds());
+    t.absorb_public_fields("test/commitment", &fake.binding());
+    let mut claims = Vec::new();
+    let mut plain = Vec::new();
+    for i in 0..k {
+        let p = t.challenge_exts(N);
+        let py = mle(y, &p);
+        plain.push(py);
+        let v = run_vm.hat(py, &p) + if how == Merger::ClaimOff(i) { EF::ONE } else { EF::ZERO };
+        t.send_ext(v);
+        claims.push(VirtualClaim { point: p, value: v });
+    }
+    let r_hat = |a: EF, w: EF| run_vm.value(a, w) + vanish(w) * fake.mask_value(M_R, &run_vm.point(a, w));
+    let hidden = |z: &[EF]| run_vm.cofactor(z, N - 1).unwrap_or(EF::ZERO);
+    if let Merger::ClaimOff(_) = how {
+        // The honest prover refuses a claim that is not ŷ at its point; the malicious one runs
+        // the sumcheck on its tables anyway (the instance's own sum is absorbed).
+        assert!(prove_merge_zk(y, &claims, &r_hat, &hidden, &mask, &mut t.clone()).is_err(), "the prover checks its claims");
+        for c in &mut claims {
+            c.value = run_vm.hat(mle(y, &c.point), &c.point);
+        }
+    }
+    let out = prove_merge_zk(y, &claims, &r_hat, &hidden, &mask, &mut t).map_err(|e| e.to_string())?;
+    plain.push(mle(y, &out.merged.point));
+    Ok(MergeRun { proof: t.into_proof(), fake, vm, plain })
+}
+
+/// Verifies a merge run: the claims, the masked merge, every `R` and mask claim against the
+/// commitment, and the merged claim against `ŷ` (standing in for the producer's discharge, which
+/// `tampered_producers_are_rejected` tests).
+fn check_merge(y: &[F], k: usize, proof: &[u8], fake: &Fake, vm: &VirtualMask) -> Result<MergedClaims, String> {
+    let mut t = VerifierTranscript::new(&ds(), proof);
+    t.absorb_public_fields("test/commitment", &fake.binding());
+    let mut claims = Vec::new();
+    for _ in 0..k {
+        let point = t.challenge_exts(N);
+        let value = t.receive_ext().map_err(|e| e.to_string())?;
+        claims.push(VirtualClaim { point, value });
+    }
+    let m = verify_merge_zk(N, &claims, &mut t).map_err(|e| e.to_string())?;
+    t.finish().map_err(|e| e.to_string())?;
+    let bits = VirtualMask::bits_for(k).map_err(|e| e.to_string())?;
+    for &(a, w, v) in &m.r_claims {
+        if fake.eval(M_R, &r_point(bits, a, w)) != Some(v) {
+            return Err("an R claim does not open".into());
+        }
+    }
+    for (p, v) in &m.mask_claims {
+        if fake.eval(M_MASK, p) != Some(*v) {
+            return Err("a mask claim does not open".into());
+        }
+    }
+    if vm.hat(mle(y, &m.merged.point), &m.merged.point) != m.merged.value {
+        return Err("the merged claim is false".into());
+    }
+    Ok(m)
+}
+
+#[test]
+fn masked_merges_verify_and_hide() {
+    let y = y_table(&table(21), &table(22));
+    for k in [2, 3, 5] {
+        let a = merge_run(&y, k, 60 + k as u64, Merger::Honest).expect("honest merge");
+        let m = check_merge(&y, k, &a.proof, &a.fake, &a.vm).expect("verifies");
+        assert_eq!((m.r_claims.len(), a.vm.degree_bits()), (k, if k == 5 { 3 } else { 2 }));
+        let b = merge_run(&y, k, 80 + k as u64, Merger::Honest).expect("honest merge");
+        check_merge(&y, k, &b.proof, &b.fake, &b.vm).expect("verifies");
+        let needle = |v: EF| {
+            let mut t = ProverTranscript::new(&ds());
+            t.send_ext(v);
+            t.into_proof()
+        };
+        for run in [&a, &b] {
+            for &v in &run.plain {
+                assert!(!run.proof.windows(24).any(|w| w == needle(v).as_slice()), "a plain value of y is sent");
+            }
+        }
+        assert!(a.proof.windows(24).any(|w| w == needle(m.merged.value).as_slice()), "the search finds the merged value");
+        let windows = |p: &[u8]| p.windows(16).map(|w| w.to_vec()).collect::<HashSet<_>>();
+        assert!(windows(&a.proof).is_disjoint(&windows(&b.proof)), "two merges share a 16-byte window");
+    }
+    // Refused: one claim, claims at one point, a point of the wrong length, too few variables.
+    let c = |p: Vec<EF>| VirtualClaim { point: p, value: EF::ONE };
+    let p1: Vec<EF> = (0..N as u64).map(|i| EF::from_u64(i + 5)).collect();
+    let mut t = VerifierTranscript::new(&ds(), &[]);
+    assert!(verify_merge_zk(N, &[c(p1.clone())], &mut t).is_err());
+    assert!(verify_merge_zk(N, &[c(p1.clone()), c(p1.clone())], &mut t).is_err());
+    assert!(verify_merge_zk(N, &[c(p1.clone()), c(p1[1..].to_vec())], &mut t).is_err());
+    assert!(verify_merge_zk(4, &[c(p1[2..].to_vec()), c(p1[..4].to_vec())], &mut t).is_err());
+}
+
+/// A claim off by one (the prover refuses it; a malicious one merging the true values is caught
+/// by the verifier, which holds the sent claim); a merge with another `R` than the committed one
+/// (caught at the `R` openings); every flipped limb of the merge; a truncation.
+#[test]
+fn tampered_merges_are_rejected() {
+    let y = y_table(&table(23), &table(24));
+    let k = 3;
+    let honest = merge_run(&y, k, 90, Merger::Honest).expect("control");
+    check_merge(&y, k, &honest.proof, &honest.fake, &honest.vm).expect("control verifies");
+    for i in 0..k {
+        let r = merge_run(&y, k, 91, Merger::ClaimOff(i)).expect("malicious run");
+        assert!(check_merge(&y, k, &r.proof, &r.fake, &r.vm).is_err(), "claim {i} off by one accepted");
+    }
+    let r = merge_run(&y, k, 92, Merger::OtherR).expect("malicious run");
+    let err = check_merge(&y, k, &r.proof, &r.fake, &r.vm).expect_err("another R");
+    assert!(err.contains("R claim does not open"), "{err}");
+    let start = 24 * k; // the claims themselves are the consumers' messages
+    for w in start / 24..honest.proof.len() / 24 {
+        for limb in 0..3 {
+            let mut bad = honest.proof.clone();
+            bad[24 * w + 8 * limb] ^= 1;
+            assert!(check_merge(&y, k, &bad, &honest.fake, &honest.vm).is_err(), "value {w} limb {limb}");
+        }
+    }
+    assert!(check_merge(&y, k, &honest.proof[..honest.proof.len() - 24], &honest.fake, &honest.vm).is_err(), "truncated");
+}
+
+/// The merge's simulator: claims uniform, then [`simulate_merge_zk`] without `y` or `R`. Its
+/// proofs pass the verifier and every sent limb matches the honest distribution (low bits, 300
+/// runs); the check detects a prover reusing its randomness.
+#[test]
+fn simulated_merges_pass_and_match_the_honest_distribution() {
+    let y = y_table(&table(25), &table(26));
+    let k = 3;
+    let runs = 300;
+    let mut rng = StdRng::seed_from_u64(99);
+    let (mut real, mut sim, mut reused) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..runs {
+        real.push(merge_run(&y, k, 5000 + i, Merger::Honest).expect("honest").proof);
+        reused.push(merge_run(&y, k, 7, Merger::Honest).expect("honest").proof);
+        let mut t = ProverTranscript::new(&ds());
+        t.absorb_public_fields("test/commitment", &[]);
+        let mut claims = Vec::new();
+        for _ in 0..k {
+            let point = t.challenge_exts(N);
+            let value: EF = rng.random();
+            t.send_ext(value);
+            claims.push(VirtualClaim { point, value });
+        }
+        simulate_merge_zk(N, &claims, &mut t, &mut rng).expect("simulate");
+        let proof = t.into_proof();
+        let mut vt = VerifierTranscript::new(&ds(), &proof);
+        vt.absorb_public_fields("test/commitment", &[]);
+        let mut vclaims = Vec::new();
+        for _ in 0..k {
+            let point = vt.challenge_exts(N);
+            let value = vt.receive_ext().expect("claim");
+            vclaims.push(VirtualClaim { point, value });
+        }
+        verify_merge_zk(N, &vclaims, &mut vt).expect("a simulated merge verifies");
+        vt.finish().expect("consumed");
+        sim.push(proof);
+    }
+    same_distribution(&real, &sim).expect("honest and simulated merges look alike");
+    assert!(same_distribution(&real, &reused).is_err(), "reused randomness must be detected");
+}
+
+/// A prover that shifts the merged value by `δ` and recomputes every `e_i` so that each
+/// instance's final equation still holds (the rounds unchanged: nothing is drawn after these
+/// values): the verifier's final check passes, the `R` openings fail (and the merged claim is
+/// false).
+#[test]
+fn a_shifted_merged_value_with_compensating_mask_values_is_caught_at_the_openings() {
+    let y = y_table(&table(27), &table(28));
+    let k = 3;
+    let run = merge_run(&y, k, 95, Merger::Honest).expect("control");
+    let m = check_merge(&y, k, &run.proof, &run.fake, &run.vm).expect("control verifies");
+    let mut t = VerifierTranscript::new(&ds(), &run.proof);
+    t.absorb_public_fields("test/commitment", &run.fake.binding());
+    let points: Vec<Vec<EF>> = (0..k)
+        .map(|_| {
+            let p = t.challenge_exts(N);
+            let _ = t.receive_ext();
+            p
+        })
+        .collect();
+    let delta = EF::from_u64(12_345);
+    let s = &m.merged.point;
+    let mut tail = ProverTranscript::new(&ds());
+    tail.send_ext(m.merged.value + delta);
+    for (p, &(_, _, e)) in points.iter().zip(&m.r_claims) {
+        tail.send_ext(e - eq_eval(p, s) * delta * output_coeff(p, N).inverse());
+    }
+    let tail = tail.into_proof();
+    let mut bad = run.proof[..run.proof.len() - tail.len()].to_vec();
+    bad.extend(&tail);
+    assert_eq!(bad.len(), run.proof.len());
+    let err = check_merge(&y, k, &bad, &run.fake, &run.vm).expect_err("shifted merge accepted");
+    assert!(err.contains("R claim does not open"), "{err}");
 }
