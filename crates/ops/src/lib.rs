@@ -29,6 +29,7 @@ pub mod testing;
 pub mod witness;
 pub mod zerocheck;
 pub mod zk_lookups;
+pub mod zk_matmul;
 
 pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 pub use zkinfer_pcs::{Opening, OpeningAccumulator, OpeningClaim, Origin, PolyId};

@@ -647,3 +647,6 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, PcsError> {
 #[cfg(test)]
 #[path = "hiding_tests.rs"]
 mod tests;
+
+#[path = "hiding_sparse.rs"]
+pub mod sparse;

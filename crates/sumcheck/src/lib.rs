@@ -132,6 +132,7 @@ pub trait SumcheckInstance: Send + Sync {
 mod product;
 pub mod zk;
 pub mod zk_product;
+pub mod zk_virtual;
 pub use product::{MAX_TERM_LEN, ProductSumcheck, Term, evaluate_terms, product_value};
 
 /// What the prover ends with.

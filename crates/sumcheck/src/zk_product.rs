@@ -60,6 +60,26 @@ pub const MIN_ZK_PRODUCT_VARS: usize = 5;
 /// `M_j(z_{<μ})` of the caller's hiding commitment for table `j` at `z` (`n` coordinates).
 pub type TableMasks<'a> = &'a (dyn Fn(usize, &[EF]) -> EF + Sync);
 
+/// The mask term of a claim on a *virtual* output (`crate::zk_virtual`): the instance proves
+/// `Σ_x ĝ(x) + c·R̂_y(r_0, x_0) = ŷ(r)`, summing the output's `R` mask inside the sumcheck
+/// (`x_0` its first variable). After the sumcheck the prover sends `R̂_y(r_0, s_0)` (after the
+/// tables' values) and the caller opens it as a claim on the `R` table at
+/// `VirtualMask::point(r_0, s_0)`.
+#[derive(Clone, Copy)]
+pub struct OutputMask<'a> {
+    /// `c = 2^{−(n−1)}·Z(r)` ([`crate::zk_virtual::output_coeff`]); public.
+    pub coeff: EF,
+    /// `t ↦ R̂_y(r_0, t)`, the hiding commitment's randomised extension of the `R` table along
+    /// `w` at `a = r_0` (degree ≤ 2 in `t`). Prover secret.
+    pub r_hat: &'a (dyn Fn(EF) -> EF + Sync),
+}
+
+impl std::fmt::Debug for OutputMask<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputMask").field("coeff", &self.coeff).finish_non_exhaustive()
+    }
+}
+
 /// The wire degree: `2·(longest term) + 1` with an eq factor, `2·(longest term)` without.
 pub fn product_degree(terms: &[Term], has_eq: bool) -> usize {
     2 * terms.iter().map(|(_, s)| s.len()).max().unwrap_or(0) + usize::from(has_eq)
@@ -85,6 +105,7 @@ pub struct ZkProductSumcheck<'a> {
     challenges: Vec<EF>,
     num_vars: usize,
     degree: usize,
+    output: Option<OutputMask<'a>>,
 }
 
 impl std::fmt::Debug for ZkProductSumcheck<'_> {
@@ -109,7 +130,36 @@ impl<'a> ZkProductSumcheck<'a> {
             return Err(SumcheckError::Config("a table's mask depends on its last variable".into()));
         }
         let degree = product_degree(&terms, eq_point.is_some());
-        Ok(Self { inner, terms, eq_point, num_tables, hidden, challenges: Vec::with_capacity(num_vars), num_vars, degree })
+        Ok(Self { inner, terms, eq_point, num_tables, hidden, challenges: Vec::with_capacity(num_vars), num_vars, degree, output: None })
+    }
+
+    /// Adds the mask term of a claim on a virtual output ([`OutputMask`]): the claimed sum
+    /// becomes `Σ ĝ + c·2^{n−1}·Σ_w R̂_y(r_0, w)`, i.e. `ŷ(r)` when `Σ ĝ = y(r)`. Refused on an
+    /// instance of round degree below 2 (`R̂_y` is quadratic in `w`) or after a round was bound.
+    pub fn with_output_mask(mut self, output: OutputMask<'a>) -> Result<Self, SumcheckError> {
+        if self.degree < 2 || !self.challenges.is_empty() {
+            return Err(SumcheckError::Config("an output mask needs a fresh instance of round degree ≥ 2".into()));
+        }
+        self.output = Some(output);
+        Ok(self)
+    }
+
+    /// `R̂_y(r_0, s_0)`, once the first round is bound (the value the prover sends).
+    pub fn output_mask_value(&self) -> Option<EF> {
+        let o = self.output?;
+        Some((o.r_hat)(*self.challenges.first()?))
+    }
+
+    /// The output mask's part of the current round at `t`: `c·2^{n−1}·R̂_y(r_0, t)` in round 0,
+    /// `c·2^{n−1−j}·R̂_y(r_0, s_0)` in round `j ≥ 1`.
+    fn output_term(&self, t: EF) -> EF {
+        let Some(o) = self.output else { return EF::ZERO };
+        let round = self.challenges.len();
+        let scale = o.coeff * EF::from_u64(1u64 << (self.num_vars - 1 - round));
+        match self.challenges.first() {
+            None => scale * (o.r_hat)(t),
+            Some(&s0) => scale * (o.r_hat)(s0),
+        }
     }
 
     /// `M_j` at the bound prefix (any last coordinate).
@@ -128,13 +178,19 @@ impl SumcheckInstance for ZkProductSumcheck<'_> {
         self.degree
     }
     fn claimed_sum(&self) -> EF {
-        self.inner.claimed_sum()
+        let mask = self.output.map_or(EF::ZERO, |o| o.coeff * EF::from_u64(1u64 << (self.num_vars - 1)) * ((o.r_hat)(EF::ZERO) + (o.r_hat)(EF::ONE)));
+        self.inner.claimed_sum() + mask
     }
     fn round_evals(&self) -> Vec<EF> {
         let Some(lines) = self.inner.last_round_lines() else {
-            // Not the last round: the public rounds, at D + 1 points.
+            // Not the last round: the public rounds, at D + 1 points (plus the output mask's term).
             let evals = self.inner.round_evals();
-            return (0..=self.degree).map(|t| if t < evals.len() { evals[t] } else { interpolate_uni(&evals, EF::from_usize(t)) }).collect();
+            return (0..=self.degree)
+                .map(|t| {
+                    let plain = if t < evals.len() { evals[t] } else { interpolate_uni(&evals, EF::from_usize(t)) };
+                    plain + self.output_term(EF::from_usize(t))
+                })
+                .collect();
         };
         let masks = self.masks();
         (0..=self.degree)
@@ -142,14 +198,15 @@ impl SumcheckInstance for ZkProductSumcheck<'_> {
                 let t = EF::from_usize(t);
                 let values: Vec<EF> = lines.iter().zip(&masks).map(|(&(lo, hi), &m)| lo + t * (hi - lo) + vanish(t) * m).collect();
                 let products = evaluate_terms(&self.terms, &values).unwrap_or(EF::ZERO);
-                match &self.eq_point {
+                let g = match &self.eq_point {
                     Some(w) => {
                         let mut point = self.challenges.clone();
                         point.push(t);
                         eq_eval(w, &point) * products
                     }
                     None => products,
-                }
+                };
+                g + self.output_term(t)
             })
             .collect()
     }
@@ -176,16 +233,23 @@ pub struct ZkProductClaims {
     pub values: Vec<EF>,
     /// `(point, value)` claims on the mask table.
     pub mask_claims: Vec<(Vec<EF>, EF)>,
+    /// With an output mask: `R̂_y(r_0, s_0)` (`s_0 = point[0]`), to open on the `R` table at
+    /// `VirtualMask::point(r_0, s_0)`.
+    pub output_mask_value: Option<EF>,
 }
 
 /// Proves `Σ_x ĝ(x) = claimed sum` with the masked sumcheck and sends the `P̂_j(r)`. `mask` has
 /// shape [`product_mask_shape`], is committed with the tables and has the commitment's own
 /// randomised extension folded in (module docs).
 pub fn prove_product_zk(instance: &mut ZkProductSumcheck<'_>, mask: &SumcheckMask, t: &mut ProverTranscript) -> ZkProductClaims {
-    let out = prove_batched_zk(&mut [instance], mask, t);
+    let out = prove_batched_zk(&mut [&mut *instance], mask, t);
     let values = out.inner.final_evals.into_iter().next().unwrap_or_default();
     t.send_exts(&values);
-    ZkProductClaims { point: out.inner.point, values, mask_claims: out.mask_claims }
+    let output_mask_value = instance.output_mask_value();
+    if let Some(e) = output_mask_value {
+        t.send_ext(e);
+    }
+    ZkProductClaims { point: out.inner.point, values, mask_claims: out.mask_claims, output_mask_value }
 }
 
 /// Verifies a masked product sumcheck of `num_tables` tables in `num_vars` variables; the caller
@@ -198,6 +262,25 @@ pub fn verify_product_zk(
     num_tables: usize,
     t: &mut VerifierTranscript<'_>,
 ) -> Result<ZkProductClaims, SumcheckError> {
+    verify_product_zk_with_output(claimed_sum, num_vars, terms, eq_point, num_tables, None, t)
+}
+
+/// [`verify_product_zk`] of an instance with an output mask of coefficient `output_coeff`
+/// ([`ZkProductSumcheck::with_output_mask`]; `None`: without). The final check is
+/// `eq(w, r)·Σ_k c_k Π P̂_j(r) + c·R̂_y(r_0, s_0) = f(r)` with the sent `R̂_y(r_0, s_0)`, which the
+/// caller must open ([`ZkProductClaims::output_mask_value`]).
+pub fn verify_product_zk_with_output(
+    claimed_sum: EF,
+    num_vars: usize,
+    terms: &[Term],
+    eq_point: Option<&[EF]>,
+    num_tables: usize,
+    output_coeff: Option<EF>,
+    t: &mut VerifierTranscript<'_>,
+) -> Result<ZkProductClaims, SumcheckError> {
+    if output_coeff.is_some() && product_degree(terms, eq_point.is_some()) < 2 {
+        return Err(SumcheckError::Config("an output mask needs round degree ≥ 2".into()));
+    }
     if num_vars < MIN_ZK_PRODUCT_VARS || eq_point.is_some_and(|w| w.len() != num_vars) {
         return Err(SumcheckError::Config(format!("masked product sumcheck over {num_vars} variables")));
     }
@@ -205,14 +288,19 @@ pub fn verify_product_zk(
     let claim = SumcheckClaim { num_vars, degree: shape.degree, claimed_sum };
     let v = verify_batched_zk(&[claim], shape, t)?;
     let values = t.receive_exts(num_tables)?;
+    let output_mask_value = match output_coeff {
+        Some(_) => Some(t.receive_ext()?),
+        None => None,
+    };
     let point = v.inner.point.clone();
     let products = evaluate_terms(terms, &values)?;
-    let expected = match eq_point {
+    let g = match eq_point {
         Some(w) => eq_eval(w, &point) * products,
         None => products,
     };
+    let expected = g + output_coeff.zip(output_mask_value).map_or(EF::ZERO, |(c, e)| c * e);
     v.inner.check_final(&[expected])?;
-    Ok(ZkProductClaims { point, values, mask_claims: v.mask_claims })
+    Ok(ZkProductClaims { point, values, mask_claims: v.mask_claims, output_mask_value })
 }
 
 /// The HVZK simulator (module docs): a proof of `Σ ĝ = claimed_sum` made without the tables, in
@@ -228,11 +316,29 @@ pub fn simulate_product_zk<R: Rng + ?Sized>(
     t: &mut ProverTranscript,
     rng: &mut R,
 ) -> Result<(), SumcheckError> {
+    simulate_product_zk_with_output(claimed_sum, num_vars, terms, eq_point, num_tables, None, t, rng)
+}
+
+/// [`simulate_product_zk`] for an instance with an output mask of coefficient `output_coeff`:
+/// `R̂_y(r_0, s_0)` is sampled uniformly (it is: `crate::zk_virtual`, "What `R_y` hides") and a
+/// table is solved from `f(r) − c·R̂_y(r_0, s_0)`. [`verify_product_zk_with_output`] accepts it.
+#[allow(clippy::too_many_arguments)] // the statement's parts, as the verifier takes them
+pub fn simulate_product_zk_with_output<R: Rng + ?Sized>(
+    claimed_sum: EF,
+    num_vars: usize,
+    terms: &[Term],
+    eq_point: Option<&[EF]>,
+    num_tables: usize,
+    output_coeff: Option<EF>,
+    t: &mut ProverTranscript,
+    rng: &mut R,
+) -> Result<(), SumcheckError> {
     let shape = product_mask_shape(num_vars, terms, eq_point.is_some());
     let mut inst = crate::zk::random_instance(num_vars, shape.degree, claimed_sum, rng);
     let mask = SumcheckMask::sample(shape, rng)?;
     let out = prove_batched_zk(&mut [&mut inst], &mask, t);
-    let f = out.inner.final_evals[0][0];
+    let output_mask_value: Option<EF> = output_coeff.map(|_| rng.random());
+    let f = out.inner.final_evals[0][0] - output_coeff.zip(output_mask_value).map_or(EF::ZERO, |(c, e)| c * e);
     let point = out.inner.point;
     let scale = eq_point.map_or(EF::ONE, |w| eq_eval(w, &point));
     // Solve for the first table that appears in no term squared: the final value is affine in it.
@@ -247,6 +353,9 @@ pub fn simulate_product_zk<R: Rng + ?Sized>(
     let inv = (scale * slope).try_inverse().ok_or_else(|| SumcheckError::Config("zero slope".into()))?;
     values[solve] = (f - scale * at_zero) * inv;
     t.send_exts(&values);
+    if let Some(e) = output_mask_value {
+        t.send_ext(e);
+    }
     Ok(())
 }
 

@@ -133,7 +133,7 @@ fn prove_run(st: &Statement, committed: &[Vec<F>], seed: u64, plain_values: bool
         let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
         let values: Vec<EF> = st.tables.iter().map(|tab| mle(tab, &out.inner.point)).collect();
         t.send_exts(&values);
-        ZkProductClaims { point: out.inner.point, values, mask_claims: out.mask_claims }
+        ZkProductClaims { point: out.inner.point, values, mask_claims: out.mask_claims, output_mask_value: None }
     } else {
         prove_product_zk(&mut inst, &mask, &mut t)
     };
