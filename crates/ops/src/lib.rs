@@ -28,6 +28,8 @@ pub mod single_node;
 pub mod testing;
 pub mod witness;
 pub mod zerocheck;
+pub mod zk_batched_matmul;
+pub mod zk_embedding;
 pub mod zk_lookups;
 pub mod zk_matmul;
 

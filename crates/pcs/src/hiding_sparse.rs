@@ -142,6 +142,27 @@ pub fn randomised_value(layout: &HidingSparseLayout, data: &HidingProverData, k:
     Ok(v)
 }
 
+/// The factor `H` of `v(z_var)` in `P̂_k(z) − P_k(z)` (`P̂_k = P_k + v(z_var)·H`, `H` free of
+/// `z_var`): `Σ_b sel_b(z)·(Z_b/v(z_var))·M_b` — what an op's masked product sumcheck needs when
+/// its last round binds coordinate `var` of sparse polynomial `k`'s view. Refused unless `var` is
+/// free in every block and not one of a block's mask variables (`MASK_VARS`), so that `H` does not
+/// depend on `z_var`.
+pub fn mask_cofactor(layout: &HidingSparseLayout, data: &HidingProverData, k: usize, z: &[EF], var: usize) -> Result<EF, PcsError> {
+    let p = layout.check_claim(&OpeningClaim { poly: k, point: z.to_vec(), value: EF::default() })?;
+    let mut h = EF::default();
+    for (b, ((sel, free), pattern)) in p.split_point(z).into_iter().zip(p.blocks()).enumerate() {
+        if pattern.get(var) != Some(&None) {
+            return Err(PcsError::BadClaim(format!("coordinate {var} is fixed in block {b} of sparse polynomial {k}")));
+        }
+        let inner = pattern[..var].iter().filter(|x| x.is_none()).count();
+        if inner < super::MASK_VARS.min(free.len()) {
+            return Err(PcsError::BadClaim(format!("coordinate {var} is a mask variable of block {b} of sparse polynomial {k}")));
+        }
+        h += sel * data.mask_cofactor(layout.block_index(k, b), &free, inner)?;
+    }
+    Ok(h)
+}
+
 /// Block claims of one sparse claim from the block values, checking the recombination.
 fn block_claims(layout: &HidingSparseLayout, c: &OpeningClaim, values: &[EF]) -> Result<Vec<OpeningClaim>, PcsError> {
     let p = layout.check_claim(c)?;

@@ -243,3 +243,43 @@ fn read_ext(bytes: &[u8]) -> EF {
     let mut t = VerifierTranscript::new(&ds(), bytes);
     t.receive_ext().expect("24 bytes")
 }
+
+/// The cofactor of a sparse polynomial's view: `P̂(z) − P(z) = v(z_var)·H(z)` for the last
+/// coordinate (free in every block of the test tensors) and `H` independent of `z_var`; refused
+/// for a coordinate fixed in some block (a dimension's high bit) and for a mask variable.
+#[test]
+fn sparse_cofactors_split_off_the_bound_variable() {
+    let pcs = HidingPcs::default();
+    let lay = layout();
+    let tables: Vec<Vec<F>> = DIMS.iter().enumerate().map(|(k, d)| padded(d, k as u64)).collect();
+    let extras: Vec<Vec<F>> = EXTRA_VARS.iter().map(|&v| (0..1u64 << v).map(|i| F::from_u64(i + 1)).collect()).collect();
+    let mut rng = StdRng::seed_from_u64(9);
+    let (_, data) = commit(
+        &pcs,
+        &lay,
+        &tables.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        &extras.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+        &EXTRA_VANISHING,
+        &mut rng,
+    )
+    .expect("commit");
+    let (sp, _) = points();
+    for (k, z) in sp {
+        let var = z.len() - 1;
+        let h = mask_cofactor(&lay, &data, k, &z, var).expect("cofactor");
+        let plain = Mle::new(tables[k].clone()).evaluate(&z);
+        let hat = randomised_value(&lay, &data, k, &z).expect("value");
+        let t = z[var];
+        assert_eq!(hat - plain, t * (EF::ONE - t) * h, "P̂ − P = v(z_var)·H");
+        let mut z2 = z.clone();
+        z2[var] += EF::from_u64(5);
+        assert_eq!(mask_cofactor(&lay, &data, k, &z2, var).expect("cofactor"), h, "H is free of z_var");
+        // Coordinate 0 (a row bit) is free but a mask variable of every block; the first column
+        // coordinate (after 2 resp. 3 row bits) is a selector bit: 40 = 32 + 8 and 20 = 16 + 4
+        // split the column dimension into blocks.
+        let err = mask_cofactor(&lay, &data, k, &z, 0).expect_err("a mask variable").to_string();
+        assert!(err.contains("mask variable"), "{err}");
+        let err = mask_cofactor(&lay, &data, k, &z, [2, 3][k]).expect_err("a selector bit").to_string();
+        assert!(err.contains("is fixed"), "{err}");
+    }
+}

@@ -1,0 +1,326 @@
+//! Tests of the zk BatchedMatMul with an ideal hiding commitment (as `zk_matmul_tests.rs`): `a`,
+//! `b` with random `Vanishing::All` masks in their first four variables, the output's `R` table
+//! and the sumcheck mask table with `Vanishing::Last` masks; every claim checked against them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use std::collections::HashSet;
+
+use rand10::rngs::StdRng;
+use rand10::{RngExt, SeedableRng};
+use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, from_i64_unchecked};
+use zkinfer_poly::{Mle, eq_eval};
+use zkinfer_sumcheck::SumcheckInstance;
+use zkinfer_sumcheck::zk::{SumcheckMask, prove_batched_zk, random_instance};
+use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish, vanish_all};
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
+
+use super::*;
+
+fn ds() -> DomainSeparator {
+    DomainSeparator::new("zk-batched-matmul-test", 1)
+}
+
+const SHAPES: [ZkBatchedShape; 2] =
+    [ZkBatchedShape { h: 2, m: 3, k: 20, n: 6, transpose_b: true }, ZkBatchedShape { h: 2, m: 3, k: 20, n: 6, transpose_b: false }];
+
+fn operands(s: &ZkBatchedShape, seed: i64) -> (Vec<i64>, Vec<i64>) {
+    let v = |i: usize, t: i64| ((i as i64 * 7919 + t * 104_729) % 2001) - 1000;
+    ((0..s.h * s.m * s.k).map(|i| v(i, seed)).collect(), (0..s.h * s.n * s.k).map(|i| v(i, seed + 1)).collect())
+}
+
+/// A tensor of logical `dims`, row-major, zero-padded per dimension.
+fn padded(values: &[i64], dims: &[usize]) -> Vec<F> {
+    let pd: Vec<usize> = dims.iter().map(|d| d.next_power_of_two()).collect();
+    let mut out = vec![F::ZERO; pd.iter().product()];
+    for (i, &v) in values.iter().enumerate() {
+        let (mut rem, mut idx) = (i, 0);
+        let mut stride = 1;
+        let mut coords = vec![0; dims.len()];
+        for d in (0..dims.len()).rev() {
+            coords[d] = rem % dims[d];
+            rem /= dims[d];
+        }
+        for d in (0..dims.len()).rev() {
+            idx += coords[d] * stride;
+            stride *= pd[d];
+        }
+        out[idx] = from_i64_unchecked(v);
+    }
+    out
+}
+
+fn b_dims(s: &ZkBatchedShape) -> Vec<usize> {
+    if s.transpose_b { vec![s.h, s.n, s.k] } else { vec![s.h, s.k, s.n] }
+}
+
+fn y_values(s: &ZkBatchedShape, a: &[i64], b: &[i64]) -> Vec<i64> {
+    let mut y = vec![0; s.h * s.m * s.n];
+    for h in 0..s.h {
+        for m in 0..s.m {
+            for n in 0..s.n {
+                y[(h * s.m + m) * s.n + n] = (0..s.k)
+                    .map(|k| a[(h * s.m + m) * s.k + k] * if s.transpose_b { b[(h * s.n + n) * s.k + k] } else { b[(h * s.k + k) * s.n + n] })
+                    .sum();
+            }
+        }
+    }
+    y
+}
+
+fn mle(values: &[F], point: &[EF]) -> EF {
+    Mle::new(values.to_vec()).evaluate(point)
+}
+
+struct IdealAll {
+    table: Vec<F>,
+    mask: Vec<EF>,
+}
+
+impl IdealAll {
+    fn new(table: Vec<F>, rng: &mut StdRng) -> Self {
+        Self { table, mask: (0..16).map(|_| rng.random()).collect() }
+    }
+    fn m(&self, z: &[EF]) -> EF {
+        Mle::new(self.mask.clone()).evaluate(&z[..4])
+    }
+    fn hat(&self, z: &[EF]) -> EF {
+        mle(&self.table, z) + vanish_all(z) * self.m(z)
+    }
+    fn cofactor(&self, z: &[EF], var: usize) -> EF {
+        assert!(var >= 4, "the bound variable is a mask variable");
+        z.iter().enumerate().filter(|&(i, _)| i != var).map(|(_, &x)| vanish(x)).product::<EF>() * self.m(z)
+    }
+}
+
+struct IdealLast {
+    table: Vec<F>,
+    mask: Vec<EF>,
+}
+
+impl IdealLast {
+    fn new(table: Vec<F>, rng: &mut StdRng) -> Self {
+        Self { table, mask: (0..16).map(|_| rng.random()).collect() }
+    }
+    fn m(&self, z: &[EF]) -> EF {
+        Mle::new(self.mask.clone()).evaluate(&z[..4])
+    }
+    fn hat(&self, z: &[EF]) -> EF {
+        mle(&self.table, z) + vanish(z[z.len() - 1]) * self.m(z)
+    }
+}
+
+struct Commit {
+    a: IdealAll,
+    b: IdealAll,
+    r: IdealLast,
+    vm: VirtualMask,
+    mask_table: IdealLast,
+    binding: Vec<F>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Prover {
+    Honest,
+    OtherA,
+    Plain,
+    ForgedEq,
+}
+
+struct Run {
+    proof: Vec<u8>,
+    com: Commit,
+    claims: ZkBatchedClaims,
+    plain: Vec<EF>,
+}
+
+fn run(s: &ZkBatchedShape, seed: u64, how: Prover) -> Run {
+    let (a0, b) = operands(s, 3);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let ms = zk_batched_mask_shape(s);
+    let mut mask = SumcheckMask::sample(ms, &mut rng).expect("mask");
+    let vm = VirtualMask::sample(&mut rng);
+    let com = Commit {
+        a: IdealAll::new(padded(&a0, &[s.h, s.m, s.k]), &mut rng),
+        b: IdealAll::new(padded(&b, &b_dims(s)), &mut rng),
+        r: IdealLast::new(vm.table().to_vec(), &mut rng),
+        mask_table: IdealLast::new(mask.table().to_vec(), &mut rng),
+        vm,
+        binding: (0..4).map(|_| rng.random()).collect(),
+    };
+    for j in 0..ms.num_rounds {
+        mask.add_vanishing_term(j, com.mask_table.m(&ms.claim_point(j, EF::ZERO))).expect("fold");
+    }
+    let mut a = a0.clone();
+    if how == Prover::OtherA {
+        a[11] += 1;
+    }
+    let mut t = ProverTranscript::new(&ds());
+    t.absorb_public_fields("test/commitment", &com.binding);
+    let point = t.challenge_exts(s.claim_vars());
+    let y = padded(&y_values(s, &a, &b), &[s.h, s.m, s.n]);
+    let mut plain = vec![mle(&y, &point)];
+    let value = com.vm.hat(plain[0], &point);
+    let zero_a = |_: &[EF]| EF::ZERO;
+    let zero_b = |_: &[EF], _: usize| EF::ZERO;
+    let ca = |z: &[EF]| com.a.cofactor(z, z.len() - 1);
+    let cb = |z: &[EF], var: usize| com.b.cofactor(z, var);
+    let r_hat = |w: EF| com.vm.value(point[0], w) + vanish(w) * com.r.m(&com.vm.point(point[0], w));
+    let plain_mode = how == Prover::Plain;
+    let masks = ZkBatchedMasks { a: if plain_mode { &zero_a } else { &ca }, b: if plain_mode { &zero_b } else { &cb }, r_hat: &r_hat };
+    let mut tables = build_tables(s, &a, &b, &point);
+    let claim_value = if how == Prover::ForgedEq {
+        tables[2].evals[0] += EF::from_u64(17);
+        let inner = ProductSumcheck::new(tables.clone(), ZkBatchedShape::terms(), None);
+        inner.claimed_sum() + (value - plain[0])
+    } else {
+        value
+    };
+    t.send_ext(claim_value);
+    let claims = prove_with_tables(s, tables, &Claim::new(point.clone(), claim_value), &masks, &mask, &mut t).expect("prove");
+    plain.push(mle(&com.a.table, &claims.a.point));
+    plain.push(mle(&com.b.table, &claims.b.point));
+    Run { proof: t.into_proof(), com, claims, plain }
+}
+
+fn check(s: &ZkBatchedShape, proof: &[u8], com: &Commit) -> Result<ZkBatchedClaims, String> {
+    let mut t = VerifierTranscript::new(&ds(), proof);
+    t.absorb_public_fields("test/commitment", &com.binding);
+    let point = t.challenge_exts(s.claim_vars());
+    let value = t.receive_ext().map_err(|e| e.to_string())?;
+    let c = verify_batched_matmul_zk(s, &Claim::new(point, value), &mut t).map_err(|e| e.to_string())?;
+    t.finish().map_err(|e| e.to_string())?;
+    let open = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("{what} does not open")) };
+    open(com.a.hat(&c.a.point) == c.a.value, "a")?;
+    open(com.b.hat(&c.b.point) == c.b.value, "b")?;
+    open(com.r.hat(&com.vm.point(c.r.0, c.r.1)) == c.r.2, "R")?;
+    for (p, v) in &c.mask_claims {
+        open(com.mask_table.hat(p) == *v, "mask")?;
+    }
+    Ok(c)
+}
+
+fn needle(v: EF) -> Vec<u8> {
+    let mut t = ProverTranscript::new(&ds());
+    t.send_ext(v);
+    t.into_proof()
+}
+
+#[test]
+fn zk_batched_matmuls_verify_open_and_hide() {
+    for s in SHAPES {
+        let (x, y) = (run(&s, 10, Prover::Honest), run(&s, 11, Prover::Honest));
+        for r in [&x, &y] {
+            let c = check(&s, &r.proof, &r.com).expect("honest");
+            assert_eq!(c, r.claims);
+            for &v in &r.plain {
+                assert!(!r.proof.windows(24).any(|w| w == needle(v).as_slice()), "a plain value is sent");
+            }
+            for v in [c.a.value, c.b.value, c.r.2] {
+                assert!(r.proof.windows(24).any(|w| w == needle(v).as_slice()), "the search finds a sent value");
+            }
+        }
+        let windows = |p: &[u8]| p.windows(16).map(|w| w.to_vec()).collect::<HashSet<_>>();
+        assert!(windows(&x.proof).is_disjoint(&windows(&y.proof)), "two runs share a 16-byte window");
+    }
+}
+
+/// A claim off by one; an `a` other than the committed one (caught at the `a` opening); the plain
+/// values (zero masks: caught at the openings); a forged public eq table with the claim recomputed
+/// (caught by the eq check); every flipped limb; a truncation; bad shapes.
+#[test]
+fn tampered_zk_batched_matmuls_are_rejected() {
+    for s in SHAPES {
+        let r = run(&s, 20, Prover::Honest);
+        check(&s, &r.proof, &r.com).expect("control");
+        let o = run(&s, 21, Prover::OtherA);
+        assert!(check(&s, &o.proof, &o.com).expect_err("other a").contains("a does not open"));
+        let p = run(&s, 22, Prover::Plain);
+        assert!(check(&s, &p.proof, &p.com).expect_err("plain").contains("does not open"));
+        let f = run(&s, 23, Prover::ForgedEq);
+        assert!(check(&s, &f.proof, &f.com).expect_err("forged eq").contains("eq table"));
+        for k in 0..r.proof.len() / 24 {
+            for limb in 0..3 {
+                let mut bad = r.proof.clone();
+                bad[24 * k + 8 * limb] ^= 1;
+                assert!(check(&s, &bad, &r.com).is_err(), "value {k} limb {limb}");
+            }
+        }
+        assert!(check(&s, &r.proof[..r.proof.len() - 24], &r.com).is_err(), "truncated");
+    }
+    let mut t = VerifierTranscript::new(&ds(), &[]);
+    let small = ZkBatchedShape { h: 1, m: 3, k: 16, n: 6, transpose_b: true };
+    assert!(verify_batched_matmul_zk(&small, &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t).is_err(), "4 variables");
+    assert!(verify_batched_matmul_zk(&SHAPES[0], &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t).is_err(), "claim dimension");
+}
+
+fn simulate(s: &ZkBatchedShape, rng: &mut StdRng) -> Vec<u8> {
+    let mut t = ProverTranscript::new(&ds());
+    t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
+    let point = t.challenge_exts(s.claim_vars());
+    let value: EF = rng.random();
+    t.send_ext(value);
+    let ns = s.num_vars();
+    let ms = zk_batched_mask_shape(s);
+    let mut inst = random_instance(ns, ms.degree, value, rng);
+    let mask = SumcheckMask::sample(ms, rng).expect("mask");
+    let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
+    let rho = &out.inner.point;
+    let e: EF = rng.random();
+    let bw: EF = rng.random();
+    let eqv = eq_eval(&point[..s.hv()], &rho[..s.hv()]);
+    let a = (out.inner.final_evals[0][0] - output_coeff(&point, ns) * e) * (bw * eqv).inverse();
+    t.send_exts(&[a, bw, eqv]);
+    t.send_ext(e);
+    t.into_proof()
+}
+
+fn bit_counts(proofs: &[Vec<u8>]) -> Vec<usize> {
+    let width = proofs[0].len() / 8;
+    let mut ones = vec![0usize; width];
+    for proof in proofs {
+        assert_eq!(proof.len() / 8, width, "same wire shape");
+        for (i, limb) in proof.chunks_exact(8).enumerate() {
+            ones[i] += (u64::from_le_bytes(limb.try_into().expect("8 bytes")) & 1) as usize;
+        }
+    }
+    ones
+}
+
+fn same_distribution(a: &[Vec<u8>], b: &[Vec<u8>]) -> Result<(), String> {
+    let (ca, cb) = (bit_counts(a), bit_counts(b));
+    let runs = a.len() as f64;
+    let sigma = runs.sqrt() / 2.0;
+    for (i, (&x, &y)) in ca.iter().zip(&cb).enumerate() {
+        let (x, y) = (x as f64, y as f64);
+        if (x - runs / 2.0).abs() >= 5.0 * sigma || (y - runs / 2.0).abs() >= 5.0 * sigma {
+            return Err(format!("limb {i}: {x} / {y} ones of {runs}"));
+        }
+        if (x - y).abs() >= 5.0 * std::f64::consts::SQRT_2 * sigma {
+            return Err(format!("limb {i}: {x} vs {y}"));
+        }
+    }
+    Ok(())
+}
+
+/// Simulated proofs pass the verifier and match the honest low-bit distribution (300 runs); a
+/// prover reusing its randomness is detected.
+#[test]
+fn simulated_zk_batched_matmuls_pass_and_match_the_honest_distribution() {
+    let s = SHAPES[1];
+    let mut rng = StdRng::seed_from_u64(9);
+    let (mut real, mut sim, mut reused) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..300 {
+        real.push(run(&s, 2000 + i, Prover::Honest).proof);
+        reused.push(run(&s, 6, Prover::Honest).proof);
+        let proof = simulate(&s, &mut rng);
+        let mut t = VerifierTranscript::new(&ds(), &proof);
+        t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
+        let point = t.challenge_exts(s.claim_vars());
+        let value = t.receive_ext().expect("claim");
+        verify_batched_matmul_zk(&s, &Claim::new(point, value), &mut t).expect("a simulated proof verifies");
+        t.finish().expect("consumed");
+        sim.push(proof);
+    }
+    same_distribution(&real, &sim).expect("honest and simulated proofs look alike");
+    assert!(same_distribution(&real, &reused).is_err(), "reused randomness must be detected");
+}
