@@ -44,6 +44,12 @@ pub struct ChunkedTimings {
     /// `claims`), in first-seen order; they sum to the chunk's entry of
     /// [`ChunkedTimings::chunks_s`] up to the record's writing.
     pub chunk_seconds: Vec<Vec<(String, f64)>>,
+    /// Per chunk: the groups its witness commitment `W_k` is committed (and opened) in
+    /// ([`chunk_witness_pcs`]; at most [`MAX_CHUNK_WITNESS_GROUPS`]).
+    pub chunk_witness_groups: Vec<usize>,
+    /// Per chunk: the entries of its witness batch as committed (blocks of the columns'
+    /// extents, `zkinfer_pcs::sparse`), before the groups' power-of-two padding.
+    pub chunk_witness_entries: Vec<u64>,
     /// The closing record's bytes by phase (`keys/values openings`, `weight blocks`,
     /// `weight opening`).
     pub close_bytes: Vec<(String, usize)>,
@@ -448,12 +454,14 @@ fn prove_stream(
         let kv_polys_e = if starts_epoch { Some(epoch_polys(&epoch_rows, &new_dims, chunk, b)?) } else { None };
         let mut link: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::with_capacity(new.len());
         let mut kv_commit_s = 0.0;
+        let (mut witness_groups, mut witness_entries) = (0, 0);
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let witness_err = |e: zkinfer_pcs::PcsError| zkinfer_ops::ProofError::witness("commit", e.to_string());
             // The verifier refuses a chunk whose witness needs more groups than the stream's
             // soundness bound allows; refuse it here first, from the same shapes it derives.
-            zkinfer_verifier::chunked::check_chunk_witness_groups(&w.plan().sparse_layout().committed_num_vars())
-                .map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
+            let witness_vars = w.plan().sparse_layout().committed_num_vars();
+            witness_entries = witness_vars.iter().map(|&m| 1u64 << m).sum();
+            witness_groups = zkinfer_verifier::chunked::check_chunk_witness_groups(&witness_vars).map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
             let cols = w.take_committed()?;
             let (com, data) = witness_pcs.commit_owned(cols).map_err(witness_err)?;
             // Roots only: the verifier derives both batches' shapes from the chunk graph.
@@ -560,6 +568,8 @@ fn prove_stream(
         zkinfer_procfs::mem_trace(&format!("chunk {k}: proven"));
         timings.chunk_bytes.push(clock.phases);
         timings.chunk_seconds.push(clock.seconds);
+        timings.chunk_witness_groups.push(witness_groups);
+        timings.chunk_witness_entries.push(witness_entries);
         let record = chunk_record(k as u32, &t.take_segment());
         out.write_all(&record).map_err(io_err)?;
         timings.bytes += record.len() as u64;

@@ -64,7 +64,27 @@ pub const CHUNK_MAX_GROUP_VARS: usize = 27;
 /// 2^[`CHUNK_MAX_GROUP_VARS`] entries, the Merkle cap padded with empty roots); the keys/values
 /// epochs, the weights and the one-pass proof use [`key::pcs`].
 pub fn chunk_witness_pcs() -> zkinfer_pcs::WhirPcs {
+    #[cfg(feature = "test-hooks")]
+    if let Some((max_group_vars, split_from_vars)) = TEST_CHUNK_GROUPS.with(std::cell::Cell::get) {
+        return key::pcs().with_max_group_vars(max_group_vars).with_split_from_vars(split_from_vars);
+    }
     key::pcs().with_max_group_vars(CHUNK_MAX_GROUP_VARS)
+}
+
+#[cfg(feature = "test-hooks")]
+thread_local! {
+    static TEST_CHUNK_GROUPS: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, [`chunk_witness_pcs`] commits a
+/// chunk's witness in groups of at most `2^max_group_vars` entries, split from
+/// `2^split_from_vars` entries on (`None`: the stream's own [`CHUNK_MAX_GROUP_VARS`] and
+/// `zkinfer_pcs::SPLIT_FROM_VARS`), so that a test can prove and verify chunks of several
+/// witness groups with a tiny model. The prover and the verifier of a stream read it on the
+/// thread that calls them ([`verify_stream`], `prove_chunked`).
+#[cfg(feature = "test-hooks")]
+pub fn set_test_chunk_groups(groups: Option<(usize, usize)>) {
+    TEST_CHUNK_GROUPS.with(|c| c.set(groups));
 }
 
 /// Most groups a chunk's witness commitment may have. Each group is a WHIR commitment with its

@@ -223,6 +223,8 @@ fn bench_chunked(
         "chunk_bytes": timings.chunk_bytes.iter().map(|phases| phases.iter().map(|(n, b)| (n.clone(), serde_json::Value::from(*b))).collect::<serde_json::Map<_, _>>()).collect::<Vec<_>>(),
         "close_bytes": timings.close_bytes.iter().map(|(n, b)| (n.clone(), serde_json::Value::from(*b))).collect::<serde_json::Map<_, _>>(),
         "chunk_seconds": timings.chunk_seconds.iter().map(|phases| phases.iter().map(|(n, s)| (n.clone(), serde_json::Value::from(*s))).collect::<serde_json::Map<_, _>>()).collect::<Vec<_>>(),
+        "chunk_witness_groups": timings.chunk_witness_groups,
+        "chunk_witness_entries": timings.chunk_witness_entries,
         "close_seconds": timings.close_seconds.iter().map(|(n, s)| (n.clone(), serde_json::Value::from(*s))).collect::<serde_json::Map<_, _>>(),
         "generate_overlapped_s": timings.generate_s,
         "verify_s": verify_s,
