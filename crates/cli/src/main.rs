@@ -13,7 +13,9 @@ use clap::{Parser, Subcommand};
 /// hundreds of thousands of 0.1–1 MiB tables; glibc kept them in its arenas (13.4 GB resident
 /// after the SmolLM2 trace was dropped, see docs/BENCHMARKS.md), mimalloc returns freed pages to
 /// the system. Declaring it needs no `unsafe` in this crate (the `GlobalAlloc` impl is the
-/// mimalloc crate's).
+/// mimalloc crate's). Built with the crate's `no_thp` feature (`Cargo.toml`): mimalloc then never
+/// asks for transparent huge pages, whose purge-and-refault cycles zeroed whole 2 MiB pages and
+/// took twice the system time (docs/BENCHMARKS.md, "Prove time: allocator pages").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

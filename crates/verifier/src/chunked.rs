@@ -40,10 +40,12 @@ pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// epoch, roots-only records; 3: the chunks' witness commitments as proof format 6 has them; 4:
 /// a chunk's lookup GKRs hold at most [`CHUNK_GKR_LEAVES`] leaves; 5: a chunk's witness is
 /// committed in groups of at most 2^[`CHUNK_MAX_GROUP_VARS`] entries, [`chunk_witness_pcs`]).
-pub const STREAM_VERSION: u32 = 5;
+/// 6: the chunks' symmetric clamps in the magnitude form ([`crate::PROTOCOL_VERSION`] 8).
+pub const STREAM_VERSION: u32 = 6;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
-/// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 5;
+/// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]; 6: the
+/// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 6;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.

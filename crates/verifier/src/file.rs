@@ -16,7 +16,8 @@ pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
 /// the witness columns' extents; 5: the witness commitment is sent as its Merkle roots alone,
 /// the verifier derives the sizes; 6: the limbs of signed range checks and most softmax columns
 /// are committed as blocks of their extents, the softmax slack is zero off its extent).
-pub const PROOF_VERSION: u32 = 7;
+/// 8: protocol version 8, the symmetric clamps' magnitude form, `zkinfer_ops::ops::clamp`.
+pub const PROOF_VERSION: u32 = 8;
 
 /// A proof of one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,5 +82,16 @@ mod tests {
         for n in 0..b.len() {
             assert!(ProofFile::from_bytes(&b[..n]).is_err());
         }
+    }
+
+    /// A version-7 file (clamps through their two gaps) is refused by its header, with both
+    /// versions named.
+    #[test]
+    fn version_7_is_refused_clearly() {
+        let p = ProofFile { model_commitment: [1; 32], max_new_tokens: 1, prompt_ids: vec![1], completion_ids: vec![2], transcript: vec![3; 8] };
+        let mut b = p.to_bytes();
+        b[8..12].copy_from_slice(&7u32.to_le_bytes());
+        let err = ProofFile::from_bytes(&b).unwrap_err().to_string();
+        assert!(err.contains('7') && err.contains(&PROOF_VERSION.to_string()), "{err}");
     }
 }
