@@ -4,7 +4,10 @@
 //! never refuses) replaces a symmetric clamp's output with a forgery that keeps every `|y| ≤ m`
 //! (so every range check of the clamp holds), recomputes everything downstream with the
 //! graph's own integer semantics, and proves the result; the verifier must refuse. Honest
-//! controls: the same fixtures' honest proofs verify.
+//! controls: the same fixtures' honest proofs verify. Failing control (review11's report): with
+//! the clamp's `λ²` term dropped on both sides (temporary build), the tiny GPT-2's "pulled
+//! towards zero" forgery of its first symmetric clamp verifies (completion " composure
+//! composure"), so this test fails.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use std::path::PathBuf;
