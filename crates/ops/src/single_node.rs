@@ -19,6 +19,8 @@ use crate::witness::{WitnessBuilder, WitnessPlan};
 pub(crate) mod testkit;
 #[cfg(test)]
 mod review_tests;
+#[cfg(test)]
+mod review11_tests;
 
 /// Domain separator of single-node proofs.
 fn domain() -> DomainSeparator {
