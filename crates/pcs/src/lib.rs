@@ -572,7 +572,7 @@ impl WhirPcs {
             }
             mem_trace("commit: packed");
             let (root, whir) = if release {
-                let root = self.engine.commit_root(&packed)?;
+                let (root, packed) = self.engine.commit_root_spilling(packed)?;
                 (root.clone(), GroupState::Released { packed, root })
             } else {
                 let (root, data) = self.engine.commit(packed)?;

@@ -37,7 +37,7 @@ use p3_whir::WhirProverData;
 use p3_whir::pcs::proof::PcsProof;
 use p3_whir::pcs::prover::WhirProver;
 use serde::{Deserialize, Serialize};
-use zkinfer_field::{EF, F};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 
 use crate::PcsError;
 
@@ -306,6 +306,45 @@ impl WhirEngine {
         Ok(root)
     }
 
+    /// [`WhirEngine::commit_root`] of `evals` without `evals` resident while the codeword and
+    /// its Merkle tree are: the evaluations go to an unlinked temporary file, are read from it
+    /// into the codeword buffer, and read back once the codeword and tree are dropped, so the
+    /// commitment's peak is the codeword and tree alone (not those plus the packed polynomial).
+    /// If no temporary file can be written, the evaluations stay in memory (same root, higher
+    /// peak); a read failing after they were dropped is an error.
+    pub fn commit_root_spilling(&self, evals: Vec<F>) -> Result<(MerkleRoot, Vec<F>), PcsError> {
+        let mut spill = match Spill::write(&evals) {
+            Ok(spill) => spill,
+            Err(_) => {
+                let root = self.commit_root(&evals)?;
+                return Ok((root, evals));
+            }
+        };
+        if !evals.len().is_power_of_two() {
+            return Err(PcsError::Config("evaluation count is not a power of two".into()));
+        }
+        let len = evals.len();
+        let num_vars = len.trailing_zeros() as usize;
+        let config = self.config(num_vars)?;
+        drop(evals);
+        crate::mem_trace("commit: packed polynomial spilled");
+        let mut read = Ok(());
+        let (root, tree) = p3_sumcheck::commit::commit_base(
+            &self.dft,
+            &self.mmcs,
+            num_vars,
+            config.round_folding_factor(0),
+            config.starting_log_inv_rate,
+            |message: &mut [F]| read = spill.read_into(message),
+        );
+        drop(tree);
+        let spill_err = |e: std::io::Error| PcsError::Config(format!("cannot read the spilled packed polynomial back: {e}"));
+        read.map_err(spill_err)?;
+        let mut evals = F::zero_vec(len);
+        spill.read_into(&mut evals).map_err(spill_err)?;
+        Ok((root, evals))
+    }
+
     /// The committed evaluations (hypercube order), as retained by the WHIR prover data.
     pub(crate) fn committed_evals(data: &WhirData) -> &[F] {
         data.table(0).iter_polys().next().unwrap_or(&[])
@@ -344,6 +383,60 @@ impl WhirEngine {
             [batch] if batch.current().len() == 1 && batch.next().is_empty() => Ok(batch.current()[0]),
             _ => Err(PcsError::Malformed("WHIR proof carries an unexpected evaluation shape")),
         }
+    }
+}
+
+/// A packed polynomial in an unlinked temporary file (freed by the system when the handle drops,
+/// however the process ends): canonical values, 8 little-endian bytes each.
+struct Spill {
+    file: std::fs::File,
+    len: usize,
+}
+
+/// Values per read/write of a [`Spill`] (1 MiB of bytes).
+const SPILL_CHUNK: usize = 1 << 17;
+
+impl Spill {
+    fn write(values: &[F]) -> std::io::Result<Self> {
+        use std::io::Write;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        use p3_field::PrimeField64;
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!("zkinfer-spill-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let path = std::env::temp_dir().join(name);
+        let mut file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+        // Unlinked at once: nothing is left behind, whatever happens next.
+        std::fs::remove_file(&path)?;
+        let mut buf = Vec::with_capacity(SPILL_CHUNK * 8);
+        for chunk in values.chunks(SPILL_CHUNK) {
+            buf.clear();
+            for v in chunk {
+                buf.extend_from_slice(&v.as_canonical_u64().to_le_bytes());
+            }
+            file.write_all(&buf)?;
+        }
+        file.flush()?;
+        Ok(Self { file, len: values.len() })
+    }
+
+    /// Reads the whole polynomial into `out` (of exactly its length).
+    fn read_into(&mut self, out: &mut [F]) -> std::io::Result<()> {
+        use std::io::{Read, Seek, SeekFrom};
+        if out.len() != self.len {
+            return Err(std::io::Error::other("spill length mismatch"));
+        }
+        self.file.seek(SeekFrom::Start(0))?;
+        let mut buf = vec![0u8; SPILL_CHUNK * 8];
+        for chunk in out.chunks_mut(SPILL_CHUNK) {
+            let bytes = &mut buf[..chunk.len() * 8];
+            self.file.read_exact(bytes)?;
+            for (v, b) in chunk.iter_mut().zip(bytes.chunks_exact(8)) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(b);
+                *v = F::from_u64(u64::from_le_bytes(word));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -471,6 +564,17 @@ mod tests {
             }
         }
         assert!(WhirEngine::new(WhirParams::default()).commit_root(&[F::ONE; 3]).is_err());
+        // Through the temporary file: the same root, the same evaluations back (the top of the
+        // field included, where a non-canonical write would show).
+        let engine = WhirEngine::new(WhirParams::default());
+        for n in [MIN_NUM_VARS, 18, 21] {
+            let mut evals: Vec<F> = (0..1usize << n).map(|_| F::from_u64(rng.random::<u64>())).collect();
+            evals[0] = -F::ONE;
+            let root = engine.commit_root(&evals).expect("root");
+            let (spilled, back) = engine.commit_root_spilling(evals.clone()).expect("spilled root");
+            assert_eq!(spilled, root, "n = {n}");
+            assert_eq!(back, evals, "n = {n}");
+        }
     }
 
     #[test]
@@ -643,10 +747,31 @@ mod breakdown {
     #[ignore]
     fn whir_breakdown() {
         let n: usize = std::env::var("ZKINFER_WHIR_BREAKDOWN_VARS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
-        let engine = WhirEngine::new(WhirParams::default());
+        // `ZKINFER_WHIR_BREAKDOWN_RATE=r`: start at rate 2^-r instead (what-if figures).
+        let rate: Option<usize> = std::env::var("ZKINFER_WHIR_BREAKDOWN_RATE").ok().and_then(|s| s.parse().ok());
+        let params = rate.map_or_else(WhirParams::default, |r| WhirParams { log_inv_rate: r, ..WhirParams::default() });
+        let engine = WhirEngine::new(params);
         let mut rng = StdRng::seed_from_u64(5);
         let evals: Vec<F> = (0..1usize << n).map(|_| F::from_u64(rng.random::<u64>() >> 1)).collect();
         let point: Vec<EF> = (0..n).map(|_| EF::from_basis_coefficients_fn(|_| F::from_u64(rng.random::<u64>() >> 1))).collect();
+        // The commitment's two halves, timed apart: the DFT (what recomputing a released codeword
+        // costs at least) and the Merkle tree (what keeping the digest layers would save).
+        {
+            use p3_commit::Encoder;
+            let config = engine.config(n).expect("config");
+            let (folding, rate) = (config.round_folding_factor(0), config.starting_log_inv_rate);
+            let mut values = zkinfer_field::F::zero_vec(evals.len() << rate);
+            values[..evals.len()].copy_from_slice(&evals);
+            let t = std::time::Instant::now();
+            let encoded = engine.dft.encode_batch_padded(RowMajorMatrix::new(values, 1 << folding), rate);
+            let dft_s = t.elapsed().as_secs_f64();
+            let t = std::time::Instant::now();
+            let (root, tree) = engine.mmcs.commit_matrix(encoded);
+            let tree_s = t.elapsed().as_secs_f64();
+            drop(tree);
+            assert_eq!(root, engine.commit_root(&evals).expect("root"));
+            eprintln!("2^{n}: DFT {dft_s:.2} s, Merkle tree {tree_s:.2} s");
+        }
         let t = std::time::Instant::now();
         let (root, data) = engine.commit(evals).expect("commit");
         eprintln!("commit 2^{n}: {:.2} s", t.elapsed().as_secs_f64());
