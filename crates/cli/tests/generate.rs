@@ -206,3 +206,23 @@ fn llama_generate_chat_and_logits() {
         assert_eq!(read_f32(std::path::Path::new(&out_s)).len(), 3 * 49152);
     }
 }
+
+/// `-n 0` is refused as a usage error before the model is opened (it was reported only after a
+/// full model load, and a bad model file hid it behind a format error).
+#[test]
+fn zero_tokens_is_refused_before_the_model_loads() {
+    let missing = testdata("no-such-model.gguf").to_string_lossy().into_owned();
+    let out_path = std::env::temp_dir().join(format!("zkinfer-n0-{}.proof", std::process::id()));
+    let out_path = out_path.to_string_lossy().into_owned();
+    for args in [
+        vec!["generate", "--model", &missing, "-p", "Hi", "-n", "0", "--json"],
+        vec!["prove", "--model", &missing, "-p", "Hi", "-n", "0", "-o", &out_path, "--json"],
+    ] {
+        let out = zkinfer(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(v["error"]["kind"], "usage", "{v}");
+        assert!(v["error"]["message"].as_str().expect("message").contains("-n/--n-predict"), "{v}");
+    }
+    assert!(!std::path::Path::new(&out_path).exists());
+}

@@ -38,6 +38,7 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
+    super::proving::check_n(args.n)?;
     let (gguf, model) = super::arch::open_any(&args.model)?;
     // The tokens generation stops at (and does not print): the architecture's stop set (the
     // end-of-generation set for Llama-family models, none for GPT-2) — the set `setup` puts in

@@ -68,6 +68,7 @@ pub struct Args {
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let text = args.prompt.text(None)?;
+    proving::check_n(args.n)?;
     ui::output_file(&args.out, "proof")?;
     if args.zk {
         return Err(proving::zk_proving_refusal(args.keys.as_deref()));

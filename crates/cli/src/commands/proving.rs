@@ -109,6 +109,15 @@ pub fn load_path(path: &Path) -> anyhow::Result<Loaded> {
     load(&gguf, &path.display().to_string())
 }
 
+/// Refuses `-n 0`. `generate` and `prove` call it before loading the model, so the mistake is
+/// reported at once rather than after a model load of seconds (or minutes for a large model).
+pub fn check_n(n: usize) -> anyhow::Result<()> {
+    if n == 0 {
+        return Err(ui::fail(Kind::Usage, "-n/--n-predict must be at least 1"));
+    }
+    Ok(())
+}
+
 /// Checks a generation request before any heavy work: a non-empty prompt inside the vocabulary,
 /// at least one token, and a proven pass (prompt + n − 1 positions: the last generated token is
 /// not an input) that fits the context.
@@ -116,9 +125,7 @@ pub fn check_request(prompt: &[u32], n: usize, n_ctx: usize, n_vocab: usize) -> 
     if prompt.is_empty() {
         return Err(ui::fail(Kind::Usage, "the prompt encodes to no tokens; give a non-empty prompt"));
     }
-    if n == 0 {
-        return Err(ui::fail(Kind::Usage, "-n/--n-predict must be at least 1"));
-    }
+    check_n(n)?;
     if let Some(id) = prompt.iter().find(|&&id| id as usize >= n_vocab) {
         return Err(ui::fail(Kind::Request, format!("token id {id} is outside the vocabulary ({n_vocab} tokens)")));
     }
