@@ -230,7 +230,7 @@ fn prove_impl(
     progress(Stage::ProveGraph);
     zkinfer_procfs::mem_trace("prove: traced");
     let start = Instant::now();
-    let pcs = pcs();
+    let witness_pcs = zkinfer_verifier::one_pass_witness_pcs();
     // A witness too large for the budget keeps its packed polynomials only, not their codewords
     // and Merkle trees, until the opening (same proof bytes; memory::one_pass_releases_codewords).
     let release = release.unwrap_or_else(|| memory::one_pass_releases_codewords(vk, &fwd.graph));
@@ -241,7 +241,7 @@ fn prove_impl(
         zkinfer_verifier::check_one_pass_groups(&w.plan().sparse_layout().committed_num_vars(), &vk.commitment)
             .map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
         let cols = w.take_committed()?;
-        let committed = if release { pcs.commit_owned_releasing(cols) } else { pcs.commit_owned(cols) };
+        let committed = if release { witness_pcs.commit_owned_releasing(cols) } else { witness_pcs.commit_owned(cols) };
         let (com, data) = committed.map_err(|e| zkinfer_ops::ProofError::witness("commit", e.to_string()))?;
         // The roots alone: the verifier derives the batch's shapes from the witness plan.
         t.send_bytes(&com.roots_bytes());
@@ -285,7 +285,7 @@ fn prove_impl(
     let witness_data = Arc::try_unwrap(out.commitment)
         .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
         .0;
-    pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
+    witness_pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
     phase("witness opening", &t, &mut timings.phases);
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
@@ -300,7 +300,7 @@ fn prove_impl(
             data
         }
     };
-    weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
+    weight_acc.prove_consuming(&pcs(), weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     phase("weight opening (incl. recommit)", &t, &mut timings.phases);
     timings.open_s = start.elapsed().as_secs_f64() - timings.weight_commit_s;
 

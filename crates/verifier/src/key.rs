@@ -86,6 +86,18 @@ impl Vocabulary {
     }
 }
 
+/// A one-pass proof's witness below `2^this` committed entries is ONE commitment group however
+/// badly it fills its power of two (`docs/SECURITY.md`, "Several groups, several lists"): a split
+/// would save memory below 2^27 entries at the price of one more WHIR opening (≈ 280 KB). Larger
+/// witnesses follow [`zkinfer_pcs::commitment_groups`].
+pub const ONE_PASS_WITNESS_SPLIT_FROM_VARS: usize = 27;
+
+/// The PCS of a one-pass proof's witness: [`pcs`] with the split threshold
+/// [`ONE_PASS_WITNESS_SPLIT_FROM_VARS`] (both sides derive the groups from it).
+pub fn one_pass_witness_pcs() -> WhirPcs {
+    pcs().with_split_from_vars(ONE_PASS_WITNESS_SPLIT_FROM_VARS)
+}
+
 /// The PCS every zkinfer proof uses (parameters in `docs/SECURITY.md`).
 pub fn pcs() -> WhirPcs {
     WhirPcs::default()

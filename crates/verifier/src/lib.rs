@@ -38,7 +38,7 @@ pub mod zk_weights;
 pub use zkinfer_graph::codec;
 
 pub use file::ProofFile;
-pub use key::{VerifyingKey, Vocabulary, pcs};
+pub use key::{ONE_PASS_WITNESS_SPLIT_FROM_VARS, VerifyingKey, Vocabulary, one_pass_witness_pcs, pcs};
 pub use setup_proof::{SetupProof, verify_setup};
 use zkinfer_graph::Graph;
 use zkinfer_ops::PublicValues;
@@ -176,8 +176,7 @@ pub const MAX_ONE_PASS_GROUPS: usize = 3;
 /// witness's group count. Both sides call it: the prover before committing, the verifier before
 /// reading the roots.
 pub fn check_one_pass_groups(witness_vars: &[usize], weights: &WhirCommitment) -> Result<usize, String> {
-    let pcs = pcs();
-    let (gx, gw) = (pcs.num_groups(witness_vars), pcs.num_groups(&weights.poly_num_vars));
+    let (gx, gw) = (one_pass_witness_pcs().num_groups(witness_vars), pcs().num_groups(&weights.poly_num_vars));
     if gx + gw > MAX_ONE_PASS_GROUPS {
         return Err(format!(
             "the witness needs {gx} commitment groups and the weights {gw}: more than the {MAX_ONE_PASS_GROUPS} a one-pass proof's soundness bound allows; prove this transcript in chunks (a smaller --chunk)"
@@ -234,7 +233,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
         let witness_vars = plan.sparse_layout().committed_num_vars();
         check_one_pass_groups(&witness_vars, &vk.commitment).map_err(|e| zkinfer_ops::ProofError::check("commit", e))?;
         let roots = t.receive_bytes().map_err(|e| zkinfer_ops::ProofError::check("commit", e.to_string()))?;
-        pcs()
+        one_pass_witness_pcs()
             .commitment_from_roots(witness_vars, roots)
             .map_err(|e| zkinfer_ops::ProofError::check("commit", format!("witness commitment: {e}")))
     })?;
@@ -244,7 +243,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     let weight_acc = weight_blocks::verify_block_claims(&vk.weights, &weight_claims, &mut t)?;
     let pcs = pcs();
     let witness_claims = accs.witness.opening_claims(&out.plan.commitment_ids())?;
-    pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, &mut t)?;
+    one_pass_witness_pcs().verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, &mut t)?;
     weight_acc.verify(&pcs, &vk.commitment, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     t.finish()?;
     let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
@@ -311,7 +310,12 @@ mod one_pass_group_tests {
         assert_eq!(check_one_pass_groups(&[27], &gpt2), Ok(1));
         // Two witness groups beside one weight group: three in all, allowed.
         let two = [28, 26, 24];
-        assert_eq!(pcs().num_groups(&two), 2);
+        assert_eq!(one_pass_witness_pcs().num_groups(&two), 2);
+        // Below 2^27 entries the witness is one group however badly it fills its power of two
+        // (40.9M entries here, like GPT-2 small at 32 positions, would split under the default rule).
+        let gpt2_witness = [25, 22, 21, 20];
+        assert_eq!(pcs().num_groups(&gpt2_witness), 2);
+        assert_eq!(check_one_pass_groups(&gpt2_witness, &gpt2), Ok(1));
         assert_eq!(check_one_pass_groups(&two, &gpt2), Ok(2));
         // SmolLM2-like weights in two groups: one witness group is fine, two are refused.
         let smol = weights(&[20, 24]);
@@ -319,9 +323,7 @@ mod one_pass_group_tests {
         assert_eq!(check_one_pass_groups(&[27], &smol), Ok(1));
         let refused = check_one_pass_groups(&two, &smol);
         assert!(matches!(&refused, Err(e) if e.contains("2 commitment groups and the weights 2")), "{refused:?}");
-        // Four witness groups are refused whatever the weights.
-        let four = [28, 26, 24, 3];
-        assert_eq!(pcs().num_groups(&four), 4);
-        assert!(check_one_pass_groups(&four, &gpt2).is_err());
+        // Two witness groups are refused beside two weight groups whatever their sizes.
+        assert!(check_one_pass_groups(&[29, 27, 25], &smol).is_err());
     }
 }
