@@ -10,6 +10,7 @@ use zkinfer_transcript::DomainSeparator;
 
 use super::*;
 use crate::fracaddcheck::{self, Denominators, FractionLeaves, Numerators};
+use zkinfer_sumcheck::zk_testkit::same_distribution;
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("test/fracadd-zk", 1)
@@ -360,38 +361,6 @@ fn two_zk_runs_share_no_sent_value_two_public_runs_share_all() {
     assert_eq!(p1, p2, "public mode is deterministic");
     let v1 = values(&p1);
     assert!(v1.len() > 20 && v1.iter().all(|x| values(&p2).contains(x)));
-}
-
-/// Per-coordinate low-bit counts of every sent value's three limbs over a set of proofs.
-fn bit_counts(proofs: &[Vec<u8>]) -> Vec<usize> {
-    // Every sent base-field limb (q_0, then three per extension element).
-    let width = proofs[0].len() / 8;
-    let mut ones = vec![0usize; width];
-    for proof in proofs {
-        assert_eq!(proof.len() / 8, width, "same wire shape");
-        for (i, limb) in proof.chunks_exact(8).enumerate() {
-            ones[i] += (u64::from_le_bytes(limb.try_into().expect("8 bytes")) & 1) as usize;
-        }
-    }
-    ones
-}
-
-/// The statistical check: every sent limb's low bit is Bernoulli(½) in both samples (within
-/// 5σ) and the two samples agree (within 5√2σ).
-fn same_distribution(a: &[Vec<u8>], b: &[Vec<u8>]) -> Result<(), String> {
-    let (ca, cb) = (bit_counts(a), bit_counts(b));
-    let runs = a.len() as f64;
-    let sigma = runs.sqrt() / 2.0;
-    for (i, (&x, &y)) in ca.iter().zip(&cb).enumerate() {
-        let (x, y) = (x as f64, y as f64);
-        if (x - runs / 2.0).abs() >= 5.0 * sigma || (y - runs / 2.0).abs() >= 5.0 * sigma {
-            return Err(format!("coordinate {i}: {x} / {y} ones of {runs}"));
-        }
-        if (x - y).abs() >= 5.0 * std::f64::consts::SQRT_2 * sigma {
-            return Err(format!("coordinate {i}: {x} vs {y}"));
-        }
-    }
-    Ok(())
 }
 
 /// The simulator: proofs made without the leaves pass the verifier, and every sent value is

@@ -16,6 +16,7 @@ use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish, vanish_all
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
+use zkinfer_sumcheck::zk_testkit::same_distribution;
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-matmul-test", 1)
@@ -330,34 +331,6 @@ fn simulate(shape: &ZkMatMulShape, rng: &mut StdRng) -> Vec<u8> {
     t.send_exts(&values);
     t.send_ext(e);
     t.into_proof()
-}
-
-fn bit_counts(proofs: &[Vec<u8>]) -> Vec<usize> {
-    let width = proofs[0].len() / 8;
-    let mut ones = vec![0usize; width];
-    for proof in proofs {
-        assert_eq!(proof.len() / 8, width, "same wire shape");
-        for (i, limb) in proof.chunks_exact(8).enumerate() {
-            ones[i] += (u64::from_le_bytes(limb.try_into().expect("8 bytes")) & 1) as usize;
-        }
-    }
-    ones
-}
-
-fn same_distribution(a: &[Vec<u8>], b: &[Vec<u8>]) -> Result<(), String> {
-    let (ca, cb) = (bit_counts(a), bit_counts(b));
-    let runs = a.len() as f64;
-    let sigma = runs.sqrt() / 2.0;
-    for (i, (&x, &y)) in ca.iter().zip(&cb).enumerate() {
-        let (x, y) = (x as f64, y as f64);
-        if (x - runs / 2.0).abs() >= 5.0 * sigma || (y - runs / 2.0).abs() >= 5.0 * sigma {
-            return Err(format!("limb {i}: {x} / {y} ones of {runs}"));
-        }
-        if (x - y).abs() >= 5.0 * std::f64::consts::SQRT_2 * sigma {
-            return Err(format!("limb {i}: {x} vs {y}"));
-        }
-    }
-    Ok(())
 }
 
 #[test]

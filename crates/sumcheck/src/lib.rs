@@ -132,6 +132,8 @@ pub trait SumcheckInstance: Send + Sync {
 mod product;
 pub mod zk;
 pub mod zk_product;
+#[cfg(any(test, feature = "test-kit"))]
+pub mod zk_testkit;
 pub mod zk_virtual;
 pub use product::{MAX_TERM_LEN, ProductSumcheck, Term, evaluate_terms, product_value};
 

@@ -11,6 +11,7 @@ use zkinfer_transcript::{DomainSeparator, Transcript};
 
 use super::*;
 use crate::zk::SumcheckMask;
+use crate::zk_testkit::same_distribution;
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-product-sumcheck-test", 1)
@@ -241,35 +242,6 @@ fn two_zk_runs_share_nothing_two_public_runs_share_everything() {
     let (p1, p2) = (public(), public());
     assert_eq!(p1, p2, "public mode is deterministic");
     assert!(windows(&p1).len() > 100);
-}
-
-fn bit_counts(proofs: &[Vec<u8>]) -> Vec<usize> {
-    let width = proofs[0].len() / 8;
-    let mut ones = vec![0usize; width];
-    for proof in proofs {
-        assert_eq!(proof.len() / 8, width, "same wire shape");
-        for (i, limb) in proof.chunks_exact(8).enumerate() {
-            ones[i] += (u64::from_le_bytes(limb.try_into().expect("8 bytes")) & 1) as usize;
-        }
-    }
-    ones
-}
-
-/// Every limb's low bit is Bernoulli(½) in both samples (5σ) and the samples agree (5√2σ).
-fn same_distribution(a: &[Vec<u8>], b: &[Vec<u8>]) -> Result<(), String> {
-    let (ca, cb) = (bit_counts(a), bit_counts(b));
-    let runs = a.len() as f64;
-    let sigma = runs.sqrt() / 2.0;
-    for (i, (&x, &y)) in ca.iter().zip(&cb).enumerate() {
-        let (x, y) = (x as f64, y as f64);
-        if (x - runs / 2.0).abs() >= 5.0 * sigma || (y - runs / 2.0).abs() >= 5.0 * sigma {
-            return Err(format!("limb {i}: {x} / {y} ones of {runs}"));
-        }
-        if (x - y).abs() >= 5.0 * std::f64::consts::SQRT_2 * sigma {
-            return Err(format!("limb {i}: {x} vs {y}"));
-        }
-    }
-    Ok(())
 }
 
 /// The simulator: proofs made without the tables pass the verifier, and every sent limb is

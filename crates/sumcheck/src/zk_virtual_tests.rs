@@ -20,6 +20,7 @@ use crate::zk_product::{
     verify_product_zk_with_output,
 };
 use crate::Term;
+use crate::zk_testkit::same_distribution;
 
 const N: usize = 6;
 
@@ -393,35 +394,6 @@ fn a_consumer_without_the_mask_is_caught() {
     chain(&a, &b, &c, 50, false).expect("control");
     let err = chain(&a, &b, &c, 50, true).err().expect("a consumer sending y(r') accepted");
     assert!(!err.contains("does not open"), "caught by the sumcheck, not only at an opening: {err}");
-}
-
-fn bit_counts(proofs: &[Vec<u8>]) -> Vec<usize> {
-    let width = proofs[0].len() / 8;
-    let mut ones = vec![0usize; width];
-    for proof in proofs {
-        assert_eq!(proof.len() / 8, width, "same wire shape");
-        for (i, limb) in proof.chunks_exact(8).enumerate() {
-            ones[i] += (u64::from_le_bytes(limb.try_into().expect("8 bytes")) & 1) as usize;
-        }
-    }
-    ones
-}
-
-/// Every limb's low bit is Bernoulli(½) in both samples (5σ) and the samples agree (5√2σ).
-fn same_distribution(a: &[Vec<u8>], b: &[Vec<u8>]) -> Result<(), String> {
-    let (ca, cb) = (bit_counts(a), bit_counts(b));
-    let runs = a.len() as f64;
-    let sigma = runs.sqrt() / 2.0;
-    for (i, (&x, &y)) in ca.iter().zip(&cb).enumerate() {
-        let (x, y) = (x as f64, y as f64);
-        if (x - runs / 2.0).abs() >= 5.0 * sigma || (y - runs / 2.0).abs() >= 5.0 * sigma {
-            return Err(format!("limb {i}: {x} / {y} ones of {runs}"));
-        }
-        if (x - y).abs() >= 5.0 * std::f64::consts::SQRT_2 * sigma {
-            return Err(format!("limb {i}: {x} vs {y}"));
-        }
-    }
-    Ok(())
 }
 
 /// The simulator of a claim on `ŷ` and its discharge: `ŷ(r)` uniform, then
