@@ -27,7 +27,8 @@
 //! **SiLU.** `silu(v) = v/(1 + e)` for `v ≥ 0` and `v·e/(1 + e)` for `v < 0`, `e = exp(−|v|)`
 //! (`e = 0` for `|v| ≥ 80`): GELU's split with `w = |v|` exact, so `g` is off by `< 2^13 + 2`.
 //!
-//! **RoPE.** See [`rope_table`]: `ln` of the `f32` base from its exact mantissa and exponent,
+//! **RoPE.** See [`rope_table`] (and [`rope_table_with_factors`]: Llama 3.1/3.2's frequency
+//! factors enter as `ln f_i` the same way): `ln` of the `f32` base from its exact mantissa and exponent,
 //! `θ_i` through `exp_neg`, `cos`/`sin` by reduction modulo `2π` (Machin's `π`), quadrant and
 //! Taylor series; each coefficient is off by `< 2^-79` before rounding to `F ≤ 30` bits.
 //!
@@ -315,15 +316,37 @@ const ROPE_BLOCK: usize = 256;
 /// `n_ctx ≤ 2^16`, `2 ≤ n_rot ≤ 2048` even, `frac ≤ 62` (the caller checks); a base that is not
 /// finite and above 1 gives an empty table.
 pub fn rope_table(base: f32, n_rot: usize, frac: u32, n_ctx: usize) -> Arc<[i64]> {
+    rope_table_with_factors(base, n_rot, frac, n_ctx, &[])
+}
+
+/// `≈ 2^112·ln(f)` for a RoPE frequency factor: `0` for `f = 1` exactly, [`ln_f32`] above 1, `None`
+/// for a factor below 1 or not finite (the model and key decoder refuse those first).
+fn ln_factor(f: f32) -> Option<u128> {
+    if f == 1.0 { Some(0) } else { ln_f32(f) }
+}
+
+/// [`rope_table`] with llama.cpp's frequency factors (`rope_freqs.weight` of Llama 3.1/3.2 GGUFs,
+/// `ggml_rope_ext`'s `freq_factors`): pair `i` turns by `θ_i = base^(−2i/n_rot) / f_i`, computed as
+/// `exp(−((ln(base)/n_rot)·2i + ln f_i))` with `ln f_i` from the factor's exact mantissa and exponent
+/// ([`ln_f32`], error `< 2^9` units, so the exponent is off by `< 2^10` more than without factors,
+/// `θ_i` by `< 2^15` units and each coefficient still by `< 2^33` units of `2^-112`). `factors` is
+/// empty (no factors: every `f_i = 1`) or holds `n_rot/2` finite values `≥ 1`; anything else gives an
+/// empty table (the callers check first). Integer arithmetic only: the table is the same on every
+/// platform, and each entry is within `2^-79` of `cos/sin(p·θ_i)` before its rounding to `frac` bits.
+pub fn rope_table_with_factors(base: f32, n_rot: usize, frac: u32, n_ctx: usize, factors: &[f32]) -> Arc<[i64]> {
     let Some(ln_base) = ln_f32(base) else { return Arc::from(Vec::new()) };
     let m = n_rot / 2;
+    if !factors.is_empty() && factors.len() != m {
+        return Arc::from(Vec::new());
+    }
+    let Some(ln_f) = factors.iter().map(|&f| ln_factor(f)).collect::<Option<Vec<u128>>>() else { return Arc::from(Vec::new()) };
     let n_hi = n_ctx.div_ceil(ROPE_BLOCK);
     let step = ln_base / n_rot as u128;
     // Per pair i: (cos, sin) of lo·θ_i for lo < 256 and of hi·256·θ_i for hi < n_hi.
     let per_pair: Vec<(Vec<(i128, i128)>, Vec<(i128, i128)>)> = (0..m)
         .into_par_iter()
         .map(|i| {
-            let x = step * (2 * i as u128);
+            let x = step * (2 * i as u128) + ln_f.get(i).copied().unwrap_or(0);
             let theta = if (x >> FRAC) >= 80 { 0 } else { exp_neg(x) };
             let lo = (0..ROPE_BLOCK.min(n_ctx) as u128).map(|k| cos_sin(k * theta)).collect();
             let hi = (0..n_hi as u128).map(|k| cos_sin(k * ROPE_BLOCK as u128 * theta)).collect();
@@ -498,6 +521,41 @@ mod tests {
             assert!(t.iter().all(|v| v.abs() <= 1 << frac));
         }
         assert!(rope_table(1.0, 4, 16, 8).is_empty());
+    }
+
+    /// Frequency factors (Llama 3.1/3.2's `rope_freqs.weight`): `θ_i = base^(−2i/n_rot) / f_i`
+    /// within one unit of the `f64` formula (llama.cpp's `ggml_rope_ext`), factors of 1 give the
+    /// plain table exactly, and bad factor lists give an empty table.
+    #[test]
+    fn rope_frequency_factors_divide_the_angles() {
+        // The fixture's factors (1, smoothed, 8) and Llama 3.1's shape (128 dims, base 5e5).
+        let llama31: Vec<f32> = (0..64).map(|i| if i < 20 { 1.0 } else if i < 40 { 1.0 + 0.35 * (i - 19) as f32 } else { 8.0 }).collect();
+        let cases: [(f32, usize, u32, usize, Vec<f32>); 3] = [
+            (10000.0, 16, 16, 256, vec![1.0, 1.293_975_8, 7.667_385, 8.0, 8.0, 8.0, 8.0, 8.0]),
+            (500000.0, 128, 16, 600, llama31),
+            (10000.0, 4, 30, 300, vec![3.0, 1e6]),
+        ];
+        for (base, n_rot, frac, n_ctx, f) in cases {
+            let t = rope_table_with_factors(base, n_rot, frac, n_ctx, &f);
+            assert_eq!(t.len(), n_rot * n_ctx);
+            let m = n_rot / 2;
+            let scale = f64::from(frac).exp2();
+            for p in 0..n_ctx {
+                for i in 0..m {
+                    let a = p as f64 * f64::from(base).powf(-2.0 * i as f64 / n_rot as f64) / f64::from(f[i]);
+                    let k = 2 * (p * m + i);
+                    assert!((t[k] - (a.cos() * scale).round() as i64).abs() <= 1, "cos p={p} i={i}");
+                    assert!((t[k + 1] - (a.sin() * scale).round() as i64).abs() <= 1, "sin p={p} i={i}");
+                }
+            }
+            // Not the plain table where a factor is not 1.
+            let plain = rope_table(base, n_rot, frac, n_ctx);
+            assert_ne!(&t[..], &plain[..]);
+        }
+        assert_eq!(&rope_table_with_factors(10000.0, 8, 16, 64, &[1.0; 4])[..], &rope_table(10000.0, 8, 16, 64)[..]);
+        for bad in [vec![1.0; 3], vec![1.0, 1.0, 0.5, 1.0], vec![1.0, f32::NAN, 1.0, 1.0], vec![1.0, f32::INFINITY, 1.0, 1.0], vec![0.0; 4], vec![-2.0; 4]] {
+            assert!(rope_table_with_factors(10000.0, 8, 16, 64, &bad).is_empty(), "{bad:?}");
+        }
     }
 
     /// The default SiLU table (inputs at 2^-8 over [−128, 128), outputs at 2^-12) and the RoPE

@@ -27,7 +27,6 @@
 //! the sequence is batched, so cached and uncached runs agree bit for bit.
 
 use crate::graph::{Graph, GraphError, TensorId, TensorSource};
-use crate::ops::rope::rope_theta;
 use crate::ops::{IntOp, Op, OpError, Operand};
 use crate::tensor::IntTensor;
 use crate::ModelError;
@@ -284,7 +283,7 @@ fn eval_node(op: &Op, args: &[Arg<'_>], in_frac: i32, out_frac: i32, sem: &Float
             for (r, row) in data.chunks_mut(d).enumerate() {
                 let p = pos[r % t] as f64;
                 for i in 0..rope.n_rot / 2 {
-                    let a = p * rope_theta(rope.base, rope.n_rot, i);
+                    let a = p * rope.theta(i);
                     let (c, s) = (a.cos() as f32, a.sin() as f32);
                     let (x0, x1) = (row[2 * i], row[2 * i + 1]);
                     row[2 * i] = x0 * c - x1 * s;

@@ -6,6 +6,8 @@
 //! Refactors of the model crate (the architecture trait, the builders) must leave these
 //! bit-identical: a proof made before still verifies with the same statement. Changing a digest
 //! is a change of the proven computation and needs a key-format decision, not an update here.
+//! Key version 8 (RoPE ops encode their frequency factors) changed the two Llama graph digests
+//! only: weights, logits, steps and greedy tokens are those of version 7.
 //! `PIN_PRINT=1 cargo test -p zkinfer-model --test pinned -- --nocapture` prints the current values.
 
 use std::path::PathBuf;
@@ -151,6 +153,7 @@ fn check(what: &str, got: Pins, want: (u64, u64, u64, u64, u64, &[u32])) {
 
 const GPT2_IDS: [u32; 9] = [464, 2068, 7586, 21831, 18045, 625, 262, 16931, 3290];
 const LLAMA_IDS: [u32; 9] = [1, 504, 303, 4130, 81, 365, 60, 9, 40000];
+const LLAMA3_IDS: [u32; 9] = [296, 50, 3, 270, 81, 265, 60, 9, 200];
 
 #[test]
 fn gpt2_fixtures_are_pinned() {
@@ -166,13 +169,18 @@ fn gpt2_fixtures_are_pinned() {
 fn llama_fixtures_are_pinned() {
     for (name, want) in [(
             "llama/llama-tiny-random.gguf",
-            (0xf42b59d89d28c8f3, 0x481ba9238a612557, 0xfe0ea2ef140585ce, 0x4a11329dffa1fb05, 0x6a701193e6370cea, &[29640, 16641, 46603, 46826, 28188, 46166, 12559, 39102, 35811, 22624][..]),
+            (0xf42b59d89d28c8f3, 0xf998833808112dc7, 0x3444de032425a94e, 0x4a11329dffa1fb05, 0x6a701193e6370cea, &[29640, 16641, 46603, 46826, 28188, 46166, 12559, 39102, 35811, 22624][..]),
         ), (
             "llama/llama-tiny-random-q8_0.gguf",
-            (0x3d4b039f05e508a4, 0xa29b1de52e223440, 0x7ff18e8ce866d176, 0x907e5579d7a13c60, 0xd1449a7190bd52b1, &[4130; 10][..]),
+            (0x3d4b039f05e508a4, 0x630db1c8d96fa437, 0x051790c8529155b6, 0x907e5579d7a13c60, 0xd1449a7190bd52b1, &[4130; 10][..]),
+        ), (
+            // Llama 3 RoPE frequency factors (rope_freqs.weight); its ids are below its 299 tokens.
+            "llama3/llama3-rope-tiny.gguf",
+            (0x7fb4056489901673, 0x3c9f853a3d3b544f, 0xf2480f0b20adbeb6, 0x3a0dde981abb4d00, 0xf7ec65b188179ca9, &[270; 10][..]),
         )] {
         let gguf = zkinfer_gguf::GgufFile::open(testdata(name)).expect("fixture opens");
         let m = zkinfer_model::LlamaModel::load(&gguf).expect("fixture loads");
-        check(name, pins!(&m, &LLAMA_IDS, 10, |p, n| m.generate_int_until(p, n, &[], |_| {}).expect("generate")), want);
+        let ids = if name.starts_with("llama3") { LLAMA3_IDS } else { LLAMA_IDS };
+        check(name, pins!(&m, &ids, 10, |p, n| m.generate_int_until(p, n, &[], |_| {}).expect("generate")), want);
     }
 }

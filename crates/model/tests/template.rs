@@ -190,6 +190,7 @@ fn every_llama_op_round_trips_through_the_key_codec() {
     let ops = [
         Op::RmsNorm(RmsNorm { eps: 3, k: 20, shift: 25 }),
         Op::Rope(Rope::new(16, 10000.0, 14, 32).unwrap()),
+        Op::Rope(Rope::with_freq_factors(8, 500000.0, 16, 40, vec![1.0, 1.5, 7.25, 8.0].into()).unwrap()),
         Op::Mul(Mul),
         Op::Silu(Silu::new(10, 12, 15)),
         Op::RepeatKv(RepeatKv { group: 3 }),
@@ -230,7 +231,7 @@ fn hostile_table_descriptors_are_refused_before_building() {
     };
     // Small stand-in tables are encoded (only the descriptor is written); the decoder builds
     // the real ones. 64 RoPE descriptors of 2^22 entries: 2 GiB if all were built.
-    let rope = |n_ctx: usize| Op::Rope(Rope { n_rot: 2, base: 10000.0, frac: 16, n_ctx, table: std::sync::Arc::from(Vec::new()) });
+    let rope = |n_ctx: usize| Op::Rope(Rope { n_rot: 2, base: 10000.0, frac: 16, n_ctx, freq_factors: std::sync::Arc::from(Vec::new()), table: std::sync::Arc::from(Vec::new()) });
     let hostile = template((0..64).map(|i| rope((1 << 21) - i)).collect());
     let start = std::time::Instant::now();
     let e = decode(&encode(&hostile)).unwrap_err();

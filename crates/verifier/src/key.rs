@@ -25,8 +25,9 @@ use zkinfer_pcs::{WhirCommitment, WhirPcs};
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
 /// Format version of verifying-key files this build reads and writes (5: the graph predicts only
 /// at the rows of its public input `out_rows: [N]`, op tag 19 `GatherRows`; 6: the KV-cache step
-/// graph of chunked proofs).
-pub const VK_VERSION: u32 = 7;
+/// graph of chunked proofs; 8: RoPE ops carry their frequency factors, Llama 3.1/3.2's
+/// `rope_freqs.weight`).
+pub const VK_VERSION: u32 = 8;
 /// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
 const MAX_VOCAB: usize = 1 << 20;
 

@@ -231,7 +231,7 @@ pub const MAX_TABLE_ENTRIES: usize = 1 << 23;
 /// budget of [`MAX_TABLE_ENTRIES`] entries checked *before* a table is built.
 #[derive(Debug, Default)]
 pub struct TableCache {
-    tables: HashMap<(&'static str, [u64; 4]), Arc<[i64]>>,
+    tables: HashMap<(&'static str, Vec<u64>), Arc<[i64]>>,
     entries: usize,
 }
 
@@ -239,7 +239,14 @@ impl TableCache {
     /// The table `kind(params)` of `len` entries, built by `build` the first time it is asked for;
     /// refused, without building it, if the distinct tables would pass [`MAX_TABLE_ENTRIES`].
     pub fn get(&mut self, kind: &'static str, params: [u64; 4], len: usize, build: impl FnOnce() -> Arc<[i64]>) -> Result<Arc<[i64]>, DecodeError> {
-        if let Some(t) = self.tables.get(&(kind, params)) {
+        self.get_keyed(kind, params.to_vec(), len, build)
+    }
+
+    /// [`Self::get`] with a descriptor of any length (RoPE's carries its frequency factors: two
+    /// tables are shared only when every parameter is equal).
+    pub fn get_keyed(&mut self, kind: &'static str, params: Vec<u64>, len: usize, build: impl FnOnce() -> Arc<[i64]>) -> Result<Arc<[i64]>, DecodeError> {
+        let key = (kind, params);
+        if let Some(t) = self.tables.get(&key) {
             return Ok(t.clone());
         }
         let total = self.entries.saturating_add(len);
@@ -251,7 +258,7 @@ impl TableCache {
         }
         let table = build();
         self.entries = self.entries.saturating_add(table.len().max(len));
-        self.tables.insert((kind, params), table.clone());
+        self.tables.insert(key, table.clone());
         Ok(table)
     }
 

@@ -3,8 +3,9 @@
 //!
 //! Operands: `x: [H, T, d]` (activation heads), `positions: [T]` (the public position of each
 //! row, `< n_ctx`). With `F = frac`, `m = n_rot / 2` pairs and the public table
-//! `C[p, i] = round(cos(p·θ_i)·2^F)`, `S[p, i] = round(sin(p·θ_i)·2^F)`, `θ_i = base^(−2i/n_rot)`,
-//! exactly, for every head and row `t` at position `p = positions[t]` and `i < m`:
+//! `C[p, i] = round(cos(p·θ_i)·2^F)`, `S[p, i] = round(sin(p·θ_i)·2^F)`, `θ_i = base^(−2i/n_rot) / f_i`
+//! (`f_i` the optional frequency factors, 1 without them), exactly, for every head and row `t` at
+//! position `p = positions[t]` and `i < m`:
 //!
 //! ```text
 //! y[2i]   = floor((x[2i]·C[p,i] − x[2i+1]·S[p,i] + 2^(F−1)) / 2^F)
@@ -17,9 +18,15 @@
 //! adjacent pairs here are Hugging Face's `(i, i + d/2)` pairs. The output keeps the input's
 //! fractional bits.
 //!
-//! **The table** is built with integer arithmetic only ([`crate::tables::rope_table`]: `ln`,
-//! `exp`, `cos`, `sin` in 112-bit fixed point, error `< 2^-79`, then rounded half away from zero
-//! to `F` bits), so prover and verifier build the same table on every platform; `|C|, |S| ≤ 2^F`.
+//! **Frequency factors** (Llama 3.1/3.2 GGUFs: the tensor `rope_freqs.weight`, which llama.cpp's
+//! converter computes from the `llama3` rope scaling and llama.cpp passes to `ggml_rope_ext` as
+//! `freq_factors`): `m` finite `f32` values in `[1, ROPE_MAX_FACTOR]`, carried in the op (so in the
+//! verifying key, which rebuilds the table from them) and applied only to the table.
+//!
+//! **The table** is built with integer arithmetic only ([`crate::tables::rope_table_with_factors`]:
+//! `ln` (of the base and of each factor), `exp`, `cos`, `sin` in 112-bit fixed point, error
+//! `< 2^-79`, then rounded half away from zero to `F` bits), so prover and verifier build the same
+//! table on every platform; `|C|, |S| ≤ 2^F`.
 //!
 //! **No wrap.** `|x[2i]·C − x[2i+1]·S| ≤ 2·2^(b+F)`, so intermediates stay below
 //! `2^(b+F+2) ≤ 2^62` ([`Rope::out_bits`] refuses more), and the output bound is
@@ -30,6 +37,8 @@ use std::sync::Arc;
 
 /// Largest accepted fractional bits of the table.
 pub const ROPE_MAX_FRAC: u32 = 30;
+/// Largest accepted frequency factor (Llama 3.1/3.2 use at most 32).
+pub const ROPE_MAX_FACTOR: f32 = 65536.0;
 
 /// Rotary embedding.
 #[derive(Clone, PartialEq)]
@@ -42,6 +51,8 @@ pub struct Rope {
     pub frac: u32,
     /// Positions covered by the table.
     pub n_ctx: usize,
+    /// Frequency factors `f_i` (`θ_i` is divided by `f_i`): empty, or one per pair.
+    pub freq_factors: Arc<[f32]>,
     /// `(C[p, i], S[p, i])` at index `2·(p·m + i)`.
     pub table: Arc<[i64]>,
 }
@@ -50,13 +61,25 @@ impl Eq for Rope {}
 
 impl std::fmt::Debug for Rope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Rope {{ n_rot: {}, base: {}, frac: {}, n_ctx: {} }}", self.n_rot, self.base, self.frac, self.n_ctx)
+        write!(f, "Rope {{ n_rot: {}, base: {}, frac: {}, n_ctx: {}, freq_factors: {:?} }}", self.n_rot, self.base, self.frac, self.n_ctx, self.freq_factors)
     }
 }
 
 /// `θ_i = base^(−2i/n_rot)` in `f64` (the float reference's; the integer table does not use it).
 pub fn rope_theta(base: f32, n_rot: usize, i: usize) -> f64 {
     (base as f64).powf(-2.0 * i as f64 / n_rot as f64)
+}
+
+/// Checks a frequency-factor list for `n_rot` rotated dimensions: empty, or `n_rot/2` finite
+/// values in `[1, ROPE_MAX_FACTOR]`.
+pub fn check_freq_factors(n_rot: usize, factors: &[f32]) -> Result<(), String> {
+    if !factors.is_empty() && factors.len() != n_rot / 2 {
+        return Err(format!("{} frequency factors for {} rotated dimensions (need {})", factors.len(), n_rot, n_rot / 2));
+    }
+    if let Some((i, f)) = factors.iter().enumerate().find(|(_, f)| !(f.is_finite() && **f >= 1.0 && **f <= ROPE_MAX_FACTOR)) {
+        return Err(format!("frequency factor {i} is {f}, not in [1, {ROPE_MAX_FACTOR}]"));
+    }
+    Ok(())
 }
 
 /// The table of [`Rope`]: `2·n_ctx·(n_rot/2)` entries (the caller bounds the sizes); see
@@ -68,9 +91,21 @@ pub fn rope_table(base: f32, n_rot: usize, frac: u32, n_ctx: usize) -> Arc<[i64]
 impl Rope {
     /// Builds the op and its table (`n_rot` even, `n_rot·n_ctx ≤ 2^22`, `frac ≤ 30`).
     pub fn new(n_rot: usize, base: f32, frac: u32, n_ctx: usize) -> Result<Self, OpError> {
-        let op = Self { n_rot, base, frac, n_ctx, table: Arc::from(Vec::new()) };
+        Self::with_freq_factors(n_rot, base, frac, n_ctx, Arc::from(Vec::new()))
+    }
+
+    /// [`Self::new`] with frequency factors (empty: none; else `n_rot/2` values in
+    /// `[1, ROPE_MAX_FACTOR]`, see [`check_freq_factors`]).
+    pub fn with_freq_factors(n_rot: usize, base: f32, frac: u32, n_ctx: usize, freq_factors: Arc<[f32]>) -> Result<Self, OpError> {
+        let op = Self { n_rot, base, frac, n_ctx, freq_factors, table: Arc::from(Vec::new()) };
         op.check_params()?;
-        Ok(Self { table: rope_table(base, n_rot, frac, n_ctx), ..op })
+        let table = crate::tables::rope_table_with_factors(base, n_rot, frac.min(ROPE_MAX_FRAC), n_ctx, &op.freq_factors);
+        Ok(Self { table, ..op })
+    }
+
+    /// `θ_i` in `f64` with the frequency factor (the float reference's).
+    pub fn theta(&self, i: usize) -> f64 {
+        rope_theta(self.base, self.n_rot, i) / self.freq_factors.get(i).map_or(1.0, |&f| f64::from(f))
     }
 
     pub(crate) fn check_params(&self) -> Result<(), OpError> {
@@ -80,6 +115,7 @@ impl Rope {
         if self.frac == 0 || self.frac > ROPE_MAX_FRAC || !(self.base.is_finite() && self.base > 1.0) {
             return Err(OpError::Range { op: "Rope", msg: format!("need 1 ≤ frac ≤ {ROPE_MAX_FRAC} and a finite base > 1; got {self:?}") });
         }
+        check_freq_factors(self.n_rot, &self.freq_factors).map_err(|msg| OpError::Range { op: "Rope", msg })?;
         Ok(())
     }
 
@@ -143,26 +179,42 @@ impl IntOp for Rope {
 }
 
 /// Key fields: the table's descriptor `n_rot`, `n_ctx` (`u64`, ≤ 2^30), `base` (`f32` bits),
-/// `frac` (`u32`, ≤ 62); the parameters are checked as by [`Rope::new`] (which caps the table's
-/// size) before the table is rebuilt through the decoder's [`TableCache`].
+/// `frac` (`u32`, ≤ 62), then the frequency factors: a `u32` count (0 or `n_rot/2`, checked before
+/// anything is read) and each factor's `f32` bits (key version 8); the parameters are checked as by
+/// [`Rope::with_freq_factors`] (which caps the table's size) before the table is rebuilt through
+/// the decoder's [`TableCache`], keyed by every parameter including each factor.
 impl OpParams for Rope {
     fn encode_params(&self, w: &mut Writer) {
         w.u64(self.n_rot as u64);
         w.u32(self.base.to_bits());
         w.u32(self.frac);
         w.u64(self.n_ctx as u64);
+        w.u32(self.freq_factors.len() as u32);
+        for f in self.freq_factors.iter() {
+            w.u32(f.to_bits());
+        }
     }
     fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError> {
         let n_rot = read_size(r, "RoPE rotated dimensions")?;
         let base = f32::from_bits(r.u32("RoPE base")?);
         let frac = read_frac(r, "RoPE scale")?;
         let n_ctx = read_size(r, "RoPE context")?;
-        let op = Rope { n_rot, base, frac, n_ctx, table: Arc::from(Vec::new()) };
+        let count = r.u32("RoPE frequency factor count")? as usize;
+        if count != 0 && count != n_rot / 2 {
+            return Err(DecodeError::Invalid { what: "RoPE frequency factors", why: format!("{count} factors for {n_rot} rotated dimensions (need 0 or {})", n_rot / 2) });
+        }
+        let mut factors = Vec::with_capacity(count.min(1 << 12));
+        for _ in 0..count {
+            factors.push(f32::from_bits(r.u32("RoPE frequency factor")?));
+        }
+        let op = Rope { n_rot, base, frac, n_ctx, freq_factors: Arc::from(factors), table: Arc::from(Vec::new()) };
         op.check_params().map_err(|e| DecodeError::Invalid { what: "RoPE parameters", why: e.to_string() })?;
         // Shared by every RoPE node with this descriptor (a Llama key has two per layer), within
         // the key's table budget.
-        let params = [n_rot as u64, base.to_bits().into(), frac.into(), n_ctx as u64];
-        let table = tables.get("rope", params, n_rot * n_ctx, || rope_table(base, n_rot, frac, n_ctx))?;
+        let mut params = vec![n_rot as u64, base.to_bits().into(), frac.into(), n_ctx as u64];
+        params.extend(op.freq_factors.iter().map(|f| u64::from(f.to_bits())));
+        let build = || crate::tables::rope_table_with_factors(base, n_rot, frac.min(ROPE_MAX_FRAC), n_ctx, &op.freq_factors);
+        let table = tables.get_keyed("rope", params, n_rot * n_ctx, build)?;
         Ok(Rope { table, ..op })
     }
 }
@@ -189,5 +241,74 @@ mod tests {
         }
         let bad = IntTensor { shape: vec![3], data: vec![0, 5, 9] };
         assert!(op.eval_int(&[Operand::Act(&x), Operand::Act(&bad)]).is_err());
+    }
+
+    /// Frequency factors: the rotation uses `θ_i / f_i`, they round-trip through the key codec,
+    /// and a hostile key (wrong count, a factor below 1, NaN, infinity, above the cap, a huge count
+    /// on a short key) is refused without a panic.
+    #[test]
+    fn frequency_factors_rotate_round_trip_and_bad_ones_are_refused() {
+        let f: Arc<[f32]> = vec![1.0, 1.25, 8.0].into();
+        let op = Rope::with_freq_factors(6, 10000.0, 16, 50, f.clone()).expect("ok");
+        let x = IntTensor { shape: vec![1, 2, 6], data: (0..12).map(|i| (i * 29 % 17 - 8) << 12).collect() };
+        let pos = IntTensor { shape: vec![2], data: vec![7, 49] };
+        let y = op.eval_int(&[Operand::Act(&x), Operand::Act(&pos)]).expect("ok");
+        for (r, (xr, yr)) in x.data.chunks(6).zip(y.data.chunks(6)).enumerate() {
+            for i in 0..3 {
+                let a = pos.data[r] as f64 * rope_theta(10000.0, 6, i) / f64::from(f[i]);
+                assert!((a - pos.data[r] as f64 * op.theta(i)).abs() < 1e-12);
+                let (x0, x1) = (xr[2 * i] as f64, xr[2 * i + 1] as f64);
+                assert!((yr[2 * i] as f64 - (x0 * a.cos() - x1 * a.sin())).abs() < 1.0);
+                assert!((yr[2 * i + 1] as f64 - (x0 * a.sin() + x1 * a.cos())).abs() < 1.0);
+            }
+        }
+        let plain = Rope::new(6, 10000.0, 16, 50).expect("ok");
+        assert_ne!(op, plain);
+        assert_ne!(op.table, plain.table);
+        let enc = |op: &Rope| {
+            let mut w = Writer::new();
+            op.encode_params(&mut w);
+            w.into_bytes()
+        };
+        let mut cache = TableCache::default();
+        let b = enc(&op);
+        let mut r = Reader::new(&b);
+        let back = Rope::decode_params(&mut r, &mut cache).expect("decodes");
+        r.finish().expect("all read");
+        assert_eq!(back, op);
+        assert_eq!(back.table, op.table);
+        // The plain op shares no table with the factored one (the cache key holds every factor).
+        let bp = enc(&plain);
+        let back_plain = Rope::decode_params(&mut Reader::new(&bp), &mut cache).expect("decodes");
+        assert_eq!(back_plain.table, plain.table);
+        let bad_factor = |i: usize, v: f32| {
+            let mut b = b.clone();
+            let at = b.len() - 4 * (3 - i);
+            b[at..at + 4].copy_from_slice(&v.to_bits().to_le_bytes());
+            b
+        };
+        for (i, v) in [(0, 0.5f32), (1, f32::NAN), (2, f32::INFINITY), (0, -1.0), (1, 1e6), (2, 0.0)] {
+            let e = Rope::decode_params(&mut Reader::new(&bad_factor(i, v)), &mut TableCache::default()).expect_err("bad factor");
+            assert!(e.to_string().contains("frequency factor"), "{v}: {e}");
+        }
+        // A count that is neither 0 nor n_rot/2, or larger than the key: refused before reading.
+        let count_at = b.len() - 4 * 4;
+        for count in [1u32, 2, 4, u32::MAX] {
+            let mut bc = b.clone();
+            bc[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
+            assert!(Rope::decode_params(&mut Reader::new(&bc), &mut TableCache::default()).is_err(), "count {count}");
+        }
+        let huge = Rope { n_rot: 1 << 20, n_ctx: 2, ..plain.clone() };
+        let mut bh = enc(&huge);
+        let c = bh.len() - 4;
+        bh[c..].copy_from_slice(&(1u32 << 19).to_le_bytes());
+        assert!(Rope::decode_params(&mut Reader::new(&bh), &mut TableCache::default()).is_err());
+        // Truncated anywhere.
+        for cut in 0..b.len() {
+            assert!(Rope::decode_params(&mut Reader::new(&b[..cut]), &mut TableCache::default()).is_err(), "cut {cut}");
+        }
+        // The builder refuses bad lists too.
+        assert!(Rope::with_freq_factors(6, 10000.0, 16, 50, vec![1.0, 2.0].into()).is_err());
+        assert!(Rope::with_freq_factors(6, 10000.0, 16, 50, vec![1.0, 0.9, 2.0].into()).is_err());
     }
 }

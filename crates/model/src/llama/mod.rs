@@ -8,6 +8,13 @@
 //! (adjacent pairs: the converter permuted the Q/K rows, so this is what llama.cpp computes on
 //! the file); the output head is `output.weight` or, when absent, `token_embd.weight` (tied).
 //!
+//! **Llama 3.1/3.2** GGUFs carry `rope_freqs.weight` (`n_rot/2` `f32` frequency factors that
+//! llama.cpp's converter computes from the `llama3` rope scaling): pair `i` turns by
+//! `base^(−2i/n_rot) / f_i`, as llama.cpp's `ggml_rope_ext` does with `freq_factors`; the factors
+//! go into the RoPE op (and so into the verifying key, which rebuilds the table from them).
+//! **Context:** the proven context is `llama.context_length` capped at [`MAX_PROVEN_CONTEXT`]
+//! and at `2^22 / n_rot` positions (the RoPE table's size limit); Llama 3.1/3.2 declare 131072.
+//!
 //! Integer graph (one step; `n_past > 0` reads cached keys/values like GPT-2's):
 //! `Embedding → Rescale → [RmsNorm → MatMul q/k/v → Rescale → Clamp → SplitHeads → Rope (q, k)
 //! → RepeatKv → QKᵀ → Rescale → CausalSoftmax → P·V → Rescale → MergeHeads → MatMul o → Add;
@@ -70,7 +77,18 @@ pub struct LlamaConfig {
     pub n_rot: usize,
     /// Whether the LM head is `token_embd.weight`.
     pub tied_output: bool,
+    /// `llama.context_length` as the file declares it (`n_ctx` is this, capped).
+    pub n_ctx_train: usize,
+    /// Whether the file has `rope_freqs.weight` (the factors themselves are in [`Llama`]).
+    pub rope_freq_factors: bool,
 }
+
+/// Longest context a Llama key proves (`n_ctx` is `llama.context_length` capped at this and at
+/// `2^22 / n_rot`): Llama 3.1/3.2 declare 131072 positions, far beyond anything provable here.
+pub const MAX_PROVEN_CONTEXT: usize = 1 << 16;
+
+/// Name of the RoPE frequency-factor tensor.
+pub const ROPE_FREQS: &str = "rope_freqs.weight";
 
 impl LlamaConfig {
     /// Query heads per KV head.
@@ -104,25 +122,27 @@ impl LlamaConfig {
         if src.has_meta("llama.rope.scaling.factor") && src.meta_f32("llama.rope.scaling.factor")? != 1.0 {
             return bad("RoPE scaling is not supported".into());
         }
-        if src.tensor_shape("rope_freqs.weight").is_some() {
-            return bad("RoPE frequency factors (rope_freqs.weight) are not supported".into());
-        }
         if opt_u("expert_count")?.is_some_and(|e| e > 0) {
             return bad("mixture-of-experts models are not supported".into());
         }
+        let n_ctx_train = u("context_length")?;
+        let n_rot = opt_u("rope.dimension_count")?.unwrap_or(head_dim);
+        let n_ctx = n_ctx_train.min(MAX_PROVEN_CONTEXT).min((1 << 22) / n_rot.max(1));
         let cfg = LlamaConfig {
             n_layer: u("block_count")?,
             n_embd,
             n_head,
             n_head_kv: opt_u("attention.head_count_kv")?.unwrap_or(n_head),
             head_dim,
-            n_ctx: u("context_length")?,
+            n_ctx,
             n_ff: u("feed_forward_length")?,
             n_vocab: tok.first().copied().unwrap_or(0),
             eps: src.meta_f32("llama.attention.layer_norm_rms_epsilon")?,
             rope_base,
-            n_rot: opt_u("rope.dimension_count")?.unwrap_or(head_dim),
+            n_rot,
             tied_output: src.tensor_shape("output.weight").is_none(),
+            n_ctx_train,
+            rope_freq_factors: src.tensor_shape(ROPE_FREQS).is_some(),
         };
         check_common(&cfg.common(), cfg.n_ff, cfg.eps, "layer_norm_rms_epsilon")?;
         if cfg.n_head_kv == 0 || !cfg.n_head.is_multiple_of(cfg.n_head_kv) {
@@ -258,17 +278,38 @@ pub struct Llama {
     exp_table: Arc<[i64]>,
 }
 
+/// Reads `rope_freqs.weight` when the file has it: shape `[n_rot/2]`, every factor finite and in
+/// `[1, ROPE_MAX_FACTOR]` (what llama.cpp's converter writes for the `llama3` rope scaling);
+/// empty when absent.
+pub fn read_freq_factors(src: &dyn ModelSource, cfg: &LlamaConfig) -> Result<Arc<[f32]>, ModelError> {
+    let Some(shape) = src.tensor_shape(ROPE_FREQS) else { return Ok(Arc::from(Vec::new())) };
+    if shape != [cfg.n_rot / 2] {
+        return Err(ModelError::TensorShape { name: ROPE_FREQS.into(), expected: vec![cfg.n_rot / 2], got: shape });
+    }
+    let values = src.tensor_f32(ROPE_FREQS)?;
+    crate::ops::rope::check_freq_factors(cfg.n_rot, &values).map_err(|e| ModelError::Hyperparameters(format!("{ROPE_FREQS}: {e}")))?;
+    Ok(values.into())
+}
+
 impl Llama {
     /// Reads the hyperparameters of `src` with the default Llama choices on top of `base` (the
     /// registry's entry).
     pub fn read(src: &dyn ModelSource, base: QuantConfig) -> Result<Box<dyn Architecture>, ModelError> {
-        Ok(Box::new(Self::new(LlamaConfig::from_source(src)?, LlamaQuant { base, ..LlamaQuant::default() })?))
+        let cfg = LlamaConfig::from_source(src)?;
+        let factors = read_freq_factors(src, &cfg)?;
+        Ok(Box::new(Self::with_freq_factors(cfg, LlamaQuant { base, ..LlamaQuant::default() }, factors)?))
     }
 
     /// The architecture with explicit fixed-point choices (builds the SiLU, RoPE, exp tables).
     pub fn new(cfg: LlamaConfig, quant: LlamaQuant) -> Result<Self, ModelError> {
+        Self::with_freq_factors(cfg, quant, Arc::from(Vec::new()))
+    }
+
+    /// [`Self::new`] with RoPE frequency factors (empty: none; see [`read_freq_factors`]).
+    pub fn with_freq_factors(cfg: LlamaConfig, quant: LlamaQuant, freq_factors: Arc<[f32]>) -> Result<Self, ModelError> {
         let b = &quant.base;
-        let rope = Rope::new(cfg.n_rot, cfg.rope_base, quant.rope_frac, cfg.n_ctx).map_err(|e| ModelError::Hyperparameters(e.to_string()))?;
+        let rope = Rope::with_freq_factors(cfg.n_rot, cfg.rope_base, quant.rope_frac, cfg.n_ctx, freq_factors)
+            .map_err(|e| ModelError::Hyperparameters(e.to_string()))?;
         Ok(Self {
             cfg,
             quant,
@@ -281,6 +322,11 @@ impl Llama {
     /// The Llama-specific fixed-point choices.
     pub fn llama_quant(&self) -> &LlamaQuant {
         &self.quant
+    }
+
+    /// The RoPE frequency factors (empty when the file has none).
+    pub fn freq_factors(&self) -> &[f32] {
+        &self.rope.freq_factors
     }
 
     /// `x · Wᵀ` rescaled to `2^-A` (`{prefix}.out`) and clamped to the matmul input bound
