@@ -254,6 +254,18 @@ impl Model {
     pub fn weights(&self) -> &Weights {
         &self.weights
     }
+    /// Moves the committed integer weights out, leaving none: a prover that does not need them
+    /// for a while (`zkinfer_proof` during the witness opening) keeps them elsewhere and gives
+    /// them back with [`Model::restore_weights`]. Until then every graph, inference or commitment
+    /// of this model sees no weights and fails.
+    pub fn take_weights(&mut self) -> Weights {
+        std::mem::take(&mut self.weights)
+    }
+    /// Puts back the weights [`Model::take_weights`] took (the caller checks they are the same,
+    /// e.g. against the key's weight commitment).
+    pub fn restore_weights(&mut self, weights: Weights) {
+        self.weights = weights;
+    }
     /// Whether the float reference is loaded.
     pub fn has_float_reference(&self) -> bool {
         self.float.is_some()

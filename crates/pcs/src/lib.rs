@@ -328,12 +328,16 @@ impl GroupState {
     /// p3-whir's prover data for the opening: held, or rebuilt from the packed polynomial (the
     /// same DFT and Merkle tree as at commit time: deterministic, so the opening is the one the
     /// held data would give; a different root is an internal error, never a proof against it).
+    /// The rebuild runs on a [`whir::WhirEngine::detached`] engine, so its DFT tables (256 MiB
+    /// at 2^28 entries) are freed before the opening starts, where the packed polynomial, the
+    /// codeword, its tree and p3's first sumcheck tables are resident together (the one-pass
+    /// SmolLM2 proof's peak).
     fn into_whir(self, engine: &whir::WhirEngine) -> Result<whir::WhirData, PcsError> {
         match self {
             Self::Held(data) => Ok(data),
             Self::Released { packed, root } => {
                 mem_trace("open: recomputing the codeword");
-                let (again, data) = engine.commit(packed)?;
+                let (again, data) = engine.detached().commit(packed)?;
                 mem_trace("open: codeword recomputed");
                 if again != root {
                     return Err(PcsError::Config("the recomputed codeword's Merkle root differs from the committed one".into()));
@@ -454,6 +458,16 @@ impl WhirPcs {
         self.groups(poly_num_vars).len()
     }
 
+    /// The packed polynomial's number of variables of each group a batch of these shapes is
+    /// committed as (group order): what a commitment and an opening hold in memory (the memory
+    /// estimate of `zkinfer_proof::memory`).
+    pub fn group_num_vars(&self, poly_num_vars: &[usize]) -> Result<Vec<usize>, PcsError> {
+        self.groups(poly_num_vars)
+            .iter()
+            .map(|g| PackedLayout::new(&g.iter().map(|&k| poly_num_vars[k]).collect::<Vec<_>>()).map(|l| l.num_vars()))
+            .collect()
+    }
+
     /// Checks that `com`'s Merkle cap holds one root per group of its batch, then
     /// [`EMPTY_ROOT`]s up to the next power of two, and returns the groups.
     fn checked_groups(&self, com: &WhirCommitment) -> Result<Vec<Vec<usize>>, PcsError> {
@@ -572,7 +586,9 @@ impl WhirPcs {
             }
             mem_trace("commit: packed");
             let (root, whir) = if release {
-                let (root, packed) = self.engine.commit_root_spilling(packed)?;
+                // A detached engine: the twiddle tables of this codeword's DFT are not kept
+                // through the rest of the proof (the opening rebuilds the codeword the same way).
+                let (root, packed) = self.engine.detached().commit_root_spilling(packed)?;
                 (root.clone(), GroupState::Released { packed, root })
             } else {
                 let (root, data) = self.engine.commit(packed)?;

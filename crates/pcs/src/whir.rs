@@ -181,6 +181,15 @@ impl WhirEngine {
         &self.params
     }
 
+    /// This engine with an empty DFT twiddle cache of its own. The cache only grows (p3's
+    /// `Radix2DFTSmallBatch` keeps the tables of the largest transform it ran: about 16 bytes per
+    /// codeword row, 256 MiB after committing a 2^28-entry polynomial at rate 1/2), and every
+    /// prover this engine makes shares it; a commitment made with a detached engine frees its
+    /// tables when the detached engine is dropped. Same codewords, roots and proofs.
+    pub fn detached(&self) -> Self {
+        Self { params: self.params, dft: Dft::default(), mmcs: self.mmcs.clone() }
+    }
+
     fn folding(&self) -> FoldingFactor {
         let (first, k) = (self.params.first_folding_factor, self.params.folding_factor);
         if first == k { FoldingFactor::Constant(k) } else { FoldingFactor::ConstantFromSecondRound(first, k) }

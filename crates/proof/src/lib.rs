@@ -28,6 +28,7 @@ pub mod fsio;
 pub mod keys;
 pub mod memory;
 pub mod setup_proof;
+pub mod spill;
 pub mod zk;
 
 // The verifying side lives in `zkinfer-verifier`; re-exported under the old paths.
@@ -129,7 +130,41 @@ pub fn prove_consuming(
     n: usize,
     progress: impl FnMut(Stage),
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
-    prove_impl(model, vk, weights, prompt, n, progress, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, None)
+    prove_impl(ModelArg::Shared(model), vk, weights, prompt, n, progress, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, None)
+}
+
+/// [`prove_consuming`] with the model lent mutably, for a caller that owns it (the CLI): when the
+/// witness is large enough for its codewords to be released
+/// ([`memory::one_pass_releases_codewords`]), the model's integer weights are also moved to an
+/// unlinked temporary file ([`spill::SpilledWeights`]) for the witness opening, the proof's
+/// peak, and read back (checked against the hash of what was written) before the weight
+/// opening. Same proof bytes. On success the model is as it was; if reading them back fails,
+/// the proof fails and the model is left without weights.
+pub fn prove_spilling(
+    model: &mut Model,
+    vk: &VerifyingKey,
+    weights: WeightCommitment,
+    prompt: &[u32],
+    n: usize,
+    progress: impl FnMut(Stage),
+) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
+    prove_impl(ModelArg::Lent(model), vk, weights, prompt, n, progress, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, None)
+}
+
+/// The model a proof reads: shared (its weights stay resident) or lent mutably (its weights may
+/// be spilled during the witness opening: [`prove_spilling`]).
+enum ModelArg<'a> {
+    Shared(&'a Model),
+    Lent(&'a mut Model),
+}
+
+impl ModelArg<'_> {
+    fn get(&self) -> &Model {
+        match self {
+            Self::Shared(m) => m,
+            Self::Lent(m) => m,
+        }
+    }
 }
 
 /// A malicious prover, for tests only (feature `test-hooks`; the crate's own tests turn it on):
@@ -151,14 +186,27 @@ pub mod testing {
         tamper: impl FnOnce(&zkinfer_model::Graph, &mut IntTrace),
     ) -> Result<ProofFile, ProofSystemError> {
         let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
-        prove_impl(model, &pk.vk, weights, prompt, n, |_| {}, Some(tamper), None).map(|(proof, _)| proof)
+        prove_impl(ModelArg::Shared(model), &pk.vk, weights, prompt, n, |_| {}, Some(tamper), None).map(|(proof, _)| proof)
     }
 
     /// [`prove`] (honest) with the witness codewords released through the graph proof or held,
     /// whatever [`memory::one_pass_releases_codewords`] says: the proof must not depend on it.
     pub fn prove_releasing(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, release: bool) -> Result<ProofFile, ProofSystemError> {
         let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
-        prove_impl(model, &pk.vk, weights, prompt, n, |_| {}, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, Some(release)).map(|(proof, _)| proof)
+        prove_impl(ModelArg::Shared(model), &pk.vk, weights, prompt, n, |_| {}, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, Some(release)).map(|(proof, _)| proof)
+    }
+
+    /// [`prove_spilling`] with the release decision forced (`release = true` also spills the
+    /// model's weights during the witness opening): the proof must not depend on it.
+    pub fn prove_spilling_forced(
+        model: &mut Model,
+        vk: &VerifyingKey,
+        weights: WeightCommitment,
+        prompt: &[u32],
+        n: usize,
+        release: bool,
+    ) -> Result<ProofFile, ProofSystemError> {
+        prove_impl(ModelArg::Lent(model), vk, weights, prompt, n, |_| {}, None::<fn(&zkinfer_model::Graph, &mut IntTrace)>, Some(release)).map(|(proof, _)| proof)
     }
 }
 
@@ -167,7 +215,7 @@ pub mod testing {
 /// [`memory::one_pass_releases_codewords`].
 #[allow(clippy::too_many_arguments)]
 fn prove_impl(
-    model: &Model,
+    mut lent: ModelArg<'_>,
     vk: &VerifyingKey,
     weights: WeightCommitment,
     prompt: &[u32],
@@ -176,6 +224,7 @@ fn prove_impl(
     tamper: Option<impl FnOnce(&zkinfer_model::Graph, &mut IntTrace)>,
     release: Option<bool>,
 ) -> Result<(ProofFile, ProveTimings), ProofSystemError> {
+    let model = lent.get();
     check_request(vk, prompt, n)?;
     let max_new_tokens = u32::try_from(n).map_err(|_| ProofSystemError::Request(format!("{n} new tokens is too many")))?;
     let architecture = model.architecture().name();
@@ -282,11 +331,23 @@ fn prove_impl(
     zkinfer_procfs::mem_trace("prove: trace dropped");
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;
     phase("weight blocks", &t, &mut timings.phases);
+    // A lent model's weights are not needed again before the weight recommitment: with the
+    // codewords released (the witness opening is the peak), they wait in a file.
+    let spilled = match &mut lent {
+        ModelArg::Lent(m) if release => spill::SpilledWeights::take_from(m),
+        _ => None,
+    };
+    zkinfer_procfs::mem_trace("prove: weights spilled");
     let witness_data = Arc::try_unwrap(out.commitment)
         .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
         .0;
     witness_pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
     phase("witness opening", &t, &mut timings.phases);
+    if let (ModelArg::Lent(m), Some(spilled)) = (&mut lent, spilled) {
+        let weights = spilled.read().map_err(|e| ProofSystemError::Model(format!("cannot read the model's spilled weights back: {e}").into()))?;
+        m.restore_weights(weights);
+    }
+    let model = lent.get();
     let weight_data = match weights {
         WeightCommitment::Ready(data) => *data,
         WeightCommitment::Recommit => {

@@ -32,3 +32,33 @@ fn released_witness_codewords_give_the_same_proof_bytes() {
     let graph = pk.vk.graph(prompt.len() + 2, 3).unwrap();
     assert!(!zkinfer_proof::memory::one_pass_releases_codewords(&pk.vk, &graph));
 }
+
+/// `prove_spilling` with the codewords released also moves the model's weights to a file for
+/// the witness opening: the proof is byte for byte the held one (with the weight commitment held
+/// from setup and recommitted after the witness opening from the weights read back), it
+/// verifies, and the model has its weights back, equal to before.
+#[test]
+fn spilled_model_weights_give_the_same_proof_bytes() {
+    use zkinfer_proof::WeightCommitment;
+    use zkinfer_proof::testing::prove_spilling_forced;
+    let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).unwrap();
+    let mut model = Model::load(&gguf).unwrap();
+    let tok = Tokenizer::from_gguf(&gguf).unwrap();
+    let sha: [u8; 32] = hex::decode(gguf.sha256_hex()).unwrap().try_into().unwrap();
+    let pk = setup(&model, vocab_bytes(&tok), sha).unwrap();
+    let before = model.weights().clone();
+    let prompt = tok.encode("The quick brown fox");
+    let held = prove_releasing(&model, &pk, &prompt, 3, false).unwrap();
+    let ready = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+    let spilled = prove_spilling_forced(&mut model, &pk.vk, ready, &prompt, 3, true).unwrap();
+    assert_eq!(held.to_bytes(), spilled.to_bytes(), "spilling the weights changed the proof");
+    let recommitted = prove_spilling_forced(&mut model, &pk.vk, WeightCommitment::Recommit, &prompt, 3, true).unwrap();
+    assert_eq!(held.to_bytes(), recommitted.to_bytes(), "recommitting the weights read back changed the proof");
+    verify(&pk.vk, &recommitted).unwrap();
+    let after = model.weights();
+    assert_eq!(before.metas(), after.metas());
+    assert!(before.iter().zip(after.iter()).all(|(a, b)| a == b), "the model's weights changed");
+    // Not released: nothing is spilled, same bytes.
+    let kept = prove_spilling_forced(&mut model, &pk.vk, WeightCommitment::Recommit, &prompt, 3, false).unwrap();
+    assert_eq!(held.to_bytes(), kept.to_bytes());
+}

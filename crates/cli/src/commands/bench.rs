@@ -70,7 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return Err(ui::fail(Kind::Usage, format!("--prompt-tokens must be in [1, T = {}]", args.tokens)));
     }
     let gguf = proving::open_gguf(&args.model)?;
-    let loaded = proving::load(&gguf, &args.model.display().to_string())?;
+    let mut loaded = proving::load(&gguf, &args.model.display().to_string())?;
     let (prompt, n) = match &args.prompt {
         Some(text) => (proving::prompt_ids(&gguf, &loaded.tokenizer, text, args.chat, false)?, args.tokens),
         None => {
@@ -109,8 +109,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if chunk < positions {
         return bench_chunked(&args, &loaded, &vk, weights, &prompt, n, chunk, estimated, (inference_s, setup_s), progress);
     }
-    let (proof, timings) = zkinfer_proof::prove_consuming(
-        &loaded.model,
+    let (proof, timings) = zkinfer_proof::prove_spilling(
+        &mut loaded.model,
         &vk,
         weights,
         &prompt,

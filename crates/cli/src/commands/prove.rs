@@ -75,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let expected = args.keys.as_deref().map(proving::read_vk).transpose()?;
     let gguf = proving::open_gguf(&args.model)?;
-    let loaded = proving::load(&gguf, &args.model.display().to_string())?;
+    let mut loaded = proving::load(&gguf, &args.model.display().to_string())?;
     let prompt = proving::prompt_ids(&gguf, &loaded.tokenizer, &text, args.chat, args.prompt.special)?;
     drop(gguf);
     proving::check_request(&prompt, args.n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
@@ -173,8 +173,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ui::outln(format_args!("wrote proof stream: {} ({} bytes, {} chunks)", args.out.display(), timings.bytes, timings.chunks_s.len()))
         };
     }
-    let (proof, timings) = zkinfer_proof::prove_consuming(
-        &loaded.model,
+    let (proof, timings) = zkinfer_proof::prove_spilling(
+        &mut loaded.model,
         &vk,
         weights,
         &prompt,
