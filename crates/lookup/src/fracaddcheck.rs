@@ -41,6 +41,16 @@
 //! `eq(r_i, t)·h(t)` with `h` quadratic, `h(1)` follows from the running claim, so each round
 //! evaluates (and sends) only `h(0)` and `h(2)`. The layers above the leaves are built with
 //! packed SIMD products.
+//!
+//! Base-field leaves `1/(a − w)` (range lookups, [`Denominators::Shifted`]) get three more
+//! prover-only shortcuts, each an identity of field elements (so the proof bytes are those of
+//! the plain computation; `tests/prover_golden.rs` pins them): the first round over the leaves
+//! and its bind run on packed base-field values; the layer above the leaves (not kept, rebuilt
+//! for its sumcheck) is held as base-field `s = x + y`, `m = x·y` per node, since
+//! `1/(a − x) + 1/(a − y) = (2a − s)/(a² − a·s + m)`, so the first round of its sumcheck needs
+//! only four extension-by-base products per term (`TreeHalves::ShiftedPairs`); and the layer two
+//! above the leaves is built from those base-field sums and products with constant powers of `a`.
+//! Set `ZKINFER_LOOKUP_TIMING` to print the prover's phase times.
 
 use p3_field::{ExtensionField, Field, PackedFieldExtension, PackedValue, PrimeCharacteristicRing};
 use p3_maybe_rayon::prelude::*;
@@ -260,14 +270,20 @@ impl Layer {
         if quarter < LANES || quarter % LANES != 0 {
             return None;
         }
-        let (a, a_sq, two_a) = (*shift, shift.square(), shift.double());
+        // Node k of this layer adds layer-above nodes k and k + quarter, i.e. leaves
+        // (k, k + half) and (k + quarter, k + quarter + half). With the pair form of
+        // `parent_halves_of_shifted` (sL, mL for the first pair, sR, mR for the second) and
+        // S = sL + sR, M + P = mL + mR + sL·sR, X = sL·mR + mL·sR, Y = mL·mR (base field):
+        //   p = pL·qR + pR·qL = 4a³ − 3a²·S + 2a·(M + P) − X,
+        //   q = qL·qR        = a⁴ − a³·S + a²·(M + P) − a·X + Y,
+        // the same field elements as the products of the extension-field pairs.
+        type PF = <F as Field>::Packing;
+        let a = *shift;
+        let (a2, a3) = (a.square(), a.square() * a);
+        let consts = [a2.square(), a3, a2, a, a3.double().double(), a2.double() + a2, a.double()].map(PackedEF::from);
+        let [a4_p, a3_p, a2_p, a_p, four_a3_p, three_a2_p, two_a_p] = consts;
         let half = 2 * quarter;
-        // Layer-above node i (i < half): 1/(a − w_i) + 1/(a − w_{i+half}).
-        let pair = |i: usize| -> (EF, EF) {
-            let (x, y) = (w[i], w[i + half]);
-            let sum = x + y;
-            (two_a - sum, a_sq - a * sum + x * y)
-        };
+        let ld = |x: usize| *<PF as PackedValue>::from_slice(&w[x..x + LANES]);
         let mut p_out = EF::zero_vec(quarter);
         let mut q_out = EF::zero_vec(quarter);
         p_out
@@ -277,23 +293,23 @@ impl Layer {
             .with_min_len((PAR_MIN / LANES).max(1))
             .for_each(|(chunk, (p_dst, q_dst))| {
                 let k = chunk * LANES;
-                let mut buf = [[EF::ZERO; LANES]; 4];
-                for l in 0..LANES {
-                    let ((pl, ql), (pr, qr)) = (pair(k + l), pair(k + l + quarter));
-                    (buf[0][l], buf[1][l], buf[2][l], buf[3][l]) = (pl, ql, pr, qr);
-                }
-                let [pl, ql, pr, qr] = buf.map(|v| PackedEF::from_ext_slice(&v));
-                (ql * qr).to_ext_slice(q_dst);
-                (pl * qr + pr * ql).to_ext_slice(p_dst);
+                let (x_l, y_l, x_r, y_r) = (ld(k), ld(k + half), ld(k + quarter), ld(k + quarter + half));
+                let (sl, ml, sr, mr) = (x_l + y_l, x_l * y_l, x_r + y_r, x_r * y_r);
+                let (big_s, mp, big_x, big_y) = (sl + sr, ml + mr + sl * sr, sl * mr + ml * sr, ml * mr);
+                (four_a3_p - three_a2_p * big_s + two_a_p * mp - PackedEF::from(big_x)).to_ext_slice(p_dst);
+                (a4_p - a3_p * big_s + a2_p * mp - a_p * big_x + PackedEF::from(big_y)).to_ext_slice(q_dst);
             });
         Some(Layer::Ext { p: Some(p_out), q: q_out })
     }
 
     /// The two halves of the layer above a [`Layer::ShiftedOnes`] leaf layer of at least 4
-    /// leaves, computed from the leaves straight into separate halves (`None` for any other
-    /// layer): the same values as `TreeHalves::split(self.parent())`, without the whole layer and
-    /// the copy of its right half being resident together ([`prove`] rebuilds the dropped layer
-    /// this way when its sumcheck comes).
+    /// leaves, computed from the leaves (`None` for any other layer), in the base-field form
+    /// [`TreeHalves::ShiftedPairs`]: node `i` of that layer is
+    /// `1/(a − x) + 1/(a − y) = (2a − s)/(a² − a·s + m)` with `s = x + y`, `m = x·y` in `F`, so the
+    /// halves are held as four base-field columns (8 bytes per entry instead of 24) and the first
+    /// round of their sumcheck runs on base-field products. The same MLEs as
+    /// `TreeHalves::split(self.parent())` ([`TreeHalves::to_ext`] gives exactly those vectors);
+    /// [`prove`] rebuilds the dropped layer this way when its sumcheck comes.
     pub(crate) fn parent_halves_of_shifted(&self) -> Option<TreeHalves> {
         let Layer::ShiftedOnes { shift, w } = self else {
             return None;
@@ -303,24 +319,17 @@ impl Layer {
         if quarter == 0 {
             return None;
         }
-        let (a, a_sq, two_a) = (*shift, shift.square(), shift.double());
-        // Layer-above node i (i < half): 1/(a − w_i) + 1/(a − w_{i+half}).
-        let pair = |i: usize| -> (EF, EF) {
-            let (x, y) = (w[i], w[i + half]);
-            let sum = x + y;
-            (two_a - sum, a_sq - a * sum + x * y)
+        let (lo, hi) = w.split_at(half);
+        // Node i of the layer above (i < half) pairs leaves i and i + half.
+        let sums_products = |range: std::ops::Range<usize>| -> (Vec<F>, Vec<F>) {
+            let (x, y) = (&lo[range.clone()], &hi[range]);
+            let s = x.par_iter().with_min_len(PAR_MIN).zip(y).map(|(&x, &y)| x + y).collect();
+            let m = x.par_iter().with_min_len(PAR_MIN).zip(y).map(|(&x, &y)| x * y).collect();
+            (s, m)
         };
-        let (mut pl, mut ql, mut pr, mut qr) = (EF::zero_vec(quarter), EF::zero_vec(quarter), EF::zero_vec(quarter), EF::zero_vec(quarter));
-        pl.par_iter_mut()
-            .zip(ql.par_iter_mut())
-            .zip(pr.par_iter_mut().zip(qr.par_iter_mut()))
-            .enumerate()
-            .with_min_len(PAR_MIN)
-            .for_each(|(i, ((pl, ql), (pr, qr)))| {
-                (*pl, *ql) = pair(i);
-                (*pr, *qr) = pair(i + quarter);
-            });
-        Some(TreeHalves::Ext { p: Some((pl, pr)), ql, qr })
+        let (sl, ml) = sums_products(0..quarter);
+        let (sr, mr) = sums_products(quarter..half);
+        Some(TreeHalves::ShiftedPairs { shift: *shift, sl, ml, sr, mr })
     }
 
     /// The fraction at index 0 (the root, for a one-entry layer).
@@ -399,6 +408,7 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
             n.trailing_zeros() as usize
         })
         .collect();
+    let mut clock = crate::timing::Clock::start();
     // layers[k][j] is layer j of tree k (0 = root).
     let mut layers: Vec<Vec<Option<Layer>>> = trees
         .into_par_iter()
@@ -420,6 +430,7 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         })
         .collect();
 
+    clock.lap(|| format!("gkr: build layers ({} trees, depths {depths:?})", depths.len()));
     let roots: Vec<(EF, EF)> = layers
         .iter()
         .map(|tree| tree[0].as_ref().map_or((EF::ONE, EF::ONE), Layer::first))
@@ -459,6 +470,7 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
                 }
             })
             .collect();
+        clock.lap(|| format!("gkr: layer {j} halves"));
         let (s, children): (Vec<EF>, Vec<[EF; 4]>) = if j == 0 {
             let children: Vec<[EF; 4]> = halves.iter().map(|h| h.first_children()).collect();
             for c in &children {
@@ -482,6 +494,7 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
             }
             (s, children)
         };
+        clock.lap(|| format!("gkr: layer {j} sumcheck"));
         let rho = t.challenge_ext();
         point = std::iter::once(rho).chain(s).collect();
         for (c, &k) in children.iter().zip(&active) {
@@ -625,6 +638,14 @@ pub(crate) enum Column {
 }
 
 impl Column {
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        match self {
+            Column::Base(v) => v.len(),
+            Column::Ext(v) => v.len(),
+        }
+    }
+
     fn first(&self) -> EF {
         match self {
             Column::Base(v) => EF::from(v[0]),
@@ -635,6 +656,20 @@ impl Column {
     fn bind(&mut self, r: EF) {
         match self {
             Column::Ext(v) => bind_first(v, r),
+            Column::Base(v) if v.len() / 2 >= PAR_MIN => {
+                // SIMD: LANES entries at a time (`half` is a power of two ≥ PAR_MIN ≥ LANES).
+                type PF = <F as Field>::Packing;
+                let half = v.len() / 2;
+                let (lo, hi) = v.split_at(half);
+                let pr = PackedEF::from(r);
+                let mut bound = EF::zero_vec(half);
+                bound.par_chunks_mut(LANES).enumerate().with_min_len(PAR_MIN / LANES).for_each(|(c, dst)| {
+                    let x = c * LANES;
+                    let (a, b) = (*<PF as PackedValue>::from_slice(&lo[x..x + LANES]), *<PF as PackedValue>::from_slice(&hi[x..x + LANES]));
+                    (pr * (b - a) + a).to_ext_slice(dst);
+                });
+                *self = Column::Ext(bound);
+            }
             Column::Base(v) => {
                 let half = v.len() / 2;
                 let (lo, hi) = v.split_at(half);
@@ -660,6 +695,12 @@ pub(crate) enum TreeHalves {
     },
     /// Numerators 1, denominators `shift − wL`, `shift − wR`.
     ShiftedOnes { shift: EF, wl: Column, wr: Column },
+    /// The layer above base-field leaves ([`Layer::parent_halves_of_shifted`]): each half as
+    /// `p = 2a − s`, `q = a² − a·s + m` (`a = shift`) with base-field `s`, `m`. Binding the
+    /// first variable turns it into [`TreeHalves::Ext`] (`p`, `q` are affine in `s`, `m` with
+    /// constant coefficients, so binding commutes with that map: the same values as binding
+    /// the extension-field halves).
+    ShiftedPairs { shift: EF, sl: Vec<F>, ml: Vec<F>, sr: Vec<F>, mr: Vec<F> },
 }
 
 impl TreeHalves {
@@ -698,10 +739,40 @@ impl TreeHalves {
             TreeHalves::ShiftedOnes { shift, wl, wr } => {
                 [EF::ONE, EF::ONE, *shift - wl.first(), *shift - wr.first()]
             }
+            TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
+                let a = *shift;
+                let (p, q) = (|s: F| a.double() - s, |s: F, m: F| a.square() - a * s + m);
+                [p(sl[0]), p(sr[0]), q(sl[0], ml[0]), q(sr[0], mr[0])]
+            }
         }
     }
 
-    /// `Σ_x E[x]·g(t, x)` for `t = 0`, `t = 1` (only if `with_one`) and `t = 2`, where
+    /// The halves as extension-field vectors `(pL, pR, qL, qR)` (tests and the bind of
+    /// [`TreeHalves::ShiftedPairs`]).
+    #[cfg(test)]
+    pub(crate) fn to_ext(&self) -> [Vec<EF>; 4] {
+        match self {
+            TreeHalves::Ext { p, ql, qr } => {
+                let (pl, pr) = p.clone().unwrap_or_else(|| (vec![EF::ONE; ql.len()], vec![EF::ONE; qr.len()]));
+                [pl, pr, ql.clone(), qr.clone()]
+            }
+            TreeHalves::ShiftedOnes { shift, wl, wr } => {
+                let q = |c: &Column| match c {
+                    Column::Base(v) => v.iter().map(|&w| *shift - w).collect(),
+                    Column::Ext(v) => v.iter().map(|&w| *shift - w).collect(),
+                };
+                [vec![EF::ONE; wl.len()], vec![EF::ONE; wr.len()], q(wl), q(wr)]
+            }
+            TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
+                let a = *shift;
+                let p = |s: &[F]| s.iter().map(|&s| a.double() - s).collect();
+                let q = |s: &[F], m: &[F]| s.iter().zip(m).map(|(&s, &m)| a.square() - a * s + m).collect();
+                [p(sl), p(sr), q(sl, ml), q(sr, mr)]
+            }
+        }
+    }
+
+    /// `Σ_x E[x]·g(t, x)` for `t = 0`, `t = 1` (only if `with_one`, else 0) and `t = 2`, where
     /// `g = pL·qR + qL·(pR + γ·qR)` and `x` runs over the first `half = eq.len()` indices.
     pub(crate) fn round_sums(&self, eq: &[EF], gamma: EF, with_one: bool) -> [EF; 3] {
         match self {
@@ -713,6 +784,7 @@ impl TreeHalves {
                 //   g = (2a + γa²) − (1 + γa)·(wL + wR) + γ·wL·wR,
                 // and Σ_x E[x] = 1, so Σ E·g = A − B·Σ E·(wL + wR) + γ·Σ E·wL·wR.
                 let sums = match (wl, wr) {
+                    (Column::Base(l), Column::Base(r)) if eq.len() >= PAR_MIN => shifted_sums_base_packed(l, r, eq, with_one),
                     (Column::Base(l), Column::Base(r)) => shifted_sums(l, r, eq, with_one),
                     (Column::Ext(l), Column::Ext(r)) if eq.len() >= PAR_MIN => shifted_sums_packed(l, r, eq, with_one),
                     (Column::Ext(l), Column::Ext(r)) => shifted_sums(l, r, eq, with_one),
@@ -728,7 +800,31 @@ impl TreeHalves {
                 let a = *shift;
                 let big_a = a.double() + gamma * a.square();
                 let big_b = EF::ONE + gamma * a;
-                sums.map(|(sum, prod)| big_a - big_b * sum + gamma * prod)
+                let mut h = sums.map(|(sum, prod)| big_a - big_b * sum + gamma * prod);
+                if !with_one {
+                    h[1] = EF::ZERO;
+                }
+                h
+            }
+            TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
+                // With pX = 2a − sX, qX = a² − a·sX + mX and S = sL + sR, M = mL + mR,
+                // P = sL·sR, X = sL·mR + mL·sR, Y = mL·mR:
+                //   pL·qR + pR·qL = 4a³ − 3a²·S + 2a·(M + P) − X,
+                //   qL·qR = a⁴ − a³·S + a²·(M + P) − a·X + Y,
+                // so g = pL·qR + pR·qL + γ·qL·qR is a fixed combination of S, M + P, X, Y, and
+                // (Σ_x E[x] = 1) Σ E·g needs only the four base-field-weighted sums.
+                let sums = pair_sums([sl, ml, sr, mr], eq, with_one);
+                let a = *shift;
+                let (a2, a3) = (a.square(), a.square() * a);
+                let c_one = a3.double().double() + gamma * a2.square();
+                let c_s = a2.double() + a2 + gamma * a3;
+                let c_mp = a.double() + gamma * a2;
+                let c_x = EF::ONE + gamma * a;
+                let mut h = sums.map(|[s, mp, x, y]| c_one - c_s * s + c_mp * mp - c_x * x + gamma * y);
+                if !with_one {
+                    h[1] = EF::ZERO;
+                }
+                h
             }
         }
     }
@@ -747,7 +843,93 @@ impl TreeHalves {
                 wl.bind(r);
                 wr.bind(r);
             }
+            TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
+                let (pl, ql) = bind_pairs(*shift, sl, ml, r);
+                let (pr, qr) = bind_pairs(*shift, sr, mr, r);
+                *self = TreeHalves::Ext { p: Some((pl, pr)), ql, qr };
+            }
         }
+    }
+}
+
+/// `(p, q)` of one [`TreeHalves::ShiftedPairs`] half with its first variable bound to `r`:
+/// `s' = s(r, ·)`, `m' = m(r, ·)`, then `p = 2a − s'`, `q = a² − a·s' + m'`.
+fn bind_pairs(a: EF, s: &[F], m: &[F], r: EF) -> (Vec<EF>, Vec<EF>) {
+    let half = s.len() / 2;
+    let (two_a, a_sq) = (a.double(), a.square());
+    let mut p = EF::zero_vec(half);
+    let mut q = EF::zero_vec(half);
+    if half >= PAR_MIN {
+        let ld = |v: &[F], x: usize| *<<F as Field>::Packing as PackedValue>::from_slice(&v[x..x + LANES]);
+        let (pr, two_a_p, a_sq_p) = (PackedEF::from(r), PackedEF::from(two_a), PackedEF::from(a_sq));
+        p.par_chunks_mut(LANES).zip(q.par_chunks_mut(LANES)).enumerate().with_min_len(PAR_MIN / LANES).for_each(|(c, (p_dst, q_dst))| {
+            let x = c * LANES;
+            let (s0, s1, m0, m1) = (ld(s, x), ld(s, x + half), ld(m, x), ld(m, x + half));
+            let sb = pr * (s1 - s0) + s0;
+            let mb = pr * (m1 - m0) + m0;
+            (two_a_p - sb).to_ext_slice(p_dst);
+            (a_sq_p - sb * a + mb).to_ext_slice(q_dst);
+        });
+    } else {
+        for x in 0..half {
+            let sb = r * (s[x + half] - s[x]) + s[x];
+            let mb = r * (m[x + half] - m[x]) + m[x];
+            p[x] = two_a - sb;
+            q[x] = a_sq - a * sb + mb;
+        }
+    }
+    (p, q)
+}
+
+/// For [`TreeHalves::ShiftedPairs`] halves `[sL, mL, sR, mR]` (base field) and `t = 0, 1, 2`
+/// (`t = 1` only if `with_one`): `[Σ E·S, Σ E·(M + P), Σ E·X, Σ E·Y]` over `x < eq.len()` at
+/// `(t, x)`, with `S = sL + sR`, `M = mL + mR`, `P = sL·sR`, `X = sL·mR + mL·sR`, `Y = mL·mR`
+/// (the products in `F`, each weighted sum one extension-by-base product per term).
+fn pair_sums(cols: [&Vec<F>; 4], eq: &[EF], with_one: bool) -> [[EF; 4]; 3] {
+    let half = eq.len();
+    let [sl, ml, sr, mr] = cols;
+    if half >= PAR_MIN {
+        type PF = <F as Field>::Packing;
+        let ld = |v: &[F], x: usize| *<PF as PackedValue>::from_slice(&v[x..x + LANES]);
+        let at = |e: PackedEF, sl: PF, ml: PF, sr: PF, mr: PF| -> [PackedEF; 4] {
+            [e * (sl + sr), e * (ml + mr + sl * sr), e * (sl * mr + ml * sr), e * (ml * mr)]
+        };
+        let term = |c: usize| -> [[PackedEF; 4]; 3] {
+            let x = c * LANES;
+            let e = PackedEF::from_ext_slice(&eq[x..x + LANES]);
+            let v0 = [ld(sl, x), ld(ml, x), ld(sr, x), ld(mr, x)];
+            let v1 = [ld(sl, x + half), ld(ml, x + half), ld(sr, x + half), ld(mr, x + half)];
+            let v2: [PF; 4] = std::array::from_fn(|k| v1[k].double() - v0[k]);
+            let t1 = if with_one { at(e, v1[0], v1[1], v1[2], v1[3]) } else { [PackedEF::ZERO; 4] };
+            [at(e, v0[0], v0[1], v0[2], v0[3]), t1, at(e, v2[0], v2[1], v2[2], v2[3])]
+        };
+        let add = |a: [[PackedEF; 4]; 3], b: [[PackedEF; 4]; 3]| std::array::from_fn(|t| std::array::from_fn(|k| a[t][k] + b[t][k]));
+        let acc = (0..half / LANES)
+            .into_par_iter()
+            .with_min_len(PAR_MIN / LANES)
+            .map(term)
+            .par_reduce(|| [[PackedEF::ZERO; 4]; 3], add);
+        acc.map(|v| v.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum()))
+    } else {
+        let at = |e: EF, sl: F, ml: F, sr: F, mr: F| -> [EF; 4] { [e * (sl + sr), e * (ml + mr + sl * sr), e * (sl * mr + ml * sr), e * (ml * mr)] };
+        let mut acc = [[EF::ZERO; 4]; 3];
+        for x in 0..half {
+            let e = eq[x];
+            let v0 = [sl[x], ml[x], sr[x], mr[x]];
+            let v1 = [sl[x + half], ml[x + half], sr[x + half], mr[x + half]];
+            let v2: [F; 4] = std::array::from_fn(|k| v1[k].double() - v0[k]);
+            let mut terms = vec![(0, v0), (2, v2)];
+            if with_one {
+                terms.push((1, v1));
+            }
+            for (t, v) in terms {
+                let s = at(e, v[0], v[1], v[2], v[3]);
+                for k in 0..4 {
+                    acc[t][k] += s[k];
+                }
+            }
+        }
+        acc
     }
 }
 
@@ -893,6 +1075,31 @@ fn shifted_sums_packed(wl: &[EF], wr: &[EF], eq: &[EF], with_one: bool) -> [(EF,
         let (l0, l1, r0, r1) = (ld(wl, x), ld(wl, x + half), ld(wr, x), ld(wr, x + half));
         let (l2, r2) = (l1.double() - l0, r1.double() - r0);
         let e = ld(eq, x);
+        let (s1, p1) = if with_one { (e * (l1 + r1), e * (l1 * r1)) } else { (PackedEF::ZERO, PackedEF::ZERO) };
+        [e * (l0 + r0), e * (l0 * r0), s1, p1, e * (l2 + r2), e * (l2 * r2)]
+    };
+    let add6 = |a: [PackedEF; 6], b: [PackedEF; 6]| std::array::from_fn(|i| a[i] + b[i]);
+    let acc = (0..half / LANES)
+        .into_par_iter()
+        .with_min_len(PAR_MIN / LANES)
+        .map(term)
+        .par_reduce(|| [PackedEF::ZERO; 6], add6);
+    let acc: [EF; 6] = acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum());
+    [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
+}
+
+/// [`shifted_sums`] for base-field halves (the first round over the leaves), `LANES` pairs per
+/// operation (`eq.len()` a multiple of `LANES`): the products `wL·wR` in `F`, each weighted sum
+/// one extension-by-base product.
+fn shifted_sums_base_packed(wl: &[F], wr: &[F], eq: &[EF], with_one: bool) -> [(EF, EF); 3] {
+    type PF = <F as Field>::Packing;
+    let half = eq.len();
+    let ld = |v: &[F], x: usize| *<PF as PackedValue>::from_slice(&v[x..x + LANES]);
+    let term = |c: usize| -> [PackedEF; 6] {
+        let x = c * LANES;
+        let (l0, l1, r0, r1) = (ld(wl, x), ld(wl, x + half), ld(wr, x), ld(wr, x + half));
+        let (l2, r2) = (l1.double() - l0, r1.double() - r0);
+        let e = PackedEF::from_ext_slice(&eq[x..x + LANES]);
         let (s1, p1) = if with_one { (e * (l1 + r1), e * (l1 * r1)) } else { (PackedEF::ZERO, PackedEF::ZERO) };
         [e * (l0 + r0), e * (l0 * r0), s1, p1, e * (l2 + r2), e * (l2 * r2)]
     };
@@ -1071,9 +1278,14 @@ impl LayerSumcheck {
     /// the point.
     fn prove(&mut self, t: &mut ProverTranscript) -> Vec<EF> {
         let mut point = Vec::with_capacity(self.eq_point.len());
+        let timing = crate::timing::enabled();
+        let cpu = || if timing { zkinfer_procfs::cpu_seconds().unwrap_or(0.0) } else { 0.0 };
+        let (mut t_h, mut t_bind) = (0f64, 0f64);
         while self.round < self.eq_point.len() {
             let r_i = self.eq_point[self.round];
+            let c0 = cpu();
             let h = self.round_h();
+            t_h += cpu() - c0;
             t.send_ext(h[0]);
             t.send_ext(h[2]);
             if !derives_one(r_i, self.eq_prefix) {
@@ -1083,10 +1295,15 @@ impl LayerSumcheck {
             let eq_r = eq_line(r_i, r);
             self.claim = self.eq_prefix * eq_r * quadratic_at(h, r);
             self.eq_prefix *= eq_r;
+            let c0 = cpu();
             self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
             fold_suffix_eq(&mut self.suffix_eq);
+            t_bind += cpu() - c0;
             self.round += 1;
             point.push(r);
+        }
+        if timing && self.eq_point.len() > 16 {
+            eprintln!("[lookup timing]                    of which round sums cpu {t_h:.2} s, bind and eq fold cpu {t_bind:.2} s");
         }
         point
     }
@@ -1255,12 +1472,10 @@ mod tests {
         for depth in [2, 3, 6, 13, 15] {
             let leaves = Layer::from_leaves(shifted_tree(depth, 22));
             let direct = leaves.parent_halves_of_shifted().expect("at least 4 leaves");
-            let (TreeHalves::Ext { p: Some((pl, pr)), ql, qr }, TreeHalves::Ext { p: Some((pl2, pr2)), ql: ql2, qr: qr2 }) =
-                (direct, TreeHalves::split(leaves.parent()))
-            else {
-                panic!("expected extension halves with numerators");
-            };
-            assert_eq!((pl, pr, ql, qr), (pl2, pr2, ql2, qr2), "depth {depth}");
+            assert!(matches!(direct, TreeHalves::ShiftedPairs { .. }));
+            let split = TreeHalves::split(leaves.parent());
+            assert!(matches!(split, TreeHalves::Ext { p: Some(_), .. }));
+            assert_eq!(direct.to_ext(), split.to_ext(), "depth {depth}");
         }
         assert!(Layer::from_leaves(shifted_tree(1, 22)).parent_halves_of_shifted().is_none());
         // Not base-field leaves: nothing to drop.
@@ -1290,6 +1505,63 @@ mod tests {
             fold_suffix_eq(&mut table);
         }
         assert!(table.is_empty());
+    }
+
+    /// The base-field pair form of the layer above base-field leaves gives the same round sums
+    /// and, once bound, the same halves as the extension-field halves it replaces; the packed
+    /// base-field leaf sums and binds equal the scalar ones (sizes on both sides of `PAR_MIN`).
+    #[test]
+    fn base_field_pair_form_matches_the_extension_halves() {
+        // Genuine extension elements (not in the base subfield) for the shift and challenges.
+        let full = |seed: u64| -> EF {
+            use p3_field::BasedVectorSpace;
+            EF::from_basis_coefficients_fn(|k| F::from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(7 * k as u32 + 3) >> 1))
+        };
+        let with_full_shift = |depth: usize, seed: u64| {
+            let mut tree = shifted_tree(depth, seed);
+            if let Denominators::Shifted { shift, .. } = &mut tree.denominators {
+                *shift = full(seed);
+            }
+            tree
+        };
+        let gamma = full(77);
+        for depth in [3, 6, 12, 15, 16] {
+            let leaves = Layer::from_leaves(with_full_shift(depth, 40 + depth as u64));
+            let pairs = leaves.parent_halves_of_shifted().expect("at least 4 leaves");
+            let [pl, pr, ql, qr] = pairs.to_ext();
+            let mut reference = TreeHalves::Ext { p: Some((pl, pr)), ql, qr };
+            let mut pairs = pairs;
+            let eq = eq_evals(&(0..depth as u64 - 3).map(|i| full(i + 500)).collect::<Vec<_>>());
+            for with_one in [false, true] {
+                assert_eq!(pairs.round_sums(&eq, gamma, with_one), reference.round_sums(&eq, gamma, with_one), "depth {depth}");
+            }
+            assert_eq!(pairs.first_children(), reference.first_children());
+            let r = full(91);
+            pairs.bind(r);
+            reference.bind(r);
+            assert!(matches!(pairs, TreeHalves::Ext { .. }));
+            assert_eq!(pairs.to_ext(), reference.to_ext(), "depth {depth}");
+        }
+        // The leaves' own halves: packed base-field sums and binds against the scalar ones.
+        for depth in [4, 14, 15] {
+            let mut halves = TreeHalves::split(Layer::from_leaves(with_full_shift(depth, 60 + depth as u64)));
+            let TreeHalves::ShiftedOnes { wl: Column::Base(l), wr: Column::Base(r), .. } = &halves else {
+                panic!("base-field leaf halves");
+            };
+            let eq = eq_evals(&(0..depth as u64 - 2).map(|i| full(i + 700)).collect::<Vec<_>>());
+            for with_one in [false, true] {
+                let scalar = shifted_sums(l, r, &eq, with_one);
+                assert_eq!(halves.round_sums(&eq, gamma, with_one), TreeHalves::Ext { p: None, ql: halves.to_ext()[2].clone(), qr: halves.to_ext()[3].clone() }.round_sums(&eq, gamma, with_one));
+                if eq.len() >= PAR_MIN {
+                    assert_eq!(shifted_sums_base_packed(l, r, &eq, with_one), scalar);
+                }
+            }
+            let [_, _, ql, qr] = halves.to_ext();
+            let mut reference = TreeHalves::Ext { p: None, ql, qr };
+            halves.bind(full(5));
+            reference.bind(full(5));
+            assert_eq!(halves.to_ext()[2..], reference.to_ext()[2..], "depth {depth}");
+        }
     }
 
     #[test]

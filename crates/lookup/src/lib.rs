@@ -46,6 +46,7 @@
 //! soundness budget.
 
 pub mod fracaddcheck;
+pub(crate) mod timing;
 pub mod logup;
 pub mod table;
 pub mod zk;

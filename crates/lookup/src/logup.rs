@@ -579,6 +579,7 @@ fn prove_filled<S: Statements + ?Sized>(instances: &S, t: &mut ProverTranscript)
     if instances.count() == 0 {
         return Ok(Vec::new());
     }
+    let mut clock = crate::timing::Clock::start();
     let mut statements = Vec::with_capacity(instances.count());
     let mut trees: Vec<FractionLeaves> = Vec::new();
     for i in 0..instances.count() {
@@ -611,7 +612,9 @@ fn prove_filled<S: Statements + ?Sized>(instances: &S, t: &mut ProverTranscript)
         statements.push(st);
     }
 
+    clock.lap(|| "logup: load columns, build leaves".into());
     let out = fracaddcheck::prove(trees, t);
+    clock.lap(|| "logup: GKR".into());
 
     let mut claims = Vec::with_capacity(statements.len());
     let mut leaves = out.leaves.as_slice();
@@ -627,6 +630,7 @@ fn prove_filled<S: Statements + ?Sized>(instances: &S, t: &mut ProverTranscript)
         })?;
         claims.push(claim);
     }
+    clock.lap(|| "logup: reload columns, claims".into());
     Ok(claims)
 }
 
@@ -650,6 +654,8 @@ fn finish_prover(inst: &LookupInstance<'_>, st: &ProverStatement, leaves: &[Leaf
             derived[first.column] = !eq_at_index(top, first.offset >> first.vars).is_zero();
         }
     }
+    let mut clock = crate::timing::Clock::start();
+    let mut eq_time = 0f64;
     let mut eq_tables: std::collections::HashMap<Vec<EF>, Vec<EF>> =
         std::collections::HashMap::new();
     let mut values: Vec<Vec<EF>> = Vec::with_capacity(columns.len());
@@ -658,9 +664,11 @@ fn finish_prover(inst: &LookupInstance<'_>, st: &ProverStatement, leaves: &[Leaf
         let mut col_values = vec![EF::ZERO; col.components.len()];
         let first_needed = usize::from(skip_first);
         if col.components.len() > first_needed {
+            let c0 = std::time::Instant::now();
             let eq = eq_tables
                 .entry(point.clone())
                 .or_insert_with(|| eq_evals(point));
+            eq_time += c0.elapsed().as_secs_f64();
             for (value, comp) in col_values
                 .iter_mut()
                 .zip(&col.components)
@@ -672,6 +680,7 @@ fn finish_prover(inst: &LookupInstance<'_>, st: &ProverStatement, leaves: &[Leaf
         values.push(col_values);
     }
     drop(eq_tables);
+    clock.lap(|| format!("logup: column evaluations (eq tables {eq_time:.3} s)"));
     let lifted_first: Vec<EF> = first_row.iter().map(|&x| lift(x)).collect();
     for (tree, leaf) in layout.iter().zip(leaves) {
         let Some(first) = tree.blocks.first() else {
