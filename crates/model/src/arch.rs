@@ -129,6 +129,7 @@ pub struct Registration {
 pub static ARCHITECTURES: &[Registration] = &[
     Registration { name: "gpt2", read: crate::gpt2::Gpt2::read },
     Registration { name: "llama", read: crate::llama::Llama::read },
+    Registration { name: "qwen2", read: crate::llama::Llama::read_qwen2 },
 ];
 
 /// The supported architecture names, comma-separated (for messages).

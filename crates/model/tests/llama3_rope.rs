@@ -196,4 +196,13 @@ fn long_declared_contexts_are_capped() {
     }
     let src = Patched { inner: gguf(), freqs: None, ctx: Some(0) };
     assert!(LlamaConfig::from_source(&src).is_err());
+    // A Llama 3.2 declaration loads: the model, its key template at the capped context (2^16
+    // positions, a 2^20-entry RoPE table here), and a prompt past the cap is TooLong.
+    let src = Patched { inner: gguf(), freqs: None, ctx: Some(131072) };
+    let m = Model::from_source(&src, QuantConfig::default()).expect("loads");
+    assert_eq!(m.config().n_ctx, 1 << 16);
+    let t = std::time::Instant::now();
+    m.graph_template().expect("template at the capped context");
+    eprintln!("template at n_ctx 65536: {:.2} s", t.elapsed().as_secs_f64());
+    assert!(matches!(m.generate_int(&vec![1; (1 << 16) + 1], 1, |_| ()), Err(ModelError::TooLong { .. })));
 }

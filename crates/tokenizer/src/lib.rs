@@ -33,12 +33,19 @@
 //! - A vocabulary string containing a character outside `φ`'s 256 characters (possible for added
 //!   tokens of other GPT-2-style models) stands for its own UTF-8 bytes, and so does the string
 //!   of every control, user-defined or unknown token (llama.cpp prints those verbatim).
+//!
+//! **SentencePiece vocabularies** (`tokenizer.ggml.model = "llama"`: Llama 1/2, Mistral 7B,
+//! TinyLlama) replace steps 1–3 by llama.cpp's score-driven merge with byte fallback (module
+//! `spm`, [`Tokenizer::is_sentencepiece`]); special tokens, BOS/EOS and the end-of-generation set
+//! work as above, and a token decodes to its text with `▁` as a space (byte tokens `<0xNN>` to
+//! their byte).
 
 mod bpe;
 mod byte_map;
 pub mod chat;
 mod pretokenize;
 mod special;
+mod spm;
 mod stream;
 
 use std::sync::Mutex;
@@ -100,9 +107,31 @@ pub enum TokenizerError {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// The GGUF file declares a tokenizer other than GPT-2's byte-level BPE.
-    #[error("unsupported tokenizer model {0:?}: only \"gpt2\" (byte-level BPE) is supported")]
+    /// The GGUF file declares a tokenizer other than GPT-2's byte-level BPE or SentencePiece.
+    #[error("unsupported tokenizer model {0:?}: supported are \"gpt2\" (byte-level BPE) and \"llama\" (SentencePiece)")]
     UnsupportedModel(String),
+    /// `tokenizer.ggml.scores` does not have one entry per token.
+    #[error("tokenizer.ggml.scores has {len} entries for {vocab_size} tokens")]
+    ScoreCount {
+        /// Number of entries.
+        len: usize,
+        /// Number of tokens.
+        vocab_size: usize,
+    },
+    /// A SentencePiece score is not a finite number.
+    #[error("tokenizer.ggml.scores: the score of token {id} is not a finite number")]
+    InvalidScore {
+        /// The token.
+        id: u32,
+    },
+    /// A token of type byte whose text is not `<0xNN>`.
+    #[error("token {id} has type byte but its text {text:?} is not <0xNN>")]
+    InvalidByteToken {
+        /// The token.
+        id: u32,
+        /// Its text (first 80 characters).
+        text: String,
+    },
     /// `tokenizer.ggml.pre` names a pre-tokenizer this crate does not implement.
     #[error(
         "unsupported pre-tokenizer tokenizer.ggml.pre = {name:?}; supported: {}",
@@ -203,6 +232,9 @@ pub struct Tokenizer {
     bos_token_id: Option<u32>,
     /// Memoized encodings of short words.
     word_cache: Mutex<MixMap<Box<[u8]>, Box<[u32]>>>,
+    /// A SentencePiece vocabulary (`tokenizer.ggml.model = "llama"`): encoding uses it instead of
+    /// the pre-tokenizer, byte map and merges.
+    spm: Option<Box<spm::SpmVocab>>,
 }
 
 impl std::fmt::Debug for Tokenizer {
@@ -234,6 +266,7 @@ impl Clone for Tokenizer {
             eos_token_id: self.eos_token_id,
             bos_token_id: self.bos_token_id,
             word_cache: Mutex::new(MixMap::default()),
+            spm: self.spm.clone(),
         }
     }
 }
@@ -351,8 +384,113 @@ impl Tokenizer {
             eos_token_id: None,
             bos_token_id: None,
             word_cache: Mutex::new(MixMap::default()),
+            spm: None,
         };
         tokenizer.with_special_tokens(eos_token_id, None)
+    }
+
+    /// A SentencePiece tokenizer (llama.cpp's `llama` tokenizer model, module doc): `tokens`
+    /// (id = index) with their `types` and `scores` (one per token; finite), BOS/EOS ids, whether
+    /// BOS/EOS are added and whether a space is prefixed to text.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new_sentencepiece(
+        tokens: &[&str],
+        types: &[TokenType],
+        scores: Vec<f32>,
+        bos: Option<u32>,
+        eos: Option<u32>,
+        add_bos: bool,
+        add_eos: bool,
+        add_space_prefix: bool,
+    ) -> Result<Tokenizer, TokenizerError> {
+        if tokens.is_empty() {
+            return Err(TokenizerError::EmptyVocabulary);
+        }
+        if u32::try_from(tokens.len()).is_err() {
+            return Err(TokenizerError::TooManyEntries { what: "vocabulary", len: tokens.len() });
+        }
+        if types.len() != tokens.len() {
+            return Err(TokenizerError::TokenTypeCount { len: types.len(), vocab_size: tokens.len() });
+        }
+        let vocab = spm::SpmVocab::new(tokens, scores, add_space_prefix)?;
+        let token_bytes = (0u32..)
+            .zip(tokens.iter().zip(types))
+            .map(|(id, (t, &k))| spm::token_bytes(t, k, id).map(Vec::into_boxed_slice))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tokenizer = Tokenizer {
+            token_types: vec![TokenType::Normal; token_bytes.len()],
+            token_bytes,
+            word_index: Vec::new(),
+            pre: PreTokenizerConfig { pre_tokenizer: PreTokenizer::Gpt2, ignore_merges: false, add_bos_default: true },
+            special_texts: Vec::new(),
+            eog_ids: Vec::new(),
+            add_bos: false,
+            add_eos: false,
+            byte_tokens: [NO_TOKEN; 256],
+            merges: MergeTable::default(),
+            eos_token_id: None,
+            bos_token_id: None,
+            word_cache: Mutex::new(MixMap::default()),
+            spm: Some(Box::new(vocab)),
+        };
+        tokenizer
+            .with_special_tokens(eos, bos)?
+            .with_token_types(types, tokens)?
+            .with_add_special(add_bos, add_eos)
+    }
+
+    /// Whether this is a SentencePiece tokenizer (`tokenizer.ggml.model = "llama"`).
+    pub fn is_sentencepiece(&self) -> bool {
+        self.spm.is_some()
+    }
+
+    /// The SentencePiece tokenizer a GGUF file with `tokenizer.ggml.model = "llama"` describes,
+    /// with llama.cpp's defaults: BOS 1, EOS 2 unless the file names others, BOS added, EOS not,
+    /// a space prefixed (`tokenizer.ggml.add_space_prefix`), scores 0 when the file has none.
+    fn sentencepiece_from_gguf(file: &zkinfer_gguf::GgufFile) -> Result<Tokenizer, TokenizerError> {
+        let strings = file.get_str_array("tokenizer.ggml.tokens")?;
+        let n = strings.len();
+        let scores = match file.get("tokenizer.ggml.scores") {
+            None => vec![0.0; n],
+            Some(_) => file
+                .get_array("tokenizer.ggml.scores")?
+                .iter()
+                .map(|v| match v {
+                    zkinfer_gguf::MetaValue::F32(x) => Ok(*x),
+                    zkinfer_gguf::MetaValue::F64(x) => Ok(*x as f32),
+                    other => Err(TokenizerError::Gguf(zkinfer_gguf::GgufError::WrongType {
+                        key: "tokenizer.ggml.scores".into(),
+                        expected: "an array of floats",
+                        found: other.describe_type(),
+                    })),
+                })
+                .collect::<Result<Vec<f32>, _>>()?,
+        };
+        let types = match file.get("tokenizer.ggml.token_type") {
+            None => vec![TokenType::Normal; n],
+            Some(_) => file.get_i64_array("tokenizer.ggml.token_type")?.into_iter().map(TokenType::from_gguf).collect(),
+        };
+        let id_or = |key: &str, default: u32| -> Result<Option<u32>, TokenizerError> {
+            Ok(Some(match file.get(key) {
+                None => default,
+                Some(_) => file.get_u32(key)?,
+            }))
+        };
+        let flag = |key: &str, default: bool| -> Result<bool, TokenizerError> {
+            match file.get(key) {
+                None => Ok(default),
+                Some(_) => Ok(file.get_bool(key)?),
+            }
+        };
+        let in_vocab = |id: Option<u32>| id.filter(|&i| (i as usize) < n);
+        let (bos, eos) = (id_or("tokenizer.ggml.bos_token_id", 1)?, id_or("tokenizer.ggml.eos_token_id", 2)?);
+        // A default id outside a tiny vocabulary is no id (an explicit one is checked below).
+        let bos = if file.get("tokenizer.ggml.bos_token_id").is_none() { in_vocab(bos) } else { bos };
+        let eos = if file.get("tokenizer.ggml.eos_token_id").is_none() { in_vocab(eos) } else { eos };
+        let add_bos = flag("tokenizer.ggml.add_bos_token", true)?;
+        let add_eos = flag("tokenizer.ggml.add_eos_token", false)?;
+        let add_space_prefix = flag("tokenizer.ggml.add_space_prefix", true)?;
+        Tokenizer::new_sentencepiece(&strings, &types, scores, bos, eos, add_bos, add_eos, add_space_prefix)
     }
 
     /// Builds the tokenizer a GGUF file describes, the way llama.cpp reads it:
@@ -363,6 +501,9 @@ impl Tokenizer {
     /// `tokenizer.ggml.add_bos_token` and `tokenizer.ggml.add_eos_token` are optional.
     pub fn from_gguf(file: &zkinfer_gguf::GgufFile) -> Result<Tokenizer, TokenizerError> {
         let model = file.get_str("tokenizer.ggml.model")?;
+        if model == "llama" {
+            return Self::sentencepiece_from_gguf(file);
+        }
         if model != "gpt2" {
             return Err(TokenizerError::UnsupportedModel(shorten(model)));
         }
@@ -556,10 +697,26 @@ impl Tokenizer {
         let fragments = special::partition(text, &self.special_texts, |id| {
             options.parse_special || self.token_types[id as usize] == TokenType::UserDefined
         });
+        // SentencePiece: a space before the first piece of text and any after a special token.
+        let mut prev_special = true;
         for fragment in fragments {
             match fragment {
-                Fragment::Text(piece) => self.encode_text(piece, &mut out),
-                Fragment::Token(id) => out.push(id),
+                Fragment::Text(piece) => match &self.spm {
+                    Some(spm) => {
+                        let mut escaped = String::with_capacity(piece.len() + 3);
+                        if spm.add_space_prefix && prev_special {
+                            escaped.push_str(spm::SPACE);
+                        }
+                        escaped.push_str(&piece.replace(' ', spm::SPACE));
+                        spm.tokenize(&escaped, &mut out);
+                        prev_special = false;
+                    }
+                    None => self.encode_text(piece, &mut out),
+                },
+                Fragment::Token(id) => {
+                    out.push(id);
+                    prev_special = true;
+                }
             }
         }
         if options.add_special

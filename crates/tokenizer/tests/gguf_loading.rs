@@ -61,9 +61,12 @@ fn a_minimal_gpt2_tokenizer_loads_and_merges() {
 
 #[test]
 fn other_tokenizer_models_are_rejected() {
-    match load(&toy_entries("llama")) {
-        Err(TokenizerError::UnsupportedModel(model)) => assert_eq!(model, "llama"),
-        other => panic!("expected UnsupportedModel, got {other:?}"),
+    // "llama" (SentencePiece) is supported since `tests/spm.rs`; WordPiece, Unigram, RWKV are not.
+    for name in ["bert", "t5", "rwkv", ""] {
+        match load(&toy_entries(name)) {
+            Err(TokenizerError::UnsupportedModel(model)) => assert_eq!(model, name),
+            other => panic!("expected UnsupportedModel, got {other:?}"),
+        }
     }
 }
 

@@ -12,6 +12,14 @@
 //! llama.cpp's converter computes from the `llama3` rope scaling): pair `i` turns by
 //! `base^(−2i/n_rot) / f_i`, as llama.cpp's `ggml_rope_ext` does with `freq_factors`; the factors
 //! go into the RoPE op (and so into the verifying key, which rebuilds the table from them).
+//! **Qwen2** (GGUF architecture `qwen2`, `qwen2.*` metadata) is this block with biases on the Q,
+//! K and V projections (`attn_{q,k,v}.bias`, added in the matmul's accumulator scale as GPT-2's
+//! biases) and llama.cpp's NEOX RoPE (pairs `(i, i + n_rot/2)`; its converter does not permute
+//! Q/K for Qwen2). The loader permutes the rows of `attn_q`/`attn_k` and their biases within each
+//! head exactly as llama.cpp's converter does for `llama` (row `2i` ← `i`, `2i+1` ← `i + n_rot/2`),
+//! so the adjacent-pair RoPE op computes NEOX's rotation: q·k is unchanged because Q and K are
+//! permuted alike, and V is not permuted. The proven graph is the Llama graph with biased Q/K/V.
+//!
 //! **Context:** the proven context is `llama.context_length` capped at [`MAX_PROVEN_CONTEXT`]
 //! and at `2^22 / n_rot` positions (the RoPE table's size limit); Llama 3.1/3.2 declare 131072.
 //!
@@ -38,7 +46,7 @@ use crate::ops::rmsnorm::RmsNorm;
 use crate::ops::rope::Rope;
 use crate::ops::silu::Silu;
 use crate::ops::Op;
-use crate::quant::{QuantConfig, quantize_matrix, quantize_norm_gain};
+use crate::quant::{QuantConfig, quantize_matrix, quantize_norm_gain, quantize_vector_at};
 use crate::source::ModelSource;
 use crate::tensor::WeightTensor;
 use crate::ModelError;
@@ -81,6 +89,12 @@ pub struct LlamaConfig {
     pub n_ctx_train: usize,
     /// Whether the file has `rope_freqs.weight` (the factors themselves are in [`Llama`]).
     pub rope_freq_factors: bool,
+    /// `general.architecture`: `llama` or `qwen2` (the metadata prefix).
+    pub arch: &'static str,
+    /// Biases on the Q, K, V projections (Qwen2).
+    pub qkv_bias: bool,
+    /// The file's Q/K rows are in NEOX order (pairs `(i, i + n_rot/2)`, Qwen2): permuted at load.
+    pub neox: bool,
 }
 
 /// Longest context a Llama key proves (`n_ctx` is `llama.context_length` capped at this and at
@@ -98,10 +112,15 @@ impl LlamaConfig {
 
     /// Reads and checks the hyperparameters of a `llama` source.
     pub fn from_source(src: &dyn ModelSource) -> Result<Self, ModelError> {
-        expect_architecture(src, "llama")?;
-        let u = |k: &str| src.meta_u32(&format!("llama.{k}")).map(|v| v as usize);
+        Self::from_source_as(src, "llama")
+    }
+
+    /// Reads and checks the hyperparameters of a `llama` or `qwen2` source (`arch.*` keys).
+    pub fn from_source_as(src: &dyn ModelSource, arch: &'static str) -> Result<Self, ModelError> {
+        expect_architecture(src, arch)?;
+        let u = |k: &str| src.meta_u32(&format!("{arch}.{k}")).map(|v| v as usize);
         let opt_u = |k: &str| -> Result<Option<usize>, ModelError> {
-            let key = format!("llama.{k}");
+            let key = format!("{arch}.{k}");
             if src.has_meta(&key) { Ok(Some(src.meta_u32(&key)? as usize)) } else { Ok(None) }
         };
         let tok = src.tensor_shape("token_embd.weight").ok_or_else(|| ModelError::MissingTensor("token_embd.weight".into()))?;
@@ -118,8 +137,9 @@ impl LlamaConfig {
         if opt_u("attention.value_length")?.is_some_and(|v| v != head_dim) {
             return bad("attention.value_length differs from key_length".into());
         }
-        let rope_base = if src.has_meta("llama.rope.freq_base") { src.meta_f32("llama.rope.freq_base")? } else { 10000.0 };
-        if src.has_meta("llama.rope.scaling.factor") && src.meta_f32("llama.rope.scaling.factor")? != 1.0 {
+        let key = |k: &str| format!("{arch}.{k}");
+        let rope_base = if src.has_meta(&key("rope.freq_base")) { src.meta_f32(&key("rope.freq_base"))? } else { 10000.0 };
+        if src.has_meta(&key("rope.scaling.factor")) && src.meta_f32(&key("rope.scaling.factor"))? != 1.0 {
             return bad("RoPE scaling is not supported".into());
         }
         if opt_u("expert_count")?.is_some_and(|e| e > 0) {
@@ -137,12 +157,15 @@ impl LlamaConfig {
             n_ctx,
             n_ff: u("feed_forward_length")?,
             n_vocab: tok.first().copied().unwrap_or(0),
-            eps: src.meta_f32("llama.attention.layer_norm_rms_epsilon")?,
+            eps: src.meta_f32(&key("attention.layer_norm_rms_epsilon"))?,
             rope_base,
             n_rot,
             tied_output: src.tensor_shape("output.weight").is_none(),
             n_ctx_train,
             rope_freq_factors: src.tensor_shape(ROPE_FREQS).is_some(),
+            arch,
+            qkv_bias: arch == "qwen2",
+            neox: arch == "qwen2",
         };
         check_common(&cfg.common(), cfg.n_ff, cfg.eps, "layer_norm_rms_epsilon")?;
         if cfg.n_head_kv == 0 || !cfg.n_head.is_multiple_of(cfg.n_head_kv) {
@@ -152,7 +175,7 @@ impl LlamaConfig {
             return bad(format!("head dimension {} / rope dimension_count {} invalid", cfg.head_dim, cfg.n_rot));
         }
         if opt_u("vocab_size")?.is_some_and(|v| v != cfg.n_vocab) {
-            return bad(format!("llama.vocab_size differs from token_embd's {} rows", cfg.n_vocab));
+            return bad(format!("{arch}.vocab_size differs from token_embd's {} rows", cfg.n_vocab));
         }
         if !(cfg.rope_base.is_finite() && cfg.rope_base > 1.0) {
             return bad(format!("rope.freq_base {} is not > 1", cfg.rope_base));
@@ -189,6 +212,11 @@ impl LlamaConfig {
                 (p("ffn_up.weight"), vec![f, d]),
                 (p("ffn_down.weight"), vec![d, f]),
             ]);
+        }
+        if self.qkv_bias {
+            for l in 0..self.n_layer {
+                v.extend([(format!("blk.{l}.attn_q.bias"), vec![qd]), (format!("blk.{l}.attn_k.bias"), vec![kd]), (format!("blk.{l}.attn_v.bias"), vec![kd])]);
+            }
         }
         v.push(("output_norm.weight".to_owned(), vec![d]));
         if !self.tied_output {
@@ -229,30 +257,59 @@ impl Default for LlamaQuant {
     }
 }
 
-/// `attn_q` scaled by `1/sqrt(head_dim)` (in `f64`): the attention scale folded into the
-/// weight, exact in the integer graph for any head size. The float reference runs on these too.
-fn scale_q(cfg: &LlamaConfig, name: &str, values: Vec<f32>) -> Vec<f32> {
-    if !name.ends_with("attn_q.weight") {
+/// `attn_q` (and its bias) scaled by `1/sqrt(head_dim)` (in `f64`): the attention scale folded
+/// into the weight, exact in the integer graph for any head size. For a NEOX file (Qwen2) the rows
+/// of `attn_q`/`attn_k` and their biases are first permuted to the adjacent-pair layout
+/// ([`neox_rows_to_adjacent`]). The float reference runs on these too.
+fn scale_q(cfg: &LlamaConfig, name: &str, shape: &[usize], values: Vec<f32>) -> Vec<f32> {
+    let is_qk = ["attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias"].iter().any(|s| name.ends_with(s));
+    let values = if cfg.neox && is_qk {
+        let cols = if shape.len() == 2 { shape[1] } else { 1 };
+        neox_rows_to_adjacent(&values, cols, cfg.head_dim, cfg.n_rot)
+    } else {
+        values
+    };
+    if !(name.ends_with("attn_q.weight") || name.ends_with("attn_q.bias")) {
         return values;
     }
     let qscale = 1.0 / (cfg.head_dim as f64).sqrt();
     values.into_iter().map(|v| (v as f64 * qscale) as f32).collect()
 }
 
+/// The rows (of `cols` values each) of a Q or K projection or bias in NEOX order, per head of
+/// `head_dim` rows, put in llama.cpp's adjacent-pair order: within each head, row `2i` ← row `i`
+/// and row `2i + 1` ← row `i + n_rot/2` for `i < n_rot/2`; rows from `n_rot` on stay (llama.cpp's
+/// converter applies this permutation to `llama` models; values are only moved). Shapes the
+/// config reader accepted always divide; anything else is returned unchanged.
+pub fn neox_rows_to_adjacent(values: &[f32], cols: usize, head_dim: usize, n_rot: usize) -> Vec<f32> {
+    let mut out = values.to_vec();
+    let head = head_dim * cols;
+    if cols == 0 || head == 0 || n_rot == 0 || n_rot > head_dim || !values.len().is_multiple_of(head) {
+        return out;
+    }
+    let half = n_rot / 2;
+    for (dst, src) in out.chunks_mut(head).zip(values.chunks(head)) {
+        for i in 0..half {
+            dst[2 * i * cols..(2 * i + 1) * cols].copy_from_slice(&src[i * cols..(i + 1) * cols]);
+            dst[(2 * i + 1) * cols..(2 * i + 2) * cols].copy_from_slice(&src[(i + half) * cols..(i + half + 1) * cols]);
+        }
+    }
+    out
+}
+
 /// Quantizes the float tensors: matrices to `i16` with a per-tensor shift (`attn_q` scaled by
-/// `1/sqrt(head_dim)` first), RMSNorm gains at the most precise position whose rounding shift
-/// fits [`crate::ops::rmsnorm::RmsNorm::out_bits`].
+/// `1/sqrt(head_dim)` first, Q/K rows of a NEOX file permuted), Q/K/V biases (Qwen2) in their
+/// matmul's accumulator scale `2^-(A + f_w)` (as GPT-2's), RMSNorm gains at the most precise
+/// position whose rounding shift fits [`crate::ops::rmsnorm::RmsNorm::out_bits`].
 pub fn quantize_weights(cfg: &LlamaConfig, q: &QuantConfig, tensors: &[NamedTensor]) -> Weights {
     let mut w = Weights::default();
-    for (name, shape, values) in tensors {
-        let t = if shape.len() == 2 {
-            if name.ends_with("attn_q.weight") {
-                quantize_matrix(shape.clone(), &scale_q(cfg, name, values.clone()), q.weight_bits)
-            } else {
-                quantize_matrix(shape.clone(), values, q.weight_bits)
-            }
-        } else {
-            quantize_rms_gain(q, shape, values)
+    for (name, shape, values) in tensors.iter().filter(|t| t.1.len() == 2) {
+        w.insert(name.clone(), quantize_matrix(shape.clone(), &scale_q(cfg, name, shape, values.clone()), q.weight_bits));
+    }
+    for (name, shape, values) in tensors.iter().filter(|t| t.1.len() != 2) {
+        let t = match name.strip_suffix(".bias").and_then(|base| w.get(&format!("{base}.weight"))) {
+            Some(m) => quantize_vector_at(shape.clone(), &scale_q(cfg, name, shape, values.clone()), q.act_frac as i32 + m.frac_bits, 50),
+            None => quantize_rms_gain(q, shape, values),
         };
         w.insert(name.clone(), t);
     }
@@ -300,6 +357,13 @@ impl Llama {
         Ok(Box::new(Self::with_freq_factors(cfg, LlamaQuant { base, ..LlamaQuant::default() }, factors)?))
     }
 
+    /// The registry's entry for `qwen2` (Llama's block with Q/K/V biases and NEOX RoPE).
+    pub fn read_qwen2(src: &dyn ModelSource, base: QuantConfig) -> Result<Box<dyn Architecture>, ModelError> {
+        let cfg = LlamaConfig::from_source_as(src, "qwen2")?;
+        let factors = read_freq_factors(src, &cfg)?;
+        Ok(Box::new(Self::with_freq_factors(cfg, LlamaQuant { base, ..LlamaQuant::default() }, factors)?))
+    }
+
     /// The architecture with explicit fixed-point choices (builds the SiLU, RoPE, exp tables).
     pub fn new(cfg: LlamaConfig, quant: LlamaQuant) -> Result<Self, ModelError> {
         Self::with_freq_factors(cfg, quant, Arc::from(Vec::new()))
@@ -331,9 +395,9 @@ impl Llama {
 
     /// `x · Wᵀ` rescaled to `2^-A` (`{prefix}.out`) and clamped to the matmul input bound
     /// (`{prefix}.clamped`).
-    fn dense(s: &mut StepBuilder<'_>, x: TensorId, prefix: &str) -> Result<TensorId, ModelError> {
+    fn dense(s: &mut StepBuilder<'_>, x: TensorId, prefix: &str, bias: bool) -> Result<TensorId, ModelError> {
         let a = s.a();
-        let (acc, wf) = s.matmul_acc(x, prefix, false)?;
+        let (acc, wf) = s.matmul_acc(x, prefix, bias)?;
         let y = s.rescale(acc, wf, format!("{prefix}.out"), a)?;
         s.clamp_matmul_in(y, format!("{prefix}.clamped"))
     }
@@ -349,7 +413,7 @@ impl Llama {
 
 impl Architecture for Llama {
     fn name(&self) -> &'static str {
-        "llama"
+        self.cfg.arch
     }
     fn config(&self) -> ModelConfig {
         self.cfg.common()
@@ -370,7 +434,13 @@ impl Architecture for Llama {
         quantize_weights(&self.cfg, &self.quant.base, tensors)
     }
     fn float_weights(&self, tensors: Vec<NamedTensor>) -> Vec<NamedTensor> {
-        tensors.into_iter().map(|(name, shape, values)| (name.clone(), shape, scale_q(&self.cfg, &name, values))).collect()
+        tensors
+            .into_iter()
+            .map(|(name, shape, values)| {
+                let values = scale_q(&self.cfg, &name, &shape, values);
+                (name, shape, values)
+            })
+            .collect()
     }
     fn float_semantics(&self) -> FloatSemantics {
         FloatSemantics { norm_eps: self.cfg.eps }
@@ -399,9 +469,9 @@ impl Architecture for Llama {
             let p = |n: &str| format!("blk.{l}.{n}");
             // Attention.
             let hn = s.norm(Norm::Rms, x, &p("attn_norm"), cfg.eps)?;
-            let qm = Self::dense(&mut s, hn, &p("attn_q"))?;
-            let km = Self::dense(&mut s, hn, &p("attn_k"))?;
-            let vm = Self::dense(&mut s, hn, &p("attn_v"))?;
+            let qm = Self::dense(&mut s, hn, &p("attn_q"), cfg.qkv_bias)?;
+            let km = Self::dense(&mut s, hn, &p("attn_k"), cfg.qkv_bias)?;
+            let vm = Self::dense(&mut s, hn, &p("attn_v"), cfg.qkv_bias)?;
             let qh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head }), &[qm], p("attn_q.heads"), a)?;
             let qh = s.node(Op::Rope(self.rope.clone()), &[qh, positions], p("attn_q"), a)?;
             let kh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head_kv }), &[km], p("attn_k.heads"), a)?;
@@ -430,7 +500,7 @@ impl Architecture for Llama {
             let gate = s.rescale(gate, gf + a - si, p("ffn_gate.out"), si)?;
             let gate = s.node(Op::Clamp(Clamp::symmetric(self.silu.in_bits - 1)), &[gate], p("ffn_gate.clamped"), si)?;
             let act = s.node(Op::Silu(self.silu.clone()), &[gate], p("ffn_silu"), a)?;
-            let up = Self::dense(&mut s, hn, &p("ffn_up"))?;
+            let up = Self::dense(&mut s, hn, &p("ffn_up"), false)?;
             let prod = s.node(Op::Mul(Mul), &[act, up], p("ffn_prod"), 2 * a)?;
             let prod = s.rescale(prod, a, p("ffn_prod.out"), a)?;
             let prod = s.clamp_matmul_in(prod, p("ffn_prod.clamped"))?;

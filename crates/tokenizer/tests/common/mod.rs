@@ -29,6 +29,7 @@ pub enum Value<'a> {
     U32(u32),
     Bool(bool),
     I32Array(Vec<i32>),
+    F32Array(Vec<f32>),
     Str(&'a str),
     StrArray(Vec<String>),
 }
@@ -42,6 +43,7 @@ fn put_string(out: &mut Vec<u8>, s: &str) {
 pub fn gguf_bytes(entries: &[(&str, Value<'_>)]) -> Vec<u8> {
     const TYPE_U32: u32 = 4;
     const TYPE_I32: u32 = 5;
+    const TYPE_F32: u32 = 6;
     const TYPE_BOOL: u32 = 7;
     const TYPE_STRING: u32 = 8;
     const TYPE_ARRAY: u32 = 9;
@@ -67,6 +69,14 @@ pub fn gguf_bytes(entries: &[(&str, Value<'_>)]) -> Vec<u8> {
             Value::I32Array(items) => {
                 out.extend_from_slice(&TYPE_ARRAY.to_le_bytes());
                 out.extend_from_slice(&TYPE_I32.to_le_bytes());
+                out.extend_from_slice(&(items.len() as u64).to_le_bytes());
+                for v in items {
+                    out.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            Value::F32Array(items) => {
+                out.extend_from_slice(&TYPE_ARRAY.to_le_bytes());
+                out.extend_from_slice(&TYPE_F32.to_le_bytes());
                 out.extend_from_slice(&(items.len() as u64).to_le_bytes());
                 for v in items {
                     out.extend_from_slice(&v.to_le_bytes());
