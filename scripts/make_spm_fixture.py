@@ -96,6 +96,10 @@ texts = ["", " ", "  ", "a", " a", "Hello world", "Hello  world", " Hello world"
          "ALL CAPS AND lower", "Mixed-case_words and_snake_case and camelCaseWords", "a" * 200, "ab " * 50,
          "\u200b zero width \u200d joiner", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 math 𝟙𝟚𝟛", "ç̧ combining e\u0301", "\x01\x02 control \x7f chars"]
 texts += [l for l in prose.split("\n") if l.strip()] + [prose]
+# llama.cpp's tokenizer test texts (test-tokenizer-0: the same cases for every vocabulary), from the GPT-2 vocab's
+# .inp file already in testdata/ (cases separated by "\n__ggml_vocab_test__\n")
+inp = open(os.path.join(here, "..", "testdata", "tokenizer", "ggml-vocab-gpt-2.gguf.inp"), encoding="utf-8").read()
+texts += [c for c in inp.split("\n__ggml_vocab_test__\n") if c not in texts]
 vectors = [{"text": t, "ids": sp.encode(t), "decoded": sp.decode(sp.encode(t))} for t in texts]
 # parse_special: llama.cpp cuts the control/unknown token texts out (longest first) and prefixes a space to the
 # text after each (and to the first): per text fragment, sentencepiece's encode (its dummy prefix is that space).

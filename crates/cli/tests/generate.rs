@@ -226,3 +226,26 @@ fn zero_tokens_is_refused_before_the_model_loads() {
     }
     assert!(!std::path::Path::new(&out_path).exists());
 }
+
+/// Prompts get BOS when the model asks for it, as llama.cpp's `llama-cli` tokenizes them: the
+/// SentencePiece fixture (`add_bos_token` true) starts with `<s>` = 1 with or without `--special`;
+/// the Qwen2 fixture (`add_bos_token` false) and GPT-2 add none; `tokenize` stays raw.
+#[test]
+fn prompts_get_bos_when_the_model_asks() {
+    let run = |model: &str, extra: &[&str]| {
+        let m = testdata(model).to_string_lossy().into_owned();
+        let mut args = vec!["generate", "-m", &m, "-p", "Hello world", "-n", "1", "--json"];
+        args.extend_from_slice(extra);
+        let out = zkinfer(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        json_ids(&v["prompt_ids"])
+    };
+    assert_eq!(run("spm/spm-tiny.gguf", &[]), [1, 22557, 1526]);
+    assert_eq!(run("spm/spm-tiny.gguf", &["--special"]), [1, 22557, 1526]);
+    assert_ne!(run("qwen2/qwen2-tiny.gguf", &[])[0], 296);
+    assert_eq!(run("gpt2-tiny-random.gguf", &[]), [15496, 995]);
+    let m = testdata("spm/spm-tiny.gguf").to_string_lossy().into_owned();
+    let out = zkinfer(&["tokenize", "-m", &m, "-p", "Hello world"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "22557 1526");
+}

@@ -1,7 +1,7 @@
 //! SentencePiece vocabularies (`tokenizer.ggml.model = "llama"`: Llama 2, Mistral 7B, TinyLlama)
 //! against SentencePiece itself: `testdata/spm/spm-tiny.gguf` carries Mistral 7B v0.1's
 //! `tokenizer.model` (from the PyPI package mistral-common) written as llama.cpp's converter
-//! writes it, and `spm-tiny.vectors.json` holds `sentencepiece.encode` of 66 texts (spaces, tabs,
+//! writes it, and `spm-tiny.vectors.json` holds `sentencepiece.encode` of 104 texts (llama.cpp's test-tokenizer-0 cases, spaces, tabs,
 //! newlines, accents, CJK, emoji through byte fallback, code, special-token text) and, for texts
 //! holding special tokens, llama.cpp's `parse_special` result (`scripts/make_spm_fixture.py`).
 //! Then bad inputs.
@@ -77,7 +77,7 @@ fn matches_sentencepiece_on_every_vector() {
         n += 1;
     }
     assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), mismatches.len() + n, mismatches.join("\n"));
-    assert!(n >= 60, "{n} vectors");
+    assert!(n >= 100, "{n} vectors");
     assert_eq!(t.encode_with("", EncodeOptions { add_special: true, parse_special: false }), [1]);
     assert!(t.encode("").is_empty());
 }

@@ -6,8 +6,10 @@
 //! that spell it (`<`, `|`, `end`, …), as `tiktoken`'s `encode_ordinary` does and as llama.cpp
 //! does without special-token parsing. With `--special`, the tokenizer's special-token
 //! partition applies (`docs/TOKENIZER.md`): text equal to a control token's text becomes that
-//! one token, the text between is encoded as usual, and BOS/EOS are added if the model's
-//! metadata asks for them — llama.cpp's `parse_special = add_special = true`.
+//! one token and the text between is encoded as usual — llama.cpp's `parse_special = true`.
+//! BOS/EOS are added whenever the model's metadata asks for them (`add_special = true`, as
+//! llama.cpp's `llama-cli`, `llama-simple` and `llama-server` tokenize a prompt): SentencePiece
+//! models (Llama 2, Mistral) and Llama 3 get their BOS; GPT-2 and SmolLM2 add none.
 
 use crate::ui::{self, Kind, Tag as _};
 use std::path::PathBuf;
@@ -26,8 +28,8 @@ pub struct PromptArgs {
     #[arg(short = 'f', long, value_name = "PATH")]
     pub file: Option<PathBuf>,
     /// Parse special tokens: text equal to a control token (e.g. `<|endoftext|>`) becomes that
-    /// token and BOS/EOS are added if the model does, as llama.cpp does with special=true.
-    /// Without it, such text is ordinary text.
+    /// token, as llama.cpp does with parse_special=true. Without it, such text is ordinary text.
+    /// (BOS/EOS are added whenever the model asks for them, with or without this flag.)
     #[arg(long)]
     pub special: bool,
 }
@@ -65,9 +67,9 @@ impl PromptArgs {
     }
 }
 
-/// Encodes `text` with the model's tokenizer; with `special`, control-token text becomes the
-/// token and BOS/EOS are added when the model asks for them (llama.cpp's
-/// `parse_special = add_special = true`).
+/// Encodes `text` with the model's tokenizer: BOS/EOS when the model asks for them
+/// (`add_special = true`); with `special`, control-token text becomes the token
+/// (`parse_special = true`).
 pub fn encode(tok: &Tokenizer, text: &str, special: bool) -> Vec<u32> {
-    tok.encode_with(text, zkinfer_tokenizer::EncodeOptions { add_special: special, parse_special: special })
+    tok.encode_with(text, zkinfer_tokenizer::EncodeOptions { add_special: true, parse_special: special })
 }

@@ -110,7 +110,8 @@ pub fn run_tokenize(args: TokenizeArgs) -> anyhow::Result<()> {
             })?
         }
     };
-    let ids = super::prompt::encode(&tokenizer, &text, args.special);
+    // Raw ids unless --special (then BOS/EOS as the model asks, and control-token text parsed).
+    let ids = tokenizer.encode_with(&text, zkinfer_tokenizer::EncodeOptions { add_special: args.special, parse_special: args.special });
     ui::outln(format_ids(&ids, args.json)?)
 }
 

@@ -20,8 +20,9 @@
 //! so the adjacent-pair RoPE op computes NEOX's rotation: q·k is unchanged because Q and K are
 //! permuted alike, and V is not permuted. The proven graph is the Llama graph with biased Q/K/V.
 //!
-//! **Context:** the proven context is `llama.context_length` capped at [`MAX_PROVEN_CONTEXT`]
+//! **Context:** the proven context is `context_length` capped at [`MAX_PROVEN_CONTEXT`] (8192)
 //! and at `2^22 / n_rot` positions (the RoPE table's size limit); Llama 3.1/3.2 declare 131072.
+//! Longer prompts are refused as too long (`ModelError::TooLong`).
 //!
 //! Integer graph (one step; `n_past > 0` reads cached keys/values like GPT-2's):
 //! `Embedding → Rescale → [RmsNorm → MatMul q/k/v → Rescale → Clamp → SplitHeads → Rope (q, k)
@@ -97,9 +98,12 @@ pub struct LlamaConfig {
     pub neox: bool,
 }
 
-/// Longest context a Llama key proves (`n_ctx` is `llama.context_length` capped at this and at
-/// `2^22 / n_rot`): Llama 3.1/3.2 declare 131072 positions, far beyond anything provable here.
-pub const MAX_PROVEN_CONTEXT: usize = 1 << 16;
+/// Longest context a Llama-family key proves (`n_ctx` is `context_length` capped at this and at
+/// `2^22 / n_rot`): Llama 3.1/3.2 declare 131072 positions, Mistral and Qwen2.5 32768, far beyond
+/// anything provable here (T = 1024 takes ~40 min on 2 cores). At 8192 (SmolLM2's own context)
+/// the verifier's RoPE table has at most `8192·n_rot ≤ 2^20` entries for head size 128 (0.04 s to
+/// build for 64 under load 14; the uncapped 2^22 took 0.32 s).
+pub const MAX_PROVEN_CONTEXT: usize = 1 << 13;
 
 /// Name of the RoPE frequency-factor tensor.
 pub const ROPE_FREQS: &str = "rope_freqs.weight";
