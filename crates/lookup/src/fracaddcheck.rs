@@ -747,8 +747,8 @@ impl TreeHalves {
         }
     }
 
-    /// The halves as extension-field vectors `(pL, pR, qL, qR)` (tests and the bind of
-    /// [`TreeHalves::ShiftedPairs`]).
+    /// The halves as extension-field vectors `[pL, pR, qL, qR]` (tests compare the base-field
+    /// forms with the extension-field halves through it).
     #[cfg(test)]
     pub(crate) fn to_ext(&self) -> [Vec<EF>; 4] {
         match self {
@@ -918,11 +918,10 @@ fn pair_sums(cols: [&Vec<F>; 4], eq: &[EF], with_one: bool) -> [[EF; 4]; 3] {
             let v0 = [sl[x], ml[x], sr[x], mr[x]];
             let v1 = [sl[x + half], ml[x + half], sr[x + half], mr[x + half]];
             let v2: [F; 4] = std::array::from_fn(|k| v1[k].double() - v0[k]);
-            let mut terms = vec![(0, v0), (2, v2)];
-            if with_one {
-                terms.push((1, v1));
-            }
-            for (t, v) in terms {
+            for (t, v) in [(0, v0), (1, v1), (2, v2)] {
+                if t == 1 && !with_one {
+                    continue;
+                }
                 let s = at(e, v[0], v[1], v[2], v[3]);
                 for k in 0..4 {
                     acc[t][k] += s[k];
