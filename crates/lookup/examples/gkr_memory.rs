@@ -1,7 +1,8 @@
 //! Peak memory and time of one range-lookup GKR the size of SmolLM2's (one statement of
 //! `2^LOG` leaves into `Range{16}`, as columns of `2^22` rows):
 //! `cargo run --release -p zkinfer-lookup --example gkr_memory -- [LOG]` (default 25).
-//! Prints the resident memory before and the peak during the proof (the GKR's transient).
+//! Prints the resident memory before and the peak during the proof (the GKR's transient);
+//! with `ZKINFER_LOOKUP_TIMING=1` also the prover's phases (wall and CPU seconds).
 
 use std::borrow::Cow;
 use std::time::Instant;

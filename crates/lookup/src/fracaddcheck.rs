@@ -747,8 +747,8 @@ impl TreeHalves {
         }
     }
 
-    /// The halves as extension-field vectors `(pL, pR, qL, qR)` (tests and the bind of
-    /// [`TreeHalves::ShiftedPairs`]).
+    /// The halves as extension-field vectors `[pL, pR, qL, qR]` (tests compare the base-field
+    /// forms with the extension-field halves through it).
     #[cfg(test)]
     pub(crate) fn to_ext(&self) -> [Vec<EF>; 4] {
         match self {
@@ -918,11 +918,10 @@ fn pair_sums(cols: [&Vec<F>; 4], eq: &[EF], with_one: bool) -> [[EF; 4]; 3] {
             let v0 = [sl[x], ml[x], sr[x], mr[x]];
             let v1 = [sl[x + half], ml[x + half], sr[x + half], mr[x + half]];
             let v2: [F; 4] = std::array::from_fn(|k| v1[k].double() - v0[k]);
-            let mut terms = vec![(0, v0), (2, v2)];
-            if with_one {
-                terms.push((1, v1));
-            }
-            for (t, v) in terms {
+            for (t, v) in [(0, v0), (1, v1), (2, v2)] {
+                if t == 1 && !with_one {
+                    continue;
+                }
                 let s = at(e, v[0], v[1], v[2], v[3]);
                 for k in 0..4 {
                     acc[t][k] += s[k];
@@ -1113,6 +1112,26 @@ fn shifted_sums_base_packed(wl: &[F], wr: &[F], eq: &[EF], with_one: bool) -> [(
     [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
 }
 
+/// The table `eq(point, x)` for all `x ∈ {0,1}^n` ([`zkinfer_poly::eq_evals`], the same field
+/// elements: each entry is the product of the same factors), built for large `n` as the outer
+/// product of the tables of the two halves of `point` with packed products.
+pub(crate) fn eq_table(point: &[EF]) -> Vec<EF> {
+    let n = point.len();
+    if n < 14 {
+        return zkinfer_poly::eq_evals(point);
+    }
+    let (hi_point, lo_point) = point.split_at(n / 2);
+    let (eq_hi, eq_lo) = (zkinfer_poly::eq_evals(hi_point), zkinfer_poly::eq_evals(lo_point));
+    let mut out = EF::zero_vec(1 << n);
+    // Rows of 2^{n − n/2} ≥ 2^7 entries: a multiple of LANES.
+    out.par_chunks_mut(eq_lo.len()).zip(eq_hi.par_iter()).for_each(|(row, &w)| {
+        for (dst, lo) in row.chunks_mut(LANES).zip(eq_lo.chunks(LANES)) {
+            (PackedEF::from_ext_slice(lo) * w).to_ext_slice(dst);
+        }
+    });
+    out
+}
+
 /// `v ← v(r, ·)`: `v[i] = lo[i] + r·(hi[i] − lo[i])` over the two halves, then halve the length.
 fn bind_first(v: &mut Vec<EF>, r: EF) {
     let half = v.len() / 2;
@@ -1230,7 +1249,7 @@ pub(crate) fn suffix_eq_tables(eq_point: &[EF]) -> Vec<Vec<EF>> {
 
 impl LayerSumcheck {
     fn new(eq_point: Vec<EF>, gamma: EF, claims: &[(EF, EF)], trees: Vec<TreeHalves>) -> Self {
-        let suffix_eq = if eq_point.is_empty() { Vec::new() } else { zkinfer_poly::eq_evals(&eq_point[1..]) };
+        let suffix_eq = if eq_point.is_empty() { Vec::new() } else { eq_table(&eq_point[1..]) };
         let gamma_sq = gamma.square();
         let weights: Vec<EF> = std::iter::successors(Some(EF::ONE), |w| Some(*w * gamma_sq))
             .take(trees.len())
@@ -1561,6 +1580,17 @@ mod tests {
             halves.bind(full(5));
             reference.bind(full(5));
             assert_eq!(halves.to_ext()[2..], reference.to_ext()[2..], "depth {depth}");
+        }
+    }
+
+    #[test]
+    fn packed_eq_tables_equal_the_direct_ones() {
+        for n in [0, 1, 5, 13, 14, 15, 17] {
+            let point: Vec<EF> = (0..n as u64).map(|i| {
+                use p3_field::BasedVectorSpace;
+                EF::from_basis_coefficients_fn(|k| F::from_u64((i + 3) * 1_000_003 + k as u64 * 77))
+            }).collect();
+            assert_eq!(eq_table(&point), eq_evals(&point), "n = {n}");
         }
     }
 

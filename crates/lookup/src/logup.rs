@@ -53,10 +53,10 @@
 
 use std::borrow::Cow;
 
-use p3_field::{Field, PrimeCharacteristicRing};
+use p3_field::{Field, PackedFieldExtension, PrimeCharacteristicRing};
 use p3_maybe_rayon::prelude::*;
 use zkinfer_field::{EF, F, lift};
-use zkinfer_poly::{eq_evals, next_pow2_vars};
+use zkinfer_poly::next_pow2_vars;
 use zkinfer_transcript::{ProverTranscript, Transcript, TranscriptError, VerifierTranscript};
 
 use crate::fracaddcheck::{
@@ -270,11 +270,22 @@ pub(crate) fn compress(beta: EF, xs: impl DoubleEndedIterator<Item = EF>) -> EF 
 
 /// `Σ_{i < values.len()} eq[i]·values[i]`: the MLE of `values` padded with zeros.
 pub(crate) fn zero_padded_eval(eq: &[EF], values: &[F]) -> EF {
-    eq.par_iter()
-        .with_min_len(1 << 14)
-        .zip(values)
-        .map(|(&e, &v)| e * v)
-        .sum()
+    type PF = <F as Field>::Packing;
+    type PackedEF = <EF as p3_field::ExtensionField<F>>::ExtensionPacking;
+    const LANES: usize = <PF as p3_field::PackedValue>::WIDTH;
+    let n = eq.len().min(values.len());
+    let body = n - n % LANES;
+    // LANES products per operation over the body, the rest one at a time (the same sum).
+    let packed: PackedEF = (0..body / LANES)
+        .into_par_iter()
+        .with_min_len((1 << 14) / LANES)
+        .map(|c| {
+            let x = c * LANES;
+            PackedEF::from_ext_slice(&eq[x..x + LANES]) * *<PF as p3_field::PackedValue>::from_slice(&values[x..x + LANES])
+        })
+        .sum();
+    let head: EF = (0..LANES).map(|lane| packed.extract(lane)).sum();
+    head + eq[body..n].iter().zip(&values[body..n]).map(|(&e, &v)| e * v).sum::<EF>()
 }
 
 /// Where one column sits in a stacked tree.
@@ -667,7 +678,7 @@ fn finish_prover(inst: &LookupInstance<'_>, st: &ProverStatement, leaves: &[Leaf
             let c0 = std::time::Instant::now();
             let eq = eq_tables
                 .entry(point.clone())
-                .or_insert_with(|| eq_evals(point));
+                .or_insert_with(|| fracaddcheck::eq_table(point));
             eq_time += c0.elapsed().as_secs_f64();
             for (value, comp) in col_values
                 .iter_mut()
@@ -869,6 +880,20 @@ mod tests {
 
     /// Every column sits in exactly one tree, in an aligned block of its padded size, blocks do
     /// not overlap, at most `STACK_KEEP_BITS` trees, and few uncovered leaves.
+    /// The packed zero-padded evaluation equals the plain sum, for lengths around the SIMD width
+    /// and eq tables longer than the values.
+    #[test]
+    fn packed_zero_padded_eval_is_the_plain_sum() {
+        use p3_field::BasedVectorSpace;
+        let eq: Vec<EF> = (0..(1u64 << 15) + 40).map(|i| EF::from_basis_coefficients_fn(|k| F::from_u64(i * 7919 + k as u64 * 104_729 + 1))).collect();
+        let values: Vec<F> = (0..(1u64 << 15) + 40).map(|i| F::from_u64(i * i + 3)).collect();
+        for n in [0, 1, 7, 8, 9, 100, 1 << 15, (1 << 15) + 3] {
+            let plain: EF = eq.iter().zip(&values[..n]).map(|(&e, &v)| e * v).sum();
+            assert_eq!(zero_padded_eval(&eq, &values[..n]), plain, "n = {n}");
+            assert_eq!(zero_padded_eval(&eq[..n], &values), plain, "n = {n}");
+        }
+    }
+
     #[test]
     fn layout_places_every_column_in_one_aligned_block() {
         for seed in 0..300 {
@@ -939,7 +964,7 @@ mod tests {
         let mut vt = VerifierTranscript::new(&ds, &proof);
         let claims = verify_lookup(table, &lens, &mut vt).map_err(Ok)?;
         vt.finish().map_err(|e| Ok(e.into()))?;
-        let mle = |values: &[F], point: &[EF]| -> EF { zero_padded_eval(&eq_evals(point), values) };
+        let mle = |values: &[F], point: &[EF]| -> EF { zero_padded_eval(&zkinfer_poly::eq_evals(point), values) };
         for (col, claim) in columns.iter().zip(&claims.columns) {
             if mle(col, &claim.point) != claim.values[0] {
                 return Err(Err("column"));
