@@ -10,7 +10,8 @@
 //!   `docs/SECURITY.md` for its parameters and the soundness its report certifies).
 //! * **The claimed evaluations (randomised extension).** Next to each committed `P_k` (`m_k ≥ 1`
 //!   variables) the commitment holds a random mask `M_k` in `μ_k = min(m_k, MASK_VARS)`
-//!   variables. Claims are on the *randomised extension*
+//!   variables, with uniform EXTENSION-field coefficients (four base-field tables combined by
+//!   `eq(γ, ·)`, [`MASK_COMPONENT_VARS`]). Claims are on the *randomised extension*
 //!   `P̂_k(z) = P_k(z) + z_{m−1}(1 − z_{m−1})·M_k(z_0, …, z_{μ−1})`, which equals `P_k` on the
 //!   hypercube (so every sumcheck identity is unchanged) but whose value at a point with
 //!   `z_{m−1} ∉ {0, 1}` is uniformly random: up to `2^{μ_k}` claims at points whose
@@ -244,7 +245,7 @@ impl HidingProverData {
             zkinfer_poly::Mle::new(packed[off..off + len].to_vec())
         };
         let mu = mask_vars(m);
-        let mask = slot(k + poly).evaluate(&mask_point(&point[..mu], self.commitment.degree_bits(poly)));
+        let mask = slot(k + poly).evaluate(&mask_table_point(&point[..mu], self.commitment.degree_bits(poly)));
         Ok(slot(poly).evaluate(point) + self.commitment.vanishing_of(poly).at(point) * mask)
     }
 
@@ -278,8 +279,8 @@ impl HidingProverData {
             .cofactor(point, var)
             .ok_or_else(|| PcsError::BadClaim(format!("polynomial {poly}: variable {var} carries no vanishing factor")))?;
         let a = self.commitment.degree_bits(poly);
-        let slot = zkinfer_poly::Mle::new(self.zk.message.as_slice()[off..off + (1usize << (a * mu))].to_vec());
-        Ok(cofactor * slot.evaluate(&mask_point(&point[..mu], a)))
+        let slot = zkinfer_poly::Mle::new(self.zk.message.as_slice()[off..off + (1usize << (MASK_COMPONENT_VARS + a * mu))].to_vec());
+        Ok(cofactor * slot.evaluate(&mask_table_point(&point[..mu], a)))
     }
 }
 
@@ -296,7 +297,30 @@ pub const MAX_MASK_DEGREE_BITS: usize = 8;
 /// is exactly a polynomial of degree `< 2^a` in each `z_i` (monomial `Π z_i^{e_i}` ↔ the bits of
 /// the `e_i`), so `2^{a·μ}` points with independent monomial vectors get independent values.
 pub fn mask_point(z: &[EF], a: usize) -> Vec<EF> {
-    let mut out = Vec::with_capacity(a * z.len());
+    mask_point_into(Vec::with_capacity(a * z.len()), z, a)
+}
+
+/// Component variables of a mask table: `M_k = Σ_{c∈{0,1}²} eq(γ, c)·M_{k,c}` with `γ = (X, X²)`
+/// (`zkinfer_sumcheck::zk::gamma`) and four base-field tables `M_{k,c}` (the table's first two
+/// variables). The committed table is over `F`, but the `eq(γ, c)` span `EF` over `F`, so every
+/// monomial coefficient of `M_k` is a uniform *extension* element: `n` monomials hide `n`
+/// values at points with independent monomial vectors. Without them (before session 9) the
+/// coefficients were base-field entries, three of which hide one `EF` value: a multilinear mask
+/// of 16 coefficients hid 5 points, not 16, and one of 2 coefficients (a polynomial of one
+/// variable) left an `F`-linear functional of every claimed value unmasked
+/// (`hiding_tests::base_field_mask_coefficients_leak_and_component_variables_hide`).
+pub const MASK_COMPONENT_VARS: usize = 2;
+
+/// The point of polynomial `k`'s committed mask table at which its value is `M_k(z_{<μ})`:
+/// `(γ, mask_point(z_{<μ}, a))` ([`MASK_COMPONENT_VARS`], [`mask_point`]).
+pub fn mask_table_point(z: &[EF], a: usize) -> Vec<EF> {
+    let g = zkinfer_sumcheck::zk::gamma();
+    let mut out = Vec::with_capacity(MASK_COMPONENT_VARS + a * z.len());
+    out.extend_from_slice(&g);
+    mask_point_into(out, z, a)
+}
+
+fn mask_point_into(mut out: Vec<EF>, z: &[EF], a: usize) -> Vec<EF> {
     for &zi in z {
         let mut p = zi;
         for _ in 0..a {
@@ -323,7 +347,7 @@ fn hiding_layout(poly_num_vars: &[usize], a: &[usize]) -> Result<PackedLayout, P
         return Err(PcsError::Config(format!("polynomial {k} has no variable: a constant cannot be hidden by a randomised extension")));
     }
     let mut shapes = poly_num_vars.to_vec();
-    shapes.extend(poly_num_vars.iter().enumerate().map(|(k, &m)| a_of(k) * mask_vars(m)));
+    shapes.extend(poly_num_vars.iter().enumerate().map(|(k, &m)| MASK_COMPONENT_VARS + a_of(k) * mask_vars(m)));
     shapes.push(1); // blinding slot
     PackedLayout::with_min_vars(&shapes, MIN_HIDING_VARS)
 }
@@ -398,8 +422,8 @@ impl HidingPcs {
         self.commit_with_masks(polys, vanishing, &mask_refs, &[], rng)
     }
 
-    /// [`HidingPcs::commit_with`] with the masks given (`masks[k]`: `2^{a_k·min(m_k, MASK_VARS)}`
-    /// uniformly random entries, the table of [`mask_point`]) of degree `< 2^{a_k}` per variable
+    /// [`HidingPcs::commit_with`] with the masks given (`masks[k]`: `2^{2 + a_k·min(m_k, MASK_VARS)}`
+    /// uniformly random entries, the table of [`mask_table_point`]) of degree `< 2^{a_k}` per variable
     /// (`a` empty: every `a_k = 1`): several commitments of the same polynomials may share their masks (the zk weight
     /// key's tickets); `rng` draws the blinding slot and the encoding randomness.
     pub fn commit_with_masks<R: CryptoRng + ?Sized>(
@@ -422,7 +446,7 @@ impl HidingPcs {
         let layout = hiding_layout(&shapes, a)?;
         for (k, m) in masks.iter().enumerate() {
             if Some(m.len()) != layout.poly_num_vars(polys.len() + k).map(|v| 1usize << v) {
-                return Err(PcsError::Config(format!("mask {k} has {} entries, not 2^(a·min(m, {MASK_VARS}))", m.len())));
+                return Err(PcsError::Config(format!("mask {k} has {} entries, not 2^(2 + a·min(m, {MASK_VARS}))", m.len())));
             }
         }
         let blinding: Vec<F> = (0..2).map(|_| rng.random::<F>()).collect();
@@ -575,7 +599,7 @@ fn begin<T: Transcript>(com: &HidingCommitment, claims: &[OpeningClaim], t: &mut
         let mu = mask_vars(c.point.len());
         terms.push(WeightTerm {
             poly: num_polys + c.poly,
-            point: mask_point(&c.point[..mu], com.degree_bits(c.poly)),
+            point: mask_table_point(&c.point[..mu], com.degree_bits(c.poly)),
             coeff: coeff * com.vanishing_of(c.poly).at(&c.point),
         });
         coeff *= rho;

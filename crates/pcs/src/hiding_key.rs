@@ -155,7 +155,11 @@ fn shapes_of(polys: &[&[F]]) -> Result<Vec<usize>, PcsError> {
 /// The shared masks of a key (`2^{a_k μ_k}` entries each).
 fn masks(secret: &KeySecret, degree_bits: &[usize], shapes: &[usize]) -> Vec<Vec<F>> {
     let mut rng = secret.rng("masks", 0);
-    shapes.iter().zip(degree_bits).map(|(&m, &a)| (0..1usize << (a * m.min(MASK_VARS))).map(|_| rng.random::<F>()).collect()).collect()
+    shapes
+        .iter()
+        .zip(degree_bits)
+        .map(|(&m, &a)| (0..1usize << (crate::hiding::MASK_COMPONENT_VARS + a * m.min(MASK_VARS))).map(|_| rng.random::<F>()).collect())
+        .collect()
 }
 
 impl HidingKey {

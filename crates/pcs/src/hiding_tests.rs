@@ -215,3 +215,97 @@ fn p3_hiding_report_certifies_the_base_case_under_unique_decoding() {
         assert!(with_pow >= 128.0, "n = {n}: query round {with_pow}");
     }
 }
+
+/// Rank over `F` of a matrix with entries in `F`.
+fn rank_over_f(m: &[Vec<F>]) -> usize {
+    use zkinfer_field::Field;
+    let mut m = m.to_vec();
+    let mut r = 0;
+    for c in 0..m.first().map_or(0, Vec::len) {
+        let Some(p) = (r..m.len()).find(|&i| m[i][c] != F::ZERO) else { continue };
+        m.swap(r, p);
+        let inv = m[r][c].inverse();
+        let pivot = m[r].clone();
+        for (i, row) in m.iter_mut().enumerate() {
+            if i != r && row[c] != F::ZERO {
+                let f = row[c] * inv;
+                for (x, y) in row.iter_mut().zip(&pivot) {
+                    *x -= f * *y;
+                }
+            }
+        }
+        r += 1;
+    }
+    r
+}
+
+/// Three `F`-rows per point: the components of the linear map from a table of `F` entries to
+/// its multilinear extension's value at `point_of(z)`.
+fn f_rows(points: &[Vec<EF>], entries: usize, point_of: &dyn Fn(&[EF]) -> Vec<EF>) -> Vec<Vec<F>> {
+    points
+        .iter()
+        .flat_map(|z| {
+            let p = point_of(z);
+            let row: Vec<EF> = (0..entries).map(|e| Mle::new((0..entries).map(|i| if i == e { F::ONE } else { F::ZERO }).collect()).evaluate(&p)).collect();
+            (0..3).map(move |l| row.iter().map(|v| v.as_basis_coefficients_slice()[l]).collect::<Vec<F>>())
+        })
+        .collect()
+}
+
+/// The leak the mask's component variables close (found in session 9). A mask table is over `F`;
+/// before, its entries were the mask's monomial coefficients, so its value at an `EF` point was
+/// three `F`-linear functionals of `2^{aμ}` base-field coefficients: values at `k` points are
+/// uniform and independent only while `3k ≤ 2^{aμ}` (5 of the 16 points counted for `μ = 4`),
+/// and a one-variable polynomial (2 coefficients) left the functional `λ ⊥` both coefficients'
+/// images unmasked: `λ·P̂(z) = λ·P(z)` for every mask, which tells two witnesses apart. With the
+/// two component variables (`M = Σ_c eq(γ, c)·M_c`) the map from the table's `4·2^{aμ}` entries
+/// has rank `3k` over `F` on `k = 2^{aμ}` random points (the capacity counted), and the same `λ`
+/// read off a real commitment's claimed value varies with the mask.
+#[test]
+fn base_field_mask_coefficients_leak_and_component_variables_hide() {
+    let mut rng = StdRng::seed_from_u64(3);
+    for (mu, a) in [(1usize, 1usize), (4, 1), (2, 2), (1, 3)] {
+        let n = 1usize << (a * mu);
+        let points: Vec<Vec<EF>> =
+            (0..n).map(|_| (0..mu).map(|_| ext(rand10::RngExt::random::<u64>(&mut rng) >> 2, rand10::RngExt::random::<u64>(&mut rng) >> 2, 5)).collect()).collect();
+        // Before: the table is the coefficients (mask_point): rank short of 3n, so the n values
+        // satisfy F-linear relations (at most ⌊n/3⌋ points are hidden).
+        let old = f_rows(&points, n, &|z| mask_point(z, a));
+        assert!(rank_over_f(&old) < 3 * n, "μ = {mu}, a = {a}: base-field coefficients hid {n} points");
+        assert_eq!(rank_over_f(&f_rows(&points[..n / 3], n, &|z| mask_point(z, a))), 3 * (n / 3));
+        // Now: the table with its component variables (mask_table_point).
+        let new = f_rows(&points, 4 * n, &|z| mask_table_point(z, a));
+        assert_eq!(rank_over_f(&new), 3 * n, "μ = {mu}, a = {a}: {n} points are not hidden");
+    }
+
+    // The leak on a one-variable polynomial, and the real commitment's value masking it.
+    let z = ext(12345, 678, 91011);
+    let comps = |v: EF| -> [F; 3] { v.as_basis_coefficients_slice().try_into().expect("cubic") };
+    let v = z * (EF::ONE - z); // Vanishing::Last
+    let (u0, u1) = (comps(v * (EF::ONE - z)), comps(v * z));
+    let lambda = [u0[1] * u1[2] - u0[2] * u1[1], u0[2] * u1[0] - u0[0] * u1[2], u0[0] * u1[1] - u0[1] * u1[0]];
+    let read = |x: EF| -> F {
+        let c = comps(x);
+        (0..3).map(|i| lambda[i] * c[i]).sum()
+    };
+    let plain = |p: &[F]| -> EF { Mle::new(p.to_vec()).evaluate(&[z]) };
+    let (p, q) = ([F::from_u64(5), F::from_u64(9)], [F::from_u64(5), F::from_u64(10)]);
+    assert_ne!(read(plain(&p)), read(plain(&q)), "the functional separates the two witnesses");
+    let pcs = HidingPcs::default();
+    let (mut leaked, mut masked) = (0, 0);
+    for seed in 0..8u64 {
+        let mut rng = StdRng::seed_from_u64(seed);
+        for poly in [&p, &q] {
+            // A base-field-coefficient mask, as committed before: λ reads the plain functional.
+            let c: [F; 2] = [rand10::RngExt::random(&mut rng), rand10::RngExt::random(&mut rng)];
+            let old_hat = plain(poly) + v * (EF::from(c[0]) * (EF::ONE - z) + EF::from(c[1]) * z);
+            leaked += usize::from(read(old_hat) == read(plain(poly)));
+            // The commitment's randomised extension now.
+            let (_, data) = pcs.commit(&[&poly[..]], &mut rng).expect("commit");
+            let hat = data.evaluate(0, &[z]).expect("evaluate");
+            masked += usize::from(read(hat) != read(plain(poly)));
+        }
+    }
+    assert_eq!(leaked, 16, "a base-field-coefficient mask gives the functional away every time");
+    assert_eq!(masked, 16, "the component variables mask it");
+}

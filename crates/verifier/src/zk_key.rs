@@ -29,8 +29,9 @@ use zkinfer_pcs::whir::MerkleRoot;
 
 /// Magic bytes of a zero-knowledge verifying-key file.
 pub const ZK_VK_MAGIC: &[u8; 8] = b"ZKINFZK\0";
-/// Format version of zk verifying-key files (2: ticket 0 is reserved for the setup proof).
-pub const ZK_VK_VERSION: u32 = 2;
+/// Format version of zk verifying-key files (2: ticket 0 is reserved for the setup proof; 3: the
+/// weight masks have extension-field coefficients, `zkinfer_pcs::hiding::MASK_COMPONENT_VARS`).
+pub const ZK_VK_VERSION: u32 = 3;
 /// Largest encoded hiding weight key accepted (`MAX_TICKETS` roots and a link value per block).
 const MAX_HIDING_KEY_BYTES: u64 = 1 << 24;
 
