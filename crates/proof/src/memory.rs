@@ -32,13 +32,21 @@ pub fn weight_commitment(pk: ProvingKey) -> (VerifyingKey, WeightCommitment) {
 /// (`zkinfer_pcs::WhirPcs::commit_owned_releasing`: each group keeps its packed polynomial and
 /// Merkle root through the graph proof, and the opening recomputes the codeword and tree — about
 /// 2.5× the packed witness's bytes not resident for most of the proof, one more DFT and Merkle
-/// tree at the opening): only when the plain one pass is estimated ([`one_pass_bytes`]) over the
-/// budget ([`DEFAULT_MEMORY_BUDGET`], or 3/4 of the available memory if that is less), so a proof
-/// that fits keeps its prove time (GPT-2 small at 32 positions: 5.7 GB estimated, held; SmolLM2
-/// one pass: 21.0 GB estimated, released). Same proof bytes either way.
+/// tree at the opening; [`crate::prove_spilling`] then also spills the model's weights during the
+/// witness opening): only when the plain one pass is estimated ([`one_pass_bytes`]) over the
+/// budget ([`policy_budget`]), so a proof that fits keeps its prove time (GPT-2 small at 32
+/// positions: 5.7 GB estimated, held; SmolLM2 one pass: 21.0 GB estimated, released; its
+/// released estimate, [`one_pass_released_bytes`], is what [`one_pass_peak_bytes`] gives then).
+/// Same proof bytes either way.
 pub fn one_pass_releases_codewords(vk: &VerifyingKey, graph: &zkinfer_model::Graph) -> bool {
+    one_pass_bytes(weight_entries(vk), activation_entries(graph)) > policy_budget()
+}
+
+/// The budget of the default policy: [`DEFAULT_MEMORY_BUDGET`], or 3/4 of the available memory
+/// if that is less.
+pub fn policy_budget() -> u64 {
     let available = zkinfer_procfs::available_memory().map_or(u64::MAX, |a| a / 4 * 3);
-    one_pass_bytes(weight_entries(vk), activation_entries(graph)) > DEFAULT_MEMORY_BUDGET.min(available)
+    DEFAULT_MEMORY_BUDGET.min(available)
 }
 
 /// Memory budget of a default `prove`/`bench` (bytes): the chunk size is chosen so that the
@@ -105,20 +113,98 @@ pub fn chunk_bytes(weights: u64, activations: u64) -> u64 {
     weights * BYTES_PER_WEIGHT + padded_commitment(activations * num / den) * BYTES_PER_COMMITTED_ENTRY
 }
 
-/// A one-pass proof's estimated peak before its weight opening, from the model's weight entries
-/// and its graph's activation entries.
+/// A one-pass proof's estimated peak before its weight opening with the witness codewords held
+/// (the plain pass), from the model's weight entries and its graph's activation entries.
 pub fn one_pass_bytes(weights: u64, activations: u64) -> u64 {
     weights * BYTES_PER_WEIGHT + activations * ONE_PASS_BYTES_PER_ACTIVATION
+}
+
+/// Resident bytes per entry of a released witness group while it is opened, besides the packed
+/// polynomials (8 B per entry of every group not opened yet, [`PACKED_BYTES_PER_ENTRY`]): its
+/// codeword at rate 1/2 (16 B), the codeword's Merkle tree (4 B), p3's first sumcheck tables
+/// (the packed polynomial folded 5 variables and the equality weights, in the cubic extension:
+/// 2.4 B) and the slack of the first folded codeword. Measured on one polynomial of 2^26 entries
+/// (p3's spans with the resident memory: 30.4 B per entry with its packed polynomial at the
+/// peak, `into_sumcheck`), and SmolLM2's 2^28-entry witness (8 221 339 648 B in all).
+pub const OPENING_BYTES_PER_GROUP_ENTRY: u64 = 23;
+/// Bytes per entry of a packed polynomial (a Goldilocks element).
+pub const PACKED_BYTES_PER_ENTRY: u64 = 8;
+/// Resident bytes per committed entry while a released witness is committed (the group's
+/// codeword and tree, its packed polynomial spilled; the other groups' packed polynomials) and
+/// while the graph is proven beside the packed witness (lookup GKRs, virtual columns).
+pub const RELEASED_GRAPH_BYTES_PER_ENTRY: u64 = 22;
+/// Resident bytes per weight entry through a released one-pass proof's graph proof (the integer
+/// model, 2 B per matrix entry, the key and the trace's share).
+pub const RELEASED_BYTES_PER_WEIGHT: u64 = 8;
+
+/// The committed witness of a one-pass proof over `positions` positions, every position
+/// predicted (the worst case, as [`chunk_peak_bytes`]), as it is committed: the entries of each
+/// group's packed polynomial (`zkinfer_verifier::one_pass_witness_pcs`, group order), from the
+/// witness plan the verifier derives (shapes and public values of that shape). `None` if the
+/// key's graph or plan cannot be built at that length or the witness needs more commitment
+/// groups than a one-pass proof may open (`zkinfer_verifier::check_one_pass_groups`): then
+/// there is no one-pass proof of that length.
+pub fn one_pass_witness_groups(vk: &VerifyingKey, positions: usize) -> Option<Vec<u64>> {
+    let graph = vk.graph(positions, positions).ok()?;
+    let (t, n) = (positions as i64, positions as i64);
+    let tokens = vec![0i64; positions];
+    let steps: Vec<i64> = (0..t).collect();
+    let out_rows: Vec<i64> = (t - n..t).collect();
+    let next = vec![0i64; positions];
+    let mut public = zkinfer_ops::PublicValues::new();
+    for (name, values) in [("tokens", &tokens), ("positions", &steps), ("out_rows", &out_rows), ("next_token", &next)] {
+        public.insert(graph.find(name)?, values.as_slice());
+    }
+    let plan = zkinfer_ops::witness_plan(&graph, &public).ok()?;
+    let vars = plan.sparse_layout().committed_num_vars();
+    zkinfer_verifier::check_one_pass_groups(&vars, &vk.commitment).ok()?;
+    let groups = zkinfer_verifier::one_pass_witness_pcs().group_num_vars(&vars).ok()?;
+    Some(groups.into_iter().map(|v| 1u64 << v).collect())
+}
+
+/// A one-pass proof's estimated peak before its weight opening with the witness codewords
+/// released ([`one_pass_releases_codewords`]) and the model's weights spilled during the witness
+/// opening ([`crate::prove_spilling`]), from the model's weight entries, the witness groups'
+/// packed sizes ([`one_pass_witness_groups`]): the larger of the witness opening's (groups opened
+/// one at a time, the later ones' packed polynomials resident: [`OPENING_BYTES_PER_GROUP_ENTRY`]
+/// and [`PACKED_BYTES_PER_ENTRY`]) and the graph proof's ([`RELEASED_GRAPH_BYTES_PER_ENTRY`] of
+/// the committed entries, [`RELEASED_BYTES_PER_WEIGHT`]).
+pub fn one_pass_released_bytes(weights: u64, groups: &[u64]) -> u64 {
+    let opening = (0..groups.len())
+        .map(|g| groups[g] * OPENING_BYTES_PER_GROUP_ENTRY + groups[g..].iter().sum::<u64>() * PACKED_BYTES_PER_ENTRY)
+        .max()
+        .unwrap_or(0);
+    let graph = weights * RELEASED_BYTES_PER_WEIGHT + groups.iter().sum::<u64>() * RELEASED_GRAPH_BYTES_PER_ENTRY;
+    opening.max(graph)
+}
+
+/// A one-pass proof's estimated peak before its weight opening under `budget` (the policy's,
+/// [`policy_budget`]): the plain pass's ([`one_pass_bytes`]) if it fits, otherwise the released
+/// pass's ([`one_pass_released_bytes`]), which the prover then runs; `u64::MAX` if there is no
+/// one-pass proof of that length ([`one_pass_witness_groups`]).
+pub fn one_pass_peak_bytes(vk: &VerifyingKey, positions: usize, budget: u64) -> u64 {
+    let Some(groups) = one_pass_witness_groups(vk, positions) else {
+        return u64::MAX;
+    };
+    let weights = weight_entries(vk);
+    let held = one_pass_bytes(weights, vk.graph(positions, positions).as_ref().map_or(0, activation_entries));
+    if held <= budget { held } else { one_pass_released_bytes(weights, &groups) }
 }
 
 /// The largest chunk's estimated peak for `positions` positions in chunks of `chunk` (one pass if
 /// `chunk ≥ positions`), every position predicted (the worst case): the last chunk's, whose
 /// attention reads every earlier position, or the full chunk before it's.
 pub fn chunk_peak_bytes(vk: &VerifyingKey, chunk: usize, positions: usize) -> u64 {
+    chunk_peak_bytes_within(vk, chunk, positions, policy_budget())
+}
+
+/// [`chunk_peak_bytes`] under `budget`: a one-pass proof's estimate is [`one_pass_peak_bytes`]
+/// under it (the plain pass if it fits the budget, else the released pass).
+pub fn chunk_peak_bytes_within(vk: &VerifyingKey, chunk: usize, positions: usize, budget: u64) -> u64 {
     let weights = weight_entries(vk);
     let act = |g: Result<zkinfer_model::Graph, ProofSystemError>| g.as_ref().map_or(0, activation_entries);
     if chunk >= positions {
-        return one_pass_bytes(weights, act(vk.graph(positions, positions)));
+        return one_pass_peak_bytes(vk, positions, budget);
     }
     let last = match positions % chunk {
         0 => chunk,
@@ -141,8 +227,7 @@ pub fn estimated_peak_bytes(vk: &VerifyingKey, chunk: usize, positions: usize) -
 /// peak ([`estimated_peak_bytes`]) fits the budget ([`DEFAULT_MEMORY_BUDGET`], or 3/4 of the
 /// available memory if that is less); a transcript that fits one chunk is proven in one pass.
 pub fn default_chunk(vk: &VerifyingKey, positions: usize) -> usize {
-    let available = zkinfer_procfs::available_memory().map_or(u64::MAX, |a| a / 4 * 3);
-    chunk_for_budget(vk, positions, DEFAULT_MEMORY_BUDGET.min(available))
+    chunk_for_budget(vk, positions, policy_budget())
 }
 
 /// The largest power of two `C` (at most the transcript, at most
@@ -151,7 +236,7 @@ pub fn default_chunk(vk: &VerifyingKey, positions: usize) -> usize {
 /// depend on `C`, so smaller chunks could not lower the peak and would only multiply the proof
 /// (SmolLM2-135M used to get `C = 1`, 69 chunks and an 83.5 MB proof).
 pub fn chunk_for_budget(vk: &VerifyingKey, positions: usize, budget: u64) -> usize {
-    chunk_for(positions, budget.max(weight_opening_bytes(weight_entries(vk))), |c| chunk_peak_bytes(vk, c, positions))
+    chunk_for(positions, budget.max(weight_opening_bytes(weight_entries(vk))), |c| chunk_peak_bytes_within(vk, c, positions, budget))
 }
 
 /// The largest power of two `C ≤ max(positions, 1)` (rounded up to a power of two, at most
@@ -193,8 +278,40 @@ mod tests {
         (base, full, tail)
     }
 
-    /// [`chunk_peak_bytes`] of GPT-2 small from the table.
+    /// GPT-2 small's one-pass witness groups (entries of each packed polynomial) per `T`, every
+    /// position predicted ([`one_pass_witness_groups`] of its key: `examples/memory_estimate`).
+    const GPT2_ONE_PASS_GROUPS: &[(usize, &[u64])] = &[
+        (32, &[1 << 26]),
+        (64, &[1 << 27]),
+        (128, &[1 << 28]),
+        (256, &[1 << 29]),
+        (512, &[1 << 31]),
+        (1024, &[1 << 32, 1 << 28]),
+    ];
+
+    fn gpt2_groups(t: usize) -> &'static [u64] {
+        GPT2_ONE_PASS_GROUPS.iter().find(|g| g.0 == t).map(|g| g.1).unwrap_or_else(|| panic!("no GPT-2 small groups for T = {t}"))
+    }
+
+    /// [`one_pass_peak_bytes`] of GPT-2 small from the tables under `budget`.
+    fn gpt2_one_pass_peak(t: usize, budget: u64) -> u64 {
+        let (base, ..) = gpt2_graphs(t, t);
+        let held = one_pass_bytes(GPT2_WEIGHTS, base);
+        if held <= budget { held } else { one_pass_released_bytes(GPT2_WEIGHTS, gpt2_groups(t)) }
+    }
+
+    /// [`chunk_peak_bytes_within`] of GPT-2 small from the tables.
     fn gpt2_chunk_peak(t: usize, c: usize) -> u64 {
+        let (_, full, tail) = gpt2_graphs(t, c);
+        if c >= t {
+            return gpt2_one_pass_peak(t, DEFAULT_MEMORY_BUDGET);
+        }
+        chunk_bytes(GPT2_WEIGHTS, full.max(tail))
+    }
+
+    /// The one-pass chunk estimate as it was before the released estimate (the plain pass's
+    /// alone): what chose `C = 32` at `T = 64` and `C = 64` at `T = 128`.
+    fn gpt2_chunk_peak_plain(t: usize, c: usize) -> u64 {
         let (base, full, tail) = gpt2_graphs(t, c);
         if c >= t {
             return one_pass_bytes(GPT2_WEIGHTS, base);
@@ -224,6 +341,34 @@ mod tests {
         GPT2_WEIGHTS * 15 + act * 225
     }
 
+    /// One-pass proofs measured with the released path (mem9, `ZKINFER_MEMTRACE=1 /usr/bin/time -v
+    /// zkinfer bench …`, `peak_rss_bytes`; docs/BENCHMARKS.md "One-pass peak memory with default
+    /// settings"): `(what, weight entries, witness groups, measured peak)`; the peak of the whole
+    /// run (the weight opening included, which [`estimated_peak_bytes`] covers with
+    /// [`weight_opening_bytes`]).
+    const ONE_PASS_RELEASED_PEAKS: &[(&str, u64, &[u64], u64)] = &[
+        ("SmolLM2-135M, 69 positions", 134_515_008, &[1 << 28], 8_221_339_648),
+        ("GPT-2 small, T = 64", GPT2_WEIGHTS, &[1 << 27], 5_224_714_240),
+        ("GPT-2 small, T = 128", GPT2_WEIGHTS, &[1 << 28], 8_182_120_448),
+    ];
+
+    /// The released one-pass estimate lies above every measured released one-pass peak, by at
+    /// most a quarter, and SmolLM2's 69 positions are estimated within the 8 GiB budget (so the
+    /// default proves them in one pass) while the plain estimate (21.0 GB) was far above it.
+    #[test]
+    fn released_one_pass_estimates_cover_the_measured_peaks() {
+        for &(what, weights, groups, measured) in ONE_PASS_RELEASED_PEAKS {
+            let estimate = one_pass_released_bytes(weights, groups).max(weight_opening_bytes(weights));
+            assert!(estimate >= measured, "{what}: estimate {estimate} below the measured {measured}");
+            assert!(estimate <= measured + measured / 4, "{what}: estimate {estimate} over 1.25 × the measured {measured}");
+        }
+        let (_, smol_weights, smol_groups, _) = ONE_PASS_RELEASED_PEAKS[0];
+        assert!(one_pass_released_bytes(smol_weights, smol_groups) <= DEFAULT_MEMORY_BUDGET);
+        assert!(one_pass_bytes(smol_weights, 67_817_823) > DEFAULT_MEMORY_BUDGET);
+        // Two groups: the first opening holds both packed polynomials.
+        assert_eq!(one_pass_released_bytes(0, &[1 << 20, 1 << 18]), (1 << 20) * OPENING_BYTES_PER_GROUP_ENTRY + ((1 << 20) + (1 << 18)) * PACKED_BYTES_PER_ENTRY);
+    }
+
     /// Measured with mimalloc and the capped chunk GKRs (docs/BENCHMARKS.md, "Chunked proving,
     /// stream version 4"), with the stream-version-4 grouping: `(T, C, peak_rss_bytes)`.
     const GPT2_PEAKS_V4: &[(usize, usize, u64)] = &[
@@ -235,16 +380,21 @@ mod tests {
     ];
 
     /// The rule gives GPT-2 small the largest chunk it estimates under the 8 GiB bar at every `T`
-    /// up to its context — one pass at 32 positions, `C = 32` at 64, `C = 64` at 128, 256 and 512
-    /// (stream version 4 padded the last chunks' witness at 512 to 2^28: 9.84 GB measured), `C =
-    /// 32` at 1024 — where the rule before stream version 4 gave at most 16 at `T = 512` and
-    /// version 4's `C = 32` (so this test fails on either); the estimate is above every measured
-    /// peak, by at most a quarter.
+    /// up to its context — one pass at 32 positions (codewords held), and since the released
+    /// one-pass estimate also at 64 and 128 (the plain one-pass estimate alone gave `C = 32` and
+    /// `C = 64` there), `C = 64` at 256 and 512 (stream version 4 padded the last chunks' witness
+    /// at 512 to 2^28: 9.84 GB measured), `C = 32` at 1024 — where the rule before stream version
+    /// 4 gave at most 16 at `T = 512` and version 4's `C = 32` (so this test fails on either); the
+    /// estimate is above every measured peak, by at most a quarter.
     #[test]
     fn gpt2_small_gets_the_largest_chunk_that_fits() {
         let budget = DEFAULT_MEMORY_BUDGET.max(weight_opening_bytes(GPT2_WEIGHTS));
         let bar = 8u64 << 30;
-        for (t, want) in [(32, 32), (64, 32), (128, 64), (256, 64), (512, 64), (1024, 32)] {
+        for (t, want, plain) in [(64, 64, 32), (128, 128, 64), (256, 64, 64), (512, 64, 64), (1024, 32, 32)] {
+            assert_eq!(chunk_for(t, budget, |c| gpt2_chunk_peak_plain(t, c)), plain, "T = {t}, the plain one-pass estimate");
+            assert_eq!(chunk_for(t, budget, |c| gpt2_chunk_peak(t, c)), want, "T = {t}");
+        }
+        for (t, want) in [(32, 32), (64, 64), (128, 128), (256, 64), (512, 64), (1024, 32)] {
             let c = chunk_for(t, budget, |c| gpt2_chunk_peak(t, c));
             assert_eq!(c, want, "T = {t}");
             assert!(gpt2_chunk_peak(t, c).max(weight_opening_bytes(GPT2_WEIGHTS)) <= bar, "T = {t}: the chosen C = {c} is estimated over the bar");

@@ -62,3 +62,36 @@ fn spilled_model_weights_give_the_same_proof_bytes() {
     let kept = prove_spilling_forced(&mut model, &pk.vk, WeightCommitment::Recommit, &prompt, 3, false).unwrap();
     assert_eq!(held.to_bytes(), kept.to_bytes());
 }
+
+/// The memory estimate reads the witness a proof commits: `memory::one_pass_witness_groups` (the
+/// plan of the key's graph with placeholder public values of the right shapes) gives the groups
+/// of the plan of a real forward pass with every position predicted (its traced public values),
+/// at several lengths; and a length beyond the context has no one-pass estimate (`u64::MAX`).
+#[test]
+fn the_estimate_reads_the_witness_the_prover_commits() {
+    use std::collections::HashMap;
+    use zkinfer_ops::TensorRole;
+    use zkinfer_proof::memory;
+    let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).unwrap();
+    let model = Model::load(&gguf).unwrap();
+    let tok = Tokenizer::from_gguf(&gguf).unwrap();
+    let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
+    for t in [1usize, 5, 24, 33] {
+        let ids: Vec<u32> = (0..t as u32).map(|i| (i * 7919 + 13) % 1000).collect();
+        let fwd = model.forward_int_outputs(&ids, t).unwrap();
+        let values = |id: zkinfer_model::TensorId| fwd.trace.get(id).map_or(&[][..], |v| v.data.as_slice());
+        let mut public: HashMap<_, &[i64]> = fwd.graph.inputs.iter().map(|&i| (i, values(i))).collect();
+        for (n, node) in fwd.graph.nodes.iter().enumerate() {
+            if zkinfer_ops::protocol_for(&fwd.graph, n).unwrap().output_role() == TensorRole::Public {
+                public.insert(node.output, values(node.output));
+            }
+        }
+        let plan = zkinfer_ops::witness_plan(&fwd.graph, &public).unwrap();
+        let vars = plan.sparse_layout().committed_num_vars();
+        let groups: Vec<u64> = zkinfer_verifier::one_pass_witness_pcs().group_num_vars(&vars).unwrap().into_iter().map(|v| 1u64 << v).collect();
+        assert_eq!(memory::one_pass_witness_groups(&pk.vk, t), Some(groups), "T = {t}");
+    }
+    let n_ctx = model.config().n_ctx;
+    assert_eq!(memory::one_pass_witness_groups(&pk.vk, n_ctx + 1), None);
+    assert_eq!(memory::one_pass_peak_bytes(&pk.vk, n_ctx + 1, u64::MAX), u64::MAX);
+}
