@@ -424,7 +424,12 @@ fn stacked_leaves(
                 .with_min_len(1 << 12)
                 .enumerate()
                 .for_each(|(i, out)| {
-                    *out = alpha - compress(beta, col.components.iter().map(|c| lift(c[i])));
+                    *out = match col.components[..] {
+                        // (input, output) rows: α − (x + β·y), one extension-by-base product (the
+                        // same element as the general compression).
+                        [x, y] => alpha - (beta * y[i] + x[i]),
+                        _ => alpha - compress(beta, col.components.iter().map(|c| lift(c[i]))),
+                    };
                 });
         }
         Denominators::Values(q)
