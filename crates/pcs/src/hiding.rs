@@ -331,6 +331,14 @@ fn mask_point_into(mut out: Vec<EF>, z: &[EF], a: usize) -> Vec<EF> {
     out
 }
 
+/// Variables of the blinding slot `B`. Its contribution to the opened value is
+/// `eq(s_B, r_high)·B(r_low)`; with one variable (two base-field entries, before session 9)
+/// `B(r_low)` ranges over a 2-dimensional `F`-subspace of `EF` and one `F`-functional of the
+/// opened value was left unblinded; with two variables the four `eq(r_low, c)` span `EF` (random
+/// `r`, except with probability `O(1/|EF|)`), so the contribution is uniform
+/// (`hiding_tests::the_blinding_slot_spans_the_extension_field`).
+pub const BLINDING_VARS: usize = 2;
+
 /// Shapes of the packed hiding batch: the polynomials, their masks, the blinding slot.
 fn hiding_layout(poly_num_vars: &[usize], a: &[usize]) -> Result<PackedLayout, PcsError> {
     if !a.is_empty() && a.len() != poly_num_vars.len() {
@@ -348,7 +356,7 @@ fn hiding_layout(poly_num_vars: &[usize], a: &[usize]) -> Result<PackedLayout, P
     }
     let mut shapes = poly_num_vars.to_vec();
     shapes.extend(poly_num_vars.iter().enumerate().map(|(k, &m)| MASK_COMPONENT_VARS + a_of(k) * mask_vars(m)));
-    shapes.push(1); // blinding slot
+    shapes.push(BLINDING_VARS); // blinding slot
     PackedLayout::with_min_vars(&shapes, MIN_HIDING_VARS)
 }
 
@@ -449,7 +457,7 @@ impl HidingPcs {
                 return Err(PcsError::Config(format!("mask {k} has {} entries, not 2^(2 + a·min(m, {MASK_VARS}))", m.len())));
             }
         }
-        let blinding: Vec<F> = (0..2).map(|_| rng.random::<F>()).collect();
+        let blinding: Vec<F> = (0..1usize << BLINDING_VARS).map(|_| rng.random::<F>()).collect();
         let mut all: Vec<&[F]> = polys.to_vec();
         all.extend_from_slice(masks);
         all.push(&blinding);

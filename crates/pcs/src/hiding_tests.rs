@@ -309,3 +309,18 @@ fn base_field_mask_coefficients_leak_and_component_variables_hide() {
     assert_eq!(leaked, 16, "a base-field-coefficient mask gives the functional away every time");
     assert_eq!(masked, 16, "the component variables mask it");
 }
+
+/// The blinding slot's value at a random point ranges over all of `EF` as its base-field entries
+/// vary (rank 3 over `F`), so the opened value is uniform; the control: one variable (two entries,
+/// the slot before session 9) reaches only rank 2.
+#[test]
+fn the_blinding_slot_spans_the_extension_field() {
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..8 {
+        let r: Vec<EF> = (0..BLINDING_VARS).map(|_| ext(rand10::RngExt::random::<u64>(&mut rng) >> 2, rand10::RngExt::random::<u64>(&mut rng) >> 2, 3)).collect();
+        let rows = f_rows(std::slice::from_ref(&r), 1 << BLINDING_VARS, &|z| z.to_vec());
+        assert_eq!(rank_over_f(&rows), 3);
+        let old = f_rows(&[r[..1].to_vec()], 2, &|z| z.to_vec());
+        assert_eq!(rank_over_f(&old), 2);
+    }
+}
