@@ -350,10 +350,12 @@ fn prove_stream(
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &header));
     let names = cache_names(&vk.step_graph);
     let pcs = pcs();
+    let kv_pcs = chunk_kv_pcs();
     let witness_pcs = chunk_witness_pcs();
+    let epochs = Epochs::for_header(&header);
     let c_vars = chunk.trailing_zeros() as usize;
     let mut cache = model.new_int_cache();
-    // Per keys/values epoch (`epoch_of`): its commitment and the claims on it.
+    // Per keys/values epoch (`Epochs`): its commitment and the claims on it.
     let mut kv_coms: Vec<WhirCommitment> = Vec::new();
     let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
     let mut weight_claims = weight_blocks::WeightClaims::new();
@@ -366,7 +368,7 @@ fn prove_stream(
 
     let mut s = 0;
     for k in 0.. {
-        let (epoch, (first_chunk, b)) = (epoch_of(k), epoch_range(epoch_of(k)));
+        let (epoch, (first_chunk, b)) = (epochs.of(k), epochs.range(epochs.of(k)));
         let starts_epoch = k == first_chunk;
         // Chunk k covers [s, s + C) and needs the tokens at those positions plus the prediction
         // after its last row; the first chunk of an epoch commits the keys/values of the whole
@@ -471,7 +473,7 @@ fn prove_stream(
             let kv_started = Instant::now();
             let kv_com = match kv_polys_e {
                 Some(polys) => {
-                    let (kv_com, _) = pcs.commit_owned(polys).map_err(witness_err)?;
+                    let (kv_com, _) = kv_pcs.commit_owned(polys).map_err(witness_err)?;
                     t.send_bytes(&kv_com.roots_bytes());
                     Some(kv_com)
                 }
@@ -523,17 +525,17 @@ fn prove_stream(
             let slot = past.iter().position(|p| PolyId::Tensor(p.0) == c.poly).ok_or_else(|| ProofSystemError::Request("claim on an unknown cache".into()))?;
             let dims = graph.meta(past[slot]).shape.clone();
             let cached = &cache.tensors()[slot];
-            for part in epoch_split(&dims, c_vars, &c.point)? {
+            for part in epoch_split(epochs, &dims, c_vars, &c.point)? {
                 match part {
                     EpochPart::Full { epoch: e, point, .. } => {
-                        let (f, be) = epoch_range(e);
+                        let (f, be) = epochs.range(e);
                         let rows = epoch_rows_of_tensor(cached, f * chunk, (f + (1 << be)) * chunk, chunk << be)?;
                         let w = TensorLayout::new(&epoch_dims(&dims, be, chunk)?).evaluate_i64(&rows, &point);
                         t.send_ext(w);
                         kv_accs[e].push(PolyId::Slot(slot), Origin::External, point, w);
                     }
                     EpochPart::Partial { epoch: e, b: be, head, tail, .. } => {
-                        let (f, _) = epoch_range(e);
+                        let (f, _) = epochs.range(e);
                         let layout = TensorLayout::new(&[dims[0], chunk, dims[2]]);
                         let point: Vec<zkinfer_field::EF> = [&head[..], &tail[..]].concat();
                         let mut u = Vec::with_capacity(1 << be);
@@ -586,7 +588,7 @@ fn prove_stream(
     let started = Instant::now();
     let mut clock = PhaseClock::new(&t);
     for (e, (acc, com)) in kv_accs.into_iter().zip(&kv_coms).enumerate() {
-        let (f, b) = epoch_range(e);
+        let (f, b) = epochs.range(e);
         let polys = match honest_kv.take_if(|(at, _)| *at == e) {
             // The tampered epoch as committed (honest, or perturbed as the cache is).
             Some((_, honest)) if !tamper.is_some_and(|tm| tm.commit_perturbed) => honest,
@@ -596,14 +598,14 @@ fn prove_stream(
                 epoch_polys(&rows, &dims, chunk, b)?
             }
         };
-        let (again, data): (WhirCommitment, WhirProverData) = pcs.commit_owned(polys)?;
+        let (again, data): (WhirCommitment, WhirProverData) = kv_pcs.commit_owned(polys)?;
         clock.lap_s("keys/values recommit");
         if &again != com {
-            return Err(ProofSystemError::Rejected(format!("{}: the keys/values recommitted differ from the committed ones", epoch_name(e))));
+            return Err(ProofSystemError::Rejected(format!("{}: the keys/values recommitted differ from the committed ones", epochs.name(e))));
         }
-        acc.prove_consuming(&pcs, data, &PolyId::slots(com.poly_num_vars.len()), &mut t)?;
+        acc.prove_consuming(&kv_pcs, data, &PolyId::slots(com.poly_num_vars.len()), &mut t)?;
         clock.lap("keys/values openings", &t);
-        zkinfer_procfs::mem_trace(&format!("close: {} opened", epoch_name(e)));
+        zkinfer_procfs::mem_trace(&format!("close: {} opened", epochs.name(e)));
     }
     drop(cache);
     let weight_acc = weight_blocks::prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t)?;

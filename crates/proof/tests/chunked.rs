@@ -165,7 +165,8 @@ fn gpt2_chunked_stream_attacks_are_rejected() {
 }
 
 /// A malicious prover carries a perturbed key or value of chunk 0 into chunk 1 (the later chunks
-/// are traced, proven and opened from the perturbed cache, consistently): either `KV_0` commits
+/// are traced, proven and opened from the perturbed cache, consistently): either `KV_0` (the first
+/// half, chunks 0–1: `K_max = 3`) commits
 /// the honest values (then the cache claims of chunk 1 and 2, split onto `KV_0`, disagree with it
 /// and the close's `KV_0` opening fails), or `KV_0` commits (and links) the perturbed ones (then
 /// chunk 0's walk receives a false claim on its own keys/values). Both are rejected.
@@ -183,7 +184,7 @@ fn gpt2_forged_kv_carried_between_chunks_is_rejected() {
         let (header, _, _) = prove_chunked_tampered(&model, &pk.vk, weights, &prompt, 9, 4, &mut out, tamper).unwrap();
         assert_eq!(split(&out, header.to_bytes().len()).records.len(), 4, "the malicious prover completes the stream");
         let e = rejected(&pk, &format!("{tamper:?}"), &out);
-        let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunk 0" };
+        let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunks 0–1" };
         assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
     }
 }
@@ -385,7 +386,7 @@ fn chunked_proof_with_padded_heads() {
         let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
         prove_chunked_tampered(&model, &pk.vk, weights, &prompt, 9, 4, &mut out, tamper).unwrap();
         let e = rejected(&pk, &format!("{tamper:?}"), &out);
-        let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunk 0" };
+        let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunks 0–1" };
         assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
     }
 }

@@ -38,6 +38,26 @@ fn verify(pk: &ProvingKey, bytes: &[u8]) -> Result<(Verified, StreamSummary), Pr
     verify_stream(&pk.vk, &mut &bytes[..])
 }
 
+/// For the rest of a test (on its thread), prover and verifier use the doubling keys/values epochs
+/// of stream versions 2–6 (`{0}, {1}, {2,3}, {4…7}, …`: `Epochs { first_log: 0 }`) instead of the
+/// stream's two halves: the reviews' attacks on particular epochs of that layout (a partial epoch of
+/// two, an epoch of four after three others, rows of epoch 3 past the transcript) run on the same
+/// prover and verifier code, which takes the layout as a parameter (`Epochs`).
+struct DoublingEpochs;
+
+impl DoublingEpochs {
+    fn on() -> Self {
+        zkinfer_verifier::chunked::set_test_first_epoch(Some(0));
+        DoublingEpochs
+    }
+}
+
+impl Drop for DoublingEpochs {
+    fn drop(&mut self) {
+        zkinfer_verifier::chunked::set_test_first_epoch(None);
+    }
+}
+
 /// A chunk of 17 positions (rows pad to 32: blocks of 16 + 1 rows) commits its witness columns
 /// as blocks of their extents, as the single pass does: the honest stream must verify.
 #[test]
@@ -71,8 +91,8 @@ use zkinfer_ops::witness::CommittedColumns;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
 use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment, WhirProverData};
 use zkinfer_proof::chunked::{
-    ChunkShape, EpochPart, StreamHeader, cache_names, chunk_record, close_record, domain_separator, epoch_of, epoch_range, epoch_split, eq_weights, kv_tensors,
-    link_point_on_epoch,
+    ChunkShape, EpochPart, Epochs, StreamHeader, cache_names, chunk_kv_pcs, chunk_record, chunk_witness_pcs, close_record, domain_separator, epoch_split, eq_weights,
+    kv_tensors, link_point_on_epoch,
 };
 use zkinfer_proof::pcs;
 use zkinfer_proof::weight_blocks::prove_block_claims;
@@ -160,7 +180,7 @@ fn set_local_rows(e: &mut [i64], h: usize, d: usize, rows_n: usize, i: usize, ch
 }
 
 /// `prove_chunked` with the knobs of `evil`. Returns the stream bytes. Keys/values are committed
-/// per epoch (`epoch_of`): the epoch's first chunk commits the rows of all its chunks, computed
+/// per epoch (`Epochs`): the epoch's first chunk commits the rows of all its chunks, computed
 /// ahead (with `evil.kv` applied to each chunk's rows).
 fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize, evil: &Evil<'_>) -> Vec<u8> {
     let vk = &pk.vk;
@@ -172,6 +192,8 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &header));
     let names = cache_names(&vk.step_graph);
     let pcs = pcs();
+    let (witness_pcs, kv_pcs) = (chunk_witness_pcs(), chunk_kv_pcs());
+    let layout_e = Epochs::for_header(&header);
     let c_vars = chunk.trailing_zeros() as usize;
     let mut cache = model.new_int_cache();
     // Per epoch: the values committed as KV_e (per slot, epoch tensors [H, 2^b·C, d]) and shapes.
@@ -181,7 +203,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
     let mut weight_claims = zkinfer_proof::weight_blocks::WeightClaims::new();
     for (k, s) in (0..total).step_by(chunk).enumerate() {
         let n_new = chunk.min(total - s);
-        let (epoch, (first_chunk, b)) = (epoch_of(k), epoch_range(epoch_of(k)));
+        let (epoch, (first_chunk, b)) = (layout_e.of(k), layout_e.range(layout_e.of(k)));
         let rows_n = chunk << b;
         if k == first_chunk {
             // Ahead: the epoch's keys/values, honest, then edited chunk by chunk by `evil.kv`.
@@ -236,12 +258,12 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let local = k - first_chunk;
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let cols = w.take_committed()?;
-            let (com, data) = pcs.commit_owned(cols).unwrap();
+            let (com, data) = witness_pcs.commit_owned(cols).unwrap();
             t.send_bytes(&com.roots_bytes());
             let data = Arc::new(Shared(data));
             w.share_committed(data.clone())?;
             let kv_com = if starts {
-                let (kv_com, _) = pcs.commit_owned(epoch_polys(&epochs[epoch])).unwrap();
+                let (kv_com, _) = kv_pcs.commit_owned(epoch_polys(&epochs[epoch])).unwrap();
                 let kv_com = reused.clone().unwrap_or(kv_com);
                 t.send_bytes(&kv_com.roots_bytes());
                 Some(kv_com)
@@ -282,17 +304,17 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
             let (h, d) = (dims[0], dims[2]);
             // Local chunk `i` of epoch `e`: from the trace's cache (`split_from_trace`) or as committed.
             let chunk_values = |e: usize, i: usize| -> Vec<i64> {
-                let (f, be) = epoch_range(e);
+                let (f, be) = layout_e.range(e);
                 if evil.split_from_trace && f + i < k {
                     rows(fwd.trace.get(past[slot]).unwrap(), (f + i) * chunk, chunk)
                 } else {
                     local_rows(&epochs[e][slot].1, h, d, chunk << be, i, chunk, chunk)
                 }
             };
-            for part in epoch_split(&dims, c_vars, &c.point).unwrap() {
+            for part in epoch_split(layout_e, &dims, c_vars, &c.point).unwrap() {
                 match part {
                     EpochPart::Full { epoch: e, point, .. } => {
-                        let (_, be) = epoch_range(e);
+                        let (_, be) = layout_e.range(e);
                         let mut all = vec![0i64; h * (chunk << be) * d];
                         for i in 0..1usize << be {
                             set_local_rows(&mut all, h, d, chunk << be, i, chunk, chunk, &chunk_values(e, i));
@@ -303,7 +325,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                     }
                     EpochPart::Partial { epoch: e, b: be, head, tail, .. } => {
                         let point = [&head[..], &tail[..]].concat();
-                        let (f, _) = epoch_range(e);
+                        let (f, _) = layout_e.range(e);
                         let u: Vec<_> = (0..1usize << be)
                             .map(|i| {
                                 let mut v = TensorLayout::new(&[h, chunk, d]).evaluate_i64(&chunk_values(e, i), &point);
@@ -324,15 +346,15 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
         let witness_data = Arc::try_unwrap(witness_data).unwrap().0;
-        pcs.open_sparse(witness_data, &layout, &witness_claims, &mut t).unwrap();
+        witness_pcs.open_sparse(witness_data, &layout, &witness_claims, &mut t).unwrap();
         out.extend_from_slice(&chunk_record(k as u32, &t.take_segment()));
     }
     for (e, acc) in kv_accs.into_iter().enumerate() {
         let opened = evil.reuse_kv.filter(|&(ee, _)| ee == e).map_or(e, |(_, j)| j);
         let polys: Vec<_> = epochs[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
         let ids = PolyId::slots(polys.len());
-        let (_, data) = pcs.commit_owned(polys).unwrap();
-        acc.prove_consuming(&pcs, data, &ids, &mut t).unwrap();
+        let (_, data) = kv_pcs.commit_owned(polys).unwrap();
+        acc.prove_consuming(&kv_pcs, data, &ids, &mut t).unwrap();
     }
     let weight_acc = prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t).unwrap();
     let weight_ids = zkinfer_proof::weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids();
@@ -432,8 +454,10 @@ fn forge_cache_at<'a>(pk: &'a ProvingKey, at: &'static [usize], pos: usize) -> i
 }
 
 /// Five chunks of 4 (prompt 3, 18 new tokens: 20 positions): keys/values epochs `{0}`, `{1}`,
-/// `{2, 3}`, `{4, 5, 6, 7}` (the last holds chunk 4 and three chunks of zeros). Attacks on the
-/// multi-chunk epochs, each with everything else consistent:
+/// `{2, 3}`, `{4, 5, 6, 7}` in the doubling layout of stream versions 2–6 (the last holds chunk 4
+/// and three chunks of zeros), `{0…3}`, `{4…7}` in version 7's halves (`K_max = 5`,
+/// [`attacks_on_the_halves_are_rejected`]). Attacks on the multi-chunk epoch holding chunks 2 and 3
+/// (`KV_{2,3}`; `KV_{0…3}` in the halves), each with everything else consistent:
 /// - `KV_{2,3}` commits a forged key of chunk 2 and chunks 3 and 4 read it (their splits consistent
 ///   with the commitment): only chunk 2's link is false, and the epoch's opening rejects;
 /// - chunk 3 reads a forged key of chunk 2 against the honest `KV_{2,3}`, its split's value for
@@ -445,6 +469,19 @@ fn forge_cache_at<'a>(pk: &'a ProvingKey, at: &'static [usize], pos: usize) -> i
 ///   the fold at `ρ` makes them count, and the epoch's opening rejects.
 #[test]
 fn attacks_on_multi_chunk_epochs_are_rejected() {
+    let _layout = DoublingEpochs::on();
+    multi_chunk_epoch_attacks("close: keys/values opening of chunks 2–3");
+}
+
+/// [`attacks_on_multi_chunk_epochs_are_rejected`]'s attacks in the stream's own layout (version 7):
+/// chunks 2 and 3 lie in the first half `{0…3}`, committed in chunk 0's record before chunks 1–3
+/// exist; chunk 4 reads the whole first half as one value.
+#[test]
+fn attacks_on_the_halves_are_rejected() {
+    multi_chunk_epoch_attacks("close: keys/values opening of chunks 0–3");
+}
+
+fn multi_chunk_epoch_attacks(at: &str) {
     let (model, pk) = gpt2();
     let n = 18;
     let honest = prove_evil(model, pk, &PROMPT, n, 4, &Evil::default());
@@ -458,28 +495,32 @@ fn attacks_on_multi_chunk_epochs_are_rejected() {
     };
     let forge34 = forge_cache_at(pk, &[3, 4], 9);
     let evil = Evil { trace: Some(&forge34), kv: Some(&kv), ..Default::default() };
-    rejected_with(pk, "forged KV_{2,3} carried consistently", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    rejected_with(pk, "forged KV_{2,3} carried consistently", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
     let forge3 = forge_cache_at(pk, &[3], 9);
     let evil = Evil { trace: Some(&forge3), split_from_trace: true, ..Default::default() };
-    rejected_with(pk, "forged cache in the epoch being proven", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    rejected_with(pk, "forged cache in the epoch being proven", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
     let evil = Evil { trace: Some(&forge3), ..Default::default() };
     rejected_with(pk, "forged cache, honest split", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["chunk 3", "do not sum to the claim on the cache"]);
     let forge4 = forge_cache_at(pk, &[4], 9);
     let evil = Evil { trace: Some(&forge4), split_from_trace: true, ..Default::default() };
-    rejected_with(pk, "forged cache in an earlier whole epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    rejected_with(pk, "forged cache in an earlier whole epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
     let evil = Evil { shift_future_u: true, ..Default::default() };
-    rejected_with(pk, "false values for later chunks of the epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    rejected_with(pk, "false values for later chunks of the epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
 }
 
-/// Chunk 1 presents `KV_0`'s commitment (root and shapes) as its own `KV_1`, and opens `KV_0`'s
-/// data at the close: the link claims of chunk 1 are false on `KV_0`.
+/// The second epoch's first chunk presents `KV_0`'s commitment (root and shapes) as its own
+/// `KV_1`, and the close opens `KV_0`'s data for it: the second epoch's link claims are false on
+/// `KV_0`. Prompt 3 + 9 − 1 = 11 positions: chunks of 4, 4, 3, epochs `{0, 1}`, `{2, 3}` (version 7;
+/// in the doubling layout `{0}`, `{1}`, `{2, 3}`, chunk 1 reuses `KV_0` and is caught the same way).
 #[test]
 fn a_reused_kv_commitment_is_rejected() {
     let (model, pk) = gpt2();
-    // Prompt 3 + 9 − 1 = 11 positions: chunks of 4, 4, 3; chunk 1 (full) reuses KV_0.
     let evil = Evil { reuse_kv: Some((1, 0)), ..Default::default() };
     let bytes = prove_evil(model, pk, &PROMPT, 9, 4, &evil);
-    rejected_with(pk, "KV_1 = KV_0", &bytes, &["close: keys/values opening of chunk 1"]);
+    rejected_with(pk, "KV_1 = KV_0", &bytes, &["close: keys/values opening of chunks 2–3"]);
+    let _layout = DoublingEpochs::on();
+    let bytes = prove_evil(model, pk, &PROMPT, 9, 4, &evil);
+    rejected_with(pk, "KV_1 = KV_0, doubling epochs", &bytes, &["close: keys/values opening of chunk 1"]);
 }
 
 /// The link value sent for chunk 0 is off by one, in the walk and in `KV_0`'s claim alike: the
@@ -702,11 +743,12 @@ fn forge_epoch_row(epoch: usize, local: usize, row: usize) -> impl Fn(usize, usi
     }
 }
 
-/// `KV_{2,3}` is committed in chunk 2's record, before chunk 3 exists: a malicious prover commits a
-/// forged key for chunk 3 there (chunk 3's own walk honest), and chunk 4 reads the forged key, its
-/// walk recomputed from it and its split's one value for the whole epoch `{2, 3}` consistent with
-/// the commitment. Every chunk verifies; the only false claim is chunk 3's link (its rows of an
-/// epoch committed a record earlier), and the epoch's opening rejects.
+/// `KV_{0…3}` (version 7's first half at `K_max = 5`; `KV_{2,3}` in the doubling layout) is
+/// committed in chunk 0's record, before chunk 3 exists: a malicious prover commits a forged key
+/// for chunk 3 there (chunk 3's own walk honest), and chunk 4 reads the forged key, its walk
+/// recomputed from it and its split's one value for the whole first half consistent with the
+/// commitment. Every chunk verifies; the only false claim is chunk 3's link (its rows of an epoch
+/// committed three records earlier), and the epoch's opening rejects.
 #[test]
 fn a_forged_key_of_a_later_chunk_of_an_epoch_is_caught_by_its_link() {
     let (model, pk) = gpt2();
@@ -719,7 +761,7 @@ fn a_forged_key_of_a_later_chunk_of_an_epoch_is_caught_by_its_link() {
     let forge4 = forge_cache_at(pk, &[4], 13);
     let evil = Evil { trace: Some(&forge4), kv: Some(&kv), split_from_trace: true, ..Default::default() };
     let bytes = prove_evil(model, pk, &PROMPT, 18, 4, &evil);
-    rejected_with(pk, "forged key of chunk 3 committed in chunk 2's record", &bytes, &["close: keys/values opening of chunks 2–3"]);
+    rejected_with(pk, "forged key of chunk 3 committed in chunk 0's record", &bytes, &["close: keys/values opening of chunks 0–3"]);
 }
 
 /// Rows of an epoch that no chunk of the transcript produces — the rows of a short last chunk after
@@ -731,6 +773,8 @@ fn a_forged_key_of_a_later_chunk_of_an_epoch_is_caught_by_its_link() {
 /// sends for the never-proven chunks count through the fold at `ρ`.
 #[test]
 fn rows_after_the_transcripts_end_are_free_and_unread() {
+    // Epoch 3 = chunks {4…7} of the doubling layout.
+    let _layout = DoublingEpochs::on();
     let (model, pk) = gpt2();
     // Prompt 3 + 20 − 1 = 22 positions: chunks 0–4 of 4 and chunk 5 of 2 (a = 1). Epoch 3 =
     // chunks {4…7}: chunk 5 is its local chunk 1 (rows 0–1 linked, rows 2–3 not), chunks 6 and 7
@@ -773,6 +817,9 @@ fn rows_after_the_transcripts_end_are_free_and_unread() {
 /// four-chunk epoch sums to its cache claim: the error is the opening's, not the sum's).
 #[test]
 fn a_forged_cache_over_an_epoch_of_four_chunks_is_rejected() {
+    // The epoch {4…7} after three others: the doubling layout (version 7's halves have no epoch
+    // after the second; an epoch of four holding the chunk proven is `attacks_on_the_halves_are_rejected`'s).
+    let _layout = DoublingEpochs::on();
     let (model, pk) = gpt2();
     // Head 1, row 1 of chunk 5 = position 21.
     // Prompt 3 + 26 − 1 = 28 positions: chunks 0–6.
@@ -790,6 +837,7 @@ fn a_forged_cache_over_an_epoch_of_four_chunks_is_rejected() {
 /// with the other's records, a close taken from the other layout, a close with no chunk before it.
 #[test]
 fn streams_of_different_epoch_layouts_do_not_splice() {
+    let _layout = DoublingEpochs::on();
     let (model, pk) = gpt2();
     let n = 18;
     let (a, b) = (prove(model, pk, &PROMPT, n, 4).unwrap(), prove(model, pk, &PROMPT, n, 8).unwrap());
@@ -807,8 +855,8 @@ fn streams_of_different_epoch_layouts_do_not_splice() {
 }
 
 /// The tiny Llama (keys are the committed RoPE output, opened with the chunk's `W_k`; GQA: two KV
-/// heads) over five chunks (epochs `{0}, {1}, {2,3}, {4…7}`): the malicious prover is honest by
-/// default; a forged key of chunk 3, committed in `KV_{2,3}` in chunk 2's record and read by chunk
+/// heads) over five chunks (version 7's epochs `{0…3}, {4…7}`): the malicious prover is honest by
+/// default; a forged key of chunk 3, committed in `KV_{0…3}` in chunk 0's record and read by chunk
 /// 4 consistently, is caught by chunk 3's link at the epoch's opening; a false link value of chunk
 /// 3 (a later chunk of the epoch) is caught by `W_3`'s opening.
 #[test]
@@ -825,7 +873,7 @@ fn llama_attacks_on_a_later_chunk_of_an_epoch_are_rejected() {
     };
     let forge4 = forge_cache_at(&pk, &[4], 13);
     let evil = Evil { trace: Some(&forge4), kv: Some(&kv), split_from_trace: true, ..Default::default() };
-    rejected_with(&pk, "llama: forged key of chunk 3 carried into chunk 4", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["close: keys/values opening of chunks 2–3"]);
+    rejected_with(&pk, "llama: forged key of chunk 3 carried into chunk 4", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["close: keys/values opening of chunks 0–3"]);
     let evil = Evil { shift_link: Some((3, 0)), ..Default::default() };
     rejected_with(&pk, "llama: shifted key link value of chunk 3", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["chunk 3", "commitment opening"]);
 }

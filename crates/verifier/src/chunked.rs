@@ -8,8 +8,8 @@
 //! graph at `T = C_k, P = s_k` after that, with predictions at its rows in `[P−1, T)` (or at its
 //! last row if it has none: that prediction is proven but is not part of the statement). Per
 //! chunk, on ONE Fiat–Shamir transcript: the chunk's size and predictions, the roots of the
-//! witness commitment `W_k` and — in the first chunk of a keys/values epoch ([`epoch_of`]: chunk
-//! 0, then chunks `[2^(e−1), 2^e)`) — of `KV_e`, the keys/values of all the epoch's chunks, the
+//! witness commitment `W_k` and — in the first chunk of a keys/values epoch ([`Epochs`]: the two
+//! halves of the header's largest chunk count) — of `KV_e`, the keys/values of all the epoch's chunks, the
 //! link of `KV_e` (at this chunk's rows) to the chunk's walk at a random point drawn after both
 //! commitments, the graph proof (cached keys/values are deferred inputs), the split of every
 //! claim on the cache over the earlier epochs ([`epoch_split`]: one value per whole epoch, the
@@ -18,7 +18,7 @@
 //! commitment once.
 //!
 //! The verifier reads the stream record by record: its memory is one record plus the
-//! accumulators (per epoch a `KV_e` commitment and its claims, `O(K·L·log K)` in all; the weight
+//! accumulators (per epoch a `KV_e` commitment and its claims, `O(K·L)` in all; the weight
 //! claims) and the completion ids, never the whole stream.
 
 use std::io::Read;
@@ -41,11 +41,15 @@ pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// a chunk's lookup GKRs hold at most [`CHUNK_GKR_LEAVES`] leaves; 5: a chunk's witness is
 /// committed in groups of at most 2^[`CHUNK_MAX_GROUP_VARS`] entries, [`chunk_witness_pcs`]).
 /// 6: the chunks' symmetric clamps in the magnitude form ([`crate::PROTOCOL_VERSION`] 8).
-pub const STREAM_VERSION: u32 = 6;
+/// 7: two keys/values epochs (the halves of the header's largest chunk count, [`Epochs`]) committed
+/// at a lower starting rate ([`chunk_kv_pcs`]), and a chunk's witness groups below 2^25 entries at
+/// a lower starting rate too ([`chunk_witness_pcs`]).
+pub const STREAM_VERSION: u32 = 7;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
 /// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]; 6: the
-/// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 6;
+/// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8; 7: [`Epochs`], [`chunk_kv_pcs`]
+/// and [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 7;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
@@ -62,20 +66,58 @@ pub const CHUNK_GKR_LEAVES: usize = 1 << 24;
 /// opening per group.
 pub const CHUNK_MAX_GROUP_VARS: usize = 27;
 
-/// The PCS of a chunk's witness `W_k` ([`key::pcs`] with groups of at most
+/// A chunk's witness groups of fewer than 2^25 entries start at a lower rate, so that their
+/// codeword has about 2^this entries (`zkinfer_pcs::WhirParams::small_codeword_vars`; at most
+/// rate 1/16; the default PCS's is 23): a 2^24 group (GPT-2 small's rest beyond 2^27 at
+/// `T = 512, C = 64` chunk 4, and at `T = 1024, C = 32` chunks 21–31) opens in ≈ 189 KB at rate 1/4
+/// instead of ≈ 283 KB at rate 1/2, for a codeword of 2^26 entries (512 MiB) instead of 2^25. Groups
+/// of 2^25 entries and more (every chunk's first group) keep rate 1/2.
+pub const CHUNK_WITNESS_SMALL_CODEWORD_VARS: usize = 26;
+/// The keys/values epochs' batches start at a lower rate so that their codeword has about 2^this
+/// entries (at most rate 1/16): GPT-2 small's epoch of four chunks of 64 (2^23 packed entries)
+/// opens in ≈ 168 KB at rate 1/4 instead of ≈ 259 KB, one of a single chunk (2^21) in ≈ 106 KB at
+/// rate 1/16 instead of ≈ 153 KB at rate 1/4; an epoch of 2^24 entries and more keeps rate 1/2.
+pub const KV_SMALL_CODEWORD_VARS: usize = 25;
+
+/// The WHIR parameters of the stream's own commitments: [`key::pcs`]'s with the small-codeword
+/// target `vars`.
+fn stream_params(vars: usize) -> zkinfer_pcs::WhirParams {
+    zkinfer_pcs::WhirParams { small_codeword_vars: vars, ..*key::pcs().params() }
+}
+
+/// The PCS of a chunk's witness `W_k` ([`key::pcs`]'s parameters with groups of fewer than 2^25
+/// entries at a lower starting rate, [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; groups of at most
 /// 2^[`CHUNK_MAX_GROUP_VARS`] entries, the Merkle cap padded with empty roots); the keys/values
-/// epochs, the weights and the one-pass proof use [`key::pcs`].
+/// epochs use [`chunk_kv_pcs`], the weights and the one-pass proof [`key::pcs`].
 pub fn chunk_witness_pcs() -> zkinfer_pcs::WhirPcs {
+    let pcs = zkinfer_pcs::WhirPcs::new(stream_params(CHUNK_WITNESS_SMALL_CODEWORD_VARS));
     #[cfg(feature = "test-hooks")]
     if let Some((max_group_vars, split_from_vars)) = TEST_CHUNK_GROUPS.with(std::cell::Cell::get) {
-        return key::pcs().with_max_group_vars(max_group_vars).with_split_from_vars(split_from_vars);
+        return pcs.with_max_group_vars(max_group_vars).with_split_from_vars(split_from_vars);
     }
-    key::pcs().with_max_group_vars(CHUNK_MAX_GROUP_VARS)
+    pcs.with_max_group_vars(CHUNK_MAX_GROUP_VARS)
+}
+
+/// The PCS of the keys/values epochs `KV_e` ([`key::pcs`]'s parameters with the small-codeword
+/// target [`KV_SMALL_CODEWORD_VARS`]; grouped as [`key::pcs`] groups).
+pub fn chunk_kv_pcs() -> zkinfer_pcs::WhirPcs {
+    zkinfer_pcs::WhirPcs::new(stream_params(KV_SMALL_CODEWORD_VARS))
 }
 
 #[cfg(feature = "test-hooks")]
 thread_local! {
     static TEST_CHUNK_GROUPS: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+    static TEST_FIRST_EPOCH: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, [`Epochs::for_header`] gives a first
+/// epoch of `2^first_log` chunks (`None`: the stream's rule), so that the reviews' attacks on
+/// epochs of the doubling layout `{0}, {1}, {2,3}, {4…7}` (`Some(0)`, stream versions 2–6) run
+/// on the same code as the production layout. Prover and verifier read it on the thread that
+/// calls them.
+#[cfg(feature = "test-hooks")]
+pub fn set_test_first_epoch(first_log: Option<usize>) {
+    TEST_FIRST_EPOCH.with(|c| c.set(first_log));
 }
 
 /// Tests only (feature `test-hooks`): on the calling thread, [`chunk_witness_pcs`] commits a
@@ -90,11 +132,13 @@ pub fn set_test_chunk_groups(groups: Option<(usize, usize)>) {
 }
 
 /// Most groups a chunk's witness commitment may have. Each group is a WHIR commitment with its
-/// own candidate list, and every list still unopened multiplies a chunk's graph error
-/// (`docs/PROTOCOLS.md`, chunked Soundness: `20^(G_k + E + 1)·2^32/|EF|` with `E ≤ 11`
-/// keys/values epochs): the stream's figure of `2^-90.9` per chunk holds for `G_k ≤ 4`, so the
-/// verifier refuses a chunk whose witness shapes would need more groups (the chunk size is the
-/// prover's choice; GPT-2 small needs at most four up to `C = 128`), and so does the prover.
+/// own candidate list (`10·2^r` at rate `2^-r`: at most `2^7.32`, rate 1/16), and every list still
+/// unopened multiplies a chunk's graph error (`docs/PROTOCOLS.md`, chunked Soundness:
+/// `2^(7.32·(G_k + 2 + 1))·2^32/|EF|` with at most two keys/values epochs, [`Epochs`], and one weight
+/// group, all at the lowest rate): the stream's worst case of `2^-108.7` per chunk holds for
+/// `G_k ≤ 4`, so the verifier refuses a chunk whose witness shapes would need more groups (the
+/// chunk size is the prover's choice; GPT-2 small needs at most three up to `C = 128`), and so does
+/// the prover.
 pub const MAX_CHUNK_WITNESS_GROUPS: usize = 4;
 
 /// Refuses a chunk witness whose shapes [`chunk_witness_pcs`] commits as more than
@@ -286,16 +330,46 @@ pub fn kv_tensors(graph: &Graph, names: &[String], first: bool) -> Result<(Vec<T
     Ok((new, past))
 }
 
-/// The keys/values epoch of chunk `k`: epoch 0 is chunk 0, epoch `e ≥ 1` is chunks
-/// `[2^(e−1), 2^e)` (aligned: `1, 1, 2, 4, 8, …` chunks). One commitment `KV_e` holds the new
-/// keys/values of every chunk of epoch `e`; it is made in the record of the epoch's first chunk.
-pub fn epoch_of(k: usize) -> usize {
-    (usize::BITS - k.leading_zeros()) as usize
+/// The keys/values epochs of a stream: epoch 0 is chunks `[0, 2^a)`, epoch `e ≥ 1` is chunks
+/// `[2^(a+e−1), 2^(a+e))` (aligned, doubling). One commitment `KV_e` holds the new keys/values of
+/// every chunk of epoch `e`; it is made in the record of the epoch's first chunk. The stream's
+/// rule ([`Epochs::for_header`], stream version 7) takes `2^a` = half the largest chunk count the
+/// header allows (`K_max = ⌈(P + max_new − 1)/C⌉`, `a = max(⌈log2 K_max⌉ − 1, 0)`), so a stream
+/// has at most TWO epochs (versions 2–6: `a = 0`, `1 + ⌈log2 K⌉` epochs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Epochs {
+    /// `a`: the first epoch has `2^a` chunks.
+    pub first_log: usize,
 }
 
-/// The first chunk of epoch `e` and `b = log2` of its number of chunks.
-pub fn epoch_range(e: usize) -> (usize, usize) {
-    if e == 0 { (0, 0) } else { (1 << (e - 1), e - 1) }
+impl Epochs {
+    /// The epochs of a stream with this header: the two halves of `2^⌈log2 K_max⌉` chunks.
+    pub fn for_header(header: &StreamHeader) -> Self {
+        #[cfg(feature = "test-hooks")]
+        if let Some(first_log) = TEST_FIRST_EPOCH.with(std::cell::Cell::get) {
+            return Self { first_log };
+        }
+        let positions = (header.prompt_ids.len() + header.max_new_tokens as usize).saturating_sub(1).max(1);
+        let chunk = (header.chunk_size as usize).max(1);
+        let k_max = positions.div_ceil(chunk);
+        Self { first_log: (k_max.next_power_of_two().trailing_zeros() as usize).saturating_sub(1) }
+    }
+
+    /// The epoch of chunk `k`.
+    pub fn of(&self, k: usize) -> usize {
+        if k >> self.first_log == 0 { 0 } else { (usize::BITS - k.leading_zeros()) as usize - self.first_log }
+    }
+
+    /// The first chunk of epoch `e` and `b = log2` of its number of chunks.
+    pub fn range(&self, e: usize) -> (usize, usize) {
+        if e == 0 { (0, self.first_log) } else { (1 << (self.first_log + e - 1), self.first_log + e - 1) }
+    }
+
+    /// How errors name epoch `e`: `chunk f` for a one-chunk epoch, `chunks f–l` otherwise.
+    pub fn name(&self, e: usize) -> String {
+        let (f, b) = self.range(e);
+        if b == 0 { format!("chunk {f}") } else { format!("chunks {f}–{}", f + (1 << b) - 1) }
+    }
 }
 
 /// The shape of one cached tensor of epoch `KV_e`'s batch: `[H, 2^b·C, d]` for a chunk's new
@@ -378,7 +452,7 @@ impl EpochPart {
 
 /// The split of a claim on chunk `k`'s cache (`cache_dims = [H, kC, d]`, `C = 2^c_vars`) over the
 /// epochs before `k`, in epoch order ([`EpochPart`]).
-pub fn epoch_split(cache_dims: &[usize], c_vars: usize, point: &[EF]) -> Result<Vec<EpochPart>, ProofSystemError> {
+pub fn epoch_split(epochs: Epochs, cache_dims: &[usize], c_vars: usize, point: &[EF]) -> Result<Vec<EpochPart>, ProofSystemError> {
     let bad = |why: &str| ProofSystemError::Rejected(format!("cache claim: {why}"));
     let [_, s, _] = cache_dims else { return Err(bad("not a cache of rank 3")) };
     let c = 1usize << c_vars;
@@ -396,8 +470,8 @@ pub fn epoch_split(cache_dims: &[usize], c_vars: usize, point: &[EF]) -> Result<
     let (r_hi, r_lo) = r_t.split_at(hi_len);
     let tail: Vec<EF> = r_lo.iter().chain(r_d).copied().collect();
     let mut out = Vec::new();
-    for e in 0..=epoch_of(k - 1) {
-        let (f, b) = epoch_range(e);
+    for e in 0..=epochs.of(k - 1) {
+        let (f, b) = epochs.range(e);
         if f + (1 << b) <= k {
             let (top, low) = r_hi.split_at(hi_len - b);
             let factor = zkinfer_ops::ops::public_mle::point_indicator_mle(f >> b, top);
@@ -415,12 +489,6 @@ pub fn eq_weights(rho: &[EF]) -> Vec<EF> {
     (0..1usize << rho.len()).map(|i| zkinfer_ops::ops::public_mle::point_indicator_mle(i, rho)).collect()
 }
 
-/// How errors name epoch `e`: `chunk f` for a one-chunk epoch, `chunks f–l` otherwise.
-pub fn epoch_name(e: usize) -> String {
-    let (f, b) = epoch_range(e);
-    if b == 0 { format!("chunk {f}") } else { format!("chunks {f}–{}", f + (1 << b) - 1) }
-}
-
 /// The verifier's state between records.
 struct ChunkVerifier<'k> {
     vk: &'k VerifyingKey,
@@ -433,7 +501,8 @@ struct ChunkVerifier<'k> {
     pos: usize,
     /// The last chunk was shorter than `C` (only the close may follow).
     short: bool,
-    /// Per keys/values epoch ([`epoch_of`]) its commitment and the claims on it.
+    /// Per keys/values epoch ([`Epochs`]) its commitment and the claims on it.
+    epochs: Epochs,
     kv_coms: Vec<WhirCommitment>,
     kv_accs: Vec<OpeningAccumulator>,
     weights: weight_blocks::WeightClaims,
@@ -462,6 +531,7 @@ impl<'k> ChunkVerifier<'k> {
         Ok(Self {
             vk,
             names,
+            epochs: Epochs::for_header(&header),
             c_vars: c.trailing_zeros() as usize,
             chunks: 0,
             header,
@@ -549,7 +619,8 @@ impl<'k> ChunkVerifier<'k> {
             public.insert(id, values);
         }
         let (new, past) = kv_tensors(&graph, &self.names, first)?;
-        let (epoch, (first_chunk, b)) = (epoch_of(k), epoch_range(epoch_of(k)));
+        let epochs = self.epochs;
+        let (epoch, (first_chunk, b)) = (epochs.of(k), epochs.range(epochs.of(k)));
         let starts_epoch = k == first_chunk;
         if self.kv_coms.len() != epoch + usize::from(!starts_epoch) {
             return Err(ProofSystemError::Rejected(format!("chunk {k}: keys/values epochs out of step")));
@@ -557,7 +628,7 @@ impl<'k> ChunkVerifier<'k> {
         let kv_vars = kv_num_vars(&graph, &new, b, c)?;
         let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
         let c_vars = self.c_vars;
-        let pcs = key::pcs();
+        let kv_pcs = chunk_kv_pcs();
         let witness_pcs = chunk_witness_pcs();
         let mut link = Vec::with_capacity(new.len());
         let io = ChunkIo { deferred: past.clone(), gkr_leaves: Some(CHUNK_GKR_LEAVES) };
@@ -574,7 +645,7 @@ impl<'k> ChunkVerifier<'k> {
             // The epoch's first chunk commits the keys/values of all its chunks.
             let kv = if starts_epoch {
                 let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
-                Some(pcs.commitment_from_roots(kv_vars.clone(), roots).map_err(|e| check(format!("keys/values commitment: {e}")))?)
+                Some(kv_pcs.commitment_from_roots(kv_vars.clone(), roots).map_err(|e| check(format!("keys/values commitment: {e}")))?)
             } else {
                 None
             };
@@ -607,7 +678,7 @@ impl<'k> ChunkVerifier<'k> {
             let dims = graph.meta(past[slot]).shape.clone();
             let mut sum = EF::ZERO;
             let mut claims = Vec::new();
-            for part in epoch_split(&dims, self.c_vars, &c.point)? {
+            for part in epoch_split(epochs, &dims, self.c_vars, &c.point)? {
                 match part {
                     EpochPart::Full { epoch, factor, point } => {
                         let w = t.receive_ext()?;
@@ -661,9 +732,10 @@ impl<'k> ChunkVerifier<'k> {
         let stopped_at_eog = crate::check_stopping_rule(vk, &proof_stub).map_err(|e| rejected("close", e))?;
         let mut t = self.transcript(segment)?;
         let pcs = key::pcs();
+        let kv_pcs = chunk_kv_pcs();
         let close = |e: ProofSystemError| rejected("close", e);
         for (e, (acc, com)) in std::mem::take(&mut self.kv_accs).into_iter().zip(&self.kv_coms).enumerate() {
-            acc.verify(&pcs, com, &PolyId::slots(com.poly_num_vars.len()), &mut t).map_err(|err| rejected("close", format!("keys/values opening of {}: {err}", epoch_name(e))))?;
+            acc.verify(&kv_pcs, com, &PolyId::slots(com.poly_num_vars.len()), &mut t).map_err(|err| rejected("close", format!("keys/values opening of {}: {err}", self.epochs.name(e))))?;
         }
         let weights = weight_blocks::verify_block_claims(&vk.weights, &std::mem::take(&mut self.weights), &mut t).map_err(close)?;
         weights.verify(&pcs, &vk.commitment, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t).map_err(|e| rejected("close", format!("weight opening: {e}")))?;
@@ -720,6 +792,109 @@ pub fn verify_stream(vk: &VerifyingKey, r: &mut impl Read) -> Result<(Verified, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header(prompt: usize, max_new: u32, chunk: u32) -> StreamHeader {
+        StreamHeader { model_commitment: [0; 32], max_new_tokens: max_new, chunk_size: chunk, prompt_ids: vec![0; prompt] }
+    }
+
+    /// The epochs are the two halves of `2^⌈log2 K_max⌉` chunks (stream version 7), so a stream has
+    /// at most two keys/values commitments, whatever its length; `first_log = 0` is the doubling
+    /// layout of versions 2–6.
+    #[test]
+    fn a_stream_has_at_most_two_keys_values_epochs() {
+        // (prompt, max new, C) → a, and the epochs of chunks 0..K_max.
+        for (p, n, c, a) in [(1, 512, 64, 2), (1, 128, 64, 0), (1, 64, 64, 0), (1, 1024, 32, 4), (3, 18, 4, 2), (1, 256, 64, 1), (1, 1, 1, 0), (5, 1, 4, 0)] {
+            let e = Epochs::for_header(&header(p, n, c));
+            assert_eq!(e.first_log, a, "P = {p}, N = {n}, C = {c}");
+            let k_max = (p + n as usize - 1).max(1).div_ceil(c as usize);
+            let epochs: Vec<usize> = (0..k_max).map(|k| e.of(k)).collect();
+            assert!(epochs.iter().all(|&x| x <= 1), "P = {p}, N = {n}, C = {c}: epochs {epochs:?}");
+            for k in 0..k_max {
+                let (f, b) = e.range(e.of(k));
+                assert!(f <= k && k < f + (1 << b) && f % (1 << b) == 0, "chunk {k} outside its aligned epoch ({f}, {b})");
+            }
+        }
+        assert_eq!(Epochs::for_header(&header(1, 512, 64)).name(1), "chunks 4–7");
+        // The doubling layout of versions 2–6.
+        let old = Epochs { first_log: 0 };
+        assert_eq!((0..9).map(|k| old.of(k)).collect::<Vec<_>>(), [0, 1, 2, 2, 3, 3, 3, 3, 4]);
+        assert_eq!((old.range(0), old.range(1), old.range(3)), ((0, 0), (1, 0), (4, 2)));
+        // Epochs past the header's chunks stay aligned doubling blocks.
+        let e = Epochs { first_log: 2 };
+        assert_eq!((0..17).map(|k| e.of(k)).collect::<Vec<_>>(), [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3]);
+        assert_eq!((e.range(0), e.range(1), e.range(2)), ((0, 2), (4, 2), (8, 3)));
+    }
+
+    /// Every packed size the stream's two PCSs may commit opens with ≥ 129.9 composed bits, rounded
+    /// (the figure `docs/SECURITY.md` charges per opening), and their candidate lists stay within the
+    /// `2^7.32` (rate 1/16) that `docs/PROTOCOLS.md`'s chunked soundness charges per commitment.
+    #[test]
+    fn the_streams_lower_rates_keep_every_opening_at_129_9_bits() {
+        for params in [*chunk_witness_pcs().params(), *chunk_kv_pcs().params()] {
+            let engine = zkinfer_pcs::whir::WhirEngine::new(params);
+            for n in 8..=28 {
+                let (bits, list) = engine.composed_security(n).expect("config");
+                // 129.88 at 2^28 and rate 1/2, as the default PCS (docs/SECURITY.md's 129.9).
+                assert!(bits >= 129.85, "n = {n}, rate 2^-{}: {bits} bits", params.starting_log_inv_rate(n));
+                assert!(list <= 7.33, "n = {n}: list 2^{list}");
+            }
+        }
+        // The rates: KV epochs of 2^21..2^23 at 1/16, 1/16, 1/8... as documented.
+        let kv = *chunk_kv_pcs().params();
+        assert_eq!([21, 22, 23, 24, 25].map(|n| kv.starting_log_inv_rate(n)), [4, 3, 2, 1, 1]);
+        let w = *chunk_witness_pcs().params();
+        assert_eq!([22, 23, 24, 25, 26, 27].map(|n| w.starting_log_inv_rate(n)), [4, 3, 2, 1, 1, 1]);
+    }
+
+    /// Streams of version 6 (doubling epochs, the one-pass PCS's rates) and every other version are
+    /// refused at the header, with the version named.
+    #[test]
+    fn a_version_6_stream_is_refused_at_its_header() {
+        let h = header(1, 512, 64);
+        let bytes = h.to_bytes();
+        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 7 reads"), h);
+        for old in [1u32, 5, 6, 8] {
+            let mut b = bytes.clone();
+            b[8..12].copy_from_slice(&old.to_le_bytes());
+            let e = StreamHeader::read(&mut &b[..], 1024).expect_err("an old version read").to_string();
+            assert!(e.contains(&old.to_string()), "version {old}: {e}");
+        }
+    }
+
+    /// The stream's keys/values rate is part of the commitment: an epoch committed and opened at
+    /// the one-pass PCS's rate (1/4 at 2^21 entries) does not verify as a `chunk_kv_pcs` epoch (1/16),
+    /// nor the reverse, though the roots have the same length; each verifies under its own PCS.
+    #[test]
+    fn a_keys_values_epoch_at_another_rate_is_rejected() {
+        use zkinfer_field::F;
+        use zkinfer_pcs::{OpeningClaim, Pcs};
+        use zkinfer_transcript::ProverTranscript;
+        let ds = DomainSeparator::new("zkinfer-kv-rate-test", 1);
+        let poly: Vec<F> = (0..1u64 << 21).map(|i| F::from_u64(i.wrapping_mul(0x9e37_79b9) % 1_000_003)).collect();
+        let point: Vec<EF> = (0..21).map(|i| EF::from_u64(3 + i)).collect();
+        let value = zkinfer_poly::Mle::new(poly.clone()).evaluate(&point);
+        let claims = [OpeningClaim { poly: 0, point, value }];
+        let prove = |pcs: &zkinfer_pcs::WhirPcs| {
+            let (com, data) = pcs.commit_owned(vec![poly.clone()]).expect("commit");
+            let mut t = ProverTranscript::new(&ds);
+            pcs.absorb_commitment(&com, &mut t);
+            pcs.open(&data, &claims, &mut t).expect("open");
+            (com, t.into_proof())
+        };
+        let verify = |pcs: &zkinfer_pcs::WhirPcs, com: &WhirCommitment, bytes: &[u8]| {
+            let mut t = VerifierTranscript::new(&ds, bytes);
+            pcs.absorb_commitment(com, &mut t);
+            pcs.verify(com, &claims, &mut t)
+        };
+        let (kv, old) = (chunk_kv_pcs(), key::pcs());
+        let (kv_com, kv_bytes) = prove(&kv);
+        let (old_com, old_bytes) = prove(&old);
+        assert!(verify(&kv, &kv_com, &kv_bytes).is_ok(), "the stream's own rate verifies");
+        assert!(verify(&old, &old_com, &old_bytes).is_ok(), "the one-pass rate verifies under its PCS");
+        assert!(verify(&kv, &old_com, &old_bytes).is_err(), "a rate-1/4 epoch accepted as a chunk_kv_pcs epoch");
+        assert!(verify(&old, &kv_com, &kv_bytes).is_err(), "a rate-1/16 epoch accepted at rate 1/4");
+        assert!(kv_bytes.len() < old_bytes.len(), "the lower rate's opening is not smaller: {} vs {}", kv_bytes.len(), old_bytes.len());
+    }
 
     #[test]
     fn a_chunk_witness_of_more_than_four_groups_is_refused() {
