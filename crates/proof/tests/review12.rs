@@ -160,7 +160,11 @@ fn edited_key(vk: &VerifyingKey, edit: impl Fn(usize, &Rope) -> Rope) -> Verifyi
 /// lists (none, the fixture's, the fixture's with one factor changed), in either order: the
 /// decoder gives every node the table of its own factors (a cache keyed by the four scalar
 /// parameters only would hand the second list the first's table, so the key would state one
-/// rotation and the verifier check another). Under such a key the honest proof is refused.
+/// rotation and the verifier check another). Under such a key the honest proof is refused.  With
+/// the cache keyed by the scalars only (`Rope::decode_params` weakened by hand, review 12), the
+/// table check below fails on the first case (node 0 with the fixture's factors, the rest plain:
+/// every node would get the factored table), while the honest proof is still refused there by a
+/// lookup's leaf claim: the cache key is not the only thing between such a key and acceptance.
 #[test]
 fn rope_nodes_with_different_factors_in_one_key_get_their_own_tables() {
     let f = llama3();
@@ -174,7 +178,7 @@ fn rope_nodes_with_different_factors_in_one_key_get_their_own_tables() {
     let mut other = real.clone();
     other[7] = if other[7] == 2.0 { 3.0 } else { 2.0 };
     let lists: [Vec<f32>; 3] = [Vec::new(), real.clone(), other];
-    for (a, b) in [(0, 1), (1, 0), (1, 2), (2, 1), (0, 2)] {
+    for (a, b) in [(1, 0), (0, 1), (1, 2), (2, 1), (0, 2)] {
         // Node 0 gets list a, the others list b; then node 3 (the last) alone gets list a.
         for (first, odd) in [(true, lists[a].clone()), (false, lists[a].clone())] {
             let key = edited_key(&f.pk.vk, |i, r| {
@@ -187,30 +191,23 @@ fn rope_nodes_with_different_factors_in_one_key_get_their_own_tables() {
             });
             let rs = ropes(&key);
             assert_eq!(rs.len(), 4);
+            // The honest proof, relabelled with this key's digest, is refused (unless the key is
+            // the real one, which these never are: some node has a list other than the fixture's).
+            let mut p = f.proof.clone();
+            p.model_commitment = key.digest();
+            let e = verify(&key, &p).expect_err("proof accepted under a mixed key");
+            eprintln!("lists ({a}, {b}), first = {first}: refused: {e}");
             for r in &rs {
                 let want =
                     rope_table_with_factors(r.base, r.n_rot, r.frac, r.n_ctx, &r.freq_factors);
-                assert_eq!(
-                    &r.table[..],
-                    &want[..],
+                assert!(
+                    r.table[..] == want[..],
                     "lists ({a}, {b}), first = {first}: a RoPE node's table is not its own factors' table"
                 );
             }
             let odd_node = if first { rs[0] } else { rs[3] };
             let even_node = if first { rs[3] } else { rs[0] };
-            assert_ne!(
-                &odd_node.table[..],
-                &even_node.table[..],
-                "lists ({a}, {b}) give one table"
-            );
-            // The honest proof, relabelled with this key's digest, is refused (unless the key is
-            // the real one, which these never are: some node has a list other than the fixture's).
-            let mut p = f.proof.clone();
-            p.model_commitment = key.digest();
-            assert!(
-                verify(&key, &p).is_err(),
-                "lists ({a}, {b}), first = {first}: proof accepted under a mixed key"
-            );
+            assert!(odd_node.table[..] != even_node.table[..], "lists ({a}, {b}) give one table");
         }
     }
 }
