@@ -2,6 +2,8 @@
 //! GQA, Q8_0 tied): float reference vs transformers float32 logits and greedy tokens (and
 //! llama.cpp's), integer vs float agreement, KV-cache consistency, bad input.
 
+mod common;
+use common::log_softmax;
 use std::path::PathBuf;
 use zkinfer_model::{LlamaConfig, Model, ModelError};
 
@@ -35,26 +37,6 @@ fn reference(name: &str) -> Reference {
     }
 }
 
-/// A little-endian float32 `.npy` of two dimensions.
-fn read_npy(name: &str) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(testdata(name)).expect("read npy");
-    assert_eq!(&bytes[..6], b"\x93NUMPY");
-    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + hlen]).expect("header");
-    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"), "{header}");
-    let shape_txt = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).expect("shape");
-    let shape: Vec<usize> = shape_txt.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().expect("dim")).collect();
-    let data: Vec<f32> = bytes[10 + hlen..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    assert_eq!(data.len(), shape.iter().product::<usize>());
-    (shape, data)
-}
-
-fn log_softmax(row: &[f32]) -> Vec<f64> {
-    let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64;
-    let z = row.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln() + m;
-    row.iter().map(|&v| v as f64 - z).collect()
-}
-
 /// Mean KL(p‖q) over rows and the fraction of rows with the same argmax.
 fn agreement(p: &[Vec<f32>], q: &[Vec<f32>]) -> (f64, f64) {
     let mut kl = 0.0;
@@ -81,7 +63,7 @@ fn config_from_metadata() {
 fn float_reference_matches_transformers_logits_and_greedy() {
     let m = load("llama-tiny-random.gguf");
     let r = reference("llama-tiny-random.ref.json");
-    let (shape, want) = read_npy("llama-tiny-random.logits.npy");
+    let (shape, want) = common::read_npy(&testdata("llama-tiny-random.logits.npy"));
     assert_eq!(shape, vec![r.eval_ids.len(), m.config().n_vocab]);
     let got = m.logits_f32(&r.eval_ids).expect("float logits");
     let max = got.iter().flatten().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);

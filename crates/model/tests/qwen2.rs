@@ -4,6 +4,8 @@
 //! transformers float32, integer top-1 and KL; the controls (biases dropped, Q/K rows left in NEOX
 //! order) do not match; bad tensors are clear errors.
 
+mod common;
+use common::{log_softmax, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::llama::{Llama, LlamaQuant};
 use zkinfer_model::source::ModelSource;
@@ -25,32 +27,6 @@ fn ids(v: &serde_json::Value, k: &str) -> Vec<u32> {
     v[k].as_array().expect(k).iter().map(|x| x.as_u64().expect("id") as u32).collect()
 }
 
-/// A little-endian float32 `.npy` of two dimensions.
-fn read_npy(name: &str) -> (Vec<usize>, Vec<f32>) {
-    let bytes = std::fs::read(testdata(name)).expect("read npy");
-    assert_eq!(&bytes[..6], b"\x93NUMPY");
-    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + hlen]).expect("header");
-    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"), "{header}");
-    let shape_txt = header.split("'shape': (").nth(1).and_then(|s| s.split(')').next()).expect("shape");
-    let shape: Vec<usize> = shape_txt.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().expect("dim")).collect();
-    let data: Vec<f32> = bytes[10 + hlen..].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    assert_eq!(data.len(), shape.iter().product::<usize>());
-    (shape, data)
-}
-
-fn log_softmax(row: &[f32]) -> Vec<f64> {
-    let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b)) as f64;
-    let z = row.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln() + m;
-    row.iter().map(|&v| v as f64 - z).collect()
-}
-
-fn max_abs(got: &[Vec<f32>], want: &[f32]) -> f32 {
-    got.iter().flatten().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max)
-}
-
-
-
 #[test]
 fn config_and_name() {
     let f = gguf();
@@ -69,7 +45,7 @@ fn float_path_matches_transformers_and_the_controls_do_not() {
     let f = gguf();
     let r = reference();
     let eval = ids(&r, "eval_ids");
-    let (shape, want) = read_npy("qwen2-tiny.logits.npy");
+    let (shape, want) = common::read_npy(&testdata("qwen2-tiny.logits.npy"));
     let m = Model::load(&f).expect("load");
     assert_eq!(shape, vec![eval.len(), m.config().n_vocab]);
     let max = max_abs(&m.logits_f32(&eval).expect("float"), &want);
@@ -96,7 +72,7 @@ fn integer_path_agrees_with_transformers() {
     let f = gguf();
     let r = reference();
     let eval = ids(&r, "eval_ids");
-    let (_, want) = read_npy("qwen2-tiny.logits.npy");
+    let (_, want) = common::read_npy(&testdata("qwen2-tiny.logits.npy"));
     let m = Model::load(&f).expect("load");
     let got = m.logits_int(&eval).expect("int logits");
     let n_vocab = m.config().n_vocab;
