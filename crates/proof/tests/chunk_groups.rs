@@ -7,22 +7,13 @@
 //! roots swapped are rejected, naming the chunk.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-use std::path::PathBuf;
 
-use zkinfer_gguf::GgufFile;
 use zkinfer_model::Model;
 use zkinfer_proof::chunked::{ChunkedTimings, StreamSummary, prove_chunked, set_test_chunk_groups, verify_stream};
-use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment, setup, vocab_bytes};
-use zkinfer_tokenizer::Tokenizer;
+use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment};
 
-fn load(file: &str) -> (Model, ProvingKey) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(file);
-    let gguf = GgufFile::open(path).unwrap();
-    let model = Model::load(&gguf).unwrap();
-    let tok = Tokenizer::from_gguf(&gguf).unwrap();
-    let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
-    (model, pk)
-}
+mod common;
+use common::load;
 
 /// The stream's header length and its records (kind u8, [index u32], length u64, bytes).
 fn split(bytes: &[u8], header_len: usize) -> Vec<(usize, usize)> {

@@ -12,14 +12,8 @@ use zkinfer_proof::chunked::{StreamSummary, prove_chunked, verify_stream};
 use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment, setup, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
 
-fn load(file: &str) -> (Model, ProvingKey) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(file);
-    let gguf = GgufFile::open(path).unwrap();
-    let model = Model::load(&gguf).unwrap();
-    let tok = Tokenizer::from_gguf(&gguf).unwrap();
-    let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
-    (model, pk)
-}
+mod common;
+use common::load;
 
 /// A stream's parts: header bytes, each record's bytes (chunks, then the close).
 struct Stream {

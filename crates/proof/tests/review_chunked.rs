@@ -3,22 +3,13 @@
 //! targets (error text asserted), never by a panic.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-use std::path::PathBuf;
 
-use zkinfer_gguf::GgufFile;
 use zkinfer_model::Model;
 use zkinfer_proof::chunked::{StreamSummary, prove_chunked, verify_stream};
-use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment, setup, vocab_bytes};
-use zkinfer_tokenizer::Tokenizer;
+use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment};
 
-fn load(file: &str) -> (Model, ProvingKey) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(file);
-    let gguf = GgufFile::open(path).unwrap();
-    let model = Model::load(&gguf).unwrap();
-    let tok = Tokenizer::from_gguf(&gguf).unwrap();
-    let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
-    (model, pk)
-}
+mod common;
+use common::load;
 
 /// The tiny GPT-2 and its key, set up once for the whole file.
 fn gpt2() -> (&'static Model, &'static ProvingKey) {
