@@ -39,8 +39,11 @@
 //! **Prover cost.** Building the tree is 3 multiplications per node. The layer sumchecks use the
 //! eq-splitting of Gruen ("Some improvements for the PIOP for ZeroCheck"): the round polynomial is
 //! `eq(r_i, t)·h(t)` with `h` quadratic, `h(1)` follows from the running claim, so each round
-//! evaluates (and sends) only `h(0)` and `h(2)`. The layers above the leaves are built with
-//! packed SIMD products.
+//! evaluates (and sends) only `h(0)` and `h(2)`. The eq factor `eq(r_{>i}, x)` of the round
+//! sums is held split, `eq(r_hi, x_hi)·eq(r_lo, x_lo)` (Dao–Thaler; [`EqView`]): two tables of
+//! about `2^{j/2}` entries instead of one of `2^{j−1}`, each row's sum weighted once by its
+//! `eq(r_hi, x_hi)`; no full eq table is built, folded or streamed. The layers above the leaves
+//! are built with packed SIMD products.
 //!
 //! Base-field leaves `1/(a − w)` (range lookups, [`Denominators::Shifted`]) get three more
 //! prover-only shortcuts, each an identity of field elements (so the proof bytes are those of
@@ -56,7 +59,7 @@ use p3_field::{ExtensionField, Field, PackedFieldExtension, PackedValue, PrimeCh
 use p3_maybe_rayon::prelude::*;
 use zkinfer_poly::ParReduce;
 use zkinfer_field::{EF, F};
-use zkinfer_poly::eq_eval;
+use zkinfer_poly::{eq_eval, eq_evals};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 /// Largest tree depth the verifier accepts (2^40 leaves is far beyond anything we prove).
@@ -774,19 +777,19 @@ impl TreeHalves {
 
     /// `Σ_x E[x]·g(t, x)` for `t = 0`, `t = 1` (only if `with_one`, else 0) and `t = 2`, where
     /// `g = pL·qR + qL·(pR + γ·qR)` and `x` runs over the first `half = eq.len()` indices.
-    pub(crate) fn round_sums(&self, eq: &[EF], gamma: EF, with_one: bool) -> [EF; 3] {
+    pub(crate) fn round_sums(&self, eq: EqView<'_>, gamma: EF, with_one: bool) -> [EF; 3] {
         match self {
             TreeHalves::Ext { p, ql, qr } => {
-                ext_round_sums(p.as_ref(), ql, qr, eq, gamma, with_one)
+                ext_round_sums(p.as_ref().map(|(l, r)| (l.as_slice(), r.as_slice())), ql, qr, eq, gamma, with_one)
             }
             TreeHalves::ShiftedOnes { shift, wl, wr } => {
                 // g = qL + qR + γ·qL·qR with q = a − w:
                 //   g = (2a + γa²) − (1 + γa)·(wL + wR) + γ·wL·wR,
                 // and Σ_x E[x] = 1, so Σ E·g = A − B·Σ E·(wL + wR) + γ·Σ E·wL·wR.
                 let sums = match (wl, wr) {
-                    (Column::Base(l), Column::Base(r)) if eq.len() >= PAR_MIN => shifted_sums_base_packed(l, r, eq, with_one),
+                    (Column::Base(l), Column::Base(r)) if eq.packed() => shifted_sums_base_packed(l, r, eq, with_one),
                     (Column::Base(l), Column::Base(r)) => shifted_sums(l, r, eq, with_one),
-                    (Column::Ext(l), Column::Ext(r)) if eq.len() >= PAR_MIN => shifted_sums_packed(l, r, eq, with_one),
+                    (Column::Ext(l), Column::Ext(r)) if eq.packed() => shifted_sums_packed(l, r, eq, with_one),
                     (Column::Ext(l), Column::Ext(r)) => shifted_sums(l, r, eq, with_one),
                     (l, r) => {
                         // Never happens: both halves are bound together. Stay correct anyway.
@@ -881,112 +884,158 @@ fn bind_pairs(a: EF, s: &[F], m: &[F], r: EF) -> (Vec<EF>, Vec<EF>) {
     (p, q)
 }
 
+/// The eq table `E[x] = eq(point, x)` of a round, `x < len()`, held as two tables:
+/// `E[x] = hi[x_hi]·lo[x_lo]` with `x = x_hi·lo.len() + x_lo` (the first coordinates of the point
+/// in `hi`, the last ones in `lo`; a full table is `hi = [1]`). Σ_x E[x]·g(x) is summed row by
+/// row, `Σ_{x_hi} hi[x_hi]·Σ_{x_lo} lo[x_lo]·g(x)`: the same field element as with the full table
+/// (field arithmetic is exact), without building or streaming a `len()`-entry table (the split
+/// eq tables of Dao–Thaler; `LayerSumcheck` keeps `√len` entries instead of `len`).
+#[derive(Clone, Copy)]
+pub(crate) struct EqView<'a> {
+    hi: &'a [EF],
+    lo: &'a [EF],
+}
+
+/// The one-entry table `[1]` (the `hi` of a full table).
+static ONE_TABLE: [EF; 1] = [EF::ONE];
+
+/// Entries of `lo` summed by one task before the task's sum is weighted by its `hi` entry.
+const EQ_BLOCK: usize = 1 << 11;
+
+impl<'a> EqView<'a> {
+    /// A full table.
+    pub(crate) fn full(table: &'a [EF]) -> Self {
+        EqView { hi: &ONE_TABLE, lo: table }
+    }
+
+    /// `E[x_hi·lo.len() + x_lo] = hi[x_hi]·lo[x_lo]`.
+    pub(crate) fn split(hi: &'a [EF], lo: &'a [EF]) -> Self {
+        EqView { hi, lo }
+    }
+
+    /// Number of entries `x`.
+    pub(crate) fn len(&self) -> usize {
+        self.hi.len() * self.lo.len()
+    }
+
+    /// Whether the packed sums apply: large enough, rows a whole number of SIMD packings.
+    fn packed(&self) -> bool {
+        self.len() >= PAR_MIN && self.lo.len().is_multiple_of(LANES)
+    }
+
+    /// `(block, blocks per row)`: each row of `lo.len()` entries is cut into blocks of `block`.
+    fn blocks(&self) -> (usize, usize) {
+        let block = self.lo.len().clamp(1, EQ_BLOCK);
+        (block, self.lo.len() / block)
+    }
+}
+
+/// `Σ_x E[x]·g(x)` (componentwise, `K` sums) where `term(x, e)` returns `e·g(x)` for the weight
+/// `e = lo[x_lo]`; in parallel blocks when there are at least `PAR_MIN` entries.
+fn eq_sum<const K: usize>(eq: EqView<'_>, term: impl Fn(usize, EF) -> [EF; K] + Sync) -> [EF; K] {
+    let (block, per_row) = eq.blocks();
+    let lo_len = eq.lo.len();
+    let block_sum = |b: usize| -> [EF; K] {
+        let (row, start) = (b / per_row, (b % per_row) * block);
+        let mut acc = [EF::ZERO; K];
+        for c in start..start + block {
+            let t = term(row * lo_len + c, eq.lo[c]);
+            for k in 0..K {
+                acc[k] += t[k];
+            }
+        }
+        let w = eq.hi[row];
+        acc.map(|v| v * w)
+    };
+    let add = |a: [EF; K], b: [EF; K]| std::array::from_fn(|k| a[k] + b[k]);
+    let blocks = eq.hi.len() * per_row;
+    if eq.len() >= PAR_MIN {
+        (0..blocks).into_par_iter().map(block_sum).par_reduce(|| [EF::ZERO; K], add)
+    } else {
+        (0..blocks).map(block_sum).fold([EF::ZERO; K], add)
+    }
+}
+
+/// [`eq_sum`] `LANES` entries at a time (requires [`EqView::packed`]): `term(x, e)` returns `e·g`
+/// at entries `x..x + LANES` for the packed weights `e = lo[x_lo..x_lo + LANES]`.
+fn packed_eq_sum<const K: usize>(eq: EqView<'_>, term: impl Fn(usize, PackedEF) -> [PackedEF; K] + Sync) -> [EF; K] {
+    let (block, per_row) = eq.blocks();
+    let lo_len = eq.lo.len();
+    let block_sum = |b: usize| -> [PackedEF; K] {
+        let (row, start) = (b / per_row, (b % per_row) * block);
+        let mut acc = [PackedEF::ZERO; K];
+        for c in (start..start + block).step_by(LANES) {
+            let t = term(row * lo_len + c, PackedEF::from_ext_slice(&eq.lo[c..c + LANES]));
+            for k in 0..K {
+                acc[k] += t[k];
+            }
+        }
+        let w = eq.hi[row];
+        acc.map(|v| v * w)
+    };
+    let add = |a: [PackedEF; K], b: [PackedEF; K]| std::array::from_fn(|k| a[k] + b[k]);
+    let acc = (0..eq.hi.len() * per_row).into_par_iter().map(block_sum).par_reduce(|| [PackedEF::ZERO; K], add);
+    acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum())
+}
+
 /// For [`TreeHalves::ShiftedPairs`] halves `[sL, mL, sR, mR]` (base field) and `t = 0, 1, 2`
 /// (`t = 1` only if `with_one`): `[Σ E·S, Σ E·(M + P), Σ E·X, Σ E·Y]` over `x < eq.len()` at
 /// `(t, x)`, with `S = sL + sR`, `M = mL + mR`, `P = sL·sR`, `X = sL·mR + mL·sR`, `Y = mL·mR`
 /// (the products in `F`, each weighted sum one extension-by-base product per term).
-fn pair_sums(cols: [&Vec<F>; 4], eq: &[EF], with_one: bool) -> [[EF; 4]; 3] {
+fn pair_sums(cols: [&Vec<F>; 4], eq: EqView<'_>, with_one: bool) -> [[EF; 4]; 3] {
     let half = eq.len();
     let [sl, ml, sr, mr] = cols;
-    if half >= PAR_MIN {
+    let unflatten = |a: [EF; 12]| -> [[EF; 4]; 3] { std::array::from_fn(|t| std::array::from_fn(|k| a[4 * t + k])) };
+    if eq.packed() {
         type PF = <F as Field>::Packing;
         let ld = |v: &[F], x: usize| *<PF as PackedValue>::from_slice(&v[x..x + LANES]);
         let at = |e: PackedEF, sl: PF, ml: PF, sr: PF, mr: PF| -> [PackedEF; 4] {
             [e * (sl + sr), e * (ml + mr + sl * sr), e * (sl * mr + ml * sr), e * (ml * mr)]
         };
-        let term = |c: usize| -> [[PackedEF; 4]; 3] {
-            let x = c * LANES;
-            let e = PackedEF::from_ext_slice(&eq[x..x + LANES]);
+        let term = |x: usize, e: PackedEF| -> [PackedEF; 12] {
             let v0 = [ld(sl, x), ld(ml, x), ld(sr, x), ld(mr, x)];
             let v1 = [ld(sl, x + half), ld(ml, x + half), ld(sr, x + half), ld(mr, x + half)];
             let v2: [PF; 4] = std::array::from_fn(|k| v1[k].double() - v0[k]);
             let t1 = if with_one { at(e, v1[0], v1[1], v1[2], v1[3]) } else { [PackedEF::ZERO; 4] };
-            [at(e, v0[0], v0[1], v0[2], v0[3]), t1, at(e, v2[0], v2[1], v2[2], v2[3])]
+            let (t0, t2) = (at(e, v0[0], v0[1], v0[2], v0[3]), at(e, v2[0], v2[1], v2[2], v2[3]));
+            std::array::from_fn(|i| [t0, t1, t2][i / 4][i % 4])
         };
-        let add = |a: [[PackedEF; 4]; 3], b: [[PackedEF; 4]; 3]| std::array::from_fn(|t| std::array::from_fn(|k| a[t][k] + b[t][k]));
-        let acc = (0..half / LANES)
-            .into_par_iter()
-            .with_min_len(PAR_MIN / LANES)
-            .map(term)
-            .par_reduce(|| [[PackedEF::ZERO; 4]; 3], add);
-        acc.map(|v| v.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum()))
+        unflatten(packed_eq_sum(eq, term))
     } else {
         let at = |e: EF, sl: F, ml: F, sr: F, mr: F| -> [EF; 4] { [e * (sl + sr), e * (ml + mr + sl * sr), e * (sl * mr + ml * sr), e * (ml * mr)] };
-        let mut acc = [[EF::ZERO; 4]; 3];
-        for x in 0..half {
-            let e = eq[x];
+        let term = |x: usize, e: EF| -> [EF; 12] {
             let v0 = [sl[x], ml[x], sr[x], mr[x]];
             let v1 = [sl[x + half], ml[x + half], sr[x + half], mr[x + half]];
             let v2: [F; 4] = std::array::from_fn(|k| v1[k].double() - v0[k]);
-            for (t, v) in [(0, v0), (1, v1), (2, v2)] {
-                if t == 1 && !with_one {
-                    continue;
-                }
-                let s = at(e, v[0], v[1], v[2], v[3]);
-                for k in 0..4 {
-                    acc[t][k] += s[k];
-                }
-            }
-        }
-        acc
+            let t1 = if with_one { at(e, v1[0], v1[1], v1[2], v1[3]) } else { [EF::ZERO; 4] };
+            let (t0, t2) = (at(e, v0[0], v0[1], v0[2], v0[3]), at(e, v2[0], v2[1], v2[2], v2[3]));
+            std::array::from_fn(|i| [t0, t1, t2][i / 4][i % 4])
+        };
+        unflatten(eq_sum(eq, term))
     }
-}
-
-/// Adds two triples.
-fn add3(a: [EF; 3], b: [EF; 3]) -> [EF; 3] {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
 }
 
 /// [`TreeHalves::round_sums`] for explicit extension-field halves.
 fn ext_round_sums(
-    p: Option<&(Vec<EF>, Vec<EF>)>,
+    p: Option<(&[EF], &[EF])>,
     ql: &[EF],
     qr: &[EF],
-    eq: &[EF],
+    eq: EqView<'_>,
     gamma: EF,
     with_one: bool,
 ) -> [EF; 3] {
     let half = eq.len();
-    let g = |pl: EF, pr: EF, ql: EF, qr: EF| pl * qr + ql * (pr + gamma * qr);
-    let g_ones = |ql: EF, qr: EF| qr + ql * (EF::ONE + gamma * qr);
-    let two = |a: EF, b: EF| b.double() - a;
-    let term = |x: usize| -> [EF; 3] {
-        let (ql0, ql1) = (ql[x], ql[x + half]);
-        let (qr0, qr1) = (qr[x], qr[x + half]);
-        let e = eq[x];
-        match p {
-            Some((pl, pr)) => {
-                let (pl0, pl1, pr0, pr1) = (pl[x], pl[x + half], pr[x], pr[x + half]);
-                let at0 = g(pl0, pr0, ql0, qr0);
-                let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
-                let at1 = if with_one {
-                    g(pl1, pr1, ql1, qr1)
-                } else {
-                    EF::ZERO
-                };
-                [e * at0, e * at1, e * at2]
-            }
-            None => {
-                let at0 = g_ones(ql0, qr0);
-                let at2 = g_ones(two(ql0, ql1), two(qr0, qr1));
-                let at1 = if with_one { g_ones(ql1, qr1) } else { EF::ZERO };
-                [e * at0, e * at1, e * at2]
-            }
-        }
-    };
-    let zero = [EF::ZERO; 3];
-    if half >= PAR_MIN {
-        // The same sums, LANES pairs at a time in SIMD registers.
+    if eq.packed() {
+        // LANES pairs at a time in SIMD registers.
         let ld = |v: &[EF], x: usize| PackedEF::from_ext_slice(&v[x..x + LANES]);
         let g = |pl: PackedEF, pr: PackedEF, ql: PackedEF, qr: PackedEF| {
             pl * qr + ql * (pr + qr * gamma)
         };
         let g_ones = |ql: PackedEF, qr: PackedEF| qr + ql * (qr * gamma + PackedEF::ONE);
         let two = |a: PackedEF, b: PackedEF| b.double() - a;
-        let packed_term = |x: usize| -> [PackedEF; 3] {
+        let packed_term = |x: usize, e: PackedEF| -> [PackedEF; 3] {
             let (ql0, ql1) = (ld(ql, x), ld(ql, x + half));
             let (qr0, qr1) = (ld(qr, x), ld(qr, x + half));
-            let e = ld(eq, x);
             let zero = PackedEF::ZERO;
             match p {
                 Some((pl, pr)) => {
@@ -1009,33 +1058,58 @@ fn ext_round_sums(
                 }
             }
         };
-        let packed_zero = [PackedEF::ZERO; 3];
-        let acc = (0..half / LANES)
-            .into_par_iter()
-            .with_min_len(PAR_MIN / LANES)
-            .map(|c| packed_term(c * LANES))
-            .par_reduce(
-                || packed_zero,
-                |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]],
-            );
-        acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum())
-    } else {
-        (0..half).map(term).fold(zero, add3)
+        return packed_eq_sum(eq, packed_term);
     }
+    let g = |pl: EF, pr: EF, ql: EF, qr: EF| pl * qr + ql * (pr + gamma * qr);
+    let g_ones = |ql: EF, qr: EF| qr + ql * (EF::ONE + gamma * qr);
+    let two = |a: EF, b: EF| b.double() - a;
+    let term = |x: usize, e: EF| -> [EF; 3] {
+        let (ql0, ql1) = (ql[x], ql[x + half]);
+        let (qr0, qr1) = (qr[x], qr[x + half]);
+        match p {
+            Some((pl, pr)) => {
+                let (pl0, pl1, pr0, pr1) = (pl[x], pl[x + half], pr[x], pr[x + half]);
+                let at0 = g(pl0, pr0, ql0, qr0);
+                let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
+                let at1 = if with_one {
+                    g(pl1, pr1, ql1, qr1)
+                } else {
+                    EF::ZERO
+                };
+                [e * at0, e * at1, e * at2]
+            }
+            None => {
+                let at0 = g_ones(ql0, qr0);
+                let at2 = g_ones(two(ql0, ql1), two(qr0, qr1));
+                let at1 = if with_one { g_ones(ql1, qr1) } else { EF::ZERO };
+                [e * at0, e * at1, e * at2]
+            }
+        }
+    };
+    eq_sum(eq, term)
+}
+
+/// Adds two triples.
+fn add3(a: [EF; 3], b: [EF; 3]) -> [EF; 3] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+/// The six sums of [`shifted_sums`] as its three pairs.
+fn pairs_of(acc: [EF; 6]) -> [(EF, EF); 3] {
+    [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
 }
 
 /// `(Σ_x E[x]·(wL + wR)(t, x), Σ_x E[x]·(wL·wR)(t, x))` for `t = 0, 1, 2` (`t = 1` only if
 /// `with_one`), with `T = F` (first round, cheap mixed products) or `T = EF`.
-fn shifted_sums<T>(wl: &[T], wr: &[T], eq: &[EF], with_one: bool) -> [(EF, EF); 3]
+fn shifted_sums<T>(wl: &[T], wr: &[T], eq: EqView<'_>, with_one: bool) -> [(EF, EF); 3]
 where
     T: PrimeCharacteristicRing + Copy + Send + Sync,
     EF: std::ops::Mul<T, Output = EF>,
 {
     let half = eq.len();
-    let term = |x: usize| -> [EF; 6] {
+    let term = |x: usize, e: EF| -> [EF; 6] {
         let (l0, l1, r0, r1) = (wl[x], wl[x + half], wr[x], wr[x + half]);
         let (l2, r2) = (l1.double() - l0, r1.double() - r0);
-        let e = eq[x];
         let (s1, p1) = if with_one {
             (e * (l1 + r1), e * (l1 * r1))
         } else {
@@ -1050,66 +1124,37 @@ where
             e * (l2 * r2),
         ]
     };
-    let add6 = |a: [EF; 6], b: [EF; 6]| std::array::from_fn(|i| a[i] + b[i]);
-    let zero = [EF::ZERO; 6];
-    let acc = if half >= PAR_MIN {
-        (0..half)
-            .into_par_iter()
-            .with_min_len(PAR_MIN)
-            .map(term)
-            .par_reduce(|| zero, add6)
-    } else {
-        (0..half).map(term).fold(zero, add6)
-    };
-    [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
+    pairs_of(eq_sum(eq, term))
 }
 
-/// [`shifted_sums`] for extension-field halves, `LANES` pairs per operation (`eq.len()` must be
-/// a multiple of `LANES`, as every power of two `≥ PAR_MIN` is).
-fn shifted_sums_packed(wl: &[EF], wr: &[EF], eq: &[EF], with_one: bool) -> [(EF, EF); 3] {
+/// [`shifted_sums`] for extension-field halves, `LANES` pairs per operation (requires
+/// [`EqView::packed`]).
+fn shifted_sums_packed(wl: &[EF], wr: &[EF], eq: EqView<'_>, with_one: bool) -> [(EF, EF); 3] {
     let half = eq.len();
     let ld = |v: &[EF], x: usize| PackedEF::from_ext_slice(&v[x..x + LANES]);
-    let term = |c: usize| -> [PackedEF; 6] {
-        let x = c * LANES;
+    let term = |x: usize, e: PackedEF| -> [PackedEF; 6] {
         let (l0, l1, r0, r1) = (ld(wl, x), ld(wl, x + half), ld(wr, x), ld(wr, x + half));
         let (l2, r2) = (l1.double() - l0, r1.double() - r0);
-        let e = ld(eq, x);
         let (s1, p1) = if with_one { (e * (l1 + r1), e * (l1 * r1)) } else { (PackedEF::ZERO, PackedEF::ZERO) };
         [e * (l0 + r0), e * (l0 * r0), s1, p1, e * (l2 + r2), e * (l2 * r2)]
     };
-    let add6 = |a: [PackedEF; 6], b: [PackedEF; 6]| std::array::from_fn(|i| a[i] + b[i]);
-    let acc = (0..half / LANES)
-        .into_par_iter()
-        .with_min_len(PAR_MIN / LANES)
-        .map(term)
-        .par_reduce(|| [PackedEF::ZERO; 6], add6);
-    let acc: [EF; 6] = acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum());
-    [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
+    pairs_of(packed_eq_sum(eq, term))
 }
 
 /// [`shifted_sums`] for base-field halves (the first round over the leaves), `LANES` pairs per
-/// operation (`eq.len()` a multiple of `LANES`): the products `wL·wR` in `F`, each weighted sum
-/// one extension-by-base product.
-fn shifted_sums_base_packed(wl: &[F], wr: &[F], eq: &[EF], with_one: bool) -> [(EF, EF); 3] {
+/// operation (requires [`EqView::packed`]): the products `wL·wR` in `F`, each weighted sum one
+/// extension-by-base product.
+fn shifted_sums_base_packed(wl: &[F], wr: &[F], eq: EqView<'_>, with_one: bool) -> [(EF, EF); 3] {
     type PF = <F as Field>::Packing;
     let half = eq.len();
     let ld = |v: &[F], x: usize| *<PF as PackedValue>::from_slice(&v[x..x + LANES]);
-    let term = |c: usize| -> [PackedEF; 6] {
-        let x = c * LANES;
+    let term = |x: usize, e: PackedEF| -> [PackedEF; 6] {
         let (l0, l1, r0, r1) = (ld(wl, x), ld(wl, x + half), ld(wr, x), ld(wr, x + half));
         let (l2, r2) = (l1.double() - l0, r1.double() - r0);
-        let e = PackedEF::from_ext_slice(&eq[x..x + LANES]);
         let (s1, p1) = if with_one { (e * (l1 + r1), e * (l1 * r1)) } else { (PackedEF::ZERO, PackedEF::ZERO) };
         [e * (l0 + r0), e * (l0 * r0), s1, p1, e * (l2 + r2), e * (l2 * r2)]
     };
-    let add6 = |a: [PackedEF; 6], b: [PackedEF; 6]| std::array::from_fn(|i| a[i] + b[i]);
-    let acc = (0..half / LANES)
-        .into_par_iter()
-        .with_min_len(PAR_MIN / LANES)
-        .map(term)
-        .par_reduce(|| [PackedEF::ZERO; 6], add6);
-    let acc: [EF; 6] = acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum());
-    [(acc[0], acc[1]), (acc[2], acc[3]), (acc[4], acc[5])]
+    pairs_of(packed_eq_sum(eq, term))
 }
 
 /// The table `eq(point, x)` for all `x ∈ {0,1}^n` ([`zkinfer_poly::eq_evals`], the same field
@@ -1154,29 +1199,6 @@ fn bind_first(v: &mut Vec<EF>, r: EF) {
     v.truncate(half);
 }
 
-/// The eq table of `(r_{i+1}, r_{i+2}, …)` becomes that of `(r_{i+2}, …)`: the sum of its two
-/// halves, since `eq(r_{i+1}, 0) + eq(r_{i+1}, 1) = 1` (an identity of field elements, so the
-/// result equals the table built directly, [`suffix_eq_tables`]).
-fn fold_suffix_eq(table: &mut Vec<EF>) {
-    let half = table.len() / 2;
-    if half == 0 {
-        table.clear();
-        return;
-    }
-    let (lo, hi) = table.split_at_mut(half);
-    if half >= PAR_MIN {
-        lo.par_chunks_mut(LANES).zip(hi.par_chunks(LANES)).with_min_len(PAR_MIN / LANES).for_each(|(a, b)| {
-            (PackedEF::from_ext_slice(a) + PackedEF::from_ext_slice(b)).to_ext_slice(a);
-        });
-    } else {
-        for (a, &b) in lo.iter_mut().zip(hi.iter()) {
-            *a += b;
-        }
-    }
-    table.truncate(half);
-    table.shrink_to_fit();
-}
-
 /// The sumcheck of one GKR layer, batching every active tree:
 /// `Σ_x eq(r, x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)` over `x ∈ {0,1}^j`.
 ///
@@ -1190,9 +1212,14 @@ fn fold_suffix_eq(table: &mut Vec<EF>) {
 /// `s_i(s_i') = eq_prefix·eq(r_i, s_i')·h_i(s_i')`.
 struct LayerSumcheck {
     eq_point: Vec<EF>,
-    /// The eq table of `eq_point[round+1..]` (the current round's; halved after each round,
-    /// see [`fold_suffix_eq`]): one table resident instead of all of them.
-    suffix_eq: Vec<EF>,
+    /// The eq table of `eq_point[round+1..]` (the current round's) is `eq_hi ⊗ eq_lo`
+    /// ([`EqView`]): `eq_hi` is the table of `eq_point[round+1..split]` (`[1]` once
+    /// `round + 1 ≥ split`), `eq_lo` that of `eq_point[max(round+1, split)..]`. `split` puts
+    /// about half of round 0's coordinates on each side, so the prover holds about
+    /// `2·2^{j/2}` entries instead of `2^{j−1}` and never streams a full table.
+    eq_hi: Vec<EF>,
+    eq_lo: Vec<EF>,
+    split: usize,
     round: usize,
     eq_prefix: EF,
     claim: EF,
@@ -1249,7 +1276,13 @@ pub(crate) fn suffix_eq_tables(eq_point: &[EF]) -> Vec<Vec<EF>> {
 
 impl LayerSumcheck {
     fn new(eq_point: Vec<EF>, gamma: EF, claims: &[(EF, EF)], trees: Vec<TreeHalves>) -> Self {
-        let suffix_eq = if eq_point.is_empty() { Vec::new() } else { eq_table(&eq_point[1..]) };
+        // Round 0's table covers eq_point[1..]: ⌊(j − 1)/2⌋ coordinates in eq_hi, the rest in eq_lo.
+        let split = if eq_point.is_empty() { 0 } else { 1 + (eq_point.len() - 1) / 2 };
+        let (eq_hi, eq_lo) = if eq_point.is_empty() {
+            (Vec::new(), Vec::new())
+        } else {
+            (eq_evals(&eq_point[1..split]), eq_evals(&eq_point[split..]))
+        };
         let gamma_sq = gamma.square();
         let weights: Vec<EF> = std::iter::successors(Some(EF::ONE), |w| Some(*w * gamma_sq))
             .take(trees.len())
@@ -1257,13 +1290,28 @@ impl LayerSumcheck {
         let claim = batch_claims(claims, gamma);
         LayerSumcheck {
             eq_point,
-            suffix_eq,
+            eq_hi,
+            eq_lo,
+            split,
             round: 0,
             eq_prefix: EF::ONE,
             claim,
             gamma,
             weights,
             trees,
+        }
+    }
+
+    /// The eq tables of the (new) current round: only the small side that loses its first
+    /// coordinate is rebuilt (at most `2^{⌈(j−1)/2⌉}` entries).
+    fn next_eq_tables(&mut self) {
+        let next = self.round + 1;
+        if next > self.eq_point.len() {
+            return;
+        }
+        self.eq_hi = eq_evals(&self.eq_point[next.min(self.split)..self.split]);
+        if next > self.split {
+            self.eq_lo = eq_evals(&self.eq_point[next..]);
         }
     }
 
@@ -1275,7 +1323,7 @@ impl LayerSumcheck {
     /// `[h(0), h(1), h(2)]` of the current round; `h(1)` is derived from the claim if possible.
     fn round_h(&self) -> [EF; 3] {
         let r_i = self.eq_point[self.round];
-        let eq = &self.suffix_eq;
+        let eq = EqView::split(&self.eq_hi, &self.eq_lo);
         let derive = derives_one(r_i, self.eq_prefix);
         // Trees in parallel (many small columns), and each large tree in parallel inside.
         let per_tree = |(tree, &w): (&TreeHalves, &EF)| {
@@ -1316,9 +1364,9 @@ impl LayerSumcheck {
             self.eq_prefix *= eq_r;
             let c0 = cpu();
             self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
-            fold_suffix_eq(&mut self.suffix_eq);
-            t_bind += cpu() - c0;
             self.round += 1;
+            self.next_eq_tables();
+            t_bind += cpu() - c0;
             point.push(r);
         }
         if timing && self.eq_point.len() > 16 {
@@ -1363,7 +1411,6 @@ mod tests {
     use super::*;
     use p3_field::PrimeCharacteristicRing;
     use zkinfer_field::F;
-    use zkinfer_poly::eq_evals;
     use zkinfer_transcript::DomainSeparator;
 
     /// A deterministic pseudo-random extension element.
@@ -1506,24 +1553,42 @@ mod tests {
         assert!(accepted(&trees, &depths, &proof));
     }
 
-    /// The packed extension-field sums equal the scalar ones, and the folded eq tables equal
-    /// the tables built directly (both are prover-side only: the proof must not change).
+    /// The packed extension-field sums equal the scalar ones, and sums over split eq tables
+    /// (`hi ⊗ lo`, every split) equal the sums over the full table, for every kind of halves on
+    /// both sides of `PAR_MIN` (all prover-side only: the proof must not change).
     #[test]
-    fn packed_shifted_sums_and_folded_eq_tables_match_the_direct_ones() {
+    fn packed_shifted_sums_and_split_eq_tables_match_the_direct_ones() {
         let n = PAR_MIN * 2;
         let (l, r, eq): (Vec<EF>, Vec<EF>, Vec<EF>) =
             ((0..2 * n as u64).map(ext).collect(), (0..2 * n as u64).map(|i| ext(i + 99_999)).collect(), (0..n as u64).map(|i| ext(i + 7_777_777)).collect());
         for with_one in [false, true] {
-            assert_eq!(shifted_sums_packed(&l, &r, &eq, with_one), shifted_sums(&l, &r, &eq, with_one));
+            assert_eq!(shifted_sums_packed(&l, &r, EqView::full(&eq), with_one), shifted_sums(&l, &r, EqView::full(&eq), with_one));
         }
-        let point: Vec<EF> = (0..16u64).map(|i| ext(i + 31)).collect();
-        let direct = suffix_eq_tables(&point);
-        let mut table = eq_evals(&point[1..]);
-        for (round, want) in direct.iter().enumerate() {
-            assert_eq!(&table, want, "round {round}");
-            fold_suffix_eq(&mut table);
+        let gamma = ext(4242);
+        for vars in [0usize, 1, 3, 11, 12, 14] {
+            let point: Vec<EF> = (0..vars as u64).map(|i| ext(i + 31)).collect();
+            let full = eq_evals(&point);
+            let len = full.len();
+            let col = |seed: u64| -> Vec<EF> { (0..2 * len as u64).map(|i| ext(seed + i)).collect() };
+            let base = |seed: u64| -> Vec<F> { (0..2 * len as u64).map(|i| F::from_u64((seed + i).wrapping_mul(0x9E37_79B9) >> 3)).collect() };
+            let shift = ext(555);
+            let halves = [
+                TreeHalves::Ext { p: Some((col(1), col(2))), ql: col(3), qr: col(4) },
+                TreeHalves::Ext { p: None, ql: col(5), qr: col(6) },
+                TreeHalves::ShiftedOnes { shift, wl: Column::Base(base(7)), wr: Column::Base(base(8)) },
+                TreeHalves::ShiftedOnes { shift, wl: Column::Ext(col(9)), wr: Column::Ext(col(10)) },
+                TreeHalves::ShiftedPairs { shift, sl: base(11), ml: base(12), sr: base(13), mr: base(14) },
+            ];
+            for (kind, h) in halves.iter().enumerate() {
+                for with_one in [false, true] {
+                    let want = h.round_sums(EqView::full(&full), gamma, with_one);
+                    for cut in 0..=vars {
+                        let (hi, lo) = (eq_evals(&point[..cut]), eq_evals(&point[cut..]));
+                        assert_eq!(h.round_sums(EqView::split(&hi, &lo), gamma, with_one), want, "vars {vars} cut {cut} kind {kind}");
+                    }
+                }
+            }
         }
-        assert!(table.is_empty());
     }
 
     /// The base-field pair form of the layer above base-field leaves gives the same round sums
@@ -1552,7 +1617,7 @@ mod tests {
             let mut pairs = pairs;
             let eq = eq_evals(&(0..depth as u64 - 3).map(|i| full(i + 500)).collect::<Vec<_>>());
             for with_one in [false, true] {
-                assert_eq!(pairs.round_sums(&eq, gamma, with_one), reference.round_sums(&eq, gamma, with_one), "depth {depth}");
+                assert_eq!(pairs.round_sums(EqView::full(&eq), gamma, with_one), reference.round_sums(EqView::full(&eq), gamma, with_one), "depth {depth}");
             }
             assert_eq!(pairs.first_children(), reference.first_children());
             let r = full(91);
@@ -1569,10 +1634,10 @@ mod tests {
             };
             let eq = eq_evals(&(0..depth as u64 - 2).map(|i| full(i + 700)).collect::<Vec<_>>());
             for with_one in [false, true] {
-                let scalar = shifted_sums(l, r, &eq, with_one);
-                assert_eq!(halves.round_sums(&eq, gamma, with_one), TreeHalves::Ext { p: None, ql: halves.to_ext()[2].clone(), qr: halves.to_ext()[3].clone() }.round_sums(&eq, gamma, with_one));
+                let scalar = shifted_sums(l, r, EqView::full(&eq), with_one);
+                assert_eq!(halves.round_sums(EqView::full(&eq), gamma, with_one), TreeHalves::Ext { p: None, ql: halves.to_ext()[2].clone(), qr: halves.to_ext()[3].clone() }.round_sums(EqView::full(&eq), gamma, with_one));
                 if eq.len() >= PAR_MIN {
-                    assert_eq!(shifted_sums_base_packed(l, r, &eq, with_one), scalar);
+                    assert_eq!(shifted_sums_base_packed(l, r, EqView::full(&eq), with_one), scalar);
                 }
             }
             let [_, _, ql, qr] = halves.to_ext();

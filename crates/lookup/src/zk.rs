@@ -122,7 +122,7 @@ use zkinfer_sumcheck::{SumcheckClaim, SumcheckInstance};
 use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::fracaddcheck::{
-    FracAddError, Layer, LeafClaim, TreeHalves, eq_line, quadratic_at, suffix_eq_tables,
+    EqView, FracAddError, Layer, LeafClaim, TreeHalves, eq_line, quadratic_at, suffix_eq_tables,
 };
 
 /// Wire degree of the layer sumchecks (`eq` times two quadratics in the last variable).
@@ -504,7 +504,7 @@ impl SumcheckInstance for LayerInstance<'_> {
         let r_i = self.eq_point[round];
         let mut evals: Vec<EF> = if round + 1 < self.j {
             // eq(r_i, t)·h(t) with h quadratic (all variables of this round multilinear).
-            let h = self.halves.round_sums(&self.suffix_eq[round], self.gamma, true);
+            let h = self.halves.round_sums(EqView::full(&self.suffix_eq[round]), self.gamma, true);
             (0..=LAYER_DEGREE)
                 .map(|t| {
                     let t = EF::from_usize(t);
