@@ -40,10 +40,12 @@
 //! eq-splitting of Gruen ("Some improvements for the PIOP for ZeroCheck"): the round polynomial is
 //! `eq(r_i, t)·h(t)` with `h` quadratic, `h(1)` follows from the running claim, so each round
 //! evaluates (and sends) only `h(0)` and `h(2)`. The eq factor `eq(r_{>i}, x)` of the round
-//! sums is held split, `eq(r_hi, x_hi)·eq(r_lo, x_lo)` (Dao–Thaler; [`EqView`]): two tables of
+//! sums is held split, `eq(r_hi, x_hi)·eq(r_lo, x_lo)` (Dao–Thaler; `EqView`): two tables of
 //! about `2^{j/2}` entries instead of one of `2^{j−1}`, each row's sum weighted once by its
-//! `eq(r_hi, x_hi)`; no full eq table is built, folded or streamed. The layers above the leaves
-//! are built with packed SIMD products.
+//! `eq(r_hi, x_hi)`; no full eq table is built, folded or streamed. The two halves of a layer
+//! stay in the layer's own vector and are bound in place (the right half into the slots the
+//! left half vacates), so no half is copied out. The layers above the leaves are built with
+//! packed SIMD products.
 //!
 //! Base-field leaves `1/(a − w)` (range lookups, [`Denominators::Shifted`]) get three more
 //! prover-only shortcuts, each an identity of field elements (so the proof bytes are those of
@@ -634,70 +636,117 @@ fn receive_children(t: &mut VerifierTranscript<'_>) -> Result<[EF; 4], FracAddEr
     ])
 }
 
-/// A column that starts in the base field and moves to the extension field when first bound.
+/// Both halves of a column in one vector (left half first), starting in the base field and
+/// moving to the extension field when first bound. Binding the first variable of each half
+/// keeps that layout: the left half is bound in place, the right half into the slots the left
+/// half vacated (`bind_halves`), so no half is ever copied out or allocated separately.
 pub(crate) enum Column {
     Base(Vec<F>),
     Ext(Vec<EF>),
 }
 
 impl Column {
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    /// `[left[0], right[0]]` as extension elements.
+    fn firsts(&self) -> [EF; 2] {
         match self {
-            Column::Base(v) => v.len(),
-            Column::Ext(v) => v.len(),
-        }
-    }
-
-    fn first(&self) -> EF {
-        match self {
-            Column::Base(v) => EF::from(v[0]),
-            Column::Ext(v) => v[0],
+            Column::Base(v) => [EF::from(v[0]), EF::from(v[v.len() / 2])],
+            Column::Ext(v) => [v[0], v[v.len() / 2]],
         }
     }
 
     fn bind(&mut self, r: EF) {
         match self {
-            Column::Ext(v) => bind_first(v, r),
-            Column::Base(v) if v.len() / 2 >= PAR_MIN => {
-                // SIMD: LANES entries at a time (`half` is a power of two ≥ PAR_MIN ≥ LANES).
-                type PF = <F as Field>::Packing;
-                let half = v.len() / 2;
-                let (lo, hi) = v.split_at(half);
-                let pr = PackedEF::from(r);
-                let mut bound = EF::zero_vec(half);
-                bound.par_chunks_mut(LANES).enumerate().with_min_len(PAR_MIN / LANES).for_each(|(c, dst)| {
-                    let x = c * LANES;
-                    let (a, b) = (*<PF as PackedValue>::from_slice(&lo[x..x + LANES]), *<PF as PackedValue>::from_slice(&hi[x..x + LANES]));
-                    (pr * (b - a) + a).to_ext_slice(dst);
-                });
-                *self = Column::Ext(bound);
-            }
-            Column::Base(v) => {
-                let half = v.len() / 2;
-                let (lo, hi) = v.split_at(half);
-                let bound: Vec<EF> = lo
-                    .par_iter()
-                    .with_min_len(PAR_MIN)
-                    .zip(hi)
-                    .map(|(&a, &b)| r * (b - a) + a)
-                    .collect();
-                *self = Column::Ext(bound);
-            }
+            Column::Ext(v) => bind_halves(v, r),
+            Column::Base(v) => *self = Column::Ext(bind_base_halves(v, r)),
         }
     }
 }
 
-/// The two halves of one tree's layer `j+1`, as MLEs over `j` variables.
+/// The concatenated halves `[L | R]` of base-field values (each half an MLE whose first
+/// variable splits it), both bound at `r`: `[L(r, ·) | R(r, ·)]` in the extension field.
+fn bind_base_halves(v: &[F], r: EF) -> Vec<EF> {
+    let half = v.len() / 2;
+    let quarter = half / 2;
+    let mut bound = EF::zero_vec(half);
+    for (side, dst) in bound.chunks_mut(quarter.max(1)).enumerate().take(2) {
+        let src = &v[side * half..(side + 1) * half];
+        let (lo, hi) = src.split_at(quarter);
+        if quarter >= PAR_MIN {
+            // SIMD: LANES entries at a time (`quarter` is a power of two ≥ PAR_MIN ≥ LANES).
+            type PF = <F as Field>::Packing;
+            let pr = PackedEF::from(r);
+            dst.par_chunks_mut(LANES).enumerate().with_min_len(PAR_MIN / LANES).for_each(|(c, dst)| {
+                let x = c * LANES;
+                let (a, b) = (*<PF as PackedValue>::from_slice(&lo[x..x + LANES]), *<PF as PackedValue>::from_slice(&hi[x..x + LANES]));
+                (pr * (b - a) + a).to_ext_slice(dst);
+            });
+        } else {
+            for ((d, &a), &b) in dst.iter_mut().zip(lo).zip(hi) {
+                *d = r * (b - a) + a;
+            }
+        }
+    }
+    bound
+}
+
+/// `[L | R] ← [L(r, ·) | R(r, ·)]` in place: `L` is bound into its own first half, then `R`
+/// (read from the vector's second half) into the slots `L` vacated; the vector halves in length.
+fn bind_halves(v: &mut Vec<EF>, r: EF) {
+    let half = v.len() / 2;
+    let quarter = half / 2;
+    let (left, right) = v.split_at_mut(half);
+    bind_into(left, r, None);
+    let (_, dst) = left.split_at_mut(quarter);
+    bind_into(right, r, Some(dst));
+    v.truncate(half);
+}
+
+/// `dst[i] = lo[i] + r·(hi[i] − lo[i])` over the two halves `lo`, `hi` of `src`; `dst` is `lo`
+/// itself when `None`.
+fn bind_into(src: &mut [EF], r: EF, dst: Option<&mut [EF]>) {
+    let half = src.len() / 2;
+    let (lo, hi) = src.split_at_mut(half);
+    let step = |a: &[EF], b: &[EF], out: &mut [EF]| {
+        if a.len() == LANES {
+            let (pa, pb) = (PackedEF::from_ext_slice(a), PackedEF::from_ext_slice(b));
+            (pa + (pb - pa) * r).to_ext_slice(out);
+        } else {
+            for ((o, &a), &b) in out.iter_mut().zip(a).zip(b) {
+                *o = a + r * (b - a);
+            }
+        }
+    };
+    let parallel = half >= PAR_MIN;
+    match dst {
+        None if parallel => {
+            // SIMD: LANES entries at a time (`half` is a power of two ≥ PAR_MIN ≥ LANES).
+            lo.par_chunks_mut(LANES).zip(hi.par_chunks(LANES)).with_min_len(PAR_MIN / LANES).for_each(|(a, b)| {
+                let pa = PackedEF::from_ext_slice(a);
+                (pa + (PackedEF::from_ext_slice(b) - pa) * r).to_ext_slice(a);
+            });
+        }
+        None => {
+            for (a, &b) in lo.iter_mut().zip(hi.iter()) {
+                *a += r * (b - *a);
+            }
+        }
+        Some(out) if parallel => {
+            out.par_chunks_mut(LANES)
+                .zip(lo.par_chunks(LANES).zip(hi.par_chunks(LANES)))
+                .with_min_len(PAR_MIN / LANES)
+                .for_each(|(o, (a, b))| step(a, b, o));
+        }
+        Some(out) => step(lo, hi, out),
+    }
+}
+
+/// The two halves of one tree's layer `j+1`, as MLEs over `j` variables, each pair of halves
+/// held as one vector `[left | right]` (the layer's own vector: splitting moves, never copies).
 pub(crate) enum TreeHalves {
-    /// `(pL, pR)` (`None` when all numerators are 1) and `qL`, `qR`.
-    Ext {
-        p: Option<(Vec<EF>, Vec<EF>)>,
-        ql: Vec<EF>,
-        qr: Vec<EF>,
-    },
-    /// Numerators 1, denominators `shift − wL`, `shift − wR`.
-    ShiftedOnes { shift: EF, wl: Column, wr: Column },
+    /// `p = [pL | pR]` (`None` when all numerators are 1) and `q = [qL | qR]`.
+    Ext { p: Option<Vec<EF>>, q: Vec<EF> },
+    /// Numerators 1, denominators `shift − w` with `w = [wL | wR]`.
+    ShiftedOnes { shift: EF, w: Column },
     /// The layer above base-field leaves ([`Layer::parent_halves_of_shifted`]): each half as
     /// `p = 2a − s`, `q = a² − a·s + m` (`a = shift`) with base-field `s`, `m`. Binding the
     /// first variable turns it into [`TreeHalves::Ext`] (`p`, `q` are affine in `s`, `m` with
@@ -706,41 +755,51 @@ pub(crate) enum TreeHalves {
     ShiftedPairs { shift: EF, sl: Vec<F>, ml: Vec<F>, sr: Vec<F>, mr: Vec<F> },
 }
 
+/// The two halves of `v`.
+fn halves_of<T>(v: &[T]) -> (&[T], &[T]) {
+    v.split_at(v.len() / 2)
+}
+
 impl TreeHalves {
     pub(crate) fn split(layer: Layer) -> Self {
         match layer {
-            Layer::Ext { p, q } => {
-                let half = q.len() / 2;
-                let mut ql = q;
-                let qr = ql.split_off(half);
-                let p = p.map(|mut pl| {
-                    let pr = pl.split_off(half);
-                    (pl, pr)
-                });
-                TreeHalves::Ext { p, ql, qr }
+            Layer::Ext { p, q } => TreeHalves::Ext { p, q },
+            Layer::ShiftedOnes { shift, w } => TreeHalves::ShiftedOnes { shift, w: Column::Base(w) },
+        }
+    }
+
+    /// Explicit extension-field halves from separate vectors (tests).
+    #[cfg(test)]
+    pub(crate) fn from_ext_halves(p: Option<(Vec<EF>, Vec<EF>)>, ql: Vec<EF>, qr: Vec<EF>) -> Self {
+        let cat = |mut a: Vec<EF>, b: Vec<EF>| {
+            a.extend(b);
+            a
+        };
+        TreeHalves::Ext { p: p.map(|(l, r)| cat(l, r)), q: cat(ql, qr) }
+    }
+
+    /// The extension-field halves `[pL, pR, qL, qR]` as slices (`None` for the other forms, or
+    /// without explicit numerators).
+    pub(crate) fn ext_slices(&self) -> Option<[&[EF]; 4]> {
+        match self {
+            TreeHalves::Ext { p: Some(p), q } => {
+                let ((pl, pr), (ql, qr)) = (halves_of(p), halves_of(q));
+                Some([pl, pr, ql, qr])
             }
-            Layer::ShiftedOnes { shift, w } => {
-                let half = w.len() / 2;
-                let mut wl = w;
-                let wr = wl.split_off(half);
-                TreeHalves::ShiftedOnes {
-                    shift,
-                    wl: Column::Base(wl),
-                    wr: Column::Base(wr),
-                }
-            }
+            _ => None,
         }
     }
 
     /// `[pL, pR, qL, qR]` once every variable is bound (or for a 2-leaf layer).
     pub(crate) fn first_children(&self) -> [EF; 4] {
         match self {
-            TreeHalves::Ext { p, ql, qr } => {
-                let (pl, pr) = p.as_ref().map_or((EF::ONE, EF::ONE), |(l, r)| (l[0], r[0]));
-                [pl, pr, ql[0], qr[0]]
+            TreeHalves::Ext { p, q } => {
+                let [pl, pr] = p.as_ref().map_or([EF::ONE, EF::ONE], |p| [p[0], p[p.len() / 2]]);
+                [pl, pr, q[0], q[q.len() / 2]]
             }
-            TreeHalves::ShiftedOnes { shift, wl, wr } => {
-                [EF::ONE, EF::ONE, *shift - wl.first(), *shift - wr.first()]
+            TreeHalves::ShiftedOnes { shift, w } => {
+                let [wl, wr] = w.firsts();
+                [EF::ONE, EF::ONE, *shift - wl, *shift - wr]
             }
             TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
                 let a = *shift;
@@ -755,16 +814,21 @@ impl TreeHalves {
     #[cfg(test)]
     pub(crate) fn to_ext(&self) -> [Vec<EF>; 4] {
         match self {
-            TreeHalves::Ext { p, ql, qr } => {
-                let (pl, pr) = p.clone().unwrap_or_else(|| (vec![EF::ONE; ql.len()], vec![EF::ONE; qr.len()]));
-                [pl, pr, ql.clone(), qr.clone()]
+            TreeHalves::Ext { p, q } => {
+                let (ql, qr) = halves_of(q);
+                let (pl, pr) = p.as_ref().map_or_else(|| (vec![EF::ONE; ql.len()], vec![EF::ONE; qr.len()]), |p| {
+                    let (l, r) = halves_of(p);
+                    (l.to_vec(), r.to_vec())
+                });
+                [pl, pr, ql.to_vec(), qr.to_vec()]
             }
-            TreeHalves::ShiftedOnes { shift, wl, wr } => {
-                let q = |c: &Column| match c {
+            TreeHalves::ShiftedOnes { shift, w } => {
+                let q: Vec<EF> = match w {
                     Column::Base(v) => v.iter().map(|&w| *shift - w).collect(),
                     Column::Ext(v) => v.iter().map(|&w| *shift - w).collect(),
                 };
-                [vec![EF::ONE; wl.len()], vec![EF::ONE; wr.len()], q(wl), q(wr)]
+                let (ql, qr) = halves_of(&q);
+                [vec![EF::ONE; ql.len()], vec![EF::ONE; qr.len()], ql.to_vec(), qr.to_vec()]
             }
             TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
                 let a = *shift;
@@ -779,25 +843,22 @@ impl TreeHalves {
     /// `g = pL·qR + qL·(pR + γ·qR)` and `x` runs over the first `half = eq.len()` indices.
     pub(crate) fn round_sums(&self, eq: EqView<'_>, gamma: EF, with_one: bool) -> [EF; 3] {
         match self {
-            TreeHalves::Ext { p, ql, qr } => {
-                ext_round_sums(p.as_ref().map(|(l, r)| (l.as_slice(), r.as_slice())), ql, qr, eq, gamma, with_one)
+            TreeHalves::Ext { p, q } => {
+                let (ql, qr) = halves_of(q);
+                ext_round_sums(p.as_deref().map(halves_of), ql, qr, eq, gamma, with_one)
             }
-            TreeHalves::ShiftedOnes { shift, wl, wr } => {
+            TreeHalves::ShiftedOnes { shift, w } => {
                 // g = qL + qR + γ·qL·qR with q = a − w:
                 //   g = (2a + γa²) − (1 + γa)·(wL + wR) + γ·wL·wR,
                 // and Σ_x E[x] = 1, so Σ E·g = A − B·Σ E·(wL + wR) + γ·Σ E·wL·wR.
-                let sums = match (wl, wr) {
-                    (Column::Base(l), Column::Base(r)) if eq.packed() => shifted_sums_base_packed(l, r, eq, with_one),
-                    (Column::Base(l), Column::Base(r)) => shifted_sums(l, r, eq, with_one),
-                    (Column::Ext(l), Column::Ext(r)) if eq.packed() => shifted_sums_packed(l, r, eq, with_one),
-                    (Column::Ext(l), Column::Ext(r)) => shifted_sums(l, r, eq, with_one),
-                    (l, r) => {
-                        // Never happens: both halves are bound together. Stay correct anyway.
-                        let lift = |c: &Column| match c {
-                            Column::Base(v) => v.iter().map(|&x| EF::from(x)).collect(),
-                            Column::Ext(v) => v.clone(),
-                        };
-                        shifted_sums(&lift(l), &lift(r), eq, with_one)
+                let sums = match w {
+                    Column::Base(v) => {
+                        let (l, r) = halves_of(v);
+                        if eq.packed() { shifted_sums_base_packed(l, r, eq, with_one) } else { shifted_sums(l, r, eq, with_one) }
+                    }
+                    Column::Ext(v) => {
+                        let (l, r) = halves_of(v);
+                        if eq.packed() { shifted_sums_packed(l, r, eq, with_one) } else { shifted_sums(l, r, eq, with_one) }
                     }
                 };
                 let a = *shift;
@@ -834,51 +895,50 @@ impl TreeHalves {
 
     pub(crate) fn bind(&mut self, r: EF) {
         match self {
-            TreeHalves::Ext { p, ql, qr } => {
-                bind_first(ql, r);
-                bind_first(qr, r);
-                if let Some((pl, pr)) = p {
-                    bind_first(pl, r);
-                    bind_first(pr, r);
+            TreeHalves::Ext { p, q } => {
+                bind_halves(q, r);
+                if let Some(p) = p {
+                    bind_halves(p, r);
                 }
             }
-            TreeHalves::ShiftedOnes { wl, wr, .. } => {
-                wl.bind(r);
-                wr.bind(r);
-            }
+            TreeHalves::ShiftedOnes { w, .. } => w.bind(r),
             TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
-                let (pl, ql) = bind_pairs(*shift, sl, ml, r);
-                let (pr, qr) = bind_pairs(*shift, sr, mr, r);
-                *self = TreeHalves::Ext { p: Some((pl, pr)), ql, qr };
+                let (p, q) = bind_pairs(*shift, [sl, ml, sr, mr], r);
+                *self = TreeHalves::Ext { p: Some(p), q };
             }
         }
     }
 }
 
-/// `(p, q)` of one [`TreeHalves::ShiftedPairs`] half with its first variable bound to `r`:
-/// `s' = s(r, ·)`, `m' = m(r, ·)`, then `p = 2a − s'`, `q = a² − a·s' + m'`.
-fn bind_pairs(a: EF, s: &[F], m: &[F], r: EF) -> (Vec<EF>, Vec<EF>) {
-    let half = s.len() / 2;
+/// `([pL | pR], [qL | qR])` of [`TreeHalves::ShiftedPairs`] halves `[sL, mL, sR, mR]` with the
+/// first variable bound to `r`: `s' = s(r, ·)`, `m' = m(r, ·)`, then `p = 2a − s'`,
+/// `q = a² − a·s' + m'` per half.
+fn bind_pairs(a: EF, cols: [&[F]; 4], r: EF) -> (Vec<EF>, Vec<EF>) {
+    let half = cols[0].len() / 2;
     let (two_a, a_sq) = (a.double(), a.square());
-    let mut p = EF::zero_vec(half);
-    let mut q = EF::zero_vec(half);
-    if half >= PAR_MIN {
-        let ld = |v: &[F], x: usize| *<<F as Field>::Packing as PackedValue>::from_slice(&v[x..x + LANES]);
-        let (pr, two_a_p, a_sq_p) = (PackedEF::from(r), PackedEF::from(two_a), PackedEF::from(a_sq));
-        p.par_chunks_mut(LANES).zip(q.par_chunks_mut(LANES)).enumerate().with_min_len(PAR_MIN / LANES).for_each(|(c, (p_dst, q_dst))| {
-            let x = c * LANES;
-            let (s0, s1, m0, m1) = (ld(s, x), ld(s, x + half), ld(m, x), ld(m, x + half));
-            let sb = pr * (s1 - s0) + s0;
-            let mb = pr * (m1 - m0) + m0;
-            (two_a_p - sb).to_ext_slice(p_dst);
-            (a_sq_p - sb * a + mb).to_ext_slice(q_dst);
-        });
-    } else {
-        for x in 0..half {
-            let sb = r * (s[x + half] - s[x]) + s[x];
-            let mb = r * (m[x + half] - m[x]) + m[x];
-            p[x] = two_a - sb;
-            q[x] = a_sq - a * sb + mb;
+    let mut p = EF::zero_vec(2 * half);
+    let mut q = EF::zero_vec(2 * half);
+    let (pl, pr) = p.split_at_mut(half);
+    let (ql, qr) = q.split_at_mut(half);
+    for ((s, m), (p, q)) in [((cols[0], cols[1]), (pl, ql)), ((cols[2], cols[3]), (pr, qr))] {
+        if half >= PAR_MIN {
+            let ld = |v: &[F], x: usize| *<<F as Field>::Packing as PackedValue>::from_slice(&v[x..x + LANES]);
+            let (pr, two_a_p, a_sq_p) = (PackedEF::from(r), PackedEF::from(two_a), PackedEF::from(a_sq));
+            p.par_chunks_mut(LANES).zip(q.par_chunks_mut(LANES)).enumerate().with_min_len(PAR_MIN / LANES).for_each(|(c, (p_dst, q_dst))| {
+                let x = c * LANES;
+                let (s0, s1, m0, m1) = (ld(s, x), ld(s, x + half), ld(m, x), ld(m, x + half));
+                let sb = pr * (s1 - s0) + s0;
+                let mb = pr * (m1 - m0) + m0;
+                (two_a_p - sb).to_ext_slice(p_dst);
+                (a_sq_p - sb * a + mb).to_ext_slice(q_dst);
+            });
+        } else {
+            for x in 0..half {
+                let sb = r * (s[x + half] - s[x]) + s[x];
+                let mb = r * (m[x + half] - m[x]) + m[x];
+                p[x] = two_a - sb;
+                q[x] = a_sq - a * sb + mb;
+            }
         }
     }
     (p, q)
@@ -1177,27 +1237,6 @@ pub(crate) fn eq_table(point: &[EF]) -> Vec<EF> {
     out
 }
 
-/// `v ← v(r, ·)`: `v[i] = lo[i] + r·(hi[i] − lo[i])` over the two halves, then halve the length.
-fn bind_first(v: &mut Vec<EF>, r: EF) {
-    let half = v.len() / 2;
-    let (lo, hi) = v.split_at_mut(half);
-    if half >= PAR_MIN {
-        // SIMD: LANES entries at a time (`half` is a power of two ≥ PAR_MIN ≥ LANES).
-        lo.par_chunks_mut(LANES)
-            .zip(hi.par_chunks(LANES))
-            .with_min_len(PAR_MIN / LANES)
-            .for_each(|(a, b)| {
-                let pa = PackedEF::from_ext_slice(a);
-                let pb = PackedEF::from_ext_slice(b);
-                (pa + (pb - pa) * r).to_ext_slice(a);
-            });
-    } else {
-        for (a, &b) in lo.iter_mut().zip(hi.iter()) {
-            *a += r * (b - *a);
-        }
-    }
-    v.truncate(half);
-}
 
 /// The sumcheck of one GKR layer, batching every active tree:
 /// `Σ_x eq(r, x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)` over `x ∈ {0,1}^j`.
@@ -1573,10 +1612,10 @@ mod tests {
             let base = |seed: u64| -> Vec<F> { (0..2 * len as u64).map(|i| F::from_u64((seed + i).wrapping_mul(0x9E37_79B9) >> 3)).collect() };
             let shift = ext(555);
             let halves = [
-                TreeHalves::Ext { p: Some((col(1), col(2))), ql: col(3), qr: col(4) },
-                TreeHalves::Ext { p: None, ql: col(5), qr: col(6) },
-                TreeHalves::ShiftedOnes { shift, wl: Column::Base(base(7)), wr: Column::Base(base(8)) },
-                TreeHalves::ShiftedOnes { shift, wl: Column::Ext(col(9)), wr: Column::Ext(col(10)) },
+                TreeHalves::from_ext_halves(Some((col(1), col(2))), col(3), col(4)),
+                TreeHalves::from_ext_halves(None, col(5), col(6)),
+                TreeHalves::ShiftedOnes { shift, w: Column::Base([base(7), base(8)].concat()) },
+                TreeHalves::ShiftedOnes { shift, w: Column::Ext([col(9), col(10)].concat()) },
                 TreeHalves::ShiftedPairs { shift, sl: base(11), ml: base(12), sr: base(13), mr: base(14) },
             ];
             for (kind, h) in halves.iter().enumerate() {
@@ -1613,7 +1652,7 @@ mod tests {
             let leaves = Layer::from_leaves(with_full_shift(depth, 40 + depth as u64));
             let pairs = leaves.parent_halves_of_shifted().expect("at least 4 leaves");
             let [pl, pr, ql, qr] = pairs.to_ext();
-            let mut reference = TreeHalves::Ext { p: Some((pl, pr)), ql, qr };
+            let mut reference = TreeHalves::from_ext_halves(Some((pl, pr)), ql, qr);
             let mut pairs = pairs;
             let eq = eq_evals(&(0..depth as u64 - 3).map(|i| full(i + 500)).collect::<Vec<_>>());
             for with_one in [false, true] {
@@ -1629,19 +1668,20 @@ mod tests {
         // The leaves' own halves: packed base-field sums and binds against the scalar ones.
         for depth in [4, 14, 15] {
             let mut halves = TreeHalves::split(Layer::from_leaves(with_full_shift(depth, 60 + depth as u64)));
-            let TreeHalves::ShiftedOnes { wl: Column::Base(l), wr: Column::Base(r), .. } = &halves else {
+            let TreeHalves::ShiftedOnes { w: Column::Base(w), .. } = &halves else {
                 panic!("base-field leaf halves");
             };
+            let (l, r) = halves_of(w);
             let eq = eq_evals(&(0..depth as u64 - 2).map(|i| full(i + 700)).collect::<Vec<_>>());
             for with_one in [false, true] {
                 let scalar = shifted_sums(l, r, EqView::full(&eq), with_one);
-                assert_eq!(halves.round_sums(EqView::full(&eq), gamma, with_one), TreeHalves::Ext { p: None, ql: halves.to_ext()[2].clone(), qr: halves.to_ext()[3].clone() }.round_sums(EqView::full(&eq), gamma, with_one));
+                assert_eq!(halves.round_sums(EqView::full(&eq), gamma, with_one), TreeHalves::from_ext_halves(None, halves.to_ext()[2].clone(), halves.to_ext()[3].clone()).round_sums(EqView::full(&eq), gamma, with_one));
                 if eq.len() >= PAR_MIN {
                     assert_eq!(shifted_sums_base_packed(l, r, EqView::full(&eq), with_one), scalar);
                 }
             }
             let [_, _, ql, qr] = halves.to_ext();
-            let mut reference = TreeHalves::Ext { p: None, ql, qr };
+            let mut reference = TreeHalves::from_ext_halves(None, ql, qr);
             halves.bind(full(5));
             reference.bind(full(5));
             assert_eq!(halves.to_ext()[2..], reference.to_ext()[2..], "depth {depth}");

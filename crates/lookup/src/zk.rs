@@ -512,11 +512,11 @@ impl SumcheckInstance for LayerInstance<'_> {
                 })
                 .collect()
         } else {
-            let TreeHalves::Ext { p: Some((pl, pr)), ql, qr } = &self.halves else {
+            let Some([pl, pr, ql, qr]) = self.halves.ext_slices() else {
                 unreachable!("zk layers are explicit extension-field layers")
             };
             let m = self.last_masks();
-            let lin = |v: &Vec<EF>, t: EF| v[0] + t * (v[1] - v[0]);
+            let lin = |v: &[EF], t: EF| v[0] + t * (v[1] - v[0]);
             (0..=LAYER_DEGREE)
                 .map(|t| {
                     let t = EF::from_usize(t);
