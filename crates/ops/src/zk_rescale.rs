@@ -234,8 +234,9 @@ pub fn tied_copy_mask(vm: &VirtualMask, mask_vars: usize) -> Result<TiedMask, Pr
     tied_mask(vm, &zero, 1, mask_vars, F::ZERO)
 }
 
-/// `Σ_w R_x(z_0, w) − scale·M_y` (module docs, "The tie").
-fn tied_mask(vm: &VirtualMask, y_mask: &[F], y_degree_bits: usize, mask_vars: usize, scale: F) -> Result<TiedMask, ProofError> {
+/// `Σ_w R_x(z_0, w) − scale·M_y` (module docs, "The tie"), for any public `scale`: e.g. a norm's
+/// `r₂` tied to `n·ms` (`crate::zk_rmsnorm`).
+pub fn tied_mask(vm: &VirtualMask, y_mask: &[F], y_degree_bits: usize, mask_vars: usize, scale: F) -> Result<TiedMask, ProofError> {
     let d = vm.degree_bits();
     let a = d.max(y_degree_bits);
     if !(1..=MASK_VARS).contains(&mask_vars) || !(1..=MAX_MASK_DEGREE_BITS).contains(&y_degree_bits) || a > MAX_MASK_DEGREE_BITS {
