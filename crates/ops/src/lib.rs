@@ -28,10 +28,17 @@ pub mod single_node;
 pub mod testing;
 pub mod witness;
 pub mod zerocheck;
+pub mod zk_add;
 pub mod zk_batched_matmul;
+pub mod zk_broadcast;
 pub mod zk_embedding;
 pub mod zk_lookups;
 pub mod zk_matmul;
+pub mod zk_rescale;
+pub mod zk_rmsnorm;
+pub mod zk_table_op;
+#[cfg(test)]
+mod zk_testkit;
 
 pub use context::{Accumulators, Claim, ProverCtx, VerifierCtx};
 pub use zkinfer_pcs::{Opening, OpeningAccumulator, OpeningClaim, Origin, PolyId};

@@ -1,21 +1,20 @@
-//! Tests of the zk BatchedMatMul with an ideal hiding commitment (as `zk_matmul_tests.rs`): `a`,
-//! `b` with random `Vanishing::All` masks in their first four variables, the output's `R` table
-//! and the sumcheck mask table with `Vanishing::Last` masks; every claim checked against them.
+//! Tests of the zk BatchedMatMul with an ideal hiding commitment (`crate::zk_testkit::Ideal`, as
+//! `zk_matmul_tests.rs`): `a`, `b` with `Vanishing::All` masks, the output's `R` table and the
+//! sumcheck mask table with `Vanishing::Last` masks; every claim checked against them. The shared
+//! checks are `crate::zk_testkit`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
-
-use std::collections::HashSet;
 
 use rand10::rngs::StdRng;
 use rand10::{RngExt, SeedableRng};
-use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, from_i64_unchecked};
-use zkinfer_poly::{Mle, eq_eval};
+use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
+use zkinfer_poly::eq_eval;
 use zkinfer_sumcheck::SumcheckInstance;
 use zkinfer_sumcheck::zk::{SumcheckMask, prove_batched_zk, random_instance};
-use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish, vanish_all};
+use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use zkinfer_sumcheck::zk_testkit::same_distribution;
+use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-batched-matmul-test", 1)
@@ -27,27 +26,6 @@ const SHAPES: [ZkBatchedShape; 2] =
 fn operands(s: &ZkBatchedShape, seed: i64) -> (Vec<i64>, Vec<i64>) {
     let v = |i: usize, t: i64| ((i as i64 * 7919 + t * 104_729) % 2001) - 1000;
     ((0..s.h * s.m * s.k).map(|i| v(i, seed)).collect(), (0..s.h * s.n * s.k).map(|i| v(i, seed + 1)).collect())
-}
-
-/// A tensor of logical `dims`, row-major, zero-padded per dimension.
-fn padded(values: &[i64], dims: &[usize]) -> Vec<F> {
-    let pd: Vec<usize> = dims.iter().map(|d| d.next_power_of_two()).collect();
-    let mut out = vec![F::ZERO; pd.iter().product()];
-    for (i, &v) in values.iter().enumerate() {
-        let (mut rem, mut idx) = (i, 0);
-        let mut stride = 1;
-        let mut coords = vec![0; dims.len()];
-        for d in (0..dims.len()).rev() {
-            coords[d] = rem % dims[d];
-            rem /= dims[d];
-        }
-        for d in (0..dims.len()).rev() {
-            idx += coords[d] * stride;
-            stride *= pd[d];
-        }
-        out[idx] = from_i64_unchecked(v);
-    }
-    out
 }
 
 fn b_dims(s: &ZkBatchedShape) -> Vec<usize> {
@@ -68,54 +46,12 @@ fn y_values(s: &ZkBatchedShape, a: &[i64], b: &[i64]) -> Vec<i64> {
     y
 }
 
-fn mle(values: &[F], point: &[EF]) -> EF {
-    Mle::new(values.to_vec()).evaluate(point)
-}
-
-struct IdealAll {
-    table: Vec<F>,
-    mask: Vec<EF>,
-}
-
-impl IdealAll {
-    fn new(table: Vec<F>, rng: &mut StdRng) -> Self {
-        Self { table, mask: (0..16).map(|_| rng.random()).collect() }
-    }
-    fn m(&self, z: &[EF]) -> EF {
-        Mle::new(self.mask.clone()).evaluate(&z[..4])
-    }
-    fn hat(&self, z: &[EF]) -> EF {
-        mle(&self.table, z) + vanish_all(z) * self.m(z)
-    }
-    fn cofactor(&self, z: &[EF], var: usize) -> EF {
-        assert!(var >= 4, "the bound variable is a mask variable");
-        z.iter().enumerate().filter(|&(i, _)| i != var).map(|(_, &x)| vanish(x)).product::<EF>() * self.m(z)
-    }
-}
-
-struct IdealLast {
-    table: Vec<F>,
-    mask: Vec<EF>,
-}
-
-impl IdealLast {
-    fn new(table: Vec<F>, rng: &mut StdRng) -> Self {
-        Self { table, mask: (0..16).map(|_| rng.random()).collect() }
-    }
-    fn m(&self, z: &[EF]) -> EF {
-        Mle::new(self.mask.clone()).evaluate(&z[..4])
-    }
-    fn hat(&self, z: &[EF]) -> EF {
-        mle(&self.table, z) + vanish(z[z.len() - 1]) * self.m(z)
-    }
-}
-
 struct Commit {
-    a: IdealAll,
-    b: IdealAll,
-    r: IdealLast,
+    a: Ideal,
+    b: Ideal,
+    r: Ideal,
     vm: VirtualMask,
-    mask_table: IdealLast,
+    mask_table: Ideal,
     binding: Vec<F>,
 }
 
@@ -127,24 +63,17 @@ enum Prover {
     ForgedEq,
 }
 
-struct Run {
-    proof: Vec<u8>,
-    com: Commit,
-    claims: ZkBatchedClaims,
-    plain: Vec<EF>,
-}
-
-fn run(s: &ZkBatchedShape, seed: u64, how: Prover) -> Run {
+fn run(s: &ZkBatchedShape, seed: u64, how: Prover) -> Run<Commit, ZkBatchedClaims> {
     let (a0, b) = operands(s, 3);
     let mut rng = StdRng::seed_from_u64(seed);
     let ms = zk_batched_mask_shape(s);
     let mut mask = SumcheckMask::sample(ms, &mut rng).expect("mask");
     let vm = VirtualMask::sample(&mut rng);
     let com = Commit {
-        a: IdealAll::new(padded(&a0, &[s.h, s.m, s.k]), &mut rng),
-        b: IdealAll::new(padded(&b, &b_dims(s)), &mut rng),
-        r: IdealLast::new(vm.table().to_vec(), &mut rng),
-        mask_table: IdealLast::new(mask.table().to_vec(), &mut rng),
+        a: Ideal::new(padded(&a0, &[s.h, s.m, s.k]), true, &mut rng),
+        b: Ideal::new(padded(&b, &b_dims(s)), true, &mut rng),
+        r: Ideal::new(vm.table().to_vec(), false, &mut rng),
+        mask_table: Ideal::new(mask.table().to_vec(), false, &mut rng),
         vm,
         binding: (0..4).map(|_| rng.random()).collect(),
     };
@@ -183,12 +112,17 @@ fn run(s: &ZkBatchedShape, seed: u64, how: Prover) -> Run {
     Run { proof: t.into_proof(), com, claims, plain }
 }
 
-fn check(s: &ZkBatchedShape, proof: &[u8], com: &Commit) -> Result<ZkBatchedClaims, String> {
+fn verify_rounds<'a>(s: &ZkBatchedShape, proof: &'a [u8], binding: &[F]) -> Result<(ZkBatchedClaims, VerifierTranscript<'a>), String> {
     let mut t = VerifierTranscript::new(&ds(), proof);
-    t.absorb_public_fields("test/commitment", &com.binding);
+    t.absorb_public_fields("test/commitment", binding);
     let point = t.challenge_exts(s.claim_vars());
     let value = t.receive_ext().map_err(|e| e.to_string())?;
     let c = verify_batched_matmul_zk(s, &Claim::new(point, value), &mut t).map_err(|e| e.to_string())?;
+    Ok((c, t))
+}
+
+fn check(s: &ZkBatchedShape, proof: &[u8], com: &Commit) -> Result<ZkBatchedClaims, String> {
+    let (c, t) = verify_rounds(s, proof, &com.binding)?;
     t.finish().map_err(|e| e.to_string())?;
     let open = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("{what} does not open")) };
     open(com.a.hat(&c.a.point) == c.a.value, "a")?;
@@ -200,28 +134,57 @@ fn check(s: &ZkBatchedShape, proof: &[u8], com: &Commit) -> Result<ZkBatchedClai
     Ok(c)
 }
 
-fn needle(v: EF) -> Vec<u8> {
-    let mut t = ProverTranscript::new(&ds());
-    t.send_ext(v);
-    t.into_proof()
+/// The zk BatchedMatMul of one shape under the shared checks.
+struct Case(ZkBatchedShape);
+
+impl ZkOpCase for Case {
+    type Com = Commit;
+    type Claims = ZkBatchedClaims;
+
+    fn honest(&self, seed: u64) -> Run<Commit, ZkBatchedClaims> {
+        run(&self.0, seed, Prover::Honest)
+    }
+
+    fn check(&self, proof: &[u8], com: &Commit) -> Result<ZkBatchedClaims, String> {
+        check(&self.0, proof, com)
+    }
+
+    fn sent(&self, c: &ZkBatchedClaims) -> Vec<EF> {
+        vec![c.a.value, c.b.value, c.r.2]
+    }
+
+    fn simulate(&self, rng: &mut StdRng) -> Vec<u8> {
+        let s = &self.0;
+        let mut t = ProverTranscript::new(&ds());
+        t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
+        let point = t.challenge_exts(s.claim_vars());
+        let value: EF = rng.random();
+        t.send_ext(value);
+        let ns = s.num_vars();
+        let ms = zk_batched_mask_shape(s);
+        let mut inst = random_instance(ns, ms.degree, value, rng);
+        let mask = SumcheckMask::sample(ms, rng).expect("mask");
+        let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
+        let rho = &out.inner.point;
+        let e: EF = rng.random();
+        let bw: EF = rng.random();
+        let eqv = eq_eval(&point[..s.hv()], &rho[..s.hv()]);
+        let a = (out.inner.final_evals[0][0] - output_coeff(&point, ns) * e) * (bw * eqv).inverse();
+        t.send_exts(&[a, bw, eqv]);
+        t.send_ext(e);
+        t.into_proof()
+    }
+
+    fn check_simulated(&self, proof: &[u8]) -> Result<(), String> {
+        let (_, t) = verify_rounds(&self.0, proof, &[F::ZERO; 4])?;
+        t.finish().map_err(|e| e.to_string())
+    }
 }
 
 #[test]
 fn zk_batched_matmuls_verify_open_and_hide() {
     for s in SHAPES {
-        let (x, y) = (run(&s, 10, Prover::Honest), run(&s, 11, Prover::Honest));
-        for r in [&x, &y] {
-            let c = check(&s, &r.proof, &r.com).expect("honest");
-            assert_eq!(c, r.claims);
-            for &v in &r.plain {
-                assert!(!r.proof.windows(24).any(|w| w == needle(v).as_slice()), "a plain value is sent");
-            }
-            for v in [c.a.value, c.b.value, c.r.2] {
-                assert!(r.proof.windows(24).any(|w| w == needle(v).as_slice()), "the search finds a sent value");
-            }
-        }
-        let windows = |p: &[u8]| p.windows(16).map(|w| w.to_vec()).collect::<HashSet<_>>();
-        assert!(windows(&x.proof).is_disjoint(&windows(&y.proof)), "two runs share a 16-byte window");
+        honest_runs_verify_and_hide(&Case(s), [10, 11]);
     }
 }
 
@@ -231,22 +194,13 @@ fn zk_batched_matmuls_verify_open_and_hide() {
 #[test]
 fn tampered_zk_batched_matmuls_are_rejected() {
     for s in SHAPES {
-        let r = run(&s, 20, Prover::Honest);
-        check(&s, &r.proof, &r.com).expect("control");
+        flipped_limbs_are_rejected(&Case(s), &run(&s, 20, Prover::Honest));
         let o = run(&s, 21, Prover::OtherA);
         assert!(check(&s, &o.proof, &o.com).expect_err("other a").contains("a does not open"));
         let p = run(&s, 22, Prover::Plain);
         assert!(check(&s, &p.proof, &p.com).expect_err("plain").contains("does not open"));
         let f = run(&s, 23, Prover::ForgedEq);
         assert!(check(&s, &f.proof, &f.com).expect_err("forged eq").contains("eq table"));
-        for k in 0..r.proof.len() / 24 {
-            for limb in 0..3 {
-                let mut bad = r.proof.clone();
-                bad[24 * k + 8 * limb] ^= 1;
-                assert!(check(&s, &bad, &r.com).is_err(), "value {k} limb {limb}");
-            }
-        }
-        assert!(check(&s, &r.proof[..r.proof.len() - 24], &r.com).is_err(), "truncated");
     }
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let small = ZkBatchedShape { h: 1, m: 3, k: 16, n: 6, transpose_b: true };
@@ -254,46 +208,10 @@ fn tampered_zk_batched_matmuls_are_rejected() {
     assert!(verify_batched_matmul_zk(&SHAPES[0], &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t).is_err(), "claim dimension");
 }
 
-fn simulate(s: &ZkBatchedShape, rng: &mut StdRng) -> Vec<u8> {
-    let mut t = ProverTranscript::new(&ds());
-    t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
-    let point = t.challenge_exts(s.claim_vars());
-    let value: EF = rng.random();
-    t.send_ext(value);
-    let ns = s.num_vars();
-    let ms = zk_batched_mask_shape(s);
-    let mut inst = random_instance(ns, ms.degree, value, rng);
-    let mask = SumcheckMask::sample(ms, rng).expect("mask");
-    let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
-    let rho = &out.inner.point;
-    let e: EF = rng.random();
-    let bw: EF = rng.random();
-    let eqv = eq_eval(&point[..s.hv()], &rho[..s.hv()]);
-    let a = (out.inner.final_evals[0][0] - output_coeff(&point, ns) * e) * (bw * eqv).inverse();
-    t.send_exts(&[a, bw, eqv]);
-    t.send_ext(e);
-    t.into_proof()
-}
-
 /// Simulated proofs pass the verifier and match the honest low-bit distribution (300 runs); a
 /// prover reusing its randomness is detected.
 #[test]
 fn simulated_zk_batched_matmuls_pass_and_match_the_honest_distribution() {
-    let s = SHAPES[1];
     let mut rng = StdRng::seed_from_u64(9);
-    let (mut real, mut sim, mut reused) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..300 {
-        real.push(run(&s, 2000 + i, Prover::Honest).proof);
-        reused.push(run(&s, 6, Prover::Honest).proof);
-        let proof = simulate(&s, &mut rng);
-        let mut t = VerifierTranscript::new(&ds(), &proof);
-        t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
-        let point = t.challenge_exts(s.claim_vars());
-        let value = t.receive_ext().expect("claim");
-        verify_batched_matmul_zk(&s, &Claim::new(point, value), &mut t).expect("a simulated proof verifies");
-        t.finish().expect("consumed");
-        sim.push(proof);
-    }
-    same_distribution(&real, &sim).expect("honest and simulated proofs look alike");
-    assert!(same_distribution(&real, &reused).is_err(), "reused randomness must be detected");
+    simulated_proofs_match(&Case(SHAPES[1]), 300, &mut rng, 2000, 6);
 }

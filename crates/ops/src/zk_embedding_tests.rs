@@ -1,19 +1,17 @@
-//! Tests of the zk Embedding with an ideal hiding commitment (as `zk_matmul_tests.rs`).
+//! Tests of the zk Embedding with an ideal hiding commitment (`crate::zk_testkit::Ideal`, as
+//! `zk_matmul_tests.rs`); the shared checks are `crate::zk_testkit`'s.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
-
-use std::collections::HashSet;
 
 use rand10::rngs::StdRng;
 use rand10::{RngExt, SeedableRng};
-use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing, from_i64_unchecked};
-use zkinfer_poly::Mle;
+use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_sumcheck::SumcheckInstance;
 use zkinfer_sumcheck::zk::{SumcheckMask, prove_batched_zk, random_instance};
-use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish, vanish_all};
+use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use zkinfer_sumcheck::zk_testkit::same_distribution;
+use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-embedding-test", 1)
@@ -25,44 +23,6 @@ fn shape() -> ZkEmbeddingShape {
 
 fn table() -> Vec<i64> {
     (0..40 * 8).map(|i| ((i as i64 * 7919) % 2001) - 1000).collect()
-}
-
-fn padded(m: &[i64], rows: usize, cols: usize) -> Vec<F> {
-    let (rp, cp) = (rows.next_power_of_two(), cols.next_power_of_two());
-    let mut out = vec![F::ZERO; rp * cp];
-    for r in 0..rows {
-        for c in 0..cols {
-            out[r * cp + c] = from_i64_unchecked(m[r * cols + c]);
-        }
-    }
-    out
-}
-
-fn mle(values: &[F], point: &[EF]) -> EF {
-    Mle::new(values.to_vec()).evaluate(point)
-}
-
-struct Ideal {
-    table: Vec<F>,
-    mask: Vec<EF>,
-    all: bool,
-}
-
-impl Ideal {
-    fn new(table: Vec<F>, all: bool, rng: &mut StdRng) -> Self {
-        Self { table, mask: (0..16).map(|_| rng.random()).collect(), all }
-    }
-    fn m(&self, z: &[EF]) -> EF {
-        Mle::new(self.mask.clone()).evaluate(&z[..4])
-    }
-    fn hat(&self, z: &[EF]) -> EF {
-        let van = if self.all { vanish_all(z) } else { vanish(z[z.len() - 1]) };
-        mle(&self.table, z) + van * self.m(z)
-    }
-    fn cofactor(&self, z: &[EF], var: usize) -> EF {
-        assert!(var >= 4 && self.all);
-        z.iter().enumerate().filter(|&(i, _)| i != var).map(|(_, &x)| vanish(x)).product::<EF>() * self.m(z)
-    }
 }
 
 struct Commit {
@@ -81,14 +41,7 @@ enum Prover {
     ForgedSelector,
 }
 
-struct Run {
-    proof: Vec<u8>,
-    com: Commit,
-    claims: ZkEmbeddingClaims,
-    plain: Vec<EF>,
-}
-
-fn run(seed: u64, how: Prover) -> Run {
+fn run(seed: u64, how: Prover) -> Run<Commit, ZkEmbeddingClaims> {
     let s = shape();
     let e0 = table();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -96,7 +49,7 @@ fn run(seed: u64, how: Prover) -> Run {
     let mut mask = SumcheckMask::sample(ms, &mut rng).expect("mask");
     let vm = VirtualMask::sample(&mut rng);
     let com = Commit {
-        e: Ideal::new(padded(&e0, s.rows, s.dim), true, &mut rng),
+        e: Ideal::new(padded(&e0, &[s.rows, s.dim]), true, &mut rng),
         r: Ideal::new(vm.table().to_vec(), false, &mut rng),
         mask_table: Ideal::new(mask.table().to_vec(), false, &mut rng),
         vm,
@@ -113,7 +66,7 @@ fn run(seed: u64, how: Prover) -> Run {
     t.absorb_public_fields("test/commitment", &com.binding);
     let point = t.challenge_exts(s.claim_vars());
     let y: Vec<i64> = s.ids.iter().flat_map(|&id| e[id * s.dim..(id + 1) * s.dim].to_vec()).collect();
-    let mut plain = vec![mle(&padded(&y, s.ids.len(), s.dim), &point)];
+    let mut plain = vec![mle(&padded(&y, &[s.ids.len(), s.dim]), &point)];
     let value = com.vm.hat(plain[0], &point);
     let zero = |_: &[EF], _: usize| EF::ZERO;
     let ce = |z: &[EF], var: usize| com.e.cofactor(z, var);
@@ -133,13 +86,18 @@ fn run(seed: u64, how: Prover) -> Run {
     Run { proof: t.into_proof(), com, claims, plain }
 }
 
-fn check(proof: &[u8], com: &Commit) -> Result<ZkEmbeddingClaims, String> {
+fn verify_rounds<'a>(proof: &'a [u8], binding: &[F]) -> Result<(ZkEmbeddingClaims, VerifierTranscript<'a>), String> {
     let s = shape();
     let mut t = VerifierTranscript::new(&ds(), proof);
-    t.absorb_public_fields("test/commitment", &com.binding);
+    t.absorb_public_fields("test/commitment", binding);
     let point = t.challenge_exts(s.claim_vars());
     let value = t.receive_ext().map_err(|e| e.to_string())?;
     let c = verify_embedding_zk(&s, &Claim::new(point, value), &mut t).map_err(|e| e.to_string())?;
+    Ok((c, t))
+}
+
+fn check(proof: &[u8], com: &Commit) -> Result<ZkEmbeddingClaims, String> {
+    let (c, t) = verify_rounds(proof, &com.binding)?;
     t.finish().map_err(|e| e.to_string())?;
     let open = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("{what} does not open")) };
     open(com.e.hat(&c.table.point) == c.table.value, "table")?;
@@ -150,27 +108,54 @@ fn check(proof: &[u8], com: &Commit) -> Result<ZkEmbeddingClaims, String> {
     Ok(c)
 }
 
-fn needle(v: EF) -> Vec<u8> {
-    let mut t = ProverTranscript::new(&ds());
-    t.send_ext(v);
-    t.into_proof()
+/// The zk Embedding of [`shape`] under the shared checks.
+struct Case;
+
+impl ZkOpCase for Case {
+    type Com = Commit;
+    type Claims = ZkEmbeddingClaims;
+
+    fn honest(&self, seed: u64) -> Run<Commit, ZkEmbeddingClaims> {
+        run(seed, Prover::Honest)
+    }
+
+    fn check(&self, proof: &[u8], com: &Commit) -> Result<ZkEmbeddingClaims, String> {
+        check(proof, com)
+    }
+
+    fn sent(&self, c: &ZkEmbeddingClaims) -> Vec<EF> {
+        vec![c.table.value, c.r.2]
+    }
+
+    fn simulate(&self, rng: &mut StdRng) -> Vec<u8> {
+        let s = shape();
+        let mut t = ProverTranscript::new(&ds());
+        t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
+        let point = t.challenge_exts(s.claim_vars());
+        let value: EF = rng.random();
+        t.send_ext(value);
+        let rv = s.rv();
+        let ms = zk_embedding_mask_shape(&s);
+        let mut inst = random_instance(rv, ms.degree, value, rng);
+        let mask = SumcheckMask::sample(ms, rng).expect("mask");
+        let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
+        let sel = s.selector_at(&point[..s.tv()], &out.inner.point);
+        let e: EF = rng.random();
+        let b = (out.inner.final_evals[0][0] - output_coeff(&point, rv) * e) * sel.inverse();
+        t.send_exts(&[sel, b]);
+        t.send_ext(e);
+        t.into_proof()
+    }
+
+    fn check_simulated(&self, proof: &[u8]) -> Result<(), String> {
+        let (_, t) = verify_rounds(proof, &[F::ZERO; 4])?;
+        t.finish().map_err(|e| e.to_string())
+    }
 }
 
 #[test]
 fn zk_embeddings_verify_open_and_hide() {
-    let (x, y) = (run(10, Prover::Honest), run(11, Prover::Honest));
-    for r in [&x, &y] {
-        let c = check(&r.proof, &r.com).expect("honest");
-        assert_eq!(c, r.claims);
-        for &v in &r.plain {
-            assert!(!r.proof.windows(24).any(|w| w == needle(v).as_slice()), "a plain value is sent");
-        }
-        for v in [c.table.value, c.r.2] {
-            assert!(r.proof.windows(24).any(|w| w == needle(v).as_slice()), "the search finds a sent value");
-        }
-    }
-    let windows = |p: &[u8]| p.windows(16).map(|w| w.to_vec()).collect::<HashSet<_>>();
-    assert!(windows(&x.proof).is_disjoint(&windows(&y.proof)), "two runs share a 16-byte window");
+    honest_runs_verify_and_hide(&Case, [10, 11]);
 }
 
 /// Another table (caught at its opening), the plain values (zero masks), a forged public
@@ -178,21 +163,12 @@ fn zk_embeddings_verify_open_and_hide() {
 /// truncation, ids outside the table and bad shapes.
 #[test]
 fn tampered_zk_embeddings_are_rejected() {
-    let r = run(20, Prover::Honest);
-    check(&r.proof, &r.com).expect("control");
+    flipped_limbs_are_rejected(&Case, &run(20, Prover::Honest));
     assert!(check(&run(21, Prover::OtherTable).proof, &run(21, Prover::Honest).com).expect_err("other table").contains("table does not open"));
     let p = run(22, Prover::Plain);
     assert!(check(&p.proof, &p.com).expect_err("plain").contains("does not open"));
     let f = run(23, Prover::ForgedSelector);
     assert!(check(&f.proof, &f.com).expect_err("forged selector").contains("selector"));
-    for k in 0..r.proof.len() / 24 {
-        for limb in 0..3 {
-            let mut bad = r.proof.clone();
-            bad[24 * k + 8 * limb] ^= 1;
-            assert!(check(&bad, &r.com).is_err(), "value {k} limb {limb}");
-        }
-    }
-    assert!(check(&r.proof[..r.proof.len() - 24], &r.com).is_err(), "truncated");
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let c = Claim::new(vec![EF::ONE; 6], EF::ONE);
     assert!(verify_embedding_zk(&ZkEmbeddingShape { rows: 40, dim: 8, ids: vec![3, 40] }, &Claim::new(vec![EF::ONE; 4], EF::ONE), &mut t).is_err(), "id out of range");
@@ -200,45 +176,10 @@ fn tampered_zk_embeddings_are_rejected() {
     assert!(verify_embedding_zk(&shape(), &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t).is_err(), "claim dimension");
 }
 
-fn simulate(rng: &mut StdRng) -> Vec<u8> {
-    let s = shape();
-    let mut t = ProverTranscript::new(&ds());
-    t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
-    let point = t.challenge_exts(s.claim_vars());
-    let value: EF = rng.random();
-    t.send_ext(value);
-    let rv = s.rv();
-    let ms = zk_embedding_mask_shape(&s);
-    let mut inst = random_instance(rv, ms.degree, value, rng);
-    let mask = SumcheckMask::sample(ms, rng).expect("mask");
-    let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
-    let sel = s.selector_at(&point[..s.tv()], &out.inner.point);
-    let e: EF = rng.random();
-    let b = (out.inner.final_evals[0][0] - output_coeff(&point, rv) * e) * sel.inverse();
-    t.send_exts(&[sel, b]);
-    t.send_ext(e);
-    t.into_proof()
-}
-
 /// Simulated proofs pass the verifier and match the honest low-bit distribution (300 runs); a
 /// prover reusing its randomness is detected.
 #[test]
 fn simulated_zk_embeddings_pass_and_match_the_honest_distribution() {
-    let s = shape();
     let mut rng = StdRng::seed_from_u64(13);
-    let (mut real, mut sim, mut reused) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..300 {
-        real.push(run(3000 + i, Prover::Honest).proof);
-        reused.push(run(8, Prover::Honest).proof);
-        let proof = simulate(&mut rng);
-        let mut t = VerifierTranscript::new(&ds(), &proof);
-        t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
-        let point = t.challenge_exts(s.claim_vars());
-        let value = t.receive_ext().expect("claim");
-        verify_embedding_zk(&s, &Claim::new(point, value), &mut t).expect("a simulated proof verifies");
-        t.finish().expect("consumed");
-        sim.push(proof);
-    }
-    same_distribution(&real, &sim).expect("honest and simulated proofs look alike");
-    assert!(same_distribution(&real, &reused).is_err(), "reused randomness must be detected");
+    simulated_proofs_match(&Case, 300, &mut rng, 3000, 8);
 }

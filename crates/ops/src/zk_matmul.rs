@@ -284,6 +284,34 @@ pub fn verify_matmul_zk(shape: &ZkMatMulShape, claim: &Claim, t: &mut VerifierTr
     })
 }
 
+/// The HVZK simulator of [`prove_matmul_zk`] for a claim already bound into `t` (tests: the
+/// zk MatMul's own and the ops composed with it): a masked sumcheck of a random instance with the
+/// claim, then `B̂`, `b̂`, `R̂_y` uniform, the public eq value computed, `Â` solved from the final
+/// equation.
+#[cfg(test)]
+pub(crate) fn simulate_matmul_zk(shape: &ZkMatMulShape, claim: &Claim, t: &mut ProverTranscript, rng: &mut rand10::rngs::StdRng) {
+    use rand10::RngExt;
+    let ns = shape.num_vars();
+    let ms = zk_matmul_mask_shape(shape);
+    let mut inst = zkinfer_sumcheck::zk::random_instance(ns, ms.degree, claim.value, rng);
+    let mask = SumcheckMask::sample(ms, rng).expect("mask");
+    let out = zkinfer_sumcheck::zk::prove_batched_zk(&mut [&mut inst], &mask, t);
+    let rho = &out.inner.point;
+    let (tv, nv) = (shape.tv(), shape.nv());
+    let terms = shape.terms(&claim.point[..tv]);
+    let e: EF = rng.random();
+    let (bw, bb): (EF, EF) = (rng.random(), rng.random());
+    let eqv = eq_eval(&claim.point[tv..], &rho[ns - nv..]);
+    let bias_part = if shape.has_bias { terms[1].0 * eqv * bb } else { EF::ZERO };
+    let a = (out.inner.final_evals[0][0] - output_coeff(&claim.point, ns) * e - bias_part) * (terms[0].0 * bw).inverse();
+    let mut values = vec![a, bw];
+    if shape.has_bias {
+        values.extend([eqv, bb]);
+    }
+    t.send_exts(&values);
+    t.send_ext(e);
+}
+
 #[cfg(test)]
 #[path = "zk_matmul_tests.rs"]
 mod tests;

@@ -171,7 +171,7 @@ impl NormRows {
     }
 
     /// Row zero-check terms over `[row columns…, VR]` (`VR` the row mask; see the module docs).
-    fn row_terms(&self, mu: EF, n: usize) -> Vec<Term> {
+    pub(crate) fn row_terms(&self, mu: EF, n: usize) -> Vec<Term> {
         let o = self.o();
         let (stat, rv, rvc, inv, s1, s2, sig, t1, t2, gs, vr) = (o, o + 1, o + 2, o + 3, o + 4, o + 5, o + 6, o + 7, o + 8, o + 9, o + 10);
         let m: Vec<EF> = mu.powers().take(if self.has_mean { 7 } else { 6 }).collect();

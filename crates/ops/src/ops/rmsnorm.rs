@@ -109,7 +109,7 @@ impl RmsNormProof {
     }
 
     /// Range-check widths, after the no-wrap check of every relation.
-    fn widths(&self, n: usize) -> Result<RowWidths, ProofError> {
+    pub(crate) fn widths(&self, n: usize) -> Result<RowWidths, ProofError> {
         let l = zkinfer_poly::next_pow2_vars(n) as u32;
         let own = self.shift >= 1 && self.shift <= 62 && self.gamma_bits <= 62 && self.out_bits < 63;
         let w = self
