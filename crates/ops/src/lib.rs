@@ -35,7 +35,7 @@ pub mod zk_embedding;
 pub mod zk_lookups;
 pub mod zk_matmul;
 pub mod zk_rescale;
-pub mod zk_rmsnorm;
+pub mod zk_norm;
 pub mod zk_table_op;
 #[cfg(test)]
 mod zk_testkit;
