@@ -34,6 +34,7 @@ pub mod zk_broadcast;
 pub mod zk_embedding;
 pub mod zk_lookups;
 pub mod zk_matmul;
+pub mod zk_mul;
 pub mod zk_rescale;
 pub mod zk_norm;
 pub mod zk_table_op;
