@@ -29,6 +29,7 @@ pub mod testing;
 pub mod witness;
 pub mod zerocheck;
 pub mod zk_add;
+pub mod zk_argmax;
 pub mod zk_batched_matmul;
 pub mod zk_broadcast;
 pub mod zk_embedding;
