@@ -29,13 +29,15 @@ pub mod testing;
 pub mod witness;
 pub mod zerocheck;
 pub mod zk_add;
+pub mod zk_argmax;
 pub mod zk_batched_matmul;
 pub mod zk_broadcast;
 pub mod zk_embedding;
 pub mod zk_lookups;
 pub mod zk_matmul;
+pub mod zk_mul;
 pub mod zk_rescale;
-pub mod zk_rmsnorm;
+pub mod zk_norm;
 pub mod zk_table_op;
 #[cfg(test)]
 mod zk_testkit;

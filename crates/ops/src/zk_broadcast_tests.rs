@@ -1,5 +1,5 @@
 //! Unit tests of the broadcast instance (the norm ops' tests exercise it end to end with every
-//! tamper and the simulator: `zk_rmsnorm_tests.rs`).
+//! tamper and the simulator: `zk_norm_tests.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
 use rand10::rngs::StdRng;

@@ -235,7 +235,7 @@ pub fn tied_copy_mask(vm: &VirtualMask, mask_vars: usize) -> Result<TiedMask, Pr
 }
 
 /// `Σ_w R_x(z_0, w) − scale·M_y` (module docs, "The tie"), for any public `scale`: e.g. a norm's
-/// `r₂` tied to `n·ms` (`crate::zk_rmsnorm`).
+/// `r₂` tied to `n·ms` (`crate::zk_norm`).
 pub fn tied_mask(vm: &VirtualMask, y_mask: &[F], y_degree_bits: usize, mask_vars: usize, scale: F) -> Result<TiedMask, ProofError> {
     let d = vm.degree_bits();
     let a = d.max(y_degree_bits);

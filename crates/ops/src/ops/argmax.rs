@@ -61,7 +61,7 @@ impl ArgmaxProof {
         Self { in_bits }
     }
 
-    fn gap_bits(&self) -> Result<u32, ProofError> {
+    pub(crate) fn gap_bits(&self) -> Result<u32, ProofError> {
         if self.in_bits > 61 {
             return Err(ProofError::shape(OP, format!("logit bound 2^{} above 2^61", self.in_bits)));
         }

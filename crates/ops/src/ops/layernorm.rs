@@ -127,7 +127,7 @@ impl LayerNormProof {
     }
 
     /// Range-check widths, after the no-wrap check of every relation.
-    fn widths(&self, n: usize) -> Result<RowWidths, ProofError> {
+    pub(crate) fn widths(&self, n: usize) -> Result<RowWidths, ProofError> {
         let l = zkinfer_poly::next_pow2_vars(n) as u32;
         let own = self.shift >= 1 && self.shift <= 62 && self.gamma_bits <= 62 && self.beta_bits <= 62 && self.out_bits < 63;
         let w = self
