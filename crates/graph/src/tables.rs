@@ -27,6 +27,12 @@
 //! **SiLU.** `silu(v) = v/(1 + e)` for `v ≥ 0` and `v·e/(1 + e)` for `v < 0`, `e = exp(−|v|)`
 //! (`e = 0` for `|v| ≥ 80`): GELU's split with `w = |v|` exact, so `g` is off by `< 2^13 + 2`.
 //!
+//! **Soft-cap** (Gemma 2's attention logits): `c·tanh(v/c)` for an integer cap `c ≤ 2^14` is
+//! `c·(1 − e)/(1 + e)` for `v ≥ 0` and its negative for `v < 0`, `e = exp(−2|v|/c)` (`e = 0` once
+//! `2|v|/c ≥ 80`). `2|v|/c` is truncated twice (`< 4` units off), so `e` is off by `< 2^13 + 4`,
+//! `(1 − e)/(1 + e)` (derivative `≥ −2`) by `< 2^14 + 9` and `c·(…)` by `< 2^28 + 2^18` units:
+//! `< 2^-83` in real value, `2^-53` of an output unit at `out_frac ≤ 30`.
+//!
 //! **RoPE.** See [`rope_table`] (and [`rope_table_with_factors`]: Llama 3.1/3.2's frequency
 //! factors enter as `ln f_i` the same way): `ln` of the `f32` base from its exact mantissa and exponent,
 //! `θ_i` through `exp_neg`, `cos`/`sin` by reduction modulo `2π` (Machin's `π`), quadrant and
@@ -199,6 +205,39 @@ pub fn exp_entry(t: u32, in_frac: u32, exp_frac: u32) -> i64 {
         return 0;
     }
     round_shift(exp_neg(ratio(t, in_frac)), i64::from(FRAC) - i64::from(exp_frac))
+}
+
+/// Largest soft-cap `c` a table accepts (`c·2^112 < 2^127`).
+pub const SOFTCAP_MAX_CAP: u32 = 1 << 14;
+
+/// `round(c·tanh(v/c) · 2^out_frac)` for `v = n / 2^in_frac`, half away from zero, for
+/// `|n| ≤ 2^15`, `1 ≤ c ≤ SOFTCAP_MAX_CAP`, `in_frac, out_frac ≤ 30` (see the module docs).
+pub fn softcap_entry(n: i64, in_frac: u32, out_frac: u32, cap: u32) -> i64 {
+    let a = n.unsigned_abs() as u128;
+    let c = u128::from(cap.clamp(1, SOFTCAP_MAX_CAP));
+    if a == 0 {
+        return 0;
+    }
+    // |v| = a/2^in in fixed point (< 2^16), then w = 2|v|/c (truncated twice: < 4 units off).
+    // (|v|/c is below 2^15, so its fixed point is below 2^127; doubled only when below 40.)
+    let e = softcap_e(ratio(a, in_frac) / c);
+    let m = c * div(ONE - e.min(ONE), ONE + e);
+    let m = round_shift(m, i64::from(FRAC) - i64::from(out_frac));
+    if n < 0 { -m } else { m }
+}
+
+/// `e = exp(−2h)` for the fixed-point `h = |v|/c` (0 once `2h ≥ 80`).
+fn softcap_e(h: u128) -> u128 {
+    if (h >> FRAC) >= 40 { 0 } else { exp_neg(h << 1) }
+}
+
+/// The soft-cap table of `2^in_bits` rows (`1 ≤ in_bits ≤ 16`): entry `i` is
+/// [`softcap_entry`]`(i − 2^(in_bits−1))`.
+pub fn softcap_table(in_frac: u32, out_frac: u32, in_bits: u32, cap: u32) -> Arc<[i64]> {
+    let in_bits = in_bits.clamp(1, 16);
+    let min = -(1i64 << (in_bits - 1));
+    let v: Vec<i64> = (0..1i64 << in_bits).into_par_iter().map(|i| softcap_entry(i + min, in_frac, out_frac, cap)).collect();
+    v.into()
 }
 
 /// The GELU table: entry `i` is [`gelu_entry`]`(i − 2^15)`, `i ∈ [0, 2^16)`.
@@ -585,6 +624,40 @@ mod tests {
                         let f = v.unsigned_abs() & ((1u128 << s) - 1);
                         assert!(f.abs_diff(1u128 << (s - 1)) > 1 << 34, "rope entry p={p} i={i} is within the error of a tie");
                     }
+                }
+            }
+        }
+    }
+
+    /// The soft-cap tables (Gemma 2's cap 50 at its default input scale, the fixture's cap 8):
+    /// every entry within one unit of the `f64` formula, odd, monotone, saturating at `c`, and
+    /// no exact value within the error bound of a rounding tie (so the tables are the correctly
+    /// rounded ones).
+    #[test]
+    fn softcap_tables_are_correctly_rounded() {
+        for (in_frac, out_frac, cap) in [(7u32, 12u32, 50u32), (9, 12, 8), (0, 0, 1), (30, 30, 16384)] {
+            let t = softcap_table(in_frac, out_frac, 16, cap);
+            assert_eq!(t.len(), 1 << 16);
+            assert_eq!(t[1 << 15], 0);
+            for (i, w) in t.windows(2).enumerate() {
+                assert!(w[0] <= w[1], "not monotone at {i}");
+            }
+            for n in -(1i64 << 15) + 1..(1 << 15) {
+                let y = t[(n + (1 << 15)) as usize];
+                assert_eq!(y, -t[(-n + (1 << 15)) as usize], "odd at {n}");
+                let v = n as f64 / f64::from(in_frac).exp2();
+                let f = f64::from(cap) * (v / f64::from(cap)).tanh() * f64::from(out_frac).exp2();
+                assert!((y as f64 - f).abs() <= 1.0, "entry {n}: {y} vs {f}");
+                assert!(y.abs() <= (i64::from(cap) << out_frac), "entry {n} beyond the cap");
+                // The exact magnitude before rounding, in units of 2^-(112 - out + out) = its own scale.
+                let a = n.unsigned_abs() as u128;
+                let c = u128::from(cap);
+                let e = softcap_e(ratio(a, in_frac) / c);
+                let m = c * div(ONE - e.min(ONE), ONE + e);
+                let s = FRAC - out_frac;
+                let frac = m & ((1u128 << s) - 1);
+                if (in_frac, cap) == (7, 50) || (in_frac, cap) == (9, 8) {
+                    assert!(frac.abs_diff(1u128 << (s - 1)) > 1 << 30, "softcap entry {n} is within the error of a tie");
                 }
             }
         }

@@ -108,6 +108,12 @@ pub trait Architecture: std::fmt::Debug + Send + Sync {
     }
     /// What the float reference needs beyond the graph (the norms' real epsilon).
     fn float_semantics(&self) -> FloatSemantics;
+    /// The final-logit soft-cap `c` (Gemma 2): the reported logits are `c·tanh(logit/c)`. The
+    /// graph ends at the uncapped logits and the proven greedy token is their argmax, which the
+    /// strictly increasing cap does not change. Default: none.
+    fn final_logit_softcap(&self) -> Option<f32> {
+        None
+    }
     /// The tokenizer (default: the GGUF's own `tokenizer.ggml.*`).
     fn tokenizer(&self, gguf: &zkinfer_gguf::GgufFile) -> Result<Tokenizer, TokenizerError> {
         Tokenizer::from_gguf(gguf)
@@ -130,6 +136,8 @@ pub static ARCHITECTURES: &[Registration] = &[
     Registration { name: "gpt2", read: crate::gpt2::Gpt2::read },
     Registration { name: "llama", read: crate::llama::Llama::read },
     Registration { name: "qwen2", read: crate::llama::Llama::read_qwen2 },
+    Registration { name: "gemma", read: crate::gemma::Gemma::read },
+    Registration { name: "gemma2", read: crate::gemma::Gemma::read },
 ];
 
 /// The supported architecture names, comma-separated (for messages).

@@ -16,6 +16,7 @@ use crate::ops::layernorm::LayerNorm;
 use crate::ops::matmul::MatMul;
 use crate::ops::rescale::Rescale;
 use crate::ops::rmsnorm::RmsNorm;
+use crate::ops::softcap::SoftCap;
 use crate::ops::softmax::CausalSoftmax;
 use crate::ops::Op;
 use crate::quant::QuantConfig;
@@ -163,6 +164,20 @@ impl<'a> StepBuilder<'a> {
         self.clamp_matmul_in(y, format!("{prefix}.out.clamped"))
     }
 
+    /// RMSNorm `{prefix}` of `x` with its output at `2^-out_frac` (`{prefix}.out`, not clamped: a
+    /// post-norm writing the residual stream, Gemma 2); `eps` in units of the input's `x²`.
+    pub fn rms_norm_to(&mut self, x: TensorId, prefix: &str, eps: f32, out_frac: i32) -> Result<TensorId, ModelError> {
+        let k = self.q.ln_k;
+        let (g, gf) = self.weight(&format!("{prefix}.weight"))?;
+        let shift = k as i32 + gf - out_frac;
+        if !(1..=62).contains(&shift) {
+            return Err(ModelError::Hyperparameters(format!("{prefix}: RMSNorm shift {shift} out of range")));
+        }
+        let x_frac = self.frac(x);
+        let eps = ((eps as f64) * ((2 * x_frac) as f64).exp2()).round().max(1.0) as i64;
+        self.node(Op::RmsNorm(RmsNorm { eps, k, shift: shift as u32 }), &[x, g], format!("{prefix}.out"), out_frac)
+    }
+
     /// The name of block `l`'s new key/value heads: `attn_{part}` in the full pass, and
     /// `attn_{part}_new` in a KV-cache step (where `attn_{part}` names the concatenation).
     pub fn kv_name(&self, l: usize, part: &str) -> String {
@@ -184,7 +199,10 @@ impl<'a> StepBuilder<'a> {
     /// Causal attention of block `l` over heads `q`, `k`, `v` (at `2^-A`): `QKᵀ` (`attn_scores`),
     /// rescaled by `score_shift` to the softmax input (`attn_scores.scaled`), softmax
     /// (`attn_probs`), `P·V` (`attn_ctx.acc`, `attn_ctx.heads`), heads merged (`attn_ctx`) and
-    /// clamped to the matmul input bound (`attn_ctx.clamped`) as `clamp` says.
+    /// clamped to the matmul input bound (`attn_ctx.clamped`) as `clamp` says. With `softcap`
+    /// (Gemma 2), the scores are rescaled to the cap's input scale instead (`score_shift` is the
+    /// shift to the softmax input's `2^-S`, adjusted here), clamped to its table
+    /// (`attn_scores.clamped`) and capped to `2^-S` (`attn_scores.capped`) before the softmax.
     #[allow(clippy::too_many_arguments)]
     pub fn attention(
         &mut self,
@@ -195,12 +213,24 @@ impl<'a> StepBuilder<'a> {
         score_shift: i32,
         exp_table: &Arc<[i64]>,
         clamp: CtxClamp,
+        softcap: Option<&SoftCap>,
     ) -> Result<TensorId, ModelError> {
         let p = |n: &str| format!("blk.{l}.{n}");
         let (a, qc) = (self.a(), *self.q);
         let (s, e, pf) = (qc.score_frac, qc.exp_frac, qc.prob_frac);
         let scores = self.node(Op::BatchedMatMul(BatchedMatMul { transpose_b: true }), &[q, k], p("attn_scores"), 2 * a)?;
-        let scores = self.rescale(scores, score_shift, p("attn_scores.scaled"), s as i32)?;
+        let scores = match softcap {
+            None => self.rescale(scores, score_shift, p("attn_scores.scaled"), s as i32)?,
+            Some(cap) => {
+                if cap.out_frac != s {
+                    return Err(ModelError::Hyperparameters(format!("soft-cap output scale {} differs from the softmax input's {s}", cap.out_frac)));
+                }
+                let f = cap.in_frac as i32;
+                let scaled = self.rescale(scores, score_shift + s as i32 - f, p("attn_scores.scaled"), f)?;
+                let scaled = self.node(Op::Clamp(Clamp::symmetric(cap.in_bits - 1)), &[scaled], p("attn_scores.clamped"), f)?;
+                self.node(Op::SoftCap(cap.clone()), &[scaled], p("attn_scores.capped"), s as i32)?
+            }
+        };
         let softmax = CausalSoftmax::new(self.n_past, s, e, pf, exp_table.clone());
         let probs = self.node(Op::Softmax(softmax), &[scores], p("attn_probs"), pf as i32)?;
         let ctx = self.node(Op::BatchedMatMul(BatchedMatMul { transpose_b: false }), &[probs, v], p("attn_ctx.acc"), pf as i32 + a)?;

@@ -13,8 +13,8 @@
 //! * `Clamp`: the identity (the clamps bound the integer model's ranges; the reference is the
 //!   unclamped function);
 //! * `LayerNorm`, `RmsNorm`: the textbook formulas with the architecture's real epsilon
-//!   ([`FloatSemantics`]; the integer op holds it rounded to its scale);
-//! * `Gelu` (tanh form), `Silu`, `CausalSoftmax` (rows attend to keys `≤ offset + row`), `Rope`
+//!   ([`FloatSemantics`], chosen by the gain's name; the integer op holds it rounded to its scale);
+//! * `Gelu` (tanh form), `Silu`, `SoftCap` (`c·tanh(x/c)`), `CausalSoftmax` (rows attend to keys `≤ offset + row`), `Rope`
 //!   (angles in `f64`, llama.cpp's adjacent pairs): the functions their tables tabulate;
 //! * `GatherRows`: the selected rows (the row indices are a public input, exact small floats);
 //! * `SliceCols`, `SplitHeads`, `MergeHeads`, `ConcatSeq`, `RepeatKv`: pure data movement — the
@@ -36,8 +36,27 @@ use std::collections::HashMap;
 /// What the float semantics need beyond the graph.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FloatSemantics {
-    /// The real epsilon of every norm.
+    /// The real epsilon of every norm (but see `post_norm_eps`).
     pub norm_eps: f32,
+    /// The epsilon of the norms whose gain's name contains `post_` when it differs from
+    /// `norm_eps` (Gemma 2's post-norms: their inputs are branch outputs at their real scale,
+    /// while the other norms read the residual stream that `crate::gemma` keeps at `1/sqrt(D)`).
+    pub post_norm_eps: Option<f32>,
+}
+
+impl FloatSemantics {
+    /// One epsilon for every norm.
+    pub fn eps(norm_eps: f32) -> Self {
+        Self { norm_eps, post_norm_eps: None }
+    }
+
+    /// The epsilon of the norm whose gain is `gain`.
+    pub fn eps_for(&self, gain: &str) -> f32 {
+        match self.post_norm_eps {
+            Some(e) if gain.contains("post_") => e,
+            _ => self.norm_eps,
+        }
+    }
 }
 
 /// A float tensor: shape (outermost first) and row-major values.
@@ -172,7 +191,7 @@ fn move_bits(op: &dyn IntOp, args: &[Arg<'_>], shape: Vec<usize>) -> Result<Floa
 
 /// Evaluates one node with float semantics (`fracs`: the operands' and the output's fractional
 /// bits, for `Rescale`).
-fn eval_node(op: &Op, args: &[Arg<'_>], in_frac: i32, out_frac: i32, sem: &FloatSemantics) -> Result<FloatTensor, OpError> {
+fn eval_node(op: &Op, args: &[Arg<'_>], in_frac: i32, out_frac: i32, norm_eps: f32) -> Result<FloatTensor, OpError> {
     let int_op = op.as_int_op();
     let shapes: Vec<&[usize]> = args.iter().map(|a| a.shape()).collect();
     let shape = int_op.output_shape(&shapes)?;
@@ -241,7 +260,7 @@ fn eval_node(op: &Op, args: &[Arg<'_>], in_frac: i32, out_frac: i32, sem: &Float
             for row in x.chunks(d) {
                 let mean = row.iter().sum::<f32>() / d as f32;
                 let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / d as f32;
-                let inv = 1.0 / (var + sem.norm_eps).sqrt();
+                let inv = 1.0 / (var + norm_eps).sqrt();
                 y.extend(row.iter().enumerate().map(|(c, v)| (v - mean) * inv * g[c] + b[c]));
             }
             out(y)
@@ -252,13 +271,17 @@ fn eval_node(op: &Op, args: &[Arg<'_>], in_frac: i32, out_frac: i32, sem: &Float
             let mut y = Vec::with_capacity(x.len());
             for row in x.chunks(d) {
                 let ms = row.iter().map(|v| v * v).sum::<f32>() / d as f32;
-                let inv = 1.0 / (ms + sem.norm_eps).sqrt();
+                let inv = 1.0 / (ms + norm_eps).sqrt();
                 y.extend(row.iter().zip(g).map(|(v, g)| v * inv * g));
             }
             out(y)
         }
         Op::Gelu(_) => out(x.iter().map(|&v| gelu(v)).collect()),
         Op::Silu(_) => out(x.iter().map(|&v| silu(v)).collect()),
+        Op::SoftCap(c) => {
+            let cap = f64::from(c.cap);
+            out(x.iter().map(|&v| crate::ops::softcap::softcap_f64(f64::from(v), cap) as f32).collect())
+        }
         Op::Softmax(s) => {
             let (m, n) = (shape[1], shape[2]);
             let mut data = vec![0f32; x.len()];
@@ -365,7 +388,8 @@ pub fn execute_f32(graph: &Graph, weights: &FloatWeights, sem: &FloatSemantics, 
                 })
                 .collect::<Result<_, _>>()?;
             let in_frac = node.inputs.first().map_or(0, |i| graph.meta(*i).frac_bits);
-            eval_node(&node.op, &args, in_frac, graph.meta(node.output).frac_bits, sem)
+            let norm_eps = node.inputs.get(1).map_or(sem.norm_eps, |g| sem.eps_for(&graph.meta(*g).name));
+            eval_node(&node.op, &args, in_frac, graph.meta(node.output).frac_bits, norm_eps)
                 .map_err(|source| GraphError::Op { node: n, name: graph.meta(node.output).name.clone(), source })?
         };
         values[node.output.0] = Some(out);

@@ -231,7 +231,7 @@ impl Architecture for Gpt2 {
         quantize_weights(&self.quant, tensors)
     }
     fn float_semantics(&self) -> FloatSemantics {
-        FloatSemantics { norm_eps: self.cfg.eps }
+        FloatSemantics::eps(self.cfg.eps)
     }
     /// GPT-2 generates exactly the tokens asked for (what a proof covers): no stop tokens.
     fn stop_tokens(&self, _tokenizer: &Tokenizer) -> Vec<u32> {
@@ -270,7 +270,7 @@ impl Architecture for Gpt2 {
             }
             // scores · 2^-2A / sqrt(hd) at 2^-S: shift by 2A − S + log2(sqrt(hd)) (hd is a power of 4).
             let shift = 2 * a - q.score_frac as i32 + (hd.trailing_zeros() / 2) as i32;
-            let ctx = s.attention(l, heads[0], heads[1], heads[2], shift, &self.exp_table, CtxClamp::IfBoundExceeds)?;
+            let ctx = s.attention(l, heads[0], heads[1], heads[2], shift, &self.exp_table, CtxClamp::IfBoundExceeds, None)?;
             let attn = Self::dense(&mut s, ctx, &p("attn_output"))?;
             let x1 = s.node(Op::Add(Add), &[x, attn], p("attn_resid"), a)?;
             x = s.clamp_to(x1, resid_bits, p("attn_resid.clamped"))?;

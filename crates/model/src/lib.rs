@@ -5,7 +5,7 @@
 //!   (one module per op, each a small pure integer function with its proof relation), re-exported
 //!   from `zkinfer-graph`, which the verifier uses without this crate.
 //! * [`arch`]: the [`Architecture`] trait and the registry [`ARCHITECTURES`] keyed by
-//!   `general.architecture`; [`gpt2`] and [`llama`] implement it with the shared builder steps of
+//!   `general.architecture`; [`gpt2`], [`llama`] and [`gemma`] implement it with the shared builder steps of
 //!   [`build`].
 //! * [`float`]: the `f32` reference — the same graph interpreted with float semantics per op.
 //! * [`Model`]: loading any registered architecture from a GGUF file, and the inference API.
@@ -27,6 +27,7 @@
 pub mod arch;
 pub mod build;
 pub mod float;
+pub mod gemma;
 pub mod gpt2;
 pub mod llama;
 pub mod quant;
@@ -37,6 +38,7 @@ pub use zkinfer_graph::{codec, graph, ops, tables, template, tensor};
 
 pub use arch::{ARCHITECTURES, Architecture, ModelConfig, Registration, StepShape};
 pub use float::{FloatCache, FloatSemantics, FloatTensor, FloatWeights, argmax_f32};
+pub use gemma::{Gemma, GemmaConfig, GemmaQuant};
 pub use gpt2::{Gpt2, Gpt2Config};
 pub use llama::{Llama, LlamaConfig, LlamaIntCache, LlamaModel, LlamaQuant};
 pub use graph::{Graph, GraphBuilder, GraphError, IntTrace, Node, TensorId, TensorSource, TensorMeta, Weights, execute};
@@ -466,7 +468,15 @@ impl Model {
         let logits = take(*graph.outputs.first().ok_or_else(|| ModelError::Graph(GraphError::Invalid("missing logits".into())))?)?;
         cache.kv = kv;
         cache.len += ids.len();
-        Ok(logits.data.chunks(self.config.n_vocab).map(<[f32]>::to_vec).collect())
+        Ok(logits.data.chunks(self.config.n_vocab).map(|r| self.capped(r.iter().copied())).collect())
+    }
+
+    /// A row of reported logits: the architecture's final soft-cap applied (Gemma 2), else as is.
+    fn capped(&self, row: impl Iterator<Item = f32>) -> Vec<f32> {
+        match self.arch.final_logit_softcap() {
+            Some(c) => row.map(|v| crate::ops::softcap::softcap_f64(f64::from(v), f64::from(c)) as f32).collect(),
+            None => row.collect(),
+        }
     }
 
     /// Fractional bits of the integer logits.
@@ -475,12 +485,13 @@ impl Model {
         self.quant().act_frac as i32 + lm
     }
 
-    /// Dequantized integer logits of every position (`[ids.len()][vocab]`).
+    /// Dequantized integer logits of every position (`[ids.len()][vocab]`), with the
+    /// architecture's final soft-cap applied ([`Architecture::final_logit_softcap`]).
     pub fn logits_int(&self, ids: &[u32]) -> Result<Vec<Vec<f32>>, ModelError> {
         let fwd = self.forward_int(ids)?;
         let f = fwd.logits_frac_bits();
         let logits = fwd.logits()?;
-        Ok(logits.data.chunks(self.config.n_vocab).map(|r| r.iter().map(|&v| (v as f64 * (-f as f64).exp2()) as f32).collect()).collect())
+        Ok(logits.data.chunks(self.config.n_vocab).map(|r| self.capped(r.iter().map(|&v| (v as f64 * (-f as f64).exp2()) as f32))).collect())
     }
 
     /// Float logits of every position (`[ids.len()][vocab]`).

@@ -1,5 +1,5 @@
-//! Pins the proven integer semantics of every shipped fixture (both GPT-2 fixtures, both tiny
-//! Llama fixtures, a tied in-memory GPT-2): a digest of the quantized weights, of the graphs (the
+//! Pins the proven integer semantics of every shipped fixture (both GPT-2 fixtures, the tiny
+//! Llama fixtures, the tiny Gemma, a tied in-memory GPT-2): a digest of the quantized weights, of the graphs (the
 //! full pass and a KV-cache step: ops with their key encoding, wiring, shapes, scales, bounds), of
 //! the integer logits of the full pass, and of every KV-cache step's logits, plus the greedy tokens.
 //!
@@ -182,5 +182,18 @@ fn llama_fixtures_are_pinned() {
         let m = zkinfer_model::LlamaModel::load(&gguf).expect("fixture loads");
         let ids = if name.starts_with("llama3") { LLAMA3_IDS } else { LLAMA_IDS };
         check(name, pins!(&m, &ids, 10, |p, n| m.generate_int_until(p, n, &[], |_| {}).expect("generate")), want);
+    }
+}
+
+const GEMMA_IDS: [u32; 9] = [2, 300, 41, 270, 81, 265, 60, 9, 200];
+
+#[test]
+fn gemma_fixtures_are_pinned() {
+    for (name, want) in [
+        ("gemma/gemma-tiny.gguf", (0x460de97117143f0a, 0xbb296b0c3cb06cd8, 0x461eb544e44aa978, 0xb96bed2f9996efac, 0xa8dd33b7b0028c54, &[270; 10][..])),
+        ("gemma2/gemma2-tiny.gguf", (0x6b5a69b46f69b463, 0x98cf8c27b89c7179, 0x772dad5080f43e8e, 0xca0a40d988cd252b, 0x48fb574c111102aa, &[270; 10][..])),
+    ] {
+        let m = load(name);
+        check(name, pins!(&m, &GEMMA_IDS, 10, |p, n| m.generate_int_until(p, n, &[], |_| {}).expect("generate")), want);
     }
 }

@@ -120,6 +120,7 @@ protocol_registry! {
     RepeatKv,
     Rope,
     RmsNorm,
+    SoftCap,
 }
 
 /// The role of every tensor: inputs are public (or deferred if listed in `deferred`), weights are

@@ -1,6 +1,7 @@
 //! The graph walk on the real graphs of the tiny random fixtures of every architecture — GPT-2
 //! (`testdata/gpt2-tiny-random.gguf`) and Llama (`testdata/llama/llama-tiny-random-q8_0.gguf`:
-//! GQA, RoPE, RMSNorm, SwiGLU, tied head): every op kind of the model, proven and verified
+//! GQA, RoPE, RMSNorm, SwiGLU, tied head) Gemma (`testdata/gemma/gemma-tiny.gguf`: MQA, GeGLU) and Gemma 2 (soft-cap, post-norms):
+//! every op kind of the model, proven and verified
 //! together with ideal polynomial commitments (final claims checked by direct evaluation). A
 //! consistent lie anywhere in the trace (one value edited, everything downstream recomputed) is
 //! rejected. One harness; each architecture is one fixture line.
@@ -23,6 +24,8 @@ struct Fixture {
 
 const GPT2: Fixture = Fixture { file: "gpt2-tiny-random.gguf", ids: &[5, 17, 3, 99, 42, 7], label: "GPT-2" };
 const LLAMA: Fixture = Fixture { file: "llama/llama-tiny-random-q8_0.gguf", ids: &[1, 504, 303, 4130, 81, 365, 60], label: "Llama" };
+const GEMMA: Fixture = Fixture { file: "gemma/gemma-tiny.gguf", ids: &[2, 300, 41, 270, 81, 265, 60], label: "Gemma" };
+const GEMMA2: Fixture = Fixture { file: "gemma2/gemma2-tiny.gguf", ids: &[2, 300, 41, 270, 81, 265, 60], label: "Gemma 2" };
 use zkinfer_ops::context::evaluate_column;
 use zkinfer_ops::{ColumnId, ProofError, TensorLayout, TensorRole, protocol_for, prove_graph, verify_graph};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
@@ -180,6 +183,28 @@ fn tiny_llama_lies_are_rejected() {
     for kind in ["RmsNorm", "Rope", "RepeatKv", "Silu", "Mul", "CausalSoftmax", "BatchedMatMul", "MatMul"] {
         assert!(seen.contains(kind), "expected {kind} among {seen:?}");
     }
+}
+
+#[test]
+fn tiny_gemma_graph_proof_verifies() {
+    honest_proof_verifies(&GEMMA);
+}
+
+#[test]
+fn tiny_gemma_lies_are_rejected() {
+    let seen = lies_are_rejected(&GEMMA);
+    for kind in ["RmsNorm", "Rope", "RepeatKv", "Gelu", "Mul", "CausalSoftmax", "BatchedMatMul", "MatMul", "Embedding"] {
+        assert!(seen.contains(kind), "expected {kind} among {seen:?}");
+    }
+}
+
+#[test]
+fn tiny_gemma2_lies_are_rejected() {
+    let seen = lies_are_rejected(&GEMMA2);
+    for kind in ["SoftCap", "RmsNorm", "Gelu", "Clamp"] {
+        assert!(seen.contains(kind), "expected {kind} among {seen:?}");
+    }
+    honest_proof_verifies(&GEMMA2);
 }
 
 /// Proof bytes the graph prover wrote for op kind `name` (its `prove <name>` phase).

@@ -24,6 +24,7 @@ pub mod rmsnorm;
 pub mod rope;
 pub mod silu;
 pub mod slice;
+pub mod softcap;
 pub mod softmax;
 
 use crate::codec::{DecodeError, Reader, Writer};
@@ -192,6 +193,8 @@ op_registry! {
     18 => RepeatKv(repeat_kv::RepeatKv),
     /// Rows of an activation by public indices (the positions whose prediction is proven).
     19 => GatherRows(gather::GatherRows),
+    /// `c·tanh(x/c)` by table (Gemma 2's attention-logit soft-capping).
+    20 => SoftCap(softcap::SoftCap),
 }
 
 /// Largest size parameter (a column offset, a head count) and largest tensor extent a key may

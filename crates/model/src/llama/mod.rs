@@ -90,7 +90,7 @@ pub struct LlamaConfig {
     pub n_ctx_train: usize,
     /// Whether the file has `rope_freqs.weight` (the factors themselves are in [`Llama`]).
     pub rope_freq_factors: bool,
-    /// `general.architecture`: `llama` or `qwen2` (the metadata prefix).
+    /// `general.architecture`: `llama`, `qwen2`, `gemma` or `gemma2` (the metadata prefix).
     pub arch: &'static str,
     /// Biases on the Q, K, V projections (Qwen2).
     pub qkv_bias: bool,
@@ -119,7 +119,8 @@ impl LlamaConfig {
         Self::from_source_as(src, "llama")
     }
 
-    /// Reads and checks the hyperparameters of a `llama` or `qwen2` source (`arch.*` keys).
+    /// Reads and checks the hyperparameters of a `llama`, `qwen2`, `gemma` or `gemma2` source (`arch.*` keys;
+    /// the Gemma-specific ones are read by [`crate::gemma::GemmaConfig`]).
     pub fn from_source_as(src: &dyn ModelSource, arch: &'static str) -> Result<Self, ModelError> {
         expect_architecture(src, arch)?;
         let u = |k: &str| src.meta_u32(&format!("{arch}.{k}")).map(|v| v as usize);
@@ -169,7 +170,8 @@ impl LlamaConfig {
             rope_freq_factors: src.tensor_shape(ROPE_FREQS).is_some(),
             arch,
             qkv_bias: arch == "qwen2",
-            neox: arch == "qwen2",
+            // llama.cpp rotates Qwen2 and Gemma in NEOX mode and its converter leaves their Q/K rows as they are.
+            neox: matches!(arch, "qwen2" | "gemma" | "gemma2"),
         };
         check_common(&cfg.common(), cfg.n_ff, cfg.eps, "layer_norm_rms_epsilon")?;
         if cfg.n_head_kv == 0 || !cfg.n_head.is_multiple_of(cfg.n_head_kv) {
@@ -322,7 +324,7 @@ pub fn quantize_weights(cfg: &LlamaConfig, q: &QuantConfig, tensors: &[NamedTens
 
 /// An RMSNorm gain at the most precise position whose rounding shift fits
 /// [`RmsNorm::out_bits`] (see [`quantize_norm_gain`]).
-fn quantize_rms_gain(q: &QuantConfig, shape: &[usize], values: &[f32]) -> WeightTensor {
+pub(crate) fn quantize_rms_gain(q: &QuantConfig, shape: &[usize], values: &[f32]) -> WeightTensor {
     let n = values.len();
     quantize_norm_gain(q, shape, values, |shift, gain| {
         (RmsNorm { eps: 1, k: q.ln_k, shift }).out_bits(&[&[1, n][..], &[n][..]], &[max_input_bits(n), gain.max_bits()]).is_ok()
@@ -399,7 +401,7 @@ impl Llama {
 
     /// `x · Wᵀ` rescaled to `2^-A` (`{prefix}.out`) and clamped to the matmul input bound
     /// (`{prefix}.clamped`).
-    fn dense(s: &mut StepBuilder<'_>, x: TensorId, prefix: &str, bias: bool) -> Result<TensorId, ModelError> {
+    pub(crate) fn dense(s: &mut StepBuilder<'_>, x: TensorId, prefix: &str, bias: bool) -> Result<TensorId, ModelError> {
         let a = s.a();
         let (acc, wf) = s.matmul_acc(x, prefix, bias)?;
         let y = s.rescale(acc, wf, format!("{prefix}.out"), a)?;
@@ -409,7 +411,12 @@ impl Llama {
     /// `x · Wᵀ` rescaled to the residual stream's `2^-R` (not clamped: the residual add's clamp
     /// bounds the sum).
     fn dense_resid(&self, s: &mut StepBuilder<'_>, x: TensorId, prefix: &str) -> Result<TensorId, ModelError> {
-        let (a, r) = (s.a(), self.quant.resid_frac as i32);
+        Self::dense_to(s, x, prefix, self.quant.resid_frac as i32)
+    }
+
+    /// `x · Wᵀ` rescaled to `2^-r` (`{prefix}.out`), not clamped.
+    pub(crate) fn dense_to(s: &mut StepBuilder<'_>, x: TensorId, prefix: &str, r: i32) -> Result<TensorId, ModelError> {
+        let a = s.a();
         let (acc, wf) = s.matmul_acc(x, prefix, false)?;
         s.rescale(acc, wf + a - r, format!("{prefix}.out"), r)
     }
@@ -447,7 +454,7 @@ impl Architecture for Llama {
             .collect()
     }
     fn float_semantics(&self) -> FloatSemantics {
-        FloatSemantics { norm_eps: self.cfg.eps }
+        FloatSemantics::eps(self.cfg.eps)
     }
     /// Chat models end their turn with an end-of-generation token.
     fn stop_tokens(&self, tokenizer: &Tokenizer) -> Vec<u32> {
@@ -493,7 +500,7 @@ impl Architecture for Llama {
             // context is always clamped: P·V's static bound grows with the number of keys, so
             // whether the clamp is needed depends on T, and the proven graph must have one
             // structure for every T (the key's template).
-            let ctx = s.attention(l, qh, kvh[0], kvh[1], 2 * a - q.score_frac as i32, &self.exp_table, CtxClamp::Always)?;
+            let ctx = s.attention(l, qh, kvh[0], kvh[1], 2 * a - q.score_frac as i32, &self.exp_table, CtxClamp::Always, None)?;
             let attn = self.dense_resid(&mut s, ctx, &p("attn_output"))?;
             let x1 = s.node(Op::Add(Add), &[x, attn], p("attn_resid"), r)?;
             x = s.clamp_to(x1, resid_bits, p("attn_resid.clamped"))?;

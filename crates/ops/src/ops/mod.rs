@@ -4,7 +4,7 @@
 //! [`reshape`] (slice / split heads / merge heads), [`concat`] (cached ++ new keys/values), with
 //! shared helpers in `linear`.
 //!
-//! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`] and [`silu`] (both the
+//! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`], [`silu`] and [`softcap`] (all the
 //! table-op protocol [`table_op`]), [`softmax`], [`layernorm`], [`rmsnorm`], [`argmax`], with
 //! shared helpers [`public_mle`] (MLEs of public masks) and `product_sumcheck` (one product
 //! sumcheck on either side).
@@ -31,5 +31,6 @@ pub mod rescale;
 pub mod rmsnorm;
 pub mod rope;
 pub mod silu;
+pub mod softcap;
 pub mod softmax;
 pub mod table_op;

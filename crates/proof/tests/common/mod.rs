@@ -17,3 +17,26 @@ pub fn load(file: &str) -> (Model, ProvingKey) {
     let pk = setup(&model, vocab_bytes(&tok), [0; 32]).unwrap();
     (model, pk)
 }
+
+/// Recomputes every node after `start` from the (tampered) trace: a malicious prover re-deriving
+/// everything downstream of its edit. False when an op refuses the edited values (no consistent
+/// trace exists).
+pub fn propagate_after(graph: &zkinfer_model::Graph, trace: &mut zkinfer_model::IntTrace, weights: &zkinfer_model::Weights, start: usize) -> bool {
+    use zkinfer_model::{Operand, TensorSource};
+    for node in &graph.nodes[start + 1..] {
+        let operands: Option<Vec<Operand<'_>>> = node
+            .inputs
+            .iter()
+            .map(|id| match graph.meta(*id).source {
+                TensorSource::Weight => weights.get(&graph.meta(*id).name).map(Operand::Weight),
+                _ => trace.values[id.0].as_ref().map(Operand::Act),
+            })
+            .collect();
+        let Some(operands) = operands else { return false };
+        match zkinfer_model::ops::eval_int(&node.op, &operands) {
+            Ok(o) => trace.values[node.output.0] = Some(o),
+            Err(_) => return false,
+        }
+    }
+    true
+}

@@ -1,0 +1,233 @@
+//! Gemma (GGUF architectures `gemma` and `gemma2`) on the tiny random GGUFs of `testdata/gemma/`
+//! and `testdata/gemma2/` (made by `scripts/make_gemma_tiny.py` from transformers
+//! `GemmaForCausalLM` / `Gemma2ForCausalLM`, laid out as llama.cpp's converter writes Gemma: norm
+//! gains stored as `w + 1`, Q/K rows NOT permuted, tied head, head size 32 ≠ width / heads, one KV
+//! head; Gemma 2 with post-norms, attention soft-cap 8 and final soft-cap 6): float path against
+//! transformers float32, integer top-1, KL and largest logit error, greedy tokens; the controls
+//! (no `sqrt(D)` embedding scale, Q/K left in NEOX order, Gemma 2 without its soft-caps) do not
+//! match; the tokenizer adds BOS and stops at `<end_of_turn>`; bad Gemma 2 metadata is refused.
+
+mod common;
+use common::{log_softmax, max_abs};
+use std::path::PathBuf;
+use zkinfer_model::source::ModelSource;
+use zkinfer_model::{Gemma, GemmaConfig, GemmaQuant, LlamaConfig, Model, ModelError, QuantConfig};
+
+fn testdata(arch: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(arch).join(name)
+}
+
+fn gguf(arch: &str) -> zkinfer_gguf::GgufFile {
+    zkinfer_gguf::GgufFile::open(testdata(arch, &format!("{arch}-tiny.gguf"))).expect("open fixture")
+}
+
+fn reference(arch: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(testdata(arch, &format!("{arch}-tiny.ref.json"))).expect("read ref")).expect("ref json")
+}
+
+fn logits(arch: &str) -> (Vec<usize>, Vec<f32>) {
+    common::read_npy(&testdata(arch, &format!("{arch}-tiny.logits.npy")))
+}
+
+fn ids(v: &serde_json::Value, k: &str) -> Vec<u32> {
+    v[k].as_array().expect(k).iter().map(|x| x.as_u64().expect("id") as u32).collect()
+}
+
+/// The fixture's model built from `cfg` edited by `edit` (a control).
+fn edited(f: &zkinfer_gguf::GgufFile, edit: impl FnOnce(&mut GemmaConfig)) -> Model {
+    let mut cfg = GemmaConfig::from_source(f).expect("cfg");
+    edit(&mut cfg);
+    Model::with_architecture(Box::new(Gemma::new(cfg, GemmaQuant::default()).expect("arch")), f).expect("model")
+}
+
+#[test]
+fn config_and_name() {
+    let f = gguf("gemma");
+    let m = Model::load(&f).expect("load gemma");
+    assert_eq!(m.architecture().name(), "gemma");
+    let c: &GemmaConfig = m.hyperparameters().expect("a gemma config");
+    let b = &c.base;
+    assert!(b.neox && b.tied_output && !b.qkv_bias && c.embd_scale && c.gemma2.is_none());
+    assert_eq!((b.n_layer, b.n_embd, b.n_head, b.n_head_kv, b.head_dim, b.n_rot, b.n_ff, b.n_ctx), (2, 64, 4, 1, 32, 32, 128, 256));
+    assert_eq!((b.rope_base, b.eps), (10000.0, 1e-6));
+    // The Llama reader refuses a Gemma file.
+    assert!(matches!(LlamaConfig::from_source(&f), Err(ModelError::UnsupportedArchitecture { .. })));
+
+    let f = gguf("gemma2");
+    let m = Model::load(&f).expect("load gemma2");
+    assert_eq!(m.architecture().name(), "gemma2");
+    let c: &GemmaConfig = m.hyperparameters().expect("a gemma config");
+    let g = c.gemma2.expect("gemma 2 parameters");
+    assert_eq!((g.attn_softcap, g.final_softcap, g.sliding_window), (Some(8), Some(6.0), 4096));
+    assert_eq!(g.query_scale, 1.0 / 32f64.sqrt());
+    assert_eq!(c.base.n_ctx, 256, "the context (256) is below the window");
+    assert_eq!(m.architecture().final_logit_softcap(), Some(6.0));
+}
+
+fn float_matches(arch: &str) -> Model {
+    let f = gguf(arch);
+    let r = reference(arch);
+    let eval = ids(&r, "eval_ids");
+    let (shape, want) = logits(arch);
+    let m = Model::load(&f).expect("load");
+    assert_eq!(shape, vec![eval.len(), m.config().n_vocab]);
+    let max = max_abs(&m.logits_f32(&eval).expect("float"), &want);
+    eprintln!("{arch}: float vs transformers max |Δ| {max:.3e}");
+    assert!(max < 1e-3, "float vs transformers max abs {max}");
+    let greedy = ids(&r, "greedy_transformers_f32");
+    assert_eq!(m.generate_f32_until(&ids(&r, "greedy_prompt_ids"), greedy.len(), &[], |_| ()).expect("gen"), greedy);
+    m
+}
+
+/// The control `edit` of `arch`'s fixture is far (`> 0.1`) from transformers' logits.
+fn control_is_off(arch: &str, what: &str, edit: impl FnOnce(&mut GemmaConfig)) {
+    let f = gguf(arch);
+    let eval = ids(&reference(arch), "eval_ids");
+    let (_, want) = logits(arch);
+    let off = max_abs(&edited(&f, edit).logits_f32(&eval).expect("float"), &want);
+    eprintln!("{arch}: {what} vs transformers max |Δ| {off:.3e}");
+    assert!(off > 0.1, "{arch} {what}: {off}");
+}
+
+#[test]
+fn float_path_matches_transformers_and_the_controls_do_not() {
+    float_matches("gemma");
+    control_is_off("gemma", "no embedding scale", |c| c.embd_scale = false);
+    control_is_off("gemma", "unpermuted Q/K", |c| c.base.neox = false);
+}
+
+#[test]
+fn gemma2_float_path_matches_transformers_and_the_controls_do_not() {
+    float_matches("gemma2");
+    control_is_off("gemma2", "no embedding scale", |c| c.embd_scale = false);
+    // The attention soft-cap alone (the final cap is applied to the reported logits either way).
+    control_is_off("gemma2", "no attention soft-cap", |c| c.gemma2.as_mut().expect("g2").attn_softcap = None);
+    control_is_off("gemma2", "no final soft-cap", |c| c.gemma2.as_mut().expect("g2").final_softcap = None);
+}
+
+fn integer_agrees(arch: &str) {
+    let f = gguf(arch);
+    let r = reference(arch);
+    let eval = ids(&r, "eval_ids");
+    let (_, want) = logits(arch);
+    let m = Model::load(&f).expect("load");
+    let got = m.logits_int(&eval).expect("int logits");
+    let n_vocab = m.config().n_vocab;
+    let (mut same, mut kl) = (0, 0.0);
+    for (row, w) in got.iter().zip(want.chunks(n_vocab)) {
+        same += usize::from(zkinfer_model::argmax_f32(row) == zkinfer_model::argmax_f32(w));
+        let (lp, lq) = (log_softmax(w), log_softmax(row));
+        kl += lp.iter().zip(&lq).map(|(p, q)| p.exp() * (p - q)).sum::<f64>();
+    }
+    let top1 = same as f64 / eval.len() as f64;
+    let kl = kl / eval.len() as f64;
+    // The fixtures' distributions are peaked (the tied head favours the input token), so the
+    // largest logit error is the sharper measure here.
+    let max = max_abs(&got, &want);
+    eprintln!("{arch}: integer vs transformers top-1 {top1:.4} over {}, mean KL {kl:.3e}, max |Δ| {max:.3e}", eval.len());
+    assert!(top1 >= 0.97 && kl < 1e-3 && max < 0.05, "integer top-1 {top1}, KL {kl}, max |Δ| {max}");
+    let greedy = ids(&r, "greedy_transformers_f32");
+    assert_eq!(m.generate_int_until(&ids(&r, "greedy_prompt_ids"), greedy.len(), &[], |_| ()).expect("gen"), greedy);
+}
+
+#[test]
+fn integer_path_agrees_with_transformers() {
+    integer_agrees("gemma");
+}
+
+#[test]
+fn gemma2_integer_path_agrees_with_transformers() {
+    integer_agrees("gemma2");
+}
+
+#[test]
+fn tokenizer_adds_bos_and_stops_at_end_of_turn() {
+    let f = gguf("gemma");
+    let m = Model::load(&f).expect("load");
+    let tok = m.architecture().tokenizer(&f).expect("tokenizer");
+    let opts = zkinfer_tokenizer::EncodeOptions { add_special: true, parse_special: true };
+    let ids = tok.encode_with("The llama is a camelid.<end_of_turn>", opts);
+    assert_eq!(ids.first(), Some(&2), "BOS <bos> first: {ids:?}");
+    assert_eq!(ids.last(), Some(&5), "<end_of_turn> parsed: {ids:?}");
+    assert_eq!(tok.decode(&ids[1..ids.len() - 1]).expect("decode"), "The llama is a camelid.");
+    let stops = m.architecture().stop_tokens(&tok);
+    assert!(stops.contains(&1) && stops.contains(&5), "<eos> and <end_of_turn> stop: {stops:?}");
+}
+
+/// The Gemma 2 fixture with one metadata value replaced.
+struct Meta {
+    inner: zkinfer_gguf::GgufFile,
+    key: &'static str,
+    f32: Option<f32>,
+    u32: Option<u32>,
+}
+
+impl ModelSource for Meta {
+    fn architecture(&self) -> Result<String, ModelError> {
+        ModelSource::architecture(&self.inner)
+    }
+    fn meta_u32(&self, key: &str) -> Result<u32, ModelError> {
+        match self.u32 {
+            Some(v) if key == self.key => Ok(v),
+            _ => ModelSource::meta_u32(&self.inner, key),
+        }
+    }
+    fn meta_f32(&self, key: &str) -> Result<f32, ModelError> {
+        match self.f32 {
+            Some(v) if key == self.key => Ok(v),
+            _ => ModelSource::meta_f32(&self.inner, key),
+        }
+    }
+    fn has_meta(&self, key: &str) -> bool {
+        key == self.key || ModelSource::has_meta(&self.inner, key)
+    }
+    fn tensor_shape(&self, name: &str) -> Option<Vec<usize>> {
+        ModelSource::tensor_shape(&self.inner, name)
+    }
+    fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError> {
+        ModelSource::tensor_f32(&self.inner, name)
+    }
+}
+
+#[test]
+fn gemma2_context_is_capped_at_the_window_and_bad_caps_are_refused() {
+    let load = |key, f32, u32| Model::from_source(&Meta { inner: gguf("gemma2"), key, f32, u32 }, QuantConfig::default());
+    // A window shorter than the context caps it; a longer prompt is refused as too long.
+    let m = load("gemma2.attention.sliding_window", None, Some(16)).expect("window 16");
+    assert_eq!(m.config().n_ctx, 16);
+    assert!(matches!(m.logits_int(&[2; 17]), Err(ModelError::TooLong { len: 17, ctx: 16 })));
+    assert!(m.logits_int(&[2; 16]).is_ok());
+    for (key, v) in [("gemma2.attn_logit_softcapping", 50.5), ("gemma2.attn_logit_softcapping", 0.0), ("gemma2.attn_logit_softcapping", f32::NAN), ("gemma2.attn_logit_softcapping", 1e9), ("gemma2.final_logit_softcapping", 0.0), ("gemma2.final_logit_softcapping", f32::INFINITY)] {
+        let e = load(key, Some(v), None).map(|_| ()).expect_err("bad cap");
+        assert!(e.to_string().contains(key.trim_start_matches("gemma2.")), "{key} = {v}: {e}");
+    }
+    let e = load("gemma2.attention.sliding_window", None, Some(0)).map(|_| ()).expect_err("window 0");
+    assert!(e.to_string().contains("sliding_window"), "{e}");
+    // A post-norm missing is a clear error.
+    let e = Model::from_source(&Missing(gguf("gemma2")), QuantConfig::default()).map(|_| ()).expect_err("missing");
+    assert!(matches!(e, ModelError::MissingTensor(ref n) if n == "blk.1.post_ffw_norm.weight"), "{e}");
+}
+
+/// The Gemma 2 fixture without `blk.1.post_ffw_norm.weight`.
+struct Missing(zkinfer_gguf::GgufFile);
+
+impl ModelSource for Missing {
+    fn architecture(&self) -> Result<String, ModelError> {
+        ModelSource::architecture(&self.0)
+    }
+    fn meta_u32(&self, key: &str) -> Result<u32, ModelError> {
+        ModelSource::meta_u32(&self.0, key)
+    }
+    fn meta_f32(&self, key: &str) -> Result<f32, ModelError> {
+        ModelSource::meta_f32(&self.0, key)
+    }
+    fn has_meta(&self, key: &str) -> bool {
+        ModelSource::has_meta(&self.0, key)
+    }
+    fn tensor_shape(&self, name: &str) -> Option<Vec<usize>> {
+        if name == "blk.1.post_ffw_norm.weight" { None } else { ModelSource::tensor_shape(&self.0, name) }
+    }
+    fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError> {
+        ModelSource::tensor_f32(&self.0, name)
+    }
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Tiny random Gemma GGUFs (architectures `gemma` and `gemma2`) laid out as llama.cpp's convert_hf_to_gguf.py writes
+them, and their transformers float32 references.
+
+    make_gemma_tiny.py gemma  OUTDIR     # OUTDIR/gemma-tiny.{gguf,ref.json,logits.npy}
+    make_gemma_tiny.py gemma2 OUTDIR     # OUTDIR/gemma2-tiny.{gguf,ref.json,logits.npy}
+
+What the converter does for Gemma (and so what the GGUF holds): every `*norm.weight` is written as `weight + 1`
+(Gemma's RMSNorm multiplies by `1 + w`; llama.cpp's by the stored gain); Q/K rows are NOT permuted (llama.cpp
+rotates Gemma in NEOX mode); there is no `output.weight` (the head is tied to `token_embd`); metadata `{arch}.*`:
+context, width, blocks, FFN, heads, KV heads, `attention.key_length`/`value_length` (the head size, which for Gemma
+is not width / heads), RMS epsilon; Gemma 2 adds `attn_logit_softcapping`, `final_logit_softcapping` and
+`attention.sliding_window`, and the post-attention / pre-FFN / post-FFN norms (`post_attention_norm`, `ffn_norm`,
+`post_ffw_norm`).
+
+Model: seeded `GemmaForCausalLM` / `Gemma2ForCausalLM`, 2 blocks, width 64, 4 query heads / 1 KV head (MQA, as
+Gemma 2B), head size 32 (so 4·32 ≠ 64), FFN 128, GELU (tanh) gate, RoPE base 10000, eps 1e-6, context 256, F32.
+Gemma 2: query_pre_attn_scalar = head size (llama.cpp scales Q by 1/sqrt(head size) for every Gemma 2 but the 27B),
+attention soft-cap 8 and final soft-cap 6 (small, so that the caps change this tiny model's logits: Gemma 2's own
+are 50 and 30), sliding window 4096 (beyond the context: no layer masks anything more than causally).
+Norm gains (transformers' `w`): N(0, 0.1) so the gain is 1 + N(0, 0.1); embeddings N(0, 0.5); matrices N(0, 0.1)
+(Gemma 2: attention matrices N(0, 0.3) so that scores reach the soft-cap).
+
+Tokenizer: a SentencePiece-style vocabulary (`tokenizer.ggml.model = llama`): `<pad>` 0, `<eos>` 1, `<bos>` 2,
+`<unk>` 3 (Gemma's ids), `<start_of_turn>`, `<end_of_turn>`, the 256 byte tokens, and pieces learnt from PROMPT;
+BOS added, no space prefix (Gemma's SentencePiece model has `add_dummy_prefix` false). Reference logits are over
+token ids (`eval_ids`, BOS first). Needs torch, transformers (5.x) and gguf.
+"""
+import math, os, sys
+import numpy as np, torch, gguf
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hf_gguf as hg
+
+arch, outdir = sys.argv[1], sys.argv[2]
+assert arch in ("gemma", "gemma2"), arch
+os.makedirs(outdir, exist_ok=True)
+NAME = arch + "-tiny"
+PROMPT = ("The llama (Lama glama) is a domesticated South American camelid, widely used as a meat and pack "
+          "animal by Andean cultures since the pre-Columbian era. Llamas are social animals and live with others.")
+D, H, HKV, HD, FF, L, CTX, EPS = 64, 4, 1, 32, 128, 2, 256, 1e-6
+ATTN_CAP, FINAL_CAP, SWA = 8.0, 6.0, 4096
+
+specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
+tokens, scores, types = hg.spm_vocab(PROMPT, specials)
+NV = len(tokens)
+PAD, EOS, BOS, UNK = 0, 1, 2, 3
+
+common = dict(vocab_size=NV, hidden_size=D, intermediate_size=FF, num_hidden_layers=L, num_attention_heads=H,
+              num_key_value_heads=HKV, head_dim=HD, max_position_embeddings=CTX, rms_norm_eps=EPS,
+              rope_parameters={"rope_type": "default", "rope_theta": 10000.0}, tie_word_embeddings=True,
+              pad_token_id=PAD, bos_token_id=BOS, eos_token_id=EOS)
+torch.manual_seed(61)
+if arch == "gemma":
+    from transformers import GemmaConfig as Cfg, GemmaForCausalLM as Lm
+    cfg = Cfg(hidden_act="gelu_pytorch_tanh", **common)
+    attn_std = 0.1
+else:
+    from transformers import Gemma2Config as Cfg, Gemma2ForCausalLM as Lm
+    cfg = Cfg(hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=HD, attn_logit_softcapping=ATTN_CAP,
+              final_logit_softcapping=FINAL_CAP, sliding_window=SWA, **common)
+    attn_std = 0.3
+m = Lm(cfg).eval()
+hg.init_params(m, 62, extra=lambda n: (0.0, 0.1) if "norm" in n else ((0.0, attn_std) if "self_attn" in n else None))
+
+sd = hg.state_dict_f32(m)
+plus1 = lambda a: a + np.float32(1)  # convert_hf_to_gguf.py: Gemma's norm weights are stored as w + 1
+tensors = [("token_embd.weight", sd["model.embed_tokens.weight"])]
+for i in range(L):
+    p = f"model.layers.{i}."
+    tensors += [(f"blk.{i}.attn_norm.weight", plus1(sd[p + "input_layernorm.weight"])),
+                (f"blk.{i}.attn_q.weight", sd[p + "self_attn.q_proj.weight"]),
+                (f"blk.{i}.attn_k.weight", sd[p + "self_attn.k_proj.weight"]),
+                (f"blk.{i}.attn_v.weight", sd[p + "self_attn.v_proj.weight"]),
+                (f"blk.{i}.attn_output.weight", sd[p + "self_attn.o_proj.weight"])]
+    if arch == "gemma":
+        tensors.append((f"blk.{i}.ffn_norm.weight", plus1(sd[p + "post_attention_layernorm.weight"])))
+    else:
+        tensors += [(f"blk.{i}.post_attention_norm.weight", plus1(sd[p + "post_attention_layernorm.weight"])),
+                    (f"blk.{i}.ffn_norm.weight", plus1(sd[p + "pre_feedforward_layernorm.weight"]))]
+    tensors += [(f"blk.{i}.ffn_gate.weight", sd[p + "mlp.gate_proj.weight"]),
+                (f"blk.{i}.ffn_up.weight", sd[p + "mlp.up_proj.weight"]),
+                (f"blk.{i}.ffn_down.weight", sd[p + "mlp.down_proj.weight"])]
+    if arch == "gemma2":
+        tensors.append((f"blk.{i}.post_ffw_norm.weight", plus1(sd[p + "post_feedforward_layernorm.weight"])))
+tensors.append(("output_norm.weight", plus1(sd["model.norm.weight"])))
+hparams = [("context_length", CTX), ("embedding_length", D), ("block_count", L), ("feed_forward_length", FF),
+           ("head_count", H), ("head_count_kv", HKV), ("layer_norm_rms_eps", EPS), ("key_length", HD),
+           ("value_length", HD)]
+if arch == "gemma2":
+    hparams += [("attn_logit_softcapping", ATTN_CAP), ("final_logit_softcapping", FINAL_CAP), ("sliding_window", SWA)]
+hparams.append(("file_type", gguf.LlamaFileType.ALL_F32))
+tok = {"model": "llama", "tokens": tokens, "scores": scores, "types": types, "bos": BOS, "eos": EOS, "unk": UNK,
+       "pad": PAD, "add_bos": True, "add_space_prefix": False}
+path = os.path.join(outdir, NAME + ".gguf")
+hg.write_gguf(path, arch, NAME, hparams, tok, tensors)
+
+rng = np.random.default_rng(63)
+ids = [BOS] + [int(x) for x in rng.integers(6, NV, 95)]
+logits = hg.logits_of(m, ids)
+# Controls: the same model without the sqrt(D) embedding scale (embeddings fed pre-divided), and (Gemma 2)
+# without the soft-caps.
+with torch.no_grad():
+    emb = m.model.embed_tokens(torch.tensor([ids])) / math.sqrt(D)
+    no_scale = m(inputs_embeds=emb).logits[0].float().numpy()
+extra = {"no_embd_scale_max_abs_diff": float(np.abs(no_scale - logits).max())}
+if arch == "gemma2":
+    nocap = Lm(Cfg(**{**cfg.to_dict(), "attn_logit_softcapping": None, "final_logit_softcapping": None})).eval()
+    nocap.load_state_dict(m.state_dict())
+    nocap_logits = hg.logits_of(nocap, ids)
+    extra["no_softcap_max_abs_diff"] = float(np.abs(nocap_logits - logits).max())
+    # with the attention soft-cap only (the final cap is monotone: it leaves the greedy token alone)
+    attn_only = Lm(Cfg(**{**cfg.to_dict(), "final_logit_softcapping": None})).eval()
+    attn_only.load_state_dict(m.state_dict())
+    extra["no_final_softcap_max_abs_diff"] = float(np.abs(hg.logits_of(attn_only, ids) - logits).max())
+extra["prompt"] = PROMPT
+extra["notes"] = "logits.npy: transformers f32 logits [len(eval_ids) x n_vocab]; greedy: 16 tokens after greedy_prompt_ids"
+ref = hg.save_reference(outdir, NAME, arch + "-ref/1", ids, logits, model=m, ref_extra=extra)
+print(path, os.path.getsize(path), "bytes; vocab", NV, {k: v for k, v in extra.items() if k.endswith("diff")})
