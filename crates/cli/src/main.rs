@@ -4,6 +4,8 @@
 //! the thread count and the Ctrl-C handler, and turns a failure into its message (or JSON object)
 //! and exit code (see [`ui`] and the README's "Exit codes").
 
+#[cfg(all(feature = "block-reuse", target_os = "linux"))]
+mod alloc;
 mod commands;
 mod ui;
 
@@ -12,10 +14,17 @@ use clap::{Parser, Subcommand};
 /// The process allocator: mimalloc instead of glibc's malloc. The prover allocates and frees
 /// hundreds of thousands of 0.1–1 MiB tables; glibc kept them in its arenas (13.4 GB resident
 /// after the SmolLM2 trace was dropped, see docs/BENCHMARKS.md), mimalloc returns freed pages to
-/// the system. Declaring it needs no `unsafe` in this crate (the `GlobalAlloc` impl is the
-/// mimalloc crate's). Built with the crate's `no_thp` feature (`Cargo.toml`): mimalloc then never
+/// the system. Built with the crate's `no_thp` feature (`Cargo.toml`): mimalloc then never
 /// asks for transparent huge pages, whose purge-and-refault cycles zeroed whole 2 MiB pages and
-/// took twice the system time (docs/BENCHMARKS.md, "Prove time: allocator pages").
+/// took twice the system time (docs/BENCHMARKS.md, "Prove time: allocator pages"). With the
+/// `block-reuse` feature (on by default, Linux) blocks of 4 MiB and more are mapped by
+/// [`alloc::Allocator`] instead, which keeps a freed block's pages for the next large block
+/// rather than returning them to the system and faulting fresh ones in again, without raising
+/// the peak ([`alloc`]'s module doc).
+#[cfg(all(feature = "block-reuse", target_os = "linux"))]
+#[global_allocator]
+static GLOBAL: alloc::Allocator = alloc::Allocator;
+#[cfg(not(all(feature = "block-reuse", target_os = "linux")))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -127,6 +136,10 @@ fn main() {
 /// Exits with the result's code; a failure is printed on standard error (and as JSON on
 /// standard output with `--json`), except a closed standard output, which ends quietly with 0.
 fn finish(result: anyhow::Result<()>, json: bool) -> ! {
+    #[cfg(all(feature = "block-reuse", target_os = "linux"))]
+    if std::env::var_os("ZKINFER_ALLOC_STATS").is_some() {
+        eprintln!("[alloc] {}", alloc::report());
+    }
     let Err(e) = result else { std::process::exit(0) };
     if ui::is_broken_pipe(&e) {
         std::process::exit(0);
