@@ -1217,25 +1217,6 @@ fn shifted_sums_base_packed(wl: &[F], wr: &[F], eq: EqView<'_>, with_one: bool) 
     pairs_of(packed_eq_sum(eq, term))
 }
 
-/// The table `eq(point, x)` for all `x ∈ {0,1}^n` ([`zkinfer_poly::eq_evals`], the same field
-/// elements: each entry is the product of the same factors), built for large `n` as the outer
-/// product of the tables of the two halves of `point` with packed products.
-pub(crate) fn eq_table(point: &[EF]) -> Vec<EF> {
-    let n = point.len();
-    if n < 14 {
-        return zkinfer_poly::eq_evals(point);
-    }
-    let (hi_point, lo_point) = point.split_at(n / 2);
-    let (eq_hi, eq_lo) = (zkinfer_poly::eq_evals(hi_point), zkinfer_poly::eq_evals(lo_point));
-    let mut out = EF::zero_vec(1 << n);
-    // Rows of 2^{n − n/2} ≥ 2^7 entries: a multiple of LANES.
-    out.par_chunks_mut(eq_lo.len()).zip(eq_hi.par_iter()).for_each(|(row, &w)| {
-        for (dst, lo) in row.chunks_mut(LANES).zip(eq_lo.chunks(LANES)) {
-            (PackedEF::from_ext_slice(lo) * w).to_ext_slice(dst);
-        }
-    });
-    out
-}
 
 
 /// The sumcheck of one GKR layer, batching every active tree:
@@ -1688,16 +1669,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn packed_eq_tables_equal_the_direct_ones() {
-        for n in [0, 1, 5, 13, 14, 15, 17] {
-            let point: Vec<EF> = (0..n as u64).map(|i| {
-                use p3_field::BasedVectorSpace;
-                EF::from_basis_coefficients_fn(|k| F::from_u64((i + 3) * 1_000_003 + k as u64 * 77))
-            }).collect();
-            assert_eq!(eq_table(&point), eq_evals(&point), "n = {n}");
-        }
-    }
 
     #[test]
     fn large_trees_use_the_packed_paths_correctly() {

@@ -288,6 +288,45 @@ pub(crate) fn zero_padded_eval(eq: &[EF], values: &[F]) -> EF {
     head + eq[body..n].iter().zip(&values[body..n]).map(|(&e, &v)| e * v).sum::<EF>()
 }
 
+/// `eq(point, ·)` as two tables, `eq(point, x) = hi[x_hi]·lo[x_lo]` with `x = x_hi·lo.len() +
+/// x_lo` (the first `⌊n/2⌋` coordinates in `hi`): about `2·2^{n/2}` entries instead of `2^n`.
+pub(crate) fn split_eq_tables(point: &[EF]) -> (Vec<EF>, Vec<EF>) {
+    let (hi, lo) = point.split_at(point.len() / 2);
+    (zkinfer_poly::eq_evals(hi), zkinfer_poly::eq_evals(lo))
+}
+
+/// [`zero_padded_eval`] with the eq table held split ([`split_eq_tables`]):
+/// `Σ_{x_hi} hi[x_hi]·Σ_{x_lo} lo[x_lo]·values[x]` over `x < values.len()`, the same field
+/// element as with the full table (field arithmetic is exact), without building it.
+pub(crate) fn split_zero_padded_eval((hi, lo): &(Vec<EF>, Vec<EF>), values: &[F]) -> EF {
+    let row = lo.len().max(1);
+    let n = values.len().min(hi.len() * lo.len());
+    let rows = n.div_ceil(row);
+    let row_sum = |r: usize| -> EF {
+        let (start, end) = (r * row, (r * row + row).min(n));
+        hi[r] * zero_padded_eval_sequential(&lo[..end - start], &values[start..end])
+    };
+    if n >= 1 << 14 {
+        (0..rows).into_par_iter().map(row_sum).sum()
+    } else {
+        (0..rows).map(row_sum).sum()
+    }
+}
+
+/// [`zero_padded_eval`] on one thread (the rows of [`split_zero_padded_eval`]).
+fn zero_padded_eval_sequential(eq: &[EF], values: &[F]) -> EF {
+    type PF = <F as Field>::Packing;
+    type PackedEF = <EF as p3_field::ExtensionField<F>>::ExtensionPacking;
+    const LANES: usize = <PF as p3_field::PackedValue>::WIDTH;
+    let n = eq.len().min(values.len());
+    let body = n - n % LANES;
+    let packed = (0..body).step_by(LANES).fold(PackedEF::ZERO, |acc, x| {
+        acc + PackedEF::from_ext_slice(&eq[x..x + LANES]) * *<PF as p3_field::PackedValue>::from_slice(&values[x..x + LANES])
+    });
+    let head: EF = (0..LANES).map(|lane| packed.extract(lane)).sum();
+    head + eq[body..n].iter().zip(&values[body..n]).map(|(&e, &v)| e * v).sum::<EF>()
+}
+
 /// Where one column sits in a stacked tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Block {
@@ -672,7 +711,7 @@ fn finish_prover(inst: &LookupInstance<'_>, st: &ProverStatement, leaves: &[Leaf
     }
     let mut clock = crate::timing::Clock::start();
     let mut eq_time = 0f64;
-    let mut eq_tables: std::collections::HashMap<Vec<EF>, Vec<EF>> =
+    let mut eq_tables: std::collections::HashMap<Vec<EF>, (Vec<EF>, Vec<EF>)> =
         std::collections::HashMap::new();
     let mut values: Vec<Vec<EF>> = Vec::with_capacity(columns.len());
     for ((col, point), &skip_first) in columns.iter().zip(&points).zip(&derived) {
@@ -683,14 +722,14 @@ fn finish_prover(inst: &LookupInstance<'_>, st: &ProverStatement, leaves: &[Leaf
             let c0 = std::time::Instant::now();
             let eq = eq_tables
                 .entry(point.clone())
-                .or_insert_with(|| fracaddcheck::eq_table(point));
+                .or_insert_with(|| split_eq_tables(point));
             eq_time += c0.elapsed().as_secs_f64();
             for (value, comp) in col_values
                 .iter_mut()
                 .zip(&col.components)
                 .skip(first_needed)
             {
-                *value = zero_padded_eval(eq, comp);
+                *value = split_zero_padded_eval(eq, comp);
             }
         }
         values.push(col_values);
@@ -896,6 +935,17 @@ mod tests {
             let plain: EF = eq.iter().zip(&values[..n]).map(|(&e, &v)| e * v).sum();
             assert_eq!(zero_padded_eval(&eq, &values[..n]), plain, "n = {n}");
             assert_eq!(zero_padded_eval(&eq[..n], &values), plain, "n = {n}");
+        }
+        // With the eq table held split: the same element as with the full table, for points
+        // of every size and values shorter than, equal to and (ignored beyond) the table.
+        for vars in [0usize, 1, 2, 5, 13, 14, 15] {
+            let point: Vec<EF> = (0..vars as u64).map(|i| EF::from_basis_coefficients_fn(|k| F::from_u64(i * 31 + k as u64 * 17 + 5))).collect();
+            let full = zkinfer_poly::eq_evals(&point);
+            let split = split_eq_tables(&point);
+            for n in [0, 1, 3, 8, 9, full.len() / 2 + 5, full.len(), full.len() + 7] {
+                let n = n.min(values.len());
+                assert_eq!(split_zero_padded_eval(&split, &values[..n]), zero_padded_eval(&full, &values[..n]), "vars {vars} n {n}");
+            }
         }
     }
 
