@@ -231,3 +231,17 @@ impl ModelSource for Missing {
         ModelSource::tensor_f32(&self.0, name)
     }
 }
+
+#[test]
+fn chat_prompt_has_gemma_turns_and_one_bos() {
+    let f = gguf("gemma");
+    let m = Model::load(&f).expect("load");
+    let tok = m.architecture().tokenizer(&f).expect("tokenizer");
+    let (text, ids) = zkinfer_tokenizer::chat::user_prompt(&f, &tok, "Llamas are social animals").expect("chat");
+    assert_eq!(text, "<start_of_turn>user\nLlamas are social animals<end_of_turn>\n<start_of_turn>model\n");
+    assert_eq!(ids.iter().filter(|&&i| i == 2).count(), 1, "one BOS: {ids:?}");
+    assert_eq!((ids[0], ids[1]), (2, 4), "<bos><start_of_turn> first: {ids:?}");
+    assert_eq!(ids.iter().filter(|&&i| i == 4).count(), 2, "two <start_of_turn>: {ids:?}");
+    assert_eq!(ids.iter().filter(|&&i| i == 5).count(), 1, "one <end_of_turn>: {ids:?}");
+    assert_eq!(tok.decode(&ids).expect("decode"), format!("<bos>{text}"));
+}
