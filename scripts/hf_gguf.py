@@ -105,7 +105,7 @@ def permute_qk(w, n_head, n_head_kv):
 def write_gguf(path, arch, name, hparams, tokenizer, tensors):
     """Writes a GGUF. `hparams`: the writer's `add_*` calls in order, as (method, value) pairs (e.g.
     ("context_length", 256)); `tokenizer`: dict with `model`, optional `pre`, `tokens`, `types`, optional `scores`,
-    `merges`, `bos`, `eos`, `add_bos`, `add_space_prefix`; `tensors`: (name, array) pairs in file order."""
+    `merges`, `bos`, `eos`, optional `unk`, `pad`, `add_bos`, `add_space_prefix`, `chat_template`; `tensors`: (name, array) pairs in file order."""
     w = gguf.GGUFWriter(path, arch=arch, use_temp_file=False)
     w.add_name(name)
     for key, value in hparams:
@@ -122,6 +122,7 @@ def write_gguf(path, arch, name, hparams, tokenizer, tensors):
     if "pad" in t: w.add_pad_token_id(t["pad"])
     w.add_add_bos_token(t["add_bos"])
     if "add_space_prefix" in t: w.add_add_space_prefix(t["add_space_prefix"])
+    if "chat_template" in t: w.add_chat_template(t["chat_template"])
     for tname, arr in tensors:
         w.add_tensor(tname, arr)
     w.write_header_to_file(); w.write_kv_data_to_file(); w.write_tensors_to_file(); w.close()

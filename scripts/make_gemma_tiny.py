@@ -23,7 +23,8 @@ Norm gains (transformers' `w`): N(0, 0.1) so the gain is 1 + N(0, 0.1); embeddin
 
 Tokenizer: a SentencePiece-style vocabulary (`tokenizer.ggml.model = llama`): `<pad>` 0, `<eos>` 1, `<bos>` 2,
 `<unk>` 3 (Gemma's ids), `<start_of_turn>`, `<end_of_turn>`, the 256 byte tokens, and pieces learnt from PROMPT;
-BOS added, no space prefix (Gemma's SentencePiece model has `add_dummy_prefix` false). Reference logits are over
+BOS added, no space prefix (Gemma's SentencePiece model has `add_dummy_prefix` false), a chat template in Gemma's
+turn format (`<start_of_turn>user\n…<end_of_turn>\n<start_of_turn>model\n`). Reference logits are over
 token ids (`eval_ids`, BOS first). Needs torch, transformers (5.x) and gguf.
 """
 import math, os, sys
@@ -89,8 +90,13 @@ hparams = [("context_length", CTX), ("embedding_length", D), ("block_count", L),
 if arch == "gemma2":
     hparams += [("attn_logit_softcapping", ATTN_CAP), ("final_logit_softcapping", FINAL_CAP), ("sliding_window", SWA)]
 hparams.append(("file_type", gguf.LlamaFileType.ALL_F32))
+# A chat template in Gemma's turn format (written here: BOS text first, which the tokenizer's own BOS replaces;
+# `assistant` is the `model` turn; each turn `<start_of_turn>ROLE\nTEXT<end_of_turn>\n`).
+CHAT = ("{{ bos_token }}{% for m in messages %}{% if m['role'] == 'assistant' %}{% set role = 'model' %}"
+        "{% else %}{% set role = m['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\n' + m['content'] | trim"
+        " + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}")
 tok = {"model": "llama", "tokens": tokens, "scores": scores, "types": types, "bos": BOS, "eos": EOS, "unk": UNK,
-       "pad": PAD, "add_bos": True, "add_space_prefix": False}
+       "pad": PAD, "add_bos": True, "add_space_prefix": False, "chat_template": CHAT}
 path = os.path.join(outdir, NAME + ".gguf")
 hg.write_gguf(path, arch, NAME, hparams, tok, tensors)
 

@@ -154,7 +154,7 @@ fn tokenizer_adds_bos_and_stops_at_end_of_turn() {
     assert!(stops.contains(&1) && stops.contains(&5), "<eos> and <end_of_turn> stop: {stops:?}");
 }
 
-/// The Gemma 2 fixture with one metadata value replaced.
+/// The Gemma 2 fixture with one metadata value replaced (or its architecture renamed).
 struct Meta {
     inner: zkinfer_gguf::GgufFile,
     key: &'static str,
@@ -164,7 +164,10 @@ struct Meta {
 
 impl ModelSource for Meta {
     fn architecture(&self) -> Result<String, ModelError> {
-        ModelSource::architecture(&self.inner)
+        match self.key {
+            "general.architecture" => Ok("gemma3".into()),
+            _ => ModelSource::architecture(&self.inner),
+        }
     }
     fn meta_u32(&self, key: &str) -> Result<u32, ModelError> {
         match self.u32 {
@@ -203,6 +206,10 @@ fn gemma2_context_is_capped_at_the_window_and_bad_caps_are_refused() {
     }
     let e = load("gemma2.attention.sliding_window", None, Some(0)).map(|_| ()).expect_err("window 0");
     assert!(e.to_string().contains("sliding_window"), "{e}");
+    // Gemma 3 (QK-norm, local/global RoPE, 5 sliding blocks in 6) is not supported: a clear error.
+    let e = load("general.architecture", None, None).map(|_| ()).expect_err("gemma3");
+    assert!(matches!(e, ModelError::UnsupportedArchitecture { ref name, .. } if name == "gemma3"), "{e}");
+    assert!(GemmaConfig::from_source(&Meta { inner: gguf("gemma2"), key: "general.architecture", f32: None, u32: None }).is_err());
     // A post-norm missing is a clear error.
     let e = Model::from_source(&Missing(gguf("gemma2")), QuantConfig::default()).map(|_| ()).expect_err("missing");
     assert!(matches!(e, ModelError::MissingTensor(ref n) if n == "blk.1.post_ffw_norm.weight"), "{e}");
@@ -230,4 +237,18 @@ impl ModelSource for Missing {
     fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError> {
         ModelSource::tensor_f32(&self.0, name)
     }
+}
+
+#[test]
+fn chat_prompt_has_gemma_turns_and_one_bos() {
+    let f = gguf("gemma");
+    let m = Model::load(&f).expect("load");
+    let tok = m.architecture().tokenizer(&f).expect("tokenizer");
+    let (text, ids) = zkinfer_tokenizer::chat::user_prompt(&f, &tok, "Llamas are social animals").expect("chat");
+    assert_eq!(text, "<start_of_turn>user\nLlamas are social animals<end_of_turn>\n<start_of_turn>model\n");
+    assert_eq!(ids.iter().filter(|&&i| i == 2).count(), 1, "one BOS: {ids:?}");
+    assert_eq!((ids[0], ids[1]), (2, 4), "<bos><start_of_turn> first: {ids:?}");
+    assert_eq!(ids.iter().filter(|&&i| i == 4).count(), 2, "two <start_of_turn>: {ids:?}");
+    assert_eq!(ids.iter().filter(|&&i| i == 5).count(), 1, "one <end_of_turn>: {ids:?}");
+    assert_eq!(tok.decode(&ids).expect("decode"), format!("<bos>{text}"));
 }

@@ -17,7 +17,7 @@ use zkinfer_tokenizer::EncodeOptions;
 /// Proves `n` tokens after a prompt with `arch`'s fixture, verifies, checks the text, and
 /// refuses a `+1` at the first node matching `at` (downstream recomputed) and a proof of the model
 /// edited by `edit` under the real key.
-fn proves_and_refuses(arch: &str, at: fn(&Op) -> bool, edit: fn(&mut GemmaConfig)) {
+fn proves_and_refuses(arch: &str, at: fn(&Op) -> bool, edit: fn(&mut GemmaConfig)) -> (VerifyingKey, ProofFile) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../testdata/{arch}/{arch}-tiny.gguf"));
     let gguf = GgufFile::open(path).unwrap();
     let model = Model::load(&gguf).unwrap();
@@ -71,6 +71,7 @@ fn proves_and_refuses(arch: &str, at: fn(&Op) -> bool, edit: fn(&mut GemmaConfig
     let mut relabelled = pproof.clone();
     relabelled.model_commitment = pk.vk.digest();
     assert!(verify(&pk.vk, &relabelled).is_err(), "a proof of the edited model accepted under the real key");
+    (pk.vk.clone(), proof)
 }
 
 #[test]
@@ -78,7 +79,56 @@ fn gemma_proves_verifies_and_refuses_lies() {
     proves_and_refuses("gemma", |op| matches!(op, Op::Gelu(_)), |c| c.embd_scale = false);
 }
 
+/// Gemma 2, then hostile values of the soft-cap's key fields (and of the clamp before it): each
+/// is refused by the key decoder or by `verify` of the honest proof retargeted at the edited key
+/// (its commitment set to the edited key's digest), never a panic, never an acceptance.
 #[test]
 fn gemma2_proves_verifies_and_refuses_lies() {
-    proves_and_refuses("gemma2", |op| matches!(op, Op::SoftCap(_)), |c| c.gemma2.as_mut().unwrap().attn_softcap = None);
+    let (vk, proof) = proves_and_refuses("gemma2", |op| matches!(op, Op::SoftCap(_)), |c| c.gemma2.as_mut().unwrap().attn_softcap = None);
+    type Edit = Box<dyn Fn(&mut zkinfer_model::ops::softcap::SoftCap)>;
+    let edits: Vec<(&str, Edit)> = vec![
+        ("cap = 0", Box::new(|c| c.cap = 0)),
+        ("cap + 1", Box::new(|c| c.cap += 1)),
+        ("cap = 2^14 + 1", Box::new(|c| c.cap = (1 << 14) + 1)),
+        ("cap = u32::MAX", Box::new(|c| c.cap = u32::MAX)),
+        ("in_bits = 0", Box::new(|c| c.in_bits = 0)),
+        ("in_bits − 1", Box::new(|c| c.in_bits -= 1)),
+        ("in_bits = 17", Box::new(|c| c.in_bits = 17)),
+        ("in_frac + 1", Box::new(|c| c.in_frac += 1)),
+        ("in_frac = 31", Box::new(|c| c.in_frac = 31)),
+        ("out_frac − 1", Box::new(|c| c.out_frac -= 1)),
+        ("out_frac = 62", Box::new(|c| c.out_frac = 62)),
+    ];
+    let verdict = |vk: &VerifyingKey| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let Ok(vk) = VerifyingKey::from_bytes(&vk.to_bytes()) else { return false };
+            let mut p = proof.clone();
+            p.model_commitment = vk.digest();
+            verify(&vk, &p).is_ok()
+        }))
+    };
+    let mut failures = Vec::new();
+    for (name, edit) in &edits {
+        let mut bad = vk.clone();
+        bad.graph.nodes.iter_mut().for_each(|n| if let Op::SoftCap(c) = &mut n.op { edit(c) });
+        match verdict(&bad) {
+            Ok(false) => {}
+            Ok(true) => failures.push(format!("{name}: the honest proof verified against an edited key")),
+            Err(_) => failures.push(format!("{name}: panicked")),
+        }
+    }
+    // The clamp before the cap widened (inputs beyond the table).
+    let mut bad = vk.clone();
+    let at = bad.graph.nodes.iter().position(|n| matches!(n.op, Op::SoftCap(_))).unwrap();
+    let clamp = bad.graph.nodes[..at].iter().rposition(|n| matches!(n.op, Op::Clamp(_))).unwrap();
+    if let Op::Clamp(c) = &mut bad.graph.nodes[clamp].op {
+        c.hi *= 2;
+        c.lo *= 2;
+    }
+    if !matches!(verdict(&bad), Ok(false)) {
+        failures.push("clamp before the cap widened: accepted or panicked".into());
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    // The unedited key still accepts the proof (the harness is not refusing everything).
+    assert!(matches!(verdict(&vk), Ok(true)));
 }
