@@ -37,6 +37,7 @@ pub mod zk_lookups;
 pub mod zk_matmul;
 pub mod zk_mul;
 pub mod zk_rescale;
+pub mod zk_slice;
 pub mod zk_norm;
 pub mod zk_table_op;
 #[cfg(test)]
