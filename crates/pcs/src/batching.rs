@@ -103,6 +103,15 @@ fn eq_dot_pair(point: &[EF], get: impl Fn(usize) -> (EF, EF) + Sync) -> (EF, EF)
         .par_reduce(|| (EF::ZERO, EF::ZERO), |x, y| (x.0 + y.0, x.1 + y.1))
 }
 
+/// `Σ_{y∈{0,1}^k} eq(point, y)·base[y]`: the multilinear extension of `base` (`2^k` entries,
+/// `k = point.len()`) at `point` (`point[0]` ↔ MSB), with split eq tables.
+pub(crate) fn eq_dot(point: &[EF], base: &[F]) -> EF {
+    if point.is_empty() {
+        return base.first().map_or(EF::ZERO, |&x| EF::from(x));
+    }
+    eq_dot_base(point, base, 1)[0]
+}
+
 /// `sums[c] = Σ_{y∈{0,1}^k} eq(point, y)·base[y·width + c]` for every `c < width`, with base-field
 /// products only (split eq tables, as in [`eq_dot_pair`]).
 fn eq_dot_base(point: &[EF], base: &[F], width: usize) -> Vec<EF> {

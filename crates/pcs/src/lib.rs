@@ -724,7 +724,10 @@ fn claim_parts(
 /// The batching weight terms and claimed sum of group `g` (module docs of [`sparse`]): claim `j`
 /// with part `parts[j][g]` contributes its blocks in `g`, each with `ρ^j'·sel_b(z_j)`, `j'` the
 /// claim's index among the claims touching `g`.
-fn group_terms(expanded: &Expanded, parts: &[Vec<(usize, EF)>], g: usize, rho: EF) -> (Vec<batching::WeightTerm>, EF) {
+///
+/// With an out-of-domain sample of the group (`ood`, [`GroupOod`]) its claim comes last: one term
+/// per slot `i` of the group, `ρ^J·eq(ζ_sel, s_i)·eq(ζ_local, ·)`, and `ρ^J·y` in the sum.
+fn group_terms(expanded: &Expanded, parts: &[Vec<(usize, EF)>], g: usize, rho: EF, layout: &PackedLayout, ood: Option<&GroupOod>) -> (Vec<batching::WeightTerm>, EF) {
     let mut terms = Vec::new();
     let mut sum = EF::ZERO;
     let mut coeff = EF::ONE;
@@ -736,14 +739,117 @@ fn group_terms(expanded: &Expanded, parts: &[Vec<(usize, EF)>], g: usize, rho: E
         }
         coeff *= rho;
     }
+    if let Some(ood) = ood {
+        sum += coeff * ood.value;
+        terms.extend(ood_terms(layout, &ood.point).into_iter().map(|(poly, point, sel)| batching::WeightTerm { poly, point, coeff: coeff * sel }));
+    }
     (terms, sum)
+}
+
+/// One out-of-domain sample of one commitment group, drawn right after the commitment is absorbed
+/// and before any challenge that claims on it depend on: the point `ζ ∈ EF^n` (`n` = the group's
+/// packed variables) and the value `y = Σ_i eq(ζ_sel(i), s_i)·P_i(ζ_local(i))` over the group's
+/// slots — the multilinear extension at `ζ` of the group's packed table with its unused padding
+/// taken as zero (the honest table's padding is zero, so `y` is the packed polynomial's value).
+///
+/// Why (`docs/SECURITY.md`, "Composition"; the WHIR/STIR out-of-domain argument): a Merkle root
+/// fixes a word whose Johnson list has at most `L` polynomials. Two of them that differ on the
+/// slots give different `y` except with probability `n/|EF|` over `ζ` (Schwartz–Zippel: their
+/// difference restricted to the slots is a non-zero multilinear polynomial in `n` variables),
+/// so after `y` is sent at most one list member agrees with it, except with probability
+/// `C(L, 2)·n/|EF|`. The sample is proven with the group's other claims
+/// ([`WhirPcs::open_sparse_ood`]), so an accepted opening means that member: the commitment binds
+/// ONE polynomial from the moment `y` is sent, and no later error is charged over the list.
+/// Members that agree on every slot differ only in the padding, which no claim reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupOod {
+    /// `ζ`, `x_0` first.
+    pub point: Vec<EF>,
+    /// `y`.
+    pub value: EF,
+}
+
+/// The slots' terms of an out-of-domain claim at `point` on a group of `layout`:
+/// `(slot, ζ_local, eq(ζ_sel, s_slot))` for every slot.
+fn ood_terms(layout: &PackedLayout, point: &[EF]) -> Vec<(usize, Vec<EF>, EF)> {
+    let n = layout.num_vars();
+    layout
+        .all_poly_num_vars()
+        .iter()
+        .enumerate()
+        .map(|(i, &m)| (i, point[n - m..].to_vec(), layout.selector_eq(i, &point[..n - m])))
+        .collect()
+}
+
+/// `Σ_i eq(ζ_sel(i), s_i)·P_i(ζ_local(i))` over the slots of a packed table ([`GroupOod`]).
+fn ood_value(layout: &PackedLayout, packed: &[F], point: &[EF]) -> EF {
+    ood_terms(layout, point)
+        .into_iter()
+        .map(|(i, local, sel)| {
+            let offset = layout.offset(i);
+            let slot = &packed[offset..offset + (1usize << local.len())];
+            sel * batching::eq_dot(&local, slot)
+        })
+        .sum()
 }
 
 impl WhirPcs {
     /// Proves claims on the sparse polynomials of `sparse` (see [`sparse`]), whose blocks are the
     /// committed batch of `data`; consumes the prover data.
     pub fn open_sparse(&self, data: WhirProverData, sparse: &SparseLayout, claims: &[OpeningClaim], t: &mut ProverTranscript) -> Result<(), PcsError> {
-        self.open_sparse_shifted(data, sparse, claims, t, EF::ZERO)
+        self.open_sparse_shifted(data, sparse, claims, &[], t, EF::ZERO)
+    }
+
+    /// The packed variables of each group of `com` (group order): the length of each group's
+    /// out-of-domain point ([`GroupOod`]). Fails on a commitment whose cap does not fit its shapes.
+    pub fn ood_num_vars(&self, com: &WhirCommitment) -> Result<Vec<usize>, PcsError> {
+        self.checked_groups(com)?.iter().map(|polys| Ok(PackedLayout::new(&polys.iter().map(|&k| com.poly_num_vars[k]).collect::<Vec<_>>())?.num_vars())).collect()
+    }
+
+    /// Prover: the out-of-domain values `y_g` of the groups of `data` at `points` (one per group,
+    /// [`WhirPcs::ood_num_vars`] long), computed from the packed tables ([`GroupOod`]).
+    pub fn ood_values(&self, data: &WhirProverData, points: &[Vec<EF>]) -> Result<Vec<EF>, PcsError> {
+        if points.len() != data.groups.len() || data.groups.iter().zip(points).any(|(g, p)| p.len() != g.layout.num_vars()) {
+            return Err(PcsError::BadClaim("out-of-domain points do not fit the commitment's groups".into()));
+        }
+        Ok(data.groups.iter().zip(points).map(|(g, p)| ood_value(&g.layout, g.whir.packed(), p)).collect())
+    }
+
+    /// Prover: right after `data`'s commitment is absorbed, draws each group's out-of-domain point
+    /// and sends its value ([`GroupOod`]); the samples go to [`WhirPcs::open_sparse_ood`].
+    pub fn prove_ood(&self, data: &WhirProverData, t: &mut ProverTranscript) -> Result<Vec<GroupOod>, PcsError> {
+        let points: Vec<Vec<EF>> = data.groups.iter().map(|g| t.challenge_exts(g.layout.num_vars())).collect();
+        let values = self.ood_values(data, &points)?;
+        t.send_exts(&values);
+        Ok(points.into_iter().zip(values).map(|(point, value)| GroupOod { point, value }).collect())
+    }
+
+    /// Verifier: right after `com` is absorbed, draws each group's out-of-domain point and reads
+    /// its value, as [`WhirPcs::prove_ood`] sends them.
+    pub fn verify_ood(&self, com: &WhirCommitment, t: &mut VerifierTranscript<'_>) -> Result<Vec<GroupOod>, PcsError> {
+        let vars = self.ood_num_vars(com)?;
+        let points: Vec<Vec<EF>> = vars.iter().map(|&n| t.challenge_exts(n)).collect();
+        let values = t.receive_exts(points.len())?;
+        Ok(points.into_iter().zip(values).map(|(point, value)| GroupOod { point, value }).collect())
+    }
+
+    /// [`WhirPcs::open_sparse`] with every group's out-of-domain sample ([`GroupOod`], one per
+    /// group, in group order) proven with its claims: every group is opened.
+    pub fn open_sparse_ood(&self, data: WhirProverData, sparse: &SparseLayout, claims: &[OpeningClaim], ood: &[GroupOod], t: &mut ProverTranscript) -> Result<(), PcsError> {
+        if ood.len() != data.groups.len() {
+            return Err(PcsError::BadClaim(format!("{} out-of-domain samples for {} groups", ood.len(), data.groups.len())));
+        }
+        self.open_sparse_shifted(data, sparse, claims, ood, t, EF::ZERO)
+    }
+
+    /// [`WhirPcs::verify_sparse`] with every group's out-of-domain sample (as
+    /// [`WhirPcs::open_sparse_ood`]).
+    pub fn verify_sparse_ood(&self, com: &WhirCommitment, sparse: &SparseLayout, claims: &[OpeningClaim], ood: &[GroupOod], t: &mut VerifierTranscript<'_>) -> Result<(), PcsError> {
+        let groups = self.checked_groups(com)?.len();
+        if ood.len() != groups {
+            return Err(PcsError::BadClaim(format!("{} out-of-domain samples for {groups} groups", ood.len())));
+        }
+        self.verify_sparse_impl(com, sparse, claims, ood, t)
     }
 
     /// [`WhirPcs::open_sparse`], adding `shift` to every part the prover sends (zero when honest;
@@ -753,6 +859,7 @@ impl WhirPcs {
         data: WhirProverData,
         sparse: &SparseLayout,
         claims: &[OpeningClaim],
+        ood: &[GroupOod],
         t: &mut ProverTranscript,
         shift: EF,
     ) -> Result<(), PcsError> {
@@ -782,11 +889,11 @@ impl WhirPcs {
         })?;
         let roots = data.commitment.root.roots().to_vec();
         for (g, (group, root)) in data.groups.into_iter().zip(roots).enumerate() {
-            if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
+            if ood.is_empty() && !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
                 continue;
             }
             let rho = t.challenge_ext();
-            let (terms, _) = group_terms(&expanded, &parts, g, rho);
+            let (terms, _) = group_terms(&expanded, &parts, g, rho, &group.layout, ood.get(g));
             let packed = group.whir.packed();
             mem_trace("open: before batching");
             let (point, _) = batching::run_rounds(&group.layout, packed, terms, t, None);
@@ -803,6 +910,10 @@ impl WhirPcs {
     /// Verifies claims on the sparse polynomials of `sparse` against `com`, whose batch must be
     /// their blocks ([`SparseLayout::committed_num_vars`]).
     pub fn verify_sparse(&self, com: &WhirCommitment, sparse: &SparseLayout, claims: &[OpeningClaim], t: &mut VerifierTranscript<'_>) -> Result<(), PcsError> {
+        self.verify_sparse_impl(com, sparse, claims, &[], t)
+    }
+
+    fn verify_sparse_impl(&self, com: &WhirCommitment, sparse: &SparseLayout, claims: &[OpeningClaim], ood: &[GroupOod], t: &mut VerifierTranscript<'_>) -> Result<(), PcsError> {
         if sparse.committed_num_vars() != com.poly_num_vars {
             return Err(PcsError::Config("the sparse layout does not match the commitment".into()));
         }
@@ -816,11 +927,11 @@ impl WhirPcs {
         batching::absorb_claims(claims, t);
         let parts = claim_parts(claims, &expanded, |_, _| Ok(t.receive_exts(1)?[0]))?;
         for (g, (layout, root)) in layouts.iter().zip(com.root.roots()).enumerate() {
-            if !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
+            if ood.is_empty() && !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
                 continue;
             }
             let rho = t.challenge_ext();
-            let (terms, sum) = group_terms(&expanded, &parts, g, rho);
+            let (terms, sum) = group_terms(&expanded, &parts, g, rho, layout, ood.get(g));
             let (point, reduced) = batching::verify_rounds(layout.num_vars(), sum, t)?;
             let weight = batching::weight_at(layout, &terms, &point);
             let mut fork = t.challenger_mut().clone();

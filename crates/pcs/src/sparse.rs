@@ -380,7 +380,7 @@ mod tests {
                 let point = t.challenge_exts(p.num_vars());
                 let value = zkinfer_poly::Mle::new(table.clone()).evaluate(&point);
                 let claims = vec![OpeningClaim { poly: 0, point, value }];
-                pcs.open_sparse_shifted(data, &layout, &claims, &mut t, shift).expect("open");
+                pcs.open_sparse_shifted(data, &layout, &claims, &[], &mut t, shift).expect("open");
                 let proof = t.into_proof();
                 let mut vt = VerifierTranscript::new(&ds, &proof);
                 pcs.absorb_commitment(&com, &mut vt);

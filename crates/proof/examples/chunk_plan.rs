@@ -25,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     model.drop_float_reference();
     drop(gguf);
     let mut cache = model.new_int_cache();
-    let pcs = chunk_witness_pcs();
+    let pcs = chunk_witness_pcs(132);
     let epochs = Epochs::for_header(&StreamHeader { model_commitment: [0; 32], max_new_tokens: total as u32, chunk_size: chunk as u32, prompt_ids: vec![0] });
     let mut s = 0;
     let mut k = 0;
@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rate = |p: u32| pcs.params().starting_log_inv_rate(p as usize);
         let sizes: Vec<String> = group_sizes(&vars).iter().map(|&(e, p)| format!("{e} (2^{p}, rate 2^-{})", rate(p))).collect();
         let (e, (f, b)) = (epochs.of(k), epochs.range(epochs.of(k)));
-        println!("chunk {k}: s = {s}, C_k = {n}, {} blocks, {entries} entries, {groups} group(s): {}{}", vars.len(), sizes.join(" + "), if k == f { format!("; starts keys/values epoch {e} (2^{b} chunks, rate 2^-{} if packed to 2^{})", chunk_kv_pcs().params().starting_log_inv_rate(21 + b), 21 + b) } else { String::new() });
+        println!("chunk {k}: s = {s}, C_k = {n}, {} blocks, {entries} entries, {groups} group(s): {}{}", vars.len(), sizes.join(" + "), if k == f { format!("; starts keys/values epoch {e} (2^{b} chunks, rate 2^-{} if packed to 2^{})", chunk_kv_pcs(132).params().starting_log_inv_rate(21 + b), 21 + b) } else { String::new() });
         s += n;
         k += 1;
     }

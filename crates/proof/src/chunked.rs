@@ -17,7 +17,7 @@ use zkinfer_transcript::{ProverTranscript, Transcript};
 pub use zkinfer_verifier::chunked::*;
 use zkinfer_verifier::check_request;
 
-use crate::keys::{self, VerifyingKey, pcs};
+use crate::keys::{self, VerifyingKey};
 use crate::{ProofSystemError, SharedWitness, WeightCommitment, model_err, weight_blocks};
 
 /// Wall-clock seconds of a chunked proof.
@@ -221,6 +221,57 @@ pub fn prove_chunked_tampered(
     prove_chunked_impl(model, vk, weights, prompt, n, chunk, out, |_| {}, Some(Tamper { at: tamper.chunk, slot: tamper.slot, row: tamper.row, delta: tamper.delta, commit_perturbed: tamper.commit_perturbed }))
 }
 
+/// Which out-of-domain value a malicious prover shifts ([`set_test_ood_shift`]).
+#[cfg(feature = "test-hooks")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OodShift {
+    /// Group `group` of chunk `chunk`'s witness commitment `W_k`.
+    Witness {
+        /// The chunk.
+        chunk: usize,
+        /// The group.
+        group: usize,
+    },
+    /// Cached tensor `slot` of the keys/values epoch committed in chunk `chunk`.
+    KeysValues {
+        /// The chunk (the epoch's first).
+        chunk: usize,
+        /// The cached tensor.
+        slot: usize,
+    },
+}
+
+#[cfg(feature = "test-hooks")]
+thread_local! {
+    static TEST_OOD_SHIFT: std::cell::Cell<Option<OodShift>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, [`prove_chunked`] sends the chosen
+/// out-of-domain value plus one, and carries the shifted value into its claims and openings as an
+/// honest value (a malicious prover whose lie is consistent downstream; `None`: honest).
+#[cfg(feature = "test-hooks")]
+pub fn set_test_ood_shift(shift: Option<OodShift>) {
+    TEST_OOD_SHIFT.with(|c| c.set(shift));
+}
+
+/// The shift the prover adds to an out-of-domain value: one for the value [`set_test_ood_shift`]
+/// chose (tests only), zero otherwise.
+#[allow(unused_variables)]
+fn ood_shift(chunk: usize, witness_group: Option<usize>, kv_slot: Option<usize>) -> zkinfer_field::EF {
+    #[cfg(feature = "test-hooks")]
+    {
+        let hit = match TEST_OOD_SHIFT.with(std::cell::Cell::get) {
+            Some(OodShift::Witness { chunk: c, group }) => c == chunk && witness_group == Some(group),
+            Some(OodShift::KeysValues { chunk: c, slot }) => c == chunk && kv_slot == Some(slot),
+            None => false,
+        };
+        if hit {
+            return <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ONE;
+        }
+    }
+    <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ZERO
+}
+
 /// The tamper parameters inside the prover (the type exists without the feature so that the
 /// prover has one body).
 #[derive(Debug, Clone, Copy)]
@@ -349,9 +400,12 @@ fn prove_stream(
     timings.bytes = head.len() as u64;
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &header));
     let names = cache_names(&vk.step_graph);
-    let pcs = pcs();
-    let kv_pcs = chunk_kv_pcs();
-    let witness_pcs = chunk_witness_pcs();
+    // Every opening's target, derived from the header as the verifier derives it.
+    let security = StreamSecurity::for_key(vk, &header);
+    security.check(&header).map_err(ProofSystemError::Request)?;
+    let weight_pcs = security.weight_pcs();
+    let kv_pcs = chunk_kv_pcs(security.term_bits());
+    let witness_pcs = chunk_witness_pcs(security.term_bits());
     let epochs = Epochs::for_header(&header);
     let c_vars = chunk.trailing_zeros() as usize;
     let mut cache = model.new_int_cache();
@@ -456,6 +510,7 @@ fn prove_stream(
         let kv_polys_e = if starts_epoch { Some(epoch_polys(&epoch_rows, &new_dims, chunk, b)?) } else { None };
         let mut link: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::with_capacity(new.len());
         let mut kv_commit_s = 0.0;
+        let mut kv_ood: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::new();
         let (mut witness_groups, mut witness_entries) = (0, 0);
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let witness_err = |e: zkinfer_pcs::PcsError| zkinfer_ops::ProofError::witness("commit", e.to_string());
@@ -471,13 +526,32 @@ fn prove_stream(
             let (com, data) = witness_pcs.commit_owned_releasing_rest(cols).map_err(witness_err)?;
             // Roots only: the verifier derives both batches' shapes from the chunk graph.
             t.send_bytes(&com.roots_bytes());
+            // Each group's out-of-domain sample right after the roots (stream version 8).
+            let points: Vec<Vec<zkinfer_field::EF>> = witness_pcs.ood_num_vars(&com).map_err(witness_err)?.iter().map(|&n| t.challenge_exts(n)).collect();
+            let values = witness_pcs.ood_values(&data, &points).map_err(witness_err)?;
+            let mut ood = Vec::with_capacity(points.len());
+            for (g, (point, value)) in points.into_iter().zip(values).enumerate() {
+                let value = value + ood_shift(k, Some(g), None);
+                t.send_ext(value);
+                ood.push(zkinfer_pcs::GroupOod { point, value });
+            }
             let data = Arc::new(SharedWitness(data));
             w.share_committed(data.clone())?;
             let kv_started = Instant::now();
             let kv_com = match kv_polys_e {
                 Some(polys) => {
-                    let (kv_com, _) = kv_pcs.commit_owned(polys).map_err(witness_err)?;
+                    let kv_vars: Vec<usize> = polys.iter().map(|p| p.len().trailing_zeros() as usize).collect();
+                    check_kv_groups(&kv_vars).map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
+                    let (kv_com, kv_data) = kv_pcs.commit_owned(polys).map_err(witness_err)?;
                     t.send_bytes(&kv_com.roots_bytes());
+                    // Each keys/values polynomial's out-of-domain sample right after the roots.
+                    for (slot, &m) in kv_vars.iter().enumerate() {
+                        let zeta = t.challenge_exts(m);
+                        let evals = kv_data.poly_evals(slot).ok_or_else(|| zkinfer_ops::ProofError::witness("commit", "a keys/values polynomial is missing".to_string()))?;
+                        let y = zkinfer_poly::Mle::new(evals.to_vec()).evaluate(&zeta) + ood_shift(k, None, Some(slot));
+                        t.send_ext(y);
+                        kv_ood.push((slot, zeta, y));
+                    }
                     Some(kv_com)
                 }
                 None => None,
@@ -493,9 +567,9 @@ fn prove_stream(
                 link.push((slot, on_epoch, value));
                 injected.push((id, Claim::new(z, value)));
             }
-            Ok(((data, kv_com), injected))
+            Ok(((data, ood, kv_com), injected))
         })?;
-        let (witness_data, kv_com) = proven.commitment;
+        let (witness_data, witness_ood, kv_com) = proven.commitment;
         // The pipeline's phases (their bytes include the commit hook's messages as `commit`).
         let (mut attributed, mut attributed_s) = (0, 0.0);
         for (name, secs, b) in &proven.timings {
@@ -520,7 +594,7 @@ fn prove_stream(
             kv_coms.push(kv_com);
             kv_accs.push(OpeningAccumulator::new());
         }
-        for (slot, point, value) in link {
+        for (slot, point, value) in kv_ood.into_iter().chain(link) {
             kv_accs[epoch].push(PolyId::Slot(slot), Origin::External, point, value);
         }
         clock.lap_s("claims");
@@ -568,7 +642,7 @@ fn prove_stream(
         let witness_data = Arc::try_unwrap(witness_data)
             .map_err(|_| ProofSystemError::Rejected("the witness commitment is still shared after the graph proof".into()))?
             .0;
-        witness_pcs.open_sparse(witness_data, &witness_layout, &witness_claims, &mut t)?;
+        witness_pcs.open_sparse_ood(witness_data, &witness_layout, &witness_claims, &witness_ood, &mut t)?;
         clock.lap("witness opening", &t);
         zkinfer_procfs::mem_trace(&format!("chunk {k}: proven"));
         timings.chunk_bytes.push(clock.phases);
@@ -624,7 +698,7 @@ fn prove_stream(
         }
     };
     clock.lap_s("weight recommit");
-    weight_acc.prove_consuming(&pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
+    weight_acc.prove_consuming(&weight_pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     clock.lap("weight opening", &t);
     zkinfer_procfs::mem_trace("close: weights opened");
     timings.close_bytes = clock.phases;

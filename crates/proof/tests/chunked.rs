@@ -49,6 +49,41 @@ fn split(bytes: &[u8], header_len: usize) -> Stream {
     Stream { header: bytes[..header_len].to_vec(), records }
 }
 
+/// The tiny GPT-2 and its key, set up once for the whole file.
+fn gpt2() -> &'static (Model, ProvingKey) {
+    static F: std::sync::OnceLock<(Model, ProvingKey)> = std::sync::OnceLock::new();
+    F.get_or_init(|| load("gpt2-tiny-random.gguf"))
+}
+
+/// The 3-chunk stream of the tiny GPT-2 (prompt `[5, 17, 3]`, 9 new tokens, chunks of 4) at the
+/// production parameters, proven once for the tests that verify and attack it.
+fn three_chunks() -> &'static (Stream, Vec<u32>) {
+    static S: std::sync::OnceLock<(Stream, Vec<u32>)> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let (model, pk) = gpt2();
+        prove(model, pk, &[5, 17, 3], 9, 4)
+    })
+}
+
+/// While alive (on its thread), the stream's commitments take the test-only small-codeword target
+/// 0 (`set_test_small_codewords`: every group at rate 1/2; the production targets give the tiny
+/// fixtures' ≈ 2^20-entry chunk witnesses codewords of 2^24–2^26 entries). For the tamper tests,
+/// whose rejections do not depend on the rates; both sides derive the same parameters.
+struct TestCodewords;
+
+impl TestCodewords {
+    fn on() -> Self {
+        zkinfer_verifier::chunked::set_test_small_codewords(Some(0));
+        TestCodewords
+    }
+}
+
+impl Drop for TestCodewords {
+    fn drop(&mut self) {
+        zkinfer_verifier::chunked::set_test_small_codewords(None);
+    }
+}
+
 fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> (Stream, Vec<u32>) {
     let mut out = Vec::new();
     let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
@@ -72,14 +107,20 @@ fn rejected(pk: &ProvingKey, what: &str, bytes: &[u8]) -> String {
 /// blocks of their extents), with the completion of generation.
 #[test]
 fn gpt2_chunked_proofs_verify() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     // (3 prompt + 7 new: the last chunk's attention spans 9 positions, a [H, 1, 9] score tensor
     // committed as blocks 8 + 1 of its extent, pcs::sparse.)
     for (prompt, n, chunk, chunks) in [(&[5u32, 17, 3][..], 9usize, 4usize, 3usize), (&[5, 17, 3][..], 7, 4, 3), (&[5, 17, 3, 99, 42, 7, 11, 64, 8][..], 3, 4, 3), (&[1, 2][..], 2, 8, 1)] {
         let expected = model.generate_int(prompt, n, |_| {}).unwrap();
-        let (stream, completion) = prove(&model, &pk, prompt, n, chunk);
-        assert_eq!(completion, expected);
-        let (v, summary) = verify(&pk, &stream.bytes(&stream.all())).unwrap();
+        let fresh;
+        let (stream, completion) = if (prompt, n, chunk) == (&[5u32, 17, 3][..], 9, 4) {
+            three_chunks()
+        } else {
+            fresh = prove(model, pk, prompt, n, chunk);
+            &fresh
+        };
+        assert_eq!(*completion, expected);
+        let (v, summary) = verify(pk, &stream.bytes(&stream.all())).unwrap();
         assert_eq!(v.completion_ids, expected);
         assert_eq!(v.prompt_ids, prompt);
         assert_eq!(summary.chunks, chunks, "prompt {prompt:?}, n = {n}, C = {chunk}");
@@ -101,11 +142,10 @@ fn llama_chunked_proof_verifies() {
 /// Every way of rearranging or corrupting a 3-chunk stream is rejected, naming the record.
 #[test]
 fn gpt2_chunked_stream_attacks_are_rejected() {
-    let (model, pk) = load("gpt2-tiny-random.gguf");
-    let prompt = [5u32, 17, 3];
-    let (s, _) = prove(&model, &pk, &prompt, 9, 4);
+    let (model, pk) = gpt2();
+    let (s, _) = three_chunks();
     assert_eq!(s.records.len(), 4, "three chunks and the close");
-    verify(&pk, &s.bytes(&s.all())).unwrap();
+    verify(pk, &s.bytes(&s.all())).unwrap();
 
     // A flipped byte in each record's transcript (and in a record's header fields).
     for r in 0..4 {
@@ -113,48 +153,48 @@ fn gpt2_chunked_stream_attacks_are_rejected() {
         for at in [rec_header + 2, rec_header + 100, s.records[r].len() / 2, s.records[r].len() - 1] {
             let mut bad = Stream { header: s.header.clone(), records: s.records.clone() };
             bad.records[r][at] ^= 1;
-            let e = rejected(&pk, &format!("flipped byte {at} of record {r}"), &bad.bytes(&bad.all()));
+            let e = rejected(pk, &format!("flipped byte {at} of record {r}"), &bad.bytes(&bad.all()));
             let named = if r < 3 { format!("chunk {r}") } else { "close".into() };
             assert!(e.contains(&named) || e.contains("record after"), "record {r}: {e}");
         }
     }
     let mut bad = s.bytes(&s.all());
     bad[20] ^= 1;
-    rejected(&pk, "flipped byte in the header", &bad);
+    rejected(pk, "flipped byte in the header", &bad);
 
     // Swapped (record indices as written, and rewritten to look in order), dropped, duplicated.
-    rejected(&pk, "chunks 0 and 1 swapped", &s.bytes(&[1, 0, 2, 3]));
+    rejected(pk, "chunks 0 and 1 swapped", &s.bytes(&[1, 0, 2, 3]));
     let mut renumbered = Stream { header: s.header.clone(), records: s.records.clone() };
     renumbered.records.swap(0, 1);
     renumbered.records[0][1..5].copy_from_slice(&0u32.to_le_bytes());
     renumbered.records[1][1..5].copy_from_slice(&1u32.to_le_bytes());
-    let e = rejected(&pk, "chunks 0 and 1 swapped, indices rewritten", &renumbered.bytes(&renumbered.all()));
+    let e = rejected(pk, "chunks 0 and 1 swapped, indices rewritten", &renumbered.bytes(&renumbered.all()));
     assert!(e.contains("chunk 0"), "{e}");
-    rejected(&pk, "chunk 1 dropped", &s.bytes(&[0, 2, 3]));
+    rejected(pk, "chunk 1 dropped", &s.bytes(&[0, 2, 3]));
     let mut renumbered = Stream { header: s.header.clone(), records: vec![s.records[0].clone(), s.records[2].clone(), s.records[3].clone()] };
     renumbered.records[1][1..5].copy_from_slice(&1u32.to_le_bytes());
-    rejected(&pk, "chunk 1 dropped, indices rewritten", &renumbered.bytes(&renumbered.all()));
-    rejected(&pk, "chunk 1 duplicated", &s.bytes(&[0, 1, 1, 2, 3]));
-    rejected(&pk, "last chunk dropped", &s.bytes(&[0, 1, 3]));
-    rejected(&pk, "close dropped", &s.bytes(&[0, 1, 2]));
-    let e = rejected(&pk, "bytes after the close", &[s.bytes(&s.all()), vec![0]].concat());
+    rejected(pk, "chunk 1 dropped, indices rewritten", &renumbered.bytes(&renumbered.all()));
+    rejected(pk, "chunk 1 duplicated", &s.bytes(&[0, 1, 1, 2, 3]));
+    rejected(pk, "last chunk dropped", &s.bytes(&[0, 1, 3]));
+    rejected(pk, "close dropped", &s.bytes(&[0, 1, 2]));
+    let e = rejected(pk, "bytes after the close", &[s.bytes(&s.all()), vec![0]].concat());
     assert!(e.contains("close"), "{e}");
     let full = s.bytes(&s.all());
     for cut in [s.header.len() - 1, s.header.len() + 7, full.len() - 1] {
-        rejected(&pk, &format!("truncated at {cut}"), &full[..cut]);
+        rejected(pk, &format!("truncated at {cut}"), &full[..cut]);
     }
 
     // Spliced: chunk 1 of a proof of the same model and positions over another prompt.
-    let (other, _) = prove(&model, &pk, &[5, 200, 3], 9, 4);
+    let (other, _) = prove(model, pk, &[5, 200, 3], 9, 4);
     let spliced = Stream { header: s.header.clone(), records: vec![s.records[0].clone(), other.records[1].clone(), s.records[2].clone(), s.records[3].clone()] };
-    let e = rejected(&pk, "chunk 1 spliced from another proof", &spliced.bytes(&spliced.all()));
+    let e = rejected(pk, "chunk 1 spliced from another proof", &spliced.bytes(&spliced.all()));
     assert!(e.contains("chunk 1"), "{e}");
     // The other proof's header with this proof's records (another statement), and the reverse.
     let mixed = Stream { header: other.header.clone(), records: s.records.clone() };
-    rejected(&pk, "another proof's header", &mixed.bytes(&mixed.all()));
+    rejected(pk, "another proof's header", &mixed.bytes(&mixed.all()));
     // Another proof's close.
     let closed = Stream { header: s.header.clone(), records: vec![s.records[0].clone(), s.records[1].clone(), s.records[2].clone(), other.records[3].clone()] };
-    let e = rejected(&pk, "another proof's close", &closed.bytes(&closed.all()));
+    let e = rejected(pk, "another proof's close", &closed.bytes(&closed.all()));
     assert!(e.contains("close"), "{e}");
 }
 
@@ -167,7 +207,8 @@ fn gpt2_chunked_stream_attacks_are_rejected() {
 #[test]
 fn gpt2_forged_kv_carried_between_chunks_is_rejected() {
     use zkinfer_proof::chunked::{KvTamper, prove_chunked_tampered};
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let _small = TestCodewords::on();
+    let (model, pk) = gpt2();
     let prompt = [5u32, 17, 3];
     let slots = zkinfer_proof::chunked::cache_names(&pk.vk.step_graph).len();
     assert_eq!(slots, 4, "two layers' keys and values");
@@ -175,9 +216,9 @@ fn gpt2_forged_kv_carried_between_chunks_is_rejected() {
         let tamper = KvTamper { chunk: 0, slot, row: 1, delta: 1, commit_perturbed };
         let mut out = Vec::new();
         let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
-        let (header, _, _) = prove_chunked_tampered(&model, &pk.vk, weights, &prompt, 9, 4, &mut out, tamper).unwrap();
+        let (header, _, _) = prove_chunked_tampered(model, &pk.vk, weights, &prompt, 9, 4, &mut out, tamper).unwrap();
         assert_eq!(split(&out, header.to_bytes().len()).records.len(), 4, "the malicious prover completes the stream");
-        let e = rejected(&pk, &format!("{tamper:?}"), &out);
+        let e = rejected(pk, &format!("{tamper:?}"), &out);
         let at = if commit_perturbed { "chunk 0" } else { "close: keys/values opening of chunks 0–1" };
         assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
     }
@@ -201,11 +242,11 @@ impl std::io::Write for FailingWriter {
 fn a_failed_proof_cancels_generation() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use zkinfer_proof::chunked::ChunkStage;
-    let (model, pk) = load("gpt2-tiny-random.gguf");
+    let (model, pk) = gpt2();
     let n = 120;
     let generated = AtomicUsize::new(0);
     let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
-    let e = prove_chunked(&model, &pk.vk, weights, &[5, 17, 3], n, 4, &mut FailingWriter, |stage| {
+    let e = prove_chunked(model, &pk.vk, weights, &[5, 17, 3], n, 4, &mut FailingWriter, |stage| {
         if let ChunkStage::Token { generated: g, .. } = stage {
             generated.store(g, Ordering::Relaxed);
         }
@@ -223,7 +264,7 @@ fn a_failed_proof_cancels_generation() {
 #[test]
 fn the_chunk_size_is_not_driven_down_by_the_weight_opening() {
     use zkinfer_proof::memory::{OPENING_BYTES_PER_WEIGHT, chunk_for_budget, estimated_peak_bytes, weight_entries};
-    let (_, pk) = load("gpt2-tiny-random.gguf");
+    let (_, pk) = gpt2();
     let vk = &pk.vk;
     let opening = weight_entries(vk) * OPENING_BYTES_PER_WEIGHT;
     let positions = 24;
@@ -355,6 +396,7 @@ fn three_head_gpt2() -> GgufFile {
 #[test]
 fn chunked_proof_with_padded_heads() {
     use zkinfer_proof::chunked::{KvTamper, prove_chunked_tampered};
+    let _small = TestCodewords::on();
     let gguf = three_head_gpt2();
     let model = Model::load(&gguf).unwrap();
     let tok = Tokenizer::from_gguf(&gguf).unwrap();

@@ -18,7 +18,28 @@ fn gpt2() -> (&'static Model, &'static ProvingKey) {
     (m, pk)
 }
 
+/// While alive (on its thread), the stream's commitments take the test-only small-codeword target
+/// 0 (`set_test_small_codewords`: every group at rate 1/2, the tiny fixtures' chunk witnesses of
+/// ≈ 2^20 entries in codewords of 2^21 instead of 2^24–2^26): the attacks here do not depend on the
+/// rates, and both sides of every stream of this file derive the same parameters (a verifier
+/// without the hook refuses such a stream: `a_stream_at_test_rates_is_refused_by_the_production_verifier`).
+struct TestCodewords;
+
+impl TestCodewords {
+    fn on() -> Self {
+        zkinfer_verifier::chunked::set_test_small_codewords(Some(0));
+        TestCodewords
+    }
+}
+
+impl Drop for TestCodewords {
+    fn drop(&mut self) {
+        zkinfer_verifier::chunked::set_test_small_codewords(None);
+    }
+}
+
 fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> Result<Vec<u8>, ProofSystemError> {
+    let _small = TestCodewords::on();
     let mut out = Vec::new();
     let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
     prove_chunked(model, &pk.vk, weights, prompt, n, chunk, &mut out, |_| {})?;
@@ -26,6 +47,7 @@ fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize)
 }
 
 fn verify(pk: &ProvingKey, bytes: &[u8]) -> Result<(Verified, StreamSummary), ProofSystemError> {
+    let _small = TestCodewords::on();
     verify_stream(&pk.vk, &mut &bytes[..])
 }
 
@@ -82,10 +104,9 @@ use zkinfer_ops::witness::CommittedColumns;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
 use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment, WhirProverData};
 use zkinfer_proof::chunked::{
-    ChunkShape, EpochPart, Epochs, StreamHeader, cache_names, chunk_kv_pcs, chunk_record, chunk_witness_pcs, close_record, domain_separator, epoch_split, eq_weights,
+    ChunkShape, EpochPart, Epochs, StreamHeader, StreamSecurity, cache_names, chunk_kv_pcs, chunk_record, chunk_witness_pcs, close_record, domain_separator, epoch_split, eq_weights,
     kv_tensors, link_point_on_epoch,
 };
-use zkinfer_proof::pcs;
 use zkinfer_proof::weight_blocks::prove_block_claims;
 use zkinfer_transcript::{ProverTranscript, Transcript};
 
@@ -174,6 +195,7 @@ fn set_local_rows(e: &mut [i64], h: usize, d: usize, rows_n: usize, i: usize, ch
 /// per epoch (`Epochs`): the epoch's first chunk commits the rows of all its chunks, computed
 /// ahead (with `evil.kv` applied to each chunk's rows).
 fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize, evil: &Evil<'_>) -> Vec<u8> {
+    let _small = TestCodewords::on();
     let vk = &pk.vk;
     let completion = model.generate_int_until(prompt, n, &vk.eog_ids, |_| {}).unwrap();
     let ids = zkinfer_verifier::pass_ids(prompt, &completion);
@@ -182,8 +204,9 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
     let mut out = header.to_bytes();
     let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &header));
     let names = cache_names(&vk.step_graph);
-    let pcs = pcs();
-    let (witness_pcs, kv_pcs) = (chunk_witness_pcs(), chunk_kv_pcs());
+    let security = StreamSecurity::for_key(vk, &header);
+    let pcs = security.weight_pcs();
+    let (witness_pcs, kv_pcs) = (chunk_witness_pcs(security.term_bits()), chunk_kv_pcs(security.term_bits()));
     let layout_e = Epochs::for_header(&header);
     let c_vars = chunk.trailing_zeros() as usize;
     let mut cache = model.new_int_cache();
@@ -247,16 +270,29 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let starts = k == first_chunk;
         let reused = evil.reuse_kv.filter(|&(e, _)| e == epoch && starts).map(|(_, j)| kv_coms[j].clone());
         let local = k - first_chunk;
+        let mut kv_ood = Vec::new();
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let cols = w.take_committed()?;
             let (com, data) = witness_pcs.commit_owned(cols).unwrap();
             t.send_bytes(&com.roots_bytes());
+            let ood = witness_pcs.prove_ood(&data, t).unwrap();
             let data = Arc::new(Shared(data));
             w.share_committed(data.clone())?;
             let kv_com = if starts {
-                let (kv_com, _) = kv_pcs.commit_owned(epoch_polys(&epochs[epoch])).unwrap();
+                let polys = epoch_polys(&epochs[epoch]);
+                let (kv_com, _) = kv_pcs.commit_owned(polys.clone()).unwrap();
                 let kv_com = reused.clone().unwrap_or(kv_com);
                 t.send_bytes(&kv_com.roots_bytes());
+                // The out-of-domain samples of the polynomials committed (the reused commitment's
+                // polynomials when `reuse_kv`: a prover that reuses a root answers for it).
+                let opened = evil.reuse_kv.filter(|&(e, _)| e == epoch).map_or(epoch, |(_, j)| j);
+                let answered = if opened == epoch { polys } else { epoch_polys(&epochs[opened]) };
+                for (slot, p) in answered.into_iter().enumerate() {
+                    let zeta = t.challenge_exts(p.len().trailing_zeros() as usize);
+                    let y = zkinfer_poly::Mle::new(p).evaluate(&zeta);
+                    t.send_ext(y);
+                    kv_ood.push((slot, zeta, y));
+                }
                 Some(kv_com)
             } else {
                 None
@@ -273,10 +309,10 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
                 link.push((slot, link_point_on_epoch(dims, &z, local, b, c_vars).unwrap(), value));
                 injected.push((id, Claim::new(z, value)));
             }
-            Ok(((data, kv_com), injected))
+            Ok(((data, ood, kv_com), injected))
         })
         .unwrap();
-        let (witness_data, kv_com) = proven.commitment;
+        let (witness_data, witness_ood, kv_com) = proven.commitment;
         let mut accs = proven.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
         let template = if first { &vk.graph } else { &vk.step_graph };
@@ -286,7 +322,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
             kv_coms.push(kv_com);
             kv_accs.push(OpeningAccumulator::new());
         }
-        for (slot, point, value) in link {
+        for (slot, point, value) in kv_ood.into_iter().chain(link) {
             kv_accs[epoch].push(PolyId::Slot(slot), Origin::External, point, value);
         }
         for c in deferred.into_claims() {
@@ -337,7 +373,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         let layout = proven.witness.plan().sparse_layout();
         drop(proven.witness);
         let witness_data = Arc::try_unwrap(witness_data).unwrap().0;
-        witness_pcs.open_sparse(witness_data, &layout, &witness_claims, &mut t).unwrap();
+        witness_pcs.open_sparse_ood(witness_data, &layout, &witness_claims, &witness_ood, &mut t).unwrap();
         out.extend_from_slice(&chunk_record(k as u32, &t.take_segment()));
     }
     for (e, acc) in kv_accs.into_iter().enumerate() {
@@ -867,4 +903,60 @@ fn llama_attacks_on_a_later_chunk_of_an_epoch_are_rejected() {
     rejected_with(&pk, "llama: forged key of chunk 3 carried into chunk 4", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["close: keys/values opening of chunks 0–3"]);
     let evil = Evil { shift_link: Some((3, 0)), ..Default::default() };
     rejected_with(&pk, "llama: shifted key link value of chunk 3", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["chunk 3", "commitment opening"]);
+}
+
+/// Stream version 8: a prover that answers one out-of-domain sample falsely and carries the false
+/// value consistently into its claims and openings is refused at the record that opens the
+/// commitment: a witness group's sample at that chunk's witness opening, a keys/values sample at
+/// the close's opening of its epoch. Honest, the same stream verifies.
+#[test]
+fn a_false_out_of_domain_answer_is_refused_where_its_commitment_opens() {
+    use zkinfer_proof::chunked::{OodShift, set_test_ood_shift};
+    let (model, pk) = gpt2();
+    let prompt = [5u32, 17, 3];
+    // Three chunks of 4 (K_max = 3: epochs {0, 1} and {2}).
+    verify(pk, &prove(model, pk, &prompt, 9, 4).unwrap()).unwrap();
+    for (shift, at) in [
+        (OodShift::Witness { chunk: 1, group: 0 }, "chunk 1: commitment opening"),
+        (OodShift::Witness { chunk: 0, group: 0 }, "chunk 0: commitment opening"),
+        (OodShift::KeysValues { chunk: 0, slot: 1 }, "close: keys/values opening of chunks 0–1"),
+        (OodShift::KeysValues { chunk: 2, slot: 3 }, "close: keys/values opening of chunks 2–3"),
+    ] {
+        set_test_ood_shift(Some(shift));
+        let bytes = prove(model, pk, &prompt, 9, 4);
+        set_test_ood_shift(None);
+        let e = verify(pk, &bytes.unwrap()).err().unwrap_or_else(|| panic!("{shift:?} accepted")).to_string();
+        eprintln!("{shift:?}: {e}");
+        assert!(e.contains(at), "{shift:?}: rejected elsewhere than {at}: {e}");
+    }
+}
+
+/// The openings' target is the verifier's own, from the header: a stream proven at another target
+/// (one bit lower, and one bit higher, than the header's rule gives) is refused at its first
+/// record; a verifier handed the prover's target (test hook) accepts the same bytes. Likewise a
+/// stream proven with the test-only small codewords is refused by a verifier without the hook.
+#[test]
+fn a_stream_at_another_target_or_rate_is_refused() {
+    use zkinfer_verifier::chunked::set_test_stream_bits;
+    let (model, pk) = gpt2();
+    let prompt = [5u32, 17, 3];
+    let header = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: prompt.to_vec() };
+    let rule = StreamSecurity::for_key(&pk.vk, &header).opening_bits;
+    for bits in [rule - 1, rule + 1] {
+        set_test_stream_bits(Some(bits));
+        let bytes = prove(model, pk, &prompt, 2, 4).unwrap();
+        assert!(verify(pk, &bytes).is_ok(), "{bits} bits: the stream verifies at its own target");
+        set_test_stream_bits(None);
+        let e = verify(pk, &bytes).err().unwrap_or_else(|| panic!("a stream at {bits} bits accepted at {rule}")).to_string();
+        eprintln!("{bits} bits against {rule}: {e}");
+        assert!(e.contains("chunk 0: commitment opening"), "{bits} bits: {e}");
+    }
+    let bytes = prove(model, pk, &prompt, 2, 4).unwrap();
+    let e = verify_stream(&pk.vk, &mut &bytes[..]).expect_err("a stream at test rates accepted").to_string();
+    assert!(e.contains("chunk 0"), "{e}");
+    let mut out = Vec::new();
+    let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+    prove_chunked(model, &pk.vk, weights, &prompt, 2, 4, &mut out, |_| {}).unwrap();
+    verify_stream(&pk.vk, &mut &out[..]).expect("production rates verify");
+    assert!(verify(pk, &out).is_err(), "a production stream accepted at test rates");
 }

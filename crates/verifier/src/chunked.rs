@@ -43,14 +43,19 @@ pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// 6: the chunks' symmetric clamps in the magnitude form ([`crate::PROTOCOL_VERSION`] 8).
 /// 7: two keys/values epochs (the halves of the header's largest chunk count, [`Epochs`]) committed
 /// at a lower starting rate ([`chunk_kv_pcs`]), and a chunk's witness groups below 2^25 entries at
-/// a lower starting rate too ([`chunk_witness_pcs`]). 8: a chunk's lookup GKRs hold at most 2^25
-/// leaves ([`CHUNK_GKR_LEAVES`]; 2^24 in versions 4–7).
-pub const STREAM_VERSION: u32 = 8;
+/// a lower starting rate too ([`chunk_witness_pcs`]).
+/// 8: every commitment of the stream (each group of a chunk's witness `W_k`, each keys/values
+/// epoch `KV_e`) is followed by its out-of-domain samples and their values, before any challenge
+/// the claims on it depend on, and every opening targets the composed bits [`StreamSecurity`]
+/// derives from the header (`128 + ⌈log2 M⌉ + 1`, `M` the most openings the header allows).
+/// 9: a chunk's lookup GKRs hold at most 2^25 leaves ([`CHUNK_GKR_LEAVES`]; 2^24 in versions 4–8).
+pub const STREAM_VERSION: u32 = 9;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
 /// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]; 6: the
 /// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8; 7: [`Epochs`], [`chunk_kv_pcs`]
-/// and [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; 8: [`CHUNK_GKR_LEAVES`] = 2^25).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 8;
+/// and [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; 8: out-of-domain samples right after each root and
+/// [`StreamSecurity`]'s opening targets; 9: [`CHUNK_GKR_LEAVES`] = 2^25).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 9;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
@@ -59,7 +64,7 @@ pub const MAX_CHUNK: u32 = 1 << 16;
 /// whatever the one-pass rule (`zkinfer_ops::lookups::gkr_leaf_budget`) gives for the chunk's
 /// plan: a chunk is proven to bound memory, and a GKR's extension-field layers are its largest
 /// transient (GPT-2 small, `C = 64`: 2^26 leaves took the chunk from 4.5 GB to 8.5 GB resident in
-/// stream version 3). Stream version 8 raised it from 2^24 to 2^25: fewer logUp statements and GKRs
+/// stream version 3). Stream version 9 raised it from 2^24 to 2^25: fewer logUp statements and GKRs
 /// per chunk (GPT-2 small `T = 512, C = 64`: 13 → 7 GKRs and 22 → 18 statements in chunks 4–7, the
 /// lookups' bytes 2 129 568 → 1 614 768 in all), and the prover releases a chunk's witness groups
 /// after the first until their opening (`zkinfer_pcs::WhirPcs::commit_owned_releasing_rest`), so
@@ -85,18 +90,135 @@ pub const CHUNK_WITNESS_SMALL_CODEWORD_VARS: usize = 26;
 /// rate 1/16 instead of ≈ 153 KB at rate 1/4; an epoch of 2^24 entries and more keeps rate 1/2.
 pub const KV_SMALL_CODEWORD_VARS: usize = 25;
 
+/// Most groups a keys/values epoch's batch may have (one for every model we prove: GPT-2 small,
+/// SmolLM2, the tiny fixtures); part of the opening count [`StreamSecurity`] bounds, so a batch
+/// that needs more is refused by both sides.
+pub const MAX_KV_GROUPS: usize = 2;
+
+/// Most WHIR openings a stream's header may allow (`M` of [`StreamSecurity`]): their target is at
+/// most 142 composed bits, which p3-whir reaches at every size with per-term targets of at most
+/// 148 and 20 bits of grinding (above, terms bounded by the field's size keep the composed figure
+/// near 142 whatever the per-term target). A header allowing more is refused: GPT-2's full context
+/// of 1024 positions can be proven in chunks of 1 position or more, a Llama-family key's 8192 in
+/// chunks of 8 or more.
+pub const MAX_STREAM_OPENINGS: usize = 1 << 13;
+
+/// Composed bits of every opening of a stream (`docs/PROTOCOLS.md`, chunked Soundness): a stream
+/// whose header allows at most `M` WHIR openings (`K_max` chunks of at most
+/// [`MAX_CHUNK_WITNESS_GROUPS`] witness groups each, two keys/values epochs of at most
+/// [`MAX_KV_GROUPS`] groups, the weight commitment's groups) opens each at `128 + ⌈log2 M⌉ + 1`
+/// composed bits, so that all its openings together err with probability at most `2^-129`, and
+/// the rest of the stream (graph proofs, links, folds, out-of-domain samples: `< 2^-135`) keeps
+/// the whole stream at 128 bits or more. Derived by the verifier from the header and the key
+/// alone, never read from the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamSecurity {
+    /// `M`: the most WHIR openings a stream with this header can have.
+    pub openings: usize,
+    /// Composed bits every opening reaches: `128 + ⌈log2 M⌉ + 1`.
+    pub opening_bits: usize,
+}
+
+impl StreamSecurity {
+    /// The target of a stream with this header under a key whose weight commitment has
+    /// `weight_groups` groups.
+    pub fn for_header(header: &StreamHeader, weight_groups: usize) -> Self {
+        let positions = (header.prompt_ids.len() + header.max_new_tokens as usize).saturating_sub(1).max(1);
+        let k_max = positions.div_ceil((header.chunk_size as usize).max(1));
+        let openings = k_max.saturating_mul(MAX_CHUNK_WITNESS_GROUPS).saturating_add(2 * MAX_KV_GROUPS + weight_groups);
+        let opening_bits = 128 + openings.next_power_of_two().trailing_zeros() as usize + 1;
+        #[cfg(feature = "test-hooks")]
+        if let Some(bits) = TEST_STREAM_BITS.with(std::cell::Cell::get) {
+            return Self { openings, opening_bits: bits };
+        }
+        Self { openings, opening_bits }
+    }
+
+    /// The target of a stream with this header under `vk`.
+    pub fn for_key(vk: &VerifyingKey, header: &StreamHeader) -> Self {
+        Self::for_header(header, key::pcs().num_groups(&vk.commitment.poly_num_vars))
+    }
+
+    /// p3-whir's per-term target for the stream's openings: the smallest that composes to
+    /// `opening_bits` or more at every packed size `2^8 … 2^28` and every starting rate the stream
+    /// uses (`every_opening_reaches_its_streams_target`; the union over an opening's terms loses
+    /// 2.1–2.9 bits up to a target of 137, more above, where terms bounded by `|EF|` weigh in).
+    pub fn term_bits(&self) -> usize {
+        match self.opening_bits {
+            ..=137 => self.opening_bits + 3,
+            138 => 142,
+            139 => 144,
+            140 => 146,
+            b => b + 6,
+        }
+    }
+
+    /// Refuses a header that allows more than [`MAX_STREAM_OPENINGS`] openings.
+    pub fn check(&self, header: &StreamHeader) -> Result<(), String> {
+        if self.openings > MAX_STREAM_OPENINGS {
+            return Err(format!(
+                "chunks of {} positions allow up to {} WHIR openings, more than the {MAX_STREAM_OPENINGS} whose soundness the stream can reach: use a larger chunk size",
+                header.chunk_size, self.openings
+            ));
+        }
+        Ok(())
+    }
+
+    /// The PCS that opens the weight commitment in the stream's closing record: [`key::pcs`] (the
+    /// key's commitment; its codeword does not depend on the target) at [`StreamSecurity::term_bits`].
+    pub fn weight_pcs(&self) -> zkinfer_pcs::WhirPcs {
+        zkinfer_pcs::WhirPcs::new(zkinfer_pcs::WhirParams { security_bits: self.term_bits(), ..*key::pcs().params() })
+    }
+}
+
+/// `log2 |EF|` (`p^3`, `p` = Goldilocks).
+pub fn log2_ef() -> f64 {
+    3.0 * (18_446_744_069_414_584_321f64).log2()
+}
+
+/// The composed soundness of a stream of stream version 8, in bits (`−log2` of the union bound of
+/// `docs/PROTOCOLS.md`, chunked Soundness):
+/// - `openings` WHIR openings (`M`, [`StreamSecurity`]), each at `opening_bits` or more
+///   (p3-whir's composed figure, its own out-of-domain samples and batching included);
+/// - per chunk (`k_max`) and per opening, the algebraic errors charged ONCE per candidate of the
+///   weight commitment (`2^weight_list_bits`: the key's commitment, made before the stream, takes no
+///   out-of-domain sample here; an honest key has one candidate, an adversarial key maker may
+///   commit a word with a whole Johnson list): the chunk's graph proof `≤ 2^32/|EF|`
+///   (`docs/SECURITY.md`), its link, cache-split folds and batching sumchecks, all far below
+///   another `2^32/|EF|`, so `2^33/|EF|` per chunk and per opening; the witness and keys/values
+///   commitments are NOT multiplied in: each one's out-of-domain sample was answered before any
+///   challenge of the graph proof (`zkinfer_pcs::GroupOod`);
+/// - per stream commitment (at most `openings` of them) the out-of-domain collision
+///   `C(L, 2)·n/|EF| ≤ 2^(2·list_bits − 1)·2^5/|EF|` (`L ≤ 2^list_bits` candidates, `n ≤ 32`
+///   variables).
+pub fn stream_soundness_bits(k_max: usize, openings: usize, opening_bits: f64, weight_list_bits: f64, list_bits: f64) -> f64 {
+    let ef = log2_ef();
+    let openings_f = openings as f64;
+    let err = openings_f * (-opening_bits).exp2()
+        + (k_max as f64 + openings_f) * (weight_list_bits + 33.0 - ef).exp2()
+        + openings_f * (2.0 * list_bits - 1.0 + 5.0 - ef).exp2();
+    -err.log2()
+}
+
 /// The WHIR parameters of the stream's own commitments: [`key::pcs`]'s with the small-codeword
-/// target `vars`.
-fn stream_params(vars: usize) -> zkinfer_pcs::WhirParams {
-    zkinfer_pcs::WhirParams { small_codeword_vars: vars, ..*key::pcs().params() }
+/// target `vars` and the per-term target `term_bits` ([`StreamSecurity::term_bits`]).
+fn stream_params(vars: usize, term_bits: usize) -> zkinfer_pcs::WhirParams {
+    let params = zkinfer_pcs::WhirParams { small_codeword_vars: vars, security_bits: term_bits, ..*key::pcs().params() };
+    #[cfg(feature = "test-hooks")]
+    if let Some(small) = TEST_SMALL_CODEWORDS.with(std::cell::Cell::get) {
+        return zkinfer_pcs::WhirParams { small_codeword_vars: small, ..params };
+    }
+    params
 }
 
 /// The PCS of a chunk's witness `W_k` ([`key::pcs`]'s parameters with groups of fewer than 2^25
 /// entries at a lower starting rate, [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; groups of at most
-/// 2^[`CHUNK_MAX_GROUP_VARS`] entries, the Merkle cap padded with empty roots); the keys/values
-/// epochs use [`chunk_kv_pcs`], the weights and the one-pass proof [`key::pcs`].
-pub fn chunk_witness_pcs() -> zkinfer_pcs::WhirPcs {
-    let pcs = zkinfer_pcs::WhirPcs::new(stream_params(CHUNK_WITNESS_SMALL_CODEWORD_VARS));
+/// 2^[`CHUNK_MAX_GROUP_VARS`] entries, the Merkle cap padded with empty roots) at the stream's
+/// per-term target `term_bits` ([`StreamSecurity::term_bits`]; the grouping and the codewords do not
+/// depend on it); the keys/values epochs use [`chunk_kv_pcs`], the weights
+/// [`StreamSecurity::weight_pcs`].
+pub fn chunk_witness_pcs(term_bits: usize) -> zkinfer_pcs::WhirPcs {
+    let pcs = zkinfer_pcs::WhirPcs::new(stream_params(CHUNK_WITNESS_SMALL_CODEWORD_VARS, term_bits));
     #[cfg(feature = "test-hooks")]
     if let Some((max_group_vars, split_from_vars)) = TEST_CHUNK_GROUPS.with(std::cell::Cell::get) {
         return pcs.with_max_group_vars(max_group_vars).with_split_from_vars(split_from_vars);
@@ -105,15 +227,48 @@ pub fn chunk_witness_pcs() -> zkinfer_pcs::WhirPcs {
 }
 
 /// The PCS of the keys/values epochs `KV_e` ([`key::pcs`]'s parameters with the small-codeword
-/// target [`KV_SMALL_CODEWORD_VARS`]; grouped as [`key::pcs`] groups).
-pub fn chunk_kv_pcs() -> zkinfer_pcs::WhirPcs {
-    zkinfer_pcs::WhirPcs::new(stream_params(KV_SMALL_CODEWORD_VARS))
+/// target [`KV_SMALL_CODEWORD_VARS`]; grouped as [`key::pcs`] groups) at the per-term target
+/// `term_bits`.
+pub fn chunk_kv_pcs(term_bits: usize) -> zkinfer_pcs::WhirPcs {
+    zkinfer_pcs::WhirPcs::new(stream_params(KV_SMALL_CODEWORD_VARS, term_bits))
+}
+
+/// Refuses a keys/values batch that [`chunk_kv_pcs`] commits as more than [`MAX_KV_GROUPS`]
+/// groups.
+pub fn check_kv_groups(poly_num_vars: &[usize]) -> Result<usize, String> {
+    let groups = chunk_kv_pcs(key::pcs().params().security_bits).num_groups(poly_num_vars);
+    if groups > MAX_KV_GROUPS {
+        return Err(format!("the keys/values epoch needs {groups} commitment groups, more than the {MAX_KV_GROUPS} the stream's opening count allows"));
+    }
+    Ok(groups)
 }
 
 #[cfg(feature = "test-hooks")]
 thread_local! {
     static TEST_CHUNK_GROUPS: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
     static TEST_FIRST_EPOCH: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    static TEST_STREAM_BITS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+    static TEST_SMALL_CODEWORDS: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, [`StreamSecurity::for_header`] gives
+/// openings of `bits` composed bits (`None`: the header's rule), so that a test can make a stream
+/// at another target than the header's and show the verifier, which derives its own, refuses it.
+#[cfg(feature = "test-hooks")]
+pub fn set_test_stream_bits(bits: Option<usize>) {
+    TEST_STREAM_BITS.with(|c| c.set(bits));
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, the stream's commitments
+/// ([`chunk_witness_pcs`], [`chunk_kv_pcs`]) take `vars` as their small-codeword target (`None`:
+/// [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`] and [`KV_SMALL_CODEWORD_VARS`]): the same rule at smaller
+/// codewords, so that the tiny fixtures' multi-chunk tests do not commit 2^26-entry codewords
+/// (their witnesses are ≈ 2^20 entries, at rate 1/16 under the production target). Prover and
+/// verifier read it on the thread that calls them; a stream proven under it is refused by a
+/// verifier without it (`review_chunked.rs`), so only a test can use it.
+#[cfg(feature = "test-hooks")]
+pub fn set_test_small_codewords(vars: Option<usize>) {
+    TEST_SMALL_CODEWORDS.with(|c| c.set(vars));
 }
 
 /// Tests only (feature `test-hooks`): on the calling thread, [`Epochs::for_header`] gives a first
@@ -137,20 +292,18 @@ pub fn set_test_chunk_groups(groups: Option<(usize, usize)>) {
     TEST_CHUNK_GROUPS.with(|c| c.set(groups));
 }
 
-/// Most groups a chunk's witness commitment may have. Each group is a WHIR commitment with its
-/// own candidate list (`10·2^r` at rate `2^-r`: at most `2^7.32`, rate 1/16), and every list still
-/// unopened multiplies a chunk's graph error (`docs/PROTOCOLS.md`, chunked Soundness:
-/// `2^(7.32·(G_k + 2 + 1))·2^32/|EF|` with at most two keys/values epochs, [`Epochs`], and one weight
-/// group, all at the lowest rate): the stream's worst case of `2^-108.7` per chunk holds for
-/// `G_k ≤ 4`, so the verifier refuses a chunk whose witness shapes would need more groups (the
-/// chunk size is the prover's choice; GPT-2 small needs at most three up to `C = 128`), and so does
-/// the prover.
+/// Most groups a chunk's witness commitment may have. Each group is a WHIR opening, and
+/// [`StreamSecurity`] counts `K_max·MAX_CHUNK_WITNESS_GROUPS` witness openings in the `M` that
+/// sets every opening's target, so the verifier refuses a chunk whose witness shapes would need
+/// more groups (the chunk size is the prover's choice; GPT-2 small needs at most three up to
+/// `C = 128`), and so does the prover. (Stream versions up to 7 bounded it for the product of the
+/// groups' candidate lists; since version 8 each group's out-of-domain sample pins one candidate.)
 pub const MAX_CHUNK_WITNESS_GROUPS: usize = 4;
 
 /// Refuses a chunk witness whose shapes [`chunk_witness_pcs`] commits as more than
 /// [`MAX_CHUNK_WITNESS_GROUPS`] groups; returns the group count.
 pub fn check_chunk_witness_groups(poly_num_vars: &[usize]) -> Result<usize, String> {
-    let groups = chunk_witness_pcs().num_groups(poly_num_vars);
+    let groups = chunk_witness_pcs(key::pcs().params().security_bits).num_groups(poly_num_vars);
     if groups > MAX_CHUNK_WITNESS_GROUPS {
         return Err(format!(
             "the chunk's witness needs {groups} commitment groups, more than the {MAX_CHUNK_WITNESS_GROUPS} its soundness bound allows: use a smaller chunk size"
@@ -509,6 +662,8 @@ struct ChunkVerifier<'k> {
     short: bool,
     /// Per keys/values epoch ([`Epochs`]) its commitment and the claims on it.
     epochs: Epochs,
+    /// The openings' target, from the header and the key ([`StreamSecurity`]).
+    security: StreamSecurity,
     kv_coms: Vec<WhirCommitment>,
     kv_accs: Vec<OpeningAccumulator>,
     weights: weight_blocks::WeightClaims,
@@ -532,12 +687,15 @@ impl<'k> ChunkVerifier<'k> {
             return Err(ProofSystemError::Rejected(format!("header: chunk size {c} is not a power of two in [1, {MAX_CHUNK}]")));
         }
         crate::check_request(vk, &header.prompt_ids, header.max_new_tokens as usize)?;
+        let security = StreamSecurity::for_key(vk, &header);
+        security.check(&header).map_err(|e| ProofSystemError::Rejected(format!("header: {e}")))?;
         let names = cache_names(&vk.step_graph);
         let state = Some(VerifierTranscript::new(&domain_separator(&vk.architecture, &header), &[]).suspend()?);
         Ok(Self {
             vk,
             names,
             epochs: Epochs::for_header(&header),
+            security,
             c_vars: c.trailing_zeros() as usize,
             chunks: 0,
             header,
@@ -634,9 +792,11 @@ impl<'k> ChunkVerifier<'k> {
         let kv_vars = kv_num_vars(&graph, &new, b, c)?;
         let new_dims: Vec<Vec<usize>> = new.iter().map(|&id| graph.meta(id).shape.clone()).collect();
         let c_vars = self.c_vars;
-        let kv_pcs = chunk_kv_pcs();
-        let witness_pcs = chunk_witness_pcs();
+        let bits = self.security.term_bits();
+        let kv_pcs = chunk_kv_pcs(bits);
+        let witness_pcs = chunk_witness_pcs(bits);
         let mut link = Vec::with_capacity(new.len());
+        let mut kv_ood = Vec::new();
         let io = ChunkIo { deferred: past.clone(), gkr_leaves: Some(CHUNK_GKR_LEAVES) };
         let out = zkinfer_ops::verify_graph_chunk(&graph, &public, &io, t, |plan, t| {
             let check = |e: String| zkinfer_ops::ProofError::check("commit", e);
@@ -648,10 +808,21 @@ impl<'k> ChunkVerifier<'k> {
             let witness_vars = plan.sparse_layout().committed_num_vars();
             check_chunk_witness_groups(&witness_vars).map_err(check)?;
             let com = witness_pcs.commitment_from_roots(witness_vars, roots).map_err(|e| check(format!("witness commitment: {e}")))?;
-            // The epoch's first chunk commits the keys/values of all its chunks.
+            // Each group's out-of-domain sample, right after its root (stream version 8): from here
+            // on the root binds one polynomial per group, before any challenge of the chunk.
+            let ood = witness_pcs.verify_ood(&com, t).map_err(|e| check(format!("witness out-of-domain samples: {e}")))?;
+            // The epoch's first chunk commits the keys/values of all its chunks, each polynomial
+            // followed by its out-of-domain sample (a claim of the epoch's opening).
             let kv = if starts_epoch {
                 let roots = t.receive_bytes().map_err(|e| check(e.to_string()))?;
-                Some(kv_pcs.commitment_from_roots(kv_vars.clone(), roots).map_err(|e| check(format!("keys/values commitment: {e}")))?)
+                check_kv_groups(&kv_vars).map_err(check)?;
+                let kv_com = kv_pcs.commitment_from_roots(kv_vars.clone(), roots).map_err(|e| check(format!("keys/values commitment: {e}")))?;
+                for (slot, &m) in kv_vars.iter().enumerate() {
+                    let zeta = t.challenge_exts(m);
+                    let y = t.receive_ext().map_err(|e| check(format!("keys/values out-of-domain samples: {e}")))?;
+                    kv_ood.push((slot, zeta, y));
+                }
+                Some(kv_com)
             } else {
                 None
             };
@@ -665,9 +836,9 @@ impl<'k> ChunkVerifier<'k> {
                 link.push((slot, on_epoch, v));
                 injected.push((id, Claim::new(z, v)));
             }
-            Ok(((com, kv), injected))
+            Ok(((com, ood, kv), injected))
         })?;
-        let (witness_com, kv_com) = out.commitment;
+        let (witness_com, witness_ood, kv_com) = out.commitment;
         let mut accs = out.accumulators;
         let deferred = std::mem::take(&mut accs.deferred);
                 self.weights.add(template, &graph, std::mem::take(&mut accs.weights));
@@ -676,7 +847,7 @@ impl<'k> ChunkVerifier<'k> {
             self.kv_accs.push(OpeningAccumulator::new());
         }
         let acc = self.kv_accs.get_mut(epoch).ok_or_else(|| ProofSystemError::Rejected("no keys/values epoch".into()))?;
-        for (slot, point, v) in link {
+        for (slot, point, v) in kv_ood.into_iter().chain(link) {
             acc.push(PolyId::Slot(slot), Origin::External, point, v);
         }
         for c in deferred.into_claims() {
@@ -708,7 +879,7 @@ impl<'k> ChunkVerifier<'k> {
             }
         }
         let witness_claims = accs.witness.opening_claims(&out.plan.commitment_ids())?;
-        witness_pcs.verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, t)?;
+        witness_pcs.verify_sparse_ood(&witness_com, &out.plan.sparse_layout(), &witness_claims, &witness_ood, t)?;
         if shape.in_statement {
             self.completion.extend_from_slice(&preds);
         }
@@ -737,8 +908,8 @@ impl<'k> ChunkVerifier<'k> {
         };
         let stopped_at_eog = crate::check_stopping_rule(vk, &proof_stub).map_err(|e| rejected("close", e))?;
         let mut t = self.transcript(segment)?;
-        let pcs = key::pcs();
-        let kv_pcs = chunk_kv_pcs();
+        let pcs = self.security.weight_pcs();
+        let kv_pcs = chunk_kv_pcs(self.security.term_bits());
         let close = |e: ProofSystemError| rejected("close", e);
         for (e, (acc, com)) in std::mem::take(&mut self.kv_accs).into_iter().zip(&self.kv_coms).enumerate() {
             acc.verify(&kv_pcs, com, &PolyId::slots(com.poly_num_vars.len()), &mut t).map_err(|err| rejected("close", format!("keys/values opening of {}: {err}", self.epochs.name(e))))?;
@@ -831,40 +1002,126 @@ mod tests {
         assert_eq!((e.range(0), e.range(1), e.range(2)), ((0, 2), (4, 2), (8, 3)));
     }
 
-    /// Every packed size the stream's two PCSs may commit opens with ≥ 129.9 composed bits, rounded
-    /// (the figure `docs/SECURITY.md` charges per opening), and their candidate lists stay within the
-    /// `2^7.32` (rate 1/16) that `docs/PROTOCOLS.md`'s chunked soundness charges per commitment.
-    #[test]
-    fn the_streams_lower_rates_keep_every_opening_at_129_9_bits() {
-        for params in [*chunk_witness_pcs().params(), *chunk_kv_pcs().params()] {
+    /// The smallest composed bits of one opening, over every packed size `2^8 … 2^28` and both of the
+    /// stream's own PCSs and the weight opening's, at the per-term target of `opening_bits`; and
+    /// the largest candidate list (`log2`) of a stream commitment at any of those sizes.
+    fn min_opening_bits(opening_bits: usize) -> (f64, f64) {
+        let sec = StreamSecurity { openings: 0, opening_bits };
+        let (mut bits, mut list) = (f64::INFINITY, 0f64);
+        for (i, params) in [*chunk_witness_pcs(sec.term_bits()).params(), *chunk_kv_pcs(sec.term_bits()).params(), *sec.weight_pcs().params()].into_iter().enumerate() {
             let engine = zkinfer_pcs::whir::WhirEngine::new(params);
             for n in 8..=28 {
-                let (bits, list) = engine.composed_security(n).expect("config");
-                // 129.88 at 2^28 and rate 1/2, as the default PCS (docs/SECURITY.md's 129.9).
-                assert!(bits >= 129.85, "n = {n}, rate 2^-{}: {bits} bits", params.starting_log_inv_rate(n));
-                assert!(list <= 7.33, "n = {n}: list 2^{list}");
+                let (b, l) = engine.composed_security(n).unwrap_or_else(|e| panic!("n = {n}, {opening_bits} bits: {e}"));
+                bits = bits.min(b);
+                if i < 2 {
+                    list = list.max(l);
+                }
             }
         }
-        // The rates: KV epochs of 2^21..2^23 at 1/16, 1/16, 1/8... as documented.
-        let kv = *chunk_kv_pcs().params();
+        (bits, list)
+    }
+
+    /// Every opening of every stream a header can express reaches its target: for each target the
+    /// rule gives (`128 + ⌈log2 M⌉ + 1` for `M` from 9 openings up to [`MAX_STREAM_OPENINGS`]),
+    /// every packed size from 2^8 to 2^28 under the witness, keys/values
+    /// and weight PCSs composes to at least the target (p3-whir's configuration exists, its
+    /// grinding within 20 bits), and the stream's lists stay ≤ 2^7.33 (rate 1/16).
+    #[test]
+    fn every_opening_reaches_its_streams_target() {
+        let lo = StreamSecurity::for_header(&header(1, 1, 1), 1).opening_bits;
+        let hi = StreamSecurity { openings: MAX_STREAM_OPENINGS, opening_bits: 0 }.openings.trailing_zeros() as usize + 129;
+        assert_eq!((lo, hi), (133, 142));
+        let ok = |n: u32, c: u32| StreamSecurity::for_header(&header(1, n, c), 2).check(&header(1, n, c));
+        assert!(ok(1024, 1).is_ok() && ok(8192, 8).is_ok());
+        let e = ok(8192, 4).expect_err("2048 chunks");
+        assert!(e.contains("use a larger chunk size"), "{e}");
+        for target in lo..=hi {
+            let (bits, list) = min_opening_bits(target);
+            assert!(bits >= target as f64, "target {target}: an opening composes to {bits}");
+            assert!(list <= 7.33, "target {target}: list 2^{list}");
+        }
+        // The rates are the ones documented, whatever the target.
+        let kv = *chunk_kv_pcs(140).params();
         assert_eq!([21, 22, 23, 24, 25].map(|n| kv.starting_log_inv_rate(n)), [4, 3, 2, 1, 1]);
-        let w = *chunk_witness_pcs().params();
+        let w = *chunk_witness_pcs(140).params();
         assert_eq!([22, 23, 24, 25, 26, 27].map(|n| w.starting_log_inv_rate(n)), [4, 3, 2, 1, 1, 1]);
     }
 
-    /// Streams of version 6 (doubling epochs, the one-pass PCS's rates), version 7 (chunk GKRs of
-    /// 2^24 leaves) and every other version are refused at the header, with the version named.
+    /// The composed soundness of EVERY stream a header can express is at least 128 bits: for each
+    /// key shape — GPT-2 small (n_ctx 1024, one 2^27 weight group at rate 1/2), a tiny model (weights
+    /// of 2^16 at rate 1/16: the largest weight list of one group; n_ctx 1024, above the fixtures'
+    /// 128–512),
+    /// a Llama-family key at the context cap 8192 with SmolLM2's two weight groups (2^27 at 1/2,
+    /// 2^19 at 1/16) — every number of positions `1 … n_ctx` and every chunk size `2^0 … 2^16`
+    /// that the header check accepts (at most [`MAX_STREAM_OPENINGS`] openings).
+    /// Control (asserted): the version-7 stream (out-of-domain samples at the openings, so each
+    /// chunk's graph error charged over the product of its unopened lists; every opening at the
+    /// one-pass target, 129.88 bits) is below 128 bits for GPT-2 small at `T = 512, C = 64` and
+    /// in the tiny worst case.
     #[test]
-    fn a_version_6_stream_is_refused_at_its_header() {
+    fn every_stream_a_header_allows_is_at_128_bits() {
+        let pcs = key::pcs();
+        let engine = zkinfer_pcs::whir::WhirEngine::new(*pcs.params());
+        let list = |n: usize| engine.composed_security(n).expect("config").1;
+        // (n_ctx, log2 of the weight commitment's list, its groups)
+        let keys = [("GPT-2 small", 1024usize, list(27), 1usize), ("tiny", 1024, list(16), 1), ("Llama family", 8192, list(27) + list(19), 2)];
+        let mut targets = std::collections::HashMap::new();
+        let mut worst = f64::INFINITY;
+        for (name, n_ctx, weight_list, weight_groups) in keys {
+            for positions in 1..=n_ctx {
+                for c_log in 0..=16 {
+                    let h = header(1, positions as u32, 1 << c_log);
+                    let sec = StreamSecurity::for_header(&h, weight_groups);
+                    if sec.check(&h).is_err() {
+                        // Refused at the header (more than MAX_STREAM_OPENINGS openings).
+                        assert!(sec.openings > MAX_STREAM_OPENINGS);
+                        continue;
+                    }
+                    let (opening, stream_list) = *targets.entry(sec.opening_bits).or_insert_with(|| min_opening_bits(sec.opening_bits));
+                    let k_max = positions.div_ceil(1 << c_log);
+                    let bits = stream_soundness_bits(k_max, sec.openings, opening, weight_list, stream_list);
+                    assert!(bits >= 128.0, "{name}: T = {positions}, C = 2^{c_log}: {bits} bits");
+                    worst = worst.min(bits);
+                }
+            }
+        }
+        eprintln!("worst stream: {worst:.3} bits");
+        // Control: version 7's composition. Per chunk the graph error times every list still
+        // unopened (its witness groups, two epochs, the weights), openings at 129.88 bits.
+        let v7 = |openings: f64, chunks: f64, lists_bits: f64| -((openings * (-129.88f64).exp2()) + chunks * (lists_bits + 32.0 - log2_ef()).exp2()).log2();
+        // GPT-2 small, T = 512, C = 64: 15 openings; the lists of PROTOCOLS.md (2^24.6 per chunk).
+        assert!(v7(15.0, 8.0, 24.6) < 128.0);
+        // The tiny worst case: seven lists at rate 1/16 per chunk, 2^10 chunks.
+        assert!(v7(4.0 * 1024.0 + 3.0, 1024.0, 7.0 * 7.32) < 128.0);
+    }
+
+    /// Streams of version 7 (out-of-domain samples at the openings, the one-pass target), version 8
+    /// (chunk GKRs of 2^24 leaves) and every other version are refused at the header, with the
+    /// version named.
+    #[test]
+    fn a_version_7_stream_is_refused_at_its_header() {
         let h = header(1, 512, 64);
         let bytes = h.to_bytes();
-        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 8 reads"), h);
-        for old in [1u32, 5, 6, 7, 9] {
+        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 9 reads"), h);
+        for old in [1u32, 5, 6, 7, 8, 10] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&old.to_le_bytes());
             let e = StreamHeader::read(&mut &b[..], 1024).expect_err("an old version read").to_string();
             assert!(e.contains(&old.to_string()), "version {old}: {e}");
         }
+    }
+
+    /// The header fixes the target: GPT-2 small's defaults and the figures of `docs/PROTOCOLS.md`.
+    #[test]
+    fn the_target_grows_with_the_openings_the_header_allows() {
+        let at = |p: usize, n: u32, c: u32| StreamSecurity::for_header(&header(p, n, c), 1);
+        // T = 512, C = 64: 8 chunks · 4 + 2 · 2 + 1 = 37 openings at most.
+        assert_eq!(at(1, 512, 64), StreamSecurity { openings: 37, opening_bits: 135 });
+        // T = 1024, C = 32: 32 · 4 + 5 = 133.
+        assert_eq!(at(1, 1024, 32), StreamSecurity { openings: 133, opening_bits: 137 });
+        // T = 128, C = 64: 2 · 4 + 5 = 13.
+        assert_eq!(at(1, 128, 64), StreamSecurity { openings: 13, opening_bits: 133 });
+        assert_eq!(at(1, 128, 64).term_bits(), 136);
     }
 
     /// The stream's keys/values rate is part of the commitment: an epoch committed and opened at
@@ -892,7 +1149,7 @@ mod tests {
             pcs.absorb_commitment(com, &mut t);
             pcs.verify(com, &claims, &mut t)
         };
-        let (kv, old) = (chunk_kv_pcs(), key::pcs());
+        let (kv, old) = (chunk_kv_pcs(key::pcs().params().security_bits), key::pcs());
         let (kv_com, kv_bytes) = prove(&kv);
         let (old_com, old_bytes) = prove(&old);
         assert!(verify(&kv, &kv_com, &kv_bytes).is_ok(), "the stream's own rate verifies");
