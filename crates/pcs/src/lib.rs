@@ -542,7 +542,7 @@ impl WhirPcs {
     /// Commits to polynomials given as evaluation slices (avoids building `Mle`s).
     pub fn commit_slices(&self, polys: &[&[F]]) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(|p| p.len()).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(polys[k]), false)
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(polys[k]), |_| false)
     }
 
     /// Commits to polynomials given by value, freeing each one as soon as it is copied into its
@@ -550,7 +550,7 @@ impl WhirPcs {
     /// [`WhirProverData::poly_evals`] reads them back.
     pub fn commit_owned(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), false)
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), |_| false)
     }
 
     /// [`WhirPcs::commit_owned`] that keeps only each group's packed polynomial and Merkle root
@@ -560,12 +560,25 @@ impl WhirPcs {
     /// Same commitment, same transcript, byte for byte, as [`WhirPcs::commit_owned`].
     pub fn commit_owned_releasing(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), true)
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), |_| true)
+    }
+
+    /// [`WhirPcs::commit_owned`] that holds the FIRST group's codeword and Merkle tree and
+    /// releases every later group's, as [`WhirPcs::commit_owned_releasing`] does: a batch of one
+    /// group is committed exactly as by [`WhirPcs::commit_owned`]; a batch of several keeps the
+    /// resident memory of its later groups (about 2.5× their packed polynomials at rate 1/2) out
+    /// of the caller's work between commit and opening, for one more DFT and Merkle tree per
+    /// later group at the opening, which runs after the first group's opening has freed its data
+    /// (a chunk's witness, `zkinfer_verifier::chunked`: its lookup GKRs run in that window).
+    /// Same commitment, same transcript, byte for byte, as [`WhirPcs::commit_owned`].
+    pub fn commit_owned_releasing_rest(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+        let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
+        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), |g| g > 0)
     }
 
     /// Commits polynomials of lengths `lens`; `fill(k, slot)` writes polynomial `k` into its slot;
-    /// `release`: keep each group's packed polynomial and root only ([`GroupState::Released`]).
-    fn commit_with(&self, lens: &[usize], mut fill: impl FnMut(usize, &mut [F]), release: bool) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+    /// `release(g)`: keep group `g`'s packed polynomial and root only ([`GroupState::Released`]).
+    fn commit_with(&self, lens: &[usize], mut fill: impl FnMut(usize, &mut [F]), release: impl Fn(usize) -> bool) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let mut shapes = Vec::with_capacity(lens.len());
         for (k, &n) in lens.iter().enumerate() {
             if !n.is_power_of_two() {
@@ -585,7 +598,7 @@ impl WhirPcs {
                 place[k] = (g, i);
             }
             mem_trace("commit: packed");
-            let (root, whir) = if release {
+            let (root, whir) = if release(g) {
                 // A detached engine: the twiddle tables of this codeword's DFT are not kept
                 // through the rest of the proof (the opening rebuilds the codeword the same way).
                 let (root, packed) = self.engine.detached().commit_root_spilling(packed)?;

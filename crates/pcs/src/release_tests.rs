@@ -151,3 +151,55 @@ fn a_released_group_that_no_longer_matches_its_root_is_refused() {
     assert!(verify(&pcs, &com, &claims, &proof).is_err(), "a proof of another polynomial verified");
     let _ = EF::ONE;
 }
+
+/// [`WhirPcs::commit_owned_releasing_rest`]: the first group held, every later group released;
+/// the commitment, the columns read back and the dense and sparse openings are byte for byte
+/// those of [`WhirPcs::commit_owned`]; a batch of one group is held whole; a later group altered
+/// after its root was taken is refused by the opening.
+#[test]
+fn releasing_all_groups_but_the_first_gives_the_same_bytes() {
+    let pcs = WhirPcs::default().with_split_from_vars(12);
+    // 4096 + 512 + 256 entries pad to 8192 > 1.5·4864: two groups (2^12, then 2^9 + 2^8).
+    let cols = columns(&[12, 9, 8], 7);
+    let open = |com: &WhirCommitment, data: WhirProverData| {
+        let mut t = ProverTranscript::new(&ds());
+        pcs.absorb_commitment(com, &mut t);
+        let mut claims = Vec::new();
+        for (k, c) in cols.iter().enumerate() {
+            let point = t.challenge_exts(c.len().trailing_zeros() as usize);
+            claims.push(OpeningClaim { poly: k, point: point.clone(), value: Mle::new(c.clone()).evaluate(&point) });
+        }
+        (claims.clone(), pcs.open_consuming(data, &claims, &mut t).map(|()| t.into_proof()))
+    };
+    let (com, held) = pcs.commit_owned(cols.clone()).expect("commit");
+    let (com_r, rest) = pcs.commit_owned_releasing_rest(cols.clone()).expect("commit");
+    assert_eq!(com, com_r);
+    assert!(rest.groups.len() >= 2, "the fixture should split");
+    let states: Vec<bool> = rest.groups.iter().map(|g| matches!(g.whir, GroupState::Released { .. })).collect();
+    assert_eq!(states, (0..rest.groups.len()).map(|g| g > 0).collect::<Vec<_>>(), "only the later groups are released");
+    for (k, c) in cols.iter().enumerate() {
+        assert_eq!(rest.poly_evals(k), Some(&c[..]), "column {k} read back");
+    }
+    let (claims, held) = open(&com, held);
+    let (claims_r, released) = open(&com, rest);
+    let (held, released) = (held.expect("open held"), released.expect("open released"));
+    assert_eq!(claims, claims_r);
+    assert_eq!(held, released, "proof bytes differ");
+    verify(&pcs, &com, &claims, &released).expect("verify");
+
+    // One group: nothing is released.
+    let (_, one) = WhirPcs::default().commit_owned_releasing_rest(columns(&[12, 10], 2)).expect("commit");
+    assert_eq!(one.groups.len(), 1);
+    assert!(matches!(one.groups[0].whir, GroupState::Held(_)));
+
+    // A later group altered after its root: refused by the opening's root check.
+    let (com, mut data) = pcs.commit_owned_releasing_rest(cols.clone()).expect("commit");
+    let last = data.groups.len() - 1;
+    if let GroupState::Released { packed, .. } = &mut data.groups[last].whir {
+        packed[1] += F::ONE;
+    }
+    match open(&com, data).1 {
+        Err(PcsError::Config(msg)) => assert!(msg.contains("recomputed codeword"), "{msg}"),
+        other => panic!("expected the root check to refuse, got {:?}", other.map(|b| b.len())),
+    }
+}

@@ -520,7 +520,10 @@ fn prove_stream(
             witness_entries = witness_vars.iter().map(|&m| 1u64 << m).sum();
             witness_groups = zkinfer_verifier::chunked::check_chunk_witness_groups(&witness_vars).map_err(|e| zkinfer_ops::ProofError::witness("commit", e))?;
             let cols = w.take_committed()?;
-            let (com, data) = witness_pcs.commit_owned(cols).map_err(witness_err)?;
+            // Groups after the first are released until the opening (rebuilt there, after the
+            // first group's opening has freed its data): their codewords stay out of the lookup
+            // GKRs' window, the chunk's peak (`CHUNK_GKR_LEAVES`).
+            let (com, data) = witness_pcs.commit_owned_releasing_rest(cols).map_err(witness_err)?;
             // Roots only: the verifier derives both batches' shapes from the chunk graph.
             t.send_bytes(&com.roots_bytes());
             // Each group's out-of-domain sample right after the roots (stream version 8).

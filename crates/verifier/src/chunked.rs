@@ -48,13 +48,14 @@ pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// epoch `KV_e`) is followed by its out-of-domain samples and their values, before any challenge
 /// the claims on it depend on, and every opening targets the composed bits [`StreamSecurity`]
 /// derives from the header (`128 + ⌈log2 M⌉ + 1`, `M` the most openings the header allows).
-pub const STREAM_VERSION: u32 = 8;
+/// 9: a chunk's lookup GKRs hold at most 2^25 leaves ([`CHUNK_GKR_LEAVES`]; 2^24 in versions 4–8).
+pub const STREAM_VERSION: u32 = 9;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
 /// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]; 6: the
 /// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8; 7: [`Epochs`], [`chunk_kv_pcs`]
 /// and [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; 8: out-of-domain samples right after each root and
-/// [`StreamSecurity`]'s opening targets).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 8;
+/// [`StreamSecurity`]'s opening targets; 9: [`CHUNK_GKR_LEAVES`] = 2^25).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 9;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
@@ -62,8 +63,13 @@ pub const MAX_CHUNK: u32 = 1 << 16;
 /// Most leaves of one lookup GKR in a chunk's graph proof ([`zkinfer_ops::ChunkIo::gkr_leaves`]),
 /// whatever the one-pass rule (`zkinfer_ops::lookups::gkr_leaf_budget`) gives for the chunk's
 /// plan: a chunk is proven to bound memory, and a GKR's extension-field layers are its largest
-/// transient (GPT-2 small, `C = 64`: 2^26 leaves take the chunk from 4.5 GB to 8.5 GB resident).
-pub const CHUNK_GKR_LEAVES: usize = 1 << 24;
+/// transient (GPT-2 small, `C = 64`: 2^26 leaves took the chunk from 4.5 GB to 8.5 GB resident in
+/// stream version 3). Stream version 9 raised it from 2^24 to 2^25: fewer logUp statements and GKRs
+/// per chunk (GPT-2 small `T = 512, C = 64`: 13 → 7 GKRs and 22 → 18 statements in chunks 4–7, the
+/// lookups' bytes 2 129 568 → 1 614 768 in all), and the prover releases a chunk's witness groups
+/// after the first until their opening (`zkinfer_pcs::WhirPcs::commit_owned_releasing_rest`), so
+/// that the larger GKRs do not run beside those groups' codewords.
+pub const CHUNK_GKR_LEAVES: usize = 1 << 25;
 /// No group of a chunk's witness commitment is padded beyond 2^this entries
 /// (`zkinfer_pcs::commitment_groups_capped`): the one-pass rule pads a batch of `(4/3)·2^27` to
 /// ONE group of 2^28 (GPT-2 small, `C = 64` from 320 cached positions: 8.56 GB resident after the
@@ -1089,14 +1095,15 @@ mod tests {
         assert!(v7(4.0 * 1024.0 + 3.0, 1024.0, 7.0 * 7.32) < 128.0);
     }
 
-    /// Streams of version 7 (out-of-domain samples at the openings, the one-pass target) and every
-    /// other version are refused at the header, with the version named.
+    /// Streams of version 7 (out-of-domain samples at the openings, the one-pass target), version 8
+    /// (chunk GKRs of 2^24 leaves) and every other version are refused at the header, with the
+    /// version named.
     #[test]
     fn a_version_7_stream_is_refused_at_its_header() {
         let h = header(1, 512, 64);
         let bytes = h.to_bytes();
-        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 8 reads"), h);
-        for old in [1u32, 5, 6, 7, 9] {
+        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 9 reads"), h);
+        for old in [1u32, 5, 6, 7, 8, 10] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&old.to_le_bytes());
             let e = StreamHeader::read(&mut &b[..], 1024).expect_err("an old version read").to_string();
