@@ -34,12 +34,20 @@ import hf_gguf as hg
 
 arch, outdir = sys.argv[1], sys.argv[2]
 assert arch in ("gemma", "gemma2"), arch
+# `--shape 2b`: one block of Gemma 2B's shape instead (width 2048, 8 heads of 256, 1 KV head, FFN 16384; Gemma 2:
+# width 2304, 8 heads of 256, 4 KV heads, FFN 9216, caps 50/30) with the same vocabulary, transformers' own init
+# scale (N(0, 0.02)), written as OUTDIR/ARCH-2b-shape.* — for an accuracy figure at the real widths (not committed:
+# hundreds of MB).
+SHAPE = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--shape" else None
 os.makedirs(outdir, exist_ok=True)
-NAME = arch + "-tiny"
+NAME = arch + ("-2b-shape" if SHAPE else "-tiny")
 PROMPT = ("The llama (Lama glama) is a domesticated South American camelid, widely used as a meat and pack "
           "animal by Andean cultures since the pre-Columbian era. Llamas are social animals and live with others.")
 D, H, HKV, HD, FF, L, CTX, EPS = 64, 4, 1, 32, 128, 2, 256, 1e-6
 ATTN_CAP, FINAL_CAP, SWA = 8.0, 6.0, 4096
+if SHAPE == "2b":
+    D, H, HKV, HD, FF, L, CTX = (2048, 8, 1, 256, 16384, 1, 8192) if arch == "gemma" else (2304, 8, 4, 256, 9216, 1, 8192)
+    ATTN_CAP, FINAL_CAP = 50.0, 30.0
 
 specials = ["<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"]
 tokens, scores, types = hg.spm_vocab(PROMPT, specials)
@@ -61,7 +69,10 @@ else:
               final_logit_softcapping=FINAL_CAP, sliding_window=SWA, **common)
     attn_std = 0.3
 m = Lm(cfg).eval()
-hg.init_params(m, 62, extra=lambda n: (0.0, 0.1) if "norm" in n else ((0.0, attn_std) if "self_attn" in n else None))
+if SHAPE:
+    hg.init_params(m, 62, extra=lambda n: (0.0, 0.1) if "norm" in n else (0.0, 0.02))
+else:
+    hg.init_params(m, 62, extra=lambda n: (0.0, 0.1) if "norm" in n else ((0.0, attn_std) if "self_attn" in n else None))
 
 sd = hg.state_dict_f32(m)
 plus1 = lambda a: a + np.float32(1)  # convert_hf_to_gguf.py: Gemma's norm weights are stored as w + 1
