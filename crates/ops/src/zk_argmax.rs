@@ -170,19 +170,36 @@ pub fn prove_argmax_zk(shape: &ZkArgmaxShape, logits: &[i64], masks: &ZkArgmaxMa
     for (i, &v) in logits.iter().enumerate() {
         lp[((i / shape.vocab) << vv) | (i % shape.vocab)] = EF::from(from_i64_unchecked(v));
     }
+    prove_with_tables(shape, &z, [g, l], w_ef, lp, masks, mask, t)
+}
+
+/// The sumcheck of [`prove_argmax_zk`] over the given tables `[W, L]` after `ĝ(z)`, `L̂(z)` were
+/// sent (a test hook: a malicious prover substitutes the selector).
+#[allow(clippy::too_many_arguments)] // the op's tables and the caller's commitment
+fn prove_with_tables(
+    shape: &ZkArgmaxShape,
+    z: &[EF],
+    [g, l]: [EF; 2],
+    w_ef: Vec<EF>,
+    lp: Vec<EF>,
+    masks: &ZkArgmaxMasks<'_>,
+    mask: &SumcheckMask,
+    t: &mut ProverTranscript,
+) -> Result<ZkArgmaxClaims, ProofError> {
+    let (n, tv) = (shape.num_vars(), shape.tv());
     let terms = shape.terms(&z[tv..]);
     let inner = zkinfer_sumcheck::ProductSumcheck::new(vec![zkinfer_poly::Mle::new(w_ef), zkinfer_poly::Mle::new(lp)], terms.clone(), None);
     let hidden = |j: usize, p: &[EF]| if j == 1 { (masks.logits_cof)(p) } else { EF::ZERO };
     let z0 = z[0];
     let rh = |x: EF| (masks.r_hat)(z0, x);
     let mut inst = ZkProductSumcheck::new(inner, terms, None, 2, &hidden)
-        .and_then(|i| i.with_output_mask(OutputMask { coeff: output_coeff(&z, n), r_hat: &rh }))
+        .and_then(|i| i.with_output_mask(OutputMask { coeff: output_coeff(z, n), r_hat: &rh }))
         .map_err(sc)?;
     let out = prove_product_zk(&mut inst, mask, t);
     let e = out.output_mask_value.ok_or_else(|| ProofError::check(OP, "no output mask value"))?;
     Ok(ZkArgmaxClaims {
-        gap: Claim::new(z.clone(), g),
-        logits: [Claim::new(z.clone(), l), Claim::new(out.point.clone(), out.values[1])],
+        gap: Claim::new(z.to_vec(), g),
+        logits: [Claim::new(z.to_vec(), l), Claim::new(out.point.clone(), out.values[1])],
         r: (z0, out.point[0], e),
         mask_claims: out.mask_claims,
     })

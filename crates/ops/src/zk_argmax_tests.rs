@@ -64,6 +64,9 @@ enum Prover {
     BumpG,
     /// Sends the plain `L(z)` and `ĝ(z) + (L̂ − L)(z)` (the claimed sum right).
     PlainL,
+    /// A forged public selector `W' ≠ W` with `Σ W'·L = Σ W·L` (weight moved between two
+    /// non-id entries of row 0 in proportion to their logits): every other check passes.
+    ForgedW,
 }
 
 struct Case(Prover);
@@ -107,7 +110,28 @@ impl Case {
         let logits_cof = |p: &[EF]| com.l.cofactor(p, p.len() - 1);
         let r_hat = |a: EF, w: EF| com.vm.value(a, w) + vanish(w) * com.r.m(&com.vm.point(a, w));
         let masks = ZkArgmaxMasks { gap_hat: &gap_hat, logits_hat: &logits_hat, logits_cof: &logits_cof, r_hat: &r_hat };
-        let c = prove_argmax_zk(&s, &l, &masks, &mask, &mut t).expect("prove");
+        let c = if self.0 == Prover::ForgedW {
+            let n = s.num_vars();
+            let z = t.challenge_exts(n);
+            let (gv, lv) = (gap_hat(&z), logits_hat(&z));
+            t.send_exts(&[gv, lv]);
+            let eq_t = zkinfer_poly::eq_evals(&z[..2]);
+            let mut w_ef = vec![EF::ZERO; 1 << n];
+            for (ti, &a) in s.ids.iter().enumerate() {
+                w_ef[(ti << 6) | a as usize] = eq_t[ti];
+            }
+            let mut lp = vec![EF::ZERO; 1 << n];
+            for (i, &v) in l.iter().enumerate() {
+                lp[((i / V) << 6) | (i % V)] = EF::from(zkinfer_field::from_i64_unchecked(v));
+            }
+            let (p, q) = ((0..V).find(|&j| j as i64 != s.ids[0] && l[j] != 0).expect("p"), (0..V).rev().find(|&j| j as i64 != s.ids[0] && l[j] != 0).expect("q"));
+            let delta = EF::from_u64(17);
+            w_ef[p] += delta;
+            w_ef[q] -= delta * lp[p] * lp[q].inverse();
+            prove_with_tables(&s, &z, [gv, lv], w_ef, lp, &masks, &mask, &mut t).expect("forged")
+        } else {
+            prove_argmax_zk(&s, &l, &masks, &mask, &mut t).expect("prove")
+        };
         let mut plain = vec![mle(&com.g.table, &c.gap.point), mle(&com.l.table, &c.logits[1].point)];
         if !plain_l {
             plain.push(mle(&com.l.table, &c.logits[0].point));
@@ -188,7 +212,8 @@ fn zk_argmaxes_verify_open_and_hide() {
 }
 
 /// An untied gap mask (the tie's failing control), a false gap entry (the sumcheck), the plain
-/// `L(z)` with a compensating `ĝ(z)` (caught at the openings only), every flipped limb, a
+/// `L(z)` with a compensating `ĝ(z)` (caught at the openings only), a forged public selector of
+/// the same sum (caught by the selector check only), every flipped limb, a
 /// truncation, ids of the wrong count or outside the vocabulary, too few variables.
 #[test]
 fn tampered_zk_argmaxes_are_rejected() {
@@ -202,6 +227,9 @@ fn tampered_zk_argmaxes_are_rejected() {
     verify_rounds(&p.proof, &p.com.binding).expect("the compensated claim passes the sumcheck");
     let err = case.check(&p.proof, &p.com).expect_err("plain L");
     assert!(err == "gap does not open" || err == "logits does not open", "{err}");
+    // Only the selector check catches a forged selector with the same sum.
+    let f = Case(Prover::ForgedW).run(23);
+    assert!(case.check(&f.proof, &f.com).expect_err("forged selector").contains("selector"));
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let mut bad = shape();
     bad.ids.pop();

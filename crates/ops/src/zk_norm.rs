@@ -300,6 +300,20 @@ pub fn prove_norm_zk(
     row_mask: &SumcheckMask,
     t: &mut ProverTranscript,
 ) -> Result<ZkNormClaims, ProofError> {
+    prove_with_tamper(shape, ops, masks, cube_mask, row_mask, t, &|_| ())
+}
+
+/// [`prove_norm_zk`] with the cube sumcheck's tables edited before it runs (a test hook: a
+/// malicious prover substitutes a public table).
+fn prove_with_tamper(
+    shape: &ZkNormShape,
+    ops: NormOperands<'_>,
+    masks: &ZkNormMasks<'_>,
+    cube_mask: &SumcheckMask,
+    row_mask: &SumcheckMask,
+    t: &mut ProverTranscript,
+    tamper: &dyn Fn(&mut Vec<BroadcastTable>),
+) -> Result<ZkNormClaims, ProofError> {
     shape.check()?;
     let (tv, cv) = (shape.tv(), shape.cv());
     let nr = shape.row_columns();
@@ -338,6 +352,7 @@ pub fn prove_norm_zk(
         tables.push(BroadcastTable { values: lift(beta, 1 << cv), vars: tv..tv + cv, masked: true });
         tables.push(BroadcastTable { values: (0..1usize << tv).map(|r| EF::from_bool(r < shape.rows)).collect(), vars: 0..tv, masked: false });
     }
+    tamper(&mut tables);
     let cof = |j: usize, p: &[EF]| match j {
         CINV => (masks.row_cof)(cols.inv, p),
         CMEAN => (masks.row_cof)(cols.mean.unwrap_or(0), p),

@@ -113,6 +113,9 @@ enum Prover {
     BumpInv,
     /// Sends the plain `y(z)` and `r̂₃(z) + 2^s·(ŷ(z) − y(z))` (the claimed sum right).
     PlainY,
+    /// (RMSNorm) A forged public `E_t` of the same sum: weight moved between rows 0 and 1 in
+    /// proportion to their `Σ_c x²`, so every other check passes.
+    ForgedE,
 }
 
 struct Case(Kind, Prover);
@@ -194,7 +197,18 @@ impl Case {
         let r_hat = |i: usize, a: EF, wv: EF| com.vms[i].value(a, wv) + vanish(wv) * com.r_tables[i].m(&com.vms[i].point(a, wv));
         let masks = ZkNormMasks { y_hat: &y_hat, r3_hat: &r3_hat, row_hat: &row_hat, cube_cof: &cube_cof, row_cof: &row_cof, r_hat: &r_hat };
         let ops = NormOperands { x: &w.x, gamma: &w.gamma, beta: w.beta.as_deref(), rows: &w.rows };
-        let c = prove_norm_zk(&s, ops, &masks, &cube_mask, &row_mask, &mut t).expect("prove");
+        let c = if how == Prover::ForgedE {
+            let sq = |r: usize| EF::from(zkinfer_field::from_i64_unchecked(w.x[r * N..(r + 1) * N].iter().map(|&v| v * v).sum::<i64>()));
+            let (x0, x1) = (sq(0), sq(1));
+            let tamper = move |tables: &mut Vec<crate::zk_broadcast::BroadcastTable>| {
+                let delta = EF::from_u64(17);
+                tables[CER].values[0] += delta;
+                tables[CER].values[1] -= delta * x0 * x1.inverse();
+            };
+            prove_with_tamper(&s, ops, &masks, &cube_mask, &row_mask, &mut t, &tamper).expect("forged")
+        } else {
+            prove_norm_zk(&s, ops, &masks, &cube_mask, &row_mask, &mut t).expect("prove")
+        };
         let tv = s.tv();
         let zt = &c.y.point[..tv];
         let mut plain = vec![mle(&com.r3.table, &c.y.point), mle(&com.x.table, &c.x.point), mle(&com.gamma.table, &c.gamma.point)];
@@ -342,7 +356,8 @@ fn zk_norms_verify_open_and_hide() {
 /// Untied `r₃` or first-pair masks (the failing controls of the ties: the honest proof is then
 /// rejected by the cube sumcheck), a false output entry, a false `inv` with `y`, `r₃` recomputed
 /// (caught by the row zero-check), the plain `y(z)` with a compensating `r̂₃` (caught at `y`'s
-/// opening only), every flipped limb, a truncation, shapes too small for zk mode.
+/// opening only), a forged public `E_t` of the same sum (caught by the public-table check only),
+/// every flipped limb, a truncation, shapes too small for zk mode.
 #[test]
 fn tampered_zk_norms_are_rejected() {
     for kind in KINDS {
@@ -352,6 +367,11 @@ fn tampered_zk_norms_are_rejected() {
             let r = Case(kind, how).run(21);
             let err = case.check(&r.proof, &r.com).expect_err("tampered");
             assert!(err.contains(what), "{kind:?}: {err}");
+        }
+        if kind == Kind::Rms {
+            // Only the public-table check catches a forged E_t of the same sum.
+            let f = Case(kind, Prover::ForgedE).run(23);
+            assert!(case.check(&f.proof, &f.com).expect_err("forged E_t").contains("public table"));
         }
         let p = Case(kind, Prover::PlainY).run(22);
         verify_rounds(kind, &p.proof, &p.com.binding).expect("the compensated claim passes both sumchecks");

@@ -136,7 +136,25 @@ pub fn prove_slice_zk(
             *o += *w * EF::from(from_i64_unchecked(v));
         }
     }
-    let inner = ProductSumcheck::new(vec![Mle::new(a), Mle::new(shape.selector(r_c))], terms(), None);
+    prove_with_tables(shape, a, shape.selector(r_c), claim, x_cof, r_hat, mask, t)
+}
+
+/// The sumcheck of [`prove_slice_zk`] over the given tables `[A, Sel]` (a test hook: a malicious
+/// prover substitutes the selector).
+#[allow(clippy::too_many_arguments)] // the op's tables and the caller's commitment
+fn prove_with_tables(
+    shape: &ZkSliceShape,
+    a: Vec<EF>,
+    sel: Vec<EF>,
+    claim: &Claim,
+    x_cof: &(dyn Fn(&[EF]) -> EF + Sync),
+    r_hat: &(dyn Fn(EF) -> EF + Sync),
+    mask: &SumcheckMask,
+    t: &mut ProverTranscript,
+) -> Result<ZkSliceClaims, ProofError> {
+    let cv = shape.cv();
+    let r_t = &claim.point[..shape.tv()];
+    let inner = ProductSumcheck::new(vec![Mle::new(a), Mle::new(sel)], terms(), None);
     let hidden = |j: usize, z: &[EF]| if j == 0 { x_cof(&[r_t, z].concat()) } else { EF::ZERO };
     let mut inst = ZkProductSumcheck::new(inner, terms(), None, 2, &hidden)
         .and_then(|i| i.with_output_mask(OutputMask { coeff: output_coeff(&claim.point, cv), r_hat }))

@@ -34,6 +34,9 @@ enum Prover {
     OtherX,
     /// Zero masks: the plain values.
     Plain,
+    /// Adds `ε` to the public selector at column 0 (outside the slice), the claim recomputed from
+    /// the forged tables.
+    ForgedSel,
 }
 
 struct Case(Prover);
@@ -74,7 +77,26 @@ impl Case {
         let cx = |z: &[EF]| com.x.cofactor(z, z.len() - 1);
         let r_hat = |w: EF| com.vm.value(point[0], w) + vanish(w) * com.r.m(&com.vm.point(point[0], w));
         let xc: &(dyn Fn(&[EF]) -> EF + Sync) = if self.0 == Prover::Plain { &zero } else { &cx };
-        let c = prove_slice_zk(&SHAPE, &x, &Claim::new(point.clone(), value), xc, &r_hat, &mask, &mut t).expect("prove");
+        let c = if self.0 == Prover::ForgedSel {
+            let e = zkinfer_poly::eq_evals(&point[..2]);
+            let mut a = vec![EF::ZERO; 64];
+            for (row, w) in x.chunks(SHAPE.cols).zip(&e) {
+                for (o, &v) in a.iter_mut().zip(row) {
+                    *o += *w * EF::from(zkinfer_field::from_i64_unchecked(v));
+                }
+            }
+            let mut sel = SHAPE.selector(&point[2..]);
+            sel[0] += EF::from_u64(17);
+            let forged = a.iter().zip(&sel).map(|(&p, &q)| p * q).sum::<EF>() + (value - y_plain);
+            let mut t2 = ProverTranscript::new(&ds());
+            t2.absorb_public_fields("test/commitment", &com.binding);
+            let _ = t2.challenge_exts(SHAPE.claim_vars());
+            t2.send_ext(forged);
+            let c = prove_with_tables(&SHAPE, a, sel, &Claim::new(point.clone(), forged), xc, &r_hat, &mask, &mut t2).expect("forged");
+            return Run { proof: t2.into_proof(), com, claims: c, plain: vec![y_plain] };
+        } else {
+            prove_slice_zk(&SHAPE, &x, &Claim::new(point.clone(), value), xc, &r_hat, &mask, &mut t).expect("prove")
+        };
         let plain = vec![y_plain, mle(&com.x.table, &c.x.point)];
         Run { proof: t.into_proof(), com, claims: c, plain }
     }
@@ -144,7 +166,8 @@ fn zk_slices_verify_open_and_hide() {
     honest_runs_verify_and_hide(&Case(Prover::Honest), [10, 11]);
 }
 
-/// An `x` other than the committed one (caught at its opening), the plain values, every flipped
+/// An `x` other than the committed one (caught at its opening), the plain values, a forged public
+/// selector with the claim recomputed (caught by the selector check only), every flipped
 /// limb, a truncation, a slice outside the input, too few column variables, a wrong claim
 /// dimension.
 #[test]
@@ -155,6 +178,10 @@ fn tampered_zk_slices_are_rejected() {
     assert_eq!(case.check(&o.proof, &o.com).expect_err("other x"), "x does not open");
     let p = Case(Prover::Plain).run(22);
     assert!(case.check(&p.proof, &p.com).expect_err("plain").contains("does not open"));
+    // Only the selector check catches a forged selector: the sumcheck passes (the check runs after
+    // it) and the openings would too.
+    let f = Case(Prover::ForgedSel).run(23);
+    assert!(case.check(&f.proof, &f.com).expect_err("forged selector").contains("selector"));
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let c = Claim::new(vec![EF::TWO; 7], EF::ONE);
     assert!(verify_slice_zk(&ZkSliceShape { start: 30, ..SHAPE }, &c, &mut t).is_err(), "outside the input");
