@@ -44,7 +44,10 @@
 //! about `2^{j/2}` entries instead of one of `2^{j−1}`, each row's sum weighted once by its
 //! `eq(r_hi, x_hi)`; no full eq table is built, folded or streamed. The two halves of a layer
 //! stay in the layer's own vector and are bound in place (the right half into the slots the
-//! left half vacates), so no half is copied out. The layers above the leaves are built with
+//! left half vacates), so no half is copied out. The leaves' first bind is lazy
+//! (`Column::BaseBound`): the next round interpolates the base-field leaves at `r0` on the fly
+//! and the bind after it applies both challenges, writing a quarter of the leaves' count in
+//! extension elements instead of a half. The layers above the leaves are built with
 //! packed SIMD products.
 //!
 //! Base-field leaves `1/(a − w)` (range lookups, [`Denominators::Shifted`]) get three more
@@ -642,6 +645,12 @@ fn receive_children(t: &mut VerifierTranscript<'_>) -> Result<[EF; 4], FracAddEr
 /// half vacated (`bind_halves`), so no half is ever copied out or allocated separately.
 pub(crate) enum Column {
     Base(Vec<F>),
+    /// Base-field halves whose first variable is bound to `r0` lazily: the values are
+    /// `[L(r0, ·) | R(r0, ·)]` with `[L | R] = v`. The leaves' first bind would write
+    /// `|v|/2` extension elements (three times the leaves' bytes, all fresh pages); instead the
+    /// next round's sums interpolate at `r0` on the fly (`shifted_sums_lazy_packed`) and the
+    /// next bind applies `r0` and `r1` together, writing half as much. Same field elements.
+    BaseBound { v: Vec<F>, r0: EF },
     Ext(Vec<EF>),
 }
 
@@ -650,6 +659,11 @@ impl Column {
     fn firsts(&self) -> [EF; 2] {
         match self {
             Column::Base(v) => [EF::from(v[0]), EF::from(v[v.len() / 2])],
+            Column::BaseBound { v, r0 } => {
+                let (h, q) = (v.len() / 2, v.len() / 4);
+                let lerp = |a: F, b: F| *r0 * (b - a) + a;
+                [lerp(v[0], v[q]), lerp(v[h], v[h + q])]
+            }
             Column::Ext(v) => [v[0], v[v.len() / 2]],
         }
     }
@@ -657,9 +671,44 @@ impl Column {
     fn bind(&mut self, r: EF) {
         match self {
             Column::Ext(v) => bind_halves(v, r),
+            // Large enough that the next round is a packed one: bind lazily.
+            Column::Base(v) if v.len() / 8 >= PAR_MIN && (v.len() / 8).is_multiple_of(LANES) => {
+                *self = Column::BaseBound { v: std::mem::take(v), r0: r };
+            }
             Column::Base(v) => *self = Column::Ext(bind_base_halves(v, r)),
+            Column::BaseBound { v, r0 } => *self = Column::Ext(bind_base_halves_twice(v, *r0, r)),
         }
     }
+}
+
+/// `[L(r0, r1, ·) | R(r0, r1, ·)]` of base-field halves `v = [L | R]`: both first variables
+/// bound in one pass (`L(r0, r1, x) = lerp_{r1}(lerp_{r0}(L[x], L[x+2q]), lerp_{r0}(L[x+q], L[x+3q]))`,
+/// `q = |v|/8`), the same field elements as two single binds.
+fn bind_base_halves_twice(v: &[F], r0: EF, r1: EF) -> Vec<EF> {
+    let h = v.len() / 2;
+    let q = h / 4;
+    let mut bound = EF::zero_vec(2 * q);
+    for (side, dst) in bound.chunks_mut(q.max(1)).enumerate().take(2) {
+        let src = &v[side * h..(side + 1) * h];
+        if q >= PAR_MIN && q.is_multiple_of(LANES) {
+            type PF = <F as Field>::Packing;
+            let ld = |x: usize| *<PF as PackedValue>::from_slice(&src[x..x + LANES]);
+            let pr0 = PackedEF::from(r0);
+            dst.par_chunks_mut(LANES).enumerate().with_min_len(PAR_MIN / LANES).for_each(|(c, dst)| {
+                let x = c * LANES;
+                let (a, b, c2, d) = (ld(x), ld(x + 2 * q), ld(x + q), ld(x + 3 * q));
+                let (l0, l1) = (pr0 * (b - a) + a, pr0 * (d - c2) + c2);
+                (l0 + (l1 - l0) * r1).to_ext_slice(dst);
+            });
+        } else {
+            let lerp = |a: F, b: F| r0 * (b - a) + a;
+            for (x, d) in dst.iter_mut().enumerate() {
+                let (l0, l1) = (lerp(src[x], src[x + 2 * q]), lerp(src[x + q], src[x + 3 * q]));
+                *d = l0 + r1 * (l1 - l0);
+            }
+        }
+    }
+    bound
 }
 
 /// The concatenated halves `[L | R]` of base-field values (each half an MLE whose first
@@ -825,6 +874,7 @@ impl TreeHalves {
             TreeHalves::ShiftedOnes { shift, w } => {
                 let q: Vec<EF> = match w {
                     Column::Base(v) => v.iter().map(|&w| *shift - w).collect(),
+                    Column::BaseBound { v, r0 } => bind_base_halves(v, *r0).iter().map(|&w| *shift - w).collect(),
                     Column::Ext(v) => v.iter().map(|&w| *shift - w).collect(),
                 };
                 let (ql, qr) = halves_of(&q);
@@ -859,6 +909,13 @@ impl TreeHalves {
                     Column::Ext(v) => {
                         let (l, r) = halves_of(v);
                         if eq.packed() { shifted_sums_packed(l, r, eq, with_one) } else { shifted_sums(l, r, eq, with_one) }
+                    }
+                    Column::BaseBound { v, r0 } if eq.packed() && v.len() == 8 * eq.len() => shifted_sums_lazy_packed(v, *r0, eq, with_one),
+                    Column::BaseBound { v, r0 } => {
+                        // Not reached (lazy binds are made only for packed next rounds); correct anyway.
+                        let bound = bind_base_halves(v, *r0);
+                        let (l, r) = halves_of(&bound);
+                        shifted_sums(l, r, eq, with_one)
                     }
                 };
                 let a = *shift;
@@ -1197,6 +1254,32 @@ fn shifted_sums_packed(wl: &[EF], wr: &[EF], eq: EqView<'_>, with_one: bool) -> 
         let (l2, r2) = (l1.double() - l0, r1.double() - r0);
         let (s1, p1) = if with_one { (e * (l1 + r1), e * (l1 * r1)) } else { (PackedEF::ZERO, PackedEF::ZERO) };
         [e * (l0 + r0), e * (l0 * r0), s1, p1, e * (l2 + r2), e * (l2 * r2)]
+    };
+    pairs_of(packed_eq_sum(eq, term))
+}
+
+/// The six weighted sums of [`shifted_sums`] at one packed position:
+/// `[e·(l0 + r0), e·l0·r0, e·(l1 + r1), e·l1·r1, e·(l2 + r2), e·l2·r2]` (`t = 1` zero unless `with_one`).
+fn shifted_terms_packed(l0: PackedEF, l1: PackedEF, r0: PackedEF, r1: PackedEF, e: PackedEF, with_one: bool) -> [PackedEF; 6] {
+    let (l2, r2) = (l1.double() - l0, r1.double() - r0);
+    let (s1, p1) = if with_one { (e * (l1 + r1), e * (l1 * r1)) } else { (PackedEF::ZERO, PackedEF::ZERO) };
+    [e * (l0 + r0), e * (l0 * r0), s1, p1, e * (l2 + r2), e * (l2 * r2)]
+}
+
+/// [`shifted_sums`] for [`Column::BaseBound`] halves (requires [`EqView::packed`] and
+/// `|v| = 8·eq.len()`): the bound values `L(r0, ·)`, `R(r0, ·)` are interpolated from the
+/// base-field `v` on the fly (`L(r0, y) = L[y] + r0·(L[y + 2q] − L[y])`, `q = eq.len()`).
+fn shifted_sums_lazy_packed(v: &[F], r0: EF, eq: EqView<'_>, with_one: bool) -> [(EF, EF); 3] {
+    type PF = <F as Field>::Packing;
+    let q = eq.len();
+    let ld = |x: usize| *<PF as PackedValue>::from_slice(&v[x..x + LANES]);
+    let pr0 = PackedEF::from(r0);
+    let lerp = |a: PF, b: PF| pr0 * (b - a) + a;
+    let term = |x: usize, e: PackedEF| {
+        let (l0, l1) = (lerp(ld(x), ld(x + 2 * q)), lerp(ld(x + q), ld(x + 3 * q)));
+        let y = 4 * q + x;
+        let (r0, r1) = (lerp(ld(y), ld(y + 2 * q)), lerp(ld(y + q), ld(y + 3 * q)));
+        shifted_terms_packed(l0, l1, r0, r1, e, with_one)
     };
     pairs_of(packed_eq_sum(eq, term))
 }
@@ -1666,6 +1749,23 @@ mod tests {
             halves.bind(full(5));
             reference.bind(full(5));
             assert_eq!(halves.to_ext()[2..], reference.to_ext()[2..], "depth {depth}");
+            // Depth 15 binds lazily (`Column::BaseBound`): the next round's sums (packed, split
+            // and full eq tables), the children and the next bind equal the extension halves'.
+            assert_eq!(matches!(halves, TreeHalves::ShiftedOnes { w: Column::BaseBound { .. }, .. }), depth >= 15, "depth {depth}");
+            let point: Vec<EF> = (0..depth as u64 - 3).map(|i| full(i + 900)).collect();
+            let eq = eq_evals(&point);
+            let (hi, lo) = (eq_evals(&point[..point.len() / 2]), eq_evals(&point[point.len() / 2..]));
+            for with_one in [false, true] {
+                let want = reference.round_sums(EqView::full(&eq), gamma, with_one);
+                assert_eq!(halves.round_sums(EqView::full(&eq), gamma, with_one), want, "depth {depth}");
+                assert_eq!(halves.round_sums(EqView::split(&hi, &lo), gamma, with_one), want, "depth {depth}");
+            }
+            assert_eq!(halves.first_children(), reference.first_children(), "depth {depth}");
+            halves.bind(full(6));
+            reference.bind(full(6));
+            assert!(matches!(halves, TreeHalves::ShiftedOnes { w: Column::Ext(_), .. }));
+            assert_eq!(halves.to_ext()[2..], reference.to_ext()[2..], "depth {depth}");
+            assert_eq!(halves.first_children(), reference.first_children(), "depth {depth}");
         }
     }
 
