@@ -55,10 +55,10 @@ const PAGE: usize = 4096;
 
 /// Blocks of at least this many bytes are large (mapped and reused here); smaller ones are
 /// mimalloc's.
-pub const LARGE: usize = 1 << 22;
+pub const LARGE: usize = 1 << 20;
 
 /// A free range unused this long is unmapped at the next large allocation or free.
-pub const KEEP_FOR: Duration = Duration::from_secs(10);
+pub const KEEP_FOR: Duration = Duration::from_secs(30);
 
 /// At most this many bytes are kept in free ranges (older ranges are unmapped first).
 pub const MAX_KEPT: usize = 4 << 30;
@@ -89,7 +89,7 @@ fn keep_for() -> Duration {
 const RELEASE_SLACK: usize = 16 << 20;
 
 /// Free ranges the table holds.
-const SLOTS: usize = 128;
+const SLOTS: usize = 512;
 
 /// Counters of the large-block path, printed by [`report`] (`ZKINFER_ALLOC_STATS=1`).
 pub mod stats {
@@ -598,9 +598,9 @@ mod tests {
             fill(y, small.size(), 4);
             check(x, small.size(), 3);
             check(y, small.size(), 4);
-            // Small blocks past the maximum take their bytes from the kept ranges too.
+            // Small blocks (below `LARGE`) past the maximum take their bytes from the kept ranges too.
             let room = HIGH.load(Relaxed) - LIVE.load(Relaxed);
-            let chunk = Layout::from_size_align(1 << 20, 8).expect("layout");
+            let chunk = Layout::from_size_align(LARGE / 4, 8).expect("layout");
             let mut smalls = Vec::new();
             for _ in 0..room / chunk.size() + 4 {
                 smalls.push(a.alloc(chunk));

@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 /// the system. Built with the crate's `no_thp` feature (`Cargo.toml`): mimalloc then never
 /// asks for transparent huge pages, whose purge-and-refault cycles zeroed whole 2 MiB pages and
 /// took twice the system time (docs/BENCHMARKS.md, "Prove time: allocator pages"). With the
-/// `block-reuse` feature (on by default, Linux) blocks of 4 MiB and more are mapped by
+/// `block-reuse` feature (on by default, Linux) blocks of 1 MiB and more are mapped by
 /// [`alloc::Allocator`] instead, which keeps a freed block's pages for the next large block
 /// rather than returning them to the system and faulting fresh ones in again, without raising
 /// the peak ([`alloc`]'s module doc).
