@@ -26,7 +26,7 @@ use zkinfer_gguf::GgufFile;
 use zkinfer_model::Model;
 use zkinfer_pcs::{GroupOod, OpeningClaim, Pcs, SparseLayout, SparsePoly, WhirCommitment, WhirPcs};
 use zkinfer_proof::chunked::{STREAM_VERSION, prove_chunked, verify_stream};
-use zkinfer_proof::{ProofFile, ProvingKey, WeightCommitment, prove, setup, verify, vocabulary};
+use zkinfer_proof::{ProofFile, ProvingKey, VerifyingKey, WeightCommitment, prove, setup, verify, vocabulary};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 // ---------------------------------------------------------------------------------------------
@@ -230,5 +230,43 @@ fn a_proof_under_another_architectures_key_is_refused() {
             let e = verify(&g.pk.vk, &relabelled).err().unwrap_or_else(|| panic!("{a} proof relabelled accepted under the {b} key"));
             eprintln!("{a} proof relabelled, {b} key: {e}");
         }
+    }
+}
+
+/// A hostile key holding many SoftCap nodes of distinct parameters (each a table of 2^16 rows
+/// the verifier must build) is refused by the key decoder's table budget (`MAX_TABLE_ENTRIES`,
+/// checked before a table is built), with a clear error, not a panic nor an unbounded build;
+/// the same key with every copy at the real node's parameters (one shared table) is not refused
+/// for its tables.
+#[test]
+fn a_key_with_many_distinct_softcap_tables_is_refused_by_the_table_budget() {
+    use zkinfer_model::Op;
+    use zkinfer_model::ops::MAX_TABLE_ENTRIES;
+    let vk = &fixtures().iter().find(|(a, _)| *a == "gemma2").unwrap().1.pk.vk;
+    let at = vk.graph.nodes.iter().position(|n| matches!(n.op, Op::SoftCap(_))).unwrap();
+    let Op::SoftCap(real) = &vk.graph.nodes[at].op else { unreachable!() };
+    let copies = MAX_TABLE_ENTRIES / (1 << real.in_bits) + 1;
+    let hostile = |distinct: bool| {
+        let mut bad = vk.clone();
+        for i in 0..copies {
+            let mut node = bad.graph.nodes[at].clone();
+            if let Op::SoftCap(c) = &mut node.op {
+                if distinct {
+                    c.cap = 1000 + i as u32;
+                }
+            }
+            bad.graph.nodes.push(node);
+        }
+        bad.to_bytes()
+    };
+    let started = std::time::Instant::now();
+    let e = std::panic::catch_unwind(|| VerifyingKey::from_bytes(&hostile(true))).expect("no panic").expect_err("a key over the table budget decoded").to_string();
+    eprintln!("{copies} distinct SoftCap tables: {e} ({:.1} s)", started.elapsed().as_secs_f64());
+    assert!(e.contains("table") && e.contains("budget"), "{e}");
+    // Control: the same number of copies sharing the real table is not refused for its tables
+    // (the extra nodes are refused by the graph's own checks, if at all).
+    match std::panic::catch_unwind(|| VerifyingKey::from_bytes(&hostile(false))).expect("no panic") {
+        Ok(_) => {}
+        Err(e) => assert!(!e.to_string().contains("budget"), "shared tables counted against the budget: {e}"),
     }
 }
