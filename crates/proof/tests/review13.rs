@@ -250,10 +250,10 @@ fn a_key_with_many_distinct_softcap_tables_is_refused_by_the_table_budget() {
         let mut bad = vk.clone();
         for i in 0..copies {
             let mut node = bad.graph.nodes[at].clone();
-            if let Op::SoftCap(c) = &mut node.op {
-                if distinct {
-                    c.cap = 1000 + i as u32;
-                }
+            if let Op::SoftCap(c) = &mut node.op
+                && distinct
+            {
+                c.cap = 1000 + i as u32;
             }
             bad.graph.nodes.push(node);
         }
