@@ -11,9 +11,21 @@
 //! - Gemma / Gemma 2 / Llama: a proof made under one architecture's key is refused under the
 //!   others' (as is, and relabelled with the other key's commitment), both ways.
 //!
-//! Failing controls (temporary weakenings, not committed; see the session report): dropping the
-//! out-of-domain term from `group_terms` in `crates/pcs/src/lib.rs` (both sides) makes the first
-//! attack of `an_ood_answer_of_another_polynomial_is_refused` verify.
+//! - A hostile key with 129 SoftCap nodes of distinct parameters is refused by the decoder's table
+//!   budget before the tables are built.
+//!
+//! Failing controls (temporary weakenings, not committed; see the session report):
+//! - the out-of-domain term dropped from `group_terms` (`crates/pcs/src/lib.rs`, both sides):
+//!   `an_ood_answer_of_another_polynomial_is_refused` fails (`OodOnly(0, 0) accepted`), and so
+//!   does `review_chunked.rs`'s stream-level test (`Witness { chunk: 1, group: 0 } accepted`);
+//! - the keys/values samples left out of the epoch's accumulator (prover and verifier
+//!   `chunked.rs`): `review_chunked.rs`'s test fails (`KeysValues { chunk: 0, slot: 1 } accepted`);
+//! - the version comparison of `Reader::header` (`crates/graph/src/codec.rs`) removed: the stamped
+//!   stream VERIFIES (the stream-version field is not absorbed; the transcript binds
+//!   `CHUNKED_PROTOCOL_VERSION`, so only the header check refuses it — benign: the bytes are a
+//!   version-8 stream);
+//! - the table budget of `TableCache::get_keyed` removed: the 129 tables are built (3.6 s) and
+//!   the key is refused only later by the graph check, so the budget test fails.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 mod common;
