@@ -339,9 +339,16 @@ fn alloc_large(size: usize, zero: bool) -> *mut u8 {
         let (live, high) = add_live(len);
         kept.release((live + KEPT_BYTES.load(Relaxed)).saturating_sub(high));
     }
+    // Populated at once (`MAP_POPULATE`): the prover often reads a fresh zeroed buffer before it
+    // writes it (accumulations), and a page first read maps the shared zero page, so its first
+    // write faults again (copy-on-write) and flushes the TLB of the other cores by IPI. `perf` on
+    // SmolLM2 put ≈ 16 % of all samples there (`do_wp_page` → `flush_tlb_mm_range`); populating
+    // took the quiet run's system time from 77.8 to 30.4 s and prove from 131.7 to 123.2 s, peak
+    // 8 206 430 208 → 8 203 702 272 B (docs/BENCHMARKS.md). The pages are charged when mapped, not
+    // when touched: a large block is live memory in the peak rule either way.
     // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
     let p = unsafe {
-        libc::mmap(null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
+        libc::mmap(null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE, -1, 0)
     };
     if p == libc::MAP_FAILED {
         LIVE.fetch_sub(len, Relaxed);
