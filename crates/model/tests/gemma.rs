@@ -8,7 +8,7 @@
 //! match; the tokenizer adds BOS and stops at `<end_of_turn>`; bad Gemma 2 metadata is refused.
 
 mod common;
-use common::{log_softmax, max_abs};
+use common::{agreement, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::source::ModelSource;
 use zkinfer_model::{Gemma, GemmaConfig, GemmaQuant, LlamaConfig, Model, ModelError, QuantConfig};
@@ -113,14 +113,8 @@ fn integer_agrees(arch: &str) {
     let m = Model::load(&f).expect("load");
     let got = m.logits_int(&eval).expect("int logits");
     let n_vocab = m.config().n_vocab;
-    let (mut same, mut kl) = (0, 0.0);
-    for (row, w) in got.iter().zip(want.chunks(n_vocab)) {
-        same += usize::from(zkinfer_model::argmax_f32(row) == zkinfer_model::argmax_f32(w));
-        let (lp, lq) = (log_softmax(w), log_softmax(row));
-        kl += lp.iter().zip(&lq).map(|(p, q)| p.exp() * (p - q)).sum::<f64>();
-    }
-    let top1 = same as f64 / eval.len() as f64;
-    let kl = kl / eval.len() as f64;
+    let want_rows: Vec<Vec<f32>> = want.chunks(n_vocab).take(got.len()).map(<[f32]>::to_vec).collect();
+    let (kl, top1) = agreement(&want_rows, &got);
     // The fixtures' distributions are peaked (the tied head favours the input token), so the
     // largest logit error is the sharper measure here.
     let max = max_abs(&got, &want);

@@ -3,7 +3,7 @@
 //! llama.cpp's), integer vs float agreement, KV-cache consistency, bad input.
 
 mod common;
-use common::log_softmax;
+use common::agreement;
 use std::path::PathBuf;
 use zkinfer_model::{LlamaConfig, Model, ModelError};
 
@@ -35,18 +35,6 @@ fn reference(name: &str) -> Reference {
         greedy_transformers: ids("greedy_transformers_f32"),
         greedy_llamacpp: ids("greedy_llamacpp"),
     }
-}
-
-/// Mean KL(p‖q) over rows and the fraction of rows with the same argmax.
-fn agreement(p: &[Vec<f32>], q: &[Vec<f32>]) -> (f64, f64) {
-    let mut kl = 0.0;
-    let mut same = 0;
-    for (a, b) in p.iter().zip(q) {
-        let (la, lb) = (log_softmax(a), log_softmax(b));
-        kl += la.iter().zip(&lb).map(|(x, y)| x.exp() * (x - y)).sum::<f64>();
-        same += usize::from(zkinfer_model::argmax_f32(a) == zkinfer_model::argmax_f32(b));
-    }
-    (kl / p.len() as f64, same as f64 / p.len() as f64)
 }
 
 #[test]

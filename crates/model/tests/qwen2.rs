@@ -5,7 +5,7 @@
 //! order) do not match; bad tensors are clear errors.
 
 mod common;
-use common::{log_softmax, max_abs};
+use common::{agreement, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::llama::{Llama, LlamaQuant};
 use zkinfer_model::source::ModelSource;
@@ -76,14 +76,8 @@ fn integer_path_agrees_with_transformers() {
     let m = Model::load(&f).expect("load");
     let got = m.logits_int(&eval).expect("int logits");
     let n_vocab = m.config().n_vocab;
-    let (mut same, mut kl) = (0, 0.0);
-    for (row, w) in got.iter().zip(want.chunks(n_vocab)) {
-        same += usize::from(zkinfer_model::argmax_f32(row) == zkinfer_model::argmax_f32(w));
-        let (lp, lq) = (log_softmax(w), log_softmax(row));
-        kl += lp.iter().zip(&lq).map(|(p, q)| p.exp() * (p - q)).sum::<f64>();
-    }
-    let top1 = same as f64 / eval.len() as f64;
-    let kl = kl / eval.len() as f64;
+    let want_rows: Vec<Vec<f32>> = want.chunks(n_vocab).take(got.len()).map(<[f32]>::to_vec).collect();
+    let (kl, top1) = agreement(&want_rows, &got);
     eprintln!("qwen2: integer vs transformers top-1 {top1:.4} over {}, mean KL {kl:.3e}", eval.len());
     assert!(top1 >= 0.97 && kl < 1e-3, "integer top-1 {top1}, KL {kl}");
     let greedy = ids(&r, "greedy_transformers_f32");

@@ -1,5 +1,5 @@
 //! Helpers shared by the model crate's reference tests: transformers logits stored as `.npy`,
-//! log-softmax rows and the largest absolute difference.
+//! log-softmax rows, top-1/KL agreement and the largest absolute difference.
 #![allow(dead_code)]
 
 /// A little-endian float32 `.npy` of two dimensions.
@@ -26,4 +26,16 @@ pub fn log_softmax(row: &[f32]) -> Vec<f64> {
 /// Largest `|got − want|` over all rows.
 pub fn max_abs(got: &[Vec<f32>], want: &[f32]) -> f32 {
     got.iter().flatten().zip(want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max)
+}
+
+/// Mean KL(p‖q) over rows and the fraction of rows with the same argmax.
+pub fn agreement(p: &[Vec<f32>], q: &[Vec<f32>]) -> (f64, f64) {
+    let mut kl = 0.0;
+    let mut same = 0;
+    for (a, b) in p.iter().zip(q) {
+        let (la, lb) = (log_softmax(a), log_softmax(b));
+        kl += la.iter().zip(&lb).map(|(x, y)| x.exp() * (x - y)).sum::<f64>();
+        same += usize::from(zkinfer_model::argmax_f32(a) == zkinfer_model::argmax_f32(b));
+    }
+    (kl / p.len() as f64, same as f64 / p.len() as f64)
 }
