@@ -6,12 +6,9 @@
 //! Every position after the first is a completion position (the bench's `--prompt-tokens 1`; the
 //! epochs' packed sizes printed are GPT-2 small's, 24 cached tensors of `[16, 2^b·C, 64]` at `C = 64`).
 
-use std::collections::HashMap;
+mod common;
 
-use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
-use zkinfer_model::graph::TensorId;
-use zkinfer_ops::{ChunkIo, TensorRole, protocol_for};
+use zkinfer_ops::ChunkIo;
 use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 use zkinfer_verifier::chunked::{CHUNK_GKR_LEAVES, Epochs, StreamHeader, chunk_kv_pcs, chunk_witness_pcs};
 
@@ -20,37 +17,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = args.next().ok_or("usage: chunk_plan MODEL.gguf T C")?;
     let total: usize = args.next().ok_or("T")?.parse()?;
     let chunk: usize = args.next().ok_or("C")?.parse()?;
-    let gguf = GgufFile::open(&path)?;
-    let mut model = Model::load(&gguf)?;
-    model.drop_float_reference();
-    drop(gguf);
-    let mut cache = model.new_int_cache();
     let pcs = chunk_witness_pcs(132);
     let epochs = Epochs::for_header(&StreamHeader { model_commitment: [0; 32], max_new_tokens: total as u32, chunk_size: chunk as u32, prompt_ids: vec![0] });
-    let mut s = 0;
-    let mut k = 0;
-    while s < total {
-        let n = chunk.min(total - s);
-        let ids: Vec<u32> = (s..s + n).map(|i| ((i * 7919 + 13) % 40000) as u32).collect();
-        // Predictions at every row from position P − 1 = 0 on.
-        let fwd = model.step_forward_int(&mut cache, &ids, n)?;
-        let graph = &fwd.graph;
-        let values = |t: TensorId| fwd.trace.get(t).map_or(&[][..], |v| v.data.as_slice());
-        let mut public: HashMap<TensorId, &[i64]> = HashMap::new();
-        let mut deferred = Vec::new();
-        for &i in &graph.inputs {
-            let name = &graph.meta(i).name;
-            if ["tokens", "positions", "out_rows"].contains(&name.as_str()) {
-                public.insert(i, values(i));
-            } else {
-                deferred.push(i);
-            }
-        }
-        for (j, node) in graph.nodes.iter().enumerate() {
-            if protocol_for(graph, j)?.output_role() == TensorRole::Public {
-                public.insert(node.output, values(node.output));
-            }
-        }
+    common::for_each_chunk(&path, total, chunk, |common::Chunk { k, s, n, graph, public, deferred }| {
         let io = ChunkIo { deferred, gkr_leaves: Some(CHUNK_GKR_LEAVES) };
         let mut vars = Vec::new();
         let ds = DomainSeparator::new("chunk-plan", 1);
@@ -65,10 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let sizes: Vec<String> = group_sizes(&vars).iter().map(|&(e, p)| format!("{e} (2^{p}, rate 2^-{})", rate(p))).collect();
         let (e, (f, b)) = (epochs.of(k), epochs.range(epochs.of(k)));
         println!("chunk {k}: s = {s}, C_k = {n}, {} blocks, {entries} entries, {groups} group(s): {}{}", vars.len(), sizes.join(" + "), if k == f { format!("; starts keys/values epoch {e} (2^{b} chunks, rate 2^-{} if packed to 2^{})", chunk_kv_pcs(132).params().starting_log_inv_rate(21 + b), 21 + b) } else { String::new() });
-        s += n;
-        k += 1;
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Entries and padded `log2` size of each group of `vars` (as `chunk_witness_pcs` groups them).

@@ -10,12 +10,9 @@
 //! or `qR` sent when a coefficient vanishes (probability `≈ 2^-190` per round) is not counted.
 //! Positions as in `chunk_plan` (every position after the first is a completion position).
 
-use std::collections::HashMap;
+mod common;
 
-use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
-use zkinfer_model::graph::TensorId;
-use zkinfer_ops::{ChunkIo, TensorRole, protocol_for};
+use zkinfer_ops::ChunkIo;
 use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 use zkinfer_verifier::chunked::CHUNK_GKR_LEAVES;
 
@@ -47,34 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if caps.is_empty() {
         caps = vec![CHUNK_GKR_LEAVES, 2 * CHUNK_GKR_LEAVES];
     }
-    let gguf = GgufFile::open(&path)?;
-    let mut model = Model::load(&gguf)?;
-    model.drop_float_reference();
-    drop(gguf);
-    let mut cache = model.new_int_cache();
     let mut totals = vec![0u64; caps.len()];
-    let (mut s, mut k) = (0, 0);
-    while s < total {
-        let n = chunk.min(total - s);
-        let ids: Vec<u32> = (s..s + n).map(|i| ((i * 7919 + 13) % 40000) as u32).collect();
-        let fwd = model.step_forward_int(&mut cache, &ids, n)?;
-        let graph = &fwd.graph;
-        let values = |t: TensorId| fwd.trace.get(t).map_or(&[][..], |v| v.data.as_slice());
-        let mut public: HashMap<TensorId, &[i64]> = HashMap::new();
-        let mut deferred = Vec::new();
-        for &i in &graph.inputs {
-            let name = &graph.meta(i).name;
-            if ["tokens", "positions", "out_rows"].contains(&name.as_str()) {
-                public.insert(i, values(i));
-            } else {
-                deferred.push(i);
-            }
-        }
-        for (j, node) in graph.nodes.iter().enumerate() {
-            if protocol_for(graph, j)?.output_role() == TensorRole::Public {
-                public.insert(node.output, values(node.output));
-            }
-        }
+    common::for_each_chunk(&path, total, chunk, |common::Chunk { k, s, n, graph, public, deferred }| {
         for (c, &cap) in caps.iter().enumerate() {
             let io = ChunkIo { deferred: deferred.clone(), gkr_leaves: Some(cap) };
             let ds = DomainSeparator::new("lookup-plan", 1);
@@ -105,9 +76,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             totals[c] += bytes;
             println!("chunk {k} (s = {s}, C_k = {n}), cap 2^{}: {report}", cap.trailing_zeros());
         }
-        s += n;
-        k += 1;
-    }
+        Ok(())
+    })?;
     for (c, &cap) in caps.iter().enumerate() {
         println!("all chunks, cap 2^{}: lookups {} B", cap.trailing_zeros(), totals[c]);
     }
