@@ -403,6 +403,7 @@ fn prove_stream(
     // Every opening's target, derived from the header as the verifier derives it.
     let security = StreamSecurity::for_key(vk, &header);
     security.check(&header).map_err(ProofSystemError::Request)?;
+    security.check_composed(&header, vk).map_err(ProofSystemError::Request)?;
     let weight_pcs = security.weight_pcs();
     let kv_pcs = chunk_kv_pcs(security.term_bits());
     let witness_pcs = chunk_witness_pcs(security.term_bits());
@@ -698,7 +699,7 @@ fn prove_stream(
         }
     };
     clock.lap_s("weight recommit");
-    weight_acc.prove_consuming(&weight_pcs, weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
+    keys::prove_weight_opening(&weight_pcs, vk, weight_data, weight_acc, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     clock.lap("weight opening", &t);
     zkinfer_procfs::mem_trace("close: weights opened");
     timings.close_bytes = clock.phases;

@@ -4,7 +4,8 @@
 use crate::{ProofSystemError, model_err};
 use zkinfer_model::Model;
 use zkinfer_field::F;
-use zkinfer_pcs::{WhirCommitment, WhirProverData};
+use zkinfer_pcs::{OpeningAccumulator, PolyId, WhirCommitment, WhirPcs, WhirProverData};
+use zkinfer_transcript::ProverTranscript;
 pub use zkinfer_verifier::key::*;
 use zkinfer_verifier::weight_blocks::WeightBlockPlan;
 
@@ -28,6 +29,7 @@ pub fn setup(
     let graph = model.graph_template().map_err(model_err)?;
     let step_graph = model.step_graph_template().map_err(model_err)?;
     let (metas, commitment, weight_data) = commit_weights(model)?;
+    let weight_ood = weight_ood_answers(&commitment, &weight_data)?;
     let vk = VerifyingKey {
         model_sha256,
         architecture: model.architecture().name().into(),
@@ -35,10 +37,35 @@ pub fn setup(
         step_graph,
         weights: metas,
         commitment,
+        weight_ood,
         vocab: vocab.tokens,
         eog_ids,
     };
     Ok(ProvingKey { vk, weight_data })
+}
+
+/// The key's out-of-domain answers ([`VerifyingKey::weight_ood`]): each group's packed
+/// polynomial at its point [`weight_ood_points`], derived from the fixed commitment (so the key
+/// stays a function of the GGUF: `vk-check` recomputes it byte for byte).
+pub fn weight_ood_answers(commitment: &WhirCommitment, data: &WhirProverData) -> Result<Vec<zkinfer_field::EF>, ProofSystemError> {
+    Ok(pcs().ood_values(data, &weight_ood_points(commitment)?)?)
+}
+
+/// Prover of a weight opening (the half of [`VerifyingKey::verify_weight_opening`]): every claim
+/// of `acc` on the commitment whose polynomials are `polys`, with the key's out-of-domain claims,
+/// one batched opening per group; consumes the prover data.
+pub fn prove_weight_opening(
+    pcs: &WhirPcs,
+    vk: &VerifyingKey,
+    data: WhirProverData,
+    acc: OpeningAccumulator,
+    polys: &[PolyId],
+    t: &mut ProverTranscript,
+) -> Result<(), ProofSystemError> {
+    let ood = vk.weight_ood_samples()?;
+    let claims = acc.opening_claims(polys)?;
+    pcs.open_sparse_ood(data, &dense_layout(&vk.commitment.poly_num_vars), &claims, &ood, t)?;
+    Ok(())
 }
 
 /// Commits every weight of `model` (deterministically: the same model gives the same
@@ -86,6 +113,7 @@ pub fn setup_with_proof(
     let slice_refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&slice_refs)?;
     drop(slice_refs);
+    let weight_ood = weight_ood_answers(&commitment, &weight_data)?;
     drop(weight_data);
     let vk = VerifyingKey {
         model_sha256,
@@ -94,6 +122,7 @@ pub fn setup_with_proof(
         step_graph,
         weights: metas,
         commitment,
+        weight_ood,
         vocab: vocab.tokens,
         eog_ids,
     };

@@ -361,7 +361,7 @@ fn prove_impl(
             data
         }
     };
-    weight_acc.prove_consuming(&pcs(), weight_data, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
+    keys::prove_weight_opening(&pcs(), vk, weight_data, weight_acc, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     phase("weight opening (incl. recommit)", &t, &mut timings.phases);
     timings.open_s = start.elapsed().as_secs_f64() - timings.weight_commit_s;
 

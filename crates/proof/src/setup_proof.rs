@@ -178,7 +178,7 @@ fn prove_setup_inner(vk: &VerifyingKey, mut slices: Vec<Vec<F>>, cheat: bool, ma
     }
     zkinfer_procfs::mem_trace("setup proof: weights recommitted");
     let (weight_ids, aux_ids) = (PolyId::slots(vk.commitment.poly_num_vars.len()), PolyId::slots(aux_data.commitment().poly_num_vars.len()));
-    weight_acc.prove_consuming(&pcs, weight_data, &weight_ids, &mut t)?;
+    crate::keys::prove_weight_opening(&pcs, vk, weight_data, weight_acc, &weight_ids, &mut t)?;
     aux_acc.prove_consuming(&pcs, aux_data, &aux_ids, &mut t)?;
     Ok(SetupProof { model_commitment: digest, transcript: t.into_proof() })
 }
@@ -197,7 +197,8 @@ mod tests {
         let model = zkinfer_model::Model::load(&gguf).unwrap();
         let (metas, slices) = crate::keys::weight_slices(&model).unwrap();
         let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
-        let (commitment, _) = pcs().commit_slices(&refs).unwrap();
+        let (commitment, data) = pcs().commit_slices(&refs).unwrap();
+        let weight_ood = crate::keys::weight_ood_answers(&commitment, &data).unwrap();
         let vk = VerifyingKey {
             model_sha256: [0; 32],
             architecture: "gpt2".into(),
@@ -205,6 +206,7 @@ mod tests {
             step_graph: model.step_graph_template().unwrap(),
             weights: metas,
             commitment,
+            weight_ood,
             vocab: vec![Vec::new(); model.config().n_vocab],
             eog_ids: Vec::new(),
         };

@@ -214,6 +214,8 @@ pub fn setup_zk(
         graph,
         step_graph,
         commitment: no_commitment(weights.poly_num_vars.clone()),
+        // Nothing derived from weight values: no out-of-domain answers.
+        weight_ood: Vec::new(),
         weights: metas,
         vocab: vocab.tokens,
         eog_ids,

@@ -176,7 +176,8 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     let refs: Vec<&[F]> = slices.iter().map(Vec::as_slice).collect();
     let (commitment, weight_data) = pcs().commit_slices(&refs).unwrap();
     drop(refs);
-    let vk = VerifyingKey { model_sha256: [1; 32], architecture: "gpt2".into(), graph, step_graph, weights: metas, commitment, vocab: vocab_bytes(&tok), eog_ids: Vec::new() };
+    let weight_ood = zkinfer_proof::keys::weight_ood_answers(&commitment, &weight_data).unwrap();
+    let vk = VerifyingKey { model_sha256: [1; 32], architecture: "gpt2".into(), graph, step_graph, weights: metas, commitment, weight_ood, vocab: vocab_bytes(&tok), eog_ids: Vec::new() };
     // Each entry respects its own bound: the setup proof holds.
     let setup_proof = prove_setup(&vk, slices).unwrap();
     verify_setup(&vk, &setup_proof).expect("every entry is within its own bound");

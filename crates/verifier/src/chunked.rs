@@ -49,13 +49,18 @@ pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// the claims on it depend on, and every opening targets the composed bits [`StreamSecurity`]
 /// derives from the header (`128 + ⌈log2 M⌉ + 1`, `M` the most openings the header allows).
 /// 9: a chunk's lookup GKRs hold at most 2^25 leaves ([`CHUNK_GKR_LEAVES`]; 2^24 in versions 4–8).
-pub const STREAM_VERSION: u32 = 9;
+/// 10: the close's weight opening proves the key's out-of-domain answers (key version 9,
+/// `VerifyingKey::verify_weight_opening`), the stream version is bound into the transcript
+/// ([`domain_separator`]), and both sides refuse a header whose composed bound
+/// ([`StreamSecurity::composed_bits`]) is below 128 bits.
+pub const STREAM_VERSION: u32 = 10;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
 /// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]; 6: the
 /// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8; 7: [`Epochs`], [`chunk_kv_pcs`]
 /// and [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; 8: out-of-domain samples right after each root and
-/// [`StreamSecurity`]'s opening targets; 9: [`CHUNK_GKR_LEAVES`] = 2^25).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 9;
+/// [`StreamSecurity`]'s opening targets; 9: [`CHUNK_GKR_LEAVES`] = 2^25; 10: the key's
+/// out-of-domain answers in the weight opening, the stream version in the transcript).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 10;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
@@ -123,8 +128,7 @@ impl StreamSecurity {
     /// The target of a stream with this header under a key whose weight commitment has
     /// `weight_groups` groups.
     pub fn for_header(header: &StreamHeader, weight_groups: usize) -> Self {
-        let positions = (header.prompt_ids.len() + header.max_new_tokens as usize).saturating_sub(1).max(1);
-        let k_max = positions.div_ceil((header.chunk_size as usize).max(1));
+        let k_max = k_max(header);
         let openings = k_max.saturating_mul(MAX_CHUNK_WITNESS_GROUPS).saturating_add(2 * MAX_KV_GROUPS + weight_groups);
         let opening_bits = 128 + openings.next_power_of_two().trailing_zeros() as usize + 1;
         #[cfg(feature = "test-hooks")]
@@ -164,6 +168,37 @@ impl StreamSecurity {
         Ok(())
     }
 
+    /// The composed soundness of a stream with this header under `vk` ([`StreamBound`]), computed
+    /// from the header and the key alone (nothing the stream states); an error if it is below 128
+    /// bits. Both sides call it before anything is proven or read (stream version 10): the
+    /// prover refuses to start, the verifier rejects at the header.
+    pub fn check_composed(&self, header: &StreamHeader, vk: &VerifyingKey) -> Result<f64, String> {
+        self.bound(header, &vk.commitment, true)?.check(header.chunk_size)
+    }
+
+    /// The terms of the composed bound of a stream with this header under a key whose weight
+    /// commitment is `weights`; `key_ood`: whether the weight opening proves the key's
+    /// out-of-domain answers (key version 9 and later: always; `false` gives the bound of stream
+    /// versions 8–9, whose graph errors are charged over the product of every weight group's
+    /// list). An error if a weight group's WHIR configuration does not exist at the target.
+    pub fn bound(&self, header: &StreamHeader, weights: &WhirCommitment, key_ood: bool) -> Result<StreamBound, String> {
+        let weight_vars = key::pcs().group_num_vars(&weights.poly_num_vars).map_err(|e| e.to_string())?;
+        let engine = zkinfer_pcs::whir::WhirEngine::new(*self.weight_pcs().params());
+        let weight_groups = weight_vars
+            .iter()
+            .map(|&n| engine.composed_security(n).map(|(bits, list)| WeightGroupBound { vars: n, bits, list_bits: list }).map_err(|e| format!("weight group of 2^{n}: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (stream_opening_bits, stream_list_bits) = stream_opening_floor(self.term_bits())?;
+        Ok(StreamBound {
+            k_max: k_max(header),
+            stream_openings: self.openings.saturating_sub(weight_groups.len()),
+            stream_opening_bits,
+            stream_list_bits,
+            weight_groups,
+            key_ood,
+        })
+    }
+
     /// The PCS that opens the weight commitment in the stream's closing record: [`key::pcs`] (the
     /// key's commitment; its codeword does not depend on the target) at [`StreamSecurity::term_bits`].
     pub fn weight_pcs(&self) -> zkinfer_pcs::WhirPcs {
@@ -171,33 +206,126 @@ impl StreamSecurity {
     }
 }
 
+/// `K_max`: the most chunks a stream with this header can have.
+pub fn k_max(header: &StreamHeader) -> usize {
+    let positions = (header.prompt_ids.len() + header.max_new_tokens as usize).saturating_sub(1).max(1);
+    positions.div_ceil((header.chunk_size as usize).max(1))
+}
+
+/// Packed sizes over which [`stream_opening_floor`] takes the stream's own openings' lowest
+/// composed bits: `2^8 … 2^28` (a chunk's witness groups are at most 2^[`CHUNK_MAX_GROUP_VARS`]
+/// entries unless one column is larger; a keys/values epoch of GPT-2 small at its full context is
+/// 2^23.6; a codeword of a 2^29-entry group would take 8 GiB).
+pub const STREAM_OPENING_VARS: std::ops::RangeInclusive<usize> = 8..=28;
+
+/// The lowest composed bits of one opening of the stream's own commitments (chunk witness groups,
+/// keys/values epochs) at the per-term target `term_bits`, over every packed size of
+/// [`STREAM_OPENING_VARS`] and both PCSs ([`chunk_witness_pcs`], [`chunk_kv_pcs`]), and the largest
+/// candidate list (`log2`) among them. Computed once per target (p3-whir's configurations, ≈ 40 of
+/// them) and kept for the process.
+pub fn stream_opening_floor(term_bits: usize) -> Result<(f64, f64), String> {
+    // Keyed by the parameters themselves (the test hooks change the small-codeword targets).
+    static FLOORS: std::sync::Mutex<Vec<(String, (f64, f64))>> = std::sync::Mutex::new(Vec::new());
+    let all = [*chunk_witness_pcs(term_bits).params(), *chunk_kv_pcs(term_bits).params()];
+    let id = format!("{all:?}");
+    let cached = FLOORS.lock().ok().and_then(|f| f.iter().find(|(k, _)| *k == id).map(|(_, v)| *v));
+    if let Some(v) = cached {
+        return Ok(v);
+    }
+    let (mut bits, mut list) = (f64::INFINITY, 0f64);
+    for params in all {
+        let engine = zkinfer_pcs::whir::WhirEngine::new(params);
+        for n in STREAM_OPENING_VARS {
+            let (b, l) = engine.composed_security(n).map_err(|e| format!("stream opening of 2^{n} at {term_bits} bits: {e}"))?;
+            bits = bits.min(b);
+            list = list.max(l);
+        }
+    }
+    if let Ok(mut f) = FLOORS.lock() {
+        f.push((id, (bits, list)));
+    }
+    Ok((bits, list))
+}
+
+/// One weight group in a composed bound: its packed variables, its opening's composed bits and
+/// its candidate list (`log2`), p3-whir's figures at the opening's target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightGroupBound {
+    /// Packed variables `n` of the group.
+    pub vars: usize,
+    /// Composed bits of its opening.
+    pub bits: f64,
+    /// `log2` of its Johnson list.
+    pub list_bits: f64,
+}
+
+/// The composed soundness of a stream (`docs/PROTOCOLS.md`, chunked Soundness; `docs/SECURITY.md`,
+/// "The key's out-of-domain answers"): the union bound of
+/// - the stream's own WHIR openings (at most `M − G_w`), each at `stream_opening_bits` or more;
+/// - the weight opening, one term per weight group (its own composed bits);
+/// - per chunk (`k_max`) and per opening (`M`), the algebraic errors charged once per candidate of
+///   the weight commitment: `2^33/|EF|` (the chunk's graph proof `≤ 2^32/|EF|`, its link, folds and
+///   batching sumchecks below another `2^32/|EF|`) times ONE candidate when the weight opening
+///   proves the key's out-of-domain answers (`key_ood`), the product of every weight group's
+///   list otherwise (stream versions 8–9); the stream's own commitments are never multiplied in
+///   (each one's out-of-domain samples come before any challenge its claims depend on);
+/// - per stream commitment (at most `M`) the out-of-domain collision
+///   `C(L, 2)·n/|EF| ≤ 2^(2·list_bits − 1)·2^5/|EF|`;
+/// - with `key_ood`, per weight group the chance that the key's points let two list members agree:
+///   `C(L_g, 2)·n_g/|EF|` per key the key maker tries (grinding over keys multiplies it, as every
+///   term here is multiplied by an adversary's hash evaluations, `docs/SECURITY.md` intro).
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamBound {
+    /// `K_max`.
+    pub k_max: usize,
+    /// The stream's own openings (`M − G_w`).
+    pub stream_openings: usize,
+    /// Their lowest composed bits ([`stream_opening_floor`]).
+    pub stream_opening_bits: f64,
+    /// The largest list of a stream commitment (`log2`).
+    pub stream_list_bits: f64,
+    /// The weight commitment's groups.
+    pub weight_groups: Vec<WeightGroupBound>,
+    /// Whether the weight opening proves the key's out-of-domain answers.
+    pub key_ood: bool,
+}
+
+impl StreamBound {
+    /// [`StreamBound::bits`], or an error naming the figure if it is below 128 bits (`chunk_size`
+    /// for the message).
+    pub fn check(&self, chunk_size: u32) -> Result<f64, String> {
+        let bits = self.bits();
+        if bits < 128.0 {
+            return Err(format!(
+                "a stream of chunks of {chunk_size} positions under this key is {bits:.2}-bit sound ({} chunks at most, {} openings, {} weight groups{}): below the 128 bits required; use a larger chunk size",
+                self.k_max,
+                self.stream_openings + self.weight_groups.len(),
+                self.weight_groups.len(),
+                if self.key_ood { "" } else { ", no out-of-domain answers in the key" }
+            ));
+        }
+        Ok(bits)
+    }
+
+    /// `−log2` of the union bound.
+    pub fn bits(&self) -> f64 {
+        let ef = log2_ef();
+        let openings = (self.stream_openings + self.weight_groups.len()) as f64;
+        let weight_list: f64 = if self.key_ood { 0.0 } else { self.weight_groups.iter().map(|g| g.list_bits).sum() };
+        let mut err = self.stream_openings as f64 * (-self.stream_opening_bits).exp2()
+            + self.weight_groups.iter().map(|g| (-g.bits).exp2()).sum::<f64>()
+            + (self.k_max as f64 + openings) * (weight_list + 33.0 - ef).exp2()
+            + openings * (2.0 * self.stream_list_bits - 1.0 + 5.0 - ef).exp2();
+        if self.key_ood {
+            err += self.weight_groups.iter().map(|g| (2.0 * g.list_bits - 1.0 + (g.vars.max(1) as f64).log2() - ef).exp2()).sum::<f64>();
+        }
+        -err.log2()
+    }
+}
+
 /// `log2 |EF|` (`p^3`, `p` = Goldilocks).
 pub fn log2_ef() -> f64 {
     3.0 * (18_446_744_069_414_584_321f64).log2()
-}
-
-/// The composed soundness of a stream of stream version 8, in bits (`−log2` of the union bound of
-/// `docs/PROTOCOLS.md`, chunked Soundness):
-/// - `openings` WHIR openings (`M`, [`StreamSecurity`]), each at `opening_bits` or more
-///   (p3-whir's composed figure, its own out-of-domain samples and batching included);
-/// - per chunk (`k_max`) and per opening, the algebraic errors charged ONCE per candidate of the
-///   weight commitment (`2^weight_list_bits`: the key's commitment, made before the stream, takes no
-///   out-of-domain sample here; an honest key has one candidate, an adversarial key maker may
-///   commit a word with a whole Johnson list): the chunk's graph proof `≤ 2^32/|EF|`
-///   (`docs/SECURITY.md`), its link, cache-split folds and batching sumchecks, all far below
-///   another `2^32/|EF|`, so `2^33/|EF|` per chunk and per opening; the witness and keys/values
-///   commitments are NOT multiplied in: each one's out-of-domain sample was answered before any
-///   challenge of the graph proof (`zkinfer_pcs::GroupOod`);
-/// - per stream commitment (at most `openings` of them) the out-of-domain collision
-///   `C(L, 2)·n/|EF| ≤ 2^(2·list_bits − 1)·2^5/|EF|` (`L ≤ 2^list_bits` candidates, `n ≤ 32`
-///   variables).
-pub fn stream_soundness_bits(k_max: usize, openings: usize, opening_bits: f64, weight_list_bits: f64, list_bits: f64) -> f64 {
-    let ef = log2_ef();
-    let openings_f = openings as f64;
-    let err = openings_f * (-opening_bits).exp2()
-        + (k_max as f64 + openings_f) * (weight_list_bits + 33.0 - ef).exp2()
-        + openings_f * (2.0 * list_bits - 1.0 + 5.0 - ef).exp2();
-    -err.log2()
 }
 
 /// The WHIR parameters of the stream's own commitments: [`key::pcs`]'s with the small-codeword
@@ -344,8 +472,16 @@ impl StreamHeader {
     /// Reads the header record from a stream; at most `max_prompt` prompt ids are accepted
     /// (checked before allocating).
     pub fn read(r: &mut impl Read, max_prompt: usize) -> Result<Self, DecodeError> {
+        Ok(Self::read_versioned(r, max_prompt)?.0)
+    }
+
+    /// [`StreamHeader::read`], also returning the version field as the bytes hold it (only
+    /// [`STREAM_VERSION`] is accepted): the verifier binds THAT value into the transcript
+    /// ([`domain_separator_for`]), so a stream is verified under the version it carries.
+    pub fn read_versioned(r: &mut impl Read, max_prompt: usize) -> Result<(Self, u32), DecodeError> {
         let mut fixed = [0u8; 8 + 4 + 32 + 4 + 4 + 4];
         read_exact(r, &mut fixed, "stream header")?;
+        let version = u32::from_le_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
         let mut rd = Reader::new(&fixed);
         rd.header(STREAM_MAGIC, STREAM_VERSION, "zkinfer proof stream")?;
         let model_commitment = rd.array::<32>("model commitment")?;
@@ -358,7 +494,7 @@ impl StreamHeader {
         let mut ids = vec![0u8; 4 * n];
         read_exact(r, &mut ids, "prompt ids")?;
         let prompt_ids = ids.chunks_exact(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
-        Ok(Self { model_commitment, max_new_tokens, chunk_size, prompt_ids })
+        Ok((Self { model_commitment, max_new_tokens, chunk_size, prompt_ids }, version))
     }
 }
 
@@ -417,11 +553,22 @@ fn read_record(r: &mut impl Read) -> Result<Record, DecodeError> {
     })
 }
 
-/// The transcript domain of a chunked proof: protocol id and version, then the header.
+/// The transcript domain of a chunked proof as the prover writes it: [`domain_separator_for`] a
+/// header of [`STREAM_VERSION`].
 pub fn domain_separator(architecture: &str, header: &StreamHeader) -> DomainSeparator {
+    domain_separator_for(architecture, header, STREAM_VERSION)
+}
+
+/// The transcript domain of a chunked proof: protocol id and version, then the header — every
+/// field of it, the version field `stream_version` included (stream version 10: the verifier
+/// passes the value its header record holds, [`StreamHeader::read_versioned`]; review13 found
+/// versions up to 9 bound only the protocol version, so a build that accepted another stamp would
+/// have verified the same bytes under it).
+pub fn domain_separator_for(architecture: &str, header: &StreamHeader, stream_version: u32) -> DomainSeparator {
     let ids: Vec<u8> = header.prompt_ids.iter().flat_map(|x| x.to_le_bytes()).collect();
     DomainSeparator::new(PROTOCOL_ID, 1000 + CHUNKED_PROTOCOL_VERSION)
         .with_public("proof kind", b"chunked")
+        .with_public("stream version", &stream_version.to_le_bytes())
         .with_public("architecture", architecture.as_bytes())
         .with_public("model commitment", &header.model_commitment)
         .with_public("max new tokens", &header.max_new_tokens.to_le_bytes())
@@ -677,7 +824,7 @@ fn rejected(at: &str, e: impl std::fmt::Display) -> ProofSystemError {
 }
 
 impl<'k> ChunkVerifier<'k> {
-    fn new(vk: &'k VerifyingKey, header: StreamHeader) -> Result<Self, ProofSystemError> {
+    fn new(vk: &'k VerifyingKey, header: StreamHeader, stream_version: u32) -> Result<Self, ProofSystemError> {
         let digest = vk.digest();
         if header.model_commitment != digest {
             return Err(ProofSystemError::WrongModel { proof: hex::encode(header.model_commitment), key: hex::encode(digest) });
@@ -689,8 +836,9 @@ impl<'k> ChunkVerifier<'k> {
         crate::check_request(vk, &header.prompt_ids, header.max_new_tokens as usize)?;
         let security = StreamSecurity::for_key(vk, &header);
         security.check(&header).map_err(|e| ProofSystemError::Rejected(format!("header: {e}")))?;
+        security.check_composed(&header, vk).map_err(|e| ProofSystemError::Rejected(format!("header: {e}")))?;
         let names = cache_names(&vk.step_graph);
-        let state = Some(VerifierTranscript::new(&domain_separator(&vk.architecture, &header), &[]).suspend()?);
+        let state = Some(VerifierTranscript::new(&domain_separator_for(&vk.architecture, &header, stream_version), &[]).suspend()?);
         Ok(Self {
             vk,
             names,
@@ -915,7 +1063,7 @@ impl<'k> ChunkVerifier<'k> {
             acc.verify(&kv_pcs, com, &PolyId::slots(com.poly_num_vars.len()), &mut t).map_err(|err| rejected("close", format!("keys/values opening of {}: {err}", self.epochs.name(e))))?;
         }
         let weights = weight_blocks::verify_block_claims(&vk.weights, &std::mem::take(&mut self.weights), &mut t).map_err(close)?;
-        weights.verify(&pcs, &vk.commitment, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t).map_err(|e| rejected("close", format!("weight opening: {e}")))?;
+        vk.verify_weight_opening(&pcs, weights, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t).map_err(close)?;
         t.finish().map_err(|e| rejected("close", e))?;
         let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
         Ok(Verified {
@@ -944,8 +1092,8 @@ pub struct StreamSummary {
 /// `close: …`); a malformed stream (a bad header, a truncated or badly framed record, bytes after
 /// the close) is a [`ProofSystemError::Decode`], as a malformed one-pass proof file is.
 pub fn verify_stream(vk: &VerifyingKey, r: &mut impl Read) -> Result<(Verified, StreamSummary), ProofSystemError> {
-    let header = StreamHeader::read(r, vk.max_positions())?;
-    let mut v = ChunkVerifier::new(vk, header)?;
+    let (header, stream_version) = StreamHeader::read_versioned(r, vk.max_positions())?;
+    let mut v = ChunkVerifier::new(vk, header, stream_version)?;
     loop {
         let k = v.chunks;
         // A stream that is cut short or badly framed is a malformed file (as a truncated one-pass
@@ -1047,45 +1195,72 @@ mod tests {
         assert_eq!([22, 23, 24, 25, 26, 27].map(|n| w.starting_log_inv_rate(n)), [4, 3, 2, 1, 1, 1]);
     }
 
-    /// The composed soundness of EVERY stream a header can express is at least 128 bits: for each
-    /// key shape — GPT-2 small (n_ctx 1024, one 2^27 weight group at rate 1/2), a tiny model (weights
-    /// of 2^16 at rate 1/16: the largest weight list of one group; n_ctx 1024, above the fixtures'
-    /// 128–512),
-    /// a Llama-family key at the context cap 8192 with SmolLM2's two weight groups (2^27 at 1/2,
-    /// 2^19 at 1/16) — every number of positions `1 … n_ctx` and every chunk size `2^0 … 2^16`
-    /// that the header check accepts (at most [`MAX_STREAM_OPENINGS`] openings).
-    /// Control (asserted): the version-7 stream (out-of-domain samples at the openings, so each
-    /// chunk's graph error charged over the product of its unopened lists; every opening at the
-    /// one-pass target, 129.88 bits) is below 128 bits for GPT-2 small at `T = 512, C = 64` and
-    /// in the tiny worst case.
+    /// A weight commitment of these shapes (placeholder roots: only the groups derived from the
+    /// shapes matter to the bound).
+    fn weight_commitment(vars: &[usize]) -> WhirCommitment {
+        let groups = key::pcs().num_groups(vars);
+        key::pcs().commitment_from_roots(vars.to_vec(), &vec![7u8; 32 * groups]).expect("weight commitment")
+    }
+
+    /// Key shapes of the bound tests: `(name, n_ctx, weight slice shapes)`. GPT-2 small (one 2^27
+    /// group at rate 1/2), a tiny model (one 2^16 group at rate 1/16: the largest list of one
+    /// group), a Llama-family key at the context cap 8192 with SmolLM2's two groups (2^27, 2^19),
+    /// and a key of FOUR weight groups (2^28, 2^26, 2^24, 2^22, every one at rate 1/2: the most
+    /// groups `zkinfer_pcs::commitment_groups` gives any batch below 2^32 entries, a shape an
+    /// adversarial key maker may declare).
+    fn bound_keys() -> [(&'static str, usize, Vec<usize>); 4] {
+        [("GPT-2 small", 1024, vec![26, 26]), ("tiny", 1024, vec![16]), ("Llama family", 8192, vec![26, 26, 19]), ("four weight groups", 8192, vec![28, 26, 24, 22])]
+    }
+
+    /// The composed soundness of EVERY stream a header can express is at least 128 bits
+    /// ([`StreamBound`] with the key's out-of-domain answers, as [`StreamSecurity::check_composed`]
+    /// computes it): for each key of [`bound_keys`], every number of positions `1 … n_ctx` and
+    /// every chunk size `2^0 … 2^16` that the header check accepts (at most
+    /// [`MAX_STREAM_OPENINGS`] openings).
+    /// Controls (asserted): without the key's answers (stream versions 8–9: the graph errors
+    /// charged over the product of the weight groups' lists) the four-group key has headers below
+    /// 128 bits; and the version-7 stream is below 128 bits for GPT-2 small at `T = 512, C = 64`
+    /// and in the tiny worst case.
     #[test]
     fn every_stream_a_header_allows_is_at_128_bits() {
-        let pcs = key::pcs();
-        let engine = zkinfer_pcs::whir::WhirEngine::new(*pcs.params());
-        let list = |n: usize| engine.composed_security(n).expect("config").1;
-        // (n_ctx, log2 of the weight commitment's list, its groups)
-        let keys = [("GPT-2 small", 1024usize, list(27), 1usize), ("tiny", 1024, list(16), 1), ("Llama family", 8192, list(27) + list(19), 2)];
-        let mut targets = std::collections::HashMap::new();
+        let mut floors = std::collections::HashMap::new();
         let mut worst = f64::INFINITY;
-        for (name, n_ctx, weight_list, weight_groups) in keys {
+        let mut worst_without_answers = f64::INFINITY;
+        for (name, n_ctx, vars) in bound_keys() {
+            let com = weight_commitment(&vars);
+            let groups = key::pcs().num_groups(&vars);
+            let mut weight_figures = std::collections::HashMap::new();
             for positions in 1..=n_ctx {
                 for c_log in 0..=16 {
                     let h = header(1, positions as u32, 1 << c_log);
-                    let sec = StreamSecurity::for_header(&h, weight_groups);
+                    let sec = StreamSecurity::for_header(&h, groups);
                     if sec.check(&h).is_err() {
                         // Refused at the header (more than MAX_STREAM_OPENINGS openings).
                         assert!(sec.openings > MAX_STREAM_OPENINGS);
                         continue;
                     }
-                    let (opening, stream_list) = *targets.entry(sec.opening_bits).or_insert_with(|| min_opening_bits(sec.opening_bits));
-                    let k_max = positions.div_ceil(1 << c_log);
-                    let bits = stream_soundness_bits(k_max, sec.openings, opening, weight_list, stream_list);
+                    let (floor, list) = *floors.entry(sec.term_bits()).or_insert_with(|| stream_opening_floor(sec.term_bits()).expect("floor"));
+                    let weight_groups: &Vec<WeightGroupBound> = weight_figures.entry(sec.term_bits()).or_insert_with(|| sec.bound(&h, &com, true).expect("bound").weight_groups);
+                    let mut bound = StreamBound {
+                        k_max: k_max(&h),
+                        stream_openings: sec.openings - groups,
+                        stream_opening_bits: floor,
+                        stream_list_bits: list,
+                        weight_groups: weight_groups.clone(),
+                        key_ood: true,
+                    };
+                    let bits = bound.bits();
                     assert!(bits >= 128.0, "{name}: T = {positions}, C = 2^{c_log}: {bits} bits");
                     worst = worst.min(bits);
+                    if groups == 4 {
+                        bound.key_ood = false;
+                        worst_without_answers = worst_without_answers.min(bound.bits());
+                    }
                 }
             }
         }
-        eprintln!("worst stream: {worst:.3} bits");
+        eprintln!("worst stream: {worst:.3} bits; four weight groups without the key's answers: {worst_without_answers:.3} bits");
+        assert!(worst_without_answers < 128.0, "the four-group key reaches 128 bits without the key's answers: {worst_without_answers}");
         // Control: version 7's composition. Per chunk the graph error times every list still
         // unopened (its witness groups, two epochs, the weights), openings at 129.88 bits.
         let v7 = |openings: f64, chunks: f64, lists_bits: f64| -((openings * (-129.88f64).exp2()) + chunks * (lists_bits + 32.0 - log2_ef()).exp2()).log2();
@@ -1095,6 +1270,42 @@ mod tests {
         assert!(v7(4.0 * 1024.0 + 3.0, 1024.0, 7.0 * 7.32) < 128.0);
     }
 
+    /// The run-time check at its boundary: the four-group key of [`bound_keys`] with a header of
+    /// 2046 chunks of one position (8 192 openings, the most a header may allow) is refused by
+    /// the composed bound without the key's out-of-domain answers and accepted with them; with
+    /// them every one of GPT-2 small's, SmolLM2's and the four-group key's default-sized
+    /// streams passes [`StreamSecurity::check_composed`]'s bound.
+    #[test]
+    fn a_many_group_key_needs_its_out_of_domain_answers() {
+        let vars = [28, 26, 24, 22];
+        let com = weight_commitment(&vars);
+        assert_eq!(key::pcs().num_groups(&vars), 4);
+        let h = header(1, 2046, 1);
+        let sec = StreamSecurity::for_header(&h, 4);
+        assert_eq!(sec.openings, MAX_STREAM_OPENINGS);
+        sec.check(&h).expect("the header's opening count is allowed");
+        let without = sec.bound(&h, &com, false).expect("bound").check(1);
+        assert!(matches!(&without, Err(e) if e.contains("below the 128 bits") && e.contains("no out-of-domain answers")), "{without:?}");
+        let with = sec.bound(&h, &com, true).expect("bound").check(1).expect("accepted with the key's answers");
+        eprintln!("four weight groups, 2046 chunks: {with:.3} bits with the key's answers, {without:?} without");
+        // The figures of docs/SECURITY.md: GPT-2 small T = 128, C = 64 and T = 512, C = 64; SmolLM2
+        // T = 128, C = 64 (two weight groups); the four-group key at K = 8 and K = 32.
+        for (what, vars, p, n, c) in [
+            ("GPT-2 small", vec![26, 26], 1, 128, 64),
+            ("GPT-2 small", vec![26, 26], 1, 512, 64),
+            ("SmolLM2", vec![26, 26, 19], 1, 128, 64),
+            ("four groups", vec![28, 26, 24, 22], 1, 512, 64),
+            ("four groups", vec![28, 26, 24, 22], 1, 2048, 64),
+        ] {
+            let h = header(p, n, c);
+            let com = weight_commitment(&vars);
+            let sec = StreamSecurity::for_header(&h, key::pcs().num_groups(&vars));
+            let (a, b) = (sec.bound(&h, &com, true).expect("bound").bits(), sec.bound(&h, &com, false).expect("bound").bits());
+            eprintln!("{what}: T = {n}, C = {c}: {a:.3} bits with the key's answers, {b:.3} without");
+            assert!(a >= 128.0 && a >= b, "{what} T = {n}, C = {c}: {a} bits");
+        }
+    }
+
     /// Streams of version 7 (out-of-domain samples at the openings, the one-pass target), version 8
     /// (chunk GKRs of 2^24 leaves) and every other version are refused at the header, with the
     /// version named.
@@ -1102,8 +1313,8 @@ mod tests {
     fn a_version_7_stream_is_refused_at_its_header() {
         let h = header(1, 512, 64);
         let bytes = h.to_bytes();
-        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 9 reads"), h);
-        for old in [1u32, 5, 6, 7, 8, 10] {
+        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 10 reads"), h);
+        for old in [1u32, 5, 6, 7, 8, 9, 11] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&old.to_le_bytes());
             let e = StreamHeader::read(&mut &b[..], 1024).expect_err("an old version read").to_string();

@@ -18,16 +18,24 @@ use crate::codec::{DecodeError, Reader, Writer};
 use crate::weight_blocks::{WeightBlockPlan, block_count};
 use std::collections::HashMap;
 pub use zkinfer_graph::WeightMeta;
+use zkinfer_field::{BasedVectorSpace, EF, F, PrimeCharacteristicRing};
 use zkinfer_graph::{Graph, GraphTemplate};
-use zkinfer_pcs::{WhirCommitment, WhirPcs};
+use zkinfer_pcs::{GroupOod, OpeningAccumulator, PolyId, SparseLayout, SparsePoly, WhirCommitment, WhirPcs};
+use zkinfer_transcript::{DomainSeparator, Transcript, VerifierTranscript};
 
 /// Magic bytes of a verifying-key file.
 pub const VK_MAGIC: &[u8; 8] = b"ZKINFVK\0";
 /// Format version of verifying-key files this build reads and writes (5: the graph predicts only
 /// at the rows of its public input `out_rows: [N]`, op tag 19 `GatherRows`; 6: the KV-cache step
 /// graph of chunked proofs; 8: RoPE ops carry their frequency factors, Llama 3.1/3.2's
-/// `rope_freqs.weight`).
-pub const VK_VERSION: u32 = 8;
+/// `rope_freqs.weight`; 9: the weight commitment's out-of-domain answers, one per group,
+/// [`VerifyingKey::weight_ood`]).
+pub const VK_VERSION: u32 = 9;
+/// Protocol id of the transcript that derives the key's out-of-domain points
+/// ([`weight_ood_points`]) from its weight commitment.
+pub const WEIGHT_OOD_PROTOCOL: &str = "zkinfer/weight-ood";
+/// Its version.
+pub const WEIGHT_OOD_VERSION: u32 = 1;
 /// Upper bound on the vocabulary a key may carry (keeps keys small and decoding bounded).
 const MAX_VOCAB: usize = 1 << 20;
 
@@ -50,6 +58,15 @@ pub struct VerifyingKey {
     /// The packed WHIR commitment to the blocks of all weights (one slice per block, see
     /// [`WeightBlockPlan`]).
     pub commitment: WhirCommitment,
+    /// The commitment's out-of-domain answers (key version 9): for each group `g` of the
+    /// commitment (group order), the value `y_g` of the group's packed polynomial at the point
+    /// `ζ_g` that [`weight_ood_points`] derives from the commitment (its roots and shapes) by
+    /// Fiat–Shamir. Every weight opening proves these claims with its own
+    /// ([`VerifyingKey::weight_ood_samples`]), so an accepted opening is of the one candidate
+    /// of each group's list that agrees with `y_g` (`docs/SECURITY.md`, "The key's out-of-domain
+    /// answers"). Empty exactly when the commitment is a zk key's no-commitment marker
+    /// (`crate::zk_key`: a zk key carries nothing derived from weight values).
+    pub weight_ood: Vec<EF>,
     /// Each token's bytes, to print text.
     pub vocab: Vec<Vec<u8>>,
     /// The end-of-generation set (sorted, distinct, inside the vocabulary): generation stops
@@ -123,6 +140,15 @@ impl VerifyingKey {
             w.u32(m.bits);
         }
         w.bytes(&encode_commitment(&self.commitment));
+        // The canonical-`u64` trait (re-exported unnamed by `zkinfer_field`).
+        use zkinfer_field::*;
+        w.u32(self.weight_ood.len() as u32);
+        for y in &self.weight_ood {
+            let limbs: &[F] = y.as_basis_coefficients_slice();
+            for c in limbs {
+                w.u64(c.as_canonical_u64());
+            }
+        }
         self.graph.encode(&mut w);
         self.step_graph.encode(&mut w);
         w.u32(self.vocab.len() as u32);
@@ -171,6 +197,7 @@ impl VerifyingKey {
             return Err(invalid("weight names", format!("{} then {}: names must be strictly ascending", p[0].name, p[1].name)));
         }
         let commitment = decode_commitment(r.bytes("weight commitment")?)?;
+        let weight_ood = decode_weight_ood(&mut r, &commitment)?;
         let graph = GraphTemplate::decode(&mut r)?;
         let step_graph = GraphTemplate::decode(&mut r)?;
         let n_vocab = r.u32("vocabulary size")? as usize;
@@ -209,7 +236,36 @@ impl VerifyingKey {
         }
         step_graph.check(&weights).map_err(|e| invalid("step graph", e.to_string()))?;
         check_cache_bounds(&graph, &step_graph, &weights)?;
-        Ok(VerifyingKey { model_sha256, architecture, graph, step_graph, weights, commitment, vocab, eog_ids })
+        Ok(VerifyingKey { model_sha256, architecture, graph, step_graph, weights, commitment, weight_ood, vocab, eog_ids })
+    }
+
+    /// The weight commitment's out-of-domain samples as every weight opening proves them: each
+    /// group's point ([`weight_ood_points`], re-derived from the commitment, never read from the
+    /// key) with the key's answer ([`VerifyingKey::weight_ood`]). An error for a key without
+    /// answers (a zk key's public part) or with another count than the commitment's groups.
+    pub fn weight_ood_samples(&self) -> Result<Vec<GroupOod>, ProofSystemError> {
+        let points = weight_ood_points(&self.commitment)?;
+        if points.len() != self.weight_ood.len() {
+            return Err(ProofSystemError::Rejected(format!(
+                "the key holds {} out-of-domain answers for a weight commitment of {} groups",
+                self.weight_ood.len(),
+                points.len()
+            )));
+        }
+        Ok(points.into_iter().zip(&self.weight_ood).map(|(point, &value)| GroupOod { point, value }).collect())
+    }
+
+    /// Verifier of a weight opening (one-pass proof, a stream's close, the setup proof): every
+    /// claim of `acc` (on the commitment whose polynomials are `polys`, commitment order) and
+    /// every group's out-of-domain claim of the key ([`VerifyingKey::weight_ood_samples`]) are
+    /// checked by one batched opening per group (`zkinfer_pcs::WhirPcs::verify_sparse_ood`, each
+    /// weight block a dense polynomial); `pcs` is the opening's PCS ([`pcs`], or the stream's
+    /// target). The prover's half is `zkinfer_proof::keys::prove_weight_opening`.
+    pub fn verify_weight_opening(&self, pcs: &WhirPcs, acc: OpeningAccumulator, polys: &[PolyId], t: &mut VerifierTranscript<'_>) -> Result<(), ProofSystemError> {
+        let ood = self.weight_ood_samples()?;
+        let claims = acc.opening_claims(polys)?;
+        pcs.verify_sparse_ood(&self.commitment, &dense_layout(&self.commitment.poly_num_vars), &claims, &ood, t)
+            .map_err(|e| ProofSystemError::Rejected(format!("weight opening: {e}")))
     }
 
     /// The model commitment: BLAKE3 of the key's canonical bytes.
@@ -323,6 +379,57 @@ fn check_cache_bounds(graph: &GraphTemplate, step: &GraphTemplate, weights: &[zk
         }
     }
     Ok(())
+}
+
+/// The points of the weight commitment's out-of-domain samples, one per group of `com` (group
+/// order), each as long as the group's packed polynomial has variables: challenges of a
+/// transcript ([`WEIGHT_OOD_PROTOCOL`]) whose only input is the commitment's canonical bytes (its
+/// Merkle roots and its shapes). They are fixed once the roots are, so whoever makes a key
+/// commits to the weights before learning the points; binding nothing else (vocabulary, graph)
+/// leaves a key maker no way to draw new points but to commit anew (`docs/SECURITY.md`, "The
+/// key's out-of-domain answers", for the collision term over such grinding).
+pub fn weight_ood_points(com: &WhirCommitment) -> Result<Vec<Vec<EF>>, ProofSystemError> {
+    let vars = pcs().ood_num_vars(com)?;
+    let ds = DomainSeparator::new(WEIGHT_OOD_PROTOCOL, WEIGHT_OOD_VERSION).with_public("weight commitment", &com.to_bytes());
+    let mut t = VerifierTranscript::new(&ds, &[]);
+    Ok(vars.iter().map(|&n| t.challenge_exts(n)).collect())
+}
+
+/// The weight commitment's polynomials as sparse polynomials of one block each (the layout of
+/// [`VerifyingKey::verify_weight_opening`]: a claim on a weight block is a claim on its slice).
+pub fn dense_layout(poly_num_vars: &[usize]) -> SparseLayout {
+    SparseLayout::new(poly_num_vars.iter().map(|&m| SparsePoly::dense(m)).collect())
+}
+
+/// Whether `com` is a zk key's no-commitment marker (`crate::zk_key::no_commitment`): one
+/// all-zero root.
+fn is_no_commitment(com: &WhirCommitment) -> bool {
+    com.root.roots().iter().all(|r| *r == [0u8; 32]) && com.root.num_roots() == 1
+}
+
+/// Reads the out-of-domain answers: a count, then three canonical `u64` limbs per answer (a limb
+/// `≥ p` is refused). The count must be the commitment's group count ([`WhirPcs::num_groups`];
+/// checked before anything is allocated), or zero for the no-commitment marker of a zk key's
+/// public part, which carries no value derived from weights.
+fn decode_weight_ood(r: &mut Reader<'_>, com: &WhirCommitment) -> Result<Vec<EF>, DecodeError> {
+    let n = r.u32("out-of-domain answer count")? as usize;
+    let expected = if is_no_commitment(com) { 0 } else { pcs().num_groups(&com.poly_num_vars) };
+    if n != expected {
+        return Err(invalid("out-of-domain answers", format!("{n} answers for a weight commitment of {expected} group(s)")));
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut limbs = [F::ZERO; 3];
+        for limb in &mut limbs {
+            let v = r.u64("out-of-domain answer")?;
+            if v >= zkinfer_field::P {
+                return Err(invalid("out-of-domain answers", format!("a limb {v} is not a canonical field element")));
+            }
+            *limb = F::from_u64(v);
+        }
+        out.push(EF::from_basis_coefficients_fn(|i| limbs[i]));
+    }
+    Ok(out)
 }
 
 fn small(v: u64, max: u64, what: &'static str) -> Result<usize, DecodeError> {

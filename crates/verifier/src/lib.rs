@@ -52,8 +52,9 @@ pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
 /// of its columns' extents, `zkinfer_pcs::sparse`; 5: the witness commitment message is its
 /// Merkle roots alone; 6: signed range limbs and softmax's zero-padded columns committed as
 /// blocks, the softmax slack zero off the cube's extent; 8: symmetric clamps to `k ≥ 16` bits
-/// proven through `|y|`, `zkinfer_ops::ops::clamp`).
-pub const PROTOCOL_VERSION: u32 = 8;
+/// proven through `|y|`, `zkinfer_ops::ops::clamp`; 9: the weight opening proves the key's
+/// out-of-domain answers with the graph's weight claims, `VerifyingKey::verify_weight_opening`).
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]
@@ -172,9 +173,10 @@ pub fn weight_claims(template: &zkinfer_graph::GraphTemplate, graph: &Graph, cla
 pub const MAX_ONE_PASS_GROUPS: usize = 3;
 
 /// Refuses a one-pass proof whose witness (shapes `witness_vars`) and weights (the key's
-/// commitment) are committed in more than [`MAX_ONE_PASS_GROUPS`] groups together; returns the
-/// witness's group count. Both sides call it: the prover before committing, the verifier before
-/// reading the roots.
+/// commitment) are committed in more than [`MAX_ONE_PASS_GROUPS`] groups together, or whose
+/// composed bound ([`one_pass_soundness_bits`], from those shapes alone) is below 128 bits;
+/// returns the witness's group count. Both sides call it: the prover before committing, the
+/// verifier before reading the roots.
 pub fn check_one_pass_groups(witness_vars: &[usize], weights: &WhirCommitment) -> Result<usize, String> {
     let (gx, gw) = (one_pass_witness_pcs().num_groups(witness_vars), pcs().num_groups(&weights.poly_num_vars));
     if gx + gw > MAX_ONE_PASS_GROUPS {
@@ -182,7 +184,47 @@ pub fn check_one_pass_groups(witness_vars: &[usize], weights: &WhirCommitment) -
             "the witness needs {gx} commitment groups and the weights {gw}: more than the {MAX_ONE_PASS_GROUPS} a one-pass proof's soundness bound allows; prove this transcript in chunks (a smaller --chunk)"
         ));
     }
+    let bits = one_pass_soundness_bits(witness_vars, weights, true)?;
+    if bits < 128.0 {
+        return Err(format!(
+            "a one-pass proof of {gx} witness group(s) under {gw} weight group(s) is {bits:.2}-bit sound: below the 128 bits required; prove this transcript in chunks (a smaller --chunk)"
+        ));
+    }
     Ok(gx)
+}
+
+/// The composed soundness of a one-pass proof (`docs/SECURITY.md`, "Composition" and "The key's
+/// out-of-domain answers") whose witness has the committed shapes `witness_vars` under a key whose
+/// weight commitment is `weights`, from those shapes alone: `−log2` of the union bound of
+/// - one WHIR opening per witness group ([`one_pass_witness_pcs`]) and per weight group ([`pcs`]),
+///   each at p3-whir's composed figure for its packed size;
+/// - the graph proof's error `2^32/|EF|`, charged over every witness candidate (the product of
+///   the witness groups' lists: a one-pass witness takes no out-of-domain sample before the graph
+///   challenges) and ONE weight candidate when the weight opening proves the key's out-of-domain
+///   answers (`key_ood`; always since key version 9), the product of the weight groups' lists
+///   otherwise;
+/// - each group's batching sumcheck over its list, `L·(J + 2n)/|EF|` with `J + 2n ≤ 2^21`;
+/// - with `key_ood`, per weight group the chance `C(L, 2)·n/|EF|` that two list members agree at
+///   the key's point (per key the key maker tries).
+///
+/// An error if a group's WHIR configuration does not exist.
+pub fn one_pass_soundness_bits(witness_vars: &[usize], weights: &WhirCommitment, key_ood: bool) -> Result<f64, String> {
+    let engine = zkinfer_pcs::whir::WhirEngine::new(*pcs().params());
+    let figures = |vars: Vec<usize>| -> Result<Vec<(usize, f64, f64)>, String> {
+        vars.into_iter().map(|n| engine.composed_security(n).map(|(b, l)| (n, b, l)).map_err(|e| format!("a group of 2^{n}: {e}"))).collect()
+    };
+    let wx = figures(one_pass_witness_pcs().group_num_vars(witness_vars).map_err(|e| e.to_string())?)?;
+    let ww = figures(pcs().group_num_vars(&weights.poly_num_vars).map_err(|e| e.to_string())?)?;
+    let ef = chunked::log2_ef();
+    let lists = |gs: &[(usize, f64, f64)]| gs.iter().map(|g| g.2).sum::<f64>();
+    let weight_list = if key_ood { 0.0 } else { lists(&ww) };
+    let mut err = wx.iter().chain(&ww).map(|g| (-g.1).exp2()).sum::<f64>()
+        + (lists(&wx) + weight_list + 32.0 - ef).exp2()
+        + wx.iter().chain(&ww).map(|g| (g.2 + 21.0 - ef).exp2()).sum::<f64>();
+    if key_ood {
+        err += ww.iter().map(|g| (2.0 * g.2 - 1.0 + (g.0.max(1) as f64).log2() - ef).exp2()).sum::<f64>();
+    }
+    Ok(-err.log2())
 }
 
 /// Verifies `proof` against `vk`: the verifier never sees or runs the weights.
@@ -244,7 +286,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     let pcs = pcs();
     let witness_claims = accs.witness.opening_claims(&out.plan.commitment_ids())?;
     one_pass_witness_pcs().verify_sparse(&witness_com, &out.plan.sparse_layout(), &witness_claims, &mut t)?;
-    weight_acc.verify(&pcs, &vk.commitment, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
+    vk.verify_weight_opening(&pcs, weight_acc, &weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t)?;
     t.finish()?;
     let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
     Ok(Verified {
@@ -325,5 +367,28 @@ mod one_pass_group_tests {
         assert!(matches!(&refused, Err(e) if e.contains("2 commitment groups and the weights 2")), "{refused:?}");
         // Two witness groups are refused beside two weight groups whatever their sizes.
         assert!(check_one_pass_groups(&[29, 27, 25], &smol).is_err());
+    }
+
+    /// The run-time one-pass bound ([`one_pass_soundness_bits`], what [`check_one_pass_groups`]
+    /// refuses below 128 bits) for the shapes of `docs/SECURITY.md`: GPT-2 small at `T = 32` (one
+    /// witness group of 2^26, one weight group of 2^27), SmolLM2 (a 2^28 witness group, weight
+    /// groups of 2^27 and 2^19), two witness groups beside GPT-2's weights; each at 128 bits or
+    /// more with the key's out-of-domain answers, and never lower than without them. A key of
+    /// four weight groups is refused by the group cap whatever the witness.
+    #[test]
+    fn one_pass_composed_bounds() {
+        let gpt2 = weights(&[26, 26]);
+        let smol = weights(&[26, 26, 19]);
+        assert_eq!(pcs().num_groups(&smol.poly_num_vars), 2);
+        for (what, witness, key) in [("GPT-2 small T = 32", vec![25, 22, 21, 20], &gpt2), ("SmolLM2", vec![27, 27], &smol), ("two witness groups", vec![28, 26, 24], &gpt2)] {
+            let with = one_pass_soundness_bits(&witness, key, true).expect("bound");
+            let without = one_pass_soundness_bits(&witness, key, false).expect("bound");
+            eprintln!("{what}: {with:.3} bits with the key's answers, {without:.3} without");
+            assert!(with >= 128.0 && with >= without, "{what}: {with} bits");
+            assert!(check_one_pass_groups(&witness, key).is_ok(), "{what}");
+        }
+        let four = weights(&[28, 26, 24, 22]);
+        assert_eq!(pcs().num_groups(&four.poly_num_vars), 4);
+        assert!(check_one_pass_groups(&[20], &four).is_err());
     }
 }

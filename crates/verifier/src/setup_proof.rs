@@ -76,8 +76,9 @@ use crate::weight_blocks::{DimPart, WeightBlockPlan};
 
 /// Magic bytes of a setup-proof file.
 pub const SETUP_PROOF_MAGIC: &[u8; 8] = b"ZKINFSPF";
-/// Format version of setup-proof files.
-pub const SETUP_PROOF_VERSION: u32 = 2;
+/// Format version of setup-proof files (3: the weight opening proves the key's out-of-domain
+/// answers, key version 9, `VerifyingKey::verify_weight_opening`).
+pub const SETUP_PROOF_VERSION: u32 = 3;
 /// Protocol id bound into the setup proof's transcript.
 pub const SETUP_PROTOCOL_ID: &str = "zkinfer/weight-range-setup";
 /// Largest `bits` the setup proof supports (`a + a' < 2^{bits+2}` must stay below `p`).
@@ -498,7 +499,7 @@ pub fn verify_setup_inner(vk: &VerifyingKey, proof: &SetupProof, max_leaves: usi
     }
     padding_claims(&layout, &mut t, &mut weight_acc);
     let pcs = pcs();
-    weight_acc.verify(&pcs, &vk.commitment, &PolyId::slots(vk.commitment.poly_num_vars.len()), &mut t)?;
+    vk.verify_weight_opening(&pcs, weight_acc, &PolyId::slots(vk.commitment.poly_num_vars.len()), &mut t)?;
     aux_acc.verify(&pcs, &aux_com, &PolyId::slots(aux_com.poly_num_vars.len()), &mut t)?;
     t.finish()?;
     Ok(())

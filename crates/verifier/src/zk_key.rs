@@ -97,6 +97,9 @@ impl ZkVerifyingKey {
         weights.validate()?;
         check_ticket_count(&weights).map_err(ProofSystemError::Request)?;
         public.commitment = no_commitment(shapes);
+        // A value of the weights at a public point would leak: a zk key has no answers (its
+        // proofs open the hiding key, not the public commitment).
+        public.weight_ood = Vec::new();
         let key = Self { public, weights };
         // Surface an encoding failure here, not when the key is written.
         key.to_bytes()?;
