@@ -250,7 +250,8 @@ fn a_key_listing_a_weight_twice_cannot_open_the_graph_against_the_copy() {
     drop(out.witness);
     let weight_acc = prove_block_claims(&vk.weights, &weights, &weight_claims, &mut t).unwrap();
     out.accumulators.witness.prove_consuming(&pcs, out.commitment, &ids, &mut t).unwrap();
-    weight_acc.prove_consuming(&pcs, weight_data, &WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t).unwrap();
+    // The weight opening as the prover makes it (with the key's out-of-domain claims, protocol 9).
+    zkinfer_proof::keys::prove_weight_opening(&pcs, &vk, weight_data, weight_acc, &WeightBlockPlan::for_weights(&vk.weights).poly_ids(), &mut t).unwrap();
     let proof = ProofFile { transcript: t.into_proof(), ..stub };
 
     assert!(verify(&vk, &proof).is_err(), "a proof opened against the out-of-bound copy was accepted");

@@ -385,7 +385,8 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
     }
     let weight_acc = prove_block_claims(&vk.weights, model.weights(), &weight_claims, &mut t).unwrap();
     let weight_ids = zkinfer_proof::weight_blocks::WeightBlockPlan::for_weights(&vk.weights).poly_ids();
-    weight_acc.prove_consuming(&pcs, pk.weight_data.clone(), &weight_ids, &mut t).unwrap();
+    // The close's weight opening with the key's out-of-domain claims (stream version 10).
+    zkinfer_proof::keys::prove_weight_opening(&pcs, vk, pk.weight_data.clone(), weight_acc, &weight_ids, &mut t).unwrap();
     out.extend_from_slice(&close_record(&t.take_segment()));
     out
 }

@@ -1304,6 +1304,19 @@ mod tests {
             eprintln!("{what}: T = {n}, C = {c}: {a:.3} bits with the key's answers, {b:.3} without");
             assert!(a >= 128.0 && a >= b, "{what} T = {n}, C = {c}: {a} bits");
         }
+        // Billion-weight shapes (docs/SECURITY.md): TinyLlama-1.1B-like weights commit as 2^30 and
+        // 2^25 (two groups), Qwen2-1.5B-like as one group of 2^31; both streams at GPT-2's
+        // default T = 128, C = 64 and a long T = 2048, C = 64.
+        for (what, vars) in [("TinyLlama-like (2^30, 2^25)", vec![29, 29, 24, 24]), ("1.5B-like (2^31)", vec![30, 30])] {
+            let com = weight_commitment(&vars);
+            for (n, c) in [(128u32, 64u32), (2048, 64)] {
+                let h = header(1, n, c);
+                let sec = StreamSecurity::for_header(&h, key::pcs().num_groups(&vars));
+                let (a, b) = (sec.bound(&h, &com, true).expect("bound").bits(), sec.bound(&h, &com, false).expect("bound").bits());
+                eprintln!("{what}: T = {n}, C = {c}: {a:.3} bits with the key's answers, {b:.3} without");
+                assert!(a >= 128.0, "{what} T = {n}, C = {c}: {a} bits");
+            }
+        }
     }
 
     /// Streams of version 7 (out-of-domain samples at the openings, the one-pass target), version 8

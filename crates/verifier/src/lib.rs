@@ -387,6 +387,13 @@ mod one_pass_group_tests {
             assert!(with >= 128.0 && with >= without, "{what}: {with} bits");
             assert!(check_one_pass_groups(&witness, key).is_ok(), "{what}");
         }
+        // Billion-weight shapes: TinyLlama-like weights (2^30 and 2^25) and 1.5B-like (one group
+        // of 2^31) beside a 2^28 witness.
+        for (what, key) in [("TinyLlama-like", weights(&[29, 29, 24, 24])), ("1.5B-like", weights(&[30, 30]))] {
+            let bits = one_pass_soundness_bits(&[27, 27], &key, true).expect("bound");
+            eprintln!("{what}: {bits:.3} bits with the key's answers, {:.3} without", one_pass_soundness_bits(&[27, 27], &key, false).expect("bound"));
+            assert!(bits >= 128.0, "{what}: {bits}");
+        }
         let four = weights(&[28, 26, 24, 22]);
         assert_eq!(pcs().num_groups(&four.poly_num_vars), 4);
         assert!(check_one_pass_groups(&[20], &four).is_err());
