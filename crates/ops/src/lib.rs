@@ -42,6 +42,7 @@ pub mod zk_rescale;
 pub mod zk_slice;
 pub mod zk_softmax;
 pub mod zk_norm;
+pub mod zk_plan;
 pub mod zk_table_op;
 #[cfg(test)]
 mod zk_testkit;
