@@ -32,13 +32,17 @@ pub mod zk_add;
 pub mod zk_argmax;
 pub mod zk_batched_matmul;
 pub mod zk_broadcast;
+pub mod zk_clamp;
 pub mod zk_embedding;
+pub mod zk_index_map;
 pub mod zk_lookups;
 pub mod zk_matmul;
 pub mod zk_mul;
 pub mod zk_rescale;
 pub mod zk_slice;
+pub mod zk_softmax;
 pub mod zk_norm;
+pub mod zk_plan;
 pub mod zk_table_op;
 #[cfg(test)]
 mod zk_testkit;

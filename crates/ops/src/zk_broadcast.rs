@@ -196,12 +196,14 @@ impl SumcheckInstance for ZkBroadcastSumcheck<'_> {
                 let t = EF::from_usize(t);
                 let vt = vanish(t);
                 let mut sum = EF::ZERO;
+                // Each table's line at `t`, once per `x` (terms share tables).
+                let mut vals = vec![EF::ZERO; self.tables.len()];
                 for x in 0..half {
-                    let val = |j: usize| {
+                    for (j, v) in vals.iter_mut().enumerate() {
                         let (lo, hi) = (self.tables[j][x], self.tables[j][x + half]);
-                        lo + t * (hi - lo) + h[j].map_or(EF::ZERO, |c| vt * c)
-                    };
-                    sum += self.terms.iter().map(|(c, s)| s.iter().fold(*c, |p, &j| p * val(j))).sum::<EF>();
+                        *v = lo + t * (hi - lo) + h[j].map_or(EF::ZERO, |c| vt * c);
+                    }
+                    sum += self.terms.iter().map(|(c, s)| s.iter().fold(*c, |p, &j| p * vals[j])).sum::<EF>();
                 }
                 sum + self.output_term(t)
             })

@@ -90,7 +90,7 @@ fn bits_of(v: u64) -> u32 {
 
 /// Which relation proves the clamp (a function of `lo`, `hi` alone, so both sides agree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Form {
+pub(crate) enum Form {
     /// The gaps `a = y − lo·χ`, `b = hi·χ − y`, each range-checked to `bits` bits (module docs).
     Gaps { bits: u32 },
     /// A symmetric clamp `[−(2^k − 1), 2^k − 1]` whose gaps would need limbs (`k ≥ 16`): the
@@ -118,7 +118,7 @@ impl ClampProof {
     }
 
     /// `(form, bits of the distance)`.
-    fn widths(&self) -> Result<(Form, u32), ProofError> {
+    pub(crate) fn widths(&self) -> Result<(Form, u32), ProofError> {
         if self.lo > 0 || self.hi < 0 || self.in_bits > 61 || self.lo < -(1 << 61) || self.hi >= 1 << 61 {
             return Err(ProofError::shape(OP, format!("unsupported clamp [{}, {}] of {}-bit inputs", self.lo, self.hi, self.in_bits)));
         }

@@ -84,21 +84,21 @@ const COL_REM: &str = "rem";
 const COL_SLACK: &str = "slack";
 
 // Indices of the sumcheck tables.
-const X: usize = 0;
-const MB: usize = 1;
-const S: usize = 2;
-const D: usize = 3;
-const O: usize = 4;
-const E: usize = 5;
-const P: usize = 6;
-const ZB: usize = 7;
-const R: usize = 8;
-const C: usize = 9;
-const MASK: usize = 10;
-const ROWS: usize = 11;
-const E1: usize = 12;
-const EQ: usize = 13;
-const NUM_TABLES: usize = 14;
+pub(crate) const X: usize = 0;
+pub(crate) const MB: usize = 1;
+pub(crate) const S: usize = 2;
+pub(crate) const D: usize = 3;
+pub(crate) const O: usize = 4;
+pub(crate) const E: usize = 5;
+pub(crate) const P: usize = 6;
+pub(crate) const ZB: usize = 7;
+pub(crate) const R: usize = 8;
+pub(crate) const C: usize = 9;
+pub(crate) const MASK: usize = 10;
+pub(crate) const ROWS: usize = 11;
+pub(crate) const E1: usize = 12;
+pub(crate) const EQ: usize = 13;
+pub(crate) const NUM_TABLES: usize = 14;
 
 /// The proof of a causal softmax over `[H, M, s + M]` scores (query offset `s`).
 #[derive(Debug, Clone)]
@@ -116,40 +116,40 @@ pub struct SoftmaxProof {
 }
 
 /// Shapes of one node.
-struct Dims {
-    heads: usize,
+pub(crate) struct Dims {
+    pub(crate) heads: usize,
     /// Query rows `M`.
-    rows_n: usize,
+    pub(crate) rows_n: usize,
     /// Keys `N = s + M`.
-    len: usize,
-    offset: usize,
-    cube: TensorLayout,
-    rows: TensorLayout,
+    pub(crate) len: usize,
+    pub(crate) offset: usize,
+    pub(crate) cube: TensorLayout,
+    pub(crate) rows: TensorLayout,
 }
 
 impl Dims {
-    fn head_vars(&self) -> usize {
+    pub(crate) fn head_vars(&self) -> usize {
         self.cube.dim_vars()[0]
     }
-    fn row_vars(&self) -> usize {
+    pub(crate) fn row_vars(&self) -> usize {
         self.cube.dim_vars()[1]
     }
     /// Variables of the key axis.
-    fn len_vars(&self) -> usize {
+    pub(crate) fn len_vars(&self) -> usize {
         self.cube.dim_vars()[2]
     }
 }
 
 /// Per-node witness columns (padded tables, in commitment order).
-struct Columns {
-    max: Vec<i64>,
-    onehot: Vec<i64>,
-    delta: Vec<i64>,
-    overflow: Vec<i64>,
-    exp: Vec<F>,
-    sum: Vec<i64>,
-    rem: Vec<i64>,
-    slack: Vec<F>,
+pub(crate) struct Columns {
+    pub(crate) max: Vec<i64>,
+    pub(crate) onehot: Vec<i64>,
+    pub(crate) delta: Vec<i64>,
+    pub(crate) overflow: Vec<i64>,
+    pub(crate) exp: Vec<F>,
+    pub(crate) sum: Vec<i64>,
+    pub(crate) rem: Vec<i64>,
+    pub(crate) slack: Vec<F>,
 }
 
 impl SoftmaxProof {
@@ -189,10 +189,18 @@ impl SoftmaxProof {
 
     fn dims(&self, node: &NodeShape<'_>) -> Result<Dims, ProofError> {
         node.expect_inputs(OP, 1)?;
+        if node.output.dims != node.inputs[0].dims {
+            return Err(ProofError::shape(OP, "the output's shape differs from the scores'"));
+        }
+        self.dims_of(&node.inputs[0].dims)
+    }
+
+    /// The shapes of scores `in_dims` (checked).
+    pub(crate) fn dims_of(&self, in_dims: &[usize]) -> Result<Dims, ProofError> {
         let s = self.offset;
-        match node.inputs[0].dims.as_slice() {
+        match in_dims {
             &[h, m, n]
-                if h > 0 && m > 0 && m.checked_add(s) == Some(n) && s.is_multiple_of(m.next_power_of_two()) && node.output.dims == node.inputs[0].dims =>
+                if h > 0 && m > 0 && m.checked_add(s) == Some(n) && s.is_multiple_of(m.next_power_of_two()) =>
             {
                 Ok(Dims { heads: h, rows_n: m, len: n, offset: s, cube: TensorLayout::new(&[h, m, n]), rows: TensorLayout::new(&[h, m]) })
             }
@@ -211,7 +219,7 @@ impl SoftmaxProof {
     /// The no-wrap argument ([`crate::bounds`]) for each relation of the module docs: `m` is
     /// some allowed key's `x` (the one-hot key's `δ + o = 0`), `e ∈ [0, 2^E]` (the table),
     /// `Z = Σ_j M·e ∈ [0, 2^(E + log T)]`, `s ∈ {0, 1}` (`s² = s`).
-    fn check_relations(&self, d: &Dims) -> Result<(), ProofError> {
+    pub(crate) fn check_relations(&self, d: &Dims) -> Result<(), ProofError> {
         let keys = 1usize << d.len_vars();
         let u = Interval::unsigned_range;
         let x = Interval::magnitude(self.in_bits);
@@ -226,7 +234,7 @@ impl SoftmaxProof {
         check_relation(OP, "Σ_j s = 1", &[Interval::between(0, 1).sum_of(keys)], &[Interval::constant(1)])
     }
 
-    fn columns(&self, d: &Dims, x: &[i64], p: &[i64]) -> Result<Columns, ProofError> {
+    pub(crate) fn columns(&self, d: &Dims, x: &[i64], p: &[i64]) -> Result<Columns, ProofError> {
         let (h_n, m_n, t_n, s) = (d.heads, d.rows_n, d.len, d.offset);
         let (rv, tv) = (d.row_vars(), d.len_vars());
         let tp = 1usize << tv;
@@ -324,7 +332,7 @@ impl SoftmaxProof {
         t
     }
 
-    fn terms_scaled(&self, lambda: EF) -> Vec<Term> {
+    pub(crate) fn terms_scaled(&self, lambda: EF) -> Vec<Term> {
         let mut t = Self::terms(lambda);
         // The term λ⁵·EQ·MASK·E carries the factor 2^P.
         if let Some(term) = t.iter_mut().find(|(_, idx)| idx == &vec![EQ, MASK, E]) {
@@ -335,7 +343,7 @@ impl SoftmaxProof {
 }
 
 /// The public tables at the final point: `(M(ρ), R(ρ), E1(ρ), EQ(ρ))`.
-fn public_at(d: &Dims, rho: &[EF], z: &[EF], z1: &[EF]) -> (EF, EF, EF, EF) {
+pub(crate) fn public_at(d: &Dims, rho: &[EF], z: &[EF], z1: &[EF]) -> (EF, EF, EF, EF) {
     let (hv, rv) = (d.head_vars(), d.row_vars());
     let (rh, rest) = rho.split_at(hv);
     let (ri, rj) = rest.split_at(rv);
@@ -352,7 +360,7 @@ fn public_at(d: &Dims, rho: &[EF], z: &[EF], z1: &[EF]) -> (EF, EF, EF, EF) {
 
 /// The public tables on the cube, for the prover: the causal mask `M`, the extent `χ`, `eq(z₁, ·)`
 /// broadcast along the keys, `eq(z, ·)`.
-fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, Vec<EF>) {
+pub(crate) fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, Vec<EF>) {
     let (rv, tv) = (d.row_vars(), d.len_vars());
     let tp = 1usize << tv;
     let n = d.cube.padded_len();

@@ -1,0 +1,225 @@
+//! The zk graph driver's first step (issue 13): the **plan** of a zero-knowledge graph proof — for
+//! every node the zk prover that proves it (or why none exists yet), every tensor's role, the
+//! claims each virtual tensor receives (so its `R` mask can be sized for all of them before any
+//! challenge: `VirtualMask::bits_for`), and the shape constraints the zk provers impose (masked
+//! tables of `≥ 5` variables, each op's own check). **No proof is made here**; `prove --zk`
+//! stays refused until every node of a model's graph has a zk prover *and* the driver that calls
+//! them (wiring, one hiding batch, the zk lookups and range checks) exists. The plan is what the
+//! driver will walk: it is computed from the graph alone (public), so prover and verifier derive
+//! the same mask sizes.
+//!
+//! **Claims per consumer** (each zk prover's claims on its inputs, from its module): one claim on
+//! every input for MatMul, BatchedMatMul, Embedding (the weight), Rescale, the table-op link, Add,
+//! Mul, the index maps, Clamp, Softmax and the norms' `x`; two on Argmax's logits (`L̂(z)` and
+//! `L̂(ρ)`). A virtual tensor with `k` claims is merged (masked merge, `k ≥ 2`) and needs an `R`
+//! mask of `d = bits_for(k)` bits (`k + 1 ≤ 2^d`).
+
+use std::collections::BTreeSet;
+
+use zkinfer_graph::graph::{Graph, TensorSource};
+use zkinfer_graph::ops::Op;
+use zkinfer_sumcheck::zk_product::MIN_ZK_PRODUCT_VARS;
+use zkinfer_sumcheck::zk_virtual::VirtualMask;
+
+use crate::error::ProofError;
+use crate::graph::protocol_for;
+use crate::protocol::TensorRole;
+use crate::zk_clamp::ZkClampShape;
+use crate::zk_index_map::ZkIndexMap;
+use crate::zk_softmax::ZkSoftmaxShape;
+
+/// The zk prover of a node (the library module that proves it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ZkProver {
+    /// `crate::zk_matmul`.
+    MatMul,
+    /// `crate::zk_batched_matmul`.
+    BatchedMatMul,
+    /// `crate::zk_embedding`.
+    Embedding,
+    /// `crate::zk_rescale` (tied mask).
+    Rescale,
+    /// `crate::zk_table_op` (the link; the lookup is `crate::zk_lookups`).
+    TableOp,
+    /// `crate::zk_add`.
+    Add,
+    /// `crate::zk_mul`.
+    Mul,
+    /// `crate::zk_norm` (RmsNorm, LayerNorm).
+    Norm,
+    /// `crate::zk_argmax`.
+    Argmax,
+    /// `crate::zk_index_map` (SliceCols, SplitHeads, MergeHeads, GatherRows, RepeatKv).
+    IndexMap,
+    /// `crate::zk_clamp`.
+    Clamp,
+    /// `crate::zk_softmax`.
+    Softmax,
+}
+
+/// One node's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkNodePlan {
+    /// Node index.
+    pub node: usize,
+    /// The op's name (`IntOp::name`).
+    pub op: &'static str,
+    /// Its output tensor's name.
+    pub output: String,
+    /// The zk prover, or why there is none.
+    pub prover: Result<ZkProver, &'static str>,
+    /// What the shapes break of the zk prover's constraints (empty: none; otherwise the wiring
+    /// must pad, e.g. rows to 32).
+    pub constraints: Vec<String>,
+}
+
+/// The plan of a whole graph.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkPlan {
+    /// Per node, in graph order.
+    pub nodes: Vec<ZkNodePlan>,
+    /// Every tensor's role (the public protocols' rule).
+    pub roles: Vec<TensorRole>,
+    /// Per tensor: the claims a zk proof makes on it (consumers' claims; graph outputs count
+    /// none here).
+    pub claims: Vec<usize>,
+    /// Per virtual tensor with claims: the `R` mask's degree bits (`None` for other tensors).
+    pub r_mask_bits: Vec<Option<usize>>,
+}
+
+impl ZkPlan {
+    /// Op kinds without a zk prover.
+    pub fn missing_ops(&self) -> BTreeSet<&'static str> {
+        self.nodes.iter().filter(|n| n.prover.is_err()).map(|n| n.op).collect()
+    }
+
+    /// Nodes whose shapes break a zk prover's constraints.
+    pub fn constrained(&self) -> impl Iterator<Item = &ZkNodePlan> {
+        self.nodes.iter().filter(|n| !n.constraints.is_empty())
+    }
+}
+
+fn vars(d: usize) -> usize {
+    d.next_power_of_two().trailing_zeros() as usize
+}
+
+fn tensor_vars(shape: &[usize]) -> usize {
+    shape.iter().map(|&d| vars(d)).sum()
+}
+
+/// The zk prover of an op kind, or why there is none (an exhaustive match: a new op kind is a
+/// compile error here until its zk status is decided).
+fn prover_of(op: &Op) -> Result<ZkProver, &'static str> {
+    match op {
+        Op::Embedding(_) => Ok(ZkProver::Embedding),
+        Op::GatherRows(_) | Op::SliceCols(_) | Op::SplitHeads(_) | Op::MergeHeads(_) | Op::RepeatKv(_) => Ok(ZkProver::IndexMap),
+        Op::MatMul(_) => Ok(ZkProver::MatMul),
+        Op::BatchedMatMul(_) => Ok(ZkProver::BatchedMatMul),
+        Op::Add(_) => Ok(ZkProver::Add),
+        Op::Rescale(_) => Ok(ZkProver::Rescale),
+        Op::Clamp(_) => Ok(ZkProver::Clamp),
+        Op::Gelu(_) | Op::Silu(_) | Op::SoftCap(_) => Ok(ZkProver::TableOp),
+        Op::LayerNorm(_) | Op::RmsNorm(_) => Ok(ZkProver::Norm),
+        Op::Softmax(_) => Ok(ZkProver::Softmax),
+        Op::Argmax(_) => Ok(ZkProver::Argmax),
+        Op::Mul(_) => Ok(ZkProver::Mul),
+        Op::ConcatSeq(_) => Err("no zk prover: two inputs of different sizes (the KV cache's append; the stream only)"),
+        Op::Rope(_) => Err("no zk prover: RoPE's rotation (a sumcheck with public cos/sin tables) is not built"),
+    }
+}
+
+/// Claims a zk prover makes on its input `i` (module docs).
+fn claims_on_input(op: &Op, _i: usize) -> usize {
+    match op {
+        Op::Argmax(_) => 2,
+        _ => 1,
+    }
+}
+
+/// The op-specific shape checks of the zk provers that have a constructor for them.
+fn op_constraints(graph: &Graph, node: usize, op: &Op) -> Vec<String> {
+    let n = &graph.nodes[node];
+    let shape = |k: usize| graph.meta(n.inputs[k]).shape.clone();
+    let out = &graph.meta(n.output).shape;
+    let err = |r: Result<(), ProofError>| r.err().map(|e| e.to_string());
+    let found = match op {
+        Op::SplitHeads(o) => match shape(0).as_slice() {
+            &[t, c] if o.heads > 0 => err(ZkIndexMap::split_heads(t, o.heads, c / o.heads).map(|_| ())),
+            _ => Some("SplitHeads: unexpected input shape".into()),
+        },
+        Op::MergeHeads(_) => match shape(0).as_slice() {
+            &[h, t, d] => err(ZkIndexMap::merge_heads(h, t, d).map(|_| ())),
+            _ => Some("MergeHeads: unexpected input shape".into()),
+        },
+        Op::SliceCols(o) => match shape(0).as_slice() {
+            &[t, c] => err(ZkIndexMap::slice_cols(t, c, o.start, o.len).map(|_| ())),
+            _ => Some("SliceCols: unexpected input shape".into()),
+        },
+        Op::GatherRows(_) => match (shape(0).as_slice(), shape(1).as_slice()) {
+            // The rows are public values; their count and the input's shape decide the check.
+            (&[k], &[t, d]) => err(ZkIndexMap::gather_rows(&vec![0; k], t, d).map(|_| ())),
+            _ => Some("GatherRows: unexpected shapes".into()),
+        },
+        Op::RepeatKv(o) => match shape(0).as_slice() {
+            &[h, t, d] => err(ZkIndexMap::repeat_kv(h, o.group, t, d).map(|_| ())),
+            _ => Some("RepeatKv: unexpected input shape".into()),
+        },
+        Op::Clamp(c) => {
+            let clamp = crate::ops::clamp::ClampProof::new(c.lo, c.hi, graph.meta(n.inputs[0]).bits);
+            err(ZkClampShape { dims: out.clone(), clamp }.symmetric().map(|_| ()))
+        }
+        Op::Softmax(s) => match (crate::ops::softmax::SoftmaxProof::from_model(s, graph.meta(n.inputs[0]).bits), <[usize; 3]>::try_from(shape(0))) {
+            (Ok(op), Ok(dims)) => err(ZkSoftmaxShape { dims, op }.num_vars().map(|_| ())),
+            (Err(e), _) => Some(e.to_string()),
+            (_, Err(_)) => Some("Softmax: unexpected input shape".into()),
+        },
+        Op::LayerNorm(_) | Op::RmsNorm(_) => match shape(0).as_slice() {
+            &[t, c] if vars(t) < 5 || vars(c) < 5 => Some(format!("a zk norm needs ≥ 5 row and ≥ 5 column variables: [{t}, {c}] (pad to 32)")),
+            _ => None,
+        },
+        _ => None,
+    };
+    found.into_iter().collect()
+}
+
+/// The plan of `graph` (module docs).
+pub fn plan_zk(graph: &Graph) -> Result<ZkPlan, ProofError> {
+    let mut roles: Vec<TensorRole> = graph
+        .tensors
+        .iter()
+        .map(|t| match t.source {
+            TensorSource::Weight => TensorRole::Weight,
+            _ => TensorRole::Public,
+        })
+        .collect();
+    let mut nodes = Vec::with_capacity(graph.nodes.len());
+    for (i, node) in graph.nodes.iter().enumerate() {
+        roles[node.output.0] = protocol_for(graph, i)?.output_role();
+        let mut constraints = op_constraints(graph, i, &node.op);
+        // Masked tables need ≥ 5 variables (their PCS mask lives in the first four).
+        for &t in node.inputs.iter().chain(std::iter::once(&node.output)) {
+            let meta = graph.meta(t);
+            if roles[t.0] != TensorRole::Public && tensor_vars(&meta.shape) < MIN_ZK_PRODUCT_VARS {
+                constraints.push(format!("{} {:?} has {} variables (< {MIN_ZK_PRODUCT_VARS}: pad)", meta.name, meta.shape, tensor_vars(&meta.shape)));
+            }
+        }
+        nodes.push(ZkNodePlan { node: i, op: node.op.as_int_op().name(), output: graph.meta(node.output).name.clone(), prover: prover_of(&node.op), constraints });
+    }
+    let mut claims = vec![0usize; graph.tensors.len()];
+    for node in &graph.nodes {
+        for (k, &t) in node.inputs.iter().enumerate() {
+            claims[t.0] += claims_on_input(&node.op, k);
+        }
+    }
+    let r_mask_bits = roles
+        .iter()
+        .zip(&claims)
+        .map(|(&r, &k)| if r == TensorRole::Virtual && k > 0 { VirtualMask::bits_for(k).map(Some) } else { Ok(None) })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ProofError::shape("zk plan", e.to_string()))?;
+    Ok(ZkPlan { nodes, roles, claims, r_mask_bits })
+}
+
+#[cfg(test)]
+#[path = "zk_plan_tests.rs"]
+mod tests;

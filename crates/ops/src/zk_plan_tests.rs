@@ -1,0 +1,61 @@
+//! The zk plan on the tiny fixtures: the one-pass GPT-2 graph has a zk prover for every node,
+//! the Llama graph and a KV-cache step graph do not (RoPE, ConcatSeq: the controls that show the
+//! coverage check can fail), the roles are the public protocols', and the constraints the wiring
+//! must meet at small `T` are listed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use std::path::PathBuf;
+
+use zkinfer_gguf::GgufFile;
+use zkinfer_model::Model;
+
+use super::*;
+
+fn model(file: &str) -> Model {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(file);
+    let gguf = GgufFile::open(path).expect("fixture opens");
+    Model::load(&gguf).expect("fixture loads")
+}
+
+#[test]
+fn every_node_of_the_one_pass_gpt2_graph_has_a_zk_prover() {
+    let m = model("gpt2-tiny-random.gguf");
+    for t in [6, 40] {
+        let graph = m.graph(t).expect("graph");
+        let plan = plan_zk(&graph).expect("plan");
+        assert_eq!(plan.missing_ops(), BTreeSet::new(), "T = {t}");
+        let kinds: BTreeSet<ZkProver> = plan.nodes.iter().map(|n| n.prover.unwrap()).collect();
+        // Every zk prover but Mul (SwiGLU: Llama only) is used by GPT-2.
+        assert_eq!(kinds.len(), 11, "{kinds:?}");
+        // The roles are the public protocols' (virtual outputs of the walk ops get R masks).
+        for (i, node) in graph.nodes.iter().enumerate() {
+            assert_eq!(plan.roles[node.output.0], protocol_for(&graph, i).unwrap().output_role());
+        }
+        for (k, bits) in plan.r_mask_bits.iter().enumerate() {
+            match bits {
+                Some(d) => assert!(plan.roles[k] == TensorRole::Virtual && (1usize << d) > plan.claims[k] && *d >= 2),
+                None => assert!(plan.roles[k] != TensorRole::Virtual || plan.claims[k] == 0),
+            }
+        }
+        assert!(plan.r_mask_bits.iter().any(Option::is_some), "GPT-2 has virtual tensors");
+        let constrained: Vec<&ZkNodePlan> = plan.constrained().collect();
+        eprintln!("tiny GPT-2, T = {t}: {} nodes, {} with zk shape constraints:", plan.nodes.len(), constrained.len());
+        for n in &constrained {
+            eprintln!("  {} ({}): {}", n.output, n.op, n.constraints.join("; "));
+        }
+        // At T = 6 the norms' rows (6 < 17) must be padded; at T = 40 they need not be.
+        let norms_flagged = constrained.iter().any(|n| n.op == "LayerNorm" && n.constraints.iter().any(|c| c.contains("zk norm")));
+        assert_eq!(norms_flagged, t < 17, "T = {t}");
+    }
+}
+
+#[test]
+fn llama_and_kv_cache_graphs_name_their_missing_zk_provers() {
+    let llama = model("llama/llama-tiny-random-q8_0.gguf");
+    let plan = plan_zk(&llama.graph(7).expect("graph")).expect("plan");
+    assert_eq!(plan.missing_ops(), BTreeSet::from(["Rope"]));
+    assert!(plan.nodes.iter().any(|n| n.prover == Ok(ZkProver::Mul)), "SwiGLU's Mul");
+    let gpt2 = model("gpt2-tiny-random.gguf");
+    let step = gpt2.step_graph(2, 4).expect("step graph");
+    assert_eq!(plan_zk(&step).expect("plan").missing_ops(), BTreeSet::from(["ConcatSeq"]));
+}
