@@ -160,7 +160,7 @@ fn other_architectures_are_rejected_by_name() {
         let out = zkinfer(&args);
         assert_eq!(out.status.code(), Some(3), "a model file this build cannot read is a format error");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("unsupported architecture \"mamba\" (supported: gpt2, llama, qwen2, gemma, gemma2)"), "{err}");
+        assert!(err.contains("unsupported architecture \"mamba\" (supported: gpt2, llama, qwen2, gemma, gemma2, gemma3)"), "{err}");
     }
 }
 

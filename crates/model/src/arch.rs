@@ -138,6 +138,7 @@ pub static ARCHITECTURES: &[Registration] = &[
     Registration { name: "qwen2", read: crate::llama::Llama::read_qwen2 },
     Registration { name: "gemma", read: crate::gemma::Gemma::read },
     Registration { name: "gemma2", read: crate::gemma::Gemma::read },
+    Registration { name: "gemma3", read: crate::gemma::Gemma::read },
 ];
 
 /// The supported architecture names, comma-separated (for messages).

@@ -38,9 +38,11 @@ use std::collections::HashMap;
 pub struct FloatSemantics {
     /// The real epsilon of every norm (but see `post_norm_eps`).
     pub norm_eps: f32,
-    /// The epsilon of the norms whose gain's name contains `post_` when it differs from
-    /// `norm_eps` (Gemma 2's post-norms: their inputs are branch outputs at their real scale,
-    /// while the other norms read the residual stream that `crate::gemma` keeps at `1/sqrt(D)`).
+    /// The epsilon of the norms that do not read the residual stream when it differs from
+    /// `norm_eps`: gains whose name contains `post_` (Gemma 2/3's post-norms) or ends in
+    /// `attn_q_norm.weight`/`attn_k_norm.weight` (Gemma 3's QK-norms). Their inputs are branch
+    /// values at their real scale, while the other norms read the residual stream that
+    /// `crate::gemma` keeps at `1/sqrt(D)`.
     pub post_norm_eps: Option<f32>,
 }
 
@@ -53,7 +55,7 @@ impl FloatSemantics {
     /// The epsilon of the norm whose gain is `gain`.
     pub fn eps_for(&self, gain: &str) -> f32 {
         match self.post_norm_eps {
-            Some(e) if gain.contains("post_") => e,
+            Some(e) if gain.contains("post_") || gain.ends_with("attn_q_norm.weight") || gain.ends_with("attn_k_norm.weight") => e,
             _ => self.norm_eps,
         }
     }
@@ -279,7 +281,7 @@ fn eval_node(op: &Op, args: &[Arg<'_>], in_frac: i32, out_frac: i32, norm_eps: f
         Op::Gelu(_) => out(x.iter().map(|&v| gelu(v)).collect()),
         Op::Silu(_) => out(x.iter().map(|&v| silu(v)).collect()),
         Op::SoftCap(c) => {
-            let cap = f64::from(c.cap);
+            let cap = f64::from(c.cap());
             out(x.iter().map(|&v| crate::ops::softcap::softcap_f64(f64::from(v), cap) as f32).collect())
         }
         Op::Softmax(s) => {

@@ -58,14 +58,46 @@
 //!   than `window − 1` from any key it sees, so the window masks nothing the causal mask does not
 //!   and every block is plain causal attention. Longer prompts are refused as too long.
 //!
+//! **Gemma 3** (GGUF architecture `gemma3`, text models: llama.cpp's `src/models/gemma3.cpp` with
+//! `llama_load_hparams_gemma3`) is Gemma 2 without soft-capping plus:
+//!
+//! * **QK-norm:** after the Q and K projections, each head's vector goes through an RMSNorm of
+//!   its own gain (`attn_q_norm`, `attn_k_norm`: `[head size]`, stored as `w + 1` by the
+//!   converter), before RoPE. In the graph it is one grouped [`RmsNorm`](crate::ops::rmsnorm) on
+//!   `[T, H·d]` with the `[d]` gain (groups of `d`; `H` and `d` must be powers of two, as they are
+//!   for every released Gemma 3), so Q/K stay in the matmul layout. The norm's input is a branch
+//!   value at its real scale, so its epsilon is the file's (not the stream's `eps/D`). NEOX: the
+//!   gains are permuted like the rows of one head of `attn_q`/`attn_k`.
+//! * **Query scale** after the norm (`1/sqrt(head size)`, `1/sqrt(D/H)` for the 62-block 27B,
+//!   llama.cpp's rule): RMSNorm undoes any scale folded into `attn_q`, so it is folded into the
+//!   `attn_q_norm` gain instead (RoPE is linear, so scaling before it is the same).
+//! * **Per-block RoPE:** with a sliding window, block `l` is local when `l mod 6 < 5` (llama.cpp's
+//!   fixed pattern; transformers' `layer_types`), global otherwise. Local blocks rotate with base
+//!   `rope.freq_base_swa` (llama.cpp's fixed 10000 when absent) and no scaling; global blocks
+//!   with `rope.freq_base` and the linear `rope.scaling.factor` (Gemma 3 4B and larger: 8),
+//!   carried as equal frequency factors of their [`Rope`] op. Each block's `Rope` is its own op
+//!   in the key.
+//! * **Sliding window** (`gemma3.attention.sliding_window`: 512 for 270M/1B, 1024 for 4B+): the
+//!   proven context is capped at the window, as for Gemma 2. Within it the local blocks' mask is
+//!   exactly the causal mask (a query at position `p < W` sees keys `p − W + 1 .. p`, which
+//!   include 0). Why a cap and not a proven band mask: what a user expects is that what is proven
+//!   is the model's own computation or a clear refusal; the cap gives that today (prompt plus
+//!   completion up to 512 tokens for the small models, `TooLong`, exit 4, beyond), while a masked
+//!   `CausalSoftmax` variant (a public band mask, its MLE by digit comparison) is a protocol
+//!   change for a later session. Without the window key (some later `gemma3` files) every block
+//!   is global and the context is not capped by it.
+//! * No attention soft-cap; the final soft-cap only for a file without a window that declares
+//!   `final_logit_softcapping` (llama.cpp's non-SWA build), applied to the reported logits.
+//!
 //! **Context:** `context_length` capped as for Llama ([`crate::llama::MAX_PROVEN_CONTEXT`]), and
-//! for Gemma 2 at the sliding window.
+//! for Gemma 2 and Gemma 3 at the sliding window.
 //!
 //! Integer graph (one step): `Embedding → Rescale → [RmsNorm → MatMul q/k/v → Rescale → Clamp →
 //! SplitHeads → Rope (q, k) → RepeatKv → QKᵀ → Rescale → CausalSoftmax → P·V → Rescale →
 //! MergeHeads → Clamp → MatMul o → Rescale → Add → Clamp; RmsNorm → MatMul gate → Rescale → Clamp
 //! → Gelu, MatMul up → Rescale → Clamp, Mul → Rescale → Clamp → MatMul down → Rescale → Add →
-//! Clamp] → GatherRows → RmsNorm → MatMul head → Argmax`: only ops Llama and GPT-2 already prove.
+//! Clamp] → GatherRows → RmsNorm → MatMul head → Argmax`: only ops Llama and GPT-2 already prove
+//! (Gemma 3: `RmsNorm` (grouped) after the q/k projections, before `SplitHeads`).
 
 use crate::arch::{Architecture, ModelConfig, NamedTensor, StepShape};
 use crate::build::{CtxClamp, Norm, StepBuilder};
@@ -89,7 +121,7 @@ use crate::ModelError;
 use std::sync::Arc;
 use zkinfer_tokenizer::Tokenizer;
 
-/// Gemma hyperparameters: the Llama-family ones (from `gemma.*` / `gemma2.*`) and Gemma's own.
+/// Gemma hyperparameters: the Llama-family ones (from `gemma.*` / `gemma2.*` / `gemma3.*`) and Gemma's own.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GemmaConfig {
     /// Layers, widths, heads, head size (`attention.key_length`), RoPE, epsilon, context (for
@@ -98,9 +130,30 @@ pub struct GemmaConfig {
     /// Multiply the embedding rows by `sqrt(D)` (always true for a file; a test turns it off to
     /// show it matters).
     pub embd_scale: bool,
-    /// Gemma 2's additions (`None`: Gemma 1).
+    /// Gemma 2's additions (`None`: Gemma 1; for Gemma 3 the post-norms, query scale and window,
+    /// with no soft-caps).
     pub gemma2: Option<Gemma2Params>,
+    /// Gemma 3's additions (`None`: Gemma 1 or 2).
+    pub gemma3: Option<Gemma3Params>,
 }
+
+/// What Gemma 3 adds to Gemma 2's structure (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gemma3Params {
+    /// Per-head RMSNorm of Q and K (always true for a file; a test turns it off).
+    pub qk_norm: bool,
+    /// Whether blocks `l mod 6 < 5` are local (the file has a sliding window).
+    pub local_blocks: bool,
+    /// RoPE base of the local blocks.
+    pub local_rope_base: f32,
+    /// Linear RoPE scaling factor of the global blocks (1: none).
+    pub rope_linear: f32,
+}
+
+/// llama.cpp's local-block RoPE base for Gemma 3 (`rope_freq_base_train_swa`).
+const GEMMA3_LOCAL_ROPE_BASE: f32 = 10000.0;
+/// Gemma 3's pattern: blocks `l` with `l mod 6 < 5` are local.
+pub const GEMMA3_PATTERN: usize = 6;
 
 /// What Gemma 2 adds to Gemma (see the module doc).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,7 +162,8 @@ pub struct Gemma2Params {
     pub attn_softcap: Option<u32>,
     /// The final-logit soft-cap applied to the reported logits.
     pub final_softcap: Option<f32>,
-    /// The sliding window of every other block (the proven context is capped at it).
+    /// The sliding window of the local blocks (the proven context is capped at it; 0: none, a
+    /// Gemma 3 file without the key).
     pub sliding_window: usize,
     /// The query scale (`1/sqrt(head size)`, or `1/sqrt(D/H)` for the 46-block model).
     pub query_scale: f64,
@@ -121,22 +175,19 @@ const GEMMA2_FINAL_SOFTCAP: f32 = 30.0;
 const GEMMA2_WINDOW: usize = 4096;
 
 impl GemmaConfig {
-    /// Reads and checks the hyperparameters of a `gemma` or `gemma2` source.
+    /// Reads and checks the hyperparameters of a `gemma`, `gemma2` or `gemma3` source.
     pub fn from_source(src: &dyn ModelSource) -> Result<Self, ModelError> {
         let arch = match src.architecture()?.as_str() {
             "gemma" => "gemma",
             "gemma2" => "gemma2",
+            "gemma3" => "gemma3",
             other => return Err(crate::arch::unsupported(other)),
         };
-        let mut base = LlamaConfig::from_source_as(src, arch)?;
+        if arch == "gemma3" {
+            return Self::gemma3_from_source(src);
+        }
+        let mut base = Self::llama_base(src, arch)?;
         let bad = |m: String| Err(ModelError::Hyperparameters(format!("{arch}: {m}")));
-        if !base.tied_output {
-            // llama.cpp's Gemma reads no `output.weight` (the head is always `token_embd`).
-            return bad("output.weight present (Gemma's head is tied to token_embd)".into());
-        }
-        if base.rope_freq_factors {
-            return bad("rope_freqs.weight is not used by Gemma".into());
-        }
         let gemma2 = if arch == "gemma2" {
             let f = |k: &str, default: f32| -> Result<f32, ModelError> {
                 let key = format!("gemma2.{k}");
@@ -162,15 +213,90 @@ impl GemmaConfig {
         } else {
             None
         };
-        Ok(Self { base, embd_scale: true, gemma2 })
+        Ok(Self { base, embd_scale: true, gemma2, gemma3: None })
     }
 
-    /// The architecture name (`gemma` or `gemma2`).
+    /// The Llama-family hyperparameters of a Gemma source: a tied head (llama.cpp's Gemma reads
+    /// no `output.weight`) and no RoPE frequency factors.
+    fn llama_base(src: &dyn ModelSource, arch: &'static str) -> Result<LlamaConfig, ModelError> {
+        let base = LlamaConfig::from_source_as(src, arch)?;
+        let bad = |m: &str| Err(ModelError::Hyperparameters(format!("{arch}: {m}")));
+        if !base.tied_output {
+            return bad("output.weight present (Gemma's head is tied to token_embd)");
+        }
+        if base.rope_freq_factors {
+            return bad("rope_freqs.weight is not used by Gemma");
+        }
+        Ok(base)
+    }
+
+    /// Reads and checks a `gemma3` source (see the module doc).
+    fn gemma3_from_source(src: &dyn ModelSource) -> Result<Self, ModelError> {
+        let arch = "gemma3";
+        let mut base = Self::llama_base(src, arch)?;
+        let bad = |m: String| Err(ModelError::Hyperparameters(format!("{arch}: {m}")));
+        let key = |k: &str| format!("{arch}.{k}");
+        if src.has_meta(&key("attn_logit_softcapping")) && src.meta_f32(&key("attn_logit_softcapping"))? != 0.0 {
+            return bad("attn_logit_softcapping is not part of Gemma 3".into());
+        }
+        if src.has_meta(&key("attention.sliding_window_pattern")) && src.meta_u32(&key("attention.sliding_window_pattern"))? as usize != GEMMA3_PATTERN {
+            return bad(format!("attention.sliding_window_pattern other than {GEMMA3_PATTERN} is not supported"));
+        }
+        let window = if src.has_meta(&key("attention.sliding_window")) { Some(src.meta_u32(&key("attention.sliding_window"))? as usize) } else { None };
+        let window = window.filter(|&w| w > 0);
+        let local_rope_base = if src.has_meta(&key("rope.freq_base_swa")) { src.meta_f32(&key("rope.freq_base_swa"))? } else { GEMMA3_LOCAL_ROPE_BASE };
+        if !(local_rope_base.is_finite() && local_rope_base > 1.0) {
+            return bad(format!("rope.freq_base_swa {local_rope_base} is not > 1"));
+        }
+        let rope_linear = if src.has_meta(&key("rope.scaling.factor")) { src.meta_f32(&key("rope.scaling.factor"))? } else { 1.0 };
+        if src.has_meta(&key("rope.scaling.type")) {
+            let kind = src.meta_str(&key("rope.scaling.type"))?;
+            if kind != "linear" && !(kind == "none" && rope_linear == 1.0) {
+                return bad(format!("rope.scaling.type {kind:?} (only linear scaling is supported)"));
+            }
+        }
+        if !(rope_linear.is_finite() && (1.0..=crate::ops::rope::ROPE_MAX_FACTOR).contains(&rope_linear)) {
+            return bad(format!("rope.scaling.factor {rope_linear} is not in [1, {}]", crate::ops::rope::ROPE_MAX_FACTOR));
+        }
+        // Per-head QK-norm as one grouped RMSNorm: heads and head size powers of two.
+        // Heads of at least 32 entries: the RMSNorm proof's row statistics need rows of more than
+        // 16 at K = 30 (`zkinfer_ops` `NormRows::widths`); every released Gemma 3 has 256.
+        for (what, v) in [("head_count", base.n_head), ("head_count_kv", base.n_head_kv), ("key_length", base.head_dim)] {
+            if !v.is_power_of_two() || (what == "key_length" && v < 32) {
+                return bad(format!("attention.{what} {v} is not a power of two{} (needed for the per-head QK-norm)", if what == "key_length" { " ≥ 32" } else { "" }));
+            }
+        }
+        let final_softcap = match window {
+            Some(_) => None,
+            None if src.has_meta(&key("final_logit_softcapping")) => {
+                let fin = src.meta_f32(&key("final_logit_softcapping"))?;
+                if !(fin.is_finite() && fin > 0.0) {
+                    return bad(format!("final_logit_softcapping {fin} is not positive"));
+                }
+                Some(fin)
+            }
+            None => None,
+        };
+        if let Some(w) = window {
+            base.n_ctx = base.n_ctx.min(w);
+        }
+        let query_scale = if base.n_layer == 62 { 1.0 / ((base.n_embd / base.n_head) as f64).sqrt() } else { 1.0 / (base.head_dim as f64).sqrt() };
+        let gemma2 = Gemma2Params { attn_softcap: None, final_softcap, sliding_window: window.unwrap_or(0), query_scale };
+        let gemma3 = Gemma3Params { qk_norm: true, local_blocks: window.is_some(), local_rope_base, rope_linear };
+        Ok(Self { base, embd_scale: true, gemma2: Some(gemma2), gemma3: Some(gemma3) })
+    }
+
+    /// Whether block `l` is a local (sliding-window) block of a Gemma 3 model.
+    pub fn is_local(&self, l: usize) -> bool {
+        self.gemma3.is_some_and(|g| g.local_blocks && l % GEMMA3_PATTERN < GEMMA3_PATTERN - 1)
+    }
+
+    /// The architecture name (`gemma`, `gemma2` or `gemma3`).
     pub fn arch(&self) -> &'static str {
         self.base.arch
     }
 
-    /// Every tensor the model reads (Llama's, plus Gemma 2's post-norms).
+    /// Every tensor the model reads (Llama's, plus Gemma 2's post-norms and Gemma 3's QK-norms).
     pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
         let mut v = self.base.tensor_shapes();
         if self.gemma2.is_some() {
@@ -179,7 +305,19 @@ impl GemmaConfig {
                 v.push((format!("blk.{l}.post_ffw_norm.weight"), vec![self.base.n_embd]));
             }
         }
+        if self.gemma3.is_some_and(|g| g.qk_norm) {
+            for l in 0..self.base.n_layer {
+                v.push((format!("blk.{l}.attn_q_norm.weight"), vec![self.base.head_dim]));
+                v.push((format!("blk.{l}.attn_k_norm.weight"), vec![self.base.head_dim]));
+            }
+        }
         v
+    }
+
+    /// The tensor the query scale is folded into: `attn_q` (Gemma 1/2), or the QK-norm's gain
+    /// `attn_q_norm` (Gemma 3: the norm would undo a scale on `attn_q`).
+    fn query_scaled(&self) -> &'static str {
+        if self.gemma3.is_some_and(|g| g.qk_norm) { "attn_q_norm.weight" } else { "attn_q.weight" }
     }
 
     /// The scale folded into `attn_q`.
@@ -229,14 +367,17 @@ pub struct Gemma {
     cfg: GemmaConfig,
     quant: GemmaQuant,
     gelu: Gelu,
+    /// The (global) blocks' RoPE.
     rope: Rope,
+    /// Gemma 3's local blocks' RoPE (`None`: every block uses `rope`).
+    rope_local: Option<Rope>,
     exp_table: Arc<[i64]>,
     /// Gemma 2's attention soft-cap table op.
     softcap: Option<SoftCap>,
 }
 
 impl Gemma {
-    /// The registry's entry for `gemma` and `gemma2`.
+    /// The registry's entry for `gemma`, `gemma2` and `gemma3`.
     pub fn read(src: &dyn ModelSource, base: QuantConfig) -> Result<Box<dyn Architecture>, ModelError> {
         let cfg = GemmaConfig::from_source(src)?;
         Ok(Box::new(Self::new(cfg, GemmaQuant { base, ..GemmaQuant::default() })?))
@@ -248,7 +389,16 @@ impl Gemma {
             return Err(ModelError::Hyperparameters(format!("gelu_in_frac {} > 15", quant.gelu_in_frac)));
         }
         let b = &cfg.base;
-        let rope = Rope::new(b.n_rot, b.rope_base, quant.rope_frac, b.n_ctx).map_err(|e| ModelError::Hyperparameters(e.to_string()))?;
+        let hp = |e: crate::ops::OpError| ModelError::Hyperparameters(e.to_string());
+        let (rope, rope_local) = match cfg.gemma3 {
+            Some(g) => {
+                let factors: Arc<[f32]> = if g.rope_linear == 1.0 { Arc::from(Vec::new()) } else { Arc::from(vec![g.rope_linear; b.n_rot / 2]) };
+                let global = Rope::with_freq_factors(b.n_rot, b.rope_base, quant.rope_frac, b.n_ctx, factors).map_err(hp)?;
+                let local = if g.local_blocks { Some(Rope::new(b.n_rot, g.local_rope_base, quant.rope_frac, b.n_ctx).map_err(hp)?) } else { None };
+                (global, local)
+            }
+            None => (Rope::new(b.n_rot, b.rope_base, quant.rope_frac, b.n_ctx).map_err(hp)?, None),
+        };
         let softcap = match cfg.gemma2.and_then(|g| g.attn_softcap) {
             Some(cap) => {
                 let in_bits = crate::ops::softcap::SOFTCAP_MAX_IN_BITS;
@@ -262,6 +412,7 @@ impl Gemma {
             quant,
             gelu: Gelu::new(quant.gelu_in_frac, quant.base.act_frac),
             rope,
+            rope_local,
             exp_table: ops::softmax::exp_table(quant.base.score_frac, quant.base.exp_frac),
             softcap,
         })
@@ -273,15 +424,17 @@ impl Gemma {
     }
 
     /// The real values the graph's weights stand for: Q/K rows of each head put in adjacent-pair
-    /// order (NEOX file), `attn_q` scaled by the query scale, and the stream's writers by
-    /// `1/sqrt(D)` (Gemma: `attn_output`, `ffn_down`; Gemma 2: the post-norm gains) (see the
+    /// order (NEOX file; Gemma 3's QK-norm gains alike, as one head's rows), the query scale
+    /// folded into `attn_q` (Gemma 3: into `attn_q_norm`), and the stream's writers scaled by
+    /// `1/sqrt(D)` (Gemma: `attn_output`, `ffn_down`; Gemma 2/3: the post-norm gains) (see the
     /// module doc).
     fn transform(&self, name: &str, shape: &[usize], values: Vec<f32>) -> Vec<f32> {
         let b = &self.cfg.base;
-        let is_qk = name.ends_with("attn_q.weight") || name.ends_with("attn_k.weight");
-        let values = if b.neox && is_qk { neox_rows_to_adjacent(&values, shape.get(1).copied().unwrap_or(1), b.head_dim, b.n_rot) } else { values };
+        let is_qk = ["attn_q.weight", "attn_k.weight", "attn_q_norm.weight", "attn_k_norm.weight"].iter().any(|t| name.ends_with(t));
+        let cols = if shape.len() == 2 { shape[1] } else { 1 };
+        let values = if b.neox && is_qk { neox_rows_to_adjacent(&values, cols, b.head_dim, b.n_rot) } else { values };
         let writers: &[&str] = if self.cfg.gemma2.is_some() { &["post_attention_norm.weight", "post_ffw_norm.weight"] } else { &["attn_output.weight", "ffn_down.weight"] };
-        let scale = if name.ends_with("attn_q.weight") {
+        let scale = if name.ends_with(self.cfg.query_scaled()) {
             self.cfg.query_scale()
         } else if writers.iter().any(|w| name.ends_with(w)) {
             self.cfg.stream_scale()
@@ -365,13 +518,22 @@ impl Architecture for Gemma {
             let p = |n: &str| format!("blk.{l}.{n}");
             // Attention.
             let hn = s.norm(Norm::Rms, x, &p("attn_norm"), eps)?;
-            let qm = Llama::dense(&mut s, hn, &p("attn_q"), false)?;
-            let km = Llama::dense(&mut s, hn, &p("attn_k"), false)?;
+            let mut qm = Llama::dense(&mut s, hn, &p("attn_q"), false)?;
+            let mut km = Llama::dense(&mut s, hn, &p("attn_k"), false)?;
+            if self.cfg.gemma3.is_some_and(|g| g.qk_norm) {
+                // Per-head RMSNorm: groups of head size over [T, heads·d], the file's epsilon.
+                qm = s.norm(Norm::Rms, qm, &p("attn_q_norm"), self.cfg.base.eps)?;
+                km = s.norm(Norm::Rms, km, &p("attn_k_norm"), self.cfg.base.eps)?;
+            }
             let vm = Llama::dense(&mut s, hn, &p("attn_v"), false)?;
+            let rope = match &self.rope_local {
+                Some(local) if self.cfg.is_local(l) => local,
+                _ => &self.rope,
+            };
             let qh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head }), &[qm], p("attn_q.heads"), a)?;
-            let qh = s.node(Op::Rope(self.rope.clone()), &[qh, positions], p("attn_q"), a)?;
+            let qh = s.node(Op::Rope(rope.clone()), &[qh, positions], p("attn_q"), a)?;
             let kh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head_kv }), &[km], p("attn_k.heads"), a)?;
-            let kh = s.node(Op::Rope(self.rope.clone()), &[kh, positions], s.kv_name(l, "k"), a)?;
+            let kh = s.node(Op::Rope(rope.clone()), &[kh, positions], s.kv_name(l, "k"), a)?;
             let vh = s.node(Op::SplitHeads(SplitHeads { heads: cfg.n_head_kv }), &[vm], s.kv_name(l, "v"), a)?;
             let mut kvh = Vec::new();
             for (part, t) in [("k", kh), ("v", vh)] {

@@ -20,6 +20,10 @@ pub trait ModelSource {
     fn has_meta(&self, key: &str) -> bool {
         self.meta_u32(key).is_ok() || self.meta_f32(key).is_ok()
     }
+    /// A string metadata value (a source without strings answers with an error).
+    fn meta_str(&self, key: &str) -> Result<String, ModelError> {
+        Err(ModelError::Metadata { key: key.to_owned(), msg: "no string metadata in this source".into() })
+    }
 }
 
 impl ModelSource for zkinfer_gguf::GgufFile {
@@ -38,6 +42,9 @@ impl ModelSource for zkinfer_gguf::GgufFile {
     }
     fn has_meta(&self, key: &str) -> bool {
         self.get(key).is_some()
+    }
+    fn meta_str(&self, key: &str) -> Result<String, ModelError> {
+        self.get_str(key).map(str::to_owned).map_err(|e| ModelError::Metadata { key: key.to_owned(), msg: e.to_string() })
     }
     fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError> {
         self.dequantize(name).map_err(|e| ModelError::Source(format!("tensor {name}: {e}")))

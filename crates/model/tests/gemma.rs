@@ -6,11 +6,17 @@
 //! transformers float32, integer top-1, KL and largest logit error, greedy tokens; the controls
 //! (no `sqrt(D)` embedding scale, Q/K left in NEOX order, Gemma 2 without its soft-caps) do not
 //! match; the tokenizer adds BOS and stops at `<end_of_turn>`; bad Gemma 2 metadata is refused.
+//! Gemma 3 (`testdata/gemma3/`, `Gemma3ForCausalLM`: QK-norm, 5 local blocks with RoPE base 10000
+//! and 1 global with base 1e6 and linear scaling 8, sliding window 32, GQA 4/2, head size 32):
+//! float and integer paths against transformers inside the window, the controls (no QK-norm, one
+//! RoPE base, no linear scaling, no window beyond it) do not match, the context is capped at the
+//! window, and bad Gemma 3 metadata is refused.
 
 mod common;
 use common::{agreement, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::source::ModelSource;
+use zkinfer_model::gemma::Gemma3Params;
 use zkinfer_model::{Gemma, GemmaConfig, GemmaQuant, LlamaConfig, Model, ModelError, QuantConfig};
 
 fn testdata(arch: &str, name: &str) -> PathBuf {
@@ -27,6 +33,10 @@ fn reference(arch: &str) -> serde_json::Value {
 
 fn logits(arch: &str) -> (Vec<usize>, Vec<f32>) {
     common::read_npy(&testdata(arch, &format!("{arch}-tiny.logits.npy")))
+}
+
+fn g3(c: &mut GemmaConfig) -> &mut Gemma3Params {
+    c.gemma3.as_mut().expect("gemma 3 parameters")
 }
 
 fn ids(v: &serde_json::Value, k: &str) -> Vec<u32> {
@@ -159,7 +169,7 @@ struct Meta {
 impl ModelSource for Meta {
     fn architecture(&self) -> Result<String, ModelError> {
         match self.key {
-            "general.architecture" => Ok("gemma3".into()),
+            "general.architecture" => Ok("gemma3n".into()),
             _ => ModelSource::architecture(&self.inner),
         }
     }
@@ -176,7 +186,10 @@ impl ModelSource for Meta {
         }
     }
     fn has_meta(&self, key: &str) -> bool {
-        key == self.key || ModelSource::has_meta(&self.inner, key)
+        (key == self.key && (self.f32.is_some() || self.u32.is_some() || key == "general.architecture")) || ModelSource::has_meta(&self.inner, key)
+    }
+    fn meta_str(&self, key: &str) -> Result<String, ModelError> {
+        ModelSource::meta_str(&self.inner, key)
     }
     fn tensor_shape(&self, name: &str) -> Option<Vec<usize>> {
         ModelSource::tensor_shape(&self.inner, name)
@@ -200,17 +213,17 @@ fn gemma2_context_is_capped_at_the_window_and_bad_caps_are_refused() {
     }
     let e = load("gemma2.attention.sliding_window", None, Some(0)).map(|_| ()).expect_err("window 0");
     assert!(e.to_string().contains("sliding_window"), "{e}");
-    // Gemma 3 (QK-norm, local/global RoPE, 5 sliding blocks in 6) is not supported: a clear error.
-    let e = load("general.architecture", None, None).map(|_| ()).expect_err("gemma3");
-    assert!(matches!(e, ModelError::UnsupportedArchitecture { ref name, .. } if name == "gemma3"), "{e}");
+    // Gemma 3n (per-layer embeddings, AltUp) is not supported: a clear error.
+    let e = load("general.architecture", None, None).map(|_| ()).expect_err("gemma3n");
+    assert!(matches!(e, ModelError::UnsupportedArchitecture { ref name, .. } if name == "gemma3n"), "{e}");
     assert!(GemmaConfig::from_source(&Meta { inner: gguf("gemma2"), key: "general.architecture", f32: None, u32: None }).is_err());
     // A post-norm missing is a clear error.
-    let e = Model::from_source(&Missing(gguf("gemma2")), QuantConfig::default()).map(|_| ()).expect_err("missing");
+    let e = Model::from_source(&Missing(gguf("gemma2"), "blk.1.post_ffw_norm.weight"), QuantConfig::default()).map(|_| ()).expect_err("missing");
     assert!(matches!(e, ModelError::MissingTensor(ref n) if n == "blk.1.post_ffw_norm.weight"), "{e}");
 }
 
-/// The Gemma 2 fixture without `blk.1.post_ffw_norm.weight`.
-struct Missing(zkinfer_gguf::GgufFile);
+/// A fixture without one tensor.
+struct Missing(zkinfer_gguf::GgufFile, &'static str);
 
 impl ModelSource for Missing {
     fn architecture(&self) -> Result<String, ModelError> {
@@ -225,8 +238,11 @@ impl ModelSource for Missing {
     fn has_meta(&self, key: &str) -> bool {
         ModelSource::has_meta(&self.0, key)
     }
+    fn meta_str(&self, key: &str) -> Result<String, ModelError> {
+        ModelSource::meta_str(&self.0, key)
+    }
     fn tensor_shape(&self, name: &str) -> Option<Vec<usize>> {
-        if name == "blk.1.post_ffw_norm.weight" { None } else { ModelSource::tensor_shape(&self.0, name) }
+        if name == self.1 { None } else { ModelSource::tensor_shape(&self.0, name) }
     }
     fn tensor_f32(&self, name: &str) -> Result<Vec<f32>, ModelError> {
         ModelSource::tensor_f32(&self.0, name)
@@ -245,4 +261,101 @@ fn chat_prompt_has_gemma_turns_and_one_bos() {
     assert_eq!(ids.iter().filter(|&&i| i == 4).count(), 2, "two <start_of_turn>: {ids:?}");
     assert_eq!(ids.iter().filter(|&&i| i == 5).count(), 1, "one <end_of_turn>: {ids:?}");
     assert_eq!(tok.decode(&ids).expect("decode"), format!("<bos>{text}"));
+}
+
+#[test]
+fn gemma3_config_blocks_and_ropes() {
+    let f = gguf("gemma3");
+    let m = Model::load(&f).expect("load gemma3");
+    assert_eq!(m.architecture().name(), "gemma3");
+    let c: &GemmaConfig = m.hyperparameters().expect("a gemma config");
+    let b = &c.base;
+    assert!(b.neox && b.tied_output && c.embd_scale);
+    assert_eq!((b.n_layer, b.n_embd, b.n_head, b.n_head_kv, b.head_dim, b.n_ff, b.n_ctx_train), (6, 32, 4, 2, 32, 64, 128));
+    assert_eq!(b.n_ctx, 32, "the context is capped at the window");
+    let g2 = c.gemma2.expect("post-norms, query scale, window");
+    assert_eq!((g2.attn_softcap, g2.final_softcap, g2.sliding_window, g2.query_scale), (None, None, 32, 1.0 / 32f64.sqrt()));
+    assert_eq!(c.gemma3, Some(Gemma3Params { qk_norm: true, local_blocks: true, local_rope_base: 10000.0, rope_linear: 8.0 }));
+    assert_eq!(b.rope_base, 1e6);
+    assert_eq!((0..6).map(|l| c.is_local(l)).collect::<Vec<_>>(), [true, true, true, true, true, false]);
+    assert_eq!(m.architecture().final_logit_softcap(), None);
+    // The graph: a grouped RMSNorm on Q and K of every block, local blocks' RoPE at base 10000,
+    // the global block's at 1e6 with factors 8.
+    let g = m.graph(4).expect("graph");
+    let norms: Vec<_> = g.nodes.iter().filter(|n| g.meta(n.output).name.ends_with("attn_q_norm.out") || g.meta(n.output).name.ends_with("attn_k_norm.out")).collect();
+    assert_eq!(norms.len(), 12);
+    let ropes: Vec<_> = g.nodes.iter().filter_map(|n| if let zkinfer_model::Op::Rope(r) = &n.op { Some((g.meta(n.output).name.clone(), r.base, r.freq_factors.to_vec())) } else { None }).collect();
+    assert_eq!(ropes.len(), 12);
+    for (name, base, factors) in ropes {
+        if name.starts_with("blk.5.") {
+            assert_eq!((base, factors), (1e6, vec![8.0; 16]), "{name}");
+        } else {
+            assert_eq!((base, factors), (10000.0, vec![]), "{name}");
+        }
+    }
+}
+
+#[test]
+fn gemma3_float_path_matches_transformers_and_the_controls_do_not() {
+    float_matches("gemma3");
+    control_is_off("gemma3", "no QK-norm", |c| g3(c).qk_norm = false);
+    control_is_off("gemma3", "one RoPE base (10000, unscaled) for every block", |c| {
+        c.base.rope_base = 10000.0;
+        g3(c).rope_linear = 1.0;
+    });
+    control_is_off("gemma3", "global blocks without linear scaling", |c| g3(c).rope_linear = 1.0);
+    control_is_off("gemma3", "no embedding scale", |c| c.embd_scale = false);
+}
+
+/// Beyond the window the local blocks' mask matters: transformers' logits at 80 positions match
+/// a model without the window (the cap lifted) only inside it. The real model refuses them.
+#[test]
+fn gemma3_window_matters_beyond_it_and_longer_contexts_are_refused() {
+    let f = gguf("gemma3");
+    let r = reference("gemma3");
+    let long = ids(&r, "long_ids");
+    let (shape, want) = common::read_npy(&testdata("gemma3", "gemma3-tiny.long.logits.npy"));
+    assert_eq!(shape[0], long.len());
+    let n_vocab = shape[1];
+    let m = Model::load(&f).expect("load");
+    assert!(matches!(m.logits_f32(&long), Err(ModelError::TooLong { len: 80, ctx: 32 })));
+    assert!(matches!(m.logits_int(&long), Err(ModelError::TooLong { len: 80, ctx: 32 })));
+    let unwindowed = edited(&f, |c| c.base.n_ctx = c.base.n_ctx_train);
+    let got = unwindowed.logits_f32(&long).expect("float");
+    let inside = max_abs(&got[..32], &want[..32 * n_vocab]);
+    let beyond = max_abs(&got[32..], &want[32 * n_vocab..]);
+    eprintln!("gemma3 without the window: max |Δ| {inside:.3e} inside it, {beyond:.3e} beyond it");
+    assert!(inside < 1e-3, "inside the window: {inside}");
+    assert!(beyond > 0.1, "beyond the window: {beyond}");
+}
+
+#[test]
+fn gemma3_integer_path_agrees_with_transformers() {
+    integer_agrees("gemma3");
+}
+
+#[test]
+fn gemma3_bad_metadata_is_refused() {
+    let load = |key, f32, u32| Model::from_source(&Meta { inner: gguf("gemma3"), key, f32, u32 }, QuantConfig::default());
+    let m = load("gemma3.attention.sliding_window", None, Some(8)).expect("window 8");
+    assert_eq!(m.config().n_ctx, 8);
+    assert!(matches!(m.logits_int(&[2; 9]), Err(ModelError::TooLong { len: 9, ctx: 8 })));
+    // Without a window every block is global and the context is the file's.
+    let m = load("gemma3.attention.sliding_window", None, Some(0)).expect("no window");
+    let c: &GemmaConfig = m.hyperparameters().expect("cfg");
+    assert_eq!((c.base.n_ctx, c.gemma3.expect("g3").local_blocks), (128, false));
+    for (key, f, u, what) in [
+        ("gemma3.rope.scaling.factor", Some(0.5), None, "rope.scaling.factor"),
+        ("gemma3.rope.scaling.factor", Some(f32::NAN), None, "rope.scaling.factor"),
+        ("gemma3.rope.freq_base_swa", Some(1.0), None, "freq_base_swa"),
+        ("gemma3.attn_logit_softcapping", Some(50.0), None, "attn_logit_softcapping"),
+        ("gemma3.attention.sliding_window_pattern", None, Some(4), "sliding_window_pattern"),
+        ("gemma3.attention.head_count", None, Some(3), "head_count"),
+    ] {
+        let e = load(key, f, u).map(|_| ()).expect_err(key);
+        assert!(e.to_string().contains(what), "{key}: {e}");
+    }
+    // A QK-norm gain missing is a clear error.
+    let e = Model::from_source(&Missing(gguf("gemma3"), "blk.2.attn_k_norm.weight"), QuantConfig::default()).map(|_| ()).expect_err("missing");
+    assert!(matches!(e, ModelError::MissingTensor(ref n) if n == "blk.2.attn_k_norm.weight"), "{e}");
 }

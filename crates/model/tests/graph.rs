@@ -99,7 +99,7 @@ fn load_rejects_foreign_or_malformed_models() {
     let mut s = tiny(true);
     s.arch = "mamba".into();
     let e = Model::from_source(&s, QuantConfig::default()).expect_err("must fail");
-    assert_eq!(e.to_string(), "unsupported architecture \"mamba\" (supported: gpt2, llama, qwen2, gemma, gemma2)");
+    assert_eq!(e.to_string(), "unsupported architecture \"mamba\" (supported: gpt2, llama, qwen2, gemma, gemma2, gemma3)");
 
     let mut s = tiny(true);
     s.tensors.remove("blk.1.ffn_down.bias");

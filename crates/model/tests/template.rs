@@ -238,7 +238,7 @@ fn hostile_table_descriptors_are_refused_before_building() {
     assert!(e.contains("function tables"), "{e}");
     assert!(start.elapsed().as_secs() < 5, "refused only after {:?}", start.elapsed());
     // Distinct SiLU descriptors (2^16 entries each) hit the same cap.
-    let silu = |f: u32| Op::Silu(zkinfer_model::ops::silu::Silu { in_frac: f % 31, out_frac: f / 31, in_bits: 16, table: std::sync::Arc::from(Vec::new()) });
+    let silu = |f: u32| Op::Silu(zkinfer_model::ops::silu::Silu { in_frac: f % 31, out_frac: f / 31, in_bits: 16, f: zkinfer_model::ops::silu::SiluFn, table: std::sync::Arc::from(Vec::new()) });
     let n = MAX_TABLE_ENTRIES / (1 << 16) + 1;
     assert!(decode(&encode(&template((0..n as u32).map(silu).collect()))).unwrap_err().contains("function tables"));
     // Identical descriptors share one table: many RoPE nodes of one descriptor decode, and cost

@@ -74,7 +74,7 @@ fn nodes() -> Vec<Node> {
     let y = x.iter().map(|&v| g.table[(v + (1 << 15)) as usize]).collect();
     out.push(Node {
         name: "gelu 32x3072",
-        op: OpProtocol::walk(TableOpProof::gelu("12_12", &g.table).expect("gelu")),
+        op: OpProtocol::walk(TableOpProof::for_table_fn(&g).expect("gelu")),
         inputs: vec![(vec![TOKENS, 3072], TensorRole::Committed, x)],
         out_dims: vec![TOKENS, 3072],
         output: y,

@@ -1,6 +1,7 @@
 //! The graph walk on the real graphs of the tiny random fixtures of every architecture — GPT-2
 //! (`testdata/gpt2-tiny-random.gguf`) and Llama (`testdata/llama/llama-tiny-random-q8_0.gguf`:
-//! GQA, RoPE, RMSNorm, SwiGLU, tied head) Gemma (`testdata/gemma/gemma-tiny.gguf`: MQA, GeGLU) and Gemma 2 (soft-cap, post-norms):
+//! GQA, RoPE, RMSNorm, SwiGLU, tied head) Gemma (`testdata/gemma/gemma-tiny.gguf`: MQA, GeGLU), Gemma 2 (soft-cap, post-norms)
+//! and Gemma 3 (grouped RMSNorm for the QK-norm, local and global RoPE):
 //! every op kind of the model, proven and verified
 //! together with ideal polynomial commitments (final claims checked by direct evaluation). A
 //! consistent lie anywhere in the trace (one value edited, everything downstream recomputed) is
@@ -26,6 +27,7 @@ const GPT2: Fixture = Fixture { file: "gpt2-tiny-random.gguf", ids: &[5, 17, 3, 
 const LLAMA: Fixture = Fixture { file: "llama/llama-tiny-random-q8_0.gguf", ids: &[1, 504, 303, 4130, 81, 365, 60], label: "Llama" };
 const GEMMA: Fixture = Fixture { file: "gemma/gemma-tiny.gguf", ids: &[2, 300, 41, 270, 81, 265, 60], label: "Gemma" };
 const GEMMA2: Fixture = Fixture { file: "gemma2/gemma2-tiny.gguf", ids: &[2, 300, 41, 270, 81, 265, 60], label: "Gemma 2" };
+const GEMMA3: Fixture = Fixture { file: "gemma3/gemma3-tiny.gguf", ids: &[2, 300, 41, 270, 81, 265, 60], label: "Gemma 3" };
 use zkinfer_ops::context::evaluate_column;
 use zkinfer_ops::{ColumnId, ProofError, TensorLayout, TensorRole, protocol_for, prove_graph, verify_graph};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
@@ -205,6 +207,15 @@ fn tiny_gemma2_lies_are_rejected() {
         assert!(seen.contains(kind), "expected {kind} among {seen:?}");
     }
     honest_proof_verifies(&GEMMA2);
+}
+
+#[test]
+fn tiny_gemma3_lies_are_rejected() {
+    let seen = lies_are_rejected(&GEMMA3);
+    for kind in ["RmsNorm", "Rope", "RepeatKv", "Gelu", "Mul", "CausalSoftmax"] {
+        assert!(seen.contains(kind), "expected {kind} among {seen:?}");
+    }
+    honest_proof_verifies(&GEMMA3);
 }
 
 /// Proof bytes the graph prover wrote for op kind `name` (its `prove <name>` phase).

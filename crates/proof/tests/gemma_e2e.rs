@@ -3,7 +3,10 @@
 //! at load, tied head) and Gemma 2 (`testdata/gemma2/gemma2-tiny.gguf`: post-norms, attention
 //! soft-cap by the `SoftCap` table op), and the attacks specific to them: a lie at the GELU gate's
 //! or the soft-cap's output with everything downstream recomputed, and a proof of the same file
-//! without the embedding scale (or without the soft-cap) presented under the real key.
+//! without the embedding scale (or without the soft-cap) presented under the real key. Gemma 3
+//! (`testdata/gemma3/gemma3-tiny.gguf`: per-head QK-norm as a grouped `RmsNorm`, local and global
+//! RoPE bases): a lie at the first Q-norm's output is refused, and so is a proof of the same file
+//! without QK-norm under the real key.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 mod common;
@@ -17,7 +20,7 @@ use zkinfer_tokenizer::EncodeOptions;
 /// Proves `n` tokens after a prompt with `arch`'s fixture, verifies, checks the text, and
 /// refuses a `+1` at the first node matching `at` (downstream recomputed) and a proof of the model
 /// edited by `edit` under the real key.
-fn proves_and_refuses(arch: &str, at: fn(&Op) -> bool, edit: fn(&mut GemmaConfig)) -> (VerifyingKey, ProofFile) {
+fn proves_and_refuses(arch: &str, at: fn(&str, &Op) -> bool, edit: fn(&mut GemmaConfig)) -> (VerifyingKey, ProofFile) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../testdata/{arch}/{arch}-tiny.gguf"));
     let gguf = GgufFile::open(path).unwrap();
     let model = Model::load(&gguf).unwrap();
@@ -27,7 +30,7 @@ fn proves_and_refuses(arch: &str, at: fn(&Op) -> bool, edit: fn(&mut GemmaConfig
     assert_eq!(pk.vk.architecture, arch);
     // GeGLU: one GELU per block, no SiLU.
     let gelus = pk.vk.graph.nodes.iter().filter(|n| matches!(&n.op, Op::Gelu(_))).count();
-    assert_eq!(gelus, 2);
+    assert_eq!(gelus, model.config().n_layer);
     assert!(!pk.vk.graph.nodes.iter().any(|n| matches!(&n.op, Op::Silu(_))));
     let caps = pk.vk.graph.nodes.iter().filter(|n| matches!(&n.op, Op::SoftCap(_))).count();
     assert_eq!(caps, if arch == "gemma2" { 2 } else { 0 });
@@ -46,7 +49,7 @@ fn proves_and_refuses(arch: &str, at: fn(&Op) -> bool, edit: fn(&mut GemmaConfig
     // +1 on one entry of the first matching node's output, everything downstream recomputed: refused.
     let mut ok = false;
     let forged = prove_tampered(&model, &pk, &prompt, n, |graph, trace| {
-        let start = graph.nodes.iter().position(|n| at(&n.op)).unwrap();
+        let start = graph.nodes.iter().position(|n| at(&graph.meta(n.output).name, &n.op)).unwrap();
         let out = graph.nodes[start].output.0;
         let Some(t) = trace.values[out].as_mut() else { return };
         let i = t.data.len() / 2;
@@ -76,7 +79,7 @@ fn proves_and_refuses(arch: &str, at: fn(&Op) -> bool, edit: fn(&mut GemmaConfig
 
 #[test]
 fn gemma_proves_verifies_and_refuses_lies() {
-    proves_and_refuses("gemma", |op| matches!(op, Op::Gelu(_)), |c| c.embd_scale = false);
+    proves_and_refuses("gemma", |_, op| matches!(op, Op::Gelu(_)), |c| c.embd_scale = false);
 }
 
 /// Gemma 2, then hostile values of the soft-cap's key fields (and of the clamp before it): each
@@ -84,13 +87,13 @@ fn gemma_proves_verifies_and_refuses_lies() {
 /// (its commitment set to the edited key's digest), never a panic, never an acceptance.
 #[test]
 fn gemma2_proves_verifies_and_refuses_lies() {
-    let (vk, proof) = proves_and_refuses("gemma2", |op| matches!(op, Op::SoftCap(_)), |c| c.gemma2.as_mut().unwrap().attn_softcap = None);
+    let (vk, proof) = proves_and_refuses("gemma2", |_, op| matches!(op, Op::SoftCap(_)), |c| c.gemma2.as_mut().unwrap().attn_softcap = None);
     type Edit = Box<dyn Fn(&mut zkinfer_model::ops::softcap::SoftCap)>;
     let edits: Vec<(&str, Edit)> = vec![
-        ("cap = 0", Box::new(|c| c.cap = 0)),
-        ("cap + 1", Box::new(|c| c.cap += 1)),
-        ("cap = 2^14 + 1", Box::new(|c| c.cap = (1 << 14) + 1)),
-        ("cap = u32::MAX", Box::new(|c| c.cap = u32::MAX)),
+        ("cap = 0", Box::new(|c| c.f.cap = 0)),
+        ("cap + 1", Box::new(|c| c.f.cap += 1)),
+        ("cap = 2^14 + 1", Box::new(|c| c.f.cap = (1 << 14) + 1)),
+        ("cap = u32::MAX", Box::new(|c| c.f.cap = u32::MAX)),
         ("in_bits = 0", Box::new(|c| c.in_bits = 0)),
         ("in_bits − 1", Box::new(|c| c.in_bits -= 1)),
         ("in_bits = 17", Box::new(|c| c.in_bits = 17)),
@@ -131,4 +134,21 @@ fn gemma2_proves_verifies_and_refuses_lies() {
     assert!(failures.is_empty(), "{failures:#?}");
     // The unedited key still accepts the proof (the harness is not refusing everything).
     assert!(matches!(verdict(&vk), Ok(true)));
+}
+
+/// Gemma 3: a grouped RMSNorm (QK-norm) on Q and K of each of the 6 blocks, two RoPE descriptors
+/// (local and global); a +1 at the first Q-norm output refused; the file proven without QK-norm
+/// refused under the real key.
+#[test]
+fn gemma3_proves_verifies_and_refuses_lies() {
+    let (vk, _) = proves_and_refuses("gemma3", |name, _| name.ends_with("attn_q_norm.out"), |c| c.gemma3.as_mut().unwrap().qk_norm = false);
+    // Six norms per block (attention, Q, K, post-attention, FFN, post-FFN) and the output norm.
+    let norms = vk.graph.nodes.iter().filter(|n| matches!(n.op, Op::RmsNorm(_))).count();
+    assert_eq!(norms, 6 * 6 + 1);
+    let mut bases: Vec<(u32, usize)> = vk.graph.nodes.iter().filter_map(|n| if let Op::Rope(r) = &n.op { Some((r.base.to_bits(), r.freq_factors.len())) } else { None }).collect();
+    assert_eq!(bases.len(), 12);
+    bases.dedup();
+    bases.sort();
+    bases.dedup();
+    assert_eq!(bases, vec![(10000f32.to_bits(), 0), (1e6f32.to_bits(), 16)]);
 }

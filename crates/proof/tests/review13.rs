@@ -265,7 +265,7 @@ fn a_key_with_many_distinct_softcap_tables_is_refused_by_the_table_budget() {
             if let Op::SoftCap(c) = &mut node.op
                 && distinct
             {
-                c.cap = 1000 + i as u32;
+                c.f.cap = 1000 + i as u32;
             }
             bad.graph.nodes.push(node);
         }

@@ -26,6 +26,7 @@ pub mod silu;
 pub mod slice;
 pub mod softcap;
 pub mod softmax;
+pub mod table_fn;
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::tensor::{IntTensor, WeightTensor};

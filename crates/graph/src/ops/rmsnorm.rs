@@ -9,6 +9,12 @@
 //! y_c = floor((x_c·inv·gamma_c + 2^(s−1)) / 2^s)
 //! ```
 //!
+//! **Groups** (Gemma 3's per-head QK-norm): with `gamma: [g]`, `g < n`, each row of `n = G·g`
+//! entries is `G` rows of `g` (`G` and `g` powers of two), normalised one by one with the same
+//! gain; read the relation above with `x: [T·G, g]`. With both powers of two the padded tables of
+//! `[T, G·g]` and `[T·G, g]` are one table (see `zkinfer_ops::layout`), so the proof is the same
+//! relation on that view and the bounds below hold with `n` replaced by `g`.
+//!
 //! This is LayerNorm's relation without the mean (and without `beta`): `inv ≈ 2^K / rms(x)`, so
 //! `x·inv` is the normalised value at scale `2^-K`; with `gamma` at `2^-g` and
 //! `s = K + g − f_out` the output has `f_out` fractional bits. `eps ≥ 1` (the float epsilon in
@@ -61,6 +67,15 @@ impl RmsNorm {
     }
 }
 
+/// The normalised row length of `x: [T, n]` with `gamma: [g]`: `n` when `g = n`, else `g` when
+/// `g` and `n / g` are powers of two (groups; see the module doc).
+pub fn group_len(n: usize, g: usize) -> Option<usize> {
+    if g == n && n > 0 {
+        return Some(n);
+    }
+    (g > 0 && g < n && n.is_multiple_of(g) && g.is_power_of_two() && (n / g).is_power_of_two()).then_some(g)
+}
+
 impl IntOp for RmsNorm {
     fn name(&self) -> &'static str {
         "RmsNorm"
@@ -71,7 +86,7 @@ impl IntOp for RmsNorm {
     fn output_shape(&self, s: &[&[usize]]) -> Result<Vec<usize>, OpError> {
         want_len(self.name(), 2, s.len())?;
         match (s[0], s[1]) {
-            (&[t, n], &[g]) if g == n && n > 0 => Ok(vec![t, n]),
+            (&[t, n], &[g]) if group_len(n, g).is_some() => Ok(vec![t, n]),
             _ => Err(shape_err(self.name(), format!("x {:?}, gamma {:?}", s[0], s[1]))),
         }
     }
@@ -79,7 +94,7 @@ impl IntOp for RmsNorm {
         self.output_shape(s)?;
         want_len(self.name(), 2, b.len())?;
         self.check_params()?;
-        let n = s[0][1];
+        let n = s[1][0];
         if b[0] > max_input_bits(n) {
             return Err(OpError::Range { op: self.name(), msg: format!("input bound 2^{} exceeds 2^{} for rows of {n}", b[0], max_input_bits(n)) });
         }
@@ -98,7 +113,7 @@ impl IntOp for RmsNorm {
         self.check_params()?;
         let x = act(self.name(), inputs, 0)?;
         let gamma = weight(self.name(), inputs, 1)?.to_i64_vec();
-        let n = shape[1];
+        let n = gamma.len();
         let limit = 1i64 << max_input_bits(n);
         if x.data.iter().any(|v| v.abs() >= limit) {
             return Err(OpError::Range { op: self.name(), msg: format!("input reaches 2^{}", max_input_bits(n)) });

@@ -1,59 +1,75 @@
 //! `SoftCap`: `c·tanh(x/c)` by a table of `2^in_bits` rows (Gemma 2's attention-logit
-//! soft-capping, llama.cpp's `scale(1/c) → tanh → scale(c)` on the scores).
+//! soft-capping, llama.cpp's `scale(1/c) → tanh → scale(c)` on the scores), an instance of the
+//! function-table op [`TableFn`](super::table_fn) (op tag 20).
 //!
-//! Input `x` with `f_in` fractional bits, already clamped into `[−2^(in_bits−1), 2^(in_bits−1))`
-//! (a [`Clamp`](super::clamp::Clamp) precedes it in the graph); output
-//! `y = TABLE[x + 2^(in_bits−1)]` with `TABLE[i] = round(c·tanh(v/c) · 2^f_out)`,
-//! `v = (i − 2^(in_bits−1)) / 2^f_in`, rounded half away from zero and built with integer
-//! arithmetic only ([`crate::tables::softcap_entry`]: identical on every platform; the tables
-//! Gemma 2 uses are correctly rounded, checked by a test). The cap `c` is an integer in
+//! `TABLE[i] = round(c·tanh(v/c) · 2^f_out)`, `v = (i − 2^(in_bits−1)) / 2^f_in`, built with
+//! integer arithmetic only ([`crate::tables::softcap_entry`]: identical on every platform; the
+//! tables Gemma 2 uses are correctly rounded, checked by a test). The cap `c` is an integer in
 //! `[1, 2^14]` (Gemma 2's are 50 and 30; a file with a fractional cap is refused where it is
-//! read). Proven by a logUp lookup of `(x, y)` pairs into the table, as GELU and SiLU: nothing is
-//! an arithmetic relation, so nothing can wrap. Bound: `bits(y) = bits(max |TABLE|)`
-//! (`|y| ≤ c·2^f_out`).
+//! read). Bound: `|y| ≤ c·2^f_out`. Key fields `in_frac`, `out_frac`, `in_bits`, `cap` (`u32`
+//! each, checked against the builder's range before anything is built).
 
-use super::*;
+use super::table_fn::{TableFn, TableFunction, check_descriptor};
+use super::OpError;
 use crate::tables::SOFTCAP_MAX_CAP;
-use crate::tensor::bits_of;
 use std::sync::Arc;
 
 /// Largest accepted `in_bits` (a table of 2^16 rows, the lookup argument's limit).
-pub const SOFTCAP_MAX_IN_BITS: u32 = 16;
+pub const SOFTCAP_MAX_IN_BITS: u32 = super::table_fn::TABLE_FN_MAX_IN_BITS;
 /// Largest fractional bits of the input or output.
 pub const SOFTCAP_MAX_FRAC: u32 = 30;
 
-/// Table-driven soft-capping `c·tanh(x/c)`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SoftCap {
-    /// Fractional bits of the input.
-    pub in_frac: u32,
-    /// Fractional bits of the output.
-    pub out_frac: u32,
-    /// The table covers inputs `[−2^(in_bits−1), 2^(in_bits−1))`.
-    pub in_bits: u32,
+/// The soft-cap function `c·tanh(v/c)`: its cap `c`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftCapFn {
     /// The cap `c` (an integer).
     pub cap: u32,
-    /// `TABLE[i]` for input `i − 2^(in_bits−1)`.
-    pub table: Arc<[i64]>,
 }
 
-impl std::fmt::Debug for SoftCap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SoftCap {{ in_frac: {}, out_frac: {}, in_bits: {}, cap: {}, table: {} rows }}", self.in_frac, self.out_frac, self.in_bits, self.cap, self.table.len())
-    }
-}
+/// Table-driven soft-capping `c·tanh(x/c)`.
+pub type SoftCap = TableFn<SoftCapFn>;
 
 /// `c·tanh(v/c)` in `f64` (the float reference's; the integer table does not use it).
 pub fn softcap_f64(v: f64, cap: f64) -> f64 {
     cap * (v / cap).tanh()
 }
 
+impl TableFunction for SoftCapFn {
+    const NAME: &'static str = "SoftCap";
+    const KIND: &'static str = "softcap";
+    const FIELDS: &'static [&'static str] = &["SoftCap input scale", "SoftCap output scale", "SoftCap input bound", "SoftCap cap"];
+    const FIXED_IN_BITS: Option<u32> = None;
+    fn eval_f64(&self, v: f64) -> f64 {
+        softcap_f64(v, f64::from(self.cap))
+    }
+    fn own_fields(&self) -> Vec<u32> {
+        vec![self.cap]
+    }
+    fn from_own_fields(fields: &[u32]) -> Self {
+        SoftCapFn { cap: fields.first().copied().unwrap_or(0) }
+    }
+    fn check(&self, in_frac: u32, out_frac: u32, in_bits: u32) -> Result<(), String> {
+        check_descriptor(in_frac, out_frac, in_bits, SOFTCAP_MAX_FRAC)?;
+        if !(1..=SOFTCAP_MAX_CAP).contains(&self.cap) {
+            return Err(format!("cap {} outside [1, {SOFTCAP_MAX_CAP}]", self.cap));
+        }
+        Ok(())
+    }
+    fn build(&self, in_frac: u32, out_frac: u32, in_bits: u32) -> Arc<[i64]> {
+        crate::tables::softcap_table(in_frac, out_frac, in_bits, self.cap)
+    }
+}
+
 impl SoftCap {
     /// Builds the op and its table; refuses parameters outside the builder's range
     /// (`1 ≤ in_bits ≤ 16`, `in_frac, out_frac ≤ 30`, `1 ≤ cap ≤ 2^14`).
     pub fn new(in_frac: u32, out_frac: u32, in_bits: u32, cap: u32) -> Result<Self, OpError> {
-        check_params(in_frac, out_frac, in_bits, cap).map_err(|msg| OpError::Range { op: "SoftCap", msg })?;
-        Ok(Self { in_frac, out_frac, in_bits, cap, table: crate::tables::softcap_table(in_frac, out_frac, in_bits, cap) })
+        Self::build(SoftCapFn { cap }, in_frac, out_frac, in_bits)
+    }
+
+    /// The cap `c`.
+    pub fn cap(&self) -> u32 {
+        self.f.cap
     }
 
     /// The input scale for cap `c` with a table of `2^in_bits` rows: the largest `f_in ≤ 30` whose
@@ -64,74 +80,13 @@ impl SoftCap {
         let top = in_bits.saturating_sub(1);
         (0..=top.min(SOFTCAP_MAX_FRAC)).rev().find(|&f| (1u64 << (top - f)) >= need).unwrap_or(0)
     }
-
-    /// Smallest accepted input.
-    pub fn min_input(&self) -> i64 {
-        -(1i64 << (self.in_bits - 1))
-    }
-}
-
-fn check_params(in_frac: u32, out_frac: u32, in_bits: u32, cap: u32) -> Result<(), String> {
-    if !(1..=SOFTCAP_MAX_IN_BITS).contains(&in_bits) || in_frac > SOFTCAP_MAX_FRAC || out_frac > SOFTCAP_MAX_FRAC || !(1..=SOFTCAP_MAX_CAP).contains(&cap) {
-        return Err(format!("(in_frac {in_frac}, out_frac {out_frac}, in_bits {in_bits}, cap {cap}) outside the table builder's range"));
-    }
-    Ok(())
-}
-
-impl IntOp for SoftCap {
-    fn name(&self) -> &'static str {
-        "SoftCap"
-    }
-    fn slots(&self) -> Vec<SlotKind> {
-        vec![SlotKind::Act]
-    }
-    fn output_shape(&self, s: &[&[usize]]) -> Result<Vec<usize>, OpError> {
-        want_len(self.name(), 1, s.len())?;
-        Ok(s[0].to_vec())
-    }
-    fn out_bits(&self, _s: &[&[usize]], b: &[u32]) -> Result<u32, OpError> {
-        want_len(self.name(), 1, b.len())?;
-        check_params(self.in_frac, self.out_frac, self.in_bits, self.cap).map_err(|msg| OpError::Range { op: self.name(), msg })?;
-        if self.table.len() != 1 << self.in_bits {
-            return Err(OpError::Range { op: self.name(), msg: format!("table of {} rows for in_bits {}", self.table.len(), self.in_bits) });
-        }
-        if b[0] > self.in_bits - 1 {
-            return Err(OpError::Range { op: self.name(), msg: format!("input bound 2^{} > 2^{} (clamp first)", b[0], self.in_bits - 1) });
-        }
-        check_bits(self.name(), bits_of(self.table.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)))
-    }
-    fn eval_int(&self, inputs: &[Operand<'_>]) -> Result<IntTensor, OpError> {
-        want_len(self.name(), 1, inputs.len())?;
-        let x = act(self.name(), inputs, 0)?;
-        lookup_table("SoftCap", &self.table, self.min_input(), "the table", x)
-    }
-}
-
-/// Key fields: the table's descriptor `in_frac`, `out_frac`, `in_bits`, `cap` (`u32` each,
-/// checked against the builder's range before anything is built); the table is rebuilt by
-/// [`SoftCap::new`].
-impl OpParams for SoftCap {
-    fn encode_params(&self, w: &mut Writer) {
-        w.u32(self.in_frac);
-        w.u32(self.out_frac);
-        w.u32(self.in_bits);
-        w.u32(self.cap);
-    }
-    fn decode_params(r: &mut Reader<'_>, tables: &mut TableCache) -> Result<Self, DecodeError> {
-        let in_frac = read_frac(r, "SoftCap input scale")?;
-        let out_frac = read_frac(r, "SoftCap output scale")?;
-        let in_bits = read_frac(r, "SoftCap input bound")?;
-        let cap = r.u32("SoftCap cap")?;
-        check_params(in_frac, out_frac, in_bits, cap).map_err(|why| DecodeError::Invalid { what: "SoftCap parameters", why })?;
-        let params = [in_frac.into(), out_frac.into(), in_bits.into(), cap.into()];
-        let table = tables.get("softcap", params, 1 << in_bits, || crate::tables::softcap_table(in_frac, out_frac, in_bits, cap))?;
-        Ok(SoftCap { in_frac, out_frac, in_bits, cap, table })
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ops::*;
+    use crate::tensor::bits_of;
 
     #[test]
     fn evaluates_by_table_and_refuses_bad_inputs_and_parameters() {
@@ -160,6 +115,7 @@ mod tests {
         let mut tables = TableCache::default();
         let back = SoftCap::decode_params(&mut Reader::new(&bytes), &mut tables).expect("decode");
         assert_eq!(back, op);
+        assert_eq!(back.cap(), 50);
         for bad in [[7u32, 12, 16, 0], [7, 12, 16, 1 << 15], [7, 12, 17, 50], [31, 12, 16, 50]] {
             let mut w = Writer::default();
             for v in bad {

@@ -119,7 +119,7 @@ impl LlamaConfig {
         Self::from_source_as(src, "llama")
     }
 
-    /// Reads and checks the hyperparameters of a `llama`, `qwen2`, `gemma` or `gemma2` source (`arch.*` keys;
+    /// Reads and checks the hyperparameters of a `llama`, `qwen2`, `gemma`, `gemma2` or `gemma3` source (`arch.*` keys;
     /// the Gemma-specific ones are read by [`crate::gemma::GemmaConfig`]).
     pub fn from_source_as(src: &dyn ModelSource, arch: &'static str) -> Result<Self, ModelError> {
         expect_architecture(src, arch)?;
@@ -144,7 +144,8 @@ impl LlamaConfig {
         }
         let key = |k: &str| format!("{arch}.{k}");
         let rope_base = if src.has_meta(&key("rope.freq_base")) { src.meta_f32(&key("rope.freq_base"))? } else { 10000.0 };
-        if src.has_meta(&key("rope.scaling.factor")) && src.meta_f32(&key("rope.scaling.factor"))? != 1.0 {
+        // Gemma 3's linear scaling of its global blocks is read by `crate::gemma`.
+        if arch != "gemma3" && src.has_meta(&key("rope.scaling.factor")) && src.meta_f32(&key("rope.scaling.factor"))? != 1.0 {
             return bad("RoPE scaling is not supported".into());
         }
         if opt_u("expert_count")?.is_some_and(|e| e > 0) {
@@ -171,7 +172,7 @@ impl LlamaConfig {
             arch,
             qkv_bias: arch == "qwen2",
             // llama.cpp rotates Qwen2 and Gemma in NEOX mode and its converter leaves their Q/K rows as they are.
-            neox: matches!(arch, "qwen2" | "gemma" | "gemma2"),
+            neox: matches!(arch, "qwen2" | "gemma" | "gemma2" | "gemma3"),
         };
         check_common(&cfg.common(), cfg.n_ff, cfg.eps, "layer_norm_rms_epsilon")?;
         if cfg.n_head_kv == 0 || !cfg.n_head.is_multiple_of(cfg.n_head_kv) {

@@ -4,8 +4,9 @@
 //! [`reshape`] (slice / split heads / merge heads), [`concat`] (cached ++ new keys/values), with
 //! shared helpers in `linear`.
 //!
-//! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], [`gelu`], [`silu`] and [`softcap`] (all the
-//! table-op protocol [`table_op`]), [`softmax`], [`layernorm`], [`rmsnorm`], [`argmax`], with
+//! Non-linear ops (owner: `nonlinear`): [`rescale`], [`clamp`], the function-table ops GELU, SiLU
+//! and soft-cap (one protocol for the graph's generic `TableFn` op: [`table_op`]), [`softmax`],
+//! [`layernorm`], [`rmsnorm`], [`argmax`], with
 //! shared helpers [`public_mle`] (MLEs of public masks) and `product_sumcheck` (one product
 //! sumcheck on either side).
 //!
@@ -21,7 +22,6 @@ pub mod matmul;
 pub mod mul;
 pub mod reshape;
 pub mod clamp;
-pub mod gelu;
 pub mod layernorm;
 pub(crate) mod norm_rows;
 pub(crate) mod product_sumcheck;
@@ -30,7 +30,5 @@ pub mod repeat_kv;
 pub mod rescale;
 pub mod rmsnorm;
 pub mod rope;
-pub mod silu;
-pub mod softcap;
 pub mod softmax;
 pub mod table_op;

@@ -2,6 +2,14 @@
 //! protocol ([`super::layernorm`]) without the mean and without `β`. Per row `t` of `n` entries,
 //! with `N = 2^(2K)` and `V = ms + eps`:
 //!
+//! **Groups** (`x: [T, G·g]`, `γ: [g]`, `g` and `G` powers of two; Gemma 3's QK-norm): the protocol
+//! below runs unchanged on the view `x: [T·G, g]`. The padded layout ([`crate::layout`]) of
+//! `[T, G·g]` puts entry `(t, c)` at `t ‖ c` with `c = q·g + j` written `q ‖ j` (no column padding:
+//! `G·g` is a power of two), and that of `[T·G, g]` puts `(t·G + q, j)` at `(t·G + q) ‖ j = t ‖ q ‖ j`
+//! with `T·G` padded to `2^⌈log T⌉·G`, so the two MLEs are one polynomial and every claim on `x`
+//! and on `y` means the same on both; the row mask `[t·G + q < T·G] = [t < T]` is the same too.
+//! Hence soundness and the no-wrap argument are those of `[T·G, g]` (rows of `g` entries).
+//!
 //! ```text
 //! Σ_c x² = n·ms + r₂   (0 ≤ r₂ < n)
 //! inv²·V ≤ N < (inv + 1)²·V,   y = floor((x·inv·γ + 2^(s−1)) / 2^s)
@@ -99,7 +107,12 @@ impl RmsNormProof {
             (&[t, n], &[g]) if g == n && n >= 2 && t > 0 && node.output.dims == node.inputs[0].dims => {
                 Ok(Dims { rows: t, n, cube: TensorLayout::new(&[t, n]), row: TensorLayout::new(&[t]) })
             }
-            _ => Err(ProofError::shape(OP, "need x: [T, n ≥ 2], gamma: [n]")),
+            // Groups: `[T, G·g]` read as `[T·G, g]` (both powers of two: one padded table).
+            (&[t, n], &[g]) if g >= 2 && t > 0 && node.output.dims == node.inputs[0].dims && zkinfer_graph::ops::rmsnorm::group_len(n, g) == Some(g) => {
+                let rows = t.checked_mul(n / g).ok_or_else(|| ProofError::shape(OP, "rows overflow"))?;
+                Ok(Dims { rows, n: g, cube: TensorLayout::new(&[rows, g]), row: TensorLayout::new(&[rows]) })
+            }
+            _ => Err(ProofError::shape(OP, "need x: [T, n ≥ 2], gamma: [n], or gamma: [g ≥ 2] with g and n/g powers of two")),
         }
     }
 
@@ -394,6 +407,68 @@ mod tests {
             let y = forward(&s.model, n, &inputs[0], &inputs[1]);
             let err = assert_rejects(&s.op, &s.case, &Attack { inputs: Some(inputs), output: Some(y), tamper: None });
             assert!(err.starts_with("operand"), "operand {which}: {err}");
+        }
+    }
+
+    /// Groups (`x: [T, G·g]`, `γ: [g]`, Gemma 3's QK-norm): honest accepted at odd `T`; a lie at an
+    /// output, a remainder or a group's statistics, other inputs used consistently, and the
+    /// output of a norm over the whole row (not per group) are refused; shapes whose group count
+    /// or group size is not a power of two are refused by both the graph and the proof.
+    #[test]
+    fn grouped_rows_verify_and_lies_are_rejected() {
+        let (t, groups, g) = (5usize, 4usize, 16usize);
+        let n = groups * g;
+        // K = 20: rows of 16 leave too little room for K = 30 (`NormRows::widths`).
+        let model = RmsNorm { eps: 37, k: 20, shift: 20 + 10 - 8 };
+        let mut r = rng(21);
+        let x: Vec<i64> = (0..t * n).map(|_| r.random_range(-(1i64 << 15) + 1..1i64 << 15) >> r.random_range(0..15)).collect();
+        let gamma: Vec<i64> = (0..g).map(|_| r.random_range(-(1i64 << 10)..1i64 << 10)).collect();
+        let xt = zkinfer_graph::tensor::IntTensor { shape: vec![t, n], data: x.clone() };
+        let gt = zkinfer_graph::tensor::WeightTensor { shape: vec![g], frac_bits: 10, values: zkinfer_graph::tensor::WeightValues::I64(gamma.clone()) };
+        let y = model.eval_int(&[zkinfer_graph::ops::Operand::Act(&xt), zkinfer_graph::ops::Operand::Weight(&gt)]).expect("eval").data;
+        assert_eq!(y, forward(&model, g, &x, &gamma), "the graph op normalises each group of g");
+        let out_bits = model.out_bits(&[&[t, n][..], &[g][..]], &[15, 11]).expect("bounds");
+        let op = RmsNormProof::new(model.eps, model.k, model.shift, 15, 11, out_bits);
+        let case = Case {
+            inputs: vec![Operand { dims: vec![t, n], role: TensorRole::Virtual, values: x.clone() }, Operand { dims: vec![g], role: TensorRole::Weight, values: gamma.clone() }],
+            output_dims: vec![t, n],
+            output: y.clone(),
+            public_output: None,
+        };
+        assert_accepts(&op, &case);
+        let cell = padded_index(&[t, n], &[3, 37]);
+        let group_row = 3 * groups + 37 / g;
+        let mut edits: Vec<(&str, usize, i64)> = vec![(OUTPUT_COLUMN, cell, 1), (COL_REM, cell, -1)];
+        for name in op.rows().columns() {
+            edits.push((name, group_row, 1));
+        }
+        for (col, at, delta) in edits {
+            let tmp = move |w: &mut WitnessBuilder| bump(w, col, at, delta);
+            let err = assert_rejects(&op, &case, &Attack { tamper: Some(&tmp), ..Default::default() });
+            assert!(!err.starts_with("prover"), "{col}[{at}]: {err}");
+        }
+        for which in 0..2 {
+            let mut inputs = vec![x.clone(), gamma.clone()];
+            inputs[which][5] += 3;
+            let y = forward(&model, g, &inputs[0], &inputs[1]);
+            let err = assert_rejects(&op, &case, &Attack { inputs: Some(inputs), output: Some(y), tamper: None });
+            assert!(err.starts_with("operand"), "operand {which}: {err}");
+        }
+        // The whole row normalised at once (the gain repeated): another function, refused.
+        let wide: Vec<i64> = (0..n).map(|c| gamma[c % g]).collect();
+        let whole = forward(&model, n, &x, &wide);
+        assert_ne!(whole, y);
+        assert_rejects(&op, &case, &Attack { output: Some(whole), ..Default::default() });
+        // Shapes: 3 groups, or groups of 12, are refused by the graph and by the proof.
+        for (width, gl) in [(48usize, 16usize), (48, 12), (64, 32 + 1)] {
+            assert!(model.output_shape(&[&[t, width][..], &[gl][..]]).is_err(), "{width}/{gl}");
+            let bad = Case {
+                inputs: vec![Operand { dims: vec![t, width], role: TensorRole::Virtual, values: vec![0; t * width] }, Operand { dims: vec![gl], role: TensorRole::Weight, values: vec![0; gl] }],
+                output_dims: vec![t, width],
+                output: vec![0; t * width],
+                public_output: None,
+            };
+            assert!(crate::single_node::testkit::run(&op, &bad, &Attack::default()).is_err(), "{width}/{gl}");
         }
     }
 
