@@ -243,3 +243,77 @@ fn hostile_answer_bytes_are_refused() {
     let e = SetupProof::from_bytes(&sp).expect_err("a version-2 setup proof read").to_string();
     assert!(e.contains('2') && e.contains(&zkinfer_proof::setup_proof::SETUP_PROOF_VERSION.to_string()), "{e}");
 }
+
+
+/// A weight commitment of these slice shapes (placeholder roots: the bounds read shapes only).
+fn shaped(vars: &[usize]) -> zkinfer_pcs::WhirCommitment {
+    let groups = pcs().num_groups(vars);
+    pcs().commitment_from_roots(vars.to_vec(), &vec![7u8; 32 * groups]).unwrap()
+}
+
+/// `docs/SECURITY.md`'s figures for the key's out-of-domain answers, re-derived here by an
+/// independent evaluation of the union bounds it states (p3-whir's composed bits and list of each
+/// group, `|EF| = p^3`, `C(L, 2) ≤ L²/2`), then compared with the code's run-time bounds
+/// (`one_pass_soundness_bits`, `StreamSecurity::bound`) and with the table's printed figures
+/// (±0.005 bit). A drift of either — code or table — fails it.
+#[test]
+fn security_md_figures_are_rederived() {
+    use zkinfer_verifier::chunked::{StreamHeader, StreamSecurity, k_max, log2_ef, stream_opening_floor};
+    let ef = 3.0 * (zkinfer_field::P as f64).log2();
+    assert!((ef - log2_ef()).abs() < 1e-9);
+    let figures = |engine: &zkinfer_pcs::whir::WhirEngine, vars: Vec<usize>| -> Vec<(f64, f64, f64)> {
+        vars.into_iter().map(|n| {
+            let (b, l) = engine.composed_security(n).unwrap();
+            (n as f64, b, l)
+        }).collect()
+    };
+    let collision = |g: &(f64, f64, f64)| (2.0 * g.2 - 1.0 + g.0.max(1.0).log2() - ef).exp2();
+    // One-pass: (witness shapes, weight shapes, table figure).
+    for (witness, weights, doc) in [(vec![25, 22, 21, 20], vec![26, 26], 129.08), (vec![27, 27], vec![26, 26, 19], 128.62), (vec![28, 26, 24], vec![26, 26], 128.42)] {
+        let com = shaped(&weights);
+        let engine = zkinfer_pcs::whir::WhirEngine::new(*pcs().params());
+        let wx = figures(&engine, zkinfer_verifier::key::one_pass_witness_pcs().group_num_vars(&witness).unwrap());
+        let ww = figures(&engine, pcs().group_num_vars(&weights).unwrap());
+        let all: Vec<_> = wx.iter().chain(&ww).collect();
+        let err = all.iter().map(|g| (-g.1).exp2()).sum::<f64>()
+            + (wx.iter().map(|g| g.2).sum::<f64>() + 32.0 - ef).exp2()
+            + all.iter().map(|g| (g.2 + 21.0 - ef).exp2()).sum::<f64>()
+            + ww.iter().map(collision).sum::<f64>();
+        let mine = -err.log2();
+        let code = zkinfer_verifier::one_pass_soundness_bits(&witness, &com, true).unwrap();
+        eprintln!("one-pass {witness:?} under {weights:?}: {mine:.4} (code {code:.4}, table {doc})");
+        assert!((mine - code).abs() < 1e-6 && (mine - doc).abs() < 0.005, "{mine} {code} {doc}");
+    }
+    // Streams: (weight shapes, prompt, positions, chunk, table figure with the answers, without).
+    for (weights, p, n, c, doc, doc_without) in [
+        (vec![26, 26], 1usize, 128u32, 64u32, 130.15, 130.15),
+        (vec![26, 26], 1, 512, 64, 130.52, 130.52),
+        (vec![26, 26, 19], 1, 128, 64, 130.10, 130.10),
+        (vec![28, 26, 24, 22], 1, 512, 64, 130.43, 130.40),
+        (vec![28, 26, 24, 22], 1, 2046, 1, 129.28, 127.77),
+    ] {
+        let h = StreamHeader { model_commitment: [0; 32], max_new_tokens: n, chunk_size: c, prompt_ids: vec![0; p] };
+        let com = shaped(&weights);
+        let sec = StreamSecurity::for_header(&h, pcs().num_groups(&weights));
+        let engine = zkinfer_pcs::whir::WhirEngine::new(*sec.weight_pcs().params());
+        let ww = figures(&engine, pcs().group_num_vars(&weights).unwrap());
+        let (floor, list) = stream_opening_floor(sec.term_bits()).unwrap();
+        let m = sec.openings as f64;
+        let own = m - ww.len() as f64;
+        let bits = |key_ood: bool| {
+            let weight_list = if key_ood { 0.0 } else { ww.iter().map(|g| g.2).sum::<f64>() };
+            let err = own * (-floor).exp2()
+                + ww.iter().map(|g| (-g.1).exp2()).sum::<f64>()
+                + (k_max(&h) as f64 + m) * (weight_list + 33.0 - ef).exp2()
+                + m * (2.0 * list - 1.0 + 5.0 - ef).exp2()
+                + if key_ood { ww.iter().map(collision).sum::<f64>() } else { 0.0 };
+            -err.log2()
+        };
+        let (with, without) = (bits(true), bits(false));
+        let code = sec.bound(&h, &com, true).unwrap().bits();
+        let code_without = sec.bound(&h, &com, false).unwrap().bits();
+        eprintln!("stream {weights:?} T = {n} C = {c}: {with:.4} / {without:.4} (code {code:.4} / {code_without:.4}, table {doc} / {doc_without})");
+        assert!((with - code).abs() < 1e-6 && (without - code_without).abs() < 1e-6, "{with} {code} {without} {code_without}");
+        assert!((with - doc).abs() < 0.005 && (without - doc_without).abs() < 0.005, "{with} {doc} {without} {doc_without}");
+    }
+}
