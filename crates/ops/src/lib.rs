@@ -39,6 +39,7 @@ pub mod zk_lookups;
 pub mod zk_matmul;
 pub mod zk_mul;
 pub mod zk_rescale;
+pub mod zk_rope;
 pub mod zk_slice;
 pub mod zk_softmax;
 pub mod zk_norm;

@@ -259,6 +259,8 @@ fn tampered_zk_clamps_are_rejected() {
     }
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let bad = |dims: Vec<usize>, lo: i64, hi: i64, bits: u32| ZkClampShape { dims, clamp: ClampProof::new(lo, hi, bits) };
+    // Refused for its shape, before reading anything (the transcript is empty).
+    let verify_clamp_zk = |s: &ZkClampShape, t: &mut VerifierTranscript<'_>| verify_clamp_zk(s, t).map_err(|e| assert!(e.to_string().contains("shape"), "{e}"));
     assert!(verify_clamp_zk(&bad(vec![4, 4], -1, 1, 4), &mut t).is_err(), "4 variables");
     assert!(verify_clamp_zk(&bad(vec![3, 0], -1, 1, 4), &mut t).is_err(), "an empty dimension");
     assert!(verify_clamp_zk(&bad(vec![3, 40], 1, 5, 4), &mut t).is_err(), "lo > 0");

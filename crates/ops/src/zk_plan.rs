@@ -11,7 +11,7 @@
 //! **Claims per consumer** (each zk prover's claims on its inputs, from its module): one claim on
 //! every input for MatMul, BatchedMatMul, Embedding (the weight), Rescale, the table-op link, Add,
 //! Mul, the index maps, Clamp, Softmax and the norms' `x`; two on Argmax's logits (`L̂(z)` and
-//! `L̂(ρ)`). A virtual tensor with `k` claims is merged (masked merge, `k ≥ 2`) and needs an `R`
+//! `L̂(ρ)`) and on RoPE's input (`x̂(ρ)`, `x̂(flip ρ)`). A virtual tensor with `k` claims is merged (masked merge, `k ≥ 2`) and needs an `R`
 //! mask of `d = bits_for(k)` bits (`k + 1 ≤ 2^d`).
 
 use std::collections::BTreeSet;
@@ -55,6 +55,8 @@ pub enum ZkProver {
     Clamp,
     /// `crate::zk_softmax`.
     Softmax,
+    /// `crate::zk_rope` (a Rescale of the rotation, tied).
+    Rope,
 }
 
 /// One node's plan.
@@ -124,14 +126,15 @@ fn prover_of(op: &Op) -> Result<ZkProver, &'static str> {
         Op::Argmax(_) => Ok(ZkProver::Argmax),
         Op::Mul(_) => Ok(ZkProver::Mul),
         Op::ConcatSeq(_) => Err("no zk prover: two inputs of different sizes (the KV cache's append; the stream only)"),
-        Op::Rope(_) => Err("no zk prover: RoPE's rotation (a sumcheck with public cos/sin tables) is not built"),
+        Op::Rope(_) => Ok(ZkProver::Rope),
     }
 }
 
 /// Claims a zk prover makes on its input `i` (module docs).
-fn claims_on_input(op: &Op, _i: usize) -> usize {
+fn claims_on_input(op: &Op, i: usize) -> usize {
     match op {
         Op::Argmax(_) => 2,
+        Op::Rope(_) if i == 0 => 2,
         _ => 1,
     }
 }

@@ -1,6 +1,6 @@
-//! The zk plan on the tiny fixtures: the one-pass GPT-2 graph has a zk prover for every node,
-//! the Llama graph and a KV-cache step graph do not (RoPE, ConcatSeq: the controls that show the
-//! coverage check can fail), the roles are the public protocols', and the constraints the wiring
+//! The zk plan on the tiny fixtures: the one-pass GPT-2 and Llama graphs have a zk prover for
+//! every node, a KV-cache step graph does not (ConcatSeq: the control that shows the coverage
+//! check can fail), the roles are the public protocols', and the constraints the wiring
 //! must meet at small `T` are listed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
@@ -25,7 +25,7 @@ fn every_node_of_the_one_pass_gpt2_graph_has_a_zk_prover() {
         let plan = plan_zk(&graph).expect("plan");
         assert_eq!(plan.missing_ops(), BTreeSet::new(), "T = {t}");
         let kinds: BTreeSet<ZkProver> = plan.nodes.iter().map(|n| n.prover.unwrap()).collect();
-        // Every zk prover but Mul (SwiGLU: Llama only) is used by GPT-2.
+        // Every zk prover but Mul and RoPE (Llama only) is used by GPT-2.
         assert_eq!(kinds.len(), 11, "{kinds:?}");
         // The roles are the public protocols' (virtual outputs of the walk ops get R masks).
         for (i, node) in graph.nodes.iter().enumerate() {
@@ -50,11 +50,12 @@ fn every_node_of_the_one_pass_gpt2_graph_has_a_zk_prover() {
 }
 
 #[test]
-fn llama_and_kv_cache_graphs_name_their_missing_zk_provers() {
+fn the_llama_graph_is_covered_and_kv_cache_graphs_name_their_missing_zk_prover() {
     let llama = model("llama/llama-tiny-random-q8_0.gguf");
     let plan = plan_zk(&llama.graph(7).expect("graph")).expect("plan");
-    assert_eq!(plan.missing_ops(), BTreeSet::from(["Rope"]));
+    assert_eq!(plan.missing_ops(), BTreeSet::new());
     assert!(plan.nodes.iter().any(|n| n.prover == Ok(ZkProver::Mul)), "SwiGLU's Mul");
+    assert!(plan.nodes.iter().any(|n| n.prover == Ok(ZkProver::Rope)), "RoPE");
     let gpt2 = model("gpt2-tiny-random.gguf");
     let step = gpt2.step_graph(2, 4).expect("step graph");
     assert_eq!(plan_zk(&step).expect("plan").missing_ops(), BTreeSet::from(["ConcatSeq"]));

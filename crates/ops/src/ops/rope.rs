@@ -67,24 +67,32 @@ pub struct RopeProof {
     pub out_bits: u32,
 }
 
-struct Dims {
-    t: usize,
-    d: usize,
-    cube: TensorLayout,
+pub(crate) struct Dims {
+    pub(crate) t: usize,
+    pub(crate) d: usize,
+    pub(crate) cube: TensorLayout,
 }
 
 impl RopeProof {
     fn dims(&self, node: &NodeShape<'_>) -> Result<Dims, ProofError> {
         node.expect_inputs(OP, 2)?;
-        match (node.inputs[0].dims.as_slice(), node.inputs[1].dims.as_slice()) {
-            (&[h, t, d], &[tp]) if tp == t && h > 0 && t > 0 && d >= 2 && d.is_multiple_of(2) && d >= self.n_rot && node.output.dims == node.inputs[0].dims => {
+        if node.output.dims != node.inputs[0].dims {
+            return Err(ProofError::shape(OP, "need x: [H, T, d even ≥ n_rot], positions: [T]"));
+        }
+        self.dims_of(&node.inputs[0].dims, &node.inputs[1].dims)
+    }
+
+    /// The shapes of `x` and `positions` (checked).
+    pub(crate) fn dims_of(&self, x: &[usize], positions: &[usize]) -> Result<Dims, ProofError> {
+        match (x, positions) {
+            (&[h, t, d], &[tp]) if tp == t && h > 0 && t > 0 && d >= 2 && d.is_multiple_of(2) && d >= self.n_rot => {
                 Ok(Dims { t, d, cube: TensorLayout::new(&[h, t, d]) })
             }
             _ => Err(ProofError::shape(OP, "need x: [H, T, d even ≥ n_rot], positions: [T]")),
         }
     }
 
-    fn check_params(&self) -> Result<(), ProofError> {
+    pub(crate) fn check_params(&self) -> Result<(), ProofError> {
         let ok = self.n_rot >= 2
             && self.n_rot.is_multiple_of(2)
             && self.frac >= 1
@@ -101,7 +109,7 @@ impl RopeProof {
     }
 
     /// The public coefficient tables `A`, `B` over the padded `[T̂, d̂]`.
-    fn coeff_tables(&self, d: &Dims, positions: &[i64]) -> Result<(Vec<F>, Vec<F>), ProofError> {
+    pub(crate) fn coeff_tables(&self, d: &Dims, positions: &[i64]) -> Result<(Vec<F>, Vec<F>), ProofError> {
         if positions.len() != d.t {
             return Err(ProofError::shape(OP, "positions length"));
         }
@@ -125,7 +133,7 @@ impl RopeProof {
         Ok((layout.pad_i64(&a), layout.pad_i64(&b)))
     }
 
-    fn terms() -> Vec<Term> {
+    pub(crate) fn terms() -> Vec<Term> {
         vec![(EF::ONE, vec![0, 2]), (EF::ONE, vec![1, 3])]
     }
 
@@ -139,7 +147,7 @@ impl RopeProof {
 }
 
 /// Broadcasts a `[T̂, d̂]` table over `heads` padded heads.
-fn broadcast_heads(table: &[F], heads: usize) -> Vec<EF> {
+pub(crate) fn broadcast_heads(table: &[F], heads: usize) -> Vec<EF> {
     let mut out = Vec::with_capacity(table.len() * heads);
     for _ in 0..heads {
         out.extend(table.iter().map(|&v| EF::from(v)));
