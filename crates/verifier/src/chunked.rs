@@ -49,13 +49,16 @@ pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// the claims on it depend on, and every opening targets the composed bits [`StreamSecurity`]
 /// derives from the header (`128 + ⌈log2 M⌉ + 1`, `M` the most openings the header allows).
 /// 9: a chunk's lookup GKRs hold at most 2^25 leaves ([`CHUNK_GKR_LEAVES`]; 2^24 in versions 4–8).
-pub const STREAM_VERSION: u32 = 9;
+/// 10: a lookup GKR proves all its trees with one set of layer proofs (the tree index as sumcheck
+/// variables, `zkinfer_lookup::fracaddcheck`).
+pub const STREAM_VERSION: u32 = 10;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
 /// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]; 6: the
 /// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8; 7: [`Epochs`], [`chunk_kv_pcs`]
 /// and [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; 8: out-of-domain samples right after each root and
-/// [`StreamSecurity`]'s opening targets; 9: [`CHUNK_GKR_LEAVES`] = 2^25).
-pub const CHUNKED_PROTOCOL_VERSION: u32 = 9;
+/// [`StreamSecurity`]'s opening targets; 9: [`CHUNK_GKR_LEAVES`] = 2^25; 10: one set of layer
+/// proofs per lookup GKR).
+pub const CHUNKED_PROTOCOL_VERSION: u32 = 10;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 /// Largest chunk size.
@@ -1096,14 +1099,14 @@ mod tests {
     }
 
     /// Streams of version 7 (out-of-domain samples at the openings, the one-pass target), version 8
-    /// (chunk GKRs of 2^24 leaves) and every other version are refused at the header, with the
-    /// version named.
+    /// (chunk GKRs of 2^24 leaves), version 9 (a tree's children at every layer of a lookup GKR)
+    /// and every other version are refused at the header, with the version named.
     #[test]
     fn a_version_7_stream_is_refused_at_its_header() {
         let h = header(1, 512, 64);
         let bytes = h.to_bytes();
-        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 9 reads"), h);
-        for old in [1u32, 5, 6, 7, 8, 10] {
+        assert_eq!(StreamHeader::read(&mut &bytes[..], 1024).expect("version 10 reads"), h);
+        for old in [1u32, 5, 6, 7, 8, 9, 11] {
             let mut b = bytes.clone();
             b[8..12].copy_from_slice(&old.to_le_bytes());
             let e = StreamHeader::read(&mut &b[..], 1024).expect_err("an old version read").to_string();

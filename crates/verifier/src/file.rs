@@ -17,7 +17,8 @@ pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
 /// the verifier derives the sizes; 6: the limbs of signed range checks and most softmax columns
 /// are committed as blocks of their extents, the softmax slack is zero off its extent).
 /// 8: protocol version 8, the symmetric clamps' magnitude form, `zkinfer_ops::ops::clamp`.
-pub const PROOF_VERSION: u32 = 8;
+/// 9: protocol version 9, one set of layer proofs per lookup GKR (`zkinfer_lookup::fracaddcheck`).
+pub const PROOF_VERSION: u32 = 9;
 
 /// A proof of one generation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,14 +85,16 @@ mod tests {
         }
     }
 
-    /// A version-7 file (clamps through their two gaps) is refused by its header, with both
-    /// versions named.
+    /// A version-7 file (clamps through their two gaps) or version-8 file (a tree's children at
+    /// every layer of a lookup GKR) is refused by its header, with both versions named.
     #[test]
     fn version_7_is_refused_clearly() {
         let p = ProofFile { model_commitment: [1; 32], max_new_tokens: 1, prompt_ids: vec![1], completion_ids: vec![2], transcript: vec![3; 8] };
-        let mut b = p.to_bytes();
-        b[8..12].copy_from_slice(&7u32.to_le_bytes());
-        let err = ProofFile::from_bytes(&b).unwrap_err().to_string();
-        assert!(err.contains('7') && err.contains(&PROOF_VERSION.to_string()), "{err}");
+        for old in [7u32, 8] {
+            let mut b = p.to_bytes();
+            b[8..12].copy_from_slice(&old.to_le_bytes());
+            let err = ProofFile::from_bytes(&b).unwrap_err().to_string();
+            assert!(err.contains(&old.to_string()) && err.contains(&PROOF_VERSION.to_string()), "{err}");
+        }
     }
 }

@@ -52,8 +52,9 @@ pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
 /// of its columns' extents, `zkinfer_pcs::sparse`; 5: the witness commitment message is its
 /// Merkle roots alone; 6: signed range limbs and softmax's zero-padded columns committed as
 /// blocks, the softmax slack zero off the cube's extent; 8: symmetric clamps to `k ≥ 16` bits
-/// proven through `|y|`, `zkinfer_ops::ops::clamp`).
-pub const PROTOCOL_VERSION: u32 = 8;
+/// proven through `|y|`, `zkinfer_ops::ops::clamp`; 9: a lookup GKR proves all its trees with one
+/// set of layer proofs, the tree index as sumcheck variables, `zkinfer_lookup::fracaddcheck`).
+pub const PROTOCOL_VERSION: u32 = 9;
 
 /// Everything that can go wrong in setup, proving or verification.
 #[derive(Debug, thiserror::Error)]

@@ -76,8 +76,9 @@ use crate::weight_blocks::{DimPart, WeightBlockPlan};
 
 /// Magic bytes of a setup-proof file.
 pub const SETUP_PROOF_MAGIC: &[u8; 8] = b"ZKINFSPF";
-/// Format version of setup-proof files.
-pub const SETUP_PROOF_VERSION: u32 = 2;
+/// Format version of setup-proof files (3: its lookup GKR proves all trees with one set of layer
+/// proofs, `zkinfer_lookup::fracaddcheck`).
+pub const SETUP_PROOF_VERSION: u32 = 3;
 /// Protocol id bound into the setup proof's transcript.
 pub const SETUP_PROTOCOL_ID: &str = "zkinfer/weight-range-setup";
 /// Largest `bits` the setup proof supports (`a + a' < 2^{bits+2}` must stay below `p`).
