@@ -10,31 +10,49 @@
 //! so layer 0 is a single fraction `p_0/q_0 = Σ_i p_i/q_i` (never dividing). The first variable
 //! (most significant index bit) splits the halves, matching `zkinfer_poly`'s convention.
 //!
-//! **Protocol.** The prover sends every tree's root `(p_0, q_0)`. Going down, a claim
-//! `(p_j(r), q_j(r))` at a point `r ∈ EF^j` becomes a claim on layer `j+1`: with a random `γ`,
-//! one sumcheck (degree 3, `LayerSumcheck`) over all trees still active at that depth proves
+//! **Protocol (one set of layer proofs for all trees; protocol version 9 / stream version 10).**
+//! The prover sends every tree's root `(p_0, q_0)`. The trees are put in *slots*, deepest first
+//! (equal depths in input order), so the `m_j` trees active at layer `j` (depth `> j`) are slots
+//! `0..m_j`; the slot index `a` has `c_j = ⌈log₂ m_j⌉` bits. View layer `j` of all active trees as
+//! ONE multilinear function `V_j(x, a) = (p_{a,j}(x), q_{a,j}(x))` over `x ∈ {0,1}^j` and
+//! `a ∈ {0,1}^{c_j}` (zero on slots past `m_j`); `V_j(x, a)` is the pairwise sum of
+//! `V_{j+1}(0, x, a)` and `V_{j+1}(1, x, a)` for every active `a` (and `0 = 0·0 + 0·0` on empty
+//! slots). The verifier draws `τ ∈ EF^{c_0}` after the roots: the first claim is
+//! `(P, Q) = Σ_a eq(τ, a)·root_a`. Going down, a claim `(P, Q) = V_j(r, τ)` becomes a claim on
+//! `V_{j+1}`: with a random `γ`, one sumcheck (degree 3, `LayerSumcheck`) over the `j + c_j`
+//! variables `(x, a)` proves
 //!
 //! ```text
-//!   Σ_a γ^{2a}·(p_a(r) + γ·q_a(r)) = Σ_{x∈{0,1}^j} eq(r,x)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a(x)
+//!   P + γ·Q = Σ_{x, a} eq((r, τ), (x, a))·(pL·qR + pR·qL + γ·qL·qR)(x, a)
 //! ```
 //!
-//! where `pL(x) = p_{j+1}(0,x)` etc. Round `i` of that sumcheck has the polynomial
-//! `s_i(t) = e_i·eq(r_i, t)·h_i(t)` (`e_i = Π_{k<i} eq(r_k, s_k)`, `h_i` quadratic) and the
-//! prover sends only `h_i(0), h_i(2)` (2 values, not 3): the verifier derives `h_i(1)` from the
-//! round equation `s_i(0) + s_i(1) = e_i·((1−r_i)·h_i(0) + r_i·h_i(1)) = claim_i`; if
-//! `r_i·e_i = 0` it cannot, and then `h_i(1)` is sent and the equation checked.
-//! At its random point `s` the prover sends `pL, pR, qL, qR`
-//! per tree, except the last tree's `qR`: the sumcheck's final equation
-//! `eq(r, s)·Σ_a γ^{2a}·(pL·qR + pR·qL + γ·qL·qR)_a = final value` is linear in it, so the
-//! verifier solves for it (it is sent, and the equation checked, only if its coefficient
-//! `eq(r, s)·γ^{2a}·(pL + γ·qL)` is zero). The verifier draws `ρ`, and continues at
-//! `r' = (ρ, s)` with `p_{j+1}(r') = (1−ρ)·pL(s) + ρ·pR(s)` (same for `q`). For `j = 0` there is
-//! no sumcheck: the two children are sent and checked against the root directly. Trees of
-//! different depths share the points: a tree of depth `n` leaves the protocol after layer `n`
-//! with a claim on its leaves' MLEs at a point of `n` coordinates, which the caller checks.
+//! with `pL(x, a) = p_{j+1}(0, x, a)` etc. The prover binds `x` first (each tree on its own,
+//! weighted by `eq(τ, a)`: the per-tree fast paths below are unchanged), then `a` (over the trees'
+//! `2^{c_j}` bound children). Round `i` has the polynomial `s_i(t) = e_i·eq(r_i, t)·h_i(t)`
+//! (`e_i = Π_{k<i} eq(r_k, s_k)`, `h_i` quadratic) and the prover sends only `h_i(0), h_i(2)`:
+//! the verifier derives `h_i(1)` from the round equation `s_i(0) + s_i(1) = claim_i`; if
+//! `r_i·e_i = 0` it cannot, and then `h_i(1)` is sent and the equation checked. At the
+//! sumcheck's point `(s, σ)` the prover sends the joint children `pL, pR, qL` (`qR` follows from
+//! the final equation `eq((r, τ), (s, σ))·(pL·qR + pR·qL + γ·qL·qR) = final value`, linear in it;
+//! it is sent, and the equation checked, only if its coefficient `eq·(pL + γ·qL)` is zero). The
+//! verifier draws `ρ`: `(P, Q) = V_{j+1}((ρ, s), σ)` is the line through the children at `ρ`.
+//! For each tree whose leaves layer `j+1` is (depth `j + 1`, the slots `m_{j+1}..m_j`) the prover
+//! sends its `(p, q)` at `(ρ, s)`: that is its leaf claim (the caller checks it), and the verifier
+//! takes `eq(σ, a)·(p, q)` out of `(P, Q)`. When no tree continues, `(P, Q)` must then be `(0, 0)`
+//! (checked: otherwise a false root could end in true leaf claims). Otherwise, when the continuing
+//! slots need `c' < c_j` bits (they all have their first `c_j − c'` bits zero), both sides drop
+//! those coordinates of `σ` and the verifier divides `(P, Q)` by `κ = Π (1 − σ_k)` over them
+//! (`eq(σ, a) = κ·eq(σ_low, a)` on those slots; if `κ = 0` nothing is dropped); the next layer
+//! starts at `r = (ρ, s)`, `τ = σ` (or `σ_low`). Per layer this sends `2(j + c_j) + 3` extension
+//! elements instead of `2j + 4·m_j − 1` (each tree's four children), plus two per tree once.
 //!
-//! **Soundness.** Layer `j` costs `3j/|EF|` (sumcheck) + `2·#trees/|EF|` (batching with `γ`) +
-//! `1/|EF|` (the line through `ρ`); summed over a depth-`n` tree that is about `1.5·n²/|EF|`.
+//! **Soundness.** Layer `j` costs `3(j + c_j)/|EF|` (sumcheck) + `1/|EF|` (`γ`) + `1/|EF|` (the
+//! line through `ρ`); the first `τ` `c_0/|EF|` (a false root makes `Σ_a eq(τ, a)·(root_a −
+//! true_a)` non-zero except on a hypersurface of degree `c_0`); dropping coordinates and taking
+//! out the finished trees are exact identities. Summed over a depth-`D` GKR of `m` trees that is
+//! about `(1.5·D² + 3·D·⌈log₂ m⌉)/|EF|` (`|EF| ≈ 2^192`; `D ≤ 40`, `m < 2^16`: below `2^-176`).
+//! The sums themselves are exact field identities; what they mean over the integers is the
+//! caller's concern (`logup`: the counts stay below the characteristic).
 //!
 //! **Prover cost.** Building the tree is 3 multiplications per node. The layer sumchecks use the
 //! eq-splitting of Gruen ("Some improvements for the PIOP for ZeroCheck"): the round polynomial is
@@ -349,7 +367,8 @@ impl Layer {
     }
 }
 
-/// `Σ_a γ^{2a}·(p_a + γ·q_a)`: the batched claim on one layer.
+/// `Σ_a γ^{2a}·(p_a + γ·q_a)` (tests: a layer sumcheck's claim).
+#[cfg(test)]
 fn batch_claims(claims: &[(EF, EF)], gamma: EF) -> EF {
     let gamma_sq = gamma.square();
     let mut weight = EF::ONE;
@@ -398,6 +417,12 @@ fn fold_children(c: &[EF; 4], rho: EF) -> (EF, EF) {
 /// If a tree's length is not a power of two or its numerators have a different length
 /// (programming errors of the caller, which builds the leaves itself).
 pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOutput {
+    prove_with_roots(trees, t, |_| {})
+}
+
+/// [`prove`], with `edit` applied to the roots before they are sent (the identity for the honest
+/// prover; tests play a prover that claims false roots and proves everything else honestly).
+pub(crate) fn prove_with_roots(trees: Vec<FractionLeaves>, t: &mut ProverTranscript, edit: impl FnOnce(&mut [(EF, EF)])) -> FracAddOutput {
     let depths: Vec<usize> = trees
         .iter()
         .map(|tree| {
@@ -439,10 +464,11 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         .collect();
 
     clock.lap(|| format!("gkr: build layers ({} trees, depths {depths:?})", depths.len()));
-    let roots: Vec<(EF, EF)> = layers
+    let mut roots: Vec<(EF, EF)> = layers
         .iter()
         .map(|tree| tree[0].as_ref().map_or((EF::ONE, EF::ONE), Layer::first))
         .collect();
+    edit(&mut roots);
     for &(p, q) in &roots {
         t.send_ext(p);
         t.send_ext(q);
@@ -460,9 +486,13 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
             });
         }
     }
+    // Slot `a` of the tree index holds tree `order[a]`: deepest first, so the trees active at
+    // layer `j` are the first `m_j` slots.
+    let order = slot_order(&depths);
     let max_depth = depths.iter().copied().max().unwrap_or(0);
+    let mut tau: Vec<EF> = (0..index_vars(active_count(&depths, 0))).map(|_| t.challenge_ext()).collect();
     for j in 0..max_depth {
-        let active: Vec<usize> = (0..depths.len()).filter(|&k| depths[k] > j).collect();
+        let active: Vec<usize> = order[..active_count(&depths, j)].to_vec();
         // Take layer j+1 of every active tree, split into its halves.
         let halves: Vec<TreeHalves> = active
             .iter()
@@ -479,42 +509,57 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
             })
             .collect();
         clock.lap(|| format!("gkr: layer {j} halves"));
-        let (s, children): (Vec<EF>, Vec<[EF; 4]>) = if j == 0 {
-            let children: Vec<[EF; 4]> = halves.iter().map(|h| h.first_children()).collect();
-            for c in &children {
-                t.send_exts(c);
+        let gamma = t.challenge_ext();
+        // Slot weights eq(τ, a) and the layer's claim Σ_a eq(τ, a)·(p_a(r) + γ·q_a(r)).
+        let weights: Vec<EF> = (0..active.len()).map(|a| eq_at_slot(&tau, a)).collect();
+        let claim: EF = active.iter().zip(&weights).map(|(&k, &w)| w * (claims[k].0 + gamma * claims[k].1)).sum();
+        // Phase 1: the layer's own variables, every tree weighted by its slot's eq(τ, a).
+        let mut inst = LayerSumcheck::new(point.clone(), gamma, claim, weights, halves, EF::ONE);
+        let s_x = inst.prove(t);
+        let per_tree = inst.children();
+        // Phase 2: the tree-index variables, over the children of the slots (zero past the
+        // active ones), continuing the same sumcheck.
+        let width = 1usize << tau.len();
+        let column = |i: usize| -> Vec<EF> {
+            let mut v = EF::zero_vec(width);
+            for (a, c) in per_tree.iter().enumerate() {
+                v[a] = c[i];
             }
-            (vec![], children)
-        } else {
-            let gamma = t.challenge_ext();
-            let active_claims: Vec<(EF, EF)> = active.iter().map(|&k| claims[k]).collect();
-            let mut inst = LayerSumcheck::new(point.clone(), gamma, &active_claims, halves);
-            let s = inst.prove(t);
-            let children = inst.children();
-            let eq_rs = eq_eval(&point, &s);
-            for (idx, c) in children.iter().enumerate() {
-                let last = idx + 1 == children.len();
-                if last && !last_qr_slope(eq_rs, gamma, children.len(), c).is_zero() {
-                    t.send_exts(&c[..3]);
-                } else {
-                    t.send_exts(c);
-                }
-            }
-            (s, children)
+            v
         };
+        let cat = |mut a: Vec<EF>, b: Vec<EF>| {
+            a.extend(b);
+            a
+        };
+        let slots = TreeHalves::Ext { p: Some(cat(column(0), column(1))), q: cat(column(2), column(3)) };
+        let mut index = LayerSumcheck::new(tau.clone(), gamma, inst.claim, vec![EF::ONE], vec![slots], inst.eq_prefix);
+        let s_a = index.prove(t);
+        let joint = index.children()[0];
+        let eq_rs = eq_eval(&point, &s_x) * eq_eval(&tau, &s_a);
+        if last_qr_slope(eq_rs, gamma, 1, &joint).is_zero() {
+            t.send_exts(&joint);
+        } else {
+            t.send_exts(&joint[..3]);
+        }
         clock.lap(|| format!("gkr: layer {j} sumcheck"));
         let rho = t.challenge_ext();
-        point = std::iter::once(rho).chain(s).collect();
-        for (c, &k) in children.iter().zip(&active) {
+        point = std::iter::once(rho).chain(s_x).collect();
+        for (c, &k) in per_tree.iter().zip(&active) {
             claims[k] = fold_children(c, rho);
-            if depths[k] == j + 1 {
-                leaves[k] = Some(LeafClaim {
-                    point: point.clone(),
-                    numerator: claims[k].0,
-                    denominator: claims[k].1,
-                });
-            }
         }
+        // Trees whose leaves this layer is: their values at the point are sent (the slots
+        // after the next layer's active ones).
+        let next = active_count(&depths, j + 1);
+        for &k in &active[next..] {
+            t.send_ext(claims[k].0);
+            t.send_ext(claims[k].1);
+            leaves[k] = Some(LeafClaim {
+                point: point.clone(),
+                numerator: claims[k].0,
+                denominator: claims[k].1,
+            });
+        }
+        tau = shrink_index_point(s_a, next);
     }
     let leaves = leaves
         .into_iter()
@@ -527,6 +572,54 @@ pub fn prove(trees: Vec<FractionLeaves>, t: &mut ProverTranscript) -> FracAddOut
         })
         .collect();
     FracAddOutput { roots, leaves }
+}
+
+/// Number of trees deeper than `j` (active at layer `j`).
+fn active_count(depths: &[usize], j: usize) -> usize {
+    depths.iter().filter(|&&d| d > j).count()
+}
+
+/// `⌈log₂ m⌉`: the tree-index variables for `m` active trees (0 for one tree or none).
+fn index_vars(m: usize) -> usize {
+    m.max(1).next_power_of_two().trailing_zeros() as usize
+}
+
+/// The trees in slot order: by depth, deepest first, equal depths in input order.
+fn slot_order(depths: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..depths.len()).collect();
+    order.sort_by(|&a, &b| depths[b].cmp(&depths[a]).then(a.cmp(&b)));
+    order
+}
+
+/// `eq(τ, a)` for slot `a` (MSB first over `τ.len()` bits).
+fn eq_at_slot(tau: &[EF], a: usize) -> EF {
+    let c = tau.len();
+    tau.iter()
+        .enumerate()
+        .map(|(k, &x)| if (a >> (c - 1 - k)) & 1 == 1 { x } else { EF::ONE - x })
+        .product()
+}
+
+/// The dropped coordinates' factor when `next` active trees need fewer index variables than
+/// `sigma` has: `κ = Π (1 − σ_k)` over the first `|σ| − index_vars(next)` coordinates (the slots
+/// `a < 2^{c'}` have those bits zero, so `eq(σ, a) = κ·eq(σ_low, a)`). `None` when no shrink is
+/// due or `κ = 0` (then both sides keep all of `σ`).
+fn shrink_factor(sigma: &[EF], next: usize) -> Option<(usize, EF)> {
+    let keep = index_vars(next);
+    if keep >= sigma.len() {
+        return None;
+    }
+    let drop = sigma.len() - keep;
+    let kappa: EF = sigma[..drop].iter().map(|&x| EF::ONE - x).product();
+    (!kappa.is_zero()).then_some((drop, kappa))
+}
+
+/// The next layer's tree-index point: `σ` without the coordinates [`shrink_factor`] drops.
+fn shrink_index_point(sigma: Vec<EF>, next: usize) -> Vec<EF> {
+    match shrink_factor(&sigma, next) {
+        Some((drop, _)) => sigma[drop..].to_vec(),
+        None => sigma,
+    }
 }
 
 /// Verifies the GKR for trees of the given depths (`2^{depths[k]}` leaves each), reading the
@@ -550,11 +643,10 @@ pub fn verify(
         let q = t.receive_ext()?;
         roots.push((p, q));
     }
-    let mut claims = roots.clone();
     let mut point: Vec<EF> = Vec::new();
     let mut leaves: Vec<Option<LeafClaim>> = depths
         .iter()
-        .zip(&claims)
+        .zip(&roots)
         .map(|(&n, &(p, q))| {
             (n == 0).then(|| LeafClaim {
                 point: vec![],
@@ -563,80 +655,73 @@ pub fn verify(
             })
         })
         .collect();
+    let order = slot_order(depths);
     let max_depth = depths.iter().copied().max().unwrap_or(0);
+    let mut tau: Vec<EF> = (0..index_vars(active_count(depths, 0))).map(|_| t.challenge_ext()).collect();
+    // The running claim (P, Q) = Σ_a eq(τ, a)·(p_a, q_a) over the active slots' layer MLEs at
+    // `point`; at the top, over the roots.
+    let (mut big_p, mut big_q) = order[..active_count(depths, 0)]
+        .iter()
+        .enumerate()
+        .fold((EF::ZERO, EF::ZERO), |(p, q), (a, &k)| {
+            let w = eq_at_slot(&tau, a);
+            (p + w * roots[k].0, q + w * roots[k].1)
+        });
     for j in 0..max_depth {
-        let active: Vec<usize> = (0..depths.len()).filter(|&k| depths[k] > j).collect();
-        let s = if j == 0 {
-            let mut children = Vec::with_capacity(active.len());
-            for &k in &active {
-                let c = receive_children(t)?;
-                let [pl, pr, ql, qr] = c;
-                if claims[k] != (pl * qr + pr * ql, ql * qr) {
-                    return Err(FracAddError::LayerMismatch { layer: 0 });
-                }
-                children.push(c);
+        let active = &order[..active_count(depths, j)];
+        let gamma = t.challenge_ext();
+        let full_point: Vec<EF> = point.iter().chain(&tau).copied().collect();
+        let (s, expected) = verify_layer_rounds(&full_point, big_p + gamma * big_q, t)
+            .map_err(|msg| FracAddError::Sumcheck { layer: j, msg })?;
+        // The joint children [pL, pR, qL, qR] at (s_x, σ); qR follows from the final equation
+        // eq((r, τ), (s_x, σ))·(pL·qR + pR·qL + γ·qL·qR) = expected, linear in it.
+        let (pl, pr, ql) = (t.receive_ext()?, t.receive_ext()?, t.receive_ext()?);
+        let eq_rs = eq_eval(&full_point, &s);
+        let slope = last_qr_slope(eq_rs, gamma, 1, &[pl, pr, ql, EF::ZERO]);
+        let joint = if slope.is_zero() {
+            let c = [pl, pr, ql, t.receive_ext()?];
+            if eq_rs * batch_children(&[c], gamma) != expected {
+                return Err(FracAddError::LayerMismatch { layer: j });
             }
-            let rho = t.challenge_ext();
-            for (c, &k) in children.iter().zip(&active) {
-                claims[k] = fold_children(c, rho);
-            }
-            vec![rho]
+            c
         } else {
-            let gamma = t.challenge_ext();
-            let active_claims: Vec<(EF, EF)> = active.iter().map(|&k| claims[k]).collect();
-            let (s, expected) = verify_layer_rounds(&point, batch_claims(&active_claims, gamma), t)
-                .map_err(|msg| FracAddError::Sumcheck { layer: j, msg })?;
-            let mut children = Vec::with_capacity(active.len());
-            for _ in 1..active.len() {
-                children.push(receive_children(t)?);
-            }
-            // The last tree's qR follows from the sumcheck's final equation
-            // eq(r, s)·Σ_a w_a·(pL·qR + pR·qL + γ·qL·qR)_a = expected, linear in that qR.
-            let (pl, pr, ql) = (t.receive_ext()?, t.receive_ext()?, t.receive_ext()?);
-            let eq_rs = eq_eval(&point, &s);
-            let slope = last_qr_slope(eq_rs, gamma, active.len(), &[pl, pr, ql, EF::ZERO]);
-            if slope.is_zero() {
-                children.push([pl, pr, ql, t.receive_ext()?]);
-                if eq_rs * batch_children(&children, gamma) != expected {
-                    return Err(FracAddError::LayerMismatch { layer: j });
-                }
-            } else {
-                let with_zero_qr =
-                    batch_children(&children, gamma) + last_weight(gamma, active.len()) * pr * ql;
-                let qr = (expected - eq_rs * with_zero_qr) * slope.inverse();
-                children.push([pl, pr, ql, qr]);
-            }
-            let rho = t.challenge_ext();
-            for (c, &k) in children.iter().zip(&active) {
-                claims[k] = fold_children(c, rho);
-            }
-            std::iter::once(rho).chain(s).collect()
+            [pl, pr, ql, (expected - eq_rs * pr * ql) * slope.inverse()]
         };
-        point = s;
-        for &k in &active {
-            if depths[k] == j + 1 {
-                leaves[k] = Some(LeafClaim {
-                    point: point.clone(),
-                    numerator: claims[k].0,
-                    denominator: claims[k].1,
-                });
-            }
+        let rho = t.challenge_ext();
+        let (s_x, sigma) = s.split_at(j);
+        point = std::iter::once(rho).chain(s_x.iter().copied()).collect();
+        (big_p, big_q) = fold_children(&joint, rho);
+        // Trees whose leaves this layer is: their values are sent and taken out of the claim.
+        let next = active_count(depths, j + 1);
+        for (a, &k) in active.iter().enumerate().skip(next) {
+            let (p, q) = (t.receive_ext()?, t.receive_ext()?);
+            let w = eq_at_slot(sigma, a);
+            (big_p, big_q) = (big_p - w * p, big_q - w * q);
+            leaves[k] = Some(LeafClaim {
+                point: point.clone(),
+                numerator: p,
+                denominator: q,
+            });
         }
+        if next == 0 {
+            // No tree continues: the leaf values sent must account for the whole claim.
+            if !big_p.is_zero() || !big_q.is_zero() {
+                return Err(FracAddError::LayerMismatch { layer: j });
+            }
+        } else if let Some((drop, kappa)) = shrink_factor(sigma, next) {
+            // The continuing slots a < 2^{c'} have eq(σ, a) = κ·eq(σ_low, a).
+            let inv = kappa.inverse();
+            (big_p, big_q) = (big_p * inv, big_q * inv);
+            tau = sigma[drop..].to_vec();
+            continue;
+        }
+        tau = sigma.to_vec();
     }
     let leaves = leaves
         .into_iter()
         .map(|l| l.ok_or_else(|| FracAddError::InvalidStatement("tree without leaf claim".into())))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(FracAddOutput { roots, leaves })
-}
-
-fn receive_children(t: &mut VerifierTranscript<'_>) -> Result<[EF; 4], FracAddError> {
-    Ok([
-        t.receive_ext()?,
-        t.receive_ext()?,
-        t.receive_ext()?,
-        t.receive_ext()?,
-    ])
 }
 
 /// Both halves of a column in one vector (left half first), starting in the base field and
@@ -1378,7 +1463,10 @@ pub(crate) fn suffix_eq_tables(eq_point: &[EF]) -> Vec<Vec<EF>> {
 }
 
 impl LayerSumcheck {
-    fn new(eq_point: Vec<EF>, gamma: EF, claims: &[(EF, EF)], trees: Vec<TreeHalves>) -> Self {
+    /// The sumcheck of `Σ_x eq(eq_point, x)·Σ_a weights[a]·g_a(x)` for the running `claim`
+    /// (`eq_prefix` times that sum: a sumcheck continuing another one over earlier variables
+    /// passes its own `eq_prefix` and claim; a fresh one `1` and the sum).
+    fn new(eq_point: Vec<EF>, gamma: EF, claim: EF, weights: Vec<EF>, trees: Vec<TreeHalves>, eq_prefix: EF) -> Self {
         // Round 0's table covers eq_point[1..]: ⌊(j − 1)/2⌋ coordinates in eq_hi, the rest in eq_lo.
         let split = if eq_point.is_empty() { 0 } else { 1 + (eq_point.len() - 1) / 2 };
         let (eq_hi, eq_lo) = if eq_point.is_empty() {
@@ -1386,18 +1474,14 @@ impl LayerSumcheck {
         } else {
             (eq_evals(&eq_point[1..split]), eq_evals(&eq_point[split..]))
         };
-        let gamma_sq = gamma.square();
-        let weights: Vec<EF> = std::iter::successors(Some(EF::ONE), |w| Some(*w * gamma_sq))
-            .take(trees.len())
-            .collect();
-        let claim = batch_claims(claims, gamma);
+        debug_assert_eq!(weights.len(), trees.len());
         LayerSumcheck {
             eq_point,
             eq_hi,
             eq_lo,
             split,
             round: 0,
-            eq_prefix: EF::ONE,
+            eq_prefix,
             claim,
             gamma,
             weights,
@@ -1858,9 +1942,42 @@ mod tests {
         assert!(verify(&[], &mut VerifierTranscript::new(&ds(), &proof)).is_err());
     }
 
-    /// When the last tree's `qR` has coefficient 0 (here `pL = qL = 0` at every layer: the left
-    /// half of every layer is `0/0`), it is sent and the final equation is checked instead; the
-    /// proof is one element per layer longer and still sound.
+    /// A prover that sends a false root (numerator or denominator, of any tree) and proves every
+    /// layer honestly from its true trees: every leaf value it sends is true, so only the
+    /// verifier's running claim carries the lie, and the final check that the leaf values account
+    /// for all of it (`(P, Q) = (0, 0)` once no tree continues) rejects. (Control, session 11:
+    /// with that check removed, `accepted` — which compares every leaf claim with the true
+    /// leaves — returned true for these proofs.)
+    #[test]
+    fn a_false_root_proven_honestly_below_is_rejected_at_the_leaves() {
+        let trees = sample_trees();
+        for k in 0..trees.len() {
+            for denominator in [false, true] {
+                let mut t = ProverTranscript::new(&ds());
+                let out = prove_with_roots(trees.clone(), &mut t, |roots| {
+                    if denominator { roots[k].1 += EF::ONE } else { roots[k].0 += EF::ONE }
+                });
+                let proof = t.into_proof();
+                let mut vt = VerifierTranscript::new(&ds(), &proof);
+                let verdict = verify(&DEPTHS, &mut vt);
+                if DEPTHS[k] == 0 {
+                    // A one-leaf tree's root is its leaf claim: the caller's check rejects it.
+                    assert_eq!(verdict.expect("the GKR itself passes").leaves[k], out.leaves[k]);
+                    assert!(!accepted(&trees, &DEPTHS, &proof));
+                    continue;
+                }
+                assert!(!accepted(&trees, &DEPTHS, &proof), "false root of tree {k} (denominator: {denominator}) accepted");
+                assert!(
+                    matches!(verdict, Err(FracAddError::LayerMismatch { layer }) if layer + 1 == 5),
+                    "false root of tree {k} (denominator: {denominator}): {verdict:?}"
+                );
+            }
+        }
+    }
+
+    /// When the joint `qR` has coefficient 0 (here one tree whose leaves' left half is `0/0`,
+    /// so every layer is `0/0` and `pL = qL = 0` at every layer), it is sent and the final
+    /// equation is checked instead; the proof is one element per layer longer and still sound.
     #[test]
     fn unsolvable_last_qr_is_sent_and_checked() {
         let mut zero_left = tree(3, false, 31);
@@ -1870,18 +1987,18 @@ mod tests {
             p[..4].fill(EF::ZERO);
             q[..4].fill(EF::ZERO);
         }
-        let normal = vec![tree(3, false, 30), tree(3, false, 31)];
-        let special = vec![tree(3, false, 30), zero_left];
+        let normal = vec![tree(3, false, 30)];
+        let special = vec![zero_left];
         let (_, normal_proof) = prove_trees(&normal);
         let (_, special_proof) = prove_trees(&special);
-        // Layers j = 1, 2 have a sumcheck; each sends the extra qR.
-        assert_eq!(special_proof.len(), normal_proof.len() + 2 * 24);
-        assert!(accepted(&special, &[3, 3], &special_proof));
+        // Layers j = 0, 1, 2 each send the extra qR.
+        assert_eq!(special_proof.len(), normal_proof.len() + 3 * 24);
+        assert!(accepted(&special, &[3], &special_proof));
         for pos in 0..special_proof.len() {
             let mut bad = special_proof.clone();
             bad[pos] ^= 1;
             assert!(
-                !accepted(&special, &[3, 3], &bad),
+                !accepted(&special, &[3], &bad),
                 "change at byte {pos} accepted"
             );
         }
@@ -1916,7 +2033,7 @@ mod tests {
             let claims = [(mle(&pp, &eq_point), mle(&pq, &eq_point))];
             let gamma = ext(7);
             let halves = vec![TreeHalves::split(Layer::from_leaves(leaves.clone()))];
-            let mut inst = LayerSumcheck::new(eq_point.clone(), gamma, &claims, halves);
+            let mut inst = LayerSumcheck::new(eq_point.clone(), gamma, batch_claims(&claims, gamma), vec![EF::ONE], halves, EF::ONE);
             let mut t = ProverTranscript::new(&ds());
             let s = inst.prove(&mut t);
             assert_eq!(inst.children()[0], children_at(&leaves, &s));

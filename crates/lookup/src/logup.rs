@@ -45,11 +45,26 @@
 //!
 //! **Soundness error.** `(N + 2^κ)/|EF|` for `α` (N = total padded lookups; the uncovered leaves
 //! cancel exactly as rational functions of `α`), `N·2^κ/|EF|` for `β` (function tables), plus
-//! the GKR's `Σ_{j<D} (3j + 2(s+1) + 1)/|EF| ≈ 1.5·D²/|EF|` (`D` the deepest tree, `s ≤ 4` the
-//! number of witness trees, [`crate::fracaddcheck`]); the leaf claims are checked exactly (the
-//! stacking is an identity of multilinear extensions, no extra error). `|EF| ≈ 2^192`. The field
-//! characteristic must exceed the number of lookups (multiplicities are counted mod p);
-//! `N < 2^40` is enforced.
+//! the GKR's `≈ (1.5·D² + 3·D·⌈log₂ s⌉)/|EF|` (`D` the deepest tree, `s` the trees of all the
+//! statements proven together, [`crate::fracaddcheck`]: one set of layer proofs for all of
+//! them); the leaf claims are checked exactly (the stacking is an identity of multilinear
+//! extensions, no extra error). `|EF| ≈ 2^192`.
+//!
+//! **Several statements, one GKR.** [`prove_lookups`] draws each statement's own `(β, α)` and
+//! proves all their trees with one fraction-sum GKR, but every statement's roots are checked on
+//! their own (witness roots against its table root): nothing is summed across statements, so
+//! moving multiplicity between two statements, even of the same table, breaks both checks.
+//!
+//! **No wrap-around (the integers behind the field identity).** The check is an identity of
+//! rational functions of `α` over `F_p` (`p = 2^64 − 2^32 + 1`). Comparing the residues at the
+//! pole `α = v` for a value `v` that no table row takes gives `c_v ≡ 0 (mod p)`, where `c_v` is
+//! the number of witness rows equal to `v` (each leaf has numerator 1, so the residue is that
+//! count read in the field). `c_v` is an integer with `0 ≤ c_v ≤ N`, and `N < 2^40 < p`
+//! ([`check_shapes`] refuses more: `Σ 2^{v_k} < 2^MAX_DEPTH = 2^40`), so `c_v ≡ 0` forces
+//! `c_v = 0`: every witness row is a table row. The multiplicities `m_j` themselves may be any
+//! field elements (a prover gains nothing by it: only the witness side's counts are read as
+//! integers), and the fraction-sum GKR adds fractions as `(p, q)` pairs with no division, exact in
+//! the field. The uncovered leaves' known count `U < S/8 < 2^37` is subtracted by the verifier.
 
 use std::borrow::Cow;
 
@@ -631,6 +646,17 @@ pub fn prove_lookups_reloading<'a>(
 }
 
 fn prove_filled<S: Statements + ?Sized>(instances: &S, t: &mut ProverTranscript) -> Result<Vec<LookupClaims>, LookupError> {
+    prove_filled_with_roots(instances, t, |_, _| {})
+}
+
+/// [`prove_filled`] with `edit` applied to the GKR's roots before they are sent, given each
+/// statement's `(α, β)` (the identity for the honest prover; tests play a prover that claims
+/// false roots and proves everything else honestly).
+fn prove_filled_with_roots<S: Statements + ?Sized>(
+    instances: &S,
+    t: &mut ProverTranscript,
+    edit: impl FnOnce(&[(EF, EF)], &mut [(EF, EF)]),
+) -> Result<Vec<LookupClaims>, LookupError> {
     if instances.count() == 0 {
         return Ok(Vec::new());
     }
@@ -668,7 +694,8 @@ fn prove_filled<S: Statements + ?Sized>(instances: &S, t: &mut ProverTranscript)
     }
 
     clock.lap(|| "logup: load columns, build leaves".into());
-    let out = fracaddcheck::prove(trees, t);
+    let challenges: Vec<(EF, EF)> = statements.iter().map(|st| (st.alpha, st.beta)).collect();
+    let out = fracaddcheck::prove_with_roots(trees, t, |roots| edit(&challenges, roots));
     clock.lap(|| "logup: GKR".into());
 
     let mut claims = Vec::with_capacity(statements.len());
@@ -1077,6 +1104,66 @@ mod tests {
         loads.set(0);
         let mut t = ProverTranscript::new(&ds);
         assert!(matches!(prove_lookups_reloading(&tables, shrinking, &mut t), Err(LookupError::InvalidColumns(_))));
+    }
+
+    /// A row outside the table, and a prover that claims the table tree's root so that the
+    /// statement's root equation holds (`p_T/q_T` := the witness side's sum), then proves the GKR
+    /// honestly from its true trees and sends true column and `m` values: every check on the
+    /// statement passes except the GKR's, which rejects because the leaf values sent do not
+    /// account for the claimed roots. (Control, session 11: with `fracaddcheck::verify`'s final
+    /// `(P, Q) = (0, 0)` check removed, this proof verified and every claim matched the columns.)
+    #[test]
+    fn a_row_outside_the_table_with_balanced_false_roots_is_rejected() {
+        let table = Table::range(4);
+        let mut columns: Vec<Vec<F>> = [64usize, 16, 5].iter().map(|&n| (0..n).map(|i| F::from_u64((i * 7 % 16) as u64)).collect()).collect();
+        columns[1][3] = F::from_u64(16);
+        let lookup: Vec<LookupColumn<'_>> = columns.iter().map(|c| LookupColumn::single(c)).collect();
+        let m = in_table_counts(&table, &columns);
+        let lens: Vec<usize> = columns.iter().map(Vec::len).collect();
+        let layout = stack_layout(&lens);
+        let ds = DomainSeparator::new("test/logup-false-roots", 1);
+        let mut t = ProverTranscript::new(&ds);
+        let instance = LookupInstance { table: &table, columns: lookup, multiplicities: &m };
+        let first = table.first_row();
+        let held = [(&instance, first.as_slice())];
+        prove_filled_with_roots(&held[..], &mut t, |challenges, roots| {
+            let (alpha, beta) = challenges[0];
+            let pad_q = alpha - compress(beta, first.iter().map(|&x| lift(x)));
+            let (mut p, mut q) = (EF::ZERO, EF::ONE);
+            for &(pw, qw) in &roots[..layout.len()] {
+                (p, q) = (p * qw + pw * q, q * qw);
+            }
+            let uncovered: u64 = layout.iter().map(|tree| tree.uncovered() as u64).sum();
+            (p, q) = (p * pad_q - EF::from_u64(uncovered) * q, q * pad_q);
+            roots[layout.len()] = (p, q);
+        })
+        .expect("the cheating prover runs");
+        let proof = t.into_proof();
+        let mut vt = VerifierTranscript::new(&ds, &proof);
+        match verify_lookup(&table, &lens, &mut vt) {
+            Err(LookupError::FracAdd(FracAddError::LayerMismatch { .. })) => {}
+            Ok(claims) => {
+                let mle = |values: &[F], point: &[EF]| zero_padded_eval(&zkinfer_poly::eq_evals(point), values);
+                let true_claims = columns.iter().zip(&claims.columns).all(|(c, claim)| mle(c, &claim.point) == claim.values[0])
+                    && mle(&m, &claims.multiplicities.point) == claims.multiplicities.value;
+                panic!("a row outside the table accepted (every claim true: {true_claims})");
+            }
+            Err(e) => panic!("rejected, but not by the GKR: {e}"),
+        }
+    }
+
+    /// `m` over the rows that are in the table (column padding counted at row 0).
+    fn in_table_counts(table: &Table, columns: &[Vec<F>]) -> Vec<F> {
+        let mut counts = vec![F::ZERO; table.padded_len()];
+        for col in columns {
+            for &x in col {
+                if let Some(j) = table.row_index(&[x]) {
+                    counts[j] += F::ONE;
+                }
+            }
+            counts[0] += F::from_u64(((1usize << next_pow2_vars(col.len())) - col.len()) as u64);
+        }
+        counts
     }
 
     /// A cheating prover fills the uncovered leaf with another table row and shifts one count

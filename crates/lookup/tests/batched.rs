@@ -205,3 +205,63 @@ fn changed_proof_bytes_and_truncations_are_rejected_cleanly() {
         assert!(verify_all(&s, &proof[..len]).is_err());
     }
 }
+
+/// Two statements into the same table (as a table split by the GKR budget is): one count moved
+/// from the first statement's `m` to the second's, so the counts summed over both still balance.
+/// Each statement's roots are checked on their own, so both equations break. (Control, session
+/// 11: with `finish_verifier`'s root equation skipped, the moved count was accepted.)
+#[test]
+fn multiplicity_moved_between_statements_of_one_table_is_rejected() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    let mut s = vec![
+        Statement::honest(Table::range(8), vec![range_column(&mut rng, 8, 300), range_column(&mut rng, 8, 17)]),
+        Statement::honest(Table::range(8), vec![range_column(&mut rng, 8, 200)]),
+    ];
+    let (proof, _) = prove_all(&s);
+    verify_all(&s, &proof).expect("honest split statements verify");
+    let row = (1..s[0].m.len()).find(|&j| s[0].m[j] != F::ZERO).expect("a used row");
+    s[0].m[row] -= F::ONE;
+    s[1].m[row] += F::ONE;
+    let (proof, _) = prove_all(&s);
+    assert!(
+        matches!(verify_all(&s, &proof), Err(Rejected::Lookup(LookupError::SumsDiffer))),
+        "a count moved between statements accepted"
+    );
+}
+
+/// A statement dropped: by the verifier (it expects one statement fewer than the proof holds)
+/// or by the prover (it proves one fewer than the verifier expects). Either is an error.
+#[test]
+fn a_dropped_statement_is_rejected() {
+    let s = statements(41);
+    let (proof, _) = prove_all(&s);
+    let mut fewer = statements(41);
+    fewer.pop();
+    // The verifier reads the proof of all three as a proof of the first two.
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    for st in &s {
+        for n in st.lens() {
+            for _ in 0..st.table.arity() {
+                t.receive_fields(n).expect("column");
+            }
+        }
+        t.receive_fields(st.table.padded_len()).expect("m");
+    }
+    let lens: Vec<Vec<usize>> = fewer.iter().map(Statement::lens).collect();
+    let shapes: Vec<(&Table, &[usize])> = fewer.iter().zip(&lens).map(|(s, l)| (&s.table, l.as_slice())).collect();
+    assert!(verify_lookups(&shapes, &mut t).is_err() || t.finish().is_err(), "a proof of three statements accepted as two");
+    // The prover proves the first two; the verifier expects three.
+    let (short, _) = prove_all(&fewer);
+    let mut t = VerifierTranscript::new(&ds(), &short);
+    for st in &fewer {
+        for n in st.lens() {
+            for _ in 0..st.table.arity() {
+                t.receive_fields(n).expect("column");
+            }
+        }
+        t.receive_fields(st.table.padded_len()).expect("m");
+    }
+    let lens: Vec<Vec<usize>> = s.iter().map(Statement::lens).collect();
+    let shapes: Vec<(&Table, &[usize])> = s.iter().zip(&lens).map(|(s, l)| (&s.table, l.as_slice())).collect();
+    assert!(verify_lookups(&shapes, &mut t).is_err(), "a proof of two statements accepted as three");
+}

@@ -72,8 +72,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let virt: usize = plan.columns().iter().filter(|c| c.definition.is_some()).map(|c| 1usize << c.num_vars).sum();
         println!("  virtual columns (held by the prover, padded): {virt} entries");
         // The lookups' GKRs: per group, statements, trees and an estimate of their proof bytes
-        // (24 B per extension element: roots 2/tree, per layer j 2j sumcheck values + 4 children
-        // per active tree, then arity values per column and one m value per statement).
+        // (24 B per extension element: roots 2/tree, per layer j 2(j + ⌈log₂ m_j⌉) sumcheck values
+        // for its m_j active trees + 3 joint children, 2 values per tree at its leaves, then arity
+        // values per column and one m value per statement: `zkinfer_lookup::fracaddcheck`).
         let mut total_bytes = 0usize;
         for (g, group) in zkinfer_ops::lookups::gkr_statements(&plan).iter().enumerate() {
             let mut depths = Vec::new();
@@ -86,8 +87,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 leaves += lens.iter().sum::<usize>() + table.padded_len();
             }
             let d = depths.iter().copied().max().unwrap_or(0);
-            let rounds: usize = (1..d).map(|j| 2 * j).sum();
-            let children: usize = (0..d).map(|j| 4 * depths.iter().filter(|&&n| n > j).count()).sum();
+            let active = |j: usize| depths.iter().filter(|&&n| n > j).count();
+            let rounds: usize = (0..d).map(|j| 2 * (j + active(j).next_power_of_two().trailing_zeros() as usize)).sum();
+            let children: usize = 3 * d + 2 * depths.iter().filter(|&&n| n > 0).count();
             let bytes = 24 * (2 * depths.len() + rounds + children + vals);
             total_bytes += bytes;
             println!("  gkr group {g:3}: {} statements, {cols:4} columns, {leaves:10} leaves, {} trees, depth {d}, ≈{bytes} B (rounds {}, children {}, values {})", group.len(), depths.len(), 24 * rounds, 24 * children, 24 * vals);

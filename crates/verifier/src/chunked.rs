@@ -52,14 +52,16 @@ pub const STREAM_MAGIC: &[u8; 8] = b"ZKINFSTR";
 /// 10: the close's weight opening proves the key's out-of-domain answers (key version 9,
 /// `VerifyingKey::verify_weight_opening`), the stream version is bound into the transcript
 /// ([`domain_separator`]), and both sides refuse a header whose composed bound
-/// ([`StreamSecurity::composed_bits`]) is below 128 bits.
+/// ([`StreamSecurity::composed_bits`]) is below 128 bits; a lookup GKR proves all its trees with one
+/// set of layer proofs (the tree index as sumcheck variables, `zkinfer_lookup::fracaddcheck`).
 pub const STREAM_VERSION: u32 = 10;
 /// Version of the chunked protocol bound into its transcript (3: its chunks' witness as
 /// [`crate::PROTOCOL_VERSION`] 6; 4: [`CHUNK_GKR_LEAVES`]; 5: [`CHUNK_MAX_GROUP_VARS`]; 6: the
 /// symmetric clamps' magnitude form, [`crate::PROTOCOL_VERSION`] 8; 7: [`Epochs`], [`chunk_kv_pcs`]
 /// and [`CHUNK_WITNESS_SMALL_CODEWORD_VARS`]; 8: out-of-domain samples right after each root and
 /// [`StreamSecurity`]'s opening targets; 9: [`CHUNK_GKR_LEAVES`] = 2^25; 10: the key's
-/// out-of-domain answers in the weight opening, the stream version in the transcript).
+/// out-of-domain answers in the weight opening, the stream version in the transcript, one set of
+/// layer proofs per lookup GKR).
 pub const CHUNKED_PROTOCOL_VERSION: u32 = 10;
 /// Largest record a reader accepts (checked before allocating).
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
@@ -1320,8 +1322,8 @@ mod tests {
     }
 
     /// Streams of version 7 (out-of-domain samples at the openings, the one-pass target), version 8
-    /// (chunk GKRs of 2^24 leaves) and every other version are refused at the header, with the
-    /// version named.
+    /// (chunk GKRs of 2^24 leaves), version 9 (a tree's children at every layer of a lookup GKR)
+    /// and every other version are refused at the header, with the version named.
     #[test]
     fn a_version_7_stream_is_refused_at_its_header() {
         let h = header(1, 512, 64);

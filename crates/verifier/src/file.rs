@@ -17,7 +17,8 @@ pub const PROOF_MAGIC: &[u8; 8] = b"ZKINFPRF";
 /// the verifier derives the sizes; 6: the limbs of signed range checks and most softmax columns
 /// are committed as blocks of their extents, the softmax slack is zero off its extent).
 /// 8: protocol version 8, the symmetric clamps' magnitude form, `zkinfer_ops::ops::clamp`.
-/// 9: protocol version 9, the weight opening proves the key's out-of-domain answers (key version 9).
+/// 9: protocol version 9, the weight opening proves the key's out-of-domain answers (key version 9)
+/// and one set of layer proofs serves all trees of a lookup GKR (`zkinfer_lookup::fracaddcheck`).
 pub const PROOF_VERSION: u32 = 9;
 
 /// A proof of one generation.
@@ -86,7 +87,8 @@ mod tests {
     }
 
     /// A version-7 file (clamps through their two gaps) or version-8 file (weight opening without
-    /// the key's out-of-domain answers) is refused by its header, with both versions named.
+    /// the key's out-of-domain answers, a tree's children at every layer of a lookup GKR) is refused
+    /// by its header, with both versions named.
     #[test]
     fn version_7_is_refused_clearly() {
         let p = ProofFile { model_commitment: [1; 32], max_new_tokens: 1, prompt_ids: vec![1], completion_ids: vec![2], transcript: vec![3; 8] };

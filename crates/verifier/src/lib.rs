@@ -53,7 +53,8 @@ pub const PROTOCOL_ID: &str = "zkinfer/greedy-generation";
 /// Merkle roots alone; 6: signed range limbs and softmax's zero-padded columns committed as
 /// blocks, the softmax slack zero off the cube's extent; 8: symmetric clamps to `k ≥ 16` bits
 /// proven through `|y|`, `zkinfer_ops::ops::clamp`; 9: the weight opening proves the key's
-/// out-of-domain answers with the graph's weight claims, `VerifyingKey::verify_weight_opening`).
+/// out-of-domain answers with the graph's weight claims, `VerifyingKey::verify_weight_opening`,
+/// and a lookup GKR proves all its trees with one set of layer proofs, `zkinfer_lookup::fracaddcheck`).
 pub const PROTOCOL_VERSION: u32 = 9;
 
 /// Everything that can go wrong in setup, proving or verification.

@@ -77,7 +77,8 @@ use crate::weight_blocks::{DimPart, WeightBlockPlan};
 /// Magic bytes of a setup-proof file.
 pub const SETUP_PROOF_MAGIC: &[u8; 8] = b"ZKINFSPF";
 /// Format version of setup-proof files (3: the weight opening proves the key's out-of-domain
-/// answers, key version 9, `VerifyingKey::verify_weight_opening`).
+/// answers, key version 9, `VerifyingKey::verify_weight_opening`; its lookup GKR proves all trees
+/// with one set of layer proofs, `zkinfer_lookup::fracaddcheck`).
 pub const SETUP_PROOF_VERSION: u32 = 3;
 /// Protocol id bound into the setup proof's transcript.
 pub const SETUP_PROTOCOL_ID: &str = "zkinfer/weight-range-setup";
