@@ -44,9 +44,15 @@
 //! solved from the final equation (affine in it, slope `Sel(ρ)`, non-zero except with probability
 //! `O(|moved|/|EF|)`). A claim at a point with a boolean coordinate (`Z(r) = 0`) is refused.
 //!
-//! **Not covered:** `ConcatSeq` (two inputs of different sizes: a sum of two such terms over
-//! tables of different variable counts, the broadcast sumcheck's case) — a KV-cache op, used only
-//! by the incremental stream.
+//! **ConcatSeq** (two inputs, the KV cache's append: `y[h, t, c] = past[h, t, c]` for `t < P`, else
+//! `new[h, t − P, c]`): two *partial* maps (an output entry read by the other input has no
+//! preimage), one per input, each the protocol above. The output's `R` mask is the sum of one `R`
+//! table per part, `ŷ = y + Z·Σ_w (R_1 + R_2)(z_0, w)` (a consumer's cofactor is the sum's); the
+//! prover sends the first part's share `v_1 = y_1(r) + Z(r)·Σ_w R_1(r_0, w)` and the two parts
+//! prove the claims `v_1` and `v − v_1`. Soundness: exact (the two sums add up to the claim).
+//! Zero knowledge: `v_1` is uniform by `R_1` (one more read of `R_1` at `r_0`: with the discharge's,
+//! two — `d = 2` holds them), `v − v_1` then by `R_2`. Each part needs an input of `≥ 5`
+//! variables.
 
 use zkinfer_field::{EF, PrimeCharacteristicRing, from_i64_unchecked};
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
@@ -95,13 +101,19 @@ pub struct ZkIndexMap {
     /// Output dimensions not kept, in order.
     moved_out: Vec<usize>,
     /// `μ`: for each moved output multi-index (row-major over `moved_out`'s logical sizes) the
-    /// moved input multi-index (row-major over `moved_in`'s logical sizes).
-    map: Vec<usize>,
+    /// moved input multi-index (row-major over `moved_in`'s logical sizes), or `None` where the
+    /// output does not read this input (a part of a concatenation).
+    map: Vec<Option<usize>>,
 }
 
 impl ZkIndexMap {
     /// A map from its parts, every part checked (a clear error, never a panic).
     pub fn new(op: &'static str, in_dims: Vec<usize>, out_dims: Vec<usize>, kept: Vec<(usize, usize)>, map: Vec<usize>) -> Result<Self, ProofError> {
+        Self::new_partial(op, in_dims, out_dims, kept, map.into_iter().map(Some).collect())
+    }
+
+    /// [`Self::new`] with a partial map (`None`: the output entry reads another input).
+    pub fn new_partial(op: &'static str, in_dims: Vec<usize>, out_dims: Vec<usize>, kept: Vec<(usize, usize)>, map: Vec<Option<usize>>) -> Result<Self, ProofError> {
         if in_dims.contains(&0) || out_dims.contains(&0) || in_dims.is_empty() || out_dims.is_empty() {
             return Err(ProofError::shape(op, "an empty dimension"));
         }
@@ -121,7 +133,7 @@ impl ZkIndexMap {
         if map.len() != n_out {
             return Err(ProofError::shape(op, format!("the map has {} entries for {n_out} moved output positions", map.len())));
         }
-        if map.iter().any(|&m| m >= n_in) {
+        if map.iter().flatten().any(|&m| m >= n_in) {
             return Err(ProofError::shape(op, "the map points outside the input"));
         }
         let me = Self { op, in_dims, out_dims, kept, moved_in, moved_out, map };
@@ -161,6 +173,20 @@ impl ZkIndexMap {
             return Err(ProofError::shape("SliceCols (zk)", "a slice outside the input"));
         }
         Self::new("SliceCols (zk)", vec![rows, cols], vec![rows, len], vec![(0, 0)], (start..start + len).collect())
+    }
+
+    /// `ConcatSeq`'s two parts: `past: [H, P, d]`, `new: [H, M, d]` → `y: [H, P + M, d]`,
+    /// `y[h, t, c] = past[h, t, c]` for `t < P`, `new[h, t − P, c]` otherwise (partial maps; see
+    /// [`prove_concat_zk`]).
+    pub fn concat_seq(heads: usize, past: usize, new: usize, head_dim: usize) -> Result<[Self; 2], ProofError> {
+        const CAT: &str = "ConcatSeq (zk)";
+        let len = past.checked_add(new).ok_or_else(|| ProofError::shape(CAT, "too many rows"))?;
+        let out = vec![heads, len, head_dim];
+        let kept = vec![(0, 0), (2, 2)];
+        Ok([
+            Self::new_partial(CAT, vec![heads, past, head_dim], out.clone(), kept.clone(), (0..len).map(|t| (t < past).then_some(t)).collect())?,
+            Self::new_partial(CAT, vec![heads, new, head_dim], out, kept, (0..len).map(|t| t.checked_sub(past)).collect())?,
+        ])
     }
 
     /// The op's name in errors.
@@ -219,8 +245,10 @@ impl ZkIndexMap {
         let in_sizes: Vec<usize> = self.moved_in.iter().map(|&a| self.in_dims[a]).collect();
         let moved_pad: Vec<usize> = self.moved_in.iter().map(|&a| in_pad[a]).collect();
         let mut s_m = vec![EF::ZERO; moved_pad.iter().product()];
-        for (w, &m) in self.moved_weights(r).iter().zip(&self.map) {
-            s_m[compose(&decompose(m, &in_sizes), &moved_pad)] += *w;
+        for (w, m) in self.moved_weights(r).iter().zip(&self.map) {
+            if let Some(m) = *m {
+                s_m[compose(&decompose(m, &in_sizes), &moved_pad)] += *w;
+            }
         }
         let kept_eq: Vec<(usize, Vec<EF>)> = self.kept.iter().map(|&(a, b)| (a, eq_evals(Self::block(r, &self.out_dims, b)))).collect();
         let total: usize = in_pad.iter().product();
@@ -242,7 +270,7 @@ impl ZkIndexMap {
             .moved_weights(r)
             .iter()
             .zip(&self.map)
-            .map(|(&w, &m)| w * decompose(m, &in_sizes).iter().zip(&in_tables).map(|(&k, t)| t[k]).product::<EF>())
+            .filter_map(|(&w, m)| m.map(|m| w * decompose(m, &in_sizes).iter().zip(&in_tables).map(|(&k, t)| t[k]).product::<EF>()))
             .sum();
         kept * moved
     }
@@ -263,7 +291,8 @@ impl ZkIndexMap {
                     ii[a] = oi[b];
                 }
                 let mo: Vec<usize> = self.moved_out.iter().map(|&b| oi[b]).collect();
-                for (&a, k) in self.moved_in.iter().zip(decompose(self.map[compose(&mo, &out_sizes)], &in_sizes)) {
+                let Some(m) = self.map[compose(&mo, &out_sizes)] else { return 0 };
+                for (&a, k) in self.moved_in.iter().zip(decompose(m, &in_sizes)) {
                     ii[a] = k;
                 }
                 x[compose(&ii, &self.in_dims)]
@@ -351,6 +380,53 @@ pub fn verify_index_map_zk(map: &ZkIndexMap, claim: &Claim, t: &mut VerifierTran
     }
     let e = out.output_mask_value.ok_or_else(|| ProofError::check(map.op, "no output mask value"))?;
     Ok(ZkIndexMapClaims { x: Claim::new(out.point.clone(), out.values[0]), r: (claim.point[0], out.point[0], e), mask_claims: out.mask_claims })
+}
+
+/// What both sides of a concatenation end with: each part's claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkConcatClaims {
+    /// The past rows' part.
+    pub past: ZkIndexMapClaims,
+    /// The new rows' part.
+    pub new: ZkIndexMapClaims,
+}
+
+/// The prover's side of one part of a concatenation: the input's cofactor, its `R` table's
+/// `t ↦ R̂_k(r_0, t)`, the part's sumcheck mask.
+#[allow(missing_debug_implementations)] // prover secrets behind closures
+pub struct ZkConcatPart<'a> {
+    /// The input's cofactor (as [`prove_index_map_zk`]'s `x_cof`).
+    pub x_cof: &'a (dyn Fn(&[EF]) -> EF + Sync),
+    /// `t ↦ R̂_k(r_0, t)`.
+    pub r_hat: &'a (dyn Fn(EF) -> EF + Sync),
+    /// The part's sumcheck mask ([`zk_index_map_mask_shape`] of its map).
+    pub mask: &'a SumcheckMask,
+}
+
+/// `ConcatSeq` (module docs, "ConcatSeq"): the output's `R` mask is the sum of one `R` table per
+/// part, `ŷ = y + Z·Σ_w (R_1 + R_2)(z_0, w)`; the prover sends the first part's share
+/// `v_1 = y_1(r) + Z(r)·Σ_w R_1(r_0, w)` and proves `v_1` and `v − v_1` with the two partial maps.
+pub fn prove_concat_zk(maps: &[ZkIndexMap; 2], inputs: [&[i64]; 2], claim: &Claim, parts: [&ZkConcatPart<'_>; 2], t: &mut ProverTranscript) -> Result<ZkConcatClaims, ProofError> {
+    for m in maps {
+        m.check(claim)?;
+    }
+    let x0 = maps[0].padded_input(inputs[0]);
+    let share = x0.iter().zip(maps[0].selector(&claim.point)).map(|(&a, b)| a * b).sum::<EF>() + output_coeff(&claim.point, 1) * ((parts[0].r_hat)(EF::ZERO) + (parts[0].r_hat)(EF::ONE));
+    t.send_ext(share);
+    let past = prove_index_map_zk(&maps[0], inputs[0], &Claim::new(claim.point.clone(), share), parts[0].x_cof, parts[0].r_hat, parts[0].mask, t)?;
+    let new = prove_index_map_zk(&maps[1], inputs[1], &Claim::new(claim.point.clone(), claim.value - share), parts[1].x_cof, parts[1].r_hat, parts[1].mask, t)?;
+    Ok(ZkConcatClaims { past, new })
+}
+
+/// Verifier side of [`prove_concat_zk`].
+pub fn verify_concat_zk(maps: &[ZkIndexMap; 2], claim: &Claim, t: &mut VerifierTranscript<'_>) -> Result<ZkConcatClaims, ProofError> {
+    for m in maps {
+        m.check(claim)?;
+    }
+    let share = t.receive_ext().map_err(|e| ProofError::check(maps[0].op, e.to_string()))?;
+    let past = verify_index_map_zk(&maps[0], &Claim::new(claim.point.clone(), share), t)?;
+    let new = verify_index_map_zk(&maps[1], &Claim::new(claim.point.clone(), claim.value - share), t)?;
+    Ok(ZkConcatClaims { past, new })
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ impl Case {
         // Another map of the same shapes: the moved map shifted by one (mod its range).
         let n_in: usize = map.moved_in.iter().map(|&a| map.in_dims[a]).product();
         let mut other = map.clone();
-        other.map = map.map.iter().map(|&m| (m + 1) % n_in).collect();
+        other.map = map.map.iter().map(|m| m.map(|m| (m + 1) % n_in)).collect();
         Self { map, other, prover: Prover::Honest }
     }
 
@@ -99,7 +99,7 @@ impl Case {
             let i = compose(&{
                 let mut ii = vec![0; map.in_dims.len()];
                 let in_sizes: Vec<usize> = map.moved_in.iter().map(|&a| map.in_dims[a]).collect();
-                for (&a, k) in map.moved_in.iter().zip(decompose(map.map[0], &in_sizes)) {
+                for (&a, k) in map.moved_in.iter().zip(decompose(map.map[0].unwrap(), &in_sizes)) {
                     ii[a] = k;
                 }
                 ii
@@ -290,4 +290,188 @@ fn simulated_zk_index_maps_pass_and_match_the_honest_distribution() {
     for (k, m) in maps().into_iter().enumerate() {
         simulated_proofs_match(&Case::new(m), 300, &mut rng, 17_000 + 1000 * k as u64, 24 + k as u64);
     }
+}
+
+// ------------------------------------------------------------------------------ ConcatSeq
+
+/// `past: [2, 3, 8]`, `new: [2, 2, 8]` → `[2, 5, 8]`.
+const CAT: (usize, usize, usize, usize) = (2, 3, 2, 8);
+
+struct CatCommit {
+    x: [Ideal; 2],
+    r: [Ideal; 2],
+    vm: [VirtualMask; 2],
+    mask_table: [Ideal; 2],
+    binding: Vec<F>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum CatProver {
+    Honest,
+    /// Sends the first part's share off by one (each part then proves its own claim).
+    BadShare,
+    /// The past part with a zero cofactor (its plain values).
+    PlainPast,
+}
+
+struct CatCase(CatProver);
+
+fn cat_maps() -> [ZkIndexMap; 2] {
+    ZkIndexMap::concat_seq(CAT.0, CAT.1, CAT.2, CAT.3).unwrap()
+}
+
+impl CatCase {
+    fn run(&self, seed: u64) -> Run<CatCommit, ZkConcatClaims> {
+        let maps = cat_maps();
+        let ins: Vec<Vec<i64>> = maps.iter().map(input).collect();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut masks: Vec<SumcheckMask> = maps.iter().map(|m| SumcheckMask::sample(zk_index_map_mask_shape(m), &mut rng).expect("mask")).collect();
+        let vm = [VirtualMask::sample(&mut rng), VirtualMask::sample(&mut rng)];
+        let com = CatCommit {
+            x: [Ideal::new(padded(&ins[0], &maps[0].in_dims), true, &mut rng), Ideal::new(padded(&ins[1], &maps[1].in_dims), true, &mut rng)],
+            r: [Ideal::new(vm[0].table().to_vec(), false, &mut rng), Ideal::new(vm[1].table().to_vec(), false, &mut rng)],
+            mask_table: [Ideal::new(masks[0].table().to_vec(), false, &mut rng), Ideal::new(masks[1].table().to_vec(), false, &mut rng)],
+            vm,
+            binding: (0..4).map(|_| rng.random()).collect(),
+        };
+        for (k, mask) in masks.iter_mut().enumerate() {
+            let ms = zk_index_map_mask_shape(&maps[k]);
+            for j in 0..ms.num_rounds {
+                mask.add_vanishing_term(j, com.mask_table[k].m(&ms.claim_point(j, EF::ZERO))).expect("fold");
+            }
+        }
+        // y = concat(past, new) along the rows, per head.
+        let (h, p, n, d) = CAT;
+        let mut y = Vec::new();
+        for hh in 0..h {
+            y.extend_from_slice(&ins[0][hh * p * d..(hh + 1) * p * d]);
+            y.extend_from_slice(&ins[1][hh * n * d..(hh + 1) * n * d]);
+        }
+        assert_eq!(y, (0..y.len()).map(|i| maps[0].apply(&ins[0]).unwrap()[i] + maps[1].apply(&ins[1]).unwrap()[i]).collect::<Vec<_>>());
+        let mut t = ProverTranscript::new(&ds());
+        t.absorb_public_fields("test/commitment", &com.binding);
+        let point = t.challenge_exts(maps[0].claim_vars());
+        let y_plain = mle(&padded(&y, &maps[0].out_dims), &point);
+        let value = com.vm[1].hat(com.vm[0].hat(y_plain, &point), &point);
+        t.send_ext(value);
+        let zero = |_: &[EF]| EF::ZERO;
+        let c0 = |z: &[EF]| com.x[0].cofactor(z, z.len() - 1);
+        let c1 = |z: &[EF]| com.x[1].cofactor(z, z.len() - 1);
+        let r0 = |w: EF| com.vm[0].value(point[0], w) + vanish(w) * com.r[0].m(&com.vm[0].point(point[0], w));
+        let r1 = |w: EF| com.vm[1].value(point[0], w) + vanish(w) * com.r[1].m(&com.vm[1].point(point[0], w));
+        let past_cof: &(dyn Fn(&[EF]) -> EF + Sync) = if self.0 == CatProver::PlainPast { &zero } else { &c0 };
+        let parts = [ZkConcatPart { x_cof: past_cof, r_hat: &r0, mask: &masks[0] }, ZkConcatPart { x_cof: &c1, r_hat: &r1, mask: &masks[1] }];
+        let claim = Claim::new(point.clone(), value);
+        let c = if self.0 == CatProver::BadShare {
+            // The honest share plus one, then each part proves its (now false) claim.
+            let share = maps[0].padded_input(&ins[0]).iter().zip(maps[0].selector(&point)).map(|(&a, b)| a * b).sum::<EF>()
+                + output_coeff(&point, 1) * (r0(EF::ZERO) + r0(EF::ONE))
+                + EF::ONE;
+            t.send_ext(share);
+            let past = prove_index_map_zk(&maps[0], &ins[0], &Claim::new(point.clone(), share), parts[0].x_cof, parts[0].r_hat, parts[0].mask, &mut t).expect("past");
+            let new = prove_index_map_zk(&maps[1], &ins[1], &Claim::new(point.clone(), value - share), parts[1].x_cof, parts[1].r_hat, parts[1].mask, &mut t).expect("new");
+            ZkConcatClaims { past, new }
+        } else {
+            prove_concat_zk(&maps, [&ins[0], &ins[1]], &claim, [&parts[0], &parts[1]], &mut t).expect("prove")
+        };
+        // The parts' plain values at the claim point (y_1(r), y_2(r)) too: the share is masked.
+        let part = |k: usize| mle(&padded(&maps[k].apply(&ins[k]).unwrap(), &maps[k].out_dims), &point);
+        let plain = vec![y_plain, part(0), part(1), mle(&com.x[0].table, &c.past.x.point), mle(&com.x[1].table, &c.new.x.point)];
+        Run { proof: t.into_proof(), com, claims: c, plain }
+    }
+
+    fn verify_rounds<'a>(proof: &'a [u8], binding: &[F]) -> Result<(ZkConcatClaims, VerifierTranscript<'a>), String> {
+        let maps = cat_maps();
+        let mut t = VerifierTranscript::new(&ds(), proof);
+        t.absorb_public_fields("test/commitment", binding);
+        let point = t.challenge_exts(maps[0].claim_vars());
+        let value = t.receive_ext().map_err(|e| e.to_string())?;
+        let c = verify_concat_zk(&maps, &Claim::new(point, value), &mut t).map_err(|e| e.to_string())?;
+        Ok((c, t))
+    }
+}
+
+impl ZkOpCase for CatCase {
+    type Com = CatCommit;
+    type Claims = ZkConcatClaims;
+
+    fn honest(&self, seed: u64) -> Run<CatCommit, ZkConcatClaims> {
+        CatCase(CatProver::Honest).run(seed)
+    }
+
+    fn check(&self, proof: &[u8], com: &CatCommit) -> Result<ZkConcatClaims, String> {
+        let (c, t) = Self::verify_rounds(proof, &com.binding)?;
+        t.finish().map_err(|e| e.to_string())?;
+        for (k, part) in [&c.past, &c.new].into_iter().enumerate() {
+            if com.x[k].hat(&part.x.point) != part.x.value {
+                return Err(format!("input {k} does not open"));
+            }
+            let (a, w, v) = part.r;
+            if com.r[k].hat(&com.vm[k].point(a, w)) != v {
+                return Err(format!("R {k} does not open"));
+            }
+            if part.mask_claims.iter().any(|(p, v)| com.mask_table[k].hat(p) != *v) {
+                return Err(format!("mask {k} does not open"));
+            }
+        }
+        Ok(c)
+    }
+
+    fn sent(&self, c: &ZkConcatClaims) -> Vec<EF> {
+        vec![c.past.x.value, c.new.x.value, c.past.r.2, c.new.r.2]
+    }
+
+    fn simulate(&self, rng: &mut StdRng) -> Vec<u8> {
+        let maps = cat_maps();
+        let mut t = ProverTranscript::new(&ds());
+        t.absorb_public_fields("test/commitment", &[F::ZERO; 4]);
+        let point = t.challenge_exts(maps[0].claim_vars());
+        let (value, share): (EF, EF) = (rng.random(), rng.random());
+        t.send_ext(value);
+        t.send_ext(share);
+        for (m, claim) in maps.iter().zip([share, value - share]) {
+            let n = m.in_vars();
+            let ms = zk_index_map_mask_shape(m);
+            let mut inst = random_instance(n, ms.degree, claim, rng);
+            let mask = SumcheckMask::sample(ms, rng).expect("mask");
+            let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
+            let sel = m.selector_at(&point, &out.inner.point);
+            let e: EF = rng.random();
+            let a = (out.inner.final_evals[0][0] - output_coeff(&point, n) * e) * sel.inverse();
+            t.send_exts(&[a, sel]);
+            t.send_ext(e);
+        }
+        t.into_proof()
+    }
+
+    fn check_simulated(&self, proof: &[u8]) -> Result<(), String> {
+        let (_, t) = Self::verify_rounds(proof, &[F::ZERO; 4])?;
+        t.finish().map_err(|e| e.to_string())
+    }
+}
+
+/// ConcatSeq's two partial maps: the parts add up to the graph op's output; honest proofs verify,
+/// open, hide and share no 16-byte window; a false share (the first part's sumcheck rejects), the
+/// past part's plain values (caught at its opening), every flipped limb and a truncation are
+/// rejected; an input of 4 variables is refused; simulated proofs match over 300 runs.
+#[test]
+fn zk_concat_proves_two_partial_maps() {
+    use zkinfer_graph::ops::{IntOp, Operand};
+    let maps = cat_maps();
+    let (h, p, n, d) = CAT;
+    let a = zkinfer_graph::tensor::IntTensor { shape: vec![h, p, d], data: input(&maps[0]) };
+    let b = zkinfer_graph::tensor::IntTensor { shape: vec![h, n, d], data: input(&maps[1]) };
+    let y = zkinfer_graph::ops::concat::ConcatSeq.eval_int(&[Operand::Act(&a), Operand::Act(&b)]).expect("eval").data;
+    let sum: Vec<i64> = maps[0].apply(&a.data).unwrap().iter().zip(maps[1].apply(&b.data).unwrap()).map(|(x, y)| x + y).collect();
+    assert_eq!(sum, y);
+    let case = CatCase(CatProver::Honest);
+    honest_runs_verify_and_hide(&case, [70, 71]);
+    flipped_limbs_are_rejected(&case, &case.run(72));
+    let s = CatCase(CatProver::BadShare).run(73);
+    assert!(case.check(&s.proof, &s.com).expect_err("bad share").contains("sumcheck"));
+    let q = CatCase(CatProver::PlainPast).run(74);
+    assert_eq!(case.check(&q.proof, &q.com).expect_err("plain past"), "input 0 does not open");
+    assert!(ZkIndexMap::concat_seq(1, 1, 1, 8).is_err(), "4 variables");
+    let mut rng = StdRng::seed_from_u64(75);
+    simulated_proofs_match(&case, 300, &mut rng, 27_000, 76);
 }

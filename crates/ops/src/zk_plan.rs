@@ -49,7 +49,7 @@ pub enum ZkProver {
     Norm,
     /// `crate::zk_argmax`.
     Argmax,
-    /// `crate::zk_index_map` (SliceCols, SplitHeads, MergeHeads, GatherRows, RepeatKv).
+    /// `crate::zk_index_map` (SliceCols, SplitHeads, MergeHeads, GatherRows, RepeatKv, ConcatSeq).
     IndexMap,
     /// `crate::zk_clamp`.
     Clamp,
@@ -110,7 +110,7 @@ fn tensor_vars(shape: &[usize]) -> usize {
 }
 
 /// The zk prover of an op kind, or why there is none (an exhaustive match: a new op kind is a
-/// compile error here until its zk status is decided).
+/// compile error here until its zk status is decided; today every kind has one).
 fn prover_of(op: &Op) -> Result<ZkProver, &'static str> {
     match op {
         Op::Embedding(_) => Ok(ZkProver::Embedding),
@@ -125,7 +125,7 @@ fn prover_of(op: &Op) -> Result<ZkProver, &'static str> {
         Op::Softmax(_) => Ok(ZkProver::Softmax),
         Op::Argmax(_) => Ok(ZkProver::Argmax),
         Op::Mul(_) => Ok(ZkProver::Mul),
-        Op::ConcatSeq(_) => Err("no zk prover: two inputs of different sizes (the KV cache's append; the stream only)"),
+        Op::ConcatSeq(_) => Ok(ZkProver::IndexMap),
         Op::Rope(_) => Ok(ZkProver::Rope),
     }
 }
@@ -163,7 +163,11 @@ fn op_constraints(graph: &Graph, node: usize, op: &Op) -> Vec<String> {
             (&[k], &[t, d]) => err(ZkIndexMap::gather_rows(&vec![0; k], t, d).map(|_| ())),
             _ => Some("GatherRows: unexpected shapes".into()),
         },
-        Op::RepeatKv(o) => match shape(0).as_slice() {
+        Op::ConcatSeq(_) => match (shape(0).as_slice(), shape(1).as_slice()) {
+            (&[h, p, d], &[_, n, _]) => err(ZkIndexMap::concat_seq(h, p, n, d).map(|_| ())),
+            _ => Some("ConcatSeq: unexpected shapes".into()),
+        },
+                Op::RepeatKv(o) => match shape(0).as_slice() {
             &[h, t, d] => err(ZkIndexMap::repeat_kv(h, o.group, t, d).map(|_| ())),
             _ => Some("RepeatKv: unexpected input shape".into()),
         },
