@@ -192,6 +192,7 @@ fn gemma_fixtures_are_pinned() {
     for (name, want) in [
         ("gemma/gemma-tiny.gguf", (0x460de97117143f0a, 0xbb296b0c3cb06cd8, 0x461eb544e44aa978, 0xb96bed2f9996efac, 0xa8dd33b7b0028c54, &[270; 10][..])),
         ("gemma2/gemma2-tiny.gguf", (0x6b5a69b46f69b463, 0x98cf8c27b89c7179, 0x772dad5080f43e8e, 0xca0a40d988cd252b, 0x48fb574c111102aa, &[270; 10][..])),
+        ("gemma3/gemma3-tiny.gguf", (0xbc91d65d7cb33a5c, 0xdcddc0c3b763d920, 0x8207260bad60727c, 0x67896f386e8e69c0, 0x40ddf24ccb763644, &[270, 270, 270, 147, 147, 147, 147, 147, 147, 147][..])),
     ] {
         let m = load(name);
         check(name, pins!(&m, &GEMMA_IDS, 10, |p, n| m.generate_int_until(p, n, &[], |_| {}).expect("generate")), want);
