@@ -19,7 +19,17 @@
 //!   an answer does not decode;
 //! - hostile bytes in the answers: a count of `u32::MAX` (refused before anything is allocated:
 //!   the count is compared with the commitment's groups first), each limb at `p` and at
-//!   `u64::MAX`; an old setup-proof version (2) named in the error.
+//!   `u64::MAX`; an old setup-proof version (2) named in the error;
+//! - `docs/SECURITY.md`'s table for the answers, re-derived by an independent evaluation of the
+//!   union bounds it states and compared with the code's run-time bounds.
+//!
+//!
+//! **Lookup GKR slots** (incr11's one set of layer proofs for all the trees of a GKR; the test
+//! uses the public `prove_lookups`/`verify_lookups` API, so it holds for the per-tree protocol
+//! too): two same-shaped statements into one table proven in swapped order (each one's leaves in
+//! the other's slot, every root balanced, every layer honest) are refused by the claims on the
+//! committed columns; asserted control: without that claim check the GKR accepts the swap.
+//! Statements of different depths swapped are refused too.
 //!
 //! Failing controls (temporary, not committed; see the session report): with
 //! `verify_weight_opening` and `prove_weight_opening` both dropping the answers (`verify_sparse` /
@@ -315,5 +325,103 @@ fn security_md_figures_are_rederived() {
         eprintln!("stream {weights:?} T = {n} C = {c}: {with:.4} / {without:.4} (code {code:.4} / {code_without:.4}, table {doc} / {doc_without})");
         assert!((with - code).abs() < 1e-6 && (without - code_without).abs() < 1e-6, "{with} {code} {without} {code_without}");
         assert!((with - doc).abs() < 0.005 && (without - doc_without).abs() < 0.005, "{with} {doc} {without} {doc_without}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lookup GKR (incr11's one set of layer proofs for all trees of a GKR, and before it): the
+// statement a tree's leaves answer for is fixed by its slot. Public API only, so the test holds
+// for either protocol.
+// ---------------------------------------------------------------------------------------------
+
+mod lookup_slots {
+    use zkinfer_field::{EF, F, PrimeCharacteristicRing, lift};
+    use zkinfer_lookup::{LookupClaims, LookupColumn, LookupInstance, Table, compute_multiplicities, prove_lookups, verify_lookups};
+    use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
+
+    fn ds() -> DomainSeparator {
+        DomainSeparator::new("review14/lookup-slots", 1)
+    }
+
+    /// A statement: one range-table column and its multiplicities.
+    struct Statement {
+        table: Table,
+        column: Vec<F>,
+        m: Vec<F>,
+    }
+
+    fn statement(seed: u64, len: usize, bits: u32) -> Statement {
+        let table = Table::range(bits);
+        let column: Vec<F> = (0..len as u64).map(|i| F::from_u64((i * 37 + seed * 11) % (1 << bits))).collect();
+        let m = compute_multiplicities(&table, &[LookupColumn::single(&column)]).unwrap();
+        Statement { table, column, m }
+    }
+
+    fn mle(values: &[F], point: &[EF]) -> EF {
+        zkinfer_poly::eq_evals(point).iter().zip(values).map(|(&e, &v)| e * lift(v)).sum()
+    }
+
+    /// "Commits" the statements in `committed` order (sent in the clear), then proves the lookups
+    /// of `proven` (indices into `committed`), in that order.
+    fn prove(committed: &[Statement], proven: &[usize]) -> Vec<u8> {
+        let mut t = ProverTranscript::new(&ds());
+        for s in committed {
+            t.send_fields(&s.column);
+            t.send_fields(&s.m);
+        }
+        let instances: Vec<LookupInstance<'_>> = proven
+            .iter()
+            .map(|&k| LookupInstance { table: &committed[k].table, columns: vec![LookupColumn::single(&committed[k].column)], multiplicities: &committed[k].m })
+            .collect();
+        prove_lookups(&instances, &mut t).unwrap();
+        t.into_proof()
+    }
+
+    /// The verifier of `committed`, in order: the GKR, then every claim against the committed
+    /// column and multiplicities of ITS statement (the caller's check, as the graph prover's
+    /// opening accumulator makes it). `check_claims = false` is the failing control.
+    fn verify(committed: &[Statement], proof: &[u8], check_claims: bool) -> Result<(), String> {
+        let mut t = VerifierTranscript::new(&ds(), proof);
+        let mut received = Vec::new();
+        for s in committed {
+            let c = t.receive_fields(s.column.len()).map_err(|e| e.to_string())?;
+            let m = t.receive_fields(s.m.len()).map_err(|e| e.to_string())?;
+            received.push((c, m));
+        }
+        let lens: Vec<[usize; 1]> = committed.iter().map(|s| [s.column.len()]).collect();
+        let shapes: Vec<(&Table, &[usize])> = committed.iter().zip(&lens).map(|(s, l)| (&s.table, &l[..])).collect();
+        let claims: Vec<LookupClaims> = verify_lookups(&shapes, &mut t).map_err(|e| e.to_string())?;
+        t.finish().map_err(|e| e.to_string())?;
+        if check_claims {
+            for (k, (cl, (c, m))) in claims.iter().zip(&received).enumerate() {
+                let mut padded = c.clone();
+                padded.resize(1 << cl.columns[0].point.len(), F::ZERO);
+                if mle(&padded, &cl.columns[0].point) != cl.columns[0].values[0] || mle(m, &cl.multiplicities.point) != cl.multiplicities.value {
+                    return Err(format!("statement {k}: a claim differs from its committed column"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Three statements into the same table, two of the same shape (so their trees share a depth
+    /// and sit in adjacent slots). A prover that proves the two same-shaped statements in swapped
+    /// order (each one's leaves in the other's slot; every root balances, every layer is proven
+    /// honestly) is refused by the claims on the committed columns; the honest order verifies.
+    /// Control (asserted): without the caller's claim check the swap is accepted — the GKR alone
+    /// does not know which statement a slot's leaves belong to.
+    #[test]
+    fn leaves_swapped_between_statements_are_refused() {
+        let committed = [statement(1, 40, 8), statement(2, 40, 8), statement(3, 100, 8)];
+        let honest = prove(&committed, &[0, 1, 2]);
+        verify(&committed, &honest, true).expect("the honest order verifies");
+        // Same shape: the GKR passes, the claims on the committed columns do not.
+        let swapped = prove(&committed, &[1, 0, 2]);
+        verify(&committed, &swapped, false).expect("control: the GKR alone accepts same-shaped swapped leaves");
+        let e = verify(&committed, &swapped, true).expect_err("swapped statements accepted");
+        assert!(e.contains("statement 0") && e.contains("differs"), "{e}");
+        // Different shapes (trees of different depths swapped): refused, whichever check sees it.
+        let swapped = prove(&committed, &[2, 1, 0]);
+        assert!(verify(&committed, &swapped, true).is_err(), "statements of different shapes swapped accepted");
     }
 }
