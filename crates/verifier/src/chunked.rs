@@ -214,11 +214,18 @@ pub fn k_max(header: &StreamHeader) -> usize {
     positions.div_ceil((header.chunk_size as usize).max(1))
 }
 
+/// The largest packed group a stream's own commitments (chunk witness, keys/values epochs) may
+/// have: above it p3-whir's composed figure falls below the header's target (at the per-term
+/// target 136 it composes 133.84 bits at 2^28 but 133.58 at 2^31 and 132.26 at 2^32, below
+/// the target 133), so both sides refuse such a group ([`check_chunk_witness_groups`],
+/// [`check_kv_groups`]). A chunk's witness groups are at most 2^[`CHUNK_MAX_GROUP_VARS`] entries
+/// unless one column is larger; a keys/values epoch of GPT-2 small at its full context is 2^23.6,
+/// SmolLM2's at 8192 positions 2^25.5; a 2^29-entry group's codeword alone would take 8 GiB.
+pub const MAX_STREAM_GROUP_VARS: usize = 28;
+
 /// Packed sizes over which [`stream_opening_floor`] takes the stream's own openings' lowest
-/// composed bits: `2^8 … 2^28` (a chunk's witness groups are at most 2^[`CHUNK_MAX_GROUP_VARS`]
-/// entries unless one column is larger; a keys/values epoch of GPT-2 small at its full context is
-/// 2^23.6; a codeword of a 2^29-entry group would take 8 GiB).
-pub const STREAM_OPENING_VARS: std::ops::RangeInclusive<usize> = 8..=28;
+/// composed bits: `2^8 … 2^`[`MAX_STREAM_GROUP_VARS`] (no stream group is larger).
+pub const STREAM_OPENING_VARS: std::ops::RangeInclusive<usize> = 8..=MAX_STREAM_GROUP_VARS;
 
 /// The lowest composed bits of one opening of the stream's own commitments (chunk witness groups,
 /// keys/values epochs) at the per-term target `term_bits`, over every packed size of
@@ -366,11 +373,25 @@ pub fn chunk_kv_pcs(term_bits: usize) -> zkinfer_pcs::WhirPcs {
 /// Refuses a keys/values batch that [`chunk_kv_pcs`] commits as more than [`MAX_KV_GROUPS`]
 /// groups.
 pub fn check_kv_groups(poly_num_vars: &[usize]) -> Result<usize, String> {
-    let groups = chunk_kv_pcs(key::pcs().params().security_bits).num_groups(poly_num_vars);
+    let pcs = chunk_kv_pcs(key::pcs().params().security_bits);
+    let groups = pcs.num_groups(poly_num_vars);
     if groups > MAX_KV_GROUPS {
         return Err(format!("the keys/values epoch needs {groups} commitment groups, more than the {MAX_KV_GROUPS} the stream's opening count allows"));
     }
+    check_stream_group_sizes(&pcs, poly_num_vars, "keys/values epoch")?;
     Ok(groups)
+}
+
+/// Refuses a stream commitment with a group above 2^[`MAX_STREAM_GROUP_VARS`] packed entries
+/// (its opening would not reach the header's target).
+fn check_stream_group_sizes(pcs: &zkinfer_pcs::WhirPcs, poly_num_vars: &[usize], what: &str) -> Result<(), String> {
+    let vars = pcs.group_num_vars(poly_num_vars).map_err(|e| e.to_string())?;
+    if let Some(n) = vars.iter().find(|&&n| n > MAX_STREAM_GROUP_VARS) {
+        return Err(format!(
+            "the {what} needs a commitment group of 2^{n} entries, more than the 2^{MAX_STREAM_GROUP_VARS} whose opening reaches the stream's target: use a smaller chunk size"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(feature = "test-hooks")]
@@ -433,12 +454,14 @@ pub const MAX_CHUNK_WITNESS_GROUPS: usize = 4;
 /// Refuses a chunk witness whose shapes [`chunk_witness_pcs`] commits as more than
 /// [`MAX_CHUNK_WITNESS_GROUPS`] groups; returns the group count.
 pub fn check_chunk_witness_groups(poly_num_vars: &[usize]) -> Result<usize, String> {
-    let groups = chunk_witness_pcs(key::pcs().params().security_bits).num_groups(poly_num_vars);
+    let pcs = chunk_witness_pcs(key::pcs().params().security_bits);
+    let groups = pcs.num_groups(poly_num_vars);
     if groups > MAX_CHUNK_WITNESS_GROUPS {
         return Err(format!(
             "the chunk's witness needs {groups} commitment groups, more than the {MAX_CHUNK_WITNESS_GROUPS} its soundness bound allows: use a smaller chunk size"
         ));
     }
+    check_stream_group_sizes(&pcs, poly_num_vars, "chunk's witness")?;
     Ok(groups)
 }
 /// Record kinds.
@@ -1398,5 +1421,11 @@ mod tests {
         assert!(check_chunk_witness_groups(&many).is_err());
         // Below the cap one group, however many columns.
         assert_eq!(check_chunk_witness_groups(&vec![10; 1000]), Ok(1));
+        // A column above 2^28 entries is a group above MAX_STREAM_GROUP_VARS (its opening would
+        // compose below the header's target): refused, as is a keys/values epoch of such a group.
+        assert_eq!(check_chunk_witness_groups(&[28]), Ok(1));
+        assert!(matches!(check_chunk_witness_groups(&[29]), Err(e) if e.contains("2^29") && e.contains("2^28")));
+        assert_eq!(check_kv_groups(&[27, 27]), Ok(1));
+        assert!(matches!(check_kv_groups(&[28, 28]), Err(e) if e.contains("2^29")));
     }
 }
