@@ -7,7 +7,7 @@
 //! (no `sqrt(D)` embedding scale, Q/K left in NEOX order, Gemma 2 without its soft-caps) do not
 //! match; the tokenizer adds BOS and stops at `<end_of_turn>`; bad Gemma 2 metadata is refused.
 
-mod common;
+use crate::common;
 use common::{agreement, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::source::ModelSource;
