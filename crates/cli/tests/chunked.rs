@@ -4,7 +4,7 @@
 //! record or a truncated stream is rejected with a non-zero exit and a message naming the record.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use common::{model, s, zkinfer};
 use std::path::Path;

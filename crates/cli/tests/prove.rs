@@ -1,7 +1,7 @@
 //! `zkinfer setup` / `prove` / `verify` as a user runs them, on the tiny GPT-2 in testdata.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use common::{model, s, zkinfer};
 

@@ -2,7 +2,7 @@
 //! that `setup` writes and `verify` checks, on the tiny GPT-2 in testdata.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use common::{model, s, zkinfer};
 use std::process::Output;

@@ -4,7 +4,7 @@
 //! writes the same public key as ever.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use common::{model, s, zkinfer};
 use std::process::Output;

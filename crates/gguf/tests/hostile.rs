@@ -1,7 +1,7 @@
 //! Malformed and hostile GGUF files: each must give the specific error that names the problem —
 //! never a panic, never a huge allocation.
 
-mod common;
+use crate::common;
 
 use common::*;
 use zkinfer_gguf::{GgmlType, GgufError, GgufFile, MAX_ARRAY_NESTING, dequantize};

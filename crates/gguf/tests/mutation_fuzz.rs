@@ -6,12 +6,12 @@
 //! counting global allocator checks that no single allocation exceeds a small multiple of the
 //! input size, whatever counts and lengths the mutated header claims.
 //!
-//! `cargo test -p zkinfer-gguf --test mutation_fuzz` runs a short deterministic campaign;
-//! `ZKINFER_FUZZ_SECS=600 cargo test -p zkinfer-gguf --test mutation_fuzz -- --ignored` runs a
+//! `cargo test -p zkinfer-gguf --test all -- mutation_fuzz::` runs a short deterministic campaign;
+//! `ZKINFER_FUZZ_SECS=600 cargo test -p zkinfer-gguf --test all -- mutation_fuzz:: --ignored` runs a
 //! long randomized one (the cargo-fuzz target in `crates/gguf/fuzz` is the coverage-guided
 //! counterpart).
 
-mod common;
+use crate::common;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;

@@ -12,7 +12,7 @@
 //! RoPE base, no linear scaling, no window beyond it) do not match, the context is capped at the
 //! window, and bad Gemma 3 metadata is refused.
 
-mod common;
+use crate::common;
 use common::{agreement, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::source::ModelSource;

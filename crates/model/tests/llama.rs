@@ -2,7 +2,7 @@
 //! GQA, Q8_0 tied): float reference vs transformers float32 logits and greedy tokens (and
 //! llama.cpp's), integer vs float agreement, KV-cache consistency, bad input.
 
-mod common;
+use crate::common;
 use common::agreement;
 use std::path::PathBuf;
 use zkinfer_model::{LlamaConfig, Model, ModelError};

@@ -4,7 +4,7 @@
 //! transformers float32, the integer path agrees on top-1, the same model WITHOUT the factors
 //! does not match (the test can fail), bad factor tensors and contexts are clear errors.
 
-mod common;
+use crate::common;
 use common::{agreement, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::llama::{Llama, LlamaQuant};

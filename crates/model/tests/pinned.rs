@@ -8,7 +8,7 @@
 //! is a change of the proven computation and needs a key-format decision, not an update here.
 //! Key version 8 (RoPE ops encode their frequency factors) changed the two Llama graph digests
 //! only: weights, logits, steps and greedy tokens are those of version 7.
-//! `PIN_PRINT=1 cargo test -p zkinfer-model --test pinned -- --nocapture` prints the current values.
+//! `PIN_PRINT=1 cargo test -p zkinfer-model --test all -- pinned:: --nocapture` prints the current values.
 
 use std::path::PathBuf;
 use zkinfer_model::codec::Writer;

@@ -4,7 +4,7 @@
 //! transformers float32, integer top-1 and KL; the controls (biases dropped, Q/K rows left in NEOX
 //! order) do not match; bad tensors are clear errors.
 
-mod common;
+use crate::common;
 use common::{agreement, max_abs};
 use std::path::PathBuf;
 use zkinfer_model::llama::{Llama, LlamaQuant};

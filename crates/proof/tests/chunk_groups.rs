@@ -12,7 +12,7 @@ use zkinfer_model::Model;
 use zkinfer_proof::chunked::{ChunkedTimings, StreamSummary, prove_chunked, set_test_chunk_groups, verify_stream};
 use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment};
 
-mod common;
+use crate::common;
 use common::load;
 
 /// The stream's header length and its records (kind u8, [index u32], length u64, bytes).

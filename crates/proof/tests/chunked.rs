@@ -12,7 +12,7 @@ use zkinfer_proof::chunked::{StreamSummary, prove_chunked, verify_stream};
 use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment, setup, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
 
-mod common;
+use crate::common;
 use common::load;
 
 /// A stream's parts: header bytes, each record's bytes (chunks, then the close).

@@ -9,7 +9,7 @@
 //! without QK-norm under the real key.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 use std::path::PathBuf;
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::{Gemma, GemmaConfig, GemmaQuant, Model, Op};

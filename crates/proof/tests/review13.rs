@@ -28,7 +28,7 @@
 //!   the key is refused only later by the graph check, so the budget test fails.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

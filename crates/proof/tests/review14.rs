@@ -40,7 +40,7 @@
 //! test fails (the refusal comes from deeper, not from the key's answers).
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use std::sync::OnceLock;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};

@@ -8,7 +8,7 @@ use zkinfer_model::Model;
 use zkinfer_proof::chunked::{StreamSummary, prove_chunked, verify_stream};
 use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment};
 
-mod common;
+use crate::common;
 use common::load;
 
 /// The tiny GPT-2 and its key, set up once for the whole file.

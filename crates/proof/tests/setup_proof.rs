@@ -15,7 +15,7 @@
 //! one-pass proof under the false answer is accepted.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -1,7 +1,7 @@
 //! `Tokenizer::from_gguf` on hand-made GGUF files: the keys it needs, and every way they can be
 //! wrong.
 
-mod common;
+use crate::common;
 
 use common::{Value, gguf_bytes};
 use zkinfer_gguf::GgufFile;

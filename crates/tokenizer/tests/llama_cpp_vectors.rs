@@ -3,7 +3,7 @@
 //! newline belongs to the separator, and a case may be empty or consist only of newlines), and
 //! line `i` of `.out` holds the expected ids of case `i`, encoded without special tokens.
 
-mod common;
+use crate::common;
 
 use common::{gpt2, testdata};
 use zkinfer_tokenizer::TokenizerError;

@@ -2,7 +2,7 @@
 //! each; BPE over them must stay `O(n log n)` and still round-trip. Moderate lengths are checked
 //! against tiktoken too.
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

@@ -2,7 +2,7 @@
 //! the prompt ids and completion text that Hugging Face transformers and llama.cpp recorded in
 //! `testdata/*.ref.*.json`.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

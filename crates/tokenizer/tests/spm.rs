@@ -8,7 +8,7 @@
 
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-mod common;
+use crate::common;
 
 use common::{Value, gguf_bytes};
 use std::path::PathBuf;

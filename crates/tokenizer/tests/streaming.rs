@@ -1,6 +1,6 @@
 //! `StreamDecoder`: streamed chunks are whole characters and add up to `decode`.
 
-mod common;
+use crate::common;
 
 use common::gpt2;
 use proptest::prelude::*;

@@ -3,7 +3,7 @@
 //! pre-tokenizer distinguishes (ASCII, Unicode letters/numbers/marks, whitespace runs,
 //! contractions, digits, emoji).
 
-mod common;
+use crate::common;
 
 use std::sync::LazyLock;
 
