@@ -346,6 +346,7 @@ impl WhirEngine {
             config.starting_log_inv_rate,
             |message: &mut [F]| read = spill.read_into(message),
         );
+        crate::mem_trace("commit: codeword and Merkle tree built");
         drop(tree);
         let spill_err = |e: std::io::Error| PcsError::Config(format!("cannot read the spilled packed polynomial back: {e}"));
         read.map_err(spill_err)?;

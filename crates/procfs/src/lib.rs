@@ -65,13 +65,17 @@ pub fn hostname() -> Option<String> {
 }
 
 /// Diagnostics: when the environment variable `ZKINFER_MEMTRACE` is set, prints `label` with this
-/// process's current and peak resident memory to stderr.
+/// process's current and peak resident memory to stderr, and the wall seconds since the first
+/// trace and the process's CPU seconds (so consecutive lines time the steps between them).
 pub fn mem_trace(label: &str) {
     if std::env::var_os("ZKINFER_MEMTRACE").is_none() {
         return;
     }
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let wall = START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64();
     let kib = |b: Option<u64>| b.map_or_else(|| "?".to_string(), |b| (b / 1024).to_string());
-    eprintln!("[mem] {label}: rss {} kB, peak {} kB", kib(resident_bytes()), kib(peak_resident_bytes()));
+    let cpu = cpu_seconds().map_or_else(|| "?".to_string(), |c| format!("{c:.2}"));
+    eprintln!("[mem] {label}: rss {} kB, peak {} kB, t {wall:.2} s, cpu {cpu} s", kib(resident_bytes()), kib(peak_resident_bytes()));
 }
 
 #[cfg(test)]
