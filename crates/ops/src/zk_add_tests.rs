@@ -9,7 +9,7 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, needle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, needle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-add-test", 1)
@@ -129,9 +129,9 @@ fn tampered_zk_adds_are_rejected() {
     assert_eq!(case.check(&p.proof, &p.com).expect_err("plain a"), "a does not open");
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let mut point = vec![EF::TWO; VARS];
-    assert!(verify_add_zk(VARS - 1, &Claim::new(point.clone(), EF::ONE), &mut t).is_err(), "claim dimension");
+    assert_refused(verify_add_zk(VARS - 1, &Claim::new(point.clone(), EF::ONE), &mut t), "shape: claim point dimension");
     point[3] = EF::ONE;
-    assert!(verify_add_zk(VARS, &Claim::new(point, EF::ONE), &mut t).is_err(), "a boolean coordinate");
+    assert_refused(verify_add_zk(VARS, &Claim::new(point, EF::ONE), &mut t), "check failed: a claim at a point with a boolean coordinate");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 
 use super::*;
 use crate::zk_rescale::{mask_table_len, tied_mask};
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-argmax-test", 1)
@@ -233,12 +233,12 @@ fn tampered_zk_argmaxes_are_rejected() {
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let mut bad = shape();
     bad.ids.pop();
-    assert!(verify_argmax_zk(&bad, &mut t).is_err(), "id count");
+    assert_refused(verify_argmax_zk(&bad, &mut t), "shape: public ids"); // the id count
     let mut bad = shape();
     bad.ids[0] = V as i64;
-    assert!(verify_argmax_zk(&bad, &mut t).is_err(), "id outside the vocabulary");
+    assert_refused(verify_argmax_zk(&bad, &mut t), "shape: public ids"); // an id outside the vocabulary
     let small = ZkArgmaxShape { rows: 1, vocab: 16, ids: vec![3], in_bits: 11 };
-    assert!(verify_argmax_zk(&small, &mut t).is_err(), "4 variables");
+    assert_refused(verify_argmax_zk(&small, &mut t), "shape: a zk argmax needs ≥ 5 variables");
 }
 
 #[test]

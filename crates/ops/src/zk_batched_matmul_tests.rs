@@ -14,7 +14,7 @@ use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-batched-matmul-test", 1)
@@ -204,8 +204,8 @@ fn tampered_zk_batched_matmuls_are_rejected() {
     }
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let small = ZkBatchedShape { h: 1, m: 3, k: 16, n: 6, transpose_b: true };
-    assert!(verify_batched_matmul_zk(&small, &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t).is_err(), "4 variables");
-    assert!(verify_batched_matmul_zk(&SHAPES[0], &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t).is_err(), "claim dimension");
+    assert_refused(verify_batched_matmul_zk(&small, &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t), "shape: a zk BatchedMatMul needs ≥ 5 head and inner variables");
+    assert_refused(verify_batched_matmul_zk(&SHAPES[0], &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t), "shape: claim point dimension");
 }
 
 /// Simulated proofs pass the verifier and match the honest low-bit distribution (300 runs); a

@@ -11,7 +11,7 @@ use zkinfer_sumcheck::zk_virtual::{VirtualMask, output_coeff, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-embedding-test", 1)
@@ -171,9 +171,9 @@ fn tampered_zk_embeddings_are_rejected() {
     assert!(check(&f.proof, &f.com).expect_err("forged selector").contains("selector"));
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let c = Claim::new(vec![EF::ONE; 6], EF::ONE);
-    assert!(verify_embedding_zk(&ZkEmbeddingShape { rows: 40, dim: 8, ids: vec![3, 40] }, &Claim::new(vec![EF::ONE; 4], EF::ONE), &mut t).is_err(), "id out of range");
-    assert!(verify_embedding_zk(&ZkEmbeddingShape { rows: 16, dim: 8, ids: vec![3, 4, 5, 6, 7] }, &c, &mut t).is_err(), "4 row variables");
-    assert!(verify_embedding_zk(&shape(), &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t).is_err(), "claim dimension");
+    assert_refused(verify_embedding_zk(&ZkEmbeddingShape { rows: 40, dim: 8, ids: vec![3, 40] }, &Claim::new(vec![EF::ONE; 4], EF::ONE), &mut t), "shape: an id outside the table");
+    assert_refused(verify_embedding_zk(&ZkEmbeddingShape { rows: 16, dim: 8, ids: vec![3, 4, 5, 6, 7] }, &c, &mut t), "shape: a zk Embedding needs a table of ≥ 5 row variables");
+    assert_refused(verify_embedding_zk(&shape(), &Claim::new(vec![EF::ONE; 5], EF::ONE), &mut t), "shape: claim point dimension");
 }
 
 /// Simulated proofs pass the verifier and match the honest low-bit distribution (300 runs); a

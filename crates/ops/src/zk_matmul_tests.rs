@@ -13,7 +13,7 @@ use zkinfer_sumcheck::zk_virtual::{VirtualMask, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-matmul-test", 1)
@@ -243,14 +243,14 @@ fn tampered_zk_matmuls_are_rejected() {
     assert!(err.contains("eq table"), "{err}");
     let claim = Claim::new(vec![EF::from_u64(3); 7], EF::ONE);
     let mut t = VerifierTranscript::new(&ds(), &[]);
-    for bad_shape in [
-        ZkMatMulShape { t: 3, k: 16, n: 20, has_bias: false }, // 4 sumcheck variables
-        ZkMatMulShape { t: 3, k: 40, n: 8, has_bias: true },  // a 3-variable bias
-        ZkMatMulShape { t: 0, k: 40, n: 20, has_bias: false },
+    for (bad_shape, what) in [
+        (ZkMatMulShape { t: 3, k: 16, n: 20, has_bias: false }, "shape: a zk MatMul needs ≥ 5 variables"), // 4 sumcheck variables
+        (ZkMatMulShape { t: 3, k: 40, n: 8, has_bias: true }, "shape: a zk MatMul needs ≥ 5 variables"),   // a 3-variable bias
+        (ZkMatMulShape { t: 0, k: 40, n: 20, has_bias: false }, "shape: empty dimension"),
     ] {
-        assert!(verify_matmul_zk(&bad_shape, &claim, &mut t).is_err());
+        assert_refused(verify_matmul_zk(&bad_shape, &claim, &mut t), what);
     }
-    assert!(verify_matmul_zk(&SHAPE, &Claim::new(vec![EF::ONE; 6], EF::ONE), &mut t).is_err(), "claim dimension");
+    assert_refused(verify_matmul_zk(&SHAPE, &Claim::new(vec![EF::ONE; 6], EF::ONE), &mut t), "shape: claim point dimension");
 }
 
 /// Simulated proofs pass the verifier, and every sent limb matches the honest prover's low-bit

@@ -11,7 +11,7 @@ use zkinfer_sumcheck::zk_virtual::{VirtualMask, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-mul-test", 1)
@@ -164,8 +164,8 @@ fn tampered_zk_muls_are_rejected() {
     let p = MulCase(Prover::Plain).run(22);
     assert!(case.check(&p.proof, &p.com).expect_err("plain").contains("does not open"));
     let mut t = VerifierTranscript::new(&ds(), &[]);
-    assert!(verify_mul_zk(4, &Claim::new(vec![EF::TWO; 4], EF::ONE), &mut t).is_err(), "4 variables");
-    assert!(verify_mul_zk(VARS, &Claim::new(vec![EF::TWO; 7], EF::ONE), &mut t).is_err(), "claim dimension");
+    assert_refused(verify_mul_zk(4, &Claim::new(vec![EF::TWO; 4], EF::ONE), &mut t), "shape: a zk Mul needs ≥ 5 variables, got 4");
+    assert_refused(verify_mul_zk(VARS, &Claim::new(vec![EF::TWO; 7], EF::ONE), &mut t), "shape: claim point dimension");
 }
 
 #[test]

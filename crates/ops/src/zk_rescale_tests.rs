@@ -15,7 +15,7 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 
 use super::*;
 use crate::zk_matmul::{ZkMatMulClaims, ZkMatMulMasks, ZkMatMulShape, prove_matmul_zk, simulate_matmul_zk, verify_matmul_zk, zk_matmul_mask_shape};
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, sends, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, sends, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-rescale-test", 1)
@@ -249,10 +249,16 @@ fn tampered_zk_rescales_are_rejected() {
         }
     }
     let mut t = VerifierTranscript::new(&ds(), &[]);
-    for bad in [ZkRescaleShape { dims: vec![3, 0], shift: 6 }, ZkRescaleShape { dims: vec![], shift: 6 }, ZkRescaleShape { dims: vec![1], shift: 6 }, ZkRescaleShape { dims: vec![4], shift: 63 }, ZkRescaleShape { dims: vec![4], shift: -3 }] {
-        assert!(verify_rescale_zk(&bad, &mut t).is_err());
+    for (dims, shift, what) in [
+        (vec![3, 0], 6, "shape: empty dimension"),
+        (vec![], 6, "shape: empty dimension"),
+        (vec![1], 6, "shape: a zk rescale of a single entry"),
+        (vec![4], 63, "shape: shift 63 outside"),
+        (vec![4], -3, "shape: an exact shift sends nothing"),
+    ] {
+        assert_refused(verify_rescale_zk(&ZkRescaleShape { dims, shift }, &mut t), what);
     }
-    assert!(scaled_input_claims_zk(&rescale_shape(6), vec![]).is_err(), "a rounded shift is not scaled");
+    assert_refused(scaled_input_claims_zk(&rescale_shape(6), vec![]), "shape: a rounded shift has committed columns");
 }
 
 #[test]
@@ -292,7 +298,7 @@ fn the_tie_is_an_identity_of_the_masks() {
     let s = ZkRescaleShape { dims: vec![3, 20], shift: -3 };
     let c = scaled_input_claims_zk(&s, vec![Claim::new(vec![EF::TWO; 7], EF::from_u64(40))]).expect("scaled");
     assert_eq!(c[0].value, EF::from_u64(5));
-    assert!(scaled_input_claims_zk(&s, vec![Claim::new(vec![EF::TWO; 6], EF::ONE)]).is_err(), "claim dimension");
+    assert_refused(scaled_input_claims_zk(&s, vec![Claim::new(vec![EF::TWO; 6], EF::ONE)]), "shape: claim point dimension");
 }
 
 fn rank(mut rows: Vec<Vec<F>>) -> usize {

@@ -11,7 +11,7 @@ use zkinfer_sumcheck::zk_virtual::{VirtualMask, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use super::*;
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-slice-test", 1)
@@ -184,9 +184,9 @@ fn tampered_zk_slices_are_rejected() {
     assert!(case.check(&f.proof, &f.com).expect_err("forged selector").contains("selector"));
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let c = Claim::new(vec![EF::TWO; 7], EF::ONE);
-    assert!(verify_slice_zk(&ZkSliceShape { start: 30, ..SHAPE }, &c, &mut t).is_err(), "outside the input");
-    assert!(verify_slice_zk(&ZkSliceShape { cols: 16, start: 0, len: 16, rows: 3 }, &Claim::new(vec![EF::TWO; 6], EF::ONE), &mut t).is_err(), "4 column variables");
-    assert!(verify_slice_zk(&SHAPE, &Claim::new(vec![EF::TWO; 6], EF::ONE), &mut t).is_err(), "claim dimension");
+    assert_refused(verify_slice_zk(&ZkSliceShape { start: 30, ..SHAPE }, &c, &mut t), "shape: a slice outside the input");
+    assert_refused(verify_slice_zk(&ZkSliceShape { cols: 16, start: 0, len: 16, rows: 3 }, &Claim::new(vec![EF::TWO; 6], EF::ONE), &mut t), "shape: a zk slice needs ≥ 5 column variables");
+    assert_refused(verify_slice_zk(&SHAPE, &Claim::new(vec![EF::TWO; 6], EF::ONE), &mut t), "shape: claim point dimension");
 }
 
 #[test]

@@ -11,7 +11,7 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 
 use super::*;
 use crate::zk_rescale::{mask_table_len, tied_copy_mask};
-use crate::zk_testkit::{Ideal, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
+use crate::zk_testkit::{Ideal, assert_refused, Run, ZkOpCase, flipped_limbs_are_rejected, honest_runs_verify_and_hide, mle, padded, simulated_proofs_match};
 
 fn ds() -> DomainSeparator {
     DomainSeparator::new("zk-table-op-test", 1)
@@ -130,7 +130,7 @@ fn tampered_zk_table_op_links_are_rejected() {
         assert_eq!(case.check(&r.proof, &r.com).expect_err("tampered"), what);
     }
     let mut t = VerifierTranscript::new(&ds(), &[]);
-    assert!(verify_table_op_zk(0, &mut t).is_err(), "one entry");
+    assert_refused(verify_table_op_zk(0, &mut t), "shape: a zk table op of a single entry");
 }
 
 #[test]

@@ -17,6 +17,7 @@ use zkinfer_sumcheck::zk_testkit::same_distribution;
 use zkinfer_sumcheck::zk_virtual::vanish;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript};
 
+use crate::ProofError;
 use crate::zk_rescale::mask_table_len;
 
 /// A tensor of logical `dims`, row-major, zero-padded per dimension to powers of two.
@@ -102,6 +103,20 @@ pub(crate) fn needle(v: EF) -> Vec<u8> {
     let mut t = ProverTranscript::new(&DomainSeparator::new("zk-testkit", 1));
     t.send_ext(v);
     t.into_proof()
+}
+
+/// Asserts that `r` is the verifier's refusal of a bad statement, given before it reads anything:
+/// an error whose text contains `what` (e.g. `"shape: claim point dimension"`), and not a
+/// transcript error. The bad-statement tests run on an empty transcript, so "any error" would
+/// also pass with the statement check removed (the verifier then fails on reading, and most
+/// verifiers wrap that failure as a check or sumcheck error); naming the refusal makes them fail.
+#[track_caller]
+pub(crate) fn assert_refused<T>(r: Result<T, ProofError>, what: &str) {
+    match r {
+        Err(ProofError::Transcript(e)) => panic!("expected a refusal naming {what:?} before reading, got a transcript error: {e}"),
+        Err(e) => assert!(e.to_string().contains(what), "expected a refusal naming {what:?}, got: {e}"),
+        Ok(_) => panic!("expected a refusal naming {what:?}, got Ok"),
+    }
 }
 
 /// Whether `proof` sends `v` (24-byte aligned or not).
