@@ -216,8 +216,10 @@ fn a_crashed_prover_never_gets_its_ticket_back() {
     let vk_path = dir.path().join("vk.bin");
     zkinfer_proof::fsio::write_atomic_private(&pk_path, &pk.to_bytes()).unwrap();
     std::fs::write(&vk_path, vk.to_bytes().unwrap()).unwrap();
+    // The child test's name in this binary: its module path without the crate's name.
+    let child = module_path!().split_once("::").map_or("crash_child".to_string(), |(_, module)| format!("{module}::crash_child"));
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads", "1"])
+        .args(["--exact", &child, "--nocapture", "--test-threads", "1"])
         .env("ZK7_CRASH_VK", &vk_path)
         .env("ZK7_CRASH_PK", &pk_path)
         .output()
