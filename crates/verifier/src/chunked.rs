@@ -26,7 +26,7 @@ use std::io::Read;
 use zkinfer_graph::template::TensorDecl;
 use zkinfer_graph::{Graph, GraphTemplate, TensorId};
 use zkinfer_field::{EF, PrimeCharacteristicRing};
-use zkinfer_ops::{ChunkIo, Claim, PublicValues, TensorLayout};
+use zkinfer_ops::{ChunkIo, Claim, TensorLayout};
 use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment};
 use zkinfer_transcript::{DomainSeparator, Transcript, TranscriptState, VerifierTranscript};
 
@@ -943,18 +943,7 @@ impl<'k> ChunkVerifier<'k> {
         let positions: Vec<i64> = (s as i64..(s + n_new) as i64).collect();
         let out_rows: Vec<i64> = ((n_new - shape.n_out) as i64..n_new as i64).collect();
         let next: Vec<i64> = preds.iter().map(|&x| x as i64).collect();
-        let mut public: PublicValues<'_> = PublicValues::new();
-        for (name, values) in [("tokens", &tokens), ("positions", &positions), ("out_rows", &out_rows), ("next_token", &next)] {
-            let id = graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))?;
-            let meta = graph.meta(id);
-            if meta.shape != [values.len()] {
-                return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, values.len())));
-            }
-            if meta.source == zkinfer_graph::TensorSource::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
-                return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
-            }
-            public.insert(id, values);
-        }
+        let public = crate::statement_public(&graph, &tokens, &positions, &out_rows, &next)?;
         let (new, past) = kv_tensors(&graph, &self.names, first)?;
         let epochs = self.epochs;
         let (epoch, (first_chunk, b)) = (epochs.of(k), epochs.range(epochs.of(k)));

@@ -228,6 +228,46 @@ pub fn one_pass_soundness_bits(witness_vars: &[usize], weights: &WhirCommitment,
     Ok(-err.log2())
 }
 
+/// The generation statement's public tensors in the key's `graph` (instantiated), with their
+/// values: the graph inputs `tokens`, `positions` of shape `[T]` and `out_rows` of shape `[N]`
+/// (each value within the input's declared bound), and `next_token` of shape `[N]`, which must be
+/// the output of an `Argmax` node — the model's prediction, which the graph proof binds to the
+/// other inputs. The key binds these tensors by name only, so both verifiers (one pass and stream)
+/// check their kinds here: a key whose `next_token` is a graph input (review 15) made the
+/// completion one more public input the graph need not read, and every completion verified.
+pub fn statement_public<'a>(
+    graph: &Graph,
+    tokens: &'a [i64],
+    positions: &'a [i64],
+    out_rows: &'a [i64],
+    next: &'a [i64],
+) -> Result<PublicValues<'a>, ProofSystemError> {
+    let mut public: PublicValues<'a> = PublicValues::new();
+    for (name, values) in [("tokens", tokens), ("positions", positions), ("out_rows", out_rows), ("next_token", next)] {
+        let id = graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))?;
+        let meta = graph.meta(id);
+        if meta.shape != [values.len()] {
+            return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, values.len())));
+        }
+        if name == "next_token" {
+            if !graph.nodes.iter().any(|n| n.output == id && matches!(n.op, zkinfer_graph::Op::Argmax(_))) {
+                return Err(ProofSystemError::Rejected(
+                    "the key's tensor next_token is not the output of an Argmax node: its graph does not compute the completion".into(),
+                ));
+            }
+        } else {
+            if meta.source != zkinfer_graph::TensorSource::Input || !graph.inputs.contains(&id) {
+                return Err(ProofSystemError::Rejected(format!("the key's tensor {name} is not a graph input")));
+            }
+            if values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
+                return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
+            }
+        }
+        public.insert(id, values);
+    }
+    Ok(public)
+}
+
 /// Verifies `proof` against `vk`: the verifier never sees or runs the weights.
 pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSystemError> {
     let digest = vk.digest();
@@ -250,24 +290,7 @@ pub fn verify(vk: &VerifyingKey, proof: &ProofFile) -> Result<Verified, ProofSys
     // The predicted positions: the last prompt position and every input completion position.
     let out_rows: Vec<i64> = ((prompt.len() - 1) as i64..ids.len() as i64).collect();
     let next: Vec<i64> = completion.iter().map(|&x| x as i64).collect();
-    let find = |name: &str| {
-        graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))
-    };
-    // The generation statement's public tensors: inputs `tokens`, `positions` of shape [T],
-    // `out_rows` and the output `next_token` of shape [N]; public inputs must lie within their
-    // declared bounds.
-    let mut public: PublicValues<'_> = PublicValues::new();
-    for (name, values) in [("tokens", &tokens), ("positions", &positions), ("out_rows", &out_rows), ("next_token", &next)] {
-        let id = find(name)?;
-        let meta = graph.meta(id);
-        if meta.shape != [values.len()] {
-            return Err(ProofSystemError::Rejected(format!("the key's tensor {name} has shape {:?}, not [{}]", meta.shape, values.len())));
-        }
-        if meta.source == zkinfer_graph::TensorSource::Input && values.iter().any(|v| v.unsigned_abs() >= 1u64 << meta.bits) {
-            return Err(ProofSystemError::Rejected(format!("a value of {name} exceeds the key's bound 2^{}", meta.bits)));
-        }
-        public.insert(id, values);
-    }
+    let public = statement_public(&graph, &tokens, &positions, &out_rows, &next)?;
 
     let mut t = VerifierTranscript::new(&domain_separator(&vk.architecture, &digest, proof), &proof.transcript);
     let out = zkinfer_ops::verify_graph(&graph, &public, &mut t, |plan, t| {
