@@ -530,6 +530,14 @@ impl Model {
     /// [`Model::generate_int_until`] that also stops, returning the tokens so far, after a token
     /// for which `on_token` returns false (a consumer that went away cancels the generation).
     pub fn generate_int_while(&self, prompt: &[u32], n: usize, stop: &[u32], mut on_token: impl FnMut(u32) -> bool) -> Result<Vec<u32>, ModelError> {
+        self.generate_int_with_cache(prompt, n, stop, |tok, _| on_token(tok))
+    }
+
+    /// [`Model::generate_int_while`] whose `on_token` also sees the KV cache right after the step
+    /// that produced the token (it then holds the keys/values of every position fed so far:
+    /// `prompt.len() + i` after the `i + 1`-th token). The chunked prover takes the keys/values
+    /// it commits ahead of its chunks from here instead of recomputing them.
+    pub fn generate_int_with_cache(&self, prompt: &[u32], n: usize, stop: &[u32], mut on_token: impl FnMut(u32, &IntCache) -> bool) -> Result<Vec<u32>, ModelError> {
         self.check_generation(prompt, n)?;
         let mut cache = self.new_int_cache();
         let v = self.config.n_vocab;
@@ -540,7 +548,7 @@ impl Model {
             let logits = self.step_int_outputs(&mut cache, &input, 1)?;
             let next = ops::argmax::argmax_row(&logits.data[logits.data.len() - v..]) as u32;
             out.push(next);
-            if !on_token(next) || stop.contains(&next) {
+            if !on_token(next, &cache) || stop.contains(&next) {
                 break;
             }
             input = vec![next];

@@ -2,8 +2,9 @@
 //! Fiat–Shamir transcript and writes the proof stream record by record (the protocol and the
 //! format are `zkinfer_verifier::chunked`'s). Per chunk it holds one chunk's trace, witness and
 //! commitment data; across chunks only the KV cache (the generator's own state), the current
-//! keys/values epoch's rows (computed ahead, committed in the epoch's first chunk), the weight
-//! claims and the `KV_e` claims and commitments.
+//! keys/values epoch's rows (committed in the epoch's first chunk, taken from the generation
+//! thread's KV cache as it feeds each position: no second run of the model over the epoch), the
+//! weight claims and the `KV_e` claims and commitments.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -272,6 +273,41 @@ fn ood_shift(chunk: usize, witness_group: Option<usize>, kv_slot: Option<usize>)
     <zkinfer_field::EF as zkinfer_field::PrimeCharacteristicRing>::ZERO
 }
 
+#[cfg(feature = "test-hooks")]
+thread_local! {
+    static TEST_ROWS_RECOMPUTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static TEST_GENERATED_ROW_SHIFT: std::cell::Cell<Option<(usize, i64)>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, [`prove_chunked`] recomputes each
+/// keys/values epoch by running the model over the epoch's chunks (the prover before session 12)
+/// instead of taking the generator's rows.
+#[cfg(feature = "test-hooks")]
+pub fn set_test_rows_recomputed(on: bool) {
+    TEST_ROWS_RECOMPUTED.with(|c| c.set(on));
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, the generator's keys/values as the
+/// prover takes them for an epoch have `delta` added at position `pos` (first element, first
+/// head, every cached tensor): a generator whose cache disagrees with the chunks' traces.
+#[cfg(feature = "test-hooks")]
+pub fn set_test_generated_row_shift(shift: Option<(usize, i64)>) {
+    TEST_GENERATED_ROW_SHIFT.with(|c| c.set(shift));
+}
+
+/// Whether [`set_test_rows_recomputed`] asked for the recomputation (always false without the
+/// feature).
+fn test_rows_recomputed() -> bool {
+    #[cfg(feature = "test-hooks")]
+    {
+        TEST_ROWS_RECOMPUTED.with(std::cell::Cell::get)
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        false
+    }
+}
+
 /// The tamper parameters inside the prover (the type exists without the feature so that the
 /// prover has one body).
 #[derive(Debug, Clone, Copy)]
@@ -329,29 +365,70 @@ fn prove_chunked_impl(
     // Generation on its own thread, token by token into the channel; the prover takes each
     // chunk as soon as its tokens exist.
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::channel::<u32>();
+        let (tx, rx) = std::sync::mpsc::channel::<GeneratedStep>();
         let generator = scope.spawn(move || {
             let start = Instant::now();
             let mut generated = 0;
-            let result = model.generate_int_while(prompt, n, &vk.eog_ids, |tok| {
+            let mut fed = 0;
+            let result = model.generate_int_with_cache(prompt, n, &vk.eog_ids, |tok, cache| {
                 generated += 1;
                 progress(ChunkStage::Token { generated, total: n });
+                // The keys/values of the positions this step fed (the prover commits them ahead of
+                // its chunks, `GeneratedRows::epoch_rows`; ≈ 147 KB per position for GPT-2 small, held until
+                // the epoch is taken).
+                let rows = cache.tensors().iter().map(|t| fed_rows(t, fed)).collect();
+                fed = cache.len();
                 // A closed channel means the prover failed: stop generating.
-                tx.send(tok).is_ok()
+                tx.send(GeneratedStep { token: tok, fed, rows }).is_ok()
             });
             (result, start.elapsed().as_secs_f64())
         });
-        let tokens = Tokens { rx, generator: Some(generator), completion: Vec::new(), generate_s: 0.0 };
+        let tokens = Tokens { rx, generator: Some(generator), completion: Vec::new(), generate_s: 0.0, kv: GeneratedRows::default() };
         prove_stream(model, vk, weights, prompt, chunk, header, tokens, out, progress, tamper)
     })
 }
 
-/// The tokens the generation thread produced so far.
+/// One generation step as the generator thread sends it: the token, the positions fed so far
+/// (`IntCache::len` after the step) and, per cached tensor, its `(H, d)` and the keys/values of
+/// the positions this step fed, position-major (`[p][H][d]`, [`fed_rows`]).
+struct GeneratedStep {
+    token: u32,
+    fed: usize,
+    rows: Vec<(usize, usize, Vec<i64>)>,
+}
+
+/// Rows `[from, n)` of a cached tensor `[H, n, d]`: `(H, d, rows)` with the rows position-major
+/// (`[n − from][H][d]`); `(0, 0, [])` if the shape is not `[H, n, d]` (then
+/// [`GeneratedRows::epoch_rows`] finds the rows missing and the prover stops with an error).
+fn fed_rows(t: &IntTensor, from: usize) -> (usize, usize, Vec<i64>) {
+    let [h, n, d] = t.shape[..] else { return (0, 0, Vec::new()) };
+    let mut out = Vec::with_capacity(n.saturating_sub(from) * h * d);
+    for p in from..n {
+        for hh in 0..h {
+            out.extend_from_slice(&t.data[(hh * n + p) * d..(hh * n + p + 1) * d]);
+        }
+    }
+    (h, d, out)
+}
+
+/// The tokens the generation thread produced so far, and the keys/values of the positions it fed.
 struct Tokens<'scope> {
-    rx: std::sync::mpsc::Receiver<u32>,
+    rx: std::sync::mpsc::Receiver<GeneratedStep>,
     generator: Option<std::thread::ScopedJoinHandle<'scope, (Result<Vec<u32>, zkinfer_model::ModelError>, f64)>>,
     completion: Vec<u32>,
     generate_s: f64,
+    /// The keys/values of the positions fed so far.
+    kv: GeneratedRows,
+}
+
+/// The generator's keys/values: per cached tensor, its `(H, d)` and the rows of positions
+/// `[rows_from, rows_to)`, position-major; positions before `rows_from` were taken by an epoch
+/// ([`GeneratedRows::epoch_rows`]).
+#[derive(Default)]
+struct GeneratedRows {
+    rows: Vec<(usize, usize, Vec<i64>)>,
+    rows_from: usize,
+    rows_to: usize,
 }
 
 impl Tokens<'_> {
@@ -360,7 +437,10 @@ impl Tokens<'_> {
     fn wait_for(&mut self, len: usize) -> Result<bool, ProofSystemError> {
         while self.generator.is_some() && self.completion.len() < len {
             match self.rx.recv() {
-                Ok(tok) => self.completion.push(tok),
+                Ok(step) => {
+                    self.completion.push(step.token);
+                    self.kv.take(step)?;
+                }
                 Err(_) => self.join()?,
             }
         }
@@ -377,6 +457,64 @@ impl Tokens<'_> {
             return Err(ProofSystemError::Rejected("the generation thread's tokens differ from its output".into()));
         }
         Ok(())
+    }
+}
+
+impl GeneratedRows {
+    /// Appends one generation step's keys/values.
+    fn take(&mut self, step: GeneratedStep) -> Result<(), ProofSystemError> {
+        let bad = || ProofSystemError::Request("the generator's keys/values do not fit its cache".into());
+        if self.rows.is_empty() {
+            self.rows = step.rows.iter().map(|(h, d, _)| (*h, *d, Vec::new())).collect();
+        }
+        let new = step.fed.checked_sub(self.rows_to).ok_or_else(bad)?;
+        if step.rows.len() != self.rows.len() {
+            return Err(bad());
+        }
+        for ((h, d, all), (sh, sd, rows)) in self.rows.iter_mut().zip(step.rows) {
+            if (sh, sd) != (*h, *d) || rows.len() != new * *h * *d {
+                return Err(bad());
+            }
+            all.extend_from_slice(&rows);
+        }
+        self.rows_to = step.fed;
+        Ok(())
+    }
+
+    /// The generator's keys/values of positions `[s, end)` as epoch tensors `[H, rows, d]` (zero
+    /// rows after `end − s`), what [`rows_ahead`] computes by running the model again; the
+    /// positions before `end` are then dropped (epochs are taken in order). An error if the
+    /// generator has not fed them (the caller waited for the tokens after `end`, so it has).
+    fn epoch_rows(&mut self, s: usize, end: usize, rows: usize) -> Result<Vec<Vec<i64>>, ProofSystemError> {
+        if s < self.rows_from || end > self.rows_to || end < s || end - s > rows {
+            return Err(ProofSystemError::Request(format!(
+                "the generator's keys/values hold positions {}..{}, the epoch needs {s}..{end}",
+                self.rows_from, self.rows_to
+            )));
+        }
+        let mut out = Vec::with_capacity(self.rows.len());
+        for (h, d, all) in &mut self.rows {
+            let (h, d) = (*h, *d);
+            let mut t = vec![0i64; h * rows * d];
+            for p in s..end {
+                let at = (p - self.rows_from) * h * d;
+                for hh in 0..h {
+                    t[(hh * rows + p - s) * d..(hh * rows + p - s + 1) * d].copy_from_slice(&all[at + hh * d..at + (hh + 1) * d]);
+                }
+            }
+            #[cfg(feature = "test-hooks")]
+            if let Some((pos, delta)) = TEST_GENERATED_ROW_SHIFT.with(std::cell::Cell::get)
+                && (s..end).contains(&pos)
+                && h * d > 0
+            {
+                // Tests: the first element of one position's row, in the first head.
+                t[(pos - s) * d] += delta;
+            }
+            all.drain(..(end - self.rows_from) * h * d);
+            out.push(t);
+        }
+        self.rows_from = end;
+        Ok(out)
     }
 }
 
@@ -430,7 +568,9 @@ fn prove_stream(
         // epoch, so it needs the tokens of [s, s + 2^b·C) (or the whole generation).
         let horizon = s + if starts_epoch { chunk << b } else { chunk };
         let waited = Instant::now();
-        let done = tokens.wait_for((horizon + 1).saturating_sub(p_len))?;
+        // At least one token: the generator feeds the prompt in its first step, and the epoch's keys/values
+        // are taken from its cache (`GeneratedRows::epoch_rows`).
+        let done = tokens.wait_for((horizon + 1).saturating_sub(p_len).max(1))?;
         timings.waits_s.push(waited.elapsed().as_secs_f64());
         let completion = &tokens.completion;
         let total = if done { p_len + completion.len().max(1) - 1 } else { horizon };
@@ -444,8 +584,11 @@ fn prove_stream(
         progress(ChunkStage::Chunk { index: k, start: s, len: n_new });
         let id_at = |p: usize| if p < p_len { prompt[p] } else { completion[p - p_len] };
         if starts_epoch {
-            // Run ahead over the epoch's chunks (same chunk boundaries) for their keys/values.
-            epoch_rows = rows_ahead(model, &cache, s, total.min(s + (chunk << b)), chunk, b, &id_at)?;
+            // The generator's own keys/values (it fed every position up to the horizon); recomputed
+            // from this prover's cache where a test asks for it, and for a malicious prover's
+            // tests (whose later chunks run on its perturbed cache, not the generator's).
+            let end = total.min(s + (chunk << b));
+            epoch_rows = if test_rows_recomputed() || tamper.is_some() { rows_ahead(model, &cache, s, end, chunk, b, &id_at)? } else { tokens.kv.epoch_rows(s, end, chunk << b)? };
             clock.lap_s("keys/values ahead");
         }
         let ids: Vec<u32> = (s..s + n_new).map(id_at).collect();

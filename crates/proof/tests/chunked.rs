@@ -426,3 +426,30 @@ fn chunked_proof_with_padded_heads() {
         assert!(e.contains(at), "{tamper:?}: rejected elsewhere than {at}: {e}");
     }
 }
+
+/// Each keys/values epoch the stream commits is taken from the generator's own cache (session 12,
+/// incr12: the prover no longer runs the model again over the epoch's chunks): the stream is byte
+/// for byte the one the recomputing prover writes (`set_test_rows_recomputed`), for both epochs of
+/// the three-chunk stream; and a generator row that disagrees with a chunk's trace, in either
+/// epoch, stops the prover with an error naming the chunk (the prover's own check, as for the
+/// recomputed rows).
+#[test]
+fn keys_values_from_generation_give_the_same_stream() {
+    use zkinfer_proof::chunked::{set_test_generated_row_shift, set_test_rows_recomputed};
+    let (model, pk) = gpt2();
+    let (s, _) = three_chunks();
+    set_test_rows_recomputed(true);
+    let (again, _) = prove(model, pk, &[5, 17, 3], 9, 4);
+    set_test_rows_recomputed(false);
+    assert_eq!(again.records.len(), 4);
+    assert!(again.bytes(&again.all()) == s.bytes(&s.all()), "the recomputed epochs give another stream");
+    // Position 1 is in epoch 0 (chunks 0–1, committed in chunk 0), position 9 in epoch 1 (chunk 2).
+    for (pos, chunk) in [(1usize, 0usize), (9, 2)] {
+        set_test_generated_row_shift(Some((pos, 1)));
+        let weights = WeightCommitment::Ready(Box::new(pk.weight_data.clone()));
+        let result = prove_chunked(model, &pk.vk, weights, &[5, 17, 3], 9, 4, &mut Vec::new(), |_| {});
+        set_test_generated_row_shift(None);
+        let e = result.err().unwrap_or_else(|| panic!("a false generated row at {pos} proven")).to_string();
+        assert!(e.contains(&format!("chunk {chunk}: the keys/values computed ahead differ")), "{e}");
+    }
+}
