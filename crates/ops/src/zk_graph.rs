@@ -73,15 +73,16 @@
 //! earlier uniform message). Leaks by design: the graph, the shapes, the number of claims per
 //! polynomial, the public inputs. The test `two_zk_runs_share_no_window` records every sent byte.
 
-use rand10::{Rng, RngExt};
+use rand10::{CryptoRng, Rng, RngExt};
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
 use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorSource, Weights};
 use zkinfer_graph::ops::Op;
-use zkinfer_pcs::hiding::{MASK_VARS, mask_table_point};
+use zkinfer_pcs::OpeningClaim;
+use zkinfer_pcs::hiding::{HidingCommitment, HidingPcs, HidingProverData, MASK_VARS, Vanishing, mask_table_point};
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::zk::{MaskShape, SumcheckMask};
 use zkinfer_sumcheck::zk_virtual::{VirtualClaim, VirtualMask, merge_mask_shape, prove_merge_zk, r_point, vanish, vanish_all, verify_merge_zk};
-use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::Claim;
 use crate::error::ProofError;
@@ -833,6 +834,82 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
         }
     }
     router.finish()
+}
+
+/// The hiding batch of the hidden polynomials, in layout order (`Vanishing::All` for weights and
+/// output columns, `Last` for `R` and mask tables; each with its sampled PCS mask and degree
+/// bits): one commitment, absorbed by the caller before [`prove_zk_graph`].
+pub fn commit_hidden<R: CryptoRng + ?Sized>(pcs: &HidingPcs, layout: &ZkLayout, secrets: &ZkSecrets, rng: &mut R) -> Result<(HidingCommitment, HidingProverData), ProofError> {
+    let polys: Vec<&[F]> = secrets.tables.iter().map(|(t, _)| t.as_slice()).collect();
+    let masks: Vec<&[F]> = secrets.tables.iter().map(|(_, m)| m.as_slice()).collect();
+    let (vanishing, a) = commitment_shape(layout);
+    pcs.commit_with_masks(&polys, &vanishing, &masks, &a, rng).map_err(|e| ProofError::check(WHO, format!("hiding commitment: {e}")))
+}
+
+fn commitment_shape(layout: &ZkLayout) -> (Vec<Vanishing>, Vec<usize>) {
+    let vanishing = layout.polys.iter().map(|p| if p.all { Vanishing::All } else { Vanishing::Last }).collect();
+    (vanishing, layout.polys.iter().map(|p| p.mask_degree_bits).collect())
+}
+
+/// The verifier's check that a commitment has the layout's shape (polynomial sizes, vanishing
+/// kinds, mask degrees): a commitment with other masks than the layout's would hide other
+/// capacities, or tie nothing.
+pub fn check_commitment(layout: &ZkLayout, com: &HidingCommitment) -> Result<(), ProofError> {
+    let (vanishing, a) = commitment_shape(layout);
+    let sizes: Vec<usize> = layout.polys.iter().map(|p| p.num_vars).collect();
+    if com.poly_num_vars != sizes || com.vanishing != vanishing || com.mask_degree_bits != a {
+        return Err(ProofError::check(WHO, "the commitment's shape is not the graph's layout"));
+    }
+    Ok(())
+}
+
+fn opening_claims(claims: &[FinalClaim]) -> Vec<OpeningClaim> {
+    claims.iter().map(|c| OpeningClaim { poly: c.poly, point: c.point.clone(), value: c.value }).collect()
+}
+
+/// A zk graph proof with its hiding opening: the commitment and the transcript (walk, then the
+/// opening of every final claim).
+#[derive(Debug, Clone)]
+pub struct ZkGraphProof {
+    /// The hiding commitment of every hidden polynomial.
+    pub commitment: HidingCommitment,
+    /// The transcript bytes.
+    pub transcript: Vec<u8>,
+}
+
+/// Proves `graph` on `trace` in zero knowledge: samples the secrets, commits them in one hiding
+/// batch, walks, and opens every final claim with the hiding opening. `rng`: cryptographic,
+/// unpredictably seeded. (The weights are committed in this batch: binding them to a zk key's
+/// weight commitment is the proof level's, `zkinfer_proof::zk`.)
+#[allow(clippy::too_many_arguments)] // the statement, the witness and the randomness
+pub fn prove_zk_graph_hiding<R: CryptoRng + ?Sized>(
+    pcs: &HidingPcs,
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    inputs: &[Vec<i64>],
+    ds: &DomainSeparator,
+    rng: &mut R,
+) -> Result<ZkGraphProof, ProofError> {
+    let layout = ZkLayout::new(graph, inputs)?;
+    let secrets = ZkSecrets::sample(&layout, graph, weights, trace, rng)?;
+    let (commitment, data) = commit_hidden(pcs, &layout, &secrets, rng)?;
+    let mut t = ProverTranscript::new(ds);
+    pcs.absorb_commitment(&commitment, &mut t);
+    let claims = prove_zk_graph(&layout, &secrets, graph, weights, trace, inputs, &mut t)?;
+    pcs.open(data, &opening_claims(&claims), &mut t, rng).map_err(|e| ProofError::check(WHO, format!("hiding opening: {e}")))?;
+    Ok(ZkGraphProof { commitment, transcript: t.into_proof() })
+}
+
+/// Verifier side of [`prove_zk_graph_hiding`].
+pub fn verify_zk_graph_hiding(pcs: &HidingPcs, graph: &Graph, inputs: &[Vec<i64>], ds: &DomainSeparator, proof: &ZkGraphProof) -> Result<(), ProofError> {
+    let layout = ZkLayout::new(graph, inputs)?;
+    check_commitment(&layout, &proof.commitment)?;
+    let mut t = VerifierTranscript::new(ds, &proof.transcript);
+    pcs.absorb_commitment(&proof.commitment, &mut t);
+    let claims = verify_zk_graph(&layout, graph, inputs, &mut t)?;
+    pcs.verify(&proof.commitment, &opening_claims(&claims), &mut t).map_err(|e| ProofError::check(WHO, format!("hiding opening: {e}")))?;
+    t.finish().map_err(|e| ProofError::check(WHO, e.to_string()))
 }
 
 #[cfg(test)]

@@ -281,3 +281,54 @@ fn the_tiny_gpt2_graph_is_refused_naming_its_first_unwired_node() {
     assert!(e.contains("does not wire this op kind yet") && e.contains("Argmax"), "{e}");
     eprintln!("tiny GPT-2: {e}");
 }
+
+/// The full proof: one hiding batch of every hidden polynomial, the walk, the hiding opening.
+mod hiding {
+    use super::*;
+    use zkinfer_pcs::hiding::HidingPcs;
+
+    fn prove_hiding(c: &Case, weights: &Weights, trace: &IntTrace, seed: u64) -> ZkGraphProof {
+        prove_zk_graph_hiding(&HidingPcs::default(), &c.graph, weights, trace, &c.inputs, &ds(), &mut StdRng::seed_from_u64(seed)).expect("the prover runs")
+    }
+
+    fn verify_hiding(c: &Case, p: &ZkGraphProof) -> Result<(), ProofError> {
+        verify_zk_graph_hiding(&HidingPcs::default(), &c.graph, &c.inputs, &ds(), p)
+    }
+
+    #[test]
+    fn hiding_proofs_verify_share_no_window_and_refuse_tampering() {
+        let c = case();
+        let a = prove_hiding(&c, &c.weights, &c.trace, 20);
+        verify_hiding(&c, &a).expect("an honest hiding proof verifies");
+        eprintln!("hiding zk graph proof: {} transcript bytes, {} hidden polynomials", a.transcript.len(), a.commitment.poly_num_vars.len());
+        // Two runs share no 16-byte window; the same randomness shares all (control).
+        let b = prove_hiding(&c, &c.weights, &c.trace, 21);
+        verify_hiding(&c, &b).expect("verifies");
+        // The opening's serialisation has public framing (bincode's length prefixes and counts:
+        // small little-endian integers, ≥ 10 zero bytes in 16), as in `zkinfer_pcs`'s hiding tests;
+        // a window of sent values has that many zero bytes with negligible probability.
+        let framing = |w: &&[u8]| w.iter().filter(|&&b| b == 0).count() >= 10;
+        let shared: Vec<&[u8]> = windows(&a.transcript).intersection(&windows(&b.transcript)).copied().filter(|w| !framing(w)).collect();
+        eprintln!("windows shared by two hiding runs outside the framing: {}", shared.len());
+        assert!(shared.is_empty(), "two zk runs share {} 16-byte windows, e.g. {:?}", shared.len(), shared.first());
+        assert!(windows(&a.transcript).iter().filter(|w| !framing(w)).count() > 10_000, "the filter keeps the sent values");
+        let same = prove_hiding(&c, &c.weights, &c.trace, 20);
+        assert_eq!(a.transcript, same.transcript, "control: the same randomness gives the same proof");
+
+        // Tampering: a perturbed node output (downstream recomputed), a flipped byte, a truncation,
+        // a commitment of another shape or another run's commitment.
+        let p = prove_hiding(&c, &c.weights, &perturbed(&c, "qkv", 70, 1), 22);
+        assert!(verify_hiding(&c, &p).is_err(), "a perturbed node output");
+        let mut bad = a.clone();
+        let len = bad.transcript.len();
+        bad.transcript[len / 4] ^= 1;
+        assert!(verify_hiding(&c, &bad).is_err(), "a flipped byte");
+        assert!(verify_hiding(&c, &ZkGraphProof { commitment: a.commitment.clone(), transcript: a.transcript[..len - 1].to_vec() }).is_err(), "truncated");
+        let mut other = a.clone();
+        other.commitment.mask_degree_bits[0] += 1;
+        assert!(verify_hiding(&c, &other).unwrap_err().to_string().contains("shape"), "another mask degree");
+        let mut other = a.clone();
+        other.commitment = b.commitment.clone();
+        assert!(verify_hiding(&c, &other).is_err(), "another run's commitment");
+    }
+}
