@@ -34,6 +34,7 @@ pub mod zk_batched_matmul;
 pub mod zk_broadcast;
 pub mod zk_clamp;
 pub mod zk_embedding;
+pub mod zk_graph;
 pub mod zk_index_map;
 pub mod zk_lookups;
 pub mod zk_matmul;

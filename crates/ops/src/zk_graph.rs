@@ -1,0 +1,917 @@
+//! The zk graph driver (issue 13, step 1 of `prove --zk`): walks a graph in the public driver's
+//! order (nodes in reverse, [`crate::pipeline`]), calls each node's zk prover
+//! (`crate::zk_*`), merges several claims on one virtual tensor with the masked merge
+//! ([`zkinfer_sumcheck::zk_virtual::prove_merge_zk`]) and ends with claims on the **hidden
+//! polynomials**: the weights, the committed output columns, the `R` masks of virtual tensors and
+//! the sumchecks' mask tables. Prover and verifier halves; the verifier derives everything from
+//! the graph and the public inputs (the [`ZkLayout`]) and the transcript.
+//!
+//! # What is wired (and what is refused)
+//!
+//! The **linear part** of the graph: MatMul (with or without bias), Add, Embedding (public ids,
+//! weight table), and the index maps SliceCols, SplitHeads, MergeHeads, GatherRows (public rows).
+//! Any other op kind on the walk (the non-linear ops: Clamp, Rescale, the norms, Softmax, the table
+//! ops, Argmax, BatchedMatMul, RoPE, …, whose zk provers exist as library code but need the zk
+//! lookups, the range relations and tied witness columns wired here first) is **refused** by
+//! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
+//! sound. The one-pass GPT-2 graph therefore is refused today (the walk meets its Argmax first:
+//! "node 65 (Argmax, output next_token): the zk graph driver does not wire this op kind yet");
+//! `prove --zk` stays refused.
+//!
+//! # The hidden polynomials ([`HiddenPoly`], in layout order)
+//!
+//! * every **weight** the walk reaches: its values zero-padded per dimension, row-major, with a
+//!   PCS mask over its first `μ = min(m, 4)` variables and `Vanishing::All`
+//!   (`P̂(z) = P(z) + Π_i v(z_i)·M(z_{<μ})`, `v(x) = x(1 − x)`);
+//! * every **graph output** (a virtual tensor): committed as a column whose PCS mask is *tied* to
+//!   its `R` mask ([`crate::zk_rescale::tied_copy_mask`]: `M(z_{<μ}) = Σ_w R_y(z_0, w)`), so the
+//!   column's randomised extension is the output's `ŷ`. The driver opens it at a point drawn after
+//!   the commitment (the *anchor*: the claim the walk starts from);
+//! * per virtual tensor produced by MatMul, Embedding or an index map and claimed `k ≥ 1` times:
+//!   its `R` table ([`VirtualMask`], `d = bits_for(k)`: `k` claims merged plus the discharge fit);
+//!   an Add output has none (`ŷ := â + b̂`, `crate::zk_add`) and passes every claim through;
+//! * per sumcheck (each node's, each merge's): its mask table ([`SumcheckMask`], its shape from
+//!   the node's shape), with a PCS mask (`Vanishing::Last`) folded into the round masks.
+//!
+//! Everything is sampled by [`ZkSecrets::sample`] **before** the commitment and before any
+//! challenge (the masks' shapes and the claim counts are public: [`ZkLayout`]), in dependency
+//! order: `R` masks, then the output columns' tied masks, then each sumcheck mask's PCS mask,
+//! folded into its round masks. The caller commits every hidden polynomial (table and PCS mask)
+//! and absorbs the commitment before [`prove_zk_graph`]; the claims the driver ends with
+//! ([`FinalClaim`]) are opened against that commitment. Step 2 (the hiding batch and its
+//! opening) is the caller's; the tests open with [`ZkSecrets::open`], the same check by direct
+//! evaluation of the randomised extensions (an ideal hiding commitment, as the op tests do).
+//!
+//! # Claims and their counts (public)
+//!
+//! Walking back from the outputs: a graph output gets one anchor claim; a node whose output has
+//! `k ≥ 1` claims is proven (an unused node is not); an Add passes each of its `k` claims to both
+//! operands; every other wired op merges its `k` claims into one (`k ≥ 2`, masked merge) and makes
+//! one claim per operand. A claim on a weight or an output column is a [`FinalClaim`]; a claim on
+//! a public input is checked by the verifier itself (it evaluates the padded public values); a
+//! claim on a virtual tensor waits for its producer. Both sides count the claims from the graph
+//! alone ([`ZkLayout`]) and the verifier refuses any other count at the walk (an `R` mask sized
+//! for fewer claims than it receives would not hide them).
+//!
+//! # Soundness
+//!
+//! Each op's and each merge's soundness is its module's (masked sumchecks: `(1 + n·D')/|EF|`
+//! each, the final checks exact given the claims); the driver adds no field relation. It routes
+//! *every* claim an op's verifier ends with to its origin: the producer (which must discharge it:
+//! a virtual tensor's claims are all consumed when its producer is walked, and a claim left over is
+//! refused), the opening (weights, output columns, `R` tables, mask tables) or the verifier's own
+//! evaluation (public inputs). So a false claim on any tensor is either refused by its producer's
+//! sumcheck or by an opening. No integer relation is introduced: each op's no-wrap argument is its
+//! public counterpart's (the graph's bounds), and the index maps move elements only.
+//!
+//! # Zero knowledge
+//!
+//! Per component as in `docs/SECURITY.md` ("Zero knowledge"): every value the driver sends is a
+//! round polynomial of a masked sumcheck, a randomised extension's value at a point with no boolean
+//! coordinate, or an `R`/mask table value; the anchor's value is `ŷ(r)`, uniform by `R_y`. The
+//! simulator composes the ops' simulators in transcript order (each op's claim on its output is an
+//! earlier uniform message). Leaks by design: the graph, the shapes, the number of claims per
+//! polynomial, the public inputs. The test `two_zk_runs_share_no_window` records every sent byte.
+
+use rand10::{CryptoRng, Rng, RngExt};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
+use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorSource, Weights};
+use zkinfer_graph::ops::Op;
+use zkinfer_pcs::OpeningClaim;
+use zkinfer_pcs::hiding::{HidingCommitment, HidingPcs, HidingProverData, MASK_VARS, Vanishing, mask_table_point};
+use zkinfer_poly::Mle;
+use zkinfer_sumcheck::zk::{MaskShape, SumcheckMask};
+use zkinfer_sumcheck::zk_virtual::{VirtualClaim, VirtualMask, merge_mask_shape, prove_merge_zk, r_point, vanish, vanish_all, verify_merge_zk};
+use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
+
+use crate::context::Claim;
+use crate::error::ProofError;
+use crate::zk_add::{prove_add_zk, verify_add_zk};
+use crate::zk_embedding::{ZkEmbeddingMasks, ZkEmbeddingShape, prove_embedding_zk, verify_embedding_zk, zk_embedding_mask_shape};
+use crate::zk_index_map::{ZkIndexMap, prove_index_map_zk, verify_index_map_zk, zk_index_map_mask_shape};
+use crate::zk_matmul::{ZkMatMulMasks, ZkMatMulShape, prove_matmul_zk, verify_matmul_zk, zk_matmul_mask_shape};
+use crate::zk_rescale::{mask_table_len, tied_copy_mask};
+
+const WHO: &str = "zk graph";
+
+fn vars(d: usize) -> usize {
+    d.next_power_of_two().trailing_zeros() as usize
+}
+
+fn tensor_vars(shape: &[usize]) -> usize {
+    shape.iter().map(|&d| vars(d)).sum()
+}
+
+/// `values` (logical `dims`, row-major) zero-padded per dimension to powers of two.
+pub fn padded_table(values: &[i64], dims: &[usize]) -> Vec<F> {
+    let pd: Vec<usize> = dims.iter().map(|d| d.next_power_of_two()).collect();
+    let mut out = vec![F::ZERO; pd.iter().product()];
+    for (i, &v) in values.iter().enumerate() {
+        let (mut rem, mut idx, mut stride) = (i, 0, 1);
+        for d in (0..dims.len()).rev() {
+            idx += (rem % dims[d]) * stride;
+            rem /= dims[d];
+            stride *= pd[d];
+        }
+        out[idx] = from_i64_unchecked(v);
+    }
+    out
+}
+
+fn mle_at(table: &[F], point: &[EF]) -> Result<EF, ProofError> {
+    if table.len() != 1usize << point.len() {
+        return Err(ProofError::shape(WHO, format!("a point of {} coordinates for a table of {} entries", point.len(), table.len())));
+    }
+    Ok(Mle::new(table.to_vec()).evaluate(point))
+}
+
+/// What a hidden polynomial is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HiddenKind {
+    /// A weight tensor (`Vanishing::All`).
+    Weight(TensorId),
+    /// A graph output committed as a column with its mask tied to its `R` mask (`Vanishing::All`).
+    Output(TensorId),
+    /// The `R` table of a virtual tensor (`Vanishing::Last`).
+    R(TensorId),
+    /// The mask table of node `n`'s sumcheck (`Vanishing::Last`).
+    NodeMask(usize),
+    /// The mask table of the merge of a tensor's claims (`Vanishing::Last`).
+    MergeMask(TensorId),
+}
+
+/// One hidden polynomial of the layout (public: kind and sizes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenPoly {
+    /// What it is.
+    pub kind: HiddenKind,
+    /// Its variables.
+    pub num_vars: usize,
+    /// `Vanishing::All` (else `Last`).
+    pub all: bool,
+    /// The PCS mask's degree bits `a` (tied output columns: the `R` mask's `d`; else 1).
+    pub mask_degree_bits: usize,
+}
+
+impl HiddenPoly {
+    /// `μ = min(m, 4)`: the PCS mask's variables.
+    pub fn mask_vars(&self) -> usize {
+        self.num_vars.min(MASK_VARS)
+    }
+}
+
+/// A claim the driver ends with: `P̂_poly(point) = value`, to open against the commitment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalClaim {
+    /// Index into [`ZkLayout::polys`].
+    pub poly: usize,
+    /// The point.
+    pub point: Vec<EF>,
+    /// The claimed value of the randomised extension.
+    pub value: EF,
+}
+
+/// How a node is proven in zk mode (from the op and the shapes alone).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Wiring {
+    MatMul(ZkMatMulShape),
+    Add,
+    Embedding(ZkEmbeddingShape),
+    /// The map and the index of the moved input.
+    IndexMap(ZkIndexMap, usize),
+}
+
+impl Wiring {
+    fn mask_shape(&self) -> Option<MaskShape> {
+        match self {
+            Wiring::MatMul(s) => Some(zk_matmul_mask_shape(s)),
+            Wiring::Add => None,
+            Wiring::Embedding(s) => Some(zk_embedding_mask_shape(s)),
+            Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
+        }
+    }
+    /// Whether the output carries an `R` mask (Add's output is its operands' sum).
+    fn has_r(&self) -> bool {
+        !matches!(self, Wiring::Add)
+    }
+}
+
+/// The public layout of a zk graph proof: per node its wiring, per tensor its claim count and
+/// hidden polynomials, and the list of hidden polynomials (module docs).
+#[derive(Debug, Clone)]
+pub struct ZkLayout {
+    /// The hidden polynomials, in commitment order.
+    pub polys: Vec<HiddenPoly>,
+    /// Per tensor: the claims a zk proof makes on it (anchors included).
+    pub claims: Vec<usize>,
+    /// Per tensor: the index of the public input it is (`graph.inputs` order).
+    input_index: Vec<Option<usize>>,
+    wiring: Vec<Option<Wiring>>,
+    /// Per tensor: weight or output column poly.
+    column_poly: Vec<Option<usize>>,
+    /// Per tensor: `R` table poly.
+    r_poly: Vec<Option<usize>>,
+    /// Per tensor: merge mask poly and its shape.
+    merge_mask: Vec<Option<(usize, MaskShape)>>,
+    /// Per node: sumcheck mask poly and its shape.
+    node_mask: Vec<Option<(usize, MaskShape)>>,
+    /// Per tensor: producing node.
+    producer: Vec<Option<usize>>,
+    shapes: Vec<Vec<usize>>,
+    outputs: Vec<TensorId>,
+}
+
+fn refused(graph: &Graph, n: usize, why: &str) -> ProofError {
+    let node = &graph.nodes[n];
+    ProofError::shape(WHO, format!("node {n} ({}, output {}): {why}", node.op.as_int_op().name(), graph.meta(node.output).name))
+}
+
+fn public_values<'a>(graph: &Graph, inputs: &'a [Vec<i64>], input_index: &[Option<usize>], t: TensorId) -> Option<&'a [i64]> {
+    let _ = graph;
+    input_index[t.0].and_then(|i| inputs.get(i)).map(Vec::as_slice)
+}
+
+fn as_indices(v: &[i64], bound: usize) -> Option<Vec<usize>> {
+    v.iter().map(|&x| usize::try_from(x).ok().filter(|&u| u < bound)).collect()
+}
+
+fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usize>]) -> Result<Wiring, ProofError> {
+    let node = &graph.nodes[n];
+    let shape = |k: usize| graph.meta(node.inputs[k]).shape.clone();
+    let bad = |why: &str| refused(graph, n, why);
+    let w = match &node.op {
+        Op::MatMul(m) => match (shape(0).as_slice(), shape(1).as_slice()) {
+            (&[t, k], &[nn, k2]) if k == k2 && graph.meta(node.inputs[1]).source == TensorSource::Weight => {
+                Wiring::MatMul(ZkMatMulShape { t, k, n: nn, has_bias: m.has_bias })
+            }
+            _ => return Err(bad("a zk MatMul needs x: [T, K] and a weight [N, K]")),
+        },
+        Op::Add(_) => Wiring::Add,
+        Op::Embedding(_) => {
+            let ids = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the ids must be a public input"))?;
+            if graph.meta(node.inputs[1]).source != TensorSource::Weight {
+                return Err(bad("the table must be a weight"));
+            }
+            match shape(1).as_slice() {
+                &[rows, dim] => Wiring::Embedding(ZkEmbeddingShape { rows, dim, ids: as_indices(ids, rows).ok_or_else(|| bad("an id outside the table"))? }),
+                _ => return Err(bad("unexpected table shape")),
+            }
+        }
+        Op::SliceCols(o) => match shape(0).as_slice() {
+            &[t, c] => Wiring::IndexMap(ZkIndexMap::slice_cols(t, c, o.start, o.len)?, 0),
+            _ => return Err(bad("unexpected input shape")),
+        },
+        Op::SplitHeads(o) => match shape(0).as_slice() {
+            &[t, c] if o.heads > 0 => Wiring::IndexMap(ZkIndexMap::split_heads(t, o.heads, c / o.heads)?, 0),
+            _ => return Err(bad("unexpected input shape")),
+        },
+        Op::MergeHeads(_) => match shape(0).as_slice() {
+            &[h, t, d] => Wiring::IndexMap(ZkIndexMap::merge_heads(h, t, d)?, 0),
+            _ => return Err(bad("unexpected input shape")),
+        },
+        Op::GatherRows(_) => {
+            let rows = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the rows must be a public input"))?;
+            match shape(1).as_slice() {
+                &[t, d] => Wiring::IndexMap(ZkIndexMap::gather_rows(&as_indices(rows, t).ok_or_else(|| bad("a row outside the input"))?, t, d)?, 1),
+                _ => return Err(bad("unexpected input shape")),
+            }
+        }
+        _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
+    };
+    Ok(w)
+}
+
+/// The tensors operand `k` of a wired node's claims go to.
+fn claimed_operands(w: &Wiring, inputs: &[TensorId]) -> Vec<TensorId> {
+    match w {
+        Wiring::MatMul(_) | Wiring::Add => inputs.to_vec(),
+        Wiring::Embedding(_) => vec![inputs[1]],
+        Wiring::IndexMap(_, k) => vec![inputs[*k]],
+    }
+}
+
+impl ZkLayout {
+    /// The layout of `graph` with its public inputs (`inputs[i]` the values of `graph.inputs[i]`,
+    /// row-major): refused, naming the node, if a node the walk reaches has no zk wiring, a shape
+    /// breaks a zk prover's constraints, or a tensor receives more claims than a mask can hide.
+    pub fn new(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Self, ProofError> {
+        let nt = graph.tensors.len();
+        if inputs.len() != graph.inputs.len() {
+            return Err(ProofError::shape(WHO, format!("{} public inputs for {} graph inputs", inputs.len(), graph.inputs.len())));
+        }
+        let mut input_index = vec![None; nt];
+        for (i, &t) in graph.inputs.iter().enumerate() {
+            if inputs[i].len() != graph.meta(t).shape.iter().product::<usize>() {
+                return Err(ProofError::shape(WHO, format!("public input {} has {} values for shape {:?}", graph.meta(t).name, inputs[i].len(), graph.meta(t).shape)));
+            }
+            input_index[t.0] = Some(i);
+        }
+        let mut producer = vec![None; nt];
+        for (n, node) in graph.nodes.iter().enumerate() {
+            producer[node.output.0] = Some(n);
+        }
+        let mut claims = vec![0usize; nt];
+        for &o in &graph.outputs {
+            if producer[o.0].is_none() {
+                return Err(ProofError::shape(WHO, format!("graph output {} is not computed by a node", graph.meta(o).name)));
+            }
+            claims[o.0] += 1;
+        }
+        let mut wiring: Vec<Option<Wiring>> = vec![None; graph.nodes.len()];
+        for n in (0..graph.nodes.len()).rev() {
+            let node = &graph.nodes[n];
+            let k = claims[node.output.0];
+            if k == 0 {
+                continue;
+            }
+            let w = wire(graph, n, inputs, &input_index)?;
+            let per_operand = if w.has_r() { 1 } else { k };
+            for t in claimed_operands(&w, &node.inputs) {
+                claims[t.0] += per_operand;
+            }
+            wiring[n] = Some(w);
+        }
+        // Hidden polynomials, in dependency order of their sampling.
+        let mut polys = Vec::new();
+        let (mut column_poly, mut r_poly, mut merge_mask, mut node_mask) = (vec![None; nt], vec![None; nt], vec![None; nt], vec![None; graph.nodes.len()]);
+        let mut r_bits = vec![0usize; nt];
+        for (t, meta) in graph.tensors.iter().enumerate() {
+            let k = claims[t];
+            if k == 0 {
+                continue;
+            }
+            let tv = tensor_vars(&meta.shape);
+            let has_r = producer[t].and_then(|n| wiring[n].as_ref()).is_some_and(Wiring::has_r);
+            if has_r {
+                let d = VirtualMask::bits_for(k).map_err(|e| ProofError::shape(WHO, format!("{}: {e}", meta.name)))?;
+                r_bits[t] = d;
+                r_poly[t] = Some(polys.len());
+                polys.push(HiddenPoly { kind: HiddenKind::R(TensorId(t)), num_vars: 3 + d, all: false, mask_degree_bits: 1 });
+                if k >= 2 {
+                    let shape = merge_mask_shape(tv);
+                    merge_mask[t] = Some((polys.len(), shape));
+                    polys.push(HiddenPoly { kind: HiddenKind::MergeMask(TensorId(t)), num_vars: shape.num_vars(), all: false, mask_degree_bits: 1 });
+                }
+            }
+            if meta.source == TensorSource::Weight {
+                column_poly[t] = Some(polys.len());
+                polys.push(HiddenPoly { kind: HiddenKind::Weight(TensorId(t)), num_vars: tv, all: true, mask_degree_bits: 1 });
+            }
+        }
+        for &o in &graph.outputs {
+            if r_poly[o.0].is_none() {
+                let n = producer[o.0].unwrap_or(0);
+                return Err(refused(graph, n, "a graph output must carry an R mask (MatMul, Embedding or an index map) to be committed with a tied mask"));
+            }
+            if column_poly[o.0].is_none() {
+                column_poly[o.0] = Some(polys.len());
+                polys.push(HiddenPoly { kind: HiddenKind::Output(o), num_vars: tensor_vars(&graph.meta(o).shape), all: true, mask_degree_bits: r_bits[o.0] });
+            }
+        }
+        for (n, w) in wiring.iter().enumerate() {
+            if let Some(shape) = w.as_ref().and_then(Wiring::mask_shape) {
+                node_mask[n] = Some((polys.len(), shape));
+                polys.push(HiddenPoly { kind: HiddenKind::NodeMask(n), num_vars: shape.num_vars(), all: false, mask_degree_bits: 1 });
+            }
+        }
+        for (t, p) in column_poly.iter().enumerate() {
+            if let Some(&p) = p.as_ref() {
+                let hp: &HiddenPoly = &polys[p];
+                if claims[t] > 1usize << hp.mask_vars() {
+                    return Err(ProofError::shape(WHO, format!("{}: {} claims exceed its mask's capacity {}", graph.meta(TensorId(t)).name, claims[t], 1usize << hp.mask_vars())));
+                }
+            }
+        }
+        for p in &polys {
+            if p.num_vars < 1 {
+                return Err(ProofError::shape(WHO, format!("{:?}: a hidden polynomial of no variable", p.kind)));
+            }
+        }
+        Ok(Self {
+            polys,
+            claims,
+            input_index,
+            wiring,
+            column_poly,
+            r_poly,
+            merge_mask,
+            node_mask,
+            producer,
+            shapes: graph.tensors.iter().map(|m| m.shape.clone()).collect(),
+            outputs: graph.outputs.clone(),
+        })
+    }
+
+    fn r_bits(&self, t: TensorId) -> Option<usize> {
+        self.r_poly[t.0].map(|p| self.polys[p].num_vars - 3)
+    }
+}
+
+/// The prover's secrets: every hidden polynomial's table and PCS mask, the `R` masks and the
+/// sumcheck masks (round masks with their table's PCS mask folded in).
+pub struct ZkSecrets {
+    /// Per hidden polynomial: `(table, PCS mask table)`.
+    tables: Vec<(Vec<F>, Vec<F>)>,
+    vms: Vec<Option<VirtualMask>>,
+    sumcheck_masks: Vec<Option<SumcheckMask>>,
+}
+
+impl std::fmt::Debug for ZkSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZkSecrets").field("polys", &self.tables.len()).finish_non_exhaustive()
+    }
+}
+
+impl ZkSecrets {
+    /// Samples every mask (module docs, dependency order) and builds every hidden table from the
+    /// weights and the trace. `rng` must be cryptographic and unpredictably seeded for zero
+    /// knowledge.
+    pub fn sample<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R) -> Result<Self, ProofError> {
+        let mut vms: Vec<Option<VirtualMask>> = vec![None; layout.polys.len()];
+        let mut sumcheck_masks: Vec<Option<SumcheckMask>> = (0..layout.polys.len()).map(|_| None).collect();
+        let mut tables: Vec<(Vec<F>, Vec<F>)> = vec![(Vec::new(), Vec::new()); layout.polys.len()];
+        let uniform = |len: usize, rng: &mut R| (0..len).map(|_| rng.random::<F>()).collect::<Vec<F>>();
+        // 1. R masks.
+        for (i, p) in layout.polys.iter().enumerate() {
+            if let HiddenKind::R(_) = p.kind {
+                let d = p.num_vars - 3;
+                let vm = VirtualMask::from_table(uniform(1usize << p.num_vars, rng)).map_err(|e| ProofError::shape(WHO, e.to_string()))?;
+                if vm.degree_bits() != d {
+                    return Err(ProofError::witness(WHO, "an R table's size"));
+                }
+                tables[i] = (vm.table().to_vec(), uniform(mask_table_len(p.mask_vars(), 1), rng));
+                vms[i] = Some(vm);
+            }
+        }
+        // 2. Columns: weights with uniform masks, outputs with masks tied to their R.
+        for (i, p) in layout.polys.iter().enumerate() {
+            match p.kind {
+                HiddenKind::Weight(t) => {
+                    let meta = graph.meta(t);
+                    let w = weights.get(&meta.name).ok_or_else(|| ProofError::witness(WHO, format!("weight {} missing", meta.name)))?;
+                    tables[i] = (padded_table(&w.to_i64_vec(), &meta.shape), uniform(mask_table_len(p.mask_vars(), 1), rng));
+                }
+                HiddenKind::Output(t) => {
+                    let r = layout.r_poly[t.0].and_then(|r| vms[r].as_ref()).ok_or_else(|| ProofError::witness(WHO, "an output without its R mask"))?;
+                    let tied = tied_copy_mask(r, p.mask_vars())?;
+                    if tied.degree_bits != p.mask_degree_bits {
+                        return Err(ProofError::witness(WHO, "the tied mask's degree"));
+                    }
+                    let values = trace.get(t).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)))?;
+                    tables[i] = (padded_table(&values.data, &graph.meta(t).shape), tied.table);
+                }
+                _ => {}
+            }
+        }
+        // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
+        for (i, p) in layout.polys.iter().enumerate() {
+            let shape = match p.kind {
+                HiddenKind::NodeMask(n) => layout.node_mask[n].map(|(_, s)| s),
+                HiddenKind::MergeMask(t) => layout.merge_mask[t.0].map(|(_, s)| s),
+                _ => continue,
+            }
+            .ok_or_else(|| ProofError::witness(WHO, "a mask without its shape"))?;
+            let mut mask = SumcheckMask::sample(shape, rng).map_err(|e| ProofError::sumcheck(WHO, e.to_string()))?;
+            let pcs = uniform(mask_table_len(p.mask_vars(), 1), rng);
+            for j in 0..shape.num_rounds {
+                let z = shape.claim_point(j, EF::ZERO);
+                let m = mle_at(&pcs, &mask_table_point(&z[..p.mask_vars()], 1))?;
+                mask.add_vanishing_term(j, m).map_err(|e| ProofError::sumcheck(WHO, e.to_string()))?;
+            }
+            tables[i] = (mask.table().to_vec(), pcs);
+            sumcheck_masks[i] = Some(mask);
+        }
+        Ok(Self { tables, vms, sumcheck_masks })
+    }
+
+    /// Every hidden polynomial's `(table, PCS mask table)`, in layout order: what the caller
+    /// commits (the mask with degree bits [`HiddenPoly::mask_degree_bits`]).
+    pub fn committed(&self) -> &[(Vec<F>, Vec<F>)] {
+        &self.tables
+    }
+
+    /// `M(z_{<μ})` of poly `i`.
+    fn m(&self, layout: &ZkLayout, i: usize, z: &[EF]) -> EF {
+        let p = &layout.polys[i];
+        let point = mask_table_point(&z[..p.mask_vars()], p.mask_degree_bits);
+        mle_at(&self.tables[i].1, &point).unwrap_or(EF::ZERO)
+    }
+
+    /// The randomised extension `P̂_i(z)` of hidden polynomial `i`.
+    pub fn hat(&self, layout: &ZkLayout, i: usize, z: &[EF]) -> Result<EF, ProofError> {
+        let p = layout.polys.get(i).ok_or_else(|| ProofError::check(WHO, format!("no hidden polynomial {i}")))?;
+        let plain = mle_at(&self.tables[i].0, z)?;
+        let van = if p.all { vanish_all(z) } else { vanish(z[z.len() - 1]) };
+        Ok(plain + van * self.m(layout, i, z))
+    }
+
+    /// The factor of `v(z_var)` in `P̂_i(z) − P_i(z)` (`Vanishing::All`, `var` not a mask variable).
+    fn column_cofactor(&self, layout: &ZkLayout, i: usize, z: &[EF], var: usize) -> EF {
+        let others: EF = z.iter().enumerate().filter(|&(j, _)| j != var).map(|(_, &x)| vanish(x)).product();
+        others * self.m(layout, i, z)
+    }
+
+    /// An ideal opening: every claim checked by evaluating the randomised extension (the tests'
+    /// stand-in for the hiding batch opening, which proves the same statements).
+    pub fn open(&self, layout: &ZkLayout, claims: &[FinalClaim]) -> Result<(), ProofError> {
+        for c in claims {
+            if self.hat(layout, c.poly, &c.point)? != c.value {
+                return Err(ProofError::check(WHO, format!("a false claim on {:?}", layout.polys[c.poly].kind)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The prover's view of the tensors' values and randomised extensions.
+struct Values<'a> {
+    layout: &'a ZkLayout,
+    secrets: &'a ZkSecrets,
+    graph: &'a Graph,
+    weights: &'a Weights,
+    trace: &'a IntTrace,
+    inputs: &'a [Vec<i64>],
+}
+
+impl Values<'_> {
+    fn values(&self, t: TensorId) -> Result<Vec<i64>, ProofError> {
+        if let Some(i) = self.layout.input_index[t.0] {
+            return Ok(self.inputs[i].clone());
+        }
+        let meta = self.graph.meta(t);
+        if meta.source == TensorSource::Weight {
+            let w = self.weights.get(&meta.name).ok_or_else(|| ProofError::witness(WHO, format!("weight {} missing", meta.name)))?;
+            return Ok(w.to_i64_vec());
+        }
+        self.trace.get(t).map(|v| v.data.clone()).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", meta.name)))
+    }
+
+    fn vm(&self, t: TensorId) -> Option<&VirtualMask> {
+        self.layout.r_poly[t.0].and_then(|p| self.secrets.vms[p].as_ref())
+    }
+
+    /// `t̂(z)`.
+    fn hat(&self, t: TensorId, z: &[EF]) -> Result<EF, ProofError> {
+        if let Some(p) = self.layout.column_poly[t.0].filter(|_| self.graph.meta(t).source == TensorSource::Weight) {
+            return self.secrets.hat(self.layout, p, z);
+        }
+        let plain = mle_at(&padded_table(&self.values(t)?, &self.layout.shapes[t.0]), z)?;
+        if let Some(vm) = self.vm(t) {
+            return Ok(vm.hat(plain, z));
+        }
+        match self.layout.producer[t.0].and_then(|n| self.layout.wiring[n].as_ref().map(|w| (n, w))) {
+            Some((n, Wiring::Add)) => {
+                let ins = &self.graph.nodes[n].inputs;
+                Ok(self.hat(ins[0], z)? + self.hat(ins[1], z)?)
+            }
+            _ => Ok(plain),
+        }
+    }
+
+    /// The factor of `v(z_last)` in `t̂(z) − t(z)`.
+    fn cofactor(&self, t: TensorId, z: &[EF]) -> EF {
+        let var = z.len().saturating_sub(1);
+        if let Some(p) = self.layout.column_poly[t.0].filter(|_| self.graph.meta(t).source == TensorSource::Weight) {
+            return self.secrets.column_cofactor(self.layout, p, z, var);
+        }
+        if let Some(vm) = self.vm(t) {
+            return vm.cofactor(z, var).unwrap_or(EF::ZERO);
+        }
+        match self.layout.producer[t.0].and_then(|n| self.layout.wiring[n].as_ref().map(|w| (n, w))) {
+            Some((n, Wiring::Add)) => {
+                let ins = &self.graph.nodes[n].inputs;
+                self.cofactor(ins[0], z) + self.cofactor(ins[1], z)
+            }
+            _ => EF::ZERO,
+        }
+    }
+
+    /// `R̂_t(a, w)`.
+    fn r_hat(&self, t: TensorId, a: EF, w: EF) -> EF {
+        match (self.layout.r_poly[t.0], self.layout.r_bits(t)) {
+            (Some(p), Some(d)) => self.secrets.hat(self.layout, p, &r_point(d, a, w)).unwrap_or(EF::ZERO),
+            _ => EF::ZERO,
+        }
+    }
+}
+
+/// Claims in flight and claims to open (shared by both sides).
+struct Router<'a> {
+    layout: &'a ZkLayout,
+    pending: Vec<Vec<Claim>>,
+    finals: Vec<FinalClaim>,
+    received: Vec<usize>,
+}
+
+impl<'a> Router<'a> {
+    fn new(layout: &'a ZkLayout) -> Self {
+        let nt = layout.shapes.len();
+        Self { layout, pending: vec![Vec::new(); nt], finals: Vec::new(), received: vec![0; nt] }
+    }
+
+    /// Routes a claim on tensor `t` (module docs); `public` evaluates a public input (verifier:
+    /// compare; prover: nothing).
+    fn route(&mut self, t: TensorId, claim: Claim, public: &[Vec<i64>], check_public: bool) -> Result<(), ProofError> {
+        self.received[t.0] += 1;
+        if self.received[t.0] > self.layout.claims[t.0] {
+            return Err(ProofError::check(WHO, format!("tensor {} receives more claims than the layout counts", t.0)));
+        }
+        if let Some(i) = self.layout.input_index[t.0] {
+            if check_public {
+                let v = mle_at(&padded_table(&public[i], &self.layout.shapes[t.0]), &claim.point)?;
+                if v != claim.value {
+                    return Err(ProofError::check(WHO, format!("a false claim on public input {i}")));
+                }
+            }
+            return Ok(());
+        }
+        match self.layout.column_poly[t.0] {
+            Some(p) if !self.layout.outputs.contains(&t) => {
+                self.finals.push(FinalClaim { poly: p, point: claim.point, value: claim.value });
+            }
+            _ => self.pending[t.0].push(claim),
+        }
+        Ok(())
+    }
+
+    fn r_claim(&mut self, t: TensorId, (a, w, value): (EF, EF, EF)) -> Result<(), ProofError> {
+        let (p, d) = self.layout.r_poly[t.0].zip(self.layout.r_bits(t)).ok_or_else(|| ProofError::check(WHO, "an R claim on a tensor without an R mask"))?;
+        self.finals.push(FinalClaim { poly: p, point: r_point(d, a, w), value });
+        Ok(())
+    }
+
+    fn mask_claims(&mut self, poly: usize, claims: Vec<(Vec<EF>, EF)>) {
+        self.finals.extend(claims.into_iter().map(|(point, value)| FinalClaim { poly, point, value }));
+    }
+
+    /// Takes the claims on node `n`'s output: all its claims must have arrived.
+    fn take(&mut self, t: TensorId) -> Result<Vec<Claim>, ProofError> {
+        let claims = std::mem::take(&mut self.pending[t.0]);
+        if claims.len() != self.layout.claims[t.0] {
+            return Err(ProofError::check(WHO, format!("tensor {}: {} claims, the layout counts {}", t.0, claims.len(), self.layout.claims[t.0])));
+        }
+        Ok(claims)
+    }
+
+    fn finish(self) -> Result<Vec<FinalClaim>, ProofError> {
+        if let Some(t) = self.pending.iter().position(|p| !p.is_empty()) {
+            return Err(ProofError::check(WHO, format!("claims on tensor {t} were never discharged")));
+        }
+        Ok(self.finals)
+    }
+}
+
+fn node_mask(layout: &ZkLayout, n: usize) -> Result<usize, ProofError> {
+    layout.node_mask[n].map(|(p, _)| p).ok_or_else(|| ProofError::check(WHO, format!("node {n} has no sumcheck mask")))
+}
+
+fn merge_err(e: impl std::fmt::Display) -> ProofError {
+    ProofError::sumcheck("zk merge", e.to_string())
+}
+
+/// Prover: the anchors, then the walk (module docs). Precondition: every hidden polynomial of
+/// `secrets` is committed and the commitment absorbed into `t`. Returns the claims to open.
+pub fn prove_zk_graph(
+    layout: &ZkLayout,
+    secrets: &ZkSecrets,
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    inputs: &[Vec<i64>],
+    t: &mut ProverTranscript,
+) -> Result<Vec<FinalClaim>, ProofError> {
+    let vals = Values { layout, secrets, graph, weights, trace, inputs };
+    let mut router = Router::new(layout);
+    // Anchors: each output column opened at a fresh point.
+    for &o in &graph.outputs {
+        let p = layout.column_poly[o.0].ok_or_else(|| ProofError::check(WHO, "an output without its column"))?;
+        let point = t.challenge_exts(layout.polys[p].num_vars);
+        let value = secrets.hat(layout, p, &point)?;
+        t.send_ext(value);
+        router.finals.push(FinalClaim { poly: p, point: point.clone(), value });
+        router.route(o, Claim::new(point, value), inputs, false)?;
+    }
+    for n in (0..graph.nodes.len()).rev() {
+        let Some(w) = &layout.wiring[n] else { continue };
+        let node = &graph.nodes[n];
+        let out = node.output;
+        let claims = router.take(out)?;
+        if let Wiring::Add = w {
+            for c in claims {
+                let a_hat = |z: &[EF]| vals.hat(node.inputs[0], z).unwrap_or(EF::ZERO);
+                let [ca, cb] = prove_add_zk(tensor_vars(&layout.shapes[out.0]), &c, &a_hat, t)?;
+                router.route(node.inputs[0], ca, inputs, false)?;
+                router.route(node.inputs[1], cb, inputs, false)?;
+            }
+            continue;
+        }
+        // One claim for the producer: merged when there are several.
+        let claim = if claims.len() >= 2 {
+            let (mp, _) = layout.merge_mask[out.0].ok_or_else(|| ProofError::check(WHO, "a merge without its mask"))?;
+            let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a merge mask missing"))?;
+            let y = padded_table(&vals.values(out)?, &layout.shapes[out.0]);
+            let vcs: Vec<VirtualClaim> = claims.into_iter().map(|c| VirtualClaim { point: c.point, value: c.value }).collect();
+            let r_hat = |a: EF, w: EF| vals.r_hat(out, a, w);
+            let cof = |z: &[EF]| vals.cofactor(out, z);
+            let m = prove_merge_zk(&y, &vcs, &r_hat, &cof, mask, t).map_err(merge_err)?;
+            for rc in m.r_claims {
+                router.r_claim(out, rc)?;
+            }
+            router.mask_claims(mp, m.mask_claims);
+            Claim::new(m.merged.point, m.merged.value)
+        } else {
+            claims.into_iter().next().ok_or_else(|| ProofError::check(WHO, "no claim"))?
+        };
+        let mp = node_mask(layout, n)?;
+        let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a node mask missing"))?;
+        let r0 = claim.point[0];
+        let r_hat = |w: EF| vals.r_hat(out, r0, w);
+        match w {
+            Wiring::MatMul(s) => {
+                let (x, wt) = (node.inputs[0], node.inputs[1]);
+                let b = node.inputs.get(2).copied();
+                let cx = |z: &[EF]| vals.cofactor(x, z);
+                let cw = |z: &[EF]| vals.cofactor(wt, z);
+                let cb = |z: &[EF]| b.map_or(EF::ZERO, |b| vals.cofactor(b, z));
+                let masks = ZkMatMulMasks { x: &cx, w: &cw, b: b.map(|_| &cb as &(dyn Fn(&[EF]) -> EF + Sync)), r_hat: &r_hat };
+                let bv = b.map(|b| vals.values(b)).transpose()?;
+                let c = prove_matmul_zk(s, &vals.values(x)?, &vals.values(wt)?, bv.as_deref(), &claim, &masks, mask, t)?;
+                router.route(x, c.x, inputs, false)?;
+                router.route(wt, c.w, inputs, false)?;
+                if let (Some(b), Some(cb)) = (b, c.b) {
+                    router.route(b, cb, inputs, false)?;
+                }
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::Embedding(s) => {
+                let table = node.inputs[1];
+                let cof = |z: &[EF], var: usize| layout.column_poly[table.0].map_or(EF::ZERO, |p| secrets.column_cofactor(layout, p, z, var));
+                let masks = ZkEmbeddingMasks { table: &cof, r_hat: &r_hat };
+                let c = prove_embedding_zk(s, &vals.values(table)?, &claim, &masks, mask, t)?;
+                router.route(table, c.table, inputs, false)?;
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::IndexMap(map, k) => {
+                let x = node.inputs[*k];
+                let cx = |z: &[EF]| vals.cofactor(x, z);
+                let c = prove_index_map_zk(map, &vals.values(x)?, &claim, &cx, &r_hat, mask, t)?;
+                router.route(x, c.x, inputs, false)?;
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::Add => {}
+        }
+    }
+    router.finish()
+}
+
+/// Verifier side of [`prove_zk_graph`]: the claims to open against the commitment (absorbed into
+/// `t` by the caller), or the refusal.
+pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t: &mut VerifierTranscript<'_>) -> Result<Vec<FinalClaim>, ProofError> {
+    let recv = |t: &mut VerifierTranscript<'_>| t.receive_ext().map_err(|e| ProofError::check(WHO, e.to_string()));
+    let mut router = Router::new(layout);
+    for &o in &graph.outputs {
+        let p = layout.column_poly[o.0].ok_or_else(|| ProofError::check(WHO, "an output without its column"))?;
+        let point = t.challenge_exts(layout.polys[p].num_vars);
+        let value = recv(t)?;
+        router.finals.push(FinalClaim { poly: p, point: point.clone(), value });
+        router.route(o, Claim::new(point, value), inputs, true)?;
+    }
+    for n in (0..graph.nodes.len()).rev() {
+        let Some(w) = &layout.wiring[n] else { continue };
+        let node = &graph.nodes[n];
+        let out = node.output;
+        let claims = router.take(out)?;
+        if let Wiring::Add = w {
+            for c in claims {
+                let [ca, cb] = verify_add_zk(tensor_vars(&layout.shapes[out.0]), &c, t)?;
+                router.route(node.inputs[0], ca, inputs, true)?;
+                router.route(node.inputs[1], cb, inputs, true)?;
+            }
+            continue;
+        }
+        let claim = if claims.len() >= 2 {
+            let (mp, _) = layout.merge_mask[out.0].ok_or_else(|| ProofError::check(WHO, "a merge without its mask"))?;
+            let vcs: Vec<VirtualClaim> = claims.into_iter().map(|c| VirtualClaim { point: c.point, value: c.value }).collect();
+            let m = verify_merge_zk(tensor_vars(&layout.shapes[out.0]), &vcs, t).map_err(merge_err)?;
+            for rc in m.r_claims {
+                router.r_claim(out, rc)?;
+            }
+            router.mask_claims(mp, m.mask_claims);
+            Claim::new(m.merged.point, m.merged.value)
+        } else {
+            claims.into_iter().next().ok_or_else(|| ProofError::check(WHO, "no claim"))?
+        };
+        let mp = node_mask(layout, n)?;
+        match w {
+            Wiring::MatMul(s) => {
+                let c = verify_matmul_zk(s, &claim, t)?;
+                router.route(node.inputs[0], c.x, inputs, true)?;
+                router.route(node.inputs[1], c.w, inputs, true)?;
+                match (node.inputs.get(2), c.b) {
+                    (Some(&b), Some(cb)) => router.route(b, cb, inputs, true)?,
+                    (None, None) => {}
+                    _ => return Err(ProofError::check(WHO, "a bias claim without a bias")),
+                }
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::Embedding(s) => {
+                let c = verify_embedding_zk(s, &claim, t)?;
+                router.route(node.inputs[1], c.table, inputs, true)?;
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::IndexMap(map, k) => {
+                let c = verify_index_map_zk(map, &claim, t)?;
+                router.route(node.inputs[*k], c.x, inputs, true)?;
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::Add => {}
+        }
+    }
+    router.finish()
+}
+
+/// The hiding batch of the hidden polynomials, in layout order (`Vanishing::All` for weights and
+/// output columns, `Last` for `R` and mask tables; each with its sampled PCS mask and degree
+/// bits): one commitment, absorbed by the caller before [`prove_zk_graph`].
+pub fn commit_hidden<R: CryptoRng + ?Sized>(pcs: &HidingPcs, layout: &ZkLayout, secrets: &ZkSecrets, rng: &mut R) -> Result<(HidingCommitment, HidingProverData), ProofError> {
+    let polys: Vec<&[F]> = secrets.tables.iter().map(|(t, _)| t.as_slice()).collect();
+    let masks: Vec<&[F]> = secrets.tables.iter().map(|(_, m)| m.as_slice()).collect();
+    let (vanishing, a) = commitment_shape(layout);
+    pcs.commit_with_masks(&polys, &vanishing, &masks, &a, rng).map_err(|e| ProofError::check(WHO, format!("hiding commitment: {e}")))
+}
+
+fn commitment_shape(layout: &ZkLayout) -> (Vec<Vanishing>, Vec<usize>) {
+    let vanishing = layout.polys.iter().map(|p| if p.all { Vanishing::All } else { Vanishing::Last }).collect();
+    (vanishing, layout.polys.iter().map(|p| p.mask_degree_bits).collect())
+}
+
+/// The verifier's check that a commitment has the layout's shape (polynomial sizes, vanishing
+/// kinds, mask degrees): a commitment with other masks than the layout's would hide other
+/// capacities, or tie nothing.
+pub fn check_commitment(layout: &ZkLayout, com: &HidingCommitment) -> Result<(), ProofError> {
+    let (vanishing, a) = commitment_shape(layout);
+    let sizes: Vec<usize> = layout.polys.iter().map(|p| p.num_vars).collect();
+    if com.poly_num_vars != sizes || com.vanishing != vanishing || com.mask_degree_bits != a {
+        return Err(ProofError::check(WHO, "the commitment's shape is not the graph's layout"));
+    }
+    Ok(())
+}
+
+fn opening_claims(claims: &[FinalClaim]) -> Vec<OpeningClaim> {
+    claims.iter().map(|c| OpeningClaim { poly: c.poly, point: c.point.clone(), value: c.value }).collect()
+}
+
+/// A zk graph proof with its hiding opening: the commitment and the transcript (walk, then the
+/// opening of every final claim).
+#[derive(Debug, Clone)]
+pub struct ZkGraphProof {
+    /// The hiding commitment of every hidden polynomial.
+    pub commitment: HidingCommitment,
+    /// The transcript bytes.
+    pub transcript: Vec<u8>,
+}
+
+/// Proves `graph` on `trace` in zero knowledge: samples the secrets, commits them in one hiding
+/// batch, walks, and opens every final claim with the hiding opening. `rng`: cryptographic,
+/// unpredictably seeded. (The weights are committed in this batch: binding them to a zk key's
+/// weight commitment is the proof level's, `zkinfer_proof::zk`.)
+#[allow(clippy::too_many_arguments)] // the statement, the witness and the randomness
+pub fn prove_zk_graph_hiding<R: CryptoRng + ?Sized>(
+    pcs: &HidingPcs,
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    inputs: &[Vec<i64>],
+    ds: &DomainSeparator,
+    rng: &mut R,
+) -> Result<ZkGraphProof, ProofError> {
+    let layout = ZkLayout::new(graph, inputs)?;
+    let secrets = ZkSecrets::sample(&layout, graph, weights, trace, rng)?;
+    let (commitment, data) = commit_hidden(pcs, &layout, &secrets, rng)?;
+    let mut t = ProverTranscript::new(ds);
+    pcs.absorb_commitment(&commitment, &mut t);
+    let claims = prove_zk_graph(&layout, &secrets, graph, weights, trace, inputs, &mut t)?;
+    pcs.open(data, &opening_claims(&claims), &mut t, rng).map_err(|e| ProofError::check(WHO, format!("hiding opening: {e}")))?;
+    Ok(ZkGraphProof { commitment, transcript: t.into_proof() })
+}
+
+/// Verifier side of [`prove_zk_graph_hiding`].
+pub fn verify_zk_graph_hiding(pcs: &HidingPcs, graph: &Graph, inputs: &[Vec<i64>], ds: &DomainSeparator, proof: &ZkGraphProof) -> Result<(), ProofError> {
+    let layout = ZkLayout::new(graph, inputs)?;
+    check_commitment(&layout, &proof.commitment)?;
+    let mut t = VerifierTranscript::new(ds, &proof.transcript);
+    pcs.absorb_commitment(&proof.commitment, &mut t);
+    let claims = verify_zk_graph(&layout, graph, inputs, &mut t)?;
+    pcs.verify(&proof.commitment, &opening_claims(&claims), &mut t).map_err(|e| ProofError::check(WHO, format!("hiding opening: {e}")))?;
+    t.finish().map_err(|e| ProofError::check(WHO, e.to_string()))
+}
+
+#[cfg(test)]
+#[path = "zk_graph_tests.rs"]
+mod tests;

@@ -1,0 +1,334 @@
+//! The zk graph driver on a graph of every wired op kind (the linear part of a GPT-2 block: token
+//! and position embeddings, their sum, a biased QKV MatMul whose output is claimed twice (two
+//! SliceCols: a masked merge), SplitHeads, MergeHeads, a residual Add, an output MatMul and a
+//! GatherRows of the predicted rows), with the ideal opening ([`ZkSecrets::open`]). Honest proofs
+//! verify and open; a malicious prover perturbing one node's output and recomputing everything
+//! downstream is refused (five node kinds); two zk runs share no 16-byte window while two runs
+//! with the same randomness share all of them (the control); the tiny GPT-2 graph is refused
+//! naming the first unwired node its walk meets (the Argmax); hostile proofs are errors, never panics.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use rand10::SeedableRng;
+use rand10::rngs::StdRng;
+use zkinfer_graph::graph::{GraphBuilder, execute};
+use zkinfer_graph::ops::Operand;
+use zkinfer_graph::ops::add::Add;
+use zkinfer_graph::ops::embedding::Embedding;
+use zkinfer_graph::ops::gather::GatherRows;
+use zkinfer_graph::ops::heads::{MergeHeads, SplitHeads};
+use zkinfer_graph::ops::matmul::MatMul;
+use zkinfer_graph::ops::slice::SliceCols;
+use zkinfer_graph::tensor::{IntTensor, WeightTensor, WeightValues};
+use zkinfer_transcript::DomainSeparator;
+
+use super::*;
+
+const T: usize = 8;
+const D: usize = 32;
+
+fn ds() -> DomainSeparator {
+    DomainSeparator::new("zkinfer-ops/zk-graph-test", 1)
+}
+
+fn weight(shape: Vec<usize>, seed: i64) -> WeightTensor {
+    let n: usize = shape.iter().product();
+    let values = (0..n as i64).map(|i| ((i * 7919 + seed * 104_729) % 61) - 30);
+    // A bias is stored as i64 (the graph's rule), a matrix as i16.
+    let values = if shape.len() == 1 { WeightValues::I64(values.collect()) } else { WeightValues::I16(values.map(|v| v as i16).collect()) };
+    WeightTensor { shape, frac_bits: 0, values }
+}
+
+struct Case {
+    graph: Graph,
+    weights: Weights,
+    inputs: Vec<Vec<i64>>,
+    trace: IntTrace,
+}
+
+fn case() -> Case {
+    let mut weights = Weights::default();
+    let ws = [
+        ("tok", weight(vec![32, D], 1)),
+        ("pos", weight(vec![32, D], 2)),
+        ("qkv.w", weight(vec![3 * D, D], 3)),
+        ("qkv.b", weight(vec![3 * D], 4)),
+        ("out.w", weight(vec![D, D], 5)),
+        ("out.b", weight(vec![D], 6)),
+    ];
+    let mut b = GraphBuilder::new();
+    let tokens = b.input("tokens", vec![T], 0, 8);
+    let positions = b.input("positions", vec![T], 0, 8);
+    let rows = b.input("out_rows", vec![2], 0, 8);
+    let ids: Vec<TensorId> = ws.iter().map(|(n, w)| b.weight(*n, w)).collect();
+    for (n, w) in ws {
+        weights.insert(n, w);
+    }
+    let tok = b.node(Op::Embedding(Embedding), &[tokens, ids[0]], "tok_embd", 0).unwrap();
+    let pos = b.node(Op::Embedding(Embedding), &[positions, ids[1]], "pos_embd", 0).unwrap();
+    let x = b.node(Op::Add(Add), &[tok, pos], "embd", 0).unwrap();
+    let qkv = b.node(Op::MatMul(MatMul { has_bias: true }), &[x, ids[2], ids[3]], "qkv", 0).unwrap();
+    let q = b.node(Op::SliceCols(SliceCols { start: 0, len: D }), &[qkv], "q", 0).unwrap();
+    let k = b.node(Op::SliceCols(SliceCols { start: D, len: D }), &[qkv], "k", 0).unwrap();
+    let qh = b.node(Op::SplitHeads(SplitHeads { heads: 2 }), &[q], "q.heads", 0).unwrap();
+    let qm = b.node(Op::MergeHeads(MergeHeads), &[qh], "q.merged", 0).unwrap();
+    let y = b.node(Op::Add(Add), &[qm, k], "resid", 0).unwrap();
+    let out = b.node(Op::MatMul(MatMul { has_bias: true }), &[y, ids[4], ids[5]], "out", 0).unwrap();
+    let last = b.node(Op::GatherRows(GatherRows), &[rows, out], "out.rows", 0).unwrap();
+    let graph = b.finish(vec![last]).unwrap();
+    let inputs = vec![vec![3, 1, 4, 1, 5, 9, 2, 6], (0..T as i64).collect(), vec![2, 7]];
+    let tensors = inputs.iter().zip(&graph.inputs).map(|(v, &id)| IntTensor::new(graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
+    let trace = execute(&graph, &weights, tensors).unwrap();
+    Case { graph, weights, inputs, trace }
+}
+
+struct Proven {
+    layout: ZkLayout,
+    secrets: ZkSecrets,
+    proof: Vec<u8>,
+    claims: Vec<FinalClaim>,
+}
+
+/// The caller's commitment stand-in (step 2 commits `secrets.committed()` in one hiding batch):
+/// nothing is absorbed here, the ideal opening checks the claims against the secrets directly.
+fn prove(c: &Case, trace: &IntTrace, seed: u64) -> Proven {
+    let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let secrets = ZkSecrets::sample(&layout, &c.graph, &c.weights, trace, &mut rng).expect("secrets");
+    let mut t = ProverTranscript::new(&ds());
+    let claims = prove_zk_graph(&layout, &secrets, &c.graph, &c.weights, trace, &c.inputs, &mut t).expect("the prover runs");
+    Proven { layout, secrets, proof: t.into_proof(), claims }
+}
+
+fn verify(c: &Case, p: &Proven, proof: &[u8]) -> Result<Vec<FinalClaim>, ProofError> {
+    let layout = ZkLayout::new(&c.graph, &c.inputs)?;
+    let mut t = VerifierTranscript::new(&ds(), proof);
+    let claims = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t)?;
+    p.secrets.open(&p.layout, &claims)?;
+    Ok(claims)
+}
+
+/// The trace with entry `i` of tensor `name` moved by `delta` and every later node recomputed.
+fn perturbed(c: &Case, name: &str, i: usize, delta: i64) -> IntTrace {
+    let mut trace = c.trace.clone();
+    let id = c.graph.find(name).unwrap();
+    trace.values[id.0].as_mut().unwrap().data[i] += delta;
+    let start = c.graph.nodes.iter().position(|n| n.output == id).unwrap() + 1;
+    for node in &c.graph.nodes[start..] {
+        let ops: Vec<Operand<'_>> = node
+            .inputs
+            .iter()
+            .map(|&t| match trace.get(t) {
+                Some(v) => Operand::Act(v),
+                None => Operand::Weight(c.weights.get(&c.graph.meta(t).name).unwrap()),
+            })
+            .collect();
+        let out = node.op.as_int_op().eval_int(&ops).unwrap();
+        trace.values[node.output.0] = Some(out);
+    }
+    trace
+}
+
+#[test]
+fn honest_proof_verifies_and_opens() {
+    let c = case();
+    let p = prove(&c, &c.trace, 1);
+    let claims = verify(&c, &p, &p.proof).expect("an honest proof verifies and opens");
+    assert_eq!(claims, p.claims, "both sides end with the same claims");
+    // Every hidden polynomial is claimed at least once (nothing committed is left unused).
+    let claimed: HashSet<usize> = claims.iter().map(|f| f.poly).collect();
+    assert_eq!(claimed.len(), p.layout.polys.len());
+    assert!(p.layout.polys.iter().any(|h| matches!(h.kind, HiddenKind::MergeMask(_))), "the QKV output is merged");
+    // A false final claim is refused by the opening.
+    let mut bad = claims.clone();
+    bad[3].value += EF::ONE;
+    assert!(p.secrets.open(&p.layout, &bad).is_err());
+}
+
+#[test]
+fn a_perturbed_node_output_is_refused() {
+    let c = case();
+    // One node of each kind: Embedding, Add, MatMul (the merged tensor), SliceCols, MergeHeads,
+    // SplitHeads, the output MatMul (whose output column commits the perturbed value).
+    for (name, i) in [("tok_embd", 5), ("embd", 40), ("qkv", 70), ("k", 3), ("q.merged", 17), ("q.heads", 9), ("out", 33)] {
+        let trace = perturbed(&c, name, i, 1);
+        let p = prove(&c, &trace, 2);
+        let r = verify(&c, &p, &p.proof);
+        let e = r.expect_err("a perturbed output must be refused").to_string();
+        eprintln!("{name}: {e}");
+    }
+    // The control: the same route unperturbed verifies.
+    let p = prove(&c, &perturbed(&c, "qkv", 70, 0), 2);
+    verify(&c, &p, &p.proof).expect("control");
+}
+
+/// A prover whose own values differ from what the commitment holds: `weights` for the walk and
+/// the output column from `trace`, while the committed weights are `c.weights`.
+fn prove_with(c: &Case, weights: &Weights, trace: &IntTrace, seed: u64) -> Proven {
+    let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let secrets = ZkSecrets::sample(&layout, &c.graph, &c.weights, trace, &mut rng).expect("secrets");
+    let mut t = ProverTranscript::new(&ds());
+    let claims = prove_zk_graph(&layout, &secrets, &c.graph, weights, trace, &c.inputs, &mut t).expect("the prover runs");
+    Proven { layout, secrets, proof: t.into_proof(), claims }
+}
+
+/// The verifier's claims with those on polynomials of `kind` left unopened (a control).
+fn verify_without(c: &Case, p: &Proven, keep: impl Fn(&HiddenKind) -> bool) -> Result<(), ProofError> {
+    let layout = ZkLayout::new(&c.graph, &c.inputs)?;
+    let mut t = VerifierTranscript::new(&ds(), &p.proof);
+    let claims = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t)?;
+    let kept: Vec<FinalClaim> = claims.into_iter().filter(|f| keep(&layout.polys[f.poly].kind)).collect();
+    p.secrets.open(&p.layout, &kept)
+}
+
+#[test]
+fn other_weights_or_another_output_are_refused_at_the_opening() {
+    let c = case();
+    // The walk on weights that differ from the committed ones in one entry (everything downstream
+    // recomputed, every sumcheck honest on the prover's own values).
+    let mut other = Weights::default();
+    for (name, w) in c.weights.iter() {
+        let mut w = w.clone();
+        if name == "qkv.w" {
+            let mut v = w.to_i64_vec();
+            v[100] += 1;
+            w.values = WeightValues::I16(v.into_iter().map(|x| x as i16).collect());
+        }
+        other.insert(name, w);
+    }
+    let tensors = c.inputs.iter().zip(&c.graph.inputs).map(|(v, &id)| IntTensor::new(c.graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
+    let trace = execute(&c.graph, &other, tensors).unwrap();
+    let p = prove_with(&c, &other, &trace, 4);
+    let e = verify(&c, &p, &p.proof).expect_err("other weights must be refused").to_string();
+    assert!(e.contains("a false claim on Weight"), "{e}");
+    // Control: with the weight claims not opened, the same proof verifies.
+    verify_without(&c, &p, |k| !matches!(k, HiddenKind::Weight(_))).expect("control: the walk alone accepts it");
+
+    // A commitment to another output than the one the walk proves: an honest walk on the true
+    // trace, opened against a commitment whose output column differs in one entry.
+    let mut p = prove(&c, &c.trace, 5);
+    let col = p.layout.polys.iter().position(|h| matches!(h.kind, HiddenKind::Output(_))).unwrap();
+    p.secrets.tables[col].0[7] += F::ONE;
+    let e = verify(&c, &p, &p.proof).expect_err("another output must be refused").to_string();
+    assert!(e.contains("Output"), "{e}");
+    // Control: with the anchor's opening dropped, it verifies.
+    verify_without(&c, &p, |k| !matches!(k, HiddenKind::Output(_))).expect("control: the walk alone accepts it");
+}
+
+fn windows(p: &[u8]) -> HashSet<&[u8]> {
+    p.windows(16).collect()
+}
+
+#[test]
+fn two_zk_runs_share_no_window() {
+    let c = case();
+    let (a, b) = (prove(&c, &c.trace, 10), prove(&c, &c.trace, 11));
+    assert_eq!(a.proof.len(), b.proof.len(), "the length is public");
+    assert!(windows(&a.proof).is_disjoint(&windows(&b.proof)), "two zk runs share a 16-byte window");
+    // Control: two runs with the same randomness share every window (so the check can fail).
+    let same = prove(&c, &c.trace, 10);
+    assert_eq!(windows(&a.proof), windows(&same.proof));
+    // No plain value of a hidden tensor is sent: the anchor's plain output value is not in the
+    // proof, its randomised value is.
+    let out = c.graph.outputs[0];
+    let plain = mle_at(&padded_table(&c.trace.get(out).unwrap().data, &c.graph.meta(out).shape), &a.claims[0].point).unwrap();
+    let needle = |v: EF| {
+        let mut t = ProverTranscript::new(&ds());
+        t.send_ext(v);
+        t.into_proof()
+    };
+    assert!(!a.proof.windows(24).any(|w| w == needle(plain).as_slice()), "the plain output value is sent");
+    assert!(a.proof.windows(24).any(|w| w == needle(a.claims[0].value).as_slice()), "the search finds the sent value");
+}
+
+#[test]
+fn hostile_proofs_are_errors() {
+    let c = case();
+    let p = prove(&c, &c.trace, 3);
+    for cut in [0, 24, p.proof.len() / 2, p.proof.len() - 24] {
+        assert!(verify(&c, &p, &p.proof[..cut]).is_err(), "truncated at {cut}");
+    }
+    let mut flipped = p.proof.clone();
+    let k = flipped.len() / 3 / 24 * 24;
+    flipped[k] ^= 1;
+    assert!(verify(&c, &p, &flipped).is_err(), "a flipped value");
+    // Wrong public inputs: another row gathered.
+    let mut other = case();
+    other.inputs[2] = vec![2, 6];
+    let layout = ZkLayout::new(&other.graph, &other.inputs).unwrap();
+    let mut t = VerifierTranscript::new(&ds(), &p.proof);
+    let r = verify_zk_graph(&layout, &other.graph, &other.inputs, &mut t).and_then(|cl| p.secrets.open(&p.layout, &cl));
+    assert!(r.is_err(), "a proof for other public rows");
+    // Bad public inputs are refused by the layout.
+    let mut bad = case();
+    bad.inputs[2] = vec![2, 99];
+    assert!(ZkLayout::new(&bad.graph, &bad.inputs).unwrap_err().to_string().contains("a row outside the input"));
+    bad.inputs.pop();
+    assert!(ZkLayout::new(&bad.graph, &bad.inputs).is_err());
+}
+
+#[test]
+fn the_tiny_gpt2_graph_is_refused_naming_its_first_unwired_node() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gpt2-tiny-random.gguf");
+    let gguf = zkinfer_gguf::GgufFile::open(path).expect("fixture opens");
+    let m = zkinfer_model::Model::load(&gguf).expect("fixture loads");
+    let graph = m.graph(8).expect("graph");
+    let inputs: Vec<Vec<i64>> = graph.inputs.iter().map(|&t| vec![0; graph.meta(t).shape.iter().product()]).collect();
+    let e = ZkLayout::new(&graph, &inputs).unwrap_err().to_string();
+    assert!(e.contains("does not wire this op kind yet") && e.contains("Argmax"), "{e}");
+    eprintln!("tiny GPT-2: {e}");
+}
+
+/// The full proof: one hiding batch of every hidden polynomial, the walk, the hiding opening.
+mod hiding {
+    use super::*;
+    use zkinfer_pcs::hiding::HidingPcs;
+
+    fn prove_hiding(c: &Case, weights: &Weights, trace: &IntTrace, seed: u64) -> ZkGraphProof {
+        prove_zk_graph_hiding(&HidingPcs::default(), &c.graph, weights, trace, &c.inputs, &ds(), &mut StdRng::seed_from_u64(seed)).expect("the prover runs")
+    }
+
+    fn verify_hiding(c: &Case, p: &ZkGraphProof) -> Result<(), ProofError> {
+        verify_zk_graph_hiding(&HidingPcs::default(), &c.graph, &c.inputs, &ds(), p)
+    }
+
+    #[test]
+    fn hiding_proofs_verify_share_no_window_and_refuse_tampering() {
+        let c = case();
+        let a = prove_hiding(&c, &c.weights, &c.trace, 20);
+        verify_hiding(&c, &a).expect("an honest hiding proof verifies");
+        eprintln!("hiding zk graph proof: {} transcript bytes, {} hidden polynomials", a.transcript.len(), a.commitment.poly_num_vars.len());
+        // Two runs share no 16-byte window; the same randomness shares all (control).
+        let b = prove_hiding(&c, &c.weights, &c.trace, 21);
+        verify_hiding(&c, &b).expect("verifies");
+        // The opening's serialisation has public framing (bincode's length prefixes and counts:
+        // small little-endian integers, ≥ 10 zero bytes in 16), as in `zkinfer_pcs`'s hiding tests;
+        // a window of sent values has that many zero bytes with negligible probability.
+        let framing = |w: &&[u8]| w.iter().filter(|&&b| b == 0).count() >= 10;
+        let shared: Vec<&[u8]> = windows(&a.transcript).intersection(&windows(&b.transcript)).copied().filter(|w| !framing(w)).collect();
+        eprintln!("windows shared by two hiding runs outside the framing: {}", shared.len());
+        assert!(shared.is_empty(), "two zk runs share {} 16-byte windows, e.g. {:?}", shared.len(), shared.first());
+        assert!(windows(&a.transcript).iter().filter(|w| !framing(w)).count() > 10_000, "the filter keeps the sent values");
+        let same = prove_hiding(&c, &c.weights, &c.trace, 20);
+        assert_eq!(a.transcript, same.transcript, "control: the same randomness gives the same proof");
+
+        // Tampering: a perturbed node output (downstream recomputed), a flipped byte, a truncation,
+        // a commitment of another shape or another run's commitment.
+        let p = prove_hiding(&c, &c.weights, &perturbed(&c, "qkv", 70, 1), 22);
+        assert!(verify_hiding(&c, &p).is_err(), "a perturbed node output");
+        let mut bad = a.clone();
+        let len = bad.transcript.len();
+        bad.transcript[len / 4] ^= 1;
+        assert!(verify_hiding(&c, &bad).is_err(), "a flipped byte");
+        assert!(verify_hiding(&c, &ZkGraphProof { commitment: a.commitment.clone(), transcript: a.transcript[..len - 1].to_vec() }).is_err(), "truncated");
+        let mut other = a.clone();
+        other.commitment.mask_degree_bits[0] += 1;
+        assert!(verify_hiding(&c, &other).unwrap_err().to_string().contains("shape"), "another mask degree");
+        let mut other = a.clone();
+        other.commitment = b.commitment.clone();
+        assert!(verify_hiding(&c, &other).is_err(), "another run's commitment");
+    }
+}
