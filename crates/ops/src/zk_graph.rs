@@ -8,10 +8,10 @@
 //!
 //! # What is wired (and what is refused)
 //!
-//! The **linear part** of the graph: MatMul (with or without bias), Add, Embedding (public ids,
-//! weight table), and the index maps SliceCols, SplitHeads, MergeHeads, GatherRows (public rows).
+//! The **linear part** of the graph: MatMul (with or without bias), BatchedMatMul (both operands
+//! activations, e.g. attention's `Q·Kᵀ`), Add, Embedding (public ids, weight table), and the index maps SliceCols, SplitHeads, MergeHeads, GatherRows (public rows).
 //! Any other op kind on the walk (the non-linear ops: Clamp, Rescale, the norms, Softmax, the table
-//! ops, Argmax, BatchedMatMul, RoPE, …, whose zk provers exist as library code but need the zk
+//! ops, Argmax, RoPE, …, whose zk provers exist as library code but need the zk
 //! lookups, the range relations and tied witness columns wired here first) is **refused** by
 //! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
 //! sound. The one-pass GPT-2 graph therefore is refused today (the walk meets its Argmax first:
@@ -27,7 +27,7 @@
 //!   its `R` mask ([`crate::zk_rescale::tied_copy_mask`]: `M(z_{<μ}) = Σ_w R_y(z_0, w)`), so the
 //!   column's randomised extension is the output's `ŷ`. The driver opens it at a point drawn after
 //!   the commitment (the *anchor*: the claim the walk starts from);
-//! * per virtual tensor produced by MatMul, Embedding or an index map and claimed `k ≥ 1` times:
+//! * per virtual tensor produced by MatMul, BatchedMatMul, Mul, Embedding or an index map and claimed `k ≥ 1` times:
 //!   its `R` table ([`VirtualMask`], `d = bits_for(k)`: `k` claims merged plus the discharge fit);
 //!   an Add output has none (`ŷ := â + b̂`, `crate::zk_add`) and passes every claim through;
 //! * per sumcheck (each node's, each merge's): its mask table ([`SumcheckMask`], its shape from
@@ -87,9 +87,11 @@ use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, Verifier
 use crate::context::Claim;
 use crate::error::ProofError;
 use crate::zk_add::{prove_add_zk, verify_add_zk};
+use crate::zk_batched_matmul::{ZkBatchedMasks, ZkBatchedShape, prove_batched_matmul_zk, verify_batched_matmul_zk, zk_batched_mask_shape};
 use crate::zk_embedding::{ZkEmbeddingMasks, ZkEmbeddingShape, prove_embedding_zk, verify_embedding_zk, zk_embedding_mask_shape};
 use crate::zk_index_map::{ZkIndexMap, prove_index_map_zk, verify_index_map_zk, zk_index_map_mask_shape};
 use crate::zk_matmul::{ZkMatMulMasks, ZkMatMulShape, prove_matmul_zk, verify_matmul_zk, zk_matmul_mask_shape};
+use crate::zk_mul::{prove_mul_zk, verify_mul_zk, zk_mul_mask_shape};
 use crate::zk_rescale::{mask_table_len, tied_copy_mask};
 
 const WHO: &str = "zk graph";
@@ -104,8 +106,13 @@ fn tensor_vars(shape: &[usize]) -> usize {
 
 /// `values` (logical `dims`, row-major) zero-padded per dimension to powers of two.
 pub fn padded_table(values: &[i64], dims: &[usize]) -> Vec<F> {
+    padded_i64(values, dims).into_iter().map(from_i64_unchecked).collect()
+}
+
+/// [`padded_table`] as integers.
+fn padded_i64(values: &[i64], dims: &[usize]) -> Vec<i64> {
     let pd: Vec<usize> = dims.iter().map(|d| d.next_power_of_two()).collect();
-    let mut out = vec![F::ZERO; pd.iter().product()];
+    let mut out = vec![0; pd.iter().product()];
     for (i, &v) in values.iter().enumerate() {
         let (mut rem, mut idx, mut stride) = (i, 0, 1);
         for d in (0..dims.len()).rev() {
@@ -113,7 +120,7 @@ pub fn padded_table(values: &[i64], dims: &[usize]) -> Vec<F> {
             rem /= dims[d];
             stride *= pd[d];
         }
-        out[idx] = from_i64_unchecked(v);
+        out[idx] = v;
     }
     out
 }
@@ -175,6 +182,9 @@ pub struct FinalClaim {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Wiring {
     MatMul(ZkMatMulShape),
+    BatchedMatMul(ZkBatchedShape),
+    /// Elementwise product of two activations of one shape.
+    Mul,
     Add,
     Embedding(ZkEmbeddingShape),
     /// The map and the index of the moved input.
@@ -185,6 +195,8 @@ impl Wiring {
     fn mask_shape(&self) -> Option<MaskShape> {
         match self {
             Wiring::MatMul(s) => Some(zk_matmul_mask_shape(s)),
+            Wiring::BatchedMatMul(s) => Some(zk_batched_mask_shape(s)),
+            Wiring::Mul => None,
             Wiring::Add => None,
             Wiring::Embedding(s) => Some(zk_embedding_mask_shape(s)),
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
@@ -246,7 +258,23 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
             }
             _ => return Err(bad("a zk MatMul needs x: [T, K] and a weight [N, K]")),
         },
+        Op::BatchedMatMul(o) => match (shape(0).as_slice(), shape(1).as_slice()) {
+            (&[h, m, k], &[h2, x, y]) if h == h2 => {
+                let (k2, nn) = if o.transpose_b { (y, x) } else { (x, y) };
+                if k2 != k {
+                    return Err(bad("inner dimensions differ"));
+                }
+                Wiring::BatchedMatMul(ZkBatchedShape { h, m, k, n: nn, transpose_b: o.transpose_b })
+            }
+            _ => return Err(bad("a zk BatchedMatMul needs a: [H, M, K] and b: [H, N, K] or [H, K, N]")),
+        },
         Op::Add(_) => Wiring::Add,
+        Op::Mul(_) if shape(0) == shape(1) => Wiring::Mul,
+        Op::Mul(_) => return Err(bad("a zk Mul needs operands of one shape")),
+        Op::RepeatKv(o) => match shape(0).as_slice() {
+            &[h, t, d] => Wiring::IndexMap(ZkIndexMap::repeat_kv(h, o.group, t, d)?, 0),
+            _ => return Err(bad("unexpected input shape")),
+        },
         Op::Embedding(_) => {
             let ids = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the ids must be a public input"))?;
             if graph.meta(node.inputs[1]).source != TensorSource::Weight {
@@ -284,7 +312,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
 /// The tensors operand `k` of a wired node's claims go to.
 fn claimed_operands(w: &Wiring, inputs: &[TensorId]) -> Vec<TensorId> {
     match w {
-        Wiring::MatMul(_) | Wiring::Add => inputs.to_vec(),
+        Wiring::MatMul(_) | Wiring::BatchedMatMul(_) | Wiring::Mul | Wiring::Add => inputs.to_vec(),
         Wiring::Embedding(_) => vec![inputs[1]],
         Wiring::IndexMap(_, k) => vec![inputs[*k]],
     }
@@ -369,7 +397,12 @@ impl ZkLayout {
             }
         }
         for (n, w) in wiring.iter().enumerate() {
-            if let Some(shape) = w.as_ref().and_then(Wiring::mask_shape) {
+            let mask = match w {
+                Some(Wiring::Mul) => Some(zk_mul_mask_shape(tensor_vars(&graph.meta(graph.nodes[n].output).shape))),
+                Some(w) => w.mask_shape(),
+                None => None,
+            };
+            if let Some(shape) = mask {
                 node_mask[n] = Some((polys.len(), shape));
                 polys.push(HiddenPoly { kind: HiddenKind::NodeMask(n), num_vars: shape.num_vars(), all: false, mask_degree_bits: 1 });
             }
@@ -570,7 +603,12 @@ impl Values<'_> {
 
     /// The factor of `v(z_last)` in `t̂(z) − t(z)`.
     fn cofactor(&self, t: TensorId, z: &[EF]) -> EF {
-        let var = z.len().saturating_sub(1);
+        self.cofactor_at(t, z, z.len().saturating_sub(1))
+    }
+
+    /// The factor of `v(z_var)` in `t̂(z) − t(z)` (`var` not a mask variable: the zk provers
+    /// check their bound coordinate).
+    fn cofactor_at(&self, t: TensorId, z: &[EF], var: usize) -> EF {
         if let Some(p) = self.layout.column_poly[t.0].filter(|_| self.graph.meta(t).source == TensorSource::Weight) {
             return self.secrets.column_cofactor(self.layout, p, z, var);
         }
@@ -580,7 +618,7 @@ impl Values<'_> {
         match self.layout.producer[t.0].and_then(|n| self.layout.wiring[n].as_ref().map(|w| (n, w))) {
             Some((n, Wiring::Add)) => {
                 let ins = &self.graph.nodes[n].inputs;
-                self.cofactor(ins[0], z) + self.cofactor(ins[1], z)
+                self.cofactor_at(ins[0], z, var) + self.cofactor_at(ins[1], z, var)
             }
             _ => EF::ZERO,
         }
@@ -744,6 +782,28 @@ pub fn prove_zk_graph(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
+            Wiring::BatchedMatMul(s) => {
+                let (a, b) = (node.inputs[0], node.inputs[1]);
+                let ca = |z: &[EF]| vals.cofactor(a, z);
+                let cb = |z: &[EF], var: usize| vals.cofactor_at(b, z, var);
+                let masks = ZkBatchedMasks { a: &ca, b: &cb, r_hat: &r_hat };
+                let c = prove_batched_matmul_zk(s, &vals.values(a)?, &vals.values(b)?, &claim, &masks, mask, t)?;
+                router.route(a, c.a, inputs, false)?;
+                router.route(b, c.b, inputs, false)?;
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::Mul => {
+                let (a, b) = (node.inputs[0], node.inputs[1]);
+                let nv = tensor_vars(&layout.shapes[out.0]);
+                let (ca, cb) = (|z: &[EF]| vals.cofactor(a, z), |z: &[EF]| vals.cofactor(b, z));
+                let pad = |t: TensorId| -> Result<Vec<i64>, ProofError> { Ok(padded_i64(&vals.values(t)?, &layout.shapes[t.0])) };
+                let c = prove_mul_zk(nv, &pad(a)?, &pad(b)?, &claim, &ca, &cb, &r_hat, mask, t)?;
+                router.route(a, c.a, inputs, false)?;
+                router.route(b, c.b, inputs, false)?;
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
             Wiring::Embedding(s) => {
                 let table = node.inputs[1];
                 let cof = |z: &[EF], var: usize| layout.column_poly[table.0].map_or(EF::ZERO, |p| secrets.column_cofactor(layout, p, z, var));
@@ -815,6 +875,20 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
                     (None, None) => {}
                     _ => return Err(ProofError::check(WHO, "a bias claim without a bias")),
                 }
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::BatchedMatMul(s) => {
+                let c = verify_batched_matmul_zk(s, &claim, t)?;
+                router.route(node.inputs[0], c.a, inputs, true)?;
+                router.route(node.inputs[1], c.b, inputs, true)?;
+                router.r_claim(out, c.r)?;
+                router.mask_claims(mp, c.mask_claims);
+            }
+            Wiring::Mul => {
+                let c = verify_mul_zk(tensor_vars(&layout.shapes[out.0]), &claim, t)?;
+                router.route(node.inputs[0], c.a, inputs, true)?;
+                router.route(node.inputs[1], c.b, inputs, true)?;
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }

@@ -1,9 +1,12 @@
 //! The zk graph driver on a graph of every wired op kind (the linear part of a GPT-2 block: token
 //! and position embeddings, their sum, a biased QKV MatMul whose output is claimed twice (two
 //! SliceCols: a masked merge), SplitHeads, MergeHeads, a residual Add, an output MatMul and a
-//! GatherRows of the predicted rows), with the ideal opening ([`ZkSecrets::open`]). Honest proofs
+//! GatherRows of the predicted rows; a second output: the attention scores `Q·Kᵀ` by
+//! BatchedMatMul over the split heads — `q.heads` is claimed twice, another merge; a third, the
+//! key heads repeated by RepeatKv; a fourth, the Mul of the merged heads and `k`, so both are
+//! claimed twice), with the ideal opening ([`ZkSecrets::open`]). Honest proofs
 //! verify and open; a malicious prover perturbing one node's output and recomputing everything
-//! downstream is refused (five node kinds); two zk runs share no 16-byte window while two runs
+//! downstream is refused (eleven nodes, nine kinds); two zk runs share no 16-byte window while two runs
 //! with the same randomness share all of them (the control); the tiny GPT-2 graph is refused
 //! naming the first unwired node its walk meets (the Argmax); hostile proofs are errors, never panics.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
@@ -16,6 +19,9 @@ use rand10::rngs::StdRng;
 use zkinfer_graph::graph::{GraphBuilder, execute};
 use zkinfer_graph::ops::Operand;
 use zkinfer_graph::ops::add::Add;
+use zkinfer_graph::ops::batched_matmul::BatchedMatMul;
+use zkinfer_graph::ops::mul::Mul;
+use zkinfer_graph::ops::repeat_kv::RepeatKv;
 use zkinfer_graph::ops::embedding::Embedding;
 use zkinfer_graph::ops::gather::GatherRows;
 use zkinfer_graph::ops::heads::{MergeHeads, SplitHeads};
@@ -74,10 +80,14 @@ fn case() -> Case {
     let k = b.node(Op::SliceCols(SliceCols { start: D, len: D }), &[qkv], "k", 0).unwrap();
     let qh = b.node(Op::SplitHeads(SplitHeads { heads: 2 }), &[q], "q.heads", 0).unwrap();
     let qm = b.node(Op::MergeHeads(MergeHeads), &[qh], "q.merged", 0).unwrap();
+    let kh = b.node(Op::SplitHeads(SplitHeads { heads: 2 }), &[k], "k.heads", 0).unwrap();
+    let scores = b.node(Op::BatchedMatMul(BatchedMatMul { transpose_b: true }), &[qh, kh], "scores", 0).unwrap();
+    let prod = b.node(Op::Mul(Mul), &[qm, k], "prod", 0).unwrap();
     let y = b.node(Op::Add(Add), &[qm, k], "resid", 0).unwrap();
+    let kr = b.node(Op::RepeatKv(RepeatKv { group: 2 }), &[kh], "k.repeated", 0).unwrap();
     let out = b.node(Op::MatMul(MatMul { has_bias: true }), &[y, ids[4], ids[5]], "out", 0).unwrap();
     let last = b.node(Op::GatherRows(GatherRows), &[rows, out], "out.rows", 0).unwrap();
-    let graph = b.finish(vec![last]).unwrap();
+    let graph = b.finish(vec![last, scores, kr, prod]).unwrap();
     let inputs = vec![vec![3, 1, 4, 1, 5, 9, 2, 6], (0..T as i64).collect(), vec![2, 7]];
     let tensors = inputs.iter().zip(&graph.inputs).map(|(v, &id)| IntTensor::new(graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
     let trace = execute(&graph, &weights, tensors).unwrap();
@@ -151,8 +161,9 @@ fn honest_proof_verifies_and_opens() {
 fn a_perturbed_node_output_is_refused() {
     let c = case();
     // One node of each kind: Embedding, Add, MatMul (the merged tensor), SliceCols, MergeHeads,
-    // SplitHeads, the output MatMul (whose output column commits the perturbed value).
-    for (name, i) in [("tok_embd", 5), ("embd", 40), ("qkv", 70), ("k", 3), ("q.merged", 17), ("q.heads", 9), ("out", 33)] {
+    // SplitHeads (claimed twice: by MergeHeads and the scores), the output MatMul and the scores'
+    // BatchedMatMul (whose output columns commit the perturbed values).
+    for (name, i) in [("tok_embd", 5), ("embd", 40), ("qkv", 70), ("k", 3), ("q.merged", 17), ("q.heads", 9), ("out", 33), ("k.heads", 11), ("scores", 20), ("prod", 13), ("k.repeated", 100)] {
         let trace = perturbed(&c, name, i, 1);
         let p = prove(&c, &trace, 2);
         let r = verify(&c, &p, &p.proof);
