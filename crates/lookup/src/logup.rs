@@ -229,6 +229,10 @@ pub(crate) fn check_columns(table: &Table, columns: &[LookupColumn<'_>]) -> Resu
     check_shapes(table, &lens)
 }
 
+/// Largest table whose multiplicities [`compute_multiplicities`] counts with one count vector per
+/// parallel task (`Range{16}`: 512 KiB each); larger tables are counted in one pass.
+const PARALLEL_COUNT_ROWS: usize = 1 << 16;
+
 /// The multiplicity column: `m_j` = number of rows (including each column's padding rows, which
 /// repeat the table's first row) equal to table row `j`, counted at the first occurrence of a
 /// repeated row. Fails with [`LookupError::NotInTable`] if some row is not in the table.
@@ -237,21 +241,44 @@ pub fn compute_multiplicities(
     columns: &[LookupColumn<'_>],
 ) -> Result<Vec<F>, LookupError> {
     check_columns(table, columns)?;
-    let mut counts = vec![0u64; table.padded_len()];
+    let len = table.padded_len();
+    let find = |col: &LookupColumn<'_>, i: usize| match col.components[..] {
+        [x] => table.row_index(&[x[i]]),
+        [x, y] => table.row_index(&[x[i], y[i]]),
+        _ => None,
+    };
+    let mut counts = vec![0u64; len];
     for (k, col) in columns.iter().enumerate() {
+        if len <= PARALLEL_COUNT_ROWS {
+            // Counted in parallel, one count vector per task (`len` is small), summed: the same
+            // counts as one pass in order. A row not in the table is reported by the pass below.
+            let local = (0..col.len())
+                .into_par_iter()
+                .with_min_len(1 << 14)
+                .try_fold(
+                    || vec![0u64; len],
+                    |mut acc, i| {
+                        acc[find(col, i)?] += 1;
+                        Some(acc)
+                    },
+                )
+                .try_reduce(
+                    || vec![0u64; len],
+                    |mut a, b| {
+                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                        Some(a)
+                    },
+                );
+            if let Some(local) = local {
+                counts.iter_mut().zip(&local).for_each(|(x, y)| *x += y);
+                counts[0] += ((1usize << next_pow2_vars(col.len())) - col.len()) as u64;
+                continue;
+            }
+        }
         let rows: Vec<u32> = (0..col.len())
             .into_par_iter()
             .with_min_len(1 << 12)
-            .map(|i| {
-                let found = match col.components[..] {
-                    [x] => table.row_index(&[x[i]]),
-                    [x, y] => table.row_index(&[x[i], y[i]]),
-                    _ => None,
-                };
-                found
-                    .map(|j| j as u32)
-                    .ok_or(LookupError::NotInTable { column: k, row: i })
-            })
+            .map(|i| find(col, i).map(|j| j as u32).ok_or(LookupError::NotInTable { column: k, row: i }))
             .collect::<Result<_, _>>()?;
         for j in rows {
             counts[j as usize] += 1;

@@ -731,36 +731,41 @@ impl WitnessBuilder {
         let limit: i128 = 1i128 << bits;
         // The offset is added on the extent only for a signed check of a tensor committed as blocks.
         let extent = self.plan.signed_extent(column, signed).map(|d| TensorLayout::new(&d));
+        let forging = self.forging;
+        // `Some(v + offset)` if the entry is in range (every entry, in parallel: same values as
+        // one pass in order; the error names the first entry out of range).
+        let shift = |(i, x): (usize, &F)| -> Option<u64> {
+            // The centred representative decides membership: the range is far below p/2.
+            let here = if extent.as_ref().is_none_or(|e| e.in_extent(i)) { offset } else { 0 };
+            let mut v = to_i64(*x) as i128 + here;
+            if forging {
+                v = v.rem_euclid(limit);
+            }
+            (0..limit).contains(&v).then_some(v as u64)
+        };
         let shifted: Vec<u64> = {
             let col = self.values(column);
-            let mut out = Vec::with_capacity(col.len());
-            for (i, x) in col.iter().enumerate() {
-                // The centred representative decides membership: the range is far below p/2.
-                let here = if extent.as_ref().is_none_or(|e| e.in_extent(i)) { offset } else { 0 };
-                let mut v = to_i64(*x) as i128 + here;
-                if self.forging {
-                    v = v.rem_euclid(limit);
-                }
-                if !(0..limit).contains(&v) {
+            match col.par_iter().enumerate().map(shift).collect::<Option<Vec<u64>>>() {
+                Some(shifted) => shifted,
+                None => {
+                    let i = col.iter().enumerate().position(|e| shift(e).is_none()).unwrap_or(0);
                     return Err(ProofError::witness(
                         "range_check",
                         format!(
                             "column {} entry {i} = {} outside the {}{bits}-bit range",
                             self.plan.columns[column.0].name,
-                            to_i64(*x),
+                            col.get(i).map_or(0, |x| to_i64(*x)),
                             if signed { "signed " } else { "" }
                         ),
                     ));
                 }
-                out.push(v as u64);
             }
-            out
         };
         let decl = self.plan.range_check_plan(column, bits, signed)?;
         for (j, _) in decl.limbs.iter().enumerate() {
             let shift = LIMB_BITS * j as u32;
             let mask = (1u64 << LIMB_BITS) - 1;
-            self.values.push(shifted.iter().map(|v| F::from_u64((v >> shift) & mask)).collect());
+            self.values.push(shifted.par_iter().map(|v| F::from_u64((v >> shift) & mask)).collect());
         }
         Ok(())
     }
@@ -854,7 +859,9 @@ impl WitnessBuilder {
                 if self.forging {
                     continue;
                 }
-                if self.virtual_values(ColumnId(c)) != self.values[c] {
+                let recomputed = self.virtual_values(ColumnId(c));
+                let held = &self.values[c];
+                if recomputed.len() != held.len() || recomputed.par_iter().zip(held.par_iter()).any(|(a, b)| a != b) {
                     return Err(ProofError::witness("witness", format!("virtual column {} differs from its definition", name())));
                 }
                 self.values[c] = Vec::new();
@@ -911,18 +918,26 @@ impl WitnessBuilder {
     /// row is not in its table.
     pub(crate) fn seal(&mut self) -> Result<(), ProofError> {
         self.plan.seal()?;
-        let mults = self.plan.multiplicities.clone();
-        for (i, (table_id, _col)) in mults.into_iter().enumerate() {
-            let table = self.plan.tables[table_id.0].clone();
-            let held: Vec<Vec<Cow<'_, [F]>>> =
-                self.plan.statement_lookups(i).into_iter().map(|l| l.columns.iter().map(|c| self.values(*c)).collect()).collect();
-            let columns: Vec<Vec<&[F]>> = held.iter().map(|l| l.iter().map(|v| &**v).collect()).collect();
-            let m = if self.forging {
-                crate::lookups::multiplicities_of_rows_in_table(&table, &columns)
-            } else {
-                crate::lookups::multiplicities(&table, &columns)?
-            };
-            self.values.push(m);
+        // Statements are counted in parallel (each also in parallel inside); the columns are
+        // pushed in statement order, and the first failing statement's error is returned.
+        let this = &*self;
+        let counted: Vec<Result<Vec<F>, ProofError>> = (0..this.plan.multiplicities.len())
+            .into_par_iter()
+            .with_max_len(1)
+            .map(|i| {
+                let table = &this.plan.tables[this.plan.multiplicities[i].0.0];
+                let held: Vec<Vec<Cow<'_, [F]>>> =
+                    this.plan.statement_lookups(i).into_iter().map(|l| l.columns.iter().map(|c| this.values(*c)).collect()).collect();
+                let columns: Vec<Vec<&[F]>> = held.iter().map(|l| l.iter().map(|v| &**v).collect()).collect();
+                if this.forging {
+                    Ok(crate::lookups::multiplicities_of_rows_in_table(table, &columns))
+                } else {
+                    crate::lookups::multiplicities(table, &columns)
+                }
+            })
+            .collect();
+        for m in counted {
+            self.values.push(m?);
         }
         Ok(())
     }

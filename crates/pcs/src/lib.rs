@@ -36,6 +36,7 @@
 
 pub mod accumulator;
 pub mod batching;
+mod compact;
 pub mod hiding;
 pub mod hiding_key;
 pub mod packing;

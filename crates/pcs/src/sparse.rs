@@ -223,7 +223,7 @@ impl SparsePoly {
 
     /// Whether `values` is zero at every index outside the blocks (the honest table).
     pub fn zero_outside(&self, values: &[F]) -> bool {
-        let inside: usize = (0..self.blocks.len()).map(|b| self.extract(b, values).iter().filter(|x| **x != F::ZERO).count()).sum();
+        let inside: usize = (0..self.blocks.len()).map(|b| self.extract(b, values).par_iter().filter(|x| **x != F::ZERO).count()).sum();
         let all = values.par_iter().filter(|x| **x != F::ZERO).count();
         inside == all
     }

@@ -316,12 +316,17 @@ impl WhirEngine {
     }
 
     /// [`WhirEngine::commit_root`] of `evals` without `evals` resident while the codeword and
-    /// its Merkle tree are: the evaluations go to an unlinked temporary file, are read from it
-    /// into the codeword buffer, and read back once the codeword and tree are dropped, so the
-    /// commitment's peak is the codeword and tree alone (not those plus the packed polynomial).
-    /// If no temporary file can be written, the evaluations stay in memory (same root, higher
-    /// peak); a read failing after they were dropped is an error.
+    /// its Merkle tree are: the evaluations are held compressed in memory ([`crate::compact`]) if
+    /// that takes at most [`COMPACT_MAX_BYTES_PER_ENTRY`] bytes per entry, otherwise they go to an
+    /// unlinked temporary file; either is read into the codeword buffer, and read back once the
+    /// codeword and tree are dropped, so the commitment's peak is the codeword and tree (plus the
+    /// compressed copy), not those plus the packed polynomial. If no temporary file can be
+    /// written, the evaluations stay in memory (same root, higher peak); a read failing after they
+    /// were dropped is an error.
     pub fn commit_root_spilling(&self, evals: Vec<F>) -> Result<(MerkleRoot, Vec<F>), PcsError> {
+        if let Some(compact) = crate::compact::Compact::encode(&evals, evals.len() * COMPACT_MAX_BYTES_PER_ENTRY) {
+            return self.commit_root_compact(evals, &compact);
+        }
         let mut spill = match Spill::write(&evals) {
             Ok(spill) => spill,
             Err(_) => {
@@ -352,6 +357,35 @@ impl WhirEngine {
         read.map_err(spill_err)?;
         let mut evals = F::zero_vec(len);
         spill.read_into(&mut evals).map_err(spill_err)?;
+        Ok((root, evals))
+    }
+
+    /// [`WhirEngine::commit_root_spilling`] with the evaluations held compressed in memory
+    /// ([`crate::compact`]) instead of in a file: same root, same evaluations back.
+    fn commit_root_compact(&self, evals: Vec<F>, compact: &crate::compact::Compact) -> Result<(MerkleRoot, Vec<F>), PcsError> {
+        if !evals.len().is_power_of_two() {
+            return Err(PcsError::Config("evaluation count is not a power of two".into()));
+        }
+        let len = evals.len();
+        let num_vars = len.trailing_zeros() as usize;
+        let config = self.config(num_vars)?;
+        drop(evals);
+        crate::mem_trace(&format!("commit: packed polynomial compressed ({} B)", compact.bytes()));
+        let mut read = Ok(());
+        let (root, tree) = p3_sumcheck::commit::commit_base(
+            &self.dft,
+            &self.mmcs,
+            num_vars,
+            config.round_folding_factor(0),
+            config.starting_log_inv_rate,
+            |message: &mut [F]| read = compact.decode_into(message),
+        );
+        crate::mem_trace("commit: codeword and Merkle tree built");
+        drop(tree);
+        let corrupt = |e: &str| PcsError::Config(format!("cannot decompress the packed polynomial: {e}"));
+        read.map_err(corrupt)?;
+        let mut evals = F::zero_vec(len);
+        compact.decode_into(&mut evals).map_err(corrupt)?;
         Ok((root, evals))
     }
 
@@ -395,6 +429,12 @@ impl WhirEngine {
         }
     }
 }
+
+/// Most bytes per entry a packed polynomial may take compressed in memory while its codeword is
+/// built ([`WhirEngine::commit_root_spilling`]); above that it goes to a temporary file. A quarter
+/// of its raw bytes: the commitment's resident memory stays below the opening's, which holds the
+/// packed polynomial itself (8 B per entry) beside the same codeword and tree.
+pub const COMPACT_MAX_BYTES_PER_ENTRY: usize = 2;
 
 /// A packed polynomial in an unlinked temporary file (freed by the system when the handle drops,
 /// however the process ends): canonical values, 8 little-endian bytes each.
@@ -583,6 +623,22 @@ mod tests {
             let root = engine.commit_root(&evals).expect("root");
             let (spilled, back) = engine.commit_root_spilling(evals.clone()).expect("spilled root");
             assert_eq!(spilled, root, "n = {n}");
+            assert_eq!(back, evals, "n = {n}");
+        }
+        // Held compressed in memory (witness-like values: small signed integers, zero padding,
+        // one entry at each end of the field): the same root, the same evaluations back.
+        for n in [MIN_NUM_VARS, 18, 21] {
+            let mut evals: Vec<F> = (0..1usize << n)
+                .map(|i| if i % 3 == 0 { F::ZERO } else { zkinfer_field::from_i64_unchecked(rng.random_range(-16_000i64..16_000)) })
+                .collect();
+            evals[1] = -F::ONE;
+            if n > MIN_NUM_VARS {
+                evals[2] = F::from_u64(u64::MAX >> 1);
+            }
+            assert!(crate::compact::Compact::encode(&evals, evals.len() * COMPACT_MAX_BYTES_PER_ENTRY).is_some(), "n = {n}");
+            let root = engine.commit_root(&evals).expect("root");
+            let (compact, back) = engine.commit_root_spilling(evals.clone()).expect("compressed root");
+            assert_eq!(compact, root, "n = {n}");
             assert_eq!(back, evals, "n = {n}");
         }
     }

@@ -135,7 +135,7 @@ pub mod zk_product;
 #[cfg(any(test, feature = "test-kit"))]
 pub mod zk_testkit;
 pub mod zk_virtual;
-pub use product::{MAX_TERM_LEN, ProductSumcheck, Term, evaluate_terms, product_value};
+pub use product::{MAX_TERM_LEN, MixedMle, ProductSumcheck, Term, evaluate_terms, product_value};
 
 /// What the prover ends with.
 #[derive(Debug, Clone, PartialEq, Eq)]

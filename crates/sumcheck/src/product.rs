@@ -61,6 +61,53 @@ enum Tables {
     /// Extension-field tables packed `LANES` consecutive entries per element, and the number of
     /// variables (used while tables are large enough for SIMD).
     Packed(Vec<Vec<PackedEF>>, usize),
+    /// Tables of either field ([`ProductSumcheck::new_mixed`]), for the first two rounds only:
+    /// base tables are read and bound as in [`Tables::Base`] / [`Tables::BaseBound`] (`r0`: the
+    /// pending first binding), extension tables are packed and folded in place; `num_vars`
+    /// counts the variables not bound yet. After the second binding every table is packed `EF`.
+    Mixed {
+        tables: Vec<MixedTable>,
+        num_vars: usize,
+        r0: Option<EF>,
+    },
+}
+
+/// One table of [`Tables::Mixed`].
+#[derive(Debug, Clone)]
+enum MixedTable {
+    /// Base-field evaluations, never bound in place.
+    Base(Mle<F>),
+    /// Extension-field evaluations, `LANES` per packed element, bound in place.
+    Packed(Vec<PackedEF>),
+}
+
+/// A table given to [`ProductSumcheck::new_mixed`].
+#[derive(Debug, Clone)]
+pub enum MixedMle {
+    /// Base-field evaluations (a committed column, a public 0/1 table).
+    Base(Mle<F>),
+    /// Extension-field evaluations (an eq table).
+    Ext(Mle<EF>),
+}
+
+impl MixedMle {
+    fn num_vars(&self) -> usize {
+        match self {
+            MixedMle::Base(m) => m.num_vars,
+            MixedMle::Ext(m) => m.num_vars,
+        }
+    }
+
+    fn lift(self) -> Mle<EF> {
+        match self {
+            MixedMle::Base(m) => m.lift(),
+            MixedMle::Ext(m) => m,
+        }
+    }
+}
+
+fn unpack(t: &[PackedEF]) -> Mle<EF> {
+    Mle::new(<PackedEF as PackedFieldExtension<F, EF>>::to_ext_iter(t.iter().copied()).collect::<Vec<EF>>())
 }
 
 impl Tables {
@@ -70,6 +117,7 @@ impl Tables {
             Tables::Base(m) | Tables::BaseBound(m, _) => (m.len(), m[0].len()),
             Tables::Ext(m) => (m.len(), m[0].len()),
             Tables::Packed(m, _) => (m.len(), m[0].len() * LANES),
+            Tables::Mixed { tables, num_vars, .. } => (tables.len(), 1 << num_vars),
         }
     }
 
@@ -79,13 +127,13 @@ impl Tables {
             Tables::Base(m) => m.iter().map(Mle::lift).collect(),
             Tables::BaseBound(m, r0) => m.iter().map(|t| t.fix_first(r0)).collect(),
             Tables::Ext(m) => m,
-            Tables::Packed(m, _) => m
+            Tables::Packed(m, _) => m.iter().map(|t| unpack(t)).collect(),
+            Tables::Mixed { tables, r0, .. } => tables
                 .iter()
-                .map(|t| {
-                    Mle::new(
-                        <PackedEF as PackedFieldExtension<F, EF>>::to_ext_iter(t.iter().copied())
-                            .collect::<Vec<EF>>(),
-                    )
+                .map(|t| match (t, r0) {
+                    (MixedTable::Base(m), None) => m.lift(),
+                    (MixedTable::Base(m), Some(r0)) => m.fix_first(r0),
+                    (MixedTable::Packed(p), _) => unpack(p),
                 })
                 .collect(),
         }
@@ -150,11 +198,49 @@ impl ProductSumcheck {
         Self::build(Tables::Base(mles), terms, eq_point)
     }
 
+    /// An instance over tables of either field: the same instance, the same rounds and final
+    /// values as [`ProductSumcheck::new`] on every table lifted to `EF`, but round 0 multiplies
+    /// the base tables' factors in `F` (packed) and only the extension tables' in `EF`, the base
+    /// tables are bound as by [`ProductSumcheck::new_base`] and never lifted whole, and only the
+    /// extension tables are packed. Tables too small for SIMD are lifted (the plain path).
+    ///
+    /// # Panics
+    /// As [`ProductSumcheck::new`].
+    pub fn new_mixed(mles: Vec<MixedMle>, terms: Vec<Term>, eq_point: Option<Vec<EF>>) -> Self {
+        let num_vars = mles.first().map_or(0, MixedMle::num_vars);
+        let uniform = mles.iter().all(|m| m.num_vars() == num_vars);
+        // Both packed bindings need at least LANES next-round pairs: 2^(n−3) ≥ LANES.
+        if LANES == 1 || !uniform || num_vars < LANES.trailing_zeros() as usize + 3 {
+            return Self::new(mles.into_iter().map(MixedMle::lift).collect(), terms, eq_point);
+        }
+        let tables = mles
+            .into_iter()
+            .map(|m| match m {
+                MixedMle::Base(m) => MixedTable::Base(m),
+                MixedMle::Ext(m) => MixedTable::Packed(m.evals.par_chunks(LANES).map(PackedEF::from_ext_slice).collect()),
+            })
+            .collect();
+        Self::build(Tables::Mixed { tables, num_vars, r0: None }, terms, eq_point)
+    }
+
+    /// Whether the tables are still mixed (tests: which path an instance took).
+    #[cfg(test)]
+    pub(crate) fn is_mixed(&self) -> bool {
+        matches!(self.tables, Tables::Mixed { .. })
+    }
+
+    /// Fewest variables [`ProductSumcheck::new_mixed`] keeps mixed (`None` without SIMD).
+    #[cfg(test)]
+    pub(crate) fn mixed_min_vars() -> Option<usize> {
+        (LANES > 1).then_some(LANES.trailing_zeros() as usize + 3)
+    }
+
     fn build(tables: Tables, terms: Vec<Term>, eq_point: Option<Vec<EF>>) -> Self {
         let sizes: Vec<usize> = match &tables {
             Tables::Base(m) | Tables::BaseBound(m, _) => m.iter().map(|t| t.num_vars).collect(),
             Tables::Ext(m) => m.iter().map(|t| t.num_vars).collect(),
             Tables::Packed(m, n) => vec![*n; m.len()],
+            Tables::Mixed { tables, num_vars, .. } => vec![*num_vars; tables.len()],
         };
         assert!(
             !sizes.is_empty(),
@@ -246,6 +332,7 @@ impl ProductSumcheck {
                 let slices: Vec<&[EF]> = m.iter().map(|t| t.evals.as_slice()).collect();
                 round_sums(&slices, weights, &self.terms, self.product_points)
             }
+            Tables::Mixed { tables, .. } => round_sums_packed_mixed(tables, weights, &self.terms, self.product_points),
             Tables::BaseBound(..) | Tables::Packed(..) => {
                 unreachable!("round 0 starts from unpacked, unbound tables")
             }
@@ -364,6 +451,7 @@ impl SumcheckInstance for ProductSumcheck {
             Tables::Ext(m) => m.iter().map(|t| t.evals[0]).collect(),
             Tables::BaseBound(m, r0) => m.iter().map(|t| t.fix_first(*r0).evals[0]).collect(),
             Tables::Packed(m, _) => m.iter().map(|t| t[0].extract(0)).collect(),
+            Tables::Mixed { .. } => self.tables.clone().into_ext().iter().map(|t| t.evals[0]).collect(),
         }
     }
 }
@@ -621,6 +709,13 @@ fn fold_and_round(
     num_points: usize,
     skip_one: bool,
 ) -> Vec<EF> {
+    if let Tables::Mixed { num_vars, .. } = tables {
+        // Both packed bindings of a mixed instance need LANES next-round pairs.
+        if *num_vars >= LANES.trailing_zeros() as usize + 2 {
+            return fold_and_round_mixed(tables, r, weights, terms, num_points, skip_one);
+        }
+        *tables = Tables::Ext(std::mem::replace(tables, Tables::Ext(Vec::new())).into_ext());
+    }
     let (_, stored) = tables.shape();
     let bound_len = if matches!(tables, Tables::BaseBound(..)) {
         stored / 4
@@ -717,7 +812,7 @@ fn fold_and_round(
                 }
             }
         }
-        Tables::Packed(..) => unreachable!("packed tables were unpacked above"),
+        Tables::Packed(..) | Tables::Mixed { .. } => unreachable!("packed and mixed tables were unpacked above"),
         Tables::Ext(m) => {
             for t in m.iter_mut() {
                 let (lo, hi) = t.evals.split_at_mut(bound_len);
@@ -999,7 +1094,7 @@ fn fold_and_round_packed(
                 }
             }
         }
-        Tables::Ext(_) => unreachable!("plain extension tables take the scalar path"),
+        Tables::Ext(_) | Tables::Mixed { .. } => unreachable!("plain extension and mixed tables take other paths"),
     }
     let mut weights = weights;
     if let Some(w) = weights.as_deref_mut() {
@@ -1039,6 +1134,198 @@ fn fold_and_round_packed(
             Tables::Packed(m, num_vars - 1)
         }
         other => other,
+    };
+    if let Some(w) = weights {
+        w.truncate(quarter);
+    }
+    combine_terms(terms, &per_term, num_points)
+}
+
+/// [`round_sums_packed_base`] on mixed tables: each pair's lines are packed `F` for base tables
+/// and packed `EF` for extension tables; a term multiplies its base factors in `F` and then its
+/// extension factors (the same field values as every factor lifted: products are exact).
+fn round_sums_packed_mixed(
+    tables: &[MixedTable],
+    weights: Option<&[EF]>,
+    terms: &[Term],
+    num_points: usize,
+) -> Vec<EF> {
+    let is_ext: Vec<bool> = tables.iter().map(|t| matches!(t, MixedTable::Packed(_))).collect();
+    let split: Vec<(Vec<usize>, Vec<usize>)> = terms.iter().map(|(_, idx)| idx.iter().partition(|&&j| !is_ext[j])).collect();
+    let half = match &tables[0] {
+        MixedTable::Base(m) => m.evals.len() / 2 / LANES,
+        MixedTable::Packed(p) => p.len() / 2,
+    };
+    let chunk = (PAIRS_PER_TASK / LANES).max(1);
+    let num_tasks = half.div_ceil(chunk);
+    let run = |task: usize| -> Vec<[EF; MAX_POINTS]> {
+        let range = task * chunk..((task + 1) * chunk).min(half);
+        let mut base = vec![[PackedF::ZERO; MAX_POINTS]; tables.len()];
+        let mut ext = vec![[PackedEF::ZERO; MAX_POINTS]; tables.len()];
+        let mut acc = vec![[PackedEF::ZERO; MAX_POINTS]; terms.len()];
+        for k in range {
+            for (j, t) in tables.iter().enumerate() {
+                match t {
+                    MixedTable::Base(m) => {
+                        let lo = *PackedF::from_slice(&m.evals[k * LANES..(k + 1) * LANES]);
+                        let hi = *PackedF::from_slice(&m.evals[(half + k) * LANES..(half + k + 1) * LANES]);
+                        fill_line(&mut base[j], lo, hi - lo, num_points);
+                    }
+                    MixedTable::Packed(p) => fill_line(&mut ext[j], p[k], p[half + k] - p[k], num_points),
+                }
+            }
+            let weight = weights.map(|w| PackedEF::from_ext_slice(&w[k * LANES..(k + 1) * LANES]));
+            for ((base_idx, ext_idx), a) in split.iter().zip(acc.iter_mut()) {
+                for t in 0..num_points {
+                    let pb = base_idx.iter().fold(PackedF::ONE, |p, &j| p * base[j][t]);
+                    let p = ext_idx.iter().fold(PackedEF::from(pb), |p, &j| p * ext[j][t]);
+                    a[t] += match weight {
+                        Some(w) => w * p,
+                        None => p,
+                    };
+                }
+            }
+        }
+        acc.iter()
+            .map(|a| a.map(|x| (0..LANES).map(|lane| x.extract(lane)).sum()))
+            .collect()
+    };
+    let per_term = if half * LANES >= PARALLEL_PAIRS {
+        (0..num_tasks)
+            .into_par_iter()
+            .map(run)
+            .par_reduce(|| zero_acc(terms.len()), add_acc)
+    } else {
+        (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
+    };
+    combine_terms(terms, &per_term, num_points)
+}
+
+/// `v[t] = lo + t·diff` for `t = 0..num_points`.
+#[inline(always)]
+fn fill_line<T: PrimeCharacteristicRing + Copy>(v: &mut [T; MAX_POINTS], lo: T, diff: T, num_points: usize) {
+    let mut x = lo;
+    v[0] = lo;
+    for slot in v.iter_mut().take(num_points).skip(1) {
+        x += diff;
+        *slot = x;
+    }
+}
+
+/// [`fold_and_round_packed`] on mixed tables: base tables as [`Tables::Base`] (first binding,
+/// lazily) and [`Tables::BaseBound`] (second binding, writing packed `EF`), packed extension
+/// tables folded in place; after the second binding every table is packed `EF`. Requires at
+/// least `LANES` next-round pairs (checked by the caller).
+fn fold_and_round_mixed(
+    tables: &mut Tables,
+    r: EF,
+    weights: Option<&mut Vec<EF>>,
+    terms: &[Term],
+    num_points: usize,
+    skip_one: bool,
+) -> Vec<EF> {
+    let Tables::Mixed { tables: m, num_vars, r0 } = tables else {
+        unreachable!("fold_and_round_mixed on mixed tables only")
+    };
+    let (num_vars, r0) = (*num_vars, *r0);
+    let bound_len = 1usize << (num_vars - 1);
+    let quarter = bound_len / 2;
+    let packed_quarter = quarter / LANES;
+    let r_packed = PackedEF::from(r);
+    let chunk = if quarter >= PARALLEL_PAIRS {
+        (PAIRS_PER_TASK / LANES).max(1)
+    } else {
+        packed_quarter
+    };
+    let num_tasks = packed_quarter.div_ceil(chunk);
+    let pair_weights: [PackedEF; 4] = match r0 {
+        Some(r0) => [(EF::ONE - r0) * (EF::ONE - r), (EF::ONE - r0) * r, r0 * (EF::ONE - r), r0 * r].map(PackedEF::from),
+        None => [PackedEF::ZERO; 4],
+    };
+    let mut tasks: Vec<PackedTask<'_>> = (0..num_tasks)
+        .map(|k| PackedTask { len: chunk.min(packed_quarter - k * chunk), tables: Vec::with_capacity(m.len()), weights: None })
+        .collect();
+    // The second binding writes each base table's packed EF table here (table order).
+    let mut fresh: Vec<Vec<PackedEF>> = match r0 {
+        Some(_) => m.iter().filter(|t| matches!(t, MixedTable::Base(_))).map(|_| PackedEF::zero_vec(bound_len / LANES)).collect(),
+        None => Vec::new(),
+    };
+    let mut fresh_iter = fresh.iter_mut();
+    for t in m.iter_mut() {
+        match t {
+            MixedTable::Base(src) => {
+                let src: &Mle<F> = src;
+                if r0.is_none() {
+                    let lo: [&[F]; 2] = split_n(&src.evals[..bound_len], quarter);
+                    let hi: [&[F]; 2] = split_n(&src.evals[bound_len..], quarter);
+                    for (k, task) in tasks.iter_mut().enumerate() {
+                        let range = k * chunk * LANES..(k * chunk + task.len) * LANES;
+                        task.tables.push(PackedChunk {
+                            out: [&mut [], &mut []],
+                            src: PackedSource::BaseLazy { lo: lo.map(|s| &s[range.clone()]), hi: hi.map(|s| &s[range.clone()]), r: &r_packed },
+                        });
+                    }
+                } else {
+                    let out = fresh_iter.next().expect("one fresh table per base table");
+                    let seg: [&[F]; 8] = split_n(&src.evals, quarter);
+                    let (out_a, out_b) = out.split_at_mut(packed_quarter);
+                    let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
+                    for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
+                        let range = k * chunk * LANES..(k * chunk + task.len) * LANES;
+                        let parts = [0, 1].map(|s| [0, 2, 4, 6].map(|base| &seg[base + s][range.clone()]));
+                        task.tables.push(PackedChunk { out: [oa, ob], src: PackedSource::BaseTwice { parts, weights: &pair_weights } });
+                    }
+                }
+            }
+            MixedTable::Packed(p) => {
+                let (lo, hi) = p.split_at_mut(bound_len / LANES);
+                let (out_a, out_b) = lo.split_at_mut(packed_quarter);
+                let hi: [&[PackedEF]; 2] = split_n(hi, packed_quarter);
+                let outs = out_a.chunks_mut(chunk).zip(out_b.chunks_mut(chunk));
+                for (k, (task, (oa, ob))) in tasks.iter_mut().zip(outs).enumerate() {
+                    let range = k * chunk..k * chunk + task.len;
+                    task.tables.push(PackedChunk { out: [oa, ob], src: PackedSource::InPlace { hi: hi.map(|s| &s[range.clone()]) } });
+                }
+            }
+        }
+    }
+    let mut weights = weights;
+    if let Some(w) = weights.as_deref_mut() {
+        debug_assert_eq!(w.len(), bound_len);
+        let (e_a, e_b) = w.split_at_mut(quarter);
+        let scalar_chunk = chunk * LANES;
+        for (task, (e_a, e_b)) in tasks.iter_mut().zip(e_a.chunks_mut(scalar_chunk).zip(e_b.chunks(scalar_chunk))) {
+            task.weights = Some((e_a, e_b));
+        }
+    }
+    let run = |mut task: PackedTask<'_>| process_packed_task(&mut task, r, terms, num_points, skip_one);
+    let per_term = if num_tasks > 1 {
+        tasks.into_par_iter().map(run).par_reduce(|| zero_acc(terms.len()), add_acc)
+    } else {
+        tasks.into_iter().map(run).fold(zero_acc(terms.len()), add_acc)
+    };
+    let state = std::mem::replace(tables, Tables::Ext(Vec::new()));
+    let Tables::Mixed { tables: mut m, .. } = state else {
+        unreachable!("the state was mixed")
+    };
+    for t in m.iter_mut() {
+        if let MixedTable::Packed(p) = t {
+            p.truncate(bound_len / LANES);
+        }
+    }
+    *tables = match r0 {
+        None => Tables::Mixed { tables: m, num_vars: num_vars - 1, r0: Some(r) },
+        Some(_) => {
+            let mut fresh = fresh.into_iter();
+            let packed = m
+                .into_iter()
+                .map(|t| match t {
+                    MixedTable::Base(_) => fresh.next().unwrap_or_default(),
+                    MixedTable::Packed(p) => p,
+                })
+                .collect();
+            Tables::Packed(packed, num_vars - 1)
+        }
     };
     if let Some(w) = weights {
         w.truncate(quarter);

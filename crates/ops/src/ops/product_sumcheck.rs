@@ -30,6 +30,15 @@ pub(crate) fn prove_products(
     (out.point, finals)
 }
 
+/// [`prove_products`] over tables of either field (`ProductSumcheck::new_mixed`): the same
+/// rounds, point and final values as on every table lifted to `EF`, no eq factor.
+pub(crate) fn prove_products_mixed(ctx: &mut ProverCtx<'_>, mles: Vec<zkinfer_sumcheck::MixedMle>, terms: Vec<Term>) -> (Vec<EF>, Vec<EF>) {
+    let mut instance = ProductSumcheck::new_mixed(mles, terms, None);
+    let out = zkinfer_sumcheck::prove(&mut instance, ctx.transcript);
+    let finals = out.final_evals.into_iter().next().unwrap_or_default();
+    (out.point, finals)
+}
+
 /// Verifier: checks the rounds of a sumcheck of `num_vars` variables claimed to sum to
 /// `claimed_sum`; returns the point and the value the summand must take there.
 pub(crate) fn verify_products(

@@ -57,9 +57,9 @@ use std::sync::Arc;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
 use zkinfer_lookup::Table;
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
-use zkinfer_sumcheck::Term;
+use zkinfer_sumcheck::{MixedMle, Term};
 
-use super::product_sumcheck::{broadcast_rows, check_bound, check_final, lift, pow2, prove_products, send_column_value, verify_products};
+use super::product_sumcheck::{broadcast_rows, check_bound, check_final, pow2, prove_products_mixed, send_column_value, verify_products};
 use super::public_mle::{causal_mask_mle, less_than_mle, point_indicator_mle};
 use crate::bounds::{Interval, check_relation};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
@@ -361,26 +361,32 @@ pub(crate) fn public_at(d: &Dims, rho: &[EF], z: &[EF], z1: &[EF]) -> (EF, EF, E
 /// The public tables on the cube, for the prover: the causal mask `M`, the extent `χ`, `eq(z₁, ·)`
 /// broadcast along the keys, `eq(z, ·)`.
 pub(crate) fn public_tables(d: &Dims, z: &[EF], z1: &[EF]) -> (Vec<EF>, Vec<EF>, Vec<EF>, Vec<EF>) {
+    let (mask, rows) = mask_and_rows::<EF>(d);
+    let e1 = broadcast_rows(&eq_evals(z1), d.len_vars());
+    (mask, rows, e1, eq_evals(z))
+}
+
+/// The 0/1 public tables on the cube, in any field: the causal mask `M` and the extent `χ`.
+fn mask_and_rows<T: PrimeCharacteristicRing + Copy>(d: &Dims) -> (Vec<T>, Vec<T>) {
     let (rv, tv) = (d.row_vars(), d.len_vars());
     let tp = 1usize << tv;
     let n = d.cube.padded_len();
-    let mut mask = EF::zero_vec(n);
-    let mut rows = EF::zero_vec(n);
+    let mut mask = vec![T::ZERO; n];
+    let mut rows = vec![T::ZERO; n];
     for h in 0..d.heads {
         for i in 0..d.rows_n {
             let base = ((h << rv) | i) * tp;
             for j in 0..tp {
                 if j < d.len {
-                    rows[base + j] = EF::ONE;
+                    rows[base + j] = T::ONE;
                 }
                 if j <= d.offset + i {
-                    mask[base + j] = EF::ONE;
+                    mask[base + j] = T::ONE;
                 }
             }
         }
     }
-    let e1 = broadcast_rows(&eq_evals(z1), tv);
-    (mask, rows, e1, eq_evals(z))
+    (mask, rows)
 }
 
 impl OpVerifier for SoftmaxProof {
@@ -468,20 +474,24 @@ impl WalkProver for SoftmaxProof {
         let z1 = ctx.challenges(nr);
         let lambda = ctx.challenge();
         let _ = ctx.claim_column(sum, &z1);
-        let (mask, rows, e1, eq) = public_tables(&d, &z, &z1);
-        let mut mles: Vec<Mle<EF>> = Vec::with_capacity(NUM_TABLES);
-        mles.push(Mle::new(d.cube.pad_i64(node.inputs[0]).into_iter().map(EF::from).collect()));
-        mles.push(Mle::new(broadcast_rows(&ctx.values(max), tv).into_iter().map(EF::from).collect()));
+        // Every table but the two eq tables is in the base field: the sumcheck runs its first
+        // rounds there (same rounds as on the lifted tables, `ProductSumcheck::new_mixed`).
+        let (mask, rows) = mask_and_rows::<F>(&d);
+        let base = |v: Vec<F>| MixedMle::Base(Mle::new(v));
+        let mut mles: Vec<MixedMle> = Vec::with_capacity(NUM_TABLES);
+        mles.push(base(d.cube.pad_i64(node.inputs[0])));
+        mles.push(base(broadcast_rows(&ctx.values(max), tv)));
         for col in [onehot, delta, overflow, exp, out] {
-            mles.push(lift(&ctx.values(col)));
+            mles.push(base(ctx.values(col).into_owned()));
         }
-        mles.push(Mle::new(broadcast_rows(&ctx.values(sum), tv).into_iter().map(EF::from).collect()));
-        mles.push(lift(&ctx.values(rem)));
-        mles.push(lift(&ctx.values(slack)));
-        for t in [mask, rows, e1, eq] {
-            mles.push(Mle::new(t));
-        }
-        let (rho, finals) = prove_products(ctx, mles, self.terms_scaled(lambda), None);
+        mles.push(base(broadcast_rows(&ctx.values(sum), tv)));
+        mles.push(base(ctx.values(rem).into_owned()));
+        mles.push(base(ctx.values(slack).into_owned()));
+        mles.push(base(mask));
+        mles.push(base(rows));
+        mles.push(MixedMle::Ext(Mle::new(broadcast_rows(&eq_evals(&z1), tv))));
+        mles.push(MixedMle::Ext(Mle::new(eq_evals(&z))));
+        let (rho, finals) = prove_products_mixed(ctx, mles, self.terms_scaled(lambda));
         let x_rho = ctx.send_eval(finals[X]);
         let rho_rows = rho[..nr].to_vec();
         let _ = send_column_value(ctx, max, &rho_rows, finals[MB]);
