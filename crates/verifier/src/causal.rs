@@ -81,12 +81,17 @@ pub fn check_causal(graph: &Graph, tokens: TensorId, positions: TensorId, out_ro
             _ => Seq::Mixed,
         };
         let out = match &node.op {
-            // Elementwise: every kind survives.
-            Op::Rescale(_) | Op::Clamp(_) | Op::Gelu(_) | Op::Silu(_) | Op::SoftCap(_) => a,
+            // Elementwise. Probabilities keep their zeros only through a rescale or a clamp (both
+            // map 0 to 0: a clamp's protocol requires lo ≤ 0 ≤ hi); a table function need not.
+            Op::Rescale(_) | Op::Clamp(_) => a,
+            Op::Gelu(_) | Op::Silu(_) | Op::SoftCap(_) => match a {
+                Seq::Probs { .. } => Seq::Mixed,
+                _ => a,
+            },
             Op::Add(_) | Op::Mul(_) => match (a, b) {
                 (x, y) if x == y => x,
-                (Seq::Const, y) => y,
-                (x, Seq::Const) => x,
+                (Seq::Const, y @ Seq::Rows { .. }) => y,
+                (x @ Seq::Rows { .. }, Seq::Const) => x,
                 _ => Seq::Mixed,
             },
             // Over the last axis (a row of a [T, C] matrix).
@@ -132,12 +137,9 @@ pub fn check_causal(graph: &Graph, tokens: TensorId, positions: TensorId, out_ro
                 Seq::Scores { q, k } if k.saturating_add(s.offset as i64) <= q => Seq::Probs { q, k },
                 _ => Seq::Mixed,
             },
-            // The public out_rows are the last N rows of x (the verifiers supply exactly those).
+            // The public out_rows are the rows T − N … T − 1 (the verifiers supply exactly those).
             Op::GatherRows(_) => match (node.inputs.first() == Some(&out_rows), b) {
-                (true, Seq::Rows { axis: 0, off }) => {
-                    let (rows, n) = (extent(node.inputs[1], 0), extent(node.output, 0));
-                    Seq::Rows { axis: 0, off: off + rows - n }
-                }
+                (true, Seq::Rows { axis: 0, off }) => Seq::Rows { axis: 0, off: off + extent(tokens, 0) - extent(node.output, 0) },
                 (true, Seq::Const) => Seq::Const,
                 _ => Seq::Mixed,
             },
