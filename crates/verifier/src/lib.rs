@@ -25,6 +25,7 @@
 //! prompt position and the completion positions get the LM head and argmax (the graph's
 //! `out_rows` gather).
 
+pub mod causal;
 pub mod chunked;
 pub mod file;
 pub mod key;
@@ -235,6 +236,8 @@ pub fn one_pass_soundness_bits(witness_vars: &[usize], weights: &WhirCommitment,
 /// other inputs. The key binds these tensors by name only, so both verifiers (one pass and stream)
 /// check their kinds here: a key whose `next_token` is a graph input (review 15) made the
 /// completion one more public input the graph need not read, and every completion verified.
+/// Then the graph must be causal ([`causal::check_causal`]): prediction `j` reads no token after
+/// its position (a non-causal key let several completions of one prompt verify, review 15).
 pub fn statement_public<'a>(
     graph: &Graph,
     tokens: &'a [i64],
@@ -243,6 +246,7 @@ pub fn statement_public<'a>(
     next: &'a [i64],
 ) -> Result<PublicValues<'a>, ProofSystemError> {
     let mut public: PublicValues<'a> = PublicValues::new();
+    let mut ids = Vec::with_capacity(4);
     for (name, values) in [("tokens", tokens), ("positions", positions), ("out_rows", out_rows), ("next_token", next)] {
         let id = graph.find(name).ok_or_else(|| ProofSystemError::Rejected(format!("graph has no tensor {name}")))?;
         let meta = graph.meta(id);
@@ -264,7 +268,9 @@ pub fn statement_public<'a>(
             }
         }
         public.insert(id, values);
+        ids.push(id);
     }
+    causal::check_causal(graph, ids[0], ids[1], ids[2], ids[3])?;
     Ok(public)
 }
 
