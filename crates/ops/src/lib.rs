@@ -41,7 +41,6 @@ pub mod zk_matmul;
 pub mod zk_mul;
 pub mod zk_rescale;
 pub mod zk_rope;
-pub mod zk_slice;
 pub mod zk_softmax;
 pub mod zk_norm;
 pub mod zk_plan;

@@ -266,7 +266,19 @@ fn tampered_zk_index_maps_are_rejected() {
     assert!(ZkIndexMap::gather_rows(&[0], 2, 4).is_err(), "3 variables");
     assert!(ZkIndexMap::split_heads(3, 0, 12).is_err(), "no heads");
     assert!(ZkIndexMap::repeat_kv(2, 0, 3, 8).is_err(), "empty group");
-    assert!(ZkIndexMap::slice_cols(3, 40, 30, 20).is_err(), "outside the input");
+    // The column slice's refusals (ported from the removed `zk_slice` tests, same messages): a
+    // slice outside the input; an input of fewer than 5 variables (this prover sums over all of
+    // `x`'s variables, rows and columns, so `[3, 16]` (2 + 4) proves while `[1, 16]` and `[2, 8]`
+    // (4 each) are refused); a claim of another dimension.
+    for (rows, cols, start, len, what) in [(3, 40, 30, 20, "a slice outside the input"), (3, 40, 0, 41, "a slice outside the input"), (3, 40, usize::MAX, 2, "a slice outside the input"), (1, 16, 0, 16, "needs an input of ≥ 5 variables"), (2, 8, 0, 4, "needs an input of ≥ 5 variables")] {
+        let e = ZkIndexMap::slice_cols(rows, cols, start, len).expect_err(what).to_string();
+        assert!(e.contains("SliceCols (zk)") && e.contains(what), "[{rows}, {cols}] from {start}, {len}: {e}");
+    }
+    assert!(ZkIndexMap::slice_cols(3, 16, 0, 16).is_ok(), "2 + 4 variables");
+    let s = &maps()[4];
+    assert_eq!(s.op(), "SliceCols (zk)");
+    let mut t = VerifierTranscript::new(&ds(), &[]);
+    assert!(verify_index_map_zk(s, &Claim::new(vec![EF::TWO; s.claim_vars() - 1], EF::ONE), &mut t).expect_err("claim dimension").to_string().contains("claim point dimension"));
     assert!(ZkIndexMap::split_heads(usize::MAX, 3, usize::MAX).is_err(), "overflow");
     assert!(ZkIndexMap::new(op, vec![4, 40], vec![4, 40], vec![(0, 0), (0, 1)], vec![]).is_err(), "a dimension kept twice");
     assert!(ZkIndexMap::new(op, vec![4, 40], vec![5, 40], vec![(0, 0)], (0..40).collect()).is_err(), "kept sizes differ");

@@ -48,6 +48,11 @@ fn rejected(pk: &ProvingKey, what: &str, bytes: &[u8]) -> String {
 
 #[test]
 fn chunks_of_several_witness_groups_verify_and_every_group_is_bound() {
+    // Both streams and every verifier at the test codewords (`common::TestCodewords`): the grouping
+    // (`set_test_chunk_groups`: cap and split threshold) is applied on top of whatever rates the
+    // parameters give (`zkinfer_verifier::chunked::chunk_witness_pcs`), so the groups, their roots
+    // and their openings are the same objects as at the production rates, only shorter.
+    let _small = common::TestCodewords::on();
     let (model, pk) = load("gpt2-tiny-random.gguf");
     let (prompt, n, chunk) = ([5u32, 17, 3], 9usize, 4usize);
     let expected = model.generate_int(&prompt, n, |_| {}).unwrap();

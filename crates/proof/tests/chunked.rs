@@ -65,24 +65,9 @@ fn three_chunks() -> &'static (Stream, Vec<u32>) {
     })
 }
 
-/// While alive (on its thread), the stream's commitments take the test-only small-codeword target
-/// 0 (`set_test_small_codewords`: every group at rate 1/2; the production targets give the tiny
-/// fixtures' ≈ 2^20-entry chunk witnesses codewords of 2^24–2^26 entries). For the tamper tests,
-/// whose rejections do not depend on the rates; both sides derive the same parameters.
-struct TestCodewords;
-
-impl TestCodewords {
-    fn on() -> Self {
-        zkinfer_verifier::chunked::set_test_small_codewords(Some(0));
-        TestCodewords
-    }
-}
-
-impl Drop for TestCodewords {
-    fn drop(&mut self) {
-        zkinfer_verifier::chunked::set_test_small_codewords(None);
-    }
-}
+// The tamper tests' streams are at the test codewords (`common::TestCodewords`): their rejections
+// do not depend on the rates.
+use common::TestCodewords;
 
 fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> (Stream, Vec<u32>) {
     let mut out = Vec::new();
@@ -104,7 +89,12 @@ fn rejected(pk: &ProvingKey, what: &str, bytes: &[u8]) -> String {
 
 /// Honest chunked proofs of the tiny GPT-2 verify for several chunk sizes (a prompt that fills
 /// whole chunks, one that does not, one chunk only, a chunk whose witness columns commit as
-/// blocks of their extents), with the completion of generation.
+/// blocks of their extents), with the completion of generation. The 3-chunk stream is the one at
+/// the production parameters; the three other shapes are proven and verified at the test-only
+/// small codewords (both sides on this thread): what they check — chunk boundaries, a short last
+/// chunk, a prompt spanning chunks, block-committed columns — is decided by the shapes, and the
+/// rates only size the codewords (a stream at the test rates is refused by the production
+/// verifier: `review_chunked::a_stream_at_another_target_or_rate_is_refused`).
 #[test]
 fn gpt2_chunked_proofs_verify() {
     let (model, pk) = gpt2();
@@ -112,8 +102,10 @@ fn gpt2_chunked_proofs_verify() {
     // committed as blocks 8 + 1 of its extent, pcs::sparse.)
     for (prompt, n, chunk, chunks) in [(&[5u32, 17, 3][..], 9usize, 4usize, 3usize), (&[5, 17, 3][..], 7, 4, 3), (&[5, 17, 3, 99, 42, 7, 11, 64, 8][..], 3, 4, 3), (&[1, 2][..], 2, 8, 1)] {
         let expected = model.generate_int(prompt, n, |_| {}).unwrap();
+        let production = (prompt, n, chunk) == (&[5u32, 17, 3][..], 9, 4);
+        let _small = (!production).then(TestCodewords::on);
         let fresh;
-        let (stream, completion) = if (prompt, n, chunk) == (&[5u32, 17, 3][..], 9, 4) {
+        let (stream, completion) = if production {
             three_chunks()
         } else {
             fresh = prove(model, pk, prompt, n, chunk);

@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::ops::eval_int;
-use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorSource, Weights};
+use zkinfer_model::Model;
 use zkinfer_proof::testing::prove_tampered;
 use zkinfer_proof::{ProofFile, ProvingKey, Stage, VerifyingKey, WeightCommitment, prove, prove_consuming, setup, verify, vocab_bytes};
 use zkinfer_tokenizer::Tokenizer;
+
+use crate::common;
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
@@ -154,32 +155,6 @@ fn another_models_key_is_rejected() {
     assert!(verify(&other.vk, &p).is_err());
 }
 
-/// A malicious prover: adds 1 to one element of `tensor`, then recomputes every later node from
-/// the perturbed values, so that the trace is consistent everywhere except at the op that
-/// produced `tensor`. Returns false if the perturbation could not be propagated.
-fn perturb_and_propagate(graph: &Graph, trace: &mut IntTrace, weights: &Weights, tensor: usize) -> bool {
-    let Some(t) = trace.values[tensor].as_mut() else { return false };
-    let i = t.data.len() / 2;
-    t.data[i] += 1;
-    let Some(start) = graph.nodes.iter().position(|n| n.output.0 == tensor) else { return false };
-    for node in &graph.nodes[start + 1..] {
-        let operands: Option<Vec<Operand<'_>>> = node
-            .inputs
-            .iter()
-            .map(|id| match graph.meta(*id).source {
-                TensorSource::Weight => weights.get(&graph.meta(*id).name).map(Operand::Weight),
-                _ => trace.values[id.0].as_ref().map(Operand::Act),
-            })
-            .collect();
-        let Some(operands) = operands else { return false };
-        match eval_int(&node.op, &operands) {
-            Ok(out) => trace.values[node.output.0] = Some(out),
-            Err(_) => return false,
-        }
-    }
-    true
-}
-
 /// For each op kind of the graph, a malicious prover perturbs one element of that op's output and
 /// recomputes everything downstream: the only false relation is at that op, and verification
 /// must fail.
@@ -198,7 +173,7 @@ fn tampering_with_any_op_output_is_caught() {
     for (kind, tensor) in kinds {
         let mut propagated = true;
         let proof = prove_tampered(&f.model, &f.pk, &f.prompt, 3, |graph, trace| {
-            propagated = perturb_and_propagate(graph, trace, f.model.weights(), tensor);
+            propagated = common::perturb_and_propagate(graph, trace, f.model.weights(), tensor);
         })
         .unwrap_or_else(|e| panic!("{kind}: the malicious prover must produce a proof: {e}"));
         assert!(propagated, "could not build the tampered trace for {kind}");
@@ -230,22 +205,6 @@ fn recommitting_the_weights_gives_a_valid_proof_and_checks_the_key() {
     let err = prove_consuming(&other_model, &f.pk.vk, WeightCommitment::Recommit, &f.prompt, 2, |_| {})
         .expect_err("weights that do not match the key must be refused");
     assert!(err.to_string().contains("do not match"), "{err}");
-}
-
-/// Recomputes every node after `start` from the trace (a malicious prover re-deriving
-/// everything downstream of its edit).
-fn propagate_after(graph: &Graph, trace: &mut IntTrace, weights: &Weights, start: usize) {
-    for node in &graph.nodes[start + 1..] {
-        let operands: Vec<Operand<'_>> = node
-            .inputs
-            .iter()
-            .map(|id| match graph.meta(*id).source {
-                TensorSource::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
-                _ => Operand::Act(trace.values[id.0].as_ref().unwrap()),
-            })
-            .collect();
-        trace.values[node.output.0] = Some(eval_int(&node.op, &operands).unwrap());
-    }
 }
 
 /// Issue 9's reproduction: `output_norm.weight` × 1e-9 gave the final LayerNorm the shift 58 with
@@ -309,7 +268,7 @@ fn issue_9_tiny_norm_gain_forgery_is_rejected() {
         for v in &mut t.data[last..] {
             *v += 64;
         }
-        propagate_after(graph, trace, model.weights(), ln);
+        assert!(common::propagate_after(graph, trace, model.weights(), ln), "the forged trace propagates");
         let ids: Vec<u32> = trace.values[graph.outputs[1].0].as_ref().unwrap().data.iter().map(|&v| v as u32).collect();
         forged = Some(ids);
     });
@@ -436,7 +395,7 @@ fn forged_predictions_at_the_output_rows_are_rejected() {
         for v in &mut t.data[d..2 * d] {
             *v = -*v;
         }
-        propagate_after(graph, trace, f.model.weights(), node);
+        assert!(common::propagate_after(graph, trace, f.model.weights(), node), "the forged hidden row propagates");
         forged = trace.values[graph.find("next_token").unwrap().0].as_ref().unwrap().data.clone();
     });
     let proof = result.expect("the malicious prover proves the forged hidden row");
@@ -449,7 +408,7 @@ fn forged_predictions_at_the_output_rows_are_rejected() {
             *v = i as i64;
         }
         let first = graph.nodes.iter().position(|nd| nd.inputs.contains(&rows)).unwrap();
-        propagate_after(graph, trace, f.model.weights(), first - 1);
+        assert!(common::propagate_after(graph, trace, f.model.weights(), first - 1), "the other rows propagate");
     });
     let proof = result.expect("prove");
     assert!(verify(&f.pk.vk, &proof).is_err(), "predictions at other rows accepted");
@@ -470,7 +429,7 @@ fn block_committed_witness_verifies_and_a_tampered_one_is_rejected() {
     let clamp = graph.nodes.iter().find(|n| n.op.as_int_op().name() == "Clamp").expect("a clamp").output.0;
     let mut propagated = true;
     let bad = prove_tampered(&model, &pk, &prompt, 3, |graph, trace| {
-        propagated = perturb_and_propagate(graph, trace, model.weights(), clamp);
+        propagated = common::perturb_and_propagate(graph, trace, model.weights(), clamp);
     })
     .expect("the malicious prover produces a proof");
     assert!(propagated, "could not build the tampered trace");

@@ -8,12 +8,13 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::ops::eval_int;
 use zkinfer_model::ops::rope::Rope;
-use zkinfer_model::{Graph, IntTrace, Llama, LlamaConfig, LlamaQuant, Model, Op, Operand, TensorSource, Weights};
+use zkinfer_model::{Llama, LlamaConfig, LlamaQuant, Model, Op};
 use zkinfer_proof::testing::prove_tampered;
 use zkinfer_proof::{ProofFile, ProvingKey, VerifyingKey, prove, setup, verify, vocabulary};
 use zkinfer_tokenizer::Tokenizer;
+
+use crate::common;
 
 const N: usize = 4;
 
@@ -83,31 +84,6 @@ fn honest_proof_verifies_and_the_key_carries_the_factors() {
     eprintln!("factored {real:?}, plain {plain:?}");
 }
 
-/// Re-evaluates every node from `start` on (weights from `weights`), with RoPE nodes replaced by
-/// `rope(old)`; `false` if some operand is missing.
-fn recompute_from(graph: &Graph, trace: &mut IntTrace, weights: &Weights, start: usize, rope: impl Fn(&Rope) -> Rope) -> bool {
-    for node in &graph.nodes[start..] {
-        let operands: Option<Vec<Operand<'_>>> = node
-            .inputs
-            .iter()
-            .map(|id| match graph.meta(*id).source {
-                TensorSource::Weight => weights.get(&graph.meta(*id).name).map(Operand::Weight),
-                _ => trace.values[id.0].as_ref().map(Operand::Act),
-            })
-            .collect();
-        let Some(operands) = operands else { return false };
-        let op = match &node.op {
-            Op::Rope(r) => Op::Rope(rope(r)),
-            other => other.clone(),
-        };
-        match eval_int(&op, &operands) {
-            Ok(out) => trace.values[node.output.0] = Some(out),
-            Err(_) => return false,
-        }
-    }
-    true
-}
-
 /// A prover that ignores the factors (rotates every row with the plain table) and derives a
 /// consistent trace from there: refused. Control: the same recomputation with the real op is the
 /// honest trace and verifies, so the refusal comes from the table.
@@ -120,8 +96,11 @@ fn rotating_without_the_factors_is_caught() {
         let proof = prove_tampered(&f.model, &f.pk, &f.prompt, N, |graph, trace| {
             let start = graph.nodes.iter().position(|n| matches!(n.op, Op::Rope(_))).unwrap();
             let before = trace.values.clone();
-            ok = recompute_from(graph, trace, f.model.weights(), start, |r| {
-                if plain { Rope::new(r.n_rot, r.base, r.frac, r.n_ctx).unwrap() } else { r.clone() }
+            // Every node from the first RoPE on, the RoPE nodes with the plain table (or, for the
+            // control, their own).
+            ok = common::recompute_from(graph, trace, f.model.weights(), start, |op| match op {
+                Op::Rope(r) if plain => Some(Op::Rope(Rope::new(r.n_rot, r.base, r.frac, r.n_ctx).unwrap())),
+                _ => None,
             });
             changed = trace.values != before;
         })
@@ -149,7 +128,7 @@ fn a_perturbed_rotated_value_is_caught() {
         if let Some(t) = trace.values[out].as_mut() {
             let i = t.data.len() / 3;
             t.data[i] += 1;
-            ok = recompute_from(graph, trace, f.model.weights(), start + 1, Rope::clone);
+            ok = common::propagate_after(graph, trace, f.model.weights(), start);
         }
     })
     .unwrap();

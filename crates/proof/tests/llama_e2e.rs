@@ -7,14 +7,15 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::ops::eval_int;
-use zkinfer_model::{Graph, IntTrace, Model, Operand, TensorSource, Weights};
+use zkinfer_model::Model;
 use zkinfer_proof::testing::prove_tampered;
 use zkinfer_proof::{
     ProofFile, ProofSystemError, ProvingKey, VerifyingKey, Vocabulary, WeightCommitment, prove, prove_consuming, setup,
     verify, vocab_bytes, vocabulary,
 };
 use zkinfer_tokenizer::Tokenizer;
+
+use crate::common;
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/llama").join(name)
@@ -221,30 +222,6 @@ fn another_models_key_and_another_architectures_key_are_rejected() {
     assert!(matches!(e, ProofSystemError::Request(_)), "{e}");
 }
 
-/// The malicious prover of `e2e.rs`: +1 on one element of `tensor`, every later node recomputed.
-fn perturb_and_propagate(graph: &Graph, trace: &mut IntTrace, weights: &Weights, tensor: usize) -> bool {
-    let Some(t) = trace.values[tensor].as_mut() else { return false };
-    let i = t.data.len() / 2;
-    t.data[i] += 1;
-    let Some(start) = graph.nodes.iter().position(|n| n.output.0 == tensor) else { return false };
-    for node in &graph.nodes[start + 1..] {
-        let operands: Option<Vec<Operand<'_>>> = node
-            .inputs
-            .iter()
-            .map(|id| match graph.meta(*id).source {
-                TensorSource::Weight => weights.get(&graph.meta(*id).name).map(Operand::Weight),
-                _ => trace.values[id.0].as_ref().map(Operand::Act),
-            })
-            .collect();
-        let Some(operands) = operands else { return false };
-        match eval_int(&node.op, &operands) {
-            Ok(out) => trace.values[node.output.0] = Some(out),
-            Err(_) => return false,
-        }
-    }
-    true
-}
-
 /// For each op kind of the Llama graph (RmsNorm, Rope, RepeatKv, Silu, Mul and the shared ops),
 /// a consistent lie at that op's output with everything downstream re-derived: verification of
 /// the real proof (real commitments and openings) must fail.
@@ -266,7 +243,7 @@ fn tampering_with_any_op_output_is_caught() {
     for (kind, tensor) in kinds {
         let mut propagated = true;
         let proof = prove_tampered(&f.model, &f.pk, &f.prompt, N, |graph, trace| {
-            propagated = perturb_and_propagate(graph, trace, f.model.weights(), tensor);
+            propagated = common::perturb_and_propagate(graph, trace, f.model.weights(), tensor);
         })
         .unwrap_or_else(|e| panic!("{kind}: the malicious prover must produce a proof: {e}"));
         assert!(propagated, "could not build the tampered trace for {kind}");

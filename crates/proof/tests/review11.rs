@@ -12,11 +12,12 @@
 
 use std::path::PathBuf;
 use zkinfer_gguf::GgufFile;
-use zkinfer_model::ops::eval_int;
-use zkinfer_model::{Graph, IntTrace, Model, Op, Operand, TensorSource, Weights};
+use zkinfer_model::{Graph, Model, Op};
 use zkinfer_proof::testing::prove_tampered;
 use zkinfer_proof::{ProvingKey, prove, setup, verify, vocabulary};
 use zkinfer_tokenizer::Tokenizer;
+
+use crate::common;
 
 fn load(rel: &str) -> (Model, ProvingKey, Vec<u32>) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(rel);
@@ -39,22 +40,6 @@ fn symmetric_clamps(graph: &Graph) -> Vec<(usize, i64)> {
             _ => None,
         })
         .collect()
-}
-
-/// Recomputes every node after `start` from the (tampered) trace.
-fn propagate(graph: &Graph, trace: &mut IntTrace, weights: &Weights, start: usize) {
-    for node in &graph.nodes[start + 1..] {
-        let operands: Vec<Operand<'_>> = node
-            .inputs
-            .iter()
-            .map(|id| match graph.meta(*id).source {
-                TensorSource::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
-                _ => Operand::Act(trace.values[id.0].as_ref().unwrap()),
-            })
-            .collect();
-        let out = eval_int(&node.op, &operands).unwrap();
-        trace.values[node.output.0] = Some(out);
-    }
 }
 
 /// The forgeries: `y = −clamp(x)` at every entry (on the tiny fixtures refused by a downstream
@@ -100,7 +85,7 @@ fn attack(rel: &str) {
                     changed += usize::from(forged != *v);
                     *v = forged;
                 }
-                propagate(graph, trace, model.weights(), node);
+                assert!(common::propagate_after(graph, trace, model.weights(), node), "the forged clamp output propagates");
             });
             if changed == 0 {
                 eprintln!("{rel}: clamp node {node} (m = {m}): {forgery:?} changes nothing (no such entry), skipped");

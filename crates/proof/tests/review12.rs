@@ -79,6 +79,11 @@ fn prove_stream(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk:
 #[test]
 fn a_stream_laid_out_in_other_epochs_than_the_headers_is_refused() {
     let (model, pk) = gpt2();
+    // Every stream of this test, and every verifier, at the test codewords: the epoch layout under
+    // test is a function of the header and the layout hook, the rates only size the codewords
+    // (`Epochs::for_header`); the honest stream verifies there, so the refusals below are the
+    // layout's.
+    let _small = crate::common::TestCodewords::on();
     let prompt = [5u32, 17, 3];
     let (n, c) = (18, 4);
     let honest = prove_stream(model, pk, &prompt, n, c);

@@ -18,25 +18,9 @@ fn gpt2() -> (&'static Model, &'static ProvingKey) {
     (m, pk)
 }
 
-/// While alive (on its thread), the stream's commitments take the test-only small-codeword target
-/// 0 (`set_test_small_codewords`: every group at rate 1/2, the tiny fixtures' chunk witnesses of
-/// ≈ 2^20 entries in codewords of 2^21 instead of 2^24–2^26): the attacks here do not depend on the
-/// rates, and both sides of every stream of this file derive the same parameters (a verifier
-/// without the hook refuses such a stream: `a_stream_at_test_rates_is_refused_by_the_production_verifier`).
-struct TestCodewords;
-
-impl TestCodewords {
-    fn on() -> Self {
-        zkinfer_verifier::chunked::set_test_small_codewords(Some(0));
-        TestCodewords
-    }
-}
-
-impl Drop for TestCodewords {
-    fn drop(&mut self) {
-        zkinfer_verifier::chunked::set_test_small_codewords(None);
-    }
-}
+// The stream commitments of this file are at the test codewords (`common::TestCodewords`): the
+// attacks do not depend on the rates.
+use common::TestCodewords;
 
 fn prove(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> Result<Vec<u8>, ProofSystemError> {
     let _small = TestCodewords::on();
@@ -98,8 +82,7 @@ fn a_chunk_whose_columns_commit_as_blocks_verifies() {
 use std::sync::Arc;
 
 use zkinfer_field::F;
-use zkinfer_model::ops::eval_int;
-use zkinfer_model::{Graph, IntTensor, IntTrace, Operand, TensorSource, Weights};
+use zkinfer_model::{Graph, IntTensor, IntTrace, Weights};
 use zkinfer_ops::witness::CommittedColumns;
 use zkinfer_ops::{ChunkIo, Claim, TensorLayout, WitnessBuilder};
 use zkinfer_pcs::{OpeningAccumulator, Origin, PolyId, WhirCommitment, WhirProverData};
@@ -146,22 +129,6 @@ struct Evil<'a> {
     /// values `u_i` of the epoch's chunks `f + i ≥ m` are shifted by one (with `m` the stream's
     /// chunk count: only the values of chunks the transcript never proves).
     shift_u_from: Option<usize>,
-}
-
-/// Recomputes every node of `graph` from the trace (a malicious prover re-deriving everything
-/// downstream of an edit to an input).
-fn recompute(graph: &Graph, trace: &mut IntTrace, weights: &Weights) {
-    for node in &graph.nodes {
-        let operands: Vec<Operand<'_>> = node
-            .inputs
-            .iter()
-            .map(|id| match graph.meta(*id).source {
-                TensorSource::Weight => Operand::Weight(weights.get(&graph.meta(*id).name).unwrap()),
-                _ => Operand::Act(trace.values[id.0].as_ref().unwrap()),
-            })
-            .collect();
-        trace.values[node.output.0] = Some(eval_int(&node.op, &operands).unwrap());
-    }
 }
 
 /// Rows `[start, start + len)` of a cached tensor `[H, n, d]`.
@@ -428,7 +395,7 @@ fn forge_cache(pk: &ProvingKey) -> impl Fn(usize, &Graph, &mut IntTrace, &Weight
         let t = trace.values[id.0].as_mut().unwrap();
         let at = forged_index(&t.shape);
         t.data[at] += 1;
-        recompute(graph, trace, weights);
+        assert!(common::recompute_from(graph, trace, weights, 0, |_| None), "the forged cache propagates");
     }
 }
 
@@ -477,7 +444,7 @@ fn forge_cache_at<'a>(pk: &'a ProvingKey, at: &'static [usize], pos: usize) -> i
         let t = trace.values[id.0].as_mut().unwrap();
         let at = (t.shape[1] + pos) * t.shape[2] + 3;
         t.data[at] += 1;
-        recompute(graph, trace, weights);
+        assert!(common::recompute_from(graph, trace, weights, 0, |_| None), "the forged cache propagates");
     }
 }
 
@@ -574,11 +541,22 @@ fn records(bytes: &[u8], header_len: usize) -> Vec<(usize, usize)> {
     out
 }
 
+/// The honest one-chunk stream (prompt [`PROMPT`], 2 new tokens, `C = 4`) at the test codewords,
+/// proven once for the tests that attack it (its bytes do not depend on the test thread: `prove`
+/// sets the codeword hook itself, and no other hook of this file is on where it is first called).
+fn one_chunk() -> &'static [u8] {
+    static S: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    S.get_or_init(|| {
+        let (model, pk) = gpt2();
+        prove(model, pk, &PROMPT, 2, 4).unwrap()
+    })
+}
+
 /// Hostile headers: every field is checked before it is used or allocated for, with a clear error.
 #[test]
 fn hostile_headers_are_rejected_before_allocating() {
-    let (model, pk) = gpt2();
-    let bytes = prove(model, pk, &PROMPT, 2, 4).unwrap();
+    let (_, pk) = gpt2();
+    let bytes = one_chunk().to_vec();
     let h = StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: 2, chunk_size: 4, prompt_ids: PROMPT.to_vec() }.to_bytes();
     assert_eq!(&bytes[..h.len()], &h[..]);
     let body = &bytes[h.len()..];
@@ -952,7 +930,8 @@ fn a_stream_at_another_target_or_rate_is_refused() {
         eprintln!("{bits} bits against {rule}: {e}");
         assert!(e.contains("chunk 0: commitment opening"), "{bits} bits: {e}");
     }
-    let bytes = prove(model, pk, &prompt, 2, 4).unwrap();
+    assert_eq!(prompt, PROMPT);
+    let bytes = one_chunk();
     let e = verify_stream(&pk.vk, &mut &bytes[..]).expect_err("a stream at test rates accepted").to_string();
     assert!(e.contains("chunk 0"), "{e}");
     let mut out = Vec::new();
