@@ -9,7 +9,7 @@
 //! input of shape `[N]`) decodes, its setup proof verifies, and then every completion the prover
 //! likes verifies for the same prompt: the completion is just another public input the graph never
 //! reads. Found here (`a_key_whose_next_token_is_an_input_binds_no_completion`): two different
-//! completions of one prompt, both accepted under one key. Fix: `zkinfer_verifier::statement_tensors`
+//! completions of one prompt, both accepted under one key. Fix: `zkinfer_verifier::statement_public`
 //! (both verifiers) requires `tokens`, `positions`, `out_rows` to be graph inputs and `next_token`
 //! to be the output of an `Argmax` node; the forged proofs are now refused with an error naming
 //! `next_token`. Controls: without any check (the previous loop) the test fails ("accepted"); with
