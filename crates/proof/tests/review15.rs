@@ -9,10 +9,12 @@
 //! input of shape `[N]`) decodes, its setup proof verifies, and then every completion the prover
 //! likes verifies for the same prompt: the completion is just another public input the graph never
 //! reads. Found here (`a_key_whose_next_token_is_an_input_binds_no_completion`): two different
-//! completions of one prompt, both accepted under one key. Fix: `zkinfer_verifier::statement_tensors`
+//! completions of one prompt, both accepted under one key. Fix: `zkinfer_verifier::statement_public`
 //! (both verifiers) requires `tokens`, `positions`, `out_rows` to be graph inputs and `next_token`
 //! to be the output of an `Argmax` node; the forged proofs are now refused with an error naming
-//! `next_token`. Control: without the check (the previous loop) the test fails ("accepted").
+//! `next_token`. Controls: without any check (the previous loop) the test fails ("accepted"); with
+//! the causal check below but without the kind check, it fails too (refused "for another reason":
+//! the causal check refuses the key as well — defence in depth).
 //!
 //! **A non-causal key.** With `next_token` an Argmax output, a key can still make the statement
 //! ambiguous: the graph proof shows `next_token = F(tokens)` where `tokens` holds the completion,
@@ -180,7 +182,7 @@ fn a_key_whose_next_token_is_an_input_binds_no_completion() {
     for (completion, verdict) in &verdicts {
         match verdict {
             Ok(_) => panic!("completion {completion:?} of prompt {:?} accepted under a key whose next_token is an input (all verdicts: {verdicts:?})", f.prompt),
-            Err(e) => assert!(e.to_string().contains("next_token"), "refused for another reason: {e}"),
+            Err(e) => assert!(e.to_string().contains("next_token is not the output of an Argmax node"), "refused for another reason: {e}"),
         }
     }
 }
