@@ -334,43 +334,36 @@ impl WhirEngine {
                 return Ok((root, evals));
             }
         };
-        if !evals.len().is_power_of_two() {
-            return Err(PcsError::Config("evaluation count is not a power of two".into()));
-        }
         let len = evals.len();
-        let num_vars = len.trailing_zeros() as usize;
-        let config = self.config(num_vars)?;
         drop(evals);
-        crate::mem_trace("commit: packed polynomial spilled");
-        let mut read = Ok(());
-        let (root, tree) = p3_sumcheck::commit::commit_base(
-            &self.dft,
-            &self.mmcs,
-            num_vars,
-            config.round_folding_factor(0),
-            config.starting_log_inv_rate,
-            |message: &mut [F]| read = spill.read_into(message),
-        );
-        crate::mem_trace("commit: codeword and Merkle tree built");
-        drop(tree);
-        let spill_err = |e: std::io::Error| PcsError::Config(format!("cannot read the spilled packed polynomial back: {e}"));
-        read.map_err(spill_err)?;
-        let mut evals = F::zero_vec(len);
-        spill.read_into(&mut evals).map_err(spill_err)?;
-        Ok((root, evals))
+        self.commit_root_from(len, "commit: packed polynomial spilled", |out| {
+            spill.read_into(out).map_err(|e| format!("cannot read the spilled packed polynomial back: {e}"))
+        })
     }
 
     /// [`WhirEngine::commit_root_spilling`] with the evaluations held compressed in memory
     /// ([`crate::compact`]) instead of in a file: same root, same evaluations back.
     fn commit_root_compact(&self, evals: Vec<F>, compact: &crate::compact::Compact) -> Result<(MerkleRoot, Vec<F>), PcsError> {
-        if !evals.len().is_power_of_two() {
+        let len = evals.len();
+        drop(evals);
+        self.commit_root_from(len, &format!("commit: packed polynomial compressed ({} B)", compact.bytes()), |out| {
+            compact.decode_into(out).map_err(|e| format!("cannot decompress the packed polynomial: {e}"))
+        })
+    }
+
+    /// The root of `len` evaluations that are not resident: `source` writes them into a buffer,
+    /// once into the codeword's and once more after the codeword and its tree are dropped (the
+    /// evaluations returned).
+    fn commit_root_from<S>(&self, len: usize, traced: &str, mut source: S) -> Result<(MerkleRoot, Vec<F>), PcsError>
+    where
+        S: FnMut(&mut [F]) -> Result<(), String>,
+    {
+        if !len.is_power_of_two() {
             return Err(PcsError::Config("evaluation count is not a power of two".into()));
         }
-        let len = evals.len();
         let num_vars = len.trailing_zeros() as usize;
         let config = self.config(num_vars)?;
-        drop(evals);
-        crate::mem_trace(&format!("commit: packed polynomial compressed ({} B)", compact.bytes()));
+        crate::mem_trace(traced);
         let mut read = Ok(());
         let (root, tree) = p3_sumcheck::commit::commit_base(
             &self.dft,
@@ -378,14 +371,13 @@ impl WhirEngine {
             num_vars,
             config.round_folding_factor(0),
             config.starting_log_inv_rate,
-            |message: &mut [F]| read = compact.decode_into(message),
+            |message: &mut [F]| read = source(message),
         );
         crate::mem_trace("commit: codeword and Merkle tree built");
         drop(tree);
-        let corrupt = |e: &str| PcsError::Config(format!("cannot decompress the packed polynomial: {e}"));
-        read.map_err(corrupt)?;
+        read.map_err(PcsError::Config)?;
         let mut evals = F::zero_vec(len);
-        compact.decode_into(&mut evals).map_err(corrupt)?;
+        source(&mut evals).map_err(PcsError::Config)?;
         Ok((root, evals))
     }
 

@@ -501,14 +501,7 @@ where
             }
         }
     };
-    let per_term = if half >= PARALLEL_PAIRS {
-        (0..num_tasks)
-            .into_par_iter()
-            .map(run)
-            .par_reduce(|| zero_acc(terms.len()), add_acc)
-    } else {
-        (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
-    };
+    let per_term = sum_tasks(half >= PARALLEL_PAIRS, num_tasks, terms.len(), run);
     combine_terms(terms, &per_term, num_points)
 }
 
@@ -559,15 +552,21 @@ fn round_sums_packed_base(
             }
         }
     };
-    let per_term = if half * LANES >= PARALLEL_PAIRS {
-        (0..num_tasks)
-            .into_par_iter()
-            .map(run)
-            .par_reduce(|| zero_acc(terms.len()), add_acc)
-    } else {
-        (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
-    };
+    let per_term = sum_tasks(half * LANES >= PARALLEL_PAIRS, num_tasks, terms.len(), run);
     combine_terms(terms, &per_term, num_points)
+}
+
+/// The per-term sums of `num_tasks` tasks (`run(task)` gives one task's), on both cores when
+/// `parallel`.
+fn sum_tasks<R>(parallel: bool, num_tasks: usize, num_terms: usize, run: R) -> Vec<[EF; MAX_POINTS]>
+where
+    R: Fn(usize) -> Vec<[EF; MAX_POINTS]> + Sync + Send,
+{
+    if parallel {
+        (0..num_tasks).into_par_iter().map(run).par_reduce(|| zero_acc(num_terms), add_acc)
+    } else {
+        (0..num_tasks).map(run).fold(zero_acc(num_terms), add_acc)
+    }
 }
 
 fn zero_acc(n: usize) -> Vec<[EF; MAX_POINTS]> {
@@ -1190,14 +1189,7 @@ fn round_sums_packed_mixed(
             .map(|a| a.map(|x| (0..LANES).map(|lane| x.extract(lane)).sum()))
             .collect()
     };
-    let per_term = if half * LANES >= PARALLEL_PAIRS {
-        (0..num_tasks)
-            .into_par_iter()
-            .map(run)
-            .par_reduce(|| zero_acc(terms.len()), add_acc)
-    } else {
-        (0..num_tasks).map(run).fold(zero_acc(terms.len()), add_acc)
-    };
+    let per_term = sum_tasks(half * LANES >= PARALLEL_PAIRS, num_tasks, terms.len(), run);
     combine_terms(terms, &per_term, num_points)
 }
 
