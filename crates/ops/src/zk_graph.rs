@@ -81,7 +81,7 @@ use zkinfer_pcs::OpeningClaim;
 use zkinfer_pcs::hiding::{HidingCommitment, HidingPcs, HidingProverData, MASK_VARS, Vanishing, mask_table_point};
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::zk::{MaskShape, SumcheckMask};
-use zkinfer_sumcheck::zk_virtual::{VirtualClaim, VirtualMask, merge_mask_shape, prove_merge_zk, r_point, vanish, vanish_all, verify_merge_zk};
+use zkinfer_sumcheck::zk_virtual::{MergedClaims, VirtualClaim, VirtualMask, merge_mask_shape, prove_merge_zk, r_point, vanish, vanish_all, verify_merge_zk};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 
 use crate::context::Claim;
@@ -682,6 +682,26 @@ impl<'a> Router<'a> {
         self.finals.extend(claims.into_iter().map(|(point, value)| FinalClaim { poly, point, value }));
     }
 
+    /// The committed column of graph output `o` (where an anchor is opened).
+    fn output_poly(&self, o: TensorId) -> Result<usize, ProofError> {
+        self.layout.column_poly[o.0].ok_or_else(|| ProofError::check(WHO, "an output without its column"))
+    }
+
+    /// The masked merge's mask polynomial for tensor `out` (which received several claims).
+    fn merge_mask(&self, out: TensorId) -> Result<usize, ProofError> {
+        self.layout.merge_mask[out.0].map(|(p, _)| p).ok_or_else(|| ProofError::check(WHO, "a merge without its mask"))
+    }
+
+    /// Routes a masked merge's `R` and mask claims (mask polynomial `mp`) and returns its one
+    /// merged claim on `out`: the same on both sides.
+    fn merged(&mut self, out: TensorId, mp: usize, m: MergedClaims) -> Result<Claim, ProofError> {
+        for rc in m.r_claims {
+            self.r_claim(out, rc)?;
+        }
+        self.mask_claims(mp, m.mask_claims);
+        Ok(Claim::new(m.merged.point, m.merged.value))
+    }
+
     /// Takes the claims on node `n`'s output: all its claims must have arrived.
     fn take(&mut self, t: TensorId) -> Result<Vec<Claim>, ProofError> {
         let claims = std::mem::take(&mut self.pending[t.0]);
@@ -722,7 +742,7 @@ pub fn prove_zk_graph(
     let mut router = Router::new(layout);
     // Anchors: each output column opened at a fresh point.
     for &o in &graph.outputs {
-        let p = layout.column_poly[o.0].ok_or_else(|| ProofError::check(WHO, "an output without its column"))?;
+        let p = router.output_poly(o)?;
         let point = t.challenge_exts(layout.polys[p].num_vars);
         let value = secrets.hat(layout, p, &point)?;
         t.send_ext(value);
@@ -745,18 +765,14 @@ pub fn prove_zk_graph(
         }
         // One claim for the producer: merged when there are several.
         let claim = if claims.len() >= 2 {
-            let (mp, _) = layout.merge_mask[out.0].ok_or_else(|| ProofError::check(WHO, "a merge without its mask"))?;
+            let mp = router.merge_mask(out)?;
             let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a merge mask missing"))?;
             let y = padded_table(&vals.values(out)?, &layout.shapes[out.0]);
             let vcs: Vec<VirtualClaim> = claims.into_iter().map(|c| VirtualClaim { point: c.point, value: c.value }).collect();
             let r_hat = |a: EF, w: EF| vals.r_hat(out, a, w);
             let cof = |z: &[EF]| vals.cofactor(out, z);
             let m = prove_merge_zk(&y, &vcs, &r_hat, &cof, mask, t).map_err(merge_err)?;
-            for rc in m.r_claims {
-                router.r_claim(out, rc)?;
-            }
-            router.mask_claims(mp, m.mask_claims);
-            Claim::new(m.merged.point, m.merged.value)
+            router.merged(out, mp, m)?
         } else {
             claims.into_iter().next().ok_or_else(|| ProofError::check(WHO, "no claim"))?
         };
@@ -833,7 +849,7 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
     let recv = |t: &mut VerifierTranscript<'_>| t.receive_ext().map_err(|e| ProofError::check(WHO, e.to_string()));
     let mut router = Router::new(layout);
     for &o in &graph.outputs {
-        let p = layout.column_poly[o.0].ok_or_else(|| ProofError::check(WHO, "an output without its column"))?;
+        let p = router.output_poly(o)?;
         let point = t.challenge_exts(layout.polys[p].num_vars);
         let value = recv(t)?;
         router.finals.push(FinalClaim { poly: p, point: point.clone(), value });
@@ -853,14 +869,10 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
             continue;
         }
         let claim = if claims.len() >= 2 {
-            let (mp, _) = layout.merge_mask[out.0].ok_or_else(|| ProofError::check(WHO, "a merge without its mask"))?;
+            let mp = router.merge_mask(out)?;
             let vcs: Vec<VirtualClaim> = claims.into_iter().map(|c| VirtualClaim { point: c.point, value: c.value }).collect();
             let m = verify_merge_zk(tensor_vars(&layout.shapes[out.0]), &vcs, t).map_err(merge_err)?;
-            for rc in m.r_claims {
-                router.r_claim(out, rc)?;
-            }
-            router.mask_claims(mp, m.mask_claims);
-            Claim::new(m.merged.point, m.merged.value)
+            router.merged(out, mp, m)?
         } else {
             claims.into_iter().next().ok_or_else(|| ProofError::check(WHO, "no claim"))?
         };
