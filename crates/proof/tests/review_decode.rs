@@ -65,7 +65,7 @@ unsafe impl GlobalAlloc for LargestAllocation {
 static ALLOCATOR: LargestAllocation = LargestAllocation;
 
 /// The largest allocation `f` makes on this thread, and its result.
-fn largest_allocation_of<R>(f: impl FnOnce() -> R) -> (R, usize) {
+pub(crate) fn largest_allocation_of<R>(f: impl FnOnce() -> R) -> (R, usize) {
     LARGEST.with(|l| l.set(0));
     let r = f();
     (r, LARGEST.with(Cell::get))
