@@ -3,7 +3,7 @@
 //! prints per chunk the committed entries (blocks of the columns' extents), the commitment groups
 //! [`zkinfer_verifier::chunked::chunk_witness_pcs`] makes of them (`log2` sizes) and the
 //! keys/values epoch batches (`--by-op`: and each chunk's committed entries by op kind and
-//! column), so that a grouping or rate change can be costed from exact shapes.
+//! column, printed before the chunk's line), so that a grouping or rate change can be costed from exact shapes.
 //! Every position after the first is a completion position (the bench's `--prompt-tokens 1`; the
 //! epochs' packed sizes printed are GPT-2 small's, 24 cached tensors of `[16, 2^b·C, 64]` at `C = 64`).
 

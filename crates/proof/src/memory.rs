@@ -208,7 +208,7 @@ pub const HELD_CODEWORD_BYTES_PER_ENTRY: u64 = 20;
 /// every group's packed polynomial (8 B per entry), the first group's codeword and tree
 /// ([`HELD_CODEWORD_BYTES_PER_ENTRY`]) and [`HELD_CHUNK_BYTES_PER_ACTIVATION`] per activation
 /// entry. Measured (GPT-2 small): one group of 2^27 at 41.9 M activation entries 6 344 740 864 B
-/// (estimated 6 509 …), 2^27 + 2^26 at 53.6 M 6 765 039 616 B, 2^27 + 2^26 + 2^24 at 67.2 M
+/// (estimated 6 509 093 888 B), 2^27 + 2^26 at 53.6 M 6 765 039 616 B, 2^27 + 2^26 + 2^24 at 67.2 M
 /// 6 730 264 576 B (`T = 256, C = 128` chunk 0).
 pub fn held_chunk_bytes(weights: u64, activations: u64, groups: &[u64]) -> u64 {
     let packed: u64 = groups.iter().sum();
