@@ -140,6 +140,11 @@ impl Compact {
         (bytes <= max_bytes).then_some(Self { chunks, len: values.len() })
     }
 
+    /// Values encoded.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// The compressed bytes (chunk payloads).
     pub(crate) fn bytes(&self) -> usize {
         self.chunks.iter().map(Vec::len).sum()

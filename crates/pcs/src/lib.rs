@@ -652,6 +652,43 @@ impl WhirPcs {
     }
 }
 
+/// Before a sparse opening's groups are opened one by one: every released group but the first
+/// ([`GroupState::Released`]) waits for its turn with its packed polynomial compressed in memory
+/// ([`compact`], at most [`whir::COMPACT_MAX_BYTES_PER_ENTRY`] bytes per entry; a polynomial that
+/// does not compress that well stays as it is), so that the groups opened before it — each with
+/// its codeword, tree and sumcheck tables resident — do not run beside its 8 B per entry (GPT-2
+/// small, a chunk of three 2^27-entry groups: ≈ 2 GB less at the first group's opening). Each is
+/// decompressed when its turn comes (lossless: the opening is the same, byte for byte, and the
+/// rebuilt codeword's root is still checked against the committed one). `None` for a group left
+/// as it was.
+fn compress_waiting(groups: &mut [GroupData]) -> Vec<Option<compact::Compact>> {
+    let waiting: Vec<Option<compact::Compact>> = groups
+        .iter_mut()
+        .enumerate()
+        .map(|(g, group)| match &mut group.whir {
+            GroupState::Released { packed, .. } if g > 0 => {
+                let compact = compact::Compact::encode(packed, packed.len() * whir::COMPACT_MAX_BYTES_PER_ENTRY)?;
+                *packed = Vec::new();
+                Some(compact)
+            }
+            _ => None,
+        })
+        .collect();
+    if waiting.iter().any(Option::is_some) {
+        let bytes: usize = waiting.iter().flatten().map(compact::Compact::bytes).sum();
+        mem_trace(&format!("open: waiting groups compressed ({bytes} B)"));
+        #[cfg(test)]
+        WAITING_COMPRESSED.with(|c| c.set(c.get() + waiting.iter().flatten().count()));
+    }
+    waiting
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: groups [`compress_waiting`] compressed on this thread.
+    pub(crate) static WAITING_COMPRESSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Where each block of a sparse commitment lies: for claim `j`, the `(group, index in the
 /// group, selector, free point)` of each block of its polynomial. Fails on a claim naming no
 /// polynomial or with a point of the wrong length.
@@ -889,9 +926,16 @@ impl WhirPcs {
             Ok(v)
         })?;
         let roots = data.commitment.root.roots().to_vec();
-        for (g, (group, root)) in data.groups.into_iter().zip(roots).enumerate() {
+        let mut groups = data.groups;
+        let mut waiting = compress_waiting(&mut groups);
+        for (g, (mut group, root)) in groups.into_iter().zip(roots).enumerate() {
             if ood.is_empty() && !parts.iter().any(|p| p.iter().any(|(h, _)| *h == g)) {
                 continue;
+            }
+            if let (Some(compact), GroupState::Released { packed, .. }) = (waiting[g].take(), &mut group.whir) {
+                *packed = vec![F::ZERO; compact.len()];
+                compact.decode_into(packed).map_err(|e| PcsError::Config(format!("cannot decompress a waiting group's packed polynomial: {e}")))?;
+                mem_trace("open: waiting group decompressed");
             }
             let rho = t.challenge_ext();
             let (terms, _) = group_terms(&expanded, &parts, g, rho, &group.layout, ood.get(g));

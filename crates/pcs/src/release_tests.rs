@@ -108,7 +108,11 @@ fn released_sparse_openings_are_byte_identical() {
         (com, claims, t.into_proof())
     };
     let (com, claims, held) = run(false);
+    let before = crate::WAITING_COMPRESSED.with(std::cell::Cell::get);
     let (com_r, _, released) = run(true);
+    // Every released group after the first waited compressed (and was decompressed for its turn).
+    let waited = crate::WAITING_COMPRESSED.with(std::cell::Cell::get) - before;
+    assert_eq!(waited, pcs.num_groups(&com.poly_num_vars) - 1, "groups that waited compressed");
     assert!(pcs.num_groups(&com.poly_num_vars) >= 2, "the fixture should split");
     assert_eq!(com, com_r);
     assert_eq!(held, released, "sparse proof bytes differ");

@@ -34,6 +34,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             memory::one_pass_peak_bytes(&vk, t, budget),
             memory::estimated_peak_bytes(&vk, chunk, t)
         );
+        // The chunks the rule reads for the default chunk size (from the last one back).
+        if chunk < t {
+            memory::largest_chunk_estimate(w, t, chunk, |n, s| {
+                let graph = if s == 0 { vk.graph(n, n) } else { vk.step_graph(n, s, n) };
+                let a: u64 = graph
+                    .as_ref()
+                    .map_or(0, |g| g.tensors.iter().filter(|m| m.source == zkinfer_model::TensorSource::Activation).map(|m| m.shape.iter().product::<usize>() as u64).sum());
+                let groups = memory::chunk_witness_groups(&vk, n, s);
+                println!("  chunk at s = {s} ({n} positions): activations {a}, witness groups {groups:?}, estimate {} B", memory::chunk_estimate(w, a, groups.as_deref()));
+                (a, groups)
+            });
+        }
     }
     Ok(())
 }

@@ -21,6 +21,39 @@ use zkinfer_verifier::check_request;
 use crate::keys::{self, VerifyingKey};
 use crate::{ProofSystemError, SharedWitness, WeightCommitment, model_err, weight_blocks};
 
+/// A chunk's witness whose groups pack into 2^this entries or more (GPT-2 small at `C = 128`:
+/// two groups of 2^27 from 128 cached positions, three from 256) is committed with EVERY group
+/// released until its opening ([`zkinfer_pcs::WhirPcs::commit_owned_releasing`]), its first
+/// group's codeword and Merkle tree (2.5× its packed polynomial at rate 1/2) included: they would
+/// otherwise stay resident beside the other groups' packed polynomials through the graph proof,
+/// the chunk's peak. Costs one more codeword and tree at the first group's opening; same
+/// commitment and transcript, byte for byte. Smaller witnesses keep their first group's data
+/// ([`zkinfer_pcs::WhirPcs::commit_owned_releasing_rest`]).
+pub const RELEASE_ALL_FROM_VARS: usize = 28;
+
+/// Whether a chunk witness of `packed` entries (its groups' padded sizes summed) releases every
+/// group ([`RELEASE_ALL_FROM_VARS`]; tests: [`set_test_release_all_from`]).
+pub fn releases_every_group(packed: u64) -> bool {
+    #[cfg(feature = "test-hooks")]
+    if let Some(vars) = TEST_RELEASE_ALL_FROM.with(std::cell::Cell::get) {
+        return packed >= 1u64 << vars;
+    }
+    packed >= 1u64 << RELEASE_ALL_FROM_VARS
+}
+
+#[cfg(feature = "test-hooks")]
+thread_local! {
+    static TEST_RELEASE_ALL_FROM: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests only (feature `test-hooks`): on the calling thread, a chunk witness of 2^`vars` packed
+/// entries or more releases every group ([`releases_every_group`]; `None`:
+/// [`RELEASE_ALL_FROM_VARS`]), so that the tiny fixtures' chunks take that path.
+#[cfg(feature = "test-hooks")]
+pub fn set_test_release_all_from(vars: Option<usize>) {
+    TEST_RELEASE_ALL_FROM.with(|c| c.set(vars));
+}
+
 /// Wall-clock seconds of a chunked proof.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChunkedTimings {
@@ -51,6 +84,9 @@ pub struct ChunkedTimings {
     /// Per chunk: the entries of its witness batch as committed (blocks of the columns'
     /// extents, `zkinfer_pcs::sparse`), before the groups' power-of-two padding.
     pub chunk_witness_entries: Vec<u64>,
+    /// Per chunk: whether its witness was committed with every group released until its opening
+    /// ([`releases_every_group`]) rather than its first group held.
+    pub chunk_released_all: Vec<bool>,
     /// The closing record's bytes by phase (`keys/values openings`, `weight blocks`,
     /// `weight opening`).
     pub close_bytes: Vec<(String, usize)>,
@@ -655,7 +691,7 @@ fn prove_stream(
         let mut link: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::with_capacity(new.len());
         let mut kv_commit_s = 0.0;
         let mut kv_ood: Vec<(usize, Vec<zkinfer_field::EF>, zkinfer_field::EF)> = Vec::new();
-        let (mut witness_groups, mut witness_entries) = (0, 0);
+        let (mut witness_groups, mut witness_entries, mut released_all) = (0, 0, false);
         let proven = zkinfer_ops::prove_graph_chunk(graph, model.weights(), &fwd.trace, &io, &mut t, |w: &mut WitnessBuilder, t| {
             let witness_err = |e: zkinfer_pcs::PcsError| zkinfer_ops::ProofError::witness("commit", e.to_string());
             // The verifier refuses a chunk whose witness needs more groups than the stream's
@@ -666,8 +702,11 @@ fn prove_stream(
             let cols = w.take_committed()?;
             // Groups after the first are released until the opening (rebuilt there, after the
             // first group's opening has freed its data): their codewords stay out of the lookup
-            // GKRs' window, the chunk's peak (`CHUNK_GKR_LEAVES`).
-            let (com, data) = witness_pcs.commit_owned_releasing_rest(cols).map_err(witness_err)?;
+            // GKRs' window, the chunk's peak (`CHUNK_GKR_LEAVES`). A witness of
+            // 2^`RELEASE_ALL_FROM_VARS` packed entries or more releases its first group too.
+            let packed = witness_pcs.group_num_vars(&witness_vars).map_err(witness_err)?.iter().map(|&v| 1u64 << v).sum::<u64>();
+            released_all = releases_every_group(packed);
+            let (com, data) = if released_all { witness_pcs.commit_owned_releasing(cols) } else { witness_pcs.commit_owned_releasing_rest(cols) }.map_err(witness_err)?;
             // Roots only: the verifier derives both batches' shapes from the chunk graph.
             t.send_bytes(&com.roots_bytes());
             // Each group's out-of-domain sample right after the roots (stream version 8).
@@ -793,6 +832,7 @@ fn prove_stream(
         timings.chunk_seconds.push(clock.seconds);
         timings.chunk_witness_groups.push(witness_groups);
         timings.chunk_witness_entries.push(witness_entries);
+        timings.chunk_released_all.push(released_all);
         let record = chunk_record(k as u32, &t.take_segment());
         out.write_all(&record).map_err(io_err)?;
         timings.bytes += record.len() as u64;

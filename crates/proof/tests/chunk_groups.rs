@@ -9,7 +9,7 @@
 
 
 use zkinfer_model::Model;
-use zkinfer_proof::chunked::{ChunkedTimings, StreamSummary, prove_chunked, set_test_chunk_groups, verify_stream};
+use zkinfer_proof::chunked::{ChunkedTimings, StreamSummary, prove_chunked, set_test_chunk_groups, set_test_release_all_from, verify_stream};
 use zkinfer_proof::{ProofSystemError, ProvingKey, Verified, WeightCommitment};
 
 use crate::common;
@@ -82,6 +82,15 @@ fn chunks_of_several_witness_groups_verify_and_every_group_is_bound() {
         let opening_one = one.chunk_bytes[k].iter().find(|(name, _)| name == "witness opening").unwrap().1;
         assert!(opening > opening_one, "chunk {k}: {opening} B in {} groups against {opening_one} B in one", timings.chunk_witness_groups[k]);
     }
+
+    // Every group released until its opening (the large chunks' commitment, `releases_every_group`;
+    // the later groups then wait for their turn compressed): the same stream, byte for byte.
+    assert!(timings.chunk_released_all.iter().all(|&r| !r), "the tiny chunks keep their first group by default");
+    set_test_release_all_from(Some(0));
+    let (released, _, _, released_timings) = prove(&model, &pk, &prompt, n, chunk);
+    set_test_release_all_from(None);
+    assert_eq!(released_timings.chunk_released_all, vec![true; 3]);
+    assert!(released == bytes, "releasing every group changed the stream");
 
     // The verifier derives the groups from the shapes and its own cap: the production cap
     // expects one root, not the prover's several.
