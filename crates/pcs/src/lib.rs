@@ -47,6 +47,7 @@ mod release_tests;
 
 use std::fmt::Debug;
 
+use p3_maybe_rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
@@ -543,15 +544,15 @@ impl WhirPcs {
     /// Commits to polynomials given as evaluation slices (avoids building `Mle`s).
     pub fn commit_slices(&self, polys: &[&[F]]) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(|p| p.len()).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(polys[k]), |_| false)
+        self.commit_with(&lens, PolySource::Slices(polys), |_| false)
     }
 
     /// Commits to polynomials given by value, freeing each one as soon as it is copied into its
     /// group's packed polynomial (the batch and the packed copy are never both whole in memory);
     /// [`WhirProverData::poly_evals`] reads them back.
-    pub fn commit_owned(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+    pub fn commit_owned(&self, polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), |_| false)
+        self.commit_with(&lens, PolySource::Owned(polys), |_| false)
     }
 
     /// [`WhirPcs::commit_owned`] that keeps only each group's packed polynomial and Merkle root
@@ -559,9 +560,9 @@ impl WhirPcs {
     /// polynomial's bytes at rate 1/2) are dropped once the root is computed, and the opening
     /// recomputes them (one more DFT and Merkle tree per opened group: prove time for memory).
     /// Same commitment, same transcript, byte for byte, as [`WhirPcs::commit_owned`].
-    pub fn commit_owned_releasing(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+    pub fn commit_owned_releasing(&self, polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), |_| true)
+        self.commit_with(&lens, PolySource::Owned(polys), |_| true)
     }
 
     /// [`WhirPcs::commit_owned`] that holds the FIRST group's codeword and Merkle tree and
@@ -572,14 +573,15 @@ impl WhirPcs {
     /// later group at the opening, which runs after the first group's opening has freed its data
     /// (a chunk's witness, `zkinfer_verifier::chunked`: its lookup GKRs run in that window).
     /// Same commitment, same transcript, byte for byte, as [`WhirPcs::commit_owned`].
-    pub fn commit_owned_releasing_rest(&self, mut polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+    pub fn commit_owned_releasing_rest(&self, polys: Vec<Vec<F>>) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let lens: Vec<usize> = polys.iter().map(Vec::len).collect();
-        self.commit_with(&lens, |k, slot| slot.copy_from_slice(&std::mem::take(&mut polys[k])), |g| g > 0)
+        self.commit_with(&lens, PolySource::Owned(polys), |g| g > 0)
     }
 
-    /// Commits polynomials of lengths `lens`; `fill(k, slot)` writes polynomial `k` into its slot;
-    /// `release(g)`: keep group `g`'s packed polynomial and root only ([`GroupState::Released`]).
-    fn commit_with(&self, lens: &[usize], mut fill: impl FnMut(usize, &mut [F]), release: impl Fn(usize) -> bool) -> Result<(WhirCommitment, WhirProverData), PcsError> {
+    /// Commits polynomials of lengths `lens` read from `source` (an owned polynomial is freed once
+    /// copied into its group's packed polynomial); `release(g)`: keep group `g`'s packed
+    /// polynomial and root only ([`GroupState::Released`]).
+    fn commit_with(&self, lens: &[usize], mut source: PolySource<'_>, release: impl Fn(usize) -> bool) -> Result<(WhirCommitment, WhirProverData), PcsError> {
         let mut shapes = Vec::with_capacity(lens.len());
         for (k, &n) in lens.iter().enumerate() {
             if !n.is_power_of_two() {
@@ -593,9 +595,9 @@ impl WhirPcs {
         for (g, polys_of_group) in self.groups(&shapes).into_iter().enumerate() {
             let layout = PackedLayout::new(&polys_of_group.iter().map(|&k| shapes[k]).collect::<Vec<_>>())?;
             let mut packed = vec![F::ZERO; 1usize << layout.num_vars()];
+            let slots: Vec<(usize, usize)> = polys_of_group.iter().enumerate().map(|(i, &k)| (layout.offset(i), lens[k])).collect();
+            source.pack_group(&polys_of_group, &slots, &mut packed);
             for (i, &k) in polys_of_group.iter().enumerate() {
-                let offset = layout.offset(i);
-                fill(k, &mut packed[offset..offset + lens[k]]);
                 place[k] = (g, i);
             }
             mem_trace("commit: packed");
@@ -687,6 +689,64 @@ fn compress_waiting(groups: &mut [GroupData]) -> Vec<Option<compact::Compact>> {
 thread_local! {
     /// Tests: groups [`compress_waiting`] compressed on this thread.
     pub(crate) static WAITING_COMPRESSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The polynomials a commitment packs: borrowed slices, or owned vectors (each freed once it is
+/// copied into its group's packed polynomial).
+enum PolySource<'a> {
+    Slices(&'a [&'a [F]]),
+    Owned(Vec<Vec<F>>),
+}
+
+/// Polynomials of at least this many entries are copied on every core, in blocks of this size.
+const PARALLEL_COPY: usize = 1 << 15;
+
+impl PolySource<'_> {
+    /// Copies polynomials `polys[i]` into `packed[offset_i..offset_i + len_i]` (`slots[i]`; the
+    /// slots are disjoint), on every core: the polynomials in parallel and each large one in
+    /// parallel blocks. Same packed polynomial as copying them one by one.
+    fn pack_group(&mut self, polys: &[usize], slots: &[(usize, usize)], packed: &mut [F]) {
+        let dests = carve(packed, slots);
+        let copy = |dst: &mut [F], src: &[F]| {
+            if src.len() >= 2 * PARALLEL_COPY {
+                dst.par_chunks_mut(PARALLEL_COPY).zip(src.par_chunks(PARALLEL_COPY)).for_each(|(d, s)| d.copy_from_slice(s));
+            } else {
+                dst.copy_from_slice(src);
+            }
+        };
+        match self {
+            PolySource::Slices(all) => {
+                dests.into_par_iter().zip(polys.par_iter()).for_each(|(dst, &k)| copy(dst, all[k]));
+            }
+            PolySource::Owned(all) => {
+                let owned: Vec<Vec<F>> = polys.iter().map(|&k| std::mem::take(&mut all[k])).collect();
+                dests.into_par_iter().zip(owned.into_par_iter()).for_each(|(dst, src)| copy(dst, &src));
+            }
+        }
+    }
+}
+
+/// The disjoint slots `packed[offset..offset + len]` of `slots` as mutable slices, in the order of
+/// `slots`.
+///
+/// # Panics
+/// If two slots overlap or one runs past `packed` (the packed layout's offsets never do).
+fn carve<'a>(packed: &'a mut [F], slots: &[(usize, usize)]) -> Vec<&'a mut [F]> {
+    let mut order: Vec<usize> = (0..slots.len()).collect();
+    order.sort_by_key(|&i| slots[i].0);
+    let mut out: Vec<Option<&'a mut [F]>> = (0..slots.len()).map(|_| None).collect();
+    let mut rest = packed;
+    let mut at = 0;
+    for i in order {
+        let (offset, len) = slots[i];
+        let tail = std::mem::take(&mut rest);
+        let (_, tail) = tail.split_at_mut(offset - at);
+        let (slot, tail) = tail.split_at_mut(len);
+        out[i] = Some(slot);
+        rest = tail;
+        at = offset + len;
+    }
+    out.into_iter().map(|s| s.expect("every slot is carved")).collect()
 }
 
 /// Where each block of a sparse commitment lies: for claim `j`, the `(group, index in the
@@ -1052,5 +1112,45 @@ impl Pcs for WhirPcs {
             }
         }
         Ok(())
+    }
+}
+
+/// [`PolySource::pack_group`] (polynomials copied on every core) gives the packed polynomial of
+/// the sequential [`PackedLayout::pack`], for borrowed and owned sources, with columns small and
+/// large enough for the blocked parallel copy; the comparison can fail (control: two columns of
+/// equal size swapped give another packed polynomial).
+#[cfg(test)]
+mod pack_tests {
+    use super::*;
+
+    #[test]
+    fn parallel_packing_equals_the_sequential_packing() {
+        // Sizes 2^17 (blocked copy), 2^16 (plain copy at the threshold), 2^0, 2^3, 2^15, 2^3.
+        let sizes = [17usize, 16, 0, 3, 15, 3];
+        let cols: Vec<Vec<F>> = sizes
+            .iter()
+            .enumerate()
+            .map(|(k, &m)| (0..1u64 << m).map(|i| F::from_u64(i * 1_000_003 + k as u64 * 7 + 1)).collect())
+            .collect();
+        let layout = PackedLayout::new(&sizes).expect("layout");
+        let refs: Vec<&[F]> = cols.iter().map(Vec::as_slice).collect();
+        let expected = layout.pack(&refs).expect("pack");
+        let polys: Vec<usize> = (0..sizes.len()).collect();
+        let slots: Vec<(usize, usize)> = polys.iter().map(|&k| (layout.offset(k), cols[k].len())).collect();
+        let mut borrowed = vec![F::ZERO; 1 << layout.num_vars()];
+        PolySource::Slices(&refs).pack_group(&polys, &slots, &mut borrowed);
+        assert_eq!(borrowed, expected, "borrowed source");
+        let mut owned = vec![F::ZERO; 1 << layout.num_vars()];
+        let mut source = PolySource::Owned(cols.clone());
+        source.pack_group(&polys, &slots, &mut owned);
+        assert_eq!(owned, expected, "owned source");
+        let PolySource::Owned(left) = source else { unreachable!() };
+        assert!(left.iter().all(Vec::is_empty), "owned columns are freed once packed");
+        // Control: columns 3 and 5 (both 2^3 entries) in each other's slots.
+        let mut swapped_slots = slots.clone();
+        swapped_slots.swap(3, 5);
+        let mut swapped = vec![F::ZERO; 1 << layout.num_vars()];
+        PolySource::Slices(&refs).pack_group(&polys, &swapped_slots, &mut swapped);
+        assert_ne!(swapped, expected, "the comparison can fail");
     }
 }

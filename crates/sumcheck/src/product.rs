@@ -1108,19 +1108,21 @@ fn fold_and_round_packed(
         }
     }
 
+    let plan = ProductPlan::new(terms, num_tables);
     let run =
-        |mut task: PackedTask<'_>| process_packed_task(&mut task, r, terms, num_points, skip_one);
-    let per_term = if num_tasks > 1 {
+        |mut task: PackedTask<'_>| process_packed_task(&mut task, r, &plan, num_points, skip_one);
+    let per_monomial = if num_tasks > 1 {
         tasks
             .into_par_iter()
             .map(run)
-            .par_reduce(|| zero_acc(terms.len()), add_acc)
+            .par_reduce(|| zero_acc(plan.monomials.len()), add_acc)
     } else {
         tasks
             .into_iter()
             .map(run)
-            .fold(zero_acc(terms.len()), add_acc)
+            .fold(zero_acc(plan.monomials.len()), add_acc)
     };
+    let per_term = plan.per_term(&per_monomial);
 
     let state = std::mem::replace(tables, Tables::Ext(Vec::new()));
     *tables = match state {
@@ -1177,7 +1179,12 @@ fn round_sums_packed_mixed(
             for ((base_idx, ext_idx), a) in split.iter().zip(acc.iter_mut()) {
                 for t in 0..num_points {
                     let pb = base_idx.iter().fold(PackedF::ONE, |p, &j| p * base[j][t]);
-                    let p = ext_idx.iter().fold(PackedEF::from(pb), |p, &j| p * ext[j][t]);
+                    // The base product enters as an extension-by-base product (the same field
+                    // value as lifting it first: products are exact).
+                    let p = match ext_idx.split_first() {
+                        Some((&first, rest)) => rest.iter().fold(ext[first][t] * pb, |p, &j| p * ext[j][t]),
+                        None => PackedEF::from(pb),
+                    };
                     a[t] += match weight {
                         Some(w) => w * p,
                         None => p,
@@ -1220,6 +1227,7 @@ fn fold_and_round_mixed(
         unreachable!("fold_and_round_mixed on mixed tables only")
     };
     let (num_vars, r0) = (*num_vars, *r0);
+    let plan = ProductPlan::new(terms, m.len());
     let bound_len = 1usize << (num_vars - 1);
     let quarter = bound_len / 2;
     let packed_quarter = quarter / LANES;
@@ -1290,12 +1298,13 @@ fn fold_and_round_mixed(
             task.weights = Some((e_a, e_b));
         }
     }
-    let run = |mut task: PackedTask<'_>| process_packed_task(&mut task, r, terms, num_points, skip_one);
-    let per_term = if num_tasks > 1 {
-        tasks.into_par_iter().map(run).par_reduce(|| zero_acc(terms.len()), add_acc)
+    let run = |mut task: PackedTask<'_>| process_packed_task(&mut task, r, &plan, num_points, skip_one);
+    let per_monomial = if num_tasks > 1 {
+        tasks.into_par_iter().map(run).par_reduce(|| zero_acc(plan.monomials.len()), add_acc)
     } else {
-        tasks.into_iter().map(run).fold(zero_acc(terms.len()), add_acc)
+        tasks.into_iter().map(run).fold(zero_acc(plan.monomials.len()), add_acc)
     };
+    let per_term = plan.per_term(&per_monomial);
     let state = std::mem::replace(tables, Tables::Ext(Vec::new()));
     let Tables::Mixed { tables: mut m, .. } = state else {
         unreachable!("the state was mixed")
@@ -1325,16 +1334,73 @@ fn fold_and_round_mixed(
     combine_terms(terms, &per_term, num_points)
 }
 
-/// The fused kernel on packed tables; lanes are summed at the end of the task.
+/// The terms' products with shared prefixes: each term's factors sorted by how many terms use
+/// them (most first, then by index) and inserted into a trie, so a prefix product common to
+/// several terms (`eq·s` of `eq·s·d`, `eq·s·o`, `eq·s`) is one multiplication per pair and point,
+/// and terms with the same multiset of factors share one accumulator (their per-term sums are
+/// equal). Field products are exact and commutative: the per-term sums are those of
+/// [`term_product`] term by term.
+pub(crate) struct ProductPlan {
+    /// Node `i` is `value(parent)·table[factor]`, or `table[factor]` without a parent; a parent
+    /// comes before its children.
+    pub(crate) nodes: Vec<(Option<usize>, usize)>,
+    /// The node of each distinct monomial (`None`: the empty product, 1).
+    pub(crate) monomials: Vec<Option<usize>>,
+    /// The monomial of each term.
+    term_monomial: Vec<usize>,
+}
+
+impl ProductPlan {
+    pub(crate) fn new(terms: &[Term], num_tables: usize) -> Self {
+        let mut uses = vec![0usize; num_tables];
+        for (_, idx) in terms {
+            for &j in idx {
+                uses[j] += 1;
+            }
+        }
+        let mut nodes: Vec<(Option<usize>, usize)> = Vec::new();
+        let mut children: std::collections::HashMap<(Option<usize>, usize), usize> = std::collections::HashMap::new();
+        let mut monomials: Vec<Option<usize>> = Vec::new();
+        let mut monomial_of: std::collections::HashMap<Option<usize>, usize> = std::collections::HashMap::new();
+        let mut term_monomial = Vec::with_capacity(terms.len());
+        for (_, idx) in terms {
+            let mut factors = idx.clone();
+            factors.sort_by_key(|&j| (std::cmp::Reverse(uses[j]), j));
+            let mut at: Option<usize> = None;
+            for j in factors {
+                let next = *children.entry((at, j)).or_insert_with(|| {
+                    nodes.push((at, j));
+                    nodes.len() - 1
+                });
+                at = Some(next);
+            }
+            let m = *monomial_of.entry(at).or_insert_with(|| {
+                monomials.push(at);
+                monomials.len() - 1
+            });
+            term_monomial.push(m);
+        }
+        Self { nodes, monomials, term_monomial }
+    }
+
+    /// The per-term sums from the per-monomial ones.
+    fn per_term(&self, per_monomial: &[[EF; MAX_POINTS]]) -> Vec<[EF; MAX_POINTS]> {
+        self.term_monomial.iter().map(|&m| per_monomial[m]).collect()
+    }
+}
+
+/// The fused kernel on packed tables; lanes are summed at the end of the task. Returns the sums
+/// per monomial of `plan`.
 fn process_packed_task(
     task: &mut PackedTask<'_>,
     r: EF,
-    terms: &[Term],
+    plan: &ProductPlan,
     num_points: usize,
     skip_one: bool,
 ) -> Vec<[EF; MAX_POINTS]> {
     let mut vals = vec![[PackedEF::ZERO; MAX_POINTS]; task.tables.len()];
-    let mut acc = vec![[PackedEF::ZERO; MAX_POINTS]; terms.len()];
+    let mut node_vals = vec![PackedEF::ZERO; plan.nodes.len()];
+    let mut acc = vec![[PackedEF::ZERO; MAX_POINTS]; plan.monomials.len()];
     for k in 0..task.len {
         for (v, tc) in vals.iter_mut().zip(task.tables.iter_mut()) {
             let (a, b) = tc.fold(k, r);
@@ -1359,12 +1425,22 @@ fn process_packed_task(
             }
             None => None,
         };
-        for ((_, idx), a) in terms.iter().zip(acc.iter_mut()) {
-            for t in 0..num_points {
-                if skip_one && t == 1 {
-                    continue;
-                }
-                let p = term_product(idx, &vals, t);
+        for t in 0..num_points {
+            if skip_one && t == 1 {
+                continue;
+            }
+            for i in 0..plan.nodes.len() {
+                let (parent, j) = plan.nodes[i];
+                node_vals[i] = match parent {
+                    None => vals[j][t],
+                    Some(p) => node_vals[p] * vals[j][t],
+                };
+            }
+            for (m, a) in plan.monomials.iter().zip(acc.iter_mut()) {
+                let p = match m {
+                    Some(i) => node_vals[*i],
+                    None => PackedEF::ONE,
+                };
                 a[t] += match weight {
                     Some(w) => w * p,
                     None => p,

@@ -688,3 +688,77 @@ fn mixed_tables_give_the_lifted_instance_round_for_round() {
     }
     assert_eq!(inst.final_evals(), tables.iter().map(|t| t.evals[0]).collect::<Vec<_>>());
 }
+
+/// Terms shaped like CausalSoftmax's (`ops::softmax`): a factor most terms share (table 0, its
+/// `EQ`), shared prefixes (`0·1·2`, `0·1·3`, `0·1`), the same monomial twice with different
+/// coefficients (in another factor order too), a squared factor, single factors, the empty term.
+fn shared_prefix_terms(rng: &mut Rng) -> Vec<Term> {
+    vec![
+        (rng.ef(), vec![0, 2]),
+        (rng.ef(), vec![0, 3]),
+        (rng.ef(), vec![0, 4, 5]),
+        (rng.ef(), vec![0, 4, 6]),
+        (rng.ef(), vec![0, 1, 1]),
+        (rng.ef(), vec![0, 1]),
+        (rng.ef(), vec![0, 1, 2]),
+        (rng.ef(), vec![1, 0, 3]),
+        (rng.ef(), vec![1, 0]),
+        (rng.ef(), vec![0, 2, 3]),
+        (rng.ef(), vec![0, 3]),
+        (rng.ef(), vec![7, 4, 5]),
+        (rng.ef(), vec![7, 1]),
+        (rng.ef(), vec![6]),
+        (rng.ef(), vec![]),
+    ]
+}
+
+/// The packed rounds evaluate the terms through `ProductPlan` (shared prefix products, one
+/// accumulator per distinct monomial): every round polynomial equals the reference's, on the
+/// extension-field instance (scalar round 0, then packed), the mixed one and the base one, with
+/// and without an eq factor; the plan shares work (fewer products than the terms' factors, the
+/// duplicate monomials merged). Control: the reference with one of two equal monomials' coefficient
+/// changed gives other round polynomials, so the comparison can fail.
+#[test]
+fn shared_prefix_products_give_the_reference_rounds() {
+    use crate::product::{MixedMle, ProductPlan};
+    let mut rng = Rng(47);
+    let terms = shared_prefix_terms(&mut rng);
+    let plan = ProductPlan::new(&terms, 8);
+    let factors: usize = terms.iter().map(|(_, idx)| idx.len()).sum();
+    let products = plan.nodes.iter().filter(|(parent, _)| parent.is_some()).count();
+    assert!(products < factors - terms.len(), "{products} products for {factors} factors");
+    assert_eq!(plan.monomials.len(), terms.len() - 2, "(0,3) twice, (0,1) and (1,0)");
+    let n = 12;
+    for (kind, eq) in [("ext", false), ("ext", true), ("mixed", false), ("mixed", true), ("base", true)] {
+        let base: Vec<Vec<F>> = (0..8).map(|_| (0..1usize << n).map(|_| rng.f()).collect()).collect();
+        let ext: Vec<Vec<EF>> = (0..8).map(|_| (0..1usize << n).map(|_| rng.ef()).collect()).collect();
+        let ext_of = |j: usize| kind == "ext" || (kind == "mixed" && (j == 0 || j == 7));
+        let mut tables: Vec<Mle<EF>> =
+            (0..8).map(|j| if ext_of(j) { Mle::new(ext[j].clone()) } else { Mle::new(base[j].clone()).lift() }).collect();
+        let eq_point: Option<Vec<EF>> = eq.then(|| (0..n).map(|_| rng.ef()).collect());
+        let mut inst = match kind {
+            "ext" => ProductSumcheck::new(tables.clone(), terms.clone(), eq_point.clone()),
+            "mixed" => ProductSumcheck::new_mixed(
+                (0..8).map(|j| if ext_of(j) { MixedMle::Ext(Mle::new(ext[j].clone())) } else { MixedMle::Base(Mle::new(base[j].clone())) }).collect(),
+                terms.clone(),
+                eq_point.clone(),
+            ),
+            _ => ProductSumcheck::new_base(base.iter().map(|v| Mle::new(v.clone())).collect(), terms.clone(), eq_point.clone()),
+        };
+        let mut eq_table = eq_point.as_ref().map(|w| Mle::new(zkinfer_poly::eq_evals(w)));
+        let mut control = terms.clone();
+        control[10].0 += EF::ONE;
+        for round in 0..n {
+            let expected = reference_round(&tables, eq_table.as_ref(), &terms, inst.degree());
+            assert_eq!(inst.round_evals(), expected, "{kind}, eq = {eq}, round {round}");
+            assert_ne!(inst.round_evals(), reference_round(&tables, eq_table.as_ref(), &control, inst.degree()), "control, round {round}");
+            let r = rng.ef();
+            inst.bind(r);
+            tables.iter_mut().for_each(|t| t.fix_first_in_place(r));
+            if let Some(e) = eq_table.as_mut() {
+                e.fix_first_in_place(r);
+            }
+        }
+        assert_eq!(inst.final_evals(), tables.iter().map(|t| t.evals[0]).collect::<Vec<_>>(), "{kind}, eq = {eq}");
+    }
+}
