@@ -50,8 +50,11 @@
 //! one claim per operand. A claim on a weight or an output column is a [`FinalClaim`]; a claim on
 //! a public input is checked by the verifier itself (it evaluates the padded public values); a
 //! claim on a virtual tensor waits for its producer. Both sides count the claims from the graph
-//! alone ([`ZkLayout`]) and the verifier refuses any other count at the walk (an `R` mask sized
-//! for fewer claims than it receives would not hide them).
+//! alone ([`ZkLayout`], with the plan's rule `crate::zk_plan::zk_claims_on_input`: one source of
+//! truth, compared by the test `plan_and_layout_count_the_same_claims`) and the verifier refuses
+//! any other count at the walk (an `R` mask sized for fewer claims than it receives would not hide
+//! them). Claims at one point are kept once before a merge (an honest `x + x` or `x·x` makes two:
+//! both sides drop the copy and refuse two values at one point), so merged points are distinct.
 //!
 //! # Soundness
 //!
@@ -92,6 +95,7 @@ use crate::zk_embedding::{ZkEmbeddingMasks, ZkEmbeddingShape, prove_embedding_zk
 use crate::zk_index_map::{ZkIndexMap, prove_index_map_zk, verify_index_map_zk, zk_index_map_mask_shape};
 use crate::zk_matmul::{ZkMatMulMasks, ZkMatMulShape, prove_matmul_zk, verify_matmul_zk, zk_matmul_mask_shape};
 use crate::zk_mul::{prove_mul_zk, verify_mul_zk, zk_mul_mask_shape};
+use crate::zk_plan::{zk_claims_on_input, zk_output_has_r};
 use crate::zk_rescale::{mask_table_len, tied_copy_mask};
 
 const WHO: &str = "zk graph";
@@ -202,10 +206,6 @@ impl Wiring {
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
         }
     }
-    /// Whether the output carries an `R` mask (Add's output is its operands' sum).
-    fn has_r(&self) -> bool {
-        !matches!(self, Wiring::Add)
-    }
 }
 
 /// The public layout of a zk graph proof: per node its wiring, per tensor its claim count and
@@ -309,15 +309,6 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
     Ok(w)
 }
 
-/// The tensors operand `k` of a wired node's claims go to.
-fn claimed_operands(w: &Wiring, inputs: &[TensorId]) -> Vec<TensorId> {
-    match w {
-        Wiring::MatMul(_) | Wiring::BatchedMatMul(_) | Wiring::Mul | Wiring::Add => inputs.to_vec(),
-        Wiring::Embedding(_) => vec![inputs[1]],
-        Wiring::IndexMap(_, k) => vec![inputs[*k]],
-    }
-}
-
 impl ZkLayout {
     /// The layout of `graph` with its public inputs (`inputs[i]` the values of `graph.inputs[i]`,
     /// row-major): refused, naming the node, if a node the walk reaches has no zk wiring, a shape
@@ -346,18 +337,19 @@ impl ZkLayout {
             claims[o.0] += 1;
         }
         let mut wiring: Vec<Option<Wiring>> = vec![None; graph.nodes.len()];
+        let mut has_r = vec![false; graph.nodes.len()];
         for n in (0..graph.nodes.len()).rev() {
             let node = &graph.nodes[n];
             let k = claims[node.output.0];
             if k == 0 {
                 continue;
             }
-            let w = wire(graph, n, inputs, &input_index)?;
-            let per_operand = if w.has_r() { 1 } else { k };
-            for t in claimed_operands(&w, &node.inputs) {
-                claims[t.0] += per_operand;
+            wiring[n] = Some(wire(graph, n, inputs, &input_index)?);
+            // The plan's rule (one source of truth, `crate::zk_plan`).
+            for (i, &t) in node.inputs.iter().enumerate() {
+                claims[t.0] += zk_claims_on_input(&node.op, k, i);
             }
-            wiring[n] = Some(w);
+            has_r[n] = zk_output_has_r(graph, n)?;
         }
         // Hidden polynomials, in dependency order of their sampling.
         let mut polys = Vec::new();
@@ -369,8 +361,7 @@ impl ZkLayout {
                 continue;
             }
             let tv = tensor_vars(&meta.shape);
-            let has_r = producer[t].and_then(|n| wiring[n].as_ref()).is_some_and(Wiring::has_r);
-            if has_r {
+            if producer[t].is_some_and(|n| has_r[n]) {
                 let d = VirtualMask::bits_for(k).map_err(|e| ProofError::shape(WHO, format!("{}: {e}", meta.name)))?;
                 r_bits[t] = d;
                 r_poly[t] = Some(polys.len());
@@ -719,6 +710,23 @@ impl<'a> Router<'a> {
     }
 }
 
+/// Claims at one point are one claim: an honest `x + x` or `x·x` makes two claims on `x` at the
+/// same point (both sides see the points: public). Both keep the first claim of each point and
+/// refuse two values at one point (one of them is false). Merged claims then sit at distinct
+/// points, as the `R` mask's capacity argument assumes (`zkinfer_sumcheck::zk_virtual`: distinct
+/// first coordinates); a dropped duplicate reveals nothing the kept one does not.
+fn distinct_points(claims: Vec<Claim>) -> Result<Vec<Claim>, ProofError> {
+    let mut out: Vec<Claim> = Vec::with_capacity(claims.len());
+    for c in claims {
+        match out.iter().find(|o| o.point == c.point) {
+            Some(o) if o.value == c.value => {}
+            Some(_) => return Err(ProofError::check(WHO, "two claims at one point with different values")),
+            None => out.push(c),
+        }
+    }
+    Ok(out)
+}
+
 fn node_mask(layout: &ZkLayout, n: usize) -> Result<usize, ProofError> {
     layout.node_mask[n].map(|(p, _)| p).ok_or_else(|| ProofError::check(WHO, format!("node {n} has no sumcheck mask")))
 }
@@ -763,7 +771,8 @@ pub fn prove_zk_graph(
             }
             continue;
         }
-        // One claim for the producer: merged when there are several.
+        // One claim for the producer: merged when there are several (at distinct points).
+        let claims = distinct_points(claims)?;
         let claim = if claims.len() >= 2 {
             let mp = router.merge_mask(out)?;
             let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a merge mask missing"))?;
@@ -868,6 +877,7 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
             }
             continue;
         }
+        let claims = distinct_points(claims)?;
         let claim = if claims.len() >= 2 {
             let mp = router.merge_mask(out)?;
             let vcs: Vec<VirtualClaim> = claims.into_iter().map(|c| VirtualClaim { point: c.point, value: c.value }).collect();

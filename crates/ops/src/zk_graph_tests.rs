@@ -293,6 +293,64 @@ fn the_tiny_gpt2_graph_is_refused_naming_its_first_unwired_node() {
     eprintln!("tiny GPT-2: {e}");
 }
 
+/// `x + x` and `x·x` (both operands one tensor): honest, the walk makes two claims on `x` at one
+/// point; both sides keep one (the masked merge needs distinct points). A perturbed `x` is still
+/// refused.
+fn doubled_case() -> Case {
+    let mut weights = Weights::default();
+    let ws = [("tok", weight(vec![32, D], 1)), ("w1", weight(vec![D, D], 3)), ("w2", weight(vec![D, D], 5))];
+    let mut b = GraphBuilder::new();
+    let tokens = b.input("tokens", vec![T], 0, 8);
+    let ids: Vec<TensorId> = ws.iter().map(|(n, w)| b.weight(*n, w)).collect();
+    for (n, w) in ws {
+        weights.insert(n, w);
+    }
+    let e = b.node(Op::Embedding(Embedding), &[tokens, ids[0]], "tok_embd", 0).unwrap();
+    let m = b.node(Op::MatMul(MatMul { has_bias: false }), &[e, ids[1]], "m", 0).unwrap();
+    let twice = b.node(Op::Add(Add), &[m, m], "twice", 0).unwrap();
+    let sq = b.node(Op::Mul(Mul), &[m, m], "square", 0).unwrap();
+    let out = b.node(Op::MatMul(MatMul { has_bias: false }), &[twice, ids[2]], "out", 0).unwrap();
+    let graph = b.finish(vec![out, sq]).unwrap();
+    let inputs = vec![vec![3, 1, 4, 1, 5, 9, 2, 6]];
+    let tensors = inputs.iter().zip(&graph.inputs).map(|(v, &id)| IntTensor::new(graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
+    let trace = execute(&graph, &weights, tensors).unwrap();
+    Case { graph, weights, inputs, trace }
+}
+
+#[test]
+fn a_tensor_added_to_or_multiplied_by_itself_is_complete() {
+    let c = doubled_case();
+    let p = prove(&c, &c.trace, 30);
+    verify(&c, &p, &p.proof).expect("an honest x + x and x·x verify");
+    // `m` receives four claims at two points (x + x: two at the Add's point; x·x: two at the Mul's).
+    assert_eq!(p.layout.claims[c.graph.find("m").unwrap().0], 4);
+    let z = vec![EF::TWO; 3];
+    let twice = vec![Claim::new(z.clone(), EF::ONE), Claim::new(z.clone(), EF::ONE)];
+    assert_eq!(distinct_points(twice).unwrap().len(), 1);
+    let differ = vec![Claim::new(z.clone(), EF::ONE), Claim::new(z, EF::TWO)];
+    assert!(distinct_points(differ).unwrap_err().to_string().contains("two claims at one point"));
+    for name in ["m", "tok_embd"] {
+        let trace = perturbed(&c, name, 11, 1);
+        let p = prove(&c, &trace, 31);
+        let e = verify(&c, &p, &p.proof).expect_err("a perturbed x is refused").to_string();
+        eprintln!("{name}: {e}");
+    }
+}
+
+/// The plan (`crate::zk_plan`) and the driver's layout count the same claims and give the same
+/// virtual tensors an `R` mask (one rule, `zk_claims_on_input`): on both test graphs.
+#[test]
+fn plan_and_layout_count_the_same_claims() {
+    for c in [case(), doubled_case()] {
+        let layout = ZkLayout::new(&c.graph, &c.inputs).unwrap();
+        let plan = crate::zk_plan::plan_zk(&c.graph).unwrap();
+        assert_eq!(plan.claims, layout.claims);
+        let r_bits: Vec<Option<usize>> = (0..c.graph.tensors.len()).map(|t| layout.r_bits(TensorId(t))).collect();
+        assert_eq!(plan.r_mask_bits, r_bits);
+        assert!(layout.claims.iter().any(|&k| k >= 2), "merged tensors");
+    }
+}
+
 /// The full proof: one hiding batch of every hidden polynomial, the walk, the hiding opening.
 mod hiding {
     use super::*;
