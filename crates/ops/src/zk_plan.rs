@@ -12,13 +12,13 @@
 //! too; the test `plan_and_layout_count_the_same_claims` compares them). Walking back from the
 //! outputs (each graph output: one anchor claim), a node whose output has `k ≥ 1` claims makes,
 //! per input: `k` on each operand of an Add (it passes every claim through: `ŷ := â + b̂`,
-//! `crate::zk_add`); two on Argmax's logits (`L̂(z)` and `L̂(ρ)`) and on RoPE's input (`x̂(ρ)`,
+//! `crate::zk_add`) and on the input of an exact Rescale (`s ≤ 0`: `ŷ := 2^(−s)·x̂`); two on Argmax's logits (`L̂(z)` and `L̂(ρ)`) and on RoPE's input (`x̂(ρ)`,
 //! `x̂(flip ρ)`); none on public ids (Embedding's, GatherRows' rows: their values are the shape);
 //! one on every other input (MatMul, BatchedMatMul, Embedding's table, Rescale, the table-op
 //! link, Mul, the index maps, Clamp, Softmax and the norms' `x`, after the `k` claims on the
 //! output are merged into one). A node whose output has no claim makes none. A virtual tensor
 //! with `k` claims that carries an `R` mask ([`zk_has_r_mask`]: every virtual output but an
-//! Add's, whose randomised extension is its operands') is merged (masked merge, `k ≥ 2`) and
+//! Add's or an exact Rescale's, whose randomised extensions are their operands') is merged (masked merge, `k ≥ 2`) and
 //! needs an `R` mask of `d = bits_for(k)` bits (`k + 1 ≤ 2^d`).
 
 use std::collections::BTreeSet;
@@ -146,6 +146,7 @@ pub(crate) fn zk_claims_on_input(op: &Op, k: usize, i: usize) -> usize {
     }
     match op {
         Op::Add(_) => k,
+        Op::Rescale(r) if r.shift <= 0 => k,
         Op::Embedding(_) | Op::GatherRows(_) if i == 0 => 0,
         Op::Argmax(_) => 2,
         Op::Rope(_) if i == 0 => 2,
@@ -156,7 +157,24 @@ pub(crate) fn zk_claims_on_input(op: &Op, k: usize, i: usize) -> usize {
 /// Whether a zk node's (virtual) output carries its own `R` mask: every one but an Add's, whose
 /// randomised extension is defined as its operands' (`crate::zk_add`).
 pub(crate) fn zk_has_r_mask(op: &Op) -> bool {
-    !matches!(op, Op::Add(_))
+    match op {
+        Op::Add(_) => false,
+        // An exact shift is affine: `ŷ := 2^(−s)·x̂` (`crate::zk_rescale`).
+        Op::Rescale(r) => r.shift > 0,
+        _ => true,
+    }
+}
+
+/// Fresh points at which a rounded Rescale's remainder range check reads the input's `R` mask
+/// (`crate::zk_graph`'s range module): the lookup leaf of `r ∈ [0, 2^s)` itself (`s ≤ 16`), or the
+/// limb relation's point and limb 0's leaf; none for an exact shift. The input's `R` mask is sized
+/// for its claims plus these (`VirtualMask::bits_for`), in the plan and in the driver.
+pub(crate) fn zk_extra_r_load(op: &Op) -> usize {
+    match op {
+        Op::Rescale(r) if r.shift > 16 => 2,
+        Op::Rescale(r) if r.shift > 0 => 1,
+        _ => 0,
+    }
 }
 
 /// Whether node `n`'s output carries an `R` mask in zk mode: it is virtual (the public protocols'
@@ -242,10 +260,14 @@ pub fn plan_zk(graph: &Graph) -> Result<ZkPlan, ProofError> {
     for &o in &graph.outputs {
         claims[o.0] += 1;
     }
+    let mut extra = vec![0usize; graph.tensors.len()];
     for node in graph.nodes.iter().rev() {
         let k = claims[node.output.0];
         for (i, &t) in node.inputs.iter().enumerate() {
             claims[t.0] += zk_claims_on_input(&node.op, k, i);
+        }
+        if k > 0 {
+            extra[node.inputs[0].0] += zk_extra_r_load(&node.op);
         }
     }
     let mut has_r = vec![false; graph.tensors.len()];
@@ -254,8 +276,8 @@ pub fn plan_zk(graph: &Graph) -> Result<ZkPlan, ProofError> {
     }
     let r_mask_bits = has_r
         .iter()
-        .zip(&claims)
-        .map(|(&r, &k)| if r && k > 0 { VirtualMask::bits_for(k).map(Some) } else { Ok(None) })
+        .zip(claims.iter().zip(&extra))
+        .map(|(&r, (&k, &e))| if r && k > 0 { VirtualMask::bits_for(k + e).map(Some) } else { Ok(None) })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ProofError::shape("zk plan", e.to_string()))?;
     Ok(ZkPlan { nodes, roles, claims, r_mask_bits })
