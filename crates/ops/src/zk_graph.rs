@@ -9,10 +9,16 @@
 //! # What is wired (and what is refused)
 //!
 //! The **linear part** of the graph: MatMul (with or without bias), BatchedMatMul (both operands
-//! activations, e.g. attention's `Q·Kᵀ`), Add, Embedding (public ids, weight table), and the index maps SliceCols, SplitHeads, MergeHeads, GatherRows (public rows).
-//! Any other op kind on the walk (the non-linear ops: Clamp, Rescale, the norms, Softmax, the table
-//! ops, Argmax, RoPE, …, whose zk provers exist as library code but need the zk
-//! lookups, the range relations and tied witness columns wired here first) is **refused** by
+//! activations, e.g. attention's `Q·Kᵀ`), Add, Mul, Embedding (public ids, weight table), and the
+//! index maps SliceCols, SplitHeads, MergeHeads, RepeatKv, GatherRows (public rows); and
+//! **Rescale** (session 13): exact shifts affine, rounded shifts with `y` and `r` committed, `r`'s
+//! mask tied, both range-checked in the zk lookup phase at the end of the walk (module `range`,
+//! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp); **Clamp**
+//! (both forms: `y`, `s` and the gaps — tied to `y` by affine relations — or `t` committed and
+//! range-checked; its masked product sumcheck, `crate::zk_clamp`).
+//! Any other op kind on the walk (the norms, Softmax, the table ops, Argmax, RoPE, …, whose
+//! zk provers exist as library code and need their committed columns and lookups wired here the
+//! way Rescale's are) is **refused** by
 //! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
 //! sound. The one-pass GPT-2 graph therefore is refused today (the walk meets its Argmax first:
 //! "node 65 (Argmax, output next_token): the zk graph driver does not wire this op kind yet");
@@ -50,8 +56,11 @@
 //! one claim per operand. A claim on a weight or an output column is a [`FinalClaim`]; a claim on
 //! a public input is checked by the verifier itself (it evaluates the padded public values); a
 //! claim on a virtual tensor waits for its producer. Both sides count the claims from the graph
-//! alone ([`ZkLayout`]) and the verifier refuses any other count at the walk (an `R` mask sized
-//! for fewer claims than it receives would not hide them).
+//! alone ([`ZkLayout`], with the plan's rule `crate::zk_plan::zk_claims_on_input`: one source of
+//! truth, compared by the test `plan_and_layout_count_the_same_claims`) and the verifier refuses
+//! any other count at the walk (an `R` mask sized for fewer claims than it receives would not hide
+//! them). Claims at one point are kept once before a merge (an honest `x + x` or `x·x` makes two:
+//! both sides drop the copy and refuse two values at one point), so merged points are distinct.
 //!
 //! # Soundness
 //!
@@ -92,7 +101,13 @@ use crate::zk_embedding::{ZkEmbeddingMasks, ZkEmbeddingShape, prove_embedding_zk
 use crate::zk_index_map::{ZkIndexMap, prove_index_map_zk, verify_index_map_zk, zk_index_map_mask_shape};
 use crate::zk_matmul::{ZkMatMulMasks, ZkMatMulShape, prove_matmul_zk, verify_matmul_zk, zk_matmul_mask_shape};
 use crate::zk_mul::{prove_mul_zk, verify_mul_zk, zk_mul_mask_shape};
-use crate::zk_rescale::{mask_table_len, tied_copy_mask};
+use crate::zk_plan::{zk_claims_on_input, zk_extra_r_load, zk_output_has_r};
+use crate::ops::clamp::ClampProof;
+use crate::zk_clamp::{ZkClampMasks, ZkClampShape, prove_clamp_zk, verify_clamp_zk, zk_clamp_mask_shape};
+use crate::zk_rescale::{ZkRescaleShape, mask_table_len, prove_rescale_zk, scaled_input_claims_zk, tied_copy_mask, verify_rescale_zk};
+
+#[path = "zk_graph_range.rs"]
+mod range;
 
 const WHO: &str = "zk graph";
 
@@ -125,6 +140,11 @@ fn padded_i64(values: &[i64], dims: &[usize]) -> Vec<i64> {
     out
 }
 
+/// `2^e` in `EF` (`0 ≤ e ≤ 62`).
+fn pow2_ef(e: i32) -> EF {
+    zkinfer_field::lift(F::from_u64(1u64 << e.clamp(0, 62)))
+}
+
 fn mle_at(table: &[F], point: &[EF]) -> Result<EF, ProofError> {
     if table.len() != 1usize << point.len() {
         return Err(ProofError::shape(WHO, format!("a point of {} coordinates for a table of {} entries", point.len(), table.len())));
@@ -145,6 +165,34 @@ pub enum HiddenKind {
     NodeMask(usize),
     /// The mask table of the merge of a tensor's claims (`Vanishing::Last`).
     MergeMask(TensorId),
+    /// An activation committed as a column with a uniform mask (a rounded Rescale's output `y`;
+    /// `Vanishing::All`).
+    Column(TensorId),
+    /// Node `n`'s rounded Rescale remainder `r`, its mask tied to the input's `R` mask and `y`'s
+    /// mask (`crate::zk_rescale::tied_remainder_mask`; `Vanishing::All`).
+    Remainder(usize),
+    /// Limb `j` of the range check of hidden polynomial `of` (`Vanishing::All`, `of`'s mask
+    /// degree; limb 0's mask tied: `crate::zk_rescale::tie_first_limb`).
+    Limb {
+        /// The range-checked polynomial.
+        of: usize,
+        /// The limb's index (weight `2^{16j}`).
+        j: usize,
+    },
+    /// A committed witness column of node `node` (`Vanishing::All`): a Clamp's `s = |x − y|`
+    /// (`index` 0, uniform mask), then its gaps `a = y − lo·χ`, `b = hi·χ − y` (masks `±M_y`) or
+    /// its magnitude `t = |y|` (uniform).
+    Aux {
+        /// The node.
+        node: usize,
+        /// The column's index in the node's list.
+        index: usize,
+    },
+    /// The multiplicities of lookup statement `i` (`Vanishing::Last`).
+    Multiplicities(usize),
+    /// The zk lookup's mask table `k` (`ZkLookupMasks::tables` order: the blinding table, then
+    /// the GKR's masks; `Vanishing::Last`).
+    LookupMask(usize),
 }
 
 /// One hidden polynomial of the layout (public: kind and sizes).
@@ -189,6 +237,10 @@ enum Wiring {
     Embedding(ZkEmbeddingShape),
     /// The map and the index of the moved input.
     IndexMap(ZkIndexMap, usize),
+    /// Rounded (`shift > 0`: `y`, `r` committed, range-checked) or exact (`shift ≤ 0`: affine).
+    Rescale(ZkRescaleShape),
+    /// `y`, `s` and the gaps or `t` committed and range-checked.
+    Clamp(ZkClampShape),
 }
 
 impl Wiring {
@@ -200,11 +252,9 @@ impl Wiring {
             Wiring::Add => None,
             Wiring::Embedding(s) => Some(zk_embedding_mask_shape(s)),
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
+            Wiring::Rescale(_) => None,
+            Wiring::Clamp(s) => zk_clamp_mask_shape(s).ok(),
         }
-    }
-    /// Whether the output carries an `R` mask (Add's output is its operands' sum).
-    fn has_r(&self) -> bool {
-        !matches!(self, Wiring::Add)
     }
 }
 
@@ -229,6 +279,18 @@ pub struct ZkLayout {
     node_mask: Vec<Option<(usize, MaskShape)>>,
     /// Per tensor: producing node.
     producer: Vec<Option<usize>>,
+    /// Per node: a rounded Rescale's remainder poly.
+    remainder: Vec<Option<usize>>,
+    /// Per node: its committed witness columns ([`HiddenKind::Aux`], in index order).
+    aux: Vec<Vec<usize>>,
+    /// Affine relations between committed columns (module `range`).
+    affine: Vec<range::Affine>,
+    /// The range checks of committed columns (module `range`).
+    ranges: Vec<range::RangeCheck>,
+    /// The lookup statements of the range checks (one per table width).
+    statements: Vec<range::Statement>,
+    /// The zk lookup's mask tables: their polys, in `ZkLookupMasks::tables` order.
+    lookup_masks: Vec<usize>,
     shapes: Vec<Vec<usize>>,
     outputs: Vec<TensorId>,
 }
@@ -297,6 +359,12 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
             &[h, t, d] => Wiring::IndexMap(ZkIndexMap::merge_heads(h, t, d)?, 0),
             _ => return Err(bad("unexpected input shape")),
         },
+        Op::Rescale(r) => Wiring::Rescale(ZkRescaleShape { dims: shape(0), shift: r.shift }),
+        Op::Clamp(c) => {
+            let s = ZkClampShape { dims: shape(0), clamp: ClampProof::new(c.lo, c.hi, graph.meta(node.inputs[0]).bits) };
+            zk_clamp_mask_shape(&s).map_err(|e| bad(&e.to_string()))?;
+            Wiring::Clamp(s)
+        }
         Op::GatherRows(_) => {
             let rows = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the rows must be a public input"))?;
             match shape(1).as_slice() {
@@ -307,15 +375,6 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
         _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
     };
     Ok(w)
-}
-
-/// The tensors operand `k` of a wired node's claims go to.
-fn claimed_operands(w: &Wiring, inputs: &[TensorId]) -> Vec<TensorId> {
-    match w {
-        Wiring::MatMul(_) | Wiring::BatchedMatMul(_) | Wiring::Mul | Wiring::Add => inputs.to_vec(),
-        Wiring::Embedding(_) => vec![inputs[1]],
-        Wiring::IndexMap(_, k) => vec![inputs[*k]],
-    }
 }
 
 impl ZkLayout {
@@ -346,18 +405,22 @@ impl ZkLayout {
             claims[o.0] += 1;
         }
         let mut wiring: Vec<Option<Wiring>> = vec![None; graph.nodes.len()];
+        let mut has_r = vec![false; graph.nodes.len()];
+        let mut extra_load = vec![0usize; nt];
         for n in (0..graph.nodes.len()).rev() {
             let node = &graph.nodes[n];
             let k = claims[node.output.0];
             if k == 0 {
                 continue;
             }
-            let w = wire(graph, n, inputs, &input_index)?;
-            let per_operand = if w.has_r() { 1 } else { k };
-            for t in claimed_operands(&w, &node.inputs) {
-                claims[t.0] += per_operand;
+            wiring[n] = Some(wire(graph, n, inputs, &input_index)?);
+            // The plan's rule (one source of truth, `crate::zk_plan`).
+            for (i, &t) in node.inputs.iter().enumerate() {
+                claims[t.0] += zk_claims_on_input(&node.op, k, i);
             }
-            wiring[n] = Some(w);
+            has_r[n] = zk_output_has_r(graph, n)?;
+            // A rounded Rescale's remainder check reads `R_x` at fresh first coordinates.
+            extra_load[node.inputs[0].0] += zk_extra_r_load(&node.op);
         }
         // Hidden polynomials, in dependency order of their sampling.
         let mut polys = Vec::new();
@@ -369,9 +432,8 @@ impl ZkLayout {
                 continue;
             }
             let tv = tensor_vars(&meta.shape);
-            let has_r = producer[t].and_then(|n| wiring[n].as_ref()).is_some_and(Wiring::has_r);
-            if has_r {
-                let d = VirtualMask::bits_for(k).map_err(|e| ProofError::shape(WHO, format!("{}: {e}", meta.name)))?;
+            if producer[t].is_some_and(|n| has_r[n]) {
+                let d = VirtualMask::bits_for(k + extra_load[t]).map_err(|e| ProofError::shape(WHO, format!("{}: {e}", meta.name)))?;
                 r_bits[t] = d;
                 r_poly[t] = Some(polys.len());
                 polys.push(HiddenPoly { kind: HiddenKind::R(TensorId(t)), num_vars: 3 + d, all: false, mask_degree_bits: 1 });
@@ -396,6 +458,9 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::Output(o), num_vars: tensor_vars(&graph.meta(o).shape), all: true, mask_degree_bits: r_bits[o.0] });
             }
         }
+        let mut cols = range::Committed { column_poly: &mut column_poly, remainder: vec![None; graph.nodes.len()], aux: vec![Vec::new(); graph.nodes.len()], ranges: Vec::new(), affine: Vec::new() };
+        range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
+        let range::Committed { remainder, aux, ranges, affine, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
                 Some(Wiring::Mul) => Some(zk_mul_mask_shape(tensor_vars(&graph.meta(graph.nodes[n].output).shape))),
@@ -407,6 +472,7 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::NodeMask(n), num_vars: shape.num_vars(), all: false, mask_degree_bits: 1 });
             }
         }
+        let (statements, lookup_masks) = range::lookup_polys(&ranges, &mut polys)?;
         for (t, p) in column_poly.iter().enumerate() {
             if let Some(&p) = p.as_ref() {
                 let hp: &HiddenPoly = &polys[p];
@@ -430,6 +496,12 @@ impl ZkLayout {
             merge_mask,
             node_mask,
             producer,
+            remainder,
+            aux,
+            affine,
+            ranges,
+            statements,
+            lookup_masks,
             shapes: graph.tensors.iter().map(|m| m.shape.clone()).collect(),
             outputs: graph.outputs.clone(),
         })
@@ -437,6 +509,12 @@ impl ZkLayout {
 
     fn r_bits(&self, t: TensorId) -> Option<usize> {
         self.r_poly[t.0].map(|p| self.polys[p].num_vars - 3)
+    }
+
+    /// The poly of a weight or of an activation committed as a column (not a graph output's
+    /// tied column, whose randomised extension is its `R` mask's).
+    fn committed(&self, t: TensorId) -> Option<usize> {
+        self.column_poly[t.0].filter(|&p| matches!(self.polys[p].kind, HiddenKind::Weight(_) | HiddenKind::Column(_)))
     }
 }
 
@@ -447,6 +525,8 @@ pub struct ZkSecrets {
     tables: Vec<(Vec<F>, Vec<F>)>,
     vms: Vec<Option<VirtualMask>>,
     sumcheck_masks: Vec<Option<SumcheckMask>>,
+    /// The zk lookup's masks (`None`: no range check).
+    lookup: Option<zkinfer_lookup::zk_logup::ZkLookupMasks>,
 }
 
 impl std::fmt::Debug for ZkSecrets {
@@ -460,6 +540,13 @@ impl ZkSecrets {
     /// weights and the trace. `rng` must be cryptographic and unpredictably seeded for zero
     /// knowledge.
     pub fn sample<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R) -> Result<Self, ProofError> {
+        Self::sample_with(layout, graph, weights, trace, rng, false)
+    }
+
+    /// [`ZkSecrets::sample`]; `forging` (tests: a malicious prover) decomposes an out-of-range
+    /// value modulo its range and leaves it out of the multiplicities instead of refusing, so the
+    /// VERIFIER must refuse the proof.
+    pub(crate) fn sample_with<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R, forging: bool) -> Result<Self, ProofError> {
         let mut vms: Vec<Option<VirtualMask>> = vec![None; layout.polys.len()];
         let mut sumcheck_masks: Vec<Option<SumcheckMask>> = (0..layout.polys.len()).map(|_| None).collect();
         let mut tables: Vec<(Vec<F>, Vec<F>)> = vec![(Vec::new(), Vec::new()); layout.polys.len()];
@@ -493,9 +580,15 @@ impl ZkSecrets {
                     let values = trace.get(t).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)))?;
                     tables[i] = (padded_table(&values.data, &graph.meta(t).shape), tied.table);
                 }
+                HiddenKind::Column(t) => {
+                    let values = trace.get(t).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)))?;
+                    tables[i] = (padded_table(&values.data, &graph.meta(t).shape), uniform(mask_table_len(p.mask_vars(), 1), rng));
+                }
                 _ => {}
             }
         }
+        // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
+        let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
         for (i, p) in layout.polys.iter().enumerate() {
             let shape = match p.kind {
@@ -514,7 +607,9 @@ impl ZkSecrets {
             tables[i] = (mask.table().to_vec(), pcs);
             sumcheck_masks[i] = Some(mask);
         }
-        Ok(Self { tables, vms, sumcheck_masks })
+        // 4. The lookups: multiplicities and the zk logUp's masks.
+        let lookup = range::sample_lookups(layout, &ints, &mut tables, rng, forging)?;
+        Ok(Self { tables, vms, sumcheck_masks, lookup })
     }
 
     /// Every hidden polynomial's `(table, PCS mask table)`, in layout order: what the caller
@@ -585,7 +680,7 @@ impl Values<'_> {
 
     /// `t̂(z)`.
     fn hat(&self, t: TensorId, z: &[EF]) -> Result<EF, ProofError> {
-        if let Some(p) = self.layout.column_poly[t.0].filter(|_| self.graph.meta(t).source == TensorSource::Weight) {
+        if let Some(p) = self.layout.committed(t) {
             return self.secrets.hat(self.layout, p, z);
         }
         let plain = mle_at(&padded_table(&self.values(t)?, &self.layout.shapes[t.0]), z)?;
@@ -597,6 +692,7 @@ impl Values<'_> {
                 let ins = &self.graph.nodes[n].inputs;
                 Ok(self.hat(ins[0], z)? + self.hat(ins[1], z)?)
             }
+            Some((n, Wiring::Rescale(s))) if s.shift <= 0 => Ok(pow2_ef(-s.shift) * self.hat(self.graph.nodes[n].inputs[0], z)?),
             _ => Ok(plain),
         }
     }
@@ -609,7 +705,7 @@ impl Values<'_> {
     /// The factor of `v(z_var)` in `t̂(z) − t(z)` (`var` not a mask variable: the zk provers
     /// check their bound coordinate).
     fn cofactor_at(&self, t: TensorId, z: &[EF], var: usize) -> EF {
-        if let Some(p) = self.layout.column_poly[t.0].filter(|_| self.graph.meta(t).source == TensorSource::Weight) {
+        if let Some(p) = self.layout.committed(t) {
             return self.secrets.column_cofactor(self.layout, p, z, var);
         }
         if let Some(vm) = self.vm(t) {
@@ -620,6 +716,7 @@ impl Values<'_> {
                 let ins = &self.graph.nodes[n].inputs;
                 self.cofactor_at(ins[0], z, var) + self.cofactor_at(ins[1], z, var)
             }
+            Some((n, Wiring::Rescale(s))) if s.shift <= 0 => pow2_ef(-s.shift) * self.cofactor_at(self.graph.nodes[n].inputs[0], z, var),
             _ => EF::ZERO,
         }
     }
@@ -702,6 +799,48 @@ impl<'a> Router<'a> {
         Ok(Claim::new(m.merged.point, m.merged.value))
     }
 
+    /// A committed output's poly: its claims (final when routed) must all have arrived.
+    fn committed_output(&self, y: TensorId) -> Result<usize, ProofError> {
+        if self.received[y.0] != self.layout.claims[y.0] {
+            return Err(ProofError::check(WHO, format!("tensor {}: {} claims, the layout counts {}", y.0, self.received[y.0], self.layout.claims[y.0])));
+        }
+        self.layout.committed(y).ok_or_else(|| ProofError::check(WHO, "a committed output without its column"))
+    }
+
+    /// A Clamp's committed `y` and its witness columns (`s`, then `a`, `b` or `t`).
+    fn clamp_polys(&self, n: usize, y: TensorId) -> Result<(usize, Vec<usize>), ProofError> {
+        let py = self.committed_output(y)?;
+        let aux = self.layout.aux[n].clone();
+        if aux.is_empty() {
+            return Err(ProofError::check(WHO, "a clamp without its witness columns"));
+        }
+        Ok((py, aux))
+    }
+
+    /// The Clamp's claims on its committed columns (`t` in the symmetric form: `aux[1]`).
+    fn clamped(&mut self, py: usize, aux: &[usize], c: &crate::zk_clamp::ZkClampClaims) {
+        let mut push = |poly: usize, cl: &Claim| self.finals.push(FinalClaim { poly, point: cl.point.clone(), value: cl.value });
+        push(py, &c.y);
+        push(aux[0], &c.s);
+        if let (Some(tc), 2) = (&c.t, aux.len()) {
+            push(aux[1], tc);
+        }
+    }
+
+    /// A rounded Rescale's committed `y` and `r` polys; `y`'s claims (final when routed) must all
+    /// have arrived.
+    fn rescale_polys(&self, n: usize, y: TensorId) -> Result<(usize, usize), ProofError> {
+        let py = self.committed_output(y)?;
+        let pr = self.layout.remainder[n].ok_or_else(|| ProofError::check(WHO, "a rescale without its remainder"))?;
+        Ok((py, pr))
+    }
+
+    /// The rounded Rescale's claims on its committed `y` and `r`.
+    fn rescaled(&mut self, py: usize, pr: usize, y: Claim, r: Claim) {
+        self.finals.push(FinalClaim { poly: py, point: y.point, value: y.value });
+        self.finals.push(FinalClaim { poly: pr, point: r.point, value: r.value });
+    }
+
     /// Takes the claims on node `n`'s output: all its claims must have arrived.
     fn take(&mut self, t: TensorId) -> Result<Vec<Claim>, ProofError> {
         let claims = std::mem::take(&mut self.pending[t.0]);
@@ -717,6 +856,23 @@ impl<'a> Router<'a> {
         }
         Ok(self.finals)
     }
+}
+
+/// Claims at one point are one claim: an honest `x + x` or `x·x` makes two claims on `x` at the
+/// same point (both sides see the points: public). Both keep the first claim of each point and
+/// refuse two values at one point (one of them is false). Merged claims then sit at distinct
+/// points, as the `R` mask's capacity argument assumes (`zkinfer_sumcheck::zk_virtual`: distinct
+/// first coordinates); a dropped duplicate reveals nothing the kept one does not.
+fn distinct_points(claims: Vec<Claim>) -> Result<Vec<Claim>, ProofError> {
+    let mut out: Vec<Claim> = Vec::with_capacity(claims.len());
+    for c in claims {
+        match out.iter().find(|o| o.point == c.point) {
+            Some(o) if o.value == c.value => {}
+            Some(_) => return Err(ProofError::check(WHO, "two claims at one point with different values")),
+            None => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 fn node_mask(layout: &ZkLayout, n: usize) -> Result<usize, ProofError> {
@@ -753,6 +909,37 @@ pub fn prove_zk_graph(
         let Some(w) = &layout.wiring[n] else { continue };
         let node = &graph.nodes[n];
         let out = node.output;
+        if let Wiring::Rescale(s) = w {
+            let x = node.inputs[0];
+            if s.shift > 0 {
+                let (py, pr) = router.rescale_polys(n, out)?;
+                let hat = |p: usize| move |z: &[EF]| secrets.hat(layout, p, z).unwrap_or(EF::ZERO);
+                let c = prove_rescale_zk(s, &hat(py), &hat(pr), t)?;
+                router.rescaled(py, pr, c.y, c.r);
+                router.route(x, c.x, inputs, false)?;
+            } else {
+                for c in scaled_input_claims_zk(s, router.take(out)?)? {
+                    router.route(x, c, inputs, false)?;
+                }
+            }
+            continue;
+        }
+        if let Wiring::Clamp(s) = w {
+            let x = node.inputs[0];
+            let (py, aux) = router.clamp_polys(n, out)?;
+            let mp = node_mask(layout, n)?;
+            let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a node mask missing"))?;
+            let cof = |p: usize| move |z: &[EF]| secrets.column_cofactor(layout, p, z, z.len() - 1);
+            let (cy, cs) = (cof(py), cof(aux[0]));
+            let ct = |z: &[EF]| aux.get(1).filter(|_| aux.len() == 2).map_or(EF::ZERO, |&p| secrets.column_cofactor(layout, p, z, z.len() - 1));
+            let cx = |z: &[EF]| vals.cofactor(x, z);
+            let masks = ZkClampMasks { y: &cy, s: &cs, t: &ct, x: &cx };
+            let c = prove_clamp_zk(s, &vals.values(x)?, &vals.values(out)?, &masks, mask, t)?;
+            router.clamped(py, &aux, &c);
+            router.route(x, c.x, inputs, false)?;
+            router.mask_claims(mp, c.mask_claims);
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -763,7 +950,8 @@ pub fn prove_zk_graph(
             }
             continue;
         }
-        // One claim for the producer: merged when there are several.
+        // One claim for the producer: merged when there are several (at distinct points).
+        let claims = distinct_points(claims)?;
         let claim = if claims.len() >= 2 {
             let mp = router.merge_mask(out)?;
             let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a merge mask missing"))?;
@@ -837,15 +1025,22 @@ pub fn prove_zk_graph(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
         }
     }
+    range::prove_ranges(layout, secrets, &mut router, t)?;
     router.finish()
 }
 
 /// Verifier side of [`prove_zk_graph`]: the claims to open against the commitment (absorbed into
 /// `t` by the caller), or the refusal.
 pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t: &mut VerifierTranscript<'_>) -> Result<Vec<FinalClaim>, ProofError> {
+    verify_zk_graph_with(layout, graph, inputs, t, true)
+}
+
+/// [`verify_zk_graph`]; `ranges = false` skips the range checks (tests: the control that shows
+/// they are what refuses an out-of-range witness).
+fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t: &mut VerifierTranscript<'_>, ranges: bool) -> Result<Vec<FinalClaim>, ProofError> {
     let recv = |t: &mut VerifierTranscript<'_>| t.receive_ext().map_err(|e| ProofError::check(WHO, e.to_string()));
     let mut router = Router::new(layout);
     for &o in &graph.outputs {
@@ -859,6 +1054,29 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
         let Some(w) = &layout.wiring[n] else { continue };
         let node = &graph.nodes[n];
         let out = node.output;
+        if let Wiring::Rescale(s) = w {
+            let x = node.inputs[0];
+            if s.shift > 0 {
+                let (py, pr) = router.rescale_polys(n, out)?;
+                let c = verify_rescale_zk(s, t)?;
+                router.rescaled(py, pr, c.y, c.r);
+                router.route(x, c.x, inputs, true)?;
+            } else {
+                for c in scaled_input_claims_zk(s, router.take(out)?)? {
+                    router.route(x, c, inputs, true)?;
+                }
+            }
+            continue;
+        }
+        if let Wiring::Clamp(s) = w {
+            let (py, aux) = router.clamp_polys(n, out)?;
+            let mp = node_mask(layout, n)?;
+            let c = verify_clamp_zk(s, t)?;
+            router.clamped(py, &aux, &c);
+            router.route(node.inputs[0], c.x, inputs, true)?;
+            router.mask_claims(mp, c.mask_claims);
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -868,6 +1086,7 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
             }
             continue;
         }
+        let claims = distinct_points(claims)?;
         let claim = if claims.len() >= 2 {
             let mp = router.merge_mask(out)?;
             let vcs: Vec<VirtualClaim> = claims.into_iter().map(|c| VirtualClaim { point: c.point, value: c.value }).collect();
@@ -916,8 +1135,11 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
         }
+    }
+    if ranges {
+        range::verify_ranges(layout, &mut router, t)?;
     }
     router.finish()
 }
