@@ -87,6 +87,7 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
 use zkinfer_graph::graph::{Graph, IntTrace, TensorId, TensorSource, Weights};
 use zkinfer_graph::ops::Op;
 use zkinfer_pcs::OpeningClaim;
+use zkinfer_pcs::whir::MerkleRoot;
 use zkinfer_pcs::hiding::{HidingCommitment, HidingPcs, HidingProverData, MASK_VARS, Vanishing, mask_table_point};
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::zk::{MaskShape, SumcheckMask};
@@ -224,6 +225,18 @@ pub struct FinalClaim {
     pub point: Vec<EF>,
     /// The claimed value of the randomised extension.
     pub value: EF,
+}
+
+/// The weights' randomised extensions when the weights are committed OUTSIDE the proof's batch
+/// (a zk key's ticket, `zkinfer_proof::zk`): the key commits each weight as the same polynomial
+/// as [`HiddenKind::Weight`] (its values zero-padded per dimension, row-major, `Vanishing::All`,
+/// a mask over its first `min(m, 4)` variables — the key's, of higher degree), so every zk op
+/// reads it exactly as it reads a weight of the batch.
+pub trait KeyedWeights: Sync {
+    /// `Ŵ_t(z)` of weight tensor `t`.
+    fn hat(&self, t: TensorId, z: &[EF]) -> Result<EF, ProofError>;
+    /// The factor of `v(z_var)` in `Ŵ_t(z) − W_t(z)` (`var` not a mask variable).
+    fn cofactor(&self, t: TensorId, z: &[EF], var: usize) -> Result<EF, ProofError>;
 }
 
 /// How a node is proven in zk mode (from the op and the shapes alone).
@@ -540,13 +553,19 @@ impl ZkSecrets {
     /// weights and the trace. `rng` must be cryptographic and unpredictably seeded for zero
     /// knowledge.
     pub fn sample<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R) -> Result<Self, ProofError> {
-        Self::sample_with(layout, graph, weights, trace, rng, false)
+        Self::sample_with(layout, graph, weights, trace, false, rng)
     }
 
-    /// [`ZkSecrets::sample`]; `forging` (tests: a malicious prover) decomposes an out-of-range
+    /// [`Self::sample`]; with `keyed` the weights are a key's ([`KeyedWeights`]): their tables
+    /// and masks are not built here (they stay empty and out of the batch, [`batch_polys`]).
+    pub fn sample_with<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, keyed: bool, rng: &mut R) -> Result<Self, ProofError> {
+        Self::sample_inner(layout, graph, weights, trace, keyed, false, rng)
+    }
+
+    /// [`Self::sample_with`]; `forging` (tests: a malicious prover) decomposes an out-of-range
     /// value modulo its range and leaves it out of the multiplicities instead of refusing, so the
     /// VERIFIER must refuse the proof.
-    pub(crate) fn sample_with<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R, forging: bool) -> Result<Self, ProofError> {
+    pub(crate) fn sample_inner<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, keyed: bool, forging: bool, rng: &mut R) -> Result<Self, ProofError> {
         let mut vms: Vec<Option<VirtualMask>> = vec![None; layout.polys.len()];
         let mut sumcheck_masks: Vec<Option<SumcheckMask>> = (0..layout.polys.len()).map(|_| None).collect();
         let mut tables: Vec<(Vec<F>, Vec<F>)> = vec![(Vec::new(), Vec::new()); layout.polys.len()];
@@ -566,6 +585,7 @@ impl ZkSecrets {
         // 2. Columns: weights with uniform masks, outputs with masks tied to their R.
         for (i, p) in layout.polys.iter().enumerate() {
             match p.kind {
+                HiddenKind::Weight(_) if keyed => {}
                 HiddenKind::Weight(t) => {
                     let meta = graph.meta(t);
                     let w = weights.get(&meta.name).ok_or_else(|| ProofError::witness(WHO, format!("weight {} missing", meta.name)))?;
@@ -659,9 +679,26 @@ struct Values<'a> {
     weights: &'a Weights,
     trace: &'a IntTrace,
     inputs: &'a [Vec<i64>],
+    keyed: Option<&'a dyn KeyedWeights>,
 }
 
 impl Values<'_> {
+    /// `Ŵ(z)` of the weight whose hidden polynomial is `p`: the key's, or the batch's.
+    fn weight_hat(&self, t: TensorId, p: usize, z: &[EF]) -> Result<EF, ProofError> {
+        match self.keyed {
+            Some(k) => k.hat(t, z),
+            None => self.secrets.hat(self.layout, p, z),
+        }
+    }
+
+    /// The factor of `v(z_var)` in `Ŵ(z) − W(z)` of the weight whose hidden polynomial is `p`.
+    fn weight_cofactor(&self, t: TensorId, p: usize, z: &[EF], var: usize) -> EF {
+        match self.keyed {
+            Some(k) => k.cofactor(t, z, var).unwrap_or(EF::ZERO),
+            None => self.secrets.column_cofactor(self.layout, p, z, var),
+        }
+    }
+
     fn values(&self, t: TensorId) -> Result<Vec<i64>, ProofError> {
         if let Some(i) = self.layout.input_index[t.0] {
             return Ok(self.inputs[i].clone());
@@ -681,7 +718,10 @@ impl Values<'_> {
     /// `t̂(z)`.
     fn hat(&self, t: TensorId, z: &[EF]) -> Result<EF, ProofError> {
         if let Some(p) = self.layout.committed(t) {
-            return self.secrets.hat(self.layout, p, z);
+            return match self.layout.polys[p].kind {
+                HiddenKind::Weight(_) => self.weight_hat(t, p, z),
+                _ => self.secrets.hat(self.layout, p, z),
+            };
         }
         let plain = mle_at(&padded_table(&self.values(t)?, &self.layout.shapes[t.0]), z)?;
         if let Some(vm) = self.vm(t) {
@@ -706,7 +746,10 @@ impl Values<'_> {
     /// check their bound coordinate).
     fn cofactor_at(&self, t: TensorId, z: &[EF], var: usize) -> EF {
         if let Some(p) = self.layout.committed(t) {
-            return self.secrets.column_cofactor(self.layout, p, z, var);
+            return match self.layout.polys[p].kind {
+                HiddenKind::Weight(_) => self.weight_cofactor(t, p, z, var),
+                _ => self.secrets.column_cofactor(self.layout, p, z, var),
+            };
         }
         if let Some(vm) = self.vm(t) {
             return vm.cofactor(z, var).unwrap_or(EF::ZERO);
@@ -894,7 +937,23 @@ pub fn prove_zk_graph(
     inputs: &[Vec<i64>],
     t: &mut ProverTranscript,
 ) -> Result<Vec<FinalClaim>, ProofError> {
-    let vals = Values { layout, secrets, graph, weights, trace, inputs };
+    prove_zk_graph_keyed(layout, secrets, None, graph, weights, trace, inputs, t)
+}
+
+/// [`prove_zk_graph`] with the weights' randomised extensions from `keyed` (a zk key's ticket;
+/// `secrets` sampled with `keyed = true`) when it is `Some`.
+#[allow(clippy::too_many_arguments)] // the layout, the secrets, the statement and the witness
+pub fn prove_zk_graph_keyed(
+    layout: &ZkLayout,
+    secrets: &ZkSecrets,
+    keyed: Option<&dyn KeyedWeights>,
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    inputs: &[Vec<i64>],
+    t: &mut ProverTranscript,
+) -> Result<Vec<FinalClaim>, ProofError> {
+    let vals = Values { layout, secrets, graph, weights, trace, inputs, keyed };
     let mut router = Router::new(layout);
     // Anchors: each output column opened at a fresh point.
     for &o in &graph.outputs {
@@ -1010,7 +1069,7 @@ pub fn prove_zk_graph(
             }
             Wiring::Embedding(s) => {
                 let table = node.inputs[1];
-                let cof = |z: &[EF], var: usize| layout.column_poly[table.0].map_or(EF::ZERO, |p| secrets.column_cofactor(layout, p, z, var));
+                let cof = |z: &[EF], var: usize| layout.column_poly[table.0].map_or(EF::ZERO, |p| vals.weight_cofactor(table, p, z, var));
                 let masks = ZkEmbeddingMasks { table: &cof, r_hat: &r_hat };
                 let c = prove_embedding_zk(s, &vals.values(table)?, &claim, &masks, mask, t)?;
                 router.route(table, c.table, inputs, false)?;
@@ -1142,6 +1201,66 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
         range::verify_ranges(layout, &mut router, t)?;
     }
     router.finish()
+}
+
+/// The hidden polynomials committed in the proof's own hiding batch, in layout order: all of
+/// them, or (`keyed`) all but the weights, which a zk key's ticket commits
+/// ([`KeyedWeights`]). Position `j` of the batch is layout polynomial `batch_polys(..)[j]`.
+pub fn batch_polys(layout: &ZkLayout, keyed: bool) -> Vec<usize> {
+    (0..layout.polys.len()).filter(|&i| !(keyed && matches!(layout.polys[i].kind, HiddenKind::Weight(_)))).collect()
+}
+
+/// [`commit_hidden`] of the batch polynomials only ([`batch_polys`]).
+pub fn commit_hidden_batch<R: CryptoRng + ?Sized>(pcs: &HidingPcs, layout: &ZkLayout, secrets: &ZkSecrets, keyed: bool, rng: &mut R) -> Result<(HidingCommitment, HidingProverData), ProofError> {
+    let ids = batch_polys(layout, keyed);
+    let polys: Vec<&[F]> = ids.iter().map(|&i| secrets.tables[i].0.as_slice()).collect();
+    let masks: Vec<&[F]> = ids.iter().map(|&i| secrets.tables[i].1.as_slice()).collect();
+    let (vanishing, a) = commitment_shape(layout);
+    let vanishing: Vec<Vanishing> = ids.iter().map(|&i| vanishing[i]).collect();
+    let a: Vec<usize> = ids.iter().map(|&i| a[i]).collect();
+    pcs.commit_with_masks(&polys, &vanishing, &masks, &a, rng).map_err(|e| ProofError::check(WHO, format!("hiding commitment: {e}")))
+}
+
+/// The commitment of the batch polynomials ([`batch_polys`]) under `root`, its shape (sizes,
+/// vanishing kinds, mask degrees) the layout's: what a verifier that receives only the root
+/// checks the opening against.
+pub fn batch_commitment(layout: &ZkLayout, keyed: bool, root: MerkleRoot) -> HidingCommitment {
+    let ids = batch_polys(layout, keyed);
+    let (vanishing, a) = commitment_shape(layout);
+    HidingCommitment {
+        root,
+        poly_num_vars: ids.iter().map(|&i| layout.polys[i].num_vars).collect(),
+        vanishing: ids.iter().map(|&i| vanishing[i]).collect(),
+        mask_degree_bits: ids.iter().map(|&i| a[i]).collect(),
+    }
+}
+
+/// [`check_commitment`] of the batch polynomials only ([`batch_polys`]).
+pub fn check_commitment_batch(layout: &ZkLayout, keyed: bool, com: &HidingCommitment) -> Result<(), ProofError> {
+    let want = batch_commitment(layout, keyed, com.root.clone());
+    if com.poly_num_vars != want.poly_num_vars || com.vanishing != want.vanishing || com.mask_degree_bits != want.mask_degree_bits {
+        return Err(ProofError::check(WHO, "the commitment's shape is not the graph's layout"));
+    }
+    Ok(())
+}
+
+/// Splits the driver's final claims: those on the batch ([`batch_polys`], re-indexed to batch
+/// positions) and (`keyed`) those on weights, each with its weight tensor.
+pub fn split_claims(layout: &ZkLayout, keyed: bool, claims: &[FinalClaim]) -> Result<(Vec<OpeningClaim>, Vec<(TensorId, FinalClaim)>), ProofError> {
+    let mut position = vec![None; layout.polys.len()];
+    for (j, i) in batch_polys(layout, keyed).into_iter().enumerate() {
+        position[i] = Some(j);
+    }
+    let (mut batch, mut weights) = (Vec::new(), Vec::new());
+    for c in claims {
+        let p = layout.polys.get(c.poly).ok_or_else(|| ProofError::check(WHO, format!("a claim on hidden polynomial {}, which is not in the layout", c.poly)))?;
+        match (position[c.poly], p.kind) {
+            (Some(j), _) => batch.push(OpeningClaim { poly: j, point: c.point.clone(), value: c.value }),
+            (None, HiddenKind::Weight(t)) => weights.push((t, c.clone())),
+            (None, _) => return Err(ProofError::check(WHO, "a claim on a polynomial outside the batch")),
+        }
+    }
+    Ok((batch, weights))
 }
 
 /// The hiding batch of the hidden polynomials, in layout order (`Vanishing::All` for weights and

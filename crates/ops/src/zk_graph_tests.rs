@@ -392,7 +392,7 @@ fn rescale_case() -> Case {
 fn prove_forging(c: &Case, trace: &IntTrace, seed: u64) -> Proven {
     let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
     let mut rng = StdRng::seed_from_u64(seed);
-    let secrets = ZkSecrets::sample_with(&layout, &c.graph, &c.weights, trace, &mut rng, true).expect("secrets");
+    let secrets = ZkSecrets::sample_inner(&layout, &c.graph, &c.weights, trace, false, true, &mut rng).expect("secrets");
     let mut t = ProverTranscript::new(&ds());
     let claims = prove_zk_graph(&layout, &secrets, &c.graph, &c.weights, trace, &c.inputs, &mut t).expect("the prover runs");
     Proven { layout, secrets, proof: t.into_proof(), claims }

@@ -1,7 +1,8 @@
 //! Zero-knowledge setup (`setup --zk`, issue 13): the hiding weight key and the secret proving key.
 //!
-//! [`setup_zk`] commits the weight blocks (the same blocks as the public key's,
-//! [`crate::keys::weight_slices`]) in a [`HidingKey`] of `K` tickets and returns the
+//! [`setup_zk`] commits the weights — one polynomial per weight tensor, its values zero-padded per
+//! dimension, row-major ([`zk_weight_tables`]: the zk graph driver's weight polynomial, so the
+//! driver's weight claims open on the key) — in a [`HidingKey`] of `K` tickets and returns the
 //! [`ZkVerifyingKey`] (public) and the [`ZkProvingKey`] (secret: the seed every mask and every
 //! ticket's randomness derives from, and the next unused ticket). A budget of `K` proofs commits
 //! `K + 1` tickets: ticket [`SETUP_TICKET`] (0) is reserved for the hiding setup range proof (not
@@ -33,12 +34,14 @@ use std::io::Read;
 use std::path::Path;
 
 use crate::codec::{DecodeError, Reader, Writer};
-use crate::keys::weight_slices;
+use zkinfer_model::graph::{Graph, IntTrace, TensorId, Weights};
+use zkinfer_ops::ProofError;
+use zkinfer_ops::zk_graph::{KeyedWeights, ZkLayout, ZkSecrets, batch_polys, commit_hidden_batch, padded_table, prove_zk_graph_keyed, split_claims};
+use zkinfer_verifier::zk_proof::{graph_domain, key_weight_index};
 use crate::{ProofSystemError, model_err};
 use zkinfer_field::F;
 use zkinfer_model::Model;
 use zkinfer_field::EF;
-use zkinfer_pcs::OpeningClaim;
 use zkinfer_pcs::hiding::{HidingPcs, HidingProverData};
 use zkinfer_transcript::ProverTranscript;
 use zkinfer_pcs::hiding_key::{HidingKey, KeySecret};
@@ -176,9 +179,23 @@ pub fn reserve_ticket(pk_path: &Path, vk: &ZkVerifyingKey) -> Result<TicketLease
     Err(ProofSystemError::Request(format!("the zero-knowledge proving key {} keeps being replaced; retry", pk_path.display())))
 }
 
-/// The weight blocks as the key commits them.
+/// The weights as a zk key commits them: per weight (the order of `weights.metas()`, the key's
+/// weight list), its values zero-padded per dimension to powers of two, row-major
+/// ([`zkinfer_ops::zk_graph::padded_table`], the zk graph driver's weight polynomial).
+pub fn zk_weight_tables(weights: &Weights) -> Result<(Vec<crate::keys::WeightMeta>, Vec<Vec<F>>), ProofSystemError> {
+    let metas = weights.metas();
+    let mut tables = Vec::with_capacity(metas.len());
+    for (meta, (_, t)) in metas.iter().zip(weights.iter()) {
+        if t.len() != t.shape.iter().product::<usize>() {
+            return Err(ProofSystemError::Request(format!("weight {} holds {} values for shape {:?}", meta.name, t.len(), t.shape)));
+        }
+        tables.push(padded_table(&t.to_i64_vec(), &t.shape));
+    }
+    Ok((metas, tables))
+}
+
 fn slices(model: &Model) -> Result<(Vec<crate::keys::WeightMeta>, Vec<Vec<F>>), ProofSystemError> {
-    weight_slices(model)
+    zk_weight_tables(model.weights())
 }
 
 /// Zero-knowledge setup: the zk verifying key (graph, shapes, vocabulary, hiding weight key of
@@ -239,51 +256,118 @@ pub fn ticket_data(vk: &ZkVerifyingKey, pk: &ZkProvingKey, model: &Model, ticket
 // ---------------------------------------------------------------------------------------------
 // Choke point 8: the proof's weight claims on its ticket (`zkinfer_verifier::zk_weights`).
 
-pub use zkinfer_verifier::zk_weights::{WeightClaim, verify_weight_claims_zk, weight_claims};
+pub use zkinfer_verifier::zk_weights::{WeightClaim, verify_weight_claims_on, verify_weight_claims_zk};
 
-/// The value of `Ŵ_w(point)` (`zkinfer_verifier::zk_weights`) from a ticket's prover data: what a zk op sends as
-/// its claim on a weight.
-pub fn randomised_weight_value(vk: &ZkVerifyingKey, data: &HidingProverData, weight: usize, point: &[EF]) -> Result<EF, ProofSystemError> {
-    let (plan, offsets) = zkinfer_verifier::zk_weights::plan_of(&vk.public.weights)?;
-    let tensor = plan.tensor(weight).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {weight}, which is not committed")))?;
-    let mut sum = <EF as zkinfer_field::PrimeCharacteristicRing>::ZERO;
-    for (k, (sel, sub)) in tensor.selectors_and_sub_points(point)?.into_iter().enumerate() {
-        sum += sel * data.evaluate(offsets[weight] + k, &sub)?;
-    }
-    Ok(sum)
+/// The value of `Ŵ_w(point)` (`zkinfer_verifier::zk_weights`) from a ticket's prover data: what a
+/// zk op sends as its claim on a weight.
+pub fn randomised_weight_value(data: &HidingProverData, weight: usize, point: &[EF]) -> Result<EF, ProofSystemError> {
+    Ok(data.evaluate(weight, point)?)
 }
 
-/// The honest block value for [`prove_weight_claims_zk`]: the ticket's randomised extension.
-pub fn honest_block_value(data: &HidingProverData, poly: usize, point: &[EF]) -> Result<EF, ProofSystemError> {
-    Ok(data.evaluate(poly, point)?)
+/// Prover (choke point 8): opens ticket `data` of `hk` at the weight claims (their values the
+/// graph proof's, [`randomised_weight_value`]) and the key's link claims.
+pub fn prove_weight_claims_on<R: rand10::CryptoRng + ?Sized>(
+    hk: &HidingKey,
+    key_weights: &[crate::keys::WeightMeta],
+    data: HidingProverData,
+    claims: &[WeightClaim],
+    t: &mut ProverTranscript,
+    rng: &mut R,
+) -> Result<(), ProofSystemError> {
+    let opening = zkinfer_verifier::zk_weights::opening_claims(key_weights, claims)?;
+    hk.open_ticket(&HidingPcs::default(), data, &opening, t, rng)?;
+    Ok(())
 }
 
-/// Prover (choke point 8): sends every claim's block values (`block_value(data, poly,
-/// sub_point)`, honestly [`honest_block_value`] — a parameter so tests can play a malicious
-/// prover) and opens ticket `data` at the block claims and the key's link claims.
+/// [`prove_weight_claims_on`] for a zk verifying key.
 pub fn prove_weight_claims_zk<R: rand10::CryptoRng + ?Sized>(
     vk: &ZkVerifyingKey,
     data: HidingProverData,
     claims: &[WeightClaim],
-    block_value: &dyn Fn(&HidingProverData, usize, &[EF]) -> Result<EF, ProofSystemError>,
     t: &mut ProverTranscript,
     rng: &mut R,
 ) -> Result<(), ProofSystemError> {
-    let (plan, offsets) = zkinfer_verifier::zk_weights::plan_of(&vk.public.weights)?;
-    let mut opening = Vec::new();
-    for c in claims {
-        let tensor = plan.tensor(c.weight).ok_or_else(|| ProofSystemError::Rejected(format!("claim on weight {}, which is not committed", c.weight)))?;
-        let split = tensor.selectors_and_sub_points(&c.point)?;
-        let mut evals = Vec::with_capacity(split.len());
-        for (k, (_, sub)) in split.into_iter().enumerate() {
-            let poly = offsets[c.weight] + k;
-            let value = block_value(&data, poly, &sub)?;
-            evals.push(value);
-            opening.push(OpeningClaim { poly, point: sub, value });
-        }
-        t.send_exts(&evals);
-    }
-    vk.weights.open_ticket(&HidingPcs::default(), data, &opening, t, rng)?;
-    Ok(())
+    prove_weight_claims_on(&vk.weights, &vk.public.weights, data, claims, t, rng)
 }
 
+// ---------------------------------------------------------------------------------------------
+// The zk graph proof on a ticket.
+
+/// The driver's view of the key's weights: ticket data and, per graph tensor, its key weight.
+struct TicketWeights<'a> {
+    data: &'a HidingProverData,
+    index: &'a [Option<usize>],
+}
+
+impl TicketWeights<'_> {
+    fn poly(&self, t: TensorId) -> Result<usize, ProofError> {
+        self.index.get(t.0).copied().flatten().ok_or_else(|| ProofError::witness("zk key weights", format!("tensor {} is not a key weight", t.0)))
+    }
+}
+
+impl KeyedWeights for TicketWeights<'_> {
+    fn hat(&self, t: TensorId, z: &[EF]) -> Result<EF, ProofError> {
+        self.data.evaluate(self.poly(t)?, z).map_err(|e| ProofError::witness("zk key weights", e.to_string()))
+    }
+
+    fn cofactor(&self, t: TensorId, z: &[EF], var: usize) -> Result<EF, ProofError> {
+        if var < z.len().min(zkinfer_pcs::hiding::MASK_VARS) {
+            return Err(ProofError::witness("zk key weights", format!("tensor {}: variable {var} is a mask variable", t.0)));
+        }
+        self.data.mask_cofactor(self.poly(t)?, z, var).map_err(|e| ProofError::witness("zk key weights", e.to_string()))
+    }
+}
+
+/// Proves `graph` (weights `weights`, execution `trace`, public `inputs`) in zero knowledge with
+/// its weights bound to ticket `ticket` of the hiding weight key `hk` over `key_weights` (`data`:
+/// that ticket's prover data, [`ticket_data`] or `HidingKey::ticket`). Returns the transcript
+/// (`zkinfer_verifier::zk_proof::verify_zk_graph_on_ticket` checks it under the same `ds`): the
+/// root of the proof's own hiding batch (every hidden polynomial but the weights), the zk walk,
+/// the batch's hiding opening, the ticket's. `rng`: cryptographic, unpredictably seeded.
+#[allow(clippy::too_many_arguments)] // the key, the ticket, the statement, the witness, the randomness
+pub fn prove_zk_graph_on_ticket<R: rand10::CryptoRng + ?Sized>(
+    hk: &HidingKey,
+    key_weights: &[crate::keys::WeightMeta],
+    data: HidingProverData,
+    graph: &Graph,
+    weights: &Weights,
+    trace: &IntTrace,
+    inputs: &[Vec<i64>],
+    ds: &zkinfer_transcript::DomainSeparator,
+    rng: &mut R,
+) -> Result<Vec<u8>, ProofSystemError> {
+    let index = key_weight_index(graph, key_weights)?;
+    let layout = ZkLayout::new(graph, inputs)?;
+    // The claims per weight the key's masks can hide (the ticket's opening refuses more, after
+    // all the work: refuse first).
+    for &p in &batch_polys(&layout, false) {
+        if let zkinfer_ops::zk_graph::HiddenKind::Weight(t) = layout.polys[p].kind
+            && layout.claims[t.0] > hk.budget.points_per_ticket
+        {
+            return Err(ProofSystemError::Request(format!(
+                "weight {} receives {} claims in a zk proof, more than the key's {} points per ticket",
+                graph.meta(t).name,
+                layout.claims[t.0],
+                hk.budget.points_per_ticket
+            )));
+        }
+    }
+    let ds = graph_domain(ds, graph, inputs)?;
+    let secrets = ZkSecrets::sample_with(&layout, graph, weights, trace, true, rng)?;
+    let pcs = HidingPcs::default();
+    let (com, batch_data) = commit_hidden_batch(&pcs, &layout, &secrets, true, rng)?;
+    let mut t = ProverTranscript::new(&ds);
+    let root: Vec<u8> = com.root.roots().iter().flat_map(|d| d.iter().copied()).collect();
+    t.send_bytes(&root);
+    pcs.absorb_commitment(&com, &mut t);
+    let keyed = TicketWeights { data: &data, index: &index };
+    let claims = prove_zk_graph_keyed(&layout, &secrets, Some(&keyed), graph, weights, trace, inputs, &mut t)?;
+    let (batch, weight_finals) = split_claims(&layout, true, &claims)?;
+    pcs.open(batch_data, &batch, &mut t, rng)?;
+    let weight_claims = weight_finals
+        .into_iter()
+        .map(|(tensor, c)| Ok(WeightClaim { weight: index[tensor.0].ok_or_else(|| ProofSystemError::Request(format!("tensor {} is not a key weight", tensor.0)))?, point: c.point, value: c.value }))
+        .collect::<Result<Vec<_>, ProofSystemError>>()?;
+    prove_weight_claims_on(hk, key_weights, data, &weight_claims, &mut t, rng)?;
+    Ok(t.into_proof())
+}

@@ -33,5 +33,6 @@ mod review_llama;
 mod setup_proof;
 mod spm_e2e;
 mod weight_blocks;
+mod zk_graph_proof;
 mod zk_setup;
 mod zk_weights;

@@ -5,8 +5,7 @@
 //! Checked, each against an honest control that verifies: a ticket index past the key (or
 //! `usize::MAX`) is an error, never a panic; a claim on a weight the key does not hold, or with a
 //! point of the wrong length, is an error; the claims presented in another order, or one claim's
-//! point exchanged with another claim's of the same weight, fail; the block values of one weight's
-//! claim moved to another claim of the same weight fail; a proof opening the setup ticket is
+//! point exchanged with another claim's of the same weight, fail; a proof opening the setup ticket is
 //! refused by the header (its decoder and `check_header`), and the header's ticket range is exact.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
@@ -19,12 +18,11 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_gguf::GgufFile;
 use zkinfer_model::Model;
 use zkinfer_proof::vocab_bytes;
-use zkinfer_proof::zk::{KeyBudget, WeightClaim, ZkProvingKey, honest_block_value, prove_weight_claims_zk, randomised_weight_value, setup_zk, ticket_data, verify_weight_claims_zk};
+use zkinfer_proof::zk::{KeyBudget, WeightClaim, ZkProvingKey, prove_weight_claims_zk, randomised_weight_value, setup_zk, ticket_data, verify_weight_claims_zk};
 use zkinfer_proof::zk_key::ZkVerifyingKey;
 use zkinfer_tokenizer::Tokenizer;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
 use zkinfer_verifier::zk_proof::{FIRST_PROOF_TICKET, SETUP_TICKET, ZkProofFile};
-use zkinfer_verifier::zk_weights::plan_of;
 
 fn testdata(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
@@ -52,19 +50,18 @@ fn fixture() -> Fixture {
 /// transcript; then the opening on `ticket`.
 fn prove(f: &Fixture, ticket: usize) -> (Vec<u8>, Vec<WeightClaim>) {
     let data = ticket_data(&f.vk, &f.pk, &f.model, ticket).expect("ticket");
-    let (plan, _) = plan_of(&f.vk.public.weights).unwrap();
     let mut t = ProverTranscript::new(&ds());
     let mut claims = Vec::new();
     for w in 0..2 {
-        let nv = plan.tensor(w).unwrap().num_vars();
+        let nv = f.vk.weights.poly_num_vars[w];
         for _ in 0..2 {
             let point = t.challenge_exts(nv);
-            let value = randomised_weight_value(&f.vk, &data, w, &point).unwrap();
+            let value = randomised_weight_value(&data, w, &point).unwrap();
             t.send_ext(value);
             claims.push(WeightClaim { weight: w, point, value });
         }
     }
-    prove_weight_claims_zk(&f.vk, data, &claims, &honest_block_value, &mut t, &mut StdRng::seed_from_u64(ticket as u64 + 11)).expect("prover");
+    prove_weight_claims_zk(&f.vk, data, &claims, &mut t, &mut StdRng::seed_from_u64(ticket as u64 + 11)).expect("prover");
     (t.into_proof(), claims)
 }
 
@@ -72,11 +69,10 @@ fn prove(f: &Fixture, ticket: usize) -> (Vec<u8>, Vec<WeightClaim>) {
 /// runs on `ticket`. Never a panic.
 fn verify(f: &Fixture, ticket: usize, proof: &[u8], edit: impl FnOnce(&mut Vec<WeightClaim>)) -> Result<(), String> {
     catch_unwind(AssertUnwindSafe(|| {
-        let (plan, _) = plan_of(&f.vk.public.weights).unwrap();
         let mut t = VerifierTranscript::new(&ds(), proof);
         let mut claims = Vec::new();
         for w in 0..2 {
-            let nv = plan.tensor(w).unwrap().num_vars();
+            let nv = f.vk.weights.poly_num_vars[w];
             for _ in 0..2 {
                 let point = t.challenge_exts(nv);
                 let value = t.receive_ext().map_err(|e| e.to_string())?;
@@ -112,7 +108,7 @@ fn weight_claims_on_a_ticket_resist_index_order_and_shape_attacks() {
     .is_err());
     assert!(verify(&f, 1, &proof, |c| c[0].point.push(EF::ONE)).is_err());
     // The claims in another order (weight 0's two claims exchanged; weights exchanged) — the
-    // block values sent are then read against the wrong claims.
+    // opening's batching then combines other claims than the prover's.
     assert!(verify(&f, 1, &proof, |c| c.swap(0, 1)).is_err());
     assert!(verify(&f, 1, &proof, |c| c.swap(0, 2)).is_err());
     // Weight 0's two claims with their points exchanged but values kept.
@@ -122,7 +118,7 @@ fn weight_claims_on_a_ticket_resist_index_order_and_shape_attacks() {
         c[1].point = p;
     })
     .is_err());
-    // A claim's value shifted (the graph proof's claim differs from what the blocks add up to).
+    // A claim's value shifted (the graph proof's claim is not the ticket's value).
     assert!(verify(&f, 1, &proof, |c| c[3].value += EF::from(F::from_u64(1))).is_err());
     // A claim dropped or duplicated.
     assert!(verify(&f, 1, &proof, |c| {

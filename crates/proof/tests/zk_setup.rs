@@ -38,7 +38,10 @@ fn check_fixture(name: &str) {
     expected.commitment = no_commitment(public.commitment.poly_num_vars.clone());
     expected.weight_ood = Vec::new();
     assert_eq!(vk.public, expected);
-    assert_eq!(vk.weights.poly_num_vars, public.commitment.poly_num_vars);
+    // The hiding key commits one padded polynomial per weight (the zk graph driver's, key v4).
+    let per_weight: Vec<usize> = public.weights.iter().map(|w| w.shape.iter().map(|&d| d.next_power_of_two().trailing_zeros() as usize).sum()).collect();
+    assert_eq!(vk.weights.poly_num_vars, per_weight);
+    assert_eq!(vk.weights.poly_num_vars.len(), public.weights.len());
     // Three proofs: the setup ticket 0 and three proof tickets.
     assert_eq!(vk.weights.tickets.len(), 4);
     assert_eq!(pk.next_ticket, FIRST_PROOF_TICKET);
@@ -64,7 +67,7 @@ fn check_fixture(name: &str) {
         let data = ticket_data(&vk, &pk, &model, i).expect("ticket");
         assert_eq!(data.commitment().root, vk.weights.tickets[i]);
         for (k, z) in points.iter().enumerate() {
-            assert_eq!(data.evaluate(k, z).unwrap(), vk.weights.link_values[k], "ticket {i}, block {k}");
+            assert_eq!(data.evaluate(k, z).unwrap(), vk.weights.link_values[k], "ticket {i}, weight {k}");
         }
     }
     assert!(pk.take_ticket(&vk).is_err(), "the budget is spent");

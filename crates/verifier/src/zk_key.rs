@@ -4,7 +4,9 @@
 //! graph, the weights' names, shapes and bounds, the vocabulary, the end-of-generation set — and
 //! instead of the deterministic weight commitment, a hiding weight key
 //! ([`zkinfer_pcs::hiding_key::HidingKey`]: `K` ticket roots, one per proof it can hide, and one
-//! link value per weight block, a value of the blocks' randomised extensions, uniformly random).
+//! link value per weight, a value of its randomised extension, uniformly random; one committed
+//! polynomial per weight tensor, zero-padded per dimension: the zk graph driver's own weight
+//! polynomial, so its claims open on the key directly).
 //! The key is random (a fresh secret per setup), so it is not recomputable from the GGUF:
 //! `vk-check` applies to public keys only. Its secret (`pk.bin`, `zkinfer_proof::zk`) is the
 //! prover's.
@@ -22,6 +24,7 @@
 use crate::ProofSystemError;
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::key::VerifyingKey;
+use crate::key::WeightMeta;
 use crate::weight_blocks::WeightBlockPlan;
 use zkinfer_pcs::WhirCommitment;
 use zkinfer_pcs::hiding_key::HidingKey;
@@ -30,8 +33,10 @@ use zkinfer_pcs::whir::MerkleRoot;
 /// Magic bytes of a zero-knowledge verifying-key file.
 pub const ZK_VK_MAGIC: &[u8; 8] = b"ZKINFZK\0";
 /// Format version of zk verifying-key files (2: ticket 0 is reserved for the setup proof; 3: the
-/// weight masks have extension-field coefficients, `zkinfer_pcs::hiding::MASK_COMPONENT_VARS`).
-pub const ZK_VK_VERSION: u32 = 3;
+/// weight masks have extension-field coefficients, `zkinfer_pcs::hiding::MASK_COMPONENT_VARS`;
+/// 4: the hiding key commits one polynomial per weight tensor — the zk graph driver's weight
+/// polynomial, [`weight_num_vars`] — instead of the public key's blocks).
+pub const ZK_VK_VERSION: u32 = 4;
 /// Largest encoded hiding weight key accepted (`MAX_TICKETS` roots and a link value per block).
 const MAX_HIDING_KEY_BYTES: u64 = 1 << 24;
 
@@ -84,13 +89,22 @@ fn invalid(what: &'static str, why: String) -> DecodeError {
     DecodeError::Invalid { what, why }
 }
 
+/// The variables of each weight's polynomial in a zk key: the weight's values zero-padded per
+/// dimension to powers of two, row-major (`zkinfer_ops::zk_graph::padded_table`, the zk graph
+/// driver's weight polynomial), so `Σ_j ⌈log2 d_j⌉` (a scalar counts as `[1]`: none, refused by
+/// the hiding key, which commits no constant).
+pub fn weight_num_vars(weights: &[WeightMeta]) -> Vec<usize> {
+    weights.iter().map(|w| w.shape.iter().map(|&d| d.next_power_of_two().trailing_zeros() as usize).sum()).collect()
+}
+
 impl ZkVerifyingKey {
-    /// Assembles a key, checking that the hiding key commits exactly the weights' blocks.
+    /// Assembles a key, checking that the hiding key commits one polynomial per weight of its
+    /// padded size ([`weight_num_vars`]).
     pub fn new(mut public: VerifyingKey, weights: HidingKey) -> Result<Self, ProofSystemError> {
-        let shapes = WeightBlockPlan::for_weights(&public.weights).slice_num_vars();
-        if shapes != weights.poly_num_vars {
-            return Err(ProofSystemError::Request("the hiding weight key does not commit the weights' blocks".into()));
+        if weight_num_vars(&public.weights) != weights.poly_num_vars {
+            return Err(ProofSystemError::Request("the hiding weight key does not commit one padded polynomial per weight".into()));
         }
+        let shapes = WeightBlockPlan::for_weights(&public.weights).slice_num_vars();
         if public.model_sha256 != [0; 32] {
             return Err(ProofSystemError::Request("a zero-knowledge key carries no model file hash (it would identify the hidden model)".into()));
         }
@@ -133,8 +147,12 @@ impl ZkVerifyingKey {
         check_ticket_count(&weights).map_err(|e| invalid("hiding weight key", e))?;
         let public = VerifyingKey::from_bytes(r.bytes("public part")?)?;
         r.finish()?;
-        if public.commitment != no_commitment(weights.poly_num_vars.clone()) {
-            return Err(invalid("public part", "its weight commitment is not the no-commitment marker over the hiding key's blocks".into()));
+        // The public part's decoder checked its marker's shapes against the weights' blocks.
+        if public.commitment != no_commitment(WeightBlockPlan::for_weights(&public.weights).slice_num_vars()) {
+            return Err(invalid("public part", "its weight commitment is not the no-commitment marker over the weights' blocks".into()));
+        }
+        if weight_num_vars(&public.weights) != weights.poly_num_vars {
+            return Err(invalid("hiding weight key", "it does not commit one padded polynomial per weight of the public part".into()));
         }
         if public.model_sha256 != [0; 32] {
             return Err(invalid("public part", "a zero-knowledge key carries no model file hash".into()));

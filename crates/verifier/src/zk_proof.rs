@@ -25,7 +25,14 @@
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::zk_key::ZkVerifyingKey;
 use crate::{PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, check_request};
-use zkinfer_transcript::DomainSeparator;
+use crate::key::WeightMeta;
+use crate::zk_weights::{WeightClaim, verify_weight_claims_on};
+use zkinfer_graph::{Graph, TensorSource};
+use zkinfer_ops::zk_graph::{ZkLayout, batch_commitment, split_claims, verify_zk_graph};
+use zkinfer_pcs::MerkleRoot;
+use zkinfer_pcs::hiding::HidingPcs;
+use zkinfer_pcs::hiding_key::HidingKey;
+use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 
 /// Magic bytes of a zero-knowledge proof file.
 pub const ZK_PROOF_MAGIC: &[u8; 8] = b"ZKINFZPF";
@@ -122,6 +129,86 @@ pub fn domain_separator(vk: &ZkVerifyingKey, proof: &ZkProofFile) -> Result<Doma
         .with_public("max new tokens", &proof.max_new_tokens.to_le_bytes())
         .with_public("prompt ids", &ids(&proof.prompt_ids))
         .with_public("completion ids", &ids(&proof.completion_ids)))
+}
+
+/// The domain of the zk graph proof: the caller's (statement, key digest, ticket) extended with
+/// every public graph input's values (`inputs[i]` of `graph.inputs[i]`, each as its tensor name,
+/// count and little-endian `i64`s), so the graph proof binds the inputs it is checked on before
+/// any message, whoever calls it.
+pub fn graph_domain(ds: &DomainSeparator, graph: &Graph, inputs: &[Vec<i64>]) -> Result<DomainSeparator, ProofSystemError> {
+    if inputs.len() != graph.inputs.len() {
+        return Err(ProofSystemError::Rejected(format!("{} public inputs for {} graph inputs", inputs.len(), graph.inputs.len())));
+    }
+    let mut bytes = Vec::new();
+    for (&id, values) in graph.inputs.iter().zip(inputs) {
+        let name = graph.meta(id).name.as_bytes();
+        bytes.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(&(values.len() as u64).to_le_bytes());
+        bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    Ok(ds.clone().with_public("zk graph inputs", &bytes))
+}
+
+/// The key weight (index into `key_weights`) each weight tensor of `graph` is, by name, with its
+/// shape checked equal to the key's.
+pub fn key_weight_index(graph: &Graph, key_weights: &[WeightMeta]) -> Result<Vec<Option<usize>>, ProofSystemError> {
+    let mut out = vec![None; graph.tensors.len()];
+    for (i, meta) in graph.tensors.iter().enumerate() {
+        if meta.source != TensorSource::Weight {
+            continue;
+        }
+        let k = key_weights
+            .iter()
+            .position(|w| w.name == meta.name)
+            .ok_or_else(|| ProofSystemError::Rejected(format!("the graph's weight {} is not in the key", meta.name)))?;
+        if key_weights[k].shape != meta.shape {
+            return Err(ProofSystemError::Rejected(format!("the graph's weight {} has shape {:?}, the key's {:?}", meta.name, meta.shape, key_weights[k].shape)));
+        }
+        out[i] = Some(k);
+    }
+    Ok(out)
+}
+
+/// Verifies a zk graph proof (`zkinfer_proof::zk::prove_zk_graph_on_ticket`) of `graph` on the
+/// public `inputs`, its weights those of ticket `ticket` of the hiding weight key `hk` over
+/// `key_weights`: the transcript (under [`graph_domain`] of `ds`) holds the root of the proof's
+/// hiding batch (every hidden polynomial but the weights: output columns, `R` masks, sumcheck mask
+/// tables; its shape is the layout's), the zk walk (`zkinfer_ops::zk_graph::verify_zk_graph`),
+/// the batch's hiding opening, and the ticket's hiding opening of every weight claim with the
+/// key's link claims. Nothing may follow.
+#[allow(clippy::too_many_arguments)] // the key, the ticket, the statement and the proof
+pub fn verify_zk_graph_on_ticket(
+    hk: &HidingKey,
+    key_weights: &[WeightMeta],
+    ticket: usize,
+    graph: &Graph,
+    inputs: &[Vec<i64>],
+    ds: &DomainSeparator,
+    transcript: &[u8],
+) -> Result<(), ProofSystemError> {
+    let index = key_weight_index(graph, key_weights)?;
+    let layout = ZkLayout::new(graph, inputs)?;
+    let ds = graph_domain(ds, graph, inputs)?;
+    let mut t = VerifierTranscript::new(&ds, transcript);
+    let root = t.receive_bytes()?;
+    let root: [u8; 32] = root.try_into().map_err(|_| ProofSystemError::Rejected(format!("a hiding batch root of {} bytes, not 32", root.len())))?;
+    let pcs = HidingPcs::default();
+    let com = batch_commitment(&layout, true, MerkleRoot::new(vec![root]));
+    pcs.absorb_commitment(&com, &mut t);
+    let claims = verify_zk_graph(&layout, graph, inputs, &mut t)?;
+    let (batch, weights) = split_claims(&layout, true, &claims)?;
+    pcs.verify(&com, &batch, &mut t)?;
+    let weight_claims = weights
+        .into_iter()
+        .map(|(tensor, c)| {
+            let weight = index[tensor.0].ok_or_else(|| ProofSystemError::Rejected(format!("a weight claim on tensor {}, which is not a key weight", tensor.0)))?;
+            Ok(WeightClaim { weight, point: c.point, value: c.value })
+        })
+        .collect::<Result<Vec<_>, ProofSystemError>>()?;
+    verify_weight_claims_on(hk, key_weights, ticket, &weight_claims, &mut t)?;
+    t.finish()?;
+    Ok(())
 }
 
 /// Why zk proofs are not accepted yet (`verify` with a zk key).
