@@ -46,10 +46,10 @@
 
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
-use zkinfer_sumcheck::Term;
+use zkinfer_sumcheck::{MixedMle, Term};
 
 use super::product_sumcheck::{
-    broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products, send_column_value, verify_products,
+    broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products_mixed, send_column_value, verify_products,
 };
 use super::norm_rows::{self, NormRows, RowWidths};
 use super::public_mle::{less_than_mle, valid_mask_mle};
@@ -306,21 +306,23 @@ impl WalkProver for LayerNormProof {
         let x = d.cube.pad_i64(node.inputs[0]);
         let mean = ctx.values(ids[MEAN]).to_vec();
         let valid_col: Vec<F> = (0..1usize << cv).map(|c| F::from_bool(c < d.n)).collect();
-        let dev: Vec<EF> = x
+        let dev: Vec<F> = x
             .iter()
             .enumerate()
-            .map(|(i, &v)| EF::from(v - mean[i >> cv] * valid_col[i & ((1 << cv) - 1)]))
+            .map(|(i, &v)| v - mean[i >> cv] * valid_col[i & ((1 << cv) - 1)])
             .collect();
         let gamma = TensorLayout::new(&[d.n]).pad_i64(node.inputs[1]);
+        // The eq tables in EF, the rest base-valued: the sumcheck's first rounds run in the base
+        // field (same rounds as on the lifted tables, `ProductSumcheck::new_mixed`).
         let mles = vec![
-            Mle::new(x.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>()),
-            Mle::new(dev),
-            Mle::new(broadcast_rows(&eq_evals(z_t), cv)),
-            Mle::new(eq_evals(&z)),
-            Mle::new(broadcast_rows(&ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
-            Mle::new(broadcast_cols(&gamma, tv).into_iter().map(EF::from).collect()),
+            MixedMle::Base(Mle::new(x)),
+            MixedMle::Base(Mle::new(dev)),
+            MixedMle::Ext(Mle::new(broadcast_rows(&eq_evals(z_t), cv))),
+            MixedMle::Ext(Mle::new(eq_evals(&z))),
+            MixedMle::Base(Mle::new(broadcast_rows(&ctx.values(ids[INV]), cv))),
+            MixedMle::Base(Mle::new(broadcast_cols(&gamma, tv))),
         ];
-        let (rho, finals) = prove_products(ctx, mles, Self::cube_terms(lambda), None);
+        let (rho, finals) = prove_products_mixed(ctx, mles, Self::cube_terms(lambda));
         let (rho_t, rho_c) = rho.split_at(tv);
         let x_rho = ctx.send_eval(finals[CX]);
         let _ = ctx.claim_column(ids[MEAN], rho_t);

@@ -30,6 +30,15 @@ pub(crate) fn prove_products(
     (out.point, finals)
 }
 
+/// [`prove_products`] over base-field tables (`ProductSumcheck::new_base`: packed base-field first
+/// rounds): the same rounds, point and final values as on the tables lifted to `EF`.
+pub(crate) fn prove_products_base(ctx: &mut ProverCtx<'_>, mles: Vec<Mle<F>>, terms: Vec<Term>, eq_point: Option<Vec<EF>>) -> (Vec<EF>, Vec<EF>) {
+    let mut instance = ProductSumcheck::new_base(mles, terms, eq_point);
+    let out = zkinfer_sumcheck::prove(&mut instance, ctx.transcript);
+    let finals = out.final_evals.into_iter().next().unwrap_or_default();
+    (out.point, finals)
+}
+
 /// [`prove_products`] over tables of either field (`ProductSumcheck::new_mixed`): the same
 /// rounds, point and final values as on every table lifted to `EF`, no eq factor.
 pub(crate) fn prove_products_mixed(ctx: &mut ProverCtx<'_>, mles: Vec<zkinfer_sumcheck::MixedMle>, terms: Vec<Term>) -> (Vec<EF>, Vec<EF>) {

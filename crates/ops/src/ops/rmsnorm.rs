@@ -44,9 +44,9 @@
 
 use zkinfer_field::{EF, PrimeCharacteristicRing};
 use zkinfer_poly::{Mle, eq_eval, eq_evals};
-use zkinfer_sumcheck::Term;
+use zkinfer_sumcheck::{MixedMle, Term};
 
-use super::product_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products, send_column_value, verify_products};
+use super::product_sumcheck::{broadcast_cols, broadcast_rows, check_bound, check_final, ef_i64, pow2, prove_products_mixed, send_column_value, verify_products};
 use super::norm_rows::{NormRows, RowWidths};
 use super::public_mle::valid_mask_mle;
 use crate::bounds::{Interval, check_relation, check_rounding};
@@ -272,14 +272,16 @@ impl WalkProver for RmsNormProof {
         let _ = ctx.claim_column(rem, &z);
         let x = d.cube.pad_i64(node.inputs[0]);
         let gamma = TensorLayout::new(&[d.n]).pad_i64(node.inputs[1]);
+        // The eq tables in EF, the rest base-valued: the sumcheck's first rounds run in the base
+        // field (same rounds as on the lifted tables, `ProductSumcheck::new_mixed`).
         let mles = vec![
-            Mle::new(x.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>()),
-            Mle::new(broadcast_rows(&eq_evals(z_t), cv)),
-            Mle::new(eq_evals(&z)),
-            Mle::new(broadcast_rows(&ctx.values(ids[INV]), cv).into_iter().map(EF::from).collect()),
-            Mle::new(broadcast_cols(&gamma, tv).into_iter().map(EF::from).collect()),
+            MixedMle::Base(Mle::new(x)),
+            MixedMle::Ext(Mle::new(broadcast_rows(&eq_evals(z_t), cv))),
+            MixedMle::Ext(Mle::new(eq_evals(&z))),
+            MixedMle::Base(Mle::new(broadcast_rows(&ctx.values(ids[INV]), cv))),
+            MixedMle::Base(Mle::new(broadcast_cols(&gamma, tv))),
         ];
-        let (rho, finals) = prove_products(ctx, mles, Self::cube_terms(lambda), None);
+        let (rho, finals) = prove_products_mixed(ctx, mles, Self::cube_terms(lambda));
         let (rho_t, rho_c) = rho.split_at(tv);
         let x_rho = ctx.send_eval(finals[CX]);
         let _ = send_column_value(ctx, ids[INV], rho_t, finals[CINV]);

@@ -37,7 +37,7 @@ use zkinfer_field::{EF, F, PrimeCharacteristicRing};
 use zkinfer_poly::Mle;
 use zkinfer_sumcheck::Term;
 
-use super::product_sumcheck::{check_bound, check_final, pow2, prove_products, verify_products};
+use super::product_sumcheck::{check_bound, check_final, pow2, prove_products_base, verify_products};
 use super::public_mle::valid_mask_mle;
 use crate::bounds::{Interval, check_rounding};
 use crate::context::{Claim, ProverCtx, VerifierCtx};
@@ -236,14 +236,12 @@ impl WalkProver for RopeProof {
         let (a, b) = self.coeff_tables(&d, node.shape.public_input(OP, 1)?)?;
         let heads = 1usize << d.cube.dim_vars()[0];
         let x = d.cube.pad_i64(node.inputs[0]);
-        let xs: Vec<EF> = (0..x.len()).map(|i| EF::from(x[i ^ 1])).collect();
-        let mles = vec![
-            Mle::new(x.iter().map(|&v| EF::from(v)).collect::<Vec<EF>>()),
-            Mle::new(xs),
-            Mle::new(broadcast_heads(&a, heads)),
-            Mle::new(broadcast_heads(&b, heads)),
-        ];
-        let (rho, finals) = prove_products(ctx, mles, Self::terms(), Some(z));
+        let xs: Vec<F> = (0..x.len()).map(|i| x[i ^ 1]).collect();
+        // Every table is base-valued: the sumcheck's first rounds run in the base field (same
+        // rounds as on the lifted tables, `ProductSumcheck::new_base`).
+        let repeat = |t: &[F]| -> Vec<F> { (0..heads).flat_map(|_| t.iter().copied()).collect() };
+        let mles = vec![Mle::new(x), Mle::new(xs), Mle::new(repeat(&a)), Mle::new(repeat(&b))];
+        let (rho, finals) = prove_products_base(ctx, mles, Self::terms(), Some(z));
         let x_rho = ctx.send_eval(finals[0]);
         let xs_rho = ctx.send_eval(finals[1]);
         let mut flipped = rho.clone();
