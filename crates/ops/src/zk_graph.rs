@@ -9,10 +9,14 @@
 //! # What is wired (and what is refused)
 //!
 //! The **linear part** of the graph: MatMul (with or without bias), BatchedMatMul (both operands
-//! activations, e.g. attention's `Q·Kᵀ`), Add, Embedding (public ids, weight table), and the index maps SliceCols, SplitHeads, MergeHeads, GatherRows (public rows).
-//! Any other op kind on the walk (the non-linear ops: Clamp, Rescale, the norms, Softmax, the table
-//! ops, Argmax, RoPE, …, whose zk provers exist as library code but need the zk
-//! lookups, the range relations and tied witness columns wired here first) is **refused** by
+//! activations, e.g. attention's `Q·Kᵀ`), Add, Mul, Embedding (public ids, weight table), and the
+//! index maps SliceCols, SplitHeads, MergeHeads, RepeatKv, GatherRows (public rows); and
+//! **Rescale** (session 13): exact shifts affine, rounded shifts with `y` and `r` committed, `r`'s
+//! mask tied, both range-checked in the zk lookup phase at the end of the walk (module `range`,
+//! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp).
+//! Any other op kind on the walk (Clamp, the norms, Softmax, the table ops, Argmax, RoPE, …, whose
+//! zk provers exist as library code and need their committed columns and lookups wired here the
+//! way Rescale's are) is **refused** by
 //! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
 //! sound. The one-pass GPT-2 graph therefore is refused today (the walk meets its Argmax first:
 //! "node 65 (Argmax, output next_token): the zk graph driver does not wire this op kind yet");
@@ -50,8 +54,11 @@
 //! one claim per operand. A claim on a weight or an output column is a [`FinalClaim`]; a claim on
 //! a public input is checked by the verifier itself (it evaluates the padded public values); a
 //! claim on a virtual tensor waits for its producer. Both sides count the claims from the graph
-//! alone ([`ZkLayout`]) and the verifier refuses any other count at the walk (an `R` mask sized
-//! for fewer claims than it receives would not hide them).
+//! alone ([`ZkLayout`], with the plan's rule `crate::zk_plan::zk_claims_on_input`: one source of
+//! truth, compared by the test `plan_and_layout_count_the_same_claims`) and the verifier refuses
+//! any other count at the walk (an `R` mask sized for fewer claims than it receives would not hide
+//! them). Claims at one point are kept once before a merge (an honest `x + x` or `x·x` makes two:
+//! both sides drop the copy and refuse two values at one point), so merged points are distinct.
 //!
 //! # Soundness
 //!
@@ -93,7 +100,11 @@ use crate::zk_embedding::{ZkEmbeddingMasks, ZkEmbeddingShape, prove_embedding_zk
 use crate::zk_index_map::{ZkIndexMap, prove_index_map_zk, verify_index_map_zk, zk_index_map_mask_shape};
 use crate::zk_matmul::{ZkMatMulMasks, ZkMatMulShape, prove_matmul_zk, verify_matmul_zk, zk_matmul_mask_shape};
 use crate::zk_mul::{prove_mul_zk, verify_mul_zk, zk_mul_mask_shape};
-use crate::zk_rescale::{mask_table_len, tied_copy_mask};
+use crate::zk_plan::{zk_claims_on_input, zk_extra_r_load, zk_output_has_r};
+use crate::zk_rescale::{ZkRescaleShape, mask_table_len, prove_rescale_zk, scaled_input_claims_zk, tied_copy_mask, verify_rescale_zk};
+
+#[path = "zk_graph_range.rs"]
+mod range;
 
 const WHO: &str = "zk graph";
 
@@ -126,6 +137,11 @@ fn padded_i64(values: &[i64], dims: &[usize]) -> Vec<i64> {
     out
 }
 
+/// `2^e` in `EF` (`0 ≤ e ≤ 62`).
+fn pow2_ef(e: i32) -> EF {
+    zkinfer_field::lift(F::from_u64(1u64 << e.clamp(0, 62)))
+}
+
 fn mle_at(table: &[F], point: &[EF]) -> Result<EF, ProofError> {
     if table.len() != 1usize << point.len() {
         return Err(ProofError::shape(WHO, format!("a point of {} coordinates for a table of {} entries", point.len(), table.len())));
@@ -146,6 +162,25 @@ pub enum HiddenKind {
     NodeMask(usize),
     /// The mask table of the merge of a tensor's claims (`Vanishing::Last`).
     MergeMask(TensorId),
+    /// An activation committed as a column with a uniform mask (a rounded Rescale's output `y`;
+    /// `Vanishing::All`).
+    Column(TensorId),
+    /// Node `n`'s rounded Rescale remainder `r`, its mask tied to the input's `R` mask and `y`'s
+    /// mask (`crate::zk_rescale::tied_remainder_mask`; `Vanishing::All`).
+    Remainder(usize),
+    /// Limb `j` of the range check of hidden polynomial `of` (`Vanishing::All`, `of`'s mask
+    /// degree; limb 0's mask tied: `crate::zk_rescale::tie_first_limb`).
+    Limb {
+        /// The range-checked polynomial.
+        of: usize,
+        /// The limb's index (weight `2^{16j}`).
+        j: usize,
+    },
+    /// The multiplicities of lookup statement `i` (`Vanishing::Last`).
+    Multiplicities(usize),
+    /// The zk lookup's mask table `k` (`ZkLookupMasks::tables` order: the blinding table, then
+    /// the GKR's masks; `Vanishing::Last`).
+    LookupMask(usize),
 }
 
 /// One hidden polynomial of the layout (public: kind and sizes).
@@ -202,6 +237,8 @@ enum Wiring {
     Embedding(ZkEmbeddingShape),
     /// The map and the index of the moved input.
     IndexMap(ZkIndexMap, usize),
+    /// Rounded (`shift > 0`: `y`, `r` committed, range-checked) or exact (`shift ≤ 0`: affine).
+    Rescale(ZkRescaleShape),
 }
 
 impl Wiring {
@@ -213,11 +250,8 @@ impl Wiring {
             Wiring::Add => None,
             Wiring::Embedding(s) => Some(zk_embedding_mask_shape(s)),
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
+            Wiring::Rescale(_) => None,
         }
-    }
-    /// Whether the output carries an `R` mask (Add's output is its operands' sum).
-    fn has_r(&self) -> bool {
-        !matches!(self, Wiring::Add)
     }
 }
 
@@ -242,6 +276,14 @@ pub struct ZkLayout {
     node_mask: Vec<Option<(usize, MaskShape)>>,
     /// Per tensor: producing node.
     producer: Vec<Option<usize>>,
+    /// Per node: a rounded Rescale's remainder poly.
+    remainder: Vec<Option<usize>>,
+    /// The range checks of committed columns (module `range`).
+    ranges: Vec<range::RangeCheck>,
+    /// The lookup statements of the range checks (one per table width).
+    statements: Vec<range::Statement>,
+    /// The zk lookup's mask tables: their polys, in `ZkLookupMasks::tables` order.
+    lookup_masks: Vec<usize>,
     shapes: Vec<Vec<usize>>,
     outputs: Vec<TensorId>,
 }
@@ -310,6 +352,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
             &[h, t, d] => Wiring::IndexMap(ZkIndexMap::merge_heads(h, t, d)?, 0),
             _ => return Err(bad("unexpected input shape")),
         },
+        Op::Rescale(r) => Wiring::Rescale(ZkRescaleShape { dims: shape(0), shift: r.shift }),
         Op::GatherRows(_) => {
             let rows = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the rows must be a public input"))?;
             match shape(1).as_slice() {
@@ -320,15 +363,6 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
         _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
     };
     Ok(w)
-}
-
-/// The tensors operand `k` of a wired node's claims go to.
-fn claimed_operands(w: &Wiring, inputs: &[TensorId]) -> Vec<TensorId> {
-    match w {
-        Wiring::MatMul(_) | Wiring::BatchedMatMul(_) | Wiring::Mul | Wiring::Add => inputs.to_vec(),
-        Wiring::Embedding(_) => vec![inputs[1]],
-        Wiring::IndexMap(_, k) => vec![inputs[*k]],
-    }
 }
 
 impl ZkLayout {
@@ -359,18 +393,22 @@ impl ZkLayout {
             claims[o.0] += 1;
         }
         let mut wiring: Vec<Option<Wiring>> = vec![None; graph.nodes.len()];
+        let mut has_r = vec![false; graph.nodes.len()];
+        let mut extra_load = vec![0usize; nt];
         for n in (0..graph.nodes.len()).rev() {
             let node = &graph.nodes[n];
             let k = claims[node.output.0];
             if k == 0 {
                 continue;
             }
-            let w = wire(graph, n, inputs, &input_index)?;
-            let per_operand = if w.has_r() { 1 } else { k };
-            for t in claimed_operands(&w, &node.inputs) {
-                claims[t.0] += per_operand;
+            wiring[n] = Some(wire(graph, n, inputs, &input_index)?);
+            // The plan's rule (one source of truth, `crate::zk_plan`).
+            for (i, &t) in node.inputs.iter().enumerate() {
+                claims[t.0] += zk_claims_on_input(&node.op, k, i);
             }
-            wiring[n] = Some(w);
+            has_r[n] = zk_output_has_r(graph, n)?;
+            // A rounded Rescale's remainder check reads `R_x` at fresh first coordinates.
+            extra_load[node.inputs[0].0] += zk_extra_r_load(&node.op);
         }
         // Hidden polynomials, in dependency order of their sampling.
         let mut polys = Vec::new();
@@ -382,9 +420,8 @@ impl ZkLayout {
                 continue;
             }
             let tv = tensor_vars(&meta.shape);
-            let has_r = producer[t].and_then(|n| wiring[n].as_ref()).is_some_and(Wiring::has_r);
-            if has_r {
-                let d = VirtualMask::bits_for(k).map_err(|e| ProofError::shape(WHO, format!("{}: {e}", meta.name)))?;
+            if producer[t].is_some_and(|n| has_r[n]) {
+                let d = VirtualMask::bits_for(k + extra_load[t]).map_err(|e| ProofError::shape(WHO, format!("{}: {e}", meta.name)))?;
                 r_bits[t] = d;
                 r_poly[t] = Some(polys.len());
                 polys.push(HiddenPoly { kind: HiddenKind::R(TensorId(t)), num_vars: 3 + d, all: false, mask_degree_bits: 1 });
@@ -409,6 +446,9 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::Output(o), num_vars: tensor_vars(&graph.meta(o).shape), all: true, mask_degree_bits: r_bits[o.0] });
             }
         }
+        let mut remainder = vec![None; graph.nodes.len()];
+        let mut ranges = Vec::new();
+        range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut column_poly, &mut remainder, &mut ranges, &mut polys)?;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
                 Some(Wiring::Mul) => Some(zk_mul_mask_shape(tensor_vars(&graph.meta(graph.nodes[n].output).shape))),
@@ -420,6 +460,7 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::NodeMask(n), num_vars: shape.num_vars(), all: false, mask_degree_bits: 1 });
             }
         }
+        let (statements, lookup_masks) = range::lookup_polys(&ranges, &mut polys)?;
         for (t, p) in column_poly.iter().enumerate() {
             if let Some(&p) = p.as_ref() {
                 let hp: &HiddenPoly = &polys[p];
@@ -443,6 +484,10 @@ impl ZkLayout {
             merge_mask,
             node_mask,
             producer,
+            remainder,
+            ranges,
+            statements,
+            lookup_masks,
             shapes: graph.tensors.iter().map(|m| m.shape.clone()).collect(),
             outputs: graph.outputs.clone(),
         })
@@ -450,6 +495,12 @@ impl ZkLayout {
 
     fn r_bits(&self, t: TensorId) -> Option<usize> {
         self.r_poly[t.0].map(|p| self.polys[p].num_vars - 3)
+    }
+
+    /// The poly of a weight or of an activation committed as a column (not a graph output's
+    /// tied column, whose randomised extension is its `R` mask's).
+    fn committed(&self, t: TensorId) -> Option<usize> {
+        self.column_poly[t.0].filter(|&p| matches!(self.polys[p].kind, HiddenKind::Weight(_) | HiddenKind::Column(_)))
     }
 }
 
@@ -460,6 +511,8 @@ pub struct ZkSecrets {
     tables: Vec<(Vec<F>, Vec<F>)>,
     vms: Vec<Option<VirtualMask>>,
     sumcheck_masks: Vec<Option<SumcheckMask>>,
+    /// The zk lookup's masks (`None`: no range check).
+    lookup: Option<zkinfer_lookup::zk_logup::ZkLookupMasks>,
 }
 
 impl std::fmt::Debug for ZkSecrets {
@@ -473,12 +526,23 @@ impl ZkSecrets {
     /// weights and the trace. `rng` must be cryptographic and unpredictably seeded for zero
     /// knowledge.
     pub fn sample<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R) -> Result<Self, ProofError> {
-        Self::sample_with(layout, graph, weights, trace, false, rng)
+        Self::sample_with(layout, graph, weights, trace, rng, false)
     }
 
-    /// [`Self::sample`]; with `keyed` the weights are a key's ([`KeyedWeights`]): their tables
-    /// and masks are not built here (they stay empty and out of the batch, [`batch_polys`]).
-    pub fn sample_with<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, keyed: bool, rng: &mut R) -> Result<Self, ProofError> {
+    /// [`Self::sample`] with the weights a key's ([`KeyedWeights`]): their tables and masks are
+    /// not built here (they stay empty and out of the batch, [`batch_polys`]).
+    pub fn sample_keyed<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R) -> Result<Self, ProofError> {
+        Self::sample_full(layout, graph, weights, trace, rng, false, true)
+    }
+
+    /// [`ZkSecrets::sample`]; `forging` (tests: a malicious prover) decomposes an out-of-range
+    /// value modulo its range and leaves it out of the multiplicities instead of refusing, so the
+    /// VERIFIER must refuse the proof.
+    pub(crate) fn sample_with<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R, forging: bool) -> Result<Self, ProofError> {
+        Self::sample_full(layout, graph, weights, trace, rng, forging, false)
+    }
+
+    fn sample_full<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R, forging: bool, keyed: bool) -> Result<Self, ProofError> {
         let mut vms: Vec<Option<VirtualMask>> = vec![None; layout.polys.len()];
         let mut sumcheck_masks: Vec<Option<SumcheckMask>> = (0..layout.polys.len()).map(|_| None).collect();
         let mut tables: Vec<(Vec<F>, Vec<F>)> = vec![(Vec::new(), Vec::new()); layout.polys.len()];
@@ -513,9 +577,15 @@ impl ZkSecrets {
                     let values = trace.get(t).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)))?;
                     tables[i] = (padded_table(&values.data, &graph.meta(t).shape), tied.table);
                 }
+                HiddenKind::Column(t) => {
+                    let values = trace.get(t).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)))?;
+                    tables[i] = (padded_table(&values.data, &graph.meta(t).shape), uniform(mask_table_len(p.mask_vars(), 1), rng));
+                }
                 _ => {}
             }
         }
+        // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
+        let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
         for (i, p) in layout.polys.iter().enumerate() {
             let shape = match p.kind {
@@ -534,7 +604,9 @@ impl ZkSecrets {
             tables[i] = (mask.table().to_vec(), pcs);
             sumcheck_masks[i] = Some(mask);
         }
-        Ok(Self { tables, vms, sumcheck_masks })
+        // 4. The lookups: multiplicities and the zk logUp's masks.
+        let lookup = range::sample_lookups(layout, &ints, &mut tables, rng, forging)?;
+        Ok(Self { tables, vms, sumcheck_masks, lookup })
     }
 
     /// Every hidden polynomial's `(table, PCS mask table)`, in layout order: what the caller
@@ -622,8 +694,11 @@ impl Values<'_> {
 
     /// `t̂(z)`.
     fn hat(&self, t: TensorId, z: &[EF]) -> Result<EF, ProofError> {
-        if let Some(p) = self.layout.column_poly[t.0].filter(|_| self.graph.meta(t).source == TensorSource::Weight) {
-            return self.weight_hat(t, p, z);
+        if let Some(p) = self.layout.committed(t) {
+            if self.graph.meta(t).source == TensorSource::Weight {
+                return self.weight_hat(t, p, z);
+            }
+            return self.secrets.hat(self.layout, p, z);
         }
         let plain = mle_at(&padded_table(&self.values(t)?, &self.layout.shapes[t.0]), z)?;
         if let Some(vm) = self.vm(t) {
@@ -634,6 +709,7 @@ impl Values<'_> {
                 let ins = &self.graph.nodes[n].inputs;
                 Ok(self.hat(ins[0], z)? + self.hat(ins[1], z)?)
             }
+            Some((n, Wiring::Rescale(s))) if s.shift <= 0 => Ok(pow2_ef(-s.shift) * self.hat(self.graph.nodes[n].inputs[0], z)?),
             _ => Ok(plain),
         }
     }
@@ -646,8 +722,11 @@ impl Values<'_> {
     /// The factor of `v(z_var)` in `t̂(z) − t(z)` (`var` not a mask variable: the zk provers
     /// check their bound coordinate).
     fn cofactor_at(&self, t: TensorId, z: &[EF], var: usize) -> EF {
-        if let Some(p) = self.layout.column_poly[t.0].filter(|_| self.graph.meta(t).source == TensorSource::Weight) {
-            return self.weight_cofactor(t, p, z, var);
+        if let Some(p) = self.layout.committed(t) {
+            if self.graph.meta(t).source == TensorSource::Weight {
+                return self.weight_cofactor(t, p, z, var);
+            }
+            return self.secrets.column_cofactor(self.layout, p, z, var);
         }
         if let Some(vm) = self.vm(t) {
             return vm.cofactor(z, var).unwrap_or(EF::ZERO);
@@ -657,6 +736,7 @@ impl Values<'_> {
                 let ins = &self.graph.nodes[n].inputs;
                 self.cofactor_at(ins[0], z, var) + self.cofactor_at(ins[1], z, var)
             }
+            Some((n, Wiring::Rescale(s))) if s.shift <= 0 => pow2_ef(-s.shift) * self.cofactor_at(self.graph.nodes[n].inputs[0], z, var),
             _ => EF::ZERO,
         }
     }
@@ -739,6 +819,23 @@ impl<'a> Router<'a> {
         Ok(Claim::new(m.merged.point, m.merged.value))
     }
 
+    /// A rounded Rescale's committed `y` and `r` polys; `y`'s claims (final when routed) must all
+    /// have arrived.
+    fn rescale_polys(&self, n: usize, y: TensorId) -> Result<(usize, usize), ProofError> {
+        if self.received[y.0] != self.layout.claims[y.0] {
+            return Err(ProofError::check(WHO, format!("tensor {}: {} claims, the layout counts {}", y.0, self.received[y.0], self.layout.claims[y.0])));
+        }
+        let py = self.layout.committed(y).ok_or_else(|| ProofError::check(WHO, "a rescale output without its column"))?;
+        let pr = self.layout.remainder[n].ok_or_else(|| ProofError::check(WHO, "a rescale without its remainder"))?;
+        Ok((py, pr))
+    }
+
+    /// The rounded Rescale's claims on its committed `y` and `r`.
+    fn rescaled(&mut self, py: usize, pr: usize, y: Claim, r: Claim) {
+        self.finals.push(FinalClaim { poly: py, point: y.point, value: y.value });
+        self.finals.push(FinalClaim { poly: pr, point: r.point, value: r.value });
+    }
+
     /// Takes the claims on node `n`'s output: all its claims must have arrived.
     fn take(&mut self, t: TensorId) -> Result<Vec<Claim>, ProofError> {
         let claims = std::mem::take(&mut self.pending[t.0]);
@@ -754,6 +851,23 @@ impl<'a> Router<'a> {
         }
         Ok(self.finals)
     }
+}
+
+/// Claims at one point are one claim: an honest `x + x` or `x·x` makes two claims on `x` at the
+/// same point (both sides see the points: public). Both keep the first claim of each point and
+/// refuse two values at one point (one of them is false). Merged claims then sit at distinct
+/// points, as the `R` mask's capacity argument assumes (`zkinfer_sumcheck::zk_virtual`: distinct
+/// first coordinates); a dropped duplicate reveals nothing the kept one does not.
+fn distinct_points(claims: Vec<Claim>) -> Result<Vec<Claim>, ProofError> {
+    let mut out: Vec<Claim> = Vec::with_capacity(claims.len());
+    for c in claims {
+        match out.iter().find(|o| o.point == c.point) {
+            Some(o) if o.value == c.value => {}
+            Some(_) => return Err(ProofError::check(WHO, "two claims at one point with different values")),
+            None => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 fn node_mask(layout: &ZkLayout, n: usize) -> Result<usize, ProofError> {
@@ -806,6 +920,21 @@ pub fn prove_zk_graph_keyed(
         let Some(w) = &layout.wiring[n] else { continue };
         let node = &graph.nodes[n];
         let out = node.output;
+        if let Wiring::Rescale(s) = w {
+            let x = node.inputs[0];
+            if s.shift > 0 {
+                let (py, pr) = router.rescale_polys(n, out)?;
+                let hat = |p: usize| move |z: &[EF]| secrets.hat(layout, p, z).unwrap_or(EF::ZERO);
+                let c = prove_rescale_zk(s, &hat(py), &hat(pr), t)?;
+                router.rescaled(py, pr, c.y, c.r);
+                router.route(x, c.x, inputs, false)?;
+            } else {
+                for c in scaled_input_claims_zk(s, router.take(out)?)? {
+                    router.route(x, c, inputs, false)?;
+                }
+            }
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -816,7 +945,8 @@ pub fn prove_zk_graph_keyed(
             }
             continue;
         }
-        // One claim for the producer: merged when there are several.
+        // One claim for the producer: merged when there are several (at distinct points).
+        let claims = distinct_points(claims)?;
         let claim = if claims.len() >= 2 {
             let mp = router.merge_mask(out)?;
             let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a merge mask missing"))?;
@@ -890,15 +1020,22 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add => {}
+            Wiring::Add | Wiring::Rescale(_) => {}
         }
     }
+    range::prove_ranges(layout, secrets, &mut router, t)?;
     router.finish()
 }
 
 /// Verifier side of [`prove_zk_graph`]: the claims to open against the commitment (absorbed into
 /// `t` by the caller), or the refusal.
 pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t: &mut VerifierTranscript<'_>) -> Result<Vec<FinalClaim>, ProofError> {
+    verify_zk_graph_with(layout, graph, inputs, t, true)
+}
+
+/// [`verify_zk_graph`]; `ranges = false` skips the range checks (tests: the control that shows
+/// they are what refuses an out-of-range witness).
+fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t: &mut VerifierTranscript<'_>, ranges: bool) -> Result<Vec<FinalClaim>, ProofError> {
     let recv = |t: &mut VerifierTranscript<'_>| t.receive_ext().map_err(|e| ProofError::check(WHO, e.to_string()));
     let mut router = Router::new(layout);
     for &o in &graph.outputs {
@@ -912,6 +1049,20 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
         let Some(w) = &layout.wiring[n] else { continue };
         let node = &graph.nodes[n];
         let out = node.output;
+        if let Wiring::Rescale(s) = w {
+            let x = node.inputs[0];
+            if s.shift > 0 {
+                let (py, pr) = router.rescale_polys(n, out)?;
+                let c = verify_rescale_zk(s, t)?;
+                router.rescaled(py, pr, c.y, c.r);
+                router.route(x, c.x, inputs, true)?;
+            } else {
+                for c in scaled_input_claims_zk(s, router.take(out)?)? {
+                    router.route(x, c, inputs, true)?;
+                }
+            }
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -921,6 +1072,7 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
             }
             continue;
         }
+        let claims = distinct_points(claims)?;
         let claim = if claims.len() >= 2 {
             let mp = router.merge_mask(out)?;
             let vcs: Vec<VirtualClaim> = claims.into_iter().map(|c| VirtualClaim { point: c.point, value: c.value }).collect();
@@ -969,8 +1121,11 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add => {}
+            Wiring::Add | Wiring::Rescale(_) => {}
         }
+    }
+    if ranges {
+        range::verify_ranges(layout, &mut router, t)?;
     }
     router.finish()
 }

@@ -22,6 +22,7 @@ use zkinfer_graph::ops::add::Add;
 use zkinfer_graph::ops::batched_matmul::BatchedMatMul;
 use zkinfer_graph::ops::mul::Mul;
 use zkinfer_graph::ops::repeat_kv::RepeatKv;
+use zkinfer_graph::ops::rescale::Rescale;
 use zkinfer_graph::ops::embedding::Embedding;
 use zkinfer_graph::ops::gather::GatherRows;
 use zkinfer_graph::ops::heads::{MergeHeads, SplitHeads};
@@ -293,6 +294,161 @@ fn the_tiny_gpt2_graph_is_refused_naming_its_first_unwired_node() {
     eprintln!("tiny GPT-2: {e}");
 }
 
+/// `x + x` and `x·x` (both operands one tensor): honest, the walk makes two claims on `x` at one
+/// point; both sides keep one (the masked merge needs distinct points). A perturbed `x` is still
+/// refused.
+fn doubled_case() -> Case {
+    let mut weights = Weights::default();
+    let ws = [("tok", weight(vec![32, D], 1)), ("w1", weight(vec![D, D], 3)), ("w2", weight(vec![D, D], 5))];
+    let mut b = GraphBuilder::new();
+    let tokens = b.input("tokens", vec![T], 0, 8);
+    let ids: Vec<TensorId> = ws.iter().map(|(n, w)| b.weight(*n, w)).collect();
+    for (n, w) in ws {
+        weights.insert(n, w);
+    }
+    let e = b.node(Op::Embedding(Embedding), &[tokens, ids[0]], "tok_embd", 0).unwrap();
+    let m = b.node(Op::MatMul(MatMul { has_bias: false }), &[e, ids[1]], "m", 0).unwrap();
+    let twice = b.node(Op::Add(Add), &[m, m], "twice", 0).unwrap();
+    let sq = b.node(Op::Mul(Mul), &[m, m], "square", 0).unwrap();
+    let out = b.node(Op::MatMul(MatMul { has_bias: false }), &[twice, ids[2]], "out", 0).unwrap();
+    let graph = b.finish(vec![out, sq]).unwrap();
+    let inputs = vec![vec![3, 1, 4, 1, 5, 9, 2, 6]];
+    let tensors = inputs.iter().zip(&graph.inputs).map(|(v, &id)| IntTensor::new(graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
+    let trace = execute(&graph, &weights, tensors).unwrap();
+    Case { graph, weights, inputs, trace }
+}
+
+#[test]
+fn a_tensor_added_to_or_multiplied_by_itself_is_complete() {
+    let c = doubled_case();
+    let p = prove(&c, &c.trace, 30);
+    verify(&c, &p, &p.proof).expect("an honest x + x and x·x verify");
+    // `m` receives four claims at two points (x + x: two at the Add's point; x·x: two at the Mul's).
+    assert_eq!(p.layout.claims[c.graph.find("m").unwrap().0], 4);
+    let z = vec![EF::TWO; 3];
+    let twice = vec![Claim::new(z.clone(), EF::ONE), Claim::new(z.clone(), EF::ONE)];
+    assert_eq!(distinct_points(twice).unwrap().len(), 1);
+    let differ = vec![Claim::new(z.clone(), EF::ONE), Claim::new(z, EF::TWO)];
+    assert!(distinct_points(differ).unwrap_err().to_string().contains("two claims at one point"));
+    for name in ["m", "tok_embd"] {
+        let trace = perturbed(&c, name, 11, 1);
+        let p = prove(&c, &trace, 31);
+        let e = verify(&c, &p, &p.proof).expect_err("a perturbed x is refused").to_string();
+        eprintln!("{name}: {e}");
+    }
+}
+
+/// The plan (`crate::zk_plan`) and the driver's layout count the same claims and give the same
+/// virtual tensors an `R` mask (one rule, `zk_claims_on_input`): on both test graphs.
+#[test]
+fn plan_and_layout_count_the_same_claims() {
+    for c in [case(), doubled_case(), rescale_case()] {
+        let layout = ZkLayout::new(&c.graph, &c.inputs).unwrap();
+        let plan = crate::zk_plan::plan_zk(&c.graph).unwrap();
+        assert_eq!(plan.claims, layout.claims);
+        let r_bits: Vec<Option<usize>> = (0..c.graph.tensors.len()).map(|t| layout.r_bits(TensorId(t))).collect();
+        assert_eq!(plan.r_mask_bits, r_bits);
+    }
+}
+
+/// Rounded and exact Rescales: `tok.r` (s = 3: `r` looked up itself, `y` through one signed limb),
+/// `m.r` (s = 18: `r` through two limbs), `m.up` (s = −2: affine, no mask of its own), between
+/// Embedding and MatMuls.
+fn rescale_case() -> Case {
+    let mut weights = Weights::default();
+    let big = |shape: Vec<usize>, seed: i64| {
+        let n: usize = shape.iter().product();
+        let values = (0..n as i64).map(|i| ((((i * 7919 + seed * 104_729) % 61) - 30) * 600) as i16).collect();
+        WeightTensor { shape, frac_bits: 0, values: WeightValues::I16(values) }
+    };
+    let ws = [("tok", weight(vec![32, D], 1)), ("w1", big(vec![D, D], 3)), ("w2", weight(vec![D, D], 5))];
+    let mut b = GraphBuilder::new();
+    let tokens = b.input("tokens", vec![T], 0, 8);
+    let ids: Vec<TensorId> = ws.iter().map(|(n, w)| b.weight(*n, w)).collect();
+    for (n, w) in ws {
+        weights.insert(n, w);
+    }
+    let e = b.node(Op::Embedding(Embedding), &[tokens, ids[0]], "tok_embd", 0).unwrap();
+    let er = b.node(Op::Rescale(Rescale { shift: 3 }), &[e], "tok.r", 0).unwrap();
+    let m = b.node(Op::MatMul(MatMul { has_bias: false }), &[er, ids[1]], "m", 0).unwrap();
+    let mr = b.node(Op::Rescale(Rescale { shift: 18 }), &[m], "m.r", 0).unwrap();
+    let up = b.node(Op::Rescale(Rescale { shift: -2 }), &[mr], "m.up", 0).unwrap();
+    let out = b.node(Op::MatMul(MatMul { has_bias: false }), &[up, ids[2]], "out", 0).unwrap();
+    let graph = b.finish(vec![out]).unwrap();
+    let inputs = vec![vec![3, 1, 4, 1, 5, 9, 2, 6]];
+    let tensors = inputs.iter().zip(&graph.inputs).map(|(v, &id)| IntTensor::new(graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
+    let trace = execute(&graph, &weights, tensors).unwrap();
+    Case { graph, weights, inputs, trace }
+}
+
+/// A malicious prover: its witness columns are decomposed modulo their ranges and out-of-range
+/// values left out of the multiplicities (it never refuses its own trace).
+fn prove_forging(c: &Case, trace: &IntTrace, seed: u64) -> Proven {
+    let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let secrets = ZkSecrets::sample_with(&layout, &c.graph, &c.weights, trace, &mut rng, true).expect("secrets");
+    let mut t = ProverTranscript::new(&ds());
+    let claims = prove_zk_graph(&layout, &secrets, &c.graph, &c.weights, trace, &c.inputs, &mut t).expect("the prover runs");
+    Proven { layout, secrets, proof: t.into_proof(), claims }
+}
+
+#[test]
+fn rescales_walk_with_their_range_checks() {
+    let c = rescale_case();
+    let p = prove(&c, &c.trace, 40);
+    let claims = verify(&c, &p, &p.proof).expect("an honest proof with Rescales verifies and opens");
+    assert_eq!(claims, p.claims);
+    let claimed: HashSet<usize> = claims.iter().map(|f| f.poly).collect();
+    assert_eq!(claimed.len(), p.layout.polys.len(), "every hidden polynomial is opened");
+    let count = |f: &dyn Fn(&HiddenKind) -> bool| p.layout.polys.iter().filter(|h| f(&h.kind)).count();
+    assert_eq!(count(&|k| matches!(k, HiddenKind::Column(_))), 2, "tok.r and m.r committed");
+    assert_eq!(count(&|k| matches!(k, HiddenKind::Remainder(_))), 2);
+    // y: one signed limb each (out_bits + 1 ≤ 16); m.r's r: two limbs (18 bits).
+    assert_eq!(count(&|k| matches!(k, HiddenKind::Limb { .. })), 4);
+    assert!(count(&|k| matches!(k, HiddenKind::Multiplicities(_))) >= 2);
+    // The exact shift has no R mask: its claims pass to m.r's column.
+    assert!(p.layout.r_bits(c.graph.find("m.up").unwrap()).is_none());
+    // Two runs share no 16-byte window; the same randomness gives the same bytes (control).
+    let q = prove(&c, &c.trace, 41);
+    assert!(windows(&p.proof).is_disjoint(&windows(&q.proof)), "two zk runs share a 16-byte window");
+    assert_eq!(p.proof, prove(&c, &c.trace, 40).proof);
+    eprintln!("rescale graph: {} hidden polynomials, walk + lookups {} B", p.layout.polys.len(), p.proof.len());
+}
+
+#[test]
+fn an_out_of_range_rescale_is_refused() {
+    let c = rescale_case();
+    // y + 1 with r − 2^s (everything downstream recomputed): the Rescale's relation and every
+    // sumcheck hold; only the range check sees it. m.r's r goes through limbs: the malicious
+    // prover's limbs (r mod 2^18) do not sum to r, refused at the limb relation.
+    let trace = perturbed(&c, "m.r", 13, 1);
+    let p = prove_forging(&c, &trace, 42);
+    let e = verify(&c, &p, &p.proof).expect_err("an out-of-range remainder is refused").to_string();
+    assert!(e.contains("limbs do not sum"), "{e}");
+    // The control: without the range phase the same proof verifies and opens.
+    let layout = ZkLayout::new(&c.graph, &c.inputs).unwrap();
+    let mut t = VerifierTranscript::new(&ds(), &p.proof);
+    let walk = verify_zk_graph_with(&layout, &c.graph, &c.inputs, &mut t, false).expect("control: the walk alone accepts it");
+    p.secrets.open(&p.layout, &walk).expect("control: its claims open");
+    // tok.r's r is looked up itself: a malicious prover that commits it reduced into the range
+    // breaks the Rescale's relation (refused by the producer's sumcheck); one that commits it as
+    // it is cannot prove the lookup (the zk logUp's leaves do not sum to zero).
+    let trace = perturbed(&c, "tok.r", 13, 1);
+    let p = prove_forging(&c, &trace, 43);
+    let e = verify(&c, &p, &p.proof).expect_err("a reduced remainder is refused").to_string();
+    eprintln!("tok.r: {e}");
+    // The honest prover refuses both traces itself.
+    for name in ["tok.r", "m.r"] {
+        let trace = perturbed(&c, name, 13, 1);
+        let layout = ZkLayout::new(&c.graph, &c.inputs).unwrap();
+        let r = ZkSecrets::sample(&layout, &c.graph, &c.weights, &trace, &mut StdRng::seed_from_u64(1));
+        assert!(r.unwrap_err().to_string().contains("outside its"), "{name}");
+    }
+    // A perturbed MatMul feeding a Rescale: its sumcheck refuses.
+    let p = prove_forging(&c, &perturbed(&c, "m", 5, 1), 43);
+    assert!(verify(&c, &p, &p.proof).is_err());
+}
+
 /// The full proof: one hiding batch of every hidden polynomial, the walk, the hiding opening.
 mod hiding {
     use super::*;
@@ -341,5 +497,22 @@ mod hiding {
         let mut other = a.clone();
         other.commitment = b.commitment.clone();
         assert!(verify_hiding(&c, &other).is_err(), "another run's commitment");
+    }
+
+    /// The Rescales' committed columns with their tied masks (remainder: degree bits of the
+    /// input's `R` mask; limb 0: the column's mask minus the others') in the REAL hiding batch.
+    #[test]
+    fn rescale_hiding_proofs_verify_and_share_no_window() {
+        let c = rescale_case();
+        let a = prove_hiding(&c, &c.weights, &c.trace, 50);
+        verify_hiding(&c, &a).expect("an honest hiding proof with Rescales verifies");
+        let b = prove_hiding(&c, &c.weights, &c.trace, 51);
+        verify_hiding(&c, &b).expect("verifies");
+        let framing = |w: &&[u8]| w.iter().filter(|&&b| b == 0).count() >= 10;
+        let shared = windows(&a.transcript).intersection(&windows(&b.transcript)).copied().filter(|w| !framing(w)).count();
+        assert_eq!(shared, 0, "two zk runs share 16-byte windows");
+        let p = prove_hiding(&c, &c.weights, &perturbed(&c, "m", 9, 1), 52);
+        assert!(verify_hiding(&c, &p).is_err(), "a perturbed MatMul under a Rescale");
+        eprintln!("rescale graph hiding proof: {} transcript bytes, {} hidden polynomials", a.transcript.len(), a.commitment.poly_num_vars.len());
     }
 }

@@ -8,11 +8,18 @@
 //! driver will walk: it is computed from the graph alone (public), so prover and verifier derive
 //! the same mask sizes.
 //!
-//! **Claims per consumer** (each zk prover's claims on its inputs, from its module): one claim on
-//! every input for MatMul, BatchedMatMul, Embedding (the weight), Rescale, the table-op link, Add,
-//! Mul, the index maps, Clamp, Softmax and the norms' `x`; two on Argmax's logits (`L̂(z)` and
-//! `L̂(ρ)`) and on RoPE's input (`x̂(ρ)`, `x̂(flip ρ)`). A virtual tensor with `k` claims is merged (masked merge, `k ≥ 2`) and needs an `R`
-//! mask of `d = bits_for(k)` bits (`k + 1 ≤ 2^d`).
+//! **Claims** ([`zk_claims_on_input`], the ONE rule the zk graph driver's `ZkLayout` counts with
+//! too; the test `plan_and_layout_count_the_same_claims` compares them). Walking back from the
+//! outputs (each graph output: one anchor claim), a node whose output has `k ≥ 1` claims makes,
+//! per input: `k` on each operand of an Add (it passes every claim through: `ŷ := â + b̂`,
+//! `crate::zk_add`) and on the input of an exact Rescale (`s ≤ 0`: `ŷ := 2^(−s)·x̂`); two on Argmax's logits (`L̂(z)` and `L̂(ρ)`) and on RoPE's input (`x̂(ρ)`,
+//! `x̂(flip ρ)`); none on public ids (Embedding's, GatherRows' rows: their values are the shape);
+//! one on every other input (MatMul, BatchedMatMul, Embedding's table, Rescale, the table-op
+//! link, Mul, the index maps, Clamp, Softmax and the norms' `x`, after the `k` claims on the
+//! output are merged into one). A node whose output has no claim makes none. A virtual tensor
+//! with `k` claims that carries an `R` mask ([`zk_has_r_mask`]: every virtual output but an
+//! Add's or an exact Rescale's, whose randomised extensions are their operands') is merged (masked merge, `k ≥ 2`) and
+//! needs an `R` mask of `d = bits_for(k)` bits (`k + 1 ≤ 2^d`).
 
 use std::collections::BTreeSet;
 
@@ -82,10 +89,11 @@ pub struct ZkPlan {
     pub nodes: Vec<ZkNodePlan>,
     /// Every tensor's role (the public protocols' rule).
     pub roles: Vec<TensorRole>,
-    /// Per tensor: the claims a zk proof makes on it (consumers' claims; graph outputs count
-    /// none here).
+    /// Per tensor: the claims a zk proof makes on it (module docs: anchors included, none on a
+    /// tensor only unused nodes read).
     pub claims: Vec<usize>,
-    /// Per virtual tensor with claims: the `R` mask's degree bits (`None` for other tensors).
+    /// Per virtual tensor with claims and its own `R` mask ([`zk_has_r_mask`]): the mask's degree
+    /// bits (`None` for other tensors).
     pub r_mask_bits: Vec<Option<usize>>,
 }
 
@@ -130,13 +138,49 @@ fn prover_of(op: &Op) -> Result<ZkProver, &'static str> {
     }
 }
 
-/// Claims a zk prover makes on its input `i` (module docs).
-fn claims_on_input(op: &Op, i: usize) -> usize {
+/// Claims a zk node whose output has `k` claims makes on its input `i` (module docs): the one
+/// rule of the plan and of the zk graph driver's layout.
+pub(crate) fn zk_claims_on_input(op: &Op, k: usize, i: usize) -> usize {
+    if k == 0 {
+        return 0;
+    }
     match op {
+        Op::Add(_) => k,
+        Op::Rescale(r) if r.shift <= 0 => k,
+        Op::Embedding(_) | Op::GatherRows(_) if i == 0 => 0,
         Op::Argmax(_) => 2,
         Op::Rope(_) if i == 0 => 2,
         _ => 1,
     }
+}
+
+/// Whether a zk node's (virtual) output carries its own `R` mask: every one but an Add's, whose
+/// randomised extension is defined as its operands' (`crate::zk_add`).
+pub(crate) fn zk_has_r_mask(op: &Op) -> bool {
+    match op {
+        Op::Add(_) => false,
+        // An exact shift is affine: `ŷ := 2^(−s)·x̂` (`crate::zk_rescale`).
+        Op::Rescale(r) => r.shift > 0,
+        _ => true,
+    }
+}
+
+/// Fresh points at which a rounded Rescale's remainder range check reads the input's `R` mask
+/// (`crate::zk_graph`'s range module): the lookup leaf of `r ∈ [0, 2^s)` itself (`s ≤ 16`), or the
+/// limb relation's point and limb 0's leaf; none for an exact shift. The input's `R` mask is sized
+/// for its claims plus these (`VirtualMask::bits_for`), in the plan and in the driver.
+pub(crate) fn zk_extra_r_load(op: &Op) -> usize {
+    match op {
+        Op::Rescale(r) if r.shift > 16 => 2,
+        Op::Rescale(r) if r.shift > 0 => 1,
+        _ => 0,
+    }
+}
+
+/// Whether node `n`'s output carries an `R` mask in zk mode: it is virtual (the public protocols'
+/// role) and not an Add's ([`zk_has_r_mask`]). The plan's and the driver's rule.
+pub(crate) fn zk_output_has_r(graph: &Graph, n: usize) -> Result<bool, ProofError> {
+    Ok(protocol_for(graph, n)?.output_role() == TensorRole::Virtual && zk_has_r_mask(&graph.nodes[n].op))
 }
 
 /// The op-specific shape checks of the zk provers that have a constructor for them.
@@ -167,7 +211,7 @@ fn op_constraints(graph: &Graph, node: usize, op: &Op) -> Vec<String> {
             (&[h, p, d], &[_, n, _]) => err(ZkIndexMap::concat_seq(h, p, n, d).map(|_| ())),
             _ => Some("ConcatSeq: unexpected shapes".into()),
         },
-                Op::RepeatKv(o) => match shape(0).as_slice() {
+        Op::RepeatKv(o) => match shape(0).as_slice() {
             &[h, t, d] => err(ZkIndexMap::repeat_kv(h, o.group, t, d).map(|_| ())),
             _ => Some("RepeatKv: unexpected input shape".into()),
         },
@@ -213,15 +257,27 @@ pub fn plan_zk(graph: &Graph) -> Result<ZkPlan, ProofError> {
         nodes.push(ZkNodePlan { node: i, op: node.op.as_int_op().name(), output: graph.meta(node.output).name.clone(), prover: prover_of(&node.op), constraints });
     }
     let mut claims = vec![0usize; graph.tensors.len()];
-    for node in &graph.nodes {
-        for (k, &t) in node.inputs.iter().enumerate() {
-            claims[t.0] += claims_on_input(&node.op, k);
+    for &o in &graph.outputs {
+        claims[o.0] += 1;
+    }
+    let mut extra = vec![0usize; graph.tensors.len()];
+    for node in graph.nodes.iter().rev() {
+        let k = claims[node.output.0];
+        for (i, &t) in node.inputs.iter().enumerate() {
+            claims[t.0] += zk_claims_on_input(&node.op, k, i);
+        }
+        if k > 0 {
+            extra[node.inputs[0].0] += zk_extra_r_load(&node.op);
         }
     }
-    let r_mask_bits = roles
+    let mut has_r = vec![false; graph.tensors.len()];
+    for (n, node) in graph.nodes.iter().enumerate() {
+        has_r[node.output.0] = zk_output_has_r(graph, n)?;
+    }
+    let r_mask_bits = has_r
         .iter()
-        .zip(&claims)
-        .map(|(&r, &k)| if r == TensorRole::Virtual && k > 0 { VirtualMask::bits_for(k).map(Some) } else { Ok(None) })
+        .zip(claims.iter().zip(&extra))
+        .map(|(&r, (&k, &e))| if r && k > 0 { VirtualMask::bits_for(k + e).map(Some) } else { Ok(None) })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ProofError::shape("zk plan", e.to_string()))?;
     Ok(ZkPlan { nodes, roles, claims, r_mask_bits })

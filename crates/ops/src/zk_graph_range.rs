@@ -1,0 +1,428 @@
+//! The zk graph driver's committed witness columns and their range checks (a child module of
+//! `crate::zk_graph`): a rounded Rescale's output `y` and remainder `r` as hidden polynomials with
+//! the right masks, their limbs, and the **zk lookup phase** at the end of the walk.
+//!
+//! # Columns and masks
+//!
+//! A rounded Rescale (`s > 0`, `crate::zk_rescale`) commits `y` (its padded tensor, a
+//! [`HiddenKind::Column`] with a uniform mask `M_y` of degree bits 1) and `r` (its padded
+//! remainders `x + 2^(s−1)·V − 2^s·y`, zero on the padding, a [`HiddenKind::Remainder`] whose mask
+//! is TIED: `M_r = Σ_w R_x(z_0, w) − 2^s·M_y`, degree bits `d_x` of the input's `R` mask,
+//! `crate::zk_rescale::tied_remainder_mask`), so that `2^s·ŷ + r̂ − 2^(s−1)·V` is the producer's
+//! `x̂` and the input claim the Rescale derives is discharged by the producer. Both columns are
+//! committed dense (`Vanishing::All`), as the tie needs (`crate::zk_rescale`, "Wiring constraint").
+//!
+//! # Range checks (the public protocol's, `crate::ops::rescale`)
+//!
+//! `y` signed in `out_bits + 1` bits (`|y| < 2^out_bits`, the graph's bound on the output) and
+//! `r ∈ [0, 2^s)`. A check of `b ≤ 16` unsigned bits looks the column itself up in
+//! `Table::range(b)`; any other goes through limbs: `C + o = Σ_j 2^{16j}·L_j` (`o = 2^(b−1)` if
+//! signed, else 0; limb `j` of width `min(16, b − 16j)` looked up in its range table), each limb a
+//! [`HiddenKind::Limb`] of the column's mask degree; limbs `j ≥ 1` with uniform masks, limb 0's
+//! tied (`M_0 = M_C − Σ_{j≥1} 2^{16j}·M_j`, `crate::zk_rescale::tie_first_limb`) so that
+//! `Ĉ + o − Σ_j 2^{16j}·L̂_j` is the multilinear `C + o − Σ_j 2^{16j}·L_j` — whose vanishing is
+//! checked at a random point `q` (no boolean coordinate: refused otherwise) from the sent
+//! `Ĉ(q)`, `L̂_j(q)`. Every column is a whole padded tensor of `≥ 2^5` entries (refused
+//! otherwise): its committed polynomial is exactly the zk logUp's committed column
+//! (`zkinfer_lookup::zk_logup::zk_committed_column` pads nothing), and the padding entries
+//! (`y = r = 0`, limbs of the offset) are in range.
+//!
+//! # The lookup phase
+//!
+//! After the walk: the limb relations, then ONE zero-knowledge logUp
+//! (`zkinfer_lookup::zk_logup::prove_lookups_zk`) over every statement (one per table width), the
+//! looked-up columns, the multiplicities ([`HiddenKind::Multiplicities`]) and the logUp's masks
+//! ([`HiddenKind::LookupMask`]) all in the driver's one hiding batch; its claims are final claims.
+//! The logUp's leaf claims are on `P̂ = P + z_last(1 − z_last)·H`: for a dense column
+//! (`Vanishing::All`) `H = Π_{i<last} z_i(1 − z_i)·M(z_{<μ})`, independent of `z_last` because the
+//! column has `≥ 5 > μ` variables; for the multiplicities and masks (`Vanishing::Last`) `H = M`.
+//!
+//! # Soundness and no wrap
+//!
+//! The Rescale's relation and its no-wrap argument are the public ones (`crate::ops::rescale`;
+//! `crate::bounds::check_rounding` with the input's static bound `|x| < 2^in_bits` and
+//! `y ∈ [−2^out_bits, 2^out_bits)`, checked here when the layout is built). The limb relation is an
+//! identity of multilinear polynomials checked at a random point (`n/|EF|`), hence entrywise in
+//! the field; over the integers: each limb is in `[0, 2^16)` (its lookup), so
+//! `Σ_j 2^{16j}·L_j ∈ [0, 2^b)` with `b ≤ 62 < log2 p`, and `C = Σ_j 2^{16j}·L_j − o` lies in
+//! `[−o, 2^b − o)` as an integer: exactly the range claimed. The zk logUp's error is its module's
+//! (`docs/SECURITY.md`, "Zero-knowledge logUp").
+//!
+//! # Zero knowledge
+//!
+//! Sent: `Ĉ(q)`, `L̂_j(q)` and the zk logUp's messages (its simulator). Capacities (checked by the
+//! layout): `M_y` (16 evaluations at `μ = 4`) covers `y`'s consumers' claims, the Rescale's point
+//! `z`, `y`'s limb points (`q` and the leaf) and `r`'s fresh points (`M_r` contains `M_y`); the
+//! input's `R_x` is sized for its claims plus `r`'s fresh points (`VirtualMask::bits_for`); limbs
+//! `j ≥ 1` are read at two points each; multiplicities and the logUp's masks at their leaf or
+//! GKR points, as in `zkinfer_lookup::zk_logup`. Leaks: the shapes, the range widths (public in
+//! the graph), the claim counts.
+
+use std::collections::BTreeMap;
+
+use rand10::rngs::StdRng;
+use rand10::{Rng, RngExt, SeedableRng};
+use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked, lift};
+use zkinfer_graph::graph::{Graph, IntTrace, TensorId};
+use zkinfer_lookup::zk_logup::{MIN_BLOCK_VARS, ZkLookupMasks, ZkLookupPoly, prove_lookups_zk, verify_lookups_zk, zk_multiplicity_vars};
+use zkinfer_lookup::{LookupColumn, LookupInstance, Table};
+use zkinfer_sumcheck::zk_virtual::{VirtualMask, vanish};
+use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
+
+use super::{FinalClaim, HiddenKind, HiddenPoly, Router, WHO, Wiring, ZkLayout, ZkSecrets, padded_i64, refused, tensor_vars};
+use crate::bounds::{Interval, check_rounding};
+use crate::error::ProofError;
+use crate::zk_rescale::{mask_table_len, tie_first_limb, tied_remainder_mask};
+
+const LIMB_BITS: u32 = 16;
+
+/// A range check of a committed column (module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct RangeCheck {
+    /// The checked column's poly.
+    pub col: usize,
+    /// `2^(b−1)` for a signed check, else 0.
+    pub offset: u64,
+    /// `b`.
+    pub bits: u32,
+    /// The limbs' polys and widths (empty: the column is looked up itself).
+    pub limbs: Vec<(usize, u32)>,
+}
+
+/// One lookup statement: a range table and the polys looked up in it.
+#[derive(Debug, Clone)]
+pub(super) struct Statement {
+    pub table: Table,
+    pub columns: Vec<usize>,
+    /// The multiplicities' poly.
+    pub mult: usize,
+}
+
+fn direct(bits: u32, signed: bool) -> bool {
+    !signed && bits <= LIMB_BITS
+}
+
+/// Fresh points at which a range check of `bits` reads its column's mask: the leaf of a direct
+/// lookup; or `q` and limb 0's leaf. 0 for no check (`bits = 0`).
+pub(super) fn points_per_check(bits: u32, signed: bool) -> usize {
+    match bits {
+        0 => 0,
+        _ if direct(bits, signed) => 1,
+        _ => 2,
+    }
+}
+
+fn range_check(polys: &mut Vec<HiddenPoly>, col: usize, bits: u32, signed: bool) -> RangeCheck {
+    let offset = if signed { 1u64 << (bits - 1) } else { 0 };
+    let mut limbs = Vec::new();
+    if !direct(bits, signed) {
+        let (num_vars, a) = (polys[col].num_vars, polys[col].mask_degree_bits);
+        for j in 0..bits.div_ceil(LIMB_BITS) {
+            limbs.push((polys.len(), (bits - j * LIMB_BITS).min(LIMB_BITS)));
+            polys.push(HiddenPoly { kind: HiddenKind::Limb { of: col, j: j as usize }, num_vars, all: true, mask_degree_bits: a });
+        }
+    }
+    RangeCheck { col, offset, bits, limbs }
+}
+
+/// The committed columns of every rounded Rescale the walk proves (`y`, `r`, their limbs) and
+/// their range checks; refuses, naming the node, what the zk wiring cannot hide or check.
+#[allow(clippy::too_many_arguments)] // the layout's tables, filled in place
+pub(super) fn committed_columns(
+    graph: &Graph,
+    wiring: &[Option<Wiring>],
+    claims: &[usize],
+    r_bits: &[usize],
+    r_poly: &[Option<usize>],
+    column_poly: &mut [Option<usize>],
+    remainder: &mut [Option<usize>],
+    ranges: &mut Vec<RangeCheck>,
+    polys: &mut Vec<HiddenPoly>,
+) -> Result<(), ProofError> {
+    for (n, w) in wiring.iter().enumerate() {
+        let Some(Wiring::Rescale(s)) = w else { continue };
+        if s.shift <= 0 {
+            continue;
+        }
+        let node = &graph.nodes[n];
+        let (x, y) = (node.inputs[0], node.output);
+        if r_poly[x.0].is_none() {
+            return Err(refused(graph, n, "a zk Rescale's input must carry an R mask (MatMul, BatchedMatMul, Embedding, Mul or an index map) to tie its remainder"));
+        }
+        let tv = tensor_vars(&graph.meta(y).shape);
+        if tv < MIN_BLOCK_VARS {
+            return Err(refused(graph, n, &format!("a zk Rescale's output needs ≥ {} padded entries (the zk lookups' smallest block), not 2^{tv}", 1usize << MIN_BLOCK_VARS)));
+        }
+        let (shift, out_bits, in_bits) = (s.shift as u32, graph.meta(y).bits, graph.meta(x).bits);
+        if shift > 62 || out_bits + 1 > 62 || in_bits > 62 {
+            return Err(refused(graph, n, &format!("shift {shift} with bounds 2^{in_bits} → 2^{out_bits}")));
+        }
+        // The public relation's no-wrap argument (`crate::ops::rescale`).
+        check_rounding("Rescale (zk)", "x + 2^(s−1) = 2^s·y + r", &[Interval::magnitude(in_bits)], shift, Interval::signed_range(out_bits + 1))?;
+        let load = claims[y.0] + 1 + points_per_check(out_bits + 1, true) + points_per_check(shift, false);
+        let capacity = 1usize << tv.min(zkinfer_pcs::hiding::MASK_VARS);
+        if load > capacity {
+            return Err(refused(graph, n, &format!("the output's mask hides {capacity} evaluations, the proof reads {load}")));
+        }
+        let py = polys.len();
+        column_poly[y.0] = Some(py);
+        polys.push(HiddenPoly { kind: HiddenKind::Column(y), num_vars: tv, all: true, mask_degree_bits: 1 });
+        let pr = polys.len();
+        remainder[n] = Some(pr);
+        polys.push(HiddenPoly { kind: HiddenKind::Remainder(n), num_vars: tv, all: true, mask_degree_bits: r_bits[x.0].max(1) });
+        let cy = range_check(polys, py, out_bits + 1, true);
+        ranges.push(cy);
+        let cr = range_check(polys, pr, shift, false);
+        ranges.push(cr);
+    }
+    Ok(())
+}
+
+/// The lookup statements (one per range width) with their multiplicity polys, then the zk logUp's
+/// mask tables (their sizes are public functions of the statements: read from a throwaway
+/// sample).
+pub(super) fn lookup_polys(ranges: &[RangeCheck], polys: &mut Vec<HiddenPoly>) -> Result<(Vec<Statement>, Vec<usize>), ProofError> {
+    let mut by_width: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for rc in ranges {
+        if rc.limbs.is_empty() {
+            by_width.entry(rc.bits).or_default().push(rc.col);
+        }
+        for &(l, w) in &rc.limbs {
+            by_width.entry(w).or_default().push(l);
+        }
+    }
+    let mut statements = Vec::new();
+    for (w, columns) in by_width {
+        let table = Table::range(w);
+        let mult = polys.len();
+        polys.push(HiddenPoly { kind: HiddenKind::Multiplicities(statements.len()), num_vars: zk_multiplicity_vars(&table), all: false, mask_degree_bits: 1 });
+        statements.push(Statement { table, columns, mult });
+    }
+    let mut lookup_masks = Vec::new();
+    if !statements.is_empty() {
+        let lens = column_lens(&statements, polys);
+        let masks = ZkLookupMasks::sample_batch(&statement_refs(&statements, &lens), &mut StdRng::seed_from_u64(0)).map_err(lookup_err)?;
+        for (k, (kind, table)) in masks.tables().into_iter().enumerate() {
+            let expected = if k == 0 { ZkLookupPoly::Blinding } else { ZkLookupPoly::GkrMask(k - 1) };
+            if kind != expected || !table.len().is_power_of_two() {
+                return Err(ProofError::shape(WHO, "the zk logUp's mask tables are not in the expected order"));
+            }
+            lookup_masks.push(polys.len());
+            polys.push(HiddenPoly { kind: HiddenKind::LookupMask(k), num_vars: table.len().trailing_zeros() as usize, all: false, mask_degree_bits: 1 });
+        }
+    }
+    Ok((statements, lookup_masks))
+}
+
+fn column_lens(statements: &[Statement], polys: &[HiddenPoly]) -> Vec<Vec<usize>> {
+    statements.iter().map(|s| s.columns.iter().map(|&c| 1usize << polys[c].num_vars).collect()).collect()
+}
+
+fn statement_refs<'a>(statements: &'a [Statement], lens: &'a [Vec<usize>]) -> Vec<(&'a Table, &'a [usize])> {
+    statements.iter().zip(lens).map(|(s, l)| (&s.table, l.as_slice())).collect()
+}
+
+fn lookup_err(e: impl std::fmt::Display) -> ProofError {
+    ProofError::Lookup { table: "zk range checks".into(), msg: e.to_string() }
+}
+
+fn to_f(v: &[i64]) -> Vec<F> {
+    v.iter().map(|&x| from_i64_unchecked(x)).collect()
+}
+
+/// Samples the remainders' tied masks and the limbs (module docs) and fills their tables; returns
+/// per poly the integer values of every range-checked or looked-up column.
+#[allow(clippy::too_many_arguments)] // the secrets' tables, filled in place
+pub(super) fn sample_columns<R: Rng + ?Sized>(
+    layout: &ZkLayout,
+    graph: &Graph,
+    trace: &IntTrace,
+    vms: &[Option<VirtualMask>],
+    tables: &mut [(Vec<F>, Vec<F>)],
+    rng: &mut R,
+    forging: bool,
+) -> Result<Vec<Option<Vec<i64>>>, ProofError> {
+    let mut ints: Vec<Option<Vec<i64>>> = vec![None; layout.polys.len()];
+    let value = |t: TensorId| trace.get(t).map(|v| v.data.clone()).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)));
+    for (i, p) in layout.polys.iter().enumerate() {
+        match p.kind {
+            HiddenKind::Column(t) => ints[i] = Some(padded_i64(&value(t)?, &graph.meta(t).shape)),
+            HiddenKind::Remainder(n) => {
+                let (x, y) = (graph.nodes[n].inputs[0], graph.nodes[n].output);
+                let shift = match &layout.wiring[n] {
+                    Some(Wiring::Rescale(s)) if s.shift > 0 => s.shift as u32,
+                    _ => return Err(ProofError::witness(WHO, "a remainder without its rounded Rescale")),
+                };
+                let (xv, yv) = (value(x)?, value(y)?);
+                let r: Vec<i64> = xv
+                    .iter()
+                    .zip(&yv)
+                    .map(|(&x, &y)| i64::try_from(x as i128 + (1i128 << (shift - 1)) - ((y as i128) << shift)).map_err(|_| ProofError::witness(WHO, "a remainder beyond 64 bits")))
+                    .collect::<Result<_, _>>()?;
+                let r = padded_i64(&r, &graph.meta(y).shape);
+                let vm = layout.r_poly[x.0].and_then(|q| vms[q].as_ref()).ok_or_else(|| ProofError::witness(WHO, "a rescale input without its R mask"))?;
+                let py = layout.committed(y).ok_or_else(|| ProofError::witness(WHO, "a rescale output without its column"))?;
+                let tied = tied_remainder_mask(vm, &tables[py].1, layout.polys[py].mask_degree_bits, p.mask_vars(), shift)?;
+                if tied.degree_bits != p.mask_degree_bits {
+                    return Err(ProofError::witness(WHO, "the remainder's tied mask degree"));
+                }
+                tables[i] = (to_f(&r), tied.table);
+                ints[i] = Some(r);
+            }
+            _ => {}
+        }
+    }
+    for rc in &layout.ranges {
+        if rc.limbs.is_empty() {
+            // A malicious prover commits its out-of-range values reduced into the range (else
+            // the zk logUp's own prover cannot run: the leaves would not sum to zero).
+            if let (true, Some(v)) = (forging, ints[rc.col].as_mut()) {
+                v.iter_mut().for_each(|x| *x = x.rem_euclid(1i64 << rc.bits));
+                tables[rc.col].0 = to_f(v);
+            }
+            continue;
+        }
+        let parent = ints[rc.col].clone().ok_or_else(|| ProofError::witness(WHO, "a range check of a column without values"))?;
+        let modulus = 1i128 << rc.bits;
+        let shifted: Vec<i128> = parent
+            .iter()
+            .map(|&v| {
+                let s = v as i128 + rc.offset as i128;
+                match (0..modulus).contains(&s) {
+                    true => Ok(s),
+                    false if forging => Ok(s.rem_euclid(modulus)),
+                    false => Err(ProofError::witness(WHO, format!("{:?}: value {v} outside its {}-bit range", layout.polys[rc.col].kind, rc.bits))),
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        let parent_mask = tables[rc.col].1.clone();
+        let others: Vec<Vec<F>> = rc.limbs[1..].iter().map(|_| (0..parent_mask.len()).map(|_| rng.random::<F>()).collect()).collect();
+        let first = tie_first_limb(&parent_mask, &others.iter().map(Vec::as_slice).collect::<Vec<_>>())?;
+        for (j, &(l, w)) in rc.limbs.iter().enumerate() {
+            let limb: Vec<i64> = shifted.iter().map(|&s| ((s >> (LIMB_BITS as usize * j)) & ((1i128 << w) - 1)) as i64).collect();
+            let mask = if j == 0 { first.clone() } else { others[j - 1].clone() };
+            tables[l] = (to_f(&limb), mask);
+            ints[l] = Some(limb);
+        }
+    }
+    Ok(ints)
+}
+
+/// The multiplicities (uniform masks) and the zk logUp's masks (`None`: no range check).
+pub(super) fn sample_lookups<R: Rng + ?Sized>(
+    layout: &ZkLayout,
+    ints: &[Option<Vec<i64>>],
+    tables: &mut [(Vec<F>, Vec<F>)],
+    rng: &mut R,
+    forging: bool,
+) -> Result<Option<ZkLookupMasks>, ProofError> {
+    if layout.statements.is_empty() {
+        return Ok(None);
+    }
+    let uniform = |len: usize, rng: &mut R| (0..len).map(|_| rng.random::<F>()).collect::<Vec<F>>();
+    for st in &layout.statements {
+        let width = 1i64 << st.table.num_vars();
+        let mut m = vec![0u64; 1usize << zk_multiplicity_vars(&st.table)];
+        for &c in &st.columns {
+            for &v in ints[c].as_deref().ok_or_else(|| ProofError::witness(WHO, "a looked-up column without values"))? {
+                match (0..width).contains(&v) {
+                    true => m[v as usize] += 1,
+                    // A malicious prover leaves it out: the logUp sums then differ.
+                    false if forging => {}
+                    false => return Err(ProofError::witness(WHO, format!("{:?}: value {v} outside its {}-bit range", layout.polys[c].kind, st.table.num_vars()))),
+                }
+            }
+        }
+        let p = &layout.polys[st.mult];
+        tables[st.mult] = (m.into_iter().map(F::from_u64).collect(), uniform(mask_table_len(p.mask_vars(), 1), rng));
+    }
+    let lens = column_lens(&layout.statements, &layout.polys);
+    let masks = ZkLookupMasks::sample_batch(&statement_refs(&layout.statements, &lens), rng).map_err(lookup_err)?;
+    for (k, (_, table)) in masks.tables().into_iter().enumerate() {
+        let q = layout.lookup_masks[k];
+        let mu = layout.polys[q].mask_vars();
+        tables[q] = (table.to_vec(), uniform(mask_table_len(mu, 1), rng));
+    }
+    Ok(Some(masks))
+}
+
+/// The layout's poly of a zk logUp polynomial.
+fn lookup_poly(layout: &ZkLayout, poly: ZkLookupPoly) -> Result<usize, ProofError> {
+    let bad = || ProofError::check(WHO, format!("the zk lookups claim an unknown polynomial {poly:?}"));
+    match poly {
+        ZkLookupPoly::Column { instance, column, component: 0 } => layout.statements.get(instance).and_then(|s| s.columns.get(column)).copied().ok_or_else(bad),
+        ZkLookupPoly::Column { .. } => Err(bad()),
+        ZkLookupPoly::Multiplicities { instance } => layout.statements.get(instance).map(|s| s.mult).ok_or_else(bad),
+        ZkLookupPoly::Blinding => layout.lookup_masks.first().copied().ok_or_else(bad),
+        ZkLookupPoly::GkrMask(k) => layout.lookup_masks.get(k + 1).copied().ok_or_else(bad),
+    }
+}
+
+impl ZkSecrets {
+    /// `H` with `P̂ = P + z_last(1 − z_last)·H` for poly `i` (module docs).
+    fn lookup_factor(&self, layout: &ZkLayout, i: usize, z: &[EF]) -> EF {
+        let Some(p) = layout.polys.get(i) else { return EF::ZERO };
+        if z.len() != p.num_vars || z.is_empty() {
+            return EF::ZERO;
+        }
+        let m = self.m(layout, i, z);
+        if p.all { z[..z.len() - 1].iter().map(|&c| vanish(c)).product::<EF>() * m } else { m }
+    }
+}
+
+fn fresh_point(nv: usize, z: Vec<EF>) -> Result<Vec<EF>, ProofError> {
+    if z.len() != nv || z.iter().any(|&c| c == EF::ZERO || c == EF::ONE) {
+        return Err(ProofError::check(WHO, "a boolean coordinate in a limb relation's point (probability n/|EF|)"));
+    }
+    Ok(z)
+}
+
+/// Prover: the limb relations, then the one zk logUp (module docs); every claim to the finals.
+pub(super) fn prove_ranges(layout: &ZkLayout, secrets: &ZkSecrets, router: &mut Router<'_>, t: &mut ProverTranscript) -> Result<(), ProofError> {
+    for rc in layout.ranges.iter().filter(|rc| !rc.limbs.is_empty()) {
+        let q = fresh_point(layout.polys[rc.col].num_vars, t.challenge_exts(layout.polys[rc.col].num_vars))?;
+        let polys: Vec<usize> = std::iter::once(rc.col).chain(rc.limbs.iter().map(|&(l, _)| l)).collect();
+        let values = polys.iter().map(|&p| secrets.hat(layout, p, &q)).collect::<Result<Vec<EF>, _>>()?;
+        t.send_exts(&values);
+        router.finals.extend(polys.into_iter().zip(values).map(|(poly, value)| FinalClaim { poly, point: q.clone(), value }));
+    }
+    let Some(masks) = secrets.lookup.as_ref() else { return Ok(()) };
+    let instances: Vec<LookupInstance<'_>> = layout
+        .statements
+        .iter()
+        .map(|st| LookupInstance {
+            table: &st.table,
+            columns: st.columns.iter().map(|&c| LookupColumn::single(&secrets.tables[c].0)).collect(),
+            multiplicities: &secrets.tables[st.mult].0,
+        })
+        .collect();
+    let hidden = |poly: ZkLookupPoly, z: &[EF]| lookup_poly(layout, poly).map_or(EF::ZERO, |i| secrets.lookup_factor(layout, i, z));
+    let claims = prove_lookups_zk(&instances, masks, &hidden, t).map_err(lookup_err)?;
+    for o in claims.openings {
+        router.finals.push(FinalClaim { poly: lookup_poly(layout, o.poly)?, point: o.point, value: o.value });
+    }
+    Ok(())
+}
+
+/// Verifier side of [`prove_ranges`]: refuses a limb relation that does not hold.
+pub(super) fn verify_ranges(layout: &ZkLayout, router: &mut Router<'_>, t: &mut VerifierTranscript<'_>) -> Result<(), ProofError> {
+    for rc in layout.ranges.iter().filter(|rc| !rc.limbs.is_empty()) {
+        let q = fresh_point(layout.polys[rc.col].num_vars, t.challenge_exts(layout.polys[rc.col].num_vars))?;
+        let values = t.receive_exts(1 + rc.limbs.len()).map_err(|e| ProofError::check(WHO, e.to_string()))?;
+        let sum = rc.limbs.iter().enumerate().map(|(j, _)| lift(F::from_u64(1u64 << (LIMB_BITS as usize * j))) * values[1 + j]).sum::<EF>();
+        if values[0] + lift(F::from_u64(rc.offset)) != sum {
+            return Err(ProofError::check(WHO, format!("{:?}: its limbs do not sum to it (a value outside its {}-bit range)", layout.polys[rc.col].kind, rc.bits)));
+        }
+        let polys = std::iter::once(rc.col).chain(rc.limbs.iter().map(|&(l, _)| l));
+        router.finals.extend(polys.zip(values).map(|(poly, value)| FinalClaim { poly, point: q.clone(), value }));
+    }
+    if layout.statements.is_empty() {
+        return Ok(());
+    }
+    let lens = column_lens(&layout.statements, &layout.polys);
+    let claims = verify_lookups_zk(&statement_refs(&layout.statements, &lens), t).map_err(lookup_err)?;
+    for o in claims.openings {
+        router.finals.push(FinalClaim { poly: lookup_poly(layout, o.poly)?, point: o.point, value: o.value });
+    }
+    Ok(())
+}
