@@ -371,3 +371,138 @@ pub fn prove_zk_graph_on_ticket<R: rand10::CryptoRng + ?Sized>(
     prove_weight_claims_on(hk, key_weights, data, &weight_claims, &mut t, rng)?;
     Ok(t.into_proof())
 }
+
+// ---------------------------------------------------------------------------------------------
+// `prove --zk`: one generation proven in zero knowledge on the next ticket of the proving key.
+
+/// Times of a zk proof, in seconds.
+#[derive(Debug, Clone, Default)]
+pub struct ZkProveTimings {
+    /// Greedy generation with the KV cache.
+    pub generate_s: f64,
+    /// The integer forward pass over prompt ‖ completion.
+    pub trace_s: f64,
+    /// Recommitting the proof's ticket from the secret (one hiding commitment of the weights).
+    pub ticket_s: f64,
+    /// The hiding graph proof: the batch commitment, the zk walk and both openings.
+    pub prove_graph_s: f64,
+}
+
+impl ZkProveTimings {
+    /// Everything after generation.
+    pub fn prove_s(&self) -> f64 {
+        self.trace_s + self.ticket_s + self.prove_graph_s
+    }
+}
+
+/// The zk layout of the key's graph for a request of `n` tokens after `prompt` (the walk's shape
+/// does not depend on the completion's values): refused, naming the first node the zk driver
+/// cannot walk, BEFORE any generation or ticket.
+pub fn check_walkable(vk: &ZkVerifyingKey, prompt: &[u32], n: usize) -> Result<(), ProofSystemError> {
+    zkinfer_verifier::check_request(&vk.public, prompt, n)?;
+    let t = prompt.len() + n - 1;
+    let graph = vk.public.graph(t, n)?;
+    // Any ids within the vocabulary give the same layout (embedding and gather rows are public
+    // index maps of the same shapes).
+    let inputs: Vec<Vec<i64>> = graph
+        .inputs
+        .iter()
+        .map(|&id| match graph.meta(id).name.as_str() {
+            "positions" => (0..t as i64).collect(),
+            "out_rows" => ((prompt.len() - 1) as i64..t as i64).collect(),
+            _ => vec![0; graph.meta(id).shape.iter().product()],
+        })
+        .collect();
+    ZkLayout::new(&graph, &inputs).map_err(|e| ProofSystemError::Request(format!("this model cannot be proven in zero knowledge yet: {e}")))?;
+    Ok(())
+}
+
+/// Proves one greedy generation of at most `n` tokens after `prompt` in zero knowledge under the
+/// zk key `vk`, taking the next ticket of the proving key at `pk_path` ([`reserve_ticket`]: only
+/// after the request and the graph are known to be provable and the generation is done, so a
+/// refused request spends no ticket). Returns the proof file, the lease (keep it until the file
+/// is written: `pk.bin` stays locked) and the timings. Fresh randomness from the operating system.
+pub fn prove_zk(
+    model: &Model,
+    vk: &ZkVerifyingKey,
+    pk_path: &Path,
+    prompt: &[u32],
+    n: usize,
+    mut progress: impl FnMut(crate::Stage),
+) -> Result<(zkinfer_verifier::zk_proof::ZkProofFile, TicketLease, ZkProveTimings), ProofSystemError> {
+    use std::time::Instant;
+    use zkinfer_verifier::zk_proof::{ZkProofFile, domain_separator, statement_inputs};
+    check_walkable(vk, prompt, n)?;
+    let max_new_tokens = u32::try_from(n).map_err(|_| ProofSystemError::Request(format!("{n} new tokens is too many")))?;
+    let architecture = model.architecture().name();
+    if architecture != vk.public.architecture {
+        return Err(ProofSystemError::Request(format!("the model is a {architecture} model, the key is for {}", vk.public.architecture)));
+    }
+    if weight_num_vars_of(model)? != vk.weights.poly_num_vars {
+        return Err(ProofSystemError::Request("the model's weights do not have the zk key's shapes: give the key made from this model".into()));
+    }
+    let mut timings = ZkProveTimings::default();
+    progress(crate::Stage::Generate);
+    let start = Instant::now();
+    let mut generated = 0;
+    let completion = model
+        .generate_int_until(prompt, n, &vk.public.eog_ids, |_| {
+            generated += 1;
+            progress(crate::Stage::Token { generated, total: n });
+        })
+        .map_err(model_err)?;
+    timings.generate_s = start.elapsed().as_secs_f64();
+
+    progress(crate::Stage::Trace);
+    let start = Instant::now();
+    let ids = zkinfer_verifier::pass_ids(prompt, &completion);
+    let fwd = model.forward_int_outputs(&ids, completion.len()).map_err(model_err)?;
+    if fwd.next_tokens().map_err(model_err)?[..] != completion[..] {
+        return Err(ProofSystemError::Rejected("the full forward pass disagrees with KV-cache generation".into()));
+    }
+    if vk.public.graph(ids.len(), completion.len())? != fwd.graph {
+        return Err(ProofSystemError::Request("the model's graph differs from the zk verifying key's graph".into()));
+    }
+    let (inputs, _next) = statement_inputs(&fwd.graph, prompt, &completion)?;
+    timings.trace_s = start.elapsed().as_secs_f64();
+
+    progress(crate::Stage::ProveGraph);
+    let start = Instant::now();
+    // Recommit the ticket the proving key will give BEFORE taking it: a model or secret other
+    // than the key's is refused here and spends no ticket. (Another prover may take it meanwhile:
+    // then the reserved one is recommitted.)
+    let peeked = peek_proving_key(pk_path)?;
+    let mut data = ticket_data(vk, &peeked, model, peeked.next_ticket as usize)?;
+    let lease = reserve_ticket(pk_path, vk)?;
+    if lease.ticket != peeked.next_ticket as usize {
+        data = ticket_data(vk, &lease.pk, model, lease.ticket)?;
+    }
+    timings.ticket_s = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let ticket = u32::try_from(lease.ticket).map_err(|_| ProofSystemError::Request("ticket index".into()))?;
+    let mut file = ZkProofFile {
+        model_commitment: vk.digest()?,
+        ticket,
+        max_new_tokens,
+        prompt_ids: prompt.to_vec(),
+        completion_ids: completion,
+        transcript: Vec::new(),
+    };
+    let ds = domain_separator(vk, &file)?;
+    let mut rng = <rand10::rngs::StdRng as rand10::SeedableRng>::try_from_rng(&mut rand10::rngs::SysRng).map_err(|e| ProofSystemError::Request(format!("no system randomness: {e}")))?;
+    file.transcript = prove_zk_graph_on_ticket(&vk.weights, &vk.public.weights, data, &fwd.graph, model.weights(), &fwd.trace, &inputs, &ds, &mut rng)?;
+    timings.prove_graph_s = start.elapsed().as_secs_f64();
+    Ok((file, lease, timings))
+}
+
+/// Reads the proving key at `pk_path` without locking or changing it.
+fn peek_proving_key(pk_path: &Path) -> Result<ZkProvingKey, ProofSystemError> {
+    let mut bytes = Vec::new();
+    File::open(pk_path).and_then(|f| f.take(4096).read_to_end(&mut bytes)).map_err(|e| io_err("read", pk_path, e))?;
+    Ok(ZkProvingKey::from_bytes(&bytes)?)
+}
+
+/// The padded sizes of a model's weights as a zk key commits them.
+fn weight_num_vars_of(model: &Model) -> Result<Vec<usize>, ProofSystemError> {
+    Ok(zkinfer_verifier::zk_key::weight_num_vars(&model.weights().metas()))
+}

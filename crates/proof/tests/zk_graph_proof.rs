@@ -232,3 +232,32 @@ fn flipped_bytes_and_truncations_are_refused_and_two_runs_share_no_window() {
     let same = prove_on(&f.w, &f.g, &f.hk, &f.secret, &f.w, 1, &tr, &inputs(), 1).unwrap();
     assert_eq!(same, f.p1, "control: the same randomness gives the same proof");
 }
+
+/// The FILE level: two zk proofs of one statement (the proofs of tickets 1 and 2, each in a
+/// `ZkProofFile` of one prompt and completion) share no 16-byte window outside the public header
+/// (magic, version, key digest, ticket, request, ids, the transcript's length; the windows
+/// straddling its end included), and their headers differ only in the ticket and that length. Control: one file against itself shares every
+/// window (the public-mode counterpart, two identical public proof files, is
+/// `zkinfer-cli`'s `zk_setup` test).
+#[test]
+fn two_zk_proof_files_share_no_window_outside_the_header() {
+    use zkinfer_verifier::zk_proof::ZkProofFile;
+    let f = fixture();
+    let file = |ticket: u32, transcript: &[u8]| {
+        ZkProofFile { model_commitment: [5; 32], ticket, max_new_tokens: 2, prompt_ids: vec![3, 1, 4, 1, 5, 9, 2], completion_ids: vec![6, 7], transcript: transcript.to_vec() }.to_bytes()
+    };
+    let (a, b) = (file(1, &f.p1), file(2, &f.p2));
+    let header = a.len() - f.p1.len();
+    assert_eq!(header, b.len() - f.p2.len());
+    let differing: Vec<usize> = (0..header).filter(|&i| a[i] != b[i]).collect();
+    // The ticket's low byte, and the transcript's length prefix (the last 8 header bytes) when
+    // the two openings' sizes differ.
+    assert!(differing.contains(&(8 + 4 + 32)) && differing.iter().all(|&i| i == 8 + 4 + 32 || i >= header - 8), "the headers differ at {differing:?}");
+    // Every window that is not wholly inside the header.
+    let body = |x: &[u8]| -> HashSet<Vec<u8>> { x.windows(16).enumerate().filter(|&(i, w)| i + 16 > header && !framing(w)).map(|(_, w)| w.to_vec()).collect() };
+    let (wa, wb) = (body(&a), body(&b));
+    assert!(wa.len() > 10_000);
+    let shared = wa.intersection(&wb).count();
+    assert_eq!(shared, 0, "two zk proof files share {shared} windows outside the header");
+    assert_eq!(body(&a).intersection(&wa).count(), wa.len(), "control: a file shares all its windows with itself");
+}

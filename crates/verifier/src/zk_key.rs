@@ -65,8 +65,8 @@ pub fn is_zk_key(bytes: &[u8]) -> bool {
 /// the server), for the file at `path`.
 pub fn refusal(path: &std::path::Path) -> String {
     format!(
-        "{} is a zero-knowledge key (setup --zk): it cannot check or make public proofs, and \
-         zero-knowledge proving (prove --zk) is not complete yet (the graph proof is not hidden)",
+        "{} is a zero-knowledge key (setup --zk): it cannot check or make public proofs \
+         (prove with --zk; verify checks zero-knowledge proofs with it)",
         path.display()
     )
 }

@@ -19,8 +19,17 @@
 //! weight opening against that ticket's root.
 //!
 //! **Verification.** [`verify_zk`] checks the header against the key (commitment, ticket range,
-//! request) and then refuses: the hiding graph proof is not built yet (`docs/SECURITY.md`, "The
-//! graph proof in zero knowledge"), so no zk proof is accepted.
+//! request), the completion and the stopping rule, instantiates the key's graph at the proof's
+//! length with the statement's public tensors ([`statement_inputs`]), and runs the hiding graph
+//! proof ([`verify_zk_graph_on_ticket`]): the root of the proof's own hiding batch (output
+//! columns, `R` masks, sumcheck mask tables — every hidden polynomial but the weights), the zk
+//! walk (`zkinfer_ops::zk_graph`), that batch's hiding opening, and the opening of every weight
+//! claim on the proof's ticket of the key (`crate::zk_weights`). A graph the zk driver cannot walk
+//! yet is refused naming the node (`zkinfer_ops::zk_graph::ZkLayout::new`). The completion is
+//! bound through `next_token`, the graph's Argmax output, whose claims the zk walk checks against
+//! the public completion (the driver's wiring of Argmax; until it is wired, every key's graph is
+//! refused at its Argmax — a key whose `next_token` is not an Argmax output is refused first,
+//! [`crate::statement_public`]).
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::zk_key::ZkVerifyingKey;
@@ -37,7 +46,9 @@ use zkinfer_transcript::{DomainSeparator, VerifierTranscript};
 /// Magic bytes of a zero-knowledge proof file.
 pub const ZK_PROOF_MAGIC: &[u8; 8] = b"ZKINFZPF";
 /// Format version of zk proof files.
-pub const ZK_PROOF_VERSION: u32 = 1;
+/// (2: the transcript carries the hiding graph proof, [`verify_zk`]; version 1 files carried
+/// none and are refused.)
+pub const ZK_PROOF_VERSION: u32 = 2;
 /// The ticket reserved for the hiding setup range proof; no graph proof opens it.
 pub const SETUP_TICKET: u32 = 0;
 /// The first ticket a graph proof may open.
@@ -211,16 +222,71 @@ pub fn verify_zk_graph_on_ticket(
     Ok(())
 }
 
-/// Why zk proofs are not accepted yet (`verify` with a zk key).
-pub const NOT_BUILT: &str = "zero-knowledge graph proofs are not built yet: the masked op sumchecks, \
-     zero-check batch, range relations and merges, the wired zk lookups, the hiding witness opening \
-     and the weight opening on the proof's ticket are missing (docs/SECURITY.md, \"The graph proof in \
-     zero knowledge\"), so no zk proof is accepted";
+/// The statement's public graph inputs in `graph.inputs` order — `tokens` (prompt ‖ completion
+/// without its last token), `positions` (`0..T`), `out_rows` (the predicted positions: the last
+/// prompt position and every input completion position) — and `next_token` (the completion), as
+/// the public verifier derives them; refused (naming it) if the graph has another input.
+/// Both sides call it: the prover proves exactly what the verifier checks.
+pub fn statement_inputs(graph: &Graph, prompt: &[u32], completion: &[u32]) -> Result<(Vec<Vec<i64>>, Vec<i64>), ProofSystemError> {
+    if prompt.is_empty() || completion.is_empty() {
+        return Err(ProofSystemError::Request("a statement needs a prompt and at least one completion token".into()));
+    }
+    let ids = crate::pass_ids(prompt, completion);
+    let tokens: Vec<i64> = ids.iter().map(|&x| i64::from(x)).collect();
+    let positions: Vec<i64> = (0..ids.len() as i64).collect();
+    let out_rows: Vec<i64> = ((prompt.len() - 1) as i64..ids.len() as i64).collect();
+    let next: Vec<i64> = completion.iter().map(|&x| i64::from(x)).collect();
+    // The kinds, bounds and causality of the statement's tensors (review 15), as the public verifier.
+    crate::statement_public(graph, &tokens, &positions, &out_rows, &next)?;
+    let inputs = graph
+        .inputs
+        .iter()
+        .map(|&id| match graph.meta(id).name.as_str() {
+            "tokens" => Ok(tokens.clone()),
+            "positions" => Ok(positions.clone()),
+            "out_rows" => Ok(out_rows.clone()),
+            other => Err(ProofSystemError::Rejected(format!("the key's graph has an input {other} that is not part of the statement"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((inputs, next))
+}
 
-/// Verifies a zk proof: header checks, then a refusal until the hiding graph proof exists.
+/// Verifies a zk proof: the header against the key ([`ZkProofFile::check_header`]), the
+/// completion's ids and the stopping rule (as the public verifier), the key's graph instantiated
+/// at the proof's length with the statement's public tensors ([`statement_inputs`]: kinds,
+/// bounds, causality), then the hiding graph proof with its weights on the proof's ticket
+/// ([`verify_zk_graph_on_ticket`], under [`domain_separator`]: mode, architecture, key digest,
+/// ticket, request, prompt and completion ids, then the graph's public inputs).
 pub fn verify_zk(vk: &ZkVerifyingKey, proof: &ZkProofFile) -> Result<Verified, ProofSystemError> {
     proof.check_header(vk)?;
-    Err(ProofSystemError::Rejected(NOT_BUILT.into()))
+    let public = &vk.public;
+    let (prompt, completion) = (&proof.prompt_ids, &proof.completion_ids);
+    if let Some(id) = completion.iter().find(|&&id| id as usize >= public.vocab.len()) {
+        return Err(ProofSystemError::Rejected(format!("token id {id} is outside the vocabulary")));
+    }
+    let stub = crate::ProofFile {
+        model_commitment: proof.model_commitment,
+        max_new_tokens: proof.max_new_tokens,
+        prompt_ids: prompt.clone(),
+        completion_ids: completion.clone(),
+        transcript: Vec::new(),
+    };
+    let stopped_at_eog = crate::check_stopping_rule(public, &stub)?;
+    let ids = crate::pass_ids(prompt, completion);
+    let graph = public.graph(ids.len(), completion.len())?;
+    let (inputs, _next) = statement_inputs(&graph, prompt, completion)?;
+    let ds = domain_separator(vk, proof)?;
+    verify_zk_graph_on_ticket(&vk.weights, &public.weights, proof.ticket as usize, &graph, &inputs, &ds, &proof.transcript)?;
+    let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
+    Ok(Verified {
+        architecture: public.architecture.clone(),
+        model_commitment: hex::encode(proof.model_commitment),
+        max_new_tokens: proof.max_new_tokens,
+        stopped_at_eog,
+        prompt_ids: prompt.clone(),
+        completion_ids: completion.clone(),
+        text: public.detokenize(shown).unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

@@ -49,20 +49,15 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Zero knowledge: a `setup --zk` key and `prove --zk`, same JSON fields. Not complete yet:
-    /// refused until the whole graph proof is hidden (docs/SECURITY.md).
+    /// Zero knowledge: a `setup --zk` key of one proof, `prove --zk` and `verify`, same JSON
+    /// fields (and `"zk": true`). A model whose graph the zk prover cannot walk yet is refused,
+    /// naming the node (docs/SECURITY.md).
     #[arg(long)]
     pub zk: bool,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    if args.zk {
-        return Err(ui::fail(
-            Kind::Usage,
-            format!("zero-knowledge proving is not complete, so bench --zk measures nothing yet: {}", zkinfer_proof::zk_proof::NOT_BUILT),
-        ));
-    }
     if args.tokens == 0 {
         return Err(ui::fail(Kind::Usage, "-n/--n-predict must be at least 1"));
     }
@@ -92,6 +87,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     loaded.model.generate_int_until(&prompt, n, &stop, |_| {}).tag(Kind::Internal, || "inference failed".into())?;
     let inference_s = start.elapsed().as_secs_f64();
 
+    if args.zk {
+        return bench_zk(&args, &loaded, &prompt, n, inference_s, progress);
+    }
     progress.stage("setup: committing the weights");
     let start = Instant::now();
     let pk = proving::run_setup(&loaded)?;
@@ -255,5 +253,89 @@ fn bench_chunked(
         ui::outln(format_args!("proof:               {} bytes", bytes.len()))?;
         ui::outln(format_args!("peak memory:         {:.2} GiB", proving::peak_rss_bytes() as f64 / (1u64 << 30) as f64))?;
         ui::outln(format_args!("prove / inference:   {:.0}×", prove_s / inference_s.max(1e-9)))
+    }
+}
+
+/// `bench --zk`: the zero-knowledge run of the same request — `setup --zk` with a budget of one
+/// proof (its secret in a private temporary directory, removed afterwards), `prove --zk` on its
+/// ticket, `verify` — reported with `bench`'s JSON fields (`prove_open_s` is inside
+/// `prove_graph_s`, `prove_weight_recommit_s` is the ticket's recommitment, `estimated_peak_bytes`
+/// is null: no zk estimate) and `"zk": true`. A graph the zk prover cannot walk yet is refused,
+/// naming the node.
+fn bench_zk(args: &Args, loaded: &proving::Loaded, prompt: &[u32], n: usize, inference_s: f64, mut progress: Progress) -> anyhow::Result<()> {
+    if let Some(c) = args.chunk
+        && c < prompt.len() + n - 1
+    {
+        return Err(ui::fail(Kind::Usage, format!("--chunk {c}: zero-knowledge proofs are one pass; proof streams are not built in zk mode")));
+    }
+    progress.stage("setup --zk: the hiding weight key (one proof ticket)");
+    let start = Instant::now();
+    let budget = zkinfer_proof::zk::KeyBudget { tickets: 1, ..Default::default() };
+    let (vk, pk) = zkinfer_proof::zk::setup_zk(&loaded.model, loaded.vocabulary(), budget).map_err(|e| proving::proof_error(e, "zero-knowledge setup failed"))?;
+    let setup_s = start.elapsed().as_secs_f64();
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("zkinfer-bench-zk-{}-{nanos}", std::process::id()));
+    std::fs::create_dir(&dir).tag(Kind::Io, || format!("cannot create the temporary directory {}", dir.display()))?;
+    let pk_path = dir.join(super::setup::ZK_PK_FILE);
+    let proved = zkinfer_proof::fsio::write_atomic_private(&pk_path, &pk.to_bytes())
+        .tag(Kind::Io, || "cannot write the temporary proving key".into())
+        .and_then(|()| {
+            zkinfer_proof::zk::prove_zk(&loaded.model, &vk, &pk_path, prompt, n, |s| proving::show_stage(&mut progress, s, prompt.len(), n))
+                .map_err(|e| proving::proof_error(e, "zero-knowledge proving failed"))
+        });
+    // The one-proof key's secret is of no further use: removed whatever happened.
+    let _ = std::fs::remove_dir_all(&dir);
+    let (proof, lease, timings) = proved?;
+    drop(lease);
+    let bytes = proof.to_bytes();
+    progress.stage("verifying");
+    let start = Instant::now();
+    let decoded = zkinfer_proof::zk_proof::ZkProofFile::from_bytes(&bytes).tag(Kind::Internal, || "proof does not decode".into())?;
+    zkinfer_proof::zk_proof::verify_zk(&vk, &decoded).map_err(|e| proving::proof_error(e, "verification failed"))?;
+    let verify_s = start.elapsed().as_secs_f64();
+    progress.finish();
+    let vk_bytes = vk.to_bytes().map_err(|e| proving::proof_error(e, "zero-knowledge key"))?.len();
+    let prove_s = timings.prove_s();
+    let positions = prompt.len() + proof.completion_ids.len() - 1;
+    let out = serde_json::json!({
+        "model": args.model.display().to_string(),
+        "architecture": vk.public.architecture,
+        "zk": true,
+        "prompt_tokens": prompt.len(),
+        "max_new_tokens": n,
+        "tokens": proof.completion_ids.len(),
+        "positions": positions,
+        "setup_s": setup_s,
+        "inference_s": inference_s,
+        "prove_s": prove_s,
+        "prove_trace_s": timings.trace_s,
+        "prove_graph_s": timings.prove_graph_s,
+        "prove_open_s": 0.0,
+        "prove_weight_recommit_s": timings.ticket_s,
+        "prove_phases": Vec::<serde_json::Value>::new(),
+        "verify_s": verify_s,
+        "proof_bytes": bytes.len(),
+        "vk_bytes": vk_bytes,
+        "peak_rss_bytes": proving::peak_rss_bytes(),
+        "estimated_peak_bytes": serde_json::Value::Null,
+        "chunk": positions,
+        "chunks": 1,
+        "prove_over_inference": prove_s / inference_s.max(1e-9),
+    });
+    if args.json {
+        ui::out_json(out)
+    } else {
+        ui::outln(format_args!("model:               {} (zero knowledge)", args.model.display()))?;
+        ui::outln(format_args!("tokens proven:       {} (at most {n})", proof.completion_ids.len()))?;
+        ui::outln(format_args!("positions proven:    {positions}"))?;
+        ui::outln(format_args!("inference (int, KV): {inference_s:.3} s"))?;
+        ui::outln(format_args!("setup --zk:          {setup_s:.2} s"))?;
+        ui::outln(format_args!(
+            "prove:               {prove_s:.2} s (trace {:.2}, ticket recommit {:.2}, hiding graph proof {:.2})",
+            timings.trace_s, timings.ticket_s, timings.prove_graph_s
+        ))?;
+        ui::outln(format_args!("verify:              {verify_s:.3} s"))?;
+        ui::outln(format_args!("proof:               {} bytes", bytes.len()))?;
+        ui::outln(format_args!("peak memory:         {:.2} GiB", proving::peak_rss_bytes() as f64 / (1u64 << 30) as f64))
     }
 }

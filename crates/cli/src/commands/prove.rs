@@ -58,9 +58,9 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
-    /// Zero knowledge: prove with the keys of `setup --zk` (required with such keys). Not
-    /// complete yet: refused, without taking a ticket, until the whole graph proof is hidden
-    /// (docs/SECURITY.md).
+    /// Zero knowledge: prove with the keys of `setup --zk` (required with such keys; one ticket
+    /// of pk.bin per proof). A model whose graph the zk prover cannot walk yet is refused, naming
+    /// the node, before any ticket is taken (docs/SECURITY.md).
     #[arg(long)]
     pub zk: bool,
 }
@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     proving::check_n(args.n)?;
     ui::output_file(&args.out, "proof")?;
     if args.zk {
-        return Err(proving::zk_proving_refusal(args.keys.as_deref()));
+        return run_zk(&args, &text);
     }
     let expected = args.keys.as_deref().map(proving::read_vk).transpose()?;
     let gguf = proving::open_gguf(&args.model)?;
@@ -211,5 +211,62 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             timings.generate_s, timings.trace_s, timings.prove_graph_s, timings.open_s, timings.weight_commit_s
         ))?;
         ui::outln(format_args!("wrote proof: {} ({} bytes)", args.out.display(), bytes.len()))
+    }
+}
+
+/// `prove --zk`: the one-pass zero-knowledge proof on the next ticket of `pk.bin` (locked until
+/// the proof is written). Refused, spending no ticket, without a zk key, with `--chunk` below the
+/// transcript (zk proof streams are not built), or for a graph the zk prover cannot walk.
+fn run_zk(args: &Args, text: &str) -> anyhow::Result<()> {
+    let (vk, pk_path) = proving::zk_keys(args.keys.as_deref())?;
+    let gguf = proving::open_gguf(&args.model)?;
+    let loaded = proving::load(&gguf, &args.model.display().to_string())?;
+    let prompt = proving::prompt_ids(&gguf, &loaded.tokenizer, text, args.chat, args.prompt.special)?;
+    drop(gguf);
+    proving::check_request(&prompt, args.n, loaded.model.config().n_ctx, loaded.model.config().n_vocab)?;
+    let positions = prompt.len() + args.n - 1;
+    if let Some(c) = args.chunk
+        && c < positions
+    {
+        return Err(ui::fail(Kind::Usage, format!("--chunk {c}: zero-knowledge proofs are one pass ({positions} positions); proof streams are not built in zk mode")));
+    }
+    let mut progress = Progress::new(args.quiet, 3);
+    let (proof, lease, timings) = zkinfer_proof::zk::prove_zk(&loaded.model, &vk, &pk_path, &prompt, args.n, |stage| {
+        proving::show_stage(&mut progress, stage, prompt.len(), args.n)
+    })
+    .map_err(|e| proving::proof_error(e, "zero-knowledge proving failed"))?;
+    progress.finish();
+    let bytes = proof.to_bytes();
+    ui::write_file(&args.out, &bytes, "proof")?;
+    drop(lease);
+    let text_out = proving::completion_text(&loaded.tokenizer, &vk.public, &proof.completion_ids);
+    let commitment = vk.model_commitment_hex().map_err(|e| proving::proof_error(e, "zero-knowledge key"))?;
+    let total_s = progress.elapsed_s();
+    if args.json {
+        ui::out_json(serde_json::json!({
+            "architecture": vk.public.architecture,
+            "model_commitment": commitment,
+            "zk": true,
+            "ticket": proof.ticket,
+            "max_new_tokens": proof.max_new_tokens,
+            "prompt_ids": proof.prompt_ids,
+            "completion_ids": proof.completion_ids,
+            "text": text_out,
+            "proof": args.out.display().to_string(),
+            "proof_bytes": bytes.len(),
+            "setup_s": 0.0,
+            "generate_s": timings.generate_s,
+            "prove_s": timings.prove_s(),
+            "total_s": total_s,
+        }))
+    } else {
+        ui::outln(format_args!("prompt:      {text:?} ({} tokens)", prompt.len()))?;
+        ui::outln(format_args!("completion:  {text_out:?} ({} tokens)", proof.completion_ids.len()))?;
+        ui::outln(format_args!("model:       {commitment} (zero knowledge, ticket {})", proof.ticket))?;
+        ui::outln(format_args!(
+            "timings:     generate {:.2} s, trace {:.2} s, ticket recommit {:.2} s, hiding graph proof {:.2} s; total {total_s:.2} s",
+            timings.generate_s, timings.trace_s, timings.ticket_s, timings.prove_graph_s
+        ))?;
+        ui::outln(format_args!("wrote zero-knowledge proof: {} ({} bytes)", args.out.display(), bytes.len()))
     }
 }

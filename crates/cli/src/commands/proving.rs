@@ -222,27 +222,23 @@ pub fn read_vk(p: &Path) -> anyhow::Result<VerifyingKey> {
     VerifyingKey::from_bytes(&bytes).tag(Kind::Format, || format!("{} is not a valid verifying key", path.display()))
 }
 
-/// Why `prove --zk` and `bench --zk` refuse today, with the key at `keys` (if any): they never
-/// make a proof that leaks, and they never take a ticket from `pk.bin` for a proof they cannot
-/// make.
-pub fn zk_proving_refusal(keys: Option<&Path>) -> anyhow::Error {
+/// The zk verifying key and the proving key's path (`pk.bin` beside `vk.bin`) for `prove --zk`:
+/// refused with a clear message without keys, with a public key, or without `pk.bin`.
+pub fn zk_keys(keys: Option<&Path>) -> anyhow::Result<(zkinfer_proof::zk_key::ZkVerifyingKey, PathBuf)> {
     let Some(keys) = keys else {
-        return ui::fail(Kind::Usage, "--zk needs the keys of `setup --zk` (--keys DIR: vk.bin and the secret pk.bin)");
+        return Err(ui::fail(Kind::Usage, "--zk needs the keys of `setup --zk` (--keys DIR: vk.bin and the secret pk.bin)"));
     };
-    match read_any_vk(keys) {
-        Err(e) => e,
-        Ok(AnyKey::Public(_)) => ui::fail(
+    match read_any_vk(keys)? {
+        AnyKey::Public(_) => Err(ui::fail(
             Kind::Usage,
-            format!("--zk needs a zero-knowledge key, but {} is a public key (make one with `setup --zk`)", vk_path(keys).display()),
-        ),
-        Ok(AnyKey::Zk(_)) => ui::fail(
-            Kind::Usage,
-            format!(
-                "zero-knowledge proving is not complete, so --zk makes no proof (a partial one would leak): {} \
-                 No ticket was taken; the proving key is unchanged.",
-                zkinfer_proof::zk_proof::NOT_BUILT
-            ),
-        ),
+            format!("--zk needs a zero-knowledge key, but {} is a public key (make one with `setup --zk`, or prove without --zk)", vk_path(keys).display()),
+        )),
+        AnyKey::Zk(vk) => {
+            let vk_file = vk_path(keys);
+            let pk = vk_file.parent().map_or_else(|| PathBuf::from(super::setup::ZK_PK_FILE), |d| d.join(super::setup::ZK_PK_FILE));
+            ui::input_file(&pk, "zero-knowledge proving key (the secret pk.bin of `setup --zk`)")?;
+            Ok((*vk, pk))
+        }
     }
 }
 
