@@ -13,8 +13,10 @@
 //! index maps SliceCols, SplitHeads, MergeHeads, RepeatKv, GatherRows (public rows); and
 //! **Rescale** (session 13): exact shifts affine, rounded shifts with `y` and `r` committed, `r`'s
 //! mask tied, both range-checked in the zk lookup phase at the end of the walk (module `range`,
-//! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp).
-//! Any other op kind on the walk (Clamp, the norms, Softmax, the table ops, Argmax, RoPE, …, whose
+//! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp); **Clamp**
+//! (both forms: `y`, `s` and the gaps — tied to `y` by affine relations — or `t` committed and
+//! range-checked; its masked product sumcheck, `crate::zk_clamp`).
+//! Any other op kind on the walk (the norms, Softmax, the table ops, Argmax, RoPE, …, whose
 //! zk provers exist as library code and need their committed columns and lookups wired here the
 //! way Rescale's are) is **refused** by
 //! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
@@ -101,6 +103,8 @@ use crate::zk_index_map::{ZkIndexMap, prove_index_map_zk, verify_index_map_zk, z
 use crate::zk_matmul::{ZkMatMulMasks, ZkMatMulShape, prove_matmul_zk, verify_matmul_zk, zk_matmul_mask_shape};
 use crate::zk_mul::{prove_mul_zk, verify_mul_zk, zk_mul_mask_shape};
 use crate::zk_plan::{zk_claims_on_input, zk_extra_r_load, zk_output_has_r};
+use crate::ops::clamp::ClampProof;
+use crate::zk_clamp::{ZkClampMasks, ZkClampShape, prove_clamp_zk, verify_clamp_zk, zk_clamp_mask_shape};
 use crate::zk_rescale::{ZkRescaleShape, mask_table_len, prove_rescale_zk, scaled_input_claims_zk, tied_copy_mask, verify_rescale_zk};
 
 #[path = "zk_graph_range.rs"]
@@ -176,6 +180,15 @@ pub enum HiddenKind {
         /// The limb's index (weight `2^{16j}`).
         j: usize,
     },
+    /// A committed witness column of node `node` (`Vanishing::All`): a Clamp's `s = |x − y|`
+    /// (`index` 0, uniform mask), then its gaps `a = y − lo·χ`, `b = hi·χ − y` (masks `±M_y`) or
+    /// its magnitude `t = |y|` (uniform).
+    Aux {
+        /// The node.
+        node: usize,
+        /// The column's index in the node's list.
+        index: usize,
+    },
     /// The multiplicities of lookup statement `i` (`Vanishing::Last`).
     Multiplicities(usize),
     /// The zk lookup's mask table `k` (`ZkLookupMasks::tables` order: the blinding table, then
@@ -239,6 +252,8 @@ enum Wiring {
     IndexMap(ZkIndexMap, usize),
     /// Rounded (`shift > 0`: `y`, `r` committed, range-checked) or exact (`shift ≤ 0`: affine).
     Rescale(ZkRescaleShape),
+    /// `y`, `s` and the gaps or `t` committed and range-checked.
+    Clamp(ZkClampShape),
 }
 
 impl Wiring {
@@ -251,6 +266,7 @@ impl Wiring {
             Wiring::Embedding(s) => Some(zk_embedding_mask_shape(s)),
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
             Wiring::Rescale(_) => None,
+            Wiring::Clamp(s) => zk_clamp_mask_shape(s).ok(),
         }
     }
 }
@@ -278,6 +294,10 @@ pub struct ZkLayout {
     producer: Vec<Option<usize>>,
     /// Per node: a rounded Rescale's remainder poly.
     remainder: Vec<Option<usize>>,
+    /// Per node: its committed witness columns ([`HiddenKind::Aux`], in index order).
+    aux: Vec<Vec<usize>>,
+    /// Affine relations between committed columns (module `range`).
+    affine: Vec<range::Affine>,
     /// The range checks of committed columns (module `range`).
     ranges: Vec<range::RangeCheck>,
     /// The lookup statements of the range checks (one per table width).
@@ -353,6 +373,11 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
             _ => return Err(bad("unexpected input shape")),
         },
         Op::Rescale(r) => Wiring::Rescale(ZkRescaleShape { dims: shape(0), shift: r.shift }),
+        Op::Clamp(c) => {
+            let s = ZkClampShape { dims: shape(0), clamp: ClampProof::new(c.lo, c.hi, graph.meta(node.inputs[0]).bits) };
+            zk_clamp_mask_shape(&s).map_err(|e| bad(&e.to_string()))?;
+            Wiring::Clamp(s)
+        }
         Op::GatherRows(_) => {
             let rows = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the rows must be a public input"))?;
             match shape(1).as_slice() {
@@ -446,9 +471,9 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::Output(o), num_vars: tensor_vars(&graph.meta(o).shape), all: true, mask_degree_bits: r_bits[o.0] });
             }
         }
-        let mut remainder = vec![None; graph.nodes.len()];
-        let mut ranges = Vec::new();
-        range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut column_poly, &mut remainder, &mut ranges, &mut polys)?;
+        let mut cols = range::Committed { column_poly: &mut column_poly, remainder: vec![None; graph.nodes.len()], aux: vec![Vec::new(); graph.nodes.len()], ranges: Vec::new(), affine: Vec::new() };
+        range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
+        let range::Committed { remainder, aux, ranges, affine, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
                 Some(Wiring::Mul) => Some(zk_mul_mask_shape(tensor_vars(&graph.meta(graph.nodes[n].output).shape))),
@@ -485,6 +510,8 @@ impl ZkLayout {
             node_mask,
             producer,
             remainder,
+            aux,
+            affine,
             ranges,
             statements,
             lookup_masks,
@@ -526,23 +553,19 @@ impl ZkSecrets {
     /// weights and the trace. `rng` must be cryptographic and unpredictably seeded for zero
     /// knowledge.
     pub fn sample<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R) -> Result<Self, ProofError> {
-        Self::sample_with(layout, graph, weights, trace, rng, false)
+        Self::sample_with(layout, graph, weights, trace, false, rng)
     }
 
-    /// [`Self::sample`] with the weights a key's ([`KeyedWeights`]): their tables and masks are
-    /// not built here (they stay empty and out of the batch, [`batch_polys`]).
-    pub fn sample_keyed<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R) -> Result<Self, ProofError> {
-        Self::sample_full(layout, graph, weights, trace, rng, false, true)
+    /// [`Self::sample`]; with `keyed` the weights are a key's ([`KeyedWeights`]): their tables
+    /// and masks are not built here (they stay empty and out of the batch, [`batch_polys`]).
+    pub fn sample_with<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, keyed: bool, rng: &mut R) -> Result<Self, ProofError> {
+        Self::sample_inner(layout, graph, weights, trace, keyed, false, rng)
     }
 
-    /// [`ZkSecrets::sample`]; `forging` (tests: a malicious prover) decomposes an out-of-range
+    /// [`Self::sample_with`]; `forging` (tests: a malicious prover) decomposes an out-of-range
     /// value modulo its range and leaves it out of the multiplicities instead of refusing, so the
     /// VERIFIER must refuse the proof.
-    pub(crate) fn sample_with<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R, forging: bool) -> Result<Self, ProofError> {
-        Self::sample_full(layout, graph, weights, trace, rng, forging, false)
-    }
-
-    fn sample_full<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, rng: &mut R, forging: bool, keyed: bool) -> Result<Self, ProofError> {
+    pub(crate) fn sample_inner<R: Rng + ?Sized>(layout: &ZkLayout, graph: &Graph, weights: &Weights, trace: &IntTrace, keyed: bool, forging: bool, rng: &mut R) -> Result<Self, ProofError> {
         let mut vms: Vec<Option<VirtualMask>> = vec![None; layout.polys.len()];
         let mut sumcheck_masks: Vec<Option<SumcheckMask>> = (0..layout.polys.len()).map(|_| None).collect();
         let mut tables: Vec<(Vec<F>, Vec<F>)> = vec![(Vec::new(), Vec::new()); layout.polys.len()];
@@ -695,10 +718,10 @@ impl Values<'_> {
     /// `t̂(z)`.
     fn hat(&self, t: TensorId, z: &[EF]) -> Result<EF, ProofError> {
         if let Some(p) = self.layout.committed(t) {
-            if self.graph.meta(t).source == TensorSource::Weight {
-                return self.weight_hat(t, p, z);
-            }
-            return self.secrets.hat(self.layout, p, z);
+            return match self.layout.polys[p].kind {
+                HiddenKind::Weight(_) => self.weight_hat(t, p, z),
+                _ => self.secrets.hat(self.layout, p, z),
+            };
         }
         let plain = mle_at(&padded_table(&self.values(t)?, &self.layout.shapes[t.0]), z)?;
         if let Some(vm) = self.vm(t) {
@@ -723,10 +746,10 @@ impl Values<'_> {
     /// check their bound coordinate).
     fn cofactor_at(&self, t: TensorId, z: &[EF], var: usize) -> EF {
         if let Some(p) = self.layout.committed(t) {
-            if self.graph.meta(t).source == TensorSource::Weight {
-                return self.weight_cofactor(t, p, z, var);
-            }
-            return self.secrets.column_cofactor(self.layout, p, z, var);
+            return match self.layout.polys[p].kind {
+                HiddenKind::Weight(_) => self.weight_cofactor(t, p, z, var),
+                _ => self.secrets.column_cofactor(self.layout, p, z, var),
+            };
         }
         if let Some(vm) = self.vm(t) {
             return vm.cofactor(z, var).unwrap_or(EF::ZERO);
@@ -819,13 +842,38 @@ impl<'a> Router<'a> {
         Ok(Claim::new(m.merged.point, m.merged.value))
     }
 
-    /// A rounded Rescale's committed `y` and `r` polys; `y`'s claims (final when routed) must all
-    /// have arrived.
-    fn rescale_polys(&self, n: usize, y: TensorId) -> Result<(usize, usize), ProofError> {
+    /// A committed output's poly: its claims (final when routed) must all have arrived.
+    fn committed_output(&self, y: TensorId) -> Result<usize, ProofError> {
         if self.received[y.0] != self.layout.claims[y.0] {
             return Err(ProofError::check(WHO, format!("tensor {}: {} claims, the layout counts {}", y.0, self.received[y.0], self.layout.claims[y.0])));
         }
-        let py = self.layout.committed(y).ok_or_else(|| ProofError::check(WHO, "a rescale output without its column"))?;
+        self.layout.committed(y).ok_or_else(|| ProofError::check(WHO, "a committed output without its column"))
+    }
+
+    /// A Clamp's committed `y` and its witness columns (`s`, then `a`, `b` or `t`).
+    fn clamp_polys(&self, n: usize, y: TensorId) -> Result<(usize, Vec<usize>), ProofError> {
+        let py = self.committed_output(y)?;
+        let aux = self.layout.aux[n].clone();
+        if aux.is_empty() {
+            return Err(ProofError::check(WHO, "a clamp without its witness columns"));
+        }
+        Ok((py, aux))
+    }
+
+    /// The Clamp's claims on its committed columns (`t` in the symmetric form: `aux[1]`).
+    fn clamped(&mut self, py: usize, aux: &[usize], c: &crate::zk_clamp::ZkClampClaims) {
+        let mut push = |poly: usize, cl: &Claim| self.finals.push(FinalClaim { poly, point: cl.point.clone(), value: cl.value });
+        push(py, &c.y);
+        push(aux[0], &c.s);
+        if let (Some(tc), 2) = (&c.t, aux.len()) {
+            push(aux[1], tc);
+        }
+    }
+
+    /// A rounded Rescale's committed `y` and `r` polys; `y`'s claims (final when routed) must all
+    /// have arrived.
+    fn rescale_polys(&self, n: usize, y: TensorId) -> Result<(usize, usize), ProofError> {
+        let py = self.committed_output(y)?;
         let pr = self.layout.remainder[n].ok_or_else(|| ProofError::check(WHO, "a rescale without its remainder"))?;
         Ok((py, pr))
     }
@@ -935,6 +983,22 @@ pub fn prove_zk_graph_keyed(
             }
             continue;
         }
+        if let Wiring::Clamp(s) = w {
+            let x = node.inputs[0];
+            let (py, aux) = router.clamp_polys(n, out)?;
+            let mp = node_mask(layout, n)?;
+            let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a node mask missing"))?;
+            let cof = |p: usize| move |z: &[EF]| secrets.column_cofactor(layout, p, z, z.len() - 1);
+            let (cy, cs) = (cof(py), cof(aux[0]));
+            let ct = |z: &[EF]| aux.get(1).filter(|_| aux.len() == 2).map_or(EF::ZERO, |&p| secrets.column_cofactor(layout, p, z, z.len() - 1));
+            let cx = |z: &[EF]| vals.cofactor(x, z);
+            let masks = ZkClampMasks { y: &cy, s: &cs, t: &ct, x: &cx };
+            let c = prove_clamp_zk(s, &vals.values(x)?, &vals.values(out)?, &masks, mask, t)?;
+            router.clamped(py, &aux, &c);
+            router.route(x, c.x, inputs, false)?;
+            router.mask_claims(mp, c.mask_claims);
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -1020,7 +1084,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1061,6 +1125,15 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                     router.route(x, c, inputs, true)?;
                 }
             }
+            continue;
+        }
+        if let Wiring::Clamp(s) = w {
+            let (py, aux) = router.clamp_polys(n, out)?;
+            let mp = node_mask(layout, n)?;
+            let c = verify_clamp_zk(s, t)?;
+            router.clamped(py, &aux, &c);
+            router.route(node.inputs[0], c.x, inputs, true)?;
+            router.mask_claims(mp, c.mask_claims);
             continue;
         }
         let claims = router.take(out)?;
@@ -1121,7 +1194,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
         }
     }
     if ranges {

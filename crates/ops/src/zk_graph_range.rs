@@ -1,6 +1,7 @@
 //! The zk graph driver's committed witness columns and their range checks (a child module of
-//! `crate::zk_graph`): a rounded Rescale's output `y` and remainder `r` as hidden polynomials with
-//! the right masks, their limbs, and the **zk lookup phase** at the end of the walk.
+//! `crate::zk_graph`): a rounded Rescale's output `y` and remainder `r`, a Clamp's `y`, `s` and
+//! gaps or magnitude, as hidden polynomials with the right masks, their limbs, the affine
+//! relations, and the **zk lookup phase** at the end of the walk.
 //!
 //! # Columns and masks
 //!
@@ -27,9 +28,25 @@
 //! (`zkinfer_lookup::zk_logup::zk_committed_column` pads nothing), and the padding entries
 //! (`y = r = 0`, limbs of the offset) are in range.
 //!
+//! # Clamp's columns (`crate::zk_clamp`)
+//!
+//! A Clamp commits `y` (uniform mask), `s = |x − y|` (uniform, range-checked to the public op's
+//! `over` bits) and either the gaps `a = y − lo·χ`, `b = hi·χ − y` (the gap form; range-checked to
+//! `bits`) or the magnitude `t = |y|` (the symmetric form, `k ≥ 16`; uniform mask, `k` bits): the
+//! public op's range checks (`crate::ops::clamp`), its no-wrap argument unchanged (`widths`, run
+//! when the layout is built). The gaps are committed columns whose masks are `±M_y`, tied to `y`
+//! by **affine relations** `col = Σ_k c_k·P_k + e·χ` ([`Affine`]; `χ` the public extent indicator,
+//! its MLE `crate::witness::extent_indicator`): with the masks tied the same way the difference
+//! `ĉol − Σ c_k·P̂_k − e·χ` is the multilinear `col − Σ c_k·P_k − e·χ`, checked to vanish at a
+//! random point from the sent values (exact on the cube then, `n/|EF|`; the values are field
+//! identities of integers below `2^62`, the public op's widths). Zero knowledge: `â(q) − ŷ(q)` is
+//! the public `−lo·χ(q)`; each relation reads `M_y` at one fresh point, and each gap's range check
+//! at one or two more — counted in `y`'s capacity (`claims + 1 + 2 + 2·points`, refused beyond 16).
+//! The zk Clamp sends `χ(ρ)` itself (public; 1 for an unpadded tensor, the same in every run).
+//!
 //! # The lookup phase
 //!
-//! After the walk: the limb relations, then ONE zero-knowledge logUp
+//! After the walk: the affine relations, the limb relations, then ONE zero-knowledge logUp
 //! (`zkinfer_lookup::zk_logup::prove_lookups_zk`) over every statement (one per table width), the
 //! looked-up columns, the multiplicities ([`HiddenKind::Multiplicities`]) and the logUp's masks
 //! ([`HiddenKind::LookupMask`]) all in the driver's one hiding batch; its claims are final claims.
@@ -72,6 +89,7 @@ use zkinfer_transcript::{ProverTranscript, Transcript, VerifierTranscript};
 use super::{FinalClaim, HiddenKind, HiddenPoly, Router, WHO, Wiring, ZkLayout, ZkSecrets, padded_i64, refused, tensor_vars};
 use crate::bounds::{Interval, check_rounding};
 use crate::error::ProofError;
+use crate::witness::extent_indicator;
 use crate::zk_rescale::{mask_table_len, tie_first_limb, tied_remainder_mask};
 
 const LIMB_BITS: u32 = 16;
@@ -87,6 +105,26 @@ pub(super) struct RangeCheck {
     pub bits: u32,
     /// The limbs' polys and widths (empty: the column is looked up itself).
     pub limbs: Vec<(usize, u32)>,
+}
+
+/// An affine relation `col = Σ_k c_k·P_k + e·χ` between committed columns (`χ` the public extent
+/// indicator of `dims`), the masks tied the same way (`M_col = Σ_k c_k·M_k`): checked at a random
+/// point like a limb relation (a Clamp's gaps `a = y − lo·χ`, `b = hi·χ − y`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Affine {
+    pub col: usize,
+    pub terms: Vec<(usize, i64)>,
+    pub chi: i64,
+    pub dims: Vec<usize>,
+}
+
+/// The layout's tables `committed_columns` fills.
+pub(super) struct Committed<'a> {
+    pub column_poly: &'a mut [Option<usize>],
+    pub remainder: Vec<Option<usize>>,
+    pub aux: Vec<Vec<usize>>,
+    pub ranges: Vec<RangeCheck>,
+    pub affine: Vec<Affine>,
 }
 
 /// One lookup statement: a range table and the polys looked up in it.
@@ -127,19 +165,20 @@ fn range_check(polys: &mut Vec<HiddenPoly>, col: usize, bits: u32, signed: bool)
 
 /// The committed columns of every rounded Rescale the walk proves (`y`, `r`, their limbs) and
 /// their range checks; refuses, naming the node, what the zk wiring cannot hide or check.
-#[allow(clippy::too_many_arguments)] // the layout's tables, filled in place
 pub(super) fn committed_columns(
     graph: &Graph,
     wiring: &[Option<Wiring>],
     claims: &[usize],
     r_bits: &[usize],
     r_poly: &[Option<usize>],
-    column_poly: &mut [Option<usize>],
-    remainder: &mut [Option<usize>],
-    ranges: &mut Vec<RangeCheck>,
+    out: &mut Committed<'_>,
     polys: &mut Vec<HiddenPoly>,
 ) -> Result<(), ProofError> {
     for (n, w) in wiring.iter().enumerate() {
+        if let Some(Wiring::Clamp(s)) = w {
+            clamp_columns(graph, n, s, claims, out, polys)?;
+            continue;
+        }
         let Some(Wiring::Rescale(s)) = w else { continue };
         if s.shift <= 0 {
             continue;
@@ -165,15 +204,61 @@ pub(super) fn committed_columns(
             return Err(refused(graph, n, &format!("the output's mask hides {capacity} evaluations, the proof reads {load}")));
         }
         let py = polys.len();
-        column_poly[y.0] = Some(py);
+        out.column_poly[y.0] = Some(py);
         polys.push(HiddenPoly { kind: HiddenKind::Column(y), num_vars: tv, all: true, mask_degree_bits: 1 });
         let pr = polys.len();
-        remainder[n] = Some(pr);
+        out.remainder[n] = Some(pr);
         polys.push(HiddenPoly { kind: HiddenKind::Remainder(n), num_vars: tv, all: true, mask_degree_bits: r_bits[x.0].max(1) });
         let cy = range_check(polys, py, out_bits + 1, true);
-        ranges.push(cy);
+        out.ranges.push(cy);
         let cr = range_check(polys, pr, shift, false);
-        ranges.push(cr);
+        out.ranges.push(cr);
+    }
+    Ok(())
+}
+
+/// A Clamp's committed columns (`crate::zk_clamp`): `y` (uniform mask), `s = |x − y|` (uniform,
+/// range-checked to the public op's `over` bits), then the gaps `a = y − lo·χ`, `b = hi·χ − y`
+/// (masks `±M_y`, tied by an affine relation, range-checked to `bits`) or the magnitude `t = |y|`
+/// (uniform, range-checked to `k` bits): the public op's range checks, word for word.
+fn clamp_columns(graph: &Graph, n: usize, s: &crate::zk_clamp::ZkClampShape, claims: &[usize], out: &mut Committed<'_>, polys: &mut Vec<HiddenPoly>) -> Result<(), ProofError> {
+    let y = graph.nodes[n].output;
+    let tv = tensor_vars(&graph.meta(y).shape);
+    if tv < MIN_BLOCK_VARS {
+        return Err(refused(graph, n, &format!("a zk Clamp's output needs ≥ {} padded entries, not 2^{tv}", 1usize << MIN_BLOCK_VARS)));
+    }
+    let (form, over) = s.clamp.widths()?;
+    let py = polys.len();
+    out.column_poly[y.0] = Some(py);
+    polys.push(HiddenPoly { kind: HiddenKind::Column(y), num_vars: tv, all: true, mask_degree_bits: 1 });
+    let aux = |polys: &mut Vec<HiddenPoly>, index: usize| {
+        polys.push(HiddenPoly { kind: HiddenKind::Aux { node: n, index }, num_vars: tv, all: true, mask_degree_bits: 1 });
+        polys.len() - 1
+    };
+    let ps = aux(polys, 0);
+    out.ranges.push(range_check(polys, ps, over, false));
+    // y's mask: its claims, the sumcheck point, and (gap form) the two relations and gap checks.
+    let mut load = claims[y.0] + 1;
+    match form {
+        crate::ops::clamp::Form::Gaps { bits } => {
+            let (pa, pb) = (aux(polys, 1), aux(polys, 2));
+            let dims = graph.meta(y).shape.clone();
+            out.affine.push(Affine { col: pa, terms: vec![(py, 1)], chi: -s.clamp.lo, dims: dims.clone() });
+            out.affine.push(Affine { col: pb, terms: vec![(py, -1)], chi: s.clamp.hi, dims });
+            out.ranges.push(range_check(polys, pa, bits, false));
+            out.ranges.push(range_check(polys, pb, bits, false));
+            load += 2 + 2 * points_per_check(bits, false);
+            out.aux[n] = vec![ps, pa, pb];
+        }
+        crate::ops::clamp::Form::Symmetric { k } => {
+            let pt = aux(polys, 1);
+            out.ranges.push(range_check(polys, pt, k, false));
+            out.aux[n] = vec![ps, pt];
+        }
+    }
+    let capacity = 1usize << tv.min(zkinfer_pcs::hiding::MASK_VARS);
+    if load > capacity {
+        return Err(refused(graph, n, &format!("the output's mask hides {capacity} evaluations, the proof reads {load}")));
     }
     Ok(())
 }
@@ -268,6 +353,30 @@ pub(super) fn sample_columns<R: Rng + ?Sized>(
                 }
                 tables[i] = (to_f(&r), tied.table);
                 ints[i] = Some(r);
+            }
+            HiddenKind::Aux { node, index } => {
+                let (x, y) = (graph.nodes[node].inputs[0], graph.nodes[node].output);
+                let Some(Wiring::Clamp(s)) = &layout.wiring[node] else { return Err(ProofError::witness(WHO, "a witness column without its Clamp")) };
+                let (xv, yv) = (value(x)?, value(y)?);
+                let gaps = layout.aux[node].len() == 3;
+                let (lo, hi) = (s.clamp.lo, s.clamp.hi);
+                let col: Vec<i64> = match (index, gaps) {
+                    (0, _) => xv.iter().zip(&yv).map(|(&x, &y)| (x - y).abs()).collect(),
+                    (1, true) => yv.iter().map(|&y| y - lo).collect(),
+                    (2, true) => yv.iter().map(|&y| hi - y).collect(),
+                    (1, false) => yv.iter().map(|&y| y.abs()).collect(),
+                    _ => return Err(ProofError::witness(WHO, "a Clamp witness column index")),
+                };
+                let col = padded_i64(&col, &graph.meta(y).shape);
+                let py = layout.committed(y).ok_or_else(|| ProofError::witness(WHO, "a clamp output without its column"))?;
+                // The gaps' masks are ±M_y (their affine relations); s and t uniform.
+                let mask: Vec<F> = match (index, gaps) {
+                    (1, true) => tables[py].1.clone(),
+                    (2, true) => tables[py].1.iter().map(|&m| -m).collect(),
+                    _ => (0..tables[py].1.len()).map(|_| rng.random::<F>()).collect(),
+                };
+                tables[i] = (to_f(&col), mask);
+                ints[i] = Some(col);
             }
             _ => {}
         }
@@ -379,6 +488,13 @@ fn fresh_point(nv: usize, z: Vec<EF>) -> Result<Vec<EF>, ProofError> {
 
 /// Prover: the limb relations, then the one zk logUp (module docs); every claim to the finals.
 pub(super) fn prove_ranges(layout: &ZkLayout, secrets: &ZkSecrets, router: &mut Router<'_>, t: &mut ProverTranscript) -> Result<(), ProofError> {
+    for a in &layout.affine {
+        let q = fresh_point(layout.polys[a.col].num_vars, t.challenge_exts(layout.polys[a.col].num_vars))?;
+        let polys: Vec<usize> = std::iter::once(a.col).chain(a.terms.iter().map(|&(p, _)| p)).collect();
+        let values = polys.iter().map(|&p| secrets.hat(layout, p, &q)).collect::<Result<Vec<EF>, _>>()?;
+        t.send_exts(&values);
+        router.finals.extend(polys.into_iter().zip(values).map(|(poly, value)| FinalClaim { poly, point: q.clone(), value }));
+    }
     for rc in layout.ranges.iter().filter(|rc| !rc.limbs.is_empty()) {
         let q = fresh_point(layout.polys[rc.col].num_vars, t.challenge_exts(layout.polys[rc.col].num_vars))?;
         let polys: Vec<usize> = std::iter::once(rc.col).chain(rc.limbs.iter().map(|&(l, _)| l)).collect();
@@ -406,6 +522,16 @@ pub(super) fn prove_ranges(layout: &ZkLayout, secrets: &ZkSecrets, router: &mut 
 
 /// Verifier side of [`prove_ranges`]: refuses a limb relation that does not hold.
 pub(super) fn verify_ranges(layout: &ZkLayout, router: &mut Router<'_>, t: &mut VerifierTranscript<'_>) -> Result<(), ProofError> {
+    for a in &layout.affine {
+        let q = fresh_point(layout.polys[a.col].num_vars, t.challenge_exts(layout.polys[a.col].num_vars))?;
+        let values = t.receive_exts(1 + a.terms.len()).map_err(|e| ProofError::check(WHO, e.to_string()))?;
+        let rhs = a.terms.iter().zip(&values[1..]).map(|(&(_, c), &v)| lift(from_i64_unchecked(c)) * v).sum::<EF>() + lift(from_i64_unchecked(a.chi)) * extent_indicator(&a.dims, &q);
+        if values[0] != rhs {
+            return Err(ProofError::check(WHO, format!("{:?}: its affine relation does not hold", layout.polys[a.col].kind)));
+        }
+        let polys = std::iter::once(a.col).chain(a.terms.iter().map(|&(p, _)| p));
+        router.finals.extend(polys.zip(values).map(|(poly, value)| FinalClaim { poly, point: q.clone(), value }));
+    }
     for rc in layout.ranges.iter().filter(|rc| !rc.limbs.is_empty()) {
         let q = fresh_point(layout.polys[rc.col].num_vars, t.challenge_exts(layout.polys[rc.col].num_vars))?;
         let values = t.receive_exts(1 + rc.limbs.len()).map_err(|e| ProofError::check(WHO, e.to_string()))?;

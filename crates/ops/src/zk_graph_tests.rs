@@ -20,6 +20,7 @@ use zkinfer_graph::graph::{GraphBuilder, execute};
 use zkinfer_graph::ops::Operand;
 use zkinfer_graph::ops::add::Add;
 use zkinfer_graph::ops::batched_matmul::BatchedMatMul;
+use zkinfer_graph::ops::clamp::Clamp;
 use zkinfer_graph::ops::mul::Mul;
 use zkinfer_graph::ops::repeat_kv::RepeatKv;
 use zkinfer_graph::ops::rescale::Rescale;
@@ -353,7 +354,9 @@ fn plan_and_layout_count_the_same_claims() {
 
 /// Rounded and exact Rescales: `tok.r` (s = 3: `r` looked up itself, `y` through one signed limb),
 /// `m.r` (s = 18: `r` through two limbs), `m.up` (s = −2: affine, no mask of its own), between
-/// Embedding and MatMuls.
+/// Embedding and MatMuls; Clamps in both forms: `m.c` (`[−3, 3]`: the gaps, tied to `y` by affine
+/// relations) and `m.big` (`|y| < 2^16` of `m`: the magnitude `t`, `s` through limbs), the latter
+/// feeding a second output.
 fn rescale_case() -> Case {
     let mut weights = Weights::default();
     let big = |shape: Vec<usize>, seed: i64| {
@@ -372,9 +375,12 @@ fn rescale_case() -> Case {
     let er = b.node(Op::Rescale(Rescale { shift: 3 }), &[e], "tok.r", 0).unwrap();
     let m = b.node(Op::MatMul(MatMul { has_bias: false }), &[er, ids[1]], "m", 0).unwrap();
     let mr = b.node(Op::Rescale(Rescale { shift: 18 }), &[m], "m.r", 0).unwrap();
-    let up = b.node(Op::Rescale(Rescale { shift: -2 }), &[mr], "m.up", 0).unwrap();
+    let mc = b.node(Op::Clamp(Clamp::symmetric(2)), &[mr], "m.c", 0).unwrap();
+    let up = b.node(Op::Rescale(Rescale { shift: -2 }), &[mc], "m.up", 0).unwrap();
     let out = b.node(Op::MatMul(MatMul { has_bias: false }), &[up, ids[2]], "out", 0).unwrap();
-    let graph = b.finish(vec![out]).unwrap();
+    let big = b.node(Op::Clamp(Clamp::symmetric(16)), &[m], "m.big", 0).unwrap();
+    let out2 = b.node(Op::MatMul(MatMul { has_bias: false }), &[big, ids[2]], "out2", 0).unwrap();
+    let graph = b.finish(vec![out, out2]).unwrap();
     let inputs = vec![vec![3, 1, 4, 1, 5, 9, 2, 6]];
     let tensors = inputs.iter().zip(&graph.inputs).map(|(v, &id)| IntTensor::new(graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
     let trace = execute(&graph, &weights, tensors).unwrap();
@@ -386,7 +392,7 @@ fn rescale_case() -> Case {
 fn prove_forging(c: &Case, trace: &IntTrace, seed: u64) -> Proven {
     let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
     let mut rng = StdRng::seed_from_u64(seed);
-    let secrets = ZkSecrets::sample_with(&layout, &c.graph, &c.weights, trace, &mut rng, true).expect("secrets");
+    let secrets = ZkSecrets::sample_inner(&layout, &c.graph, &c.weights, trace, false, true, &mut rng).expect("secrets");
     let mut t = ProverTranscript::new(&ds());
     let claims = prove_zk_graph(&layout, &secrets, &c.graph, &c.weights, trace, &c.inputs, &mut t).expect("the prover runs");
     Proven { layout, secrets, proof: t.into_proof(), claims }
@@ -401,16 +407,24 @@ fn rescales_walk_with_their_range_checks() {
     let claimed: HashSet<usize> = claims.iter().map(|f| f.poly).collect();
     assert_eq!(claimed.len(), p.layout.polys.len(), "every hidden polynomial is opened");
     let count = |f: &dyn Fn(&HiddenKind) -> bool| p.layout.polys.iter().filter(|h| f(&h.kind)).count();
-    assert_eq!(count(&|k| matches!(k, HiddenKind::Column(_))), 2, "tok.r and m.r committed");
+    assert_eq!(count(&|k| matches!(k, HiddenKind::Column(_))), 4, "tok.r, m.r, m.c, m.big committed");
     assert_eq!(count(&|k| matches!(k, HiddenKind::Remainder(_))), 2);
-    // y: one signed limb each (out_bits + 1 ≤ 16); m.r's r: two limbs (18 bits).
-    assert_eq!(count(&|k| matches!(k, HiddenKind::Limb { .. })), 4);
+    assert_eq!(count(&|k| matches!(k, HiddenKind::Aux { .. })), 5, "m.c: s, a, b; m.big: s, t");
+    // y: one signed limb each (out_bits + 1 ≤ 16); m.r's r: two limbs (18 bits); m.big's s.
+    assert!(count(&|k| matches!(k, HiddenKind::Limb { .. })) >= 6);
+    assert_eq!(p.layout.affine.len(), 2, "m.c's gaps");
+    assert!(c.trace.get(c.graph.find("m.big").unwrap()).unwrap().data.iter().any(|&v| v.abs() == 65_535), "m.big saturates");
     assert!(count(&|k| matches!(k, HiddenKind::Multiplicities(_))) >= 2);
     // The exact shift has no R mask: its claims pass to m.r's column.
     assert!(p.layout.r_bits(c.graph.find("m.up").unwrap()).is_none());
     // Two runs share no 16-byte window; the same randomness gives the same bytes (control).
     let q = prove(&c, &c.trace, 41);
-    assert!(windows(&p.proof).is_disjoint(&windows(&q.proof)), "two zk runs share a 16-byte window");
+    // The one public value sent: the zk Clamp's extent indicator `χ(ρ)` (the verifier recomputes
+    // it), 1 for m.big's unpadded [8, 32]: windows inside its encoding (≤ 1 non-zero byte) are the
+    // same in every run; any other shared window fails.
+    let shared: Vec<&[u8]> = windows(&p.proof).intersection(&windows(&q.proof)).copied().collect();
+    assert!(shared.iter().all(|w| w.iter().filter(|&&b| b != 0).count() <= 1), "two zk runs share a 16-byte window: {shared:?}");
+    assert!(shared.len() <= 18, "{} shared windows", shared.len());
     assert_eq!(p.proof, prove(&c, &c.trace, 40).proof);
     eprintln!("rescale graph: {} hidden polynomials, walk + lookups {} B", p.layout.polys.len(), p.proof.len());
 }
@@ -447,6 +461,34 @@ fn an_out_of_range_rescale_is_refused() {
     // A perturbed MatMul feeding a Rescale: its sumcheck refuses.
     let p = prove_forging(&c, &perturbed(&c, "m", 5, 1), 43);
     assert!(verify(&c, &p, &p.proof).is_err());
+    // A perturbed Clamp output (either form), downstream recomputed: refused.
+    for (name, i) in [("m.c", 13), ("m.big", 40)] {
+        let p = prove_forging(&c, &perturbed(&c, name, i, 1), 44);
+        let e = verify(&c, &p, &p.proof).expect_err("a perturbed clamp is refused").to_string();
+        eprintln!("{name}: {e}");
+    }
+    // A gap column that is not y − lo (committed off by one where it still is in range): refused
+    // at its affine relation; without the range phase (the relations' home) it verifies.
+    let layout = ZkLayout::new(&c.graph, &c.inputs).unwrap();
+    let mut rng = StdRng::seed_from_u64(45);
+    let mut secrets = ZkSecrets::sample(&layout, &c.graph, &c.weights, &c.trace, &mut rng).unwrap();
+    let gap = layout.affine[0].col;
+    let k = secrets.tables[gap].0.iter().position(|&v| v != F::ZERO && v != F::ONE).unwrap();
+    // The multiplicities follow the edited value (the lookups stay honest).
+    let v = secrets.tables[gap].0[k];
+    let j = (0..1u64 << 16).find(|&j| F::from_u64(j) == v).unwrap() as usize;
+    let mult = layout.statements.iter().find(|st| st.columns.contains(&gap)).unwrap().mult;
+    secrets.tables[mult].0[j] -= F::ONE;
+    secrets.tables[mult].0[j - 1] += F::ONE;
+    secrets.tables[gap].0[k] -= F::ONE;
+    let mut t = ProverTranscript::new(&ds());
+    prove_zk_graph(&layout, &secrets, &c.graph, &c.weights, &c.trace, &c.inputs, &mut t).unwrap();
+    let proof = t.into_proof();
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    let e = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t).unwrap_err().to_string();
+    assert!(e.contains("affine relation"), "{e}");
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    verify_zk_graph_with(&layout, &c.graph, &c.inputs, &mut t, false).expect("control: the walk alone accepts it");
 }
 
 /// The full proof: one hiding batch of every hidden polynomial, the walk, the hiding opening.

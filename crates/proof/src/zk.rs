@@ -353,7 +353,7 @@ pub fn prove_zk_graph_on_ticket<R: rand10::CryptoRng + ?Sized>(
         }
     }
     let ds = graph_domain(ds, graph, inputs)?;
-    let secrets = ZkSecrets::sample_keyed(&layout, graph, weights, trace, rng)?;
+    let secrets = ZkSecrets::sample_with(&layout, graph, weights, trace, true, rng)?;
     let pcs = HidingPcs::default();
     let (com, batch_data) = commit_hidden_batch(&pcs, &layout, &secrets, true, rng)?;
     let mut t = ProverTranscript::new(&ds);
