@@ -15,8 +15,12 @@
 //! mask tied, both range-checked in the zk lookup phase at the end of the walk (module `range`,
 //! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp); **Clamp**
 //! (both forms: `y`, `s` and the gaps — tied to `y` by affine relations — or `t` committed and
-//! range-checked; its masked product sumcheck, `crate::zk_clamp`).
-//! Any other op kind on the walk (the norms, Softmax, the table ops, Argmax, RoPE, …, whose
+//! range-checked; its masked product sumcheck, `crate::zk_clamp`); **LayerNorm and RMSNorm**
+//! (session 14, module `norm`, `zk_graph_norm.rs`: `y`, the row columns and `r₃` committed, the
+//! statistics' remainders and `r₃` tied through the norm's own `R` tables, every column
+//! range-checked in the lookup phase; `T ≥ 17` rows of `n ≥ 17`, smaller norms refused naming
+//! the node).
+//! Any other op kind on the walk (Softmax, the table ops, Argmax, RoPE, …, whose
 //! zk provers exist as library code and need their committed columns and lookups wired here the
 //! way Rescale's are) is **refused** by
 //! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
@@ -110,6 +114,9 @@ use crate::zk_rescale::{ZkRescaleShape, mask_table_len, prove_rescale_zk, scaled
 #[path = "zk_graph_range.rs"]
 mod range;
 
+#[path = "zk_graph_norm.rs"]
+mod norm;
+
 const WHO: &str = "zk graph";
 
 fn vars(d: usize) -> usize {
@@ -194,6 +201,23 @@ pub enum HiddenKind {
     /// The zk lookup's mask table `k` (`ZkLookupMasks::tables` order: the blinding table, then
     /// the GKR's masks; `Vanishing::Last`).
     LookupMask(usize),
+    /// A norm's committed column (`Vanishing::All`; module `norm`): row column `index` (the
+    /// public op's order) or, at `index` = the row column count, the rounding remainder `r₃`.
+    NormColumn {
+        /// The node.
+        node: usize,
+        /// The column's index.
+        index: usize,
+    },
+    /// A norm's `R` table of tie `tie` (`Vanishing::Last`; `crate::zk_norm`'s ties).
+    NormR {
+        /// The node.
+        node: usize,
+        /// The tie's index.
+        tie: usize,
+    },
+    /// The mask table of a norm's row zero-check (`Vanishing::Last`).
+    RowMask(usize),
 }
 
 /// One hidden polynomial of the layout (public: kind and sizes).
@@ -254,6 +278,9 @@ enum Wiring {
     Rescale(ZkRescaleShape),
     /// `y`, `s` and the gaps or `t` committed and range-checked.
     Clamp(ZkClampShape),
+    /// LayerNorm or RMSNorm: `y`, the row columns and `r₃` committed, tied, range-checked
+    /// (module `norm`).
+    Norm(crate::zk_norm::ZkNormShape),
 }
 
 impl Wiring {
@@ -267,6 +294,7 @@ impl Wiring {
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
             Wiring::Rescale(_) => None,
             Wiring::Clamp(s) => zk_clamp_mask_shape(s).ok(),
+            Wiring::Norm(s) => Some(s.cube_mask_shape()),
         }
     }
 }
@@ -385,6 +413,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
                 _ => return Err(bad("unexpected input shape")),
             }
         }
+        Op::LayerNorm(_) | Op::RmsNorm(_) => norm::wire(graph, n)?,
         _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
     };
     Ok(w)
@@ -473,6 +502,7 @@ impl ZkLayout {
         }
         let mut cols = range::Committed { column_poly: &mut column_poly, remainder: vec![None; graph.nodes.len()], aux: vec![Vec::new(); graph.nodes.len()], ranges: Vec::new(), affine: Vec::new() };
         range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
+        norm::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         let range::Committed { remainder, aux, ranges, affine, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
@@ -608,12 +638,14 @@ impl ZkSecrets {
             }
         }
         // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
-        let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, rng, forging)?;
+        let pre = norm::sample_columns(layout, graph, weights, trace, &mut tables, rng)?;
+        let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, pre, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
         for (i, p) in layout.polys.iter().enumerate() {
             let shape = match p.kind {
                 HiddenKind::NodeMask(n) => layout.node_mask[n].map(|(_, s)| s),
                 HiddenKind::MergeMask(t) => layout.merge_mask[t.0].map(|(_, s)| s),
+                HiddenKind::RowMask(n) => norm::row_mask_shape(layout, n),
                 _ => continue,
             }
             .ok_or_else(|| ProofError::witness(WHO, "a mask without its shape"))?;
@@ -999,6 +1031,10 @@ pub fn prove_zk_graph_keyed(
             router.mask_claims(mp, c.mask_claims);
             continue;
         }
+        if let Wiring::Norm(s) = w {
+            norm::prove_node(&vals, &mut router, n, s, t)?;
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -1084,7 +1120,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Norm(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1134,6 +1170,10 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
             router.clamped(py, &aux, &c);
             router.route(node.inputs[0], c.x, inputs, true)?;
             router.mask_claims(mp, c.mask_claims);
+            continue;
+        }
+        if let Wiring::Norm(s) = w {
+            norm::verify_node(layout, graph, inputs, &mut router, n, s, t)?;
             continue;
         }
         let claims = router.take(out)?;
@@ -1194,7 +1234,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Norm(_) => {}
         }
     }
     if ranges {
