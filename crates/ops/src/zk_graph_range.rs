@@ -439,7 +439,8 @@ fn to_f(v: &[i64]) -> Vec<F> {
 }
 
 /// Samples the remainders' tied masks and the limbs (module docs) and fills their tables; returns
-/// per poly the integer values of every range-checked or looked-up column.
+/// per poly the integer values of every range-checked or looked-up column (`pre`: those other
+/// modules filled, e.g. the norms' columns, per poly).
 #[allow(clippy::too_many_arguments)] // the secrets' tables, filled in place
 pub(super) fn sample_columns<R: Rng + ?Sized>(
     layout: &ZkLayout,
@@ -447,10 +448,14 @@ pub(super) fn sample_columns<R: Rng + ?Sized>(
     trace: &IntTrace,
     vms: &[Option<VirtualMask>],
     tables: &mut [(Vec<F>, Vec<F>)],
+    pre: Vec<Option<Vec<i64>>>,
     rng: &mut R,
     forging: bool,
 ) -> Result<Vec<Option<Vec<i64>>>, ProofError> {
-    let mut ints: Vec<Option<Vec<i64>>> = vec![None; layout.polys.len()];
+    let mut ints = pre;
+    if ints.len() != layout.polys.len() {
+        return Err(ProofError::witness(WHO, "the pre-filled columns' count"));
+    }
     let value = |t: TensorId| trace.get(t).map(|v| v.data.clone()).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)));
     for (i, p) in layout.polys.iter().enumerate() {
         match p.kind {
