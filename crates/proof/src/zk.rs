@@ -333,11 +333,12 @@ pub fn prove_zk_graph_on_ticket<R: rand10::CryptoRng + ?Sized>(
     weights: &Weights,
     trace: &IntTrace,
     inputs: &[Vec<i64>],
+    public_outputs: &[(TensorId, Vec<i64>)],
     ds: &zkinfer_transcript::DomainSeparator,
     rng: &mut R,
 ) -> Result<Vec<u8>, ProofSystemError> {
     let index = key_weight_index(graph, key_weights)?;
-    let layout = ZkLayout::new(graph, inputs)?;
+    let layout = ZkLayout::with_public_outputs(graph, inputs, public_outputs)?;
     // The claims per weight the key's masks can hide (the ticket's opening refuses more, after
     // all the work: refuse first).
     for &p in &batch_polys(&layout, false) {
@@ -352,7 +353,7 @@ pub fn prove_zk_graph_on_ticket<R: rand10::CryptoRng + ?Sized>(
             )));
         }
     }
-    let ds = graph_domain(ds, graph, inputs)?;
+    let ds = graph_domain(ds, graph, inputs, public_outputs)?;
     let secrets = ZkSecrets::sample_with(&layout, graph, weights, trace, true, rng)?;
     let pcs = HidingPcs::default();
     let (com, batch_data) = commit_hidden_batch(&pcs, &layout, &secrets, true, rng)?;
@@ -413,7 +414,9 @@ pub fn check_walkable(vk: &ZkVerifyingKey, prompt: &[u32], n: usize) -> Result<(
             _ => vec![0; graph.meta(id).shape.iter().product()],
         })
         .collect();
-    ZkLayout::new(&graph, &inputs).map_err(|e| ProofSystemError::Request(format!("this model cannot be proven in zero knowledge yet: {e}")))?;
+    // Any completion ids give the same layout too (the Argmax's ids are public values).
+    let outputs = zkinfer_verifier::zk_proof::statement_outputs(&graph, &vec![0; n])?;
+    ZkLayout::with_public_outputs(&graph, &inputs, &outputs).map_err(|e| ProofSystemError::Request(format!("this model cannot be proven in zero knowledge yet: {e}")))?;
     Ok(())
 }
 
@@ -463,7 +466,8 @@ pub fn prove_zk(
     if vk.public.graph(ids.len(), completion.len())? != fwd.graph {
         return Err(ProofSystemError::Request("the model's graph differs from the zk verifying key's graph".into()));
     }
-    let (inputs, _next) = statement_inputs(&fwd.graph, prompt, &completion)?;
+    let (inputs, next) = statement_inputs(&fwd.graph, prompt, &completion)?;
+    let outputs = zkinfer_verifier::zk_proof::statement_outputs(&fwd.graph, &next)?;
     timings.trace_s = start.elapsed().as_secs_f64();
 
     progress(crate::Stage::ProveGraph);
@@ -490,7 +494,7 @@ pub fn prove_zk(
     };
     let ds = domain_separator(vk, &file)?;
     let mut rng = <rand10::rngs::StdRng as rand10::SeedableRng>::try_from_rng(&mut rand10::rngs::SysRng).map_err(|e| ProofSystemError::Request(format!("no system randomness: {e}")))?;
-    file.transcript = prove_zk_graph_on_ticket(&vk.weights, &vk.public.weights, data, &fwd.graph, model.weights(), &fwd.trace, &inputs, &ds, &mut rng)?;
+    file.transcript = prove_zk_graph_on_ticket(&vk.weights, &vk.public.weights, data, &fwd.graph, model.weights(), &fwd.trace, &inputs, &outputs, &ds, &mut rng)?;
     timings.prove_graph_s = start.elapsed().as_secs_f64();
     Ok((file, lease, timings))
 }

@@ -120,7 +120,7 @@ fn prove_on(f_w: &Weights, g: &Graph, hk: &HidingKey, secret: &KeySecret, key_w:
     let (metas, tables) = zk_weight_tables(key_w).unwrap();
     let refs: Vec<&[zkinfer_field::F]> = tables.iter().map(Vec::as_slice).collect();
     let data = hk.ticket(&HidingPcs::default(), &refs, secret, ticket).unwrap();
-    prove_zk_graph_on_ticket(hk, &metas, data, g, f_w, trace, inputs, &ds(), &mut StdRng::seed_from_u64(seed)).map_err(|e| e.to_string())
+    prove_zk_graph_on_ticket(hk, &metas, data, g, f_w, trace, inputs, &[], &ds(), &mut StdRng::seed_from_u64(seed)).map_err(|e| e.to_string())
 }
 
 fn fixture() -> &'static Fixture {
@@ -139,7 +139,7 @@ fn fixture() -> &'static Fixture {
 }
 
 fn verify(f: &Fixture, hk: &HidingKey, metas: &[WeightMeta], ticket: usize, inputs: &[Vec<i64>], proof: &[u8]) -> Result<(), String> {
-    verify_zk_graph_on_ticket(hk, metas, ticket, &f.g, inputs, &ds(), proof).map_err(|e| e.to_string())
+    verify_zk_graph_on_ticket(hk, metas, ticket, &f.g, inputs, &[], &ds(), proof).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -36,7 +36,7 @@ use crate::zk_key::ZkVerifyingKey;
 use crate::{PROTOCOL_ID, PROTOCOL_VERSION, ProofSystemError, Verified, check_request};
 use crate::key::WeightMeta;
 use crate::zk_weights::{WeightClaim, verify_weight_claims_on};
-use zkinfer_graph::{Graph, TensorSource};
+use zkinfer_graph::{Graph, TensorId, TensorSource};
 use zkinfer_ops::zk_graph::{ZkLayout, batch_commitment, split_claims, verify_zk_graph};
 use zkinfer_pcs::MerkleRoot;
 use zkinfer_pcs::hiding::HidingPcs;
@@ -144,9 +144,10 @@ pub fn domain_separator(vk: &ZkVerifyingKey, proof: &ZkProofFile) -> Result<Doma
 
 /// The domain of the zk graph proof: the caller's (statement, key digest, ticket) extended with
 /// every public graph input's values (`inputs[i]` of `graph.inputs[i]`, each as its tensor name,
-/// count and little-endian `i64`s), so the graph proof binds the inputs it is checked on before
-/// any message, whoever calls it.
-pub fn graph_domain(ds: &DomainSeparator, graph: &Graph, inputs: &[Vec<i64>]) -> Result<DomainSeparator, ProofSystemError> {
+/// count and little-endian `i64`s) and, when there are any, the public outputs' (the Argmax's ids:
+/// the completion; the same encoding under "zk graph outputs"), so the graph proof binds the
+/// values it is checked on before any message, whoever calls it.
+pub fn graph_domain(ds: &DomainSeparator, graph: &Graph, inputs: &[Vec<i64>], public_outputs: &[(TensorId, Vec<i64>)]) -> Result<DomainSeparator, ProofSystemError> {
     if inputs.len() != graph.inputs.len() {
         return Err(ProofSystemError::Rejected(format!("{} public inputs for {} graph inputs", inputs.len(), graph.inputs.len())));
     }
@@ -158,7 +159,27 @@ pub fn graph_domain(ds: &DomainSeparator, graph: &Graph, inputs: &[Vec<i64>]) ->
         bytes.extend_from_slice(&(values.len() as u64).to_le_bytes());
         bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
     }
-    Ok(ds.clone().with_public("zk graph inputs", &bytes))
+    let ds = ds.clone().with_public("zk graph inputs", &bytes);
+    if public_outputs.is_empty() {
+        return Ok(ds);
+    }
+    let mut bytes = Vec::new();
+    for (id, values) in public_outputs {
+        let name = graph.tensors.get(id.0).ok_or_else(|| ProofSystemError::Rejected(format!("public output {} is not a graph tensor", id.0)))?.name.as_bytes();
+        bytes.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(name);
+        bytes.extend_from_slice(&(values.len() as u64).to_le_bytes());
+        bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    Ok(ds.with_public("zk graph outputs", &bytes))
+}
+
+/// The statement's public graph outputs: `next_token` (the graph's Argmax output, checked by
+/// [`statement_inputs`]) with the completion's ids — what the zk driver proves its Argmax against
+/// (`zkinfer_ops::zk_graph::ZkLayout::with_public_outputs`).
+pub fn statement_outputs(graph: &Graph, next: &[i64]) -> Result<Vec<(TensorId, Vec<i64>)>, ProofSystemError> {
+    let id = graph.find("next_token").ok_or_else(|| ProofSystemError::Rejected("the key's graph has no next_token output".into()))?;
+    Ok(vec![(id, next.to_vec())])
 }
 
 /// The key weight (index into `key_weights`) each weight tensor of `graph` is, by name, with its
@@ -195,12 +216,13 @@ pub fn verify_zk_graph_on_ticket(
     ticket: usize,
     graph: &Graph,
     inputs: &[Vec<i64>],
+    public_outputs: &[(TensorId, Vec<i64>)],
     ds: &DomainSeparator,
     transcript: &[u8],
 ) -> Result<(), ProofSystemError> {
     let index = key_weight_index(graph, key_weights)?;
-    let layout = ZkLayout::new(graph, inputs)?;
-    let ds = graph_domain(ds, graph, inputs)?;
+    let layout = ZkLayout::with_public_outputs(graph, inputs, public_outputs)?;
+    let ds = graph_domain(ds, graph, inputs, public_outputs)?;
     let mut t = VerifierTranscript::new(&ds, transcript);
     let root = t.receive_bytes()?;
     let root: [u8; 32] = root.try_into().map_err(|_| ProofSystemError::Rejected(format!("a hiding batch root of {} bytes, not 32", root.len())))?;
@@ -274,9 +296,10 @@ pub fn verify_zk(vk: &ZkVerifyingKey, proof: &ZkProofFile) -> Result<Verified, P
     let stopped_at_eog = crate::check_stopping_rule(public, &stub)?;
     let ids = crate::pass_ids(prompt, completion);
     let graph = public.graph(ids.len(), completion.len())?;
-    let (inputs, _next) = statement_inputs(&graph, prompt, completion)?;
+    let (inputs, next) = statement_inputs(&graph, prompt, completion)?;
+    let outputs = statement_outputs(&graph, &next)?;
     let ds = domain_separator(vk, proof)?;
-    verify_zk_graph_on_ticket(&vk.weights, &public.weights, proof.ticket as usize, &graph, &inputs, &ds, &proof.transcript)?;
+    verify_zk_graph_on_ticket(&vk.weights, &public.weights, proof.ticket as usize, &graph, &inputs, &outputs, &ds, &proof.transcript)?;
     let shown = &completion[..completion.len() - usize::from(stopped_at_eog)];
     Ok(Verified {
         architecture: public.architecture.clone(),
