@@ -284,19 +284,16 @@ fn a_norm_of_few_rows_is_refused_naming_it() {
 }
 
 /// The full proof on both graphs: one hiding batch (the norms' tied columns at their degree bits),
-/// the walk, the hiding opening; two runs share no window outside the opening's framing.
+/// the walk, the hiding opening; a flipped byte is refused. (One run each: the two-run window
+/// property of the walk is `norms_walk_verify_open_and_share_no_window`'s, the hiding opening's
+/// is `zkinfer_pcs`'s and the Rescale graph's hiding test's — a hiding proof costs seconds.)
 #[test]
-fn norm_hiding_proofs_verify_and_share_no_window() {
+fn norm_hiding_proofs_verify() {
     for kind in [Kind::Layer, Kind::Rms] {
         let c = case(kind);
-        let run = |seed: u64| prove_zk_graph_hiding(&HidingPcs::default(), &c.graph, &c.weights, &c.trace, &c.inputs, &ds(), &mut StdRng::seed_from_u64(seed)).expect("the prover runs");
+        let a = prove_zk_graph_hiding(&HidingPcs::default(), &c.graph, &c.weights, &c.trace, &c.inputs, &ds(), &mut StdRng::seed_from_u64(60)).expect("the prover runs");
         let check = |p: &ZkGraphProof| verify_zk_graph_hiding(&HidingPcs::default(), &c.graph, &c.inputs, &ds(), p);
-        let (a, b) = (run(60), run(61));
         check(&a).expect("an honest hiding proof with a norm verifies");
-        check(&b).expect("verifies");
-        let framing = |w: &&[u8]| w.iter().filter(|&&b| b == 0).count() >= 10;
-        let shared: Vec<&[u8]> = windows(&a.transcript).intersection(&windows(&b.transcript)).copied().filter(|w| !framing(w)).collect();
-        assert!(shared.iter().all(|w| w.iter().filter(|&&b| b != 0).count() <= 1), "{kind:?}: two zk runs share {} windows", shared.len());
         let mut bad = a.clone();
         let len = bad.transcript.len();
         bad.transcript[len / 3] ^= 1;
