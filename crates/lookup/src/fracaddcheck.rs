@@ -1003,14 +1003,7 @@ impl TreeHalves {
                         shifted_sums(l, r, eq, with_one)
                     }
                 };
-                let a = *shift;
-                let big_a = a.double() + gamma * a.square();
-                let big_b = EF::ONE + gamma * a;
-                let mut h = sums.map(|(sum, prod)| big_a - big_b * sum + gamma * prod);
-                if !with_one {
-                    h[1] = EF::ZERO;
-                }
-                h
+                shifted_h(sums, *shift, gamma, with_one)
             }
             TreeHalves::ShiftedPairs { shift, sl, ml, sr, mr } => {
                 // With pX = 2a − sX, qX = a² − a·sX + mX and S = sL + sR, M = mL + mR,
@@ -1050,6 +1043,48 @@ impl TreeHalves {
             }
         }
     }
+
+    /// [`TreeHalves::bind`], and where the bound halves are extension-field vectors large enough
+    /// for the packed sums, the next round's [`TreeHalves::round_sums`] for `eq` (its table)
+    /// computed in the same pass ([`bind_halves_with_sums`]); `None` when only bound (the
+    /// caller then takes the sums from `round_sums`). The same field elements either way.
+    pub(crate) fn bind_with_sums(&mut self, r: EF, eq: EqView<'_>, gamma: EF, with_one: bool) -> Option<[EF; 3]> {
+        let n = 8 * eq.len();
+        if !eq.packed() {
+            self.bind(r);
+            return None;
+        }
+        match self {
+            TreeHalves::Ext { p, q } if q.len() == n && p.as_ref().is_none_or(|p| p.len() == n) => Some(match p {
+                Some(p) => bind_halves_with_sums(&mut [p, q], r, eq, |v, e| ext_terms_packed(Some(v[0]), v[1], e, gamma, with_one)),
+                None => bind_halves_with_sums(&mut [q], r, eq, |v, e| ext_terms_packed(None, v[0], e, gamma, with_one)),
+            }),
+            TreeHalves::ShiftedOnes { shift, w: Column::Ext(v) } if v.len() == n => {
+                let sums = bind_halves_with_sums(&mut [v], r, eq, |v, e| {
+                    let [l0, l1, r0, r1] = v[0];
+                    shifted_terms_packed(l0, l1, r0, r1, e, with_one)
+                });
+                Some(shifted_h(pairs_of(sums), *shift, gamma, with_one))
+            }
+            _ => {
+                self.bind(r);
+                None
+            }
+        }
+    }
+}
+
+/// [`TreeHalves::ShiftedOnes`]' round values from its weighted sums `(Σ E·(wL + wR), Σ E·wL·wR)`
+/// at `t = 0, 1, 2` (see [`TreeHalves::round_sums`]).
+fn shifted_h(sums: [(EF, EF); 3], shift: EF, gamma: EF, with_one: bool) -> [EF; 3] {
+    let a = shift;
+    let big_a = a.double() + gamma * a.square();
+    let big_b = EF::ONE + gamma * a;
+    let mut h = sums.map(|(sum, prod)| big_a - big_b * sum + gamma * prod);
+    if !with_one {
+        h[1] = EF::ZERO;
+    }
+    h
 }
 
 /// `([pL | pR], [qL | qR])` of [`TreeHalves::ShiftedPairs`] halves `[sL, mL, sR, mR]` with the
@@ -1230,35 +1265,10 @@ fn ext_round_sums(
     if eq.packed() {
         // LANES pairs at a time in SIMD registers.
         let ld = |v: &[EF], x: usize| PackedEF::from_ext_slice(&v[x..x + LANES]);
-        let g = |pl: PackedEF, pr: PackedEF, ql: PackedEF, qr: PackedEF| {
-            pl * qr + ql * (pr + qr * gamma)
-        };
-        let g_ones = |ql: PackedEF, qr: PackedEF| qr + ql * (qr * gamma + PackedEF::ONE);
-        let two = |a: PackedEF, b: PackedEF| b.double() - a;
         let packed_term = |x: usize, e: PackedEF| -> [PackedEF; 3] {
-            let (ql0, ql1) = (ld(ql, x), ld(ql, x + half));
-            let (qr0, qr1) = (ld(qr, x), ld(qr, x + half));
-            let zero = PackedEF::ZERO;
-            match p {
-                Some((pl, pr)) => {
-                    let (pl0, pl1) = (ld(pl, x), ld(pl, x + half));
-                    let (pr0, pr1) = (ld(pr, x), ld(pr, x + half));
-                    let at0 = g(pl0, pr0, ql0, qr0);
-                    let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
-                    let at1 = if with_one {
-                        g(pl1, pr1, ql1, qr1)
-                    } else {
-                        zero
-                    };
-                    [e * at0, e * at1, e * at2]
-                }
-                None => {
-                    let at0 = g_ones(ql0, qr0);
-                    let at2 = g_ones(two(ql0, ql1), two(qr0, qr1));
-                    let at1 = if with_one { g_ones(ql1, qr1) } else { zero };
-                    [e * at0, e * at1, e * at2]
-                }
-            }
+            let q = [ld(ql, x), ld(ql, x + half), ld(qr, x), ld(qr, x + half)];
+            let p = p.map(|(pl, pr)| [ld(pl, x), ld(pl, x + half), ld(pr, x), ld(pr, x + half)]);
+            ext_terms_packed(p, q, e, gamma, with_one)
         };
         return packed_eq_sum(eq, packed_term);
     }
@@ -1289,6 +1299,104 @@ fn ext_round_sums(
         }
     };
     eq_sum(eq, term)
+}
+
+/// The weighted terms `[e·g(0), e·g(1), e·g(2)]` of [`ext_round_sums`] at one packed position,
+/// from each column's `[L(0), L(1), R(0), R(1)]` (`p = None`: numerators 1; `g(1)` zero unless
+/// `with_one`).
+fn ext_terms_packed(p: Option<[PackedEF; 4]>, q: [PackedEF; 4], e: PackedEF, gamma: EF, with_one: bool) -> [PackedEF; 3] {
+    let g = |pl: PackedEF, pr: PackedEF, ql: PackedEF, qr: PackedEF| pl * qr + ql * (pr + qr * gamma);
+    let g_ones = |ql: PackedEF, qr: PackedEF| qr + ql * (qr * gamma + PackedEF::ONE);
+    let two = |a: PackedEF, b: PackedEF| b.double() - a;
+    let [ql0, ql1, qr0, qr1] = q;
+    let zero = PackedEF::ZERO;
+    match p {
+        Some([pl0, pl1, pr0, pr1]) => {
+            let at0 = g(pl0, pr0, ql0, qr0);
+            let at2 = g(two(pl0, pl1), two(pr0, pr1), two(ql0, ql1), two(qr0, qr1));
+            let at1 = if with_one { g(pl1, pr1, ql1, qr1) } else { zero };
+            [e * at0, e * at1, e * at2]
+        }
+        None => {
+            let at0 = g_ones(ql0, qr0);
+            let at2 = g_ones(two(ql0, ql1), two(qr0, qr1));
+            let at1 = if with_one { g_ones(ql1, qr1) } else { zero };
+            [e * at0, e * at1, e * at2]
+        }
+    }
+}
+
+/// Binds the first variable of every column `v = [L | R]` to `r` in place, exactly as
+/// [`bind_halves`] does, and in the same pass returns the NEXT round's sums
+/// `Σ_x E[x]·term(x)` over the bound columns (`E` = `eq`, the next round's table): `term` gets,
+/// per column, the bound `[L'(x), L'(x + q), R'(x), R'(x + q)]` (`q = eq.len()`, `LANES`
+/// positions at a time) and the packed weights. One read of the columns per round instead of
+/// two (the sums pass re-read everything the bind had just written); the same field elements.
+/// Requires [`EqView::packed`] and `|v| = 8·eq.len()` for every column.
+fn bind_halves_with_sums<const K: usize>(
+    cols: &mut [&mut Vec<EF>],
+    r: EF,
+    eq: EqView<'_>,
+    term: impl Fn(&[[PackedEF; 4]], PackedEF) -> [PackedEF; K] + Sync,
+) -> [EF; K] {
+    let q = eq.len();
+    let (block, per_row) = eq.blocks();
+    let blocks = eq.hi.len() * per_row;
+    debug_assert!(eq.packed() && cols.iter().all(|v| v.len() == 8 * q));
+    // Per block of `x`: each column's four quarters of `L` (read, then overwritten with the
+    // bound `L'(x)`, `L'(x + q)`, `R'(x)`, `R'(x + q)`) and four quarters of `R` (read only).
+    // Block `b` covers `x ∈ [b·block, (b + 1)·block)`, whose weights are `hi[b / per_row]`
+    // times `lo[(b % per_row)·block ..]` (as in `packed_eq_sum`).
+    type Task<'a> = ([&'a mut [EF]; 4], [&'a [EF]; 4]);
+    let mut tasks: Vec<Vec<Task<'_>>> = (0..blocks).map(|_| Vec::with_capacity(cols.len())).collect();
+    for v in cols.iter_mut() {
+        let (left, right) = v.split_at_mut(4 * q);
+        let (a01, a23) = left.split_at_mut(2 * q);
+        let ((a0, a1), (a2, a3)) = (a01.split_at_mut(q), a23.split_at_mut(q));
+        let (b01, b23) = right.split_at(2 * q);
+        let ((b0, b1), (b2, b3)) = (b01.split_at(q), b23.split_at(q));
+        let mut a = [a0.chunks_mut(block), a1.chunks_mut(block), a2.chunks_mut(block), a3.chunks_mut(block)];
+        let mut b = [b0.chunks(block), b1.chunks(block), b2.chunks(block), b3.chunks(block)];
+        for task in tasks.iter_mut() {
+            if let ([Some(a0), Some(a1), Some(a2), Some(a3)], [Some(b0), Some(b1), Some(b2), Some(b3)]) =
+                (a.each_mut().map(Iterator::next), b.each_mut().map(Iterator::next))
+            {
+                task.push(([a0, a1, a2, a3], [b0, b1, b2, b3]));
+            }
+        }
+    }
+    let lo = eq.lo;
+    let hi = eq.hi;
+    let block_sum = |(bi, mut cols): (usize, Vec<Task<'_>>)| -> [PackedEF; K] {
+        let (row, start) = (bi / per_row, (bi % per_row) * block);
+        let mut acc = [PackedEF::ZERO; K];
+        let mut vals = vec![[PackedEF::ZERO; 4]; cols.len()];
+        for c in (0..block).step_by(LANES) {
+            for ((a, b), slot) in cols.iter_mut().zip(vals.iter_mut()) {
+                let ld = |s: &[EF]| PackedEF::from_ext_slice(&s[c..c + LANES]);
+                let (a0, a1, a2, a3) = (ld(a[0]), ld(a[1]), ld(a[2]), ld(a[3]));
+                let (b0, b1, b2, b3) = (ld(b[0]), ld(b[1]), ld(b[2]), ld(b[3]));
+                let bound = [a0 + (a2 - a0) * r, a1 + (a3 - a1) * r, b0 + (b2 - b0) * r, b1 + (b3 - b1) * r];
+                for (dst, value) in a.iter_mut().zip(bound) {
+                    value.to_ext_slice(&mut dst[c..c + LANES]);
+                }
+                *slot = bound;
+            }
+            let e = PackedEF::from_ext_slice(&lo[start + c..start + c + LANES]);
+            let t = term(&vals, e);
+            for k in 0..K {
+                acc[k] += t[k];
+            }
+        }
+        let w = hi[row];
+        acc.map(|v| v * w)
+    };
+    let add = |a: [PackedEF; K], b: [PackedEF; K]| std::array::from_fn(|k| a[k] + b[k]);
+    let acc = tasks.into_par_iter().enumerate().map(block_sum).par_reduce(|| [PackedEF::ZERO; K], add);
+    for v in cols.iter_mut() {
+        v.truncate(4 * q);
+    }
+    acc.map(|v| (0..LANES).map(|lane| v.extract(lane)).sum())
 }
 
 /// Adds two triples.
@@ -1508,7 +1616,8 @@ impl LayerSumcheck {
     }
 
     /// `[h(0), h(1), h(2)]` of the current round; `h(1)` is derived from the claim if possible.
-    fn round_h(&self) -> [EF; 3] {
+    /// `fused`: the round's weighted sums, already computed while the previous round bound.
+    fn round_h(&self, fused: Option<[EF; 3]>) -> [EF; 3] {
         let r_i = self.eq_point[self.round];
         let eq = EqView::split(&self.eq_hi, &self.eq_lo);
         let derive = derives_one(r_i, self.eq_prefix);
@@ -1516,12 +1625,7 @@ impl LayerSumcheck {
         let per_tree = |(tree, &w): (&TreeHalves, &EF)| {
             tree.round_sums(eq, self.gamma, !derive).map(|s| w * s)
         };
-        let mut h = self
-            .trees
-            .par_iter()
-            .zip(self.weights.par_iter())
-            .map(per_tree)
-            .par_reduce(|| [EF::ZERO; 3], add3);
+        let mut h = fused.unwrap_or_else(|| self.trees.par_iter().zip(self.weights.par_iter()).map(per_tree).par_reduce(|| [EF::ZERO; 3], add3));
         if derive {
             h[1] = derive_one(self.claim, self.eq_prefix, r_i, h[0]);
         }
@@ -1535,10 +1639,11 @@ impl LayerSumcheck {
         let timing = crate::timing::enabled();
         let cpu = || if timing { zkinfer_procfs::cpu_seconds().unwrap_or(0.0) } else { 0.0 };
         let (mut t_h, mut t_bind) = (0f64, 0f64);
+        let mut fused = None;
         while self.round < self.eq_point.len() {
             let r_i = self.eq_point[self.round];
             let c0 = cpu();
-            let h = self.round_h();
+            let h = self.round_h(fused.take());
             t_h += cpu() - c0;
             t.send_ext(h[0]);
             t.send_ext(h[2]);
@@ -1550,9 +1655,19 @@ impl LayerSumcheck {
             self.claim = self.eq_prefix * eq_r * quadratic_at(h, r);
             self.eq_prefix *= eq_r;
             let c0 = cpu();
-            self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
             self.round += 1;
             self.next_eq_tables();
+            if self.round < self.eq_point.len() {
+                // Bind, and take the next round's sums in the same pass where the trees allow
+                // (`TreeHalves::bind_with_sums`); the others' sums after their bind.
+                let with_one = !derives_one(self.eq_point[self.round], self.eq_prefix);
+                let (eq, gamma) = (EqView::split(&self.eq_hi, &self.eq_lo), self.gamma);
+                let sums: Vec<Option<[EF; 3]>> = self.trees.par_iter_mut().map(|tree| tree.bind_with_sums(r, eq, gamma, with_one)).collect();
+                let weighted = |(tree, (&w, s)): (&TreeHalves, (&EF, &Option<[EF; 3]>))| s.unwrap_or_else(|| tree.round_sums(eq, gamma, with_one)).map(|v| w * v);
+                fused = Some(self.trees.par_iter().zip(self.weights.par_iter().zip(sums.par_iter())).map(weighted).par_reduce(|| [EF::ZERO; 3], add3));
+            } else {
+                self.trees.par_iter_mut().for_each(|tree| tree.bind(r));
+            }
             t_bind += cpu() - c0;
             point.push(r);
         }
@@ -1772,6 +1887,49 @@ mod tests {
                     for cut in 0..=vars {
                         let (hi, lo) = (eq_evals(&point[..cut]), eq_evals(&point[cut..]));
                         assert_eq!(h.round_sums(EqView::split(&hi, &lo), gamma, with_one), want, "vars {vars} cut {cut} kind {kind}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fused bind (`TreeHalves::bind_with_sums`) leaves the same halves as `bind` and returns
+    /// the next round's `round_sums`, for every tree form, with full and split eq tables, below
+    /// and above the packed size; forms or sizes it does not fuse return `None` and are bound.
+    #[test]
+    fn fused_bind_and_next_round_sums_equal_bind_then_round_sums() {
+        let gamma = ext(4242);
+        let r = ext(8_888);
+        // `vars` = the next round's eq variables: 12 is the first packed size (2^12 = PAR_MIN).
+        for vars in [3usize, 11, 12, 13] {
+            let point: Vec<EF> = (0..vars as u64).map(|i| ext(i + 31)).collect();
+            let len = 1usize << vars;
+            let col = |seed: u64| -> Vec<EF> { (0..4 * len as u64).map(|i| ext(seed * 1_000_003 + i)).collect() };
+            let base = |seed: u64| -> Vec<F> { (0..4 * len as u64).map(|i| F::from_u64((seed * 1_000_003 + i).wrapping_mul(0x9E37_79B9) >> 3)).collect() };
+            let shift = ext(555);
+            let make = || {
+                [
+                    TreeHalves::from_ext_halves(Some((col(1), col(2))), col(3), col(4)),
+                    TreeHalves::from_ext_halves(None, col(5), col(6)),
+                    TreeHalves::ShiftedOnes { shift, w: Column::Ext([col(9), col(10)].concat()) },
+                    TreeHalves::ShiftedOnes { shift, w: Column::Base([base(7), base(8)].concat()) },
+                    TreeHalves::ShiftedPairs { shift, sl: base(11), ml: base(12), sr: base(13), mr: base(14) },
+                ]
+            };
+            for cut in [0, vars / 2, vars] {
+                let (hi, lo) = (eq_evals(&point[..cut]), eq_evals(&point[cut..]));
+                let eq = EqView::split(&hi, &lo);
+                for with_one in [false, true] {
+                    for (kind, (mut fused, mut plain)) in make().into_iter().zip(make()).enumerate() {
+                        let sums = fused.bind_with_sums(r, eq, gamma, with_one);
+                        plain.bind(r);
+                        assert_eq!(fused.to_ext(), plain.to_ext(), "vars {vars} cut {cut} kind {kind}: bound halves");
+                        let want = plain.round_sums(eq, gamma, with_one);
+                        let fuses = eq.packed() && kind < 3;
+                        assert_eq!(sums.is_some(), fuses, "vars {vars} cut {cut} kind {kind}: fused or not");
+                        if let Some(sums) = sums {
+                            assert_eq!(sums, want, "vars {vars} cut {cut} kind {kind} with_one {with_one}: sums");
+                        }
                     }
                 }
             }
