@@ -252,23 +252,23 @@ pub fn compute_multiplicities(
         if len <= PARALLEL_COUNT_ROWS {
             // Counted in parallel, one count vector per task (`len` is small), summed: the same
             // counts as one pass in order. A row not in the table is reported by the pass below.
-            let local = (0..col.len())
-                .into_par_iter()
-                .with_min_len(1 << 14)
-                .try_fold(
-                    || vec![0u64; len],
-                    |mut acc, i| {
-                        acc[find(col, i)?] += 1;
-                        Some(acc)
-                    },
-                )
-                .try_reduce(
-                    || vec![0u64; len],
-                    |mut a, b| {
-                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                        Some(a)
-                    },
-                );
+            // `par_fold_reduce` (p3-maybe-rayon) is rayon's fold + reduce with the `parallel`
+            // feature and one sequential fold without it (the verifier's build): rayon's
+            // `try_fold`/`try_reduce` have no serial counterpart there. `None` (a row not in the
+            // table) stays `None` through both.
+            let local = (0..col.len()).into_par_iter().with_min_len(1 << 14).par_fold_reduce(
+                || Some(vec![0u64; len]),
+                |acc, i| {
+                    let mut acc = acc?;
+                    acc[find(col, i)?] += 1;
+                    Some(acc)
+                },
+                |a, b| {
+                    let (mut a, b) = (a?, b?);
+                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                    Some(a)
+                },
+            );
             if let Some(local) = local {
                 counts.iter_mut().zip(&local).for_each(|(x, y)| *x += y);
                 counts[0] += ((1usize << next_pow2_vars(col.len())) - col.len()) as u64;

@@ -10,8 +10,14 @@
 //! (`zkinfer_verifier::zk_weights`). On the cube `P̂ = P`; a view that leaves one of a block's free
 //! variables summed over `{0, 1}` sees the plain `P` (the block's `Z` vanishes); a fixed (selector)
 //! bit enters linearly, so the variable an op's last sumcheck round binds must be free in every
-//! block (the last dimension's least significant bit always is: every part has ≥ 1 variable when
-//! the last dimension's extent is ≥ 2). [`randomised_value`] is the value a zk prover sends.
+//! block. The last dimension's least significant bit is free in a block exactly when that block's
+//! part of the last dimension has ≥ 1 variable ([`crate::sparse::dim_parts`]): true for every
+//! extent `d` with `d mod 2^MIN_PART_VARS ≠ 1`, false for `d ≡ 1 (mod 16)`, `d ≥ 17`, whose tail
+//! part is one padded index of 0 variables (50 257 = 32 768 + 16 384 + 1 024 + 64 + 16 + **1**):
+//! there the bit is a selector in the tail's blocks, so a wiring that binds it last is not hidden
+//! by those blocks' masks and must bind another variable last (or pad the extent). A block with
+//! no free variable at all is refused ([`HidingSparseLayout::new`]).
+//! [`randomised_value`] is the value a zk prover sends.
 //! Extra polynomials (sumcheck masks, `R` masks, GKR masks, blinding tables) are dense, with their
 //! own [`Vanishing`] kind (`Last` for mask tables).
 //!

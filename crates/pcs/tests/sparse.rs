@@ -135,3 +135,17 @@ fn a_perturbed_block_value_is_rejected() {
         assert!(verify(&pcs, &c, &com, &claims, &proof).is_err());
     }
 }
+
+/// The fact `zkinfer_pcs::hiding_sparse`'s module doc relies on: the last dimension's least
+/// significant bit is free in every block (each part has ≥ 1 variable) for every extent `d ≥ 2`
+/// except `d ≡ 1 (mod 2^MIN_PART_VARS)`, whose tail part is one padded index (50 257's is).
+#[test]
+fn every_part_has_a_variable_unless_the_tail_is_one_index() {
+    use zkinfer_pcs::sparse::{DimPart, MIN_PART_VARS, dim_parts};
+    for d in 2..300usize {
+        let zero_var_part = dim_parts(d).iter().any(|p| p.vars == 0);
+        assert_eq!(zero_var_part, d % (1 << MIN_PART_VARS) == 1, "d = {d}");
+    }
+    assert_eq!(dim_parts(50257).last(), Some(&DimPart { offset: 50256, vars: 0 }));
+    assert!(dim_parts(50256).iter().all(|p| p.vars >= MIN_PART_VARS));
+}
