@@ -5,9 +5,9 @@
 //!   fixture's;
 //! * review 17's wider-model key — `[32, 32]` tables with non-zero extra columns committed under
 //!   `[32, 24]` shapes — is refused: the honest prover names the weight, a malicious author's
-//!   opening of the false zero claims is refused by the verifier (failing control, run once: with
-//!   the padding claims removed from the verifier, i.e. `padding_claims` returning no claim on
-//!   both sides, this key's setup proof verifies — see the report);
+//!   opening of the false zero claims is refused by the verifier (in-test controls: the narrow
+//!   key, and the wide key under its own wide shapes, verify; the check-removed control —
+//!   `padding_claims` drawing no claim on both sides — is not run yet);
 //! * `verify_zk` refuses a key without a setup proof, or with another key's, naming it; flipped
 //!   bytes, truncations and a trailing byte of the setup proof are refused; a version-4 key is
 //!   refused by the decoder with the version named.
