@@ -618,7 +618,9 @@ fn begin<T: Transcript>(com: &HidingCommitment, claims: &[OpeningClaim], t: &mut
 /// Claims must name committed polynomials (not masks), with points of the right length, at
 /// most `2^{μ_k}` distinct points per polynomial, and `Z_k(z) ≠ 0` (a last coordinate, or for
 /// [`Vanishing::All`] every coordinate, outside `{0, 1}`; else the randomised extension equals
-/// `P_k` there and hides nothing).
+/// `P_k` there and hides nothing) — except *public zero claims*: `Z_k(z) = 0` with the value 0,
+/// whose value the verifier knows (the statement says it is zero), so it reveals nothing; their
+/// opening is sound as any other (`P̂_k(z) = P_k(z)` there) and they read no mask.
 fn check_hiding_claims(layout: &PackedLayout, com: &HidingCommitment, claims: &[OpeningClaim]) -> Result<(), PcsError> {
     let num_polys = com.poly_num_vars.len();
     if claims.is_empty() {
@@ -634,11 +636,17 @@ fn check_hiding_claims(layout: &PackedLayout, com: &HidingCommitment, claims: &[
             return Err(PcsError::BadClaim(format!("claim {j}: polynomial {} has {m} variables, point has {}", c.poly, c.point.len())));
         }
         if com.vanishing_of(c.poly).at(&c.point) == EF::ZERO {
+            // A public zero claim (`P̂_k(z) = P_k(z) = 0`, e.g. the zk setup proof's padding
+            // claims) reveals nothing the statement does not: allowed, and it reads no mask, so
+            // it counts towards no hidden-point budget.
+            if c.value == EF::ZERO {
+                continue;
+            }
             let which = match com.vanishing_of(c.poly) {
                 Vanishing::Last => "last coordinate",
                 Vanishing::All => "a coordinate",
             };
-            return Err(PcsError::BadClaim(format!("claim {j}: {which} is 0 or 1, the value would not be hidden")));
+            return Err(PcsError::BadClaim(format!("claim {j}: {which} is 0 or 1, the value would not be hidden (only a public zero claim may be)")));
         }
         // The mask reads only the first `μ = min(m, MASK_VARS)` coordinates, so two different
         // points on one μ-prefix see the same mask value and `Z(z₂)·v₁ − Z(z₁)·v₂` would be a

@@ -260,6 +260,11 @@ impl HidingKey {
     fn with_link(&self, claims: &[OpeningClaim]) -> Result<Vec<OpeningClaim>, PcsError> {
         let mut per_poly: std::collections::BTreeMap<usize, Vec<&[EF]>> = std::collections::BTreeMap::new();
         for c in claims {
+            // Public zero claims (`Z = 0`, value 0: `crate::hiding`'s `check_hiding_claims`)
+            // read no mask and use none of the budget.
+            if c.value == EF::ZERO && Vanishing::All.at(&c.point) == EF::ZERO {
+                continue;
+            }
             let seen = per_poly.entry(c.poly).or_default();
             if !seen.contains(&c.point.as_slice()) {
                 seen.push(&c.point);

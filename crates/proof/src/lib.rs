@@ -30,6 +30,7 @@ pub mod memory;
 pub mod setup_proof;
 pub mod spill;
 pub mod zk;
+pub mod zk_setup_proof;
 
 // The verifying side lives in `zkinfer-verifier`; re-exported under the old paths.
 pub use zkinfer_verifier::{

@@ -5,9 +5,9 @@
 //! driver's weight claims open on the key) — in a [`HidingKey`] of `K` tickets and returns the
 //! [`ZkVerifyingKey`] (public) and the [`ZkProvingKey`] (secret: the seed every mask and every
 //! ticket's randomness derives from, and the next unused ticket). A budget of `K` proofs commits
-//! `K + 1` tickets: ticket [`SETUP_TICKET`] (0) is reserved for the hiding setup range proof (not
-//! built yet; reserving it now means no key in circulation has its ticket 0 opened by a graph
-//! proof when that proof lands), graph proofs use tickets `1..=K`.
+//! `K + 1` tickets: ticket [`SETUP_TICKET`] (0) is opened by the hiding setup proof
+//! (`crate::zk_setup_proof`: the weights zero on their padding; their range is not built yet),
+//! stored in the key; graph proofs use tickets `1..=K`.
 //!
 //! A zk proof takes its ticket with [`reserve_ticket`] and recommits it from the seed
 //! ([`ticket_data`]). A ticket used twice would open its codeword twice and leak weight rows, so:
@@ -200,8 +200,8 @@ fn slices(model: &Model) -> Result<(Vec<crate::keys::WeightMeta>, Vec<Vec<F>>), 
 
 /// Zero-knowledge setup: the zk verifying key (graph, shapes, vocabulary, hiding weight key of
 /// `budget.tickets + 1` tickets: [`SETUP_TICKET`] and one per proof) and its secret proving key
-/// (counter at [`FIRST_PROOF_TICKET`]). No setup range proof yet: the hiding one is not built,
-/// so zk keys are not accepted by `verify` (`docs/SECURITY.md`).
+/// (counter at [`FIRST_PROOF_TICKET`]). The key carries its hiding setup proof on ticket 0
+/// (`crate::zk_setup_proof`: padding; the range part is not built, `docs/SECURITY.md`).
 pub fn setup_zk(
     model: &Model,
     vocab: impl Into<Vocabulary>,
@@ -237,7 +237,11 @@ pub fn setup_zk(
         vocab: vocab.tokens,
         eog_ids,
     };
-    let vk = ZkVerifyingKey::new(public, weights)?;
+    let mut vk = ZkVerifyingKey::new(public, weights)?;
+    // The hiding setup proof on ticket 0 (`crate::zk_setup_proof`), stored in the key.
+    let data = vk.weights.ticket(&HidingPcs::default(), &refs, &secret, SETUP_TICKET as usize)?;
+    let mut rng = <rand10::rngs::StdRng as rand10::SeedableRng>::try_from_rng(&mut rand10::rngs::SysRng).map_err(|e| ProofSystemError::Request(format!("no system randomness: {e}")))?;
+    vk.setup_proof = crate::zk_setup_proof::prove_zk_setup(&vk, data, &mut rng)?;
     let pk = ZkProvingKey { vk_digest: vk.digest()?, secret, next_ticket: FIRST_PROOF_TICKET };
     Ok((vk, pk))
 }

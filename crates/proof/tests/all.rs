@@ -36,4 +36,5 @@ mod spm_e2e;
 mod weight_blocks;
 mod zk_graph_proof;
 mod zk_setup;
+mod zk_setup_proof;
 mod zk_weights;

@@ -33,6 +33,7 @@ pub mod setup_proof;
 pub mod weight_blocks;
 pub mod zk_key;
 pub mod zk_proof;
+pub mod zk_setup_proof;
 pub mod zk_weights;
 
 /// The strict binary codec of key and proof files (it lives with the graph IR, which uses it too).

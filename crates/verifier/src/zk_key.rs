@@ -14,8 +14,14 @@
 //! ```text
 //! magic "ZKINFZK\0" | version u32 | hiding weight key (u64 length, bincode) |
 //! public part (u64 length, a public key's encoding whose weight commitment is the
-//! no-commitment marker: one all-zero Merkle root)
+//! no-commitment marker: one all-zero Merkle root) |
+//! setup proof (u64 length, the transcript of the hiding setup proof on ticket 0,
+//! `crate::zk_setup_proof`; bound to the bytes before it, [`ZkVerifyingKey::setup_binding`])
 //! ```
+//!
+//! A key is accepted by [`crate::zk_proof::verify_zk`] only with a valid setup proof
+//! ([`crate::zk_setup_proof::verify_zk_setup`]); the decoder reads any, even an empty one, so
+//! the refusal names what failed.
 //!
 //! The public part reuses the public key's encoding and checks (shapes, graph, vocabulary); its
 //! commitment root is all zero, which no codeword hashes to, so no public proof verifies against
@@ -35,8 +41,9 @@ pub const ZK_VK_MAGIC: &[u8; 8] = b"ZKINFZK\0";
 /// Format version of zk verifying-key files (2: ticket 0 is reserved for the setup proof; 3: the
 /// weight masks have extension-field coefficients, `zkinfer_pcs::hiding::MASK_COMPONENT_VARS`;
 /// 4: the hiding key commits one polynomial per weight tensor — the zk graph driver's weight
-/// polynomial, [`weight_num_vars`] — instead of the public key's blocks).
-pub const ZK_VK_VERSION: u32 = 4;
+/// polynomial, [`weight_num_vars`] — instead of the public key's blocks; 5: the key carries its
+/// hiding setup proof, `crate::zk_setup_proof`, and keys without one are refused).
+pub const ZK_VK_VERSION: u32 = 5;
 /// Largest encoded hiding weight key accepted (`MAX_TICKETS` roots and a link value per block).
 const MAX_HIDING_KEY_BYTES: u64 = 1 << 24;
 
@@ -48,6 +55,9 @@ pub struct ZkVerifyingKey {
     pub public: VerifyingKey,
     /// The hiding weight key over the same blocks.
     pub weights: HidingKey,
+    /// The hiding setup proof on ticket 0 (`crate::zk_setup_proof`; empty until `setup_zk`
+    /// proves it: such a key is refused by every verifier).
+    pub setup_proof: Vec<u8>,
 }
 
 /// The no-commitment marker of a zk key's public part: the weight blocks' shapes under an
@@ -114,7 +124,7 @@ impl ZkVerifyingKey {
         // A value of the weights at a public point would leak: a zk key has no answers (its
         // proofs open the hiding key, not the public commitment).
         public.weight_ood = Vec::new();
-        let key = Self { public, weights };
+        let key = Self { public, weights, setup_proof: Vec::new() };
         // Surface an encoding failure here, not when the key is written.
         key.to_bytes()?;
         Ok(key)
@@ -124,6 +134,16 @@ impl ZkVerifyingKey {
     /// does not serialise within the decoder's limit, so no key is written that would not read
     /// back and no digest is taken of a truncated encoding.
     pub fn to_bytes(&self) -> Result<Vec<u8>, ProofSystemError> {
+        self.encode(&self.setup_proof)
+    }
+
+    /// What the setup proof is bound to: BLAKE3 of the key's bytes with an empty setup proof
+    /// (`crate::zk_setup_proof::setup_domain`).
+    pub fn setup_binding(&self) -> Result<[u8; 32], ProofSystemError> {
+        Ok(*blake3::hash(&self.encode(&[])?).as_bytes())
+    }
+
+    fn encode(&self, setup_proof: &[u8]) -> Result<Vec<u8>, ProofSystemError> {
         use bincode::Options;
         let hk = bincode_options()
             .serialize(&self.weights)
@@ -133,6 +153,7 @@ impl ZkVerifyingKey {
         w.u32(ZK_VK_VERSION);
         w.bytes(&hk);
         w.bytes(&self.public.to_bytes());
+        w.bytes(setup_proof);
         Ok(w.into_bytes())
     }
 
@@ -146,6 +167,7 @@ impl ZkVerifyingKey {
         weights.validate().map_err(|e| invalid("hiding weight key", e.to_string()))?;
         check_ticket_count(&weights).map_err(|e| invalid("hiding weight key", e))?;
         let public = VerifyingKey::from_bytes(r.bytes("public part")?)?;
+        let setup_proof = r.bytes("setup proof")?.to_vec();
         r.finish()?;
         // The public part's decoder checked its marker's shapes against the weights' blocks.
         if public.commitment != no_commitment(WeightBlockPlan::for_weights(&public.weights).slice_num_vars()) {
@@ -157,7 +179,7 @@ impl ZkVerifyingKey {
         if public.model_sha256 != [0; 32] {
             return Err(invalid("public part", "a zero-knowledge key carries no model file hash".into()));
         }
-        Ok(Self { public, weights })
+        Ok(Self { public, weights, setup_proof })
     }
 
     /// The model commitment: BLAKE3 of the key's canonical bytes (an error if they cannot be

@@ -273,7 +273,9 @@ pub fn statement_inputs(graph: &Graph, prompt: &[u32], completion: &[u32]) -> Re
     Ok((inputs, next))
 }
 
-/// Verifies a zk proof: the header against the key ([`ZkProofFile::check_header`]), the
+/// Verifies a zk proof: the header against the key ([`ZkProofFile::check_header`]), the key's
+/// hiding setup proof ([`crate::zk_setup_proof::verify_zk_setup`]: a key without a valid one is
+/// refused), the
 /// completion's ids and the stopping rule (as the public verifier), the key's graph instantiated
 /// at the proof's length with the statement's public tensors ([`statement_inputs`]: kinds,
 /// bounds, causality), then the hiding graph proof with its weights on the proof's ticket
@@ -281,6 +283,9 @@ pub fn statement_inputs(graph: &Graph, prompt: &[u32], completion: &[u32]) -> Re
 /// ticket, request, prompt and completion ids, then the graph's public inputs).
 pub fn verify_zk(vk: &ZkVerifyingKey, proof: &ZkProofFile) -> Result<Verified, ProofSystemError> {
     proof.check_header(vk)?;
+    // The key's own setup proof first (its weights zero on their padding): a key without a valid
+    // one is refused, whatever the proof.
+    crate::zk_setup_proof::verify_zk_setup(vk)?;
     let public = &vk.public;
     let (prompt, completion) = (&proof.prompt_ids, &proof.completion_ids);
     if let Some(id) = completion.iter().find(|&&id| id as usize >= public.vocab.len()) {
