@@ -175,9 +175,10 @@ fn claims_that_would_not_be_hidden_are_refused() {
         .collect();
     assert!(matches!(check_hiding_claims(&data.layout, &data.commitment, &many), Err(PcsError::BadClaim(_))));
     assert!(check_hiding_claims(&data.layout, &data.commitment, &many[..16]).is_ok());
-    // A boolean last coordinate: the extension equals the polynomial there.
+    // A boolean last coordinate: the extension equals the polynomial there (a non-zero value:
+    // only a public zero claim may have one, `check_hiding_claims`).
     let boolean_last: Vec<EF> = (0..6).map(|k| if k == 5 { EF::ZERO } else { ext(k + 2, 1, 1) }).collect();
-    let claim = OpeningClaim { poly: 1, value: EF::ZERO, point: boolean_last };
+    let claim = OpeningClaim { poly: 1, value: EF::ONE, point: boolean_last };
     assert!(matches!(pcs.open(data, &[claim], &mut t, &mut rng), Err(PcsError::BadClaim(_))));
     // Claims on a mask slot are not claims on the batch.
     let (_, data) = pcs.commit(&slices, &mut rng).expect("commit");
