@@ -298,7 +298,7 @@ fn the_tiny_gpt2_graph_walks_past_its_argmax_to_its_first_unwired_node() {
     let graph = m.graph(8).expect("graph");
     let inputs: Vec<Vec<i64>> = graph.inputs.iter().map(|&t| vec![0; graph.meta(t).shape.iter().product()]).collect();
     // Without the completion the Argmax is refused; with it the walk passes the Argmax and the
-    // LM head and stops at the output LayerNorm (unwired, or below the zk norm's row minimum).
+    // LM head and stops at the output LayerNorm.
     let e = ZkLayout::new(&graph, &inputs).unwrap_err().to_string();
     assert!(e.contains("Argmax") && e.contains("public output"), "{e}");
     let next = graph.find("next_token").unwrap();
