@@ -15,8 +15,11 @@
 //! mask tied, both range-checked in the zk lookup phase at the end of the walk (module `range`,
 //! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp); **Clamp**
 //! (both forms: `y`, `s` and the gaps — tied to `y` by affine relations — or `t` committed and
-//! range-checked; its masked product sumcheck, `crate::zk_clamp`).
-//! Any other op kind on the walk (the norms, Softmax, the table ops, Argmax, RoPE, …, whose
+//! range-checked; its masked product sumcheck, `crate::zk_clamp`); and
+//! the **causal Softmax** (session 14, module `softmax`, `zk_graph_softmax.rs`: `p` and the public
+//! op's eight witness columns committed, the zk softmax's masked sumcheck, its `(δ, e)` rows looked
+//! up in the exp table — a function-table statement of the same zk logUp — and its range checks).
+//! Any other op kind on the walk (the norms, the table ops, Argmax, RoPE, …, whose
 //! zk provers exist as library code and need their committed columns and lookups wired here the
 //! way Rescale's are) is **refused** by
 //! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
@@ -109,6 +112,8 @@ use crate::zk_rescale::{ZkRescaleShape, mask_table_len, prove_rescale_zk, scaled
 
 #[path = "zk_graph_range.rs"]
 mod range;
+#[path = "zk_graph_softmax.rs"]
+mod softmax;
 
 const WHO: &str = "zk graph";
 
@@ -189,6 +194,15 @@ pub enum HiddenKind {
         /// The column's index in the node's list.
         index: usize,
     },
+    /// A committed witness column of node `node` built by its op's wiring module
+    /// (`Vanishing::All`, uniform mask): a Softmax's `m`, `s`, `δ`, `o`, `e`, `Z`, `r`, `c`
+    /// (`zk_graph_softmax.rs`).
+    NodeColumn {
+        /// The node.
+        node: usize,
+        /// The column's index in the node's list.
+        index: usize,
+    },
     /// The multiplicities of lookup statement `i` (`Vanishing::Last`).
     Multiplicities(usize),
     /// The zk lookup's mask table `k` (`ZkLookupMasks::tables` order: the blinding table, then
@@ -254,6 +268,8 @@ enum Wiring {
     Rescale(ZkRescaleShape),
     /// `y`, `s` and the gaps or `t` committed and range-checked.
     Clamp(ZkClampShape),
+    /// The causal softmax: `p` and the public op's witness columns committed (`zk_graph_softmax.rs`).
+    Softmax(softmax::SoftmaxWiring),
 }
 
 impl Wiring {
@@ -267,6 +283,7 @@ impl Wiring {
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
             Wiring::Rescale(_) => None,
             Wiring::Clamp(s) => zk_clamp_mask_shape(s).ok(),
+            Wiring::Softmax(s) => s.mask_shape(),
         }
     }
 }
@@ -378,6 +395,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
             zk_clamp_mask_shape(&s).map_err(|e| bad(&e.to_string()))?;
             Wiring::Clamp(s)
         }
+        Op::Softmax(o) => Wiring::Softmax(softmax::wire(graph, n, o)?),
         Op::GatherRows(_) => {
             let rows = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the rows must be a public input"))?;
             match shape(1).as_slice() {
@@ -471,9 +489,10 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::Output(o), num_vars: tensor_vars(&graph.meta(o).shape), all: true, mask_degree_bits: r_bits[o.0] });
             }
         }
-        let mut cols = range::Committed { column_poly: &mut column_poly, remainder: vec![None; graph.nodes.len()], aux: vec![Vec::new(); graph.nodes.len()], ranges: Vec::new(), affine: Vec::new() };
+        let mut cols = range::Committed { column_poly: &mut column_poly, remainder: vec![None; graph.nodes.len()], aux: vec![Vec::new(); graph.nodes.len()], ranges: Vec::new(), affine: Vec::new(), tables: Vec::new() };
         range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
-        let range::Committed { remainder, aux, ranges, affine, .. } = cols;
+        softmax::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
+        let range::Committed { remainder, aux, ranges, affine, tables, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
                 Some(Wiring::Mul) => Some(zk_mul_mask_shape(tensor_vars(&graph.meta(graph.nodes[n].output).shape))),
@@ -485,7 +504,7 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::NodeMask(n), num_vars: shape.num_vars(), all: false, mask_degree_bits: 1 });
             }
         }
-        let (statements, lookup_masks) = range::lookup_polys(&ranges, &mut polys)?;
+        let (statements, lookup_masks) = range::lookup_polys(&ranges, &tables, &mut polys)?;
         for (t, p) in column_poly.iter().enumerate() {
             if let Some(&p) = p.as_ref() {
                 let hp: &HiddenPoly = &polys[p];
@@ -999,6 +1018,10 @@ pub fn prove_zk_graph_keyed(
             router.mask_claims(mp, c.mask_claims);
             continue;
         }
+        if let Wiring::Softmax(s) = w {
+            softmax::prove(layout, secrets, &vals, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -1084,7 +1107,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Softmax(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1134,6 +1157,10 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
             router.clamped(py, &aux, &c);
             router.route(node.inputs[0], c.x, inputs, true)?;
             router.mask_claims(mp, c.mask_claims);
+            continue;
+        }
+        if let Wiring::Softmax(s) = w {
+            softmax::verify(layout, &mut router, graph, n, s, inputs, t)?;
             continue;
         }
         let claims = router.take(out)?;
@@ -1194,7 +1221,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Softmax(_) => {}
         }
     }
     if ranges {

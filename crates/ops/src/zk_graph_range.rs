@@ -125,15 +125,32 @@ pub(super) struct Committed<'a> {
     pub aux: Vec<Vec<usize>>,
     pub ranges: Vec<RangeCheck>,
     pub affine: Vec<Affine>,
+    /// Lookups in public tables other than the range tables ([`TableLookup`]).
+    pub tables: Vec<TableLookup>,
 }
 
-/// One lookup statement: a range table and the polys looked up in it.
+/// One lookup statement: a table and the polys looked up in it.
 #[derive(Debug, Clone)]
 pub(super) struct Statement {
     pub table: Table,
+    /// Per looked-up column its first component's poly (a range table's: the column).
     pub columns: Vec<usize>,
+    /// Per looked-up column the polys of its further components (a function table's outputs;
+    /// empty for a range table).
+    pub more: Vec<Vec<usize>>,
     /// The multiplicities' poly.
     pub mult: usize,
+}
+
+/// A lookup of committed columns' rows in a public table, in the driver's one zk logUp (e.g. a
+/// Softmax's `(δ, e)` in its exp table, `crate::zk_graph`'s softmax module): per looked-up column
+/// the polys of its components (one per table component, each a whole padded tensor of `≥ 2^5`
+/// entries, `Vanishing::All`). Lookups of one table (equal [`crate::witness::table_key`]) share
+/// one statement.
+#[derive(Debug, Clone)]
+pub(super) struct TableLookup {
+    pub table: Table,
+    pub columns: Vec<Vec<usize>>,
 }
 
 fn direct(bits: u32, signed: bool) -> bool {
@@ -150,7 +167,7 @@ pub(super) fn points_per_check(bits: u32, signed: bool) -> usize {
     }
 }
 
-fn range_check(polys: &mut Vec<HiddenPoly>, col: usize, bits: u32, signed: bool) -> RangeCheck {
+pub(super) fn range_check(polys: &mut Vec<HiddenPoly>, col: usize, bits: u32, signed: bool) -> RangeCheck {
     let offset = if signed { 1u64 << (bits - 1) } else { 0 };
     let mut limbs = Vec::new();
     if !direct(bits, signed) {
@@ -266,7 +283,7 @@ fn clamp_columns(graph: &Graph, n: usize, s: &crate::zk_clamp::ZkClampShape, cla
 /// The lookup statements (one per range width) with their multiplicity polys, then the zk logUp's
 /// mask tables (their sizes are public functions of the statements: read from a throwaway
 /// sample).
-pub(super) fn lookup_polys(ranges: &[RangeCheck], polys: &mut Vec<HiddenPoly>) -> Result<(Vec<Statement>, Vec<usize>), ProofError> {
+pub(super) fn lookup_polys(ranges: &[RangeCheck], tables: &[TableLookup], polys: &mut Vec<HiddenPoly>) -> Result<(Vec<Statement>, Vec<usize>), ProofError> {
     let mut by_width: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for rc in ranges {
         if rc.limbs.is_empty() {
@@ -281,7 +298,27 @@ pub(super) fn lookup_polys(ranges: &[RangeCheck], polys: &mut Vec<HiddenPoly>) -
         let table = Table::range(w);
         let mult = polys.len();
         polys.push(HiddenPoly { kind: HiddenKind::Multiplicities(statements.len()), num_vars: zk_multiplicity_vars(&table), all: false, mask_degree_bits: 1 });
-        statements.push(Statement { table, columns, mult });
+        let more = vec![Vec::new(); columns.len()];
+        statements.push(Statement { table, columns, more, mult });
+    }
+    // Lookups in other tables: one statement per table (by key, in first-use order).
+    let mut by_table: Vec<(String, Table, Vec<Vec<usize>>)> = Vec::new();
+    for tl in tables {
+        let key = crate::witness::table_key(&tl.table);
+        if tl.columns.iter().any(|c| c.len() != tl.table.arity() || c.iter().any(|&p| polys[p].num_vars != polys[c[0]].num_vars)) {
+            return Err(ProofError::shape(WHO, format!("a lookup in {key} whose columns do not have the table's components")));
+        }
+        match by_table.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, cols)) => cols.extend(tl.columns.iter().cloned()),
+            None => by_table.push((key, tl.table.clone(), tl.columns.clone())),
+        }
+    }
+    for (_, table, cols) in by_table {
+        let mult = polys.len();
+        polys.push(HiddenPoly { kind: HiddenKind::Multiplicities(statements.len()), num_vars: zk_multiplicity_vars(&table), all: false, mask_degree_bits: 1 });
+        let columns = cols.iter().map(|c| c[0]).collect();
+        let more = cols.into_iter().map(|c| c[1..].to_vec()).collect();
+        statements.push(Statement { table, columns, more, mult });
     }
     let mut lookup_masks = Vec::new();
     if !statements.is_empty() {
@@ -381,6 +418,7 @@ pub(super) fn sample_columns<R: Rng + ?Sized>(
             _ => {}
         }
     }
+    super::softmax::sample_columns(layout, graph, trace, tables, &mut ints, rng)?;
     for rc in &layout.ranges {
         if rc.limbs.is_empty() {
             // A malicious prover commits its out-of-range values reduced into the range (else
@@ -430,6 +468,12 @@ pub(super) fn sample_lookups<R: Rng + ?Sized>(
     }
     let uniform = |len: usize, rng: &mut R| (0..len).map(|_| rng.random::<F>()).collect::<Vec<F>>();
     for st in &layout.statements {
+        if let Table::Function(_) = st.table {
+            function_multiplicities(layout, st, ints, tables, forging)?;
+            let p = &layout.polys[st.mult];
+            tables[st.mult].1 = uniform(mask_table_len(p.mask_vars(), 1), rng);
+            continue;
+        }
         let width = 1i64 << st.table.num_vars();
         let mut m = vec![0u64; 1usize << zk_multiplicity_vars(&st.table)];
         for &c in &st.columns {
@@ -455,12 +499,33 @@ pub(super) fn sample_lookups<R: Rng + ?Sized>(
     Ok(Some(masks))
 }
 
+/// The multiplicities of a function-table statement (every component of every column has its
+/// integer values in `ints`); a malicious prover (`forging`) leaves a row outside the table out.
+fn function_multiplicities(layout: &ZkLayout, st: &Statement, ints: &[Option<Vec<i64>>], tables: &mut [(Vec<F>, Vec<F>)], forging: bool) -> Result<(), ProofError> {
+    let mut m = vec![0u64; 1usize << zk_multiplicity_vars(&st.table)];
+    for (&c, more) in st.columns.iter().zip(&st.more) {
+        let comps: Vec<&[i64]> = std::iter::once(c).chain(more.iter().copied()).map(|p| ints[p].as_deref().ok_or_else(|| ProofError::witness(WHO, "a looked-up column without values"))).collect::<Result<_, _>>()?;
+        for i in 0..comps[0].len() {
+            let row: Vec<F> = comps.iter().map(|v| from_i64_unchecked(v[i])).collect();
+            match st.table.row_index(&row) {
+                Some(j) if j < m.len() => m[j] += 1,
+                _ if forging => {}
+                _ => return Err(ProofError::witness(WHO, format!("{:?}: row {i} is not in table {}", layout.polys[c].kind, crate::witness::table_key(&st.table)))),
+            }
+        }
+    }
+    tables[st.mult].0 = m.into_iter().map(F::from_u64).collect();
+    Ok(())
+}
+
 /// The layout's poly of a zk logUp polynomial.
 fn lookup_poly(layout: &ZkLayout, poly: ZkLookupPoly) -> Result<usize, ProofError> {
     let bad = || ProofError::check(WHO, format!("the zk lookups claim an unknown polynomial {poly:?}"));
     match poly {
         ZkLookupPoly::Column { instance, column, component: 0 } => layout.statements.get(instance).and_then(|s| s.columns.get(column)).copied().ok_or_else(bad),
-        ZkLookupPoly::Column { .. } => Err(bad()),
+        ZkLookupPoly::Column { instance, column, component } => {
+            layout.statements.get(instance).and_then(|s| s.more.get(column)).and_then(|m| m.get(component - 1)).copied().ok_or_else(bad)
+        }
         ZkLookupPoly::Multiplicities { instance } => layout.statements.get(instance).map(|s| s.mult).ok_or_else(bad),
         ZkLookupPoly::Blinding => layout.lookup_masks.first().copied().ok_or_else(bad),
         ZkLookupPoly::GkrMask(k) => layout.lookup_masks.get(k + 1).copied().ok_or_else(bad),
@@ -508,7 +573,12 @@ pub(super) fn prove_ranges(layout: &ZkLayout, secrets: &ZkSecrets, router: &mut 
         .iter()
         .map(|st| LookupInstance {
             table: &st.table,
-            columns: st.columns.iter().map(|&c| LookupColumn::single(&secrets.tables[c].0)).collect(),
+            columns: st
+                .columns
+                .iter()
+                .zip(&st.more)
+                .map(|(&c, more)| LookupColumn { components: std::iter::once(c).chain(more.iter().copied()).map(|p| secrets.tables[p].0.as_slice()).collect() })
+                .collect(),
             multiplicities: &secrets.tables[st.mult].0,
         })
         .collect();
