@@ -15,17 +15,26 @@
 //! mask tied, both range-checked in the zk lookup phase at the end of the walk (module `range`,
 //! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp); **Clamp**
 //! (both forms: `y`, `s` and the gaps — tied to `y` by affine relations — or `t` committed and
-//! range-checked; its masked product sumcheck, `crate::zk_clamp`); and
-//! the **causal Softmax** (session 14, module `softmax`, `zk_graph_softmax.rs`: `p` and the public
-//! op's eight witness columns committed, the zk softmax's masked sumcheck, its `(δ, e)` rows looked
-//! up in the exp table — a function-table statement of the same zk logUp — and its range checks).
-//! Any other op kind on the walk (the norms, the table ops, Argmax, RoPE, …, whose
-//! zk provers exist as library code and need their committed columns and lookups wired here the
-//! way Rescale's are) is **refused** by
-//! [`ZkLayout::new`] with the node and op named — never a proof that is not zero knowledge or not
-//! sound. The one-pass GPT-2 graph therefore is refused today (the walk meets its Argmax first:
-//! "node 65 (Argmax, output next_token): the zk graph driver does not wire this op kind yet");
-//! `prove --zk` stays refused.
+//! range-checked; its masked product sumcheck, `crate::zk_clamp`). The **causal Softmax**
+//! (session 14, module `softmax`, `zk_graph_softmax.rs`: `p` and the public op's eight witness
+//! columns committed, the zk softmax's masked sumcheck, its `(δ, e)` rows looked up in the exp
+//! table — a function-table statement of the same zk logUp — and its range checks).
+//! **Argmax** (session 14): the ids are PUBLIC — the statement's completion, given to the layout
+//! as a public output ([`ZkLayout::with_public_outputs`]; `zkinfer_verifier::zk_proof` passes the
+//! proof's completion) — never committed nor anchored; the gaps `g` are committed (mask tied to
+//! the public output's `R` table, the sumcheck's output mask, and to the logits' `R`) and
+//! range-checked in the zk lookup phase; the masked product sumcheck (`crate::zk_argmax`) sends
+//! two claims to the logits' producer (the LM head). The verifier evaluates the public selector
+//! and `P(z)` from ITS ids, so a proof for other ids is refused. **Table ops** (GELU, SiLU,
+//! soft-cap): `y` committed, the rows `(x, y)` of the input's own committed column (a Clamp's or a
+//! rounded Rescale's output; any other input is refused) looked up in the public function table in
+//! the same one zk logUp as every range check (`zk_graph_range.rs`, `TableLookup`).
+//! Any other op kind on the walk (the norms, RoPE, …, whose zk provers exist as library
+//! code and need their committed columns and lookups wired here the way Rescale's are) is
+//! **refused** by [`ZkLayout::new`] with the node and op named — never a proof that is not zero
+//! knowledge or not sound. The one-pass GPT-2 graph therefore is refused today at its output
+//! LayerNorm ("node 63 (LayerNorm, output output_norm.out): the zk graph driver does not wire this
+//! op kind yet"); `prove --zk` stays refused for it.
 //!
 //! # The hidden polynomials ([`HiddenPoly`], in layout order)
 //!
@@ -109,6 +118,9 @@ use crate::zk_plan::{zk_claims_on_input, zk_extra_r_load, zk_output_has_r};
 use crate::ops::clamp::ClampProof;
 use crate::zk_clamp::{ZkClampMasks, ZkClampShape, prove_clamp_zk, verify_clamp_zk, zk_clamp_mask_shape};
 use crate::zk_rescale::{ZkRescaleShape, mask_table_len, prove_rescale_zk, scaled_input_claims_zk, tied_copy_mask, verify_rescale_zk};
+use crate::zk_argmax::{ZkArgmaxClaims, ZkArgmaxMasks, ZkArgmaxShape, prove_argmax_zk, verify_argmax_zk};
+use crate::ops::table_op::TableOpProof;
+use crate::zk_plan::zk_public_output;
 
 #[path = "zk_graph_range.rs"]
 mod range;
@@ -254,7 +266,7 @@ pub trait KeyedWeights: Sync {
 }
 
 /// How a node is proven in zk mode (from the op and the shapes alone).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Wiring {
     MatMul(ZkMatMulShape),
     BatchedMatMul(ZkBatchedShape),
@@ -268,6 +280,12 @@ enum Wiring {
     Rescale(ZkRescaleShape),
     /// `y`, `s` and the gaps or `t` committed and range-checked.
     Clamp(ZkClampShape),
+    /// The public ids (the statement's completion), the gaps committed (their mask tied to the
+    /// gap's `R` table and the logits' `R`) and range-checked (`crate::zk_argmax`).
+    Argmax(ZkArgmaxShape),
+    /// `y` committed; the rows `(x, y)` of the committed input `x` looked up in the public function
+    /// table (`crate::zk_table_op`'s relation without the copy: `x` is itself a committed column).
+    TableOp(zkinfer_lookup::Table),
     /// The causal softmax: `p` and the public op's witness columns committed (`zk_graph_softmax.rs`).
     Softmax(softmax::SoftmaxWiring),
 }
@@ -283,6 +301,8 @@ impl Wiring {
             Wiring::IndexMap(m, _) => Some(zk_index_map_mask_shape(m)),
             Wiring::Rescale(_) => None,
             Wiring::Clamp(s) => zk_clamp_mask_shape(s).ok(),
+            Wiring::Argmax(s) => Some(s.mask_shape()),
+            Wiring::TableOp(_) => None,
             Wiring::Softmax(s) => s.mask_shape(),
         }
     }
@@ -323,6 +343,8 @@ pub struct ZkLayout {
     lookup_masks: Vec<usize>,
     shapes: Vec<Vec<usize>>,
     outputs: Vec<TensorId>,
+    /// Per tensor: a public output of the statement (an Argmax's ids: no anchor, no column).
+    public: Vec<bool>,
 }
 
 fn refused(graph: &Graph, n: usize, why: &str) -> ProofError {
@@ -339,7 +361,7 @@ fn as_indices(v: &[i64], bound: usize) -> Option<Vec<usize>> {
     v.iter().map(|&x| usize::try_from(x).ok().filter(|&u| u < bound)).collect()
 }
 
-fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usize>]) -> Result<Wiring, ProofError> {
+fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usize>], public: &[Option<Vec<i64>>]) -> Result<Wiring, ProofError> {
     let node = &graph.nodes[n];
     let shape = |k: usize| graph.meta(node.inputs[k]).shape.clone();
     let bad = |why: &str| refused(graph, n, why);
@@ -403,6 +425,20 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
                 _ => return Err(bad("unexpected input shape")),
             }
         }
+        Op::Argmax(_) => {
+            let ids = public[node.output.0].clone().ok_or_else(|| bad("the ids must be a public output of the statement (the completion)"))?;
+            match shape(0).as_slice() {
+                &[rows, vocab] => {
+                    let s = ZkArgmaxShape { rows, vocab, ids, in_bits: graph.meta(node.inputs[0]).bits };
+                    s.check().map_err(|e| bad(&e.to_string()))?;
+                    Wiring::Argmax(s)
+                }
+                _ => return Err(bad("unexpected logits shape")),
+            }
+        }
+        Op::Gelu(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
+        Op::Silu(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
+        Op::SoftCap(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
         _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
     };
     Ok(w)
@@ -413,7 +449,28 @@ impl ZkLayout {
     /// row-major): refused, naming the node, if a node the walk reaches has no zk wiring, a shape
     /// breaks a zk prover's constraints, or a tensor receives more claims than a mask can hide.
     pub fn new(graph: &Graph, inputs: &[Vec<i64>]) -> Result<Self, ProofError> {
+        Self::with_public_outputs(graph, inputs, &[])
+    }
+
+    /// [`Self::new`] with the statement's public outputs (`(tensor, values)`, row-major): the
+    /// ids an Argmax output claims (the completion, `next_token`). A public output is never
+    /// committed nor anchored: its Argmax is proven against these values (`crate::zk_argmax`), so
+    /// the verifier's values are the ones the proof binds. Refused: a public output that is not a
+    /// graph output computed by an Argmax, or of the wrong count.
+    pub fn with_public_outputs(graph: &Graph, inputs: &[Vec<i64>], public_outputs: &[(TensorId, Vec<i64>)]) -> Result<Self, ProofError> {
         let nt = graph.tensors.len();
+        let mut public: Vec<Option<Vec<i64>>> = vec![None; nt];
+        for (t, values) in public_outputs {
+            let ok = t.0 < nt
+                && graph.outputs.contains(t)
+                && graph.nodes.iter().position(|n| n.output == *t).is_some_and(|n| zk_public_output(graph, n))
+                && values.len() == graph.meta(*t).shape.iter().product::<usize>()
+                && public[t.0].is_none();
+            if !ok {
+                return Err(ProofError::shape(WHO, format!("public output {}: not an Argmax graph output of {} values", t.0, values.len())));
+            }
+            public[t.0] = Some(values.clone());
+        }
         if inputs.len() != graph.inputs.len() {
             return Err(ProofError::shape(WHO, format!("{} public inputs for {} graph inputs", inputs.len(), graph.inputs.len())));
         }
@@ -430,34 +487,49 @@ impl ZkLayout {
         }
         let mut claims = vec![0usize; nt];
         for &o in &graph.outputs {
-            if producer[o.0].is_none() {
+            let Some(n) = producer[o.0] else {
                 return Err(ProofError::shape(WHO, format!("graph output {} is not computed by a node", graph.meta(o).name)));
+            };
+            // A public output (the Argmax's ids) is the statement's: no anchor.
+            if !zk_public_output(graph, n) {
+                claims[o.0] += 1;
             }
-            claims[o.0] += 1;
         }
         let mut wiring: Vec<Option<Wiring>> = vec![None; graph.nodes.len()];
         let mut has_r = vec![false; graph.nodes.len()];
         let mut extra_load = vec![0usize; nt];
         for n in (0..graph.nodes.len()).rev() {
             let node = &graph.nodes[n];
-            let k = claims[node.output.0];
+            // A public output's node is proven without claims on its output (the plan's rule).
+            let k = if zk_public_output(graph, n) { claims[node.output.0].max(1) } else { claims[node.output.0] };
             if k == 0 {
                 continue;
             }
-            wiring[n] = Some(wire(graph, n, inputs, &input_index)?);
+            wiring[n] = Some(wire(graph, n, inputs, &input_index, &public)?);
             // The plan's rule (one source of truth, `crate::zk_plan`).
             for (i, &t) in node.inputs.iter().enumerate() {
                 claims[t.0] += zk_claims_on_input(&node.op, k, i);
             }
             has_r[n] = zk_output_has_r(graph, n)?;
-            // A rounded Rescale's remainder check reads `R_x` at fresh first coordinates.
-            extra_load[node.inputs[0].0] += zk_extra_r_load(&node.op);
+            // A rounded Rescale's remainder check (an Argmax's gap check) reads `R_x` at fresh
+            // first coordinates.
+            extra_load[node.inputs[0].0] += zk_extra_r_load(&node.op, graph.meta(node.inputs[0]).bits);
         }
         // Hidden polynomials, in dependency order of their sampling.
         let mut polys = Vec::new();
         let (mut column_poly, mut r_poly, mut merge_mask, mut node_mask) = (vec![None; nt], vec![None; nt], vec![None; nt], vec![None; graph.nodes.len()]);
         let mut r_bits = vec![0usize; nt];
         for (t, meta) in graph.tensors.iter().enumerate() {
+            // An Argmax's public output: its R table is the gap's output mask (`crate::zk_argmax`),
+            // read at the sumcheck's first coordinate and the gap's range-check points.
+            if let Some(Wiring::Argmax(s)) = producer[t].and_then(|n| wiring[n].as_ref()) {
+                let coords = 1 + range::points_per_check(s.in_bits + 1, false);
+                let d = VirtualMask::bits_for(coords).map_err(|e| ProofError::shape(WHO, format!("{}: {e}", meta.name)))?;
+                r_bits[t] = d;
+                r_poly[t] = Some(polys.len());
+                polys.push(HiddenPoly { kind: HiddenKind::R(TensorId(t)), num_vars: 3 + d, all: false, mask_degree_bits: 1 });
+                continue;
+            }
             let k = claims[t];
             if k == 0 {
                 continue;
@@ -480,6 +552,12 @@ impl ZkLayout {
             }
         }
         for &o in &graph.outputs {
+            if public[o.0].is_some() {
+                continue;
+            }
+            if producer[o.0].is_some_and(|n| zk_public_output(graph, n)) {
+                return Err(refused(graph, producer[o.0].unwrap_or(0), "the Argmax's ids must be given as a public output of the statement (the completion)"));
+            }
             if r_poly[o.0].is_none() {
                 let n = producer[o.0].unwrap_or(0);
                 return Err(refused(graph, n, "a graph output must carry an R mask (MatMul, Embedding or an index map) to be committed with a tied mask"));
@@ -489,10 +567,17 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::Output(o), num_vars: tensor_vars(&graph.meta(o).shape), all: true, mask_degree_bits: r_bits[o.0] });
             }
         }
-        let mut cols = range::Committed { column_poly: &mut column_poly, remainder: vec![None; graph.nodes.len()], aux: vec![Vec::new(); graph.nodes.len()], ranges: Vec::new(), affine: Vec::new(), tables: Vec::new() };
+        let mut cols = range::Committed {
+            column_poly: &mut column_poly,
+            remainder: vec![None; graph.nodes.len()],
+            aux: vec![Vec::new(); graph.nodes.len()],
+            ranges: Vec::new(),
+            affine: Vec::new(),
+            lookups: Vec::new(),
+        };
         range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
         softmax::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
-        let range::Committed { remainder, aux, ranges, affine, tables, .. } = cols;
+        let range::Committed { remainder, aux, ranges, affine, lookups, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
                 Some(Wiring::Mul) => Some(zk_mul_mask_shape(tensor_vars(&graph.meta(graph.nodes[n].output).shape))),
@@ -504,7 +589,7 @@ impl ZkLayout {
                 polys.push(HiddenPoly { kind: HiddenKind::NodeMask(n), num_vars: shape.num_vars(), all: false, mask_degree_bits: 1 });
             }
         }
-        let (statements, lookup_masks) = range::lookup_polys(&ranges, &tables, &mut polys)?;
+        let (statements, lookup_masks) = range::lookup_polys(&ranges, &lookups, &mut polys)?;
         for (t, p) in column_poly.iter().enumerate() {
             if let Some(&p) = p.as_ref() {
                 let hp: &HiddenPoly = &polys[p];
@@ -536,6 +621,7 @@ impl ZkLayout {
             lookup_masks,
             shapes: graph.tensors.iter().map(|m| m.shape.clone()).collect(),
             outputs: graph.outputs.clone(),
+            public: public.iter().map(Option::is_some).collect(),
         })
     }
 
@@ -627,7 +713,9 @@ impl ZkSecrets {
             }
         }
         // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
-        let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, rng, forging)?;
+        let mut pre = vec![None; layout.polys.len()];
+        softmax::sample_columns(layout, graph, trace, &mut tables, &mut pre, rng)?;
+        let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, pre, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
         for (i, p) in layout.polys.iter().enumerate() {
             let shape = match p.kind {
@@ -903,6 +991,35 @@ impl<'a> Router<'a> {
         self.finals.push(FinalClaim { poly: pr, point: r.point, value: r.value });
     }
 
+    /// An Argmax's committed gap column.
+    fn argmax_gap(&self, n: usize) -> Result<usize, ProofError> {
+        self.layout.aux[n].first().copied().ok_or_else(|| ProofError::check(WHO, "an argmax without its gap column"))
+    }
+
+    /// An Argmax's claims (the same on both sides): `ĝ(z)` to open, `L̂(z)` and `L̂(ρ)` to the
+    /// logits' producer, `R̂_g` on the public output's `R` table (the gap's output mask), the
+    /// sumcheck mask's claims.
+    #[allow(clippy::too_many_arguments)] // the node's polys and tensors, the claims, the routing's
+    fn argmaxed(&mut self, pg: usize, out: TensorId, l: TensorId, mp: usize, c: ZkArgmaxClaims, inputs: &[Vec<i64>], check_public: bool) -> Result<(), ProofError> {
+        self.finals.push(FinalClaim { poly: pg, point: c.gap.point, value: c.gap.value });
+        let [lz, lr] = c.logits;
+        self.route(l, lz, inputs, check_public)?;
+        self.route(l, lr, inputs, check_public)?;
+        self.r_claim(out, c.r)?;
+        self.mask_claims(mp, c.mask_claims);
+        Ok(())
+    }
+
+    /// A committed column read by the zk lookup phase (a table op's input, looked up with its
+    /// output): counts as one of its claims (its leaf claim, made after the walk).
+    fn lookup_read(&mut self, x: TensorId) -> Result<(), ProofError> {
+        self.received[x.0] += 1;
+        if self.received[x.0] > self.layout.claims[x.0] || self.layout.committed(x).is_none() {
+            return Err(ProofError::check(WHO, format!("tensor {}: a lookup read beyond its claims, or of a tensor that is not committed", x.0)));
+        }
+        Ok(())
+    }
+
     /// Takes the claims on node `n`'s output: all its claims must have arrived.
     fn take(&mut self, t: TensorId) -> Result<Vec<Claim>, ProofError> {
         let claims = std::mem::take(&mut self.pending[t.0]);
@@ -975,7 +1092,7 @@ pub fn prove_zk_graph_keyed(
     let vals = Values { layout, secrets, graph, weights, trace, inputs, keyed };
     let mut router = Router::new(layout);
     // Anchors: each output column opened at a fresh point.
-    for &o in &graph.outputs {
+    for &o in graph.outputs.iter().filter(|o| !layout.public[o.0]) {
         let p = router.output_poly(o)?;
         let point = t.challenge_exts(layout.polys[p].num_vars);
         let value = secrets.hat(layout, p, &point)?;
@@ -1020,6 +1137,25 @@ pub fn prove_zk_graph_keyed(
         }
         if let Wiring::Softmax(s) = w {
             softmax::prove(layout, secrets, &vals, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
+        if let Wiring::TableOp(_) = w {
+            router.committed_output(out)?;
+            router.lookup_read(node.inputs[0])?;
+            continue;
+        }
+        if let Wiring::Argmax(s) = w {
+            let l = node.inputs[0];
+            let pg = router.argmax_gap(n)?;
+            let mp = node_mask(layout, n)?;
+            let mask = secrets.sumcheck_masks[mp].as_ref().ok_or_else(|| ProofError::check(WHO, "a node mask missing"))?;
+            let gap_hat = |z: &[EF]| secrets.hat(layout, pg, z).unwrap_or(EF::ZERO);
+            let logits_hat = |z: &[EF]| vals.hat(l, z).unwrap_or(EF::ZERO);
+            let logits_cof = |z: &[EF]| vals.cofactor(l, z);
+            let r_hat = |a: EF, w: EF| vals.r_hat(out, a, w);
+            let masks = ZkArgmaxMasks { gap_hat: &gap_hat, logits_hat: &logits_hat, logits_cof: &logits_cof, r_hat: &r_hat };
+            let c = prove_argmax_zk(s, &vals.values(l)?, &masks, mask, t)?;
+            router.argmaxed(pg, out, l, mp, c, inputs, false)?;
             continue;
         }
         let claims = router.take(out)?;
@@ -1107,7 +1243,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Softmax(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1125,7 +1261,7 @@ pub fn verify_zk_graph(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t:
 fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t: &mut VerifierTranscript<'_>, ranges: bool) -> Result<Vec<FinalClaim>, ProofError> {
     let recv = |t: &mut VerifierTranscript<'_>| t.receive_ext().map_err(|e| ProofError::check(WHO, e.to_string()));
     let mut router = Router::new(layout);
-    for &o in &graph.outputs {
+    for &o in graph.outputs.iter().filter(|o| !layout.public[o.0]) {
         let p = router.output_poly(o)?;
         let point = t.challenge_exts(layout.polys[p].num_vars);
         let value = recv(t)?;
@@ -1161,6 +1297,18 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
         }
         if let Wiring::Softmax(s) = w {
             softmax::verify(layout, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
+        if let Wiring::TableOp(_) = w {
+            router.committed_output(out)?;
+            router.lookup_read(node.inputs[0])?;
+            continue;
+        }
+        if let Wiring::Argmax(s) = w {
+            let pg = router.argmax_gap(n)?;
+            let mp = node_mask(layout, n)?;
+            let c = verify_argmax_zk(s, t)?;
+            router.argmaxed(pg, out, node.inputs[0], mp, c, inputs, true)?;
             continue;
         }
         let claims = router.take(out)?;
@@ -1221,7 +1369,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Softmax(_) => {}
         }
     }
     if ranges {

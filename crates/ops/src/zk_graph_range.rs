@@ -44,6 +44,28 @@
 //! at one or two more — counted in `y`'s capacity (`claims + 1 + 2 + 2·points`, refused beyond 16).
 //! The zk Clamp sends `χ(ρ)` itself (public; 1 for an unpadded tensor, the same in every run).
 //!
+//! # An Argmax's gaps (`crate::zk_argmax`)
+//!
+//! The gaps `g[t, j] = L[t, a_t] − L[t, j] − [j < a_t]` (the public ids `a_t`; 0 on padding) are a
+//! committed column ([`HiddenKind::Aux`] index 0) whose mask is TIED,
+//! `M_g = Σ_w R_g(z_0, w) − Σ_w R_L(z_0, w)` (`crate::zk_rescale::tied_mask` of the public
+//! output's `R` table `R_g` and the logits' `R_L`), range-checked to `[0, 2^(b+1))` (`|L| < 2^b`)
+//! through limbs (`b + 1 > 16`). **No wrap:** the public op's (`ArgmaxProof::gap_bits`, run when the
+//! layout is built: `b + 1 ≤ 62`, `|L[a] − L[j] − [j < a]| < 2^(b+1)`), so the field relation the
+//! zk sumcheck checks is the integer one, and `g ≥ 0` on every entry says `a_t` is row `t`'s first
+//! maximum. The range check's points read `R_L` (counted in `zk_extra_r_load`) and `R_g` (sized
+//! for them).
+//!
+//! # Table ops' lookups ([`TableLookup`])
+//!
+//! A table op (GELU, SiLU, soft-cap) commits its output `y` (uniform mask) and looks up the rows
+//! `(x, y)` — `x` the input's own committed column, `y` the output's — in its public function
+//! table, in the one zk logUp below (function tables grouped by content digest: both layers' GELUs
+//! share one statement). No field relation is introduced: the lookup says each row is a table
+//! row; the padding rows `(0, 0)` are table rows (the tables map 0 to 0). Zero knowledge: the
+//! leaf reads `x̂` and `ŷ` once each, counted in their masks' capacities (`x`'s as one of its
+//! claims, `y`'s with its consumers').
+//!
 //! # The lookup phase
 //!
 //! After the walk: the affine relations, the limb relations, then ONE zero-knowledge logUp
@@ -90,7 +112,7 @@ use super::{FinalClaim, HiddenKind, HiddenPoly, Router, WHO, Wiring, ZkLayout, Z
 use crate::bounds::{Interval, check_rounding};
 use crate::error::ProofError;
 use crate::witness::extent_indicator;
-use crate::zk_rescale::{mask_table_len, tie_first_limb, tied_remainder_mask};
+use crate::zk_rescale::{mask_table_len, tie_first_limb, tied_copy_mask, tied_mask, tied_remainder_mask};
 
 const LIMB_BITS: u32 = 16;
 
@@ -118,39 +140,55 @@ pub(super) struct Affine {
     pub dims: Vec<usize>,
 }
 
-/// The layout's tables `committed_columns` fills.
+/// The layout's tables `committed_columns` fills (and the other ops' column functions:
+/// `zk_graph`'s child modules push their columns, range checks, affine relations and table
+/// lookups here).
 pub(super) struct Committed<'a> {
     pub column_poly: &'a mut [Option<usize>],
     pub remainder: Vec<Option<usize>>,
     pub aux: Vec<Vec<usize>>,
     pub ranges: Vec<RangeCheck>,
     pub affine: Vec<Affine>,
-    /// Lookups in public tables other than the range tables ([`TableLookup`]).
-    pub tables: Vec<TableLookup>,
+    /// Lookups of committed columns in public tables (function tables, or a range table for a
+    /// column that is not a [`RangeCheck`]'s): proven in the same one zk logUp as the ranges.
+    pub lookups: Vec<TableLookup>,
 }
 
-/// One lookup statement: a table and the polys looked up in it.
-#[derive(Debug, Clone)]
-pub(super) struct Statement {
-    pub table: Table,
-    /// Per looked-up column its first component's poly (a range table's: the column).
-    pub columns: Vec<usize>,
-    /// Per looked-up column the polys of its further components (a function table's outputs;
-    /// empty for a range table).
-    pub more: Vec<Vec<usize>>,
-    /// The multiplicities' poly.
-    pub mult: usize,
-}
-
-/// A lookup of committed columns' rows in a public table, in the driver's one zk logUp (e.g. a
-/// Softmax's `(δ, e)` in its exp table, `crate::zk_graph`'s softmax module): per looked-up column
-/// the polys of its components (one per table component, each a whole padded tensor of `≥ 2^5`
-/// entries, `Vanishing::All`). Lookups of one table (equal [`crate::witness::table_key`]) share
-/// one statement.
+/// A lookup of committed columns in a public table: per looked-up column its components' polys
+/// (a function table: input then output, e.g. a table op's `(x, y)` or softmax's `(δ, e)`; a range
+/// table: one). Every component is a whole padded tensor of `≥ 2^5` entries committed with
+/// `Vanishing::All` (the zk logUp's committed column, as for the range checks), the components of
+/// one column of one size; registered with [`TableLookup::new`], which checks that. Lookups in
+/// one table (by content digest) share one statement and one multiplicity column.
 #[derive(Debug, Clone)]
 pub(super) struct TableLookup {
     pub table: Table,
     pub columns: Vec<Vec<usize>>,
+}
+
+impl TableLookup {
+    /// Refuses components of different sizes, not dense, below `2^5` entries, or of another
+    /// count than the table's arity.
+    pub fn new(table: Table, columns: Vec<Vec<usize>>, polys: &[HiddenPoly]) -> Result<Self, ProofError> {
+        for col in &columns {
+            let first = col.first().and_then(|&c| polys.get(c)).ok_or_else(|| ProofError::shape(WHO, "a looked-up column without components"))?;
+            let ok = col.len() == table.arity()
+                && col.iter().all(|&c| polys.get(c).is_some_and(|p| p.num_vars == first.num_vars && p.all && p.num_vars >= MIN_BLOCK_VARS));
+            if !ok {
+                return Err(ProofError::shape(WHO, format!("a lookup in a table of arity {} with components {col:?}: not one dense size of ≥ 2^{MIN_BLOCK_VARS} entries", table.arity())));
+            }
+        }
+        Ok(Self { table, columns })
+    }
+}
+
+/// One lookup statement: a table and the polys looked up in it (per column its components).
+#[derive(Debug, Clone)]
+pub(super) struct Statement {
+    pub table: Table,
+    pub columns: Vec<Vec<usize>>,
+    /// The multiplicities' poly.
+    pub mult: usize,
 }
 
 fn direct(bits: u32, signed: bool) -> bool {
@@ -167,6 +205,8 @@ pub(super) fn points_per_check(bits: u32, signed: bool) -> usize {
     }
 }
 
+/// The range check of committed column `col` to `bits` bits (signed: `[−2^(b−1), 2^(b−1))`,
+/// else `[0, 2^b)`), with its limb polys pushed (module docs).
 pub(super) fn range_check(polys: &mut Vec<HiddenPoly>, col: usize, bits: u32, signed: bool) -> RangeCheck {
     let offset = if signed { 1u64 << (bits - 1) } else { 0 };
     let mut limbs = Vec::new();
@@ -194,6 +234,14 @@ pub(super) fn committed_columns(
     for (n, w) in wiring.iter().enumerate() {
         if let Some(Wiring::Clamp(s)) = w {
             clamp_columns(graph, n, s, claims, out, polys)?;
+            continue;
+        }
+        if let Some(Wiring::Argmax(s)) = w {
+            argmax_columns(graph, n, s, r_bits, r_poly, out, polys)?;
+            continue;
+        }
+        if let Some(Wiring::TableOp(table)) = w {
+            table_op_columns(graph, n, table, claims, out, polys)?;
             continue;
         }
         let Some(Wiring::Rescale(s)) = w else { continue };
@@ -231,6 +279,57 @@ pub(super) fn committed_columns(
         let cr = range_check(polys, pr, shift, false);
         out.ranges.push(cr);
     }
+    Ok(())
+}
+
+/// An Argmax's gap column `g` (`crate::zk_argmax`): committed dense, its mask TIED,
+/// `M_g = Σ_w R_g(z_0, w) − Σ_w R_L(z_0, w)` (`R_g` the public output's `R` table, `R_L` the
+/// logits'), of degree bits `max(d_g, d_L)`, so that `ĝ + L̂` carries exactly the output mask the
+/// zk sumcheck adds; range-checked to the public op's `gap_bits` (`[0, 2^(b+1))`, unsigned).
+/// Capacities: `R_g` is sized for its coordinates (the sumcheck's `z_0`, the check's points) when
+/// the layout is built; the check's points also read `R_L`, counted in its `extra_load`
+/// (`crate::zk_plan::zk_extra_r_load`).
+fn argmax_columns(graph: &Graph, n: usize, s: &crate::zk_argmax::ZkArgmaxShape, r_bits: &[usize], r_poly: &[Option<usize>], out: &mut Committed<'_>, polys: &mut Vec<HiddenPoly>) -> Result<(), ProofError> {
+    let node = &graph.nodes[n];
+    let (l, ids) = (node.inputs[0], node.output);
+    if r_poly[l.0].is_none() || r_poly[ids.0].is_none() {
+        return Err(refused(graph, n, "a zk Argmax's logits must carry an R mask (a MatMul's output) to tie its gaps"));
+    }
+    let tv = s.num_vars();
+    if tv < MIN_BLOCK_VARS {
+        return Err(refused(graph, n, &format!("a zk Argmax's logits need ≥ {} padded entries", 1usize << MIN_BLOCK_VARS)));
+    }
+    let bits = crate::ops::argmax::ArgmaxProof::new(s.in_bits).gap_bits()?;
+    let pg = polys.len();
+    polys.push(HiddenPoly { kind: HiddenKind::Aux { node: n, index: 0 }, num_vars: tv, all: true, mask_degree_bits: r_bits[l.0].max(r_bits[ids.0]) });
+    out.ranges.push(range_check(polys, pg, bits, false));
+    out.aux[n] = vec![pg];
+    Ok(())
+}
+
+/// A table op's committed output `y` (uniform mask) and the lookup of the rows `(x, y)` in its
+/// public function table, `x` the input's own committed column (a Clamp's or a rounded Rescale's
+/// output: no copy, no link claim — the lookup reads `x̂` at its leaf, one of `x`'s counted claims).
+/// `y`'s mask covers its consumers' claims and the leaf.
+fn table_op_columns(graph: &Graph, n: usize, table: &Table, claims: &[usize], out: &mut Committed<'_>, polys: &mut Vec<HiddenPoly>) -> Result<(), ProofError> {
+    let node = &graph.nodes[n];
+    let (x, y) = (node.inputs[0], node.output);
+    let px = out.column_poly[x.0].filter(|&p| matches!(polys[p].kind, HiddenKind::Column(_))).ok_or_else(|| {
+        refused(graph, n, "a zk table op's input must be a committed column (a Clamp's or a rounded Rescale's output)")
+    })?;
+    let tv = tensor_vars(&graph.meta(y).shape);
+    if tv < MIN_BLOCK_VARS || polys[px].num_vars != tv {
+        return Err(refused(graph, n, &format!("a zk table op's columns need one shape of ≥ {} padded entries", 1usize << MIN_BLOCK_VARS)));
+    }
+    let load = claims[y.0] + 1;
+    let capacity = 1usize << tv.min(zkinfer_pcs::hiding::MASK_VARS);
+    if load > capacity {
+        return Err(refused(graph, n, &format!("the output's mask hides {capacity} evaluations, the proof reads {load}")));
+    }
+    let py = polys.len();
+    out.column_poly[y.0] = Some(py);
+    polys.push(HiddenPoly { kind: HiddenKind::Column(y), num_vars: tv, all: true, mask_degree_bits: 1 });
+    out.lookups.push(TableLookup::new(table.clone(), vec![vec![px, py]], polys)?);
     Ok(())
 }
 
@@ -280,45 +379,32 @@ fn clamp_columns(graph: &Graph, n: usize, s: &crate::zk_clamp::ZkClampShape, cla
     Ok(())
 }
 
-/// The lookup statements (one per range width) with their multiplicity polys, then the zk logUp's
-/// mask tables (their sizes are public functions of the statements: read from a throwaway
-/// sample).
-pub(super) fn lookup_polys(ranges: &[RangeCheck], tables: &[TableLookup], polys: &mut Vec<HiddenPoly>) -> Result<(Vec<Statement>, Vec<usize>), ProofError> {
-    let mut by_width: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+/// The lookup statements (one per range width, then one per function table by content digest)
+/// with their multiplicity polys, then the zk logUp's mask tables (their sizes are public
+/// functions of the statements: read from a throwaway sample).
+pub(super) fn lookup_polys(ranges: &[RangeCheck], lookups: &[TableLookup], polys: &mut Vec<HiddenPoly>) -> Result<(Vec<Statement>, Vec<usize>), ProofError> {
+    let mut by_width: BTreeMap<u32, Vec<Vec<usize>>> = BTreeMap::new();
     for rc in ranges {
         if rc.limbs.is_empty() {
-            by_width.entry(rc.bits).or_default().push(rc.col);
+            by_width.entry(rc.bits).or_default().push(vec![rc.col]);
         }
         for &(l, w) in &rc.limbs {
-            by_width.entry(w).or_default().push(l);
+            by_width.entry(w).or_default().push(vec![l]);
         }
     }
+    let mut by_table: BTreeMap<[u8; 32], (Table, Vec<Vec<usize>>)> = BTreeMap::new();
+    for lk in lookups {
+        match lk.table {
+            Table::Range { bits } => by_width.entry(bits).or_default().extend(lk.columns.iter().cloned()),
+            Table::Function(_) => by_table.entry(lk.table.content_digest()).or_insert_with(|| (lk.table.clone(), Vec::new())).1.extend(lk.columns.iter().cloned()),
+        }
+    }
+    let tables = by_width.into_iter().map(|(w, c)| (Table::range(w), c)).chain(by_table.into_values());
     let mut statements = Vec::new();
-    for (w, columns) in by_width {
-        let table = Table::range(w);
+    for (table, columns) in tables {
         let mult = polys.len();
         polys.push(HiddenPoly { kind: HiddenKind::Multiplicities(statements.len()), num_vars: zk_multiplicity_vars(&table), all: false, mask_degree_bits: 1 });
-        let more = vec![Vec::new(); columns.len()];
-        statements.push(Statement { table, columns, more, mult });
-    }
-    // Lookups in other tables: one statement per table (by key, in first-use order).
-    let mut by_table: Vec<(String, Table, Vec<Vec<usize>>)> = Vec::new();
-    for tl in tables {
-        let key = crate::witness::table_key(&tl.table);
-        if tl.columns.iter().any(|c| c.len() != tl.table.arity() || c.iter().any(|&p| polys[p].num_vars != polys[c[0]].num_vars)) {
-            return Err(ProofError::shape(WHO, format!("a lookup in {key} whose columns do not have the table's components")));
-        }
-        match by_table.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, _, cols)) => cols.extend(tl.columns.iter().cloned()),
-            None => by_table.push((key, tl.table.clone(), tl.columns.clone())),
-        }
-    }
-    for (_, table, cols) in by_table {
-        let mult = polys.len();
-        polys.push(HiddenPoly { kind: HiddenKind::Multiplicities(statements.len()), num_vars: zk_multiplicity_vars(&table), all: false, mask_degree_bits: 1 });
-        let columns = cols.iter().map(|c| c[0]).collect();
-        let more = cols.into_iter().map(|c| c[1..].to_vec()).collect();
-        statements.push(Statement { table, columns, more, mult });
+        statements.push(Statement { table, columns, mult });
     }
     let mut lookup_masks = Vec::new();
     if !statements.is_empty() {
@@ -337,7 +423,7 @@ pub(super) fn lookup_polys(ranges: &[RangeCheck], tables: &[TableLookup], polys:
 }
 
 fn column_lens(statements: &[Statement], polys: &[HiddenPoly]) -> Vec<Vec<usize>> {
-    statements.iter().map(|s| s.columns.iter().map(|&c| 1usize << polys[c].num_vars).collect()).collect()
+    statements.iter().map(|s| s.columns.iter().map(|c| c.first().map_or(0, |&c| 1usize << polys[c].num_vars)).collect()).collect()
 }
 
 fn statement_refs<'a>(statements: &'a [Statement], lens: &'a [Vec<usize>]) -> Vec<(&'a Table, &'a [usize])> {
@@ -353,7 +439,8 @@ fn to_f(v: &[i64]) -> Vec<F> {
 }
 
 /// Samples the remainders' tied masks and the limbs (module docs) and fills their tables; returns
-/// per poly the integer values of every range-checked or looked-up column.
+/// per poly the integer values of every range-checked or looked-up column (`pre`: those other
+/// modules filled, e.g. the norms' columns, per poly).
 #[allow(clippy::too_many_arguments)] // the secrets' tables, filled in place
 pub(super) fn sample_columns<R: Rng + ?Sized>(
     layout: &ZkLayout,
@@ -361,10 +448,14 @@ pub(super) fn sample_columns<R: Rng + ?Sized>(
     trace: &IntTrace,
     vms: &[Option<VirtualMask>],
     tables: &mut [(Vec<F>, Vec<F>)],
+    pre: Vec<Option<Vec<i64>>>,
     rng: &mut R,
     forging: bool,
 ) -> Result<Vec<Option<Vec<i64>>>, ProofError> {
-    let mut ints: Vec<Option<Vec<i64>>> = vec![None; layout.polys.len()];
+    let mut ints = pre;
+    if ints.len() != layout.polys.len() {
+        return Err(ProofError::witness(WHO, "the pre-filled columns' count"));
+    }
     let value = |t: TensorId| trace.get(t).map(|v| v.data.clone()).ok_or_else(|| ProofError::witness(WHO, format!("no value for {}", graph.meta(t).name)));
     for (i, p) in layout.polys.iter().enumerate() {
         match p.kind {
@@ -390,6 +481,29 @@ pub(super) fn sample_columns<R: Rng + ?Sized>(
                 }
                 tables[i] = (to_f(&r), tied.table);
                 ints[i] = Some(r);
+            }
+            HiddenKind::Aux { node, index: 0 } if matches!(layout.wiring[node], Some(Wiring::Argmax(_))) => {
+                let Some(Wiring::Argmax(s)) = &layout.wiring[node] else { continue };
+                let (l, ids) = (graph.nodes[node].inputs[0], graph.nodes[node].output);
+                let lv = value(l)?;
+                if lv.len() != s.rows * s.vocab {
+                    return Err(ProofError::witness(WHO, "the logits' length"));
+                }
+                // g[t, j] = L[t, a_t] − L[t, j] − [j < a_t] (the public op's; `|L| < 2^61`).
+                let mut g = Vec::with_capacity(lv.len());
+                for (row, &a) in lv.chunks(s.vocab).zip(&s.ids) {
+                    let a = usize::try_from(a).ok().filter(|&a| a < s.vocab).ok_or_else(|| ProofError::witness(WHO, "an id outside the vocabulary"))?;
+                    g.extend(row.iter().enumerate().map(|(j, &x)| row[a] - x - i64::from(j < a)));
+                }
+                let col = padded_i64(&g, &[s.rows, s.vocab]);
+                let vm = |t: TensorId| layout.r_poly[t.0].and_then(|q| vms[q].as_ref()).ok_or_else(|| ProofError::witness(WHO, "an argmax without its R masks"));
+                let copy = tied_copy_mask(vm(l)?, p.mask_vars())?;
+                let tied = tied_mask(vm(ids)?, &copy.table, copy.degree_bits, p.mask_vars(), F::ONE)?;
+                if tied.degree_bits != p.mask_degree_bits {
+                    return Err(ProofError::witness(WHO, "the gaps' tied mask degree"));
+                }
+                tables[i] = (to_f(&col), tied.table);
+                ints[i] = Some(col);
             }
             HiddenKind::Aux { node, index } => {
                 let (x, y) = (graph.nodes[node].inputs[0], graph.nodes[node].output);
@@ -418,7 +532,6 @@ pub(super) fn sample_columns<R: Rng + ?Sized>(
             _ => {}
         }
     }
-    super::softmax::sample_columns(layout, graph, trace, tables, &mut ints, rng)?;
     for rc in &layout.ranges {
         if rc.limbs.is_empty() {
             // A malicious prover commits its out-of-range values reduced into the range (else
@@ -468,21 +581,31 @@ pub(super) fn sample_lookups<R: Rng + ?Sized>(
     }
     let uniform = |len: usize, rng: &mut R| (0..len).map(|_| rng.random::<F>()).collect::<Vec<F>>();
     for st in &layout.statements {
-        if let Table::Function(_) = st.table {
-            function_multiplicities(layout, st, ints, tables, forging)?;
-            let p = &layout.polys[st.mult];
-            tables[st.mult].1 = uniform(mask_table_len(p.mask_vars(), 1), rng);
-            continue;
-        }
-        let width = 1i64 << st.table.num_vars();
         let mut m = vec![0u64; 1usize << zk_multiplicity_vars(&st.table)];
-        for &c in &st.columns {
-            for &v in ints[c].as_deref().ok_or_else(|| ProofError::witness(WHO, "a looked-up column without values"))? {
-                match (0..width).contains(&v) {
-                    true => m[v as usize] += 1,
+        for col in &st.columns {
+            let comps = col.iter().map(|&c| ints[c].as_deref().ok_or_else(|| ProofError::witness(WHO, "a looked-up column without values"))).collect::<Result<Vec<&[i64]>, _>>()?;
+            let rows = comps.first().map_or(0, |c| c.len());
+            if comps.iter().any(|c| c.len() != rows) {
+                return Err(ProofError::witness(WHO, "a looked-up column's components differ in length"));
+            }
+            for i in 0..rows {
+                let found = match comps[..] {
+                    [x] => st.table.row_index(&[from_i64_unchecked(x[i])]),
+                    [x, y] => st.table.row_index(&[from_i64_unchecked(x[i]), from_i64_unchecked(y[i])]),
+                    _ => None,
+                };
+                match found {
+                    Some(j) if j < m.len() => m[j] += 1,
                     // A malicious prover leaves it out: the logUp sums then differ.
-                    false if forging => {}
-                    false => return Err(ProofError::witness(WHO, format!("{:?}: value {v} outside its {}-bit range", layout.polys[c].kind, st.table.num_vars()))),
+                    _ if forging => {}
+                    _ => {
+                        let row: Vec<i64> = comps.iter().map(|c| c[i]).collect();
+                        let what = match &st.table {
+                            Table::Range { bits } => format!("value {} outside its {bits}-bit range", row[0]),
+                            Table::Function(f) => format!("row {row:?} is not in its table {}", f.name()),
+                        };
+                        return Err(ProofError::witness(WHO, format!("{:?}: {what}", layout.polys[col[0]].kind)));
+                    }
                 }
             }
         }
@@ -499,32 +622,12 @@ pub(super) fn sample_lookups<R: Rng + ?Sized>(
     Ok(Some(masks))
 }
 
-/// The multiplicities of a function-table statement (every component of every column has its
-/// integer values in `ints`); a malicious prover (`forging`) leaves a row outside the table out.
-fn function_multiplicities(layout: &ZkLayout, st: &Statement, ints: &[Option<Vec<i64>>], tables: &mut [(Vec<F>, Vec<F>)], forging: bool) -> Result<(), ProofError> {
-    let mut m = vec![0u64; 1usize << zk_multiplicity_vars(&st.table)];
-    for (&c, more) in st.columns.iter().zip(&st.more) {
-        let comps: Vec<&[i64]> = std::iter::once(c).chain(more.iter().copied()).map(|p| ints[p].as_deref().ok_or_else(|| ProofError::witness(WHO, "a looked-up column without values"))).collect::<Result<_, _>>()?;
-        for i in 0..comps[0].len() {
-            let row: Vec<F> = comps.iter().map(|v| from_i64_unchecked(v[i])).collect();
-            match st.table.row_index(&row) {
-                Some(j) if j < m.len() => m[j] += 1,
-                _ if forging => {}
-                _ => return Err(ProofError::witness(WHO, format!("{:?}: row {i} is not in table {}", layout.polys[c].kind, crate::witness::table_key(&st.table)))),
-            }
-        }
-    }
-    tables[st.mult].0 = m.into_iter().map(F::from_u64).collect();
-    Ok(())
-}
-
 /// The layout's poly of a zk logUp polynomial.
 fn lookup_poly(layout: &ZkLayout, poly: ZkLookupPoly) -> Result<usize, ProofError> {
     let bad = || ProofError::check(WHO, format!("the zk lookups claim an unknown polynomial {poly:?}"));
     match poly {
-        ZkLookupPoly::Column { instance, column, component: 0 } => layout.statements.get(instance).and_then(|s| s.columns.get(column)).copied().ok_or_else(bad),
         ZkLookupPoly::Column { instance, column, component } => {
-            layout.statements.get(instance).and_then(|s| s.more.get(column)).and_then(|m| m.get(component - 1)).copied().ok_or_else(bad)
+            layout.statements.get(instance).and_then(|s| s.columns.get(column)).and_then(|c| c.get(component)).copied().ok_or_else(bad)
         }
         ZkLookupPoly::Multiplicities { instance } => layout.statements.get(instance).map(|s| s.mult).ok_or_else(bad),
         ZkLookupPoly::Blinding => layout.lookup_masks.first().copied().ok_or_else(bad),
@@ -573,12 +676,7 @@ pub(super) fn prove_ranges(layout: &ZkLayout, secrets: &ZkSecrets, router: &mut 
         .iter()
         .map(|st| LookupInstance {
             table: &st.table,
-            columns: st
-                .columns
-                .iter()
-                .zip(&st.more)
-                .map(|(&c, more)| LookupColumn { components: std::iter::once(c).chain(more.iter().copied()).map(|p| secrets.tables[p].0.as_slice()).collect() })
-                .collect(),
+            columns: st.columns.iter().map(|c| LookupColumn { components: c.iter().map(|&p| secrets.tables[p].0.as_slice()).collect() }).collect(),
             multiplicities: &secrets.tables[st.mult].0,
         })
         .collect();

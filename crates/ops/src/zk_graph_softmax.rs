@@ -147,7 +147,7 @@ pub(super) fn committed_columns(graph: &Graph, wiring: &[Option<Wiring>], claims
             let rc = range_check(polys, col, bits, false);
             out.ranges.push(rc);
         }
-        out.tables.push(TableLookup { table: op.table().clone(), columns: vec![vec![cols[IDX_DELTA], cols[IDX_EXP]]] });
+        out.lookups.push(TableLookup::new(op.table().clone(), vec![vec![cols[IDX_DELTA], cols[IDX_EXP]]], polys)?);
         // Mask capacities: each read point of a uniform mask (module docs).
         let capacity = |nv: usize| 1usize << nv.min(zkinfer_pcs::hiding::MASK_VARS);
         let range_points = |col: usize| checks.iter().filter(|c| c.0 == col).map(|c| points_per_check(c.1, false)).sum::<usize>();

@@ -106,7 +106,7 @@ struct Proven {
 /// The caller's commitment stand-in (step 2 commits `secrets.committed()` in one hiding batch):
 /// nothing is absorbed here, the ideal opening checks the claims against the secrets directly.
 fn prove(c: &Case, trace: &IntTrace, seed: u64) -> Proven {
-    let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
+    let layout = ZkLayout::with_public_outputs(&c.graph, &c.inputs, &public_of(c)).expect("layout");
     let mut rng = StdRng::seed_from_u64(seed);
     let secrets = ZkSecrets::sample(&layout, &c.graph, &c.weights, trace, &mut rng).expect("secrets");
     let mut t = ProverTranscript::new(&ds());
@@ -114,8 +114,15 @@ fn prove(c: &Case, trace: &IntTrace, seed: u64) -> Proven {
     Proven { layout, secrets, proof: t.into_proof(), claims }
 }
 
+/// The statement's public outputs as an honest prover gives them: every Argmax graph output's
+/// values from the case's trace (the completion; none for the linear fixtures).
+fn public_of(c: &Case) -> Vec<(TensorId, Vec<i64>)> {
+    let argmax = |o: TensorId| c.graph.nodes.iter().any(|n| n.output == o && matches!(n.op, Op::Argmax(_)));
+    c.graph.outputs.iter().filter(|&&o| argmax(o)).map(|&o| (o, c.trace.get(o).unwrap().data.clone())).collect()
+}
+
 fn verify(c: &Case, p: &Proven, proof: &[u8]) -> Result<Vec<FinalClaim>, ProofError> {
-    let layout = ZkLayout::new(&c.graph, &c.inputs)?;
+    let layout = ZkLayout::with_public_outputs(&c.graph, &c.inputs, &public_of(c))?;
     let mut t = VerifierTranscript::new(&ds(), proof);
     let claims = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t)?;
     p.secrets.open(&p.layout, &claims)?;
@@ -180,7 +187,7 @@ fn a_perturbed_node_output_is_refused() {
 /// A prover whose own values differ from what the commitment holds: `weights` for the walk and
 /// the output column from `trace`, while the committed weights are `c.weights`.
 fn prove_with(c: &Case, weights: &Weights, trace: &IntTrace, seed: u64) -> Proven {
-    let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
+    let layout = ZkLayout::with_public_outputs(&c.graph, &c.inputs, &public_of(c)).expect("layout");
     let mut rng = StdRng::seed_from_u64(seed);
     let secrets = ZkSecrets::sample(&layout, &c.graph, &c.weights, trace, &mut rng).expect("secrets");
     let mut t = ProverTranscript::new(&ds());
@@ -190,7 +197,7 @@ fn prove_with(c: &Case, weights: &Weights, trace: &IntTrace, seed: u64) -> Prove
 
 /// The verifier's claims with those on polynomials of `kind` left unopened (a control).
 fn verify_without(c: &Case, p: &Proven, keep: impl Fn(&HiddenKind) -> bool) -> Result<(), ProofError> {
-    let layout = ZkLayout::new(&c.graph, &c.inputs)?;
+    let layout = ZkLayout::with_public_outputs(&c.graph, &c.inputs, &public_of(c))?;
     let mut t = VerifierTranscript::new(&ds(), &p.proof);
     let claims = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t)?;
     let kept: Vec<FinalClaim> = claims.into_iter().filter(|f| keep(&layout.polys[f.poly].kind)).collect();
@@ -284,14 +291,20 @@ fn hostile_proofs_are_errors() {
 }
 
 #[test]
-fn the_tiny_gpt2_graph_is_refused_naming_its_first_unwired_node() {
+fn the_tiny_gpt2_graph_walks_past_its_argmax_to_its_first_unwired_node() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/gpt2-tiny-random.gguf");
     let gguf = zkinfer_gguf::GgufFile::open(path).expect("fixture opens");
     let m = zkinfer_model::Model::load(&gguf).expect("fixture loads");
     let graph = m.graph(8).expect("graph");
     let inputs: Vec<Vec<i64>> = graph.inputs.iter().map(|&t| vec![0; graph.meta(t).shape.iter().product()]).collect();
+    // Without the completion the Argmax is refused; with it the walk passes the Argmax and the
+    // LM head and stops at the first unwired node, the output LayerNorm.
     let e = ZkLayout::new(&graph, &inputs).unwrap_err().to_string();
-    assert!(e.contains("does not wire this op kind yet") && e.contains("Argmax"), "{e}");
+    assert!(e.contains("Argmax") && e.contains("public output"), "{e}");
+    let next = graph.find("next_token").unwrap();
+    let public = vec![(next, vec![0; graph.meta(next).shape.iter().product()])];
+    let e = ZkLayout::with_public_outputs(&graph, &inputs, &public).unwrap_err().to_string();
+    assert!(e.contains("does not wire this op kind yet") && e.contains("LayerNorm"), "{e}");
     eprintln!("tiny GPT-2: {e}");
 }
 
@@ -390,7 +403,7 @@ fn rescale_case() -> Case {
 /// A malicious prover: its witness columns are decomposed modulo their ranges and out-of-range
 /// values left out of the multiplicities (it never refuses its own trace).
 fn prove_forging(c: &Case, trace: &IntTrace, seed: u64) -> Proven {
-    let layout = ZkLayout::new(&c.graph, &c.inputs).expect("layout");
+    let layout = ZkLayout::with_public_outputs(&c.graph, &c.inputs, &public_of(c)).expect("layout");
     let mut rng = StdRng::seed_from_u64(seed);
     let secrets = ZkSecrets::sample_inner(&layout, &c.graph, &c.weights, trace, false, true, &mut rng).expect("secrets");
     let mut t = ProverTranscript::new(&ds());
@@ -477,7 +490,7 @@ fn an_out_of_range_rescale_is_refused() {
     // The multiplicities follow the edited value (the lookups stay honest).
     let v = secrets.tables[gap].0[k];
     let j = (0..1u64 << 16).find(|&j| F::from_u64(j) == v).unwrap() as usize;
-    let mult = layout.statements.iter().find(|st| st.columns.contains(&gap)).unwrap().mult;
+    let mult = layout.statements.iter().find(|st| st.columns.contains(&vec![gap])).unwrap().mult;
     secrets.tables[mult].0[j] -= F::ONE;
     secrets.tables[mult].0[j - 1] += F::ONE;
     secrets.tables[gap].0[k] -= F::ONE;
@@ -557,4 +570,161 @@ mod hiding {
         assert!(verify_hiding(&c, &p).is_err(), "a perturbed MatMul under a Rescale");
         eprintln!("rescale graph hiding proof: {} transcript bytes, {} hidden polynomials", a.transcript.len(), a.commitment.poly_num_vars.len());
     }
+}
+
+/// The head of a GPT-2 (`head_case`): Embedding, MatMul, rounded Rescale, Clamp (`|y| < 2^15`,
+/// GPT-2's before its GELU), GELU (a function table of 2^16 rows), the LM head MatMul (`logits`,
+/// a graph output: anchored and committed tied) and the Argmax (`next_token`, the other graph
+/// output: PUBLIC, the statement's completion — never committed).
+fn head_case() -> Case {
+    let mut weights = Weights::default();
+    let ws = [("tok", weight(vec![32, D], 1)), ("up.w", weight(vec![64, D], 3)), ("head", weight(vec![40, 64], 7))];
+    let mut b = GraphBuilder::new();
+    let tokens = b.input("tokens", vec![T], 0, 8);
+    let ids: Vec<TensorId> = ws.iter().map(|(n, w)| b.weight(*n, w)).collect();
+    for (n, w) in ws {
+        weights.insert(n, w);
+    }
+    let e = b.node(Op::Embedding(Embedding), &[tokens, ids[0]], "tok_embd", 0).unwrap();
+    let m = b.node(Op::MatMul(MatMul { has_bias: false }), &[e, ids[1]], "up", 0).unwrap();
+    let mr = b.node(Op::Rescale(Rescale { shift: 2 }), &[m], "up.r", 0).unwrap();
+    let mc = b.node(Op::Clamp(Clamp::symmetric(15)), &[mr], "up.c", 0).unwrap();
+    let g = b.node(Op::Gelu(zkinfer_graph::ops::gelu::Gelu::new(10, 12)), &[mc], "gelu", 12).unwrap();
+    let logits = b.node(Op::MatMul(MatMul { has_bias: false }), &[g, ids[2]], "logits", 0).unwrap();
+    let next = b.node(Op::Argmax(zkinfer_graph::ops::argmax::Argmax), &[logits], "next_token", 0).unwrap();
+    let graph = b.finish(vec![logits, next]).unwrap();
+    let inputs = vec![vec![3, 1, 4, 1, 5, 9, 2, 6]];
+    let tensors = inputs.iter().zip(&graph.inputs).map(|(v, &id)| IntTensor::new(graph.meta(id).shape.clone(), v.clone()).unwrap()).collect();
+    let trace = execute(&graph, &weights, tensors).unwrap();
+    Case { graph, weights, inputs, trace }
+}
+
+/// Two runs' shared 16-byte windows outside public values (the zk Clamp's `χ(ρ)`: ≤ 1 non-zero
+/// byte per window, as in `rescales_walk_with_their_range_checks`).
+fn shared_secret_windows(a: &[u8], b: &[u8]) -> usize {
+    windows(a).intersection(&windows(b)).filter(|w| w.iter().filter(|&&x| x != 0).count() > 1).count()
+}
+
+#[test]
+fn argmax_and_gelu_walk_with_their_lookups() {
+    let c = head_case();
+    let p = prove(&c, &c.trace, 60);
+    let claims = verify(&c, &p, &p.proof).expect("an honest proof with an Argmax and a GELU verifies and opens");
+    assert_eq!(claims, p.claims);
+    let claimed: HashSet<usize> = claims.iter().map(|f| f.poly).collect();
+    assert_eq!(claimed.len(), p.layout.polys.len(), "every hidden polynomial is opened");
+    let next = c.graph.find("next_token").unwrap();
+    // The ids are public: no column, no anchor; their R table is the gaps' output mask.
+    assert!(p.layout.column_poly[next.0].is_none() && p.layout.claims[next.0] == 0);
+    assert!(p.layout.r_bits(next).is_some());
+    // The logits: the anchor and the Argmax's two claims (merged).
+    assert_eq!(p.layout.claims[c.graph.find("logits").unwrap().0], 3);
+    let gaps = p.layout.polys.iter().filter(|h| matches!(h.kind, HiddenKind::Aux { node, .. } if matches!(c.graph.nodes[node].op, Op::Argmax(_)))).count();
+    assert_eq!(gaps, 1);
+    assert!(p.layout.statements.iter().any(|s| matches!(s.table, zkinfer_lookup::Table::Function(_)) && s.columns.len() == 1 && s.columns[0].len() == 2), "(x, y) looked up in the GELU table");
+    let ids = &c.trace.get(next).unwrap().data;
+    assert!(ids.iter().collect::<HashSet<_>>().len() > 1, "the fixture's completion is not constant: {ids:?}");
+    // Two runs share no 16-byte window outside public values; the same randomness, all (control).
+    let q = prove(&c, &c.trace, 61);
+    assert_eq!(shared_secret_windows(&p.proof, &q.proof), 0, "two zk runs share a 16-byte window");
+    assert_eq!(p.proof, prove(&c, &c.trace, 60).proof);
+    eprintln!("head graph: {} hidden polynomials, walk + lookups {} B", p.layout.polys.len(), p.proof.len());
+}
+
+/// A proof for other next-token ids is refused: checked against another completion, and a
+/// malicious prover that claims a non-maximal id (its negative gaps committed reduced modulo their
+/// range) is refused at the gaps' limb relation. Control: with the range phase skipped its proof
+/// verifies and opens — the range check is what binds the completion.
+#[test]
+fn another_completion_is_refused() {
+    let c = head_case();
+    let p = prove(&c, &c.trace, 62);
+    let mut other = public_of(&c);
+    let logits = c.trace.get(c.graph.find("logits").unwrap()).unwrap().data.clone();
+    // Row 3's id moved to a smaller logit (a false argmax).
+    let row = &logits[3 * 40..4 * 40];
+    let a = other[0].1[3];
+    let wrong = (0..40).find(|&j| row[j as usize] < row[a as usize]).unwrap();
+    other[0].1[3] = wrong;
+    let layout = ZkLayout::with_public_outputs(&c.graph, &c.inputs, &other).unwrap();
+    let mut t = VerifierTranscript::new(&ds(), &p.proof);
+    let r = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t).and_then(|cl| p.secrets.open(&p.layout, &cl));
+    eprintln!("the honest proof checked against another completion: {}", r.as_ref().unwrap_err());
+    assert!(r.is_err(), "an honest proof passes for another completion");
+    // The honest prover refuses the false statement itself.
+    let e = ZkSecrets::sample(&layout, &c.graph, &c.weights, &c.trace, &mut StdRng::seed_from_u64(1)).unwrap_err().to_string();
+    assert!(e.contains("outside its"), "{e}");
+    // A malicious prover for the false completion.
+    let secrets = ZkSecrets::sample_inner(&layout, &c.graph, &c.weights, &c.trace, false, true, &mut StdRng::seed_from_u64(63)).unwrap();
+    let mut t = ProverTranscript::new(&ds());
+    prove_zk_graph(&layout, &secrets, &c.graph, &c.weights, &c.trace, &c.inputs, &mut t).expect("the forger runs");
+    let proof = t.into_proof();
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    let e = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t).and_then(|cl| secrets.open(&layout, &cl)).unwrap_err().to_string();
+    assert!(e.contains("limbs do not sum"), "{e}");
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    let walk = verify_zk_graph_with(&layout, &c.graph, &c.inputs, &mut t, false).expect("control: the walk alone accepts the false completion");
+    secrets.open(&layout, &walk).expect("control: its claims open");
+    // Without the public ids the Argmax is refused, naming it; ids of the wrong count too.
+    let e = ZkLayout::new(&c.graph, &c.inputs).unwrap_err().to_string();
+    assert!(e.contains("Argmax") && e.contains("public output"), "{e}");
+    let mut short = public_of(&c);
+    short[0].1.pop();
+    assert!(ZkLayout::with_public_outputs(&c.graph, &c.inputs, &short).is_err());
+    let logits_id = c.graph.find("logits").unwrap();
+    assert!(ZkLayout::with_public_outputs(&c.graph, &c.inputs, &[(logits_id, vec![0; T * 40])]).is_err(), "only an Argmax output is public");
+}
+
+/// A perturbed GELU output (downstream recomputed: logits, ids): its row `(x, y)` is not in the
+/// table, and a forger that leaves it out of the multiplicities cannot even run the zk logUp (its
+/// leaves do not sum to zero: the lookup's own soundness, `zkinfer_lookup::zk_logup`'s tests); the
+/// statement looks up exactly the input's committed column and the output's. The perturbed logits
+/// and the Clamp under the GELU are refused by the walk. A gap column one entry off (in range, its
+/// limb and multiplicities following) is refused by the Argmax's sumcheck. Control: the honest
+/// gap column verifies (`argmax_and_gelu_walk_with_their_lookups`).
+#[test]
+fn a_perturbed_gelu_argmax_or_logits_is_refused() {
+    let c = head_case();
+    let trace = perturbed(&c, "gelu", 37, 1);
+    let forged = Case { graph: c.graph.clone(), weights: c.weights.clone(), inputs: c.inputs.clone(), trace: trace.clone() };
+    let layout = ZkLayout::with_public_outputs(&forged.graph, &forged.inputs, &public_of(&forged)).unwrap();
+    let secrets = ZkSecrets::sample_inner(&layout, &forged.graph, &forged.weights, &trace, false, true, &mut StdRng::seed_from_u64(64)).unwrap();
+    let mut t = ProverTranscript::new(&ds());
+    let e = prove_zk_graph(&layout, &secrets, &forged.graph, &forged.weights, &trace, &forged.inputs, &mut t).unwrap_err().to_string();
+    assert!(e.contains("leaves do not sum"), "{e}");
+    let honest = ZkSecrets::sample(&layout, &forged.graph, &forged.weights, &trace, &mut StdRng::seed_from_u64(64)).unwrap_err().to_string();
+    assert!(honest.contains("is not in its table"), "{honest}");
+    let st = layout.statements.iter().find(|s| matches!(s.table, zkinfer_lookup::Table::Function(_))).unwrap();
+    let col = |name: &str| layout.committed(c.graph.find(name).unwrap()).unwrap();
+    assert_eq!(st.columns, vec![vec![col("up.c"), col("gelu")]]);
+    for (name, i) in [("logits", 5), ("up.c", 11)] {
+        let trace = perturbed(&c, name, i, 1);
+        let forged = Case { graph: c.graph.clone(), weights: c.weights.clone(), inputs: c.inputs.clone(), trace: trace.clone() };
+        let p = prove_forging(&forged, &trace, 65);
+        let e = verify(&forged, &p, &p.proof).expect_err("refused").to_string();
+        eprintln!("{name}: {e}");
+    }
+    // The gap column one entry off (in range), multiplicities following: the Argmax refuses.
+    let layout = ZkLayout::with_public_outputs(&c.graph, &c.inputs, &public_of(&c)).unwrap();
+    let mut secrets = ZkSecrets::sample(&layout, &c.graph, &c.weights, &c.trace, &mut StdRng::seed_from_u64(66)).unwrap();
+    let n = c.graph.nodes.iter().position(|n| matches!(n.op, Op::Argmax(_))).unwrap();
+    let gap = layout.aux[n][0];
+    let k = secrets.tables[gap].0.iter().position(|&v| v != F::ZERO).unwrap();
+    secrets.tables[gap].0[k] += F::ONE;
+    // Limbs recomputed so the limb relation holds (limb 0 + 1, no carry at this entry).
+    let rc = layout.ranges.iter().find(|rc| rc.col == gap).unwrap();
+    let (l0, _) = rc.limbs[0];
+    assert!(secrets.tables[l0].0[k] != F::from_u64(65_535));
+    let v0 = secrets.tables[l0].0[k];
+    let j = (0..1u64 << 16).find(|&j| F::from_u64(j) == v0).unwrap() as usize;
+    secrets.tables[l0].0[k] += F::ONE;
+    let mult = layout.statements.iter().find(|st| st.columns.contains(&vec![l0])).unwrap().mult;
+    secrets.tables[mult].0[j] -= F::ONE;
+    secrets.tables[mult].0[j + 1] += F::ONE;
+    let mut t = ProverTranscript::new(&ds());
+    prove_zk_graph(&layout, &secrets, &c.graph, &c.weights, &c.trace, &c.inputs, &mut t).unwrap();
+    let proof = t.into_proof();
+    let mut t = VerifierTranscript::new(&ds(), &proof);
+    let e = verify_zk_graph(&layout, &c.graph, &c.inputs, &mut t).and_then(|cl| secrets.open(&layout, &cl)).unwrap_err().to_string();
+    eprintln!("gap: {e}");
 }

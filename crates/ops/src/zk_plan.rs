@@ -165,16 +165,29 @@ pub(crate) fn zk_has_r_mask(op: &Op) -> bool {
     }
 }
 
-/// Fresh points at which a rounded Rescale's remainder range check reads the input's `R` mask
-/// (`crate::zk_graph`'s range module): the lookup leaf of `r ∈ [0, 2^s)` itself (`s ≤ 16`), or the
-/// limb relation's point and limb 0's leaf; none for an exact shift. The input's `R` mask is sized
-/// for its claims plus these (`VirtualMask::bits_for`), in the plan and in the driver.
-pub(crate) fn zk_extra_r_load(op: &Op) -> usize {
+/// Fresh points at which a rounded Rescale's remainder range check (an Argmax's gap range check)
+/// reads the input's `R` mask (`crate::zk_graph`'s range module; the remainder's and the gaps'
+/// masks are tied to it): the lookup leaf of the column itself (`≤ 16` bits), or the limb
+/// relation's point and limb 0's leaf; none for an exact shift. The input's `R` mask is sized for
+/// its claims plus these (`VirtualMask::bits_for`), in the plan and in the driver. `in_bits`: the
+/// input's bound (an Argmax's gaps have `in_bits + 1` bits).
+pub(crate) fn zk_extra_r_load(op: &Op, in_bits: u32) -> usize {
     match op {
         Op::Rescale(r) if r.shift > 16 => 2,
         Op::Rescale(r) if r.shift > 0 => 1,
+        Op::Argmax(_) if in_bits + 1 > 16 => 2,
+        Op::Argmax(_) => 1,
         _ => 0,
     }
+}
+
+/// Whether node `n` computes a PUBLIC graph output: an Argmax whose ids are a graph output (the
+/// completion, part of the statement). Such a node is proven although its output receives no
+/// claim (no anchor: nothing is committed), as if it had one; its output's `R` table is the
+/// gaps' output mask (`crate::zk_argmax`). The plan's and the driver's rule.
+pub(crate) fn zk_public_output(graph: &Graph, n: usize) -> bool {
+    let node = &graph.nodes[n];
+    matches!(node.op, Op::Argmax(_)) && graph.outputs.contains(&node.output)
 }
 
 /// Whether node `n`'s output carries an `R` mask in zk mode: it is virtual (the public protocols'
@@ -257,29 +270,40 @@ pub fn plan_zk(graph: &Graph) -> Result<ZkPlan, ProofError> {
         nodes.push(ZkNodePlan { node: i, op: node.op.as_int_op().name(), output: graph.meta(node.output).name.clone(), prover: prover_of(&node.op), constraints });
     }
     let mut claims = vec![0usize; graph.tensors.len()];
+    let public: Vec<bool> = (0..graph.nodes.len()).map(|n| zk_public_output(graph, n)).collect();
     for &o in &graph.outputs {
-        claims[o.0] += 1;
+        if !graph.nodes.iter().zip(&public).any(|(n, &p)| p && n.output == o) {
+            claims[o.0] += 1;
+        }
     }
     let mut extra = vec![0usize; graph.tensors.len()];
-    for node in graph.nodes.iter().rev() {
-        let k = claims[node.output.0];
+    for (n, node) in graph.nodes.iter().enumerate().rev() {
+        let k = if public[n] { claims[node.output.0].max(1) } else { claims[node.output.0] };
         for (i, &t) in node.inputs.iter().enumerate() {
             claims[t.0] += zk_claims_on_input(&node.op, k, i);
         }
         if k > 0 {
-            extra[node.inputs[0].0] += zk_extra_r_load(&node.op);
+            extra[node.inputs[0].0] += zk_extra_r_load(&node.op, graph.meta(node.inputs[0]).bits);
         }
     }
     let mut has_r = vec![false; graph.tensors.len()];
     for (n, node) in graph.nodes.iter().enumerate() {
         has_r[node.output.0] = zk_output_has_r(graph, n)?;
     }
-    let r_mask_bits = has_r
+    let mut r_mask_bits = has_r
         .iter()
         .zip(claims.iter().zip(&extra))
         .map(|(&r, (&k, &e))| if r && k > 0 { VirtualMask::bits_for(k + e).map(Some) } else { Ok(None) })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ProofError::shape("zk plan", e.to_string()))?;
+    // A public Argmax output's R table: the gaps' output mask, read at the sumcheck's first
+    // coordinate and the gap check's points (the driver's rule).
+    for (n, node) in graph.nodes.iter().enumerate() {
+        if public[n] {
+            let coords = 1 + if graph.meta(node.inputs[0]).bits + 1 > 16 { 2 } else { 1 };
+            r_mask_bits[node.output.0] = Some(VirtualMask::bits_for(coords).map_err(|e| ProofError::shape("zk plan", e.to_string()))?);
+        }
+    }
     Ok(ZkPlan { nodes, roles, claims, r_mask_bits })
 }
 

@@ -33,7 +33,11 @@ fn every_node_of_the_one_pass_gpt2_graph_has_a_zk_prover() {
         }
         for (k, bits) in plan.r_mask_bits.iter().enumerate() {
             match bits {
-                Some(d) => assert!(plan.roles[k] == TensorRole::Virtual && (1usize << d) > plan.claims[k] && *d >= 2),
+                // A virtual tensor's R mask, or the public Argmax output's (the gaps' output mask).
+                Some(d) => assert!(
+                    ((plan.roles[k] == TensorRole::Virtual && (1usize << d) > plan.claims[k]) || graph.nodes.iter().any(|n| n.output.0 == k && matches!(n.op, Op::Argmax(_))))
+                        && *d >= 2
+                ),
                 // No R mask: not virtual, unclaimed, or an Add's output (its operands' masks).
                 None => assert!(
                     plan.roles[k] != TensorRole::Virtual || plan.claims[k] == 0 || graph.nodes.iter().any(|n| n.output.0 == k && matches!(n.op, Op::Add(_)))
