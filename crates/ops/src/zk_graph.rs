@@ -29,12 +29,16 @@
 //! soft-cap): `y` committed, the rows `(x, y)` of the input's own committed column (a Clamp's or a
 //! rounded Rescale's output; any other input is refused) looked up in the public function table in
 //! the same one zk logUp as every range check (`zk_graph_range.rs`, `TableLookup`).
-//! Any other op kind on the walk (the norms, RoPE, …, whose zk provers exist as library
+//! **LayerNorm and RMSNorm** (session 14, module `norm`, `zk_graph_norm.rs`: `y`, the row
+//! columns and `r₃` committed, the statistics' remainders and `r₃` tied through the norm's own `R`
+//! tables, every column range-checked in the lookup phase; `T ≥ 17` rows of `n ≥ 17`, smaller
+//! norms refused naming the node).
+//! Any other op kind on the walk (RoPE, …, whose zk provers exist as library
 //! code and need their committed columns and lookups wired here the way Rescale's are) is
 //! **refused** by [`ZkLayout::new`] with the node and op named — never a proof that is not zero
-//! knowledge or not sound. The one-pass GPT-2 graph therefore is refused today at its output
-//! LayerNorm ("node 63 (LayerNorm, output output_norm.out): the zk graph driver does not wire this
-//! op kind yet"); `prove --zk` stays refused for it.
+//! knowledge or not sound. The one-pass GPT-2 graph is therefore refused at the first node the
+//! walk meets that is not wired (or whose shape breaks a zk constraint), named in the error;
+//! `prove --zk` stays refused for it.
 //!
 //! # The hidden polynomials ([`HiddenPoly`], in layout order)
 //!
@@ -126,6 +130,9 @@ use crate::zk_plan::zk_public_output;
 mod range;
 #[path = "zk_graph_softmax.rs"]
 mod softmax;
+
+#[path = "zk_graph_norm.rs"]
+mod norm;
 
 const WHO: &str = "zk graph";
 
@@ -220,6 +227,23 @@ pub enum HiddenKind {
     /// The zk lookup's mask table `k` (`ZkLookupMasks::tables` order: the blinding table, then
     /// the GKR's masks; `Vanishing::Last`).
     LookupMask(usize),
+    /// A norm's committed column (`Vanishing::All`; module `norm`): row column `index` (the
+    /// public op's order) or, at `index` = the row column count, the rounding remainder `r₃`.
+    NormColumn {
+        /// The node.
+        node: usize,
+        /// The column's index.
+        index: usize,
+    },
+    /// A norm's `R` table of tie `tie` (`Vanishing::Last`; `crate::zk_norm`'s ties).
+    NormR {
+        /// The node.
+        node: usize,
+        /// The tie's index.
+        tie: usize,
+    },
+    /// The mask table of a norm's row zero-check (`Vanishing::Last`).
+    RowMask(usize),
 }
 
 /// One hidden polynomial of the layout (public: kind and sizes).
@@ -288,6 +312,9 @@ enum Wiring {
     TableOp(zkinfer_lookup::Table),
     /// The causal softmax: `p` and the public op's witness columns committed (`zk_graph_softmax.rs`).
     Softmax(softmax::SoftmaxWiring),
+    /// LayerNorm or RMSNorm: `y`, the row columns and `r₃` committed, tied, range-checked
+    /// (module `norm`).
+    Norm(crate::zk_norm::ZkNormShape),
 }
 
 impl Wiring {
@@ -304,6 +331,7 @@ impl Wiring {
             Wiring::Argmax(s) => Some(s.mask_shape()),
             Wiring::TableOp(_) => None,
             Wiring::Softmax(s) => s.mask_shape(),
+            Wiring::Norm(s) => Some(s.cube_mask_shape()),
         }
     }
 }
@@ -439,6 +467,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
         Op::Gelu(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
         Op::Silu(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
         Op::SoftCap(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
+        Op::LayerNorm(_) | Op::RmsNorm(_) => norm::wire(graph, n)?,
         _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
     };
     Ok(w)
@@ -576,6 +605,7 @@ impl ZkLayout {
             lookups: Vec::new(),
         };
         range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
+        norm::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         softmax::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         let range::Committed { remainder, aux, ranges, affine, lookups, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
@@ -713,7 +743,7 @@ impl ZkSecrets {
             }
         }
         // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
-        let mut pre = vec![None; layout.polys.len()];
+        let mut pre = norm::sample_columns(layout, graph, weights, trace, &mut tables, rng)?;
         softmax::sample_columns(layout, graph, trace, &mut tables, &mut pre, rng)?;
         let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, pre, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
@@ -721,6 +751,7 @@ impl ZkSecrets {
             let shape = match p.kind {
                 HiddenKind::NodeMask(n) => layout.node_mask[n].map(|(_, s)| s),
                 HiddenKind::MergeMask(t) => layout.merge_mask[t.0].map(|(_, s)| s),
+                HiddenKind::RowMask(n) => norm::row_mask_shape(layout, n),
                 _ => continue,
             }
             .ok_or_else(|| ProofError::witness(WHO, "a mask without its shape"))?;
@@ -1158,6 +1189,10 @@ pub fn prove_zk_graph_keyed(
             router.argmaxed(pg, out, l, mp, c, inputs, false)?;
             continue;
         }
+        if let Wiring::Norm(s) = w {
+            norm::prove_node(&vals, &mut router, n, s, t)?;
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -1243,7 +1278,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1311,6 +1346,10 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
             router.argmaxed(pg, out, node.inputs[0], mp, c, inputs, true)?;
             continue;
         }
+        if let Wiring::Norm(s) = w {
+            norm::verify_node(layout, graph, inputs, &mut router, n, s, t)?;
+            continue;
+        }
         let claims = router.take(out)?;
         if let Wiring::Add = w {
             for c in claims {
@@ -1369,7 +1408,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
         }
     }
     if ranges {

@@ -298,13 +298,14 @@ fn the_tiny_gpt2_graph_walks_past_its_argmax_to_its_first_unwired_node() {
     let graph = m.graph(8).expect("graph");
     let inputs: Vec<Vec<i64>> = graph.inputs.iter().map(|&t| vec![0; graph.meta(t).shape.iter().product()]).collect();
     // Without the completion the Argmax is refused; with it the walk passes the Argmax and the
-    // LM head and stops at the first unwired node, the output LayerNorm.
+    // LM head and stops at the output LayerNorm (unwired, or below the zk norm's row minimum).
     let e = ZkLayout::new(&graph, &inputs).unwrap_err().to_string();
     assert!(e.contains("Argmax") && e.contains("public output"), "{e}");
     let next = graph.find("next_token").unwrap();
     let public = vec![(next, vec![0; graph.meta(next).shape.iter().product()])];
     let e = ZkLayout::with_public_outputs(&graph, &inputs, &public).unwrap_err().to_string();
-    assert!(e.contains("does not wire this op kind yet") && e.contains("LayerNorm"), "{e}");
+    // The output LayerNorm is wired (session 14) but its 8 rows are below the zk norm's 17.
+    assert!(e.contains("LayerNorm") && (e.contains("does not wire this op kind yet") || e.contains("T ≥ 17")), "{e}");
     eprintln!("tiny GPT-2: {e}");
 }
 

@@ -68,7 +68,7 @@ fn vars(d: usize) -> usize {
 }
 
 /// Which norm, with the public op's parameters.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NormKind {
     /// RMSNorm (`x: [T, n]`, `γ: [n]`).
     Rms(RmsNormProof),
@@ -77,7 +77,7 @@ pub enum NormKind {
 }
 
 /// The public shape and parameters of a zk norm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZkNormShape {
     /// Rows `T`.
     pub rows: usize,
@@ -99,27 +99,29 @@ struct Cols {
 
 // Tables of the cube sumcheck. RMSNorm: [x, E_t, eq, inv, γ]; LayerNorm: [x, E_t, eq, inv, γ,
 // mean, cm, β, rm].
-const CX: usize = 0;
+pub(crate) const CX: usize = 0;
 const CER: usize = 1;
 const CEQ: usize = 2;
 const CINV: usize = 3;
-const CG: usize = 4;
+pub(crate) const CG: usize = 4;
 const CMEAN: usize = 5;
 const CCM: usize = 6;
-const CBETA: usize = 7;
+pub(crate) const CBETA: usize = 7;
 const CRM: usize = 8;
 
 impl ZkNormShape {
     fn has_mean(&self) -> bool {
         matches!(self.kind, NormKind::Layer(_))
     }
-    fn norm(&self) -> NormRows {
+    /// The row gadget (the public op's).
+    pub(crate) fn norm(&self) -> NormRows {
         match &self.kind {
             NormKind::Rms(p) => NormRows { has_mean: false, eps: p.eps, k: p.k },
             NormKind::Layer(p) => NormRows { has_mean: true, eps: p.eps, k: p.k },
         }
     }
-    fn shift(&self) -> u32 {
+    /// The final rounding shift `s`.
+    pub(crate) fn shift(&self) -> u32 {
         match &self.kind {
             NormKind::Rms(p) => p.shift,
             NormKind::Layer(p) => p.shift,
@@ -127,6 +129,32 @@ impl ZkNormShape {
     }
     fn cols(&self) -> Cols {
         if self.has_mean() { Cols { pairs: vec![(0, 1), (3, 4)], inv: 6, mean: Some(0) } } else { Cols { pairs: vec![(0, 1)], inv: 3, mean: None } }
+    }
+    /// The output bound `|y| < 2^out_bits` (the public op's).
+    pub(crate) fn out_bits(&self) -> u32 {
+        match &self.kind {
+            NormKind::Rms(p) => p.out_bits,
+            NormKind::Layer(p) => p.out_bits,
+        }
+    }
+    /// The tied pairs `(a, b)` of row columns (`b`'s mask tied to `n·M_a`), in tie order; the last
+    /// tie, `(y, r₃)`, is not listed.
+    pub(crate) fn tie_pairs(&self) -> Vec<(usize, usize)> {
+        self.cols().pairs
+    }
+    /// The row columns `inv` and (LayerNorm) `mean`: read by the cube sumcheck at `ρ_t`.
+    pub(crate) fn cube_row_columns(&self) -> Vec<usize> {
+        let c = self.cols();
+        std::iter::once(c.inv).chain(c.mean).collect()
+    }
+    /// `(bits, signed)` of each row column's range check (the public op's widths, after its
+    /// no-wrap checks).
+    pub(crate) fn row_bits(&self) -> Result<Vec<(u32, bool)>, ProofError> {
+        let w = match &self.kind {
+            NormKind::Rms(p) => p.widths(self.n)?,
+            NormKind::Layer(p) => p.widths(self.n)?,
+        };
+        Ok(self.norm().row_bits(&w))
     }
     /// Row columns: 10 (RMSNorm) or 13 (LayerNorm).
     pub fn row_columns(&self) -> usize {
