@@ -15,7 +15,10 @@
 //! mask tied, both range-checked in the zk lookup phase at the end of the walk (module `range`,
 //! `zk_graph_range.rs`: the committed witness columns, their limbs, one zk logUp); **Clamp**
 //! (both forms: `y`, `s` and the gaps — tied to `y` by affine relations — or `t` committed and
-//! range-checked; its masked product sumcheck, `crate::zk_clamp`).
+//! range-checked; its masked product sumcheck, `crate::zk_clamp`). The **causal Softmax**
+//! (session 14, module `softmax`, `zk_graph_softmax.rs`: `p` and the public op's eight witness
+//! columns committed, the zk softmax's masked sumcheck, its `(δ, e)` rows looked up in the exp
+//! table — a function-table statement of the same zk logUp — and its range checks).
 //! **Argmax** (session 14): the ids are PUBLIC — the statement's completion, given to the layout
 //! as a public output ([`ZkLayout::with_public_outputs`]; `zkinfer_verifier::zk_proof` passes the
 //! proof's completion) — never committed nor anchored; the gaps `g` are committed (mask tied to
@@ -30,7 +33,7 @@
 //! columns and `r₃` committed, the statistics' remainders and `r₃` tied through the norm's own `R`
 //! tables, every column range-checked in the lookup phase; `T ≥ 17` rows of `n ≥ 17`, smaller
 //! norms refused naming the node).
-//! Any other op kind on the walk (Softmax, RoPE, …, whose zk provers exist as library
+//! Any other op kind on the walk (RoPE, …, whose zk provers exist as library
 //! code and need their committed columns and lookups wired here the way Rescale's are) is
 //! **refused** by [`ZkLayout::new`] with the node and op named — never a proof that is not zero
 //! knowledge or not sound. The one-pass GPT-2 graph is therefore refused at the first node the
@@ -125,6 +128,8 @@ use crate::zk_plan::zk_public_output;
 
 #[path = "zk_graph_range.rs"]
 mod range;
+#[path = "zk_graph_softmax.rs"]
+mod softmax;
 
 #[path = "zk_graph_norm.rs"]
 mod norm;
@@ -203,6 +208,15 @@ pub enum HiddenKind {
     /// (`index` 0, uniform mask), then its gaps `a = y − lo·χ`, `b = hi·χ − y` (masks `±M_y`) or
     /// its magnitude `t = |y|` (uniform).
     Aux {
+        /// The node.
+        node: usize,
+        /// The column's index in the node's list.
+        index: usize,
+    },
+    /// A committed witness column of node `node` built by its op's wiring module
+    /// (`Vanishing::All`, uniform mask): a Softmax's `m`, `s`, `δ`, `o`, `e`, `Z`, `r`, `c`
+    /// (`zk_graph_softmax.rs`).
+    NodeColumn {
         /// The node.
         node: usize,
         /// The column's index in the node's list.
@@ -296,6 +310,8 @@ enum Wiring {
     /// `y` committed; the rows `(x, y)` of the committed input `x` looked up in the public function
     /// table (`crate::zk_table_op`'s relation without the copy: `x` is itself a committed column).
     TableOp(zkinfer_lookup::Table),
+    /// The causal softmax: `p` and the public op's witness columns committed (`zk_graph_softmax.rs`).
+    Softmax(softmax::SoftmaxWiring),
     /// LayerNorm or RMSNorm: `y`, the row columns and `r₃` committed, tied, range-checked
     /// (module `norm`).
     Norm(crate::zk_norm::ZkNormShape),
@@ -314,6 +330,7 @@ impl Wiring {
             Wiring::Clamp(s) => zk_clamp_mask_shape(s).ok(),
             Wiring::Argmax(s) => Some(s.mask_shape()),
             Wiring::TableOp(_) => None,
+            Wiring::Softmax(s) => s.mask_shape(),
             Wiring::Norm(s) => Some(s.cube_mask_shape()),
         }
     }
@@ -428,6 +445,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
             zk_clamp_mask_shape(&s).map_err(|e| bad(&e.to_string()))?;
             Wiring::Clamp(s)
         }
+        Op::Softmax(o) => Wiring::Softmax(softmax::wire(graph, n, o)?),
         Op::GatherRows(_) => {
             let rows = public_values(graph, inputs, input_index, node.inputs[0]).ok_or_else(|| bad("the rows must be a public input"))?;
             match shape(1).as_slice() {
@@ -588,6 +606,7 @@ impl ZkLayout {
         };
         range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
         norm::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
+        softmax::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         let range::Committed { remainder, aux, ranges, affine, lookups, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
@@ -724,7 +743,8 @@ impl ZkSecrets {
             }
         }
         // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
-        let pre = norm::sample_columns(layout, graph, weights, trace, &mut tables, rng)?;
+        let mut pre = norm::sample_columns(layout, graph, weights, trace, &mut tables, rng)?;
+        softmax::sample_columns(layout, graph, trace, &mut tables, &mut pre, rng)?;
         let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, pre, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
         for (i, p) in layout.polys.iter().enumerate() {
@@ -1146,6 +1166,10 @@ pub fn prove_zk_graph_keyed(
             router.mask_claims(mp, c.mask_claims);
             continue;
         }
+        if let Wiring::Softmax(s) = w {
+            softmax::prove(layout, secrets, &vals, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
         if let Wiring::TableOp(_) = w {
             router.committed_output(out)?;
             router.lookup_read(node.inputs[0])?;
@@ -1254,7 +1278,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1304,6 +1328,10 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
             router.clamped(py, &aux, &c);
             router.route(node.inputs[0], c.x, inputs, true)?;
             router.mask_claims(mp, c.mask_claims);
+            continue;
+        }
+        if let Wiring::Softmax(s) = w {
+            softmax::verify(layout, &mut router, graph, n, s, inputs, t)?;
             continue;
         }
         if let Wiring::TableOp(_) = w {
@@ -1380,7 +1408,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
         }
     }
     if ranges {

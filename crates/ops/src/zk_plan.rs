@@ -233,7 +233,7 @@ fn op_constraints(graph: &Graph, node: usize, op: &Op) -> Vec<String> {
             err(ZkClampShape { dims: out.clone(), clamp }.symmetric().map(|_| ()))
         }
         Op::Softmax(s) => match (crate::ops::softmax::SoftmaxProof::from_model(s, graph.meta(n.inputs[0]).bits), <[usize; 3]>::try_from(shape(0))) {
-            (Ok(op), Ok(dims)) => err(ZkSoftmaxShape { dims, op }.num_vars().map(|_| ())),
+            (Ok(op), Ok(dims)) => err(ZkSoftmaxShape::padded(dims, op).num_vars().map(|_| ())),
             (Err(e), _) => Some(e.to_string()),
             (_, Err(_)) => Some("Softmax: unexpected input shape".into()),
         },

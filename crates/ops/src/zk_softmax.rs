@@ -28,7 +28,20 @@
 //! `p`). Error: the masked sumcheck's `(1 + n·D')/|EF|` (`D = 6`, `D' = 7`), the public op's
 //! `(n + n_rows + 10)/|EF|` for `z`, `z₁`, `λ`, the openings'; the public tables' check is exact.
 //! **Constraints:** the row tables are masked, so `H·M` padded must have `≥ 5` variables
-//! (`M ≥ 17` at one head, or padding to 32 rows in zk mode — the wiring's rule, as the norms').
+//! (`M ≥ 17` at one head). **Head padding** ([`ZkSoftmaxShape::padded`], the graph driver's
+//! rule): with fewer, the cube is laid out over `H' = 2^{h'}` heads (`h'` head variables, the
+//! fewest with `h' + ⌈log2 M⌉ ≥ 5`); the heads `≥ H` are padding like any other (`M = R = 0`
+//! there: the identities force `δ = o = s = p = r = c = Z = 0`, `e`, `m` only appear times `M`).
+//! The committed columns of the op are committed at that size; the input `x` and the output `p`
+//! (tensors of the graph, committed at their own size `[H, M, N]`) are read **zero-extended**:
+//! the `e = h' − ⌈log2 H⌉` extra head variables are the cube's first (the heads' high bits), so
+//! `X'(z) = Π_{i<e}(1 − z_i)·x̂(z_{≥e})` — a randomised extension of the zero-extended table
+//! (equal to it on the cube; its mask term `Π_{i<e}(1 − z_i)·Z(z_{≥e})·M` vanishes wherever a
+//! coordinate of `z_{≥e}` is boolean, and its cofactor of `v(z_last)` is
+//! `Π_{i<e}(1 − z_i)` times `x̂`'s: [`ZkSoftmaxShape::pad_factor`]). A final value `X'(ρ)` is the
+//! claim `x̂(ρ_{≥e}) = X'(ρ)/Π_{i<e}(1 − ρ_i)` ([`ZkSoftmaxShape::unpadded`]; a factor 0, i.e. some
+//! `ρ_i = 1`, probability `e/|EF|`, is refused). Soundness is unchanged: the sumcheck proves the
+//! public identity over the padded cube, whose real part is the op's.
 //!
 //! **Zero knowledge; simulator.** The sent masked values are fresh mask values at points with no
 //! boolean coordinate (uniform, independent, whatever the witness), the public values are
@@ -65,11 +78,65 @@ pub struct ZkSoftmaxShape {
     pub dims: [usize; 3],
     /// The public op.
     pub op: SoftmaxProof,
+    /// The cube's head variables `h' ≥ ⌈log2 H⌉` (module docs, "Head padding"; `0`: `⌈log2 H⌉`).
+    pub head_vars: usize,
 }
 
+/// Most extra head variables of a padded zk softmax (5: a single row takes `2^5` heads).
+const MAX_PAD_VARS: usize = zkinfer_sumcheck::zk_product::MIN_ZK_PRODUCT_VARS;
+
 impl ZkSoftmaxShape {
-    fn dims(&self) -> Result<Dims, ProofError> {
-        let d = self.op.dims_of(&self.dims)?;
+    /// The graph driver's shape: the fewest head variables with `h' + ⌈log2 M⌉ ≥ 5` (module docs).
+    pub fn padded(dims: [usize; 3], op: SoftmaxProof) -> Self {
+        let (hv, rv) = (zkinfer_poly::next_pow2_vars(dims[0]), zkinfer_poly::next_pow2_vars(dims[1]));
+        let head_vars = hv.max(zkinfer_sumcheck::zk_product::MIN_ZK_PRODUCT_VARS.saturating_sub(rv));
+        Self { dims, op, head_vars }
+    }
+
+    /// Extra head variables `e` (module docs).
+    pub fn pad_vars(&self) -> usize {
+        self.head_vars.saturating_sub(zkinfer_poly::next_pow2_vars(self.dims[0]))
+    }
+
+    /// `Π_{i<e}(1 − z_i)`: the zero extension's factor at a cube point `z` (module docs).
+    pub fn pad_factor(&self, z: &[EF]) -> EF {
+        z.iter().take(self.pad_vars()).map(|&c| EF::ONE - c).product()
+    }
+
+    /// The claim on the unpadded tensor (`x` or `p`, `[H, M, N]`) from a final value of its
+    /// zero extension at the cube point `c.point`: `(z_{≥e}, v/Π_{i<e}(1 − z_i))`. Refused when
+    /// the factor is 0 (probability `e/|EF|`).
+    pub fn unpadded(&self, c: &Claim) -> Result<Claim, ProofError> {
+        let e = self.pad_vars();
+        let f = self.pad_factor(&c.point);
+        if f == EF::ZERO || c.point.len() < e {
+            return Err(ProofError::check(OP, "a padding coordinate equal to 1 (probability e/|EF|)"));
+        }
+        Ok(Claim::new(c.point[e..].to_vec(), c.value * f.inverse()))
+    }
+
+    /// The unpadded tensor (`x` or `p`) zero-extended to the cube and padded (module docs).
+    pub(crate) fn pad_tensor(&self, d: &Dims, v: &[i64]) -> Result<Vec<F>, ProofError> {
+        let real: usize = self.dims.iter().product();
+        if v.len() != real {
+            return Err(ProofError::witness(OP, format!("{} values for scores {:?}", v.len(), self.dims)));
+        }
+        let mut ext = v.to_vec();
+        ext.resize(d.cube.len(), 0);
+        Ok(d.cube.pad_i64(&ext))
+    }
+
+    pub(crate) fn dims(&self) -> Result<Dims, ProofError> {
+        let mut d = self.op.dims_of(&self.dims)?;
+        let hv = zkinfer_poly::next_pow2_vars(self.dims[0]);
+        if self.head_vars > hv + MAX_PAD_VARS {
+            return Err(ProofError::shape(OP, format!("{} head variables for {} heads", self.head_vars, self.dims[0])));
+        }
+        if self.head_vars > hv {
+            let heads = 1usize << self.head_vars;
+            d.cube = crate::layout::TensorLayout::new(&[heads, d.rows_n, d.len]);
+            d.rows = crate::layout::TensorLayout::new(&[heads, d.rows_n]);
+        }
         self.op.check_relations(&d)?;
         if d.rows.num_vars() < zkinfer_sumcheck::zk_product::MIN_ZK_PRODUCT_VARS {
             return Err(ProofError::shape(OP, format!("a zk softmax needs ≥ 5 row variables (heads × rows padded), got {}", d.rows.num_vars())));
@@ -134,13 +201,13 @@ pub fn prove_softmax_zk(shape: &ZkSoftmaxShape, x: &[i64], p: &[i64], cof: Softm
     let c = shape.op.columns(&d, x, p)?;
     let f = |v: &[i64]| v.iter().map(|&a| from_i64_unchecked(a)).collect::<Vec<F>>();
     let mut own: Vec<Vec<F>> = vec![Vec::new(); 10];
-    own[X] = d.cube.pad_i64(x);
+    own[X] = shape.pad_tensor(&d, x)?;
     own[MB] = f(&c.max);
     own[S] = f(&c.onehot);
     own[D] = f(&c.delta);
     own[O] = f(&c.overflow);
     own[E] = c.exp;
-    own[P] = d.cube.pad_i64(p);
+    own[P] = shape.pad_tensor(&d, p)?;
     own[ZB] = f(&c.sum);
     own[R] = f(&c.rem);
     own[C] = c.slack;

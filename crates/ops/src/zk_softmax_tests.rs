@@ -27,7 +27,7 @@ fn model() -> &'static CausalSoftmax {
 /// The statement, built once (the exp table and its lookup table take milliseconds).
 fn shape() -> &'static ZkSoftmaxShape {
     static SHAPE: std::sync::OnceLock<ZkSoftmaxShape> = std::sync::OnceLock::new();
-    SHAPE.get_or_init(|| ZkSoftmaxShape { dims: DIMS, op: SoftmaxProof::from_model(model(), 20).unwrap() })
+    SHAPE.get_or_init(|| ZkSoftmaxShape { dims: DIMS, op: SoftmaxProof::from_model(model(), 20).unwrap(), head_vars: 0 })
 }
 
 /// Scores in `±2^19` (differences up to `2^20`, past the table's `2^16`), and their softmax.
@@ -220,7 +220,7 @@ fn tampered_zk_softmaxes_are_rejected() {
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let op = SoftmaxProof::from_model(model(), 20).unwrap();
     for (dims, why) in [([1, 16, 16], "4 row variables"), ([1, 17, 18], "not square"), ([0, 17, 17], "no head")] {
-        let e = verify_softmax_zk(&ZkSoftmaxShape { dims, op: op.clone() }, &mut t).expect_err(why);
+        let e = verify_softmax_zk(&ZkSoftmaxShape { dims, op: op.clone(), head_vars: 0 }, &mut t).expect_err(why);
         assert!(e.to_string().contains("shape"), "{why}: {e}");
     }
     let s = shape();

@@ -212,7 +212,7 @@ impl SoftmaxProof {
     }
 
     /// Bits of `Z`, `r`, `c`.
-    fn sum_bits(&self, len: usize) -> u32 {
+    pub(crate) fn sum_bits(&self, len: usize) -> u32 {
         self.exp_frac + zkinfer_poly::next_pow2_vars(len) as u32 + 1
     }
 
