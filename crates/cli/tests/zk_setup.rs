@@ -1,7 +1,9 @@
 //! `zkinfer setup --zk` on the tiny GPT-2: a zero-knowledge key (vk.bin) and its secret proving
 //! key (pk.bin, mode 0600); every command that needs a public key refuses it clearly (no panic);
 //! it is not replaced without --force; a public setup over it (with --force) removes the secret and
-//! writes the same public key as ever.
+//! writes the same public key as ever. `prove --zk` of a request under the zk LayerNorm's 17
+//! rows in a norm is refused naming the minimum; 17 new tokens prove, verifies, and a flipped byte is
+//! refused.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use crate::common;
@@ -73,14 +75,14 @@ fn setup_zk_writes_a_hiding_key_and_a_secret_that_public_commands_refuse() {
     eprintln!("two public proofs: {shared} of {} windows shared", b.len() - 15);
     assert_eq!(shared, b.len() - 15, "two public proofs of one statement differ");
 
-    // prove --zk: required with a zk key, refused without one or with a public key; the tiny
-    // GPT-2's graph is refused (clearly, naming the node the zk prover cannot walk yet, taking
-    // no ticket, writing no proof).
+    // prove --zk: required with a zk key, refused without one or with a public key. A request
+    // whose norms have fewer than 17 rows (GPT-2's output norm: one row per new token) is refused
+    // naming the minimum, taking no ticket and writing no proof.
     let pk_before = std::fs::read(&pk).unwrap();
     let p_out = dir.path().join("z.proof");
     let out = zkinfer(&["prove", "--zk", "-m", &tiny, "--keys", s(&zk), "-p", "Hello", "-n", "1", "-o", s(&p_out)]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(stderr(&out).contains("cannot be proven in zero knowledge yet") && stderr(&out).contains("node "), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot be proven in zero knowledge") && stderr(&out).contains("at least 17 rows"), "{}", stderr(&out));
     assert!(!p_out.exists());
     assert_eq!(std::fs::read(&pk).unwrap(), pk_before, "a refused prove --zk changed pk.bin");
     let out = zkinfer(&["prove", "--zk", "-m", &tiny, "-p", "Hello", "-n", "1", "-o", s(&p_out)]);
@@ -88,7 +90,21 @@ fn setup_zk_writes_a_hiding_key_and_a_secret_that_public_commands_refuse() {
     assert!(stderr(&out).contains("setup --zk"), "{}", stderr(&out));
     let out = zkinfer(&["bench", "--zk", "-m", &tiny, "-n", "1"]);
     assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
-    assert!(stderr(&out).contains("cannot be proven in zero knowledge yet"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("at least 17 rows"), "{}", stderr(&out));
+    // The round trip: prove --zk on the next ticket (17 new tokens: 17 rows in every norm) →
+    // verify with the zk key; the same file with one flipped byte is refused.
+    let out = zkinfer(&["prove", "--zk", "-m", &tiny, "--keys", s(&zk), "-p", "Hello", "-n", "17", "-q", "-o", s(&p_out)]);
+    assert!(out.status.success(), "prove --zk failed: {}", stderr(&out));
+    assert_ne!(std::fs::read(&pk).unwrap(), pk_before, "prove --zk took a ticket");
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&p_out)]);
+    assert!(out.status.success(), "verify of a zk proof failed: {}", stderr(&out));
+    let mut bytes = std::fs::read(&p_out).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    let tampered = dir.path().join("z-tampered.proof");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let out = zkinfer(&["verify", "--vk", s(&zk), s(&tampered)]);
+    assert_eq!(out.status.code(), Some(1), "a flipped byte: {}", stderr(&out));
     // verify with a zk key: a file that is not a zk proof is refused as such; a zk proof header
     // for another key is rejected; a proof of the tiny GPT-2 is refused at the node the zk
     // verifier cannot walk yet.

@@ -197,6 +197,12 @@ fn mle_at(table: &[F], point: &[EF]) -> Result<EF, ProofError> {
     Ok(Mle::new(table.to_vec()).evaluate(point))
 }
 
+/// The fewest rows (positions `T`) a zk LayerNorm or RMSNorm proves: its masked row tables need
+/// `≥ 5` variables (`crate::zk_norm::ZkNormShape::check`), so `T` pads to `≥ 32`, i.e. `T ≥ 17`.
+/// Smaller norms are refused naming the node (module `norm`); padding the rows of a statement
+/// with public rows is not built.
+pub const MIN_ZK_NORM_ROWS: usize = 17;
+
 /// What a hidden polynomial is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HiddenKind {

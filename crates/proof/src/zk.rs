@@ -408,6 +408,21 @@ pub fn check_walkable(vk: &ZkVerifyingKey, prompt: &[u32], n: usize) -> Result<(
     zkinfer_verifier::check_request(&vk.public, prompt, n)?;
     let t = prompt.len() + n - 1;
     let graph = vk.public.graph(t, n)?;
+    // The zk norms' row minimum, said in the user's terms (the layout's own refusal names rows):
+    // a per-position norm has prompt + new − 1 rows, GPT-2's output norm one per new token.
+    let min = zkinfer_ops::zk_graph::MIN_ZK_NORM_ROWS;
+    for node in &graph.nodes {
+        if matches!(node.op, zkinfer_model::ops::Op::LayerNorm(_) | zkinfer_model::ops::Op::RmsNorm(_))
+            && let Some(&rows) = node.inputs.first().and_then(|&x| graph.meta(x).shape.first())
+            && rows < min
+        {
+            return Err(ProofSystemError::Request(format!(
+                "this request cannot be proven in zero knowledge: the zk LayerNorm/RMSNorm needs at least {min} rows, and the norm of {} has {rows} ({} prompt tokens, {n} new, {t} positions; the output norm runs on the new tokens' rows): ask for at least {min} new tokens with prompt + new − 1 ≥ {min}",
+                graph.meta(node.output).name,
+                prompt.len()
+            )));
+        }
+    }
     // Any ids within the vocabulary give the same layout (embedding and gather rows are public
     // index maps of the same shapes).
     let inputs: Vec<Vec<i64>> = graph

@@ -34,6 +34,7 @@ mod review_llama;
 mod setup_proof;
 mod spm_e2e;
 mod weight_blocks;
+mod zk_e2e;
 mod zk_graph_proof;
 mod zk_setup;
 mod zk_setup_proof;
