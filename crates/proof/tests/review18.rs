@@ -24,10 +24,15 @@
 //!   polynomials that do vanish there verify; a non-zero value at such a point is refused before
 //!   any work (no mask hides it).
 //!
-//! Controls with a check removed (local patches, not committed; `docs` in the report): with
-//! `padding_claims` drawing no claim on both sides every perturbed key of the first test verifies;
+//! Controls with a check removed (run 03:16 UTC on d83ac5a with a local, env-gated patch in a
+//! separate target, not committed): with `padding_claims` drawing no claim on both sides
+//! (`zkinfer_verifier::zk_setup_proof`) the first perturbed key (`rows` at `[24, 0]`) proves and
+//! verifies — the padding claims are load-bearing (the control `zk_setup_proof.rs` had not run);
 //! with `HidingKey::with_link` adding no link claim on both sides the split key's setup proof AND
-//! its wide graph proof both verify.
+//! its wide graph proof on ticket 1 both verify — the link claims alone carry the setup statement
+//! to the proof tickets; with `HidingPcs::verify`'s final check (`W(r)·P(r) + ρ'·Σ m_j = reduced`)
+//! skipped, the false public zero claims (and both attacks above) are accepted — that check is
+//! what refuses them. Each test passes unpatched (7.8 CPU-s for the three, at load 15).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
 use rand10::SeedableRng;
