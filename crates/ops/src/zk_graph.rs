@@ -99,6 +99,26 @@
 //! simulator composes the ops' simulators in transcript order (each op's claim on its output is an
 //! earlier uniform message). Leaks by design: the graph, the shapes, the number of claims per
 //! polynomial, the public inputs. The test `two_zk_runs_share_no_window` records every sent byte.
+//!
+//! # Sumcheck mask tables (public claimed values)
+//!
+//! A masked sumcheck's mask table `G` ([`HiddenKind::NodeMask`], [`HiddenKind::MergeMask`],
+//! [`HiddenKind::RowMask`]) is read only at its rounds' points `(bits(j), γ, r_j^{2^{k−1}}, …,
+//! r_j)`, and the values `e_j` there are SENT in clear by the sumcheck (`zkinfer_sumcheck::zk`,
+//! step 4). Its PCS mask `M` (over the first `μ = 4` coordinates: round bits when the sumcheck has
+//! more than 16 rounds) is folded into the round masks, `m̂_j(t) = m_j(t) + t(1 − t)·M(prefix_j)`
+//! ([`ZkSecrets::sample`], step 3). Rounds `j` and `j ⊕ 1` of a sumcheck of more than 16 rounds
+//! (an Argmax over a 50 257-entry vocabulary, a LayerNorm's cube) share their prefix, hence one
+//! `M` value: the hiding PCS's distinct-prefix rule, which protects HIDDEN claim values, would
+//! refuse the opening. It does not apply here: the `m_j` are uniform and independent of `M` and
+//! of each other, so the `m̂_j` are too, which is all the masked sumcheck's zero-knowledge
+//! argument (its simulator outputs the `e_j`) needs; whatever linear functional of `G` two
+//! claims on one prefix determine is a function of the public `e_j`. These tables are therefore
+//! committed as [`zkinfer_pcs::hiding::Vanishing::LastPublic`] (bound by the commitment's bytes;
+//! the PCS exempts them from the prefix rule and the `2^μ` point budget, nothing else).
+//! Soundness is unchanged: the opening proves every claim whatever the rule. Before the opening,
+//! [`ZkLayout::check_final_claims`] applies the PCS's rules to every other claim and names the
+//! refused polynomial's owner ([`ZkLayout::describe_poly`]).
 
 use rand10::{CryptoRng, Rng, RngExt};
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
@@ -273,6 +293,25 @@ impl HiddenPoly {
     /// `μ = min(m, 4)`: the PCS mask's variables.
     pub fn mask_vars(&self) -> usize {
         self.num_vars.min(MASK_VARS)
+    }
+
+    /// Whether every claim on it has a PUBLIC value: a masked sumcheck's mask table (a node's,
+    /// a merge's, a norm's row zero-check's), read only at its rounds' points, whose values
+    /// `e_j` the masked sumcheck sends in clear (`zkinfer_sumcheck::zk`). Committed with
+    /// [`Vanishing::LastPublic`]: the PCS's distinct-prefix rule and point budget, which protect
+    /// HIDDEN claim values, do not apply (a sumcheck of more than 16 rounds reads rounds `j` and
+    /// `j ⊕ 1` on one 4-coordinate prefix); module docs, "Sumcheck mask tables".
+    pub fn public_values(&self) -> bool {
+        matches!(self.kind, HiddenKind::NodeMask(_) | HiddenKind::MergeMask(_) | HiddenKind::RowMask(_))
+    }
+
+    /// The PCS vanishing kind it is committed with.
+    pub fn vanishing(&self) -> Vanishing {
+        match (self.all, self.public_values()) {
+            (true, _) => Vanishing::All,
+            (false, true) => Vanishing::LastPublic,
+            (false, false) => Vanishing::Last,
+        }
     }
 }
 
@@ -669,6 +708,85 @@ impl ZkLayout {
             outputs: graph.outputs.clone(),
             public: public.iter().map(Option::is_some).collect(),
         })
+    }
+
+    /// Who owns hidden polynomial `i` (its kind, and the node or tensor it belongs to), for
+    /// error messages: `"R table of tensor blk.0.ln1 (node 3, LayerNorm)"`.
+    pub fn describe_poly(&self, graph: &Graph, i: usize) -> String {
+        let Some(p) = self.polys.get(i) else {
+            return format!("hidden polynomial {i} (not in the layout)");
+        };
+        let node = |n: usize| match graph.nodes.get(n) {
+            Some(node) => format!("node {n} ({}, output {})", node.op.as_int_op().name(), graph.meta(node.output).name),
+            None => format!("node {n}"),
+        };
+        let tensor = |t: TensorId| {
+            let name = graph.tensors.get(t.0).map_or("?", |m| m.name.as_str());
+            match self.producer.get(t.0).copied().flatten() {
+                Some(n) => format!("tensor {name} ({})", node(n)),
+                None => format!("tensor {name}"),
+            }
+        };
+        let what = match p.kind {
+            HiddenKind::Weight(t) => format!("weight column of {}", tensor(t)),
+            HiddenKind::Output(t) => format!("output column of {}", tensor(t)),
+            HiddenKind::R(t) => format!("R table of {}", tensor(t)),
+            HiddenKind::NodeMask(n) => format!("sumcheck mask of {}", node(n)),
+            HiddenKind::MergeMask(t) => format!("merge mask of {}", tensor(t)),
+            HiddenKind::Column(t) => format!("committed column of {}", tensor(t)),
+            HiddenKind::Remainder(n) => format!("rounding remainder of {}", node(n)),
+            HiddenKind::Limb { of, j } => format!("limb {j} of the range check of [{}]", self.describe_poly(graph, of)),
+            HiddenKind::Aux { node: n, index } => format!("witness column {index} of {}", node(n)),
+            HiddenKind::NodeColumn { node: n, index } => format!("witness column {index} of {}", node(n)),
+            HiddenKind::Multiplicities(s) => format!("multiplicities of lookup statement {s}"),
+            HiddenKind::LookupMask(k) => format!("zk lookup mask table {k}"),
+            HiddenKind::NormColumn { node: n, index } => format!("norm column {index} of {}", node(n)),
+            HiddenKind::NormR { node: n, tie } => format!("R table of tie {tie} of {}", node(n)),
+            HiddenKind::RowMask(n) => format!("row zero-check mask of {}", node(n)),
+        };
+        format!("hidden polynomial {i}: {what} ({} variables)", p.num_vars)
+    }
+
+    /// The hiding PCS's claim rules checked on the driver's final claims, BEFORE the opening,
+    /// naming each refused claim's owner ([`Self::describe_poly`]): two distinct claim points of
+    /// one polynomial must differ in the first `μ = min(m, MASK_VARS)` coordinates (the mask's
+    /// variables: two points on one prefix see one mask value and their difference would be a
+    /// plain linear functional of the polynomial), and at most `2^μ` distinct points per
+    /// polynomial (the weights' bound when a zk key commits them is the key's, checked there).
+    /// The PCS refuses the same claims (`zkinfer_pcs::hiding`); this is the diagnosis.
+    pub fn check_final_claims(&self, graph: &Graph, claims: &[FinalClaim]) -> Result<(), ProofError> {
+        let mut seen: Vec<Vec<&[EF]>> = vec![Vec::new(); self.polys.len()];
+        for c in claims {
+            let Some(p) = self.polys.get(c.poly) else {
+                return Err(ProofError::check(WHO, format!("a claim on hidden polynomial {}, which is not in the layout", c.poly)));
+            };
+            if c.point.len() != p.num_vars {
+                return Err(ProofError::check(WHO, format!("{}: a claim point of {} coordinates", self.describe_poly(graph, c.poly), c.point.len())));
+            }
+            if p.public_values() {
+                continue;
+            }
+            let mu = p.mask_vars();
+            let pts = &mut seen[c.poly];
+            if pts.contains(&c.point.as_slice()) {
+                continue;
+            }
+            if let Some(j) = pts.iter().position(|q| q[..mu] == c.point[..mu]) {
+                let differ: Vec<usize> = (mu..p.num_vars).filter(|&v| pts[j][v] != c.point[v]).collect();
+                return Err(ProofError::check(
+                    WHO,
+                    format!(
+                        "{} is claimed at two points with the same first {mu} coordinates (they differ only in coordinates {differ:?}), which its mask would not hide",
+                        self.describe_poly(graph, c.poly)
+                    ),
+                ));
+            }
+            pts.push(&c.point);
+            if !matches!(p.kind, HiddenKind::Weight(_)) && pts.len() > 1usize << mu {
+                return Err(ProofError::check(WHO, format!("{} has more than {} distinct claim points", self.describe_poly(graph, c.poly), 1usize << mu)));
+            }
+        }
+        Ok(())
     }
 
     fn r_bits(&self, t: TensorId) -> Option<usize> {
@@ -1513,7 +1631,7 @@ pub fn commit_hidden<R: CryptoRng + ?Sized>(pcs: &HidingPcs, layout: &ZkLayout, 
 }
 
 fn commitment_shape(layout: &ZkLayout) -> (Vec<Vanishing>, Vec<usize>) {
-    let vanishing = layout.polys.iter().map(|p| if p.all { Vanishing::All } else { Vanishing::Last }).collect();
+    let vanishing = layout.polys.iter().map(HiddenPoly::vanishing).collect();
     (vanishing, layout.polys.iter().map(|p| p.mask_degree_bits).collect())
 }
 
@@ -1563,6 +1681,7 @@ pub fn prove_zk_graph_hiding<R: CryptoRng + ?Sized>(
     let mut t = ProverTranscript::new(ds);
     pcs.absorb_commitment(&commitment, &mut t);
     let claims = prove_zk_graph(&layout, &secrets, graph, weights, trace, inputs, &mut t)?;
+    layout.check_final_claims(graph, &claims)?;
     pcs.open(data, &opening_claims(&claims), &mut t, rng).map_err(|e| ProofError::check(WHO, format!("hiding opening: {e}")))?;
     Ok(ZkGraphProof { commitment, transcript: t.into_proof() })
 }

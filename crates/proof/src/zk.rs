@@ -366,6 +366,7 @@ pub fn prove_zk_graph_on_ticket<R: rand10::CryptoRng + ?Sized>(
     pcs.absorb_commitment(&com, &mut t);
     let keyed = TicketWeights { data: &data, index: &index };
     let claims = prove_zk_graph_keyed(&layout, &secrets, Some(&keyed), graph, weights, trace, inputs, &mut t)?;
+    layout.check_final_claims(graph, &claims)?;
     let (batch, weight_finals) = split_claims(&layout, true, &claims)?;
     pcs.open(batch_data, &batch, &mut t, rng)?;
     let weight_claims = weight_finals
