@@ -24,38 +24,22 @@
 //! verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
 use rand10::SeedableRng;
 use rand10::rngs::StdRng;
-use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
 use zkinfer_model::graph::Weights;
 use zkinfer_model::tensor::{WeightTensor, WeightValues};
 use zkinfer_pcs::hiding::HidingPcs;
 use zkinfer_pcs::hiding_key::{HidingKey, KeyBudget, KeySecret};
-use zkinfer_proof::vocab_bytes;
-use zkinfer_proof::zk::{FIRST_PROOF_TICKET, setup_zk, zk_weight_tables};
+use zkinfer_proof::zk::{FIRST_PROOF_TICKET, zk_weight_tables};
 use zkinfer_proof::zk_key::ZkVerifyingKey;
 use zkinfer_proof::zk_proof::{ZkProofFile, verify_zk};
 use zkinfer_proof::zk_setup_proof::{PaddingCheck, RangeCheck, RangePlan, WeightRange, prove_zk_setup_on, verify_zk_setup, verify_zk_setup_on};
-use zkinfer_tokenizer::Tokenizer;
 use zkinfer_verifier::key::WeightMeta;
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
-}
-
-/// One zk key of the tiny GPT-2 (two proof tickets), shared by the tests.
+/// A zk key of the tiny GPT-2 (three proof tickets): the test binary's shared first setup
+/// (`common::zk_keys`, also read by `zk_setup`).
 fn tiny_key() -> &'static ZkVerifyingKey {
-    static K: OnceLock<ZkVerifyingKey> = OnceLock::new();
-    K.get_or_init(|| {
-        let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).expect("tiny model");
-        let model = Model::load(&gguf).expect("model");
-        let tok = Tokenizer::from_gguf(&gguf).expect("tokenizer");
-        setup_zk(&model, vocab_bytes(&tok), KeyBudget { tickets: 2, points_per_ticket: 16 }).expect("zk setup").0
-    })
+    &crate::common::zk_keys("gpt2-tiny-random.gguf").keys[0].0
 }
 
 /// A `[32, cols]` table: the first 24 columns the same for every `cols`, non-zero beyond.
@@ -173,12 +157,10 @@ fn tampered_or_missing_setup_proofs_are_refused() {
     };
     let e = verify_zk(&bare, &file).expect_err("a key without a setup proof").to_string();
     assert!(e.contains("no setup proof"), "{e}");
-    // Another key's setup proof (another setup of the same model: same shapes, other tickets).
-    let gguf = GgufFile::open(testdata("gpt2-tiny-random.gguf")).unwrap();
-    let model = Model::load(&gguf).unwrap();
-    let tok = Tokenizer::from_gguf(&gguf).unwrap();
-    let other = setup_zk(&model, vocab_bytes(&tok), KeyBudget { tickets: 2, points_per_ticket: 16 }).unwrap().0;
-    verify_zk_setup(&other).expect("control: the other key's own proof");
+    // Another key's setup proof (another setup of the same model: same shapes, other tickets; the
+    // shared second setup).
+    let other = &crate::common::zk_keys("gpt2-tiny-random.gguf").keys[1].0;
+    verify_zk_setup(other).expect("control: the other key's own proof");
     let swapped = ZkVerifyingKey { setup_proof: other.setup_proof.clone(), ..vk.clone() };
     let file = ZkProofFile { model_commitment: swapped.digest().unwrap(), ..file };
     let e = verify_zk(&swapped, &file).expect_err("another key's setup proof").to_string();
