@@ -743,6 +743,8 @@ impl ZkLayout {
             HiddenKind::NormColumn { node: n, index } => format!("norm column {index} of {}", node(n)),
             HiddenKind::NormR { node: n, tie } => format!("R table of tie {tie} of {}", node(n)),
             HiddenKind::RowMask(n) => format!("row zero-check mask of {}", node(n)),
+            HiddenKind::RopeRemainder(n) => format!("rounding remainder of {}", node(n)),
+            HiddenKind::RopeR(n) => format!("R table of the rotation of {}", node(n)),
         };
         format!("hidden polynomial {i}: {what} ({} variables)", p.num_vars)
     }
