@@ -96,8 +96,6 @@
 
 use std::collections::BTreeMap;
 
-use rand10::SeedableRng;
-use rand10::rngs::StdRng;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, lift};
 use zkinfer_lookup::Table;
 use zkinfer_lookup::zk_logup::{MIN_BLOCK_VARS, ZkLookupClaims, ZkLookupMasks, ZkLookupPoly, verify_lookups_zk, zk_multiplicity_vars};
@@ -375,7 +373,7 @@ impl RangePlan {
     }
 
     /// Closes a group: its multiplicities, then its logUp's mask tables (their sizes are public
-    /// functions of the statements: read from a throwaway sample).
+    /// functions of the statements, `ZkLookupMasks::table_lens`).
     fn close(&mut self, filling: Filling) -> Result<(), ProofSystemError> {
         let group = self.groups.len();
         let mut statements = Vec::with_capacity(filling.statements.len());
@@ -385,13 +383,13 @@ impl RangePlan {
             statements.push(RangeStatement { table, columns, lens, mult });
         }
         let mut g = RangeGroup { statements, masks: Vec::new() };
-        let sample = ZkLookupMasks::sample_batch(&g.refs(), &mut StdRng::seed_from_u64(0)).map_err(|e| ProofSystemError::Request(format!("the setup proof's lookups: {e}")))?;
-        for (k, (_, table)) in sample.tables().into_iter().enumerate() {
-            if !table.len().is_power_of_two() || table.len() < 2 {
+        let lens = ZkLookupMasks::table_lens(&g.refs()).map_err(|e| ProofSystemError::Request(format!("the setup proof's lookups: {e}")))?;
+        for (k, len) in lens.into_iter().enumerate() {
+            if !len.is_power_of_two() || len < 2 {
                 return Err(ProofSystemError::Request("a zk logUp mask table is not a power of two".into()));
             }
             g.masks.push(self.polys.len());
-            self.polys.push(SetupPoly { kind: SetupPolyKind::LookupMask { group, k }, num_vars: table.len().trailing_zeros() as usize, vanishing: Vanishing::Last, degree_bits: 1 });
+            self.polys.push(SetupPoly { kind: SetupPolyKind::LookupMask { group, k }, num_vars: len.trailing_zeros() as usize, vanishing: Vanishing::Last, degree_bits: 1 });
         }
         self.groups.push(g);
         Ok(())
