@@ -33,8 +33,10 @@
 //! columns and `r₃` committed, the statistics' remainders and `r₃` tied through the norm's own `R`
 //! tables, every column range-checked in the lookup phase; `T ≥ 17` rows of `n ≥ 17`, smaller
 //! norms refused naming the node).
-//! Any other op kind on the walk (RoPE, …, whose zk provers exist as library
-//! code and need their committed columns and lookups wired here the way Rescale's are) is
+//! **RoPE** (session 15, module `rope`, `zk_graph_rope.rs`: public positions, `y` and `r`
+//! committed, `r`'s mask tied to the node's own `R_u`, one claim on `x`, range-checked).
+//! Any other op kind on the walk (none today; a new kind's zk prover would need its committed
+//! columns and lookups wired here the way Rescale's are) is
 //! **refused** by [`ZkLayout::new`] with the node and op named — never a proof that is not zero
 //! knowledge or not sound. The one-pass GPT-2 graph is therefore refused at the first node the
 //! walk meets that is not wired (or whose shape breaks a zk constraint), named in the error;
@@ -97,6 +99,26 @@
 //! simulator composes the ops' simulators in transcript order (each op's claim on its output is an
 //! earlier uniform message). Leaks by design: the graph, the shapes, the number of claims per
 //! polynomial, the public inputs. The test `two_zk_runs_share_no_window` records every sent byte.
+//!
+//! # Sumcheck mask tables (public claimed values)
+//!
+//! A masked sumcheck's mask table `G` ([`HiddenKind::NodeMask`], [`HiddenKind::MergeMask`],
+//! [`HiddenKind::RowMask`]) is read only at its rounds' points `(bits(j), γ, r_j^{2^{k−1}}, …,
+//! r_j)`, and the values `e_j` there are SENT in clear by the sumcheck (`zkinfer_sumcheck::zk`,
+//! step 4). Its PCS mask `M` (over the first `μ = 4` coordinates: round bits when the sumcheck has
+//! more than 16 rounds) is folded into the round masks, `m̂_j(t) = m_j(t) + t(1 − t)·M(prefix_j)`
+//! ([`ZkSecrets::sample`], step 3). Rounds `j` and `j ⊕ 1` of a sumcheck of more than 16 rounds
+//! (an Argmax over a 50 257-entry vocabulary, a LayerNorm's cube) share their prefix, hence one
+//! `M` value: the hiding PCS's distinct-prefix rule, which protects HIDDEN claim values, would
+//! refuse the opening. It does not apply here: the `m_j` are uniform and independent of `M` and
+//! of each other, so the `m̂_j` are too, which is all the masked sumcheck's zero-knowledge
+//! argument (its simulator outputs the `e_j`) needs; whatever linear functional of `G` two
+//! claims on one prefix determine is a function of the public `e_j`. These tables are therefore
+//! committed as [`zkinfer_pcs::hiding::Vanishing::LastPublic`] (bound by the commitment's bytes;
+//! the PCS exempts them from the prefix rule and the `2^μ` point budget, nothing else).
+//! Soundness is unchanged: the opening proves every claim whatever the rule. Before the opening,
+//! [`ZkLayout::check_final_claims`] applies the PCS's rules to every other claim and names the
+//! refused polynomial's owner ([`ZkLayout::describe_poly`]).
 
 use rand10::{CryptoRng, Rng, RngExt};
 use zkinfer_field::{EF, F, PrimeCharacteristicRing, from_i64_unchecked};
@@ -133,6 +155,8 @@ mod softmax;
 
 #[path = "zk_graph_norm.rs"]
 mod norm;
+#[path = "zk_graph_rope.rs"]
+mod rope;
 
 const WHO: &str = "zk graph";
 
@@ -244,6 +268,12 @@ pub enum HiddenKind {
     },
     /// The mask table of a norm's row zero-check (`Vanishing::Last`).
     RowMask(usize),
+    /// RoPE node `n`'s rounding remainder `r` (`Vanishing::All`), its mask tied to `R_u` and the
+    /// output's mask (module `rope`).
+    RopeRemainder(usize),
+    /// The `R` table of RoPE node `n`'s rotation `u`, a virtual tensor internal to the node
+    /// (`Vanishing::Last`; module `rope`).
+    RopeR(usize),
 }
 
 /// One hidden polynomial of the layout (public: kind and sizes).
@@ -263,6 +293,25 @@ impl HiddenPoly {
     /// `μ = min(m, 4)`: the PCS mask's variables.
     pub fn mask_vars(&self) -> usize {
         self.num_vars.min(MASK_VARS)
+    }
+
+    /// Whether every claim on it has a PUBLIC value: a masked sumcheck's mask table (a node's,
+    /// a merge's, a norm's row zero-check's), read only at its rounds' points, whose values
+    /// `e_j` the masked sumcheck sends in clear (`zkinfer_sumcheck::zk`). Committed with
+    /// [`Vanishing::LastPublic`]: the PCS's distinct-prefix rule and point budget, which protect
+    /// HIDDEN claim values, do not apply (a sumcheck of more than 16 rounds reads rounds `j` and
+    /// `j ⊕ 1` on one 4-coordinate prefix); module docs, "Sumcheck mask tables".
+    pub fn public_values(&self) -> bool {
+        matches!(self.kind, HiddenKind::NodeMask(_) | HiddenKind::MergeMask(_) | HiddenKind::RowMask(_))
+    }
+
+    /// The PCS vanishing kind it is committed with.
+    pub fn vanishing(&self) -> Vanishing {
+        match (self.all, self.public_values()) {
+            (true, _) => Vanishing::All,
+            (false, true) => Vanishing::LastPublic,
+            (false, false) => Vanishing::Last,
+        }
     }
 }
 
@@ -315,6 +364,9 @@ enum Wiring {
     /// LayerNorm or RMSNorm: `y`, the row columns and `r₃` committed, tied, range-checked
     /// (module `norm`).
     Norm(crate::zk_norm::ZkNormShape),
+    /// RoPE with public positions: `y` and `r` committed (`r`'s mask tied to the node's `R_u`),
+    /// range-checked (module `rope`).
+    Rope(crate::zk_rope::ZkRopeShape),
 }
 
 impl Wiring {
@@ -332,6 +384,7 @@ impl Wiring {
             Wiring::TableOp(_) => None,
             Wiring::Softmax(s) => s.mask_shape(),
             Wiring::Norm(s) => Some(s.cube_mask_shape()),
+            Wiring::Rope(s) => crate::zk_rope::zk_rope_mask_shape(s).ok(),
         }
     }
 }
@@ -468,6 +521,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
         Op::Silu(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
         Op::SoftCap(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
         Op::LayerNorm(_) | Op::RmsNorm(_) => norm::wire(graph, n)?,
+        Op::Rope(o) => Wiring::Rope(rope::wire(graph, n, o, node.inputs.get(1).and_then(|&p| public_values(graph, inputs, input_index, p)))?),
         _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
     };
     Ok(w)
@@ -607,6 +661,7 @@ impl ZkLayout {
         range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
         norm::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         softmax::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
+        rope::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         let range::Committed { remainder, aux, ranges, affine, lookups, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
@@ -653,6 +708,85 @@ impl ZkLayout {
             outputs: graph.outputs.clone(),
             public: public.iter().map(Option::is_some).collect(),
         })
+    }
+
+    /// Who owns hidden polynomial `i` (its kind, and the node or tensor it belongs to), for
+    /// error messages: `"R table of tensor blk.0.ln1 (node 3, LayerNorm)"`.
+    pub fn describe_poly(&self, graph: &Graph, i: usize) -> String {
+        let Some(p) = self.polys.get(i) else {
+            return format!("hidden polynomial {i} (not in the layout)");
+        };
+        let node = |n: usize| match graph.nodes.get(n) {
+            Some(node) => format!("node {n} ({}, output {})", node.op.as_int_op().name(), graph.meta(node.output).name),
+            None => format!("node {n}"),
+        };
+        let tensor = |t: TensorId| {
+            let name = graph.tensors.get(t.0).map_or("?", |m| m.name.as_str());
+            match self.producer.get(t.0).copied().flatten() {
+                Some(n) => format!("tensor {name} ({})", node(n)),
+                None => format!("tensor {name}"),
+            }
+        };
+        let what = match p.kind {
+            HiddenKind::Weight(t) => format!("weight column of {}", tensor(t)),
+            HiddenKind::Output(t) => format!("output column of {}", tensor(t)),
+            HiddenKind::R(t) => format!("R table of {}", tensor(t)),
+            HiddenKind::NodeMask(n) => format!("sumcheck mask of {}", node(n)),
+            HiddenKind::MergeMask(t) => format!("merge mask of {}", tensor(t)),
+            HiddenKind::Column(t) => format!("committed column of {}", tensor(t)),
+            HiddenKind::Remainder(n) => format!("rounding remainder of {}", node(n)),
+            HiddenKind::Limb { of, j } => format!("limb {j} of the range check of [{}]", self.describe_poly(graph, of)),
+            HiddenKind::Aux { node: n, index } => format!("witness column {index} of {}", node(n)),
+            HiddenKind::NodeColumn { node: n, index } => format!("witness column {index} of {}", node(n)),
+            HiddenKind::Multiplicities(s) => format!("multiplicities of lookup statement {s}"),
+            HiddenKind::LookupMask(k) => format!("zk lookup mask table {k}"),
+            HiddenKind::NormColumn { node: n, index } => format!("norm column {index} of {}", node(n)),
+            HiddenKind::NormR { node: n, tie } => format!("R table of tie {tie} of {}", node(n)),
+            HiddenKind::RowMask(n) => format!("row zero-check mask of {}", node(n)),
+        };
+        format!("hidden polynomial {i}: {what} ({} variables)", p.num_vars)
+    }
+
+    /// The hiding PCS's claim rules checked on the driver's final claims, BEFORE the opening,
+    /// naming each refused claim's owner ([`Self::describe_poly`]): two distinct claim points of
+    /// one polynomial must differ in the first `μ = min(m, MASK_VARS)` coordinates (the mask's
+    /// variables: two points on one prefix see one mask value and their difference would be a
+    /// plain linear functional of the polynomial), and at most `2^μ` distinct points per
+    /// polynomial (the weights' bound when a zk key commits them is the key's, checked there).
+    /// The PCS refuses the same claims (`zkinfer_pcs::hiding`); this is the diagnosis.
+    pub fn check_final_claims(&self, graph: &Graph, claims: &[FinalClaim]) -> Result<(), ProofError> {
+        let mut seen: Vec<Vec<&[EF]>> = vec![Vec::new(); self.polys.len()];
+        for c in claims {
+            let Some(p) = self.polys.get(c.poly) else {
+                return Err(ProofError::check(WHO, format!("a claim on hidden polynomial {}, which is not in the layout", c.poly)));
+            };
+            if c.point.len() != p.num_vars {
+                return Err(ProofError::check(WHO, format!("{}: a claim point of {} coordinates", self.describe_poly(graph, c.poly), c.point.len())));
+            }
+            if p.public_values() {
+                continue;
+            }
+            let mu = p.mask_vars();
+            let pts = &mut seen[c.poly];
+            if pts.contains(&c.point.as_slice()) {
+                continue;
+            }
+            if let Some(j) = pts.iter().position(|q| q[..mu] == c.point[..mu]) {
+                let differ: Vec<usize> = (mu..p.num_vars).filter(|&v| pts[j][v] != c.point[v]).collect();
+                return Err(ProofError::check(
+                    WHO,
+                    format!(
+                        "{} is claimed at two points with the same first {mu} coordinates (they differ only in coordinates {differ:?}), which its mask would not hide",
+                        self.describe_poly(graph, c.poly)
+                    ),
+                ));
+            }
+            pts.push(&c.point);
+            if !matches!(p.kind, HiddenKind::Weight(_)) && pts.len() > 1usize << mu {
+                return Err(ProofError::check(WHO, format!("{} has more than {} distinct claim points", self.describe_poly(graph, c.poly), 1usize << mu)));
+            }
+        }
+        Ok(())
     }
 
     fn r_bits(&self, t: TensorId) -> Option<usize> {
@@ -745,6 +879,7 @@ impl ZkSecrets {
         // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
         let mut pre = norm::sample_columns(layout, graph, weights, trace, &mut tables, rng)?;
         softmax::sample_columns(layout, graph, trace, &mut tables, &mut pre, rng)?;
+        rope::sample_columns(layout, graph, trace, &mut tables, &mut pre, rng)?;
         let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, pre, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
         for (i, p) in layout.polys.iter().enumerate() {
@@ -1170,6 +1305,10 @@ pub fn prove_zk_graph_keyed(
             softmax::prove(layout, secrets, &vals, &mut router, graph, n, s, inputs, t)?;
             continue;
         }
+        if let Wiring::Rope(s) = w {
+            rope::prove(layout, secrets, &vals, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
         if let Wiring::TableOp(_) = w {
             router.committed_output(out)?;
             router.lookup_read(node.inputs[0])?;
@@ -1278,7 +1417,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) | Wiring::Rope(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1332,6 +1471,10 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
         }
         if let Wiring::Softmax(s) = w {
             softmax::verify(layout, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
+        if let Wiring::Rope(s) = w {
+            rope::verify(layout, &mut router, graph, n, s, inputs, t)?;
             continue;
         }
         if let Wiring::TableOp(_) = w {
@@ -1408,7 +1551,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) | Wiring::Rope(_) => {}
         }
     }
     if ranges {
@@ -1488,7 +1631,7 @@ pub fn commit_hidden<R: CryptoRng + ?Sized>(pcs: &HidingPcs, layout: &ZkLayout, 
 }
 
 fn commitment_shape(layout: &ZkLayout) -> (Vec<Vanishing>, Vec<usize>) {
-    let vanishing = layout.polys.iter().map(|p| if p.all { Vanishing::All } else { Vanishing::Last }).collect();
+    let vanishing = layout.polys.iter().map(HiddenPoly::vanishing).collect();
     (vanishing, layout.polys.iter().map(|p| p.mask_degree_bits).collect())
 }
 
@@ -1538,6 +1681,7 @@ pub fn prove_zk_graph_hiding<R: CryptoRng + ?Sized>(
     let mut t = ProverTranscript::new(ds);
     pcs.absorb_commitment(&commitment, &mut t);
     let claims = prove_zk_graph(&layout, &secrets, graph, weights, trace, inputs, &mut t)?;
+    layout.check_final_claims(graph, &claims)?;
     pcs.open(data, &opening_claims(&claims), &mut t, rng).map_err(|e| ProofError::check(WHO, format!("hiding opening: {e}")))?;
     Ok(ZkGraphProof { commitment, transcript: t.into_proof() })
 }

@@ -166,6 +166,32 @@ fn honest_proof_verifies_and_opens() {
     assert!(p.secrets.open(&p.layout, &bad).is_err());
 }
 
+/// The driver's pre-opening check (`ZkLayout::check_final_claims`) passes an honest walk's
+/// claims and, for a hidden polynomial claimed at two points on one 4-coordinate prefix, names
+/// its owner (kind, tensor, node); sumcheck mask tables (public values) are exempt.
+#[test]
+fn claims_the_mask_would_not_hide_are_refused_naming_their_owner() {
+    let c = case();
+    let p = prove(&c, &c.trace, 1);
+    p.layout.check_final_claims(&c.graph, &p.claims).expect("an honest walk's claims are hideable");
+    // A second claim on a committed column (the output's) at a point sharing the prefix.
+    let (i, first) = p.claims.iter().enumerate().find(|(_, f)| matches!(p.layout.polys[f.poly].kind, HiddenKind::Output(_)) && f.point.len() > 4).expect("an output claim");
+    let mut moved = first.clone();
+    *moved.point.last_mut().unwrap() += EF::ONE;
+    let mut bad = p.claims.clone();
+    bad.insert(i + 1, moved);
+    let e = p.layout.check_final_claims(&c.graph, &bad).unwrap_err().to_string();
+    assert!(e.contains("output column of tensor") && e.contains("node ") && e.contains("same first 4 coordinates"), "{e}");
+    // The same on a sumcheck mask table is allowed (its values are the sumcheck's public e_j).
+    let (i, first) = p.claims.iter().enumerate().find(|(_, f)| matches!(p.layout.polys[f.poly].kind, HiddenKind::NodeMask(_))).expect("a mask claim");
+    assert!(p.layout.polys[first.poly].public_values() && p.layout.polys[first.poly].vanishing() == Vanishing::LastPublic);
+    let mut moved = first.clone();
+    *moved.point.last_mut().unwrap() += EF::ONE;
+    let mut ok = p.claims.clone();
+    ok.insert(i + 1, moved);
+    p.layout.check_final_claims(&c.graph, &ok).expect("mask tables' claims are public");
+}
+
 #[test]
 fn a_perturbed_node_output_is_refused() {
     let c = case();

@@ -116,13 +116,26 @@ pub enum Vanishing {
     /// `Z(z) = Π_i z_i(1 − z_i)` (Libra): `P̂` equals `P`'s partial evaluation on the summed cube
     /// of any view (any subset of coordinates fixed), for tables read through views.
     All,
+    /// [`Vanishing::Last`]'s factor, for a polynomial whose every claimed value is PUBLIC: sent in
+    /// clear by the protocol that reads it, so the opening need not hide it. The case: a masked
+    /// sumcheck's mask table `G` (`zkinfer_sumcheck::zk`), whose round evaluations
+    /// `e_j = Ĝ(bits(j), γ, r_j^{2^{k−1}}, …, r_j)` are in the transcript and whose zero-knowledge
+    /// argument (the round masks `m̂_j(t) = m_j(t) + t(1 − t)·M(prefix_j)` uniform and
+    /// independent: the `m_j` are, whatever the PCS mask values `M(prefix_j)` are) already covers
+    /// them. Such claims are exempt from the distinct-prefix rule and the `2^μ` point budget
+    /// ([`check_hiding_claims`]): two rounds `j, j ⊕ 1` of a sumcheck of more than 16 rounds share
+    /// their first 4 coordinates (round bits), and the linear functional
+    /// `Z(z₂)·e₁ − Z(z₁)·e₂` of `G` the verifier can form is a function of the public `e_j`
+    /// alone, which the sumcheck's simulator produces. Soundness is the PCS's, unchanged (the
+    /// rules are zero-knowledge guards, not soundness checks).
+    LastPublic,
 }
 
 impl Vanishing {
     /// `Z(point)`.
     pub fn at(self, point: &[EF]) -> EF {
         match self {
-            Self::Last => point.last().map_or(EF::ZERO, |&z| v(z)),
+            Self::Last | Self::LastPublic => point.last().map_or(EF::ZERO, |&z| v(z)),
             Self::All => point.iter().map(|&z| v(z)).product(),
         }
     }
@@ -131,7 +144,7 @@ impl Vanishing {
     /// (`Last`: 1 for the last variable, and no other variable carries a factor).
     fn cofactor(self, point: &[EF], var: usize) -> Option<EF> {
         match self {
-            Self::Last => (var + 1 == point.len()).then_some(EF::ONE),
+            Self::Last | Self::LastPublic => (var + 1 == point.len()).then_some(EF::ONE),
             Self::All => (var < point.len()).then(|| point.iter().enumerate().filter(|&(i, _)| i != var).map(|(_, &z)| v(z)).product()),
         }
     }
@@ -173,6 +186,7 @@ impl HidingCommitment {
         out.extend(self.vanishing.iter().map(|&k| match k {
             Vanishing::Last => 0u8,
             Vanishing::All => 1u8,
+            Vanishing::LastPublic => 2u8,
         }));
         // Absent for multilinear masks: those commitments keep their bytes.
         if !self.mask_degree_bits.is_empty() {
@@ -643,7 +657,7 @@ fn check_hiding_claims(layout: &PackedLayout, com: &HidingCommitment, claims: &[
                 continue;
             }
             let which = match com.vanishing_of(c.poly) {
-                Vanishing::Last => "last coordinate",
+                Vanishing::Last | Vanishing::LastPublic => "last coordinate",
                 Vanishing::All => "a coordinate",
             };
             return Err(PcsError::BadClaim(format!("claim {j}: {which} is 0 or 1, the value would not be hidden (only a public zero claim may be)")));
@@ -651,6 +665,10 @@ fn check_hiding_claims(layout: &PackedLayout, com: &HidingCommitment, claims: &[
         // The mask reads only the first `μ = min(m, MASK_VARS)` coordinates, so two different
         // points on one μ-prefix see the same mask value and `Z(z₂)·v₁ − Z(z₁)·v₂` would be a
         // plain linear functional of the polynomial (review 7): refused; distinct prefixes count.
+        // A public-valued polynomial's claims hide nothing ([`Vanishing::LastPublic`]).
+        if com.vanishing_of(c.poly) == Vanishing::LastPublic {
+            continue;
+        }
         let mu = mask_vars(m);
         let seen = points.entry(c.poly).or_default();
         if !seen.contains(&c.point.as_slice()) {

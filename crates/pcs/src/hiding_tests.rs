@@ -325,3 +325,44 @@ fn the_blinding_slot_spans_the_extension_field() {
         assert_eq!(rank_over_f(&old), 2);
     }
 }
+
+/// A [`Vanishing::LastPublic`] polynomial (a masked sumcheck's mask table, whose claimed values
+/// are sent in clear) may be claimed at points sharing their first `μ` coordinates and at more
+/// than `2^μ` points: the batch opens and verifies, and a tampered value is still refused (the
+/// opening's soundness is unchanged). Control: the same claims on the same polynomial committed
+/// as [`Vanishing::Last`] are refused by the prover and by the verifier.
+#[test]
+fn public_valued_polynomials_may_share_prefixes_and_exceed_the_point_budget() {
+    let pcs = HidingPcs::default();
+    let ps = polys();
+    let slices: Vec<&[F]> = ps.iter().map(|p| p.as_slice()).collect();
+    // 20 points on polynomial 0 (10 variables), all with the same first 4 coordinates (as a
+    // sumcheck of 20 rounds reads its mask table: round bits first), the last one random.
+    let points: Vec<Vec<EF>> = (0..20u64)
+        .map(|j| (0..10).map(|k| if k < 4 { ext(k + 2, 1, 1) } else if k < 9 { ext((j >> (k - 4)) & 1, 0, 0) } else { ext(j + 3, 7, 2) }).collect())
+        .collect();
+    let open = |van: Vanishing, seed: u64| {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (com, data) = pcs.commit_with(&slices, &[van, Vanishing::Last, Vanishing::Last], &mut rng).expect("commit");
+        let claims: Vec<OpeningClaim> = points.iter().map(|p| OpeningClaim { poly: 0, point: p.clone(), value: data.evaluate(0, p).expect("eval") }).collect();
+        let mut t = ProverTranscript::new(&ds());
+        pcs.absorb_commitment(&com, &mut t);
+        let opened = pcs.open(data, &claims, &mut t, &mut rng);
+        (com, claims, opened.map(|()| t.into_proof()))
+    };
+    let (com, claims, proof) = open(Vanishing::LastPublic, 3);
+    let proof = proof.expect("public-valued claims open");
+    verify(&com, &claims, &proof).expect("and verify");
+    let mut bad = claims.clone();
+    bad[7].value += EF::ONE;
+    assert!(verify(&com, &bad, &proof).is_err(), "a wrong public value is refused");
+    // Control: the same claims on a hidden (`Last`) polynomial.
+    let (com_last, claims_last, refused) = open(Vanishing::Last, 3);
+    let e = refused.expect_err("a hidden polynomial's shared prefixes are refused");
+    assert!(e.to_string().contains("same first 4 coordinates"), "{e}");
+    let mut as_last = com_last;
+    as_last.root = com.root.clone();
+    assert!(verify(&as_last, &claims_last, &proof).is_err(), "the verifier refuses them on a Last polynomial too");
+    // The vanishing kind is bound by the commitment's bytes: LastPublic ≠ Last.
+    assert_ne!(as_last.to_bytes(), com.to_bytes());
+}
