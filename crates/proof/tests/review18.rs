@@ -52,8 +52,8 @@ use zkinfer_ops::zk_graph::padded_table;
 use zkinfer_pcs::OpeningClaim;
 use zkinfer_pcs::hiding::{HidingPcs, Vanishing};
 use zkinfer_pcs::hiding_key::{HidingKey, KeyBudget, KeySecret};
-use zkinfer_proof::zk::{SETUP_TICKET, prove_zk_graph_on_ticket, zk_weight_tables};
-use zkinfer_proof::zk_setup_proof::{PaddingCheck, prove_zk_setup_on, verify_zk_setup_on};
+use zkinfer_proof::zk::{prove_zk_graph_on_ticket, zk_weight_tables};
+use zkinfer_proof::zk_setup_proof::{PaddingCheck, RangeCheck, prove_zk_setup_on, verify_zk_setup_on};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
 use zkinfer_verifier::key::WeightMeta;
 use zkinfer_verifier::zk_proof::verify_zk_graph_on_ticket;
@@ -74,8 +74,7 @@ fn setup_round_trip(metas: &[WeightMeta], tables: &[Vec<F>], check: PaddingCheck
     let pcs = HidingPcs::default();
     let s = KeySecret([5; 32]);
     let hk = HidingKey::setup(&pcs, &refs(tables), KeyBudget { tickets: 2, points_per_ticket: 4 }, &s).map_err(|e| e.to_string())?;
-    let data = hk.ticket(&pcs, &refs(tables), &s, SETUP_TICKET as usize).map_err(|e| e.to_string())?;
-    let proof = prove_zk_setup_on(&hk, metas, &BINDING, data, check, &mut StdRng::seed_from_u64(3)).map_err(|e| e.to_string())?;
+    let proof = prove_zk_setup_on(&hk, metas, &refs(tables), &s, &BINDING, check, RangeCheck::Refuse, &mut StdRng::seed_from_u64(3)).map_err(|e| e.to_string())?;
     verify_zk_setup_on(&hk, metas, &BINDING, &proof).map_err(|e| e.to_string())
 }
 
@@ -186,8 +185,7 @@ fn a_proof_ticket_unlike_ticket_0_is_refused_by_the_link() {
     let w_tr = trace(&w_graph, &w_w);
     let attempt = |hk: &HidingKey| {
         // The setup proof on ticket 0 (the narrow tables: the honest prover's check passes).
-        let data = hk.ticket(&pcs, &refs(&n_tables), &s, SETUP_TICKET as usize).unwrap();
-        let setup = prove_zk_setup_on(hk, &n_metas, &BINDING, data, PaddingCheck::Refuse, &mut StdRng::seed_from_u64(1)).expect("ticket 0 is honest");
+        let setup = prove_zk_setup_on(hk, &n_metas, &refs(&n_tables), &s, &BINDING, PaddingCheck::Refuse, RangeCheck::Refuse, &mut StdRng::seed_from_u64(1)).expect("ticket 0 is honest");
         let setup = verify_zk_setup_on(hk, &n_metas, &BINDING, &setup).map_err(|e| e.to_string());
         // The wide model proven on ticket 1, checked as the narrow graph.
         let data = hk.ticket(&pcs, &refs(&w_tables), &s, 1).unwrap();
