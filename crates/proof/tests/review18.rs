@@ -23,6 +23,11 @@
 //!   interior coordinate, an all-boolean point) is refused by the opening; the same claims on
 //!   polynomials that do vanish there verify; a non-zero value at such a point is refused before
 //!   any work (no mask hides it).
+//! * **the zk Argmax's public ids on a ticket** (`zk_argmax_public_ids_are_bound_on_a_ticket`): a
+//!   GPT-2 head (GELU looked up from the Clamp's own column, LM head, Argmax) proven on ticket 1;
+//!   the proof checked against another id in one row, the ids rotated, one id fewer, or no ids is
+//!   refused. No single-check control here: the ids enter the graph domain, `P(z)` and the
+//!   selector; the forger with in-range gaps and its range-phase control are zkarg14's ops test.
 //!
 //! Controls with a check removed (run 03:16 UTC on d83ac5a with a local, env-gated patch in a
 //! separate target, not committed): with `padding_claims` drawing no claim on both sides
@@ -32,7 +37,7 @@
 //! its wide graph proof on ticket 1 both verify — the link claims alone carry the setup statement
 //! to the proof tickets; with `HidingPcs::verify`'s final check (`W(r)·P(r) + ρ'·Σ m_j = reduced`)
 //! skipped, the false public zero claims (and both attacks above) are accepted — that check is
-//! what refuses them. Each test passes unpatched (7.8 CPU-s for the three, at load 15).
+//! what refuses them. The first three pass unpatched in 7.8 CPU-s; all four in 9.4 CPU-s (27 s wall at load 15).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is a failure report
 
 use rand10::SeedableRng;
@@ -47,8 +52,8 @@ use zkinfer_ops::zk_graph::padded_table;
 use zkinfer_pcs::OpeningClaim;
 use zkinfer_pcs::hiding::{HidingPcs, Vanishing};
 use zkinfer_pcs::hiding_key::{HidingKey, KeyBudget, KeySecret};
-use zkinfer_proof::zk::{SETUP_TICKET, prove_zk_graph_on_ticket, zk_weight_tables};
-use zkinfer_proof::zk_setup_proof::{PaddingCheck, prove_zk_setup_on, verify_zk_setup_on};
+use zkinfer_proof::zk::{prove_zk_graph_on_ticket, zk_weight_tables};
+use zkinfer_proof::zk_setup_proof::{PaddingCheck, RangeCheck, prove_zk_setup_on, verify_zk_setup_on};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, VerifierTranscript};
 use zkinfer_verifier::key::WeightMeta;
 use zkinfer_verifier::zk_proof::verify_zk_graph_on_ticket;
@@ -69,8 +74,7 @@ fn setup_round_trip(metas: &[WeightMeta], tables: &[Vec<F>], check: PaddingCheck
     let pcs = HidingPcs::default();
     let s = KeySecret([5; 32]);
     let hk = HidingKey::setup(&pcs, &refs(tables), KeyBudget { tickets: 2, points_per_ticket: 4 }, &s).map_err(|e| e.to_string())?;
-    let data = hk.ticket(&pcs, &refs(tables), &s, SETUP_TICKET as usize).map_err(|e| e.to_string())?;
-    let proof = prove_zk_setup_on(&hk, metas, &BINDING, data, check, &mut StdRng::seed_from_u64(3)).map_err(|e| e.to_string())?;
+    let proof = prove_zk_setup_on(&hk, metas, &refs(tables), &s, &BINDING, check, RangeCheck::Refuse, &mut StdRng::seed_from_u64(3)).map_err(|e| e.to_string())?;
     verify_zk_setup_on(&hk, metas, &BINDING, &proof).map_err(|e| e.to_string())
 }
 
@@ -181,8 +185,7 @@ fn a_proof_ticket_unlike_ticket_0_is_refused_by_the_link() {
     let w_tr = trace(&w_graph, &w_w);
     let attempt = |hk: &HidingKey| {
         // The setup proof on ticket 0 (the narrow tables: the honest prover's check passes).
-        let data = hk.ticket(&pcs, &refs(&n_tables), &s, SETUP_TICKET as usize).unwrap();
-        let setup = prove_zk_setup_on(hk, &n_metas, &BINDING, data, PaddingCheck::Refuse, &mut StdRng::seed_from_u64(1)).expect("ticket 0 is honest");
+        let setup = prove_zk_setup_on(hk, &n_metas, &refs(&n_tables), &s, &BINDING, PaddingCheck::Refuse, RangeCheck::Refuse, &mut StdRng::seed_from_u64(1)).expect("ticket 0 is honest");
         let setup = verify_zk_setup_on(hk, &n_metas, &BINDING, &setup).map_err(|e| e.to_string());
         // The wide model proven on ticket 1, checked as the narrow graph.
         let data = hk.ticket(&pcs, &refs(&w_tables), &s, 1).unwrap();
@@ -263,5 +266,68 @@ fn public_zero_claims_are_opened_soundly() {
         let claims = vec![(0, point.clone(), None)];
         let e = open_and_verify(std::slice::from_ref(&generic), &[kind], &claims).expect_err("an unhidden non-zero value");
         assert!(e.contains("public zero claim"), "{e}");
+    }
+}
+
+/// The head of a GPT-2 on a key ticket: Embedding → MatMul → Rescale → Clamp → GELU (looked up
+/// from the Clamp's own column) → LM head → Argmax (`next_token`, PUBLIC: the completion).
+fn head() -> (Graph, Weights, IntTrace) {
+    let weight = |shape: Vec<usize>, seed: i64| {
+        let n: usize = shape.iter().product();
+        let values = (0..n as i64).map(|i| (((i * 7919 + seed * 104_729) % 61) - 30) as i16).collect();
+        WeightTensor { shape, frac_bits: 0, values: WeightValues::I16(values) }
+    };
+    let ws = [("tok", weight(vec![32, 32], 1)), ("up.w", weight(vec![64, 32], 3)), ("head", weight(vec![40, 64], 7))];
+    let mut w = Weights::default();
+    let mut b = GraphBuilder::new();
+    let tokens = b.input("tokens", vec![T], 0, 8);
+    let ids: Vec<TensorId> = ws.iter().map(|(n, t)| b.weight(*n, t)).collect();
+    for (n, t) in ws {
+        w.insert(n, t);
+    }
+    let e = b.node(Op::Embedding(Embedding), &[tokens, ids[0]], "tok_embd", 0).unwrap();
+    let m = b.node(Op::MatMul(MatMul { has_bias: false }), &[e, ids[1]], "up", 0).unwrap();
+    let mr = b.node(Op::Rescale(zkinfer_model::ops::rescale::Rescale { shift: 2 }), &[m], "up.r", 0).unwrap();
+    let mc = b.node(Op::Clamp(zkinfer_model::ops::clamp::Clamp::symmetric(15)), &[mr], "up.c", 0).unwrap();
+    let g = b.node(Op::Gelu(zkinfer_model::ops::gelu::Gelu::new(10, 12)), &[mc], "gelu", 12).unwrap();
+    let logits = b.node(Op::MatMul(MatMul { has_bias: false }), &[g, ids[2]], "logits", 0).unwrap();
+    let next = b.node(Op::Argmax(zkinfer_model::ops::argmax::Argmax), &[logits], "next_token", 0).unwrap();
+    let g = b.finish(vec![logits, next]).unwrap();
+    let tr = trace(&g, &w);
+    (g, w, tr)
+}
+
+/// The zk Argmax's public ids on a key ticket (`verify_zk_graph_on_ticket` with public outputs, as
+/// `verify_zk` calls it): the honest proof verifies with its completion only — another id in one
+/// row, the rows' ids rotated, one id fewer, and no public ids at all are refused (the ids are
+/// absorbed by the graph domain before any message and enter the Argmax's sumcheck through
+/// `P(z)` and the selector; a forger's false ids with in-range gaps are refused at the gaps' limbs,
+/// `zkinfer_ops` `zk_graph::another_completion_is_refused`, whose control runs there).
+#[test]
+fn zk_argmax_public_ids_are_bound_on_a_ticket() {
+    let (g, w, tr) = head();
+    let (metas, tables) = zk_weight_tables(&w).unwrap();
+    let s = KeySecret([43; 32]);
+    let pcs = HidingPcs::default();
+    let hk = HidingKey::setup(&pcs, &refs(&tables), KeyBudget { tickets: 2, points_per_ticket: 16 }, &s).unwrap();
+    let next = g.find("next_token").unwrap();
+    let ids = tr.get(next).unwrap().data.clone();
+    assert!(ids.iter().any(|&a| a != ids[0]), "the fixture's completion is not constant: {ids:?}");
+    let data = hk.ticket(&pcs, &refs(&tables), &s, 1).unwrap();
+    let proof = prove_zk_graph_on_ticket(&hk, &metas, data, &g, &w, &tr, &inputs(), &[(next, ids.clone())], &ds(), &mut StdRng::seed_from_u64(4)).expect("the honest prover runs");
+    let check = |outs: &[(TensorId, Vec<i64>)]| verify_zk_graph_on_ticket(&hk, &metas, 1, &g, &inputs(), outs, &ds(), &proof).map_err(|e| e.to_string());
+    check(&[(next, ids.clone())]).expect("control: the honest proof verifies with its own completion");
+    let mut other = ids.clone();
+    other[3] = (other[3] + 1) % 40;
+    let mut rotated = ids.clone();
+    rotated.rotate_left(1);
+    assert_ne!(rotated, ids);
+    for (what, outs) in [
+        ("another id in row 3", vec![(next, other)]),
+        ("the rows' ids rotated", vec![(next, rotated)]),
+        ("one id fewer", vec![(next, ids[..T - 1].to_vec())]),
+        ("no public ids", vec![]),
+    ] {
+        assert!(check(&outs).is_err(), "{what}: accepted");
     }
 }
