@@ -1,5 +1,6 @@
 //! `zkinfer vk-check` (key recomputed from the GGUF, or its setup proof alone) and the setup proof
-//! that `setup` writes and `verify` checks, on the tiny GPT-2 in testdata.
+//! that `setup` writes and `verify` checks, on the tiny GPT-2 in testdata; on a zero-knowledge key,
+//! `--proof-only` checks the hiding setup proof inside its vk.bin and `--model` is refused.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use crate::common;
@@ -115,5 +116,60 @@ fn setup_proof_is_checked_by_verify_and_vk_check() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("setup proof"));
     let out = zkinfer(&["vk-check", "--proof-only", "--vk", s(&keys)]);
     assert_eq!(out.status.code(), Some(3));
+    no_panic(&out);
+}
+
+#[test]
+fn vk_check_proof_only_verifies_a_zk_keys_hiding_setup_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = model("gpt2-tiny-random.gguf");
+    let zk = dir.path().join("zk");
+    let out = zkinfer(&["setup", "--zk", "--zk-budget", "1", "-m", &tiny, "-o", s(&zk), "-q"]);
+    assert!(out.status.success(), "setup --zk failed: {}", String::from_utf8_lossy(&out.stderr));
+    let vk_path = zk.join("vk.bin");
+    let good = std::fs::read(&vk_path).unwrap();
+
+    // Valid: exit 0, no model needed; human and JSON outputs.
+    let out = zkinfer(&["vk-check", "--proof-only", "--vk", s(&zk)]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("padding") && text.contains("declared bounds"), "{text}");
+    let out = zkinfer(&["vk-check", "--proof-only", "--vk", s(&vk_path), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["setup_proof_valid"], true);
+    assert_eq!(v["zk"], true);
+    assert_eq!(v["model_commitment"].as_str().unwrap(), hex::encode(blake3::hash(&good).as_bytes()));
+
+    // With the GGUF: a hiding key cannot be recomputed — a clear refusal pointing to --proof-only.
+    let out = zkinfer(&["vk-check", "--model", &tiny, "--vk", s(&zk)]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot be recomputed") && err.contains("--proof-only"), "{err}");
+    no_panic(&out);
+
+    // A flipped byte of the setup proof (the key's last field): invalid, exit 1 (control above: the
+    // untouched key is valid).
+    let mut flipped = good.clone();
+    let n = flipped.len();
+    flipped[n - 200] ^= 0x10;
+    std::fs::write(&vk_path, &flipped).unwrap();
+    let out = zkinfer(&["vk-check", "--proof-only", "--vk", s(&zk), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["setup_proof_valid"], false);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("setup proof"));
+    no_panic(&out);
+    // Truncated, or a version-5 key: malformed, exit 3, the versions named.
+    std::fs::write(&vk_path, &good[..good.len() - 7]).unwrap();
+    let out = zkinfer(&["vk-check", "--proof-only", "--vk", s(&zk)]);
+    assert_eq!(out.status.code(), Some(3));
+    no_panic(&out);
+    let mut v5 = good.clone();
+    v5[8..12].copy_from_slice(&5u32.to_le_bytes());
+    std::fs::write(&vk_path, &v5).unwrap();
+    let out = zkinfer(&["vk-check", "--proof-only", "--vk", s(&zk)]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains('5') && err.contains('6'), "{err}");
     no_panic(&out);
 }

@@ -171,6 +171,30 @@ pub fn num_mask_tables(depth: usize) -> usize {
     sumcheck_mask_index(depth)
 }
 
+/// The length of every table [`ZkGkrMasks::sample`] draws for a tree of depth `depth`, in
+/// [`ZkGkrMasks::tables`] order: a function of the depth only, so a verifier sizes a hiding batch
+/// that holds them without sampling.
+pub fn mask_table_lens(depth: usize) -> Result<Vec<usize>, FracAddError> {
+    check_depth(depth)?;
+    let mut lens = vec![0usize; num_mask_tables(depth)];
+    for j in 0..depth {
+        let shape = sumcheck_shape(j);
+        let pieces = sumcheck_mask_pieces(j);
+        let len = 1usize << shape.num_vars();
+        if pieces == 1 {
+            lens[sumcheck_mask_index(j)] = len << sumcheck_pad(shape);
+        } else {
+            for h in 0..pieces {
+                lens[sumcheck_mask_index(j) + h] = len / pieces;
+            }
+        }
+        if j >= 1 {
+            lens[layer_mask_index(j)] = 1usize << R_VARS;
+        }
+    }
+    Ok(lens)
+}
+
 /// The shape of layer `j`'s sumcheck mask.
 fn sumcheck_shape(j: usize) -> MaskShape {
     if j == 0 {

@@ -453,6 +453,15 @@ impl ZkLookupMasks {
         self.gkr.depth()
     }
 
+    /// The lengths of [`ZkLookupMasks::tables`] for these statements, without sampling (a
+    /// verifier sizing the hiding batch that holds them): the blinding table, then the GKR's.
+    pub fn table_lens(statements: &[(&Table, &[usize])]) -> Result<Vec<usize>, LookupError> {
+        let layout = layout(statements)?;
+        let mut lens = vec![1usize << BLINDING_TABLE_VARS];
+        lens.extend(zk::mask_table_lens(layout.depth)?);
+        Ok(lens)
+    }
+
     /// The tables to commit: the blinding table, then every GKR mask table.
     pub fn tables(&self) -> Vec<(ZkLookupPoly, &[F])> {
         let mut out = vec![(ZkLookupPoly::Blinding, self.blinding.as_slice())];

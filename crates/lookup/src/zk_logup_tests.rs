@@ -452,3 +452,17 @@ fn batched_statements_verify_and_reject_lies() {
     verify_lookups_zk(&order, &mut vt).expect("a simulated batch passes");
     vt.finish().expect("consumed");
 }
+
+/// `ZkLookupMasks::table_lens` (no sampling) is the sample's table lengths, for trees of several
+/// depths (the zk setup proof's verifier sizes its batch with it).
+#[test]
+fn table_lens_match_the_sampled_tables() {
+    let mut rng = rand10::rngs::StdRng::seed_from_u64(3);
+    let range = Table::range(8);
+    for lens in [vec![32usize], vec![1 << 10, 1 << 6], vec![1 << 17], vec![1 << 20, 1 << 20, 32]] {
+        let statements = [(&range, lens.as_slice())];
+        let sample = ZkLookupMasks::sample_batch(&statements, &mut rng).expect("masks");
+        let sampled: Vec<usize> = sample.tables().iter().map(|(_, t)| t.len()).collect();
+        assert_eq!(ZkLookupMasks::table_lens(&statements).expect("lens"), sampled, "columns {lens:?}");
+    }
+}

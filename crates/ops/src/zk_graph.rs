@@ -33,8 +33,10 @@
 //! columns and `r₃` committed, the statistics' remainders and `r₃` tied through the norm's own `R`
 //! tables, every column range-checked in the lookup phase; `T ≥ 17` rows of `n ≥ 17`, smaller
 //! norms refused naming the node).
-//! Any other op kind on the walk (RoPE, …, whose zk provers exist as library
-//! code and need their committed columns and lookups wired here the way Rescale's are) is
+//! **RoPE** (session 15, module `rope`, `zk_graph_rope.rs`: public positions, `y` and `r`
+//! committed, `r`'s mask tied to the node's own `R_u`, one claim on `x`, range-checked).
+//! Any other op kind on the walk (none today; a new kind's zk prover would need its committed
+//! columns and lookups wired here the way Rescale's are) is
 //! **refused** by [`ZkLayout::new`] with the node and op named — never a proof that is not zero
 //! knowledge or not sound. The one-pass GPT-2 graph is therefore refused at the first node the
 //! walk meets that is not wired (or whose shape breaks a zk constraint), named in the error;
@@ -153,6 +155,8 @@ mod softmax;
 
 #[path = "zk_graph_norm.rs"]
 mod norm;
+#[path = "zk_graph_rope.rs"]
+mod rope;
 
 const WHO: &str = "zk graph";
 
@@ -270,6 +274,12 @@ pub enum HiddenKind {
     },
     /// The mask table of a norm's row zero-check (`Vanishing::Last`).
     RowMask(usize),
+    /// RoPE node `n`'s rounding remainder `r` (`Vanishing::All`), its mask tied to `R_u` and the
+    /// output's mask (module `rope`).
+    RopeRemainder(usize),
+    /// The `R` table of RoPE node `n`'s rotation `u`, a virtual tensor internal to the node
+    /// (`Vanishing::Last`; module `rope`).
+    RopeR(usize),
 }
 
 /// One hidden polynomial of the layout (public: kind and sizes).
@@ -360,6 +370,9 @@ enum Wiring {
     /// LayerNorm or RMSNorm: `y`, the row columns and `r₃` committed, tied, range-checked
     /// (module `norm`).
     Norm(crate::zk_norm::ZkNormShape),
+    /// RoPE with public positions: `y` and `r` committed (`r`'s mask tied to the node's `R_u`),
+    /// range-checked (module `rope`).
+    Rope(crate::zk_rope::ZkRopeShape),
 }
 
 impl Wiring {
@@ -377,6 +390,7 @@ impl Wiring {
             Wiring::TableOp(_) => None,
             Wiring::Softmax(s) => s.mask_shape(),
             Wiring::Norm(s) => Some(s.cube_mask_shape()),
+            Wiring::Rope(s) => crate::zk_rope::zk_rope_mask_shape(s).ok(),
         }
     }
 }
@@ -513,6 +527,7 @@ fn wire(graph: &Graph, n: usize, inputs: &[Vec<i64>], input_index: &[Option<usiz
         Op::Silu(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
         Op::SoftCap(f) => Wiring::TableOp(TableOpProof::for_table_fn(f).map_err(|e| bad(&e.to_string()))?.table().clone()),
         Op::LayerNorm(_) | Op::RmsNorm(_) => norm::wire(graph, n)?,
+        Op::Rope(o) => Wiring::Rope(rope::wire(graph, n, o, node.inputs.get(1).and_then(|&p| public_values(graph, inputs, input_index, p)))?),
         _ => return Err(bad("the zk graph driver does not wire this op kind yet (its zk prover needs the zk lookups, range relations or tied columns)")),
     };
     Ok(w)
@@ -652,6 +667,7 @@ impl ZkLayout {
         range::committed_columns(graph, &wiring, &claims, &r_bits, &r_poly, &mut cols, &mut polys)?;
         norm::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         softmax::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
+        rope::committed_columns(graph, &wiring, &claims, &mut cols, &mut polys)?;
         let range::Committed { remainder, aux, ranges, affine, lookups, .. } = cols;
         for (n, w) in wiring.iter().enumerate() {
             let mask = match w {
@@ -733,6 +749,8 @@ impl ZkLayout {
             HiddenKind::NormColumn { node: n, index } => format!("norm column {index} of {}", node(n)),
             HiddenKind::NormR { node: n, tie } => format!("R table of tie {tie} of {}", node(n)),
             HiddenKind::RowMask(n) => format!("row zero-check mask of {}", node(n)),
+            HiddenKind::RopeRemainder(n) => format!("rounding remainder of {}", node(n)),
+            HiddenKind::RopeR(n) => format!("R table of the rotation of {}", node(n)),
         };
         format!("hidden polynomial {i}: {what} ({} variables)", p.num_vars)
     }
@@ -869,6 +887,7 @@ impl ZkSecrets {
         // 2b. Remainders (tied to R_x and M_y), then limbs (limb 0 tied to its column).
         let mut pre = norm::sample_columns(layout, graph, weights, trace, &mut tables, rng)?;
         softmax::sample_columns(layout, graph, trace, &mut tables, &mut pre, rng)?;
+        rope::sample_columns(layout, graph, trace, &mut tables, &mut pre, rng)?;
         let ints = range::sample_columns(layout, graph, trace, &vms, &mut tables, pre, rng, forging)?;
         // 3. Sumcheck masks: the table's PCS mask first, folded into the round masks.
         for (i, p) in layout.polys.iter().enumerate() {
@@ -1294,6 +1313,10 @@ pub fn prove_zk_graph_keyed(
             softmax::prove(layout, secrets, &vals, &mut router, graph, n, s, inputs, t)?;
             continue;
         }
+        if let Wiring::Rope(s) = w {
+            rope::prove(layout, secrets, &vals, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
         if let Wiring::TableOp(_) = w {
             router.committed_output(out)?;
             router.lookup_read(node.inputs[0])?;
@@ -1402,7 +1425,7 @@ pub fn prove_zk_graph_keyed(
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) | Wiring::Rope(_) => {}
         }
     }
     range::prove_ranges(layout, secrets, &mut router, t)?;
@@ -1456,6 +1479,10 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
         }
         if let Wiring::Softmax(s) = w {
             softmax::verify(layout, &mut router, graph, n, s, inputs, t)?;
+            continue;
+        }
+        if let Wiring::Rope(s) = w {
+            rope::verify(layout, &mut router, graph, n, s, inputs, t)?;
             continue;
         }
         if let Wiring::TableOp(_) = w {
@@ -1532,7 +1559,7 @@ fn verify_zk_graph_with(layout: &ZkLayout, graph: &Graph, inputs: &[Vec<i64>], t
                 router.r_claim(out, c.r)?;
                 router.mask_claims(mp, c.mask_claims);
             }
-            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) => {}
+            Wiring::Add | Wiring::Rescale(_) | Wiring::Clamp(_) | Wiring::Argmax(_) | Wiring::TableOp(_) | Wiring::Norm(_) | Wiring::Softmax(_) | Wiring::Rope(_) => {}
         }
     }
     if ranges {

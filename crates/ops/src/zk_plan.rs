@@ -12,10 +12,11 @@
 //! too; the test `plan_and_layout_count_the_same_claims` compares them). Walking back from the
 //! outputs (each graph output: one anchor claim), a node whose output has `k ≥ 1` claims makes,
 //! per input: `k` on each operand of an Add (it passes every claim through: `ŷ := â + b̂`,
-//! `crate::zk_add`) and on the input of an exact Rescale (`s ≤ 0`: `ŷ := 2^(−s)·x̂`); two on Argmax's logits (`L̂(z)` and `L̂(ρ)`) and on RoPE's input (`x̂(ρ)`,
-//! `x̂(flip ρ)`); none on public ids (Embedding's, GatherRows' rows: their values are the shape);
-//! one on every other input (MatMul, BatchedMatMul, Embedding's table, Rescale, the table-op
-//! link, Mul, the index maps, Clamp, Softmax and the norms' `x`, after the `k` claims on the
+//! `crate::zk_add`) and on the input of an exact Rescale (`s ≤ 0`: `ŷ := 2^(−s)·x̂`); two on Argmax's logits (`L̂(z)` and `L̂(ρ)`);
+//! none on public ids (Embedding's, GatherRows' rows: their values are the shape) nor on RoPE's
+//! positions (public values the verifier reads); one on every other input (MatMul, BatchedMatMul,
+//! Embedding's table, Rescale, the table-op link, Mul, the index maps, Clamp, Softmax, the norms'
+//! and RoPE's `x` — `x̂(ρ)` only, `crate::zk_rope` — after the `k` claims on the
 //! output are merged into one). A node whose output has no claim makes none. A virtual tensor
 //! with `k` claims that carries an `R` mask ([`zk_has_r_mask`]: every virtual output but an
 //! Add's or an exact Rescale's, whose randomised extensions are their operands') is merged (masked merge, `k ≥ 2`) and
@@ -149,7 +150,9 @@ pub(crate) fn zk_claims_on_input(op: &Op, k: usize, i: usize) -> usize {
         Op::Rescale(r) if r.shift <= 0 => k,
         Op::Embedding(_) | Op::GatherRows(_) if i == 0 => 0,
         Op::Argmax(_) => 2,
-        Op::Rope(_) if i == 0 => 2,
+        // RoPE: one claim on `x` (`crate::zk_rope`: the pair swap is on the public side); the
+        // positions are public values the verifier reads itself.
+        Op::Rope(_) if i == 1 => 0,
         _ => 1,
     }
 }

@@ -10,7 +10,6 @@ use zkinfer_field::{EF, F, Field, PrimeCharacteristicRing};
 use zkinfer_graph::ops::IntOp;
 use zkinfer_graph::ops::rope::Rope;
 use zkinfer_graph::{IntTensor, Operand as MOperand};
-use zkinfer_poly::eq_eval;
 use zkinfer_sumcheck::zk::{prove_batched_zk, random_instance};
 use zkinfer_sumcheck::zk_virtual::{VirtualMask, vanish};
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
@@ -64,8 +63,8 @@ enum Prover {
     OtherX,
     /// Sends the plain `y(z)` and `r̂(z) + 2^F·(ŷ(z) − y(z))`, so the derived claim is right.
     PlainY,
-    /// The public `A` table forged at a padding row (where `x = 0`: the sum unchanged).
-    ForgedA,
+    /// The public table `P` forged at a padding row (where `x = 0`: the sum unchanged).
+    ForgedP,
 }
 
 struct Case(Prover);
@@ -125,20 +124,14 @@ impl Case {
         };
         let c = match how {
             Prover::OtherX => prove_rope_zk(&s, &x2, &masks, &mask, &mut t).expect("prove"),
-            Prover::ForgedA => {
-                let (a, b) = s.op.coeff_tables(&d, &s.positions).unwrap();
-                let heads = 1usize << d.cube.dim_vars()[0];
-                let xp = d.cube.pad_i64(&x);
-                let xs: Vec<EF> = (0..xp.len()).map(|i| EF::from(xp[i ^ 1])).collect();
-                let mut at = broadcast_heads(&a, heads);
-                // Row 6 of head 0 (rows ≥ 5 are padding): x and x_sw are 0 there.
-                at[6 * 8 + 1] += EF::from_u64(17);
-                let tables = [xp.iter().map(|&v| EF::from(v)).collect(), xs, at, broadcast_heads(&b, heads)];
-                prove_with_tables(&s, &d, tables, &masks, &mask, &mut t).expect("forged")
+            Prover::ForgedP => {
+                let xt: Vec<EF> = d.cube.pad_i64(&x).into_iter().map(EF::from).collect();
+                // Row 6 of head 0 (rows ≥ 5 are padding): x is 0 there.
+                prove_with(&s, &d, xt, &masks, &mask, &mut t, &|p: &mut [EF]| p[6 * 8 + 1] += EF::from_u64(17)).expect("forged")
             }
             _ => prove_rope_zk(&s, &x, &masks, &mask, &mut t).expect("prove"),
         };
-        let plain = vec![mle(&com.y.table, &c.y.point), mle(&com.r.table, &c.r.point), mle(&com.x.table, &c.x[0].point), mle(&com.x.table, &c.x[1].point)];
+        let plain = vec![mle(&com.y.table, &c.y.point), mle(&com.r.table, &c.r.point), mle(&com.x.table, &c.x.point)];
         Run { proof: t.into_proof(), com, claims: c, plain }
     }
 }
@@ -162,7 +155,7 @@ impl ZkOpCase for Case {
         let (c, t) = verify_rounds(proof, &com.binding)?;
         t.finish().map_err(|e| e.to_string())?;
         let open = |ok: bool, what: &str| if ok { Ok(()) } else { Err(format!("{what} does not open")) };
-        open(com.x.hat(&c.x[0].point) == c.x[0].value && com.x.hat(&c.x[1].point) == c.x[1].value, "x")?;
+        open(com.x.hat(&c.x.point) == c.x.value, "x")?;
         open(com.y.hat(&c.y.point) == c.y.value, "y")?;
         open(com.r.hat(&c.r.point) == c.r.value, "r")?;
         let (a, w, v) = c.u_r;
@@ -174,11 +167,11 @@ impl ZkOpCase for Case {
     }
 
     fn sent(&self, c: &ZkRopeClaims) -> Vec<EF> {
-        vec![c.y.value, c.r.value, c.x[0].value, c.x[1].value, c.u_r.2]
+        vec![c.y.value, c.r.value, c.x.value, c.u_r.2]
     }
 
-    /// `ŷ(z)`, `r̂(z)` uniform, a random instance's masked rounds from `û(z)`, `x̂(flip ρ)` and
-    /// `R̂_u` uniform, the public `A(ρ)`, `B(ρ)`, `x̂(ρ)` solved.
+    /// `ŷ(z)`, `r̂(z)` uniform, a random instance's masked rounds from `û(z)`, `R̂_u` uniform, the
+    /// public `P(ρ)`, `x̂(ρ)` solved.
     fn simulate(&self, rng: &mut StdRng) -> Vec<u8> {
         let s = shape();
         let d = s.dims().unwrap();
@@ -193,11 +186,10 @@ impl ZkOpCase for Case {
         let mask = SumcheckMask::sample(ms, rng).expect("mask");
         let out = prove_batched_zk(&mut [&mut inst], &mask, &mut t);
         let rho = out.inner.point;
-        let (a, b) = s.coeffs_at(&d, &rho).unwrap();
-        let (xs, e): (EF, EF) = (rng.random(), rng.random());
+        let pv = s.weight_at(&d, &z, &rho).unwrap();
+        let e: EF = rng.random();
         let f = out.inner.final_evals[0][0] - output_coeff(&z, n) * e;
-        let x = (f * eq_eval(&z, &rho).inverse() - xs * b) * a.inverse();
-        t.send_exts(&[x, xs, a, b]);
+        t.send_exts(&[f * pv.inverse(), pv]);
         t.send_ext(e);
         t.into_proof()
     }
@@ -228,7 +220,7 @@ fn zk_ropes_verify_open_and_hide() {
 /// The untied remainder mask (the tie's control: an honest proof then fails the rotation
 /// sumcheck), a false output entry (sumcheck), an `x` other than the committed one with `y`, `r`
 /// its outputs (caught at `x`'s opening), the plain `y(z)` with a compensating `r̂(z)` (passes both sumchecks, caught at `y`'s
-/// opening), a forged public `A` at a padding row (caught by the public check only), every
+/// opening), a forged public `P` at a padding row (caught by the public check only), every
 /// flipped limb, a truncation; bad statements refused.
 #[test]
 fn tampered_zk_ropes_are_rejected() {
@@ -242,8 +234,8 @@ fn tampered_zk_ropes_are_rejected() {
     assert_eq!(case.check(&o.proof, &o.com).expect_err("other x"), "x does not open");
     let p = Case(Prover::PlainY).run(24);
     assert_eq!(case.check(&p.proof, &p.com).expect_err("plain y"), "y does not open");
-    let f = Case(Prover::ForgedA).run(25);
-    assert!(case.check(&f.proof, &f.com).expect_err("forged A").contains("public coefficient"));
+    let f = Case(Prover::ForgedP).run(25);
+    assert!(case.check(&f.proof, &f.com).expect_err("forged P").contains("public rotation table"));
     let mut t = VerifierTranscript::new(&ds(), &[]);
     let bad = |dims: [usize; 3], n_pos: usize| ZkRopeShape { dims, positions: vec![0; n_pos], ..shape() };
     let shape_err = |r: Result<ZkRopeClaims, ProofError>| r.expect_err("refused").to_string().contains("shape");
@@ -265,4 +257,30 @@ fn tampered_zk_ropes_are_rejected() {
 fn simulated_zk_ropes_pass_and_match_the_honest_distribution() {
     let mut rng = StdRng::seed_from_u64(41);
     simulated_proofs_match(&Case(Prover::Honest), 300, &mut rng, 17_000, 24);
+}
+
+/// Why the zk RoPE makes ONE claim on `x` (module docs): two reads of a randomised extension at
+/// points differing only in the last coordinate carry the same mask value, so their difference
+/// is the plain `x(ρ) − x(flip ρ)` — for a committed `x` (PCS mask over the first four
+/// variables, `Vanishing::All`) and for a virtual one (`R` mask read at the first coordinate).
+/// Both reads are themselves masked (the control: each differs from the plain value).
+#[test]
+fn two_reads_differing_in_the_last_coordinate_leak() {
+    let mut rng = StdRng::seed_from_u64(7);
+    let xt = padded(&input(), &DIMS);
+    let rho: Vec<EF> = (0..xt.len().trailing_zeros()).map(|_| rng.random()).collect();
+    let mut flipped = rho.clone();
+    let last = flipped.len() - 1;
+    flipped[last] = EF::ONE - flipped[last];
+    let plain = mle(&xt, &rho) - mle(&xt, &flipped);
+    let committed = Ideal::new(xt.clone(), true, &mut rng);
+    assert_ne!(committed.hat(&rho), mle(&xt, &rho), "control: one read is masked");
+    assert_eq!(committed.hat(&rho) - committed.hat(&flipped), plain, "committed x: the difference is plain");
+    let vm = VirtualMask::sample(&mut rng);
+    let hat = |p: &[EF]| vm.hat(mle(&xt, p), p);
+    assert_ne!(hat(&rho), mle(&xt, &rho), "control: one read is masked");
+    assert_eq!(hat(&rho) - hat(&flipped), plain, "virtual x: the difference is plain");
+    // The zk RoPE reads x once, at a point with no boolean coordinate.
+    let run = Case(Prover::Honest).run(8);
+    assert!(run.claims.x.point.iter().all(|&c| c != EF::ZERO && c != EF::ONE));
 }

@@ -182,6 +182,13 @@ impl HidingKey {
         Ok(key)
     }
 
+    /// The key's shared mask tables `M_k` (every ticket's; derived from the secret, so the
+    /// prover's only), in the layout of [`HidingPcs::commit_with_masks`]: for a proof that ties a
+    /// mask of its own batch to a weight's (the zk setup range proof, `zkinfer_proof::zk_setup_proof`).
+    pub fn mask_tables(&self, secret: &KeySecret) -> Result<Vec<Vec<F>>, PcsError> {
+        Ok(masks(secret, &self.degree_bits()?, &self.poly_num_vars))
+    }
+
     /// `a_k` of every polynomial.
     pub fn degree_bits(&self) -> Result<Vec<usize>, PcsError> {
         self.poly_num_vars.iter().map(|&m| self.budget.degree_bits(m)).collect()

@@ -201,7 +201,7 @@ fn slices(model: &Model) -> Result<(Vec<crate::keys::WeightMeta>, Vec<Vec<F>>), 
 /// Zero-knowledge setup: the zk verifying key (graph, shapes, vocabulary, hiding weight key of
 /// `budget.tickets + 1` tickets: [`SETUP_TICKET`] and one per proof) and its secret proving key
 /// (counter at [`FIRST_PROOF_TICKET`]). The key carries its hiding setup proof on ticket 0
-/// (`crate::zk_setup_proof`: padding; the range part is not built, `docs/SECURITY.md`).
+/// (`crate::zk_setup_proof`: padding and ranges, `docs/SECURITY.md`).
 pub fn setup_zk(
     model: &Model,
     vocab: impl Into<Vocabulary>,
@@ -239,9 +239,8 @@ pub fn setup_zk(
     };
     let mut vk = ZkVerifyingKey::new(public, weights)?;
     // The hiding setup proof on ticket 0 (`crate::zk_setup_proof`), stored in the key.
-    let data = vk.weights.ticket(&HidingPcs::default(), &refs, &secret, SETUP_TICKET as usize)?;
     let mut rng = <rand10::rngs::StdRng as rand10::SeedableRng>::try_from_rng(&mut rand10::rngs::SysRng).map_err(|e| ProofSystemError::Request(format!("no system randomness: {e}")))?;
-    vk.setup_proof = crate::zk_setup_proof::prove_zk_setup(&vk, data, &mut rng)?;
+    vk.setup_proof = crate::zk_setup_proof::prove_zk_setup(&vk, &refs, &secret, &mut rng)?;
     let pk = ZkProvingKey { vk_digest: vk.digest()?, secret, next_ticket: FIRST_PROOF_TICKET };
     Ok((vk, pk))
 }

@@ -24,6 +24,7 @@ mod review14;
 mod review15;
 mod review16;
 mod review17;
+mod review18;
 mod review7_zk_key_leaks;
 mod review8;
 mod review9_zk;

@@ -262,72 +262,7 @@ fn every_key_field_is_bound_through_the_model_commitment() {
 // Hostile bytes: the mutation campaign
 // ---------------------------------------------------------------------------------------------
 
-/// SplitMix64 (fixed seed, no dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// Values written over 4 or 8 bytes: length and count fields blown up (2^31, 2^32 − 1, 2^63 …),
-/// zeroed, off by one, and the field's modulus (a non-canonical limb).
-const INTERESTING: [u64; 12] = [0, 1, 2, 0x7F, 0x80, 1 << 31, u32::MAX as u64, 1 << 32, 0xFFFF_FFFF_0000_0001, i64::MAX as u64, 1 << 63, u64::MAX];
-
-/// One to three mutations of `b`; half of them at a byte of one of the `hot` ranges (headers,
-/// record framing, the first bytes of a segment: where the lengths and counts are).
-fn mutate(rng: &mut Rng, b: &mut Vec<u8>, hot: &[std::ops::Range<usize>]) {
-    for _ in 0..1 + rng.below(3) {
-        let len = b.len();
-        if len < 16 {
-            return;
-        }
-        let i = if !hot.is_empty() && rng.below(2) == 0 {
-            let r = &hot[rng.below(hot.len())];
-            (r.start + rng.below(r.len())).min(len - 1)
-        } else {
-            rng.below(len)
-        };
-        match rng.below(8) {
-            0 => b[i] ^= 1 << rng.below(8),
-            1 => b[i] = rng.next() as u8,
-            2 => {
-                let v = INTERESTING[rng.below(INTERESTING.len())];
-                let at = i.min(len - 4);
-                b[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
-            }
-            3 => {
-                let v = INTERESTING[rng.below(INTERESTING.len())];
-                let at = i.min(len - 8);
-                b[at..at + 8].copy_from_slice(&v.to_le_bytes());
-            }
-            4 => b.truncate(i),
-            5 => {
-                let n = 1 + rng.below(8);
-                b.splice(i..i, (0..n).map(|_| rng.next() as u8));
-            }
-            6 => {
-                let end = (i + 1 + rng.below(8)).min(len);
-                b.drain(i..end);
-            }
-            _ => {
-                // A run of bytes moved: two 8-byte words swapped.
-                let (x, y) = (rng.below(len - 8), rng.below(len - 8));
-                for k in 0..8 {
-                    b.swap(x + k, y + k);
-                }
-            }
-        }
-    }
-}
+use common::{Rng, STREAM_MUTATIONS, mutate};
 
 /// What a judge found for one mutated input.
 enum Verdict {
@@ -349,7 +284,7 @@ fn campaign(what: &str, original: &[u8], seed: u64, cases: usize, hot: &[std::op
     let mut slowest = 0f64;
     for case in 0..cases {
         let mut b = original.to_vec();
-        mutate(&mut rng, &mut b, hot);
+        mutate(&mut rng, &mut b, hot, &STREAM_MUTATIONS);
         if b == original {
             continue;
         }

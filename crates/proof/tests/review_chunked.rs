@@ -158,31 +158,199 @@ fn set_local_rows(e: &mut [i64], h: usize, d: usize, rows_n: usize, i: usize, ch
     }
 }
 
+/// The malicious prover's state before chunk `next` of a request: everything the later chunks
+/// and the close read (the stream so far, the transcript, the integer cache, the epochs' committed
+/// values, their commitments and claims, the weight claims).
+#[derive(Clone)]
+struct EvilState {
+    next: usize,
+    out: Vec<u8>,
+    t: ProverTranscript,
+    cache: zkinfer_model::IntCache,
+    /// Per epoch: the values committed as KV_e (per slot, epoch tensors [H, 2^b·C, d]) and shapes.
+    epochs: Vec<Vec<(Vec<usize>, Vec<i64>)>>,
+    kv_coms: Vec<WhirCommitment>,
+    kv_accs: Vec<OpeningAccumulator>,
+    weight_claims: zkinfer_proof::weight_blocks::WeightClaims,
+}
+
+/// An honest stream of one request (prompt, `n`, chunk size, epoch layout) and the prover's state
+/// before each of its chunks and before its close ([`honest_states`]): an attack on the same
+/// request that changes nothing before chunk `j` resumes from `states[j]` ([`resume_evil`]) and
+/// gives the bytes [`prove_evil`] gives, proving `K − j` chunks instead of `K`.
+struct Honest {
+    request: (Vec<u32>, usize, usize, Epochs),
+    /// The pass's token ids (prompt, then the completion but its last token).
+    ids: Vec<u32>,
+    bytes: Vec<u8>,
+    states: Vec<EvilState>,
+}
+
 /// `prove_chunked` with the knobs of `evil`. Returns the stream bytes. Keys/values are committed
 /// per epoch (`Epochs`): the epoch's first chunk commits the rows of all its chunks, computed
 /// ahead (with `evil.kv` applied to each chunk's rows).
 fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize, evil: &Evil<'_>) -> Vec<u8> {
+    run_evil(model, pk, prompt, n, chunk, evil, None, None)
+}
+
+/// The honest stream of a request with the prover's state before every chunk and the close.
+fn honest_states(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> Honest {
+    let mut states = Vec::new();
+    let bytes = run_evil(model, pk, prompt, n, chunk, &Evil::default(), None, Some(&mut states));
+    let completion = model.generate_int_until(prompt, n, &pk.vk.eog_ids, |_| {}).unwrap();
+    let ids = zkinfer_verifier::pass_ids(prompt, &completion);
+    Honest { request: (prompt.to_vec(), n, chunk, request_layout(pk, prompt, n, chunk)), ids, bytes, states }
+}
+
+fn request_header(pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> StreamHeader {
+    StreamHeader { model_commitment: pk.vk.digest(), max_new_tokens: n as u32, chunk_size: chunk as u32, prompt_ids: prompt.to_vec() }
+}
+
+/// The epoch layout the prover uses for the request (the header's, or the test hook's).
+fn request_layout(pk: &ProvingKey, prompt: &[u32], n: usize, chunk: usize) -> Epochs {
+    Epochs::for_header(&request_header(pk, prompt, n, chunk))
+}
+
+/// `evil`'s knobs applied to the values an epoch commits (`committed`, per slot `[H, 2^b·C, d]`),
+/// as the epoch's first chunk `first_chunk` (rows `s..end` of the transcript) commits them.
+fn edit_epoch(evil: &Evil<'_>, epoch: usize, first_chunk: usize, (s, end, chunk): (usize, usize, usize), committed: &mut [(Vec<usize>, Vec<i64>)]) {
+    if let Some(f) = evil.kv {
+        for (slot, (dims, v)) in committed.iter_mut().enumerate() {
+            let (h, rows_n, d) = (dims[0], dims[1], dims[2]);
+            for (i, cs) in (s..end).step_by(chunk).enumerate() {
+                let len = chunk.min(end - cs);
+                let mut rows = local_rows(v, h, d, rows_n, i, chunk, len);
+                f(first_chunk + i, slot, &[h, len, d], &mut rows);
+                set_local_rows(v, h, d, rows_n, i, chunk, len, &rows);
+            }
+        }
+    }
+    if let Some(f) = evil.epoch_kv {
+        for (slot, (dims, v)) in committed.iter_mut().enumerate() {
+            f(epoch, slot, dims, v);
+        }
+    }
+}
+
+/// The first chunk of `h`'s request at which a knob of `evil` changes anything the prover sends
+/// or keeps (its close: `h.states.len() − 1` if none), found from the knobs themselves: the trace
+/// hook run on each honest chunk trace, the keys/values knobs on each honest epoch, the link,
+/// reuse and split knobs at the chunks where the prover reads them. Every chunk before it is
+/// proven exactly as in the honest stream (the split values read from the trace equal the
+/// committed ones there), so resuming from its state gives [`prove_evil`]'s bytes.
+fn first_evil_chunk(model: &Model, evil: &Evil<'_>, h: &Honest) -> usize {
+    let (prompt, _, chunk, layout) = (&h.request.0, h.request.1, h.request.2, h.request.3);
+    let chunks = h.states.len() - 1;
+    let total = h.ids.len();
+    for k in 0..chunks {
+        let epoch = layout.of(k);
+        let (f, b) = layout.range(epoch);
+        let starts = k == f;
+        if evil.shift_link.is_some_and(|(kk, _)| kk == k) || (starts && evil.reuse_kv.is_some_and(|(e, _)| e == epoch)) {
+            return k;
+        }
+        // A partial part (the epoch holding chunk k, k > f) is where the split's `u_i` are sent.
+        if !starts && (evil.shift_future_u || evil.shift_u_from.is_some_and(|m| f + (1 << b) > m)) {
+            return k;
+        }
+        if let Some(hook) = evil.trace {
+            let s = k * chunk;
+            let n_new = chunk.min(total - s);
+            let ids = &h.ids[s..s + n_new];
+            let mut cache = h.states[k].cache.clone();
+            let mut fwd = model.step_forward_int(&mut cache, ids, ChunkShape::new(s, n_new, prompt.len()).n_out).unwrap();
+            let honest = fwd.trace.values.clone();
+            hook(k, &fwd.graph, &mut fwd.trace, model.weights());
+            if fwd.trace.values != honest {
+                return k;
+            }
+        }
+        if starts && (evil.kv.is_some() || evil.epoch_kv.is_some()) {
+            let honest = &h.states[k + 1].epochs[epoch];
+            let mut edited = honest.clone();
+            let s = k * chunk;
+            edit_epoch(evil, epoch, f, (s, total.min(s + (chunk << b)), chunk), &mut edited);
+            if edited != *honest {
+                return k;
+            }
+        }
+    }
+    chunks
+}
+
+/// [`prove_evil`] for `h`'s request, resumed from `h`'s state before the first chunk `evil`
+/// changes ([`first_evil_chunk`]): the same bytes, the chunks before it not proven again.
+fn resume_evil(model: &Model, pk: &ProvingKey, evil: &Evil<'_>, h: &Honest) -> Vec<u8> {
+    let (prompt, n, chunk, layout) = (&h.request.0, h.request.1, h.request.2, h.request.3);
+    assert_eq!(request_layout(pk, prompt, n, chunk), layout, "resumed under another epoch layout than the honest run's");
+    let j = first_evil_chunk(model, evil, h);
+    eprintln!("resumed at chunk {j} of {}", h.states.len() - 1);
+    let bytes = run_evil(model, pk, prompt, n, chunk, evil, Some(&h.states[j]), None);
+    // `ZKINFER_TEST_WHOLE_RUNS=1` (read only; not set in CI): every resumed attack is also proven
+    // from the header and the two streams compared byte for byte, the check that the resumed
+    // prover proves the same lie as the whole run (run once per change of this harness).
+    if std::env::var_os("ZKINFER_TEST_WHOLE_RUNS").is_some() {
+        assert!(bytes == prove_evil(model, pk, prompt, n, chunk, evil), "resumed at chunk {j}: not the whole run's bytes");
+        eprintln!("resumed at chunk {j}: the same bytes as the whole run");
+    }
+    bytes
+}
+
+/// The malicious prover, from `from` (or from the header), pushing its state before each chunk
+/// and before the close into `states`.
+#[allow(clippy::too_many_arguments)]
+fn run_evil(
+    model: &Model,
+    pk: &ProvingKey,
+    prompt: &[u32],
+    n: usize,
+    chunk: usize,
+    evil: &Evil<'_>,
+    from: Option<&EvilState>,
+    mut states: Option<&mut Vec<EvilState>>,
+) -> Vec<u8> {
     let _small = TestCodewords::on();
     let vk = &pk.vk;
     let completion = model.generate_int_until(prompt, n, &vk.eog_ids, |_| {}).unwrap();
     let ids = zkinfer_verifier::pass_ids(prompt, &completion);
     let total = ids.len();
-    let header = StreamHeader { model_commitment: vk.digest(), max_new_tokens: n as u32, chunk_size: chunk as u32, prompt_ids: prompt.to_vec() };
-    let mut out = header.to_bytes();
-    let mut t = ProverTranscript::new(&domain_separator(&vk.architecture, &header));
+    let header = request_header(pk, prompt, n, chunk);
     let names = cache_names(&vk.step_graph);
     let security = StreamSecurity::for_key(vk, &header);
     let pcs = security.weight_pcs();
     let (witness_pcs, kv_pcs) = (chunk_witness_pcs(security.term_bits()), chunk_kv_pcs(security.term_bits()));
     let layout_e = Epochs::for_header(&header);
     let c_vars = chunk.trailing_zeros() as usize;
-    let mut cache = model.new_int_cache();
-    // Per epoch: the values committed as KV_e (per slot, epoch tensors [H, 2^b·C, d]) and shapes.
-    let mut epochs: Vec<Vec<(Vec<usize>, Vec<i64>)>> = Vec::new();
-    let mut kv_coms: Vec<WhirCommitment> = Vec::new();
-    let mut kv_accs: Vec<OpeningAccumulator> = Vec::new();
-    let mut weight_claims = zkinfer_proof::weight_blocks::WeightClaims::new();
-    for (k, s) in (0..total).step_by(chunk).enumerate() {
+    let start = from.cloned().unwrap_or_else(|| EvilState {
+        next: 0,
+        out: header.to_bytes(),
+        t: ProverTranscript::new(&domain_separator(&vk.architecture, &header)),
+        cache: model.new_int_cache(),
+        epochs: Vec::new(),
+        kv_coms: Vec::new(),
+        kv_accs: Vec::new(),
+        weight_claims: zkinfer_proof::weight_blocks::WeightClaims::new(),
+    });
+    let EvilState { next, mut out, mut t, mut cache, mut epochs, mut kv_coms, mut kv_accs, mut weight_claims } = start;
+    // The state before chunk `$k` (or the close), when the caller keeps them.
+    macro_rules! keep {
+        ($k:expr) => {
+            if let Some(v) = states.as_deref_mut() {
+                v.push(EvilState {
+                    next: $k,
+                    out: out.clone(),
+                    t: t.clone(),
+                    cache: cache.clone(),
+                    epochs: epochs.clone(),
+                    kv_coms: kv_coms.clone(),
+                    kv_accs: kv_accs.clone(),
+                    weight_claims: weight_claims.clone(),
+                });
+            }
+        };
+    }
+    for (k, s) in (0..total).step_by(chunk).enumerate().skip(next) {
+        keep!(k);
         let n_new = chunk.min(total - s);
         let (epoch, (first_chunk, b)) = (layout_e.of(k), layout_e.range(layout_e.of(k)));
         let rows_n = chunk << b;
@@ -198,22 +366,7 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
             }
             let mut committed: Vec<(Vec<usize>, Vec<i64>)> =
                 ahead.tensors().iter().map(|tt| (vec![tt.shape[0], rows_n, tt.shape[2]], epoch_tensor(tt, s, end, rows_n))).collect();
-            if let Some(f) = evil.kv {
-                for (slot, (dims, v)) in committed.iter_mut().enumerate() {
-                    let (h, d) = (dims[0], dims[2]);
-                    for (i, cs) in (s..end).step_by(chunk).enumerate() {
-                        let len = chunk.min(end - cs);
-                        let mut rows = local_rows(v, h, d, rows_n, i, chunk, len);
-                        f(first_chunk + i, slot, &[h, len, d], &mut rows);
-                        set_local_rows(v, h, d, rows_n, i, chunk, len, &rows);
-                    }
-                }
-            }
-            if let Some(f) = evil.epoch_kv {
-                for (slot, (dims, v)) in committed.iter_mut().enumerate() {
-                    f(epoch, slot, dims, v);
-                }
-            }
+            edit_epoch(evil, epoch, first_chunk, (s, end, chunk), &mut committed);
             epochs.push(committed);
         }
         let shape = ChunkShape::new(s, n_new, prompt.len());
@@ -343,6 +496,10 @@ fn prove_evil(model: &Model, pk: &ProvingKey, prompt: &[u32], n: usize, chunk: u
         witness_pcs.open_sparse_ood(witness_data, &layout, &witness_claims, &witness_ood, &mut t).unwrap();
         out.extend_from_slice(&chunk_record(k as u32, &t.take_segment()));
     }
+    let chunks = total.div_ceil(chunk);
+    if next <= chunks {
+        keep!(chunks);
+    }
     for (e, acc) in kv_accs.into_iter().enumerate() {
         let opened = evil.reuse_kv.filter(|&(ee, _)| ee == e).map_or(e, |(_, j)| j);
         let polys: Vec<_> = epochs[opened].iter().map(|(dims, v)| TensorLayout::new(dims).pad_i64(v)).collect();
@@ -368,15 +525,28 @@ fn rejected_with(pk: &ProvingKey, what: &str, bytes: &[u8], needles: &[&str]) {
 
 const PROMPT: [u32; 3] = [5, 17, 3];
 
+/// The honest run of the two-chunk request (`PROMPT`, 6 new tokens, `C = 4`) with its states, for
+/// the attacks on it to resume from (the stream's own layout: no test here turns a hook on).
+fn two_chunks() -> &'static Honest {
+    static H: std::sync::OnceLock<Honest> = std::sync::OnceLock::new();
+    H.get_or_init(|| {
+        let (model, pk) = gpt2();
+        honest_states(model, pk, &PROMPT, 6, 4)
+    })
+}
+
 /// The malicious prover with no knob turned is the honest prover: its stream verifies (so each
-/// attack below fails because of its lie, not because of the harness).
+/// attack below fails because of its lie, not because of the harness). Resumed with no knob, it
+/// re-proves only the close, and gives the same bytes.
 #[test]
 fn the_malicious_prover_is_honest_by_default() {
     let (model, pk) = gpt2();
-    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &Evil::default());
-    let (v, s) = verify(pk, &bytes).unwrap();
+    let h = two_chunks();
+    let (v, s) = verify(pk, &h.bytes).unwrap();
     assert_eq!(s.chunks, 2);
     assert_eq!(v.completion_ids, model.generate_int(&PROMPT, 6, |_| {}).unwrap());
+    assert_eq!(first_evil_chunk(model, &Evil::default(), h), 2);
+    assert_eq!(resume_evil(model, pk, &Evil::default(), h), h.bytes);
 }
 
 /// The element of the first cached tensor that the attacks forge (layer 0's keys, head 1, row 2).
@@ -413,22 +583,25 @@ fn forged_keys_carried_consistently_are_caught_by_the_link() {
     };
     let forge = forge_cache(pk);
     let evil = Evil { trace: Some(&forge), kv: Some(&kv), ..Default::default() };
-    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    let bytes = resume_evil(model, pk, &evil, two_chunks());
     rejected_with(pk, "forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
 }
 
 /// A forged cache read by chunk 1 against an honest `KV_0`: with the split's `u_0` from the honest
 /// `KV_0`, the split's sum check rejects chunk 1; with `u_0` from the forged cache (consistent with
-/// the walk), the close's opening of `KV_0` rejects.
+/// the walk), the close's opening of `KV_0` rejects. The first attack is also proven from the
+/// header: the resumed prover (from the honest state before chunk 1) gives the same bytes.
 #[test]
 fn a_forged_cache_is_caught_by_the_split_or_by_kv_0() {
     let (model, pk) = gpt2();
     let forge = forge_cache(pk);
     let evil = Evil { trace: Some(&forge), ..Default::default() };
-    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    assert_eq!(first_evil_chunk(model, &evil, two_chunks()), 1);
+    let bytes = resume_evil(model, pk, &evil, two_chunks());
+    assert!(bytes == prove_evil(model, pk, &PROMPT, 6, 4, &evil), "the resumed malicious prover differs from the whole run");
     rejected_with(pk, "forged cache, honest split", &bytes, &["chunk 1", "do not sum to the claim on the cache"]);
     let evil = Evil { trace: Some(&forge), split_from_trace: true, ..Default::default() };
-    let bytes = prove_evil(model, pk, &PROMPT, 6, 4, &evil);
+    let bytes = resume_evil(model, pk, &evil, two_chunks());
     rejected_with(pk, "forged cache, split from it", &bytes, &["close: keys/values opening of chunk 0"]);
 }
 
@@ -479,8 +652,9 @@ fn attacks_on_the_halves_are_rejected() {
 fn multi_chunk_epoch_attacks(at: &str) {
     let (model, pk) = gpt2();
     let n = 18;
-    let honest = prove_evil(model, pk, &PROMPT, n, 4, &Evil::default());
-    let (_, s) = verify(pk, &honest).unwrap();
+    // Each attack resumes from the honest run's state before the first chunk it changes.
+    let h = honest_states(model, pk, &PROMPT, n, 4);
+    let (_, s) = verify(pk, &h.bytes).unwrap();
     assert_eq!(s.chunks, 5);
     // Head 1, row 1 of chunk 2 (position 9).
     let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
@@ -490,17 +664,17 @@ fn multi_chunk_epoch_attacks(at: &str) {
     };
     let forge34 = forge_cache_at(pk, &[3, 4], 9);
     let evil = Evil { trace: Some(&forge34), kv: Some(&kv), ..Default::default() };
-    rejected_with(pk, "forged KV_{2,3} carried consistently", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
+    rejected_with(pk, "forged KV_{2,3} carried consistently", &resume_evil(model, pk, &evil, &h), &[at]);
     let forge3 = forge_cache_at(pk, &[3], 9);
     let evil = Evil { trace: Some(&forge3), split_from_trace: true, ..Default::default() };
-    rejected_with(pk, "forged cache in the epoch being proven", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
+    rejected_with(pk, "forged cache in the epoch being proven", &resume_evil(model, pk, &evil, &h), &[at]);
     let evil = Evil { trace: Some(&forge3), ..Default::default() };
-    rejected_with(pk, "forged cache, honest split", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &["chunk 3", "do not sum to the claim on the cache"]);
+    rejected_with(pk, "forged cache, honest split", &resume_evil(model, pk, &evil, &h), &["chunk 3", "do not sum to the claim on the cache"]);
     let forge4 = forge_cache_at(pk, &[4], 9);
     let evil = Evil { trace: Some(&forge4), split_from_trace: true, ..Default::default() };
-    rejected_with(pk, "forged cache in an earlier whole epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
+    rejected_with(pk, "forged cache in an earlier whole epoch", &resume_evil(model, pk, &evil, &h), &[at]);
     let evil = Evil { shift_future_u: true, ..Default::default() };
-    rejected_with(pk, "false values for later chunks of the epoch", &prove_evil(model, pk, &PROMPT, n, 4, &evil), &[at]);
+    rejected_with(pk, "false values for later chunks of the epoch", &resume_evil(model, pk, &evil, &h), &[at]);
 }
 
 /// The second epoch's first chunk presents `KV_0`'s commitment (root and shapes) as its own
@@ -711,8 +885,8 @@ fn mutated_streams_are_errors_not_panics() {
 fn llama_forged_keys_carried_consistently_are_caught_by_the_link() {
     let (model, pk) = load("llama/llama-tiny-random-q8_0.gguf");
     let prompt = [1u32, 504, 303];
-    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &Evil::default());
-    verify(&pk, &bytes).unwrap();
+    let h = honest_states(&model, &pk, &prompt, 3, 4);
+    verify(&pk, &h.bytes).unwrap();
     let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
         if k == 0 && slot == 0 {
             v[forged_index(dims)] += 1;
@@ -720,15 +894,15 @@ fn llama_forged_keys_carried_consistently_are_caught_by_the_link() {
     };
     let forge = forge_cache(&pk);
     let evil = Evil { trace: Some(&forge), kv: Some(&kv), ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    let bytes = resume_evil(&model, &pk, &evil, &h);
     rejected_with(&pk, "llama: forged KV_0 carried consistently", &bytes, &["close: keys/values opening of chunk 0"]);
     // Slot 0 is layer 0's keys (the committed RoPE output: the claim is opened with W_1), slot 1
     // its values (the virtual SplitHeads output: merged with the attention's claim in the walk).
     let evil = Evil { shift_link: Some((1, 0)), ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    let bytes = resume_evil(&model, &pk, &evil, &h);
     rejected_with(&pk, "llama: shifted key link value", &bytes, &["chunk 1", "commitment opening"]);
     let evil = Evil { shift_link: Some((1, 1)), ..Default::default() };
-    let bytes = prove_evil(&model, &pk, &prompt, 3, 4, &evil);
+    let bytes = resume_evil(&model, &pk, &evil, &h);
     rejected_with(&pk, "llama: shifted value link value", &bytes, &["chunk 1", "merge"]);
 }
 
@@ -798,14 +972,15 @@ fn rows_after_the_transcripts_end_are_free_and_unread() {
             }
         }
     };
+    let h = honest_states(model, pk, &PROMPT, 20, 4);
     let evil = Evil { epoch_kv: Some(&garbage), ..Default::default() };
-    let (v, s) = verify(pk, &prove_evil(model, pk, &PROMPT, 20, 4, &evil)).unwrap();
+    let (v, s) = verify(pk, &resume_evil(model, pk, &evil, &h)).unwrap();
     assert_eq!((s.chunks, s.positions), (6, 22));
     assert_eq!(v.completion_ids, model.generate_int(&PROMPT, 20, |_| {}).unwrap());
 
     // The split's values for chunks 6 and 7 (never proven) shifted: the fold at ρ makes them count.
     let evil = Evil { shift_u_from: Some(6), ..Default::default() };
-    rejected_with(pk, "false values for never-proven chunks", &prove_evil(model, pk, &PROMPT, 20, 4, &evil), &["close: keys/values opening of chunks 4–7"]);
+    rejected_with(pk, "false values for never-proven chunks", &resume_evil(model, pk, &evil, &h), &["close: keys/values opening of chunks 4–7"]);
 
     // Prompt 3 + 21 − 1 = 23 positions: chunk 5 has 3 rows (a = 2), its row 3 is padding inside its
     // padded length, which the link pins to zero: a non-zero committed there is rejected.
@@ -870,7 +1045,8 @@ fn llama_attacks_on_a_later_chunk_of_an_epoch_are_rejected() {
     let (model, pk) = load("llama/llama-tiny-random-q8_0.gguf");
     let prompt = [1u32, 504, 303];
     let n = 18;
-    let (_, s) = verify(&pk, &prove_evil(&model, &pk, &prompt, n, 4, &Evil::default())).unwrap();
+    let h = honest_states(&model, &pk, &prompt, n, 4);
+    let (_, s) = verify(&pk, &h.bytes).unwrap();
     assert_eq!(s.chunks, 5);
     let kv = |k: usize, slot: usize, dims: &[usize], v: &mut Vec<i64>| {
         if k == 3 && slot == 0 {
@@ -879,9 +1055,9 @@ fn llama_attacks_on_a_later_chunk_of_an_epoch_are_rejected() {
     };
     let forge4 = forge_cache_at(&pk, &[4], 13);
     let evil = Evil { trace: Some(&forge4), kv: Some(&kv), split_from_trace: true, ..Default::default() };
-    rejected_with(&pk, "llama: forged key of chunk 3 carried into chunk 4", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["close: keys/values opening of chunks 0–3"]);
+    rejected_with(&pk, "llama: forged key of chunk 3 carried into chunk 4", &resume_evil(&model, &pk, &evil, &h), &["close: keys/values opening of chunks 0–3"]);
     let evil = Evil { shift_link: Some((3, 0)), ..Default::default() };
-    rejected_with(&pk, "llama: shifted key link value of chunk 3", &prove_evil(&model, &pk, &prompt, n, 4, &evil), &["chunk 3", "commitment opening"]);
+    rejected_with(&pk, "llama: shifted key link value of chunk 3", &resume_evil(&model, &pk, &evil, &h), &["chunk 3", "commitment opening"]);
 }
 
 /// Stream version 8: a prover that answers one out-of-domain sample falsely and carries the false

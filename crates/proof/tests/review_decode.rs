@@ -103,57 +103,7 @@ fn llama() -> &'static Files {
     F.get_or_init(|| files("llama/llama-tiny-random.gguf", "Hello there"))
 }
 
-/// SplitMix64: a fixed-seed generator (no dependency).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-const INTERESTING: [u64; 10] = [0, 1, 2, 0x7F, 0xFF, 1 << 31, u32::MAX as u64, 1 << 32, i64::MAX as u64, u64::MAX];
-
-/// One to three random mutations of `input`.
-fn mutate(rng: &mut Rng, input: &mut Vec<u8>) {
-    for _ in 0..1 + rng.below(3) {
-        let len = input.len();
-        if len < 16 {
-            return;
-        }
-        let i = rng.below(len);
-        match rng.below(7) {
-            0 => input[i] ^= 1 << rng.below(8),
-            1 => input[i] = rng.next() as u8,
-            2 => {
-                let v = INTERESTING[rng.below(INTERESTING.len())];
-                let at = i.min(len - 4);
-                input[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
-            }
-            3 => {
-                let v = INTERESTING[rng.below(INTERESTING.len())];
-                let at = i.min(len - 8);
-                input[at..at + 8].copy_from_slice(&v.to_le_bytes());
-            }
-            4 => input.truncate(i),
-            5 => {
-                let n = 1 + rng.below(8);
-                input.splice(i..i, (0..n).map(|_| rng.next() as u8));
-            }
-            _ => {
-                let end = (i + 1 + rng.below(8)).min(len);
-                input.drain(i..end);
-            }
-        }
-    }
-}
+use crate::common::{DECODE_MUTATIONS, Rng, mutate};
 
 /// No single allocation may exceed this many bytes per input byte (plus a fixed slack for the
 /// decoder's own tables) while decoding a file.
@@ -172,7 +122,7 @@ fn campaign(f: &Files, seed: u64, cases: usize) {
             _ => &f.setup,
         };
         let mut bytes = original.clone();
-        mutate(&mut rng, &mut bytes);
+        mutate(&mut rng, &mut bytes, &[], &DECODE_MUTATIONS);
         if bytes == *original {
             continue;
         }

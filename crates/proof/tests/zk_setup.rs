@@ -3,35 +3,27 @@
 //! derived from weight values except the hiding weight key; every ticket recommits from the
 //! secret to the key's root and takes the key's link values; two setups share no root and no
 //! link value; the budget is counted; keys decode strictly and kinds do not mix.
+//!
+//! Every test reads the binary's two shared setups of each fixture (`common::zk_keys`, budget
+//! `common::ZK_BUDGET`: three proof tickets) and clones the proving key it advances: a setup
+//! proves the hiding setup proof on ticket 0, so each setup made once, not once per test.
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
-use std::path::PathBuf;
-use zkinfer_gguf::GgufFile;
-use zkinfer_model::Model;
 use zkinfer_proof::keys::VerifyingKey;
-use zkinfer_proof::zk::{FIRST_PROOF_TICKET, KeyBudget, ZkProvingKey, reserve_ticket, setup_zk, ticket_data};
+use zkinfer_proof::setup;
+use zkinfer_proof::zk::{FIRST_PROOF_TICKET, ZkProvingKey, reserve_ticket, ticket_data};
 use zkinfer_proof::zk_key::{ZkVerifyingKey, is_zk_key, no_commitment};
-use zkinfer_proof::{setup, vocab_bytes};
-use zkinfer_tokenizer::Tokenizer;
 
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
-}
+use crate::common::{ZK_BUDGET as BUDGET, zk_keys};
 
-fn load(name: &str) -> (Model, Vec<Vec<u8>>) {
-    let gguf = GgufFile::open(testdata(name)).expect("tiny model");
-    let model = Model::load(&gguf).expect("model");
-    let tok = Tokenizer::from_gguf(&gguf).expect("tokenizer");
-    (model, vocab_bytes(&tok))
-}
-
-const BUDGET: KeyBudget = KeyBudget { tickets: 3, points_per_ticket: 16 };
+const GPT2: &str = "gpt2-tiny-random.gguf";
 
 fn check_fixture(name: &str) {
-    let (model, vocab) = load(name);
-    let (vk, mut pk) = setup_zk(&model, vocab.clone(), BUDGET).expect("zk setup");
+    let f = zk_keys(name);
+    let (model, vocab) = (&f.model, f.vocab.clone());
+    let (vk, mut pk) = (f.keys[0].0.clone(), f.keys[0].1.clone());
     // A zk key carries no file hash (review 7), so the public key to compare with has none either.
-    let public = setup(&model, vocab.clone(), [0; 32]).expect("public setup").vk;
+    let public = setup(model, vocab, [0; 32]).expect("public setup").vk;
 
     // The public part is the public key with the commitment replaced by the marker.
     let mut expected = public.clone();
@@ -42,7 +34,8 @@ fn check_fixture(name: &str) {
     let per_weight: Vec<usize> = public.weights.iter().map(|w| w.shape.iter().map(|&d| d.next_power_of_two().trailing_zeros() as usize).sum()).collect();
     assert_eq!(vk.weights.poly_num_vars, per_weight);
     assert_eq!(vk.weights.poly_num_vars.len(), public.weights.len());
-    // Three proofs: the setup ticket 0 and three proof tickets.
+    // The setup ticket 0 and three proof tickets.
+    assert_eq!(BUDGET.tickets, 3);
     assert_eq!(vk.weights.tickets.len(), 4);
     assert_eq!(pk.next_ticket, FIRST_PROOF_TICKET);
 
@@ -64,29 +57,29 @@ fn check_fixture(name: &str) {
         if i > 0 {
             assert_eq!(pk.take_ticket(&vk).unwrap(), i);
         }
-        let data = ticket_data(&vk, &pk, &model, i).expect("ticket");
+        let data = ticket_data(&vk, &pk, model, i).expect("ticket");
         assert_eq!(data.commitment().root, vk.weights.tickets[i]);
         for (k, z) in points.iter().enumerate() {
             assert_eq!(data.evaluate(k, z).unwrap(), vk.weights.link_values[k], "ticket {i}, weight {k}");
         }
     }
     assert!(pk.take_ticket(&vk).is_err(), "the budget is spent");
-    assert!(ticket_data(&vk, &pk, &model, 4).is_err());
+    assert!(ticket_data(&vk, &pk, model, 4).is_err());
 
     // Another secret (another setup): different roots and link values, and its proving key does
     // not recommit this key's tickets.
-    let (vk2, pk2) = setup_zk(&model, vocab, BUDGET).expect("second zk setup");
+    let (vk2, pk2) = (f.keys[1].0.clone(), f.keys[1].1.clone());
     assert_eq!(vk2.public, vk.public);
     assert!(vk2.weights.tickets.iter().all(|r| !vk.weights.tickets.contains(r)));
     assert!(vk2.weights.link_values.iter().all(|v| !vk.weights.link_values.contains(v)));
-    assert!(ticket_data(&vk, &pk2, &model, 0).is_err(), "another key's secret");
+    assert!(ticket_data(&vk, &pk2, model, 0).is_err(), "another key's secret");
     let forged = ZkProvingKey { vk_digest: vk.digest().unwrap(), ..pk2 };
-    assert!(ticket_data(&vk, &forged, &model, 0).is_err(), "another secret under this key's digest");
+    assert!(ticket_data(&vk, &forged, model, 0).is_err(), "another secret under this key's digest");
 }
 
 #[test]
 fn zk_setup_of_the_tiny_gpt2() {
-    check_fixture("gpt2-tiny-random.gguf");
+    check_fixture(GPT2);
 }
 
 #[test]
@@ -96,13 +89,25 @@ fn zk_setup_of_the_tiny_llama() {
 
 /// Malformed keys: truncations, flipped bytes in the hiding key, trailing bytes — errors, never a
 /// panic; a public part whose commitment is not the marker is refused.
+///
+/// Truncations: every `len/997`-th prefix up to the setup proof (the last field: two thirds of the
+/// tiny key's bytes), then every prefix around its length field and 32 inside it. The setup proof
+/// is opaque bytes behind a `u64` length, so every cut inside it fails at the same check (that
+/// length against the bytes left), after the whole public part decoded (≈ 0.1 s): the cuts at the
+/// same step through it took a minute and tested nothing more.
 #[test]
 fn zk_keys_decode_strictly() {
-    let (model, vocab) = load("gpt2-tiny-random.gguf");
-    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: 1, points_per_ticket: 2 }).expect("zk setup");
+    let (vk, pk) = &zk_keys(GPT2).keys[0];
     let bytes = vk.to_bytes().unwrap();
     let step = (bytes.len() / 997).max(1);
-    for n in (0..bytes.len()).step_by(step) {
+    // The setup proof's field: its `u64` length, then its bytes, the key's last bytes.
+    let proof_at = bytes.len() - vk.setup_proof.len();
+    assert_eq!(bytes[proof_at - 8..proof_at], (vk.setup_proof.len() as u64).to_le_bytes(), "the setup proof is the key's last field");
+    assert!(vk.setup_proof.len() > 64);
+    let inside = (1..32).map(|i| proof_at + i * vk.setup_proof.len() / 32);
+    let cuts: Vec<usize> = (0..proof_at - 8).step_by(step).chain(proof_at - 8..=proof_at + 1).chain(inside).chain([bytes.len() - 1]).collect();
+    assert!(cuts.len() > 300, "{} cuts", cuts.len());
+    for n in cuts {
         assert!(ZkVerifyingKey::from_bytes(&bytes[..n]).is_err(), "prefix {n}");
     }
     let mut long = bytes.clone();
@@ -117,7 +122,7 @@ fn zk_keys_decode_strictly() {
         let mut b = bytes.clone();
         b[i] ^= 1;
         if let Ok(k) = ZkVerifyingKey::from_bytes(&b) {
-            assert_ne!(k, vk, "byte {i} flipped decodes to the same key");
+            assert_ne!(&k, vk, "byte {i} flipped decodes to the same key");
         }
     }
     let mut bad = vk.clone();
@@ -151,8 +156,8 @@ fn zk_keys_decode_strictly() {
 /// file unchanged; no temporary file is left behind.
 #[test]
 fn tickets_are_persisted_before_use_and_the_key_is_locked_while_proving() {
-    let (model, vocab) = load("gpt2-tiny-random.gguf");
-    let (vk, pk) = setup_zk(&model, vocab.clone(), KeyBudget { tickets: 2, points_per_ticket: 2 }).expect("zk setup");
+    let (vk, pk) = &zk_keys(GPT2).keys[0];
+    let vk = vk.clone();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pk.bin");
     zkinfer_proof::fsio::write_atomic_private(&path, &pk.to_bytes()).unwrap();
@@ -176,13 +181,16 @@ fn tickets_are_persisted_before_use_and_the_key_is_locked_while_proving() {
     let lease = reserve_ticket(&path, &vk).expect("second ticket");
     assert_eq!(lease.ticket, 2);
     drop(lease);
+    let lease = reserve_ticket(&path, &vk).expect("third ticket");
+    assert_eq!(lease.ticket, 3, "the key's last proof ticket");
+    drop(lease);
     let before = std::fs::read(&path).unwrap();
     let err = reserve_ticket(&path, &vk).expect_err("the budget is spent");
     assert!(err.to_string().contains("budget"), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 
     // Another key's proving key under this key: refused, unchanged.
-    let (_, other) = setup_zk(&model, vocab, KeyBudget { tickets: 2, points_per_ticket: 2 }).expect("second zk setup");
+    let other = zk_keys(GPT2).keys[1].1.clone();
     let other_path = dir.path().join("other.bin");
     zkinfer_proof::fsio::write_atomic_private(&other_path, &other.to_bytes()).unwrap();
     assert!(reserve_ticket(&other_path, &vk).is_err());
@@ -212,8 +220,7 @@ fn crash_child() {
 /// ticket, never the crashed one's.
 #[test]
 fn a_crashed_prover_never_gets_its_ticket_back() {
-    let (model, vocab) = load("gpt2-tiny-random.gguf");
-    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: 3, points_per_ticket: 2 }).expect("zk setup");
+    let (vk, pk) = &zk_keys(GPT2).keys[0];
     let dir = tempfile::tempdir().unwrap();
     let pk_path = dir.path().join("pk.bin");
     let vk_path = dir.path().join("vk.bin");
@@ -231,7 +238,7 @@ fn a_crashed_prover_never_gets_its_ticket_back() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("TICKET 1"), "child output: {stdout} / {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(ZkProvingKey::from_bytes(&std::fs::read(&pk_path).unwrap()).unwrap().next_ticket, 2);
-    let lease = reserve_ticket(&pk_path, &vk).expect("after the crash");
+    let lease = reserve_ticket(&pk_path, vk).expect("after the crash");
     assert_eq!(lease.ticket, 2, "the crashed prover's ticket was handed out again");
 }
 
@@ -240,9 +247,9 @@ fn a_crashed_prover_never_gets_its_ticket_back() {
 /// budget is never exceeded.
 #[test]
 fn racing_provers_never_share_a_ticket() {
-    let (model, vocab) = load("gpt2-tiny-random.gguf");
-    const K: usize = 5;
-    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: K, points_per_ticket: 2 }).expect("zk setup");
+    // Four provers racing for the shared key's three proof tickets.
+    const K: usize = BUDGET.tickets;
+    let (vk, pk) = &zk_keys(GPT2).keys[0];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pk.bin");
     zkinfer_proof::fsio::write_atomic_private(&path, &pk.to_bytes()).unwrap();
@@ -251,7 +258,7 @@ fn racing_provers_never_share_a_ticket() {
         for _ in 0..4 {
             s.spawn(|| {
                 loop {
-                    match reserve_ticket(&path, &vk) {
+                    match reserve_ticket(&path, vk) {
                         Ok(lease) => {
                             got.lock().unwrap().push(lease.ticket);
                             std::thread::sleep(std::time::Duration::from_millis(2));

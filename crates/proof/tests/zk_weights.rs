@@ -11,33 +11,18 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is a failure report
 
 use std::collections::HashSet;
-use std::path::PathBuf;
 
 use rand10::SeedableRng;
 use rand10::rngs::StdRng;
 use zkinfer_field::{EF, F, PrimeCharacteristicRing};
-use zkinfer_gguf::GgufFile;
 use zkinfer_model::Model;
 use zkinfer_poly::Mle;
-use zkinfer_proof::vocab_bytes;
 use zkinfer_proof::zk::{
-    KeyBudget, WeightClaim, ZkProvingKey, prove_weight_claims_zk, randomised_weight_value, setup_zk, ticket_data, verify_weight_claims_zk,
+    WeightClaim, ZkProvingKey, prove_weight_claims_zk, randomised_weight_value, ticket_data, verify_weight_claims_zk,
     zk_weight_tables,
 };
 use zkinfer_proof::zk_key::ZkVerifyingKey;
-use zkinfer_tokenizer::Tokenizer;
 use zkinfer_transcript::{DomainSeparator, ProverTranscript, Transcript, VerifierTranscript};
-
-fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(name)
-}
-
-fn load(name: &str) -> (Model, Vec<Vec<u8>>) {
-    let gguf = GgufFile::open(testdata(name)).expect("tiny model");
-    let model = Model::load(&gguf).expect("model");
-    let tok = Tokenizer::from_gguf(&gguf).expect("tokenizer");
-    (model, vocab_bytes(&tok))
-}
 
 fn ds(ticket: usize) -> DomainSeparator {
     DomainSeparator::new("zkinfer-test/zk-weights", 1).with_public("ticket", &(ticket as u32).to_le_bytes())
@@ -54,9 +39,9 @@ enum Tamper {
 }
 
 struct Fixture {
-    model: Model,
-    vk: ZkVerifyingKey,
-    pk: ZkProvingKey,
+    model: &'static Model,
+    vk: &'static ZkVerifyingKey,
+    pk: &'static ZkProvingKey,
     tables: Vec<Vec<F>>,
 }
 
@@ -72,7 +57,7 @@ fn num_vars(f: &Fixture, w: usize) -> usize {
 /// A proof of two claims per weight on `ticket`; returns the proof bytes, the claims and the
 /// plain values of every claim.
 fn prove(f: &Fixture, ticket: usize, tamper: Tamper) -> (Vec<u8>, Vec<WeightClaim>, Vec<EF>) {
-    let data = ticket_data(&f.vk, &f.pk, &f.model, ticket).expect("ticket");
+    let data = ticket_data(f.vk, f.pk, f.model, ticket).expect("ticket");
     let mut t = ProverTranscript::new(&ds(ticket));
     let mut claims = Vec::new();
     let mut plains = Vec::new();
@@ -94,7 +79,7 @@ fn prove(f: &Fixture, ticket: usize, tamper: Tamper) -> (Vec<u8>, Vec<WeightClai
             claims.push(WeightClaim { weight: w, point, value });
         }
     }
-    prove_weight_claims_zk(&f.vk, data, &claims, &mut t, &mut StdRng::seed_from_u64(ticket as u64 * 7 + 1)).expect("prover");
+    prove_weight_claims_zk(f.vk, data, &claims, &mut t, &mut StdRng::seed_from_u64(ticket as u64 * 7 + 1)).expect("prover");
     (t.into_proof(), claims, plains)
 }
 
@@ -108,7 +93,7 @@ fn verify(f: &Fixture, ticket: usize, proved_on: usize, proof: &[u8]) -> Result<
             claims.push(WeightClaim { weight: w, point, value });
         }
     }
-    verify_weight_claims_zk(&f.vk, ticket, &claims, &mut t).map_err(|e| e.to_string())?;
+    verify_weight_claims_zk(f.vk, ticket, &claims, &mut t).map_err(|e| e.to_string())?;
     t.finish().map_err(|e| e.to_string())
 }
 
@@ -123,11 +108,13 @@ fn framing(w: &[u8]) -> bool {
     w.iter().filter(|&&b| b == 0).count() >= 10
 }
 
+/// On the test binary's shared first zk setup of the fixture (`common::zk_keys`: three proof
+/// tickets; this file uses tickets 0, 1 and 2).
 fn check(name: &str) {
-    let (model, vocab) = load(name);
-    let (vk, pk) = setup_zk(&model, vocab, KeyBudget { tickets: 2, points_per_ticket: 4 }).expect("zk setup");
-    let (_, tables) = zk_weight_tables(model.weights()).unwrap();
-    let f = Fixture { model, vk, pk, tables };
+    let keys = crate::common::zk_keys(name);
+    let (vk, pk) = (&keys.keys[0].0, &keys.keys[0].1);
+    let (_, tables) = zk_weight_tables(keys.model.weights()).unwrap();
+    let f = Fixture { model: &keys.model, vk, pk, tables };
 
     let (p1, claims1, plains1) = prove(&f, 1, Tamper::None);
     verify(&f, 1, 1, &p1).expect("honest proof on ticket 1");

@@ -42,8 +42,9 @@ pub const ZK_VK_MAGIC: &[u8; 8] = b"ZKINFZK\0";
 /// weight masks have extension-field coefficients, `zkinfer_pcs::hiding::MASK_COMPONENT_VARS`;
 /// 4: the hiding key commits one polynomial per weight tensor — the zk graph driver's weight
 /// polynomial, [`weight_num_vars`] — instead of the public key's blocks; 5: the key carries its
-/// hiding setup proof, `crate::zk_setup_proof`, and keys without one are refused).
-pub const ZK_VK_VERSION: u32 = 5;
+/// hiding setup proof, `crate::zk_setup_proof`, and keys without one are refused; 6: the setup
+/// proof also shows every weight in its declared range, setup protocol version 2).
+pub const ZK_VK_VERSION: u32 = 6;
 /// Largest encoded hiding weight key accepted (`MAX_TICKETS` roots and a link value per block).
 const MAX_HIDING_KEY_BYTES: u64 = 1 << 24;
 

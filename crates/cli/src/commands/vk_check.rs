@@ -6,6 +6,11 @@
 //! proof instead (no model file needed): the committed weights respect the bounds the key declares
 //! and the block padding is zero — what a verifier without the weights can still know.
 //!
+//! A zero-knowledge key (`setup --zk`) is random (hiding), so it cannot be recomputed: with
+//! `--model` it is refused (exit 3, the message says why and points to `--proof-only`);
+//! `--proof-only` verifies the hiding setup proof inside its `vk.bin` (every weight zero on its
+//! padding and within its declared bits, `zkinfer_verifier::zk_setup_proof`), no model needed.
+//!
 //! Exit codes (the CLI's, `crate::ui`): 0 the key matches (or its setup proof is valid), 1 it
 //! does not (or the setup proof is invalid), 2 usage, 3 an input cannot be read or is malformed.
 //! With `--json`, one object in every outcome with `ok`, `match` and, on failure,
@@ -25,7 +30,8 @@ pub struct Args {
     /// Verifying key file or keys directory.
     #[arg(long)]
     pub vk: PathBuf,
-    /// Only check the key's setup proof (`setup-proof.bin` beside the key); no model needed.
+    /// Only check the key's setup proof (a public key's `setup-proof.bin` beside it; a
+    /// zero-knowledge key's, inside its vk.bin); no model needed.
     #[arg(long)]
     pub proof_only: bool,
     /// Print one JSON object.
@@ -58,8 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read verifying key {}", path.display()))
         .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
     if zkinfer_proof::zk_key::is_zk_key(&bytes) {
+        if args.proof_only {
+            return check_zk_setup_proof(&args, &path, &bytes);
+        }
         let e = anyhow::anyhow!(
-            "{} is a zero-knowledge key (setup --zk): it is random (hiding), so it cannot be recomputed from the model; vk-check checks public keys",
+            "{} is a zero-knowledge key (setup --zk): it is random (hiding), so it cannot be recomputed from the model; run vk-check --proof-only to verify its setup proof (weights zero on their padding and within their declared bits)",
             path.display()
         );
         fail(args.json, EXIT_INPUT, e);
@@ -153,4 +162,52 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         std::process::exit(EXIT_MISMATCH);
     }
     Ok(())
+}
+
+/// `--proof-only` on a zero-knowledge key: its hiding setup proof (inside `vk.bin`).
+fn check_zk_setup_proof(args: &Args, path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let vk = zkinfer_proof::zk_key::ZkVerifyingKey::from_bytes(bytes)
+        .with_context(|| format!("{} is not a valid zero-knowledge verifying key", path.display()))
+        .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let key_commitment = vk
+        .digest()
+        .map(hex::encode)
+        .with_context(|| format!("{} does not encode", path.display()))
+        .unwrap_or_else(|e| fail(args.json, EXIT_INPUT, e));
+    let start = std::time::Instant::now();
+    let verdict = zkinfer_proof::zk_setup_proof::verify_zk_setup(&vk);
+    let secs = start.elapsed().as_secs_f64();
+    let valid = verdict.is_ok();
+    if args.json {
+        let mut v = serde_json::json!({
+            "ok": valid,
+            "match": valid,
+            "zk": true,
+            "setup_proof_valid": valid,
+            "model_commitment": key_commitment,
+            "verify_s": secs,
+        });
+        if let Err(e) = &verdict {
+            v["error"] = serde_json::json!({ "kind": "rejected", "message": e.to_string() });
+        }
+        // On failure the exit code matters more than a closed pipe.
+        let written = crate::ui::outln(v);
+        if valid {
+            written?;
+        }
+    }
+    match verdict {
+        Ok(()) => {
+            if !args.json {
+                crate::ui::outln(format_args!(
+                    "zero-knowledge key's setup proof valid ({secs:.3} s): the hidden weights committed by key {key_commitment} are zero on their padding and within their declared bounds"
+                ))?;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("error: the setup proof inside the zero-knowledge key {} is invalid: {e}", path.display());
+            std::process::exit(EXIT_MISMATCH)
+        }
+    }
 }

@@ -146,15 +146,6 @@ impl RopeProof {
     }
 }
 
-/// Broadcasts a `[T̂, d̂]` table over `heads` padded heads.
-pub(crate) fn broadcast_heads(table: &[F], heads: usize) -> Vec<EF> {
-    let mut out = Vec::with_capacity(table.len() * heads);
-    for _ in 0..heads {
-        out.extend(table.iter().map(|&v| EF::from(v)));
-    }
-    out
-}
-
 impl OpVerifier for RopeProof {
     fn name(&self) -> &'static str {
         OP

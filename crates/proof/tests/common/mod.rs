@@ -93,3 +93,107 @@ impl Drop for TestCodewords {
         zkinfer_verifier::chunked::set_test_small_codewords(None);
     }
 }
+
+/// The hostile-bytes campaigns' generator (`review_decode`, `review16`): SplitMix64, fixed seed.
+pub use zkinfer_field::SplitMix64 as Rng;
+
+/// A mutation campaign's vocabulary: the values written over 4 or 8 bytes, and whether two 8-byte
+/// words may swap places. Each campaign keeps its own, so its fixed seed gives the same mutants as
+/// when each file had its own copy of [`mutate`].
+#[derive(Debug)]
+pub struct Mutations {
+    pub interesting: &'static [u64],
+    pub swap_words: bool,
+}
+
+/// `review_decode`'s: lengths and counts blown up, zeroed, off by one.
+pub const DECODE_MUTATIONS: Mutations =
+    Mutations { interesting: &[0, 1, 2, 0x7F, 0xFF, 1 << 31, u32::MAX as u64, 1 << 32, i64::MAX as u64, u64::MAX], swap_words: false };
+
+/// `review16`'s: also the field's modulus (a non-canonical limb), 0x80, 2^63, and word swaps.
+pub const STREAM_MUTATIONS: Mutations = Mutations {
+    interesting: &[0, 1, 2, 0x7F, 0x80, 1 << 31, u32::MAX as u64, 1 << 32, 0xFFFF_FFFF_0000_0001, i64::MAX as u64, 1 << 63, u64::MAX],
+    swap_words: true,
+};
+
+/// One to three mutations of `b`: a bit flipped, a byte replaced, an interesting value written
+/// over 4 or 8 bytes, truncation, 1–8 random bytes inserted, 1–8 bytes deleted, and (with
+/// `swap_words`) two 8-byte words swapped. With `hot` ranges (headers, record framing, the first
+/// bytes of a segment: where the lengths and counts are), half of them land in one.
+pub fn mutate(rng: &mut Rng, b: &mut Vec<u8>, hot: &[std::ops::Range<usize>], kinds: &Mutations) {
+    for _ in 0..1 + rng.below(3) {
+        let len = b.len();
+        if len < 16 {
+            return;
+        }
+        let i = if !hot.is_empty() && rng.below(2) == 0 {
+            let r = &hot[rng.below(hot.len())];
+            (r.start + rng.below(r.len())).min(len - 1)
+        } else {
+            rng.below(len)
+        };
+        let interesting = kinds.interesting;
+        match rng.below(if kinds.swap_words { 8 } else { 7 }) {
+            0 => b[i] ^= 1 << rng.below(8),
+            1 => b[i] = rng.next_u64() as u8,
+            2 => {
+                let v = interesting[rng.below(interesting.len())];
+                let at = i.min(len - 4);
+                b[at..at + 4].copy_from_slice(&(v as u32).to_le_bytes());
+            }
+            3 => {
+                let v = interesting[rng.below(interesting.len())];
+                let at = i.min(len - 8);
+                b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            4 => b.truncate(i),
+            5 => {
+                let n = 1 + rng.below(8);
+                b.splice(i..i, (0..n).map(|_| rng.next_u64() as u8));
+            }
+            6 => {
+                let end = (i + 1 + rng.below(8)).min(len);
+                b.drain(i..end);
+            }
+            _ => {
+                let (x, y) = (rng.below(len - 8), rng.below(len - 8));
+                for k in 0..8 {
+                    b.swap(x + k, y + k);
+                }
+            }
+        }
+    }
+}
+
+/// A tiny fixture's model and vocabulary with two zero-knowledge setups of it (two secrets: the
+/// second is "another setup of the same model"), each with the budget [`ZK_BUDGET`]. Made once per
+/// test binary (`zk_setup`, `zk_setup_proof`): every `setup_zk` also proves the hiding setup
+/// proof on ticket 0, so the files share these keys; a test that advances a proving key clones it.
+pub struct ZkKeys {
+    pub model: Model,
+    pub vocab: Vec<Vec<u8>>,
+    pub keys: [(zkinfer_proof::zk_key::ZkVerifyingKey, zkinfer_proof::zk::ZkProvingKey); 2],
+}
+
+/// The shared zk keys' budget: the setup ticket 0 and three proof tickets of 16 points.
+pub const ZK_BUDGET: zkinfer_proof::zk::KeyBudget = zkinfer_proof::zk::KeyBudget { tickets: 3, points_per_ticket: 16 };
+
+/// [`ZkKeys`] of the tiny GPT-2 (`gpt2-tiny-random.gguf`) or the tiny Llama (`llama/llama-tiny-random.gguf`).
+pub fn zk_keys(file: &str) -> &'static ZkKeys {
+    static GPT2: std::sync::OnceLock<ZkKeys> = std::sync::OnceLock::new();
+    static LLAMA: std::sync::OnceLock<ZkKeys> = std::sync::OnceLock::new();
+    let cell = match file {
+        "gpt2-tiny-random.gguf" => &GPT2,
+        "llama/llama-tiny-random.gguf" => &LLAMA,
+        _ => panic!("no shared zk keys of {file}"),
+    };
+    cell.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata").join(file);
+        let gguf = GgufFile::open(path).unwrap();
+        let model = Model::load(&gguf).unwrap();
+        let vocab = vocab_bytes(&Tokenizer::from_gguf(&gguf).unwrap());
+        let one = || zkinfer_proof::zk::setup_zk(&model, vocab.clone(), ZK_BUDGET).unwrap();
+        let keys = [one(), one()];
+        ZkKeys { model, vocab, keys }
+    })
+}
