@@ -1,5 +1,5 @@
 //! Add (the residual stream, [`crate::ops::add`]) in zero knowledge (issue 13, chokes 1–2; the
-//! affine rule of `docs/SECURITY.md`). **Not wired into the graph prover**: the public proof is
+//! affine rule of `docs/SECURITY.md`). **Wired into the graph prover** (`crate::zk_graph`'s walk calls it): the public proof is
 //! unchanged; this is its zk counterpart as tested library code.
 //!
 //! **Relation.** `y = a + b` entrywise (`y` virtual). Its randomised extension is *defined* as the

@@ -1,5 +1,5 @@
-//! BatchedMatMul in zero knowledge (issue 13, chokes 1–2; `docs/SECURITY.md`). **Not wired into
-//! the graph prover**: [`crate::ops::batched_matmul`] is the public proof, unchanged.
+//! BatchedMatMul in zero knowledge (issue 13, chokes 1–2; `docs/SECURITY.md`). **Wired into the
+//! graph prover** (`crate::zk_graph`'s walk calls it): [`crate::ops::batched_matmul`] is the public proof, unchanged.
 //!
 //! **Relation.** `y[h, m, n] = Σ_k a[h, m, k]·b[h, n, k]` (`transpose_b`; else `b[h, k, n]`),
 //! `a: [H, M, K]`, `y: [H, M, N]` virtual, zero-padded; a claim `ŷ(r_h, r_m, r_n) = v` on the

@@ -1,5 +1,5 @@
-//! Clamp in zero knowledge (issue 13, chokes 1–3 for one op; `docs/SECURITY.md`). **Not wired
-//! into the graph prover**: [`crate::ops::clamp`] is the public proof, unchanged (there its
+//! Clamp in zero knowledge (issue 13, chokes 1–3 for one op; `docs/SECURITY.md`). **Wired into
+//! the graph prover** (`crate::zk_graph`'s walk calls it): [`crate::ops::clamp`] is the public proof, unchanged (there its
 //! zero-check runs in the graph's batched phase, [`crate::zerocheck`]; here it is the op's own
 //! masked sumcheck — choke 3 for one op).
 //!

@@ -1,5 +1,4 @@
-//! Embedding in zero knowledge (issue 13, chokes 1–2; `docs/SECURITY.md`). **Not wired into the
-//! graph prover**: [`crate::ops::embedding`] is the public proof, unchanged.
+//! Embedding in zero knowledge (issue 13, chokes 1–2; `docs/SECURITY.md`). **Wired into the graph prover** (`crate::zk_graph`'s walk calls it): [`crate::ops::embedding`] is the public proof, unchanged.
 //!
 //! **Relation.** `y[t, c] = E[ids_t, c]` (`ids: [T]` public, `E: [R, D]` a weight, `y` virtual),
 //! zero-padded; a claim `ŷ(r_t, r_c) = v` on the output's randomised extension

@@ -1,6 +1,6 @@
 //! Index maps in zero knowledge: one prover for every op that only moves elements — `SplitHeads`,
 //! `MergeHeads`, `GatherRows`, `RepeatKv` and `SliceCols` — (issue 13, chokes 1–2;
-//! `docs/SECURITY.md`). **Not wired into the graph prover**: the
+//! `docs/SECURITY.md`). **Wired into the graph prover** (`crate::zk_graph`'s walk calls it): the
 //! public proofs ([`crate::ops::reshape`], `concat`, `repeat_kv`) are unchanged.
 //!
 //! **Relation.** `y[i] = x[π(i)]` for a public map `π` from the output's logical indices to the

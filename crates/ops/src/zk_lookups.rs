@@ -1,6 +1,5 @@
 //! The graph's lookup phase in zero knowledge (issue 13; `docs/SECURITY.md`, "The graph proof in
-//! zero knowledge: design", choke point 4). **Not wired into the graph prover**: nothing in
-//! `setup`/`prove`/`verify` calls it, and the graph proof stays public.
+//! zero knowledge: design", choke point 4). **Not called by the graph prover**, whose lookups run through one zk logUp in `crate::zk_graph`'s range phase.
 //!
 //! The public phase ([`crate::lookups`]) proves each group of tables ([`gkr_groups`], the same
 //! memory-bounded grouping) by a logUp-GKR that sends its trees' roots, every layer's values and

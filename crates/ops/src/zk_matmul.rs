@@ -1,5 +1,5 @@
 //! MatMul in zero knowledge (issue 13, chokes 1–2 for one op; `docs/SECURITY.md`, "The graph
-//! proof in zero knowledge: design"). **Not wired into the graph prover**: [`crate::ops::matmul`]
+//! proof in zero knowledge: design"). **Wired into the graph prover** (`crate::zk_graph`'s walk calls it): [`crate::ops::matmul`]
 //! is the public proof, unchanged; this is the zk counterpart as tested library code.
 //!
 //! **Relation.** `y[t, n] = Σ_k x[t, k]·w[n, k] + b[n]` (`x: [T, K]`, `w: [N, K]`, optional

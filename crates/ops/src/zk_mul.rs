@@ -1,5 +1,5 @@
 //! Mul (SwiGLU's `silu(gate) ⊙ up`, [`crate::ops::mul`]) in zero knowledge (issue 13, chokes 1–2).
-//! **Not wired into the graph prover**: the public proof is unchanged; this is its zk counterpart
+//! **Wired into the graph prover** (`crate::zk_graph`'s walk calls it): the public proof is unchanged; this is its zk counterpart
 //! as tested library code.
 //!
 //! **Relation.** `y = a ⊙ b` (one shape, `y` virtual with an `R` mask, `zkinfer_sumcheck::zk_virtual`)

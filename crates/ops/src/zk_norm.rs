@@ -1,5 +1,5 @@
 //! RMSNorm and LayerNorm in zero knowledge (issue 13, chokes 1–2; `docs/SECURITY.md`, "RmsNorm
-//! and LayerNorm in zero knowledge"). **Not wired into the graph prover**: [`crate::ops::rmsnorm`]
+//! and LayerNorm in zero knowledge"). **Wired into the graph prover** (`crate::zk_graph`'s walk calls it): [`crate::ops::rmsnorm`]
 //! and [`crate::ops::layernorm`] are the public proofs, unchanged; this is their zk counterpart as
 //! tested library code.
 //!

@@ -1,6 +1,6 @@
 //! Rescale in zero knowledge (issue 13, chokes 1–2 for one op; `docs/SECURITY.md`, "The graph
 //! proof in zero knowledge: design", "Affine relations between a virtual tensor and committed
-//! columns"). **Not wired into the graph prover**: [`crate::ops::rescale`] is the public proof,
+//! columns"). **Wired into the graph prover** (`crate::zk_graph`'s walk calls it): [`crate::ops::rescale`] is the public proof,
 //! unchanged; this is its zk counterpart as tested library code, with the *tied mask* that makes
 //! it complete.
 //!

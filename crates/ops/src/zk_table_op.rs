@@ -1,5 +1,5 @@
 //! Table ops (GELU, SiLU: [`crate::ops::table_op`]) in zero knowledge (issue 13, chokes 1–2; the
-//! lookup itself is choke 4, [`crate::zk_lookups`]). **Not wired into the graph prover**: the
+//! lookup itself is choke 4, [`crate::zk_lookups`]). **Not called by the graph prover**, which uses this relation without the copy (`x` is itself a committed column; `crate::zk_graph`): the
 //! public proof is unchanged; this is its zk counterpart as tested library code.
 //!
 //! **Relation** (that of the public op). The output `y` and a copy `x'` of the input are committed;

@@ -6,7 +6,7 @@
 //! [`ZkVerifyingKey`] (public) and the [`ZkProvingKey`] (secret: the seed every mask and every
 //! ticket's randomness derives from, and the next unused ticket). A budget of `K` proofs commits
 //! `K + 1` tickets: ticket [`SETUP_TICKET`] (0) is opened by the hiding setup proof
-//! (`crate::zk_setup_proof`: the weights zero on their padding; their range is not built yet),
+//! (`crate::zk_setup_proof`: the weights zero on their padding and within their declared ranges),
 //! stored in the key; graph proofs use tickets `1..=K`.
 //!
 //! A zk proof takes its ticket with [`reserve_ticket`] and recommits it from the seed

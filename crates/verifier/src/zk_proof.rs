@@ -12,8 +12,8 @@
 //!
 //! **The ticket.** A zk key (`ZKINFZK`) holds `K + 1` hiding commitments of the weights
 //! ([`zkinfer_pcs::hiding_key::HidingKey`]), each opened by exactly one proof. Ticket
-//! [`SETUP_TICKET`] (0) is reserved for the hiding setup range proof (not built: it is the ticket
-//! that proof will open, so no graph proof may ever open it); graph proofs use tickets
+//! [`SETUP_TICKET`] (0) is reserved for the hiding setup proof (padding zero and weights in
+//! their declared ranges, `crate::zk_setup_proof`; no graph proof may ever open it); graph proofs use tickets
 //! `FIRST_PROOF_TICKET ..= K`. The ticket index is part of the public statement: the transcript
 //! absorbs it with the model commitment ([`domain_separator`]), and the verifier checks the
 //! weight opening against that ticket's root.
@@ -27,9 +27,8 @@
 //! claim on the proof's ticket of the key (`crate::zk_weights`). A graph the zk driver cannot walk
 //! yet is refused naming the node (`zkinfer_ops::zk_graph::ZkLayout::new`). The completion is
 //! bound through `next_token`, the graph's Argmax output, whose claims the zk walk checks against
-//! the public completion (the driver's wiring of Argmax; until it is wired, every key's graph is
-//! refused at its Argmax — a key whose `next_token` is not an Argmax output is refused first,
-//! [`crate::statement_public`]).
+//! the public completion (the driver's Argmax with public ids; a key whose `next_token` is not an
+//! Argmax output is refused first, [`crate::statement_public`]).
 
 use crate::codec::{DecodeError, Reader, Writer};
 use crate::zk_key::ZkVerifyingKey;

@@ -26,8 +26,9 @@ No proving key is written: `prove` recomputes the weight commitment from the mod
 With --zk (zero knowledge, hidden weights): vk.bin is a zero-knowledge key (the graph, shapes and \
 vocabulary, and a hiding weight commitment good for --zk-budget proofs; random, so vk-check does not \
 apply) and pk.bin is its SECRET proving key (mode 0600; it counts the proofs made: never copy it to \
-a second prover, two copies would reuse tickets and leak weights). No setup proof yet, and \
-zero-knowledge proving is not complete yet (docs/SECURITY.md).\n\
+a second prover, two copies would reuse tickets and leak weights). vk.bin carries a hiding setup \
+proof that the weights are zero on their padding and within their declared ranges (vk-check --proof-only checks it). \
+Zero-knowledge proving needs at least 17 new tokens for GPT-2-style graphs (docs/SECURITY.md).\n\
 An existing vk.bin made from another model, or any zero-knowledge key, is not replaced without --force.")]
 pub struct Args {
     /// GGUF model file.

@@ -39,8 +39,8 @@ pub struct Args {
 type Checked = (zkinfer_proof::Verified, String, f64, Option<zkinfer_proof::chunked::StreamSummary>);
 
 /// A zero-knowledge key: the proof must be a zero-knowledge proof for it; its header is checked
-/// ([`zkinfer_proof::zk_proof::verify_zk`]), then it is refused (no zk proof is accepted until the
-/// hiding graph proof exists).
+/// and the hiding setup proof, the hiding graph proof and the weight openings on its ticket are
+/// verified ([`zkinfer_proof::zk_proof::verify_zk`]).
 fn check_zk(args: &Args, vk: &zkinfer_proof::zk_key::ZkVerifyingKey) -> anyhow::Result<Checked> {
     use zkinfer_proof::zk_proof::{ZkProofFile, is_zk_proof, verify_zk};
     ui::input_file(&args.proof, "proof")?;
