@@ -89,38 +89,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let start = std::time::Instant::now();
         let verdict = zkinfer_proof::verify_setup(&vk, &proof);
         let secs = start.elapsed().as_secs_f64();
-        let valid = verdict.is_ok();
-        if args.json {
-            let mut v = serde_json::json!({
-                "ok": valid,
-                "match": valid,
-                "setup_proof_valid": valid,
-                "model_commitment": key_commitment,
-                "verify_s": secs,
-            });
-            if let Err(e) = &verdict {
-                v["error"] = serde_json::json!({ "kind": "rejected", "message": e.to_string() });
-            }
-            // On failure the exit code matters more than a closed pipe.
-            let written = crate::ui::outln(v);
-            if valid {
-                written?;
-            }
-        }
-        return match verdict {
-            Ok(()) => {
-                if !args.json {
-                    crate::ui::outln(format_args!(
-                        "setup proof valid ({secs:.3} s): the weights committed by key {key_commitment} are within their declared bounds, padding zero"
-                    ))?;
-                }
-                Ok(())
-            }
-            Err(e) => {
-                eprintln!("error: the setup proof {} is invalid: {e}", proof_path.display());
-                std::process::exit(EXIT_MISMATCH)
-            }
-        };
+        let invalid = format!("the setup proof {}", proof_path.display());
+        let valid_line = format!("setup proof valid ({secs:.3} s): the weights committed by key {key_commitment} are within their declared bounds, padding zero");
+        return report_setup_proof(&args, verdict, secs, &key_commitment, false, &valid_line, &invalid);
     }
 
     let model = args.model.as_ref().context("--model is required without --proof-only")?;
@@ -177,16 +148,28 @@ fn check_zk_setup_proof(args: &Args, path: &std::path::Path, bytes: &[u8]) -> an
     let start = std::time::Instant::now();
     let verdict = zkinfer_proof::zk_setup_proof::verify_zk_setup(&vk);
     let secs = start.elapsed().as_secs_f64();
+    let invalid = format!("the setup proof inside the zero-knowledge key {}", path.display());
+    let valid_line = format!("zero-knowledge key's setup proof valid ({secs:.3} s): the hidden weights committed by key {key_commitment} are zero on their padding and within their declared bounds");
+    report_setup_proof(args, verdict, secs, &key_commitment, true, &valid_line, &invalid)
+}
+
+/// A setup proof's verdict, for a public key's `setup-proof.bin` and a zk key's inner proof alike:
+/// with `--json` one object (`ok`, `match`, `setup_proof_valid`, `model_commitment`, `verify_s`,
+/// `zk: true` for a zk key, `error` on failure), else `valid_line` on stdout; an invalid proof
+/// exits [`EXIT_MISMATCH`] naming `invalid` (what was checked).
+fn report_setup_proof<E: std::fmt::Display>(args: &Args, verdict: Result<(), E>, secs: f64, key_commitment: &str, zk: bool, valid_line: &str, invalid: &str) -> anyhow::Result<()> {
     let valid = verdict.is_ok();
     if args.json {
         let mut v = serde_json::json!({
             "ok": valid,
             "match": valid,
-            "zk": true,
             "setup_proof_valid": valid,
             "model_commitment": key_commitment,
             "verify_s": secs,
         });
+        if zk {
+            v["zk"] = serde_json::json!(true);
+        }
         if let Err(e) = &verdict {
             v["error"] = serde_json::json!({ "kind": "rejected", "message": e.to_string() });
         }
@@ -199,14 +182,12 @@ fn check_zk_setup_proof(args: &Args, path: &std::path::Path, bytes: &[u8]) -> an
     match verdict {
         Ok(()) => {
             if !args.json {
-                crate::ui::outln(format_args!(
-                    "zero-knowledge key's setup proof valid ({secs:.3} s): the hidden weights committed by key {key_commitment} are zero on their padding and within their declared bounds"
-                ))?;
+                crate::ui::outln(valid_line)?;
             }
             Ok(())
         }
         Err(e) => {
-            eprintln!("error: the setup proof inside the zero-knowledge key {} is invalid: {e}", path.display());
+            eprintln!("error: {invalid} is invalid: {e}");
             std::process::exit(EXIT_MISMATCH)
         }
     }
